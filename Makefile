@@ -1,0 +1,42 @@
+# sleutel — the two commands in the README, and their parts.
+#   make demo    install what is missing, build, start the demo
+#   make check   install what is missing, build, run every test
+BUILD   ?= build
+SAN     ?= build-asan
+RELEASE ?= build-release
+
+.PHONY: all deps build demo check unit install clean format
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+# The development build: with the test-only key, data read from the tree.
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dtest_key=true -Ddata_dir=$(CURDIR)/$(BUILD)/share
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	@sh scripts/link-share.sh $(BUILD)
+
+demo: build
+	@sh scripts/demo.sh $(BUILD)
+
+check: build
+	@sh scripts/check.sh $(BUILD) $(SAN)
+
+unit: build
+	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+# What an operator installs: no test key, data from the install prefix.
+install: deps
+	[ -f $(RELEASE)/build.ninja ] || meson setup $(RELEASE) --buildtype=release
+	ninja -C $(RELEASE)
+	meson install -C $(RELEASE)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(SAN) $(RELEASE)

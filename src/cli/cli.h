@@ -1,0 +1,34 @@
+/*
+ * cli — the operator's command `sleutel`: init, clients, keys.  Each
+ * subcommand takes --help; every command that prints data takes --json;
+ * errors go to stderr and the exit status is non-zero.
+ */
+#ifndef SL_CLI_H
+#define SL_CLI_H
+
+#include <stdbool.h>
+
+#include "../config/config.h"
+#include "../store/store.h"
+
+/* Exit statuses. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+int cli_init(int argc, char **argv);
+int cli_client(const char *config, int argc, char **argv);
+int cli_keys(const char *config, int argc, char **argv);
+
+/* Shared helpers (common.c). */
+struct cli_ctx {
+	struct sl_config *cc_conf;
+	struct store *cc_store;
+};
+int cli_open(const char *config, struct cli_ctx *cc);
+void cli_close(struct cli_ctx *cc);
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool cli_has_flag(int argc, char **argv, const char *flag);
+/* Generate and register a signing key of each algorithm; the private
+ * halves go to keys_dir/<kid>.pem (mode 0600). */
+int cli_keys_generate(struct store *st, const char *keys_dir, int64_t use_after, struct sl_err *err);
+
+#endif

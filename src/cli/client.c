@@ -1,0 +1,331 @@
+/*
+ * client.c — `sleutel client add|list|show|remove`: the relying parties.
+ * A client secret is printed once, at creation, and stored only as its
+ * SHA-256 (it is 256 random bits, so no slow hash is needed).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "../crypto/crypto.h"
+
+#define CLIENT_MAX_URIS 10
+
+static void
+client_usage(void)
+{
+	printf("usage: sleutel [--config FILE] client add --name NAME --redirect-uri URI [--redirect-uri URI ...]\n"
+	       "              [--post-logout-redirect-uri URI ...] [--auth METHOD] [--jwks FILE]\n"
+	       "              [--require-par] [--id-token-alg ES256|RS256|PS256] [--sector ID] [--json]\n"
+	       "       sleutel [--config FILE] client list [--json]\n"
+	       "       sleutel [--config FILE] client show CLIENT_ID [--json]\n"
+	       "       sleutel [--config FILE] client remove CLIENT_ID\n"
+	       "\nMETHOD is client_secret_basic (default), client_secret_post or private_key_jwt\n"
+	       "(which needs --jwks FILE: the client's public keys, ES256 or PS256).\n"
+	       "The secret of a new client is printed once and cannot be shown again.\n");
+}
+
+/* https, or http on a loopback address (RFC 8252 §7.3); no fragment. */
+static bool
+uri_ok(const char *u)
+{
+	if (strlen(u) > 2000 || strchr(u, '#') != NULL || strchr(u, ' ') != NULL)
+		return false;
+	if (strncmp(u, "https://", 8) == 0 && u[8] != '\0' && u[8] != '/')
+		return true;
+	return strncmp(u, "http://127.0.0.1", 16) == 0 || strncmp(u, "http://localhost", 16) == 0 ||
+	       strncmp(u, "http://[::1]", 12) == 0;
+}
+
+/* The host[:port] part of a URI, for the pairwise sector. malloc'd. */
+static char *
+uri_host(const char *u)
+{
+	const char *h = strstr(u, "://");
+
+	if (h == NULL)
+		return NULL;
+	h += 3;
+	return sl_strndup(h, strcspn(h, "/?"));
+}
+
+static json_t *
+client_json(const struct store_client *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "client_id", json_string(c->cl_id));
+	json_object_set_new(o, "name", json_string(c->cl_name));
+	json_object_set_new(o, "auth_method", json_string(c->cl_auth_method));
+	json_object_set_new(o, "redirect_uris", json_loads(c->cl_redirect_uris, 0, NULL));
+	json_object_set_new(o, "post_logout_redirect_uris", json_loads(c->cl_post_logout_uris, 0, NULL));
+	json_object_set_new(o, "id_token_alg", json_string(c->cl_id_token_alg));
+	json_object_set_new(o, "sector", json_string(c->cl_sector));
+	json_object_set_new(o, "require_par", json_boolean(c->cl_require_par));
+	json_object_set_new(o, "created", json_integer(c->cl_created));
+	return o;
+}
+
+static void
+print_client(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		printf("%-26s %s\n", k, s ? s : json_string_value(v));
+		free(s);
+	}
+}
+
+static int
+load_jwks(const char *path, char **out)
+{
+	static const char *const allowed[] = { "ES256", "PS256", NULL };
+	struct sl_err err = { 0 };
+	char *text = NULL;
+	json_t *doc, *k;
+	size_t i;
+	int n = 0;
+
+	if (sl_file_read(path, 65536, &text, NULL, &err) != SL_OK)
+		return cli_error("%s", err.msg);
+	doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	free(text);
+	if (!json_is_array(json_object_get(doc, "keys"))) {
+		json_decref(doc);
+		return cli_error("%s: not a JWKS ({\"keys\": [...]})", path);
+	}
+	json_array_foreach(json_object_get(doc, "keys"), i, k) {
+		struct jose_key *key = jose_key_from_jwk(k, allowed, &err);
+		if (key == NULL) {
+			json_decref(doc);
+			return cli_error("%s: key %zu: %s", path, i, err.msg);
+		}
+		jose_key_free(key);
+		n++;
+	}
+	if (n == 0) {
+		json_decref(doc);
+		return cli_error("%s: no keys", path);
+	}
+	*out = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return CLI_OK;
+}
+
+struct add_opts {
+	const char *ao_name, *ao_auth, *ao_jwks, *ao_alg, *ao_sector;
+	json_t *ao_uris, *ao_post;
+	bool ao_par;
+};
+
+static int
+add_parse(int argc, char **argv, struct add_opts *ao)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--json") == 0)
+			continue;
+		if (strcmp(a, "--require-par") == 0) {
+			ao->ao_par = true;
+			continue;
+		}
+		if (v == NULL)
+			return cli_error("client add: %s needs a value", a);
+		i++;
+		if (strcmp(a, "--name") == 0)
+			ao->ao_name = v;
+		else if (strcmp(a, "--auth") == 0)
+			ao->ao_auth = v;
+		else if (strcmp(a, "--jwks") == 0)
+			ao->ao_jwks = v;
+		else if (strcmp(a, "--id-token-alg") == 0)
+			ao->ao_alg = v;
+		else if (strcmp(a, "--sector") == 0)
+			ao->ao_sector = v;
+		else if (strcmp(a, "--redirect-uri") == 0 || strcmp(a, "--post-logout-redirect-uri") == 0) {
+			json_t *arr = a[2] == 'r' ? ao->ao_uris : ao->ao_post;
+			if (!uri_ok(v))
+				return cli_error("%s: must be https:// (or http:// on loopback) without a fragment", v);
+			if (json_array_size(arr) == CLIENT_MAX_URIS)
+				return cli_error("at most %d URIs of each kind", CLIENT_MAX_URIS);
+			json_array_append_new(arr, json_string(v));
+		} else
+			return cli_error("client add: unknown option %s (see sleutel client --help)", a);
+	}
+	return CLI_OK;
+}
+
+static int
+add_check(struct add_opts *ao)
+{
+	if (ao->ao_name == NULL || strlen(ao->ao_name) == 0 || strlen(ao->ao_name) > 100)
+		return cli_error("client add: --name is required (at most 100 characters)");
+	if (json_array_size(ao->ao_uris) == 0)
+		return cli_error("client add: at least one --redirect-uri is required");
+	if (strcmp(ao->ao_auth, "client_secret_basic") != 0 && strcmp(ao->ao_auth, "client_secret_post") != 0 &&
+	    strcmp(ao->ao_auth, "private_key_jwt") != 0)
+		return cli_error("client add: --auth must be client_secret_basic, client_secret_post or private_key_jwt");
+	if ((strcmp(ao->ao_auth, "private_key_jwt") == 0) != (ao->ao_jwks != NULL))
+		return cli_error("client add: --jwks goes with --auth private_key_jwt, and only with it");
+	if (!jose_alg_supported(ao->ao_alg))
+		return cli_error("client add: --id-token-alg must be ES256, RS256 or PS256");
+	return CLI_OK;
+}
+
+static int
+client_add(struct cli_ctx *cc, int argc, char **argv)
+{
+	struct add_opts ao = { .ao_auth = "client_secret_basic", .ao_alg = "ES256" };
+	struct store_client c = { 0 };
+	struct sl_err err = { 0 };
+	char hash[2 * SL_SHA256_LEN + 1], *secret = NULL, *sector = NULL;
+	json_t *out;
+	int rc;
+
+	ao.ao_uris = json_array();
+	ao.ao_post = json_array();
+	rc = add_parse(argc, argv, &ao);
+	if (rc == CLI_OK)
+		rc = add_check(&ao);
+	if (rc == CLI_OK && ao.ao_jwks)
+		rc = load_jwks(ao.ao_jwks, &c.cl_jwks);
+	sector = ao.ao_sector ? strdup(ao.ao_sector) : uri_host(json_string_value(json_array_get(ao.ao_uris, 0)));
+	for (size_t i = 1; rc == CLI_OK && ao.ao_sector == NULL && i < json_array_size(ao.ao_uris); i++) {
+		char *h = uri_host(json_string_value(json_array_get(ao.ao_uris, i)));
+		if (h == NULL || strcmp(h, sector) != 0)
+			rc = cli_error("redirect URIs on several hosts need --sector (the pairwise subject's scope)");
+		free(h);
+	}
+	if (rc == CLI_OK && !ao.ao_jwks) {
+		secret = sl_random_id(32);
+		crypto_token_hash(secret, hash);
+		c.cl_secret_hash = hash;
+	}
+	if (rc == CLI_OK) {
+		c.cl_id = sl_random_id(16);
+		c.cl_name = (char *)ao.ao_name;
+		c.cl_auth_method = (char *)ao.ao_auth;
+		c.cl_redirect_uris = json_dumps(ao.ao_uris, JSON_COMPACT);
+		c.cl_post_logout_uris = json_dumps(ao.ao_post, JSON_COMPACT);
+		c.cl_id_token_alg = (char *)ao.ao_alg;
+		c.cl_sector = sector;
+		c.cl_require_par = ao.ao_par;
+		c.cl_created = sl_now();
+		if (store_client_add(cc->cc_store, &c, &err) != SL_OK)
+			rc = cli_error("%s", err.msg);
+	}
+	if (rc == CLI_OK) {
+		out = client_json(&c);
+		if (secret)
+			json_object_set_new(out, "client_secret", json_string(secret));
+		if (cli_has_flag(argc, argv, "--json")) {
+			char *s = json_dumps(out, JSON_INDENT(2));
+			puts(s);
+			free(s);
+		} else {
+			print_client(out);
+			if (secret)
+				printf("\nKeep the client secret now: it is not stored and cannot be shown again.\n");
+		}
+		json_decref(out);
+	}
+	free(c.cl_id);
+	free(c.cl_redirect_uris);
+	free(c.cl_post_logout_uris);
+	free(c.cl_jwks);
+	free(secret);
+	free(sector);
+	json_decref(ao.ao_uris);
+	json_decref(ao.ao_post);
+	return rc;
+}
+
+static int
+list_row(const struct store_client *c, void *arg)
+{
+	json_array_append_new(arg, client_json(c));
+	return SL_OK;
+}
+
+static int
+client_list(struct cli_ctx *cc, bool json)
+{
+	json_t *arr = json_array(), *v;
+	size_t i;
+
+	store_client_each(cc->cc_store, list_row, arr);
+	if (json) {
+		char *s = json_dumps(arr, JSON_INDENT(2));
+		puts(s);
+		free(s);
+	} else {
+		printf("%-24s %-22s %s\n", "CLIENT_ID", "AUTH", "NAME");
+		json_array_foreach(arr, i, v)
+			printf("%-24s %-22s %s\n", json_string_value(json_object_get(v, "client_id")),
+				json_string_value(json_object_get(v, "auth_method")),
+				json_string_value(json_object_get(v, "name")));
+	}
+	json_decref(arr);
+	return CLI_OK;
+}
+
+static int
+client_show(struct cli_ctx *cc, const char *id, bool json)
+{
+	struct store_client c;
+	json_t *o;
+
+	if (store_client_get(cc->cc_store, id, &c) != SL_OK)
+		return cli_error("no client %s", id);
+	o = client_json(&c);
+	if (json) {
+		char *s = json_dumps(o, JSON_INDENT(2));
+		puts(s);
+		free(s);
+	} else {
+		print_client(o);
+	}
+	json_decref(o);
+	store_client_clear(&c);
+	return CLI_OK;
+}
+
+int
+cli_client(const char *config, int argc, char **argv)
+{
+	struct cli_ctx cc;
+	bool json = cli_has_flag(argc, argv, "--json");
+	int rc;
+
+	if (argc < 1 || cli_has_flag(argc, argv, "--help")) {
+		client_usage();
+		return argc < 1 ? CLI_USAGE : CLI_OK;
+	}
+	if (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "list") != 0 && strcmp(argv[0], "show") != 0 &&
+	    strcmp(argv[0], "remove") != 0)
+		return cli_error("client: unknown command %s (see sleutel client --help)", argv[0]);
+	if ((strcmp(argv[0], "show") == 0 || strcmp(argv[0], "remove") == 0) && (argc < 2 || argv[1][0] == '-'))
+		return cli_error("client %s: which CLIENT_ID?", argv[0]);
+	if (cli_open(config, &cc) != CLI_OK)
+		return CLI_FAIL;
+	if (strcmp(argv[0], "add") == 0)
+		rc = client_add(&cc, argc, argv);
+	else if (strcmp(argv[0], "list") == 0)
+		rc = client_list(&cc, json);
+	else if (strcmp(argv[0], "show") == 0)
+		rc = client_show(&cc, argv[1], json);
+	else if (store_client_remove(cc.cc_store, argv[1]) != SL_OK)
+		rc = cli_error("no client %s", argv[1]);
+	else {
+		printf("removed %s\n", argv[1]);
+		rc = CLI_OK;
+	}
+	cli_close(&cc);
+	return rc;
+}

@@ -1,0 +1,96 @@
+/* common.c — what every `sleutel` subcommand shares. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "../crypto/crypto.h"
+
+int
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sleutel: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CLI_FAIL;
+}
+
+bool
+cli_has_flag(int argc, char **argv, const char *flag)
+{
+	for (int i = 0; i < argc; i++)
+		if (strcmp(argv[i], flag) == 0)
+			return true;
+	return false;
+}
+
+int
+cli_open(const char *config, struct cli_ctx *cc)
+{
+	struct sl_err err = { 0 };
+	struct store_options so;
+
+	memset(cc, 0, sizeof(*cc));
+	cc->cc_conf = config_load(config, &err);
+	if (cc->cc_conf == NULL)
+		return cli_error("%s", err.msg);
+	so.so_path = cc->cc_conf->c_store_path;
+	so.so_busy_timeout_ms = cc->cc_conf->c_store_busy_timeout_ms;
+	so.so_pool = 1;
+	cc->cc_store = store_open(&so, &err);
+	if (cc->cc_store == NULL) {
+		config_free(cc->cc_conf);
+		return cli_error("%s", err.msg);
+	}
+	return CLI_OK;
+}
+
+void
+cli_close(struct cli_ctx *cc)
+{
+	store_close(cc->cc_store);
+	config_free(cc->cc_conf);
+}
+
+int
+cli_keys_generate(struct store *st, const char *keys_dir, int64_t use_after, struct sl_err *err)
+{
+	static const char *const algs[] = { "ES256", "RS256", "PS256" };
+
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		char *kid = sl_random_id(12), *pem = NULL, name[128], *path = NULL;
+		struct jose_key *key = kid ? jose_key_generate(algs[i], kid, err) : NULL;
+		struct store_key sk;
+		int rc = SL_ENOMEM;
+
+		if (key != NULL && (pem = jose_key_private_pem(key)) != NULL) {
+			snprintf(name, sizeof(name), "%s.pem", kid);
+			path = sl_path_resolve(keys_dir, name);
+			rc = path ? sl_file_write(path, pem, strlen(pem), 0600, err) : SL_ENOMEM;
+		}
+		if (rc == SL_OK) {
+			sk = (struct store_key){ kid, (char *)algs[i], sl_now(), use_after, 0 };
+			/* Retire the current key of this algorithm first: it stays
+			 * published until the new one signs plus the longest token
+			 * lifetime (a day covers every configured maximum but refresh
+			 * tokens, which are opaque and not signed). */
+			rc = store_key_retire_current(st, algs[i], use_after + 86400);
+			if (rc == SL_OK)
+				rc = store_key_add(st, &sk);
+			if (rc != SL_OK)
+				sl_fail(err, rc, "cannot register the new %s key", algs[i]);
+		}
+		free(path);
+		free(pem);
+		free(kid);
+		jose_key_free(key);
+		if (rc != SL_OK)
+			return rc;
+	}
+	return SL_OK;
+}

@@ -1,0 +1,55 @@
+/*
+ * sleutel — the operator's command.  main() picks the subcommand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+static void
+usage(void)
+{
+	printf("usage: sleutel [--config FILE] COMMAND ...\n\n"
+	       "commands:\n"
+	       "  init DIR        write a working configuration, TLS certificates, keys and database\n"
+	       "  client ...      add, list, show and remove relying parties (sleutel client --help)\n"
+	       "  keys ...        rotate and list the ID-token signing keys (sleutel keys --help)\n\n"
+	       "--config FILE defaults to $SLEUTEL_CONFIG, then ./sleutel.ini.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config = getenv("SLEUTEL_CONFIG");
+	int i = 1;
+
+	umask(077); /* keys and database are for the operator alone */
+	if (config == NULL)
+		config = "sleutel.ini";
+	if (i + 1 < argc && strcmp(argv[i], "--config") == 0) {
+		config = argv[i + 1];
+		i += 2;
+	}
+	if (i >= argc) {
+		usage();
+		return CLI_USAGE;
+	}
+	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "help") == 0) {
+		usage();
+		return CLI_OK;
+	}
+	if (strcmp(argv[i], "--version") == 0) {
+		printf("sleutel %s\n", SL_VERSION);
+		return CLI_OK;
+	}
+	if (strcmp(argv[i], "init") == 0)
+		return cli_init(argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "client") == 0)
+		return cli_client(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "keys") == 0)
+		return cli_keys(config, argc - i - 1, argv + i + 1);
+	fprintf(stderr, "sleutel: unknown command %s (see sleutel --help)\n", argv[i]);
+	return CLI_USAGE;
+}

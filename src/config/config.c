@@ -1,0 +1,297 @@
+/*
+ * config.c — parse sleutel.ini with libinih into struct sl_config.  The
+ * table below is the single list of keys: name, type, range, default.
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+
+#ifndef SL_DATADIR
+#define SL_DATADIR "/usr/local/share/sleutel"
+#endif
+
+const char *const config_languages[SL_LANG_COUNT] = { "nl", "fr", "de", "en" };
+
+enum conf_type { CT_STR, CT_INT, CT_BOOL, CT_PATH, CT_KEYS, CT_LEVEL };
+
+struct conf_key {
+	const char *ck_section;
+	const char *ck_name;
+	enum conf_type ck_type;
+	size_t ck_offset;
+	long ck_min, ck_max;
+	const char *ck_default;
+};
+
+#define OFF(f) offsetof(struct sl_config, f)
+static const struct conf_key conf_keys[] = {
+	{ "server", "issuer", CT_STR, OFF(c_issuer), 0, 0, NULL },
+	{ "server", "listen", CT_STR, OFF(c_portal.lc_listen), 0, 0, "127.0.0.1" },
+	{ "server", "port", CT_INT, OFF(c_portal.lc_port), 1, 65535, "8443" },
+	{ "server", "tls", CT_BOOL, OFF(c_portal.lc_tls), 0, 0, "true" },
+	{ "server", "tls_cert", CT_PATH, OFF(c_portal.lc_tls_cert), 0, 0, NULL },
+	{ "server", "tls_key", CT_PATH, OFF(c_portal.lc_tls_key), 0, 0, NULL },
+	{ "server", "threads", CT_INT, OFF(c_threads), 0, 256, "0" },
+	{ "server", "max_connections", CT_INT, OFF(c_max_connections), 4, 1000000, "4096" },
+	{ "server", "per_ip_connections", CT_INT, OFF(c_per_ip_connections), 0, 1000000, "0" },
+	{ "server", "connection_memory", CT_INT, OFF(c_connection_memory), 8192, 1048576, "32768" },
+	{ "server", "connection_timeout", CT_INT, OFF(c_connection_timeout), 1, 3600, "60" },
+	{ "server", "max_body", CT_INT, OFF(c_max_body), 1024, 16777216, "65536" },
+	{ "server", "max_query", CT_INT, OFF(c_max_query), 256, 65536, "8192" },
+	{ "server", "max_cookie", CT_INT, OFF(c_max_cookie), 256, 65536, "4096" },
+	{ "server", "max_params", CT_INT, OFF(c_max_params), 4, 1024, "64" },
+	{ "server", "shutdown_grace", CT_INT, OFF(c_shutdown_grace), 0, 600, "10" },
+	{ "server", "trusted_proxies", CT_STR, OFF(c_trusted_proxies), 0, 0, "" },
+	{ "eid", "enabled", CT_BOOL, OFF(c_eid_enabled), 0, 0, "true" },
+	{ "eid", "listen", CT_STR, OFF(c_eid.lc_listen), 0, 0, "127.0.0.1" },
+	{ "eid", "port", CT_INT, OFF(c_eid.lc_port), 1, 65535, "8444" },
+	{ "eid", "tls", CT_BOOL, OFF(c_eid.lc_tls), 0, 0, "true" },
+	{ "eid", "tls_cert", CT_PATH, OFF(c_eid.lc_tls_cert), 0, 0, NULL },
+	{ "eid", "tls_key", CT_PATH, OFF(c_eid.lc_tls_key), 0, 0, NULL },
+	{ "eid", "client_ca", CT_PATH, OFF(c_eid.lc_client_ca), 0, 0, NULL },
+	{ "eid", "public_url", CT_STR, OFF(c_eid.lc_public_url), 0, 0, NULL },
+	{ "store", "engine", CT_STR, OFF(c_store_engine), 0, 0, "sqlite" },
+	{ "store", "path", CT_PATH, OFF(c_store_path), 0, 0, "sleutel.db" },
+	{ "store", "busy_timeout_ms", CT_INT, OFF(c_store_busy_timeout_ms), 0, 600000, "5000" },
+	{ "store", "pool", CT_INT, OFF(c_store_pool), 0, 256, "0" },
+	{ "keys", "dir", CT_PATH, OFF(c_keys_dir), 0, 0, "keys" },
+	{ "keys", "reload", CT_INT, OFF(c_keys_reload), 1, 86400, "30" },
+	{ "oidc", "code_lifetime", CT_INT, OFF(c_code_lifetime), 5, 600, "60" },
+	{ "oidc", "access_token_lifetime", CT_INT, OFF(c_access_token_lifetime), 30, 86400, "600" },
+	{ "oidc", "id_token_lifetime", CT_INT, OFF(c_id_token_lifetime), 30, 86400, "600" },
+	{ "oidc", "refresh_token_lifetime", CT_INT, OFF(c_refresh_token_lifetime), 60, 31536000, "2592000" },
+	{ "oidc", "request_lifetime", CT_INT, OFF(c_request_lifetime), 60, 86400, "900" },
+	{ "oidc", "par_lifetime", CT_INT, OFF(c_par_lifetime), 10, 600, "60" },
+	{ "oidc", "session_lifetime", CT_INT, OFF(c_session_lifetime), 60, 604800, "28800" },
+	{ "oidc", "clock_skew", CT_INT, OFF(c_clock_skew), 0, 600, "60" },
+	{ "oidc", "max_redirect_uris", CT_INT, OFF(c_max_redirect_uris), 1, 100, "10" },
+	{ "portal", "keys", CT_KEYS, OFF(c_portal_keys), 0, 0, "eid,app,smartid" },
+	{ "portal", "default_language", CT_STR, OFF(c_default_language), 0, 0, "nl" },
+	{ "portal", "data_dir", CT_PATH, OFF(c_data_dir), 0, 0, NULL },
+	{ "portal", "waiter_timeout", CT_INT, OFF(c_waiter_timeout), 1, 300, "25" },
+	{ "portal", "max_waiters", CT_INT, OFF(c_max_waiters), 1, 10000000, "100000" },
+	{ "log", "level", CT_LEVEL, OFF(c_log_level), 0, 0, "info" },
+};
+#define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+const char *
+config_default_data_dir(void)
+{
+	return SL_DATADIR;
+}
+
+static int
+conf_parse_keys(const char *v, unsigned *out)
+{
+	char tmp[256], *save = NULL, *tok;
+	unsigned mask = 0;
+
+	if (sl_strlcpy(tmp, v, sizeof(tmp)) >= sizeof(tmp))
+		return SL_EINVAL;
+	for (tok = strtok_r(tmp, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(tok, "eid") == 0)
+			mask |= SL_KEY_EID;
+		else if (strcmp(tok, "app") == 0)
+			mask |= SL_KEY_APP;
+		else if (strcmp(tok, "smartid") == 0)
+			mask |= SL_KEY_SMARTID;
+#ifdef SL_TEST_KEY
+		else if (strcmp(tok, "test") == 0)
+			mask |= SL_KEY_TEST;
+#endif
+		else
+			return SL_EINVAL;
+	}
+	*out = mask;
+	return SL_OK;
+}
+
+static int
+conf_set(struct sl_config *conf, const struct conf_key *k, const char *v, struct sl_err *err)
+{
+	char *field = (char *)conf + k->ck_offset;
+	char *end;
+	long n;
+
+	switch (k->ck_type) {
+	case CT_STR:
+	case CT_PATH: {
+		char **s = (char **)(void *)field;
+		char *nv = k->ck_type == CT_PATH && *v ? sl_path_resolve(conf->c_basedir, v) : strdup(v);
+		if (nv == NULL)
+			return sl_fail(err, SL_ENOMEM, "out of memory");
+		free(*s);
+		*s = nv;
+		return SL_OK;
+	}
+	case CT_INT:
+		n = strtol(v, &end, 10);
+		if (*v == '\0' || *end != '\0' || n < k->ck_min || n > k->ck_max)
+			return sl_fail(err, SL_EINVAL, "[%s] %s = %s: expected a whole number from %ld to %ld",
+				k->ck_section, k->ck_name, v, k->ck_min, k->ck_max);
+		*(int *)(void *)field = (int)n;
+		return SL_OK;
+	case CT_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0)
+			*(bool *)(void *)field = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0)
+			*(bool *)(void *)field = false;
+		else
+			return sl_fail(err, SL_EINVAL, "[%s] %s = %s: expected true or false",
+				k->ck_section, k->ck_name, v);
+		return SL_OK;
+	case CT_KEYS:
+		if (conf_parse_keys(v, (unsigned *)(void *)field) != SL_OK)
+			return sl_fail(err, SL_EINVAL,
+				"[%s] %s = %s: expected a list of eid, app, smartid", k->ck_section,
+				k->ck_name, v);
+		return SL_OK;
+	case CT_LEVEL:
+		if (sl_log_level_parse(v, (enum sl_log_level *)(void *)field) != SL_OK)
+			return sl_fail(err, SL_EINVAL, "[log] level = %s: expected debug, info, warn or error", v);
+		return SL_OK;
+	}
+	return SL_EINVAL;
+}
+
+struct conf_parse {
+	struct sl_config *cp_conf;
+	struct sl_err *cp_err;
+	int cp_rc;
+};
+
+static int
+conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_parse *cp = user;
+
+	if (cp->cp_rc != SL_OK)
+		return 0;
+	for (size_t i = 0; i < CONF_NKEYS; i++) {
+		if (strcmp(conf_keys[i].ck_section, section) == 0 &&
+		    strcmp(conf_keys[i].ck_name, name) == 0) {
+			cp->cp_rc = conf_set(cp->cp_conf, &conf_keys[i], value, cp->cp_err);
+			return cp->cp_rc == SL_OK;
+		}
+	}
+	cp->cp_rc = sl_fail(cp->cp_err, SL_EINVAL, "%s: unknown key [%s] %s", cp->cp_conf->c_path,
+		section, name);
+	return 0;
+}
+
+static int
+conf_validate(struct sl_config *conf, struct sl_err *err)
+{
+	if (sl_str_empty(conf->c_issuer))
+		return sl_fail(err, SL_EINVAL, "[server] issuer is required");
+	if (strncmp(conf->c_issuer, "https://", 8) != 0)
+		return sl_fail(err, SL_EINVAL, "[server] issuer must be an https:// URL");
+	if (conf->c_issuer[strlen(conf->c_issuer) - 1] == '/')
+		return sl_fail(err, SL_EINVAL, "[server] issuer must not end with '/'");
+	if (conf->c_portal.lc_tls && (conf->c_portal.lc_tls_cert == NULL || conf->c_portal.lc_tls_key == NULL))
+		return sl_fail(err, SL_EINVAL, "[server] tls_cert and tls_key are required with tls = true");
+	if (conf->c_eid_enabled) {
+		if (!conf->c_eid.lc_tls)
+			return sl_fail(err, SL_EINVAL,
+				"[eid] tls = false is only possible behind a trusted proxy; set trusted_proxies");
+		if (conf->c_eid.lc_tls_cert == NULL || conf->c_eid.lc_tls_key == NULL)
+			return sl_fail(err, SL_EINVAL, "[eid] tls_cert and tls_key are required");
+		if (conf->c_eid.lc_port == conf->c_portal.lc_port)
+			return sl_fail(err, SL_EINVAL, "[eid] port must differ from [server] port");
+	}
+	if (strcmp(conf->c_store_engine, "sqlite") != 0)
+		return sl_fail(err, SL_EINVAL, "[store] engine = %s: this build supports sqlite",
+			conf->c_store_engine);
+	for (int i = 0; i < SL_LANG_COUNT; i++)
+		if (strcmp(conf->c_default_language, config_languages[i]) == 0)
+			return SL_OK;
+	return sl_fail(err, SL_EINVAL, "[portal] default_language must be nl, fr, de or en");
+}
+
+struct sl_config *
+config_load(const char *path, struct sl_err *err)
+{
+	struct sl_config *conf;
+	struct conf_parse cp;
+	char dirbuf[PATH_MAX];
+	FILE *f;
+	int line;
+
+	conf = calloc(1, sizeof(*conf));
+	if (conf == NULL) {
+		sl_fail(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	conf->c_path = strdup(path);
+	if (sl_strlcpy(dirbuf, path, sizeof(dirbuf)) >= sizeof(dirbuf) || conf->c_path == NULL) {
+		sl_fail(err, SL_EINVAL, "configuration path too long");
+		config_free(conf);
+		return NULL;
+	}
+	conf->c_basedir = strdup(dirname(dirbuf));
+	for (size_t i = 0; i < CONF_NKEYS; i++) {
+		if (conf_keys[i].ck_default == NULL)
+			continue;
+		if (conf_set(conf, &conf_keys[i], conf_keys[i].ck_default, err) != SL_OK) {
+			config_free(conf);
+			return NULL;
+		}
+	}
+	conf->c_data_dir = strdup(config_default_data_dir());
+	f = fopen(path, "r");
+	if (f == NULL) {
+		sl_fail(err, SL_EIO, "cannot open configuration %s", path);
+		config_free(conf);
+		return NULL;
+	}
+	cp.cp_conf = conf;
+	cp.cp_err = err;
+	cp.cp_rc = SL_OK;
+	line = ini_parse_file(f, conf_handler, &cp);
+	fclose(f);
+	if (cp.cp_rc == SL_OK && line != 0)
+		cp.cp_rc = sl_fail(err, SL_EINVAL, "%s: syntax error on line %d", path, line);
+	if (cp.cp_rc == SL_OK)
+		cp.cp_rc = conf_validate(conf, err);
+	if (cp.cp_rc != SL_OK) {
+		config_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+static void
+listener_free(struct sl_listener_conf *lc)
+{
+	free(lc->lc_listen);
+	free(lc->lc_tls_cert);
+	free(lc->lc_tls_key);
+	free(lc->lc_client_ca);
+	free(lc->lc_public_url);
+}
+
+void
+config_free(struct sl_config *conf)
+{
+	if (conf == NULL)
+		return;
+	free(conf->c_path);
+	free(conf->c_basedir);
+	free(conf->c_issuer);
+	listener_free(&conf->c_portal);
+	listener_free(&conf->c_eid);
+	free(conf->c_trusted_proxies);
+	free(conf->c_store_engine);
+	free(conf->c_store_path);
+	free(conf->c_keys_dir);
+	free(conf->c_default_language);
+	free(conf->c_data_dir);
+	free(conf);
+}

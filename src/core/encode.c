@@ -1,0 +1,136 @@
+/* encode.c — base64url (JOSE, tokens), base64 (HTTP Basic) and hex. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "core.h"
+
+char *
+sl_b64url_encode(const uint8_t *data, size_t len)
+{
+	size_t n = 4 * ((len + 2) / 3);
+	char *out;
+	int w;
+
+	if (len > (size_t)INT32_MAX / 2)
+		return NULL;
+	out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	w = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	if (w < 0) {
+		free(out);
+		return NULL;
+	}
+	while (w > 0 && out[w - 1] == '=')
+		w--;
+	out[w] = '\0';
+	for (int i = 0; i < w; i++) {
+		if (out[i] == '+')
+			out[i] = '-';
+		else if (out[i] == '/')
+			out[i] = '_';
+	}
+	return out;
+}
+
+static uint8_t *
+b64_decode_std(char *in, size_t inlen, size_t *outlen)
+{
+	uint8_t *out;
+	int n, pad = 0;
+
+	if (inlen % 4 != 0 || inlen > (size_t)INT32_MAX / 2)
+		return NULL;
+	out = malloc(inlen / 4 * 3 + 1);
+	if (out == NULL)
+		return NULL;
+	n = EVP_DecodeBlock(out, (unsigned char *)in, (int)inlen);
+	if (n < 0) {
+		free(out);
+		return NULL;
+	}
+	if (inlen >= 1 && in[inlen - 1] == '=')
+		pad++;
+	if (inlen >= 2 && in[inlen - 2] == '=')
+		pad++;
+	*outlen = (size_t)n - (size_t)pad;
+	return out;
+}
+
+uint8_t *
+sl_b64url_decode(const char *s, size_t slen, size_t *outlen)
+{
+	char *tmp;
+	uint8_t *out;
+	size_t n = slen;
+
+	if (slen % 4 == 1 || slen > (size_t)INT32_MAX / 2)
+		return NULL;
+	tmp = malloc(slen + 4);
+	if (tmp == NULL)
+		return NULL;
+	for (size_t i = 0; i < slen; i++) {
+		char c = s[i];
+		if (c == '-')
+			c = '+';
+		else if (c == '_')
+			c = '/';
+		else if (c == '+' || c == '/' || c == '=')
+			goto bad;
+		tmp[i] = c;
+	}
+	while (n % 4 != 0)
+		tmp[n++] = '=';
+	out = b64_decode_std(tmp, n, outlen);
+	free(tmp);
+	return out;
+bad:
+	free(tmp);
+	return NULL;
+}
+
+uint8_t *
+sl_b64_decode(const char *s, size_t slen, size_t *outlen)
+{
+	char *tmp = sl_strndup(s, slen);
+	uint8_t *out;
+
+	if (tmp == NULL)
+		return NULL;
+	out = b64_decode_std(tmp, slen, outlen);
+	free(tmp);
+	return out;
+}
+
+void
+sl_hex(const uint8_t *data, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+int
+sl_url_encode(struct sl_buf *out, const char *s)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	int rc = SL_OK;
+
+	for (; *s && rc == SL_OK; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '.' || c == '_' || c == '~') {
+			rc = sl_buf_add(out, s, 1);
+		} else {
+			char enc[3] = { '%', digits[c >> 4], digits[c & 15] };
+			rc = sl_buf_add(out, enc, 3);
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,131 @@
+/* util.c — randomness, constant-time comparison, strings, clocks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "core.h"
+
+int
+sl_random(void *out, size_t len)
+{
+	if (len > INT32_MAX || RAND_bytes(out, (int)len) != 1)
+		return SL_ECRYPTO;
+	return SL_OK;
+}
+
+char *
+sl_random_id(size_t bytes)
+{
+	uint8_t raw[64];
+
+	if (bytes > sizeof(raw) || sl_random(raw, bytes) != SL_OK)
+		return NULL;
+	return sl_b64url_encode(raw, bytes);
+}
+
+int
+sl_random_uniform(uint32_t bound, uint32_t *out)
+{
+	uint32_t r, limit;
+
+	if (bound == 0)
+		return SL_EINVAL;
+	/* Rejection sampling: no modulo bias. */
+	limit = UINT32_MAX - (UINT32_MAX % bound);
+	do {
+		if (sl_random(&r, sizeof(r)) != SL_OK)
+			return SL_ECRYPTO;
+	} while (r >= limit);
+	*out = r % bound;
+	return SL_OK;
+}
+
+bool
+sl_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (alen != blen)
+		return false;
+	return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+bool
+sl_ct_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return false;
+	return sl_ct_equal(a, strlen(a), b, strlen(b));
+}
+
+size_t
+sl_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size > 0) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+char *
+sl_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+char *
+sl_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+bool
+sl_str_empty(const char *s)
+{
+	return s == NULL || *s == '\0';
+}
+
+bool
+sl_str_printable(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int64_t
+sl_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t
+sl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+sl_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

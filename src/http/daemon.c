@@ -1,0 +1,368 @@
+/*
+ * daemon.c — one MHD daemon per origin, each with an epoll event loop per
+ * thread of its pool, suspend/resume allowed, and every connection limit
+ * from the configuration.
+ *
+ * MHD calls answer() several times per request: once with the headers
+ * (limits are checked here: body size announced, query size and count,
+ * cookie size), then once per body chunk (appended to a bounded buffer),
+ * and once at the end, when the route's handler runs.  A handler that
+ * waits suspends the connection; when it is resumed MHD calls answer()
+ * again and the handler runs again with the wake reason set.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_int.h"
+
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int
+route_find(const struct http_daemon_conf *c, const char *path)
+{
+	for (size_t i = 0; i < c->hd_nroutes; i++) {
+		const struct http_route *r = &c->hd_routes[i];
+		if (!(r->hr_origins & c->hd_origin))
+			continue;
+		if (r->hr_prefix ? strncmp(path, r->hr_path, strlen(r->hr_path)) == 0 : strcmp(path, r->hr_path) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static enum http_method
+method_of(const char *m)
+{
+	if (strcmp(m, "GET") == 0)
+		return HTTP_GET;
+	if (strcmp(m, "POST") == 0)
+		return HTTP_POST;
+	if (strcmp(m, "HEAD") == 0)
+		return HTTP_HEAD;
+	return 0;
+}
+
+static void
+client_ip(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	sl_strlcpy(out, "unknown", len);
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
+/* An error found before the handler: JSON for APIs, a page for browsers. */
+static void
+early_error(struct http_request *rq, int status, const char *msg)
+{
+	const struct http_daemon_conf *c = &rq->rq_daemon->d_conf;
+
+	if (rq->rq_route != NULL && rq->rq_route->hr_kind == HTTP_KIND_PAGE && c->hd_error_page) {
+		c->hd_error_page(c->hd_ctx, rq, status);
+		if (rq->rq_status != 0)
+			return;
+	}
+	http_send_oauth_error(rq, status, status == 413 ? "request_too_large" : "invalid_request", msg);
+}
+
+/* Header-time checks; returns 0 or the status to answer with. */
+static int
+check_headers(struct http_request *rq, const char **msg)
+{
+	const struct http_limits *lim = &rq->rq_daemon->d_conf.hd_limits;
+	const char *cl = http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cookie = http_header(rq, MHD_HTTP_HEADER_COOKIE);
+	int rc;
+
+	if (cl != NULL && strtoll(cl, NULL, 10) > lim->hl_max_body) {
+		*msg = "request body too large";
+		return 413;
+	}
+	if (cookie != NULL && (int)strlen(cookie) > lim->hl_max_cookie) {
+		*msg = "cookie header too large";
+		return 400;
+	}
+	rc = request_parse_query(rq);
+	if (rc == SL_ETOOBIG) {
+		*msg = "too many or too large query parameters";
+		return 400;
+	}
+	if (rc != SL_OK) {
+		*msg = "malformed query parameters";
+		return 400;
+	}
+	return 0;
+}
+
+static struct http_request *
+request_new(struct http_daemon *d, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	struct http_request *rq = calloc(1, sizeof(*rq));
+
+	if (rq == NULL)
+		return NULL;
+	rq->rq_daemon = d;
+	rq->rq_conn = conn;
+	rq->rq_start_us = now_us();
+	rq->rq_path = strdup(url);
+	rq->rq_method = method_of(method);
+	rq->rq_route_index = route_find(&d->d_conf, url);
+	rq->rq_route = rq->rq_route_index >= 0 ? &d->d_conf.hd_routes[rq->rq_route_index] : NULL;
+	sl_buf_init(&rq->rq_body, (size_t)d->d_conf.hd_limits.hl_max_body);
+	client_ip(conn, rq->rq_ip, sizeof(rq->rq_ip));
+	atomic_fetch_add(&d->d_active, 1);
+	return rq;
+}
+
+static bool
+is_form(struct http_request *rq)
+{
+	const char *ct = http_content_type(rq);
+
+	return ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+}
+
+static void
+dispatch(struct http_request *rq)
+{
+	if (rq->rq_early_status != 0) {
+		early_error(rq, rq->rq_early_status, rq->rq_early_msg);
+		return;
+	}
+	if (rq->rq_route == NULL) {
+		rq->rq_early_status = 404;
+		early_error(rq, 404, "no such endpoint");
+		return;
+	}
+	if (!(rq->rq_route->hr_methods & rq->rq_method)) {
+		http_add_header(rq, MHD_HTTP_HEADER_ALLOW, rq->rq_route->hr_methods & HTTP_POST ?
+			(rq->rq_route->hr_methods & HTTP_GET ? "GET, POST" : "POST") : "GET, HEAD");
+		early_error(rq, 405, "method not allowed");
+		return;
+	}
+	if (rq->rq_method == HTTP_POST && rq->rq_body.b_len > 0) {
+		int rc = is_form(rq) ? request_parse_form(rq) : SL_OK;
+		if (rc != SL_OK) {
+			early_error(rq, 400, rc == SL_ETOOBIG ? "too many form parameters" : "malformed form body");
+			return;
+		}
+	} else if (rq->rq_method == HTTP_POST) {
+		request_parse_form(rq);
+	}
+	rq->rq_route->hr_fn(rq->rq_daemon->d_conf.hd_ctx, rq);
+	if (rq->rq_status == 0 && !rq->rq_waiting) {
+		log_error("handler for %s answered nothing", rq->rq_path);
+		http_send_oauth_error(rq, 500, "server_error", "no response");
+	}
+}
+
+static enum MHD_Result
+answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct http_daemon *d = cls;
+	struct http_request *rq = *req_cls;
+
+	(void)version;
+	if (rq == NULL) {
+		rq = request_new(d, conn, url, method);
+		if (rq == NULL)
+			return MHD_NO;
+		*req_cls = rq;
+		if (rq->rq_method == 0) {
+			rq->rq_early_status = 405;
+			rq->rq_early_msg = "method not allowed";
+		} else {
+			rq->rq_early_status = check_headers(rq, &rq->rq_early_msg);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		if (rq->rq_early_status == 0 && sl_buf_add(&rq->rq_body, upload_data, *upload_data_size) != SL_OK) {
+			rq->rq_early_status = 413;
+			rq->rq_early_msg = "request body too large";
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rq->rq_waiting) {
+		/* Resumed after a wait: run the handler again. */
+		rq->rq_waiting = false;
+		rq->rq_route->hr_fn(d->d_conf.hd_ctx, rq);
+		if (rq->rq_status == 0 && !rq->rq_waiting)
+			http_send_empty(rq, 204);
+		return MHD_YES;
+	}
+	if (rq->rq_status != 0)
+		return MHD_YES;
+	dispatch(rq);
+	return MHD_YES;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_daemon *d = cls;
+	struct http_request *rq = *req_cls;
+
+	(void)conn;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	if (d->d_conf.hd_done)
+		d->d_conf.hd_done(d->d_conf.hd_ctx, rq->rq_route_index, rq->rq_status,
+			now_us() - rq->rq_start_us);
+	atomic_fetch_sub(&d->d_active, 1);
+	request_free(rq);
+	*req_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warn("libmicrohttpd: %s", msg);
+}
+
+struct http_daemon *
+http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
+{
+	struct http_daemon *d = calloc(1, sizeof(*d));
+	struct sockaddr_in sin;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			 MHD_USE_ITC;
+	const union MHD_DaemonInfo *di;
+	struct MHD_OptionItem opts[16];
+	int n = 0;
+
+	if (d == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
+	d->d_conf = *conf;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)conf->hd_port);
+	if (inet_pton(AF_INET, conf->hd_listen, &sin.sin_addr) != 1) {
+		free(d);
+		return sl_fail(err, SL_EINVAL, "%s: listen address %s is not an IPv4 address", conf->hd_name,
+			conf->hd_listen), NULL;
+	}
+	if (conf->hd_tls)
+		flags |= MHD_USE_TLS;
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &sin };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, conf->hd_threads, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, conf->hd_max_connections, NULL };
+	if (conf->hd_per_ip_connections > 0)
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			conf->hd_per_ip_connections, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		conf->hd_connection_memory, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, conf->hd_connection_timeout, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d };
+	if (conf->hd_tls) {
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, conf->hd_cert_pem };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, conf->hd_key_pem };
+		if (conf->hd_trust_pem != NULL)
+			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, conf->hd_trust_pem };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	d->d_mhd = MHD_start_daemon(flags, (uint16_t)conf->hd_port, NULL, NULL, answer, d,
+		MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (d->d_mhd == NULL) {
+		free(d);
+		return sl_fail(err, SL_EIO, "%s: cannot listen on %s:%d (in use, or bad TLS key/certificate)",
+			conf->hd_name, conf->hd_listen, conf->hd_port), NULL;
+	}
+	di = MHD_get_daemon_info(d->d_mhd, MHD_DAEMON_INFO_BIND_PORT);
+	d->d_port = di ? di->port : conf->hd_port;
+	return d;
+}
+
+void
+http_daemon_quiesce(struct http_daemon *d)
+{
+	MHD_socket fd;
+
+	if (d == NULL)
+		return;
+	fd = MHD_quiesce_daemon(d->d_mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+int
+http_daemon_active(struct http_daemon *d)
+{
+	return d ? atomic_load(&d->d_active) : 0;
+}
+
+int
+http_daemon_port(struct http_daemon *d)
+{
+	return d->d_port;
+}
+
+void
+http_daemon_stop(struct http_daemon *d)
+{
+	if (d == NULL)
+		return;
+	MHD_stop_daemon(d->d_mhd);
+	free(d);
+}
+
+/* ---- waiting ---- */
+
+static void
+wake(void *arg, enum waiter_reason reason)
+{
+	struct http_request *rq = arg;
+
+	rq->rq_wake = (int)reason;
+	MHD_resume_connection(rq->rq_conn);
+}
+
+int
+http_wait(struct http_request *rq, struct waiter_registry *reg, const char *key, int64_t deadline_ms)
+{
+	int rc;
+
+	/* Suspend first: the wake may come from another thread at once. */
+	rq->rq_waiting = true;
+	rq->rq_wake = 0;
+	MHD_suspend_connection(rq->rq_conn);
+	rc = waiter_add(reg, key, deadline_ms, wake, rq);
+	if (rc != SL_OK) {
+		rq->rq_waiting = false;
+		MHD_resume_connection(rq->rq_conn);
+	}
+	return rc;
+}
+
+int
+http_wake_reason(const struct http_request *rq)
+{
+	return rq->rq_wake;
+}

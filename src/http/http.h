@@ -1,0 +1,130 @@
+/*
+ * http — libmicrohttpd used directly: daemons, routing, request parsing
+ * with explicit limits, responses with the security headers every answer
+ * carries, and suspend/resume through the waiter registry.
+ *
+ * A handler receives a parsed request and answers it with one of the
+ * http_send_* functions, or parks it with http_wait(); after the wait ends
+ * MHD calls the same handler again, and http_wake_reason() says why.
+ * Limits (query and body bytes, parameter count, cookie bytes) are checked
+ * before the handler runs: it only sees requests within them.
+ */
+#ifndef SL_HTTP_H
+#define SL_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../core/core.h"
+#include "../waiter/waiter.h"
+
+enum http_method { HTTP_GET = 1, HTTP_POST = 2, HTTP_HEAD = 4 };
+enum http_origin { HTTP_ORIGIN_PORTAL = 1, HTTP_ORIGIN_EID = 2 };
+/* How errors found before the handler are answered. */
+enum http_kind { HTTP_KIND_API, HTTP_KIND_PAGE };
+
+struct http_request;
+
+typedef void (*http_handler_fn)(void *ctx, struct http_request *rq);
+
+struct http_route {
+	const char *hr_path;      /* exact path, or a prefix when hr_prefix */
+	unsigned hr_methods;      /* enum http_method bits */
+	unsigned hr_origins;      /* enum http_origin bits */
+	bool hr_prefix;
+	enum http_kind hr_kind;
+	http_handler_fn hr_fn;
+};
+
+struct http_limits {
+	int hl_max_body;
+	int hl_max_query;
+	int hl_max_cookie;
+	int hl_max_params;
+};
+
+/* Called once per finished request, for metrics. route_index is -1 for
+ * requests that matched no route. */
+typedef void (*http_done_fn)(void *ctx, int route_index, int status, int64_t latency_us);
+/* Produces the page shown for errors found before a PAGE handler runs. */
+typedef void (*http_error_page_fn)(void *ctx, struct http_request *rq, int status);
+
+struct http_daemon_conf {
+	const char *hd_name;        /* "portal" or "eid", for logs */
+	enum http_origin hd_origin;
+	const char *hd_listen;
+	int hd_port;
+	bool hd_tls;
+	char *hd_cert_pem;          /* borrowed; must outlive the daemon */
+	char *hd_key_pem;
+	char *hd_trust_pem;         /* eID: CAs named in the certificate request */
+	int hd_threads;
+	int hd_max_connections;
+	int hd_per_ip_connections;
+	int hd_connection_memory;
+	int hd_connection_timeout;
+	struct http_limits hd_limits;
+	const struct http_route *hd_routes;
+	size_t hd_nroutes;
+	void *hd_ctx;
+	http_done_fn hd_done;
+	http_error_page_fn hd_error_page;
+};
+
+struct http_daemon;
+
+struct http_daemon *http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err);
+/* Stop accepting new connections (in-flight ones go on). */
+void http_daemon_quiesce(struct http_daemon *d);
+/* Requests being handled or waiting right now. */
+int http_daemon_active(struct http_daemon *d);
+/* Stop and free; connections still open are closed. */
+void http_daemon_stop(struct http_daemon *d);
+/* The port actually bound (when hd_port was 0). */
+int http_daemon_port(struct http_daemon *d);
+
+/* ---- the request ---- */
+enum http_method http_method(const struct http_request *rq);
+const char *http_path(const struct http_request *rq);
+/* Query parameter (GET) or form field (POST urlencoded body). */
+const char *http_query(const struct http_request *rq, const char *name);
+const char *http_form(const struct http_request *rq, const char *name);
+/* The form field for POST, the query parameter otherwise. */
+const char *http_param(const struct http_request *rq, const char *name);
+/* The name of a parameter given twice, or NULL (OAuth forbids repeats). */
+const char *http_param_repeated(const struct http_request *rq);
+/* Iterate over the parameters http_param() reads from. */
+size_t http_param_count(const struct http_request *rq);
+void http_param_at(const struct http_request *rq, size_t i, const char **name, const char **value);
+const char *http_header(const struct http_request *rq, const char *name);
+const char *http_cookie(const struct http_request *rq, const char *name);
+const char *http_client_ip(const struct http_request *rq);
+const char *http_content_type(const struct http_request *rq);
+bool http_is_tls(const struct http_request *rq);
+void *http_get_data(const struct http_request *rq);
+/* Per-request data a handler keeps across a wait; freed with `free_fn`. */
+void http_set_data(struct http_request *rq, void *data, void (*free_fn)(void *));
+
+/* ---- answering ---- */
+/* Extra header for the response about to be sent (Set-Cookie etc.). */
+int http_add_header(struct http_request *rq, const char *name, const char *value);
+void http_send_json(struct http_request *rq, int status, json_t *body); /* steals body */
+void http_send_oauth_error(struct http_request *rq, int status, const char *error, const char *desc);
+void http_send_html(struct http_request *rq, int status, char *html); /* takes html */
+void http_send_text(struct http_request *rq, int status, const char *ctype, const char *body);
+void http_send_redirect(struct http_request *rq, int status, const char *location);
+void http_send_empty(struct http_request *rq, int status);
+/* Static file answer with caching allowed. */
+void http_send_static(struct http_request *rq, const char *ctype, const char *body, size_t len);
+
+/* ---- waiting ---- */
+/* Suspend the request until `key` is notified or `deadline_ms` passes.
+ * SL_ETOOBIG when the registry is full, SL_EBUSY while shutting down: the
+ * handler then answers at once. */
+int http_wait(struct http_request *rq, struct waiter_registry *reg, const char *key, int64_t deadline_ms);
+/* 0 on a first call; the waiter_reason after a wait. */
+int http_wake_reason(const struct http_request *rq);
+
+#endif

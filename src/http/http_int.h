@@ -1,0 +1,57 @@
+/* http_int.h — shared between the http module's files; not public. */
+#ifndef SL_HTTP_INT_H
+#define SL_HTTP_INT_H
+
+#include <stdatomic.h>
+
+#include <microhttpd.h>
+
+#include "http.h"
+
+#define HTTP_MAX_EXTRA_HEADERS 8
+
+struct http_param {
+	char *hp_name;
+	char *hp_value;
+};
+
+struct http_request {
+	struct http_daemon *rq_daemon;
+	struct MHD_Connection *rq_conn;
+	const struct http_route *rq_route;
+	int rq_route_index;
+	enum http_method rq_method;
+	char *rq_path;
+	char rq_ip[64];
+	int64_t rq_start_us;
+	int rq_status;           /* 0 until a response is queued */
+	int rq_early_status;     /* a limit was hit before the handler ran */
+	const char *rq_early_msg;
+	struct sl_buf rq_body;
+	struct http_param *rq_params; /* query (GET) or form (POST) */
+	size_t rq_nparams;
+	const char *rq_repeated;
+	char *rq_extra[HTTP_MAX_EXTRA_HEADERS][2];
+	size_t rq_nextra;
+	int rq_wake;             /* enum waiter_reason after a wait */
+	bool rq_waiting;
+	void *rq_data;
+	void (*rq_data_free)(void *);
+};
+
+struct http_daemon {
+	struct http_daemon_conf d_conf;
+	struct MHD_Daemon *d_mhd;
+	atomic_int d_active;
+	int d_port;
+};
+
+/* request.c */
+int request_parse_query(struct http_request *rq);
+int request_parse_form(struct http_request *rq);
+void request_free(struct http_request *rq);
+/* response.c */
+void response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len,
+	bool cacheable);
+
+#endif

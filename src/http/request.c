@@ -1,0 +1,237 @@
+/*
+ * request.c — turning what MHD hands us into parameters, within limits.
+ * Query parameters come from MHD (already percent-decoded); an urlencoded
+ * body is decoded here with MHD_http_unescape.  Either way the total size,
+ * the count, and the absence of control characters are checked.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_int.h"
+
+static int
+param_add(struct http_request *rq, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	const struct http_limits *lim = &rq->rq_daemon->d_conf.hd_limits;
+	struct http_param *p;
+
+	if ((int)rq->rq_nparams >= lim->hl_max_params)
+		return SL_ETOOBIG;
+	if (!sl_str_printable(name, nlen) || !sl_str_printable(value, vlen))
+		return SL_EINVAL;
+	if (rq->rq_params == NULL) {
+		rq->rq_params = calloc((size_t)lim->hl_max_params, sizeof(*rq->rq_params));
+		if (rq->rq_params == NULL)
+			return SL_ENOMEM;
+	}
+	p = &rq->rq_params[rq->rq_nparams];
+	p->hp_name = sl_strndup(name, nlen);
+	p->hp_value = sl_strndup(value, vlen);
+	if (p->hp_name == NULL || p->hp_value == NULL) {
+		free(p->hp_name);
+		free(p->hp_value);
+		return SL_ENOMEM;
+	}
+	for (size_t i = 0; i < rq->rq_nparams && rq->rq_repeated == NULL; i++)
+		if (strcmp(rq->rq_params[i].hp_name, p->hp_name) == 0)
+			rq->rq_repeated = p->hp_name;
+	rq->rq_nparams++;
+	return SL_OK;
+}
+
+struct query_walk {
+	struct http_request *qw_rq;
+	size_t qw_bytes;
+	int qw_rc;
+};
+
+static enum MHD_Result
+query_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
+	size_t value_size)
+{
+	struct query_walk *qw = cls;
+	const struct http_limits *lim = &qw->qw_rq->rq_daemon->d_conf.hd_limits;
+
+	(void)kind;
+	qw->qw_bytes += key_size + value_size + 2;
+	if ((int)qw->qw_bytes > lim->hl_max_query) {
+		qw->qw_rc = SL_ETOOBIG;
+		return MHD_NO;
+	}
+	qw->qw_rc = param_add(qw->qw_rq, key, key_size, value ? value : "", value ? value_size : 0);
+	return qw->qw_rc == SL_OK ? MHD_YES : MHD_NO;
+}
+
+int
+request_parse_query(struct http_request *rq)
+{
+	struct query_walk qw = { rq, 0, SL_OK };
+
+	MHD_get_connection_values_n(rq->rq_conn, MHD_GET_ARGUMENT_KIND, query_iter, &qw);
+	return qw.qw_rc;
+}
+
+/* application/x-www-form-urlencoded: name=value pairs joined by '&'. */
+int
+request_parse_form(struct http_request *rq)
+{
+	char *body = rq->rq_body.b_data, *save = NULL, *pair;
+	int rc = SL_OK;
+
+	/* Parameters in a POST come from the body alone. */
+	for (size_t i = 0; i < rq->rq_nparams; i++) {
+		free(rq->rq_params[i].hp_name);
+		free(rq->rq_params[i].hp_value);
+	}
+	rq->rq_nparams = 0;
+	rq->rq_repeated = NULL;
+	if (body == NULL)
+		return SL_OK;
+	if (memchr(body, '\0', rq->rq_body.b_len) != NULL)
+		return SL_EINVAL;
+	for (pair = strtok_r(body, "&", &save); pair && rc == SL_OK; pair = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(pair, '='), *value = eq ? eq + 1 : pair + strlen(pair);
+		size_t nlen, vlen;
+
+		if (eq)
+			*eq = '\0';
+		for (char *c = pair; *c; c++)
+			if (*c == '+')
+				*c = ' ';
+		for (char *c = value; *c; c++)
+			if (*c == '+')
+				*c = ' ';
+		nlen = MHD_http_unescape(pair);
+		vlen = MHD_http_unescape(value);
+		if (nlen == 0)
+			continue;
+		rc = param_add(rq, pair, nlen, value, vlen);
+	}
+	return rc;
+}
+
+void
+request_free(struct http_request *rq)
+{
+	for (size_t i = 0; i < rq->rq_nparams; i++) {
+		free(rq->rq_params[i].hp_name);
+		free(rq->rq_params[i].hp_value);
+	}
+	for (size_t i = 0; i < rq->rq_nextra; i++) {
+		free(rq->rq_extra[i][0]);
+		free(rq->rq_extra[i][1]);
+	}
+	if (rq->rq_data_free)
+		rq->rq_data_free(rq->rq_data);
+	free(rq->rq_params);
+	free(rq->rq_path);
+	sl_buf_reset(&rq->rq_body);
+	free(rq);
+}
+
+/* ---- accessors ---- */
+
+enum http_method
+http_method(const struct http_request *rq)
+{
+	return rq->rq_method;
+}
+
+const char *
+http_path(const struct http_request *rq)
+{
+	return rq->rq_path;
+}
+
+static const char *
+param_find(const struct http_request *rq, const char *name)
+{
+	for (size_t i = 0; i < rq->rq_nparams; i++)
+		if (strcmp(rq->rq_params[i].hp_name, name) == 0)
+			return rq->rq_params[i].hp_value;
+	return NULL;
+}
+
+const char *
+http_query(const struct http_request *rq, const char *name)
+{
+	if (rq->rq_method == HTTP_POST)
+		return MHD_lookup_connection_value(rq->rq_conn, MHD_GET_ARGUMENT_KIND, name);
+	return param_find(rq, name);
+}
+
+const char *
+http_form(const struct http_request *rq, const char *name)
+{
+	return rq->rq_method == HTTP_POST ? param_find(rq, name) : NULL;
+}
+
+const char *
+http_param(const struct http_request *rq, const char *name)
+{
+	return param_find(rq, name);
+}
+
+const char *
+http_param_repeated(const struct http_request *rq)
+{
+	return rq->rq_repeated;
+}
+
+size_t
+http_param_count(const struct http_request *rq)
+{
+	return rq->rq_nparams;
+}
+
+void
+http_param_at(const struct http_request *rq, size_t i, const char **name, const char **value)
+{
+	*name = rq->rq_params[i].hp_name;
+	*value = rq->rq_params[i].hp_value;
+}
+
+const char *
+http_header(const struct http_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->rq_conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_cookie(const struct http_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->rq_conn, MHD_COOKIE_KIND, name);
+}
+
+const char *
+http_client_ip(const struct http_request *rq)
+{
+	return rq->rq_ip;
+}
+
+const char *
+http_content_type(const struct http_request *rq)
+{
+	return http_header(rq, MHD_HTTP_HEADER_CONTENT_TYPE);
+}
+
+bool
+http_is_tls(const struct http_request *rq)
+{
+	return rq->rq_daemon->d_conf.hd_tls;
+}
+
+void *
+http_get_data(const struct http_request *rq)
+{
+	return rq->rq_data;
+}
+
+void
+http_set_data(struct http_request *rq, void *data, void (*free_fn)(void *))
+{
+	if (rq->rq_data_free)
+		rq->rq_data_free(rq->rq_data);
+	rq->rq_data = data;
+	rq->rq_data_free = free_fn;
+}

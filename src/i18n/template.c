@@ -1,0 +1,220 @@
+/*
+ * template.c — the portal's template engine: escape by default, four tags
+ * (see i18n.h), no expressions and no loops; repeated parts are rendered by
+ * the code from a small template each and passed in as a raw variable.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "i18n.h"
+
+#define TMPL_MAX_FILE (256u << 10)
+#define TMPL_MAX_COUNT 64
+#define TMPL_MAX_DEPTH 8 /* nested {{?}} sections */
+
+struct tmpl {
+	char *t_name; /* file name without .html */
+	char *t_src;
+};
+
+struct tmpl_set {
+	struct tmpl ts_items[TMPL_MAX_COUNT];
+	size_t ts_count;
+};
+
+int
+html_escape(struct sl_buf *out, const char *s)
+{
+	int rc = SL_OK;
+
+	for (; *s && rc == SL_OK; s++) {
+		switch (*s) {
+		case '&': rc = sl_buf_adds(out, "&amp;"); break;
+		case '<': rc = sl_buf_adds(out, "&lt;"); break;
+		case '>': rc = sl_buf_adds(out, "&gt;"); break;
+		case '"': rc = sl_buf_adds(out, "&quot;"); break;
+		case '\'': rc = sl_buf_adds(out, "&#39;"); break;
+		default: rc = sl_buf_add(out, s, 1); break;
+		}
+	}
+	return rc;
+}
+
+static const char *
+var_get(const struct tmpl_var *vars, size_t n, const char *name, size_t namelen)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(vars[i].tv_name) == namelen && memcmp(vars[i].tv_name, name, namelen) == 0)
+			return vars[i].tv_value;
+	return NULL;
+}
+
+/* {{_ text}} or {{_ text %1 | name}}: translate, then escape, then fill. */
+static int
+render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const struct tmpl_var *vars,
+	size_t nvars, struct sl_buf *out)
+{
+	const char *bar = memchr(tag, '|', len);
+	const char *arg = NULL, *msg, *p;
+	char msgid[1024];
+	size_t idlen = bar ? (size_t)(bar - tag) : len;
+	int rc = SL_OK;
+
+	while (idlen > 0 && tag[idlen - 1] == ' ')
+		idlen--;
+	if (idlen >= sizeof(msgid))
+		return SL_ETOOBIG;
+	memcpy(msgid, tag, idlen);
+	msgid[idlen] = '\0';
+	if (bar != NULL) {
+		const char *name = bar + 1;
+		size_t nlen = len - (size_t)(name - tag);
+		while (nlen > 0 && *name == ' ') {
+			name++;
+			nlen--;
+		}
+		while (nlen > 0 && name[nlen - 1] == ' ')
+			nlen--;
+		arg = var_get(vars, nvars, name, nlen);
+	}
+	msg = i18n_gettext(cat, msgid);
+	for (p = msg; *p && rc == SL_OK; p++) {
+		if (p[0] == '%' && p[1] == '1') {
+			rc = html_escape(out, arg ? arg : "");
+			p++;
+		} else {
+			char one[2] = { *p, '\0' };
+			rc = html_escape(out, one);
+		}
+	}
+	return rc;
+}
+
+static int
+render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars,
+	struct sl_buf *out)
+{
+	const char *p = src;
+	int skip = 0, depth = 0, rc = SL_OK;
+
+	while (*p && rc == SL_OK) {
+		const char *open = strstr(p, "{{"), *close, *tag;
+		bool raw;
+		size_t len;
+
+		if (open == NULL) {
+			if (!skip)
+				rc = sl_buf_adds(out, p);
+			break;
+		}
+		if (!skip && open > p)
+			rc = sl_buf_add(out, p, (size_t)(open - p));
+		raw = open[2] == '{';
+		tag = open + (raw ? 3 : 2);
+		close = strstr(tag, raw ? "}}}" : "}}");
+		if (close == NULL)
+			return SL_EINVAL;
+		len = (size_t)(close - tag);
+		p = close + (raw ? 3 : 2);
+		if (rc != SL_OK)
+			break;
+		if (!raw && len > 0 && tag[0] == '?') {
+			const char *v = var_get(vars, nvars, tag + 1, len - 1);
+			if (++depth > TMPL_MAX_DEPTH)
+				return SL_EINVAL;
+			if (skip || v == NULL || *v == '\0')
+				skip++;
+		} else if (!raw && len > 0 && tag[0] == '/') {
+			if (depth-- == 0)
+				return SL_EINVAL;
+			if (skip > 0)
+				skip--;
+		} else if (skip) {
+			continue;
+		} else if (!raw && len > 1 && tag[0] == '_' && tag[1] == ' ') {
+			rc = render_text(tag + 2, len - 2, cat, vars, nvars, out);
+		} else {
+			const char *v = var_get(vars, nvars, tag, len);
+			if (v != NULL)
+				rc = raw ? sl_buf_adds(out, v) : html_escape(out, v);
+		}
+	}
+	if (rc == SL_OK && depth != 0)
+		return SL_EINVAL;
+	return rc;
+}
+
+int
+tmpl_render_string(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars,
+	size_t nvars, struct sl_buf *out)
+{
+	return render(src, cat, vars, nvars, out);
+}
+
+int
+tmpl_render(const struct tmpl_set *set, const char *name, const struct i18n_catalog *cat,
+	const struct tmpl_var *vars, size_t nvars, struct sl_buf *out)
+{
+	for (size_t i = 0; i < set->ts_count; i++)
+		if (strcmp(set->ts_items[i].t_name, name) == 0)
+			return render(set->ts_items[i].t_src, cat, vars, nvars, out);
+	return SL_ENOTFOUND;
+}
+
+struct tmpl_set *
+tmpl_set_load(const char *dir, struct sl_err *err)
+{
+	struct tmpl_set *set = calloc(1, sizeof(*set));
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (set == NULL || d == NULL) {
+		if (d)
+			closedir(d);
+		free(set);
+		return sl_fail(err, SL_EIO, "cannot read templates in %s", dir), NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		struct tmpl *t;
+		char *path;
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".html") != 0)
+			continue;
+		if (set->ts_count == TMPL_MAX_COUNT) {
+			sl_fail(err, SL_ETOOBIG, "more than %d templates in %s", TMPL_MAX_COUNT, dir);
+			goto fail;
+		}
+		t = &set->ts_items[set->ts_count];
+		path = sl_path_resolve(dir, de->d_name);
+		t->t_name = sl_strndup(de->d_name, n - 5);
+		if (path == NULL || t->t_name == NULL ||
+		    sl_file_read(path, TMPL_MAX_FILE, &t->t_src, NULL, err) != SL_OK) {
+			free(path);
+			free(t->t_name);
+			t->t_name = NULL;
+			goto fail;
+		}
+		free(path);
+		set->ts_count++;
+	}
+	closedir(d);
+	return set;
+fail:
+	closedir(d);
+	tmpl_set_free(set);
+	return NULL;
+}
+
+void
+tmpl_set_free(struct tmpl_set *set)
+{
+	if (set == NULL)
+		return;
+	for (size_t i = 0; i < set->ts_count; i++) {
+		free(set->ts_items[i].t_name);
+		free(set->ts_items[i].t_src);
+	}
+	free(set);
+}

@@ -1,0 +1,202 @@
+/*
+ * authorize.c — the authorization endpoint (GET and POST).
+ *
+ * A valid request either ends at once (an SSO session that satisfies
+ * prompt, max_age and id_token_hint: a code goes back to the RP; or
+ * prompt=none without one: login_required) or becomes a pending request
+ * the portal shows the key choice for.
+ */
+#include <stdlib.h>
+
+#include "oidc_int.h"
+
+void
+oidc_redirect_error(struct server *srv, struct http_request *rq, const char *redirect_uri,
+	const char *state, const char *error, const char *desc)
+{
+	const char *kv[8];
+	size_t n = 0;
+	char *url;
+
+	kv[n++] = "error";
+	kv[n++] = error;
+	if (desc != NULL) {
+		kv[n++] = "error_description";
+		kv[n++] = desc;
+	}
+	if (state != NULL) {
+		kv[n++] = "state";
+		kv[n++] = state;
+	}
+	kv[n++] = "iss"; /* RFC 9207 */
+	kv[n++] = srv->sv_conf->c_issuer;
+	url = url_with_params(redirect_uri, kv, n / 2);
+	if (url == NULL) {
+		http_send_oauth_error(rq, 500, "server_error", NULL);
+		return;
+	}
+	http_send_redirect(rq, 303, url);
+	free(url);
+}
+
+static void
+authz_fail(struct server *srv, struct http_request *rq, const struct authz_error *ae)
+{
+	if (ae->ae_redirect)
+		oidc_redirect_error(srv, rq, ae->ae_redirect_uri, ae->ae_state, ae->ae_error, ae->ae_desc);
+	else
+		oidc_error_page(srv, rq, ae->ae_status, ae->ae_error, ae->ae_desc);
+}
+
+/* PAR: the request_uri names parameters pushed earlier by this client. */
+static json_t *
+params_from_par(struct server *srv, json_t *in, struct store_client *client, struct authz_error *ae)
+{
+	const char *uri = params_str(in, "request_uri");
+	const char *client_id = params_str(in, "client_id");
+	struct store_authreq ar;
+	json_t *params = NULL;
+
+	memset(ae, 0, sizeof(*ae));
+	ae->ae_status = 400;
+	ae->ae_error = "invalid_request_uri";
+	ae->ae_desc = "the request_uri is unknown, used or expired";
+	if (strncmp(uri, OIDC_PAR_URN, strlen(OIDC_PAR_URN)) != 0 || client_id == NULL)
+		return NULL;
+	if (store_authreq_take(srv->sv_store, uri + strlen(OIDC_PAR_URN), &ar) != SL_OK)
+		return NULL;
+	if (strcmp(ar.ar_kind, "par") == 0 && strcmp(ar.ar_client_id, client_id) == 0 &&
+	    store_client_get(srv->sv_store, client_id, client) == SL_OK)
+		params = json_loads(ar.ar_params, 0, NULL);
+	store_authreq_clear(&ar);
+	if (params != NULL) {
+		ae->ae_redirect = true;
+		ae->ae_redirect_uri = params_str(params, "redirect_uri");
+		ae->ae_state = params_str(params, "state");
+	}
+	return params;
+}
+
+/* Does the ID token hint name the person of this session for this client? */
+static bool
+hint_matches(struct server *srv, const char *hint, const struct store_client *client,
+	const struct store_session *ses)
+{
+	struct jose_key *keys[OIDC_MAX_VERIFIERS];
+	struct sl_err err;
+	json_t *claims = NULL;
+	char *sub;
+	bool ok = false;
+	size_t n;
+
+	keyring_lock(srv);
+	n = keyring_verifiers(srv, keys, OIDC_MAX_VERIFIERS);
+	if (jose_verify(hint, keys, n, &claims, &err) != SL_OK) {
+		keyring_unlock(srv);
+		return false;
+	}
+	keyring_unlock(srv);
+	sub = oidc_subject(srv, client, ses->s_person_id);
+	/* Expired hints are fine (OIDC Core §3.1.2.1); issuer, audience and
+	 * subject must match. */
+	ok = sub != NULL && sl_ct_streq(json_string_value(json_object_get(claims, "sub")), sub) &&
+	     sl_ct_streq(json_string_value(json_object_get(claims, "iss")), srv->sv_conf->c_issuer) &&
+	     (sl_ct_streq(json_string_value(json_object_get(claims, "aud")), client->cl_id) ||
+		     json_array_has(json_object_get(claims, "aud"), client->cl_id));
+	free(sub);
+	json_decref(claims);
+	return ok;
+}
+
+/* Can the current session answer this request without a new login? */
+static bool
+session_satisfies(struct server *srv, json_t *params, const struct store_client *client,
+	const struct store_session *ses)
+{
+	const char *prompt = params_str(params, "prompt");
+	const char *max_age = params_str(params, "max_age");
+	const char *hint = params_str(params, "id_token_hint");
+
+	if (prompt != NULL && (scope_has(prompt, "login") || scope_has(prompt, "select_account")))
+		return false;
+	if (max_age != NULL && sl_now() - ses->s_auth_time > strtoll(max_age, NULL, 10))
+		return false;
+	if (hint != NULL && !hint_matches(srv, hint, client, ses))
+		return false;
+	return true;
+}
+
+static void
+start_pending(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params)
+{
+	struct store_authreq ar;
+	char *id = sl_random_id(16), *browser = browser_binding(srv, rq, true), *json, loc[128];
+
+	json = json_dumps(params, JSON_COMPACT);
+	memset(&ar, 0, sizeof(ar));
+	ar.ar_id = id;
+	ar.ar_kind = (char *)"authorize";
+	ar.ar_client_id = client->cl_id;
+	ar.ar_params = json;
+	ar.ar_browser = browser;
+	ar.ar_expires = sl_now() + srv->sv_conf->c_request_lifetime;
+	if (id == NULL || browser == NULL || json == NULL || store_authreq_put(srv->sv_store, &ar) != SL_OK) {
+		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
+	} else {
+		snprintf(loc, sizeof(loc), "/login?req=%s", id);
+		http_send_redirect(rq, 303, loc);
+	}
+	free(id);
+	free(browser);
+	free(json);
+}
+
+void
+oidc_authorize(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_client client;
+	struct store_session ses;
+	struct authz_error ae;
+	const char *repeated, *prompt;
+	json_t *in, *params = NULL;
+	bool have_session;
+
+	memset(&client, 0, sizeof(client));
+	in = params_collect(rq, &repeated);
+	if (in == NULL) {
+		oidc_error_page(srv, rq, 400, "invalid_request", "a parameter was given more than once");
+		return;
+	}
+	if (json_object_get(in, "request_uri") != NULL) {
+		params = params_from_par(srv, in, &client, &ae);
+		if (params == NULL)
+			goto fail;
+	} else if (params_client(srv, in, &client, &ae) != SL_OK ||
+		   params_validate(srv, in, &client, false, &params, &ae) != SL_OK) {
+		goto fail;
+	}
+	prompt = params_str(params, "prompt");
+	have_session = session_current(srv, rq, &ses) == SL_OK;
+	if (have_session && session_satisfies(srv, params, &client, &ses)) {
+		metrics_login(srv->sv_metrics, "sso", "ok");
+		issue_code_redirect(srv, rq, &client, params, ses.s_person_id, ses.s_id, ses.s_acr, ses.s_amr,
+			ses.s_auth_time);
+	} else if (prompt != NULL && strcmp(prompt, "none") == 0) {
+		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
+			"login_required", "the person must log in");
+	} else {
+		start_pending(srv, rq, &client, params);
+	}
+	if (have_session)
+		store_session_clear(&ses);
+	json_decref(params);
+	json_decref(in);
+	store_client_clear(&client);
+	return;
+fail:
+	authz_fail(srv, rq, &ae);
+	json_decref(params);
+	json_decref(in);
+	store_client_clear(&client);
+}

@@ -1,0 +1,250 @@
+/*
+ * issue.c — what a finished login produces: the pairwise subject, the
+ * one-time code and the redirect back to the RP, the claims, the ID token.
+ */
+#include <stdlib.h>
+
+#include "oidc_int.h"
+
+char *
+url_with_params(const char *base, const char *const *kv, size_t n)
+{
+	struct sl_buf b;
+	int rc;
+
+	sl_buf_init(&b, 16384);
+	rc = sl_buf_adds(&b, base);
+	for (size_t i = 0; i < n && rc == SL_OK; i++) {
+		rc = sl_buf_adds(&b, i == 0 && strchr(base, '?') == NULL ? "?" : "&");
+		if (rc == SL_OK)
+			rc = sl_url_encode(&b, kv[2 * i]);
+		if (rc == SL_OK)
+			rc = sl_buf_adds(&b, "=");
+		if (rc == SL_OK)
+			rc = sl_url_encode(&b, kv[2 * i + 1]);
+	}
+	if (rc != SL_OK) {
+		sl_buf_reset(&b);
+		return NULL;
+	}
+	return sl_buf_take(&b);
+}
+
+/* OIDC Core §8.1: sub = HMAC(key, sector ‖ person), so two RPs of
+ * different sectors cannot link a person by sub. */
+char *
+oidc_subject(struct server *srv, const struct store_client *client, const char *person_id)
+{
+	uint8_t mac[SL_SHA256_LEN];
+	char msg[1024];
+
+	if ((size_t)snprintf(msg, sizeof(msg), "%s|%s", client->cl_sector, person_id) >= sizeof(msg))
+		return NULL;
+	if (crypto_hmac_sha256(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key), msg, strlen(msg), mac) != SL_OK)
+		return NULL;
+	return sl_b64url_encode(mac, sizeof(mac));
+}
+
+void
+issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client,
+	json_t *params, const char *person_id, const char *session_id, const char *acr, const char *amr,
+	int64_t auth_time)
+{
+	struct store_code co;
+	char hash[2 * SL_SHA256_LEN + 1], *code = sl_random_id(32), *grant = sl_random_id(16), *url = NULL;
+	const char *state = params_str(params, "state");
+	const char *kv[6];
+	size_t n = 0;
+
+	memset(&co, 0, sizeof(co));
+	if (code == NULL || grant == NULL || crypto_token_hash(code, hash) != SL_OK)
+		goto fail;
+	co.co_hash = hash;
+	co.co_grant_id = grant;
+	co.co_client_id = client->cl_id;
+	co.co_person_id = (char *)person_id;
+	co.co_session_id = (char *)session_id;
+	co.co_redirect_uri = (char *)params_str(params, "redirect_uri");
+	co.co_scope = (char *)params_str(params, "scope");
+	co.co_nonce = (char *)params_str(params, "nonce");
+	co.co_challenge = (char *)params_str(params, "code_challenge");
+	co.co_acr = (char *)acr;
+	co.co_amr = (char *)amr;
+	co.co_claims = (char *)params_str(params, "claims");
+	co.co_auth_time = auth_time;
+	co.co_expires = sl_now() + srv->sv_conf->c_code_lifetime;
+	if (store_code_put(srv->sv_store, &co) != SL_OK)
+		goto fail;
+	kv[n++] = "code";
+	kv[n++] = code;
+	if (state != NULL) {
+		kv[n++] = "state";
+		kv[n++] = state;
+	}
+	kv[n++] = "iss";
+	kv[n++] = srv->sv_conf->c_issuer;
+	url = url_with_params(co.co_redirect_uri, kv, n / 2);
+	if (url == NULL)
+		goto fail;
+	http_send_redirect(rq, 303, url);
+	free(url);
+	free(code);
+	free(grant);
+	return;
+fail:
+	free(code);
+	free(grant);
+	oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), state, "server_error",
+		"the login could not be completed");
+}
+
+static void
+add_profile(json_t *o, const struct store_person *p)
+{
+	if (p->p_given_name && p->p_family_name) {
+		char name[512];
+		snprintf(name, sizeof(name), "%s %s", p->p_given_name, p->p_family_name);
+		json_object_set_new(o, "name", json_string(name));
+	}
+	if (p->p_given_name)
+		json_object_set_new(o, "given_name", json_string(p->p_given_name));
+	if (p->p_family_name)
+		json_object_set_new(o, "family_name", json_string(p->p_family_name));
+	if (p->p_birthdate)
+		json_object_set_new(o, "birthdate", json_string(p->p_birthdate));
+}
+
+/* Claims for `scope`, plus those named in the claims request's `part`
+ * ("userinfo" or "id_token") that this provider has.  The national
+ * register number is only ever released under the eid scope. */
+json_t *
+claims_for(struct server *srv, const char *person_id, const char *scope, json_t *claims_req, const char *part)
+{
+	struct store_person p;
+	json_t *o = json_object(), *all = json_object(), *wanted;
+	const char *name;
+	json_t *v;
+
+	if (store_person_get(srv->sv_store, person_id, &p) != SL_OK) {
+		json_decref(all);
+		return o;
+	}
+	add_profile(all, &p);
+	if (scope_has(scope, "profile"))
+		json_object_update(o, all);
+	wanted = claims_req ? json_object_get(claims_req, part) : NULL;
+	json_object_foreach(wanted, name, v) {
+		json_t *have = json_object_get(all, name);
+		if (have != NULL)
+			json_object_set(o, name, have);
+	}
+	if (scope_has(scope, "eid") && p.p_rrn != NULL)
+		json_object_set_new(o, "national_register_number", json_string(p.p_rrn));
+	json_decref(all);
+	store_person_clear(&p);
+	return o;
+}
+
+char *
+id_token_sign(struct server *srv, const struct store_client *client, json_t *claims)
+{
+	struct jose_key *key;
+	struct sl_err err;
+	char *jws = NULL;
+
+	keyring_lock(srv);
+	key = keyring_signer(srv, client->cl_id_token_alg);
+	if (key != NULL)
+		jws = jose_sign(key, claims, "JWT", &err);
+	keyring_unlock(srv);
+	if (jws == NULL)
+		log_error("cannot sign an ID token with %s", client->cl_id_token_alg);
+	return jws;
+}
+
+void
+oidc_wait_key(const char *req_id, char *out, size_t len)
+{
+	snprintf(out, len, "authreq:%s", req_id);
+}
+
+int
+oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person, const char *key,
+	const char *acr, const char *amr_json, struct sl_err *err)
+{
+	struct store_authreq ar;
+	char wkey[128];
+	int rc;
+
+	rc = store_person_upsert(srv->sv_store, person, err);
+	if (rc != SL_OK)
+		return rc;
+	memset(&ar, 0, sizeof(ar));
+	ar.ar_id = (char *)req_id;
+	ar.ar_status = (char *)"done";
+	ar.ar_person_id = person->p_id;
+	ar.ar_key = (char *)key;
+	ar.ar_acr = (char *)acr;
+	ar.ar_amr = (char *)amr_json;
+	ar.ar_auth_time = sl_now();
+	rc = store_authreq_complete(srv->sv_store, &ar);
+	if (rc != SL_OK)
+		return sl_fail(err, rc, "this login request is no longer waiting");
+	oidc_wait_key(req_id, wkey, sizeof(wkey));
+	waiter_notify(srv->sv_waiters, wkey);
+	return SL_OK;
+}
+
+int
+oidc_login_deny(struct server *srv, const char *req_id)
+{
+	struct store_authreq ar;
+	char wkey[128];
+	int rc;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.ar_id = (char *)req_id;
+	ar.ar_status = (char *)"denied";
+	rc = store_authreq_complete(srv->sv_store, &ar);
+	if (rc == SL_OK) {
+		oidc_wait_key(req_id, wkey, sizeof(wkey));
+		waiter_notify(srv->sv_waiters, wkey);
+	}
+	return rc;
+}
+
+void
+oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p)
+{
+	const struct store_authreq *ar = &p->op_req;
+	const char *redirect_uri = params_str(p->op_params, "redirect_uri");
+	const char *state = params_str(p->op_params, "state");
+	struct store_audit au = { 0 };
+	char *session_id = NULL;
+
+	au.au_event = "login";
+	au.au_client_id = ar->ar_client_id;
+	au.au_ip = http_client_ip(rq);
+	au.au_key = ar->ar_key;
+	if (strcmp(ar->ar_status, "done") != 0) {
+		/* One answer per request: the next visit finds nothing. */
+		store_authreq_delete(srv->sv_store, ar->ar_id);
+		au.au_result = "denied";
+		store_audit_add(srv->sv_store, &au);
+		metrics_login(srv->sv_metrics, ar->ar_key, "denied");
+		oidc_redirect_error(srv, rq, redirect_uri, state, "access_denied", "the person did not log in");
+		return;
+	}
+	if (store_authreq_delete(srv->sv_store, ar->ar_id) != SL_OK ||
+	    session_start(srv, rq, ar->ar_person_id, ar->ar_acr, ar->ar_amr, ar->ar_auth_time, &session_id) != SL_OK) {
+		oidc_redirect_error(srv, rq, redirect_uri, state, "server_error", "the session could not start");
+		return;
+	}
+	au.au_result = "ok";
+	au.au_person_id = ar->ar_person_id;
+	store_audit_add(srv->sv_store, &au);
+	metrics_login(srv->sv_metrics, ar->ar_key, "ok");
+	issue_code_redirect(srv, rq, &p->op_client, p->op_params, ar->ar_person_id, session_id, ar->ar_acr,
+		ar->ar_amr, ar->ar_auth_time);
+	free(session_id);
+}

@@ -1,0 +1,72 @@
+/*
+ * oidc — the OpenID Connect provider: discovery, JWKS, authorization (with
+ * PAR), token, userinfo and RP-initiated logout; and what the portal's
+ * keys call when a person has logged in.
+ *
+ * An authorization request is validated, stored as a pending request with
+ * a random id, and bound to the browser by a cookie; the portal shows the
+ * key choice for it.  When a key has identified the person it calls
+ * oidc_login_complete(), which records the outcome, and the browser then
+ * comes to oidc_login_finish() (directly, or after a wait page), which
+ * starts the SSO session and sends the browser back to the RP with a code.
+ */
+#ifndef SL_OIDC_H
+#define SL_OIDC_H
+
+#include "../http/http.h"
+#include "../server/server.h"
+#include "../store/store.h"
+
+#define OIDC_ACR_HIGH "http://eidas.europa.eu/LoA/high"
+#define OIDC_ACR_LOW "http://eidas.europa.eu/LoA/low"
+#define OIDC_COOKIE_SESSION "__Host-sl_session"
+#define OIDC_COOKIE_BROWSER "__Host-sl_browser"
+#define OIDC_COOKIE_LANG "__Host-sl_lang"
+#define OIDC_PAR_URN "urn:ietf:params:oauth:request_uri:"
+
+/* Route handlers (ctx is the struct server). */
+void oidc_discovery(void *ctx, struct http_request *rq);
+void oidc_jwks(void *ctx, struct http_request *rq);
+void oidc_authorize(void *ctx, struct http_request *rq);
+void oidc_par(void *ctx, struct http_request *rq);
+void oidc_token(void *ctx, struct http_request *rq);
+void oidc_userinfo(void *ctx, struct http_request *rq);
+void oidc_end_session(void *ctx, struct http_request *rq);
+
+/* A pending request as the portal sees it. */
+struct oidc_pending {
+	struct store_authreq op_req;
+	json_t *op_params;          /* the validated authorization parameters */
+	struct store_client op_client;
+};
+
+/* Load pending request `id` if this browser owns it; SL_ENOTFOUND when it
+ * is unknown, expired or started in another browser. */
+int oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, struct oidc_pending *out);
+void oidc_pending_clear(struct oidc_pending *p);
+/* The anti-CSRF token of a pending request (or "logout") for this browser
+ * (b64url, malloc'd; sets the browser cookie when missing) and its check
+ * (constant time). */
+char *oidc_csrf_token(struct server *srv, struct http_request *rq, const char *req_id);
+bool oidc_csrf_ok(struct server *srv, struct http_request *rq, const char *req_id, const char *token);
+
+/* A key identified a person for pending request `req_id`: record it. The
+ * person record is created or updated.  Notifies the waiting browser. */
+int oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person,
+	const char *key, const char *acr, const char *amr_json, struct sl_err *err);
+/* The person refused or a key failed for good: record the denial. */
+int oidc_login_deny(struct server *srv, const char *req_id);
+/* The browser comes back for a completed request: start the SSO session
+ * and redirect to the RP with a code (or with access_denied). */
+void oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p);
+/* Send the browser back to the RP with an OAuth error. */
+void oidc_redirect_error(struct server *srv, struct http_request *rq, const char *redirect_uri,
+	const char *state, const char *error, const char *desc);
+/* The waiter key for a pending request. */
+void oidc_wait_key(const char *req_id, char *out, size_t len);
+
+/* Used by the portal's error page for unrecoverable errors. */
+void oidc_error_page(struct server *srv, struct http_request *rq, int status, const char *title,
+	const char *detail);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * params.c — validating an authorization request (RFC 6749 §4.1, OIDC Core
+ * §3.1.2, RFC 7636, RFC 9126, RFC 9207, RFC 9700).
+ *
+ * Order matters: until client_id and redirect_uri are known good, an error
+ * is shown on a page and never redirected (an open redirector is worse than
+ * an unfriendly page); after that, errors go back to the RP.
+ */
+#include <stdlib.h>
+
+#include "oidc_int.h"
+
+/* Parameters kept from an authorization request; the rest are ignored. */
+static const char *const kept_params[] = { "client_id", "redirect_uri", "response_type", "scope",
+	"state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "ui_locales",
+	"claims_locales", "login_hint", "acr_values", "display", "claims", "id_token_hint", NULL };
+
+const char *
+params_str(json_t *params, const char *name)
+{
+	return json_string_value(json_object_get(params, name));
+}
+
+bool
+scope_has(const char *scope, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = scope;
+
+	while (p && *p) {
+		size_t len = strcspn(p, " ");
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+bool
+json_array_has(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
+			return true;
+	return false;
+}
+
+json_t *
+params_collect(struct http_request *rq, const char **repeated)
+{
+	json_t *o;
+
+	*repeated = http_param_repeated(rq);
+	if (*repeated != NULL)
+		return NULL;
+	o = json_object();
+	for (size_t i = 0; i < http_param_count(rq); i++) {
+		const char *name, *value;
+		http_param_at(rq, i, &name, &value);
+		json_object_set_new(o, name, json_string(value));
+	}
+	return o;
+}
+
+static int
+fail(struct authz_error *ae, int status, const char *error, const char *desc)
+{
+	ae->ae_status = status;
+	ae->ae_error = error;
+	ae->ae_desc = desc;
+	return SL_EINVAL;
+}
+
+int
+params_client(struct server *srv, json_t *in, struct store_client *client, struct authz_error *ae)
+{
+	const char *client_id = params_str(in, "client_id");
+	const char *redirect_uri = params_str(in, "redirect_uri");
+	json_t *uris;
+	bool ok;
+
+	memset(ae, 0, sizeof(*ae));
+	if (sl_str_empty(client_id))
+		return fail(ae, 400, "invalid_request", "client_id is missing");
+	if (strlen(client_id) > 256 || store_client_get(srv->sv_store, client_id, client) != SL_OK)
+		return fail(ae, 400, "invalid_client", "unknown client_id");
+	if (sl_str_empty(redirect_uri))
+		return fail(ae, 400, "invalid_request", "redirect_uri is missing");
+	uris = json_loads(client->cl_redirect_uris, 0, NULL);
+	ok = json_array_has(uris, redirect_uri); /* exact string match, RFC 9700 §2.1 */
+	json_decref(uris);
+	if (!ok)
+		return fail(ae, 400, "invalid_request", "redirect_uri is not registered for this client");
+	ae->ae_redirect = true;
+	ae->ae_redirect_uri = redirect_uri;
+	ae->ae_state = params_str(in, "state");
+	return SL_OK;
+}
+
+static bool
+is_b64url(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+			    *s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+static int
+check_prompt(const char *prompt, struct authz_error *ae)
+{
+	char tmp[128], *save = NULL, *tok;
+	bool none = false;
+	int n = 0;
+
+	if (prompt == NULL)
+		return SL_OK;
+	if (sl_strlcpy(tmp, prompt, sizeof(tmp)) >= sizeof(tmp))
+		return fail(ae, 400, "invalid_request", "prompt is too long");
+	for (tok = strtok_r(tmp, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		n++;
+		if (strcmp(tok, "none") == 0)
+			none = true;
+		else if (strcmp(tok, "login") != 0 && strcmp(tok, "consent") != 0 &&
+			 strcmp(tok, "select_account") != 0)
+			return fail(ae, 400, "invalid_request", "unknown prompt value");
+	}
+	if (none && n > 1)
+		return fail(ae, 400, "invalid_request", "prompt=none cannot be combined with other values");
+	return SL_OK;
+}
+
+static int
+check_pkce(json_t *in, struct authz_error *ae)
+{
+	const char *challenge = params_str(in, "code_challenge");
+	const char *method = params_str(in, "code_challenge_method");
+
+	if (sl_str_empty(challenge))
+		return fail(ae, 400, "invalid_request", "PKCE is required: code_challenge is missing");
+	if (method == NULL || strcmp(method, "S256") != 0)
+		return fail(ae, 400, "invalid_request", "code_challenge_method must be S256");
+	if (strlen(challenge) != 43 || !is_b64url(challenge))
+		return fail(ae, 400, "invalid_request", "code_challenge is not a base64url SHA-256");
+	return SL_OK;
+}
+
+static int
+check_values(json_t *in, struct authz_error *ae)
+{
+	const char *max_age = params_str(in, "max_age");
+	const char *claims = params_str(in, "claims");
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(in, key, v) {
+		if (strlen(json_string_value(v)) > OIDC_MAX_PARAM)
+			return fail(ae, 400, "invalid_request", "a parameter is too long");
+	}
+	if (max_age != NULL) {
+		char *end;
+		long n = strtol(max_age, &end, 10);
+		if (*max_age == '\0' || *end != '\0' || n < 0)
+			return fail(ae, 400, "invalid_request", "max_age must be a non-negative integer");
+	}
+	if (claims != NULL) {
+		json_t *c = json_loads(claims, JSON_REJECT_DUPLICATES, NULL);
+		bool ok = json_is_object(c);
+		json_decref(c);
+		if (!ok)
+			return fail(ae, 400, "invalid_request", "claims is not a JSON object");
+	}
+	return SL_OK;
+}
+
+int
+params_validate(struct server *srv, json_t *in, const struct store_client *client, bool via_par,
+	json_t **out, struct authz_error *ae)
+{
+	const char *response_type = params_str(in, "response_type");
+	const char *response_mode = params_str(in, "response_mode");
+	const char *scope = params_str(in, "scope");
+	json_t *kept;
+
+	(void)srv;
+	*out = NULL;
+	if (json_object_get(in, "request") != NULL)
+		return fail(ae, 400, "request_not_supported", "request objects are not supported");
+	if (json_object_get(in, "request_uri") != NULL)
+		return fail(ae, 400, "request_uri_not_supported", "request_uri is only for pushed requests");
+	if (client->cl_require_par && !via_par)
+		return fail(ae, 400, "invalid_request", "this client must use pushed authorization requests");
+	if (sl_str_empty(response_type))
+		return fail(ae, 400, "invalid_request", "response_type is missing");
+	if (strcmp(response_type, "code") != 0)
+		return fail(ae, 400, "unsupported_response_type", "only response_type=code is supported");
+	if (response_mode != NULL && strcmp(response_mode, "query") != 0)
+		return fail(ae, 400, "invalid_request", "only response_mode=query is supported");
+	if (scope == NULL || !scope_has(scope, "openid"))
+		return fail(ae, 400, "invalid_scope", "scope must include openid");
+	if (check_prompt(params_str(in, "prompt"), ae) != SL_OK || check_pkce(in, ae) != SL_OK ||
+	    check_values(in, ae) != SL_OK)
+		return SL_EINVAL;
+	kept = json_object();
+	for (int i = 0; kept_params[i]; i++) {
+		json_t *v = json_object_get(in, kept_params[i]);
+		if (v != NULL)
+			json_object_set(kept, kept_params[i], v);
+	}
+	*out = kept;
+	return SL_OK;
+}

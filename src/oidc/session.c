@@ -1,0 +1,196 @@
+/*
+ * session.c — the browser's cookies: the SSO session, the binding of a
+ * pending request to the browser that started it, and CSRF tokens.
+ *
+ * Cookie values are 256-bit random strings; the store keeps only their
+ * SHA-256, so a database dump holds no usable session.  All cookies are
+ * __Host- prefixed (Secure, Path=/, no Domain), HttpOnly and SameSite=Lax:
+ * Lax, not Strict, because an RP sends the browser here with a top-level
+ * navigation and prompt=none must see the session.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/crypto.h>
+
+#include "oidc_int.h"
+
+void
+cookie_set(struct http_request *rq, const char *name, const char *value, int64_t max_age)
+{
+	char buf[512];
+
+	if (max_age >= 0)
+		snprintf(buf, sizeof(buf), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=%lld", name,
+			value, (long long)max_age);
+	else
+		snprintf(buf, sizeof(buf), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax", name, value);
+	http_add_header(rq, "Set-Cookie", buf);
+}
+
+static bool
+cookie_well_formed(const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+
+	if (n < 16 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+int
+session_current(struct server *srv, struct http_request *rq, struct store_session *out)
+{
+	const char *v = http_cookie(rq, OIDC_COOKIE_SESSION);
+	char hash[2 * SL_SHA256_LEN + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (!cookie_well_formed(v) || crypto_token_hash(v, hash) != SL_OK)
+		return SL_ENOTFOUND;
+	return store_session_get(srv->sv_store, hash, out);
+}
+
+int
+session_start(struct server *srv, struct http_request *rq, const char *person_id, const char *acr,
+	const char *amr, int64_t auth_time, char **session_id)
+{
+	struct store_session ses;
+	char hash[2 * SL_SHA256_LEN + 1];
+	char *value = sl_random_id(32);
+	const char *old = http_cookie(rq, OIDC_COOKIE_SESSION);
+	int rc;
+
+	*session_id = NULL;
+	if (value == NULL || crypto_token_hash(value, hash) != SL_OK) {
+		free(value);
+		return SL_ECRYPTO;
+	}
+	/* A login replaces the session this browser had (no fixation). */
+	if (cookie_well_formed(old)) {
+		char oldhash[2 * SL_SHA256_LEN + 1];
+		if (crypto_token_hash(old, oldhash) == SL_OK)
+			store_session_end(srv->sv_store, oldhash);
+	}
+	memset(&ses, 0, sizeof(ses));
+	ses.s_id = hash;
+	ses.s_person_id = (char *)person_id;
+	ses.s_acr = (char *)acr;
+	ses.s_amr = (char *)amr;
+	ses.s_auth_time = auth_time;
+	ses.s_expires = sl_now() + srv->sv_conf->c_session_lifetime;
+	rc = store_session_put(srv->sv_store, &ses);
+	if (rc == SL_OK) {
+		cookie_set(rq, OIDC_COOKIE_SESSION, value, -1);
+		*session_id = strdup(hash);
+	}
+	OPENSSL_cleanse(value, strlen(value));
+	free(value);
+	return rc;
+}
+
+void
+session_clear_cookie(struct http_request *rq)
+{
+	cookie_set(rq, OIDC_COOKIE_SESSION, "", 0);
+}
+
+char *
+browser_binding(struct server *srv, struct http_request *rq, bool create)
+{
+	const char *v = http_cookie(rq, OIDC_COOKIE_BROWSER);
+	char hash[2 * SL_SHA256_LEN + 1];
+	char *fresh = NULL;
+
+	(void)srv;
+	if (!cookie_well_formed(v)) {
+		if (!create)
+			return NULL;
+		fresh = sl_random_id(32);
+		if (fresh == NULL)
+			return NULL;
+		cookie_set(rq, OIDC_COOKIE_BROWSER, fresh, -1);
+		v = fresh;
+	}
+	if (crypto_token_hash(v, hash) != SL_OK) {
+		free(fresh);
+		return NULL;
+	}
+	free(fresh);
+	return strdup(hash);
+}
+
+/* CSRF token = HMAC(csrf key, request id ‖ browser binding). */
+static char *
+csrf_token(struct server *srv, struct http_request *rq, const char *req_id, bool create)
+{
+	char *browser = browser_binding(srv, rq, create), msg[512];
+	uint8_t mac[SL_SHA256_LEN];
+
+	if (browser == NULL)
+		return NULL;
+	snprintf(msg, sizeof(msg), "csrf|%s|%s", req_id, browser);
+	free(browser);
+	if (crypto_hmac_sha256(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), msg, strlen(msg), mac) != SL_OK)
+		return NULL;
+	return sl_b64url_encode(mac, sizeof(mac));
+}
+
+char *
+oidc_csrf_token(struct server *srv, struct http_request *rq, const char *req_id)
+{
+	/* The page that carries the token sets the binding cookie if needed. */
+	return csrf_token(srv, rq, req_id, true);
+}
+
+bool
+oidc_csrf_ok(struct server *srv, struct http_request *rq, const char *req_id, const char *token)
+{
+	char *want;
+	bool ok;
+
+	if (req_id == NULL || token == NULL)
+		return false;
+	want = csrf_token(srv, rq, req_id, false);
+	ok = want != NULL && sl_ct_streq(want, token);
+	free(want);
+	return ok;
+}
+
+int
+oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, struct oidc_pending *out)
+{
+	char *browser;
+	bool mine;
+
+	memset(out, 0, sizeof(*out));
+	if (id == NULL || strlen(id) > 64)
+		return SL_ENOTFOUND;
+	if (store_authreq_get(srv->sv_store, id, &out->op_req) != SL_OK)
+		return SL_ENOTFOUND;
+	browser = browser_binding(srv, rq, false);
+	mine = browser != NULL && out->op_req.ar_browser != NULL && strcmp(out->op_req.ar_kind, "authorize") == 0 &&
+	       sl_ct_streq(browser, out->op_req.ar_browser);
+	free(browser);
+	if (mine) {
+		out->op_params = json_loads(out->op_req.ar_params, 0, NULL);
+		if (out->op_params != NULL &&
+		    store_client_get(srv->sv_store, out->op_req.ar_client_id, &out->op_client) == SL_OK)
+			return SL_OK;
+	}
+	oidc_pending_clear(out);
+	return SL_ENOTFOUND;
+}
+
+void
+oidc_pending_clear(struct oidc_pending *p)
+{
+	store_authreq_clear(&p->op_req);
+	json_decref(p->op_params);
+	store_client_clear(&p->op_client);
+	memset(p, 0, sizeof(*p));
+}

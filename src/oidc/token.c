@@ -1,0 +1,211 @@
+/*
+ * token.c — the token endpoint: authorization_code (with PKCE) and
+ * refresh_token (rotated on every use).  A code is redeemed once; a second
+ * redemption revokes every token the first one produced (RFC 6749 §4.1.2),
+ * and a rotated-out refresh token used again revokes its whole grant.
+ */
+#include <stdlib.h>
+
+#include "oidc_int.h"
+
+struct grant {
+	const char *g_grant_id;
+	const char *g_person_id;
+	const char *g_session_id;
+	const char *g_scope;
+	const char *g_nonce;
+	const char *g_acr;
+	const char *g_amr;
+	const char *g_claims;
+	int64_t g_auth_time;
+};
+
+static char *
+id_token_for(struct server *srv, const struct store_client *c, const struct grant *g, const char *access_token)
+{
+	json_t *claims, *req = g->g_claims ? json_loads(g->g_claims, 0, NULL) : NULL;
+	char *sub = oidc_subject(srv, c, g->g_person_id), *at_hash = crypto_half_hash(access_token), *jws = NULL;
+	int64_t now = sl_now();
+
+	if (sub != NULL && at_hash != NULL) {
+		claims = claims_for(srv, g->g_person_id, "", req, "id_token");
+		json_object_set_new(claims, "iss", json_string(srv->sv_conf->c_issuer));
+		json_object_set_new(claims, "sub", json_string(sub));
+		json_object_set_new(claims, "aud", json_string(c->cl_id));
+		json_object_set_new(claims, "azp", json_string(c->cl_id));
+		json_object_set_new(claims, "iat", json_integer(now));
+		json_object_set_new(claims, "exp", json_integer(now + srv->sv_conf->c_id_token_lifetime));
+		json_object_set_new(claims, "auth_time", json_integer(g->g_auth_time));
+		json_object_set_new(claims, "at_hash", json_string(at_hash));
+		if (g->g_nonce != NULL)
+			json_object_set_new(claims, "nonce", json_string(g->g_nonce));
+		if (g->g_acr != NULL)
+			json_object_set_new(claims, "acr", json_string(g->g_acr));
+		if (g->g_amr != NULL)
+			json_object_set_new(claims, "amr", json_loads(g->g_amr, 0, NULL));
+		jws = id_token_sign(srv, c, claims);
+		json_decref(claims);
+	}
+	json_decref(req);
+	free(sub);
+	free(at_hash);
+	return jws;
+}
+
+static void
+token_fill(struct store_token *t, const char *kind, const char *hash, const struct store_client *c,
+	const struct grant *g, int64_t expires)
+{
+	memset(t, 0, sizeof(*t));
+	t->t_hash = (char *)hash;
+	t->t_kind = (char *)kind;
+	t->t_grant_id = (char *)g->g_grant_id;
+	t->t_client_id = c->cl_id;
+	t->t_person_id = (char *)g->g_person_id;
+	t->t_session_id = (char *)g->g_session_id;
+	t->t_scope = (char *)g->g_scope;
+	t->t_acr = (char *)g->g_acr;
+	t->t_amr = (char *)g->g_amr;
+	t->t_claims = (char *)g->g_claims;
+	t->t_auth_time = g->g_auth_time;
+	t->t_expires = expires;
+}
+
+/* Issue access + refresh + ID token for a grant and answer.  For a
+ * refresh, `old_refresh` is rotated out in the same transaction. */
+static void
+respond_tokens(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
+	const char *old_refresh)
+{
+	char *at = sl_random_id(32), *rt = sl_random_id(32), *idt = NULL;
+	char at_hash[2 * SL_SHA256_LEN + 1], rt_hash[2 * SL_SHA256_LEN + 1];
+	struct store_token t;
+	int64_t now = sl_now();
+	json_t *o;
+	int rc = SL_ECRYPTO;
+
+	if (at == NULL || rt == NULL || crypto_token_hash(at, at_hash) || crypto_token_hash(rt, rt_hash))
+		goto out;
+	token_fill(&t, "refresh", rt_hash, c, g, now + srv->sv_conf->c_refresh_token_lifetime);
+	rc = old_refresh ? store_token_rotate(srv->sv_store, old_refresh, &t) : store_token_put(srv->sv_store, &t);
+	if (rc == SL_ECONFLICT) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was already used");
+		goto out;
+	}
+	token_fill(&t, "access", at_hash, c, g, now + srv->sv_conf->c_access_token_lifetime);
+	if (rc == SL_OK)
+		rc = store_token_put(srv->sv_store, &t);
+	if (rc == SL_OK && (idt = id_token_for(srv, c, g, at)) == NULL)
+		rc = SL_ECRYPTO;
+	if (rc != SL_OK)
+		goto out;
+	o = json_object();
+	json_object_set_new(o, "access_token", json_string(at));
+	json_object_set_new(o, "token_type", json_string("Bearer"));
+	json_object_set_new(o, "expires_in", json_integer(srv->sv_conf->c_access_token_lifetime));
+	json_object_set_new(o, "refresh_token", json_string(rt));
+	json_object_set_new(o, "id_token", json_string(idt));
+	json_object_set_new(o, "scope", json_string(g->g_scope));
+	http_send_json(rq, 200, o);
+out:
+	if (rc != SL_OK && rc != SL_ECONFLICT)
+		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
+	free(at);
+	free(rt);
+	free(idt);
+}
+
+static void
+grant_code(struct server *srv, struct http_request *rq, const struct store_client *c)
+{
+	const char *code = http_form(rq, "code"), *redirect_uri = http_form(rq, "redirect_uri");
+	const char *verifier = http_form(rq, "code_verifier");
+	char hash[2 * SL_SHA256_LEN + 1];
+	struct store_code co;
+	struct store_audit au = { .au_event = "token", .au_client_id = c->cl_id, .au_ip = http_client_ip(rq) };
+	struct grant g;
+	int rc;
+
+	if (code == NULL || strlen(code) > 128 || crypto_token_hash(code, hash) != SL_OK) {
+		http_send_oauth_error(rq, 400, "invalid_request", "code is missing");
+		return;
+	}
+	rc = store_code_redeem(srv->sv_store, hash, &co);
+	if (rc == SL_ECONFLICT) {
+		store_token_revoke_grant(srv->sv_store, co.co_grant_id);
+		au.au_result = "code reused: grant revoked";
+		au.au_person_id = co.co_person_id;
+		store_audit_add(srv->sv_store, &au);
+		http_send_oauth_error(rq, 400, "invalid_grant", "the code was already used");
+	} else if (rc != SL_OK) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "unknown code");
+	} else if (strcmp(co.co_client_id, c->cl_id) != 0) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "the code was issued to another client");
+	} else if (co.co_expires <= sl_now()) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "the code has expired");
+	} else if (redirect_uri == NULL || strcmp(redirect_uri, co.co_redirect_uri) != 0) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "redirect_uri does not match the authorization request");
+	} else if (!crypto_pkce_s256_ok(verifier, co.co_challenge)) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "code_verifier does not match the code_challenge");
+	} else {
+		g = (struct grant){ co.co_grant_id, co.co_person_id, co.co_session_id, co.co_scope, co.co_nonce,
+			co.co_acr, co.co_amr, co.co_claims, co.co_auth_time };
+		respond_tokens(srv, rq, c, &g, NULL);
+	}
+	store_code_clear(&co);
+}
+
+static void
+grant_refresh(struct server *srv, struct http_request *rq, const struct store_client *c)
+{
+	const char *rt = http_form(rq, "refresh_token"), *scope = http_form(rq, "scope");
+	char hash[2 * SL_SHA256_LEN + 1];
+	struct store_token t;
+	struct grant g;
+
+	if (rt == NULL || strlen(rt) > 128 || crypto_token_hash(rt, hash) != SL_OK ||
+	    store_token_get(srv->sv_store, hash, &t) != SL_OK) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "unknown refresh token");
+		return;
+	}
+	if (strcmp(t.t_kind, "refresh") != 0 || strcmp(t.t_client_id, c->cl_id) != 0)
+		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token belongs to another client");
+	else if (t.t_expires <= sl_now())
+		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token has expired");
+	else if (scope != NULL && strcmp(scope, t.t_scope) != 0)
+		http_send_oauth_error(rq, 400, "invalid_scope", "a refresh cannot change the scope");
+	else {
+		/* A revoked token is handled by the rotation: it revokes the grant. */
+		g = (struct grant){ t.t_grant_id, t.t_person_id, t.t_session_id, t.t_scope, NULL, t.t_acr, t.t_amr,
+			t.t_claims, t.t_auth_time };
+		respond_tokens(srv, rq, c, &g, hash);
+	}
+	store_token_clear(&t);
+}
+
+void
+oidc_token(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_client c;
+	const char *grant_type;
+	char endpoint[512];
+
+	if (http_param_repeated(rq) != NULL) {
+		http_send_oauth_error(rq, 400, "invalid_request", "a parameter was given more than once");
+		return;
+	}
+	snprintf(endpoint, sizeof(endpoint), "%s/token", srv->sv_conf->c_issuer);
+	if (client_authenticate(srv, rq, endpoint, &c) != SL_OK)
+		return;
+	grant_type = http_form(rq, "grant_type");
+	if (grant_type == NULL)
+		http_send_oauth_error(rq, 400, "invalid_request", "grant_type is missing");
+	else if (strcmp(grant_type, "authorization_code") == 0)
+		grant_code(srv, rq, &c);
+	else if (strcmp(grant_type, "refresh_token") == 0)
+		grant_refresh(srv, rq, &c);
+	else
+		http_send_oauth_error(rq, 400, "unsupported_grant_type", NULL);
+	store_client_clear(&c);
+}

@@ -1,0 +1,164 @@
+/*
+ * flow.c — the pages of one login: the key choice for a pending request,
+ * cancel, the wait page and its long-poll, and the finish that sends the
+ * browser back to the RP.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "portal.h"
+#include "../oidc/oidc.h"
+
+/* A pending request of this browser, or an error page. */
+static bool
+load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
+{
+	if (oidc_pending_load(srv, rq, http_param(rq, "req"), p) != SL_OK) {
+		*lang = portal_lang(srv, rq, NULL);
+		portal_error(srv, rq, 404, *lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+		return false;
+	}
+	*lang = portal_lang(srv, rq, json_string_value(json_object_get(p->op_params, "ui_locales")));
+	return true;
+}
+
+/* One button per key this build has and the configuration enables. */
+static void
+key_buttons(struct server *srv, const struct i18n_catalog *cat, const char *req, int lang, struct sl_buf *out)
+{
+	static const struct {
+		unsigned kind;
+		const char *path;
+		const char *label;
+		const char *hint;
+	} keys[] = {
+#ifdef SL_TEST_KEY
+		{ SL_KEY_TEST, "/key/test", N_("Test key"), N_("Only in test builds: log in as any person") },
+#endif
+		{ 0, NULL, NULL, NULL },
+	};
+
+	for (size_t i = 0; keys[i].path != NULL; i++) {
+		struct tmpl_var v[5] = { { "path", keys[i].path }, { "req", req },
+			{ "label", i18n_gettext(cat, keys[i].label) }, { "hint", i18n_gettext(cat, keys[i].hint) },
+			{ "langcode", config_languages[lang] } };
+		if (srv->sv_conf->c_portal_keys & keys[i].kind)
+			tmpl_render(srv->sv_templates, "key_button", cat, v, 5, out);
+	}
+}
+
+void
+portal_choose(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct sl_buf buttons;
+	char *csrf;
+	int lang;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	sl_buf_init(&buttons, 65536);
+	key_buttons(srv, srv->sv_catalogs[lang], p.op_req.ar_id, lang, &buttons);
+	csrf = oidc_csrf_token(srv, rq, p.op_req.ar_id);
+	{
+		struct tmpl_var v[6] = { { "rp", p.op_client.cl_name }, { "req", p.op_req.ar_id },
+			{ "csrf", csrf ? csrf : "" }, { "buttons", sl_buf_str(&buttons) },
+			{ "langcode", config_languages[lang] }, { "nokeys", buttons.b_len == 0 ? "1" : "" } };
+		portal_page(srv, rq, 200, lang, N_("Choose your digital key"), "choose", v, 6);
+	}
+	free(csrf);
+	sl_buf_reset(&buttons);
+	oidc_pending_clear(&p);
+}
+
+void
+portal_cancel(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	int lang;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
+		portal_error(srv, rq, 403, lang, N_("This form has expired"),
+			N_("Go back to the site you came from and start again."));
+	} else {
+		oidc_login_deny(srv, p.op_req.ar_id);
+		free(p.op_req.ar_status);
+		p.op_req.ar_status = strdup("denied");
+		oidc_login_finish(srv, rq, &p);
+	}
+	oidc_pending_clear(&p);
+}
+
+void
+portal_wait_page(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	char *csrf, remaining[32];
+	int lang;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	csrf = oidc_csrf_token(srv, rq, p.op_req.ar_id);
+	snprintf(remaining, sizeof(remaining), "%lld", (long long)(p.op_req.ar_expires - sl_now()));
+	{
+		struct tmpl_var v[5] = { { "rp", p.op_client.cl_name }, { "req", p.op_req.ar_id },
+			{ "csrf", csrf ? csrf : "" }, { "remaining", remaining },
+			{ "langcode", config_languages[lang] } };
+		portal_page(srv, rq, 200, lang, N_("Confirm on your other device"), "wait", v, 5);
+	}
+	free(csrf);
+	oidc_pending_clear(&p);
+}
+
+/* Long-poll: answers when the request is no longer pending, or 204 when
+ * the wait times out (the page polls again). */
+void
+portal_poll(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	char key[128];
+	int rc;
+
+	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
+		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
+		return;
+	}
+	if (strcmp(p.op_req.ar_status, "pending") != 0) {
+		http_send_json(rq, 200, json_pack("{s:s}", "status", p.op_req.ar_status));
+	} else if (http_wake_reason(rq) != 0) {
+		http_send_empty(rq, 204); /* timeout or shutdown: poll again */
+	} else {
+		oidc_wait_key(p.op_req.ar_id, key, sizeof(key));
+		rc = http_wait(rq, srv->sv_waiters, key,
+			sl_monotonic_ms() + (int64_t)srv->sv_conf->c_waiter_timeout * 1000);
+		if (rc != SL_OK)
+			http_send_json(rq, 503, json_pack("{s:s}", "status", "busy"));
+	}
+	oidc_pending_clear(&p);
+}
+
+void
+portal_finish(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	int lang;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_param(rq, "csrf")))
+		portal_error(srv, rq, 403, lang, N_("This form has expired"),
+			N_("Go back to the site you came from and start again."));
+	else if (strcmp(p.op_req.ar_status, "pending") == 0)
+		portal_wait_page(srv, rq);
+	else
+		oidc_login_finish(srv, rq, &p);
+	oidc_pending_clear(&p);
+}

@@ -1,0 +1,50 @@
+/*
+ * portal — the pages a person sees: the key choice, the wait page, the
+ * language switch, error pages; and the test-only key of test builds.
+ * Every page is rendered from a template in the request's language, inside
+ * the common layout, with a CSRF token in every form.
+ */
+#ifndef SL_PORTAL_H
+#define SL_PORTAL_H
+
+#include "../http/http.h"
+#include "../server/server.h"
+
+#define PORTAL_MAX_PAGE (256u << 10)
+/* Marks a message id for extraction into po/sleutel.pot; translated later,
+ * per request, with i18n_gettext(). */
+#define N_(s) s
+
+/* Route handlers (ctx is the struct server). */
+void portal_choose(void *ctx, struct http_request *rq);
+void portal_cancel(void *ctx, struct http_request *rq);
+void portal_wait_page(void *ctx, struct http_request *rq);
+void portal_poll(void *ctx, struct http_request *rq);
+void portal_finish(void *ctx, struct http_request *rq);
+void portal_static(void *ctx, struct http_request *rq);
+void portal_home(void *ctx, struct http_request *rq);
+/* The page for errors found before a page handler ran (http_error_page_fn). */
+void portal_error_status(void *ctx, struct http_request *rq, int status);
+
+#ifdef SL_TEST_KEY
+void testkey_page(void *ctx, struct http_request *rq);
+void testkey_login(void *ctx, struct http_request *rq);
+void testkey_approve(void *ctx, struct http_request *rq);
+#endif
+
+/* The language of this request: explicit lang parameter, then the
+ * pending request's ui_locales (may be NULL), the cookie, Accept-Language,
+ * and the configured default. Index into config_languages. */
+int portal_lang(struct server *srv, struct http_request *rq, const char *ui_locales);
+/* Parse a ui_locales / Accept-Language list; -1 when nothing matches. */
+int portal_lang_match(const char *list, bool accept_language);
+
+/* Render `tmpl` inside the layout and send it. `vars` may be NULL. */
+void portal_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title,
+	const char *tmpl, const struct tmpl_var *vars, size_t nvars);
+void portal_error(struct server *srv, struct http_request *rq, int status, int lang, const char *title,
+	const char *detail);
+void portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name);
+void portal_logged_out(struct server *srv, struct http_request *rq);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * routes.c — what each origin serves.  The portal origin serves the OIDC
+ * endpoints and the pages; the eID origin (which asks browsers for a
+ * client certificate) serves only what the eID key needs, plus health.
+ */
+#include <stdlib.h>
+
+#include "server.h"
+#include "../oidc/oidc.h"
+#include "../portal/portal.h"
+
+static void
+route_health(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	int version = 0;
+
+	if (atomic_load(&srv->sv_stopping) || store_schema_version(srv->sv_store, &version) != SL_OK) {
+		http_send_json(rq, 503, json_pack("{s:s}", "status", "unavailable"));
+		return;
+	}
+	http_send_json(rq, 200, json_pack("{s:s,s:i}", "status", "ok", "schema", version));
+}
+
+static void
+route_metrics(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	char *text = metrics_render(srv->sv_metrics, waiter_count(srv->sv_waiters));
+
+	if (text == NULL) {
+		http_send_empty(rq, 500);
+		return;
+	}
+	http_send_text(rq, 200, "text/plain; version=0.0.4; charset=utf-8", text);
+	free(text);
+}
+
+#define P HTTP_ORIGIN_PORTAL
+#define E HTTP_ORIGIN_EID
+#define GET HTTP_GET | HTTP_HEAD
+#define GP HTTP_GET | HTTP_HEAD | HTTP_POST
+#define API HTTP_KIND_API
+#define PAGE HTTP_KIND_PAGE
+
+const struct http_route server_routes[] = {
+	{ "/healthz", GET, P | E, false, API, route_health },
+	{ "/metrics", GET, P, false, API, route_metrics },
+	{ "/.well-known/openid-configuration", GET, P, false, API, oidc_discovery },
+	{ "/jwks", GET, P, false, API, oidc_jwks },
+	{ "/authorize", GP, P, false, PAGE, oidc_authorize },
+	{ "/par", HTTP_POST, P, false, API, oidc_par },
+	{ "/token", HTTP_POST, P, false, API, oidc_token },
+	{ "/userinfo", GP, P, false, API, oidc_userinfo },
+	{ "/logout", GP, P, false, PAGE, oidc_end_session },
+	{ "/login", GET, P, false, PAGE, portal_choose },
+	{ "/login/cancel", HTTP_POST, P, false, PAGE, portal_cancel },
+	{ "/login/wait", GET, P, false, PAGE, portal_wait_page },
+	{ "/login/poll", GET, P, false, API, portal_poll },
+	{ "/login/finish", GP, P, false, PAGE, portal_finish },
+#ifdef SL_TEST_KEY
+	{ "/key/test", GET, P, false, PAGE, testkey_page },
+	{ "/key/test/login", HTTP_POST, P, false, PAGE, testkey_login },
+	{ "/key/test/approve", HTTP_POST, P, false, API, testkey_approve },
+#endif
+	{ "/static/", GET, P | E, true, PAGE, portal_static },
+	{ "/", GET, P, false, PAGE, portal_home },
+};
+const size_t server_nroutes = sizeof(server_routes) / sizeof(server_routes[0]);

@@ -1,0 +1,259 @@
+/*
+ * server.c — bringing sleuteld up and down.
+ *
+ * Start: store (migrated), secrets, signing keys, catalogs, templates,
+ * waiter registry, the housekeeping thread, then the two listeners.
+ * Stop (SIGTERM/SIGINT): stop accepting, wake every waiter so suspended
+ * requests answer, wait for in-flight requests up to shutdown_grace, stop
+ * the listeners, then close the store, which checkpoints the WAL.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "server.h"
+#include "../portal/portal.h"
+
+#define HOUSEKEEPING_SECONDS 30
+
+static void
+on_request_done(void *ctx, int route, int status, int64_t latency_us)
+{
+	struct server *srv = ctx;
+
+	metrics_request(srv->sv_metrics, route, status, latency_us);
+}
+
+static int
+load_secret(struct server *srv, struct sl_err *err)
+{
+	char *path = sl_path_resolve(srv->sv_conf->c_keys_dir, "secret"), *b64 = NULL;
+	uint8_t *raw = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = path ? sl_file_read(path, 1024, &b64, NULL, err) : SL_ENOMEM;
+	free(path);
+	if (rc != SL_OK)
+		return rc;
+	b64[strcspn(b64, "\r\n")] = '\0';
+	raw = sl_b64url_decode(b64, strlen(b64), &n);
+	OPENSSL_cleanse(b64, strlen(b64));
+	free(b64);
+	if (raw == NULL || n < 32) {
+		free(raw);
+		return sl_fail(err, SL_EINVAL, "keys/secret must hold at least 32 random bytes (base64url)");
+	}
+	/* Independent keys for independent uses. */
+	rc = crypto_hmac_sha256(raw, n, "sleutel csrf v1", 15, srv->sv_csrf_key);
+	if (rc == SL_OK)
+		rc = crypto_hmac_sha256(raw, n, "sleutel pairwise v1", 19, srv->sv_pairwise_key);
+	OPENSSL_cleanse(raw, n);
+	free(raw);
+	return rc;
+}
+
+static int
+load_portal_data(struct server *srv, struct sl_err *err)
+{
+	const char *dir = srv->sv_conf->c_data_dir;
+	char *p;
+	int rc = SL_OK;
+
+	p = sl_path_resolve(dir, "templates");
+	srv->sv_templates = p ? tmpl_set_load(p, err) : NULL;
+	free(p);
+	if (srv->sv_templates == NULL)
+		return SL_EIO;
+	for (int i = 0; i < SL_LANG_COUNT && rc == SL_OK; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "locale/%s.mo", config_languages[i]);
+		p = sl_path_resolve(dir, name);
+		srv->sv_catalogs[i] = p ? i18n_catalog_load(p, err) : NULL;
+		free(p);
+		if (srv->sv_catalogs[i] == NULL)
+			rc = SL_EIO;
+	}
+	if (rc == SL_OK && (p = sl_path_resolve(dir, "static/sleutel.css")) != NULL) {
+		rc = sl_file_read(p, 1 << 20, &srv->sv_css, &srv->sv_css_len, err);
+		free(p);
+	}
+	if (rc == SL_OK && (p = sl_path_resolve(dir, "static/wait.js")) != NULL) {
+		rc = sl_file_read(p, 1 << 20, &srv->sv_wait_js, &srv->sv_wait_js_len, err);
+		free(p);
+	}
+	return rc;
+}
+
+static int
+load_tls(struct server *srv, struct sl_err *err)
+{
+	const struct sl_config *c = srv->sv_conf;
+	int rc = SL_OK;
+
+	if (c->c_portal.lc_tls) {
+		rc = sl_file_read(c->c_portal.lc_tls_cert, 1 << 20, &srv->sv_tls_cert, NULL, err);
+		if (rc == SL_OK)
+			rc = sl_file_read(c->c_portal.lc_tls_key, 1 << 20, &srv->sv_tls_key, NULL, err);
+	}
+	if (rc == SL_OK && c->c_eid_enabled) {
+		rc = sl_file_read(c->c_eid.lc_tls_cert, 1 << 20, &srv->sv_eid_cert, NULL, err);
+		if (rc == SL_OK)
+			rc = sl_file_read(c->c_eid.lc_tls_key, 1 << 20, &srv->sv_eid_key, NULL, err);
+		if (rc == SL_OK && c->c_eid.lc_client_ca != NULL)
+			rc = sl_file_read(c->c_eid.lc_client_ca, 4 << 20, &srv->sv_eid_trust, NULL, err);
+	}
+	return rc;
+}
+
+static void *
+housekeeping_main(void *arg)
+{
+	struct server *srv = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&srv->sv_hk_lock);
+	while (!atomic_load(&srv->sv_stopping)) {
+		int64_t wait = srv->sv_conf->c_keys_reload < HOUSEKEEPING_SECONDS ? srv->sv_conf->c_keys_reload
+										  : HOUSEKEEPING_SECONDS;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait;
+		pthread_cond_timedwait(&srv->sv_hk_cond, &srv->sv_hk_lock, &ts);
+		if (atomic_load(&srv->sv_stopping))
+			break;
+		pthread_mutex_unlock(&srv->sv_hk_lock);
+		keyring_refresh(srv);
+		store_purge_expired(srv->sv_store, sl_now());
+		pthread_mutex_lock(&srv->sv_hk_lock);
+	}
+	pthread_mutex_unlock(&srv->sv_hk_lock);
+	return NULL;
+}
+
+static struct http_daemon *
+listener_start(struct server *srv, const char *name, enum http_origin origin, const struct sl_listener_conf *lc,
+	char *cert, char *key, char *trust, struct sl_err *err)
+{
+	const struct sl_config *c = srv->sv_conf;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	struct http_daemon_conf hd = {
+		.hd_name = name,
+		.hd_origin = origin,
+		.hd_listen = lc->lc_listen,
+		.hd_port = lc->lc_port,
+		.hd_tls = lc->lc_tls,
+		.hd_cert_pem = cert,
+		.hd_key_pem = key,
+		.hd_trust_pem = trust,
+		.hd_threads = c->c_threads > 0 ? c->c_threads : (int)(cores > 0 ? cores : 1),
+		.hd_max_connections = c->c_max_connections,
+		.hd_per_ip_connections = c->c_per_ip_connections,
+		.hd_connection_memory = c->c_connection_memory,
+		.hd_connection_timeout = c->c_connection_timeout,
+		.hd_limits = { c->c_max_body, c->c_max_query, c->c_max_cookie, c->c_max_params },
+		.hd_routes = server_routes,
+		.hd_nroutes = server_nroutes,
+		.hd_ctx = srv,
+		.hd_done = on_request_done,
+		.hd_error_page = portal_error_status,
+	};
+
+	return http_daemon_start(&hd, err);
+}
+
+struct server *
+server_start(struct sl_config *conf, struct sl_err *err)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	struct store_options so;
+
+	if (srv == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
+	srv->sv_conf = conf;
+	pthread_mutex_init(&srv->sv_hk_lock, NULL);
+	pthread_cond_init(&srv->sv_hk_cond, NULL);
+	so.so_path = conf->c_store_path;
+	so.so_busy_timeout_ms = conf->c_store_busy_timeout_ms;
+	so.so_pool = conf->c_store_pool > 0 ? conf->c_store_pool : (int)sysconf(_SC_NPROCESSORS_ONLN) * 2 + 2;
+	srv->sv_store = store_open(&so, err);
+	srv->sv_metrics = metrics_new();
+	if (srv->sv_store == NULL || srv->sv_metrics == NULL || load_secret(srv, err) != SL_OK ||
+	    keyring_load(srv, err) != SL_OK || load_portal_data(srv, err) != SL_OK || load_tls(srv, err) != SL_OK)
+		goto fail;
+	srv->sv_waiters = waiter_registry_new((size_t)conf->c_max_waiters, err);
+	if (srv->sv_waiters == NULL)
+		goto fail;
+	if (pthread_create(&srv->sv_housekeeper, NULL, housekeeping_main, srv) != 0) {
+		sl_fail(err, SL_ERR, "cannot start the housekeeping thread");
+		goto fail;
+	}
+	srv->sv_hk_running = true;
+	srv->sv_portal = listener_start(srv, "portal", HTTP_ORIGIN_PORTAL, &conf->c_portal, srv->sv_tls_cert,
+		srv->sv_tls_key, NULL, err);
+	if (srv->sv_portal == NULL)
+		goto fail;
+	if (conf->c_eid_enabled) {
+		srv->sv_eid = listener_start(srv, "eid", HTTP_ORIGIN_EID, &conf->c_eid, srv->sv_eid_cert,
+			srv->sv_eid_key, srv->sv_eid_trust, err);
+		if (srv->sv_eid == NULL)
+			goto fail;
+	}
+	log_info("listening: portal %s:%d%s, eID %s", conf->c_portal.lc_listen, http_daemon_port(srv->sv_portal),
+		conf->c_portal.lc_tls ? " (TLS)" : " (plain HTTP behind a proxy)",
+		srv->sv_eid ? "enabled" : "disabled");
+	return srv;
+fail:
+	server_stop(srv);
+	return NULL;
+}
+
+void
+server_stop(struct server *srv)
+{
+	int64_t deadline;
+
+	if (srv == NULL)
+		return;
+	atomic_store(&srv->sv_stopping, true);
+	http_daemon_quiesce(srv->sv_portal);
+	http_daemon_quiesce(srv->sv_eid);
+	if (srv->sv_waiters != NULL)
+		waiter_registry_shutdown(srv->sv_waiters);
+	deadline = sl_monotonic_ms() + (int64_t)srv->sv_conf->c_shutdown_grace * 1000;
+	while ((http_daemon_active(srv->sv_portal) > 0 || http_daemon_active(srv->sv_eid) > 0) &&
+	       sl_monotonic_ms() < deadline)
+		usleep(10000);
+	http_daemon_stop(srv->sv_portal);
+	http_daemon_stop(srv->sv_eid);
+	if (srv->sv_hk_running) {
+		pthread_mutex_lock(&srv->sv_hk_lock);
+		pthread_cond_signal(&srv->sv_hk_cond);
+		pthread_mutex_unlock(&srv->sv_hk_lock);
+		pthread_join(srv->sv_housekeeper, NULL);
+	}
+	waiter_registry_free(srv->sv_waiters);
+	keyring_free(srv->sv_keys);
+	store_close(srv->sv_store);
+	metrics_free(srv->sv_metrics);
+	tmpl_set_free(srv->sv_templates);
+	for (int i = 0; i < SL_LANG_COUNT; i++)
+		i18n_catalog_free(srv->sv_catalogs[i]);
+	free(srv->sv_css);
+	free(srv->sv_wait_js);
+	free(srv->sv_tls_cert);
+	if (srv->sv_tls_key)
+		OPENSSL_cleanse(srv->sv_tls_key, strlen(srv->sv_tls_key));
+	free(srv->sv_tls_key);
+	free(srv->sv_eid_cert);
+	if (srv->sv_eid_key)
+		OPENSSL_cleanse(srv->sv_eid_key, strlen(srv->sv_eid_key));
+	free(srv->sv_eid_key);
+	free(srv->sv_eid_trust);
+	OPENSSL_cleanse(srv->sv_csrf_key, sizeof(srv->sv_csrf_key));
+	OPENSSL_cleanse(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key));
+	pthread_mutex_destroy(&srv->sv_hk_lock);
+	pthread_cond_destroy(&srv->sv_hk_cond);
+	free(srv);
+}

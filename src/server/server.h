@@ -1,0 +1,86 @@
+/*
+ * server — sleuteld's context: the one struct that holds every piece of
+ * state the daemon shares between threads (configuration, store, keys,
+ * waiters, metrics, catalogs, templates), and the start/stop sequence.
+ * Everything in it is either immutable after start-up or guarded by its
+ * own lock; there is no other global mutable state.
+ */
+#ifndef SL_SERVER_H
+#define SL_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../config/config.h"
+#include "../crypto/crypto.h"
+#include "../http/http.h"
+#include "../i18n/i18n.h"
+#include "../store/store.h"
+#include "../waiter/waiter.h"
+
+#define SERVER_SECRET_LEN 32
+
+struct keyring;
+struct metrics;
+
+struct server {
+	struct sl_config *sv_conf;
+	struct store *sv_store;
+	struct keyring *sv_keys;
+	struct waiter_registry *sv_waiters;
+	struct metrics *sv_metrics;
+	struct tmpl_set *sv_templates;
+	struct i18n_catalog *sv_catalogs[SL_LANG_COUNT];
+	char *sv_css;                 /* static/sleutel.css */
+	size_t sv_css_len;
+	char *sv_wait_js;             /* static/wait.js */
+	size_t sv_wait_js_len;
+	/* Derived from keys/secret: CSRF tokens and pairwise subjects. */
+	uint8_t sv_csrf_key[SERVER_SECRET_LEN];
+	uint8_t sv_pairwise_key[SERVER_SECRET_LEN];
+	char *sv_tls_cert, *sv_tls_key;
+	char *sv_eid_cert, *sv_eid_key, *sv_eid_trust;
+	struct http_daemon *sv_portal;
+	struct http_daemon *sv_eid;
+	pthread_t sv_housekeeper;
+	pthread_mutex_t sv_hk_lock;
+	pthread_cond_t sv_hk_cond;
+	bool sv_hk_running;
+	atomic_bool sv_stopping;
+};
+
+/* Open everything the configuration names and start listening. */
+struct server *server_start(struct sl_config *conf, struct sl_err *err);
+/* Graceful stop: refuse new connections, wake all waiters, let in-flight
+ * requests finish (up to shutdown_grace seconds), close the store. */
+void server_stop(struct server *srv);
+
+/* The routes both daemons serve (routes.c). */
+extern const struct http_route server_routes[];
+extern const size_t server_nroutes;
+
+/* ---- keyring: the ID-token signing keys (keyring.c) ---- */
+int keyring_load(struct server *srv, struct sl_err *err);
+/* Reload when `sleutel keys rotate` changed the set; cheap when not. */
+int keyring_refresh(struct server *srv);
+void keyring_free(struct keyring *kr);
+/* Keys are used under the keyring's read lock, so a rotation never frees a
+ * key in use: lock, sign or verify, unlock. */
+void keyring_lock(struct server *srv);
+void keyring_unlock(struct server *srv);
+/* Under the lock: the key to sign with for `alg` now, or NULL. */
+struct jose_key *keyring_signer(struct server *srv, const char *alg);
+/* Under the lock: every published key (current, next, retiring). */
+size_t keyring_verifiers(struct server *srv, struct jose_key **keys, size_t max);
+/* The JWKS document; a new reference. */
+json_t *keyring_jwks(struct server *srv);
+
+/* ---- metrics (metrics.c) ---- */
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+void metrics_request(struct metrics *m, int route, int status, int64_t latency_us);
+void metrics_login(struct metrics *m, const char *key, const char *result);
+/* Prometheus text exposition; malloc'd. */
+char *metrics_render(struct metrics *m, size_t waiters);
+
+#endif

@@ -1,0 +1,1121 @@
+/*
+ * sqlite.c — the embedded store engine.
+ *
+ * A fixed pool of connections, one borrowed per operation, so that readers
+ * run in parallel under WAL while writers queue on SQLite's own lock (busy
+ * timeout from config).  Statements are prepared once per connection and
+ * kept.  Each writing operation declares its durability: FULL for durable
+ * records, NORMAL for short-lived login state (see store.h); the connection
+ * switches `PRAGMA synchronous` only when the class changes.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+enum durability { DUR_NORMAL = 1, DUR_FULL = 2 };
+
+enum stmt_id {
+	Q_PERSON_BY_RRN, Q_PERSON_INSERT, Q_PERSON_UPDATE, Q_PERSON_GET,
+	Q_CLIENT_ADD, Q_CLIENT_GET, Q_CLIENT_DEL, Q_CLIENT_ALL,
+	Q_KEY_ADD, Q_KEY_RETIRE, Q_KEY_ALL, Q_KEY_GEN, Q_KEY_GEN_BUMP,
+	Q_AR_PUT, Q_AR_GET, Q_AR_DEL, Q_AR_DONE,
+	Q_CODE_PUT, Q_CODE_GET, Q_CODE_USE,
+	Q_TOK_PUT, Q_TOK_GET, Q_TOK_REVOKE_GRANT, Q_TOK_REVOKE_ONE,
+	Q_SES_PUT, Q_SES_GET, Q_SES_DEL,
+	Q_JTI_PUT,
+	Q_AUDIT_ADD, Q_AUDIT_COUNT,
+	Q_COUNT
+};
+
+static const char *const stmt_sql[Q_COUNT] = {
+	[Q_PERSON_BY_RRN] = "SELECT id, created FROM persons WHERE rrn = ?1",
+	[Q_PERSON_INSERT] = "INSERT INTO persons (id, rrn, given_name, family_name, birthdate, created, updated)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	[Q_PERSON_UPDATE] = "UPDATE persons SET given_name = ?2, family_name = ?3, birthdate = ?4,"
+			    " updated = ?5 WHERE id = ?1",
+	[Q_PERSON_GET] = "SELECT id, rrn, given_name, family_name, birthdate, created FROM persons WHERE id = ?1",
+	[Q_CLIENT_ADD] = "INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
+			 " post_logout_uris, jwks, id_token_alg, sector, require_par, created)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[Q_CLIENT_GET] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
+			 " jwks, id_token_alg, sector, require_par, created FROM clients WHERE client_id = ?1",
+	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
+	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
+			 " jwks, id_token_alg, sector, require_par, created FROM clients ORDER BY created, client_id",
+	[Q_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_KEY_RETIRE] = "UPDATE signing_keys SET retire_after = ?2 WHERE alg = ?1 AND retire_after = 0",
+	[Q_KEY_ALL] = "SELECT kid, alg, created, use_after, retire_after FROM signing_keys ORDER BY created, kid",
+	[Q_KEY_GEN] = "SELECT gen FROM key_generation WHERE id = 1",
+	[Q_KEY_GEN_BUMP] = "UPDATE key_generation SET gen = gen + 1 WHERE id = 1",
+	[Q_AR_PUT] = "INSERT INTO auth_requests (id, kind, client_id, params, browser, expires)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_AR_GET] = "SELECT id, kind, client_id, params, browser, expires, status, person_id, key, acr, amr,"
+		     " auth_time FROM auth_requests WHERE id = ?1 AND expires > ?2",
+	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
+		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
+	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
+	[Q_CODE_PUT] = "INSERT INTO codes (hash, grant_id, client_id, person_id, session_id, redirect_uri, scope,"
+		       " nonce, challenge, acr, amr, claims, auth_time, expires)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[Q_CODE_GET] = "SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
+		       " challenge, acr, amr, claims, auth_time, expires, used FROM codes WHERE hash = ?1",
+	[Q_CODE_USE] = "UPDATE codes SET used = 1 WHERE hash = ?1",
+	[Q_TOK_PUT] = "INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr,"
+		      " amr, claims, auth_time, expires, revoked)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)",
+	[Q_TOK_GET] = "SELECT hash, kind, grant_id, client_id, person_id, session_id, scope, acr, amr, claims,"
+		      " auth_time, expires, revoked FROM tokens WHERE hash = ?1",
+	[Q_TOK_REVOKE_GRANT] = "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1",
+	[Q_TOK_REVOKE_ONE] = "UPDATE tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0",
+	[Q_SES_PUT] = "INSERT INTO sessions (id, person_id, acr, amr, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_SES_GET] = "SELECT id, person_id, acr, amr, auth_time, expires FROM sessions WHERE id = ?1 AND expires > ?2",
+	[Q_SES_DEL] = "DELETE FROM sessions WHERE id = ?1",
+	[Q_JTI_PUT] = "INSERT INTO jti_seen (client_id, jti, expires) VALUES (?1, ?2, ?3)",
+	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_AUDIT_COUNT] = "SELECT count(*) FROM audit WHERE event = ?1 AND (?2 IS NULL OR result = ?2)",
+};
+
+struct conn {
+	sqlite3 *cn_db;
+	sqlite3_stmt *cn_stmt[Q_COUNT];
+	int cn_sync;
+	bool cn_busy;
+};
+
+struct store {
+	pthread_mutex_t st_lock;
+	pthread_cond_t st_free;
+	struct conn *st_conns;
+	int st_nconns;
+};
+
+/* ---- pool ---- */
+
+static struct conn *
+conn_get(struct store *st)
+{
+	struct conn *c = NULL;
+
+	pthread_mutex_lock(&st->st_lock);
+	for (;;) {
+		for (int i = 0; i < st->st_nconns; i++) {
+			if (!st->st_conns[i].cn_busy) {
+				c = &st->st_conns[i];
+				c->cn_busy = true;
+				break;
+			}
+		}
+		if (c != NULL)
+			break;
+		pthread_cond_wait(&st->st_free, &st->st_lock);
+	}
+	pthread_mutex_unlock(&st->st_lock);
+	return c;
+}
+
+static void
+conn_put(struct store *st, struct conn *c)
+{
+	pthread_mutex_lock(&st->st_lock);
+	c->cn_busy = false;
+	pthread_cond_signal(&st->st_free);
+	pthread_mutex_unlock(&st->st_lock);
+}
+
+static sqlite3_stmt *
+conn_stmt(struct conn *c, enum stmt_id id)
+{
+	sqlite3_stmt *s = c->cn_stmt[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(c->cn_db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			log_error("prepare failed: %s", sqlite3_errmsg(c->cn_db));
+			return NULL;
+		}
+		c->cn_stmt[id] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static int
+conn_exec(struct conn *c, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(c->cn_db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_error("%s: %s", sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		return SL_ESTORE;
+	}
+	return SL_OK;
+}
+
+/* Begin a write transaction at the given durability. */
+static int
+tx_begin(struct conn *c, enum durability d)
+{
+	if (c->cn_sync != (int)d) {
+		if (conn_exec(c, d == DUR_FULL ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") != SL_OK)
+			return SL_ESTORE;
+		c->cn_sync = (int)d;
+	}
+	return conn_exec(c, "BEGIN IMMEDIATE");
+}
+
+static int
+tx_end(struct conn *c, int rc)
+{
+	if (rc == SL_OK && conn_exec(c, "COMMIT") == SL_OK)
+		return SL_OK;
+	conn_exec(c, "ROLLBACK");
+	return rc == SL_OK ? SL_ESTORE : rc;
+}
+
+/* ---- binding and reading ---- */
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? strdup((const char *)t) : NULL;
+}
+
+/* Step a statement that returns no rows. */
+static int
+step_done(struct conn *c, sqlite3_stmt *s)
+{
+	int r = sqlite3_step(s);
+
+	if (r == SQLITE_DONE)
+		return SL_OK;
+	if (r == SQLITE_CONSTRAINT)
+		return SL_ECONFLICT;
+	log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
+	return SL_ESTORE;
+}
+
+/* Step a statement expected to return at most one row. */
+static int
+step_row(struct conn *c, sqlite3_stmt *s)
+{
+	int r = sqlite3_step(s);
+
+	if (r == SQLITE_ROW)
+		return SL_OK;
+	if (r == SQLITE_DONE)
+		return SL_ENOTFOUND;
+	log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
+	return SL_ESTORE;
+}
+
+/* ---- open and close ---- */
+
+static int
+conn_open(struct conn *c, const struct store_options *opts, struct sl_err *err)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+	if (sqlite3_open_v2(opts->so_path, &c->cn_db, flags, NULL) != SQLITE_OK)
+		return sl_fail(err, SL_ESTORE, "cannot open database %s: %s", opts->so_path,
+			c->cn_db ? sqlite3_errmsg(c->cn_db) : "out of memory");
+	sqlite3_busy_timeout(c->cn_db, opts->so_busy_timeout_ms);
+	sqlite3_extended_result_codes(c->cn_db, 0);
+	if (conn_exec(c, "PRAGMA journal_mode = WAL") != SL_OK ||
+	    conn_exec(c, "PRAGMA foreign_keys = ON") != SL_OK ||
+	    conn_exec(c, "PRAGMA synchronous = FULL") != SL_OK)
+		return sl_fail(err, SL_ESTORE, "cannot configure database %s", opts->so_path);
+	c->cn_sync = DUR_FULL;
+	return SL_OK;
+}
+
+struct store *
+store_open(const struct store_options *opts, struct sl_err *err)
+{
+	struct store *st = calloc(1, sizeof(*st));
+	int n = opts->so_pool > 0 ? opts->so_pool : 4;
+
+	if (st == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
+	pthread_mutex_init(&st->st_lock, NULL);
+	pthread_cond_init(&st->st_free, NULL);
+	st->st_conns = calloc((size_t)n, sizeof(struct conn));
+	if (st->st_conns == NULL) {
+		store_close(st);
+		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		st->st_nconns = i + 1;
+		if (conn_open(&st->st_conns[i], opts, err) != SL_OK) {
+			store_close(st);
+			return NULL;
+		}
+		/* Migrate on the first connection before the others use it. */
+		if (i == 0 && migrations_apply(st->st_conns[0].cn_db, err) != SL_OK) {
+			store_close(st);
+			return NULL;
+		}
+	}
+	return st;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < st->st_nconns; i++) {
+		struct conn *c = &st->st_conns[i];
+		for (int q = 0; q < Q_COUNT; q++)
+			sqlite3_finalize(c->cn_stmt[q]);
+		/* The last close checkpoints the WAL into the main file. */
+		if (sqlite3_close(c->cn_db) != SQLITE_OK)
+			log_error("database close failed");
+	}
+	free(st->st_conns);
+	pthread_mutex_destroy(&st->st_lock);
+	pthread_cond_destroy(&st->st_free);
+	free(st);
+}
+
+int
+store_schema_version(struct store *st, int *version)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = SL_ESTORE;
+
+	if (sqlite3_prepare_v2(c->cn_db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			*version = sqlite3_column_int(s, 0);
+			rc = SL_OK;
+		}
+		sqlite3_finalize(s);
+	}
+	conn_put(st, c);
+	return rc;
+}
+
+/* ---- persons ---- */
+
+int
+store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int64_t now = sl_now();
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK && p->p_rrn != NULL) {
+		s = conn_stmt(c, Q_PERSON_BY_RRN);
+		bind_text(s, 1, p->p_rrn);
+		rc = step_row(c, s);
+		if (rc == SL_OK) {
+			free(p->p_id);
+			p->p_id = col_text(s, 0);
+			p->p_created = sqlite3_column_int64(s, 1);
+		}
+		sqlite3_reset(s);
+		if (rc == SL_ENOTFOUND)
+			rc = SL_OK;
+	}
+	if (rc == SL_OK && p->p_created != 0) {
+		s = conn_stmt(c, Q_PERSON_UPDATE);
+		bind_text(s, 1, p->p_id);
+		bind_text(s, 2, p->p_given_name);
+		bind_text(s, 3, p->p_family_name);
+		bind_text(s, 4, p->p_birthdate);
+		sqlite3_bind_int64(s, 5, now);
+		rc = step_done(c, s);
+	} else if (rc == SL_OK) {
+		if (p->p_id == NULL)
+			p->p_id = sl_random_id(16);
+		p->p_created = now;
+		s = conn_stmt(c, Q_PERSON_INSERT);
+		bind_text(s, 1, p->p_id);
+		bind_text(s, 2, p->p_rrn);
+		bind_text(s, 3, p->p_given_name);
+		bind_text(s, 4, p->p_family_name);
+		bind_text(s, 5, p->p_birthdate);
+		sqlite3_bind_int64(s, 6, now);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the person record");
+}
+
+int
+store_person_get(struct store *st, const char *id, struct store_person *out)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_PERSON_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, id);
+	rc = step_row(c, s);
+	if (rc == SL_OK) {
+		out->p_id = col_text(s, 0);
+		out->p_rrn = col_text(s, 1);
+		out->p_given_name = col_text(s, 2);
+		out->p_family_name = col_text(s, 3);
+		out->p_birthdate = col_text(s, 4);
+		out->p_created = sqlite3_column_int64(s, 5);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+void
+store_person_clear(struct store_person *p)
+{
+	free(p->p_id);
+	free(p->p_rrn);
+	free(p->p_given_name);
+	free(p->p_family_name);
+	free(p->p_birthdate);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- clients ---- */
+
+int
+store_client_add(struct store *st, const struct store_client *cl, struct sl_err *err)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_CLIENT_ADD);
+		bind_text(s, 1, cl->cl_id);
+		bind_text(s, 2, cl->cl_name);
+		bind_text(s, 3, cl->cl_secret_hash);
+		bind_text(s, 4, cl->cl_auth_method);
+		bind_text(s, 5, cl->cl_redirect_uris);
+		bind_text(s, 6, cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]");
+		bind_text(s, 7, cl->cl_jwks);
+		bind_text(s, 8, cl->cl_id_token_alg);
+		bind_text(s, 9, cl->cl_sector);
+		sqlite3_bind_int(s, 10, cl->cl_require_par);
+		sqlite3_bind_int64(s, 11, cl->cl_created);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	if (rc == SL_ECONFLICT)
+		return sl_fail(err, rc, "a client with id %s exists", cl->cl_id);
+	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the client");
+}
+
+static void
+client_read(sqlite3_stmt *s, struct store_client *out)
+{
+	out->cl_id = col_text(s, 0);
+	out->cl_name = col_text(s, 1);
+	out->cl_secret_hash = col_text(s, 2);
+	out->cl_auth_method = col_text(s, 3);
+	out->cl_redirect_uris = col_text(s, 4);
+	out->cl_post_logout_uris = col_text(s, 5);
+	out->cl_jwks = col_text(s, 6);
+	out->cl_id_token_alg = col_text(s, 7);
+	out->cl_sector = col_text(s, 8);
+	out->cl_require_par = sqlite3_column_int(s, 9) != 0;
+	out->cl_created = sqlite3_column_int64(s, 10);
+}
+
+int
+store_client_get(struct store *st, const char *id, struct store_client *out)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_CLIENT_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, id);
+	rc = step_row(c, s);
+	if (rc == SL_OK)
+		client_read(s, out);
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_client_remove(struct store *st, const char *id)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_CLIENT_DEL);
+		bind_text(s, 1, id);
+		rc = step_done(c, s);
+		if (rc == SL_OK && sqlite3_changes(c->cn_db) == 0)
+			rc = SL_ENOTFOUND;
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_CLIENT_ALL);
+	struct store_client cl;
+	int r, rc = SL_OK;
+
+	while (rc == SL_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&cl, 0, sizeof(cl));
+		client_read(s, &cl);
+		rc = fn(&cl, arg);
+		store_client_clear(&cl);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+void
+store_client_clear(struct store_client *cl)
+{
+	free(cl->cl_id);
+	free(cl->cl_name);
+	free(cl->cl_secret_hash);
+	free(cl->cl_auth_method);
+	free(cl->cl_redirect_uris);
+	free(cl->cl_post_logout_uris);
+	free(cl->cl_jwks);
+	free(cl->cl_id_token_alg);
+	free(cl->cl_sector);
+	memset(cl, 0, sizeof(*cl));
+}
+
+/* ---- signing keys ---- */
+
+static int
+key_gen_bump(struct conn *c)
+{
+	return step_done(c, conn_stmt(c, Q_KEY_GEN_BUMP));
+}
+
+int
+store_key_add(struct store *st, const struct store_key *k)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_KEY_ADD);
+		bind_text(s, 1, k->k_kid);
+		bind_text(s, 2, k->k_alg);
+		sqlite3_bind_int64(s, 3, k->k_created);
+		sqlite3_bind_int64(s, 4, k->k_use_after);
+		sqlite3_bind_int64(s, 5, k->k_retire_after);
+		rc = step_done(c, s);
+	}
+	if (rc == SL_OK)
+		rc = key_gen_bump(c);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_key_retire_current(struct store *st, const char *alg, int64_t retire_after)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_KEY_RETIRE);
+		bind_text(s, 1, alg);
+		sqlite3_bind_int64(s, 2, retire_after);
+		rc = step_done(c, s);
+	}
+	if (rc == SL_OK)
+		rc = key_gen_bump(c);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_key_each(struct store *st, int (*fn)(const struct store_key *, void *), void *arg)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_KEY_ALL);
+	struct store_key k;
+	int rc = SL_OK;
+
+	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
+		k.k_kid = col_text(s, 0);
+		k.k_alg = col_text(s, 1);
+		k.k_created = sqlite3_column_int64(s, 2);
+		k.k_use_after = sqlite3_column_int64(s, 3);
+		k.k_retire_after = sqlite3_column_int64(s, 4);
+		rc = fn(&k, arg);
+		free(k.k_kid);
+		free(k.k_alg);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_key_generation(struct store *st, int64_t *gen)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_KEY_GEN);
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK)
+		*gen = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+/* ---- authorization requests ---- */
+
+int
+store_authreq_put(struct store *st, const struct store_authreq *r)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_AR_PUT);
+		bind_text(s, 1, r->ar_id);
+		bind_text(s, 2, r->ar_kind);
+		bind_text(s, 3, r->ar_client_id);
+		bind_text(s, 4, r->ar_params);
+		bind_text(s, 5, r->ar_browser);
+		sqlite3_bind_int64(s, 6, r->ar_expires);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+static int
+authreq_read(struct conn *c, const char *id, struct store_authreq *out)
+{
+	sqlite3_stmt *s = conn_stmt(c, Q_AR_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, sl_now());
+	rc = step_row(c, s);
+	if (rc == SL_OK) {
+		out->ar_id = col_text(s, 0);
+		out->ar_kind = col_text(s, 1);
+		out->ar_client_id = col_text(s, 2);
+		out->ar_params = col_text(s, 3);
+		out->ar_browser = col_text(s, 4);
+		out->ar_expires = sqlite3_column_int64(s, 5);
+		out->ar_status = col_text(s, 6);
+		out->ar_person_id = col_text(s, 7);
+		out->ar_key = col_text(s, 8);
+		out->ar_acr = col_text(s, 9);
+		out->ar_amr = col_text(s, 10);
+		out->ar_auth_time = sqlite3_column_int64(s, 11);
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_authreq_get(struct store *st, const char *id, struct store_authreq *out)
+{
+	struct conn *c = conn_get(st);
+	int rc = authreq_read(c, id, out);
+
+	conn_put(st, c);
+	return rc;
+}
+
+static int
+authreq_del(struct conn *c, const char *id)
+{
+	sqlite3_stmt *s = conn_stmt(c, Q_AR_DEL);
+
+	bind_text(s, 1, id);
+	return step_done(c, s);
+}
+
+int
+store_authreq_take(struct store *st, const char *id, struct store_authreq *out)
+{
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = authreq_read(c, id, out);
+	if (rc == SL_OK)
+		rc = authreq_del(c, id);
+	rc = tx_end(c, rc);
+	if (rc != SL_OK)
+		store_authreq_clear(out);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_authreq_delete(struct store *st, const char *id)
+{
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = authreq_del(c, id);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_authreq_complete(struct store *st, const struct store_authreq *r)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_AR_DONE);
+		bind_text(s, 1, r->ar_id);
+		bind_text(s, 2, r->ar_status);
+		bind_text(s, 3, r->ar_person_id);
+		bind_text(s, 4, r->ar_key);
+		bind_text(s, 5, r->ar_acr);
+		bind_text(s, 6, r->ar_amr);
+		sqlite3_bind_int64(s, 7, r->ar_auth_time);
+		sqlite3_bind_int64(s, 8, sl_now());
+		rc = step_done(c, s);
+		if (rc == SL_OK && sqlite3_changes(c->cn_db) == 0)
+			rc = SL_ENOTFOUND;
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+void
+store_authreq_clear(struct store_authreq *r)
+{
+	free(r->ar_id);
+	free(r->ar_kind);
+	free(r->ar_client_id);
+	free(r->ar_params);
+	free(r->ar_browser);
+	free(r->ar_status);
+	free(r->ar_person_id);
+	free(r->ar_key);
+	free(r->ar_acr);
+	free(r->ar_amr);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- codes ---- */
+
+int
+store_code_put(struct store *st, const struct store_code *co)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_CODE_PUT);
+		bind_text(s, 1, co->co_hash);
+		bind_text(s, 2, co->co_grant_id);
+		bind_text(s, 3, co->co_client_id);
+		bind_text(s, 4, co->co_person_id);
+		bind_text(s, 5, co->co_session_id);
+		bind_text(s, 6, co->co_redirect_uri);
+		bind_text(s, 7, co->co_scope);
+		bind_text(s, 8, co->co_nonce);
+		bind_text(s, 9, co->co_challenge);
+		bind_text(s, 10, co->co_acr);
+		bind_text(s, 11, co->co_amr);
+		bind_text(s, 12, co->co_claims);
+		sqlite3_bind_int64(s, 13, co->co_auth_time);
+		sqlite3_bind_int64(s, 14, co->co_expires);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_code_redeem(struct store *st, const char *hash, struct store_code *out)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	bool used = false;
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_CODE_GET);
+		bind_text(s, 1, hash);
+		rc = step_row(c, s);
+		if (rc == SL_OK) {
+			out->co_hash = col_text(s, 0);
+			out->co_grant_id = col_text(s, 1);
+			out->co_client_id = col_text(s, 2);
+			out->co_person_id = col_text(s, 3);
+			out->co_session_id = col_text(s, 4);
+			out->co_redirect_uri = col_text(s, 5);
+			out->co_scope = col_text(s, 6);
+			out->co_nonce = col_text(s, 7);
+			out->co_challenge = col_text(s, 8);
+			out->co_acr = col_text(s, 9);
+			out->co_amr = col_text(s, 10);
+			out->co_claims = col_text(s, 11);
+			out->co_auth_time = sqlite3_column_int64(s, 12);
+			out->co_expires = sqlite3_column_int64(s, 13);
+			used = sqlite3_column_int(s, 14) != 0;
+		}
+		sqlite3_reset(s);
+	}
+	if (rc == SL_OK && !used) {
+		s = conn_stmt(c, Q_CODE_USE);
+		bind_text(s, 1, hash);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	if (rc == SL_OK && used)
+		return SL_ECONFLICT;
+	return rc;
+}
+
+void
+store_code_clear(struct store_code *co)
+{
+	free(co->co_hash);
+	free(co->co_grant_id);
+	free(co->co_client_id);
+	free(co->co_person_id);
+	free(co->co_session_id);
+	free(co->co_redirect_uri);
+	free(co->co_scope);
+	free(co->co_nonce);
+	free(co->co_challenge);
+	free(co->co_acr);
+	free(co->co_amr);
+	free(co->co_claims);
+	memset(co, 0, sizeof(*co));
+}
+
+/* ---- tokens ---- */
+
+static int
+token_insert(struct conn *c, const struct store_token *t)
+{
+	sqlite3_stmt *s = conn_stmt(c, Q_TOK_PUT);
+
+	bind_text(s, 1, t->t_hash);
+	bind_text(s, 2, t->t_kind);
+	bind_text(s, 3, t->t_grant_id);
+	bind_text(s, 4, t->t_client_id);
+	bind_text(s, 5, t->t_person_id);
+	bind_text(s, 6, t->t_session_id);
+	bind_text(s, 7, t->t_scope);
+	bind_text(s, 8, t->t_acr);
+	bind_text(s, 9, t->t_amr);
+	bind_text(s, 10, t->t_claims);
+	sqlite3_bind_int64(s, 11, t->t_auth_time);
+	sqlite3_bind_int64(s, 12, t->t_expires);
+	return step_done(c, s);
+}
+
+int
+store_token_put(struct store *st, const struct store_token *t)
+{
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = token_insert(c, t);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_token_get(struct store *st, const char *hash, struct store_token *out)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_TOK_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, hash);
+	rc = step_row(c, s);
+	if (rc == SL_OK) {
+		out->t_hash = col_text(s, 0);
+		out->t_kind = col_text(s, 1);
+		out->t_grant_id = col_text(s, 2);
+		out->t_client_id = col_text(s, 3);
+		out->t_person_id = col_text(s, 4);
+		out->t_session_id = col_text(s, 5);
+		out->t_scope = col_text(s, 6);
+		out->t_acr = col_text(s, 7);
+		out->t_amr = col_text(s, 8);
+		out->t_claims = col_text(s, 9);
+		out->t_auth_time = sqlite3_column_int64(s, 10);
+		out->t_expires = sqlite3_column_int64(s, 11);
+		out->t_revoked = sqlite3_column_int(s, 12) != 0;
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+static int
+revoke_grant(struct conn *c, const char *grant_id)
+{
+	sqlite3_stmt *s = conn_stmt(c, Q_TOK_REVOKE_GRANT);
+
+	bind_text(s, 1, grant_id);
+	return step_done(c, s);
+}
+
+int
+store_token_revoke_grant(struct store *st, const char *grant_id)
+{
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = revoke_grant(c, grant_id);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_NORMAL);
+	bool replay = false;
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_TOK_REVOKE_ONE);
+		bind_text(s, 1, old_hash);
+		rc = step_done(c, s);
+		replay = rc == SL_OK && sqlite3_changes(c->cn_db) == 0;
+	}
+	if (rc == SL_OK && replay)
+		rc = revoke_grant(c, next->t_grant_id);
+	else if (rc == SL_OK)
+		rc = token_insert(c, next);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc == SL_OK && replay ? SL_ECONFLICT : rc;
+}
+
+void
+store_token_clear(struct store_token *t)
+{
+	free(t->t_hash);
+	free(t->t_kind);
+	free(t->t_grant_id);
+	free(t->t_client_id);
+	free(t->t_person_id);
+	free(t->t_session_id);
+	free(t->t_scope);
+	free(t->t_acr);
+	free(t->t_amr);
+	free(t->t_claims);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- sessions ---- */
+
+int
+store_session_put(struct store *st, const struct store_session *ses)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_SES_PUT);
+		bind_text(s, 1, ses->s_id);
+		bind_text(s, 2, ses->s_person_id);
+		bind_text(s, 3, ses->s_acr);
+		bind_text(s, 4, ses->s_amr);
+		sqlite3_bind_int64(s, 5, ses->s_auth_time);
+		sqlite3_bind_int64(s, 6, ses->s_expires);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_session_get(struct store *st, const char *id, struct store_session *out)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_SES_GET);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	bind_text(s, 1, id);
+	sqlite3_bind_int64(s, 2, sl_now());
+	rc = step_row(c, s);
+	if (rc == SL_OK) {
+		out->s_id = col_text(s, 0);
+		out->s_person_id = col_text(s, 1);
+		out->s_acr = col_text(s, 2);
+		out->s_amr = col_text(s, 3);
+		out->s_auth_time = sqlite3_column_int64(s, 4);
+		out->s_expires = sqlite3_column_int64(s, 5);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_session_end(struct store *st, const char *id)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_SES_DEL);
+		bind_text(s, 1, id);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+void
+store_session_clear(struct store_session *ses)
+{
+	free(ses->s_id);
+	free(ses->s_person_id);
+	free(ses->s_acr);
+	free(ses->s_amr);
+	memset(ses, 0, sizeof(*ses));
+}
+
+/* ---- jti ---- */
+
+int
+store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t expires)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_JTI_PUT);
+		bind_text(s, 1, client_id);
+		bind_text(s, 2, jti);
+		sqlite3_bind_int64(s, 3, expires);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+/* ---- audit ---- */
+
+int
+store_audit_add(struct store *st, const struct store_audit *a)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s;
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK) {
+		s = conn_stmt(c, Q_AUDIT_ADD);
+		sqlite3_bind_int64(s, 1, sl_now());
+		bind_text(s, 2, a->au_event);
+		bind_text(s, 3, a->au_result ? a->au_result : "ok");
+		bind_text(s, 4, a->au_person_id);
+		bind_text(s, 5, a->au_client_id);
+		bind_text(s, 6, a->au_key);
+		bind_text(s, 7, a->au_ip);
+		bind_text(s, 8, a->au_detail);
+		rc = step_done(c, s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_audit_count(struct store *st, const char *event, const char *result, int64_t *n)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_AUDIT_COUNT);
+	int rc;
+
+	bind_text(s, 1, event);
+	bind_text(s, 2, result);
+	rc = step_row(c, s);
+	if (rc == SL_OK)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+/* ---- housekeeping ---- */
+
+int
+store_purge_expired(struct store *st, int64_t now)
+{
+	static const char *const tables[] = { "auth_requests", "codes", "tokens", "sessions", "jti_seen" };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL), total = 0;
+
+	for (size_t i = 0; rc == SL_OK && i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE expires <= %lld", tables[i], (long long)now);
+		rc = conn_exec(c, sql);
+		total += sqlite3_changes(c->cn_db);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc == SL_OK ? total : rc;
+}
