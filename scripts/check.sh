@@ -1,0 +1,96 @@
+#!/bin/sh
+# check.sh BUILD SAN — every test of every kind, with one closing line
+# "N passed, N failed[, N skipped]" that counts each test case:
+#   1. unit tests (cmocka), development build
+#   2. integration tests (node:test + openid-client against a real sleuteld)
+#   3. browser tests (Debian Chromium via playwright-core, axe)
+#   4. the sanitizer build (address,undefined): unit and integration again
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+SAN=${2:-build-asan}
+ROOT=$(pwd)
+work=$(mktemp -d /tmp/sleutel-check.XXXXXX)
+passed=0
+failed=0
+skipped=0
+
+add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+
+# cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)";
+# a binary that dies before its summary counts as one failure.
+run_unit() {
+	label=$1
+	build=$2
+	for t in "$build"/tests/test_*; do
+		[ -x "$t" ] || continue
+		out="$work/$(basename "$t").$label.log"
+		"$t" >"$out" 2>&1
+		rc=$?
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+		p=${p:-0}
+		f=${f:-0}
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		if [ "$f" -ne 0 ] || [ "$rc" -ne 0 ]; then cat "$out"; fi
+		echo "unit ($label) $(basename "$t"): $p passed, $f failed"
+		add "$p" "$f"
+	done
+}
+
+# node --test with a TAP copy to count from.
+run_node() {
+	label=$1
+	shift
+	tap="$work/$label.tap"
+	node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+		--test-reporter=tap --test-reporter-destination="$tap" "$@"
+	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$tap" | tail -n 1)
+	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$tap" | tail -n 1)
+	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$tap" | tail -n 1)
+	s=$(sed -n 's/^# skipped \([0-9]*\)/\1/p' "$tap" | tail -n 1)
+	if [ -z "$p" ]; then
+		echo "$label: the test runner did not finish"
+		add 0 1
+		return
+	fi
+	echo "$label: ${p} passed, $((${f:-0} + ${c:-0})) failed, ${s:-0} skipped"
+	add "$p" $((${f:-0} + ${c:-0})) "${s:-0}"
+}
+
+# One test CA for the run: servers get certificates from it, Node trusts it.
+"$BUILD/sleutel" init "$work/ca" >/dev/null 2>&1 || { echo "check: sleutel init failed"; exit 1; }
+export SLEUTEL_TEST_CA="$work/ca/tls" NODE_EXTRA_CA_CERTS="$work/ca/tls/ca.pem"
+
+echo "== unit tests"
+run_unit dev "$BUILD"
+
+echo "== integration tests"
+SLEUTEL_BUILD="$ROOT/$BUILD" run_node integration tests/integration/*.test.mjs
+
+echo "== browser tests"
+mkdir -p tests/artifacts/browser
+SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser tests/browser/*.test.mjs
+
+echo "== sanitizer build (address, undefined)"
+if [ ! -f "$SAN/build.ninja" ]; then
+	meson setup "$SAN" -Dtest_key=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Ddata_dir="$ROOT/$SAN/share" >"$work/san-setup.log" 2>&1 || { cat "$work/san-setup.log"; add 0 1; }
+fi
+if ninja -C "$SAN" >"$work/san-build.log" 2>&1; then
+	sh scripts/link-share.sh "$SAN"
+	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	run_unit asan "$SAN"
+	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan tests/integration/*.test.mjs
+else
+	tail -n 40 "$work/san-build.log"
+	add 0 1
+fi
+
+rm -rf "$work"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

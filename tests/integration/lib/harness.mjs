@@ -1,0 +1,219 @@
+// harness.mjs — starts a real sleuteld for a test and drives it.
+//
+// Every server gets a fresh directory (`sleutel init`), free loopback ports,
+// a TLS certificate from the run's test CA (SLEUTEL_TEST_CA; Node trusts it
+// through NODE_EXTRA_CA_CERTS, both set by scripts/check.sh or
+// scripts/test-env.sh), and is ready when /healthz answers. stop() sends
+// SIGTERM and resolves with the exit code; a sanitizer report or a non-zero
+// exit makes stop() throw, so no test passes over a crash.
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '../../..');
+export const BUILD = path.resolve(ROOT, process.env.SLEUTEL_BUILD || 'build');
+export const SLEUTEL = path.join(BUILD, 'sleutel');
+export const SLEUTELD = path.join(BUILD, 'sleuteld');
+
+function requireTestCa() {
+  const ca = process.env.SLEUTEL_TEST_CA;
+  if (!ca || !process.env.NODE_EXTRA_CA_CERTS) {
+    throw new Error('SLEUTEL_TEST_CA and NODE_EXTRA_CA_CERTS are not set: run the tests through ' +
+      '"make check", or eval "$(sh scripts/test-env.sh)" first');
+  }
+  return ca;
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Set [section] key = value in an INI text, adding what is missing.
+export function iniSet(text, section, key, value) {
+  const lines = text.split('\n');
+  let inSection = false;
+  let sectionEnd = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const m = lines[i].match(/^\s*\[([^\]]+)\]\s*$/);
+    if (m) {
+      if (inSection) { sectionEnd = i; break; }
+      inSection = m[1] === section;
+      continue;
+    }
+    if (inSection && new RegExp(`^\\s*${key}\\s*=`).test(lines[i])) {
+      lines[i] = `${key} = ${value}`;
+      return lines.join('\n');
+    }
+  }
+  if (inSection) {
+    if (sectionEnd < 0) sectionEnd = lines.length;
+    lines.splice(sectionEnd, 0, `${key} = ${value}`);
+    return lines.join('\n');
+  }
+  return `${text}\n[${section}]\n${key} = ${value}\n`;
+}
+
+export async function sleutel(configPath, ...args) {
+  const { stdout } = await execFileP(SLEUTEL, ['--config', configPath, ...args], { encoding: 'utf8' });
+  return stdout;
+}
+
+async function waitHealthy(base, proc, logPath, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) {
+      throw new Error(`sleuteld exited with ${proc.exitCode}:\n${readFileSync(logPath, 'utf8')}`);
+    }
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.status === 200) return;
+      lastErr = new Error(`healthz ${r.status}`);
+    } catch (e) {
+      lastErr = e;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sleuteld did not become healthy: ${lastErr}`);
+}
+
+// Start a server. `config` is { section: { key: value } } applied to the
+// generated sleutel.ini before start.
+export async function startServer({ config = {}, env = {} } = {}) {
+  const ca = requireTestCa();
+  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
+  const port = await freePort();
+  let eidPort = await freePort();
+  while (eidPort === port) eidPort = await freePort();
+  await execFileP(SLEUTEL, ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca]);
+  const configPath = path.join(dir, 'sleutel.ini');
+  let ini = readFileSync(configPath, 'utf8');
+  for (const [section, kv] of Object.entries(config)) {
+    for (const [k, v] of Object.entries(kv)) ini = iniSet(ini, section, k, String(v));
+  }
+  writeFileSync(configPath, ini);
+  const logPath = path.join(dir, 'sleuteld.log');
+  const { openSync } = await import('node:fs');
+  const out = openSync(logPath, 'a');
+  const proc = spawn(SLEUTELD, ['--config', configPath], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99', ...env },
+  });
+  const base = `https://127.0.0.1:${port}`;
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  await waitHealthy(base, proc, logPath);
+  const server = {
+    base,
+    issuer: base,
+    eidBase: `https://127.0.0.1:${eidPort}`,
+    dir,
+    configPath,
+    port,
+    eidPort,
+    proc,
+    log: () => readFileSync(logPath, 'utf8'),
+    cli: (...args) => sleutel(configPath, ...args),
+    async client(opts = {}) {
+      const args = ['client', 'add', '--name', opts.name || 'Mijn gezondheid', '--json'];
+      for (const u of opts.redirectUris || ['https://rp.example/cb']) args.push('--redirect-uri', u);
+      for (const u of opts.postLogoutRedirectUris || []) args.push('--post-logout-redirect-uri', u);
+      if (opts.auth) args.push('--auth', opts.auth);
+      if (opts.jwks) args.push('--jwks', opts.jwks);
+      if (opts.requirePar) args.push('--require-par');
+      if (opts.idTokenAlg) args.push('--id-token-alg', opts.idTokenAlg);
+      if (opts.sector) args.push('--sector', opts.sector);
+      return JSON.parse(await sleutel(configPath, ...args));
+    },
+    // Graceful stop; resolves { code, signal }. Throws on a crash or a
+    // sanitizer report so that no test passes over one.
+    async stop({ keep = false } = {}) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      const res = await exited;
+      const log = readFileSync(logPath, 'utf8');
+      if (res.code !== 0 || /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(log)) {
+        throw new Error(`sleuteld stopped badly (${JSON.stringify(res)}):\n${log.slice(-4000)}`);
+      }
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+      return res;
+    },
+  };
+  return server;
+}
+
+// ---- a small browser-less user agent: cookies, manual redirects ----
+export class Agent {
+  constructor() { this.cookies = new Map(); }
+
+  cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  store(res) {
+    for (const sc of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = sc.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const maxAge = attrs.find((a) => /^\s*max-age=/i.test(a));
+      if (value === '' || (maxAge && Number(maxAge.split('=')[1]) <= 0)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  async request(url, { method = 'GET', form, headers = {} } = {}) {
+    const h = { ...headers };
+    if (this.cookies.size) h.cookie = this.cookieHeader();
+    let body;
+    if (form) {
+      body = new URLSearchParams(form).toString();
+      h['content-type'] = 'application/x-www-form-urlencoded';
+    }
+    const res = await fetch(url, { method, headers: h, body, redirect: 'manual' });
+    this.store(res);
+    return res;
+  }
+
+  get(url, opts = {}) { return this.request(url, opts); }
+  post(url, form, opts = {}) { return this.request(url, { ...opts, method: 'POST', form }); }
+}
+
+// Values of hidden inputs in a page, by name.
+export function hiddenInputs(html) {
+  const out = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) out[m[1]] = m[2];
+  return out;
+}
+
+export const DEMO_PERSON = { rrn: '85073003328', given_name: 'Demo', family_name: 'Citizen' };
+
+// Follow an authorization URL through the portal with the test key and
+// return the URL the browser is sent back to (at the RP's redirect_uri).
+// `agent` keeps the browser's cookies across calls (SSO).
+export async function loginWithTestKey(server, authorizeUrl, { agent = new Agent(), person = DEMO_PERSON } = {}) {
+  let res = await agent.get(authorizeUrl);
+  let loc = res.headers.get('location');
+  if (res.status !== 303 || !loc) throw new Error(`authorize answered ${res.status}: ${await res.text()}`);
+  if (!loc.startsWith('/login?')) return new URL(loc, server.base); // SSO or error: straight back to the RP
+  const req = new URL(loc, server.base).searchParams.get('req');
+  res = await agent.get(`${server.base}/key/test?req=${req}`);
+  if (res.status !== 200) throw new Error(`test key page answered ${res.status}`);
+  const hidden = hiddenInputs(await res.text());
+  res = await agent.post(`${server.base}/key/test/login`, { ...hidden, ...person, mode: 'direct' });
+  loc = res.headers.get('location');
+  if (res.status !== 303 || !loc) throw new Error(`test key login answered ${res.status}: ${await res.text()}`);
+  return new URL(loc, server.base);
+}
