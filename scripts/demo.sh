@@ -1,0 +1,47 @@
+#!/bin/sh
+# demo.sh BUILD — start sleuteld and the demo RP on loopback, print the URL.
+# Ports: SLEUTEL_PORT (8443), SLEUTEL_EID_PORT (8444), RP_PORT (8080).
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+PORT=${SLEUTEL_PORT:-8443}
+EID_PORT=${SLEUTEL_EID_PORT:-8444}
+RP_PORT=${RP_PORT:-8080}
+DIR="$BUILD/demo"
+
+rm -rf "$DIR"
+"$BUILD/sleutel" init "$DIR" --port "$PORT" --eid-port "$EID_PORT" >/dev/null
+CLIENT=$("$BUILD/sleutel" --config "$DIR/sleutel.ini" client add --name "Mijn gezondheid" \
+	--redirect-uri "http://127.0.0.1:$RP_PORT/callback" \
+	--post-logout-redirect-uri "http://127.0.0.1:$RP_PORT/" --json)
+CLIENT_ID=$(printf '%s' "$CLIENT" | jq -r .client_id)
+CLIENT_SECRET=$(printf '%s' "$CLIENT" | jq -r .client_secret)
+
+"$BUILD/sleuteld" --config "$DIR/sleutel.ini" 2>"$DIR/sleuteld.log" &
+SLEUTELD=$!
+trap 'kill "$SLEUTELD" 2>/dev/null; wait "$SLEUTELD" 2>/dev/null' EXIT INT TERM
+i=0
+until curl -fs --cacert "$DIR/tls/ca.pem" "https://127.0.0.1:$PORT/healthz" >/dev/null; do
+	i=$((i + 1))
+	if [ "$i" -gt 100 ] || ! kill -0 "$SLEUTELD" 2>/dev/null; then
+		echo "demo: sleuteld did not start:" >&2
+		cat "$DIR/sleuteld.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+cat <<MSG
+
+sleutel demo is running.
+  Open the demo site:   http://127.0.0.1:$RP_PORT/   ("Mijn gezondheid", click Aanmelden)
+  sleutel portal:       https://127.0.0.1:$PORT/   (issuer)
+  Your browser will warn about the local certificate: trust $DIR/tls/ca.pem
+  (Chromium: Settings > Privacy and security > Security > Manage certificates >
+  Authorities > Import; Firefox: Settings > Certificates > View Certificates >
+  Authorities > Import) or accept the warning once for 127.0.0.1:$PORT.
+  This demo build offers the test key: it logs in as whichever person you type.
+  Logs: $DIR/sleuteld.log     Stop: Ctrl-C
+MSG
+NODE_EXTRA_CA_CERTS="$DIR/tls/ca.pem" node demo/rp.mjs --issuer "https://127.0.0.1:$PORT" \
+	--client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --port "$RP_PORT"
