@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "../crypto/crypto.h"
 
-#define CLIENT_MAX_URIS 10
 
 static void
 client_usage(void)
@@ -122,6 +121,7 @@ struct add_opts {
 	const char *ao_name, *ao_auth, *ao_jwks, *ao_alg, *ao_sector;
 	json_t *ao_uris, *ao_post;
 	bool ao_par;
+	int ao_max_uris; /* [oidc] max_redirect_uris */
 };
 
 static int
@@ -152,8 +152,8 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 			json_t *arr = a[2] == 'r' ? ao->ao_uris : ao->ao_post;
 			if (!uri_ok(v))
 				return cli_error("%s: must be https:// (or http:// on loopback) without a fragment", v);
-			if (json_array_size(arr) == CLIENT_MAX_URIS)
-				return cli_error("at most %d URIs of each kind", CLIENT_MAX_URIS);
+			if ((int)json_array_size(arr) == ao->ao_max_uris)
+				return cli_error("at most %d URIs of each kind ([oidc] max_redirect_uris)", ao->ao_max_uris);
 			json_array_append_new(arr, json_string(v));
 		} else
 			return cli_error("client add: unknown option %s (see sleutel client --help)", a);
@@ -181,7 +181,8 @@ add_check(struct add_opts *ao)
 static int
 client_add(struct cli_ctx *cc, int argc, char **argv)
 {
-	struct add_opts ao = { .ao_auth = "client_secret_basic", .ao_alg = "ES256" };
+	struct add_opts ao = { .ao_auth = "client_secret_basic", .ao_alg = "ES256",
+		.ao_max_uris = cc->cc_conf->c_max_redirect_uris };
 	struct store_client c = { 0 };
 	struct sl_err err = { 0 };
 	char hash[2 * SL_SHA256_LEN + 1], *secret = NULL, *sector = NULL;
