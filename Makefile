@@ -5,7 +5,7 @@ BUILD   ?= build
 SAN     ?= build-asan
 RELEASE ?= build-release
 
-.PHONY: all deps build demo check unit install clean format
+.PHONY: all deps build demo check unit install clean format bench
 
 all: build
 
@@ -40,3 +40,7 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(SAN) $(RELEASE)
+
+# Throughput figures (not part of check): see bench/README.md.
+bench: build
+	@eval "$$(sh scripts/test-env.sh $(BUILD))" && node bench/authcode.mjs --seconds 10 --workers 8

@@ -196,7 +196,10 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		rc = add_check(&ao);
 	if (rc == CLI_OK && ao.ao_jwks)
 		rc = load_jwks(ao.ao_jwks, &c.cl_jwks);
-	sector = ao.ao_sector ? strdup(ao.ao_sector) : uri_host(json_string_value(json_array_get(ao.ao_uris, 0)));
+	if (rc == CLI_OK)
+		sector = ao.ao_sector ? strdup(ao.ao_sector) : uri_host(json_string_value(json_array_get(ao.ao_uris, 0)));
+	if (rc == CLI_OK && sector == NULL)
+		rc = cli_error("client add: cannot read the host of the redirect URI");
 	for (size_t i = 1; rc == CLI_OK && ao.ao_sector == NULL && i < json_array_size(ao.ao_uris); i++) {
 		char *h = uri_host(json_string_value(json_array_get(ao.ao_uris, i)));
 		if (h == NULL || strcmp(h, sector) != 0)
