@@ -12,7 +12,6 @@
 #include "cli.h"
 #include "../crypto/crypto.h"
 
-
 static void
 client_usage(void)
 {
@@ -74,7 +73,8 @@ print_client(json_t *o)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 		printf("%-26s %s\n", k, s ? s : json_string_value(v));
 		free(s);
@@ -99,7 +99,8 @@ load_jwks(const char *path, char **out)
 		json_decref(doc);
 		return cli_error("%s: not a JWKS ({\"keys\": [...]})", path);
 	}
-	json_array_foreach(json_object_get(doc, "keys"), i, k) {
+	json_array_foreach(json_object_get(doc, "keys"), i, k)
+	{
 		struct jose_key *key = jose_key_from_jwk(k, allowed, &err);
 		if (key == NULL) {
 			json_decref(doc);
@@ -153,7 +154,8 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 			if (!uri_ok(v))
 				return cli_error("%s: must be https:// (or http:// on loopback) without a fragment", v);
 			if ((int)json_array_size(arr) == ao->ao_max_uris)
-				return cli_error("at most %d URIs of each kind ([oidc] max_redirect_uris)", ao->ao_max_uris);
+				return cli_error(
+					"at most %d URIs of each kind ([oidc] max_redirect_uris)", ao->ao_max_uris);
 			json_array_append_new(arr, json_string(v));
 		} else
 			return cli_error("client add: unknown option %s (see sleutel client --help)", a);
@@ -169,8 +171,9 @@ add_check(struct add_opts *ao)
 	if (json_array_size(ao->ao_uris) == 0)
 		return cli_error("client add: at least one --redirect-uri is required");
 	if (strcmp(ao->ao_auth, "client_secret_basic") != 0 && strcmp(ao->ao_auth, "client_secret_post") != 0 &&
-	    strcmp(ao->ao_auth, "private_key_jwt") != 0)
-		return cli_error("client add: --auth must be client_secret_basic, client_secret_post or private_key_jwt");
+		strcmp(ao->ao_auth, "private_key_jwt") != 0)
+		return cli_error(
+			"client add: --auth must be client_secret_basic, client_secret_post or private_key_jwt");
 	if ((strcmp(ao->ao_auth, "private_key_jwt") == 0) != (ao->ao_jwks != NULL))
 		return cli_error("client add: --jwks goes with --auth private_key_jwt, and only with it");
 	if (!jose_alg_supported(ao->ao_alg))
@@ -181,8 +184,9 @@ add_check(struct add_opts *ao)
 static int
 client_add(struct cli_ctx *cc, int argc, char **argv)
 {
-	struct add_opts ao = { .ao_auth = "client_secret_basic", .ao_alg = "ES256",
-		.ao_max_uris = cc->cc_conf->c_max_redirect_uris };
+	struct add_opts ao = {
+		.ao_auth = "client_secret_basic", .ao_alg = "ES256", .ao_max_uris = cc->cc_conf->c_max_redirect_uris
+	};
 	struct store_client c = { 0 };
 	struct sl_err err = { 0 };
 	char hash[2 * SL_SHA256_LEN + 1], *secret = NULL, *sector = NULL;
@@ -197,7 +201,8 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 	if (rc == CLI_OK && ao.ao_jwks)
 		rc = load_jwks(ao.ao_jwks, &c.cl_jwks);
 	if (rc == CLI_OK)
-		sector = ao.ao_sector ? strdup(ao.ao_sector) : uri_host(json_string_value(json_array_get(ao.ao_uris, 0)));
+		sector = ao.ao_sector ? strdup(ao.ao_sector)
+				      : uri_host(json_string_value(json_array_get(ao.ao_uris, 0)));
 	if (rc == CLI_OK && sector == NULL)
 		rc = cli_error("client add: cannot read the host of the redirect URI");
 	for (size_t i = 1; rc == CLI_OK && ao.ao_sector == NULL && i < json_array_size(ao.ao_uris); i++) {
@@ -312,7 +317,7 @@ cli_client(const char *config, int argc, char **argv)
 		return argc < 1 ? CLI_USAGE : CLI_OK;
 	}
 	if (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "list") != 0 && strcmp(argv[0], "show") != 0 &&
-	    strcmp(argv[0], "remove") != 0)
+		strcmp(argv[0], "remove") != 0)
 		return cli_error("client: unknown command %s (see sleutel client --help)", argv[0]);
 	if ((strcmp(argv[0], "show") == 0 || strcmp(argv[0], "remove") == 0) && (argc < 2 || argv[1][0] == '-'))
 		return cli_error("client %s: which CLIENT_ID?", argv[0]);

@@ -66,7 +66,8 @@ make_tls(const char *dir, const char *ca_dir, struct sl_err *err)
 	}
 
 	if (rc == SL_OK)
-		rc = x509_make_server(ca_key, ca_cert, "localhost", "DNS:localhost,IP:127.0.0.1", 825, &key, &cert, err);
+		rc = x509_make_server(
+			ca_key, ca_cert, "localhost", "DNS:localhost,IP:127.0.0.1", 825, &key, &cert, err);
 	if (rc == SL_OK)
 		rc = write_text(dir, "tls/ca.pem", ca_cert, 0644, err);
 	if (rc == SL_OK && ca_dir == NULL)

@@ -27,8 +27,8 @@ key_row(const struct store_key *k, void *arg)
 	json_t *arr = arg;
 
 	json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:I}", "kid", k->k_kid, "alg", k->k_alg, "created",
-		(json_int_t)k->k_created, "use_after", (json_int_t)k->k_use_after, "retire_after",
-		(json_int_t)k->k_retire_after));
+					   (json_int_t)k->k_created, "use_after", (json_int_t)k->k_use_after,
+					   "retire_after", (json_int_t)k->k_retire_after));
 	return SL_OK;
 }
 
@@ -45,11 +45,10 @@ keys_list(struct cli_ctx *cc, bool json)
 		free(s);
 	} else {
 		printf("%-18s %-6s %-12s %s\n", "KID", "ALG", "SIGNS FROM", "RETIRES");
-		json_array_foreach(arr, i, v)
-			printf("%-18s %-6s %-12lld %lld\n", json_string_value(json_object_get(v, "kid")),
-				json_string_value(json_object_get(v, "alg")),
-				(long long)json_integer_value(json_object_get(v, "use_after")),
-				(long long)json_integer_value(json_object_get(v, "retire_after")));
+		json_array_foreach(arr, i, v) printf("%-18s %-6s %-12lld %lld\n",
+			json_string_value(json_object_get(v, "kid")), json_string_value(json_object_get(v, "alg")),
+			(long long)json_integer_value(json_object_get(v, "use_after")),
+			(long long)json_integer_value(json_object_get(v, "retire_after")));
 	}
 	json_decref(arr);
 	return CLI_OK;

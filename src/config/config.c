@@ -144,14 +144,13 @@ conf_set(struct sl_config *conf, const struct conf_key *k, const char *v, struct
 		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0)
 			*(bool *)(void *)field = false;
 		else
-			return sl_fail(err, SL_EINVAL, "[%s] %s = %s: expected true or false",
-				k->ck_section, k->ck_name, v);
+			return sl_fail(
+				err, SL_EINVAL, "[%s] %s = %s: expected true or false", k->ck_section, k->ck_name, v);
 		return SL_OK;
 	case CT_KEYS:
 		if (conf_parse_keys(v, (unsigned *)(void *)field) != SL_OK)
-			return sl_fail(err, SL_EINVAL,
-				"[%s] %s = %s: expected a list of eid, app, smartid", k->ck_section,
-				k->ck_name, v);
+			return sl_fail(err, SL_EINVAL, "[%s] %s = %s: expected a list of eid, app, smartid",
+				k->ck_section, k->ck_name, v);
 		return SL_OK;
 	case CT_LEVEL:
 		if (sl_log_level_parse(v, (enum sl_log_level *)(void *)field) != SL_OK)
@@ -175,14 +174,12 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 	if (cp->cp_rc != SL_OK)
 		return 0;
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
-		if (strcmp(conf_keys[i].ck_section, section) == 0 &&
-		    strcmp(conf_keys[i].ck_name, name) == 0) {
+		if (strcmp(conf_keys[i].ck_section, section) == 0 && strcmp(conf_keys[i].ck_name, name) == 0) {
 			cp->cp_rc = conf_set(cp->cp_conf, &conf_keys[i], value, cp->cp_err);
 			return cp->cp_rc == SL_OK;
 		}
 	}
-	cp->cp_rc = sl_fail(cp->cp_err, SL_EINVAL, "%s: unknown key [%s] %s", cp->cp_conf->c_path,
-		section, name);
+	cp->cp_rc = sl_fail(cp->cp_err, SL_EINVAL, "%s: unknown key [%s] %s", cp->cp_conf->c_path, section, name);
 	return 0;
 }
 
@@ -207,8 +204,7 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 			return sl_fail(err, SL_EINVAL, "[eid] port must differ from [server] port");
 	}
 	if (strcmp(conf->c_store_engine, "sqlite") != 0)
-		return sl_fail(err, SL_EINVAL, "[store] engine = %s: this build supports sqlite",
-			conf->c_store_engine);
+		return sl_fail(err, SL_EINVAL, "[store] engine = %s: this build supports sqlite", conf->c_store_engine);
 	for (int i = 0; i < SL_LANG_COUNT; i++)
 		if (strcmp(conf->c_default_language, config_languages[i]) == 0)
 			return SL_OK;

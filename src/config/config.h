@@ -23,33 +23,33 @@ enum sl_key_kind {
 };
 
 struct sl_listener_conf {
-	char *lc_listen;     /* IPv4/IPv6 literal to bind */
+	char *lc_listen; /* IPv4/IPv6 literal to bind */
 	int lc_port;
 	bool lc_tls;
-	char *lc_tls_cert;   /* PEM chain */
-	char *lc_tls_key;    /* PEM private key */
-	char *lc_client_ca;  /* eID origin: CA bundle used in the certificate request */
+	char *lc_tls_cert; /* PEM chain */
+	char *lc_tls_key; /* PEM private key */
+	char *lc_client_ca; /* eID origin: CA bundle used in the certificate request */
 	char *lc_public_url; /* how browsers reach it, e.g. https://eid.example:8444 */
 };
 
 struct sl_config {
-	char *c_path;    /* the file read */
+	char *c_path; /* the file read */
 	char *c_basedir; /* its directory */
 
 	/* [server] */
 	char *c_issuer;
 	struct sl_listener_conf c_portal;
-	int c_threads;            /* 0 = number of cores */
+	int c_threads; /* 0 = number of cores */
 	int c_max_connections;
 	int c_per_ip_connections;
-	int c_connection_memory;  /* bytes MHD may use per connection */
+	int c_connection_memory; /* bytes MHD may use per connection */
 	int c_connection_timeout; /* seconds of idle before MHD closes */
-	int c_max_body;           /* bytes of a request body */
-	int c_max_query;          /* bytes of a URL query string */
-	int c_max_cookie;         /* bytes of the Cookie header */
-	int c_max_params;         /* parameters per request */
-	int c_shutdown_grace;     /* seconds to finish in-flight requests */
-	char *c_trusted_proxies;  /* comma-separated addresses (eID proxy mode) */
+	int c_max_body; /* bytes of a request body */
+	int c_max_query; /* bytes of a URL query string */
+	int c_max_cookie; /* bytes of the Cookie header */
+	int c_max_params; /* parameters per request */
+	int c_shutdown_grace; /* seconds to finish in-flight requests */
+	char *c_trusted_proxies; /* comma-separated addresses (eID proxy mode) */
 
 	/* [eid] */
 	bool c_eid_enabled;
@@ -79,8 +79,8 @@ struct sl_config {
 	/* [portal] */
 	unsigned c_portal_keys; /* bitmask of enum sl_key_kind */
 	char *c_default_language;
-	char *c_data_dir;       /* templates/, static/, locale/ */
-	int c_waiter_timeout;   /* seconds before a long-poll answers 204 */
+	char *c_data_dir; /* templates/, static/, locale/ */
+	int c_waiter_timeout; /* seconds before a long-poll answers 204 */
 	int c_max_waiters;
 
 	/* [log] */

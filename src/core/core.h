@@ -20,18 +20,18 @@
 
 enum {
 	SL_OK = 0,
-	SL_ERR = -1,        /* generic failure, message says why */
-	SL_ENOMEM = -2,     /* allocation failed */
-	SL_EINVAL = -3,     /* bad input from a caller or a client */
-	SL_ENOTFOUND = -4,  /* no such record */
-	SL_ETOOBIG = -5,    /* a limit was exceeded */
-	SL_EEXPIRED = -6,   /* too late */
-	SL_EDENIED = -7,    /* authentication or authorisation refused */
-	SL_ESTORE = -8,     /* database failure */
-	SL_ECRYPTO = -9,    /* a cryptographic operation failed */
-	SL_EIO = -10,       /* file or network I/O failed */
+	SL_ERR = -1, /* generic failure, message says why */
+	SL_ENOMEM = -2, /* allocation failed */
+	SL_EINVAL = -3, /* bad input from a caller or a client */
+	SL_ENOTFOUND = -4, /* no such record */
+	SL_ETOOBIG = -5, /* a limit was exceeded */
+	SL_EEXPIRED = -6, /* too late */
+	SL_EDENIED = -7, /* authentication or authorisation refused */
+	SL_ESTORE = -8, /* database failure */
+	SL_ECRYPTO = -9, /* a cryptographic operation failed */
+	SL_EIO = -10, /* file or network I/O failed */
 	SL_ECONFLICT = -11, /* already exists, already used */
-	SL_EBUSY = -12,     /* try again later */
+	SL_EBUSY = -12, /* try again later */
 };
 
 #define SL_ERR_MAX 256
@@ -43,8 +43,7 @@ struct sl_err {
 };
 
 /* Fill `err` (may be NULL) and return `code`. */
-int sl_fail(struct sl_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int sl_fail(struct sl_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *sl_strerror(int code);
 
 /* ---- bounded buffer (curl's dynbuf): growing past `max` is an error ---- */
@@ -56,7 +55,7 @@ struct sl_buf {
 };
 
 void sl_buf_init(struct sl_buf *buf, size_t max);
-void sl_buf_reset(struct sl_buf *buf);  /* frees the memory */
+void sl_buf_reset(struct sl_buf *buf); /* frees the memory */
 int sl_buf_add(struct sl_buf *buf, const void *data, size_t len);
 int sl_buf_adds(struct sl_buf *buf, const char *s);
 int sl_buf_addf(struct sl_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,23 +90,22 @@ bool sl_ct_streq(const char *a, const char *b);
 
 /* ---- strings ---- */
 size_t sl_strlcpy(char *dst, const char *src, size_t size);
-char *sl_strdup(const char *s);     /* NULL-safe */
+char *sl_strdup(const char *s); /* NULL-safe */
 char *sl_strndup(const char *s, size_t n);
-bool sl_str_empty(const char *s);   /* NULL or "" */
+bool sl_str_empty(const char *s); /* NULL or "" */
 /* true when s is printable ASCII without control characters */
 bool sl_str_printable(const char *s, size_t len);
 
 /* ---- time ---- */
-int64_t sl_now(void);          /* seconds since the epoch (UTC) */
-int64_t sl_now_ms(void);       /* milliseconds, CLOCK_REALTIME */
+int64_t sl_now(void); /* seconds since the epoch (UTC) */
+int64_t sl_now_ms(void); /* milliseconds, CLOCK_REALTIME */
 int64_t sl_monotonic_ms(void); /* milliseconds, CLOCK_MONOTONIC */
 
 /* ---- logging: one JSON object per line on stderr ---- */
 enum sl_log_level { SL_LOG_DEBUG, SL_LOG_INFO, SL_LOG_WARN, SL_LOG_ERROR };
 void sl_log_set_level(enum sl_log_level level);
 int sl_log_level_parse(const char *s, enum sl_log_level *out);
-void sl_log(enum sl_log_level level, const char *where, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void sl_log(enum sl_log_level level, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define log_debug(...) sl_log(SL_LOG_DEBUG, __func__, __VA_ARGS__)
 #define log_info(...) sl_log(SL_LOG_INFO, __func__, __VA_ARGS__)
 #define log_warn(...) sl_log(SL_LOG_WARN, __func__, __VA_ARGS__)

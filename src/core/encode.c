@@ -125,7 +125,7 @@ sl_url_encode(struct sl_buf *out, const char *s)
 	for (; *s && rc == SL_OK; s++) {
 		unsigned char c = (unsigned char)*s;
 		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		    c == '.' || c == '_' || c == '~') {
+			c == '.' || c == '_' || c == '~') {
 			rc = sl_buf_add(out, s, 1);
 		} else {
 			char enc[3] = { '%', digits[c >> 4], digits[c & 15] };

@@ -31,8 +31,8 @@ sl_file_read(const char *path, size_t max, char **out, size_t *outlen, struct sl
 	close(fd);
 	if (rc != SL_OK) {
 		sl_buf_reset(&buf);
-		return sl_fail(err, rc, "cannot read %s: %s", path,
-			rc == SL_ETOOBIG ? "file too large" : strerror(errno));
+		return sl_fail(
+			err, rc, "cannot read %s: %s", path, rc == SL_ETOOBIG ? "file too large" : strerror(errno));
 	}
 	if (outlen != NULL)
 		*outlen = buf.b_len;

@@ -70,6 +70,6 @@ sl_log(enum sl_log_level level, const char *where, const char *fmt, ...)
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	/* One fprintf per line: stdio locks the stream, lines never interleave. */
-	fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"where\":\"%s\",\"msg\":\"%s\"}\n",
-		stamp, names[level], where, esc);
+	fprintf(stderr, "{\"time\":\"%s\",\"level\":\"%s\",\"where\":\"%s\",\"msg\":\"%s\"}\n", stamp, names[level],
+		where, esc);
 }

@@ -22,8 +22,7 @@
 
 /* ---- hashes ---- */
 int crypto_sha256(const void *data, size_t len, uint8_t out[SL_SHA256_LEN]);
-int crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
-	uint8_t out[SL_SHA256_LEN]);
+int crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SL_SHA256_LEN]);
 /* Hex SHA-256 of a string: how one-time codes, tokens and client secrets
  * are stored.  They are 128+ random bits, so a fast hash is the right one. */
 int crypto_token_hash(const char *token, char out[2 * SL_SHA256_LEN + 1]);
@@ -38,8 +37,7 @@ struct jose_key;
 /* A new key for `alg` (ES256: P-256; RS256/PS256: RSA 2048). */
 struct jose_key *jose_key_generate(const char *alg, const char *kid, struct sl_err *err);
 /* Load a private or public key from PEM and bind it to `alg`. */
-struct jose_key *jose_key_from_pem(const char *pem, const char *alg, const char *kid,
-	struct sl_err *err);
+struct jose_key *jose_key_from_pem(const char *pem, const char *alg, const char *kid, struct sl_err *err);
 /* Import a public JWK (a client's key). Its alg is taken from the JWK's
  * "alg", else from `default_alg`; it must be one of `allowed` (NULL-ended). */
 struct jose_key *jose_key_from_jwk(json_t *jwk, const char *const *allowed, struct sl_err *err);
@@ -57,8 +55,7 @@ char *jose_sign(const struct jose_key *key, json_t *claims, const char *typ, str
 /* Verify a compact JWS with one of `keys` (the one whose kid matches, or
  * the only one of the header's alg when no kid).  On success *claims is a
  * new reference to the payload object. */
-int jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys,
-	json_t **claims, struct sl_err *err);
+int jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys, json_t **claims, struct sl_err *err);
 /* The protected header of a compact JWS, unverified (for routing only). */
 json_t *jose_peek_header(const char *compact);
 
@@ -67,7 +64,7 @@ json_t *jose_peek_header(const char *compact);
 int x509_make_ca(const char *cn, int days, char **key_pem, char **cert_pem, struct sl_err *err);
 /* A TLS server certificate for the DNS names and IPs in `sans`
  * (comma-separated, e.g. "DNS:localhost,IP:127.0.0.1"), issued by the CA. */
-int x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn,
-	const char *sans, int days, char **key_pem, char **cert_pem, struct sl_err *err);
+int x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn, const char *sans, int days,
+	char **key_pem, char **cert_pem, struct sl_err *err);
 
 #endif

@@ -18,13 +18,12 @@ crypto_sha256(const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 }
 
 int
-crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
-	uint8_t out[SL_SHA256_LEN])
+crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 {
 	unsigned int n = 0;
 
-	if (keylen > INT32_MAX ||
-	    HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL || n != SL_SHA256_LEN)
+	if (keylen > INT32_MAX || HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL ||
+		n != SL_SHA256_LEN)
 		return SL_ECRYPTO;
 	return SL_OK;
 }
@@ -66,8 +65,8 @@ crypto_pkce_s256_ok(const char *verifier, const char *challenge)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = verifier[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '.' || c == '_' || c == '~'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			    c == '.' || c == '_' || c == '~'))
 			return false;
 	}
 	if (crypto_sha256(verifier, n, h) != SL_OK)

@@ -20,7 +20,7 @@
 struct jose_key {
 	char jk_alg[8];
 	char jk_kid[64];
-	EVP_PKEY *jk_pkey;  /* NULL for keys imported from a public JWK */
+	EVP_PKEY *jk_pkey; /* NULL for keys imported from a public JWK */
 	cjose_jwk_t *jk_jwk;
 	bool jk_private;
 };
@@ -129,8 +129,9 @@ key_check_type(EVP_PKEY *pkey, const char *alg, struct sl_err *err)
 		char grp[32];
 		size_t glen = 0;
 		if (!EVP_PKEY_is_a(pkey, "EC") ||
-		    EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, grp, sizeof(grp), &glen) != 1 ||
-		    strcmp(grp, "prime256v1") != 0)
+			EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, grp, sizeof(grp), &glen) !=
+				1 ||
+			strcmp(grp, "prime256v1") != 0)
 			return sl_fail(err, SL_EINVAL, "%s needs an EC P-256 key", alg);
 	} else {
 		if (!EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_get_bits(pkey) < 2048)
@@ -399,8 +400,7 @@ header_check(json_t *hdr, const char **alg, const char **kid, struct sl_err *err
 	*alg = json_string_value(json_object_get(hdr, "alg"));
 	*kid = json_string_value(json_object_get(hdr, "kid"));
 	if (*alg == NULL || !jose_alg_supported(*alg))
-		return sl_fail(err, SL_EDENIED, "JWS algorithm %s is not accepted",
-			*alg ? *alg : "(missing)");
+		return sl_fail(err, SL_EDENIED, "JWS algorithm %s is not accepted", *alg ? *alg : "(missing)");
 	for (int i = 0; banned[i]; i++)
 		if (json_object_get(hdr, banned[i]) != NULL)
 			return sl_fail(err, SL_EDENIED, "JWS header member %s is not accepted", banned[i]);
@@ -426,8 +426,7 @@ pick_key(struct jose_key *const *keys, size_t nkeys, const char *alg, const char
 }
 
 int
-jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys, json_t **claims,
-	struct sl_err *err)
+jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys, json_t **claims, struct sl_err *err)
 {
 	const char *alg, *kid;
 	struct jose_key *key;
@@ -454,8 +453,7 @@ jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys, jso
 	jws = cjose_jws_import(compact, len, &cerr);
 	if (jws == NULL)
 		return sl_fail(err, SL_EINVAL, "malformed JWS");
-	if (!cjose_jws_verify(jws, key->jk_jwk, &cerr) ||
-	    !cjose_jws_get_plaintext(jws, &plain, &plen, &cerr)) {
+	if (!cjose_jws_verify(jws, key->jk_jwk, &cerr) || !cjose_jws_get_plaintext(jws, &plain, &plen, &cerr)) {
 		cjose_jws_release(jws);
 		return sl_fail(err, SL_EDENIED, "JWS signature is not valid");
 	}

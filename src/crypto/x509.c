@@ -101,9 +101,8 @@ x509_make_ca(const char *cn, int days, char **key_pem, char **cert_pem, struct s
 		goto out;
 	X509_set_issuer_name(cert, X509_get_subject_name(cert));
 	if (add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-	    add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-	    add_ext(cert, cert, NID_subject_key_identifier, "hash") ||
-	    X509_sign(cert, pkey, EVP_sha256()) <= 0)
+		add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+		add_ext(cert, cert, NID_subject_key_identifier, "hash") || X509_sign(cert, pkey, EVP_sha256()) <= 0)
 		goto out;
 	*key_pem = pem_of_key(pkey);
 	*cert_pem = pem_of_cert(cert);
@@ -115,8 +114,8 @@ out:
 }
 
 int
-x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn,
-	const char *sans, int days, char **key_pem, char **cert_pem, struct sl_err *err)
+x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn, const char *sans, int days,
+	char **key_pem, char **cert_pem, struct sl_err *err)
 {
 	BIO *kb = BIO_new_mem_buf(ca_key_pem, -1), *cb = BIO_new_mem_buf(ca_cert_pem, -1);
 	EVP_PKEY *ca_key = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
@@ -129,11 +128,9 @@ x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn
 		goto out;
 	X509_set_issuer_name(cert, X509_get_subject_name(ca));
 	if (add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") ||
-	    add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") ||
-	    add_ext(cert, ca, NID_ext_key_usage, "serverAuth") ||
-	    add_ext(cert, ca, NID_subject_alt_name, sans) ||
-	    add_ext(cert, ca, NID_authority_key_identifier, "keyid") ||
-	    X509_sign(cert, ca_key, EVP_sha256()) <= 0)
+		add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") ||
+		add_ext(cert, ca, NID_ext_key_usage, "serverAuth") || add_ext(cert, ca, NID_subject_alt_name, sans) ||
+		add_ext(cert, ca, NID_authority_key_identifier, "keyid") || X509_sign(cert, ca_key, EVP_sha256()) <= 0)
 		goto out;
 	*key_pem = pem_of_key(pkey);
 	*cert_pem = pem_of_cert(cert);

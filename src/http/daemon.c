@@ -56,8 +56,7 @@ method_of(const char *m)
 static void
 client_ip(struct MHD_Connection *conn, char *out, size_t len)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	sl_strlcpy(out, "unknown", len);
@@ -153,8 +152,10 @@ dispatch(struct http_request *rq)
 		return;
 	}
 	if (!(rq->rq_route->hr_methods & rq->rq_method)) {
-		http_add_header(rq, MHD_HTTP_HEADER_ALLOW, rq->rq_route->hr_methods & HTTP_POST ?
-			(rq->rq_route->hr_methods & HTTP_GET ? "GET, POST" : "POST") : "GET, HEAD");
+		http_add_header(rq, MHD_HTTP_HEADER_ALLOW,
+			rq->rq_route->hr_methods & HTTP_POST
+				? (rq->rq_route->hr_methods & HTTP_GET ? "GET, POST" : "POST")
+				: "GET, HEAD");
 		early_error(rq, 405, "method not allowed");
 		return;
 	}
@@ -175,8 +176,8 @@ dispatch(struct http_request *rq)
 }
 
 static enum MHD_Result
-answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-	const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+answer(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
+	const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
 	struct http_daemon *d = cls;
 	struct http_request *rq = *req_cls;
@@ -228,8 +229,7 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Reque
 	if (rq == NULL)
 		return;
 	if (d->d_conf.hd_done)
-		d->d_conf.hd_done(d->d_conf.hd_ctx, rq->rq_route_index, rq->rq_status,
-			now_us() - rq->rq_start_us);
+		d->d_conf.hd_done(d->d_conf.hd_ctx, rq->rq_route_index, rq->rq_status, now_us() - rq->rq_start_us);
 	atomic_fetch_sub(&d->d_active, 1);
 	request_free(rq);
 	*req_cls = NULL;
@@ -251,8 +251,7 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 {
 	struct http_daemon *d = calloc(1, sizeof(*d));
 	struct sockaddr_in sin;
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-			 MHD_USE_ITC;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	const union MHD_DaemonInfo *di;
 	struct MHD_OptionItem opts[16];
 	int n = 0;
@@ -266,7 +265,8 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	if (inet_pton(AF_INET, conf->hd_listen, &sin.sin_addr) != 1) {
 		free(d);
 		return sl_fail(err, SL_EINVAL, "%s: listen address %s is not an IPv4 address", conf->hd_name,
-			conf->hd_listen), NULL;
+			       conf->hd_listen),
+		       NULL;
 	}
 	if (conf->hd_tls)
 		flags |= MHD_USE_TLS;
@@ -275,10 +275,9 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, conf->hd_threads, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, conf->hd_max_connections, NULL };
 	if (conf->hd_per_ip_connections > 0)
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			conf->hd_per_ip_connections, NULL };
-	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		conf->hd_connection_memory, NULL };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->hd_per_ip_connections,
+			NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->hd_connection_memory, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, conf->hd_connection_timeout, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d };
 	if (conf->hd_tls) {
@@ -288,12 +287,13 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, conf->hd_trust_pem };
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	d->d_mhd = MHD_start_daemon(flags, (uint16_t)conf->hd_port, NULL, NULL, answer, d,
-		MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	d->d_mhd = MHD_start_daemon(
+		flags, (uint16_t)conf->hd_port, NULL, NULL, answer, d, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (d->d_mhd == NULL) {
 		free(d);
 		return sl_fail(err, SL_EIO, "%s: cannot listen on %s:%d (in use, or bad TLS key/certificate)",
-			conf->hd_name, conf->hd_listen, conf->hd_port), NULL;
+			       conf->hd_name, conf->hd_listen, conf->hd_port),
+		       NULL;
 	}
 	di = MHD_get_daemon_info(d->d_mhd, MHD_DAEMON_INFO_BIND_PORT);
 	d->d_port = di ? di->port : conf->hd_port;

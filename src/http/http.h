@@ -30,9 +30,9 @@ struct http_request;
 typedef void (*http_handler_fn)(void *ctx, struct http_request *rq);
 
 struct http_route {
-	const char *hr_path;      /* exact path, or a prefix when hr_prefix */
-	unsigned hr_methods;      /* enum http_method bits */
-	unsigned hr_origins;      /* enum http_origin bits */
+	const char *hr_path; /* exact path, or a prefix when hr_prefix */
+	unsigned hr_methods; /* enum http_method bits */
+	unsigned hr_origins; /* enum http_origin bits */
 	bool hr_prefix;
 	enum http_kind hr_kind;
 	http_handler_fn hr_fn;
@@ -52,14 +52,14 @@ typedef void (*http_done_fn)(void *ctx, int route_index, int status, int64_t lat
 typedef void (*http_error_page_fn)(void *ctx, struct http_request *rq, int status);
 
 struct http_daemon_conf {
-	const char *hd_name;        /* "portal" or "eid", for logs */
+	const char *hd_name; /* "portal" or "eid", for logs */
 	enum http_origin hd_origin;
 	const char *hd_listen;
 	int hd_port;
 	bool hd_tls;
-	char *hd_cert_pem;          /* borrowed; must outlive the daemon */
+	char *hd_cert_pem; /* borrowed; must outlive the daemon */
 	char *hd_key_pem;
-	char *hd_trust_pem;         /* eID: CAs named in the certificate request */
+	char *hd_trust_pem; /* eID: CAs named in the certificate request */
 	int hd_threads;
 	int hd_max_connections;
 	int hd_per_ip_connections;

@@ -24,8 +24,8 @@ struct http_request {
 	char *rq_path;
 	char rq_ip[64];
 	int64_t rq_start_us;
-	int rq_status;           /* 0 until a response is queued */
-	int rq_early_status;     /* a limit was hit before the handler ran */
+	int rq_status; /* 0 until a response is queued */
+	int rq_early_status; /* a limit was hit before the handler ran */
 	const char *rq_early_msg;
 	struct sl_buf rq_body;
 	struct http_param *rq_params; /* query (GET) or form (POST) */
@@ -33,7 +33,7 @@ struct http_request {
 	const char *rq_repeated;
 	char *rq_extra[HTTP_MAX_EXTRA_HEADERS][2];
 	size_t rq_nextra;
-	int rq_wake;             /* enum waiter_reason after a wait */
+	int rq_wake; /* enum waiter_reason after a wait */
 	bool rq_waiting;
 	void *rq_data;
 	void (*rq_data_free)(void *);
@@ -51,7 +51,6 @@ int request_parse_query(struct http_request *rq);
 int request_parse_form(struct http_request *rq);
 void request_free(struct http_request *rq);
 /* response.c */
-void response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len,
-	bool cacheable);
+void response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len, bool cacheable);
 
 #endif

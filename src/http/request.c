@@ -46,8 +46,7 @@ struct query_walk {
 };
 
 static enum MHD_Result
-query_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value,
-	size_t value_size)
+query_iter(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size, const char *value, size_t value_size)
 {
 	struct query_walk *qw = cls;
 	const struct http_limits *lim = &qw->qw_rq->rq_daemon->d_conf.hd_limits;

@@ -9,8 +9,9 @@
 
 #include "http_int.h"
 
-#define CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
-	    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+#define CSP                                                                                                            \
+	"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "                              \
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 int
 http_add_header(struct http_request *rq, const char *name, const char *value)
@@ -24,8 +25,7 @@ http_add_header(struct http_request *rq, const char *name, const char *value)
 }
 
 void
-response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len,
-	bool cacheable)
+response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len, bool cacheable)
 {
 	struct MHD_Response *resp;
 
@@ -37,8 +37,8 @@ response_queue(struct http_request *rq, int status, const char *ctype, char *bod
 	}
 	if (body == NULL)
 		len = 0;
-	resp = MHD_create_response_from_buffer(len, body ? body : (char *)"",
-		body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(
+		len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL) {
 		free(body);
 		return;

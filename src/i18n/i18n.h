@@ -48,8 +48,8 @@ void tmpl_set_free(struct tmpl_set *set);
 int tmpl_render(const struct tmpl_set *set, const char *name, const struct i18n_catalog *cat,
 	const struct tmpl_var *vars, size_t nvars, struct sl_buf *out);
 /* Render a template string directly (used by tests and small fragments). */
-int tmpl_render_string(const char *src, const struct i18n_catalog *cat,
-	const struct tmpl_var *vars, size_t nvars, struct sl_buf *out);
+int tmpl_render_string(
+	const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars, struct sl_buf *out);
 /* Append `s` to `out` with &, <, >, ", ' escaped. */
 int html_escape(struct sl_buf *out, const char *s);
 

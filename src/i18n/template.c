@@ -52,8 +52,8 @@ var_get(const struct tmpl_var *vars, size_t n, const char *name, size_t namelen)
 
 /* {{_ text}} or {{_ text %1 | name}}: translate, then escape, then fill. */
 static int
-render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const struct tmpl_var *vars,
-	size_t nvars, struct sl_buf *out)
+render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars,
+	struct sl_buf *out)
 {
 	const char *bar = memchr(tag, '|', len);
 	const char *arg = NULL, *msg, *p;
@@ -92,8 +92,7 @@ render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const s
 }
 
 static int
-render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars,
-	struct sl_buf *out)
+render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars, struct sl_buf *out)
 {
 	const char *p = src;
 	int skip = 0, depth = 0, rc = SL_OK;
@@ -146,15 +145,15 @@ render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *v
 }
 
 int
-tmpl_render_string(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars,
-	size_t nvars, struct sl_buf *out)
+tmpl_render_string(
+	const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars, struct sl_buf *out)
 {
 	return render(src, cat, vars, nvars, out);
 }
 
 int
-tmpl_render(const struct tmpl_set *set, const char *name, const struct i18n_catalog *cat,
-	const struct tmpl_var *vars, size_t nvars, struct sl_buf *out)
+tmpl_render(const struct tmpl_set *set, const char *name, const struct i18n_catalog *cat, const struct tmpl_var *vars,
+	size_t nvars, struct sl_buf *out)
 {
 	for (size_t i = 0; i < set->ts_count; i++)
 		if (strcmp(set->ts_items[i].t_name, name) == 0)
@@ -190,7 +189,7 @@ tmpl_set_load(const char *dir, struct sl_err *err)
 		path = sl_path_resolve(dir, de->d_name);
 		t->t_name = sl_strndup(de->d_name, n - 5);
 		if (path == NULL || t->t_name == NULL ||
-		    sl_file_read(path, TMPL_MAX_FILE, &t->t_src, NULL, err) != SL_OK) {
+			sl_file_read(path, TMPL_MAX_FILE, &t->t_src, NULL, err) != SL_OK) {
 			free(path);
 			free(t->t_name);
 			t->t_name = NULL;

@@ -11,8 +11,8 @@
 #include "oidc_int.h"
 
 void
-oidc_redirect_error(struct server *srv, struct http_request *rq, const char *redirect_uri,
-	const char *state, const char *error, const char *desc)
+oidc_redirect_error(struct server *srv, struct http_request *rq, const char *redirect_uri, const char *state,
+	const char *error, const char *desc)
 {
 	const char *kv[8];
 	size_t n = 0;
@@ -66,7 +66,7 @@ params_from_par(struct server *srv, json_t *in, struct store_client *client, str
 	if (store_authreq_take(srv->sv_store, uri + strlen(OIDC_PAR_URN), &ar) != SL_OK)
 		return NULL;
 	if (strcmp(ar.ar_kind, "par") == 0 && strcmp(ar.ar_client_id, client_id) == 0 &&
-	    store_client_get(srv->sv_store, client_id, client) == SL_OK)
+		store_client_get(srv->sv_store, client_id, client) == SL_OK)
 		params = json_loads(ar.ar_params, 0, NULL);
 	store_authreq_clear(&ar);
 	if (params != NULL) {
@@ -79,8 +79,7 @@ params_from_par(struct server *srv, json_t *in, struct store_client *client, str
 
 /* Does the ID token hint name the person of this session for this client? */
 static bool
-hint_matches(struct server *srv, const char *hint, const struct store_client *client,
-	const struct store_session *ses)
+hint_matches(struct server *srv, const char *hint, const struct store_client *client, const struct store_session *ses)
 {
 	struct jose_key *keys[OIDC_MAX_VERIFIERS];
 	struct sl_err err;
@@ -110,8 +109,8 @@ hint_matches(struct server *srv, const char *hint, const struct store_client *cl
 
 /* Can the current session answer this request without a new login? */
 static bool
-session_satisfies(struct server *srv, json_t *params, const struct store_client *client,
-	const struct store_session *ses)
+session_satisfies(
+	struct server *srv, json_t *params, const struct store_client *client, const struct store_session *ses)
 {
 	const char *prompt = params_str(params, "prompt");
 	const char *max_age = params_str(params, "max_age");
@@ -180,8 +179,8 @@ oidc_authorize(void *ctx, struct http_request *rq)
 	have_session = session_current(srv, rq, &ses) == SL_OK;
 	if (have_session && session_satisfies(srv, params, &client, &ses)) {
 		metrics_login(srv->sv_metrics, "sso", "ok");
-		issue_code_redirect(srv, rq, &client, params, ses.s_person_id, ses.s_id, ses.s_acr, ses.s_amr,
-			ses.s_auth_time);
+		issue_code_redirect(
+			srv, rq, &client, params, ses.s_person_id, ses.s_id, ses.s_acr, ses.s_amr, ses.s_auth_time);
 	} else if (prompt != NULL && strcmp(prompt, "none") == 0) {
 		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
 			"login_required", "the person must log in");

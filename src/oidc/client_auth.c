@@ -13,7 +13,7 @@
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define ASSERTION_MAX_LIFETIME 300 /* seconds from now to exp */
-#define ASSERTION_SKEW 10          /* seconds of clock difference tolerated */
+#define ASSERTION_SKEW 10 /* seconds of clock difference tolerated */
 #define CLIENT_KEYS_MAX 8
 
 static int
@@ -97,22 +97,22 @@ assertion_claims_ok(struct server *srv, json_t *cl, const char *client_id, const
 
 	*why = "assertion iss and sub must be the client_id";
 	if (!sl_ct_streq(json_string_value(json_object_get(cl, "iss")), client_id) ||
-	    !sl_ct_streq(json_string_value(json_object_get(cl, "sub")), client_id))
+		!sl_ct_streq(json_string_value(json_object_get(cl, "sub")), client_id))
 		return SL_EDENIED;
 	*why = "assertion aud must be the issuer or this endpoint";
 	if (!aud_ok(json_object_get(cl, "aud"), srv->sv_conf->c_issuer, endpoint))
 		return SL_EDENIED;
 	*why = "assertion exp is missing, past, or too far ahead";
 	if (!json_is_integer(exp) || json_integer_value(exp) + ASSERTION_SKEW < now ||
-	    json_integer_value(exp) > now + ASSERTION_MAX_LIFETIME)
+		json_integer_value(exp) > now + ASSERTION_MAX_LIFETIME)
 		return SL_EDENIED;
 	*why = "assertion nbf or iat is in the future";
 	if ((nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + ASSERTION_SKEW)) ||
-	    (iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + ASSERTION_SKEW)))
+		(iat != NULL && (!json_is_integer(iat) || json_integer_value(iat) > now + ASSERTION_SKEW)))
 		return SL_EDENIED;
 	*why = "assertion jti is missing or was used before";
 	if (jti == NULL || strlen(jti) > 256 ||
-	    store_jti_use(srv->sv_store, client_id, jti, json_integer_value(exp) + ASSERTION_SKEW) != SL_OK)
+		store_jti_use(srv->sv_store, client_id, jti, json_integer_value(exp) + ASSERTION_SKEW) != SL_OK)
 		return SL_EDENIED;
 	return SL_OK;
 }
@@ -129,7 +129,8 @@ private_key_jwt(struct server *srv, struct http_request *rq, const struct store_
 	size_t i, n = 0;
 	int rc;
 
-	json_array_foreach(json_object_get(jwks, "keys"), i, k) {
+	json_array_foreach(json_object_get(jwks, "keys"), i, k)
+	{
 		if (n < CLIENT_KEYS_MAX && (keys[n] = jose_key_from_jwk(k, allowed, &err)) != NULL)
 			n++;
 	}

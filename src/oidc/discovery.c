@@ -31,7 +31,8 @@ oidc_discovery(void *ctx, struct http_request *rq)
 {
 	static const char *const scopes[] = { "openid", "profile", "eid", "offline_access", NULL };
 	static const char *const algs[] = { "ES256", "RS256", "PS256", NULL };
-	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "private_key_jwt", NULL };
+	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "private_key_jwt",
+		NULL };
 	static const char *const auth_algs[] = { "ES256", "PS256", NULL };
 	static const char *const claims[] = { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr",
 		"azp", "at_hash", "name", "given_name", "family_name", "birthdate", "national_register_number", NULL };

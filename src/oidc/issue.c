@@ -46,9 +46,8 @@ oidc_subject(struct server *srv, const struct store_client *client, const char *
 }
 
 void
-issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client,
-	json_t *params, const char *person_id, const char *session_id, const char *acr, const char *amr,
-	int64_t auth_time)
+issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
+	const char *person_id, const char *session_id, const char *acr, const char *amr, int64_t auth_time)
 {
 	struct store_code co;
 	char hash[2 * SL_SHA256_LEN + 1], *code = sl_random_id(32), *grant = sl_random_id(16), *url = NULL;
@@ -94,8 +93,8 @@ issue_code_redirect(struct server *srv, struct http_request *rq, const struct st
 fail:
 	free(code);
 	free(grant);
-	oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), state, "server_error",
-		"the login could not be completed");
+	oidc_redirect_error(
+		srv, rq, params_str(params, "redirect_uri"), state, "server_error", "the login could not be completed");
 }
 
 static void
@@ -133,7 +132,8 @@ claims_for(struct server *srv, const char *person_id, const char *scope, json_t 
 	if (scope_has(scope, "profile"))
 		json_object_update(o, all);
 	wanted = claims_req ? json_object_get(claims_req, part) : NULL;
-	json_object_foreach(wanted, name, v) {
+	json_object_foreach(wanted, name, v)
+	{
 		json_t *have = json_object_get(all, name);
 		if (have != NULL)
 			json_object_set(o, name, have);
@@ -236,7 +236,8 @@ oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pendi
 		return;
 	}
 	if (store_authreq_delete(srv->sv_store, ar->ar_id) != SL_OK ||
-	    session_start(srv, rq, ar->ar_person_id, ar->ar_acr, ar->ar_amr, ar->ar_auth_time, &session_id) != SL_OK) {
+		session_start(srv, rq, ar->ar_person_id, ar->ar_acr, ar->ar_amr, ar->ar_auth_time, &session_id) !=
+			SL_OK) {
 		oidc_redirect_error(srv, rq, redirect_uri, state, "server_error", "the session could not start");
 		return;
 	}
@@ -244,7 +245,7 @@ oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pendi
 	au.au_person_id = ar->ar_person_id;
 	store_audit_add(srv->sv_store, &au);
 	metrics_login(srv->sv_metrics, ar->ar_key, "ok");
-	issue_code_redirect(srv, rq, &p->op_client, p->op_params, ar->ar_person_id, session_id, ar->ar_acr,
-		ar->ar_amr, ar->ar_auth_time);
+	issue_code_redirect(srv, rq, &p->op_client, p->op_params, ar->ar_person_id, session_id, ar->ar_acr, ar->ar_amr,
+		ar->ar_auth_time);
 	free(session_id);
 }

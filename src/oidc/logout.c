@@ -49,8 +49,9 @@ static void
 end_session(struct server *srv, struct http_request *rq, const char *client_id)
 {
 	struct store_session ses;
-	struct store_audit au = { .au_event = "logout", .au_result = "ok", .au_ip = http_client_ip(rq),
-		.au_client_id = client_id };
+	struct store_audit au = {
+		.au_event = "logout", .au_result = "ok", .au_ip = http_client_ip(rq), .au_client_id = client_id
+	};
 
 	if (session_current(srv, rq, &ses) == SL_OK) {
 		store_session_end(srv->sv_store, ses.s_id);

@@ -36,7 +36,7 @@ void oidc_end_session(void *ctx, struct http_request *rq);
 /* A pending request as the portal sees it. */
 struct oidc_pending {
 	struct store_authreq op_req;
-	json_t *op_params;          /* the validated authorization parameters */
+	json_t *op_params; /* the validated authorization parameters */
 	struct store_client op_client;
 };
 
@@ -52,21 +52,20 @@ bool oidc_csrf_ok(struct server *srv, struct http_request *rq, const char *req_i
 
 /* A key identified a person for pending request `req_id`: record it. The
  * person record is created or updated.  Notifies the waiting browser. */
-int oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person,
-	const char *key, const char *acr, const char *amr_json, struct sl_err *err);
+int oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person, const char *key,
+	const char *acr, const char *amr_json, struct sl_err *err);
 /* The person refused or a key failed for good: record the denial. */
 int oidc_login_deny(struct server *srv, const char *req_id);
 /* The browser comes back for a completed request: start the SSO session
  * and redirect to the RP with a code (or with access_denied). */
 void oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p);
 /* Send the browser back to the RP with an OAuth error. */
-void oidc_redirect_error(struct server *srv, struct http_request *rq, const char *redirect_uri,
-	const char *state, const char *error, const char *desc);
+void oidc_redirect_error(struct server *srv, struct http_request *rq, const char *redirect_uri, const char *state,
+	const char *error, const char *desc);
 /* The waiter key for a pending request. */
 void oidc_wait_key(const char *req_id, char *out, size_t len);
 
 /* Used by the portal's error page for unrecoverable errors. */
-void oidc_error_page(struct server *srv, struct http_request *rq, int status, const char *title,
-	const char *detail);
+void oidc_error_page(struct server *srv, struct http_request *rq, int status, const char *title, const char *detail);
 
 #endif

@@ -6,15 +6,15 @@
 
 #include "oidc.h"
 
-#define OIDC_MAX_PARAM 2048   /* bytes of one authorization parameter */
+#define OIDC_MAX_PARAM 2048 /* bytes of one authorization parameter */
 #define OIDC_MAX_VERIFIERS 16
 
 /* The outcome of validating an authorization request. */
 struct authz_error {
-	int ae_status;           /* HTTP status for a page or JSON answer */
-	const char *ae_error;    /* OAuth error code */
+	int ae_status; /* HTTP status for a page or JSON answer */
+	const char *ae_error; /* OAuth error code */
 	const char *ae_desc;
-	bool ae_redirect;        /* client and redirect_uri were valid */
+	bool ae_redirect; /* client and redirect_uri were valid */
 	const char *ae_redirect_uri;
 	const char *ae_state;
 };
@@ -26,8 +26,8 @@ json_t *params_collect(struct http_request *rq, const char **repeated);
 /* Validate `in` for `client` (loaded by the caller); on success *out is a
  * new object of the parameters kept.  `via_par` says whether they came
  * from a pushed request. */
-int params_validate(struct server *srv, json_t *in, const struct store_client *client, bool via_par,
-	json_t **out, struct authz_error *ae);
+int params_validate(struct server *srv, json_t *in, const struct store_client *client, bool via_par, json_t **out,
+	struct authz_error *ae);
 /* Load the client named by client_id and check redirect_uri. */
 int params_client(struct server *srv, json_t *in, struct store_client *client, struct authz_error *ae);
 const char *params_str(json_t *params, const char *name);
@@ -37,14 +37,14 @@ bool json_array_has(json_t *arr, const char *s);
 /* client_auth.c */
 /* Authenticate the client at the token or PAR endpoint.  On failure the
  * error is already sent (401 invalid_client) and SL_EDENIED returned. */
-int client_authenticate(struct server *srv, struct http_request *rq, const char *endpoint_url,
-	struct store_client *out);
+int client_authenticate(
+	struct server *srv, struct http_request *rq, const char *endpoint_url, struct store_client *out);
 
 /* session.c */
 /* The current SSO session of this browser, if any. */
 int session_current(struct server *srv, struct http_request *rq, struct store_session *out);
-int session_start(struct server *srv, struct http_request *rq, const char *person_id, const char *acr,
-	const char *amr, int64_t auth_time, char **session_id);
+int session_start(struct server *srv, struct http_request *rq, const char *person_id, const char *acr, const char *amr,
+	int64_t auth_time, char **session_id);
 void session_clear_cookie(struct http_request *rq);
 /* This browser's binding id (hex SHA-256 of the cookie), setting the
  * cookie when missing; NULL on failure. malloc'd. */
@@ -55,12 +55,10 @@ void cookie_set(struct http_request *rq, const char *name, const char *value, in
 /* The pairwise subject of a person for a client's sector. malloc'd. */
 char *oidc_subject(struct server *srv, const struct store_client *client, const char *person_id);
 /* Issue a code for a login and redirect the browser to the RP. */
-void issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client,
-	json_t *params, const char *person_id, const char *session_id, const char *acr, const char *amr,
-	int64_t auth_time);
+void issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
+	const char *person_id, const char *session_id, const char *acr, const char *amr, int64_t auth_time);
 /* Claims for a person under a scope (and the claims request part). */
-json_t *claims_for(struct server *srv, const char *person_id, const char *scope, json_t *claims_req,
-	const char *part);
+json_t *claims_for(struct server *srv, const char *person_id, const char *scope, json_t *claims_req, const char *part);
 /* Sign an ID token for a client with its configured algorithm. malloc'd. */
 char *id_token_sign(struct server *srv, const struct store_client *client, json_t *claims);
 /* A URL with query parameters appended. malloc'd. */

@@ -11,9 +11,9 @@
 #include "oidc_int.h"
 
 /* Parameters kept from an authorization request; the rest are ignored. */
-static const char *const kept_params[] = { "client_id", "redirect_uri", "response_type", "scope",
-	"state", "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "ui_locales",
-	"claims_locales", "login_hint", "acr_values", "display", "claims", "id_token_hint", NULL };
+static const char *const kept_params[] = { "client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "prompt", "max_age", "ui_locales", "claims_locales", "login_hint",
+	"acr_values", "display", "claims", "id_token_hint", NULL };
 
 const char *
 params_str(json_t *params, const char *name)
@@ -44,9 +44,7 @@ json_array_has(json_t *arr, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-			return true;
+	json_array_foreach(arr, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return true;
 	return false;
 }
 
@@ -106,8 +104,8 @@ static bool
 is_b64url(const char *s)
 {
 	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-			    *s == '-' || *s == '_'))
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+			    *s == '_'))
 			return false;
 	return true;
 }
@@ -127,8 +125,7 @@ check_prompt(const char *prompt, struct authz_error *ae)
 		n++;
 		if (strcmp(tok, "none") == 0)
 			none = true;
-		else if (strcmp(tok, "login") != 0 && strcmp(tok, "consent") != 0 &&
-			 strcmp(tok, "select_account") != 0)
+		else if (strcmp(tok, "login") != 0 && strcmp(tok, "consent") != 0 && strcmp(tok, "select_account") != 0)
 			return fail(ae, 400, "invalid_request", "unknown prompt value");
 	}
 	if (none && n > 1)
@@ -159,7 +156,8 @@ check_values(json_t *in, struct authz_error *ae)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(in, key, v) {
+	json_object_foreach(in, key, v)
+	{
 		if (strlen(json_string_value(v)) > OIDC_MAX_PARAM)
 			return fail(ae, 400, "invalid_request", "a parameter is too long");
 	}
@@ -180,8 +178,8 @@ check_values(json_t *in, struct authz_error *ae)
 }
 
 int
-params_validate(struct server *srv, json_t *in, const struct store_client *client, bool via_par,
-	json_t **out, struct authz_error *ae)
+params_validate(struct server *srv, json_t *in, const struct store_client *client, bool via_par, json_t **out,
+	struct authz_error *ae)
 {
 	const char *response_type = params_str(in, "response_type");
 	const char *response_mode = params_str(in, "response_mode");
@@ -205,7 +203,7 @@ params_validate(struct server *srv, json_t *in, const struct store_client *clien
 	if (scope == NULL || !scope_has(scope, "openid"))
 		return fail(ae, 400, "invalid_scope", "scope must include openid");
 	if (check_prompt(params_str(in, "prompt"), ae) != SL_OK || check_pkce(in, ae) != SL_OK ||
-	    check_values(in, ae) != SL_OK)
+		check_values(in, ae) != SL_OK)
 		return SL_EINVAL;
 	kept = json_object();
 	for (int i = 0; kept_params[i]; i++) {

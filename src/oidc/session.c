@@ -21,8 +21,8 @@ cookie_set(struct http_request *rq, const char *name, const char *value, int64_t
 	char buf[512];
 
 	if (max_age >= 0)
-		snprintf(buf, sizeof(buf), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=%lld", name,
-			value, (long long)max_age);
+		snprintf(buf, sizeof(buf), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=%lld", name, value,
+			(long long)max_age);
 	else
 		snprintf(buf, sizeof(buf), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax", name, value);
 	http_add_header(rq, "Set-Cookie", buf);
@@ -37,7 +37,8 @@ cookie_well_formed(const char *v)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = v[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			    c == '_'))
 			return false;
 	}
 	return true;
@@ -56,8 +57,8 @@ session_current(struct server *srv, struct http_request *rq, struct store_sessio
 }
 
 int
-session_start(struct server *srv, struct http_request *rq, const char *person_id, const char *acr,
-	const char *amr, int64_t auth_time, char **session_id)
+session_start(struct server *srv, struct http_request *rq, const char *person_id, const char *acr, const char *amr,
+	int64_t auth_time, char **session_id)
 {
 	struct store_session ses;
 	char hash[2 * SL_SHA256_LEN + 1];
@@ -179,7 +180,7 @@ oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, s
 	if (mine) {
 		out->op_params = json_loads(out->op_req.ar_params, 0, NULL);
 		if (out->op_params != NULL &&
-		    store_client_get(srv->sv_store, out->op_req.ar_client_id, &out->op_client) == SL_OK)
+			store_client_get(srv->sv_store, out->op_req.ar_client_id, &out->op_client) == SL_OK)
 			return SL_OK;
 	}
 	oidc_pending_clear(out);

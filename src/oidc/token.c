@@ -144,7 +144,8 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 	} else if (co.co_expires <= sl_now()) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "the code has expired");
 	} else if (redirect_uri == NULL || strcmp(redirect_uri, co.co_redirect_uri) != 0) {
-		http_send_oauth_error(rq, 400, "invalid_grant", "redirect_uri does not match the authorization request");
+		http_send_oauth_error(
+			rq, 400, "invalid_grant", "redirect_uri does not match the authorization request");
 	} else if (!crypto_pkce_s256_ok(verifier, co.co_challenge)) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "code_verifier does not match the code_challenge");
 	} else {
@@ -164,7 +165,7 @@ grant_refresh(struct server *srv, struct http_request *rq, const struct store_cl
 	struct grant g;
 
 	if (rt == NULL || strlen(rt) > 128 || crypto_token_hash(rt, hash) != SL_OK ||
-	    store_token_get(srv->sv_store, hash, &t) != SL_OK) {
+		store_token_get(srv->sv_store, hash, &t) != SL_OK) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "unknown refresh token");
 		return;
 	}

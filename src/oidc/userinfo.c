@@ -36,19 +36,19 @@ oidc_userinfo(void *ctx, struct http_request *rq)
 	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0)
 		token = authz + 7;
 	if ((token != NULL) + (body_token != NULL) + (http_query(rq, "access_token") != NULL) != 1 ||
-	    (token == NULL && body_token == NULL)) {
+		(token == NULL && body_token == NULL)) {
 		bearer_error(rq, 401, NULL, "one bearer access token is required");
 		return;
 	}
 	if (token == NULL)
 		token = body_token;
 	if (strlen(token) > 128 || crypto_token_hash(token, hash) != SL_OK ||
-	    store_token_get(srv->sv_store, hash, &t) != SL_OK) {
+		store_token_get(srv->sv_store, hash, &t) != SL_OK) {
 		bearer_error(rq, 401, "invalid_token", "unknown access token");
 		return;
 	}
 	if (strcmp(t.t_kind, "access") != 0 || t.t_revoked || t.t_expires <= sl_now() ||
-	    store_client_get(srv->sv_store, t.t_client_id, &c) != SL_OK) {
+		store_client_get(srv->sv_store, t.t_client_id, &c) != SL_OK) {
 		bearer_error(rq, 401, "invalid_token", "the access token is expired or revoked");
 		store_token_clear(&t);
 		return;

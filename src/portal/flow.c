@@ -136,8 +136,8 @@ portal_poll(void *ctx, struct http_request *rq)
 		http_send_empty(rq, 204); /* timeout or shutdown: poll again */
 	} else {
 		oidc_wait_key(p.op_req.ar_id, key, sizeof(key));
-		rc = http_wait(rq, srv->sv_waiters, key,
-			sl_monotonic_ms() + (int64_t)srv->sv_conf->c_waiter_timeout * 1000);
+		rc = http_wait(
+			rq, srv->sv_waiters, key, sl_monotonic_ms() + (int64_t)srv->sv_conf->c_waiter_timeout * 1000);
 		if (rc != SL_OK)
 			http_send_json(rq, 503, json_pack("{s:s}", "status", "busy"));
 	}

@@ -19,8 +19,8 @@ lang_nav(struct http_request *rq, int lang, struct sl_buf *out)
 
 	for (int i = 0; i < SL_LANG_COUNT && rc == SL_OK; i++) {
 		const char *req = http_param(rq, "req");
-		rc = sl_buf_addf(out, "<li><a lang=\"%s\" hreflang=\"%s\" href=\"", config_languages[i],
-			config_languages[i]);
+		rc = sl_buf_addf(
+			out, "<li><a lang=\"%s\" hreflang=\"%s\" href=\"", config_languages[i], config_languages[i]);
 		if (rc == SL_OK && http_method(rq) == HTTP_GET) {
 			html_escape(out, http_path(rq));
 			sl_buf_adds(out, "?");
@@ -39,8 +39,8 @@ lang_nav(struct http_request *rq, int lang, struct sl_buf *out)
 }
 
 void
-portal_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title,
-	const char *tmpl, const struct tmpl_var *vars, size_t nvars)
+portal_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *tmpl,
+	const struct tmpl_var *vars, size_t nvars)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	struct sl_buf body, nav, page;
@@ -80,8 +80,7 @@ portal_page(struct server *srv, struct http_request *rq, int status, int lang, c
 }
 
 void
-portal_error(struct server *srv, struct http_request *rq, int status, int lang, const char *title,
-	const char *detail)
+portal_error(struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *detail)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	struct tmpl_var v[2] = { { "heading", i18n_gettext(cat, title) },
@@ -126,7 +125,7 @@ void
 portal_error_status(void *ctx, struct http_request *rq, int status)
 {
 	struct server *srv = ctx;
-	const char *title = status == 404 ? N_("Page not found")
+	const char *title = status == 404   ? N_("Page not found")
 			    : status == 413 ? N_("The request was too large")
 			    : status == 405 ? N_("This page cannot be used that way")
 					    : N_("The request was not valid");

@@ -40,10 +40,10 @@ int portal_lang(struct server *srv, struct http_request *rq, const char *ui_loca
 int portal_lang_match(const char *list, bool accept_language);
 
 /* Render `tmpl` inside the layout and send it. `vars` may be NULL. */
-void portal_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title,
-	const char *tmpl, const struct tmpl_var *vars, size_t nvars);
-void portal_error(struct server *srv, struct http_request *rq, int status, int lang, const char *title,
-	const char *detail);
+void portal_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *tmpl,
+	const struct tmpl_var *vars, size_t nvars);
+void portal_error(
+	struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *detail);
 void portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name);
 void portal_logged_out(struct server *srv, struct http_request *rq);
 

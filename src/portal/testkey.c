@@ -47,9 +47,9 @@ test_person(struct http_request *rq, struct store_person *person)
 	const char *family = http_param(rq, "family_name");
 
 	memset(person, 0, sizeof(*person));
-	if (rrn == NULL || strlen(rrn) != 11 || strspn(rrn, "0123456789") != 11 || given == NULL ||
-	    family == NULL || strlen(given) == 0 || strlen(family) == 0 || strlen(given) > TESTKEY_MAX_NAME ||
-	    strlen(family) > TESTKEY_MAX_NAME)
+	if (rrn == NULL || strlen(rrn) != 11 || strspn(rrn, "0123456789") != 11 || given == NULL || family == NULL ||
+		strlen(given) == 0 || strlen(family) == 0 || strlen(given) > TESTKEY_MAX_NAME ||
+		strlen(family) > TESTKEY_MAX_NAME)
 		return SL_EINVAL;
 	person->p_rrn = strdup(rrn);
 	person->p_given_name = strdup(given);
@@ -57,7 +57,8 @@ test_person(struct http_request *rq, struct store_person *person)
 	/* Birth date from the national number (YYMMDD, 19xx for the test). */
 	person->p_birthdate = malloc(11);
 	if (person->p_birthdate != NULL)
-		snprintf(person->p_birthdate, 11, "%s%.2s-%.2s-%.2s", rrn[0] < '3' ? "20" : "19", rrn, rrn + 2, rrn + 4);
+		snprintf(
+			person->p_birthdate, 11, "%s%.2s-%.2s-%.2s", rrn[0] < '3' ? "20" : "19", rrn, rrn + 2, rrn + 4);
 	return SL_OK;
 }
 
@@ -88,7 +89,8 @@ testkey_login(void *ctx, struct http_request *rq)
 		portal_error(srv, rq, 400, lang, N_("The test identity is not valid"),
 			N_("Type an 11-digit national number and both names."));
 	} else {
-		if (oidc_login_complete(srv, p.op_req.ar_id, &person, "test", OIDC_ACR_LOW, "[\"test\"]", &err) != SL_OK) {
+		if (oidc_login_complete(srv, p.op_req.ar_id, &person, "test", OIDC_ACR_LOW, "[\"test\"]", &err) !=
+			SL_OK) {
 			portal_error(srv, rq, 409, lang, N_("This login request has expired"),
 				N_("Go back to the site you came from and start again."));
 		} else {

@@ -63,8 +63,7 @@ key_load_one(const struct store_key *k, void *arg)
 	free(pem);
 	if (key == NULL)
 		return SL_ECRYPTO;
-	kl->kl_keys[kl->kl_count++] = (struct keyring_entry){ key, k->k_created, k->k_use_after,
-		k->k_retire_after };
+	kl->kl_keys[kl->kl_count++] = (struct keyring_entry){ key, k->k_created, k->k_use_after, k->k_retire_after };
 	return SL_OK;
 }
 

@@ -136,9 +136,11 @@ metrics_render(struct metrics *m, size_t waiters)
 			"# TYPE sleutel_logins_total counter\n");
 	for (size_t k = 0; k < M_NKEYS; k++)
 		for (size_t r = 0; r < M_NRESULTS; r++)
-			sl_buf_addf(&b, "sleutel_logins_total{key=\"%s\",result=\"%s\"} %lu\n", m_keys[k],
-				m_results[r], atomic_load(&m->m_logins[k][r]));
-	sl_buf_addf(&b, "# HELP sleutel_waiters Requests suspended in the waiter registry.\n"
-			"# TYPE sleutel_waiters gauge\nsleutel_waiters %zu\n", waiters);
+			sl_buf_addf(&b, "sleutel_logins_total{key=\"%s\",result=\"%s\"} %lu\n", m_keys[k], m_results[r],
+				atomic_load(&m->m_logins[k][r]));
+	sl_buf_addf(&b,
+		"# HELP sleutel_waiters Requests suspended in the waiter registry.\n"
+		"# TYPE sleutel_waiters gauge\nsleutel_waiters %zu\n",
+		waiters);
 	return sl_buf_take(&b);
 }

@@ -180,7 +180,7 @@ server_start(struct sl_config *conf, struct sl_err *err)
 	srv->sv_store = store_open(&so, err);
 	srv->sv_metrics = metrics_new();
 	if (srv->sv_store == NULL || srv->sv_metrics == NULL || load_secret(srv, err) != SL_OK ||
-	    keyring_load(srv, err) != SL_OK || load_portal_data(srv, err) != SL_OK || load_tls(srv, err) != SL_OK)
+		keyring_load(srv, err) != SL_OK || load_portal_data(srv, err) != SL_OK || load_tls(srv, err) != SL_OK)
 		goto fail;
 	srv->sv_waiters = waiter_registry_new((size_t)conf->c_max_waiters, err);
 	if (srv->sv_waiters == NULL)
@@ -190,8 +190,8 @@ server_start(struct sl_config *conf, struct sl_err *err)
 		goto fail;
 	}
 	srv->sv_hk_running = true;
-	srv->sv_portal = listener_start(srv, "portal", HTTP_ORIGIN_PORTAL, &conf->c_portal, srv->sv_tls_cert,
-		srv->sv_tls_key, NULL, err);
+	srv->sv_portal = listener_start(
+		srv, "portal", HTTP_ORIGIN_PORTAL, &conf->c_portal, srv->sv_tls_cert, srv->sv_tls_key, NULL, err);
 	if (srv->sv_portal == NULL)
 		goto fail;
 	if (conf->c_eid_enabled) {
@@ -223,7 +223,7 @@ server_stop(struct server *srv)
 		waiter_registry_shutdown(srv->sv_waiters);
 	deadline = sl_monotonic_ms() + (int64_t)srv->sv_conf->c_shutdown_grace * 1000;
 	while ((http_daemon_active(srv->sv_portal) > 0 || http_daemon_active(srv->sv_eid) > 0) &&
-	       sl_monotonic_ms() < deadline)
+		sl_monotonic_ms() < deadline)
 		usleep(10000);
 	http_daemon_stop(srv->sv_portal);
 	http_daemon_stop(srv->sv_eid);

@@ -31,9 +31,9 @@ struct server {
 	struct metrics *sv_metrics;
 	struct tmpl_set *sv_templates;
 	struct i18n_catalog *sv_catalogs[SL_LANG_COUNT];
-	char *sv_css;                 /* static/sleutel.css */
+	char *sv_css; /* static/sleutel.css */
 	size_t sv_css_len;
-	char *sv_wait_js;             /* static/wait.js */
+	char *sv_wait_js; /* static/wait.js */
 	size_t sv_wait_js_len;
 	/* Derived from keys/secret: CSRF tokens and pairwise subjects. */
 	uint8_t sv_csrf_key[SERVER_SECRET_LEN];

@@ -70,16 +70,16 @@ migrations_apply(sqlite3 *db, struct sl_err *err)
 	if (version > latest)
 		return sl_fail(err, SL_ESTORE,
 			"the database has schema version %d but this sleutel knows only up to %d; "
-			"run a newer sleutel", version, latest);
+			"run a newer sleutel",
+			version, latest);
 	for (int v = version; v < latest; v++) {
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(db, migration_steps[v], NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
-		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-			sl_fail(err, SL_ESTORE, "migration to version %d failed: %s", v + 1,
-				msg ? msg : "unknown");
+			sqlite3_exec(db, migration_steps[v], NULL, NULL, &msg) != SQLITE_OK ||
+			sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
+			sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			sl_fail(err, SL_ESTORE, "migration to version %d failed: %s", v + 1, msg ? msg : "unknown");
 			sqlite3_free(msg);
 			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 			return SL_ESTORE;

@@ -17,15 +17,36 @@
 enum durability { DUR_NORMAL = 1, DUR_FULL = 2 };
 
 enum stmt_id {
-	Q_PERSON_BY_RRN, Q_PERSON_INSERT, Q_PERSON_UPDATE, Q_PERSON_GET,
-	Q_CLIENT_ADD, Q_CLIENT_GET, Q_CLIENT_DEL, Q_CLIENT_ALL,
-	Q_KEY_ADD, Q_KEY_RETIRE, Q_KEY_ALL, Q_KEY_GEN, Q_KEY_GEN_BUMP,
-	Q_AR_PUT, Q_AR_GET, Q_AR_DEL, Q_AR_DONE,
-	Q_CODE_PUT, Q_CODE_GET, Q_CODE_USE,
-	Q_TOK_PUT, Q_TOK_GET, Q_TOK_REVOKE_GRANT, Q_TOK_REVOKE_ONE,
-	Q_SES_PUT, Q_SES_GET, Q_SES_DEL,
+	Q_PERSON_BY_RRN,
+	Q_PERSON_INSERT,
+	Q_PERSON_UPDATE,
+	Q_PERSON_GET,
+	Q_CLIENT_ADD,
+	Q_CLIENT_GET,
+	Q_CLIENT_DEL,
+	Q_CLIENT_ALL,
+	Q_KEY_ADD,
+	Q_KEY_RETIRE,
+	Q_KEY_ALL,
+	Q_KEY_GEN,
+	Q_KEY_GEN_BUMP,
+	Q_AR_PUT,
+	Q_AR_GET,
+	Q_AR_DEL,
+	Q_AR_DONE,
+	Q_CODE_PUT,
+	Q_CODE_GET,
+	Q_CODE_USE,
+	Q_TOK_PUT,
+	Q_TOK_GET,
+	Q_TOK_REVOKE_GRANT,
+	Q_TOK_REVOKE_ONE,
+	Q_SES_PUT,
+	Q_SES_GET,
+	Q_SES_DEL,
 	Q_JTI_PUT,
-	Q_AUDIT_ADD, Q_AUDIT_COUNT,
+	Q_AUDIT_ADD,
+	Q_AUDIT_COUNT,
 	Q_COUNT
 };
 
@@ -44,7 +65,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
 			 " jwks, id_token_alg, sector, require_par, created FROM clients ORDER BY created, client_id",
-	[Q_KEY_ADD] = "INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_KEY_ADD] =
+		"INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[Q_KEY_RETIRE] = "UPDATE signing_keys SET retire_after = ?2 WHERE alg = ?1 AND retire_after = 0",
 	[Q_KEY_ALL] = "SELECT kid, alg, created, use_after, retire_after FROM signing_keys ORDER BY created, kid",
 	[Q_KEY_GEN] = "SELECT gen FROM key_generation WHERE id = 1",
@@ -69,7 +91,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 		      " auth_time, expires, revoked FROM tokens WHERE hash = ?1",
 	[Q_TOK_REVOKE_GRANT] = "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1",
 	[Q_TOK_REVOKE_ONE] = "UPDATE tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0",
-	[Q_SES_PUT] = "INSERT INTO sessions (id, person_id, acr, amr, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_SES_PUT] =
+		"INSERT INTO sessions (id, person_id, acr, amr, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_SES_GET] = "SELECT id, person_id, acr, amr, auth_time, expires FROM sessions WHERE id = ?1 AND expires > ?2",
 	[Q_SES_DEL] = "DELETE FROM sessions WHERE id = ?1",
 	[Q_JTI_PUT] = "INSERT INTO jti_seen (client_id, jti, expires) VALUES (?1, ?2, ?3)",
@@ -235,9 +258,8 @@ conn_open(struct conn *c, const struct store_options *opts, struct sl_err *err)
 			c->cn_db ? sqlite3_errmsg(c->cn_db) : "out of memory");
 	sqlite3_busy_timeout(c->cn_db, opts->so_busy_timeout_ms);
 	sqlite3_extended_result_codes(c->cn_db, 0);
-	if (conn_exec(c, "PRAGMA journal_mode = WAL") != SL_OK ||
-	    conn_exec(c, "PRAGMA foreign_keys = ON") != SL_OK ||
-	    conn_exec(c, "PRAGMA synchronous = FULL") != SL_OK)
+	if (conn_exec(c, "PRAGMA journal_mode = WAL") != SL_OK || conn_exec(c, "PRAGMA foreign_keys = ON") != SL_OK ||
+		conn_exec(c, "PRAGMA synchronous = FULL") != SL_OK)
 		return sl_fail(err, SL_ESTORE, "cannot configure database %s", opts->so_path);
 	c->cn_sync = DUR_FULL;
 	return SL_OK;

@@ -28,23 +28,23 @@ struct store;
 
 struct store_person {
 	char *p_id;
-	char *p_rrn;        /* national register number, 11 digits; may be NULL */
+	char *p_rrn; /* national register number, 11 digits; may be NULL */
 	char *p_given_name;
 	char *p_family_name;
-	char *p_birthdate;  /* YYYY-MM-DD or NULL */
+	char *p_birthdate; /* YYYY-MM-DD or NULL */
 	int64_t p_created;
 };
 
 struct store_client {
 	char *cl_id;
 	char *cl_name;
-	char *cl_secret_hash;  /* hex SHA-256 of the secret; NULL for private_key_jwt */
-	char *cl_auth_method;  /* client_secret_basic | client_secret_post | private_key_jwt */
-	char *cl_redirect_uris;      /* JSON array */
-	char *cl_post_logout_uris;   /* JSON array */
-	char *cl_jwks;         /* JSON {"keys":[...]} for private_key_jwt, else NULL */
+	char *cl_secret_hash; /* hex SHA-256 of the secret; NULL for private_key_jwt */
+	char *cl_auth_method; /* client_secret_basic | client_secret_post | private_key_jwt */
+	char *cl_redirect_uris; /* JSON array */
+	char *cl_post_logout_uris; /* JSON array */
+	char *cl_jwks; /* JSON {"keys":[...]} for private_key_jwt, else NULL */
 	char *cl_id_token_alg; /* ES256 | RS256 | PS256 */
-	char *cl_sector;       /* pairwise sector identifier */
+	char *cl_sector; /* pairwise sector identifier */
 	bool cl_require_par;
 	int64_t cl_created;
 };
@@ -53,20 +53,20 @@ struct store_key {
 	char *k_kid;
 	char *k_alg;
 	int64_t k_created;
-	int64_t k_use_after;     /* published from creation, used for signing from here */
-	int64_t k_retire_after;  /* 0 = current; else dropped from JWKS after this time */
+	int64_t k_use_after; /* published from creation, used for signing from here */
+	int64_t k_retire_after; /* 0 = current; else dropped from JWKS after this time */
 };
 
 /* A pending authorization request (also PAR entries: kind "par"). */
 struct store_authreq {
 	char *ar_id;
-	char *ar_kind;        /* "authorize" or "par" */
+	char *ar_kind; /* "authorize" or "par" */
 	char *ar_client_id;
-	char *ar_params;      /* JSON object of the validated parameters */
-	char *ar_browser;     /* hex SHA-256 of the browser-binding cookie */
+	char *ar_params; /* JSON object of the validated parameters */
+	char *ar_browser; /* hex SHA-256 of the browser-binding cookie */
 	int64_t ar_expires;
 	/* Filled when a key finishes the login (store_authreq_complete). */
-	char *ar_status;      /* "pending", "done" or "denied" */
+	char *ar_status; /* "pending", "done" or "denied" */
 	char *ar_person_id;
 	char *ar_key;
 	char *ar_acr;
@@ -75,25 +75,25 @@ struct store_authreq {
 };
 
 struct store_code {
-	char *co_hash;        /* hex SHA-256 of the code */
-	char *co_grant_id;    /* tokens issued from this code carry it */
+	char *co_hash; /* hex SHA-256 of the code */
+	char *co_grant_id; /* tokens issued from this code carry it */
 	char *co_client_id;
 	char *co_person_id;
 	char *co_session_id;
 	char *co_redirect_uri;
 	char *co_scope;
 	char *co_nonce;
-	char *co_challenge;   /* PKCE S256 */
+	char *co_challenge; /* PKCE S256 */
 	char *co_acr;
-	char *co_amr;         /* JSON array */
-	char *co_claims;      /* JSON: requested claims parameter, or NULL */
+	char *co_amr; /* JSON array */
+	char *co_claims; /* JSON: requested claims parameter, or NULL */
 	int64_t co_auth_time;
 	int64_t co_expires;
 };
 
 struct store_token {
 	char *t_hash;
-	char *t_kind;         /* "access" or "refresh" */
+	char *t_kind; /* "access" or "refresh" */
 	char *t_grant_id;
 	char *t_client_id;
 	char *t_person_id;
@@ -108,20 +108,20 @@ struct store_token {
 };
 
 struct store_session {
-	char *s_id;          /* hex SHA-256 of the cookie value */
+	char *s_id; /* hex SHA-256 of the cookie value */
 	char *s_person_id;
 	char *s_acr;
-	char *s_amr;         /* JSON array */
+	char *s_amr; /* JSON array */
 	int64_t s_auth_time;
 	int64_t s_expires;
 };
 
 struct store_audit {
-	const char *au_event;   /* "login", "token", "logout", "client.add", ... */
-	const char *au_result;  /* "ok" or a short reason */
+	const char *au_event; /* "login", "token", "logout", "client.add", ... */
+	const char *au_result; /* "ok" or a short reason */
 	const char *au_person_id;
 	const char *au_client_id;
-	const char *au_key;     /* "eid", "app", "smartid", "test" */
+	const char *au_key; /* "eid", "app", "smartid", "test" */
 	const char *au_ip;
 	const char *au_detail;
 };
@@ -129,7 +129,7 @@ struct store_audit {
 struct store_options {
 	const char *so_path;
 	int so_busy_timeout_ms;
-	int so_pool;  /* connections; 0 = threads + 2 */
+	int so_pool; /* connections; 0 = threads + 2 */
 };
 
 struct store *store_open(const struct store_options *opts, struct sl_err *err);

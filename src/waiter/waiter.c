@@ -22,12 +22,12 @@ struct waiter {
 	char w_key[WAITER_KEY_MAX];
 	uint64_t w_hash;
 	int64_t w_deadline;
-	size_t w_heap;           /* index in the heap */
+	size_t w_heap; /* index in the heap */
 	waiter_wake_fn w_fn;
 	void *w_arg;
-	struct waiter *w_next;   /* hash chain */
+	struct waiter *w_next; /* hash chain */
 	struct waiter *w_prev;
-	struct waiter *w_woken;  /* private list during a wake */
+	struct waiter *w_woken; /* private list during a wake */
 	enum waiter_reason w_reason;
 };
 
@@ -36,7 +36,7 @@ struct waiter_registry {
 	pthread_cond_t wr_cond;
 	pthread_t wr_timer;
 	struct waiter **wr_buckets;
-	size_t wr_nbuckets;     /* power of two */
+	size_t wr_nbuckets; /* power of two */
 	struct waiter **wr_heap;
 	size_t wr_count;
 	size_t wr_max;
@@ -204,8 +204,7 @@ nomem:
 }
 
 int
-waiter_add(struct waiter_registry *reg, const char *key, int64_t deadline_ms, waiter_wake_fn fn,
-	void *arg)
+waiter_add(struct waiter_registry *reg, const char *key, int64_t deadline_ms, waiter_wake_fn fn, void *arg)
 {
 	struct waiter *w;
 	size_t b;

@@ -34,8 +34,7 @@ struct waiter_registry *waiter_registry_new(size_t max, struct sl_err *err);
 void waiter_registry_free(struct waiter_registry *reg);
 /* Register a waiter under `key` until `deadline_ms` (sl_monotonic_ms()).
  * SL_ETOOBIG when the registry is full, SL_EBUSY after shutdown. */
-int waiter_add(struct waiter_registry *reg, const char *key, int64_t deadline_ms,
-	waiter_wake_fn fn, void *arg);
+int waiter_add(struct waiter_registry *reg, const char *key, int64_t deadline_ms, waiter_wake_fn fn, void *arg);
 /* Wake every waiter on `key`; returns how many were woken. */
 size_t waiter_notify(struct waiter_registry *reg, const char *key);
 /* Wake everything and refuse new waiters from now on. */
