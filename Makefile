@@ -4,6 +4,7 @@
 BUILD   ?= build
 SAN     ?= build-asan
 RELEASE ?= build-release
+FUZZ    ?= build-fuzz
 
 .PHONY: all deps build demo check unit install clean format bench
 
@@ -24,7 +25,7 @@ demo: build
 	@sh scripts/demo.sh $(BUILD)
 
 check: build
-	@sh scripts/check.sh $(BUILD) $(SAN)
+	@sh scripts/check.sh $(BUILD) $(SAN) $(FUZZ)
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
@@ -39,7 +40,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(SAN) $(RELEASE)
+	rm -rf $(BUILD) $(SAN) $(RELEASE) $(FUZZ)
 
 # Throughput figures (not part of check): see bench/README.md.
 bench: build

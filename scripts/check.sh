@@ -5,10 +5,13 @@
 #   2. integration tests (node:test + openid-client against a real sleuteld)
 #   3. browser tests (Debian Chromium via playwright-core, axe)
 #   4. the sanitizer build (address,undefined): unit and integration again
+#   5. each libFuzzer target for FUZZ_SECONDS on its corpus (clang build)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SAN=${2:-build-asan}
+FUZZ=${3:-build-fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-8}
 ROOT=$(pwd)
 work=$(mktemp -d /tmp/sleutel-check.XXXXXX)
 passed=0
@@ -84,6 +87,32 @@ if ninja -C "$SAN" >"$work/san-build.log" 2>&1; then
 	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan tests/integration/*.test.mjs
 else
 	tail -n 40 "$work/san-build.log"
+	add 0 1
+fi
+
+echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS} s each)"
+if [ ! -f "$FUZZ/build.ninja" ]; then
+	CC=clang meson setup "$FUZZ" -Dfuzz=true -Dtest_key=true -Db_sanitize=address,undefined -Db_lundef=false \
+		-Ddata_dir="$ROOT/$FUZZ/share" >"$work/fuzz-setup.log" 2>&1 || cat "$work/fuzz-setup.log"
+fi
+if ninja -C "$FUZZ" >"$work/fuzz-build.log" 2>&1; then
+	for src in fuzz/fuzz_*.c; do
+		name=$(basename "$src" .c)
+		corpus="$work/corpus-$name"
+		mkdir -p "$corpus"
+		if "$FUZZ/fuzz/$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -rss_limit_mb=2048 -artifact_prefix="$work/" \
+			"$corpus" "fuzz/corpus/${name#fuzz_}" >"$work/$name.log" 2>&1; then
+			echo "fuzz $name: passed ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$name.log" || \
+				tail -n 1 "$work/$name.log"))"
+			add 1 0
+		else
+			tail -n 30 "$work/$name.log"
+			echo "fuzz $name: FAILED"
+			add 0 1
+		fi
+	done
+else
+	tail -n 40 "$work/fuzz-build.log"
 	add 0 1
 fi
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="gcc make meson ninja-build pkg-config libssl-dev libmicrohttpd-dev libcjose-dev
 libjansson-dev libsqlite3-dev libinih-dev libqrencode-dev libcmocka-dev gettext sqlite3
-openssl curl jq ca-certificates nodejs npm chromium"
+openssl curl jq ca-certificates nodejs npm chromium clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do

@@ -26,6 +26,8 @@ struct cli_ctx {
 int cli_open(const char *config, struct cli_ctx *cc);
 void cli_close(struct cli_ctx *cc);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An operator action in the audit trail (who: the Unix user). */
+void cli_audit(struct cli_ctx *cc, const char *event, const char *client_id, const char *detail);
 bool cli_has_flag(int argc, char **argv, const char *flag);
 /* Generate and register a signing key of each algorithm; the private
  * halves go to keys_dir/<kid>.pem (mode 0600). */

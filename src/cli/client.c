@@ -205,7 +205,8 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 				      : uri_host(json_string_value(json_array_get(ao.ao_uris, 0)));
 	if (rc == CLI_OK && sector == NULL)
 		rc = cli_error("client add: cannot read the host of the redirect URI");
-	for (size_t i = 1; rc == CLI_OK && ao.ao_sector == NULL && i < json_array_size(ao.ao_uris); i++) {
+	for (size_t i = 1; rc == CLI_OK && sector != NULL && ao.ao_sector == NULL && i < json_array_size(ao.ao_uris);
+		i++) {
 		char *h = uri_host(json_string_value(json_array_get(ao.ao_uris, i)));
 		if (h == NULL || strcmp(h, sector) != 0)
 			rc = cli_error("redirect URIs on several hosts need --sector (the pairwise subject's scope)");
@@ -228,6 +229,8 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		c.cl_created = sl_now();
 		if (store_client_add(cc->cc_store, &c, &err) != SL_OK)
 			rc = cli_error("%s", err.msg);
+		else
+			cli_audit(cc, "client.add", c.cl_id, c.cl_name);
 	}
 	if (rc == CLI_OK) {
 		out = client_json(&c);
@@ -332,6 +335,7 @@ cli_client(const char *config, int argc, char **argv)
 	else if (store_client_remove(cc.cc_store, argv[1]) != SL_OK)
 		rc = cli_error("no client %s", argv[1]);
 	else {
+		cli_audit(&cc, "client.remove", argv[1], NULL);
 		printf("removed %s\n", argv[1]);
 		rc = CLI_OK;
 	}

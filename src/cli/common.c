@@ -20,6 +20,19 @@ cli_error(const char *fmt, ...)
 	return CLI_FAIL;
 }
 
+void
+cli_audit(struct cli_ctx *cc, const char *event, const char *client_id, const char *detail)
+{
+	char who[128];
+	const char *user = getenv("USER");
+	struct store_audit au = { .au_event = event, .au_result = "ok", .au_client_id = client_id };
+
+	snprintf(who, sizeof(who), "operator %s%s%s", user ? user : "(unknown)", detail ? ": " : "", detail ? detail : "");
+	au.au_detail = who;
+	if (store_audit_add(cc->cc_store, &au) != SL_OK)
+		cli_error("warning: the audit record for %s was not written", event);
+}
+
 bool
 cli_has_flag(int argc, char **argv, const char *flag)
 {

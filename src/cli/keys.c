@@ -70,7 +70,7 @@ cli_keys(const char *config, int argc, char **argv)
 		if (strcmp(argv[i], "--publish-delay") == 0 && i + 1 < argc) {
 			char *end;
 			delay = strtol(argv[++i], &end, 10);
-			if (*end != '\0' || delay < 0 || delay > 30 * 86400)
+			if (*end != '\0' || delay < 0 || delay > 30L * 86400)
 				return cli_error("--publish-delay takes seconds from 0 to 2592000");
 		} else if (strcmp(argv[i], "--json") != 0) {
 			return cli_error("keys: unknown option %s (see sleutel keys --help)", argv[i]);
@@ -85,6 +85,7 @@ cli_keys(const char *config, int argc, char **argv)
 	} else if (cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, sl_now() + delay, &err) != SL_OK) {
 		rc = cli_error("%s", err.msg);
 	} else {
+		cli_audit(&cc, "keys.rotate", NULL, NULL);
 		if (!cli_has_flag(argc, argv, "--json"))
 			printf("new keys published; they sign from %ld seconds from now\n", delay);
 		rc = cli_has_flag(argc, argv, "--json") ? keys_list(&cc, true) : CLI_OK;

@@ -59,7 +59,7 @@ void sl_buf_reset(struct sl_buf *buf); /* frees the memory */
 int sl_buf_add(struct sl_buf *buf, const void *data, size_t len);
 int sl_buf_adds(struct sl_buf *buf, const char *s);
 int sl_buf_addf(struct sl_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int sl_buf_vaddf(struct sl_buf *buf, const char *fmt, va_list ap);
+int sl_buf_vaddf(struct sl_buf *buf, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* The NUL-terminated contents ("" when empty); owned by the buffer. */
 const char *sl_buf_str(const struct sl_buf *buf);
 /* Hand the contents to the caller (free() them); the buffer is emptied. */

@@ -235,7 +235,7 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Reque
 	*req_cls = NULL;
 }
 
-static void
+__attribute__((format(printf, 2, 0))) static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

@@ -85,6 +85,12 @@ void http_daemon_stop(struct http_daemon *d);
 /* The port actually bound (when hd_port was 0). */
 int http_daemon_port(struct http_daemon *d);
 
+/* Split an application/x-www-form-urlencoded body of `len` bytes (NUL at
+ * body[len]; decoded in place) and call `fn` for each pair with a
+ * non-empty name.  SL_EINVAL for an embedded NUL; stops at fn's error. */
+typedef int (*http_pair_fn)(void *arg, const char *name, size_t nlen, const char *value, size_t vlen);
+int http_urlencoded_parse(char *body, size_t len, http_pair_fn fn, void *arg);
+
 /* ---- the request ---- */
 enum http_method http_method(const struct http_request *rq);
 const char *http_path(const struct http_request *rq);

@@ -70,23 +70,13 @@ request_parse_query(struct http_request *rq)
 	return qw.qw_rc;
 }
 
-/* application/x-www-form-urlencoded: name=value pairs joined by '&'. */
 int
-request_parse_form(struct http_request *rq)
+http_urlencoded_parse(char *body, size_t len, http_pair_fn fn, void *arg)
 {
-	char *body = rq->rq_body.b_data, *save = NULL, *pair;
+	char *save = NULL, *pair;
 	int rc = SL_OK;
 
-	/* Parameters in a POST come from the body alone. */
-	for (size_t i = 0; i < rq->rq_nparams; i++) {
-		free(rq->rq_params[i].hp_name);
-		free(rq->rq_params[i].hp_value);
-	}
-	rq->rq_nparams = 0;
-	rq->rq_repeated = NULL;
-	if (body == NULL)
-		return SL_OK;
-	if (memchr(body, '\0', rq->rq_body.b_len) != NULL)
+	if (memchr(body, '\0', len) != NULL)
 		return SL_EINVAL;
 	for (pair = strtok_r(body, "&", &save); pair && rc == SL_OK; pair = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(pair, '='), *value = eq ? eq + 1 : pair + strlen(pair);
@@ -104,9 +94,30 @@ request_parse_form(struct http_request *rq)
 		vlen = MHD_http_unescape(value);
 		if (nlen == 0)
 			continue;
-		rc = param_add(rq, pair, nlen, value, vlen);
+		rc = fn(arg, pair, nlen, value, vlen);
 	}
 	return rc;
+}
+
+static int
+form_pair(void *arg, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	return param_add(arg, name, nlen, value, vlen);
+}
+
+/* Parameters in a POST come from the body alone. */
+int
+request_parse_form(struct http_request *rq)
+{
+	for (size_t i = 0; i < rq->rq_nparams; i++) {
+		free(rq->rq_params[i].hp_name);
+		free(rq->rq_params[i].hp_value);
+	}
+	rq->rq_nparams = 0;
+	rq->rq_repeated = NULL;
+	if (rq->rq_body.b_data == NULL)
+		return SL_OK;
+	return http_urlencoded_parse(rq->rq_body.b_data, rq->rq_body.b_len, form_pair, rq);
 }
 
 void

@@ -54,50 +54,82 @@ mo_string(const struct i18n_catalog *cat, uint32_t table, uint32_t i, bool swap)
 	return cat->ic_data + off;
 }
 
-struct i18n_catalog *
-i18n_catalog_load(const char *path, struct sl_err *err)
+/* Index the catalog whose bytes are in cat->ic_data. */
+static int
+catalog_index(struct i18n_catalog *cat)
 {
-	struct i18n_catalog *cat = calloc(1, sizeof(*cat));
 	uint32_t magic, count, orig, trans;
+	const char *prev = NULL;
 	bool swap;
 
-	if (cat == NULL)
-		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
-	if (sl_file_read(path, MO_MAX_SIZE, &cat->ic_data, &cat->ic_size, err) != SL_OK)
-		goto fail;
-	if (cat->ic_size < 28)
-		goto bad;
+	if (cat->ic_data == NULL || cat->ic_size < 28)
+		return SL_EINVAL;
 	memcpy(&magic, cat->ic_data, 4);
 	if (magic != MO_MAGIC && magic != MO_MAGIC_SWAPPED)
-		goto bad;
+		return SL_EINVAL;
 	swap = magic == MO_MAGIC_SWAPPED;
 	count = mo_u32(cat->ic_data, 8, swap);
 	orig = mo_u32(cat->ic_data, 12, swap);
 	trans = mo_u32(cat->ic_data, 16, swap);
 	if (count > cat->ic_size / 16)
-		goto bad;
+		return SL_EINVAL;
 	cat->ic_entries = calloc(count ? count : 1, sizeof(*cat->ic_entries));
 	if (cat->ic_entries == NULL)
-		goto bad;
+		return SL_ENOMEM;
 	for (uint32_t i = 0; i < count; i++) {
 		const char *id = mo_string(cat, orig, i, swap);
 		const char *str = mo_string(cat, trans, i, swap);
 		if (id == NULL || str == NULL)
-			goto bad;
-		if (cat->ic_count > 0 && strcmp(cat->ic_entries[cat->ic_count - 1].me_id, id) >= 0)
-			goto bad; /* the table must be sorted for the binary search */
+			return SL_EINVAL;
+		if (prev != NULL && strcmp(prev, id) >= 0)
+			return SL_EINVAL; /* the table must be sorted for the binary search */
+		prev = id;
 		if (id[0] == '\0' || str[0] == '\0')
 			continue; /* header entry, or untranslated */
 		cat->ic_entries[cat->ic_count].me_id = id;
 		cat->ic_entries[cat->ic_count].me_str = str;
 		cat->ic_count++;
 	}
+	return SL_OK;
+}
+
+struct i18n_catalog *
+i18n_catalog_load(const char *path, struct sl_err *err)
+{
+	struct i18n_catalog *cat = calloc(1, sizeof(*cat));
+
+	if (cat == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
+	if (sl_file_read(path, MO_MAX_SIZE, &cat->ic_data, &cat->ic_size, err) != SL_OK) {
+		i18n_catalog_free(cat);
+		return NULL;
+	}
+	if (catalog_index(cat) != SL_OK) {
+		sl_fail(err, SL_EINVAL, "%s is not a valid .mo catalog", path);
+		i18n_catalog_free(cat);
+		return NULL;
+	}
 	return cat;
-bad:
-	sl_fail(err, SL_EINVAL, "%s is not a valid .mo catalog", path);
-fail:
-	i18n_catalog_free(cat);
-	return NULL;
+}
+
+struct i18n_catalog *
+i18n_catalog_parse(const void *data, size_t len, struct sl_err *err)
+{
+	struct i18n_catalog *cat = calloc(1, sizeof(*cat));
+
+	if (cat == NULL || len > MO_MAX_SIZE || (cat->ic_data = malloc(len + 1)) == NULL) {
+		free(cat);
+		return sl_fail(err, len > MO_MAX_SIZE ? SL_ETOOBIG : SL_ENOMEM, "catalog too large"), NULL;
+	}
+	memcpy(cat->ic_data, data, len);
+	cat->ic_data[len] = '\0';
+	cat->ic_size = len;
+	if (catalog_index(cat) != SL_OK) {
+		sl_fail(err, SL_EINVAL, "not a valid .mo catalog");
+		i18n_catalog_free(cat);
+		return NULL;
+	}
+	return cat;
 }
 
 void

@@ -27,6 +27,8 @@ struct i18n_catalog;
 
 /* Load a .mo file; NULL with err on failure. */
 struct i18n_catalog *i18n_catalog_load(const char *path, struct sl_err *err);
+/* The same from bytes in memory (copied). */
+struct i18n_catalog *i18n_catalog_parse(const void *data, size_t len, struct sl_err *err);
 void i18n_catalog_free(struct i18n_catalog *cat);
 /* The translation of msgid, or msgid itself when the catalog (may be NULL)
  * has none.  The result lives as long as the catalog (or msgid). */

@@ -72,9 +72,7 @@ oidc_discovery(void *ctx, struct http_request *rq)
 	json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
 	json_object_set_new(o, "acr_values_supported", strings(acrs));
 	json_object_set_new(o, "ui_locales_supported", strings(locales));
-	json_object_set_new(o, "claims_locales_supported", strings(locales));
 	json_object_set_new(o, "prompt_values_supported", strings(prompts));
-	json_object_set_new(o, "display_values_supported", json_pack("[s,s]", "page", "popup"));
 	http_send_json(rq, 200, o);
 }
 

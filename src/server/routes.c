@@ -38,8 +38,8 @@ route_metrics(void *ctx, struct http_request *rq)
 
 #define P HTTP_ORIGIN_PORTAL
 #define E HTTP_ORIGIN_EID
-#define GET HTTP_GET | HTTP_HEAD
-#define GP HTTP_GET | HTTP_HEAD | HTTP_POST
+#define GET (HTTP_GET | HTTP_HEAD)
+#define GP (HTTP_GET | HTTP_HEAD | HTTP_POST)
 #define API HTTP_KIND_API
 #define PAGE HTTP_KIND_PAGE
 

@@ -155,8 +155,11 @@ conn_stmt(struct conn *c, enum stmt_id id)
 
 	if (s == NULL) {
 		if (sqlite3_prepare_v3(c->cn_db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
-			log_error("prepare failed: %s", sqlite3_errmsg(c->cn_db));
-			return NULL;
+			/* The statements are constants checked by every test run:
+			 * failing to prepare one is a broken build, not a runtime
+			 * condition. */
+			log_error("prepare failed: %s: %s", stmt_sql[id], sqlite3_errmsg(c->cn_db));
+			abort();
 		}
 		c->cn_stmt[id] = s;
 	}
@@ -300,7 +303,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	for (int i = 0; i < st->st_nconns; i++) {
+	for (int i = 0; st->st_conns != NULL && i < st->st_nconns; i++) {
 		struct conn *c = &st->st_conns[i];
 		for (int q = 0; q < Q_COUNT; q++)
 			sqlite3_finalize(c->cn_stmt[q]);
@@ -504,9 +507,9 @@ store_client_each(struct store *st, int (*fn)(const struct store_client *, void 
 	struct conn *c = conn_get(st);
 	sqlite3_stmt *s = conn_stmt(c, Q_CLIENT_ALL);
 	struct store_client cl;
-	int r, rc = SL_OK;
+	int rc = SL_OK;
 
-	while (rc == SL_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
 		memset(&cl, 0, sizeof(cl));
 		client_read(s, &cl);
 		rc = fn(&cl, arg);

@@ -127,8 +127,13 @@ wake_list(struct waiter *woken)
 {
 	while (woken != NULL) {
 		struct waiter *next = woken->w_woken;
-		woken->w_fn(woken->w_arg, woken->w_reason);
+		waiter_wake_fn fn = woken->w_fn;
+		void *arg = woken->w_arg;
+		enum waiter_reason why = woken->w_reason;
+
+		/* Forgotten before the call: the wake function may add again. */
 		free(woken);
+		fn(arg, why);
 		woken = next;
 	}
 }
@@ -177,8 +182,8 @@ waiter_registry_new(size_t max, struct sl_err *err)
 		nb *= 2;
 	reg->wr_nbuckets = nb;
 	reg->wr_max = max;
-	reg->wr_buckets = calloc(nb, sizeof(*reg->wr_buckets));
-	reg->wr_heap = calloc(max, sizeof(*reg->wr_heap));
+	reg->wr_buckets = calloc(nb, sizeof(struct waiter *));
+	reg->wr_heap = calloc(max, sizeof(struct waiter *));
 	if (reg->wr_buckets == NULL || reg->wr_heap == NULL)
 		goto nomem;
 	pthread_mutex_init(&reg->wr_lock, NULL);
@@ -267,8 +272,15 @@ waiter_registry_shutdown(struct waiter_registry *reg)
 
 	pthread_mutex_lock(&reg->wr_lock);
 	reg->wr_stopping = true;
-	while (reg->wr_count > 0)
-		detach(reg, reg->wr_heap[0], WAKE_SHUTDOWN, &woken);
+	/* Everything goes: take the heap array as it is, then empty both. */
+	for (size_t i = 0; i < reg->wr_count; i++) {
+		struct waiter *w = reg->wr_heap[i];
+		w->w_reason = WAKE_SHUTDOWN;
+		w->w_woken = woken;
+		woken = w;
+	}
+	reg->wr_count = 0;
+	memset(reg->wr_buckets, 0, reg->wr_nbuckets * sizeof(struct waiter *));
 	pthread_cond_signal(&reg->wr_cond);
 	pthread_mutex_unlock(&reg->wr_lock);
 	wake_list(woken);

@@ -128,3 +128,14 @@ test('keys list and rotate', async () => {
   const bad = await run('--config', ini, 'keys', 'rotate', '--publish-delay', '-5');
   assert.equal(bad.code, 1);
 });
+
+test('operator actions are in the audit trail', async () => {
+  const { dir, ini } = await initDir();
+  const c = JSON.parse((await run('--config', ini, 'client', 'add', '--name', 'Audit RP',
+    '--redirect-uri', 'https://a.example/cb', '--json')).stdout);
+  await run('--config', ini, 'client', 'remove', c.client_id);
+  await run('--config', ini, 'keys', 'rotate');
+  const { stdout } = await execFileP('sqlite3', [path.join(dir, 'sleutel.db'),
+    'SELECT event, client_id FROM audit ORDER BY seq']);
+  assert.equal(stdout.trim(), `client.add|${c.client_id}\nclient.remove|${c.client_id}\nkeys.rotate|`);
+});

@@ -221,3 +221,89 @@ test('plain HTTP on the portal only by explicit configuration', async () => {
     assert.equal(await exitOf(p), 0);
   }
 });
+
+// ---- connection limits, with raw TLS sockets ----
+import tls from 'node:tls';
+
+function openTls(port) {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost' }, () => resolve(s));
+    s.on('error', reject);
+  });
+}
+
+// Resolves with what the server sent until it closed (or '' on timeout).
+function readUntilClose(sock, ms) {
+  return new Promise((resolve) => {
+    let data = '';
+    const t = setTimeout(() => resolve({ closed: false, data }), ms);
+    sock.on('data', (d) => { data += d; });
+    sock.on('close', () => { clearTimeout(t); resolve({ closed: true, data }); });
+    sock.on('error', () => {});
+  });
+}
+
+// The harness's own health checks leave a kept-alive connection open; with
+// connection_timeout = 2 it is gone after a short wait, so the counts below
+// are the test's own.
+const settle = () => new Promise((r) => setTimeout(r, 2500));
+
+function tlsState(port) {
+  const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost' });
+  const st = { sock: s, state: 'connecting' };
+  s.on('secureConnect', () => { st.state = 'open'; });
+  s.on('close', () => { st.state = 'closed'; });
+  s.on('error', () => {});
+  return st;
+}
+
+test('connection limits: per-IP count, header memory, idle timeout', async () => {
+  const server = await startServer({ config: { server: {
+    per_ip_connections: 2, connection_memory: 8192, connection_timeout: 2 } } });
+  try {
+    await settle();
+    const conns = [tlsState(server.port), tlsState(server.port)];
+    await new Promise((r) => setTimeout(r, 300));
+    const third = tlsState(server.port);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(conns.map((c) => c.state), ['open', 'open']);
+    assert.equal(third.state, 'closed', 'a third connection from the same address is closed');
+    for (const c of conns) c.sock.destroy();
+    // connection_memory = 8192: a larger header is refused with 431, not served.
+    await new Promise((r) => setTimeout(r, 200));
+    const big = await fetch(`${server.base}/healthz`, { headers: { 'x-filler': 'x'.repeat(10000) } }).catch((e) => e);
+    assert.ok(big instanceof Error || [413, 414, 431].includes(big.status), `oversized header: ${big.status}`);
+    // connection_timeout = 2: an idle connection is closed by the server.
+    await settle();
+    const idle = await openTls(server.port);
+    const t0 = Date.now();
+    const res = await readUntilClose(idle, 6000);
+    assert.equal(res.closed, true);
+    assert.ok(Date.now() - t0 < 4500, 'closed after about the configured two seconds');
+    assert.equal((await fetch(`${server.base}/healthz`)).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
+
+// libmicrohttpd stops accepting at the limit: further connections wait in
+// the listen queue until a slot frees, rather than being served.
+test('max_connections: past the limit a connection waits until one closes', async () => {
+  const server = await startServer({ config: { server: { max_connections: 4, threads: 1, connection_timeout: 2 } } });
+  try {
+    await settle();
+    const conns = [];
+    for (let i = 0; i < 4; i++) conns.push(tlsState(server.port));
+    await new Promise((r) => setTimeout(r, 300));
+    const extra = tlsState(server.port);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(conns.map((c) => c.state), ['open', 'open', 'open', 'open']);
+    assert.equal(extra.state, 'connecting', 'the fifth is not accepted while four are open');
+    conns[0].sock.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(extra.state, 'open', 'accepted once a slot is free');
+    for (const c of [...conns, extra]) c.sock.destroy();
+  } finally {
+    await server.stop();
+  }
+});
