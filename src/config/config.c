@@ -124,7 +124,14 @@ conf_set(struct sl_config *conf, const struct conf_key *k, const char *v, struct
 	case CT_STR:
 	case CT_PATH: {
 		char **s = (char **)(void *)field;
-		char *nv = k->ck_type == CT_PATH && *v ? sl_path_resolve(conf->c_basedir, v) : strdup(v);
+		char *nv;
+		if (k->ck_type == CT_PATH && *v == '\0') {
+			/* "key =" names no file: the same as leaving it out. */
+			free(*s);
+			*s = NULL;
+			return SL_OK;
+		}
+		nv = k->ck_type == CT_PATH ? sl_path_resolve(conf->c_basedir, v) : strdup(v);
 		if (nv == NULL)
 			return sl_fail(err, SL_ENOMEM, "out of memory");
 		free(*s);
@@ -192,6 +199,8 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "[server] issuer must be an https:// URL");
 	if (conf->c_issuer[strlen(conf->c_issuer) - 1] == '/')
 		return sl_fail(err, SL_EINVAL, "[server] issuer must not end with '/'");
+	if (strpbrk(conf->c_issuer, "?# ") != NULL)
+		return sl_fail(err, SL_EINVAL, "[server] issuer must have no query, fragment or space");
 	if (conf->c_portal.lc_tls && (conf->c_portal.lc_tls_cert == NULL || conf->c_portal.lc_tls_key == NULL))
 		return sl_fail(err, SL_EINVAL, "[server] tls_cert and tls_key are required with tls = true");
 	if (conf->c_eid_enabled) {

@@ -35,13 +35,33 @@ sl_b64url_encode(const uint8_t *data, size_t len)
 	return out;
 }
 
+/* Only the alphabet, and '=' only as the last one or two characters:
+ * EVP_DecodeBlock alone would skip white space and accept inner padding. */
+static bool
+b64_well_formed(const char *in, size_t inlen)
+{
+	size_t pad = 0;
+
+	while (pad < 2 && pad < inlen && in[inlen - 1 - pad] == '=')
+		pad++;
+	if (pad == inlen && inlen > 0)
+		return false;
+	for (size_t i = 0; i < inlen - pad; i++) {
+		char c = in[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+			    c == '/'))
+			return false;
+	}
+	return true;
+}
+
 static uint8_t *
 b64_decode_std(char *in, size_t inlen, size_t *outlen)
 {
 	uint8_t *out;
 	int n, pad = 0;
 
-	if (inlen % 4 != 0 || inlen > (size_t)INT32_MAX / 2)
+	if (inlen % 4 != 0 || inlen > (size_t)INT32_MAX / 2 || !b64_well_formed(in, inlen))
 		return NULL;
 	out = malloc(inlen / 4 * 3 + 1);
 	if (out == NULL)

@@ -16,10 +16,11 @@
 #include "crypto.h"
 
 #define JOSE_MAX_TOKEN 16384 /* bytes of a compact JWS we accept */
+#define JOSE_MAX_KID 256     /* bytes of a key id, with its NUL */
 
 struct jose_key {
 	char jk_alg[8];
-	char jk_kid[64];
+	char jk_kid[JOSE_MAX_KID];
 	EVP_PKEY *jk_pkey; /* NULL for keys imported from a public JWK */
 	cjose_jwk_t *jk_jwk;
 	bool jk_private;
@@ -154,6 +155,10 @@ key_wrap(EVP_PKEY *pkey, const char *alg, const char *kid, bool priv, struct sl_
 	}
 	if (key_check_type(pkey, alg, err) != SL_OK)
 		return NULL;
+	if (kid != NULL && strlen(kid) >= JOSE_MAX_KID) {
+		sl_fail(err, SL_EINVAL, "key id longer than %d characters", JOSE_MAX_KID - 1);
+		return NULL;
+	}
 	key = calloc(1, sizeof(*key));
 	jwk = jwk_from_pkey(pkey, priv);
 	json = jwk ? json_dumps(jwk, JSON_COMPACT) : NULL;
@@ -247,6 +252,8 @@ jose_key_from_jwk(json_t *jwk, const char *const *allowed, struct sl_err *err)
 
 	if (kty == NULL)
 		return sl_fail(err, SL_EINVAL, "JWK without kty"), NULL;
+	if (kid != NULL && strlen(kid) >= JOSE_MAX_KID)
+		return sl_fail(err, SL_EINVAL, "JWK kid longer than %d characters", JOSE_MAX_KID - 1), NULL;
 	if (use != NULL && strcmp(use, "sig") != 0)
 		return sl_fail(err, SL_EINVAL, "JWK use is not sig"), NULL;
 	if (json_object_get(jwk, "d") != NULL)

@@ -95,6 +95,8 @@ static int
 render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars, struct sl_buf *out)
 {
 	const char *p = src;
+	const char *open_name[TMPL_MAX_DEPTH];
+	size_t open_len[TMPL_MAX_DEPTH];
 	int skip = 0, depth = 0, rc = SL_OK;
 
 	while (*p && rc == SL_OK) {
@@ -120,13 +122,19 @@ render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *v
 			break;
 		if (!raw && len > 0 && tag[0] == '?') {
 			const char *v = var_get(vars, nvars, tag + 1, len - 1);
-			if (++depth > TMPL_MAX_DEPTH)
+			if (depth == TMPL_MAX_DEPTH)
 				return SL_EINVAL;
+			open_name[depth] = tag + 1;
+			open_len[depth] = len - 1;
+			depth++;
 			if (skip || v == NULL || *v == '\0')
 				skip++;
 		} else if (!raw && len > 0 && tag[0] == '/') {
-			if (depth-- == 0)
+			/* A section closes by its own name, innermost first. */
+			if (depth == 0 || open_len[depth - 1] != len - 1 ||
+			    memcmp(open_name[depth - 1], tag + 1, len - 1) != 0)
 				return SL_EINVAL;
+			depth--;
 			if (skip > 0)
 				skip--;
 		} else if (skip) {

@@ -1,0 +1,526 @@
+/*
+ * test_config.c — config_load on INI files written to a temporary
+ * directory: defaults, path resolution, and every kind of refusal, each
+ * with a message that names what is wrong.
+ */
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "../../src/config/config.h"
+
+/* The smallest configuration that loads: eID off, so no eID certificates. */
+#define MINIMAL \
+	"[server]\n" \
+	"issuer = https://id.example\n" \
+	"tls_cert = tls/cert.pem\n" \
+	"tls_key = tls/key.pem\n" \
+	"[eid]\n" \
+	"enabled = false\n"
+
+struct fixture {
+	char *fx_dir;
+	char *fx_path; /* <dir>/sleutel.ini */
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	struct sl_buf b;
+
+	sl_buf_init(&b, 4096);
+	if (sl_buf_addf(&b, "%s/%s", dir, name) != SL_OK) {
+		sl_buf_reset(&b);
+		return NULL;
+	}
+	return sl_buf_take(&b);
+}
+
+static int
+fixture_setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (fx == NULL)
+		return -1;
+	fx->fx_dir = strdup("/tmp/sl-test-config-XXXXXX");
+	if (fx->fx_dir == NULL || mkdtemp(fx->fx_dir) == NULL)
+		return -1;
+	fx->fx_path = join(fx->fx_dir, "sleutel.ini");
+	if (fx->fx_path == NULL)
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+static int
+fixture_teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	nftw(fx->fx_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx->fx_dir);
+	free(fx->fx_path);
+	free(fx);
+	return 0;
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Load `text` and require success. */
+static struct sl_config *
+load_ok(struct fixture *fx, const char *text)
+{
+	struct sl_err err = { 0 };
+	struct sl_config *conf;
+
+	write_text(fx->fx_path, text);
+	conf = config_load(fx->fx_path, &err);
+	if (conf == NULL)
+		fail_msg("config_load refused a valid file: %s", err.msg);
+	return conf;
+}
+
+/* Load `text` and require a refusal whose message contains `needle`. */
+static void
+load_refused(struct fixture *fx, const char *text, const char *needle)
+{
+	struct sl_err err = { 0 };
+	struct sl_config *conf;
+
+	write_text(fx->fx_path, text);
+	conf = config_load(fx->fx_path, &err);
+	if (conf != NULL) {
+		config_free(conf);
+		fail_msg("config_load accepted:\n%s", text);
+	}
+	assert_true(err.code < 0);
+	assert_true(strlen(err.msg) > 0);
+	if (strstr(err.msg, needle) == NULL)
+		fail_msg("message \"%s\" does not mention \"%s\"", err.msg, needle);
+}
+
+/* ---- accepted files ---- */
+
+static void
+test_minimal_file_gives_defaults(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_config *conf = load_ok(fx, MINIMAL);
+	char *p;
+
+	assert_string_equal(conf->c_path, fx->fx_path);
+	assert_string_equal(conf->c_basedir, fx->fx_dir);
+	assert_string_equal(conf->c_issuer, "https://id.example");
+	assert_string_equal(conf->c_portal.lc_listen, "127.0.0.1");
+	assert_int_equal(conf->c_portal.lc_port, 8443);
+	assert_true(conf->c_portal.lc_tls);
+	assert_int_equal(conf->c_threads, 0);
+	assert_int_equal(conf->c_max_connections, 4096);
+	assert_int_equal(conf->c_per_ip_connections, 0);
+	assert_int_equal(conf->c_connection_memory, 32768);
+	assert_int_equal(conf->c_connection_timeout, 60);
+	assert_int_equal(conf->c_max_body, 65536);
+	assert_int_equal(conf->c_max_query, 8192);
+	assert_int_equal(conf->c_max_cookie, 4096);
+	assert_int_equal(conf->c_max_params, 64);
+	assert_int_equal(conf->c_shutdown_grace, 10);
+	assert_string_equal(conf->c_trusted_proxies, "");
+	assert_false(conf->c_eid_enabled);
+	assert_int_equal(conf->c_eid.lc_port, 8444);
+	assert_string_equal(conf->c_store_engine, "sqlite");
+	assert_int_equal(conf->c_store_busy_timeout_ms, 5000);
+	assert_int_equal(conf->c_store_pool, 0);
+	assert_int_equal(conf->c_keys_reload, 30);
+	assert_int_equal(conf->c_code_lifetime, 60);
+	assert_int_equal(conf->c_access_token_lifetime, 600);
+	assert_int_equal(conf->c_id_token_lifetime, 600);
+	assert_int_equal(conf->c_refresh_token_lifetime, 2592000);
+	assert_int_equal(conf->c_request_lifetime, 900);
+	assert_int_equal(conf->c_par_lifetime, 60);
+	assert_int_equal(conf->c_session_lifetime, 28800);
+	assert_int_equal(conf->c_clock_skew, 60);
+	assert_int_equal(conf->c_max_redirect_uris, 10);
+	assert_int_equal(conf->c_portal_keys, SL_KEY_EID | SL_KEY_APP | SL_KEY_SMARTID);
+	assert_string_equal(conf->c_default_language, "nl");
+	assert_string_equal(conf->c_data_dir, config_default_data_dir());
+	assert_int_equal(conf->c_waiter_timeout, 25);
+	assert_int_equal(conf->c_max_waiters, 100000);
+	assert_int_equal(conf->c_log_level, SL_LOG_INFO);
+
+	/* Default paths live next to the configuration file. */
+	p = join(fx->fx_dir, "sleutel.db");
+	assert_string_equal(conf->c_store_path, p);
+	free(p);
+	p = join(fx->fx_dir, "keys");
+	assert_string_equal(conf->c_keys_dir, p);
+	free(p);
+	config_free(conf);
+}
+
+static void
+test_values_are_read(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_config *conf = load_ok(fx,
+		"[server]\n"
+		"issuer = https://id.example/realm\n"
+		"listen = ::1\n"
+		"port = 9443\n"
+		"tls = false\n"
+		"max_body = 1024\n"
+		"trusted_proxies = 10.0.0.1, 10.0.0.2\n"
+		"[eid]\n"
+		"enabled = no\n"
+		"[oidc]\n"
+		"code_lifetime = 5\n"
+		"session_lifetime = 604800\n"
+		"[portal]\n"
+		"keys = eid, app\n"
+		"default_language = fr\n"
+		"waiter_timeout = 300\n"
+		"[log]\n"
+		"level = debug\n");
+
+	assert_string_equal(conf->c_issuer, "https://id.example/realm");
+	assert_string_equal(conf->c_portal.lc_listen, "::1");
+	assert_int_equal(conf->c_portal.lc_port, 9443);
+	assert_false(conf->c_portal.lc_tls);
+	assert_int_equal(conf->c_max_body, 1024);
+	assert_string_equal(conf->c_trusted_proxies, "10.0.0.1, 10.0.0.2");
+	assert_int_equal(conf->c_code_lifetime, 5);
+	assert_int_equal(conf->c_session_lifetime, 604800);
+	assert_int_equal(conf->c_portal_keys, SL_KEY_EID | SL_KEY_APP);
+	assert_string_equal(conf->c_default_language, "fr");
+	assert_int_equal(conf->c_waiter_timeout, 300);
+	assert_int_equal(conf->c_log_level, SL_LOG_DEBUG);
+	config_free(conf);
+}
+
+static void
+test_relative_paths_resolve_against_file_dir(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	struct sl_config *conf;
+	char *etc = join(fx->fx_dir, "etc"), *ini, *want;
+
+	assert_int_equal(mkdir(etc, 0700), 0);
+	ini = join(etc, "sleutel.ini");
+	write_text(ini,
+		"[server]\n"
+		"issuer = https://id.example\n"
+		"tls_cert = certs/cert.pem\n"
+		"tls_key = /abs/key.pem\n"
+		"[eid]\n"
+		"enabled = false\n"
+		"[store]\n"
+		"path = db/sleutel.db\n"
+		"[keys]\n"
+		"dir = signing\n"
+		"[portal]\n"
+		"data_dir = share\n");
+	conf = config_load(ini, &err);
+	if (conf == NULL)
+		fail_msg("refused: %s", err.msg);
+	assert_string_equal(conf->c_basedir, etc);
+	want = join(etc, "certs/cert.pem");
+	assert_string_equal(conf->c_portal.lc_tls_cert, want);
+	free(want);
+	assert_string_equal(conf->c_portal.lc_tls_key, "/abs/key.pem");
+	want = join(etc, "db/sleutel.db");
+	assert_string_equal(conf->c_store_path, want);
+	free(want);
+	want = join(etc, "signing");
+	assert_string_equal(conf->c_keys_dir, want);
+	free(want);
+	want = join(etc, "share");
+	assert_string_equal(conf->c_data_dir, want);
+	free(want);
+	config_free(conf);
+	free(ini);
+	free(etc);
+}
+
+static void
+test_eid_enabled_with_certificates(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_config *conf = load_ok(fx,
+		"[server]\n"
+		"issuer = https://id.example\n"
+		"tls_cert = tls/cert.pem\n"
+		"tls_key = tls/key.pem\n"
+		"[eid]\n"
+		"tls_cert = eid/cert.pem\n"
+		"tls_key = eid/key.pem\n"
+		"client_ca = eid/ca.pem\n"
+		"public_url = https://eid.example:8444\n");
+	char *want = join(fx->fx_dir, "eid/ca.pem");
+
+	assert_true(conf->c_eid_enabled);
+	assert_true(conf->c_eid.lc_tls);
+	assert_string_equal(conf->c_eid.lc_client_ca, want);
+	assert_string_equal(conf->c_eid.lc_public_url, "https://eid.example:8444");
+	free(want);
+	config_free(conf);
+}
+
+static void
+test_portal_test_key_accepted(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_config *conf = load_ok(fx, MINIMAL "[portal]\nkeys = test\n");
+
+	assert_int_equal(conf->c_portal_keys, SL_KEY_TEST);
+	config_free(conf);
+	conf = load_ok(fx, MINIMAL "[portal]\nkeys = eid,test , smartid\n");
+	assert_int_equal(conf->c_portal_keys, SL_KEY_EID | SL_KEY_TEST | SL_KEY_SMARTID);
+	config_free(conf);
+}
+
+static void
+test_comments_and_blank_lines(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_config *conf = load_ok(fx,
+		"; sleutel configuration\n"
+		"# another comment\n"
+		"\n"
+		MINIMAL
+		"[oidc]\n"
+		"code_lifetime = 120 ; two minutes\n");
+
+	assert_int_equal(conf->c_code_lifetime, 120);
+	config_free(conf);
+}
+
+/* ---- refusals ---- */
+
+static void
+test_unknown_key_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[oidc]\ncode_lifetme = 60\n", "code_lifetme");
+}
+
+static void
+test_unknown_section_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[oauth]\ncode_lifetime = 60\n", "oauth");
+}
+
+static void
+test_key_in_wrong_section_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[server]\ncode_lifetime = 60\n", "code_lifetime");
+}
+
+static void
+test_number_out_of_range_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[oidc]\ncode_lifetime = 601\n", "code_lifetime");
+	load_refused(*state, MINIMAL "[oidc]\ncode_lifetime = 4\n", "code_lifetime");
+	load_refused(*state, MINIMAL "[server]\nport = 0\n", "port");
+	load_refused(*state, MINIMAL "[server]\nport = 65536\n", "port");
+	load_refused(*state, MINIMAL "[server]\nmax_body = -1\n", "max_body");
+	load_refused(*state, MINIMAL "[portal]\nwaiter_timeout = 99999999999999999999\n",
+		"waiter_timeout");
+}
+
+static void
+test_not_a_number_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[oidc]\ncode_lifetime = sixty\n", "code_lifetime");
+	load_refused(*state, MINIMAL "[oidc]\ncode_lifetime = 60s\n", "code_lifetime");
+	load_refused(*state, MINIMAL "[oidc]\ncode_lifetime = 6.0\n", "code_lifetime");
+	load_refused(*state, MINIMAL "[server]\nmax_body = 0x10000\n", "max_body");
+	load_refused(*state, MINIMAL "[oidc]\ncode_lifetime =\n", "code_lifetime");
+}
+
+static void
+test_bad_boolean_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[server]\ntls = maybe\n", "tls");
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\n"
+		"[eid]\nenabled = TRUE!\n",
+		"enabled");
+}
+
+static void
+test_http_issuer_refused(void **state)
+{
+	load_refused(*state,
+		"[server]\nissuer = http://id.example\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
+		"issuer");
+}
+
+static void
+test_issuer_with_trailing_slash_refused(void **state)
+{
+	load_refused(*state,
+		"[server]\nissuer = https://id.example/\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
+		"issuer");
+	load_refused(*state,
+		"[server]\nissuer = https://\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
+		"issuer");
+}
+
+static void
+test_missing_issuer_refused(void **state)
+{
+	load_refused(*state, "[server]\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n", "issuer");
+}
+
+static void
+test_issuer_with_query_or_fragment_refused(void **state)
+{
+	/* OpenID Connect Discovery 1.0 §3: no query or fragment components. */
+	load_refused(*state,
+		"[server]\nissuer = https://id.example?tenant=a\ntls_cert = c\ntls_key = k\n"
+		"[eid]\nenabled = false\n",
+		"issuer");
+	load_refused(*state,
+		"[server]\nissuer = https://id.example#top\ntls_cert = c\ntls_key = k\n"
+		"[eid]\nenabled = false\n",
+		"issuer");
+}
+
+static void
+test_missing_file_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	char *path = join(fx->fx_dir, "nonexistent.ini");
+
+	assert_null(config_load(path, &err));
+	assert_int_equal(err.code, SL_EIO);
+	assert_non_null(strstr(err.msg, path));
+	free(path);
+}
+
+static void
+test_portal_bogus_key_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[portal]\nkeys = bogus\n", "keys");
+	load_refused(*state, MINIMAL "[portal]\nkeys = eid, bogus\n", "bogus");
+}
+
+static void
+test_tls_without_cert_refused(void **state)
+{
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_key = k\n[eid]\nenabled = false\n", "tls_cert");
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_cert = c\n[eid]\nenabled = false\n", "tls_key");
+}
+
+static void
+test_tls_with_empty_cert_refused(void **state)
+{
+	/* "tls_cert =" names no file: as required as leaving the key out. */
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_cert =\ntls_key = k\n[eid]\nenabled = false\n",
+		"tls_cert");
+}
+
+static void
+test_eid_without_cert_refused(void **state)
+{
+	load_refused(*state, "[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\n",
+		"[eid]");
+}
+
+static void
+test_eid_same_port_refused(void **state)
+{
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\nport = 9000\n"
+		"[eid]\ntls_cert = c\ntls_key = k\nport = 9000\n",
+		"port");
+}
+
+static void
+test_bad_language_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[portal]\ndefault_language = es\n", "default_language");
+}
+
+static void
+test_bad_log_level_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[log]\nlevel = loud\n", "level");
+}
+
+static void
+test_other_store_engine_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[store]\nengine = postgres\n", "engine");
+}
+
+static void
+test_syntax_error_refused(void **state)
+{
+	load_refused(*state, MINIMAL "this line is not a key\n", "line 7");
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_minimal_file_gives_defaults),
+		T(test_values_are_read),
+		T(test_relative_paths_resolve_against_file_dir),
+		T(test_eid_enabled_with_certificates),
+		T(test_portal_test_key_accepted),
+		T(test_comments_and_blank_lines),
+		T(test_unknown_key_refused),
+		T(test_unknown_section_refused),
+		T(test_key_in_wrong_section_refused),
+		T(test_number_out_of_range_refused),
+		T(test_not_a_number_refused),
+		T(test_bad_boolean_refused),
+		T(test_http_issuer_refused),
+		T(test_issuer_with_trailing_slash_refused),
+		T(test_missing_issuer_refused),
+		T(test_issuer_with_query_or_fragment_refused),
+		T(test_missing_file_refused),
+		T(test_portal_bogus_key_refused),
+		T(test_tls_without_cert_refused),
+		T(test_tls_with_empty_cert_refused),
+		T(test_eid_without_cert_refused),
+		T(test_eid_same_port_refused),
+		T(test_bad_language_refused),
+		T(test_bad_log_level_refused),
+		T(test_other_store_engine_refused),
+		T(test_syntax_error_refused),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

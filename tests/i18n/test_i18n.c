@@ -1,0 +1,672 @@
+/*
+ * test_i18n.c — .mo catalogs compiled here with msgfmt, broken catalogs,
+ * and the template engine: escaping, raw variables, translations with an
+ * argument, sections, malformed templates, and template sets on disk.
+ */
+#include <dirent.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "../../src/i18n/i18n.h"
+
+#ifndef SL_TEST_SRCDIR
+#error "SL_TEST_SRCDIR must be defined by the build"
+#endif
+
+static const char test_po[] =
+	"msgid \"\"\n"
+	"msgstr \"\"\n"
+	"\"Content-Type: text/plain; charset=UTF-8\\n\"\n"
+	"\"Language: nl\\n\"\n"
+	"\n"
+	"msgid \"Hello\"\n"
+	"msgstr \"Hallo\"\n"
+	"\n"
+	"msgid \"Log in\"\n"
+	"msgstr \"Aanmelden <nu>\"\n"
+	"\n"
+	"msgid \"Welcome, %1\"\n"
+	"msgstr \"Welkom, %1 & co\"\n"
+	"\n"
+	"msgid \"Zebra\"\n"
+	"msgstr \"Zebra's \\\"streep\\\"\"\n"
+	"\n"
+	"msgid \"Untranslated\"\n"
+	"msgstr \"\"\n";
+
+struct fixture {
+	char *fx_dir;
+	char *fx_mo;                 /* <dir>/nl.mo */
+	struct i18n_catalog *fx_cat;
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	struct sl_buf b;
+
+	sl_buf_init(&b, 4096);
+	if (sl_buf_addf(&b, "%s/%s", dir, name) != SL_OK) {
+		sl_buf_reset(&b);
+		return NULL;
+	}
+	return sl_buf_take(&b);
+}
+
+static int
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f == NULL)
+		return -1;
+	if (len > 0 && fwrite(data, 1, len, f) != len) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
+static int
+write_text(const char *path, const char *text)
+{
+	return write_file(path, text, strlen(text));
+}
+
+/* Compile `po` text to <dir>/<name>.mo with msgfmt; extra msgfmt options in `opts`. */
+static char *
+compile_po(const char *dir, const char *name, const char *po, const char *opts)
+{
+	struct sl_buf cmd, n;
+	char *po_path, *mo_path;
+	int rc;
+
+	sl_buf_init(&n, 256);
+	if (sl_buf_addf(&n, "%s.po", name) != SL_OK)
+		return NULL;
+	po_path = join(dir, sl_buf_str(&n));
+	sl_buf_reset(&n);
+	if (sl_buf_addf(&n, "%s.mo", name) != SL_OK)
+		return NULL;
+	mo_path = join(dir, sl_buf_str(&n));
+	sl_buf_reset(&n);
+	if (po_path == NULL || mo_path == NULL || write_file(po_path, po, strlen(po)) != 0)
+		return NULL;
+	sl_buf_init(&cmd, 8192);
+	if (sl_buf_addf(&cmd, "msgfmt %s -o '%s' '%s'", opts, mo_path, po_path) != SL_OK)
+		return NULL;
+	rc = system(sl_buf_str(&cmd));
+	sl_buf_reset(&cmd);
+	free(po_path);
+	if (rc != 0) {
+		free(mo_path);
+		return NULL;
+	}
+	return mo_path;
+}
+
+static int
+fixture_setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct sl_err err = { 0 };
+
+	if (fx == NULL)
+		return -1;
+	fx->fx_dir = strdup("/tmp/sl-test-i18n-XXXXXX");
+	if (fx->fx_dir == NULL || mkdtemp(fx->fx_dir) == NULL)
+		return -1;
+	fx->fx_mo = compile_po(fx->fx_dir, "nl", test_po, "");
+	if (fx->fx_mo == NULL)
+		return -1;
+	fx->fx_cat = i18n_catalog_load(fx->fx_mo, &err);
+	if (fx->fx_cat == NULL) {
+		fprintf(stderr, "i18n_catalog_load: %s\n", err.msg);
+		return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int
+fixture_teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	i18n_catalog_free(fx->fx_cat);
+	nftw(fx->fx_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx->fx_dir);
+	free(fx->fx_mo);
+	free(fx);
+	return 0;
+}
+
+/* Render `src` and compare; `cat` may be NULL. */
+static void
+expect_render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars,
+	size_t nvars, const char *want)
+{
+	struct sl_buf out;
+	int rc;
+
+	sl_buf_init(&out, 65536);
+	rc = tmpl_render_string(src, cat, vars, nvars, &out);
+	if (rc != SL_OK)
+		fail_msg("rendering \"%s\" failed with %d", src, rc);
+	if (strcmp(sl_buf_str(&out), want) != 0)
+		fail_msg("rendering \"%s\" gave \"%s\", want \"%s\"", src, sl_buf_str(&out), want);
+	sl_buf_reset(&out);
+}
+
+static void
+expect_render_error(const char *src, const struct tmpl_var *vars, size_t nvars)
+{
+	struct sl_buf out;
+	int rc;
+
+	sl_buf_init(&out, 65536);
+	rc = tmpl_render_string(src, NULL, vars, nvars, &out);
+	sl_buf_reset(&out);
+	if (rc == SL_OK)
+		fail_msg("rendering \"%s\" succeeded", src);
+}
+
+/* ---- catalogs ---- */
+
+static void
+test_catalog_lookup(void **state)
+{
+	struct fixture *fx = *state;
+	const char *miss = "Goodbye", *untranslated = "Untranslated";
+
+	assert_int_equal(i18n_catalog_size(fx->fx_cat), 4);
+	assert_string_equal(i18n_gettext(fx->fx_cat, "Hello"), "Hallo");
+	assert_string_equal(i18n_gettext(fx->fx_cat, "Log in"), "Aanmelden <nu>");
+	assert_string_equal(i18n_gettext(fx->fx_cat, "Welcome, %1"), "Welkom, %1 & co");
+	assert_string_equal(i18n_gettext(fx->fx_cat, "Zebra"), "Zebra's \"streep\"");
+	/* A miss, an empty translation and the header all give back msgid. */
+	assert_ptr_equal(i18n_gettext(fx->fx_cat, miss), miss);
+	assert_ptr_equal(i18n_gettext(fx->fx_cat, untranslated), untranslated);
+	assert_string_equal(i18n_gettext(fx->fx_cat, ""), "");
+	assert_string_equal(i18n_gettext(fx->fx_cat, "hello"), "hello");
+	assert_string_equal(i18n_gettext(fx->fx_cat, "Hello "), "Hello ");
+	assert_string_equal(i18n_gettext(fx->fx_cat, "A"), "A");
+	assert_string_equal(i18n_gettext(fx->fx_cat, "zzz"), "zzz");
+}
+
+static void
+test_null_catalog_returns_msgid(void **state)
+{
+	const char *msgid = "Hello";
+
+	(void)state;
+	assert_ptr_equal(i18n_gettext(NULL, msgid), msgid);
+	assert_int_equal(i18n_catalog_size(NULL), 0);
+	i18n_catalog_free(NULL);
+}
+
+static void
+test_catalog_big_endian(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	struct i18n_catalog *cat;
+	char *mo = compile_po(fx->fx_dir, "be", test_po, "--endianness=big");
+
+	assert_non_null(mo);
+	cat = i18n_catalog_load(mo, &err);
+	if (cat == NULL)
+		fail_msg("big-endian catalog refused: %s", err.msg);
+	assert_int_equal(i18n_catalog_size(cat), 4);
+	assert_string_equal(i18n_gettext(cat, "Hello"), "Hallo");
+	assert_string_equal(i18n_gettext(cat, "Zebra"), "Zebra's \"streep\"");
+	i18n_catalog_free(cat);
+	free(mo);
+}
+
+static void
+test_catalog_many_entries(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	struct i18n_catalog *cat;
+	struct sl_buf po;
+	char *mo, id[32], want[32];
+
+	sl_buf_init(&po, 1 << 20);
+	assert_int_equal(sl_buf_adds(&po,
+		"msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"), SL_OK);
+	for (int i = 0; i < 500; i++)
+		assert_int_equal(sl_buf_addf(&po, "msgid \"m%d\"\nmsgstr \"t%d\"\n\n", i * 7919 % 1000, i),
+			SL_OK);
+	mo = compile_po(fx->fx_dir, "many", sl_buf_str(&po), "");
+	sl_buf_reset(&po);
+	assert_non_null(mo);
+	cat = i18n_catalog_load(mo, &err);
+	assert_non_null(cat);
+	assert_int_equal(i18n_catalog_size(cat), 500);
+	for (int i = 0; i < 500; i++) {
+		snprintf(id, sizeof(id), "m%d", i * 7919 % 1000);
+		snprintf(want, sizeof(want), "t%d", i);
+		assert_string_equal(i18n_gettext(cat, id), want);
+	}
+	assert_string_equal(i18n_gettext(cat, "m1"), "m1");
+	i18n_catalog_free(cat);
+	free(mo);
+}
+
+static void
+expect_catalog_refused(const char *path, const char *why)
+{
+	struct sl_err err = { 0 };
+	struct i18n_catalog *cat = i18n_catalog_load(path, &err);
+
+	if (cat != NULL) {
+		i18n_catalog_free(cat);
+		fail_msg("a %s catalog was loaded", why);
+	}
+	assert_true(err.code < 0);
+	assert_true(strlen(err.msg) > 0);
+}
+
+static void
+test_broken_catalogs_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	char *data = NULL, *path = join(fx->fx_dir, "broken.mo"), garbage[1000];
+	size_t len = 0;
+
+	assert_int_equal(sl_file_read(fx->fx_mo, 1 << 20, &data, &len, &err), SL_OK);
+	assert_true(len > 100);
+
+	/* Cut at every length: none of them is a complete catalog. */
+	for (size_t cut = 0; cut < len; cut += (cut < 64 ? 1 : 7)) {
+		char why[64];
+		assert_int_equal(write_file(path, data, cut), 0);
+		snprintf(why, sizeof(why), "truncated (%zu of %zu bytes)", cut, len);
+		expect_catalog_refused(path, why);
+	}
+
+	for (size_t i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (char)(i * 131 + 7);
+	assert_int_equal(write_file(path, garbage, sizeof(garbage)), 0);
+	expect_catalog_refused(path, "garbage");
+
+	/* The right magic followed by garbage. */
+	memcpy(garbage, data, 4);
+	assert_int_equal(write_file(path, garbage, sizeof(garbage)), 0);
+	expect_catalog_refused(path, "magic-then-garbage");
+
+	expect_catalog_refused("/nonexistent/sleutel/nl.mo", "missing");
+	free(data);
+	free(path);
+}
+
+/* The catalog in `path`, with the 32-bit word at `off` set to `v`, in `out`. */
+static void
+patch_catalog(const char *path, size_t off, uint32_t v, const char *out)
+{
+	struct sl_err err = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+
+	assert_int_equal(sl_file_read(path, 1 << 20, &data, &len, &err), SL_OK);
+	assert_true(off + 4 <= len);
+	memcpy(data + off, &v, 4);
+	assert_int_equal(write_file(out, data, len), 0);
+	free(data);
+}
+
+static void
+test_catalog_offsets_out_of_file_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	char *data = NULL, *path = join(fx->fx_dir, "evil.mo");
+	uint32_t orig, trans, count;
+	size_t len = 0;
+
+	assert_int_equal(sl_file_read(fx->fx_mo, 1 << 20, &data, &len, &err), SL_OK);
+	memcpy(&count, data + 8, 4);
+	memcpy(&orig, data + 12, 4);
+	memcpy(&trans, data + 16, 4);
+	free(data);
+	assert_true(count >= 2);
+
+	/* Control: rewriting a word with its own value keeps the file loadable. */
+	patch_catalog(fx->fx_mo, 8, count, path);
+	{
+		struct i18n_catalog *cat = i18n_catalog_load(path, &err);
+		assert_non_null(cat);
+		i18n_catalog_free(cat);
+	}
+
+	patch_catalog(fx->fx_mo, trans + 8 + 4, (uint32_t)len + 100, path);
+	expect_catalog_refused(path, "translation offset past the end");
+	patch_catalog(fx->fx_mo, orig + 8 + 4, (uint32_t)len - 1, path);
+	expect_catalog_refused(path, "original offset at the last byte");
+	patch_catalog(fx->fx_mo, trans + 8, 0xfffffff0u, path);
+	expect_catalog_refused(path, "length past the end");
+	patch_catalog(fx->fx_mo, 12, 0x7ffffff0u, path);
+	expect_catalog_refused(path, "table past the end");
+	patch_catalog(fx->fx_mo, 16, 0xfffffffcu, path);
+	expect_catalog_refused(path, "table at the end of the address space");
+	patch_catalog(fx->fx_mo, 8, 0x40000000u, path);
+	expect_catalog_refused(path, "huge count");
+	free(path);
+}
+
+/* ---- templates: variables ---- */
+
+static void
+test_variable_is_escaped(void **state)
+{
+	const struct tmpl_var vars[] = { { "name", "a&b<c>d\"e'f" } };
+
+	(void)state;
+	expect_render("[{{name}}]", NULL, vars, 1, "[a&amp;b&lt;c&gt;d&quot;e&#39;f]");
+	expect_render("<a title=\"{{name}}\">", NULL, vars, 1,
+		"<a title=\"a&amp;b&lt;c&gt;d&quot;e&#39;f\">");
+}
+
+static void
+test_triple_braces_are_raw(void **state)
+{
+	const struct tmpl_var vars[] = { { "html", "<b>&amp;</b>" } };
+
+	(void)state;
+	expect_render("{{{html}}}", NULL, vars, 1, "<b>&amp;</b>");
+	expect_render("x{{{html}}}y{{html}}", NULL, vars, 1, "x<b>&amp;</b>y&lt;b&gt;&amp;amp;&lt;/b&gt;");
+}
+
+static void
+test_missing_variable_renders_nothing(void **state)
+{
+	const struct tmpl_var vars[] = { { "name", "Ann" } };
+
+	(void)state;
+	expect_render("[{{nope}}]", NULL, vars, 1, "[]");
+	expect_render("[{{{nope}}}]", NULL, vars, 1, "[]");
+	expect_render("[{{nam}}][{{names}}]", NULL, vars, 1, "[][]");
+	expect_render("[{{nope}}]", NULL, NULL, 0, "[]");
+	expect_render("plain text, no tags", NULL, NULL, 0, "plain text, no tags");
+	expect_render("", NULL, NULL, 0, "");
+	expect_render("single { braces } stay", NULL, NULL, 0, "single { braces } stay");
+}
+
+/* ---- templates: translations ---- */
+
+static void
+test_translation_is_escaped(void **state)
+{
+	struct fixture *fx = *state;
+
+	expect_render("<h1>{{_ Hello}}</h1>", fx->fx_cat, NULL, 0, "<h1>Hallo</h1>");
+	expect_render("{{_ Log in}}", fx->fx_cat, NULL, 0, "Aanmelden &lt;nu&gt;");
+	expect_render("{{_ Zebra}}", fx->fx_cat, NULL, 0, "Zebra&#39;s &quot;streep&quot;");
+	/* Without a catalog, or without an entry, the msgid itself (escaped). */
+	expect_render("{{_ Log in}}", NULL, NULL, 0, "Log in");
+	expect_render("{{_ Tom & Jerry}}", fx->fx_cat, NULL, 0, "Tom &amp; Jerry");
+}
+
+static void
+test_translation_with_argument(void **state)
+{
+	struct fixture *fx = *state;
+	const struct tmpl_var vars[] = { { "who", "<Ann & Bob>" } };
+
+	expect_render("{{_ Welcome, %1 | who}}", fx->fx_cat, vars, 1,
+		"Welkom, &lt;Ann &amp; Bob&gt; &amp; co");
+	expect_render("{{_ Welcome, %1|who}}", fx->fx_cat, vars, 1,
+		"Welkom, &lt;Ann &amp; Bob&gt; &amp; co");
+	expect_render("{{_ Welcome, %1 | who}}", NULL, vars, 1, "Welcome, &lt;Ann &amp; Bob&gt;");
+	/* An unset argument fills in as nothing. */
+	expect_render("{{_ Welcome, %1 | nobody}}", fx->fx_cat, vars, 1, "Welkom,  &amp; co");
+}
+
+/* ---- templates: sections ---- */
+
+static void
+test_section_kept_when_set(void **state)
+{
+	const struct tmpl_var set[] = { { "x", "1" }, { "name", "Ann" } };
+	const struct tmpl_var empty[] = { { "x", "" }, { "name", "Ann" } };
+
+	(void)state;
+	expect_render("a{{?x}}[{{name}}]{{/x}}b", NULL, set, 2, "a[Ann]b");
+	expect_render("a{{?x}}[{{name}}]{{/x}}b", NULL, empty, 2, "ab");
+	expect_render("a{{?x}}[{{name}}]{{/x}}b", NULL, NULL, 0, "ab");
+	/* A dropped section drops its translations and raw variables too. */
+	expect_render("{{?x}}{{_ Hello}}{{{name}}}{{/x}}.", NULL, empty, 2, ".");
+}
+
+static void
+test_nested_sections(void **state)
+{
+	const char *src = "<{{?a}}A{{?b}}B{{/b}}C{{/a}}{{?b}}D{{/b}}>";
+	const struct tmpl_var both[] = { { "a", "1" }, { "b", "1" } };
+	const struct tmpl_var only_a[] = { { "a", "1" } };
+	const struct tmpl_var only_b[] = { { "b", "1" } };
+
+	(void)state;
+	expect_render(src, NULL, both, 2, "<ABCD>");
+	expect_render(src, NULL, only_a, 1, "<AC>");
+	expect_render(src, NULL, only_b, 1, "<D>");
+	expect_render(src, NULL, NULL, 0, "<>");
+	/* Eight levels deep is allowed. */
+	expect_render("{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}deep"
+		"{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}", NULL, both, 2, "deep");
+}
+
+static void
+test_unbalanced_sections_refused(void **state)
+{
+	const struct tmpl_var vars[] = { { "a", "1" }, { "b", "1" } };
+
+	(void)state;
+	expect_render_error("{{?a}}open", vars, 2);
+	expect_render_error("{{?a}}open", NULL, 0);
+	expect_render_error("close{{/a}}", vars, 2);
+	expect_render_error("{{?a}}{{?b}}{{/b}}", vars, 2);
+	expect_render_error("{{?a}}{{/a}}{{/a}}", vars, 2);
+	/* Too deep. */
+	expect_render_error("{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}x"
+		"{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}", vars, 2);
+}
+
+static void
+test_mismatched_section_close_refused(void **state)
+{
+	const struct tmpl_var vars[] = { { "a", "1" }, { "b", "1" } };
+
+	(void)state;
+	/* {{/name}} closes {{?name}}, not whatever section is open. */
+	expect_render_error("{{?a}}x{{/b}}", vars, 2);
+	expect_render_error("{{?a}}{{?b}}x{{/a}}{{/b}}", vars, 2);
+}
+
+static void
+test_unterminated_tags_refused(void **state)
+{
+	const struct tmpl_var vars[] = { { "name", "Ann" } };
+
+	(void)state;
+	expect_render_error("Hello {{name", vars, 1);
+	expect_render_error("Hello {{name}", vars, 1);
+	expect_render_error("Hello {{{name}}", vars, 1);
+	expect_render_error("{{_ Hello", vars, 1);
+	expect_render_error("{{?name}}x{{/name", vars, 1);
+	expect_render_error("{{?name", vars, 1);
+}
+
+static void
+test_render_respects_buffer_max(void **state)
+{
+	const struct tmpl_var vars[] = { { "name", "a<b" } };
+	struct sl_buf out;
+
+	(void)state;
+	sl_buf_init(&out, 8);
+	assert_int_equal(tmpl_render_string("0123456789", NULL, NULL, 0, &out), SL_ETOOBIG);
+	sl_buf_reset(&out);
+	assert_int_equal(tmpl_render_string("xxxx{{name}}", NULL, vars, 1, &out), SL_ETOOBIG);
+	assert_true(out.b_len <= 8);
+	sl_buf_reset(&out);
+}
+
+/* ---- html_escape ---- */
+
+static void
+test_html_escape(void **state)
+{
+	struct sl_buf out;
+
+	(void)state;
+	sl_buf_init(&out, 1024);
+	assert_int_equal(html_escape(&out, "<script>alert('x&y')</script>\"\xc3\xa9"), SL_OK);
+	assert_string_equal(sl_buf_str(&out),
+		"&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot;\xc3\xa9");
+	sl_buf_reset(&out);
+}
+
+/* ---- template sets ---- */
+
+static void
+test_template_set_load_and_render(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	const struct tmpl_var vars[] = { { "name", "<Ann>" }, { "x", "1" } };
+	char *tdir = join(fx->fx_dir, "templates"), *p;
+	struct tmpl_set *set;
+	struct sl_buf out;
+
+	assert_int_equal(mkdir(tdir, 0700), 0);
+	p = join(tdir, "page.html");
+	assert_int_equal(write_text(p, "<p>{{_ Hello}} {{name}}</p>\n"), 0);
+	free(p);
+	p = join(tdir, "other.html");
+	assert_int_equal(write_text(p, "{{?x}}X{{/x}}{{?y}}Y{{/y}}"), 0);
+	free(p);
+	p = join(tdir, "notes.txt");
+	assert_int_equal(write_text(p, "not a template"), 0);
+	free(p);
+
+	set = tmpl_set_load(tdir, &err);
+	if (set == NULL)
+		fail_msg("tmpl_set_load: %s", err.msg);
+	sl_buf_init(&out, 4096);
+	assert_int_equal(tmpl_render(set, "page", fx->fx_cat, vars, 2, &out), SL_OK);
+	assert_string_equal(sl_buf_str(&out), "<p>Hallo &lt;Ann&gt;</p>\n");
+	sl_buf_reset(&out);
+	assert_int_equal(tmpl_render(set, "other", NULL, vars, 2, &out), SL_OK);
+	assert_string_equal(sl_buf_str(&out), "X");
+	sl_buf_reset(&out);
+	assert_int_equal(tmpl_render(set, "notes", NULL, vars, 2, &out), SL_ENOTFOUND);
+	assert_int_equal(tmpl_render(set, "page.html", NULL, vars, 2, &out), SL_ENOTFOUND);
+	assert_int_equal(tmpl_render(set, "missing", NULL, vars, 2, &out), SL_ENOTFOUND);
+	assert_int_equal(tmpl_render(set, "", NULL, vars, 2, &out), SL_ENOTFOUND);
+	sl_buf_reset(&out);
+	tmpl_set_free(set);
+	tmpl_set_free(NULL);
+	free(tdir);
+}
+
+static void
+test_template_set_missing_dir_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	char *tdir = join(fx->fx_dir, "no-such-dir");
+
+	assert_null(tmpl_set_load(tdir, &err));
+	assert_non_null(strstr(err.msg, tdir));
+	free(tdir);
+}
+
+/* The portal's own templates load and render without variables. */
+static void
+test_shipped_templates_render(void **state)
+{
+	struct sl_err err = { 0 };
+	struct tmpl_set *set;
+	struct dirent *de;
+	int rendered = 0;
+	DIR *d;
+
+	(void)state;
+	set = tmpl_set_load(SL_TEST_SRCDIR "/data/templates", &err);
+	if (set == NULL)
+		fail_msg("shipped templates: %s", err.msg);
+	d = opendir(SL_TEST_SRCDIR "/data/templates");
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		struct sl_buf out;
+		char name[256];
+		int rc;
+
+		if (n < 6 || strcmp(de->d_name + n - 5, ".html") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 5), de->d_name);
+		sl_buf_init(&out, 1 << 20);
+		rc = tmpl_render(set, name, NULL, NULL, 0, &out);
+		sl_buf_reset(&out);
+		if (rc != SL_OK)
+			fail_msg("template %s does not render: %d", name, rc);
+		rendered++;
+	}
+	closedir(d);
+	assert_true(rendered > 0);
+	tmpl_set_free(set);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_catalog_lookup),
+		cmocka_unit_test(test_null_catalog_returns_msgid),
+		T(test_catalog_big_endian),
+		T(test_catalog_many_entries),
+		T(test_broken_catalogs_refused),
+		T(test_catalog_offsets_out_of_file_refused),
+		cmocka_unit_test(test_variable_is_escaped),
+		cmocka_unit_test(test_triple_braces_are_raw),
+		cmocka_unit_test(test_missing_variable_renders_nothing),
+		T(test_translation_is_escaped),
+		T(test_translation_with_argument),
+		cmocka_unit_test(test_section_kept_when_set),
+		cmocka_unit_test(test_nested_sections),
+		cmocka_unit_test(test_unbalanced_sections_refused),
+		cmocka_unit_test(test_mismatched_section_close_refused),
+		cmocka_unit_test(test_unterminated_tags_refused),
+		cmocka_unit_test(test_render_respects_buffer_max),
+		cmocka_unit_test(test_html_escape),
+		T(test_template_set_load_and_render),
+		T(test_template_set_missing_dir_refused),
+		cmocka_unit_test(test_shipped_templates_render),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
