@@ -26,7 +26,7 @@ run_unit() {
 	label=$1
 	build=$2
 	for t in "$build"/tests/test_*; do
-		[ -x "$t" ] || continue
+		[ -f "$t" ] && [ -x "$t" ] || continue
 		out="$work/$(basename "$t").$label.log"
 		"$t" >"$out" 2>&1
 		rc=$?

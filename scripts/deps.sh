@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="gcc make meson ninja-build pkg-config libssl-dev libmicrohttpd-dev libcjose-dev
 libjansson-dev libsqlite3-dev libinih-dev libqrencode-dev libcmocka-dev gettext sqlite3
-openssl curl jq ca-certificates nodejs npm chromium clang libclang-rt-14-dev"
+openssl curl jq ca-certificates chromium clang libclang-rt-14-dev"
 
 missing=""
 for p in $PACKAGES; do
@@ -15,6 +15,10 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 	fi
 done
+# Node.js may come from Debian (nodejs + npm) or from NodeSource (nodejs with
+# npm inside, which conflicts with Debian's npm): ask for what is absent.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" -eq 0 ]; then
 		echo "deps: installing$missing"

@@ -17,9 +17,15 @@
     counter.textContent = String(remaining);
     if (remaining === 0) clearInterval(timer);
   }, 1000);
+  // Once the person submits a form (continue, cancel) the page is leaving:
+  // stop polling so no answer races the form's own navigation.
+  var leaving = false;
+  document.addEventListener('submit', function () { leaving = true; });
   function poll() {
+    if (leaving) return;
     fetch('/login/poll?req=' + encodeURIComponent(req), { credentials: 'same-origin', cache: 'no-store' })
       .then(function (r) {
+        if (leaving) return;
         if (r.status === 200 || r.status === 404) { window.location.assign(finish); return; }
         if (r.status === 204) { poll(); return; }
         setTimeout(poll, 2000);

@@ -212,6 +212,12 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 		if (conf->c_eid.lc_port == conf->c_portal.lc_port)
 			return sl_fail(err, SL_EINVAL, "[eid] port must differ from [server] port");
 	}
+	if (conf->c_store_path == NULL)
+		return sl_fail(err, SL_EINVAL, "[store] path is required");
+	if (conf->c_keys_dir == NULL)
+		return sl_fail(err, SL_EINVAL, "[keys] dir is required");
+	if (conf->c_data_dir == NULL)
+		return sl_fail(err, SL_EINVAL, "[portal] data_dir is required");
 	if (strcmp(conf->c_store_engine, "sqlite") != 0)
 		return sl_fail(err, SL_EINVAL, "[store] engine = %s: this build supports sqlite", conf->c_store_engine);
 	for (int i = 0; i < SL_LANG_COUNT; i++)

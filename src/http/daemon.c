@@ -151,10 +151,10 @@ dispatch(struct http_request *rq)
 		early_error(rq, 404, "no such endpoint");
 		return;
 	}
-	if (!(rq->rq_route->hr_methods & rq->rq_method)) {
+	if (rq->rq_method == 0 || !(rq->rq_route->hr_methods & rq->rq_method)) {
 		http_add_header(rq, MHD_HTTP_HEADER_ALLOW,
 			rq->rq_route->hr_methods & HTTP_POST
-				? (rq->rq_route->hr_methods & HTTP_GET ? "GET, POST" : "POST")
+				? (rq->rq_route->hr_methods & HTTP_GET ? "GET, HEAD, POST" : "POST")
 				: "GET, HEAD");
 		early_error(rq, 405, "method not allowed");
 		return;
@@ -188,12 +188,9 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		if (rq == NULL)
 			return MHD_NO;
 		*req_cls = rq;
-		if (rq->rq_method == 0) {
-			rq->rq_early_status = 405;
-			rq->rq_early_msg = "method not allowed";
-		} else {
+		/* An unknown method is answered by dispatch(): 404 or 405 with Allow. */
+		if (rq->rq_method != 0)
 			rq->rq_early_status = check_headers(rq, &rq->rq_early_msg);
-		}
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {

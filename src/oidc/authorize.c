@@ -167,7 +167,8 @@ oidc_authorize(void *ctx, struct http_request *rq)
 		oidc_error_page(srv, rq, 400, "invalid_request", "a parameter was given more than once");
 		return;
 	}
-	if (json_object_get(in, "request_uri") != NULL) {
+	if (params_str(in, "request_uri") != NULL &&
+	    strncmp(params_str(in, "request_uri"), OIDC_PAR_URN, strlen(OIDC_PAR_URN)) == 0) {
 		params = params_from_par(srv, in, &client, &ae);
 		if (params == NULL)
 			goto fail;

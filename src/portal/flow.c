@@ -86,7 +86,8 @@ portal_cancel(void *ctx, struct http_request *rq)
 		portal_error(srv, rq, 403, lang, N_("This form has expired"),
 			N_("Go back to the site you came from and start again."));
 	} else {
-		oidc_login_deny(srv, p.op_req.ar_id);
+		/* Finished here, not through the wait channel: a waiting page's
+		 * poll must not race this answer to the browser. */
 		free(p.op_req.ar_status);
 		p.op_req.ar_status = strdup("denied");
 		oidc_login_finish(srv, rq, &p);

@@ -67,7 +67,7 @@ portal_page(struct server *srv, struct http_request *rq, int status, int lang, c
 	} else {
 		if (explicit != NULL && strcmp(explicit, config_languages[lang]) == 0) {
 			char cookie[128];
-			snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Secure; SameSite=Lax; Max-Age=31536000",
+			snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=31536000",
 				OIDC_COOKIE_LANG, config_languages[lang]);
 			http_add_header(rq, "Set-Cookie", cookie);
 		}

@@ -17,13 +17,9 @@
 #include "../../src/config/config.h"
 
 /* The smallest configuration that loads: eID off, so no eID certificates. */
-#define MINIMAL \
-	"[server]\n" \
-	"issuer = https://id.example\n" \
-	"tls_cert = tls/cert.pem\n" \
-	"tls_key = tls/key.pem\n" \
-	"[eid]\n" \
-	"enabled = false\n"
+#define SERVER "[server]\nissuer = https://id.example\ntls_cert = tls/cert.pem\ntls_key = tls/key.pem\n"
+#define EID_OFF "[eid]\nenabled = false\n"
+#define MINIMAL SERVER EID_OFF
 
 struct fixture {
 	char *fx_dir;
@@ -186,25 +182,24 @@ static void
 test_values_are_read(void **state)
 {
 	struct fixture *fx = *state;
-	struct sl_config *conf = load_ok(fx,
-		"[server]\n"
-		"issuer = https://id.example/realm\n"
-		"listen = ::1\n"
-		"port = 9443\n"
-		"tls = false\n"
-		"max_body = 1024\n"
-		"trusted_proxies = 10.0.0.1, 10.0.0.2\n"
-		"[eid]\n"
-		"enabled = no\n"
-		"[oidc]\n"
-		"code_lifetime = 5\n"
-		"session_lifetime = 604800\n"
-		"[portal]\n"
-		"keys = eid, app\n"
-		"default_language = fr\n"
-		"waiter_timeout = 300\n"
-		"[log]\n"
-		"level = debug\n");
+	struct sl_config *conf = load_ok(fx, "[server]\n"
+					     "issuer = https://id.example/realm\n"
+					     "listen = ::1\n"
+					     "port = 9443\n"
+					     "tls = false\n"
+					     "max_body = 1024\n"
+					     "trusted_proxies = 10.0.0.1, 10.0.0.2\n"
+					     "[eid]\n"
+					     "enabled = no\n"
+					     "[oidc]\n"
+					     "code_lifetime = 5\n"
+					     "session_lifetime = 604800\n"
+					     "[portal]\n"
+					     "keys = eid, app\n"
+					     "default_language = fr\n"
+					     "waiter_timeout = 300\n"
+					     "[log]\n"
+					     "level = debug\n");
 
 	assert_string_equal(conf->c_issuer, "https://id.example/realm");
 	assert_string_equal(conf->c_portal.lc_listen, "::1");
@@ -231,19 +226,18 @@ test_relative_paths_resolve_against_file_dir(void **state)
 
 	assert_int_equal(mkdir(etc, 0700), 0);
 	ini = join(etc, "sleutel.ini");
-	write_text(ini,
-		"[server]\n"
-		"issuer = https://id.example\n"
-		"tls_cert = certs/cert.pem\n"
-		"tls_key = /abs/key.pem\n"
-		"[eid]\n"
-		"enabled = false\n"
-		"[store]\n"
-		"path = db/sleutel.db\n"
-		"[keys]\n"
-		"dir = signing\n"
-		"[portal]\n"
-		"data_dir = share\n");
+	write_text(ini, "[server]\n"
+			"issuer = https://id.example\n"
+			"tls_cert = certs/cert.pem\n"
+			"tls_key = /abs/key.pem\n"
+			"[eid]\n"
+			"enabled = false\n"
+			"[store]\n"
+			"path = db/sleutel.db\n"
+			"[keys]\n"
+			"dir = signing\n"
+			"[portal]\n"
+			"data_dir = share\n");
 	conf = config_load(ini, &err);
 	if (conf == NULL)
 		fail_msg("refused: %s", err.msg);
@@ -270,16 +264,15 @@ static void
 test_eid_enabled_with_certificates(void **state)
 {
 	struct fixture *fx = *state;
-	struct sl_config *conf = load_ok(fx,
-		"[server]\n"
-		"issuer = https://id.example\n"
-		"tls_cert = tls/cert.pem\n"
-		"tls_key = tls/key.pem\n"
-		"[eid]\n"
-		"tls_cert = eid/cert.pem\n"
-		"tls_key = eid/key.pem\n"
-		"client_ca = eid/ca.pem\n"
-		"public_url = https://eid.example:8444\n");
+	struct sl_config *conf = load_ok(fx, "[server]\n"
+					     "issuer = https://id.example\n"
+					     "tls_cert = tls/cert.pem\n"
+					     "tls_key = tls/key.pem\n"
+					     "[eid]\n"
+					     "tls_cert = eid/cert.pem\n"
+					     "tls_key = eid/key.pem\n"
+					     "client_ca = eid/ca.pem\n"
+					     "public_url = https://eid.example:8444\n");
 	char *want = join(fx->fx_dir, "eid/ca.pem");
 
 	assert_true(conf->c_eid_enabled);
@@ -308,12 +301,7 @@ test_comments_and_blank_lines(void **state)
 {
 	struct fixture *fx = *state;
 	struct sl_config *conf = load_ok(fx,
-		"; sleutel configuration\n"
-		"# another comment\n"
-		"\n"
-		MINIMAL
-		"[oidc]\n"
-		"code_lifetime = 120 ; two minutes\n");
+		"; sleutel configuration\n# another comment\n\n" MINIMAL "[oidc]\ncode_lifetime = 120 ; two minutes\n");
 
 	assert_int_equal(conf->c_code_lifetime, 120);
 	config_free(conf);
@@ -347,8 +335,7 @@ test_number_out_of_range_refused(void **state)
 	load_refused(*state, MINIMAL "[server]\nport = 0\n", "port");
 	load_refused(*state, MINIMAL "[server]\nport = 65536\n", "port");
 	load_refused(*state, MINIMAL "[server]\nmax_body = -1\n", "max_body");
-	load_refused(*state, MINIMAL "[portal]\nwaiter_timeout = 99999999999999999999\n",
-		"waiter_timeout");
+	load_refused(*state, MINIMAL "[portal]\nwaiter_timeout = 99999999999999999999\n", "waiter_timeout");
 }
 
 static void
@@ -375,8 +362,7 @@ static void
 test_http_issuer_refused(void **state)
 {
 	load_refused(*state,
-		"[server]\nissuer = http://id.example\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
-		"issuer");
+		"[server]\nissuer = http://id.example\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n", "issuer");
 }
 
 static void
@@ -385,9 +371,8 @@ test_issuer_with_trailing_slash_refused(void **state)
 	load_refused(*state,
 		"[server]\nissuer = https://id.example/\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
 		"issuer");
-	load_refused(*state,
-		"[server]\nissuer = https://\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
-		"issuer");
+	load_refused(
+		*state, "[server]\nissuer = https://\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n", "issuer");
 }
 
 static void
@@ -433,26 +418,35 @@ test_portal_bogus_key_refused(void **state)
 static void
 test_tls_without_cert_refused(void **state)
 {
-	load_refused(*state,
-		"[server]\nissuer = https://id.example\ntls_key = k\n[eid]\nenabled = false\n", "tls_cert");
-	load_refused(*state,
-		"[server]\nissuer = https://id.example\ntls_cert = c\n[eid]\nenabled = false\n", "tls_key");
+	load_refused(
+		*state, "[server]\nissuer = https://id.example\ntls_key = k\n[eid]\nenabled = false\n", "tls_cert");
+	load_refused(
+		*state, "[server]\nissuer = https://id.example\ntls_cert = c\n[eid]\nenabled = false\n", "tls_key");
 }
 
 static void
 test_tls_with_empty_cert_refused(void **state)
 {
 	/* "tls_cert =" names no file: as required as leaving the key out. */
-	load_refused(*state,
-		"[server]\nissuer = https://id.example\ntls_cert =\ntls_key = k\n[eid]\nenabled = false\n",
+	load_refused(*state, "[server]\nissuer = https://id.example\ntls_cert =\ntls_key = k\n[eid]\nenabled = false\n",
 		"tls_cert");
+}
+
+static void
+test_empty_required_paths_refused(void **state)
+{
+	/* Each has a default; an empty value must not leave it unset, which
+	 * would put the database, the keys or the templates wherever the
+	 * daemon happens to run. */
+	load_refused(*state, MINIMAL "[store]\npath =\n", "path");
+	load_refused(*state, MINIMAL "[keys]\ndir =\n", "dir");
+	load_refused(*state, MINIMAL "[portal]\ndata_dir =\n", "data_dir");
 }
 
 static void
 test_eid_without_cert_refused(void **state)
 {
-	load_refused(*state, "[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\n",
-		"[eid]");
+	load_refused(*state, "[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\n", "[eid]");
 }
 
 static void
@@ -513,6 +507,7 @@ main(void)
 		T(test_portal_bogus_key_refused),
 		T(test_tls_without_cert_refused),
 		T(test_tls_with_empty_cert_refused),
+		T(test_empty_required_paths_refused),
 		T(test_eid_without_cert_refused),
 		T(test_eid_same_port_refused),
 		T(test_bad_language_refused),

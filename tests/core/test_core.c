@@ -150,8 +150,8 @@ test_buf_take_hands_over_and_empties(void **state)
 
 /* Every input of `bad` that `decode` accepts, listed in one failure. */
 static void
-expect_all_refused(uint8_t *(*decode)(const char *, size_t, size_t *), const char *what,
-	const char *const *bad, size_t nbad)
+expect_all_refused(
+	uint8_t *(*decode)(const char *, size_t, size_t *), const char *what, const char *const *bad, size_t nbad)
 {
 	struct sl_buf accepted;
 	size_t n;
@@ -262,9 +262,7 @@ test_b64url_round_trip_all_lengths(void **state)
 static void
 test_b64url_decode_rejects_std_alphabet_and_padding(void **state)
 {
-	static const char *const bad[] = {
-		"Zg==", "Zm8=", "+_8", "-/8", "Zm9v+A", "Zm9v/w", "Zm=v", "====",
-	};
+	static const char *const bad[] = { "Zg==", "Zm8=", "+_8", "-/8", "Zm9v+A", "Zm9v/w", "Zm=v", "====" };
 
 	(void)state;
 	expect_all_refused(sl_b64url_decode, "sl_b64url_decode", bad, sizeof(bad) / sizeof(bad[0]));
@@ -273,9 +271,7 @@ test_b64url_decode_rejects_std_alphabet_and_padding(void **state)
 static void
 test_b64url_decode_rejects_bad_length_and_chars(void **state)
 {
-	static const char *const bad[] = {
-		"Z", "Zm9vY", "Zm9vYmFyZ", "Zm9v!A", "Zm 9", "Zm9\x80", "Zm9v.g",
-	};
+	static const char *const bad[] = { "Z", "Zm9vY", "Zm9vYmFyZ", "Zm9v!A", "Zm 9", "Zm9\x80", "Zm9v.g" };
 	size_t n;
 
 	(void)state;
@@ -287,9 +283,7 @@ test_b64url_decode_rejects_bad_length_and_chars(void **state)
 static void
 test_b64url_decode_rejects_whitespace(void **state)
 {
-	static const char *const bad[] = {
-		"    Zm9v", "Zm9v    ", "\n\n\n\nZm9v", "Zm9v\r\n\r\n", "Zm9v\t\t\t\t",
-	};
+	static const char *const bad[] = { "    Zm9v", "Zm9v    ", "\n\n\n\nZm9v", "Zm9v\r\n\r\n", "Zm9v\t\t\t\t" };
 
 	(void)state;
 	expect_all_refused(sl_b64url_decode, "sl_b64url_decode", bad, sizeof(bad) / sizeof(bad[0]));
@@ -336,9 +330,7 @@ test_b64_decode_padded(void **state)
 static void
 test_b64_decode_rejects_bad_input(void **state)
 {
-	static const char *const bad[] = {
-		"Zg", "Zm8", "Zm9vY", "Zg=", "Zm9v!A==", "-_-_", "Zm 9v",
-	};
+	static const char *const bad[] = { "Zg", "Zm8", "Zm9vY", "Zg=", "Zm9v!A==", "-_-_", "Zm 9v" };
 
 	(void)state;
 	expect_all_refused(sl_b64_decode, "sl_b64_decode", bad, sizeof(bad) / sizeof(bad[0]));
@@ -388,8 +380,7 @@ test_url_encode(void **state)
 	sl_buf_reset(&b);
 
 	assert_int_equal(sl_url_encode(&b, "&=?/+%#:@!*'()\"<>\n"), SL_OK);
-	assert_string_equal(sl_buf_str(&b),
-		"%26%3D%3F%2F%2B%25%23%3A%40%21%2A%27%28%29%22%3C%3E%0A");
+	assert_string_equal(sl_buf_str(&b), "%26%3D%3F%2F%2B%25%23%3A%40%21%2A%27%28%29%22%3C%3E%0A");
 	sl_buf_reset(&b);
 
 	assert_int_equal(sl_url_encode(&b, ""), SL_OK);
@@ -487,8 +478,8 @@ test_random_id_length_and_alphabet(void **state)
 		a = sl_random_id(sizes[i].bytes);
 		assert_non_null(a);
 		assert_int_equal(strlen(a), sizes[i].chars);
-		assert_int_equal(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-			strlen(a));
+		assert_int_equal(
+			strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), strlen(a));
 		free(a);
 	}
 	a = sl_random_id(16);
@@ -719,13 +710,11 @@ main(void)
 		cmocka_unit_test(test_random_id_length_and_alphabet),
 		cmocka_unit_test(test_strlcpy_truncates_and_reports),
 		cmocka_unit_test_setup_teardown(test_file_write_honours_mode, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_file_write_is_atomic_and_leaves_no_tmp, tmpdir_setup,
-			tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_file_write_into_missing_dir_fails, tmpdir_setup,
-			tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_file_write_is_atomic_and_leaves_no_tmp, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_file_write_into_missing_dir_fails, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_file_read_limit, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_file_read_empty_and_missing, tmpdir_setup,
-			tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_file_read_empty_and_missing, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_path_resolve),
 		cmocka_unit_test(test_fail_fills_error),
 	};

@@ -299,12 +299,12 @@ static void
 test_pkce_rfc7636_vector(void **state)
 {
 	(void)state;
-	assert_true(crypto_pkce_s256_ok("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-		"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-	assert_false(crypto_pkce_s256_ok("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-		"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
-	assert_false(crypto_pkce_s256_ok("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
-		"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+	assert_true(crypto_pkce_s256_ok(
+		"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+	assert_false(crypto_pkce_s256_ok(
+		"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
+	assert_false(crypto_pkce_s256_ok(
+		"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
 	assert_false(crypto_pkce_s256_ok("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", ""));
 	assert_false(crypto_pkce_s256_ok(NULL, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
 	assert_false(crypto_pkce_s256_ok("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", NULL));
@@ -346,14 +346,10 @@ test_pkce_verifier_length(void **state)
 static void
 test_pkce_verifier_characters(void **state)
 {
-	static const char *const bad[] = {
-		"dBjftJeZ4CVP+mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-		"dBjftJeZ4CVP/mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-		"dBjftJeZ4CVP mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-		"dBjftJeZ4CVP=mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-		"dBjftJeZ4CVP%mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-		"dBjftJeZ4CVP\xc3\xa9mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-	};
+	static const char *const bad[] = { "dBjftJeZ4CVP+mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+		"dBjftJeZ4CVP/mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "dBjftJeZ4CVP mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+		"dBjftJeZ4CVP=mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "dBjftJeZ4CVP%mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+		"dBjftJeZ4CVP\xc3\xa9mB92K27uhbUJU1p1r_wW1gFWFOEjXk" };
 	const char *good = "0123456789.~-_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	char *c;
 
@@ -852,8 +848,8 @@ test_pem_with_wrong_alg_refused(void **state)
 	assert_null(jose_key_from_pem(ecpem, "PS256", "k", &err));
 	assert_null(jose_key_from_pem(rsapem, "ES256", "k", &err));
 	assert_null(jose_key_from_pem(rsapem, "HS256", "k", &err));
-	assert_null(jose_key_from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-		"ES256", "k", &err));
+	assert_null(jose_key_from_pem(
+		"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "ES256", "k", &err));
 	assert_null(jose_key_from_pem("garbage", "ES256", "k", &err));
 	free(ecpem);
 	free(rsapem);
@@ -1158,8 +1154,8 @@ test_x509_ca(void **state)
 	key = key_parse(key_pem);
 	assert_int_equal(X509_check_private_key(ca, key), 1);
 	assert_int_equal(X509_check_ca(ca), 1);
-	assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(ca), NID_commonName, cn,
-		sizeof(cn)), (int)strlen("sleutel test CA"));
+	assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(ca), NID_commonName, cn, sizeof(cn)),
+		(int)strlen("sleutel test CA"));
 	assert_string_equal(cn, "sleutel test CA");
 	/* Self-signed: it verifies against itself. */
 	assert_int_equal(X509_verify(ca, key), 1);
@@ -1183,7 +1179,8 @@ test_x509_server_verifies_against_ca(void **state)
 	(void)state;
 	assert_int_equal(x509_make_ca("sleutel test CA", 30, &ca_key, &ca_pem, &err), SL_OK);
 	assert_int_equal(x509_make_server(ca_key, ca_pem, "localhost",
-		"DNS:localhost,DNS:id.example,IP:127.0.0.1,IP:::1", 30, &key_pem, &cert_pem, &err), SL_OK);
+				 "DNS:localhost,DNS:id.example,IP:127.0.0.1,IP:::1", 30, &key_pem, &cert_pem, &err),
+		SL_OK);
 	ca = cert_parse(ca_pem);
 	cert = cert_parse(cert_pem);
 	key = key_parse(key_pem);
@@ -1223,13 +1220,15 @@ test_x509_server_with_bad_input_fails(void **state)
 
 	(void)state;
 	assert_int_equal(x509_make_ca("sleutel test CA", 30, &ca_key, &ca_pem, &err), SL_OK);
-	assert_int_not_equal(x509_make_server("garbage", ca_pem, "localhost", "DNS:localhost", 30,
-		&key_pem, &cert_pem, &err), SL_OK);
+	assert_int_not_equal(
+		x509_make_server("garbage", ca_pem, "localhost", "DNS:localhost", 30, &key_pem, &cert_pem, &err),
+		SL_OK);
 	assert_true(strlen(err.msg) > 0);
-	assert_int_not_equal(x509_make_server(ca_key, "garbage", "localhost", "DNS:localhost", 30,
-		&key_pem, &cert_pem, &err), SL_OK);
-	assert_int_not_equal(x509_make_server(ca_key, ca_pem, "localhost", "BOGUS:localhost", 30,
-		&key_pem, &cert_pem, &err), SL_OK);
+	assert_int_not_equal(
+		x509_make_server(ca_key, "garbage", "localhost", "DNS:localhost", 30, &key_pem, &cert_pem, &err),
+		SL_OK);
+	assert_int_not_equal(
+		x509_make_server(ca_key, ca_pem, "localhost", "BOGUS:localhost", 30, &key_pem, &cert_pem, &err), SL_OK);
 	free(ca_key);
 	free(ca_pem);
 }

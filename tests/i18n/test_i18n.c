@@ -21,30 +21,29 @@
 #error "SL_TEST_SRCDIR must be defined by the build"
 #endif
 
-static const char test_po[] =
-	"msgid \"\"\n"
-	"msgstr \"\"\n"
-	"\"Content-Type: text/plain; charset=UTF-8\\n\"\n"
-	"\"Language: nl\\n\"\n"
-	"\n"
-	"msgid \"Hello\"\n"
-	"msgstr \"Hallo\"\n"
-	"\n"
-	"msgid \"Log in\"\n"
-	"msgstr \"Aanmelden <nu>\"\n"
-	"\n"
-	"msgid \"Welcome, %1\"\n"
-	"msgstr \"Welkom, %1 & co\"\n"
-	"\n"
-	"msgid \"Zebra\"\n"
-	"msgstr \"Zebra's \\\"streep\\\"\"\n"
-	"\n"
-	"msgid \"Untranslated\"\n"
-	"msgstr \"\"\n";
+static const char test_po[] = "msgid \"\"\n"
+			      "msgstr \"\"\n"
+			      "\"Content-Type: text/plain; charset=UTF-8\\n\"\n"
+			      "\"Language: nl\\n\"\n"
+			      "\n"
+			      "msgid \"Hello\"\n"
+			      "msgstr \"Hallo\"\n"
+			      "\n"
+			      "msgid \"Log in\"\n"
+			      "msgstr \"Aanmelden <nu>\"\n"
+			      "\n"
+			      "msgid \"Welcome, %1\"\n"
+			      "msgstr \"Welkom, %1 & co\"\n"
+			      "\n"
+			      "msgid \"Zebra\"\n"
+			      "msgstr \"Zebra's \\\"streep\\\"\"\n"
+			      "\n"
+			      "msgid \"Untranslated\"\n"
+			      "msgstr \"\"\n";
 
 struct fixture {
 	char *fx_dir;
-	char *fx_mo;                 /* <dir>/nl.mo */
+	char *fx_mo; /* <dir>/nl.mo */
 	struct i18n_catalog *fx_cat;
 };
 
@@ -160,8 +159,8 @@ fixture_teardown(void **state)
 
 /* Render `src` and compare; `cat` may be NULL. */
 static void
-expect_render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars,
-	size_t nvars, const char *want)
+expect_render(
+	const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars, const char *want)
 {
 	struct sl_buf out;
 	int rc;
@@ -251,11 +250,10 @@ test_catalog_many_entries(void **state)
 	char *mo, id[32], want[32];
 
 	sl_buf_init(&po, 1 << 20);
-	assert_int_equal(sl_buf_adds(&po,
-		"msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"), SL_OK);
+	assert_int_equal(
+		sl_buf_adds(&po, "msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"), SL_OK);
 	for (int i = 0; i < 500; i++)
-		assert_int_equal(sl_buf_addf(&po, "msgid \"m%d\"\nmsgstr \"t%d\"\n\n", i * 7919 % 1000, i),
-			SL_OK);
+		assert_int_equal(sl_buf_addf(&po, "msgid \"m%d\"\nmsgstr \"t%d\"\n\n", i * 7919 % 1000, i), SL_OK);
 	mo = compile_po(fx->fx_dir, "many", sl_buf_str(&po), "");
 	sl_buf_reset(&po);
 	assert_non_null(mo);
@@ -270,6 +268,32 @@ test_catalog_many_entries(void **state)
 	assert_string_equal(i18n_gettext(cat, "m1"), "m1");
 	i18n_catalog_free(cat);
 	free(mo);
+}
+
+static void
+test_catalog_parse_from_memory(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	struct i18n_catalog *cat;
+	char *data = NULL;
+	size_t len = 0;
+
+	assert_int_equal(sl_file_read(fx->fx_mo, 1 << 20, &data, &len, &err), SL_OK);
+	cat = i18n_catalog_parse(data, len, &err);
+	if (cat == NULL)
+		fail_msg("i18n_catalog_parse: %s", err.msg);
+	/* The bytes are copied: the caller's buffer may go. */
+	memset(data, 0, len);
+	free(data);
+	assert_int_equal(i18n_catalog_size(cat), 4);
+	assert_string_equal(i18n_gettext(cat, "Hello"), "Hallo");
+	assert_string_equal(i18n_gettext(cat, "Goodbye"), "Goodbye");
+	i18n_catalog_free(cat);
+
+	assert_null(i18n_catalog_parse("", 0, &err));
+	assert_true(strlen(err.msg) > 0);
+	assert_null(i18n_catalog_parse("\xde\x12\x04\x95", 4, &err));
 }
 
 static void
@@ -383,8 +407,7 @@ test_variable_is_escaped(void **state)
 
 	(void)state;
 	expect_render("[{{name}}]", NULL, vars, 1, "[a&amp;b&lt;c&gt;d&quot;e&#39;f]");
-	expect_render("<a title=\"{{name}}\">", NULL, vars, 1,
-		"<a title=\"a&amp;b&lt;c&gt;d&quot;e&#39;f\">");
+	expect_render("<a title=\"{{name}}\">", NULL, vars, 1, "<a title=\"a&amp;b&lt;c&gt;d&quot;e&#39;f\">");
 }
 
 static void
@@ -433,10 +456,8 @@ test_translation_with_argument(void **state)
 	struct fixture *fx = *state;
 	const struct tmpl_var vars[] = { { "who", "<Ann & Bob>" } };
 
-	expect_render("{{_ Welcome, %1 | who}}", fx->fx_cat, vars, 1,
-		"Welkom, &lt;Ann &amp; Bob&gt; &amp; co");
-	expect_render("{{_ Welcome, %1|who}}", fx->fx_cat, vars, 1,
-		"Welkom, &lt;Ann &amp; Bob&gt; &amp; co");
+	expect_render("{{_ Welcome, %1 | who}}", fx->fx_cat, vars, 1, "Welkom, &lt;Ann &amp; Bob&gt; &amp; co");
+	expect_render("{{_ Welcome, %1|who}}", fx->fx_cat, vars, 1, "Welkom, &lt;Ann &amp; Bob&gt; &amp; co");
 	expect_render("{{_ Welcome, %1 | who}}", NULL, vars, 1, "Welcome, &lt;Ann &amp; Bob&gt;");
 	/* An unset argument fills in as nothing. */
 	expect_render("{{_ Welcome, %1 | nobody}}", fx->fx_cat, vars, 1, "Welkom,  &amp; co");
@@ -473,7 +494,8 @@ test_nested_sections(void **state)
 	expect_render(src, NULL, NULL, 0, "<>");
 	/* Eight levels deep is allowed. */
 	expect_render("{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}deep"
-		"{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}", NULL, both, 2, "deep");
+		      "{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}",
+		NULL, both, 2, "deep");
 }
 
 static void
@@ -489,7 +511,8 @@ test_unbalanced_sections_refused(void **state)
 	expect_render_error("{{?a}}{{/a}}{{/a}}", vars, 2);
 	/* Too deep. */
 	expect_render_error("{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}{{?a}}x"
-		"{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}", vars, 2);
+			    "{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}{{/a}}",
+		vars, 2);
 }
 
 static void
@@ -542,8 +565,7 @@ test_html_escape(void **state)
 	(void)state;
 	sl_buf_init(&out, 1024);
 	assert_int_equal(html_escape(&out, "<script>alert('x&y')</script>\"\xc3\xa9"), SL_OK);
-	assert_string_equal(sl_buf_str(&out),
-		"&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot;\xc3\xa9");
+	assert_string_equal(sl_buf_str(&out), "&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot;\xc3\xa9");
 	sl_buf_reset(&out);
 }
 
@@ -648,6 +670,7 @@ main(void)
 		cmocka_unit_test(test_null_catalog_returns_msgid),
 		T(test_catalog_big_endian),
 		T(test_catalog_many_entries),
+		T(test_catalog_parse_from_memory),
 		T(test_broken_catalogs_refused),
 		T(test_catalog_offsets_out_of_file_refused),
 		cmocka_unit_test(test_variable_is_escaped),

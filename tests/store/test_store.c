@@ -124,10 +124,11 @@ test_open_creates_schema(void **state)
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
 	assert_int_equal(raw_count(fx->fx_path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-	assert_int_equal(raw_count(fx->fx_path,
-		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
-		" ('persons', 'clients', 'signing_keys', 'auth_requests', 'codes', 'tokens',"
-		"  'sessions', 'jti_seen', 'audit', 'key_generation')"), 10);
+	assert_int_equal(
+		raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN"
+				       " ('persons', 'clients', 'signing_keys', 'auth_requests', 'codes', 'tokens',"
+				       "  'sessions', 'jti_seen', 'audit', 'key_generation')"),
+		10);
 }
 
 static void
@@ -600,8 +601,8 @@ test_token_rotate_replay_revokes_grant(void **state)
 	assert_true(token_revoked(fx->fx_store, "rt-1"));
 	assert_true(token_revoked(fx->fx_store, "rt-2"));
 	assert_true(token_revoked(fx->fx_store, "at-1"));
-	assert_int_equal(raw_count(fx->fx_path,
-		"SELECT count(*) FROM tokens WHERE grant_id = 'grant-1' AND revoked = 0"), 0);
+	assert_int_equal(
+		raw_count(fx->fx_path, "SELECT count(*) FROM tokens WHERE grant_id = 'grant-1' AND revoked = 0"), 0);
 	/* Another grant is untouched. */
 	assert_false(token_revoked(fx->fx_store, "rt-x"));
 }
@@ -699,8 +700,13 @@ test_audit_add_and_count(void **state)
 {
 	struct fixture *fx = *state;
 	struct store_audit ok = {
-		.au_event = "login", .au_result = "ok", .au_person_id = "person-1",
-		.au_client_id = "client-a", .au_key = "test", .au_ip = "192.0.2.1", .au_detail = "{}",
+		.au_event = "login",
+		.au_result = "ok",
+		.au_person_id = "person-1",
+		.au_client_id = "client-a",
+		.au_key = "test",
+		.au_ip = "192.0.2.1",
+		.au_detail = "{}",
 	};
 	struct store_audit failed = { .au_event = "login", .au_result = "denied" };
 	struct store_audit deflt = { .au_event = "token" }; /* result defaults to ok */
@@ -722,7 +728,8 @@ test_audit_add_and_count(void **state)
 	assert_int_equal(store_audit_count(fx->fx_store, "logout", NULL, &n), SL_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(raw_count(fx->fx_path,
-		"SELECT count(*) FROM audit WHERE ip = '192.0.2.1' AND key = 'test' AND time > 0"), 3);
+				 "SELECT count(*) FROM audit WHERE ip = '192.0.2.1' AND key = 'test' AND time > 0"),
+		3);
 }
 
 static void
@@ -734,16 +741,16 @@ test_audit_is_append_only(void **state)
 	int64_t n = -1;
 
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
-	assert_int_not_equal(raw_exec(fx->fx_path, "UPDATE audit SET result = 'forged'", msg,
-		sizeof(msg)), SQLITE_OK);
+	assert_int_not_equal(raw_exec(fx->fx_path, "UPDATE audit SET result = 'forged'", msg, sizeof(msg)), SQLITE_OK);
 	assert_non_null(strstr(msg, "append-only"));
 	assert_int_not_equal(raw_exec(fx->fx_path, "DELETE FROM audit", msg, sizeof(msg)), SQLITE_OK);
 	assert_non_null(strstr(msg, "append-only"));
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	assert_int_equal(n, 1);
 	/* Appending still works. */
-	assert_int_equal(raw_exec(fx->fx_path,
-		"INSERT INTO audit (time, event, result) VALUES (1, 'login', 'ok')", NULL, 0), SQLITE_OK);
+	assert_int_equal(
+		raw_exec(fx->fx_path, "INSERT INTO audit (time, event, result) VALUES (1, 'login', 'ok')", NULL, 0),
+		SQLITE_OK);
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	assert_int_equal(n, 2);
 }
@@ -761,16 +768,37 @@ test_audit_replace_refused(void **state)
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
 	rc = raw_exec(fx->fx_path,
 		"INSERT OR REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged'"
-		" FROM audit", NULL, 0);
+		" FROM audit",
+		NULL, 0);
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("INSERT OR REPLACE on audit: rc %d, original rows left %lld", rc, (long long)n);
 	rc = raw_exec(fx->fx_path,
-		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit",
-		NULL, 0);
+		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit", NULL, 0);
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("REPLACE INTO audit: rc %d, original rows left %lld", rc, (long long)n);
+}
+
+static void
+test_existing_database_gets_replace_guard(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_audit a = { .au_event = "login", .au_result = "ok" };
+	int64_t n = -1;
+	int rc;
+
+	/* A database made before the guard existed: same version, no trigger. */
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, "DROP TRIGGER audit_no_replace", NULL, 0), SQLITE_OK);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
+	rc = raw_exec(fx->fx_path,
+		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit", NULL, 0);
+	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
+	if (rc == SQLITE_OK || n != 1)
+		fail_msg("an upgraded database lets REPLACE rewrite the audit trail (rc %d)", rc);
 }
 
 /* ---- signing keys ---- */
@@ -844,9 +872,15 @@ test_purge_expired_removes_only_expired(void **state)
 	int64_t now = sl_now(), past = now - 10, future = now + 600;
 	struct store_authreq ar_old = authreq_fixture("ar-old", past), ar_new = authreq_fixture("ar-new", future);
 	struct store_code co = {
-		.co_hash = (char *)"co-old", .co_grant_id = (char *)"g", .co_client_id = (char *)"c",
-		.co_person_id = (char *)"p", .co_redirect_uri = (char *)"https://rp/cb", .co_scope = (char *)"openid",
-		.co_challenge = (char *)"x", .co_auth_time = 1, .co_expires = past,
+		.co_hash = (char *)"co-old",
+		.co_grant_id = (char *)"g",
+		.co_client_id = (char *)"c",
+		.co_person_id = (char *)"p",
+		.co_redirect_uri = (char *)"https://rp/cb",
+		.co_scope = (char *)"openid",
+		.co_challenge = (char *)"x",
+		.co_auth_time = 1,
+		.co_expires = past,
 	};
 	struct store_token t_old = token_fixture("t-old", "access", "g"), t_new = token_fixture("t-new", "access", "g");
 	struct store_session s_old = { .s_id = (char *)"s-old", .s_person_id = (char *)"p", .s_expires = past };
@@ -948,10 +982,8 @@ test_parallel_authreq_puts(void **state)
 		assert_int_equal(pthread_join(th[t], NULL), 0);
 	for (int t = 0; t < PAR_THREADS; t++)
 		if (jobs[t].pj_failures != 0)
-			fail_msg("thread %d: %d puts failed, last with %d", t, jobs[t].pj_failures,
-				jobs[t].pj_last_rc);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests"),
-		PAR_THREADS * PAR_PUTS);
+			fail_msg("thread %d: %d puts failed, last with %d", t, jobs[t].pj_failures, jobs[t].pj_last_rc);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests"), PAR_THREADS * PAR_PUTS);
 	assert_int_equal(store_authreq_get(fx->fx_store, "t3-r199", &got), SL_OK);
 	store_authreq_clear(&got);
 }
@@ -981,6 +1013,7 @@ main(void)
 		T(test_audit_add_and_count),
 		T(test_audit_is_append_only),
 		T(test_audit_replace_refused),
+		T(test_existing_database_gets_replace_guard),
 		T(test_key_add_each_generation),
 		T(test_purge_expired_removes_only_expired),
 		T(test_parallel_authreq_puts),

@@ -154,8 +154,8 @@ test_notify_wakes_exactly_its_key(void **state)
 	waiter_registry_free(reg);
 	for (int i = 0; i < MANY; i++) {
 		assert_int_equal(atomic_load(&ctx[i].wc_calls), 1);
-		assert_int_equal(atomic_load(&ctx[i].wc_reason),
-			i % MANY_KEYS < MANY_KEYS / 2 ? WAKE_EVENT : WAKE_SHUTDOWN);
+		assert_int_equal(
+			atomic_load(&ctx[i].wc_reason), i % MANY_KEYS < MANY_KEYS / 2 ? WAKE_EVENT : WAKE_SHUTDOWN);
 	}
 	free(ctx);
 }
@@ -331,9 +331,9 @@ test_registry_of_zero_refused(void **state)
 
 struct race {
 	struct waiter_registry *ra_reg;
-	struct wctx *ra_ctx;       /* ADDERS * PER_ADDER */
+	struct wctx *ra_ctx; /* ADDERS * PER_ADDER */
 	atomic_int ra_adders_left;
-	atomic_long ra_notified;    /* sum of waiter_notify() results */
+	atomic_long ra_notified; /* sum of waiter_notify() results */
 	atomic_int ra_add_failures;
 };
 
@@ -486,8 +486,7 @@ wake_reenter(void *arg, enum waiter_reason reason)
 {
 	struct reenter *re = arg;
 
-	re->re_add_rc = waiter_add(re->re_reg, "second", sl_monotonic_ms() + FAR_MS, wake_count,
-		&re->re_second);
+	re->re_add_rc = waiter_add(re->re_reg, "second", sl_monotonic_ms() + FAR_MS, wake_count, &re->re_second);
 	re->re_notified = waiter_notify(re->re_reg, "third");
 	re->re_count = waiter_count(re->re_reg);
 	atomic_store(&re->re_reason, (int)reason);
@@ -543,8 +542,7 @@ test_wake_fn_may_call_registry_on_timeout(void **state)
 	assert_int_equal(waiter_notify(reg, "second"), 1);
 	memset(&re.re_second, 0, sizeof(re.re_second));
 	re.re_second.wc_tally = &tally;
-	assert_int_equal(waiter_add(reg, "second", sl_monotonic_ms() + 20, wake_count, &re.re_second),
-		SL_OK);
+	assert_int_equal(waiter_add(reg, "second", sl_monotonic_ms() + 20, wake_count, &re.re_second), SL_OK);
 	assert_int_equal(tally_wait(&tally, 2, 2000), 2);
 	assert_int_equal(atomic_load(&re.re_second.wc_reason), WAKE_TIMEOUT);
 	waiter_registry_free(reg);

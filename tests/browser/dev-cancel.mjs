@@ -1,0 +1,31 @@
+import { startServer } from '../integration/lib/harness.mjs';
+import { launchBrowser } from './lib/browser.mjs';
+import { startRp } from './lib/rp.mjs';
+const server = await startServer(process.env.DEVFIX ? { config: { portal: { data_dir: '/tmp/devfix' } } } : {});
+const chrome = await launchBrowser(server);
+const rp = await startRp(server);
+const ctx = await chrome.browser.newContext({ locale: 'es-ES' });
+const page = await ctx.newPage();
+const tally = {};
+for (let i = 0; i < 12; i++) {
+  const navs = [];
+  const reqs = [];
+  const onNav = (f) => { if (f === page.mainFrame()) navs.push(new URL(f.url()).pathname); };
+  const onReq = (r) => { if (r.isNavigationRequest() || r.url().includes('/poll')) reqs.push(r.method() + ' ' + new URL(r.url()).pathname); };
+  await page.goto(`${rp.base}/start?prompt=login`);
+  await page.click('a.key');
+  await page.waitForURL((u) => u.pathname === '/key/test');
+  const polled = page.waitForRequest((r) => r.url().includes('/login/poll'));
+  await page.click('button[value=remote]');
+  await page.waitForURL((u) => u.pathname === '/login/wait');
+  await polled;
+  page.on('framenavigated', onNav); page.on('request', onReq);
+  await page.click('form[action="/login/cancel"] button');
+  await page.waitForTimeout(800);
+  page.off('framenavigated', onNav); page.off('request', onReq);
+  const end = new URL(page.url()).pathname + ' h1=' + (await page.textContent('h1'));
+  tally[end] = (tally[end] || 0) + 1;
+  if (i < 3 || !end.startsWith('/cb')) console.log(i, end, JSON.stringify(navs), JSON.stringify(reqs));
+}
+console.log(tally);
+await ctx.close(); await chrome.close(); await rp.close(); await server.stop();

@@ -1,0 +1,159 @@
+// browser.mjs — Debian's Chromium driven by playwright-core for the portal's
+// browser tests.
+//
+// The machine has no network, so the browser is /usr/bin/chromium, never a
+// downloaded one. TLS is real: the server's certificate comes from the run's
+// test CA, and Chromium is told to accept exactly that certificate's key
+// (--ignore-certificate-errors-spki-list, which only works with an explicit
+// user data directory, hence launchPersistentContext on a fresh one). Every
+// test then opens its own isolated context on that browser.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { X509Certificate, createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import { ROOT } from '../../integration/lib/harness.mjs';
+
+export const CHROMIUM = process.env.SLEUTEL_CHROMIUM || '/usr/bin/chromium';
+export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts', 'browser');
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+// base64(SHA-256(SubjectPublicKeyInfo)) of the first certificate in a PEM
+// file: the same as
+//   openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
+//   openssl dgst -sha256 -binary | base64
+export function spkiHash(pemPath) {
+  const cert = new X509Certificate(readFileSync(pemPath));
+  return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+}
+
+// Launch Chromium trusting the server's certificate (server.dir/tls/server.pem).
+export async function launchBrowser(server) {
+  const spki = spkiHash(path.join(server.dir, 'tls', 'server.pem'));
+  const userDataDir = mkdtempSync(path.join(tmpdir(), 'sleutel-chromium-'));
+  const persistent = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--ignore-certificate-errors-spki-list=${spki}`],
+  });
+  const browser = persistent.browser();
+  return {
+    browser,
+    spki,
+    async close() {
+      await persistent.close().catch(() => {});
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Records what a page tells the console, uncaught errors, and every
+// securitypolicyviolation event, for all pages of the contexts it watches.
+export class Watch {
+  constructor() { this.events = []; }
+
+  async attach(context, label) {
+    await context.exposeBinding('__sleutelCspViolation', (_source, v) => {
+      this.events.push({ kind: 'csp', context: label, ...v });
+    });
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        window.__sleutelCspViolation({
+          documentURI: e.documentURI, directive: e.violatedDirective, effectiveDirective: e.effectiveDirective,
+          blockedURI: e.blockedURI, sourceFile: e.sourceFile, line: e.lineNumber, sample: e.sample,
+        });
+      });
+    });
+    context.on('console', (m) => {
+      this.events.push({ kind: 'console', context: label, type: m.type(), text: m.text(),
+        url: m.location()?.url || '', pageUrl: m.page()?.url() || '' });
+    });
+    context.on('weberror', (e) => {
+      this.events.push({ kind: 'pageerror', context: label, text: String(e.error()), pageUrl: e.page()?.url() || '' });
+    });
+  }
+
+  // CSP violations (events, or the console's "Refused to …" lines) on an origin.
+  cspProblems(origin) {
+    return this.events.filter((e) => {
+      if (e.kind === 'csp') return (e.documentURI || '').startsWith(origin);
+      if (e.kind === 'console') {
+        return /Content Security Policy|Refused to (load|execute|apply|connect|frame|evaluate|create)/i.test(e.text) &&
+          (e.pageUrl.startsWith(origin) || e.url.startsWith(origin));
+      }
+      return false;
+    });
+  }
+
+  // Other console errors/warnings and uncaught errors on an origin. A
+  // resource that failed with an HTTP status is listed separately by the
+  // caller's filter (error pages answer 4xx on purpose).
+  otherProblems(origin) {
+    return this.events.filter((e) => (e.kind === 'pageerror' && e.pageUrl.startsWith(origin)) ||
+      (e.kind === 'console' && (e.type === 'error' || e.type === 'warning') &&
+        (e.pageUrl.startsWith(origin) || e.url.startsWith(origin)) && !this.cspProblems(origin).includes(e)));
+  }
+}
+
+export function resetArtifacts() {
+  rmSync(ARTIFACTS, { recursive: true, force: true });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}
+
+export const shots = [];
+export async function screenshot(page, name) {
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  shots.push(file);
+  return file;
+}
+
+export function formatViolations(violations) {
+  return violations.map((v) => `  [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n` +
+    v.nodes.map((n) => `      ${JSON.stringify(n.target)} ${n.failureSummary?.replace(/\n\s*/g, ' | ') || ''}\n` +
+      `        ${n.html}`).join('\n')).join('\n');
+}
+
+// axe-core on the page with the WCAG 2.0/2.1 A and AA rules; the violations
+// are printed when there are any. The portal's pages have no frames, so the
+// single-frame (legacy) run is complete, and it spares the extra blank page
+// the default mode opens for every analysis (a second per page on a busy
+// two-core machine).
+export function axeBuilder(page) {
+  return new AxeBuilder({ page }).withTags(AXE_TAGS).options({ resultTypes: ['violations'] }).setLegacyMode(true);
+}
+
+export async function axe(page, label) {
+  assert.equal(page.frames().length, 1, `${label}: the page has frames, run axe without legacy mode`);
+  const res = await axeBuilder(page).analyze();
+  if (res.violations.length) {
+    console.log(`axe: ${res.violations.length} violation(s) on ${label} (${page.url()}):\n${formatViolations(res.violations)}`);
+  }
+  return res.violations;
+}
+
+// Visible text, titles and ARIA labels on the page that are still exactly an
+// English message id (with %1 standing for anything).
+export async function untranslated(page, msgids) {
+  const texts = await page.evaluate(() => {
+    const out = [document.title.replace(/\s*·\s*sleutel$/, '')];
+    for (const el of document.body.querySelectorAll('*')) {
+      if (el.closest('script,style')) continue;
+      const own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').replace(/\s+/g, ' ').trim();
+      if (own) out.push(own);
+      const full = el.textContent.replace(/\s+/g, ' ').trim();
+      if (full && full !== own) out.push(full);
+      for (const a of ['aria-label', 'title', 'placeholder', 'alt']) if (el.getAttribute(a)) out.push(el.getAttribute(a).trim());
+    }
+    return out;
+  });
+  const pats = msgids.filter((id) => id.length > 3).map((id) => ({
+    id, re: new RegExp(`^${id.split('%1').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`),
+  }));
+  const hits = new Set();
+  for (const t of texts) for (const p of pats) if (p.re.test(t)) hits.add(p.id);
+  return [...hits];
+}
