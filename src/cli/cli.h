@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "../config/config.h"
 #include "../store/store.h"
 
@@ -29,6 +31,8 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An operator action in the audit trail (who: the Unix user). */
 void cli_audit(struct cli_ctx *cc, const char *event, const char *client_id, const char *detail);
 bool cli_has_flag(int argc, char **argv, const char *flag);
+/* Print a JSON value, indented, on stdout. */
+void cli_print_json(const json_t *v);
 /* Generate and register a signing key of each algorithm; the private
  * halves go to keys_dir/<kid>.pem (mode 0600). */
 int cli_keys_generate(struct store *st, const char *keys_dir, int64_t use_after, struct sl_err *err);

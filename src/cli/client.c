@@ -237,9 +237,7 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		if (secret)
 			json_object_set_new(out, "client_secret", json_string(secret));
 		if (cli_has_flag(argc, argv, "--json")) {
-			char *s = json_dumps(out, JSON_INDENT(2));
-			puts(s);
-			free(s);
+			cli_print_json(out);
 		} else {
 			print_client(out);
 			if (secret)
@@ -273,9 +271,7 @@ client_list(struct cli_ctx *cc, bool json)
 
 	store_client_each(cc->cc_store, list_row, arr);
 	if (json) {
-		char *s = json_dumps(arr, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		cli_print_json(arr);
 	} else {
 		printf("%-24s %-22s %s\n", "CLIENT_ID", "AUTH", "NAME");
 		json_array_foreach(arr, i, v)
@@ -297,9 +293,7 @@ client_show(struct cli_ctx *cc, const char *id, bool json)
 		return cli_error("no client %s", id);
 	o = client_json(&c);
 	if (json) {
-		char *s = json_dumps(o, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		cli_print_json(o);
 	} else {
 		print_client(o);
 	}

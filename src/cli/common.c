@@ -33,6 +33,16 @@ cli_audit(struct cli_ctx *cc, const char *event, const char *client_id, const ch
 		cli_error("warning: the audit record for %s was not written", event);
 }
 
+void
+cli_print_json(const json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+	if (s != NULL)
+		puts(s);
+	free(s);
+}
+
 bool
 cli_has_flag(int argc, char **argv, const char *flag)
 {

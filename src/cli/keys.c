@@ -40,9 +40,7 @@ keys_list(struct cli_ctx *cc, bool json)
 
 	store_key_each(cc->cc_store, key_row, arr);
 	if (json) {
-		char *s = json_dumps(arr, JSON_INDENT(2));
-		puts(s);
-		free(s);
+		cli_print_json(arr);
 	} else {
 		printf("%-18s %-6s %-12s %s\n", "KID", "ALG", "SIGNS FROM", "RETIRES");
 		json_array_foreach(arr, i, v) printf("%-18s %-6s %-12lld %lld\n",

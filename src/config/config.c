@@ -206,7 +206,7 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 	if (conf->c_eid_enabled) {
 		if (!conf->c_eid.lc_tls)
 			return sl_fail(err, SL_EINVAL,
-				"[eid] tls = false is only possible behind a trusted proxy; set trusted_proxies");
+				"[eid] tls must be true: the eID origin asks for client certificates itself");
 		if (conf->c_eid.lc_tls_cert == NULL || conf->c_eid.lc_tls_key == NULL)
 			return sl_fail(err, SL_EINVAL, "[eid] tls_cert and tls_key are required");
 		if (conf->c_eid.lc_port == conf->c_portal.lc_port)

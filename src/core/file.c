@@ -47,11 +47,13 @@ sl_file_write(const char *path, const void *data, size_t len, int mode, struct s
 	const char *p = data;
 	int fd;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	/* A fresh, exclusive temporary name: never an existing file or a
+	 * symbolic link planted there, never shared with another writer. */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
 		return sl_fail(err, SL_EINVAL, "path too long: %s", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return sl_fail(err, SL_EIO, "cannot create %s: %s", tmp, strerror(errno));
+		return sl_fail(err, SL_EIO, "cannot create a file beside %s: %s", path, strerror(errno));
 	while (len > 0) {
 		ssize_t w = write(fd, p, len);
 		if (w < 0) {

@@ -42,7 +42,7 @@ struct tmpl_var {
 
 struct tmpl_set;
 
-/* Load every *.html in `dir`, at most `max` bytes each. */
+/* Load every *.html in `dir` (at most 64 files of 256 KiB each). */
 struct tmpl_set *tmpl_set_load(const char *dir, struct sl_err *err);
 void tmpl_set_free(struct tmpl_set *set);
 /* Render template `name` into `out` with the variables and catalog.

@@ -29,7 +29,6 @@ endpoint(json_t *o, const char *name, const char *issuer, const char *path)
 void
 oidc_discovery(void *ctx, struct http_request *rq)
 {
-	static const char *const scopes[] = { "openid", "profile", "eid", "offline_access", NULL };
 	static const char *const algs[] = { "ES256", "RS256", "PS256", NULL };
 	static const char *const auth_methods[] = { "client_secret_basic", "client_secret_post", "private_key_jwt",
 		NULL };
@@ -55,7 +54,7 @@ oidc_discovery(void *ctx, struct http_request *rq)
 	endpoint(o, "jwks_uri", iss, "/jwks");
 	endpoint(o, "pushed_authorization_request_endpoint", iss, "/par");
 	endpoint(o, "end_session_endpoint", iss, "/logout");
-	json_object_set_new(o, "scopes_supported", strings(scopes));
+	json_object_set_new(o, "scopes_supported", strings(oidc_scopes));
 	json_object_set_new(o, "response_types_supported", strings(code));
 	json_object_set_new(o, "response_modes_supported", strings(query));
 	json_object_set_new(o, "grant_types_supported", strings(grants));

@@ -20,6 +20,8 @@ struct authz_error {
 };
 
 /* params.c */
+/* The scopes this provider gives (discovery lists the same). */
+extern const char *const oidc_scopes[];
 /* The request's parameters as a JSON object of strings; NULL with *repeated
  * set when a parameter was given twice. */
 json_t *params_collect(struct http_request *rq, const char **repeated);

@@ -10,6 +10,8 @@
 
 #include "oidc_int.h"
 
+const char *const oidc_scopes[] = { "openid", "profile", "eid", "offline_access", NULL };
+
 /* Parameters kept from an authorization request; the rest are ignored. */
 static const char *const kept_params[] = { "client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "ui_locales", "claims_locales", "login_hint",
@@ -210,6 +212,17 @@ params_validate(struct server *srv, json_t *in, const struct store_client *clien
 		json_t *v = json_object_get(in, kept_params[i]);
 		if (v != NULL)
 			json_object_set(kept, kept_params[i], v);
+	}
+	/* Unknown scopes are ignored (OIDC Core §3.1.2.1): the grant, and so
+	 * the token response, names only those this provider gives. */
+	{
+		struct sl_buf b;
+		sl_buf_init(&b, OIDC_MAX_PARAM);
+		for (int i = 0; oidc_scopes[i]; i++)
+			if (scope_has(scope, oidc_scopes[i]))
+				sl_buf_addf(&b, "%s%s", b.b_len ? " " : "", oidc_scopes[i]);
+		json_object_set_new(kept, "scope", json_string(sl_buf_str(&b)));
+		sl_buf_reset(&b);
 	}
 	*out = kept;
 	return SL_OK;

@@ -50,12 +50,14 @@ static const char *const migration_steps[] = {
 	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
 	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
 	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
-	/* REPLACE deletes without firing DELETE triggers: refuse reuse of a seq. */
-	"CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit"
-	" WHEN NEW.seq IS NOT NULL AND EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq)"
-	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;"
 	"CREATE TABLE key_generation (id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER NOT NULL);"
 	"INSERT INTO key_generation VALUES (1, 0);",
+
+	/* 2: REPLACE deletes without firing DELETE triggers, so an audit row
+	 * could be rewritten by reusing its seq: refuse that too. */
+	"CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit"
+	" WHEN NEW.seq IS NOT NULL AND EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq)"
+	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
 };
 
 int

@@ -249,6 +249,58 @@ step_row(struct conn *c, sqlite3_stmt *s)
 	return SL_ESTORE;
 }
 
+/* A statement's parameters, in order: text (NULL binds NULL) or integer. */
+struct bind {
+	const char *b_text;
+	int64_t b_int;
+	bool b_is_int;
+};
+#define BT(v)                                                                                                          \
+	{                                                                                                              \
+		(v), 0, false                                                                                          \
+	}
+#define BI(v)                                                                                                          \
+	{                                                                                                              \
+		NULL, (v), true                                                                                        \
+	}
+#define NBIND(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Bind and run a statement that returns no rows, inside a transaction. */
+static int
+exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int *changes)
+{
+	sqlite3_stmt *s = conn_stmt(c, id);
+	int rc;
+
+	for (size_t i = 0; i < n; i++) {
+		if (b[i].b_is_int)
+			sqlite3_bind_int64(s, (int)i + 1, b[i].b_int);
+		else
+			bind_text(s, (int)i + 1, b[i].b_text);
+	}
+	rc = step_done(c, s);
+	if (changes != NULL)
+		*changes = sqlite3_changes(c->cn_db);
+	return rc;
+}
+
+/* The shape of most writes: one statement in its own transaction.
+ * SL_ENOTFOUND when `must_change` and no row changed. */
+static int
+write_one(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change)
+{
+	struct conn *c = conn_get(st);
+	int changes = 0, rc = tx_begin(c, d);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, id, b, n, &changes);
+	if (rc == SL_OK && must_change && changes == 0)
+		rc = SL_ENOTFOUND;
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
 /* ---- open and close ---- */
 
 static int
@@ -423,27 +475,11 @@ store_person_clear(struct store_person *p)
 int
 store_client_add(struct store *st, const struct store_client *cl, struct sl_err *err)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_FULL);
+	const struct bind b[] = { BT(cl->cl_id), BT(cl->cl_name), BT(cl->cl_secret_hash), BT(cl->cl_auth_method),
+		BT(cl->cl_redirect_uris), BT(cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]"), BT(cl->cl_jwks),
+		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created) };
+	int rc = write_one(st, DUR_FULL, Q_CLIENT_ADD, b, NBIND(b), false);
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_CLIENT_ADD);
-		bind_text(s, 1, cl->cl_id);
-		bind_text(s, 2, cl->cl_name);
-		bind_text(s, 3, cl->cl_secret_hash);
-		bind_text(s, 4, cl->cl_auth_method);
-		bind_text(s, 5, cl->cl_redirect_uris);
-		bind_text(s, 6, cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]");
-		bind_text(s, 7, cl->cl_jwks);
-		bind_text(s, 8, cl->cl_id_token_alg);
-		bind_text(s, 9, cl->cl_sector);
-		sqlite3_bind_int(s, 10, cl->cl_require_par);
-		sqlite3_bind_int64(s, 11, cl->cl_created);
-		rc = step_done(c, s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
 	if (rc == SL_ECONFLICT)
 		return sl_fail(err, rc, "a client with id %s exists", cl->cl_id);
 	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the client");
@@ -485,20 +521,9 @@ store_client_get(struct store *st, const char *id, struct store_client *out)
 int
 store_client_remove(struct store *st, const char *id)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_FULL);
+	const struct bind b[] = { BT(id) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_CLIENT_DEL);
-		bind_text(s, 1, id);
-		rc = step_done(c, s);
-		if (rc == SL_OK && sqlite3_changes(c->cn_db) == 0)
-			rc = SL_ENOTFOUND;
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_FULL, Q_CLIENT_DEL, b, NBIND(b), true);
 }
 
 int
@@ -537,30 +562,18 @@ store_client_clear(struct store_client *cl)
 
 /* ---- signing keys ---- */
 
-static int
-key_gen_bump(struct conn *c)
-{
-	return step_done(c, conn_stmt(c, Q_KEY_GEN_BUMP));
-}
-
 int
 store_key_add(struct store *st, const struct store_key *k)
 {
+	const struct bind b[] = { BT(k->k_kid), BT(k->k_alg), BI(k->k_created), BI(k->k_use_after),
+		BI(k->k_retire_after) };
 	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
 	int rc = tx_begin(c, DUR_FULL);
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_KEY_ADD);
-		bind_text(s, 1, k->k_kid);
-		bind_text(s, 2, k->k_alg);
-		sqlite3_bind_int64(s, 3, k->k_created);
-		sqlite3_bind_int64(s, 4, k->k_use_after);
-		sqlite3_bind_int64(s, 5, k->k_retire_after);
-		rc = step_done(c, s);
-	}
 	if (rc == SL_OK)
-		rc = key_gen_bump(c);
+		rc = exec_bound(c, Q_KEY_ADD, b, NBIND(b), NULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
 	rc = tx_end(c, rc);
 	conn_put(st, c);
 	return rc;
@@ -569,18 +582,14 @@ store_key_add(struct store *st, const struct store_key *k)
 int
 store_key_retire_current(struct store *st, const char *alg, int64_t retire_after)
 {
+	const struct bind b[] = { BT(alg), BI(retire_after) };
 	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
 	int rc = tx_begin(c, DUR_FULL);
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_KEY_RETIRE);
-		bind_text(s, 1, alg);
-		sqlite3_bind_int64(s, 2, retire_after);
-		rc = step_done(c, s);
-	}
 	if (rc == SL_OK)
-		rc = key_gen_bump(c);
+		rc = exec_bound(c, Q_KEY_RETIRE, b, NBIND(b), NULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
 	rc = tx_end(c, rc);
 	conn_put(st, c);
 	return rc;
@@ -628,23 +637,10 @@ store_key_generation(struct store *st, int64_t *gen)
 int
 store_authreq_put(struct store *st, const struct store_authreq *r)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(r->ar_id), BT(r->ar_kind), BT(r->ar_client_id), BT(r->ar_params),
+		BT(r->ar_browser), BI(r->ar_expires) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_AR_PUT);
-		bind_text(s, 1, r->ar_id);
-		bind_text(s, 2, r->ar_kind);
-		bind_text(s, 3, r->ar_client_id);
-		bind_text(s, 4, r->ar_params);
-		bind_text(s, 5, r->ar_browser);
-		sqlite3_bind_int64(s, 6, r->ar_expires);
-		rc = step_done(c, s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_AR_PUT, b, NBIND(b), false);
 }
 
 static int
@@ -688,10 +684,9 @@ store_authreq_get(struct store *st, const char *id, struct store_authreq *out)
 static int
 authreq_del(struct conn *c, const char *id)
 {
-	sqlite3_stmt *s = conn_stmt(c, Q_AR_DEL);
+	const struct bind b[] = { BT(id) };
 
-	bind_text(s, 1, id);
-	return step_done(c, s);
+	return exec_bound(c, Q_AR_DEL, b, NBIND(b), NULL);
 }
 
 int
@@ -714,40 +709,18 @@ store_authreq_take(struct store *st, const char *id, struct store_authreq *out)
 int
 store_authreq_delete(struct store *st, const char *id)
 {
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(id) };
 
-	if (rc == SL_OK)
-		rc = authreq_del(c, id);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_AR_DEL, b, NBIND(b), false);
 }
 
 int
 store_authreq_complete(struct store *st, const struct store_authreq *r)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(r->ar_id), BT(r->ar_status), BT(r->ar_person_id), BT(r->ar_key), BT(r->ar_acr),
+		BT(r->ar_amr), BI(r->ar_auth_time), BI(sl_now()) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_AR_DONE);
-		bind_text(s, 1, r->ar_id);
-		bind_text(s, 2, r->ar_status);
-		bind_text(s, 3, r->ar_person_id);
-		bind_text(s, 4, r->ar_key);
-		bind_text(s, 5, r->ar_acr);
-		bind_text(s, 6, r->ar_amr);
-		sqlite3_bind_int64(s, 7, r->ar_auth_time);
-		sqlite3_bind_int64(s, 8, sl_now());
-		rc = step_done(c, s);
-		if (rc == SL_OK && sqlite3_changes(c->cn_db) == 0)
-			rc = SL_ENOTFOUND;
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_AR_DONE, b, NBIND(b), true);
 }
 
 void
@@ -771,31 +744,12 @@ store_authreq_clear(struct store_authreq *r)
 int
 store_code_put(struct store *st, const struct store_code *co)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(co->co_hash), BT(co->co_grant_id), BT(co->co_client_id), BT(co->co_person_id),
+		BT(co->co_session_id), BT(co->co_redirect_uri), BT(co->co_scope), BT(co->co_nonce),
+		BT(co->co_challenge), BT(co->co_acr), BT(co->co_amr), BT(co->co_claims), BI(co->co_auth_time),
+		BI(co->co_expires) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_CODE_PUT);
-		bind_text(s, 1, co->co_hash);
-		bind_text(s, 2, co->co_grant_id);
-		bind_text(s, 3, co->co_client_id);
-		bind_text(s, 4, co->co_person_id);
-		bind_text(s, 5, co->co_session_id);
-		bind_text(s, 6, co->co_redirect_uri);
-		bind_text(s, 7, co->co_scope);
-		bind_text(s, 8, co->co_nonce);
-		bind_text(s, 9, co->co_challenge);
-		bind_text(s, 10, co->co_acr);
-		bind_text(s, 11, co->co_amr);
-		bind_text(s, 12, co->co_claims);
-		sqlite3_bind_int64(s, 13, co->co_auth_time);
-		sqlite3_bind_int64(s, 14, co->co_expires);
-		rc = step_done(c, s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_CODE_PUT, b, NBIND(b), false);
 }
 
 int
@@ -865,21 +819,11 @@ store_code_clear(struct store_code *co)
 static int
 token_insert(struct conn *c, const struct store_token *t)
 {
-	sqlite3_stmt *s = conn_stmt(c, Q_TOK_PUT);
+	const struct bind b[] = { BT(t->t_hash), BT(t->t_kind), BT(t->t_grant_id), BT(t->t_client_id),
+		BT(t->t_person_id), BT(t->t_session_id), BT(t->t_scope), BT(t->t_acr), BT(t->t_amr), BT(t->t_claims),
+		BI(t->t_auth_time), BI(t->t_expires) };
 
-	bind_text(s, 1, t->t_hash);
-	bind_text(s, 2, t->t_kind);
-	bind_text(s, 3, t->t_grant_id);
-	bind_text(s, 4, t->t_client_id);
-	bind_text(s, 5, t->t_person_id);
-	bind_text(s, 6, t->t_session_id);
-	bind_text(s, 7, t->t_scope);
-	bind_text(s, 8, t->t_acr);
-	bind_text(s, 9, t->t_amr);
-	bind_text(s, 10, t->t_claims);
-	sqlite3_bind_int64(s, 11, t->t_auth_time);
-	sqlite3_bind_int64(s, 12, t->t_expires);
-	return step_done(c, s);
+	return exec_bound(c, Q_TOK_PUT, b, NBIND(b), NULL);
 }
 
 int
@@ -928,39 +872,31 @@ store_token_get(struct store *st, const char *hash, struct store_token *out)
 static int
 revoke_grant(struct conn *c, const char *grant_id)
 {
-	sqlite3_stmt *s = conn_stmt(c, Q_TOK_REVOKE_GRANT);
+	const struct bind b[] = { BT(grant_id) };
 
-	bind_text(s, 1, grant_id);
-	return step_done(c, s);
+	return exec_bound(c, Q_TOK_REVOKE_GRANT, b, NBIND(b), NULL);
 }
 
 int
 store_token_revoke_grant(struct store *st, const char *grant_id)
 {
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(grant_id) };
 
-	if (rc == SL_OK)
-		rc = revoke_grant(c, grant_id);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_TOK_REVOKE_GRANT, b, NBIND(b), false);
 }
 
 int
 store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next)
 {
+	const struct bind b[] = { BT(old_hash) };
 	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_NORMAL);
+	int changes = 0, rc = tx_begin(c, DUR_NORMAL);
 	bool replay = false;
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_TOK_REVOKE_ONE);
-		bind_text(s, 1, old_hash);
-		rc = step_done(c, s);
-		replay = rc == SL_OK && sqlite3_changes(c->cn_db) == 0;
-	}
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_TOK_REVOKE_ONE, b, NBIND(b), &changes);
+	/* Nothing to revoke: it was rotated out before, so this is a replay. */
+	replay = rc == SL_OK && changes == 0;
 	if (rc == SL_OK && replay)
 		rc = revoke_grant(c, next->t_grant_id);
 	else if (rc == SL_OK)
@@ -991,23 +927,10 @@ store_token_clear(struct store_token *t)
 int
 store_session_put(struct store *st, const struct store_session *ses)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
+		BI(ses->s_auth_time), BI(ses->s_expires) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_SES_PUT);
-		bind_text(s, 1, ses->s_id);
-		bind_text(s, 2, ses->s_person_id);
-		bind_text(s, 3, ses->s_acr);
-		bind_text(s, 4, ses->s_amr);
-		sqlite3_bind_int64(s, 5, ses->s_auth_time);
-		sqlite3_bind_int64(s, 6, ses->s_expires);
-		rc = step_done(c, s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_SES_PUT, b, NBIND(b), false);
 }
 
 int
@@ -1037,18 +960,9 @@ store_session_get(struct store *st, const char *id, struct store_session *out)
 int
 store_session_end(struct store *st, const char *id)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(id) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_SES_DEL);
-		bind_text(s, 1, id);
-		rc = step_done(c, s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_SES_DEL, b, NBIND(b), false);
 }
 
 void
@@ -1066,20 +980,9 @@ store_session_clear(struct store_session *ses)
 int
 store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t expires)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_NORMAL);
+	const struct bind b[] = { BT(client_id), BT(jti), BI(expires) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_JTI_PUT);
-		bind_text(s, 1, client_id);
-		bind_text(s, 2, jti);
-		sqlite3_bind_int64(s, 3, expires);
-		rc = step_done(c, s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_NORMAL, Q_JTI_PUT, b, NBIND(b), false);
 }
 
 /* ---- audit ---- */
@@ -1087,25 +990,10 @@ store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t 
 int
 store_audit_add(struct store *st, const struct store_audit *a)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = tx_begin(c, DUR_FULL);
+	const struct bind b[] = { BI(sl_now()), BT(a->au_event), BT(a->au_result ? a->au_result : "ok"),
+		BT(a->au_person_id), BT(a->au_client_id), BT(a->au_key), BT(a->au_ip), BT(a->au_detail) };
 
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_AUDIT_ADD);
-		sqlite3_bind_int64(s, 1, sl_now());
-		bind_text(s, 2, a->au_event);
-		bind_text(s, 3, a->au_result ? a->au_result : "ok");
-		bind_text(s, 4, a->au_person_id);
-		bind_text(s, 5, a->au_client_id);
-		bind_text(s, 6, a->au_key);
-		bind_text(s, 7, a->au_ip);
-		bind_text(s, 8, a->au_detail);
-		rc = step_done(c, s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return write_one(st, DUR_FULL, Q_AUDIT_ADD, b, NBIND(b), false);
 }
 
 int

@@ -22,7 +22,7 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -129,7 +129,7 @@ struct store_audit {
 struct store_options {
 	const char *so_path;
 	int so_busy_timeout_ms;
-	int so_pool; /* connections; 0 = threads + 2 */
+	int so_pool; /* connections; 0 = 4 (sleuteld passes 2 x cores + 2) */
 };
 
 struct store *store_open(const struct store_options *opts, struct sl_err *err);

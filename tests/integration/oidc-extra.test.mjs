@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
-import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
+import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
 import {
   RP_CB, RP_CB2, RP_LOGGED_OUT, CSS, sleep, registerRp, clientKey, authParams, authRequest, rawAuthRequest,
   authorizeOnce, completeLogin, browse, codeFlow, assertCodeResponse, assertErrorRedirect, assertErrorPage,

@@ -788,10 +788,12 @@ test_existing_database_gets_replace_guard(void **state)
 	int64_t n = -1;
 	int rc;
 
-	/* A database made before the guard existed: same version, no trigger. */
+	/* A database made before the guard existed: schema version 1, no
+	 * trigger. Opening it must migrate it to version 2, which adds it. */
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
 	assert_int_equal(raw_exec(fx->fx_path, "DROP TRIGGER audit_no_replace", NULL, 0), SQLITE_OK);
+	assert_int_equal(raw_exec(fx->fx_path, "PRAGMA user_version = 1", NULL, 0), SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
 	rc = raw_exec(fx->fx_path,

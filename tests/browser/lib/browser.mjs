@@ -29,6 +29,15 @@ export function spkiHash(pemPath) {
   return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
 }
 
+// The CN of a certificate's subject and issuer, and whether the test CA
+// (SLEUTEL_TEST_CA/ca.pem) issued it.
+export function certInfo(pemPath) {
+  const cert = new X509Certificate(readFileSync(pemPath));
+  const cn = (dn) => (dn.split('\n').find((l) => l.startsWith('CN=')) || '').slice(3);
+  const ca = new X509Certificate(readFileSync(path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem')));
+  return { subjectCN: cn(cert.subject), issuerCN: cn(cert.issuer), fromTestCa: cert.checkIssued(ca) && cert.verify(ca.publicKey) };
+}
+
 // Launch Chromium trusting the server's certificate (server.dir/tls/server.pem).
 export async function launchBrowser(server) {
   const spki = spkiHash(path.join(server.dir, 'tls', 'server.pem'));
