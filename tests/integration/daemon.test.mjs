@@ -307,3 +307,26 @@ test('max_connections: past the limit a connection waits until one closes', asyn
     await server.stop();
   }
 });
+
+// Found by fuzz/fuzz_jose: cjose's decoder asserts on a '=' inside a
+// segment. A client controls client_assertion and id_token_hint, so such a
+// token must be refused, not abort the daemon.
+test('malformed JWS from a client is refused without harm', async () => {
+  const server = await startServer();
+  try {
+    const c = await server.client({ auth: 'client_secret_post' });
+    for (const bad of ['eyJhbGciOiJFUzI1NiJ9.J=u.cn', 'eyJhbGciOiJFUzI1NiJ9..', 'a.b.c.d', '....']) {
+      const t = await fetch(`${server.base}/token`, { method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x', redirect_uri: 'https://rp.example/cb',
+          client_id: c.client_id, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: bad }) });
+      assert.ok([400, 401].includes(t.status), `token with assertion ${bad}: ${t.status}`);
+      const l = await fetch(`${server.base}/logout?id_token_hint=${encodeURIComponent(bad)}`);
+      assert.equal(l.status, 400, `logout with hint ${bad}`);
+    }
+    assert.equal((await fetch(`${server.base}/healthz`)).status, 200, 'still serving');
+  } finally {
+    await server.stop();
+  }
+});
