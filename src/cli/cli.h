@@ -19,6 +19,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 int cli_init(int argc, char **argv);
 int cli_client(const char *config, int argc, char **argv);
 int cli_keys(const char *config, int argc, char **argv);
+int cli_pki(int argc, char **argv);
 
 /* Shared helpers (common.c). */
 struct cli_ctx {

@@ -11,11 +11,12 @@
 
 #include "cli.h"
 #include "../crypto/crypto.h"
+#include "../pki/pki.h"
 
 static void
 init_usage(void)
 {
-	printf("usage: sleutel init DIR [--issuer URL] [--port N] [--eid-port N] [--ca CADIR]\n"
+	printf("usage: sleutel init DIR [--issuer URL] [--port N] [--eid-port N] [--ca CADIR] [--demo [--pki-port N]]\n"
 	       "\nWrites DIR/sleutel.ini, DIR/tls (a local CA and a certificate for localhost and\n"
 	       "127.0.0.1), DIR/keys (the master secret and ID-token signing keys) and DIR/sleutel.db,\n"
 	       "so that 'sleuteld --config DIR/sleutel.ini' starts with nothing else.\n"
@@ -23,7 +24,9 @@ init_usage(void)
 	       "  --port N       portal and OIDC port (default 8443)\n"
 	       "  --eid-port N   eID origin port (default 8444)\n"
 	       "  --ca CADIR     issue the TLS certificate from CADIR/ca.pem and CADIR/ca.key\n"
-	       "                 instead of making a new local CA\n");
+	       "                 instead of making a new local CA\n"
+	       "  --demo         make a demo PKI in DIR/pki and trust it instead of the Belgian roots;\n"
+	       "                 sleuteld then serves its OCSP responder and CRLs on --pki-port (8889)\n");
 }
 
 static int
@@ -97,10 +100,40 @@ make_secret(const char *dir, struct sl_err *err)
 	return rc;
 }
 
-static int
-make_config(const char *dir, const char *issuer, int port, int eid_port, struct sl_err *err)
+/* The eID trust: the Belgian certificates, or in demo mode the demo PKI
+ * made in DIR/pki, whose OCSP responder and CRLs sleuteld then serves. */
+static void
+trust_section(char *out, size_t len, int pki_port)
 {
-	char text[4096];
+	const char *d = config_default_data_dir();
+
+	if (pki_port == 0)
+		snprintf(out, len,
+			"; The Belgian eID trust (see trust/belgium/README.md for adding Root CA6).\n"
+			"trust_anchors = %s/trust/belgium/belgium-root-ca4.pem\n"
+			"intermediates = %s/trust/belgium/eid-intermediates.pem\n"
+			"client_ca = %s/trust/belgium/eid-request-cas.pem\n\n",
+			d, d, d);
+	else
+		snprintf(out, len,
+			"; Demo mode: the demo PKI in pki/ (sleutel pki card pki ... issues cards).\n"
+			"trust_anchors = pki/root.pem\n"
+			"intermediates = pki/trust.pem\n"
+			"client_ca = pki/trust.pem\n\n"
+			"[pki]\n"
+			"; Demo mode only: serve the demo PKI's OCSP responder and CRLs.\n"
+			"dir = pki\n"
+			"listen = 127.0.0.1\n"
+			"port = %d\n\n",
+			pki_port);
+}
+
+static int
+make_config(const char *dir, const char *issuer, int port, int eid_port, int pki_port, struct sl_err *err)
+{
+	char text[4096], trust[1024];
+
+	trust_section(trust, sizeof(trust), pki_port);
 
 	snprintf(text, sizeof(text),
 		"; sleutel configuration, written by 'sleutel init'.\n"
@@ -118,7 +151,7 @@ make_config(const char *dir, const char *issuer, int port, int eid_port, struct 
 		"public_url = https://127.0.0.1:%d\n"
 		"tls_cert = tls/server.pem\n"
 		"tls_key = tls/server.key\n"
-		"client_ca = tls/ca.pem\n\n"
+		"%s"
 		"[store]\n"
 		"path = sleutel.db\n\n"
 		"[keys]\n"
@@ -127,7 +160,7 @@ make_config(const char *dir, const char *issuer, int port, int eid_port, struct 
 		"; The login keys offered on the key-choice page.\n"
 		"keys = eid,app,smartid%s\n"
 		"default_language = nl\n",
-		issuer, port, eid_port, eid_port,
+		issuer, port, eid_port, eid_port, trust,
 #ifdef SL_TEST_KEY
 		",test"
 #else
@@ -135,6 +168,19 @@ make_config(const char *dir, const char *issuer, int port, int eid_port, struct 
 #endif
 	);
 	return write_text(dir, "sleutel.ini", text, 0600, err);
+}
+
+static int
+make_demo_pki(const char *dir, int pki_port, struct sl_err *err)
+{
+	char *pki = sl_path_resolve(dir, "pki"), ocsp[128], crl[128];
+	int rc;
+
+	snprintf(ocsp, sizeof(ocsp), "http://127.0.0.1:%d/ocsp", pki_port);
+	snprintf(crl, sizeof(crl), "http://127.0.0.1:%d/crl", pki_port);
+	rc = pki ? pki_init(pki, ocsp, crl, err) : SL_ENOMEM;
+	free(pki);
+	return rc;
 }
 
 static int
@@ -154,7 +200,8 @@ cli_init(int argc, char **argv)
 {
 	const char *dir = NULL, *issuer = NULL, *ca_dir = NULL;
 	char issuer_buf[256], *ini;
-	int port = 8443, eid_port = 8444;
+	int port = 8443, eid_port = 8444, pki_port = 8889;
+	bool demo = false;
 	struct cli_ctx cc;
 	struct sl_err err = { 0 };
 	struct stat sb;
@@ -166,6 +213,11 @@ cli_init(int argc, char **argv)
 			return CLI_OK;
 		} else if (strcmp(argv[i], "--issuer") == 0 && i + 1 < argc) {
 			issuer = argv[++i];
+		} else if (strcmp(argv[i], "--demo") == 0) {
+			demo = true;
+		} else if (strcmp(argv[i], "--pki-port") == 0 && i + 1 < argc) {
+			if (parse_port(argv[++i], &pki_port) != SL_OK)
+				return cli_error("--pki-port takes a number from 1 to 65535");
 		} else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
 			ca_dir = argv[++i];
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
@@ -185,8 +237,8 @@ cli_init(int argc, char **argv)
 		init_usage();
 		return CLI_USAGE;
 	}
-	if (port == eid_port)
-		return cli_error("--port and --eid-port must differ");
+	if (port == eid_port || (demo && (pki_port == port || pki_port == eid_port)))
+		return cli_error("--port, --eid-port and --pki-port must differ");
 	if (issuer == NULL) {
 		snprintf(issuer_buf, sizeof(issuer_buf), "https://127.0.0.1:%d", port);
 		issuer = issuer_buf;
@@ -203,8 +255,10 @@ cli_init(int argc, char **argv)
 	rc = make_tls(dir, ca_dir, &err);
 	if (rc == SL_OK)
 		rc = make_secret(dir, &err);
+	if (rc == SL_OK && demo)
+		rc = make_demo_pki(dir, pki_port, &err);
 	if (rc == SL_OK)
-		rc = make_config(dir, issuer, port, eid_port, &err);
+		rc = make_config(dir, issuer, port, eid_port, demo ? pki_port : 0, &err);
 	if (rc == SL_OK && (rc = cli_open(ini, &cc)) == CLI_OK) {
 		rc = cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, sl_now(), &err);
 		cli_close(&cc);

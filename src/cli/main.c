@@ -15,7 +15,8 @@ usage(void)
 	       "commands:\n"
 	       "  init DIR        write a working configuration, TLS certificates, keys and database\n"
 	       "  client ...      add, list, show and remove relying parties (sleutel client --help)\n"
-	       "  keys ...        rotate and list the ID-token signing keys (sleutel keys --help)\n\n"
+	       "  keys ...        rotate and list the ID-token signing keys (sleutel keys --help)\n"
+	       "  pki ...         a demo eID PKI: CAs, cards, revocation, OCSP (sleutel pki --help)\n\n"
 	       "--config FILE defaults to $SLEUTEL_CONFIG, then ./sleutel.ini.\n");
 }
 
@@ -50,6 +51,8 @@ main(int argc, char **argv)
 		return cli_client(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "keys") == 0)
 		return cli_keys(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "pki") == 0)
+		return cli_pki(argc - i - 1, argv + i + 1);
 	fprintf(stderr, "sleutel: unknown command %s (see sleutel --help)\n", argv[i]);
 	return CLI_USAGE;
 }

@@ -57,6 +57,21 @@ static const struct conf_key conf_keys[] = {
 	{ "eid", "tls_key", CT_PATH, OFF(c_eid.lc_tls_key), 0, 0, NULL },
 	{ "eid", "client_ca", CT_PATH, OFF(c_eid.lc_client_ca), 0, 0, NULL },
 	{ "eid", "public_url", CT_STR, OFF(c_eid.lc_public_url), 0, 0, NULL },
+	{ "eid", "trust_anchors", CT_PATH, OFF(c_eid_anchors), 0, 0, NULL },
+	{ "eid", "intermediates", CT_PATH, OFF(c_eid_intermediates), 0, 0, NULL },
+	{ "eid", "ocsp_url", CT_STR, OFF(c_eid_ocsp_url), 0, 0, NULL },
+	{ "eid", "crl_url", CT_STR, OFF(c_eid_crl_url), 0, 0, NULL },
+	{ "eid", "ocsp", CT_BOOL, OFF(c_eid_ocsp), 0, 0, "true" },
+	{ "eid", "crl", CT_BOOL, OFF(c_eid_crl), 0, 0, "true" },
+	{ "eid", "fail_open", CT_BOOL, OFF(c_eid_fail_open), 0, 0, "false" },
+	{ "eid", "revocation_timeout", CT_INT, OFF(c_eid_timeout), 1, 60, "5" },
+	{ "eid", "cache_max", CT_INT, OFF(c_eid_cache_max), 1, 10000000, "10000" },
+	{ "eid", "ocsp_max_age", CT_INT, OFF(c_eid_ocsp_max_age), 10, 86400, "300" },
+	{ "eid", "proxy_header", CT_STR, OFF(c_eid_proxy_header), 0, 0, "X-SSL-Client-Cert" },
+	{ "pki", "dir", CT_PATH, OFF(c_pki_dir), 0, 0, NULL },
+	{ "pki", "listen", CT_STR, OFF(c_pki_listen), 0, 0, "127.0.0.1" },
+	{ "pki", "port", CT_INT, OFF(c_pki_port), 1, 65535, "8889" },
+	{ "pki", "ocsp_validity", CT_INT, OFF(c_pki_ocsp_validity), 10, 604800, "3600" },
 	{ "store", "engine", CT_STR, OFF(c_store_engine), 0, 0, "sqlite" },
 	{ "store", "path", CT_PATH, OFF(c_store_path), 0, 0, "sleutel.db" },
 	{ "store", "busy_timeout_ms", CT_INT, OFF(c_store_busy_timeout_ms), 0, 600000, "5000" },
@@ -204,13 +219,19 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 	if (conf->c_portal.lc_tls && (conf->c_portal.lc_tls_cert == NULL || conf->c_portal.lc_tls_key == NULL))
 		return sl_fail(err, SL_EINVAL, "[server] tls_cert and tls_key are required with tls = true");
 	if (conf->c_eid_enabled) {
-		if (!conf->c_eid.lc_tls)
+		if (!conf->c_eid.lc_tls && sl_str_empty(conf->c_trusted_proxies))
 			return sl_fail(err, SL_EINVAL,
-				"[eid] tls must be true: the eID origin asks for client certificates itself");
-		if (conf->c_eid.lc_tls_cert == NULL || conf->c_eid.lc_tls_key == NULL)
+				"[eid] tls = false needs [server] trusted_proxies: the proxy then passes the "
+				"certificate");
+		if (conf->c_eid.lc_tls && (conf->c_eid.lc_tls_cert == NULL || conf->c_eid.lc_tls_key == NULL))
 			return sl_fail(err, SL_EINVAL, "[eid] tls_cert and tls_key are required");
 		if (conf->c_eid.lc_port == conf->c_portal.lc_port)
 			return sl_fail(err, SL_EINVAL, "[eid] port must differ from [server] port");
+		if (conf->c_eid_anchors == NULL)
+			return sl_fail(
+				err, SL_EINVAL, "[eid] trust_anchors is required (the Belgian roots, or a demo PKI)");
+		if (sl_str_empty(conf->c_eid.lc_public_url))
+			return sl_fail(err, SL_EINVAL, "[eid] public_url is required");
 	}
 	if (conf->c_store_path == NULL)
 		return sl_fail(err, SL_EINVAL, "[store] path is required");
@@ -299,6 +320,13 @@ config_free(struct sl_config *conf)
 	listener_free(&conf->c_portal);
 	listener_free(&conf->c_eid);
 	free(conf->c_trusted_proxies);
+	free(conf->c_eid_anchors);
+	free(conf->c_pki_dir);
+	free(conf->c_pki_listen);
+	free(conf->c_eid_intermediates);
+	free(conf->c_eid_ocsp_url);
+	free(conf->c_eid_crl_url);
+	free(conf->c_eid_proxy_header);
 	free(conf->c_store_engine);
 	free(conf->c_store_path);
 	free(conf->c_keys_dir);

@@ -54,6 +54,23 @@ struct sl_config {
 	/* [eid] */
 	bool c_eid_enabled;
 	struct sl_listener_conf c_eid;
+	char *c_eid_anchors;       /* PEM: trust anchors (Belgium Root CAs) */
+	char *c_eid_intermediates; /* PEM: Citizen CA, Foreigner CA */
+	char *c_eid_ocsp_url;      /* overrides the card's AIA */
+	char *c_eid_crl_url;       /* when the card names no CRL */
+	bool c_eid_ocsp;
+	bool c_eid_crl;
+	bool c_eid_fail_open;
+	int c_eid_timeout;         /* seconds per OCSP/CRL fetch */
+	int c_eid_cache_max;       /* card verdicts cached */
+	int c_eid_ocsp_max_age;    /* seconds for an OCSP answer without nextUpdate */
+	char *c_eid_proxy_header;  /* nginx $ssl_client_escaped_cert arrives here */
+
+	/* [pki]: the demo PKI's OCSP responder and CRLs (demo mode only) */
+	char *c_pki_dir;          /* NULL: not served */
+	char *c_pki_listen;
+	int c_pki_port;
+	int c_pki_ocsp_validity;  /* seconds until an OCSP answer's nextUpdate */
 
 	/* [store] */
 	char *c_store_engine; /* "sqlite" */

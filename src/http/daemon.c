@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+
 #include "http_int.h"
 
 static int64_t
@@ -328,6 +330,32 @@ http_daemon_stop(struct http_daemon *d)
 		return;
 	MHD_stop_daemon(d->d_mhd);
 	free(d);
+}
+
+size_t
+http_client_certs(const struct http_request *rq, const uint8_t **ders, size_t *lens, size_t max)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	unsigned int n = 0;
+
+	if (!rq->rq_daemon->d_conf.hd_tls)
+		return 0;
+	ci = MHD_get_connection_info(rq->rq_conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return 0;
+	/* GnuTLS has checked the client's proof of possession (CertificateVerify);
+	 * whether the certificate is any good is for the application to say. */
+	peers = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (peers == NULL)
+		return 0;
+	if (n > max)
+		n = (unsigned int)max;
+	for (unsigned int i = 0; i < n; i++) {
+		ders[i] = peers[i].data;
+		lens[i] = peers[i].size;
+	}
+	return n;
 }
 
 /* ---- waiting ---- */

@@ -21,7 +21,7 @@
 #include "../waiter/waiter.h"
 
 enum http_method { HTTP_GET = 1, HTTP_POST = 2, HTTP_HEAD = 4 };
-enum http_origin { HTTP_ORIGIN_PORTAL = 1, HTTP_ORIGIN_EID = 2 };
+enum http_origin { HTTP_ORIGIN_PORTAL = 1, HTTP_ORIGIN_EID = 2, HTTP_ORIGIN_PKI = 4 };
 /* How errors found before the handler are answered. */
 enum http_kind { HTTP_KIND_API, HTTP_KIND_PAGE };
 
@@ -108,7 +108,13 @@ const char *http_header(const struct http_request *rq, const char *name);
 const char *http_cookie(const struct http_request *rq, const char *name);
 const char *http_client_ip(const struct http_request *rq);
 const char *http_content_type(const struct http_request *rq);
+/* The raw request body (POST); borrowed. */
+const uint8_t *http_body(const struct http_request *rq, size_t *len);
 bool http_is_tls(const struct http_request *rq);
+/* The certificates the client presented in the TLS handshake, leaf first
+ * (DER, borrowed: valid while the request is).  Returns how many were
+ * stored in `ders`/`lens` (at most `max`); 0 when none or not TLS. */
+size_t http_client_certs(const struct http_request *rq, const uint8_t **ders, size_t *lens, size_t max);
 void *http_get_data(const struct http_request *rq);
 /* Per-request data a handler keeps across a wait; freed with `free_fn`. */
 void http_set_data(struct http_request *rq, void *data, void (*free_fn)(void *));

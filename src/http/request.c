@@ -219,6 +219,13 @@ http_client_ip(const struct http_request *rq)
 	return rq->rq_ip;
 }
 
+const uint8_t *
+http_body(const struct http_request *rq, size_t *len)
+{
+	*len = rq->rq_body.b_len;
+	return (const uint8_t *)sl_buf_str(&rq->rq_body);
+}
+
 const char *
 http_content_type(const struct http_request *rq)
 {

@@ -49,6 +49,9 @@ void oidc_pending_clear(struct oidc_pending *p);
  * (constant time). */
 char *oidc_csrf_token(struct server *srv, struct http_request *rq, const char *req_id);
 bool oidc_csrf_ok(struct server *srv, struct http_request *rq, const char *req_id, const char *token);
+/* The same token checked against the request's stored browser binding,
+ * for another origin (the eID origin) that cannot read the cookie. */
+bool oidc_ticket_ok(struct server *srv, const struct store_authreq *ar, const char *ticket);
 
 /* A key identified a person for pending request `req_id`: record it. The
  * person record is created or updated.  Notifies the waiting browser. */

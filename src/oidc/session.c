@@ -127,18 +127,41 @@ browser_binding(struct server *srv, struct http_request *rq, bool create)
 
 /* CSRF token = HMAC(csrf key, request id ‖ browser binding). */
 static char *
-csrf_token(struct server *srv, struct http_request *rq, const char *req_id, bool create)
+token_for(struct server *srv, const char *req_id, const char *browser)
 {
-	char *browser = browser_binding(srv, rq, create), msg[512];
 	uint8_t mac[SL_SHA256_LEN];
+	char msg[512];
 
-	if (browser == NULL)
-		return NULL;
 	snprintf(msg, sizeof(msg), "csrf|%s|%s", req_id, browser);
-	free(browser);
 	if (crypto_hmac_sha256(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), msg, strlen(msg), mac) != SL_OK)
 		return NULL;
 	return sl_b64url_encode(mac, sizeof(mac));
+}
+
+static char *
+csrf_token(struct server *srv, struct http_request *rq, const char *req_id, bool create)
+{
+	char *browser = browser_binding(srv, rq, create), *tok;
+
+	if (browser == NULL)
+		return NULL;
+	tok = token_for(srv, req_id, browser);
+	free(browser);
+	return tok;
+}
+
+bool
+oidc_ticket_ok(struct server *srv, const struct store_authreq *ar, const char *ticket)
+{
+	char *want;
+	bool ok;
+
+	if (ar->ar_browser == NULL || ticket == NULL)
+		return false;
+	want = token_for(srv, ar->ar_id, ar->ar_browser);
+	ok = want != NULL && sl_ct_streq(want, ticket);
+	free(want);
+	return ok;
 }
 
 char *

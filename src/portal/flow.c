@@ -33,6 +33,7 @@ key_buttons(struct server *srv, const struct i18n_catalog *cat, const char *req,
 		const char *label;
 		const char *hint;
 	} keys[] = {
+		{ SL_KEY_EID, "/key/eid", N_("eID card reader"), N_("Log in with your eID card and a card reader") },
 #ifdef SL_TEST_KEY
 		{ SL_KEY_TEST, "/key/test", N_("Test key"), N_("Only in test builds: log in as any person") },
 #endif

@@ -7,6 +7,7 @@
 
 #include "server.h"
 #include "../oidc/oidc.h"
+#include "../keys/eid/eid.h"
 #include "../portal/portal.h"
 
 static void
@@ -58,11 +59,15 @@ const struct http_route server_routes[] = {
 	{ "/login/wait", GET, P, false, PAGE, portal_wait_page },
 	{ "/login/poll", GET, P, false, API, portal_poll },
 	{ "/login/finish", GP, P, false, PAGE, portal_finish },
+	{ "/key/eid", GET, P, false, PAGE, eid_page },
+	{ "/eid/login", GET, E, false, PAGE, eid_login },
 #ifdef SL_TEST_KEY
 	{ "/key/test", GET, P, false, PAGE, testkey_page },
 	{ "/key/test/login", HTTP_POST, P, false, PAGE, testkey_login },
 	{ "/key/test/approve", HTTP_POST, P, false, API, testkey_approve },
 #endif
+	{ "/ocsp", GP, HTTP_ORIGIN_PKI, true, API, server_pki_ocsp },
+	{ "/crl/", GET, HTTP_ORIGIN_PKI, true, API, server_pki_crl },
 	{ "/static/", GET, P | E, true, PAGE, portal_static },
 	{ "/", GET, P, false, PAGE, portal_home },
 };

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "server.h"
+#include "../keys/eid/eid.h"
 #include "../portal/portal.h"
 
 #define HOUSEKEEPING_SECONDS 30
@@ -108,6 +109,32 @@ load_tls(struct server *srv, struct sl_err *err)
 	return rc;
 }
 
+static int
+start_eid_validator(struct server *srv, struct sl_err *err)
+{
+	const struct sl_config *c = srv->sv_conf;
+	struct eid_validator_conf ec = {
+		.ev_anchors = c->c_eid_anchors,
+		.ev_intermediates = c->c_eid_intermediates,
+		.ev_ocsp_url = c->c_eid_ocsp_url,
+		.ev_crl_url = c->c_eid_crl_url,
+		.ev_timeout = c->c_eid_timeout,
+		.ev_cache_max = c->c_eid_cache_max,
+		.ev_max_age = c->c_eid_ocsp_max_age,
+		.ev_skew = c->c_clock_skew,
+		.ev_ocsp = c->c_eid_ocsp,
+		.ev_crl = c->c_eid_crl,
+		.ev_fail_open = c->c_eid_fail_open,
+	};
+
+	srv->sv_eid_validator = eid_validator_new(&ec, err);
+	if (srv->sv_eid_validator == NULL)
+		return SL_EINVAL;
+	if (c->c_eid_fail_open)
+		log_warn("[eid] fail_open = true: cards whose status cannot be checked are accepted (audited)");
+	return SL_OK;
+}
+
 static void *
 housekeeping_main(void *arg)
 {
@@ -182,6 +209,8 @@ server_start(struct sl_config *conf, struct sl_err *err)
 	if (srv->sv_store == NULL || srv->sv_metrics == NULL || load_secret(srv, err) != SL_OK ||
 		keyring_load(srv, err) != SL_OK || load_portal_data(srv, err) != SL_OK || load_tls(srv, err) != SL_OK)
 		goto fail;
+	if (conf->c_eid_enabled && start_eid_validator(srv, err) != SL_OK)
+		goto fail;
 	srv->sv_waiters = waiter_registry_new((size_t)conf->c_max_waiters, err);
 	if (srv->sv_waiters == NULL)
 		goto fail;
@@ -199,6 +228,14 @@ server_start(struct sl_config *conf, struct sl_err *err)
 			srv->sv_eid_key, srv->sv_eid_trust, err);
 		if (srv->sv_eid == NULL)
 			goto fail;
+	}
+	if (conf->c_pki_dir != NULL) {
+		struct sl_listener_conf pl = { .lc_listen = conf->c_pki_listen, .lc_port = conf->c_pki_port };
+		srv->sv_pki = listener_start(srv, "pki", HTTP_ORIGIN_PKI, &pl, NULL, NULL, NULL, err);
+		if (srv->sv_pki == NULL)
+			goto fail;
+		log_warn("demo PKI: OCSP responder and CRLs on http://%s:%d (demo mode, not for production)",
+			conf->c_pki_listen, conf->c_pki_port);
 	}
 	log_info("listening: portal %s:%d%s, eID %s", conf->c_portal.lc_listen, http_daemon_port(srv->sv_portal),
 		conf->c_portal.lc_tls ? " (TLS)" : " (plain HTTP behind a proxy)",
@@ -219,14 +256,17 @@ server_stop(struct server *srv)
 	atomic_store(&srv->sv_stopping, true);
 	http_daemon_quiesce(srv->sv_portal);
 	http_daemon_quiesce(srv->sv_eid);
+	http_daemon_quiesce(srv->sv_pki);
 	if (srv->sv_waiters != NULL)
 		waiter_registry_shutdown(srv->sv_waiters);
 	deadline = sl_monotonic_ms() + (int64_t)srv->sv_conf->c_shutdown_grace * 1000;
-	while ((http_daemon_active(srv->sv_portal) > 0 || http_daemon_active(srv->sv_eid) > 0) &&
+	while ((http_daemon_active(srv->sv_portal) > 0 || http_daemon_active(srv->sv_eid) > 0 ||
+		       http_daemon_active(srv->sv_pki) > 0) &&
 		sl_monotonic_ms() < deadline)
 		usleep(10000);
 	http_daemon_stop(srv->sv_portal);
 	http_daemon_stop(srv->sv_eid);
+	http_daemon_stop(srv->sv_pki);
 	if (srv->sv_hk_running) {
 		pthread_mutex_lock(&srv->sv_hk_lock);
 		pthread_cond_signal(&srv->sv_hk_cond);
@@ -234,6 +274,7 @@ server_stop(struct server *srv)
 		pthread_join(srv->sv_housekeeper, NULL);
 	}
 	waiter_registry_free(srv->sv_waiters);
+	eid_validator_free(srv->sv_eid_validator);
 	keyring_free(srv->sv_keys);
 	store_close(srv->sv_store);
 	metrics_free(srv->sv_metrics);

@@ -21,6 +21,7 @@
 #define SERVER_SECRET_LEN 32
 
 struct keyring;
+struct eid_validator;
 struct metrics;
 
 struct server {
@@ -40,8 +41,10 @@ struct server {
 	uint8_t sv_pairwise_key[SERVER_SECRET_LEN];
 	char *sv_tls_cert, *sv_tls_key;
 	char *sv_eid_cert, *sv_eid_key, *sv_eid_trust;
+	struct eid_validator *sv_eid_validator; /* NULL when [eid] enabled = false */
 	struct http_daemon *sv_portal;
 	struct http_daemon *sv_eid;
+	struct http_daemon *sv_pki; /* demo mode: OCSP and CRLs over plain HTTP */
 	pthread_t sv_housekeeper;
 	pthread_mutex_t sv_hk_lock;
 	pthread_cond_t sv_hk_cond;
@@ -54,6 +57,10 @@ struct server *server_start(struct sl_config *conf, struct sl_err *err);
 /* Graceful stop: refuse new connections, wake all waiters, let in-flight
  * requests finish (up to shutdown_grace seconds), close the store. */
 void server_stop(struct server *srv);
+
+/* Demo PKI routes (pki_routes.c). */
+void server_pki_ocsp(void *ctx, struct http_request *rq);
+void server_pki_crl(void *ctx, struct http_request *rq);
 
 /* The routes both daemons serve (routes.c). */
 extern const struct http_route server_routes[];

@@ -261,6 +261,24 @@ test_relative_paths_resolve_against_file_dir(void **state)
 }
 
 static void
+test_eid_without_anchors_refused(void **state)
+{
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\n"
+		"[eid]\ntls_cert = c\ntls_key = k\npublic_url = https://eid.example\n",
+		"trust_anchors");
+}
+
+static void
+test_eid_plain_needs_proxy(void **state)
+{
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\n"
+		"[eid]\ntls = false\ntrust_anchors = a\npublic_url = https://eid.example\n",
+		"trusted_proxies");
+}
+
+static void
 test_eid_enabled_with_certificates(void **state)
 {
 	struct fixture *fx = *state;
@@ -272,10 +290,19 @@ test_eid_enabled_with_certificates(void **state)
 					     "tls_cert = eid/cert.pem\n"
 					     "tls_key = eid/key.pem\n"
 					     "client_ca = eid/ca.pem\n"
+					     "trust_anchors = eid/roots.pem\n"
+					     "intermediates = eid/cas.pem\n"
 					     "public_url = https://eid.example:8444\n");
-	char *want = join(fx->fx_dir, "eid/ca.pem");
+	char *want = join(fx->fx_dir, "eid/ca.pem"), *anchors = join(fx->fx_dir, "eid/roots.pem");
 
 	assert_true(conf->c_eid_enabled);
+	assert_string_equal(conf->c_eid_anchors, anchors);
+	assert_true(conf->c_eid_ocsp);
+	assert_true(conf->c_eid_crl);
+	assert_false(conf->c_eid_fail_open);
+	assert_int_equal(conf->c_eid_timeout, 5);
+	assert_string_equal(conf->c_eid_proxy_header, "X-SSL-Client-Cert");
+	free(anchors);
 	assert_true(conf->c_eid.lc_tls);
 	assert_string_equal(conf->c_eid.lc_client_ca, want);
 	assert_string_equal(conf->c_eid.lc_public_url, "https://eid.example:8444");
@@ -490,6 +517,8 @@ main(void)
 		T(test_minimal_file_gives_defaults),
 		T(test_values_are_read),
 		T(test_relative_paths_resolve_against_file_dir),
+		T(test_eid_without_anchors_refused),
+		T(test_eid_plain_needs_proxy),
 		T(test_eid_enabled_with_certificates),
 		T(test_portal_test_key_accepted),
 		T(test_comments_and_blank_lines),

@@ -1,0 +1,283 @@
+/*
+ * login.c — the eID key's pages.
+ *
+ * On the portal origin, /key/eid shows what to do (reader, card, PIN) and a
+ * button to the eID origin.  There, /eid/login takes the certificate the
+ * browser presented in the TLS handshake (or, from a trusted proxy, in the
+ * configured header), validates it, and either records the login on the
+ * pending request and sends the browser back to the portal to finish, or
+ * shows the person what went wrong and what to do about it.
+ *
+ * The eID origin may be another host, where the portal's cookies are not
+ * sent; the link carries the request's CSRF token as a ticket, checked
+ * against the request's stored browser binding, and the portal checks the
+ * cookie again at /login/finish.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <openssl/pem.h>
+
+#include "eid.h"
+#include "../../oidc/oidc.h"
+#include "../../portal/portal.h"
+
+#define EID_MAX_CHAIN 8
+#define EID_MAX_HEADER 16384
+
+struct eid_page_text {
+	const char *heading;
+	const char *detail;
+};
+
+/* What the person reads for each refusal. */
+static struct eid_page_text
+verdict_text(enum eid_verdict v)
+{
+	switch (v) {
+	case EID_NO_CERT:
+		return (struct eid_page_text){ N_("Your browser did not send a certificate"),
+			N_("Your browser did not offer the certificate of your eID card, or you cancelled the "
+			   "choice.") };
+	case EID_EXPIRED:
+		return (struct eid_page_text){ N_("Your eID card has expired"),
+			N_("The certificate on your card is no longer valid. Renew your card at your municipality.") };
+	case EID_NOT_YET_VALID:
+		return (struct eid_page_text){ N_("Your eID card is not valid yet"),
+			N_("The certificate on your card only becomes valid later. Check the date and time of your "
+			   "computer.") };
+	case EID_REVOKED:
+		return (struct eid_page_text){ N_("Your eID card has been revoked"),
+			N_("The certificate on your card was revoked. Contact your municipality.") };
+	case EID_UNKNOWN_ISSUER:
+	case EID_WEAK_KEY:
+	case EID_MALFORMED:
+		return (struct eid_page_text){ N_("This card is not recognised"),
+			N_("Only Belgian eID cards are accepted. Choose the certificate of your eID card.") };
+	case EID_WRONG_USAGE:
+		return (struct eid_page_text){ N_("This is not the authentication certificate"),
+			N_("When your browser asks, choose the certificate whose name ends in (Authentication).") };
+	case EID_STATUS_UNAVAILABLE:
+		return (struct eid_page_text){ N_("Your card cannot be checked right now"),
+			N_("Whether your card is still valid cannot be checked at the moment. Try again in a few "
+			   "minutes.") };
+	case EID_BAD_IDENTITY:
+		return (struct eid_page_text){ N_("The national register number on this card is not valid"),
+			N_("The card does not carry a valid national register number. Contact your municipality.") };
+	default: return (struct eid_page_text){ N_("Something went wrong"), NULL };
+	}
+}
+
+static void
+eid_refuse(struct server *srv, struct http_request *rq, int lang, const char *req_id, enum eid_verdict v,
+	const char *detail, int status)
+{
+	struct eid_page_text t = verdict_text(v);
+	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	char back[512];
+	struct store_audit au = { .au_event = "login",
+		.au_key = "eid",
+		.au_result = eid_verdict_name(v),
+		.au_ip = http_client_ip(rq),
+		.au_detail = detail };
+	struct tmpl_var vars[4];
+
+	store_audit_add(srv->sv_store, &au);
+	metrics_login(srv->sv_metrics, "eid", v == EID_STATUS_UNAVAILABLE ? "failed" : "denied");
+	snprintf(back, sizeof(back), "%s/login?req=%s&lang=%s", srv->sv_conf->c_issuer, req_id ? req_id : "",
+		config_languages[lang]);
+	vars[0] = (struct tmpl_var){ "heading", i18n_gettext(cat, t.heading) };
+	vars[1] = (struct tmpl_var){ "detail", t.detail ? i18n_gettext(cat, t.detail) : "" };
+	vars[2] = (struct tmpl_var){ "back", req_id ? back : "" };
+	vars[3] = (struct tmpl_var){ "code", eid_verdict_name(v) };
+	portal_page(srv, rq, status, lang, t.heading, "eid_error", vars, 4);
+}
+
+static bool
+proxy_trusted(struct server *srv, const char *ip)
+{
+	char list[1024], *save = NULL, *tok;
+
+	if (sl_strlcpy(list, srv->sv_conf->c_trusted_proxies, sizeof(list)) >= sizeof(list))
+		return false;
+	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+		if (strcmp(tok, ip) == 0)
+			return true;
+	return false;
+}
+
+struct chain {
+	const uint8_t *c_der[EID_MAX_CHAIN];
+	size_t c_len[EID_MAX_CHAIN];
+	uint8_t *c_owned[EID_MAX_CHAIN]; /* DER decoded from the proxy header */
+	size_t c_n;
+};
+
+/* nginx's $ssl_client_escaped_cert: the PEM chain, URL-escaped. */
+static int
+chain_from_header(const char *value, struct chain *ch)
+{
+	char *pem = strdup(value);
+	BIO *bio;
+	X509 *x;
+
+	if (pem == NULL)
+		return SL_ENOMEM;
+	MHD_http_unescape(pem);
+	bio = BIO_new_mem_buf(pem, -1);
+	while (bio && ch->c_n < EID_MAX_CHAIN && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		unsigned char *der = NULL;
+		int n = i2d_X509(x, &der);
+		X509_free(x);
+		if (n <= 0)
+			break;
+		ch->c_owned[ch->c_n] = der;
+		ch->c_der[ch->c_n] = der;
+		ch->c_len[ch->c_n] = (size_t)n;
+		ch->c_n++;
+	}
+	BIO_free(bio);
+	free(pem);
+	return ch->c_n > 0 ? SL_OK : SL_EINVAL;
+}
+
+static void
+chain_clear(struct chain *ch)
+{
+	for (size_t i = 0; i < ch->c_n; i++)
+		OPENSSL_free(ch->c_owned[i]);
+}
+
+/* The certificate chain of this request: from the TLS handshake, or from a
+ * trusted proxy's header.  SL_EDENIED for the header from anyone else. */
+static int
+request_chain(struct server *srv, struct http_request *rq, struct chain *ch)
+{
+	const char *hdr = http_header(rq, srv->sv_conf->c_eid_proxy_header);
+
+	memset(ch, 0, sizeof(*ch));
+	if (hdr != NULL && *hdr != '\0') {
+		if (!proxy_trusted(srv, http_client_ip(rq)))
+			return SL_EDENIED;
+		if (strlen(hdr) > EID_MAX_HEADER)
+			return SL_ETOOBIG;
+		return chain_from_header(hdr, ch) == SL_OK ? SL_OK : SL_EINVAL;
+	}
+	ch->c_n = http_client_certs(rq, ch->c_der, ch->c_len, EID_MAX_CHAIN);
+	return SL_OK;
+}
+
+static void
+person_from(const struct eid_identity *id, struct store_person *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->p_rrn = strdup(id->ei_rrn);
+	p->p_given_name = sl_strdup(id->ei_given_names);
+	p->p_family_name = sl_strdup(id->ei_family_name);
+	p->p_birthdate = id->ei_birthdate[0] ? strdup(id->ei_birthdate) : NULL;
+}
+
+static void
+eid_accept(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, const char *ticket,
+	struct eid_result *res)
+{
+	struct store_person person;
+	struct sl_err err = { 0 };
+	char loc[1024], *enc_t;
+	struct sl_buf b;
+
+	if (res->er_fail_open) {
+		struct store_audit au = { .au_event = "eid.fail_open",
+			.au_key = "eid",
+			.au_result = "accepted",
+			.au_ip = http_client_ip(rq),
+			.au_client_id = ar->ar_client_id,
+			.au_detail = res->er_detail };
+		store_audit_add(srv->sv_store, &au);
+	}
+	person_from(&res->er_identity, &person);
+	if (oidc_login_complete(srv, ar->ar_id, &person, "eid", OIDC_ACR_HIGH, "[\"eid\"]", &err) != SL_OK) {
+		store_person_clear(&person);
+		portal_error(srv, rq, 409, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+		return;
+	}
+	store_person_clear(&person);
+	sl_buf_init(&b, 256);
+	sl_url_encode(&b, ticket);
+	enc_t = sl_buf_take(&b);
+	snprintf(loc, sizeof(loc), "%s/login/finish?req=%s&csrf=%s&lang=%s", srv->sv_conf->c_issuer, ar->ar_id,
+		enc_t ? enc_t : "", config_languages[lang]);
+	free(enc_t);
+	http_send_redirect(rq, 303, loc);
+}
+
+void
+eid_login(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	const char *req = http_param(rq, "req"), *ticket = http_param(rq, "t");
+	struct store_authreq ar;
+	struct eid_result res;
+	struct chain ch;
+	int lang = portal_lang(srv, rq, NULL), rc;
+
+	memset(&ar, 0, sizeof(ar));
+	if (req == NULL || strlen(req) > 64 || store_authreq_get(srv->sv_store, req, &ar) != SL_OK ||
+		strcmp(ar.ar_status, "pending") != 0) {
+		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+		store_authreq_clear(&ar);
+		return;
+	}
+	if (!oidc_ticket_ok(srv, &ar, ticket)) {
+		portal_error(srv, rq, 403, lang, N_("This form has expired"),
+			N_("Go back to the site you came from and start again."));
+		store_authreq_clear(&ar);
+		return;
+	}
+	rc = request_chain(srv, rq, &ch);
+	if (rc == SL_EDENIED) {
+		eid_refuse(srv, rq, lang, req, EID_MALFORMED,
+			"client-certificate header from a host that is not a trusted proxy", 400);
+	} else if (rc != SL_OK) {
+		eid_refuse(srv, rq, lang, req, EID_MALFORMED, "unreadable client-certificate header", 400);
+	} else {
+		eid_validate(srv->sv_eid_validator, ch.c_der, ch.c_len, ch.c_n, sl_now(), &res);
+		if (res.er_verdict == EID_OK)
+			eid_accept(srv, rq, lang, &ar, ticket, &res);
+		else
+			eid_refuse(srv, rq, lang, req, res.er_verdict, res.er_detail, 403);
+		eid_result_clear(&res);
+	}
+	chain_clear(&ch);
+	store_authreq_clear(&ar);
+}
+
+/* The portal's page for the eID key: what to do, and the way in. */
+void
+eid_page(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	char *csrf, url[1024];
+	int lang;
+
+	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
+		portal_error(srv, rq, 404, portal_lang(srv, rq, NULL), N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+		return;
+	}
+	lang = portal_lang(srv, rq, json_string_value(json_object_get(p.op_params, "ui_locales")));
+	csrf = oidc_csrf_token(srv, rq, p.op_req.ar_id);
+	snprintf(url, sizeof(url), "%s/eid/login?req=%s&t=%s&lang=%s", srv->sv_conf->c_eid.lc_public_url,
+		p.op_req.ar_id, csrf ? csrf : "", config_languages[lang]);
+	{
+		struct tmpl_var v[4] = { { "rp", p.op_client.cl_name }, { "url", url }, { "req", p.op_req.ar_id },
+			{ "langcode", config_languages[lang] } };
+		portal_page(srv, rq, 200, lang, N_("Log in with your eID card"), "eid", v, 4);
+	}
+	free(csrf);
+	oidc_pending_clear(&p);
+}

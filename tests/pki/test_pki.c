@@ -1,0 +1,1072 @@
+/*
+ * test_pki.c — the demo PKI, checked from the outside with OpenSSL: chains
+ * verify against trust.pem, certificates carry the fields and extensions a
+ * Belgian eID card has, the PKCS#12 opens with the PIN alone, OCSP answers
+ * verify and say good, revoked or unknown, CRLs list what was revoked, and
+ * a card lands in a SoftHSM2 token.  The PKCS#11 test runs the real tools
+ * and fails, naming the Debian package, when one is missing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../../src/pki/pki.h"
+
+#define OCSP_URL "http://127.0.0.1:8889/ocsp"
+#define ADULT_RRN "85073003328"
+#define PIN "1234"
+#define VALIDITY 3600
+
+static char tmpdir[] = "/tmp/sleutel-pki-test-XXXXXX";
+static char pkidir[512];
+
+/* ---- helpers ---- */
+
+static char *
+tpath(const char *name)
+{
+	static char buf[4][600];
+	static int next;
+	char *p = buf[next++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, name);
+	return p;
+}
+
+static char *
+ppath(const char *dir, const char *name)
+{
+	static char buf[4][600];
+	static int next;
+	char *p = buf[next++ % 4];
+
+	snprintf(p, sizeof(buf[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static X509 *
+pem_cert(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+
+	BIO_free(bio);
+	assert_non_null(cert);
+	return cert;
+}
+
+static X509 *
+file_cert(const char *dir, const char *name)
+{
+	FILE *fp = fopen(ppath(dir, name), "r");
+	X509 *cert;
+
+	assert_non_null(fp);
+	cert = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(cert);
+	return cert;
+}
+
+static X509_STORE *
+trust_store(const char *dir)
+{
+	X509_STORE *st = X509_STORE_new();
+
+	assert_non_null(st);
+	assert_int_equal(X509_STORE_load_file(st, ppath(dir, "trust.pem")), 1);
+	return st;
+}
+
+/* X509_verify_cert's error for `cert` against DIR/trust.pem (0: valid). */
+static int
+verify_chain(const char *dir, X509 *cert)
+{
+	X509_STORE *st = trust_store(dir);
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int rc;
+
+	assert_int_equal(X509_STORE_CTX_init(ctx, st, cert, NULL), 1);
+	rc = X509_verify_cert(ctx) == 1 ? 0 : X509_STORE_CTX_get_error(ctx);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	return rc;
+}
+
+static void
+assert_name_entry(const X509_NAME *name, int nid, const char *want)
+{
+	int i = X509_NAME_get_index_by_NID(name, nid, -1);
+	unsigned char *utf8 = NULL;
+
+	assert_true(i >= 0);
+	assert_true(ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i))) >= 0);
+	assert_string_equal((char *)utf8, want);
+	OPENSSL_free(utf8);
+}
+
+static bool
+ext_critical(X509 *cert, int nid)
+{
+	int i = X509_get_ext_by_NID(cert, nid, -1);
+
+	assert_true(i >= 0);
+	return X509_EXTENSION_get_critical(X509_get_ext(cert, i)) == 1;
+}
+
+/* The URI of an AIA access method, or NULL; malloc'd. */
+static char *
+aia_uri(X509 *cert, int method)
+{
+	AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
+	char *out = NULL;
+
+	for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+		ACCESS_DESCRIPTION *ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+
+		if (OBJ_obj2nid(ad->method) == method && ad->location->type == GEN_URI)
+			out = strdup((const char *)ASN1_STRING_get0_data(ad->location->d.uniformResourceIdentifier));
+	}
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return out;
+}
+
+/* Seconds from now to the time `t` (negative in the past). */
+static long
+secs_from_now(const ASN1_TIME *t)
+{
+	int days = 0, secs = 0;
+
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, NULL, t), 1);
+	return (long)days * 86400 + secs;
+}
+
+static int
+this_year(void)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	return tm.tm_year + 1900;
+}
+
+/* A valid RRN for a birth date, computed here independently. */
+static void
+make_rrn(int year, int month, int day, int seq, char out[12])
+{
+	char nine[16];
+	unsigned long long n;
+
+	snprintf(nine, sizeof(nine), "%02d%02d%02d%03d", year % 100, month, day, seq);
+	n = strtoull(nine, NULL, 10) + (year >= 2000 ? 2000000000ULL : 0);
+	snprintf(out, 12, "%s%02llu", nine, 97 - n % 97);
+}
+
+static struct pki_card_opts
+citizen(const char *rrn)
+{
+	return (struct pki_card_opts){ .pc_name = "Demo Citizen", .pc_rrn = rrn, .pc_pin = PIN };
+}
+
+static void
+issue(const struct pki_card_opts *o, const char *p12name, struct pki_card *card)
+{
+	struct sl_err err = { 0 };
+	int rc = pki_card_issue(pkidir, o, tpath(p12name), card, &err);
+
+	if (rc != SL_OK)
+		fail_msg("pki_card_issue: %s", err.msg);
+}
+
+/* Open a PKCS#12 file; NULL key when the PIN is wrong. */
+static PKCS12 *
+p12_load(const char *name)
+{
+	FILE *fp = fopen(tpath(name), "rb");
+	PKCS12 *p12;
+
+	assert_non_null(fp);
+	p12 = d2i_PKCS12_fp(fp, NULL);
+	fclose(fp);
+	assert_non_null(p12);
+	return p12;
+}
+
+/* The signing certificate of a card, from its PKCS#12. */
+static X509 *
+p12_sign_cert(const char *name)
+{
+	PKCS12 *p12 = p12_load(name);
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL, *found = NULL;
+	STACK_OF(X509) *ca = NULL;
+
+	assert_int_equal(PKCS12_parse(p12, PIN, &key, &cert, &ca), 1);
+	for (int i = 0; i < sk_X509_num(ca); i++) {
+		X509 *c = sk_X509_value(ca, i);
+		int j = X509_NAME_get_index_by_NID(X509_get_subject_name(c), NID_serialNumber, -1);
+
+		if (j >= 0 && found == NULL) {
+			found = c;
+			X509_up_ref(found);
+		}
+	}
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	OSSL_STACK_OF_X509_free(ca);
+	PKCS12_free(p12);
+	return found;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct sl_err err = { 0 };
+
+	(void)state;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(pkidir, sizeof(pkidir), "%s/pki", tmpdir);
+	if (pki_init(pkidir, OCSP_URL, NULL, &err) != SL_OK) {
+		fprintf(stderr, "pki_init: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- init ---- */
+
+static void
+test_init_files_and_twice(void **state)
+{
+	static const char *const files[] = { "root.pem", "root.key", "citizen-ca.pem", "citizen-ca.key",
+		"foreigner-ca.pem", "foreigner-ca.key", "citizen-ocsp.pem", "citizen-ocsp.key", "foreigner-ocsp.pem",
+		"foreigner-ocsp.key", "trust.pem", "index.json", "pki.json" };
+	struct sl_err err = { 0 };
+	struct stat st;
+	X509 *root, *ca;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		assert_int_equal(stat(ppath(pkidir, files[i]), &st), 0);
+		if (strstr(files[i], ".key") != NULL)
+			assert_int_equal(st.st_mode & 077, 0);
+	}
+	assert_int_equal(pki_init(pkidir, OCSP_URL, NULL, &err), SL_ECONFLICT);
+	assert_non_null(strstr(err.msg, "already"));
+	assert_int_equal(pki_init(tpath("bad"), "ftp://x", NULL, &err), SL_EINVAL);
+	assert_int_equal(pki_init(tpath("bad"), "http://a,b", NULL, &err), SL_EINVAL);
+
+	root = file_cert(pkidir, "root.pem");
+	assert_name_entry(X509_get_subject_name(root), NID_commonName, "sleutel demo Belgium Root CA");
+	assert_int_equal(X509_check_ca(root), 1);
+	assert_int_equal(verify_chain(pkidir, root), 0);
+	for (int i = 0; i < 2; i++) {
+		ca = file_cert(pkidir, i ? "foreigner-ca.pem" : "citizen-ca.pem");
+		assert_name_entry(X509_get_subject_name(ca), NID_commonName, i ? "Foreigner CA" : "Citizen CA");
+		assert_name_entry(X509_get_subject_name(ca), NID_organizationName, "sleutel demo");
+		assert_name_entry(X509_get_subject_name(ca), NID_countryName, "BE");
+		assert_true(X509_get_extension_flags(ca) & EXFLAG_CA);
+		assert_int_equal(X509_get_pathlen(ca), 0);
+		assert_int_equal(X509_get_key_usage(ca), KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+		assert_int_equal(verify_chain(pkidir, ca), 0);
+		X509_free(ca);
+	}
+	X509_free(root);
+}
+
+static void
+test_ocsp_signers(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		X509 *s = file_cert(pkidir, i ? "foreigner-ocsp.pem" : "citizen-ocsp.pem");
+		X509 *ca = file_cert(pkidir, i ? "foreigner-ca.pem" : "citizen-ca.pem");
+
+		assert_int_equal(X509_check_issued(ca, s), X509_V_OK);
+		assert_true(X509_get_extended_key_usage(s) & XKU_OCSP_SIGN);
+		assert_true(X509_get_ext_by_NID(s, NID_id_pkix_OCSP_noCheck, -1) >= 0);
+		assert_int_equal(X509_check_ca(s), 0);
+		X509_free(s);
+		X509_free(ca);
+	}
+}
+
+/* ---- cards ---- */
+
+static void
+check_auth_cert(X509 *cert, const char *rrn, const char *ca_cn, const char *ca_base)
+{
+	char *ocsp = aia_uri(cert, NID_ad_OCSP), *issuers = aia_uri(cert, NID_ad_ca_issuers), want[128];
+	const X509_NAME *subj = X509_get_subject_name(cert);
+
+	assert_name_entry(subj, NID_countryName, "BE");
+	assert_name_entry(subj, NID_commonName, "Demo Citizen (Authentication)");
+	assert_name_entry(subj, NID_surname, "Citizen");
+	assert_name_entry(subj, NID_givenName, "Demo");
+	assert_name_entry(subj, NID_serialNumber, rrn);
+	assert_name_entry(X509_get_issuer_name(cert), NID_commonName, ca_cn);
+	assert_int_equal(X509_get_key_usage(cert), KU_DIGITAL_SIGNATURE);
+	assert_true(ext_critical(cert, NID_key_usage));
+	assert_int_equal(X509_get_extended_key_usage(cert), XKU_SSL_CLIENT);
+	assert_non_null(ocsp);
+	assert_string_equal(ocsp, OCSP_URL);
+	snprintf(want, sizeof(want), "http://127.0.0.1:8889/%s.crt", ca_base);
+	assert_non_null(issuers);
+	assert_string_equal(issuers, want);
+	assert_true(X509_get_ext_by_NID(cert, NID_crl_distribution_points, -1) < 0);
+	assert_int_equal(ASN1_INTEGER_get_int64(&(int64_t){ 0 }, X509_get0_serialNumber(cert)) == 1 ? 1 : 1, 1);
+	assert_true(BN_num_bytes(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) > 0);
+	free(ocsp);
+	free(issuers);
+}
+
+static void
+test_citizen_ec(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	X509 *auth, *sign;
+	EVP_PKEY *pub;
+	char group[32];
+	long left;
+
+	(void)state;
+	issue(&o, "citizen.p12", &card);
+	assert_non_null(card.pk_auth_serial);
+	assert_non_null(card.pk_sign_serial);
+	assert_string_not_equal(card.pk_auth_serial, card.pk_sign_serial);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(verify_chain(pkidir, auth), 0);
+	check_auth_cert(auth, ADULT_RRN, "Citizen CA", "citizen-ca");
+	pub = X509_get0_pubkey(auth);
+	assert_int_equal(EVP_PKEY_get_group_name(pub, group, sizeof(group), NULL), 1);
+	assert_string_equal(group, "secp384r1");
+	left = secs_from_now(X509_get0_notAfter(auth));
+	assert_true(left > 3650L * 86400 - 86400 && left < 3653L * 86400);
+	assert_true(secs_from_now(X509_get0_notBefore(auth)) <= 0);
+
+	sign = p12_sign_cert("citizen.p12");
+	assert_non_null(sign);
+	assert_int_equal(verify_chain(pkidir, sign), 0);
+	assert_name_entry(X509_get_subject_name(sign), NID_commonName, "Demo Citizen (Signature)");
+	assert_int_equal(X509_get_key_usage(sign), KU_NON_REPUDIATION);
+	assert_true(ext_critical(sign, NID_key_usage));
+	assert_false(X509_get_extension_flags(sign) & EXFLAG_XKUSAGE);
+	X509_free(sign);
+	X509_free(auth);
+	pki_card_clear(&card);
+}
+
+static void
+test_citizen_rsa(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	X509 *auth, *sign;
+
+	(void)state;
+	o.pc_rsa = true;
+	issue(&o, "rsa.p12", &card);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(verify_chain(pkidir, auth), 0);
+	check_auth_cert(auth, ADULT_RRN, "Citizen CA", "citizen-ca");
+	assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(auth)), EVP_PKEY_RSA);
+	assert_int_equal(EVP_PKEY_get_bits(X509_get0_pubkey(auth)), 2048);
+	sign = p12_sign_cert("rsa.p12");
+	assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(sign)), EVP_PKEY_RSA);
+	assert_int_equal(verify_chain(pkidir, sign), 0);
+	X509_free(sign);
+	X509_free(auth);
+	pki_card_clear(&card);
+}
+
+static void
+test_validity(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	struct sl_err err = { 0 };
+	X509 *auth;
+	long t;
+
+	(void)state;
+	o.pc_expired = true;
+	issue(&o, "expired.p12", &card);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(verify_chain(pkidir, auth), X509_V_ERR_CERT_HAS_EXPIRED);
+	t = secs_from_now(X509_get0_notAfter(auth));
+	assert_true(t < -86400 + 60 && t > -86400 - 60);
+	X509_free(auth);
+	pki_card_clear(&card);
+
+	o.pc_expired = false;
+	o.pc_not_yet_valid = true;
+	issue(&o, "future.p12", &card);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(verify_chain(pkidir, auth), X509_V_ERR_CERT_NOT_YET_VALID);
+	t = secs_from_now(X509_get0_notBefore(auth));
+	assert_true(t > 86400 - 60 && t < 86400 + 60);
+	X509_free(auth);
+	pki_card_clear(&card);
+
+	o.pc_expired = true;
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("both.p12"), &card, &err), SL_EINVAL);
+	assert_null(card.pk_auth_serial);
+}
+
+static void
+test_foreigner(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	X509 *auth, *sign;
+
+	(void)state;
+	o.pc_foreigner = true;
+	issue(&o, "foreigner.p12", &card);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(verify_chain(pkidir, auth), 0);
+	check_auth_cert(auth, ADULT_RRN, "Foreigner CA", "foreigner-ca");
+	assert_non_null(strstr(card.pk_chain_pem, "BEGIN CERTIFICATE"));
+	sign = p12_sign_cert("foreigner.p12");
+	assert_name_entry(X509_get_issuer_name(sign), NID_commonName, "Foreigner CA");
+	X509_free(sign);
+	X509_free(auth);
+	pki_card_clear(&card);
+}
+
+static void
+test_kids(void **state)
+{
+	char young[12], adult2000[12];
+	struct pki_card_opts o;
+	struct pki_card card;
+	struct sl_err err = { 0 };
+	X509 *auth;
+
+	(void)state;
+	make_rrn(this_year() - 5, 1, 1, 1, young);
+	make_rrn(2001, 3, 4, 2, adult2000);
+	o = citizen(young);
+	o.pc_kids = true;
+	issue(&o, "kids.p12", &card);
+	assert_null(card.pk_sign_serial); /* a Kids-ID does not sign */
+	auth = pem_cert(card.pk_auth_pem);
+	assert_name_entry(X509_get_issuer_name(auth), NID_commonName, "Citizen CA");
+	assert_int_equal(verify_chain(pkidir, auth), 0);
+	X509_free(auth);
+	pki_card_clear(&card);
+
+	o.pc_rrn = ADULT_RRN;
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("kids2.p12"), &card, &err), SL_EINVAL);
+	assert_non_null(strstr(err.msg, "under 12"));
+	o.pc_rrn = adult2000;
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("kids3.p12"), &card, &err), SL_EINVAL);
+	o.pc_rrn = young;
+	o.pc_foreigner = true;
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("kids4.p12"), &card, &err), SL_EINVAL);
+	assert_int_equal(access(tpath("kids2.p12"), F_OK), -1);
+
+	/* Not a Kids-ID: a number from 2000 on, checked over "2" + nine digits. */
+	o = citizen(adult2000);
+	issue(&o, "born2001.p12", &card);
+	pki_card_clear(&card);
+}
+
+static void
+test_bad_input(void **state)
+{
+	static const char *const bad_rrns[] = { "85073003329", "8507300332", "850730033280", "8507300332a", "" };
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	struct sl_err err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_rrns) / sizeof(bad_rrns[0]); i++) {
+		o.pc_rrn = bad_rrns[i];
+		assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	}
+	o.pc_rrn = NULL;
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o = citizen(ADULT_RRN);
+	o.pc_pin = "123";
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o.pc_pin = "12ab";
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o.pc_pin = "1234567890123";
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o = citizen(ADULT_RRN);
+	o.pc_name = "Madonna";
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o.pc_name = "Bad\nName";
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o.pc_name = "A Very Long Given Name Indeed And More Names Than Fit Familyname";
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	assert_int_equal(access(tpath("bad.p12"), F_OK), -1);
+	assert_int_equal(pki_card_issue(tpath("nopki"), &(struct pki_card_opts){ .pc_name = "A B",
+		.pc_rrn = ADULT_RRN, .pc_pin = PIN }, tpath("bad.p12"), &card, &err), SL_EIO);
+}
+
+static void
+test_explicit_names(void **state)
+{
+	struct pki_card_opts o = { .pc_given = "Marie-Hélène", .pc_family = "Van den Bossche", .pc_rrn = ADULT_RRN,
+		.pc_pin = "987654" };
+	struct pki_card card;
+	X509 *auth;
+
+	(void)state;
+	issue(&o, "names.p12", &card);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_name_entry(X509_get_subject_name(auth), NID_commonName, "Marie-Hélène Van den Bossche (Authentication)");
+	assert_name_entry(X509_get_subject_name(auth), NID_surname, "Van den Bossche");
+	assert_name_entry(X509_get_subject_name(auth), NID_givenName, "Marie-Hélène");
+	X509_free(auth);
+	pki_card_clear(&card);
+}
+
+/* PBES2 with AES-256-CBC, as modern NSS and OpenSSL want. */
+static void
+assert_aes256_shrouded(const PKCS12_SAFEBAG *bag)
+{
+	const X509_SIG *p8 = PKCS12_SAFEBAG_get0_pkcs8(bag);
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *oid;
+	const void *param;
+	int ptype;
+	PBE2PARAM *pbe2;
+
+	X509_SIG_get0(p8, &alg, NULL);
+	X509_ALGOR_get0(&oid, &ptype, &param, alg);
+	assert_int_equal(OBJ_obj2nid(oid), NID_pbes2);
+	pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+	assert_non_null(pbe2);
+	assert_int_equal(OBJ_obj2nid(pbe2->encryption->algorithm), NID_aes_256_cbc);
+	PBE2PARAM_free(pbe2);
+}
+
+static void
+test_p12_pin(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	PKCS12 *p12;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL, *auth;
+	STACK_OF(X509) *ca = NULL;
+	STACK_OF(PKCS7) *safes;
+	int nkeys = 0;
+
+	(void)state;
+	issue(&o, "pin.p12", &card);
+	p12 = p12_load("pin.p12");
+	assert_int_equal(PKCS12_verify_mac(p12, "0000", -1), 0);
+	assert_int_equal(PKCS12_parse(p12, "0000", &key, &cert, &ca), 0);
+	assert_null(key);
+	assert_int_equal(PKCS12_parse(p12, PIN, &key, &cert, &ca), 1);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(X509_cmp(cert, auth), 0);
+	assert_int_equal(X509_check_private_key(cert, key), 1);
+	assert_int_equal(sk_X509_num(ca), 3); /* signing cert, Citizen CA, root */
+
+	safes = PKCS12_unpack_authsafes(p12);
+	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+		STACK_OF(PKCS12_SAFEBAG) *bags;
+
+		if (!PKCS7_type_is_data(p7))
+			continue;
+		bags = PKCS12_unpack_p7data(p7);
+		for (int j = 0; j < sk_PKCS12_SAFEBAG_num(bags); j++) {
+			assert_int_equal(PKCS12_SAFEBAG_get_nid(sk_PKCS12_SAFEBAG_value(bags, j)), NID_pkcs8ShroudedKeyBag);
+			assert_aes256_shrouded(sk_PKCS12_SAFEBAG_value(bags, j));
+			nkeys++;
+		}
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+	assert_int_equal(nkeys, 2);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+	X509_free(auth);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	OSSL_STACK_OF_X509_free(ca);
+	PKCS12_free(p12);
+	pki_card_clear(&card);
+}
+
+static void
+test_index(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	json_t *index, *certs, *e;
+	size_t i;
+	int found = 0;
+
+	(void)state;
+	o.pc_foreigner = true;
+	issue(&o, "index.p12", &card);
+	index = json_load_file(ppath(pkidir, "index.json"), 0, NULL);
+	assert_non_null(index);
+	certs = json_object_get(index, "certs");
+	json_array_foreach(certs, i, e)
+	{
+		const char *serial = json_string_value(json_object_get(e, "serial"));
+
+		if (strcmp(serial, card.pk_auth_serial) != 0 && strcmp(serial, card.pk_sign_serial) != 0)
+			continue;
+		found++;
+		assert_string_equal(json_string_value(json_object_get(e, "ca")), "foreigner");
+		assert_string_equal(json_string_value(json_object_get(e, "status")), "good");
+		assert_non_null(strstr(json_string_value(json_object_get(e, "subject")), "serialNumber=" ADULT_RRN));
+		assert_true(json_integer_value(json_object_get(e, "not_after")) > (json_int_t)time(NULL));
+		assert_string_equal(json_string_value(json_object_get(e, "kind")),
+			strcmp(serial, card.pk_auth_serial) == 0 ? "authentication" : "signature");
+	}
+	assert_int_equal(found, 2);
+	json_decref(index);
+	pki_card_clear(&card);
+}
+
+/* ---- OCSP ---- */
+
+static OCSP_RESPONSE *
+ocsp_ask(OCSP_REQUEST *rq)
+{
+	unsigned char *der = NULL;
+	int n = i2d_OCSP_REQUEST(rq, &der);
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	struct sl_err err = { 0 };
+	const unsigned char *p;
+	OCSP_RESPONSE *r;
+
+	assert_true(n > 0);
+	if (pki_ocsp_respond(pkidir, der, (size_t)n, VALIDITY, &resp, &len, &err) != SL_OK)
+		fail_msg("pki_ocsp_respond: %s", err.msg);
+	p = resp;
+	r = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+	assert_non_null(r);
+	OPENSSL_free(der);
+	free(resp);
+	return r;
+}
+
+/* Ask for one certificate (SHA-1 or SHA-256 CertID, with a nonce); the
+ * response must verify against trust.pem.  Returns the status. */
+static int
+ocsp_status(X509 *cert, X509 *issuer, const EVP_MD *md, int *reason, long *revoked_ago)
+{
+	OCSP_REQUEST *rq = OCSP_REQUEST_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(md, cert, issuer), *id2 = OCSP_CERTID_dup(id);
+	OCSP_RESPONSE *r;
+	OCSP_BASICRESP *bs;
+	X509_STORE *st = trust_store(pkidir);
+	ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
+	int status = -1;
+
+	assert_non_null(OCSP_request_add0_id(rq, id));
+	assert_int_equal(OCSP_request_add1_nonce(rq, NULL, 16), 1);
+	r = ocsp_ask(rq);
+	assert_int_equal(OCSP_response_status(r), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	bs = OCSP_response_get1_basic(r);
+	assert_non_null(bs);
+	assert_int_equal(OCSP_basic_verify(bs, NULL, st, 0), 1);
+	assert_int_equal(OCSP_check_nonce(rq, bs), 1);
+	assert_int_equal(OCSP_resp_find_status(bs, id2, &status, reason, &rev, &thisupd, &nextupd), 1);
+	assert_int_equal(OCSP_check_validity(thisupd, nextupd, 300, -1), 1);
+	assert_true(labs(secs_from_now(nextupd) - VALIDITY) < 60);
+	if (revoked_ago != NULL)
+		*revoked_ago = rev ? -secs_from_now(rev) : -1;
+	OCSP_CERTID_free(id2);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(r);
+	OCSP_REQUEST_free(rq);
+	X509_STORE_free(st);
+	return status;
+}
+
+static void
+test_ocsp_good_revoked(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	struct sl_err err = { 0 };
+	X509 *auth, *sign, *ca = file_cert(pkidir, "citizen-ca.pem");
+	int reason = -2;
+	long ago;
+	char lower[64], *p = lower;
+
+	(void)state;
+	issue(&o, "ocsp.p12", &card);
+	auth = pem_cert(card.pk_auth_pem);
+	sign = p12_sign_cert("ocsp.p12");
+	assert_int_equal(ocsp_status(auth, ca, NULL, &reason, NULL), V_OCSP_CERTSTATUS_GOOD);
+	assert_int_equal(ocsp_status(auth, ca, EVP_sha256(), &reason, NULL), V_OCSP_CERTSTATUS_GOOD);
+
+	/* Revoke by the serial typed in lower case with colons. */
+	for (const char *s = card.pk_auth_serial; *s != '\0'; s += 2) {
+		p += sprintf(p, "%s%c%c", s == card.pk_auth_serial ? "" : ":", s[0] | 0x20, s[1] | 0x20);
+	}
+	assert_int_equal(pki_revoke(pkidir, lower, &err), SL_OK);
+	assert_int_equal(pki_revoke(pkidir, card.pk_auth_serial, &err), SL_ECONFLICT);
+	assert_int_equal(pki_revoke(pkidir, "0123456789ABCDEF", &err), SL_ENOTFOUND);
+	assert_int_equal(pki_revoke(pkidir, "xyz", &err), SL_EINVAL);
+	assert_int_equal(ocsp_status(auth, ca, NULL, &reason, &ago), V_OCSP_CERTSTATUS_REVOKED);
+	assert_int_equal(reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+	assert_true(ago >= 0 && ago < 60);
+	assert_int_equal(ocsp_status(sign, ca, NULL, &reason, NULL), V_OCSP_CERTSTATUS_GOOD);
+	X509_free(sign);
+	X509_free(auth);
+	X509_free(ca);
+	pki_card_clear(&card);
+}
+
+static void
+test_ocsp_unknown_and_foreigner(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	X509 *auth, *ca = file_cert(pkidir, "citizen-ca.pem"), *fca = file_cert(pkidir, "foreigner-ca.pem");
+	ASN1_INTEGER *serial = ASN1_INTEGER_new();
+	OCSP_REQUEST *rq = OCSP_REQUEST_new();
+	OCSP_CERTID *id;
+	OCSP_RESPONSE *r;
+	OCSP_BASICRESP *bs;
+	X509_STORE *st = trust_store(pkidir);
+	int status = -1, reason;
+
+	(void)state;
+	o.pc_foreigner = true;
+	issue(&o, "ocspf.p12", &card);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(ocsp_status(auth, fca, NULL, &reason, NULL), V_OCSP_CERTSTATUS_GOOD);
+
+	/* A serial the index does not hold, under a CA of ours: unknown. */
+	ASN1_INTEGER_set_int64(serial, 424242);
+	id = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(ca), X509_get0_pubkey_bitstr(ca), serial);
+	assert_non_null(OCSP_request_add0_id(rq, OCSP_CERTID_dup(id)));
+	r = ocsp_ask(rq);
+	bs = OCSP_response_get1_basic(r);
+	assert_non_null(bs);
+	assert_int_equal(OCSP_basic_verify(bs, NULL, st, 0), 1);
+	assert_int_equal(OCSP_resp_find_status(bs, id, &status, NULL, NULL, NULL, NULL), 1);
+	assert_int_equal(status, V_OCSP_CERTSTATUS_UNKNOWN);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(r);
+	OCSP_CERTID_free(id);
+	OCSP_REQUEST_free(rq);
+	X509_STORE_free(st);
+	ASN1_INTEGER_free(serial);
+	X509_free(auth);
+	X509_free(ca);
+	X509_free(fca);
+	pki_card_clear(&card);
+}
+
+static void
+test_ocsp_unauthorized(void **state)
+{
+	X509 *root = file_cert(pkidir, "root.pem"), *ca = file_cert(pkidir, "citizen-ca.pem");
+	OCSP_REQUEST *rq = OCSP_REQUEST_new();
+	OCSP_RESPONSE *r;
+
+	(void)state;
+	/* The root issued the CA certificate; no responder here speaks for it. */
+	assert_non_null(OCSP_request_add0_id(rq, OCSP_cert_to_id(NULL, ca, root)));
+	r = ocsp_ask(rq);
+	assert_int_equal(OCSP_response_status(r), OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+	OCSP_RESPONSE_free(r);
+	OCSP_REQUEST_free(rq);
+	X509_free(root);
+	X509_free(ca);
+}
+
+static void
+assert_malformed(const uint8_t *req, size_t len)
+{
+	uint8_t *resp = NULL;
+	size_t rlen = 0;
+	struct sl_err err = { 0 };
+	const unsigned char *p;
+	OCSP_RESPONSE *r;
+
+	assert_int_equal(pki_ocsp_respond(pkidir, req, len, VALIDITY, &resp, &rlen, &err), SL_OK);
+	p = resp;
+	r = d2i_OCSP_RESPONSE(NULL, &p, (long)rlen);
+	assert_non_null(r);
+	assert_int_equal(OCSP_response_status(r), OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	OCSP_RESPONSE_free(r);
+	free(resp);
+}
+
+static void
+test_ocsp_malformed(void **state)
+{
+	X509 *root = file_cert(pkidir, "root.pem"), *ca = file_cert(pkidir, "citizen-ca.pem");
+	OCSP_REQUEST *rq = OCSP_REQUEST_new();
+	unsigned char *der = NULL, *big;
+	uint8_t garbage[64];
+	int n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (uint8_t)(i * 37 + 11);
+	assert_malformed(garbage, sizeof(garbage));
+	assert_malformed((const uint8_t *)"", 0);
+	assert_malformed(NULL, 0);
+	assert_malformed((const uint8_t *)"\x30\x00", 2); /* no CertID */
+
+	assert_non_null(OCSP_request_add0_id(rq, OCSP_cert_to_id(NULL, ca, root)));
+	n = i2d_OCSP_REQUEST(rq, &der);
+	assert_true(n > 10);
+	for (int cut = 1; cut < n; cut++)
+		assert_malformed(der, (size_t)cut); /* every truncation */
+	big = malloc((size_t)n + 1);
+	memcpy(big, der, (size_t)n);
+	big[n] = 0;
+	assert_malformed(big, (size_t)n + 1); /* trailing byte */
+	free(big);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(rq);
+	X509_free(root);
+	X509_free(ca);
+}
+
+/* ---- CRL ---- */
+
+static void
+test_crl(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	struct sl_err err = { 0 };
+	X509 *ca = file_cert(pkidir, "citizen-ca.pem"), *auth, *sign;
+	X509_REVOKED *rev = NULL;
+	X509_CRL *crl;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	const unsigned char *p;
+	ASN1_ENUMERATED *code;
+
+	(void)state;
+	issue(&o, "crl.p12", &card);
+	assert_int_equal(pki_revoke(pkidir, card.pk_sign_serial, &err), SL_OK);
+	auth = pem_cert(card.pk_auth_pem);
+	sign = p12_sign_cert("crl.p12");
+	assert_int_equal(pki_crl(pkidir, "citizen", 86400, &der, &len, &err), SL_OK);
+	p = der;
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca)), 1);
+	assert_int_equal(X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)), 0);
+	assert_true(labs(secs_from_now(X509_CRL_get0_lastUpdate(crl))) < 60);
+	assert_true(labs(secs_from_now(X509_CRL_get0_nextUpdate(crl)) - 86400) < 60);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(sign)), 1);
+	code = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+	assert_non_null(code);
+	assert_int_equal(ASN1_ENUMERATED_get(code), CRL_REASON_KEY_COMPROMISE);
+	ASN1_ENUMERATED_free(code);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(auth)), 0);
+	X509_CRL_free(crl);
+	free(der);
+
+	/* The Foreigner CA's CRL holds only its own revocations. */
+	assert_int_equal(pki_crl(pkidir, "foreigner", 86400, &der, &len, &err), SL_OK);
+	p = der;
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(sign)), 0);
+	X509_CRL_free(crl);
+	free(der);
+	assert_int_equal(pki_crl(pkidir, "root", 86400, &der, &len, &err), SL_EINVAL);
+	assert_int_equal(pki_crl(pkidir, "citizen", 0, &der, &len, &err), SL_EINVAL);
+	X509_free(sign);
+	X509_free(auth);
+	X509_free(ca);
+	pki_card_clear(&card);
+}
+
+static void
+test_crl_base(void **state)
+{
+	char dir[600];
+	struct sl_err err = { 0 };
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	STACK_OF(DIST_POINT) *cdp;
+	GENERAL_NAME *gn;
+	char *issuers;
+	X509 *auth;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/pki-crl", tmpdir);
+	assert_int_equal(pki_init(dir, "http://ocsp.example/eid", "http://crl.example/eid/", &err), SL_OK);
+	assert_int_equal(pki_card_issue(dir, &o, tpath("cdp.p12"), &card, &err), SL_OK);
+	auth = pem_cert(card.pk_auth_pem);
+	assert_int_equal(verify_chain(dir, auth), 0);
+	cdp = X509_get_ext_d2i(auth, NID_crl_distribution_points, NULL, NULL);
+	assert_non_null(cdp);
+	gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(cdp, 0)->distpoint->name.fullname, 0);
+	assert_string_equal((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
+		"http://crl.example/eid/citizen.crl");
+	issuers = aia_uri(auth, NID_ad_ca_issuers);
+	assert_string_equal(issuers, "http://crl.example/eid/citizen-ca.crt");
+	free(issuers);
+	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+	X509_free(auth);
+	pki_card_clear(&card);
+}
+
+/* ---- PKCS#11 ---- */
+
+/* Run a tool, its output into `out`; exit status, or -1 when it is not
+ * installed. */
+static int
+run(char *const argv[], char *out, size_t size)
+{
+	int fds[2], status = 0;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((n = read(fds[0], out + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? (WEXITSTATUS(status) == 127 ? -1 : WEXITSTATUS(status)) : -2;
+}
+
+static void
+need_tool(const char *tool, const char *arg, const char *package)
+{
+	char *argv[] = { (char *)tool, (char *)arg, NULL };
+	char out[4096];
+
+	if (run(argv, out, sizeof(out)) == -1)
+		fail_msg("%s is missing: install the Debian package %s", tool, package);
+}
+
+static void
+test_pkcs11(void **state)
+{
+	struct pki_card_opts o = citizen(ADULT_RRN);
+	struct pki_card card;
+	struct sl_err err = { 0 };
+	char conf[600], tokens[600], text[512], out[16384];
+	char *list[] = { "pkcs11-tool", "--module", "/usr/lib/softhsm/libsofthsm2.so", "--token-label", "demo card",
+		"--login", "--pin", PIN, "--list-objects", NULL };
+
+	(void)state;
+	need_tool("softhsm2-util", "--version", "softhsm2");
+	need_tool("pkcs11-tool", "--help", "opensc");
+	if (access("/usr/lib/softhsm/libsofthsm2.so", R_OK) != 0)
+		fail_msg("/usr/lib/softhsm/libsofthsm2.so is missing: install the Debian package softhsm2");
+	snprintf(tokens, sizeof(tokens), "%s/tokens", tmpdir);
+	snprintf(conf, sizeof(conf), "%s/softhsm2.conf", tmpdir);
+	assert_int_equal(mkdir(tokens, 0700), 0);
+	snprintf(text, sizeof(text), "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n",
+		tokens);
+	assert_int_equal(sl_file_write(conf, text, strlen(text), 0600, &err), SL_OK);
+	assert_int_equal(setenv("SOFTHSM2_CONF", conf, 1), 0);
+
+	issue(&o, "token.p12", &card);
+	assert_int_equal(pki_card_to_pkcs11(pkidir, tpath("token.p12"), "0000", "demo card", NULL, &err), SL_EDENIED);
+	if (pki_card_to_pkcs11(pkidir, tpath("token.p12"), PIN, "demo card", "87654321", &err) != SL_OK)
+		fail_msg("pki_card_to_pkcs11: %s", err.msg);
+	assert_int_equal(run(list, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "Private Key Object; EC"));
+	assert_non_null(strstr(out, "label:      Authentication"));
+	assert_non_null(strstr(out, "label:      Signature"));
+	assert_non_null(strstr(out, "label:      CA"));
+	assert_non_null(strstr(out, card.pk_auth_serial));
+	assert_non_null(strstr(out, card.pk_sign_serial));
+	assert_non_null(strstr(out, "ID:         02"));
+	assert_non_null(strstr(out, "ID:         03"));
+	/* A second card into the same token is refused, and no key file is left. */
+	assert_int_equal(pki_card_to_pkcs11(pkidir, tpath("token.p12"), PIN, "demo card", NULL, &err), SL_ECONFLICT);
+	assert_int_equal(pki_card_to_pkcs11(pkidir, tpath("token.p12"), PIN, "", NULL, &err), SL_EINVAL);
+	assert_int_equal(pki_card_to_pkcs11(pkidir, tpath("nothing.p12"), PIN, "x", NULL, &err), SL_EIO);
+	{
+		char *ls[] = { "ls", "-A", pkidir, NULL };
+
+		assert_int_equal(run(ls, out, sizeof(out)), 0);
+		assert_null(strstr(out, ".pkcs11"));
+	}
+	pki_card_clear(&card);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_files_and_twice),
+		cmocka_unit_test(test_ocsp_signers),
+		cmocka_unit_test(test_citizen_ec),
+		cmocka_unit_test(test_citizen_rsa),
+		cmocka_unit_test(test_validity),
+		cmocka_unit_test(test_foreigner),
+		cmocka_unit_test(test_kids),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_explicit_names),
+		cmocka_unit_test(test_p12_pin),
+		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_ocsp_good_revoked),
+		cmocka_unit_test(test_ocsp_unknown_and_foreigner),
+		cmocka_unit_test(test_ocsp_unauthorized),
+		cmocka_unit_test(test_ocsp_malformed),
+		cmocka_unit_test(test_crl),
+		cmocka_unit_test(test_crl_base),
+		cmocka_unit_test(test_pkcs11),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
