@@ -92,14 +92,22 @@ async function waitHealthy(base, proc, logPath, timeoutMs = 15000) {
 }
 
 // Start a server. `config` is { section: { key: value } } applied to the
-// generated sleutel.ini before start.
-export async function startServer({ config = {}, env = {} } = {}) {
+// generated sleutel.ini before start. With `demo`, `sleutel init --demo`
+// makes a demo PKI in DIR/pki that the eID origin trusts, and sleuteld serves
+// its OCSP responder and CRLs on server.pkiPort.
+export async function startServer({ config = {}, env = {}, demo = false } = {}) {
   const ca = requireTestCa();
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
   const port = await freePort();
   let eidPort = await freePort();
   while (eidPort === port) eidPort = await freePort();
-  await execFileP(SLEUTEL, ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca]);
+  let pkiPort = 0;
+  const initArgs = ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca];
+  if (demo) {
+    do pkiPort = await freePort(); while (pkiPort === port || pkiPort === eidPort);
+    initArgs.push('--demo', '--pki-port', String(pkiPort));
+  }
+  await execFileP(SLEUTEL, initArgs);
   const configPath = path.join(dir, 'sleutel.ini');
   let ini = readFileSync(configPath, 'utf8');
   for (const [section, kv] of Object.entries(config)) {
@@ -120,6 +128,8 @@ export async function startServer({ config = {}, env = {} } = {}) {
     base,
     issuer: base,
     eidBase: `https://127.0.0.1:${eidPort}`,
+    pkiDir: demo ? path.join(dir, 'pki') : null,
+    pkiPort,
     dir,
     configPath,
     port,
