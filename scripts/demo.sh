@@ -6,11 +6,16 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 PORT=${SLEUTEL_PORT:-8443}
 EID_PORT=${SLEUTEL_EID_PORT:-8444}
+PKI_PORT=${SLEUTEL_PKI_PORT:-8889}
 RP_PORT=${RP_PORT:-8080}
 DIR="$BUILD/demo"
 
 rm -rf "$DIR"
-"$BUILD/sleutel" init "$DIR" --port "$PORT" --eid-port "$EID_PORT" >/dev/null
+"$BUILD/sleutel" init "$DIR" --port "$PORT" --eid-port "$EID_PORT" --demo --pki-port "$PKI_PORT" >/dev/null 2>&1
+# Two virtual eID cards of the demo PKI, PIN 1234.
+"$BUILD/sleutel" pki card "$DIR/pki" --name "Demo Citizen" --rrn 85073003328 --out "$DIR/citizen.p12" --pin 1234 >/dev/null
+"$BUILD/sleutel" pki card "$DIR/pki" --name "Anna Vreemdeling" --rrn 90020199704 --foreigner \
+	--out "$DIR/foreigner.p12" --pin 1234 >/dev/null
 CLIENT=$("$BUILD/sleutel" --config "$DIR/sleutel.ini" client add --name "Mijn gezondheid" \
 	--redirect-uri "http://127.0.0.1:$RP_PORT/callback" \
 	--post-logout-redirect-uri "http://127.0.0.1:$RP_PORT/" --json)
@@ -40,7 +45,15 @@ sleutel demo is running.
   (Chromium: Settings > Privacy and security > Security > Manage certificates >
   Authorities > Import; Firefox: Settings > Certificates > View Certificates >
   Authorities > Import) or accept the warning once for 127.0.0.1:$PORT.
-  This demo build offers the test key: it logs in as whichever person you type.
+  eID login with a virtual card (PIN 1234): import one of
+      $DIR/citizen.p12     (Demo Citizen)
+      $DIR/foreigner.p12   (Anna Vreemdeling, foreigner's card)
+    Chromium: Settings > Privacy and security > Security > Manage certificates >
+      Your certificates > Import (or: pk12util -i $DIR/citizen.p12 -d sql:\$HOME/.pki/nssdb)
+    Firefox: Settings > Privacy & Security > Certificates > View Certificates >
+      Your Certificates > Import
+    then choose "eID kaartlezer" on the portal; the browser asks which certificate.
+  This demo build also offers the test key: it logs in as whichever person you type.
   Logs: $DIR/sleuteld.log     Stop: Ctrl-C
 MSG
 NODE_EXTRA_CA_CERTS="$DIR/tls/ca.pem" node demo/rp.mjs --issuer "https://127.0.0.1:$PORT" \
