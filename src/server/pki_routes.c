@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "server.h"
 #include "../pki/pki.h"
 
@@ -64,6 +67,40 @@ server_pki_ocsp(void *ctx, struct http_request *rq)
 	free(der);
 }
 
+/* The CA certificates the cards' AIA caIssuers names (DER). */
+static void
+ca_cert(struct server *srv, struct http_request *rq, const char *name)
+{
+	static const char *const known[] = { "root", "citizen-ca", "foreigner-ca", NULL };
+	char file[64], *path, *pem = NULL;
+	struct sl_err err = { 0 };
+	BIO *bio;
+	X509 *x = NULL;
+	unsigned char *der = NULL;
+	int n = 0;
+
+	for (int i = 0; known[i]; i++) {
+		if (strncmp(name, known[i], strlen(known[i])) == 0 && strcmp(name + strlen(known[i]), ".crt") == 0) {
+			snprintf(file, sizeof(file), "%s.pem", known[i]);
+			path = sl_path_resolve(srv->sv_conf->c_pki_dir, file);
+			if (path != NULL && sl_file_read(path, 65536, &pem, NULL, &err) == SL_OK &&
+				(bio = BIO_new_mem_buf(pem, -1)) != NULL) {
+				x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+				BIO_free(bio);
+			}
+			free(path);
+			free(pem);
+			break;
+		}
+	}
+	if (x != NULL && (n = i2d_X509(x, &der)) > 0)
+		http_send_static(rq, "application/pkix-cert", (const char *)der, (size_t)n);
+	else
+		http_send_text(rq, 404, "text/plain", "no such certificate\n");
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
 void
 server_pki_crl(void *ctx, struct http_request *rq)
 {
@@ -77,7 +114,7 @@ server_pki_crl(void *ctx, struct http_request *rq)
 							      : NULL;
 
 	if (ca == NULL) {
-		http_send_text(rq, 404, "text/plain", "no such CRL\n");
+		ca_cert(srv, rq, name);
 		return;
 	}
 	if (pki_crl(srv->sv_conf->c_pki_dir, ca, srv->sv_conf->c_pki_ocsp_validity, &der, &len, &err) != SL_OK) {
