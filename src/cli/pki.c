@@ -68,20 +68,25 @@ static const char usage_revoke[] = "usage: sleutel pki revoke DIR SERIAL\n"
 static const char usage_crl[] = "usage: sleutel pki crl DIR citizen|foreigner --out FILE [--validity SECONDS]\n"
 				"\nWrite the CA's CRL (DER) with every revoked certificate; nextUpdate is\n"
 				"now + SECONDS (default 7 days).\n";
-static const char usage_ocsp[] =
-	"usage: sleutel pki ocsp DIR [--port N] [--listen ADDRESS] [--validity SECONDS]\n"
-	"\nAnswer OCSP over HTTP (POST application/ocsp-request, or GET with the base64\n"
-	"request in the path) until SIGTERM or SIGINT; also serves root.crt, citizen-ca.crt,\n"
-	"foreigner-ca.crt, citizen.crl and foreigner.crl.\n"
-	"  --port N          default: the port of the OCSP URL in DIR/pki.json\n"
-	"  --listen ADDRESS  IPv4 or IPv6 address (default 127.0.0.1)\n"
-	"  --validity SECS   nextUpdate - thisUpdate (default 3600)\n";
+static const char usage_ocsp[] = "usage: sleutel pki ocsp DIR [--port N] [--listen ADDRESS] [--validity SECONDS]\n"
+				 "\nAnswer OCSP over HTTP (POST application/ocsp-request, or GET with the base64\n"
+				 "request in the path) until SIGTERM or SIGINT; also serves root.crt, citizen-ca.crt,\n"
+				 "foreigner-ca.crt, citizen.crl and foreigner.crl.\n"
+				 "  --port N          default: the port of the OCSP URL in DIR/pki.json\n"
+				 "  --listen ADDRESS  IPv4 or IPv6 address (default 127.0.0.1)\n"
+				 "  --validity SECS   nextUpdate - thisUpdate (default 3600)\n";
 
 static void
 pki_usage(void)
 {
-	printf("%s       sleutel pki card DIR ... (sleutel pki card --help)\n%s%s%s", usage_init, usage_revoke,
-		usage_crl, usage_ocsp);
+	printf("usage: sleutel pki init DIR [--ocsp-url URL] [--crl-base URL]\n"
+	       "       sleutel pki card DIR --name \"GIVEN FAMILY\" --rrn NUMBER --out FILE.p12 --pin PIN ...\n"
+	       "       sleutel pki revoke DIR SERIAL\n"
+	       "       sleutel pki crl DIR citizen|foreigner --out FILE [--validity SECONDS]\n"
+	       "       sleutel pki ocsp DIR [--port N] [--listen ADDRESS] [--validity SECONDS]\n"
+	       "\nA demo PKI shaped like Belgium's eID PKI, for tests and demos only: a root, a\n"
+	       "Citizen CA and a Foreigner CA; virtual cards in PKCS#12 or a SoftHSM2 token;\n"
+	       "revocation, CRLs and an OCSP responder.  'sleutel pki COMMAND --help' tells more.\n");
 }
 
 /* ---- options ---- */
@@ -94,8 +99,8 @@ struct pki_opt {
 
 /* Options anywhere among at most PKI_MAX_POS positional arguments. */
 static int
-pki_parse(int argc, char **argv, const struct pki_opt *opts, const char *pos[PKI_MAX_POS], int npos_want,
-	const char *cmd)
+pki_parse(
+	int argc, char **argv, const struct pki_opt *opts, const char *pos[PKI_MAX_POS], int npos_want, const char *cmd)
 {
 	int npos = 0;
 
@@ -239,8 +244,8 @@ card_print(const struct card_args *a, const struct pki_card *card, const char *t
 			printf("PKCS#11 token:              %s\n", token);
 		return CLI_OK;
 	}
-	o = json_pack("{s:s,s:s?,s:s,s:s?}", "auth_serial", card->pk_auth_serial, "sign_serial",
-		card->pk_sign_serial, "p12", a->ca_out, "token", token);
+	o = json_pack("{s:s,s:s?,s:s,s:s?}", "auth_serial", card->pk_auth_serial, "sign_serial", card->pk_sign_serial,
+		"p12", a->ca_out, "token", token);
 	if (o == NULL)
 		return cli_error("out of memory");
 	cli_print_json(o);
@@ -276,12 +281,12 @@ pki_cmd_card(int argc, char **argv)
 	struct card_args a = { 0 };
 	struct pki_opt opts[] = { { "--name", &a.ca_opts.pc_name, NULL }, { "--given", &a.ca_opts.pc_given, NULL },
 		{ "--family", &a.ca_opts.pc_family, NULL }, { "--rrn", &a.ca_opts.pc_rrn, NULL },
-		{ "--pin", &a.ca_opts.pc_pin, NULL }, { "--out", &a.ca_out, NULL }, { "--cert-out", &a.ca_cert_out, NULL },
-		{ "--token", &a.ca_token, NULL }, { "--so-pin", &a.ca_so_pin, NULL },
-		{ "--foreigner", NULL, &a.ca_opts.pc_foreigner }, { "--kids", NULL, &a.ca_opts.pc_kids },
-		{ "--rsa", NULL, &a.ca_opts.pc_rsa }, { "--expired", NULL, &a.ca_opts.pc_expired },
-		{ "--not-yet-valid", NULL, &a.ca_opts.pc_not_yet_valid }, { "--pkcs11", NULL, &a.ca_pkcs11 },
-		{ "--json", NULL, &a.ca_json }, { NULL, NULL, NULL } };
+		{ "--pin", &a.ca_opts.pc_pin, NULL }, { "--out", &a.ca_out, NULL },
+		{ "--cert-out", &a.ca_cert_out, NULL }, { "--token", &a.ca_token, NULL },
+		{ "--so-pin", &a.ca_so_pin, NULL }, { "--foreigner", NULL, &a.ca_opts.pc_foreigner },
+		{ "--kids", NULL, &a.ca_opts.pc_kids }, { "--rsa", NULL, &a.ca_opts.pc_rsa },
+		{ "--expired", NULL, &a.ca_opts.pc_expired }, { "--not-yet-valid", NULL, &a.ca_opts.pc_not_yet_valid },
+		{ "--pkcs11", NULL, &a.ca_pkcs11 }, { "--json", NULL, &a.ca_json }, { NULL, NULL, NULL } };
 	const char *pos[PKI_MAX_POS];
 	struct pki_card card = { 0 };
 	struct sl_err err = { 0 };
@@ -369,7 +374,8 @@ ocsp_answer_der(struct ocsp_srv *srv, struct MHD_Connection *conn, const uint8_t
 	/* RFC 5019 6.2: GET responses may be cached until nextUpdate. */
 	snprintf(cache, sizeof(cache), "max-age=%lld, public, no-transform, must-revalidate",
 		(long long)srv->os_validity);
-	return ocsp_send(conn, MHD_HTTP_OK, "application/ocsp-response", resp, resplen, false, get ? cache : "no-store");
+	return ocsp_send(
+		conn, MHD_HTTP_OK, "application/ocsp-response", resp, resplen, false, get ? cache : "no-store");
 }
 
 /* DIR/base.pem as DER; OPENSSL_malloc'd, length or -1. */
@@ -453,8 +459,8 @@ ocsp_get(struct ocsp_srv *srv, struct MHD_Connection *conn, const char *url)
 }
 
 static enum MHD_Result
-ocsp_dispatch(struct ocsp_srv *srv, struct MHD_Connection *conn, const char *url, const char *method,
-	struct ocsp_conn *oc)
+ocsp_dispatch(
+	struct ocsp_srv *srv, struct MHD_Connection *conn, const char *url, const char *method, struct ocsp_conn *oc)
 {
 	const char *type;
 

@@ -174,8 +174,8 @@ card_names(const struct pki_card_opts *o, struct card *c, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "a card needs a name of two words or more (given names, family name)");
 	}
 	if (!name_ok(c->cd_given) || !name_ok(c->cd_family))
-		return sl_fail(err, SL_EINVAL, "given and family names must be 1 to %d bytes without control characters",
-			PKI_NAME_MAX);
+		return sl_fail(err, SL_EINVAL,
+			"given and family names must be 1 to %d bytes without control characters", PKI_NAME_MAX);
 	return SL_OK;
 }
 
@@ -290,7 +290,8 @@ card_cert(struct card *c, int role, struct sl_err *err)
 	c->cd_key[role] = pki_keygen(c->cd_rsa);
 	name = c->cd_key[role] ? card_name(c, sl_buf_str(&cn)) : NULL;
 	if (c->cd_key[role] != NULL && name == NULL) {
-		rc = sl_fail(err, SL_EINVAL, "the name does not fit a certificate (64 characters in the CN)");
+		rc = sl_fail(
+			err, SL_EINVAL, "the name does not fit a certificate (UTF-8, at most 64 characters in the CN)");
 		goto out;
 	}
 	cert = name ? pki_cert_new(c->cd_key[role], name, c->cd_not_before, c->cd_not_after) : NULL;
@@ -360,12 +361,10 @@ card_p12(const struct card *c, const char *pin, uint8_t **der, size_t *len)
 		rc = p12_add_cert(&certs, c->cd_ca_cert, pki_cas[c->cd_ca].ci_cn, NULL, 0);
 	if (rc == SL_OK)
 		rc = p12_add_cert(&certs, c->cd_root, "sleutel demo Belgium Root CA", NULL, 0);
-	if (rc != SL_OK ||
-		!PKCS12_add_safe_ex(&safes, certs, NID_aes_256_cbc, PKI_P12_ITER, pin, NULL, NULL) ||
+	if (rc != SL_OK || !PKCS12_add_safe_ex(&safes, certs, NID_aes_256_cbc, PKI_P12_ITER, pin, NULL, NULL) ||
 		!PKCS12_add_safe_ex(&safes, keys, -1, 0, NULL, NULL, NULL) ||
 		(p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL)) == NULL ||
-		!PKCS12_set_mac(p12, pin, -1, NULL, 0, PKI_P12_ITER, EVP_sha256()) ||
-		(n = i2d_PKCS12(p12, der)) <= 0) {
+		!PKCS12_set_mac(p12, pin, -1, NULL, 0, PKI_P12_ITER, EVP_sha256()) || (n = i2d_PKCS12(p12, der)) <= 0) {
 		rc = SL_ECRYPTO;
 	} else {
 		*len = (size_t)n;
@@ -429,8 +428,8 @@ card_result(const struct card *c, struct pki_card *out)
 }
 
 int
-pki_card_issue(const char *dir, const struct pki_card_opts *o, const char *out_p12, struct pki_card *out,
-	struct sl_err *err)
+pki_card_issue(
+	const char *dir, const struct pki_card_opts *o, const char *out_p12, struct pki_card *out, struct sl_err *err)
 {
 	struct card c = { 0 };
 	uint8_t *der = NULL;

@@ -228,8 +228,8 @@ der_of_cert(X509 *cert, uint8_t **der, size_t *len)
 
 /* The key bag with localKeyID `id` among `bags`, as DER PKCS#8. */
 static int
-p12_key_of(const STACK_OF(PKCS12_SAFEBAG) * bags, const ASN1_OCTET_STRING *id, const char *pin, uint8_t **der,
-	size_t *len)
+p12_key_of(
+	const STACK_OF(PKCS12_SAFEBAG) * bags, const ASN1_OCTET_STRING *id, const char *pin, uint8_t **der, size_t *len)
 {
 	for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags); i++) {
 		const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
@@ -267,16 +267,20 @@ ends_with(const char *s, const char *suffix)
 
 /* One certificate bag into an object (with its key when it has one). */
 static int
-p12_cert_obj(const PKCS12_SAFEBAG *bag, const STACK_OF(PKCS12_SAFEBAG) * keys, const char *pin,
-	struct card_objs *cs)
+p12_cert_obj(const PKCS12_SAFEBAG *bag, const STACK_OF(PKCS12_SAFEBAG) * keys, const char *pin, struct card_objs *cs)
 {
 	const ASN1_TYPE *kid = PKCS12_SAFEBAG_get0_attr(bag, NID_localKeyID);
-	char *fname = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)bag);
-	X509 *cert = PKCS12_SAFEBAG_get1_cert(bag);
-	struct card_obj *co = &cs->cs_obj[cs->cs_n];
+	char *fname;
+	X509 *cert;
+	struct card_obj *co;
 	int rc = SL_OK;
 
-	if (cert == NULL || cs->cs_n >= PKI_CARD_OBJS) {
+	if (cs->cs_n >= PKI_CARD_OBJS)
+		return SL_ETOOBIG; /* more than a card holds */
+	fname = PKCS12_get_friendlyname((PKCS12_SAFEBAG *)bag);
+	cert = PKCS12_SAFEBAG_get1_cert(bag);
+	co = &cs->cs_obj[cs->cs_n];
+	if (cert == NULL) {
 		rc = SL_EINVAL;
 	} else if (kid == NULL || kid->type != V_ASN1_OCTET_STRING) {
 		bool root = X509_check_issued(cert, cert) == X509_V_OK;
@@ -358,6 +362,8 @@ p12_objects(const char *path, const char *pin, struct card_objs *cs, struct sl_e
 	p = (const unsigned char *)data;
 	if ((p12 = d2i_PKCS12(NULL, &p, (long)len)) == NULL)
 		rc = sl_fail(err, SL_EINVAL, "%s is not a PKCS#12 file", path);
+	else if (!PKCS12_mac_present(p12))
+		rc = sl_fail(err, SL_EINVAL, "%s has no MAC", path);
 	else if (!PKCS12_verify_mac(p12, pin, -1))
 		rc = sl_fail(err, SL_EDENIED, "wrong PIN for %s", path);
 	else if ((rc = p12_bags(p12, pin, &certs, &keys)) != SL_OK)
@@ -436,8 +442,8 @@ token_prepare(const char *module, const char *token, const char *pin, const char
 		rc = tool_run(list, pin, &out, err);
 		if (rc == SL_OK && output_has(sl_buf_str(&out), "label", "Authentication"))
 			rc = sl_fail(err, SL_ECONFLICT,
-				"token %s already holds a card (softhsm2-util --delete-token --token '%s' removes it)", token,
-				token);
+				"token %s already holds a card (softhsm2-util --delete-token --token '%s' removes it)",
+				token, token);
 	}
 	sl_buf_reset(&out);
 	return rc;
@@ -494,8 +500,8 @@ token_args_check(const char *token, const char *pin, const char *so_pin, struct 
 }
 
 int
-pki_card_to_pkcs11(const char *dir, const char *p12, const char *pin, const char *token, const char *so_pin,
-	struct sl_err *err)
+pki_card_to_pkcs11(
+	const char *dir, const char *p12, const char *pin, const char *token, const char *so_pin, struct sl_err *err)
 {
 	struct card_objs cs = { 0 };
 	char *tmp = NULL, random_so[17] = { 0 };

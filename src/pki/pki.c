@@ -159,10 +159,10 @@ pki_cert_new(EVP_PKEY *pkey, const X509_NAME *subject, int64_t not_before, int64
 	serial[0] |= 0x01; /* and never zero */
 	bn = BN_bin2bn(serial, sizeof(serial), NULL);
 	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL &&
-		X509_set_version(cert, X509_VERSION_3) == 1 &&
-		ASN1_TIME_set(X509_getm_notBefore(cert), (time_t)not_before) != NULL &&
-		ASN1_TIME_set(X509_getm_notAfter(cert), (time_t)not_after) != NULL &&
-		X509_set_subject_name(cert, subject) == 1 && X509_set_pubkey(cert, pkey) == 1;
+	     X509_set_version(cert, X509_VERSION_3) == 1 &&
+	     ASN1_TIME_set(X509_getm_notBefore(cert), (time_t)not_before) != NULL &&
+	     ASN1_TIME_set(X509_getm_notAfter(cert), (time_t)not_after) != NULL &&
+	     X509_set_subject_name(cert, subject) == 1 && X509_set_pubkey(cert, pkey) == 1;
 out:
 	BN_free(bn);
 	if (!ok) {
@@ -469,10 +469,10 @@ pki_revoke(const char *dir, const char *serial_hex, struct sl_err *err)
 		rc = sl_fail(err, SL_ECONFLICT, "certificate %s is already revoked", serial);
 	} else {
 		rc = json_object_set_new(e, "status", json_string("revoked")) ||
-				json_object_set_new(e, "revoked_at", json_integer(sl_now())) ||
-				json_object_set_new(e, "reason", json_string("keyCompromise"))
-			? sl_fail(err, SL_ENOMEM, "out of memory")
-			: pki_index_save(dir, index, err);
+				     json_object_set_new(e, "revoked_at", json_integer(sl_now())) ||
+				     json_object_set_new(e, "reason", json_string("keyCompromise"))
+			     ? sl_fail(err, SL_ENOMEM, "out of memory")
+			     : pki_index_save(dir, index, err);
 	}
 out:
 	json_decref(index);
@@ -494,10 +494,12 @@ demo_name(const char *cn)
 	X509_NAME *name = X509_NAME_new();
 
 	if (name == NULL ||
-		!X509_NAME_add_entry_by_NID(name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"BE", -1, -1, 0) ||
+		!X509_NAME_add_entry_by_NID(
+			name, NID_countryName, MBSTRING_ASC, (const unsigned char *)"BE", -1, -1, 0) ||
 		!X509_NAME_add_entry_by_NID(
 			name, NID_organizationName, MBSTRING_UTF8, (const unsigned char *)PKI_ORG, -1, -1, 0) ||
-		!X509_NAME_add_entry_by_NID(name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0)) {
+		!X509_NAME_add_entry_by_NID(
+			name, NID_commonName, MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0)) {
 		X509_NAME_free(name);
 		return NULL;
 	}
@@ -616,8 +618,7 @@ url_origin(const char *url)
 }
 
 static int
-init_settings(const char *dir, const char *ocsp_url, const char *crl_base, struct pki_settings *ps,
-	struct sl_err *err)
+init_settings(const char *dir, const char *ocsp_url, const char *crl_base, struct pki_settings *ps, struct sl_err *err)
 {
 	char *path;
 	int rc;

@@ -6,14 +6,18 @@
  * revocation; an OCSP responder (RFC 6960) and CRLs for it.  For demos
  * and tests only: the CA keys are files in the PKI directory.
  *
- * Layout of a PKI directory DIR:
- *   DIR/root.pem, DIR/root.key               the demo root CA
- *   DIR/citizen-ca.pem, DIR/citizen-ca.key   issuing CA for citizens and Kids-ID
+ * Layout of a PKI directory DIR (keys are PKCS#8 PEM, mode 0600):
+ *   DIR/root.pem, DIR/root.key                   the demo root CA
+ *   DIR/citizen-ca.pem, DIR/citizen-ca.key       issuing CA for citizens and Kids-ID
  *   DIR/foreigner-ca.pem, DIR/foreigner-ca.key
- *   DIR/ocsp.pem, DIR/ocsp.key               OCSP signer (delegated by each CA)
- *   DIR/trust.pem                            root + both CAs (the trust set)
- *   DIR/index.json                           issued certificates and revocations
- *   DIR/pki.json                             settings: OCSP URL, CRL URLs
+ *   DIR/citizen-ocsp.pem, DIR/citizen-ocsp.key   OCSP signer delegated by the Citizen CA
+ *   DIR/foreigner-ocsp.pem, DIR/foreigner-ocsp.key  ... by the Foreigner CA
+ *   DIR/trust.pem                                root + both CAs (the trust set)
+ *   DIR/index.json                               issued certificates and revocations
+ *   DIR/index.lock                               serialises writers of index.json
+ *   DIR/pki.json                                 settings: OCSP URL, CRL and caIssuers bases
+ * (RFC 6960 lets a delegated signer answer only for the CA that issued it,
+ * hence one signer per CA.)
  */
 #ifndef SL_PKI_H
 #define SL_PKI_H
@@ -25,49 +29,66 @@
 #include "../core/core.h"
 
 struct pki_card_opts {
-	const char *pc_name;      /* "Demo Citizen": GN is all but the last word, SN the last */
-	const char *pc_given;     /* or explicit given names ... */
-	const char *pc_family;    /* ... and family name */
-	const char *pc_rrn;       /* 11 digits; checked */
-	bool pc_foreigner;        /* issued by the Foreigner CA */
-	bool pc_kids;             /* a Kids-ID: the number must give an age under 12 */
-	bool pc_rsa;              /* RSA 2048 keys instead of EC P-384 */
-	bool pc_expired;          /* validity ended yesterday */
-	bool pc_not_yet_valid;    /* validity starts tomorrow */
-	const char *pc_pin;       /* 4 to 12 digits */
+	const char *pc_name; /* "Demo Citizen": GN is all but the last word, SN the last */
+	const char *pc_given; /* or explicit given names ... */
+	const char *pc_family; /* ... and family name */
+	const char *pc_rrn; /* 11 digits; checked */
+	bool pc_foreigner; /* issued by the Foreigner CA */
+	bool pc_kids; /* a Kids-ID: the number must give an age under 12 */
+	bool pc_rsa; /* RSA 2048 keys instead of EC P-384 */
+	bool pc_expired; /* validity ended yesterday */
+	bool pc_not_yet_valid; /* validity starts tomorrow */
+	const char *pc_pin; /* 4 to 12 digits */
 };
 
 struct pki_card {
-	char *pk_auth_serial;     /* hex serial of the authentication certificate */
-	char *pk_sign_serial;     /* hex serial of the signing certificate */
-	char *pk_auth_pem;        /* the authentication certificate */
-	char *pk_chain_pem;       /* issuing CA + root */
+	char *pk_auth_serial; /* hex serial of the authentication certificate */
+	char *pk_sign_serial; /* ... of the signing certificate; NULL on a Kids-ID */
+	char *pk_auth_pem; /* the authentication certificate */
+	char *pk_chain_pem; /* issuing CA + root */
 };
 
-/* Create DIR with the root, both CAs and the OCSP signer. `ocsp_url` is put
- * in the certificates' AIA, `crl_base` (may be NULL) in their CDP as
- * crl_base/citizen.crl and crl_base/foreigner.crl.  Refuses an existing
- * PKI. */
+/* Create DIR (its parent must exist) with the root, both CAs and an OCSP
+ * signer for each.  `ocsp_url` is put in the cards' AIA, `crl_base` (may be
+ * NULL) in their CDP as crl_base/citizen.crl and crl_base/foreigner.crl;
+ * AIA caIssuers points to <base>/citizen-ca.crt (and the CAs' to
+ * <base>/root.crt), base being crl_base or else the OCSP URL's origin.
+ * SL_ECONFLICT for an existing PKI, SL_EINVAL for a URL that is not
+ * http(s) or holds spaces or commas. */
 int pki_init(const char *dir, const char *ocsp_url, const char *crl_base, struct sl_err *err);
 /* Issue a card; writes `out_p12` (PKCS#12: auth key + cert + chain, and the
  * signing key + cert, friendly names "<name> (Authentication)" and
- * "<name> (Signature)") protected by the PIN. */
-int pki_card_issue(const char *dir, const struct pki_card_opts *o, const char *out_p12, struct pki_card *out,
-	struct sl_err *err);
-/* The same card into a SoftHSM2 token labelled `token` (created when
- * missing, user PIN = card PIN, SO PIN = `so_pin`); needs softhsm2-util and
- * pkcs11-tool. */
-int pki_card_to_pkcs11(const char *dir, const char *p12, const char *pin, const char *token, const char *so_pin,
-	struct sl_err *err);
+ * "<name> (Signature)") protected by the PIN, after recording the
+ * certificates in the index.  A Kids-ID, like the real one, has no signing
+ * key.  Hex serials are upper case, as `openssl x509 -serial` prints them.
+ * SL_EINVAL for bad options (name, RRN, PIN, a Kids-ID's age). */
+int pki_card_issue(
+	const char *dir, const struct pki_card_opts *o, const char *out_p12, struct pki_card *out, struct sl_err *err);
+/* The card in `p12` (opened with `pin`) into a SoftHSM2 token labelled
+ * `token` (created when missing, user PIN = card PIN, SO PIN = `so_pin`,
+ * random when NULL); needs softhsm2-util and pkcs11-tool (Debian softhsm2
+ * and opensc) and SOFTHSM2_CONF.  Objects: ID 02 "Authentication" and 03
+ * "Signature" (key + certificate), 04 "CA", 05 "Root".  Key files live in a
+ * private directory in DIR while the tools run.  SL_EDENIED for a wrong
+ * PIN, SL_ECONFLICT when the token already holds a card. */
+int pki_card_to_pkcs11(
+	const char *dir, const char *p12, const char *pin, const char *token, const char *so_pin, struct sl_err *err);
 void pki_card_clear(struct pki_card *c);
-/* Revoke a certificate by hex serial (reason keyCompromise). */
+/* Revoke a certificate by hex serial, any case, colons allowed (reason
+ * keyCompromise).  SL_ENOTFOUND when not in the index, SL_ECONFLICT when
+ * already revoked. */
 int pki_revoke(const char *dir, const char *serial_hex, struct sl_err *err);
 /* A DER OCSP response to a DER OCSP request for this PKI: good, revoked or
- * unknown per the index, signed by the OCSP signer, thisUpdate now,
- * nextUpdate now + `validity` seconds, nonce echoed.  malloc'd. */
+ * unknown per the index, signed by the issuing CA's OCSP signer (its
+ * certificate included), thisUpdate now, nextUpdate now + `validity`
+ * seconds, nonce echoed.  malloc'd.  A request that is not exactly one DER
+ * OCSPRequest with 1 to 64 CertIDs gets a malformedRequest response, one
+ * naming neither CA an unauthorized response: both SL_OK.  An error return
+ * (the directory cannot be read) leaves *resp NULL. */
 int pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t validity, uint8_t **resp,
 	size_t *resplen, struct sl_err *err);
-/* A DER CRL of `ca` ("citizen" or "foreigner"), valid `validity` seconds. */
+/* A DER CRL of `ca` ("citizen" or "foreigner"), valid `validity` seconds,
+ * with the CA's revoked serials and their reasons; malloc'd. */
 int pki_crl(const char *dir, const char *ca, int64_t validity, uint8_t **der, size_t *len, struct sl_err *err);
 
 #endif

@@ -92,9 +92,10 @@ ocsp_add_status(struct ocsp_ctx *ctx, OCSP_BASICRESP *bs, OCSP_CERTID *cid)
 		status = V_OCSP_CERTSTATUS_GOOD;
 	}
 	rc = (status != V_OCSP_CERTSTATUS_REVOKED || revtime != NULL) &&
-			OCSP_basic_add1_status(bs, cid, status, reason, revtime, ctx->oc_this, ctx->oc_next) != NULL
-		? SL_OK
-		: SL_ECRYPTO;
+			     OCSP_basic_add1_status(bs, cid, status, reason, revtime, ctx->oc_this, ctx->oc_next) !=
+				     NULL
+		     ? SL_OK
+		     : SL_ECRYPTO;
 	ASN1_TIME_free(revtime);
 	free(hex);
 	return rc;
@@ -131,8 +132,7 @@ ocsp_ctx_load(const char *dir, int64_t validity, struct ocsp_ctx *ctx, struct sl
 /* Sign the statuses of every CertID of `rq` with the responder of
  * ctx->oc_ca_used and encode the successful response. */
 static int
-ocsp_sign(const char *dir, struct ocsp_ctx *ctx, OCSP_REQUEST *rq, uint8_t **resp, size_t *resplen,
-	struct sl_err *err)
+ocsp_sign(const char *dir, struct ocsp_ctx *ctx, OCSP_REQUEST *rq, uint8_t **resp, size_t *resplen, struct sl_err *err)
 {
 	const char *signer_base = pki_cas[ctx->oc_ca_used].ci_ocsp;
 	X509 *signer = pki_cert_load(dir, signer_base, err);
@@ -166,8 +166,8 @@ ocsp_sign(const char *dir, struct ocsp_ctx *ctx, OCSP_REQUEST *rq, uint8_t **res
 }
 
 int
-pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t validity, uint8_t **resp,
-	size_t *resplen, struct sl_err *err)
+pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t validity, uint8_t **resp, size_t *resplen,
+	struct sl_err *err)
 {
 	const unsigned char *p = req;
 	OCSP_REQUEST *rq = NULL;
@@ -176,6 +176,8 @@ pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t val
 
 	*resp = NULL;
 	*resplen = 0;
+	if (validity <= 0 || validity > INT32_MAX)
+		return sl_fail(err, SL_EINVAL, "an OCSP response's validity is 1 to %d seconds", INT32_MAX);
 	if (req != NULL && reqlen > 0 && reqlen <= PKI_OCSP_REQ_MAX)
 		rq = d2i_OCSP_REQUEST(NULL, &p, (long)reqlen);
 	n = rq ? OCSP_request_onereq_count(rq) : 0;
@@ -210,10 +212,10 @@ crl_add(X509_CRL *crl, json_t *e)
 	int ok;
 
 	ok = rev && t && code && hex && BN_hex2bn(&bn, hex) > 0 && (serial = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
-		X509_REVOKED_set_serialNumber(rev, serial) && X509_REVOKED_set_revocationDate(rev, t) &&
-		(reason < 0 ||
-			(ASN1_ENUMERATED_set(code, reason) && X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0, 0))) &&
-		X509_CRL_add0_revoked(crl, rev);
+	     X509_REVOKED_set_serialNumber(rev, serial) && X509_REVOKED_set_revocationDate(rev, t) &&
+	     (reason < 0 || (ASN1_ENUMERATED_set(code, reason) &&
+				    X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0, 0))) &&
+	     X509_CRL_add0_revoked(crl, rev);
 	if (ok)
 		rev = NULL; /* the CRL has it */
 	X509_REVOKED_free(rev);
@@ -236,11 +238,11 @@ crl_header(X509_CRL *crl, X509 *ca, int64_t now, int64_t validity)
 
 	X509V3_set_ctx(&v3, ca, NULL, NULL, crl, 0);
 	ok = last && next && number && X509_CRL_set_version(crl, X509_CRL_VERSION_2) &&
-		X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) && X509_CRL_set1_lastUpdate(crl, last) &&
-		X509_CRL_set1_nextUpdate(crl, next) && ASN1_INTEGER_set_int64(number, now) &&
-		X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) &&
-		(aki = X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier, "keyid")) != NULL &&
-		X509_CRL_add_ext(crl, aki, -1);
+	     X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) && X509_CRL_set1_lastUpdate(crl, last) &&
+	     X509_CRL_set1_nextUpdate(crl, next) && ASN1_INTEGER_set_int64(number, now) &&
+	     X509_CRL_add1_ext_i2d(crl, NID_crl_number, number, 0, 0) &&
+	     (aki = X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier, "keyid")) != NULL &&
+	     X509_CRL_add_ext(crl, aki, -1);
 	X509_EXTENSION_free(aki);
 	ASN1_INTEGER_free(number);
 	ASN1_TIME_free(last);

@@ -178,7 +178,7 @@ make_rrn(int year, int month, int day, int seq, char out[12])
 
 	snprintf(nine, sizeof(nine), "%02d%02d%02d%03d", year % 100, month, day, seq);
 	n = strtoull(nine, NULL, 10) + (year >= 2000 ? 2000000000ULL : 0);
-	snprintf(out, 12, "%s%02llu", nine, 97 - n % 97);
+	snprintf(out, 12, "%.9s%02u", nine, (unsigned)(97 - n % 97));
 }
 
 static struct pki_card_opts
@@ -232,7 +232,7 @@ p12_sign_cert(const char *name)
 	}
 	EVP_PKEY_free(key);
 	X509_free(cert);
-	OSSL_STACK_OF_X509_free(ca);
+	sk_X509_pop_free(ca, X509_free);
 	PKCS12_free(p12);
 	return found;
 }
@@ -350,8 +350,6 @@ check_auth_cert(X509 *cert, const char *rrn, const char *ca_cn, const char *ca_b
 	assert_non_null(issuers);
 	assert_string_equal(issuers, want);
 	assert_true(X509_get_ext_by_NID(cert, NID_crl_distribution_points, -1) < 0);
-	assert_int_equal(ASN1_INTEGER_get_int64(&(int64_t){ 0 }, X509_get0_serialNumber(cert)) == 1 ? 1 : 1, 1);
-	assert_true(BN_num_bytes(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL)) > 0);
 	free(ocsp);
 	free(issuers);
 }
@@ -364,21 +362,28 @@ test_citizen_ec(void **state)
 	X509 *auth, *sign;
 	EVP_PKEY *pub;
 	char group[32];
-	long left;
+	struct tm tm_now, tm_end;
+	time_t now;
 
 	(void)state;
 	issue(&o, "citizen.p12", &card);
 	assert_non_null(card.pk_auth_serial);
 	assert_non_null(card.pk_sign_serial);
 	assert_string_not_equal(card.pk_auth_serial, card.pk_sign_serial);
+	assert_int_equal(strlen(card.pk_auth_serial), 32); /* 16 random bytes */
 	auth = pem_cert(card.pk_auth_pem);
 	assert_int_equal(verify_chain(pkidir, auth), 0);
 	check_auth_cert(auth, ADULT_RRN, "Citizen CA", "citizen-ca");
 	pub = X509_get0_pubkey(auth);
 	assert_int_equal(EVP_PKEY_get_group_name(pub, group, sizeof(group), NULL), 1);
 	assert_string_equal(group, "secp384r1");
-	left = secs_from_now(X509_get0_notAfter(auth));
-	assert_true(left > 3650L * 86400 - 86400 && left < 3653L * 86400);
+	/* Ten calendar years from now. */
+	now = time(NULL);
+	gmtime_r(&now, &tm_now);
+	assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(auth), &tm_end), 1);
+	assert_int_equal(tm_end.tm_year, tm_now.tm_year + 10);
+	assert_int_equal(tm_end.tm_mon, tm_now.tm_mon);
+	assert_int_equal(tm_end.tm_mday, tm_now.tm_mday);
 	assert_true(secs_from_now(X509_get0_notBefore(auth)) <= 0);
 
 	sign = p12_sign_cert("citizen.p12");
@@ -536,18 +541,27 @@ test_bad_input(void **state)
 	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
 	o.pc_name = "Bad\nName";
 	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o.pc_name = NULL;
+	o.pc_given = "Jo";
+	o.pc_family = "Abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm"; /* 65 bytes */
+	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
+	o.pc_given = NULL;
+	o.pc_family = NULL;
 	o.pc_name = "A Very Long Given Name Indeed And More Names Than Fit Familyname";
 	assert_int_equal(pki_card_issue(pkidir, &o, tpath("bad.p12"), &card, &err), SL_EINVAL);
 	assert_int_equal(access(tpath("bad.p12"), F_OK), -1);
-	assert_int_equal(pki_card_issue(tpath("nopki"), &(struct pki_card_opts){ .pc_name = "A B",
-		.pc_rrn = ADULT_RRN, .pc_pin = PIN }, tpath("bad.p12"), &card, &err), SL_EIO);
+	assert_int_equal(pki_card_issue(tpath("nopki"),
+				 &(struct pki_card_opts){ .pc_name = "A B", .pc_rrn = ADULT_RRN, .pc_pin = PIN },
+				 tpath("bad.p12"), &card, &err),
+		SL_EIO);
 }
 
 static void
 test_explicit_names(void **state)
 {
-	struct pki_card_opts o = { .pc_given = "Marie-Hélène", .pc_family = "Van den Bossche", .pc_rrn = ADULT_RRN,
-		.pc_pin = "987654" };
+	struct pki_card_opts o = {
+		.pc_given = "Marie-Hélène", .pc_family = "Van den Bossche", .pc_rrn = ADULT_RRN, .pc_pin = "987654"
+	};
 	struct pki_card card;
 	X509 *auth;
 
@@ -590,7 +604,7 @@ test_p12_pin(void **state)
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL, *auth;
 	STACK_OF(X509) *ca = NULL;
-	STACK_OF(PKCS7) *safes;
+	STACK_OF(PKCS7) * safes;
 	int nkeys = 0;
 
 	(void)state;
@@ -608,13 +622,14 @@ test_p12_pin(void **state)
 	safes = PKCS12_unpack_authsafes(p12);
 	for (int i = 0; i < sk_PKCS7_num(safes); i++) {
 		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		STACK_OF(PKCS12_SAFEBAG) *bags;
+		STACK_OF(PKCS12_SAFEBAG) * bags;
 
 		if (!PKCS7_type_is_data(p7))
 			continue;
 		bags = PKCS12_unpack_p7data(p7);
 		for (int j = 0; j < sk_PKCS12_SAFEBAG_num(bags); j++) {
-			assert_int_equal(PKCS12_SAFEBAG_get_nid(sk_PKCS12_SAFEBAG_value(bags, j)), NID_pkcs8ShroudedKeyBag);
+			assert_int_equal(
+				PKCS12_SAFEBAG_get_nid(sk_PKCS12_SAFEBAG_value(bags, j)), NID_pkcs8ShroudedKeyBag);
 			assert_aes256_shrouded(sk_PKCS12_SAFEBAG_value(bags, j));
 			nkeys++;
 		}
@@ -625,7 +640,7 @@ test_p12_pin(void **state)
 	X509_free(auth);
 	EVP_PKEY_free(key);
 	X509_free(cert);
-	OSSL_STACK_OF_X509_free(ca);
+	sk_X509_pop_free(ca, X509_free);
 	PKCS12_free(p12);
 	pki_card_clear(&card);
 }
@@ -869,6 +884,43 @@ test_ocsp_malformed(void **state)
 	X509_free(ca);
 }
 
+/* 64 CertIDs in one request are answered, 65 are malformed; the validity
+ * of a response is checked. */
+static void
+test_ocsp_limits(void **state)
+{
+	X509 *ca = file_cert(pkidir, "citizen-ca.pem");
+	OCSP_REQUEST *rq = OCSP_REQUEST_new();
+	ASN1_INTEGER *serial = ASN1_INTEGER_new();
+	OCSP_RESPONSE *r;
+	unsigned char *der = NULL;
+	uint8_t *resp = NULL;
+	size_t rlen = 0;
+	struct sl_err err = { 0 };
+	int n;
+
+	(void)state;
+	for (int i = 1; i <= 64; i++) {
+		ASN1_INTEGER_set_int64(serial, i);
+		assert_non_null(OCSP_request_add0_id(rq,
+			OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(ca), X509_get0_pubkey_bitstr(ca), serial)));
+	}
+	r = ocsp_ask(rq);
+	assert_int_equal(OCSP_response_status(r), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	OCSP_RESPONSE_free(r);
+	assert_non_null(OCSP_request_add0_id(
+		rq, OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(ca), X509_get0_pubkey_bitstr(ca), serial)));
+	n = i2d_OCSP_REQUEST(rq, &der);
+	assert_true(n > 0);
+	assert_malformed(der, (size_t)n);
+	assert_int_equal(pki_ocsp_respond(pkidir, der, (size_t)n, 0, &resp, &rlen, &err), SL_EINVAL);
+	assert_null(resp);
+	OPENSSL_free(der);
+	ASN1_INTEGER_free(serial);
+	OCSP_REQUEST_free(rq);
+	X509_free(ca);
+}
+
 /* ---- CRL ---- */
 
 static void
@@ -930,7 +982,7 @@ test_crl_base(void **state)
 	struct sl_err err = { 0 };
 	struct pki_card_opts o = citizen(ADULT_RRN);
 	struct pki_card card;
-	STACK_OF(DIST_POINT) *cdp;
+	STACK_OF(DIST_POINT) * cdp;
 	GENERAL_NAME *gn;
 	char *issuers;
 	X509 *auth;
@@ -995,13 +1047,44 @@ need_tool(const char *tool, const char *arg, const char *package)
 		fail_msg("%s is missing: install the Debian package %s", tool, package);
 }
 
+/* A PKCS#12 with more certificates than a card holds: token.p12's key and
+ * certificate with four CA certificates (PKCS12_create). */
+static const char *
+crowded_p12(void)
+{
+	static const char *const cas[] = { "citizen-ca.pem", "root.pem", "foreigner-ca.pem", "root.pem" };
+	PKCS12 *p12 = p12_load("token.p12"), *out;
+	STACK_OF(X509) *ca = sk_X509_new_null();
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	FILE *fp;
+
+	assert_int_equal(PKCS12_parse(p12, PIN, &key, &cert, NULL), 1);
+	for (size_t i = 0; i < sizeof(cas) / sizeof(cas[0]); i++)
+		assert_true(sk_X509_push(ca, file_cert(pkidir, cas[i])) > 0);
+	out = PKCS12_create_ex(PIN, "Demo Citizen (Authentication)", key, cert, ca, NID_aes_256_cbc, NID_aes_256_cbc, 0,
+		0, 0, NULL, NULL);
+	assert_non_null(out);
+	fp = fopen(tpath("crowded.p12"), "wb");
+	assert_non_null(fp);
+	assert_int_equal(i2d_PKCS12_fp(fp, out), 1);
+	fclose(fp);
+	PKCS12_free(out);
+	PKCS12_free(p12);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	sk_X509_pop_free(ca, X509_free);
+	return tpath("crowded.p12");
+}
+
 static void
 test_pkcs11(void **state)
 {
 	struct pki_card_opts o = citizen(ADULT_RRN);
 	struct pki_card card;
 	struct sl_err err = { 0 };
-	char conf[600], tokens[600], text[512], out[16384];
+	char conf[600], tokens[600], text[1024], out[16384];
+	char *ls[] = { "ls", "-A", pkidir, NULL };
 	char *list[] = { "pkcs11-tool", "--module", "/usr/lib/softhsm/libsofthsm2.so", "--token-label", "demo card",
 		"--login", "--pin", PIN, "--list-objects", NULL };
 
@@ -1034,13 +1117,13 @@ test_pkcs11(void **state)
 	/* A second card into the same token is refused, and no key file is left. */
 	assert_int_equal(pki_card_to_pkcs11(pkidir, tpath("token.p12"), PIN, "demo card", NULL, &err), SL_ECONFLICT);
 	assert_int_equal(pki_card_to_pkcs11(pkidir, tpath("token.p12"), PIN, "", NULL, &err), SL_EINVAL);
+	assert_int_equal(
+		pki_card_to_pkcs11(pkidir, tpath("token.p12"), PIN, "123456789012345678901234567890123", NULL, &err),
+		SL_EINVAL); /* 33 characters: more than a PKCS#11 label holds */
 	assert_int_equal(pki_card_to_pkcs11(pkidir, tpath("nothing.p12"), PIN, "x", NULL, &err), SL_EIO);
-	{
-		char *ls[] = { "ls", "-A", pkidir, NULL };
-
-		assert_int_equal(run(ls, out, sizeof(out)), 0);
-		assert_null(strstr(out, ".pkcs11"));
-	}
+	assert_int_equal(pki_card_to_pkcs11(pkidir, crowded_p12(), PIN, "crowded", NULL, &err), SL_ETOOBIG);
+	assert_int_equal(run(ls, out, sizeof(out)), 0);
+	assert_null(strstr(out, ".pkcs11"));
 	pki_card_clear(&card);
 }
 
@@ -1063,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_ocsp_unknown_and_foreigner),
 		cmocka_unit_test(test_ocsp_unauthorized),
 		cmocka_unit_test(test_ocsp_malformed),
+		cmocka_unit_test(test_ocsp_limits),
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_crl_base),
 		cmocka_unit_test(test_pkcs11),
