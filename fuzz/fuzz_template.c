@@ -19,9 +19,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memcpy(src, data, len);
 	src[len] = '\0';
 	sl_buf_init(&out, 1 << 20);
+	/* "zq9" appears only in a variable: if the output holds "<zq9" and the
+	 * template has no raw tag and no "zq9" of its own, escaping failed. */
 	if (tmpl_render_string(src, NULL, vars, 3, &out) == SL_OK && strstr(src, "{{{") == NULL &&
-		strstr(src, "<script>") == NULL && strstr(sl_buf_str(&out), "<script>") != NULL)
-		abort(); /* an escaped variable came out raw */
+		strstr(src, "zq9") == NULL && strstr(sl_buf_str(&out), "<zq9") != NULL)
+		abort();
 	sl_buf_reset(&out);
 	free(src);
 	return 0;

@@ -232,6 +232,10 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 				err, SL_EINVAL, "[eid] trust_anchors is required (the Belgian roots, or a demo PKI)");
 		if (sl_str_empty(conf->c_eid.lc_public_url))
 			return sl_fail(err, SL_EINVAL, "[eid] public_url is required");
+		if (conf->c_eid.lc_tls && conf->c_eid.lc_client_ca == NULL)
+			return sl_fail(err, SL_EINVAL,
+				"[eid] client_ca is required: without it the eID origin asks no browser for a "
+				"certificate");
 	}
 	if (conf->c_store_path == NULL)
 		return sl_fail(err, SL_EINVAL, "[store] path is required");

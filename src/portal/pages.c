@@ -17,16 +17,22 @@ lang_nav(struct http_request *rq, int lang, struct sl_buf *out)
 	static const char *const names[SL_LANG_COUNT] = { "Nederlands", "Français", "Deutsch", "English" };
 	int rc = SL_OK;
 
+	/* The parameters that say which page this is (the pending request and
+	 * its tokens) are kept; anything else is not repeated. */
+	static const char *const keep[] = { "req", "t", "csrf", NULL };
+
 	for (int i = 0; i < SL_LANG_COUNT && rc == SL_OK; i++) {
-		const char *req = http_param(rq, "req");
 		rc = sl_buf_addf(
 			out, "<li><a lang=\"%s\" hreflang=\"%s\" href=\"", config_languages[i], config_languages[i]);
 		if (rc == SL_OK && http_method(rq) == HTTP_GET) {
 			html_escape(out, http_path(rq));
 			sl_buf_adds(out, "?");
-			if (req != NULL) {
-				sl_buf_adds(out, "req=");
-				sl_url_encode(out, req);
+			for (int k = 0; keep[k]; k++) {
+				const char *v = http_param(rq, keep[k]);
+				if (v == NULL)
+					continue;
+				sl_buf_addf(out, "%s=", keep[k]);
+				sl_url_encode(out, v);
 				sl_buf_adds(out, "&amp;");
 			}
 		} else {
@@ -67,8 +73,9 @@ portal_page(struct server *srv, struct http_request *rq, int status, int lang, c
 	} else {
 		if (explicit != NULL && strcmp(explicit, config_languages[lang]) == 0) {
 			char cookie[128];
-			snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=31536000",
-				OIDC_COOKIE_LANG, config_languages[lang]);
+			snprintf(cookie, sizeof(cookie),
+				"%s=%s; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=31536000", OIDC_COOKIE_LANG,
+				config_languages[lang]);
 			http_add_header(rq, "Set-Cookie", cookie);
 		}
 		http_add_header(rq, "Content-Language", config_languages[lang]);

@@ -99,7 +99,7 @@ load_tls(struct server *srv, struct sl_err *err)
 		if (rc == SL_OK)
 			rc = sl_file_read(c->c_portal.lc_tls_key, 1 << 20, &srv->sv_tls_key, NULL, err);
 	}
-	if (rc == SL_OK && c->c_eid_enabled) {
+	if (rc == SL_OK && c->c_eid_enabled && c->c_eid.lc_tls) {
 		rc = sl_file_read(c->c_eid.lc_tls_cert, 1 << 20, &srv->sv_eid_cert, NULL, err);
 		if (rc == SL_OK)
 			rc = sl_file_read(c->c_eid.lc_tls_key, 1 << 20, &srv->sv_eid_key, NULL, err);

@@ -270,6 +270,34 @@ test_eid_without_anchors_refused(void **state)
 }
 
 static void
+test_eid_without_client_ca_refused(void **state)
+{
+	/* Without the CA names the TLS server sends no certificate request. */
+	load_refused(*state,
+		"[server]\nissuer = https://id.example\ntls_cert = c\ntls_key = k\n"
+		"[eid]\ntls_cert = c\ntls_key = k\ntrust_anchors = a\npublic_url = https://eid.example\n",
+		"client_ca");
+}
+
+/* The commented sample in data/ is a configuration sleuteld accepts. */
+static void
+test_sample_file_loads(void **state)
+{
+	struct sl_err err = { 0 };
+	struct sl_config *conf;
+
+	(void)state;
+	conf = config_load(SL_TEST_SRCDIR "/data/sleutel.ini.sample", &err);
+	if (conf == NULL)
+		fail_msg("data/sleutel.ini.sample refused: %s", err.msg);
+	assert_string_equal(conf->c_issuer, "https://login.example.be");
+	assert_true(conf->c_eid_enabled);
+	assert_false(conf->c_eid_fail_open);
+	assert_int_equal(conf->c_max_body, 65536);
+	config_free(conf);
+}
+
+static void
 test_eid_plain_needs_proxy(void **state)
 {
 	load_refused(*state,
@@ -519,6 +547,8 @@ main(void)
 		T(test_relative_paths_resolve_against_file_dir),
 		T(test_eid_without_anchors_refused),
 		T(test_eid_plain_needs_proxy),
+		T(test_sample_file_loads),
+		T(test_eid_without_client_ca_refused),
 		T(test_eid_enabled_with_certificates),
 		T(test_portal_test_key_accepted),
 		T(test_comments_and_blank_lines),

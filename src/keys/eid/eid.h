@@ -42,10 +42,11 @@ struct eid_identity {
 };
 
 /* The identity in a DER certificate.  The card type comes from the issuer
- * (a CN starting with "Foreigner CA" is a foreigner's card) and the age at
+ * (an issuer CN containing "Foreigner CA" is a foreigner's card) and the age at
  * `now` (under 12 on a citizen card: Kids-ID).  SL_EINVAL with a message
  * when the subject lacks serialNumber, SN or GN, the country is not BE, or
- * the number fails eid_rrn_check().  Never reads past `len`. */
+ * the number fails eid_rrn_check(); SL_ETOOBIG past 16 KiB.  Never reads
+ * past `len`. */
 int eid_identity_from_der(const uint8_t *der, size_t len, int64_t now, struct eid_identity *out,
 	struct sl_err *err);
 void eid_identity_clear(struct eid_identity *id);

@@ -69,17 +69,40 @@ verdict_text(enum eid_verdict v)
 	}
 }
 
+static bool proxy_trusted(struct server *srv, const char *ip);
+
+/* The person's address: the connection's, or behind a trusted proxy the
+ * last address the proxy put in X-Forwarded-For. */
+static const char *
+person_ip(struct server *srv, struct http_request *rq, char *buf, size_t len)
+{
+	const char *xff = http_header(rq, "X-Forwarded-For"), *last;
+
+	if (xff == NULL || !proxy_trusted(srv, http_client_ip(rq)))
+		return http_client_ip(rq);
+	last = strrchr(xff, ',');
+	last = last ? last + 1 : xff;
+	while (*last == ' ')
+		last++;
+	if (sl_strlcpy(buf, last, len) >= len || strspn(buf, "0123456789abcdefABCDEF.:") != strlen(buf))
+		return http_client_ip(rq);
+	return buf;
+}
+
 static void
-eid_refuse(struct server *srv, struct http_request *rq, int lang, const char *req_id, enum eid_verdict v,
+eid_refuse(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, enum eid_verdict v,
 	const char *detail, int status)
 {
+	const char *req_id = ar ? ar->ar_id : NULL;
+	char ipbuf[64];
 	struct eid_page_text t = verdict_text(v);
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	char back[512];
 	struct store_audit au = { .au_event = "login",
 		.au_key = "eid",
 		.au_result = eid_verdict_name(v),
-		.au_ip = http_client_ip(rq),
+		.au_ip = person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_client_id = ar ? ar->ar_client_id : NULL,
 		.au_detail = detail };
 	struct tmpl_var vars[4];
 
@@ -188,10 +211,11 @@ eid_accept(struct server *srv, struct http_request *rq, int lang, const struct s
 	struct sl_buf b;
 
 	if (res->er_fail_open) {
+		char ipbuf[64];
 		struct store_audit au = { .au_event = "eid.fail_open",
 			.au_key = "eid",
 			.au_result = "accepted",
-			.au_ip = http_client_ip(rq),
+			.au_ip = person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
 			.au_client_id = ar->ar_client_id,
 			.au_detail = res->er_detail };
 		store_audit_add(srv->sv_store, &au);
@@ -239,16 +263,16 @@ eid_login(void *ctx, struct http_request *rq)
 	}
 	rc = request_chain(srv, rq, &ch);
 	if (rc == SL_EDENIED) {
-		eid_refuse(srv, rq, lang, req, EID_MALFORMED,
+		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED,
 			"client-certificate header from a host that is not a trusted proxy", 400);
 	} else if (rc != SL_OK) {
-		eid_refuse(srv, rq, lang, req, EID_MALFORMED, "unreadable client-certificate header", 400);
+		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
 	} else {
 		eid_validate(srv->sv_eid_validator, ch.c_der, ch.c_len, ch.c_n, sl_now(), &res);
 		if (res.er_verdict == EID_OK)
 			eid_accept(srv, rq, lang, &ar, ticket, &res);
 		else
-			eid_refuse(srv, rq, lang, req, res.er_verdict, res.er_detail, 403);
+			eid_refuse(srv, rq, lang, &ar, res.er_verdict, res.er_detail, 403);
 		eid_result_clear(&res);
 	}
 	chain_clear(&ch);

@@ -7,7 +7,7 @@
 // (--ignore-certificate-errors-spki-list, which only works with an explicit
 // user data directory, hence launchPersistentContext on a fresh one). Every
 // test then opens its own isolated context on that browser.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { X509Certificate, createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -110,6 +110,14 @@ export class Watch {
 export function resetArtifacts() {
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
+}
+
+// Remove only the screenshots whose names start with `prefix` (a string, or
+// a RegExp tested against the file name), keeping the other test files'.
+export function clearArtifacts(prefix) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const match = typeof prefix === 'string' ? (f) => f.startsWith(prefix) : (f) => prefix.test(f);
+  for (const f of readdirSync(ARTIFACTS)) if (match(f)) rmSync(path.join(ARTIFACTS, f), { recursive: true, force: true });
 }
 
 export const shots = [];
