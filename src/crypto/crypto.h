@@ -67,4 +67,111 @@ int x509_make_ca(const char *cn, int days, char **key_pem, char **cert_pem, stru
 int x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn, const char *sans, int days,
 	char **key_pem, char **cert_pem, struct sl_err *err);
 
+/* ==== sleutel app key: camouflage, sealing, confirmation bytes ====
+ * PROTOCOL.md, "Camouflage", "Sealing" and "What a confirmation signs".
+ * Shared by the server and the reference phone app.  Keys are OpenSSL
+ * EVP_PKEYs on P-256; public keys travel as 65-byte uncompressed points. */
+#include <openssl/types.h>
+
+#define P256_PUB_LEN 65 /* 0x04 || X || Y */
+#define P256_SCALAR_LEN 32
+
+/* An EC key on P-256 (any other type or curve: false). */
+bool p256_is(const EVP_PKEY *key);
+/* A public key from an uncompressed point; refuses any other form and a
+ * point not on the curve.  Free with EVP_PKEY_free(). NULL on error. */
+EVP_PKEY *p256_public_from_bytes(const uint8_t pub[P256_PUB_LEN], struct sl_err *err);
+
+/* HKDF-SHA256 (RFC 5869, extract and expand); salt may be NULL/0. */
+int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen, const char *info,
+	uint8_t *out, size_t outlen, struct sl_err *err);
+
+/* ---- camouflage: the confirmation key stored under the app code ---- */
+#define CAMO_LOG2N 15 /* production scrypt cost: N = 2^15 */
+#define CAMO_R 8
+#define CAMO_P 1
+#define CAMO_MAXMEM (256u * 1024 * 1024) /* scrypt memory bound, bytes */
+#define CAMO_SALT_LEN 16
+#define CAMO_CODE_LEN 5 /* the app code: exactly 5 ASCII digits */
+#define CAMO_CODE_MAX 256 /* any code string (PIN-like uses): 1..256 bytes */
+#define CAMO_INFO "sleutel confirm v1"
+
+struct camo_params {
+	uint32_t cp_log2n;
+	uint32_t cp_r;
+	uint32_t cp_p;
+};
+extern const struct camo_params camo_default_params; /* 2^15, 8, 1 */
+
+/* true when `code` is exactly CAMO_CODE_LEN ASCII digits. */
+bool camo_code_ok(const char *code);
+/* Sane scrypt parameters (N > 1, memory within CAMO_MAXMEM)? */
+int camo_params_check(const struct camo_params *p, struct sl_err *err);
+/* Enrolment: a new confirmation key d; writes c = (d - k(code)) mod n and
+ * the salt (the phone's state: these two only, plus `p`, which does not
+ * depend on the code) and Q = d*G for the server.  d is forgotten.
+ * `p` NULL means camo_default_params. */
+int camo_make(const char *code, const struct camo_params *p, uint8_t c_out[P256_SCALAR_LEN],
+	uint8_t salt_out[CAMO_SALT_LEN], uint8_t pub_out[P256_PUB_LEN], struct sl_err *err);
+/* The key (c + k(code)) mod n, with its public point, for ANY code: a wrong
+ * code gives a valid but wrong key that only the server can tell.  Fails
+ * only on bad arguments or resources (or d' = 0, ~2^-256).  EVP_PKEY_free(). */
+int camo_open(const uint8_t c[P256_SCALAR_LEN], const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p,
+	const char *code, EVP_PKEY **key_out, struct sl_err *err);
+/* k(code) = HKDF-SHA256(scrypt(code, salt), info CAMO_INFO, 48 bytes) mod n,
+ * big-endian: exposed for test vectors; as secret as the code. */
+int camo_code_scalar(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p,
+	uint8_t k_out[P256_SCALAR_LEN], struct sl_err *err);
+
+/* ---- sealing: ECDH P-256 + HKDF-SHA256 + AES-256-GCM to a server key ---- */
+#define SEAL_VERSION 1
+#define SEAL_NONCE_LEN 12
+#define SEAL_TAG_LEN 16
+#define SEAL_OVERHEAD (1 + P256_PUB_LEN + SEAL_NONCE_LEN + SEAL_TAG_LEN)
+#define SEAL_PLAIN_MAX (64 * 1024) /* bytes of plaintext */
+#define SEAL_AAD_MAX 1024 /* bytes of AAD (the request id) */
+#define SEAL_KID_MAX 256 /* bytes of server key id */
+#define SEAL_INFO "sleutel seal v1"
+
+/* version 1 || ephemeral public key (65) || nonce (12) || ciphertext || tag
+ * (16), malloc'd in *out.  `aad` (the request id) must not be empty. */
+int seal(const uint8_t server_pub[P256_PUB_LEN], const char *server_kid, const uint8_t *aad, size_t aadlen,
+	const uint8_t *plain, size_t plainlen, uint8_t **out, size_t *outlen, struct sl_err *err);
+/* The plaintext, malloc'd in *plain.  SL_EINVAL for a malformed blob (size,
+ * version, point), SL_EDENIED when it does not authenticate (other key,
+ * kid, AAD, or any changed byte). */
+int unseal(EVP_PKEY *server_priv, const char *server_kid, const uint8_t *aad, size_t aadlen, const uint8_t *sealed,
+	size_t len, uint8_t **plain, size_t *plainlen, struct sl_err *err);
+
+/* ---- what a confirmation signs ---- */
+#define CONFIRM_TAG "sleutel-confirm-v1"
+#define CONFIRM_FIELD_MAX 65535 /* bytes per field (display text too) */
+#define CONFIRM_NFIELDS 10 /* the tag and nine fields */
+#define CONFIRM_BYTES_MAX (CONFIRM_NFIELDS * (2 + CONFIRM_FIELD_MAX))
+#define CONFIRM_SIG_MAX 72 /* DER ECDSA P-256 */
+
+/* Borrowed NUL-terminated strings; none may be NULL. */
+struct confirm_fields {
+	const char *cf_request_id;
+	const char *cf_rp_id;
+	const char *cf_rp_display_name;
+	const char *cf_action; /* "login", "payment" or "sign" */
+	const char *cf_display_text; /* exactly as shown; signed as its SHA-256 */
+	const char *cf_verification_code;
+	const char *cf_server_nonce;
+	const char *cf_decision; /* "approve" or "refuse" */
+	const char *cf_device_id;
+};
+
+/* The signed bytes: each of CONFIRM_TAG and the fields as a 2-byte
+ * big-endian length then the bytes.  `out` is initialised here; release it
+ * with sl_buf_reset() (after a failure it is already empty).  SL_EINVAL for
+ * a NULL field or an unknown action or decision, SL_ETOOBIG for a long one. */
+int confirm_bytes(const struct confirm_fields *f, struct sl_buf *out);
+/* ECDSA P-256 / SHA-256 over confirm_bytes(f); DER, malloc'd in *sig. */
+int confirm_sign(EVP_PKEY *key, const struct confirm_fields *f, uint8_t **sig, size_t *siglen, struct sl_err *err);
+/* SL_OK when `sig` is pub's signature over confirm_bytes(f), else
+ * SL_EDENIED (whatever the reason: bad fields, key, encoding, signature). */
+int confirm_verify(EVP_PKEY *pub, const struct confirm_fields *f, const uint8_t *sig, size_t siglen);
+
 #endif
