@@ -282,6 +282,9 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	if (conf->hd_tls) {
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, conf->hd_cert_pem };
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, conf->hd_key_pem };
+		if (conf->hd_priorities != NULL)
+			opts[n++] =
+				(struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)conf->hd_priorities };
 		if (conf->hd_trust_pem != NULL)
 			opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0, conf->hd_trust_pem };
 	}

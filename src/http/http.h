@@ -60,6 +60,7 @@ struct http_daemon_conf {
 	char *hd_cert_pem; /* borrowed; must outlive the daemon */
 	char *hd_key_pem;
 	char *hd_trust_pem; /* eID: CAs named in the certificate request */
+	const char *hd_priorities; /* GnuTLS priority string; NULL: NORMAL */
 	int hd_threads;
 	int hd_max_connections;
 	int hd_per_ip_connections;

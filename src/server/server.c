@@ -174,6 +174,17 @@ listener_start(struct server *srv, const char *name, enum http_origin origin, co
 		.hd_cert_pem = cert,
 		.hd_key_pem = key,
 		.hd_trust_pem = trust,
+		/* On the eID origin GnuTLS must let a certificate whose key usage
+		 * forbids TLS signatures (the card's nonRepudiation signing
+		 * certificate, which browsers do offer) finish the handshake: the
+		 * proof of possession is still checked, and the validator then
+		 * refuses it with a page that says what to choose instead.  In
+		 * GnuTLS 3.7 only %COMPAT ignores a peer's key-usage violation
+		 * (%DEBUG_ALLOW_KEY_USAGE_VIOLATIONS covers our own certificate);
+		 * its other relaxations (no record padding, oversized records
+		 * tolerated) weaken no cipher or check, and apply to this origin
+		 * alone. */
+		.hd_priorities = origin == HTTP_ORIGIN_EID ? "NORMAL:%COMPAT" : NULL,
 		.hd_threads = c->c_threads > 0 ? c->c_threads : (int)(cores > 0 ? cores : 1),
 		.hd_max_connections = c->c_max_connections,
 		.hd_per_ip_connections = c->c_per_ip_connections,

@@ -300,7 +300,9 @@ check_fresh(struct eid_validator *v, X509 *leaf, STACK_OF(X509) * extra, int64_t
 	if (st == EID_STATUS_REVOKED || st == EID_STATUS_UNKNOWN) {
 		if (st == EID_STATUS_UNKNOWN)
 			snprintf(out->er_detail, sizeof(out->er_detail), "unknown to the issuer's OCSP responder");
-		cache_put(v, hash, not_after(leaf), EID_REVOKED, now);
+		/* Only for as long as the answer holds: "unknown" is not final
+		 * (RFC 6960 §2.2) and a hold can be lifted. */
+		cache_put(v, hash, until < not_after(leaf) ? until : not_after(leaf), EID_REVOKED, now);
 		return EID_REVOKED;
 	}
 	if (st == EID_STATUS_NONE) {
