@@ -25,8 +25,7 @@ add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + $
 run_unit() {
 	label=$1
 	build=$2
-	for t in "$build"/tests/test_*; do
-		[ -f "$t" ] && [ -x "$t" ] || continue
+	for t in $(find "$build/tests" -type f -name 'test_*' -perm -u+x | sort); do
 		out="$work/$(basename "$t").$label.log"
 		"$t" >"$out" 2>&1
 		rc=$?
