@@ -777,8 +777,7 @@ test_confirm_each_field(void **state)
 		"https://rp.example.",
 		"Bank Voorbeeld ",
 		"login",
-		"Betaal \xe2\x82\xac"
-		"12,51 aan Voorbeeld",
+		"Betaal \u20AC12,51 aan Voorbeeld", /* UTF-8 euro sign */
 		"43",
 		"nonce-xyZ",
 		"refuse",
