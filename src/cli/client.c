@@ -218,7 +218,7 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		c.cl_secret_hash = hash;
 	}
 	if (rc == CLI_OK) {
-		c.cl_id = sl_random_id(16);
+		c.cl_id = sl_random_name(16);
 		c.cl_name = (char *)ao.ao_name;
 		c.cl_auth_method = (char *)ao.ao_auth;
 		c.cl_redirect_uris = json_dumps(ao.ao_uris, JSON_COMPACT);

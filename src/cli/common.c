@@ -86,7 +86,7 @@ cli_keys_generate(struct store *st, const char *keys_dir, int64_t use_after, str
 	static const char *const algs[] = { "ES256", "RS256", "PS256" };
 
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		char *kid = sl_random_id(12), *pem = NULL, name[128], *path = NULL;
+		char *kid = sl_random_name(12), *pem = NULL, name[128], *path = NULL;
 		struct jose_key *key = kid ? jose_key_generate(algs[i], kid, err) : NULL;
 		struct store_key sk;
 		int rc = SL_ENOMEM;

@@ -80,6 +80,10 @@ int sl_url_encode(struct sl_buf *out, const char *s);
 int sl_random(void *out, size_t len);
 /* A random identifier: `bytes` random bytes as base64url; malloc'd. */
 char *sl_random_id(size_t bytes);
+/* The same, but starting with a letter or digit, for identifiers people
+ * type as command arguments or use as file names (a leading '-' reads as
+ * an option). */
+char *sl_random_name(size_t bytes);
 /* Uniform random integer in [0, bound). */
 int sl_random_uniform(uint32_t bound, uint32_t *out);
 

@@ -25,6 +25,17 @@ sl_random_id(size_t bytes)
 	return sl_b64url_encode(raw, bytes);
 }
 
+char *
+sl_random_name(size_t bytes)
+{
+	char *id;
+
+	/* Redrawing keeps the rest uniform; 1 in 32 draws is redrawn. */
+	while ((id = sl_random_id(bytes)) != NULL && (id[0] == '-' || id[0] == '_'))
+		free(id);
+	return id;
+}
+
 int
 sl_random_uniform(uint32_t bound, uint32_t *out)
 {

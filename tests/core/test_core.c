@@ -465,6 +465,22 @@ test_random_uniform_bounds(void **state)
 	}
 }
 
+/* Names people type as arguments never start with '-' (read as an option)
+ * or '_'; found when a client id "-..." made `client show ID` fail. */
+static void
+test_random_name_starts_with_alnum(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2000; i++) {
+		char *id = sl_random_name(16);
+		assert_non_null(id);
+		assert_int_equal(strlen(id), 22);
+		if (id[0] == '-' || id[0] == '_')
+			fail_msg("sl_random_name gave %s", id);
+		free(id);
+	}
+}
+
 static void
 test_random_id_length_and_alphabet(void **state)
 {
@@ -708,6 +724,7 @@ main(void)
 		cmocka_unit_test(test_ct_streq),
 		cmocka_unit_test(test_random_uniform_bounds),
 		cmocka_unit_test(test_random_id_length_and_alphabet),
+		cmocka_unit_test(test_random_name_starts_with_alnum),
 		cmocka_unit_test(test_strlcpy_truncates_and_reports),
 		cmocka_unit_test_setup_teardown(test_file_write_honours_mode, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
