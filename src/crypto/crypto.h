@@ -59,7 +59,11 @@ int jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys,
 /* The protected header of a compact JWS, unverified (for routing only). */
 json_t *jose_peek_header(const char *compact);
 
-/* ---- X.509 for the local TLS set-up (sleutel init) ---- */
+/* ---- X.509 for the local TLS set-up (sleutel init) and the demo PKI ---- */
+struct x509_st;
+/* Add an extension in OpenSSL's config syntax ("critical,CA:TRUE"),
+ * with `issuer` for key identifiers. SL_ECRYPTO when it does not parse. */
+int x509_add_ext(struct x509_st *cert, struct x509_st *issuer, int nid, const char *value);
 /* A self-signed CA: PEM key and certificate, malloc'd. */
 int x509_make_ca(const char *cn, int days, char **key_pem, char **cert_pem, struct sl_err *err);
 /* A TLS server certificate for the DNS names and IPs in `sans`

@@ -43,8 +43,8 @@ pem_of_cert(X509 *cert)
 	return out;
 }
 
-static int
-add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+int
+x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX ctx;
 	X509_EXTENSION *ext;
@@ -100,9 +100,10 @@ x509_make_ca(const char *cn, int days, char **key_pem, char **cert_pem, struct s
 	if (cert == NULL)
 		goto out;
 	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	if (add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-		add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-		add_ext(cert, cert, NID_subject_key_identifier, "hash") || X509_sign(cert, pkey, EVP_sha256()) <= 0)
+	if (x509_add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+		x509_add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+		x509_add_ext(cert, cert, NID_subject_key_identifier, "hash") ||
+		X509_sign(cert, pkey, EVP_sha256()) <= 0)
 		goto out;
 	*key_pem = pem_of_key(pkey);
 	*cert_pem = pem_of_cert(cert);
@@ -127,10 +128,12 @@ x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn
 	if (ca_key == NULL || ca == NULL || cert == NULL)
 		goto out;
 	X509_set_issuer_name(cert, X509_get_subject_name(ca));
-	if (add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") ||
-		add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") ||
-		add_ext(cert, ca, NID_ext_key_usage, "serverAuth") || add_ext(cert, ca, NID_subject_alt_name, sans) ||
-		add_ext(cert, ca, NID_authority_key_identifier, "keyid") || X509_sign(cert, ca_key, EVP_sha256()) <= 0)
+	if (x509_add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") ||
+		x509_add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") ||
+		x509_add_ext(cert, ca, NID_ext_key_usage, "serverAuth") ||
+		x509_add_ext(cert, ca, NID_subject_alt_name, sans) ||
+		x509_add_ext(cert, ca, NID_authority_key_identifier, "keyid") ||
+		X509_sign(cert, ca_key, EVP_sha256()) <= 0)
 		goto out;
 	*key_pem = pem_of_key(pkey);
 	*cert_pem = pem_of_cert(cert);

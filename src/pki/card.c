@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #include "pki_int.h"
+#include "../crypto/crypto.h"
 
 #define PKI_P12_ITER PKCS12_DEFAULT_ITER
 #define PKI_NAME_MAX 64 /* bytes of a given or family name */
@@ -261,17 +262,17 @@ card_exts(const struct card *c, X509 *cert, const struct card_role *r)
 	snprintf(aia, sizeof(aia), "OCSP;URI:%s,caIssuers;URI:%s/%s.crt", c->cd_ps.ps_ocsp_url,
 		c->cd_ps.ps_ca_issuers_base, ci->ci_base);
 	snprintf(cdp, sizeof(cdp), "URI:%s/%s.crl", c->cd_ps.ps_crl_base ? c->cd_ps.ps_crl_base : "", ci->ci_name);
-	rc = pki_cert_ext(cert, c->cd_ca_cert, NID_key_usage, r->cr_ku);
+	rc = x509_add_ext(cert, c->cd_ca_cert, NID_key_usage, r->cr_ku);
 	if (rc == SL_OK && r->cr_eku != NULL)
-		rc = pki_cert_ext(cert, c->cd_ca_cert, NID_ext_key_usage, r->cr_eku);
+		rc = x509_add_ext(cert, c->cd_ca_cert, NID_ext_key_usage, r->cr_eku);
 	if (rc == SL_OK)
-		rc = pki_cert_ext(cert, c->cd_ca_cert, NID_subject_key_identifier, "hash");
+		rc = x509_add_ext(cert, c->cd_ca_cert, NID_subject_key_identifier, "hash");
 	if (rc == SL_OK)
-		rc = pki_cert_ext(cert, c->cd_ca_cert, NID_authority_key_identifier, "keyid");
+		rc = x509_add_ext(cert, c->cd_ca_cert, NID_authority_key_identifier, "keyid");
 	if (rc == SL_OK)
-		rc = pki_cert_ext(cert, c->cd_ca_cert, NID_info_access, aia);
+		rc = x509_add_ext(cert, c->cd_ca_cert, NID_info_access, aia);
 	if (rc == SL_OK && c->cd_ps.ps_crl_base != NULL)
-		rc = pki_cert_ext(cert, c->cd_ca_cert, NID_crl_distribution_points, cdp);
+		rc = x509_add_ext(cert, c->cd_ca_cert, NID_crl_distribution_points, cdp);
 	return rc;
 }
 

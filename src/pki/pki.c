@@ -39,6 +39,7 @@
 #include <openssl/x509v3.h>
 
 #include "pki_int.h"
+#include "../crypto/crypto.h"
 
 #define PKI_ROOT_CN "sleutel demo Belgium Root CA"
 #define PKI_ORG "sleutel demo"
@@ -170,22 +171,6 @@ out:
 		return NULL;
 	}
 	return cert;
-}
-
-int
-pki_cert_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (ext == NULL)
-		return SL_ECRYPTO;
-	ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok == 1 ? SL_OK : SL_ECRYPTO;
 }
 
 int
@@ -521,7 +506,7 @@ make_cert(const char *dir, const char *base, const char *cn, X509 *issuer, EVP_P
 	int rc = cert ? SL_OK : SL_ECRYPTO;
 
 	for (size_t i = 0; rc == SL_OK && i < next; i++)
-		rc = pki_cert_ext(cert, issuer ? issuer : cert, ext[i].pe_nid, ext[i].pe_value);
+		rc = x509_add_ext(cert, issuer ? issuer : cert, ext[i].pe_nid, ext[i].pe_value);
 	if (rc == SL_OK)
 		rc = pki_cert_sign(cert, issuer ? issuer : cert, issuer ? issuer_key : pkey);
 	if (rc != SL_OK) {

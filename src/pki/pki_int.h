@@ -48,7 +48,6 @@ EVP_PKEY *pki_keygen(bool rsa);
  * (copied) and the validity; no issuer, extensions or signature yet. */
 X509 *pki_cert_new(EVP_PKEY *pkey, const X509_NAME *subject, int64_t not_before, int64_t not_after);
 /* Add an extension given in OpenSSL's configuration syntax. */
-int pki_cert_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 /* Sign with the issuer's key (SHA-384). */
 int pki_cert_sign(X509 *cert, X509 *issuer, EVP_PKEY *issuer_key);
 /* Upper-case hex of a serial number (as `openssl x509 -serial` prints it,

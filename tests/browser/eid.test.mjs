@@ -16,8 +16,8 @@
 // card refused on the eID origin's error page and its way back to another
 // key, a browser without a card (Chromium itself on the eID origin), axe
 // (WCAG 2.0/2.1 A and AA) on the eID page and the error page in nl and fr,
-// the audit records, and no CSP violation on either origin. A todo subtest
-// records a known bug: the language switch of a refusal page loses the ticket.
+// the audit records, no CSP violation on either origin, and the language
+// switch of a refusal page (it keeps the request's ticket).
 // Screenshots go to tests/artifacts/browser/40-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
