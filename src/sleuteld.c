@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "config/config.h"
+#include "httpc/httpc.h"
 #include "server/server.h"
 
 static void
@@ -52,6 +53,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sl_log_set_level(conf->c_log_level);
+	if (httpc_global_init() != SL_OK) {
+		fprintf(stderr, "sleuteld: cannot initialise libcurl\n");
+		config_free(conf);
+		return 1;
+	}
 	/* Signals are taken synchronously in this thread; every other thread
 	 * inherits the mask and never sees them. */
 	sigemptyset(&set);
@@ -64,6 +70,7 @@ main(int argc, char **argv)
 	if (srv == NULL) {
 		fprintf(stderr, "sleuteld: %s\n", err.msg);
 		config_free(conf);
+		httpc_global_cleanup();
 		return 1;
 	}
 	log_info("sleuteld %s ready, issuer %s", SL_VERSION, conf->c_issuer);
@@ -79,6 +86,7 @@ main(int argc, char **argv)
 	log_info("signal %d: stopping", sig);
 	server_stop(srv);
 	config_free(conf);
+	httpc_global_cleanup();
 	log_info("stopped");
 	return 0;
 }

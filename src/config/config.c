@@ -92,6 +92,29 @@ static const struct conf_key conf_keys[] = {
 	{ "portal", "data_dir", CT_PATH, OFF(c_data_dir), 0, 0, NULL },
 	{ "portal", "waiter_timeout", CT_INT, OFF(c_waiter_timeout), 1, 300, "25" },
 	{ "portal", "max_waiters", CT_INT, OFF(c_max_waiters), 1, 10000000, "100000" },
+	{ "app", "request_lifetime", CT_INT, OFF(c_app_request_lifetime), 30, 600, "180" },
+	{ "app", "max_pending", CT_INT, OFF(c_app_max_pending), 1, 20, "3" },
+	{ "app", "rate_window", CT_INT, OFF(c_app_rate_window), 1, 86400, "600" },
+	{ "app", "rate_phone", CT_INT, OFF(c_app_rate_phone), 1, 1000000, "5" },
+	{ "app", "rate_ip", CT_INT, OFF(c_app_rate_ip), 1, 1000000, "30" },
+	{ "app", "rate_rp", CT_INT, OFF(c_app_rate_rp), 1, 100000000, "100000" },
+	{ "app", "enrollment_lifetime", CT_INT, OFF(c_app_enrollment_lifetime), 60, 86400, "1800" },
+	{ "app", "sms_code_lifetime", CT_INT, OFF(c_app_sms_code_lifetime), 30, 3600, "600" },
+	{ "app", "sms_attempts", CT_INT, OFF(c_app_sms_attempts), 1, 10, "3" },
+	{ "app", "sms_max_sends", CT_INT, OFF(c_app_sms_max_sends), 1, 10, "3" },
+	{ "app", "proof_window", CT_INT, OFF(c_app_proof_window), 5, 600, "60" },
+	{ "app", "poll_timeout", CT_INT, OFF(c_app_poll_timeout), 1, 300, "25" },
+	{ "app", "push_url", CT_STR, OFF(c_app_push_url), 0, 0, "" },
+	{ "app", "terms_version", CT_STR, OFF(c_app_terms_version), 0, 0, "2026-11" },
+	{ "app", "default_country", CT_STR, OFF(c_app_default_country), 0, 0, "32" },
+	{ "sms", "driver", CT_STR, OFF(c_sms_driver), 0, 0, "outbox" },
+	{ "sms", "webhook_url", CT_STR, OFF(c_sms_webhook_url), 0, 0, "" },
+	{ "sms", "webhook_token", CT_STR, OFF(c_sms_webhook_token), 0, 0, "" },
+	{ "sms", "webhook_timeout", CT_INT, OFF(c_sms_webhook_timeout), 1, 60, "5" },
+	{ "sms", "webhook_retries", CT_INT, OFF(c_sms_webhook_retries), 0, 10, "2" },
+	{ "sms", "ca_file", CT_PATH, OFF(c_sms_ca_file), 0, 0, NULL },
+	{ "ciba", "max_expiry", CT_INT, OFF(c_ciba_max_expiry), 30, 3600, "600" },
+	{ "ciba", "interval", CT_INT, OFF(c_ciba_interval), 1, 60, "5" },
 	{ "log", "level", CT_LEVEL, OFF(c_log_level), 0, 0, "info" },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -188,6 +211,82 @@ struct conf_parse {
 	int cp_rc;
 };
 
+/* The keys of a [bank.<id>] section. */
+static const struct bank_key {
+	const char *bkk_name;
+	size_t bkk_offset;
+	bool bkk_path;
+} bank_keys[] = {
+	{ "name", offsetof(struct sl_bank_conf, bk_name), false },
+	{ "issuer", offsetof(struct sl_bank_conf, bk_issuer), false },
+	{ "client_id", offsetof(struct sl_bank_conf, bk_client_id), false },
+	{ "client_secret", offsetof(struct sl_bank_conf, bk_client_secret), false },
+	{ "scope", offsetof(struct sl_bank_conf, bk_scope), false },
+	{ "ca_file", offsetof(struct sl_bank_conf, bk_ca_file), true },
+	{ "claim_rrn", offsetof(struct sl_bank_conf, bk_claim_rrn), false },
+	{ "claim_given_name", offsetof(struct sl_bank_conf, bk_claim_given_name), false },
+	{ "claim_family_name", offsetof(struct sl_bank_conf, bk_claim_family_name), false },
+	{ "claim_birthdate", offsetof(struct sl_bank_conf, bk_claim_birthdate), false },
+};
+
+static bool
+bank_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n >= 1 && n <= CONFIG_BANK_ID_MAX && strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* The bank of section [bank.<id>], added on first sight. */
+static struct sl_bank_conf *
+bank_for(struct sl_config *conf, const char *id, struct sl_err *err)
+{
+	struct sl_bank_conf *b;
+
+	for (int i = 0; i < conf->c_nbanks; i++)
+		if (strcmp(conf->c_banks[i].bk_id, id) == 0)
+			return &conf->c_banks[i];
+	if (!bank_id_ok(id))
+		return sl_fail(err, SL_EINVAL, "[bank.%s]: a bank id is 1 to %d of a-z, 0-9, _ and -", id,
+			       CONFIG_BANK_ID_MAX),
+		       NULL;
+	if (conf->c_nbanks == CONFIG_MAX_BANKS)
+		return sl_fail(err, SL_ETOOBIG, "[bank.%s]: at most %d banks", id, CONFIG_MAX_BANKS), NULL;
+	b = &conf->c_banks[conf->c_nbanks];
+	b->bk_id = strdup(id);
+	b->bk_scope = strdup("openid profile");
+	b->bk_claim_rrn = strdup("rrn");
+	b->bk_claim_given_name = strdup("given_name");
+	b->bk_claim_family_name = strdup("family_name");
+	b->bk_claim_birthdate = strdup("birthdate");
+	conf->c_nbanks++;
+	if (b->bk_id == NULL || b->bk_scope == NULL || b->bk_claim_rrn == NULL || b->bk_claim_given_name == NULL ||
+		b->bk_claim_family_name == NULL || b->bk_claim_birthdate == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
+	return b;
+}
+
+static int
+conf_bank(struct sl_config *conf, const char *id, const char *name, const char *value, struct sl_err *err)
+{
+	struct sl_bank_conf *b = bank_for(conf, id, err);
+
+	if (b == NULL)
+		return err->code;
+	for (size_t i = 0; i < sizeof(bank_keys) / sizeof(bank_keys[0]); i++) {
+		if (strcmp(bank_keys[i].bkk_name, name) == 0) {
+			char **field = (char **)(void *)((char *)b + bank_keys[i].bkk_offset);
+			char *nv = bank_keys[i].bkk_path ? sl_path_resolve(conf->c_basedir, value) : strdup(value);
+			if (nv == NULL)
+				return sl_fail(err, SL_ENOMEM, "out of memory");
+			free(*field);
+			*field = nv;
+			return SL_OK;
+		}
+	}
+	return sl_fail(err, SL_EINVAL, "%s: unknown key [bank.%s] %s", conf->c_path, id, name);
+}
+
 static int
 conf_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -195,6 +294,10 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 
 	if (cp->cp_rc != SL_OK)
 		return 0;
+	if (strncmp(section, "bank.", 5) == 0) {
+		cp->cp_rc = conf_bank(cp->cp_conf, section + 5, name, value, cp->cp_err);
+		return cp->cp_rc == SL_OK;
+	}
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
 		if (strcmp(conf_keys[i].ck_section, section) == 0 && strcmp(conf_keys[i].ck_name, name) == 0) {
 			cp->cp_rc = conf_set(cp->cp_conf, &conf_keys[i], value, cp->cp_err);
@@ -243,6 +346,25 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "[keys] dir is required");
 	if (conf->c_data_dir == NULL)
 		return sl_fail(err, SL_EINVAL, "[portal] data_dir is required");
+	if (strcmp(conf->c_sms_driver, "outbox") != 0 && strcmp(conf->c_sms_driver, "webhook") != 0)
+		return sl_fail(err, SL_EINVAL, "[sms] driver = %s: expected outbox or webhook", conf->c_sms_driver);
+	if (strcmp(conf->c_sms_driver, "webhook") == 0 && strncmp(conf->c_sms_webhook_url, "https://", 8) != 0 &&
+		strncmp(conf->c_sms_webhook_url, "http://127.0.0.1", 16) != 0)
+		return sl_fail(err, SL_EINVAL,
+			"[sms] webhook_url must be an https:// URL (http:// only on 127.0.0.1) with driver = webhook");
+	if (strlen(conf->c_app_default_country) < 1 || strlen(conf->c_app_default_country) > 3 ||
+		strspn(conf->c_app_default_country, "0123456789") != strlen(conf->c_app_default_country))
+		return sl_fail(err, SL_EINVAL, "[app] default_country is a calling code of 1 to 3 digits, e.g. 32");
+	for (int i = 0; i < conf->c_nbanks; i++) {
+		const struct sl_bank_conf *b = &conf->c_banks[i];
+		if (sl_str_empty(b->bk_name) || sl_str_empty(b->bk_issuer) || sl_str_empty(b->bk_client_id) ||
+			sl_str_empty(b->bk_client_secret))
+			return sl_fail(err, SL_EINVAL, "[bank.%s] needs name, issuer, client_id and client_secret",
+				b->bk_id);
+		if (strncmp(b->bk_issuer, "https://", 8) != 0 && strncmp(b->bk_issuer, "http://127.0.0.1:", 17) != 0)
+			return sl_fail(err, SL_EINVAL,
+				"[bank.%s] issuer must be https:// (http:// only on 127.0.0.1)", b->bk_id);
+	}
 	if (strcmp(conf->c_store_engine, "sqlite") != 0)
 		return sl_fail(err, SL_EINVAL, "[store] engine = %s: this build supports sqlite", conf->c_store_engine);
 	for (int i = 0; i < SL_LANG_COUNT; i++)
@@ -336,5 +458,26 @@ config_free(struct sl_config *conf)
 	free(conf->c_keys_dir);
 	free(conf->c_default_language);
 	free(conf->c_data_dir);
+	free(conf->c_app_push_url);
+	free(conf->c_app_terms_version);
+	free(conf->c_app_default_country);
+	free(conf->c_sms_driver);
+	free(conf->c_sms_webhook_url);
+	free(conf->c_sms_webhook_token);
+	free(conf->c_sms_ca_file);
+	for (int i = 0; i < conf->c_nbanks; i++) {
+		struct sl_bank_conf *b = &conf->c_banks[i];
+		free(b->bk_id);
+		free(b->bk_name);
+		free(b->bk_issuer);
+		free(b->bk_client_id);
+		free(b->bk_client_secret);
+		free(b->bk_scope);
+		free(b->bk_ca_file);
+		free(b->bk_claim_rrn);
+		free(b->bk_claim_given_name);
+		free(b->bk_claim_family_name);
+		free(b->bk_claim_birthdate);
+	}
 	free(conf);
 }

@@ -32,6 +32,24 @@ struct sl_listener_conf {
 	char *lc_public_url; /* how browsers reach it, e.g. https://eid.example:8444 */
 };
 
+#define CONFIG_MAX_BANKS 8
+#define CONFIG_BANK_ID_MAX 32
+
+/* One identity-proofing bank: sleutel is its OIDC client (code + PKCE). */
+struct sl_bank_conf {
+	char *bk_id;            /* from the section name [bank.<id>]: [a-z0-9_-]{1,32} */
+	char *bk_name;          /* shown to the person */
+	char *bk_issuer;        /* https://, or http:// on a loopback address */
+	char *bk_client_id;
+	char *bk_client_secret; /* client_secret_basic */
+	char *bk_scope;         /* default "openid profile" */
+	char *bk_ca_file;       /* extra CA bundle for its TLS; NULL = system */
+	char *bk_claim_rrn;     /* claim holding the national register number */
+	char *bk_claim_given_name;
+	char *bk_claim_family_name;
+	char *bk_claim_birthdate;
+};
+
 struct sl_config {
 	char *c_path; /* the file read */
 	char *c_basedir; /* its directory */
@@ -99,6 +117,39 @@ struct sl_config {
 	char *c_data_dir; /* templates/, static/, locale/ */
 	int c_waiter_timeout; /* seconds before a long-poll answers 204 */
 	int c_max_waiters;
+
+	/* [app]: the sleutel app key (enrolment, login, confirmation) */
+	int c_app_request_lifetime;   /* seconds a login/payment request waits for the phone */
+	int c_app_max_pending;        /* pending requests per account */
+	int c_app_rate_window;        /* seconds of the rate-limit window */
+	int c_app_rate_phone;         /* new requests per phone number per window */
+	int c_app_rate_ip;            /* new requests per client IP per window */
+	int c_app_rate_rp;            /* new requests per RP per window */
+	int c_app_enrollment_lifetime;/* seconds from enrolment start to finish */
+	int c_app_sms_code_lifetime;  /* seconds an SMS activation code is valid */
+	int c_app_sms_attempts;       /* wrong SMS codes before the enrolment ends */
+	int c_app_sms_max_sends;      /* SMS per enrolment (first + resends) */
+	int c_app_proof_window;       /* seconds a device proof's iat may differ from now */
+	int c_app_poll_timeout;       /* seconds before GET /device/v1/requests answers 204 */
+	char *c_app_push_url;         /* webhook that wakes a phone; "" = none */
+	char *c_app_terms_version;    /* the terms version a new enrolment must accept */
+	char *c_app_default_country;  /* calling code for numbers without one: "32" */
+
+	/* [sms] */
+	char *c_sms_driver;           /* "outbox" or "webhook" */
+	char *c_sms_webhook_url;
+	char *c_sms_webhook_token;    /* sent as Authorization: Bearer; "" = none */
+	int c_sms_webhook_timeout;    /* seconds per attempt */
+	int c_sms_webhook_retries;    /* attempts after the first */
+	char *c_sms_ca_file;          /* extra CA bundle for the webhook's TLS; NULL = system */
+
+	/* [ciba] */
+	int c_ciba_max_expiry;        /* largest requested_expiry accepted */
+	int c_ciba_interval;          /* seconds between token polls */
+
+	/* [bank.<id>]: upstream OIDC providers for identity proofing */
+	struct sl_bank_conf c_banks[CONFIG_MAX_BANKS];
+	int c_nbanks;
 
 	/* [log] */
 	enum sl_log_level c_log_level;

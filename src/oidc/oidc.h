@@ -68,6 +68,13 @@ void oidc_redirect_error(struct server *srv, struct http_request *rq, const char
 /* The waiter key for a pending request. */
 void oidc_wait_key(const char *req_id, char *out, size_t len);
 
+/* ---- CIBA (ciba.c): OpenID CIBA Core 1.0, poll and ping ---- */
+extern const struct http_route oidc_ciba_routes[];
+extern const size_t oidc_ciba_nroutes;
+/* The app request made for CIBA request `auth_req_id` has an outcome
+ * (approved or not): record it and, in ping mode, notify the client. */
+void oidc_ciba_finished(struct server *srv, const char *auth_req_id);
+
 /* Used by the portal's error page for unrecoverable errors. */
 void oidc_error_page(struct server *srv, struct http_request *rq, int status, const char *title, const char *detail);
 

@@ -26,6 +26,10 @@ void portal_home(void *ctx, struct http_request *rq);
 /* The page for errors found before a page handler ran (http_error_page_fn). */
 void portal_error_status(void *ctx, struct http_request *rq, int status);
 
+/* The citizen's own page (account.c): devices, login history. */
+extern const struct http_route account_routes[];
+extern const size_t account_nroutes;
+
 #ifdef SL_TEST_KEY
 void testkey_page(void *ctx, struct http_request *rq);
 void testkey_login(void *ctx, struct http_request *rq);

@@ -10,7 +10,7 @@
 
 #include "server.h"
 
-#define M_ROUTES 64
+#define M_ROUTES 128
 static const int m_statuses[] = { 200, 201, 204, 302, 303, 400, 401, 403, 404, 405, 413, 429, 500, 503 };
 #define M_NSTATUS (sizeof(m_statuses) / sizeof(m_statuses[0]))
 static const double m_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30 };
@@ -72,14 +72,20 @@ metrics_login(struct metrics *m, const char *key, const char *result)
 		atomic_fetch_add(&m->m_logins[k][r], 1);
 }
 
+/* The route table an index counts; routes past M_ROUTES share "unmatched". */
+struct route_names {
+	const struct http_route *rn_routes;
+	size_t rn_n;
+};
+
 static const char *
-route_name(size_t r)
+route_name(const struct route_names *rn, size_t r)
 {
-	return r < server_nroutes ? server_routes[r].hr_path : "unmatched";
+	return r < rn->rn_n && r < M_ROUTES ? rn->rn_routes[r].hr_path : "unmatched";
 }
 
 static void
-render_requests(struct metrics *m, struct sl_buf *b)
+render_requests(struct metrics *m, const struct route_names *rn, struct sl_buf *b)
 {
 	sl_buf_adds(b, "# HELP sleutel_http_requests_total HTTP requests by route and status.\n"
 		       "# TYPE sleutel_http_requests_total counter\n");
@@ -90,16 +96,16 @@ render_requests(struct metrics *m, struct sl_buf *b)
 				continue;
 			if (s < M_NSTATUS)
 				sl_buf_addf(b, "sleutel_http_requests_total{route=\"%s\",status=\"%d\"} %lu\n",
-					route_name(r), m_statuses[s], v);
+					route_name(rn, r), m_statuses[s], v);
 			else
 				sl_buf_addf(b, "sleutel_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
-					route_name(r), v);
+					route_name(rn, r), v);
 		}
 	}
 }
 
 static void
-render_latency(struct metrics *m, struct sl_buf *b)
+render_latency(struct metrics *m, const struct route_names *rn, struct sl_buf *b)
 {
 	sl_buf_adds(b, "# HELP sleutel_http_request_duration_seconds Time to answer, by route.\n"
 		       "# TYPE sleutel_http_request_duration_seconds histogram\n");
@@ -113,25 +119,26 @@ render_latency(struct metrics *m, struct sl_buf *b)
 		for (size_t i = 0; i < M_NBUCKETS; i++) {
 			cum += atomic_load(&m->m_latency[r][i]);
 			sl_buf_addf(b, "sleutel_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n",
-				route_name(r), m_buckets[i], cum);
+				route_name(rn, r), m_buckets[i], cum);
 		}
 		cum += atomic_load(&m->m_latency[r][M_NBUCKETS]);
 		sl_buf_addf(b, "sleutel_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n",
-			route_name(r), cum);
-		sl_buf_addf(b, "sleutel_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_name(r),
+			route_name(rn, r), cum);
+		sl_buf_addf(b, "sleutel_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_name(rn, r),
 			(double)atomic_load(&m->m_latency_sum_us[r]) / 1e6);
-		sl_buf_addf(b, "sleutel_http_request_duration_seconds_count{route=\"%s\"} %lu\n", route_name(r), cum);
+		sl_buf_addf(b, "sleutel_http_request_duration_seconds_count{route=\"%s\"} %lu\n", route_name(rn, r), cum);
 	}
 }
 
 char *
-metrics_render(struct metrics *m, size_t waiters)
+metrics_render(struct metrics *m, const struct http_route *routes, size_t nroutes, size_t waiters)
 {
+	struct route_names rn = { routes, nroutes };
 	struct sl_buf b;
 
 	sl_buf_init(&b, 1 << 20);
-	render_requests(m, &b);
-	render_latency(m, &b);
+	render_requests(m, &rn, &b);
+	render_latency(m, &rn, &b);
 	sl_buf_adds(&b, "# HELP sleutel_logins_total Finished logins by key and result.\n"
 			"# TYPE sleutel_logins_total counter\n");
 	for (size_t k = 0; k < M_NKEYS; k++)

@@ -4,11 +4,14 @@
  * client certificate) serves only what the eID key needs, plus health.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "server.h"
 #include "../oidc/oidc.h"
 #include "../keys/eid/eid.h"
 #include "../portal/portal.h"
+#include "../keys/app/app.h"
+#include "../proofing/proofing.h"
 
 static void
 route_health(void *ctx, struct http_request *rq)
@@ -27,7 +30,7 @@ static void
 route_metrics(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
-	char *text = metrics_render(srv->sv_metrics, waiter_count(srv->sv_waiters));
+	char *text = metrics_render(srv->sv_metrics, srv->sv_routes, srv->sv_nroutes, waiter_count(srv->sv_waiters));
 
 	if (text == NULL) {
 		http_send_empty(rq, 500);
@@ -44,7 +47,7 @@ route_metrics(void *ctx, struct http_request *rq)
 #define API HTTP_KIND_API
 #define PAGE HTTP_KIND_PAGE
 
-const struct http_route server_routes[] = {
+static const struct http_route core_routes[] = {
 	{ "/healthz", GET, P | E, false, API, route_health },
 	{ "/metrics", GET, P, false, API, route_metrics },
 	{ "/.well-known/openid-configuration", GET, P, false, API, oidc_discovery },
@@ -66,9 +69,47 @@ const struct http_route server_routes[] = {
 	{ "/key/test/login", HTTP_POST, P, false, PAGE, testkey_login },
 	{ "/key/test/approve", HTTP_POST, P, false, API, testkey_approve },
 #endif
+};
+
+/* Catch-alls and prefixes last, after every module's table. */
+static const struct http_route tail_routes[] = {
 	{ "/ocsp", GP, HTTP_ORIGIN_PKI, true, API, server_pki_ocsp },
 	{ "/crl/", GET, HTTP_ORIGIN_PKI, true, API, server_pki_crl },
 	{ "/static/", GET, P | E, true, PAGE, portal_static },
 	{ "/", GET, P, false, PAGE, portal_home },
 };
-const size_t server_nroutes = sizeof(server_routes) / sizeof(server_routes[0]);
+
+#define TABLE(t) { t, sizeof(t) / sizeof(t[0]) }
+#define MODULE(t, n) { t, 0, &n }
+
+int
+server_routes_build(struct server *srv, struct sl_err *err)
+{
+	const struct {
+		const struct http_route *rt_routes;
+		size_t rt_fixed; /* this file's tables */
+		const size_t *rt_n; /* a module's table: its exported count */
+	} tables[] = {
+		TABLE(core_routes),
+		MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
+		MODULE(app_login_routes, app_login_nroutes),
+		MODULE(app_device_routes, app_device_nroutes),
+		MODULE(proofing_routes, proofing_nroutes),
+		MODULE(account_routes, account_nroutes),
+		TABLE(tail_routes),
+	};
+	size_t n = 0, at = 0;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		n += tables[i].rt_n ? *tables[i].rt_n : tables[i].rt_fixed;
+	srv->sv_routes = calloc(n, sizeof(*srv->sv_routes));
+	if (srv->sv_routes == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		size_t k = tables[i].rt_n ? *tables[i].rt_n : tables[i].rt_fixed;
+		memcpy(srv->sv_routes + at, tables[i].rt_routes, k * sizeof(*srv->sv_routes));
+		at += k;
+	}
+	srv->sv_nroutes = n;
+	return SL_OK;
+}

@@ -16,6 +16,9 @@
 #include "server.h"
 #include "../keys/eid/eid.h"
 #include "../portal/portal.h"
+#include "../keys/app/app.h"
+#include "../proofing/proofing.h"
+#include "../sms/sms.h"
 
 #define HOUSEKEEPING_SECONDS 30
 
@@ -191,8 +194,8 @@ listener_start(struct server *srv, const char *name, enum http_origin origin, co
 		.hd_connection_memory = c->c_connection_memory,
 		.hd_connection_timeout = c->c_connection_timeout,
 		.hd_limits = { c->c_max_body, c->c_max_query, c->c_max_cookie, c->c_max_params },
-		.hd_routes = server_routes,
-		.hd_nroutes = server_nroutes,
+		.hd_routes = srv->sv_routes,
+		.hd_nroutes = srv->sv_nroutes,
 		.hd_ctx = srv,
 		.hd_done = on_request_done,
 		.hd_error_page = portal_error_status,
@@ -221,6 +224,12 @@ server_start(struct sl_config *conf, struct sl_err *err)
 		keyring_load(srv, err) != SL_OK || load_portal_data(srv, err) != SL_OK || load_tls(srv, err) != SL_OK)
 		goto fail;
 	if (conf->c_eid_enabled && start_eid_validator(srv, err) != SL_OK)
+		goto fail;
+	if (server_routes_build(srv, err) != SL_OK || app_keys_load(srv, err) != SL_OK ||
+		app_requests_init(srv, err) != SL_OK || proofing_init(srv, err) != SL_OK)
+		goto fail;
+	srv->sv_sms = sms_gateway_new(conf, srv->sv_store, err);
+	if (srv->sv_sms == NULL)
 		goto fail;
 	srv->sv_waiters = waiter_registry_new((size_t)conf->c_max_waiters, err);
 	if (srv->sv_waiters == NULL)
@@ -285,6 +294,11 @@ server_stop(struct server *srv)
 		pthread_join(srv->sv_housekeeper, NULL);
 	}
 	waiter_registry_free(srv->sv_waiters);
+	sms_gateway_free(srv->sv_sms);
+	proofing_free(srv);
+	app_requests_free(srv);
+	app_keys_free(srv);
+	free(srv->sv_routes);
 	eid_validator_free(srv->sv_eid_validator);
 	keyring_free(srv->sv_keys);
 	store_close(srv->sv_store);

@@ -23,6 +23,10 @@
 struct keyring;
 struct eid_validator;
 struct metrics;
+struct app_keys;
+struct app_requests;
+struct sms_gateway;
+struct proofing;
 
 struct server {
 	struct sl_config *sv_conf;
@@ -42,6 +46,14 @@ struct server {
 	char *sv_tls_cert, *sv_tls_key;
 	char *sv_eid_cert, *sv_eid_key, *sv_eid_trust;
 	struct eid_validator *sv_eid_validator; /* NULL when [eid] enabled = false */
+	struct app_keys *sv_app_keys; /* keys/app device side: sealing and at-rest keys */
+	struct app_requests *sv_app_requests; /* keys/app request side: rate limits */
+	struct sms_gateway *sv_sms; /* sms: outbox or webhook */
+	struct proofing *sv_proofing; /* proofing: banks (upstream OIDC) */
+	/* Every origin's routes: the core table and each module's, merged at
+	 * start (routes.c); immutable afterwards. */
+	struct http_route *sv_routes;
+	size_t sv_nroutes;
 	struct http_daemon *sv_portal;
 	struct http_daemon *sv_eid;
 	struct http_daemon *sv_pki; /* demo mode: OCSP and CRLs over plain HTTP */
@@ -62,9 +74,9 @@ void server_stop(struct server *srv);
 void server_pki_ocsp(void *ctx, struct http_request *rq);
 void server_pki_crl(void *ctx, struct http_request *rq);
 
-/* The routes both daemons serve (routes.c). */
-extern const struct http_route server_routes[];
-extern const size_t server_nroutes;
+/* Merge the core routes and every module's table into sv_routes
+ * (routes.c).  Module tables come before the catch-all routes. */
+int server_routes_build(struct server *srv, struct sl_err *err);
 
 /* ---- keyring: the ID-token signing keys (keyring.c) ---- */
 int keyring_load(struct server *srv, struct sl_err *err);
@@ -88,6 +100,6 @@ void metrics_free(struct metrics *m);
 void metrics_request(struct metrics *m, int route, int status, int64_t latency_us);
 void metrics_login(struct metrics *m, const char *key, const char *result);
 /* Prometheus text exposition; malloc'd. */
-char *metrics_render(struct metrics *m, size_t waiters);
+char *metrics_render(struct metrics *m, const struct http_route *routes, size_t nroutes, size_t waiters);
 
 #endif

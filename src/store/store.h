@@ -22,7 +22,7 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 2 /* 3 when the app tables land */
 
 struct store;
 
@@ -46,6 +46,8 @@ struct store_client {
 	char *cl_id_token_alg; /* ES256 | RS256 | PS256 */
 	char *cl_sector; /* pairwise sector identifier */
 	bool cl_require_par;
+	char *cl_ciba_mode; /* CIBA token delivery: "poll", "ping", or NULL (no CIBA) */
+	char *cl_ciba_endpoint; /* ping: backchannel_client_notification_endpoint */
 	int64_t cl_created;
 };
 
@@ -87,6 +89,7 @@ struct store_code {
 	char *co_acr;
 	char *co_amr; /* JSON array */
 	char *co_claims; /* JSON: requested claims parameter, or NULL */
+	char *co_authz_details; /* JSON array (RFC 9396) as confirmed, or NULL */
 	int64_t co_auth_time;
 	int64_t co_expires;
 };
@@ -102,6 +105,7 @@ struct store_token {
 	char *t_acr;
 	char *t_amr;
 	char *t_claims;
+	char *t_authz_details; /* JSON array (RFC 9396), or NULL */
 	int64_t t_auth_time;
 	int64_t t_expires;
 	bool t_revoked;
@@ -195,6 +199,189 @@ int store_jti_use(struct store *st, const char *client_id, const char *jti, int6
 /* audit trail (append-only) */
 int store_audit_add(struct store *st, const struct store_audit *a);
 int store_audit_count(struct store *st, const char *event, const char *result, int64_t *n);
+
+/* Login history of one person, newest first, at most `limit` rows
+ * (events "login" with any result); fn's record is borrowed. */
+struct store_audit_row {
+	int64_t ar_time;
+	const char *ar_event;
+	const char *ar_result;
+	const char *ar_client_id;
+	const char *ar_key;
+	const char *ar_ip;
+	const char *ar_detail;
+};
+int store_audit_each_person(struct store *st, const char *person_id, int limit,
+	int (*fn)(const struct store_audit_row *, void *), void *arg);
+
+/* ==== the sleutel app key (schema 3) ==== */
+
+#define STORE_LOCKED_FOREVER INT64_MAX
+
+/* An app account: one phone number of one person. */
+struct store_account {
+	char *ac_id;
+	char *ac_person_id;
+	char *ac_phone; /* E.164, unique */
+	char *ac_status; /* "active" or "blocked" (by an operator) */
+	int ac_failures; /* wrong app codes in a row */
+	int64_t ac_locked_until; /* 0: not locked; STORE_LOCKED_FOREVER: locked for good */
+	int64_t ac_created;
+};
+
+/* A phone with its keys. */
+struct store_device {
+	char *dv_id;
+	char *dv_account_id;
+	char *dv_name;
+	char *dv_jkt; /* RFC 7638 thumbprint of the transport key, unique */
+	char *dv_transport_jwk; /* public JWK (JSON) */
+	char *dv_confirm_key; /* Q sealed to the server's at-rest key (b64url) */
+	char *dv_status; /* "active", "blocked" or "removed" */
+	int64_t dv_created;
+	int64_t dv_last_used; /* 0: never */
+};
+
+/* An enrolment in progress (30 minutes). */
+struct store_enrollment {
+	char *en_id;
+	char *en_phone; /* E.164 */
+	char *en_jkt; /* unique while the enrolment lives */
+	char *en_transport_jwk;
+	char *en_device_name;
+	char *en_lang;
+	char *en_terms; /* terms version accepted */
+	char *en_status; /* "sms", "proofing", "proofed", "done" */
+	char *en_sms_hash; /* hex HMAC of the SMS code under a server key */
+	int en_sms_attempts; /* wrong codes so far */
+	int en_sms_sends; /* messages sent so far */
+	int64_t en_sms_expires;
+	char *en_proof_method; /* "bank:<id>" or "eid", once proofed */
+	char *en_person; /* JSON store_person fields from proofing, once proofed */
+	char *en_proof_state; /* JSON: proofing in flight (state hash, PKCE verifier, nonce, ticket hash) */
+	int64_t en_created;
+	int64_t en_expires;
+};
+
+/* A request for the phone: a login or a payment to confirm. */
+struct store_apprq {
+	char *aq_id;
+	char *aq_account_id;
+	char *aq_client_id; /* the RP */
+	char *aq_rp_name; /* as shown and signed */
+	char *aq_action; /* "login" or "payment" */
+	char *aq_display_text; /* exactly as shown and signed */
+	char *aq_authz_details; /* JSON array (payment) or NULL */
+	char *aq_codes; /* JSON array of the codes the app shows, e.g. ["4821","0937","6610"] */
+	char *aq_code; /* the verification code the browser shows */
+	char *aq_nonce;
+	char *aq_link_kind; /* "authreq" or "ciba" */
+	char *aq_link_id;
+	char *aq_ip;
+	char *aq_status; /* "pending", "approved", "refused", "denied" (wrong verification code), "expired" */
+	char *aq_device_id; /* the device that answered */
+	bool aq_extended; /* the browser extended it once */
+	int64_t aq_created;
+	int64_t aq_expires;
+};
+
+/* A CIBA request (auth_req_id is the id). */
+struct store_ciba {
+	char *cb_id; /* auth_req_id */
+	char *cb_client_id;
+	char *cb_apprq_id;
+	char *cb_scope;
+	char *cb_acr;
+	char *cb_binding_message;
+	char *cb_notification_token; /* ping mode, or NULL */
+	char *cb_authz_details;
+	char *cb_status; /* "pending", "approved", "denied", "expired", "redeemed" */
+	char *cb_person_id; /* once approved */
+	int64_t cb_auth_time;
+	int64_t cb_last_poll; /* for slow_down */
+	int64_t cb_interval;
+	int64_t cb_expires;
+};
+
+/* An SMS in the outbox. */
+struct store_sms {
+	int64_t sm_seq; /* increasing */
+	char *sm_phone;
+	char *sm_text;
+	int64_t sm_created;
+};
+
+/* accounts */
+int store_account_get(struct store *st, const char *id, struct store_account *out);
+int store_account_by_phone(struct store *st, const char *phone, struct store_account *out);
+/* Every account, ordered by creation (the operator's list); borrowed. */
+int store_account_each(struct store *st, int (*fn)(const struct store_account *, void *), void *arg);
+int store_account_set_status(struct store *st, const char *id, const char *status);
+/* One more wrong code, atomically: *failures is the new count. */
+int store_account_failure(struct store *st, const char *id, int *failures);
+int store_account_lock(struct store *st, const char *id, int64_t until);
+/* A right code: failures back to 0 (the lock, if any, has passed). */
+int store_account_success(struct store *st, const char *id);
+/* Operator: failures 0 and no lock. */
+int store_account_unlock(struct store *st, const char *id);
+void store_account_clear(struct store_account *a);
+
+/* devices */
+int store_device_get(struct store *st, const char *id, struct store_device *out);
+int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out);
+/* Devices of an account (all statuses), ordered by creation; borrowed. */
+int store_device_each(struct store *st, const char *account_id, int (*fn)(const struct store_device *, void *), void *arg);
+int store_device_set_status(struct store *st, const char *id, const char *status);
+int store_device_touch(struct store *st, const char *id, int64_t when);
+void store_device_clear(struct store_device *d);
+
+/* enrolments */
+/* SL_ECONFLICT when the jkt is in use by a live enrolment or any device. */
+int store_enrollment_put(struct store *st, const struct store_enrollment *e);
+int store_enrollment_get(struct store *st, const char *id, struct store_enrollment *out);
+int store_enrollment_by_jkt(struct store *st, const char *jkt, struct store_enrollment *out);
+/* Replace the mutable fields (status, sms_*, proof_*, person). */
+int store_enrollment_update(struct store *st, const struct store_enrollment *e);
+/* Finish in one transaction: the enrolment becomes "done" (SL_ECONFLICT
+ * when it was not "proofed"); the person is upserted (by national number)
+ * and the account of en_phone created for them, or reused when it is the
+ * same person's (SL_EDENIED when the number is another person's); the
+ * device inserted.  `person` in: the proofed person; out: its id.
+ * `account` out: the account; `dev` in: the device (dv_account_id set here). */
+int store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, struct sl_err *err);
+void store_enrollment_clear(struct store_enrollment *e);
+
+/* app requests */
+int store_apprq_put(struct store *st, const struct store_apprq *r);
+int store_apprq_get(struct store *st, const char *id, struct store_apprq *out);
+/* Pending and not expired at `now`, for an account. */
+int store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n);
+int store_apprq_each_pending(struct store *st, const char *account_id, int64_t now,
+	int (*fn)(const struct store_apprq *, void *), void *arg);
+/* Move a pending, unexpired request to `status` (answered by `device_id`,
+ * may be NULL) in one step: SL_ECONFLICT when it was no longer pending
+ * (a replay), SL_EEXPIRED when past its expiry, SL_ENOTFOUND otherwise. */
+int store_apprq_finish(struct store *st, const char *id, const char *status, const char *device_id, int64_t now);
+/* Extend once: SL_ECONFLICT when already extended or not pending. */
+int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);
+void store_apprq_clear(struct store_apprq *r);
+
+/* CIBA */
+int store_ciba_put(struct store *st, const struct store_ciba *c);
+int store_ciba_get(struct store *st, const char *id, struct store_ciba *out);
+/* Status (and person, auth_time when approved) of a pending request. */
+int store_ciba_set_status(struct store *st, const char *id, const char *status, const char *person_id, int64_t auth_time);
+/* Record a token poll at `now`: *too_soon when within cb_interval of the last. */
+int store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon);
+/* Approved -> redeemed once: SL_ECONFLICT after the first time. */
+int store_ciba_redeem(struct store *st, const char *id);
+void store_ciba_clear(struct store_ciba *c);
+
+/* SMS outbox */
+int store_sms_put(struct store *st, const char *phone, const char *text);
+/* Messages with seq > after, oldest first (at most `limit`); borrowed. */
+int store_sms_each(struct store *st, int64_t after, int limit, int (*fn)(const struct store_sms *, void *), void *arg);
 
 /* Delete expired short-lived rows; returns rows removed or < 0. */
 int store_purge_expired(struct store *st, int64_t now);

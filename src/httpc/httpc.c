@@ -1,0 +1,186 @@
+/*
+ * httpc.c — outgoing HTTP over libcurl.  See httpc.h for the limits.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "httpc.h"
+
+int
+httpc_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? SL_OK : SL_ERR;
+}
+
+void
+httpc_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+struct sink {
+	struct sl_buf s_buf;
+	bool s_overflow;
+};
+
+static size_t
+on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = size * n;
+
+	if (s->s_buf.b_len + len > HTTPC_MAX_RESPONSE || sl_buf_add(&s->s_buf, data, len) != SL_OK) {
+		s->s_overflow = true;
+		return 0; /* aborts the transfer */
+	}
+	return len;
+}
+
+/* http:// only to loopback unless allowed; nothing but http(s). */
+static bool
+scheme_ok(const struct httpc_request *rq)
+{
+	const char *u = rq->hr_url;
+
+	if (strncmp(u, "https://", 8) == 0)
+		return true;
+	if (strncmp(u, "http://", 7) != 0)
+		return false;
+	if (rq->hr_allow_http)
+		return true;
+	return strncmp(u + 7, "127.", 4) == 0 || strncmp(u + 7, "localhost:", 10) == 0 ||
+		strncmp(u + 7, "localhost/", 10) == 0 || strncmp(u + 7, "[::1]", 5) == 0;
+}
+
+void
+httpc_response_clear(struct httpc_response *r)
+{
+	if (r == NULL)
+		return;
+	free(r->hs_body);
+	free(r->hs_content_type);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_err *err)
+{
+	struct curl_slist *hdrs = NULL;
+	struct sink sink;
+	char errbuf[CURL_ERROR_SIZE] = "", line[4096];
+	const char *ctype = NULL;
+	CURL *c;
+	CURLcode cc;
+	int rc = SL_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (rq->hr_url == NULL || !scheme_ok(rq))
+		return sl_fail(err, SL_EINVAL, "URL scheme not allowed: %s", rq->hr_url ? rq->hr_url : "(none)");
+	c = curl_easy_init();
+	if (c == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	sl_buf_init(&sink.s_buf, HTTPC_MAX_RESPONSE + 1);
+	sink.s_overflow = false;
+	curl_easy_setopt(c, CURLOPT_URL, rq->hr_url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(rq->hr_timeout > 0 ? rq->hr_timeout : 10));
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(rq->hr_timeout > 0 ? rq->hr_timeout : 10));
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "sleutel/" SL_VERSION);
+	if (rq->hr_ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, rq->hr_ca_file);
+	if (rq->hr_method != NULL && strcmp(rq->hr_method, "POST") == 0) {
+		const char *body = rq->hr_body ? rq->hr_body : "";
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(rq->hr_body_len ? rq->hr_body_len : strlen(body)));
+		if (rq->hr_content_type != NULL) {
+			snprintf(line, sizeof(line), "Content-Type: %s", rq->hr_content_type);
+			hdrs = curl_slist_append(hdrs, line);
+		}
+	}
+	if (rq->hr_bearer != NULL) {
+		if ((size_t)snprintf(line, sizeof(line), "Authorization: Bearer %s", rq->hr_bearer) >= sizeof(line)) {
+			rc = sl_fail(err, SL_EINVAL, "bearer token too long");
+			goto out;
+		}
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	if (rq->hr_basic_user != NULL) {
+		/* RFC 6749 §2.3.1: user and password are form-encoded first. */
+		char *u = curl_easy_escape(c, rq->hr_basic_user, 0);
+		char *p = curl_easy_escape(c, rq->hr_basic_pass ? rq->hr_basic_pass : "", 0);
+		if (u == NULL || p == NULL) {
+			curl_free(u);
+			curl_free(p);
+			rc = sl_fail(err, SL_ENOMEM, "out of memory");
+			goto out;
+		}
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(c, CURLOPT_USERNAME, u);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, p);
+		curl_free(u);
+		curl_free(p);
+	}
+	for (size_t i = 0; i < HTTPC_MAX_HEADERS && rq->hr_headers[i] != NULL; i++)
+		hdrs = curl_slist_append(hdrs, rq->hr_headers[i]);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	cc = curl_easy_perform(c);
+	if (sink.s_overflow) {
+		rc = sl_fail(err, SL_ETOOBIG, "%s: response larger than %u bytes", rq->hr_url, HTTPC_MAX_RESPONSE);
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		rc = sl_fail(err, SL_EIO, "%s: %s", rq->hr_url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->hs_status);
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ctype);
+	out->hs_content_type = ctype ? strdup(ctype) : NULL;
+	out->hs_len = sink.s_buf.b_len;
+	out->hs_body = sl_buf_take(&sink.s_buf);
+	if (out->hs_body == NULL)
+		out->hs_body = strdup("");
+	if (out->hs_body == NULL)
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+out:
+	if (rc != SL_OK)
+		httpc_response_clear(out);
+	sl_buf_reset(&sink.s_buf);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+int
+httpc_get_json(const char *url, const char *ca_file, int timeout, void **json_out, struct sl_err *err)
+{
+	struct httpc_request rq = { .hr_method = "GET", .hr_url = url, .hr_ca_file = ca_file, .hr_timeout = timeout };
+	struct httpc_response rs;
+	json_error_t je;
+	json_t *doc;
+	int rc;
+
+	*json_out = NULL;
+	rq.hr_headers[0] = "Accept: application/json";
+	rc = httpc_do(&rq, &rs, err);
+	if (rc != SL_OK)
+		return rc;
+	if (rs.hs_status != 200) {
+		rc = sl_fail(err, SL_EIO, "%s: HTTP status %ld", url, rs.hs_status);
+	} else if ((doc = json_loadb(rs.hs_body, rs.hs_len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		rc = sl_fail(err, SL_EINVAL, "%s: not JSON (%s)", url, je.text);
+	} else {
+		*json_out = doc;
+	}
+	httpc_response_clear(&rs);
+	return rc;
+}

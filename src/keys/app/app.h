@@ -1,0 +1,109 @@
+/*
+ * app — the sleutel app key on the server side (DESIGN §1 "App login",
+ * §4; PROTOCOL.md; docs/device-api.md is the wire contract).
+ *
+ * Two halves behind this one header:
+ *   device side (device_int.h): the device API /device/v1 — device proofs,
+ *     enrolment, the request channel, confirmation and refusal, the lockout
+ *     schedule, device list and removal;
+ *   request side (request_int.h): making a request for the phone (portal
+ *     login, CIBA, payments) with its limits, the portal's app pages.
+ *
+ * A request's life: app_request_create() stores it (pending, 3 minutes) and
+ * wakes the account's devices; the device answers through the device API,
+ * which records the outcome on the request, then finishes what the request
+ * was made for (the pending OIDC authorization request, or the CIBA
+ * request) and wakes whoever waits on app_request_wait_key().
+ */
+#ifndef SL_APP_H
+#define SL_APP_H
+
+#include "../../http/http.h"
+#include "../../oidc/oidc.h"
+#include "../../server/server.h"
+#include "../../store/store.h"
+
+#define APP_PHONE_MAX 16 /* "+" and at most 15 digits (E.164), NUL */
+#define APP_CODE_LEN 4 /* the verification code both screens show */
+#define APP_NCODES 3 /* the app shows this many codes, one of them right */
+#define APP_DISPLAY_MAX 1024 /* bytes of display text */
+#define APP_BINDING_MAX 128 /* bytes of a CIBA binding_message */
+#define APP_KEY_NAME "app"
+#define APP_AMR "[\"swk\",\"pin\",\"mfa\"]" /* RFC 8176: software key + code, two factors */
+
+/* ---- shared ---- */
+
+/* Normalise a phone number typed by a person or sent by an app or RP into
+ * E.164 ("+32470123456"): spaces, dots, dashes, slashes and parentheses
+ * are dropped; "00" becomes "+"; a national number (leading 0, or no
+ * prefix) gets the default calling code `default_cc` ("32") with the
+ * trunk 0 removed.  SL_EINVAL for anything else (letters, too short or
+ * long: E.164 allows 8..15 digits after "+"). */
+int app_phone_normalize(const char *in, const char *default_cc, char out[APP_PHONE_MAX]);
+
+/* The waiter key of a request: notified when its status leaves "pending". */
+void app_request_wait_key(const char *apprq_id, char *out, size_t len);
+/* The waiter key of an account's devices (the request channel). */
+void app_account_wait_key(const char *account_id, char *out, size_t len);
+
+/* ---- request side (request.c, ratelimit.c) ---- */
+
+/* Start-up and shut-down of the request side (rate-limit tables). */
+int app_requests_init(struct server *srv, struct sl_err *err);
+void app_requests_free(struct server *srv);
+
+struct app_request_spec {
+	const char *as_phone; /* as typed: normalised here */
+	const struct store_client *as_client; /* the RP */
+	const char *as_action; /* "login" or "payment" */
+	const char *as_authz_details; /* RFC 9396 JSON array (payment), or NULL */
+	const char *as_binding_message; /* CIBA, or NULL */
+	const char *as_link_kind; /* "authreq" or "ciba" */
+	const char *as_link_id; /* the OIDC request or CIBA auth_req_id */
+	const char *as_ip; /* the browser's or RP's address, for limits and audit */
+	int as_lang; /* index into config_languages: the display text's language */
+	int as_lifetime; /* seconds; 0 = [app] request_lifetime */
+};
+
+struct app_request_made {
+	char am_id[64]; /* the app request id */
+	char am_code[APP_CODE_LEN + 1]; /* the verification code the browser shows */
+	int64_t am_expires;
+};
+
+/* Make a request for the phone of `as_phone` and wake its devices.
+ *   SL_ENOTFOUND  no active account with that number (the caller decides
+ *                 what to show: the portal does not reveal it);
+ *   SL_EDENIED    the account is blocked or locked (err says until when);
+ *   SL_EBUSY      [app] max_pending requests are already pending;
+ *   SL_ETOOBIG    a rate limit (phone, IP or RP) was hit;
+ *   SL_EINVAL     bad spec (authorization_details, binding message).
+ * The display text is built here, in as_lang, from the RP's name and the
+ * action (and for a payment from authorization_details), and is stored:
+ * it is exactly what the app shows and what the confirmation signs. */
+int app_request_create(
+	struct server *srv, const struct app_request_spec *spec, struct app_request_made *out, struct sl_err *err);
+
+/* Route table of the request side (portal pages for the app key). */
+extern const struct http_route app_login_routes[];
+extern const size_t app_login_nroutes;
+
+/* ---- device side (device API) ---- */
+
+/* Route table of the device API (/device/v1/...). */
+extern const struct http_route app_device_routes[];
+extern const size_t app_device_nroutes;
+
+/* Authenticate a device-API request by its proof (the DPoP header) as a
+ * registered, active device: SL_OK with the record; otherwise the 401 is
+ * already sent and SL_EDENIED returned. */
+int app_device_authenticate(struct server *srv, struct http_request *rq, struct store_device *out);
+
+/* Start-up: load or create the device-API sealing key and the at-rest key
+ * (keys dir); on failure sleuteld does not start. */
+int app_keys_load(struct server *srv, struct sl_err *err);
+void app_keys_free(struct server *srv);
+/* The device-API public key document (also served at /device/v1/keys). */
+json_t *app_keys_public(struct server *srv);
+
+#endif
