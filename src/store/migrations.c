@@ -58,7 +58,53 @@ static const char *const migration_steps[] = {
 	"CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit"
 	" WHEN NEW.seq IS NOT NULL AND EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq)"
 	" BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;",
+
+	/* 3: the sleutel app key.  Accounts and devices are durable; the
+	 * rest is short-lived and purged (store_purge_expired). */
+	"ALTER TABLE clients ADD COLUMN ciba_mode TEXT;"
+	"ALTER TABLE clients ADD COLUMN ciba_endpoint TEXT;"
+	"ALTER TABLE codes ADD COLUMN authz_details TEXT;"
+	"ALTER TABLE tokens ADD COLUMN authz_details TEXT;"
+	"CREATE TABLE accounts ("
+	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL REFERENCES persons(id), phone TEXT NOT NULL UNIQUE,"
+	" status TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0,"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX accounts_person ON accounts(person_id);"
+	"CREATE TABLE devices ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT,"
+	" jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL, confirm_key TEXT NOT NULL,"
+	" status TEXT NOT NULL, created INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX devices_account ON devices(account_id, created);"
+	"CREATE TABLE enrollments ("
+	" id TEXT PRIMARY KEY, phone TEXT NOT NULL, jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL,"
+	" device_name TEXT, lang TEXT, terms TEXT, status TEXT NOT NULL, sms_hash TEXT,"
+	" sms_attempts INTEGER NOT NULL DEFAULT 0, sms_sends INTEGER NOT NULL DEFAULT 0,"
+	" sms_expires INTEGER NOT NULL DEFAULT 0, proof_method TEXT, person TEXT, proof_state TEXT,"
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"CREATE INDEX enrollments_expires ON enrollments(expires);"
+	"CREATE TABLE app_requests ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL, client_id TEXT NOT NULL, rp_name TEXT,"
+	" action TEXT NOT NULL, display_text TEXT, authz_details TEXT, codes TEXT, code TEXT, nonce TEXT,"
+	" link_kind TEXT, link_id TEXT, ip TEXT, status TEXT NOT NULL DEFAULT 'pending', device_id TEXT,"
+	" extended INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"CREATE INDEX app_requests_account ON app_requests(account_id, status);"
+	"CREATE INDEX app_requests_expires ON app_requests(expires);"
+	"CREATE TABLE ciba_requests ("
+	" id TEXT PRIMARY KEY, client_id TEXT NOT NULL, apprq_id TEXT, scope TEXT, acr TEXT,"
+	" binding_message TEXT, notification_token TEXT, authz_details TEXT,"
+	" status TEXT NOT NULL DEFAULT 'pending', person_id TEXT, auth_time INTEGER NOT NULL DEFAULT 0,"
+	" last_poll INTEGER NOT NULL DEFAULT 0, poll_interval INTEGER NOT NULL DEFAULT 5,"
+	" expires INTEGER NOT NULL);"
+	"CREATE INDEX ciba_requests_expires ON ciba_requests(expires);"
+	"CREATE TABLE sms_outbox ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, text TEXT NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX sms_outbox_created ON sms_outbox(created);"
+	"CREATE INDEX audit_person ON audit(person_id, seq);",
 };
+
+_Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,
+	"STORE_SCHEMA_VERSION is the number of migration steps");
 
 int
 migrations_apply(sqlite3 *db, struct sl_err *err)

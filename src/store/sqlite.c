@@ -14,42 +14,6 @@
 
 #include "store_int.h"
 
-enum durability { DUR_NORMAL = 1, DUR_FULL = 2 };
-
-enum stmt_id {
-	Q_PERSON_BY_RRN,
-	Q_PERSON_INSERT,
-	Q_PERSON_UPDATE,
-	Q_PERSON_GET,
-	Q_CLIENT_ADD,
-	Q_CLIENT_GET,
-	Q_CLIENT_DEL,
-	Q_CLIENT_ALL,
-	Q_KEY_ADD,
-	Q_KEY_RETIRE,
-	Q_KEY_ALL,
-	Q_KEY_GEN,
-	Q_KEY_GEN_BUMP,
-	Q_AR_PUT,
-	Q_AR_GET,
-	Q_AR_DEL,
-	Q_AR_DONE,
-	Q_CODE_PUT,
-	Q_CODE_GET,
-	Q_CODE_USE,
-	Q_TOK_PUT,
-	Q_TOK_GET,
-	Q_TOK_REVOKE_GRANT,
-	Q_TOK_REVOKE_ONE,
-	Q_SES_PUT,
-	Q_SES_GET,
-	Q_SES_DEL,
-	Q_JTI_PUT,
-	Q_AUDIT_ADD,
-	Q_AUDIT_COUNT,
-	Q_COUNT
-};
-
 static const char *const stmt_sql[Q_COUNT] = {
 	[Q_PERSON_BY_RRN] = "SELECT id, created FROM persons WHERE rrn = ?1",
 	[Q_PERSON_INSERT] = "INSERT INTO persons (id, rrn, given_name, family_name, birthdate, created, updated)"
@@ -57,14 +21,17 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_PERSON_UPDATE] = "UPDATE persons SET given_name = ?2, family_name = ?3, birthdate = ?4,"
 			    " updated = ?5 WHERE id = ?1",
 	[Q_PERSON_GET] = "SELECT id, rrn, given_name, family_name, birthdate, created FROM persons WHERE id = ?1",
-	[Q_CLIENT_ADD] = "INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
-			 " post_logout_uris, jwks, id_token_alg, sector, require_par, created)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[Q_CLIENT_ADD] =
+		"INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
+		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[Q_CLIENT_GET] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created FROM clients WHERE client_id = ?1",
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint"
+			 " FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created FROM clients ORDER BY created, client_id",
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint"
+			 " FROM clients ORDER BY created, client_id",
 	[Q_KEY_ADD] =
 		"INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[Q_KEY_RETIRE] = "UPDATE signing_keys SET retire_after = ?2 WHERE alg = ?1 AND retire_after = 0",
@@ -79,16 +46,17 @@ static const char *const stmt_sql[Q_COUNT] = {
 		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
 	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
 	[Q_CODE_PUT] = "INSERT INTO codes (hash, grant_id, client_id, person_id, session_id, redirect_uri, scope,"
-		       " nonce, challenge, acr, amr, claims, auth_time, expires)"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	[Q_CODE_GET] = "SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
-		       " challenge, acr, amr, claims, auth_time, expires, used FROM codes WHERE hash = ?1",
+		       " nonce, challenge, acr, amr, claims, auth_time, expires, authz_details)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[Q_CODE_GET] =
+		"SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
+		" challenge, acr, amr, claims, auth_time, expires, used, authz_details FROM codes WHERE hash = ?1",
 	[Q_CODE_USE] = "UPDATE codes SET used = 1 WHERE hash = ?1",
 	[Q_TOK_PUT] = "INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr,"
-		      " amr, claims, auth_time, expires, revoked)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)",
+		      " amr, claims, auth_time, expires, revoked, authz_details)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13)",
 	[Q_TOK_GET] = "SELECT hash, kind, grant_id, client_id, person_id, session_id, scope, acr, amr, claims,"
-		      " auth_time, expires, revoked FROM tokens WHERE hash = ?1",
+		      " auth_time, expires, revoked, authz_details FROM tokens WHERE hash = ?1",
 	[Q_TOK_REVOKE_GRANT] = "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1",
 	[Q_TOK_REVOKE_ONE] = "UPDATE tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0",
 	[Q_SES_PUT] =
@@ -99,13 +67,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[Q_AUDIT_COUNT] = "SELECT count(*) FROM audit WHERE event = ?1 AND (?2 IS NULL OR result = ?2)",
-};
-
-struct conn {
-	sqlite3 *cn_db;
-	sqlite3_stmt *cn_stmt[Q_COUNT];
-	int cn_sync;
-	bool cn_busy;
+	[Q_AUDIT_PERSON] = "SELECT time, event, result, client_id, key, ip, detail FROM audit"
+			   " WHERE person_id = ?1 AND event = 'login' ORDER BY seq DESC LIMIT ?2",
 };
 
 struct store {
@@ -117,7 +80,7 @@ struct store {
 
 /* ---- pool ---- */
 
-static struct conn *
+struct conn *
 conn_get(struct store *st)
 {
 	struct conn *c = NULL;
@@ -139,7 +102,7 @@ conn_get(struct store *st)
 	return c;
 }
 
-static void
+void
 conn_put(struct store *st, struct conn *c)
 {
 	pthread_mutex_lock(&st->st_lock);
@@ -148,17 +111,30 @@ conn_put(struct store *st, struct conn *c)
 	pthread_mutex_unlock(&st->st_lock);
 }
 
-static sqlite3_stmt *
+/* Each file of the engine owns the SQL of its statements. */
+static const char *
+stmt_text(enum stmt_id id)
+{
+	if (stmt_sql[id] != NULL)
+		return stmt_sql[id];
+	if (store_sql_app[id] != NULL)
+		return store_sql_app[id];
+	return store_sql_requests[id];
+}
+
+sqlite3_stmt *
 conn_stmt(struct conn *c, enum stmt_id id)
 {
 	sqlite3_stmt *s = c->cn_stmt[id];
 
 	if (s == NULL) {
-		if (sqlite3_prepare_v3(c->cn_db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		const char *sql = stmt_text(id);
+		if (sql == NULL ||
+			sqlite3_prepare_v3(c->cn_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
 			/* The statements are constants checked by every test run:
 			 * failing to prepare one is a broken build, not a runtime
 			 * condition. */
-			log_error("prepare failed: %s: %s", stmt_sql[id], sqlite3_errmsg(c->cn_db));
+			log_error("prepare failed: %s: %s", sql ? sql : "(no SQL)", sqlite3_errmsg(c->cn_db));
 			abort();
 		}
 		c->cn_stmt[id] = s;
@@ -168,7 +144,7 @@ conn_stmt(struct conn *c, enum stmt_id id)
 	return s;
 }
 
-static int
+int
 conn_exec(struct conn *c, const char *sql)
 {
 	char *msg = NULL;
@@ -182,7 +158,7 @@ conn_exec(struct conn *c, const char *sql)
 }
 
 /* Begin a write transaction at the given durability. */
-static int
+int
 tx_begin(struct conn *c, enum durability d)
 {
 	if (c->cn_sync != (int)d) {
@@ -193,7 +169,7 @@ tx_begin(struct conn *c, enum durability d)
 	return conn_exec(c, "BEGIN IMMEDIATE");
 }
 
-static int
+int
 tx_end(struct conn *c, int rc)
 {
 	if (rc == SL_OK && conn_exec(c, "COMMIT") == SL_OK)
@@ -204,7 +180,7 @@ tx_end(struct conn *c, int rc)
 
 /* ---- binding and reading ---- */
 
-static void
+void
 bind_text(sqlite3_stmt *s, int i, const char *v)
 {
 	if (v == NULL)
@@ -213,7 +189,7 @@ bind_text(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 }
 
-static char *
+char *
 col_text(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
@@ -222,7 +198,7 @@ col_text(sqlite3_stmt *s, int i)
 }
 
 /* Step a statement that returns no rows. */
-static int
+int
 step_done(struct conn *c, sqlite3_stmt *s)
 {
 	int r = sqlite3_step(s);
@@ -236,7 +212,7 @@ step_done(struct conn *c, sqlite3_stmt *s)
 }
 
 /* Step a statement expected to return at most one row. */
-static int
+int
 step_row(struct conn *c, sqlite3_stmt *s)
 {
 	int r = sqlite3_step(s);
@@ -249,28 +225,10 @@ step_row(struct conn *c, sqlite3_stmt *s)
 	return SL_ESTORE;
 }
 
-/* A statement's parameters, in order: text (NULL binds NULL) or integer. */
-struct bind {
-	const char *b_text;
-	int64_t b_int;
-	bool b_is_int;
-};
-#define BT(v)                                                                                                          \
-	{                                                                                                              \
-		(v), 0, false                                                                                          \
-	}
-#define BI(v)                                                                                                          \
-	{                                                                                                              \
-		NULL, (v), true                                                                                        \
-	}
-#define NBIND(a) (sizeof(a) / sizeof((a)[0]))
-
-/* Bind and run a statement that returns no rows, inside a transaction. */
-static int
-exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int *changes)
+sqlite3_stmt *
+stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n)
 {
 	sqlite3_stmt *s = conn_stmt(c, id);
-	int rc;
 
 	for (size_t i = 0; i < n; i++) {
 		if (b[i].b_is_int)
@@ -278,15 +236,22 @@ exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int 
 		else
 			bind_text(s, (int)i + 1, b[i].b_text);
 	}
+	return s;
+}
+
+int
+exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int *changes)
+{
+	sqlite3_stmt *s = stmt_bound(c, id, b, n);
+	int rc;
+
 	rc = step_done(c, s);
 	if (changes != NULL)
 		*changes = sqlite3_changes(c->cn_db);
 	return rc;
 }
 
-/* The shape of most writes: one statement in its own transaction.
- * SL_ENOTFOUND when `must_change` and no row changed. */
-static int
+int
 write_one(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change)
 {
 	struct conn *c = conn_get(st);
@@ -390,14 +355,12 @@ store_schema_version(struct store *st, int *version)
 /* ---- persons ---- */
 
 int
-store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err)
+person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
 {
-	struct conn *c = conn_get(st);
 	sqlite3_stmt *s;
-	int64_t now = sl_now();
-	int rc = tx_begin(c, DUR_FULL);
+	int rc = SL_OK;
 
-	if (rc == SL_OK && p->p_rrn != NULL) {
+	if (p->p_rrn != NULL) {
 		s = conn_stmt(c, Q_PERSON_BY_RRN);
 		bind_text(s, 1, p->p_rrn);
 		rc = step_row(c, s);
@@ -431,6 +394,17 @@ store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err
 		sqlite3_bind_int64(s, 6, now);
 		rc = step_done(c, s);
 	}
+	return rc;
+}
+
+int
+store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err)
+{
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK)
+		rc = person_upsert_tx(c, p, sl_now());
 	rc = tx_end(c, rc);
 	conn_put(st, c);
 	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the person record");
@@ -477,7 +451,8 @@ store_client_add(struct store *st, const struct store_client *cl, struct sl_err 
 {
 	const struct bind b[] = { BT(cl->cl_id), BT(cl->cl_name), BT(cl->cl_secret_hash), BT(cl->cl_auth_method),
 		BT(cl->cl_redirect_uris), BT(cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]"), BT(cl->cl_jwks),
-		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created) };
+		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created),
+		BT(cl->cl_ciba_mode), BT(cl->cl_ciba_endpoint) };
 	int rc = write_one(st, DUR_FULL, Q_CLIENT_ADD, b, NBIND(b), false);
 
 	if (rc == SL_ECONFLICT)
@@ -499,6 +474,8 @@ client_read(sqlite3_stmt *s, struct store_client *out)
 	out->cl_sector = col_text(s, 8);
 	out->cl_require_par = sqlite3_column_int(s, 9) != 0;
 	out->cl_created = sqlite3_column_int64(s, 10);
+	out->cl_ciba_mode = col_text(s, 11);
+	out->cl_ciba_endpoint = col_text(s, 12);
 }
 
 int
@@ -557,6 +534,8 @@ store_client_clear(struct store_client *cl)
 	free(cl->cl_jwks);
 	free(cl->cl_id_token_alg);
 	free(cl->cl_sector);
+	free(cl->cl_ciba_mode);
+	free(cl->cl_ciba_endpoint);
 	memset(cl, 0, sizeof(*cl));
 }
 
@@ -747,7 +726,7 @@ store_code_put(struct store *st, const struct store_code *co)
 	const struct bind b[] = { BT(co->co_hash), BT(co->co_grant_id), BT(co->co_client_id), BT(co->co_person_id),
 		BT(co->co_session_id), BT(co->co_redirect_uri), BT(co->co_scope), BT(co->co_nonce),
 		BT(co->co_challenge), BT(co->co_acr), BT(co->co_amr), BT(co->co_claims), BI(co->co_auth_time),
-		BI(co->co_expires) };
+		BI(co->co_expires), BT(co->co_authz_details) };
 
 	return write_one(st, DUR_NORMAL, Q_CODE_PUT, b, NBIND(b), false);
 }
@@ -781,6 +760,7 @@ store_code_redeem(struct store *st, const char *hash, struct store_code *out)
 			out->co_auth_time = sqlite3_column_int64(s, 12);
 			out->co_expires = sqlite3_column_int64(s, 13);
 			used = sqlite3_column_int(s, 14) != 0;
+			out->co_authz_details = col_text(s, 15);
 		}
 		sqlite3_reset(s);
 	}
@@ -811,6 +791,7 @@ store_code_clear(struct store_code *co)
 	free(co->co_acr);
 	free(co->co_amr);
 	free(co->co_claims);
+	free(co->co_authz_details);
 	memset(co, 0, sizeof(*co));
 }
 
@@ -821,7 +802,7 @@ token_insert(struct conn *c, const struct store_token *t)
 {
 	const struct bind b[] = { BT(t->t_hash), BT(t->t_kind), BT(t->t_grant_id), BT(t->t_client_id),
 		BT(t->t_person_id), BT(t->t_session_id), BT(t->t_scope), BT(t->t_acr), BT(t->t_amr), BT(t->t_claims),
-		BI(t->t_auth_time), BI(t->t_expires) };
+		BI(t->t_auth_time), BI(t->t_expires), BT(t->t_authz_details) };
 
 	return exec_bound(c, Q_TOK_PUT, b, NBIND(b), NULL);
 }
@@ -863,6 +844,7 @@ store_token_get(struct store *st, const char *hash, struct store_token *out)
 		out->t_auth_time = sqlite3_column_int64(s, 10);
 		out->t_expires = sqlite3_column_int64(s, 11);
 		out->t_revoked = sqlite3_column_int(s, 12) != 0;
+		out->t_authz_details = col_text(s, 13);
 	}
 	sqlite3_reset(s);
 	conn_put(st, c);
@@ -919,6 +901,7 @@ store_token_clear(struct store_token *t)
 	free(t->t_acr);
 	free(t->t_amr);
 	free(t->t_claims);
+	free(t->t_authz_details);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -1013,18 +996,71 @@ store_audit_count(struct store *st, const char *event, const char *result, int64
 	return rc;
 }
 
+int
+store_audit_each_person(struct store *st, const char *person_id, int limit,
+	int (*fn)(const struct store_audit_row *, void *), void *arg)
+{
+	struct conn *c;
+	sqlite3_stmt *s;
+	struct store_audit_row row;
+	int rc = SL_OK, r = SQLITE_DONE;
+
+	if (person_id == NULL || limit < 1)
+		return SL_EINVAL;
+	c = conn_get(st);
+	s = conn_stmt(c, Q_AUDIT_PERSON);
+	bind_text(s, 1, person_id);
+	sqlite3_bind_int(s, 2, limit);
+	while (rc == SL_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
+		row.ar_time = sqlite3_column_int64(s, 0);
+		row.ar_event = (const char *)sqlite3_column_text(s, 1);
+		row.ar_result = (const char *)sqlite3_column_text(s, 2);
+		row.ar_client_id = (const char *)sqlite3_column_text(s, 3);
+		row.ar_key = (const char *)sqlite3_column_text(s, 4);
+		row.ar_ip = (const char *)sqlite3_column_text(s, 5);
+		row.ar_detail = (const char *)sqlite3_column_text(s, 6);
+		rc = fn(&row, arg);
+	}
+	if (rc == SL_OK && r != SQLITE_DONE) {
+		log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
+		rc = SL_ESTORE;
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
 /* ---- housekeeping ---- */
+
+/* How long a row outlives its expiry (or, for the outbox, its creation). */
+#define APPRQ_KEEP_AFTER_EXPIRY 3600 /* the browser may still ask how it ended */
+#define SMS_OUTBOX_KEEP (7 * 86400) /* for the operator and the test reader */
 
 int
 store_purge_expired(struct store *st, int64_t now)
 {
-	static const char *const tables[] = { "auth_requests", "codes", "tokens", "sessions", "jti_seen" };
+	static const struct {
+		const char *table;
+		const char *column;
+		int64_t keep;
+	} rules[] = {
+		{ "auth_requests", "expires", 0 },
+		{ "codes", "expires", 0 },
+		{ "tokens", "expires", 0 },
+		{ "sessions", "expires", 0 },
+		{ "jti_seen", "expires", 0 },
+		{ "enrollments", "expires", 0 },
+		{ "app_requests", "expires", APPRQ_KEEP_AFTER_EXPIRY },
+		{ "ciba_requests", "expires", 0 },
+		{ "sms_outbox", "created", SMS_OUTBOX_KEEP },
+	};
 	struct conn *c = conn_get(st);
 	int rc = tx_begin(c, DUR_NORMAL), total = 0;
 
-	for (size_t i = 0; rc == SL_OK && i < sizeof(tables) / sizeof(tables[0]); i++) {
+	for (size_t i = 0; rc == SL_OK && i < sizeof(rules) / sizeof(rules[0]); i++) {
 		char sql[128];
-		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE expires <= %lld", tables[i], (long long)now);
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s <= %lld", rules[i].table, rules[i].column,
+			(long long)(now - rules[i].keep));
 		rc = conn_exec(c, sql);
 		total += sqlite3_changes(c->cn_db);
 	}

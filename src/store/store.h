@@ -22,7 +22,7 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 2 /* 3 when the app tables land */
+#define STORE_SCHEMA_VERSION 3 /* 3: the app key's tables */
 
 struct store;
 
@@ -330,7 +330,8 @@ void store_account_clear(struct store_account *a);
 int store_device_get(struct store *st, const char *id, struct store_device *out);
 int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out);
 /* Devices of an account (all statuses), ordered by creation; borrowed. */
-int store_device_each(struct store *st, const char *account_id, int (*fn)(const struct store_device *, void *), void *arg);
+int store_device_each(
+	struct store *st, const char *account_id, int (*fn)(const struct store_device *, void *), void *arg);
 int store_device_set_status(struct store *st, const char *id, const char *status);
 int store_device_touch(struct store *st, const char *id, int64_t when);
 void store_device_clear(struct store_device *d);
@@ -338,12 +339,18 @@ void store_device_clear(struct store_device *d);
 /* enrolments */
 /* SL_ECONFLICT when the jkt is in use by a live enrolment or any device. */
 int store_enrollment_put(struct store *st, const struct store_enrollment *e);
+/* Expired enrolments are returned until purged: the caller checks
+ * en_expires (and answers 410). */
 int store_enrollment_get(struct store *st, const char *id, struct store_enrollment *out);
 int store_enrollment_by_jkt(struct store *st, const char *jkt, struct store_enrollment *out);
-/* Replace the mutable fields (status, sms_*, proof_*, person). */
+/* Replace the mutable fields (status, sms_*, proof_*, person);
+ * SL_ENOTFOUND when missing or already "done". */
 int store_enrollment_update(struct store *st, const struct store_enrollment *e);
+/* One more wrong SMS code, atomically (two racing guesses both count):
+ * *attempts is the new count.  SL_ENOTFOUND when missing or "done". */
+int store_enrollment_sms_failure(struct store *st, const char *id, int *attempts);
 /* Finish in one transaction: the enrolment becomes "done" (SL_ECONFLICT
- * when it was not "proofed"); the person is upserted (by national number)
+ * when it was not "proofed", SL_EEXPIRED when expired); the person is upserted (by national number)
  * and the account of en_phone created for them, or reused when it is the
  * same person's (SL_EDENIED when the number is another person's); the
  * device inserted.  `person` in: the proofed person; out: its id.
@@ -363,27 +370,33 @@ int store_apprq_each_pending(struct store *st, const char *account_id, int64_t n
  * may be NULL) in one step: SL_ECONFLICT when it was no longer pending
  * (a replay), SL_EEXPIRED when past its expiry, SL_ENOTFOUND otherwise. */
 int store_apprq_finish(struct store *st, const char *id, const char *status, const char *device_id, int64_t now);
-/* Extend once: SL_ECONFLICT when already extended or not pending. */
+/* Extend once: SL_ECONFLICT when already extended or not pending,
+ * SL_EEXPIRED when pending but expired. */
 int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);
 void store_apprq_clear(struct store_apprq *r);
 
 /* CIBA */
 int store_ciba_put(struct store *st, const struct store_ciba *c);
 int store_ciba_get(struct store *st, const char *id, struct store_ciba *out);
-/* Status (and person, auth_time when approved) of a pending request. */
-int store_ciba_set_status(struct store *st, const char *id, const char *status, const char *person_id, int64_t auth_time);
+/* Status (and person, auth_time when approved) of a pending request:
+ * SL_ECONFLICT when no longer pending, SL_ENOTFOUND when missing. */
+int store_ciba_set_status(
+	struct store *st, const char *id, const char *status, const char *person_id, int64_t auth_time);
 /* Record a token poll at `now`: *too_soon when within cb_interval of the last. */
 int store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon);
-/* Approved -> redeemed once: SL_ECONFLICT after the first time. */
+/* Approved -> redeemed once: SL_ECONFLICT after the first time (or when
+ * not approved), SL_ENOTFOUND when missing. */
 int store_ciba_redeem(struct store *st, const char *id);
 void store_ciba_clear(struct store_ciba *c);
 
 /* SMS outbox */
 int store_sms_put(struct store *st, const char *phone, const char *text);
-/* Messages with seq > after, oldest first (at most `limit`); borrowed. */
+/* Messages with seq > after, oldest first (at most `limit` >= 1); borrowed. */
 int store_sms_each(struct store *st, int64_t after, int limit, int (*fn)(const struct store_sms *, void *), void *arg);
 
-/* Delete expired short-lived rows; returns rows removed or < 0. */
+/* Delete expired short-lived rows (app requests an hour after expiry,
+ * outbox messages after 7 days; never accounts, devices, persons or the
+ * audit trail); returns rows removed or < 0. */
 int store_purge_expired(struct store *st, int64_t now);
 
 #endif

@@ -10,4 +10,132 @@
 
 int migrations_apply(sqlite3 *db, struct sl_err *err);
 
+enum durability { DUR_NORMAL = 1, DUR_FULL = 2 };
+
+/* Every prepared statement of the engine.  Each file keeps the SQL of its
+ * own statements in a table indexed by this enum (see store_sql_*). */
+enum stmt_id {
+	/* sqlite.c */
+	Q_PERSON_BY_RRN,
+	Q_PERSON_INSERT,
+	Q_PERSON_UPDATE,
+	Q_PERSON_GET,
+	Q_CLIENT_ADD,
+	Q_CLIENT_GET,
+	Q_CLIENT_DEL,
+	Q_CLIENT_ALL,
+	Q_KEY_ADD,
+	Q_KEY_RETIRE,
+	Q_KEY_ALL,
+	Q_KEY_GEN,
+	Q_KEY_GEN_BUMP,
+	Q_AR_PUT,
+	Q_AR_GET,
+	Q_AR_DEL,
+	Q_AR_DONE,
+	Q_CODE_PUT,
+	Q_CODE_GET,
+	Q_CODE_USE,
+	Q_TOK_PUT,
+	Q_TOK_GET,
+	Q_TOK_REVOKE_GRANT,
+	Q_TOK_REVOKE_ONE,
+	Q_SES_PUT,
+	Q_SES_GET,
+	Q_SES_DEL,
+	Q_JTI_PUT,
+	Q_AUDIT_ADD,
+	Q_AUDIT_COUNT,
+	Q_AUDIT_PERSON,
+	/* app.c: accounts, devices, enrolments */
+	Q_ACC_GET,
+	Q_ACC_BY_PHONE,
+	Q_ACC_ALL,
+	Q_ACC_INSERT,
+	Q_ACC_STATUS,
+	Q_ACC_FAILURE,
+	Q_ACC_LOCK,
+	Q_ACC_RESET,
+	Q_DEV_GET,
+	Q_DEV_BY_JKT,
+	Q_DEV_OF_ACCOUNT,
+	Q_DEV_INSERT,
+	Q_DEV_STATUS,
+	Q_DEV_TOUCH,
+	Q_DEV_JKT_USED,
+	Q_EN_PUT,
+	Q_EN_GET,
+	Q_EN_BY_JKT,
+	Q_EN_UPDATE,
+	Q_EN_DROP_EXPIRED_JKT,
+	Q_EN_DONE,
+	Q_EN_SMS_ATTEMPT,
+	/* app_requests.c: app requests, CIBA, SMS outbox */
+	Q_AQ_PUT,
+	Q_AQ_GET,
+	Q_AQ_COUNT_PENDING,
+	Q_AQ_PENDING,
+	Q_AQ_FINISH,
+	Q_AQ_STATE,
+	Q_AQ_EXTEND,
+	Q_CB_PUT,
+	Q_CB_GET,
+	Q_CB_STATUS,
+	Q_CB_POLL_GET,
+	Q_CB_POLL_SET,
+	Q_CB_REDEEM,
+	Q_CB_EXISTS,
+	Q_SMS_PUT,
+	Q_SMS_AFTER,
+	Q_COUNT
+};
+
+extern const char *const store_sql_app[Q_COUNT];
+extern const char *const store_sql_requests[Q_COUNT];
+
+struct conn {
+	sqlite3 *cn_db;
+	sqlite3_stmt *cn_stmt[Q_COUNT];
+	int cn_sync;
+	bool cn_busy;
+};
+
+/* A statement's parameters, in order: text (NULL binds NULL) or integer. */
+struct bind {
+	const char *b_text;
+	int64_t b_int;
+	bool b_is_int;
+};
+#define BT(v)                                                                                                          \
+	{                                                                                                              \
+		(v), 0, false                                                                                          \
+	}
+#define BI(v)                                                                                                          \
+	{                                                                                                              \
+		NULL, (v), true                                                                                        \
+	}
+#define NBIND(a) (sizeof(a) / sizeof((a)[0]))
+
+struct conn *conn_get(struct store *st);
+void conn_put(struct store *st, struct conn *c);
+/* The statement, prepared once per connection, reset and unbound. */
+sqlite3_stmt *conn_stmt(struct conn *c, enum stmt_id id);
+int conn_exec(struct conn *c, const char *sql);
+int tx_begin(struct conn *c, enum durability d);
+int tx_end(struct conn *c, int rc);
+void bind_text(sqlite3_stmt *s, int i, const char *v);
+char *col_text(sqlite3_stmt *s, int i);
+int step_done(struct conn *c, sqlite3_stmt *s);
+int step_row(struct conn *c, sqlite3_stmt *s);
+/* Bind and run a statement that returns no rows, inside a transaction. */
+int exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int *changes);
+/* Bind a statement's parameters (for statements that return rows). */
+sqlite3_stmt *stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n);
+/* One statement in its own transaction; SL_ENOTFOUND when `must_change`
+ * and no row changed. */
+int write_one(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change);
+/* Insert or update a person inside the caller's transaction (same
+ * national number, same person id); p->p_id and p_created set. */
+int person_upsert_tx(struct conn *c, struct store_person *p, int64_t now);
+
 #endif

@@ -780,6 +780,16 @@ test_audit_replace_refused(void **state)
 		fail_msg("REPLACE INTO audit: rc %d, original rows left %lld", rc, (long long)n);
 }
 
+/* What schema 3 added, undone: the database as a version 2 sleutel left it. */
+static const char schema_v3_undo[] = "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
+				     "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
+				     "DROP INDEX audit_person;"
+				     "ALTER TABLE clients DROP COLUMN ciba_mode;"
+				     "ALTER TABLE clients DROP COLUMN ciba_endpoint;"
+				     "ALTER TABLE codes DROP COLUMN authz_details;"
+				     "ALTER TABLE tokens DROP COLUMN authz_details;"
+				     "PRAGMA user_version = 2;";
+
 static void
 test_existing_database_gets_replace_guard(void **state)
 {
@@ -792,6 +802,7 @@ test_existing_database_gets_replace_guard(void **state)
 	 * trigger. Opening it must migrate it to version 2, which adds it. */
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, schema_v3_undo, NULL, 0), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, "DROP TRIGGER audit_no_replace", NULL, 0), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, "PRAGMA user_version = 1", NULL, 0), SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);

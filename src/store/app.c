@@ -1,0 +1,512 @@
+/*
+ * app.c — the app key's durable records: accounts (one phone number of one
+ * person), devices (a phone's keys) and the enrolments that make them.
+ *
+ * Accounts and devices are committed with fsync (FULL); an enrolment is
+ * short-lived (30 minutes) and written at NORMAL, except the step that
+ * turns it into an account and a device, which is one FULL transaction.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define ACC_COLS "id, person_id, phone, status, failures, locked_until, created"
+#define DEV_COLS "id, account_id, name, jkt, transport_jwk, confirm_key, status, created, last_used"
+#define EN_COLS                                                                                                        \
+	"id, phone, jkt, transport_jwk, device_name, lang, terms, status, sms_hash, sms_attempts, sms_sends,"          \
+	" sms_expires, proof_method, person, proof_state, created, expires"
+
+const char *const store_sql_app[Q_COUNT] = {
+	[Q_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?1",
+	[Q_ACC_BY_PHONE] = "SELECT " ACC_COLS " FROM accounts WHERE phone = ?1",
+	[Q_ACC_ALL] = "SELECT " ACC_COLS " FROM accounts ORDER BY created, id",
+	[Q_ACC_INSERT] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, 'active', 0, 0, ?4)",
+	[Q_ACC_STATUS] = "UPDATE accounts SET status = ?2 WHERE id = ?1",
+	[Q_ACC_FAILURE] = "UPDATE accounts SET failures = failures + 1 WHERE id = ?1 RETURNING failures",
+	[Q_ACC_LOCK] = "UPDATE accounts SET locked_until = ?2 WHERE id = ?1",
+	[Q_ACC_RESET] = "UPDATE accounts SET failures = 0, locked_until = 0 WHERE id = ?1",
+	[Q_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id = ?1",
+	[Q_DEV_BY_JKT] = "SELECT " DEV_COLS " FROM devices WHERE jkt = ?1",
+	[Q_DEV_OF_ACCOUNT] = "SELECT " DEV_COLS " FROM devices WHERE account_id = ?1 ORDER BY created, id",
+	[Q_DEV_INSERT] = "INSERT INTO devices (" DEV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, 0)",
+	[Q_DEV_STATUS] = "UPDATE devices SET status = ?2 WHERE id = ?1",
+	[Q_DEV_TOUCH] = "UPDATE devices SET last_used = ?2 WHERE id = ?1",
+	[Q_DEV_JKT_USED] = "SELECT 1 FROM devices WHERE jkt = ?1",
+	[Q_EN_PUT] = "INSERT INTO enrollments (" EN_COLS ")"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+	[Q_EN_GET] = "SELECT " EN_COLS " FROM enrollments WHERE id = ?1",
+	[Q_EN_BY_JKT] = "SELECT " EN_COLS " FROM enrollments WHERE jkt = ?1",
+	[Q_EN_UPDATE] = "UPDATE enrollments SET status = ?2, sms_hash = ?3, sms_attempts = ?4, sms_sends = ?5,"
+			" sms_expires = ?6, proof_method = ?7, person = ?8, proof_state = ?9"
+			" WHERE id = ?1 AND status <> 'done'",
+	[Q_EN_DROP_EXPIRED_JKT] = "DELETE FROM enrollments WHERE jkt = ?1 AND expires <= ?2",
+	[Q_EN_DONE] = "UPDATE enrollments SET status = 'done' WHERE id = ?1 AND status = 'proofed'",
+	[Q_EN_SMS_ATTEMPT] = "UPDATE enrollments SET sms_attempts = sms_attempts + 1"
+			     " WHERE id = ?1 AND status <> 'done' RETURNING sms_attempts",
+};
+
+/* Run a one-row SELECT keyed by one text value and read it with `rd`. */
+static int
+get_one(struct store *st, enum stmt_id q, const char *key, void (*rd)(sqlite3_stmt *, void *), void *out)
+{
+	const struct bind b[] = { BT(key) };
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = stmt_bound(c, q, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK)
+		rd(s, out);
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+/* Run an UPDATE ... RETURNING <one integer> in its own transaction. */
+static int
+update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value)
+{
+	const struct bind b[] = { BT(key) };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, d);
+
+	if (rc == SL_OK) {
+		sqlite3_stmt *s = stmt_bound(c, q, b, NBIND(b));
+		rc = step_row(c, s);
+		if (rc == SL_OK)
+			*value = sqlite3_column_int(s, 0);
+		/* Finish the statement before COMMIT: RETURNING completes the
+		 * UPDATE only when stepped to the end. */
+		if (rc == SL_OK && sqlite3_step(s) != SQLITE_DONE)
+			rc = SL_ESTORE;
+		sqlite3_reset(s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+/* ---- accounts ---- */
+
+static void
+account_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_account *a = arg;
+
+	a->ac_id = col_text(s, 0);
+	a->ac_person_id = col_text(s, 1);
+	a->ac_phone = col_text(s, 2);
+	a->ac_status = col_text(s, 3);
+	a->ac_failures = sqlite3_column_int(s, 4);
+	a->ac_locked_until = sqlite3_column_int64(s, 5);
+	a->ac_created = sqlite3_column_int64(s, 6);
+}
+
+int
+store_account_get(struct store *st, const char *id, struct store_account *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(st, Q_ACC_GET, id, account_read, out);
+}
+
+int
+store_account_by_phone(struct store *st, const char *phone, struct store_account *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(st, Q_ACC_BY_PHONE, phone, account_read, out);
+}
+
+int
+store_account_each(struct store *st, int (*fn)(const struct store_account *, void *), void *arg)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = conn_stmt(c, Q_ACC_ALL);
+	struct store_account a;
+	int rc = SL_OK;
+
+	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
+		memset(&a, 0, sizeof(a));
+		account_read(s, &a);
+		rc = fn(&a, arg);
+		store_account_clear(&a);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_account_set_status(struct store *st, const char *id, const char *status)
+{
+	const struct bind b[] = { BT(id), BT(status) };
+
+	if (status == NULL || (strcmp(status, "active") != 0 && strcmp(status, "blocked") != 0))
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_ACC_STATUS, b, NBIND(b), true);
+}
+
+int
+store_account_failure(struct store *st, const char *id, int *failures)
+{
+	return update_returning_int(st, DUR_FULL, Q_ACC_FAILURE, id, failures);
+}
+
+int
+store_account_lock(struct store *st, const char *id, int64_t until)
+{
+	const struct bind b[] = { BT(id), BI(until) };
+
+	return write_one(st, DUR_FULL, Q_ACC_LOCK, b, NBIND(b), true);
+}
+
+int
+store_account_success(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	return write_one(st, DUR_FULL, Q_ACC_RESET, b, NBIND(b), true);
+}
+
+int
+store_account_unlock(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	return write_one(st, DUR_FULL, Q_ACC_RESET, b, NBIND(b), true);
+}
+
+void
+store_account_clear(struct store_account *a)
+{
+	if (a == NULL)
+		return;
+	free(a->ac_id);
+	free(a->ac_person_id);
+	free(a->ac_phone);
+	free(a->ac_status);
+	memset(a, 0, sizeof(*a));
+}
+
+/* ---- devices ---- */
+
+static void
+device_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_device *d = arg;
+
+	d->dv_id = col_text(s, 0);
+	d->dv_account_id = col_text(s, 1);
+	d->dv_name = col_text(s, 2);
+	d->dv_jkt = col_text(s, 3);
+	d->dv_transport_jwk = col_text(s, 4);
+	d->dv_confirm_key = col_text(s, 5);
+	d->dv_status = col_text(s, 6);
+	d->dv_created = sqlite3_column_int64(s, 7);
+	d->dv_last_used = sqlite3_column_int64(s, 8);
+}
+
+int
+store_device_get(struct store *st, const char *id, struct store_device *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(st, Q_DEV_GET, id, device_read, out);
+}
+
+int
+store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(st, Q_DEV_BY_JKT, jkt, device_read, out);
+}
+
+int
+store_device_each(struct store *st, const char *account_id, int (*fn)(const struct store_device *, void *), void *arg)
+{
+	const struct bind b[] = { BT(account_id) };
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = stmt_bound(c, Q_DEV_OF_ACCOUNT, b, NBIND(b));
+	struct store_device d;
+	int rc = SL_OK;
+
+	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
+		memset(&d, 0, sizeof(d));
+		device_read(s, &d);
+		rc = fn(&d, arg);
+		store_device_clear(&d);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_device_set_status(struct store *st, const char *id, const char *status)
+{
+	const struct bind b[] = { BT(id), BT(status) };
+
+	if (status == NULL ||
+		(strcmp(status, "active") != 0 && strcmp(status, "blocked") != 0 && strcmp(status, "removed") != 0))
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_DEV_STATUS, b, NBIND(b), true);
+}
+
+int
+store_device_touch(struct store *st, const char *id, int64_t when)
+{
+	const struct bind b[] = { BT(id), BI(when) };
+
+	/* Last use is information for the person, not a security record:
+	 * losing the latest touch to a power cut costs nothing. */
+	return write_one(st, DUR_NORMAL, Q_DEV_TOUCH, b, NBIND(b), true);
+}
+
+void
+store_device_clear(struct store_device *d)
+{
+	if (d == NULL)
+		return;
+	free(d->dv_id);
+	free(d->dv_account_id);
+	free(d->dv_name);
+	free(d->dv_jkt);
+	free(d->dv_transport_jwk);
+	free(d->dv_confirm_key);
+	free(d->dv_status);
+	memset(d, 0, sizeof(*d));
+}
+
+/* ---- enrolments ---- */
+
+static void
+enrollment_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_enrollment *e = arg;
+
+	e->en_id = col_text(s, 0);
+	e->en_phone = col_text(s, 1);
+	e->en_jkt = col_text(s, 2);
+	e->en_transport_jwk = col_text(s, 3);
+	e->en_device_name = col_text(s, 4);
+	e->en_lang = col_text(s, 5);
+	e->en_terms = col_text(s, 6);
+	e->en_status = col_text(s, 7);
+	e->en_sms_hash = col_text(s, 8);
+	e->en_sms_attempts = sqlite3_column_int(s, 9);
+	e->en_sms_sends = sqlite3_column_int(s, 10);
+	e->en_sms_expires = sqlite3_column_int64(s, 11);
+	e->en_proof_method = col_text(s, 12);
+	e->en_person = col_text(s, 13);
+	e->en_proof_state = col_text(s, 14);
+	e->en_created = sqlite3_column_int64(s, 15);
+	e->en_expires = sqlite3_column_int64(s, 16);
+}
+
+/* Is `jkt` a device's key (any status: a removed phone's key stays spent)? */
+static int
+jkt_is_device(struct conn *c, const char *jkt)
+{
+	const struct bind b[] = { BT(jkt) };
+	sqlite3_stmt *s = stmt_bound(c, Q_DEV_JKT_USED, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	sqlite3_reset(s);
+	if (rc == SL_OK)
+		return SL_ECONFLICT;
+	return rc == SL_ENOTFOUND ? SL_OK : rc;
+}
+
+int
+store_enrollment_put(struct store *st, const struct store_enrollment *e)
+{
+	const struct bind drop[] = { BT(e->en_jkt), BI(sl_now()) };
+	const struct bind b[] = { BT(e->en_id), BT(e->en_phone), BT(e->en_jkt), BT(e->en_transport_jwk),
+		BT(e->en_device_name), BT(e->en_lang), BT(e->en_terms), BT(e->en_status ? e->en_status : "sms"),
+		BT(e->en_sms_hash), BI(e->en_sms_attempts), BI(e->en_sms_sends), BI(e->en_sms_expires),
+		BT(e->en_proof_method), BT(e->en_person), BT(e->en_proof_state), BI(e->en_created), BI(e->en_expires) };
+	struct conn *c;
+	int rc;
+
+	if (e->en_id == NULL || e->en_jkt == NULL || e->en_phone == NULL || e->en_transport_jwk == NULL)
+		return SL_EINVAL;
+	c = conn_get(st);
+	rc = tx_begin(c, DUR_NORMAL);
+	/* An expired enrolment no longer holds its key; a live one or any
+	 * device does (the UNIQUE constraint, then the devices). */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_EN_DROP_EXPIRED_JKT, drop, NBIND(drop), NULL);
+	if (rc == SL_OK)
+		rc = jkt_is_device(c, e->en_jkt);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_EN_PUT, b, NBIND(b), NULL);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_enrollment_get(struct store *st, const char *id, struct store_enrollment *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(st, Q_EN_GET, id, enrollment_read, out);
+}
+
+int
+store_enrollment_by_jkt(struct store *st, const char *jkt, struct store_enrollment *out)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(st, Q_EN_BY_JKT, jkt, enrollment_read, out);
+}
+
+int
+store_enrollment_update(struct store *st, const struct store_enrollment *e)
+{
+	const struct bind b[] = { BT(e->en_id), BT(e->en_status), BT(e->en_sms_hash), BI(e->en_sms_attempts),
+		BI(e->en_sms_sends), BI(e->en_sms_expires), BT(e->en_proof_method), BT(e->en_person),
+		BT(e->en_proof_state) };
+
+	if (e->en_status == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_NORMAL, Q_EN_UPDATE, b, NBIND(b), true);
+}
+
+int
+store_enrollment_sms_failure(struct store *st, const char *id, int *attempts)
+{
+	return update_returning_int(st, DUR_NORMAL, Q_EN_SMS_ATTEMPT, id, attempts);
+}
+
+/* The account of `phone` for `person_id`: the existing one when it is the
+ * same person's, else a new one. */
+static int
+finish_account(struct conn *c, const char *phone, const char *person_id, int64_t now, struct store_account *account,
+	struct sl_err *err)
+{
+	const struct bind by_phone[] = { BT(phone) };
+	sqlite3_stmt *s = stmt_bound(c, Q_ACC_BY_PHONE, by_phone, NBIND(by_phone));
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK)
+		account_read(s, account);
+	sqlite3_reset(s);
+	if (rc == SL_OK) {
+		if (account->ac_person_id == NULL || strcmp(account->ac_person_id, person_id) != 0)
+			return sl_fail(err, SL_EDENIED, "the number belongs to another person");
+		return SL_OK;
+	}
+	if (rc != SL_ENOTFOUND)
+		return sl_fail(err, rc, "cannot read the account");
+
+	account->ac_id = sl_random_id(16);
+	account->ac_person_id = strdup(person_id);
+	account->ac_phone = strdup(phone);
+	account->ac_status = strdup("active");
+	account->ac_created = now;
+	if (account->ac_id == NULL || account->ac_person_id == NULL || account->ac_phone == NULL ||
+		account->ac_status == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	{
+		const struct bind b[] = { BT(account->ac_id), BT(person_id), BT(phone), BI(now) };
+		rc = exec_bound(c, Q_ACC_INSERT, b, NBIND(b), NULL);
+	}
+	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the account");
+}
+
+/* Insert the device for `account_id`; fills the fields the store decides. */
+static int
+finish_device(struct conn *c, struct store_device *dev, const char *account_id, int64_t now, struct sl_err *err)
+{
+	char *acc = strdup(account_id);
+	int rc;
+
+	if (acc == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	free(dev->dv_account_id);
+	dev->dv_account_id = acc;
+	if (dev->dv_id == NULL && (dev->dv_id = sl_random_id(16)) == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	if (dev->dv_status == NULL && (dev->dv_status = strdup("active")) == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	dev->dv_created = now;
+	dev->dv_last_used = 0;
+	{
+		const struct bind b[] = { BT(dev->dv_id), BT(acc), BT(dev->dv_name), BT(dev->dv_jkt),
+			BT(dev->dv_transport_jwk), BT(dev->dv_confirm_key), BI(now) };
+		rc = exec_bound(c, Q_DEV_INSERT, b, NBIND(b), NULL);
+	}
+	if (rc == SL_ECONFLICT)
+		return sl_fail(err, rc, "the device key is in use");
+	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the device");
+}
+
+int
+store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, struct sl_err *err)
+{
+	const struct bind done[] = { BT(enrollment_id) };
+	struct store_enrollment en = { 0 };
+	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
+	int64_t now = sl_now();
+	struct conn *c;
+	int rc, changes = 0;
+
+	memset(account, 0, sizeof(*account));
+	if (enrollment_id == NULL || dev->dv_jkt == NULL || dev->dv_transport_jwk == NULL ||
+		dev->dv_confirm_key == NULL)
+		return sl_fail(err, SL_EINVAL, "the device lacks a key");
+	c = conn_get(st);
+	rc = tx_begin(c, DUR_FULL);
+	if (rc == SL_OK) {
+		const struct bind b[] = { BT(enrollment_id) };
+		sqlite3_stmt *s = stmt_bound(c, Q_EN_GET, b, NBIND(b));
+		rc = step_row(c, s);
+		if (rc == SL_OK)
+			enrollment_read(s, &en);
+		sqlite3_reset(s);
+		if (rc == SL_ENOTFOUND)
+			sl_fail(&why, rc, "no such enrolment");
+	}
+	if (rc == SL_OK && en.en_expires <= now)
+		rc = sl_fail(&why, SL_EEXPIRED, "the enrolment has expired");
+	if (rc == SL_OK && (en.en_status == NULL || strcmp(en.en_status, "proofed") != 0))
+		rc = sl_fail(&why, SL_ECONFLICT, "the enrolment is not proofed");
+	if (rc == SL_OK && (rc = person_upsert_tx(c, person, now)) != SL_OK)
+		sl_fail(&why, rc, "cannot save the person record");
+	if (rc == SL_OK)
+		rc = finish_account(c, en.en_phone, person->p_id, now, account, &why);
+	if (rc == SL_OK)
+		rc = finish_device(c, dev, account->ac_id, now, &why);
+	/* The status was read in this transaction (BEGIN IMMEDIATE holds the
+	 * write lock), so this cannot miss; checked anyway. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_EN_DONE, done, NBIND(done), &changes);
+	if (rc == SL_OK && changes != 1)
+		rc = sl_fail(&why, SL_ECONFLICT, "the enrolment is not proofed");
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	store_enrollment_clear(&en);
+	if (rc != SL_OK) {
+		store_account_clear(account);
+		return sl_fail(err, rc, "%s", why.code != SL_OK ? why.msg : "cannot finish the enrolment");
+	}
+	return rc;
+}
+
+void
+store_enrollment_clear(struct store_enrollment *e)
+{
+	if (e == NULL)
+		return;
+	free(e->en_id);
+	free(e->en_phone);
+	free(e->en_jkt);
+	free(e->en_transport_jwk);
+	free(e->en_device_name);
+	free(e->en_lang);
+	free(e->en_terms);
+	free(e->en_status);
+	free(e->en_sms_hash);
+	free(e->en_proof_method);
+	free(e->en_person);
+	free(e->en_proof_state);
+	memset(e, 0, sizeof(*e));
+}

@@ -1,0 +1,414 @@
+/*
+ * app_requests.c — the app key's short-lived state: requests for the
+ * phone (a login or a payment to confirm), CIBA requests, and the SMS
+ * outbox.
+ *
+ * Requests and CIBA rows are committed at NORMAL (a power cut costs one
+ * more login); the outbox at FULL (an activation code that was "sent"
+ * must not vanish from the operator's record).  The state changes that
+ * guard against replay (finish, extend, redeem) are single conditional
+ * UPDATEs, so two racing answers cannot both win.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define AQ_COLS                                                                                                        \
+	"id, account_id, client_id, rp_name, action, display_text, authz_details, codes, code, nonce, link_kind,"      \
+	" link_id, ip, status, device_id, extended, created, expires"
+#define CB_COLS                                                                                                        \
+	"id, client_id, apprq_id, scope, acr, binding_message, notification_token, authz_details, status,"             \
+	" person_id, auth_time, last_poll, poll_interval, expires"
+
+const char *const store_sql_requests[Q_COUNT] = {
+	[Q_AQ_PUT] = "INSERT INTO app_requests (" AQ_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		     " ?11, ?12, ?13, 'pending', NULL, 0, ?14, ?15)",
+	[Q_AQ_GET] = "SELECT " AQ_COLS " FROM app_requests WHERE id = ?1",
+	[Q_AQ_COUNT_PENDING] = "SELECT count(*) FROM app_requests"
+			       " WHERE account_id = ?1 AND status = 'pending' AND expires > ?2",
+	[Q_AQ_PENDING] = "SELECT " AQ_COLS " FROM app_requests"
+			 " WHERE account_id = ?1 AND status = 'pending' AND expires > ?2 ORDER BY created, id",
+	[Q_AQ_FINISH] = "UPDATE app_requests SET status = ?2, device_id = ?3"
+			" WHERE id = ?1 AND status = 'pending' AND expires > ?4",
+	[Q_AQ_STATE] = "SELECT status, expires, extended FROM app_requests WHERE id = ?1",
+	[Q_AQ_EXTEND] = "UPDATE app_requests SET expires = ?2, extended = 1"
+			" WHERE id = ?1 AND status = 'pending' AND extended = 0 AND expires > ?3",
+	[Q_CB_PUT] = "INSERT INTO ciba_requests (" CB_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending',"
+		     " NULL, 0, 0, ?9, ?10)",
+	[Q_CB_GET] = "SELECT " CB_COLS " FROM ciba_requests WHERE id = ?1",
+	[Q_CB_STATUS] = "UPDATE ciba_requests SET status = ?2, person_id = ?3, auth_time = ?4"
+			" WHERE id = ?1 AND status = 'pending'",
+	[Q_CB_POLL_GET] = "SELECT last_poll, poll_interval FROM ciba_requests WHERE id = ?1",
+	[Q_CB_POLL_SET] = "UPDATE ciba_requests SET last_poll = ?2 WHERE id = ?1",
+	[Q_CB_REDEEM] = "UPDATE ciba_requests SET status = 'redeemed' WHERE id = ?1 AND status = 'approved'",
+	[Q_CB_EXISTS] = "SELECT 1 FROM ciba_requests WHERE id = ?1",
+	[Q_SMS_PUT] = "INSERT INTO sms_outbox (phone, text, created) VALUES (?1, ?2, ?3)",
+	[Q_SMS_AFTER] = "SELECT seq, phone, text, created FROM sms_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+};
+
+static bool
+one_of(const char *s, const char *const *set)
+{
+	for (; s != NULL && *set != NULL; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+/* ---- app requests ---- */
+
+int
+store_apprq_put(struct store *st, const struct store_apprq *r)
+{
+	const struct bind b[] = { BT(r->aq_id), BT(r->aq_account_id), BT(r->aq_client_id), BT(r->aq_rp_name),
+		BT(r->aq_action), BT(r->aq_display_text), BT(r->aq_authz_details), BT(r->aq_codes), BT(r->aq_code),
+		BT(r->aq_nonce), BT(r->aq_link_kind), BT(r->aq_link_id), BT(r->aq_ip),
+		BI(r->aq_created ? r->aq_created : sl_now()), BI(r->aq_expires) };
+
+	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_NORMAL, Q_AQ_PUT, b, NBIND(b), false);
+}
+
+static void
+apprq_read(sqlite3_stmt *s, struct store_apprq *r)
+{
+	r->aq_id = col_text(s, 0);
+	r->aq_account_id = col_text(s, 1);
+	r->aq_client_id = col_text(s, 2);
+	r->aq_rp_name = col_text(s, 3);
+	r->aq_action = col_text(s, 4);
+	r->aq_display_text = col_text(s, 5);
+	r->aq_authz_details = col_text(s, 6);
+	r->aq_codes = col_text(s, 7);
+	r->aq_code = col_text(s, 8);
+	r->aq_nonce = col_text(s, 9);
+	r->aq_link_kind = col_text(s, 10);
+	r->aq_link_id = col_text(s, 11);
+	r->aq_ip = col_text(s, 12);
+	r->aq_status = col_text(s, 13);
+	r->aq_device_id = col_text(s, 14);
+	r->aq_extended = sqlite3_column_int(s, 15) != 0;
+	r->aq_created = sqlite3_column_int64(s, 16);
+	r->aq_expires = sqlite3_column_int64(s, 17);
+}
+
+int
+store_apprq_get(struct store *st, const char *id, struct store_apprq *out)
+{
+	const struct bind b[] = { BT(id) };
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = stmt_bound(c, Q_AQ_GET, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SL_OK)
+		apprq_read(s, out);
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n)
+{
+	const struct bind b[] = { BT(account_id), BI(now) };
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = stmt_bound(c, Q_AQ_COUNT_PENDING, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK)
+		*n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_apprq_each_pending(
+	struct store *st, const char *account_id, int64_t now, int (*fn)(const struct store_apprq *, void *), void *arg)
+{
+	const struct bind b[] = { BT(account_id), BI(now) };
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = stmt_bound(c, Q_AQ_PENDING, b, NBIND(b));
+	struct store_apprq r;
+	int rc = SL_OK;
+
+	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		apprq_read(s, &r);
+		rc = fn(&r, arg);
+		store_apprq_clear(&r);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+/* Why a conditional UPDATE on a request changed nothing: SL_ENOTFOUND (no
+ * such request), SL_ECONFLICT (no longer pending, or already extended when
+ * `extending`), SL_EEXPIRED (pending but past its expiry at `now`). */
+static int
+apprq_why_not(struct conn *c, const char *id, int64_t now, bool extending)
+{
+	const struct bind b[] = { BT(id) };
+	sqlite3_stmt *s = stmt_bound(c, Q_AQ_STATE, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK) {
+		const char *status = (const char *)sqlite3_column_text(s, 0);
+		if (status == NULL || strcmp(status, "pending") != 0)
+			rc = SL_ECONFLICT;
+		else if (extending && sqlite3_column_int(s, 2) != 0)
+			rc = SL_ECONFLICT;
+		else if (sqlite3_column_int64(s, 1) <= now)
+			rc = SL_EEXPIRED;
+		else
+			rc = SL_ESTORE; /* the UPDATE should have matched */
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+store_apprq_finish(struct store *st, const char *id, const char *status, const char *device_id, int64_t now)
+{
+	static const char *const outcomes[] = { "approved", "refused", "denied", "expired", NULL };
+	const struct bind b[] = { BT(id), BT(status), BT(device_id), BI(now) };
+	struct conn *c;
+	int rc, changes = 0;
+
+	if (id == NULL || !one_of(status, outcomes))
+		return SL_EINVAL;
+	c = conn_get(st);
+	rc = tx_begin(c, DUR_NORMAL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_AQ_FINISH, b, NBIND(b), &changes);
+	if (rc == SL_OK && changes == 0)
+		rc = apprq_why_not(c, id, now, false);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_apprq_extend(struct store *st, const char *id, int64_t new_expires)
+{
+	int64_t now = sl_now();
+	const struct bind b[] = { BT(id), BI(new_expires), BI(now) };
+	struct conn *c;
+	int rc, changes = 0;
+
+	if (id == NULL)
+		return SL_EINVAL;
+	c = conn_get(st);
+	rc = tx_begin(c, DUR_NORMAL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_AQ_EXTEND, b, NBIND(b), &changes);
+	if (rc == SL_OK && changes == 0)
+		rc = apprq_why_not(c, id, now, true);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+void
+store_apprq_clear(struct store_apprq *r)
+{
+	if (r == NULL)
+		return;
+	free(r->aq_id);
+	free(r->aq_account_id);
+	free(r->aq_client_id);
+	free(r->aq_rp_name);
+	free(r->aq_action);
+	free(r->aq_display_text);
+	free(r->aq_authz_details);
+	free(r->aq_codes);
+	free(r->aq_code);
+	free(r->aq_nonce);
+	free(r->aq_link_kind);
+	free(r->aq_link_id);
+	free(r->aq_ip);
+	free(r->aq_status);
+	free(r->aq_device_id);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- CIBA ---- */
+
+int
+store_ciba_put(struct store *st, const struct store_ciba *cb)
+{
+	const struct bind b[] = { BT(cb->cb_id), BT(cb->cb_client_id), BT(cb->cb_apprq_id), BT(cb->cb_scope),
+		BT(cb->cb_acr), BT(cb->cb_binding_message), BT(cb->cb_notification_token), BT(cb->cb_authz_details),
+		BI(cb->cb_interval), BI(cb->cb_expires) };
+
+	if (cb->cb_id == NULL || cb->cb_client_id == NULL || cb->cb_interval < 0)
+		return SL_EINVAL;
+	return write_one(st, DUR_NORMAL, Q_CB_PUT, b, NBIND(b), false);
+}
+
+int
+store_ciba_get(struct store *st, const char *id, struct store_ciba *out)
+{
+	const struct bind b[] = { BT(id) };
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = stmt_bound(c, Q_CB_GET, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	memset(out, 0, sizeof(*out));
+	if (rc == SL_OK) {
+		out->cb_id = col_text(s, 0);
+		out->cb_client_id = col_text(s, 1);
+		out->cb_apprq_id = col_text(s, 2);
+		out->cb_scope = col_text(s, 3);
+		out->cb_acr = col_text(s, 4);
+		out->cb_binding_message = col_text(s, 5);
+		out->cb_notification_token = col_text(s, 6);
+		out->cb_authz_details = col_text(s, 7);
+		out->cb_status = col_text(s, 8);
+		out->cb_person_id = col_text(s, 9);
+		out->cb_auth_time = sqlite3_column_int64(s, 10);
+		out->cb_last_poll = sqlite3_column_int64(s, 11);
+		out->cb_interval = sqlite3_column_int64(s, 12);
+		out->cb_expires = sqlite3_column_int64(s, 13);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+/* A conditional UPDATE on a CIBA row changed nothing: gone, or not in the
+ * state it needed. */
+static int
+ciba_why_not(struct conn *c, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+	sqlite3_stmt *s = stmt_bound(c, Q_CB_EXISTS, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	sqlite3_reset(s);
+	return rc == SL_OK ? SL_ECONFLICT : rc;
+}
+
+/* One conditional UPDATE in its own transaction; see ciba_why_not. */
+static int
+ciba_change(struct store *st, const char *id, enum stmt_id q, const struct bind *b, size_t n)
+{
+	struct conn *c = conn_get(st);
+	int changes = 0, rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, q, b, n, &changes);
+	if (rc == SL_OK && changes == 0)
+		rc = ciba_why_not(c, id);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_ciba_set_status(struct store *st, const char *id, const char *status, const char *person_id, int64_t auth_time)
+{
+	static const char *const outcomes[] = { "approved", "denied", "expired", NULL };
+	const struct bind b[] = { BT(id), BT(status), BT(person_id), BI(auth_time) };
+
+	if (id == NULL || !one_of(status, outcomes) || (strcmp(status, "approved") == 0 && person_id == NULL))
+		return SL_EINVAL;
+	return ciba_change(st, id, Q_CB_STATUS, b, NBIND(b));
+}
+
+int
+store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon)
+{
+	const struct bind key[] = { BT(id) };
+	const struct bind set[] = { BT(id), BI(now) };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	*too_soon = false;
+	if (rc == SL_OK) {
+		sqlite3_stmt *s = stmt_bound(c, Q_CB_POLL_GET, key, NBIND(key));
+		rc = step_row(c, s);
+		if (rc == SL_OK) {
+			int64_t last = sqlite3_column_int64(s, 0), interval = sqlite3_column_int64(s, 1);
+			*too_soon = last != 0 && now - last < interval;
+		}
+		sqlite3_reset(s);
+	}
+	/* Every poll counts, too soon or not: a client that keeps polling
+	 * early keeps getting slow_down. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_CB_POLL_SET, set, NBIND(set), NULL);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_ciba_redeem(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	if (id == NULL)
+		return SL_EINVAL;
+	return ciba_change(st, id, Q_CB_REDEEM, b, NBIND(b));
+}
+
+void
+store_ciba_clear(struct store_ciba *cb)
+{
+	if (cb == NULL)
+		return;
+	free(cb->cb_id);
+	free(cb->cb_client_id);
+	free(cb->cb_apprq_id);
+	free(cb->cb_scope);
+	free(cb->cb_acr);
+	free(cb->cb_binding_message);
+	free(cb->cb_notification_token);
+	free(cb->cb_authz_details);
+	free(cb->cb_status);
+	free(cb->cb_person_id);
+	memset(cb, 0, sizeof(*cb));
+}
+
+/* ---- SMS outbox ---- */
+
+int
+store_sms_put(struct store *st, const char *phone, const char *text)
+{
+	const struct bind b[] = { BT(phone), BT(text), BI(sl_now()) };
+
+	if (phone == NULL || text == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_SMS_PUT, b, NBIND(b), false);
+}
+
+int
+store_sms_each(struct store *st, int64_t after, int limit, int (*fn)(const struct store_sms *, void *), void *arg)
+{
+	const struct bind b[] = { BI(after), BI(limit) };
+	struct conn *c;
+	sqlite3_stmt *s;
+	struct store_sms m;
+	int rc = SL_OK;
+
+	/* LIMIT -1 would mean "no limit" to SQLite: refuse it. */
+	if (limit < 1)
+		return SL_EINVAL;
+	c = conn_get(st);
+	s = stmt_bound(c, Q_SMS_AFTER, b, NBIND(b));
+	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
+		m.sm_seq = sqlite3_column_int64(s, 0);
+		m.sm_phone = (char *)sqlite3_column_text(s, 1);
+		m.sm_text = (char *)sqlite3_column_text(s, 2);
+		m.sm_created = sqlite3_column_int64(s, 3);
+		rc = fn(&m, arg);
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
