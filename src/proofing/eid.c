@@ -1,0 +1,108 @@
+/*
+ * eid.c — proofing with the eID card, on the eID origin (the one that
+ * asks the browser for a client certificate).
+ *
+ * The app's link {eid public_url}/proofing/eid?t=<ticket> is opened on a
+ * computer with a card reader (or a phone with an NFC reader and the eID
+ * middleware).  The card's authentication certificate is validated
+ * exactly as for an eID login (the same validator: path, validity, key
+ * usage, revocation), the identity comes from its subject, and the
+ * enrolment becomes "proofed" with method "eid".  The ticket is spent
+ * only then, in the same step, so a refused card (wrong certificate
+ * chosen, reader unplugged) can simply be tried again with the same link.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proofing_int.h"
+#include "../keys/eid/eid.h"
+#include "../portal/portal.h"
+
+#define PROOF_EID_MAX_CHAIN 8
+
+/* What the person reads for a refused card. */
+static const char *
+refusal_detail(enum eid_verdict v)
+{
+	switch (v) {
+	case EID_NO_CERT:
+		return N_("Your browser did not offer the certificate of your eID card, or you cancelled the "
+			  "choice.");
+	case EID_EXPIRED:
+		return N_("The certificate on your card is no longer valid. Renew your card at your municipality.");
+	case EID_REVOKED: return N_("The certificate on your card was revoked. Contact your municipality.");
+	case EID_WRONG_USAGE:
+		return N_("When your browser asks, choose the certificate whose name ends in (Authentication).");
+	case EID_STATUS_UNAVAILABLE:
+		return N_("Whether your card is still valid cannot be checked at the moment. Try again in a few "
+			  "minutes.");
+	default: return N_("Only Belgian eID cards are accepted. Choose the certificate of your eID card.");
+	}
+}
+
+static void
+person_from(const struct eid_identity *id, struct store_person *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->p_rrn = strdup(id->ei_rrn);
+	p->p_given_name = sl_strdup(id->ei_given_names);
+	p->p_family_name = sl_strdup(id->ei_family_name);
+	p->p_birthdate = id->ei_birthdate[0] ? strdup(id->ei_birthdate) : NULL;
+}
+
+static void
+accept_card(struct server *srv, struct http_request *rq, int lang, const struct store_enrollment *e, const char *ticket,
+	const struct eid_result *res)
+{
+	char hash[2 * SL_SHA256_LEN + 1];
+	struct store_person p;
+	int rc;
+
+	person_from(&res->er_identity, &p);
+	if (p.p_rrn == NULL || p.p_given_name == NULL || p.p_family_name == NULL)
+		rc = SL_ENOMEM;
+	else if ((rc = crypto_token_hash(ticket, hash)) == SL_OK)
+		rc = proof_complete(srv, e->en_id, &p, "eid", hash);
+	if (rc == SL_OK) {
+		proof_audit(srv, rq, "eid", res->er_fail_open ? "ok_fail_open" : "ok",
+			res->er_fail_open ? res->er_detail : NULL);
+		proof_done_page(srv, rq, lang, &p);
+	} else {
+		proof_enrollment_page(srv, rq, lang, rc);
+	}
+	store_person_clear(&p);
+}
+
+void
+proofing_eid(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	const char *ticket = http_param(rq, "t");
+	const uint8_t *der[PROOF_EID_MAX_CHAIN];
+	size_t len[PROOF_EID_MAX_CHAIN], n;
+	struct store_enrollment e;
+	struct eid_result res;
+	int lang;
+
+	if (srv->sv_eid_validator == NULL) {
+		portal_error(srv, rq, 404, proof_lang(srv, rq, NULL), N_("The eID card is not available here"),
+			N_("Go back to the sleutel app and choose another way."));
+		return;
+	}
+	if (proof_ticket_check(srv, rq, ticket, false, &e, &lang) != SL_OK)
+		return;
+	/* The TLS handshake's chain; behind a TLS-terminating proxy this page
+	 * needs the eID module's proxy-header reader (see docs/proofing.md). */
+	n = http_client_certs(rq, der, len, PROOF_EID_MAX_CHAIN);
+	eid_validate(srv->sv_eid_validator, der, len, n, sl_now(), &res);
+	if (res.er_verdict == EID_OK) {
+		accept_card(srv, rq, lang, &e, ticket, &res);
+	} else {
+		struct proof_failure f = { 403, lang, NULL, NULL, N_("Your eID card was not accepted"),
+			refusal_detail(res.er_verdict), eid_verdict_name(res.er_verdict) };
+		proof_audit(srv, rq, "eid", eid_verdict_name(res.er_verdict), res.er_detail);
+		proof_fail_page(srv, rq, &f);
+	}
+	eid_result_clear(&res);
+	store_enrollment_clear(&e);
+}

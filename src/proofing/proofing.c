@@ -1,0 +1,317 @@
+/*
+ * proofing.c — the module's frame: start-up, the choices the app shows,
+ * the route table, and the steps the bank and the eID share.
+ *
+ * Every change to an enrolment's proofing state is a read-modify-write
+ * of its record (en_proof_state is one JSON value), done under one lock
+ * (pf_state_lock) so that the app asking for choices while a bank's
+ * callback lands cannot lose either change.  The lock covers a store read
+ * and write, never a call to a bank.  (Several sleuteld nodes on one
+ * database would need a conditional update in the store instead.)
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proofing_int.h"
+#include "../portal/portal.h"
+
+#define GET (HTTP_GET | HTTP_HEAD)
+
+const struct http_route proofing_routes[] = {
+	/* The exact callback before the prefix that would also match it. */
+	{ "/proofing/bank/callback", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, proofing_bank_callback },
+	{ "/proofing/bank/", GET | HTTP_POST, HTTP_ORIGIN_PORTAL, true, HTTP_KIND_PAGE, proofing_bank_page },
+	{ "/proofing/eid", GET, HTTP_ORIGIN_EID, false, HTTP_KIND_PAGE, proofing_eid },
+};
+const size_t proofing_nroutes = sizeof(proofing_routes) / sizeof(proofing_routes[0]);
+
+int
+proofing_init(struct server *srv, struct sl_err *err)
+{
+	struct proofing *pf = calloc(1, sizeof(*pf));
+
+	if (pf == NULL || proof_cache_new(pf, srv->sv_conf->c_nbanks) != SL_OK) {
+		free(pf);
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&pf->pf_state_lock, NULL);
+	pthread_mutex_init(&pf->pf_cache_lock, NULL);
+	srv->sv_proofing = pf;
+	return SL_OK;
+}
+
+void
+proofing_free(struct server *srv)
+{
+	struct proofing *pf = srv->sv_proofing;
+
+	if (pf == NULL)
+		return;
+	proof_cache_free(pf);
+	pthread_mutex_destroy(&pf->pf_state_lock);
+	pthread_mutex_destroy(&pf->pf_cache_lock);
+	free(pf);
+	srv->sv_proofing = NULL;
+}
+
+int
+proof_bank_index(struct server *srv, const char *id)
+{
+	for (int i = 0; id != NULL && i < srv->sv_conf->c_nbanks; i++)
+		if (strcmp(srv->sv_conf->c_banks[i].bk_id, id) == 0)
+			return i;
+	return -1;
+}
+
+int
+proof_edit(struct server *srv, const char *enrollment_id, proof_edit_fn fn, void *arg, struct store_enrollment *out)
+{
+	struct proofing *pf = srv->sv_proofing;
+	struct store_enrollment e;
+	bool write = false;
+	json_t *state = NULL;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	pthread_mutex_lock(&pf->pf_state_lock);
+	rc = store_enrollment_get(srv->sv_store, enrollment_id, &e);
+	if (rc != SL_OK)
+		rc = SL_ENOTFOUND;
+	else if (e.en_expires <= sl_now())
+		rc = SL_EEXPIRED;
+	else if (strcmp(e.en_status, "proofing") != 0)
+		rc = SL_ECONFLICT;
+	else if ((state = proof_state_load(e.en_proof_state)) == NULL)
+		rc = SL_ENOMEM;
+	else
+		rc = fn(state, &e, arg, &write);
+	if (write) {
+		char *text = json_dumps(state, JSON_COMPACT);
+		free(e.en_proof_state);
+		e.en_proof_state = text;
+		if (text == NULL || store_enrollment_update(srv->sv_store, &e) != SL_OK)
+			rc = SL_ESTORE;
+	}
+	pthread_mutex_unlock(&pf->pf_state_lock);
+	json_decref(state);
+	if (out != NULL)
+		*out = e;
+	else
+		store_enrollment_clear(&e);
+	return rc;
+}
+
+static int
+add_ticket(json_t *state, struct store_enrollment *e, void *arg, bool *write)
+{
+	*write = true;
+	return proof_state_add_ticket(state, arg, e->en_expires, sl_now());
+}
+
+char *
+proof_ticket_new(struct server *srv, const char *enrollment_id)
+{
+	char hash[2 * SL_SHA256_LEN + 1];
+	char *t = proof_token_new(enrollment_id, hash);
+
+	if (t != NULL && proof_edit(srv, enrollment_id, add_ticket, hash, NULL) != SL_OK) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
+
+json_t *
+proofing_choices(struct server *srv, const char *enrollment_id, int lang)
+{
+	const struct sl_config *conf = srv->sv_conf;
+	char *ticket, url[1024];
+	json_t *list;
+
+	if (lang < 0 || lang >= SL_LANG_COUNT)
+		lang = 0;
+	ticket = proof_ticket_new(srv, enrollment_id);
+	list = ticket ? json_array() : NULL;
+	for (int i = 0; list != NULL && i < conf->c_nbanks; i++) {
+		const struct sl_bank_conf *b = &conf->c_banks[i];
+		snprintf(url, sizeof(url), "%s/proofing/bank/%s?t=%s&lang=%s", conf->c_issuer, b->bk_id, ticket,
+			config_languages[lang]);
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:s}", "method", "bank", "id", b->bk_id, "name",
+						    b->bk_name, "url", url));
+	}
+	if (list != NULL && srv->sv_eid_validator != NULL && conf->c_eid.lc_public_url != NULL) {
+		snprintf(url, sizeof(url), "%s/proofing/eid?t=%s&lang=%s", conf->c_eid.lc_public_url, ticket,
+			config_languages[lang]);
+		json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "method", "eid", "name",
+						    i18n_gettext(srv->sv_catalogs[lang], N_("eID card")), "url", url));
+	}
+	free(ticket);
+	return list;
+}
+
+/* ---- the steps the bank and the eID share ---- */
+
+struct ticket_check {
+	const char *tc_hash;
+	bool tc_consume;
+};
+
+static int
+check_ticket(json_t *state, struct store_enrollment *e, void *arg, bool *write)
+{
+	struct ticket_check *tc = arg;
+
+	(void)e;
+	if (!proof_state_ticket(state, tc->tc_hash, sl_now(), tc->tc_consume))
+		return SL_EDENIED;
+	*write = tc->tc_consume;
+	return SL_OK;
+}
+
+int
+proof_lang(struct server *srv, struct http_request *rq, const struct store_enrollment *e)
+{
+	return portal_lang(srv, rq, e != NULL ? e->en_lang : NULL);
+}
+
+/* Why an enrolment cannot go on, for the person. */
+void
+proof_enrollment_page(struct server *srv, struct http_request *rq, int lang, int rc)
+{
+	switch (rc) {
+	case SL_EEXPIRED:
+		portal_error(srv, rq, 410, lang, N_("Your registration has expired"),
+			N_("Go back to the sleutel app and start the registration again."));
+		break;
+	case SL_ECONFLICT:
+		portal_error(srv, rq, 409, lang, N_("Your identity is already confirmed"),
+			N_("Go back to the sleutel app to finish the registration."));
+		break;
+	case SL_EDENIED:
+	case SL_ENOTFOUND:
+	case SL_EINVAL:
+		portal_error(srv, rq, 404, lang, N_("This link is no longer valid"),
+			N_("Go back to the sleutel app and choose again how to confirm your identity."));
+		break;
+	default:
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"),
+			N_("Go back to the sleutel app and try again in a few minutes."));
+	}
+}
+
+int
+proof_ticket_check(struct server *srv, struct http_request *rq, const char *ticket, bool consume,
+	struct store_enrollment *out, int *lang)
+{
+	char id[PROOF_ID_MAX], hash[2 * SL_SHA256_LEN + 1];
+	struct ticket_check tc = { hash, consume };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	*lang = proof_lang(srv, rq, NULL);
+	if (proof_token_parse(ticket, id) != SL_OK || crypto_token_hash(ticket, hash) != SL_OK) {
+		proof_enrollment_page(srv, rq, *lang, SL_EINVAL);
+		return SL_EINVAL;
+	}
+	rc = proof_edit(srv, id, check_ticket, &tc, out);
+	*lang = proof_lang(srv, rq, out->en_lang ? out : NULL);
+	if (rc != SL_OK) {
+		proof_enrollment_page(srv, rq, *lang, rc);
+		store_enrollment_clear(out);
+	}
+	return rc;
+}
+
+struct complete {
+	const struct store_person *cp_person;
+	const char *cp_method;
+	const char *cp_ticket_hash; /* eID: consumed in the same step; may be NULL */
+};
+
+static int
+mark_proofed(json_t *state, struct store_enrollment *e, void *arg, bool *write)
+{
+	struct complete *cp = arg;
+	char *person, *method, *status;
+
+	if (cp->cp_ticket_hash != NULL && !proof_state_ticket(state, cp->cp_ticket_hash, sl_now(), true))
+		return SL_EDENIED;
+	person = proof_person_json(cp->cp_person);
+	method = strdup(cp->cp_method);
+	status = strdup("proofed");
+	if (person == NULL || method == NULL || status == NULL) {
+		free(person);
+		free(method);
+		free(status);
+		return SL_ENOMEM;
+	}
+	free(e->en_person);
+	free(e->en_proof_method);
+	free(e->en_status);
+	e->en_person = person;
+	e->en_proof_method = method;
+	e->en_status = status;
+	/* Nothing in flight any more: every ticket and flow ends here. */
+	json_object_clear(state);
+	*write = true;
+	return SL_OK;
+}
+
+int
+proof_complete(struct server *srv, const char *enrollment_id, const struct store_person *person, const char *method,
+	const char *ticket_hash)
+{
+	struct complete cp = { person, method, ticket_hash };
+	char key[PROOF_ID_MAX + 16];
+	int rc = proof_edit(srv, enrollment_id, mark_proofed, &cp, NULL);
+
+	if (rc == SL_OK) {
+		snprintf(key, sizeof(key), "enroll:%s", enrollment_id);
+		waiter_notify(srv->sv_waiters, key);
+	}
+	return rc;
+}
+
+void
+proof_audit(struct server *srv, struct http_request *rq, const char *method, const char *result, const char *detail)
+{
+	struct store_audit au = { .au_event = "proofing",
+		.au_result = result,
+		.au_key = method,
+		.au_ip = http_client_ip(rq),
+		.au_detail = detail };
+
+	store_audit_add(srv->sv_store, &au);
+}
+
+void
+proof_done_page(struct server *srv, struct http_request *rq, int lang, const struct store_person *p)
+{
+	char name[2 * PROOF_NAME_MAX + 2];
+	struct tmpl_var v[1];
+
+	snprintf(name, sizeof(name), "%s %s", p->p_given_name, p->p_family_name);
+	v[0] = (struct tmpl_var){ "name", name };
+	portal_page(srv, rq, 200, lang, N_("Your identity is confirmed"), "proofing_done", v, 1);
+}
+
+void
+proof_fail_page(struct server *srv, struct http_request *rq, const struct proof_failure *f)
+{
+	const struct i18n_catalog *cat = srv->sv_catalogs[f->fl_lang];
+	char *ticket = NULL, retry[1024] = "";
+	struct tmpl_var v[4];
+
+	/* A fresh ticket, so that "try again" works without the app. */
+	if (f->fl_enrollment_id != NULL && f->fl_bank != NULL)
+		ticket = proof_ticket_new(srv, f->fl_enrollment_id);
+	if (ticket != NULL)
+		snprintf(retry, sizeof(retry), "/proofing/bank/%s?t=%s&lang=%s", f->fl_bank, ticket,
+			config_languages[f->fl_lang]);
+	free(ticket);
+	v[0] = (struct tmpl_var){ "heading", i18n_gettext(cat, f->fl_heading) };
+	v[1] = (struct tmpl_var){ "detail", i18n_gettext(cat, f->fl_detail) };
+	v[2] = (struct tmpl_var){ "retry", retry };
+	v[3] = (struct tmpl_var){ "code", f->fl_code };
+	portal_page(srv, rq, f->fl_status, f->fl_lang, f->fl_heading, "proofing_error", v, 4);
+}
