@@ -1,0 +1,339 @@
+/*
+ * api.c — an opened state (struct sapp) and the one function every call to
+ * the device API goes through: URL from the server and path, a fresh
+ * proof, the CA file for TLS verification, strict JSON answers, and the
+ * server's error object turned into `struct sl_err`.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "../httpc/httpc.h"
+#include "app_int.h"
+
+#define SAPP_PATHPART_MAX 256 /* bytes of a device-API path */
+
+static int
+set_server(struct sapp *app, const char *server, const char *ca_file, struct sl_err *err)
+{
+	size_t n;
+
+	if (server != NULL) {
+		n = strlen(server);
+		while (n > 0 && server[n - 1] == '/')
+			n--; /* the issuer has no trailing slash; htu must match it */
+		if (n == 0 || n >= sizeof(app->sa_server) ||
+			(strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0) ||
+			!sl_str_printable(server, n) || memchr(server, '?', n) != NULL ||
+			memchr(server, '#', n) != NULL)
+			return sl_fail(err, SL_EINVAL, "server must be an http(s) URL without query (at most %d bytes)",
+				SAPP_URL_MAX - 1);
+		memcpy(app->sa_server, server, n);
+		app->sa_server[n] = '\0';
+	}
+	if (ca_file != NULL) {
+		if (strlen(ca_file) >= sizeof(app->sa_ca_file) || !sl_str_printable(ca_file, strlen(ca_file)))
+			return sl_fail(err, SL_EINVAL, "CA file path too long (at most %d bytes)", SAPP_PATH_MAX - 1);
+		sl_strlcpy(app->sa_ca_file, ca_file, sizeof(app->sa_ca_file));
+	}
+	return SL_OK;
+}
+
+int
+sapp_set_server(struct sapp *app, const char *server, const char *ca_file, struct sl_err *err)
+{
+	return set_server(app, server, ca_file, err);
+}
+
+int
+sapp_set_camo_params(struct sapp *app, const struct camo_params *p, struct sl_err *err)
+{
+	if (camo_params_check(p, err) != SL_OK)
+		return err ? err->code : SL_EINVAL;
+	app->sa_params = *p;
+	return SL_OK;
+}
+
+static struct sapp *
+sapp_new(const char *path, struct sl_err *err)
+{
+	struct sapp *app = calloc(1, sizeof(*app));
+
+	if (app == NULL || (app->sa_path = strdup(path)) == NULL) {
+		free(app);
+		sl_fail(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	app->sa_params = camo_default_params;
+	return app;
+}
+
+void
+sapp_free(struct sapp *app)
+{
+	if (app == NULL)
+		return;
+	sapp_transport_clear(&app->sa_tk);
+	json_decref(app->sa_last_error);
+	free(app->sa_path);
+	OPENSSL_cleanse(app, sizeof(*app));
+	free(app);
+}
+
+int
+sapp_create(const char *path, const char *server, const char *ca_file, struct sapp **out, struct sl_err *err)
+{
+	struct sapp *app;
+	struct stat sb;
+	int rc;
+
+	*out = NULL;
+	if (server == NULL)
+		return sl_fail(err, SL_EINVAL, "a new state needs the server URL (--server)");
+	if (lstat(path, &sb) == 0)
+		return sl_fail(err, SL_ECONFLICT, "%s exists already", path);
+	if ((app = sapp_new(path, err)) == NULL)
+		return SL_ENOMEM;
+	if ((rc = set_server(app, server, ca_file, err)) != SL_OK ||
+		(rc = sapp_transport_generate(app->sa_st.st_transport_key, err)) != SL_OK ||
+		(rc = sapp_transport_load(app->sa_st.st_transport_key, &app->sa_tk, err)) != SL_OK) {
+		sapp_free(app);
+		return rc;
+	}
+	sl_strlcpy(app->sa_st.st_server, app->sa_server, sizeof(app->sa_st.st_server));
+	sl_strlcpy(app->sa_st.st_ca_file, app->sa_ca_file, sizeof(app->sa_st.st_ca_file));
+	if ((rc = sapp_save(app, err)) != SL_OK) {
+		sapp_free(app);
+		return rc;
+	}
+	*out = app;
+	return SL_OK;
+}
+
+int
+sapp_open(const char *path, struct sapp **out, struct sl_err *err)
+{
+	struct sapp *app;
+	int rc;
+
+	*out = NULL;
+	if ((app = sapp_new(path, err)) == NULL)
+		return SL_ENOMEM;
+	if ((rc = sapp_state_load(path, &app->sa_st, err)) != SL_OK ||
+		(rc = sapp_transport_load(app->sa_st.st_transport_key, &app->sa_tk, err)) != SL_OK) {
+		sapp_free(app);
+		return rc;
+	}
+	sl_strlcpy(app->sa_server, app->sa_st.st_server, sizeof(app->sa_server));
+	sl_strlcpy(app->sa_ca_file, app->sa_st.st_ca_file, sizeof(app->sa_ca_file));
+	*out = app;
+	return SL_OK;
+}
+
+int
+sapp_save(struct sapp *app, struct sl_err *err)
+{
+	return sapp_state_save(app->sa_path, &app->sa_st, err);
+}
+
+enum sapp_phase
+sapp_phase(const struct sapp *app)
+{
+	if (app->sa_st.st_device_id[0] != '\0')
+		return SAPP_ENROLLED;
+	return app->sa_st.st_enrollment_id[0] != '\0' ? SAPP_ENROLLING : SAPP_NEW;
+}
+
+const char *
+sapp_server(const struct sapp *app)
+{
+	return app->sa_server;
+}
+
+const char *
+sapp_enrollment_id(const struct sapp *app)
+{
+	return app->sa_st.st_enrollment_id;
+}
+
+const char *
+sapp_enrollment_status(const struct sapp *app)
+{
+	return app->sa_st.st_enrollment_status;
+}
+
+const char *
+sapp_device_id(const struct sapp *app)
+{
+	return app->sa_st.st_device_id;
+}
+
+const char *
+sapp_account_id(const struct sapp *app)
+{
+	return app->sa_st.st_account_id;
+}
+
+const char *
+sapp_phone(const struct sapp *app)
+{
+	return app->sa_st.st_phone;
+}
+
+const json_t *
+sapp_last_error(const struct sapp *app)
+{
+	return app->sa_last_error;
+}
+
+const char *
+sapp_last_error_code(const struct sapp *app)
+{
+	const char *s = json_string_value(json_object_get(app->sa_last_error, "error"));
+
+	return s ? s : "";
+}
+
+static int
+status_code(long status)
+{
+	switch (status) {
+	case 400: return SL_EINVAL;
+	case 401:
+	case 403:
+	case 423: return SL_EDENIED;
+	case 404: return SL_ENOTFOUND;
+	case 409: return SL_ECONFLICT;
+	case 410: return SL_EEXPIRED;
+	case 413: return SL_ETOOBIG;
+	case 429:
+	case 503: return SL_EBUSY;
+	default: return SL_ERR;
+	}
+}
+
+/* A refusal: keep the server's object, and say its code and text. */
+static int
+server_error(struct sapp *app, long status, json_t *doc, struct sl_err *err)
+{
+	const char *code = json_string_value(json_object_get(doc, "error"));
+	const char *desc = json_string_value(json_object_get(doc, "error_description"));
+
+	json_decref(app->sa_last_error);
+	app->sa_last_error = NULL;
+	if (json_is_object(doc) && code != NULL) {
+		app->sa_last_error = json_incref(doc);
+		return sl_fail(err, status_code(status), "%.64s: %.160s", code, desc ? desc : "(no description)");
+	}
+	app->sa_last_error = json_pack("{s:s, s:s}", "error", "http_error", "error_description", "unexpected answer");
+	return sl_fail(err, status_code(status), "the server answered HTTP %ld", status);
+}
+
+static int
+build_url(const struct sapp *app, const char *path, char *url, size_t size, struct sl_err *err)
+{
+	if (strlen(path) >= SAPP_PATHPART_MAX || path[0] != '/')
+		return sl_fail(err, SL_EINVAL, "bad device-API path");
+	if ((size_t)snprintf(url, size, "%s/device/v1%s", app->sa_server, path) >= size)
+		return sl_fail(err, SL_EINVAL, "server URL too long");
+	return SL_OK;
+}
+
+int
+sapp_call(struct sapp *app, const char *method, const char *path, json_t *body, bool proof, int timeout, long *status,
+	json_t **out, struct sl_err *err)
+{
+	struct httpc_request rq = { .hr_method = method, .hr_timeout = timeout > 0 ? timeout : SAPP_TIMEOUT };
+	struct httpc_response rs;
+	char url[SAPP_URL_MAX + SAPP_PATHPART_MAX + 16], *jws = NULL, *text = NULL, *dpop = NULL;
+	json_t *doc = NULL;
+	json_error_t je;
+	int rc, nh = 0;
+
+	*out = NULL;
+	*status = 0;
+	json_decref(app->sa_last_error); /* it describes the last call only */
+	app->sa_last_error = NULL;
+	if ((rc = build_url(app, path, url, sizeof(url), err)) != SL_OK)
+		return rc;
+	rq.hr_url = url;
+	rq.hr_ca_file = app->sa_ca_file[0] ? app->sa_ca_file : NULL;
+	rq.hr_headers[nh++] = "Accept: application/json";
+	if (proof) {
+		jws = sapp_proof(&app->sa_tk, method, url, err);
+		if (jws == NULL || (dpop = malloc(strlen(jws) + 7)) == NULL) {
+			free(jws);
+			return err && err->code ? err->code : sl_fail(err, SL_ENOMEM, "out of memory");
+		}
+		sprintf(dpop, "DPoP: %s", jws);
+		rq.hr_headers[nh++] = dpop;
+	}
+	if (body != NULL) {
+		text = json_dumps(body, JSON_COMPACT);
+		if (text == NULL) {
+			rc = sl_fail(err, SL_ENOMEM, "out of memory");
+			goto out;
+		}
+		rq.hr_body = text;
+		rq.hr_content_type = "application/json";
+	}
+	if ((rc = httpc_do(&rq, &rs, err)) != SL_OK)
+		goto out;
+	*status = rs.hs_status;
+	if (rs.hs_status != 204 && rs.hs_len > 0)
+		doc = json_loadb(rs.hs_body, rs.hs_len, JSON_REJECT_DUPLICATES, &je);
+	httpc_response_clear(&rs);
+	if (*status >= 200 && *status < 300) {
+		if (*status != 204 && !json_is_object(doc))
+			rc = sl_fail(err, SL_EINVAL, "%s: the server's answer is not a JSON object", path);
+		else
+			*out = json_incref(doc);
+	} else {
+		rc = server_error(app, *status, doc, err);
+	}
+out:
+	json_decref(doc);
+	free(text);
+	free(jws);
+	free(dpop);
+	return rc;
+}
+
+int
+sapp_config(struct sapp *app, json_t **out, struct sl_err *err)
+{
+	long status;
+
+	return sapp_call(app, "GET", "/config", NULL, false, 0, &status, out, err);
+}
+
+int
+sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err)
+{
+	json_t *doc = NULL, *key;
+	const char *k, *p;
+	uint8_t *raw = NULL;
+	size_t n = 0;
+	long status;
+	int rc;
+
+	if ((rc = sapp_call(app, "GET", "/keys", NULL, false, 0, &status, &doc, err)) != SL_OK)
+		return rc;
+	key = json_array_get(json_object_get(doc, "seal_keys"), 0);
+	k = json_string_value(json_object_get(key, "kid"));
+	p = json_string_value(json_object_get(key, "pub"));
+	if (k != NULL && p != NULL && strlen(k) > 0 && strlen(k) < SEAL_KID_MAX && strlen(p) <= 2 * P256_PUB_LEN)
+		raw = sl_b64url_decode(p, strlen(p), &n);
+	if (raw == NULL || n != P256_PUB_LEN) {
+		rc = sl_fail(err, SL_EINVAL, "the server's seal key is malformed");
+	} else {
+		sl_strlcpy(kid, k, SEAL_KID_MAX);
+		memcpy(pub, raw, P256_PUB_LEN);
+	}
+	free(raw);
+	json_decref(doc);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * cli.h — the sleutel-app terminal app: a phone app in a terminal, on
+ * libsleutel-app.  Interactive on a terminal (prompts in the person's
+ * language, masked code entry), scriptable with subcommands and --json.
+ *
+ * Exit codes: 0 done, 1 refused (by the server, or a network or state
+ * failure: the message says which), 2 usage.
+ */
+#ifndef SAPP_CLI_H
+#define SAPP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "../sleutel-app.h"
+
+enum { CLI_OK = 0, CLI_REFUSED = 1, CLI_USAGE = 2 };
+
+#define CLI_MAX_POS 8 /* positional arguments */
+#define CLI_MAX_OPT 8 /* command options */
+#define CLI_LINE_MAX 256 /* bytes of a typed line */
+
+/* What the person sees, in four languages (text.c). */
+enum txt {
+	T_WELCOME,
+	T_TERMS,
+	T_PHONE,
+	T_SMS_SENT,
+	T_SMS_CODE,
+	T_ATTEMPTS_LEFT,
+	T_PROOFING,
+	T_PROOFING_WAIT,
+	T_PROOFED,
+	T_CODE_NEW,
+	T_CODE_AGAIN,
+	T_CODE_MISMATCH,
+	T_READY,
+	T_WAITING,
+	T_NO_REQUESTS,
+	T_ACTION_LOGIN,
+	T_ACTION_PAYMENT,
+	T_ACTION_SIGN,
+	T_PICK,
+	T_CONFIRM,
+	T_CODE_ENTER,
+	T_APPROVED,
+	T_REFUSED,
+	T_WRONG_CODE,
+	T_LOCKED,
+	T_EXPIRES,
+	T_DEVICES,
+	T_THIS_DEVICE,
+	T_REMOVED,
+	T_YES_CHARS,
+	T_COUNT
+};
+
+struct cli {
+	const char *c_state;
+	const char *c_server;
+	const char *c_ca;
+	const char *c_lang; /* "nl" (default), "fr", "de", "en" */
+	bool c_json;
+	bool c_tty; /* stdin and stdout are a terminal: ask, mask */
+	int c_code_fd; /* -1: stdin */
+	const char *c_pos[CLI_MAX_POS]; /* the command's positional arguments */
+	int c_npos;
+	const char *c_optk[CLI_MAX_OPT]; /* its options: name (without --) and value (NULL for a flag) */
+	const char *c_optv[CLI_MAX_OPT];
+	int c_nopt;
+	struct sapp *c_app;
+};
+
+/* text.c */
+const char *txt(const struct cli *c, enum txt id);
+bool lang_known(const char *lang);
+
+/* prompt.c */
+/* A line typed at the terminal (echoed); SL_EIO at end of input. */
+int prompt_line(const char *question, char *buf, size_t size);
+/* A code of `len` digits, typed without echo (each digit shows as '*'). */
+int prompt_code(const char *question, size_t len, char *buf, size_t size);
+/* A yes/no question; `yes` holds the letters that mean yes. */
+bool prompt_yes(const char *question, const char *yes);
+/* A code from descriptor `fd` (not a terminal): its first line. */
+int read_code_fd(int fd, char *buf, size_t size);
+
+/* commands.c: each returns an exit code */
+const char *cli_opt(const struct cli *c, const char *name, bool *present);
+int cli_fail(struct cli *c, int rc, const struct sl_err *err);
+int cmd_enroll(struct cli *c);
+int cmd_pending(struct cli *c);
+int cmd_approve(struct cli *c);
+int cmd_refuse(struct cli *c);
+int cmd_scan(struct cli *c);
+int cmd_devices(struct cli *c);
+int cmd_remove(struct cli *c);
+int cmd_interactive(struct cli *c);
+void show_request(const struct cli *c, const json_t *r);
+void print_json(const json_t *doc);
+
+#endif

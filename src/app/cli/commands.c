@@ -1,0 +1,769 @@
+/*
+ * commands.c — the terminal app's commands on libsleutel-app.  Each
+ * prints the server's answer (as JSON with --json, else as text in the
+ * person's language) and returns the exit code.  A code (SMS code aside)
+ * is never printed, and never read with echo: on a terminal it is typed
+ * masked; otherwise it is the first line of stdin or of --code-fd.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "../../crypto/crypto.h"
+#include "cli.h"
+
+#define ENROLL_WAIT_MAX 1800 /* seconds: an enrolment lives 30 minutes */
+#define PENDING_WAIT_MAX 3600 /* seconds one `pending --wait` may take */
+#define CODE_TRIES 3 /* times the terminal asks the code twice */
+
+/* The format comes from text.c's table, never from input. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void
+say(const struct cli *c, enum txt id, ...)
+{
+	va_list ap;
+
+	va_start(ap, id);
+	vprintf(txt(c, id), ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static void
+fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, ...)
+{
+	va_list ap;
+
+	va_start(ap, id);
+	vsnprintf(buf, size, txt(c, id), ap);
+	va_end(ap);
+}
+#pragma GCC diagnostic pop
+
+void
+print_json(const json_t *doc)
+{
+	char *s = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (s != NULL)
+		printf("%s\n", s);
+	free(s);
+	fflush(stdout);
+}
+
+const char *
+cli_opt(const struct cli *c, const char *name, bool *present)
+{
+	for (int i = 0; i < c->c_nopt; i++) {
+		if (strcmp(c->c_optk[i], name) == 0) {
+			if (present != NULL)
+				*present = true;
+			return c->c_optv[i];
+		}
+	}
+	if (present != NULL)
+		*present = false;
+	return NULL;
+}
+
+/* Options other than `allowed` (NULL-ended) and more positionals than
+ * `maxpos` are a usage error. */
+static bool
+args_ok(const struct cli *c, int minpos, int maxpos, const char *const *allowed)
+{
+	for (int i = 0; i < c->c_nopt; i++) {
+		bool ok = false;
+		for (int j = 0; allowed != NULL && allowed[j] != NULL; j++)
+			ok |= strcmp(allowed[j], c->c_optk[i]) == 0;
+		if (!ok) {
+			fprintf(stderr, "sleutel-app: --%s does not go with this command\n", c->c_optk[i]);
+			return false;
+		}
+	}
+	if (c->c_npos < minpos || c->c_npos > maxpos) {
+		fprintf(stderr, "sleutel-app: wrong number of arguments (see --help)\n");
+		return false;
+	}
+	return true;
+}
+
+int
+cli_fail(struct cli *c, int rc, const struct sl_err *err)
+{
+	const json_t *se = c->c_app ? sapp_last_error(c->c_app) : NULL;
+
+	fprintf(stderr, "sleutel-app: %s\n", err->msg[0] ? err->msg : sl_strerror(rc));
+	if (c->c_json) {
+		if (se != NULL) {
+			print_json(se);
+		} else {
+			json_t *o = json_pack("{s:s, s:s}", "error", "app_error", "error_description", err->msg);
+			print_json(o);
+			json_decref(o);
+		}
+	}
+	return CLI_REFUSED;
+}
+
+/* Open the state; with `create`, make it when it does not exist. */
+static int
+cli_open(struct cli *c, bool create)
+{
+	struct sl_err err = { 0 };
+	struct stat sb;
+	int rc;
+
+	if (c->c_app != NULL)
+		return CLI_OK;
+	if (create && stat(c->c_state, &sb) != 0) {
+		if (c->c_server == NULL) {
+			fprintf(stderr, "sleutel-app: a new state needs --server URL\n");
+			return CLI_USAGE;
+		}
+		rc = sapp_create(c->c_state, c->c_server, c->c_ca, &c->c_app, &err);
+	} else {
+		rc = sapp_open(c->c_state, &c->c_app, &err);
+		if (rc == SL_OK && (c->c_server != NULL || c->c_ca != NULL))
+			rc = sapp_set_server(c->c_app, c->c_server, c->c_ca, &err);
+	}
+	return rc == SL_OK ? CLI_OK : cli_fail(c, rc, &err);
+}
+
+/* The 5-digit app code: masked on a terminal (twice when `twice`),
+ * otherwise the first line of --code-fd or stdin. */
+static int
+get_app_code(struct cli *c, bool twice, char code[CLI_LINE_MAX])
+{
+	char again[CLI_LINE_MAX];
+	int tries = 0;
+
+	if (c->c_code_fd >= 0 || !c->c_tty) {
+		if (read_code_fd(c->c_code_fd >= 0 ? c->c_code_fd : STDIN_FILENO, code, CLI_LINE_MAX) != SL_OK ||
+			!camo_code_ok(code)) {
+			OPENSSL_cleanse(code, CLI_LINE_MAX);
+			fprintf(stderr, "sleutel-app: the app code is exactly %d digits\n", CAMO_CODE_LEN);
+			return CLI_USAGE;
+		}
+		return CLI_OK;
+	}
+	for (;;) {
+		if (prompt_code(txt(c, twice ? T_CODE_NEW : T_CODE_ENTER), CAMO_CODE_LEN, code, CLI_LINE_MAX) != SL_OK)
+			return CLI_USAGE;
+		if (!twice)
+			return CLI_OK;
+		if (prompt_code(txt(c, T_CODE_AGAIN), CAMO_CODE_LEN, again, sizeof(again)) == SL_OK &&
+			strcmp(code, again) == 0) {
+			OPENSSL_cleanse(again, sizeof(again));
+			return CLI_OK;
+		}
+		OPENSSL_cleanse(again, sizeof(again));
+		OPENSSL_cleanse(code, CLI_LINE_MAX);
+		say(c, T_CODE_MISMATCH);
+		if (++tries >= CODE_TRIES)
+			return CLI_USAGE;
+	}
+}
+
+static int
+wait_value(const struct cli *c, int dflt, int max)
+{
+	bool present;
+	const char *v = cli_opt(c, "wait", &present);
+	int w;
+
+	if (!present)
+		return 0;
+	w = v ? atoi(v) : dflt;
+	return w > max ? max : w;
+}
+
+/* ---- enrolment ---- */
+
+static void
+show_proofing(const struct cli *c, const json_t *ans)
+{
+	json_t *p;
+	size_t i;
+
+	say(c, T_PROOFING);
+	json_array_foreach(json_object_get(ans, "proofing"), i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *url = json_string_value(json_object_get(p, "url"));
+		printf("  %zu. %s: %s\n", i + 1, name ? name : "?", url ? url : "?");
+	}
+}
+
+static void
+show_enroll(const struct cli *c, const json_t *ans)
+{
+	const char *status = json_string_value(json_object_get(ans, "status"));
+	json_t *person = json_object_get(ans, "person");
+
+	if (c->c_json) {
+		print_json(ans);
+		return;
+	}
+	printf("status: %s\n", status ? status : "?");
+	if (json_is_array(json_object_get(ans, "proofing")))
+		show_proofing(c, ans);
+	if (json_is_object(person))
+		say(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
+			json_string_value(json_object_get(person, "family_name")) ?: "");
+}
+
+/* The terms, accepted on a terminal by answering yes. */
+static bool
+prompt_yes_terms(const struct cli *c, const char *version)
+{
+	char q[CLI_LINE_MAX];
+
+	say(c, T_WELCOME);
+	fmt_txt(c, q, sizeof(q), T_TERMS, version ? version : "?");
+	return prompt_yes(q, txt(c, T_YES_CHARS));
+}
+
+static int
+enroll_start(struct cli *c)
+{
+	static const char *const allowed[] = { "phone", "name", "terms", NULL };
+	struct sapp_enroll_spec spec = { 0 };
+	struct sl_err err = { 0 };
+	json_t *cfg = NULL, *ans = NULL;
+	char phone[CLI_LINE_MAX];
+	int rc;
+
+	if (!args_ok(c, 2, 2, allowed))
+		return CLI_USAGE;
+	spec.es_phone = cli_opt(c, "phone", NULL);
+	spec.es_device_name = cli_opt(c, "name", NULL);
+	spec.es_language = c->c_lang;
+	spec.es_terms_version = cli_opt(c, "terms", NULL);
+	if (spec.es_phone == NULL && !c->c_tty) {
+		fprintf(stderr, "sleutel-app: enroll start needs --phone\n");
+		return CLI_USAGE;
+	}
+	if ((rc = cli_open(c, true)) != CLI_OK)
+		return rc;
+	if (spec.es_terms_version == NULL) {
+		if ((rc = sapp_config(c->c_app, &cfg, &err)) != SL_OK)
+			return cli_fail(c, rc, &err);
+		spec.es_terms_version = json_string_value(json_object_get(cfg, "terms_version"));
+		if (c->c_tty && !prompt_yes_terms(c, spec.es_terms_version)) {
+			json_decref(cfg);
+			return CLI_USAGE;
+		}
+	}
+	if (spec.es_phone == NULL) {
+		if (prompt_line(txt(c, T_PHONE), phone, sizeof(phone)) != SL_OK) {
+			json_decref(cfg);
+			return CLI_USAGE;
+		}
+		spec.es_phone = phone;
+	}
+	rc = sapp_enroll_start(c->c_app, &spec, &ans, &err);
+	json_decref(cfg);
+	if (rc != SL_OK)
+		return cli_fail(c, rc, &err);
+	if (c->c_json)
+		print_json(ans);
+	else
+		say(c, T_SMS_SENT, json_string_value(json_object_get(ans, "phone")) ?: spec.es_phone);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+static int
+enroll_sms(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	const json_t *se;
+	int rc;
+
+	if (!args_ok(c, 3, 3, NULL))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	rc = sapp_enroll_sms(c->c_app, c->c_pos[2], &ans, &err);
+	if (rc != SL_OK) {
+		se = sapp_last_error(c->c_app);
+		if (!c->c_json && json_is_integer(json_object_get(se, "attempts_left")))
+			say(c, T_ATTEMPTS_LEFT, (long long)json_integer_value(json_object_get(se, "attempts_left")));
+		return cli_fail(c, rc, &err);
+	}
+	show_enroll(c, ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+static int
+enroll_resend(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	int rc;
+
+	if (!args_ok(c, 2, 2, NULL))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_enroll_resend(c->c_app, &ans, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	if (c->c_json)
+		print_json(ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+static int
+enroll_status(struct cli *c)
+{
+	static const char *const allowed[] = { "wait", NULL };
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	int rc;
+
+	if (!args_ok(c, 2, 2, allowed))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	rc = sapp_enroll_status(c->c_app, wait_value(c, ENROLL_WAIT_MAX, ENROLL_WAIT_MAX), &ans, &err);
+	if (rc != SL_OK)
+		return cli_fail(c, rc, &err);
+	show_enroll(c, ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+static int
+enroll_finish(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	char code[CLI_LINE_MAX];
+	json_t *ans = NULL;
+	int rc;
+
+	if (!args_ok(c, 2, 2, NULL))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = get_app_code(c, true, code)) != CLI_OK)
+		return rc;
+	rc = sapp_enroll_finish(c->c_app, code, &ans, &err);
+	OPENSSL_cleanse(code, sizeof(code));
+	if (rc != SL_OK)
+		return cli_fail(c, rc, &err);
+	if (c->c_json)
+		print_json(ans);
+	else
+		say(c, T_READY);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+/* All steps on a terminal: terms, phone, SMS code, proofing, app code. */
+static int
+enroll_interactive(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	char line[CLI_LINE_MAX];
+	json_t *ans = NULL;
+	int rc;
+
+	if (!c->c_tty) {
+		fprintf(stderr, "sleutel-app: interactive enrolment needs a terminal; use the enroll subcommands\n");
+		return CLI_USAGE;
+	}
+	if ((rc = cli_open(c, true)) != CLI_OK)
+		return rc;
+	if (sapp_phase(c->c_app) == SAPP_ENROLLED) {
+		say(c, T_READY);
+		return CLI_OK;
+	}
+	c->c_npos = 2; /* as "enroll start" */
+	if ((rc = enroll_start(c)) != CLI_OK)
+		return rc;
+	for (;;) {
+		if (prompt_line(txt(c, T_SMS_CODE), line, sizeof(line)) != SL_OK)
+			return CLI_USAGE;
+		rc = sapp_enroll_sms(c->c_app, line, &ans, &err);
+		if (rc == SL_OK)
+			break;
+		if (strcmp(sapp_last_error_code(c->c_app), "wrong_code") != 0)
+			return cli_fail(c, rc, &err);
+		say(c, T_ATTEMPTS_LEFT,
+			(long long)json_integer_value(json_object_get(sapp_last_error(c->c_app), "attempts_left")));
+	}
+	show_proofing(c, ans);
+	json_decref(ans);
+	say(c, T_PROOFING_WAIT);
+	while (strcmp(sapp_enrollment_status(c->c_app), "proofing") == 0) {
+		if ((rc = sapp_enroll_status(c->c_app, 30, &ans, &err)) != SL_OK)
+			return cli_fail(c, rc, &err);
+		if (json_is_object(json_object_get(ans, "person")))
+			show_enroll(c, ans);
+		json_decref(ans);
+	}
+	c->c_npos = 2; /* as "enroll finish" */
+	c->c_nopt = 0;
+	return enroll_finish(c);
+}
+
+int
+cmd_enroll(struct cli *c)
+{
+	const char *sub = c->c_npos > 1 ? c->c_pos[1] : NULL;
+
+	if (sub == NULL)
+		return enroll_interactive(c);
+	if (strcmp(sub, "start") == 0)
+		return enroll_start(c);
+	if (strcmp(sub, "sms") == 0)
+		return enroll_sms(c);
+	if (strcmp(sub, "resend") == 0)
+		return enroll_resend(c);
+	if (strcmp(sub, "status") == 0)
+		return enroll_status(c);
+	if (strcmp(sub, "finish") == 0)
+		return enroll_finish(c);
+	fprintf(stderr, "sleutel-app: unknown enroll step %s (start, sms, resend, status, finish)\n", sub);
+	return CLI_USAGE;
+}
+
+/* ---- requests ---- */
+
+static const char *
+action_text(const struct cli *c, const char *action)
+{
+	if (action != NULL && strcmp(action, "payment") == 0)
+		return txt(c, T_ACTION_PAYMENT);
+	if (action != NULL && strcmp(action, "sign") == 0)
+		return txt(c, T_ACTION_SIGN);
+	return txt(c, T_ACTION_LOGIN);
+}
+
+/* The RP's name, the action and the display text exactly as sent, and
+ * the codes to pick from. */
+void
+show_request(const struct cli *c, const json_t *r)
+{
+	const char *rp = json_string_value(json_object_get(r, "rp_name"));
+	const char *text = json_string_value(json_object_get(r, "display_text"));
+	json_t *code;
+	size_t i;
+
+	printf("\n%s\n", rp ? rp : "?");
+	printf("%s\n", action_text(c, json_string_value(json_object_get(r, "action"))));
+	printf("%s\n", text ? text : "");
+	json_array_foreach(json_object_get(r, "codes"), i, code)
+		printf("  %zu) %s\n", i + 1, json_string_value(code) ? json_string_value(code) : "?");
+	if (json_is_integer(json_object_get(r, "expires_in")))
+		say(c, T_EXPIRES, (long long)json_integer_value(json_object_get(r, "expires_in")));
+	printf("[%s]\n", json_string_value(json_object_get(r, "id")) ?: "?");
+}
+
+int
+cmd_pending(struct cli *c)
+{
+	static const char *const allowed[] = { "wait", NULL };
+	struct sl_err err = { 0 };
+	json_t *arr = NULL, *r;
+	size_t i;
+	int rc;
+
+	if (!args_ok(c, 1, 1, allowed))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_requests(c->c_app, wait_value(c, PENDING_WAIT_MAX, PENDING_WAIT_MAX), &arr, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	if (c->c_json) {
+		json_t *o = json_pack("{s:O}", "requests", arr);
+		print_json(o);
+		json_decref(o);
+	} else if (json_array_size(arr) == 0) {
+		say(c, T_NO_REQUESTS);
+	} else {
+		json_array_foreach(arr, i, r) show_request(c, r);
+	}
+	json_decref(arr);
+	return CLI_OK;
+}
+
+static bool
+code_listed(const json_t *r, const char *code)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "codes"), i, v)
+	{
+		if (json_is_string(v) && strcmp(json_string_value(v), code) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The code picked on a terminal: 1..3 (or the code itself); 0 refuses. */
+static int
+ask_pick(struct cli *c, const json_t *r, char *pick, size_t size, bool *refuse)
+{
+	char line[CLI_LINE_MAX];
+	json_t *codes = json_object_get(r, "codes");
+
+	*refuse = false;
+	if (prompt_line(txt(c, T_PICK), line, sizeof(line)) != SL_OK)
+		return CLI_USAGE;
+	if (strcmp(line, "0") == 0) {
+		*refuse = true;
+		return CLI_OK;
+	}
+	if (strlen(line) == 1 && line[0] >= '1' && line[0] <= '9' &&
+		json_is_string(json_array_get(codes, (size_t)(line[0] - '1'))))
+		sl_strlcpy(pick, json_string_value(json_array_get(codes, (size_t)(line[0] - '1'))), size);
+	else
+		sl_strlcpy(pick, line, size);
+	return code_listed(r, pick) ? CLI_OK : CLI_USAGE;
+}
+
+static void
+show_outcome(const struct cli *c, const json_t *ans)
+{
+	const char *st = json_string_value(json_object_get(ans, "status"));
+
+	if (c->c_json)
+		print_json(ans);
+	else
+		say(c, st != NULL && strcmp(st, "approved") == 0 ? T_APPROVED : T_REFUSED);
+}
+
+/* A refused approval: the lockout count, said plainly. */
+static int
+approve_failed(struct cli *c, int rc, const struct sl_err *err)
+{
+	const json_t *se = sapp_last_error(c->c_app);
+	const char *code = sapp_last_error_code(c->c_app);
+
+	if (!c->c_json && strcmp(code, "wrong_code") == 0)
+		say(c, T_WRONG_CODE, (long long)json_integer_value(json_object_get(se, "failures")));
+	if (!c->c_json && strcmp(code, "locked") == 0)
+		say(c, T_LOCKED);
+	return cli_fail(c, rc, err);
+}
+
+static int
+refuse_request(struct cli *c, const json_t *r)
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	int rc;
+
+	if ((rc = sapp_refuse(c->c_app, r, &ans, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	show_outcome(c, ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+/* Approve `r`: the picked code (asked on a terminal), "Bevestig", the
+ * app code. */
+static int
+approve_request(struct cli *c, const json_t *r, const char *pick_opt)
+{
+	struct sl_err err = { 0 };
+	char pick[CLI_LINE_MAX], code[CLI_LINE_MAX];
+	json_t *ans = NULL;
+	bool refuse = false;
+	int rc;
+
+	if (pick_opt != NULL) {
+		sl_strlcpy(pick, pick_opt, sizeof(pick));
+	} else if (c->c_tty) {
+		show_request(c, r);
+		if ((rc = ask_pick(c, r, pick, sizeof(pick), &refuse)) != CLI_OK)
+			return rc;
+		if (refuse || !prompt_yes(txt(c, T_CONFIRM), txt(c, T_YES_CHARS)))
+			return refuse_request(c, r);
+	} else {
+		fprintf(stderr, "sleutel-app: approve needs --pick CODE (one of the request's codes)\n");
+		return CLI_USAGE;
+	}
+	if (!code_listed(r, pick)) {
+		fprintf(stderr, "sleutel-app: %s is not one of the request's codes\n", pick);
+		return CLI_USAGE;
+	}
+	if ((rc = get_app_code(c, false, code)) != CLI_OK)
+		return rc;
+	rc = sapp_approve(c->c_app, r, pick, code, &ans, &err);
+	OPENSSL_cleanse(code, sizeof(code));
+	if (rc != SL_OK)
+		return approve_failed(c, rc, &err);
+	show_outcome(c, ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+/* The pending request named on the command line. */
+static int
+find_request(struct cli *c, json_t **r)
+{
+	struct sl_err err = { 0 };
+	int rc;
+
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_request_find(c->c_app, c->c_pos[1], r, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	return CLI_OK;
+}
+
+int
+cmd_approve(struct cli *c)
+{
+	static const char *const allowed[] = { "pick", NULL };
+	json_t *r = NULL;
+	int rc;
+
+	if (!args_ok(c, 2, 2, allowed))
+		return CLI_USAGE;
+	if (cli_opt(c, "pick", NULL) == NULL && !c->c_tty) {
+		fprintf(stderr, "sleutel-app: approve needs --pick CODE (one of the request's codes)\n");
+		return CLI_USAGE;
+	}
+	if ((rc = find_request(c, &r)) != CLI_OK)
+		return rc;
+	rc = approve_request(c, r, cli_opt(c, "pick", NULL));
+	json_decref(r);
+	return rc;
+}
+
+int
+cmd_refuse(struct cli *c)
+{
+	json_t *r = NULL;
+	int rc;
+
+	if (!args_ok(c, 2, 2, NULL))
+		return CLI_USAGE;
+	if ((rc = find_request(c, &r)) != CLI_OK)
+		return rc;
+	rc = refuse_request(c, r);
+	json_decref(r);
+	return rc;
+}
+
+int
+cmd_scan(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *r = NULL;
+	int rc;
+
+	if (!args_ok(c, 2, 2, NULL))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_scan(c->c_app, c->c_pos[1], &r, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	if (c->c_json) {
+		print_json(r);
+		rc = CLI_OK;
+	} else if (c->c_tty) {
+		rc = approve_request(c, r, NULL); /* the QR code carried the code: it is the only one */
+	} else {
+		show_request(c, r);
+		rc = CLI_OK;
+	}
+	json_decref(r);
+	return rc;
+}
+
+/* ---- devices ---- */
+
+int
+cmd_devices(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *arr = NULL, *d;
+	size_t i;
+	int rc;
+
+	if (!args_ok(c, 1, 1, NULL))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_devices(c->c_app, &arr, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	if (c->c_json) {
+		json_t *o = json_pack("{s:O}", "devices", arr);
+		print_json(o);
+		json_decref(o);
+	} else {
+		say(c, T_DEVICES);
+		json_array_foreach(arr, i, d)
+		{
+			printf("  %s  %s  %s %s\n", json_string_value(json_object_get(d, "id")) ?: "?",
+				json_string_value(json_object_get(d, "name")) ?: "?",
+				json_string_value(json_object_get(d, "status")) ?: "?",
+				json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
+		}
+	}
+	json_decref(arr);
+	return CLI_OK;
+}
+
+int
+cmd_remove(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	int rc;
+
+	if (!args_ok(c, 2, 2, NULL))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_remove(c->c_app, c->c_pos[1], &ans, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	if (c->c_json)
+		print_json(ans);
+	else
+		say(c, T_REMOVED);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+/* ---- no command: the app as a person uses it ---- */
+
+int
+cmd_interactive(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *arr = NULL, *r;
+	size_t i;
+	int rc;
+
+	if (!c->c_tty) {
+		fprintf(stderr, "sleutel-app: no command given (see --help)\n");
+		return CLI_USAGE;
+	}
+	if ((rc = cli_open(c, true)) != CLI_OK)
+		return rc;
+	if (sapp_phase(c->c_app) != SAPP_ENROLLED && (rc = enroll_interactive(c)) != CLI_OK)
+		return rc;
+	say(c, T_WAITING);
+	for (;;) {
+		if ((rc = sapp_requests(c->c_app, 0, &arr, &err)) != SL_OK)
+			return cli_fail(c, rc, &err);
+		json_array_foreach(arr, i, r) approve_request(c, r, NULL);
+		json_decref(arr);
+		arr = NULL;
+	}
+}

@@ -1,0 +1,97 @@
+/*
+ * text.c — what the terminal app says, in Dutch (the default), French,
+ * German and English.  The Dutch follows the citizen's manual the app
+ * mirrors: "Ik log in", "Bevestig", the 5-digit code, the phone number
+ * without the leading 0.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const langs[] = { "nl", "fr", "de", "en" };
+
+static const char *const texts[T_COUNT][4] = {
+	[T_WELCOME] = { "Welkom bij sleutel.", "Bienvenue dans sleutel.", "Willkommen bei sleutel.",
+		"Welcome to sleutel." },
+	[T_TERMS] = { "Aanvaard je de voorwaarden (versie %s)? [j/n] ",
+		"Acceptez-vous les conditions (version %s) ? [o/n] ",
+		"Akzeptieren Sie die Bedingungen (Version %s)? [j/n] ",
+		"Do you accept the terms (version %s)? [y/n] " },
+	[T_PHONE] = { "Vul je gsm-nummer in zonder de 0 vooraan: BE (+32) ",
+		"Entrez votre numéro de GSM sans le 0 initial : BE (+32) ",
+		"Geben Sie Ihre Handynummer ohne die führende 0 ein: BE (+32) ",
+		"Enter your mobile number without the leading 0: BE (+32) " },
+	[T_SMS_SENT] = { "Je ontvangt een 5-cijferige activatiecode per sms op %s.",
+		"Vous recevez un code d'activation à 5 chiffres par SMS au %s.",
+		"Sie erhalten einen 5-stelligen Aktivierungscode per SMS an %s.",
+		"You will receive a 5-digit activation code by SMS on %s." },
+	[T_SMS_CODE] = { "Activatiecode: ", "Code d'activation : ", "Aktivierungscode: ", "Activation code: " },
+	[T_ATTEMPTS_LEFT] = { "Foute code. Nog %lld poging(en).", "Code erroné. Encore %lld essai(s).",
+		"Falscher Code. Noch %lld Versuch(e).", "Wrong code. %lld attempt(s) left." },
+	[T_PROOFING] = { "Koppel je identiteit. Open een van deze links in je browser:",
+		"Liez votre identité. Ouvrez un de ces liens dans votre navigateur :",
+		"Verknüpfen Sie Ihre Identität. Öffnen Sie einen dieser Links im Browser:",
+		"Link your identity. Open one of these links in your browser:" },
+	[T_PROOFING_WAIT] = { "Even geduld, we wachten op je bank...", "Un instant, nous attendons votre banque...",
+		"Einen Moment, wir warten auf Ihre Bank...", "One moment, waiting for your bank..." },
+	[T_PROOFED] = { "Je identiteit is gekoppeld: %s %s.", "Votre identité est liée : %s %s.",
+		"Ihre Identität ist verknüpft: %s %s.", "Your identity is linked: %s %s." },
+	[T_CODE_NEW] = { "Kies een nieuwe 5-cijferige code: ", "Choisissez un nouveau code à 5 chiffres : ",
+		"Wählen Sie einen neuen 5-stelligen Code: ", "Choose a new 5-digit code: " },
+	[T_CODE_AGAIN] = { "Voer deze code opnieuw in: ", "Entrez ce code une nouvelle fois : ",
+		"Geben Sie diesen Code noch einmal ein: ", "Enter this code again: " },
+	[T_CODE_MISMATCH] = { "De codes zijn niet gelijk. Probeer opnieuw.",
+		"Les codes ne sont pas identiques. Réessayez.", "Die Codes stimmen nicht überein. Noch einmal.",
+		"The codes differ. Try again." },
+	[T_READY] = { "Je bent nu klaar om de app te gebruiken.", "Vous pouvez maintenant utiliser l'app.",
+		"Sie können die App jetzt benutzen.", "You are ready to use the app." },
+	[T_WAITING] = { "Wachten op een verzoek... (Ctrl-C om te stoppen)",
+		"En attente d'une demande... (Ctrl-C pour arrêter)", "Warten auf eine Anfrage... (Strg-C zum Beenden)",
+		"Waiting for a request... (Ctrl-C to stop)" },
+	[T_NO_REQUESTS] = { "Geen verzoeken.", "Aucune demande.", "Keine Anfragen.", "No requests." },
+	[T_ACTION_LOGIN] = { "Ik log in", "Je me connecte", "Ich melde mich an", "I log in" },
+	[T_ACTION_PAYMENT] = { "Ik bevestig de betaling", "Je confirme le paiement", "Ich bestätige die Zahlung",
+		"I confirm the payment" },
+	[T_ACTION_SIGN] = { "Ik onderteken", "Je signe", "Ich unterschreibe", "I sign" },
+	[T_PICK] = { "Kies de code die je scherm toont (1-3, 0 = weigeren): ",
+		"Choisissez le code affiché sur votre écran (1-3, 0 = refuser) : ",
+		"Wählen Sie den Code auf Ihrem Bildschirm (1-3, 0 = ablehnen): ",
+		"Pick the code your screen shows (1-3, 0 = refuse): " },
+	[T_CONFIRM] = { "Bevestig? [j/n] ", "Confirmer ? [o/n] ", "Bestätigen? [j/n] ", "Confirm? [y/n] " },
+	[T_CODE_ENTER] = { "Voer je 5-cijferige code in: ", "Entrez votre code à 5 chiffres : ",
+		"Geben Sie Ihren 5-stelligen Code ein: ", "Enter your 5-digit code: " },
+	[T_APPROVED] = { "Bevestigd. Je kunt je telefoon wegleggen.", "Confirmé. Vous pouvez poser votre téléphone.",
+		"Bestätigt. Sie können Ihr Telefon weglegen.", "Confirmed. You can put your phone away." },
+	[T_REFUSED] = { "Geweigerd.", "Refusé.", "Abgelehnt.", "Refused." },
+	[T_WRONG_CODE] = { "Foute code (%lld keer na elkaar).", "Code erroné (%lld fois de suite).",
+		"Falscher Code (%lld-mal hintereinander).", "Wrong code (%lld in a row)." },
+	[T_LOCKED] = { "Je sleutel is geblokkeerd.", "Votre clé est bloquée.", "Ihr Schlüssel ist gesperrt.",
+		"Your key is locked." },
+	[T_EXPIRES] = { "Nog %lld seconden.", "Encore %lld secondes.", "Noch %lld Sekunden.", "%lld seconds left." },
+	[T_DEVICES] = { "Toestellen:", "Appareils :", "Geräte:", "Devices:" },
+	[T_THIS_DEVICE] = { "(dit toestel)", "(cet appareil)", "(dieses Gerät)", "(this device)" },
+	[T_REMOVED] = { "Toestel verwijderd.", "Appareil supprimé.", "Gerät entfernt.", "Device removed." },
+	[T_YES_CHARS] = { "jJyY", "oOyY", "jJyY", "yY" },
+};
+
+bool
+lang_known(const char *lang)
+{
+	for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++)
+		if (lang != NULL && strcmp(lang, langs[i]) == 0)
+			return true;
+	return false;
+}
+
+const char *
+txt(const struct cli *c, enum txt id)
+{
+	size_t li = 0;
+
+	for (size_t i = 0; i < sizeof(langs) / sizeof(langs[0]); i++)
+		if (c->c_lang != NULL && strcmp(c->c_lang, langs[i]) == 0)
+			li = i;
+	if ((int)id < 0 || id >= T_COUNT)
+		return "";
+	return texts[id][li];
+}

@@ -1,0 +1,350 @@
+/*
+ * enroll.c — enrolment from the phone's side (docs/device-api.md,
+ * "POST /enroll/..."): start with the phone number and the accepted terms,
+ * the SMS activation code, proofing (the person follows a URL; the app
+ * long-polls GET /enroll), then the 5-digit app code chosen twice, which
+ * makes the camouflaged confirmation key.
+ *
+ * Only the enrolment id and its status are kept while enrolling; once the
+ * server answers finish, the state holds the device and the camouflaged
+ * key.  Q, the code and the key d are never written anywhere.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "app_int.h"
+
+#define ENROLL_PHONE_MAX 32 /* bytes of a number as typed */
+#define ENROLL_TERMS_MAX 64 /* bytes of a terms version */
+#define ENROLL_SMS_MAX 16 /* digits of an activation code */
+#define ENROLL_PEEK 3 /* seconds a look without waiting may take */
+
+static const char *const enroll_languages[] = { "nl", "fr", "de", "en", NULL };
+
+static bool
+lang_ok(const char *s)
+{
+	for (size_t i = 0; s != NULL && enroll_languages[i] != NULL; i++)
+		if (strcmp(s, enroll_languages[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+digits_ok(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static int
+spec_check(const struct sapp_enroll_spec *s, struct sl_err *err)
+{
+	const char *name = s->es_device_name;
+
+	if (s->es_phone == NULL || s->es_phone[0] == '\0' || strlen(s->es_phone) > ENROLL_PHONE_MAX ||
+		!sl_str_printable(s->es_phone, strlen(s->es_phone)))
+		return sl_fail(err, SL_EINVAL, "phone number missing or longer than %d characters", ENROLL_PHONE_MAX);
+	if (!lang_ok(s->es_language))
+		return sl_fail(err, SL_EINVAL, "language must be nl, fr, de or en");
+	if (s->es_terms_version == NULL || s->es_terms_version[0] == '\0' ||
+		strlen(s->es_terms_version) > ENROLL_TERMS_MAX)
+		return sl_fail(err, SL_EINVAL, "the terms must be accepted");
+	if (name != NULL && (name[0] == '\0' || strlen(name) >= SAPP_NAME_MAX))
+		return sl_fail(err, SL_EINVAL, "device name must be 1..%d bytes", SAPP_NAME_MAX - 1);
+	return SL_OK;
+}
+
+/* Start over: a new transport key, no enrolment. */
+static int
+reset_enrollment(struct sapp *app, struct sl_err *err)
+{
+	char pem[SAPP_PEM_MAX];
+	struct sapp_transport tk;
+	int rc;
+
+	if ((rc = sapp_transport_generate(pem, err)) != SL_OK)
+		return rc;
+	rc = sapp_transport_load(pem, &tk, err);
+	if (rc == SL_OK) {
+		sapp_transport_clear(&app->sa_tk);
+		app->sa_tk = tk;
+		memcpy(app->sa_st.st_transport_key, pem, sizeof(pem));
+		app->sa_st.st_enrollment_id[0] = '\0';
+		app->sa_st.st_enrollment_status[0] = '\0';
+	}
+	OPENSSL_cleanse(pem, sizeof(pem));
+	return rc;
+}
+
+/* Keep the status the server reports (one we know), saving on change. */
+static int
+note_status(struct sapp *app, json_t *answer, struct sl_err *err)
+{
+	const char *s = json_string_value(json_object_get(answer, "status"));
+	struct sapp_state *st = &app->sa_st;
+
+	if (s == NULL || (strcmp(s, "sms") != 0 && strcmp(s, "proofing") != 0 && strcmp(s, "proofed") != 0 &&
+				 strcmp(s, "done") != 0))
+		return sl_fail(err, SL_EINVAL, "the server reports an unknown enrolment status");
+	if (strcmp(st->st_enrollment_status, s) == 0)
+		return SL_OK;
+	sl_strlcpy(st->st_enrollment_status, s, sizeof(st->st_enrollment_status));
+	return sapp_save(app, err);
+}
+
+/* The enrolment is over on the server's side: forget it here too. */
+static void
+forget_if_ended(struct sapp *app)
+{
+	const char *code = sapp_last_error_code(app);
+
+	if (strcmp(code, "enrollment_ended") == 0 || strcmp(code, "enrollment_expired") == 0) {
+		app->sa_st.st_enrollment_id[0] = '\0';
+		app->sa_st.st_enrollment_status[0] = '\0';
+		sapp_save(app, NULL);
+	}
+}
+
+static int
+need_enrolling(const struct sapp *app, struct sl_err *err)
+{
+	if (sapp_phase(app) != SAPP_ENROLLING)
+		return sl_fail(err, SL_EINVAL, "no enrolment in progress: start one first");
+	return SL_OK;
+}
+
+int
+sapp_enroll_start(struct sapp *app, const struct sapp_enroll_spec *spec, json_t **out, struct sl_err *err)
+{
+	json_t *body, *ans = NULL;
+	const char *id;
+	long status;
+	int rc;
+
+	*out = NULL;
+	if (sapp_phase(app) == SAPP_ENROLLED)
+		return sl_fail(err, SL_ECONFLICT, "this app is enrolled already");
+	if ((rc = spec_check(spec, err)) != SL_OK)
+		return rc;
+	if (sapp_phase(app) == SAPP_ENROLLING && (rc = reset_enrollment(app, err)) != SL_OK)
+		return rc;
+	body = json_pack("{s:s, s:s, s:s, s:s, s:o}", "phone", spec->es_phone, "terms_version", spec->es_terms_version,
+		"language", spec->es_language, "device_name",
+		spec->es_device_name ? spec->es_device_name : "sleutel-app", "transport_key",
+		sapp_transport_jwk(&app->sa_tk));
+	if (body == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	rc = sapp_call(app, "POST", "/enroll/start", body, true, 0, &status, &ans, err);
+	json_decref(body);
+	if (rc != SL_OK)
+		return rc;
+	id = json_string_value(json_object_get(ans, "enrollment_id"));
+	if (!sapp_id_ok(id)) {
+		json_decref(ans);
+		return sl_fail(err, SL_EINVAL, "the server's enrollment_id is not an id");
+	}
+	sl_strlcpy(app->sa_st.st_enrollment_id, id, sizeof(app->sa_st.st_enrollment_id));
+	sl_strlcpy(app->sa_st.st_enrollment_status, "sms", sizeof(app->sa_st.st_enrollment_status));
+	if ((rc = note_status(app, ans, err)) != SL_OK || (rc = sapp_save(app, err)) != SL_OK) {
+		json_decref(ans);
+		return rc;
+	}
+	*out = ans;
+	return SL_OK;
+}
+
+int
+sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_err *err)
+{
+	json_t *body, *ans = NULL;
+	long status;
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolling(app, err)) != SL_OK)
+		return rc;
+	if (!digits_ok(sms_code, ENROLL_SMS_MAX))
+		return sl_fail(err, SL_EINVAL, "the activation code is digits only");
+	if ((body = json_pack("{s:s}", "code", sms_code)) == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	rc = sapp_call(app, "POST", "/enroll/sms", body, true, 0, &status, &ans, err);
+	json_decref(body);
+	if (rc != SL_OK) {
+		forget_if_ended(app);
+		return rc;
+	}
+	if ((rc = note_status(app, ans, err)) != SL_OK) {
+		json_decref(ans);
+		return rc;
+	}
+	*out = ans;
+	return SL_OK;
+}
+
+int
+sapp_enroll_resend(struct sapp *app, json_t **out, struct sl_err *err)
+{
+	json_t *body = json_object();
+	long status;
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolling(app, err)) != SL_OK || body == NULL) {
+		json_decref(body);
+		return rc != SL_OK ? rc : sl_fail(err, SL_ENOMEM, "out of memory");
+	}
+	rc = sapp_call(app, "POST", "/enroll/sms/resend", body, true, 0, &status, out, err);
+	json_decref(body);
+	if (rc != SL_OK)
+		forget_if_ended(app);
+	return rc;
+}
+
+/* One GET /enroll of at most `secs` seconds; *timed_out when the server's
+ * long-poll outlasted it (not an error: the status has not moved). */
+static int
+enroll_look(struct sapp *app, int secs, json_t **out, bool *timed_out, struct sl_err *err)
+{
+	int64_t t0 = sl_monotonic_ms();
+	long status;
+	int rc;
+
+	*timed_out = false;
+	rc = sapp_call(app, "GET", "/enroll", NULL, true, secs, &status, out, err);
+	if (rc == SL_EIO && sl_monotonic_ms() - t0 >= (int64_t)secs * 1000 - 200) {
+		*timed_out = true;
+		return SL_OK;
+	}
+	return rc;
+}
+
+int
+sapp_enroll_status(struct sapp *app, int wait, json_t **out, struct sl_err *err)
+{
+	int64_t deadline = sl_monotonic_ms() + (int64_t)(wait > 0 ? wait : 0) * 1000;
+	json_t *ans = NULL;
+	bool timed_out;
+	int rc, secs;
+
+	*out = NULL;
+	if ((rc = need_enrolling(app, err)) != SL_OK)
+		return rc;
+	for (;;) {
+		int64_t left = deadline - sl_monotonic_ms();
+		secs = wait > 0 ? (int)((left + 999) / 1000) : ENROLL_PEEK;
+		if (secs > SAPP_POLL_DEFAULT + SAPP_POLL_GRACE)
+			secs = SAPP_POLL_DEFAULT + SAPP_POLL_GRACE;
+		if (secs < 1)
+			secs = 1;
+		if ((rc = enroll_look(app, secs, &ans, &timed_out, err)) != SL_OK) {
+			forget_if_ended(app);
+			return rc;
+		}
+		if (!timed_out && (rc = note_status(app, ans, err)) != SL_OK) {
+			json_decref(ans);
+			return rc;
+		}
+		if (!timed_out && strcmp(app->sa_st.st_enrollment_status, "proofing") != 0)
+			break;
+		if (wait <= 0 || sl_monotonic_ms() >= deadline)
+			break;
+		json_decref(ans);
+		ans = NULL;
+	}
+	if (ans == NULL) /* the long-poll outlasted us: the status has not moved */
+		ans = json_pack("{s:s}", "status", app->sa_st.st_enrollment_status);
+	*out = ans;
+	return ans ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
+}
+
+/* Seal Q to the server's current key with aad = the enrolment id. */
+static json_t *
+finish_body(struct sapp *app, const uint8_t q[P256_PUB_LEN], struct sl_err *err)
+{
+	const char *eid = app->sa_st.st_enrollment_id;
+	char kid[SEAL_KID_MAX], *enc;
+	uint8_t spub[P256_PUB_LEN], *sealed = NULL;
+	size_t slen = 0;
+	json_t *body;
+
+	if (sapp_seal_key(app, kid, spub, err) != SL_OK ||
+		seal(spub, kid, (const uint8_t *)eid, strlen(eid), q, P256_PUB_LEN, &sealed, &slen, err) != SL_OK)
+		return NULL;
+	enc = sl_b64url_encode(sealed, slen);
+	free(sealed);
+	body = enc ? json_pack("{s:s, s:s}", "seal_kid", kid, "confirmation_key", enc) : NULL;
+	free(enc);
+	if (body == NULL)
+		sl_fail(err, SL_ENOMEM, "out of memory");
+	return body;
+}
+
+/* The enrolled state: device, account, phone, and the camouflaged key. */
+static int
+finish_keep(struct sapp *app, json_t *ans, const uint8_t c[P256_SCALAR_LEN], const uint8_t salt[CAMO_SALT_LEN],
+	struct sl_err *err)
+{
+	const char *dev = json_string_value(json_object_get(ans, "device_id"));
+	const char *acc = json_string_value(json_object_get(ans, "account_id"));
+	const char *phone = json_string_value(json_object_get(ans, "phone"));
+	struct sapp_state *st = &app->sa_st;
+
+	if (!sapp_id_ok(dev) || !sapp_id_ok(acc) || !sapp_phone_ok(phone))
+		return sl_fail(err, SL_EINVAL, "the server's device_id, account_id or phone is malformed");
+	sl_strlcpy(st->st_device_id, dev, sizeof(st->st_device_id));
+	sl_strlcpy(st->st_account_id, acc, sizeof(st->st_account_id));
+	sl_strlcpy(st->st_phone, phone, sizeof(st->st_phone));
+	memcpy(st->st_c, c, P256_SCALAR_LEN);
+	memcpy(st->st_salt, salt, CAMO_SALT_LEN);
+	st->st_params = app->sa_params;
+	st->st_has_confirm = true;
+	st->st_enrollment_id[0] = '\0';
+	st->st_enrollment_status[0] = '\0';
+	return sapp_save(app, err);
+}
+
+int
+sapp_enroll_finish(struct sapp *app, const char *app_code, json_t **out, struct sl_err *err)
+{
+	uint8_t c[P256_SCALAR_LEN], salt[CAMO_SALT_LEN], q[P256_PUB_LEN];
+	json_t *body = NULL, *ans = NULL;
+	long status;
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolling(app, err)) != SL_OK)
+		return rc;
+	if (!camo_code_ok(app_code))
+		return sl_fail(err, SL_EINVAL, "the app code is exactly %d digits", CAMO_CODE_LEN);
+	if ((rc = camo_make(app_code, &app->sa_params, c, salt, q, err)) != SL_OK)
+		return rc;
+	if ((body = finish_body(app, q, err)) == NULL) {
+		rc = err ? err->code : SL_ERR;
+		goto out;
+	}
+	rc = sapp_call(app, "POST", "/enroll/finish", body, true, 0, &status, &ans, err);
+	if (rc != SL_OK) {
+		forget_if_ended(app);
+		goto out;
+	}
+	if ((rc = finish_keep(app, ans, c, salt, err)) != SL_OK)
+		goto out;
+	*out = ans;
+	ans = NULL;
+out:
+	OPENSSL_cleanse(c, sizeof(c));
+	OPENSSL_cleanse(salt, sizeof(salt));
+	OPENSSL_cleanse(q, sizeof(q));
+	json_decref(body);
+	json_decref(ans);
+	return rc;
+}

@@ -1,0 +1,133 @@
+/*
+ * sleutel-app.h — libsleutel-app, the reference phone app's library: what
+ * a real iOS or Android app would embed (DESIGN §2, PROTOCOL.md, and
+ * docs/device-api.md, the wire contract it follows exactly).
+ *
+ * There is no global state.  Everything the app keeps lives in one state
+ * file whose path the caller owns (mode 0600, written atomically, refused
+ * when others may read it): the server URL, an optional CA file, the
+ * transport key, the enrolment in progress, the device once enrolled, and
+ * the camouflaged confirmation key (c, salt, scrypt parameters) — nothing
+ * that depends on the 5-digit app code, so a stolen file offers no test of
+ * a guessed code.  A `struct sapp` is that file opened, with the keys
+ * loaded; it is not thread-safe (one per thread).
+ *
+ * Every call to the device API carries a fresh DPoP-shaped proof signed by
+ * the transport key.  Calls return 0 or a negative SL_E* code; when the
+ * server refused, `err` says "<error>: <error_description>" and
+ * sapp_last_error() gives the server's whole error object (attempts_left,
+ * failures, locked_until, ...).  Answers come back as new jansson
+ * references the caller json_decref()s.
+ */
+#ifndef SLEUTEL_APP_H
+#define SLEUTEL_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../core/core.h"
+
+#define SAPP_STATE_VERSION 1
+#define SAPP_STATE_MAX (16 * 1024) /* bytes of a state file */
+#define SAPP_URL_MAX 512 /* bytes of the server URL */
+#define SAPP_PATH_MAX 1024 /* bytes of the CA file path */
+#define SAPP_ID_MAX 64 /* bytes of an id (enrolment, device, account, request) */
+#define SAPP_PHONE_MAX 16 /* "+" and at most 15 digits */
+#define SAPP_PEM_MAX 2048 /* bytes of the transport key's PEM */
+#define SAPP_NAME_MAX 64 /* bytes of a device name */
+#define SAPP_POLL_GRACE 10 /* seconds a long-poll may outlast the server's poll_timeout */
+#define SAPP_POLL_DEFAULT 25 /* the server's poll_timeout when it does not say */
+#define SAPP_TIMEOUT 15 /* seconds for an ordinary call */
+
+struct sapp;
+struct camo_params;
+
+enum sapp_phase {
+	SAPP_NEW, /* a transport key, no enrolment yet */
+	SAPP_ENROLLING, /* enrollment id and status known */
+	SAPP_ENROLLED, /* device id, account id, phone, confirmation key */
+};
+
+/* ---- the state file ---- */
+
+/* Create a new state at `path` (it must not exist) with a fresh transport
+ * key.  `ca_file` may be NULL (system trust store). */
+int sapp_create(const char *path, const char *server, const char *ca_file, struct sapp **out, struct sl_err *err);
+/* Open an existing state: SL_EDENIED when the file is readable or writable
+ * by group or others, SL_EINVAL when it does not parse. */
+int sapp_open(const char *path, struct sapp **out, struct sl_err *err);
+void sapp_free(struct sapp *app);
+/* Use another server URL or CA file for this session (not saved). */
+int sapp_set_server(struct sapp *app, const char *server, const char *ca_file, struct sl_err *err);
+/* The scrypt cost used by sapp_enroll_finish (default camo_default_params;
+ * tests use a cheap one).  The cost is recorded in the state. */
+int sapp_set_camo_params(struct sapp *app, const struct camo_params *p, struct sl_err *err);
+
+enum sapp_phase sapp_phase(const struct sapp *app);
+const char *sapp_server(const struct sapp *app);
+const char *sapp_enrollment_id(const struct sapp *app); /* "" when none */
+const char *sapp_enrollment_status(const struct sapp *app);
+const char *sapp_device_id(const struct sapp *app);
+const char *sapp_account_id(const struct sapp *app);
+const char *sapp_phone(const struct sapp *app);
+/* The server's error object of the last refused call (borrowed), or NULL. */
+const json_t *sapp_last_error(const struct sapp *app);
+/* The server's error code of the last refused call ("wrong_code"), or "". */
+const char *sapp_last_error_code(const struct sapp *app);
+
+/* ---- enrolment ---- */
+
+/* GET /device/v1/config (no proof): issuer, terms_version, seal keys. */
+int sapp_config(struct sapp *app, json_t **out, struct sl_err *err);
+
+struct sapp_enroll_spec {
+	const char *es_phone; /* as typed: the server normalises it */
+	const char *es_device_name; /* NULL: "sleutel-app" */
+	const char *es_language; /* "nl", "fr", "de" or "en" */
+	const char *es_terms_version; /* the version the person accepted */
+};
+
+/* POST /enroll/start.  An enrolment already begun with this state starts
+ * over with a new transport key.  Refused once enrolled. */
+int sapp_enroll_start(struct sapp *app, const struct sapp_enroll_spec *spec, json_t **out, struct sl_err *err);
+/* POST /enroll/sms with the 5-digit activation code. */
+int sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_err *err);
+/* POST /enroll/sms/resend. */
+int sapp_enroll_resend(struct sapp *app, json_t **out, struct sl_err *err);
+/* GET /enroll.  `wait` seconds > 0: long-poll until the status leaves
+ * "proofing" or the time is up; 0: one short look. */
+int sapp_enroll_status(struct sapp *app, int wait, json_t **out, struct sl_err *err);
+/* The app code chosen (twice, checked by the caller): makes the
+ * confirmation key, seals Q to the server's current seal key with aad =
+ * the enrollment id, POSTs /enroll/finish and saves the enrolled state. */
+int sapp_enroll_finish(struct sapp *app, const char *app_code, json_t **out, struct sl_err *err);
+
+/* ---- requests ---- */
+
+/* GET /requests: `*out` is the array of pending requests (maybe empty).
+ * `wait` seconds > 0 polls until one comes or the time is up; 0 is one
+ * round of the server's long-poll. */
+int sapp_requests(struct sapp *app, int wait, json_t **out, struct sl_err *err);
+/* The pending request with this id as the server sent it (SL_ENOTFOUND). */
+int sapp_request_find(struct sapp *app, const char *request_id, json_t **out, struct sl_err *err);
+/* Approve `request` (exactly as received) with the verification code the
+ * person picked out of its codes and the 5-digit app code. */
+int sapp_approve(struct sapp *app, const json_t *request, const char *picked, const char *app_code, json_t **out,
+	struct sl_err *err);
+/* Refuse `request`: the same bytes with decision "refuse", signed by the
+ * transport key. */
+int sapp_refuse(struct sapp *app, const json_t *request, json_t **out, struct sl_err *err);
+/* A scanned QR code "sleutel://login?t=TOKEN": POST /scan; the request. */
+int sapp_scan(struct sapp *app, const char *uri, json_t **out, struct sl_err *err);
+
+/* ---- devices ---- */
+
+/* GET /devices: `*out` is the array of this account's devices. */
+int sapp_devices(struct sapp *app, json_t **out, struct sl_err *err);
+/* POST /devices/{id}/remove.  Removing this device forgets the enrolment
+ * in the state file too. */
+int sapp_remove(struct sapp *app, const char *device_id, json_t **out, struct sl_err *err);
+
+#endif
