@@ -1,37 +1,56 @@
-/* device.c — placeholder until the device side lands (docs/device-api.md). */
-#include "app.h"
+/*
+ * device.c — the device API's route table (docs/device-api.md), the two
+ * documents served without a proof (/config and /keys), and the small
+ * shared pieces: waiter keys, id syntax, the request object the app sees.
+ */
+#include <stdlib.h>
+#include <string.h>
 
-const struct http_route app_device_routes[1] = { { 0 } };
-const size_t app_device_nroutes = 0;
+#include "device_int.h"
 
-int
-app_keys_load(struct server *srv, struct sl_err *err)
+#define P HTTP_ORIGIN_PORTAL
+#define GET (HTTP_GET | HTTP_HEAD)
+#define POST HTTP_POST
+#define API HTTP_KIND_API
+
+static void app_config_get(void *ctx, struct http_request *rq);
+static void app_keys_get(void *ctx, struct http_request *rq);
+
+const struct http_route app_device_routes[] = {
+	{ APP_DEVICE_BASE "/config", GET, P, false, API, app_config_get },
+	{ APP_DEVICE_BASE "/keys", GET, P, false, API, app_keys_get },
+	{ APP_DEVICE_BASE "/enroll/start", POST, P, false, API, app_enroll_start },
+	{ APP_DEVICE_BASE "/enroll/sms/resend", POST, P, false, API, app_enroll_resend },
+	{ APP_DEVICE_BASE "/enroll/sms", POST, P, false, API, app_enroll_sms },
+	{ APP_DEVICE_BASE "/enroll/finish", POST, P, false, API, app_enroll_finish },
+	{ APP_DEVICE_BASE "/enroll", GET, P, false, API, app_enroll_get },
+	{ APP_DEVICE_BASE "/requests", GET, P, false, API, app_channel_get },
+	{ APP_DEVICE_BASE "/requests/", POST, P, true, API, app_confirm_post },
+	{ APP_DEVICE_BASE "/devices", GET, P, false, API, app_devices_get },
+	{ APP_DEVICE_BASE "/devices/", POST, P, true, API, app_devices_remove },
+#ifdef SL_TEST_KEY
+	/* Test builds only: mark an enrolment proofed with a given identity. */
+	{ APP_DEVICE_BASE "/test/proofed", POST, P, false, API, app_enroll_test_proofed },
+#endif
+};
+const size_t app_device_nroutes = sizeof(app_device_routes) / sizeof(app_device_routes[0]);
+
+static void
+app_config_get(void *ctx, struct http_request *rq)
 {
-	(void)srv;
-	(void)err;
-	return SL_OK;
+	struct server *srv = ctx;
+	const struct sl_config *c = srv->sv_conf;
+
+	http_send_json(rq, 200,
+		json_pack("{s:s,s:s,s:s,s:i,s:o}", "issuer", c->c_issuer, "terms_version", c->c_app_terms_version,
+			"default_country", c->c_app_default_country, "poll_timeout", c->c_app_poll_timeout, "seal_keys",
+			app_keys_public(srv)));
 }
 
-void
-app_keys_free(struct server *srv)
+static void
+app_keys_get(void *ctx, struct http_request *rq)
 {
-	(void)srv;
-}
-
-json_t *
-app_keys_public(struct server *srv)
-{
-	(void)srv;
-	return json_object();
-}
-
-int
-app_phone_normalize(const char *in, const char *default_cc, char out[APP_PHONE_MAX])
-{
-	(void)in;
-	(void)default_cc;
-	out[0] = '\0';
-	return SL_EINVAL;
+	http_send_json(rq, 200, json_pack("{s:o}", "seal_keys", app_keys_public(ctx)));
 }
 
 void
@@ -46,11 +65,34 @@ app_account_wait_key(const char *account_id, char *out, size_t len)
 	snprintf(out, len, "account:%s", account_id);
 }
 
-int
-app_device_authenticate(struct server *srv, struct http_request *rq, struct store_device *out)
+void
+app_enroll_wait_key(const char *enrollment_id, char *out, size_t len)
 {
-	(void)srv;
-	(void)out;
-	http_send_oauth_error(rq, 401, "invalid_proof", "not built yet");
-	return SL_EDENIED;
+	snprintf(out, len, "enroll:%s", enrollment_id);
+}
+
+bool
+app_id_ok(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	return n > 0 && n <= APP_ID_MAX &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == n;
+}
+
+json_t *
+app_request_json(const struct store_apprq *r, int64_t now)
+{
+	json_t *o, *codes = json_loads(r->aq_codes ? r->aq_codes : "[]", 0, NULL);
+
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:I}", "id", r->aq_id, "rp_id", r->aq_client_id, "rp_name",
+		r->aq_rp_name, "action", r->aq_action, "display_text", r->aq_display_text, "codes",
+		codes ? codes : json_array(), "nonce", r->aq_nonce, "expires_in",
+		(json_int_t)(r->aq_expires > now ? r->aq_expires - now : 0));
+	if (o != NULL && r->aq_authz_details != NULL) {
+		json_t *ad = json_loads(r->aq_authz_details, 0, NULL);
+		if (ad != NULL)
+			json_object_set_new(o, "authorization_details", ad);
+	}
+	return o;
 }

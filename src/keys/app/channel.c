@@ -1,0 +1,73 @@
+/*
+ * channel.c — GET /device/v1/requests, the request channel.  The app
+ * long-polls: pending requests of its account are answered at once;
+ * otherwise the connection waits (a waiter in the registry, no thread) on
+ * app_account_wait_key(account), which the request side notifies when it
+ * makes a request, until [app] poll_timeout passes (204: poll again).
+ *
+ * The proof is checked on the first call only: its jti is spent then, and
+ * the handler runs again after the wait with the account kept as request
+ * data.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "device_int.h"
+
+struct pending_list {
+	json_t *pl_list;
+	int64_t pl_now;
+};
+
+static int
+pending_one(const struct store_apprq *r, void *arg)
+{
+	struct pending_list *pl = arg;
+	json_t *o = app_request_json(r, pl->pl_now);
+
+	if (o == NULL)
+		return SL_ENOMEM;
+	json_array_append_new(pl->pl_list, o);
+	return SL_OK;
+}
+
+void
+app_channel_get(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct pending_list pl = { json_array(), sl_now() };
+	struct store_device dev = { 0 };
+	const char *account = http_get_data(rq);
+	char key[128];
+
+	if (account == NULL) {
+		char *copy;
+		if (app_device_authenticate(srv, rq, &dev) != SL_OK)
+			goto out;
+		copy = strdup(dev.dv_account_id);
+		if (copy == NULL) {
+			app_send_error(rq, 500, "server_error", "out of memory", NULL);
+			goto out;
+		}
+		http_set_data(rq, copy, free);
+		account = copy;
+		store_device_touch(srv->sv_store, dev.dv_id, pl.pl_now);
+	}
+	if (store_apprq_each_pending(srv->sv_store, account, pl.pl_now, pending_one, &pl) != SL_OK) {
+		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+		goto out;
+	}
+	if (json_array_size(pl.pl_list) > 0) {
+		http_send_json(rq, 200, json_pack("{s:O}", "requests", pl.pl_list));
+	} else if (http_wake_reason(rq) != 0) {
+		http_send_empty(rq, 204); /* timeout, shutdown, or the request went before we looked */
+	} else {
+		app_account_wait_key(account, key, sizeof(key));
+		if (http_wait(rq, srv->sv_waiters, key,
+			    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000) != SL_OK)
+			app_send_error(rq, 503, "temporarily_unavailable", "too many waiting; poll again", NULL);
+	}
+out:
+	json_decref(pl.pl_list);
+	store_device_clear(&dev);
+}

@@ -1,0 +1,287 @@
+/*
+ * confirm.c — POST /device/v1/requests/{id}: the person approves (with the
+ * 5-digit code) or refuses a request (PROTOCOL.md "What a confirmation
+ * signs"; DESIGN §4 lockout schedule).
+ *
+ * Order matters, so that nothing but a real wrong code counts a failure:
+ *   1. the device's proof; the request is this account's, pending, not
+ *      expired (else 404 / 409 already_answered / 410 expired, no count);
+ *   2. the account is not locked (423);
+ *   3. approve: the chosen verification code is the one the browser shows,
+ *      else the request is denied (409 wrong_verification_code);
+ *   4. the signature is unsealed (aad = request id); a blob that does not
+ *      open is malformed (400), not a wrong code;
+ *   5. the signed bytes are rebuilt from the STORED request and verified
+ *      with Q (approve, unsealed from the at-rest key) or the transport key
+ *      (refuse).  A bad approve signature is a wrong 5-digit code: counted,
+ *      3 → locked 3 h, 6 → 24 h, 9 → for good; the request stays pending.
+ *   6. the outcome is recorded once (store_apprq_finish), audited, and the
+ *      login or CIBA request it was made for is finished; waiters wake.
+ * The signature is never logged or stored.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "device_int.h"
+
+struct confirm_ctx {
+	struct server *cc_srv;
+	struct http_request *cc_rq;
+	struct store_device cc_dev;
+	struct store_apprq cc_req;
+	struct store_account cc_acct;
+	const char *cc_decision;
+	const char *cc_code;
+	uint8_t *cc_sig; /* unsealed DER signature: cleansed and freed */
+	size_t cc_siglen;
+};
+
+static json_t *
+locked_json(int64_t until)
+{
+	return until == STORE_LOCKED_FOREVER ? json_pack("{s:n,s:b}", "locked_until", "locked_for_good", 1)
+					     : json_pack("{s:I}", "locked_until", (json_int_t)until);
+}
+
+static void
+audit(struct confirm_ctx *cc, const char *result)
+{
+	struct store_audit au = { .au_event = cc->cc_req.aq_action,
+		.au_result = result,
+		.au_person_id = cc->cc_acct.ac_person_id,
+		.au_client_id = cc->cc_req.aq_client_id,
+		.au_key = APP_KEY_NAME,
+		.au_ip = http_client_ip(cc->cc_rq),
+		.au_detail = cc->cc_req.aq_id };
+
+	store_audit_add(cc->cc_srv->sv_store, &au);
+	metrics_login(cc->cc_srv->sv_metrics, APP_KEY_NAME, strcmp(result, "ok") == 0 ? "ok" : "denied");
+}
+
+/* Finish what the request was made for, and wake its waiters. */
+static void
+finish_link(struct confirm_ctx *cc, const char *status)
+{
+	struct server *srv = cc->cc_srv;
+	const struct store_apprq *r = &cc->cc_req;
+	struct sl_err err = { 0 };
+	char key[128];
+
+	if (strcmp(r->aq_link_kind, "authreq") == 0) {
+		struct store_person person = { 0 };
+		if (strcmp(status, "approved") == 0 &&
+			store_person_get(srv->sv_store, cc->cc_acct.ac_person_id, &person) == SL_OK) {
+			if (oidc_login_complete(
+				    srv, r->aq_link_id, &person, APP_KEY_NAME, OIDC_ACR_HIGH, APP_AMR, &err) != SL_OK)
+				log_warn("request %s: the login request is gone: %s", r->aq_id, err.msg);
+		} else {
+			oidc_login_deny(srv, r->aq_link_id);
+		}
+		store_person_clear(&person);
+	} else if (strcmp(r->aq_link_kind, "ciba") == 0) {
+		oidc_ciba_finished(srv, r->aq_link_id);
+	}
+	app_request_wait_key(r->aq_id, key, sizeof(key));
+	waiter_notify(srv->sv_waiters, key);
+}
+
+/* Record the outcome once; false when it was answered or expired (sent). */
+static bool
+record(struct confirm_ctx *cc, const char *status)
+{
+	int rc = store_apprq_finish(cc->cc_srv->sv_store, cc->cc_req.aq_id, status, cc->cc_dev.dv_id, sl_now());
+
+	if (rc == SL_OK)
+		return true;
+	if (rc == SL_ECONFLICT)
+		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
+	else if (rc == SL_EEXPIRED)
+		app_send_error(cc->cc_rq, 410, "expired", "This request has expired.", NULL);
+	else
+		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
+	return false;
+}
+
+/* The lockout schedule after one more wrong code. */
+static void
+wrong_code(struct confirm_ctx *cc)
+{
+	struct server *srv = cc->cc_srv;
+	int failures = 0;
+	int64_t until = 0, now = sl_now();
+	json_t *extra;
+
+	if (store_account_failure(srv->sv_store, cc->cc_acct.ac_id, &failures) != SL_OK) {
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+		return;
+	}
+	if (failures >= APP_LOCK_FOREVER_FAILURES)
+		until = STORE_LOCKED_FOREVER;
+	else if (failures == APP_LOCK2_FAILURES)
+		until = now + APP_LOCK2_SECONDS;
+	else if (failures == APP_LOCK1_FAILURES)
+		until = now + APP_LOCK1_SECONDS;
+	if (until != 0)
+		store_account_lock(srv->sv_store, cc->cc_acct.ac_id, until);
+	audit(cc, "wrong_code");
+	extra = until != 0 ? locked_json(until) : json_pack("{s:n}", "locked_until");
+	json_object_set_new(extra, "failures", json_integer(failures));
+	app_send_error(cc->cc_rq, 403, "wrong_code", "The code is not right.", extra);
+}
+
+/* The key that must have signed: Q for approve, the transport key for refuse. */
+static EVP_PKEY *
+signer_key(struct confirm_ctx *cc, struct sl_err *err)
+{
+	uint8_t pub[P256_PUB_LEN];
+	json_t *jwk;
+	int rc;
+
+	if (strcmp(cc->cc_decision, "approve") == 0)
+		return app_rest_open(cc->cc_srv, cc->cc_dev.dv_id, cc->cc_dev.dv_confirm_key, err);
+	jwk = json_loads(cc->cc_dev.dv_transport_jwk, 0, NULL);
+	rc = app_jwk_point(jwk, pub, err);
+	json_decref(jwk);
+	return rc == SL_OK ? p256_public_from_bytes(pub, err) : NULL;
+}
+
+static int
+verify(struct confirm_ctx *cc, struct sl_err *err)
+{
+	const struct store_apprq *r = &cc->cc_req;
+	struct confirm_fields f = { .cf_request_id = r->aq_id,
+		.cf_rp_id = r->aq_client_id,
+		.cf_rp_display_name = r->aq_rp_name,
+		.cf_action = r->aq_action,
+		.cf_display_text = r->aq_display_text,
+		.cf_verification_code = cc->cc_code,
+		.cf_server_nonce = r->aq_nonce,
+		.cf_decision = cc->cc_decision,
+		.cf_device_id = cc->cc_dev.dv_id };
+	EVP_PKEY *key = signer_key(cc, err);
+	int rc;
+
+	if (key == NULL)
+		return SL_ECRYPTO;
+	rc = confirm_verify(key, &f, cc->cc_sig, cc->cc_siglen);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* Steps 1 and 2; false when the answer is sent. */
+static bool
+load_request(struct confirm_ctx *cc, const char *id)
+{
+	struct server *srv = cc->cc_srv;
+	int64_t now = sl_now();
+
+	if (!app_id_ok(id) || store_apprq_get(srv->sv_store, id, &cc->cc_req) != SL_OK ||
+		strcmp(cc->cc_req.aq_account_id, cc->cc_dev.dv_account_id) != 0) {
+		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
+		return false;
+	}
+	if (strcmp(cc->cc_req.aq_status, "pending") != 0) {
+		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
+		return false;
+	}
+	if (now >= cc->cc_req.aq_expires) {
+		app_send_error(cc->cc_rq, 410, "expired", "This request has expired.", NULL);
+		return false;
+	}
+	if (store_account_get(srv->sv_store, cc->cc_dev.dv_account_id, &cc->cc_acct) != SL_OK) {
+		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
+		return false;
+	}
+	if (cc->cc_acct.ac_locked_until > now) {
+		app_send_error(cc->cc_rq, 423, "locked", "Too many wrong codes: the app key is locked.",
+			locked_json(cc->cc_acct.ac_locked_until));
+		return false;
+	}
+	return true;
+}
+
+/* The body; false when the answer is sent. */
+static bool
+parse_body(struct confirm_ctx *cc, json_t *body, struct sl_err *err)
+{
+	const char *kid = app_json_str(body, "seal_kid", APP_KID_MAX);
+	const char *sealed = app_json_str(body, "sealed_signature", APP_SEALED_MAX);
+	int rc;
+
+	cc->cc_decision = app_json_str(body, "decision", 8);
+	cc->cc_code = app_json_str(body, "verification_code", APP_CODE_LEN);
+	if (cc->cc_decision == NULL ||
+		(strcmp(cc->cc_decision, "approve") != 0 && strcmp(cc->cc_decision, "refuse") != 0) ||
+		cc->cc_code == NULL || kid == NULL || sealed == NULL) {
+		app_send_error(cc->cc_rq, 400, "invalid_request",
+			"decision (approve|refuse), verification_code, seal_kid and sealed_signature are required",
+			NULL);
+		return false;
+	}
+	/* Step 3 before any cryptography: a wrong pick ends the request. */
+	if (strcmp(cc->cc_decision, "approve") == 0 && !sl_ct_streq(cc->cc_code, cc->cc_req.aq_code)) {
+		if (record(cc, "denied")) {
+			audit(cc, "wrong_verification_code");
+			finish_link(cc, "denied");
+			app_send_error(cc->cc_rq, 409, "wrong_verification_code",
+				"This is not the code the site shows: the request is cancelled.", NULL);
+		}
+		return false;
+	}
+	rc = app_unseal_b64(cc->cc_srv, kid, sealed, cc->cc_req.aq_id, &cc->cc_sig, &cc->cc_siglen, err);
+	if (rc != SL_OK || cc->cc_siglen > CONFIRM_SIG_MAX) {
+		app_send_error(cc->cc_rq, 400, "invalid_signature", "The sealed signature does not open.", NULL);
+		return false;
+	}
+	return true;
+}
+
+static void
+confirm_run(struct confirm_ctx *cc, json_t *body)
+{
+	struct sl_err err = { 0 };
+	const char *status;
+
+	if (!load_request(cc, http_path(cc->cc_rq) + strlen(APP_DEVICE_BASE "/requests/")) ||
+		!parse_body(cc, body, &err))
+		return;
+	if (verify(cc, &err) != SL_OK) {
+		if (strcmp(cc->cc_decision, "approve") == 0)
+			wrong_code(cc);
+		else
+			app_send_error(
+				cc->cc_rq, 400, "invalid_signature", "The refusal is not signed by this device.", NULL);
+		return;
+	}
+	status = strcmp(cc->cc_decision, "approve") == 0 ? "approved" : "refused";
+	if (!record(cc, status))
+		return;
+	if (strcmp(status, "approved") == 0)
+		store_account_success(cc->cc_srv->sv_store, cc->cc_acct.ac_id);
+	store_device_touch(cc->cc_srv->sv_store, cc->cc_dev.dv_id, sl_now());
+	audit(cc, strcmp(status, "approved") == 0 ? "ok" : "refused");
+	finish_link(cc, status);
+	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", status));
+}
+
+void
+app_confirm_post(void *ctx, struct http_request *rq)
+{
+	struct confirm_ctx cc = { .cc_srv = ctx, .cc_rq = rq };
+	json_t *body;
+
+	if (app_device_authenticate(cc.cc_srv, rq, &cc.cc_dev) != SL_OK)
+		return;
+	body = app_json_body(rq);
+	if (body != NULL)
+		confirm_run(&cc, body);
+	json_decref(body);
+	if (cc.cc_sig != NULL)
+		OPENSSL_clear_free(cc.cc_sig, cc.cc_siglen);
+	store_device_clear(&cc.cc_dev);
+	store_apprq_clear(&cc.cc_req);
+	store_account_clear(&cc.cc_acct);
+}

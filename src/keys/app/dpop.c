@@ -1,0 +1,95 @@
+/*
+ * dpop.c — a device proof on an HTTP request: the header, the htm and htu
+ * of this request, the jti recorded once per key (store_jti_use under
+ * "dev:<jkt>" until iat + [app] proof_window), and
+ * app_device_authenticate() for registered devices.  The JWS and claim
+ * checks are in proof.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "device_int.h"
+
+int
+app_htu(struct server *srv, struct http_request *rq, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s%s", srv->sv_conf->c_issuer, http_path(rq));
+
+	return n < 0 || (size_t)n >= len ? SL_ETOOBIG : SL_OK;
+}
+
+int
+app_proof_check(struct server *srv, struct http_request *rq, json_t *jwk, struct app_proof *out, struct sl_err *err)
+{
+	const struct sl_config *c = srv->sv_conf;
+	enum http_method m = http_method(rq);
+	const char *htm = m == HTTP_POST ? "POST" : m == HTTP_HEAD ? "HEAD" : "GET";
+	char htu[1024], key[APP_JKT_LEN + 8];
+	int64_t now = sl_now();
+	int rc;
+
+	if (app_htu(srv, rq, htu, sizeof(htu)) != SL_OK)
+		return sl_fail(err, SL_ETOOBIG, "the URL is too long");
+	rc = app_proof_verify(http_header(rq, "DPoP"), jwk, htm, htu, now, c->c_app_proof_window, out, err);
+	if (rc != SL_OK)
+		return rc;
+	snprintf(key, sizeof(key), "dev:%s", out->ap_jkt);
+	rc = store_jti_use(srv->sv_store, key, out->ap_jti, out->ap_iat + c->c_app_proof_window);
+	if (rc == SL_ECONFLICT)
+		return sl_fail(err, SL_EDENIED, "the proof was used before (jti replay)");
+	if (rc != SL_OK)
+		return sl_fail(err, SL_ESTORE, "cannot record the proof");
+	return SL_OK;
+}
+
+void
+app_send_invalid_proof(struct http_request *rq, const char *desc)
+{
+	json_t *o = json_pack("{s:s,s:s}", "error", "invalid_proof", "error_description", desc ? desc : "bad proof");
+
+	http_add_header(rq, "WWW-Authenticate", "DPoP error=\"invalid_dpop_proof\", algs=\"ES256\"");
+	http_send_json(rq, 401, o);
+}
+
+int
+app_device_authenticate(struct server *srv, struct http_request *rq, struct store_device *out)
+{
+	struct sl_err err = { 0 };
+	struct store_account acct;
+	struct app_proof pr;
+	char jkt[APP_JKT_LEN + 1];
+	json_t *jwk = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&acct, 0, sizeof(acct));
+	if (app_proof_kid(http_header(rq, "DPoP"), jkt) != SL_OK) {
+		app_send_invalid_proof(rq, "no DPoP proof with a key id");
+		return SL_EDENIED;
+	}
+	rc = store_device_by_jkt(srv->sv_store, jkt, out);
+	if (rc == SL_OK)
+		jwk = json_loads(out->dv_transport_jwk, 0, NULL);
+	if (rc != SL_OK || jwk == NULL) {
+		if (rc == SL_OK || rc == SL_ENOTFOUND)
+			app_send_invalid_proof(rq, "unknown device key");
+		else
+			app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+		store_device_clear(out);
+		return SL_EDENIED;
+	}
+	rc = app_proof_check(srv, rq, jwk, &pr, &err);
+	json_decref(jwk);
+	if (rc == SL_OK && strcmp(out->dv_status, "active") != 0)
+		rc = sl_fail(&err, SL_EDENIED, "this device is %s", out->dv_status);
+	if (rc == SL_OK && (store_account_get(srv->sv_store, out->dv_account_id, &acct) != SL_OK ||
+				   strcmp(acct.ac_status, "active") != 0))
+		rc = sl_fail(&err, SL_EDENIED, "this device's account is blocked");
+	store_account_clear(&acct);
+	if (rc != SL_OK) {
+		app_send_invalid_proof(rq, err.msg);
+		store_device_clear(out);
+		return SL_EDENIED;
+	}
+	return SL_OK;
+}

@@ -1,0 +1,610 @@
+/*
+ * enroll.c — enrolment of a phone (docs/device-api.md "enroll"; DESIGN §1
+ * "App enrollment"): terms and phone number → a 5-digit SMS activation
+ * code → proofing (bank or eID, src/proofing) → the confirmation key Q,
+ * sealed → a device on the account of that number.
+ *
+ * The enrolment is known by its transport key: each step's proof names
+ * the key's thumbprint, stored on the enrolment at start.  The SMS code
+ * comes from the CSRNG and is stored only as an HMAC (key from
+ * keys/secret, bound to the enrolment id), compared in constant time.
+ * Limits: [app] sms_code_lifetime, sms_attempts (wrong codes in all, a
+ * resend does not give more), sms_max_sends, enrollment_lifetime; starts
+ * per IP ([app] rate_ip) and per number ([app] rate_phone) in [app]
+ * rate_window, so nobody can make sleutel text a number over and over.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "device_int.h"
+#include "../../proofing/proofing.h"
+#include "../../sms/sms.h"
+
+#define DEFAULT_DEVICE_NAME "phone"
+
+/* The text before the code, per language (config_languages order). */
+static const char *const sms_texts[SL_LANG_COUNT] = {
+	"Je sleutel-activatiecode is ",
+	"Votre code d'activation sleutel est ",
+	"Ihr sleutel-Aktivierungscode lautet ",
+	"Your sleutel activation code is ",
+};
+
+static int
+lang_index(const char *code)
+{
+	for (int i = 0; code != NULL && i < SL_LANG_COUNT; i++)
+		if (strcmp(code, config_languages[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int
+enroll_lang(struct server *srv, const struct store_enrollment *en)
+{
+	int i = lang_index(en->en_lang);
+
+	if (i < 0)
+		i = lang_index(srv->sv_conf->c_default_language);
+	return i < 0 ? 0 : i;
+}
+
+/* A new code: its MAC in the record, the text sent to the phone. */
+static int
+enroll_send_code(struct server *srv, struct store_enrollment *en, char mac[2 * SL_SHA256_LEN + 1], struct sl_err *err)
+{
+	char code[APP_SMS_CODE_LEN + 1], text[SMS_TEXT_MAX];
+	uint32_t v;
+	int rc;
+
+	if (sl_random_uniform(100000, &v) != SL_OK)
+		return sl_fail(err, SL_ECRYPTO, "no randomness");
+	snprintf(code, sizeof(code), "%05u", v);
+	rc = app_sms_mac(srv, en->en_id, code, mac);
+	if (rc == SL_OK) {
+		en->en_sms_hash = mac;
+		snprintf(text, sizeof(text), "%s%s", sms_texts[enroll_lang(srv, en)], code);
+		rc = sms_send(srv->sv_sms, en->en_phone, text, err);
+		OPENSSL_cleanse(text, sizeof(text));
+	}
+	OPENSSL_cleanse(code, sizeof(code));
+	return rc;
+}
+
+static bool
+ended(struct server *srv, const struct store_enrollment *en)
+{
+	return en->en_sms_attempts >= srv->sv_conf->c_app_sms_attempts;
+}
+
+/* Answers the common refusals of a step on a known enrolment. */
+static bool
+enroll_live(struct server *srv, struct http_request *rq, const struct store_enrollment *en)
+{
+	if (sl_now() >= en->en_expires || strcmp(en->en_status, "done") == 0) {
+		app_send_error(rq, 410, "enrollment_expired", "This enrolment has ended; start again.", NULL);
+		return false;
+	}
+	if (ended(srv, en)) {
+		app_send_error(rq, 403, "enrollment_ended", "Too many wrong codes; start again.", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* The enrolment whose transport key made this request's proof; on
+ * failure the answer is sent. */
+static int
+enroll_auth(struct server *srv, struct http_request *rq, struct store_enrollment *en)
+{
+	char jkt[APP_JKT_LEN + 1];
+	struct sl_err err = { 0 };
+	struct app_proof pr;
+	json_t *jwk;
+	int rc;
+
+	memset(en, 0, sizeof(*en));
+	if (app_proof_kid(http_header(rq, "DPoP"), jkt) != SL_OK) {
+		app_send_invalid_proof(rq, "no DPoP proof with a key id");
+		return SL_EDENIED;
+	}
+	rc = store_enrollment_by_jkt(srv->sv_store, jkt, en);
+	if (rc != SL_OK) {
+		if (rc == SL_ENOTFOUND)
+			app_send_invalid_proof(rq, "no enrolment for this key");
+		else
+			app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+		return SL_EDENIED;
+	}
+	jwk = json_loads(en->en_transport_jwk, 0, NULL);
+	rc = jwk ? app_proof_check(srv, rq, jwk, &pr, &err) : sl_fail(&err, SL_EINVAL, "bad stored key");
+	json_decref(jwk);
+	if (rc != SL_OK) {
+		app_send_invalid_proof(rq, err.msg);
+		store_enrollment_clear(en);
+		return SL_EDENIED;
+	}
+	return SL_OK;
+}
+
+/* ---- POST /enroll/start ---- */
+
+struct start_in {
+	const char *si_terms;
+	const char *si_lang;
+	const char *si_name;
+	json_t *si_jwk;
+	char si_phone[APP_PHONE_MAX];
+	char si_jkt[APP_JKT_LEN + 1];
+};
+
+/* Validate the body; on failure the answer is sent. */
+static bool
+start_input(struct server *srv, struct http_request *rq, json_t *body, struct start_in *in)
+{
+	const struct sl_config *c = srv->sv_conf;
+	struct sl_err err = { 0 };
+	struct app_proof pr;
+	char kid[APP_JKT_LEN + 1];
+
+	in->si_jwk = json_object_get(body, "transport_key");
+	if (app_jwk_thumbprint(in->si_jwk, in->si_jkt, &err) != SL_OK) {
+		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
+		return false;
+	}
+	if (app_proof_kid(http_header(rq, "DPoP"), kid) != SL_OK || strcmp(kid, in->si_jkt) != 0) {
+		app_send_invalid_proof(rq, "the proof's kid must be the thumbprint of transport_key");
+		return false;
+	}
+	if (app_proof_check(srv, rq, in->si_jwk, &pr, &err) != SL_OK) {
+		app_send_invalid_proof(rq, err.msg);
+		return false;
+	}
+	in->si_terms = app_json_str(body, "terms_version", APP_TERMS_MAX);
+	if (in->si_terms == NULL || strcmp(in->si_terms, c->c_app_terms_version) != 0) {
+		app_send_error(rq, 400, "terms_not_accepted", "Accept the current terms first.",
+			json_pack("{s:s}", "terms_version", c->c_app_terms_version));
+		return false;
+	}
+	if (app_phone_normalize(app_json_str(body, "phone", 64), c->c_app_default_country, in->si_phone) != SL_OK) {
+		app_send_error(rq, 400, "invalid_phone", "This is not a mobile phone number.", NULL);
+		return false;
+	}
+	in->si_lang = app_json_str(body, "language", 8);
+	if (in->si_lang == NULL || lang_index(in->si_lang) < 0)
+		in->si_lang =
+			config_languages[lang_index(c->c_default_language) < 0 ? 0 : lang_index(c->c_default_language)];
+	in->si_name = app_json_str(body, "device_name", APP_DEVICE_NAME_MAX);
+	if (json_object_get(body, "device_name") != NULL && (in->si_name == NULL || in->si_name[0] == '\0')) {
+		app_send_error(rq, 400, "invalid_request", "device_name: 1 to 64 bytes", NULL);
+		return false;
+	}
+	if (in->si_name == NULL)
+		in->si_name = DEFAULT_DEVICE_NAME;
+	return true;
+}
+
+/* Only the public members are kept (the JWK was checked to be P-256). */
+static char *
+public_jwk_text(json_t *jwk)
+{
+	json_t *o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
+		json_object_get(jwk, "y"));
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(o);
+	return text;
+}
+
+static bool
+start_rate_ok(struct server *srv, const struct start_in *in, const char *ip)
+{
+	const struct sl_config *c = srv->sv_conf;
+	char key[APP_RATE_KEY_MAX];
+
+	snprintf(key, sizeof(key), "ip:%.60s", ip ? ip : "-");
+	if (!app_rate_take(srv, key, c->c_app_rate_ip, c->c_app_rate_window))
+		return false;
+	snprintf(key, sizeof(key), "phone:%s", in->si_phone);
+	return app_rate_take(srv, key, c->c_app_rate_phone, c->c_app_rate_window);
+}
+
+void
+app_enroll_start(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	const struct sl_config *c = srv->sv_conf;
+	json_t *body = app_json_body(rq);
+	struct start_in in = { 0 };
+	struct store_enrollment en = { 0 };
+	struct sl_err err = { 0 };
+	char mac[2 * SL_SHA256_LEN + 1], *jwk = NULL, *id = NULL;
+	int64_t now = sl_now();
+	int rc;
+
+	if (body == NULL || !start_input(srv, rq, body, &in))
+		goto out;
+	if (!start_rate_ok(srv, &in, http_client_ip(rq))) {
+		app_send_error(rq, 429, "rate_limited", "Too many enrolments; try again later.", NULL);
+		goto out;
+	}
+	id = sl_random_id(16);
+	jwk = public_jwk_text(in.si_jwk);
+	if (id == NULL || jwk == NULL) {
+		app_send_error(rq, 500, "server_error", "out of memory", NULL);
+		goto out;
+	}
+	en = (struct store_enrollment){ .en_id = id,
+		.en_phone = in.si_phone,
+		.en_jkt = in.si_jkt,
+		.en_transport_jwk = jwk,
+		.en_device_name = (char *)in.si_name,
+		.en_lang = (char *)in.si_lang,
+		.en_terms = (char *)in.si_terms,
+		.en_status = "sms",
+		.en_sms_hash = "",
+		.en_sms_sends = 1,
+		.en_sms_expires = now + c->c_app_sms_code_lifetime,
+		.en_created = now,
+		.en_expires = now + c->c_app_enrollment_lifetime };
+	rc = app_sms_mac(srv, id, "-", mac); /* a placeholder no code matches, until the code is made */
+	en.en_sms_hash = mac;
+	if (rc == SL_OK)
+		rc = store_enrollment_put(srv->sv_store, &en);
+	if (rc == SL_ECONFLICT) {
+		app_send_error(rq, 409, "key_in_use", "This key is already in use; make a new one.", NULL);
+		goto out;
+	}
+	if (rc == SL_OK)
+		rc = enroll_send_code(srv, &en, mac, &err);
+	if (rc == SL_OK)
+		rc = store_enrollment_update(srv->sv_store, &en);
+	if (rc != SL_OK) {
+		log_warn("enrolment %s: %s", id, err.msg[0] ? err.msg : sl_strerror(rc));
+		app_send_error(rq, 502, "sms_failed", "The activation code could not be sent; try again.", NULL);
+		goto out;
+	}
+	http_send_json(rq, 201,
+		json_pack("{s:s,s:s,s:s,s:i,s:i}", "enrollment_id", id, "phone", in.si_phone, "status", "sms",
+			"expires_in", c->c_app_enrollment_lifetime, "sms_expires_in", c->c_app_sms_code_lifetime));
+out:
+	free(id);
+	free(jwk);
+	json_decref(body);
+}
+
+/* ---- POST /enroll/sms/resend ---- */
+
+void
+app_enroll_resend(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	const struct sl_config *c = srv->sv_conf;
+	struct store_enrollment en;
+	struct sl_err err = { 0 };
+	char mac[2 * SL_SHA256_LEN + 1], *keep;
+	int rc;
+
+	if (enroll_auth(srv, rq, &en) != SL_OK)
+		return;
+	if (!enroll_live(srv, rq, &en))
+		goto out;
+	if (strcmp(en.en_status, "sms") != 0) {
+		app_send_error(rq, 409, "invalid_state", "The activation code was already entered.", NULL);
+		goto out;
+	}
+	if (en.en_sms_sends >= c->c_app_sms_max_sends) {
+		app_send_error(rq, 429, "too_many_sms", "No more activation codes for this enrolment; start again.",
+			json_pack("{s:i}", "max_sends", c->c_app_sms_max_sends));
+		goto out;
+	}
+	keep = en.en_sms_hash;
+	en.en_sms_sends++;
+	en.en_sms_expires = sl_now() + c->c_app_sms_code_lifetime;
+	rc = enroll_send_code(srv, &en, mac, &err);
+	/* Counted even when sending failed: a failing gateway is no way around the limit. */
+	if (rc != SL_OK)
+		en.en_sms_hash = keep;
+	if (store_enrollment_update(srv->sv_store, &en) != SL_OK && rc == SL_OK)
+		rc = SL_ESTORE;
+	en.en_sms_hash = keep;
+	if (rc != SL_OK)
+		app_send_error(rq, 502, "sms_failed", "The activation code could not be sent; try again.", NULL);
+	else
+		http_send_json(rq, 200, json_pack("{s:i}", "sms_expires_in", c->c_app_sms_code_lifetime));
+out:
+	store_enrollment_clear(&en);
+}
+
+/* ---- POST /enroll/sms ---- */
+
+static void
+sms_wrong(struct server *srv, struct http_request *rq, struct store_enrollment *en)
+{
+	int left;
+
+	en->en_sms_attempts++;
+	if (store_enrollment_update(srv->sv_store, en) != SL_OK) {
+		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+		return;
+	}
+	left = srv->sv_conf->c_app_sms_attempts - en->en_sms_attempts;
+	if (left <= 0)
+		app_send_error(rq, 403, "enrollment_ended", "Too many wrong codes; start again.", NULL);
+	else
+		app_send_error(rq, 400, "wrong_code", "This is not the activation code.",
+			json_pack("{s:i}", "attempts_left", left));
+}
+
+void
+app_enroll_sms(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_enrollment en;
+	char mac[2 * SL_SHA256_LEN + 1];
+	const char *code;
+	json_t *body;
+
+	if (enroll_auth(srv, rq, &en) != SL_OK)
+		return;
+	body = app_json_body(rq);
+	if (body == NULL || !enroll_live(srv, rq, &en))
+		goto out;
+	if (strcmp(en.en_status, "sms") != 0) {
+		app_send_error(rq, 409, "invalid_state", "The activation code was already entered.", NULL);
+		goto out;
+	}
+	if (sl_now() >= en.en_sms_expires) {
+		app_send_error(rq, 410, "code_expired", "This activation code has expired; ask for a new one.", NULL);
+		goto out;
+	}
+	code = app_json_str(body, "code", APP_SMS_CODE_LEN);
+	if (code == NULL || strlen(code) != APP_SMS_CODE_LEN || strspn(code, "0123456789") != APP_SMS_CODE_LEN) {
+		app_send_error(rq, 400, "invalid_request", "code: 5 digits", NULL);
+		goto out;
+	}
+	if (app_sms_mac(srv, en.en_id, code, mac) != SL_OK || !sl_ct_streq(mac, en.en_sms_hash)) {
+		sms_wrong(srv, rq, &en);
+		goto out;
+	}
+	free(en.en_status);
+	en.en_status = strdup("proofing");
+	if (en.en_status == NULL || store_enrollment_update(srv->sv_store, &en) != SL_OK) {
+		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+		goto out;
+	}
+	{
+		json_t *choices = proofing_choices(srv, en.en_id, enroll_lang(srv, &en));
+		http_send_json(rq, 200,
+			json_pack("{s:s,s:o}", "status", "proofing", "proofing", choices ? choices : json_array()));
+	}
+out:
+	json_decref(body);
+	store_enrollment_clear(&en);
+}
+
+/* ---- GET /enroll (long-poll while proofing) ---- */
+
+static json_t *
+enroll_state(struct server *srv, const struct store_enrollment *en)
+{
+	json_t *o = json_pack("{s:s,s:I}", "status", en->en_status, "expires_in",
+		(json_int_t)(en->en_expires > sl_now() ? en->en_expires - sl_now() : 0));
+
+	if (strcmp(en->en_status, "proofing") == 0) {
+		json_t *choices = proofing_choices(srv, en->en_id, enroll_lang(srv, en));
+		json_object_set_new(o, "proofing", choices ? choices : json_array());
+	}
+	if (en->en_person != NULL && (strcmp(en->en_status, "proofed") == 0 || strcmp(en->en_status, "done") == 0)) {
+		json_t *p = json_loads(en->en_person, 0, NULL);
+		json_object_set_new(o, "person",
+			json_pack("{s:s?,s:s?}", "given_name", json_string_value(json_object_get(p, "given_name")),
+				"family_name", json_string_value(json_object_get(p, "family_name"))));
+		json_decref(p);
+	}
+	return o;
+}
+
+void
+app_enroll_get(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_enrollment en;
+	char key[128];
+	const char *waited = http_get_data(rq);
+
+	if (waited != NULL) {
+		/* Back from the wait: the proof was checked (and its jti spent) on the first call. */
+		if (store_enrollment_get(srv->sv_store, waited, &en) != SL_OK) {
+			app_send_error(rq, 410, "enrollment_expired", "This enrolment has ended; start again.", NULL);
+			return;
+		}
+	} else if (enroll_auth(srv, rq, &en) != SL_OK) {
+		return;
+	}
+	if (!enroll_live(srv, rq, &en))
+		goto out;
+	if (waited == NULL && strcmp(en.en_status, "proofing") == 0) {
+		char *id = strdup(en.en_id);
+		app_enroll_wait_key(en.en_id, key, sizeof(key));
+		if (id != NULL) {
+			http_set_data(rq, id, free);
+			if (http_wait(rq, srv->sv_waiters, key,
+				    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000) == SL_OK)
+				goto out;
+		}
+	}
+	http_send_json(rq, 200, enroll_state(srv, &en));
+out:
+	store_enrollment_clear(&en);
+}
+
+/* ---- POST /enroll/finish ---- */
+
+static int
+person_from_json(const char *text, struct store_person *p)
+{
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	const char *rrn = json_string_value(json_object_get(o, "rrn"));
+	const char *given = json_string_value(json_object_get(o, "given_name"));
+	const char *family = json_string_value(json_object_get(o, "family_name"));
+	const char *birth = json_string_value(json_object_get(o, "birthdate"));
+
+	memset(p, 0, sizeof(*p));
+	if (given == NULL || family == NULL) {
+		json_decref(o);
+		return SL_EINVAL;
+	}
+	p->p_rrn = sl_strdup(rrn);
+	p->p_given_name = sl_strdup(given);
+	p->p_family_name = sl_strdup(family);
+	p->p_birthdate = sl_strdup(birth);
+	json_decref(o);
+	return p->p_given_name && p->p_family_name ? SL_OK : SL_ENOMEM;
+}
+
+/* Q from the body: unsealed (aad = enrolment id), a point on P-256. */
+static int
+finish_q(struct server *srv, json_t *body, const char *enrollment_id, uint8_t q[P256_PUB_LEN], struct sl_err *err)
+{
+	uint8_t *plain = NULL;
+	size_t n = 0;
+	EVP_PKEY *k = NULL;
+	int rc;
+
+	rc = app_unseal_b64(srv, app_json_str(body, "seal_kid", APP_KID_MAX),
+		app_json_str(body, "confirmation_key", APP_SEALED_MAX), enrollment_id, &plain, &n, err);
+	if (rc == SL_OK && n != P256_PUB_LEN)
+		rc = sl_fail(err, SL_EINVAL, "the confirmation key must be a 65-byte P-256 point");
+	if (rc == SL_OK && (k = p256_public_from_bytes(plain, err)) == NULL)
+		rc = SL_EINVAL;
+	if (rc == SL_OK)
+		memcpy(q, plain, P256_PUB_LEN);
+	EVP_PKEY_free(k);
+	free(plain);
+	return rc;
+}
+
+static void
+finish_answer(struct server *srv, struct http_request *rq, int rc, const struct store_device *dev,
+	const struct store_account *acct, const struct sl_err *err)
+{
+	struct store_audit au = { .au_event = "app.enroll", .au_key = APP_KEY_NAME, .au_ip = http_client_ip(rq) };
+
+	if (rc == SL_OK) {
+		au.au_result = "ok";
+		au.au_person_id = acct->ac_person_id;
+		store_audit_add(srv->sv_store, &au);
+		http_send_json(rq, 201,
+			json_pack("{s:s,s:s,s:s}", "device_id", dev->dv_id, "account_id", acct->ac_id, "phone",
+				acct->ac_phone));
+	} else if (rc == SL_ECONFLICT) {
+		app_send_error(rq, 409, "not_proofed", "Link your identity first.", NULL);
+	} else if (rc == SL_EDENIED) {
+		au.au_result = "phone_in_use";
+		store_audit_add(srv->sv_store, &au);
+		app_send_error(rq, 409, "phone_in_use", "This number belongs to another person's account.", NULL);
+	} else {
+		log_warn("enrolment finish: %s", err->msg);
+		app_send_error(rq, 500, "server_error", "The enrolment could not be finished.", NULL);
+	}
+}
+
+void
+app_enroll_finish(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_enrollment en;
+	struct store_person person = { 0 };
+	struct store_account acct = { 0 };
+	struct store_device dev = { 0 };
+	struct sl_err err = { 0 };
+	uint8_t q[P256_PUB_LEN];
+	json_t *body;
+	int rc;
+
+	if (enroll_auth(srv, rq, &en) != SL_OK)
+		return;
+	body = app_json_body(rq);
+	if (body == NULL || !enroll_live(srv, rq, &en))
+		goto out;
+	if (strcmp(en.en_status, "proofed") != 0 || person_from_json(en.en_person, &person) != SL_OK) {
+		app_send_error(rq, 409, "not_proofed", "Link your identity first.", NULL);
+		goto out;
+	}
+	if (finish_q(srv, body, en.en_id, q, &err) != SL_OK) {
+		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
+		goto out;
+	}
+	dev.dv_id = sl_random_id(16);
+	dev.dv_name = sl_strdup(en.en_device_name);
+	dev.dv_jkt = sl_strdup(en.en_jkt);
+	dev.dv_transport_jwk = sl_strdup(en.en_transport_jwk);
+	dev.dv_status = strdup("active");
+	dev.dv_created = sl_now();
+	dev.dv_confirm_key = dev.dv_id ? app_rest_seal(srv, dev.dv_id, q, &err) : NULL;
+	if (dev.dv_confirm_key == NULL || dev.dv_name == NULL || dev.dv_status == NULL)
+		rc = sl_fail(&err, SL_ENOMEM, "out of memory");
+	else
+		rc = store_enrollment_finish(srv->sv_store, en.en_id, &person, &dev, &acct, &err);
+	finish_answer(srv, rq, rc, &dev, &acct, &err);
+out:
+	json_decref(body);
+	store_person_clear(&person);
+	store_account_clear(&acct);
+	store_device_clear(&dev);
+	store_enrollment_clear(&en);
+}
+
+#ifdef SL_TEST_KEY
+/* POST /device/v1/test/proofed — TEST BUILDS ONLY (meson -Dtest_key=true),
+ * like the portal's test key: stands in for bank or eID proofing, so the
+ * device API can be tested end to end.  Body: {"enrollment_id", "rrn",
+ * "given_name", "family_name", "birthdate"?}; the enrolment must be in
+ * "proofing". */
+void
+app_enroll_test_proofed(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	json_t *body = app_json_body(rq), *person;
+	struct store_enrollment en = { 0 };
+	const char *id, *rrn;
+	char key[128];
+
+	if (body == NULL)
+		return;
+	id = app_json_str(body, "enrollment_id", APP_ID_MAX);
+	rrn = app_json_str(body, "rrn", 11);
+	person = json_pack("{s:s?,s:s?,s:s?,s:s?}", "rrn", rrn, "given_name", app_json_str(body, "given_name", 100),
+		"family_name", app_json_str(body, "family_name", 100), "birthdate",
+		app_json_str(body, "birthdate", 10));
+	if (!app_id_ok(id) || rrn == NULL || strlen(rrn) != 11 || json_object_get(person, "given_name") == NULL ||
+		json_object_get(person, "family_name") == NULL) {
+		app_send_error(rq, 400, "invalid_request", "enrollment_id, rrn, given_name, family_name", NULL);
+	} else if (store_enrollment_get(srv->sv_store, id, &en) != SL_OK) {
+		app_send_error(rq, 404, "not_found", "no such enrolment", NULL);
+	} else if (strcmp(en.en_status, "proofing") != 0) {
+		app_send_error(rq, 409, "invalid_state", "the enrolment is not waiting for proofing", NULL);
+	} else {
+		free(en.en_status);
+		free(en.en_proof_method);
+		free(en.en_person);
+		en.en_status = strdup("proofed");
+		en.en_proof_method = strdup("test");
+		en.en_person = json_dumps(person, JSON_COMPACT);
+		if (store_enrollment_update(srv->sv_store, &en) != SL_OK) {
+			app_send_error(rq, 500, "server_error", "cannot update the enrolment", NULL);
+		} else {
+			app_enroll_wait_key(id, key, sizeof(key));
+			waiter_notify(srv->sv_waiters, key);
+			http_send_json(rq, 200, json_pack("{s:s}", "status", "proofed"));
+		}
+	}
+	json_decref(person);
+	json_decref(body);
+	store_enrollment_clear(&en);
+}
+#endif

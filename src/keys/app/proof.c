@@ -1,0 +1,191 @@
+/*
+ * proof.c — device proofs (docs/device-api.md "Device proofs", RFC 9449's
+ * shape).  Every device-API call but /config and /keys carries, in the
+ * DPoP header, a compact JWS made with the device's transport key:
+ * header {"typ":"dpop+jwt","alg":"ES256","kid":<jkt>}, claims htm, htu,
+ * iat, jti.  The kid is the RFC 7638 thumbprint of the transport key, by
+ * which the server finds the enrolment or device; there is no embedded
+ * key (the JOSE wrapper refuses a "jwk" header) and no bearer secret.
+ *
+ * The JOSE wrapper checks the algorithm against the key, the banned
+ * header members and the signature; it does not look at typ or claims, so
+ * this file checks typ, alg, kid, htm, htu, iat (within [app]
+ * proof_window) and jti (16..64 base64url characters, used once per key:
+ * store_jti_use under "dev:<jkt>" until iat + window, after which iat
+ * alone refuses it: dpop.c records it).
+ *
+ * Pure functions (no store, no HTTP), so unit tests and fuzzers reach them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "device_int.h"
+
+#define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+static int
+b64_coord(json_t *jwk, const char *name, uint8_t out[32])
+{
+	const char *s = json_string_value(json_object_get(jwk, name));
+	uint8_t *raw;
+	size_t n = 0;
+
+	if (s == NULL || strlen(s) != 43 || (raw = sl_b64url_decode(s, 43, &n)) == NULL)
+		return SL_EINVAL;
+	if (n == 32)
+		memcpy(out, raw, 32);
+	free(raw);
+	return n == 32 ? SL_OK : SL_EINVAL;
+}
+
+int
+app_jwk_point(json_t *jwk, uint8_t out[P256_PUB_LEN], struct sl_err *err)
+{
+	const char *kty = json_string_value(json_object_get(jwk, "kty"));
+	const char *crv = json_string_value(json_object_get(jwk, "crv"));
+	EVP_PKEY *k;
+
+	if (!json_is_object(jwk) || kty == NULL || crv == NULL || strcmp(kty, "EC") != 0 || strcmp(crv, "P-256") != 0)
+		return sl_fail(err, SL_EINVAL, "the transport key must be a P-256 public JWK");
+	if (json_object_get(jwk, "d") != NULL)
+		return sl_fail(err, SL_EINVAL, "the transport key must not hold its private part");
+	out[0] = 0x04;
+	if (b64_coord(jwk, "x", out + 1) != SL_OK || b64_coord(jwk, "y", out + 33) != SL_OK)
+		return sl_fail(err, SL_EINVAL, "the transport key's x and y must be 32-byte base64url values");
+	if ((k = p256_public_from_bytes(out, err)) == NULL)
+		return SL_EINVAL;
+	EVP_PKEY_free(k);
+	return SL_OK;
+}
+
+int
+app_jwk_thumbprint(json_t *jwk, char out[APP_JKT_LEN + 1], struct sl_err *err)
+{
+	uint8_t pub[P256_PUB_LEN], h[SL_SHA256_LEN];
+	char *x, *y, *enc;
+	struct sl_buf b;
+	int rc;
+
+	out[0] = '\0';
+	rc = app_jwk_point(jwk, pub, err);
+	if (rc != SL_OK)
+		return rc;
+	/* RFC 7638 §3.2: the required members, lexicographic, no spaces. */
+	x = sl_b64url_encode(pub + 1, 32);
+	y = sl_b64url_encode(pub + 33, 32);
+	sl_buf_init(&b, 256);
+	rc = x && y ? sl_buf_addf(&b, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y) : SL_ENOMEM;
+	if (rc == SL_OK)
+		rc = crypto_sha256(b.b_data, b.b_len, h);
+	enc = rc == SL_OK ? sl_b64url_encode(h, sizeof(h)) : NULL;
+	if (enc != NULL && strlen(enc) == APP_JKT_LEN)
+		memcpy(out, enc, APP_JKT_LEN + 1);
+	else
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+	free(enc);
+	free(x);
+	free(y);
+	sl_buf_reset(&b);
+	return rc;
+}
+
+int
+app_proof_kid(const char *proof, char out[APP_JKT_LEN + 1])
+{
+	json_t *hdr;
+	const char *kid;
+	int rc = SL_EINVAL;
+
+	out[0] = '\0';
+	if (proof == NULL || strlen(proof) > APP_PROOF_MAX || (hdr = jose_peek_header(proof)) == NULL)
+		return SL_EINVAL;
+	kid = json_string_value(json_object_get(hdr, "kid"));
+	if (kid != NULL && strlen(kid) == APP_JKT_LEN && strspn(kid, B64URL_CHARS) == APP_JKT_LEN) {
+		memcpy(out, kid, APP_JKT_LEN + 1);
+		rc = SL_OK;
+	}
+	json_decref(hdr);
+	return rc;
+}
+
+static int
+header_ok(const char *proof, struct sl_err *err)
+{
+	json_t *hdr = jose_peek_header(proof);
+	const char *typ = json_string_value(json_object_get(hdr, "typ"));
+	const char *alg = json_string_value(json_object_get(hdr, "alg"));
+	int rc = SL_OK;
+
+	if (hdr == NULL)
+		rc = sl_fail(err, SL_EINVAL, "the proof is not a compact JWS");
+	else if (typ == NULL || strcmp(typ, "dpop+jwt") != 0)
+		rc = sl_fail(err, SL_EDENIED, "the proof's typ must be dpop+jwt");
+	else if (alg == NULL || strcmp(alg, "ES256") != 0)
+		rc = sl_fail(err, SL_EDENIED, "the proof's alg must be ES256");
+	json_decref(hdr);
+	return rc;
+}
+
+static int
+claims_ok(
+	json_t *c, const char *htm, const char *htu, int64_t now, int window, struct app_proof *out, struct sl_err *err)
+{
+	const char *chtm = json_string_value(json_object_get(c, "htm"));
+	const char *chtu = json_string_value(json_object_get(c, "htu"));
+	const char *jti = json_string_value(json_object_get(c, "jti"));
+	json_t *iat = json_object_get(c, "iat");
+	size_t jl = jti ? strlen(jti) : 0;
+
+	if (chtm == NULL || strcmp(chtm, htm) != 0)
+		return sl_fail(err, SL_EDENIED, "the proof's htm is not this request's method");
+	if (chtu == NULL || strcmp(chtu, htu) != 0)
+		return sl_fail(err, SL_EDENIED, "the proof's htu is not this request's URL");
+	if (!json_is_integer(iat))
+		return sl_fail(err, SL_EDENIED, "the proof has no integer iat");
+	out->ap_iat = json_integer_value(iat);
+	if (out->ap_iat < now - window || out->ap_iat > now + window)
+		return sl_fail(err, SL_EDENIED, "the proof's iat is more than %d seconds from now", window);
+	if (jl < APP_JTI_MIN || jl > APP_JTI_MAX || strspn(jti, B64URL_CHARS) != jl)
+		return sl_fail(err, SL_EDENIED, "the proof's jti must be %d..%d base64url characters", APP_JTI_MIN,
+			APP_JTI_MAX);
+	memcpy(out->ap_jti, jti, jl + 1);
+	return SL_OK;
+}
+
+int
+app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err)
+{
+	static const char *const es256[] = { "ES256", NULL };
+	struct jose_key *key = NULL;
+	json_t *copy, *claims = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (proof == NULL)
+		return sl_fail(err, SL_EDENIED, "no DPoP proof");
+	if (strlen(proof) > APP_PROOF_MAX)
+		return sl_fail(err, SL_ETOOBIG, "the proof is longer than %d bytes", APP_PROOF_MAX);
+	rc = header_ok(proof, err);
+	if (rc == SL_OK)
+		rc = app_jwk_thumbprint(jwk, out->ap_jkt, err);
+	if (rc != SL_OK)
+		return rc;
+	/* The wrapper picks a key by kid: give the key its thumbprint as kid,
+	 * so a proof naming another kid finds no key. */
+	copy = json_pack("{s:s,s:s,s:O,s:O,s:s}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
+		json_object_get(jwk, "y"), "kid", out->ap_jkt);
+	key = copy ? jose_key_from_jwk(copy, es256, err) : NULL;
+	json_decref(copy);
+	if (key == NULL)
+		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
+	rc = jose_verify(proof, &key, 1, &claims, err);
+	jose_key_free(key);
+	if (rc == SL_OK)
+		rc = claims_ok(claims, htm, htu, now, window, out, err);
+	json_decref(claims);
+	return rc == SL_OK ? SL_OK : (rc == SL_ENOMEM ? rc : SL_EDENIED);
+}
+
