@@ -1,32 +1,56 @@
-// wait.js — the wait page's live part: a countdown, and a long-poll that
-// moves the browser on as soon as the login is confirmed elsewhere.  The
-// server answers 204 after its wait timeout; the page then asks again.
+// wait.js — the live part of the pages that wait for another device: a
+// countdown, and a long-poll that moves the browser on as soon as the login
+// is confirmed (or refused, or over) elsewhere.  The server answers 204
+// after its wait timeout; the page then asks again.  Every page works
+// without this script: it has a "continue" button that does the same.
+//
+// The box #wait says what to poll (data-poll) and where to go next
+// (data-next); the test key's wait page gives only data-req and data-csrf.
+// With data-remaining it counts down, and with data-warn it says so in the
+// status region once 30 seconds are left (the page has a button for more
+// time: WCAG 2.2.1).
 (function () {
   'use strict';
   var box = document.getElementById('wait');
   if (!box) return;
   var req = box.getAttribute('data-req');
   var csrf = box.getAttribute('data-csrf');
-  var remaining = parseInt(box.getAttribute('data-remaining'), 10) || 0;
-  var counter = document.getElementById('countdown');
   var lang = document.documentElement.lang || 'nl';
-  var finish = '/login/finish?req=' + encodeURIComponent(req) + '&csrf=' + encodeURIComponent(csrf) +
-    '&lang=' + encodeURIComponent(lang);
-  var timer = setInterval(function () {
-    remaining = Math.max(0, remaining - 1);
-    counter.textContent = String(remaining);
-    if (remaining === 0) clearInterval(timer);
-  }, 1000);
-  // Once the person submits a form (continue, cancel) the page is leaving:
-  // stop polling so no answer races the form's own navigation.
+  var pollUrl = box.getAttribute('data-poll') || ('/login/poll?req=' + encodeURIComponent(req));
+  var next = box.getAttribute('data-next') || ('/login/finish?req=' + encodeURIComponent(req) + '&csrf=' +
+    encodeURIComponent(csrf) + '&lang=' + encodeURIComponent(lang));
+  var counter = document.getElementById('countdown');
+  var status = document.getElementById('wait-status');
+  var warn = box.getAttribute('data-warn');
+  var hasCountdown = box.hasAttribute('data-remaining') && counter;
+  var remaining = parseInt(box.getAttribute('data-remaining'), 10) || 0;
+  // Once the person submits a form (continue, cancel, more time) the page is
+  // leaving: stop polling so no answer races the form's own navigation.
   var leaving = false;
   document.addEventListener('submit', function () { leaving = true; });
+  function go() {
+    if (leaving) return;
+    leaving = true;
+    window.location.assign(next);
+  }
+  if (hasCountdown) {
+    var warned = false;
+    var timer = setInterval(function () {
+      remaining = Math.max(0, remaining - 1);
+      counter.textContent = String(remaining);
+      if (warn && status && !warned && remaining <= 30 && document.getElementById('extend')) {
+        warned = true;
+        status.textContent = warn;
+      }
+      if (remaining === 0) clearInterval(timer);
+    }, 1000);
+  }
   function poll() {
     if (leaving) return;
-    fetch('/login/poll?req=' + encodeURIComponent(req), { credentials: 'same-origin', cache: 'no-store' })
+    fetch(pollUrl, { credentials: 'same-origin', cache: 'no-store' })
       .then(function (r) {
         if (leaving) return;
-        if (r.status === 200 || r.status === 404) { window.location.assign(finish); return; }
+        if (r.status === 200 || r.status === 404) { go(); return; }
         if (r.status === 204) { poll(); return; }
         setTimeout(poll, 2000);
       })

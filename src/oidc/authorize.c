@@ -118,6 +118,9 @@ session_satisfies(
 
 	if (prompt != NULL && (scope_has(prompt, "login") || scope_has(prompt, "select_account")))
 		return false;
+	/* A payment is confirmed each time, on the phone: never by a session. */
+	if (params_str(params, "authorization_details") != NULL)
+		return false;
 	if (max_age != NULL && sl_now() - ses->s_auth_time > strtoll(max_age, NULL, 10))
 		return false;
 	if (hint != NULL && !hint_matches(srv, hint, client, ses))
@@ -168,7 +171,7 @@ oidc_authorize(void *ctx, struct http_request *rq)
 		return;
 	}
 	if (params_str(in, "request_uri") != NULL &&
-	    strncmp(params_str(in, "request_uri"), OIDC_PAR_URN, strlen(OIDC_PAR_URN)) == 0) {
+		strncmp(params_str(in, "request_uri"), OIDC_PAR_URN, strlen(OIDC_PAR_URN)) == 0) {
 		params = params_from_par(srv, in, &client, &ae);
 		if (params == NULL)
 			goto fail;
@@ -184,7 +187,8 @@ oidc_authorize(void *ctx, struct http_request *rq)
 			srv, rq, &client, params, ses.s_person_id, ses.s_id, ses.s_acr, ses.s_amr, ses.s_auth_time);
 	} else if (prompt != NULL && strcmp(prompt, "none") == 0) {
 		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
-			"login_required", "the person must log in");
+			params_str(params, "authorization_details") ? "interaction_required" : "login_required",
+			"the person must log in");
 	} else {
 		start_pending(srv, rq, &client, params);
 	}

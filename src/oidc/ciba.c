@@ -1,12 +1,347 @@
-/* ciba.c — placeholder until CIBA lands. */
-#include "oidc_int.h"
+/*
+ * ciba.c — OpenID Connect Client-Initiated Backchannel Authentication
+ * (CIBA Core 1.0), poll and ping modes, for "confirm on your phone"
+ * started by the RP without a browser.
+ *
+ * The RP authenticates as at the token endpoint and names the person by
+ * phone number (login_hint).  A CIBA record (auth_req_id) and an app
+ * request linked to it are stored; the phone answers through the device
+ * API, which calls oidc_ciba_finished(): the outcome is copied onto the
+ * CIBA record and, in ping mode, the RP is told to come and fetch it.  The
+ * RP then redeems auth_req_id once at the token endpoint
+ * (urn:openid:params:grant-type:ciba); polled faster than `interval` it is
+ * told slow_down.
+ *
+ * An unknown number is answered unknown_user_id: unlike a browser, an RP
+ * is authenticated and rate limited, and CIBA defines the error.
+ */
+#include <stdlib.h>
 
-const struct http_route oidc_ciba_routes[1] = { { 0 } };
-const size_t oidc_ciba_nroutes = 0;
+#include "oidc_int.h"
+#include "../keys/app/app.h"
+#include "../keys/app/request_int.h"
+#include "../httpc/httpc.h"
+
+#define CIBA_TOKEN_MAX 1024 /* bytes of a client_notification_token */
+#define CIBA_PING_TIMEOUT 5 /* seconds per ping */
+
+static void oidc_bc_authorize(void *ctx, struct http_request *rq);
+
+const struct http_route oidc_ciba_routes[] = {
+	{ "/bc-authorize", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_API, oidc_bc_authorize },
+};
+const size_t oidc_ciba_nroutes = sizeof(oidc_ciba_routes) / sizeof(oidc_ciba_routes[0]);
+
+struct bc_params {
+	const char *bp_phone;
+	const char *bp_binding;
+	const char *bp_token; /* client_notification_token */
+	const char *bp_details; /* authorization_details */
+	char *bp_scope; /* the known scopes asked for, malloc'd */
+	int bp_expiry;
+};
+
+static int
+bad(struct http_request *rq, const char *error, const char *desc)
+{
+	http_send_oauth_error(rq, 400, error, desc);
+	return SL_EINVAL;
+}
+
+static bool
+token_printable(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strlen(s) <= CIBA_TOKEN_MAX && sl_str_printable(s, strlen(s)) &&
+	       strchr(s, ' ') == NULL;
+}
+
+/* CIBA Core §7.1: validate the request; on error it is answered. */
+static int
+bc_validate(struct server *srv, struct http_request *rq, const struct store_client *c, struct bc_params *bp)
+{
+	const char *scope = http_form(rq, "scope"), *expiry = http_form(rq, "requested_expiry");
+	struct sl_buf b;
+
+	memset(bp, 0, sizeof(*bp));
+	if (c->cl_ciba_mode == NULL)
+		return bad(rq, "unauthorized_client", "this client is not registered for CIBA");
+	if (http_form(rq, "request") != NULL)
+		return bad(rq, "invalid_request", "signed authentication requests are not supported");
+	if (scope == NULL || !scope_has(scope, "openid"))
+		return bad(rq, "invalid_scope", "scope must include openid");
+	if (http_form(rq, "login_hint_token") != NULL || http_form(rq, "id_token_hint") != NULL)
+		return bad(rq, "invalid_request", "name the person with login_hint (a phone number) only");
+	if (http_form(rq, "user_code") != NULL)
+		return bad(rq, "invalid_request", "user_code is not supported");
+	bp->bp_phone = http_form(rq, "login_hint");
+	if (sl_str_empty(bp->bp_phone) || strlen(bp->bp_phone) > 64)
+		return bad(rq, "invalid_request", "login_hint (the person's phone number) is required");
+	bp->bp_binding = http_form(rq, "binding_message");
+	if (bp->bp_binding != NULL && !app_binding_ok(bp->bp_binding))
+		return bad(rq, "invalid_binding_message", "binding_message must be 1 to 128 readable characters");
+	bp->bp_expiry = srv->sv_conf->c_app_request_lifetime;
+	if (expiry != NULL) {
+		char *end;
+		long v = strtol(expiry, &end, 10);
+		if (*expiry == '\0' || *end != '\0' || v < 1 || v > srv->sv_conf->c_ciba_max_expiry)
+			return bad(rq, "invalid_request", "requested_expiry must be 1 up to the maximum in seconds");
+		bp->bp_expiry = (int)v;
+	}
+	bp->bp_token = http_form(rq, "client_notification_token");
+	if (strcmp(c->cl_ciba_mode, "ping") == 0 && !token_printable(bp->bp_token))
+		return bad(rq, "invalid_request", "ping mode needs a client_notification_token");
+	bp->bp_details = http_form(rq, "authorization_details");
+	if (bp->bp_details != NULL && oidc_authz_details_parse(bp->bp_details, NULL, NULL) != SL_OK)
+		return bad(rq, "invalid_authorization_details", "authorization_details is not a valid payment");
+	sl_buf_init(&b, OIDC_MAX_PARAM);
+	for (int i = 0; oidc_scopes[i]; i++)
+		if (scope_has(scope, oidc_scopes[i]))
+			sl_buf_addf(&b, "%s%s", b.b_len ? " " : "", oidc_scopes[i]);
+	bp->bp_scope = sl_buf_take(&b);
+	return bp->bp_scope ? SL_OK : bad(rq, "invalid_scope", "scope must include openid");
+}
+
+/* The app request for the person; on error it is answered. */
+static int
+bc_app_request(struct server *srv, struct http_request *rq, const struct store_client *c, const struct bc_params *bp,
+	const char *id, struct app_request_made *made)
+{
+	struct app_request_spec spec;
+	struct sl_err err;
+	const char *locales = http_form(rq, "ui_locales");
+	int lang = -1, rc;
+
+	for (int i = 0; locales != NULL && i < SL_LANG_COUNT && lang < 0; i++)
+		if (scope_has(locales, config_languages[i]))
+			lang = i;
+	for (int i = 0; lang < 0 && i < SL_LANG_COUNT; i++)
+		if (strcmp(srv->sv_conf->c_default_language, config_languages[i]) == 0)
+			lang = i;
+	memset(&spec, 0, sizeof(spec));
+	spec.as_phone = bp->bp_phone;
+	spec.as_client = c;
+	spec.as_action = bp->bp_details ? "payment" : "login";
+	spec.as_authz_details = bp->bp_details;
+	spec.as_binding_message = bp->bp_binding;
+	spec.as_link_kind = "ciba";
+	spec.as_link_id = id;
+	spec.as_ip = http_client_ip(rq);
+	spec.as_lang = lang < 0 ? 0 : lang;
+	spec.as_lifetime = bp->bp_expiry;
+	rc = app_request_create(srv, &spec, made, &err);
+	if (rc == SL_ENOTFOUND)
+		bad(rq, "unknown_user_id", "no sleutel app account has this phone number");
+	else if (rc == SL_EINVAL)
+		bad(rq, "invalid_request", err.msg);
+	else if (rc == SL_EDENIED || rc == SL_EBUSY || rc == SL_ETOOBIG)
+		http_send_oauth_error(rq, rc == SL_EDENIED ? 403 : 429, "access_denied", err.msg);
+	else if (rc != SL_OK)
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+	return rc;
+}
+
+static void
+oidc_bc_authorize(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_client c;
+	struct bc_params bp;
+	struct app_request_made made;
+	struct store_ciba cb;
+	char endpoint[512], *id = NULL;
+	json_t *o;
+
+	if (http_param_repeated(rq) != NULL) {
+		http_send_oauth_error(rq, 400, "invalid_request", "a parameter was given more than once");
+		return;
+	}
+	snprintf(endpoint, sizeof(endpoint), "%s/bc-authorize", srv->sv_conf->c_issuer);
+	if (client_authenticate(srv, rq, endpoint, &c) != SL_OK)
+		return;
+	if (bc_validate(srv, rq, &c, &bp) != SL_OK)
+		goto out;
+	if ((id = sl_random_id(32)) == NULL) {
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+		goto out;
+	}
+	if (bc_app_request(srv, rq, &c, &bp, id, &made) != SL_OK)
+		goto out;
+	memset(&cb, 0, sizeof(cb));
+	cb.cb_id = id;
+	cb.cb_client_id = c.cl_id;
+	cb.cb_apprq_id = made.am_id;
+	cb.cb_scope = bp.bp_scope;
+	cb.cb_acr = (char *)OIDC_ACR_HIGH;
+	cb.cb_binding_message = (char *)bp.bp_binding;
+	cb.cb_notification_token = (char *)bp.bp_token;
+	cb.cb_authz_details = (char *)bp.bp_details;
+	cb.cb_status = (char *)"pending";
+	cb.cb_interval = srv->sv_conf->c_ciba_interval;
+	cb.cb_expires = made.am_expires;
+	if (store_ciba_put(srv->sv_store, &cb) != SL_OK) {
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+		goto out;
+	}
+	o = json_object();
+	json_object_set_new(o, "auth_req_id", json_string(id));
+	json_object_set_new(o, "expires_in", json_integer(made.am_expires - sl_now()));
+	json_object_set_new(o, "interval", json_integer(srv->sv_conf->c_ciba_interval));
+	http_send_json(rq, 200, o);
+out:
+	free(bp.bp_scope);
+	free(id);
+	store_client_clear(&c);
+}
+
+/* ---- the token endpoint's grant ---- */
+
+static void
+ciba_issue(struct server *srv, struct http_request *rq, const struct store_client *c, const struct store_ciba *cb)
+{
+	char *grant_id = sl_random_id(16);
+	struct grant g = { .g_grant_id = grant_id,
+		.g_person_id = cb->cb_person_id,
+		.g_scope = cb->cb_scope,
+		.g_acr = cb->cb_acr,
+		.g_amr = APP_AMR,
+		.g_authz_details = cb->cb_authz_details,
+		.g_auth_req_id = cb->cb_id,
+		.g_auth_time = cb->cb_auth_time };
+	struct store_audit au = { .au_event = "token",
+		.au_result = "ok",
+		.au_person_id = cb->cb_person_id,
+		.au_client_id = c->cl_id,
+		.au_key = OIDC_KEY_APP,
+		.au_ip = http_client_ip(rq),
+		.au_detail = "ciba" };
+
+	if (grant_id == NULL) {
+		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
+		return;
+	}
+	store_audit_add(srv->sv_store, &au);
+	token_respond(srv, rq, c, &g, NULL);
+	free(grant_id);
+}
+
+void
+ciba_grant(struct server *srv, struct http_request *rq, const struct store_client *c)
+{
+	const char *id = http_form(rq, "auth_req_id");
+	struct store_ciba cb;
+	bool too_soon = false;
+	int64_t now = sl_now();
+
+	if (id == NULL || strlen(id) > 64 || store_ciba_get(srv->sv_store, id, &cb) != SL_OK) {
+		http_send_oauth_error(rq, 400, "invalid_grant", "unknown auth_req_id");
+		return;
+	}
+	if (strcmp(cb.cb_client_id, c->cl_id) != 0)
+		http_send_oauth_error(rq, 400, "invalid_grant", "the auth_req_id was issued to another client");
+	else if (strcmp(cb.cb_status, "redeemed") == 0)
+		http_send_oauth_error(rq, 400, "invalid_grant", "the auth_req_id was already used");
+	else if (strcmp(cb.cb_status, "denied") == 0)
+		http_send_oauth_error(rq, 400, "access_denied", "the person refused");
+	else if (strcmp(cb.cb_status, "expired") == 0 || cb.cb_expires <= now)
+		http_send_oauth_error(rq, 400, "expired_token", "the request expired before the person answered");
+	else if (strcmp(cb.cb_status, "approved") == 0) {
+		if (store_ciba_redeem(srv->sv_store, id) != SL_OK)
+			http_send_oauth_error(rq, 400, "invalid_grant", "the auth_req_id was already used");
+		else
+			ciba_issue(srv, rq, c, &cb);
+	} else if (store_ciba_poll(srv->sv_store, id, now, &too_soon) != SL_OK)
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+	else if (too_soon)
+		http_send_oauth_error(rq, 400, "slow_down", "poll no faster than the interval");
+	else
+		http_send_oauth_error(rq, 400, "authorization_pending", "the person has not answered yet");
+	store_ciba_clear(&cb);
+}
+
+/* ---- the outcome, and the ping ---- */
+
+struct ping_job {
+	char *pj_url;
+	char *pj_token;
+	char *pj_body;
+};
+
+static void
+ping_run(void *p)
+{
+	struct ping_job *pj = p;
+	struct httpc_request hr = { .hr_method = "POST",
+		.hr_url = pj->pj_url,
+		.hr_content_type = "application/json",
+		.hr_body = pj->pj_body,
+		.hr_bearer = pj->pj_token,
+		.hr_timeout = CIBA_PING_TIMEOUT };
+	struct httpc_response res = { 0 };
+	struct sl_err err;
+
+	if (httpc_do(&hr, &res, &err) != SL_OK)
+		log_warn("CIBA ping: %s", err.msg);
+	else if (res.hs_status < 200 || res.hs_status > 299)
+		log_warn("CIBA ping answered %ld", res.hs_status);
+	httpc_response_clear(&res);
+	free(pj->pj_url);
+	free(pj->pj_token);
+	free(pj->pj_body);
+	free(pj);
+}
+
+/* CIBA Core §10.2: POST {"auth_req_id"} with the client's token. */
+static void
+ping(struct server *srv, const struct store_ciba *cb)
+{
+	struct store_client c;
+	struct ping_job *pj;
+	json_t *o;
+
+	if (cb->cb_notification_token == NULL || store_client_get(srv->sv_store, cb->cb_client_id, &c) != SL_OK)
+		return;
+	if (c.cl_ciba_mode != NULL && strcmp(c.cl_ciba_mode, "ping") == 0 && !sl_str_empty(c.cl_ciba_endpoint) &&
+		(pj = calloc(1, sizeof(*pj))) != NULL) {
+		o = json_pack("{s:s}", "auth_req_id", cb->cb_id);
+		pj->pj_url = strdup(c.cl_ciba_endpoint);
+		pj->pj_token = strdup(cb->cb_notification_token);
+		pj->pj_body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		if (pj->pj_url == NULL || pj->pj_token == NULL || pj->pj_body == NULL ||
+			app_background(srv, ping_run, pj) != SL_OK) {
+			log_warn("CIBA ping for %s not sent", c.cl_id);
+			free(pj->pj_url);
+			free(pj->pj_token);
+			free(pj->pj_body);
+			free(pj);
+		}
+	}
+	store_client_clear(&c);
+}
 
 void
 oidc_ciba_finished(struct server *srv, const char *auth_req_id)
 {
-	(void)srv;
-	(void)auth_req_id;
+	struct store_ciba cb;
+	struct store_apprq r;
+	struct store_account ac;
+	int rc = SL_ENOTFOUND;
+
+	if (store_ciba_get(srv->sv_store, auth_req_id, &cb) != SL_OK)
+		return;
+	memset(&ac, 0, sizeof(ac));
+	if (strcmp(cb.cb_status, "pending") == 0 && store_apprq_get(srv->sv_store, cb.cb_apprq_id, &r) == SL_OK) {
+		if (strcmp(r.aq_status, "approved") == 0 &&
+			store_account_get(srv->sv_store, r.aq_account_id, &ac) == SL_OK)
+			rc = store_ciba_set_status(srv->sv_store, cb.cb_id, "approved", ac.ac_person_id, sl_now());
+		else if (strcmp(r.aq_status, "refused") == 0 || strcmp(r.aq_status, "denied") == 0)
+			rc = store_ciba_set_status(srv->sv_store, cb.cb_id, "denied", NULL, 0);
+		else if (strcmp(r.aq_status, "expired") == 0)
+			rc = store_ciba_set_status(srv->sv_store, cb.cb_id, "expired", NULL, 0);
+		store_apprq_clear(&r);
+	}
+	if (rc == SL_OK)
+		ping(srv, &cb);
+	store_account_clear(&ac);
+	store_ciba_clear(&cb);
 }

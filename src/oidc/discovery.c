@@ -1,6 +1,6 @@
 /*
  * discovery.c — OpenID Provider metadata (OIDC Discovery §3, RFC 8414,
- * RFC 9126, RFC 9207) and the JWKS.  Only what is implemented is
+ * RFC 9126, RFC 9207, CIBA Core, RFC 9396) and the JWKS.  Only what is implemented is
  * advertised.
  */
 #include <stdlib.h>
@@ -39,7 +39,9 @@ oidc_discovery(void *ctx, struct http_request *rq)
 	static const char *const acrs[] = { OIDC_ACR_HIGH, NULL };
 	static const char *const code[] = { "code", NULL };
 	static const char *const query[] = { "query", NULL };
-	static const char *const grants[] = { "authorization_code", "refresh_token", NULL };
+	static const char *const grants[] = { "authorization_code", "refresh_token", OIDC_CIBA_GRANT, NULL };
+	static const char *const ciba_modes[] = { "poll", "ping", NULL };
+	static const char *const details_types[] = { "payment", NULL };
 	static const char *const pairwise[] = { "pairwise", NULL };
 	static const char *const s256[] = { "S256", NULL };
 	static const char *const prompts[] = { "none", "login", NULL };
@@ -72,6 +74,11 @@ oidc_discovery(void *ctx, struct http_request *rq)
 	json_object_set_new(o, "acr_values_supported", strings(acrs));
 	json_object_set_new(o, "ui_locales_supported", strings(locales));
 	json_object_set_new(o, "prompt_values_supported", strings(prompts));
+	/* CIBA Core §4 and RFC 9396 §10 */
+	endpoint(o, "backchannel_authentication_endpoint", iss, "/bc-authorize");
+	json_object_set_new(o, "backchannel_token_delivery_modes_supported", strings(ciba_modes));
+	json_object_set_new(o, "backchannel_user_code_parameter_supported", json_false());
+	json_object_set_new(o, "authorization_details_types_supported", strings(details_types));
 	http_send_json(rq, 200, o);
 }
 

@@ -70,6 +70,7 @@ issue_code_redirect(struct server *srv, struct http_request *rq, const struct st
 	co.co_acr = (char *)acr;
 	co.co_amr = (char *)amr;
 	co.co_claims = (char *)params_str(params, "claims");
+	co.co_authz_details = (char *)params_str(params, "authorization_details");
 	co.co_auth_time = auth_time;
 	co.co_expires = sl_now() + srv->sv_conf->c_code_lifetime;
 	if (store_code_put(srv->sv_store, &co) != SL_OK)
@@ -168,6 +169,27 @@ oidc_wait_key(const char *req_id, char *out, size_t len)
 	snprintf(out, len, "authreq:%s", req_id);
 }
 
+/* A payment request (authorization_details) is only finished by a key
+ * that showed the person the payment: the app.  Checked here, where every
+ * key ends, so no key page can be used to skip it. */
+static bool
+key_may_finish(struct server *srv, const char *req_id, const char *key)
+{
+	struct store_authreq ar;
+	json_t *params;
+	bool payment;
+
+	if (strcmp(key, OIDC_KEY_APP) == 0)
+		return true;
+	if (store_authreq_get(srv->sv_store, req_id, &ar) != SL_OK)
+		return true; /* store_authreq_complete says it is gone */
+	params = json_loads(ar.ar_params, 0, NULL);
+	payment = params_str(params, "authorization_details") != NULL;
+	json_decref(params);
+	store_authreq_clear(&ar);
+	return !payment;
+}
+
 int
 oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person, const char *key,
 	const char *acr, const char *amr_json, struct sl_err *err)
@@ -176,6 +198,8 @@ oidc_login_complete(struct server *srv, const char *req_id, struct store_person 
 	char wkey[128];
 	int rc;
 
+	if (!key_may_finish(srv, req_id, key))
+		return sl_fail(err, SL_EDENIED, "a payment can only be confirmed with the sleutel app");
 	rc = store_person_upsert(srv->sv_store, person, err);
 	if (rc != SL_OK)
 		return rc;

@@ -23,6 +23,8 @@
 #define OIDC_COOKIE_BROWSER "__Host-sl_browser"
 #define OIDC_COOKIE_LANG "__Host-sl_lang"
 #define OIDC_PAR_URN "urn:ietf:params:oauth:request_uri:"
+#define OIDC_KEY_APP "app" /* the key name of the sleutel app (APP_KEY_NAME) */
+#define OIDC_CIBA_GRANT "urn:openid:params:grant-type:ciba"
 
 /* Route handlers (ctx is the struct server). */
 void oidc_discovery(void *ctx, struct http_request *rq);
@@ -67,6 +69,34 @@ void oidc_redirect_error(struct server *srv, struct http_request *rq, const char
 	const char *error, const char *desc);
 /* The waiter key for a pending request. */
 void oidc_wait_key(const char *req_id, char *out, size_t len);
+
+/* ---- RFC 9396 authorization_details (authz_details.c): payments ---- */
+#define OIDC_AUTHZ_DETAILS_MAX 2048 /* bytes of the JSON array */
+#define OIDC_AMOUNT_MAX_CENTS 100000000LL /* 1 000 000.00 in any currency */
+#define OIDC_CREDITOR_MAX 140 /* characters of a creditor name */
+#define OIDC_IBAN_MIN 15
+#define OIDC_IBAN_MAX 34
+
+/* The one payment an authorization_details array may hold. */
+struct oidc_payment {
+	int64_t pm_cents; /* the amount in hundredths, > 0 */
+	char pm_currency[4]; /* ISO 4217, three capitals */
+	char pm_creditor[OIDC_CREDITOR_MAX * 4 + 1]; /* UTF-8 */
+	char pm_iban[OIDC_IBAN_MAX + 1]; /* capitals and digits, mod-97 valid */
+};
+
+/* Validate an authorization_details value strictly: a JSON array of
+ * exactly one {"type":"payment", "instructedAmount":{"amount","currency"},
+ * "creditorName", "creditorAccount":{"iban"}}, nothing else; amount a
+ * decimal string > 0 with at most two decimals and at most
+ * OIDC_AMOUNT_MAX_CENTS; IBAN with a valid mod-97 check.  SL_EINVAL with a
+ * message naming the fault. `out` may be NULL. */
+int oidc_authz_details_parse(const char *json, struct oidc_payment *out, struct sl_err *err);
+/* ISO 13616 IBAN: capitals and digits, 15..34 long, mod 97 = 1. */
+bool oidc_iban_ok(const char *iban);
+/* 1..max_chars code points of UTF-8, no control, bidi or invisible
+ * formatting characters, no space at either end. */
+bool oidc_text_readable(const char *s, size_t max_chars);
 
 /* ---- CIBA (ciba.c): OpenID CIBA Core 1.0, poll and ping ---- */
 extern const struct http_route oidc_ciba_routes[];

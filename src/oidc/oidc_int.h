@@ -53,6 +53,29 @@ void session_clear_cookie(struct http_request *rq);
 char *browser_binding(struct server *srv, struct http_request *rq, bool create);
 void cookie_set(struct http_request *rq, const char *name, const char *value, int64_t max_age);
 
+/* token.c */
+/* What tokens are issued for. */
+struct grant {
+	const char *g_grant_id;
+	const char *g_person_id;
+	const char *g_session_id; /* NULL for CIBA */
+	const char *g_scope;
+	const char *g_nonce;
+	const char *g_acr;
+	const char *g_amr;
+	const char *g_claims;
+	const char *g_authz_details; /* RFC 9396 JSON array, or NULL */
+	const char *g_auth_req_id; /* CIBA, or NULL */
+	int64_t g_auth_time;
+};
+/* Issue access + refresh + ID token for a grant and answer.  For a
+ * refresh, `old_refresh` is rotated out in the same transaction. */
+void token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
+	const char *old_refresh);
+
+/* ciba.c: the token endpoint's CIBA grant. */
+void ciba_grant(struct server *srv, struct http_request *rq, const struct store_client *c);
+
 /* issue.c */
 /* The pairwise subject of a person for a client's sector. malloc'd. */
 char *oidc_subject(struct server *srv, const struct store_client *client, const char *person_id);

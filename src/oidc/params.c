@@ -15,7 +15,7 @@ const char *const oidc_scopes[] = { "openid", "profile", "eid", "offline_access"
 /* Parameters kept from an authorization request; the rest are ignored. */
 static const char *const kept_params[] = { "client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "prompt", "max_age", "ui_locales", "claims_locales", "login_hint",
-	"acr_values", "display", "claims", "id_token_hint", NULL };
+	"acr_values", "display", "claims", "id_token_hint", "authorization_details", NULL };
 
 const char *
 params_str(json_t *params, const char *name)
@@ -169,6 +169,10 @@ check_values(json_t *in, struct authz_error *ae)
 		if (*max_age == '\0' || *end != '\0' || n < 0)
 			return fail(ae, 400, "invalid_request", "max_age must be a non-negative integer");
 	}
+	/* RFC 9396: a payment for the app to show; validated strictly. */
+	if (params_str(in, "authorization_details") != NULL &&
+		oidc_authz_details_parse(params_str(in, "authorization_details"), NULL, NULL) != SL_OK)
+		return fail(ae, 400, "invalid_authorization_details", "authorization_details is not a valid payment");
 	if (claims != NULL) {
 		json_t *c = json_loads(claims, JSON_REJECT_DUPLICATES, NULL);
 		bool ok = json_is_object(c);

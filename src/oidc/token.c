@@ -1,24 +1,12 @@
 /*
- * token.c — the token endpoint: authorization_code (with PKCE) and
- * refresh_token (rotated on every use).  A code is redeemed once; a second
+ * token.c — the token endpoint: authorization_code (with PKCE),
+ * refresh_token (rotated on every use) and CIBA's grant (ciba.c).  A code is redeemed once; a second
  * redemption revokes every token the first one produced (RFC 6749 §4.1.2),
  * and a rotated-out refresh token used again revokes its whole grant.
  */
 #include <stdlib.h>
 
 #include "oidc_int.h"
-
-struct grant {
-	const char *g_grant_id;
-	const char *g_person_id;
-	const char *g_session_id;
-	const char *g_scope;
-	const char *g_nonce;
-	const char *g_acr;
-	const char *g_amr;
-	const char *g_claims;
-	int64_t g_auth_time;
-};
 
 static char *
 id_token_for(struct server *srv, const struct store_client *c, const struct grant *g, const char *access_token)
@@ -43,6 +31,9 @@ id_token_for(struct server *srv, const struct store_client *c, const struct gran
 			json_object_set_new(claims, "acr", json_string(g->g_acr));
 		if (g->g_amr != NULL)
 			json_object_set_new(claims, "amr", json_loads(g->g_amr, 0, NULL));
+		if (g->g_auth_req_id != NULL) /* CIBA Core §10.1.1 */
+			json_object_set_new(
+				claims, "urn:openid:params:jwt:claim:auth_req_id", json_string(g->g_auth_req_id));
 		jws = id_token_sign(srv, c, claims);
 		json_decref(claims);
 	}
@@ -67,14 +58,15 @@ token_fill(struct store_token *t, const char *kind, const char *hash, const stru
 	t->t_acr = (char *)g->g_acr;
 	t->t_amr = (char *)g->g_amr;
 	t->t_claims = (char *)g->g_claims;
+	t->t_authz_details = (char *)g->g_authz_details;
 	t->t_auth_time = g->g_auth_time;
 	t->t_expires = expires;
 }
 
 /* Issue access + refresh + ID token for a grant and answer.  For a
  * refresh, `old_refresh` is rotated out in the same transaction. */
-static void
-respond_tokens(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
+void
+token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
 	const char *old_refresh)
 {
 	char *at = sl_random_id(32), *rt = sl_random_id(32), *idt = NULL;
@@ -106,6 +98,8 @@ respond_tokens(struct server *srv, struct http_request *rq, const struct store_c
 	json_object_set_new(o, "refresh_token", json_string(rt));
 	json_object_set_new(o, "id_token", json_string(idt));
 	json_object_set_new(o, "scope", json_string(g->g_scope));
+	if (g->g_authz_details != NULL) /* RFC 9396 §7: what was authorised */
+		json_object_set_new(o, "authorization_details", json_loads(g->g_authz_details, 0, NULL));
 	http_send_json(rq, 200, o);
 out:
 	if (rc != SL_OK && rc != SL_ECONFLICT)
@@ -150,8 +144,8 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 400, "invalid_grant", "code_verifier does not match the code_challenge");
 	} else {
 		g = (struct grant){ co.co_grant_id, co.co_person_id, co.co_session_id, co.co_scope, co.co_nonce,
-			co.co_acr, co.co_amr, co.co_claims, co.co_auth_time };
-		respond_tokens(srv, rq, c, &g, NULL);
+			co.co_acr, co.co_amr, co.co_claims, co.co_authz_details, NULL, co.co_auth_time };
+		token_respond(srv, rq, c, &g, NULL);
 	}
 	store_code_clear(&co);
 }
@@ -178,8 +172,8 @@ grant_refresh(struct server *srv, struct http_request *rq, const struct store_cl
 	else {
 		/* A revoked token is handled by the rotation: it revokes the grant. */
 		g = (struct grant){ t.t_grant_id, t.t_person_id, t.t_session_id, t.t_scope, NULL, t.t_acr, t.t_amr,
-			t.t_claims, t.t_auth_time };
-		respond_tokens(srv, rq, c, &g, hash);
+			t.t_claims, t.t_authz_details, NULL, t.t_auth_time };
+		token_respond(srv, rq, c, &g, hash);
 	}
 	store_token_clear(&t);
 }
@@ -206,6 +200,8 @@ oidc_token(void *ctx, struct http_request *rq)
 		grant_code(srv, rq, &c);
 	else if (strcmp(grant_type, "refresh_token") == 0)
 		grant_refresh(srv, rq, &c);
+	else if (strcmp(grant_type, OIDC_CIBA_GRANT) == 0)
+		ciba_grant(srv, rq, &c);
 	else
 		http_send_oauth_error(rq, 400, "unsupported_grant_type", NULL);
 	store_client_clear(&c);

@@ -23,9 +23,12 @@ load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p
 	return true;
 }
 
-/* One button per key this build has and the configuration enables. */
+/* One button per key this build has and the configuration enables.  A
+ * payment (authorization_details) is offered only to keys that show the
+ * person what they confirm: the app. */
 static void
-key_buttons(struct server *srv, const struct i18n_catalog *cat, const char *req, int lang, struct sl_buf *out)
+key_buttons(
+	struct server *srv, const struct i18n_catalog *cat, const char *req, int lang, bool payment, struct sl_buf *out)
 {
 	static const struct {
 		unsigned kind;
@@ -34,6 +37,7 @@ key_buttons(struct server *srv, const struct i18n_catalog *cat, const char *req,
 		const char *hint;
 	} keys[] = {
 		{ SL_KEY_EID, "/key/eid", N_("eID card reader"), N_("Log in with your eID card and a card reader") },
+		{ SL_KEY_APP, "/key/app", N_("sleutel app"), N_("Confirm on your phone with the sleutel app") },
 #ifdef SL_TEST_KEY
 		{ SL_KEY_TEST, "/key/test", N_("Test key"), N_("Only in test builds: log in as any person") },
 #endif
@@ -44,7 +48,7 @@ key_buttons(struct server *srv, const struct i18n_catalog *cat, const char *req,
 		struct tmpl_var v[5] = { { "path", keys[i].path }, { "req", req },
 			{ "label", i18n_gettext(cat, keys[i].label) }, { "hint", i18n_gettext(cat, keys[i].hint) },
 			{ "langcode", config_languages[lang] } };
-		if (srv->sv_conf->c_portal_keys & keys[i].kind)
+		if ((srv->sv_conf->c_portal_keys & keys[i].kind) && (!payment || keys[i].kind == SL_KEY_APP))
 			tmpl_render(srv->sv_templates, "key_button", cat, v, 5, out);
 	}
 }
@@ -61,7 +65,8 @@ portal_choose(void *ctx, struct http_request *rq)
 	if (!load_pending(srv, rq, &p, &lang))
 		return;
 	sl_buf_init(&buttons, 65536);
-	key_buttons(srv, srv->sv_catalogs[lang], p.op_req.ar_id, lang, &buttons);
+	key_buttons(srv, srv->sv_catalogs[lang], p.op_req.ar_id, lang,
+		json_object_get(p.op_params, "authorization_details") != NULL, &buttons);
 	csrf = oidc_csrf_token(srv, rq, p.op_req.ar_id);
 	{
 		struct tmpl_var v[6] = { { "rp", p.op_client.cl_name }, { "req", p.op_req.ar_id },

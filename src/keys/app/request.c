@@ -1,29 +1,437 @@
-/* request.c — placeholder until the request side lands. */
-#include "app.h"
+/*
+ * request.c — making a request for the phone: a portal login, a CIBA
+ * request or a payment to confirm (DESIGN §1 "App login", §4).
+ *
+ * A request is made in this order, and each step can refuse:
+ *   1. the number is normalised to E.164 (the same as at enrolment);
+ *   2. rate limits per number, client address and RP (ratelimit.c), before
+ *      the account is looked up, so asking about numbers costs the same
+ *      whether they have an account or not;
+ *   3. the account: blocked by an operator, or locked by the lockout
+ *      schedule, gets no request at all;
+ *   4. at most [app] max_pending open requests per account;
+ *   5. three distinct 4-digit codes from the CSPRNG in random order (one of
+ *      them the browser's), a server nonce, the display text (display.c);
+ *   6. stored, the account's long-polling devices woken, the push webhook
+ *      called off the request thread, and an audit line written.
+ * Nothing here holds a secret: codes are compared by people, and the nonce
+ * only binds the confirmation to this request.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
-const struct http_route app_login_routes[1] = { { 0 } };
-const size_t app_login_nroutes = 0;
+#include "request_int.h"
+#include "../../httpc/httpc.h"
+
+struct app_requests {
+	struct app_ratelimit *aq_rl;
+	pthread_mutex_t aq_bg_lock;
+	pthread_cond_t aq_bg_cond;
+	int aq_bg_running;
+	bool aq_bg_stopping;
+};
+
+#define GET (HTTP_GET | HTTP_HEAD)
+#define P HTTP_ORIGIN_PORTAL
+const struct http_route app_login_routes[] = {
+	{ "/key/app", GET, P, false, HTTP_KIND_PAGE, applogin_page },
+	{ "/key/app/login", HTTP_POST, P, false, HTTP_KIND_PAGE, applogin_submit },
+	{ "/key/app/wait", GET, P, false, HTTP_KIND_PAGE, applogin_wait },
+	{ "/key/app/poll", GET, P, false, HTTP_KIND_API, applogin_poll },
+	{ "/key/app/extend", HTTP_POST, P, false, HTTP_KIND_PAGE, applogin_extend },
+	{ "/device/v1/scan", HTTP_POST, P, false, HTTP_KIND_API, appscan_post },
+};
+const size_t app_login_nroutes = sizeof(app_login_routes) / sizeof(app_login_routes[0]);
 
 int
 app_requests_init(struct server *srv, struct sl_err *err)
 {
-	(void)srv;
-	(void)err;
+	struct app_requests *aq = calloc(1, sizeof(*aq));
+
+	if (aq == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	aq->aq_rl = ratelimit_new(APP_RL_MAX_ENTRIES, err);
+	if (aq->aq_rl == NULL) {
+		free(aq);
+		return SL_ENOMEM;
+	}
+	pthread_mutex_init(&aq->aq_bg_lock, NULL);
+	pthread_cond_init(&aq->aq_bg_cond, NULL);
+	srv->sv_app_requests = aq;
 	return SL_OK;
 }
 
 void
 app_requests_free(struct server *srv)
 {
-	(void)srv;
+	struct app_requests *aq = srv->sv_app_requests;
+
+	if (aq == NULL)
+		return;
+	/* Background jobs use the store and libcurl: wait for them (each is
+	 * bounded by its HTTP timeout) before either goes away. */
+	pthread_mutex_lock(&aq->aq_bg_lock);
+	aq->aq_bg_stopping = true;
+	while (aq->aq_bg_running > 0)
+		pthread_cond_wait(&aq->aq_bg_cond, &aq->aq_bg_lock);
+	pthread_mutex_unlock(&aq->aq_bg_lock);
+	ratelimit_free(aq->aq_rl);
+	pthread_mutex_destroy(&aq->aq_bg_lock);
+	pthread_cond_destroy(&aq->aq_bg_cond);
+	free(aq);
+	srv->sv_app_requests = NULL;
+}
+
+struct bg_job {
+	struct app_requests *bj_aq;
+	void (*bj_fn)(void *);
+	void *bj_arg;
+};
+
+static void *
+bg_main(void *p)
+{
+	struct bg_job *job = p;
+	struct app_requests *aq = job->bj_aq;
+
+	job->bj_fn(job->bj_arg);
+	free(job);
+	pthread_mutex_lock(&aq->aq_bg_lock);
+	aq->aq_bg_running--;
+	pthread_cond_broadcast(&aq->aq_bg_cond);
+	pthread_mutex_unlock(&aq->aq_bg_lock);
+	return NULL;
+}
+
+int
+app_background(struct server *srv, void (*fn)(void *), void *arg)
+{
+	struct app_requests *aq = srv->sv_app_requests;
+	struct bg_job *job;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = SL_EBUSY;
+
+	if (aq == NULL || (job = malloc(sizeof(*job))) == NULL)
+		return SL_EBUSY;
+	*job = (struct bg_job){ aq, fn, arg };
+	pthread_mutex_lock(&aq->aq_bg_lock);
+	if (!aq->aq_bg_stopping && aq->aq_bg_running < APP_BG_MAX) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, bg_main, job) == 0) {
+			aq->aq_bg_running++;
+			rc = SL_OK;
+		}
+		pthread_attr_destroy(&attr);
+	}
+	pthread_mutex_unlock(&aq->aq_bg_lock);
+	if (rc != SL_OK)
+		free(job);
+	return rc;
+}
+
+/* ---- push: wake the account's phones through the webhook ---- */
+
+struct push_job {
+	char *pj_url;
+	size_t pj_n;
+	char *pj_devices[APP_PUSH_MAX_DEVICES];
+};
+
+static void
+push_run(void *p)
+{
+	struct push_job *pj = p;
+
+	for (size_t i = 0; i < pj->pj_n; i++) {
+		json_t *o = json_pack("{s:s,s:s}", "event", "request", "device_id", pj->pj_devices[i]);
+		char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		struct httpc_request hr = { .hr_method = "POST",
+			.hr_url = pj->pj_url,
+			.hr_content_type = "application/json",
+			.hr_body = body,
+			.hr_timeout = APP_PUSH_TIMEOUT };
+		struct httpc_response res = { 0 };
+		struct sl_err err;
+
+		if (body != NULL && httpc_do(&hr, &res, &err) != SL_OK)
+			log_warn("push webhook: %s", err.msg);
+		else if (body != NULL && (res.hs_status < 200 || res.hs_status > 299))
+			log_warn("push webhook answered %ld", res.hs_status);
+		httpc_response_clear(&res);
+		free(body);
+		json_decref(o);
+		free(pj->pj_devices[i]);
+	}
+	free(pj->pj_url);
+	free(pj);
+}
+
+static int
+push_collect(const struct store_device *d, void *arg)
+{
+	struct push_job *pj = arg;
+
+	if (strcmp(d->dv_status, "active") == 0 && pj->pj_n < APP_PUSH_MAX_DEVICES)
+		pj->pj_devices[pj->pj_n++] = strdup(d->dv_id);
+	return SL_OK;
+}
+
+static void
+push_wake(struct server *srv, const char *account_id)
+{
+	struct push_job *pj;
+
+	if (sl_str_empty(srv->sv_conf->c_app_push_url) || (pj = calloc(1, sizeof(*pj))) == NULL)
+		return;
+	pj->pj_url = strdup(srv->sv_conf->c_app_push_url);
+	store_device_each(srv->sv_store, account_id, push_collect, pj);
+	if (pj->pj_n == 0 || pj->pj_url == NULL || app_background(srv, push_run, pj) != SL_OK) {
+		if (pj->pj_n > 0)
+			log_warn("push webhook skipped: too many calls in flight");
+		for (size_t i = 0; i < pj->pj_n; i++)
+			free(pj->pj_devices[i]);
+		free(pj->pj_url);
+		free(pj);
+	}
+}
+
+/* ---- the request ---- */
+
+static void
+audit(struct server *srv, const struct app_request_spec *spec, const char *person, const char *result)
+{
+	struct store_audit au = { .au_event = "app.request",
+		.au_result = result,
+		.au_person_id = person,
+		.au_client_id = spec->as_client->cl_id,
+		.au_key = APP_KEY_NAME,
+		.au_ip = spec->as_ip,
+		.au_detail = spec->as_action };
+
+	store_audit_add(srv->sv_store, &au);
+}
+
+static int
+limits(struct server *srv, const struct app_request_spec *spec, const char *phone, struct sl_err *err)
+{
+	const struct sl_config *c = srv->sv_conf;
+	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], kr[APP_RL_KEY_MAX];
+	struct ratelimit_check ck[3];
+	static const char *const what[3] = { "this phone number", "this address", "this site" };
+	size_t which = 0;
+	int rc;
+
+	snprintf(kp, sizeof(kp), "p:%s", phone);
+	snprintf(ki, sizeof(ki), "i:%.250s", spec->as_ip ? spec->as_ip : "");
+	snprintf(kr, sizeof(kr), "r:%.250s", spec->as_client->cl_id);
+	ck[0] = (struct ratelimit_check){ kp, c->c_app_rate_phone };
+	ck[1] = (struct ratelimit_check){ ki, c->c_app_rate_ip };
+	ck[2] = (struct ratelimit_check){ kr, c->c_app_rate_rp };
+	rc = ratelimit_hit(srv->sv_app_requests->aq_rl, ck, 3, c->c_app_rate_window, sl_now(), &which);
+	if (rc == SL_ETOOBIG)
+		return sl_fail(err, SL_ETOOBIG, "too many requests for %s; try again in %d minutes", what[which],
+			(c->c_app_rate_window + 59) / 60);
+	if (rc != SL_OK)
+		return sl_fail(err, SL_ETOOBIG, "too many requests right now; try again later");
+	return SL_OK;
+}
+
+/* Three distinct codes in random order; the browser's is at a random
+ * place.  `n` is 1 for a scanned QR code. */
+static int
+make_codes(int n, char codes[APP_NCODES][APP_CODE_LEN + 1], json_t **arr)
+{
+	uint32_t v;
+
+	for (int i = 0; i < n; i++) {
+		bool again;
+		do {
+			if (sl_random_uniform(10000, &v) != SL_OK)
+				return SL_ECRYPTO;
+			snprintf(codes[i], APP_CODE_LEN + 1, "%04u", v);
+			again = false;
+			for (int k = 0; k < i; k++)
+				again = again || strcmp(codes[k], codes[i]) == 0;
+		} while (again);
+	}
+	/* codes[0] is the browser's; the app sees them shuffled (Fisher-Yates). */
+	*arr = json_array();
+	{
+		int order[APP_NCODES] = { 0, 1, 2 };
+		for (int i = n - 1; i > 0; i--) {
+			uint32_t j;
+			int t;
+			if (sl_random_uniform((uint32_t)i + 1, &j) != SL_OK)
+				return SL_ECRYPTO;
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (int i = 0; i < n; i++)
+			json_array_append_new(*arr, json_string(codes[order[i]]));
+	}
+	return SL_OK;
+}
+
+/* Fill and store the record (account may be the decoy's). */
+static int
+store_request(struct server *srv, const char *account_id, const struct app_request_spec *spec, int ncodes,
+	const char *display, struct app_request_made *out)
+{
+	char codes[APP_NCODES][APP_CODE_LEN + 1];
+	struct store_apprq r;
+	json_t *arr = NULL;
+	char *id = sl_random_id(16), *nonce = sl_random_id(16), *codes_json = NULL;
+	int64_t now = sl_now();
+	int lifetime = spec->as_lifetime > 0 ? spec->as_lifetime : srv->sv_conf->c_app_request_lifetime;
+	int rc = SL_ECRYPTO;
+
+	if (id == NULL || nonce == NULL || make_codes(ncodes, codes, &arr) != SL_OK ||
+		(codes_json = json_dumps(arr, JSON_COMPACT)) == NULL)
+		goto out;
+	memset(&r, 0, sizeof(r));
+	r.aq_id = id;
+	r.aq_account_id = (char *)account_id;
+	r.aq_client_id = spec->as_client->cl_id;
+	r.aq_rp_name = spec->as_client->cl_name;
+	r.aq_action = (char *)spec->as_action;
+	r.aq_display_text = (char *)display;
+	r.aq_authz_details = (char *)spec->as_authz_details;
+	r.aq_codes = codes_json;
+	r.aq_code = codes[0];
+	r.aq_nonce = nonce;
+	r.aq_link_kind = (char *)spec->as_link_kind;
+	r.aq_link_id = (char *)spec->as_link_id;
+	r.aq_ip = (char *)spec->as_ip;
+	r.aq_status = (char *)"pending";
+	r.aq_created = now;
+	r.aq_expires = now + lifetime;
+	rc = store_apprq_put(srv->sv_store, &r);
+	if (rc == SL_OK) {
+		sl_strlcpy(out->am_id, id, sizeof(out->am_id));
+		sl_strlcpy(out->am_code, codes[0], sizeof(out->am_code));
+		out->am_expires = r.aq_expires;
+	}
+out:
+	json_decref(arr);
+	free(id);
+	free(nonce);
+	free(codes_json);
+	return rc;
+}
+
+static int
+check_spec(const struct app_request_spec *spec, struct oidc_payment *pay, struct sl_err *err)
+{
+	if (spec->as_client == NULL || spec->as_action == NULL || spec->as_link_kind == NULL ||
+		spec->as_link_id == NULL)
+		return sl_fail(err, SL_EINVAL, "incomplete request");
+	if (strcmp(spec->as_link_kind, "authreq") != 0 && strcmp(spec->as_link_kind, "ciba") != 0)
+		return sl_fail(err, SL_EINVAL, "unknown link kind");
+	if (strcmp(spec->as_action, "payment") == 0) {
+		if (oidc_authz_details_parse(spec->as_authz_details, pay, err) != SL_OK)
+			return SL_EINVAL;
+	} else if (strcmp(spec->as_action, "login") != 0 || spec->as_authz_details != NULL) {
+		return sl_fail(err, SL_EINVAL, "the action must be login, or payment with authorization_details");
+	}
+	if (!sl_str_empty(spec->as_binding_message) && !app_binding_ok(spec->as_binding_message))
+		return sl_fail(
+			err, SL_EINVAL, "the binding message must be 1 to %d readable characters", APP_BINDING_MAX);
+	return SL_OK;
+}
+
+static int
+account_usable(struct server *srv, const struct store_account *ac, struct sl_err *err)
+{
+	int64_t now = sl_now();
+	int pending = 0;
+
+	if (strcmp(ac->ac_status, "active") != 0)
+		return sl_fail(err, SL_EDENIED, "this sleutel app account is blocked");
+	if (ac->ac_locked_until == STORE_LOCKED_FOREVER)
+		return sl_fail(err, SL_EDENIED, "this sleutel app account is locked after too many wrong codes");
+	if (ac->ac_locked_until > now)
+		return sl_fail(err, SL_EDENIED, "this sleutel app account is locked for %lld more minutes",
+			(long long)((ac->ac_locked_until - now + 59) / 60));
+	if (store_apprq_count_pending(srv->sv_store, ac->ac_id, now, &pending) != SL_OK)
+		return sl_fail(err, SL_ESTORE, "the request could not be stored");
+	if (pending >= srv->sv_conf->c_app_max_pending)
+		return sl_fail(err, SL_EBUSY, "too many requests are waiting on this phone");
+	return SL_OK;
+}
+
+int
+app_request_for_account(struct server *srv, const struct store_account *ac, const struct app_request_spec *spec,
+	int ncodes, struct app_request_made *out, struct sl_err *err)
+{
+	struct oidc_payment pay;
+	char display[APP_DISPLAY_MAX + 1], wkey[128];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (check_spec(spec, &pay, err) != SL_OK)
+		return SL_EINVAL;
+	if (ncodes < 1 || ncodes > APP_NCODES)
+		return sl_fail(err, SL_EINVAL, "bad number of codes");
+	rc = limits(srv, spec, ac->ac_phone, err);
+	if (rc == SL_OK)
+		rc = account_usable(srv, ac, err);
+	if (rc != SL_OK) {
+		audit(srv, spec, ac->ac_person_id,
+			rc == SL_ETOOBIG ? "rate_limited"
+			: rc == SL_EBUSY ? "too_many_pending"
+					 : "refused");
+		return rc;
+	}
+	rc = app_display_text(spec->as_lang, spec->as_action, spec->as_client->cl_name,
+		strcmp(spec->as_action, "payment") == 0 ? &pay : NULL, spec->as_binding_message, display,
+		sizeof(display));
+	if (rc != SL_OK)
+		return sl_fail(err, rc, "the text to show is too long");
+	rc = store_request(srv, ac->ac_id, spec, ncodes, display, out);
+	if (rc != SL_OK)
+		return sl_fail(err, SL_ESTORE, "the request could not be stored");
+	app_account_wait_key(ac->ac_id, wkey, sizeof(wkey));
+	waiter_notify(srv->sv_waiters, wkey);
+	push_wake(srv, ac->ac_id);
+	audit(srv, spec, ac->ac_person_id, "ok");
+	return SL_OK;
+}
+
+int
+app_request_decoy(struct server *srv, const struct app_request_spec *spec, struct app_request_made *out)
+{
+	memset(out, 0, sizeof(*out));
+	return store_request(srv, APP_DECOY_ACCOUNT, spec, APP_NCODES, "", out);
 }
 
 int
 app_request_create(
 	struct server *srv, const struct app_request_spec *spec, struct app_request_made *out, struct sl_err *err)
 {
-	(void)srv;
-	(void)spec;
-	(void)out;
-	return sl_fail(err, SL_ENOTFOUND, "not built yet");
+	struct store_account ac;
+	char phone[APP_PHONE_MAX];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (spec->as_phone == NULL ||
+		app_phone_normalize(spec->as_phone, srv->sv_conf->c_app_default_country, phone) != SL_OK)
+		return sl_fail(err, SL_EINVAL, "this is not a phone number");
+	if (spec->as_client == NULL)
+		return sl_fail(err, SL_EINVAL, "incomplete request");
+	memset(&ac, 0, sizeof(ac));
+	if (store_account_by_phone(srv->sv_store, phone, &ac) != SL_OK) {
+		/* Counted like a real request, so trying numbers is limited. */
+		rc = limits(srv, spec, phone, err);
+		if (rc == SL_OK)
+			rc = sl_fail(err, SL_ENOTFOUND, "no sleutel app account for this number");
+		audit(srv, spec, NULL, rc == SL_ETOOBIG ? "rate_limited" : "unknown_phone");
+		return rc;
+	}
+	rc = app_request_for_account(srv, &ac, spec, APP_NCODES, out, err);
+	store_account_clear(&ac);
+	return rc;
 }

@@ -1,0 +1,391 @@
+/*
+ * login.c — the portal's pages for the sleutel app key (DESIGN §1 "App
+ * login"): the phone-number form with its QR alternative, the wait page
+ * with the verification code and a countdown the person may extend once
+ * (WCAG 2.2.1), its long-poll, and the page that says how it ended.
+ *
+ * Pages name the pending authorization request (req, bound to this
+ * browser by its cookie) and the app request (aq), which must be linked to
+ * it: so only the browser that started a login sees its code.
+ *
+ * A number without an account is not revealed: it gets a decoy request
+ * that looks the same on this side and that no phone ever sees.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "request_int.h"
+#include "../../portal/portal.h"
+
+#define QR_SCHEME "sleutel://login?t="
+
+static bool
+load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
+{
+	if (oidc_pending_load(srv, rq, http_param(rq, "req"), p) != SL_OK) {
+		*lang = portal_lang(srv, rq, NULL);
+		portal_error(srv, rq, 404, *lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+		return false;
+	}
+	*lang = portal_lang(srv, rq, json_string_value(json_object_get(p->op_params, "ui_locales")));
+	return true;
+}
+
+static const char *
+payment_of(const struct oidc_pending *p)
+{
+	return json_string_value(json_object_get(p->op_params, "authorization_details"));
+}
+
+/* What a payment request asks, in the page's language; "" for a login. */
+static void
+payment_line(const struct oidc_pending *p, int lang, char *out, size_t len)
+{
+	struct oidc_payment pay;
+
+	out[0] = '\0';
+	if (payment_of(p) != NULL && oidc_authz_details_parse(payment_of(p), &pay, NULL) == SL_OK)
+		app_display_text(lang, "payment", p->op_client.cl_name, &pay, NULL, out, len);
+}
+
+/* The form page, with `error` (a message id) above the form when set. */
+static void
+form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, int status, const char *error,
+	const char *phone)
+{
+	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id), *tok = app_qr_token(srv, p->op_req.ar_id);
+	char *link = NULL, *svg = NULL, *finish = NULL, payment[APP_DISPLAY_MAX + 1];
+	size_t n;
+
+	if (tok != NULL && (link = malloc((n = strlen(QR_SCHEME) + strlen(tok) + 1))) != NULL) {
+		snprintf(link, n, "%s%s", QR_SCHEME, tok);
+		svg = app_qr_svg(link, i18n_gettext(cat, N_("QR code to scan with the sleutel app")));
+	}
+	payment_line(p, lang, payment, sizeof(payment));
+	n = strlen(p->op_req.ar_id) + (csrf ? strlen(csrf) : 0) + 64;
+	if ((finish = malloc(n)) != NULL)
+		snprintf(finish, n, "/login/finish?req=%s&csrf=%s&lang=%s", p->op_req.ar_id, csrf ? csrf : "",
+			config_languages[lang]);
+	{
+		char poll[128];
+		snprintf(poll, sizeof(poll), "/login/poll?req=%s", p->op_req.ar_id);
+		struct tmpl_var v[10] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+			{ "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] }, { "qr", svg ? svg : "" },
+			{ "error", error ? i18n_gettext(cat, error) : "" }, { "phone", phone ? phone : "+32 " },
+			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" } };
+		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 10);
+	}
+	free(csrf);
+	free(tok);
+	free(link);
+	free(svg);
+	free(finish);
+}
+
+void
+applogin_page(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	int lang;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	form_page(srv, rq, &p, lang, 200, NULL, NULL);
+	oidc_pending_clear(&p);
+}
+
+/* A refusal before any request was made: what happened and what to do. */
+static void
+refusal_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, int rc)
+{
+	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	const char *title, *detail;
+	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id);
+	int status = 429;
+
+	if (rc == SL_EDENIED) {
+		title = N_("Your sleutel app cannot be used right now");
+		detail = N_("It is blocked, or locked for a while after too many wrong codes. Try again later, or "
+			    "choose another key.");
+		status = 403;
+	} else if (rc == SL_EBUSY) {
+		title = N_("Too many requests are waiting on your phone");
+		detail = N_("Open the sleutel app and answer or refuse them first, then try again.");
+	} else if (rc == SL_ETOOBIG) {
+		title = N_("Too many attempts");
+		detail = N_("For your safety, wait a few minutes before you try again, or choose another key.");
+	} else {
+		title = N_("Something went wrong");
+		detail = N_("Try again in a moment, or choose another key.");
+		status = 503;
+	}
+	{
+		struct tmpl_var v[6] = { { "heading", i18n_gettext(cat, title) },
+			{ "detail", i18n_gettext(cat, detail) }, { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "csrf", csrf ? csrf : "" },
+			{ "langcode", config_languages[lang] } };
+		portal_page(srv, rq, status, lang, title, "app_refused", v, 6);
+	}
+	free(csrf);
+}
+
+static int
+spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending *p, int lang,
+	struct app_request_spec *spec)
+{
+	int64_t left = p->op_req.ar_expires - sl_now();
+
+	memset(spec, 0, sizeof(*spec));
+	spec->as_phone = http_form(rq, "phone");
+	spec->as_client = &p->op_client;
+	spec->as_action = payment_of(p) ? "payment" : "login";
+	spec->as_authz_details = payment_of(p);
+	spec->as_link_kind = "authreq";
+	spec->as_link_id = p->op_req.ar_id;
+	spec->as_ip = http_client_ip(rq);
+	spec->as_lang = lang;
+	/* Never outlive the authorization request it answers. */
+	if (left < 10)
+		return SL_EEXPIRED;
+	if (left < srv->sv_conf->c_app_request_lifetime)
+		spec->as_lifetime = (int)left;
+	return SL_OK;
+}
+
+void
+applogin_submit(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct app_request_spec spec;
+	struct app_request_made made;
+	struct sl_err err;
+	const char *phone = http_form(rq, "phone");
+	char loc[256];
+	int lang, rc;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
+		portal_error(srv, rq, 403, lang, N_("This form has expired"),
+			N_("Go back to the site you came from and start again."));
+		goto out;
+	}
+	if (spec_for(srv, rq, &p, lang, &spec) != SL_OK) {
+		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+		goto out;
+	}
+	rc = app_request_create(srv, &spec, &made, &err);
+	if (rc == SL_ENOTFOUND)
+		rc = app_request_decoy(srv, &spec, &made);
+	if (rc == SL_EINVAL) {
+		form_page(srv, rq, &p, lang, 400,
+			N_("This is not a phone number. Type your mobile number, for example +32 470 12 34 56."),
+			phone != NULL && strlen(phone) <= 64 ? phone : NULL);
+	} else if (rc != SL_OK) {
+		refusal_page(srv, rq, &p, lang, rc);
+	} else {
+		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, made.am_id,
+			config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+	}
+out:
+	oidc_pending_clear(&p);
+}
+
+/* The app request `aq` of this pending request, or SL_ENOTFOUND. */
+static int
+load_apprq(struct server *srv, struct http_request *rq, const struct oidc_pending *p, struct store_apprq *r)
+{
+	const char *aq = http_param(rq, "aq");
+
+	memset(r, 0, sizeof(*r));
+	if (aq == NULL || strlen(aq) > 64 || store_apprq_get(srv->sv_store, aq, r) != SL_OK)
+		return SL_ENOTFOUND;
+	if (strcmp(r->aq_link_kind, "authreq") != 0 || strcmp(r->aq_link_id, p->op_req.ar_id) != 0) {
+		store_apprq_clear(r);
+		return SL_ENOTFOUND;
+	}
+	return SL_OK;
+}
+
+/* How it ended, in words; the button goes back to the RP (access_denied). */
+static void
+outcome_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const char *status)
+{
+	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	const char *title, *detail;
+	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id);
+
+	if (strcmp(status, "refused") == 0) {
+		title = N_("You refused the request on your phone");
+		detail = N_("You are not logged in. If this was a mistake, go back to the site and start again.");
+	} else if (strcmp(status, "denied") == 0) {
+		title = N_("The wrong verification code was chosen");
+		detail = N_("The code you pick in the app must be the code this page showed. For your safety the "
+			    "request was stopped.");
+	} else if (strcmp(status, "expired") == 0) {
+		title = N_("Time is up");
+		detail = N_("The request on your phone has expired. Go back to the site and start again.");
+	} else {
+		title = N_("The login was not completed");
+		detail = N_("Go back to the site you came from and start again.");
+	}
+	{
+		struct tmpl_var v[6] = { { "heading", i18n_gettext(cat, title) },
+			{ "detail", i18n_gettext(cat, detail) }, { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "csrf", csrf ? csrf : "" },
+			{ "langcode", config_languages[lang] } };
+		portal_page(srv, rq, 200, lang, title, "app_outcome", v, 6);
+	}
+	free(csrf);
+}
+
+/* A request still pending past its expiry is over: deny the login. */
+static bool
+expire_if_due(struct server *srv, const struct store_apprq *r, const struct oidc_pending *p)
+{
+	if (strcmp(r->aq_status, "pending") != 0 || r->aq_expires > sl_now())
+		return false;
+	oidc_login_deny(srv, p->op_req.ar_id);
+	return true;
+}
+
+/* Answered no, or over. */
+static bool
+ended(const struct store_apprq *r)
+{
+	return strcmp(r->aq_status, "refused") == 0 || strcmp(r->aq_status, "denied") == 0 ||
+	       strcmp(r->aq_status, "expired") == 0;
+}
+
+static void
+wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const struct store_apprq *r)
+{
+	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id), remaining[32], poll[192], next[384];
+	const char *payment = strcmp(r->aq_action, "payment") == 0 ? r->aq_display_text : "";
+	char decoy_text[APP_DISPLAY_MAX + 1];
+
+	if (strcmp(r->aq_account_id, APP_DECOY_ACCOUNT) == 0 && payment_of(p) != NULL) {
+		payment_line(p, lang, decoy_text, sizeof(decoy_text));
+		payment = decoy_text;
+	}
+	snprintf(remaining, sizeof(remaining), "%lld", (long long)(r->aq_expires - sl_now()));
+	snprintf(poll, sizeof(poll), "/key/app/poll?req=%s&aq=%s", p->op_req.ar_id, r->aq_id);
+	snprintf(next, sizeof(next), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, r->aq_id,
+		config_languages[lang]);
+	{
+		struct tmpl_var v[11] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+			{ "aq", r->aq_id }, { "csrf", csrf ? csrf : "" }, { "code", r->aq_code },
+			{ "remaining", remaining }, { "langcode", config_languages[lang] },
+			{ "extendable", r->aq_extended ? "" : "1" }, { "payment", payment }, { "poll", poll },
+			{ "next", next } };
+		portal_page(srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 11);
+	}
+	free(csrf);
+}
+
+void
+applogin_wait(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct store_apprq r;
+	int lang;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
+		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+	} else if (strcmp(p.op_req.ar_status, "done") == 0) {
+		oidc_login_finish(srv, rq, &p);
+	} else if (expire_if_due(srv, &r, &p)) {
+		outcome_page(srv, rq, &p, lang, "expired");
+	} else if (strcmp(p.op_req.ar_status, "denied") == 0) {
+		outcome_page(srv, rq, &p, lang, strcmp(r.aq_status, "pending") == 0 ? "other" : r.aq_status);
+	} else if (ended(&r)) {
+		/* The phone said no and the login is still open: close it. */
+		oidc_login_deny(srv, p.op_req.ar_id);
+		outcome_page(srv, rq, &p, lang, r.aq_status);
+	} else {
+		wait_page(srv, rq, &p, lang, &r); /* pending, or approved on its way */
+	}
+	store_apprq_clear(&r);
+	oidc_pending_clear(&p);
+}
+
+/* Long-poll of the wait page: 200 once the login is no longer pending
+ * (done, denied, or the app request expired), 204 to poll again. */
+void
+applogin_poll(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct store_apprq r;
+	char key[128];
+	int64_t left_ms, wait_ms;
+
+	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
+		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
+		return;
+	}
+	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
+		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
+	} else if (strcmp(p.op_req.ar_status, "pending") != 0) {
+		http_send_json(rq, 200, json_pack("{s:s}", "status", p.op_req.ar_status));
+	} else if (expire_if_due(srv, &r, &p) || ended(&r)) {
+		http_send_json(rq, 200, json_pack("{s:s}", "status", "ended"));
+	} else if (http_wake_reason(rq) != 0) {
+		http_send_empty(rq, 204);
+	} else {
+		/* Wake at the request's expiry at the latest, so the page turns
+		 * at once when time is up. */
+		left_ms = (r.aq_expires - sl_now()) * 1000 + 200;
+		wait_ms = (int64_t)srv->sv_conf->c_waiter_timeout * 1000;
+		oidc_wait_key(p.op_req.ar_id, key, sizeof(key));
+		if (http_wait(rq, srv->sv_waiters, key, sl_monotonic_ms() + (left_ms < wait_ms ? left_ms : wait_ms)) !=
+			SL_OK)
+			http_send_json(rq, 503, json_pack("{s:s}", "status", "busy"));
+	}
+	store_apprq_clear(&r);
+	oidc_pending_clear(&p);
+}
+
+/* More time, once (WCAG 2.2.1 Timing Adjustable): another full lifetime
+ * from now, never past the authorization request's own expiry. */
+void
+applogin_extend(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct store_apprq r;
+	char loc[256];
+	int64_t until;
+	int lang;
+
+	if (!load_pending(srv, rq, &p, &lang))
+		return;
+	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
+		portal_error(srv, rq, 403, lang, N_("This form has expired"),
+			N_("Go back to the site you came from and start again."));
+	} else if (load_apprq(srv, rq, &p, &r) != SL_OK) {
+		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+	} else {
+		until = sl_now() + srv->sv_conf->c_app_request_lifetime;
+		if (until > p.op_req.ar_expires)
+			until = p.op_req.ar_expires;
+		if (until > r.aq_expires && r.aq_expires > sl_now())
+			store_apprq_extend(srv->sv_store, r.aq_id, until); /* SL_ECONFLICT: already: the page says */
+		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, r.aq_id,
+			config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+		store_apprq_clear(&r);
+	}
+	oidc_pending_clear(&p);
+}
