@@ -5,8 +5,8 @@
  * Both are fetched with httpc on first use and reused for
  * PROOF_CACHE_TTL seconds; a bank that rotated its keys is seen at once,
  * because an ID token whose kid is unknown makes us fetch the JWKS again
- * (at most once per PROOF_JWKS_REFRESH seconds, so a stream of forged
- * tokens cannot make us hammer the bank).  Fetches run outside the lock;
+ * (such a refetch at most once per PROOF_JWKS_REFRESH seconds, so a
+ * stream of tokens with made-up key ids cannot make us hammer the bank).  Fetches run outside the lock;
  * the lock only guards swapping the cached copies.  A verification holds
  * the lock, so keys are never freed under it.
  *
@@ -27,6 +27,7 @@ struct proof_bank_cache {
 	struct jose_key *bc_keys[PROOF_JWKS_MAX_KEYS];
 	size_t bc_nkeys;
 	int64_t bc_jwks_fetched;
+	int64_t bc_jwks_refetched; /* last refetch for an unknown key */
 };
 
 void
@@ -291,7 +292,10 @@ proof_bank_verify(struct server *srv, int bank, const char *id_token, json_t **c
 		bool refetch;
 		pthread_mutex_lock(&pf->pf_cache_lock);
 		rc = jose_verify(id_token, c->bc_keys, c->bc_nkeys, claims, err);
-		refetch = rc == SL_EDENIED && !key_known(c, id_token) && now - c->bc_jwks_fetched >= PROOF_JWKS_REFRESH;
+		refetch = attempt == 0 && rc == SL_EDENIED && !key_known(c, id_token) &&
+			  now - c->bc_jwks_refetched >= PROOF_JWKS_REFRESH;
+		if (refetch)
+			c->bc_jwks_refetched = now;
 		pthread_mutex_unlock(&pf->pf_cache_lock);
 		if (!refetch || attempt > 0)
 			return rc;

@@ -5,24 +5,43 @@
 // the enrolment left in "proofing" and nothing proofed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './lib/harness.mjs';
+import { freePort, startServer } from './lib/harness.mjs';
 import { startTestBank, makeEnrollment, getEnrollment, proofingAudit, Browser } from './lib/bank.mjs';
 
 let server;
-let bank;
+let bank; // RS256, claims in the ID token
+let esBank; // ES256, claims only at userinfo
 
 before(async () => {
   bank = await startTestBank();
-  server = await startServer({ config: { 'bank.demo': bank.config() } });
+  esBank = await startTestBank({ alg: 'ES256', idTokenClaims: false, name: 'ES Bank' });
+  const downPort = await freePort(); // nothing listens there
+  server = await startServer({
+    config: {
+      'bank.demo': bank.config(),
+      'bank.es': esBank.config(),
+      'bank.down': { ...bank.config(), name: 'Closed Bank', issuer: `http://127.0.0.1:${downPort}` },
+    },
+  });
   bank.attach(server);
+  esBank.attach(server);
 });
 
 after(async () => {
   await server?.stop();
   await bank?.close();
+  await esBank?.close();
 });
 
-const urlFor = (e, lang = 'en') => `${server.issuer}/proofing/bank/demo?t=${encodeURIComponent(e.ticket)}&lang=${lang}`;
+const urlFor = (e, { id = 'demo', lang = 'en' } = {}) =>
+  `${server.issuer}/proofing/bank/${id}?t=${encodeURIComponent(e.ticket)}&lang=${lang}`;
+
+async function assertStillProofing(e) {
+  const row = await getEnrollment(server, e.id);
+  assert.equal(row.status, 'proofing');
+  assert.equal(row.person, null);
+  assert.equal(row.proof_method, null);
+}
 
 test('happy path: the bank confirms, the enrolment is proofed with the bank\'s person', async () => {
   const e = await makeEnrollment(server);
@@ -36,4 +55,231 @@ test('happy path: the bank confirms, the enrolment is proofed with the bank\'s p
   assert.deepEqual(JSON.parse(row.person),
     { rrn: '85073003328', given_name: 'Jan', family_name: 'Peeters', birthdate: '1985-07-30' });
   assert.deepEqual(JSON.parse(row.proof_state), {});
+  assert.ok((await proofingAudit(server)).some((a) => a.result === 'ok' && a.key === 'bank:demo'));
+  // A replay of the same callback: the enrolment is done with proofing.
+  const again = await r.browser.request(r.url);
+  assert.equal(again.status, 409);
+  assert.match(await again.text(), /already confirmed/);
+});
+
+test('the page before the bank names the bank and the phone, and posts the ticket', async () => {
+  const e = await makeEnrollment(server, { phone: '+32470123456' });
+  const res = await fetch(urlFor(e));
+  assert.equal(res.status, 200);
+  const html = await res.text();
+  assert.match(html, /Demo Bank/);
+  assert.match(html, /34 56/);
+  assert.doesNotMatch(html, /470123456/); // only the end of the number
+  assert.match(html, /<form method="post" action="\/proofing\/bank\/demo">/);
+  // Showing the page does not spend the ticket: a second look works.
+  assert.equal((await fetch(urlFor(e))).status, 200);
+});
+
+test('claims only at userinfo, ES256 ID token, Zoë with accents and the 2000s number rule', async () => {
+  const e = await makeEnrollment(server);
+  const r = await esBank.login(urlFor(e, { id: 'es' }), { account: 'zoe' });
+  assert.equal(r.status, 200, r.text);
+  const row = await getEnrollment(server, e.id);
+  assert.equal(row.proof_method, 'bank:es');
+  assert.deepEqual(JSON.parse(row.person),
+    { rrn: '15030112318', given_name: 'Zoë', family_name: 'Van den Bossche', birthdate: '2015-03-01' });
+});
+
+test('a ticket is spent when leaving for the bank: the same link cannot start a second flow', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), { stopAt: 'callback' });
+  assert.match(r.url, /\/proofing\/bank\/callback\?/);
+  const res = await fetch(urlFor(e));
+  assert.equal(res.status, 404);
+  assert.match(await res.text(), /no longer valid/);
+});
+
+test('bad and unknown tickets, unknown bank, expired enrolment', async () => {
+  const e = await makeEnrollment(server);
+  for (const t of ['', 'garbage', `${e.id}.AAAAAAAAAAAAAAAAAAAAAA`, `x${e.id}.AAAAAAAAAAAAAAAAAAAAAA`]) {
+    const res = await fetch(`${server.issuer}/proofing/bank/demo?t=${encodeURIComponent(t)}`);
+    assert.equal(res.status, 404, t);
+  }
+  assert.equal((await fetch(urlFor(e, { id: 'nosuchbank' }))).status, 404);
+  const old = await makeEnrollment(server, { expiresIn: -5 });
+  const res = await fetch(urlFor(old));
+  assert.equal(res.status, 410);
+  assert.match(await res.text(), /expired/);
+  const done = await makeEnrollment(server, { status: 'proofed' });
+  assert.equal((await fetch(urlFor(done))).status, 409);
+});
+
+test('the bank denies (the person cancels): a clear page, still proofing, and "try again" works', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), { cancel: true });
+  assert.equal(r.status, 403);
+  assert.match(r.text, /did not confirm your identity/);
+  assert.match(r.text, /access_denied/);
+  await assertStillProofing(e);
+  const retry = /<a class="button" href="([^"]+)">Try again<\/a>/.exec(r.text);
+  assert.ok(retry, 'a try-again link');
+  const again = await bank.login(new URL(retry[1].replace(/&amp;/g, '&'), server.issuer).href,
+    { browser: r.browser, account: 'els' });
+  assert.equal(again.status, 200, again.text);
+  assert.equal(JSON.parse((await getEnrollment(server, e.id)).person).rrn, '90020199704');
+});
+
+test('state mismatch: an answer with another state is refused, the real one still completes', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), { stopAt: 'callback' });
+  const forged = new URL(r.url);
+  forged.searchParams.set('state', `${e.id}.AAAAAAAAAAAAAAAAAAAAAA`);
+  let res = await r.browser.request(forged.href);
+  assert.equal(res.status, 400);
+  assert.match(await res.text(), /invalid_state/);
+  const noState = new URL(r.url);
+  noState.searchParams.delete('state');
+  res = await r.browser.request(noState.href);
+  assert.equal(res.status, 400);
+  await assertStillProofing(e);
+  res = await r.browser.request(r.url);
+  assert.equal(res.status, 200);
+  assert.equal((await getEnrollment(server, e.id)).status, 'proofed');
+});
+
+test('the callback in another browser is refused and does not end the flow', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), { stopAt: 'callback' });
+  let res = await new Browser().request(r.url);
+  assert.equal(res.status, 403);
+  assert.match(await res.text(), /other_browser/);
+  await assertStillProofing(e);
+  res = await r.browser.request(r.url);
+  assert.equal(res.status, 200);
+});
+
+test('replayed callback after a failure: the state is one-time', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), { cancel: true });
+  assert.equal(r.status, 403);
+  const res = await r.browser.request(r.url);
+  assert.equal(res.status, 400);
+  assert.match(await res.text(), /invalid_state/);
+  await assertStillProofing(e);
+});
+
+test('an ID token with a bad signature is refused', async () => {
+  const e = await makeEnrollment(server);
+  bank.tamperIdToken = (jwt) => {
+    const [h, p, s] = jwt.split('.');
+    const i = 10;
+    return `${h}.${p}.${s.slice(0, i)}${s[i] === 'A' ? 'B' : 'A'}${s.slice(i + 1)}`;
+  };
+  try {
+    const r = await bank.login(urlFor(e));
+    assert.equal(r.status, 502);
+    assert.match(r.text, /could not be verified/);
+    assert.match(r.text, /invalid_id_token/);
+  } finally {
+    bank.tamperIdToken = null;
+  }
+  await assertStillProofing(e);
+});
+
+test('an ID token with the claims changed (signed before) is refused', async () => {
+  const e = await makeEnrollment(server);
+  bank.tamperIdToken = (jwt) => {
+    const [h, p, s] = jwt.split('.');
+    const claims = JSON.parse(Buffer.from(p, 'base64url'));
+    claims.rrn = '90020199704';
+    return `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+  };
+  try {
+    const r = await bank.login(urlFor(e));
+    assert.equal(r.status, 502);
+  } finally {
+    bank.tamperIdToken = null;
+  }
+  await assertStillProofing(e);
+});
+
+test('wrong nonce: an ID token for another login is refused', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), {
+    toBank: (u) => { const x = new URL(u); x.searchParams.set('nonce', 'someone-elses-nonce'); return x.href; },
+  });
+  assert.equal(r.status, 502);
+  assert.match(r.text, /invalid_id_token/);
+  await assertStillProofing(e);
+  assert.ok((await proofingAudit(server)).some((a) => /nonce/.test(a.detail || '')));
+});
+
+test('PKCE: a changed code challenge makes the bank refuse the code', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), {
+    toBank: (u) => { const x = new URL(u); x.searchParams.set('code_challenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'); return x.href; },
+  });
+  assert.equal(r.status, 502);
+  await assertStillProofing(e);
+});
+
+test('an answer naming another issuer (mix-up) is refused', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), {
+    toCallback: (u) => { const x = new URL(u); x.searchParams.set('iss', 'https://evil.example'); return x.href; },
+  });
+  assert.equal(r.status, 400);
+  assert.match(r.text, /wrong_issuer/);
+  await assertStillProofing(e);
+});
+
+test('a customer without a national number: missing_rrn', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), { account: 'anon' });
+  assert.equal(r.status, 403);
+  assert.match(r.text, /did not give your national register number/);
+  assert.match(r.text, /missing_rrn/);
+  await assertStillProofing(e);
+});
+
+test('an unreachable bank: a clear page, and the ticket stays usable', async () => {
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e, { id: 'down' }));
+  assert.equal(r.status, 502);
+  assert.match(r.text, /cannot be reached/);
+  assert.match(r.text, /bank_unreachable/);
+  await assertStillProofing(e);
+  assert.equal((await fetch(urlFor(e, { id: 'down' }))).status, 200);
+  // The same ticket still goes to a bank that answers.
+  const ok = await bank.login(urlFor(e));
+  assert.equal(ok.status, 200, ok.text);
+});
+
+test('the bank goes down between login and callback: bank_unreachable, still proofing', async () => {
+  const other = await startTestBank();
+  const srv = await startServer({ config: { 'bank.demo': other.config() } });
+  other.attach(srv);
+  try {
+    const e = await makeEnrollment(srv);
+    const r = await other.login(`${srv.issuer}/proofing/bank/demo?t=${encodeURIComponent(e.ticket)}`, { stopAt: 'callback' });
+    await other.close();
+    const res = await r.browser.request(r.url);
+    assert.equal(res.status, 502);
+    assert.match(await res.text(), /bank_unreachable/);
+    assert.equal((await getEnrollment(srv, e.id)).status, 'proofing');
+  } finally {
+    await srv.stop();
+    await other.close();
+  }
+});
+
+test('the bank rotates its keys: sleutel fetches the new JWKS and goes on', async () => {
+  const e1 = await makeEnrollment(server);
+  assert.equal((await bank.login(urlFor(e1))).status, 200);
+  bank.rotateKeys();
+  const e2 = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e2));
+  assert.equal(r.status, 200, r.text);
+});
+
+test('pages in the enrolment\'s language', async () => {
+  const e = await makeEnrollment(server, { lang: 'nl' });
+  const res = await fetch(`${server.issuer}/proofing/bank/demo?t=${encodeURIComponent(e.ticket)}`);
+  assert.equal(res.status, 200);
+  assert.match(await res.text(), /<html lang="nl"/);
 });
