@@ -205,11 +205,12 @@ start_rate_ok(struct server *srv, const struct start_in *in, const char *ip)
 	const struct sl_config *c = srv->sv_conf;
 	char key[APP_RATE_KEY_MAX];
 
-	snprintf(key, sizeof(key), "ip:%.60s", ip ? ip : "-");
-	if (!app_rate_take(srv, key, c->c_app_rate_ip, c->c_app_rate_window))
-		return false;
+	/* The number first: a start refused for it costs the IP nothing. */
 	snprintf(key, sizeof(key), "phone:%s", in->si_phone);
-	return app_rate_take(srv, key, c->c_app_rate_phone, c->c_app_rate_window);
+	if (!app_rate_take(srv, key, c->c_app_rate_phone, c->c_app_rate_window))
+		return false;
+	snprintf(key, sizeof(key), "ip:%.60s", ip ? ip : "-");
+	return app_rate_take(srv, key, c->c_app_rate_ip, c->c_app_rate_window);
 }
 
 void

@@ -1,0 +1,184 @@
+// phone.mjs — a phone for the device-API tests, written from
+// docs/device-api.md and PROTOCOL.md with node's crypto and `jose` only, so
+// it cross-checks the C implementation (sealing, confirmation bytes,
+// proofs) instead of reusing it.
+//
+// The confirmation key here is a plain ECDSA P-256 key pair: the camouflage
+// lives on the phone and changes nothing on the wire.  A "wrong 5-digit
+// code" is a signature by another key, which is exactly what a wrong code
+// produces.
+import crypto from 'node:crypto';
+import http from 'node:http';
+import * as jose from 'jose';
+
+export const b64u = (buf) => Buffer.from(buf).toString('base64url');
+
+// seal(server key, aad, plaintext), PROTOCOL.md "Sealing": ephemeral ECDH
+// P-256, HKDF-SHA256 (salt = ephemeral point || kid, info "sleutel seal
+// v1"), AES-256-GCM; blob = 1 || E (65) || nonce (12) || ct || tag (16).
+export function seal(serverPubB64, kid, aad, plaintext) {
+  const ecdh = crypto.createECDH('prime256v1');
+  ecdh.generateKeys();
+  const epub = ecdh.getPublicKey(null, 'uncompressed');
+  const shared = ecdh.computeSecret(Buffer.from(serverPubB64, 'base64url'));
+  const salt = Buffer.concat([epub, Buffer.from(kid, 'utf8')]);
+  const key = Buffer.from(crypto.hkdfSync('sha256', shared, salt, Buffer.from('sleutel seal v1'), 32));
+  const nonce = crypto.randomBytes(12);
+  const c = crypto.createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(Buffer.from(aad, 'utf8'));
+  const ct = Buffer.concat([c.update(plaintext), c.final()]);
+  return b64u(Buffer.concat([Buffer.from([1]), epub, nonce, ct, c.getAuthTag()]));
+}
+
+// PROTOCOL.md "What a confirmation signs": each field as a 2-byte
+// big-endian length and its bytes; the display text as its SHA-256.
+export function confirmBytes(f) {
+  const fields = ['sleutel-confirm-v1', f.request_id, f.rp_id, f.rp_display_name, f.action,
+    crypto.createHash('sha256').update(f.display_text, 'utf8').digest(), f.verification_code, f.nonce,
+    f.decision, f.device_id];
+  const parts = [];
+  for (const v of fields) {
+    const b = Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8');
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(b.length);
+    parts.push(len, b);
+  }
+  return Buffer.concat(parts);
+}
+
+// A webhook SMS gateway: collects {"to","text","id"} POSTs and their
+// Authorization headers. `status` (a number or a function of the count)
+// decides each answer.
+export async function smsGateway({ status = 200 } = {}) {
+  const messages = [];
+  const attempts = [];
+  const srv = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const msg = JSON.parse(body);
+      attempts.push({ msg, auth: req.headers.authorization, type: req.headers['content-type'] });
+      const s = typeof status === 'function' ? status(attempts.length) : status;
+      if (s >= 200 && s < 300) messages.push(msg);
+      res.writeHead(s).end();
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${srv.address().port}/sms`;
+  return {
+    url, messages, attempts,
+    // The last code sent to `to`.
+    code(to) {
+      const m = [...messages].reverse().find((x) => x.to === to);
+      return m && m.text.match(/(\d{5})$/)[1];
+    },
+    close: () => new Promise((r) => srv.close(r)),
+  };
+}
+
+export class Phone {
+  constructor(server) {
+    this.server = server;
+    this.base = `${server.base}/device/v1`;
+  }
+
+  async init() {
+    const { privateKey, publicKey } = await jose.generateKeyPair('ES256', { extractable: true });
+    this.transportKey = privateKey;
+    const jwk = await jose.exportJWK(publicKey);
+    this.jwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+    this.jkt = await jose.calculateJwkThumbprint(this.jwk, 'sha256');
+    this.transportNode = crypto.createPrivateKey({ key: await jose.exportJWK(privateKey), format: 'jwk' });
+    const conf = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    this.confirmKey = conf.privateKey;
+    this.Q = conf.publicKey.export({ format: 'jwk' });
+    return this;
+  }
+
+  get qPoint() {
+    return Buffer.concat([Buffer.from([4]), Buffer.from(this.Q.x, 'base64url'), Buffer.from(this.Q.y, 'base64url')]);
+  }
+
+  // A proof for `method` `path`; `over` changes claims or the header.
+  async proof(method, path, over = {}) {
+    const claims = {
+      htm: method, htu: `${this.server.issuer}/device/v1${path}`,
+      iat: Math.floor(Date.now() / 1000), jti: b64u(crypto.randomBytes(16)), ...(over.claims || {}),
+    };
+    for (const k of Object.keys(claims)) if (claims[k] === undefined) delete claims[k];
+    const header = { typ: 'dpop+jwt', alg: 'ES256', kid: this.jkt, ...(over.header || {}) };
+    return new jose.SignJWT(claims).setProtectedHeader(header).sign(over.key || this.transportKey);
+  }
+
+  // Call the device API; answers { status, body, headers }.
+  async call(method, path, body, { proof, over, noProof = false } = {}) {
+    const headers = {};
+    if (!noProof) headers.dpop = proof || await this.proof(method, path, over);
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${this.base}${path}`, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+  }
+
+  async config() { return (await this.call('GET', '/config', undefined, { noProof: true })).body; }
+
+  async start(phone, extra = {}) {
+    const conf = await this.config();
+    this.sealKey = conf.seal_keys[0];
+    const r = await this.call('POST', '/enroll/start', {
+      phone, terms_version: conf.terms_version, language: 'nl', device_name: 'Test phone',
+      transport_key: this.jwk, ...extra,
+    });
+    if (r.status === 201) this.enrollmentId = r.body.enrollment_id;
+    return r;
+  }
+
+  async finish() {
+    return this.call('POST', '/enroll/finish', {
+      seal_kid: this.sealKey.kid,
+      confirmation_key: seal(this.sealKey.pub, this.sealKey.kid, this.enrollmentId, this.qPoint),
+    });
+  }
+
+  // Sign and seal a confirmation for request `rq` (as GET /requests gave it).
+  confirmation(rq, { decision = 'approve', code, key, fields = {} } = {}) {
+    const f = {
+      request_id: rq.id, rp_id: rq.rp_id, rp_display_name: rq.rp_name, action: rq.action,
+      display_text: rq.display_text, verification_code: code, nonce: rq.nonce, decision,
+      device_id: this.deviceId, ...fields,
+    };
+    const signer = key || (decision === 'approve' ? this.confirmKey : this.transportNode);
+    const sig = crypto.sign('sha256', confirmBytes(f), { key: signer, dsaEncoding: 'der' });
+    return {
+      decision, verification_code: code, seal_kid: this.sealKey.kid,
+      sealed_signature: seal(this.sealKey.pub, this.sealKey.kid, rq.id, sig),
+    };
+  }
+
+  async answer(rq, opts) {
+    return this.call('POST', `/requests/${rq.id}`, this.confirmation(rq, opts));
+  }
+}
+
+// Enrol a phone end to end: start, the SMS code from `gateway`, test
+// proofing, finish.  Returns the phone with deviceId and accountId.
+export async function enrolPhone(server, gateway, number, person) {
+  const phone = await new Phone(server).init();
+  let r = await phone.start(number);
+  if (r.status !== 201) throw new Error(`start: ${r.status} ${JSON.stringify(r.body)}`);
+  phone.number = r.body.phone;
+  r = await phone.call('POST', '/enroll/sms', { code: gateway.code(phone.number) });
+  if (r.status !== 200) throw new Error(`sms: ${r.status} ${JSON.stringify(r.body)}`);
+  r = await fetch(`${phone.base}/test/proofed`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ enrollment_id: phone.enrollmentId, ...person }),
+  });
+  if (r.status !== 200) throw new Error(`proofed: ${r.status}`);
+  r = await phone.finish();
+  if (r.status !== 201) throw new Error(`finish: ${r.status} ${JSON.stringify(r.body)}`);
+  phone.deviceId = r.body.device_id;
+  phone.accountId = r.body.account_id;
+  return phone;
+}
