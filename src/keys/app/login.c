@@ -357,7 +357,8 @@ applogin_poll(void *ctx, struct http_request *rq)
 }
 
 /* More time, once (WCAG 2.2.1 Timing Adjustable): another full lifetime
- * from now, never past the authorization request's own expiry. */
+ * on top of what is left, never past the authorization request's own
+ * expiry. */
 void
 applogin_extend(void *ctx, struct http_request *rq)
 {
@@ -377,7 +378,7 @@ applogin_extend(void *ctx, struct http_request *rq)
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 	} else {
-		until = sl_now() + srv->sv_conf->c_app_request_lifetime;
+		until = r.aq_expires + srv->sv_conf->c_app_request_lifetime;
 		if (until > p.op_req.ar_expires)
 			until = p.op_req.ar_expires;
 		if (until > r.aq_expires && r.aq_expires > sl_now())
