@@ -1,0 +1,229 @@
+// app-device-confirm.test.mjs — confirming on the phone, end to end: an RP
+// (openid-client) sends the browser to the portal, the person types the
+// number of an enrolled JS phone (lib/phone.mjs), the phone's long-poll
+// gets the request, and its answer (approve / refuse / wrong pick / wrong
+// 5-digit code) ends the login at the RP.  The lockout schedule (3 → 3 h,
+// 6 → 24 h, 9 → for good), replays, expiry and another account's request.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import { registerRp, authRequest } from './lib/flows.mjs';
+import { smsGateway, enrolPhone } from './lib/phone.mjs';
+
+let server;
+let gw;
+let rp;
+let seq = 0;
+const person = () => ({ rrn: `850730${String(10000 + seq).slice(-5)}`, given_name: 'Demo', family_name: `P${seq++}` });
+const number = () => `0470 10 ${String(10 + seq).padStart(2, '0')} 00`;
+
+function sql(q) {
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
+    { encoding: 'utf8' }).trim();
+}
+
+before(async () => {
+  gw = await smsGateway();
+  server = await startServer({
+    config: {
+      sms: { driver: 'webhook', webhook_url: gw.url },
+      app: { poll_timeout: 2, rate_phone: 1000, rate_ip: 1000, max_pending: 5 },
+    },
+  });
+  rp = await registerRp(server);
+});
+
+after(async () => {
+  await server.stop();
+  await gw.close();
+});
+
+// The browser starts an app login for `phone`; returns { agent, req, aq, code }.
+async function browserLogin(phone) {
+  const agent = new Agent();
+  const { url } = await authRequest(rp.config);
+  let res = await agent.get(String(url));
+  const req = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  res = await agent.get(`${server.base}/key/app?req=${req}&lang=en`);
+  const hidden = hiddenInputs(await res.text());
+  res = await agent.post(`${server.base}/key/app/login`, { ...hidden, phone: phone.number });
+  assert.equal(res.status, 303, await res.text());
+  const loc = new URL(res.headers.get('location'), server.base);
+  const aq = loc.searchParams.get('aq');
+  const code = sql(`SELECT code FROM app_requests WHERE id='${aq}'`);
+  return { agent, req, aq, code };
+}
+
+async function pending(phone, id) {
+  const r = await phone.call('GET', '/requests');
+  assert.equal(r.status, 200, `channel: ${r.status}`);
+  const rq = r.body.requests.find((x) => x.id === id);
+  assert.ok(rq, 'the request is on the channel');
+  return rq;
+}
+
+const authStatus = (req) => sql(`SELECT status FROM auth_requests WHERE id='${req}'`);
+const apprqStatus = (aq) => sql(`SELECT status FROM app_requests WHERE id='${aq}'`);
+
+test('approve: the channel wakes, the signature verifies, the login completes', async () => {
+  const phone = await enrolPhone(server, gw, number(), person());
+  const t0 = Date.now();
+  const waiting = phone.call('GET', '/requests');
+  await new Promise((r) => setTimeout(r, 300));
+  const b = await browserLogin(phone);
+  const ch = await waiting;
+  assert.equal(ch.status, 200);
+  assert.ok(Date.now() - t0 < 1900, 'woken by the request, not by the timeout');
+  const rq = ch.body.requests[0];
+  assert.equal(rq.id, b.aq);
+  assert.equal(rq.action, 'login');
+  assert.equal(rq.rp_id, rp.c.client_id);
+  assert.equal(rq.rp_name, 'Mijn gezondheid');
+  assert.equal(rq.codes.length, 3);
+  assert.ok(rq.codes.includes(b.code));
+  assert.ok(rq.expires_in > 100 && rq.expires_in <= 180);
+  const r = await phone.answer(rq, { code: b.code });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'approved');
+  assert.equal(apprqStatus(b.aq), 'approved');
+  assert.equal(authStatus(b.req), 'done');
+  assert.equal(sql(`SELECT key || ' ' || acr FROM auth_requests WHERE id='${b.req}'`),
+    'app http://eidas.europa.eu/LoA/high');
+  assert.equal(sql(`SELECT count(*) FROM audit WHERE event='login' AND key='app' AND result='ok'`), '1');
+  // A replay of the same answer: already answered, nothing counted.
+  const again = await phone.answer(rq, { code: b.code });
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error, 'already_answered');
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${phone.accountId}'`), '0');
+  assert.doesNotMatch(server.log(), /sealed_signature|MEUCI/);
+});
+
+test('refuse: signed with the transport key; the RP gets access_denied', async () => {
+  const phone = await enrolPhone(server, gw, number(), person());
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  // A refusal signed with the confirmation key is not this device's refusal.
+  let r = await phone.answer(rq, { decision: 'refuse', code: '', key: phone.confirmKey });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_signature');
+  r = await phone.answer(rq, { decision: 'refuse', code: '' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.status, 'refused');
+  assert.equal(apprqStatus(b.aq), 'refused');
+  assert.equal(authStatus(b.req), 'denied');
+});
+
+test('the wrong verification code picked: the request is denied', async () => {
+  const phone = await enrolPhone(server, gw, number(), person());
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  const wrong = rq.codes.find((c) => c !== b.code);
+  const r = await phone.answer(rq, { code: wrong });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.error, 'wrong_verification_code');
+  assert.equal(apprqStatus(b.aq), 'denied');
+  assert.equal(authStatus(b.req), 'denied');
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${phone.accountId}'`), '0');
+});
+
+test('each signed field matters: another nonce, text or request id is a wrong code', async () => {
+  const phone = await enrolPhone(server, gw, number(), person());
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  for (const fields of [{ nonce: 'other' }, { display_text: `${rq.display_text}!` }, { rp_id: 'evil' },
+    { device_id: 'other' }]) {
+    const r = await phone.answer(rq, { code: b.code, fields });
+    assert.equal(r.status, 403, JSON.stringify(fields));
+    assert.equal(r.body.error, 'wrong_code');
+    assert.equal(r.body.failures, 1);
+    sql(`UPDATE accounts SET failures=0, locked_until=0 WHERE id='${phone.accountId}'`);
+  }
+  // A blob that does not open (sealed to the wrong request) is malformed, not counted.
+  const body = phone.confirmation({ ...rq, id: 'x'.repeat(22) }, { code: b.code });
+  const r = await phone.call('POST', `/requests/${rq.id}`, body);
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_signature');
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${phone.accountId}'`), '0');
+  // The untouched confirmation still goes through.
+  assert.equal((await phone.answer(rq, { code: b.code })).status, 200);
+});
+
+test('lockout schedule: 3 → 3 h, 6 → 24 h, 9 → for good; a right code resets', async () => {
+  const phone = await enrolPhone(server, gw, number(), person());
+  const other = await (await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  const wrongOnce = () => phone.answer(rq, { code: b.code, key: other.privateKey });
+  const now = () => Math.floor(Date.now() / 1000);
+  const unlock = () => sql(`UPDATE accounts SET locked_until=0 WHERE id='${phone.accountId}'`);
+
+  for (const [n, lockFrom] of [[1, null], [2, null]]) {
+    const r = await wrongOnce();
+    assert.equal(r.status, 403);
+    assert.equal(r.body.failures, n);
+    assert.equal(r.body.locked_until, lockFrom);
+  }
+  let r = await wrongOnce();
+  assert.equal(r.body.failures, 3);
+  assert.ok(Math.abs(r.body.locked_until - (now() + 3 * 3600)) < 5, 'locked 3 hours');
+  // Locked: even the right code gets 423, and nothing is counted.
+  r = await phone.answer(rq, { code: b.code });
+  assert.equal(r.status, 423);
+  assert.equal(r.body.error, 'locked');
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${phone.accountId}'`), '3');
+  assert.equal(apprqStatus(b.aq), 'pending', 'the request stays pending');
+  unlock();
+  await wrongOnce();
+  await wrongOnce();
+  r = await wrongOnce();
+  assert.equal(r.body.failures, 6);
+  assert.ok(Math.abs(r.body.locked_until - (now() + 24 * 3600)) < 5, 'locked 24 hours');
+  unlock();
+  await wrongOnce();
+  await wrongOnce();
+  r = await wrongOnce();
+  assert.equal(r.body.failures, 9);
+  assert.equal(r.body.locked_until, null);
+  assert.equal(r.body.locked_for_good, true);
+  r = await phone.answer(rq, { code: b.code });
+  assert.equal(r.status, 423);
+  assert.equal(r.body.locked_until, null);
+  assert.equal(sql(`SELECT count(*) FROM audit WHERE result='wrong_code' AND person_id=(SELECT person_id FROM accounts WHERE id='${phone.accountId}')`), '9');
+
+  // A right code after a wrong one resets the count.
+  const p2 = await enrolPhone(server, gw, number(), person());
+  const b2 = await browserLogin(p2);
+  const rq2 = await pending(p2, b2.aq);
+  r = await p2.answer(rq2, { code: b2.code, key: other.privateKey });
+  assert.equal(r.body.failures, 1);
+  r = await p2.answer(rq2, { code: b2.code });
+  assert.equal(r.status, 200);
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${p2.accountId}'`), '0');
+});
+
+test('after expiry, another account\'s request, unknown ids: refused, not counted', async () => {
+  const phone = await enrolPhone(server, gw, number(), person());
+  const stranger = await enrolPhone(server, gw, number(), person());
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  // Another account's device cannot see or answer it.
+  let r = await stranger.answer(rq, { code: b.code });
+  assert.equal(r.status, 404);
+  assert.equal(r.body.error, 'not_found');
+  r = await phone.call('POST', '/requests/doesnotexist0000000000', phone.confirmation(rq, { code: b.code }));
+  assert.equal(r.status, 404);
+  // A malformed body.
+  r = await phone.call('POST', `/requests/${b.aq}`, { decision: 'maybe' });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_request');
+  // Expired.
+  sql(`UPDATE app_requests SET expires = strftime('%s','now') - 1 WHERE id='${b.aq}'`);
+  r = await phone.answer(rq, { code: b.code });
+  assert.equal(r.status, 410);
+  assert.equal(r.body.error, 'expired');
+  for (const p of [phone, stranger]) {
+    assert.equal(sql(`SELECT failures FROM accounts WHERE id='${p.accountId}'`), '0');
+  }
+});
