@@ -71,11 +71,12 @@ form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 	{
 		char poll[128];
 		snprintf(poll, sizeof(poll), "/login/poll?req=%s", p->op_req.ar_id);
-		struct tmpl_var v[10] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+		struct tmpl_var v[11] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
 			{ "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] }, { "qr", svg ? svg : "" },
 			{ "error", error ? i18n_gettext(cat, error) : "" }, { "phone", phone ? phone : "+32 " },
-			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" } };
-		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 10);
+			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" },
+			{ "qrlink", link ? link : "" } };
+		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 11);
 	}
 	free(csrf);
 	free(tok);
