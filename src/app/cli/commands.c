@@ -668,6 +668,10 @@ cmd_scan(struct cli *c)
 
 	if (!args_ok(c, 2, 2, NULL))
 		return CLI_USAGE;
+	if (strncmp(c->c_pos[1], "sleutel://login?t=", 18) != 0) {
+		fprintf(stderr, "sleutel-app: not a sleutel login code (sleutel://login?t=...)\n");
+		return CLI_USAGE;
+	}
 	if ((rc = cli_open(c, false)) != CLI_OK)
 		return rc;
 	if ((rc = sapp_scan(c->c_app, c->c_pos[1], &r, &err)) != SL_OK)
