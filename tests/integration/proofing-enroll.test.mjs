@@ -1,0 +1,87 @@
+// proofing-enroll.test.mjs — proofing inside a real enrolment, through the
+// device API: the phone (tests/integration/lib/phone.mjs) starts, sends
+// the SMS code and receives the proofing choices; the bank's URL goes
+// through the demo bank in the phone's browser; the app's long-poll on
+// GET /enroll wakes with the bank's person; finish makes the account.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib/harness.mjs';
+import { Phone, smsGateway } from './lib/phone.mjs';
+import { startTestBank } from './lib/bank.mjs';
+
+let server;
+let gw;
+let bank;
+
+before(async () => {
+  gw = await smsGateway();
+  bank = await startTestBank();
+  server = await startServer({
+    demo: true,
+    config: {
+      sms: { driver: 'webhook', webhook_url: gw.url },
+      app: { poll_timeout: 5 },
+      'bank.demo': bank.config(),
+    },
+  });
+  bank.attach(server);
+});
+
+after(async () => {
+  await server?.stop();
+  await gw?.close();
+  await bank?.close();
+});
+
+async function toProofing(number) {
+  const phone = await new Phone(server).init();
+  let r = await phone.start(number);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  r = await phone.call('POST', '/enroll/sms', { code: gw.code(r.body.phone) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return { phone, choices: r.body.proofing };
+}
+
+test('the choices: each bank and the eID card, with ticket URLs in the enrolment\'s language', async () => {
+  const { choices } = await toProofing('0470 99 00 01');
+  assert.equal(choices.length, 2);
+  const [b, e] = choices;
+  assert.deepEqual({ method: b.method, id: b.id, name: b.name }, { method: 'bank', id: 'demo', name: 'Demo Bank' });
+  assert.match(b.url, new RegExp(`^${server.issuer}/proofing/bank/demo\\?t=[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}&lang=nl$`));
+  assert.equal(e.method, 'eid');
+  assert.match(e.url, new RegExp(`^${server.eidBase}/proofing/eid\\?t=`));
+  assert.equal((await fetch(b.url)).status, 200);
+});
+
+test('bank proofing wakes the app\'s long-poll; finish creates the account for the bank\'s person', async () => {
+  const { phone, choices } = await toProofing('0470 99 00 02');
+  const waiting = phone.call('GET', '/enroll');
+  await new Promise((res) => setTimeout(res, 300));
+  const t0 = Date.now();
+  const r = await bank.login(choices[0].url, { account: 'els' });
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.text, /<html lang="nl"/);
+  const polled = await waiting;
+  assert.equal(polled.status, 200);
+  assert.equal(polled.body.status, 'proofed');
+  assert.deepEqual(polled.body.person, { given_name: 'Els', family_name: 'Maes' });
+  assert.ok(Date.now() - t0 < 3000, 'woken by proofing, not by the poll timeout');
+  const fin = await phone.finish();
+  assert.equal(fin.status, 201, JSON.stringify(fin.body));
+  assert.equal(fin.body.phone, '+32470990002');
+});
+
+test('a new GET /enroll during the bank flow does not disturb it', async () => {
+  const { phone, choices } = await toProofing('0470 99 00 03');
+  const half = await bank.login(choices[0].url, { stopAt: 'callback' });
+  // The app polls meanwhile: new tickets, the flow in flight stays.
+  for (let i = 0; i < 3; i++) {
+    const r = await phone.call('GET', '/enroll');
+    assert.equal(r.body.status, 'proofing');
+    assert.equal(r.body.proofing.length, 2);
+  }
+  const res = await half.browser.request(half.url);
+  assert.equal(res.status, 200, await res.text());
+  const r = await phone.call('GET', '/enroll');
+  assert.equal(r.body.status, 'proofed');
+});
