@@ -76,8 +76,13 @@ bc_validate(struct server *srv, struct http_request *rq, const struct store_clie
 	bp->bp_phone = http_form(rq, "login_hint");
 	if (sl_str_empty(bp->bp_phone) || strlen(bp->bp_phone) > 64)
 		return bad(rq, "invalid_request", "login_hint (the person's phone number) is required");
+	/* No browser shows a code here: the RP shows the binding message and
+	 * the app shows it too, so the person compares those.  Without it the
+	 * request would be a bare "approve?", which DESIGN §4 rules out. */
 	bp->bp_binding = http_form(rq, "binding_message");
-	if (bp->bp_binding != NULL && !app_binding_ok(bp->bp_binding))
+	if (bp->bp_binding == NULL)
+		return bad(rq, "invalid_request", "binding_message is required: show it to the person");
+	if (!app_binding_ok(bp->bp_binding))
 		return bad(rq, "invalid_binding_message", "binding_message must be 1 to 128 readable characters");
 	bp->bp_expiry = srv->sv_conf->c_app_request_lifetime;
 	if (expiry != NULL) {

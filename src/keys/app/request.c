@@ -420,7 +420,7 @@ app_request_create(
 	if (spec->as_phone == NULL ||
 		app_phone_normalize(spec->as_phone, srv->sv_conf->c_app_default_country, phone) != SL_OK)
 		return sl_fail(err, SL_EINVAL, "this is not a phone number");
-	if (spec->as_client == NULL)
+	if (spec->as_client == NULL || spec->as_link_kind == NULL)
 		return sl_fail(err, SL_EINVAL, "incomplete request");
 	memset(&ac, 0, sizeof(ac));
 	if (store_account_by_phone(srv->sv_store, phone, &ac) != SL_OK) {
@@ -431,7 +431,10 @@ app_request_create(
 		audit(srv, spec, NULL, rc == SL_ETOOBIG ? "rate_limited" : "unknown_phone");
 		return rc;
 	}
-	rc = app_request_for_account(srv, &ac, spec, APP_NCODES, out, err);
+	/* CIBA has no browser to show a code: the binding message the RP
+	 * shows is compared instead, and the app shows one code. */
+	rc = app_request_for_account(
+		srv, &ac, spec, strcmp(spec->as_link_kind, "ciba") == 0 ? 1 : APP_NCODES, out, err);
 	store_account_clear(&ac);
 	return rc;
 }

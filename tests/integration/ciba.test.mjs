@@ -1,0 +1,183 @@
+// ciba.test.mjs — OpenID CIBA Core 1.0 at /bc-authorize and the token
+// endpoint's urn:openid:params:grant-type:ciba, poll and ping, with the JS
+// phone answering; every error the RP can meet; discovery.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import * as jose from 'jose';
+import { startServer } from './lib/harness.mjs';
+import { tokenRequest } from './lib/flows.mjs';
+import { smsGateway, enrolPhone } from './lib/phone.mjs';
+
+const GRANT = 'urn:openid:params:grant-type:ciba';
+const PERSON = { rrn: '85073003328', given_name: 'Mark', family_name: 'Denblinden', birthdate: '1985-07-30' };
+let server;
+let gw;
+let phone;
+let pollClient;
+let pingClient;
+let plainClient;
+let pings;
+let pingServer;
+
+async function addClient(...extra) {
+  return JSON.parse(await server.cli('client', 'add', '--name', 'Mijn bank', '--redirect-uri',
+    'https://rp.example/cb', '--json', ...extra));
+}
+
+before(async () => {
+  gw = await smsGateway();
+  pings = [];
+  pingServer = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      pings.push({ auth: req.headers.authorization, body: JSON.parse(body), type: req.headers['content-type'] });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => pingServer.listen(0, '127.0.0.1', r));
+  server = await startServer({
+    config: { sms: { driver: 'webhook', webhook_url: gw.url }, app: { rate_phone: 1000, rate_ip: 1000 },
+      ciba: { interval: 2, max_expiry: 300 } },
+  });
+  phone = await enrolPhone(server, gw, '0470 12 34 56', PERSON);
+  pollClient = await addClient('--ciba-mode', 'poll');
+  pingClient = await addClient('--ciba-mode', 'ping', '--ciba-endpoint',
+    `http://127.0.0.1:${pingServer.address().port}/cb`);
+  plainClient = await addClient();
+});
+
+after(async () => {
+  await server?.stop();
+  await gw?.close();
+  await new Promise((r) => pingServer?.close(r));
+});
+
+const basic = (c) => [c.client_id, c.client_secret];
+const bc = (c, form) => tokenRequest(server, form, { basic: basic(c), endpoint: '/bc-authorize' });
+const poll = (c, id) => tokenRequest(server, { grant_type: GRANT, auth_req_id: id }, { basic: basic(c) });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function phoneRequest() {
+  const r = await phone.call('GET', '/requests');
+  assert.equal(r.status, 200);
+  return r.body.requests.at(-1);
+}
+
+test('discovery advertises CIBA and RFC 9396 payments', async () => {
+  const d = await (await fetch(`${server.base}/.well-known/openid-configuration`)).json();
+  assert.equal(d.backchannel_authentication_endpoint, `${server.issuer}/bc-authorize`);
+  assert.deepEqual(d.backchannel_token_delivery_modes_supported, ['poll', 'ping']);
+  assert.equal(d.backchannel_user_code_parameter_supported, false);
+  assert.ok(d.grant_types_supported.includes(GRANT));
+  assert.deepEqual(d.authorization_details_types_supported, ['payment']);
+});
+
+test('poll mode: pending, slow_down, then tokens once with acr, amr and auth_req_id', async () => {
+  let r = await bc(pollClient, { scope: 'openid profile', login_hint: '+32470123456',
+    binding_message: 'Order 4711' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const { auth_req_id: id, expires_in: exp, interval } = r.body;
+  assert.ok(id.length >= 22);
+  assert.ok(exp > 170 && exp <= 180);
+  assert.equal(interval, 2);
+  r = await poll(pollClient, id);
+  assert.equal(r.body.error, 'authorization_pending');
+  r = await poll(pollClient, id);
+  assert.equal(r.body.error, 'slow_down', 'polled faster than the interval');
+  const rq = await phoneRequest();
+  assert.equal(rq.display_text, 'Inloggen bij Mijn bank\nOrder 4711');
+  // No browser shows a code in CIBA: the person compares the binding
+  // message, and the app has one code.
+  assert.equal(rq.codes.length, 1);
+  const ans = await phone.answer(rq, { code: rq.codes[0] });
+  assert.equal(ans.status, 200, JSON.stringify(ans.body));
+  await sleep(2100);
+  r = await poll(pollClient, id);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(r.body.access_token && r.body.id_token);
+  const claims = jose.decodeJwt(r.body.id_token);
+  assert.equal(claims.acr, 'http://eidas.europa.eu/LoA/high');
+  assert.deepEqual(claims.amr, ['swk', 'pin', 'mfa']);
+  assert.equal(claims['urn:openid:params:jwt:claim:auth_req_id'], id);
+  assert.equal(claims.aud, pollClient.client_id);
+  assert.ok(claims.auth_time > 0);
+  r = await poll(pollClient, id);
+  assert.equal(r.body.error, 'invalid_grant', 'redeemed once');
+});
+
+test('ping mode: the client endpoint gets {auth_req_id} with its bearer token', async () => {
+  let r = await bc(pingClient, { scope: 'openid', login_hint: '0470123456', binding_message: 'Kassa 3',
+    client_notification_token: 'tok-123456' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const id = r.body.auth_req_id;
+  const rq = await phoneRequest();
+  await phone.answer(rq, { code: rq.codes[0] });
+  for (let i = 0; i < 50 && pings.length === 0; i++) await sleep(100);
+  assert.equal(pings.length, 1);
+  assert.deepEqual(pings[0].body, { auth_req_id: id });
+  assert.equal(pings[0].auth, 'Bearer tok-123456');
+  r = await poll(pingClient, id);
+  assert.equal(r.status, 200);
+});
+
+test('refused on the phone: access_denied', async () => {
+  const r = await bc(pollClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'B1' });
+  const rq = await phoneRequest();
+  await phone.answer(rq, { decision: 'refuse', code: '' });
+  await sleep(2100);
+  const t = await poll(pollClient, r.body.auth_req_id);
+  assert.equal(t.body.error, 'access_denied');
+});
+
+test('expired: expired_token', async () => {
+  const r = await bc(pollClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'B2', requested_expiry: '1' });
+  assert.equal(r.status, 200);
+  assert.ok(r.body.expires_in <= 1);
+  await sleep(2100);
+  const t = await poll(pollClient, r.body.auth_req_id);
+  assert.equal(t.body.error, 'expired_token');
+});
+
+test('authentication request errors', async () => {
+  const cases = [
+    [pollClient, { login_hint: '+32470123456' }, 'invalid_scope'],
+    [pollClient, { scope: 'openid' }, 'invalid_request'],
+    [pollClient, { scope: 'openid', login_hint: '+32470123456' }, 'invalid_request'],
+    [pollClient, { scope: 'openid', login_hint: '+32470000000', binding_message: 'B' }, 'unknown_user_id'],
+    [pollClient, { scope: 'openid', login_hint: 'not a phone', binding_message: 'B' }, 'invalid_request'],
+    [pollClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'x'.repeat(129) },
+      'invalid_binding_message'],
+    [pollClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'a\u202eb' },
+      'invalid_binding_message'],
+    [pollClient, { scope: 'openid', login_hint: '+32470123456', requested_expiry: '301', binding_message: 'B' }, 'invalid_request'],
+    [pollClient, { scope: 'openid', login_hint: '+32470123456', requested_expiry: '-1', binding_message: 'B' }, 'invalid_request'],
+    [pollClient, { scope: 'openid', login_hint: '+32470123456', user_code: '1234', binding_message: 'B' }, 'invalid_request'],
+    [pollClient, { scope: 'openid', login_hint_token: 'x' }, 'invalid_request'],
+    [pollClient, { scope: 'openid', login_hint: '+32470123456', authorization_details: '[{"type":"x"}]',
+      binding_message: 'B' },
+      'invalid_authorization_details'],
+    [pingClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'B' }, 'invalid_request'],
+    [plainClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'B' }, 'unauthorized_client'],
+  ];
+  for (const [c, form, error] of cases) {
+    const r = await bc(c, form);
+    assert.equal(r.status, 400, `${JSON.stringify(form)}: ${r.status}`);
+    assert.equal(r.body.error, error, JSON.stringify(form));
+  }
+  const noauth = await tokenRequest(server, { scope: 'openid', login_hint: '+32470123456' },
+    { endpoint: '/bc-authorize' });
+  assert.equal(noauth.status, 401);
+  const t = await poll(pollClient, 'nope');
+  assert.equal(t.body.error, 'invalid_grant');
+});
+
+test('another client cannot redeem an auth_req_id', async () => {
+  const r = await bc(pollClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'B3' });
+  const other = await addClient('--ciba-mode', 'poll');
+  const t = await poll(other, r.body.auth_req_id);
+  assert.equal(t.body.error, 'invalid_grant');
+  const rq = await phoneRequest();
+  await phone.answer(rq, { decision: 'refuse', code: '' });
+});
