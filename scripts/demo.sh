@@ -1,6 +1,8 @@
 #!/bin/sh
-# demo.sh BUILD — start sleuteld and the demo RP on loopback, print the URL.
-# Ports: SLEUTEL_PORT (8443), SLEUTEL_EID_PORT (8444), RP_PORT (8080).
+# demo.sh BUILD — start sleuteld, the demo bank and the demo RP on loopback,
+# show the SMS outbox, print the URLs and how to run the phone app.
+# Ports: SLEUTEL_PORT (8443), SLEUTEL_EID_PORT (8444), RP_PORT (8080),
+# BANK_PORT (8090), SLEUTEL_PKI_PORT (8889).
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -8,6 +10,7 @@ PORT=${SLEUTEL_PORT:-8443}
 EID_PORT=${SLEUTEL_EID_PORT:-8444}
 PKI_PORT=${SLEUTEL_PKI_PORT:-8889}
 RP_PORT=${RP_PORT:-8080}
+BANK_PORT=${BANK_PORT:-8090}
 DIR="$BUILD/demo"
 
 rm -rf "$DIR"
@@ -22,9 +25,24 @@ CLIENT=$("$BUILD/sleutel" --config "$DIR/sleutel.ini" client add --name "Mijn ge
 CLIENT_ID=$(printf '%s' "$CLIENT" | jq -r .client_id)
 CLIENT_SECRET=$(printf '%s' "$CLIENT" | jq -r .client_secret)
 
+# The demo bank: sleutel is its OIDC client for identity proofing.
+BANK_SECRET=$(openssl rand -hex 24)
+cat >>"$DIR/sleutel.ini" <<INI
+
+[bank.demo]
+name = Demobank
+issuer = http://127.0.0.1:$BANK_PORT
+client_id = sleutel
+client_secret = $BANK_SECRET
+scope = openid profile rrn
+INI
+BANK_CLIENT_SECRET=$BANK_SECRET node demo/bank.mjs --port "$BANK_PORT" --client-id sleutel \
+	--redirect-uri "https://127.0.0.1:$PORT/proofing/bank/callback" >"$DIR/bank.log" 2>&1 &
+BANK=$!
+
 "$BUILD/sleuteld" --config "$DIR/sleutel.ini" 2>"$DIR/sleuteld.log" &
 SLEUTELD=$!
-trap 'kill "$SLEUTELD" 2>/dev/null; wait "$SLEUTELD" 2>/dev/null' EXIT INT TERM
+trap 'kill "$SLEUTELD" "$BANK" ${SMS:-} 2>/dev/null; wait "$SLEUTELD" 2>/dev/null' EXIT INT TERM
 i=0
 until curl -fs --cacert "$DIR/tls/ca.pem" "https://127.0.0.1:$PORT/healthz" >/dev/null; do
 	i=$((i + 1))
@@ -53,8 +71,19 @@ sleutel demo is running.
     Firefox: Settings > Privacy & Security > Certificates > View Certificates >
       Your Certificates > Import
     then choose "eID kaartlezer" on the portal; the browser asks which certificate.
+  sleutel app: in a second terminal, enrol a phone and then wait for requests:
+      $BUILD/sleutel-app --state $DIR/phone.json --server https://127.0.0.1:$PORT \\
+          --ca $DIR/tls/ca.pem
+    Type any Belgian mobile number (e.g. 470 12 34 56); the activation code is
+    shown below as "SMS to ...". Link your identity at the demo bank (open the
+    link the app prints; account jan, els or zoe, password demo), choose a 5-digit
+    code twice. Then choose "sleutel app" on the portal, type the same number, and
+    confirm in the app: pick the code the browser shows, "Bevestig", your code.
   This demo build also offers the test key: it logs in as whichever person you type.
-  Logs: $DIR/sleuteld.log     Stop: Ctrl-C
+  Logs: $DIR/sleuteld.log $DIR/bank.log     Stop: Ctrl-C
 MSG
+# The SMS outbox, shown here as messages arrive (the demo has no SMS gateway).
+"$BUILD/sleutel" --config "$DIR/sleutel.ini" sms tail --follow | sed -u 's/^/  SMS: /' &
+SMS=$!
 NODE_EXTRA_CA_CERTS="$DIR/tls/ca.pem" node demo/rp.mjs --issuer "https://127.0.0.1:$PORT" \
 	--client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" --port "$RP_PORT"

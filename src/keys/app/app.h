@@ -23,7 +23,7 @@
 #include "../../server/server.h"
 #include "../../store/store.h"
 
-#define APP_PHONE_MAX 16 /* "+" and at most 15 digits (E.164), NUL */
+#define APP_PHONE_MAX 17 /* "+" and at most 15 digits (E.164), NUL */
 #define APP_CODE_LEN 4 /* the verification code both screens show */
 #define APP_NCODES 3 /* the app shows this many codes, one of them right */
 #define APP_DISPLAY_MAX 1024 /* bytes of display text */

@@ -327,8 +327,8 @@ sms_wrong(struct server *srv, struct http_request *rq, struct store_enrollment *
 {
 	int left;
 
-	en->en_sms_attempts++;
-	if (store_enrollment_update(srv->sv_store, en) != SL_OK) {
+	/* Counted in the store in one step: two guesses sent at once are two. */
+	if (store_enrollment_sms_failure(srv->sv_store, en->en_id, &en->en_sms_attempts) != SL_OK) {
 		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 		return;
 	}
