@@ -18,8 +18,6 @@
 #include "../keys/eid/eid.h"
 #include "../portal/portal.h"
 
-#define PROOF_EID_MAX_CHAIN 8
-
 /* What the person reads for a refused card. */
 static const char *
 refusal_detail(enum eid_verdict v)
@@ -41,16 +39,6 @@ refusal_detail(enum eid_verdict v)
 }
 
 static void
-person_from(const struct eid_identity *id, struct store_person *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->p_rrn = strdup(id->ei_rrn);
-	p->p_given_name = sl_strdup(id->ei_given_names);
-	p->p_family_name = sl_strdup(id->ei_family_name);
-	p->p_birthdate = id->ei_birthdate[0] ? strdup(id->ei_birthdate) : NULL;
-}
-
-static void
 accept_card(struct server *srv, struct http_request *rq, int lang, const struct store_enrollment *e, const char *ticket,
 	const struct eid_result *res)
 {
@@ -58,7 +46,7 @@ accept_card(struct server *srv, struct http_request *rq, int lang, const struct 
 	struct store_person p;
 	int rc;
 
-	person_from(&res->er_identity, &p);
+	eid_person_from_identity(&res->er_identity, &p);
 	if (p.p_rrn == NULL || p.p_given_name == NULL || p.p_family_name == NULL)
 		rc = SL_ENOMEM;
 	else if ((rc = crypto_token_hash(ticket, hash)) == SL_OK)
@@ -78,8 +66,7 @@ proofing_eid(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	const char *ticket = http_param(rq, "t");
-	const uint8_t *der[PROOF_EID_MAX_CHAIN];
-	size_t len[PROOF_EID_MAX_CHAIN], n;
+	struct eid_chain ch;
 	struct store_enrollment e;
 	struct eid_result res;
 	int lang;
@@ -91,10 +78,18 @@ proofing_eid(void *ctx, struct http_request *rq)
 	}
 	if (proof_ticket_check(srv, rq, ticket, false, &e, &lang) != SL_OK)
 		return;
-	/* The TLS handshake's chain; behind a TLS-terminating proxy this page
-	 * needs the eID module's proxy-header reader (see docs/proofing.md). */
-	n = http_client_certs(rq, der, len, PROOF_EID_MAX_CHAIN);
-	eid_validate(srv->sv_eid_validator, der, len, n, sl_now(), &res);
+	/* From the TLS handshake, or from a trusted proxy's header. */
+	if (eid_request_chain(srv, rq, &ch) != SL_OK) {
+		struct proof_failure f = { 400, lang, NULL, NULL, N_("Your eID card was not accepted"),
+			refusal_detail(EID_MALFORMED), eid_verdict_name(EID_MALFORMED) };
+		proof_audit(srv, rq, "eid", eid_verdict_name(EID_MALFORMED), "unusable client-certificate header");
+		proof_fail_page(srv, rq, &f);
+		eid_chain_clear(&ch);
+		store_enrollment_clear(&e);
+		return;
+	}
+	eid_validate(srv->sv_eid_validator, ch.ec_der, ch.ec_len, ch.ec_n, sl_now(), &res);
+	eid_chain_clear(&ch);
 	if (res.er_verdict == EID_OK) {
 		accept_card(srv, rq, lang, &e, ticket, &res);
 	} else {

@@ -23,9 +23,6 @@
 #include "../../oidc/oidc.h"
 #include "../../portal/portal.h"
 
-#define EID_MAX_CHAIN 8
-#define EID_MAX_HEADER 16384
-
 struct eid_page_text {
 	const char *heading;
 	const char *detail;
@@ -130,16 +127,9 @@ proxy_trusted(struct server *srv, const char *ip)
 	return false;
 }
 
-struct chain {
-	const uint8_t *c_der[EID_MAX_CHAIN];
-	size_t c_len[EID_MAX_CHAIN];
-	uint8_t *c_owned[EID_MAX_CHAIN]; /* DER decoded from the proxy header */
-	size_t c_n;
-};
-
 /* nginx's $ssl_client_escaped_cert: the PEM chain, URL-escaped. */
 static int
-chain_from_header(const char *value, struct chain *ch)
+chain_from_header(const char *value, struct eid_chain *ch)
 {
 	char *pem = strdup(value);
 	BIO *bio;
@@ -149,33 +139,31 @@ chain_from_header(const char *value, struct chain *ch)
 		return SL_ENOMEM;
 	MHD_http_unescape(pem);
 	bio = BIO_new_mem_buf(pem, -1);
-	while (bio && ch->c_n < EID_MAX_CHAIN && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+	while (bio && ch->ec_n < EID_MAX_CHAIN && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		unsigned char *der = NULL;
 		int n = i2d_X509(x, &der);
 		X509_free(x);
 		if (n <= 0)
 			break;
-		ch->c_owned[ch->c_n] = der;
-		ch->c_der[ch->c_n] = der;
-		ch->c_len[ch->c_n] = (size_t)n;
-		ch->c_n++;
+		ch->ec_owned[ch->ec_n] = der;
+		ch->ec_der[ch->ec_n] = der;
+		ch->ec_len[ch->ec_n] = (size_t)n;
+		ch->ec_n++;
 	}
 	BIO_free(bio);
 	free(pem);
-	return ch->c_n > 0 ? SL_OK : SL_EINVAL;
+	return ch->ec_n > 0 ? SL_OK : SL_EINVAL;
 }
 
-static void
-chain_clear(struct chain *ch)
+void
+eid_chain_clear(struct eid_chain *ch)
 {
-	for (size_t i = 0; i < ch->c_n; i++)
-		OPENSSL_free(ch->c_owned[i]);
+	for (size_t i = 0; i < ch->ec_n; i++)
+		OPENSSL_free(ch->ec_owned[i]);
 }
 
-/* The certificate chain of this request: from the TLS handshake, or from a
- * trusted proxy's header.  SL_EDENIED for the header from anyone else. */
-static int
-request_chain(struct server *srv, struct http_request *rq, struct chain *ch)
+int
+eid_request_chain(struct server *srv, struct http_request *rq, struct eid_chain *ch)
 {
 	const char *hdr = http_header(rq, srv->sv_conf->c_eid_proxy_header);
 
@@ -187,12 +175,12 @@ request_chain(struct server *srv, struct http_request *rq, struct chain *ch)
 			return SL_ETOOBIG;
 		return chain_from_header(hdr, ch) == SL_OK ? SL_OK : SL_EINVAL;
 	}
-	ch->c_n = http_client_certs(rq, ch->c_der, ch->c_len, EID_MAX_CHAIN);
+	ch->ec_n = http_client_certs(rq, ch->ec_der, ch->ec_len, EID_MAX_CHAIN);
 	return SL_OK;
 }
 
-static void
-person_from(const struct eid_identity *id, struct store_person *p)
+void
+eid_person_from_identity(const struct eid_identity *id, struct store_person *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->p_rrn = strdup(id->ei_rrn);
@@ -220,7 +208,7 @@ eid_accept(struct server *srv, struct http_request *rq, int lang, const struct s
 			.au_detail = res->er_detail };
 		store_audit_add(srv->sv_store, &au);
 	}
-	person_from(&res->er_identity, &person);
+	eid_person_from_identity(&res->er_identity, &person);
 	if (oidc_login_complete(srv, ar->ar_id, &person, "eid", OIDC_ACR_HIGH, "[\"eid\"]", &err) != SL_OK) {
 		store_person_clear(&person);
 		portal_error(srv, rq, 409, lang, N_("This login request has expired"),
@@ -244,7 +232,7 @@ eid_login(void *ctx, struct http_request *rq)
 	const char *req = http_param(rq, "req"), *ticket = http_param(rq, "t");
 	struct store_authreq ar;
 	struct eid_result res;
-	struct chain ch;
+	struct eid_chain ch;
 	int lang = portal_lang(srv, rq, NULL), rc;
 
 	memset(&ar, 0, sizeof(ar));
@@ -261,21 +249,21 @@ eid_login(void *ctx, struct http_request *rq)
 		store_authreq_clear(&ar);
 		return;
 	}
-	rc = request_chain(srv, rq, &ch);
+	rc = eid_request_chain(srv, rq, &ch);
 	if (rc == SL_EDENIED) {
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED,
 			"client-certificate header from a host that is not a trusted proxy", 400);
 	} else if (rc != SL_OK) {
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
 	} else {
-		eid_validate(srv->sv_eid_validator, ch.c_der, ch.c_len, ch.c_n, sl_now(), &res);
+		eid_validate(srv->sv_eid_validator, ch.ec_der, ch.ec_len, ch.ec_n, sl_now(), &res);
 		if (res.er_verdict == EID_OK)
 			eid_accept(srv, rq, lang, &ar, ticket, &res);
 		else
 			eid_refuse(srv, rq, lang, &ar, res.er_verdict, res.er_detail, 403);
 		eid_result_clear(&res);
 	}
-	chain_clear(&ch);
+	eid_chain_clear(&ch);
 	store_authreq_clear(&ar);
 }
 
