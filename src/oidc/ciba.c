@@ -187,6 +187,10 @@ oidc_bc_authorize(void *ctx, struct http_request *rq)
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
 		goto out;
 	}
+	/* The phone may have answered between the app request and this row
+	 * (its oidc_ciba_finished() then found no row): copy any outcome now.
+	 * Idempotent: it acts only on a pending row and a finished request. */
+	oidc_ciba_finished(srv, id);
 	o = json_object();
 	json_object_set_new(o, "auth_req_id", json_string(id));
 	json_object_set_new(o, "expires_in", json_integer(made.am_expires - sl_now()));
