@@ -1,7 +1,8 @@
 /*
- * cli — the operator's command `sleutel`: init, clients, keys.  Each
- * subcommand takes --help; every command that prints data takes --json;
- * errors go to stderr and the exit status is non-zero.
+ * cli — the operator's command `sleutel`: init, clients, keys, app accounts
+ * and devices, the SMS outbox, the demo PKI.  Each subcommand takes --help;
+ * every command that prints data takes --json; errors go to stderr and the
+ * exit status is non-zero.
  */
 #ifndef SL_CLI_H
 #define SL_CLI_H
@@ -20,6 +21,9 @@ int cli_init(int argc, char **argv);
 int cli_client(const char *config, int argc, char **argv);
 int cli_keys(const char *config, int argc, char **argv);
 int cli_pki(int argc, char **argv);
+int cli_account(const char *config, int argc, char **argv);
+int cli_device(const char *config, int argc, char **argv);
+int cli_sms(const char *config, int argc, char **argv);
 
 /* Shared helpers (common.c). */
 struct cli_ctx {
@@ -31,6 +35,11 @@ void cli_close(struct cli_ctx *cc);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* An operator action in the audit trail (who: the Unix user). */
 void cli_audit(struct cli_ctx *cc, const char *event, const char *client_id, const char *detail);
+/* The same for an action on a person's account or device. */
+void cli_audit_person(struct cli_ctx *cc, const char *event, const char *person_id, const char *detail);
+/* A time as ISO 8601 UTC ("2026-05-01T09:30:00Z"), or "-" for 0. */
+#define CLI_TIME_LEN 24
+const char *cli_time(int64_t t, char buf[CLI_TIME_LEN]);
 bool cli_has_flag(int argc, char **argv, const char *flag);
 /* Print a JSON value, indented, on stdout. */
 void cli_print_json(const json_t *v);

@@ -17,12 +17,15 @@ client_usage(void)
 {
 	printf("usage: sleutel [--config FILE] client add --name NAME --redirect-uri URI [--redirect-uri URI ...]\n"
 	       "              [--post-logout-redirect-uri URI ...] [--auth METHOD] [--jwks FILE]\n"
-	       "              [--require-par] [--id-token-alg ES256|RS256|PS256] [--sector ID] [--json]\n"
+	       "              [--require-par] [--id-token-alg ES256|RS256|PS256] [--sector ID]\n"
+	       "              [--ciba-mode poll|ping [--ciba-endpoint URL]] [--json]\n"
 	       "       sleutel [--config FILE] client list [--json]\n"
 	       "       sleutel [--config FILE] client show CLIENT_ID [--json]\n"
 	       "       sleutel [--config FILE] client remove CLIENT_ID\n"
 	       "\nMETHOD is client_secret_basic (default), client_secret_post or private_key_jwt\n"
 	       "(which needs --jwks FILE: the client's public keys, ES256 or PS256).\n"
+	       "--ciba-mode lets the client start a CIBA request (\"confirm on your phone\"); ping mode\n"
+	       "needs --ciba-endpoint, the client notification endpoint: https, or http on 127.0.0.1.\n"
 	       "The secret of a new client is printed once and cannot be shown again.\n");
 }
 
@@ -63,6 +66,8 @@ client_json(const struct store_client *c)
 	json_object_set_new(o, "id_token_alg", json_string(c->cl_id_token_alg));
 	json_object_set_new(o, "sector", json_string(c->cl_sector));
 	json_object_set_new(o, "require_par", json_boolean(c->cl_require_par));
+	json_object_set_new(o, "ciba_mode", c->cl_ciba_mode ? json_string(c->cl_ciba_mode) : json_null());
+	json_object_set_new(o, "ciba_endpoint", c->cl_ciba_endpoint ? json_string(c->cl_ciba_endpoint) : json_null());
 	json_object_set_new(o, "created", json_integer(c->cl_created));
 	return o;
 }
@@ -75,6 +80,8 @@ print_client(json_t *o)
 
 	json_object_foreach(o, k, v)
 	{
+		if (json_is_null(v))
+			continue; /* not set: CIBA options of a client without CIBA */
 		char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
 		printf("%-26s %s\n", k, s ? s : json_string_value(v));
 		free(s);
@@ -120,6 +127,7 @@ load_jwks(const char *path, char **out)
 
 struct add_opts {
 	const char *ao_name, *ao_auth, *ao_jwks, *ao_alg, *ao_sector;
+	const char *ao_ciba_mode, *ao_ciba_endpoint;
 	json_t *ao_uris, *ao_post;
 	bool ao_par;
 	int ao_max_uris; /* [oidc] max_redirect_uris */
@@ -149,6 +157,10 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 			ao->ao_alg = v;
 		else if (strcmp(a, "--sector") == 0)
 			ao->ao_sector = v;
+		else if (strcmp(a, "--ciba-mode") == 0)
+			ao->ao_ciba_mode = v;
+		else if (strcmp(a, "--ciba-endpoint") == 0)
+			ao->ao_ciba_endpoint = v;
 		else if (strcmp(a, "--redirect-uri") == 0 || strcmp(a, "--post-logout-redirect-uri") == 0) {
 			json_t *arr = a[2] == 'r' ? ao->ao_uris : ao->ao_post;
 			if (!uri_ok(v))
@@ -160,6 +172,29 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 		} else
 			return cli_error("client add: unknown option %s (see sleutel client --help)", a);
 	}
+	return CLI_OK;
+}
+
+/* CIBA: poll, or ping with a notification endpoint the server will POST
+ * to (https, or http on 127.0.0.1 for a local test RP: the notification
+ * carries a bearer token, so nothing else goes in the clear). */
+static int
+ciba_check(const struct add_opts *ao)
+{
+	const char *e = ao->ao_ciba_endpoint, *m = ao->ao_ciba_mode;
+
+	if (m == NULL)
+		return e == NULL ? CLI_OK : cli_error("client add: --ciba-endpoint goes with --ciba-mode ping");
+	if (strcmp(m, "poll") != 0 && strcmp(m, "ping") != 0)
+		return cli_error("client add: --ciba-mode must be poll or ping");
+	if (strcmp(m, "poll") == 0)
+		return e == NULL ? CLI_OK : cli_error("client add: --ciba-endpoint goes with --ciba-mode ping only");
+	if (e == NULL)
+		return cli_error("client add: --ciba-mode ping needs --ciba-endpoint URL");
+	if (strlen(e) > 2000 || strchr(e, '#') != NULL || strchr(e, ' ') != NULL ||
+		!((strncmp(e, "https://", 8) == 0 && e[8] != '\0' && e[8] != '/') ||
+			strncmp(e, "http://127.0.0.1:", 17) == 0 || strncmp(e, "http://127.0.0.1/", 17) == 0))
+		return cli_error("%s: the CIBA endpoint must be https:// (or http://127.0.0.1) without a fragment", e);
 	return CLI_OK;
 }
 
@@ -178,7 +213,7 @@ add_check(struct add_opts *ao)
 		return cli_error("client add: --jwks goes with --auth private_key_jwt, and only with it");
 	if (!jose_alg_supported(ao->ao_alg))
 		return cli_error("client add: --id-token-alg must be ES256, RS256 or PS256");
-	return CLI_OK;
+	return ciba_check(ao);
 }
 
 static int
@@ -226,6 +261,8 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		c.cl_id_token_alg = (char *)ao.ao_alg;
 		c.cl_sector = sector;
 		c.cl_require_par = ao.ao_par;
+		c.cl_ciba_mode = (char *)ao.ao_ciba_mode;
+		c.cl_ciba_endpoint = (char *)ao.ao_ciba_endpoint;
 		c.cl_created = sl_now();
 		if (store_client_add(cc->cc_store, &c, &err) != SL_OK)
 			rc = cli_error("%s", err.msg);

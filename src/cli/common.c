@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "../crypto/crypto.h"
@@ -20,17 +21,43 @@ cli_error(const char *fmt, ...)
 	return CLI_FAIL;
 }
 
-void
-cli_audit(struct cli_ctx *cc, const char *event, const char *client_id, const char *detail)
+static void
+audit_write(struct cli_ctx *cc, const char *event, const char *client_id, const char *person_id, const char *detail)
 {
-	char who[128];
+	char who[256];
 	const char *user = getenv("USER");
-	struct store_audit au = { .au_event = event, .au_result = "ok", .au_client_id = client_id };
+	struct store_audit au = {
+		.au_event = event, .au_result = "ok", .au_client_id = client_id, .au_person_id = person_id
+	};
 
-	snprintf(who, sizeof(who), "operator %s%s%s", user ? user : "(unknown)", detail ? ": " : "", detail ? detail : "");
+	snprintf(who, sizeof(who), "operator %s%s%s", user ? user : "(unknown)", detail ? ": " : "",
+		detail ? detail : "");
 	au.au_detail = who;
 	if (store_audit_add(cc->cc_store, &au) != SL_OK)
 		cli_error("warning: the audit record for %s was not written", event);
+}
+
+void
+cli_audit(struct cli_ctx *cc, const char *event, const char *client_id, const char *detail)
+{
+	audit_write(cc, event, client_id, NULL, detail);
+}
+
+void
+cli_audit_person(struct cli_ctx *cc, const char *event, const char *person_id, const char *detail)
+{
+	audit_write(cc, event, NULL, person_id, detail);
+}
+
+const char *
+cli_time(int64_t t, char buf[CLI_TIME_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL || strftime(buf, CLI_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		sl_strlcpy(buf, "-", CLI_TIME_LEN);
+	return buf;
 }
 
 void

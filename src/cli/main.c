@@ -16,6 +16,9 @@ usage(void)
 	       "  init DIR        write a working configuration, TLS certificates, keys and database\n"
 	       "  client ...      add, list, show and remove relying parties (sleutel client --help)\n"
 	       "  keys ...        rotate and list the ID-token signing keys (sleutel keys --help)\n"
+	       "  account ...     app accounts: list, show, block, unblock, unlock (sleutel account --help)\n"
+	       "  device ...      app devices: list, block, unblock, remove (sleutel device --help)\n"
+	       "  sms tail        the SMS outbox, optionally followed (sleutel sms --help)\n"
 	       "  pki ...         a demo eID PKI: CAs, cards, revocation, OCSP (sleutel pki --help)\n\n"
 	       "--config FILE defaults to $SLEUTEL_CONFIG, then ./sleutel.ini.\n");
 }
@@ -51,6 +54,12 @@ main(int argc, char **argv)
 		return cli_client(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "keys") == 0)
 		return cli_keys(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "account") == 0)
+		return cli_account(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "device") == 0)
+		return cli_device(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "sms") == 0)
+		return cli_sms(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "pki") == 0)
 		return cli_pki(argc - i - 1, argv + i + 1);
 	fprintf(stderr, "sleutel: unknown command %s (see sleutel --help)\n", argv[i]);
