@@ -16,7 +16,8 @@ import { startServer, Agent, hiddenInputs, BUILD, DEMO_PERSON } from './lib/harn
 import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
 
 const execFileP = promisify(execFile);
-const APP = path.join(BUILD, 'sleutel-app');
+// SLEUTEL_APP: another build of the app (a sanitizer build) against this server.
+const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
 const APP_CODE = '27182';
 
 let server;
@@ -28,14 +29,20 @@ let ca;
 // Run sleutel-app; `input` goes to its stdin (then closed).
 function app(args, { input = '', st = state } = {}) {
   return new Promise((resolve, reject) => {
-    const p = spawn(APP, ['--state', st, '--server', server.base, '--ca', ca, ...args],
-      { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(APP, ['--state', st, '--server', server.base, '--ca', ca, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });
     p.stderr.on('data', (d) => { stderr += d; });
     p.on('error', reject);
     p.on('close', (code) => {
+      if (/ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(stderr)) {
+        reject(new Error(`sleutel-app ${args.join(' ')}: sanitizer report\n${stderr}`));
+        return;
+      }
       let json = null;
       try { json = JSON.parse(stdout.trim().split('\n').pop()); } catch { /* text output */ }
       resolve({ code, stdout, stderr, json });

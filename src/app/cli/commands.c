@@ -153,8 +153,15 @@ get_app_code(struct cli *c, bool twice, char code[CLI_LINE_MAX])
 		return CLI_OK;
 	}
 	for (;;) {
-		if (prompt_code(txt(c, twice ? T_CODE_NEW : T_CODE_ENTER), CAMO_CODE_LEN, code, CLI_LINE_MAX) != SL_OK)
-			return CLI_USAGE;
+		int rc = prompt_code(txt(c, twice ? T_CODE_NEW : T_CODE_ENTER), CAMO_CODE_LEN, code, CLI_LINE_MAX);
+		if (rc == SL_EIO)
+			return CLI_USAGE; /* end of input, ^C */
+		if (rc != SL_OK) {
+			say(c, T_CODE_FIVE);
+			if (++tries >= CODE_TRIES)
+				return CLI_USAGE;
+			continue;
+		}
 		if (!twice)
 			return CLI_OK;
 		if (prompt_code(txt(c, T_CODE_AGAIN), CAMO_CODE_LEN, again, sizeof(again)) == SL_OK &&
@@ -368,12 +375,54 @@ enroll_finish(struct cli *c)
 	return CLI_OK;
 }
 
-/* All steps on a terminal: terms, phone, SMS code, proofing, app code. */
+/* The SMS code, asked until right or the server ends the enrolment. */
+static int
+ask_sms(struct cli *c, json_t **ans)
+{
+	struct sl_err err = { 0 };
+	char line[CLI_LINE_MAX];
+	int rc;
+
+	for (;;) {
+		if (prompt_line(txt(c, T_SMS_CODE), line, sizeof(line)) != SL_OK)
+			return CLI_USAGE;
+		rc = sapp_enroll_sms(c->c_app, line, ans, &err);
+		if (rc == SL_OK)
+			return CLI_OK;
+		if (strcmp(sapp_last_error_code(c->c_app), "wrong_code") != 0)
+			return cli_fail(c, rc, &err);
+		say(c, T_ATTEMPTS_LEFT,
+			(long long)json_integer_value(json_object_get(sapp_last_error(c->c_app), "attempts_left")));
+	}
+}
+
+/* Wait while proofing; say whose identity was linked. */
+static int
+wait_proofed(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL, *person;
+	int rc;
+
+	say(c, T_PROOFING_WAIT);
+	while (strcmp(sapp_enrollment_status(c->c_app), "proofing") == 0) {
+		if ((rc = sapp_enroll_status(c->c_app, 30, &ans, &err)) != SL_OK)
+			return cli_fail(c, rc, &err);
+		person = json_object_get(ans, "person");
+		if (json_is_object(person))
+			say(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
+				json_string_value(json_object_get(person, "family_name")) ?: "");
+		json_decref(ans);
+	}
+	return CLI_OK;
+}
+
+/* All steps on a terminal: terms, phone, SMS code, proofing, app code.
+ * An enrolment already under way goes on where it stands. */
 static int
 enroll_interactive(struct cli *c)
 {
 	struct sl_err err = { 0 };
-	char line[CLI_LINE_MAX];
 	json_t *ans = NULL;
 	int rc;
 
@@ -387,30 +436,23 @@ enroll_interactive(struct cli *c)
 		say(c, T_READY);
 		return CLI_OK;
 	}
+	/* Where does it stand?  An ended enrolment is forgotten: start over. */
+	if (sapp_phase(c->c_app) == SAPP_ENROLLING && sapp_enroll_status(c->c_app, 0, &ans, &err) != SL_OK &&
+		sapp_phase(c->c_app) == SAPP_ENROLLING)
+		return cli_fail(c, err.code, &err);
 	c->c_npos = 2; /* as "enroll start" */
-	if ((rc = enroll_start(c)) != CLI_OK)
+	if (sapp_phase(c->c_app) == SAPP_NEW && (rc = enroll_start(c)) != CLI_OK)
 		return rc;
-	for (;;) {
-		if (prompt_line(txt(c, T_SMS_CODE), line, sizeof(line)) != SL_OK)
-			return CLI_USAGE;
-		rc = sapp_enroll_sms(c->c_app, line, &ans, &err);
-		if (rc == SL_OK)
-			break;
-		if (strcmp(sapp_last_error_code(c->c_app), "wrong_code") != 0)
-			return cli_fail(c, rc, &err);
-		say(c, T_ATTEMPTS_LEFT,
-			(long long)json_integer_value(json_object_get(sapp_last_error(c->c_app), "attempts_left")));
-	}
-	show_proofing(c, ans);
-	json_decref(ans);
-	say(c, T_PROOFING_WAIT);
-	while (strcmp(sapp_enrollment_status(c->c_app), "proofing") == 0) {
-		if ((rc = sapp_enroll_status(c->c_app, 30, &ans, &err)) != SL_OK)
-			return cli_fail(c, rc, &err);
-		if (json_is_object(json_object_get(ans, "person")))
-			show_enroll(c, ans);
+	if (strcmp(sapp_enrollment_status(c->c_app), "sms") == 0) {
 		json_decref(ans);
+		if ((rc = ask_sms(c, &ans)) != CLI_OK)
+			return rc;
 	}
+	if (strcmp(sapp_enrollment_status(c->c_app), "proofing") == 0)
+		show_proofing(c, ans);
+	json_decref(ans);
+	if ((rc = wait_proofed(c)) != CLI_OK)
+		return rc;
 	c->c_npos = 2; /* as "enroll finish" */
 	c->c_nopt = 0;
 	return enroll_finish(c);
