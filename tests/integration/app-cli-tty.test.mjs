@@ -1,0 +1,157 @@
+// app-cli-tty.test.mjs — sleutel-app as a person uses it, on a real
+// terminal (util-linux `script` gives it a pty): the interactive
+// enrolment in Dutch (terms, phone without the leading 0, SMS code, the
+// 5-digit code asked twice), then a login where the app shows the RP, "Ik
+// log in", the text and three codes, the person picks one, "Bevestig", and
+// types the code — masked: the digits never reach the screen.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startServer, Agent, hiddenInputs, BUILD, DEMO_PERSON } from './lib/harness.mjs';
+import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
+
+const execFileP = promisify(execFile);
+const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
+const APP_CODE = '86420';
+
+let server;
+let rp;
+let dir;
+let state;
+
+const shq = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
+
+// sleutel-app on a pty.  expect(re) waits for the screen to show `re`
+// after what was already consumed; type(s) sends keys.
+function terminal(args) {
+  const ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
+  const cmd = [APP, '--state', state, '--server', server.base, '--ca', ca, ...args].map(shq).join(' ');
+  const p = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
+  });
+  let screen = '';
+  let seen = 0;
+  const waiters = [];
+  const check = () => {
+    for (const w of [...waiters]) {
+      const m = screen.slice(seen).match(w.re);
+      if (m) {
+        seen += m.index + m[0].length;
+        waiters.splice(waiters.indexOf(w), 1);
+        clearTimeout(w.timer);
+        w.resolve(m);
+      }
+    }
+  };
+  p.stdout.on('data', (d) => { screen += d; check(); });
+  p.stderr.on('data', (d) => { screen += d; check(); });
+  const exited = new Promise((resolve) => p.on('close', (code) => resolve(code)));
+  return {
+    get screen() { return screen; },
+    expect(re, ms = 20000) {
+      return new Promise((resolve, reject) => {
+        const w = { re, resolve };
+        w.timer = setTimeout(() => reject(new Error(`no ${re} on the screen:\n${screen}`)), ms);
+        waiters.push(w);
+        check();
+      });
+    },
+    type(s) { p.stdin.write(s); },
+    exited,
+    kill() { p.kill('SIGTERM'); },
+  };
+}
+
+async function sql(query) {
+  const { stdout } = await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), query],
+    { encoding: 'utf8' });
+  return stdout.trim();
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'sleutel-app-tty-'));
+  state = path.join(dir, 'phone.json');
+  server = await startServer({ config: { sms: { driver: 'outbox' } } });
+  rp = await registerRp(server, { name: 'Mijn gezondheid' });
+});
+
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('interactive enrolment in Dutch, the code asked twice and never shown', async () => {
+  const t = terminal(['enroll']);
+  await t.expect(/Aanvaard je de voorwaarden \(versie [^)]+\)\? \[j\/n\] /);
+  t.type('j\r');
+  await t.expect(/zonder de 0 vooraan: BE \(\+32\) /);
+  t.type('470987654\r');
+  await t.expect(/per sms op \+32470987654\./);
+  await t.expect(/Activatiecode: /);
+  const sms = (await sql("SELECT text FROM sms_outbox WHERE phone = '+32470987654'")).match(/(\d{5})\s*$/)[1];
+  t.type(`${sms}\r`);
+  await t.expect(/Koppel je identiteit/);
+  const id = JSON.parse(readFileSync(state, 'utf8')).enrollment_id;
+  const r = await fetch(`${server.base}/device/v1/test/proofed`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ enrollment_id: id, ...DEMO_PERSON }),
+  });
+  assert.equal(r.status, 200);
+  await t.expect(new RegExp(`Je identiteit is gekoppeld: ${DEMO_PERSON.given_name} ${DEMO_PERSON.family_name}`));
+  // Two different codes: asked again.
+  await t.expect(/Kies een nieuwe 5-cijferige code: /);
+  t.type(`${APP_CODE}\r`);
+  await t.expect(/Voer deze code opnieuw in: /);
+  t.type('13579\r');
+  await t.expect(/De codes zijn niet gelijk/);
+  await t.expect(/Kies een nieuwe 5-cijferige code: /);
+  t.type(`${APP_CODE}\r`);
+  await t.expect(/Voer deze code opnieuw in: /);
+  t.type(`${APP_CODE}\r`);
+  await t.expect(/Je bent nu klaar om de app te gebruiken/);
+  assert.equal(await t.exited, 0, t.screen);
+  assert.match(t.screen, /\*\*\*\*\*/);
+  assert.ok(!t.screen.includes(APP_CODE), 'the app code is never on the screen');
+  assert.ok(!t.screen.includes('13579'));
+  assert.ok(JSON.parse(readFileSync(state, 'utf8')).device_id);
+});
+
+test('login as a person: "Ik log in", pick the code the browser shows, "Bevestig", the masked code', async () => {
+  const agent = new Agent();
+  const req = await authRequest(rp.config);
+  let res = await agent.get(String(req.url));
+  const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  res = await agent.get(`${server.base}/key/app?req=${reqId}&lang=nl`);
+  res = await agent.post(`${server.base}/key/app/login`, { ...hiddenInputs(await res.text()), phone: '0470 98 76 54' });
+  assert.equal(res.status, 303);
+  const wait = new URL(res.headers.get('location'), server.base);
+  const code = (await (await agent.get(String(wait))).text()).match(/id="vcode"[^>]*>(\d{4})</)[1];
+
+  const t = terminal([]); // no command: wait for requests
+  try {
+    await t.expect(/Wachten op een verzoek/);
+    await t.expect(/Mijn gezondheid\r?\nIk log in\r?\n/);
+    const m = await t.expect(/1\) (\d{4})\r?\n\s+2\) (\d{4})\r?\n\s+3\) (\d{4})/);
+    const pick = [m[1], m[2], m[3]].indexOf(code) + 1;
+    assert.ok(pick > 0, `the browser's code ${code} is one of the three`);
+    await t.expect(/Kies de code die je scherm toont \(1-3, 0 = weigeren\): /);
+    t.type(`${pick}\r`);
+    await t.expect(/Bevestig\? \[j\/n\] /);
+    t.type('j\r');
+    await t.expect(/Voer je 5-cijferige code in: /);
+    t.type(`${APP_CODE}\r`);
+    await t.expect(/Bevestigd\./);
+    assert.ok(!t.screen.includes(APP_CODE), 'the app code is never on the screen');
+  } finally {
+    t.kill();
+    await t.exited;
+  }
+  res = await agent.get(String(wait));
+  assert.equal(res.status, 303);
+  assertCodeResponse(server, new URL(res.headers.get('location')), req.state);
+});
