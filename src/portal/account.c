@@ -1,5 +1,228 @@
-/* account.c — placeholder until the citizen's page lands. */
-#include "portal.h"
+/*
+ * account.c — the citizen's own page, /account on the portal origin: who
+ * sleutel knows them as, their app accounts and devices (with a button to
+ * remove a device), and where and how they logged in.
+ *
+ * The page needs the person's SSO session.  Without one it offers a login
+ * that goes through the portal like any relying party's would, so the
+ * person picks a key on the usual page: /account/login sends the browser
+ * to /authorize for a built-in client, "sleutel-account", whose one
+ * redirect URI is {issuer}/account.  The login starts the SSO session
+ * before the browser comes back, so the page only checks the state (a
+ * cookie of this browser, compared in constant time) and drops the code:
+ * it cannot be redeemed by anyone, because the client's secret and the
+ * PKCE verifier were random values that were never kept.  Redeeming it
+ * here would prove nothing the session does not already prove.
+ *
+ * The client is made at first use; its name is what the key choice shows
+ * ("to log in to sleutel").  An operator who removes it gets a new one at
+ * the next login.
+ */
+#include <stdlib.h>
+#include <string.h>
 
-const struct http_route account_routes[1] = { { 0 } };
-const size_t account_nroutes = 0;
+#include "portal.h"
+#include "account_int.h"
+#include "../oidc/oidc_int.h"
+
+#define ACCOUNT_STATE_LIFETIME 900 /* seconds to finish the login */
+
+/* The built-in client, made (or repaired, after an issuer change) when
+ * missing.  Two first logins at once: the second add fails, the get wins. */
+static int
+account_client(struct server *srv, char *redirect, size_t rlen)
+{
+	struct store_client c;
+	json_t *uris;
+	char *secret, hash[2 * SL_SHA256_LEN + 1];
+	bool ok;
+	int rc;
+
+	snprintf(redirect, rlen, "%s/account", srv->sv_conf->c_issuer);
+	if (store_client_get(srv->sv_store, ACCOUNT_CLIENT_ID, &c) == SL_OK) {
+		uris = json_loads(c.cl_redirect_uris, 0, NULL);
+		ok = json_array_has(uris, redirect);
+		json_decref(uris);
+		store_client_clear(&c);
+		if (ok)
+			return SL_OK;
+		store_client_remove(srv->sv_store, ACCOUNT_CLIENT_ID);
+	}
+	/* Nobody ever authenticates as this client: its secret is thrown away. */
+	secret = sl_random_id(32);
+	if (secret == NULL || crypto_token_hash(secret, hash) != SL_OK) {
+		free(secret);
+		return SL_ECRYPTO;
+	}
+	free(secret);
+	memset(&c, 0, sizeof(c));
+	c.cl_id = (char *)ACCOUNT_CLIENT_ID;
+	c.cl_name = (char *)"sleutel";
+	c.cl_secret_hash = hash;
+	c.cl_auth_method = (char *)"client_secret_basic";
+	uris = json_pack("[s]", redirect);
+	c.cl_redirect_uris = json_dumps(uris, JSON_COMPACT);
+	json_decref(uris);
+	c.cl_post_logout_uris = (char *)"[]";
+	c.cl_id_token_alg = (char *)"ES256";
+	c.cl_sector = (char *)ACCOUNT_CLIENT_ID;
+	c.cl_created = sl_now();
+	rc = c.cl_redirect_uris ? store_client_add(srv->sv_store, &c, NULL) : SL_ENOMEM;
+	free(c.cl_redirect_uris);
+	if (rc != SL_OK && store_client_get(srv->sv_store, ACCOUNT_CLIENT_ID, &c) == SL_OK) {
+		store_client_clear(&c);
+		rc = SL_OK;
+	}
+	return rc;
+}
+
+/* GET /account/login: start a login for the built-in client. */
+static void
+account_login(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	int lang = portal_lang(srv, rq, NULL);
+	char redirect[512], *state = NULL, *verifier = NULL, *challenge = NULL, *loc = NULL;
+	uint8_t digest[SL_SHA256_LEN];
+
+	if (account_client(srv, redirect, sizeof(redirect)) == SL_OK) {
+		state = sl_random_id(32);
+		verifier = sl_random_id(32);
+	}
+	if (verifier != NULL && crypto_sha256(verifier, strlen(verifier), digest) == SL_OK)
+		challenge = sl_b64url_encode(digest, sizeof(digest));
+	if (state != NULL && challenge != NULL) {
+		const char *kv[] = { "client_id", ACCOUNT_CLIENT_ID, "response_type", "code", "scope", "openid",
+			"redirect_uri", redirect, "state", state, "code_challenge", challenge, "code_challenge_method",
+			"S256", "ui_locales", config_languages[lang] };
+		loc = url_with_params("/authorize", kv, sizeof(kv) / sizeof(kv[0]) / 2);
+	}
+	if (loc == NULL) {
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+	} else {
+		/* The cookie keeps the page's language too, for the way back. */
+		char cookie[128];
+		snprintf(cookie, sizeof(cookie), "%s.%s", state, config_languages[lang]);
+		cookie_set(rq, ACCOUNT_COOKIE_STATE, cookie, ACCOUNT_STATE_LIFETIME);
+		http_send_redirect(rq, 303, loc);
+	}
+	free(loc);
+	free(challenge);
+	free(verifier);
+	free(state);
+}
+
+/* The browser is back from the login (/account?code=..&state=.. or
+ * ?error=..): check the state, forget it, and show the page at its own
+ * address, so the code leaves the address bar and the history. */
+static void
+account_return(struct server *srv, struct http_request *rq, int lang)
+{
+	const char *state = http_param(rq, "state"), *cookie = http_cookie(rq, ACCOUNT_COOKIE_STATE);
+	const char *dot = cookie ? strrchr(cookie, '.') : NULL;
+	char loc[64];
+
+	if (state == NULL || dot == NULL || !sl_ct_equal(state, strlen(state), cookie, (size_t)(dot - cookie))) {
+		portal_error(srv, rq, 400, lang, N_("This login link has expired"),
+			N_("Open your account page and log in again."));
+		return;
+	}
+	if (http_param(rq, "lang") == NULL)
+		lang = portal_lang_match(dot + 1, false) >= 0 ? portal_lang_match(dot + 1, false) : lang;
+	cookie_set(rq, ACCOUNT_COOKIE_STATE, "", 0);
+	snprintf(loc, sizeof(loc), "/account?lang=%s", config_languages[lang]);
+	http_send_redirect(rq, 303, loc);
+}
+
+/* GET /account */
+static void
+account_page(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_session ses;
+	int lang = portal_lang(srv, rq, NULL);
+
+	if (http_param(rq, "code") != NULL || http_param(rq, "state") != NULL || http_param(rq, "error") != NULL) {
+		account_return(srv, rq, lang);
+		return;
+	}
+	if (session_current(srv, rq, &ses) != SL_OK) {
+		struct tmpl_var v[1] = { { "langcode", config_languages[lang] } };
+		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account_login", v, 1);
+		return;
+	}
+	account_render(srv, rq, lang, ses.s_person_id, http_param(rq, "removed") != NULL);
+	store_session_clear(&ses);
+}
+
+/* The device named in the form, if it is one of this person's. */
+static int
+own_device(struct server *srv, const char *person_id, const char *id, struct store_device *dev)
+{
+	struct store_account a;
+	bool mine;
+
+	memset(dev, 0, sizeof(*dev));
+	if (id == NULL || strlen(id) > 64 || store_device_get(srv->sv_store, id, dev) != SL_OK)
+		return SL_ENOTFOUND;
+	if (store_account_get(srv->sv_store, dev->dv_account_id, &a) != SL_OK) {
+		store_device_clear(dev);
+		return SL_ENOTFOUND;
+	}
+	mine = a.ac_person_id != NULL && strcmp(a.ac_person_id, person_id) == 0;
+	store_account_clear(&a);
+	if (!mine) {
+		store_device_clear(dev);
+		return SL_ENOTFOUND;
+	}
+	return SL_OK;
+}
+
+/* POST /account/devices/remove: device, csrf. */
+static void
+account_device_remove(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_session ses;
+	struct store_device dev;
+	int lang = portal_lang(srv, rq, NULL);
+	char loc[64], detail[256];
+	struct store_audit au = { .au_event = "device.remove", .au_result = "ok", .au_ip = http_client_ip(rq) };
+
+	if (session_current(srv, rq, &ses) != SL_OK) {
+		portal_error(srv, rq, 401, lang, N_("You are not logged in"),
+			N_("Open your account page and log in again."));
+		return;
+	}
+	if (!oidc_csrf_ok(srv, rq, ACCOUNT_CSRF_ID, http_form(rq, "csrf"))) {
+		portal_error(
+			srv, rq, 403, lang, N_("This form has expired"), N_("Open your account page and try again."));
+	} else if (own_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
+		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
+			N_("Open your account page and try again."));
+	} else if (strcmp(dev.dv_status, "removed") != 0 &&
+		   store_device_set_status(srv->sv_store, dev.dv_id, "removed") != SL_OK) {
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+		store_device_clear(&dev);
+	} else {
+		snprintf(detail, sizeof(detail), "by the person: device %s (%.100s)", dev.dv_id,
+			dev.dv_name ? dev.dv_name : "");
+		au.au_person_id = ses.s_person_id;
+		au.au_key = "app";
+		au.au_detail = detail;
+		store_audit_add(srv->sv_store, &au);
+		snprintf(loc, sizeof(loc), "/account?removed=1&lang=%s", config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+		store_device_clear(&dev);
+	}
+	store_session_clear(&ses);
+}
+
+#define GET (HTTP_GET | HTTP_HEAD)
+
+const struct http_route account_routes[] = {
+	{ "/account", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_page },
+	{ "/account/login", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_login },
+	{ "/account/devices/remove", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_device_remove },
+};
+const size_t account_nroutes = sizeof(account_routes) / sizeof(account_routes[0]);

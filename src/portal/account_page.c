@@ -1,0 +1,287 @@
+/*
+ * account_page.c — the citizen's page itself: name, app accounts with
+ * their devices, and the login history from the audit trail.  Repeated
+ * parts (an account, a device, a login) are rendered from a small
+ * template each and handed to account.html as raw HTML, as the key
+ * buttons are on the key choice.
+ *
+ * Times are shown in UTC with the zone written out: the server does not
+ * know the person's time zone, and a page without JavaScript cannot ask.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "account_int.h"
+#include "../oidc/oidc.h"
+
+#define ACCOUNT_MAX_PART (128u << 10) /* bytes of the accounts or history HTML */
+#define ACCOUNT_TIME_LEN 32
+
+struct page_ctx {
+	struct server *pc_srv;
+	const struct i18n_catalog *pc_cat;
+	int pc_lang;
+	const char *pc_person_id;
+	const char *pc_csrf;
+	struct sl_buf pc_out; /* the HTML of the repeated parts */
+	int pc_n; /* parts rendered */
+	int pc_shown; /* devices shown in the current account */
+};
+
+/* "2026-05-01 09:30 UTC" and its machine-readable twin. */
+static void
+fmt_time(int64_t t, char human[ACCOUNT_TIME_LEN], char iso[ACCOUNT_TIME_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	human[0] = iso[0] = '\0';
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return;
+	strftime(human, ACCOUNT_TIME_LEN, "%Y-%m-%d %H:%M UTC", &tm);
+	strftime(iso, ACCOUNT_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *
+device_status(const char *status)
+{
+	if (strcmp(status, "active") == 0)
+		return N_("In use");
+	if (strcmp(status, "blocked") == 0)
+		return N_("Blocked by the operator");
+	return N_("Removed");
+}
+
+static int
+device_row(const struct store_device *d, void *arg)
+{
+	struct page_ctx *pc = arg;
+	char created[ACCOUNT_TIME_LEN], created_iso[ACCOUNT_TIME_LEN], used[ACCOUNT_TIME_LEN],
+		used_iso[ACCOUNT_TIME_LEN];
+	const char *name = sl_str_empty(d->dv_name) ? "-" : d->dv_name;
+
+	if (strcmp(d->dv_status, "removed") == 0)
+		return SL_OK; /* gone for good: nothing the person can do with it */
+	fmt_time(d->dv_created, created, created_iso);
+	fmt_time(d->dv_last_used, used, used_iso);
+	{
+		struct tmpl_var v[10] = { { "id", d->dv_id }, { "name", name }, { "created", created },
+			{ "created_iso", created_iso }, { "used", used }, { "used_iso", used_iso },
+			{ "never", d->dv_last_used > 0 ? "" : "1" },
+			{ "status", i18n_gettext(pc->pc_cat, device_status(d->dv_status)) }, { "csrf", pc->pc_csrf },
+			{ "langcode", config_languages[pc->pc_lang] } };
+		pc->pc_shown++;
+		return tmpl_render(pc->pc_srv->sv_templates, "account_device", pc->pc_cat, v, 10, &pc->pc_out);
+	}
+}
+
+/* What the page shows of one app account, copied out of the store's
+ * iteration: a store_*_each callback must not call the store itself (it
+ * holds a connection of the pool). */
+struct phone {
+	char ph_id[64];
+	char ph_number[32];
+	bool ph_blocked;
+	int64_t ph_locked_until;
+};
+
+struct phones {
+	const char *ps_person_id;
+	struct phone ps_items[ACCOUNT_MAX_PHONES];
+	size_t ps_n;
+};
+
+static int
+phone_take(const struct store_account *a, void *arg)
+{
+	struct phones *ps = arg;
+	struct phone *ph = &ps->ps_items[ps->ps_n];
+
+	if (a->ac_person_id == NULL || strcmp(a->ac_person_id, ps->ps_person_id) != 0 || ps->ps_n == ACCOUNT_MAX_PHONES)
+		return SL_OK;
+	sl_strlcpy(ph->ph_id, a->ac_id, sizeof(ph->ph_id));
+	sl_strlcpy(ph->ph_number, a->ac_phone, sizeof(ph->ph_number));
+	ph->ph_blocked = strcmp(a->ac_status, "blocked") == 0;
+	ph->ph_locked_until = a->ac_locked_until;
+	ps->ps_n++;
+	return SL_OK;
+}
+
+/* One app account of the person with its devices. */
+static int
+account_part(struct page_ctx *pc, const struct phone *ph)
+{
+	struct page_ctx rows = *pc;
+	char locked[ACCOUNT_TIME_LEN], iso[ACCOUNT_TIME_LEN], num[16];
+	bool forever = ph->ph_locked_until == STORE_LOCKED_FOREVER;
+	int rc;
+
+	locked[0] = '\0';
+	if (!forever && ph->ph_locked_until > sl_now())
+		fmt_time(ph->ph_locked_until, locked, iso);
+	sl_buf_init(&rows.pc_out, ACCOUNT_MAX_PART);
+	rows.pc_shown = 0;
+	rc = store_device_each(pc->pc_srv->sv_store, ph->ph_id, device_row, &rows);
+	snprintf(num, sizeof(num), "%d", pc->pc_n++);
+	if (rc == SL_OK) {
+		struct tmpl_var v[7] = { { "n", num }, { "phone", ph->ph_number },
+			{ "blocked", ph->ph_blocked ? "1" : "" }, { "locked", locked },
+			{ "forever", forever ? "1" : "" }, { "devices", sl_buf_str(&rows.pc_out) },
+			{ "nodevices", rows.pc_shown == 0 ? "1" : "" } };
+		rc = tmpl_render(pc->pc_srv->sv_templates, "account_phone", pc->pc_cat, v, 7, &pc->pc_out);
+	}
+	sl_buf_reset(&rows.pc_out);
+	return rc;
+}
+
+static int
+accounts_html(struct page_ctx *pc)
+{
+	struct phones *ps = calloc(1, sizeof(*ps));
+	int rc;
+
+	if (ps == NULL)
+		return SL_ENOMEM;
+	ps->ps_person_id = pc->pc_person_id;
+	rc = store_account_each(pc->pc_srv->sv_store, phone_take, ps);
+	for (size_t i = 0; rc == SL_OK && i < ps->ps_n; i++)
+		rc = account_part(pc, &ps->ps_items[i]);
+	free(ps);
+	return rc;
+}
+
+static const char *
+key_label(const char *key)
+{
+	if (key == NULL || key[0] == '\0')
+		return "-";
+	if (strcmp(key, "eid") == 0)
+		return N_("eID card reader");
+	if (strcmp(key, "app") == 0)
+		return N_("sleutel app");
+	if (strcmp(key, "smartid") == 0)
+		return N_("Smart-ID");
+	if (strcmp(key, "test") == 0)
+		return N_("Test key");
+	return key;
+}
+
+/* One login, copied out of the audit iteration (see struct phone). */
+struct login {
+	int64_t lg_time;
+	bool lg_ok;
+	char lg_reason[64];
+	char lg_client[64];
+	char lg_key[16];
+	char lg_ip[64];
+};
+
+struct logins {
+	struct login lgs_items[ACCOUNT_HISTORY_MAX];
+	size_t lgs_n;
+};
+
+static int
+login_take(const struct store_audit_row *r, void *arg)
+{
+	struct logins *ls = arg;
+	struct login *lg = &ls->lgs_items[ls->lgs_n];
+
+	if (ls->lgs_n == ACCOUNT_HISTORY_MAX)
+		return SL_OK;
+	lg->lg_time = r->ar_time;
+	lg->lg_ok = r->ar_result != NULL && strcmp(r->ar_result, "ok") == 0;
+	sl_strlcpy(lg->lg_reason, lg->lg_ok || r->ar_result == NULL ? "" : r->ar_result, sizeof(lg->lg_reason));
+	sl_strlcpy(lg->lg_client, r->ar_client_id ? r->ar_client_id : "", sizeof(lg->lg_client));
+	sl_strlcpy(lg->lg_key, r->ar_key ? r->ar_key : "", sizeof(lg->lg_key));
+	sl_strlcpy(lg->lg_ip, r->ar_ip ? r->ar_ip : "-", sizeof(lg->lg_ip));
+	ls->lgs_n++;
+	return SL_OK;
+}
+
+static int
+history_row(struct page_ctx *pc, const struct login *lg)
+{
+	struct store_client c;
+	char when[ACCOUNT_TIME_LEN], iso[ACCOUNT_TIME_LEN];
+	bool have_client =
+		lg->lg_client[0] != '\0' && store_client_get(pc->pc_srv->sv_store, lg->lg_client, &c) == SL_OK;
+	int rc;
+
+	fmt_time(lg->lg_time, when, iso);
+	{
+		/* A removed client is named by its id: the person still sees that
+		 * something logged in, and the helpdesk can find it. */
+		struct tmpl_var v[7] = { { "when", when }, { "iso", iso },
+			{ "site", have_client ? c.cl_name : (lg->lg_client[0] ? lg->lg_client : "-") },
+			{ "key", i18n_gettext(pc->pc_cat, key_label(lg->lg_key)) }, { "ip", lg->lg_ip },
+			{ "result", i18n_gettext(pc->pc_cat, lg->lg_ok ? N_("Logged in") : N_("Not logged in")) },
+			{ "reason", lg->lg_reason } };
+		rc = tmpl_render(pc->pc_srv->sv_templates, "account_history", pc->pc_cat, v, 7, &pc->pc_out);
+	}
+	if (have_client)
+		store_client_clear(&c);
+	pc->pc_n++;
+	return rc;
+}
+
+static int
+history_html(struct page_ctx *pc)
+{
+	struct logins *ls = calloc(1, sizeof(*ls));
+	int rc;
+
+	if (ls == NULL)
+		return SL_ENOMEM;
+	rc = store_audit_each_person(pc->pc_srv->sv_store, pc->pc_person_id, ACCOUNT_HISTORY_MAX, login_take, ls);
+	for (size_t i = 0; rc == SL_OK && i < ls->lgs_n; i++)
+		rc = history_row(pc, &ls->lgs_items[i]);
+	free(ls);
+	return rc;
+}
+
+static char *
+person_name(struct server *srv, const char *person_id)
+{
+	struct store_person p;
+	struct sl_buf b;
+
+	if (store_person_get(srv->sv_store, person_id, &p) != SL_OK)
+		return NULL;
+	sl_buf_init(&b, 512);
+	sl_buf_addf(&b, "%s %s", p.p_given_name ? p.p_given_name : "", p.p_family_name ? p.p_family_name : "");
+	store_person_clear(&p);
+	return sl_buf_take(&b);
+}
+
+void
+account_render(struct server *srv, struct http_request *rq, int lang, const char *person_id, bool removed)
+{
+	struct page_ctx acc = { srv, srv->sv_catalogs[lang], lang, person_id, NULL, { 0 }, 0, 0 };
+	struct page_ctx hist = acc;
+	char *csrf = oidc_csrf_token(srv, rq, ACCOUNT_CSRF_ID), *name = person_name(srv, person_id), max[16];
+	int rc;
+
+	acc.pc_csrf = csrf ? csrf : "";
+	sl_buf_init(&acc.pc_out, ACCOUNT_MAX_PART);
+	sl_buf_init(&hist.pc_out, ACCOUNT_MAX_PART);
+	rc = accounts_html(&acc);
+	if (rc == SL_OK)
+		rc = history_html(&hist);
+	snprintf(max, sizeof(max), "%d", ACCOUNT_HISTORY_MAX);
+	if (rc != SL_OK || name == NULL) {
+		log_error("cannot read the account page's data: %s", sl_strerror(rc));
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+	} else {
+		struct tmpl_var v[8] = { { "name", name }, { "removed", removed ? "1" : "" },
+			{ "accounts", sl_buf_str(&acc.pc_out) }, { "noaccounts", acc.pc_n == 0 ? "1" : "" },
+			{ "history", sl_buf_str(&hist.pc_out) }, { "nohistory", hist.pc_n == 0 ? "1" : "" },
+			{ "max", max }, { "langcode", config_languages[lang] } };
+		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 8);
+	}
+	sl_buf_reset(&acc.pc_out);
+	sl_buf_reset(&hist.pc_out);
+	free(name);
+	free(csrf);
+}
