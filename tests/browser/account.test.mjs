@@ -1,0 +1,116 @@
+// account.test.mjs — the citizen's page /account in a real browser
+// (Debian's Chromium through playwright-core): the log-in page, the login
+// through the portal's key choice with the test key, the page with a phone
+// and the login history in the four languages, removing the phone; every
+// page checked with axe-core (WCAG 2.0/2.1 A and AA: zero violations) and
+// without CSP violations or console errors.
+//
+//   ninja -C build && eval "$(sh scripts/test-env.sh)" && node --test tests/browser/account.test.mjs
+//
+// Screenshots go to tests/artifacts/browser/7N-name.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { startServer, DEMO_PERSON } from '../integration/lib/harness.mjs';
+import { Phone } from '../integration/lib/phone.mjs';
+import { launchBrowser, Watch, clearArtifacts, screenshot, axe, shots } from './lib/browser.mjs';
+
+let server;
+let chrome;
+let phone;
+const watch = new Watch();
+
+const at = (origin, pathname) => (u) => u.origin === origin && u.pathname === pathname;
+
+function sql(q) {
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
+    { encoding: 'utf8' }).trim();
+}
+
+// A phone of the demo person, enrolled through the device API.
+async function enrol(typed) {
+  const p = await new Phone(server).init();
+  let r = await p.start(typed, { device_name: 'Pixel 8' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const text = sql(`SELECT text FROM sms_outbox WHERE phone = '${r.body.phone}' ORDER BY seq DESC LIMIT 1`);
+  r = await p.call('POST', '/enroll/sms', { code: text.match(/\b(\d{5})\b/)[1] });
+  assert.equal(r.status, 200);
+  r = await fetch(`${p.base}/test/proofed`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ enrollment_id: p.enrollmentId, ...DEMO_PERSON }),
+  });
+  assert.equal(r.status, 200);
+  r = await p.finish();
+  assert.equal(r.status, 201);
+  p.deviceId = r.body.device_id;
+  return p;
+}
+
+async function assertAccessible(page, label) {
+  const violations = await axe(page, label);
+  assert.equal(violations.length, 0, `${label}: ${violations.length} axe violation(s)`);
+}
+
+before(async () => {
+  clearArtifacts(/^7\d-/);
+  server = await startServer();
+  chrome = await launchBrowser(server);
+  phone = await enrol('0470 12 34 56');
+});
+
+after(async () => {
+  await chrome?.close();
+  await server?.stop();
+  if (shots.length) console.log(`screenshots: ${shots.length} in tests/artifacts/browser/`);
+});
+
+test('the account page: log in, see the phone and the history in four languages, remove the phone', async () => {
+  const ctx = await chrome.browser.newContext({ locale: 'en-GB', viewport: { width: 1024, height: 800 } });
+  ctx.setDefaultTimeout(10000);
+  await watch.attach(ctx, 'account');
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${server.base}/account`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en', 'Accept-Language en-GB');
+    await screenshot(page, '70-account-login');
+    await assertAccessible(page, 'account log-in page');
+
+    await page.click('a.button[href^="/account/login"]');
+    await page.waitForURL(at(server.base, '/login'));
+    assert.match(await page.locator('p.rp').innerText(), /sleutel/, 'the key choice names sleutel itself');
+    await page.click('a.key[href^="/key/test?"]');
+    await page.waitForURL(at(server.base, '/key/test'));
+    await page.click('button[name="mode"][value="direct"]');
+    await page.waitForURL((u) => at(server.base, '/account')(u) && !u.searchParams.has('code'));
+    assert.equal(new URL(page.url()).searchParams.get('state'), null, 'the code and state left the address');
+    assert.match(await page.locator('p.rp').innerText(), /Demo Citizen/);
+    assert.equal(await page.locator('th[scope="row"]').first().innerText(), 'Pixel 8');
+    assert.equal(await page.locator('table.history tbody tr').count(), 1);
+    await screenshot(page, '71-account-en');
+    await assertAccessible(page, 'account page (en)');
+
+    for (const [i, lang] of ['nl', 'fr', 'de'].entries()) {
+      await page.click(`nav.langs a[hreflang="${lang}"]`);
+      await page.waitForURL((u) => at(server.base, '/account')(u) && u.searchParams.get('lang') === lang);
+      assert.equal(await page.getAttribute('html', 'lang'), lang);
+      await screenshot(page, `${72 + i}-account-${lang}`);
+      await assertAccessible(page, `account page (${lang})`);
+    }
+
+    await page.click(`nav.langs a[hreflang="en"]`);
+    await page.waitForURL((u) => u.searchParams.get('lang') === 'en');
+    await page.locator('form[action="/account/devices/remove"] button').click();
+    await page.waitForURL((u) => at(server.base, '/account')(u) && u.searchParams.get('removed') === '1');
+    assert.match(await page.locator('p.notice[role="status"]').innerText(), /removed/);
+    assert.equal(await page.locator('form[action="/account/devices/remove"]').count(), 0);
+    assert.equal(sql(`SELECT status FROM devices WHERE id = '${phone.deviceId}'`), 'removed');
+    await screenshot(page, '75-account-removed');
+    await assertAccessible(page, 'account page after the removal');
+
+    assert.deepEqual(watch.cspProblems(server.base), [], 'no CSP violations');
+    assert.deepEqual(watch.otherProblems(server.base), [], 'no console errors');
+  } finally {
+    await ctx.close();
+  }
+});
