@@ -251,6 +251,28 @@ test('the wrong one of the three codes: the request is denied', async () => {
   assert.match(await res.text(), /wrong verification code/i);
 });
 
+test('scan: the QR code gives a request with one code, already matched; approving it logs the browser in', async () => {
+  const agent = new Agent();
+  const req = await authRequest(rp.config);
+  let res = await agent.get(String(req.url));
+  const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en`)).text();
+  const link = html.match(/data-qr-token="([^"]+)"/)[1].replace(/&amp;/g, '&');
+  let r = await app(['--json', 'scan', link]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.codes.length, 1);
+  assert.equal(r.json.rp_name, 'Mijn gezondheid');
+  r = await app(['--json', 'approve', r.json.id, '--pick', r.json.codes[0]], { input: `${APP_CODE}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'approved');
+  res = await agent.get(`${server.base}/login/finish?req=${reqId}&csrf=${hiddenInputs(html).csrf}`);
+  assert.equal(res.status, 303);
+  assertCodeResponse(server, new URL(res.headers.get('location')), req.state);
+  // A QR code is good once.
+  r = await app(['--json', 'scan', link]);
+  assert.equal(r.code, 1);
+});
+
 test('no request: pending --wait returns when the time is up; approve of an unknown id is refused', async () => {
   const t0 = Date.now();
   let r = await app(['--json', 'pending', '--wait', '2']);
