@@ -161,10 +161,18 @@ test('with a session: name, phones and devices, login history newest first', asy
   const rows = historyRows(html);
   assert.deepEqual(rows[0].slice(0, 4), ['sleutel', 'Test key', '127.0.0.1', 'Logged in']);
   assert.deepEqual(rows[1].slice(0, 4), ['Mijn gezondheid', 'Test key', '127.0.0.1', 'Logged in']);
-  // The operator blocks the device: the person sees it.
+  assert.doesNotMatch(html, /class="notice"/, 'nothing to warn about yet');
+  // The operator blocks the device, then the account; a lockout: the person sees each.
   sql(`UPDATE devices SET status = 'blocked' WHERE id = '${mine.deviceId}'`);
   assert.match(await page(agent), /<td>Blocked by the operator<\/td>/);
   sql(`UPDATE devices SET status = 'active' WHERE id = '${mine.deviceId}'`);
+  sql(`UPDATE accounts SET status = 'blocked' WHERE id = '${mine.accountId}'`);
+  assert.match(await page(agent), /<p class="notice">This number is blocked\./);
+  sql(`UPDATE accounts SET status = 'active', failures = 3, locked_until = 4102444800 WHERE id = '${mine.accountId}'`);
+  assert.match(await page(agent), /Locked after too many wrong codes until 2100-01-01 00:00 UTC\./);
+  sql(`UPDATE accounts SET failures = 9, locked_until = 9223372036854775807 WHERE id = '${mine.accountId}'`);
+  assert.match(await page(agent), /Locked after too many wrong codes\. Contact/);
+  sql(`UPDATE accounts SET failures = 0, locked_until = 0 WHERE id = '${mine.accountId}'`);
 });
 
 test('device removal: CSRF token required, only one\'s own device, then gone for good', async () => {
