@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startServer, Agent, hiddenInputs, SLEUTEL, DEMO_PERSON } from './lib/harness.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
-import { Phone } from './lib/phone.mjs';
+import { Phone, enrolPhone } from './lib/phone.mjs';
 
 const execFileP = promisify(execFile);
 let server;
@@ -42,35 +42,18 @@ function sql(q) {
     { encoding: 'utf8' }).trim();
 }
 
-// The last SMS to `number`, read with `sleutel sms tail --json` (JSON lines).
-async function lastSms(number) {
-  const r = await cli('sms', 'tail', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  const msgs = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.phone === number);
-  assert.ok(msgs.length > 0, `no SMS to ${number} in the outbox`);
-  return msgs[msgs.length - 1];
-}
+// The outbox as phone.mjs's SMS gateway: the last code sent to a number,
+// read with `sleutel sms tail --json` (one JSON object a line).
+const outbox = {
+  code(number) {
+    const out = execFileSync(SLEUTEL, ['--config', server.configPath, 'sms', 'tail', '--json'], { encoding: 'utf8' });
+    const msgs = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.phone === number);
+    assert.ok(msgs.length > 0, `no SMS to ${number} in the outbox`);
+    return msgs[msgs.length - 1].text.match(/\b(\d{5})\b/)[1];
+  },
+};
 
-// Enrol a phone end to end, the activation code coming from the outbox.
-async function enrol(typed, person = DEMO_PERSON) {
-  const p = await new Phone(server).init();
-  let r = await p.start(typed);
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  p.number = r.body.phone;
-  const code = (await lastSms(p.number)).text.match(/\b(\d{5})\b/)[1];
-  r = await p.call('POST', '/enroll/sms', { code });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  r = await fetch(`${p.base}/test/proofed`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ enrollment_id: p.enrollmentId, ...person }),
-  });
-  assert.equal(r.status, 200);
-  r = await p.finish();
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  p.deviceId = r.body.device_id;
-  p.accountId = r.body.account_id;
-  return p;
-}
+const enrol = (typed, person = DEMO_PERSON) => enrolPhone(server, outbox, typed, person);
 
 // Submit a phone number on the portal's app key page: the response.
 async function appLogin(number) {
