@@ -17,8 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
-
-#define ACCOUNT_PHONE_MAX 16 /* "+", at most 15 digits (E.164), NUL */
+#include "../keys/app/app.h"
 
 static void
 account_usage(void)
@@ -44,58 +43,18 @@ device_usage(void)
 	       "(the person enrols the phone again).\n");
 }
 
-/* The phone number in E.164 as the server stores it: separators dropped,
- * "00" read as "+", a national number (trunk 0 or no prefix) given the
- * default calling code.  The same rules as the device API's
- * app_phone_normalize(), which the CLI does not link (it lives in the
- * daemon's library). */
-static int
-phone_e164(const char *in, const char *cc, char out[ACCOUNT_PHONE_MAX])
-{
-	char digits[32];
-	const char *national = digits, *prefix = "";
-	size_t n = 0;
-	bool plus = false;
-
-	for (const char *p = in; *p; p++) {
-		if (strchr(" .-/()", *p) != NULL)
-			continue;
-		if (*p == '+' && n == 0 && !plus) {
-			plus = true;
-			continue;
-		}
-		if (*p < '0' || *p > '9' || n + 1 >= sizeof(digits))
-			return SL_EINVAL;
-		digits[n++] = *p;
-	}
-	digits[n] = '\0';
-	if (!plus && strncmp(digits, "00", 2) == 0) {
-		national = digits + 2;
-	} else if (!plus) {
-		prefix = cc;
-		national = digits[0] == '0' ? digits + 1 : digits;
-	}
-	n = strlen(prefix) + strlen(national);
-	if (n < 8 || n > 15)
-		return SL_EINVAL;
-	out[0] = '+';
-	sl_strlcpy(out + 1, prefix, ACCOUNT_PHONE_MAX - 1);
-	sl_strlcpy(out + 1 + strlen(prefix), national, ACCOUNT_PHONE_MAX - 1 - strlen(prefix));
-	return SL_OK;
-}
-
 /* The account named by an id or a phone number. */
 static int
 account_find(struct cli_ctx *cc, const char *what, struct store_account *out)
 {
-	char phone[ACCOUNT_PHONE_MAX];
+	char phone[APP_PHONE_MAX];
 
 	memset(out, 0, sizeof(*out));
 	if (strlen(what) > 64)
 		return cli_error("no account %.64s...", what);
 	if (store_account_get(cc->cc_store, what, out) == SL_OK)
 		return CLI_OK;
-	if (phone_e164(what, cc->cc_conf->c_app_default_country, phone) == SL_OK &&
+	if (app_phone_normalize(what, cc->cc_conf->c_app_default_country, phone) == SL_OK &&
 		store_account_by_phone(cc->cc_store, phone, out) == SL_OK)
 		return CLI_OK;
 	return cli_error("no account %s", what);

@@ -87,7 +87,6 @@ struct phone {
 };
 
 struct phones {
-	const char *ps_person_id;
 	struct phone ps_items[ACCOUNT_MAX_PHONES];
 	size_t ps_n;
 };
@@ -98,7 +97,7 @@ phone_take(const struct store_account *a, void *arg)
 	struct phones *ps = arg;
 	struct phone *ph = &ps->ps_items[ps->ps_n];
 
-	if (a->ac_person_id == NULL || strcmp(a->ac_person_id, ps->ps_person_id) != 0 || ps->ps_n == ACCOUNT_MAX_PHONES)
+	if (ps->ps_n == ACCOUNT_MAX_PHONES)
 		return SL_OK;
 	sl_strlcpy(ph->ph_id, a->ac_id, sizeof(ph->ph_id));
 	sl_strlcpy(ph->ph_number, a->ac_phone, sizeof(ph->ph_number));
@@ -143,8 +142,7 @@ accounts_html(struct page_ctx *pc)
 
 	if (ps == NULL)
 		return SL_ENOMEM;
-	ps->ps_person_id = pc->pc_person_id;
-	rc = store_account_each(pc->pc_srv->sv_store, phone_take, ps);
+	rc = store_account_each_person(pc->pc_srv->sv_store, pc->pc_person_id, phone_take, ps);
 	for (size_t i = 0; rc == SL_OK && i < ps->ps_n; i++)
 		rc = account_part(pc, &ps->ps_items[i]);
 	free(ps);

@@ -21,6 +21,7 @@ const char *const store_sql_app[Q_COUNT] = {
 	[Q_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?1",
 	[Q_ACC_BY_PHONE] = "SELECT " ACC_COLS " FROM accounts WHERE phone = ?1",
 	[Q_ACC_ALL] = "SELECT " ACC_COLS " FROM accounts ORDER BY created, id",
+	[Q_ACC_PERSON] = "SELECT " ACC_COLS " FROM accounts WHERE person_id = ?1 ORDER BY created, id",
 	[Q_ACC_INSERT] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, 'active', 0, 0, ?4)",
 	[Q_ACC_STATUS] = "UPDATE accounts SET status = ?2 WHERE id = ?1",
 	[Q_ACC_FAILURE] = "UPDATE accounts SET failures = failures + 1 WHERE id = ?1 RETURNING failures",
@@ -116,14 +117,16 @@ store_account_by_phone(struct store *st, const char *phone, struct store_account
 	return get_one(st, Q_ACC_BY_PHONE, phone, account_read, out);
 }
 
-int
-store_account_each(struct store *st, int (*fn)(const struct store_account *, void *), void *arg)
+static int
+account_rows(struct store *st, int q, const char *person_id, int (*fn)(const struct store_account *, void *), void *arg)
 {
 	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_ACC_ALL);
+	sqlite3_stmt *s = conn_stmt(c, q);
 	struct store_account a;
 	int rc = SL_OK;
 
+	if (person_id != NULL)
+		sqlite3_bind_text(s, 1, person_id, -1, SQLITE_STATIC);
 	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
 		memset(&a, 0, sizeof(a));
 		account_read(s, &a);
@@ -131,8 +134,24 @@ store_account_each(struct store *st, int (*fn)(const struct store_account *, voi
 		store_account_clear(&a);
 	}
 	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	conn_put(st, c);
 	return rc;
+}
+
+int
+store_account_each(struct store *st, int (*fn)(const struct store_account *, void *), void *arg)
+{
+	return account_rows(st, Q_ACC_ALL, NULL, fn, arg);
+}
+
+int
+store_account_each_person(
+	struct store *st, const char *person_id, int (*fn)(const struct store_account *, void *), void *arg)
+{
+	if (person_id == NULL)
+		return SL_EINVAL;
+	return account_rows(st, Q_ACC_PERSON, person_id, fn, arg);
 }
 
 int

@@ -10,6 +10,9 @@
  * committed with synchronous=NORMAL: a power cut may lose the last few
  * of those, which costs a person one more login and nothing else.
  *
+ * The *_each() functions hold a connection while they call `fn`: fn must
+ * not call the store (collect what you need, then query).
+ *
  * Strings in records are malloc'd and owned by the record; *_free() the
  * record (or call store_*_clear on a stack record).  Ids are random
  * 128-bit base64url strings made by the caller.
@@ -316,6 +319,9 @@ int store_account_get(struct store *st, const char *id, struct store_account *ou
 int store_account_by_phone(struct store *st, const char *phone, struct store_account *out);
 /* Every account, ordered by creation (the operator's list); borrowed. */
 int store_account_each(struct store *st, int (*fn)(const struct store_account *, void *), void *arg);
+/* The accounts of one person, ordered by creation; borrowed. */
+int store_account_each_person(
+	struct store *st, const char *person_id, int (*fn)(const struct store_account *, void *), void *arg);
 int store_account_set_status(struct store *st, const char *id, const char *status);
 /* One more wrong code, atomically: *failures is the new count. */
 int store_account_failure(struct store *st, const char *id, int *failures);

@@ -7,6 +7,7 @@
  * expiry, extend once, racing answers), CIBA, the SMS outbox, purging and
  * a person's login history.
  */
+#define APP_TEST_PHONE 32
 #include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -533,6 +534,21 @@ test_enrollment_finish_creates_account_and_device(void **state)
 	store_person_clear(&p);
 }
 
+struct phones_seen {
+	char phone[4][APP_TEST_PHONE];
+	int n;
+};
+
+static int
+phone_seen(const struct store_account *a, void *arg)
+{
+	struct phones_seen *ps = arg;
+
+	if (ps->n < 4)
+		snprintf(ps->phone[ps->n++], APP_TEST_PHONE, "%s", a->ac_phone);
+	return SL_OK;
+}
+
 static void
 test_enrollment_finish_same_and_other_person(void **state)
 {
@@ -569,6 +585,21 @@ test_enrollment_finish_same_and_other_person(void **state)
 	assert_int_equal(enrol(fx->fx_store, "en-4", "+32470000004", "jkt-4", "85073003328", &a3, &d3, &err), SL_OK);
 	assert_string_not_equal(a3.ac_id, a1.ac_id);
 	assert_string_equal(a3.ac_person_id, a1.ac_person_id);
+
+	/* Both numbers are the person's; nobody else has any. */
+	{
+		struct phones_seen seen = { 0 };
+		assert_int_equal(store_account_each_person(fx->fx_store, a1.ac_person_id, phone_seen, &seen), SL_OK);
+		assert_int_equal(seen.n, 2);
+		/* Same second: the order is by creation, then id. */
+		assert_true(
+			(strcmp(seen.phone[0], "+32470000001") == 0 && strcmp(seen.phone[1], "+32470000004") == 0) ||
+			(strcmp(seen.phone[0], "+32470000004") == 0 && strcmp(seen.phone[1], "+32470000001") == 0));
+		seen.n = 0;
+		assert_int_equal(store_account_each_person(fx->fx_store, "nobody", phone_seen, &seen), SL_OK);
+		assert_int_equal(seen.n, 0);
+		assert_int_equal(store_account_each_person(fx->fx_store, NULL, phone_seen, &seen), SL_EINVAL);
+	}
 
 	store_account_clear(&a1);
 	store_account_clear(&a2);
