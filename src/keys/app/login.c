@@ -71,12 +71,12 @@ form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 	{
 		char poll[128];
 		snprintf(poll, sizeof(poll), "/login/poll?req=%s", p->op_req.ar_id);
-		struct tmpl_var v[11] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+		struct tmpl_var v[12] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
 			{ "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] }, { "qr", svg ? svg : "" },
 			{ "error", error ? i18n_gettext(cat, error) : "" }, { "phone", phone ? phone : "+32 " },
 			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" },
-			{ "qrlink", link ? link : "" } };
-		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 11);
+			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" } };
+		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 12);
 	}
 	free(csrf);
 	free(tok);
@@ -280,12 +280,12 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 	snprintf(next, sizeof(next), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, r->aq_id,
 		config_languages[lang]);
 	{
-		struct tmpl_var v[11] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+		struct tmpl_var v[12] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
 			{ "aq", r->aq_id }, { "csrf", csrf ? csrf : "" }, { "code", r->aq_code },
 			{ "remaining", remaining }, { "langcode", config_languages[lang] },
 			{ "extendable", r->aq_extended ? "" : "1" }, { "payment", payment }, { "poll", poll },
-			{ "next", next } };
-		portal_page(srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 11);
+			{ "next", next }, { "login", payment[0] ? "" : "1" } };
+		portal_page(srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 12);
 	}
 	free(csrf);
 }

@@ -157,7 +157,7 @@ ratelimit_hit(struct app_ratelimit *rl, const struct ratelimit_check *checks, si
 			e->re_start = now;
 			e->re_count = 0;
 		}
-		if (e != NULL && e->re_count >= checks[i].rc_limit) {
+		if (checks[i].rc_limit <= 0 || (e != NULL && e->re_count >= checks[i].rc_limit)) {
 			*which = i;
 			rc = SL_ETOOBIG;
 		}
