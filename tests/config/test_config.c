@@ -3,7 +3,6 @@
  * directory: defaults, path resolution, and every kind of refusal, each
  * with a message that names what is wrong.
  */
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../src/config/config.h"
+#include "../lib/testutil.h"
 
 /* The smallest configuration that loads: eID off, so no eID certificates. */
 #define SERVER "[server]\nissuer = https://id.example\ntls_cert = tls/cert.pem\ntls_key = tls/key.pem\n"
@@ -27,38 +27,16 @@ struct fixture {
 };
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static char *
-join(const char *dir, const char *name)
-{
-	struct sl_buf b;
-
-	sl_buf_init(&b, 4096);
-	if (sl_buf_addf(&b, "%s/%s", dir, name) != SL_OK) {
-		sl_buf_reset(&b);
-		return NULL;
-	}
-	return sl_buf_take(&b);
-}
-
-static int
 fixture_setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
 
 	if (fx == NULL)
 		return -1;
-	fx->fx_dir = strdup("/tmp/sl-test-config-XXXXXX");
-	if (fx->fx_dir == NULL || mkdtemp(fx->fx_dir) == NULL)
+	fx->fx_dir = tu_tmpdir("sl-test-config");
+	if (fx->fx_dir == NULL)
 		return -1;
-	fx->fx_path = join(fx->fx_dir, "sleutel.ini");
+	fx->fx_path = tu_path(fx->fx_dir, "sleutel.ini");
 	if (fx->fx_path == NULL)
 		return -1;
 	*state = fx;
@@ -70,7 +48,7 @@ fixture_teardown(void **state)
 {
 	struct fixture *fx = *state;
 
-	nftw(fx->fx_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_tree(fx->fx_dir);
 	free(fx->fx_dir);
 	free(fx->fx_path);
 	free(fx);
@@ -80,11 +58,7 @@ fixture_teardown(void **state)
 static void
 write_text(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
+	assert_int_equal(tu_write_text(path, text), 0);
 }
 
 /* Load `text` and require success. */
@@ -169,10 +143,10 @@ test_minimal_file_gives_defaults(void **state)
 	assert_int_equal(conf->c_log_level, SL_LOG_INFO);
 
 	/* Default paths live next to the configuration file. */
-	p = join(fx->fx_dir, "sleutel.db");
+	p = tu_path(fx->fx_dir, "sleutel.db");
 	assert_string_equal(conf->c_store_path, p);
 	free(p);
-	p = join(fx->fx_dir, "keys");
+	p = tu_path(fx->fx_dir, "keys");
 	assert_string_equal(conf->c_keys_dir, p);
 	free(p);
 	config_free(conf);
@@ -222,10 +196,10 @@ test_relative_paths_resolve_against_file_dir(void **state)
 	struct fixture *fx = *state;
 	struct sl_err err = { 0 };
 	struct sl_config *conf;
-	char *etc = join(fx->fx_dir, "etc"), *ini, *want;
+	char *etc = tu_path(fx->fx_dir, "etc"), *ini, *want;
 
 	assert_int_equal(mkdir(etc, 0700), 0);
-	ini = join(etc, "sleutel.ini");
+	ini = tu_path(etc, "sleutel.ini");
 	write_text(ini, "[server]\n"
 			"issuer = https://id.example\n"
 			"tls_cert = certs/cert.pem\n"
@@ -242,17 +216,17 @@ test_relative_paths_resolve_against_file_dir(void **state)
 	if (conf == NULL)
 		fail_msg("refused: %s", err.msg);
 	assert_string_equal(conf->c_basedir, etc);
-	want = join(etc, "certs/cert.pem");
+	want = tu_path(etc, "certs/cert.pem");
 	assert_string_equal(conf->c_portal.lc_tls_cert, want);
 	free(want);
 	assert_string_equal(conf->c_portal.lc_tls_key, "/abs/key.pem");
-	want = join(etc, "db/sleutel.db");
+	want = tu_path(etc, "db/sleutel.db");
 	assert_string_equal(conf->c_store_path, want);
 	free(want);
-	want = join(etc, "signing");
+	want = tu_path(etc, "signing");
 	assert_string_equal(conf->c_keys_dir, want);
 	free(want);
-	want = join(etc, "share");
+	want = tu_path(etc, "share");
 	assert_string_equal(conf->c_data_dir, want);
 	free(want);
 	config_free(conf);
@@ -321,7 +295,7 @@ test_eid_enabled_with_certificates(void **state)
 					     "trust_anchors = eid/roots.pem\n"
 					     "intermediates = eid/cas.pem\n"
 					     "public_url = https://eid.example:8444\n");
-	char *want = join(fx->fx_dir, "eid/ca.pem"), *anchors = join(fx->fx_dir, "eid/roots.pem");
+	char *want = tu_path(fx->fx_dir, "eid/ca.pem"), *anchors = tu_path(fx->fx_dir, "eid/roots.pem");
 
 	assert_true(conf->c_eid_enabled);
 	assert_string_equal(conf->c_eid_anchors, anchors);
@@ -455,7 +429,7 @@ test_missing_file_refused(void **state)
 {
 	struct fixture *fx = *state;
 	struct sl_err err = { 0 };
-	char *path = join(fx->fx_dir, "nonexistent.ini");
+	char *path = tu_path(fx->fx_dir, "nonexistent.ini");
 
 	assert_null(config_load(path, &err));
 	assert_int_equal(err.code, SL_EIO);

@@ -4,7 +4,6 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,49 +16,33 @@
 #include <cmocka.h>
 
 #include "../../src/core/core.h"
+#include "../lib/testutil.h"
 
 /* ---- temporary directory per test ---- */
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 tmpdir_setup(void **state)
 {
-	char *dir = strdup("/tmp/sl-test-core-XXXXXX");
-
-	if (dir == NULL || mkdtemp(dir) == NULL) {
-		free(dir);
-		return -1;
-	}
-	*state = dir;
-	return 0;
+	*state = tu_tmpdir("sl-test-core");
+	return *state == NULL ? -1 : 0;
 }
 
 static int
 tmpdir_teardown(void **state)
 {
-	char *dir = *state;
-
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(dir);
+	tu_rm_tree(*state);
+	free(*state);
 	return 0;
 }
 
+/* "<dir>/<name>", which the test frees. */
 static char *
 path_in(const char *dir, const char *name)
 {
-	struct sl_buf b;
+	char *path = tu_path(dir, name);
 
-	sl_buf_init(&b, 4096);
-	assert_int_equal(sl_buf_addf(&b, "%s/%s", dir, name), SL_OK);
-	return sl_buf_take(&b);
+	assert_non_null(path);
+	return path;
 }
 
 /* ---- bounded buffer ---- */

@@ -4,7 +4,6 @@
  * argument, sections, malformed templates, and template sets on disk.
  */
 #include <dirent.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +15,7 @@
 #include <cmocka.h>
 
 #include "../../src/i18n/i18n.h"
+#include "../lib/testutil.h"
 
 #ifndef SL_TEST_SRCDIR
 #error "SL_TEST_SRCDIR must be defined by the build"
@@ -47,48 +47,6 @@ struct fixture {
 	struct i18n_catalog *fx_cat;
 };
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static char *
-join(const char *dir, const char *name)
-{
-	struct sl_buf b;
-
-	sl_buf_init(&b, 4096);
-	if (sl_buf_addf(&b, "%s/%s", dir, name) != SL_OK) {
-		sl_buf_reset(&b);
-		return NULL;
-	}
-	return sl_buf_take(&b);
-}
-
-static int
-write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (f == NULL)
-		return -1;
-	if (len > 0 && fwrite(data, 1, len, f) != len) {
-		fclose(f);
-		return -1;
-	}
-	return fclose(f);
-}
-
-static int
-write_text(const char *path, const char *text)
-{
-	return write_file(path, text, strlen(text));
-}
-
 /* Compile `po` text to <dir>/<name>.mo with msgfmt; extra msgfmt options in `opts`. */
 static char *
 compile_po(const char *dir, const char *name, const char *po, const char *opts)
@@ -100,13 +58,13 @@ compile_po(const char *dir, const char *name, const char *po, const char *opts)
 	sl_buf_init(&n, 256);
 	if (sl_buf_addf(&n, "%s.po", name) != SL_OK)
 		return NULL;
-	po_path = join(dir, sl_buf_str(&n));
+	po_path = tu_path(dir, sl_buf_str(&n));
 	sl_buf_reset(&n);
 	if (sl_buf_addf(&n, "%s.mo", name) != SL_OK)
 		return NULL;
-	mo_path = join(dir, sl_buf_str(&n));
+	mo_path = tu_path(dir, sl_buf_str(&n));
 	sl_buf_reset(&n);
-	if (po_path == NULL || mo_path == NULL || write_file(po_path, po, strlen(po)) != 0)
+	if (po_path == NULL || mo_path == NULL || tu_write_file(po_path, po, strlen(po)) != 0)
 		return NULL;
 	sl_buf_init(&cmd, 8192);
 	if (sl_buf_addf(&cmd, "msgfmt %s -o '%s' '%s'", opts, mo_path, po_path) != SL_OK)
@@ -129,8 +87,8 @@ fixture_setup(void **state)
 
 	if (fx == NULL)
 		return -1;
-	fx->fx_dir = strdup("/tmp/sl-test-i18n-XXXXXX");
-	if (fx->fx_dir == NULL || mkdtemp(fx->fx_dir) == NULL)
+	fx->fx_dir = tu_tmpdir("sl-test-i18n");
+	if (fx->fx_dir == NULL)
 		return -1;
 	fx->fx_mo = compile_po(fx->fx_dir, "nl", test_po, "");
 	if (fx->fx_mo == NULL)
@@ -150,7 +108,7 @@ fixture_teardown(void **state)
 	struct fixture *fx = *state;
 
 	i18n_catalog_free(fx->fx_cat);
-	nftw(fx->fx_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rm_tree(fx->fx_dir);
 	free(fx->fx_dir);
 	free(fx->fx_mo);
 	free(fx);
@@ -315,7 +273,7 @@ test_broken_catalogs_refused(void **state)
 {
 	struct fixture *fx = *state;
 	struct sl_err err = { 0 };
-	char *data = NULL, *path = join(fx->fx_dir, "broken.mo"), garbage[1000];
+	char *data = NULL, *path = tu_path(fx->fx_dir, "broken.mo"), garbage[1000];
 	size_t len = 0;
 
 	assert_int_equal(sl_file_read(fx->fx_mo, 1 << 20, &data, &len, &err), SL_OK);
@@ -324,19 +282,19 @@ test_broken_catalogs_refused(void **state)
 	/* Cut at every length: none of them is a complete catalog. */
 	for (size_t cut = 0; cut < len; cut += (cut < 64 ? 1 : 7)) {
 		char why[64];
-		assert_int_equal(write_file(path, data, cut), 0);
+		assert_int_equal(tu_write_file(path, data, cut), 0);
 		snprintf(why, sizeof(why), "truncated (%zu of %zu bytes)", cut, len);
 		expect_catalog_refused(path, why);
 	}
 
 	for (size_t i = 0; i < sizeof(garbage); i++)
 		garbage[i] = (char)(i * 131 + 7);
-	assert_int_equal(write_file(path, garbage, sizeof(garbage)), 0);
+	assert_int_equal(tu_write_file(path, garbage, sizeof(garbage)), 0);
 	expect_catalog_refused(path, "garbage");
 
 	/* The right magic followed by garbage. */
 	memcpy(garbage, data, 4);
-	assert_int_equal(write_file(path, garbage, sizeof(garbage)), 0);
+	assert_int_equal(tu_write_file(path, garbage, sizeof(garbage)), 0);
 	expect_catalog_refused(path, "magic-then-garbage");
 
 	expect_catalog_refused("/nonexistent/sleutel/nl.mo", "missing");
@@ -355,7 +313,7 @@ patch_catalog(const char *path, size_t off, uint32_t v, const char *out)
 	assert_int_equal(sl_file_read(path, 1 << 20, &data, &len, &err), SL_OK);
 	assert_true(off + 4 <= len);
 	memcpy(data + off, &v, 4);
-	assert_int_equal(write_file(out, data, len), 0);
+	assert_int_equal(tu_write_file(out, data, len), 0);
 	free(data);
 }
 
@@ -364,7 +322,7 @@ test_catalog_offsets_out_of_file_refused(void **state)
 {
 	struct fixture *fx = *state;
 	struct sl_err err = { 0 };
-	char *data = NULL, *path = join(fx->fx_dir, "evil.mo");
+	char *data = NULL, *path = tu_path(fx->fx_dir, "evil.mo");
 	uint32_t orig, trans, count;
 	size_t len = 0;
 
@@ -577,19 +535,19 @@ test_template_set_load_and_render(void **state)
 	struct fixture *fx = *state;
 	struct sl_err err = { 0 };
 	const struct tmpl_var vars[] = { { "name", "<Ann>" }, { "x", "1" } };
-	char *tdir = join(fx->fx_dir, "templates"), *p;
+	char *tdir = tu_path(fx->fx_dir, "templates"), *p;
 	struct tmpl_set *set;
 	struct sl_buf out;
 
 	assert_int_equal(mkdir(tdir, 0700), 0);
-	p = join(tdir, "page.html");
-	assert_int_equal(write_text(p, "<p>{{_ Hello}} {{name}}</p>\n"), 0);
+	p = tu_path(tdir, "page.html");
+	assert_int_equal(tu_write_text(p, "<p>{{_ Hello}} {{name}}</p>\n"), 0);
 	free(p);
-	p = join(tdir, "other.html");
-	assert_int_equal(write_text(p, "{{?x}}X{{/x}}{{?y}}Y{{/y}}"), 0);
+	p = tu_path(tdir, "other.html");
+	assert_int_equal(tu_write_text(p, "{{?x}}X{{/x}}{{?y}}Y{{/y}}"), 0);
 	free(p);
-	p = join(tdir, "notes.txt");
-	assert_int_equal(write_text(p, "not a template"), 0);
+	p = tu_path(tdir, "notes.txt");
+	assert_int_equal(tu_write_text(p, "not a template"), 0);
 	free(p);
 
 	set = tmpl_set_load(tdir, &err);
@@ -617,7 +575,7 @@ test_template_set_missing_dir_refused(void **state)
 {
 	struct fixture *fx = *state;
 	struct sl_err err = { 0 };
-	char *tdir = join(fx->fx_dir, "no-such-dir");
+	char *tdir = tu_path(fx->fx_dir, "no-such-dir");
 
 	assert_null(tmpl_set_load(tdir, &err));
 	assert_non_null(strstr(err.msg, tdir));

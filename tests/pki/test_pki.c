@@ -11,7 +11,6 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "../../src/pki/pki.h"
+#include "../lib/testutil.h"
 
 #define OCSP_URL "http://127.0.0.1:8889/ocsp"
 #define ADULT_RRN "85073003328"
@@ -238,15 +238,6 @@ p12_sign_cert(const char *name)
 }
 
 static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct sl_err err = { 0 };
@@ -266,7 +257,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return tu_rm_tree(tmpdir);
 }
 
 /* ---- init ---- */

@@ -3,7 +3,6 @@
  * schema, every record kind, single-use and replay rules, the append-only
  * audit trail, purging, and parallel writers on the connection pool.
  */
-#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,104 +13,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
-#include "../../src/store/store.h"
-
-struct fixture {
-	char *fx_dir;
-	char *fx_path;
-	struct store *fx_store;
-};
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static struct store *
-open_store(const char *path, int pool)
-{
-	struct store_options opts = { .so_path = path, .so_busy_timeout_ms = 10000, .so_pool = pool };
-	struct sl_err err = { 0 };
-	struct store *st = store_open(&opts, &err);
-
-	if (st == NULL)
-		fail_msg("store_open %s: %s", path, err.msg);
-	return st;
-}
-
-static int
-fixture_setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-	struct sl_buf b;
-
-	if (fx == NULL)
-		return -1;
-	fx->fx_dir = strdup("/tmp/sl-test-store-XXXXXX");
-	if (fx->fx_dir == NULL || mkdtemp(fx->fx_dir) == NULL)
-		return -1;
-	sl_buf_init(&b, 4096);
-	if (sl_buf_addf(&b, "%s/sleutel.db", fx->fx_dir) != SL_OK)
-		return -1;
-	fx->fx_path = sl_buf_take(&b);
-	fx->fx_store = open_store(fx->fx_path, 4);
-	*state = fx;
-	return 0;
-}
-
-static int
-fixture_teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->fx_store);
-	nftw(fx->fx_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx->fx_dir);
-	free(fx->fx_path);
-	free(fx);
-	return 0;
-}
-
-/* Run one statement on the database file with a connection of our own;
- * returns the SQLite result code and the message in `msg` (may be NULL). */
-static int
-raw_exec(const char *path, const char *sql, char *msg, size_t msglen)
-{
-	sqlite3 *db = NULL;
-	char *m = NULL;
-	int rc;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, sql, NULL, NULL, &m);
-	if (msg != NULL)
-		snprintf(msg, msglen, "%s", m ? m : "");
-	sqlite3_free(m);
-	sqlite3_close(db);
-	return rc;
-}
-
-static int64_t
-raw_count(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
-}
+#include "store_fixture.h"
 
 /* ---- schema ---- */
 
@@ -159,7 +62,7 @@ test_newer_schema_refused(void **state)
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 98);
-	assert_int_equal(raw_exec(fx->fx_path, sql, NULL, 0), SQLITE_OK);
+	assert_int_equal(raw_exec(fx->fx_path, sql), SQLITE_OK);
 	assert_null(store_open(&opts, &err));
 	assert_int_equal(err.code, SL_ESTORE);
 	snprintf(sql, sizeof(sql), "%d", STORE_SCHEMA_VERSION + 98);
@@ -741,16 +644,16 @@ test_audit_is_append_only(void **state)
 	int64_t n = -1;
 
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
-	assert_int_not_equal(raw_exec(fx->fx_path, "UPDATE audit SET result = 'forged'", msg, sizeof(msg)), SQLITE_OK);
+	assert_int_not_equal(
+		raw_exec_msg(fx->fx_path, "UPDATE audit SET result = 'forged'", msg, sizeof(msg)), SQLITE_OK);
 	assert_non_null(strstr(msg, "append-only"));
-	assert_int_not_equal(raw_exec(fx->fx_path, "DELETE FROM audit", msg, sizeof(msg)), SQLITE_OK);
+	assert_int_not_equal(raw_exec_msg(fx->fx_path, "DELETE FROM audit", msg, sizeof(msg)), SQLITE_OK);
 	assert_non_null(strstr(msg, "append-only"));
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	assert_int_equal(n, 1);
 	/* Appending still works. */
 	assert_int_equal(
-		raw_exec(fx->fx_path, "INSERT INTO audit (time, event, result) VALUES (1, 'login', 'ok')", NULL, 0),
-		SQLITE_OK);
+		raw_exec(fx->fx_path, "INSERT INTO audit (time, event, result) VALUES (1, 'login', 'ok')"), SQLITE_OK);
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	assert_int_equal(n, 2);
 }
@@ -768,27 +671,16 @@ test_audit_replace_refused(void **state)
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
 	rc = raw_exec(fx->fx_path,
 		"INSERT OR REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged'"
-		" FROM audit",
-		NULL, 0);
+		" FROM audit");
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("INSERT OR REPLACE on audit: rc %d, original rows left %lld", rc, (long long)n);
 	rc = raw_exec(fx->fx_path,
-		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit", NULL, 0);
+		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit");
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("REPLACE INTO audit: rc %d, original rows left %lld", rc, (long long)n);
 }
-
-/* What schema 3 added, undone: the database as a version 2 sleutel left it. */
-static const char schema_v3_undo[] = "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
-				     "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
-				     "DROP INDEX audit_person;"
-				     "ALTER TABLE clients DROP COLUMN ciba_mode;"
-				     "ALTER TABLE clients DROP COLUMN ciba_endpoint;"
-				     "ALTER TABLE codes DROP COLUMN authz_details;"
-				     "ALTER TABLE tokens DROP COLUMN authz_details;"
-				     "PRAGMA user_version = 2;";
 
 static void
 test_existing_database_gets_replace_guard(void **state)
@@ -802,13 +694,13 @@ test_existing_database_gets_replace_guard(void **state)
 	 * trigger. Opening it must migrate it to version 2, which adds it. */
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
-	assert_int_equal(raw_exec(fx->fx_path, schema_v3_undo, NULL, 0), SQLITE_OK);
-	assert_int_equal(raw_exec(fx->fx_path, "DROP TRIGGER audit_no_replace", NULL, 0), SQLITE_OK);
-	assert_int_equal(raw_exec(fx->fx_path, "PRAGMA user_version = 1", NULL, 0), SQLITE_OK);
+	assert_int_equal(raw_exec(fx->fx_path, schema_v3_undo), SQLITE_OK);
+	assert_int_equal(raw_exec(fx->fx_path, "DROP TRIGGER audit_no_replace"), SQLITE_OK);
+	assert_int_equal(raw_exec(fx->fx_path, "PRAGMA user_version = 1"), SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
 	rc = raw_exec(fx->fx_path,
-		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit", NULL, 0);
+		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit");
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("an upgraded database lets REPLACE rewrite the audit trail (rc %d)", rc);

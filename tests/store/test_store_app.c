@@ -8,7 +8,6 @@
  * a person's login history.
  */
 #define APP_TEST_PHONE 32
-#include <ftw.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,103 +18,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
-#include "../../src/store/store.h"
-
-struct fixture {
-	char *fx_dir;
-	char *fx_path;
-	struct store *fx_store;
-};
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static struct store *
-open_store(const char *path, int pool)
-{
-	struct store_options opts = { .so_path = path, .so_busy_timeout_ms = 10000, .so_pool = pool };
-	struct sl_err err = { 0 };
-	struct store *st = store_open(&opts, &err);
-
-	if (st == NULL)
-		fail_msg("store_open %s: %s", path, err.msg);
-	return st;
-}
-
-static int
-fixture_setup(void **state)
-{
-	struct fixture *fx = calloc(1, sizeof(*fx));
-	struct sl_buf b;
-
-	if (fx == NULL)
-		return -1;
-	fx->fx_dir = strdup("/tmp/sl-test-store-app-XXXXXX");
-	if (fx->fx_dir == NULL || mkdtemp(fx->fx_dir) == NULL)
-		return -1;
-	sl_buf_init(&b, 4096);
-	if (sl_buf_addf(&b, "%s/sleutel.db", fx->fx_dir) != SL_OK)
-		return -1;
-	fx->fx_path = sl_buf_take(&b);
-	fx->fx_store = open_store(fx->fx_path, 4);
-	*state = fx;
-	return 0;
-}
-
-static int
-fixture_teardown(void **state)
-{
-	struct fixture *fx = *state;
-
-	store_close(fx->fx_store);
-	nftw(fx->fx_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(fx->fx_dir);
-	free(fx->fx_path);
-	free(fx);
-	return 0;
-}
-
-/* SQL on the file behind the store's back (a second connection). */
-static int
-raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *m = NULL;
-	int rc;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, sql, NULL, NULL, &m);
-	if (rc != SQLITE_OK)
-		print_message("raw_exec: %s\n", m ? m : "?");
-	sqlite3_free(m);
-	sqlite3_close(db);
-	return rc;
-}
-
-static int64_t
-raw_count(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *s;
-	int64_t n = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-	return n;
-}
+#include "store_fixture.h"
 
 /* ---- record fixtures ---- */
 
@@ -213,16 +117,6 @@ apprq_fixture(const char *id, const char *account, int64_t expires)
 }
 
 /* ---- schema ---- */
-
-/* What schema 3 added, undone: the database as a version 2 sleutel left it. */
-static const char schema_v3_undo[] = "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
-				     "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
-				     "DROP INDEX audit_person;"
-				     "ALTER TABLE clients DROP COLUMN ciba_mode;"
-				     "ALTER TABLE clients DROP COLUMN ciba_endpoint;"
-				     "ALTER TABLE codes DROP COLUMN authz_details;"
-				     "ALTER TABLE tokens DROP COLUMN authz_details;"
-				     "PRAGMA user_version = 2;";
 
 static void
 test_migrates_v2_database(void **state)
