@@ -47,20 +47,15 @@ const char *const store_sql_app[Q_COUNT] = {
 			     " WHERE id = ?1 AND status <> 'done' RETURNING sms_attempts",
 };
 
-/* Run a one-row SELECT keyed by one text value and read it with `rd`. */
+/* Read the one row keyed by one text value into `out` (zeroed first,
+ * so that it can be cleared whatever the outcome). */
 static int
-get_one(struct store *st, enum stmt_id q, const char *key, void (*rd)(sqlite3_stmt *, void *), void *out)
+get_one(struct store *st, enum stmt_id q, const char *key, row_reader rd, void *out, size_t size)
 {
 	const struct bind b[] = { BT(key) };
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = stmt_bound(c, q, b, NBIND(b));
-	int rc = step_row(c, s);
 
-	if (rc == SL_OK)
-		rd(s, out);
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	memset(out, 0, size);
+	return read_one(st, q, b, NBIND(b), rd, out);
 }
 
 /* Run an UPDATE ... RETURNING <one integer> in its own transaction. */
@@ -106,52 +101,51 @@ account_read(sqlite3_stmt *s, void *arg)
 int
 store_account_get(struct store *st, const char *id, struct store_account *out)
 {
-	memset(out, 0, sizeof(*out));
-	return get_one(st, Q_ACC_GET, id, account_read, out);
+	return get_one(st, Q_ACC_GET, id, account_read, out, sizeof(*out));
 }
 
 int
 store_account_by_phone(struct store *st, const char *phone, struct store_account *out)
 {
-	memset(out, 0, sizeof(*out));
-	return get_one(st, Q_ACC_BY_PHONE, phone, account_read, out);
+	return get_one(st, Q_ACC_BY_PHONE, phone, account_read, out, sizeof(*out));
 }
 
-static int
-account_rows(struct store *st, int q, const char *person_id, int (*fn)(const struct store_account *, void *), void *arg)
-{
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, q);
-	struct store_account a;
-	int rc = SL_OK;
+struct account_visit {
+	int (*fn)(const struct store_account *, void *);
+	void *arg;
+};
 
-	if (person_id != NULL)
-		sqlite3_bind_text(s, 1, person_id, -1, SQLITE_STATIC);
-	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
-		memset(&a, 0, sizeof(a));
-		account_read(s, &a);
-		rc = fn(&a, arg);
-		store_account_clear(&a);
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	conn_put(st, c);
+static int
+account_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct account_visit *v = ctx;
+	struct store_account a = { 0 };
+	int rc;
+
+	account_read(s, &a);
+	rc = v->fn(&a, v->arg);
+	store_account_clear(&a);
 	return rc;
 }
 
 int
 store_account_each(struct store *st, int (*fn)(const struct store_account *, void *), void *arg)
 {
-	return account_rows(st, Q_ACC_ALL, NULL, fn, arg);
+	struct account_visit v = { fn, arg };
+
+	return read_each(st, Q_ACC_ALL, NULL, 0, account_row, &v);
 }
 
 int
 store_account_each_person(
 	struct store *st, const char *person_id, int (*fn)(const struct store_account *, void *), void *arg)
 {
+	const struct bind b[] = { BT(person_id) };
+	struct account_visit v = { fn, arg };
+
 	if (person_id == NULL)
 		return SL_EINVAL;
-	return account_rows(st, Q_ACC_PERSON, person_id, fn, arg);
+	return read_each(st, Q_ACC_PERSON, b, NBIND(b), account_row, &v);
 }
 
 int
@@ -227,35 +221,40 @@ device_read(sqlite3_stmt *s, void *arg)
 int
 store_device_get(struct store *st, const char *id, struct store_device *out)
 {
-	memset(out, 0, sizeof(*out));
-	return get_one(st, Q_DEV_GET, id, device_read, out);
+	return get_one(st, Q_DEV_GET, id, device_read, out, sizeof(*out));
 }
 
 int
 store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out)
 {
-	memset(out, 0, sizeof(*out));
-	return get_one(st, Q_DEV_BY_JKT, jkt, device_read, out);
+	return get_one(st, Q_DEV_BY_JKT, jkt, device_read, out, sizeof(*out));
+}
+
+struct device_visit {
+	int (*fn)(const struct store_device *, void *);
+	void *arg;
+};
+
+static int
+device_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct device_visit *v = ctx;
+	struct store_device d = { 0 };
+	int rc;
+
+	device_read(s, &d);
+	rc = v->fn(&d, v->arg);
+	store_device_clear(&d);
+	return rc;
 }
 
 int
 store_device_each(struct store *st, const char *account_id, int (*fn)(const struct store_device *, void *), void *arg)
 {
 	const struct bind b[] = { BT(account_id) };
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = stmt_bound(c, Q_DEV_OF_ACCOUNT, b, NBIND(b));
-	struct store_device d;
-	int rc = SL_OK;
+	struct device_visit v = { fn, arg };
 
-	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
-		memset(&d, 0, sizeof(d));
-		device_read(s, &d);
-		rc = fn(&d, arg);
-		store_device_clear(&d);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_each(st, Q_DEV_OF_ACCOUNT, b, NBIND(b), device_row, &v);
 }
 
 int
@@ -365,15 +364,13 @@ store_enrollment_put(struct store *st, const struct store_enrollment *e)
 int
 store_enrollment_get(struct store *st, const char *id, struct store_enrollment *out)
 {
-	memset(out, 0, sizeof(*out));
-	return get_one(st, Q_EN_GET, id, enrollment_read, out);
+	return get_one(st, Q_EN_GET, id, enrollment_read, out, sizeof(*out));
 }
 
 int
 store_enrollment_by_jkt(struct store *st, const char *jkt, struct store_enrollment *out)
 {
-	memset(out, 0, sizeof(*out));
-	return get_one(st, Q_EN_BY_JKT, jkt, enrollment_read, out);
+	return get_one(st, Q_EN_BY_JKT, jkt, enrollment_read, out, sizeof(*out));
 }
 
 int
@@ -401,12 +398,8 @@ finish_account(struct conn *c, const char *phone, const char *person_id, int64_t
 	struct sl_err *err)
 {
 	const struct bind by_phone[] = { BT(phone) };
-	sqlite3_stmt *s = stmt_bound(c, Q_ACC_BY_PHONE, by_phone, NBIND(by_phone));
-	int rc = step_row(c, s);
+	int rc = conn_read_one(c, Q_ACC_BY_PHONE, by_phone, NBIND(by_phone), account_read, account);
 
-	if (rc == SL_OK)
-		account_read(s, account);
-	sqlite3_reset(s);
 	if (rc == SL_OK) {
 		if (account->ac_person_id == NULL || strcmp(account->ac_person_id, person_id) != 0)
 			return sl_fail(err, SL_EDENIED, "the number belongs to another person");
@@ -461,7 +454,7 @@ int
 store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
 	struct store_device *dev, struct store_account *account, struct sl_err *err)
 {
-	const struct bind done[] = { BT(enrollment_id) };
+	const struct bind key[] = { BT(enrollment_id) };
 	struct store_enrollment en = { 0 };
 	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
 	int64_t now = sl_now();
@@ -475,12 +468,7 @@ store_enrollment_finish(struct store *st, const char *enrollment_id, struct stor
 	c = conn_get(st);
 	rc = tx_begin(c, DUR_FULL);
 	if (rc == SL_OK) {
-		const struct bind b[] = { BT(enrollment_id) };
-		sqlite3_stmt *s = stmt_bound(c, Q_EN_GET, b, NBIND(b));
-		rc = step_row(c, s);
-		if (rc == SL_OK)
-			enrollment_read(s, &en);
-		sqlite3_reset(s);
+		rc = conn_read_one(c, Q_EN_GET, key, NBIND(key), enrollment_read, &en);
 		if (rc == SL_ENOTFOUND)
 			sl_fail(&why, rc, "no such enrolment");
 	}
@@ -497,7 +485,7 @@ store_enrollment_finish(struct store *st, const char *enrollment_id, struct stor
 	/* The status was read in this transaction (BEGIN IMMEDIATE holds the
 	 * write lock), so this cannot miss; checked anyway. */
 	if (rc == SL_OK)
-		rc = exec_bound(c, Q_EN_DONE, done, NBIND(done), &changes);
+		rc = exec_bound(c, Q_EN_DONE, key, NBIND(key), &changes);
 	if (rc == SL_OK && changes != 1)
 		rc = sl_fail(&why, SL_ECONFLICT, "the enrolment is not proofed");
 	rc = tx_end(c, rc);

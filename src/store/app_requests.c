@@ -72,8 +72,10 @@ store_apprq_put(struct store *st, const struct store_apprq *r)
 }
 
 static void
-apprq_read(sqlite3_stmt *s, struct store_apprq *r)
+apprq_read(sqlite3_stmt *s, void *arg)
 {
+	struct store_apprq *r = arg;
+
 	r->aq_id = col_text(s, 0);
 	r->aq_account_id = col_text(s, 1);
 	r->aq_client_id = col_text(s, 2);
@@ -98,30 +100,40 @@ int
 store_apprq_get(struct store *st, const char *id, struct store_apprq *out)
 {
 	const struct bind b[] = { BT(id) };
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = stmt_bound(c, Q_AQ_GET, b, NBIND(b));
-	int rc = step_row(c, s);
 
 	memset(out, 0, sizeof(*out));
-	if (rc == SL_OK)
-		apprq_read(s, out);
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_one(st, Q_AQ_GET, b, NBIND(b), apprq_read, out);
+}
+
+static void
+count_read(sqlite3_stmt *s, void *arg)
+{
+	*(int *)arg = sqlite3_column_int(s, 0);
 }
 
 int
 store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n)
 {
 	const struct bind b[] = { BT(account_id), BI(now) };
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = stmt_bound(c, Q_AQ_COUNT_PENDING, b, NBIND(b));
-	int rc = step_row(c, s);
 
-	if (rc == SL_OK)
-		*n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	conn_put(st, c);
+	return read_one(st, Q_AQ_COUNT_PENDING, b, NBIND(b), count_read, n);
+}
+
+struct apprq_visit {
+	int (*fn)(const struct store_apprq *, void *);
+	void *arg;
+};
+
+static int
+apprq_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct apprq_visit *v = ctx;
+	struct store_apprq r = { 0 };
+	int rc;
+
+	apprq_read(s, &r);
+	rc = v->fn(&r, v->arg);
+	store_apprq_clear(&r);
 	return rc;
 }
 
@@ -130,20 +142,9 @@ store_apprq_each_pending(
 	struct store *st, const char *account_id, int64_t now, int (*fn)(const struct store_apprq *, void *), void *arg)
 {
 	const struct bind b[] = { BT(account_id), BI(now) };
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = stmt_bound(c, Q_AQ_PENDING, b, NBIND(b));
-	struct store_apprq r;
-	int rc = SL_OK;
+	struct apprq_visit v = { fn, arg };
 
-	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
-		memset(&r, 0, sizeof(r));
-		apprq_read(s, &r);
-		rc = fn(&r, arg);
-		store_apprq_clear(&r);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_each(st, Q_AQ_PENDING, b, NBIND(b), apprq_row, &v);
 }
 
 /* Why a conditional UPDATE on a request changed nothing: SL_ENOTFOUND (no
@@ -171,25 +172,34 @@ apprq_why_not(struct conn *c, const char *id, int64_t now, bool extending)
 	return rc;
 }
 
+/* One conditional UPDATE of request `id` in its own transaction; when it
+ * changes nothing, apprq_why_not says why (in the same transaction, so the
+ * answer matches what the UPDATE saw). */
+static int
+apprq_change(
+	struct store *st, const char *id, int64_t now, bool extending, enum stmt_id q, const struct bind *b, size_t n)
+{
+	struct conn *c = conn_get(st);
+	int changes = 0, rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, q, b, n, &changes);
+	if (rc == SL_OK && changes == 0)
+		rc = apprq_why_not(c, id, now, extending);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
 int
 store_apprq_finish(struct store *st, const char *id, const char *status, const char *device_id, int64_t now)
 {
 	static const char *const outcomes[] = { "approved", "refused", "denied", "expired", NULL };
 	const struct bind b[] = { BT(id), BT(status), BT(device_id), BI(now) };
-	struct conn *c;
-	int rc, changes = 0;
 
 	if (id == NULL || !one_of(status, outcomes))
 		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_NORMAL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_AQ_FINISH, b, NBIND(b), &changes);
-	if (rc == SL_OK && changes == 0)
-		rc = apprq_why_not(c, id, now, false);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return apprq_change(st, id, now, false, Q_AQ_FINISH, b, NBIND(b));
 }
 
 int
@@ -197,20 +207,10 @@ store_apprq_extend(struct store *st, const char *id, int64_t new_expires)
 {
 	int64_t now = sl_now();
 	const struct bind b[] = { BT(id), BI(new_expires), BI(now) };
-	struct conn *c;
-	int rc, changes = 0;
 
 	if (id == NULL)
 		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_NORMAL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_AQ_EXTEND, b, NBIND(b), &changes);
-	if (rc == SL_OK && changes == 0)
-		rc = apprq_why_not(c, id, now, true);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return apprq_change(st, id, now, true, Q_AQ_EXTEND, b, NBIND(b));
 }
 
 void
@@ -250,34 +250,34 @@ store_ciba_put(struct store *st, const struct store_ciba *cb)
 	return write_one(st, DUR_NORMAL, Q_CB_PUT, b, NBIND(b), false);
 }
 
+static void
+ciba_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_ciba *out = arg;
+
+	out->cb_id = col_text(s, 0);
+	out->cb_client_id = col_text(s, 1);
+	out->cb_apprq_id = col_text(s, 2);
+	out->cb_scope = col_text(s, 3);
+	out->cb_acr = col_text(s, 4);
+	out->cb_binding_message = col_text(s, 5);
+	out->cb_notification_token = col_text(s, 6);
+	out->cb_authz_details = col_text(s, 7);
+	out->cb_status = col_text(s, 8);
+	out->cb_person_id = col_text(s, 9);
+	out->cb_auth_time = sqlite3_column_int64(s, 10);
+	out->cb_last_poll = sqlite3_column_int64(s, 11);
+	out->cb_interval = sqlite3_column_int64(s, 12);
+	out->cb_expires = sqlite3_column_int64(s, 13);
+}
+
 int
 store_ciba_get(struct store *st, const char *id, struct store_ciba *out)
 {
 	const struct bind b[] = { BT(id) };
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = stmt_bound(c, Q_CB_GET, b, NBIND(b));
-	int rc = step_row(c, s);
 
 	memset(out, 0, sizeof(*out));
-	if (rc == SL_OK) {
-		out->cb_id = col_text(s, 0);
-		out->cb_client_id = col_text(s, 1);
-		out->cb_apprq_id = col_text(s, 2);
-		out->cb_scope = col_text(s, 3);
-		out->cb_acr = col_text(s, 4);
-		out->cb_binding_message = col_text(s, 5);
-		out->cb_notification_token = col_text(s, 6);
-		out->cb_authz_details = col_text(s, 7);
-		out->cb_status = col_text(s, 8);
-		out->cb_person_id = col_text(s, 9);
-		out->cb_auth_time = sqlite3_column_int64(s, 10);
-		out->cb_last_poll = sqlite3_column_int64(s, 11);
-		out->cb_interval = sqlite3_column_int64(s, 12);
-		out->cb_expires = sqlite3_column_int64(s, 13);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_one(st, Q_CB_GET, b, NBIND(b), ciba_read, out);
 }
 
 /* A conditional UPDATE on a CIBA row changed nothing: gone, or not in the
@@ -387,28 +387,33 @@ store_sms_put(struct store *st, const char *phone, const char *text)
 	return write_one(st, DUR_FULL, Q_SMS_PUT, b, NBIND(b), false);
 }
 
+struct sms_visit {
+	int (*fn)(const struct store_sms *, void *);
+	void *arg;
+};
+
+/* The message's text points into the statement: valid during the call. */
+static int
+sms_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct sms_visit *v = ctx;
+	struct store_sms m;
+
+	m.sm_seq = sqlite3_column_int64(s, 0);
+	m.sm_phone = (char *)sqlite3_column_text(s, 1);
+	m.sm_text = (char *)sqlite3_column_text(s, 2);
+	m.sm_created = sqlite3_column_int64(s, 3);
+	return v->fn(&m, v->arg);
+}
+
 int
 store_sms_each(struct store *st, int64_t after, int limit, int (*fn)(const struct store_sms *, void *), void *arg)
 {
 	const struct bind b[] = { BI(after), BI(limit) };
-	struct conn *c;
-	sqlite3_stmt *s;
-	struct store_sms m;
-	int rc = SL_OK;
+	struct sms_visit v = { fn, arg };
 
 	/* LIMIT -1 would mean "no limit" to SQLite: refuse it. */
 	if (limit < 1)
 		return SL_EINVAL;
-	c = conn_get(st);
-	s = stmt_bound(c, Q_SMS_AFTER, b, NBIND(b));
-	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
-		m.sm_seq = sqlite3_column_int64(s, 0);
-		m.sm_phone = (char *)sqlite3_column_text(s, 1);
-		m.sm_text = (char *)sqlite3_column_text(s, 2);
-		m.sm_created = sqlite3_column_int64(s, 3);
-		rc = fn(&m, arg);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_each(st, Q_SMS_AFTER, b, NBIND(b), sms_row, &v);
 }

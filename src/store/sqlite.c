@@ -266,6 +266,48 @@ write_one(struct store *st, enum durability d, enum stmt_id id, const struct bin
 	return rc;
 }
 
+int
+conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out)
+{
+	sqlite3_stmt *s = stmt_bound(c, id, b, n);
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK)
+		rd(s, out);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
+read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out)
+{
+	struct conn *c = conn_get(st);
+	int rc = conn_read_one(c, id, b, n, rd, out);
+
+	conn_put(st, c);
+	return rc;
+}
+
+int
+read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int (*row)(sqlite3_stmt *, void *),
+	void *ctx)
+{
+	struct conn *c = conn_get(st);
+	sqlite3_stmt *s = stmt_bound(c, id, b, n);
+	int rc = SL_OK, r = SQLITE_DONE;
+
+	while (rc == SL_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
+		rc = row(s, ctx);
+	/* A failed step is an error, not the end of the list. */
+	if (rc == SL_OK && r != SQLITE_DONE) {
+		log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
+		rc = SL_ESTORE;
+	}
+	sqlite3_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
 /* ---- open and close ---- */
 
 static int
@@ -410,27 +452,26 @@ store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err
 	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the person record");
 }
 
+static void
+person_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_person *p = arg;
+
+	p->p_id = col_text(s, 0);
+	p->p_rrn = col_text(s, 1);
+	p->p_given_name = col_text(s, 2);
+	p->p_family_name = col_text(s, 3);
+	p->p_birthdate = col_text(s, 4);
+	p->p_created = sqlite3_column_int64(s, 5);
+}
+
 int
 store_person_get(struct store *st, const char *id, struct store_person *out)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_PERSON_GET);
-	int rc;
+	const struct bind b[] = { BT(id) };
 
 	memset(out, 0, sizeof(*out));
-	bind_text(s, 1, id);
-	rc = step_row(c, s);
-	if (rc == SL_OK) {
-		out->p_id = col_text(s, 0);
-		out->p_rrn = col_text(s, 1);
-		out->p_given_name = col_text(s, 2);
-		out->p_family_name = col_text(s, 3);
-		out->p_birthdate = col_text(s, 4);
-		out->p_created = sqlite3_column_int64(s, 5);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_one(st, Q_PERSON_GET, b, NBIND(b), person_read, out);
 }
 
 void
@@ -461,8 +502,10 @@ store_client_add(struct store *st, const struct store_client *cl, struct sl_err 
 }
 
 static void
-client_read(sqlite3_stmt *s, struct store_client *out)
+client_read(sqlite3_stmt *s, void *arg)
 {
+	struct store_client *out = arg;
+
 	out->cl_id = col_text(s, 0);
 	out->cl_name = col_text(s, 1);
 	out->cl_secret_hash = col_text(s, 2);
@@ -481,18 +524,10 @@ client_read(sqlite3_stmt *s, struct store_client *out)
 int
 store_client_get(struct store *st, const char *id, struct store_client *out)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_CLIENT_GET);
-	int rc;
+	const struct bind b[] = { BT(id) };
 
 	memset(out, 0, sizeof(*out));
-	bind_text(s, 1, id);
-	rc = step_row(c, s);
-	if (rc == SL_OK)
-		client_read(s, out);
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_one(st, Q_CLIENT_GET, b, NBIND(b), client_read, out);
 }
 
 int
@@ -503,23 +538,30 @@ store_client_remove(struct store *st, const char *id)
 	return write_one(st, DUR_FULL, Q_CLIENT_DEL, b, NBIND(b), true);
 }
 
+struct client_visit {
+	int (*fn)(const struct store_client *, void *);
+	void *arg;
+};
+
+static int
+client_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct client_visit *v = ctx;
+	struct store_client cl = { 0 };
+	int rc;
+
+	client_read(s, &cl);
+	rc = v->fn(&cl, v->arg);
+	store_client_clear(&cl);
+	return rc;
+}
+
 int
 store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_CLIENT_ALL);
-	struct store_client cl;
-	int rc = SL_OK;
+	struct client_visit v = { fn, arg };
 
-	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
-		memset(&cl, 0, sizeof(cl));
-		client_read(s, &cl);
-		rc = fn(&cl, arg);
-		store_client_clear(&cl);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_each(st, Q_CLIENT_ALL, NULL, 0, client_row, &v);
 }
 
 void
@@ -574,27 +616,35 @@ store_key_retire_current(struct store *st, const char *alg, int64_t retire_after
 	return rc;
 }
 
+struct key_visit {
+	int (*fn)(const struct store_key *, void *);
+	void *arg;
+};
+
+static int
+key_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct key_visit *v = ctx;
+	struct store_key k;
+	int rc;
+
+	k.k_kid = col_text(s, 0);
+	k.k_alg = col_text(s, 1);
+	k.k_created = sqlite3_column_int64(s, 2);
+	k.k_use_after = sqlite3_column_int64(s, 3);
+	k.k_retire_after = sqlite3_column_int64(s, 4);
+	rc = v->fn(&k, v->arg);
+	free(k.k_kid);
+	free(k.k_alg);
+	return rc;
+}
+
 int
 store_key_each(struct store *st, int (*fn)(const struct store_key *, void *), void *arg)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_KEY_ALL);
-	struct store_key k;
-	int rc = SL_OK;
+	struct key_visit v = { fn, arg };
 
-	while (rc == SL_OK && sqlite3_step(s) == SQLITE_ROW) {
-		k.k_kid = col_text(s, 0);
-		k.k_alg = col_text(s, 1);
-		k.k_created = sqlite3_column_int64(s, 2);
-		k.k_use_after = sqlite3_column_int64(s, 3);
-		k.k_retire_after = sqlite3_column_int64(s, 4);
-		rc = fn(&k, arg);
-		free(k.k_kid);
-		free(k.k_alg);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_each(st, Q_KEY_ALL, NULL, 0, key_row, &v);
 }
 
 int
@@ -622,32 +672,33 @@ store_authreq_put(struct store *st, const struct store_authreq *r)
 	return write_one(st, DUR_NORMAL, Q_AR_PUT, b, NBIND(b), false);
 }
 
+static void
+authreq_row(sqlite3_stmt *s, void *arg)
+{
+	struct store_authreq *out = arg;
+
+	out->ar_id = col_text(s, 0);
+	out->ar_kind = col_text(s, 1);
+	out->ar_client_id = col_text(s, 2);
+	out->ar_params = col_text(s, 3);
+	out->ar_browser = col_text(s, 4);
+	out->ar_expires = sqlite3_column_int64(s, 5);
+	out->ar_status = col_text(s, 6);
+	out->ar_person_id = col_text(s, 7);
+	out->ar_key = col_text(s, 8);
+	out->ar_acr = col_text(s, 9);
+	out->ar_amr = col_text(s, 10);
+	out->ar_auth_time = sqlite3_column_int64(s, 11);
+}
+
+/* The request if it has not expired. */
 static int
 authreq_read(struct conn *c, const char *id, struct store_authreq *out)
 {
-	sqlite3_stmt *s = conn_stmt(c, Q_AR_GET);
-	int rc;
+	const struct bind b[] = { BT(id), BI(sl_now()) };
 
 	memset(out, 0, sizeof(*out));
-	bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, sl_now());
-	rc = step_row(c, s);
-	if (rc == SL_OK) {
-		out->ar_id = col_text(s, 0);
-		out->ar_kind = col_text(s, 1);
-		out->ar_client_id = col_text(s, 2);
-		out->ar_params = col_text(s, 3);
-		out->ar_browser = col_text(s, 4);
-		out->ar_expires = sqlite3_column_int64(s, 5);
-		out->ar_status = col_text(s, 6);
-		out->ar_person_id = col_text(s, 7);
-		out->ar_key = col_text(s, 8);
-		out->ar_acr = col_text(s, 9);
-		out->ar_amr = col_text(s, 10);
-		out->ar_auth_time = sqlite3_column_int64(s, 11);
-	}
-	sqlite3_reset(s);
-	return rc;
+	return conn_read_one(c, Q_AR_GET, b, NBIND(b), authreq_row, out);
 }
 
 int
@@ -731,44 +782,51 @@ store_code_put(struct store *st, const struct store_code *co)
 	return write_one(st, DUR_NORMAL, Q_CODE_PUT, b, NBIND(b), false);
 }
 
+/* A code's row and whether it was redeemed before. */
+struct code_row {
+	struct store_code *cr_code;
+	bool cr_used;
+};
+
+static void
+code_read(sqlite3_stmt *s, void *arg)
+{
+	struct code_row *r = arg;
+	struct store_code *out = r->cr_code;
+
+	out->co_hash = col_text(s, 0);
+	out->co_grant_id = col_text(s, 1);
+	out->co_client_id = col_text(s, 2);
+	out->co_person_id = col_text(s, 3);
+	out->co_session_id = col_text(s, 4);
+	out->co_redirect_uri = col_text(s, 5);
+	out->co_scope = col_text(s, 6);
+	out->co_nonce = col_text(s, 7);
+	out->co_challenge = col_text(s, 8);
+	out->co_acr = col_text(s, 9);
+	out->co_amr = col_text(s, 10);
+	out->co_claims = col_text(s, 11);
+	out->co_auth_time = sqlite3_column_int64(s, 12);
+	out->co_expires = sqlite3_column_int64(s, 13);
+	r->cr_used = sqlite3_column_int(s, 14) != 0;
+	out->co_authz_details = col_text(s, 15);
+}
+
 int
 store_code_redeem(struct store *st, const char *hash, struct store_code *out)
 {
+	const struct bind b[] = { BT(hash) };
+	struct code_row row = { out, false };
 	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	bool used = false;
+	bool used;
 	int rc = tx_begin(c, DUR_NORMAL);
 
 	memset(out, 0, sizeof(*out));
-	if (rc == SL_OK) {
-		s = conn_stmt(c, Q_CODE_GET);
-		bind_text(s, 1, hash);
-		rc = step_row(c, s);
-		if (rc == SL_OK) {
-			out->co_hash = col_text(s, 0);
-			out->co_grant_id = col_text(s, 1);
-			out->co_client_id = col_text(s, 2);
-			out->co_person_id = col_text(s, 3);
-			out->co_session_id = col_text(s, 4);
-			out->co_redirect_uri = col_text(s, 5);
-			out->co_scope = col_text(s, 6);
-			out->co_nonce = col_text(s, 7);
-			out->co_challenge = col_text(s, 8);
-			out->co_acr = col_text(s, 9);
-			out->co_amr = col_text(s, 10);
-			out->co_claims = col_text(s, 11);
-			out->co_auth_time = sqlite3_column_int64(s, 12);
-			out->co_expires = sqlite3_column_int64(s, 13);
-			used = sqlite3_column_int(s, 14) != 0;
-			out->co_authz_details = col_text(s, 15);
-		}
-		sqlite3_reset(s);
-	}
-	if (rc == SL_OK && !used) {
-		s = conn_stmt(c, Q_CODE_USE);
-		bind_text(s, 1, hash);
-		rc = step_done(c, s);
-	}
+	if (rc == SL_OK)
+		rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &row);
+	used = row.cr_used;
+	if (rc == SL_OK && !used)
+		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
 	rc = tx_end(c, rc);
 	conn_put(st, c);
 	if (rc == SL_OK && used)
@@ -820,35 +878,34 @@ store_token_put(struct store *st, const struct store_token *t)
 	return rc;
 }
 
+static void
+token_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_token *out = arg;
+
+	out->t_hash = col_text(s, 0);
+	out->t_kind = col_text(s, 1);
+	out->t_grant_id = col_text(s, 2);
+	out->t_client_id = col_text(s, 3);
+	out->t_person_id = col_text(s, 4);
+	out->t_session_id = col_text(s, 5);
+	out->t_scope = col_text(s, 6);
+	out->t_acr = col_text(s, 7);
+	out->t_amr = col_text(s, 8);
+	out->t_claims = col_text(s, 9);
+	out->t_auth_time = sqlite3_column_int64(s, 10);
+	out->t_expires = sqlite3_column_int64(s, 11);
+	out->t_revoked = sqlite3_column_int(s, 12) != 0;
+	out->t_authz_details = col_text(s, 13);
+}
+
 int
 store_token_get(struct store *st, const char *hash, struct store_token *out)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_TOK_GET);
-	int rc;
+	const struct bind b[] = { BT(hash) };
 
 	memset(out, 0, sizeof(*out));
-	bind_text(s, 1, hash);
-	rc = step_row(c, s);
-	if (rc == SL_OK) {
-		out->t_hash = col_text(s, 0);
-		out->t_kind = col_text(s, 1);
-		out->t_grant_id = col_text(s, 2);
-		out->t_client_id = col_text(s, 3);
-		out->t_person_id = col_text(s, 4);
-		out->t_session_id = col_text(s, 5);
-		out->t_scope = col_text(s, 6);
-		out->t_acr = col_text(s, 7);
-		out->t_amr = col_text(s, 8);
-		out->t_claims = col_text(s, 9);
-		out->t_auth_time = sqlite3_column_int64(s, 10);
-		out->t_expires = sqlite3_column_int64(s, 11);
-		out->t_revoked = sqlite3_column_int(s, 12) != 0;
-		out->t_authz_details = col_text(s, 13);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_one(st, Q_TOK_GET, b, NBIND(b), token_read, out);
 }
 
 static int
@@ -916,28 +973,27 @@ store_session_put(struct store *st, const struct store_session *ses)
 	return write_one(st, DUR_NORMAL, Q_SES_PUT, b, NBIND(b), false);
 }
 
+static void
+session_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_session *out = arg;
+
+	out->s_id = col_text(s, 0);
+	out->s_person_id = col_text(s, 1);
+	out->s_acr = col_text(s, 2);
+	out->s_amr = col_text(s, 3);
+	out->s_auth_time = sqlite3_column_int64(s, 4);
+	out->s_expires = sqlite3_column_int64(s, 5);
+}
+
+/* The session if it has not expired. */
 int
 store_session_get(struct store *st, const char *id, struct store_session *out)
 {
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_SES_GET);
-	int rc;
+	const struct bind b[] = { BT(id), BI(sl_now()) };
 
 	memset(out, 0, sizeof(*out));
-	bind_text(s, 1, id);
-	sqlite3_bind_int64(s, 2, sl_now());
-	rc = step_row(c, s);
-	if (rc == SL_OK) {
-		out->s_id = col_text(s, 0);
-		out->s_person_id = col_text(s, 1);
-		out->s_acr = col_text(s, 2);
-		out->s_amr = col_text(s, 3);
-		out->s_auth_time = sqlite3_column_int64(s, 4);
-		out->s_expires = sqlite3_column_int64(s, 5);
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_one(st, Q_SES_GET, b, NBIND(b), session_read, out);
 }
 
 int
@@ -996,38 +1052,38 @@ store_audit_count(struct store *st, const char *event, const char *result, int64
 	return rc;
 }
 
+struct audit_visit {
+	int (*fn)(const struct store_audit_row *, void *);
+	void *arg;
+};
+
+/* The row's text points into the statement: valid during the call only. */
+static int
+audit_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct audit_visit *v = ctx;
+	struct store_audit_row row;
+
+	row.ar_time = sqlite3_column_int64(s, 0);
+	row.ar_event = (const char *)sqlite3_column_text(s, 1);
+	row.ar_result = (const char *)sqlite3_column_text(s, 2);
+	row.ar_client_id = (const char *)sqlite3_column_text(s, 3);
+	row.ar_key = (const char *)sqlite3_column_text(s, 4);
+	row.ar_ip = (const char *)sqlite3_column_text(s, 5);
+	row.ar_detail = (const char *)sqlite3_column_text(s, 6);
+	return v->fn(&row, v->arg);
+}
+
 int
 store_audit_each_person(struct store *st, const char *person_id, int limit,
 	int (*fn)(const struct store_audit_row *, void *), void *arg)
 {
-	struct conn *c;
-	sqlite3_stmt *s;
-	struct store_audit_row row;
-	int rc = SL_OK, r = SQLITE_DONE;
+	const struct bind b[] = { BT(person_id), BI(limit) };
+	struct audit_visit v = { fn, arg };
 
 	if (person_id == NULL || limit < 1)
 		return SL_EINVAL;
-	c = conn_get(st);
-	s = conn_stmt(c, Q_AUDIT_PERSON);
-	bind_text(s, 1, person_id);
-	sqlite3_bind_int(s, 2, limit);
-	while (rc == SL_OK && (r = sqlite3_step(s)) == SQLITE_ROW) {
-		row.ar_time = sqlite3_column_int64(s, 0);
-		row.ar_event = (const char *)sqlite3_column_text(s, 1);
-		row.ar_result = (const char *)sqlite3_column_text(s, 2);
-		row.ar_client_id = (const char *)sqlite3_column_text(s, 3);
-		row.ar_key = (const char *)sqlite3_column_text(s, 4);
-		row.ar_ip = (const char *)sqlite3_column_text(s, 5);
-		row.ar_detail = (const char *)sqlite3_column_text(s, 6);
-		rc = fn(&row, arg);
-	}
-	if (rc == SL_OK && r != SQLITE_DONE) {
-		log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
-		rc = SL_ESTORE;
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
+	return read_each(st, Q_AUDIT_PERSON, b, NBIND(b), audit_row, &v);
 }
 
 /* ---- housekeeping ---- */

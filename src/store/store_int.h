@@ -135,6 +135,19 @@ sqlite3_stmt *stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, 
 /* One statement in its own transaction; SL_ENOTFOUND when `must_change`
  * and no row changed. */
 int write_one(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change);
+/* Reads the current row of a SELECT into a record (its text columns
+ * copied, so the record outlives the statement). */
+typedef void (*row_reader)(sqlite3_stmt *s, void *out);
+/* Run a SELECT that returns at most one row on `c` and read that row into
+ * `out`; SL_ENOTFOUND when there is none. */
+int conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out);
+/* The same on a connection borrowed from the pool for just this read. */
+int read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out);
+/* Run a SELECT and hand each row to `row` until it returns non-zero
+ * (which is returned); SL_ESTORE if a step fails. The connection is held
+ * meanwhile, so `row` must not call the store. */
+int read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int (*row)(sqlite3_stmt *, void *),
+	void *ctx);
 /* Insert or update a person inside the caller's transaction (same
  * national number, same person id); p->p_id and p_created set. */
 int person_upsert_tx(struct conn *c, struct store_person *p, int64_t now);
