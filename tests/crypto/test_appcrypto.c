@@ -29,21 +29,6 @@
 
 /* ---- helpers ---- */
 
-static EVP_PKEY *
-p256_new(uint8_t pub[P256_PUB_LEN])
-{
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	size_t n = 0;
-
-	assert_non_null(key);
-	if (pub != NULL) {
-		assert_int_equal(
-			EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub, P256_PUB_LEN, &n), 1);
-		assert_int_equal(n, P256_PUB_LEN);
-	}
-	return key;
-}
-
 static void
 pub_of(EVP_PKEY *key, uint8_t pub[P256_PUB_LEN])
 {
@@ -51,6 +36,18 @@ pub_of(EVP_PKEY *key, uint8_t pub[P256_PUB_LEN])
 
 	assert_int_equal(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub, P256_PUB_LEN, &n), 1);
 	assert_int_equal(n, P256_PUB_LEN);
+}
+
+/* A new P-256 key; its public point in `pub` unless that is NULL. */
+static EVP_PKEY *
+p256_new(uint8_t pub[P256_PUB_LEN])
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+	assert_non_null(key);
+	if (pub != NULL)
+		pub_of(key, pub);
+	return key;
 }
 
 static void
@@ -853,11 +850,25 @@ test_confirm_refusal(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* `a` and `b` encode to as many bytes, yet to different bytes: what the
+ * length prefixes are for. */
+static void
+assert_same_length_other_bytes(const struct confirm_fields *a, const struct confirm_fields *b)
+{
+	struct sl_buf ba, bb;
+
+	assert_int_equal(confirm_bytes(a, &ba), SL_OK);
+	assert_int_equal(confirm_bytes(b, &bb), SL_OK);
+	assert_int_equal(ba.b_len, bb.b_len);
+	assert_memory_not_equal(ba.b_data, bb.b_data, ba.b_len);
+	sl_buf_reset(&ba);
+	sl_buf_reset(&bb);
+}
+
 static void
 test_confirm_length_prefix(void **state)
 {
 	struct confirm_fields a = fields_fixed(), b = fields_fixed();
-	struct sl_buf ba, bb;
 	EVP_PKEY *key = p256_new(NULL);
 	uint8_t *sig;
 	size_t siglen;
@@ -868,16 +879,11 @@ test_confirm_length_prefix(void **state)
 	a.cf_rp_id = "c";
 	b.cf_request_id = "a";
 	b.cf_rp_id = "bc";
-	assert_int_equal(confirm_bytes(&a, &ba), SL_OK);
-	assert_int_equal(confirm_bytes(&b, &bb), SL_OK);
-	assert_int_equal(ba.b_len, bb.b_len);
-	assert_memory_not_equal(ba.b_data, bb.b_data, ba.b_len);
+	assert_same_length_other_bytes(&a, &b);
 	assert_int_equal(confirm_sign(key, &a, &sig, &siglen, &err), SL_OK);
 	assert_int_equal(confirm_verify(key, &a, sig, siglen), SL_OK);
 	assert_int_equal(confirm_verify(key, &b, sig, siglen), SL_EDENIED);
 	free(sig);
-	sl_buf_reset(&ba);
-	sl_buf_reset(&bb);
 
 	/* Empty fields are encoded too (length 0), not skipped. */
 	a = fields_fixed();
@@ -886,12 +892,7 @@ test_confirm_length_prefix(void **state)
 	a.cf_rp_id = "abc";
 	b.cf_request_id = "abc";
 	b.cf_rp_id = "";
-	assert_int_equal(confirm_bytes(&a, &ba), SL_OK);
-	assert_int_equal(confirm_bytes(&b, &bb), SL_OK);
-	assert_int_equal(ba.b_len, bb.b_len);
-	assert_memory_not_equal(ba.b_data, bb.b_data, ba.b_len);
-	sl_buf_reset(&ba);
-	sl_buf_reset(&bb);
+	assert_same_length_other_bytes(&a, &b);
 	EVP_PKEY_free(key);
 }
 

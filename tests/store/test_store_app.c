@@ -546,15 +546,24 @@ struct id_list {
 	int il_n;
 };
 
+/* Append "<a>", or "<a>:<b>" when `b` is given; a full list answers
+ * SL_ETOOBIG, which also stops the store's walk. */
+static int
+id_list_add(struct id_list *l, const char *a, const char *b)
+{
+	if (l->il_n >= 8)
+		return SL_ETOOBIG;
+	if (b != NULL)
+		snprintf(l->il_id[l->il_n++], sizeof(l->il_id[0]), "%s:%s", a, b);
+	else
+		snprintf(l->il_id[l->il_n++], sizeof(l->il_id[0]), "%s", a);
+	return SL_OK;
+}
+
 static int
 collect_account(const struct store_account *a, void *arg)
 {
-	struct id_list *l = arg;
-
-	if (l->il_n >= 8)
-		return SL_ETOOBIG;
-	snprintf(l->il_id[l->il_n++], sizeof(l->il_id[0]), "%s", a->ac_phone);
-	return SL_OK;
+	return id_list_add(arg, a->ac_phone, NULL);
 }
 
 static int
@@ -698,12 +707,7 @@ test_account_failures_atomic(void **state)
 static int
 collect_device(const struct store_device *d, void *arg)
 {
-	struct id_list *l = arg;
-
-	if (l->il_n >= 8)
-		return SL_ETOOBIG;
-	snprintf(l->il_id[l->il_n++], sizeof(l->il_id[0]), "%s:%s", d->dv_jkt, d->dv_status);
-	return SL_OK;
+	return id_list_add(arg, d->dv_jkt, d->dv_status);
 }
 
 static void
@@ -754,12 +758,7 @@ test_device_each_status_touch(void **state)
 static int
 collect_apprq(const struct store_apprq *r, void *arg)
 {
-	struct id_list *l = arg;
-
-	if (l->il_n >= 8)
-		return SL_ETOOBIG;
-	snprintf(l->il_id[l->il_n++], sizeof(l->il_id[0]), "%s", r->aq_id);
-	return SL_OK;
+	return id_list_add(arg, r->aq_id, NULL);
 }
 
 static void
