@@ -264,11 +264,15 @@ sapp_call(struct sapp *app, const char *method, const char *path, json_t *body, 
 	rq.hr_headers[nh++] = "Accept: application/json";
 	if (proof) {
 		jws = sapp_proof(&app->sa_tk, method, url, err);
-		if (jws == NULL || (dpop = malloc(strlen(jws) + 7)) == NULL) {
+		size_t n;
+		if (jws == NULL)
+			return err && err->code ? err->code : SL_ECRYPTO;
+		n = strlen(jws) + sizeof("DPoP: ");
+		if ((dpop = malloc(n)) == NULL) {
 			free(jws);
-			return err && err->code ? err->code : sl_fail(err, SL_ENOMEM, "out of memory");
+			return sl_fail(err, SL_ENOMEM, "out of memory");
 		}
-		sprintf(dpop, "DPoP: %s", jws);
+		snprintf(dpop, n, "DPoP: %s", jws);
 		rq.hr_headers[nh++] = dpop;
 	}
 	if (body != NULL) {

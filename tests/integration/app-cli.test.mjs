@@ -116,9 +116,16 @@ test('enrolment: start, SMS code, proofing, the 5-digit code; the state file kee
   assert.deepEqual(Object.keys(readState()).sort(),
     ['ca_file', 'enrollment_id', 'enrollment_status', 'server', 'transport_key', 'version']);
 
-  // A wrong SMS code first: the server's error and the attempts left.
+  // Another SMS: a new code replaces the first.
+  const first = await smsCode('+32470123456');
+  r = await app(['--json', 'enroll', 'resend']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(typeof r.json.sms_expires_in, 'number');
+  assert.equal(await sql("SELECT count(*) FROM sms_outbox WHERE phone = '+32470123456'"), '2');
+
+  // A wrong SMS code first (the replaced one, or another): the server's error and the attempts left.
   const code = await smsCode('+32470123456');
-  const wrong = code === '00000' ? '11111' : '00000';
+  const wrong = first !== code ? first : (code === '00000' ? '11111' : '00000');
   r = await app(['--json', 'enroll', 'sms', wrong]);
   assert.equal(r.code, 1);
   assert.equal(r.json.error, 'wrong_code');

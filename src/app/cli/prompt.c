@@ -83,18 +83,20 @@ prompt_code(const char *question, size_t len, char *buf, size_t size)
 	struct termios old, raw;
 	int rc;
 
-	fputs(question, stdout);
-	fflush(stdout);
 	if (tcgetattr(STDIN_FILENO, &old) != 0)
 		return SL_EIO; /* not a terminal: never read a code with echo */
 	raw = old;
 	raw.c_lflag &= ~(tcflag_t)(ECHO | ICANON | ISIG);
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
+	/* No echo before the question shows: what is typed after it is kept,
+	 * what was typed ahead (and may have been echoed) is dropped. */
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) != 0)
 		return SL_EIO;
+	fputs(question, stdout);
+	fflush(stdout);
 	rc = read_masked(len, buf, size);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	fputc('\n', stdout);
 	fflush(stdout);
 	if (rc != SL_OK)
