@@ -130,25 +130,31 @@ portal_poll(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
-	char key[128];
-	int rc;
 
 	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 		return;
 	}
-	if (strcmp(p.op_req.ar_status, "pending") != 0) {
+	if (strcmp(p.op_req.ar_status, "pending") != 0)
 		http_send_json(rq, 200, json_pack("{s:s}", "status", p.op_req.ar_status));
-	} else if (http_wake_reason(rq) != 0) {
+	else if (http_wake_reason(rq) != 0)
 		http_send_empty(rq, 204); /* timeout or shutdown: poll again */
-	} else {
-		oidc_wait_key(p.op_req.ar_id, key, sizeof(key));
-		rc = http_wait(
-			rq, srv->sv_waiters, key, sl_monotonic_ms() + (int64_t)srv->sv_conf->c_waiter_timeout * 1000);
-		if (rc != SL_OK)
-			http_send_json(rq, 503, json_pack("{s:s}", "status", "busy"));
-	}
+	else
+		portal_wait_login(srv, rq, p.op_req.ar_id, 0);
 	oidc_pending_clear(&p);
+}
+
+void
+portal_wait_login(struct server *srv, struct http_request *rq, const char *req_id, int64_t max_ms)
+{
+	int64_t wait_ms = (int64_t)srv->sv_conf->c_waiter_timeout * 1000;
+	char key[128];
+
+	if (max_ms > 0 && max_ms < wait_ms)
+		wait_ms = max_ms;
+	oidc_wait_key(req_id, key, sizeof(key));
+	if (http_wait(rq, srv->sv_waiters, key, sl_monotonic_ms() + wait_ms) != SL_OK)
+		http_send_json(rq, 503, json_pack("{s:s}", "status", "busy"));
 }
 
 void

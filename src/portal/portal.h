@@ -23,6 +23,10 @@ void portal_poll(void *ctx, struct http_request *rq);
 void portal_finish(void *ctx, struct http_request *rq);
 void portal_static(void *ctx, struct http_request *rq);
 void portal_home(void *ctx, struct http_request *rq);
+/* Park a wait page's long-poll until the login `req_id` changes (its
+ * oidc_wait_key is notified), for [portal] waiter_timeout seconds or
+ * `max_ms` when that is sooner (> 0); 503 JSON when no waiter is free. */
+void portal_wait_login(struct server *srv, struct http_request *rq, const char *req_id, int64_t max_ms);
 /* The page for errors found before a page handler ran (http_error_page_fn). */
 void portal_error_status(void *ctx, struct http_request *rq, int status);
 

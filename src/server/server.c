@@ -54,6 +54,8 @@ load_secret(struct server *srv, struct sl_err *err)
 	rc = crypto_hmac_sha256(raw, n, "sleutel csrf v1", 15, srv->sv_csrf_key);
 	if (rc == SL_OK)
 		rc = crypto_hmac_sha256(raw, n, "sleutel pairwise v1", 19, srv->sv_pairwise_key);
+	if (rc == SL_OK)
+		rc = crypto_hmac_sha256(raw, n, "sleutel sms v1", 14, srv->sv_sms_key);
 	OPENSSL_cleanse(raw, n);
 	free(raw);
 	return rc;
@@ -319,6 +321,7 @@ server_stop(struct server *srv)
 	free(srv->sv_eid_trust);
 	OPENSSL_cleanse(srv->sv_csrf_key, sizeof(srv->sv_csrf_key));
 	OPENSSL_cleanse(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key));
+	OPENSSL_cleanse(srv->sv_sms_key, sizeof(srv->sv_sms_key));
 	pthread_mutex_destroy(&srv->sv_hk_lock);
 	pthread_cond_destroy(&srv->sv_hk_cond);
 	free(srv);

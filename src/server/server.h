@@ -40,9 +40,11 @@ struct server {
 	size_t sv_css_len;
 	char *sv_wait_js; /* static/wait.js */
 	size_t sv_wait_js_len;
-	/* Derived from keys/secret: CSRF tokens and pairwise subjects. */
+	/* Derived from keys/secret: CSRF tokens, pairwise subjects, and the MAC
+	 * under which SMS activation codes are stored. */
 	uint8_t sv_csrf_key[SERVER_SECRET_LEN];
 	uint8_t sv_pairwise_key[SERVER_SECRET_LEN];
+	uint8_t sv_sms_key[SERVER_SECRET_LEN];
 	char *sv_tls_cert, *sv_tls_key;
 	char *sv_eid_cert, *sv_eid_key, *sv_eid_trust;
 	struct eid_validator *sv_eid_validator; /* NULL when [eid] enabled = false */

@@ -72,7 +72,6 @@ struct app_keys {
 	struct app_seal_key ak_seal[APP_SEAL_KEYS_MAX]; /* [0] is current */
 	size_t ak_nseal;
 	struct app_seal_key ak_rest; /* at-rest key for Q; never published */
-	uint8_t ak_sms_key[SL_SHA256_LEN]; /* MAC key for SMS codes */
 	pthread_mutex_t ak_rate_lock;
 	struct app_rate_slot ak_rate[APP_RATE_SLOTS];
 };

@@ -34,7 +34,6 @@
 #define SEAL_CURRENT "device-seal.current"
 #define REST_FILE "device-rest.pem"
 #define REST_KID "sleutel at-rest v1" /* the seal() key id of the at-rest key */
-#define SMS_MAC_INFO "sleutel sms v1"
 
 static int
 key_point(EVP_PKEY *key, uint8_t pub[P256_PUB_LEN])
@@ -183,32 +182,6 @@ load_older(struct server *srv, struct app_keys *ak, struct sl_err *err)
 	return rc;
 }
 
-static int
-load_sms_key(struct server *srv, struct app_keys *ak, struct sl_err *err)
-{
-	char *path = sl_path_resolve(srv->sv_conf->c_keys_dir, "secret"), *b64 = NULL;
-	uint8_t *raw;
-	size_t n = 0;
-	int rc;
-
-	rc = path ? sl_file_read(path, 1024, &b64, NULL, err) : SL_ENOMEM;
-	free(path);
-	if (rc != SL_OK)
-		return rc;
-	b64[strcspn(b64, "\r\n")] = '\0';
-	raw = sl_b64url_decode(b64, strlen(b64), &n);
-	OPENSSL_cleanse(b64, strlen(b64));
-	free(b64);
-	if (raw == NULL || n < 32) {
-		free(raw);
-		return sl_fail(err, SL_EINVAL, "keys/secret must hold at least 32 random bytes (base64url)");
-	}
-	rc = crypto_hmac_sha256(raw, n, SMS_MAC_INFO, strlen(SMS_MAC_INFO), ak->ak_sms_key);
-	OPENSSL_cleanse(raw, n);
-	free(raw);
-	return rc;
-}
-
 int
 app_keys_load(struct server *srv, struct sl_err *err)
 {
@@ -234,8 +207,6 @@ app_keys_load(struct server *srv, struct sl_err *err)
 		sl_strlcpy(ak->ak_rest.sk_kid, REST_KID, sizeof(ak->ak_rest.sk_kid));
 		rc = key_load_or_create(srv, REST_FILE, true, &ak->ak_rest, err);
 	}
-	if (rc == SL_OK)
-		rc = load_sms_key(srv, ak, err);
 	if (rc != SL_OK) {
 		app_keys_free(srv);
 		return rc;
@@ -359,7 +330,7 @@ app_sms_mac(struct server *srv, const char *enrollment_id, const char *code, cha
 	sl_buf_init(&b, 256);
 	rc = sl_buf_addf(&b, "%s:%s", enrollment_id, code);
 	if (rc == SL_OK)
-		rc = crypto_hmac_sha256(srv->sv_app_keys->ak_sms_key, SL_SHA256_LEN, b.b_data, b.b_len, mac);
+		rc = crypto_hmac_sha256(srv->sv_sms_key, sizeof(srv->sv_sms_key), b.b_data, b.b_len, mac);
 	if (b.b_data != NULL)
 		OPENSSL_cleanse(b.b_data, b.b_len);
 	sl_buf_reset(&b);

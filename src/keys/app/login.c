@@ -328,8 +328,6 @@ applogin_poll(void *ctx, struct http_request *rq)
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	struct store_apprq r;
-	char key[128];
-	int64_t left_ms, wait_ms;
 
 	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
@@ -346,12 +344,7 @@ applogin_poll(void *ctx, struct http_request *rq)
 	} else {
 		/* Wake at the request's expiry at the latest, so the page turns
 		 * at once when time is up. */
-		left_ms = (r.aq_expires - sl_now()) * 1000 + 200;
-		wait_ms = (int64_t)srv->sv_conf->c_waiter_timeout * 1000;
-		oidc_wait_key(p.op_req.ar_id, key, sizeof(key));
-		if (http_wait(rq, srv->sv_waiters, key, sl_monotonic_ms() + (left_ms < wait_ms ? left_ms : wait_ms)) !=
-			SL_OK)
-			http_send_json(rq, 503, json_pack("{s:s}", "status", "busy"));
+		portal_wait_login(srv, rq, p.op_req.ar_id, (r.aq_expires - sl_now()) * 1000 + 200);
 	}
 	store_apprq_clear(&r);
 	oidc_pending_clear(&p);
