@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
 import { startServer, Agent, hiddenInputs, BUILD, DEMO_PERSON } from './lib/harness.mjs';
-import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
+import { registerRp, authRequest, authParams, assertCodeResponse, tokenRequest } from './lib/flows.mjs';
 
 const execFileP = promisify(execFile);
 // SLEUTEL_APP: another build of the app (a sanitizer build) against this server.
@@ -64,13 +64,31 @@ const smsCode = async (phone) => {
   return m[1];
 };
 
+
+// A scripted enrolment of another phone with its own state file.
+async function enrol(st, number, person = DEMO_PERSON) {
+  let r = await app(['--json', 'enroll', 'start', '--phone', number], { st });
+  assert.equal(r.code, 0, r.stderr);
+  const { phone, enrollment_id: id } = r.json;
+  r = await app(['--json', 'enroll', 'sms', await smsCode(phone)], { st });
+  assert.equal(r.code, 0, r.stderr);
+  const pr = await fetch(`${server.base}/device/v1/test/proofed`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ enrollment_id: id, ...person }),
+  });
+  assert.equal(pr.status, 200);
+  r = await app(['--json', 'enroll', 'finish'], { st, input: `${APP_CODE}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  return r.json;
+}
+
 const readState = () => JSON.parse(readFileSync(state, 'utf8'));
 
 before(async () => {
   ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-app-'));
   state = path.join(dir, 'phone.json');
-  server = await startServer({ config: { sms: { driver: 'outbox' } } });
+  server = await startServer({ config: { sms: { driver: 'outbox' }, app: { rate_phone: 1000, rate_ip: 1000 } } });
   rp = await registerRp(server, { name: 'Mijn gezondheid' });
 });
 
@@ -278,6 +296,57 @@ test('scan: the QR code gives a request with one code, already matched; approvin
   // A QR code is good once.
   r = await app(['--json', 'scan', link]);
   assert.equal(r.code, 1);
+});
+
+test('a payment: the app shows "Ik bevestig de betaling" and the exact text; the token response carries the payment', async () => {
+  const PAY = { type: 'payment', instructedAmount: { amount: '12.34', currency: 'EUR' },
+    creditorName: 'Apotheek Nova', creditorAccount: { iban: 'BE71096123456769' } };
+  const a = await authParams(rp.config, { authorization_details: JSON.stringify([PAY]) });
+  const par = await tokenRequest(server, a.params, { basic: [rp.c.client_id, rp.c.client_secret], endpoint: '/par' });
+  assert.equal(par.status, 201, JSON.stringify(par.body));
+  const agent = new Agent();
+  let res = await agent.get(`${server.base}/authorize?client_id=${rp.c.client_id}&request_uri=${encodeURIComponent(par.body.request_uri)}`);
+  const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  const form = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=nl`)).text();
+  res = await agent.post(`${server.base}/key/app/login`, { ...hiddenInputs(form), phone: '0470123456' });
+  const wait = new URL(res.headers.get('location'), server.base);
+  const code = (await (await agent.get(wait.href)).text()).match(/id="vcode"[^>]*>(\d{4})</)[1];
+
+  const rq = await pendingOne();
+  assert.equal(rq.action, 'payment');
+  const text = await app(['pending']);
+  assert.match(text.stdout, /Ik bevestig de betaling/);
+  assert.ok(text.stdout.includes('Betaling van EUR 12,34 aan Apotheek Nova (BE71 0961 2345 6769)'), text.stdout);
+  const r = await app(['--json', 'approve', rq.id, '--pick', code], { input: `${APP_CODE}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  res = await agent.get(wait.href);
+  const back = new URL(res.headers.get('location'));
+  assertCodeResponse(server, back, a.state);
+  const tok = await tokenRequest(server, { grant_type: 'authorization_code', code: back.searchParams.get('code'),
+    redirect_uri: a.params.redirect_uri, code_verifier: a.verifier }, { basic: [rp.c.client_id, rp.c.client_secret] });
+  assert.equal(tok.status, 200, JSON.stringify(tok.body));
+  assert.deepEqual(tok.body.authorization_details, [PAY]);
+});
+
+test('lockout: three wrong codes lock the key; the app says so and the right code no longer helps', async () => {
+  const st = path.join(dir, 'second.json');
+  await enrol(st, '0471 00 00 01');
+  const b = await browserLogin('+32471000001');
+  const rq = (await app(['--json', 'pending'], { st })).json.requests[0];
+  assert.ok(rq.codes.includes(b.code));
+  const wrongCode = APP_CODE === '11111' ? '22222' : '11111';
+  let r;
+  for (let i = 1; i <= 3; i++) {
+    r = await app(['--json', 'approve', rq.id, '--pick', b.code], { st, input: `${wrongCode}\n` });
+    assert.equal(r.code, 1);
+    assert.equal(r.json.error, 'wrong_code');
+    assert.equal(r.json.failures, i);
+  }
+  assert.equal(typeof r.json.locked_until, 'number', 'the third wrong code locks (3 h)');
+  r = await app(['approve', rq.id, '--pick', b.code], { st, input: `${APP_CODE}\n` });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Je sleutel is geblokkeerd/);
+  assert.match(r.stderr, /locked/);
 });
 
 test('no request: pending --wait returns when the time is up; approve of an unknown id is refused', async () => {
