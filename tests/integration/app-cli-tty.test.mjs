@@ -115,6 +115,7 @@ test('interactive enrolment in Dutch, the code asked twice and never shown', asy
   t.type(`${APP_CODE}\r`);
   await t.expect(/Je bent nu klaar om de app te gebruiken/);
   assert.equal(await t.exited, 0, t.screen);
+  assert.doesNotMatch(t.screen, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
   assert.match(t.screen, /\*\*\*\*\*/);
   assert.ok(!t.screen.includes(APP_CODE), 'the app code is never on the screen');
   assert.ok(!t.screen.includes('13579'));
@@ -147,6 +148,7 @@ test('login as a person: "Ik log in", pick the code the browser shows, "Bevestig
     t.type(`${APP_CODE}\r`);
     await t.expect(/Bevestigd\./);
     assert.ok(!t.screen.includes(APP_CODE), 'the app code is never on the screen');
+    assert.doesNotMatch(t.screen, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
   } finally {
     t.kill();
     await t.exited;
