@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/app/state.c"
+#include "../src/app/app_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
