@@ -27,10 +27,11 @@
 static void
 say(const struct cli *c, enum txt id, ...)
 {
+	const char *fmt = txt(c, id);
 	va_list ap;
 
 	va_start(ap, id);
-	vprintf(txt(c, id), ap);
+	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
 }
@@ -38,10 +39,11 @@ say(const struct cli *c, enum txt id, ...)
 static void
 fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, ...)
 {
+	const char *fmt = txt(c, id);
 	va_list ap;
 
 	va_start(ap, id);
-	vsnprintf(buf, size, txt(c, id), ap);
+	vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 }
 #pragma GCC diagnostic pop
