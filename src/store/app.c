@@ -26,6 +26,12 @@ const char *const store_sql_app[Q_COUNT] = {
 	[Q_ACC_STATUS] = "UPDATE accounts SET status = ?2 WHERE id = ?1",
 	[Q_ACC_FAILURE] = "UPDATE accounts SET failures = failures + 1 WHERE id = ?1 RETURNING failures",
 	[Q_ACC_LOCK] = "UPDATE accounts SET locked_until = ?2 WHERE id = ?1",
+	[Q_ACC_ATTEMPT] = "UPDATE accounts SET failures = failures + 1, locked_until = CASE"
+			  " WHEN failures + 1 >= ?3 THEN ?4"
+			  " WHEN failures + 1 = ?5 THEN ?2 + ?6"
+			  " WHEN failures + 1 = ?7 THEN ?2 + ?8"
+			  " ELSE locked_until END"
+			  " WHERE id = ?1 AND locked_until <= ?2 RETURNING failures, locked_until",
 	[Q_ACC_RESET] = "UPDATE accounts SET failures = 0, locked_until = 0 WHERE id = ?1",
 	[Q_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id = ?1",
 	[Q_DEV_BY_JKT] = "SELECT " DEV_COLS " FROM devices WHERE jkt = ?1",
@@ -162,6 +168,32 @@ int
 store_account_failure(struct store *st, const char *id, int *failures)
 {
 	return update_returning_int(st, DUR_FULL, Q_ACC_FAILURE, id, failures);
+}
+
+int
+store_account_attempt(struct store *st, const char *id, int64_t now, const struct store_lockout *lo, int *failures,
+	int64_t *locked_until)
+{
+	const struct bind b[] = { BT(id), BI(now), BI(lo->lo_forever), BI(STORE_LOCKED_FOREVER), BI(lo->lo_step2),
+		BI(lo->lo_secs2), BI(lo->lo_step1), BI(lo->lo_secs1) };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_FULL);
+
+	if (rc == SL_OK) {
+		sqlite3_stmt *s = stmt_bound(c, Q_ACC_ATTEMPT, b, NBIND(b));
+		rc = step_row(c, s);
+		if (rc == SL_OK) {
+			*failures = sqlite3_column_int(s, 0);
+			*locked_until = sqlite3_column_int64(s, 1);
+			if (sqlite3_step(s) != SQLITE_DONE)
+				rc = SL_ESTORE;
+		}
+		sqlite3_reset(s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	/* No row: unknown, or locked at `now` (the caller reads which). */
+	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
 }
 
 int

@@ -323,6 +323,24 @@ int store_account_each(struct store *st, int (*fn)(const struct store_account *,
 int store_account_each_person(
 	struct store *st, const char *person_id, int (*fn)(const struct store_account *, void *), void *arg);
 int store_account_set_status(struct store *st, const char *id, const char *status);
+/* The lockout schedule (DESIGN §4): locked for lo_secs1 when the wrong
+ * codes in a row reach lo_step1, for lo_secs2 at lo_step2, for good from
+ * lo_forever on. */
+struct store_lockout {
+	int lo_step1;
+	int64_t lo_secs1;
+	int lo_step2;
+	int64_t lo_secs2;
+	int lo_forever;
+};
+/* One attempt with the app code, charged BEFORE the code is checked, in
+ * one statement: when the account is not locked at `now`, failures + 1
+ * and, at a step of `lo`, the lock.  So concurrent attempts cannot outrun
+ * the lockout: at most lo_step1 guesses are ever in flight.  A right code
+ * then calls store_account_success().  SL_EDENIED when the account is
+ * locked (or unknown); *failures and *locked_until are the new values. */
+int store_account_attempt(struct store *st, const char *id, int64_t now, const struct store_lockout *lo, int *failures,
+	int64_t *locked_until);
 /* One more wrong code, atomically: *failures is the new count. */
 int store_account_failure(struct store *st, const char *id, int *failures);
 int store_account_lock(struct store *st, const char *id, int64_t until);

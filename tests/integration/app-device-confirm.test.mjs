@@ -30,6 +30,8 @@ before(async () => {
     config: {
       sms: { driver: 'webhook', webhook_url: gw.url },
       app: { poll_timeout: 2, rate_phone: 1000, rate_ip: 1000, max_pending: 5 },
+      // Several handler threads, so that parallel guesses really run in parallel.
+      server: { threads: 8 },
     },
   });
   rp = await registerRp(server);
@@ -201,6 +203,25 @@ test('lockout schedule: 3 → 3 h, 6 → 24 h, 9 → for good; a right code rese
   r = await p2.answer(rq2, { code: b2.code });
   assert.equal(r.status, 200);
   assert.equal(sql(`SELECT failures FROM accounts WHERE id='${p2.accountId}'`), '0');
+});
+
+test('parallel guesses cannot outrun the lockout: at most 3 are judged, the rest are locked out', async () => {
+  // A stolen state file lets an attacker sign for every candidate code
+  // offline; sent all at once, each must still be charged before it is
+  // checked, so the lock after 3 stops the others.
+  const phone = await enrolPhone(server, gw, number(), person());
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  const { generateKeyPairSync } = await import('node:crypto');
+  const guesses = Array.from({ length: 24 }, () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey);
+  const answers = await Promise.all(guesses.map((key) => phone.answer(rq, { code: b.code, key })));
+  const judged = answers.filter((r) => r.status === 403 && r.body.error === 'wrong_code');
+  const locked = answers.filter((r) => r.status === 423);
+  assert.equal(judged.length, 3, `judged: ${answers.map((r) => r.status).join(',')}`);
+  assert.equal(locked.length, guesses.length - 3);
+  assert.deepEqual(judged.map((r) => r.body.failures).sort(), [1, 2, 3]);
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${phone.accountId}'`), '3');
+  assert.equal(apprqStatus(b.aq), 'pending');
 });
 
 test('after expiry, another account\'s request, unknown ids: refused, not counted', async () => {

@@ -574,6 +574,48 @@ stop_at_first(const struct store_account *a, void *arg)
 	return SL_ECONFLICT;
 }
 
+/* The schedule charged before the check: locks at 3 and 6 for a while,
+ * at 9 for good; a locked account takes no attempt; success resets. */
+static void
+test_account_attempt_schedule(void **state)
+{
+	static const struct store_lockout lo = { 3, 100, 6, 1000, 9 };
+	struct fixture *fx = *state;
+	struct store_account a = { 0 };
+	struct store_device d;
+	struct sl_err err = { 0 };
+	int64_t now = 5000, until = -1;
+	int failures = -1;
+
+	assert_int_equal(enrol(fx->fx_store, "en-1", "+32470000001", "jkt-1", "85073003328", &a, &d, &err), SL_OK);
+	for (int n = 1; n <= 9; n++) {
+		assert_int_equal(store_account_attempt(fx->fx_store, a.ac_id, now, &lo, &failures, &until), SL_OK);
+		assert_int_equal(failures, n);
+		if (n == 3 || n == 6) {
+			assert_int_equal(until, now + (n == 3 ? 100 : 1000));
+			/* Locked now: refused, not counted. */
+			assert_int_equal(store_account_attempt(fx->fx_store, a.ac_id, now + 1, &lo, &failures, &until),
+				SL_EDENIED);
+			now = until; /* the lock has passed */
+		} else if (n == 9) {
+			assert_int_equal(until, STORE_LOCKED_FOREVER);
+		} else {
+			assert_true(until <= now);
+		}
+	}
+	assert_int_equal(
+		store_account_attempt(fx->fx_store, a.ac_id, now + 1000000, &lo, &failures, &until), SL_EDENIED);
+	assert_int_equal(store_account_unlock(fx->fx_store, a.ac_id), SL_OK);
+	assert_int_equal(store_account_attempt(fx->fx_store, a.ac_id, now, &lo, &failures, &until), SL_OK);
+	assert_int_equal(failures, 1);
+	assert_int_equal(store_account_success(fx->fx_store, a.ac_id), SL_OK);
+	assert_int_equal(store_account_attempt(fx->fx_store, a.ac_id, now, &lo, &failures, &until), SL_OK);
+	assert_int_equal(failures, 1);
+	assert_int_equal(store_account_attempt(fx->fx_store, "no-such", now, &lo, &failures, &until), SL_EDENIED);
+	store_account_clear(&a);
+	store_device_clear(&d);
+}
+
 static void
 test_account_status_failures_lock(void **state)
 {
@@ -1225,6 +1267,7 @@ main(void)
 		T(test_enrollment_finish_same_and_other_person),
 		T(test_enrollment_finish_expired_missing_key_in_use),
 		T(test_account_status_failures_lock),
+		T(test_account_attempt_schedule),
 		T(test_account_failures_atomic),
 		T(test_device_each_status_touch),
 		T(test_apprq_put_get_pending),

@@ -11,11 +11,16 @@
  *      else the request is denied (409 wrong_verification_code);
  *   4. the signature is unsealed (aad = request id); a blob that does not
  *      open is malformed (400), not a wrong code;
- *   5. the signed bytes are rebuilt from the STORED request and verified
+ *   5. approve: the attempt is charged to the account BEFORE the signature
+ *      is checked (store_account_attempt: one statement that refuses a
+ *      locked account and sets the lock at 3 → 3 h, 6 → 24 h, 9 → for
+ *      good), so that parallel guesses cannot outrun the lockout;
+ *   6. the signed bytes are rebuilt from the STORED request and verified
  *      with Q (approve, unsealed from the at-rest key) or the transport key
- *      (refuse).  A bad approve signature is a wrong 5-digit code: counted,
- *      3 → locked 3 h, 6 → 24 h, 9 → for good; the request stays pending.
- *   6. the outcome is recorded once (store_apprq_finish), audited, and the
+ *      (refuse).  A bad approve signature is a wrong 5-digit code: the
+ *      charge stays; the request stays pending.  A good one clears the
+ *      count (store_account_success).
+ *   7. the outcome is recorded once (store_apprq_finish), audited, and the
  *      login or CIBA request it was made for is finished; waiters wake.
  * The signature is never logged or stored.
  */
@@ -37,7 +42,12 @@ struct confirm_ctx {
 	const char *cc_code;
 	uint8_t *cc_sig; /* unsealed DER signature: cleansed and freed */
 	size_t cc_siglen;
+	int cc_failures; /* after this attempt's charge */
+	int64_t cc_locked_until;
 };
+
+static const struct store_lockout app_lockout = { APP_LOCK1_FAILURES, APP_LOCK1_SECONDS, APP_LOCK2_FAILURES,
+	APP_LOCK2_SECONDS, APP_LOCK_FOREVER_FAILURES };
 
 static json_t *
 locked_json(int64_t until)
@@ -105,30 +115,36 @@ record(struct confirm_ctx *cc, const char *status)
 	return false;
 }
 
-/* The lockout schedule after one more wrong code. */
+/* Step 5: charge this attempt; false when the answer is sent (locked). */
+static bool
+charge(struct confirm_ctx *cc)
+{
+	struct server *srv = cc->cc_srv;
+	struct store_account now_acct;
+	int rc = store_account_attempt(
+		srv->sv_store, cc->cc_acct.ac_id, sl_now(), &app_lockout, &cc->cc_failures, &cc->cc_locked_until);
+
+	if (rc == SL_OK)
+		return true;
+	if (rc == SL_EDENIED && store_account_get(srv->sv_store, cc->cc_acct.ac_id, &now_acct) == SL_OK) {
+		app_send_error(cc->cc_rq, 423, "locked", "Too many wrong codes: the app key is locked.",
+			locked_json(now_acct.ac_locked_until));
+		store_account_clear(&now_acct);
+	} else {
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+	}
+	return false;
+}
+
+/* A wrong code: the charge stands; say how many and whether locked now. */
 static void
 wrong_code(struct confirm_ctx *cc)
 {
-	struct server *srv = cc->cc_srv;
-	int failures = 0;
-	int64_t until = 0, now = sl_now();
-	json_t *extra;
+	bool locked = cc->cc_locked_until > sl_now();
+	json_t *extra = locked ? locked_json(cc->cc_locked_until) : json_pack("{s:n}", "locked_until");
 
-	if (store_account_failure(srv->sv_store, cc->cc_acct.ac_id, &failures) != SL_OK) {
-		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the store is not available", NULL);
-		return;
-	}
-	if (failures >= APP_LOCK_FOREVER_FAILURES)
-		until = STORE_LOCKED_FOREVER;
-	else if (failures == APP_LOCK2_FAILURES)
-		until = now + APP_LOCK2_SECONDS;
-	else if (failures == APP_LOCK1_FAILURES)
-		until = now + APP_LOCK1_SECONDS;
-	if (until != 0)
-		store_account_lock(srv->sv_store, cc->cc_acct.ac_id, until);
 	audit(cc, "wrong_code");
-	extra = until != 0 ? locked_json(until) : json_pack("{s:n}", "locked_until");
-	json_object_set_new(extra, "failures", json_integer(failures));
+	json_object_set_new(extra, "failures", json_integer(cc->cc_failures));
 	app_send_error(cc->cc_rq, 403, "wrong_code", "The code is not right.", extra);
 }
 
@@ -248,6 +264,8 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	if (!load_request(cc, http_path(cc->cc_rq) + strlen(APP_DEVICE_BASE "/requests/")) ||
 		!parse_body(cc, body, &err))
 		return;
+	if (strcmp(cc->cc_decision, "approve") == 0 && !charge(cc))
+		return;
 	if (verify(cc, &err) != SL_OK) {
 		if (strcmp(cc->cc_decision, "approve") == 0)
 			wrong_code(cc);
@@ -257,10 +275,11 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 		return;
 	}
 	status = strcmp(cc->cc_decision, "approve") == 0 ? "approved" : "refused";
-	if (!record(cc, status))
-		return;
+	/* The right code: the count starts again, whatever happens next. */
 	if (strcmp(status, "approved") == 0)
 		store_account_success(cc->cc_srv->sv_store, cc->cc_acct.ac_id);
+	if (!record(cc, status))
+		return;
 	store_device_touch(cc->cc_srv->sv_store, cc->cc_dev.dv_id, sl_now());
 	audit(cc, strcmp(status, "approved") == 0 ? "ok" : "refused");
 	finish_link(cc, status);
