@@ -44,4 +44,5 @@ clean:
 
 # Throughput figures (not part of check): see bench/README.md.
 bench: build
-	@eval "$$(sh scripts/test-env.sh $(BUILD))" && node bench/authcode.mjs --seconds 10 --workers 8
+	@eval "$$(sh scripts/test-env.sh $(BUILD))" && node bench/authcode.mjs --seconds 10 --workers 8 && \
+		node bench/eid.mjs --seconds 10 --workers 8 && node bench/applogin.mjs --seconds 10 --workers 8
