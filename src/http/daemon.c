@@ -390,6 +390,20 @@ http_wait(struct http_request *rq, struct waiter_registry *reg, const char *key,
 }
 
 int
+http_wait_recheck(struct http_request *rq, struct waiter_registry *reg, const char *key, int64_t deadline_ms,
+	bool (*happened)(void *), void *arg)
+{
+	int rc = http_wait(rq, reg, key, deadline_ms);
+
+	/* The event may have come between the handler's look and the waiter's
+	 * registration, and its notify found nobody: look again now that the
+	 * waiter is registered, and if it came, wake the key ourselves. */
+	if (rc == SL_OK && happened(arg))
+		waiter_notify(reg, key);
+	return rc;
+}
+
+int
 http_wake_reason(const struct http_request *rq)
 {
 	return rq->rq_wake;

@@ -137,6 +137,12 @@ void http_send_static(struct http_request *rq, const char *ctype, const char *bo
  * SL_ETOOBIG when the registry is full, SL_EBUSY while shutting down: the
  * handler then answers at once. */
 int http_wait(struct http_request *rq, struct waiter_registry *reg, const char *key, int64_t deadline_ms);
+/* http_wait() without a lost wake-up: after registering, `happened(arg)`
+ * looks at the state again; when the awaited event already came (its
+ * notify ran between the handler's first look and the registration), the
+ * key is notified at once and the handler runs again. */
+int http_wait_recheck(struct http_request *rq, struct waiter_registry *reg, const char *key, int64_t deadline_ms,
+	bool (*happened)(void *), void *arg);
 /* 0 on a first call; the waiter_reason after a wait. */
 int http_wake_reason(const struct http_request *rq);
 

@@ -144,16 +144,37 @@ portal_poll(void *ctx, struct http_request *rq)
 	oidc_pending_clear(&p);
 }
 
+struct login_look {
+	struct server *ll_srv;
+	const char *ll_req_id;
+};
+
+/* Has the login left "pending" (or gone)? */
+static bool
+login_moved(void *arg)
+{
+	struct login_look *ll = arg;
+	struct store_authreq ar;
+	bool moved;
+
+	if (store_authreq_get(ll->ll_srv->sv_store, ll->ll_req_id, &ar) != SL_OK)
+		return true;
+	moved = ar.ar_status == NULL || strcmp(ar.ar_status, "pending") != 0;
+	store_authreq_clear(&ar);
+	return moved;
+}
+
 void
 portal_wait_login(struct server *srv, struct http_request *rq, const char *req_id, int64_t max_ms)
 {
 	int64_t wait_ms = (int64_t)srv->sv_conf->c_waiter_timeout * 1000;
+	struct login_look ll = { srv, req_id };
 	char key[128];
 
 	if (max_ms > 0 && max_ms < wait_ms)
 		wait_ms = max_ms;
 	oidc_wait_key(req_id, key, sizeof(key));
-	if (http_wait(rq, srv->sv_waiters, key, sl_monotonic_ms() + wait_ms) != SL_OK)
+	if (http_wait_recheck(rq, srv->sv_waiters, key, sl_monotonic_ms() + wait_ms, login_moved, &ll) != SL_OK)
 		http_send_json(rq, 503, json_pack("{s:s}", "status", "busy"));
 }
 

@@ -31,6 +31,21 @@ pending_one(const struct store_apprq *r, void *arg)
 	return SL_OK;
 }
 
+struct channel_look {
+	struct server *cl_srv;
+	const char *cl_account;
+};
+
+/* Is a request pending for the account now? */
+static bool
+channel_has(void *arg)
+{
+	struct channel_look *cl = arg;
+	int n = 0;
+
+	return store_apprq_count_pending(cl->cl_srv->sv_store, cl->cl_account, sl_now(), &n) == SL_OK && n > 0;
+}
+
 void
 app_channel_get(void *ctx, struct http_request *rq)
 {
@@ -62,9 +77,11 @@ app_channel_get(void *ctx, struct http_request *rq)
 	} else if (http_wake_reason(rq) != 0) {
 		http_send_empty(rq, 204); /* timeout, shutdown, or the request went before we looked */
 	} else {
+		struct channel_look cl = { srv, account };
 		app_account_wait_key(account, key, sizeof(key));
-		if (http_wait(rq, srv->sv_waiters, key,
-			    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000) != SL_OK)
+		if (http_wait_recheck(rq, srv->sv_waiters, key,
+			    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000, channel_has,
+			    &cl) != SL_OK)
 			app_send_error(rq, 503, "temporarily_unavailable", "too many waiting; poll again", NULL);
 	}
 out:

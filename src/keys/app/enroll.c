@@ -409,6 +409,26 @@ enroll_state(struct server *srv, const struct store_enrollment *en)
 	return o;
 }
 
+struct enroll_look {
+	struct server *el_srv;
+	const char *el_id;
+};
+
+/* Has the enrolment left "proofing" (or gone)? */
+static bool
+enroll_moved(void *arg)
+{
+	struct enroll_look *el = arg;
+	struct store_enrollment e;
+	bool moved;
+
+	if (store_enrollment_get(el->el_srv->sv_store, el->el_id, &e) != SL_OK)
+		return true;
+	moved = e.en_status == NULL || strcmp(e.en_status, "proofing") != 0;
+	store_enrollment_clear(&e);
+	return moved;
+}
+
 void
 app_enroll_get(void *ctx, struct http_request *rq)
 {
@@ -433,8 +453,10 @@ app_enroll_get(void *ctx, struct http_request *rq)
 		app_enroll_wait_key(en.en_id, key, sizeof(key));
 		if (id != NULL) {
 			http_set_data(rq, id, free);
-			if (http_wait(rq, srv->sv_waiters, key,
-				    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000) == SL_OK)
+			struct enroll_look el = { srv, en.en_id };
+			if (http_wait_recheck(rq, srv->sv_waiters, key,
+				    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000, enroll_moved,
+				    &el) == SL_OK)
 				goto out;
 		}
 	}
