@@ -45,7 +45,10 @@ run_node() {
 	label=$1
 	shift
 	tap="$work/$label.tap"
-	node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+	# A bound on the whole suite: a test that leaves a process behind must
+	# fail the run, not hang it.
+	timeout -k 10 "${SUITE_SECONDS:-1200}" node --test --test-concurrency=1 --test-timeout=180000 \
+		--test-reporter=spec --test-reporter-destination=stdout \
 		--test-reporter=tap --test-reporter-destination="$tap" "$@"
 	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$tap" | tail -n 1)
 	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$tap" | tail -n 1)

@@ -22,6 +22,9 @@ let server;
 let rp;
 let dir;
 let state;
+// Every terminal started, so that a failed test leaves no app waiting on
+// its pty (which would keep this file's process alive).
+const terminals = [];
 
 const shq = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 
@@ -51,6 +54,7 @@ function terminal(args) {
   p.stdout.on('data', (d) => { screen += d; check(); });
   p.stderr.on('data', (d) => { screen += d; check(); });
   const exited = new Promise((resolve) => p.on('close', (code) => resolve(code)));
+  terminals.push(p);
   return {
     get screen() { return screen; },
     expect(re, ms = 20000) {
@@ -81,6 +85,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const p of terminals) if (p.exitCode === null) p.kill('SIGKILL');
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
