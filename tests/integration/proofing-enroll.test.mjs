@@ -74,9 +74,10 @@ test('bank proofing wakes the app\'s long-poll; finish creates the account for t
 test('a new GET /enroll during the bank flow does not disturb it', async () => {
   const { phone, choices } = await toProofing('0470 99 00 03');
   const half = await bank.login(choices[0].url, { stopAt: 'callback' });
-  // The app polls meanwhile: new tickets, the flow in flight stays.
-  for (let i = 0; i < 3; i++) {
-    const r = await phone.call('GET', '/enroll');
+  // The app polls meanwhile (three long-polls at once): new tickets, the
+  // flow in flight stays.
+  const polls = await Promise.all([0, 1, 2].map(() => phone.call('GET', '/enroll')));
+  for (const r of polls) {
     assert.equal(r.body.status, 'proofing');
     assert.equal(r.body.proofing.length, 2);
   }
