@@ -13,6 +13,8 @@
  *                         itself from escaped parts)
  *   {{_ text}}            the translation of `text`, escaped
  *   {{_ text %1 | name}}  the same with %1 replaced by the escaped variable
+ *   {{> name}}           another template of the same set, same variables
+ *                         (a partial; at most 4 deep, not in bare strings)
  *   {{?name}}...{{/name}} the part is kept only when the variable is set
  *                         and not empty
  */

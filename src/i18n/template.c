@@ -12,6 +12,7 @@
 #define TMPL_MAX_FILE (256u << 10)
 #define TMPL_MAX_COUNT 64
 #define TMPL_MAX_DEPTH 8 /* nested {{?}} sections */
+#define TMPL_MAX_NEST 4 /* partials within partials ({{> name}}) */
 
 struct tmpl {
 	char *t_name; /* file name without .html */
@@ -91,9 +92,52 @@ render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const s
 	return rc;
 }
 
-static int
-render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars, struct sl_buf *out)
+struct render_ctx {
+	const struct tmpl_set *rc_set; /* NULL: no partials (a bare string) */
+	const struct i18n_catalog *rc_cat;
+	const struct tmpl_var *rc_vars;
+	size_t rc_nvars;
+	int rc_nest;
+};
+
+static const char *
+template_src(const struct tmpl_set *set, const char *name, size_t len)
 {
+	for (size_t i = 0; set != NULL && i < set->ts_count; i++)
+		if (strlen(set->ts_items[i].t_name) == len && memcmp(set->ts_items[i].t_name, name, len) == 0)
+			return set->ts_items[i].t_src;
+	return NULL;
+}
+
+static int render(const char *src, const struct render_ctx *rx, struct sl_buf *out);
+
+/* {{> name}}: another template of the set, with the same variables; a
+ * bounded nesting, so a template that includes itself is an error. */
+static int
+render_partial(const char *tag, size_t len, const struct render_ctx *rx, struct sl_buf *out)
+{
+	struct render_ctx inner = *rx;
+	const char *src;
+
+	while (len > 0 && *tag == ' ') {
+		tag++;
+		len--;
+	}
+	while (len > 0 && tag[len - 1] == ' ')
+		len--;
+	src = template_src(rx->rc_set, tag, len);
+	if (src == NULL || rx->rc_nest >= TMPL_MAX_NEST)
+		return SL_EINVAL;
+	inner.rc_nest++;
+	return render(src, &inner, out);
+}
+
+static int
+render(const char *src, const struct render_ctx *rx, struct sl_buf *out)
+{
+	const struct i18n_catalog *cat = rx->rc_cat;
+	const struct tmpl_var *vars = rx->rc_vars;
+	size_t nvars = rx->rc_nvars;
 	const char *p = src;
 	const char *open_name[TMPL_MAX_DEPTH];
 	size_t open_len[TMPL_MAX_DEPTH];
@@ -132,7 +176,7 @@ render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *v
 		} else if (!raw && len > 0 && tag[0] == '/') {
 			/* A section closes by its own name, innermost first. */
 			if (depth == 0 || open_len[depth - 1] != len - 1 ||
-			    memcmp(open_name[depth - 1], tag + 1, len - 1) != 0)
+				memcmp(open_name[depth - 1], tag + 1, len - 1) != 0)
 				return SL_EINVAL;
 			depth--;
 			if (skip > 0)
@@ -141,6 +185,8 @@ render(const char *src, const struct i18n_catalog *cat, const struct tmpl_var *v
 			continue;
 		} else if (!raw && len > 1 && tag[0] == '_' && tag[1] == ' ') {
 			rc = render_text(tag + 2, len - 2, cat, vars, nvars, out);
+		} else if (!raw && len > 1 && tag[0] == '>') {
+			rc = render_partial(tag + 1, len - 1, rx, out);
 		} else {
 			const char *v = var_get(vars, nvars, tag, len);
 			if (v != NULL)
@@ -156,17 +202,19 @@ int
 tmpl_render_string(
 	const char *src, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars, struct sl_buf *out)
 {
-	return render(src, cat, vars, nvars, out);
+	struct render_ctx rx = { NULL, cat, vars, nvars, 0 };
+
+	return render(src, &rx, out);
 }
 
 int
 tmpl_render(const struct tmpl_set *set, const char *name, const struct i18n_catalog *cat, const struct tmpl_var *vars,
 	size_t nvars, struct sl_buf *out)
 {
-	for (size_t i = 0; i < set->ts_count; i++)
-		if (strcmp(set->ts_items[i].t_name, name) == 0)
-			return render(set->ts_items[i].t_src, cat, vars, nvars, out);
-	return SL_ENOTFOUND;
+	struct render_ctx rx = { set, cat, vars, nvars, 0 };
+	const char *src = template_src(set, name, strlen(name));
+
+	return src != NULL ? render(src, &rx, out) : SL_ENOTFOUND;
 }
 
 struct tmpl_set *

@@ -570,6 +570,47 @@ test_template_set_load_and_render(void **state)
 	free(tdir);
 }
 
+/* {{> name}}: a partial sees the same variables; an unknown partial, one
+ * that includes itself, and a partial in a bare string are errors. */
+static void
+test_template_partials(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_err err = { 0 };
+	const struct tmpl_var vars[] = { { "name", "<Ann>" }, { "x", "1" } };
+	static const char *const files[][2] = {
+		{ "page.html", "<main>{{> _part }}|{{?x}}{{>_part}}{{/x}}</main>" },
+		{ "_part.html", "[{{name}}{{?y}}never{{/y}}]" },
+		{ "loop.html", "a{{> loop}}" },
+		{ "missing.html", "{{> nothing}}" },
+	};
+	char *tdir = tu_path(fx->fx_dir, "partials"), *p;
+	struct tmpl_set *set;
+	struct sl_buf out;
+
+	assert_int_equal(mkdir(tdir, 0700), 0);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		p = tu_path(tdir, files[i][0]);
+		assert_int_equal(tu_write_text(p, files[i][1]), 0);
+		free(p);
+	}
+	set = tmpl_set_load(tdir, &err);
+	if (set == NULL)
+		fail_msg("tmpl_set_load: %s", err.msg);
+	sl_buf_init(&out, 4096);
+	assert_int_equal(tmpl_render(set, "page", NULL, vars, 2, &out), SL_OK);
+	assert_string_equal(sl_buf_str(&out), "<main>[&lt;Ann&gt;]|[&lt;Ann&gt;]</main>");
+	sl_buf_reset(&out);
+	assert_int_equal(tmpl_render(set, "loop", NULL, vars, 2, &out), SL_EINVAL);
+	sl_buf_reset(&out);
+	assert_int_equal(tmpl_render(set, "missing", NULL, vars, 2, &out), SL_EINVAL);
+	sl_buf_reset(&out);
+	assert_int_equal(tmpl_render_string("{{> _part}}", NULL, vars, 2, &out), SL_EINVAL);
+	sl_buf_reset(&out);
+	tmpl_set_free(set);
+	free(tdir);
+}
+
 static void
 test_template_set_missing_dir_refused(void **state)
 {
@@ -644,6 +685,7 @@ main(void)
 		cmocka_unit_test(test_render_respects_buffer_max),
 		cmocka_unit_test(test_html_escape),
 		T(test_template_set_load_and_render),
+		T(test_template_partials),
 		T(test_template_set_missing_dir_refused),
 		cmocka_unit_test(test_shipped_templates_render),
 	};
