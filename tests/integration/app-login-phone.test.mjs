@@ -8,29 +8,22 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import { Agent, hiddenInputs } from './lib/harness.mjs';
 import { registerRp, authRequest, assertCodeResponse, assertErrorRedirect } from './lib/flows.mjs';
-import { smsGateway, enrolPhone, Phone } from './lib/phone.mjs';
+import { startAppWorld, Phone } from './lib/phone.mjs';
 
 const PERSON = { rrn: '85073003328', given_name: 'Mark', family_name: 'Denblinden', birthdate: '1985-07-30' };
+let world;
 let server;
-let gw;
 let rp;
 let phone;
 
 before(async () => {
-  gw = await smsGateway();
-  server = await startServer({
-    config: { sms: { driver: 'webhook', webhook_url: gw.url }, app: { rate_phone: 1000, rate_ip: 1000 } },
-  });
-  rp = await registerRp(server);
-  phone = await enrolPhone(server, gw, '0470 12 34 56', PERSON);
+  world = await startAppWorld(PERSON);
+  ({ server, rp, phone } = world);
 });
 
-after(async () => {
-  await server?.stop();
-  await gw?.close();
-});
+after(async () => { await world?.stop(); });
 
 async function startLogin(number = '+32 470 12 34 56') {
   const agent = new Agent();

@@ -6,31 +6,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
+import { Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
 import { registerRp, authParams, assertCodeResponse, tokenRequest } from './lib/flows.mjs';
-import { smsGateway, enrolPhone } from './lib/phone.mjs';
+import { startAppWorld } from './lib/phone.mjs';
 
 const PERSON = { rrn: '85073003328', given_name: 'Mark', family_name: 'Denblinden', birthdate: '1985-07-30' };
 const PAY = { type: 'payment', instructedAmount: { amount: '12.34', currency: 'EUR' },
   creditorName: 'Apotheek Nova', creditorAccount: { iban: 'BE71096123456769' } };
+let world;
 let server;
-let gw;
 let rp;
 let phone;
 
 before(async () => {
-  gw = await smsGateway();
-  server = await startServer({
-    config: { sms: { driver: 'webhook', webhook_url: gw.url }, app: { rate_phone: 1000, rate_ip: 1000 } },
-  });
-  rp = await registerRp(server);
-  phone = await enrolPhone(server, gw, '0470 12 34 56', PERSON);
+  world = await startAppWorld(PERSON);
+  ({ server, rp, phone } = world);
 });
 
-after(async () => {
-  await server?.stop();
-  await gw?.close();
-});
+after(async () => { await world?.stop(); });
 
 async function par(details) {
   const a = await authParams(rp.config, { authorization_details: JSON.stringify(details) });

@@ -10,6 +10,8 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import * as jose from 'jose';
+import { startServer } from './harness.mjs';
+import { registerRp } from './flows.mjs';
 
 export const b64u = (buf) => Buffer.from(buf).toString('base64url');
 
@@ -181,4 +183,22 @@ export async function enrolPhone(server, gateway, number, person) {
   phone.deviceId = r.body.device_id;
   phone.accountId = r.body.account_id;
   return phone;
+}
+
+// A server with the webhook SMS gateway (limits per number and address
+// raised for tests), an RP, and one phone enrolled for `person`.
+export async function startAppWorld(person, { number = '0470 12 34 56', app = {} } = {}) {
+  const gw = await smsGateway();
+  const server = await startServer({
+    config: { sms: { driver: 'webhook', webhook_url: gw.url }, app: { rate_phone: 1000, rate_ip: 1000, ...app } },
+  });
+  const rp = await registerRp(server);
+  const phone = await enrolPhone(server, gw, number, person);
+  return {
+    gw, server, rp, phone,
+    async stop() {
+      await server.stop();
+      await gw.close();
+    },
+  };
 }
