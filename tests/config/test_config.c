@@ -94,6 +94,86 @@ load_refused(struct fixture *fx, const char *text, const char *needle)
 		fail_msg("message \"%s\" does not mention \"%s\"", err.msg, needle);
 }
 
+/* ---- the app key: [app], [sms], [ciba], [bank.<id>] ---- */
+
+#define BANK(id, issuer) "[bank." id "]\nname = Bank " id "\nissuer = " issuer "\nclient_id = sl\nclient_secret = s\n"
+
+static void
+test_app_defaults_and_values(void **state)
+{
+	struct sl_config *conf = load_ok(*state, MINIMAL);
+
+	assert_int_equal(conf->c_app_request_lifetime, 180);
+	assert_int_equal(conf->c_app_max_pending, 3);
+	assert_int_equal(conf->c_app_sms_attempts, 3);
+	assert_int_equal(conf->c_app_sms_code_lifetime, 600);
+	assert_int_equal(conf->c_app_enrollment_lifetime, 1800);
+	assert_string_equal(conf->c_app_default_country, "32");
+	assert_string_equal(conf->c_sms_driver, "outbox");
+	assert_int_equal(conf->c_nbanks, 0);
+	config_free(conf);
+	conf = load_ok(*state,
+		MINIMAL "[app]\nrequest_lifetime = 60\nmax_pending = 1\npush_url = https://push.example/w\n"
+			"[sms]\ndriver = webhook\nwebhook_url = https://sms.example/send\nwebhook_retries = 0\n"
+			"[ciba]\ninterval = 2\n");
+	assert_int_equal(conf->c_app_request_lifetime, 60);
+	assert_int_equal(conf->c_app_max_pending, 1);
+	assert_string_equal(conf->c_app_push_url, "https://push.example/w");
+	assert_string_equal(conf->c_sms_driver, "webhook");
+	assert_int_equal(conf->c_sms_webhook_retries, 0);
+	assert_int_equal(conf->c_ciba_interval, 2);
+	config_free(conf);
+}
+
+static void
+test_app_limits_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[app]\nrequest_lifetime = 29\n", "request_lifetime");
+	load_refused(*state, MINIMAL "[app]\nmax_pending = 0\n", "max_pending");
+	load_refused(*state, MINIMAL "[app]\nsms_attempts = 11\n", "sms_attempts");
+	load_refused(*state, MINIMAL "[app]\ndefault_country = +32\n", "default_country");
+	load_refused(*state, MINIMAL "[app]\ndefault_country = 1234\n", "default_country");
+	load_refused(*state, MINIMAL "[sms]\ndriver = carrier-pigeon\n", "driver");
+	load_refused(*state, MINIMAL "[sms]\ndriver = webhook\n", "webhook_url");
+	load_refused(*state, MINIMAL "[sms]\ndriver = webhook\nwebhook_url = http://sms.example/\n", "webhook_url");
+	load_refused(*state, MINIMAL "[ciba]\nmax_expiry = 5\n", "max_expiry");
+}
+
+static void
+test_banks_read(void **state)
+{
+	struct sl_config *conf =
+		load_ok(*state, MINIMAL BANK("kbc", "https://bank.example") "scope = openid rrn\n"
+									    "claim_rrn = nationalNumber\n" BANK(
+										    "demo", "http://127.0.0.1:8090"));
+
+	assert_int_equal(conf->c_nbanks, 2);
+	assert_string_equal(conf->c_banks[0].bk_id, "kbc");
+	assert_string_equal(conf->c_banks[0].bk_name, "Bank kbc");
+	assert_string_equal(conf->c_banks[0].bk_scope, "openid rrn");
+	assert_string_equal(conf->c_banks[0].bk_claim_rrn, "nationalNumber");
+	assert_string_equal(conf->c_banks[0].bk_claim_given_name, "given_name");
+	assert_string_equal(conf->c_banks[1].bk_issuer, "http://127.0.0.1:8090");
+	assert_string_equal(conf->c_banks[1].bk_scope, "openid profile");
+	config_free(conf);
+}
+
+static void
+test_banks_refused(void **state)
+{
+	load_refused(*state, MINIMAL "[bank.Big Bank]\nname = x\n", "bank id");
+	load_refused(*state, MINIMAL "[bank.]\nname = x\n", "bank id");
+	load_refused(*state, MINIMAL "[bank.kbc]\nname = KBC\nissuer = https://b.example\n", "client_id");
+	load_refused(*state, MINIMAL BANK("kbc", "http://bank.example"), "issuer");
+	load_refused(*state, MINIMAL BANK("kbc", "https://b.example") "colour = blue\n", "colour");
+	load_refused(*state,
+		MINIMAL BANK("a", "https://a.example") BANK("b", "https://b.example") BANK("c", "https://c.example")
+			BANK("d", "https://d.example") BANK("e", "https://e.example") BANK("f", "https://f.example")
+				BANK("g", "https://g.example") BANK("h", "https://h.example")
+					BANK("i", "https://i.example"),
+		"at most 8");
+}
+
 /* ---- accepted files ---- */
 
 static void
@@ -547,6 +627,10 @@ main(void)
 		T(test_bad_log_level_refused),
 		T(test_other_store_engine_refused),
 		T(test_syntax_error_refused),
+		T(test_app_defaults_and_values),
+		T(test_app_limits_refused),
+		T(test_banks_read),
+		T(test_banks_refused),
 	};
 #undef T
 
