@@ -308,6 +308,19 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 	return 0;
 }
 
+/* https://, or plain http:// to 127.0.0.1 (tests and the demo): the host
+ * must end there (no "127.0.0.1.example", no userinfo trick). */
+static bool
+url_https_or_loopback(const char *url)
+{
+	const char *rest = url + 16;
+
+	if (strncmp(url, "https://", 8) == 0)
+		return true;
+	return strncmp(url, "http://127.0.0.1", 16) == 0 && (*rest == '\0' || *rest == ':' || *rest == '/') &&
+	       strchr(url, '@') == NULL;
+}
+
 static int
 conf_validate(struct sl_config *conf, struct sl_err *err)
 {
@@ -348,10 +361,11 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "[portal] data_dir is required");
 	if (strcmp(conf->c_sms_driver, "outbox") != 0 && strcmp(conf->c_sms_driver, "webhook") != 0)
 		return sl_fail(err, SL_EINVAL, "[sms] driver = %s: expected outbox or webhook", conf->c_sms_driver);
-	if (strcmp(conf->c_sms_driver, "webhook") == 0 && strncmp(conf->c_sms_webhook_url, "https://", 8) != 0 &&
-		strncmp(conf->c_sms_webhook_url, "http://127.0.0.1", 16) != 0)
+	if (strcmp(conf->c_sms_driver, "webhook") == 0 && !url_https_or_loopback(conf->c_sms_webhook_url))
 		return sl_fail(err, SL_EINVAL,
 			"[sms] webhook_url must be an https:// URL (http:// only on 127.0.0.1) with driver = webhook");
+	if (!sl_str_empty(conf->c_app_push_url) && !url_https_or_loopback(conf->c_app_push_url))
+		return sl_fail(err, SL_EINVAL, "[app] push_url must be an https:// URL (http:// only on 127.0.0.1)");
 	if (strlen(conf->c_app_default_country) < 1 || strlen(conf->c_app_default_country) > 3 ||
 		strspn(conf->c_app_default_country, "0123456789") != strlen(conf->c_app_default_country))
 		return sl_fail(err, SL_EINVAL, "[app] default_country is a calling code of 1 to 3 digits, e.g. 32");
@@ -359,11 +373,11 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 		const struct sl_bank_conf *b = &conf->c_banks[i];
 		if (sl_str_empty(b->bk_name) || sl_str_empty(b->bk_issuer) || sl_str_empty(b->bk_client_id) ||
 			sl_str_empty(b->bk_client_secret))
-			return sl_fail(err, SL_EINVAL, "[bank.%s] needs name, issuer, client_id and client_secret",
+			return sl_fail(
+				err, SL_EINVAL, "[bank.%s] needs name, issuer, client_id and client_secret", b->bk_id);
+		if (!url_https_or_loopback(b->bk_issuer))
+			return sl_fail(err, SL_EINVAL, "[bank.%s] issuer must be https:// (http:// only on 127.0.0.1)",
 				b->bk_id);
-		if (strncmp(b->bk_issuer, "https://", 8) != 0 && strncmp(b->bk_issuer, "http://127.0.0.1:", 17) != 0)
-			return sl_fail(err, SL_EINVAL,
-				"[bank.%s] issuer must be https:// (http:// only on 127.0.0.1)", b->bk_id);
 	}
 	if (strcmp(conf->c_store_engine, "sqlite") != 0)
 		return sl_fail(err, SL_EINVAL, "[store] engine = %s: this build supports sqlite", conf->c_store_engine);

@@ -39,20 +39,40 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* http:// only to loopback unless allowed; nothing but http(s). */
+/* A loopback host as libcurl's URL parser reads it: localhost, [::1], or
+ * a dotted IPv4 literal in 127.0.0.0/8 (and nothing after it). */
+static bool
+loopback_host(const char *host)
+{
+	size_t n = strlen(host);
+
+	if (strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return true;
+	return n > 4 && n <= 15 && strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == n;
+}
+
+/* http:// only to loopback unless allowed; nothing but http(s).  The URL
+ * is parsed by libcurl itself, so the host judged is the host connected. */
 static bool
 scheme_ok(const struct httpc_request *rq)
 {
-	const char *u = rq->hr_url;
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	bool ok = false;
 
-	if (strncmp(u, "https://", 8) == 0)
-		return true;
-	if (strncmp(u, "http://", 7) != 0)
-		return false;
-	if (rq->hr_allow_http)
-		return true;
-	return strncmp(u + 7, "127.", 4) == 0 || strncmp(u + 7, "localhost:", 10) == 0 ||
-		strncmp(u + 7, "localhost/", 10) == 0 || strncmp(u + 7, "[::1]", 5) == 0;
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, rq->hr_url, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (strcmp(scheme, "https") == 0)
+		ok = true;
+	else if (strcmp(scheme, "http") == 0)
+		ok = rq->hr_allow_http || loopback_host(host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 void

@@ -134,8 +134,13 @@ test_app_limits_refused(void **state)
 	load_refused(*state, MINIMAL "[app]\ndefault_country = +32\n", "default_country");
 	load_refused(*state, MINIMAL "[app]\ndefault_country = 1234\n", "default_country");
 	load_refused(*state, MINIMAL "[sms]\ndriver = carrier-pigeon\n", "driver");
+	load_refused(*state, MINIMAL "[app]\npush_url = http://push.example/\n", "push_url");
 	load_refused(*state, MINIMAL "[sms]\ndriver = webhook\n", "webhook_url");
 	load_refused(*state, MINIMAL "[sms]\ndriver = webhook\nwebhook_url = http://sms.example/\n", "webhook_url");
+	load_refused(*state, MINIMAL "[sms]\ndriver = webhook\nwebhook_url = http://127.0.0.1.sms.example/\n",
+		"webhook_url");
+	load_refused(*state, MINIMAL "[sms]\ndriver = webhook\nwebhook_url = http://127.0.0.1:80@sms.example/\n",
+		"webhook_url");
 	load_refused(*state, MINIMAL "[ciba]\nmax_expiry = 5\n", "max_expiry");
 }
 
@@ -165,6 +170,7 @@ test_banks_refused(void **state)
 	load_refused(*state, MINIMAL "[bank.]\nname = x\n", "bank id");
 	load_refused(*state, MINIMAL "[bank.kbc]\nname = KBC\nissuer = https://b.example\n", "client_id");
 	load_refused(*state, MINIMAL BANK("kbc", "http://bank.example"), "issuer");
+	load_refused(*state, MINIMAL BANK("kbc", "http://127.0.0.1.bank.example"), "issuer");
 	load_refused(*state, MINIMAL BANK("kbc", "https://b.example") "colour = blue\n", "colour");
 	load_refused(*state,
 		MINIMAL BANK("a", "https://a.example") BANK("b", "https://b.example") BANK("c", "https://c.example")

@@ -1,0 +1,156 @@
+/*
+ * test_httpc.c — the outgoing HTTP client's refusals, which need no
+ * network: schemes other than http(s), plain http to a non-loopback host,
+ * a closed loopback port, and a response larger than the limit (from a
+ * one-shot server on a loopback socket in a thread).
+ */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../src/httpc/httpc.h"
+
+static int
+global_setup(void **state)
+{
+	(void)state;
+	return httpc_global_init() == SL_OK ? 0 : -1;
+}
+
+static int
+global_teardown(void **state)
+{
+	(void)state;
+	httpc_global_cleanup();
+	return 0;
+}
+
+static int
+get(const char *url, bool allow_http, struct httpc_response *rs, struct sl_err *err)
+{
+	struct httpc_request rq = { .hr_method = "GET", .hr_url = url, .hr_timeout = 5, .hr_allow_http = allow_http };
+
+	return httpc_do(&rq, rs, err);
+}
+
+static void
+test_schemes_refused(void **state)
+{
+	static const char *const urls[] = { "ftp://127.0.0.1/x", "file:///etc/passwd", "gopher://127.0.0.1/",
+		"http://example.org/", "http://127.0.0.1.example.org/", "HTTP://example.org/", "//127.0.0.1/", "" };
+	struct httpc_response rs;
+	struct sl_err err = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		if (get(urls[i], false, &rs, &err) != SL_EINVAL)
+			fail_msg("%s was not refused", urls[i]);
+		assert_null(rs.hs_body);
+	}
+	assert_int_equal(get(NULL, false, &rs, &err), SL_EINVAL);
+}
+
+/* A closed port on loopback: a transport error with a message, fast. */
+static void
+test_closed_port(void **state)
+{
+	struct httpc_response rs;
+	struct sl_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(get("http://127.0.0.1:1/", false, &rs, &err), SL_EIO);
+	assert_non_null(strstr(err.msg, "127.0.0.1:1"));
+	assert_int_equal(rs.hs_status, 0);
+}
+
+struct one_shot {
+	int os_fd;
+	size_t os_body; /* bytes of body to send */
+};
+
+static void *
+serve_once(void *arg)
+{
+	struct one_shot *os = arg;
+	char head[128], buf[4096];
+	int c = accept(os->os_fd, NULL, NULL);
+	size_t left = os->os_body;
+
+	if (c < 0)
+		return NULL;
+	(void)!read(c, buf, sizeof(buf));
+	snprintf(
+		head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", os->os_body);
+	(void)!write(c, head, strlen(head));
+	memset(buf, 'a', sizeof(buf));
+	while (left > 0) {
+		ssize_t n = write(c, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (n <= 0)
+			break;
+		left -= (size_t)n;
+	}
+	close(c);
+	return NULL;
+}
+
+static int
+run_one_shot(size_t body, struct httpc_response *rs, struct sl_err *err)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct one_shot os = { socket(AF_INET, SOCK_STREAM, 0), body };
+	char url[64];
+	pthread_t t;
+	int rc;
+
+	assert_true(os.os_fd >= 0);
+	assert_int_equal(bind(os.os_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(os.os_fd, 1), 0);
+	assert_int_equal(getsockname(os.os_fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+	assert_int_equal(pthread_create(&t, NULL, serve_once, &os), 0);
+	rc = get(url, false, rs, err);
+	shutdown(os.os_fd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(os.os_fd);
+	return rc;
+}
+
+/* Up to the limit is kept whole; one byte more is refused. */
+static void
+test_response_limit(void **state)
+{
+	struct httpc_response rs;
+	struct sl_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(run_one_shot(HTTPC_MAX_RESPONSE, &rs, &err), SL_OK);
+	assert_int_equal(rs.hs_status, 200);
+	assert_int_equal(rs.hs_len, HTTPC_MAX_RESPONSE);
+	assert_int_equal(rs.hs_body[HTTPC_MAX_RESPONSE], '\0');
+	httpc_response_clear(&rs);
+	assert_int_equal(run_one_shot(HTTPC_MAX_RESPONSE + 1, &rs, &err), SL_ETOOBIG);
+	assert_null(rs.hs_body);
+	httpc_response_clear(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_schemes_refused),
+		cmocka_unit_test(test_closed_port),
+		cmocka_unit_test(test_response_limit),
+	};
+
+	return cmocka_run_group_tests(tests, global_setup, global_teardown);
+}
