@@ -191,7 +191,7 @@ ciba_check(const struct add_opts *ao)
 		return e == NULL ? CLI_OK : cli_error("client add: --ciba-endpoint goes with --ciba-mode ping only");
 	if (e == NULL)
 		return cli_error("client add: --ciba-mode ping needs --ciba-endpoint URL");
-	if (strlen(e) > 2000 || strchr(e, '#') != NULL || strchr(e, ' ') != NULL ||
+	if (strlen(e) > 2000 || strchr(e, '#') != NULL || strchr(e, ' ') != NULL || strchr(e, '@') != NULL ||
 		!((strncmp(e, "https://", 8) == 0 && e[8] != '\0' && e[8] != '/') ||
 			strncmp(e, "http://127.0.0.1:", 17) == 0 || strncmp(e, "http://127.0.0.1/", 17) == 0))
 		return cli_error("%s: the CIBA endpoint must be https:// (or http://127.0.0.1) without a fragment", e);
