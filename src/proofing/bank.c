@@ -22,6 +22,7 @@
 
 #include "proofing_int.h"
 #include "../httpc/httpc.h"
+#include "../oidc/oidc.h"
 #include "../portal/portal.h"
 
 #define BANK_PREFIX "/proofing/bank/"
@@ -53,9 +54,14 @@ static void
 leave_page(struct server *srv, struct http_request *rq, int lang, const struct sl_bank_conf *b,
 	const struct store_enrollment *e, const char *ticket)
 {
-	char phone[32], action[128];
-	struct tmpl_var v[5];
+	char phone[32], action[128], csrf_id[PROOF_ID_MAX + 8], *csrf;
+	struct tmpl_var v[6];
 
+	/* The POST that spends the ticket must come from this page, in this
+	 * browser: a page elsewhere cannot send someone to their bank with
+	 * the attacker's ticket and skip the warning below. */
+	snprintf(csrf_id, sizeof(csrf_id), "proof:%s", e->en_id);
+	csrf = oidc_csrf_token(srv, rq, csrf_id);
 	phone_tail(e->en_phone, phone, sizeof(phone));
 	snprintf(action, sizeof(action), BANK_PREFIX "%s", b->bk_id);
 	v[0] = (struct tmpl_var){ "bank", b->bk_name };
@@ -63,7 +69,9 @@ leave_page(struct server *srv, struct http_request *rq, int lang, const struct s
 	v[2] = (struct tmpl_var){ "action", action };
 	v[3] = (struct tmpl_var){ "t", ticket };
 	v[4] = (struct tmpl_var){ "langcode", config_languages[lang] };
-	portal_page(srv, rq, 200, lang, N_("Confirm your identity with your bank"), "proofing_bank", v, 5);
+	v[5] = (struct tmpl_var){ "csrf", csrf ? csrf : "" };
+	portal_page(srv, rq, 200, lang, N_("Confirm your identity with your bank"), "proofing_bank", v, 6);
+	free(csrf);
 }
 
 struct start {
@@ -158,8 +166,17 @@ leave(struct server *srv, struct http_request *rq, int bank, const char *ticket)
 	struct start s = { thash, &f };
 	int lang = proof_lang(srv, rq, NULL), rc;
 
+	char csrf_id[PROOF_ID_MAX + 8];
+
 	if (proof_token_parse(ticket, id) != SL_OK || crypto_token_hash(ticket, thash) != SL_OK) {
 		proof_enrollment_page(srv, rq, lang, SL_EINVAL);
+		return;
+	}
+	snprintf(csrf_id, sizeof(csrf_id), "proof:%s", id);
+	if (!oidc_csrf_ok(srv, rq, csrf_id, http_form(rq, "csrf"))) {
+		proof_audit(srv, rq, "bank", "csrf", NULL);
+		portal_error(srv, rq, 403, lang, N_("This form has expired"),
+			N_("Open the link from the sleutel app again."));
 		return;
 	}
 	/* Reach the bank before spending the ticket: a bank that is down

@@ -44,13 +44,13 @@ const char *const store_sql_app[Q_COUNT] = {
 		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 	[Q_EN_GET] = "SELECT " EN_COLS " FROM enrollments WHERE id = ?1",
 	[Q_EN_BY_JKT] = "SELECT " EN_COLS " FROM enrollments WHERE jkt = ?1",
-	[Q_EN_UPDATE] = "UPDATE enrollments SET status = ?2, sms_hash = ?3, sms_attempts = ?4, sms_sends = ?5,"
+	[Q_EN_UPDATE] = "UPDATE enrollments SET status = ?2, sms_hash = ?3, sms_sends = ?5,"
 			" sms_expires = ?6, proof_method = ?7, person = ?8, proof_state = ?9"
 			" WHERE id = ?1 AND status <> 'done'",
 	[Q_EN_DROP_EXPIRED_JKT] = "DELETE FROM enrollments WHERE jkt = ?1 AND expires <= ?2",
 	[Q_EN_DONE] = "UPDATE enrollments SET status = 'done' WHERE id = ?1 AND status = 'proofed'",
 	[Q_EN_SMS_ATTEMPT] = "UPDATE enrollments SET sms_attempts = sms_attempts + 1"
-			     " WHERE id = ?1 AND status <> 'done' RETURNING sms_attempts",
+			     " WHERE id = ?1 AND status = 'sms' AND sms_attempts < ?2 RETURNING sms_attempts",
 };
 
 /* Read the one row keyed by one text value into `out` (zeroed first,
@@ -418,9 +418,25 @@ store_enrollment_update(struct store *st, const struct store_enrollment *e)
 }
 
 int
-store_enrollment_sms_failure(struct store *st, const char *id, int *attempts)
+store_enrollment_sms_charge(struct store *st, const char *id, int max, int *attempts)
 {
-	return update_returning_int(st, DUR_NORMAL, Q_EN_SMS_ATTEMPT, id, attempts);
+	const struct bind b[] = { BT(id), BI(max) };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK) {
+		sqlite3_stmt *s = stmt_bound(c, Q_EN_SMS_ATTEMPT, b, NBIND(b));
+		rc = step_row(c, s);
+		if (rc == SL_OK) {
+			*attempts = sqlite3_column_int(s, 0);
+			if (sqlite3_step(s) != SQLITE_DONE)
+				rc = SL_ESTORE;
+		}
+		sqlite3_reset(s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
 }
 
 /* The account of `phone` for `person_id`: the existing one when it is the

@@ -1090,7 +1090,10 @@ store_audit_each_person(struct store *st, const char *person_id, int limit,
 
 /* How long a row outlives its expiry (or, for the outbox, its creation). */
 #define APPRQ_KEEP_AFTER_EXPIRY 3600 /* the browser may still ask how it ended */
-#define SMS_OUTBOX_KEEP (7 * 86400) /* for the operator and the test reader */
+/* An outbox row holds a live activation code in clear: kept no longer
+ * than the longest code lifetime ([app] sms_code_lifetime is at most an
+ * hour), enough for the operator (sleutel sms tail) and the demo. */
+#define SMS_OUTBOX_KEEP 3600
 
 int
 store_purge_expired(struct store *st, int64_t now)

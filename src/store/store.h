@@ -367,12 +367,16 @@ int store_enrollment_put(struct store *st, const struct store_enrollment *e);
  * en_expires (and answers 410). */
 int store_enrollment_get(struct store *st, const char *id, struct store_enrollment *out);
 int store_enrollment_by_jkt(struct store *st, const char *jkt, struct store_enrollment *out);
-/* Replace the mutable fields (status, sms_*, proof_*, person);
+/* Replace the mutable fields (status, sms hash/sends/expiry, proof_*,
+ * person; never sms_attempts, which only the charge below counts);
  * SL_ENOTFOUND when missing or already "done". */
 int store_enrollment_update(struct store *st, const struct store_enrollment *e);
-/* One more wrong SMS code, atomically (two racing guesses both count):
- * *attempts is the new count.  SL_ENOTFOUND when missing or "done". */
-int store_enrollment_sms_failure(struct store *st, const char *id, int *attempts);
+/* One try of an SMS code, charged BEFORE the code is compared, in one
+ * statement: while the enrolment is at "sms" with fewer than `max` tries,
+ * the count goes up (*attempts is the new count); otherwise SL_EDENIED
+ * (used up, not at "sms", or unknown).  Parallel guesses cannot get more
+ * than `max` tries in all. */
+int store_enrollment_sms_charge(struct store *st, const char *id, int max, int *attempts);
 /* Finish in one transaction: the enrolment becomes "done" (SL_ECONFLICT
  * when it was not "proofed", SL_EEXPIRED when expired); the person is upserted (by national number)
  * and the account of en_phone created for them, or reused when it is the
@@ -419,7 +423,7 @@ int store_sms_put(struct store *st, const char *phone, const char *text);
 int store_sms_each(struct store *st, int64_t after, int limit, int (*fn)(const struct store_sms *, void *), void *arg);
 
 /* Delete expired short-lived rows (app requests an hour after expiry,
- * outbox messages after 7 days; never accounts, devices, persons or the
+ * outbox messages after an hour (they hold codes in clear); never accounts, devices, persons or the
  * audit trail); returns rows removed or < 0. */
 int store_purge_expired(struct store *st, int64_t now);
 

@@ -75,6 +75,31 @@ test('the page before the bank names the bank and the phone, and posts the ticke
   assert.equal((await fetch(urlFor(e))).status, 200);
 });
 
+test('a page elsewhere cannot post the ticket: the form carries a token bound to this browser', async () => {
+  // The attack: a site auto-submits the attacker's ticket in the victim's
+  // browser, skipping the warning, and the victim's bank login would proof
+  // the attacker's enrolment.
+  const e = await makeEnrollment(server);
+  const post = (form, headers = {}) => fetch(`${server.issuer}/proofing/bank/demo`, {
+    method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form) });
+  let res = await post({ t: e.ticket, lang: 'en' }, { origin: 'https://evil.example' });
+  assert.equal(res.status, 403);
+  res = await post({ t: e.ticket, lang: 'en', csrf: 'x'.repeat(43) });
+  assert.equal(res.status, 403);
+  // A token from the page in another browser does not fit this one.
+  const page = await (await fetch(urlFor(e))).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)[1];
+  res = await post({ t: e.ticket, lang: 'en', csrf });
+  assert.equal(res.status, 403);
+  await assertStillProofing(e);
+  // The ticket was not spent: the real flow still completes.
+  const r = await bank.login(urlFor(e));
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await getEnrollment(server, e.id)).status, 'proofed');
+});
+
 test('claims only at userinfo, ES256 ID token, Zoë with accents and the 2000s number rule', async () => {
   const e = await makeEnrollment(server);
   const r = await esBank.login(urlFor(e, { id: 'es' }), { account: 'zoe' });

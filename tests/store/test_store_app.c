@@ -272,22 +272,34 @@ test_enrollment_put_get_update(void **state)
 	assert_int_equal(got.en_expires, exp);
 	store_enrollment_clear(&got);
 
+	/* Tries are charged, never written by an update (a stale copy would undo them). */
+	assert_int_equal(store_enrollment_sms_charge(fx->fx_store, "en-1", 3, &attempts), SL_OK);
+	assert_int_equal(attempts, 1);
+	assert_int_equal(store_enrollment_sms_charge(fx->fx_store, "en-1", 3, &attempts), SL_OK);
+	assert_int_equal(store_enrollment_sms_charge(fx->fx_store, "en-1", 3, &attempts), SL_OK);
+	assert_int_equal(attempts, 3);
+	assert_int_equal(store_enrollment_sms_charge(fx->fx_store, "en-1", 3, &attempts), SL_EDENIED);
+	e.en_sms_attempts = 0;
+	assert_int_equal(store_enrollment_update(fx->fx_store, &e), SL_OK);
+	assert_int_equal(store_enrollment_get(fx->fx_store, "en-1", &got), SL_OK);
+	assert_int_equal(got.en_sms_attempts, 3);
+	store_enrollment_clear(&got);
+
 	e.en_status = (char *)"proofing";
 	e.en_sms_hash = NULL;
-	e.en_sms_attempts = 2;
 	e.en_proof_state = (char *)"{\"state\":\"ab\"}";
 	assert_int_equal(store_enrollment_update(fx->fx_store, &e), SL_OK);
 	assert_int_equal(store_enrollment_by_jkt(fx->fx_store, "jkt-a", &got), SL_OK);
 	assert_string_equal(got.en_id, "en-1");
 	assert_string_equal(got.en_status, "proofing");
 	assert_null(got.en_sms_hash);
-	assert_int_equal(got.en_sms_attempts, 2);
+	assert_int_equal(got.en_sms_attempts, 3);
 	assert_string_equal(got.en_proof_state, "{\"state\":\"ab\"}");
 	store_enrollment_clear(&got);
 
-	assert_int_equal(store_enrollment_sms_failure(fx->fx_store, "en-1", &attempts), SL_OK);
-	assert_int_equal(attempts, 3);
-	assert_int_equal(store_enrollment_sms_failure(fx->fx_store, "en-nope", &attempts), SL_ENOTFOUND);
+	/* Past "sms", and unknown: no tries. */
+	assert_int_equal(store_enrollment_sms_charge(fx->fx_store, "en-1", 9, &attempts), SL_EDENIED);
+	assert_int_equal(store_enrollment_sms_charge(fx->fx_store, "en-nope", 9, &attempts), SL_EDENIED);
 
 	assert_int_equal(store_enrollment_get(fx->fx_store, "en-nope", &got), SL_ENOTFOUND);
 	assert_null(got.en_id);
@@ -1128,9 +1140,9 @@ test_purge_app_rows(void **state)
 	assert_int_equal(store_ciba_put(fx->fx_store, &c_new), SL_OK);
 	assert_int_equal(store_sms_put(fx->fx_store, "+32470000001", "new"), SL_OK);
 	assert_int_equal(store_sms_put(fx->fx_store, "+32470000001", "old"), SL_OK);
-	assert_int_equal(raw_exec(fx->fx_path, "UPDATE sms_outbox SET created = created - 7 * 86400 - 1"
-					       " WHERE text = 'old'"),
-		SQLITE_OK);
+	/* An hour and a second old: gone (it held a code in clear). */
+	assert_int_equal(
+		raw_exec(fx->fx_path, "UPDATE sms_outbox SET created = created - 3601 WHERE text = 'old'"), SQLITE_OK);
 
 	/* en-1, en-old, rq-gone, cb-old, the old message. */
 	assert_int_equal(store_purge_expired(fx->fx_store, now), 5);
@@ -1147,7 +1159,8 @@ test_purge_app_rows(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM devices"), 1);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
 	/* The request an hour past expiry goes an hour later. */
-	assert_int_equal(store_purge_expired(fx->fx_store, now + 3600), 3); /* rq-recent, en-new, cb-new */
+	/* rq-recent, en-new, cb-new, and the "new" message, now an hour old. */
+	assert_int_equal(store_purge_expired(fx->fx_store, now + 3600), 4);
 	assert_int_equal(store_purge_expired(fx->fx_store, now + 3600), 0);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM app_requests WHERE id = 'rq-live'"), 1);
 	store_account_clear(&acc);

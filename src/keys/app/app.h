@@ -71,6 +71,16 @@ struct app_request_made {
 	int64_t am_expires;
 };
 
+/* Count one enrolment start against the number's and the address's
+ * limits ([app] rate_phone, rate_ip per rate_window), all or none, in the
+ * request side's bounded table (separate counters from logins).  SL_OK;
+ * SL_ETOOBIG at a limit; SL_EBUSY when the table is full (refused: a full
+ * table never switches limits off). */
+int app_rate_enrol(struct server *srv, const char *phone, const char *ip);
+/* The key an address is counted under: IPv4 as is, IPv6 by its /64 (one
+ * subscriber's prefix), anything else as is, at most `len` - 1 bytes. */
+void app_rate_ip_key(const char *ip, char *out, size_t len);
+
 /* Make a request for the phone of `as_phone` and wake its devices.
  *   SL_ENOTFOUND  no active account with that number (the caller decides
  *                 what to show: the portal does not reveal it);

@@ -6,8 +6,8 @@
  * makes a request, until [app] poll_timeout passes (204: poll again).
  *
  * The proof is checked on the first call only: its jti is spent then, and
- * the handler runs again after the wait with the account kept as request
- * data.
+ * the handler runs again after the wait with the device id kept as request
+ * data; the device and its account are looked at again then.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,29 +46,49 @@ channel_has(void *arg)
 	return store_apprq_count_pending(cl->cl_srv->sv_store, cl->cl_account, sl_now(), &n) == SL_OK && n > 0;
 }
 
+/* Back from a wait: the device (kept as request data) must still be
+ * active and its account not blocked: one removed or blocked while it
+ * waited gets no request.  The answer is sent when not. */
+static bool
+still_active(struct server *srv, struct http_request *rq, const char *device_id, struct store_device *dev)
+{
+	struct store_account ac;
+	bool ok = false;
+
+	if (store_device_get(srv->sv_store, device_id, dev) == SL_OK && strcmp(dev->dv_status, "active") == 0 &&
+		store_account_get(srv->sv_store, dev->dv_account_id, &ac) == SL_OK) {
+		ok = strcmp(ac.ac_status, "active") == 0;
+		store_account_clear(&ac);
+	}
+	if (!ok)
+		app_send_error(rq, 401, "invalid_proof", "This device can no longer be used.", NULL);
+	return ok;
+}
+
 void
 app_channel_get(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct pending_list pl = { json_array(), sl_now() };
 	struct store_device dev = { 0 };
-	const char *account = http_get_data(rq);
+	const char *waited = http_get_data(rq);
 	char key[128];
 
-	if (account == NULL) {
+	if (waited == NULL) {
 		char *copy;
 		if (app_device_authenticate(srv, rq, &dev) != SL_OK)
 			goto out;
-		copy = strdup(dev.dv_account_id);
+		copy = strdup(dev.dv_id);
 		if (copy == NULL) {
-			app_send_error(rq, 500, "server_error", "out of memory", NULL);
+			app_send_error(rq, 503, "temporarily_unavailable", "out of memory", NULL);
 			goto out;
 		}
 		http_set_data(rq, copy, free);
-		account = copy;
 		store_device_touch(srv->sv_store, dev.dv_id, pl.pl_now);
+	} else if (!still_active(srv, rq, waited, &dev)) {
+		goto out;
 	}
-	if (store_apprq_each_pending(srv->sv_store, account, pl.pl_now, pending_one, &pl) != SL_OK) {
+	if (store_apprq_each_pending(srv->sv_store, dev.dv_account_id, pl.pl_now, pending_one, &pl) != SL_OK) {
 		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 		goto out;
 	}
@@ -77,8 +97,8 @@ app_channel_get(void *ctx, struct http_request *rq)
 	} else if (http_wake_reason(rq) != 0) {
 		http_send_empty(rq, 204); /* timeout, shutdown, or the request went before we looked */
 	} else {
-		struct channel_look cl = { srv, account };
-		app_account_wait_key(account, key, sizeof(key));
+		struct channel_look cl = { srv, dev.dv_account_id };
+		app_account_wait_key(dev.dv_account_id, key, sizeof(key));
 		if (http_wait_recheck(rq, srv->sv_waiters, key,
 			    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000, channel_has,
 			    &cl) != SL_OK)

@@ -45,8 +45,6 @@
 #define APP_DEVICE_NAME_MAX 64 /* bytes of a device name */
 #define APP_TERMS_MAX 32
 #define APP_SEALED_MAX 1024 /* characters of a sealed value (b64url) */
-#define APP_RATE_SLOTS 1024 /* remembered IPs/numbers for the enrolment limits */
-#define APP_RATE_KEY_MAX 72
 
 /* Lockout schedule (DESIGN §4): wrong app codes in a row. */
 #define APP_LOCK1_FAILURES 3
@@ -62,18 +60,10 @@ struct app_seal_key {
 	uint8_t sk_pub[P256_PUB_LEN];
 };
 
-struct app_rate_slot {
-	char rs_key[APP_RATE_KEY_MAX]; /* "ip:<addr>" or "phone:<E.164>" */
-	int64_t rs_start; /* window start */
-	int rs_count;
-};
-
 struct app_keys {
 	struct app_seal_key ak_seal[APP_SEAL_KEYS_MAX]; /* [0] is current */
 	size_t ak_nseal;
 	struct app_seal_key ak_rest; /* at-rest key for Q; never published */
-	pthread_mutex_t ak_rate_lock;
-	struct app_rate_slot ak_rate[APP_RATE_SLOTS];
 };
 
 /* The sealing key with `kid`, or NULL (immutable after start: no lock). */
@@ -87,9 +77,6 @@ char *app_rest_seal(struct server *srv, const char *device_id, const uint8_t q[P
 EVP_PKEY *app_rest_open(struct server *srv, const char *device_id, const char *sealed_b64, struct sl_err *err);
 /* Hex HMAC of an SMS code, bound to the enrolment. out: 65 bytes. */
 int app_sms_mac(struct server *srv, const char *enrollment_id, const char *code, char out[2 * SL_SHA256_LEN + 1]);
-/* Count one event under `key` in the current window of `window` seconds:
- * false when `limit` events were already counted. */
-bool app_rate_take(struct server *srv, const char *key, int limit, int window);
 
 /* ---- wire.c ---- */
 #define APP_JSON_MAX_DEPTH 8

@@ -34,7 +34,8 @@ app_proof_check(struct server *srv, struct http_request *rq, json_t *jwk, struct
 	if (rc != SL_OK)
 		return rc;
 	snprintf(key, sizeof(key), "dev:%s", out->ap_jkt);
-	rc = store_jti_use(srv->sv_store, key, out->ap_jti, out->ap_iat + c->c_app_proof_window);
+	/* Remembered one second past the last second the proof is accepted. */
+	rc = store_jti_use(srv->sv_store, key, out->ap_jti, out->ap_iat + c->c_app_proof_window + 1);
 	if (rc == SL_ECONFLICT)
 		return sl_fail(err, SL_EDENIED, "the proof was used before (jti replay)");
 	if (rc != SL_OK)

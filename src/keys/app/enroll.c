@@ -202,15 +202,7 @@ public_jwk_text(json_t *jwk)
 static bool
 start_rate_ok(struct server *srv, const struct start_in *in, const char *ip)
 {
-	const struct sl_config *c = srv->sv_conf;
-	char key[APP_RATE_KEY_MAX];
-
-	/* The number first: a start refused for it costs the IP nothing. */
-	snprintf(key, sizeof(key), "phone:%s", in->si_phone);
-	if (!app_rate_take(srv, key, c->c_app_rate_phone, c->c_app_rate_window))
-		return false;
-	snprintf(key, sizeof(key), "ip:%.60s", ip ? ip : "-");
-	return app_rate_take(srv, key, c->c_app_rate_ip, c->c_app_rate_window);
+	return app_rate_enrol(srv, in->si_phone, ip) == SL_OK;
 }
 
 void
@@ -287,6 +279,7 @@ app_enroll_resend(void *ctx, struct http_request *rq)
 	struct store_enrollment en;
 	struct sl_err err = { 0 };
 	char mac[2 * SL_SHA256_LEN + 1], *keep;
+	int64_t keep_expires;
 	int rc;
 
 	if (enroll_auth(srv, rq, &en) != SL_OK)
@@ -303,12 +296,16 @@ app_enroll_resend(void *ctx, struct http_request *rq)
 		goto out;
 	}
 	keep = en.en_sms_hash;
+	keep_expires = en.en_sms_expires;
 	en.en_sms_sends++;
 	en.en_sms_expires = sl_now() + c->c_app_sms_code_lifetime;
 	rc = enroll_send_code(srv, &en, mac, &err);
-	/* Counted even when sending failed: a failing gateway is no way around the limit. */
-	if (rc != SL_OK)
+	/* Counted even when sending failed: a failing gateway is no way around
+	 * the limit; but the old code keeps its own expiry. */
+	if (rc != SL_OK) {
 		en.en_sms_hash = keep;
+		en.en_sms_expires = keep_expires;
+	}
 	if (store_enrollment_update(srv->sv_store, &en) != SL_OK && rc == SL_OK)
 		rc = SL_ESTORE;
 	en.en_sms_hash = keep;
@@ -322,17 +319,28 @@ out:
 
 /* ---- POST /enroll/sms ---- */
 
+/* Charge this try before the code is compared (parallel guesses get no
+ * more than [app] sms_attempts in all); false when the answer is sent. */
+static bool
+sms_charge(struct server *srv, struct http_request *rq, struct store_enrollment *en)
+{
+	int rc = store_enrollment_sms_charge(
+		srv->sv_store, en->en_id, srv->sv_conf->c_app_sms_attempts, &en->en_sms_attempts);
+
+	if (rc == SL_OK)
+		return true;
+	if (rc == SL_EDENIED)
+		app_send_error(rq, 403, "enrollment_ended", "Too many wrong codes; start again.", NULL);
+	else
+		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+	return false;
+}
+
 static void
 sms_wrong(struct server *srv, struct http_request *rq, struct store_enrollment *en)
 {
-	int left;
+	int left = srv->sv_conf->c_app_sms_attempts - en->en_sms_attempts;
 
-	/* Counted in the store in one step: two guesses sent at once are two. */
-	if (store_enrollment_sms_failure(srv->sv_store, en->en_id, &en->en_sms_attempts) != SL_OK) {
-		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
-		return;
-	}
-	left = srv->sv_conf->c_app_sms_attempts - en->en_sms_attempts;
 	if (left <= 0)
 		app_send_error(rq, 403, "enrollment_ended", "Too many wrong codes; start again.", NULL);
 	else
@@ -367,6 +375,8 @@ app_enroll_sms(void *ctx, struct http_request *rq)
 		app_send_error(rq, 400, "invalid_request", "code: 5 digits", NULL);
 		goto out;
 	}
+	if (!sms_charge(srv, rq, &en))
+		goto out;
 	if (app_sms_mac(srv, en.en_id, code, mac) != SL_OK || !sl_ct_streq(mac, en.en_sms_hash)) {
 		sms_wrong(srv, rq, &en);
 		goto out;

@@ -192,7 +192,6 @@ app_keys_load(struct server *srv, struct sl_err *err)
 
 	if (ak == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
-	pthread_mutex_init(&ak->ak_rate_lock, NULL);
 	srv->sv_app_keys = ak;
 	rc = current_kid(srv, ak->ak_seal[0].sk_kid, &fresh, err);
 	if (rc == SL_OK) {
@@ -224,7 +223,6 @@ app_keys_free(struct server *srv)
 	for (size_t i = 0; i < APP_SEAL_KEYS_MAX; i++)
 		EVP_PKEY_free(ak->ak_seal[i].sk_priv);
 	EVP_PKEY_free(ak->ak_rest.sk_priv);
-	pthread_mutex_destroy(&ak->ak_rate_lock);
 	OPENSSL_cleanse(ak, sizeof(*ak));
 	free(ak);
 	srv->sv_app_keys = NULL;
@@ -337,44 +335,4 @@ app_sms_mac(struct server *srv, const char *enrollment_id, const char *code, cha
 	if (rc == SL_OK)
 		sl_hex(mac, sizeof(mac), out);
 	return rc;
-}
-
-/* A small fixed table: a key's slot is found by a linear scan; when the
- * table is full the slot whose window started first is reused, which can
- * only forget an old count, never block a newcomer wrongly. */
-bool
-app_rate_take(struct server *srv, const char *key, int limit, int window)
-{
-	struct app_keys *ak = srv->sv_app_keys;
-	struct app_rate_slot *slot = NULL, *oldest = NULL;
-	int64_t now = sl_now();
-	bool ok;
-
-	if (strlen(key) >= APP_RATE_KEY_MAX)
-		return false; /* callers build short keys; never count a truncated one */
-	pthread_mutex_lock(&ak->ak_rate_lock);
-	for (size_t i = 0; i < APP_RATE_SLOTS && slot == NULL; i++) {
-		struct app_rate_slot *s = &ak->ak_rate[i];
-		if (s->rs_key[0] != '\0' && strcmp(s->rs_key, key) == 0)
-			slot = s;
-		else if (oldest == NULL)
-			oldest = s;
-		else if (oldest->rs_key[0] != '\0' && (s->rs_key[0] == '\0' || s->rs_start < oldest->rs_start))
-			oldest = s;
-	}
-	if (slot == NULL) {
-		slot = oldest;
-		sl_strlcpy(slot->rs_key, key, sizeof(slot->rs_key));
-		slot->rs_start = now;
-		slot->rs_count = 0;
-	}
-	if (now - slot->rs_start >= window) {
-		slot->rs_start = now;
-		slot->rs_count = 0;
-	}
-	ok = slot->rs_count < limit;
-	if (ok)
-		slot->rs_count++;
-	pthread_mutex_unlock(&ak->ak_rate_lock);
-	return ok;
 }

@@ -188,4 +188,3 @@ app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *ht
 	json_decref(claims);
 	return rc == SL_OK ? SL_OK : (rc == SL_ENOMEM ? rc : SL_EDENIED);
 }
-

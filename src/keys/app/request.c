@@ -17,7 +17,9 @@
  * Nothing here holds a secret: codes are compared by people, and the nonce
  * only binds the confirmation to this request.
  */
+#include <arpa/inet.h>
 #include <pthread.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,18 +216,50 @@ audit(struct server *srv, const struct app_request_spec *spec, const char *perso
 	store_audit_add(srv->sv_store, &au);
 }
 
+void
+app_rate_ip_key(const char *ip, char *out, size_t len)
+{
+	struct in6_addr a6;
+
+	if (ip != NULL && strchr(ip, ':') != NULL && inet_pton(AF_INET6, ip, &a6) == 1) {
+		memset(a6.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &a6, out, (socklen_t)len) != NULL) {
+			sl_strlcpy(out + strlen(out), "/64", len - strlen(out));
+			return;
+		}
+	}
+	sl_strlcpy(out, ip ? ip : "", len);
+}
+
+int
+app_rate_enrol(struct server *srv, const char *phone, const char *ip)
+{
+	const struct sl_config *c = srv->sv_conf;
+	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], addr[INET6_ADDRSTRLEN + 8];
+	struct ratelimit_check ck[2];
+	size_t which = 0;
+
+	app_rate_ip_key(ip, addr, sizeof(addr));
+	snprintf(kp, sizeof(kp), "ep:%.200s", phone);
+	snprintf(ki, sizeof(ki), "ei:%s", addr);
+	ck[0] = (struct ratelimit_check){ kp, c->c_app_rate_phone };
+	ck[1] = (struct ratelimit_check){ ki, c->c_app_rate_ip };
+	return ratelimit_hit(srv->sv_app_requests->aq_rl, ck, 2, c->c_app_rate_window, sl_now(), &which);
+}
+
 static int
 limits(struct server *srv, const struct app_request_spec *spec, const char *phone, struct sl_err *err)
 {
 	const struct sl_config *c = srv->sv_conf;
-	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], kr[APP_RL_KEY_MAX];
+	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], kr[APP_RL_KEY_MAX], addr[INET6_ADDRSTRLEN + 8];
 	struct ratelimit_check ck[3];
 	static const char *const what[3] = { "this phone number", "this address", "this site" };
 	size_t which = 0;
 	int rc;
 
 	snprintf(kp, sizeof(kp), "p:%s", phone);
-	snprintf(ki, sizeof(ki), "i:%.250s", spec->as_ip ? spec->as_ip : "");
+	app_rate_ip_key(spec->as_ip, addr, sizeof(addr));
+	snprintf(ki, sizeof(ki), "i:%s", addr);
 	snprintf(kr, sizeof(kr), "r:%.250s", spec->as_client->cl_id);
 	ck[0] = (struct ratelimit_check){ kp, c->c_app_rate_phone };
 	ck[1] = (struct ratelimit_check){ ki, c->c_app_rate_ip };
