@@ -22,7 +22,6 @@
 
 #include "proofing_int.h"
 #include "../httpc/httpc.h"
-#include "../oidc/oidc.h"
 #include "../portal/portal.h"
 
 #define BANK_PREFIX "/proofing/bank/"
@@ -40,29 +39,13 @@ fail(struct server *srv, struct http_request *rq, int status, int lang, const ch
 
 /* "…34 56": enough for a person to recognise their own number. */
 static void
-phone_tail(const char *phone, char *out, size_t len)
-{
-	size_t n = phone ? strlen(phone) : 0;
-
-	if (n < 4)
-		snprintf(out, len, "%s", phone ? phone : "");
-	else
-		snprintf(out, len, "\xe2\x80\xa6%.2s %.2s", phone + n - 4, phone + n - 2);
-}
-
-static void
 leave_page(struct server *srv, struct http_request *rq, int lang, const struct sl_bank_conf *b,
 	const struct store_enrollment *e, const char *ticket)
 {
-	char phone[32], action[128], csrf_id[PROOF_ID_MAX + 8], *csrf;
+	char phone[32], action[128], *csrf = proof_csrf_token(srv, rq, e->en_id);
 	struct tmpl_var v[6];
 
-	/* The POST that spends the ticket must come from this page, in this
-	 * browser: a page elsewhere cannot send someone to their bank with
-	 * the attacker's ticket and skip the warning below. */
-	snprintf(csrf_id, sizeof(csrf_id), "proof:%s", e->en_id);
-	csrf = oidc_csrf_token(srv, rq, csrf_id);
-	phone_tail(e->en_phone, phone, sizeof(phone));
+	proof_phone_tail(e->en_phone, phone, sizeof(phone));
 	snprintf(action, sizeof(action), BANK_PREFIX "%s", b->bk_id);
 	v[0] = (struct tmpl_var){ "bank", b->bk_name };
 	v[1] = (struct tmpl_var){ "phone", phone };
@@ -166,19 +149,12 @@ leave(struct server *srv, struct http_request *rq, int bank, const char *ticket)
 	struct start s = { thash, &f };
 	int lang = proof_lang(srv, rq, NULL), rc;
 
-	char csrf_id[PROOF_ID_MAX + 8];
-
 	if (proof_token_parse(ticket, id) != SL_OK || crypto_token_hash(ticket, thash) != SL_OK) {
 		proof_enrollment_page(srv, rq, lang, SL_EINVAL);
 		return;
 	}
-	snprintf(csrf_id, sizeof(csrf_id), "proof:%s", id);
-	if (!oidc_csrf_ok(srv, rq, csrf_id, http_form(rq, "csrf"))) {
-		proof_audit(srv, rq, "bank", "csrf", NULL);
-		portal_error(srv, rq, 403, lang, N_("This form has expired"),
-			N_("Open the link from the sleutel app again."));
+	if (!proof_csrf_ok(srv, rq, id, "bank", lang))
 		return;
-	}
 	/* Reach the bank before spending the ticket: a bank that is down
 	 * leaves the link usable for another try. */
 	if (proof_bank_endpoints(srv, bank, &ep, &err) != SL_OK) {

@@ -4,7 +4,10 @@
  *
  * The app's link {eid public_url}/proofing/eid?t=<ticket> is opened on a
  * computer with a card reader (or a phone with an NFC reader and the eID
- * middleware).  The card's authentication certificate is validated
+ * middleware).  It shows whose phone is being linked and asks to go on
+ * (a form with a CSRF token: a card is an ambient credential, so a link
+ * or a page elsewhere must not be able to proof an attacker's enrolment
+ * with it unseen).  On that POST the card's authentication certificate is validated
  * exactly as for an eID login (the same validator: path, validity, key
  * usage, revocation), the identity comes from its subject, and the
  * enrolment becomes "proofed" with method "eid".  The ticket is spent
@@ -61,6 +64,20 @@ accept_card(struct server *srv, struct http_request *rq, int lang, const struct 
 	store_person_clear(&p);
 }
 
+/* GET: the warning page, which does not spend the ticket. */
+static void
+warning_page(
+	struct server *srv, struct http_request *rq, int lang, const struct store_enrollment *e, const char *ticket)
+{
+	char phone[32], *csrf = proof_csrf_token(srv, rq, e->en_id);
+	struct tmpl_var v[4] = { { "phone", phone }, { "t", ticket }, { "csrf", csrf ? csrf : "" },
+		{ "langcode", config_languages[lang] } };
+
+	proof_phone_tail(e->en_phone, phone, sizeof(phone));
+	portal_page(srv, rq, 200, lang, N_("Confirm your identity with your eID card"), "proofing_eid", v, 4);
+	free(csrf);
+}
+
 void
 proofing_eid(void *ctx, struct http_request *rq)
 {
@@ -78,6 +95,15 @@ proofing_eid(void *ctx, struct http_request *rq)
 	}
 	if (proof_ticket_check(srv, rq, ticket, false, &e, &lang) != SL_OK)
 		return;
+	if (http_method(rq) != HTTP_POST) {
+		warning_page(srv, rq, lang, &e, ticket);
+		store_enrollment_clear(&e);
+		return;
+	}
+	if (!proof_csrf_ok(srv, rq, e.en_id, "eid", lang)) {
+		store_enrollment_clear(&e);
+		return;
+	}
 	/* From the TLS handshake, or from a trusted proxy's header. */
 	if (eid_request_chain(srv, rq, &ch) != SL_OK) {
 		struct proof_failure f = { 400, lang, NULL, NULL, N_("Your eID card was not accepted"),

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "proofing_int.h"
+#include "../oidc/oidc.h"
 #include "../portal/portal.h"
 
 #define GET (HTTP_GET | HTTP_HEAD)
@@ -21,9 +22,42 @@ const struct http_route proofing_routes[] = {
 	/* The exact callback before the prefix that would also match it. */
 	{ "/proofing/bank/callback", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, proofing_bank_callback },
 	{ "/proofing/bank/", GET | HTTP_POST, HTTP_ORIGIN_PORTAL, true, HTTP_KIND_PAGE, proofing_bank_page },
-	{ "/proofing/eid", GET, HTTP_ORIGIN_EID, false, HTTP_KIND_PAGE, proofing_eid },
+	{ "/proofing/eid", GET | HTTP_POST, HTTP_ORIGIN_EID, false, HTTP_KIND_PAGE, proofing_eid },
 };
 const size_t proofing_nroutes = sizeof(proofing_routes) / sizeof(proofing_routes[0]);
+
+void
+proof_phone_tail(const char *phone, char *out, size_t len)
+{
+	size_t n = phone ? strlen(phone) : 0;
+
+	if (n < 4)
+		snprintf(out, len, "%s", phone ? phone : "");
+	else
+		snprintf(out, len, "\xe2\x80\xa6%.2s %.2s", phone + n - 4, phone + n - 2);
+}
+
+char *
+proof_csrf_token(struct server *srv, struct http_request *rq, const char *enrollment_id)
+{
+	char id[PROOF_ID_MAX + 8];
+
+	snprintf(id, sizeof(id), "proof:%s", enrollment_id);
+	return oidc_csrf_token(srv, rq, id);
+}
+
+bool
+proof_csrf_ok(struct server *srv, struct http_request *rq, const char *enrollment_id, const char *method, int lang)
+{
+	char id[PROOF_ID_MAX + 8];
+
+	snprintf(id, sizeof(id), "proof:%s", enrollment_id);
+	if (oidc_csrf_ok(srv, rq, id, http_form(rq, "csrf")))
+		return true;
+	proof_audit(srv, rq, method, "csrf", NULL);
+	portal_error(srv, rq, 403, lang, N_("This form has expired"), N_("Open the link from the sleutel app again."));
+	return false;
+}
 
 int
 proofing_init(struct server *srv, struct sl_err *err)

@@ -142,6 +142,15 @@ int proof_ticket_check(struct server *srv, struct http_request *rq, const char *
 	struct store_enrollment *out, int *lang);
 /* The page language: ?lang=, then the enrolment's (e may be NULL). */
 int proof_lang(struct server *srv, struct http_request *rq, const struct store_enrollment *e);
+/* "…34 56": the end of the number being enrolled, for the warning pages. */
+void proof_phone_tail(const char *phone, char *out, size_t len);
+/* The POST that spends a ticket must come from the warning page, in the
+ * same browser: a page elsewhere cannot submit an attacker's ticket and
+ * skip the warning.  The token (malloc'd) for the page's form, and its
+ * check: false when the 403 page is already sent (and audited). */
+char *proof_csrf_token(struct server *srv, struct http_request *rq, const char *enrollment_id);
+bool proof_csrf_ok(
+	struct server *srv, struct http_request *rq, const char *enrollment_id, const char *method, int lang);
 /* The page for a proof_edit() failure. */
 void proof_enrollment_page(struct server *srv, struct http_request *rq, int lang, int rc);
 /* The proofed step: the enrolment holds the person (en_person), the

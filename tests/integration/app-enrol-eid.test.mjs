@@ -11,7 +11,7 @@ import http from 'node:http';
 import { rmSync } from 'node:fs';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
 import { Phone, smsGateway } from './lib/phone.mjs';
-import { issueCard, curl, h1, tmp } from './lib/eid.mjs';
+import { issueCard, proofWithCard, tmp } from './lib/eid.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 
 let server;
@@ -62,7 +62,7 @@ test('enrolment with the eID card through the device API, then a login with the 
   const waiting = phone.call('GET', '/enroll');
   await new Promise((res) => setTimeout(res, 300));
   const t0 = Date.now();
-  const page = await curl(eid.url, card.args);
+  const page = await proofWithCard(eid.url, card.args);
   assert.equal(page.status, 200, page.curlError || page.body);
   assert.match(page.body, /Lotte Janssens/);
   const polled = await waiting;

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startServer } from './lib/harness.mjs';
-import { issueCard, curl, h1, tmp } from './lib/eid.mjs';
+import { issueCard, curl, proofWithCard, h1, tmp } from './lib/eid.mjs';
 import { makeEnrollment, getEnrollment, proofingAudit } from './lib/bank.mjs';
 
 let server;
@@ -27,7 +27,7 @@ const eidUrl = (e) => `${server.eidBase}/proofing/eid?t=${encodeURIComponent(e.t
 test('a citizen card proofs the enrolment with the identity on the card', async () => {
   const card = await issueCard(server.pkiDir, dir, { name: 'Jan Peeters', rrn: '85073003328' });
   const e = await makeEnrollment(server);
-  const r = await curl(eidUrl(e), card.args);
+  const r = await proofWithCard(eidUrl(e), card.args);
   assert.equal(r.status, 200, r.curlError || r.body);
   assert.equal(h1(r.body), 'Your identity is confirmed');
   assert.match(r.body, /Jan Peeters/);
@@ -44,20 +44,38 @@ test('a citizen card proofs the enrolment with the identity on the card', async 
 
 test('no certificate, an expired card: refused, still proofing, the link still works', async () => {
   const e = await makeEnrollment(server);
-  let r = await curl(eidUrl(e));
+  let r = await proofWithCard(eidUrl(e));
   assert.equal(r.status, 403, r.curlError || r.body);
   assert.match(r.body, /no_cert/);
   const expired = await issueCard(server.pkiDir, dir, { name: 'Els Maes', rrn: '90020199704', expired: true });
-  r = await curl(eidUrl(e), expired.args);
+  r = await proofWithCard(eidUrl(e), expired.args);
   assert.equal(r.status, 403, r.curlError || r.body);
   assert.match(r.body, /expired/);
   const row = await getEnrollment(server, e.id);
   assert.equal(row.status, 'proofing');
   assert.equal(row.person, null);
   const good = await issueCard(server.pkiDir, dir, { name: 'Els Maes', rrn: '90020199704' });
-  r = await curl(eidUrl(e), good.args);
+  r = await proofWithCard(eidUrl(e), good.args);
   assert.equal(r.status, 200, r.body);
   assert.equal(JSON.parse((await getEnrollment(server, e.id)).person).rrn, '90020199704');
+});
+
+test('the link first shows whose phone is linked; a post without the page\'s token proofs nothing', async () => {
+  // A card is an ambient credential: a forwarded link or a page elsewhere
+  // must not proof an attacker's enrolment with it unseen.
+  const card = await issueCard(server.pkiDir, dir, { name: 'Jan Peeters', rrn: '85073003328' });
+  const e = await makeEnrollment(server, { phone: '+32470123456' });
+  const page = await curl(eidUrl(e), card.args);
+  assert.equal(page.status, 200);
+  assert.match(page.body, /34 56/);
+  assert.match(page.body, /Did someone else send you this link/);
+  assert.equal((await getEnrollment(server, e.id)).status, 'proofing', 'looking proofs nothing');
+  const forged = await curl(`${server.eidBase}/proofing/eid`,
+    [...card.args, '--data', new URLSearchParams({ t: e.ticket, csrf: 'x'.repeat(43) }).toString()]);
+  assert.equal(forged.status, 403);
+  assert.equal((await getEnrollment(server, e.id)).status, 'proofing');
+  assert.equal((await proofWithCard(eidUrl(e), card.args)).status, 200);
+  assert.equal((await getEnrollment(server, e.id)).status, 'proofed');
 });
 
 test('bad ticket, expired enrolment, and the portal origin does not serve eID proofing', async () => {

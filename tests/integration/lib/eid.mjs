@@ -149,6 +149,19 @@ function randomHex(n) {
 // GET `url` with curl; `args` present the card (or nothing). Returns
 // { status, headers (lower-case names; set-cookie as an array), location, body },
 // or status 0 and curlError when no HTTP answer came.
+// eID proofing as a browser does it: the warning page (GET), then its form
+// (POST with the CSRF token, the same cookies and the same card).  Answers
+// the POST's result, or the page's when the page refused (bad ticket...).
+export async function proofWithCard(url, cardArgs = []) {
+  const jar = path.join(tmp('sleutel-jar-'), 'cookies');
+  const page = await curl(url, [...cardArgs, '-c', jar, '-b', jar]);
+  if (page.status !== 200) return page;
+  const form = {};
+  for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form[m[1]] = m[2];
+  return curl(new URL('/proofing/eid', url).href,
+    [...cardArgs, '-c', jar, '-b', jar, '--data', new URLSearchParams(form).toString()]);
+}
+
 export async function curl(url, args = [], { headers = {}, env } = {}) {
   const a = ['-sS', '-i', '--max-time', '30', '--cacert', serverCa()];
   // curl drops "Name:" with no value; "Name;" sends it empty.
