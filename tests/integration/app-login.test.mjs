@@ -145,7 +145,7 @@ test('the phone number is normalised: 0470 12 34 56 is the same account', async 
 test('an unknown number is not revealed: the same wait page for a request nobody answers', async () => {
   const { agent, aq, waitUrl } = await startAppLogin('+32470999999');
   const r = apprq(aq);
-  assert.equal(r.account_id, '-', 'a decoy, for no account');
+  assert.equal(r.account_id, '-+32470999999', 'a decoy, for no account');
   const html = await (await agent.get(waitUrl)).text();
   assert.match(html, /<p class="vcode" id="vcode"[^>]*>\d{4}<\/p>/);
   assert.match(html, /No request on your phone\? Check the number\./);
@@ -204,19 +204,24 @@ test('at most max_pending requests wait on one phone', async () => {
   assert.match(await res.text(), /Too many requests are waiting on your phone/);
 });
 
-test('blocked and locked accounts get no request, and a page that says what to do', async () => {
+test('blocked and locked accounts get no request, and the form does not tell them from unknown numbers', async () => {
   makeAccount('+32470555002', { status: 'blocked' });
   makeAccount('+32470555003', { lockedUntil: Math.floor(Date.now() / 1000) + 3 * 3600 });
-  for (const phone of ['+32470555002', '+32470555003']) {
+  for (const phone of ['+32470555002', '+32470555003', '+32470555999']) {
     const { agent, req } = await toKeyChoice();
     const res = await submitPhone(agent, req, phone);
-    assert.equal(res.status, 403);
-    const html = await res.text();
-    assert.match(html, /cannot be used right now/);
-    assert.match(html, /choose another key/i);
+    assert.equal(res.status, 303, phone);
+    assert.equal(new URL(res.headers.get('location'), server.base).pathname, '/key/app/wait');
     assert.equal(sql(`SELECT count(*) FROM app_requests WHERE account_id IN
-      (SELECT id FROM accounts WHERE phone = '${phone}')`), '0');
+      (SELECT id FROM accounts WHERE phone = '${phone}')`), '0', 'no phone sees a request');
   }
+  // "Too many waiting" comes at the same count for a number without an
+  // account as for one with.
+  for (let i = 0; i < 2; i++) await startAppLogin('+32470555999');
+  const { agent, req } = await toKeyChoice();
+  const res = await submitPhone(agent, req, '+32470555999');
+  assert.equal(res.status, 429);
+  assert.match(await res.text(), /Too many requests are waiting on your phone/);
 });
 
 test('expiry while the browser waits: the poll answers, the page says time is up, the RP gets access_denied', async () => {

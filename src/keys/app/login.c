@@ -181,7 +181,10 @@ applogin_submit(void *ctx, struct http_request *rq)
 		goto out;
 	}
 	rc = app_request_create(srv, &spec, &made, &err);
-	if (rc == SL_ENOTFOUND)
+	/* No account, or one that is blocked or locked: the same wait page
+	 * for a request no phone sees, so that the form tells nobody which
+	 * numbers have an account or what state it is in. */
+	if (rc == SL_ENOTFOUND || rc == SL_EDENIED)
 		rc = app_request_decoy(srv, &spec, &made);
 	if (rc == SL_EINVAL) {
 		form_page(srv, rq, &p, lang, 400,
@@ -271,7 +274,7 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 	const char *payment = strcmp(r->aq_action, "payment") == 0 ? r->aq_display_text : "";
 	char decoy_text[APP_DISPLAY_MAX + 1];
 
-	if (strcmp(r->aq_account_id, APP_DECOY_ACCOUNT) == 0 && payment_of(p) != NULL) {
+	if (app_is_decoy(r->aq_account_id) && payment_of(p) != NULL) {
 		payment_line(p, lang, decoy_text, sizeof(decoy_text));
 		payment = decoy_text;
 	}

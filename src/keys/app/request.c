@@ -438,8 +438,20 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 int
 app_request_decoy(struct server *srv, const struct app_request_spec *spec, struct app_request_made *out)
 {
+	char phone[APP_PHONE_MAX], account[APP_PHONE_MAX + 8];
+	int pending = 0;
+
 	memset(out, 0, sizeof(*out));
-	return store_request(srv, APP_DECOY_ACCOUNT, spec, APP_NCODES, "", out);
+	if (app_phone_normalize(spec->as_phone, srv->sv_conf->c_app_default_country, phone) != SL_OK)
+		return SL_EINVAL;
+	snprintf(account, sizeof(account), APP_DECOY_PREFIX "%s", phone);
+	/* The same limit as a real account's: "too many waiting" must not
+	 * tell a number with an account from one without. */
+	if (store_apprq_count_pending(srv->sv_store, account, sl_now(), &pending) != SL_OK)
+		return SL_ESTORE;
+	if (pending >= srv->sv_conf->c_app_max_pending)
+		return SL_EBUSY;
+	return store_request(srv, account, spec, APP_NCODES, "", out);
 }
 
 int

@@ -61,8 +61,10 @@ int app_request_decoy(struct server *srv, const struct app_request_spec *spec, s
  * waits for every one.  SL_EBUSY when APP_BG_MAX are running (the caller
  * then frees arg: the job is best effort). */
 int app_background(struct server *srv, void (*fn)(void *), void *arg);
-/* Account id of a decoy request. */
-#define APP_DECOY_ACCOUNT "-"
+/* A decoy's account id: "-" and the number typed, so that decoys for one
+ * number are counted like real requests (max_pending). */
+#define APP_DECOY_PREFIX "-"
+#define app_is_decoy(account_id) ((account_id)[0] == '-')
 
 /* ---- login.c: the portal's app pages ---- */
 void applogin_page(void *ctx, struct http_request *rq);
