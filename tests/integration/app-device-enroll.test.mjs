@@ -216,6 +216,13 @@ test('start refusals: terms, phone, key, proof bound to the body key', async () 
     assert.equal(r.status, 400, bad);
     assert.equal(r.body.error, 'invalid_phone', bad);
   }
+  // A device name is shown on pages and printed in the operator's terminal:
+  // no control, bidi-override or invisible characters.
+  for (const name of ['\u001b[2Kfake', 'tab\there', 'evil\u202egnp', ' lead', '']) {
+    r = await phone.start(number(), { device_name: name });
+    assert.equal(r.status, 400, JSON.stringify(name));
+    assert.equal(r.body.error, 'invalid_request');
+  }
   r = await phone.start(number(), { transport_key: { kty: 'EC', crv: 'P-384', x: phone.jwk.x, y: phone.jwk.y } });
   assert.equal(r.status, 400);
   assert.equal(r.body.error, 'invalid_key');

@@ -178,8 +178,11 @@ start_input(struct server *srv, struct http_request *rq, json_t *body, struct st
 		in->si_lang =
 			config_languages[lang_index(c->c_default_language) < 0 ? 0 : lang_index(c->c_default_language)];
 	in->si_name = app_json_str(body, "device_name", APP_DEVICE_NAME_MAX);
-	if (json_object_get(body, "device_name") != NULL && (in->si_name == NULL || in->si_name[0] == '\0')) {
-		app_send_error(rq, 400, "invalid_request", "device_name: 1 to 64 bytes", NULL);
+	/* Shown on pages and printed by the operator's CLI: readable text
+	 * only (no control, bidi or invisible characters). */
+	if (json_object_get(body, "device_name") != NULL &&
+		(in->si_name == NULL || !oidc_text_readable(in->si_name, APP_DEVICE_NAME_MAX))) {
+		app_send_error(rq, 400, "invalid_request", "device_name: 1 to 64 readable characters", NULL);
 		return false;
 	}
 	if (in->si_name == NULL)
