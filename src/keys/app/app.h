@@ -77,7 +77,7 @@ struct app_request_made {
  * SL_ETOOBIG at a limit; SL_EBUSY when the table is full (refused: a full
  * table never switches limits off). */
 int app_rate_enrol(struct server *srv, const char *phone, const char *ip);
-/* The key an address is counted under: IPv4 as is, IPv6 by its /64 (one
+/* The key an address is counted under: IPv4 as is, IPv6 by its /56 (one
  * subscriber's prefix), anything else as is, at most `len` - 1 bytes. */
 void app_rate_ip_key(const char *ip, char *out, size_t len);
 

@@ -14,6 +14,7 @@
  * limits off).  The state is per process; several nodes each count their
  * own share, which the per-node limits allow for.
  */
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct app_ratelimit {
 	size_t rl_n;
 	size_t rl_max;
 	uint64_t rl_seed;
+	int64_t rl_swept; /* last full sweep: at most one a second */
 };
 
 struct app_ratelimit *
@@ -121,8 +123,12 @@ insert(struct app_ratelimit *rl, const char *key, int window, int64_t now)
 	size_t len = strlen(key), b;
 	struct rl_entry *e;
 
-	if (rl->rl_n >= rl->rl_max)
+	/* A full table is swept at most once a second: a flood of new keys
+	 * must not turn every request into a walk over the whole table. */
+	if (rl->rl_n >= rl->rl_max && now != rl->rl_swept) {
 		sweep(rl, window, now);
+		rl->rl_swept = now;
+	}
 	if (rl->rl_n >= rl->rl_max)
 		return NULL;
 	e = calloc(1, sizeof(*e) + len + 1);
@@ -184,4 +190,21 @@ ratelimit_size(struct app_ratelimit *rl)
 	n = rl->rl_n;
 	pthread_mutex_unlock(&rl->rl_lock);
 	return n;
+}
+
+void
+app_rate_ip_key(const char *ip, char *out, size_t len)
+{
+	struct in6_addr a6;
+
+	/* A subscriber gets a /56 (or a /48) of IPv6: count the /56, or one
+	 * customer could spread over 256 budgets and fill the table. */
+	if (ip != NULL && strchr(ip, ':') != NULL && inet_pton(AF_INET6, ip, &a6) == 1) {
+		memset(a6.s6_addr + 7, 0, 9);
+		if (inet_ntop(AF_INET6, &a6, out, (socklen_t)len) != NULL) {
+			sl_strlcpy(out + strlen(out), "/56", len - strlen(out));
+			return;
+		}
+	}
+	sl_strlcpy(out, ip ? ip : "", len);
 }

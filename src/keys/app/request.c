@@ -216,21 +216,6 @@ audit(struct server *srv, const struct app_request_spec *spec, const char *perso
 	store_audit_add(srv->sv_store, &au);
 }
 
-void
-app_rate_ip_key(const char *ip, char *out, size_t len)
-{
-	struct in6_addr a6;
-
-	if (ip != NULL && strchr(ip, ':') != NULL && inet_pton(AF_INET6, ip, &a6) == 1) {
-		memset(a6.s6_addr + 8, 0, 8);
-		if (inet_ntop(AF_INET6, &a6, out, (socklen_t)len) != NULL) {
-			sl_strlcpy(out + strlen(out), "/64", len - strlen(out));
-			return;
-		}
-	}
-	sl_strlcpy(out, ip ? ip : "", len);
-}
-
 int
 app_rate_enrol(struct server *srv, const char *phone, const char *ip)
 {
