@@ -37,14 +37,14 @@ struct sl_listener_conf {
 
 /* One identity-proofing bank: sleutel is its OIDC client (code + PKCE). */
 struct sl_bank_conf {
-	char *bk_id;            /* from the section name [bank.<id>]: [a-z0-9_-]{1,32} */
-	char *bk_name;          /* shown to the person */
-	char *bk_issuer;        /* https://, or http:// on a loopback address */
+	char *bk_id; /* from the section name [bank.<id>]: [a-z0-9_-]{1,32} */
+	char *bk_name; /* shown to the person */
+	char *bk_issuer; /* https://, or http:// on a loopback address */
 	char *bk_client_id;
 	char *bk_client_secret; /* client_secret_basic */
-	char *bk_scope;         /* default "openid profile" */
-	char *bk_ca_file;       /* extra CA bundle for its TLS; NULL = system */
-	char *bk_claim_rrn;     /* claim holding the national register number */
+	char *bk_scope; /* default "openid profile" */
+	char *bk_ca_file; /* extra CA bundle for its TLS; NULL = system */
+	char *bk_claim_rrn; /* claim holding the national register number */
 	char *bk_claim_given_name;
 	char *bk_claim_family_name;
 	char *bk_claim_birthdate;
@@ -72,23 +72,23 @@ struct sl_config {
 	/* [eid] */
 	bool c_eid_enabled;
 	struct sl_listener_conf c_eid;
-	char *c_eid_anchors;       /* PEM: trust anchors (Belgium Root CAs) */
+	char *c_eid_anchors; /* PEM: trust anchors (Belgium Root CAs) */
 	char *c_eid_intermediates; /* PEM: Citizen CA, Foreigner CA */
-	char *c_eid_ocsp_url;      /* overrides the card's AIA */
-	char *c_eid_crl_url;       /* when the card names no CRL */
+	char *c_eid_ocsp_url; /* overrides the card's AIA */
+	char *c_eid_crl_url; /* when the card names no CRL */
 	bool c_eid_ocsp;
 	bool c_eid_crl;
 	bool c_eid_fail_open;
-	int c_eid_timeout;         /* seconds per OCSP/CRL fetch */
-	int c_eid_cache_max;       /* card verdicts cached */
-	int c_eid_ocsp_max_age;    /* seconds for an OCSP answer without nextUpdate */
-	char *c_eid_proxy_header;  /* nginx $ssl_client_escaped_cert arrives here */
+	int c_eid_timeout; /* seconds per OCSP/CRL fetch */
+	int c_eid_cache_max; /* card verdicts cached */
+	int c_eid_ocsp_max_age; /* seconds for an OCSP answer without nextUpdate */
+	char *c_eid_proxy_header; /* nginx $ssl_client_escaped_cert arrives here */
 
 	/* [pki]: the demo PKI's OCSP responder and CRLs (demo mode only) */
-	char *c_pki_dir;          /* NULL: not served */
+	char *c_pki_dir; /* NULL: not served */
 	char *c_pki_listen;
 	int c_pki_port;
-	int c_pki_ocsp_validity;  /* seconds until an OCSP answer's nextUpdate */
+	int c_pki_ocsp_validity; /* seconds until an OCSP answer's nextUpdate */
 
 	/* [store] */
 	char *c_store_engine; /* "sqlite" */
@@ -119,33 +119,33 @@ struct sl_config {
 	int c_max_waiters;
 
 	/* [app]: the sleutel app key (enrolment, login, confirmation) */
-	int c_app_request_lifetime;   /* seconds a login/payment request waits for the phone */
-	int c_app_max_pending;        /* pending requests per account */
-	int c_app_rate_window;        /* seconds of the rate-limit window */
-	int c_app_rate_phone;         /* new requests per phone number per window */
-	int c_app_rate_ip;            /* new requests per client IP per window */
-	int c_app_rate_rp;            /* new requests per RP per window */
-	int c_app_enrollment_lifetime;/* seconds from enrolment start to finish */
-	int c_app_sms_code_lifetime;  /* seconds an SMS activation code is valid */
-	int c_app_sms_attempts;       /* wrong SMS codes before the enrolment ends */
-	int c_app_sms_max_sends;      /* SMS per enrolment (first + resends) */
-	int c_app_proof_window;       /* seconds a device proof's iat may differ from now */
-	int c_app_poll_timeout;       /* seconds before GET /device/v1/requests answers 204 */
-	char *c_app_push_url;         /* webhook that wakes a phone; "" = none */
-	char *c_app_terms_version;    /* the terms version a new enrolment must accept */
-	char *c_app_default_country;  /* calling code for numbers without one: "32" */
+	int c_app_request_lifetime; /* seconds a login/payment request waits for the phone */
+	int c_app_max_pending; /* pending requests per account */
+	int c_app_rate_window; /* seconds of the rate-limit window */
+	int c_app_rate_phone; /* new requests per phone number per window */
+	int c_app_rate_ip; /* new requests per client IP per window */
+	int c_app_rate_rp; /* new requests per RP per window */
+	int c_app_enrollment_lifetime; /* seconds from enrolment start to finish */
+	int c_app_sms_code_lifetime; /* seconds an SMS activation code is valid */
+	int c_app_sms_attempts; /* wrong SMS codes before the enrolment ends */
+	int c_app_sms_max_sends; /* SMS per enrolment (first + resends) */
+	int c_app_proof_window; /* seconds a device proof's iat may differ from now */
+	int c_app_poll_timeout; /* seconds before GET /device/v1/requests answers 204 */
+	char *c_app_push_url; /* webhook that wakes a phone; "" = none */
+	char *c_app_terms_version; /* the terms version a new enrolment must accept */
+	char *c_app_default_country; /* calling code for numbers without one: "32" */
 
 	/* [sms] */
-	char *c_sms_driver;           /* "outbox" or "webhook" */
+	char *c_sms_driver; /* "outbox" or "webhook" */
 	char *c_sms_webhook_url;
-	char *c_sms_webhook_token;    /* sent as Authorization: Bearer; "" = none */
-	int c_sms_webhook_timeout;    /* seconds per attempt */
-	int c_sms_webhook_retries;    /* attempts after the first */
-	char *c_sms_ca_file;          /* extra CA bundle for the webhook's TLS; NULL = system */
+	char *c_sms_webhook_token; /* sent as Authorization: Bearer; "" = none */
+	int c_sms_webhook_timeout; /* seconds per attempt */
+	int c_sms_webhook_retries; /* attempts after the first */
+	char *c_sms_ca_file; /* extra CA bundle for the webhook's TLS; NULL = system */
 
 	/* [ciba] */
-	int c_ciba_max_expiry;        /* largest requested_expiry accepted */
-	int c_ciba_interval;          /* seconds between token polls */
+	int c_ciba_max_expiry; /* largest requested_expiry accepted */
+	int c_ciba_interval; /* seconds between token polls */
 
 	/* [bank.<id>]: upstream OIDC providers for identity proofing */
 	struct sl_bank_conf c_banks[CONFIG_MAX_BANKS];

@@ -126,7 +126,8 @@ render_latency(struct metrics *m, const struct route_names *rn, struct sl_buf *b
 			route_name(rn, r), cum);
 		sl_buf_addf(b, "sleutel_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_name(rn, r),
 			(double)atomic_load(&m->m_latency_sum_us[r]) / 1e6);
-		sl_buf_addf(b, "sleutel_http_request_duration_seconds_count{route=\"%s\"} %lu\n", route_name(rn, r), cum);
+		sl_buf_addf(
+			b, "sleutel_http_request_duration_seconds_count{route=\"%s\"} %lu\n", route_name(rn, r), cum);
 	}
 }
 

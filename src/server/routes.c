@@ -79,8 +79,14 @@ static const struct http_route tail_routes[] = {
 	{ "/", GET, P, false, PAGE, portal_home },
 };
 
-#define TABLE(t) { (t), sizeof(t) / sizeof((t)[0]) }
-#define MODULE(t, n) { (t), 0, &(n) }
+#define TABLE(t)                                                                                                       \
+	{                                                                                                              \
+		(t), sizeof(t) / sizeof((t)[0])                                                                        \
+	}
+#define MODULE(t, n)                                                                                                   \
+	{                                                                                                              \
+		(t), 0, &(n)                                                                                           \
+	}
 
 int
 server_routes_build(struct server *srv, struct sl_err *err)

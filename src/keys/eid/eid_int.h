@@ -9,7 +9,7 @@
 #include "eid.h"
 
 #define EID_MAX_FETCH (1u << 20) /* bytes of an OCSP response or CRL */
-#define EID_CRL_CACHE 16         /* CRLs kept (one per issuing CA in practice) */
+#define EID_CRL_CACHE 16 /* CRLs kept (one per issuing CA in practice) */
 
 enum eid_status { EID_STATUS_GOOD, EID_STATUS_REVOKED, EID_STATUS_UNKNOWN, EID_STATUS_NONE };
 
@@ -35,8 +35,8 @@ struct eid_validator {
 /* revocation.c: the status of `leaf` issued by `issuer`, OCSP first and the
  * CRL after; *until is how long the answer may be reused. `detail` says
  * what failed when the result is EID_STATUS_NONE. */
-enum eid_status eid_revocation_status(struct eid_validator *v, X509 *leaf, X509 *issuer, int64_t now,
-	int64_t *until, char *detail, size_t detail_len);
+enum eid_status eid_revocation_status(struct eid_validator *v, X509 *leaf, X509 *issuer, int64_t now, int64_t *until,
+	char *detail, size_t detail_len);
 void eid_crl_cache_free(struct eid_validator *v);
 
 #endif

@@ -117,7 +117,8 @@ ocsp_answer(struct eid_validator *v, OCSP_REQUEST *req, OCSP_RESPONSE *resp, OCS
 		goto out;
 	}
 	if (OCSP_check_validity(thisupd, nextupd, v->ev.ev_skew, nextupd ? -1 : v->ev.ev_max_age) != 1 ||
-		asn1_epoch(thisupd) > later(now) + v->ev.ev_skew || (nextupd && asn1_epoch(nextupd) < now - v->ev.ev_skew)) {
+		asn1_epoch(thisupd) > later(now) + v->ev.ev_skew ||
+		(nextupd && asn1_epoch(nextupd) < now - v->ev.ev_skew)) {
 		snprintf(detail, dlen, "OCSP answer is stale or from the future");
 		goto out;
 	}
@@ -230,7 +231,8 @@ crl_get(struct eid_validator *v, const char *url, X509 *issuer, int64_t now, cha
 	if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1 ||
 		X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
 		snprintf(detail, dlen, "CRL from %s is not signed by the issuing CA", url);
-	} else if (next < now - v->ev.ev_skew || asn1_epoch(X509_CRL_get0_lastUpdate(crl)) > later(now) + v->ev.ev_skew) {
+	} else if (next < now - v->ev.ev_skew ||
+		   asn1_epoch(X509_CRL_get0_lastUpdate(crl)) > later(now) + v->ev.ev_skew) {
 		snprintf(detail, dlen, "CRL from %s is stale", url);
 	} else {
 		pthread_mutex_lock(&v->v_lock);

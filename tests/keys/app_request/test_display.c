@@ -157,7 +157,8 @@ test_binding_message(void **state)
 	/* UTF-8 is fine; control, bidi-override and invisible characters are not. */
 	text_is(FR, "login", "Bank", NULL, "Caisse n°3 — 12€", "Se connecter à Bank\nCaisse n°3 — 12€");
 	const char *refused[] = { "a\nb", "tab\there", "\x7f",
-		("evil\xe2\x80\xae" "gnp"), /* a right-to-left override, then text */
+		("evil\xe2\x80\xae"
+		 "gnp"), /* a right-to-left override, then text */
 		"zero\xe2\x80\x8bwidth", " lead", "trail ", "\xff\xfe", "\xc3", "bad\xc3(" };
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		if (app_binding_ok(refused[i]))
