@@ -64,19 +64,20 @@ get_one(struct store *st, enum stmt_id q, const char *key, row_reader rd, void *
 	return read_one(st, q, b, NBIND(b), rd, out);
 }
 
-/* Run an UPDATE ... RETURNING <one integer> in its own transaction. */
+/* Run an UPDATE ... RETURNING <ncols integers> in its own transaction:
+ * out[i] is column i of the one row changed; SL_ENOTFOUND when none. */
 static int
-update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value)
+update_returning(
+	struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t nb, int64_t *out, int ncols)
 {
-	const struct bind b[] = { BT(key) };
 	struct conn *c = conn_get(st);
 	int rc = tx_begin(c, d);
 
 	if (rc == SL_OK) {
-		sqlite3_stmt *s = stmt_bound(c, q, b, NBIND(b));
+		sqlite3_stmt *s = stmt_bound(c, q, b, nb);
 		rc = step_row(c, s);
-		if (rc == SL_OK)
-			*value = sqlite3_column_int(s, 0);
+		for (int i = 0; rc == SL_OK && i < ncols; i++)
+			out[i] = sqlite3_column_int64(s, i);
 		/* Finish the statement before COMMIT: RETURNING completes the
 		 * UPDATE only when stepped to the end. */
 		if (rc == SL_OK && sqlite3_step(s) != SQLITE_DONE)
@@ -85,6 +86,18 @@ update_returning_int(struct store *st, enum durability d, enum stmt_id q, const 
 	}
 	rc = tx_end(c, rc);
 	conn_put(st, c);
+	return rc;
+}
+
+static int
+update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value)
+{
+	const struct bind b[] = { BT(key) };
+	int64_t v = 0;
+	int rc = update_returning(st, d, q, b, NBIND(b), &v, 1);
+
+	if (rc == SL_OK)
+		*value = (int)v;
 	return rc;
 }
 
@@ -176,22 +189,13 @@ store_account_attempt(struct store *st, const char *id, int64_t now, const struc
 {
 	const struct bind b[] = { BT(id), BI(now), BI(lo->lo_forever), BI(STORE_LOCKED_FOREVER), BI(lo->lo_step2),
 		BI(lo->lo_secs2), BI(lo->lo_step1), BI(lo->lo_secs1) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_FULL);
+	int64_t v[2] = { 0, 0 };
+	int rc = update_returning(st, DUR_FULL, Q_ACC_ATTEMPT, b, NBIND(b), v, 2);
 
 	if (rc == SL_OK) {
-		sqlite3_stmt *s = stmt_bound(c, Q_ACC_ATTEMPT, b, NBIND(b));
-		rc = step_row(c, s);
-		if (rc == SL_OK) {
-			*failures = sqlite3_column_int(s, 0);
-			*locked_until = sqlite3_column_int64(s, 1);
-			if (sqlite3_step(s) != SQLITE_DONE)
-				rc = SL_ESTORE;
-		}
-		sqlite3_reset(s);
+		*failures = (int)v[0];
+		*locked_until = v[1];
 	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
 	/* No row: unknown, or locked at `now` (the caller reads which). */
 	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
 }
@@ -421,21 +425,12 @@ int
 store_enrollment_sms_charge(struct store *st, const char *id, int max, int *attempts)
 {
 	const struct bind b[] = { BT(id), BI(max) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+	int64_t v = 0;
+	int rc = update_returning(st, DUR_NORMAL, Q_EN_SMS_ATTEMPT, b, NBIND(b), &v, 1);
 
-	if (rc == SL_OK) {
-		sqlite3_stmt *s = stmt_bound(c, Q_EN_SMS_ATTEMPT, b, NBIND(b));
-		rc = step_row(c, s);
-		if (rc == SL_OK) {
-			*attempts = sqlite3_column_int(s, 0);
-			if (sqlite3_step(s) != SQLITE_DONE)
-				rc = SL_ESTORE;
-		}
-		sqlite3_reset(s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
+	if (rc == SL_OK)
+		*attempts = (int)v;
+	/* No row: tries used up, not at "sms", or unknown. */
 	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
 }
 
