@@ -451,7 +451,7 @@ finish_account(struct conn *c, const char *phone, const char *person_id, int64_t
 	if (rc != SL_ENOTFOUND)
 		return sl_fail(err, rc, "cannot read the account");
 
-	account->ac_id = sl_random_id(16);
+	account->ac_id = sl_random_name(16);
 	account->ac_person_id = strdup(person_id);
 	account->ac_phone = strdup(phone);
 	account->ac_status = strdup("active");
@@ -477,7 +477,7 @@ finish_device(struct conn *c, struct store_device *dev, const char *account_id, 
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	free(dev->dv_account_id);
 	dev->dv_account_id = acc;
-	if (dev->dv_id == NULL && (dev->dv_id = sl_random_id(16)) == NULL)
+	if (dev->dv_id == NULL && (dev->dv_id = sl_random_name(16)) == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	if (dev->dv_status == NULL && (dev->dv_status = strdup("active")) == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");

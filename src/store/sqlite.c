@@ -425,7 +425,7 @@ person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
 		rc = step_done(c, s);
 	} else if (rc == SL_OK) {
 		if (p->p_id == NULL)
-			p->p_id = sl_random_id(16);
+			p->p_id = sl_random_name(16);
 		p->p_created = now;
 		s = conn_stmt(c, Q_PERSON_INSERT);
 		bind_text(s, 1, p->p_id);

@@ -227,7 +227,7 @@ app_enroll_start(void *ctx, struct http_request *rq)
 		app_send_error(rq, 429, "rate_limited", "Too many enrolments; try again later.", NULL);
 		goto out;
 	}
-	id = sl_random_id(16);
+	id = sl_random_name(16);
 	jwk = public_jwk_text(in.si_jwk);
 	if (id == NULL || jwk == NULL) {
 		app_send_error(rq, 500, "server_error", "out of memory", NULL);
@@ -575,7 +575,7 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
 		goto out;
 	}
-	dev.dv_id = sl_random_id(16);
+	dev.dv_id = sl_random_name(16);
 	dev.dv_name = sl_strdup(en.en_device_name);
 	dev.dv_jkt = sl_strdup(en.en_jkt);
 	dev.dv_transport_jwk = sl_strdup(en.en_transport_jwk);

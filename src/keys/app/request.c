@@ -303,7 +303,7 @@ store_request(struct server *srv, const char *account_id, const struct app_reque
 	char codes[APP_NCODES][APP_CODE_LEN + 1];
 	struct store_apprq r;
 	json_t *arr = NULL;
-	char *id = sl_random_id(16), *nonce = sl_random_id(16), *codes_json = NULL;
+	char *id = sl_random_name(16), *nonce = sl_random_id(16), *codes_json = NULL;
 	int64_t now = sl_now();
 	int lifetime = spec->as_lifetime > 0 ? spec->as_lifetime : srv->sv_conf->c_app_request_lifetime;
 	int rc = SL_ECRYPTO;
