@@ -5,7 +5,6 @@
  * is never printed, and never read with echo: on a terminal it is typed
  * masked; otherwise it is the first line of stdin or of --code-fd.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,31 +21,50 @@
 #define CODE_TRIES 3 /* times the terminal asks the code twice */
 
 /* The format comes from text.c's table, never from input. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+/* The text `id` in the app's language with %1 and %2 replaced by a1 and
+ * a2 (NULL: nothing), cut to fit `size`. */
 static void
-say(const struct cli *c, enum txt id, ...)
+fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, const char *a1, const char *a2)
 {
-	const char *fmt = txt(c, id);
-	va_list ap;
+	const char *t = txt(c, id);
+	size_t n = 0;
 
-	va_start(ap, id);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
+	for (; *t != '\0' && n + 1 < size; t++) {
+		if (t[0] == '%' && (t[1] == '1' || t[1] == '2')) {
+			const char *a = t[1] == '1' ? a1 : a2;
+			for (a = a ? a : ""; *a != '\0' && n + 1 < size; a++)
+				buf[n++] = *a;
+			t++;
+		} else {
+			buf[n++] = *t;
+		}
+	}
+	buf[n] = '\0';
 }
 
 static void
-fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, ...)
+say2(const struct cli *c, enum txt id, const char *a1, const char *a2)
 {
-	const char *fmt = txt(c, id);
-	va_list ap;
+	char buf[1024];
 
-	va_start(ap, id);
-	vsnprintf(buf, size, fmt, ap);
-	va_end(ap);
+	fmt_txt(c, buf, sizeof(buf), id, a1, a2);
+	puts(buf);
 }
-#pragma GCC diagnostic pop
+
+static void
+say(const struct cli *c, enum txt id)
+{
+	say2(c, id, NULL, NULL);
+}
+
+static void
+say_num(const struct cli *c, enum txt id, long long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", v);
+	say2(c, id, num, NULL);
+}
 
 void
 print_json(const json_t *doc)
@@ -223,7 +241,7 @@ show_enroll(const struct cli *c, const json_t *ans)
 	if (json_is_array(json_object_get(ans, "proofing")))
 		show_proofing(c, ans);
 	if (json_is_object(person))
-		say(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
+		say2(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
 			json_string_value(json_object_get(person, "family_name")) ?: "");
 }
 
@@ -234,7 +252,7 @@ prompt_yes_terms(const struct cli *c, const char *version)
 	char q[CLI_LINE_MAX];
 
 	say(c, T_WELCOME);
-	fmt_txt(c, q, sizeof(q), T_TERMS, version ? version : "?");
+	fmt_txt(c, q, sizeof(q), T_TERMS, version ? version : "?", NULL);
 	return prompt_yes(q, txt(c, T_YES_CHARS));
 }
 
@@ -283,7 +301,7 @@ enroll_start(struct cli *c)
 	if (c->c_json)
 		print_json(ans);
 	else
-		say(c, T_SMS_SENT, json_string_value(json_object_get(ans, "phone")) ?: spec.es_phone);
+		say2(c, T_SMS_SENT, json_string_value(json_object_get(ans, "phone")) ?: spec.es_phone, NULL);
 	json_decref(ans);
 	return CLI_OK;
 }
@@ -304,7 +322,8 @@ enroll_sms(struct cli *c)
 	if (rc != SL_OK) {
 		se = sapp_last_error(c->c_app);
 		if (!c->c_json && json_is_integer(json_object_get(se, "attempts_left")))
-			say(c, T_ATTEMPTS_LEFT, (long long)json_integer_value(json_object_get(se, "attempts_left")));
+			say_num(c, T_ATTEMPTS_LEFT,
+				(long long)json_integer_value(json_object_get(se, "attempts_left")));
 		return cli_fail(c, rc, &err);
 	}
 	show_enroll(c, ans);
@@ -393,7 +412,7 @@ ask_sms(struct cli *c, json_t **ans)
 			return CLI_OK;
 		if (strcmp(sapp_last_error_code(c->c_app), "wrong_code") != 0)
 			return cli_fail(c, rc, &err);
-		say(c, T_ATTEMPTS_LEFT,
+		say_num(c, T_ATTEMPTS_LEFT,
 			(long long)json_integer_value(json_object_get(sapp_last_error(c->c_app), "attempts_left")));
 	}
 }
@@ -412,7 +431,7 @@ wait_proofed(struct cli *c)
 			return cli_fail(c, rc, &err);
 		person = json_object_get(ans, "person");
 		if (json_is_object(person))
-			say(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
+			say2(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
 				json_string_value(json_object_get(person, "family_name")) ?: "");
 		json_decref(ans);
 	}
@@ -509,7 +528,7 @@ show_request(const struct cli *c, const json_t *r)
 	json_array_foreach(json_object_get(r, "codes"), i, code)
 		printf("  %zu) %s\n", i + 1, json_string_value(code) ? json_string_value(code) : "?");
 	if (json_is_integer(json_object_get(r, "expires_in")))
-		say(c, T_EXPIRES, (long long)json_integer_value(json_object_get(r, "expires_in")));
+		say_num(c, T_EXPIRES, (long long)json_integer_value(json_object_get(r, "expires_in")));
 	printf("[%s]\n", json_string_value(json_object_get(r, "id")) ?: "?");
 }
 
@@ -596,7 +615,7 @@ approve_failed(struct cli *c, int rc, const struct sl_err *err)
 	const char *code = sapp_last_error_code(c->c_app);
 
 	if (!c->c_json && strcmp(code, "wrong_code") == 0)
-		say(c, T_WRONG_CODE, (long long)json_integer_value(json_object_get(se, "failures")));
+		say_num(c, T_WRONG_CODE, (long long)json_integer_value(json_object_get(se, "failures")));
 	if (!c->c_json && strcmp(code, "locked") == 0)
 		say(c, T_LOCKED);
 	return cli_fail(c, rc, err);

@@ -2,7 +2,8 @@
  * text.c — what the terminal app says, in Dutch (the default), French,
  * German and English.  The Dutch follows the citizen's manual the app
  * mirrors: "Ik log in", "Bevestig", the 5-digit code, the phone number
- * without the leading 0.
+ * without the leading 0.  Values go in as %1 and %2 (never printf formats:
+ * these strings are data, not format strings).
  */
 #include <string.h>
 
@@ -13,21 +14,21 @@ static const char *const langs[] = { "nl", "fr", "de", "en" };
 static const char *const texts[T_COUNT][4] = {
 	[T_WELCOME] = { "Welkom bij sleutel.", "Bienvenue dans sleutel.", "Willkommen bei sleutel.",
 		"Welcome to sleutel." },
-	[T_TERMS] = { "Aanvaard je de voorwaarden (versie %s)? [j/n] ",
-		"Acceptez-vous les conditions (version %s) ? [o/n] ",
-		"Akzeptieren Sie die Bedingungen (Version %s)? [j/n] ",
-		"Do you accept the terms (version %s)? [y/n] " },
+	[T_TERMS] = { "Aanvaard je de voorwaarden (versie %1)? [j/n] ",
+		"Acceptez-vous les conditions (version %1) ? [o/n] ",
+		"Akzeptieren Sie die Bedingungen (Version %1)? [j/n] ",
+		"Do you accept the terms (version %1)? [y/n] " },
 	[T_PHONE] = { "Vul je gsm-nummer in zonder de 0 vooraan: BE (+32) ",
 		"Entrez votre numéro de GSM sans le 0 initial : BE (+32) ",
 		"Geben Sie Ihre Handynummer ohne die führende 0 ein: BE (+32) ",
 		"Enter your mobile number without the leading 0: BE (+32) " },
-	[T_SMS_SENT] = { "Je ontvangt een 5-cijferige activatiecode per sms op %s.",
-		"Vous recevez un code d'activation à 5 chiffres par SMS au %s.",
-		"Sie erhalten einen 5-stelligen Aktivierungscode per SMS an %s.",
-		"You will receive a 5-digit activation code by SMS on %s." },
+	[T_SMS_SENT] = { "Je ontvangt een 5-cijferige activatiecode per sms op %1.",
+		"Vous recevez un code d'activation à 5 chiffres par SMS au %1.",
+		"Sie erhalten einen 5-stelligen Aktivierungscode per SMS an %1.",
+		"You will receive a 5-digit activation code by SMS on %1." },
 	[T_SMS_CODE] = { "Activatiecode: ", "Code d'activation : ", "Aktivierungscode: ", "Activation code: " },
-	[T_ATTEMPTS_LEFT] = { "Foute code. Nog %lld poging(en).", "Code erroné. Encore %lld essai(s).",
-		"Falscher Code. Noch %lld Versuch(e).", "Wrong code. %lld attempt(s) left." },
+	[T_ATTEMPTS_LEFT] = { "Foute code. Nog %1 poging(en).", "Code erroné. Encore %1 essai(s).",
+		"Falscher Code. Noch %1 Versuch(e).", "Wrong code. %1 attempt(s) left." },
 	[T_PROOFING] = { "Koppel je identiteit. Open een van deze links in je browser:",
 		"Liez votre identité. Ouvrez un de ces liens dans votre navigateur :",
 		"Verknüpfen Sie Ihre Identität. Öffnen Sie einen dieser Links im Browser:",
@@ -36,8 +37,8 @@ static const char *const texts[T_COUNT][4] = {
 		"Un instant, nous attendons que votre identité soit liée...",
 		"Einen Moment, wir warten, bis Ihre Identität verknüpft ist...",
 		"One moment, waiting until your identity is linked..." },
-	[T_PROOFED] = { "Je identiteit is gekoppeld: %s %s.", "Votre identité est liée : %s %s.",
-		"Ihre Identität ist verknüpft: %s %s.", "Your identity is linked: %s %s." },
+	[T_PROOFED] = { "Je identiteit is gekoppeld: %1 %2.", "Votre identité est liée : %1 %2.",
+		"Ihre Identität ist verknüpft: %1 %2.", "Your identity is linked: %1 %2." },
 	[T_CODE_NEW] = { "Kies een nieuwe 5-cijferige code: ", "Choisissez un nouveau code à 5 chiffres : ",
 		"Wählen Sie einen neuen 5-stelligen Code: ", "Choose a new 5-digit code: " },
 	[T_CODE_AGAIN] = { "Voer deze code opnieuw in: ", "Entrez ce code une nouvelle fois : ",
@@ -67,11 +68,11 @@ static const char *const texts[T_COUNT][4] = {
 	[T_APPROVED] = { "Bevestigd. Je kunt je telefoon wegleggen.", "Confirmé. Vous pouvez poser votre téléphone.",
 		"Bestätigt. Sie können Ihr Telefon weglegen.", "Confirmed. You can put your phone away." },
 	[T_REFUSED] = { "Geweigerd.", "Refusé.", "Abgelehnt.", "Refused." },
-	[T_WRONG_CODE] = { "Foute code (%lld keer na elkaar).", "Code erroné (%lld fois de suite).",
-		"Falscher Code (%lld-mal hintereinander).", "Wrong code (%lld in a row)." },
+	[T_WRONG_CODE] = { "Foute code (%1 keer na elkaar).", "Code erroné (%1 fois de suite).",
+		"Falscher Code (%1-mal hintereinander).", "Wrong code (%1 in a row)." },
 	[T_LOCKED] = { "Je sleutel is geblokkeerd.", "Votre clé est bloquée.", "Ihr Schlüssel ist gesperrt.",
 		"Your key is locked." },
-	[T_EXPIRES] = { "Nog %lld seconden.", "Encore %lld secondes.", "Noch %lld Sekunden.", "%lld seconds left." },
+	[T_EXPIRES] = { "Nog %1 seconden.", "Encore %1 secondes.", "Noch %1 Sekunden.", "%1 seconds left." },
 	[T_DEVICES] = { "Toestellen:", "Appareils :", "Geräte:", "Devices:" },
 	[T_THIS_DEVICE] = { "(dit toestel)", "(cet appareil)", "(dieses Gerät)", "(this device)" },
 	[T_REMOVED] = { "Toestel verwijderd.", "Appareil supprimé.", "Gerät entfernt.", "Device removed." },
