@@ -14,14 +14,13 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, DEMO_PERSON } from '../integration/lib/harness.mjs';
 import { enrolPhone } from '../integration/lib/phone.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, shots } from './lib/browser.mjs';
+import { launchBrowser, Watch, clearArtifacts, screenshot, axe, shots, at } from './lib/browser.mjs';
 
 let server;
 let chrome;
 let phone;
 const watch = new Watch();
 
-const at = (origin, pathname) => (u) => u.origin === origin && u.pathname === pathname;
 
 function sql(q) {
   return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],

@@ -26,7 +26,8 @@ import path from 'node:path';
 import { startServer, ROOT, BUILD } from '../integration/lib/harness.mjs';
 import { tokenRequest } from '../integration/lib/flows.mjs';
 import { smsGateway, enrolPhone } from '../integration/lib/phone.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, shots } from './lib/browser.mjs';
+import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, shots,
+  newContext as newContextIn, at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, translator } from './lib/i18n.mjs';
 
@@ -38,7 +39,6 @@ const PAY = { type: 'payment', instructedAmount: { amount: '12.34', currency: 'E
   creditorName: 'Apotheek Nova', creditorAccount: { iban: 'BE71096123456769' } };
 // Chromium always sends an Accept-Language; Spanish is none of the portal's,
 // so the server's default (nl) applies unless the RP asks with ui_locales.
-const NO_PORTAL_LANGUAGE = 'es-ES';
 
 let server;
 let gw;
@@ -87,15 +87,9 @@ after(async () => {
   if (shots.length) console.log(`screenshots: ${shots.length} in tests/artifacts/browser/`);
 });
 
-async function newContext(label, opts = {}) {
-  const ctx = await chrome.browser.newContext({ locale: NO_PORTAL_LANGUAGE, viewport: { width: 1024, height: 800 }, ...opts });
-  ctx.setDefaultTimeout(10000);
-  await watch.attach(ctx, label);
-  return ctx;
-}
+const newContext = (label, opts) => newContextIn(chrome.browser, watch, label, opts);
 
-const at = (origin, pathname) => (u) => u.origin === origin && u.pathname === pathname;
-const text = async (page, sel) => (await page.locator(sel).first().innerText()).replace(/\s+/g, ' ').trim();
+const text = pageText;
 
 async function assertAxe(page, label) {
   const v = await axe(page, label);

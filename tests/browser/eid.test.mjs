@@ -29,7 +29,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { startServer, SLEUTEL, DEMO_PERSON } from '../integration/lib/harness.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, untranslated, shots, spkiHash } from './lib/browser.mjs';
+import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, untranslated, shots, spkiHash, at } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, englishMsgids, translator } from './lib/i18n.mjs';
 
@@ -116,7 +116,6 @@ async function cardContext(label, card) {
   return ctx;
 }
 
-const at = (origin, pathname) => (u) => u.origin === origin && u.pathname === pathname;
 const text = async (loc) => (await loc.first().innerText()).replace(/\s+/g, ' ').trim();
 
 // The page's <h1> is `msgid` as po/LANG.po translates it (and, but for

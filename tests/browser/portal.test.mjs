@@ -10,14 +10,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { startServer, DEMO_PERSON } from '../integration/lib/harness.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, untranslated, shots, axeBuilder, certInfo } from './lib/browser.mjs';
+import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, untranslated, shots, axeBuilder, certInfo,
+  newContext as newContextIn, at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, englishMsgids, translator, LANG_NAMES } from './lib/i18n.mjs';
 
 const CHOOSE = 'Choose your digital key';
-// Chromium always sends an Accept-Language. A context in Spanish asks for
-// no language the portal has, so the server's default_language (nl) applies.
-const NO_PORTAL_LANGUAGE = 'es-ES';
 
 let server;
 let chrome;
@@ -44,17 +42,10 @@ after(async () => {
   if (shots.length) console.log(`screenshots: ${shots.length} in tests/artifacts/browser/`);
 });
 
-async function newContext(label, opts = {}) {
-  const ctx = await chrome.browser.newContext({ locale: NO_PORTAL_LANGUAGE, viewport: { width: 1024, height: 800 }, ...opts });
-  ctx.setDefaultTimeout(10000);
-  await watch.attach(ctx, label);
-  return ctx;
-}
+const newContext = (label, opts) => newContextIn(chrome.browser, watch, label, opts);
 
-// A predicate for page.waitForURL: this origin and path.
-const at = (origin, pathname) => (u) => u.origin === origin && u.pathname === pathname;
 
-const text = async (page, sel) => (await page.locator(sel).first().innerText()).replace(/\s+/g, ' ').trim();
+const text = pageText;
 
 // The page shows `msgid` in `lang`: what po/LANG.po says, and for any
 // language but English not the English message id itself.

@@ -174,3 +174,22 @@ export async function untranslated(page, msgids) {
   for (const t of texts) for (const p of pats) if (p.re.test(t)) hits.add(p.id);
   return [...hits];
 }
+
+// Chromium always sends an Accept-Language. A context in Spanish asks for
+// no language the portal has, so the server's default_language (nl) applies.
+export const NO_PORTAL_LANGUAGE = 'es-ES';
+
+// A fresh browser context in that language, watched for CSP violations and
+// script errors under `label`.
+export async function newContext(browser, watch, label, opts = {}) {
+  const ctx = await browser.newContext({ locale: NO_PORTAL_LANGUAGE, viewport: { width: 1024, height: 800 }, ...opts });
+  ctx.setDefaultTimeout(10000);
+  await watch.attach(ctx, label);
+  return ctx;
+}
+
+// A predicate for page.waitForURL: this origin and path.
+export const at = (origin, pathname) => (u) => u.origin === origin && u.pathname === pathname;
+
+// The visible text of the first match of `sel` on `page`, spaces folded.
+export const pageText = async (page, sel) => (await page.locator(sel).first().innerText()).replace(/\s+/g, ' ').trim();
