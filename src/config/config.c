@@ -72,6 +72,9 @@ static const struct conf_key conf_keys[] = {
 	{ "pki", "listen", CT_STR, OFF(c_pki_listen), 0, 0, "127.0.0.1" },
 	{ "pki", "port", CT_INT, OFF(c_pki_port), 1, 65535, "8889" },
 	{ "pki", "ocsp_validity", CT_INT, OFF(c_pki_ocsp_validity), 10, 604800, "3600" },
+	{ "metrics", "listen", CT_STR, OFF(c_metrics_listen), 0, 0, "127.0.0.1" },
+	{ "metrics", "port", CT_INT, OFF(c_metrics_port), 0, 65535, "0" },
+	{ "metrics", "token_file", CT_PATH, OFF(c_metrics_token_file), 0, 0, NULL },
 	{ "store", "engine", CT_STR, OFF(c_store_engine), 0, 0, "sqlite" },
 	{ "store", "path", CT_PATH, OFF(c_store_path), 0, 0, "sleutel.db" },
 	{ "store", "busy_timeout_ms", CT_INT, OFF(c_store_busy_timeout_ms), 0, 600000, "5000" },
@@ -463,6 +466,8 @@ config_free(struct sl_config *conf)
 	free(conf->c_eid_anchors);
 	free(conf->c_pki_dir);
 	free(conf->c_pki_listen);
+	free(conf->c_metrics_listen);
+	free(conf->c_metrics_token_file);
 	free(conf->c_eid_intermediates);
 	free(conf->c_eid_ocsp_url);
 	free(conf->c_eid_crl_url);

@@ -89,6 +89,11 @@ struct sl_config {
 	char *c_pki_listen;
 	int c_pki_port;
 	int c_pki_ocsp_validity; /* seconds until an OCSP answer's nextUpdate */
+	/* [metrics]: /metrics on its own plain-HTTP listener, never on the
+	 * portal or eID origin */
+	char *c_metrics_listen;
+	int c_metrics_port; /* 0: metrics not served */
+	char *c_metrics_token_file; /* when set, a bearer token is required */
 
 	/* [store] */
 	char *c_store_engine; /* "sqlite" */

@@ -21,7 +21,7 @@
 #include "../waiter/waiter.h"
 
 enum http_method { HTTP_GET = 1, HTTP_POST = 2, HTTP_HEAD = 4 };
-enum http_origin { HTTP_ORIGIN_PORTAL = 1, HTTP_ORIGIN_EID = 2, HTTP_ORIGIN_PKI = 4 };
+enum http_origin { HTTP_ORIGIN_PORTAL = 1, HTTP_ORIGIN_EID = 2, HTTP_ORIGIN_PKI = 4, HTTP_ORIGIN_METRICS = 8 };
 /* How errors found before the handler are answered. */
 enum http_kind { HTTP_KIND_API, HTTP_KIND_PAGE };
 

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "server.h"
 #include "../oidc/oidc.h"
@@ -26,12 +27,29 @@ route_health(void *ctx, struct http_request *rq)
 	http_send_json(rq, 200, json_pack("{s:s,s:i}", "status", "ok", "schema", version));
 }
 
+/* "Bearer <token>" matching [metrics] token_file, when one is set. */
+static bool
+metrics_caller_ok(struct server *srv, struct http_request *rq)
+{
+	const char *authz = http_header(rq, "Authorization");
+
+	if (srv->sv_metrics_token == NULL)
+		return true;
+	return authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0 && sl_ct_streq(authz + 7, srv->sv_metrics_token);
+}
+
 static void
 route_metrics(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
-	char *text = metrics_render(srv->sv_metrics, srv->sv_routes, srv->sv_nroutes, waiter_count(srv->sv_waiters));
+	char *text;
 
+	if (!metrics_caller_ok(srv, rq)) {
+		http_add_header(rq, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+		http_send_json(rq, 401, json_pack("{s:s}", "error", "a bearer token is required for /metrics"));
+		return;
+	}
+	text = metrics_render(srv->sv_metrics, srv->sv_routes, srv->sv_nroutes, waiter_count(srv->sv_waiters));
 	if (text == NULL) {
 		http_send_empty(rq, 500);
 		return;
@@ -48,8 +66,8 @@ route_metrics(void *ctx, struct http_request *rq)
 #define PAGE HTTP_KIND_PAGE
 
 static const struct http_route core_routes[] = {
-	{ "/healthz", GET, P | E, false, API, route_health },
-	{ "/metrics", GET, P, false, API, route_metrics },
+	{ "/healthz", GET, P | E | HTTP_ORIGIN_METRICS, false, API, route_health },
+	{ "/metrics", GET, HTTP_ORIGIN_METRICS, false, API, route_metrics },
 	{ "/.well-known/openid-configuration", GET, P, false, API, oidc_discovery },
 	{ "/jwks", GET, P, false, API, oidc_jwks },
 	{ "/authorize", GP, P, false, PAGE, oidc_authorize },

@@ -206,6 +206,38 @@ listener_start(struct server *srv, const char *name, enum http_origin origin, co
 	return http_daemon_start(&hd, err);
 }
 
+/* /metrics tells how many logins of each key, requests and waiters there
+ * are: useful to an attacker timing a relay, so it never shares a listener
+ * with the portal.  Its own listener is loopback by default; bound
+ * elsewhere, a bearer token from a file (one line, at least 32 characters)
+ * keeps scrapers other than the operator's out. */
+static int
+start_metrics(struct server *srv, struct sl_err *err)
+{
+	const struct sl_config *c = srv->sv_conf;
+	struct sl_listener_conf ml = { .lc_listen = c->c_metrics_listen, .lc_port = c->c_metrics_port };
+	int rc;
+
+	if (c->c_metrics_port == 0)
+		return SL_OK;
+	if (c->c_metrics_token_file != NULL) {
+		rc = sl_file_read(c->c_metrics_token_file, 4096, &srv->sv_metrics_token, NULL, err);
+		if (rc != SL_OK)
+			return rc;
+		srv->sv_metrics_token[strcspn(srv->sv_metrics_token, "\r\n")] = '\0';
+		if (strlen(srv->sv_metrics_token) < METRICS_TOKEN_MIN)
+			return sl_fail(err, SL_EINVAL,
+				"[metrics] token_file %s: the token must be at least %d characters",
+				c->c_metrics_token_file, METRICS_TOKEN_MIN);
+	}
+	srv->sv_metrics_http = listener_start(srv, "metrics", HTTP_ORIGIN_METRICS, &ml, NULL, NULL, NULL, err);
+	if (srv->sv_metrics_http == NULL)
+		return SL_ERR;
+	log_info("metrics on http://%s:%d/metrics%s", c->c_metrics_listen, http_daemon_port(srv->sv_metrics_http),
+		srv->sv_metrics_token ? " (bearer token required)" : "");
+	return SL_OK;
+}
+
 struct server *
 server_start(struct sl_config *conf, struct sl_err *err)
 {
@@ -259,6 +291,8 @@ server_start(struct sl_config *conf, struct sl_err *err)
 		log_warn("demo PKI: OCSP responder and CRLs on http://%s:%d (demo mode, not for production)",
 			conf->c_pki_listen, conf->c_pki_port);
 	}
+	if (start_metrics(srv, err) != SL_OK)
+		goto fail;
 	log_info("listening: portal %s:%d%s, eID %s", conf->c_portal.lc_listen, http_daemon_port(srv->sv_portal),
 		conf->c_portal.lc_tls ? " (TLS)" : " (plain HTTP behind a proxy)",
 		srv->sv_eid ? "enabled" : "disabled");
@@ -279,16 +313,18 @@ server_stop(struct server *srv)
 	http_daemon_quiesce(srv->sv_portal);
 	http_daemon_quiesce(srv->sv_eid);
 	http_daemon_quiesce(srv->sv_pki);
+	http_daemon_quiesce(srv->sv_metrics_http);
 	if (srv->sv_waiters != NULL)
 		waiter_registry_shutdown(srv->sv_waiters);
 	deadline = sl_monotonic_ms() + (int64_t)srv->sv_conf->c_shutdown_grace * 1000;
 	while ((http_daemon_active(srv->sv_portal) > 0 || http_daemon_active(srv->sv_eid) > 0 ||
-		       http_daemon_active(srv->sv_pki) > 0) &&
+		       http_daemon_active(srv->sv_pki) > 0 || http_daemon_active(srv->sv_metrics_http) > 0) &&
 		sl_monotonic_ms() < deadline)
 		usleep(10000);
 	http_daemon_stop(srv->sv_portal);
 	http_daemon_stop(srv->sv_eid);
 	http_daemon_stop(srv->sv_pki);
+	http_daemon_stop(srv->sv_metrics_http);
 	if (srv->sv_hk_running) {
 		pthread_mutex_lock(&srv->sv_hk_lock);
 		pthread_cond_signal(&srv->sv_hk_cond);
@@ -319,6 +355,9 @@ server_stop(struct server *srv)
 		OPENSSL_cleanse(srv->sv_eid_key, strlen(srv->sv_eid_key));
 	free(srv->sv_eid_key);
 	free(srv->sv_eid_trust);
+	if (srv->sv_metrics_token != NULL)
+		OPENSSL_cleanse(srv->sv_metrics_token, strlen(srv->sv_metrics_token));
+	free(srv->sv_metrics_token);
 	OPENSSL_cleanse(srv->sv_csrf_key, sizeof(srv->sv_csrf_key));
 	OPENSSL_cleanse(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key));
 	OPENSSL_cleanse(srv->sv_sms_key, sizeof(srv->sv_sms_key));

@@ -19,6 +19,7 @@
 #include "../waiter/waiter.h"
 
 #define SERVER_SECRET_LEN 32
+#define METRICS_TOKEN_MIN 32 /* characters of the [metrics] bearer token */
 
 struct keyring;
 struct eid_validator;
@@ -59,6 +60,8 @@ struct server {
 	struct http_daemon *sv_portal;
 	struct http_daemon *sv_eid;
 	struct http_daemon *sv_pki; /* demo mode: OCSP and CRLs over plain HTTP */
+	struct http_daemon *sv_metrics_http; /* [metrics] port: /metrics, /healthz */
+	char *sv_metrics_token; /* [metrics] token_file's bearer token, or NULL */
 	pthread_t sv_housekeeper;
 	pthread_mutex_t sv_hk_lock;
 	pthread_cond_t sv_hk_cond;

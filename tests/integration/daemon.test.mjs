@@ -75,7 +75,7 @@ test('/healthz and /metrics report requests, latency, logins and waiters', async
     // moment after the client has the answer (under ASan especially).
     let m = '';
     for (let i = 0; i < 40; i++) {
-      m = await (await fetch(`${server.base}/metrics`)).text();
+      m = await (await fetch(`${server.metricsBase}/metrics`)).text();
       if (/route="unmatched",status="404"/.test(m)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -87,6 +87,56 @@ test('/healthz and /metrics report requests, latency, logins and waiters', async
   } finally {
     await server.stop();
   }
+});
+
+// /metrics is never on the portal (it shows how many logins are under way,
+// which helps whoever times a relay); its own listener, with a bearer token
+// when the operator sets one.
+test('/metrics is served only on the metrics listener, behind its token when set', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-metrics-'));
+  const tokenFile = path.join(dir, 'metrics-token');
+  const token = 'm'.repeat(20) + '0123456789abcdef-_xy';
+  writeFileSync(tokenFile, token + '\n');
+  const server = await startServer({ config: { metrics: { token_file: tokenFile } } });
+  try {
+    const portal = await fetch(`${server.base}/metrics`);
+    assert.equal(portal.status, 404, 'the portal origin does not serve /metrics');
+    await portal.arrayBuffer();
+    const eid = await fetch(`${server.eidBase}/metrics`);
+    assert.equal(eid.status, 404, 'nor does the eID origin');
+    await eid.arrayBuffer();
+    const none = await fetch(`${server.metricsBase}/metrics`);
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate'), /^Bearer/);
+    await none.arrayBuffer();
+    for (const bad of [token.slice(0, -1), token + 'x', 'x' + token.slice(1), `Basic ${token}`]) {
+      const r = await fetch(`${server.metricsBase}/metrics`,
+        { headers: { authorization: bad.startsWith('Basic') ? bad : `Bearer ${bad}` } });
+      assert.equal(r.status, 401, `refused: ${bad.slice(0, 12)}...`);
+      await r.arrayBuffer();
+    }
+    const ok = await fetch(`${server.metricsBase}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /^sleutel_waiters \d+$/m);
+    const health = await fetch(`${server.metricsBase}/healthz`);
+    assert.equal(health.status, 200, 'a monitor can reach /healthz on the metrics listener');
+    await health.arrayBuffer();
+    assert.match(server.log(), /metrics on http:\/\/127\.0\.0\.1:\d+\/metrics \(bearer token required\)/);
+  } finally {
+    await server.stop();
+  }
+  // A short token is refused at start with a message naming the key.
+  writeFileSync(tokenFile, 'short\n');
+  const ini = path.join(dir, 'x', 'sleutel.ini');
+  await execFileP(SLEUTEL, ['init', path.join(dir, 'x'), '--ca', process.env.SLEUTEL_TEST_CA]);
+  let text = readFileSync(ini, 'utf8');
+  text = iniSet(iniSet(text, 'metrics', 'port', '1'), 'metrics', 'token_file', tokenFile);
+  writeFileSync(ini, text);
+  const p = spawn(SLEUTELD, ['--config', ini], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  assert.equal(await exitOf(p), 1);
+  assert.match(err, /\[metrics\] token_file .*at least 32 characters/);
 });
 
 // A browser waiting on the wait page is a suspended request in the waiter
@@ -107,7 +157,7 @@ test('waiters: timeout answers 204, SIGTERM resumes them and stops cleanly', asy
     // Now wait with a long timeout and count it in /metrics, then stop.
     const polls = Array.from({ length: 5 }, () => agent.get(`${server.base}/login/poll?req=${req}`));
     await new Promise((r2) => setTimeout(r2, 300));
-    const m = await (await fetch(`${server.base}/metrics`)).text();
+    const m = await (await fetch(`${server.metricsBase}/metrics`)).text();
     assert.match(m, /^sleutel_waiters [1-5]$/m);
     t0 = Date.now();
     const res2 = server.stop({ keep: true });

@@ -110,6 +110,9 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
   await execFileP(SLEUTEL, initArgs);
   const configPath = path.join(dir, 'sleutel.ini');
   let ini = readFileSync(configPath, 'utf8');
+  let metricsPort;
+  do metricsPort = await freePort(); while ([port, eidPort, pkiPort].includes(metricsPort));
+  ini = iniSet(ini, 'metrics', 'port', String(metricsPort));
   for (const [section, kv] of Object.entries(config)) {
     for (const [k, v] of Object.entries(kv)) ini = iniSet(ini, section, k, String(v));
   }
@@ -130,6 +133,7 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
     eidBase: `https://127.0.0.1:${eidPort}`,
     pkiDir: demo ? path.join(dir, 'pki') : null,
     pkiPort,
+    metricsBase: `http://127.0.0.1:${metricsPort}`,
     dir,
     configPath,
     port,
