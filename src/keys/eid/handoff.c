@@ -151,7 +151,8 @@ return_elsewhere(struct server *srv, struct http_request *rq, const char *req)
 /* R redeemed in the right browser: complete the request and finish it (the
  * SSO session and the code to the RP). */
 static void
-return_finish(struct server *srv, struct http_request *rq, int lang, struct oidc_pending *p, struct store_person *person)
+return_finish(
+	struct server *srv, struct http_request *rq, int lang, struct oidc_pending *p, struct store_person *person)
 {
 	const char *req = http_param(rq, "req");
 	struct sl_err err = { 0 };

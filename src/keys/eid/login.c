@@ -195,7 +195,8 @@ eid_person_from_identity(const struct eid_identity *id, struct store_person *p)
 /* A valid card: keep its identity for the browser that started the login
  * and send this browser to the portal to redeem it (handoff.c). */
 static void
-eid_accept(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, struct eid_result *res)
+eid_accept(
+	struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, struct eid_result *res)
 {
 	char loc[1024], *r = NULL;
 
