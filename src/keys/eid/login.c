@@ -199,6 +199,7 @@ eid_accept(
 	struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, struct eid_result *res)
 {
 	char loc[1024], *r = NULL;
+	int n;
 
 	if (res->er_fail_open) {
 		char ipbuf[64];
@@ -215,9 +216,14 @@ eid_accept(
 			N_("Go back to the site you came from and start again."));
 		return;
 	}
-	snprintf(loc, sizeof(loc), "%s/login/eid/return?req=%s&r=%s&lang=%s", srv->sv_conf->c_issuer, ar->ar_id, r,
+	n = snprintf(loc, sizeof(loc), "%s/login/eid/return?req=%s&r=%s&lang=%s", srv->sv_conf->c_issuer, ar->ar_id, r,
 		config_languages[lang]);
-	http_send_redirect(rq, 303, loc);
+	if (n < 0 || (size_t)n >= sizeof(loc)) {
+		log_error("%s: the issuer URL is too long for the way back", __func__);
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), NULL);
+	} else {
+		http_send_redirect(rq, 303, loc);
+	}
 	OPENSSL_cleanse(r, strlen(r));
 	OPENSSL_cleanse(loc, sizeof(loc));
 	free(r);
