@@ -57,6 +57,13 @@ async function requestRow(req) {
   return rows[0] || null;
 }
 
+// sleutel_logins_total{key="eid",result=…} from /metrics.
+async function eidLogins(result) {
+  const text = await (await fetch(`${server.base}/metrics`)).text();
+  const m = text.match(new RegExp(`^sleutel_logins_total\\{key="eid",result="${result}"\\} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : 0;
+}
+
 // The long-poll of a waiting page: 204 while pending, 200 with the status once not.
 async function poll(agent, req) {
   const res = await agent.get(`${server.base}/login/poll?req=${req}`);
@@ -83,6 +90,7 @@ test('a card presented in another browser logs nobody in; the browser that start
   const jar1 = new Agent();
   const flow = await toEidOrigin(server, rp.config, { agent: jar1 });
   const since = await auditMax(server);
+  const [ok0, denied0] = [await eidLogins('ok'), await eidLogins('denied')];
 
   // jar1 waits, as the wait page does, while the victim uses the link.
   const waiting = poll(jar1, flow.req);
@@ -128,6 +136,9 @@ test('a card presented in another browser logs nobody in; the browser that start
   const [holder] = await sql(`SELECT id FROM persons WHERE rrn = '${victim.rrn}'`);
   assert.equal(other[0].person_id, holder.id, 'the record names the card\'s holder');
   assert.deepEqual(rows.filter((r) => r.event === 'login' && r.result === 'ok'), []);
+  // Counted as a refusal, not as a login.
+  assert.equal(await eidLogins('ok'), ok0);
+  assert.equal(await eidLogins('denied'), denied0 + 1);
 
   // R was spent there: not even jar1 (had it got the URL) can redeem it,
   // and the victim's browser cannot either; no second record.
@@ -146,6 +157,7 @@ test('a card presented in another browser logs nobody in; the browser that start
   const userinfo = await redeem(flow, own.back);
   assert.equal(userinfo.national_register_number, attacker.rrn);
   assert.equal(userinfo.given_name, 'Koen');
+  assert.equal(await eidLogins('ok'), ok0 + 1, 'the login is counted when it completes');
 });
 
 test('R is single use, works only for its own request, and only for EID_RESULT_LIFETIME seconds', async () => {
