@@ -104,7 +104,11 @@ testkey_login(void *ctx, struct http_request *rq)
 }
 
 /* The "other device": approves or refuses a pending request by id, with no
- * browser binding, as a phone would. JSON answers. */
+ * browser binding, as a phone would. JSON answers.  Unlike the eID key
+ * (keys/eid/handoff.c) it is not bound to the starting browser, and that is
+ * no hole: it exists only in test builds (-Dtest_key=true, never installed),
+ * where any browser may log itself in as any person typed into the form, so
+ * completing a request from elsewhere gives nothing the form does not. */
 void
 testkey_approve(void *ctx, struct http_request *rq)
 {

@@ -82,6 +82,7 @@ static const struct http_route core_routes[] = {
 	{ "/login/finish", GP, P, false, PAGE, portal_finish },
 	{ "/key/eid", GET, P, false, PAGE, eid_page },
 	{ "/eid/login", GET, E, false, PAGE, eid_login },
+	{ "/login/eid/return", GET, P, false, PAGE, eid_return },
 #ifdef SL_TEST_KEY
 	{ "/key/test", GET, P, false, PAGE, testkey_page },
 	{ "/key/test/login", HTTP_POST, P, false, PAGE, testkey_login },

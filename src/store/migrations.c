@@ -101,6 +101,14 @@ static const char *const migration_steps[] = {
 	" created INTEGER NOT NULL);"
 	"CREATE INDEX sms_outbox_created ON sms_outbox(created);"
 	"CREATE INDEX audit_person ON audit(person_id, seq);",
+
+	/* 4: the eID key's one-time result.  A card presented on the eID
+	 * origin is kept on the pending request, behind the hash of a
+	 * one-time value, until the browser that started the request redeems
+	 * it on the portal (store_authreq_set_result / _take_result). */
+	"ALTER TABLE auth_requests ADD COLUMN result_hash TEXT;"
+	"ALTER TABLE auth_requests ADD COLUMN result TEXT;"
+	"ALTER TABLE auth_requests ADD COLUMN result_expires INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

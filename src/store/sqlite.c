@@ -45,6 +45,12 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
 		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
 	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
+	[Q_AR_RESULT_SET] = "UPDATE auth_requests SET result_hash = ?2, result = ?3, result_expires = ?4"
+			    " WHERE id = ?1 AND status = 'pending' AND expires > ?5",
+	[Q_AR_RESULT_GET] = "SELECT result_hash, result, result_expires FROM auth_requests"
+			    " WHERE id = ?1 AND expires > ?2 AND result_hash IS NOT NULL",
+	[Q_AR_RESULT_CLEAR] = "UPDATE auth_requests SET result_hash = NULL, result = NULL, result_expires = 0"
+			      " WHERE id = ?1",
 	[Q_CODE_PUT] = "INSERT INTO codes (hash, grant_id, client_id, person_id, session_id, redirect_uri, scope,"
 		       " nonce, challenge, acr, amr, claims, auth_time, expires, authz_details)"
 		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -751,6 +757,61 @@ store_authreq_complete(struct store *st, const struct store_authreq *r)
 		BT(r->ar_amr), BI(r->ar_auth_time), BI(sl_now()) };
 
 	return write_one(st, DUR_NORMAL, Q_AR_DONE, b, NBIND(b), true);
+}
+
+int
+store_authreq_set_result(struct store *st, const char *id, const char *hash, const char *result, int64_t expires)
+{
+	const struct bind b[] = { BT(id), BT(hash), BT(result), BI(expires), BI(sl_now()) };
+
+	return write_one(st, DUR_NORMAL, Q_AR_RESULT_SET, b, NBIND(b), true);
+}
+
+struct authreq_result {
+	char *rs_hash;
+	char *rs_result;
+	int64_t rs_expires;
+};
+
+static void
+authreq_result_row(sqlite3_stmt *s, void *arg)
+{
+	struct authreq_result *out = arg;
+
+	out->rs_hash = col_text(s, 0);
+	out->rs_result = col_text(s, 1);
+	out->rs_expires = sqlite3_column_int64(s, 2);
+}
+
+/* Read, compare and clear in one write transaction, so two redemptions of
+ * the same value cannot both see it. */
+int
+store_authreq_take_result(struct store *st, const char *id, const char *hash, char **result)
+{
+	const struct bind b[] = { BT(id), BI(sl_now()) };
+	const struct bind clear[] = { BT(id) };
+	struct authreq_result rs = { 0 };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	*result = NULL;
+	if (rc == SL_OK)
+		rc = conn_read_one(c, Q_AR_RESULT_GET, b, NBIND(b), authreq_result_row, &rs);
+	if (rc == SL_OK && (hash == NULL || rs.rs_hash == NULL || !sl_ct_streq(rs.rs_hash, hash)))
+		rc = SL_ENOTFOUND;
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_AR_RESULT_CLEAR, clear, NBIND(clear), NULL);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	if (rc == SL_OK && rs.rs_expires <= sl_now())
+		rc = SL_EEXPIRED;
+	if (rc == SL_OK) {
+		*result = rs.rs_result;
+		rs.rs_result = NULL;
+	}
+	free(rs.rs_hash);
+	free(rs.rs_result);
+	return rc;
 }
 
 void

@@ -25,7 +25,7 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 3 /* 3: the app key's tables */
+#define STORE_SCHEMA_VERSION 4 /* 3: the app key's tables; 4: the eID result */
 
 struct store;
 
@@ -171,6 +171,19 @@ int store_authreq_delete(struct store *st, const char *id);
 /* Record the outcome of a login on a pending request (status "done" with
  * the person and key, or "denied"); SL_ENOTFOUND when it is not pending. */
 int store_authreq_complete(struct store *st, const struct store_authreq *r);
+/* A key's one-time result on a pending request (the eID card, presented
+ * on another origin, is redeemed on the portal by the browser that started
+ * the request).  `hash` is the hex SHA-256 of the one-time value the
+ * browser holds, `result` a JSON text, valid until `expires`.  Set only
+ * while the request is pending and unexpired, replacing an earlier result;
+ * SL_ENOTFOUND otherwise. */
+int store_authreq_set_result(struct store *st, const char *id, const char *hash, const char *result, int64_t expires);
+/* Take that result once: when the stored hash equals `hash` (compared in
+ * constant time) it is cleared in the same transaction, and *result (the
+ * JSON text, malloc'd) is set unless its time has passed (SL_EEXPIRED:
+ * taken all the same).  SL_ENOTFOUND when the request is gone or has no
+ * result or another hash; nothing changes then. */
+int store_authreq_take_result(struct store *st, const char *id, const char *hash, char **result);
 void store_authreq_clear(struct store_authreq *r);
 
 /* authorization codes */

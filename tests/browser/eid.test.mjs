@@ -12,12 +12,13 @@
 //
 // What is checked: the whole login of a relying party (RP → key choice →
 // "eID kaartlezer" → the eID page → the eID origin with the card's
-// certificate → /login/finish → the RP with the card's identity), an expired
+// certificate → /login/eid/return → the RP with the card's identity), an expired
 // card refused on the eID origin's error page and its way back to another
 // key, a browser without a card (Chromium itself on the eID origin), axe
 // (WCAG 2.0/2.1 A and AA) on the eID page and the error page in nl and fr,
-// the audit records, no CSP violation on either origin, and the language
-// switch of a refusal page (it keeps the request's ticket).
+// the audit records, no CSP violation on either origin, the language
+// switch of a refusal page (it keeps the request's ticket), and the eID link
+// opened in another browser (the card's holder warned, nobody logged in).
 // Screenshots go to tests/artifacts/browser/40-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,6 +49,8 @@ const EID_STEPS = [
 const EXPIRED_HEADING = 'Your eID card has expired';
 const EXPIRED_DETAIL = 'The certificate on your card is no longer valid. Renew your card at your municipality.';
 const OTHER_KEY = 'Choose another digital key';
+const OTHER_BROWSER = 'This login was started in another browser';
+const OTHER_BROWSER_WARNING = 'If you did not start this login yourself, someone may be trying to log in as you: close this page.';
 const CHOOSE = 'Choose your digital key';
 
 let server;
@@ -218,7 +221,7 @@ test('1. eID login: RP → key choice → eID card reader → eID page → card 
 
     // "Aanmelden": the eID origin asks for the card's certificate, checks it
     // (chain, validity, OCSP at the demo responder) and sends the browser back
-    // through the portal's /login/finish to the RP.
+    // through the portal's /login/eid/return to the RP.
     await page.click('a.button');
     await page.waitForURL(at(rp.base, '/cb'));
     await page.locator('#claims').waitFor();
@@ -236,8 +239,8 @@ test('1. eID login: RP → key choice → eID card reader → eID page → card 
     const eid = seen.find((r) => r.url.startsWith(`${server.eidBase}/eid/login?`));
     assert.ok(eid, `the browser went to the eID origin: ${JSON.stringify(seen.map((r) => r.url))}`);
     assert.equal(eid.status, 303, 'the eID origin accepted the card');
-    const finish = seen.find((r) => r.url.startsWith(`${server.base}/login/finish?`));
-    assert.ok(finish, 'the eID origin sent the browser to /login/finish');
+    const finish = seen.find((r) => r.url.startsWith(`${server.base}/login/eid/return?`));
+    assert.ok(finish, 'the eID origin sent the browser to /login/eid/return');
     assert.equal(new URL(finish.url).searchParams.get('req'), req);
     assert.equal(finish.status, 303);
 
@@ -361,7 +364,63 @@ test('3. no card: Chromium itself on the eID origin, without a certificate to of
   }
 });
 
-test('4. no CSP violation and no script error on the portal and the eID origin', () => {
+test('4. the eID link opened in another browser: the card\'s holder is warned (nl, fr), nobody is logged in', async (t) => {
+  // The starter: a browser without a card that starts the login and takes
+  // the eID link from the eID page, as someone who sends it to a victim.
+  const starter = await chrome.browser.newContext({ locale: 'nl-BE', viewport: { width: 1024, height: 800 } });
+  starter.setDefaultTimeout(10000);
+  await watch.attach(starter, 'eid-starter');
+  const victim = await cardContext('eid-victim', cards.valid);
+  try {
+    const page = await starter.newPage();
+    const req = await toEidPage(page, 'nl', null);
+    const link = new URL(await page.locator('a.button').getAttribute('href'));
+    const n = rp.callbacks.length;
+
+    const vpage = await victim.newPage();
+    const [res] = await Promise.all([
+      vpage.waitForResponse((r) => r.url().startsWith(`${server.base}/login/eid/return?`)),
+      vpage.goto(link.href),
+    ]);
+    await vpage.waitForLoadState('load');
+    assert.equal(res.status(), 403, 'the card\'s result is refused in the browser that did not start the login');
+    await screenshot(vpage, '40-12-other-browser-nl');
+    await assertHeading(vpage, 'nl', OTHER_BROWSER, 'other-browser page');
+    assert.equal(await text(vpage.locator('p.error')), T.t('nl', OTHER_BROWSER_WARNING));
+    await assertNoEnglish(vpage, 'nl', 'other-browser page');
+    await axeCheck(t, vpage, 'nl other-browser page');
+    await vpage.click('nav.langs a[hreflang="fr"]');
+    await vpage.waitForLoadState('load');
+    await assertHeading(vpage, 'fr', OTHER_BROWSER, 'other-browser page after the switch');
+    await assertNoEnglish(vpage, 'fr', 'other-browser page');
+    await axeCheck(t, vpage, 'fr other-browser page');
+
+    // The starter is not logged in: its /login/finish still shows the wait
+    // page, and the RP got nothing.
+    await page.goto(`${server.base}/login/finish?req=${req}&csrf=${encodeURIComponent(link.searchParams.get('t'))}&lang=nl`);
+    await assertHeading(page, 'nl', 'Confirm on your other device', 'the starter\'s /login/finish');
+    assert.equal(rp.callbacks.length, n, 'the RP got no callback');
+
+    // A spent or wrong link back in the starter's own browser: the way to
+    // try the card again.
+    const bad = await page.goto(`${server.base}/login/eid/return?req=${req}&r=${'A'.repeat(43)}&lang=nl`);
+    assert.equal(bad.status(), 400);
+    await screenshot(page, '40-13-eid-retry-nl');
+    await assertHeading(page, 'nl', 'Your eID card login could not be finished', 'retry page');
+    assert.equal(await page.locator('a.button').getAttribute('href'), `/key/eid?req=${req}&lang=nl`);
+    await assertNoEnglish(page, 'nl', 'retry page');
+    await axeCheck(t, page, 'nl retry page');
+
+    const rows = (await audit()).filter((r) => r.event === 'eid.other_browser');
+    assert.equal(rows.length, 1, `one eid.other_browser audit record: ${JSON.stringify(rows)}`);
+    assert.equal(rows[0].result, 'refused');
+  } finally {
+    await victim.close();
+    await starter.close();
+  }
+});
+
+test('5. no CSP violation and no script error on the portal and the eID origin', () => {
   for (const origin of [server.base, server.eidBase]) {
     const csp = watch.cspProblems(origin);
     assert.deepEqual(csp, [], `CSP violations on ${origin}:\n${csp.map((e) => `  ${JSON.stringify(e)}`).join('\n')}`);

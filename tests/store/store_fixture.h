@@ -108,14 +108,24 @@ raw_count(const char *path, const char *sql)
 	return n;
 }
 
-/* What schema 3 added, undone: the database as a version 2 sleutel left it. */
-static const char schema_v3_undo[] = "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
-				     "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
-				     "DROP INDEX audit_person;"
-				     "ALTER TABLE clients DROP COLUMN ciba_mode;"
-				     "ALTER TABLE clients DROP COLUMN ciba_endpoint;"
-				     "ALTER TABLE codes DROP COLUMN authz_details;"
-				     "ALTER TABLE tokens DROP COLUMN authz_details;"
-				     "PRAGMA user_version = 2;";
+/* What schema 4 added, undone: the database as a version 3 sleutel left it. */
+#define SCHEMA_V4_UNDO                                                                                                 \
+	"ALTER TABLE auth_requests DROP COLUMN result_hash;"                                                           \
+	"ALTER TABLE auth_requests DROP COLUMN result;"                                                                \
+	"ALTER TABLE auth_requests DROP COLUMN result_expires;"                                                        \
+	"PRAGMA user_version = 3;"
+static const char schema_v4_undo[] = SCHEMA_V4_UNDO;
+
+/* What schemas 3 and 4 added, undone: the database as a version 2 sleutel
+ * left it. */
+static const char schema_v3_undo[] =
+	SCHEMA_V4_UNDO "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
+		       "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
+		       "DROP INDEX audit_person;"
+		       "ALTER TABLE clients DROP COLUMN ciba_mode;"
+		       "ALTER TABLE clients DROP COLUMN ciba_endpoint;"
+		       "ALTER TABLE codes DROP COLUMN authz_details;"
+		       "ALTER TABLE tokens DROP COLUMN authz_details;"
+		       "PRAGMA user_version = 2;";
 
 #endif /* SL_STORE_FIXTURE_H */

@@ -366,6 +366,76 @@ test_authreq_complete_only_pending(void **state)
 	assert_int_equal(store_authreq_complete(fx->fx_store, &denied), SL_ENOTFOUND);
 }
 
+static void
+test_authreq_result_taken_once(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_authreq r = authreq_fixture("req-1", sl_now() + 600);
+	struct store_authreq done = { .ar_id = (char *)"req-1", .ar_status = (char *)"denied" };
+	char *result = NULL;
+
+	/* No result yet, and none on an unknown request. */
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h1", &result), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_set_result(fx->fx_store, "nope", "h1", "{}", sl_now() + 60), SL_ENOTFOUND);
+
+	/* A second result replaces the first: the first hash no longer opens it. */
+	assert_int_equal(store_authreq_set_result(fx->fx_store, "req-1", "h1", "{\"a\":1}", sl_now() + 60), SL_OK);
+	assert_int_equal(store_authreq_set_result(fx->fx_store, "req-1", "h2", "{\"a\":2}", sl_now() + 60), SL_OK);
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h1", &result), SL_ENOTFOUND);
+	assert_null(result);
+	/* A wrong hash (or none) takes nothing: the right one still works, once. */
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", NULL, &result), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h2", &result), SL_OK);
+	assert_string_equal(result, "{\"a\":2}");
+	free(result);
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h2", &result), SL_ENOTFOUND);
+	assert_null(result);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE result_hash IS NULL"
+						" AND result IS NULL AND status = 'pending'"),
+		1);
+
+	/* Past its time the result is taken but not handed out. */
+	assert_int_equal(store_authreq_set_result(fx->fx_store, "req-1", "h3", "{}", sl_now() - 1), SL_OK);
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h3", &result), SL_EEXPIRED);
+	assert_null(result);
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h3", &result), SL_ENOTFOUND);
+
+	/* Only a pending request takes a result. */
+	assert_int_equal(store_authreq_complete(fx->fx_store, &done), SL_OK);
+	assert_int_equal(store_authreq_set_result(fx->fx_store, "req-1", "h4", "{}", sl_now() + 60), SL_ENOTFOUND);
+	/* Nor an expired one. */
+	r = authreq_fixture("old", sl_now() - 1);
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(store_authreq_set_result(fx->fx_store, "old", "h5", "{}", sl_now() + 60), SL_ENOTFOUND);
+}
+
+/* A version 3 database (no result columns) migrates, and its pending
+ * requests take a result afterwards. */
+static void
+test_authreq_result_after_v3_migration(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_authreq r = authreq_fixture("req-1", sl_now() + 600);
+	char *result = NULL;
+	int version = -1;
+
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, schema_v4_undo), SQLITE_OK);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM pragma_table_info('auth_requests')"
+						" WHERE name = 'result_hash'"),
+		0);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_authreq_set_result(fx->fx_store, "req-1", "h1", "{}", sl_now() + 60), SL_OK);
+	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h1", &result), SL_OK);
+	assert_string_equal(result, "{}");
+	free(result);
+}
+
 /* ---- codes ---- */
 
 static void
@@ -908,6 +978,8 @@ main(void)
 		T(test_authreq_put_get_take),
 		T(test_authreq_expired_not_returned),
 		T(test_authreq_complete_only_pending),
+		T(test_authreq_result_taken_once),
+		T(test_authreq_result_after_v3_migration),
 		T(test_code_redeem_once),
 		T(test_token_put_get),
 		T(test_token_rotate_replay_revokes_grant),

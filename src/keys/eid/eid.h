@@ -136,7 +136,22 @@ int eid_request_chain(struct server *srv, struct http_request *rq, struct eid_ch
 void eid_chain_clear(struct eid_chain *ch);
 /* A person record (malloc'd strings; store_person_clear) from a card. */
 void eid_person_from_identity(const struct eid_identity *id, struct store_person *p);
-/* eID origin: take the client certificate, validate, log in or explain. */
+/* eID origin: take the client certificate, validate, hand the identity
+ * over to the browser that started the login (below), or explain. */
 void eid_login(void *ctx, struct http_request *rq);
+
+/* ---- from the eID origin back to the starting browser (handoff.c) ---- */
+#define EID_RESULT_LIFETIME 120 /* seconds a card's one-time result waits to be redeemed */
+#define EID_RESULT_BYTES 32 /* of the one-time value R (256 bits) */
+
+/* Keep a validated card's identity on pending request `req_id` as its
+ * one-time result (only SHA-256(R) is stored; expires after
+ * EID_RESULT_LIFETIME) and return R (malloc'd; the caller cleanses and
+ * frees it).  SL_ENOTFOUND when the request is not pending. */
+int eid_handoff_put(struct server *srv, const char *req_id, const struct eid_identity *id, char **r_out);
+/* Portal origin, GET /login/eid/return?req=&r=: in the browser that started
+ * the request (its binding cookie), redeem R once and finish the login; in
+ * any other browser spend R, audit eid.other_browser and answer 403. */
+void eid_return(void *ctx, struct http_request *rq);
 
 #endif

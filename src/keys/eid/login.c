@@ -4,19 +4,22 @@
  * On the portal origin, /key/eid shows what to do (reader, card, PIN) and a
  * button to the eID origin.  There, /eid/login takes the certificate the
  * browser presented in the TLS handshake (or, from a trusted proxy, in the
- * configured header), validates it, and either records the login on the
- * pending request and sends the browser back to the portal to finish, or
- * shows the person what went wrong and what to do about it.
+ * configured header), validates it, and either keeps the identity on the
+ * pending request as a one-time result and sends the browser back to the
+ * portal to redeem it (handoff.c), or shows the person what went wrong and
+ * what to do about it.
  *
  * The eID origin may be another host, where the portal's cookies are not
  * sent; the link carries the request's CSRF token as a ticket, checked
- * against the request's stored browser binding, and the portal checks the
- * cookie again at /login/finish.
+ * against the request's stored browser binding.  The ticket stops a forged
+ * link, not a forwarded one: the login is completed only on the portal, in
+ * the browser whose cookie started it (handoff.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 
 #include "eid.h"
@@ -189,14 +192,14 @@ eid_person_from_identity(const struct eid_identity *id, struct store_person *p)
 	p->p_birthdate = id->ei_birthdate[0] ? strdup(id->ei_birthdate) : NULL;
 }
 
+/* A valid card: keep its identity for the browser that started the login
+ * and send this browser to the portal to redeem it (handoff.c). */
 static void
-eid_accept(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, const char *ticket,
-	struct eid_result *res)
+eid_accept(
+	struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, struct eid_result *res)
 {
-	struct store_person person;
-	struct sl_err err = { 0 };
-	char loc[1024], *enc_t;
-	struct sl_buf b;
+	char loc[1024], *r = NULL;
+	int n;
 
 	if (res->er_fail_open) {
 		char ipbuf[64];
@@ -208,21 +211,22 @@ eid_accept(struct server *srv, struct http_request *rq, int lang, const struct s
 			.au_detail = res->er_detail };
 		store_audit_add(srv->sv_store, &au);
 	}
-	eid_person_from_identity(&res->er_identity, &person);
-	if (oidc_login_complete(srv, ar->ar_id, &person, "eid", OIDC_ACR_HIGH, "[\"eid\"]", &err) != SL_OK) {
-		store_person_clear(&person);
+	if (eid_handoff_put(srv, ar->ar_id, &res->er_identity, &r) != SL_OK) {
 		portal_error(srv, rq, 409, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 		return;
 	}
-	store_person_clear(&person);
-	sl_buf_init(&b, 256);
-	sl_url_encode(&b, ticket);
-	enc_t = sl_buf_take(&b);
-	snprintf(loc, sizeof(loc), "%s/login/finish?req=%s&csrf=%s&lang=%s", srv->sv_conf->c_issuer, ar->ar_id,
-		enc_t ? enc_t : "", config_languages[lang]);
-	free(enc_t);
-	http_send_redirect(rq, 303, loc);
+	n = snprintf(loc, sizeof(loc), "%s/login/eid/return?req=%s&r=%s&lang=%s", srv->sv_conf->c_issuer, ar->ar_id, r,
+		config_languages[lang]);
+	if (n < 0 || (size_t)n >= sizeof(loc)) {
+		log_error("%s: the issuer URL is too long for the way back", __func__);
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), NULL);
+	} else {
+		http_send_redirect(rq, 303, loc);
+	}
+	OPENSSL_cleanse(r, strlen(r));
+	OPENSSL_cleanse(loc, sizeof(loc));
+	free(r);
 }
 
 void
@@ -258,7 +262,7 @@ eid_login(void *ctx, struct http_request *rq)
 	} else {
 		eid_validate(srv->sv_eid_validator, ch.ec_der, ch.ec_len, ch.ec_n, sl_now(), &res);
 		if (res.er_verdict == EID_OK)
-			eid_accept(srv, rq, lang, &ar, ticket, &res);
+			eid_accept(srv, rq, lang, &ar, &res);
 		else
 			eid_refuse(srv, rq, lang, &ar, res.er_verdict, res.er_detail, 403);
 		eid_result_clear(&res);

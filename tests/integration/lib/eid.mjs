@@ -249,17 +249,28 @@ export async function toEidOrigin(server, config, { agent = new Agent(), params 
 }
 
 // Present `args` (a card, or nothing) at the eID origin. On success the
-// browser (agent) follows to /login/finish and on to the RP: returns
-// { eid (curl's answer), back (URL at the RP) }; on a refusal { eid }.
+// eID origin sends the browser to the portal's /login/eid/return with the
+// card's one-time result; the browser (agent) follows and on to the RP:
+// returns { eid (curl's answer), ret (that URL), back (URL at the RP) }; on
+// a refusal { eid }.
 export async function presentCard(server, flow, args, opts = {}) {
   const eid = await curl(flow.eidUrl.href, args, opts);
   if (eid.status !== 303) return { eid };
-  const finish = new URL(eid.location);
-  assert.equal(finish.origin, server.base, `eID origin redirected to ${eid.location}`);
-  assert.equal(finish.pathname, '/login/finish');
-  const res = await flow.agent.get(finish.href);
-  assert.equal(res.status, 303, `/login/finish answered ${res.status}`);
-  return { eid, back: new URL(res.headers.get('location')) };
+  const ret = eidReturnUrl(server, eid);
+  const res = await flow.agent.get(ret.href);
+  assert.equal(res.status, 303, `/login/eid/return answered ${res.status}`);
+  return { eid, ret, back: new URL(res.headers.get('location')) };
+}
+
+// Where the eID origin sent the browser after accepting a card: the
+// portal's /login/eid/return?req=…&r=…&lang=….
+export function eidReturnUrl(server, eid) {
+  assert.equal(eid.status, 303, `the eID origin answered ${eid.status}: ${eid.curlError || h1(eid.body)}`);
+  const ret = new URL(eid.location);
+  assert.equal(ret.origin, server.base, `eID origin redirected to ${eid.location}`);
+  assert.equal(ret.pathname, '/login/eid/return');
+  assert.match(ret.searchParams.get('r') || '', /^[A-Za-z0-9_-]{43}$/, 'R: 256 bits, base64url');
+  return ret;
 }
 
 // A whole OIDC code flow with a card; the RP is openid-client. Returns
