@@ -164,7 +164,7 @@ portal_static(void *ctx, struct http_request *rq)
 }
 
 void
-portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name)
+portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name, const char *client_id)
 {
 	char *csrf = oidc_csrf_token(srv, rq, "logout");
 	struct tmpl_var v[7];
@@ -172,7 +172,7 @@ portal_logout_confirm(struct server *srv, struct http_request *rq, const char *r
 
 	v[0] = (struct tmpl_var){ "csrf", csrf ? csrf : "" };
 	v[1] = (struct tmpl_var){ "rp", rp_name ? rp_name : "" };
-	v[2] = (struct tmpl_var){ "client_id", http_param(rq, "client_id") };
+	v[2] = (struct tmpl_var){ "client_id", client_id };
 	v[3] = (struct tmpl_var){ "post_logout_redirect_uri", http_param(rq, "post_logout_redirect_uri") };
 	v[4] = (struct tmpl_var){ "state", http_param(rq, "state") };
 	v[5] = (struct tmpl_var){ "langcode", config_languages[lang] };

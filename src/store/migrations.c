@@ -101,6 +101,10 @@ static const char *const migration_steps[] = {
 	" created INTEGER NOT NULL);"
 	"CREATE INDEX sms_outbox_created ON sms_outbox(created);"
 	"CREATE INDEX audit_person ON audit(person_id, seq);",
+
+	/* 4: logout revokes the tokens and drops the codes of its session. */
+	"CREATE INDEX IF NOT EXISTS tokens_session ON tokens(session_id);"
+	"CREATE INDEX IF NOT EXISTS codes_session ON codes(session_id);",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,
