@@ -1,0 +1,91 @@
+// tokens.test.mjs — the token endpoint's guards: a code shown by another
+// client is refused without harm to the client it belongs to; a refresh
+// token only under offline_access (OIDC Core §11), rotated at every use,
+// a rotated-out one used again revoking the grant (RFC 9700 §4.14).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, Agent } from './lib/harness.mjs';
+import {
+  RP_CB, registerRp, authRequest, browse, assertCodeResponse, tokenRequest, userinfoStatus,
+} from './lib/flows.mjs';
+
+let server;
+
+before(async () => { server = await startServer(); });
+after(async () => { await server?.stop(); });
+
+const basicOf = (rp) => [rp.c.client_id, rp.c.client_secret];
+
+// A code for `rp`, not yet redeemed, and the form that redeems it.
+async function freshCode(rp, params = {}) {
+  const req = await authRequest(rp.config, params);
+  const { back } = await browse(server, new Agent(), req.url);
+  assertCodeResponse(server, back, req.state);
+  return { grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: RP_CB,
+    code_verifier: req.verifier };
+}
+
+const refresh = (rp, rt) => tokenRequest(server, { grant_type: 'refresh_token', refresh_token: rt },
+  { basic: basicOf(rp) });
+
+test('a code shown by another client is refused and stays usable by its own client', async () => {
+  const a = await registerRp(server);
+  const b = await registerRp(server);
+  const form = await freshCode(a);
+  for (let i = 0; i < 2; i++) {
+    const stolen = await tokenRequest(server, form, { basic: basicOf(b) });
+    assert.equal(stolen.status, 400);
+    assert.equal(stolen.body.error, 'invalid_grant');
+    assert.equal(stolen.body.access_token, undefined);
+  }
+  const mine = await tokenRequest(server, form, { basic: basicOf(a) });
+  assert.equal(mine.status, 200, JSON.stringify(mine.body));
+  assert.equal(await userinfoStatus(server, mine.body.access_token), 200);
+});
+
+test('a redeemed code replayed by another client does not revoke its client\'s tokens', async () => {
+  const a = await registerRp(server);
+  const b = await registerRp(server);
+  const form = await freshCode(a, { scope: 'openid offline_access' });
+  const mine = await tokenRequest(server, form, { basic: basicOf(a) });
+  assert.equal(mine.status, 200, JSON.stringify(mine.body));
+  const replay = await tokenRequest(server, form, { basic: basicOf(b) });
+  assert.equal(replay.status, 400);
+  assert.equal(replay.body.error, 'invalid_grant');
+  assert.equal(await userinfoStatus(server, mine.body.access_token), 200, 'the access token lives on');
+  const r = await refresh(a, mine.body.refresh_token);
+  assert.equal(r.status, 200, 'and so does the refresh token');
+  // The client's own replay still revokes its grant (RFC 6749 §4.1.2).
+  const again = await tokenRequest(server, form, { basic: basicOf(a) });
+  assert.equal(again.body.error, 'invalid_grant');
+  assert.equal(await userinfoStatus(server, r.body.access_token), 401);
+});
+
+test('no offline_access: no refresh token', async () => {
+  const a = await registerRp(server);
+  for (const scope of ['openid', 'openid profile eid', 'openid offline_accessx']) {
+    const r = await tokenRequest(server, await freshCode(a, { scope }), { basic: basicOf(a) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.ok(r.body.access_token && r.body.id_token);
+    assert.equal(r.body.refresh_token, undefined, `a refresh token for scope "${scope}"`);
+  }
+});
+
+test('offline_access: a refresh token that rotates; a rotated-out one used again revokes the grant', async () => {
+  const a = await registerRp(server);
+  const r0 = await tokenRequest(server, await freshCode(a, { scope: 'openid profile offline_access' }),
+    { basic: basicOf(a) });
+  assert.equal(r0.status, 200);
+  assert.equal(r0.body.scope, 'openid profile offline_access');
+  assert.ok(r0.body.refresh_token);
+  const r1 = await refresh(a, r0.body.refresh_token);
+  assert.equal(r1.status, 200, JSON.stringify(r1.body));
+  assert.ok(r1.body.refresh_token);
+  assert.notEqual(r1.body.refresh_token, r0.body.refresh_token);
+  assert.equal(r1.body.scope, 'openid profile offline_access');
+  const replay = await refresh(a, r0.body.refresh_token);
+  assert.equal(replay.status, 400);
+  assert.equal(replay.body.error, 'invalid_grant');
+  assert.equal((await refresh(a, r1.body.refresh_token)).status, 400, 'the newest one is revoked too');
+  assert.equal(await userinfoStatus(server, r1.body.access_token), 401);
+});
