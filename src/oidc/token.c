@@ -75,8 +75,8 @@ token_fill(struct store_token *t, const char *kind, const char *hash, const stru
  * rotated out in the same transaction); *rt stays NULL when the grant
  * has no offline_access.  SL_ECONFLICT: old_refresh was used before. */
 static int
-refresh_issue(struct server *srv, const struct store_client *c, const struct grant *g, const char *old_refresh,
-	char **rt)
+refresh_issue(
+	struct server *srv, const struct store_client *c, const struct grant *g, const char *old_refresh, char **rt)
 {
 	char hash[2 * SL_SHA256_LEN + 1];
 	struct store_token t;

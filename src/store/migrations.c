@@ -103,7 +103,8 @@ static const char *const migration_steps[] = {
 	"CREATE INDEX audit_person ON audit(person_id, seq);",
 
 	/* 4: logout revokes the tokens and drops the codes of its session. */
-	"CREATE INDEX IF NOT EXISTS tokens_session ON tokens(session_id);"
+	"CREATE INDEX IF NOT EXISTS tokens_session"
+	" ON tokens(session_id);"
 	"CREATE INDEX IF NOT EXISTS codes_session ON codes(session_id);",
 };
 

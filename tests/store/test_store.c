@@ -576,15 +576,21 @@ static void
 test_session_logout_revokes_its_tokens(void **state)
 {
 	struct fixture *fx = *state;
-	struct store_session s = { .s_id = (char *)"session-1", .s_person_id = (char *)"person-1",
-		.s_expires = sl_now() + 3600 };
+	struct store_session s = {
+		.s_id = (char *)"session-1", .s_person_id = (char *)"person-1", .s_expires = sl_now() + 3600
+	};
 	struct store_token a1 = token_fixture("at-1", "access", "grant-1");
 	struct store_token r1 = token_fixture("rt-1", "refresh", "grant-1");
 	struct store_token other = token_fixture("rt-2", "refresh", "grant-2");
-	struct store_code co = { .co_hash = (char *)"co-1", .co_grant_id = (char *)"grant-3",
-		.co_client_id = (char *)"client-a", .co_person_id = (char *)"person-1",
-		.co_session_id = (char *)"session-1", .co_redirect_uri = (char *)"https://rp.example/cb",
-		.co_scope = (char *)"openid", .co_challenge = (char *)"x", .co_expires = sl_now() + 60 };
+	struct store_code co = { .co_hash = (char *)"co-1",
+		.co_grant_id = (char *)"grant-3",
+		.co_client_id = (char *)"client-a",
+		.co_person_id = (char *)"person-1",
+		.co_session_id = (char *)"session-1",
+		.co_redirect_uri = (char *)"https://rp.example/cb",
+		.co_scope = (char *)"openid",
+		.co_challenge = (char *)"x",
+		.co_expires = sl_now() + 60 };
 	struct store_session got;
 	struct store_code cgot;
 
