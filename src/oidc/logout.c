@@ -20,12 +20,20 @@
 #include "oidc_int.h"
 #include "../portal/portal.h"
 
+/* The client a verified hint was issued to (its aud), or NULL. */
+static const char *
+hint_aud(json_t *hint_claims)
+{
+	json_t *aud = json_object_get(hint_claims, "aud");
+
+	return json_is_string(aud) ? json_string_value(aud) : json_string_value(json_array_get(aud, 0));
+}
+
 /* The client named by a verified hint's aud, or by client_id. */
 static int
 logout_client(struct server *srv, json_t *hint_claims, const char *client_id, struct store_client *c)
 {
-	json_t *aud = json_object_get(hint_claims, "aud");
-	const char *id = json_is_string(aud) ? json_string_value(aud) : json_string_value(json_array_get(aud, 0));
+	const char *id = hint_aud(hint_claims);
 
 	if (id == NULL)
 		id = client_id;
@@ -61,25 +69,12 @@ verify_hint(struct server *srv, const char *hint, json_t **claims)
 static bool
 hint_names_session(struct server *srv, json_t *claims, const struct store_client *c, const struct store_session *ses)
 {
-	char *sub = oidc_subject(srv, c, ses->s_person_id);
+	const char *aud = hint_aud(claims);
+	char *sub = aud != NULL && strcmp(aud, c->cl_id) == 0 ? oidc_subject(srv, c, ses->s_person_id) : NULL;
 	bool same = sub != NULL && sl_ct_streq(json_string_value(json_object_get(claims, "sub")), sub);
 
 	free(sub);
 	return same;
-}
-
-static void
-end_session(struct server *srv, struct http_request *rq, const struct store_session *ses, const char *client_id)
-{
-	struct store_audit au = { .au_event = "logout",
-		.au_result = "ok",
-		.au_ip = http_client_ip(rq),
-		.au_client_id = client_id,
-		.au_person_id = ses->s_person_id };
-
-	if (store_session_logout(srv->sv_store, ses->s_id) != SL_OK)
-		au.au_result = "store error";
-	store_audit_add(srv->sv_store, &au);
 }
 
 /* After the logout (or with no session to end): back to the RP when its
@@ -100,27 +95,41 @@ logout_done(struct server *srv, struct http_request *rq, const char *post, const
 	free(url);
 }
 
+/* End the session with its tokens, then go on as logout_done(). */
+static void
+end_session(struct server *srv, struct http_request *rq, const struct store_session *ses, const char *client_id,
+	const char *post)
+{
+	struct store_audit au = { .au_event = "logout",
+		.au_result = "ok",
+		.au_ip = http_client_ip(rq),
+		.au_client_id = client_id,
+		.au_person_id = ses->s_person_id };
+
+	if (store_session_logout(srv->sv_store, ses->s_id) != SL_OK) {
+		/* Not "logged out" while the session may live on. */
+		portal_error(srv, rq, 500, portal_lang(srv, rq, NULL), N_("Something went wrong"),
+			N_("Please try again in a moment."));
+		return;
+	}
+	store_audit_add(srv->sv_store, &au);
+	logout_done(srv, rq, post, http_param(rq, "state"));
+}
+
 /* With a session: end it when the hint or the confirmation allows. */
 static void
 logout_session(struct server *srv, struct http_request *rq, const struct store_session *ses, json_t *claims,
 	const struct store_client *c, const char *post)
 {
-	const char *state = http_param(rq, "state");
-	int lang;
-
-	if (claims != NULL && c != NULL && hint_names_session(srv, claims, c, ses)) {
-		end_session(srv, rq, ses, c->cl_id);
-		logout_done(srv, rq, post, state);
-	} else if (http_method(rq) != HTTP_POST || http_form(rq, "confirm") == NULL) {
+	if (claims != NULL && c != NULL && hint_names_session(srv, claims, c, ses))
+		end_session(srv, rq, ses, c->cl_id, post);
+	else if (http_method(rq) != HTTP_POST || http_form(rq, "confirm") == NULL)
 		portal_logout_confirm(srv, rq, c ? c->cl_name : NULL, c ? c->cl_id : NULL);
-	} else if (!oidc_csrf_ok(srv, rq, "logout", http_form(rq, "csrf"))) {
-		lang = portal_lang(srv, rq, NULL);
-		portal_error(srv, rq, 403, lang, N_("This form has expired"),
+	else if (!oidc_csrf_ok(srv, rq, "logout", http_form(rq, "csrf")))
+		portal_error(srv, rq, 403, portal_lang(srv, rq, NULL), N_("This form has expired"),
 			N_("Go back to the site you came from and try again."));
-	} else {
-		end_session(srv, rq, ses, c ? c->cl_id : NULL);
-		logout_done(srv, rq, post, state);
-	}
+	else
+		end_session(srv, rq, ses, c ? c->cl_id : NULL, post);
 }
 
 void
