@@ -108,8 +108,8 @@ end_session(struct server *srv, struct http_request *rq, const struct store_sess
 
 	if (store_session_logout(srv->sv_store, ses->s_id) != SL_OK) {
 		/* Not "logged out" while the session may live on. */
-		portal_error(srv, rq, 500, portal_lang(srv, rq, NULL), N_("Something went wrong"),
-			N_("Please try again in a moment."));
+		portal_error(srv, rq, 500, portal_lang(srv, rq, http_param(rq, "ui_locales")),
+			N_("Something went wrong"), N_("Please try again in a moment."));
 		return;
 	}
 	store_audit_add(srv->sv_store, &au);
@@ -126,8 +126,8 @@ logout_session(struct server *srv, struct http_request *rq, const struct store_s
 	else if (http_method(rq) != HTTP_POST || http_form(rq, "confirm") == NULL)
 		portal_logout_confirm(srv, rq, c ? c->cl_name : NULL, c ? c->cl_id : NULL);
 	else if (!oidc_csrf_ok(srv, rq, "logout", http_form(rq, "csrf")))
-		portal_error(srv, rq, 403, portal_lang(srv, rq, NULL), N_("This form has expired"),
-			N_("Go back to the site you came from and try again."));
+		portal_error(srv, rq, 403, portal_lang(srv, rq, http_param(rq, "ui_locales")),
+			N_("This form has expired"), N_("Go back to the site you came from and try again."));
 	else
 		end_session(srv, rq, ses, c ? c->cl_id : NULL, post);
 }

@@ -168,7 +168,7 @@ portal_logout_confirm(struct server *srv, struct http_request *rq, const char *r
 {
 	char *csrf = oidc_csrf_token(srv, rq, "logout");
 	struct tmpl_var v[7];
-	int lang = portal_lang(srv, rq, NULL);
+	int lang = portal_lang(srv, rq, http_param(rq, "ui_locales")); /* RP-Initiated Logout §2 */
 
 	v[0] = (struct tmpl_var){ "csrf", csrf ? csrf : "" };
 	v[1] = (struct tmpl_var){ "rp", rp_name ? rp_name : "" };
@@ -184,5 +184,6 @@ portal_logout_confirm(struct server *srv, struct http_request *rq, const char *r
 void
 portal_logged_out(struct server *srv, struct http_request *rq)
 {
-	portal_page(srv, rq, 200, portal_lang(srv, rq, NULL), N_("You are logged out"), "logged_out", NULL, 0);
+	portal_page(srv, rq, 200, portal_lang(srv, rq, http_param(rq, "ui_locales")), N_("You are logged out"),
+		"logged_out", NULL, 0);
 }

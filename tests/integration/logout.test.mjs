@@ -119,8 +119,10 @@ test('an expired ID token of ours naming the session\'s person is accepted', asy
 test('without a hint: a confirmation page; a POST with a wrong CSRF token is refused (403)', async () => {
   const { c, config, agent } = await loggedIn();
   const res = await agent.get(logoutUrl({ client_id: c.client_id, post_logout_redirect_uri: RP_LOGGED_OUT,
-    state: 's1' }));
-  const { hidden } = await assertConfirmPage(res);
+    state: 's1', ui_locales: 'fr' }));
+  const { html, hidden } = await assertConfirmPage(res);
+  assert.match(html, /<html lang="fr"/, 'in the language the RP asked');
+  assert.equal(hidden.lang, 'fr', 'and so is the answer to the POST');
   assert.ok(hidden.csrf);
   for (const csrf of ['forged', '', undefined]) {
     const form = { ...hidden, csrf };
