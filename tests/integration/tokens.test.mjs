@@ -4,6 +4,9 @@
 // a rotated-out one used again revoking the grant (RFC 9700 §4.14).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { startServer, Agent } from './lib/harness.mjs';
 import {
   RP_CB, registerRp, authRequest, browse, assertCodeResponse, tokenRequest, userinfoStatus,
@@ -88,4 +91,38 @@ test('offline_access: a refresh token that rotates; a rotated-out one used again
   assert.equal(replay.body.error, 'invalid_grant');
   assert.equal((await refresh(a, r1.body.refresh_token)).status, 400, 'the newest one is revoked too');
   assert.equal(await userinfoStatus(server, r1.body.access_token), 401);
+});
+
+// A refresh token row written straight into the store, as an older
+// sleuteld (or another grant type) left it; returns the token.
+function storedRefreshToken(rp, { scope, details = null }) {
+  const token = randomBytes(32).toString('base64url');
+  const hash = createHash('sha256').update(token).digest('hex');
+  const now = Math.floor(Date.now() / 1000);
+  const q = (v) => (v === null ? 'NULL' : `'${String(v).replaceAll("'", "''")}'`);
+  execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
+    'INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr, amr, claims,' +
+    ' auth_time, expires, revoked, authz_details) VALUES' +
+    ` (${q(hash)}, 'refresh', ${q(`g-${token.slice(0, 8)}`)}, ${q(rp.c.client_id)}, 'p-1', NULL, ${q(scope)},` +
+    ` NULL, '["test"]', NULL, ${now}, ${now + 3600}, 0, ${q(details)})`]);
+  return token;
+}
+
+test('a refresh token without offline_access (from before the rule) is refused', async () => {
+  const a = await registerRp(server);
+  const r = await refresh(a, storedRefreshToken(a, { scope: 'openid profile' }));
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.equal(r.body.error, 'invalid_grant');
+});
+
+test('a refresh never gives authorization_details again, even from a refresh token that carries them', async () => {
+  const a = await registerRp(server);
+  const pay = [{ type: 'payment', instructedAmount: { amount: '1.00', currency: 'EUR' }, creditorName: 'X',
+    creditorAccount: { iban: 'BE71096123456769' } }];
+  const r = await refresh(a, storedRefreshToken(a, { scope: 'openid offline_access', details: JSON.stringify(pay) }));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.authorization_details, undefined);
+  const next = await refresh(a, r.body.refresh_token);
+  assert.equal(next.status, 200);
+  assert.equal(next.body.authorization_details, undefined);
 });
