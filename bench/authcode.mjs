@@ -5,7 +5,8 @@
 //   eval "$(sh scripts/test-env.sh)"; node bench/authcode.mjs [--seconds 10] [--workers 8]
 //
 // Each round trip is two HTTPS requests over kept-alive connections, with
-// PKCE, a fresh code and a fresh token set (access, refresh, ES256 ID token).
+// PKCE, a fresh code and a fresh token set (access, refresh under offline_access,
+// ES256 ID token).
 import { createHash, randomBytes } from 'node:crypto';
 import { startServer, loginWithTestKey, Agent } from '../tests/integration/lib/harness.mjs';
 
@@ -25,7 +26,7 @@ try {
   const basic = 'Basic ' + Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64');
   const agent = new Agent();
   const authorizeUrl = (challenge) => `${server.base}/authorize?` + new URLSearchParams({
-    client_id: c.client_id, redirect_uri: redirect, response_type: 'code', scope: 'openid profile',
+    client_id: c.client_id, redirect_uri: redirect, response_type: 'code', scope: 'openid profile offline_access',
     state: 's', code_challenge: challenge, code_challenge_method: 'S256' });
   // One interactive login makes the SSO session the round trips reuse.
   const v0 = b64url(randomBytes(32));

@@ -68,8 +68,9 @@ struct grant {
 	const char *g_auth_req_id; /* CIBA, or NULL */
 	int64_t g_auth_time;
 };
-/* Issue access + refresh + ID token for a grant and answer.  For a
- * refresh, `old_refresh` is rotated out in the same transaction. */
+/* Issue access + ID token for a grant and answer, with a refresh token
+ * when the scope has offline_access (never carrying authorization_details).
+ * For a refresh, `old_refresh` is rotated out in the same transaction. */
 void token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
 	const char *old_refresh);
 

@@ -2,7 +2,15 @@
  * token.c — the token endpoint: authorization_code (with PKCE),
  * refresh_token (rotated on every use) and CIBA's grant (ciba.c).  A code is redeemed once; a second
  * redemption revokes every token the first one produced (RFC 6749 §4.1.2),
- * and a rotated-out refresh token used again revokes its whole grant.
+ * and a rotated-out refresh token used again revokes its whole grant
+ * (RFC 9700 §4.14).  A code presented by another client is refused
+ * without touching it, so a stolen code cannot be used to revoke the
+ * real client's grant.
+ *
+ * A refresh token is issued only when the granted scope has
+ * offline_access (OIDC Core §11), for the code flow and CIBA alike.  It
+ * never carries a payment's authorization_details: a payment is
+ * confirmed once, for the access token issued with the code.
  */
 #include <stdlib.h>
 
@@ -63,28 +71,49 @@ token_fill(struct store_token *t, const char *kind, const char *hash, const stru
 	t->t_expires = expires;
 }
 
-/* Issue access + refresh + ID token for a grant and answer.  For a
+/* The refresh token of a grant, stored (for a refresh, `old_refresh`
+ * rotated out in the same transaction); *rt stays NULL when the grant
+ * has no offline_access.  SL_ECONFLICT: old_refresh was used before. */
+static int
+refresh_issue(
+	struct server *srv, const struct store_client *c, const struct grant *g, const char *old_refresh, char **rt)
+{
+	char hash[2 * SL_SHA256_LEN + 1];
+	struct store_token t;
+
+	*rt = NULL;
+	if (old_refresh == NULL && !scope_has(g->g_scope, "offline_access"))
+		return SL_OK;
+	*rt = sl_random_id(32);
+	if (*rt == NULL || crypto_token_hash(*rt, hash) != SL_OK)
+		return SL_ECRYPTO;
+	token_fill(&t, "refresh", hash, c, g, sl_now() + srv->sv_conf->c_refresh_token_lifetime);
+	t.t_authz_details = NULL; /* a payment is not confirmed again by a refresh */
+	if (old_refresh != NULL)
+		return store_token_rotate(srv->sv_store, old_refresh, &t);
+	return store_token_put(srv->sv_store, &t);
+}
+
+/* Issue access (+ refresh) + ID token for a grant and answer.  For a
  * refresh, `old_refresh` is rotated out in the same transaction. */
 void
 token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
 	const char *old_refresh)
 {
-	char *at = sl_random_id(32), *rt = sl_random_id(32), *idt = NULL;
-	char at_hash[2 * SL_SHA256_LEN + 1], rt_hash[2 * SL_SHA256_LEN + 1];
+	char *at = sl_random_id(32), *rt = NULL, *idt = NULL;
+	char at_hash[2 * SL_SHA256_LEN + 1];
 	struct store_token t;
-	int64_t now = sl_now();
 	json_t *o;
 	int rc = SL_ECRYPTO;
 
-	if (at == NULL || rt == NULL || crypto_token_hash(at, at_hash) || crypto_token_hash(rt, rt_hash))
+	if (at == NULL || crypto_token_hash(at, at_hash))
 		goto out;
-	token_fill(&t, "refresh", rt_hash, c, g, now + srv->sv_conf->c_refresh_token_lifetime);
-	rc = old_refresh ? store_token_rotate(srv->sv_store, old_refresh, &t) : store_token_put(srv->sv_store, &t);
+	rc = refresh_issue(srv, c, g, old_refresh, &rt);
 	if (rc == SL_ECONFLICT) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was already used");
 		goto out;
 	}
-	token_fill(&t, "access", at_hash, c, g, now + srv->sv_conf->c_access_token_lifetime);
+	token_fill(&t, "access", at_hash, c, g, sl_now() + srv->sv_conf->c_access_token_lifetime);
 	if (rc == SL_OK)
 		rc = store_token_put(srv->sv_store, &t);
 	if (rc == SL_OK && (idt = id_token_for(srv, c, g, at)) == NULL)
@@ -95,7 +124,8 @@ token_respond(struct server *srv, struct http_request *rq, const struct store_cl
 	json_object_set_new(o, "access_token", json_string(at));
 	json_object_set_new(o, "token_type", json_string("Bearer"));
 	json_object_set_new(o, "expires_in", json_integer(srv->sv_conf->c_access_token_lifetime));
-	json_object_set_new(o, "refresh_token", json_string(rt));
+	if (rt != NULL)
+		json_object_set_new(o, "refresh_token", json_string(rt));
 	json_object_set_new(o, "id_token", json_string(idt));
 	json_object_set_new(o, "scope", json_string(g->g_scope));
 	if (g->g_authz_details != NULL) /* RFC 9396 §7: what was authorised */
@@ -124,8 +154,14 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 400, "invalid_request", "code is missing");
 		return;
 	}
-	rc = store_code_redeem(srv->sv_store, hash, &co);
-	if (rc == SL_ECONFLICT) {
+	rc = store_code_redeem(srv->sv_store, hash, c->cl_id, &co);
+	if (rc == SL_EDENIED) {
+		/* Nothing revoked, nothing used: a code another client got hold
+		 * of must not let it cancel the real client's login. */
+		au.au_result = "code of another client";
+		store_audit_add(srv->sv_store, &au);
+		http_send_oauth_error(rq, 400, "invalid_grant", "the code was issued to another client");
+	} else if (rc == SL_ECONFLICT) {
 		store_token_revoke_grant(srv->sv_store, co.co_grant_id);
 		au.au_result = "code reused: grant revoked";
 		au.au_person_id = co.co_person_id;
@@ -133,8 +169,6 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 400, "invalid_grant", "the code was already used");
 	} else if (rc != SL_OK) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "unknown code");
-	} else if (strcmp(co.co_client_id, c->cl_id) != 0) {
-		http_send_oauth_error(rq, 400, "invalid_grant", "the code was issued to another client");
 	} else if (co.co_expires <= sl_now()) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "the code has expired");
 	} else if (redirect_uri == NULL || strcmp(redirect_uri, co.co_redirect_uri) != 0) {
@@ -169,10 +203,13 @@ grant_refresh(struct server *srv, struct http_request *rq, const struct store_cl
 		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token has expired");
 	else if (scope != NULL && strcmp(scope, t.t_scope) != 0)
 		http_send_oauth_error(rq, 400, "invalid_scope", "a refresh cannot change the scope");
+	else if (!scope_has(t.t_scope, "offline_access")) /* one issued before the offline_access rule */
+		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was not issued for offline_access");
 	else {
-		/* A revoked token is handled by the rotation: it revokes the grant. */
+		/* A revoked token is handled by the rotation: it revokes the
+		 * grant.  No authorization_details: a payment is confirmed once. */
 		g = (struct grant){ t.t_grant_id, t.t_person_id, t.t_session_id, t.t_scope, NULL, t.t_acr, t.t_amr,
-			t.t_claims, t.t_authz_details, NULL, t.t_auth_time };
+			t.t_claims, NULL, NULL, t.t_auth_time };
 		token_respond(srv, rq, c, &g, hash);
 	}
 	store_token_clear(&t);

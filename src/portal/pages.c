@@ -164,15 +164,15 @@ portal_static(void *ctx, struct http_request *rq)
 }
 
 void
-portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name)
+portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name, const char *client_id)
 {
 	char *csrf = oidc_csrf_token(srv, rq, "logout");
 	struct tmpl_var v[7];
-	int lang = portal_lang(srv, rq, NULL);
+	int lang = portal_lang(srv, rq, http_param(rq, "ui_locales")); /* RP-Initiated Logout §2 */
 
 	v[0] = (struct tmpl_var){ "csrf", csrf ? csrf : "" };
 	v[1] = (struct tmpl_var){ "rp", rp_name ? rp_name : "" };
-	v[2] = (struct tmpl_var){ "client_id", http_param(rq, "client_id") };
+	v[2] = (struct tmpl_var){ "client_id", client_id };
 	v[3] = (struct tmpl_var){ "post_logout_redirect_uri", http_param(rq, "post_logout_redirect_uri") };
 	v[4] = (struct tmpl_var){ "state", http_param(rq, "state") };
 	v[5] = (struct tmpl_var){ "langcode", config_languages[lang] };
@@ -184,5 +184,6 @@ portal_logout_confirm(struct server *srv, struct http_request *rq, const char *r
 void
 portal_logged_out(struct server *srv, struct http_request *rq)
 {
-	portal_page(srv, rq, 200, portal_lang(srv, rq, NULL), N_("You are logged out"), "logged_out", NULL, 0);
+	portal_page(srv, rq, 200, portal_lang(srv, rq, http_param(rq, "ui_locales")), N_("You are logged out"),
+		"logged_out", NULL, 0);
 }

@@ -52,7 +52,9 @@ void portal_page(struct server *srv, struct http_request *rq, int status, int la
 	const struct tmpl_var *vars, size_t nvars);
 void portal_error(
 	struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *detail);
-void portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name);
+/* "Log out of sleutel?" with a CSRF-protected POST form; `rp_name` and
+ * `client_id` (the client the logout came from, when known) may be NULL. */
+void portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name, const char *client_id);
 void portal_logged_out(struct server *srv, struct http_request *rq);
 
 #endif

@@ -109,6 +109,11 @@ static const char *const migration_steps[] = {
 	"ALTER TABLE auth_requests ADD COLUMN result_hash TEXT;"
 	"ALTER TABLE auth_requests ADD COLUMN result TEXT;"
 	"ALTER TABLE auth_requests ADD COLUMN result_expires INTEGER NOT NULL DEFAULT 0;",
+
+	/* 5: logout revokes the tokens and drops the codes of its session. */
+	"CREATE INDEX IF NOT EXISTS tokens_session"
+	" ON tokens(session_id);"
+	"CREATE INDEX IF NOT EXISTS codes_session ON codes(session_id);",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

@@ -69,6 +69,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 		"INSERT INTO sessions (id, person_id, acr, amr, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_SES_GET] = "SELECT id, person_id, acr, amr, auth_time, expires FROM sessions WHERE id = ?1 AND expires > ?2",
 	[Q_SES_DEL] = "DELETE FROM sessions WHERE id = ?1",
+	[Q_SES_TOK_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE session_id = ?1 AND revoked = 0",
+	[Q_SES_CODE_DEL] = "DELETE FROM codes WHERE session_id = ?1",
 	[Q_JTI_PUT] = "INSERT INTO jti_seen (client_id, jti, expires) VALUES (?1, ?2, ?3)",
 	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -874,22 +876,29 @@ code_read(sqlite3_stmt *s, void *arg)
 }
 
 int
-store_code_redeem(struct store *st, const char *hash, struct store_code *out)
+store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out)
 {
 	const struct bind b[] = { BT(hash) };
 	struct code_row row = { out, false };
 	struct conn *c = conn_get(st);
-	bool used;
+	bool used, foreign;
 	int rc = tx_begin(c, DUR_NORMAL);
 
 	memset(out, 0, sizeof(*out));
 	if (rc == SL_OK)
 		rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &row);
+	/* Checked before anything changes: another client's replay must
+	 * neither use the code up nor count as its reuse. */
+	foreign = rc == SL_OK && (out->co_client_id == NULL || strcmp(out->co_client_id, client_id) != 0);
 	used = row.cr_used;
-	if (rc == SL_OK && !used)
+	if (rc == SL_OK && !used && !foreign)
 		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
 	rc = tx_end(c, rc);
 	conn_put(st, c);
+	if (rc == SL_OK && foreign) {
+		store_code_clear(out);
+		return SL_EDENIED;
+	}
 	if (rc == SL_OK && used)
 		return SL_ECONFLICT;
 	return rc;
@@ -1063,6 +1072,24 @@ store_session_end(struct store *st, const char *id)
 	const struct bind b[] = { BT(id) };
 
 	return write_one(st, DUR_NORMAL, Q_SES_DEL, b, NBIND(b), false);
+}
+
+int
+store_session_logout(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_DEL, b, NBIND(b), NULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_TOK_REVOKE, b, NBIND(b), NULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_CODE_DEL, b, NBIND(b), NULL);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
 }
 
 void

@@ -25,7 +25,7 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 4 /* 3: the app key's tables; 4: the eID result */
+#define STORE_SCHEMA_VERSION 5 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by session */
 
 struct store;
 
@@ -188,9 +188,12 @@ void store_authreq_clear(struct store_authreq *r);
 
 /* authorization codes */
 int store_code_put(struct store *st, const struct store_code *c);
-/* Redeem once: SL_OK with the record; SL_ECONFLICT when it was used before
- * (out->co_grant_id set so the caller revokes); SL_ENOTFOUND otherwise. */
-int store_code_redeem(struct store *st, const char *hash, struct store_code *out);
+/* Redeem once for `client_id`: SL_OK with the record; SL_ECONFLICT when it
+ * was used before (out->co_grant_id set so the caller revokes);
+ * SL_EDENIED when it was issued to another client (nothing changes: the
+ * code stays usable by its own client, *out is empty); SL_ENOTFOUND
+ * otherwise. */
+int store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out);
 void store_code_clear(struct store_code *c);
 
 /* tokens */
@@ -207,6 +210,9 @@ void store_token_clear(struct store_token *t);
 int store_session_put(struct store *st, const struct store_session *s);
 int store_session_get(struct store *st, const char *id, struct store_session *out);
 int store_session_end(struct store *st, const char *id);
+/* Logout, in one transaction: the session ends, every token issued under
+ * it (tokens.session_id) is revoked and its unredeemed codes are dropped. */
+int store_session_logout(struct store *st, const char *id);
 void store_session_clear(struct store_session *s);
 
 /* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */

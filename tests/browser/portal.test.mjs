@@ -251,6 +251,11 @@ test('3. accessibility: axe WCAG 2.0/2.1 A+AA on every portal page, in nl and fr
       assert.equal(await page.locator('p.code code').count(), 1, 'the error page shows the technical detail');
       await check('error-unknown-client', 'This site is not known to sleutel');
 
+      // The confirmation page is for a browser with a session: log in first.
+      await rpToChoose(page);
+      await chooseTestKey(page);
+      await page.click('button[name="mode"][value="direct"]');
+      await page.waitForURL(at(rp.base, '/cb'));
       await page.goto(`${server.base}/logout`);
       await check('logout', 'Log out');
       await page.click('form[action="/logout"] button[type="submit"]');

@@ -97,6 +97,7 @@ test('poll mode: pending, slow_down, then tokens once with acr, amr and auth_req
   r = await poll(pollClient, id);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.ok(r.body.access_token && r.body.id_token);
+  assert.equal(r.body.refresh_token, undefined, 'no offline_access, no refresh token');
   const claims = jose.decodeJwt(r.body.id_token);
   assert.equal(claims.acr, 'http://eidas.europa.eu/LoA/high');
   assert.deepEqual(claims.amr, ['swk', 'pin', 'mfa']);
@@ -180,4 +181,35 @@ test('another client cannot redeem an auth_req_id', async () => {
   assert.equal(t.body.error, 'invalid_grant');
   const rq = await phoneRequest();
   await phone.answer(rq, { decision: 'refuse', code: '' });
+});
+
+test('offline_access: a refresh token; a payment\'s refreshed tokens carry no authorization_details', async () => {
+  const pay = [{ type: 'payment', instructedAmount: { amount: '12.34', currency: 'EUR' },
+    creditorName: 'Apotheek Nova', creditorAccount: { iban: 'BE71096123456769' } }];
+  const r = await bc(pollClient, { scope: 'openid offline_access', login_hint: '+32470123456',
+    binding_message: 'Order 4712', authorization_details: JSON.stringify(pay) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const rq = await phoneRequest();
+  assert.equal(rq.action, 'payment');
+  assert.equal((await phone.answer(rq, { code: rq.codes[0] })).status, 200);
+  await sleep(2100);
+  const t = await poll(pollClient, r.body.auth_req_id);
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  assert.deepEqual(t.body.authorization_details, pay, 'the payment is in the first token response');
+  assert.ok(t.body.refresh_token);
+  const f = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token },
+    { basic: basic(pollClient) });
+  assert.equal(f.status, 200, JSON.stringify(f.body));
+  assert.equal(f.body.authorization_details, undefined, 'a refresh does not confirm the payment again');
+  assert.ok(f.body.refresh_token, 'rotated');
+  const info = await fetch(`${server.base}/userinfo`, { headers: { authorization: `Bearer ${f.body.access_token}` } });
+  assert.equal(info.status, 200);
+  const claims = await info.json();
+  assert.ok(claims.sub);
+  assert.equal(claims.authorization_details, undefined);
+  // The next refresh neither.
+  const g = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: f.body.refresh_token },
+    { basic: basic(pollClient) });
+  assert.equal(g.status, 200);
+  assert.equal(g.body.authorization_details, undefined);
 });

@@ -311,13 +311,14 @@ test('oidcc-id-token-hint', async () => {
 
 async function codeReuse(delayMs) {
   const { c, config } = await registerRp(server);
-  const req = await authRequest(config);
+  const req = await authRequest(config, { scope: 'openid offline_access' });
   const agent = new Agent();
   const r = await authorizeOnce(server, agent, req.url);
   const back = await completeLogin(server, agent, r.location);
   const tokens = await oidc.authorizationCodeGrant(config, back, {
     pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
   assert.equal(await userinfoStatus(server, tokens.access_token), 200);
+  assert.ok(tokens.refresh_token);
   if (delayMs) await sleep(delayMs);
   const again = await tokenRequest(server, {
     grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: RP_CB,
@@ -420,7 +421,7 @@ test('oidcc-ensure-request-object-with-redirect-uri', async () => {
 test('oidcc-refresh-token', async () => {
   const { c, config } = await registerRp(server);
   const other = await registerRp(server);
-  const flow = await codeFlow(server, config, { params: { scope: 'openid profile' } });
+  const flow = await codeFlow(server, config, { params: { scope: 'openid profile offline_access' } });
   assert.ok(flow.tokens.refresh_token);
   const refreshed = await oidc.refreshTokenGrant(config, flow.tokens.refresh_token);
   assert.ok(refreshed.access_token);

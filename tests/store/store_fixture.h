@@ -108,8 +108,13 @@ raw_count(const char *path, const char *sql)
 	return n;
 }
 
-/* What schema 4 added, undone: the database as a version 3 sleutel left it. */
+/* What schemas 5 and later added, undone, newest first (each step's undo
+ * leaves user_version to the last line of SCHEMA_V4_UNDO). */
+#define SCHEMA_V5_UNDO "DROP INDEX tokens_session;" "DROP INDEX codes_session;"
+/* What schema 4 and later added, undone: the database as a version 3
+ * sleutel left it. */
 #define SCHEMA_V4_UNDO                                                                                                 \
+	SCHEMA_V5_UNDO                                                                                                 \
 	"ALTER TABLE auth_requests DROP COLUMN result_hash;"                                                           \
 	"ALTER TABLE auth_requests DROP COLUMN result;"                                                                \
 	"ALTER TABLE auth_requests DROP COLUMN result_expires;"                                                        \

@@ -462,7 +462,11 @@ test_code_redeem_once(void **state)
 
 	assert_int_equal(store_code_put(fx->fx_store, &co), SL_OK);
 	assert_int_equal(store_code_put(fx->fx_store, &co), SL_ECONFLICT);
-	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", &got), SL_OK);
+	/* Another client's redemption changes nothing and learns nothing. */
+	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", "client-b", &got), SL_EDENIED);
+	assert_null(got.co_grant_id);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT used FROM codes WHERE hash = 'code-hash-1'"), 0);
+	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", "client-a", &got), SL_OK);
 	assert_string_equal(got.co_hash, "code-hash-1");
 	assert_string_equal(got.co_grant_id, "grant-1");
 	assert_string_equal(got.co_client_id, "client-a");
@@ -479,14 +483,16 @@ test_code_redeem_once(void **state)
 	store_code_clear(&got);
 
 	/* The second redemption is a replay: the grant is named for revocation. */
-	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", &got), SL_ECONFLICT);
+	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", "client-a", &got), SL_ECONFLICT);
 	assert_non_null(got.co_grant_id);
 	assert_string_equal(got.co_grant_id, "grant-1");
 	store_code_clear(&got);
-	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", &got), SL_ECONFLICT);
+	/* Used: another client is still told only that it is not its code. */
+	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", "client-b", &got), SL_EDENIED);
+	assert_int_equal(store_code_redeem(fx->fx_store, "code-hash-1", "client-a", &got), SL_ECONFLICT);
 	store_code_clear(&got);
 
-	assert_int_equal(store_code_redeem(fx->fx_store, "no-such-code", &got), SL_ENOTFOUND);
+	assert_int_equal(store_code_redeem(fx->fx_store, "no-such-code", "client-a", &got), SL_ENOTFOUND);
 	assert_null(got.co_grant_id);
 }
 
@@ -632,6 +638,47 @@ test_session_put_get_end(void **state)
 	assert_int_equal(store_session_end(fx->fx_store, "sess-1"), SL_OK);
 	assert_int_equal(store_session_get(fx->fx_store, "sess-1", &got), SL_ENOTFOUND);
 	assert_int_equal(store_session_end(fx->fx_store, "sess-1"), SL_OK);
+}
+
+/* Logout: the session, its tokens and its unredeemed codes go together;
+ * another session's are untouched. */
+static void
+test_session_logout_revokes_its_tokens(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_session s = {
+		.s_id = (char *)"session-1", .s_person_id = (char *)"person-1", .s_expires = sl_now() + 3600
+	};
+	struct store_token a1 = token_fixture("at-1", "access", "grant-1");
+	struct store_token r1 = token_fixture("rt-1", "refresh", "grant-1");
+	struct store_token other = token_fixture("rt-2", "refresh", "grant-2");
+	struct store_code co = { .co_hash = (char *)"co-1",
+		.co_grant_id = (char *)"grant-3",
+		.co_client_id = (char *)"client-a",
+		.co_person_id = (char *)"person-1",
+		.co_session_id = (char *)"session-1",
+		.co_redirect_uri = (char *)"https://rp.example/cb",
+		.co_scope = (char *)"openid",
+		.co_challenge = (char *)"x",
+		.co_expires = sl_now() + 60 };
+	struct store_session got;
+	struct store_code cgot;
+
+	other.t_session_id = (char *)"session-2";
+	assert_int_equal(store_session_put(fx->fx_store, &s), SL_OK);
+	assert_int_equal(store_token_put(fx->fx_store, &a1), SL_OK);
+	assert_int_equal(store_token_put(fx->fx_store, &r1), SL_OK);
+	assert_int_equal(store_token_put(fx->fx_store, &other), SL_OK);
+	assert_int_equal(store_code_put(fx->fx_store, &co), SL_OK);
+
+	assert_int_equal(store_session_logout(fx->fx_store, "session-1"), SL_OK);
+	assert_int_equal(store_session_get(fx->fx_store, "session-1", &got), SL_ENOTFOUND);
+	assert_true(token_revoked(fx->fx_store, "at-1"));
+	assert_true(token_revoked(fx->fx_store, "rt-1"));
+	assert_false(token_revoked(fx->fx_store, "rt-2"));
+	assert_int_equal(store_code_redeem(fx->fx_store, "co-1", "client-a", &cgot), SL_ENOTFOUND);
+	/* Idempotent. */
+	assert_int_equal(store_session_logout(fx->fx_store, "session-1"), SL_OK);
 }
 
 static void
@@ -888,8 +935,8 @@ test_purge_expired_removes_only_expired(void **state)
 
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests"), 1);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE id = 'ar-new'"), 1);
-	assert_int_equal(store_code_redeem(fx->fx_store, "co-old", &cgot), SL_ENOTFOUND);
-	assert_int_equal(store_code_redeem(fx->fx_store, "co-new", &cgot), SL_OK);
+	assert_int_equal(store_code_redeem(fx->fx_store, "co-old", "c", &cgot), SL_ENOTFOUND);
+	assert_int_equal(store_code_redeem(fx->fx_store, "co-new", "c", &cgot), SL_OK);
 	store_code_clear(&cgot);
 	assert_int_equal(store_token_get(fx->fx_store, "t-old", &tgot), SL_ENOTFOUND);
 	assert_int_equal(store_token_get(fx->fx_store, "t-new", &tgot), SL_OK);
@@ -985,6 +1032,7 @@ main(void)
 		T(test_token_rotate_replay_revokes_grant),
 		T(test_token_revoke_grant),
 		T(test_session_put_get_end),
+		T(test_session_logout_revokes_its_tokens),
 		T(test_session_expired_not_returned),
 		T(test_jti_use_twice_conflicts),
 		T(test_audit_add_and_count),

@@ -141,8 +141,8 @@ test_migrates_v2_database(void **state)
 
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
-	assert_int_equal(version, 4);
-	assert_int_equal(STORE_SCHEMA_VERSION, 4);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
+	assert_int_equal(STORE_SCHEMA_VERSION, 5);
 	assert_int_equal(store_client_get(fx->fx_store, "old", &cl), SL_OK);
 	assert_string_equal(cl.cl_name, "Old RP");
 	assert_null(cl.cl_ciba_mode);
@@ -224,13 +224,13 @@ test_client_code_token_new_fields(void **state)
 	assert_int_equal(found, 1);
 
 	assert_int_equal(store_code_put(fx->fx_store, &co), SL_OK);
-	assert_int_equal(store_code_redeem(fx->fx_store, "co-1", &cgot), SL_OK);
+	assert_int_equal(store_code_redeem(fx->fx_store, "co-1", "ciba-rp", &cgot), SL_OK);
 	assert_string_equal(cgot.co_authz_details, ad);
 	store_code_clear(&cgot);
 	co.co_hash = (char *)"co-2";
 	co.co_authz_details = NULL;
 	assert_int_equal(store_code_put(fx->fx_store, &co), SL_OK);
-	assert_int_equal(store_code_redeem(fx->fx_store, "co-2", &cgot), SL_OK);
+	assert_int_equal(store_code_redeem(fx->fx_store, "co-2", "ciba-rp", &cgot), SL_OK);
 	assert_null(cgot.co_authz_details);
 	store_code_clear(&cgot);
 

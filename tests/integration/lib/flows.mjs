@@ -124,6 +124,17 @@ export async function codeFlow(server, config, { agent = new Agent(), params = {
   return { ...req, back, loggedIn, tokens, claims: tokens.claims(), agent };
 }
 
+// Does this browser still have an SSO session for `config`? (prompt=none)
+export async function hasSession(config, agent) {
+  const req = await authRequest(config, { prompt: 'none' });
+  const res = await agent.get(req.url.href);
+  assert.equal(res.status, 303);
+  const loc = new URL(res.headers.get('location'));
+  if (loc.searchParams.get('code')) return true;
+  assert.equal(loc.searchParams.get('error'), 'login_required');
+  return false;
+}
+
 // A success response at the RP: code, state echoed, iss (RFC 9207).
 export function assertCodeResponse(server, back, state, redirectUri = RP_CB) {
   assert.equal(back.origin + back.pathname, redirectUri);
