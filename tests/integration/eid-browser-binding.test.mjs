@@ -59,7 +59,7 @@ async function requestRow(req) {
 
 // sleutel_logins_total{key="eid",result=…} from /metrics.
 async function eidLogins(result) {
-  const text = await (await fetch(`${server.base}/metrics`)).text();
+  const text = await (await fetch(`${server.metricsBase}/metrics`)).text();
   const m = text.match(new RegExp(`^sleutel_logins_total\\{key="eid",result="${result}"\\} (\\d+)$`, 'm'));
   return m ? Number(m[1]) : 0;
 }
