@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/harness.mjs';
-import { Phone, smsGateway } from './lib/phone.mjs';
+import { Phone, proofCodeOf, smsGateway } from './lib/phone.mjs';
 import { startTestBank } from './lib/bank.mjs';
 
 let server;

@@ -158,6 +158,11 @@ export async function addTicket(server, id) {
   return ticket;
 }
 
+// Overwrite an enrolment's proofing state (tests of expiry).
+export async function setProofState(server, id, state) {
+  await sql(server, `UPDATE enrollments SET proof_state = ${q(JSON.stringify(state))} WHERE id = ${q(id)}`);
+}
+
 export async function proofingAudit(server) {
   return sql(server, "SELECT result, key, detail FROM audit WHERE event = 'proofing' ORDER BY seq");
 }
