@@ -1,8 +1,10 @@
 /*
  * enroll.c — enrolment of a phone (docs/device-api.md "enroll"; DESIGN §1
  * "App enrollment"): terms and phone number → a 5-digit SMS activation
- * code → proofing (bank or eID, src/proofing) → the confirmation key Q,
- * sealed → a device on the account of that number.
+ * code → proofing (bank or eID, src/proofing) → the proofing code of the
+ * final page, typed in this app (so a proof made in someone else's
+ * browser binds nothing) → the confirmation key Q, sealed → a device on
+ * the account of that number.
  *
  * The enrolment is known by its transport key: each step's proof names
  * the key's thumbprint, stored on the enrolment at start.  The SMS code
