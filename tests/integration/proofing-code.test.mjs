@@ -82,10 +82,11 @@ test('bank: the victim logs in at her bank in her own browser; the attacker\'s p
   const r = await bank.login(choices.find((c) => c.method === 'bank').url,
     { browser: victim, account: 'jan', redeem: false });
   assert.equal(r.status, 200, r.text);
+  // Her bank login alone binds nothing to the attacker's enrolment.
+  await assertNotBound(phone);
   const code = proofCodeOf(r.text);
   assert.match(code, /^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/);
   assert.match(r.text, /ending in …00 01/); // the attacker's number, for the victim to see
-  await assertNotBound(phone);
   const st = await phone.call('GET', '/enroll');
   assert.equal(st.body.status, 'proof_code');
   assert.equal(st.body.proof_code.attempts_left, 5);
@@ -110,9 +111,9 @@ test('eID: the victim presents her card in her own browser; the attacker\'s phon
   const { phone, choices } = await attackerPhone('0470 66 00 02');
   const r = await proofWithCard(choices.find((c) => c.method === 'eid').url, card.args, { redeem: false });
   assert.equal(r.status, 200, r.curlError || r.body);
+  await assertNotBound(phone);
   assert.ok(proofCodeOf(r.body));
   assert.match(r.body, /ending in …00 02/);
-  await assertNotBound(phone);
   await guessFiveTimes(phone);
   assert.equal((await phone.proofCode(proofCodeOf(r.body))).status, 409);
   await assertNotBound(phone);
