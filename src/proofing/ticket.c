@@ -223,8 +223,8 @@ proof_code_normalize(const char *typed, char out[PROOF_CODE_LEN + 1])
 }
 
 int
-proof_state_set_pending(json_t *state, const char *person_json, const char *method, const char *code_hash,
-	int64_t expires)
+proof_state_set_pending(
+	json_t *state, const char *person_json, const char *method, const char *code_hash, int64_t expires)
 {
 	json_t *person = json_loads(person_json, JSON_REJECT_DUPLICATES, NULL), *p;
 

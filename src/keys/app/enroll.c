@@ -501,10 +501,9 @@ out:
 static void
 proof_audit_code(struct server *srv, struct http_request *rq, const char *result)
 {
-	struct store_audit au = { .au_event = "proofing",
-		.au_result = result,
-		.au_key = "code",
-		.au_ip = http_client_ip(rq) };
+	struct store_audit au = {
+		.au_event = "proofing", .au_result = result, .au_key = "code", .au_ip = http_client_ip(rq)
+	};
 
 	store_audit_add(srv->sv_store, &au);
 }
