@@ -164,21 +164,17 @@ sapp_enroll_start(struct sapp *app, const struct sapp_enroll_spec *spec, json_t 
 	return SL_OK;
 }
 
-int
-sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_err *err)
+/* POST {"code": code} to an enrolment step; the status it answers is kept. */
+static int
+post_code(struct sapp *app, const char *path, const char *code, json_t **out, struct sl_err *err)
 {
 	json_t *body, *ans = NULL;
 	long status;
 	int rc;
 
-	*out = NULL;
-	if ((rc = need_enrolling(app, err)) != SL_OK)
-		return rc;
-	if (!digits_ok(sms_code, ENROLL_SMS_MAX))
-		return sl_fail(err, SL_EINVAL, "the activation code is digits only");
-	if ((body = json_pack("{s:s}", "code", sms_code)) == NULL)
+	if ((body = json_pack("{s:s}", "code", code)) == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
-	rc = sapp_call(app, "POST", "/enroll/sms", body, true, 0, &status, &ans, err);
+	rc = sapp_call(app, "POST", path, body, true, 0, &status, &ans, err);
 	json_decref(body);
 	if (rc != SL_OK) {
 		forget_if_ended(app);
@@ -190,6 +186,19 @@ sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_
 	}
 	*out = ans;
 	return SL_OK;
+}
+
+int
+sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolling(app, err)) != SL_OK)
+		return rc;
+	if (!digits_ok(sms_code, ENROLL_SMS_MAX))
+		return sl_fail(err, SL_EINVAL, "the activation code is digits only");
+	return post_code(app, "/enroll/sms", sms_code, out, err);
 }
 
 int
@@ -214,8 +223,6 @@ sapp_enroll_resend(struct sapp *app, json_t **out, struct sl_err *err)
 int
 sapp_enroll_proof(struct sapp *app, const char *code, json_t **out, struct sl_err *err)
 {
-	json_t *body, *ans = NULL;
-	long status;
 	int rc;
 
 	*out = NULL;
@@ -224,20 +231,7 @@ sapp_enroll_proof(struct sapp *app, const char *code, json_t **out, struct sl_er
 	if (code == NULL || code[0] == '\0' || strlen(code) > ENROLL_PROOF_CODE_MAX ||
 		!sl_str_printable(code, strlen(code)))
 		return sl_fail(err, SL_EINVAL, "the proofing code is the 8 characters the page shows (XXXX-XXXX)");
-	if ((body = json_pack("{s:s}", "code", code)) == NULL)
-		return sl_fail(err, SL_ENOMEM, "out of memory");
-	rc = sapp_call(app, "POST", "/enroll/proof", body, true, 0, &status, &ans, err);
-	json_decref(body);
-	if (rc != SL_OK) {
-		forget_if_ended(app);
-		return rc;
-	}
-	if ((rc = note_status(app, ans, err)) != SL_OK) {
-		json_decref(ans);
-		return rc;
-	}
-	*out = ans;
-	return SL_OK;
+	return post_code(app, "/enroll/proof", code, out, err);
 }
 
 /* One GET /enroll of at most `secs` seconds; *timed_out when the server's

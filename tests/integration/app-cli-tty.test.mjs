@@ -74,6 +74,16 @@ function terminal(args, st = state) {
   };
 }
 
+// The last steps of an enrolment: the 5-digit code twice, and ready.
+async function chooseAppCode(t) {
+  await t.expect(/Kies een nieuwe 5-cijferige code: /);
+  t.type(`${APP_CODE}\r`);
+  await t.expect(/Voer deze code opnieuw in: /);
+  t.type(`${APP_CODE}\r`);
+  await t.expect(/Je bent nu klaar om de app te gebruiken/);
+  assert.equal(await t.exited, 0, t.screen);
+}
+
 async function sql(query) {
   const { stdout } = await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), query],
     { encoding: 'utf8' });
@@ -120,12 +130,7 @@ test('interactive enrolment in Dutch, the code asked twice and never shown', asy
   await t.expect(/Voer deze code opnieuw in: /);
   t.type('13579\r');
   await t.expect(/De codes zijn niet gelijk/);
-  await t.expect(/Kies een nieuwe 5-cijferige code: /);
-  t.type(`${APP_CODE}\r`);
-  await t.expect(/Voer deze code opnieuw in: /);
-  t.type(`${APP_CODE}\r`);
-  await t.expect(/Je bent nu klaar om de app te gebruiken/);
-  assert.equal(await t.exited, 0, t.screen);
+  await chooseAppCode(t);
   assert.doesNotMatch(t.screen, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
   assert.match(t.screen, /\*\*\*\*\*/);
   assert.ok(!t.screen.includes(APP_CODE), 'the app code is never on the screen');
@@ -153,12 +158,7 @@ test('interactive enrolment with the bank: the app asks for the code the page sh
   await t.expect(/Code van de webpagina \(XXXX-XXXX\): /);
   t.type(`${proofCodeOf(page.text)}\r`);
   await t.expect(/Je identiteit is gekoppeld: Jan Peeters/);
-  await t.expect(/Kies een nieuwe 5-cijferige code: /);
-  t.type(`${APP_CODE}\r`);
-  await t.expect(/Voer deze code opnieuw in: /);
-  t.type(`${APP_CODE}\r`);
-  await t.expect(/Je bent nu klaar om de app te gebruiken/);
-  assert.equal(await t.exited, 0, t.screen);
+  await chooseAppCode(t);
   assert.ok(JSON.parse(readFileSync(st, 'utf8')).device_id);
 });
 

@@ -86,7 +86,9 @@ test('bank: the victim logs in at her bank in her own browser; the attacker\'s p
   await assertNotBound(phone);
   const code = proofCodeOf(r.text);
   assert.match(code, /^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/);
-  assert.match(r.text, /ending in …00 01/); // the attacker's number, for the victim to see
+  // In the enrolment's language (nl): the attacker's number, for the victim to see, and the warning.
+  assert.match(r.text, /met het nummer dat eindigt op …00 01/);
+  assert.match(r.text, /Geef deze code aan niemand en typ hem nooit op een website/);
   const st = await phone.call('GET', '/enroll');
   assert.equal(st.body.status, 'proof_code');
   assert.equal(st.body.proof_code.attempts_left, 5);
@@ -113,7 +115,7 @@ test('eID: the victim presents her card in her own browser; the attacker\'s phon
   assert.equal(r.status, 200, r.curlError || r.body);
   await assertNotBound(phone);
   assert.ok(proofCodeOf(r.body));
-  assert.match(r.body, /ending in …00 02/);
+  assert.match(r.body, /eindigt op …00 02/);
   await guessFiveTimes(phone);
   assert.equal((await phone.proofCode(proofCodeOf(r.body))).status, 409);
   await assertNotBound(phone);

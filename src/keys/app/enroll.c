@@ -132,6 +132,24 @@ enroll_auth(struct server *srv, struct http_request *rq, struct store_enrollment
 	return SL_OK;
 }
 
+/* The start of a step with a body: the enrolment whose key made the proof,
+ * still live, and the body.  False when the answer is sent (nothing is
+ * left to free). */
+static bool
+enroll_step(struct server *srv, struct http_request *rq, struct store_enrollment *en, json_t **body)
+{
+	*body = NULL;
+	if (enroll_auth(srv, rq, en) != SL_OK)
+		return false;
+	*body = app_json_body(rq);
+	if (*body != NULL && enroll_live(srv, rq, en))
+		return true;
+	json_decref(*body);
+	*body = NULL;
+	store_enrollment_clear(en);
+	return false;
+}
+
 /* ---- POST /enroll/start ---- */
 
 struct start_in {
@@ -362,11 +380,8 @@ app_enroll_sms(void *ctx, struct http_request *rq)
 	const char *code;
 	json_t *body;
 
-	if (enroll_auth(srv, rq, &en) != SL_OK)
+	if (!enroll_step(srv, rq, &en, &body))
 		return;
-	body = app_json_body(rq);
-	if (body == NULL || !enroll_live(srv, rq, &en))
-		goto out;
 	if (strcmp(en.en_status, "sms") != 0) {
 		app_send_error(rq, 409, "invalid_state", "The activation code was already entered.", NULL);
 		goto out;
@@ -541,11 +556,8 @@ app_enroll_proof(void *ctx, struct http_request *rq)
 	int rc, tries_left = 0;
 	json_t *body;
 
-	if (enroll_auth(srv, rq, &en) != SL_OK)
+	if (!enroll_step(srv, rq, &en, &body))
 		return;
-	body = app_json_body(rq);
-	if (body == NULL || !enroll_live(srv, rq, &en))
-		goto out;
 	/* Bound to this request's enrolment: the one whose key signed it. */
 	rc = proofing_redeem(srv, en.en_id, app_json_str(body, "code", 64), &tries_left);
 	if (rc != SL_OK) {
@@ -647,11 +659,8 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 	json_t *body;
 	int rc;
 
-	if (enroll_auth(srv, rq, &en) != SL_OK)
+	if (!enroll_step(srv, rq, &en, &body))
 		return;
-	body = app_json_body(rq);
-	if (body == NULL || !enroll_live(srv, rq, &en))
-		goto out;
 	if (strcmp(en.en_status, "proofed") != 0 || person_from_json(en.en_person, &person) != SL_OK) {
 		app_send_error(rq, 409, "not_proofed", "Link your identity first.", NULL);
 		goto out;
