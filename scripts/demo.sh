@@ -76,8 +76,8 @@ sleutel demo is running.
           --ca $DIR/tls/ca.pem
     Type any Belgian mobile number (e.g. 470 12 34 56); the activation code is
     shown below as "SMS to ...". Link your identity at the demo bank (open the
-    link the app prints; account jan, els or zoe, password demo), choose a 5-digit
-    code twice. Then choose "sleutel app" on the portal, type the same number, and
+    link the app prints; account jan, els or zoe, password demo), type the code
+    the last page shows (XXXX-XXXX) in the app, choose a 5-digit code twice. Then choose "sleutel app" on the portal, type the same number, and
     confirm in the app: pick the code the browser shows, "Bevestig", your code.
   This demo build also offers the test key: it logs in as whichever person you type.
   Logs: $DIR/sleuteld.log $DIR/bank.log     Stop: Ctrl-C

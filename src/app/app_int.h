@@ -11,7 +11,7 @@
 #include "../crypto/crypto.h"
 #include "sleutel-app.h"
 
-#define SAPP_STATUS_MAX 16 /* "sms", "proofing", "proofed", "done" */
+#define SAPP_STATUS_MAX 16 /* "sms", "proofing", "proof_code", "proofed", "done" */
 #define SAPP_JKT_LEN 43 /* base64url SHA-256 */
 
 /* The state file, typed (state.c).  Strings are "" when absent. */

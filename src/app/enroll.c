@@ -2,8 +2,9 @@
  * enroll.c — enrolment from the phone's side (docs/device-api.md,
  * "POST /enroll/..."): start with the phone number and the accepted terms,
  * the SMS activation code, proofing (the person follows a URL; the app
- * long-polls GET /enroll), then the 5-digit app code chosen twice, which
- * makes the camouflaged confirmation key.
+ * long-polls GET /enroll until the status is "proof_code", then the person
+ * types the code the final page showed), then the 5-digit app code chosen
+ * twice, which makes the camouflaged confirmation key.
  *
  * Only the enrolment id and its status are kept while enrolling; once the
  * server answers finish, the state holds the device and the camouflaged
@@ -20,6 +21,7 @@
 #define ENROLL_TERMS_MAX 64 /* bytes of a terms version */
 #define ENROLL_SMS_MAX 16 /* digits of an activation code */
 #define ENROLL_PEEK 3 /* seconds a look without waiting may take */
+#define ENROLL_PROOF_CODE_MAX 32 /* bytes of a proofing code as typed ("XXXX-XXXX") */
 
 static const char *const enroll_languages[] = { "nl", "fr", "de", "en", NULL };
 
@@ -92,8 +94,8 @@ note_status(struct sapp *app, json_t *answer, struct sl_err *err)
 	const char *s = json_string_value(json_object_get(answer, "status"));
 	struct sapp_state *st = &app->sa_st;
 
-	if (s == NULL || (strcmp(s, "sms") != 0 && strcmp(s, "proofing") != 0 && strcmp(s, "proofed") != 0 &&
-				 strcmp(s, "done") != 0))
+	if (s == NULL || (strcmp(s, "sms") != 0 && strcmp(s, "proofing") != 0 && strcmp(s, "proof_code") != 0 &&
+				 strcmp(s, "proofed") != 0 && strcmp(s, "done") != 0))
 		return sl_fail(err, SL_EINVAL, "the server reports an unknown enrolment status");
 	if (strcmp(st->st_enrollment_status, s) == 0)
 		return SL_OK;
@@ -162,21 +164,17 @@ sapp_enroll_start(struct sapp *app, const struct sapp_enroll_spec *spec, json_t 
 	return SL_OK;
 }
 
-int
-sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_err *err)
+/* POST {"code": code} to an enrolment step; the status it answers is kept. */
+static int
+post_code(struct sapp *app, const char *path, const char *code, json_t **out, struct sl_err *err)
 {
 	json_t *body, *ans = NULL;
 	long status;
 	int rc;
 
-	*out = NULL;
-	if ((rc = need_enrolling(app, err)) != SL_OK)
-		return rc;
-	if (!digits_ok(sms_code, ENROLL_SMS_MAX))
-		return sl_fail(err, SL_EINVAL, "the activation code is digits only");
-	if ((body = json_pack("{s:s}", "code", sms_code)) == NULL)
+	if ((body = json_pack("{s:s}", "code", code)) == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
-	rc = sapp_call(app, "POST", "/enroll/sms", body, true, 0, &status, &ans, err);
+	rc = sapp_call(app, "POST", path, body, true, 0, &status, &ans, err);
 	json_decref(body);
 	if (rc != SL_OK) {
 		forget_if_ended(app);
@@ -188,6 +186,19 @@ sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_
 	}
 	*out = ans;
 	return SL_OK;
+}
+
+int
+sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct sl_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolling(app, err)) != SL_OK)
+		return rc;
+	if (!digits_ok(sms_code, ENROLL_SMS_MAX))
+		return sl_fail(err, SL_EINVAL, "the activation code is digits only");
+	return post_code(app, "/enroll/sms", sms_code, out, err);
 }
 
 int
@@ -207,6 +218,20 @@ sapp_enroll_resend(struct sapp *app, json_t **out, struct sl_err *err)
 	if (rc != SL_OK)
 		forget_if_ended(app);
 	return rc;
+}
+
+int
+sapp_enroll_proof(struct sapp *app, const char *code, json_t **out, struct sl_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolling(app, err)) != SL_OK)
+		return rc;
+	if (code == NULL || code[0] == '\0' || strlen(code) > ENROLL_PROOF_CODE_MAX ||
+		!sl_str_printable(code, strlen(code)))
+		return sl_fail(err, SL_EINVAL, "the proofing code is the 8 characters the page shows (XXXX-XXXX)");
+	return post_code(app, "/enroll/proof", code, out, err);
 }
 
 /* One GET /enroll of at most `secs` seconds; *timed_out when the server's

@@ -97,8 +97,16 @@ int sapp_enroll_sms(struct sapp *app, const char *sms_code, json_t **out, struct
 /* POST /enroll/sms/resend. */
 int sapp_enroll_resend(struct sapp *app, json_t **out, struct sl_err *err);
 /* GET /enroll.  `wait` seconds > 0: long-poll until the status leaves
- * "proofing" or the time is up; 0: one short look. */
+ * "proofing" or the time is up; 0: one short look.  "proof_code": the
+ * person's identity was confirmed in a browser and waits for the code the
+ * final page shows (sapp_enroll_proof). */
 int sapp_enroll_status(struct sapp *app, int wait, json_t **out, struct sl_err *err);
+/* POST /enroll/proof with that proofing code ("XXXX-XXXX"; case, spaces
+ * and the dash do not matter): the enrolment becomes "proofed".  A wrong
+ * code is refused with "wrong_code" and sapp_last_error()'s
+ * "attempts_left" (0: the proof is discarded, prove again);
+ * "code_expired" and "no_proof" also mean: prove again. */
+int sapp_enroll_proof(struct sapp *app, const char *code, json_t **out, struct sl_err *err);
 /* The app code chosen (twice, checked by the caller): makes the
  * confirmation key, seals Q to the server's current seal key with aad =
  * the enrollment id, POSTs /enroll/finish and saves the enrolled state. */

@@ -31,7 +31,7 @@ static const char *const state_members[] = { "version", "server", "ca_file", "tr
 	"enrollment_status", "device_id", "account_id", "phone", "confirm_c", "confirm_salt", "confirm_log2n",
 	"confirm_r", "confirm_p", NULL };
 
-static const char *const enroll_statuses[] = { "sms", "proofing", "proofed", "done", NULL };
+static const char *const enroll_statuses[] = { "sms", "proofing", "proof_code", "proofed", "done", NULL };
 
 bool
 sapp_id_ok(const char *s)

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "proofing_int.h"
 #include "../httpc/httpc.h"
 #include "../portal/portal.h"
@@ -436,7 +438,8 @@ proofing_bank_callback(void *ctx, struct http_request *rq)
 	struct callback cb = { .cb_code = http_query(rq, "code"), .cb_error = http_query(rq, "error") };
 	const char *iss = http_query(rq, "iss"), *bank;
 	struct store_person p = { 0 };
-	char method[CONFIG_BANK_ID_MAX + 8];
+	struct store_enrollment e = { 0 };
+	char method[CONFIG_BANK_ID_MAX + 8], code[PROOF_CODE_SHOWN + 1];
 	int rc;
 
 	if (callback_flow(srv, rq, &cb) != SL_OK)
@@ -458,10 +461,10 @@ proofing_bank_callback(void *ctx, struct http_request *rq)
 	rc = bank_person(srv, rq, &cb, &p);
 	snprintf(method, sizeof(method), "bank:%s", bank);
 	if (rc == SL_OK)
-		rc = proof_complete(srv, cb.cb_id, &p, method, NULL);
+		rc = proof_complete(srv, cb.cb_id, &p, method, NULL, code, &e);
 	if (rc == SL_OK) {
 		proof_audit(srv, rq, method, "ok", NULL);
-		proof_done_page(srv, rq, cb.cb_lang, &p);
+		proof_done_page(srv, rq, cb.cb_lang, &p, &e, code);
 	} else if (rc == SL_EIO) {
 		fail(srv, rq, 502, cb.cb_lang, cb.cb_id, bank, N_("Your bank cannot be reached"),
 			N_("The connection to your bank failed. Try again in a few minutes, or go back to the "
@@ -485,5 +488,7 @@ proofing_bank_callback(void *ctx, struct http_request *rq)
 	} else {
 		proof_enrollment_page(srv, rq, cb.cb_lang, rc);
 	}
+	OPENSSL_cleanse(code, sizeof(code));
+	store_enrollment_clear(&e);
 	store_person_clear(&p);
 }

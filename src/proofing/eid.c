@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "proofing_int.h"
 #include "../keys/eid/eid.h"
 #include "../portal/portal.h"
@@ -45,7 +47,8 @@ static void
 accept_card(struct server *srv, struct http_request *rq, int lang, const struct store_enrollment *e, const char *ticket,
 	const struct eid_result *res)
 {
-	char hash[2 * SL_SHA256_LEN + 1];
+	char hash[2 * SL_SHA256_LEN + 1], code[PROOF_CODE_SHOWN + 1] = "";
+	struct store_enrollment now = { 0 };
 	struct store_person p;
 	int rc;
 
@@ -53,14 +56,16 @@ accept_card(struct server *srv, struct http_request *rq, int lang, const struct 
 	if (p.p_rrn == NULL || p.p_given_name == NULL || p.p_family_name == NULL)
 		rc = SL_ENOMEM;
 	else if ((rc = crypto_token_hash(ticket, hash)) == SL_OK)
-		rc = proof_complete(srv, e->en_id, &p, "eid", hash);
+		rc = proof_complete(srv, e->en_id, &p, "eid", hash, code, &now);
 	if (rc == SL_OK) {
 		proof_audit(srv, rq, "eid", res->er_fail_open ? "ok_fail_open" : "ok",
 			res->er_fail_open ? res->er_detail : NULL);
-		proof_done_page(srv, rq, lang, &p);
+		proof_done_page(srv, rq, lang, &p, &now, code);
 	} else {
 		proof_enrollment_page(srv, rq, lang, rc);
 	}
+	OPENSSL_cleanse(code, sizeof(code));
+	store_enrollment_clear(&now);
 	store_person_clear(&p);
 }
 

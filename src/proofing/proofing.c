@@ -260,49 +260,126 @@ struct complete {
 	const struct store_person *cp_person;
 	const char *cp_method;
 	const char *cp_ticket_hash; /* eID: consumed in the same step; may be NULL */
+	const char *cp_code_hash;
 };
 
+/* Never marks the enrolment proofed: the person waits for the code typed
+ * in the app that started this enrolment (the browser may be anyone's). */
 static int
-mark_proofed(json_t *state, struct store_enrollment *e, void *arg, bool *write)
+mark_pending(json_t *state, struct store_enrollment *e, void *arg, bool *write)
 {
 	struct complete *cp = arg;
-	char *person, *method, *status;
+	int64_t expires = sl_now() + PROOF_CODE_LIFETIME;
+	char *person;
+	int rc;
 
 	if (cp->cp_ticket_hash != NULL && !proof_state_ticket(state, cp->cp_ticket_hash, sl_now(), true))
 		return SL_EDENIED;
-	person = proof_person_json(cp->cp_person);
-	method = strdup(cp->cp_method);
-	status = strdup("proofed");
-	if (person == NULL || method == NULL || status == NULL) {
-		free(person);
-		free(method);
-		free(status);
+	if ((person = proof_person_json(cp->cp_person)) == NULL)
+		return SL_ENOMEM;
+	if (expires > e->en_expires)
+		expires = e->en_expires;
+	rc = proof_state_set_pending(state, person, cp->cp_method, cp->cp_code_hash, expires);
+	free(person);
+	json_object_del(state, "flow");
+	*write = true;
+	return rc;
+}
+
+static void
+notify_enrollment(struct server *srv, const char *enrollment_id)
+{
+	char key[PROOF_ID_MAX + 16];
+
+	snprintf(key, sizeof(key), "enroll:%s", enrollment_id);
+	waiter_notify(srv->sv_waiters, key);
+}
+
+int
+proof_complete(struct server *srv, const char *enrollment_id, const struct store_person *person, const char *method,
+	const char *ticket_hash, char code[PROOF_CODE_SHOWN + 1], struct store_enrollment *e)
+{
+	char norm[PROOF_CODE_LEN + 1], hash[2 * SL_SHA256_LEN + 1];
+	struct complete cp = { person, method, ticket_hash, hash };
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	if (proof_code_new(code) != SL_OK || proof_code_normalize(code, norm) != SL_OK ||
+		crypto_token_hash(norm, hash) != SL_OK)
+		return SL_ECRYPTO;
+	rc = proof_edit(srv, enrollment_id, mark_pending, &cp, e);
+	if (rc == SL_OK)
+		notify_enrollment(srv, enrollment_id);
+	return rc;
+}
+
+bool
+proofing_pending(const struct store_enrollment *e, int64_t now, struct proofing_pending *out)
+{
+	json_t *state;
+	int64_t expires = 0;
+	int left = 0;
+	bool waiting;
+
+	if (e->en_status == NULL || strcmp(e->en_status, "proofing") != 0 || e->en_expires <= now)
+		return false;
+	state = proof_state_load(e->en_proof_state);
+	waiting = state != NULL && proof_state_pending(state, now, &expires, &left);
+	json_decref(state);
+	if (waiting && out != NULL) {
+		out->pp_expires_in = expires - now;
+		out->pp_tries_left = left;
+	}
+	return waiting;
+}
+
+struct redeem {
+	const char *rd_hash;
+	int *rd_tries_left;
+};
+
+static int
+redeem_code(json_t *state, struct store_enrollment *e, void *arg, bool *write)
+{
+	struct redeem *r = arg;
+	struct proof_redeemed got;
+	char *status;
+	int rc = proof_state_redeem(state, r->rd_hash, sl_now(), &got);
+
+	*write = rc != SL_ENOTFOUND; /* a wrong try is charged, an expired proof dropped */
+	*r->rd_tries_left = got.rd_tries_left;
+	if (rc != SL_OK)
+		return rc;
+	if ((status = strdup("proofed")) == NULL) {
+		proof_redeemed_clear(&got);
 		return SL_ENOMEM;
 	}
 	free(e->en_person);
 	free(e->en_proof_method);
 	free(e->en_status);
-	e->en_person = person;
-	e->en_proof_method = method;
+	e->en_person = got.rd_person;
+	e->en_proof_method = got.rd_method;
 	e->en_status = status;
 	/* Nothing in flight any more: every ticket and flow ends here. */
 	json_object_clear(state);
-	*write = true;
 	return SL_OK;
 }
 
 int
-proof_complete(struct server *srv, const char *enrollment_id, const struct store_person *person, const char *method,
-	const char *ticket_hash)
+proofing_redeem(struct server *srv, const char *enrollment_id, const char *code, int *tries_left)
 {
-	struct complete cp = { person, method, ticket_hash };
-	char key[PROOF_ID_MAX + 16];
-	int rc = proof_edit(srv, enrollment_id, mark_proofed, &cp, NULL);
+	char norm[PROOF_CODE_LEN + 1], hash[2 * SL_SHA256_LEN + 1];
+	struct redeem r = { hash, tries_left };
+	int rc;
 
-	if (rc == SL_OK) {
-		snprintf(key, sizeof(key), "enroll:%s", enrollment_id);
-		waiter_notify(srv->sv_waiters, key);
-	}
+	*tries_left = 0;
+	if (proof_code_normalize(code, norm) != SL_OK)
+		return SL_EINVAL;
+	if (crypto_token_hash(norm, hash) != SL_OK)
+		return SL_ECRYPTO;
+	rc = proof_edit(srv, enrollment_id, redeem_code, &r, NULL);
+	if (rc == SL_OK)
+		notify_enrollment(srv, enrollment_id);
 	return rc;
 }
 
@@ -319,14 +396,20 @@ proof_audit(struct server *srv, struct http_request *rq, const char *method, con
 }
 
 void
-proof_done_page(struct server *srv, struct http_request *rq, int lang, const struct store_person *p)
+proof_done_page(struct server *srv, struct http_request *rq, int lang, const struct store_person *p,
+	const struct store_enrollment *e, const char *code)
 {
-	char name[2 * PROOF_NAME_MAX + 2];
-	struct tmpl_var v[1];
+	char name[2 * PROOF_NAME_MAX + 2], phone[32], minutes[16];
+	struct tmpl_var v[4];
 
 	snprintf(name, sizeof(name), "%s %s", p->p_given_name, p->p_family_name);
+	proof_phone_tail(e->en_phone, phone, sizeof(phone));
+	snprintf(minutes, sizeof(minutes), "%d", PROOF_CODE_LIFETIME / 60);
 	v[0] = (struct tmpl_var){ "name", name };
-	portal_page(srv, rq, 200, lang, N_("Your identity is confirmed"), "proofing_done", v, 1);
+	v[1] = (struct tmpl_var){ "phone", phone };
+	v[2] = (struct tmpl_var){ "code", code };
+	v[3] = (struct tmpl_var){ "minutes", minutes };
+	portal_page(srv, rq, 200, lang, N_("Type this code in the sleutel app"), "proofing_done", v, 4);
 }
 
 void

@@ -5,9 +5,13 @@
  * validated against the bank's JWKS, claims mapped per [bank.<id>]); or
  * through the eID card on the eID origin.
  *
- * The app opens a proofing URL in the phone's browser; when proofing ends
- * the enrolment holds the person's claims (store_enrollment en_person) and
- * its status becomes "proofed", and the enrolment's waiter key is notified
+ * The app opens a proofing URL in the phone's browser.  When proofing
+ * succeeds the person's claims wait on the enrolment (en_proof_state)
+ * with a one-time proofing code, shown on the final page: the browser may
+ * be anyone's (a link sent to a victim), so only the app that started the
+ * enrolment, typing that code (proofing_redeem), binds the identity: then
+ * the enrolment holds the person (store_enrollment en_person) and its
+ * status becomes "proofed".  Both steps notify the enrolment's waiter key
  * so the app's long-poll returns at once.
  */
 #ifndef SL_PROOFING_H
@@ -24,6 +28,23 @@ void proofing_free(struct server *srv);
  * {"method":"eid","name":..,"url":..}].  The URLs carry a one-time
  * proofing ticket bound to the enrolment.  A new reference, NULL on error. */
 json_t *proofing_choices(struct server *srv, const char *enrollment_id, int lang);
+
+/* Is a proof waiting for its code on this enrolment (status "proofing")?
+ * `out` (may be NULL) says for how long and how many tries are left. */
+struct proofing_pending {
+	int64_t pp_expires_in; /* seconds */
+	int pp_tries_left;
+};
+bool proofing_pending(const struct store_enrollment *e, int64_t now, struct proofing_pending *out);
+
+/* The app typed a proofing code (spaces, dashes and case do not matter).
+ * SL_OK: the enrolment is "proofed" with the waiting person, the code is
+ * spent, the long-poll woken.  SL_EINVAL: not a code's shape (not
+ * counted).  SL_EDENIED: wrong, *tries_left left (0: the proof is
+ * discarded, prove again).  SL_EEXPIRED: the code expired (discarded), or
+ * the enrolment did.  SL_ENOTFOUND: no proof waits.  SL_ECONFLICT: the
+ * enrolment is not in "proofing". */
+int proofing_redeem(struct server *srv, const char *enrollment_id, const char *code, int *tries_left);
 
 extern const struct http_route proofing_routes[];
 extern const size_t proofing_nroutes;

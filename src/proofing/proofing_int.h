@@ -18,6 +18,16 @@
 #define PROOF_HTTP_TIMEOUT 10 /* seconds per call to a bank */
 #define PROOF_IAT_MAX_AGE 600 /* seconds an ID token's iat may lie in the past */
 #define PROOF_COOKIE "__Host-sl_proof"
+/* The proofing code: what the person carries from the final page back to
+ * the app on the phone being enrolled, so a proof made in someone else's
+ * browser never binds by itself.  8 characters of a 32-letter alphabet
+ * without 0/O and 1/I (40 bits), shown as "XXXX-XXXX". */
+#define PROOF_CODE_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#define PROOF_CODE_LEN 8
+#define PROOF_CODE_SHOWN (PROOF_CODE_LEN + 1) /* with the dash */
+#define PROOF_CODE_TYPED_MAX 32 /* bytes of a typed code, spaces and dashes included */
+#define PROOF_CODE_LIFETIME 600 /* seconds a code lives (never beyond the enrolment) */
+#define PROOF_CODE_TRIES 5 /* wrong codes before the proof is discarded */
 
 /* ---- tickets and state (ticket.c) ---- */
 
@@ -55,6 +65,32 @@ int proof_state_set_flow(json_t *state, const struct proof_flow *f);
  * flow stays: a stranger cannot end it); SL_EEXPIRED (removed). */
 int proof_state_take_flow(
 	json_t *state, const char *state_hash, const char *browser_hash, int64_t now, struct proof_flow *out);
+
+/* A new proofing code "XXXX-XXXX" from the CSPRNG. */
+int proof_code_new(char out[PROOF_CODE_SHOWN + 1]);
+/* A typed code as stored (hashed): spaces and dashes dropped, lower case
+ * raised; SL_EINVAL unless PROOF_CODE_LEN characters of the alphabet. */
+int proof_code_normalize(const char *typed, char out[PROOF_CODE_LEN + 1]);
+/* The proof waiting for its code, in en_proof_state:
+ * "pending": {"h": <hex SHA-256 of the normalised code>, "exp", "left":
+ * tries left, "person": {...}, "method": "bank:<id>" | "eid"}.  A newer
+ * one replaces it (with all its tries). */
+int proof_state_set_pending(
+	json_t *state, const char *person_json, const char *method, const char *code_hash, int64_t expires);
+/* Is a proof waiting (live, tries left)?  Its expiry and tries left. */
+bool proof_state_pending(json_t *state, int64_t now, int64_t *expires, int *tries_left);
+/* What a redeemed code gives: malloc'd en_person JSON and method. */
+struct proof_redeemed {
+	char *rd_person;
+	char *rd_method;
+	int rd_tries_left; /* after a wrong code */
+};
+void proof_redeemed_clear(struct proof_redeemed *r);
+/* Redeem `code_hash` against the waiting proof (constant time): SL_OK and
+ * the proof taken out of `state`; SL_EDENIED for a wrong code, charged
+ * (the last try discards the proof); SL_EEXPIRED (discarded);
+ * SL_ENOTFOUND when no proof waits. */
+int proof_state_redeem(json_t *state, const char *code_hash, int64_t now, struct proof_redeemed *out);
 
 /* ---- claims (claims.c) ---- */
 
@@ -153,17 +189,22 @@ bool proof_csrf_ok(
 	struct server *srv, struct http_request *rq, const char *enrollment_id, const char *method, int lang);
 /* The page for a proof_edit() failure. */
 void proof_enrollment_page(struct server *srv, struct http_request *rq, int lang, int rc);
-/* The proofed step: the enrolment holds the person (en_person), the
- * method and status "proofed"; every ticket and flow ends; the app's
- * long-poll is woken.  `ticket_hash` (eID) must be a live ticket and is
- * consumed in the same step; NULL for the bank. */
+/* A proof succeeded in some browser: the person waits on the enrolment
+ * with a new proofing code (returned in `code`, stored hashed) until the
+ * app on the phone being enrolled types it (proofing_redeem); the
+ * enrolment stays in "proofing" and holds no person yet.  The bank flow
+ * ends; the app's long-poll is woken.  `ticket_hash` (eID) must be a live
+ * ticket and is consumed in the same step; NULL for the bank.  The
+ * enrolment goes to `e` (clear it). */
 int proof_complete(struct server *srv, const char *enrollment_id, const struct store_person *person, const char *method,
-	const char *ticket_hash);
+	const char *ticket_hash, char code[PROOF_CODE_SHOWN + 1], struct store_enrollment *e);
 /* Record an attempt in the audit trail (event "proofing"). */
 void proof_audit(
 	struct server *srv, struct http_request *rq, const char *method, const char *result, const char *detail);
-/* The "done, go back to the app" page. */
-void proof_done_page(struct server *srv, struct http_request *rq, int lang, const struct store_person *p);
+/* The "go back to the app and type this code" page: the code, the person,
+ * the end of the number being linked, and the warning never to give it. */
+void proof_done_page(struct server *srv, struct http_request *rq, int lang, const struct store_person *p,
+	const struct store_enrollment *e, const char *code);
 
 /* A failure page; with a bank and enrolment, it offers "try again". */
 struct proof_failure {

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "proofing_int.h"
 
 char *
@@ -176,4 +178,121 @@ proof_state_take_flow(
 	/* One-time: whatever the outcome, this state cannot come back. */
 	json_object_del(state, "flow");
 	return rc;
+}
+
+/* ---- the proofing code and the proof that waits for it ---- */
+
+int
+proof_code_new(char out[PROOF_CODE_SHOWN + 1])
+{
+	static const char alphabet[] = PROOF_CODE_ALPHABET;
+	uint8_t raw[PROOF_CODE_LEN];
+	size_t j = 0;
+
+	_Static_assert(sizeof(alphabet) - 1 == 32, "5 bits a character");
+	if (sl_random(raw, sizeof(raw)) != SL_OK)
+		return SL_ECRYPTO;
+	for (size_t i = 0; i < PROOF_CODE_LEN; i++) {
+		if (i == PROOF_CODE_LEN / 2)
+			out[j++] = '-';
+		out[j++] = alphabet[raw[i] & 31];
+	}
+	out[j] = '\0';
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return SL_OK;
+}
+
+int
+proof_code_normalize(const char *typed, char out[PROOF_CODE_LEN + 1])
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (typed == NULL || strnlen(typed, PROOF_CODE_TYPED_MAX + 1) > PROOF_CODE_TYPED_MAX)
+		return SL_EINVAL;
+	for (const char *s = typed; *s != '\0'; s++) {
+		char c = *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+		if (c == ' ' || c == '-')
+			continue;
+		if (n == PROOF_CODE_LEN || strchr(PROOF_CODE_ALPHABET, c) == NULL)
+			return SL_EINVAL;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return n == PROOF_CODE_LEN ? SL_OK : SL_EINVAL;
+}
+
+int
+proof_state_set_pending(
+	json_t *state, const char *person_json, const char *method, const char *code_hash, int64_t expires)
+{
+	json_t *person = json_loads(person_json, JSON_REJECT_DUPLICATES, NULL), *p;
+
+	if (!json_is_object(person)) {
+		json_decref(person);
+		return SL_EINVAL;
+	}
+	/* "o" takes the person's reference, also when packing fails. */
+	p = json_pack("{s:s,s:I,s:i,s:o,s:s}", "h", code_hash, "exp", (json_int_t)expires, "left", PROOF_CODE_TRIES,
+		"person", person, "method", method);
+	if (p == NULL)
+		return SL_ENOMEM;
+	return json_object_set_new(state, "pending", p) == 0 ? SL_OK : SL_ENOMEM;
+}
+
+bool
+proof_state_pending(json_t *state, int64_t now, int64_t *expires, int *tries_left)
+{
+	json_t *p = json_object_get(state, "pending");
+	int64_t exp = json_integer_value(json_object_get(p, "exp"));
+	json_int_t left = json_integer_value(json_object_get(p, "left"));
+
+	if (!json_is_object(p) || exp <= now || left <= 0)
+		return false;
+	if (expires != NULL)
+		*expires = exp;
+	if (tries_left != NULL)
+		*tries_left = (int)left;
+	return true;
+}
+
+int
+proof_state_redeem(json_t *state, const char *code_hash, int64_t now, struct proof_redeemed *out)
+{
+	json_t *p = json_object_get(state, "pending");
+	const char *h = json_string_value(json_object_get(p, "h"));
+	json_int_t left = json_integer_value(json_object_get(p, "left"));
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(p) || h == NULL)
+		return SL_ENOTFOUND;
+	if (json_integer_value(json_object_get(p, "exp")) <= now || left <= 0) {
+		json_object_del(state, "pending");
+		return SL_EEXPIRED;
+	}
+	if (!sl_ct_streq(h, code_hash)) {
+		out->rd_tries_left = (int)left - 1;
+		/* The last wrong try ends this proof: the person proves again. */
+		if (out->rd_tries_left <= 0)
+			json_object_del(state, "pending");
+		else
+			json_object_set_new(p, "left", json_integer(out->rd_tries_left));
+		return SL_EDENIED;
+	}
+	out->rd_person = json_dumps(json_object_get(p, "person"), JSON_COMPACT);
+	out->rd_method = sl_strdup(json_string_value(json_object_get(p, "method")));
+	json_object_del(state, "pending");
+	if (out->rd_person == NULL || out->rd_method == NULL) {
+		proof_redeemed_clear(out);
+		return SL_ENOMEM;
+	}
+	return SL_OK;
+}
+
+void
+proof_redeemed_clear(struct proof_redeemed *r)
+{
+	free(r->rd_person);
+	free(r->rd_method);
+	memset(r, 0, sizeof(*r));
 }

@@ -13,6 +13,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startServer, Agent, hiddenInputs, BUILD, DEMO_PERSON } from './lib/harness.mjs';
 import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
+import { startTestBank } from './lib/bank.mjs';
+import { proofCodeOf } from './lib/phone.mjs';
 
 const execFileP = promisify(execFile);
 const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
@@ -22,6 +24,7 @@ let server;
 let rp;
 let dir;
 let state;
+let bank;
 // Every terminal started, so that a failed test leaves no app waiting on
 // its pty (which would keep this file's process alive).
 const terminals = [];
@@ -30,9 +33,9 @@ const shq = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 
 // sleutel-app on a pty.  expect(re) waits for the screen to show `re`
 // after what was already consumed; type(s) sends keys.
-function terminal(args) {
+function terminal(args, st = state) {
   const ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
-  const cmd = [APP, '--state', state, '--server', server.base, '--ca', ca, ...args].map(shq).join(' ');
+  const cmd = [APP, '--state', st, '--server', server.base, '--ca', ca, ...args].map(shq).join(' ');
   const p = spawn('script', ['-qfec', cmd, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
@@ -71,6 +74,16 @@ function terminal(args) {
   };
 }
 
+// The last steps of an enrolment: the 5-digit code twice, and ready.
+async function chooseAppCode(t) {
+  await t.expect(/Kies een nieuwe 5-cijferige code: /);
+  t.type(`${APP_CODE}\r`);
+  await t.expect(/Voer deze code opnieuw in: /);
+  t.type(`${APP_CODE}\r`);
+  await t.expect(/Je bent nu klaar om de app te gebruiken/);
+  assert.equal(await t.exited, 0, t.screen);
+}
+
 async function sql(query) {
   const { stdout } = await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), query],
     { encoding: 'utf8' });
@@ -80,13 +93,16 @@ async function sql(query) {
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-app-tty-'));
   state = path.join(dir, 'phone.json');
-  server = await startServer({ config: { sms: { driver: 'outbox' } } });
+  bank = await startTestBank();
+  server = await startServer({ config: { sms: { driver: 'outbox' }, 'bank.demo': bank.config() } });
+  bank.attach(server);
   rp = await registerRp(server, { name: 'Mijn gezondheid' });
 });
 
 after(async () => {
   for (const p of terminals) if (p.exitCode === null) p.kill('SIGKILL');
   await server?.stop();
+  await bank?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -114,17 +130,36 @@ test('interactive enrolment in Dutch, the code asked twice and never shown', asy
   await t.expect(/Voer deze code opnieuw in: /);
   t.type('13579\r');
   await t.expect(/De codes zijn niet gelijk/);
-  await t.expect(/Kies een nieuwe 5-cijferige code: /);
-  t.type(`${APP_CODE}\r`);
-  await t.expect(/Voer deze code opnieuw in: /);
-  t.type(`${APP_CODE}\r`);
-  await t.expect(/Je bent nu klaar om de app te gebruiken/);
-  assert.equal(await t.exited, 0, t.screen);
+  await chooseAppCode(t);
   assert.doesNotMatch(t.screen, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
   assert.match(t.screen, /\*\*\*\*\*/);
   assert.ok(!t.screen.includes(APP_CODE), 'the app code is never on the screen');
   assert.ok(!t.screen.includes('13579'));
   assert.ok(JSON.parse(readFileSync(state, 'utf8')).device_id);
+});
+
+test('interactive enrolment with the bank: the app asks for the code the page shows, again after a wrong one', async () => {
+  const st = path.join(dir, 'bank-phone.json');
+  const t = terminal(['enroll'], st);
+  await t.expect(/\[j\/n\] /);
+  t.type('j\r');
+  await t.expect(/BE \(\+32\) /);
+  t.type('470987655\r');
+  await t.expect(/Activatiecode: /);
+  const sms = (await sql("SELECT text FROM sms_outbox WHERE phone = '+32470987655'")).match(/(\d{5})\s*$/)[1];
+  t.type(`${sms}\r`);
+  const url = (await t.expect(/(https:\/\/\S+\/proofing\/bank\/demo\?t=\S+)/))[1];
+  const page = await bank.login(url, { redeem: false });
+  assert.equal(page.status, 200, page.text);
+  await t.expect(/Vul hier de code in die de webpagina toont\./);
+  await t.expect(/Code van de webpagina \(XXXX-XXXX\): /);
+  t.type('ABCD-EFGH\r');
+  await t.expect(/Foute code\. Nog 4 poging\(en\)\./);
+  await t.expect(/Code van de webpagina \(XXXX-XXXX\): /);
+  t.type(`${proofCodeOf(page.text)}\r`);
+  await t.expect(/Je identiteit is gekoppeld: Jan Peeters/);
+  await chooseAppCode(t);
+  assert.ok(JSON.parse(readFileSync(st, 'utf8')).device_id);
 });
 
 test('login as a person: "Ik log in", pick the code the browser shows, "Bevestig", the masked code', async () => {

@@ -14,6 +14,8 @@ import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
 import { startServer, Agent, hiddenInputs, BUILD, DEMO_PERSON } from './lib/harness.mjs';
 import { registerRp, authRequest, authParams, assertCodeResponse, tokenRequest } from './lib/flows.mjs';
+import { startTestBank, getEnrollment } from './lib/bank.mjs';
+import { proofCodeOf } from './lib/phone.mjs';
 
 const execFileP = promisify(execFile);
 // SLEUTEL_APP: another build of the app (a sanitizer build) against this server.
@@ -25,6 +27,7 @@ let rp;
 let dir;
 let state;
 let ca;
+let bank;
 
 // Run sleutel-app; `input` goes to its stdin (then closed).
 function app(args, { input = '', st = state } = {}) {
@@ -88,12 +91,17 @@ before(async () => {
   ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-app-'));
   state = path.join(dir, 'phone.json');
-  server = await startServer({ config: { sms: { driver: 'outbox' }, app: { rate_phone: 1000, rate_ip: 1000 } } });
+  bank = await startTestBank();
+  server = await startServer({
+    config: { sms: { driver: 'outbox' }, app: { rate_phone: 1000, rate_ip: 1000 }, 'bank.demo': bank.config() },
+  });
+  bank.attach(server);
   rp = await registerRp(server, { name: 'Mijn gezondheid' });
 });
 
 after(async () => {
   await server?.stop();
+  await bank?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -192,6 +200,39 @@ test('enrolment: start, SMS code, proofing, the 5-digit code; the state file kee
   assert.equal(st.device_id, r.json.device_id);
   assert.deepEqual([st.confirm_log2n, st.confirm_r, st.confirm_p], [15, 8, 1]);
   assert.equal(statSync(state).mode & 0o777, 0o600);
+});
+
+test('bank proofing: the app waits for the page\'s code; a wrong one says the tries left; the right one proofs', async () => {
+  const st = path.join(dir, 'bank-phone.json');
+  let r = await app(['--json', 'enroll', 'start', '--phone', '0470 77 00 01'], { st });
+  assert.equal(r.code, 0, r.stderr);
+  const id = r.json.enrollment_id;
+  r = await app(['--json', 'enroll', 'sms', await smsCode('+32470770001')], { st });
+  assert.equal(r.code, 0, r.stderr);
+  const url = r.json.proofing.find((c) => c.method === 'bank').url;
+  const page = await bank.login(url, { account: 'els' });
+  assert.equal(page.status, 200, page.text);
+  const code = proofCodeOf(page.text);
+  assert.ok(code);
+  // The bank's login alone proofs nothing: the app is asked for the code.
+  assert.equal((await getEnrollment(server, id)).person, null);
+  r = await app(['--json', 'enroll', 'status', '--wait', '20'], { st });
+  assert.equal(r.json.status, 'proof_code');
+  r = await app(['--lang', 'en', 'enroll', 'status'], { st });
+  assert.match(r.stdout, /Enter the code the web page shows/);
+  r = await app(['--json', 'enroll', 'finish'], { st, input: `${APP_CODE}\n` });
+  assert.equal(r.json.error, 'not_proofed');
+  r = await app(['--lang', 'en', 'enroll', 'proof', 'ABCD-EFGH'], { st });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Wrong code\. 4 attempt\(s\) left\./);
+  assert.match(r.stderr, /wrong_code/);
+  r = await app(['--json', 'enroll', 'proof', code.toLowerCase()], { st });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'proofed');
+  assert.deepEqual(r.json.person, { given_name: 'Els', family_name: 'Maes' });
+  r = await app(['--json', 'enroll', 'finish'], { st, input: `${APP_CODE}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.phone, '+32470770001');
 });
 
 test('login: the app shows the RP, "Ik log in", the text and three codes; picks the browser\'s code; the RP gets tokens', async () => {

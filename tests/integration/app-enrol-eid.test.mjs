@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { rmSync } from 'node:fs';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
-import { Phone, smsGateway } from './lib/phone.mjs';
+import { Phone, proofCodeOf, smsGateway } from './lib/phone.mjs';
 import { issueCard, proofWithCard, tmp } from './lib/eid.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 
@@ -62,13 +62,16 @@ test('enrolment with the eID card through the device API, then a login with the 
   const waiting = phone.call('GET', '/enroll');
   await new Promise((res) => setTimeout(res, 300));
   const t0 = Date.now();
-  const page = await proofWithCard(eid.url, card.args);
+  const page = await proofWithCard(eid.url, card.args, { redeem: false });
   assert.equal(page.status, 200, page.curlError || page.body);
   assert.match(page.body, /Lotte Janssens/);
   const polled = await waiting;
-  assert.equal(polled.body.status, 'proofed');
-  assert.deepEqual(polled.body.person, { given_name: 'Lotte', family_name: 'Janssens' });
+  assert.equal(polled.body.status, 'proof_code');
   assert.ok(Date.now() - t0 < 3000, 'woken by the card, not by the poll timeout');
+  // The app types the code the page shows.
+  r = await phone.proofCode(proofCodeOf(page.body));
+  assert.equal(r.body.status, 'proofed');
+  assert.deepEqual(r.body.person, { given_name: 'Lotte', family_name: 'Janssens' });
   r = await phone.finish();
   assert.equal(r.status, 201, JSON.stringify(r.body));
   phone.deviceId = r.body.device_id;

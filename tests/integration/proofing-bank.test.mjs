@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, startServer } from './lib/harness.mjs';
 import { startTestBank, makeEnrollment, getEnrollment, proofingAudit, Browser } from './lib/bank.mjs';
+import { proofCodeOf } from './lib/phone.mjs';
 
 let server;
 let bank; // RS256, claims in the ID token
@@ -43,12 +44,18 @@ async function assertStillProofing(e) {
   assert.equal(row.proof_method, null);
 }
 
-test('happy path: the bank confirms, the enrolment is proofed with the bank\'s person', async () => {
-  const e = await makeEnrollment(server);
+test('happy path: the bank confirms, the phone types the page\'s code, the enrolment is proofed with the bank\'s person', async () => {
+  const e = await makeEnrollment(server, { phone: '+32470123456' });
   const r = await bank.login(urlFor(e));
   assert.equal(r.status, 200, r.text);
-  assert.match(r.text, /Your identity is confirmed/);
-  assert.match(r.text, /Jan Peeters/);
+  assert.match(r.text, /Type this code in the sleutel app/);
+  assert.match(r.text, /Jan Peeters, your identity is confirmed/);
+  assert.match(r.text, /id="proof-code">[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}</);
+  assert.match(r.text, /ending in …34 56/);
+  assert.match(r.text, /Never give this code to anyone/);
+  assert.equal(r.redeemed.status, 200, JSON.stringify(r.redeemed.body));
+  assert.equal(r.redeemed.body.status, 'proofed');
+  assert.deepEqual(r.redeemed.body.person, { given_name: 'Jan', family_name: 'Peeters' });
   const row = await getEnrollment(server, e.id);
   assert.equal(row.status, 'proofed');
   assert.equal(row.proof_method, 'bank:demo');
@@ -164,6 +171,7 @@ test('state mismatch: an answer with another state is refused, the real one stil
   await assertStillProofing(e);
   res = await r.browser.request(r.url);
   assert.equal(res.status, 200);
+  assert.equal((await e.app.proofCode(proofCodeOf(await res.text()))).status, 200);
   assert.equal((await getEnrollment(server, e.id)).status, 'proofed');
 });
 

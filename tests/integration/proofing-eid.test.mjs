@@ -29,8 +29,9 @@ test('a citizen card proofs the enrolment with the identity on the card', async 
   const e = await makeEnrollment(server);
   const r = await proofWithCard(eidUrl(e), card.args);
   assert.equal(r.status, 200, r.curlError || r.body);
-  assert.equal(h1(r.body), 'Your identity is confirmed');
+  assert.equal(h1(r.body), 'Type this code in the sleutel app');
   assert.match(r.body, /Jan Peeters/);
+  assert.equal(r.redeemed.status, 200, JSON.stringify(r.redeemed.body));
   const row = await getEnrollment(server, e.id);
   assert.equal(row.status, 'proofed');
   assert.equal(row.proof_method, 'eid');

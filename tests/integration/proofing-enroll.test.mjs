@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/harness.mjs';
-import { Phone, smsGateway } from './lib/phone.mjs';
+import { Phone, proofCodeOf, smsGateway } from './lib/phone.mjs';
 import { startTestBank } from './lib/bank.mjs';
 
 let server;
@@ -53,19 +53,27 @@ test('the choices: each bank and the eID card, with ticket URLs in the enrolment
   assert.equal((await fetch(b.url)).status, 200);
 });
 
-test('bank proofing wakes the app\'s long-poll; finish creates the account for the bank\'s person', async () => {
+test('bank proofing wakes the app\'s long-poll for the code; the code proofs; finish creates the account', async () => {
   const { phone, choices } = await toProofing('0470 99 00 02');
   const waiting = phone.call('GET', '/enroll');
   await new Promise((res) => setTimeout(res, 300));
   const t0 = Date.now();
-  const r = await bank.login(choices[0].url, { account: 'els' });
+  const r = await bank.login(choices[0].url, { account: 'els', redeem: false });
   assert.equal(r.status, 200, r.text);
   assert.match(r.text, /<html lang="nl"/);
   const polled = await waiting;
   assert.equal(polled.status, 200);
-  assert.equal(polled.body.status, 'proofed');
-  assert.deepEqual(polled.body.person, { given_name: 'Els', family_name: 'Maes' });
+  assert.equal(polled.body.status, 'proof_code');
+  assert.equal(polled.body.proof_code.attempts_left, 5);
+  assert.ok(polled.body.proof_code.expires_in > 500 && polled.body.proof_code.expires_in <= 600);
+  assert.equal(polled.body.person, undefined);
   assert.ok(Date.now() - t0 < 3000, 'woken by proofing, not by the poll timeout');
+  // Not proofed until the app types the code.
+  assert.equal((await phone.finish()).body.error, 'not_proofed');
+  const typed = await phone.proofCode(proofCodeOf(r.text).toLowerCase().replace('-', ' '));
+  assert.equal(typed.status, 200, JSON.stringify(typed.body));
+  assert.equal(typed.body.status, 'proofed');
+  assert.deepEqual(typed.body.person, { given_name: 'Els', family_name: 'Maes' });
   const fin = await phone.finish();
   assert.equal(fin.status, 201, JSON.stringify(fin.body));
   assert.equal(fin.body.phone, '+32470990002');
@@ -82,7 +90,12 @@ test('a new GET /enroll during the bank flow does not disturb it', async () => {
     assert.equal(r.body.proofing.length, 2);
   }
   const res = await half.browser.request(half.url);
-  assert.equal(res.status, 200, await res.text());
-  const r = await phone.call('GET', '/enroll');
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  let r = await phone.call('GET', '/enroll');
+  assert.equal(r.body.status, 'proof_code');
+  r = await phone.proofCode(proofCodeOf(text));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await phone.call('GET', '/enroll');
   assert.equal(r.body.status, 'proofed');
 });

@@ -5,7 +5,9 @@
  * consumption, the one bank flow with its browser binding); the mapping
  * of a bank's claims to a person (the national number required and
  * checked, names bounded, birth date agreeing); the ID-token claim checks
- * (iss, aud, azp, exp, iat, nonce).
+ * (iss, aud, azp, exp, iat, nonce); the proofing code (shape, alphabet,
+ * randomness, what typing forgives) and the proof that waits for it
+ * (tries, expiry, single use, replacement).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,6 +79,122 @@ token_malformed(void **state)
 	assert_int_equal(proof_token_parse(longid, id), SL_OK);
 	assert_int_equal(strlen(id), PROOF_ID_MAX - 1);
 	assert_int_equal(proof_token_parse("abc.AAAAAAAAAAAAAAAAAAAAAA", id), SL_OK);
+}
+
+/* ---- the proofing code ---- */
+
+static void
+code_shape(void **state)
+{
+	char a[PROOF_CODE_SHOWN + 1], b[PROOF_CODE_SHOWN + 1], norm[PROOF_CODE_LEN + 1];
+	int seen[256] = { 0 }, distinct = 0;
+
+	(void)state;
+	assert_int_equal(proof_code_new(a), SL_OK);
+	assert_int_equal(strlen(a), 9);
+	assert_int_equal(a[4], '-');
+	assert_int_equal(proof_code_normalize(a, norm), SL_OK);
+	assert_int_equal(strlen(norm), PROOF_CODE_LEN);
+	assert_memory_equal(norm, a, 4);
+	assert_memory_equal(norm + 4, a + 5, 4);
+	/* Only the unambiguous alphabet, and all of it over many codes. */
+	for (int i = 0; i < 400; i++) {
+		assert_int_equal(proof_code_new(b), SL_OK);
+		assert_string_not_equal(a, b);
+		for (int j = 0; j < 9; j++) {
+			if (j == 4)
+				continue;
+			assert_non_null(strchr(PROOF_CODE_ALPHABET, b[j]));
+			seen[(unsigned char)b[j]]++;
+		}
+	}
+	for (int c = 0; c < 256; c++)
+		distinct += seen[c] > 0;
+	assert_int_equal(distinct, 32);
+	assert_null(strpbrk(PROOF_CODE_ALPHABET, "01IO"));
+}
+
+static void
+code_normalize(void **state)
+{
+	static const char *const bad[] = { "", "ABCD-EFG", "ABCD-EFGHJ", "ABCD-EFG0", "ABCD-EFGI", "ABCD_EFGH",
+		"ABCD\tEFGH", "ÄBCD-EFGH", "                                 ABCDEFGH" };
+	char norm[PROOF_CODE_LEN + 1];
+
+	(void)state;
+	assert_int_equal(proof_code_normalize("abcd-efgh", norm), SL_OK);
+	assert_string_equal(norm, "ABCDEFGH");
+	assert_int_equal(proof_code_normalize(" AB CD EF-GH ", norm), SL_OK);
+	assert_string_equal(norm, "ABCDEFGH");
+	assert_int_equal(proof_code_normalize("ABCDEFGH", norm), SL_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(proof_code_normalize(bad[i], norm), SL_EINVAL);
+	assert_int_equal(proof_code_normalize(NULL, norm), SL_EINVAL);
+}
+
+static const char person[] = "{\"rrn\":\"85073003328\",\"given_name\":\"Jan\",\"family_name\":\"Peeters\"}";
+
+static void
+pending_redeem(void **state)
+{
+	json_t *st = proof_state_load(NULL);
+	struct proof_redeemed r;
+	int64_t exp = 0;
+	int left = 0;
+
+	(void)state;
+	assert_false(proof_state_pending(st, 1000, NULL, NULL));
+	assert_int_equal(proof_state_redeem(st, "h1", 1000, &r), SL_ENOTFOUND);
+	assert_int_equal(proof_state_set_pending(st, "not json", "eid", "h1", 1600), SL_EINVAL);
+	assert_int_equal(proof_state_set_pending(st, person, "bank:demo", "h1", 1600), SL_OK);
+	assert_true(proof_state_pending(st, 1000, &exp, &left));
+	assert_int_equal(exp, 1600);
+	assert_int_equal(left, PROOF_CODE_TRIES);
+	/* A wrong code is charged. */
+	assert_int_equal(proof_state_redeem(st, "h2", 1000, &r), SL_EDENIED);
+	assert_int_equal(r.rd_tries_left, PROOF_CODE_TRIES - 1);
+	assert_true(proof_state_pending(st, 1000, NULL, &left));
+	assert_int_equal(left, PROOF_CODE_TRIES - 1);
+	/* The right one gives the person once. */
+	assert_int_equal(proof_state_redeem(st, "h1", 1000, &r), SL_OK);
+	assert_string_equal(r.rd_method, "bank:demo");
+	assert_non_null(strstr(r.rd_person, "\"rrn\":\"85073003328\""));
+	proof_redeemed_clear(&r);
+	assert_false(proof_state_pending(st, 1000, NULL, NULL));
+	assert_int_equal(proof_state_redeem(st, "h1", 1000, &r), SL_ENOTFOUND);
+	json_decref(st);
+}
+
+static void
+pending_limits(void **state)
+{
+	json_t *st = proof_state_load(NULL);
+	struct proof_redeemed r;
+
+	(void)state;
+	/* PROOF_CODE_TRIES wrong codes discard it: the right one is then worth nothing. */
+	assert_int_equal(proof_state_set_pending(st, person, "eid", "h1", 1600), SL_OK);
+	for (int i = PROOF_CODE_TRIES - 1; i >= 0; i--) {
+		assert_int_equal(proof_state_redeem(st, "hx", 1000, &r), SL_EDENIED);
+		assert_int_equal(r.rd_tries_left, i);
+	}
+	assert_null(json_object_get(st, "pending"));
+	assert_int_equal(proof_state_redeem(st, "h1", 1000, &r), SL_ENOTFOUND);
+	/* Expired at its time: discarded. */
+	assert_int_equal(proof_state_set_pending(st, person, "eid", "h1", 1600), SL_OK);
+	assert_false(proof_state_pending(st, 1600, NULL, NULL));
+	assert_int_equal(proof_state_redeem(st, "h1", 1600, &r), SL_EEXPIRED);
+	assert_null(json_object_get(st, "pending"));
+	/* A newer proof replaces the older one, with all its tries. */
+	assert_int_equal(proof_state_set_pending(st, person, "eid", "h1", 1600), SL_OK);
+	assert_int_equal(proof_state_redeem(st, "hx", 1000, &r), SL_EDENIED);
+	assert_int_equal(proof_state_set_pending(st, person, "bank:demo", "h2", 1700), SL_OK);
+	assert_int_equal(proof_state_redeem(st, "h1", 1000, &r), SL_EDENIED);
+	assert_int_equal(r.rd_tries_left, PROOF_CODE_TRIES - 1);
+	assert_int_equal(proof_state_redeem(st, "h2", 1000, &r), SL_OK);
+	assert_string_equal(r.rd_method, "bank:demo");
+	proof_redeemed_clear(&r);
+	json_decref(st);
 }
 
 /* ---- state ---- */
@@ -377,6 +495,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(token_round_trip),
 		cmocka_unit_test(token_malformed),
+		cmocka_unit_test(code_shape),
+		cmocka_unit_test(code_normalize),
+		cmocka_unit_test(pending_redeem),
+		cmocka_unit_test(pending_limits),
 		cmocka_unit_test(state_tickets),
 		cmocka_unit_test(state_flow),
 		cmocka_unit_test(claims_good),

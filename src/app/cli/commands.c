@@ -238,7 +238,9 @@ show_enroll(const struct cli *c, const json_t *ans)
 		return;
 	}
 	printf("status: %s\n", status ? status : "?");
-	if (json_is_array(json_object_get(ans, "proofing")))
+	if (status != NULL && strcmp(status, "proof_code") == 0)
+		say(c, T_PROOF_CODE_WAIT);
+	else if (json_is_array(json_object_get(ans, "proofing")))
 		show_proofing(c, ans);
 	if (json_is_object(person))
 		say2(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
@@ -370,6 +372,52 @@ enroll_status(struct cli *c)
 	return CLI_OK;
 }
 
+/* A refusal after which the person must prove again. */
+static bool
+proof_gone(const struct cli *c)
+{
+	const char *code = sapp_last_error_code(c->c_app);
+
+	return strcmp(code, "wrong_code") == 0 || strcmp(code, "code_expired") == 0 || strcmp(code, "no_proof") == 0;
+}
+
+/* Say how many tries are left after a refused proofing code, or that the
+ * person must prove again; true when a try is left. */
+static bool
+proof_refused(const struct cli *c)
+{
+	json_t *left = json_object_get(sapp_last_error(c->c_app), "attempts_left");
+
+	if (json_is_integer(left) && json_integer_value(left) > 0) {
+		say_num(c, T_ATTEMPTS_LEFT, (long long)json_integer_value(left));
+		return true;
+	}
+	if (proof_gone(c))
+		say(c, T_PROOF_AGAIN);
+	return false;
+}
+
+static int
+enroll_proof(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	int rc;
+
+	if (!args_ok(c, 3, 3, NULL))
+		return CLI_USAGE;
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_enroll_proof(c->c_app, c->c_pos[2], &ans, &err)) != SL_OK) {
+		if (!c->c_json)
+			proof_refused(c);
+		return cli_fail(c, rc, &err);
+	}
+	show_enroll(c, ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
 static int
 enroll_finish(struct cli *c)
 {
@@ -417,7 +465,41 @@ ask_sms(struct cli *c, json_t **ans)
 	}
 }
 
-/* Wait while proofing; say whose identity was linked. */
+/* The proofing code the page shows, asked until right.  CLI_OK also when
+ * the person must prove again (the new links are shown). */
+static int
+ask_proof_code(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	char line[CLI_LINE_MAX];
+	json_t *ans = NULL;
+	int rc;
+
+	say(c, T_PROOF_CODE_WAIT);
+	for (;;) {
+		if (prompt_line(txt(c, T_PROOF_CODE), line, sizeof(line)) != SL_OK)
+			return CLI_USAGE;
+		if (line[0] == '\0' || strlen(line) > 32)
+			continue;
+		if ((rc = sapp_enroll_proof(c->c_app, line, &ans, &err)) == SL_OK)
+			break;
+		/* Not a code's shape (not counted), or a wrong one with tries left. */
+		if (strcmp(sapp_last_error_code(c->c_app), "invalid_request") == 0 || proof_refused(c))
+			continue;
+		if (!proof_gone(c))
+			return cli_fail(c, rc, &err);
+		if ((rc = sapp_enroll_status(c->c_app, 0, &ans, &err)) != SL_OK)
+			return cli_fail(c, rc, &err);
+		if (json_is_array(json_object_get(ans, "proofing")))
+			show_proofing(c, ans);
+		break;
+	}
+	json_decref(ans);
+	return CLI_OK;
+}
+
+/* Wait while proofing, ask for the page's code; say whose identity was
+ * linked. */
 static int
 wait_proofed(struct cli *c)
 {
@@ -426,15 +508,26 @@ wait_proofed(struct cli *c)
 	int rc;
 
 	say(c, T_PROOFING_WAIT);
-	while (strcmp(sapp_enrollment_status(c->c_app), "proofing") == 0) {
+	for (;;) {
+		const char *st = sapp_enrollment_status(c->c_app);
+		if (strcmp(st, "proof_code") == 0) {
+			if ((rc = ask_proof_code(c)) != CLI_OK)
+				return rc;
+			continue;
+		}
+		if (strcmp(st, "proofing") != 0)
+			break;
 		if ((rc = sapp_enroll_status(c->c_app, 30, &ans, &err)) != SL_OK)
 			return cli_fail(c, rc, &err);
-		person = json_object_get(ans, "person");
-		if (json_is_object(person))
-			say2(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
-				json_string_value(json_object_get(person, "family_name")) ?: "");
 		json_decref(ans);
 	}
+	if ((rc = sapp_enroll_status(c->c_app, 0, &ans, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	person = json_object_get(ans, "person");
+	if (json_is_object(person))
+		say2(c, T_PROOFED, json_string_value(json_object_get(person, "given_name")) ?: "",
+			json_string_value(json_object_get(person, "family_name")) ?: "");
+	json_decref(ans);
 	return CLI_OK;
 }
 
@@ -494,9 +587,11 @@ cmd_enroll(struct cli *c)
 		return enroll_resend(c);
 	if (strcmp(sub, "status") == 0)
 		return enroll_status(c);
+	if (strcmp(sub, "proof") == 0)
+		return enroll_proof(c);
 	if (strcmp(sub, "finish") == 0)
 		return enroll_finish(c);
-	fprintf(stderr, "sleutel-app: unknown enroll step %s (start, sms, resend, status, finish)\n", sub);
+	fprintf(stderr, "sleutel-app: unknown enroll step %s (start, sms, resend, status, proof, finish)\n", sub);
 	return CLI_USAGE;
 }
 

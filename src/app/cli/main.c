@@ -24,6 +24,7 @@ usage(FILE *f)
 		   "  enroll sms CODE                the activation code from the SMS\n"
 		   "  enroll resend                  a new activation code\n"
 		   "  enroll status [--wait [S]]     the enrolment's state (wait while proofing)\n"
+		   "  enroll proof CODE              the code the proofing page shows (XXXX-XXXX)\n"
 		   "  enroll finish                  choose the 5-digit app code (stdin or --code-fd)\n"
 		   "  pending [--wait S]             requests waiting for this phone\n"
 		   "  approve ID [--pick CODE]       confirm a request (app code from stdin or --code-fd)\n"

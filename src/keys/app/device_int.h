@@ -127,6 +127,7 @@ void app_enroll_start(void *ctx, struct http_request *rq);
 void app_enroll_resend(void *ctx, struct http_request *rq);
 void app_enroll_sms(void *ctx, struct http_request *rq);
 void app_enroll_get(void *ctx, struct http_request *rq);
+void app_enroll_proof(void *ctx, struct http_request *rq);
 void app_enroll_finish(void *ctx, struct http_request *rq);
 #ifdef SL_TEST_KEY
 void app_enroll_test_proofed(void *ctx, struct http_request *rq);

@@ -1,8 +1,10 @@
 /*
  * enroll.c — enrolment of a phone (docs/device-api.md "enroll"; DESIGN §1
  * "App enrollment"): terms and phone number → a 5-digit SMS activation
- * code → proofing (bank or eID, src/proofing) → the confirmation key Q,
- * sealed → a device on the account of that number.
+ * code → proofing (bank or eID, src/proofing) → the proofing code of the
+ * final page, typed in this app (so a proof made in someone else's
+ * browser binds nothing) → the confirmation key Q, sealed → a device on
+ * the account of that number.
  *
  * The enrolment is known by its transport key: each step's proof names
  * the key's thumbprint, stored on the enrolment at start.  The SMS code
@@ -128,6 +130,24 @@ enroll_auth(struct server *srv, struct http_request *rq, struct store_enrollment
 		return SL_EDENIED;
 	}
 	return SL_OK;
+}
+
+/* The start of a step with a body: the enrolment whose key made the proof,
+ * still live, and the body.  False when the answer is sent (nothing is
+ * left to free). */
+static bool
+enroll_step(struct server *srv, struct http_request *rq, struct store_enrollment *en, json_t **body)
+{
+	*body = NULL;
+	if (enroll_auth(srv, rq, en) != SL_OK)
+		return false;
+	*body = app_json_body(rq);
+	if (*body != NULL && enroll_live(srv, rq, en))
+		return true;
+	json_decref(*body);
+	*body = NULL;
+	store_enrollment_clear(en);
+	return false;
 }
 
 /* ---- POST /enroll/start ---- */
@@ -360,11 +380,8 @@ app_enroll_sms(void *ctx, struct http_request *rq)
 	const char *code;
 	json_t *body;
 
-	if (enroll_auth(srv, rq, &en) != SL_OK)
+	if (!enroll_step(srv, rq, &en, &body))
 		return;
-	body = app_json_body(rq);
-	if (body == NULL || !enroll_live(srv, rq, &en))
-		goto out;
 	if (strcmp(en.en_status, "sms") != 0) {
 		app_send_error(rq, 409, "invalid_state", "The activation code was already entered.", NULL);
 		goto out;
@@ -402,12 +419,21 @@ out:
 
 /* ---- GET /enroll (long-poll while proofing) ---- */
 
+/* The status the app sees: "proof_code" while a proof waits for the code
+ * from the final page (the record stays in "proofing"). */
 static json_t *
 enroll_state(struct server *srv, const struct store_enrollment *en)
 {
-	json_t *o = json_pack("{s:s,s:I}", "status", en->en_status, "expires_in",
+	struct proofing_pending pp;
+	bool waiting = proofing_pending(en, sl_now(), &pp);
+	json_t *o = json_pack("{s:s,s:I}", "status", waiting ? "proof_code" : en->en_status, "expires_in",
 		(json_int_t)(en->en_expires > sl_now() ? en->en_expires - sl_now() : 0));
 
+	if (waiting)
+		json_object_set_new(o, "proof_code",
+			json_pack("{s:I,s:i}", "expires_in", (json_int_t)pp.pp_expires_in, "attempts_left",
+				pp.pp_tries_left));
+	/* Also while a code is awaited: the person may prove again instead. */
 	if (strcmp(en->en_status, "proofing") == 0) {
 		json_t *choices = proofing_choices(srv, en->en_id, enroll_lang(srv, en));
 		json_object_set_new(o, "proofing", choices ? choices : json_array());
@@ -422,12 +448,19 @@ enroll_state(struct server *srv, const struct store_enrollment *en)
 	return o;
 }
 
+/* Worth a long-poll: proofing, and no proof waiting for its code. */
+static bool
+enroll_waits(const struct store_enrollment *en)
+{
+	return en->en_status != NULL && strcmp(en->en_status, "proofing") == 0 && !proofing_pending(en, sl_now(), NULL);
+}
+
 struct enroll_look {
 	struct server *el_srv;
 	const char *el_id;
 };
 
-/* Has the enrolment left "proofing" (or gone)? */
+/* Has the enrolment left "proofing", or a proof come to wait (or gone)? */
 static bool
 enroll_moved(void *arg)
 {
@@ -437,7 +470,7 @@ enroll_moved(void *arg)
 
 	if (store_enrollment_get(el->el_srv->sv_store, el->el_id, &e) != SL_OK)
 		return true;
-	moved = e.en_status == NULL || strcmp(e.en_status, "proofing") != 0;
+	moved = !enroll_waits(&e);
 	store_enrollment_clear(&e);
 	return moved;
 }
@@ -461,7 +494,7 @@ app_enroll_get(void *ctx, struct http_request *rq)
 	}
 	if (!enroll_live(srv, rq, &en))
 		goto out;
-	if (waited == NULL && strcmp(en.en_status, "proofing") == 0) {
+	if (waited == NULL && enroll_waits(&en)) {
 		char *id = strdup(en.en_id);
 		app_enroll_wait_key(en.en_id, key, sizeof(key));
 		if (id != NULL) {
@@ -475,6 +508,70 @@ app_enroll_get(void *ctx, struct http_request *rq)
 	}
 	http_send_json(rq, 200, enroll_state(srv, &en));
 out:
+	store_enrollment_clear(&en);
+}
+
+/* ---- POST /enroll/proof ---- */
+
+static void
+proof_audit_code(struct server *srv, struct http_request *rq, const char *result)
+{
+	struct store_audit au = {
+		.au_event = "proofing", .au_result = result, .au_key = "code", .au_ip = http_client_ip(rq)
+	};
+
+	store_audit_add(srv->sv_store, &au);
+}
+
+static void
+proof_answer(struct server *srv, struct http_request *rq, int rc, int tries_left)
+{
+	switch (rc) {
+	case SL_EINVAL:
+		app_send_error(rq, 400, "invalid_request", "code: the 8 characters the page shows (XXXX-XXXX)", NULL);
+		break;
+	case SL_EDENIED:
+		proof_audit_code(srv, rq, tries_left > 0 ? "wrong_code" : "discarded");
+		app_send_error(rq, 400, "wrong_code",
+			tries_left > 0 ? "This is not the code the page shows."
+				       : "Too many wrong codes; confirm your identity again.",
+			json_pack("{s:i}", "attempts_left", tries_left));
+		break;
+	case SL_EEXPIRED:
+		app_send_error(rq, 410, "code_expired", "This code has expired; confirm your identity again.", NULL);
+		break;
+	case SL_ENOTFOUND:
+	case SL_ECONFLICT:
+		app_send_error(rq, 409, "no_proof", "No confirmed identity waits for a code; confirm it first.", NULL);
+		break;
+	default: app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+	}
+}
+
+void
+app_enroll_proof(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_enrollment en, now = { 0 };
+	int rc, tries_left = 0;
+	json_t *body;
+
+	if (!enroll_step(srv, rq, &en, &body))
+		return;
+	/* Bound to this request's enrolment: the one whose key signed it. */
+	rc = proofing_redeem(srv, en.en_id, app_json_str(body, "code", 64), &tries_left);
+	if (rc != SL_OK) {
+		proof_answer(srv, rq, rc, tries_left);
+		goto out;
+	}
+	proof_audit_code(srv, rq, "ok");
+	if (store_enrollment_get(srv->sv_store, en.en_id, &now) == SL_OK)
+		http_send_json(rq, 200, enroll_state(srv, &now));
+	else
+		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+out:
+	json_decref(body);
+	store_enrollment_clear(&now);
 	store_enrollment_clear(&en);
 }
 
@@ -562,11 +659,8 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 	json_t *body;
 	int rc;
 
-	if (enroll_auth(srv, rq, &en) != SL_OK)
+	if (!enroll_step(srv, rq, &en, &body))
 		return;
-	body = app_json_body(rq);
-	if (body == NULL || !enroll_live(srv, rq, &en))
-		goto out;
 	if (strcmp(en.en_status, "proofed") != 0 || person_from_json(en.en_person, &person) != SL_OK) {
 		app_send_error(rq, 409, "not_proofed", "Link your identity first.", NULL);
 		goto out;

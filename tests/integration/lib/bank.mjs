@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startBank, ACCOUNTS } from '../../../demo/bank.mjs';
 import { hiddenInputs } from './harness.mjs';
+import { Phone, redeemFromPage } from './phone.mjs';
 
 export { ACCOUNTS };
 const execFileP = promisify(execFile);
@@ -62,8 +63,11 @@ export async function startTestBank(opts = {}) {
   // From a proofing URL to sleutel's answer at the callback. Options:
   // account, password, cancel (press Cancel at the bank), browser,
   // toBank(url) / toCallback(url) to change the URL on its way (tests of
-  // nonce and state), stopAt: 'callback' returns the callback URL unsent.
-  // Returns { status, text, url, browser, steps }.
+  // nonce and state), stopAt: 'callback' returns the callback URL unsent,
+  // redeem: false leaves the proofing code of the final page untyped
+  // (otherwise the enrolment's phone, when this process has it, types it).
+  // Returns { status, text, url, browser, steps, redeemed } (redeemed: the
+  // device API's answer to the code, or null).
   bank.login = async (proofingUrl, o = {}) => {
     const browser = o.browser || new Browser();
     const steps = [];
@@ -97,7 +101,11 @@ export async function startTestBank(opts = {}) {
     if (o.stopAt === 'callback') return { url, browser, steps };
     res = await browser.request(url);
     steps.push(res.status);
-    return { status: res.status, text: await res.text(), url, browser, steps };
+    const text = await res.text();
+    const state = new URL(url).searchParams.get('state') || '';
+    const redeemed = res.status === 200 && o.redeem !== false
+      ? await redeemFromPage(state.split('.')[0], text) : null;
+    return { status: res.status, text, url, browser, steps, redeemed };
   };
   return bank;
 }
@@ -117,20 +125,23 @@ export function newTicket(enrollmentId) {
   return { ticket, hash: createHash('sha256').update(ticket).digest('hex') };
 }
 
-// An enrolment in "proofing" (as after the SMS code) with one ticket;
-// returns { id, ticket, phone }. opts: lang, status, expiresIn, phone.
+// An enrolment in "proofing" (as after the SMS code) with one ticket and
+// the transport key of a test phone (`app`, which can type the proofing
+// code); returns { id, ticket, phone, app }. opts: lang, status, expiresIn, phone.
 export async function makeEnrollment(server, opts = {}) {
   const id = randomBytes(16).toString('base64url');
+  const app = await new Phone(server).init();
   const { ticket, hash } = newTicket(id);
   const now = Math.floor(Date.now() / 1000);
   const expires = now + (opts.expiresIn ?? 1800);
   const phone = opts.phone || `+3247${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
   const state = JSON.stringify({ tickets: [{ h: hash, exp: expires }] });
   await sql(server, `INSERT INTO enrollments (id, phone, jkt, transport_jwk, device_name, lang, terms, status,
-    sms_expires, proof_state, created, expires) VALUES (${q(id)}, ${q(phone)}, ${q(randomBytes(32).toString('base64url'))},
-    '{"kty":"EC"}', 'Test phone', ${q(opts.lang || 'en')}, '2026-11', ${q(opts.status || 'proofing')}, 0, ${q(state)},
+    sms_expires, proof_state, created, expires) VALUES (${q(id)}, ${q(phone)}, ${q(app.jkt)},
+    ${q(JSON.stringify(app.jwk))}, 'Test phone', ${q(opts.lang || 'en')}, '2026-11', ${q(opts.status || 'proofing')}, 0, ${q(state)},
     ${now}, ${expires})`);
-  return { id, ticket, phone };
+  app.adopt(id);
+  return { id, ticket, phone, app };
 }
 
 export async function getEnrollment(server, id) {
@@ -145,6 +156,11 @@ export async function addTicket(server, id) {
   state.tickets = [...(state.tickets || []), { h: hash, exp: Math.floor(Date.now() / 1000) + 600 }];
   await sql(server, `UPDATE enrollments SET proof_state = ${q(JSON.stringify(state))} WHERE id = ${q(id)}`);
   return ticket;
+}
+
+// Overwrite an enrolment's proofing state (tests of expiry).
+export async function setProofState(server, id, state) {
+  await sql(server, `UPDATE enrollments SET proof_state = ${q(JSON.stringify(state))} WHERE id = ${q(id)}`);
 }
 
 export async function proofingAudit(server) {

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
 import { Agent, ROOT, SLEUTEL, freePort } from './harness.mjs';
 import { RP_CB, authRequest } from './flows.mjs';
+import { redeemFromPage } from './phone.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -152,14 +153,20 @@ function randomHex(n) {
 // eID proofing as a browser does it: the warning page (GET), then its form
 // (POST with the CSRF token, the same cookies and the same card).  Answers
 // the POST's result, or the page's when the page refused (bad ticket...).
-export async function proofWithCard(url, cardArgs = []) {
+// The final page's proofing code is typed into the enrolment's phone (when
+// this process has it; `redeemed` is the device API's answer) unless
+// `redeem` is false.
+export async function proofWithCard(url, cardArgs = [], { redeem = true } = {}) {
   const jar = path.join(tmp('sleutel-jar-'), 'cookies');
   const page = await curl(url, [...cardArgs, '-c', jar, '-b', jar]);
   if (page.status !== 200) return page;
   const form = {};
   for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form[m[1]] = m[2];
-  return curl(new URL('/proofing/eid', url).href,
+  const res = await curl(new URL('/proofing/eid', url).href,
     [...cardArgs, '-c', jar, '-b', jar, '--data', new URLSearchParams(form).toString()]);
+  const ticket = new URL(url).searchParams.get('t') || '';
+  res.redeemed = res.status === 200 && redeem ? await redeemFromPage(ticket.split('.')[0], res.body) : null;
+  return res;
 }
 
 export async function curl(url, args = [], { headers = {}, env } = {}) {

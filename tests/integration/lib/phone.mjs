@@ -15,6 +15,26 @@ import { registerRp } from './flows.mjs';
 
 export const b64u = (buf) => Buffer.from(buf).toString('base64url');
 
+// The phones of this process by enrolment id, so the proofing helpers
+// (bank.login, proofWithCard) can type the code of the final page into
+// the phone that enrols, as the person does.
+export const phonesByEnrolment = new Map();
+
+// The proofing code the final page shows ("XXXX-XXXX"), or null.
+export function proofCodeOf(html) {
+  const m = /id="proof-code">([^<]+)</.exec(html || '');
+  return m ? m[1] : null;
+}
+
+// After a proofing page: type its code into the phone of `enrollmentId`
+// (when this process has it).  Returns the device API's answer or null.
+export async function redeemFromPage(enrollmentId, html) {
+  const code = proofCodeOf(html);
+  const phone = phonesByEnrolment.get(enrollmentId);
+  if (!code || !phone) return null;
+  return phone.call('POST', '/enroll/proof', { code });
+}
+
 // seal(server key, aad, plaintext), PROTOCOL.md "Sealing": ephemeral ECDH
 // P-256, HKDF-SHA256 (salt = ephemeral point || kid, info "sleutel seal
 // v1"), AES-256-GCM; blob = 1 || E (65) || nonce (12) || ct || tag (16).
@@ -133,8 +153,19 @@ export class Phone {
       phone, terms_version: conf.terms_version, language: 'nl', device_name: 'Test phone',
       transport_key: this.jwk, ...extra,
     });
-    if (r.status === 201) this.enrollmentId = r.body.enrollment_id;
+    if (r.status === 201) this.adopt(r.body.enrollment_id);
     return r;
+  }
+
+  // This phone is the one enrolling as `id`.
+  adopt(id) {
+    this.enrollmentId = id;
+    phonesByEnrolment.set(id, this);
+  }
+
+  // POST /enroll/proof with the code the final proofing page showed.
+  async proofCode(code) {
+    return this.call('POST', '/enroll/proof', { code });
   }
 
   async finish() {
