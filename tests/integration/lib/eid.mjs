@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
-import { Agent, ROOT, SLEUTEL, freePort } from './harness.mjs';
+import { Agent, ROOT, SLEUTEL, answerConsent, freePort } from './harness.mjs';
 import { RP_CB, authRequest } from './flows.mjs';
 
 const execFileP = promisify(execFile);
@@ -213,9 +213,10 @@ export function h1(html) {
   return m ? decodeEntities(m[1].replace(/<[^>]*>/g, '').trim()) : null;
 }
 
-// An openid-client configuration for a fresh client of `server`.
+// An openid-client configuration for a fresh client of `server`, allowed
+// the eid scope (the national register number) the eID flows ask for.
 export async function eidRp(server) {
-  const c = await server.client({ auth: 'client_secret_basic', redirectUris: [RP_CB] });
+  const c = await server.client({ auth: 'client_secret_basic', redirectUris: [RP_CB], scopes: 'openid profile eid' });
   const config = await oidc.discovery(new URL(server.issuer), c.client_id, c.client_secret,
     oidc.ClientSecretBasic(c.client_secret));
   return { c, config };
@@ -249,8 +250,10 @@ export async function toEidOrigin(server, config, { agent = new Agent(), params 
 }
 
 // Present `args` (a card, or nothing) at the eID origin. On success the
-// browser (agent) follows to /login/finish and on to the RP: returns
-// { eid (curl's answer), back (URL at the RP) }; on a refusal { eid }.
+// browser (agent) follows to /login/finish (sharing the data on the
+// consent page if it appears, or answering it opts.consent) and on to the
+// RP: returns { eid (curl's answer), back (URL at the RP) }; on a refusal
+// { eid }.
 export async function presentCard(server, flow, args, opts = {}) {
   const eid = await curl(flow.eidUrl.href, args, opts);
   if (eid.status !== 303) return { eid };
@@ -259,7 +262,8 @@ export async function presentCard(server, flow, args, opts = {}) {
   assert.equal(finish.pathname, '/login/finish');
   const res = await flow.agent.get(finish.href);
   assert.equal(res.status, 303, `/login/finish answered ${res.status}`);
-  return { eid, back: new URL(res.headers.get('location')) };
+  const back = await answerConsent(server, flow.agent, res.headers.get('location'), opts.consent);
+  return { eid, back };
 }
 
 // A whole OIDC code flow with a card; the RP is openid-client. Returns
