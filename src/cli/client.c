@@ -55,7 +55,8 @@ scopes_parse(const char *v, char **out)
 		while (known[i] != NULL && strcmp(known[i], tok) != 0)
 			i++;
 		if (known[i] == NULL)
-			return cli_error("--scopes: unknown scope \"%s\" (known: openid profile eid offline_access)", tok);
+			return cli_error(
+				"--scopes: unknown scope \"%s\" (known: openid profile eid offline_access)", tok);
 		seen[i] = true;
 	}
 	if (!seen[0])
@@ -65,7 +66,8 @@ scopes_parse(const char *v, char **out)
 		return cli_error("out of memory");
 	for (size_t i = 0; known[i] != NULL; i++)
 		if (seen[i])
-			len += (size_t)snprintf(res + len, CLIENT_SCOPES_MAX + 1 - len, "%s%s", len ? " " : "", known[i]);
+			len += (size_t)snprintf(
+				res + len, CLIENT_SCOPES_MAX + 1 - len, "%s%s", len ? " " : "", known[i]);
 	*out = res;
 	return CLI_OK;
 }
@@ -360,11 +362,10 @@ client_list(struct cli_ctx *cc, bool json)
 		cli_print_json(arr);
 	} else {
 		printf("%-24s %-22s %-34s %s\n", "CLIENT_ID", "AUTH", "SCOPES", "NAME");
-		json_array_foreach(arr, i, v)
-			printf("%-24s %-22s %-34s %s\n", json_string_value(json_object_get(v, "client_id")),
-				json_string_value(json_object_get(v, "auth_method")),
-				json_string_value(json_object_get(v, "scopes")),
-				json_string_value(json_object_get(v, "name")));
+		json_array_foreach(arr, i, v) printf("%-24s %-22s %-34s %s\n",
+			json_string_value(json_object_get(v, "client_id")),
+			json_string_value(json_object_get(v, "auth_method")),
+			json_string_value(json_object_get(v, "scopes")), json_string_value(json_object_get(v, "name")));
 	}
 	json_decref(arr);
 	return CLI_OK;

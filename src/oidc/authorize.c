@@ -187,8 +187,8 @@ answer_by_session(struct server *srv, struct http_request *rq, const struct stor
 		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
 	} else if (!ask) {
 		metrics_login(srv->sv_metrics, "sso", "ok");
-		issue_code_redirect(srv, rq, client, params, ses->s_person_id, ses->s_id, ses->s_acr, ses->s_amr,
-			ses->s_auth_time);
+		issue_code_redirect(
+			srv, rq, client, params, ses->s_person_id, ses->s_id, ses->s_acr, ses->s_amr, ses->s_auth_time);
 	} else if (prompt != NULL && strcmp(prompt, "none") == 0) {
 		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
 			"consent_required", "the person has not agreed to share the data asked for");

@@ -153,8 +153,8 @@ oidc_consent_give(struct server *srv, struct http_request *rq, struct oidc_pendi
 	if (rc == SL_OK)
 		rc = store_consent_put(srv->sv_store, ar->ar_person_id, ar->ar_client_id, all);
 	if (rc != SL_OK) {
-		oidc_redirect_error(srv, rq, params_str(p->op_params, "redirect_uri"), params_str(p->op_params, "state"),
-			"server_error", "the consent could not be recorded");
+		oidc_redirect_error(srv, rq, params_str(p->op_params, "redirect_uri"),
+			params_str(p->op_params, "state"), "server_error", "the consent could not be recorded");
 	} else {
 		consent_audit(srv, rq, p, "consent.given", asked);
 		login_issue(srv, rq, p);

@@ -152,8 +152,8 @@ account_page(void *ctx, struct http_request *rq)
 		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account_login", v, 1);
 		return;
 	}
-	account_render(srv, rq, lang, ses.s_person_id, http_param(rq, "removed") != NULL,
-		http_param(rq, "withdrawn") != NULL);
+	account_render(
+		srv, rq, lang, ses.s_person_id, http_param(rq, "removed") != NULL, http_param(rq, "withdrawn") != NULL);
 	store_session_clear(&ses);
 }
 

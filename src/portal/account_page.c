@@ -346,7 +346,8 @@ account_render(
 			{ "withdrawn", withdrawn ? "1" : "" }, { "accounts", sl_buf_str(&acc.pc_out) },
 			{ "noaccounts", acc.pc_n == 0 ? "1" : "" }, { "consents", sl_buf_str(&cons.pc_out) },
 			{ "noconsents", cons.pc_n == 0 ? "1" : "" }, { "history", sl_buf_str(&hist.pc_out) },
-			{ "nohistory", hist.pc_n == 0 ? "1" : "" }, { "max", max }, { "langcode", config_languages[lang] } };
+			{ "nohistory", hist.pc_n == 0 ? "1" : "" }, { "max", max },
+			{ "langcode", config_languages[lang] } };
 		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 11);
 	}
 	sl_buf_reset(&acc.pc_out);

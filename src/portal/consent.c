@@ -85,8 +85,8 @@ consent_page(struct server *srv, struct http_request *rq, const struct oidc_pend
 	if (rc != SL_OK) {
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {
-		struct tmpl_var v[5] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
-			{ "csrf", csrf }, { "items", sl_buf_str(&items) }, { "langcode", config_languages[lang] } };
+		struct tmpl_var v[5] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id }, { "csrf", csrf },
+			{ "items", sl_buf_str(&items) }, { "langcode", config_languages[lang] } };
 		portal_page(srv, rq, 200, lang, N_("Share your data?"), "consent", v, 5);
 	}
 	sl_buf_reset(&items);
@@ -115,7 +115,7 @@ portal_consent(void *ctx, struct http_request *rq)
 	else if (decision != NULL && strcmp(decision, "deny") == 0)
 		oidc_consent_refuse(srv, rq, &p);
 	else
-		portal_error(srv, rq, 400, lang, N_("The request was not valid"),
-			N_("Choose whether to share your data."));
+		portal_error(
+			srv, rq, 400, lang, N_("The request was not valid"), N_("Choose whether to share your data."));
 	oidc_pending_clear(&p);
 }

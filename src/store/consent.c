@@ -14,15 +14,20 @@
 
 #include "store_int.h"
 
+/* An upsert: a second "Share" for the same site replaces the scopes. */
+static const char consent_put_sql[] =
+	"INSERT INTO consents (person_id, client_id, scopes, created, updated) VALUES (?1, ?2, ?3, ?4, ?4)"
+	" ON CONFLICT (person_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated = excluded.updated";
+/* Consents to clients that still exist, with the client's name. */
+static const char consent_all_sql[] =
+	"SELECT s.client_id, c.name, s.scopes, s.updated FROM consents s JOIN clients c ON c.client_id = s.client_id"
+	" WHERE s.person_id = ?1 ORDER BY s.updated DESC, s.client_id LIMIT ?2";
+
 const char *const store_sql_consent[Q_COUNT] = {
 	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
 	[Q_CONSENT_GET] = "SELECT scopes FROM consents WHERE person_id = ?1 AND client_id = ?2",
-	[Q_CONSENT_PUT] = "INSERT INTO consents (person_id, client_id, scopes, created, updated)"
-			  " VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT (person_id, client_id)"
-			  " DO UPDATE SET scopes = excluded.scopes, updated = excluded.updated",
-	[Q_CONSENT_ALL] = "SELECT s.client_id, c.name, s.scopes, s.updated FROM consents s"
-			  " JOIN clients c ON c.client_id = s.client_id"
-			  " WHERE s.person_id = ?1 ORDER BY s.updated DESC, s.client_id LIMIT ?2",
+	[Q_CONSENT_PUT] = consent_put_sql,
+	[Q_CONSENT_ALL] = consent_all_sql,
 	[Q_CONSENT_DEL] = "DELETE FROM consents WHERE person_id = ?1 AND client_id = ?2",
 	[Q_CONSENT_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE person_id = ?1 AND client_id = ?2 AND revoked = 0",
 };
@@ -86,8 +91,8 @@ consent_row(sqlite3_stmt *s, void *ctx)
 }
 
 int
-store_consent_each(struct store *st, const char *person_id, int limit,
-	int (*fn)(const struct store_consent *, void *), void *arg)
+store_consent_each(
+	struct store *st, const char *person_id, int limit, int (*fn)(const struct store_consent *, void *), void *arg)
 {
 	const struct bind b[] = { BT(person_id), BI(limit) };
 	struct consent_visit v = { fn, arg };

@@ -241,8 +241,8 @@ int store_consent_get(struct store *st, const char *person_id, const char *clien
 int store_consent_put(struct store *st, const char *person_id, const char *client_id, const char *scopes);
 /* The consents of a person to clients that still exist, newest first, at
  * most `limit`. */
-int store_consent_each(struct store *st, const char *person_id, int limit,
-	int (*fn)(const struct store_consent *, void *), void *arg);
+int store_consent_each(
+	struct store *st, const char *person_id, int limit, int (*fn)(const struct store_consent *, void *), void *arg);
 /* Withdraw: delete the consent and revoke every access and refresh token
  * of this client for this person, in one transaction.  SL_ENOTFOUND when
  * there was no consent. *revoked (may be NULL) counts the tokens revoked. */
