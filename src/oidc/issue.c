@@ -237,6 +237,20 @@ oidc_login_deny(struct server *srv, const char *req_id)
 	return rc;
 }
 
+/* The audit record of a login's outcome (the person only when done). */
+static void
+login_audit(struct server *srv, struct http_request *rq, const struct store_authreq *ar, const char *result)
+{
+	struct store_audit au = { .au_event = "login",
+		.au_result = result,
+		.au_client_id = ar->ar_client_id,
+		.au_ip = http_client_ip(rq),
+		.au_key = ar->ar_key,
+		.au_person_id = strcmp(result, "ok") == 0 ? ar->ar_person_id : NULL };
+
+	store_audit_add(srv->sv_store, &au);
+}
+
 /* The session a code is issued under: for an SSO answer the browser's
  * current one (still this person's), else a new one.  malloc'd id. */
 static int
@@ -265,7 +279,6 @@ login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 	const struct store_authreq *ar = &p->op_req;
 	const char *redirect_uri = params_str(p->op_params, "redirect_uri");
 	const char *state = params_str(p->op_params, "state");
-	struct store_audit au = { 0 };
 	bool sso = ar->ar_key != NULL && strcmp(ar->ar_key, "sso") == 0;
 	char *session_id = NULL;
 
@@ -275,16 +288,9 @@ login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 			sso ? "the session has ended" : "the session could not start");
 		return;
 	}
-	/* An SSO answer is not a new login: audited only as a key login is. */
-	if (!sso) {
-		au.au_event = "login";
-		au.au_client_id = ar->ar_client_id;
-		au.au_ip = http_client_ip(rq);
-		au.au_key = ar->ar_key;
-		au.au_result = "ok";
-		au.au_person_id = ar->ar_person_id;
-		store_audit_add(srv->sv_store, &au);
-	}
+	/* An SSO answer is not a new login: only a key's login is audited. */
+	if (!sso)
+		login_audit(srv, rq, ar, "ok");
 	metrics_login(srv->sv_metrics, ar->ar_key, "ok");
 	issue_code_redirect(srv, rq, &p->op_client, p->op_params, ar->ar_person_id, session_id, ar->ar_acr, ar->ar_amr,
 		ar->ar_auth_time);
@@ -297,18 +303,12 @@ oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pendi
 	const struct store_authreq *ar = &p->op_req;
 	const char *redirect_uri = params_str(p->op_params, "redirect_uri");
 	const char *state = params_str(p->op_params, "state");
-	struct store_audit au = { 0 };
 	bool ask = false;
 
 	if (strcmp(ar->ar_status, "done") != 0) {
 		/* One answer per request: the next visit finds nothing. */
 		store_authreq_delete(srv->sv_store, ar->ar_id);
-		au.au_event = "login";
-		au.au_client_id = ar->ar_client_id;
-		au.au_ip = http_client_ip(rq);
-		au.au_key = ar->ar_key;
-		au.au_result = "denied";
-		store_audit_add(srv->sv_store, &au);
+		login_audit(srv, rq, ar, "denied");
 		metrics_login(srv->sv_metrics, ar->ar_key, "denied");
 		oidc_redirect_error(srv, rq, redirect_uri, state, "access_denied", "the person did not log in");
 		return;

@@ -157,6 +157,25 @@ account_page(void *ctx, struct http_request *rq)
 	store_session_clear(&ses);
 }
 
+/* A form posted on the page: the person's session (in *ses, to clear)
+ * and the page's CSRF token; false with the error page sent otherwise. */
+static bool
+account_form_ok(struct server *srv, struct http_request *rq, int lang, struct store_session *ses)
+{
+	if (session_current(srv, rq, ses) != SL_OK) {
+		portal_error(srv, rq, 401, lang, N_("You are not logged in"),
+			N_("Open your account page and log in again."));
+		return false;
+	}
+	if (!oidc_csrf_ok(srv, rq, ACCOUNT_CSRF_ID, http_form(rq, "csrf"))) {
+		portal_error(
+			srv, rq, 403, lang, N_("This form has expired"), N_("Open your account page and try again."));
+		store_session_clear(ses);
+		return false;
+	}
+	return true;
+}
+
 /* The device named in the form, if it is one of this person's. */
 static int
 own_device(struct server *srv, const char *person_id, const char *id, struct store_device *dev)
@@ -191,15 +210,9 @@ account_device_remove(void *ctx, struct http_request *rq)
 	char loc[64], detail[256];
 	struct store_audit au = { .au_event = "device.remove", .au_result = "ok", .au_ip = http_client_ip(rq) };
 
-	if (session_current(srv, rq, &ses) != SL_OK) {
-		portal_error(srv, rq, 401, lang, N_("You are not logged in"),
-			N_("Open your account page and log in again."));
+	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
-	}
-	if (!oidc_csrf_ok(srv, rq, ACCOUNT_CSRF_ID, http_form(rq, "csrf"))) {
-		portal_error(
-			srv, rq, 403, lang, N_("This form has expired"), N_("Open your account page and try again."));
-	} else if (own_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
+	if (own_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
 			N_("Open your account page and try again."));
 	} else if (strcmp(dev.dv_status, "removed") != 0 &&
@@ -233,16 +246,10 @@ account_consent_withdraw(void *ctx, struct http_request *rq)
 	char loc[64], detail[64];
 	struct store_audit au = { .au_event = "consent.withdrawn", .au_result = "ok", .au_ip = http_client_ip(rq) };
 
-	if (session_current(srv, rq, &ses) != SL_OK) {
-		portal_error(srv, rq, 401, lang, N_("You are not logged in"),
-			N_("Open your account page and log in again."));
+	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
-	}
-	if (!oidc_csrf_ok(srv, rq, ACCOUNT_CSRF_ID, http_form(rq, "csrf"))) {
-		portal_error(
-			srv, rq, 403, lang, N_("This form has expired"), N_("Open your account page and try again."));
-	} else if (client == NULL || strlen(client) > 256 ||
-		   (rc = store_consent_withdraw(srv->sv_store, ses.s_person_id, client, &revoked)) == SL_ENOTFOUND) {
+	if (client == NULL || strlen(client) > 256 ||
+		(rc = store_consent_withdraw(srv->sv_store, ses.s_person_id, client, &revoked)) == SL_ENOTFOUND) {
 		portal_error(srv, rq, 404, lang, N_("You do not share data with this site"),
 			N_("Open your account page and try again."));
 	} else if (rc != SL_OK) {

@@ -10,22 +10,17 @@ import { startServer, DEMO_PERSON } from '../integration/lib/harness.mjs';
 import { launchBrowser, Watch, clearArtifacts, screenshot, axe, untranslated, shots, newContext as newContextIn,
   at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
-import { loadCatalogs, staleCatalogs, englishMsgids, translator } from './lib/i18n.mjs';
+import { portalTexts } from './lib/i18n.mjs';
 
 const RP_NAME = 'Mijn gezondheid';
 const ITEMS = ['Your name', 'Your date of birth', 'Your national register number'];
+const watch = new Watch();
+const { T, msgids } = portalTexts();
 let server;
 let chrome;
 let rp;
-let T;
-let msgids;
-const watch = new Watch();
 
 before(async () => {
-  const stale = staleCatalogs();
-  if (stale.length) throw new Error(`build/po/${stale.join(', ')} older than po/*.po: run ninja -C build first`);
-  T = translator(loadCatalogs());
-  msgids = englishMsgids();
   clearArtifacts(/^5\d-/);
   server = await startServer();
   chrome = await launchBrowser(server);

@@ -25,14 +25,13 @@ let server;
 before(async () => { server = await startServer(); });
 after(async () => { await server?.stop(); });
 
-// The CLI's answer, failing or not: { code, stdout, stderr }.
-async function cli(...args) {
-  try {
-    const { stdout, stderr } = await execFileP(SLEUTEL, ['--config', server.configPath, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+// Run the CLI expecting it to fail: its stderr.
+async function cliFails(...args) {
+  const r = await execFileP(SLEUTEL, ['--config', server.configPath, ...args], { encoding: 'utf8' })
+    .then(() => null, (e) => e);
+  assert.ok(r, `sleutel ${args.join(' ')} succeeded`);
+  assert.notEqual(r.code, 0);
+  return r.stderr;
 }
 
 // Authorize → test key → the consent page (not answered): its URL and HTML.
@@ -65,35 +64,27 @@ async function redeem(rp, req, back) {
 }
 
 test('client add --scopes: unknown scopes refused clearly, default openid profile, show/list/update', async () => {
-  let r = await cli('client', 'add', '--name', 'X', '--redirect-uri', RP_CB, '--scopes', 'openid email');
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /--scopes: unknown scope "email" \(known: openid profile eid offline_access\)/);
-  r = await cli('client', 'add', '--name', 'X', '--redirect-uri', RP_CB, '--scopes', 'profile eid');
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /--scopes: openid is required/);
-  r = await cli('client', 'add', '--name', 'X', '--redirect-uri', RP_CB, '--scopes', 'x'.repeat(300));
-  assert.match(r.stderr, /--scopes: at most 256 characters/);
+  const add = ['client', 'add', '--name', 'X', '--redirect-uri', RP_CB, '--scopes'];
+  assert.match(await cliFails(...add, 'openid email'),
+    /--scopes: unknown scope "email" \(known: openid profile eid offline_access\)/);
+  assert.match(await cliFails(...add, 'profile eid'), /--scopes: openid is required/);
+  assert.match(await cliFails(...add, 'x'.repeat(300)), /--scopes: at most 256 characters/);
 
   const plain = await server.client({ name: 'Plain' });
   assert.equal(plain.scopes, 'openid profile', 'the default');
   const eid = await server.client({ name: 'With eid', scopes: 'eid openid,offline_access' });
   assert.equal(eid.scopes, 'openid eid offline_access', 'kept in the provider\'s order');
-  const shown = JSON.parse((await cli('client', 'show', eid.client_id, '--json')).stdout);
-  assert.equal(shown.scopes, 'openid eid offline_access');
-  assert.match((await cli('client', 'show', eid.client_id)).stdout, /^scopes\s+openid eid offline_access$/m);
-  const list = JSON.parse((await cli('client', 'list', '--json')).stdout);
+  assert.equal(JSON.parse(await server.cli('client', 'show', eid.client_id, '--json')).scopes, 'openid eid offline_access');
+  assert.match(await server.cli('client', 'show', eid.client_id), /^scopes\s+openid eid offline_access$/m);
+  const list = JSON.parse(await server.cli('client', 'list', '--json'));
   assert.equal(list.find((c) => c.client_id === plain.client_id).scopes, 'openid profile');
-  assert.match((await cli('client', 'list')).stdout, /SCOPES/);
+  assert.match(await server.cli('client', 'list'), /SCOPES/);
 
-  r = await cli('client', 'update', plain.client_id, '--scopes', 'openid profile eid', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(JSON.parse(r.stdout).scopes, 'openid profile eid');
-  r = await cli('client', 'update', plain.client_id, '--scopes', 'openid bogus');
-  assert.match(r.stderr, /unknown scope "bogus"/);
-  r = await cli('client', 'update', 'nosuchclient', '--scopes', 'openid');
-  assert.match(r.stderr, /no client nosuchclient/);
-  r = await cli('client', 'update', plain.client_id, '--name', 'Y');
-  assert.match(r.stderr, /only --scopes/);
+  const updated = await server.cli('client', 'update', plain.client_id, '--scopes', 'openid profile eid', '--json');
+  assert.equal(JSON.parse(updated).scopes, 'openid profile eid');
+  assert.match(await cliFails('client', 'update', plain.client_id, '--scopes', 'openid bogus'), /unknown scope "bogus"/);
+  assert.match(await cliFails('client', 'update', 'nosuchclient', '--scopes', 'openid'), /no client nosuchclient/);
+  assert.match(await cliFails('client', 'update', plain.client_id, '--name', 'Y'), /only --scopes/);
 });
 
 test('a client without eid asking for it: no national register number, granted scope without eid', async () => {
