@@ -109,6 +109,10 @@ raw_count(const char *path, const char *sql)
 }
 
 /* What schema 3 added, undone: the database as a version 2 sleutel left it. */
+/* Back to schema 3: no client scopes, no consents. */
+static const char schema_v4_undo[] = "DROP TABLE consents; ALTER TABLE clients DROP COLUMN scopes;"
+				     "PRAGMA user_version = 3;";
+
 static const char schema_v3_undo[] = "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
 				     "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
 				     "DROP INDEX audit_person;"
