@@ -1,5 +1,6 @@
 /*
- * client.c — `sleutel client add|list|show|remove`: the relying parties.
+ * client.c — `sleutel client add|list|show|update|remove`: the relying
+ * parties, with the scopes each may be granted.
  * A client secret is printed once, at creation, and stored only as its
  * SHA-256 (it is 256 random bits, so no slow hash is needed).
  */
@@ -11,6 +12,9 @@
 
 #include "cli.h"
 #include "../crypto/crypto.h"
+#include "../oidc/scopes.h"
+
+#define CLIENT_SCOPES_MAX 256 /* bytes of a --scopes value */
 
 static void
 client_usage(void)
@@ -18,15 +22,54 @@ client_usage(void)
 	printf("usage: sleutel [--config FILE] client add --name NAME --redirect-uri URI [--redirect-uri URI ...]\n"
 	       "              [--post-logout-redirect-uri URI ...] [--auth METHOD] [--jwks FILE]\n"
 	       "              [--require-par] [--id-token-alg ES256|RS256|PS256] [--sector ID]\n"
-	       "              [--ciba-mode poll|ping [--ciba-endpoint URL]] [--json]\n"
+	       "              [--ciba-mode poll|ping [--ciba-endpoint URL]] [--scopes \"SCOPE ...\"] [--json]\n"
 	       "       sleutel [--config FILE] client list [--json]\n"
 	       "       sleutel [--config FILE] client show CLIENT_ID [--json]\n"
+	       "       sleutel [--config FILE] client update CLIENT_ID --scopes \"SCOPE ...\" [--json]\n"
 	       "       sleutel [--config FILE] client remove CLIENT_ID\n"
 	       "\nMETHOD is client_secret_basic (default), client_secret_post or private_key_jwt\n"
 	       "(which needs --jwks FILE: the client's public keys, ES256 or PS256).\n"
 	       "--ciba-mode lets the client start a CIBA request (\"confirm on your phone\"); ping mode\n"
 	       "needs --ciba-endpoint, the client notification endpoint: https, or http on 127.0.0.1.\n"
+	       "--scopes lists the scopes the client may be granted (default \"openid profile\"): openid\n"
+	       "(required), profile (name and date of birth), eid (the national register number) and\n"
+	       "offline_access (refresh tokens).  Scopes a request asks for beyond these are dropped.\n"
 	       "The secret of a new client is printed once and cannot be shown again.\n");
+}
+
+/* A --scopes value: known scopes only, openid among them, no repeats;
+ * written back in the provider's order into *out (malloc'd). */
+static int
+scopes_parse(const char *v, char **out)
+{
+	static const char *const known[] = { OIDC_SCOPE_LIST, NULL };
+	char tmp[CLIENT_SCOPES_MAX + 1], *save = NULL, *tok, *res;
+	size_t len = 0;
+	bool seen[sizeof(known) / sizeof(known[0])] = { false };
+
+	*out = NULL;
+	if (sl_strlcpy(tmp, v, sizeof(tmp)) >= sizeof(tmp))
+		return cli_error("--scopes: at most %d characters", CLIENT_SCOPES_MAX);
+	for (tok = strtok_r(tmp, " ,", &save); tok != NULL; tok = strtok_r(NULL, " ,", &save)) {
+		size_t i = 0;
+		while (known[i] != NULL && strcmp(known[i], tok) != 0)
+			i++;
+		if (known[i] == NULL)
+			return cli_error(
+				"--scopes: unknown scope \"%s\" (known: openid profile eid offline_access)", tok);
+		seen[i] = true;
+	}
+	if (!seen[0])
+		return cli_error("--scopes: openid is required (every login is an OpenID Connect login)");
+	res = calloc(1, CLIENT_SCOPES_MAX + 1);
+	if (res == NULL)
+		return cli_error("out of memory");
+	for (size_t i = 0; known[i] != NULL; i++)
+		if (seen[i])
+			len += (size_t)snprintf(
+				res + len, CLIENT_SCOPES_MAX + 1 - len, "%s%s", len ? " " : "", known[i]);
+	*out = res;
+	return CLI_OK;
 }
 
 /* https, or http on a loopback address (RFC 8252 §7.3); no fragment. */
@@ -66,6 +109,7 @@ client_json(const struct store_client *c)
 	json_object_set_new(o, "id_token_alg", json_string(c->cl_id_token_alg));
 	json_object_set_new(o, "sector", json_string(c->cl_sector));
 	json_object_set_new(o, "require_par", json_boolean(c->cl_require_par));
+	json_object_set_new(o, "scopes", json_string(c->cl_scopes ? c->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT));
 	json_object_set_new(o, "ciba_mode", c->cl_ciba_mode ? json_string(c->cl_ciba_mode) : json_null());
 	json_object_set_new(o, "ciba_endpoint", c->cl_ciba_endpoint ? json_string(c->cl_ciba_endpoint) : json_null());
 	json_object_set_new(o, "created", json_integer(c->cl_created));
@@ -128,6 +172,7 @@ load_jwks(const char *path, char **out)
 struct add_opts {
 	const char *ao_name, *ao_auth, *ao_jwks, *ao_alg, *ao_sector;
 	const char *ao_ciba_mode, *ao_ciba_endpoint;
+	char *ao_scopes; /* checked, malloc'd */
 	json_t *ao_uris, *ao_post;
 	bool ao_par;
 	int ao_max_uris; /* [oidc] max_redirect_uris */
@@ -161,7 +206,11 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 			ao->ao_ciba_mode = v;
 		else if (strcmp(a, "--ciba-endpoint") == 0)
 			ao->ao_ciba_endpoint = v;
-		else if (strcmp(a, "--redirect-uri") == 0 || strcmp(a, "--post-logout-redirect-uri") == 0) {
+		else if (strcmp(a, "--scopes") == 0) {
+			free(ao->ao_scopes);
+			if (scopes_parse(v, &ao->ao_scopes) != CLI_OK)
+				return CLI_FAIL;
+		} else if (strcmp(a, "--redirect-uri") == 0 || strcmp(a, "--post-logout-redirect-uri") == 0) {
 			json_t *arr = a[2] == 'r' ? ao->ao_uris : ao->ao_post;
 			if (!uri_ok(v))
 				return cli_error("%s: must be https:// (or http:// on loopback) without a fragment", v);
@@ -263,6 +312,7 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		c.cl_require_par = ao.ao_par;
 		c.cl_ciba_mode = (char *)ao.ao_ciba_mode;
 		c.cl_ciba_endpoint = (char *)ao.ao_ciba_endpoint;
+		c.cl_scopes = ao.ao_scopes; /* NULL: the store's default */
 		c.cl_created = sl_now();
 		if (store_client_add(cc->cc_store, &c, &err) != SL_OK)
 			rc = cli_error("%s", err.msg);
@@ -288,6 +338,7 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 	free(c.cl_jwks);
 	free(secret);
 	free(sector);
+	free(ao.ao_scopes);
 	json_decref(ao.ao_uris);
 	json_decref(ao.ao_post);
 	return rc;
@@ -310,11 +361,11 @@ client_list(struct cli_ctx *cc, bool json)
 	if (json) {
 		cli_print_json(arr);
 	} else {
-		printf("%-24s %-22s %s\n", "CLIENT_ID", "AUTH", "NAME");
-		json_array_foreach(arr, i, v)
-			printf("%-24s %-22s %s\n", json_string_value(json_object_get(v, "client_id")),
-				json_string_value(json_object_get(v, "auth_method")),
-				json_string_value(json_object_get(v, "name")));
+		printf("%-24s %-22s %-34s %s\n", "CLIENT_ID", "AUTH", "SCOPES", "NAME");
+		json_array_foreach(arr, i, v) printf("%-24s %-22s %-34s %s\n",
+			json_string_value(json_object_get(v, "client_id")),
+			json_string_value(json_object_get(v, "auth_method")),
+			json_string_value(json_object_get(v, "scopes")), json_string_value(json_object_get(v, "name")));
 	}
 	json_decref(arr);
 	return CLI_OK;
@@ -339,6 +390,40 @@ client_show(struct cli_ctx *cc, const char *id, bool json)
 	return CLI_OK;
 }
 
+/* client update CLIENT_ID --scopes "...": what the client may be granted
+ * from now on.  Tokens issued before keep their scope until they expire;
+ * consents stay (a person is asked again only for scopes not agreed to). */
+static int
+client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
+{
+	const char *id = argv[1], *v = NULL;
+	char *scopes = NULL;
+	int rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			continue;
+		if (strcmp(argv[i], "--scopes") != 0 || i + 1 >= argc)
+			return cli_error("client update: only --scopes \"SCOPE ...\" can be changed");
+		v = argv[++i];
+	}
+	if (v == NULL)
+		return cli_error("client update: what to change? (--scopes \"SCOPE ...\")");
+	if (scopes_parse(v, &scopes) != CLI_OK)
+		return CLI_FAIL;
+	rc = store_client_set_scopes(cc->cc_store, id, scopes);
+	if (rc == SL_ENOTFOUND)
+		rc = cli_error("no client %s", id);
+	else if (rc != SL_OK)
+		rc = cli_error("cannot save the client");
+	else {
+		cli_audit(cc, "client.update", id, scopes);
+		rc = client_show(cc, id, json);
+	}
+	free(scopes);
+	return rc;
+}
+
 int
 cli_client(const char *config, int argc, char **argv)
 {
@@ -351,9 +436,10 @@ cli_client(const char *config, int argc, char **argv)
 		return argc < 1 ? CLI_USAGE : CLI_OK;
 	}
 	if (strcmp(argv[0], "add") != 0 && strcmp(argv[0], "list") != 0 && strcmp(argv[0], "show") != 0 &&
-		strcmp(argv[0], "remove") != 0)
+		strcmp(argv[0], "update") != 0 && strcmp(argv[0], "remove") != 0)
 		return cli_error("client: unknown command %s (see sleutel client --help)", argv[0]);
-	if ((strcmp(argv[0], "show") == 0 || strcmp(argv[0], "remove") == 0) && (argc < 2 || argv[1][0] == '-'))
+	if ((strcmp(argv[0], "show") == 0 || strcmp(argv[0], "remove") == 0 || strcmp(argv[0], "update") == 0) &&
+		(argc < 2 || argv[1][0] == '-'))
 		return cli_error("client %s: which CLIENT_ID?", argv[0]);
 	if (cli_open(config, &cc) != CLI_OK)
 		return CLI_FAIL;
@@ -363,6 +449,8 @@ cli_client(const char *config, int argc, char **argv)
 		rc = client_list(&cc, json);
 	else if (strcmp(argv[0], "show") == 0)
 		rc = client_show(&cc, argv[1], json);
+	else if (strcmp(argv[0], "update") == 0)
+		rc = client_update(&cc, argc, argv, json);
 	else if (store_client_remove(cc.cc_store, argv[1]) != SL_OK)
 		rc = cli_error("no client %s", argv[1]);
 	else {

@@ -3,8 +3,10 @@
  *
  * A valid request either ends at once (an SSO session that satisfies
  * prompt, max_age and id_token_hint: a code goes back to the RP; or
- * prompt=none without one: login_required) or becomes a pending request
- * the portal shows the key choice for.
+ * prompt=none without one: login_required, or consent_required when the
+ * person has not agreed to share what is asked) or becomes a pending
+ * request the portal shows the key choice (or, for a session, the consent
+ * page) for.
  */
 #include <stdlib.h>
 
@@ -128,11 +130,16 @@ session_satisfies(
 	return true;
 }
 
+/* Keep the request for this browser and send it on: to the key choice,
+ * or, for an SSO session that needs the person's consent first (`ses`),
+ * to the consent page with the session's login already recorded. */
 static void
-start_pending(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params)
+start_pending(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
+	const struct store_session *ses)
 {
 	struct store_authreq ar;
 	char *id = sl_random_id(16), *browser = browser_binding(srv, rq, true), *json, loc[128];
+	int rc = SL_ENOMEM;
 
 	json = json_dumps(params, JSON_COMPACT);
 	memset(&ar, 0, sizeof(ar));
@@ -142,8 +149,21 @@ start_pending(struct server *srv, struct http_request *rq, const struct store_cl
 	ar.ar_params = json;
 	ar.ar_browser = browser;
 	ar.ar_expires = sl_now() + srv->sv_conf->c_request_lifetime;
-	if (id == NULL || browser == NULL || json == NULL || store_authreq_put(srv->sv_store, &ar) != SL_OK) {
+	if (id != NULL && browser != NULL && json != NULL)
+		rc = store_authreq_put(srv->sv_store, &ar);
+	if (rc == SL_OK && ses != NULL) {
+		ar.ar_status = (char *)"done";
+		ar.ar_person_id = ses->s_person_id;
+		ar.ar_key = (char *)"sso";
+		ar.ar_acr = ses->s_acr;
+		ar.ar_amr = ses->s_amr;
+		ar.ar_auth_time = ses->s_auth_time;
+		rc = store_authreq_complete(srv->sv_store, &ar);
+	}
+	if (rc != SL_OK) {
 		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
+	} else if (ses != NULL) {
+		consent_ask(srv, rq, id);
 	} else {
 		snprintf(loc, sizeof(loc), "/login?req=%s", id);
 		http_send_redirect(rq, 303, loc);
@@ -151,6 +171,30 @@ start_pending(struct server *srv, struct http_request *rq, const struct store_cl
 	free(id);
 	free(browser);
 	free(json);
+}
+
+/* The session satisfies the request: a code at once, unless the person
+ * must first agree to share data (OIDC Core §3.1.2.6: consent_required
+ * when prompt=none forbids asking). */
+static void
+answer_by_session(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
+	const struct store_session *ses)
+{
+	const char *prompt = params_str(params, "prompt");
+	bool ask = false;
+
+	if (consent_needed(srv, ses->s_person_id, client->cl_id, params, &ask) != SL_OK) {
+		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
+	} else if (!ask) {
+		metrics_login(srv->sv_metrics, "sso", "ok");
+		issue_code_redirect(
+			srv, rq, client, params, ses->s_person_id, ses->s_id, ses->s_acr, ses->s_amr, ses->s_auth_time);
+	} else if (prompt != NULL && strcmp(prompt, "none") == 0) {
+		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
+			"consent_required", "the person has not agreed to share the data asked for");
+	} else {
+		start_pending(srv, rq, client, params, ses);
+	}
 }
 
 void
@@ -182,15 +226,13 @@ oidc_authorize(void *ctx, struct http_request *rq)
 	prompt = params_str(params, "prompt");
 	have_session = session_current(srv, rq, &ses) == SL_OK;
 	if (have_session && session_satisfies(srv, params, &client, &ses)) {
-		metrics_login(srv->sv_metrics, "sso", "ok");
-		issue_code_redirect(
-			srv, rq, &client, params, ses.s_person_id, ses.s_id, ses.s_acr, ses.s_amr, ses.s_auth_time);
+		answer_by_session(srv, rq, &client, params, &ses);
 	} else if (prompt != NULL && strcmp(prompt, "none") == 0) {
 		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
 			params_str(params, "authorization_details") ? "interaction_required" : "login_required",
 			"the person must log in");
 	} else {
-		start_pending(srv, rq, &client, params);
+		start_pending(srv, rq, &client, params, NULL);
 	}
 	if (have_session)
 		store_session_clear(&ses);

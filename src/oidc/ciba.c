@@ -60,7 +60,6 @@ static int
 bc_validate(struct server *srv, struct http_request *rq, const struct store_client *c, struct bc_params *bp)
 {
 	const char *scope = http_form(rq, "scope"), *expiry = http_form(rq, "requested_expiry");
-	struct sl_buf b;
 
 	memset(bp, 0, sizeof(*bp));
 	if (c->cl_ciba_mode == NULL)
@@ -98,12 +97,14 @@ bc_validate(struct server *srv, struct http_request *rq, const struct store_clie
 	bp->bp_details = http_form(rq, "authorization_details");
 	if (bp->bp_details != NULL && oidc_authz_details_parse(bp->bp_details, NULL, NULL) != SL_OK)
 		return bad(rq, "invalid_authorization_details", "authorization_details is not a valid payment");
-	sl_buf_init(&b, OIDC_MAX_PARAM);
-	for (int i = 0; oidc_scopes[i]; i++)
-		if (scope_has(scope, oidc_scopes[i]))
-			sl_buf_addf(&b, "%s%s", b.b_len ? " " : "", oidc_scopes[i]);
-	bp->bp_scope = sl_buf_take(&b);
-	return bp->bp_scope ? SL_OK : bad(rq, "invalid_scope", "scope must include openid");
+	/* As at the authorization endpoint: only the scopes this client may
+	 * be granted.  No consent page: the app shows the person the RP. */
+	bp->bp_scope = scope_grant(scope, c->cl_scopes);
+	if (bp->bp_scope == NULL) {
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+		return SL_ENOMEM;
+	}
+	return SL_OK;
 }
 
 /* The app request for the person; on error it is answered. */

@@ -237,39 +237,87 @@ oidc_login_deny(struct server *srv, const char *req_id)
 	return rc;
 }
 
+/* The audit record of a login's outcome (the person only when done). */
+static void
+login_audit(struct server *srv, struct http_request *rq, const struct store_authreq *ar, const char *result)
+{
+	struct store_audit au = { .au_event = "login",
+		.au_result = result,
+		.au_client_id = ar->ar_client_id,
+		.au_ip = http_client_ip(rq),
+		.au_key = ar->ar_key,
+		.au_person_id = strcmp(result, "ok") == 0 ? ar->ar_person_id : NULL };
+
+	store_audit_add(srv->sv_store, &au);
+}
+
+/* The session a code is issued under: for an SSO answer the browser's
+ * current one (still this person's), else a new one.  malloc'd id. */
+static int
+login_session(struct server *srv, struct http_request *rq, const struct store_authreq *ar, char **session_id)
+{
+	struct store_session ses;
+	int rc;
+
+	*session_id = NULL;
+	if (ar->ar_key == NULL || strcmp(ar->ar_key, "sso") != 0)
+		return session_start(srv, rq, ar->ar_person_id, ar->ar_acr, ar->ar_amr, ar->ar_auth_time, session_id);
+	/* A session that ended meanwhile (logout in another tab) is not
+	 * brought back by answering the consent page. */
+	if (session_current(srv, rq, &ses) != SL_OK)
+		return SL_ENOTFOUND;
+	rc = strcmp(ses.s_person_id, ar->ar_person_id) == 0 ? SL_OK : SL_ENOTFOUND;
+	if (rc == SL_OK && (*session_id = strdup(ses.s_id)) == NULL)
+		rc = SL_ENOMEM;
+	store_session_clear(&ses);
+	return rc;
+}
+
+void
+login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
+{
+	const struct store_authreq *ar = &p->op_req;
+	const char *redirect_uri = params_str(p->op_params, "redirect_uri");
+	const char *state = params_str(p->op_params, "state");
+	bool sso = ar->ar_key != NULL && strcmp(ar->ar_key, "sso") == 0;
+	char *session_id = NULL;
+
+	if (store_authreq_delete(srv->sv_store, ar->ar_id) != SL_OK ||
+		login_session(srv, rq, ar, &session_id) != SL_OK) {
+		oidc_redirect_error(srv, rq, redirect_uri, state, sso ? "login_required" : "server_error",
+			sso ? "the session has ended" : "the session could not start");
+		return;
+	}
+	/* An SSO answer is not a new login: only a key's login is audited. */
+	if (!sso)
+		login_audit(srv, rq, ar, "ok");
+	metrics_login(srv->sv_metrics, ar->ar_key, "ok");
+	issue_code_redirect(srv, rq, &p->op_client, p->op_params, ar->ar_person_id, session_id, ar->ar_acr, ar->ar_amr,
+		ar->ar_auth_time);
+	free(session_id);
+}
+
 void
 oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 {
 	const struct store_authreq *ar = &p->op_req;
 	const char *redirect_uri = params_str(p->op_params, "redirect_uri");
 	const char *state = params_str(p->op_params, "state");
-	struct store_audit au = { 0 };
-	char *session_id = NULL;
+	bool ask = false;
 
-	au.au_event = "login";
-	au.au_client_id = ar->ar_client_id;
-	au.au_ip = http_client_ip(rq);
-	au.au_key = ar->ar_key;
 	if (strcmp(ar->ar_status, "done") != 0) {
 		/* One answer per request: the next visit finds nothing. */
 		store_authreq_delete(srv->sv_store, ar->ar_id);
-		au.au_result = "denied";
-		store_audit_add(srv->sv_store, &au);
+		login_audit(srv, rq, ar, "denied");
 		metrics_login(srv->sv_metrics, ar->ar_key, "denied");
 		oidc_redirect_error(srv, rq, redirect_uri, state, "access_denied", "the person did not log in");
 		return;
 	}
-	if (store_authreq_delete(srv->sv_store, ar->ar_id) != SL_OK ||
-		session_start(srv, rq, ar->ar_person_id, ar->ar_acr, ar->ar_amr, ar->ar_auth_time, &session_id) !=
-			SL_OK) {
-		oidc_redirect_error(srv, rq, redirect_uri, state, "server_error", "the session could not start");
-		return;
-	}
-	au.au_result = "ok";
-	au.au_person_id = ar->ar_person_id;
-	store_audit_add(srv->sv_store, &au);
-	metrics_login(srv->sv_metrics, ar->ar_key, "ok");
-	issue_code_redirect(srv, rq, &p->op_client, p->op_params, ar->ar_person_id, session_id, ar->ar_acr, ar->ar_amr,
-		ar->ar_auth_time);
-	free(session_id);
+	/* Every key ends here, so no key can skip the consent page. */
+	if (consent_needed(srv, ar->ar_person_id, ar->ar_client_id, p->op_params, &ask) != SL_OK)
+		oidc_redirect_error(srv, rq, redirect_uri, state, "server_error", "the login could not be completed");
+	else if (ask)
+		consent_ask(srv, rq, ar->ar_id);
+	else
+		login_issue(srv, rq, p);
 }

@@ -8,7 +8,9 @@
  * key choice for it.  When a key has identified the person it calls
  * oidc_login_complete(), which records the outcome, and the browser then
  * comes to oidc_login_finish() (directly, or after a wait page), which
- * starts the SSO session and sends the browser back to the RP with a code.
+ * asks the person's consent when the request wants data not agreed to
+ * before (consent.c), starts the SSO session and sends the browser back
+ * to the RP with a code.
  */
 #ifndef SL_OIDC_H
 #define SL_OIDC_H
@@ -64,6 +66,15 @@ int oidc_login_deny(struct server *srv, const char *req_id);
 /* The browser comes back for a completed request: start the SSO session
  * and redirect to the RP with a code (or with access_denied). */
 void oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p);
+/* Consent (consent.c).  oidc_login_finish() sends the browser to
+ * /login/consent?req=ID when the person must first agree to share data;
+ * the portal shows oidc_consent_new() (the data scopes not agreed to
+ * before, space-separated; malloc'd, NULL when out of memory) and, on the
+ * person's answer, calls give (store the consent, issue the code) or
+ * refuse (access_denied to the RP).  p is a completed ("done") request. */
+char *oidc_consent_new(struct server *srv, const struct oidc_pending *p);
+void oidc_consent_give(struct server *srv, struct http_request *rq, struct oidc_pending *p);
+void oidc_consent_refuse(struct server *srv, struct http_request *rq, struct oidc_pending *p);
 /* Send the browser back to the RP with an OAuth error. */
 void oidc_redirect_error(struct server *srv, struct http_request *rq, const char *redirect_uri, const char *state,
 	const char *error, const char *desc);

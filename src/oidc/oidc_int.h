@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "oidc.h"
+#include "scopes.h"
 
 #define OIDC_MAX_PARAM 2048 /* bytes of one authorization parameter */
 #define OIDC_MAX_VERIFIERS 16
@@ -33,6 +34,10 @@ int params_validate(struct server *srv, json_t *in, const struct store_client *c
 /* Load the client named by client_id and check redirect_uri. */
 int params_client(struct server *srv, json_t *in, struct store_client *client, struct authz_error *ae);
 const char *params_str(json_t *params, const char *name);
+/* The scopes of `asked` this provider gives and `allowed` (a client's
+ * list) names, in the order of oidc_scopes, space-separated. malloc'd;
+ * NULL only when out of memory. */
+char *scope_grant(const char *asked, const char *allowed);
 bool scope_has(const char *scope, const char *word);
 bool json_array_has(json_t *arr, const char *s);
 
@@ -52,6 +57,21 @@ void session_clear_cookie(struct http_request *rq);
  * cookie when missing; NULL on failure. malloc'd. */
 char *browser_binding(struct server *srv, struct http_request *rq, bool create);
 void cookie_set(struct http_request *rq, const char *name, const char *value, int64_t max_age);
+
+/* consent.c */
+/* The data a request asks to share (its scopes beyond openid, and profile
+ * when its claims parameter names a profile claim), space-separated in
+ * the order of oidc_scopes; "" when none. malloc'd; NULL when out of
+ * memory. */
+char *consent_asked(json_t *params);
+/* Does every scope of `want` appear in `have`? */
+bool scope_covers(const char *have, const char *want);
+/* Must the person be asked before a code goes back for these params?
+ * (Data asked that the stored consent does not cover, or prompt=consent
+ * with data asked.)  SL_OK with *ask set, or an SL_E* store error. */
+int consent_needed(struct server *srv, const char *person_id, const char *client_id, json_t *params, bool *ask);
+/* Send the browser to the consent page of pending request `req_id`. */
+void consent_ask(struct server *srv, struct http_request *rq, const char *req_id);
 
 /* token.c */
 /* What tokens are issued for. */
@@ -80,6 +100,10 @@ void ciba_grant(struct server *srv, struct http_request *rq, const struct store_
 /* issue.c */
 /* The pairwise subject of a person for a client's sector. malloc'd. */
 char *oidc_subject(struct server *srv, const struct store_client *client, const char *person_id);
+/* The end of a completed login the person agreed to: delete the pending
+ * request, start the SSO session (or keep the one an SSO answer came
+ * from, key "sso"), audit, and redirect to the RP with a code. */
+void login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p);
 /* Issue a code for a login and redirect the browser to the RP. */
 void issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
 	const char *person_id, const char *session_id, const char *acr, const char *amr, int64_t auth_time);

@@ -10,7 +10,7 @@
 
 #include "oidc_int.h"
 
-const char *const oidc_scopes[] = { "openid", "profile", "eid", "offline_access", NULL };
+const char *const oidc_scopes[] = { OIDC_SCOPE_LIST, NULL };
 
 /* Parameters kept from an authorization request; the rest are ignored. */
 static const char *const kept_params[] = { "client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
@@ -38,6 +38,21 @@ scope_has(const char *scope, const char *word)
 			p++;
 	}
 	return false;
+}
+
+char *
+scope_grant(const char *asked, const char *allowed)
+{
+	struct sl_buf b;
+
+	sl_buf_init(&b, OIDC_MAX_PARAM);
+	for (int i = 0; oidc_scopes[i]; i++)
+		if (scope_has(asked, oidc_scopes[i]) && scope_has(allowed, oidc_scopes[i]) &&
+			sl_buf_addf(&b, "%s%s", b.b_len ? " " : "", oidc_scopes[i]) != SL_OK) {
+			sl_buf_reset(&b);
+			return NULL;
+		}
+	return sl_buf_take(&b);
 }
 
 bool
@@ -190,6 +205,7 @@ params_validate(struct server *srv, json_t *in, const struct store_client *clien
 	const char *response_type = params_str(in, "response_type");
 	const char *response_mode = params_str(in, "response_mode");
 	const char *scope = params_str(in, "scope");
+	char *granted;
 	json_t *kept;
 
 	(void)srv;
@@ -217,17 +233,21 @@ params_validate(struct server *srv, json_t *in, const struct store_client *clien
 		if (v != NULL)
 			json_object_set(kept, kept_params[i], v);
 	}
-	/* Unknown scopes are ignored (OIDC Core §3.1.2.1): the grant, and so
-	 * the token response, names only those this provider gives. */
-	{
-		struct sl_buf b;
-		sl_buf_init(&b, OIDC_MAX_PARAM);
-		for (int i = 0; oidc_scopes[i]; i++)
-			if (scope_has(scope, oidc_scopes[i]))
-				sl_buf_addf(&b, "%s%s", b.b_len ? " " : "", oidc_scopes[i]);
-		json_object_set_new(kept, "scope", json_string(sl_buf_str(&b)));
-		sl_buf_reset(&b);
+	/* Unknown scopes are ignored (OIDC Core §3.1.2.1), and so are those
+	 * the client may not be granted (RFC 6749 §3.3): the grant, and so the
+	 * token response, names only what this client gets.  openid is always
+	 * allowed, so a request is never refused outright for its scope. */
+	granted = scope_grant(scope, client->cl_scopes);
+	if (granted == NULL) {
+		json_decref(kept);
+		return fail(ae, 500, "server_error", "out of memory");
 	}
+	json_object_set_new(kept, "scope", json_string(granted));
+	free(granted);
+	/* The claims parameter can only name profile claims: not for a client
+	 * that may not have them. */
+	if (!scope_has(client->cl_scopes, "profile"))
+		json_object_del(kept, "claims");
 	*out = kept;
 	return SL_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * account.c — the citizen's own page, /account on the portal origin: who
  * sleutel knows them as, their app accounts and devices (with a button to
- * remove a device), and where and how they logged in.
+ * remove a device), the sites they agreed to share data with (with a
+ * button to withdraw), and where and how they logged in.
  *
  * The page needs the person's SSO session.  Without one it offers a login
  * that goes through the portal like any relying party's would, so the
@@ -151,8 +152,28 @@ account_page(void *ctx, struct http_request *rq)
 		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account_login", v, 1);
 		return;
 	}
-	account_render(srv, rq, lang, ses.s_person_id, http_param(rq, "removed") != NULL);
+	account_render(
+		srv, rq, lang, ses.s_person_id, http_param(rq, "removed") != NULL, http_param(rq, "withdrawn") != NULL);
 	store_session_clear(&ses);
+}
+
+/* A form posted on the page: the person's session (in *ses, to clear)
+ * and the page's CSRF token; false with the error page sent otherwise. */
+static bool
+account_form_ok(struct server *srv, struct http_request *rq, int lang, struct store_session *ses)
+{
+	if (session_current(srv, rq, ses) != SL_OK) {
+		portal_error(srv, rq, 401, lang, N_("You are not logged in"),
+			N_("Open your account page and log in again."));
+		return false;
+	}
+	if (!oidc_csrf_ok(srv, rq, ACCOUNT_CSRF_ID, http_form(rq, "csrf"))) {
+		portal_error(
+			srv, rq, 403, lang, N_("This form has expired"), N_("Open your account page and try again."));
+		store_session_clear(ses);
+		return false;
+	}
+	return true;
 }
 
 /* The device named in the form, if it is one of this person's. */
@@ -189,15 +210,9 @@ account_device_remove(void *ctx, struct http_request *rq)
 	char loc[64], detail[256];
 	struct store_audit au = { .au_event = "device.remove", .au_result = "ok", .au_ip = http_client_ip(rq) };
 
-	if (session_current(srv, rq, &ses) != SL_OK) {
-		portal_error(srv, rq, 401, lang, N_("You are not logged in"),
-			N_("Open your account page and log in again."));
+	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
-	}
-	if (!oidc_csrf_ok(srv, rq, ACCOUNT_CSRF_ID, http_form(rq, "csrf"))) {
-		portal_error(
-			srv, rq, 403, lang, N_("This form has expired"), N_("Open your account page and try again."));
-	} else if (own_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
+	if (own_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
 			N_("Open your account page and try again."));
 	} else if (strcmp(dev.dv_status, "removed") != 0 &&
@@ -218,11 +233,46 @@ account_device_remove(void *ctx, struct http_request *rq)
 	store_session_clear(&ses);
 }
 
+/* POST /account/consents/withdraw: client, csrf.  The consent goes and so
+ * do the client's access and refresh tokens of this person (one
+ * transaction in the store): the site loses what the consent gave it. */
+static void
+account_consent_withdraw(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_session ses;
+	const char *client = http_form(rq, "client");
+	int lang = portal_lang(srv, rq, NULL), revoked = 0, rc;
+	char loc[64], detail[64];
+	struct store_audit au = { .au_event = "consent.withdrawn", .au_result = "ok", .au_ip = http_client_ip(rq) };
+
+	if (!account_form_ok(srv, rq, lang, &ses))
+		return;
+	if (client == NULL || strlen(client) > 256 ||
+		(rc = store_consent_withdraw(srv->sv_store, ses.s_person_id, client, &revoked)) == SL_ENOTFOUND) {
+		portal_error(srv, rq, 404, lang, N_("You do not share data with this site"),
+			N_("Open your account page and try again."));
+	} else if (rc != SL_OK) {
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+	} else {
+		snprintf(detail, sizeof(detail), "by the person: %d tokens revoked", revoked);
+		au.au_person_id = ses.s_person_id;
+		au.au_client_id = client;
+		au.au_detail = detail;
+		store_audit_add(srv->sv_store, &au);
+		snprintf(loc, sizeof(loc), "/account?withdrawn=1&lang=%s", config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+	}
+	store_session_clear(&ses);
+}
+
 #define GET (HTTP_GET | HTTP_HEAD)
 
 const struct http_route account_routes[] = {
 	{ "/account", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_page },
 	{ "/account/login", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_login },
 	{ "/account/devices/remove", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_device_remove },
+	{ "/account/consents/withdraw", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE,
+		account_consent_withdraw },
 };
 const size_t account_nroutes = sizeof(account_routes) / sizeof(account_routes[0]);

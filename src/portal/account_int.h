@@ -10,8 +10,11 @@
 #define ACCOUNT_CSRF_ID "account" /* the CSRF token's request id: one per browser */
 #define ACCOUNT_HISTORY_MAX 50 /* logins shown, newest first */
 #define ACCOUNT_MAX_PHONES 16 /* app accounts (phone numbers) shown for one person */
+#define ACCOUNT_CONSENTS_MAX 100 /* sites with a consent shown, newest first */
 
-/* Render the page of `person_id` (removed: say a device was removed). */
-void account_render(struct server *srv, struct http_request *rq, int lang, const char *person_id, bool removed);
+/* Render the page of `person_id` (removed: say a device was removed;
+ * withdrawn: say a consent was withdrawn). */
+void account_render(
+	struct server *srv, struct http_request *rq, int lang, const char *person_id, bool removed, bool withdrawn);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * account_page.c — the citizen's page itself: name, app accounts with
- * their devices, and the login history from the audit trail.  Repeated
+ * their devices, the sites the person shares data with, and the login
+ * history from the audit trail.  Repeated
  * parts (an account, a device, a login) are rendered from a small
  * template each and handed to account.html as raw HTML, as the key
  * buttons are on the key choice.
@@ -239,6 +240,71 @@ history_html(struct page_ctx *pc)
 	return rc;
 }
 
+/* One consent, copied out of the store's iteration (see struct phone). */
+struct consent_row {
+	char cr_client[257];
+	char cr_name[404]; /* 100 characters of UTF-8 */
+	char cr_scopes[128];
+	int64_t cr_updated;
+};
+
+struct consent_rows {
+	struct consent_row crs_items[ACCOUNT_CONSENTS_MAX];
+	size_t crs_n;
+};
+
+static int
+consent_take(const struct store_consent *cs, void *arg)
+{
+	struct consent_rows *rs = arg;
+	struct consent_row *r = &rs->crs_items[rs->crs_n];
+
+	if (rs->crs_n == ACCOUNT_CONSENTS_MAX)
+		return SL_OK;
+	sl_strlcpy(r->cr_client, cs->cs_client_id ? cs->cs_client_id : "", sizeof(r->cr_client));
+	sl_strlcpy(r->cr_name, cs->cs_client_name ? cs->cs_client_name : "-", sizeof(r->cr_name));
+	sl_strlcpy(r->cr_scopes, cs->cs_scopes ? cs->cs_scopes : "", sizeof(r->cr_scopes));
+	r->cr_updated = cs->cs_updated;
+	rs->crs_n++;
+	return SL_OK;
+}
+
+static int
+consent_part(struct page_ctx *pc, const struct consent_row *r)
+{
+	char when[ACCOUNT_TIME_LEN], iso[ACCOUNT_TIME_LEN];
+	struct sl_buf data;
+	int rc;
+
+	fmt_time(r->cr_updated, when, iso);
+	sl_buf_init(&data, 8192);
+	rc = portal_consent_items(pc->pc_srv, pc->pc_cat, r->cr_scopes, &data);
+	if (rc == SL_OK) {
+		struct tmpl_var v[7] = { { "site", r->cr_name }, { "client", r->cr_client },
+			{ "data", sl_buf_str(&data) }, { "when", when }, { "iso", iso }, { "csrf", pc->pc_csrf },
+			{ "langcode", config_languages[pc->pc_lang] } };
+		rc = tmpl_render(pc->pc_srv->sv_templates, "account_consent", pc->pc_cat, v, 7, &pc->pc_out);
+	}
+	sl_buf_reset(&data);
+	pc->pc_n++;
+	return rc;
+}
+
+static int
+consents_html(struct page_ctx *pc)
+{
+	struct consent_rows *rs = calloc(1, sizeof(*rs));
+	int rc;
+
+	if (rs == NULL)
+		return SL_ENOMEM;
+	rc = store_consent_each(pc->pc_srv->sv_store, pc->pc_person_id, ACCOUNT_CONSENTS_MAX, consent_take, rs);
+	for (size_t i = 0; rc == SL_OK && i < rs->crs_n; i++)
+		rc = consent_part(pc, &rs->crs_items[i]);
+	free(rs);
+	return rc;
+}
+
 static char *
 person_name(struct server *srv, const char *person_id)
 {
@@ -254,17 +320,21 @@ person_name(struct server *srv, const char *person_id)
 }
 
 void
-account_render(struct server *srv, struct http_request *rq, int lang, const char *person_id, bool removed)
+account_render(
+	struct server *srv, struct http_request *rq, int lang, const char *person_id, bool removed, bool withdrawn)
 {
 	struct page_ctx acc = { srv, srv->sv_catalogs[lang], lang, person_id, NULL, { 0 }, 0, 0 };
-	struct page_ctx hist = acc;
+	struct page_ctx hist = acc, cons = acc;
 	char *csrf = oidc_csrf_token(srv, rq, ACCOUNT_CSRF_ID), *name = person_name(srv, person_id), max[16];
 	int rc;
 
-	acc.pc_csrf = csrf ? csrf : "";
+	acc.pc_csrf = cons.pc_csrf = csrf ? csrf : "";
 	sl_buf_init(&acc.pc_out, ACCOUNT_MAX_PART);
 	sl_buf_init(&hist.pc_out, ACCOUNT_MAX_PART);
+	sl_buf_init(&cons.pc_out, ACCOUNT_MAX_PART);
 	rc = accounts_html(&acc);
+	if (rc == SL_OK)
+		rc = consents_html(&cons);
 	if (rc == SL_OK)
 		rc = history_html(&hist);
 	snprintf(max, sizeof(max), "%d", ACCOUNT_HISTORY_MAX);
@@ -272,14 +342,17 @@ account_render(struct server *srv, struct http_request *rq, int lang, const char
 		log_error("cannot read the account page's data: %s", sl_strerror(rc));
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {
-		struct tmpl_var v[8] = { { "name", name }, { "removed", removed ? "1" : "" },
-			{ "accounts", sl_buf_str(&acc.pc_out) }, { "noaccounts", acc.pc_n == 0 ? "1" : "" },
-			{ "history", sl_buf_str(&hist.pc_out) }, { "nohistory", hist.pc_n == 0 ? "1" : "" },
-			{ "max", max }, { "langcode", config_languages[lang] } };
-		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 8);
+		struct tmpl_var v[11] = { { "name", name }, { "removed", removed ? "1" : "" },
+			{ "withdrawn", withdrawn ? "1" : "" }, { "accounts", sl_buf_str(&acc.pc_out) },
+			{ "noaccounts", acc.pc_n == 0 ? "1" : "" }, { "consents", sl_buf_str(&cons.pc_out) },
+			{ "noconsents", cons.pc_n == 0 ? "1" : "" }, { "history", sl_buf_str(&hist.pc_out) },
+			{ "nohistory", hist.pc_n == 0 ? "1" : "" }, { "max", max },
+			{ "langcode", config_languages[lang] } };
+		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 11);
 	}
 	sl_buf_reset(&acc.pc_out);
 	sl_buf_reset(&hist.pc_out);
+	sl_buf_reset(&cons.pc_out);
 	free(name);
 	free(csrf);
 }

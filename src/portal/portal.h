@@ -23,6 +23,11 @@ void portal_poll(void *ctx, struct http_request *rq);
 void portal_finish(void *ctx, struct http_request *rq);
 void portal_static(void *ctx, struct http_request *rq);
 void portal_home(void *ctx, struct http_request *rq);
+/* /login/consent (consent.c): GET the page, POST the person's answer. */
+void portal_consent(void *ctx, struct http_request *rq);
+/* The data of `scopes` (space-separated) in the person's words, as <li>
+ * items appended to `out`. */
+int portal_consent_items(struct server *srv, const struct i18n_catalog *cat, const char *scopes, struct sl_buf *out);
 /* Park a wait page's long-poll until the login `req_id` changes (its
  * oidc_wait_key is notified), for [portal] waiter_timeout seconds or
  * `max_ms` when that is sooner (> 0); 503 JSON when no waiter is free. */

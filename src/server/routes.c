@@ -80,6 +80,7 @@ static const struct http_route core_routes[] = {
 	{ "/login/wait", GET, P, false, PAGE, portal_wait_page },
 	{ "/login/poll", GET, P, false, API, portal_poll },
 	{ "/login/finish", GP, P, false, PAGE, portal_finish },
+	{ "/login/consent", GP, P, false, PAGE, portal_consent },
 	{ "/key/eid", GET, P, false, PAGE, eid_page },
 	{ "/eid/login", GET, E, false, PAGE, eid_login },
 	{ "/login/eid/return", GET, P, false, PAGE, eid_return },

@@ -114,6 +114,15 @@ static const char *const migration_steps[] = {
 	"CREATE INDEX IF NOT EXISTS tokens_session"
 	" ON tokens(session_id);"
 	"CREATE INDEX IF NOT EXISTS codes_session ON codes(session_id);",
+
+	/* 6: the scopes each client may be granted, and what each person
+	 * agreed to share with each client.  Clients that existed before get
+	 * "openid profile": the national register number (eid) is granted
+	 * again only by an operator, explicitly. */
+	"ALTER TABLE clients ADD COLUMN scopes TEXT NOT NULL DEFAULT 'openid profile';"
+	"CREATE TABLE consents ("
+	" person_id TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL,"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (person_id, client_id));",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

@@ -23,14 +23,14 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_PERSON_GET] = "SELECT id, rrn, given_name, family_name, birthdate, created FROM persons WHERE id = ?1",
 	[Q_CLIENT_ADD] =
 		"INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
-		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
 	[Q_CLIENT_GET] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint"
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
 			 " FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint"
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
 			 " FROM clients ORDER BY created, client_id",
 	[Q_KEY_ADD] =
 		"INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -127,6 +127,8 @@ stmt_text(enum stmt_id id)
 		return stmt_sql[id];
 	if (store_sql_app[id] != NULL)
 		return store_sql_app[id];
+	if (store_sql_consent[id] != NULL)
+		return store_sql_consent[id];
 	return store_sql_requests[id];
 }
 
@@ -501,7 +503,8 @@ store_client_add(struct store *st, const struct store_client *cl, struct sl_err 
 	const struct bind b[] = { BT(cl->cl_id), BT(cl->cl_name), BT(cl->cl_secret_hash), BT(cl->cl_auth_method),
 		BT(cl->cl_redirect_uris), BT(cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]"), BT(cl->cl_jwks),
 		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created),
-		BT(cl->cl_ciba_mode), BT(cl->cl_ciba_endpoint) };
+		BT(cl->cl_ciba_mode), BT(cl->cl_ciba_endpoint),
+		BT(cl->cl_scopes ? cl->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT) };
 	int rc = write_one(st, DUR_FULL, Q_CLIENT_ADD, b, NBIND(b), false);
 
 	if (rc == SL_ECONFLICT)
@@ -527,6 +530,7 @@ client_read(sqlite3_stmt *s, void *arg)
 	out->cl_created = sqlite3_column_int64(s, 10);
 	out->cl_ciba_mode = col_text(s, 11);
 	out->cl_ciba_endpoint = col_text(s, 12);
+	out->cl_scopes = col_text(s, 13);
 }
 
 int
@@ -586,6 +590,7 @@ store_client_clear(struct store_client *cl)
 	free(cl->cl_sector);
 	free(cl->cl_ciba_mode);
 	free(cl->cl_ciba_endpoint);
+	free(cl->cl_scopes);
 	memset(cl, 0, sizeof(*cl));
 }
 

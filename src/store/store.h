@@ -25,7 +25,11 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 5 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by session */
+#define STORE_SCHEMA_VERSION 6 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by session;
+				  6: client scopes, consents */
+/* The scopes of a client registered without a list (and of clients that
+ * existed before schema 6). */
+#define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
 
 struct store;
 
@@ -51,6 +55,7 @@ struct store_client {
 	bool cl_require_par;
 	char *cl_ciba_mode; /* CIBA token delivery: "poll", "ping", or NULL (no CIBA) */
 	char *cl_ciba_endpoint; /* ping: backchannel_client_notification_endpoint */
+	char *cl_scopes; /* the scopes it may be granted, space-separated; NULL on add: the default */
 	int64_t cl_created;
 };
 
@@ -152,6 +157,8 @@ void store_person_clear(struct store_person *p);
 int store_client_add(struct store *st, const struct store_client *c, struct sl_err *err);
 int store_client_get(struct store *st, const char *id, struct store_client *out);
 int store_client_remove(struct store *st, const char *id);
+/* Replace the scopes a client may be granted; SL_ENOTFOUND when unknown. */
+int store_client_set_scopes(struct store *st, const char *id, const char *scopes);
 /* Calls fn for each client, ordered by creation; fn's record is borrowed. */
 int store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg);
 void store_client_clear(struct store_client *c);
@@ -235,6 +242,31 @@ struct store_audit_row {
 };
 int store_audit_each_person(struct store *st, const char *person_id, int limit,
 	int (*fn)(const struct store_audit_row *, void *), void *arg);
+
+/* ==== consents (schema 4): what a person agreed to share with a client ==== */
+
+/* A consent as the person's page lists it; borrowed in store_consent_each. */
+struct store_consent {
+	const char *cs_client_id;
+	const char *cs_client_name;
+	const char *cs_scopes; /* space-separated data scopes */
+	int64_t cs_updated;
+};
+
+/* The scopes `person_id` agreed to share with `client_id` (malloc'd into
+ * *scopes); SL_ENOTFOUND when none. */
+int store_consent_get(struct store *st, const char *person_id, const char *client_id, char **scopes);
+/* Record (or replace) the scopes agreed to; the caller passes the union
+ * with what was agreed before. */
+int store_consent_put(struct store *st, const char *person_id, const char *client_id, const char *scopes);
+/* The consents of a person to clients that still exist, newest first, at
+ * most `limit`. */
+int store_consent_each(
+	struct store *st, const char *person_id, int limit, int (*fn)(const struct store_consent *, void *), void *arg);
+/* Withdraw: delete the consent and revoke every access and refresh token
+ * of this client for this person, in one transaction.  SL_ENOTFOUND when
+ * there was no consent. *revoked (may be NULL) counts the tokens revoked. */
+int store_consent_withdraw(struct store *st, const char *person_id, const char *client_id, int *revoked);
 
 /* ==== the sleutel app key (schema 3) ==== */
 

@@ -94,11 +94,19 @@ enum stmt_id {
 	Q_CB_EXISTS,
 	Q_SMS_PUT,
 	Q_SMS_AFTER,
+	/* consent.c: client scopes and consents */
+	Q_CLIENT_SCOPES,
+	Q_CONSENT_GET,
+	Q_CONSENT_PUT,
+	Q_CONSENT_ALL,
+	Q_CONSENT_DEL,
+	Q_CONSENT_REVOKE,
 	Q_COUNT
 };
 
 extern const char *const store_sql_app[Q_COUNT];
 extern const char *const store_sql_requests[Q_COUNT];
+extern const char *const store_sql_consent[Q_COUNT];
 
 struct conn {
 	sqlite3 *cn_db;

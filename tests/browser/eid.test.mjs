@@ -30,7 +30,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { startServer, SLEUTEL, DEMO_PERSON } from '../integration/lib/harness.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, untranslated, shots, spkiHash, at } from './lib/browser.mjs';
+import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, untranslated, shots, spkiHash, at, autoConsent }
+  from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, englishMsgids, translator } from './lib/i18n.mjs';
 
@@ -116,7 +117,7 @@ async function cardContext(label, card) {
   });
   ctx.setDefaultTimeout(10000);
   await watch.attach(ctx, label);
-  return ctx;
+  return autoConsent(ctx);
 }
 
 const text = async (loc) => (await loc.first().innerText()).replace(/\s+/g, ' ').trim();

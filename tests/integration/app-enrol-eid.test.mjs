@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { rmSync } from 'node:fs';
-import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import { startServer, Agent, hiddenInputs, answerConsent } from './lib/harness.mjs';
 import { Phone, proofCodeOf, smsGateway } from './lib/phone.mjs';
 import { issueCard, proofWithCard, tmp } from './lib/eid.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
@@ -96,7 +96,8 @@ test('enrolment with the eID card through the device API, then a login with the 
   assert.equal(r.status, 200, JSON.stringify(r.body));
   res = await agent.get(`${server.base}/login/finish?req=${req}&csrf=${encodeURIComponent(form.csrf)}`);
   assert.equal(res.status, 303);
-  assert.ok(new URL(res.headers.get('location')).searchParams.get('code'), 'the RP gets a code');
+  const back = await answerConsent(server, agent, res.headers.get('location'));
+  assert.ok(back.searchParams.get('code'), 'the RP gets a code');
 
   // The push webhook was told to wake this device, and nothing more.
   for (let i = 0; i < 50 && pushed.length === 0; i++) await new Promise((s) => setTimeout(s, 50));

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import { Agent, hiddenInputs } from './lib/harness.mjs';
+import { Agent, hiddenInputs, answerConsent } from './lib/harness.mjs';
 import { registerRp, authRequest, assertCodeResponse, assertErrorRedirect } from './lib/flows.mjs';
 import { startAppWorld, Phone } from './lib/phone.mjs';
 
@@ -67,7 +67,7 @@ test('login with the app: the phone picks the code, approves, the RP gets an ID 
   assert.ok(Date.now() - t0 < 2000, 'the browser moves on at once');
   const res = await agent.get(wait.href);
   assert.equal(res.status, 303);
-  const back = new URL(res.headers.get('location'));
+  const back = await answerConsent(server, agent, res.headers.get('location'));
   assertCodeResponse(server, back, req.state);
   const tokens = await oidc.authorizationCodeGrant(rp.config, back, {
     pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce,

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
-import { Agent, hiddenInputs } from './lib/harness.mjs';
+import { Agent, hiddenInputs, answerConsent } from './lib/harness.mjs';
 import { authRequest } from './lib/flows.mjs';
 import { startAppWorld } from './lib/phone.mjs';
 
@@ -50,16 +50,8 @@ test('a database dump and the log hold no code, token, cookie, client secret or 
     const [rq] = r.body.requests;
     assert.equal((await phone.answer(rq, { code })).status, 200);
     res = await agent.get(wait.href);
-    while (res.status === 303 && new URL(res.headers.get('location'), server.base).origin === server.base) {
-      res = await agent.get(new URL(res.headers.get('location'), server.base).href);
-    }
-    // A consent page, where the portal asks one, is answered "share".
-    if (res.status === 200) {
-      const html = await res.text();
-      const action = html.match(/<form method="post" action="([^"]+)"/)[1];
-      res = await agent.post(new URL(action, server.base).href, { ...hiddenInputs(html), decision: 'allow' });
-    }
-    const back = new URL(res.headers.get('location'));
+    assert.equal(res.status, 303);
+    const back = await answerConsent(server, agent, res.headers.get('location'));
     secrets.code = back.searchParams.get('code');
     for (const name of ['__Host-sl_session', '__Host-sl_browser']) secrets[`cookie ${name}`] = agent.cookies.get(name);
     const tokens = await oidc.authorizationCodeGrant(rp.config, back, {

@@ -213,3 +213,27 @@ test('offline_access: a refresh token; a payment\'s refreshed tokens carry no au
   assert.equal(g.status, 200);
   assert.equal(g.body.authorization_details, undefined);
 });
+
+// Issue 8: a CIBA request gets only the scopes its client may be granted,
+// as at /authorize (no consent page: the phone names the RP to the person).
+test('scopes the client may not be granted are dropped: no national register number without eid', async () => {
+  const withEid = await addClient('--ciba-mode', 'poll', '--scopes', 'openid profile eid');
+  for (const [c, scope, rrn] of [[pollClient, 'openid profile', undefined], [withEid, 'openid profile eid', PERSON.rrn]]) {
+    let r = await bc(c, { scope: 'openid profile eid', login_hint: '+32470123456', binding_message: 'Scopes' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const id = r.body.auth_req_id;
+    const rq = await phoneRequest();
+    assert.equal((await phone.answer(rq, { code: rq.codes[0] })).status, 200);
+    r = await poll(c, id);
+    for (let i = 0; i < 5 && r.body.error === 'authorization_pending'; i++) {
+      await sleep(2100);
+      r = await poll(c, id);
+    }
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.scope, scope, 'the token response names what was granted');
+    const info = await (await fetch(`${server.base}/userinfo`,
+      { headers: { authorization: `Bearer ${r.body.access_token}` } })).json();
+    assert.equal(info.given_name, 'Mark');
+    assert.equal(info.national_register_number, rrn);
+  }
+});

@@ -8,7 +8,7 @@ before(async () => { server = await startServer(); });
 after(async () => { await server.stop(); });
 
 test('oidcc-server: code flow with PKCE through the test key gives a valid ID token', async () => {
-  const c = await server.client({ auth: 'client_secret_basic' });
+  const c = await server.client({ auth: 'client_secret_basic', scopes: 'openid profile eid' });
   const config = await oidc.discovery(new URL(server.issuer), c.client_id, c.client_secret,
     oidc.ClientSecretBasic(c.client_secret));
   const verifier = oidc.randomPKCECodeVerifier();

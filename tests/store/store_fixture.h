@@ -108,11 +108,10 @@ raw_count(const char *path, const char *sql)
 	return n;
 }
 
-/* What schemas 5 and later added, undone, newest first (each step's undo
- * leaves user_version to the last line of SCHEMA_V4_UNDO). */
-#define SCHEMA_V5_UNDO "DROP INDEX tokens_session;" "DROP INDEX codes_session;"
-/* What schema 4 and later added, undone: the database as a version 3
- * sleutel left it. */
+/* What each schema from 4 on added, undone, newest first; SCHEMA_V4_UNDO
+ * leaves the database as a version 3 sleutel left it. */
+#define SCHEMA_V6_UNDO "DROP TABLE consents; ALTER TABLE clients DROP COLUMN scopes;"
+#define SCHEMA_V5_UNDO SCHEMA_V6_UNDO "DROP INDEX tokens_session;" "DROP INDEX codes_session;"
 #define SCHEMA_V4_UNDO                                                                                                 \
 	SCHEMA_V5_UNDO                                                                                                 \
 	"ALTER TABLE auth_requests DROP COLUMN result_hash;"                                                           \
@@ -121,16 +120,15 @@ raw_count(const char *path, const char *sql)
 	"PRAGMA user_version = 3;"
 static const char schema_v4_undo[] = SCHEMA_V4_UNDO;
 
-/* What schemas 3 and 4 added, undone: the database as a version 2 sleutel
- * left it. */
-static const char schema_v3_undo[] =
-	SCHEMA_V4_UNDO "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
-		       "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
-		       "DROP INDEX audit_person;"
-		       "ALTER TABLE clients DROP COLUMN ciba_mode;"
-		       "ALTER TABLE clients DROP COLUMN ciba_endpoint;"
-		       "ALTER TABLE codes DROP COLUMN authz_details;"
-		       "ALTER TABLE tokens DROP COLUMN authz_details;"
-		       "PRAGMA user_version = 2;";
+/* What schema 3 added, undone (after schema_v4_undo): the database as a
+ * version 2 sleutel left it. */
+static const char schema_v3_undo[] = "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
+				     "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
+				     "DROP INDEX audit_person;"
+				     "ALTER TABLE clients DROP COLUMN ciba_mode;"
+				     "ALTER TABLE clients DROP COLUMN ciba_endpoint;"
+				     "ALTER TABLE codes DROP COLUMN authz_details;"
+				     "ALTER TABLE tokens DROP COLUMN authz_details;"
+				     "PRAGMA user_version = 2;";
 
 #endif /* SL_STORE_FIXTURE_H */

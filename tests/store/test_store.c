@@ -610,6 +610,150 @@ test_token_revoke_grant(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens WHERE hash = 'rt-2'"), 0);
 }
 
+/* ---- client scopes and consents (schema 4) ---- */
+
+static void
+test_client_scopes_default_and_set(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_client a = client_fixture("client-a", 1000), b = client_fixture("client-b", 2000), got;
+	struct sl_err err = { 0 };
+
+	b.cl_scopes = (char *)"openid eid";
+	assert_int_equal(store_client_add(fx->fx_store, &a, &err), SL_OK);
+	assert_int_equal(store_client_add(fx->fx_store, &b, &err), SL_OK);
+	assert_int_equal(store_client_get(fx->fx_store, "client-a", &got), SL_OK);
+	assert_string_equal(got.cl_scopes, STORE_CLIENT_SCOPES_DEFAULT);
+	store_client_clear(&got);
+	assert_int_equal(store_client_get(fx->fx_store, "client-b", &got), SL_OK);
+	assert_string_equal(got.cl_scopes, "openid eid");
+	store_client_clear(&got);
+	assert_int_equal(store_client_set_scopes(fx->fx_store, "client-a", "openid profile eid"), SL_OK);
+	assert_int_equal(store_client_get(fx->fx_store, "client-a", &got), SL_OK);
+	assert_string_equal(got.cl_scopes, "openid profile eid");
+	store_client_clear(&got);
+	assert_int_equal(store_client_set_scopes(fx->fx_store, "nobody", "openid"), SL_ENOTFOUND);
+	assert_int_equal(store_client_set_scopes(fx->fx_store, "client-a", NULL), SL_EINVAL);
+}
+
+struct consent_list {
+	char cn_client[4][32];
+	char cn_name[4][32];
+	char cn_scopes[4][64];
+	int cn_n;
+};
+
+static int
+collect_consent(const struct store_consent *cs, void *arg)
+{
+	struct consent_list *l = arg;
+
+	if (l->cn_n >= 4)
+		return SL_ETOOBIG;
+	snprintf(l->cn_client[l->cn_n], sizeof(l->cn_client[0]), "%s", cs->cs_client_id);
+	snprintf(l->cn_name[l->cn_n], sizeof(l->cn_name[0]), "%s", cs->cs_client_name);
+	snprintf(l->cn_scopes[l->cn_n], sizeof(l->cn_scopes[0]), "%s", cs->cs_scopes);
+	l->cn_n++;
+	return SL_OK;
+}
+
+static void
+test_consent_put_get_each(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_client a = client_fixture("client-a", 1000), b = client_fixture("client-b", 2000);
+	struct consent_list list = { 0 };
+	struct sl_err err = { 0 };
+	char *scopes = NULL;
+
+	b.cl_name = (char *)"Andere site";
+	assert_int_equal(store_client_add(fx->fx_store, &a, &err), SL_OK);
+	assert_int_equal(store_client_add(fx->fx_store, &b, &err), SL_OK);
+	assert_int_equal(store_consent_get(fx->fx_store, "person-1", "client-a", &scopes), SL_ENOTFOUND);
+	assert_null(scopes);
+	assert_int_equal(store_consent_put(fx->fx_store, "person-1", "client-a", "profile"), SL_OK);
+	/* A second answer replaces the scopes (the caller passes the union). */
+	assert_int_equal(store_consent_put(fx->fx_store, "person-1", "client-a", "profile eid"), SL_OK);
+	assert_int_equal(store_consent_get(fx->fx_store, "person-1", "client-a", &scopes), SL_OK);
+	assert_string_equal(scopes, "profile eid");
+	free(scopes);
+	assert_int_equal(store_consent_get(fx->fx_store, "person-2", "client-a", &scopes), SL_ENOTFOUND);
+	assert_int_equal(store_consent_put(fx->fx_store, "person-1", "client-b", "offline_access"), SL_OK);
+	assert_int_equal(store_consent_put(fx->fx_store, "person-2", "client-b", "profile"), SL_OK);
+	assert_int_equal(store_consent_put(fx->fx_store, NULL, "client-b", "profile"), SL_EINVAL);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM consents"), 3);
+
+	/* The person's consents with the client's name; a removed client's
+	 * consent is not listed; at most `limit`. */
+	assert_int_equal(store_consent_each(fx->fx_store, "person-1", 10, collect_consent, &list), SL_OK);
+	assert_int_equal(list.cn_n, 2);
+	assert_int_equal(store_client_remove(fx->fx_store, "client-b"), SL_OK);
+	memset(&list, 0, sizeof(list));
+	assert_int_equal(store_consent_each(fx->fx_store, "person-1", 10, collect_consent, &list), SL_OK);
+	assert_int_equal(list.cn_n, 1);
+	assert_string_equal(list.cn_client[0], "client-a");
+	assert_string_equal(list.cn_name[0], "Mijn gezondheid");
+	assert_string_equal(list.cn_scopes[0], "profile eid");
+	assert_int_equal(store_consent_each(fx->fx_store, "person-1", 0, collect_consent, &list), SL_EINVAL);
+}
+
+static void
+test_consent_withdraw_revokes_tokens(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_token a1 = token_fixture("at-1", "access", "grant-1");
+	struct store_token r1 = token_fixture("rt-1", "refresh", "grant-1");
+	struct store_token other_client = token_fixture("at-2", "access", "grant-2");
+	struct store_token other_person = token_fixture("at-3", "access", "grant-3");
+	char *scopes = NULL;
+	int revoked = -1;
+
+	other_client.t_client_id = (char *)"client-b";
+	other_person.t_person_id = (char *)"person-2";
+	assert_int_equal(store_token_put(fx->fx_store, &a1), SL_OK);
+	assert_int_equal(store_token_put(fx->fx_store, &r1), SL_OK);
+	assert_int_equal(store_token_put(fx->fx_store, &other_client), SL_OK);
+	assert_int_equal(store_token_put(fx->fx_store, &other_person), SL_OK);
+	assert_int_equal(store_consent_withdraw(fx->fx_store, "person-1", "client-a", &revoked), SL_ENOTFOUND);
+	assert_int_equal(revoked, 0);
+	assert_false(token_revoked(fx->fx_store, "at-1"));
+
+	assert_int_equal(store_consent_put(fx->fx_store, "person-1", "client-a", "profile eid"), SL_OK);
+	assert_int_equal(store_consent_withdraw(fx->fx_store, "person-1", "client-a", &revoked), SL_OK);
+	assert_int_equal(revoked, 2);
+	assert_int_equal(store_consent_get(fx->fx_store, "person-1", "client-a", &scopes), SL_ENOTFOUND);
+	assert_true(token_revoked(fx->fx_store, "at-1"));
+	assert_true(token_revoked(fx->fx_store, "rt-1"));
+	assert_false(token_revoked(fx->fx_store, "at-2"));
+	assert_false(token_revoked(fx->fx_store, "at-3"));
+	assert_int_equal(store_consent_withdraw(fx->fx_store, "person-1", "client-a", NULL), SL_ENOTFOUND);
+}
+
+static void
+test_v3_clients_get_default_scopes(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_client cl = { 0 };
+	int version = -1;
+
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, schema_v4_undo), SQLITE_OK);
+	/* A client written by version 3, when any client could get eid. */
+	assert_int_equal(raw_exec(fx->fx_path,
+				 "INSERT INTO clients (client_id, name, auth_method, redirect_uris, post_logout_uris,"
+				 " id_token_alg, sector, require_par, created) VALUES ('old', 'Old RP',"
+				 " 'client_secret_basic', '[]', '[]', 'ES256', 'old.example', 0, 1)"),
+		SQLITE_OK);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_client_get(fx->fx_store, "old", &cl), SL_OK);
+	assert_string_equal(cl.cl_scopes, "openid profile");
+	store_client_clear(&cl);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM consents"), 0);
+}
+
 /* ---- sessions ---- */
 
 static void
@@ -811,6 +955,7 @@ test_existing_database_gets_replace_guard(void **state)
 	 * trigger. Opening it must migrate it to version 2, which adds it. */
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, schema_v4_undo), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, schema_v3_undo), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, "DROP TRIGGER audit_no_replace"), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, "PRAGMA user_version = 1"), SQLITE_OK);
@@ -1031,6 +1176,10 @@ main(void)
 		T(test_token_put_get),
 		T(test_token_rotate_replay_revokes_grant),
 		T(test_token_revoke_grant),
+		T(test_client_scopes_default_and_set),
+		T(test_consent_put_get_each),
+		T(test_consent_withdraw_revokes_tokens),
+		T(test_v3_clients_get_default_scopes),
 		T(test_session_put_get_end),
 		T(test_session_logout_revokes_its_tokens),
 		T(test_session_expired_not_returned),

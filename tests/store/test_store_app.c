@@ -130,6 +130,7 @@ test_migrates_v2_database(void **state)
 
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, schema_v4_undo), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, schema_v3_undo), SQLITE_OK);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE name = 'accounts'"), 0);
 	/* A client written by version 2: no CIBA columns. */
@@ -142,7 +143,7 @@ test_migrates_v2_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 5);
+	assert_int_equal(STORE_SCHEMA_VERSION, 6);
 	assert_int_equal(store_client_get(fx->fx_store, "old", &cl), SL_OK);
 	assert_string_equal(cl.cl_name, "Old RP");
 	assert_null(cl.cl_ciba_mode);

@@ -179,12 +179,29 @@ export async function untranslated(page, msgids) {
 // no language the portal has, so the server's default_language (nl) applies.
 export const NO_PORTAL_LANGUAGE = 'es-ES';
 
+// The consent page (/login/consent) appears wherever a login releases data
+// the person has not agreed to share with the site yet. In a context given
+// to autoConsent every page answers it "Share" by itself, so a flow that
+// waits for the RP's callback goes on as before; the consent page's own
+// tests make their context with { consent: false }.
+export function autoConsent(ctx) {
+  const hook = (page) => page.on('load', () => {
+    if (new URL(page.url()).pathname !== '/login/consent') return;
+    page.locator('button[name="decision"][value="share"]').click().catch(() => {});
+  });
+  ctx.pages().forEach(hook);
+  ctx.on('page', hook);
+  return ctx;
+}
+
 // A fresh browser context in that language, watched for CSP violations and
-// script errors under `label`.
-export async function newContext(browser, watch, label, opts = {}) {
+// script errors under `label`; it shares on the consent page unless
+// opts.consent is false.
+export async function newContext(browser, watch, label, { consent = true, ...opts } = {}) {
   const ctx = await browser.newContext({ locale: NO_PORTAL_LANGUAGE, viewport: { width: 1024, height: 800 }, ...opts });
   ctx.setDefaultTimeout(10000);
   await watch.attach(ctx, label);
+  if (consent) autoConsent(ctx);
   return ctx;
 }
 

@@ -101,3 +101,11 @@ export function translator(cats) {
     has: (lang, id) => cats[lang].has(id),
   };
 }
+
+// The texts a test compares pages with: the translator and the English
+// message ids, after checking that build/po is not older than po/.
+export function portalTexts() {
+  const stale = staleCatalogs();
+  if (stale.length) throw new Error(`build/po/${stale.join(', ')} older than po/*.po: run ninja -C build first`);
+  return { T: translator(loadCatalogs()), msgids: englishMsgids() };
+}

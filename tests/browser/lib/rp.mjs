@@ -13,11 +13,13 @@ const page = (title, body) => `<!doctype html><html lang="en"><head><meta charse
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)} · Test RP</title></head>
 <body><main>${body}</main></body></html>`;
 
-export async function startRp(server, { name = 'Mijn gezondheid' } = {}) {
+// `scopes`: what the client may be granted; it asks for 'openid profile
+// eid', and shows the national register number, so eid by default.
+export async function startRp(server, { name = 'Mijn gezondheid', scopes = 'openid profile eid' } = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const redirectUri = `${base}/cb`;
-  const client = await server.client({ name, redirectUris: [redirectUri], auth: 'client_secret_basic' });
+  const client = await server.client({ name, redirectUris: [redirectUri], auth: 'client_secret_basic', scopes });
   const config = await oidc.discovery(new URL(server.issuer), client.client_id, client.client_secret,
     oidc.ClientSecretBasic(client.client_secret));
   const sessions = new Map(); // rp_sid cookie → Map(state → { verifier, nonce })

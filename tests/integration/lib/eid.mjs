@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
-import { Agent, ROOT, SLEUTEL, freePort } from './harness.mjs';
+import { Agent, ROOT, SLEUTEL, answerConsent, freePort } from './harness.mjs';
 import { RP_CB, authRequest } from './flows.mjs';
 import { redeemFromPage } from './phone.mjs';
 
@@ -220,9 +220,10 @@ export function h1(html) {
   return m ? decodeEntities(m[1].replace(/<[^>]*>/g, '').trim()) : null;
 }
 
-// An openid-client configuration for a fresh client of `server`.
+// An openid-client configuration for a fresh client of `server`, allowed
+// the eid scope (the national register number) the eID flows ask for.
 export async function eidRp(server) {
-  const c = await server.client({ auth: 'client_secret_basic', redirectUris: [RP_CB] });
+  const c = await server.client({ auth: 'client_secret_basic', redirectUris: [RP_CB], scopes: 'openid profile eid' });
   const config = await oidc.discovery(new URL(server.issuer), c.client_id, c.client_secret,
     oidc.ClientSecretBasic(c.client_secret));
   return { c, config };
@@ -257,16 +258,18 @@ export async function toEidOrigin(server, config, { agent = new Agent(), params 
 
 // Present `args` (a card, or nothing) at the eID origin. On success the
 // eID origin sends the browser to the portal's /login/eid/return with the
-// card's one-time result; the browser (agent) follows and on to the RP:
-// returns { eid (curl's answer), ret (that URL), back (URL at the RP) }; on
-// a refusal { eid }.
+// card's one-time result; the browser (agent) follows, shares the data on
+// the consent page if it appears (or answers it opts.consent), and goes on
+// to the RP: returns { eid (curl's answer), ret (that URL), back (URL at
+// the RP) }; on a refusal { eid }.
 export async function presentCard(server, flow, args, opts = {}) {
   const eid = await curl(flow.eidUrl.href, args, opts);
   if (eid.status !== 303) return { eid };
   const ret = eidReturnUrl(server, eid);
   const res = await flow.agent.get(ret.href);
   assert.equal(res.status, 303, `/login/eid/return answered ${res.status}`);
-  return { eid, ret, back: new URL(res.headers.get('location')) };
+  const back = await answerConsent(server, flow.agent, res.headers.get('location'), opts.consent);
+  return { eid, ret, back };
 }
 
 // Where the eID origin sent the browser after accepting a card: the

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
-import { Agent, hiddenInputs, DEMO_PERSON } from './harness.mjs';
+import { Agent, hiddenInputs, DEMO_PERSON, answerConsent } from './harness.mjs';
 
 export const RP_CB = 'https://rp.example/cb';
 export const RP_CB2 = 'https://rp.example/cb2';
@@ -74,9 +74,10 @@ export async function rawAuthRequest(server, config, params = {}) {
   return { ...a, url: new URL(`${server.base}/authorize?${new URLSearchParams(a.params)}`) };
 }
 
-// From /login?req=ID (the key choice) through the test key to the URL the
-// browser is sent back to.
-export async function completeLogin(server, agent, loginLocation, person = DEMO_PERSON) {
+// From /login?req=ID (the key choice) through the test key (and the
+// consent page, answered `consent`: 'share', 'deny' or null to stop there)
+// to the URL the browser is sent back to.
+export async function completeLogin(server, agent, loginLocation, person = DEMO_PERSON, consent = 'share') {
   const req = new URL(loginLocation, server.base).searchParams.get('req');
   let res = await agent.get(`${server.base}/key/test?req=${req}`);
   assert.equal(res.status, 200, 'test key page');
@@ -84,7 +85,7 @@ export async function completeLogin(server, agent, loginLocation, person = DEMO_
   res = await agent.post(`${server.base}/key/test/login`, { ...hidden, ...person, mode: 'direct' });
   const loc = res.headers.get('location');
   assert.equal(res.status, 303, `test key login answered ${res.status}`);
-  return new URL(loc, server.base);
+  return answerConsent(server, agent, loc, consent);
 }
 
 // One visit to the authorization endpoint: { res, location (URL or null),
@@ -107,15 +108,18 @@ export async function authorizeOnce(server, agent, url, { method = 'GET' } = {})
 export async function browse(server, agent, url, opts = {}) {
   const r = await authorizeOnce(server, agent, url, opts);
   assert.equal(r.res.status, 303, `authorize answered ${r.res.status}`);
-  if (r.toLogin) return { back: await completeLogin(server, agent, r.location, opts.person), loggedIn: true };
-  return { back: r.location, loggedIn: false };
+  if (r.toLogin) {
+    return { back: await completeLogin(server, agent, r.location, opts.person, opts.consent), loggedIn: true };
+  }
+  return { back: await answerConsent(server, agent, r.location, opts.consent), loggedIn: false };
 }
 
 // A whole code flow. Returns the request, the URL back at the RP, the
 // token response (openid-client), its ID token claims, and the agent.
-export async function codeFlow(server, config, { agent = new Agent(), params = {}, checks = {}, method, person } = {}) {
+export async function codeFlow(server, config,
+  { agent = new Agent(), params = {}, checks = {}, method, person, consent } = {}) {
   const req = await authRequest(config, params);
-  const { back, loggedIn } = await browse(server, agent, req.url, { method, person });
+  const { back, loggedIn } = await browse(server, agent, req.url, { method, person, consent });
   assertCodeResponse(server, back, req.state);
   const tokens = await oidc.authorizationCodeGrant(config, back, {
     pkceCodeVerifier: req.verifier, expectedState: req.state ?? oidc.skipStateCheck, expectedNonce: req.nonce,

@@ -150,6 +150,7 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
       if (opts.requirePar) args.push('--require-par');
       if (opts.idTokenAlg) args.push('--id-token-alg', opts.idTokenAlg);
       if (opts.sector) args.push('--sector', opts.sector);
+      if (opts.scopes) args.push('--scopes', opts.scopes);
       return JSON.parse(await sleutel(configPath, ...args));
     },
     // Graceful stop; resolves { code, signal }. Throws on a crash or a
@@ -214,14 +215,42 @@ export function hiddenInputs(html) {
 
 export const DEMO_PERSON = { rrn: '85073003328', given_name: 'Demo', family_name: 'Citizen' };
 
+// The consent page (/login/consent) appears after a key (or an SSO
+// session) identified the person, when the site asks for data the person
+// has not agreed to share with it yet. Any flow may land on it, so every
+// helper passes what it gets through answerConsent.
+export function isConsentPage(server, url) {
+  const u = new URL(url, server.base);
+  return u.origin === server.base && u.pathname === '/login/consent';
+}
+
+// Answer the consent page at `url` ('share' or 'deny') and return where
+// the browser is sent next; a URL that is not the consent page is returned
+// unchanged (as a URL). `decision` null leaves the page unanswered.
+export async function answerConsent(server, agent, url, decision = 'share') {
+  const u = new URL(url, server.base);
+  if (decision === null || !isConsentPage(server, u)) return u;
+  let res = await agent.get(u.href);
+  if (res.status !== 200) throw new Error(`consent page answered ${res.status}: ${await res.text()}`);
+  const hidden = hiddenInputs(await res.text());
+  res = await agent.post(`${server.base}/login/consent`, { ...hidden, decision });
+  const loc = res.headers.get('location');
+  if (res.status !== 303 || !loc) throw new Error(`consent answer answered ${res.status}: ${await res.text()}`);
+  return new URL(loc, server.base);
+}
+
 // Follow an authorization URL through the portal with the test key and
 // return the URL the browser is sent back to (at the RP's redirect_uri).
-// `agent` keeps the browser's cookies across calls (SSO).
-export async function loginWithTestKey(server, authorizeUrl, { agent = new Agent(), person = DEMO_PERSON } = {}) {
+// `agent` keeps the browser's cookies across calls (SSO). `consent`: how
+// to answer the consent page if it appears ('share', 'deny', or null to
+// return its URL).
+export async function loginWithTestKey(server, authorizeUrl,
+  { agent = new Agent(), person = DEMO_PERSON, consent = 'share' } = {}) {
   let res = await agent.get(authorizeUrl);
   let loc = res.headers.get('location');
   if (res.status !== 303 || !loc) throw new Error(`authorize answered ${res.status}: ${await res.text()}`);
-  if (!loc.startsWith('/login?')) return new URL(loc, server.base); // SSO or error: straight back to the RP
+  // SSO or error: straight back to the RP (through the consent page if needed)
+  if (!loc.startsWith('/login?')) return answerConsent(server, agent, loc, consent);
   const req = new URL(loc, server.base).searchParams.get('req');
   res = await agent.get(`${server.base}/key/test?req=${req}`);
   if (res.status !== 200) throw new Error(`test key page answered ${res.status}`);
@@ -229,5 +258,5 @@ export async function loginWithTestKey(server, authorizeUrl, { agent = new Agent
   res = await agent.post(`${server.base}/key/test/login`, { ...hidden, ...person, mode: 'direct' });
   loc = res.headers.get('location');
   if (res.status !== 303 || !loc) throw new Error(`test key login answered ${res.status}: ${await res.text()}`);
-  return new URL(loc, server.base);
+  return answerConsent(server, agent, loc, consent);
 }

@@ -1,0 +1,129 @@
+/*
+ * consent.c — the scopes a client may be granted, and what each person
+ * agreed to share with each client.
+ *
+ * A consent row holds ids and scope names only (no secret, nothing about
+ * the person but the id).  It is durable (FULL): losing one would only ask
+ * the person again, but a withdrawal that came back after a power cut
+ * would not be what the person chose.  Withdrawing deletes the row and
+ * revokes the client's tokens of that person in the same transaction, so
+ * no token outlives the consent it was issued under.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* An upsert: a second "Share" for the same site replaces the scopes. */
+static const char consent_put_sql[] =
+	"INSERT INTO consents (person_id, client_id, scopes, created, updated) VALUES (?1, ?2, ?3, ?4, ?4)"
+	" ON CONFLICT (person_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated = excluded.updated";
+/* Consents to clients that still exist, with the client's name. */
+static const char consent_all_sql[] =
+	"SELECT s.client_id, c.name, s.scopes, s.updated FROM consents s JOIN clients c ON c.client_id = s.client_id"
+	" WHERE s.person_id = ?1 ORDER BY s.updated DESC, s.client_id LIMIT ?2";
+
+const char *const store_sql_consent[Q_COUNT] = {
+	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
+	[Q_CONSENT_GET] = "SELECT scopes FROM consents WHERE person_id = ?1 AND client_id = ?2",
+	[Q_CONSENT_PUT] = consent_put_sql,
+	[Q_CONSENT_ALL] = consent_all_sql,
+	[Q_CONSENT_DEL] = "DELETE FROM consents WHERE person_id = ?1 AND client_id = ?2",
+	[Q_CONSENT_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE person_id = ?1 AND client_id = ?2 AND revoked = 0",
+};
+
+int
+store_client_set_scopes(struct store *st, const char *id, const char *scopes)
+{
+	const struct bind b[] = { BT(id), BT(scopes) };
+
+	if (id == NULL || scopes == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_CLIENT_SCOPES, b, NBIND(b), true);
+}
+
+static void
+scopes_read(sqlite3_stmt *s, void *arg)
+{
+	char **out = arg;
+
+	*out = col_text(s, 0);
+}
+
+int
+store_consent_get(struct store *st, const char *person_id, const char *client_id, char **scopes)
+{
+	const struct bind b[] = { BT(person_id), BT(client_id) };
+
+	*scopes = NULL;
+	if (person_id == NULL || client_id == NULL)
+		return SL_EINVAL;
+	return read_one(st, Q_CONSENT_GET, b, NBIND(b), scopes_read, scopes);
+}
+
+int
+store_consent_put(struct store *st, const char *person_id, const char *client_id, const char *scopes)
+{
+	const struct bind b[] = { BT(person_id), BT(client_id), BT(scopes), BI(sl_now()) };
+
+	if (person_id == NULL || client_id == NULL || scopes == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_CONSENT_PUT, b, NBIND(b), false);
+}
+
+struct consent_visit {
+	int (*fn)(const struct store_consent *, void *);
+	void *arg;
+};
+
+/* The row's text points into the statement: valid during the call only. */
+static int
+consent_row(sqlite3_stmt *s, void *ctx)
+{
+	const struct consent_visit *v = ctx;
+	struct store_consent cs;
+
+	cs.cs_client_id = (const char *)sqlite3_column_text(s, 0);
+	cs.cs_client_name = (const char *)sqlite3_column_text(s, 1);
+	cs.cs_scopes = (const char *)sqlite3_column_text(s, 2);
+	cs.cs_updated = sqlite3_column_int64(s, 3);
+	return v->fn(&cs, v->arg);
+}
+
+int
+store_consent_each(
+	struct store *st, const char *person_id, int limit, int (*fn)(const struct store_consent *, void *), void *arg)
+{
+	const struct bind b[] = { BT(person_id), BI(limit) };
+	struct consent_visit v = { fn, arg };
+
+	if (person_id == NULL || limit < 1)
+		return SL_EINVAL;
+	return read_each(st, Q_CONSENT_ALL, b, NBIND(b), consent_row, &v);
+}
+
+int
+store_consent_withdraw(struct store *st, const char *person_id, const char *client_id, int *revoked)
+{
+	const struct bind b[] = { BT(person_id), BT(client_id) };
+	struct conn *c;
+	int deleted = 0, tokens = 0, rc;
+
+	if (revoked != NULL)
+		*revoked = 0;
+	if (person_id == NULL || client_id == NULL)
+		return SL_EINVAL;
+	c = conn_get(st);
+	rc = tx_begin(c, DUR_FULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_CONSENT_DEL, b, NBIND(b), &deleted);
+	if (rc == SL_OK && deleted == 0)
+		rc = SL_ENOTFOUND;
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_CONSENT_REVOKE, b, NBIND(b), &tokens);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	if (rc == SL_OK && revoked != NULL)
+		*revoked = tokens;
+	return rc;
+}
