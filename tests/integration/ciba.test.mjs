@@ -184,21 +184,22 @@ test('another client cannot redeem an auth_req_id', async () => {
 });
 
 test('offline_access: a refresh token; a payment\'s refreshed tokens carry no authorization_details', async () => {
+  const client = await addClient('--ciba-mode', 'poll', '--scopes', 'openid profile offline_access');
   const pay = [{ type: 'payment', instructedAmount: { amount: '12.34', currency: 'EUR' },
     creditorName: 'Apotheek Nova', creditorAccount: { iban: 'BE71096123456769' } }];
-  const r = await bc(pollClient, { scope: 'openid offline_access', login_hint: '+32470123456',
+  const r = await bc(client, { scope: 'openid offline_access', login_hint: '+32470123456',
     binding_message: 'Order 4712', authorization_details: JSON.stringify(pay) });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const rq = await phoneRequest();
   assert.equal(rq.action, 'payment');
   assert.equal((await phone.answer(rq, { code: rq.codes[0] })).status, 200);
   await sleep(2100);
-  const t = await poll(pollClient, r.body.auth_req_id);
+  const t = await poll(client, r.body.auth_req_id);
   assert.equal(t.status, 200, JSON.stringify(t.body));
   assert.deepEqual(t.body.authorization_details, pay, 'the payment is in the first token response');
   assert.ok(t.body.refresh_token);
   const f = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token },
-    { basic: basic(pollClient) });
+    { basic: basic(client) });
   assert.equal(f.status, 200, JSON.stringify(f.body));
   assert.equal(f.body.authorization_details, undefined, 'a refresh does not confirm the payment again');
   assert.ok(f.body.refresh_token, 'rotated');
@@ -209,7 +210,7 @@ test('offline_access: a refresh token; a payment\'s refreshed tokens carry no au
   assert.equal(claims.authorization_details, undefined);
   // The next refresh neither.
   const g = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: f.body.refresh_token },
-    { basic: basic(pollClient) });
+    { basic: basic(client) });
   assert.equal(g.status, 200);
   assert.equal(g.body.authorization_details, undefined);
 });

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
-import { Agent, startServer } from './lib/harness.mjs';
+import { Agent, answerConsent, startServer } from './lib/harness.mjs';
 import { RP_CB } from './lib/flows.mjs';
 import {
   eidRp, issueCard, toEidOrigin, presentCard, eidReturnUrl, auditMax, assertNoSession, curl, h1, nl, po, rrn,
@@ -202,7 +202,7 @@ test('R is single use, works only for its own request, and only for EID_RESULT_L
   // The right R in the right browser: logged in, once.
   res = await jar.get(retA.href);
   assert.equal(res.status, 303);
-  const userinfo = await redeem(a, new URL(res.headers.get('location')));
+  const userinfo = await redeem(a, await answerConsent(server, jar, res.headers.get('location')));
   assert.equal(userinfo.national_register_number, victim.rrn);
   res = await jar.get(retA.href);
   assert.notEqual(res.status, 303, 'a replayed R finished a login again');

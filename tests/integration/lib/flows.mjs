@@ -24,7 +24,9 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // (extra openid-client client metadata).
 export async function registerRp(server, opts = {}) {
   const auth = opts.auth || 'client_secret_basic';
-  const c = await server.client({ redirectUris: [RP_CB, RP_CB2], ...opts, auth });
+  // Test RPs may be granted refresh tokens (offline_access) unless a test
+  // says otherwise; the consent page asks the person for it.
+  const c = await server.client({ redirectUris: [RP_CB, RP_CB2], scopes: 'openid profile offline_access', ...opts, auth });
   let clientAuth;
   if (auth === 'client_secret_basic') clientAuth = oidc.ClientSecretBasic(c.client_secret);
   else if (auth === 'client_secret_post') clientAuth = oidc.ClientSecretPost(c.client_secret);
