@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "cli.h"
 #include "../crypto/crypto.h"
@@ -25,7 +26,8 @@ client_usage(void)
 	       "              [--ciba-mode poll|ping [--ciba-endpoint URL]] [--scopes \"SCOPE ...\"] [--json]\n"
 	       "       sleutel [--config FILE] client list [--json]\n"
 	       "       sleutel [--config FILE] client show CLIENT_ID [--json]\n"
-	       "       sleutel [--config FILE] client update CLIENT_ID --scopes \"SCOPE ...\" [--json]\n"
+	       "       sleutel [--config FILE] client update CLIENT_ID [--scopes \"SCOPE ...\"] [--new-secret] "
+	       "[--json]\n"
 	       "       sleutel [--config FILE] client remove CLIENT_ID\n"
 	       "\nMETHOD is client_secret_basic (default), client_secret_post or private_key_jwt\n"
 	       "(which needs --jwks FILE: the client's public keys, ES256 or PS256).\n"
@@ -130,6 +132,22 @@ print_client(json_t *o)
 		printf("%-26s %s\n", k, s ? s : json_string_value(v));
 		free(s);
 	}
+}
+
+/* A client record, with its new secret when one was just made: the only
+ * time it is ever shown. */
+static void
+print_with_secret(json_t *o, const char *secret, bool json)
+{
+	if (secret != NULL)
+		json_object_set_new(o, "client_secret", json_string(secret));
+	if (json) {
+		cli_print_json(o);
+		return;
+	}
+	print_client(o);
+	if (secret != NULL)
+		printf("\nKeep the client secret now: it is not stored and cannot be shown again.\n");
 }
 
 static int
@@ -321,15 +339,7 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 	}
 	if (rc == CLI_OK) {
 		out = client_json(&c);
-		if (secret)
-			json_object_set_new(out, "client_secret", json_string(secret));
-		if (cli_has_flag(argc, argv, "--json")) {
-			cli_print_json(out);
-		} else {
-			print_client(out);
-			if (secret)
-				printf("\nKeep the client secret now: it is not stored and cannot be shown again.\n");
-		}
+		print_with_secret(out, secret, cli_has_flag(argc, argv, "--json"));
 		json_decref(out);
 	}
 	free(c.cl_id);
@@ -371,8 +381,9 @@ client_list(struct cli_ctx *cc, bool json)
 	return CLI_OK;
 }
 
+/* `secret` (shown once, when it was just made) may be NULL. */
 static int
-client_show(struct cli_ctx *cc, const char *id, bool json)
+client_show(struct cli_ctx *cc, const char *id, bool json, const char *secret)
 {
 	struct store_client c;
 	json_t *o;
@@ -380,46 +391,76 @@ client_show(struct cli_ctx *cc, const char *id, bool json)
 	if (store_client_get(cc->cc_store, id, &c) != SL_OK)
 		return cli_error("no client %s", id);
 	o = client_json(&c);
-	if (json) {
-		cli_print_json(o);
-	} else {
-		print_client(o);
-	}
+	print_with_secret(o, secret, json);
 	json_decref(o);
 	store_client_clear(&c);
 	return CLI_OK;
 }
 
-/* client update CLIENT_ID --scopes "...": what the client may be granted
- * from now on.  Tokens issued before keep their scope until they expire;
- * consents stay (a person is asked again only for scopes not agreed to). */
+/* client update CLIENT_ID --new-secret: a fresh secret, printed once; the
+ * old one stops working at once (a leaked secret is answered by this). */
+static int
+client_new_secret(struct cli_ctx *cc, const char *id, char **secret)
+{
+	char hash[2 * SL_SHA256_LEN + 1];
+	int rc;
+
+	*secret = sl_random_id(32);
+	if (*secret == NULL || crypto_token_hash(*secret, hash) != SL_OK)
+		return cli_error("cannot make a secret");
+	rc = store_client_set_secret(cc->cc_store, id, hash);
+	if (rc == SL_ENOTFOUND)
+		return cli_error(
+			"no client %s with a secret (a private_key_jwt client authenticates with its keys)", id);
+	if (rc != SL_OK)
+		return cli_error("cannot save the client");
+	cli_audit(cc, "client.secret", id, "new secret");
+	return CLI_OK;
+}
+
+/* client update CLIENT_ID [--scopes "..."] [--new-secret]: what the client
+ * may be granted from now on, and its secret.  Tokens issued before keep
+ * their scope until they expire; consents stay (a person is asked again
+ * only for scopes not agreed to). */
 static int
 client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 {
 	const char *id = argv[1], *v = NULL;
-	char *scopes = NULL;
-	int rc;
+	char *scopes = NULL, *secret = NULL;
+	bool new_secret = false;
+	int rc = CLI_OK;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			continue;
+		if (strcmp(argv[i], "--new-secret") == 0) {
+			new_secret = true;
+			continue;
+		}
 		if (strcmp(argv[i], "--scopes") != 0 || i + 1 >= argc)
-			return cli_error("client update: only --scopes \"SCOPE ...\" can be changed");
+			return cli_error("client update: only --scopes \"SCOPE ...\" and --new-secret can be changed");
 		v = argv[++i];
 	}
-	if (v == NULL)
-		return cli_error("client update: what to change? (--scopes \"SCOPE ...\")");
-	if (scopes_parse(v, &scopes) != CLI_OK)
+	if (v == NULL && !new_secret)
+		return cli_error("client update: what to change? (--scopes \"SCOPE ...\", --new-secret)");
+	if (v != NULL && scopes_parse(v, &scopes) != CLI_OK)
 		return CLI_FAIL;
-	rc = store_client_set_scopes(cc->cc_store, id, scopes);
-	if (rc == SL_ENOTFOUND)
-		rc = cli_error("no client %s", id);
-	else if (rc != SL_OK)
-		rc = cli_error("cannot save the client");
-	else {
-		cli_audit(cc, "client.update", id, scopes);
-		rc = client_show(cc, id, json);
+	if (scopes != NULL) {
+		rc = store_client_set_scopes(cc->cc_store, id, scopes);
+		if (rc == SL_ENOTFOUND)
+			rc = cli_error("no client %s", id);
+		else if (rc != SL_OK)
+			rc = cli_error("cannot save the client");
+		else
+			cli_audit(cc, "client.update", id, scopes);
 	}
+	if (rc == CLI_OK && new_secret)
+		rc = client_new_secret(cc, id, &secret);
+	if (rc == CLI_OK)
+		rc = client_show(cc, id, json, secret);
+	if (secret != NULL)
+		OPENSSL_cleanse(secret, strlen(secret));
+	free(secret);
 	free(scopes);
 	return rc;
 }
@@ -448,7 +489,7 @@ cli_client(const char *config, int argc, char **argv)
 	else if (strcmp(argv[0], "list") == 0)
 		rc = client_list(&cc, json);
 	else if (strcmp(argv[0], "show") == 0)
-		rc = client_show(&cc, argv[1], json);
+		rc = client_show(&cc, argv[1], json, NULL);
 	else if (strcmp(argv[0], "update") == 0)
 		rc = client_update(&cc, argc, argv, json);
 	else if (store_client_remove(cc.cc_store, argv[1]) != SL_OK)

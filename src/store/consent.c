@@ -1,6 +1,7 @@
 /*
- * consent.c — the scopes a client may be granted, and what each person
- * agreed to share with each client.
+ * consent.c — the scopes a client may be granted and its secret (what an
+ * operator changes on a client), and what each person agreed to share with
+ * each client.
  *
  * A consent row holds ids and scope names only (no secret, nothing about
  * the person but the id).  It is durable (FULL): losing one would only ask
@@ -25,6 +26,7 @@ static const char consent_all_sql[] =
 
 const char *const store_sql_consent[Q_COUNT] = {
 	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
+	[Q_CLIENT_SECRET] = "UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL",
 	[Q_CONSENT_GET] = "SELECT scopes FROM consents WHERE person_id = ?1 AND client_id = ?2",
 	[Q_CONSENT_PUT] = consent_put_sql,
 	[Q_CONSENT_ALL] = consent_all_sql,
@@ -40,6 +42,16 @@ store_client_set_scopes(struct store *st, const char *id, const char *scopes)
 	if (id == NULL || scopes == NULL)
 		return SL_EINVAL;
 	return write_one(st, DUR_FULL, Q_CLIENT_SCOPES, b, NBIND(b), true);
+}
+
+int
+store_client_set_secret(struct store *st, const char *id, const char *secret_hash)
+{
+	const struct bind b[] = { BT(id), BT(secret_hash) };
+
+	if (id == NULL || secret_hash == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_CLIENT_SECRET, b, NBIND(b), true);
 }
 
 static void

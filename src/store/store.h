@@ -25,7 +25,8 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 6 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by session;
+#define STORE_SCHEMA_VERSION                                                                                           \
+	6 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by session;
 				  6: client scopes, consents */
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
@@ -159,6 +160,10 @@ int store_client_get(struct store *st, const char *id, struct store_client *out)
 int store_client_remove(struct store *st, const char *id);
 /* Replace the scopes a client may be granted; SL_ENOTFOUND when unknown. */
 int store_client_set_scopes(struct store *st, const char *id, const char *scopes);
+/* Replace the hash of a client's secret (a leaked secret is void at once);
+ * SL_ENOTFOUND when unknown or when the client has no secret
+ * (private_key_jwt). */
+int store_client_set_secret(struct store *st, const char *id, const char *secret_hash);
 /* Calls fn for each client, ordered by creation; fn's record is borrowed. */
 int store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg);
 void store_client_clear(struct store_client *c);

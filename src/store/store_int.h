@@ -94,8 +94,9 @@ enum stmt_id {
 	Q_CB_EXISTS,
 	Q_SMS_PUT,
 	Q_SMS_AFTER,
-	/* consent.c: client scopes and consents */
+	/* consent.c: client scopes and secret, and consents */
 	Q_CLIENT_SCOPES,
+	Q_CLIENT_SECRET,
 	Q_CONSENT_GET,
 	Q_CONSENT_PUT,
 	Q_CONSENT_ALL,

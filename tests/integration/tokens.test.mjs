@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startServer, Agent } from './lib/harness.mjs';
 import {
-  RP_CB, registerRp, authRequest, browse, assertCodeResponse, tokenRequest, userinfoStatus,
+  RP_CB, registerRp, clientKey, authRequest, browse, assertCodeResponse, tokenRequest, userinfoStatus,
 } from './lib/flows.mjs';
 
 let server;
@@ -125,4 +125,37 @@ test('a refresh never gives authorization_details again, even from a refresh tok
   const next = await refresh(a, r.body.refresh_token);
   assert.equal(next.status, 200);
   assert.equal(next.body.authorization_details, undefined);
+});
+
+// A leaked client secret is answered by a new one: the old secret stops
+// working at the next request, for codes and refresh tokens alike; the
+// grants themselves live on with the new secret.  A private_key_jwt client
+// has no secret to replace.
+test('client update --new-secret: the old secret is void at once, the new one works', async () => {
+  const a = await registerRp(server);
+  const form = await freshCode(a, { scope: 'openid offline_access' });
+  const first = await tokenRequest(server, form, { basic: basicOf(a) });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  const out = JSON.parse(await server.cli('client', 'update', a.c.client_id, '--new-secret', '--json'));
+  assert.equal(out.client_id, a.c.client_id);
+  assert.match(out.client_secret, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(out.client_secret, a.c.client_secret);
+  const old = await refresh(a, first.body.refresh_token);
+  assert.equal(old.status, 401, 'the old secret is refused');
+  assert.equal(old.body.error, 'invalid_client');
+  const renewed = { ...a, c: { ...a.c, client_secret: out.client_secret } };
+  const r = await refresh(renewed, first.body.refresh_token);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const text = await server.cli('client', 'update', a.c.client_id, '--new-secret');
+  assert.match(text, /Keep the client secret now: it is not stored and cannot be shown again\./);
+  const shown = JSON.parse(await server.cli('client', 'show', a.c.client_id, '--json'));
+  assert.equal(shown.client_secret, undefined, 'show never prints a secret');
+  const audit = execFileSync('sqlite3', [path.join(server.dir, 'sleutel.db'),
+    `SELECT count(*) FROM audit WHERE event = 'client.secret' AND client_id = '${a.c.client_id}'`], { encoding: 'utf8' });
+  assert.equal(audit.trim(), '2', 'each new secret is an audit record');
+  await assert.rejects(server.cli('client', 'update', 'no-such-client', '--new-secret'), /no client no-such-client/);
+  const key = await clientKey(server.dir, 'ES256');
+  const pk = await server.client({ auth: 'private_key_jwt', jwks: key.file });
+  await assert.rejects(server.cli('client', 'update', pk.client_id, '--new-secret'),
+    /private_key_jwt client authenticates with its keys/);
 });
