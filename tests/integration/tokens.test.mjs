@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startServer, Agent } from './lib/harness.mjs';
 import {
-  RP_CB, registerRp, clientKey, authRequest, browse, assertCodeResponse, tokenRequest, userinfoStatus,
+  RP_CB, registerRp, clientKey, authRequest, browse, codeFlow, assertCodeResponse, tokenRequest, userinfoStatus,
 } from './lib/flows.mjs';
 
 let server;
@@ -158,4 +158,22 @@ test('client update --new-secret: the old secret is void at once, the new one wo
   const pk = await server.client({ auth: 'private_key_jwt', jwks: key.file });
   await assert.rejects(server.cli('client', 'update', pk.client_id, '--new-secret'),
     /private_key_jwt client authenticates with its keys/);
+});
+
+// A malicious RP cannot follow a person to other sites by `sub`: it is
+// pairwise per sector (the redirect URIs' host, or --sector), the same for
+// every client of one sector, and stable across logins.
+test('sub is pairwise: other sectors see another sub for the same person, one sector the same', async () => {
+  const a1 = await registerRp(server, { sector: 'zorg.example' });
+  const a2 = await registerRp(server, { sector: 'zorg.example' });
+  const b = await registerRp(server, { sector: 'bank.example' });
+  const agent = new Agent();
+  const subA1 = (await codeFlow(server, a1.config, { agent })).claims.sub;
+  const subA2 = (await codeFlow(server, a2.config, { agent })).claims.sub;
+  const subB = (await codeFlow(server, b.config, { agent })).claims.sub;
+  const again = (await codeFlow(server, a1.config, { agent: new Agent() })).claims.sub;
+  assert.match(subA1, /^[A-Za-z0-9_-]{20,}$/);
+  assert.equal(subA2, subA1, 'one sector, one sub');
+  assert.equal(again, subA1, 'the same sub at the next login');
+  assert.notEqual(subB, subA1, 'another sector, another sub');
 });
