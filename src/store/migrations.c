@@ -101,6 +101,11 @@ static const char *const migration_steps[] = {
 	" created INTEGER NOT NULL);"
 	"CREATE INDEX sms_outbox_created ON sms_outbox(created);"
 	"CREATE INDEX audit_person ON audit(person_id, seq);",
+
+	/* 4: the coarse context (browser, OS, network) of the browser that
+	 * started a login, shown by the app so a relayed QR code stands out. */
+	"ALTER TABLE auth_requests ADD COLUMN context TEXT;"
+	"ALTER TABLE app_requests ADD COLUMN context TEXT;",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

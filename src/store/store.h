@@ -25,7 +25,7 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION 3 /* 3: the app key's tables */
+#define STORE_SCHEMA_VERSION 4 /* 3: the app key's tables; 4: login context */
 
 struct store;
 
@@ -77,6 +77,9 @@ struct store_authreq {
 	char *ar_acr;
 	char *ar_amr;
 	int64_t ar_auth_time;
+	/* JSON {"browser","os","network"} of the browser that started the
+	 * login (store_authreq_set_context), or NULL. */
+	char *ar_context;
 };
 
 struct store_code {
@@ -171,6 +174,9 @@ int store_authreq_delete(struct store *st, const char *id);
 /* Record the outcome of a login on a pending request (status "done" with
  * the person and key, or "denied"); SL_ENOTFOUND when it is not pending. */
 int store_authreq_complete(struct store *st, const struct store_authreq *r);
+/* Record the starting browser's context once: the first call sets it, a
+ * later one (or one for an unknown request) changes nothing. */
+int store_authreq_set_context(struct store *st, const char *id, const char *context);
 void store_authreq_clear(struct store_authreq *r);
 
 /* authorization codes */
@@ -283,6 +289,7 @@ struct store_apprq {
 	char *aq_ip;
 	char *aq_status; /* "pending", "approved", "refused", "denied" (wrong verification code), "expired" */
 	char *aq_device_id; /* the device that answered */
+	char *aq_context; /* JSON {"browser","os","network"} of the browser that started it, or NULL */
 	bool aq_extended; /* the browser extended it once */
 	int64_t aq_created;
 	int64_t aq_expires;

@@ -33,6 +33,7 @@ enum stmt_id {
 	Q_AR_GET,
 	Q_AR_DEL,
 	Q_AR_DONE,
+	Q_AR_CONTEXT,
 	Q_CODE_PUT,
 	Q_CODE_GET,
 	Q_CODE_USE,
