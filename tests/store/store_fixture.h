@@ -108,8 +108,10 @@ raw_count(const char *path, const char *sql)
 	return n;
 }
 
-/* What schema 3 added, undone: the database as a version 2 sleutel left it. */
-static const char schema_v3_undo[] = "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
+/* What schemas 4 and 3 added, undone: the database as a version 2 sleutel
+ * left it. */
+static const char schema_v3_undo[] = "ALTER TABLE auth_requests DROP COLUMN context;"
+				     "DROP TABLE accounts; DROP TABLE devices; DROP TABLE enrollments;"
 				     "DROP TABLE app_requests; DROP TABLE ciba_requests; DROP TABLE sms_outbox;"
 				     "DROP INDEX audit_person;"
 				     "ALTER TABLE clients DROP COLUMN ciba_mode;"
