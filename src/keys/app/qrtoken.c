@@ -77,8 +77,8 @@ app_qr_token_verify(const uint8_t *key, size_t keylen, const char *token, int64_
 	char *want;
 	bool ok;
 
-	if (token == NULL || strlen(token) > APP_QR_TOKEN_MAX || (dot = strchr(token, '.')) == NULL ||
-		dot == token || (size_t)(dot - token) >= idlen || (size_t)(dot - token) > APP_QR_ID_MAX)
+	if (token == NULL || strlen(token) > APP_QR_TOKEN_MAX || (dot = strchr(token, '.')) == NULL || dot == token ||
+		(size_t)(dot - token) >= idlen || (size_t)(dot - token) > APP_QR_ID_MAX)
 		return SL_EINVAL;
 	if ((slot = parse_slot(dot + 1, &mac)) < 0)
 		return SL_EINVAL;
