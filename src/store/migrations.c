@@ -104,8 +104,7 @@ static const char *const migration_steps[] = {
 
 	/* 4: the coarse context (browser, OS, network) of the browser that
 	 * started a login, shown by the app so a relayed QR code stands out. */
-	"ALTER TABLE auth_requests ADD COLUMN context TEXT;"
-	"ALTER TABLE app_requests ADD COLUMN context TEXT;",
+	"ALTER TABLE auth_requests ADD COLUMN context TEXT; ALTER TABLE app_requests ADD COLUMN context TEXT;",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,
