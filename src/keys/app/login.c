@@ -60,7 +60,7 @@ static int64_t
 qr_now(struct server *srv, const struct oidc_pending *p, const struct i18n_catalog *cat, char **link, char **svg)
 {
 	int64_t slot = app_qr_slot(sl_now(), srv->sv_conf->c_app_qr_rotate);
-	char *tok = app_qr_token(srv, p->op_req.ar_id);
+	char *tok = app_qr_token_make(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), p->op_req.ar_id, slot);
 	size_t n;
 
 	*link = NULL;

@@ -110,10 +110,8 @@ void app_context_network(const char *ip, char *out, size_t len);
 char *app_context_json(const char *ua, const char *ip);
 
 /* ---- scan.c ---- */
-/* The current token of a pending authorization request's QR code
- * (qrtoken.c with the server's key, clock and [app] qr_rotate_seconds). */
-char *app_qr_token(struct server *srv, const char *authreq_id);
-/* A token's request id, as app_qr_token_verify() at the current slot. */
+/* A token's request id, as app_qr_token_verify() with the server's key
+ * at the current slot of [app] qr_rotate_seconds. */
 int app_qr_token_check(struct server *srv, const char *token, char *id, size_t idlen);
 void appscan_post(void *ctx, struct http_request *rq);
 

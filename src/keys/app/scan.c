@@ -21,14 +21,6 @@
 
 #define QR_JTI_CLIENT "sleutel:qr" /* the jti namespace of used tokens */
 
-char *
-app_qr_token(struct server *srv, const char *authreq_id)
-{
-	int64_t slot = app_qr_slot(sl_now(), srv->sv_conf->c_app_qr_rotate);
-
-	return app_qr_token_make(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), authreq_id, slot);
-}
-
 int
 app_qr_token_check(struct server *srv, const char *token, char *id, size_t idlen)
 {
