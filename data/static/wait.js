@@ -8,7 +8,8 @@
 // (data-next); the test key's wait page gives only data-req and data-csrf.
 // With data-remaining it counts down, and with data-warn it says so in the
 // status region once 30 seconds are left (the page has a button for more
-// time: WCAG 2.2.1).
+// time: WCAG 2.2.1).  On the app login page it also renews the QR code
+// each slot (#qr, data-refresh).
 (function () {
   'use strict';
   var box = document.getElementById('wait');
@@ -57,4 +58,31 @@
       .catch(function () { setTimeout(poll, 2000); });
   }
   poll();
+
+  // The login page's QR code changes every slot (data-rotate seconds): fetch
+  // the new one just after the slot turns and swap it in.  #qr is
+  // aria-live="off": a screen reader is not told of every new code.
+  var qr = document.getElementById('qr');
+  var qrUrl = qr && qr.getAttribute('data-refresh');
+  var qrLink = document.getElementById('qr-link');
+  function refreshQr() {
+    if (leaving) return;
+    fetch(qrUrl, { credentials: 'same-origin', cache: 'no-store' })
+      .then(function (r) { return r.status === 200 ? r.json() : null; })
+      .then(function (j) {
+        if (leaving || !j || j.status !== 'pending') return; // gone or done: the poll moves the page on
+        qr.innerHTML = j.svg;
+        qr.setAttribute('data-slot', String(j.slot));
+        if (qrLink) {
+          qrLink.setAttribute('href', j.link);
+          qrLink.setAttribute('data-qr-token', j.link);
+        }
+        setTimeout(refreshQr, Math.max(1, j.next_in) * 1000 + 100);
+      })
+      .catch(function () { setTimeout(refreshQr, 2000); });
+  }
+  if (qrUrl) {
+    var rotate = parseInt(qr.getAttribute('data-rotate'), 10) || 5;
+    setTimeout(refreshQr, rotate * 1000);
+  }
 })();

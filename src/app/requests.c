@@ -319,3 +319,37 @@ sapp_scan(struct sapp *app, const char *uri, json_t **out, struct sl_err *err)
 	*out = ans;
 	return SL_OK;
 }
+
+/* Short printable ASCII: what the server puts in a context, nothing a
+ * server could use to write a sentence of its own into the app's. */
+static bool
+context_part(const json_t *ctx, const char *name, char *out, size_t size)
+{
+	const char *v = member(ctx, name);
+	size_t n = v ? strlen(v) : 0;
+
+	if (v == NULL || n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < ' ' || v[i] > '~')
+			return false;
+	memcpy(out, v, n + 1);
+	return true;
+}
+
+int
+sapp_request_context(const json_t *request, struct sapp_context *out)
+{
+	const json_t *ctx = json_object_get(request, "context");
+
+	memset(out, 0, sizeof(*out));
+	if (ctx == NULL)
+		return SL_ENOTFOUND;
+	if (!json_is_object(ctx) || !context_part(ctx, "browser", out->sc_browser, sizeof(out->sc_browser)) ||
+		!context_part(ctx, "os", out->sc_os, sizeof(out->sc_os)) ||
+		!context_part(ctx, "network", out->sc_network, sizeof(out->sc_network))) {
+		memset(out, 0, sizeof(*out));
+		return SL_EINVAL;
+	}
+	return SL_OK;
+}

@@ -40,6 +40,7 @@
 #define SAPP_POLL_GRACE 10 /* seconds a long-poll may outlast the server's poll_timeout */
 #define SAPP_POLL_DEFAULT 25 /* the server's poll_timeout when it does not say */
 #define SAPP_TIMEOUT 15 /* seconds for an ordinary call */
+#define SAPP_CONTEXT_MAX 48 /* bytes of each part of a request's context */
 
 struct sapp;
 struct camo_params;
@@ -129,6 +130,18 @@ int sapp_approve(struct sapp *app, const json_t *request, const char *picked, co
 int sapp_refuse(struct sapp *app, const json_t *request, json_t **out, struct sl_err *err);
 /* A scanned QR code "sleutel://login?t=TOKEN": POST /scan; the request. */
 int sapp_scan(struct sapp *app, const char *uri, json_t **out, struct sl_err *err);
+
+/* Which browser started a login, coarsely, as the server recorded it (the
+ * request's "context"): each part "" when not known. */
+struct sapp_context {
+	char sc_browser[SAPP_CONTEXT_MAX + 1]; /* "Chrome" */
+	char sc_os[SAPP_CONTEXT_MAX + 1]; /* "Linux" */
+	char sc_network[SAPP_CONTEXT_MAX + 1]; /* "203.0.113.x" or "2001:db8:1::/48" */
+};
+/* The context of `request`: SL_OK; SL_ENOTFOUND when it has none (CIBA,
+ * an older server); SL_EINVAL when a part is not short printable ASCII
+ * (then nothing of it is to be shown). */
+int sapp_request_context(const json_t *request, struct sapp_context *out);
 
 /* ---- devices ---- */
 

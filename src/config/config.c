@@ -106,6 +106,7 @@ static const struct conf_key conf_keys[] = {
 	{ "app", "sms_attempts", CT_INT, OFF(c_app_sms_attempts), 1, 10, "3" },
 	{ "app", "sms_max_sends", CT_INT, OFF(c_app_sms_max_sends), 1, 10, "3" },
 	{ "app", "proof_window", CT_INT, OFF(c_app_proof_window), 5, 600, "60" },
+	{ "app", "qr_rotate_seconds", CT_INT, OFF(c_app_qr_rotate), 1, 60, "5" },
 	{ "app", "poll_timeout", CT_INT, OFF(c_app_poll_timeout), 1, 300, "25" },
 	{ "app", "push_url", CT_STR, OFF(c_app_push_url), 0, 0, "" },
 	{ "app", "terms_version", CT_STR, OFF(c_app_terms_version), 0, 0, "2026-11" },

@@ -135,6 +135,7 @@ struct sl_config {
 	int c_app_sms_attempts; /* wrong SMS codes before the enrolment ends */
 	int c_app_sms_max_sends; /* SMS per enrolment (first + resends) */
 	int c_app_proof_window; /* seconds a device proof's iat may differ from now */
+	int c_app_qr_rotate; /* seconds one QR code is shown; a code is taken for two */
 	int c_app_poll_timeout; /* seconds before GET /device/v1/requests answers 204 */
 	char *c_app_push_url; /* webhook that wakes a phone; "" = none */
 	char *c_app_terms_version; /* the terms version a new enrolment must accept */

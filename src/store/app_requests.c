@@ -16,14 +16,14 @@
 
 #define AQ_COLS                                                                                                        \
 	"id, account_id, client_id, rp_name, action, display_text, authz_details, codes, code, nonce, link_kind,"      \
-	" link_id, ip, status, device_id, extended, created, expires"
+	" link_id, ip, status, device_id, extended, created, expires, context"
 #define CB_COLS                                                                                                        \
 	"id, client_id, apprq_id, scope, acr, binding_message, notification_token, authz_details, status,"             \
 	" person_id, auth_time, last_poll, poll_interval, expires"
 
 const char *const store_sql_requests[Q_COUNT] = {
 	[Q_AQ_PUT] = "INSERT INTO app_requests (" AQ_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-		     " ?11, ?12, ?13, 'pending', NULL, 0, ?14, ?15)",
+		     " ?11, ?12, ?13, 'pending', NULL, 0, ?14, ?15, ?16)",
 	[Q_AQ_GET] = "SELECT " AQ_COLS " FROM app_requests WHERE id = ?1",
 	[Q_AQ_COUNT_PENDING] = "SELECT count(*) FROM app_requests"
 			       " WHERE account_id = ?1 AND status = 'pending' AND expires > ?2",
@@ -64,7 +64,7 @@ store_apprq_put(struct store *st, const struct store_apprq *r)
 	const struct bind b[] = { BT(r->aq_id), BT(r->aq_account_id), BT(r->aq_client_id), BT(r->aq_rp_name),
 		BT(r->aq_action), BT(r->aq_display_text), BT(r->aq_authz_details), BT(r->aq_codes), BT(r->aq_code),
 		BT(r->aq_nonce), BT(r->aq_link_kind), BT(r->aq_link_id), BT(r->aq_ip),
-		BI(r->aq_created ? r->aq_created : sl_now()), BI(r->aq_expires) };
+		BI(r->aq_created ? r->aq_created : sl_now()), BI(r->aq_expires), BT(r->aq_context) };
 
 	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL)
 		return SL_EINVAL;
@@ -94,6 +94,7 @@ apprq_read(sqlite3_stmt *s, void *arg)
 	r->aq_extended = sqlite3_column_int(s, 15) != 0;
 	r->aq_created = sqlite3_column_int64(s, 16);
 	r->aq_expires = sqlite3_column_int64(s, 17);
+	r->aq_context = col_text(s, 18);
 }
 
 int
@@ -233,6 +234,7 @@ store_apprq_clear(struct store_apprq *r)
 	free(r->aq_ip);
 	free(r->aq_status);
 	free(r->aq_device_id);
+	free(r->aq_context);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -123,6 +123,10 @@ static const char *const migration_steps[] = {
 	"CREATE TABLE consents ("
 	" person_id TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL,"
 	" created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (person_id, client_id));",
+
+	/* 7: the coarse context (browser, OS, network) of the browser that
+	 * started a login, shown by the app so a relayed QR code stands out. */
+	"ALTER TABLE auth_requests ADD COLUMN context TEXT; ALTER TABLE app_requests ADD COLUMN context TEXT;",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

@@ -41,7 +41,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_AR_PUT] = "INSERT INTO auth_requests (id, kind, client_id, params, browser, expires)"
 		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_AR_GET] = "SELECT id, kind, client_id, params, browser, expires, status, person_id, key, acr, amr,"
-		     " auth_time FROM auth_requests WHERE id = ?1 AND expires > ?2",
+		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2",
+	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
 	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
 		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
 	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
@@ -702,6 +703,7 @@ authreq_row(sqlite3_stmt *s, void *arg)
 	out->ar_acr = col_text(s, 9);
 	out->ar_amr = col_text(s, 10);
 	out->ar_auth_time = sqlite3_column_int64(s, 11);
+	out->ar_context = col_text(s, 12);
 }
 
 /* The request if it has not expired. */
@@ -821,6 +823,14 @@ store_authreq_take_result(struct store *st, const char *id, const char *hash, ch
 	return rc;
 }
 
+int
+store_authreq_set_context(struct store *st, const char *id, const char *context)
+{
+	const struct bind b[] = { BT(id), BT(context), BI(sl_now()) };
+
+	return write_one(st, DUR_NORMAL, Q_AR_CONTEXT, b, NBIND(b), false);
+}
+
 void
 store_authreq_clear(struct store_authreq *r)
 {
@@ -834,6 +844,7 @@ store_authreq_clear(struct store_authreq *r)
 	free(r->ar_key);
 	free(r->ar_acr);
 	free(r->ar_amr);
+	free(r->ar_context);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -25,9 +25,9 @@
 
 #include "../core/core.h"
 
-#define STORE_SCHEMA_VERSION                                                                                           \
-	6 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by session;
-				  6: client scopes, consents */
+/* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
+ * session; 6: client scopes, consents; 7: login context */
+#define STORE_SCHEMA_VERSION 7
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -83,6 +83,9 @@ struct store_authreq {
 	char *ar_acr;
 	char *ar_amr;
 	int64_t ar_auth_time;
+	/* JSON {"browser","os","network"} of the browser that started the
+	 * login (store_authreq_set_context), or NULL. */
+	char *ar_context;
 };
 
 struct store_code {
@@ -196,6 +199,9 @@ int store_authreq_set_result(struct store *st, const char *id, const char *hash,
  * taken all the same).  SL_ENOTFOUND when the request is gone or has no
  * result or another hash; nothing changes then. */
 int store_authreq_take_result(struct store *st, const char *id, const char *hash, char **result);
+/* Record the starting browser's context once: the first call sets it, a
+ * later one (or one for an unknown request) changes nothing. */
+int store_authreq_set_context(struct store *st, const char *id, const char *context);
 void store_authreq_clear(struct store_authreq *r);
 
 /* authorization codes */
@@ -339,6 +345,7 @@ struct store_apprq {
 	char *aq_ip;
 	char *aq_status; /* "pending", "approved", "refused", "denied" (wrong verification code), "expired" */
 	char *aq_device_id; /* the device that answered */
+	char *aq_context; /* JSON {"browser","os","network"} of the browser that started it, or NULL */
 	bool aq_extended; /* the browser extended it once */
 	int64_t aq_created;
 	int64_t aq_expires;

@@ -632,6 +632,47 @@ test_local_refusals(void **state)
 	json_decref(rq);
 }
 
+/* A request's context: the three parts as sent, none when absent, and
+ * nothing at all when a part is not short printable ASCII. */
+static void
+test_request_context(void **state)
+{
+	struct sapp_context x;
+	json_t *r;
+	char big[SAPP_CONTEXT_MAX + 2];
+
+	(void)state;
+	r = json_pack("{s:{s:s,s:s,s:s}}", "context", "browser", "Firefox", "os", "Linux", "network", "203.0.113.x");
+	assert_int_equal(sapp_request_context(r, &x), SL_OK);
+	assert_string_equal(x.sc_browser, "Firefox");
+	assert_string_equal(x.sc_os, "Linux");
+	assert_string_equal(x.sc_network, "203.0.113.x");
+	json_decref(r);
+	r = json_pack("{s:s}", "id", "rq");
+	assert_int_equal(sapp_request_context(r, &x), SL_ENOTFOUND);
+	json_decref(r);
+	r = json_pack("{s:{s:s,s:s,s:s}}", "context", "browser", "Fire\nfox", "os", "", "network", "");
+	assert_int_equal(sapp_request_context(r, &x), SL_EINVAL);
+	assert_string_equal(x.sc_browser, "");
+	json_decref(r);
+	r = json_pack("{s:{s:s,s:s,s:s}}", "context", "browser", "Caf\xc3\xa9", "os", "", "network", "");
+	assert_int_equal(sapp_request_context(r, &x), SL_EINVAL);
+	json_decref(r);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	r = json_pack("{s:{s:s,s:s,s:s}}", "context", "browser", big, "os", "", "network", "");
+	assert_int_equal(sapp_request_context(r, &x), SL_EINVAL);
+	big[SAPP_CONTEXT_MAX] = '\0';
+	json_object_set_new(json_object_get(r, "context"), "browser", json_string(big));
+	assert_int_equal(sapp_request_context(r, &x), SL_OK);
+	json_object_del(json_object_get(r, "context"), "os");
+	assert_int_equal(sapp_request_context(r, &x), SL_EINVAL);
+	json_decref(r);
+	r = json_pack("{s:s}", "context", "Chrome");
+	assert_int_equal(sapp_request_context(r, &x), SL_EINVAL);
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -645,6 +686,7 @@ main(void)
 		cmocka_unit_test(test_confirm_fields),
 		cmocka_unit_test(test_answer_body),
 		cmocka_unit_test(test_local_refusals),
+		cmocka_unit_test(test_request_context),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -10,6 +10,9 @@
 //
 // Also: a refusal on the phone gives a clear page and the RP access_denied;
 // a wrong pick says so; "I need more time" extends once and is gone after;
+// the QR code changes every slot without a reload (and with the "New QR
+// code" link without script), and the phone that scans it sees which
+// browser asked;
 // without JavaScript the "continue" button does what the script does; a
 // payment (PAR with authorization_details) shows its text on the wait
 // page; axe (WCAG 2.0/2.1 A and AA) finds nothing on the phone form, the
@@ -25,7 +28,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, ROOT, BUILD } from '../integration/lib/harness.mjs';
 import { tokenRequest } from '../integration/lib/flows.mjs';
-import { smsGateway, enrolPhone } from '../integration/lib/phone.mjs';
+import { smsGateway, enrolPhone, qrSlot } from '../integration/lib/phone.mjs';
 import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, shots,
   newContext as newContextIn, at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
@@ -35,6 +38,7 @@ const PERSON = { rrn: '85073003328', given_name: 'Mark', family_name: 'Denblinde
 const RP_NAME = 'Mijn gezondheid';
 const ACR_HIGH = 'http://eidas.europa.eu/LoA/high';
 const LIFETIME = 120; // [app] request_lifetime for this run
+const ROTATE = 2; // [app] qr_rotate_seconds: the QR code changes this often
 const PAY = { type: 'payment', instructedAmount: { amount: '12.34', currency: 'EUR' },
   creditorName: 'Apotheek Nova', creditorAccount: { iban: 'BE71096123456769' } };
 // Chromium always sends an Accept-Language; Spanish is none of the portal's,
@@ -70,7 +74,7 @@ before(async () => {
     config: {
       portal: { data_dir: share },
       sms: { driver: 'webhook', webhook_url: gw.url },
-      app: { rate_phone: 1000, rate_ip: 1000, max_pending: 20, request_lifetime: LIFETIME },
+      app: { rate_phone: 1000, rate_ip: 1000, max_pending: 20, request_lifetime: LIFETIME, qr_rotate_seconds: ROTATE },
     },
   });
   [chrome, rp, phone] = await Promise.all([
@@ -377,7 +381,73 @@ test('6. a payment (PAR with authorization_details): the wait page and the phone
   }
 });
 
-test('7. no CSP violation and no script error on the portal', () => {
+// The QR code's state on the page: its slot, its SVG, its link.
+// (Locators, not page.evaluate: they also work where the page has no script.)
+const qrState = async (page) => ({
+  slot: Number(await page.getAttribute('#qr', 'data-slot')),
+  svg: await page.locator('#qr').innerHTML(),
+  link: await page.getAttribute('#qr-link', 'href'),
+});
+
+test('7. the QR code changes every slot without a reload; the phone scans the new one and the page moves on', async () => {
+  const ctx = await newContext('qr-rotate');
+  const page = await ctx.newPage();
+  try {
+    await toPhoneForm(page, '?ui_locales=en');
+    assert.equal(await page.getAttribute('#qr', 'aria-live'), 'off', 'a new code is not announced');
+    const first = await qrState(page);
+    assert.equal(qrSlot(first.link), first.slot);
+    await assertAxe(page, 'phone form with QR (en)');
+    // No reload: the script swaps in the next slot's code.
+    const url = page.url();
+    await page.waitForFunction((s) => Number(document.getElementById('qr').getAttribute('data-slot')) > s,
+      first.slot, { timeout: (2 * ROTATE + 3) * 1000 });
+    const next = await qrState(page);
+    assert.equal(page.url(), url);
+    assert.notEqual(next.svg, first.svg, 'another picture');
+    assert.notEqual(next.link, first.link, 'another token');
+    assert.equal(qrSlot(next.link), next.slot);
+    assert.equal(await page.locator('#qr svg').count(), 1);
+    await screenshot(page, '59-app-qr-renewed');
+    await assertAxe(page, 'phone form, QR renewed (en)');
+    // The phone scans what the screen shows now; it sees which browser asked.
+    const r = await phone.scan((await qrState(page)).link);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.context.os, 'Linux');
+    assert.match(r.body.context.browser, /^Chrom(e|ium)$/);
+    assert.match(r.body.context.network, /^127\.0\.0\.x$/);
+    await phoneAnswer(r.body, { code: r.body.codes[0] }, { status: 200 });
+    await page.waitForURL(at(rp.base, '/cb'), { timeout: 5000 });
+    assert.equal(rp.last().failure, undefined);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('8. without JavaScript the QR code stays as served; the page says it changes and offers a new one', async () => {
+  const ctx = await newContext('qr-nojs', { javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  try {
+    await toPhoneForm(page, '?ui_locales=en');
+    const first = await qrState(page);
+    const link = page.locator('#qr-new');
+    assert.equal((await link.innerText()).trim(), T.t('en', 'New QR code'));
+    assert.match(await text(page, '#wait'), /changes every few seconds/);
+    // (axe needs script: the same markup is checked in test 7.)
+    await page.waitForTimeout((ROTATE + 1) * 1000);
+    assert.equal((await qrState(page)).slot, first.slot, 'nothing changes without the script');
+    await Promise.all([page.waitForNavigation(), link.click()]);
+    assert.ok(at(server.base, '/key/app')(new URL(page.url())));
+    const again = await qrState(page);
+    assert.ok(again.slot > first.slot, 'the reload shows a newer code');
+    assert.notEqual(again.link, first.link);
+    await screenshot(page, '59-app-qr-nojs');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('9. no CSP violation and no script error on the portal', () => {
   assert.deepEqual(watch.cspProblems(server.base), []);
   const other = watch.otherProblems(server.base)
     .filter((e) => !(e.kind === 'console' && /Failed to load resource: the server responded with a status of 4\d\d/.test(e.text)));

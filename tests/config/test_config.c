@@ -108,16 +108,19 @@ test_app_defaults_and_values(void **state)
 	assert_int_equal(conf->c_app_sms_attempts, 3);
 	assert_int_equal(conf->c_app_sms_code_lifetime, 600);
 	assert_int_equal(conf->c_app_enrollment_lifetime, 1800);
+	assert_int_equal(conf->c_app_qr_rotate, 5);
 	assert_string_equal(conf->c_app_default_country, "32");
 	assert_string_equal(conf->c_sms_driver, "outbox");
 	assert_int_equal(conf->c_nbanks, 0);
 	config_free(conf);
 	conf = load_ok(*state,
 		MINIMAL "[app]\nrequest_lifetime = 60\nmax_pending = 1\npush_url = https://push.example/w\n"
+			"qr_rotate_seconds = 60\n"
 			"[sms]\ndriver = webhook\nwebhook_url = https://sms.example/send\nwebhook_retries = 0\n"
 			"[ciba]\ninterval = 2\n");
 	assert_int_equal(conf->c_app_request_lifetime, 60);
 	assert_int_equal(conf->c_app_max_pending, 1);
+	assert_int_equal(conf->c_app_qr_rotate, 60);
 	assert_string_equal(conf->c_app_push_url, "https://push.example/w");
 	assert_string_equal(conf->c_sms_driver, "webhook");
 	assert_int_equal(conf->c_sms_webhook_retries, 0);
@@ -130,6 +133,8 @@ test_app_limits_refused(void **state)
 {
 	load_refused(*state, MINIMAL "[app]\nrequest_lifetime = 29\n", "request_lifetime");
 	load_refused(*state, MINIMAL "[app]\nmax_pending = 0\n", "max_pending");
+	load_refused(*state, MINIMAL "[app]\nqr_rotate_seconds = 0\n", "qr_rotate_seconds");
+	load_refused(*state, MINIMAL "[app]\nqr_rotate_seconds = 61\n", "qr_rotate_seconds");
 	load_refused(*state, MINIMAL "[app]\nsms_attempts = 11\n", "sms_attempts");
 	load_refused(*state, MINIMAL "[app]\ndefault_country = +32\n", "default_country");
 	load_refused(*state, MINIMAL "[app]\ndefault_country = 1234\n", "default_country");

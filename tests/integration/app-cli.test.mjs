@@ -250,8 +250,12 @@ test('login: the app shows the RP, "Ik log in", the text and three codes; picks 
   assert.match(text.stdout, /Ik log in/);
   assert.ok(text.stdout.includes(rq.display_text), 'the display text exactly');
   for (const c of rq.codes) assert.match(text.stdout, new RegExp(`\\) ${c}\\b`));
+  // Which browser asked (node's fetch says "node"), and what to do if it is not yours.
+  assert.match(text.stdout, /Inloggen bij Mijn gezondheid — aangevraagd vanaf node \(127\.0\.0\.x\)/);
+  assert.match(text.stdout, /Is dat niet het scherm voor je\? Weiger dan\./);
   const fr = await app(['--lang', 'fr', 'pending']);
   assert.match(fr.stdout, /Je me connecte/);
+  assert.match(fr.stdout, /Connexion à Mijn gezondheid — demandée depuis node \(127\.0\.0\.x\)/);
 
   // A code that is not one of the three: usage, nothing sent.
   let r = await app(['--json', 'approve', rq.id, '--pick', '99999'], { input: `${APP_CODE}\n` });
@@ -322,12 +326,19 @@ test('scan: the QR code gives a request with one code, already matched; approvin
   const req = await authRequest(rp.config);
   let res = await agent.get(String(req.url));
   const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
-  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en`)).text();
+  const headers = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36' };
+  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en`, { headers })).text();
   const link = html.match(/data-qr-token="([^"]+)"/)[1].replace(/&amp;/g, '&');
   let r = await app(['--json', 'scan', link]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.json.codes.length, 1);
   assert.equal(r.json.rp_name, 'Mijn gezondheid');
+  assert.deepEqual(r.json.context, { browser: 'Chrome', os: 'Windows', network: '127.0.0.x' });
+  const text = await app(['--lang', 'en', 'pending']);
+  assert.match(text.stdout, /Login at Mijn gezondheid — requested from Chrome on Windows \(127\.0\.0\.x\)/);
+  assert.match(text.stdout, /Is that not the screen in front of you\? Then refuse\./);
+  const de = await app(['--lang', 'de', 'pending']);
+  assert.match(de.stdout, /Anmeldung bei Mijn gezondheid — angefragt von Chrome unter Windows/);
   r = await app(['--json', 'approve', r.json.id, '--pick', r.json.codes[0]], { input: `${APP_CODE}\n` });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.json.status, 'approved');

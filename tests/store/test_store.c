@@ -311,6 +311,27 @@ test_authreq_put_get_take(void **state)
 	assert_int_equal(store_authreq_get(fx->fx_store, "req-2", &got), SL_ENOTFOUND);
 }
 
+/* The starting browser's context is recorded once: a later page (or
+ * another browser that learnt the id) cannot rewrite it. */
+static void
+test_authreq_context_set_once(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_authreq r = authreq_fixture("req-c", sl_now() + 600), got;
+
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(store_authreq_get(fx->fx_store, "req-c", &got), SL_OK);
+	assert_null(got.ar_context);
+	store_authreq_clear(&got);
+	assert_int_equal(store_authreq_set_context(fx->fx_store, "req-c", "{\"browser\":\"Firefox\"}"), SL_OK);
+	assert_int_equal(store_authreq_set_context(fx->fx_store, "req-c", "{\"browser\":\"Other\"}"), SL_OK);
+	assert_int_equal(store_authreq_get(fx->fx_store, "req-c", &got), SL_OK);
+	assert_string_equal(got.ar_context, "{\"browser\":\"Firefox\"}");
+	store_authreq_clear(&got);
+	assert_int_equal(store_authreq_set_context(fx->fx_store, "nobody", "{}"), SL_OK);
+	assert_int_equal(store_authreq_get(fx->fx_store, "nobody", &got), SL_ENOTFOUND);
+}
+
 static void
 test_authreq_expired_not_returned(void **state)
 {
@@ -1188,6 +1209,7 @@ main(void)
 		T(test_audit_is_append_only),
 		T(test_audit_replace_refused),
 		T(test_existing_database_gets_replace_guard),
+		T(test_authreq_context_set_once),
 		T(test_key_add_each_generation),
 		T(test_purge_expired_removes_only_expired),
 		T(test_parallel_authreq_puts),

@@ -143,7 +143,7 @@ test_migrates_v2_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 6);
+	assert_int_equal(STORE_SCHEMA_VERSION, 7);
 	assert_int_equal(store_client_get(fx->fx_store, "old", &cl), SL_OK);
 	assert_string_equal(cl.cl_name, "Old RP");
 	assert_null(cl.cl_ciba_mode);
@@ -832,6 +832,7 @@ test_apprq_put_get_pending(void **state)
 	r2.aq_created = now - 1;
 	r2.aq_action = (char *)"payment";
 	r2.aq_authz_details = (char *)"[{\"type\":\"payment_initiation\"}]";
+	r2.aq_context = (char *)"{\"browser\":\"Firefox\",\"network\":\"192.0.2.x\",\"os\":\"Linux\"}";
 	assert_int_equal(store_apprq_put(fx->fx_store, &r2), SL_OK);
 	assert_int_equal(store_apprq_put(fx->fx_store, &r1), SL_OK);
 	assert_int_equal(store_apprq_put(fx->fx_store, &old), SL_OK);
@@ -855,6 +856,7 @@ test_apprq_put_get_pending(void **state)
 	assert_string_equal(got.aq_ip, "192.0.2.1");
 	assert_string_equal(got.aq_status, "pending");
 	assert_null(got.aq_device_id);
+	assert_string_equal(got.aq_context, "{\"browser\":\"Firefox\",\"network\":\"192.0.2.x\",\"os\":\"Linux\"}");
 	assert_false(got.aq_extended);
 	assert_int_equal(got.aq_created, now - 1);
 	assert_int_equal(got.aq_expires, now + 180);

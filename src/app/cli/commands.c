@@ -607,8 +607,40 @@ action_text(const struct cli *c, const char *action)
 	return txt(c, T_ACTION_LOGIN);
 }
 
-/* The RP's name, the action and the display text exactly as sent, and
- * the codes to pick from. */
+/* "Chrome on Linux (203.0.113.x)" in the app's language. */
+static void
+context_text(const struct cli *c, const struct sapp_context *x, char *out, size_t size)
+{
+	char who[256];
+	size_t n;
+
+	if (x->sc_browser[0] != '\0' && x->sc_os[0] != '\0')
+		fmt_txt(c, who, sizeof(who), T_ON_OS, x->sc_browser, x->sc_os);
+	else
+		sl_strlcpy(who, x->sc_browser[0] != '\0' ? x->sc_browser : txt(c, T_SOME_BROWSER), sizeof(who));
+	n = sl_strlcpy(out, who, size);
+	if (x->sc_network[0] != '\0' && n < size)
+		snprintf(out + n, size - n, " (%s)", x->sc_network);
+}
+
+/* Which browser asked, when the server says: a QR code relayed from
+ * another screen shows up here as a browser or network that is not the
+ * person's own. */
+static void
+show_context(const struct cli *c, const json_t *r, const char *rp)
+{
+	struct sapp_context x;
+	char from[512];
+
+	if (sapp_request_context(r, &x) != SL_OK)
+		return;
+	context_text(c, &x, from, sizeof(from));
+	say2(c, T_REQUESTED_FROM, rp, from);
+	say(c, T_NOT_YOUR_SCREEN);
+}
+
+/* The RP's name, the action and the display text exactly as sent, who
+ * asked (show_context), and the codes to pick from. */
 void
 show_request(const struct cli *c, const json_t *r)
 {
@@ -620,6 +652,7 @@ show_request(const struct cli *c, const json_t *r)
 	printf("\n%s\n", rp ? rp : "?");
 	printf("%s\n", action_text(c, json_string_value(json_object_get(r, "action"))));
 	printf("%s\n", text ? text : "");
+	show_context(c, r, rp ? rp : "?");
 	json_array_foreach(json_object_get(r, "codes"), i, code)
 		printf("  %zu) %s\n", i + 1, json_string_value(code) ? json_string_value(code) : "?");
 	if (json_is_integer(json_object_get(r, "expires_in")))

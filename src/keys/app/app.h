@@ -46,6 +46,10 @@ void app_request_wait_key(const char *apprq_id, char *out, size_t len);
 /* The waiter key of an account's devices (the request channel). */
 void app_account_wait_key(const char *account_id, char *out, size_t len);
 
+/* The stored context of a login (context.c) as the app gets it, its
+ * strings checked readable; new reference, NULL when there is none. */
+json_t *app_context_object(const char *context);
+
 /* ---- request side (request.c, ratelimit.c) ---- */
 
 /* Start-up and shut-down of the request side (rate-limit tables). */
@@ -61,6 +65,7 @@ struct app_request_spec {
 	const char *as_link_kind; /* "authreq" or "ciba" */
 	const char *as_link_id; /* the OIDC request or CIBA auth_req_id */
 	const char *as_ip; /* the browser's or RP's address, for limits and audit */
+	const char *as_context; /* JSON context of the browser that started the login (context.c), or NULL */
 	int as_lang; /* index into config_languages: the display text's language */
 	int as_lifetime; /* seconds; 0 = [app] request_lifetime */
 };
@@ -103,6 +108,11 @@ extern const size_t app_login_nroutes;
 /* Route table of the device API (/device/v1/...). */
 extern const struct http_route app_device_routes[];
 extern const size_t app_device_nroutes;
+
+/* A request as the app sees it (docs/device-api.md "GET /requests"),
+ * with the starting browser's context when it has one; the scan answers
+ * with the same object.  New reference, NULL when out of memory. */
+json_t *app_request_json(const struct store_apprq *r, int64_t now);
 
 /* Authenticate a device-API request by its proof (the DPoP header) as a
  * registered, active device: SL_OK with the record; otherwise the 401 is

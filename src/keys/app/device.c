@@ -95,5 +95,10 @@ app_request_json(const struct store_apprq *r, int64_t now)
 		if (ad != NULL)
 			json_object_set_new(o, "authorization_details", ad);
 	}
+	if (o != NULL && r->aq_context != NULL) {
+		json_t *ctx = app_context_object(r->aq_context);
+		if (ctx != NULL)
+			json_object_set_new(o, "context", ctx);
+	}
 	return o;
 }

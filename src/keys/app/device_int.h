@@ -136,7 +136,5 @@ void app_channel_get(void *ctx, struct http_request *rq);
 void app_confirm_post(void *ctx, struct http_request *rq);
 void app_devices_get(void *ctx, struct http_request *rq);
 void app_devices_remove(void *ctx, struct http_request *rq);
-/* A request as the app sees it (docs/device-api.md "GET /requests"). */
-json_t *app_request_json(const struct store_apprq *r, int64_t now);
 
 #endif

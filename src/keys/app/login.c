@@ -8,6 +8,11 @@
  * browser by its cookie) and the app request (aq), which must be linked to
  * it: so only the browser that started a login sees its code.
  *
+ * The QR code changes every [app] qr_rotate_seconds (qrtoken.c): the page's
+ * script fetches the new one from /key/app/qr; without script the page
+ * offers a new code by reloading.  The first page records which browser
+ * started the login (context.c) for the app to show.
+ *
  * A number without an account is not revealed: it gets a decoy request
  * that looks the same on this side and that no phone ever sees.
  */
@@ -49,40 +54,110 @@ payment_line(const struct oidc_pending *p, int lang, char *out, size_t len)
 		app_display_text(lang, "payment", p->op_client.cl_name, &pay, NULL, out, len);
 }
 
+/* The QR code of this login as it is now: its link (sleutel://login?t=...)
+ * and the SVG of it, both malloc'd (NULL on failure); its slot. */
+static int64_t
+qr_now(struct server *srv, const struct oidc_pending *p, const struct i18n_catalog *cat, char **link, char **svg)
+{
+	int64_t slot = app_qr_slot(sl_now(), srv->sv_conf->c_app_qr_rotate);
+	char *tok = app_qr_token_make(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), p->op_req.ar_id, slot);
+	size_t n;
+
+	*link = NULL;
+	*svg = NULL;
+	if (tok != NULL && (*link = malloc((n = strlen(QR_SCHEME) + strlen(tok) + 1))) != NULL) {
+		snprintf(*link, n, "%s%s", QR_SCHEME, tok);
+		*svg = app_qr_svg(*link, i18n_gettext(cat, N_("QR code to scan with the sleutel app")));
+	}
+	free(tok);
+	return slot;
+}
+
+/* Record which browser started this login, once: the app shows it with
+ * the request, so a QR code relayed to another screen stands out. */
+static void
+record_context(struct server *srv, struct http_request *rq, struct oidc_pending *p)
+{
+	char *ctx;
+
+	if (p->op_req.ar_context != NULL)
+		return;
+	ctx = app_context_json(http_header(rq, "User-Agent"), http_client_ip(rq));
+	if (ctx != NULL && store_authreq_set_context(srv->sv_store, p->op_req.ar_id, ctx) == SL_OK)
+		p->op_req.ar_context = ctx;
+	else
+		free(ctx);
+}
+
 /* The form page, with `error` (a message id) above the form when set. */
 static void
 form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, int status, const char *error,
 	const char *phone)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
-	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id), *tok = app_qr_token(srv, p->op_req.ar_id);
-	char *link = NULL, *svg = NULL, *finish = NULL, payment[APP_DISPLAY_MAX + 1];
+	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id);
+	char *link, *svg, *finish = NULL, payment[APP_DISPLAY_MAX + 1];
+	char poll[128], qrurl[160], reload[160], rotate[16], slot[32];
 	size_t n;
 
-	if (tok != NULL && (link = malloc((n = strlen(QR_SCHEME) + strlen(tok) + 1))) != NULL) {
-		snprintf(link, n, "%s%s", QR_SCHEME, tok);
-		svg = app_qr_svg(link, i18n_gettext(cat, N_("QR code to scan with the sleutel app")));
-	}
+	snprintf(slot, sizeof(slot), "%lld", (long long)qr_now(srv, p, cat, &link, &svg));
 	payment_line(p, lang, payment, sizeof(payment));
 	n = strlen(p->op_req.ar_id) + (csrf ? strlen(csrf) : 0) + 64;
 	if ((finish = malloc(n)) != NULL)
 		snprintf(finish, n, "/login/finish?req=%s&csrf=%s&lang=%s", p->op_req.ar_id, csrf ? csrf : "",
 			config_languages[lang]);
+	snprintf(poll, sizeof(poll), "/login/poll?req=%s", p->op_req.ar_id);
+	snprintf(qrurl, sizeof(qrurl), "/key/app/qr?req=%s&lang=%s", p->op_req.ar_id, config_languages[lang]);
+	snprintf(reload, sizeof(reload), "/key/app?req=%s&lang=%s", p->op_req.ar_id, config_languages[lang]);
+	snprintf(rotate, sizeof(rotate), "%d", srv->sv_conf->c_app_qr_rotate);
 	{
-		char poll[128];
-		snprintf(poll, sizeof(poll), "/login/poll?req=%s", p->op_req.ar_id);
-		struct tmpl_var v[12] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+		struct tmpl_var v[16] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
 			{ "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] }, { "qr", svg ? svg : "" },
 			{ "error", error ? i18n_gettext(cat, error) : "" }, { "phone", phone ? phone : "+32 " },
 			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" },
-			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" } };
-		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 12);
+			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" }, { "qrurl", qrurl },
+			{ "reload", reload }, { "rotate", rotate }, { "slot", slot } };
+		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 16);
 	}
 	free(csrf);
-	free(tok);
 	free(link);
 	free(svg);
 	free(finish);
+}
+
+/* The QR code of now, for the page's script to swap in each slot (JSON:
+ * the SVG, the link, the slot and the seconds to the next one).  Only the
+ * browser that started the login gets it; 404 for any other. */
+void
+applogin_qr(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	char *link, *svg;
+	int64_t slot, next;
+	int lang;
+
+	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
+		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
+		return;
+	}
+	if (strcmp(p.op_req.ar_status, "pending") != 0) {
+		http_send_json(rq, 200, json_pack("{s:s}", "status", p.op_req.ar_status));
+		oidc_pending_clear(&p);
+		return;
+	}
+	lang = portal_lang(srv, rq, json_string_value(json_object_get(p.op_params, "ui_locales")));
+	slot = qr_now(srv, &p, srv->sv_catalogs[lang], &link, &svg);
+	next = (slot + 1) * srv->sv_conf->c_app_qr_rotate - sl_now();
+	if (link == NULL || svg == NULL)
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+	else
+		http_send_json(rq, 200,
+			json_pack("{s:s,s:s,s:s,s:I,s:I}", "status", "pending", "svg", svg, "link", link, "slot",
+				(json_int_t)slot, "next_in", (json_int_t)(next > 0 ? next : 1)));
+	free(link);
+	free(svg);
+	oidc_pending_clear(&p);
 }
 
 void
@@ -94,6 +169,7 @@ applogin_page(void *ctx, struct http_request *rq)
 
 	if (!load_pending(srv, rq, &p, &lang))
 		return;
+	record_context(srv, rq, &p);
 	form_page(srv, rq, &p, lang, 200, NULL, NULL);
 	oidc_pending_clear(&p);
 }
@@ -147,6 +223,7 @@ spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending 
 	spec->as_link_kind = "authreq";
 	spec->as_link_id = p->op_req.ar_id;
 	spec->as_ip = http_client_ip(rq);
+	spec->as_context = p->op_req.ar_context;
 	spec->as_lang = lang;
 	/* Never outlive the authorization request it answers. */
 	if (left < 10)
@@ -175,6 +252,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 			N_("Go back to the site you came from and start again."));
 		goto out;
 	}
+	record_context(srv, rq, &p);
 	if (spec_for(srv, rq, &p, lang, &spec) != SL_OK) {
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));

@@ -42,6 +42,7 @@ const struct http_route app_login_routes[] = {
 	{ "/key/app/wait", GET, P, false, HTTP_KIND_PAGE, applogin_wait },
 	{ "/key/app/poll", GET, P, false, HTTP_KIND_API, applogin_poll },
 	{ "/key/app/extend", HTTP_POST, P, false, HTTP_KIND_PAGE, applogin_extend },
+	{ "/key/app/qr", GET, P, false, HTTP_KIND_API, applogin_qr },
 	{ "/device/v1/scan", HTTP_POST, P, false, HTTP_KIND_API, appscan_post },
 };
 const size_t app_login_nroutes = sizeof(app_login_routes) / sizeof(app_login_routes[0]);
@@ -325,6 +326,7 @@ store_request(struct server *srv, const char *account_id, const struct app_reque
 	r.aq_link_kind = (char *)spec->as_link_kind;
 	r.aq_link_id = (char *)spec->as_link_id;
 	r.aq_ip = (char *)spec->as_ip;
+	r.aq_context = (char *)spec->as_context;
 	r.aq_status = (char *)"pending";
 	r.aq_created = now;
 	r.aq_expires = now + lifetime;

@@ -3,10 +3,12 @@
  * phone number (docs/device-api.md, POST /device/v1/scan).
  *
  * The QR code holds sleutel://login?t=<token>, where the token is the
- * pending authorization request's id and an HMAC of it under the server's
- * CSRF key: only this server makes tokens, the token lives exactly as long
- * as the request it names, and it is accepted once (its hash is recorded
- * like a client assertion's jti).  The phone that scans it is
+ * pending authorization request's id, a time slot and an HMAC of both
+ * under the server's CSRF key (qrtoken.c): only this server makes tokens,
+ * a token is taken in its slot and the next only (the page shows a new one
+ * every slot), and once (its hash is recorded like a client assertion's
+ * jti).  The request made carries the context of the browser that started
+ * the login, so the app can say which screen asked.  The phone that scans it is
  * authenticated by its device proof; the request is made for that
  * device's account with one code, the one that came through the camera,
  * so there is nothing to pick: seeing the screen was the shared secret.
@@ -19,71 +21,12 @@
 
 #define QR_JTI_CLIENT "sleutel:qr" /* the jti namespace of used tokens */
 
-static char *
-token_mac(struct server *srv, const char *id)
-{
-	uint8_t mac[SL_SHA256_LEN];
-	char msg[128];
-
-	if ((size_t)snprintf(msg, sizeof(msg), "qr|%s", id) >= sizeof(msg))
-		return NULL;
-	if (crypto_hmac_sha256(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), msg, strlen(msg), mac) != SL_OK)
-		return NULL;
-	return sl_b64url_encode(mac, sizeof(mac));
-}
-
-char *
-app_qr_token(struct server *srv, const char *authreq_id)
-{
-	char *mac = token_mac(srv, authreq_id), *tok;
-	size_t n;
-
-	if (mac == NULL)
-		return NULL;
-	n = strlen(authreq_id) + 1 + strlen(mac) + 1;
-	tok = malloc(n);
-	if (tok != NULL)
-		snprintf(tok, n, "%s.%s", authreq_id, mac);
-	free(mac);
-	return tok;
-}
-
 int
 app_qr_token_check(struct server *srv, const char *token, char *id, size_t idlen)
 {
-	const char *dot;
-	char *want;
-	bool ok;
+	int64_t slot = app_qr_slot(sl_now(), srv->sv_conf->c_app_qr_rotate);
 
-	if (token == NULL || strlen(token) > APP_QR_TOKEN_MAX || (dot = strchr(token, '.')) == NULL ||
-		(size_t)(dot - token) >= idlen || dot == token)
-		return SL_EINVAL;
-	memcpy(id, token, (size_t)(dot - token));
-	id[dot - token] = '\0';
-	want = token_mac(srv, id);
-	ok = want != NULL && sl_ct_streq(want, dot + 1);
-	free(want);
-	return ok ? SL_OK : SL_EDENIED;
-}
-
-/* The request object as GET /device/v1/requests shows it. */
-static json_t *
-request_object(const struct store_apprq *r)
-{
-	json_t *o = json_object();
-	int64_t left = r->aq_expires - sl_now();
-
-	json_object_set_new(o, "id", json_string(r->aq_id));
-	json_object_set_new(o, "rp_id", json_string(r->aq_client_id));
-	json_object_set_new(o, "rp_name", json_string(r->aq_rp_name));
-	json_object_set_new(o, "action", json_string(r->aq_action));
-	json_object_set_new(o, "display_text", json_string(r->aq_display_text));
-	if (r->aq_authz_details != NULL)
-		json_object_set_new(o, "authorization_details", json_loads(r->aq_authz_details, 0, NULL));
-	json_object_set_new(o, "codes", json_loads(r->aq_codes, 0, NULL));
-	json_object_set_new(o, "nonce", json_string(r->aq_nonce));
-	json_object_set_new(o, "expires_in", json_integer(left > 0 ? left : 0));
-	return o;
+	return app_qr_token_verify(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), token, slot, id, idlen);
 }
 
 /* The token of a {"token": "..."} body, nothing else in it. */
@@ -143,6 +86,7 @@ scan_make(struct server *srv, struct http_request *rq, const struct store_authre
 	spec.as_link_kind = "authreq";
 	spec.as_link_id = ar->ar_id;
 	spec.as_ip = http_client_ip(rq);
+	spec.as_context = ar->ar_context; /* the browser's, not this phone's */
 	spec.as_lang = lang >= 0 ? lang : portal_lang_match(srv->sv_conf->c_default_language, false);
 	spec.as_lifetime = left < srv->sv_conf->c_app_request_lifetime ? (int)left : 0;
 	rc = app_request_for_account(srv, ac, &spec, 1, &made, &err);
@@ -151,7 +95,7 @@ scan_make(struct server *srv, struct http_request *rq, const struct store_authre
 	} else if (store_apprq_get(srv->sv_store, made.am_id, &r) != SL_OK) {
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
 	} else {
-		http_send_json(rq, 200, request_object(&r));
+		http_send_json(rq, 200, app_request_json(&r, sl_now()));
 		store_apprq_clear(&r);
 	}
 	json_decref(params);
@@ -165,14 +109,20 @@ appscan_post(void *ctx, struct http_request *rq)
 	struct store_device dev;
 	struct store_authreq ar;
 	struct store_account ac;
-	char id[65], hash[2 * SL_SHA256_LEN + 1], *tok;
+	char id[APP_QR_ID_MAX + 1], hash[2 * SL_SHA256_LEN + 1], *tok;
+	int rc = SL_EINVAL;
 
 	if (app_device_authenticate(srv, rq, &dev) != SL_OK)
 		return; /* answered */
 	memset(&ar, 0, sizeof(ar));
 	memset(&ac, 0, sizeof(ac));
 	tok = body_token(rq);
-	if (tok == NULL || app_qr_token_check(srv, tok, id, sizeof(id)) != SL_OK) {
+	if (tok != NULL)
+		rc = app_qr_token_check(srv, tok, id, sizeof(id));
+	if (rc == SL_EEXPIRED) {
+		http_send_oauth_error(rq, 410, "expired",
+			"this login code is old: the code on the screen changes every few seconds; scan it again");
+	} else if (rc != SL_OK) {
 		http_send_oauth_error(rq, 400, "invalid_token", "this is not a sleutel login code");
 	} else if (store_authreq_get(srv->sv_store, id, &ar) != SL_OK || strcmp(ar.ar_kind, "authorize") != 0 ||
 		   strcmp(ar.ar_status, "pending") != 0 || ar.ar_expires <= sl_now()) {

@@ -98,6 +98,19 @@ export async function smsGateway({ status = 200 } = {}) {
   };
 }
 
+// The sleutel:// link of the QR code a login page shows (data-qr-token).
+export function qrLink(html) {
+  const m = html.match(/data-qr-token="([^"]+)"/);
+  if (!m) throw new Error('the page has no QR code');
+  return m[1].replace(/&amp;/g, '&');
+}
+
+// A QR token's slot ("<request id>.<slot>.<MAC>").
+export function qrSlot(linkOrToken) {
+  const t = linkOrToken.startsWith('sleutel:') ? new URL(linkOrToken).searchParams.get('t') : linkOrToken;
+  return Number(t.split('.')[1]);
+}
+
 export class Phone {
   constructor(server) {
     this.server = server;
@@ -145,6 +158,12 @@ export class Phone {
   }
 
   async config() { return (await this.call('GET', '/config', undefined, { noProof: true })).body; }
+
+  // Scan a login page's QR code: its sleutel:// link or the bare token.
+  async scan(linkOrToken) {
+    const token = linkOrToken.startsWith('sleutel:') ? new URL(linkOrToken).searchParams.get('t') : linkOrToken;
+    return this.call('POST', '/scan', { token });
+  }
 
   async start(phone, extra = {}) {
     const conf = await this.config();
