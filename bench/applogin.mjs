@@ -15,7 +15,7 @@
 //
 //   eval "$(sh scripts/test-env.sh)"; node bench/applogin.mjs [--seconds 10] [--workers 8]
 import { createHash, randomBytes } from 'node:crypto';
-import { startServer, Agent, hiddenInputs } from '../tests/integration/lib/harness.mjs';
+import { startServer, Agent, hiddenInputs, answerConsent } from '../tests/integration/lib/harness.mjs';
 import { smsGateway, enrolPhone } from '../tests/integration/lib/phone.mjs';
 
 const arg = (name, dflt) => {
@@ -73,7 +73,7 @@ try {
     const tResumed = await poll;
     resume.push(tResumed - tConfirm);
     res = await agent.get(new URL(attr(wait, 'data-next'), server.base).href);
-    const back = new URL(res.headers.get('location') || 'x:/');
+    const back = await answerConsent(server, agent, res.headers.get('location') || 'x:/');
     const tok = await fetch(`${server.base}/token`, {
       method: 'POST',
       headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },

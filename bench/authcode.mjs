@@ -21,7 +21,7 @@ const MAX = arg('max', 200000);
 const b64url = (b) => b.toString('base64url');
 const server = await startServer();
 try {
-  const c = await server.client({});
+  const c = await server.client({ scopes: 'openid profile offline_access' });
   const redirect = 'https://rp.example/cb';
   const basic = 'Basic ' + Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64');
   const agent = new Agent();
