@@ -178,4 +178,141 @@ int confirm_sign(EVP_PKEY *key, const struct confirm_fields *f, uint8_t **sig, s
  * SL_EDENIED (whatever the reason: bad fields, key, encoding, signature). */
 int confirm_verify(EVP_PKEY *pub, const struct confirm_fields *f, const uint8_t *sig, size_t siglen);
 
+/* ==== split-key RSA (splitkey.c): Smart-ID-style two-party signatures ====
+ * Buldas, Kalu, Laud, Oruaas, "Server-supported RSA signatures for mobile
+ * devices", ESORICS 2017.  The device makes an RSA key (n1, e, d1), keeps
+ * an additive share d1' of d1 camouflaged under the PIN and gives the
+ * other share d1'' = d1 + t*lambda(n1) - d1' to the server, which adds its
+ * own RSA key (n2, e, d2).  The public key is (n = n1*n2, e).  A signature
+ * over an encoded message EM (< n) is
+ *     s1 = EM^d1' * EM^d1'' mod n1   (device part, completed by the server)
+ *     s2 = EM^d2 mod n2              (server part)
+ *     s  = CRT(s1 mod n1, s2 mod n2) mod n,
+ * which verifies as plain RSA: openssl pkeyutl -verify, PKCS#1 v1.5 or PSS.
+ * Neither side alone can sign; p1, q1 and d1 are forgotten at keygen.
+ *
+ * Camouflage: shares live in [0, 2^W), W = n1_bits + 128.  The device
+ * stores c = (d1' - k(PIN)) mod 2^W with k(PIN) = HKDF-SHA256(scrypt(PIN,
+ * salt), info, W bits): for ANY candidate PIN, (c + k(PIN')) mod 2^W is a
+ * uniform W-bit value, exactly like the right share, so a stolen state
+ * file offers no test of a guess.  Only the server, completing s1 and
+ * checking s1^e = EM mod n1, can tell a wrong PIN, and it counts.  The
+ * device's partial signature EM^d1' together with the state file WOULD be
+ * such a test: it travels sealed (seal()) and is never logged or kept.
+ *
+ * Clone detection: both shares move with every signature.  Version v of
+ * the device share is d1'_0 + sum(delta_i, i < v) (mod 2^W), the server's
+ * d1''_0 - sum(delta_i, i < v), with delta_i = HMAC-SHA256(kdev, "delta" ||
+ * u64be(i)) truncated to SK_DELTA_BITS (kdev: a per-key value both sides
+ * hold; it needs no secrecy against a thief, only the PIN does).  To sign,
+ * the device first advances its state to v+1 (and the caller persists
+ * it), then signs with share v+1 and sends (v+1, sealed partial
+ * signature).  The server, at version w (last accepted), accepts a version
+ * in (w, w + SK_MAX_SKIP]: the gap is the device's wrong-PIN tries and
+ * lost answers.  A version <= w can only come from a copy of the state
+ * (the genuine device never goes back): SK_CLONE, and the caller revokes
+ * the key.  A wrap of (d1' + sum delta) past 2^W has probability < 2^-3000
+ * per key and is not handled.
+ *
+ * All secret arithmetic runs on BIGNUMs flagged BN_FLG_CONSTTIME with
+ * BN_mod_exp_mont_consttime; secrets are cleansed before free. */
+#define SK_E 65537
+#define SK_N1_BITS 3072 /* production device modulus */
+#define SK_N2_BITS 3072 /* production server modulus: n is 6144 bits */
+#define SK_BITS_MIN 1024 /* smallest modulus half accepted (tests) */
+#define SK_BITS_MAX 4096
+#define SK_SHARE_EXTRA_BITS 128 /* W = n1 bits + this */
+#define SK_DELTA_BITS 128
+#define SK_KDEV_LEN 32
+#define SK_MAX_SKIP 64 /* versions a device may be ahead of the server */
+#define SK_PIN1_MIN 4 /* authentication PIN: 4..SK_PIN_MAX digits */
+#define SK_PIN2_MIN 5 /* signing PIN: 5..SK_PIN_MAX digits */
+#define SK_PIN_MAX 12
+#define SK_INFO_AUTH "sleutel splitkey auth v1" /* camouflage info per key use */
+#define SK_INFO_SIGN "sleutel splitkey sign v1"
+
+enum sk_padding { SK_PKCS1 = 1, SK_PSS = 2 }; /* PSS: MGF1 with the same digest, salt = digest length */
+
+struct sk_params {
+	int sp_n1_bits; /* SK_BITS_MIN..SK_BITS_MAX, a multiple of 256 */
+	int sp_n2_bits;
+	const struct camo_params *sp_camo; /* scrypt cost; NULL: camo_default_params */
+};
+extern const struct sk_params sk_default_params; /* 3072, 3072, camo default */
+
+/* What the device keeps for one key (authentication or signing).  Nothing
+ * in it depends on the PIN except through c. */
+struct sk_device_key {
+	BIGNUM *dk_n1; /* the device modulus (public) */
+	BIGNUM *dk_c; /* (d1' - k(PIN)) mod 2^W */
+	uint8_t dk_salt[CAMO_SALT_LEN];
+	uint8_t dk_kdev[SK_KDEV_LEN];
+	uint64_t dk_version; /* the share's version */
+	int dk_w; /* W, bits */
+	const char *dk_info; /* SK_INFO_AUTH or SK_INFO_SIGN (static) */
+};
+
+/* What the server keeps for one key: its share of d1, its own RSA key,
+ * and the version it last accepted.  All of it secret but n1, n2, n. */
+struct sk_server_key {
+	BIGNUM *sk_n1, *sk_d1pp; /* the device modulus and d1'' at version sk_version */
+	EVP_PKEY *sk_key2; /* the server's RSA key (n2, e, d2, with CRT values) */
+	BIGNUM *sk_n; /* n1 * n2 */
+	uint8_t sk_kdev[SK_KDEV_LEN];
+	uint64_t sk_version;
+	int sk_w;
+};
+
+/* True when `pin` is min..SK_PIN_MAX ASCII digits. */
+bool sk_pin_ok(const char *pin, int min);
+/* Device keygen: a new RSA key (n1, e, d1), split; fills `dev` (version 0)
+ * and `to_server` (sk_n1, sk_d1pp, sk_kdev, sk_w, version 0; sk_key2 and
+ * sk_n NULL: the server adds them with sk_server_keygen()).  `info` is
+ * SK_INFO_AUTH or SK_INFO_SIGN.  p1, q1, d1, lambda and d1' are cleansed. */
+int sk_device_keygen(const struct sk_params *p, const char *info, const char *pin, struct sk_device_key *dev,
+	struct sk_server_key *to_server, struct sl_err *err);
+/* Server keygen: the server's RSA key of p->sp_n2_bits and n = n1*n2
+ * (refused unless n1 is odd, of the agreed size, and coprime to n2). */
+int sk_server_keygen(const struct sk_params *p, struct sk_server_key *key, struct sl_err *err);
+/* The composite public key (n, e) as an EVP_PKEY (for certificates,
+ * verification, PEM).  EVP_PKEY_free(). */
+EVP_PKEY *sk_public_key(const struct sk_server_key *key, struct sl_err *err);
+/* EM for `digest` (SHA-256/384/512, SHA3-256/384/512) of the message under
+ * `pad`, as long as n (sk_n bytes): produced by OpenSSL's own RSA signer
+ * over an identity key (n, 1, 1), so no padding is written by hand. */
+int sk_encode(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_t *hash, size_t hashlen,
+	uint8_t **em, size_t *emlen, struct sl_err *err);
+/* Device: advance `dev` to the next version (the caller persists it
+ * BEFORE sending anything), then EM^share mod n1 with the share opened by
+ * `pin` (any PIN opens a share).  *version is the new version, *part the
+ * partial signature (n1 bytes, malloc'd; seal it). */
+int sk_device_sign(struct sk_device_key *dev, const char *pin, const struct sk_params *p, const uint8_t *em,
+	size_t emlen, uint64_t *version, uint8_t **part, size_t *partlen, struct sl_err *err);
+
+enum sk_verdict {
+	SK_OK = 0, /* *sig set; key->sk_version and sk_d1pp advanced: persist */
+	SK_WRONG_PIN, /* the partial signature does not complete: count a failure */
+	SK_CLONE, /* a version already passed: a copied state; revoke the key */
+	SK_BAD_VERSION, /* more than SK_MAX_SKIP ahead, or malformed input */
+	SK_ERROR, /* resources */
+};
+/* Server: complete the device's partial signature for `em` at `version`,
+ * add its own part, and check the whole signature with (n, e) before
+ * returning it (n bytes, malloc'd).  On anything but SK_OK `key` is
+ * unchanged. */
+enum sk_verdict sk_server_complete(struct sk_server_key *key, const uint8_t *em, size_t emlen, uint64_t version,
+	const uint8_t *part, size_t partlen, uint8_t **sig, size_t *siglen);
+
+/* Serialisation for the store and the app's state file: a JSON object with
+ * base64url fields (the server's RSA key as PKCS#8 DER).  Secrets in the
+ * text: the caller encrypts it at rest.  Parsing checks sizes and that n1,
+ * n2, n agree.  malloc'd text; SL_EINVAL with a message for a bad one. */
+char *sk_device_key_to_json(const struct sk_device_key *dev);
+int sk_device_key_from_json(const char *json, struct sk_device_key *dev, struct sl_err *err);
+char *sk_server_key_to_json(const struct sk_server_key *key);
+int sk_server_key_from_json(const char *json, struct sk_server_key *key, struct sl_err *err);
+/* Cleanse and free; NULL-safe, the structs themselves are the caller's. */
+void sk_device_key_clear(struct sk_device_key *dev);
+void sk_server_key_clear(struct sk_server_key *key);
+
 #endif
