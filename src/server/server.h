@@ -75,6 +75,14 @@ struct server *server_start(struct sl_config *conf, struct sl_err *err);
  * requests finish (up to shutdown_grace seconds), close the store. */
 void server_stop(struct server *srv);
 
+/* ---- whose address (client_ip.c) ---- */
+#define SERVER_IP_MAX 64 /* a buffer for server_person_ip() */
+/* Is `ip` one of [server] trusted_proxies? */
+bool server_proxy_trusted(const struct server *srv, const char *ip);
+/* The person's address: the connection's, or behind a trusted proxy the
+ * last address it put in X-Forwarded-For (copied into buf when used). */
+const char *server_person_ip(const struct server *srv, struct http_request *rq, char *buf, size_t len);
+
 /* Demo PKI routes (pki_routes.c). */
 void server_pki_ocsp(void *ctx, struct http_request *rq);
 void server_pki_crl(void *ctx, struct http_request *rq);

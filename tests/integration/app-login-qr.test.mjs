@@ -119,6 +119,42 @@ test('a typed phone number: the request carries the same context', async () => {
   assert.equal((await phone.answer(rq, { decision: 'refuse', code: '' })).status, 200);
 });
 
+// A relay that never opens the page, only /authorize and /key/app/qr for
+// fresh codes, is named on the phone all the same; an X-Forwarded-For from
+// a host that is not a trusted proxy changes nothing.
+test('a relay fetching only /key/app/qr is named on the phone; a forged X-Forwarded-For is ignored', async () => {
+  const agent = new Agent();
+  const headers = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) '
+    + 'Chrome/120.0.0.0 Safari/537.36', 'x-forwarded-for': '198.51.100.23' };
+  const req = await authRequest(rp.config);
+  const res = await agent.get(String(req.url), { headers });
+  const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  const qr = await (await agent.get(`${server.base}/key/app/qr?req=${reqId}&lang=en`, { headers })).json();
+  const r = await phone.scan(qr.link);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(r.body.context, { browser: 'Chrome', os: 'Windows', network: '127.0.0.x' });
+  assert.equal((await phone.answer(r.body, { decision: 'refuse', code: '' })).status, 200);
+});
+
+// Behind a trusted proxy the network is the person's, from the last hop
+// the proxy appended to X-Forwarded-For.
+test('behind a trusted proxy the context names the person\'s network, not the proxy\'s', async () => {
+  const w = await startAppWorld(PERSON, { number: '0470 99 88 77', config: { server: { trusted_proxies: '127.0.0.1' } } });
+  try {
+    const agent = new Agent();
+    const headers = { 'user-agent': UA, 'x-forwarded-for': '203.0.113.250, 198.51.100.23' };
+    const req = await authRequest(w.rp.config);
+    const res = await agent.get(String(req.url), { headers });
+    const reqId = new URL(res.headers.get('location'), w.server.base).searchParams.get('req');
+    const html = await (await agent.get(`${w.server.base}/key/app?req=${reqId}&lang=en`, { headers })).text();
+    const r = await w.phone.scan(qrLink(html));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.context, { browser: 'Firefox', os: 'Linux', network: '198.51.100.x' });
+  } finally {
+    await w.stop();
+  }
+});
+
 test('scanned and approved: another cookie jar cannot finish the login or poll it; the starting browser can', async () => {
   const { agent, req, reqId, html } = await openQrPage();
   const r = await phone.scan(qrLink(html));

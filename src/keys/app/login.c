@@ -78,11 +78,11 @@ qr_now(struct server *srv, const struct oidc_pending *p, const struct i18n_catal
 static void
 record_context(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 {
-	char *ctx;
+	char ipbuf[SERVER_IP_MAX], *ctx;
 
 	if (p->op_req.ar_context != NULL)
 		return;
-	ctx = app_context_json(http_header(rq, "User-Agent"), http_client_ip(rq));
+	ctx = app_context_json(http_header(rq, "User-Agent"), server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)));
 	if (ctx != NULL && store_authreq_set_context(srv->sv_store, p->op_req.ar_id, ctx) == SL_OK)
 		p->op_req.ar_context = ctx;
 	else
@@ -147,6 +147,9 @@ applogin_qr(void *ctx, struct http_request *rq)
 		return;
 	}
 	lang = portal_lang(srv, rq, json_string_value(json_object_get(p.op_params, "ui_locales")));
+	/* Every way to a token records the browser, so no relay can fetch
+	 * codes without being named on the phone. */
+	record_context(srv, rq, &p);
 	slot = qr_now(srv, &p, srv->sv_catalogs[lang], &link, &svg);
 	next = (slot + 1) * srv->sv_conf->c_app_qr_rotate - sl_now();
 	if (link == NULL || svg == NULL)

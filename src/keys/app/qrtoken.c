@@ -54,14 +54,17 @@ app_qr_token_make(const uint8_t *key, size_t keylen, const char *id, int64_t slo
 	return tok;
 }
 
-/* "<digits>." at `s`: the slot, and where the MAC starts; -1 if malformed. */
+/* "<digits>." at `s`: the slot, and where the MAC starts; -1 if malformed.
+ * Only the form app_qr_token_make() writes (no leading zero): the MAC is
+ * over the number, the single-use record over the token's text, so a
+ * second spelling of one slot would be a second use. */
 static int64_t
 parse_slot(const char *s, const char **mac)
 {
 	size_t n = strspn(s, "0123456789");
 	int64_t v = 0;
 
-	if (n == 0 || n > APP_QR_SLOT_DIGITS || s[n] != '.')
+	if (n == 0 || n > APP_QR_SLOT_DIGITS || s[n] != '.' || (s[0] == '0' && n > 1))
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		v = v * 10 + (s[i] - '0');

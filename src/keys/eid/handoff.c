@@ -124,6 +124,7 @@ return_elsewhere(struct server *srv, struct http_request *rq, const char *req)
 	struct store_authreq ar;
 	struct store_person person;
 	struct sl_err err = { 0 };
+	char ipbuf[SERVER_IP_MAX];
 
 	if (req == NULL || strlen(req) > 64 || store_authreq_get(srv->sv_store, req, &ar) != SL_OK) {
 		request_gone(srv, rq, lang);
@@ -135,7 +136,7 @@ return_elsewhere(struct server *srv, struct http_request *rq, const char *req)
 			.au_result = "refused",
 			.au_key = "eid",
 			.au_client_id = ar.ar_client_id,
-			.au_ip = http_client_ip(rq),
+			.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
 			.au_detail = "a card presented for this login came back to a browser that did not start it" };
 		/* The card's holder, so the operator can tell them. */
 		if (rc == SL_OK && store_person_upsert(srv->sv_store, &person, &err) == SL_OK)

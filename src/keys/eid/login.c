@@ -69,39 +69,19 @@ verdict_text(enum eid_verdict v)
 	}
 }
 
-static bool proxy_trusted(struct server *srv, const char *ip);
-
-/* The person's address: the connection's, or behind a trusted proxy the
- * last address the proxy put in X-Forwarded-For. */
-static const char *
-person_ip(struct server *srv, struct http_request *rq, char *buf, size_t len)
-{
-	const char *xff = http_header(rq, "X-Forwarded-For"), *last;
-
-	if (xff == NULL || !proxy_trusted(srv, http_client_ip(rq)))
-		return http_client_ip(rq);
-	last = strrchr(xff, ',');
-	last = last ? last + 1 : xff;
-	while (*last == ' ')
-		last++;
-	if (sl_strlcpy(buf, last, len) >= len || strspn(buf, "0123456789abcdefABCDEF.:") != strlen(buf))
-		return http_client_ip(rq);
-	return buf;
-}
-
 static void
 eid_refuse(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, enum eid_verdict v,
 	const char *detail, int status)
 {
 	const char *req_id = ar ? ar->ar_id : NULL;
-	char ipbuf[64];
+	char ipbuf[SERVER_IP_MAX];
 	struct eid_page_text t = verdict_text(v);
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	char back[512];
 	struct store_audit au = { .au_event = "login",
 		.au_key = "eid",
 		.au_result = eid_verdict_name(v),
-		.au_ip = person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
 		.au_client_id = ar ? ar->ar_client_id : NULL,
 		.au_detail = detail };
 	struct tmpl_var vars[4];
@@ -115,19 +95,6 @@ eid_refuse(struct server *srv, struct http_request *rq, int lang, const struct s
 	vars[2] = (struct tmpl_var){ "back", req_id ? back : "" };
 	vars[3] = (struct tmpl_var){ "code", eid_verdict_name(v) };
 	portal_page(srv, rq, status, lang, t.heading, "eid_error", vars, 4);
-}
-
-static bool
-proxy_trusted(struct server *srv, const char *ip)
-{
-	char list[1024], *save = NULL, *tok;
-
-	if (sl_strlcpy(list, srv->sv_conf->c_trusted_proxies, sizeof(list)) >= sizeof(list))
-		return false;
-	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-		if (strcmp(tok, ip) == 0)
-			return true;
-	return false;
 }
 
 /* nginx's $ssl_client_escaped_cert: the PEM chain, URL-escaped. */
@@ -172,7 +139,7 @@ eid_request_chain(struct server *srv, struct http_request *rq, struct eid_chain 
 
 	memset(ch, 0, sizeof(*ch));
 	if (hdr != NULL && *hdr != '\0') {
-		if (!proxy_trusted(srv, http_client_ip(rq)))
+		if (!server_proxy_trusted(srv, http_client_ip(rq)))
 			return SL_EDENIED;
 		if (strlen(hdr) > EID_MAX_HEADER)
 			return SL_ETOOBIG;
@@ -202,11 +169,11 @@ eid_accept(
 	int n;
 
 	if (res->er_fail_open) {
-		char ipbuf[64];
+		char ipbuf[SERVER_IP_MAX];
 		struct store_audit au = { .au_event = "eid.fail_open",
 			.au_key = "eid",
 			.au_result = "accepted",
-			.au_ip = person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+			.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
 			.au_client_id = ar->ar_client_id,
 			.au_detail = res->er_detail };
 		store_audit_add(srv->sv_store, &au);

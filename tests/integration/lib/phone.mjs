@@ -237,10 +237,11 @@ export async function enrolPhone(server, gateway, number, person) {
 
 // A server with the webhook SMS gateway (limits per number and address
 // raised for tests), an RP, and one phone enrolled for `person`.
-export async function startAppWorld(person, { number = '0470 12 34 56', app = {} } = {}) {
+export async function startAppWorld(person, { number = '0470 12 34 56', app = {}, config = {} } = {}) {
   const gw = await smsGateway();
   const server = await startServer({
-    config: { sms: { driver: 'webhook', webhook_url: gw.url }, app: { rate_phone: 1000, rate_ip: 1000, ...app } },
+    config: { ...config, sms: { driver: 'webhook', webhook_url: gw.url },
+      app: { rate_phone: 1000, rate_ip: 1000, ...app } },
   });
   const rp = await registerRp(server);
   const phone = await enrolPhone(server, gw, number, person);
