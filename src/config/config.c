@@ -336,6 +336,9 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "[server] issuer must not end with '/'");
 	if (strpbrk(conf->c_issuer, "?# ") != NULL)
 		return sl_fail(err, SL_EINVAL, "[server] issuer must have no query, fragment or space");
+	/* Every redirect and link the portal writes starts with it. */
+	if (strlen(conf->c_issuer) > SL_ISSUER_MAX)
+		return sl_fail(err, SL_EINVAL, "[server] issuer is longer than %d characters", SL_ISSUER_MAX);
 	if (conf->c_portal.lc_tls && (conf->c_portal.lc_tls_cert == NULL || conf->c_portal.lc_tls_key == NULL))
 		return sl_fail(err, SL_EINVAL, "[server] tls_cert and tls_key are required with tls = true");
 	if (conf->c_eid_enabled) {

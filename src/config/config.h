@@ -22,6 +22,8 @@ enum sl_key_kind {
 	SL_KEY_TEST = 1 << 3, /* test builds only */
 };
 
+#define SL_ISSUER_MAX 160 /* characters of [server] issuer */
+
 struct sl_listener_conf {
 	char *lc_listen; /* IPv4/IPv6 literal to bind */
 	int lc_port;

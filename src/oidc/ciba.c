@@ -98,7 +98,8 @@ bc_validate(struct server *srv, struct http_request *rq, const struct store_clie
 	if (bp->bp_details != NULL && oidc_authz_details_parse(bp->bp_details, NULL, NULL) != SL_OK)
 		return bad(rq, "invalid_authorization_details", "authorization_details is not a valid payment");
 	/* As at the authorization endpoint: only the scopes this client may
-	 * be granted.  No consent page: the app shows the person the RP. */
+	 * be granted; at the token, only those the person agreed to
+	 * (ciba_consented). */
 	bp->bp_scope = scope_grant(scope, c->cl_scopes);
 	if (bp->bp_scope == NULL) {
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
@@ -205,13 +206,38 @@ out:
 
 /* ---- the token endpoint's grant ---- */
 
+/* The scopes a CIBA grant may carry: openid, and of the data scopes only
+ * those the person agreed to share with this client on the portal.  The
+ * phone names the RP but not the data, so an approval there is no consent
+ * to give it (OIDC Core §11 for offline_access alike).  malloc'd. */
+static char *
+ciba_consented(struct server *srv, const struct store_client *c, const struct store_ciba *cb)
+{
+	char *have = NULL, *allowed, *scope;
+	size_t n;
+	int rc = store_consent_get(srv->sv_store, cb->cb_person_id, c->cl_id, &have);
+
+	if (rc != SL_OK && rc != SL_ENOTFOUND)
+		return NULL;
+	n = strlen("openid ") + (have ? strlen(have) : 0) + 1;
+	if ((allowed = malloc(n)) == NULL) {
+		free(have);
+		return NULL;
+	}
+	snprintf(allowed, n, "openid %s", have ? have : "");
+	scope = scope_grant(cb->cb_scope, allowed);
+	free(allowed);
+	free(have);
+	return scope;
+}
+
 static void
 ciba_issue(struct server *srv, struct http_request *rq, const struct store_client *c, const struct store_ciba *cb)
 {
-	char *grant_id = sl_random_id(16);
+	char *grant_id = sl_random_id(16), *scope = ciba_consented(srv, c, cb);
 	struct grant g = { .g_grant_id = grant_id,
 		.g_person_id = cb->cb_person_id,
-		.g_scope = cb->cb_scope,
+		.g_scope = scope,
 		.g_acr = cb->cb_acr,
 		.g_amr = APP_AMR,
 		.g_authz_details = cb->cb_authz_details,
@@ -225,13 +251,16 @@ ciba_issue(struct server *srv, struct http_request *rq, const struct store_clien
 		.au_ip = http_client_ip(rq),
 		.au_detail = "ciba" };
 
-	if (grant_id == NULL) {
+	if (grant_id == NULL || scope == NULL) {
 		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
+		free(grant_id);
+		free(scope);
 		return;
 	}
 	store_audit_add(srv->sv_store, &au);
 	token_respond(srv, rq, c, &g, NULL);
 	free(grant_id);
+	free(scope);
 }
 
 void

@@ -180,8 +180,13 @@ oidc_consent_refuse(struct server *srv, struct http_request *rq, struct oidc_pen
 void
 consent_ask(struct server *srv, struct http_request *rq, const char *req_id)
 {
-	char loc[256];
+	char loc[1024];
+	int n = snprintf(loc, sizeof(loc), "%s/login/consent?req=%s", srv->sv_conf->c_issuer, req_id);
 
-	snprintf(loc, sizeof(loc), "%s/login/consent?req=%s", srv->sv_conf->c_issuer, req_id);
+	/* A cut URL would send the browser somewhere else: refuse instead. */
+	if (n < 0 || (size_t)n >= sizeof(loc)) {
+		oidc_error_page(srv, rq, 500, "server_error", "the portal's address is too long");
+		return;
+	}
 	http_send_redirect(rq, 303, loc);
 }

@@ -282,8 +282,16 @@ login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 	bool sso = ar->ar_key != NULL && strcmp(ar->ar_key, "sso") == 0;
 	char *session_id = NULL;
 
-	if (store_authreq_delete(srv->sv_store, ar->ar_id) != SL_OK ||
-		login_session(srv, rq, ar, &session_id) != SL_OK) {
+	/* One answer per request: of two at once (a double submit, the
+	 * consent form and /login/finish) only the one that deletes it goes
+	 * on; the other finds the request answered. */
+	int rc = store_authreq_delete(srv->sv_store, ar->ar_id);
+
+	if (rc == SL_ENOTFOUND) {
+		oidc_error_page(srv, rq, 409, "invalid_request_uri", "this login request was answered already");
+		return;
+	}
+	if (rc != SL_OK || login_session(srv, rq, ar, &session_id) != SL_OK) {
 		oidc_redirect_error(srv, rq, redirect_uri, state, sso ? "login_required" : "server_error",
 			sso ? "the session has ended" : "the session could not start");
 		return;

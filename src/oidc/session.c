@@ -61,7 +61,7 @@ session_start(struct server *srv, struct http_request *rq, const char *person_id
 	int64_t auth_time, char **session_id)
 {
 	struct store_session ses;
-	char hash[2 * SL_SHA256_LEN + 1];
+	char hash[2 * SL_SHA256_LEN + 1], oldhash[2 * SL_SHA256_LEN + 1];
 	char *value = sl_random_id(32);
 	const char *old = http_cookie(rq, OIDC_COOKIE_SESSION);
 	int rc;
@@ -71,12 +71,11 @@ session_start(struct server *srv, struct http_request *rq, const char *person_id
 		free(value);
 		return SL_ECRYPTO;
 	}
-	/* A login replaces the session this browser had (no fixation). */
-	if (cookie_well_formed(old)) {
-		char oldhash[2 * SL_SHA256_LEN + 1];
-		if (crypto_token_hash(old, oldhash) == SL_OK)
-			store_session_end(srv->sv_store, oldhash);
-	}
+	/* A login replaces the session this browser had (no fixation); what
+	 * was issued under the old one moves with the person, so a logout
+	 * still ends it. */
+	if (!cookie_well_formed(old) || crypto_token_hash(old, oldhash) != SL_OK)
+		oldhash[0] = '\0';
 	memset(&ses, 0, sizeof(ses));
 	ses.s_id = hash;
 	ses.s_person_id = (char *)person_id;
@@ -84,7 +83,7 @@ session_start(struct server *srv, struct http_request *rq, const char *person_id
 	ses.s_amr = (char *)amr;
 	ses.s_auth_time = auth_time;
 	ses.s_expires = sl_now() + srv->sv_conf->c_session_lifetime;
-	rc = store_session_put(srv->sv_store, &ses);
+	rc = store_session_replace(srv->sv_store, oldhash[0] ? oldhash : NULL, &ses);
 	if (rc == SL_OK) {
 		cookie_set(rq, OIDC_COOKIE_SESSION, value, -1);
 		*session_id = strdup(hash);

@@ -32,6 +32,7 @@ const char *const store_sql_consent[Q_COUNT] = {
 	[Q_CONSENT_ALL] = consent_all_sql,
 	[Q_CONSENT_DEL] = "DELETE FROM consents WHERE person_id = ?1 AND client_id = ?2",
 	[Q_CONSENT_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE person_id = ?1 AND client_id = ?2 AND revoked = 0",
+	[Q_CONSENT_CODES] = "DELETE FROM codes WHERE person_id = ?1 AND client_id = ?2",
 };
 
 int
@@ -133,6 +134,9 @@ store_consent_withdraw(struct store *st, const char *person_id, const char *clie
 		rc = SL_ENOTFOUND;
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_CONSENT_REVOKE, b, NBIND(b), &tokens);
+	/* A code issued a moment before would otherwise still give tokens. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_CONSENT_CODES, b, NBIND(b), NULL);
 	rc = tx_end(c, rc);
 	conn_put(st, c);
 	if (rc == SL_OK && revoked != NULL)

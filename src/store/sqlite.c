@@ -72,6 +72,8 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_SES_DEL] = "DELETE FROM sessions WHERE id = ?1",
 	[Q_SES_TOK_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE session_id = ?1 AND revoked = 0",
 	[Q_SES_CODE_DEL] = "DELETE FROM codes WHERE session_id = ?1",
+	[Q_SES_TOK_MOVE] = "UPDATE tokens SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
+	[Q_SES_CODE_MOVE] = "UPDATE codes SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
 	[Q_JTI_PUT] = "INSERT INTO jti_seen (client_id, jti, expires) VALUES (?1, ?2, ?3)",
 	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -756,7 +758,7 @@ store_authreq_delete(struct store *st, const char *id)
 {
 	const struct bind b[] = { BT(id) };
 
-	return write_one(st, DUR_NORMAL, Q_AR_DEL, b, NBIND(b), false);
+	return write_one(st, DUR_NORMAL, Q_AR_DEL, b, NBIND(b), true);
 }
 
 int
@@ -1103,6 +1105,37 @@ store_session_logout(struct store *st, const char *id)
 		rc = exec_bound(c, Q_SES_TOK_REVOKE, b, NBIND(b), NULL);
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_SES_CODE_DEL, b, NBIND(b), NULL);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_session_replace(struct store *st, const char *old_id, const struct store_session *ses)
+{
+	const struct bind put[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
+		BI(ses->s_auth_time), BI(ses->s_expires) };
+	const struct bind move[] = { BT(old_id), BT(ses->s_id), BT(ses->s_person_id) };
+	const struct bind old[] = { BT(old_id) };
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, DUR_NORMAL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_PUT, put, NBIND(put), NULL);
+	if (old_id != NULL) {
+		/* The same person's tokens and codes follow the session, so
+		 * logging out later still ends them; anyone else's end here. */
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_TOK_MOVE, move, NBIND(move), NULL);
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_CODE_MOVE, move, NBIND(move), NULL);
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_TOK_REVOKE, old, NBIND(old), NULL);
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_CODE_DEL, old, NBIND(old), NULL);
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_DEL, old, NBIND(old), NULL);
+	}
 	rc = tx_end(c, rc);
 	conn_put(st, c);
 	return rc;

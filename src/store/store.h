@@ -182,6 +182,8 @@ int store_authreq_put(struct store *st, const struct store_authreq *r);
 int store_authreq_get(struct store *st, const char *id, struct store_authreq *out);
 /* Get and delete in one step (PAR request_uri is single-use). */
 int store_authreq_take(struct store *st, const char *id, struct store_authreq *out);
+/* Delete a request once: SL_ENOTFOUND when it was already gone, so of two
+ * answers at once (a double submit) only one goes on. */
 int store_authreq_delete(struct store *st, const char *id);
 /* Record the outcome of a login on a pending request (status "done" with
  * the person and key, or "denied"); SL_ENOTFOUND when it is not pending. */
@@ -231,6 +233,11 @@ int store_session_end(struct store *st, const char *id);
 /* Logout, in one transaction: the session ends, every token issued under
  * it (tokens.session_id) is revoked and its unredeemed codes are dropped. */
 int store_session_logout(struct store *st, const char *id);
+/* A new login in a browser that had session `old_id` (may be NULL): store
+ * `ses` and, in the same transaction, move the old session's tokens and
+ * codes of the same person to it, revoke and drop those of anyone else,
+ * and delete the old session. */
+int store_session_replace(struct store *st, const char *old_id, const struct store_session *ses);
 void store_session_clear(struct store_session *s);
 
 /* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */

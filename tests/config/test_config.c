@@ -496,6 +496,21 @@ test_issuer_with_trailing_slash_refused(void **state)
 }
 
 static void
+test_long_issuer_refused(void **state)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		"[server]\nissuer = https://%0*d.ex\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
+		SL_ISSUER_MAX - 10, 0); /* 8 + 150 + 3 = one past the limit */
+	load_refused(*state, text, "longer than 160");
+	snprintf(text, sizeof(text),
+		"[server]\nissuer = https://%0*d\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n",
+		SL_ISSUER_MAX - 8, 0);
+	config_free(load_ok(*state, text));
+}
+
+static void
 test_missing_issuer_refused(void **state)
 {
 	load_refused(*state, "[server]\ntls_cert = c\ntls_key = k\n[eid]\nenabled = false\n", "issuer");
@@ -625,6 +640,7 @@ main(void)
 		T(test_bad_boolean_refused),
 		T(test_http_issuer_refused),
 		T(test_issuer_with_trailing_slash_refused),
+		T(test_long_issuer_refused),
 		T(test_missing_issuer_refused),
 		T(test_issuer_with_query_or_fragment_refused),
 		T(test_missing_file_refused),

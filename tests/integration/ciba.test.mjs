@@ -5,10 +5,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import * as jose from 'jose';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { startServer } from './lib/harness.mjs';
 import { tokenRequest } from './lib/flows.mjs';
 import { smsGateway, enrolPhone } from './lib/phone.mjs';
 
+const execFileP = promisify(execFile);
 const GRANT = 'urn:openid:params:grant-type:ciba';
 const PERSON = { rrn: '85073003328', given_name: 'Mark', family_name: 'Denblinden', birthdate: '1985-07-30' };
 let server;
@@ -58,6 +62,16 @@ const basic = (c) => [c.client_id, c.client_secret];
 const bc = (c, form) => tokenRequest(server, form, { basic: basic(c), endpoint: '/bc-authorize' });
 const poll = (c, id) => tokenRequest(server, { grant_type: GRANT, auth_req_id: id }, { basic: basic(c) });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The person's consent to share `scopes` with client `c`, as the portal's
+// Share button records it (consent.test.mjs drives that page): CIBA gives
+// data only within it.
+async function consent(c, scopes) {
+  const now = Math.floor(Date.now() / 1000);
+  await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
+    'INSERT INTO consents (person_id, client_id, scopes, created, updated) '
+    + `SELECT id, '${c.client_id}', '${scopes}', ${now}, ${now} FROM persons WHERE rrn = '${PERSON.rrn}'`]);
+}
 
 async function phoneRequest() {
   const r = await phone.call('GET', '/requests');
@@ -185,6 +199,7 @@ test('another client cannot redeem an auth_req_id', async () => {
 
 test('offline_access: a refresh token; a payment\'s refreshed tokens carry no authorization_details', async () => {
   const client = await addClient('--ciba-mode', 'poll', '--scopes', 'openid profile offline_access');
+  await consent(client, 'offline_access');
   const pay = [{ type: 'payment', instructedAmount: { amount: '12.34', currency: 'EUR' },
     creditorName: 'Apotheek Nova', creditorAccount: { iban: 'BE71096123456769' } }];
   const r = await bc(client, { scope: 'openid offline_access', login_hint: '+32470123456',
@@ -216,11 +231,13 @@ test('offline_access: a refresh token; a payment\'s refreshed tokens carry no au
 });
 
 // Issue 8: a CIBA request gets only the scopes its client may be granted,
-// as at /authorize (no consent page: the phone names the RP to the person).
-test('scopes the client may not be granted are dropped: no national register number without eid', async () => {
-  const withEid = await addClient('--ciba-mode', 'poll', '--scopes', 'openid profile eid');
-  for (const [c, scope, rrn] of [[pollClient, 'openid profile', undefined], [withEid, 'openid profile eid', PERSON.rrn]]) {
-    let r = await bc(c, { scope: 'openid profile eid', login_hint: '+32470123456', binding_message: 'Scopes' });
+// as at /authorize, and of those only what the person agreed to share with
+// that client: the phone names the RP, not the data, so approving there is
+// no consent to give it.
+test('CIBA data: only scopes the client may be granted, and only with the person\'s consent', async () => {
+  const withEid = await addClient('--ciba-mode', 'poll', '--scopes', 'openid profile eid offline_access');
+  const round = async (c, asked) => {
+    let r = await bc(c, { scope: asked, login_hint: '+32470123456', binding_message: 'Scopes' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const id = r.body.auth_req_id;
     const rq = await phoneRequest();
@@ -231,10 +248,28 @@ test('scopes the client may not be granted are dropped: no national register num
       r = await poll(c, id);
     }
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.equal(r.body.scope, scope, 'the token response names what was granted');
     const info = await (await fetch(`${server.base}/userinfo`,
       { headers: { authorization: `Bearer ${r.body.access_token}` } })).json();
-    assert.equal(info.given_name, 'Mark');
-    assert.equal(info.national_register_number, rrn);
-  }
+    return { scope: r.body.scope, refresh: r.body.refresh_token, info };
+  };
+  // No consent yet: the sub, nothing else, and no refresh token.
+  let got = await round(withEid, 'openid profile eid offline_access');
+  assert.equal(got.scope, 'openid');
+  assert.ok(got.info.sub);
+  assert.equal(got.info.given_name, undefined);
+  assert.equal(got.info.national_register_number, undefined);
+  assert.equal(got.refresh, undefined);
+  // With the person's consent: what was agreed, no more.
+  await consent(withEid, 'profile eid');
+  got = await round(withEid, 'openid profile eid offline_access');
+  assert.equal(got.scope, 'openid profile eid', 'the token response names what was granted');
+  assert.equal(got.info.given_name, 'Mark');
+  assert.equal(got.info.national_register_number, PERSON.rrn);
+  assert.equal(got.refresh, undefined, 'offline_access was not agreed to');
+  // A client that may not get eid does not, whatever the person agreed to.
+  await consent(pollClient, 'profile eid');
+  got = await round(pollClient, 'openid profile eid');
+  assert.equal(got.scope, 'openid profile');
+  assert.equal(got.info.given_name, 'Mark');
+  assert.equal(got.info.national_register_number, undefined);
 });

@@ -195,6 +195,24 @@ test('a client allowed eid: asked once, deny → access_denied, share → code, 
   assert.equal(c.consent, false);
 });
 
+// Two answers at once (a double click on Share): one code, one session;
+// the other answer finds the request answered (409 page), never a second
+// code.
+test('a double-submitted Share gives one code, not two', async () => {
+  const rp = await registerRp(server, { name: 'Dubbel', scopes: 'openid profile' });
+  const c = await toConsent(rp, { scope: 'openid profile' }, { person: OTHER });
+  assert.ok(c.consent);
+  const html = await consentPage(c.agent, c.at);
+  const form = { ...hiddenInputs(html), decision: 'share' };
+  const answers = await Promise.all([1, 2, 3].map(() => c.agent.post(`${server.base}/login/consent`, form)));
+  const codes = answers.filter((r) => r.status === 303 && new URL(r.headers.get('location')).searchParams.get('code'));
+  assert.equal(codes.length, 1, `answers: ${answers.map((r) => r.status)}`);
+  for (const r of answers.filter((x) => !codes.includes(x))) {
+    assert.ok(r.status === 409 || r.status === 404, `a second answer: ${r.status}`);
+    assert.doesNotMatch(r.headers.get('location') || '', /code=/);
+  }
+});
+
 test('prompt=none on a session without consent for this client: consent_required', async () => {
   const first = await registerRp(server, { name: 'First' });
   const second = await registerRp(server, { name: 'Second', scopes: 'openid profile eid' });

@@ -91,6 +91,30 @@ test('a hint of the session\'s own person logs out at once and revokes the sessi
   assert.equal(still.status, 200, JSON.stringify(still.body));
 });
 
+// A new login in the same browser (prompt=login at another site) replaces
+// the session; what the person got under the old one follows, so the
+// logout still ends it.  Another person logging in there ends it at once.
+test('tokens of an earlier session in this browser end at logout too', async () => {
+  const { c, agent, flow } = await loggedIn();
+  const basic = [c.client_id, c.client_secret];
+  const b = await registerRp(server, { name: 'Andere site', postLogoutRedirectUris: [RP_LOGGED_OUT] });
+  const again = await codeFlow(server, b.config, { agent, params: { ...OFFLINE, prompt: 'login' } });
+  assert.equal(again.loggedIn, true, 'prompt=login made a new login');
+  assert.equal(await userinfoStatus(server, flow.tokens.access_token), 200, 'the first site\'s tokens live on');
+  assertBackAtRp(await agent.get(logoutUrl({
+    id_token_hint: again.tokens.id_token, post_logout_redirect_uri: RP_LOGGED_OUT, state: 's2' })), 's2');
+  const refresh = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: flow.tokens.refresh_token },
+    { basic });
+  assert.equal(refresh.body.error, 'invalid_grant', 'the first session\'s refresh token ended with the logout');
+  assert.equal(await userinfoStatus(server, flow.tokens.access_token), 401);
+  assert.equal(await userinfoStatus(server, again.tokens.access_token), 401);
+
+  // Bob logs in in a browser where someone else was: her tokens end then.
+  const mine = await loggedIn();
+  await codeFlow(server, mine.config, { agent: mine.agent, person: BOB, params: { ...OFFLINE, prompt: 'login' } });
+  assert.equal(await userinfoStatus(server, mine.flow.tokens.access_token), 401, 'another person took the browser');
+});
+
 test('a hint signed by another key is not used: the person is asked', async () => {
   const { config, agent, flow } = await loggedIn();
   const { privateKey } = await jose.generateKeyPair('ES256');

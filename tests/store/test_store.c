@@ -739,9 +739,21 @@ test_consent_withdraw_revokes_tokens(void **state)
 	assert_int_equal(revoked, 0);
 	assert_false(token_revoked(fx->fx_store, "at-1"));
 
+	/* A code issued a moment before the withdrawal dies with it. */
+	struct store_code co = { .co_hash = (char *)"co-w",
+		.co_grant_id = (char *)"grant-4",
+		.co_client_id = (char *)"client-a",
+		.co_person_id = (char *)"person-1",
+		.co_redirect_uri = (char *)"https://rp.example/cb",
+		.co_scope = (char *)"openid profile",
+		.co_challenge = (char *)"x",
+		.co_expires = sl_now() + 60 };
+	struct store_code cgot;
+	assert_int_equal(store_code_put(fx->fx_store, &co), SL_OK);
 	assert_int_equal(store_consent_put(fx->fx_store, "person-1", "client-a", "profile eid"), SL_OK);
 	assert_int_equal(store_consent_withdraw(fx->fx_store, "person-1", "client-a", &revoked), SL_OK);
 	assert_int_equal(revoked, 2);
+	assert_int_equal(store_code_redeem(fx->fx_store, "co-w", "client-a", &cgot), SL_ENOTFOUND);
 	assert_int_equal(store_consent_get(fx->fx_store, "person-1", "client-a", &scopes), SL_ENOTFOUND);
 	assert_true(token_revoked(fx->fx_store, "at-1"));
 	assert_true(token_revoked(fx->fx_store, "rt-1"));
