@@ -133,29 +133,6 @@ camo_scrypt(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct ca
 	return rc;
 }
 
-/* k(code) mod n into `k` (a secure BIGNUM the caller owns). */
-static int
-camo_k(struct camo_ctx *cx, const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, BIGNUM *k,
-	struct sl_err *err)
-{
-	uint8_t ikm[CAMO_IKM_LEN], okm[CAMO_OKM_LEN];
-	BIGNUM *wide = camo_bn_new();
-	int rc;
-
-	if (wide == NULL)
-		return sl_fail(err, SL_ENOMEM, "camouflage: out of memory");
-	rc = camo_scrypt(code, salt, p, ikm, err);
-	if (rc == SL_OK)
-		rc = crypto_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, CAMO_INFO, okm, sizeof(okm), err);
-	if (rc == SL_OK &&
-		(BN_bin2bn(okm, sizeof(okm), wide) == NULL || BN_nnmod(k, wide, cx->cx_order, cx->cx_bn) != 1))
-		rc = sl_fail(err, SL_ECRYPTO, "camouflage: reduction failed");
-	OPENSSL_cleanse(ikm, sizeof(ikm));
-	OPENSSL_cleanse(okm, sizeof(okm));
-	BN_clear_free(wide);
-	return rc;
-}
-
 /* Validate the arguments every entry point shares; fills in the defaults. */
 static int
 camo_args(const char *code, const struct camo_params **p, struct sl_err *err)
@@ -170,6 +147,46 @@ camo_args(const char *code, const struct camo_params **p, struct sl_err *err)
 	if (len == 0 || len > CAMO_CODE_MAX)
 		return sl_fail(err, SL_EINVAL, "camouflage: code must be 1..%d bytes", CAMO_CODE_MAX);
 	return camo_params_check(*p, err);
+}
+
+int
+camo_kdf(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, const char *info,
+	uint8_t *out, size_t outlen, struct sl_err *err)
+{
+	uint8_t ikm[CAMO_IKM_LEN];
+	int rc;
+
+	if (salt == NULL || info == NULL || out == NULL || outlen == 0 || outlen > CAMO_KDF_MAX)
+		return sl_fail(err, SL_EINVAL, "camouflage: bad key-stream arguments");
+	rc = camo_args(code, &p, err);
+	if (rc == SL_OK)
+		rc = camo_scrypt(code, salt, p, ikm, err);
+	if (rc == SL_OK)
+		rc = crypto_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, info, out, outlen, err);
+	if (rc != SL_OK)
+		OPENSSL_cleanse(out, outlen);
+	OPENSSL_cleanse(ikm, sizeof(ikm));
+	return rc;
+}
+
+/* k(code) mod n into `k` (a secure BIGNUM the caller owns). */
+static int
+camo_k(struct camo_ctx *cx, const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, BIGNUM *k,
+	struct sl_err *err)
+{
+	uint8_t okm[CAMO_OKM_LEN];
+	BIGNUM *wide = camo_bn_new();
+	int rc;
+
+	if (wide == NULL)
+		return sl_fail(err, SL_ENOMEM, "camouflage: out of memory");
+	rc = camo_kdf(code, salt, p, CAMO_INFO, okm, sizeof(okm), err);
+	if (rc == SL_OK &&
+		(BN_bin2bn(okm, sizeof(okm), wide) == NULL || BN_nnmod(k, wide, cx->cx_order, cx->cx_bn) != 1))
+		rc = sl_fail(err, SL_ECRYPTO, "camouflage: reduction failed");
+	OPENSSL_cleanse(okm, sizeof(okm));
+	BN_clear_free(wide);
+	return rc;
 }
 
 int

@@ -122,6 +122,13 @@ int camo_make(const char *code, const struct camo_params *p, uint8_t c_out[P256_
  * only on bad arguments or resources (or d' = 0, ~2^-256).  EVP_PKEY_free(). */
 int camo_open(const uint8_t c[P256_SCALAR_LEN], const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p,
 	const char *code, EVP_PKEY **key_out, struct sl_err *err);
+/* The camouflage key stream: HKDF-SHA256(scrypt(code, salt, p), info,
+ * outlen bytes), 1..CAMO_KDF_MAX bytes; the app key (info CAMO_INFO) and
+ * split-key (SK_INFO_*) share it.  As secret as the code; `p` NULL means
+ * camo_default_params. */
+#define CAMO_KDF_MAX 1024
+int camo_kdf(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, const char *info,
+	uint8_t *out, size_t outlen, struct sl_err *err);
 /* k(code) = HKDF-SHA256(scrypt(code, salt), info CAMO_INFO, 48 bytes) mod n,
  * big-endian: exposed for test vectors; as secret as the code. */
 int camo_code_scalar(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p,
@@ -230,6 +237,9 @@ int confirm_verify(EVP_PKEY *pub, const struct confirm_fields *f, const uint8_t 
 #define SK_PIN_MAX 12
 #define SK_INFO_AUTH "sleutel splitkey auth v1" /* camouflage info per key use */
 #define SK_INFO_SIGN "sleutel splitkey sign v1"
+#define SK_VERSION_MAX ((1ull << 53) - 1) /* versions travel as JSON integers */
+#define SK_JSON_MAX 16384 /* bytes of a serialised key (about 6 KiB at 3072+3072) */
+#define SK_KEY2_DER_MAX 4096 /* bytes of the server's PKCS#8 RSA key */
 
 enum sk_padding { SK_PKCS1 = 1, SK_PSS = 2 }; /* PSS: MGF1 with the same digest, salt = digest length */
 
