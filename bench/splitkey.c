@@ -107,8 +107,8 @@ encode(const struct sk_server_key *srv, const char *msg, size_t *emlen)
 /* On a copy of the device state: the server is not asked, so the real
  * one must not run ahead of it. */
 static void
-bench_device(const struct sk_params *p, const struct sk_device_key *orig, const uint8_t *em, size_t emlen,
-	double secs, const char *what)
+bench_device(const struct sk_params *p, const struct sk_device_key *orig, const uint8_t *em, size_t emlen, double secs,
+	const char *what)
 {
 	struct sk_device_key copy = *orig, *dev = &copy;
 	struct clock2 t = { 0, 0 }, c;

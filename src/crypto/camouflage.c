@@ -34,6 +34,7 @@
 #include <openssl/params.h>
 
 #include "crypto.h"
+#include "crypto_int.h"
 
 #define CAMO_IKM_LEN 32 /* scrypt output */
 #define CAMO_OKM_LEN 48 /* HKDF output, reduced mod n */
@@ -66,9 +67,7 @@ camo_ctx_free(struct camo_ctx *cx)
 	BN_CTX_free(cx->cx_bn);
 }
 
-/* A BIGNUM for a secret: secure heap when there is one, constant-time
- * division paths; free it with BN_clear_free(). */
-static BIGNUM *
+BIGNUM *
 camo_bn_new(void)
 {
 	BIGNUM *bn = BN_secure_new();

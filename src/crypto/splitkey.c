@@ -35,6 +35,7 @@
 #include <openssl/rsa.h>
 
 #include "crypto.h"
+#include "crypto_int.h"
 
 #define SK_JSON_VERSION 1
 #define SK_DELTA_TAG "delta"
@@ -43,18 +44,6 @@
 const struct sk_params sk_default_params = { SK_N1_BITS, SK_N2_BITS, NULL };
 
 /* ---- small helpers ---- */
-
-/* A BIGNUM for a secret: secure heap when there is one, constant-time
- * paths; free it with BN_clear_free(). */
-static BIGNUM *
-sk_bn_secret(void)
-{
-	BIGNUM *bn = BN_secure_new();
-
-	if (bn != NULL)
-		BN_set_flags(bn, BN_FLG_CONSTTIME);
-	return bn;
-}
 
 static int
 sk_share_bits(int n1_bits)
@@ -207,22 +196,23 @@ sk_rsa_keygen(int bits)
 static int
 sk_split_read(EVP_PKEY *key, struct sk_split *s, BN_CTX *bn)
 {
-	BIGNUM *pm = sk_bn_secret(), *qm = sk_bn_secret(), *g = sk_bn_secret(), *prod = sk_bn_secret();
+	BIGNUM *pm = camo_bn_new(), *qm = camo_bn_new(), *g = camo_bn_new(), *prod = camo_bn_new();
 	int ok;
 
-	s->ss_lambda = sk_bn_secret();
-	ok = pm && qm && g && prod && s->ss_lambda && EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &s->ss_n1) == 1 &&
-		EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, &s->ss_p) == 1 &&
-		EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR2, &s->ss_q) == 1 &&
-		EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &s->ss_d) == 1;
+	s->ss_lambda = camo_bn_new();
+	ok = pm && qm && g && prod && s->ss_lambda &&
+	     EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &s->ss_n1) == 1 &&
+	     EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, &s->ss_p) == 1 &&
+	     EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR2, &s->ss_q) == 1 &&
+	     EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &s->ss_d) == 1;
 
 	if (ok) {
 		BN_set_flags(s->ss_p, BN_FLG_CONSTTIME);
 		BN_set_flags(s->ss_q, BN_FLG_CONSTTIME);
 		BN_set_flags(s->ss_d, BN_FLG_CONSTTIME);
 		ok = BN_sub(pm, s->ss_p, BN_value_one()) == 1 && BN_sub(qm, s->ss_q, BN_value_one()) == 1 &&
-			BN_gcd(g, pm, qm, bn) == 1 && BN_mul(prod, pm, qm, bn) == 1 &&
-			BN_div(s->ss_lambda, NULL, prod, g, bn) == 1;
+		     BN_gcd(g, pm, qm, bn) == 1 && BN_mul(prod, pm, qm, bn) == 1 &&
+		     BN_div(s->ss_lambda, NULL, prod, g, bn) == 1;
 	}
 	BN_clear_free(pm);
 	BN_clear_free(qm);
@@ -237,15 +227,16 @@ sk_split_read(EVP_PKEY *key, struct sk_split *s, BN_CTX *bn)
 static int
 sk_split_shares(struct sk_split *s, int w, BN_CTX *bn)
 {
-	BIGNUM *t = sk_bn_secret(), *big = BN_new();
+	BIGNUM *t = camo_bn_new(), *big = BN_new();
 	int ok;
 
-	s->ss_d1p = sk_bn_secret();
-	s->ss_d1pp = sk_bn_secret();
-	ok = t && big && s->ss_d1p && s->ss_d1pp && BN_priv_rand_ex(s->ss_d1p, w, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY, 0, bn) == 1 &&
-		BN_set_bit(big, w + 1) == 1 && BN_div(t, NULL, big, s->ss_lambda, bn) == 1 &&
-		BN_add_word(t, 1) == 1 && BN_mul(s->ss_d1pp, t, s->ss_lambda, bn) == 1 &&
-		BN_add(s->ss_d1pp, s->ss_d1pp, s->ss_d) == 1 && BN_sub(s->ss_d1pp, s->ss_d1pp, s->ss_d1p) == 1;
+	s->ss_d1p = camo_bn_new();
+	s->ss_d1pp = camo_bn_new();
+	ok = t && big && s->ss_d1p && s->ss_d1pp &&
+	     BN_priv_rand_ex(s->ss_d1p, w, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY, 0, bn) == 1 &&
+	     BN_set_bit(big, w + 1) == 1 && BN_div(t, NULL, big, s->ss_lambda, bn) == 1 && BN_add_word(t, 1) == 1 &&
+	     BN_mul(s->ss_d1pp, t, s->ss_lambda, bn) == 1 && BN_add(s->ss_d1pp, s->ss_d1pp, s->ss_d) == 1 &&
+	     BN_sub(s->ss_d1pp, s->ss_d1pp, s->ss_d1p) == 1;
 
 	BN_clear_free(t);
 	BN_free(big);
@@ -257,10 +248,10 @@ static int
 sk_camouflage(struct sk_device_key *dev, const struct sk_split *s, const char *pin, const struct camo_params *cp,
 	struct sl_err *err)
 {
-	BIGNUM *k = sk_bn_secret();
+	BIGNUM *k = camo_bn_new();
 	int rc;
 
-	dev->dk_c = sk_bn_secret();
+	dev->dk_c = camo_bn_new();
 	if (k == NULL || dev->dk_c == NULL) {
 		BN_clear_free(k);
 		return sl_fail(err, SL_ENOMEM, "splitkey: out of memory");
@@ -286,7 +277,7 @@ sk_keygen_fill(const struct sk_params *p, struct sk_split *s, const char *pin, s
 		return rc;
 	dev->dk_n1 = BN_dup(s->ss_n1);
 	to_server->sk_n1 = BN_dup(s->ss_n1);
-	to_server->sk_d1pp = sk_bn_secret();
+	to_server->sk_d1pp = camo_bn_new();
 	if (dev->dk_n1 == NULL || to_server->sk_n1 == NULL || to_server->sk_d1pp == NULL ||
 		BN_copy(to_server->sk_d1pp, s->ss_d1pp) == NULL)
 		return sl_fail(err, SL_ENOMEM, "splitkey: out of memory");
@@ -459,12 +450,12 @@ sk_sign_identity(EVP_PKEY *key, enum sk_padding pad, const char *md, const uint8
 	EVP_MD *digest = EVP_MD_fetch(NULL, md, NULL);
 	size_t len = nbytes;
 	int ok = ctx != NULL && digest != NULL && EVP_PKEY_sign_init(ctx) == 1 &&
-		EVP_PKEY_CTX_set_rsa_padding(ctx, pad == SK_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) == 1 &&
-		EVP_PKEY_CTX_set_signature_md(ctx, digest) == 1;
+		 EVP_PKEY_CTX_set_rsa_padding(ctx, pad == SK_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) == 1 &&
+		 EVP_PKEY_CTX_set_signature_md(ctx, digest) == 1;
 
 	if (ok && pad == SK_PSS)
 		ok = EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-			EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, md, NULL) == 1;
+		     EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, md, NULL) == 1;
 	ok = ok && EVP_PKEY_sign(ctx, em, &len, hash, hashlen) == 1 && len == nbytes;
 	EVP_MD_free(digest);
 	EVP_PKEY_CTX_free(ctx);
@@ -472,8 +463,8 @@ sk_sign_identity(EVP_PKEY *key, enum sk_padding pad, const char *md, const uint8
 }
 
 int
-sk_encode(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_t *hash, size_t hashlen,
-	uint8_t **em, size_t *emlen, struct sl_err *err)
+sk_encode(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_t *hash, size_t hashlen, uint8_t **em,
+	size_t *emlen, struct sl_err *err)
 {
 	const char *md = sk_digest_name(digest, hashlen);
 	BIGNUM *one = BN_new();
@@ -510,9 +501,9 @@ sk_encode(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_
 static int
 sk_device_advance(struct sk_device_key *dev)
 {
-	BIGNUM *delta = sk_bn_secret();
+	BIGNUM *delta = camo_bn_new();
 	int ok = delta != NULL && dev->dk_version < UINT64_MAX && sk_delta(dev->dk_kdev, dev->dk_version, delta) == 0 &&
-		BN_add(dev->dk_c, dev->dk_c, delta) == 1 && sk_mod_2w(dev->dk_c, dev->dk_w) == 0;
+		 BN_add(dev->dk_c, dev->dk_c, delta) == 1 && sk_mod_2w(dev->dk_c, dev->dk_w) == 0;
 
 	if (ok)
 		dev->dk_version++;
@@ -526,18 +517,17 @@ sk_device_part(const struct sk_device_key *dev, const char *pin, const struct ca
 	size_t emlen, uint8_t *part, struct sl_err *err)
 {
 	BN_CTX *bn = BN_CTX_secure_new();
-	BIGNUM *share = sk_bn_secret(), *k = sk_bn_secret(), *m = BN_new(), *r = BN_new();
+	BIGNUM *share = camo_bn_new(), *k = camo_bn_new(), *m = BN_new(), *r = BN_new();
 	int rc = SL_OK;
 
 	if (bn == NULL || share == NULL || k == NULL || m == NULL || r == NULL)
 		rc = sl_fail(err, SL_ENOMEM, "splitkey: out of memory");
 	if (rc == SL_OK)
 		rc = sk_pin_k(pin, dev->dk_salt, cp, dev->dk_info, dev->dk_w, k, err);
-	if (rc == SL_OK &&
-		(BN_add(share, dev->dk_c, k) != 1 || sk_mod_2w(share, dev->dk_w) != 0 ||
-			BN_bin2bn(em, (int)emlen, m) == NULL || BN_nnmod(m, m, dev->dk_n1, bn) != 1 ||
-			BN_mod_exp_mont_consttime(r, m, share, dev->dk_n1, bn, NULL) != 1 ||
-			BN_bn2binpad(r, part, BN_num_bytes(dev->dk_n1)) != BN_num_bytes(dev->dk_n1)))
+	if (rc == SL_OK && (BN_add(share, dev->dk_c, k) != 1 || sk_mod_2w(share, dev->dk_w) != 0 ||
+				   BN_bin2bn(em, (int)emlen, m) == NULL || BN_nnmod(m, m, dev->dk_n1, bn) != 1 ||
+				   BN_mod_exp_mont_consttime(r, m, share, dev->dk_n1, bn, NULL) != 1 ||
+				   BN_bn2binpad(r, part, BN_num_bytes(dev->dk_n1)) != BN_num_bytes(dev->dk_n1)))
 		rc = sl_fail(err, SL_ECRYPTO, "splitkey: partial signature failed");
 	BN_clear_free(share);
 	BN_clear_free(k);
@@ -548,8 +538,8 @@ sk_device_part(const struct sk_device_key *dev, const char *pin, const struct ca
 }
 
 int
-sk_device_sign(struct sk_device_key *dev, const char *pin, const struct sk_params *p, const uint8_t *em,
-	size_t emlen, uint64_t *version, uint8_t **part, size_t *partlen, struct sl_err *err)
+sk_device_sign(struct sk_device_key *dev, const char *pin, const struct sk_params *p, const uint8_t *em, size_t emlen,
+	uint64_t *version, uint8_t **part, size_t *partlen, struct sl_err *err)
 {
 	size_t n1len;
 	int rc;
@@ -611,13 +601,13 @@ sk_job_init(struct sk_job *j)
 {
 	memset(j, 0, sizeof(*j));
 	j->j_bn = BN_CTX_secure_new();
-	j->j_d1pp = sk_bn_secret();
+	j->j_d1pp = camo_bn_new();
 	j->j_m = BN_new();
-	j->j_s1 = sk_bn_secret();
-	j->j_s2 = sk_bn_secret();
+	j->j_s1 = camo_bn_new();
+	j->j_s2 = camo_bn_new();
 	j->j_s = BN_new();
 	j->j_e = BN_new();
-	j->j_t = sk_bn_secret();
+	j->j_t = camo_bn_new();
 	if (!j->j_bn || !j->j_d1pp || !j->j_m || !j->j_s1 || !j->j_s2 || !j->j_s || !j->j_e || !j->j_t)
 		return -1;
 	return BN_set_word(j->j_e, SK_E) == 1 ? 0 : -1;
@@ -648,16 +638,16 @@ sk_server_part(const struct sk_server_key *key, struct sk_job *j)
 	if (ok) {
 		n2len = (size_t)BN_num_bytes(n2);
 		ok = n2len <= sizeof(buf) && BN_nnmod(j->j_t, j->j_m, n2, j->j_bn) == 1 &&
-			BN_bn2binpad(j->j_t, buf, (int)n2len) == (int)n2len && EVP_PKEY_sign_init(ctx) == 1 &&
-			EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
-			EVP_PKEY_sign(ctx, out, &len, buf, n2len) == 1 && len == n2len &&
-			BN_bin2bn(out, (int)len, j->j_s2) != NULL;
+		     BN_bn2binpad(j->j_t, buf, (int)n2len) == (int)n2len && EVP_PKEY_sign_init(ctx) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1 &&
+		     EVP_PKEY_sign(ctx, out, &len, buf, n2len) == 1 && len == n2len &&
+		     BN_bin2bn(out, (int)len, j->j_s2) != NULL;
 	}
 	/* s = s2 + n2 * ((s1 - s2) * n2^-1 mod n1): all public by now but s1. */
 	ok = ok && BN_mod_inverse(j->j_t, n2, key->sk_n1, j->j_bn) != NULL &&
-		BN_mod_sub(j->j_s, j->j_s1, j->j_s2, key->sk_n1, j->j_bn) == 1 &&
-		BN_mod_mul(j->j_s, j->j_s, j->j_t, key->sk_n1, j->j_bn) == 1 && BN_mul(j->j_s, j->j_s, n2, j->j_bn) == 1 &&
-		BN_add(j->j_s, j->j_s, j->j_s2) == 1;
+	     BN_mod_sub(j->j_s, j->j_s1, j->j_s2, key->sk_n1, j->j_bn) == 1 &&
+	     BN_mod_mul(j->j_s, j->j_s, j->j_t, key->sk_n1, j->j_bn) == 1 && BN_mul(j->j_s, j->j_s, n2, j->j_bn) == 1 &&
+	     BN_add(j->j_s, j->j_s, j->j_s2) == 1;
 	OPENSSL_cleanse(out, sizeof(out));
 	BN_free(n2);
 	EVP_PKEY_CTX_free(ctx);
@@ -695,10 +685,11 @@ sk_server_inputs_ok(const struct sk_server_key *key, const uint8_t *em, size_t e
 static int
 sk_server_s1(const struct sk_server_key *key, struct sk_job *j, bool *good)
 {
-	BIGNUM *m1 = BN_new(), *r = sk_bn_secret();
+	BIGNUM *m1 = BN_new(), *r = camo_bn_new();
 	int ok = m1 != NULL && r != NULL && BN_nnmod(m1, j->j_m, key->sk_n1, j->j_bn) == 1 &&
-		BN_mod_exp_mont_consttime(r, m1, j->j_d1pp, key->sk_n1, j->j_bn, NULL) == 1 &&
-		BN_mod_mul(j->j_s1, j->j_s1, r, key->sk_n1, j->j_bn) == 1 && sk_check_e(j->j_s1, m1, key->sk_n1, j, good) == 0;
+		 BN_mod_exp_mont_consttime(r, m1, j->j_d1pp, key->sk_n1, j->j_bn, NULL) == 1 &&
+		 BN_mod_mul(j->j_s1, j->j_s1, r, key->sk_n1, j->j_bn) == 1 &&
+		 sk_check_e(j->j_s1, m1, key->sk_n1, j, good) == 0;
 
 	BN_free(m1);
 	BN_clear_free(r);
@@ -729,8 +720,8 @@ sk_server_sign(const struct sk_server_key *key, struct sk_job *j, uint8_t **sig,
 }
 
 enum sk_verdict
-sk_server_complete(struct sk_server_key *key, const uint8_t *em, size_t emlen, uint64_t version,
-	const uint8_t *part, size_t partlen, uint8_t **sig, size_t *siglen)
+sk_server_complete(struct sk_server_key *key, const uint8_t *em, size_t emlen, uint64_t version, const uint8_t *part,
+	size_t partlen, uint8_t **sig, size_t *siglen)
 {
 	struct sk_job j;
 	enum sk_verdict v;
@@ -741,11 +732,11 @@ sk_server_complete(struct sk_server_key *key, const uint8_t *em, size_t emlen, u
 		sk_job_free(&j);
 		return SK_ERROR;
 	}
-	if (!sk_server_inputs_ok(key, em, emlen, part, partlen, &j))
-		v = SK_BAD_VERSION;
-	else if (version <= key->sk_version)
+	/* A stale version is a clone even when the rest is malformed. */
+	if (key != NULL && version <= key->sk_version)
 		v = SK_CLONE;
-	else if (version - key->sk_version > SK_MAX_SKIP)
+	else if (key == NULL || version - key->sk_version > SK_MAX_SKIP ||
+		 !sk_server_inputs_ok(key, em, emlen, part, partlen, &j))
 		v = SK_BAD_VERSION;
 	else if (sk_server_share_at(key, version, &j) != 0)
 		v = SK_ERROR;
@@ -825,9 +816,9 @@ sk_json_common(json_t *o, const BIGNUM *n1, const uint8_t kdev[SK_KDEV_LEN], uin
 	if (version > SK_VERSION_MAX)
 		return -1;
 	return json_object_set_new(o, "v", json_integer(SK_JSON_VERSION)) | sk_json_set_bn(o, "n1", n1) |
-		sk_json_set_bytes(o, "kdev", kdev, SK_KDEV_LEN) |
-		json_object_set_new(o, "version", json_integer((json_int_t)version)) |
-		json_object_set_new(o, "w", json_integer(w));
+	       sk_json_set_bytes(o, "kdev", kdev, SK_KDEV_LEN) |
+	       json_object_set_new(o, "version", json_integer((json_int_t)version)) |
+	       json_object_set_new(o, "w", json_integer(w));
 }
 
 char *
@@ -838,9 +829,10 @@ sk_device_key_to_json(const struct sk_device_key *dev)
 
 	if (o == NULL || dev == NULL || dev->dk_n1 == NULL || dev->dk_c == NULL || sk_info_static(dev->dk_info) == NULL)
 		return sk_json_text(o, -1);
-	rc = sk_json_common(o, dev->dk_n1, dev->dk_kdev, dev->dk_version, dev->dk_w) | sk_json_set_bn_pad(o, "c", dev->dk_c, (size_t)dev->dk_w / 8) |
-		sk_json_set_bytes(o, "salt", dev->dk_salt, CAMO_SALT_LEN) |
-		json_object_set_new(o, "use", json_string(strcmp(dev->dk_info, SK_INFO_SIGN) == 0 ? "sign" : "auth"));
+	rc = sk_json_common(o, dev->dk_n1, dev->dk_kdev, dev->dk_version, dev->dk_w) |
+	     sk_json_set_bn_pad(o, "c", dev->dk_c, (size_t)dev->dk_w / 8) |
+	     sk_json_set_bytes(o, "salt", dev->dk_salt, CAMO_SALT_LEN) |
+	     json_object_set_new(o, "use", json_string(strcmp(dev->dk_info, SK_INFO_SIGN) == 0 ? "sign" : "auth"));
 	return sk_json_text(o, rc);
 }
 
@@ -848,8 +840,7 @@ sk_device_key_to_json(const struct sk_device_key *dev)
 static int
 sk_key2_der(EVP_PKEY *k2, uint8_t **der, size_t *len)
 {
-	OSSL_ENCODER_CTX *ectx =
-		OSSL_ENCODER_CTX_new_for_pkey(k2, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", NULL);
+	OSSL_ENCODER_CTX *ectx = OSSL_ENCODER_CTX_new_for_pkey(k2, EVP_PKEY_KEYPAIR, "DER", "PrivateKeyInfo", NULL);
 	int ok = ectx != NULL && OSSL_ENCODER_to_data(ectx, der, len) == 1;
 
 	OSSL_ENCODER_CTX_free(ectx);
@@ -868,8 +859,8 @@ sk_server_key_to_json(const struct sk_server_key *key)
 		key->sk_n == NULL || sk_key2_der(key->sk_key2, &der, &derlen) != 0)
 		return sk_json_text(o, -1);
 	rc = sk_json_common(o, key->sk_n1, key->sk_kdev, key->sk_version, key->sk_w) |
-		sk_json_set_bn(o, "d1pp", key->sk_d1pp) | sk_json_set_bytes(o, "key2", der, derlen) |
-		sk_json_set_bn(o, "n", key->sk_n);
+	     sk_json_set_bn(o, "d1pp", key->sk_d1pp) | sk_json_set_bytes(o, "key2", der, derlen) |
+	     sk_json_set_bn(o, "n", key->sk_n);
 	OPENSSL_clear_free(der, derlen);
 	return sk_json_text(o, rc);
 }
@@ -896,7 +887,7 @@ sk_json_bn(json_t *o, const char *name, size_t max, bool secret)
 	BIGNUM *bn = NULL;
 
 	if (raw != NULL && len >= 1 && len <= max && raw[0] != 0) {
-		bn = secret ? sk_bn_secret() : BN_new();
+		bn = secret ? camo_bn_new() : BN_new();
 		if (bn != NULL && BN_bin2bn(raw, (int)len, bn) == NULL) {
 			BN_clear_free(bn);
 			bn = NULL;
@@ -939,7 +930,8 @@ sk_json_open(const char *json, json_t **o, BIGNUM **n1, uint8_t kdev[SK_KDEV_LEN
 	wv = json_integer_value(json_object_get(*o, "w"));
 	*n1 = sk_json_bn(*o, "n1", SK_BITS_MAX / 8, false);
 	if (ver < 0 || (uint64_t)ver > SK_VERSION_MAX || *n1 == NULL || !sk_bits_ok(BN_num_bits(*n1)) ||
-		!BN_is_odd(*n1) || wv != sk_share_bits(BN_num_bits(*n1)) || sk_json_fixed(*o, "kdev", kdev, SK_KDEV_LEN) != 0)
+		!BN_is_odd(*n1) || wv != sk_share_bits(BN_num_bits(*n1)) ||
+		sk_json_fixed(*o, "kdev", kdev, SK_KDEV_LEN) != 0)
 		return sl_fail(err, SL_EINVAL, "splitkey: bad modulus, share width, version or kdev");
 	*version = (uint64_t)ver;
 	*w = (int)wv;
@@ -967,7 +959,7 @@ sk_device_fill(json_t *o, struct sk_device_key *dev, struct sl_err *err)
 	dev->dk_info = sk_use_info(json_string_value(json_object_get(o, "use")));
 	if (dev->dk_info == NULL)
 		return sl_fail(err, SL_EINVAL, "splitkey: unknown key use");
-	dev->dk_c = sk_bn_secret();
+	dev->dk_c = camo_bn_new();
 	if (dev->dk_c == NULL)
 		return sl_fail(err, SL_ENOMEM, "splitkey: out of memory");
 	if (len > sizeof(raw) || sk_json_fixed(o, "c", raw, len) != 0 || BN_bin2bn(raw, (int)len, dev->dk_c) == NULL ||
@@ -1003,9 +995,9 @@ sk_key2_parse(json_t *o)
 	uint8_t *der = sk_json_bytes(o, "key2", SK_KEY2_DER_MAX, &len);
 	const uint8_t *p = der;
 	EVP_PKEY *k2 = NULL;
-	OSSL_DECODER_CTX *dctx = der ? OSSL_DECODER_CTX_new_for_pkey(&k2, "DER", "PrivateKeyInfo", "RSA",
-					      EVP_PKEY_KEYPAIR, NULL, NULL)
-				     : NULL;
+	OSSL_DECODER_CTX *dctx =
+		der ? OSSL_DECODER_CTX_new_for_pkey(&k2, "DER", "PrivateKeyInfo", "RSA", EVP_PKEY_KEYPAIR, NULL, NULL)
+		    : NULL;
 	BIGNUM *e = NULL;
 
 	if (dctx == NULL || OSSL_DECODER_from_data(dctx, &p, &len) != 1 || len != 0 || k2 == NULL ||
@@ -1028,9 +1020,9 @@ sk_server_moduli_ok(const struct sk_server_key *key)
 	BN_CTX *bn = BN_CTX_new();
 	BIGNUM *n2 = NULL, *t = BN_new();
 	bool ok = bn != NULL && t != NULL && EVP_PKEY_get_bn_param(key->sk_key2, OSSL_PKEY_PARAM_RSA_N, &n2) == 1 &&
-		BN_mul(t, key->sk_n1, n2, bn) == 1 && BN_cmp(t, key->sk_n) == 0 &&
-		BN_num_bits(key->sk_n) == BN_num_bits(key->sk_n1) + BN_num_bits(n2) && BN_gcd(t, key->sk_n1, n2, bn) == 1 &&
-		BN_is_one(t);
+		  BN_mul(t, key->sk_n1, n2, bn) == 1 && BN_cmp(t, key->sk_n) == 0 &&
+		  BN_num_bits(key->sk_n) == BN_num_bits(key->sk_n1) + BN_num_bits(n2) &&
+		  BN_gcd(t, key->sk_n1, n2, bn) == 1 && BN_is_one(t);
 
 	BN_free(n2);
 	BN_free(t);
