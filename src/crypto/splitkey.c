@@ -104,18 +104,11 @@ sk_pin_ok(const char *pin, int min)
 	return true;
 }
 
-/* x mod 2^w, in place (w a multiple of 8 here; BN_mask_bits is exact). */
+/* x mod 2^w in place, for 0 <= x < 2^(w+1) (BN_mask_bits fails on a
+ * number already shorter than w bits, hence the test). */
 static int
 sk_mod_2w(BIGNUM *x, int w)
 {
-	if (BN_is_negative(x)) {
-		BIGNUM *m = BN_new();
-		int ok = m != NULL && BN_set_bit(m, w) == 1 && BN_add(x, x, m) == 1;
-
-		BN_free(m);
-		if (!ok)
-			return -1;
-	}
 	return BN_num_bits(x) > w && BN_mask_bits(x, w) != 1 ? -1 : 0;
 }
 
@@ -257,7 +250,10 @@ sk_camouflage(struct sk_device_key *dev, const struct sk_split *s, const char *p
 		return sl_fail(err, SL_ENOMEM, "splitkey: out of memory");
 	}
 	rc = sk_pin_k(pin, dev->dk_salt, cp, dev->dk_info, dev->dk_w, k, err);
-	if (rc == SL_OK && (BN_sub(dev->dk_c, s->ss_d1p, k) != 1 || sk_mod_2w(dev->dk_c, dev->dk_w) != 0))
+	/* d1' + (2^W - k), never negative, so no branch on which is larger. */
+	if (rc == SL_OK &&
+		(BN_set_bit(dev->dk_c, dev->dk_w) != 1 || BN_sub(dev->dk_c, dev->dk_c, k) != 1 ||
+			BN_add(dev->dk_c, dev->dk_c, s->ss_d1p) != 1 || sk_mod_2w(dev->dk_c, dev->dk_w) != 0))
 		rc = sl_fail(err, SL_ECRYPTO, "splitkey: arithmetic failed");
 	BN_clear_free(k);
 	return rc;
