@@ -218,9 +218,10 @@ int confirm_verify(EVP_PKEY *pub, const struct confirm_fields *f, const uint8_t 
  * in (w, w + SK_MAX_SKIP]: the gap is the device's wrong-PIN tries and
  * lost answers.  A version <= w can only come from a copy of the state
  * (the genuine device never goes back): SK_CLONE, and the caller revokes
- * the key.  A wrap of (d1' + sum delta) past 2^W breaks the key; it has
- * probability < 2^(181 - n1 bits) over SK_VERSION_MAX versions (2^-2891 at
- * 3072 bits, 2^-843 at the test size) and is not handled.  d1'' > 2^W at
+ * the key.  A wrap of (d1' + sum delta) past 2^W breaks the key; over
+ * SK_VERSION_MAX versions the sum stays below 2^181, so it has probability
+ * < 2^181 / 2^W = 2^(53 - n1 bits) (2^-3019 at 3072 bits, 2^-971 at the
+ * test size) and is not handled.  d1'' > 2^W at
  * version 0, so the server's share never goes negative.
  *
  * All secret arithmetic runs on BIGNUMs flagged BN_FLG_CONSTTIME with
@@ -240,7 +241,7 @@ int confirm_verify(EVP_PKEY *pub, const struct confirm_fields *f, const uint8_t 
 #define SK_INFO_AUTH "sleutel splitkey auth v1" /* camouflage info per key use */
 #define SK_INFO_SIGN "sleutel splitkey sign v1"
 #define SK_VERSION_MAX ((1ull << 53) - 1) /* versions travel as JSON integers */
-#define SK_JSON_MAX 16384 /* bytes of a serialised key (about 6 KiB at 3072+3072) */
+#define SK_JSON_MAX 16384 /* bytes of a serialised key (4.5 KiB server, 1.2 KiB device at 3072) */
 #define SK_KEY2_DER_MAX 4096 /* bytes of the server's PKCS#8 RSA key */
 
 enum sk_padding { SK_PKCS1 = 1, SK_PSS = 2 }; /* PSS: MGF1 with the same digest, salt = digest length */
@@ -308,7 +309,7 @@ int sk_device_sign(struct sk_device_key *dev, const char *pin, const struct sk_p
 enum sk_verdict {
 	SK_OK = 0, /* *sig set; key->sk_version and sk_d1pp advanced: persist */
 	SK_WRONG_PIN, /* the partial signature does not complete: count a failure */
-	SK_CLONE, /* a version already passed: a copied state; revoke the key */
+	SK_CLONE, /* a version already passed (checked first): a copied state; revoke */
 	SK_BAD_VERSION, /* more than SK_MAX_SKIP ahead, or malformed input */
 	SK_ERROR, /* resources */
 };
