@@ -43,9 +43,11 @@ pair_make(struct pair *k, const struct sk_params *p, const char *info, const cha
 {
 	struct sl_err err = { 0 };
 
-	assert_int_equal(sk_device_keygen(p, info, pin, &k->dev, &k->srv, &err), SL_OK);
+	if (sk_device_keygen(p, info, pin, &k->dev, &k->srv, &err) != SL_OK)
+		fail_msg("device keygen: %s", err.msg);
 	assert_null(k->srv.sk_key2);
-	assert_int_equal(sk_server_keygen(p, &k->srv, &err), SL_OK);
+	if (sk_server_keygen(p, &k->srv, &err) != SL_OK)
+		fail_msg("server keygen: %s", err.msg);
 	k->pub = sk_public_key(&k->srv, &err);
 	assert_non_null(k->pub);
 	assert_int_equal(EVP_PKEY_get_bits(k->pub), p->sp_n1_bits + p->sp_n2_bits);
@@ -110,8 +112,9 @@ sign_with(struct pair *k, struct sk_device_key *dev, const struct sk_params *p, 
 	struct sl_err err = { 0 };
 	enum sk_verdict v;
 
-	assert_int_equal(sk_encode(k->srv.sk_n, pad, md, hash, hashlen, &em, &emlen, &err), SL_OK);
-	assert_int_equal(sk_device_sign(dev, pin, p, em, emlen, &version, &part, &partlen, &err), SL_OK);
+	if (sk_encode(k->srv.sk_n, pad, md, hash, hashlen, &em, &emlen, &err) != SL_OK ||
+		sk_device_sign(dev, pin, p, em, emlen, &version, &part, &partlen, &err) != SL_OK)
+		fail_msg("encode or device part: %s", err.msg);
 	assert_int_equal(version, before + 1);
 	assert_int_equal(dev->dk_version, version);
 	assert_int_equal(partlen, (size_t)BN_num_bytes(k->srv.sk_n1));
