@@ -99,7 +99,7 @@ camo_params_check(const struct camo_params *p, struct sl_err *err)
 	if (p->cp_r > CAMO_MAXMEM / 128 || p->cp_p > CAMO_MAXMEM / 128)
 		return sl_fail(err, SL_ETOOBIG, "camouflage: scrypt parameters too large");
 	mem = 128ull * p->cp_r * (((uint64_t)1 << p->cp_log2n) + 2) + 128ull * p->cp_r * p->cp_p;
-	if (mem > CAMO_MAXMEM)
+	if (mem > (uint64_t)CAMO_MAXMEM)
 		return sl_fail(err, SL_ETOOBIG, "camouflage: scrypt needs more than %u bytes", CAMO_MAXMEM);
 	return SL_OK;
 }
@@ -111,7 +111,7 @@ camo_scrypt(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct ca
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_SCRYPT, NULL);
 	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	uint64_t n = (uint64_t)1 << p->cp_log2n, maxmem = CAMO_MAXMEM;
+	uint64_t n = (uint64_t)1 << p->cp_log2n, maxmem = (uint64_t)CAMO_MAXMEM;
 	uint32_t r = p->cp_r, par = p->cp_p;
 	OSSL_PARAM params[7];
 	int rc = SL_OK;
