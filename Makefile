@@ -44,5 +44,6 @@ clean:
 
 # Throughput figures (not part of check): see bench/README.md.
 bench: build
+	$(BUILD)/bench/bench_splitkey --seconds 5 --keys 3
 	@eval "$$(sh scripts/test-env.sh $(BUILD))" && node bench/authcode.mjs --seconds 10 --workers 8 && \
 		node bench/eid.mjs --seconds 10 --workers 8 && node bench/applogin.mjs --seconds 10 --workers 8

@@ -34,6 +34,7 @@
 #include <openssl/params.h>
 
 #include "crypto.h"
+#include "crypto_int.h"
 
 #define CAMO_IKM_LEN 32 /* scrypt output */
 #define CAMO_OKM_LEN 48 /* HKDF output, reduced mod n */
@@ -66,9 +67,7 @@ camo_ctx_free(struct camo_ctx *cx)
 	BN_CTX_free(cx->cx_bn);
 }
 
-/* A BIGNUM for a secret: secure heap when there is one, constant-time
- * division paths; free it with BN_clear_free(). */
-static BIGNUM *
+BIGNUM *
 camo_bn_new(void)
 {
 	BIGNUM *bn = BN_secure_new();
@@ -100,7 +99,7 @@ camo_params_check(const struct camo_params *p, struct sl_err *err)
 	if (p->cp_r > CAMO_MAXMEM / 128 || p->cp_p > CAMO_MAXMEM / 128)
 		return sl_fail(err, SL_ETOOBIG, "camouflage: scrypt parameters too large");
 	mem = 128ull * p->cp_r * (((uint64_t)1 << p->cp_log2n) + 2) + 128ull * p->cp_r * p->cp_p;
-	if (mem > CAMO_MAXMEM)
+	if (mem > (uint64_t)CAMO_MAXMEM)
 		return sl_fail(err, SL_ETOOBIG, "camouflage: scrypt needs more than %u bytes", CAMO_MAXMEM);
 	return SL_OK;
 }
@@ -112,7 +111,7 @@ camo_scrypt(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct ca
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_SCRYPT, NULL);
 	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	uint64_t n = (uint64_t)1 << p->cp_log2n, maxmem = CAMO_MAXMEM;
+	uint64_t n = (uint64_t)1 << p->cp_log2n, maxmem = (uint64_t)CAMO_MAXMEM;
 	uint32_t r = p->cp_r, par = p->cp_p;
 	OSSL_PARAM params[7];
 	int rc = SL_OK;
@@ -133,29 +132,6 @@ camo_scrypt(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct ca
 	return rc;
 }
 
-/* k(code) mod n into `k` (a secure BIGNUM the caller owns). */
-static int
-camo_k(struct camo_ctx *cx, const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, BIGNUM *k,
-	struct sl_err *err)
-{
-	uint8_t ikm[CAMO_IKM_LEN], okm[CAMO_OKM_LEN];
-	BIGNUM *wide = camo_bn_new();
-	int rc;
-
-	if (wide == NULL)
-		return sl_fail(err, SL_ENOMEM, "camouflage: out of memory");
-	rc = camo_scrypt(code, salt, p, ikm, err);
-	if (rc == SL_OK)
-		rc = crypto_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, CAMO_INFO, okm, sizeof(okm), err);
-	if (rc == SL_OK &&
-		(BN_bin2bn(okm, sizeof(okm), wide) == NULL || BN_nnmod(k, wide, cx->cx_order, cx->cx_bn) != 1))
-		rc = sl_fail(err, SL_ECRYPTO, "camouflage: reduction failed");
-	OPENSSL_cleanse(ikm, sizeof(ikm));
-	OPENSSL_cleanse(okm, sizeof(okm));
-	BN_clear_free(wide);
-	return rc;
-}
-
 /* Validate the arguments every entry point shares; fills in the defaults. */
 static int
 camo_args(const char *code, const struct camo_params **p, struct sl_err *err)
@@ -170,6 +146,46 @@ camo_args(const char *code, const struct camo_params **p, struct sl_err *err)
 	if (len == 0 || len > CAMO_CODE_MAX)
 		return sl_fail(err, SL_EINVAL, "camouflage: code must be 1..%d bytes", CAMO_CODE_MAX);
 	return camo_params_check(*p, err);
+}
+
+int
+camo_kdf(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, const char *info,
+	uint8_t *out, size_t outlen, struct sl_err *err)
+{
+	uint8_t ikm[CAMO_IKM_LEN];
+	int rc;
+
+	if (salt == NULL || info == NULL || out == NULL || outlen == 0 || outlen > CAMO_KDF_MAX)
+		return sl_fail(err, SL_EINVAL, "camouflage: bad key-stream arguments");
+	rc = camo_args(code, &p, err);
+	if (rc == SL_OK)
+		rc = camo_scrypt(code, salt, p, ikm, err);
+	if (rc == SL_OK)
+		rc = crypto_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, info, out, outlen, err);
+	if (rc != SL_OK)
+		OPENSSL_cleanse(out, outlen);
+	OPENSSL_cleanse(ikm, sizeof(ikm));
+	return rc;
+}
+
+/* k(code) mod n into `k` (a secure BIGNUM the caller owns). */
+static int
+camo_k(struct camo_ctx *cx, const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, BIGNUM *k,
+	struct sl_err *err)
+{
+	uint8_t okm[CAMO_OKM_LEN];
+	BIGNUM *wide = camo_bn_new();
+	int rc;
+
+	if (wide == NULL)
+		return sl_fail(err, SL_ENOMEM, "camouflage: out of memory");
+	rc = camo_kdf(code, salt, p, CAMO_INFO, okm, sizeof(okm), err);
+	if (rc == SL_OK &&
+		(BN_bin2bn(okm, sizeof(okm), wide) == NULL || BN_nnmod(k, wide, cx->cx_order, cx->cx_bn) != 1))
+		rc = sl_fail(err, SL_ECRYPTO, "camouflage: reduction failed");
+	OPENSSL_cleanse(okm, sizeof(okm));
+	BN_clear_free(wide);
+	return rc;
 }
 
 int

@@ -122,6 +122,13 @@ int camo_make(const char *code, const struct camo_params *p, uint8_t c_out[P256_
  * only on bad arguments or resources (or d' = 0, ~2^-256).  EVP_PKEY_free(). */
 int camo_open(const uint8_t c[P256_SCALAR_LEN], const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p,
 	const char *code, EVP_PKEY **key_out, struct sl_err *err);
+/* The camouflage key stream: HKDF-SHA256(scrypt(code, salt, p), info,
+ * outlen bytes), 1..CAMO_KDF_MAX bytes; the app key (info CAMO_INFO) and
+ * split-key (SK_INFO_*) share it.  As secret as the code; `p` NULL means
+ * camo_default_params. */
+#define CAMO_KDF_MAX 1024
+int camo_kdf(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p, const char *info,
+	uint8_t *out, size_t outlen, struct sl_err *err);
 /* k(code) = HKDF-SHA256(scrypt(code, salt), info CAMO_INFO, 48 bytes) mod n,
  * big-endian: exposed for test vectors; as secret as the code. */
 int camo_code_scalar(const char *code, const uint8_t salt[CAMO_SALT_LEN], const struct camo_params *p,
@@ -211,8 +218,11 @@ int confirm_verify(EVP_PKEY *pub, const struct confirm_fields *f, const uint8_t 
  * in (w, w + SK_MAX_SKIP]: the gap is the device's wrong-PIN tries and
  * lost answers.  A version <= w can only come from a copy of the state
  * (the genuine device never goes back): SK_CLONE, and the caller revokes
- * the key.  A wrap of (d1' + sum delta) past 2^W has probability < 2^-3000
- * per key and is not handled.
+ * the key.  A wrap of (d1' + sum delta) past 2^W breaks the key; over
+ * SK_VERSION_MAX versions the sum stays below 2^181, so it has probability
+ * < 2^181 / 2^W = 2^(53 - n1 bits) (2^-3019 at 3072 bits, 2^-971 at the
+ * test size) and is not handled.  d1'' > 2^W at
+ * version 0, so the server's share never goes negative.
  *
  * All secret arithmetic runs on BIGNUMs flagged BN_FLG_CONSTTIME with
  * BN_mod_exp_mont_consttime; secrets are cleansed before free. */
@@ -230,6 +240,9 @@ int confirm_verify(EVP_PKEY *pub, const struct confirm_fields *f, const uint8_t 
 #define SK_PIN_MAX 12
 #define SK_INFO_AUTH "sleutel splitkey auth v1" /* camouflage info per key use */
 #define SK_INFO_SIGN "sleutel splitkey sign v1"
+#define SK_VERSION_MAX ((1ull << 53) - 1) /* versions travel as JSON integers */
+#define SK_JSON_MAX 16384 /* bytes of a serialised key (4.5 KiB server, 1.2 KiB device at 3072) */
+#define SK_KEY2_DER_MAX 4096 /* bytes of the server's PKCS#8 RSA key */
 
 enum sk_padding { SK_PKCS1 = 1, SK_PSS = 2 }; /* PSS: MGF1 with the same digest, salt = digest length */
 
@@ -272,7 +285,8 @@ bool sk_pin_ok(const char *pin, int min);
 int sk_device_keygen(const struct sk_params *p, const char *info, const char *pin, struct sk_device_key *dev,
 	struct sk_server_key *to_server, struct sl_err *err);
 /* Server keygen: the server's RSA key of p->sp_n2_bits and n = n1*n2
- * (refused unless n1 is odd, of the agreed size, and coprime to n2). */
+ * (refused unless n1 is odd, of the agreed size, and coprime to n2).  n2
+ * is drawn again (bounded) until n has exactly n1 + n2 bits. */
 int sk_server_keygen(const struct sk_params *p, struct sk_server_key *key, struct sl_err *err);
 /* The composite public key (n, e) as an EVP_PKEY (for certificates,
  * verification, PEM).  EVP_PKEY_free(). */
@@ -285,14 +299,17 @@ int sk_encode(const BIGNUM *n, enum sk_padding pad, const char *digest, const ui
 /* Device: advance `dev` to the next version (the caller persists it
  * BEFORE sending anything), then EM^share mod n1 with the share opened by
  * `pin` (any PIN opens a share).  *version is the new version, *part the
- * partial signature (n1 bytes, malloc'd; seal it). */
+ * partial signature (n1 bytes, malloc'd; seal it).  SL_EINVAL, before
+ * advancing, for a PIN not of the key's form (sk_pin_ok with SK_PIN1_MIN
+ * or SK_PIN2_MIN by dk_info: a format check, never a PIN check) or an
+ * empty or over-long EM. */
 int sk_device_sign(struct sk_device_key *dev, const char *pin, const struct sk_params *p, const uint8_t *em,
 	size_t emlen, uint64_t *version, uint8_t **part, size_t *partlen, struct sl_err *err);
 
 enum sk_verdict {
 	SK_OK = 0, /* *sig set; key->sk_version and sk_d1pp advanced: persist */
 	SK_WRONG_PIN, /* the partial signature does not complete: count a failure */
-	SK_CLONE, /* a version already passed: a copied state; revoke the key */
+	SK_CLONE, /* a version already passed (checked first): a copied state; revoke */
 	SK_BAD_VERSION, /* more than SK_MAX_SKIP ahead, or malformed input */
 	SK_ERROR, /* resources */
 };
@@ -306,7 +323,13 @@ enum sk_verdict sk_server_complete(struct sk_server_key *key, const uint8_t *em,
 /* Serialisation for the store and the app's state file: a JSON object with
  * base64url fields (the server's RSA key as PKCS#8 DER).  Secrets in the
  * text: the caller encrypts it at rest.  Parsing checks sizes and that n1,
- * n2, n agree.  malloc'd text; SL_EINVAL with a message for a bad one. */
+ * n2, n agree.  malloc'd text; SL_EINVAL with a message for a bad one.
+ *   device: {"v":1, "use":"auth"|"sign", "n1", "c" (exactly W/8 bytes),
+ *            "salt", "kdev", "version", "w"}
+ *   server: {"v":1, "n1", "d1pp", "key2", "n", "kdev", "version", "w"}
+ * At most SK_JSON_MAX bytes; w must be n1 bits + SK_SHARE_EXTRA_BITS, n1
+ * odd of SK_BITS_MIN..SK_BITS_MAX (a multiple of 256), key2 RSA with
+ * e = SK_E, n = n1 * n2 of n1 + n2 bits, version <= SK_VERSION_MAX. */
 char *sk_device_key_to_json(const struct sk_device_key *dev);
 int sk_device_key_from_json(const char *json, struct sk_device_key *dev, struct sl_err *err);
 char *sk_server_key_to_json(const struct sk_server_key *key);
