@@ -36,7 +36,6 @@
 #include "../crypto/crypto.h"
 
 #define PKI_P12_ITER PKCS12_DEFAULT_ITER
-#define PKI_NAME_MAX 64 /* bytes of a given or family name */
 #define PKI_PIN_MIN 4
 #define PKI_PIN_MAX 12
 #define PKI_CARD_YEARS 10
@@ -99,9 +98,8 @@ digit(const char *s, int i)
 	return s[i] - '0';
 }
 
-/* The check digits of an RRN; *century is 1900 or 2000. */
-static int
-rrn_check(const char *rrn, int *century, struct sl_err *err)
+int
+pki_rrn_check(const char *rrn, int *century, struct sl_err *err)
 {
 	uint64_t n9 = 0, check;
 
@@ -158,23 +156,22 @@ name_ok(const char *s)
 	return true;
 }
 
-/* Given and family names from the options: explicit, or the name split at
- * its last space. */
-static int
-card_names(const struct pki_card_opts *o, struct card *c, struct sl_err *err)
+int
+pki_names(const char *name, const char *given, const char *family, char **out_given, char **out_family,
+	struct sl_err *err)
 {
 	const char *sp;
 
-	if (o->pc_given != NULL || o->pc_family != NULL) {
-		c->cd_given = sl_strdup(o->pc_given);
-		c->cd_family = sl_strdup(o->pc_family);
-	} else if (o->pc_name != NULL && (sp = strrchr(o->pc_name, ' ')) != NULL) {
-		c->cd_given = sl_strndup(o->pc_name, (size_t)(sp - o->pc_name));
-		c->cd_family = strdup(sp + 1);
+	if (given != NULL || family != NULL) {
+		*out_given = sl_strdup(given);
+		*out_family = sl_strdup(family);
+	} else if (name != NULL && (sp = strrchr(name, ' ')) != NULL) {
+		*out_given = sl_strndup(name, (size_t)(sp - name));
+		*out_family = strdup(sp + 1);
 	} else {
-		return sl_fail(err, SL_EINVAL, "a card needs a name of two words or more (given names, family name)");
+		return sl_fail(err, SL_EINVAL, "a name of two words or more is needed (given names, family name)");
 	}
-	if (!name_ok(c->cd_given) || !name_ok(c->cd_family))
+	if (!name_ok(*out_given) || !name_ok(*out_family))
 		return sl_fail(err, SL_EINVAL,
 			"given and family names must be 1 to %d bytes without control characters", PKI_NAME_MAX);
 	return SL_OK;
@@ -193,7 +190,8 @@ card_check(const struct pki_card_opts *o, struct card *c, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "a card cannot be both expired and not yet valid");
 	if (o->pc_kids && o->pc_foreigner)
 		return sl_fail(err, SL_EINVAL, "a Kids-ID is issued by the Citizen CA, not the Foreigner CA");
-	if ((rc = card_names(o, c, err)) != SL_OK || (rc = rrn_check(o->pc_rrn, &century, err)) != SL_OK)
+	if ((rc = pki_names(o->pc_name, o->pc_given, o->pc_family, &c->cd_given, &c->cd_family, err)) != SL_OK ||
+		(rc = pki_rrn_check(o->pc_rrn, &century, err)) != SL_OK)
 		return rc;
 	if (o->pc_kids && (rc = kids_check(o->pc_rrn, century, now, err)) != SL_OK)
 		return rc;
@@ -253,30 +251,6 @@ card_name(const struct card *c, const char *cn)
 }
 
 static int
-card_exts(const struct card *c, X509 *cert, const struct card_role *r)
-{
-	const struct pki_ca_info *ci = &pki_cas[c->cd_ca];
-	char aia[2 * PKI_URL_MAX + 64], cdp[PKI_URL_MAX + 64];
-	int rc;
-
-	snprintf(aia, sizeof(aia), "OCSP;URI:%s,caIssuers;URI:%s/%s.crt", c->cd_ps.ps_ocsp_url,
-		c->cd_ps.ps_ca_issuers_base, ci->ci_base);
-	snprintf(cdp, sizeof(cdp), "URI:%s/%s.crl", c->cd_ps.ps_crl_base ? c->cd_ps.ps_crl_base : "", ci->ci_name);
-	rc = x509_add_ext(cert, c->cd_ca_cert, NID_key_usage, r->cr_ku);
-	if (rc == SL_OK && r->cr_eku != NULL)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_ext_key_usage, r->cr_eku);
-	if (rc == SL_OK)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_subject_key_identifier, "hash");
-	if (rc == SL_OK)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_authority_key_identifier, "keyid");
-	if (rc == SL_OK)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_info_access, aia);
-	if (rc == SL_OK && c->cd_ps.ps_crl_base != NULL)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_crl_distribution_points, cdp);
-	return rc;
-}
-
-static int
 card_cert(struct card *c, int role, struct sl_err *err)
 {
 	const struct card_role *r = &roles[role];
@@ -296,7 +270,9 @@ card_cert(struct card *c, int role, struct sl_err *err)
 		goto out;
 	}
 	cert = name ? pki_cert_new(c->cd_key[role], name, c->cd_not_before, c->cd_not_after) : NULL;
-	if (cert != NULL && card_exts(c, cert, r) == SL_OK && pki_cert_sign(cert, c->cd_ca_cert, c->cd_ca_key) == SL_OK)
+	if (cert != NULL &&
+		pki_leaf_exts(cert, c->cd_ca_cert, &c->cd_ps, &pki_cas[c->cd_ca], r->cr_ku, r->cr_eku, NULL) == SL_OK &&
+		pki_cert_sign(cert, c->cd_ca_cert, c->cd_ca_key) == SL_OK)
 		rc = SL_OK;
 	if (rc == SL_OK) {
 		c->cd_serial[role] = pki_serial_hex(X509_get0_serialNumber(cert));
