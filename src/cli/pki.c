@@ -100,7 +100,8 @@ pki_usage(void)
 	       "       sleutel pki ocsp DIR [--port N] [--listen ADDRESS] [--validity SECONDS]\n"
 	       "\nA demo PKI shaped like Belgium's eID PKI, for tests and demos only: a root, a\n"
 	       "Citizen CA, a Foreigner CA and a Smart-ID CA; virtual cards in PKCS#12 or a SoftHSM2\n"
-	       "token; Smart-ID certificates; revocation, CRLs and an OCSP responder.  'sleutel pki COMMAND --help' tells more.\n");
+	       "token; Smart-ID certificates; revocation, CRLs and an OCSP responder.  'sleutel pki COMMAND --help' "
+	       "tells more.\n");
 }
 
 /* ---- options ---- */
@@ -503,10 +504,12 @@ ocsp_file(struct ocsp_srv *srv, struct MHD_Connection *conn, const char *url, bo
 	int n;
 
 	*found = true;
-	if (strcmp(name, "citizen.crl") == 0 || strcmp(name, "foreigner.crl") == 0 || strcmp(name, "smartid.crl") == 0) {
+	if (strcmp(name, "citizen.crl") == 0 || strcmp(name, "foreigner.crl") == 0 ||
+		strcmp(name, "smartid.crl") == 0) {
 		snprintf(want, sizeof(want), "%.*s", (int)(strlen(name) - 4), name);
 		if (pki_crl(srv->os_dir, want, CRL_DEFAULT_VALIDITY, &der, &len, &err) != SL_OK)
-			return ocsp_text(conn, err.code == SL_ENOTFOUND ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
+			return ocsp_text(conn,
+				err.code == SL_ENOTFOUND ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
 				err.msg);
 		return ocsp_send(conn, MHD_HTTP_OK, "application/pkix-crl", der, len, false, "max-age=60");
 	}
@@ -723,8 +726,8 @@ cli_pki(int argc, char **argv)
 		const char *usage;
 		int (*run)(int, char **);
 	} cmds[] = { { "init", usage_init, pki_cmd_init }, { "card", usage_card, pki_cmd_card },
-		{ "smartid", usage_smartid, pki_cmd_smartid }, { "revoke", usage_revoke, pki_cmd_revoke }, { "crl", usage_crl, pki_cmd_crl },
-		{ "ocsp", usage_ocsp, pki_cmd_ocsp } };
+		{ "smartid", usage_smartid, pki_cmd_smartid }, { "revoke", usage_revoke, pki_cmd_revoke },
+		{ "crl", usage_crl, pki_cmd_crl }, { "ocsp", usage_ocsp, pki_cmd_ocsp } };
 
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
 		pki_usage();

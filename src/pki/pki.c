@@ -226,8 +226,8 @@ add_policies(X509 *cert, const char *oids)
 }
 
 int
-pki_leaf_exts(X509 *cert, X509 *ca_cert, const struct pki_settings *ps, const struct pki_ca_info *ci,
-	const char *ku, const char *eku, const char *policies)
+pki_leaf_exts(X509 *cert, X509 *ca_cert, const struct pki_settings *ps, const struct pki_ca_info *ci, const char *ku,
+	const char *eku, const char *policies)
 {
 	char aia[2 * PKI_URL_MAX + 64], cdp[PKI_URL_MAX + 64];
 	int rc;
@@ -798,8 +798,9 @@ pki_smartid_ca_ensure(const char *dir, struct sl_err *err)
 		return err ? err->code : SL_ERR;
 	/* Another process may have made it while we waited for the lock. */
 	if (!pki_ca_present(dir, PKI_CA_SMARTID)) {
-		if ((rc = pki_settings_load(dir, &ps, err)) == SL_OK && ((root = pki_cert_load(dir, "root", err)) == NULL ||
-									       (root_key = pki_key_load(dir, "root", err)) == NULL))
+		if ((rc = pki_settings_load(dir, &ps, err)) == SL_OK &&
+			((root = pki_cert_load(dir, "root", err)) == NULL ||
+				(root_key = pki_key_load(dir, "root", err)) == NULL))
 			rc = err ? err->code : SL_ERR;
 		if (rc == SL_OK)
 			rc = make_issuing(dir, &pki_cas[PKI_CA_SMARTID], root, root_key, &ps, NULL, err);

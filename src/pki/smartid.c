@@ -131,8 +131,8 @@ sid_check(const struct pki_smartid_opts *o, struct sid *d, struct sl_err *err)
 		(rc = pki_rrn_check(o->so_rrn, &century, err)) != SL_OK)
 		return rc;
 	if (o->so_document != NULL && !document_ok(o->so_document, o->so_rrn))
-		return sl_fail(err, SL_EINVAL, "a document number is PNOBE-%s-XXXX-Q, X one of %s", o->so_rrn,
-			doc_alphabet);
+		return sl_fail(
+			err, SL_EINVAL, "a document number is PNOBE-%s-XXXX-Q, X one of %s", o->so_rrn, doc_alphabet);
 	if ((rc = key_check(o->so_auth_pub, "authentication", err)) != SL_OK ||
 		(rc = key_check(o->so_sign_pub, "signing", err)) != SL_OK)
 		return rc;
