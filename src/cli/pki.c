@@ -36,7 +36,7 @@
 #define CRL_DEFAULT_VALIDITY (7 * 86400)
 #define PKI_MAX_VALIDITY (366 * 86400)
 #define PKI_MAX_POS 2 /* positional arguments of a subcommand */
-#define PKI_PUB_MAX (64 * 1024) /* bytes of a public key file */
+#define PKI_PUB_MAX ((size_t)64 * 1024) /* bytes of a public key file */
 
 static const char usage_init[] = "usage: sleutel pki init DIR [--ocsp-url URL] [--crl-base URL]\n"
 				 "\nCreate DIR with a demo root CA, a Citizen CA, a Foreigner CA and a Smart-ID CA\n"
@@ -245,6 +245,17 @@ struct card_args {
 	bool ca_json;
 };
 
+/* Print `o` (NULL: out of memory) and free it. */
+static int
+print_json(json_t *o)
+{
+	if (o == NULL)
+		return cli_error("out of memory");
+	cli_print_json(o);
+	json_decref(o);
+	return CLI_OK;
+}
+
 static int
 card_print(const struct card_args *a, const struct pki_card *card, const char *token)
 {
@@ -261,11 +272,7 @@ card_print(const struct card_args *a, const struct pki_card *card, const char *t
 	}
 	o = json_pack("{s:s,s:s?,s:s,s:s?}", "auth_serial", card->pk_auth_serial, "sign_serial", card->pk_sign_serial,
 		"p12", a->ca_out, "token", token);
-	if (o == NULL)
-		return cli_error("out of memory");
-	cli_print_json(o);
-	json_decref(o);
-	return CLI_OK;
+	return print_json(o);
 }
 
 static int
@@ -359,11 +366,7 @@ smartid_print(const struct pki_smartid *sm)
 		sm->sm_auth_serial, "sign_serial", sm->sm_sign_serial, "auth_cert", sm->sm_auth_pem, "sign_cert",
 		sm->sm_sign_pem, "chain", sm->sm_chain_pem);
 
-	if (o == NULL)
-		return cli_error("out of memory");
-	cli_print_json(o);
-	json_decref(o);
-	return CLI_OK;
+	return print_json(o);
 }
 
 static int

@@ -214,22 +214,23 @@ card_check(const struct pki_card_opts *o, struct card *c, struct sl_err *err)
 
 /* ---- certificates ---- */
 
-static int
-card_load(const char *dir, struct card *c, struct sl_err *err)
+int
+pki_issuer_load(const char *dir, int ca, struct pki_settings *ps, X509 **ca_cert, EVP_PKEY **ca_key, X509 **root,
+	struct sl_err *err)
 {
-	const struct pki_ca_info *ci = &pki_cas[c->cd_ca];
-	int rc = pki_settings_load(dir, &c->cd_ps, err);
+	const struct pki_ca_info *ci = &pki_cas[ca];
+	int rc = pki_settings_load(dir, ps, err);
 
 	if (rc != SL_OK)
 		return rc;
-	c->cd_ca_cert = pki_cert_load(dir, ci->ci_base, err);
-	c->cd_ca_key = c->cd_ca_cert ? pki_key_load(dir, ci->ci_base, err) : NULL;
-	c->cd_root = c->cd_ca_key ? pki_cert_load(dir, "root", err) : NULL;
-	return c->cd_root ? SL_OK : (err ? err->code : SL_ERR);
+	*ca_cert = pki_cert_load(dir, ci->ci_base, err);
+	*ca_key = *ca_cert ? pki_key_load(dir, ci->ci_base, err) : NULL;
+	*root = *ca_key ? pki_cert_load(dir, "root", err) : NULL;
+	return *root ? SL_OK : (err ? err->code : SL_ERR);
 }
 
-static X509_NAME *
-card_name(const struct card *c, const char *cn)
+X509_NAME *
+pki_person_name(const char *cn, const char *family, const char *given, const char *serial)
 {
 	X509_NAME *name = X509_NAME_new();
 	const struct {
@@ -237,8 +238,8 @@ card_name(const struct card *c, const char *cn)
 		int type;
 		const char *value;
 	} rdn[] = { { NID_countryName, MBSTRING_ASC, "BE" }, { NID_commonName, MBSTRING_UTF8, cn },
-		{ NID_surname, MBSTRING_UTF8, c->cd_family }, { NID_givenName, MBSTRING_UTF8, c->cd_given },
-		{ NID_serialNumber, MBSTRING_ASC, c->cd_rrn } };
+		{ NID_surname, MBSTRING_UTF8, family }, { NID_givenName, MBSTRING_UTF8, given },
+		{ NID_serialNumber, MBSTRING_ASC, serial } };
 
 	for (size_t i = 0; name != NULL && i < sizeof(rdn) / sizeof(rdn[0]); i++) {
 		if (!X509_NAME_add_entry_by_NID(
@@ -248,6 +249,21 @@ card_name(const struct card *c, const char *cn)
 		}
 	}
 	return name;
+}
+
+char *
+pki_chain_pem(X509 *ca, X509 *root)
+{
+	char *ca_pem = pki_cert_pem(ca), *root_pem = pki_cert_pem(root), *out = NULL;
+	struct sl_buf chain;
+
+	sl_buf_init(&chain, 1 << 20);
+	if (ca_pem && root_pem && sl_buf_adds(&chain, ca_pem) == SL_OK && sl_buf_adds(&chain, root_pem) == SL_OK)
+		out = sl_buf_take(&chain);
+	sl_buf_reset(&chain);
+	free(ca_pem);
+	free(root_pem);
+	return out;
 }
 
 static int
@@ -263,7 +279,7 @@ card_cert(struct card *c, int role, struct sl_err *err)
 	if (sl_buf_addf(&cn, "%s %s (%s)", c->cd_given, c->cd_family, r->cr_word) != SL_OK)
 		goto out;
 	c->cd_key[role] = pki_keygen(c->cd_rsa);
-	name = c->cd_key[role] ? card_name(c, sl_buf_str(&cn)) : NULL;
+	name = c->cd_key[role] ? pki_person_name(sl_buf_str(&cn), c->cd_family, c->cd_given, c->cd_rrn) : NULL;
 	if (c->cd_key[role] != NULL && name == NULL) {
 		rc = sl_fail(
 			err, SL_EINVAL, "the name does not fit a certificate (UTF-8, at most 64 characters in the CN)");
@@ -356,52 +372,26 @@ card_p12(const struct card *c, const char *pin, uint8_t **der, size_t *len)
 /* ---- index ---- */
 
 static int
-card_record(const char *dir, const struct card *c, struct sl_err *err)
+card_add(json_t *index, void *arg, struct sl_err *err)
 {
-	json_t *index = NULL, *certs, *e;
-	int fd, rc = SL_OK;
-	char *subject;
+	const struct card *c = arg;
+	int rc = SL_OK;
 
-	if ((fd = pki_index_lock(dir, err)) < 0 || (index = pki_index_load(dir, err)) == NULL) {
-		pki_index_unlock(fd);
-		return err ? err->code : SL_ERR;
-	}
-	certs = json_object_get(index, "certs");
-	for (int i = 0; rc == SL_OK && i < c->cd_nroles; i++) {
-		subject = pki_name_str(X509_get_subject_name(c->cd_cert[i]));
-		e = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:s}", "serial", c->cd_serial[i], "ca",
-			pki_cas[c->cd_ca].ci_name, "kind", roles[i].cr_kind, "subject", subject, "not_before",
-			(json_int_t)c->cd_not_before, "not_after", (json_int_t)c->cd_not_after, "status", "good");
-		if (e == NULL || json_array_append_new(certs, e) != 0)
-			rc = sl_fail(err, SL_ENOMEM, "out of memory");
-		free(subject);
-	}
-	if (rc == SL_OK)
-		rc = pki_index_save(dir, index, err);
-	json_decref(index);
-	pki_index_unlock(fd);
+	for (int i = 0; rc == SL_OK && i < c->cd_nroles; i++)
+		rc = pki_index_add(index, c->cd_cert[i], c->cd_serial[i], c->cd_ca, roles[i].cr_kind, NULL, err);
 	return rc;
 }
 
 static int
 card_result(const struct card *c, struct pki_card *out)
 {
-	char *ca = pki_cert_pem(c->cd_ca_cert), *root = pki_cert_pem(c->cd_root);
-	struct sl_buf chain;
-	int rc = SL_ENOMEM;
-
-	sl_buf_init(&chain, 1 << 20);
 	out->pk_auth_serial = strdup(c->cd_serial[ROLE_AUTH]);
 	out->pk_sign_serial = c->cd_nroles > ROLE_SIGN ? strdup(c->cd_serial[ROLE_SIGN]) : NULL;
 	out->pk_auth_pem = pki_cert_pem(c->cd_cert[ROLE_AUTH]);
-	if (ca && root && sl_buf_adds(&chain, ca) == SL_OK && sl_buf_adds(&chain, root) == SL_OK)
-		out->pk_chain_pem = sl_buf_take(&chain);
+	out->pk_chain_pem = pki_chain_pem(c->cd_ca_cert, c->cd_root);
 	if (out->pk_auth_serial && (out->pk_sign_serial || c->cd_nroles == 1) && out->pk_auth_pem && out->pk_chain_pem)
-		rc = SL_OK;
-	sl_buf_reset(&chain);
-	free(ca);
-	free(root);
-	return rc;
+		return SL_OK;
+	return SL_ENOMEM;
 }
 
 int
@@ -414,7 +404,8 @@ pki_card_issue(
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = card_check(o, &c, err)) != SL_OK || (rc = card_load(dir, &c, err)) != SL_OK)
+	if ((rc = card_check(o, &c, err)) != SL_OK ||
+		(rc = pki_issuer_load(dir, c.cd_ca, &c.cd_ps, &c.cd_ca_cert, &c.cd_ca_key, &c.cd_root, err)) != SL_OK)
 		goto out;
 	for (int i = 0; rc == SL_OK && i < c.cd_nroles; i++)
 		rc = card_cert(&c, i, err);
@@ -423,7 +414,7 @@ pki_card_issue(
 	/* Record before handing out: a card the index does not know would be
 	 * unknown to OCSP and could never be revoked. */
 	if (rc == SL_OK)
-		rc = card_record(dir, &c, err);
+		rc = pki_index_update(dir, card_add, &c, err);
 	if (rc == SL_OK)
 		rc = sl_file_write(out_p12, der, len, 0600, err);
 	if (rc == SL_OK && (rc = card_result(&c, out)) != SL_OK)

@@ -500,6 +500,49 @@ pki_entry_revoked(json_t *entry)
 	return s != NULL && strcmp(s, "revoked") == 0;
 }
 
+/* Unix seconds of an ASN1_TIME. */
+static int64_t
+asn1_unix(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	return ASN1_TIME_to_tm(t, &tm) == 1 ? (int64_t)timegm(&tm) : 0;
+}
+
+int
+pki_index_add(json_t *index, X509 *cert, const char *serial, int ca, const char *kind, const char *document,
+	struct sl_err *err)
+{
+	char *subject = pki_name_str(X509_get_subject_name(cert));
+	json_t *e = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:s}", "serial", serial, "ca", pki_cas[ca].ci_name, "kind",
+		kind, "subject", subject, "not_before", (json_int_t)asn1_unix(X509_get0_notBefore(cert)), "not_after",
+		(json_int_t)asn1_unix(X509_get0_notAfter(cert)), "status", "good");
+	int rc = SL_OK;
+
+	if (e == NULL || (document != NULL && json_object_set_new(e, "document_number", json_string(document)) != 0) ||
+		json_array_append(json_object_get(index, "certs"), e) != 0)
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+	json_decref(e);
+	free(subject);
+	return rc;
+}
+
+int
+pki_index_update(
+	const char *dir, int (*fn)(json_t *index, void *arg, struct sl_err *err), void *arg, struct sl_err *err)
+{
+	json_t *index = NULL;
+	int fd, rc;
+
+	if ((fd = pki_index_lock(dir, err)) < 0 || (index = pki_index_load(dir, err)) == NULL)
+		rc = err ? err->code : SL_ERR;
+	else if ((rc = fn(index, arg, err)) == SL_OK)
+		rc = pki_index_save(dir, index, err);
+	json_decref(index);
+	pki_index_unlock(fd);
+	return rc;
+}
+
 static const char *const reasons[] = { "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
 	"superseded", "cessationOfOperation", "certificateHold" };
 

@@ -99,11 +99,30 @@ int pki_index_save(const char *dir, json_t *index, struct sl_err *err);
  * `ca` is NULL; borrowed. */
 json_t *pki_index_find(json_t *index, const char *ca, const char *serial);
 bool pki_entry_revoked(json_t *entry);
+/* Append a "good" entry for `cert` (issued by `ca`, of `kind`) to the
+ * index, with its validity and, when not NULL, `document` as
+ * document_number. */
+int pki_index_add(json_t *index, X509 *cert, const char *serial, int ca, const char *kind, const char *document,
+	struct sl_err *err);
+/* Lock, load, change with `fn` (which returns SL_OK to save), save,
+ * unlock. */
+int pki_index_update(
+	const char *dir, int (*fn)(json_t *index, void *arg, struct sl_err *err), void *arg, struct sl_err *err);
 /* RFC 5280 CRLReason code of a reason name, or -1. */
 int pki_reason_code(const char *name);
 
-/* ---- subjects (card.c) ---- */
+/* ---- issuing (card.c) ---- */
 #define PKI_NAME_MAX 64 /* bytes of a given or family name */
+/* A person's subject as the Belgian and Smart-ID certificates order it:
+ * C=BE, CN, SN, GN, serialNumber; NULL when a value does not fit. */
+X509_NAME *pki_person_name(const char *cn, const char *family, const char *given, const char *serial);
+/* What issuing from CA `ca` needs: the settings, the CA's certificate and
+ * key, and the root's certificate (for the chain). */
+int pki_issuer_load(const char *dir, int ca, struct pki_settings *ps, X509 **ca_cert, EVP_PKEY **ca_key, X509 **root,
+	struct sl_err *err);
+/* The PEM of the CA and the root, the chain handed out with certificates;
+ * malloc'd. */
+char *pki_chain_pem(X509 *ca, X509 *root);
 /* An RRN's check digits; *century is 1900 or 2000.  SL_EINVAL. */
 int pki_rrn_check(const char *rrn, int *century, struct sl_err *err);
 /* Given and family names: explicit, or `name` split at its last space;

@@ -72,6 +72,7 @@ struct sid {
 	X509 *sd_cert[SID_NROLES];
 	char *sd_serial[SID_NROLES];
 	char sd_document[SMARTID_DOC_LEN + 1];
+	bool sd_given_document; /* sd_document is the caller's */
 };
 
 static void
@@ -141,8 +142,10 @@ sid_check(const struct pki_smartid_opts *o, struct sid *d, struct sl_err *err)
 	d->sd_rrn = o->so_rrn;
 	d->sd_not_before = sl_now() - 3600; /* an hour's clock skew */
 	d->sd_not_after = pki_add_years(sl_now(), SMARTID_YEARS);
-	if (o->so_document != NULL)
+	if (o->so_document != NULL) {
 		memcpy(d->sd_document, o->so_document, SMARTID_DOC_LEN + 1);
+		d->sd_given_document = true;
+	}
 	return SL_OK;
 }
 
@@ -151,41 +154,22 @@ sid_check(const struct pki_smartid_opts *o, struct sid *d, struct sl_err *err)
 static int
 sid_load(const char *dir, struct sid *d, struct sl_err *err)
 {
-	const struct pki_ca_info *ci = &pki_cas[PKI_CA_SMARTID];
 	int rc = pki_smartid_ca_ensure(dir, err);
 
-	if (rc != SL_OK || (rc = pki_settings_load(dir, &d->sd_ps, err)) != SL_OK)
+	if (rc != SL_OK)
 		return rc;
-	d->sd_ca_cert = pki_cert_load(dir, ci->ci_base, err);
-	d->sd_ca_key = d->sd_ca_cert ? pki_key_load(dir, ci->ci_base, err) : NULL;
-	d->sd_root = d->sd_ca_key ? pki_cert_load(dir, "root", err) : NULL;
-	return d->sd_root ? SL_OK : (err ? err->code : SL_ERR);
+	return pki_issuer_load(dir, PKI_CA_SMARTID, &d->sd_ps, &d->sd_ca_cert, &d->sd_ca_key, &d->sd_root, err);
 }
 
-/* C, CN, SN, GN, serialNumber: the order of Smart-ID's subjects. */
+/* C, CN=<FAMILY>,<GIVEN>,<RRN>, SN, GN, serialNumber=PNOBE-<RRN>. */
 static X509_NAME *
 sid_name(const struct sid *d)
 {
-	X509_NAME *name = X509_NAME_new();
 	char cn[3 * PKI_NAME_MAX], pno[32];
-	const struct {
-		int nid;
-		int type;
-		const char *value;
-	} rdn[] = { { NID_countryName, MBSTRING_ASC, "BE" }, { NID_commonName, MBSTRING_UTF8, cn },
-		{ NID_surname, MBSTRING_UTF8, d->sd_family }, { NID_givenName, MBSTRING_UTF8, d->sd_given },
-		{ NID_serialNumber, MBSTRING_ASC, pno } };
 
 	snprintf(cn, sizeof(cn), "%s,%s,%s", d->sd_family, d->sd_given, d->sd_rrn);
 	snprintf(pno, sizeof(pno), "PNOBE-%s", d->sd_rrn);
-	for (size_t i = 0; name != NULL && i < sizeof(rdn) / sizeof(rdn[0]); i++) {
-		if (!X509_NAME_add_entry_by_NID(
-			    name, rdn[i].nid, rdn[i].type, (const unsigned char *)rdn[i].value, -1, -1, 0)) {
-			X509_NAME_free(name);
-			name = NULL;
-		}
-	}
-	return name;
+	return pki_person_name(cn, d->sd_family, d->sd_given, pno);
 }
 
 static int
@@ -259,57 +243,30 @@ document_pick(json_t *index, struct sid *d, bool given, struct sl_err *err)
 /* Pick the document number and record both certificates with it, under
  * the index lock (so that two devices never share a number). */
 static int
-sid_record(const char *dir, struct sid *d, bool given, struct sl_err *err)
+sid_add(json_t *index, void *arg, struct sl_err *err)
 {
-	json_t *index = NULL, *certs, *e;
-	int fd, rc;
-	char *subject;
+	struct sid *d = arg;
+	int rc = document_pick(index, d, d->sd_given_document, err);
 
-	if ((fd = pki_index_lock(dir, err)) < 0 || (index = pki_index_load(dir, err)) == NULL) {
-		pki_index_unlock(fd);
-		return err ? err->code : SL_ERR;
-	}
-	certs = json_object_get(index, "certs");
-	rc = document_pick(index, d, given, err);
-	for (int i = 0; rc == SL_OK && i < SID_NROLES; i++) {
-		subject = pki_name_str(X509_get_subject_name(d->sd_cert[i]));
-		e = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:s,s:s}", "serial", d->sd_serial[i], "ca",
-			pki_cas[PKI_CA_SMARTID].ci_name, "kind", sid_roles[i].sr_kind, "subject", subject, "not_before",
-			(json_int_t)d->sd_not_before, "not_after", (json_int_t)d->sd_not_after, "status", "good",
-			"document_number", d->sd_document);
-		if (e == NULL || json_array_append_new(certs, e) != 0)
-			rc = sl_fail(err, SL_ENOMEM, "out of memory");
-		free(subject);
-	}
-	if (rc == SL_OK)
-		rc = pki_index_save(dir, index, err);
-	json_decref(index);
-	pki_index_unlock(fd);
+	for (int i = 0; rc == SL_OK && i < SID_NROLES; i++)
+		rc = pki_index_add(index, d->sd_cert[i], d->sd_serial[i], PKI_CA_SMARTID, sid_roles[i].sr_kind,
+			d->sd_document, err);
 	return rc;
 }
 
 static int
 sid_result(const struct sid *d, struct pki_smartid *out)
 {
-	char *ca = pki_cert_pem(d->sd_ca_cert), *root = pki_cert_pem(d->sd_root);
-	struct sl_buf chain;
-	int rc = SL_ENOMEM;
-
-	sl_buf_init(&chain, 1 << 20);
 	out->sm_document = strdup(d->sd_document);
 	out->sm_auth_serial = strdup(d->sd_serial[SID_AUTH]);
 	out->sm_sign_serial = strdup(d->sd_serial[SID_SIGN]);
 	out->sm_auth_pem = pki_cert_pem(d->sd_cert[SID_AUTH]);
 	out->sm_sign_pem = pki_cert_pem(d->sd_cert[SID_SIGN]);
-	if (ca && root && sl_buf_adds(&chain, ca) == SL_OK && sl_buf_adds(&chain, root) == SL_OK)
-		out->sm_chain_pem = sl_buf_take(&chain);
+	out->sm_chain_pem = pki_chain_pem(d->sd_ca_cert, d->sd_root);
 	if (out->sm_document && out->sm_auth_serial && out->sm_sign_serial && out->sm_auth_pem && out->sm_sign_pem &&
 		out->sm_chain_pem)
-		rc = SL_OK;
-	sl_buf_reset(&chain);
-	free(ca);
-	free(root);
-	return rc;
+		return SL_OK;
+	return SL_ENOMEM;
 }
 
 int
@@ -326,7 +283,7 @@ pki_smartid_issue(const char *dir, const struct pki_smartid_opts *o, struct pki_
 		rc = sid_cert(&d, SID_SIGN, o->so_sign_pub, err);
 	/* Recorded before handed out: OCSP must know every certificate. */
 	if (rc == SL_OK)
-		rc = sid_record(dir, &d, o->so_document != NULL, err);
+		rc = pki_index_update(dir, sid_add, &d, err);
 	if (rc == SL_OK && (rc = sid_result(&d, out)) != SL_OK)
 		sl_fail(err, rc, "out of memory");
 out:

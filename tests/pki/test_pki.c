@@ -1205,34 +1205,37 @@ verify_smartid(const char *dir, X509 *cert)
 	return rc;
 }
 
+/* Whether certificatePolicies or extendedKeyUsage (`nid`) holds `oid`. */
+static bool
+has_oid(X509 *cert, int nid, const char *oid)
+{
+	bool policies = nid == NID_certificate_policies, found = false;
+	void *ext = X509_get_ext_d2i(cert, nid, NULL, NULL);
+	int n = policies ? sk_POLICYINFO_num(ext) : sk_ASN1_OBJECT_num(ext);
+	char buf[64];
+
+	for (int i = 0; i < n; i++) {
+		OBJ_obj2txt(buf, sizeof(buf),
+			policies ? sk_POLICYINFO_value(ext, i)->policyid : sk_ASN1_OBJECT_value(ext, i), 1);
+		found = found || strcmp(buf, oid) == 0;
+	}
+	if (policies)
+		sk_POLICYINFO_pop_free(ext, POLICYINFO_free);
+	else
+		sk_ASN1_OBJECT_pop_free(ext, ASN1_OBJECT_free);
+	return found;
+}
+
 static bool
 has_policy(X509 *cert, const char *oid)
 {
-	CERTIFICATEPOLICIES *cp = X509_get_ext_d2i(cert, NID_certificate_policies, NULL, NULL);
-	char buf[64];
-	bool found = false;
-
-	for (int i = 0; i < sk_POLICYINFO_num(cp); i++) {
-		OBJ_obj2txt(buf, sizeof(buf), sk_POLICYINFO_value(cp, i)->policyid, 1);
-		found = found || strcmp(buf, oid) == 0;
-	}
-	sk_POLICYINFO_pop_free(cp, POLICYINFO_free);
-	return found;
+	return has_oid(cert, NID_certificate_policies, oid);
 }
 
 static bool
 has_eku(X509 *cert, const char *oid)
 {
-	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
-	char buf[64];
-	bool found = false;
-
-	for (int i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
-		OBJ_obj2txt(buf, sizeof(buf), sk_ASN1_OBJECT_value(eku, i), 1);
-		found = found || strcmp(buf, oid) == 0;
-	}
-	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
-	return found;
+	return has_oid(cert, NID_ext_key_usage, oid);
 }
 
 static size_t
@@ -1285,7 +1288,7 @@ assert_sid_subject(X509 *cert)
 	assert_name_entry(X509_get_issuer_name(cert), NID_commonName, "Smart-ID CA");
 	assert_int_equal(X509_NAME_entry_count(subj), 5);
 	/* three years, as Smart-ID certificates */
-	assert_true(labs(secs_from_now(X509_get0_notAfter(cert)) - 3L * 365 * 86400) < 3 * 86400);
+	assert_true(labs(secs_from_now(X509_get0_notAfter(cert)) - 3L * 365 * 86400) < 3L * 86400);
 }
 
 static void
