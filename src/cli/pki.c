@@ -1,13 +1,14 @@
 /*
- * pki.c — `sleutel pki init|card|revoke|crl|ocsp`: the demo eID PKI (see
+ * pki.c — `sleutel pki init|card|smartid|revoke|crl|ocsp`: the demo PKI (see
  * src/pki/pki.h and docs/pki.md).
  *
  * `pki ocsp` is a small standalone responder over HTTP (RFC 6960 appendix
  * A, RFC 5019): POST with an application/ocsp-request body of at most
  * OCSP_BODY_MAX bytes, or GET with the base64 request (URL-encoded) after
  * the OCSP URL's path.  It also serves what the certificates point to:
- * root.crt, citizen-ca.crt and foreigner-ca.crt (AIA caIssuers, DER) and
- * citizen.crl and foreigner.crl (CDP, fresh for every request), found by
+ * root.crt, citizen-ca.crt, foreigner-ca.crt and smartid-ca.crt (AIA
+ * caIssuers, DER) and citizen.crl, foreigner.crl and smartid.crl (CDP,
+ * fresh for every request), found by
  * their last path segment.  Answers are computed from the PKI directory
  * for every request, so revocations show at once.  SIGTERM and SIGINT stop
  * it.  It uses libmicrohttpd directly, with one polling thread.
@@ -35,12 +36,14 @@
 #define CRL_DEFAULT_VALIDITY (7 * 86400)
 #define PKI_MAX_VALIDITY (366 * 86400)
 #define PKI_MAX_POS 2 /* positional arguments of a subcommand */
+#define PKI_PUB_MAX ((size_t)64 * 1024) /* bytes of a public key file */
 
 static const char usage_init[] = "usage: sleutel pki init DIR [--ocsp-url URL] [--crl-base URL]\n"
-				 "\nCreate DIR with a demo root CA, a Citizen CA and a Foreigner CA (EC P-384),\n"
-				 "an OCSP signer for each CA, trust.pem, index.json and pki.json.\n"
+				 "\nCreate DIR with a demo root CA, a Citizen CA, a Foreigner CA and a Smart-ID CA\n"
+				 "(EC P-384), an OCSP signer for each CA, trust.pem, index.json and pki.json.\n"
 				 "  --ocsp-url URL  OCSP URL in the cards' AIA (default " PKI_DEFAULT_OCSP_URL ")\n"
-				 "  --crl-base URL  put a CDP URL/citizen.crl or URL/foreigner.crl in the cards;\n"
+				 "  --crl-base URL  put a CDP URL/citizen.crl, URL/foreigner.crl or URL/smartid.crl\n"
+				 "                  in the certificates;\n"
 				 "                  the CA certificates are then also looked up under URL\n";
 static const char usage_card[] =
 	"usage: sleutel pki card DIR (--name \"GIVEN FAMILY\" | --given G --family F) --rrn NUMBER\n"
@@ -62,16 +65,26 @@ static const char usage_card[] =
 	"  --token LABEL    the token's label (default \"sleutel eID RRN\"); made when missing\n"
 	"  --so-pin PIN     security officer PIN of a new token (default: random, not shown)\n"
 	"  --json           print {auth_serial, sign_serial, p12, token}\n";
+static const char usage_smartid[] =
+	"usage: sleutel pki smartid DIR (--name \"GIVEN FAMILY\" | --given G --family F) --rrn NUMBER\n"
+	"                           --auth-pub FILE.pem --sign-pub FILE.pem [--document NUMBER]\n"
+	"\nIssue a Smart-ID device's authentication and signing certificates from the Smart-ID CA\n"
+	"(made first in a PKI that predates it) and print JSON {document_number, auth_serial,\n"
+	"sign_serial, auth_cert, sign_cert, chain}.\n"
+	"  --rrn NUMBER       national register number, 11 digits with valid check digits\n"
+	"  --auth-pub FILE    the authentication public key (PEM; RSA 2048 to 8192 bits)\n"
+	"  --sign-pub FILE    the signing public key (PEM; RSA, another key)\n"
+	"  --document NUMBER  PNOBE-<rrn>-XXXX-Q (default: drawn, unused in the index)\n";
 static const char usage_revoke[] = "usage: sleutel pki revoke DIR SERIAL\n"
-				   "\nRevoke a card certificate (reason keyCompromise); SERIAL is hex, as\n"
-				   "'sleutel pki card' or 'openssl x509 -serial' prints it.\n";
-static const char usage_crl[] = "usage: sleutel pki crl DIR citizen|foreigner --out FILE [--validity SECONDS]\n"
+				   "\nRevoke a card or Smart-ID certificate (reason keyCompromise); SERIAL is hex,\n"
+				   "as 'sleutel pki card' or 'openssl x509 -serial' prints it.\n";
+static const char usage_crl[] = "usage: sleutel pki crl DIR citizen|foreigner|smartid --out FILE [--validity SECONDS]\n"
 				"\nWrite the CA's CRL (DER) with every revoked certificate; nextUpdate is\n"
 				"now + SECONDS (default 7 days).\n";
 static const char usage_ocsp[] = "usage: sleutel pki ocsp DIR [--port N] [--listen ADDRESS] [--validity SECONDS]\n"
 				 "\nAnswer OCSP over HTTP (POST application/ocsp-request, or GET with the base64\n"
 				 "request in the path) until SIGTERM or SIGINT; also serves root.crt, citizen-ca.crt,\n"
-				 "foreigner-ca.crt, citizen.crl and foreigner.crl.\n"
+				 "foreigner-ca.crt, smartid-ca.crt, citizen.crl, foreigner.crl and smartid.crl.\n"
 				 "  --port N          default: the port of the OCSP URL in DIR/pki.json\n"
 				 "  --listen ADDRESS  IPv4 or IPv6 address (default 127.0.0.1)\n"
 				 "  --validity SECS   nextUpdate - thisUpdate (default 3600)\n";
@@ -81,12 +94,14 @@ pki_usage(void)
 {
 	printf("usage: sleutel pki init DIR [--ocsp-url URL] [--crl-base URL]\n"
 	       "       sleutel pki card DIR --name \"GIVEN FAMILY\" --rrn NUMBER --out FILE.p12 --pin PIN ...\n"
+	       "       sleutel pki smartid DIR --name \"GIVEN FAMILY\" --rrn NUMBER --auth-pub PEM --sign-pub PEM\n"
 	       "       sleutel pki revoke DIR SERIAL\n"
-	       "       sleutel pki crl DIR citizen|foreigner --out FILE [--validity SECONDS]\n"
+	       "       sleutel pki crl DIR citizen|foreigner|smartid --out FILE [--validity SECONDS]\n"
 	       "       sleutel pki ocsp DIR [--port N] [--listen ADDRESS] [--validity SECONDS]\n"
 	       "\nA demo PKI shaped like Belgium's eID PKI, for tests and demos only: a root, a\n"
-	       "Citizen CA and a Foreigner CA; virtual cards in PKCS#12 or a SoftHSM2 token;\n"
-	       "revocation, CRLs and an OCSP responder.  'sleutel pki COMMAND --help' tells more.\n");
+	       "Citizen CA, a Foreigner CA and a Smart-ID CA; virtual cards in PKCS#12 or a SoftHSM2\n"
+	       "token; Smart-ID certificates; revocation, CRLs and an OCSP responder.  'sleutel pki COMMAND --help' "
+	       "tells more.\n");
 }
 
 /* ---- options ---- */
@@ -230,6 +245,17 @@ struct card_args {
 	bool ca_json;
 };
 
+/* Print `o` (NULL: out of memory) and free it. */
+static int
+print_json(json_t *o)
+{
+	if (o == NULL)
+		return cli_error("out of memory");
+	cli_print_json(o);
+	json_decref(o);
+	return CLI_OK;
+}
+
 static int
 card_print(const struct card_args *a, const struct pki_card *card, const char *token)
 {
@@ -246,11 +272,7 @@ card_print(const struct card_args *a, const struct pki_card *card, const char *t
 	}
 	o = json_pack("{s:s,s:s?,s:s,s:s?}", "auth_serial", card->pk_auth_serial, "sign_serial", card->pk_sign_serial,
 		"p12", a->ca_out, "token", token);
-	if (o == NULL)
-		return cli_error("out of memory");
-	cli_print_json(o);
-	json_decref(o);
-	return CLI_OK;
+	return print_json(o);
 }
 
 static int
@@ -309,6 +331,75 @@ pki_cmd_card(int argc, char **argv)
 	if (rc == CLI_OK)
 		rc = card_print(&a, &card, a.ca_pkcs11 ? token : NULL);
 	pki_card_clear(&card);
+	return rc;
+}
+
+/* ---- smartid ---- */
+
+/* A PEM public key from a file of at most PKI_PUB_MAX bytes, or NULL. */
+static EVP_PKEY *
+pub_load(const char *path, const char *opt)
+{
+	struct sl_err err = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	BIO *bio = NULL;
+	EVP_PKEY *key = NULL;
+
+	if (sl_file_read(path, PKI_PUB_MAX, &data, &len, &err) != SL_OK) {
+		cli_error("pki smartid: %s: %s", opt, err.msg);
+		return NULL;
+	}
+	if ((bio = BIO_new_mem_buf(data, (int)len)) != NULL)
+		key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	if (key == NULL)
+		cli_error("pki smartid: %s: %s holds no PEM public key", opt, path);
+	BIO_free(bio);
+	free(data);
+	return key;
+}
+
+static int
+smartid_print(const struct pki_smartid *sm)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "document_number", sm->sm_document, "auth_serial",
+		sm->sm_auth_serial, "sign_serial", sm->sm_sign_serial, "auth_cert", sm->sm_auth_pem, "sign_cert",
+		sm->sm_sign_pem, "chain", sm->sm_chain_pem);
+
+	return print_json(o);
+}
+
+static int
+pki_cmd_smartid(int argc, char **argv)
+{
+	struct pki_smartid_opts so = { 0 };
+	const char *pos[PKI_MAX_POS], *auth = NULL, *sign = NULL;
+	const struct pki_opt opts[] = { { "--name", &so.so_name, NULL }, { "--given", &so.so_given, NULL },
+		{ "--family", &so.so_family, NULL }, { "--rrn", &so.so_rrn, NULL }, { "--auth-pub", &auth, NULL },
+		{ "--sign-pub", &sign, NULL }, { "--document", &so.so_document, NULL }, { NULL, NULL, NULL } };
+	struct pki_smartid sm = { 0 };
+	struct sl_err err = { 0 };
+	int rc = pki_parse(argc, argv, opts, pos, 1, "smartid");
+
+	if (rc != CLI_OK)
+		return rc;
+	if (so.so_rrn == NULL || auth == NULL || sign == NULL ||
+		(so.so_name == NULL && (so.so_given == NULL || so.so_family == NULL)) ||
+		(so.so_name != NULL && (so.so_given != NULL || so.so_family != NULL))) {
+		cli_error("pki smartid: --rrn, --auth-pub, --sign-pub and --name (or --given and --family) are "
+			  "required");
+		return CLI_USAGE;
+	}
+	if ((so.so_auth_pub = pub_load(auth, "--auth-pub")) == NULL ||
+		(so.so_sign_pub = pub_load(sign, "--sign-pub")) == NULL)
+		rc = CLI_FAIL;
+	else if (pki_smartid_issue(pos[0], &so, &sm, &err) != SL_OK)
+		rc = cli_error("%s", err.msg);
+	else
+		rc = smartid_print(&sm);
+	pki_smartid_clear(&sm);
+	EVP_PKEY_free(so.so_auth_pub);
+	EVP_PKEY_free(so.so_sign_pub);
 	return rc;
 }
 
@@ -400,12 +491,12 @@ cert_der(const char *dir, const char *base, unsigned char **der)
 	return n;
 }
 
-/* root.crt, citizen-ca.crt, foreigner-ca.crt, citizen.crl, foreigner.crl,
- * by the last segment of the path; *found false for anything else. */
+/* root.crt, the CAs' .crt and their .crl, by the last segment of the path;
+ * *found false for anything else. */
 static enum MHD_Result
 ocsp_file(struct ocsp_srv *srv, struct MHD_Connection *conn, const char *url, bool *found)
 {
-	static const char *const certs[] = { "root", "citizen-ca", "foreigner-ca" };
+	static const char *const certs[] = { "root", "citizen-ca", "foreigner-ca", "smartid-ca" };
 	const char *name = strrchr(url, '/') ? strrchr(url, '/') + 1 : url;
 	struct sl_err err = { 0 };
 	unsigned char *buf = NULL;
@@ -416,10 +507,13 @@ ocsp_file(struct ocsp_srv *srv, struct MHD_Connection *conn, const char *url, bo
 	int n;
 
 	*found = true;
-	if (strcmp(name, "citizen.crl") == 0 || strcmp(name, "foreigner.crl") == 0) {
+	if (strcmp(name, "citizen.crl") == 0 || strcmp(name, "foreigner.crl") == 0 ||
+		strcmp(name, "smartid.crl") == 0) {
 		snprintf(want, sizeof(want), "%.*s", (int)(strlen(name) - 4), name);
 		if (pki_crl(srv->os_dir, want, CRL_DEFAULT_VALIDITY, &der, &len, &err) != SL_OK)
-			return ocsp_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, err.msg);
+			return ocsp_text(conn,
+				err.code == SL_ENOTFOUND ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
+				err.msg);
 		return ocsp_send(conn, MHD_HTTP_OK, "application/pkix-crl", der, len, false, "max-age=60");
 	}
 	for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
@@ -635,8 +729,8 @@ cli_pki(int argc, char **argv)
 		const char *usage;
 		int (*run)(int, char **);
 	} cmds[] = { { "init", usage_init, pki_cmd_init }, { "card", usage_card, pki_cmd_card },
-		{ "revoke", usage_revoke, pki_cmd_revoke }, { "crl", usage_crl, pki_cmd_crl },
-		{ "ocsp", usage_ocsp, pki_cmd_ocsp } };
+		{ "smartid", usage_smartid, pki_cmd_smartid }, { "revoke", usage_revoke, pki_cmd_revoke },
+		{ "crl", usage_crl, pki_cmd_crl }, { "ocsp", usage_ocsp, pki_cmd_ocsp } };
 
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "help") == 0) {
 		pki_usage();

@@ -36,7 +36,6 @@
 #include "../crypto/crypto.h"
 
 #define PKI_P12_ITER PKCS12_DEFAULT_ITER
-#define PKI_NAME_MAX 64 /* bytes of a given or family name */
 #define PKI_PIN_MIN 4
 #define PKI_PIN_MAX 12
 #define PKI_CARD_YEARS 10
@@ -99,9 +98,8 @@ digit(const char *s, int i)
 	return s[i] - '0';
 }
 
-/* The check digits of an RRN; *century is 1900 or 2000. */
-static int
-rrn_check(const char *rrn, int *century, struct sl_err *err)
+int
+pki_rrn_check(const char *rrn, int *century, struct sl_err *err)
 {
 	uint64_t n9 = 0, check;
 
@@ -158,23 +156,22 @@ name_ok(const char *s)
 	return true;
 }
 
-/* Given and family names from the options: explicit, or the name split at
- * its last space. */
-static int
-card_names(const struct pki_card_opts *o, struct card *c, struct sl_err *err)
+int
+pki_names(const char *name, const char *given, const char *family, char **out_given, char **out_family,
+	struct sl_err *err)
 {
 	const char *sp;
 
-	if (o->pc_given != NULL || o->pc_family != NULL) {
-		c->cd_given = sl_strdup(o->pc_given);
-		c->cd_family = sl_strdup(o->pc_family);
-	} else if (o->pc_name != NULL && (sp = strrchr(o->pc_name, ' ')) != NULL) {
-		c->cd_given = sl_strndup(o->pc_name, (size_t)(sp - o->pc_name));
-		c->cd_family = strdup(sp + 1);
+	if (given != NULL || family != NULL) {
+		*out_given = sl_strdup(given);
+		*out_family = sl_strdup(family);
+	} else if (name != NULL && (sp = strrchr(name, ' ')) != NULL) {
+		*out_given = sl_strndup(name, (size_t)(sp - name));
+		*out_family = strdup(sp + 1);
 	} else {
-		return sl_fail(err, SL_EINVAL, "a card needs a name of two words or more (given names, family name)");
+		return sl_fail(err, SL_EINVAL, "a name of two words or more is needed (given names, family name)");
 	}
-	if (!name_ok(c->cd_given) || !name_ok(c->cd_family))
+	if (!name_ok(*out_given) || !name_ok(*out_family))
 		return sl_fail(err, SL_EINVAL,
 			"given and family names must be 1 to %d bytes without control characters", PKI_NAME_MAX);
 	return SL_OK;
@@ -193,7 +190,8 @@ card_check(const struct pki_card_opts *o, struct card *c, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "a card cannot be both expired and not yet valid");
 	if (o->pc_kids && o->pc_foreigner)
 		return sl_fail(err, SL_EINVAL, "a Kids-ID is issued by the Citizen CA, not the Foreigner CA");
-	if ((rc = card_names(o, c, err)) != SL_OK || (rc = rrn_check(o->pc_rrn, &century, err)) != SL_OK)
+	if ((rc = pki_names(o->pc_name, o->pc_given, o->pc_family, &c->cd_given, &c->cd_family, err)) != SL_OK ||
+		(rc = pki_rrn_check(o->pc_rrn, &century, err)) != SL_OK)
 		return rc;
 	if (o->pc_kids && (rc = kids_check(o->pc_rrn, century, now, err)) != SL_OK)
 		return rc;
@@ -216,22 +214,23 @@ card_check(const struct pki_card_opts *o, struct card *c, struct sl_err *err)
 
 /* ---- certificates ---- */
 
-static int
-card_load(const char *dir, struct card *c, struct sl_err *err)
+int
+pki_issuer_load(const char *dir, int ca, struct pki_settings *ps, X509 **ca_cert, EVP_PKEY **ca_key, X509 **root,
+	struct sl_err *err)
 {
-	const struct pki_ca_info *ci = &pki_cas[c->cd_ca];
-	int rc = pki_settings_load(dir, &c->cd_ps, err);
+	const struct pki_ca_info *ci = &pki_cas[ca];
+	int rc = pki_settings_load(dir, ps, err);
 
 	if (rc != SL_OK)
 		return rc;
-	c->cd_ca_cert = pki_cert_load(dir, ci->ci_base, err);
-	c->cd_ca_key = c->cd_ca_cert ? pki_key_load(dir, ci->ci_base, err) : NULL;
-	c->cd_root = c->cd_ca_key ? pki_cert_load(dir, "root", err) : NULL;
-	return c->cd_root ? SL_OK : (err ? err->code : SL_ERR);
+	*ca_cert = pki_cert_load(dir, ci->ci_base, err);
+	*ca_key = *ca_cert ? pki_key_load(dir, ci->ci_base, err) : NULL;
+	*root = *ca_key ? pki_cert_load(dir, "root", err) : NULL;
+	return *root ? SL_OK : (err ? err->code : SL_ERR);
 }
 
-static X509_NAME *
-card_name(const struct card *c, const char *cn)
+X509_NAME *
+pki_person_name(const char *cn, const char *family, const char *given, const char *serial)
 {
 	X509_NAME *name = X509_NAME_new();
 	const struct {
@@ -239,8 +238,8 @@ card_name(const struct card *c, const char *cn)
 		int type;
 		const char *value;
 	} rdn[] = { { NID_countryName, MBSTRING_ASC, "BE" }, { NID_commonName, MBSTRING_UTF8, cn },
-		{ NID_surname, MBSTRING_UTF8, c->cd_family }, { NID_givenName, MBSTRING_UTF8, c->cd_given },
-		{ NID_serialNumber, MBSTRING_ASC, c->cd_rrn } };
+		{ NID_surname, MBSTRING_UTF8, family }, { NID_givenName, MBSTRING_UTF8, given },
+		{ NID_serialNumber, MBSTRING_ASC, serial } };
 
 	for (size_t i = 0; name != NULL && i < sizeof(rdn) / sizeof(rdn[0]); i++) {
 		if (!X509_NAME_add_entry_by_NID(
@@ -252,28 +251,19 @@ card_name(const struct card *c, const char *cn)
 	return name;
 }
 
-static int
-card_exts(const struct card *c, X509 *cert, const struct card_role *r)
+char *
+pki_chain_pem(X509 *ca, X509 *root)
 {
-	const struct pki_ca_info *ci = &pki_cas[c->cd_ca];
-	char aia[2 * PKI_URL_MAX + 64], cdp[PKI_URL_MAX + 64];
-	int rc;
+	char *ca_pem = pki_cert_pem(ca), *root_pem = pki_cert_pem(root), *out = NULL;
+	struct sl_buf chain;
 
-	snprintf(aia, sizeof(aia), "OCSP;URI:%s,caIssuers;URI:%s/%s.crt", c->cd_ps.ps_ocsp_url,
-		c->cd_ps.ps_ca_issuers_base, ci->ci_base);
-	snprintf(cdp, sizeof(cdp), "URI:%s/%s.crl", c->cd_ps.ps_crl_base ? c->cd_ps.ps_crl_base : "", ci->ci_name);
-	rc = x509_add_ext(cert, c->cd_ca_cert, NID_key_usage, r->cr_ku);
-	if (rc == SL_OK && r->cr_eku != NULL)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_ext_key_usage, r->cr_eku);
-	if (rc == SL_OK)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_subject_key_identifier, "hash");
-	if (rc == SL_OK)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_authority_key_identifier, "keyid");
-	if (rc == SL_OK)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_info_access, aia);
-	if (rc == SL_OK && c->cd_ps.ps_crl_base != NULL)
-		rc = x509_add_ext(cert, c->cd_ca_cert, NID_crl_distribution_points, cdp);
-	return rc;
+	sl_buf_init(&chain, 1 << 20);
+	if (ca_pem && root_pem && sl_buf_adds(&chain, ca_pem) == SL_OK && sl_buf_adds(&chain, root_pem) == SL_OK)
+		out = sl_buf_take(&chain);
+	sl_buf_reset(&chain);
+	free(ca_pem);
+	free(root_pem);
+	return out;
 }
 
 static int
@@ -289,14 +279,16 @@ card_cert(struct card *c, int role, struct sl_err *err)
 	if (sl_buf_addf(&cn, "%s %s (%s)", c->cd_given, c->cd_family, r->cr_word) != SL_OK)
 		goto out;
 	c->cd_key[role] = pki_keygen(c->cd_rsa);
-	name = c->cd_key[role] ? card_name(c, sl_buf_str(&cn)) : NULL;
+	name = c->cd_key[role] ? pki_person_name(sl_buf_str(&cn), c->cd_family, c->cd_given, c->cd_rrn) : NULL;
 	if (c->cd_key[role] != NULL && name == NULL) {
 		rc = sl_fail(
 			err, SL_EINVAL, "the name does not fit a certificate (UTF-8, at most 64 characters in the CN)");
 		goto out;
 	}
 	cert = name ? pki_cert_new(c->cd_key[role], name, c->cd_not_before, c->cd_not_after) : NULL;
-	if (cert != NULL && card_exts(c, cert, r) == SL_OK && pki_cert_sign(cert, c->cd_ca_cert, c->cd_ca_key) == SL_OK)
+	if (cert != NULL &&
+		pki_leaf_exts(cert, c->cd_ca_cert, &c->cd_ps, &pki_cas[c->cd_ca], r->cr_ku, r->cr_eku, NULL) == SL_OK &&
+		pki_cert_sign(cert, c->cd_ca_cert, c->cd_ca_key) == SL_OK)
 		rc = SL_OK;
 	if (rc == SL_OK) {
 		c->cd_serial[role] = pki_serial_hex(X509_get0_serialNumber(cert));
@@ -380,52 +372,26 @@ card_p12(const struct card *c, const char *pin, uint8_t **der, size_t *len)
 /* ---- index ---- */
 
 static int
-card_record(const char *dir, const struct card *c, struct sl_err *err)
+card_add(json_t *index, void *arg, struct sl_err *err)
 {
-	json_t *index = NULL, *certs, *e;
-	int fd, rc = SL_OK;
-	char *subject;
+	const struct card *c = arg;
+	int rc = SL_OK;
 
-	if ((fd = pki_index_lock(dir, err)) < 0 || (index = pki_index_load(dir, err)) == NULL) {
-		pki_index_unlock(fd);
-		return err ? err->code : SL_ERR;
-	}
-	certs = json_object_get(index, "certs");
-	for (int i = 0; rc == SL_OK && i < c->cd_nroles; i++) {
-		subject = pki_name_str(X509_get_subject_name(c->cd_cert[i]));
-		e = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:s}", "serial", c->cd_serial[i], "ca",
-			pki_cas[c->cd_ca].ci_name, "kind", roles[i].cr_kind, "subject", subject, "not_before",
-			(json_int_t)c->cd_not_before, "not_after", (json_int_t)c->cd_not_after, "status", "good");
-		if (e == NULL || json_array_append_new(certs, e) != 0)
-			rc = sl_fail(err, SL_ENOMEM, "out of memory");
-		free(subject);
-	}
-	if (rc == SL_OK)
-		rc = pki_index_save(dir, index, err);
-	json_decref(index);
-	pki_index_unlock(fd);
+	for (int i = 0; rc == SL_OK && i < c->cd_nroles; i++)
+		rc = pki_index_add(index, c->cd_cert[i], c->cd_serial[i], c->cd_ca, roles[i].cr_kind, NULL, err);
 	return rc;
 }
 
 static int
 card_result(const struct card *c, struct pki_card *out)
 {
-	char *ca = pki_cert_pem(c->cd_ca_cert), *root = pki_cert_pem(c->cd_root);
-	struct sl_buf chain;
-	int rc = SL_ENOMEM;
-
-	sl_buf_init(&chain, 1 << 20);
 	out->pk_auth_serial = strdup(c->cd_serial[ROLE_AUTH]);
 	out->pk_sign_serial = c->cd_nroles > ROLE_SIGN ? strdup(c->cd_serial[ROLE_SIGN]) : NULL;
 	out->pk_auth_pem = pki_cert_pem(c->cd_cert[ROLE_AUTH]);
-	if (ca && root && sl_buf_adds(&chain, ca) == SL_OK && sl_buf_adds(&chain, root) == SL_OK)
-		out->pk_chain_pem = sl_buf_take(&chain);
+	out->pk_chain_pem = pki_chain_pem(c->cd_ca_cert, c->cd_root);
 	if (out->pk_auth_serial && (out->pk_sign_serial || c->cd_nroles == 1) && out->pk_auth_pem && out->pk_chain_pem)
-		rc = SL_OK;
-	sl_buf_reset(&chain);
-	free(ca);
-	free(root);
-	return rc;
+		return SL_OK;
+	return SL_ENOMEM;
 }
 
 int
@@ -438,7 +404,8 @@ pki_card_issue(
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = card_check(o, &c, err)) != SL_OK || (rc = card_load(dir, &c, err)) != SL_OK)
+	if ((rc = card_check(o, &c, err)) != SL_OK ||
+		(rc = pki_issuer_load(dir, c.cd_ca, &c.cd_ps, &c.cd_ca_cert, &c.cd_ca_key, &c.cd_root, err)) != SL_OK)
 		goto out;
 	for (int i = 0; rc == SL_OK && i < c.cd_nroles; i++)
 		rc = card_cert(&c, i, err);
@@ -447,7 +414,7 @@ pki_card_issue(
 	/* Record before handing out: a card the index does not know would be
 	 * unknown to OCSP and could never be revoked. */
 	if (rc == SL_OK)
-		rc = card_record(dir, &c, err);
+		rc = pki_index_update(dir, card_add, &c, err);
 	if (rc == SL_OK)
 		rc = sl_file_write(out_p12, der, len, 0600, err);
 	if (rc == SL_OK && (rc = card_result(&c, out)) != SL_OK)

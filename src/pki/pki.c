@@ -9,9 +9,12 @@
  *   ├── Citizen CA                    CA:TRUE pathlen 0, keyCertSign + cRLSign, 20 years
  *   │   ├── Citizen CA OCSP Responder EKU OCSPSigning, id-pkix-ocsp-nocheck
  *   │   └── the cards of citizens and Kids-IDs
- *   └── Foreigner CA                  (the same)
- *       ├── Foreigner CA OCSP Responder
- *       └── the cards of foreigners
+ *   ├── Foreigner CA                  (the same)
+ *   │   ├── Foreigner CA OCSP Responder
+ *   │   └── the cards of foreigners
+ *   └── Smart-ID CA                   (the same; see smartid.c)
+ *       ├── Smart-ID CA OCSP Responder
+ *       └── the Smart-ID accounts' authentication and signing certificates
  *
  * Each issuing CA delegates OCSP to a responder certificate of its own:
  * RFC 6960 (4.2.2.2) wants a delegated responder issued by the CA of the
@@ -19,6 +22,10 @@
  * the real issuing CAs, the demo ones carry no extendedKeyUsage: some
  * verifiers require an intermediate's EKU to include the leaf's, and the
  * responder certificates' OCSPSigning would then fail under them.
+ *
+ * The Smart-ID CA is no eID card issuer, so it stays out of trust.pem (the
+ * eID login's trust set).  A PKI made before it existed gets it on first
+ * use (pki_smartid_ca_ensure), with the root key that is in DIR anyway.
  *
  * index.json records every card certificate; it is rewritten whole and
  * atomically (sl_file_write), and writers take an flock on DIR/index.lock
@@ -44,9 +51,12 @@
 #define PKI_ROOT_CN "sleutel demo Belgium Root CA"
 #define PKI_ORG "sleutel demo"
 
+static char *file_name(const char *base, const char *ext);
+
 const struct pki_ca_info pki_cas[PKI_NCA] = {
-	{ "citizen", "Citizen CA", "citizen-ca", "citizen-ocsp" },
-	{ "foreigner", "Foreigner CA", "foreigner-ca", "foreigner-ocsp" },
+	{ "citizen", "Citizen CA", "citizen-ca", "citizen-ocsp", true },
+	{ "foreigner", "Foreigner CA", "foreigner-ca", "foreigner-ocsp", true },
+	{ "smartid", "Smart-ID CA", "smartid-ca", "smartid-ocsp", false },
 };
 
 int
@@ -56,6 +66,17 @@ pki_ca_find(const char *name)
 		if (name != NULL && strcmp(name, pki_cas[i].ci_name) == 0)
 			return i;
 	return -1;
+}
+
+bool
+pki_ca_present(const char *dir, int ca)
+{
+	char *name = file_name(pki_cas[ca].ci_ocsp, ".pem"), *path = name ? pki_path(dir, name) : NULL;
+	bool ok = path != NULL && access(path, F_OK) == 0;
+
+	free(path);
+	free(name);
+	return ok;
 }
 
 int64_t
@@ -171,6 +192,63 @@ out:
 		return NULL;
 	}
 	return cert;
+}
+
+/* certificatePolicies with the comma-separated policy OIDs, no qualifiers.
+ * (OpenSSL's configuration syntax for it needs a configuration database.) */
+static int
+add_policies(X509 *cert, const char *oids)
+{
+	CERTIFICATEPOLICIES *cp = sk_POLICYINFO_new_null();
+	char *copy = strdup(oids), *save = NULL;
+	POLICYINFO *pi;
+	int ok = cp != NULL && copy != NULL;
+
+	for (char *p = ok ? strtok_r(copy, ",", &save) : NULL; ok && p != NULL; p = strtok_r(NULL, ",", &save)) {
+		ASN1_OBJECT *oid = OBJ_txt2obj(p, 1);
+
+		pi = oid ? POLICYINFO_new() : NULL;
+		ok = pi != NULL;
+		if (ok) {
+			ASN1_OBJECT_free(pi->policyid);
+			pi->policyid = oid;
+			oid = NULL;
+			ok = sk_POLICYINFO_push(cp, pi) > 0;
+		}
+		if (!ok)
+			POLICYINFO_free(pi);
+		ASN1_OBJECT_free(oid);
+	}
+	ok = ok && X509_add1_ext_i2d(cert, NID_certificate_policies, cp, 0, X509V3_ADD_APPEND) == 1;
+	sk_POLICYINFO_pop_free(cp, POLICYINFO_free);
+	free(copy);
+	return ok ? SL_OK : SL_ECRYPTO;
+}
+
+int
+pki_leaf_exts(X509 *cert, X509 *ca_cert, const struct pki_settings *ps, const struct pki_ca_info *ci, const char *ku,
+	const char *eku, const char *policies)
+{
+	char aia[2 * PKI_URL_MAX + 64], cdp[PKI_URL_MAX + 64];
+	int rc;
+
+	snprintf(aia, sizeof(aia), "OCSP;URI:%s,caIssuers;URI:%s/%s.crt", ps->ps_ocsp_url, ps->ps_ca_issuers_base,
+		ci->ci_base);
+	snprintf(cdp, sizeof(cdp), "URI:%s/%s.crl", ps->ps_crl_base ? ps->ps_crl_base : "", ci->ci_name);
+	rc = x509_add_ext(cert, ca_cert, NID_key_usage, ku);
+	if (rc == SL_OK && eku != NULL)
+		rc = x509_add_ext(cert, ca_cert, NID_ext_key_usage, eku);
+	if (rc == SL_OK && policies != NULL)
+		rc = add_policies(cert, policies);
+	if (rc == SL_OK)
+		rc = x509_add_ext(cert, ca_cert, NID_subject_key_identifier, "hash");
+	if (rc == SL_OK)
+		rc = x509_add_ext(cert, ca_cert, NID_authority_key_identifier, "keyid");
+	if (rc == SL_OK)
+		rc = x509_add_ext(cert, ca_cert, NID_info_access, aia);
+	if (rc == SL_OK && ps->ps_crl_base != NULL)
+		rc = x509_add_ext(cert, ca_cert, NID_crl_distribution_points, cdp);
+	return rc;
 }
 
 int
@@ -422,6 +500,49 @@ pki_entry_revoked(json_t *entry)
 	return s != NULL && strcmp(s, "revoked") == 0;
 }
 
+/* Unix seconds of an ASN1_TIME. */
+static int64_t
+asn1_unix(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	return ASN1_TIME_to_tm(t, &tm) == 1 ? (int64_t)timegm(&tm) : 0;
+}
+
+int
+pki_index_add(json_t *index, X509 *cert, const char *serial, int ca, const char *kind, const char *document,
+	struct sl_err *err)
+{
+	char *subject = pki_name_str(X509_get_subject_name(cert));
+	json_t *e = json_pack("{s:s,s:s,s:s,s:s?,s:I,s:I,s:s}", "serial", serial, "ca", pki_cas[ca].ci_name, "kind",
+		kind, "subject", subject, "not_before", (json_int_t)asn1_unix(X509_get0_notBefore(cert)), "not_after",
+		(json_int_t)asn1_unix(X509_get0_notAfter(cert)), "status", "good");
+	int rc = SL_OK;
+
+	if (e == NULL || (document != NULL && json_object_set_new(e, "document_number", json_string(document)) != 0) ||
+		json_array_append(json_object_get(index, "certs"), e) != 0)
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+	json_decref(e);
+	free(subject);
+	return rc;
+}
+
+int
+pki_index_update(
+	const char *dir, int (*fn)(json_t *index, void *arg, struct sl_err *err), void *arg, struct sl_err *err)
+{
+	json_t *index = NULL;
+	int fd, rc;
+
+	if ((fd = pki_index_lock(dir, err)) < 0 || (index = pki_index_load(dir, err)) == NULL)
+		rc = err ? err->code : SL_ERR;
+	else if ((rc = fn(index, arg, err)) == SL_OK)
+		rc = pki_index_save(dir, index, err);
+	json_decref(index);
+	pki_index_unlock(fd);
+	return rc;
+}
+
 static const char *const reasons[] = { "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
 	"superseded", "cessationOfOperation", "certificateHold" };
 
@@ -542,7 +663,7 @@ out:
 	return cert;
 }
 
-/* An issuing CA and its OCSP signer; the CA's PEM is appended to `trust`. */
+/* An issuing CA and its OCSP signer; an eID CA's PEM is appended to `trust`. */
 static int
 make_issuing(const char *dir, const struct pki_ca_info *ci, X509 *root, EVP_PKEY *root_key,
 	const struct pki_settings *ps, struct sl_buf *trust, struct sl_err *err)
@@ -565,7 +686,7 @@ make_issuing(const char *dir, const struct pki_ca_info *ci, X509 *root, EVP_PKEY
 	ca = make_cert(dir, ci->ci_base, ci->ci_cn, root, root_key, until, ca_ext, 5, &ca_key, err);
 	if (ca != NULL)
 		ocsp = make_cert(dir, ci->ci_ocsp, cn, ca, ca_key, until, ocsp_ext, 6, NULL, err);
-	if (ocsp != NULL) {
+	if (ocsp != NULL && ci->ci_eid) {
 		pem = pki_cert_pem(ca);
 		rc = pem ? sl_buf_adds(trust, pem) : SL_ENOMEM;
 		if (rc != SL_OK)
@@ -575,7 +696,7 @@ make_issuing(const char *dir, const struct pki_ca_info *ci, X509 *root, EVP_PKEY
 	X509_free(ocsp);
 	X509_free(ca);
 	EVP_PKEY_free(ca_key);
-	return ocsp != NULL ? rc : (err ? err->code : SL_ERR);
+	return ocsp != NULL ? (ci->ci_eid ? rc : SL_OK) : (err ? err->code : SL_ERR);
 }
 
 /* http(s)://host[:port][/path], nothing that would need escaping in
@@ -700,6 +821,36 @@ out:
 	sl_buf_reset(&trust);
 	X509_free(root);
 	EVP_PKEY_free(root_key);
+	pki_settings_clear(&ps);
+	return rc;
+}
+
+/* ---- the Smart-ID CA of an older PKI ---- */
+
+int
+pki_smartid_ca_ensure(const char *dir, struct sl_err *err)
+{
+	struct pki_settings ps = { 0 };
+	EVP_PKEY *root_key = NULL;
+	X509 *root = NULL;
+	int fd, rc = SL_OK;
+
+	if (pki_ca_present(dir, PKI_CA_SMARTID))
+		return SL_OK;
+	if ((fd = pki_index_lock(dir, err)) < 0)
+		return err ? err->code : SL_ERR;
+	/* Another process may have made it while we waited for the lock. */
+	if (!pki_ca_present(dir, PKI_CA_SMARTID)) {
+		if ((rc = pki_settings_load(dir, &ps, err)) == SL_OK &&
+			((root = pki_cert_load(dir, "root", err)) == NULL ||
+				(root_key = pki_key_load(dir, "root", err)) == NULL))
+			rc = err ? err->code : SL_ERR;
+		if (rc == SL_OK)
+			rc = make_issuing(dir, &pki_cas[PKI_CA_SMARTID], root, root_key, &ps, NULL, err);
+	}
+	pki_index_unlock(fd);
+	EVP_PKEY_free(root_key);
+	X509_free(root);
 	pki_settings_clear(&ps);
 	return rc;
 }

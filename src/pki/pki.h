@@ -1,6 +1,8 @@
 /*
  * pki — the demo PKI: a root CA and, under it, a Citizen CA and a Foreigner
- * CA shaped like Belgium's; virtual eID cards (an authentication and a
+ * CA shaped like Belgium's and a Smart-ID CA shaped like SK ID Solutions'
+ * (certificates for split-key accounts, whose keys it never sees); virtual
+ * eID cards (an authentication and a
  * signing certificate with their keys, in PKCS#12 protected by the card
  * PIN, or in a SoftHSM2 PKCS#11 token whose user PIN is the card PIN);
  * revocation; an OCSP responder (RFC 6960) and CRLs for it.  For demos
@@ -12,7 +14,10 @@
  *   DIR/foreigner-ca.pem, DIR/foreigner-ca.key
  *   DIR/citizen-ocsp.pem, DIR/citizen-ocsp.key   OCSP signer delegated by the Citizen CA
  *   DIR/foreigner-ocsp.pem, DIR/foreigner-ocsp.key  ... by the Foreigner CA
- *   DIR/trust.pem                                root + both CAs (the trust set)
+ *   DIR/smartid-ca.pem, DIR/smartid-ca.key       issuing CA of Smart-ID accounts
+ *   DIR/smartid-ocsp.pem, DIR/smartid-ocsp.key   ... and its OCSP signer
+ *   DIR/trust.pem                                root + both eID CAs (the eID trust set;
+ *                                                not the Smart-ID CA)
  *   DIR/index.json                               issued certificates and revocations
  *   DIR/index.lock                               serialises writers of index.json
  *   DIR/pki.json                                 settings: OCSP URL, CRL and caIssuers bases
@@ -48,10 +53,34 @@ struct pki_card {
 	char *pk_chain_pem; /* issuing CA + root */
 };
 
-/* Create DIR (its parent must exist) with the root, both CAs and an OCSP
- * signer for each.  `ocsp_url` is put in the cards' AIA, `crl_base` (may be
- * NULL) in their CDP as crl_base/citizen.crl and crl_base/foreigner.crl;
- * AIA caIssuers points to <base>/citizen-ca.crt (and the CAs' to
+struct evp_pkey_st; /* EVP_PKEY */
+
+/* A Smart-ID account's certificates for one device: the public halves of
+ * the split keys (ordinary RSA keys, 6144 bits for a composite key; RSA
+ * 2048 to 8192 accepted, EC refused: split-key signing is RSA). */
+struct pki_smartid_opts {
+	const char *so_name; /* "Given Family", or ... */
+	const char *so_given; /* ... explicit given names ... */
+	const char *so_family; /* ... and family name */
+	const char *so_rrn; /* 11 digits; checked */
+	const char *so_document; /* PNOBE-<rrn>-XXXX-Q, or NULL to draw one */
+	struct evp_pkey_st *so_auth_pub; /* the authentication key (PIN1) */
+	struct evp_pkey_st *so_sign_pub; /* the signing key (PIN2); a different key */
+};
+
+struct pki_smartid {
+	char *sm_document; /* PNOBE-<rrn>-XXXX-Q */
+	char *sm_auth_serial; /* upper-case hex, as for cards */
+	char *sm_sign_serial;
+	char *sm_auth_pem;
+	char *sm_sign_pem;
+	char *sm_chain_pem; /* Smart-ID CA + root */
+};
+
+/* Create DIR (its parent must exist) with the root, the three CAs and an
+ * OCSP signer for each.  `ocsp_url` is put in the cards' AIA, `crl_base`
+ * (may be NULL) in their CDP as crl_base/citizen.crl, foreigner.crl,
+ * smartid.crl; AIA caIssuers points to <base>/citizen-ca.crt (and the CAs' to
  * <base>/root.crt), base being crl_base or else the OCSP URL's origin.
  * SL_ECONFLICT for an existing PKI, SL_EINVAL for a URL that is not
  * http(s) or holds spaces or commas. */
@@ -74,8 +103,17 @@ int pki_card_issue(
 int pki_card_to_pkcs11(
 	const char *dir, const char *p12, const char *pin, const char *token, const char *so_pin, struct sl_err *err);
 void pki_card_clear(struct pki_card *c);
-/* Revoke a certificate by hex serial, any case, colons allowed (reason
- * keyCompromise).  SL_ENOTFOUND when not in the index, SL_ECONFLICT when
+/* Issue a Smart-ID device's authentication and signing certificates from
+ * the Smart-ID CA (made first when DIR predates it), valid 3 years, and
+ * record both in the index with the device's document number: drawn as
+ * PNOBE-<rrn>-XXXX-Q (four characters of 23456789ABCDEFGHJKLMNPQRSTUVWXYZ,
+ * unused in the index) or given in that shape.  SL_EINVAL for bad options
+ * or keys (EC, RSA under 2048 or over 8192 bits, the same key twice),
+ * SL_ECONFLICT for a given document number already in the index. */
+int pki_smartid_issue(const char *dir, const struct pki_smartid_opts *o, struct pki_smartid *out, struct sl_err *err);
+void pki_smartid_clear(struct pki_smartid *s);
+/* Revoke a certificate (card or Smart-ID) by hex serial, any case, colons
+ * allowed (reason keyCompromise).  SL_ENOTFOUND when not in the index, SL_ECONFLICT when
  * already revoked. */
 int pki_revoke(const char *dir, const char *serial_hex, struct sl_err *err);
 /* A DER OCSP response to a DER OCSP request for this PKI: good, revoked or
@@ -83,12 +121,14 @@ int pki_revoke(const char *dir, const char *serial_hex, struct sl_err *err);
  * certificate included), thisUpdate now, nextUpdate now + `validity`
  * seconds, nonce echoed.  malloc'd.  A request that is not exactly one DER
  * OCSPRequest with 1 to 64 CertIDs gets a malformedRequest response, one
- * naming neither CA an unauthorized response: both SL_OK.  An error return
+ * naming none of the CAs an unauthorized response: both SL_OK.  An error return
  * (the directory cannot be read) leaves *resp NULL. */
 int pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t validity, uint8_t **resp,
 	size_t *resplen, struct sl_err *err);
-/* A DER CRL of `ca` ("citizen" or "foreigner"), valid `validity` seconds,
- * with the CA's revoked serials and their reasons; malloc'd. */
+/* A DER CRL of `ca` ("citizen", "foreigner" or "smartid"), valid
+ * `validity` seconds, with the CA's revoked serials and their reasons;
+ * malloc'd.  SL_ENOTFOUND for the Smart-ID CA of a PKI that has not made
+ * it yet. */
 int pki_crl(const char *dir, const char *ca, int64_t validity, uint8_t **der, size_t *len, struct sl_err *err);
 
 #endif

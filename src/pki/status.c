@@ -16,6 +16,8 @@
  * are answered unknown; a request naming neither gets unauthorized (as RFC
  * 5019 2.2.3 has it for issuers a responder does not serve).  The signer's
  * certificate is included, so that clients can verify the delegation.
+ * The Smart-ID CA is served like the others once it exists; a PKI made
+ * before it (pki_smartid_ca_ensure) is answered for the eID CAs alone.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -63,6 +65,8 @@ ocsp_match_ca(const struct ocsp_ctx *ctx, OCSP_CERTID *cid)
 	if (!OCSP_id_get0_info(NULL, &md_obj, NULL, NULL, cid) || (md = EVP_get_digestbyobj(md_obj)) == NULL)
 		return -1;
 	for (int i = 0; found < 0 && i < PKI_NCA; i++) {
+		if (ctx->oc_ca[i] == NULL)
+			continue; /* the Smart-ID CA of an older PKI: not made yet */
 		ca_id = OCSP_cert_to_id(md, NULL, ctx->oc_ca[i]);
 		if (ca_id != NULL && OCSP_id_issuer_cmp(ca_id, cid) == 0)
 			found = i;
@@ -118,7 +122,8 @@ ocsp_ctx_load(const char *dir, int64_t validity, struct ocsp_ctx *ctx, struct sl
 	ctx->oc_ca_used = -1;
 	ctx->oc_now = sl_now();
 	for (int i = 0; i < PKI_NCA; i++)
-		if ((ctx->oc_ca[i] = pki_cert_load(dir, pki_cas[i].ci_base, err)) == NULL)
+		if ((pki_cas[i].ci_eid || pki_ca_present(dir, i)) &&
+			(ctx->oc_ca[i] = pki_cert_load(dir, pki_cas[i].ci_base, err)) == NULL)
 			return err ? err->code : SL_ERR;
 	if ((ctx->oc_index = pki_index_load(dir, err)) == NULL)
 		return err ? err->code : SL_ERR;
@@ -264,7 +269,10 @@ pki_crl(const char *dir, const char *ca, int64_t validity, uint8_t **der, size_t
 	*der = NULL;
 	*len = 0;
 	if (id < 0)
-		return sl_fail(err, SL_EINVAL, "no CA %s (citizen or foreigner)", ca ? ca : "(null)");
+		return sl_fail(err, SL_EINVAL, "no CA %s (citizen, foreigner or smartid)", ca ? ca : "(null)");
+	if (!pki_cas[id].ci_eid && !pki_ca_present(dir, id))
+		return sl_fail(err, SL_ENOTFOUND, "%s has no %s yet: it is made with the first Smart-ID certificates",
+			dir, pki_cas[id].ci_cn);
 	if (validity <= 0 || validity > INT32_MAX)
 		return sl_fail(err, SL_EINVAL, "a CRL's validity is 1 to %d seconds", INT32_MAX);
 	if ((cert = pki_cert_load(dir, pki_cas[id].ci_base, err)) == NULL ||

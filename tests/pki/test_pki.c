@@ -253,10 +253,14 @@ setup(void **state)
 	return 0;
 }
 
+static EVP_PKEY *sid_keys[3]; /* RSA 6144 (a composite key's size), RSA 2048, RSA 2048 */
+
 static int
 teardown(void **state)
 {
 	(void)state;
+	for (int i = 0; i < 3; i++)
+		EVP_PKEY_free(sid_keys[i]);
 	return tu_rm_tree(tmpdir);
 }
 
@@ -267,7 +271,8 @@ test_init_files_and_twice(void **state)
 {
 	static const char *const files[] = { "root.pem", "root.key", "citizen-ca.pem", "citizen-ca.key",
 		"foreigner-ca.pem", "foreigner-ca.key", "citizen-ocsp.pem", "citizen-ocsp.key", "foreigner-ocsp.pem",
-		"foreigner-ocsp.key", "trust.pem", "index.json", "pki.json" };
+		"foreigner-ocsp.key", "smartid-ca.pem", "smartid-ca.key", "smartid-ocsp.pem", "smartid-ocsp.key",
+		"trust.pem", "index.json", "pki.json" };
 	struct sl_err err = { 0 };
 	struct stat st;
 	X509 *root, *ca;
@@ -673,7 +678,7 @@ test_index(void **state)
 /* ---- OCSP ---- */
 
 static OCSP_RESPONSE *
-ocsp_ask(OCSP_REQUEST *rq)
+ocsp_ask_in(const char *dir, OCSP_REQUEST *rq)
 {
 	unsigned char *der = NULL;
 	int n = i2d_OCSP_REQUEST(rq, &der);
@@ -684,7 +689,7 @@ ocsp_ask(OCSP_REQUEST *rq)
 	OCSP_RESPONSE *r;
 
 	assert_true(n > 0);
-	if (pki_ocsp_respond(pkidir, der, (size_t)n, VALIDITY, &resp, &len, &err) != SL_OK)
+	if (pki_ocsp_respond(dir, der, (size_t)n, VALIDITY, &resp, &len, &err) != SL_OK)
 		fail_msg("pki_ocsp_respond: %s", err.msg);
 	p = resp;
 	r = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
@@ -694,26 +699,34 @@ ocsp_ask(OCSP_REQUEST *rq)
 	return r;
 }
 
-/* Ask for one certificate (SHA-1 or SHA-256 CertID, with a nonce); the
- * response must verify against trust.pem.  Returns the status. */
+static OCSP_RESPONSE *
+ocsp_ask(OCSP_REQUEST *rq)
+{
+	return ocsp_ask_in(pkidir, rq);
+}
+
+/* Ask DIR's responder for one certificate (SHA-1 or SHA-256 CertID, with a
+ * nonce); the response must verify against DIR/trust.pem, with `extra` as
+ * untrusted certificates.  Returns the status. */
 static int
-ocsp_status(X509 *cert, X509 *issuer, const EVP_MD *md, int *reason, long *revoked_ago)
+ocsp_status_in(const char *dir, STACK_OF(X509) * extra, X509 *cert, X509 *issuer, const EVP_MD *md, int *reason,
+	long *revoked_ago)
 {
 	OCSP_REQUEST *rq = OCSP_REQUEST_new();
 	OCSP_CERTID *id = OCSP_cert_to_id(md, cert, issuer), *id2 = OCSP_CERTID_dup(id);
 	OCSP_RESPONSE *r;
 	OCSP_BASICRESP *bs;
-	X509_STORE *st = trust_store(pkidir);
+	X509_STORE *st = trust_store(dir);
 	ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
 	int status = -1;
 
 	assert_non_null(OCSP_request_add0_id(rq, id));
 	assert_int_equal(OCSP_request_add1_nonce(rq, NULL, 16), 1);
-	r = ocsp_ask(rq);
+	r = ocsp_ask_in(dir, rq);
 	assert_int_equal(OCSP_response_status(r), OCSP_RESPONSE_STATUS_SUCCESSFUL);
 	bs = OCSP_response_get1_basic(r);
 	assert_non_null(bs);
-	assert_int_equal(OCSP_basic_verify(bs, NULL, st, 0), 1);
+	assert_int_equal(OCSP_basic_verify(bs, extra, st, 0), 1);
 	assert_int_equal(OCSP_check_nonce(rq, bs), 1);
 	assert_int_equal(OCSP_resp_find_status(bs, id2, &status, reason, &rev, &thisupd, &nextupd), 1);
 	assert_int_equal(OCSP_check_validity(thisupd, nextupd, 300, -1), 1);
@@ -726,6 +739,12 @@ ocsp_status(X509 *cert, X509 *issuer, const EVP_MD *md, int *reason, long *revok
 	OCSP_REQUEST_free(rq);
 	X509_STORE_free(st);
 	return status;
+}
+
+static int
+ocsp_status(X509 *cert, X509 *issuer, const EVP_MD *md, int *reason, long *revoked_ago)
+{
+	return ocsp_status_in(pkidir, NULL, cert, issuer, md, reason, revoked_ago);
 }
 
 static void
@@ -1118,6 +1137,432 @@ test_pkcs11(void **state)
 	pki_card_clear(&card);
 }
 
+/* ---- Smart-ID ---- */
+
+#define SID_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#define EKU_SMARTID_AUTH "1.3.6.1.4.1.62306.5.7.0"
+#define POLICY_DEMO "2.999.17.2"
+#define POLICY_NCP_PLUS "0.4.0.2042.1.2"
+#define POLICY_QCP_N_QSCD "0.4.0.194112.1.2"
+
+static EVP_PKEY *
+sid_key(int i)
+{
+	static const size_t bits[] = { 6144, 2048, 2048 };
+
+	if (sid_keys[i] == NULL)
+		sid_keys[i] = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits[i]);
+	assert_non_null(sid_keys[i]);
+	return sid_keys[i];
+}
+
+static struct pki_smartid_opts
+sid_opts(EVP_PKEY *auth, EVP_PKEY *sign)
+{
+	return (struct pki_smartid_opts){
+		.so_name = "Demo Citizen", .so_rrn = ADULT_RRN, .so_auth_pub = auth, .so_sign_pub = sign
+	};
+}
+
+static void
+sid_issue(const char *dir, const struct pki_smartid_opts *o, struct pki_smartid *sm)
+{
+	struct sl_err err = { 0 };
+
+	if (pki_smartid_issue(dir, o, sm, &err) != SL_OK)
+		fail_msg("pki_smartid_issue: %s", err.msg);
+}
+
+/* PNOBE-<rrn>-XXXX-Q with X from the unambiguous alphabet, checked here
+ * independently of the library. */
+static bool
+doc_shape(const char *doc, const char *rrn)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "PNOBE-%s-", rrn);
+	if (strlen(doc) != 24 || strncmp(doc, want, 18) != 0 || strcmp(doc + 22, "-Q") != 0)
+		return false;
+	return strspn(doc + 18, SID_ALPHABET) >= 4;
+}
+
+/* The chain to root.pem with the Smart-ID CA as the one intermediate. */
+static int
+verify_smartid(const char *dir, X509 *cert)
+{
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	int rc;
+
+	assert_int_equal(X509_STORE_load_file(st, ppath(dir, "root.pem")), 1);
+	assert_true(sk_X509_push(untrusted, file_cert(dir, "smartid-ca.pem")) > 0);
+	assert_int_equal(X509_STORE_CTX_init(ctx, st, cert, untrusted), 1);
+	rc = X509_verify_cert(ctx) == 1 ? 0 : X509_STORE_CTX_get_error(ctx);
+	X509_STORE_CTX_free(ctx);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_STORE_free(st);
+	return rc;
+}
+
+/* Whether certificatePolicies or extendedKeyUsage (`nid`) holds `oid`. */
+static bool
+has_oid(X509 *cert, int nid, const char *oid)
+{
+	bool policies = nid == NID_certificate_policies, found = false;
+	void *ext = X509_get_ext_d2i(cert, nid, NULL, NULL);
+	int n = policies ? sk_POLICYINFO_num(ext) : sk_ASN1_OBJECT_num(ext);
+	char buf[64];
+
+	for (int i = 0; i < n; i++) {
+		OBJ_obj2txt(buf, sizeof(buf),
+			policies ? sk_POLICYINFO_value(ext, i)->policyid : sk_ASN1_OBJECT_value(ext, i), 1);
+		found = found || strcmp(buf, oid) == 0;
+	}
+	if (policies)
+		sk_POLICYINFO_pop_free(ext, POLICYINFO_free);
+	else
+		sk_ASN1_OBJECT_pop_free(ext, ASN1_OBJECT_free);
+	return found;
+}
+
+static bool
+has_policy(X509 *cert, const char *oid)
+{
+	return has_oid(cert, NID_certificate_policies, oid);
+}
+
+static bool
+has_eku(X509 *cert, const char *oid)
+{
+	return has_oid(cert, NID_ext_key_usage, oid);
+}
+
+static size_t
+index_count(const char *dir)
+{
+	json_error_t jerr;
+	json_t *index = json_load_file(ppath(dir, "index.json"), 0, &jerr);
+	size_t n;
+
+	assert_non_null(index);
+	n = json_array_size(json_object_get(index, "certs"));
+	json_decref(index);
+	return n;
+}
+
+/* The index entry of `serial`, checked: CA, kind, status, document. */
+static void
+assert_sid_entry(const char *dir, const char *serial, const char *kind, const char *doc)
+{
+	json_error_t jerr;
+	json_t *index = json_load_file(ppath(dir, "index.json"), 0, &jerr), *e;
+	size_t i;
+	int found = 0;
+
+	assert_non_null(index);
+	json_array_foreach(json_object_get(index, "certs"), i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "serial")), serial) != 0)
+			continue;
+		found++;
+		assert_string_equal(json_string_value(json_object_get(e, "ca")), "smartid");
+		assert_string_equal(json_string_value(json_object_get(e, "kind")), kind);
+		assert_string_equal(json_string_value(json_object_get(e, "status")), "good");
+		assert_string_equal(json_string_value(json_object_get(e, "document_number")), doc);
+	}
+	assert_int_equal(found, 1);
+	json_decref(index);
+}
+
+static void
+assert_sid_subject(X509 *cert)
+{
+	const X509_NAME *subj = X509_get_subject_name(cert);
+
+	assert_name_entry(subj, NID_countryName, "BE");
+	assert_name_entry(subj, NID_commonName, "Citizen,Demo," ADULT_RRN);
+	assert_name_entry(subj, NID_surname, "Citizen");
+	assert_name_entry(subj, NID_givenName, "Demo");
+	assert_name_entry(subj, NID_serialNumber, "PNOBE-" ADULT_RRN);
+	assert_name_entry(X509_get_issuer_name(cert), NID_commonName, "Smart-ID CA");
+	assert_int_equal(X509_NAME_entry_count(subj), 5);
+	/* three years, as Smart-ID certificates */
+	assert_true(labs(secs_from_now(X509_get0_notAfter(cert)) - 3L * 365 * 86400) < 3L * 86400);
+}
+
+static void
+test_smartid_certs(void **state)
+{
+	struct pki_smartid_opts o = sid_opts(sid_key(0), sid_key(1));
+	struct pki_smartid sm;
+	X509 *auth, *sign, *ca = file_cert(pkidir, "smartid-ca.pem");
+	char *ocsp, *issuers;
+	BIO *bio;
+	X509 *c1, *c2;
+
+	(void)state;
+	sid_issue(pkidir, &o, &sm);
+	assert_true(doc_shape(sm.sm_document, ADULT_RRN));
+	auth = pem_cert(sm.sm_auth_pem);
+	sign = pem_cert(sm.sm_sign_pem);
+	assert_sid_subject(auth);
+	assert_sid_subject(sign);
+
+	/* Authentication: digitalSignature, the Smart-ID EKU and not TLS clientAuth, NCP+. */
+	assert_int_equal(X509_get_key_usage(auth), KU_DIGITAL_SIGNATURE);
+	assert_true(ext_critical(auth, NID_key_usage));
+	assert_true(has_eku(auth, EKU_SMARTID_AUTH));
+	assert_false(X509_get_extended_key_usage(auth) & XKU_SSL_CLIENT);
+	assert_true(has_policy(auth, POLICY_DEMO) && has_policy(auth, POLICY_NCP_PLUS));
+	assert_false(has_policy(auth, POLICY_QCP_N_QSCD));
+	/* Signing: nonRepudiation alone, no EKU, QCP-n-qscd. */
+	assert_int_equal(X509_get_key_usage(sign), KU_NON_REPUDIATION);
+	assert_true(ext_critical(sign, NID_key_usage));
+	assert_true(X509_get_ext_by_NID(sign, NID_ext_key_usage, -1) < 0);
+	assert_true(has_policy(sign, POLICY_DEMO) && has_policy(sign, POLICY_QCP_N_QSCD));
+	assert_false(has_policy(sign, POLICY_NCP_PLUS));
+
+	/* The keys are the caller's: a 6144-bit composite size and RSA 2048. */
+	assert_int_equal(EVP_PKEY_get_bits(X509_get0_pubkey(auth)), 6144);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(auth), sid_key(0)), 1);
+	assert_int_equal(EVP_PKEY_get_bits(X509_get0_pubkey(sign)), 2048);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(sign), sid_key(1)), 1);
+
+	ocsp = aia_uri(auth, NID_ad_OCSP);
+	issuers = aia_uri(sign, NID_ad_ca_issuers);
+	assert_string_equal(ocsp, OCSP_URL);
+	assert_string_equal(issuers, "http://127.0.0.1:8889/smartid-ca.crt");
+	free(ocsp);
+	free(issuers);
+
+	/* The chain: Smart-ID CA then root; it verifies to the root, but the
+	 * eID trust set (trust.pem) does not hold the Smart-ID CA. */
+	assert_int_equal(verify_smartid(pkidir, auth), 0);
+	assert_int_equal(verify_smartid(pkidir, sign), 0);
+	assert_int_equal(verify_chain(pkidir, auth), X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+	bio = BIO_new_mem_buf(sm.sm_chain_pem, -1);
+	c1 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	c2 = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	assert_non_null(c2);
+	assert_int_equal(X509_cmp(c1, ca), 0);
+	assert_name_entry(X509_get_subject_name(c2), NID_commonName, "sleutel demo Belgium Root CA");
+	assert_int_equal(X509_check_issued(ca, auth), X509_V_OK);
+
+	assert_sid_entry(pkidir, sm.sm_auth_serial, "authentication", sm.sm_document);
+	assert_sid_entry(pkidir, sm.sm_sign_serial, "signature", sm.sm_document);
+	X509_free(c1);
+	X509_free(c2);
+	BIO_free(bio);
+	X509_free(auth);
+	X509_free(sign);
+	X509_free(ca);
+	pki_smartid_clear(&sm);
+}
+
+static void
+test_smartid_documents(void **state)
+{
+	static const char *const bad[] = { "PNOBE-" ADULT_RRN "-ABC0-Q", "PNOBE-" ADULT_RRN "-ABCO-Q",
+		"PNOBE-" ADULT_RRN "-abcd-Q", "PNOBE-" ADULT_RRN "-ABCDE-Q", "PNOBE-" ADULT_RRN "-ABCD-Q ",
+		"PNOBE-" ADULT_RRN "-ABCD-N", "PNOEE-" ADULT_RRN "-ABCD-Q", "PNOBE-85073003409-ABCD-Q", "" };
+	struct pki_smartid_opts o = sid_opts(sid_key(1), sid_key(2));
+	struct pki_smartid sm[8], given;
+	struct sl_err err = { 0 };
+	size_t n;
+
+	(void)state;
+	/* Drawn: one per device, each of the shape, all different. */
+	for (int i = 0; i < 8; i++) {
+		sid_issue(pkidir, &o, &sm[i]);
+		assert_true(doc_shape(sm[i].sm_document, ADULT_RRN));
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(sm[i].sm_document, sm[j].sm_document);
+	}
+	/* Given: taken as is, once. */
+	o.so_document = "PNOBE-" ADULT_RRN "-Z2B9-Q";
+	sid_issue(pkidir, &o, &given);
+	assert_string_equal(given.sm_document, o.so_document);
+	assert_sid_entry(pkidir, given.sm_sign_serial, "signature", o.so_document);
+	n = index_count(pkidir);
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &given, &err), SL_ECONFLICT);
+	assert_non_null(strstr(err.msg, "already issued"));
+	assert_null(given.sm_document);
+	o.so_document = sm[3].sm_document;
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &given, &err), SL_ECONFLICT);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.so_document = bad[i];
+		assert_int_equal(pki_smartid_issue(pkidir, &o, &given, &err), SL_EINVAL);
+	}
+	assert_int_equal(index_count(pkidir), n);
+	for (int i = 0; i < 8; i++)
+		pki_smartid_clear(&sm[i]);
+}
+
+static void
+test_smartid_bad_input(void **state)
+{
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	struct pki_smartid_opts o;
+	struct pki_smartid sm;
+	struct sl_err err = { 0 };
+	size_t n = index_count(pkidir);
+
+	(void)state;
+	assert_non_null(ec);
+	assert_non_null(small);
+	o = sid_opts(ec, sid_key(1));
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	assert_non_null(strstr(err.msg, "authentication key is EC; Smart-ID keys are RSA"));
+	o = sid_opts(sid_key(1), ec);
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	assert_non_null(strstr(err.msg, "signing key is EC"));
+	o = sid_opts(small, sid_key(1));
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	assert_non_null(strstr(err.msg, "1024 bits; 2048 to 8192"));
+	o = sid_opts(sid_key(1), sid_key(1));
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	assert_non_null(strstr(err.msg, "must differ"));
+	o = sid_opts(NULL, sid_key(1));
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	o = sid_opts(sid_key(1), sid_key(2));
+	o.so_rrn = "85073003329";
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	o.so_rrn = ADULT_RRN;
+	o.so_name = "Mononym";
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	o.so_name = NULL;
+	o.so_given = "A very long given name that with the family name does not fit";
+	o.so_family = "in the sixty-four characters of a CN";
+	assert_int_equal(pki_smartid_issue(pkidir, &o, &sm, &err), SL_EINVAL);
+	assert_null(sm.sm_auth_pem);
+	assert_int_equal(index_count(pkidir), n);
+	/* RSA 2048 for both keys is accepted. */
+	o = sid_opts(sid_key(1), sid_key(2));
+	sid_issue(pkidir, &o, &sm);
+	assert_int_equal(index_count(pkidir), n + 2);
+	pki_smartid_clear(&sm);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(small);
+}
+
+static void
+test_smartid_ocsp_crl(void **state)
+{
+	struct pki_smartid_opts o = sid_opts(sid_key(1), sid_key(2));
+	struct pki_smartid sm;
+	struct sl_err err = { 0 };
+	X509 *auth, *sign, *ca = file_cert(pkidir, "smartid-ca.pem");
+	STACK_OF(X509) *extra = sk_X509_new_null();
+	X509_REVOKED *rev = NULL;
+	X509_CRL *crl;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	const unsigned char *p;
+	int reason = -2;
+	long ago;
+
+	(void)state;
+	X509_up_ref(ca);
+	assert_true(sk_X509_push(extra, ca) > 0);
+	sid_issue(pkidir, &o, &sm);
+	auth = pem_cert(sm.sm_auth_pem);
+	sign = pem_cert(sm.sm_sign_pem);
+	assert_int_equal(ocsp_status_in(pkidir, extra, auth, ca, NULL, &reason, NULL), V_OCSP_CERTSTATUS_GOOD);
+	assert_int_equal(ocsp_status_in(pkidir, extra, sign, ca, EVP_sha256(), &reason, NULL), V_OCSP_CERTSTATUS_GOOD);
+	assert_int_equal(pki_revoke(pkidir, sm.sm_auth_serial, &err), SL_OK);
+	assert_int_equal(ocsp_status_in(pkidir, extra, auth, ca, NULL, &reason, &ago), V_OCSP_CERTSTATUS_REVOKED);
+	assert_int_equal(reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+	assert_true(ago >= 0 && ago < 60);
+	assert_int_equal(ocsp_status_in(pkidir, extra, sign, ca, NULL, &reason, NULL), V_OCSP_CERTSTATUS_GOOD);
+
+	assert_int_equal(pki_crl(pkidir, "smartid", 86400, &der, &len, &err), SL_OK);
+	p = der;
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(ca)), 1);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(auth)), 1);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(sign)), 0);
+	X509_CRL_free(crl);
+	free(der);
+	/* The Citizen CA's CRL does not list it. */
+	assert_int_equal(pki_crl(pkidir, "citizen", 86400, &der, &len, &err), SL_OK);
+	p = der;
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	assert_non_null(crl);
+	assert_int_equal(X509_CRL_get0_by_serial(crl, &rev, X509_get0_serialNumber(auth)), 0);
+	X509_CRL_free(crl);
+	free(der);
+	sk_X509_pop_free(extra, X509_free);
+	X509_free(auth);
+	X509_free(sign);
+	X509_free(ca);
+	pki_smartid_clear(&sm);
+}
+
+/* A PKI made before the Smart-ID CA: OCSP and cards work as before, its
+ * CRL is "not found", and the first Smart-ID certificates make the CA. */
+static void
+test_smartid_older_pki(void **state)
+{
+	static const char *const files[] = { "smartid-ca.pem", "smartid-ca.key", "smartid-ocsp.pem",
+		"smartid-ocsp.key" };
+	char dir[400], *trust_before = NULL, *trust_after = NULL;
+	struct pki_card_opts co = citizen(ADULT_RRN);
+	struct pki_smartid_opts o = sid_opts(sid_key(1), sid_key(2));
+	struct pki_card card;
+	struct pki_smartid sm;
+	struct sl_err err = { 0 };
+	STACK_OF(X509) * extra;
+	X509 *auth, *ca;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	struct stat st;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/pki-old", tmpdir);
+	assert_int_equal(pki_init(dir, OCSP_URL, NULL, &err), SL_OK);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		assert_int_equal(unlink(ppath(dir, files[i])), 0);
+	assert_int_equal(sl_file_read(ppath(dir, "trust.pem"), 1 << 20, &trust_before, NULL, &err), SL_OK);
+
+	assert_int_equal(pki_card_issue(dir, &co, tpath("old.p12"), &card, &err), SL_OK);
+	auth = pem_cert(card.pk_auth_pem);
+	ca = file_cert(dir, "citizen-ca.pem");
+	assert_int_equal(ocsp_status_in(dir, NULL, auth, ca, NULL, NULL, NULL), V_OCSP_CERTSTATUS_GOOD);
+	X509_free(auth);
+	X509_free(ca);
+	assert_int_equal(pki_crl(dir, "smartid", 86400, &der, &len, &err), SL_ENOTFOUND);
+	assert_null(der);
+
+	sid_issue(dir, &o, &sm);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		assert_int_equal(stat(ppath(dir, files[i]), &st), 0);
+		if (strstr(files[i], ".key") != NULL)
+			assert_int_equal(st.st_mode & 077, 0);
+	}
+	auth = pem_cert(sm.sm_auth_pem);
+	ca = file_cert(dir, "smartid-ca.pem");
+	assert_int_equal(verify_smartid(dir, auth), 0);
+	extra = sk_X509_new_null();
+	X509_up_ref(ca);
+	assert_true(sk_X509_push(extra, ca) > 0);
+	assert_int_equal(ocsp_status_in(dir, extra, auth, ca, NULL, NULL, NULL), V_OCSP_CERTSTATUS_GOOD);
+	assert_int_equal(pki_crl(dir, "smartid", 86400, &der, &len, &err), SL_OK);
+	/* The eID trust set is left alone. */
+	assert_int_equal(sl_file_read(ppath(dir, "trust.pem"), 1 << 20, &trust_after, NULL, &err), SL_OK);
+	assert_string_equal(trust_before, trust_after);
+	free(der);
+	free(trust_before);
+	free(trust_after);
+	sk_X509_pop_free(extra, X509_free);
+	X509_free(auth);
+	X509_free(ca);
+	pki_card_clear(&card);
+	pki_smartid_clear(&sm);
+}
+
 int
 main(void)
 {
@@ -1141,6 +1586,11 @@ main(void)
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_crl_base),
 		cmocka_unit_test(test_pkcs11),
+		cmocka_unit_test(test_smartid_certs),
+		cmocka_unit_test(test_smartid_documents),
+		cmocka_unit_test(test_smartid_bad_input),
+		cmocka_unit_test(test_smartid_ocsp_crl),
+		cmocka_unit_test(test_smartid_older_pki),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
