@@ -71,7 +71,7 @@ server_pki_ocsp(void *ctx, struct http_request *rq)
 static void
 ca_cert(struct server *srv, struct http_request *rq, const char *name)
 {
-	static const char *const known[] = { "root", "citizen-ca", "foreigner-ca", NULL };
+	static const char *const known[] = { "root", "citizen-ca", "foreigner-ca", "smartid-ca", NULL };
 	char file[64], *path, *pem = NULL;
 	struct sl_err err = { 0 };
 	BIO *bio;
@@ -109,15 +109,22 @@ server_pki_crl(void *ctx, struct http_request *rq)
 	struct sl_err err = { 0 };
 	uint8_t *der = NULL;
 	size_t len = 0;
+	int rc;
 	const char *ca = strcmp(name, "citizen.crl") == 0     ? "citizen"
 			 : strcmp(name, "foreigner.crl") == 0 ? "foreigner"
+			 : strcmp(name, "smartid.crl") == 0   ? "smartid"
 							      : NULL;
 
 	if (ca == NULL) {
 		ca_cert(srv, rq, name);
 		return;
 	}
-	if (pki_crl(srv->sv_conf->c_pki_dir, ca, srv->sv_conf->c_pki_ocsp_validity, &der, &len, &err) != SL_OK) {
+	rc = pki_crl(srv->sv_conf->c_pki_dir, ca, srv->sv_conf->c_pki_ocsp_validity, &der, &len, &err);
+	if (rc == SL_ENOTFOUND) { /* a PKI made before its Smart-ID CA */
+		http_send_text(rq, 404, "text/plain", "no such CRL\n");
+		return;
+	}
+	if (rc != SL_OK) {
 		http_send_text(rq, 500, "text/plain", "CRL error\n");
 		return;
 	}

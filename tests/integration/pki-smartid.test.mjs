@@ -171,3 +171,30 @@ test('refused: an EC key, a key used twice, a bad document number, a document nu
   await fails(['--auth-pub', path.join(dir, 'missing.pub'), '--sign-pub', s2], /--auth-pub/);
   assert.equal(readFileSync(path.join(pki, 'index.json'), 'utf8'), before);
 });
+
+// sleuteld in demo mode serves the same PKI: the Smart-ID CRL and CA
+// certificate at the addresses the certificates name, once the CA exists.
+test('sleuteld (demo mode) serves the Smart-ID CRL and CA certificate', async () => {
+  const { startServer } = await import('./lib/harness.mjs');
+  const server = await startServer({ demo: true });
+  try {
+    const base = `http://127.0.0.1:${server.pkiPort}/crl`;
+    const auth = await rsaPub('demo-auth', 2048);
+    const sign = await rsaPub('demo-sign', 2048);
+    await run(SLEUTEL, ['pki', 'smartid', server.pkiDir, '--name', 'Jan Peeters', '--rrn', RRN,
+      '--auth-pub', auth, '--sign-pub', sign]);
+    const crl = await fetch(`${base}/smartid.crl`);
+    assert.equal(crl.status, 200);
+    assert.equal(crl.headers.get('content-type'), 'application/pkix-crl');
+    const crlFile = path.join(dir, 'served-smartid.crl');
+    writeFileSync(crlFile, Buffer.from(await crl.arrayBuffer()));
+    const { stdout } = await run('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-issuer']);
+    assert.match(stdout, /Smart-ID/);
+    const ca = await fetch(`${base}/smartid-ca.crt`);
+    assert.equal(ca.status, 200);
+    assert.equal(ca.headers.get('content-type'), 'application/pkix-cert');
+    await ca.arrayBuffer();
+  } finally {
+    await server.stop();
+  }
+});
