@@ -1092,6 +1092,20 @@ store_session_end(struct store *st, const char *id)
 	return write_one(st, DUR_NORMAL, Q_SES_DEL, b, NBIND(b), false);
 }
 
+/* Inside a transaction: session `b` (one bound id) and what was issued
+ * under it end: its tokens revoked, its codes and the session deleted. */
+static int
+session_end_tx(struct conn *c, const struct bind *b)
+{
+	int rc = exec_bound(c, Q_SES_TOK_REVOKE, b, 1, NULL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_CODE_DEL, b, 1, NULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_DEL, b, 1, NULL);
+	return rc;
+}
+
 int
 store_session_logout(struct store *st, const char *id)
 {
@@ -1100,11 +1114,7 @@ store_session_logout(struct store *st, const char *id)
 	int rc = tx_begin(c, DUR_NORMAL);
 
 	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SES_DEL, b, NBIND(b), NULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SES_TOK_REVOKE, b, NBIND(b), NULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SES_CODE_DEL, b, NBIND(b), NULL);
+		rc = session_end_tx(c, b);
 	rc = tx_end(c, rc);
 	conn_put(st, c);
 	return rc;
@@ -1130,11 +1140,7 @@ store_session_replace(struct store *st, const char *old_id, const struct store_s
 		if (rc == SL_OK)
 			rc = exec_bound(c, Q_SES_CODE_MOVE, move, NBIND(move), NULL);
 		if (rc == SL_OK)
-			rc = exec_bound(c, Q_SES_TOK_REVOKE, old, NBIND(old), NULL);
-		if (rc == SL_OK)
-			rc = exec_bound(c, Q_SES_CODE_DEL, old, NBIND(old), NULL);
-		if (rc == SL_OK)
-			rc = exec_bound(c, Q_SES_DEL, old, NBIND(old), NULL);
+			rc = session_end_tx(c, old);
 	}
 	rc = tx_end(c, rc);
 	conn_put(st, c);
