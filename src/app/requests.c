@@ -100,6 +100,8 @@ sapp_answer_body(const struct confirm_fields *f, EVP_PKEY *key, const char *seal
 	int rc;
 
 	*out = NULL;
+	if (seal_pub == NULL || seal_kid == NULL || rid == NULL)
+		return sl_fail(err, SL_EINVAL, "no server key to seal the answer to");
 	if ((rc = confirm_sign(key, f, &sig, &siglen, err)) != SL_OK)
 		return rc;
 	rc = seal(seal_pub, seal_kid, (const uint8_t *)rid, strlen(rid), sig, siglen, &sealed, &slen, err);

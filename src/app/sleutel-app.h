@@ -30,7 +30,7 @@
 #include "../core/core.h"
 
 #define SAPP_STATE_VERSION 1
-#define SAPP_STATE_MAX (16 * 1024) /* bytes of a state file */
+#define SAPP_STATE_MAX ((size_t)16 * 1024) /* bytes of a state file */
 #define SAPP_URL_MAX 512 /* bytes of the server URL */
 #define SAPP_PATH_MAX 1024 /* bytes of the CA file path */
 #define SAPP_ID_MAX 64 /* bytes of an id (enrolment, device, account, request) */

@@ -220,7 +220,7 @@ sapp_state_parse(const char *json, size_t len, struct sapp_state *out, struct sl
 
 	memset(out, 0, sizeof(*out));
 	if (len > SAPP_STATE_MAX)
-		return sl_fail(err, SL_ETOOBIG, "state: larger than %d bytes", SAPP_STATE_MAX);
+		return sl_fail(err, SL_ETOOBIG, "state: larger than %zu bytes", SAPP_STATE_MAX);
 	doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
 	if (doc == NULL)
 		return sl_fail(err, SL_EINVAL, "state: not JSON (line %d: %s)", je.line, je.text);
@@ -315,7 +315,7 @@ read_fd(int fd, const char *path, char **out, size_t *outlen, struct sl_err *err
 			break;
 		}
 		if (sl_buf_add(&buf, chunk, (size_t)n) != SL_OK) {
-			rc = sl_fail(err, SL_ETOOBIG, "%s: larger than %d bytes", path, SAPP_STATE_MAX);
+			rc = sl_fail(err, SL_ETOOBIG, "%s: larger than %zu bytes", path, SAPP_STATE_MAX);
 			break;
 		}
 	}

@@ -29,12 +29,12 @@
 #include "../pki/pki.h"
 
 #define PKI_DEFAULT_OCSP_URL "http://127.0.0.1:8889/ocsp"
-#define OCSP_BODY_MAX (16 * 1024) /* bytes of a POSTed request */
+#define OCSP_BODY_MAX ((size_t)16 * 1024) /* bytes of a POSTed request */
 #define OCSP_CONN_LIMIT 64
 #define OCSP_CONN_TIMEOUT 10 /* seconds */
 #define OCSP_DEFAULT_VALIDITY 3600 /* nextUpdate - thisUpdate of a response */
-#define CRL_DEFAULT_VALIDITY (7 * 86400)
-#define PKI_MAX_VALIDITY (366 * 86400)
+#define CRL_DEFAULT_VALIDITY ((long)7 * 86400)
+#define PKI_MAX_VALIDITY ((long)366 * 86400)
 #define PKI_MAX_POS 2 /* positional arguments of a subcommand */
 #define PKI_PUB_MAX ((size_t)64 * 1024) /* bytes of a public key file */
 
@@ -223,7 +223,7 @@ pki_cmd_crl(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (validity_s != NULL && parse_long(validity_s, 1, PKI_MAX_VALIDITY, &validity) != 0) {
-		cli_error("pki crl: --validity takes 1 to %d seconds", PKI_MAX_VALIDITY);
+		cli_error("pki crl: --validity takes 1 to %ld seconds", PKI_MAX_VALIDITY);
 		return CLI_USAGE;
 	}
 	if (pki_crl(pos[0], pos[1], validity, &der, &len, &err) != SL_OK)
@@ -694,7 +694,7 @@ pki_cmd_ocsp(int argc, char **argv)
 		return rc;
 	if ((port_s != NULL && parse_long(port_s, 0, 65535, &port) != 0) ||
 		(validity_s != NULL && parse_long(validity_s, 1, PKI_MAX_VALIDITY, &validity) != 0)) {
-		cli_error("pki ocsp: --port takes 0 to 65535, --validity 1 to %d seconds", PKI_MAX_VALIDITY);
+		cli_error("pki ocsp: --port takes 0 to 65535, --validity 1 to %ld seconds", PKI_MAX_VALIDITY);
 		return CLI_USAGE;
 	}
 	srv.os_dir = pos[0];

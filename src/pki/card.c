@@ -107,7 +107,7 @@ pki_rrn_check(const char *rrn, int *century, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "a national register number has 11 digits");
 	for (int i = 0; i < 9; i++)
 		n9 = n9 * 10 + (uint64_t)digit(rrn, i);
-	check = (uint64_t)(digit(rrn, 9) * 10 + digit(rrn, 10));
+	check = (uint64_t)digit(rrn, 9) * 10 + (uint64_t)digit(rrn, 10);
 	if (97 - n9 % 97 == check)
 		*century = 1900;
 	else if (97 - (2000000000 + n9) % 97 == check)

@@ -30,7 +30,7 @@
 #include "pki_int.h"
 
 #define PKI_OCSP_MAX_IDS 64 /* CertIDs in one request */
-#define PKI_OCSP_REQ_MAX (64 * 1024) /* bytes of a request */
+#define PKI_OCSP_REQ_MAX ((size_t)64 * 1024) /* bytes of a request */
 
 struct ocsp_ctx {
 	X509 *oc_ca[PKI_NCA];
