@@ -5,7 +5,8 @@
 #   2. integration tests (node:test + openid-client against a real sleuteld)
 #   3. browser tests (Debian Chromium via playwright-core, axe)
 #   4. the sanitizer build (address,undefined): unit and integration again
-#   5. each libFuzzer target for FUZZ_SECONDS on its corpus (clang build)
+#   5. each libFuzzer target for FUZZ_SECONDS on its corpus (clang build),
+#      FUZZ_JOBS (default: the number of cores) at a time
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -97,13 +98,34 @@ if [ ! -f "$FUZZ/build.ninja" ]; then
 	CC=clang meson setup "$FUZZ" -Dfuzz=true -Dtest_key=true -Db_sanitize=address,undefined -Db_lundef=false \
 		-Ddata_dir="$ROOT/$FUZZ/share" >"$work/fuzz-setup.log" 2>&1 || cat "$work/fuzz-setup.log"
 fi
+# One libFuzzer run of target $1 into $work/$1.log, its exit status into
+# $work/$1.rc.
+fuzz_one() {
+	name=$1
+	corpus="$work/corpus-$name"
+	mkdir -p "$corpus"
+	"$FUZZ/fuzz/$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -rss_limit_mb=2048 \
+		-artifact_prefix="$work/$name-" "$corpus" "fuzz/corpus/${name#fuzz_}" >"$work/$name.log" 2>&1
+	echo $? >"$work/$name.rc"
+}
+
 if ninja -C "$FUZZ" >"$work/fuzz-build.log" 2>&1; then
+	# Each target is one busy thread: run as many at once as there are
+	# cores (FUZZ_JOBS), then report them in name order.
+	jobs_max=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+	running=0
+	for src in fuzz/fuzz_*.c; do
+		fuzz_one "$(basename "$src" .c)" &
+		running=$((running + 1))
+		if [ "$running" -ge "$jobs_max" ]; then
+			wait
+			running=0
+		fi
+	done
+	wait
 	for src in fuzz/fuzz_*.c; do
 		name=$(basename "$src" .c)
-		corpus="$work/corpus-$name"
-		mkdir -p "$corpus"
-		if "$FUZZ/fuzz/$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -rss_limit_mb=2048 -artifact_prefix="$work/" \
-			"$corpus" "fuzz/corpus/${name#fuzz_}" >"$work/$name.log" 2>&1; then
+		if [ "$(cat "$work/$name.rc" 2>/dev/null)" = 0 ]; then
 			echo "fuzz $name: passed ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$name.log" || \
 				tail -n 1 "$work/$name.log"))"
 			add 1 0
