@@ -281,11 +281,14 @@ bool sk_pin_ok(const char *pin, int min);
 /* Device keygen: a new RSA key (n1, e, d1), split; fills `dev` (version 0)
  * and `to_server` (sk_n1, sk_d1pp, sk_kdev, sk_w, version 0; sk_key2 and
  * sk_n NULL: the server adds them with sk_server_keygen()).  `info` is
- * SK_INFO_AUTH or SK_INFO_SIGN.  p1, q1, d1, lambda and d1' are cleansed. */
+ * SK_INFO_AUTH or SK_INFO_SIGN.  n1 is drawn again (bounded) until it is
+ * at least 3/4 * 2^bits, so the server's draws converge.  p1, q1, d1,
+ * lambda and d1' are cleansed. */
 int sk_device_keygen(const struct sk_params *p, const char *info, const char *pin, struct sk_device_key *dev,
 	struct sk_server_key *to_server, struct sl_err *err);
 /* Server keygen: the server's RSA key of p->sp_n2_bits and n = n1*n2
- * (refused unless n1 is odd, of the agreed size, and coprime to n2).  n2
+ * (refused unless n1 is odd, of the agreed size with its top two bits
+ * set, and coprime to n2).  n2
  * is drawn again (bounded) until n has exactly n1 + n2 bits. */
 int sk_server_keygen(const struct sk_params *p, struct sk_server_key *key, struct sl_err *err);
 /* The composite public key (n, e) as an EVP_PKEY (for certificates,

@@ -211,10 +211,16 @@ test_keygen_args(void **state)
 	assert_int_equal(sk_device_keygen(&small, SK_INFO_SIGN, "12345", &dev, &srv, &err), SL_OK);
 	assert_int_equal(dev.dk_w, 1024 + SK_SHARE_EXTRA_BITS);
 	assert_int_equal(BN_num_bits(dev.dk_n1), 1024);
+	assert_true(BN_is_bit_set(dev.dk_n1, 1022)); /* n1 >= 3/4 * 2^1024 */
 	assert_true(BN_num_bits(dev.dk_c) <= dev.dk_w);
 	assert_true(BN_num_bits(srv.sk_d1pp) > dev.dk_w); /* d1'' > 2^W */
 	assert_int_equal(sk_server_keygen(&other, &srv, &err), SL_EINVAL);
 	assert_null(srv.sk_key2);
+	/* ... and a low one, with which its draws might never reach n1 + n2 bits. */
+	assert_int_equal(BN_clear_bit(srv.sk_n1, 1022), 1);
+	assert_int_equal(sk_server_keygen(&small, &srv, &err), SL_EINVAL);
+	assert_null(srv.sk_key2);
+	assert_int_equal(BN_set_bit(srv.sk_n1, 1022), 1);
 	assert_int_equal(sk_server_keygen(&small, &srv, &err), SL_OK);
 	assert_int_equal(sk_server_keygen(&small, &srv, &err), SL_EINVAL); /* only once */
 	sk_device_key_clear(&dev);
