@@ -1,12 +1,16 @@
 /* fuzz_splitkey.c — the split-key serialisations: the app's state file
- * (sk_device_key_from_json) and the server's stored key
- * (sk_server_key_from_json).  What parses must serialise again. */
+ * (sk_device_key_from_json), the server's stored key
+ * (sk_server_key_from_json) and the share a device sends at registration
+ * (sk_share_from_json, at the test size).  What parses must serialise
+ * again. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../src/crypto/crypto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+static const struct sk_params share_params = { 1024, 1024, NULL };
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
@@ -29,6 +33,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	}
 	if (sk_server_key_from_json(text, &srv, NULL) == SL_OK) {
 		again = sk_server_key_to_json(&srv);
+		if (again == NULL)
+			abort();
+		free(again);
+		sk_server_key_clear(&srv);
+	}
+	if (sk_share_from_json(text, &share_params, &srv, NULL) == SL_OK) {
+		again = sk_share_to_json(&srv);
 		if (again == NULL)
 			abort();
 		free(again);

@@ -337,6 +337,14 @@ char *sk_device_key_to_json(const struct sk_device_key *dev);
 int sk_device_key_from_json(const char *json, struct sk_device_key *dev, struct sl_err *err);
 char *sk_server_key_to_json(const struct sk_server_key *key);
 int sk_server_key_from_json(const char *json, struct sk_server_key *key, struct sl_err *err);
+/* The device's share for the server as it travels (sealed) at
+ * registration: `to_server` of sk_device_keygen (version 0, no key2) as
+ * {"v":1, "n1", "d1pp", "kdev", "version":0, "w"}.  Parsing also checks
+ * that n1 is of p's size with its top two bits set (what
+ * sk_server_keygen() needs), w = W and 2^W < d1'' < 2^(W+2); no other
+ * member.  The result is ready for sk_server_keygen(). */
+char *sk_share_to_json(const struct sk_server_key *share);
+int sk_share_from_json(const char *json, const struct sk_params *p, struct sk_server_key *share, struct sl_err *err);
 /* Cleanse and free; NULL-safe, the structs themselves are the caller's. */
 void sk_device_key_clear(struct sk_device_key *dev);
 void sk_server_key_clear(struct sk_server_key *key);

@@ -895,6 +895,20 @@ sk_server_key_to_json(const struct sk_server_key *key)
 	return sk_json_text(o, rc);
 }
 
+char *
+sk_share_to_json(const struct sk_server_key *share)
+{
+	json_t *o = json_object();
+	int rc;
+
+	if (o == NULL || share == NULL || share->sk_n1 == NULL || share->sk_d1pp == NULL || share->sk_key2 != NULL ||
+		share->sk_version != 0)
+		return sk_json_text(o, -1);
+	rc = sk_json_common(o, share->sk_n1, share->sk_kdev, 0, share->sk_w) |
+	     sk_json_set_bn(o, "d1pp", share->sk_d1pp);
+	return sk_json_text(o, rc);
+}
+
 /* Parsing: each field is base64url of at most `max` bytes. */
 static uint8_t *
 sk_json_bytes(json_t *o, const char *name, size_t max, size_t *len)
@@ -1090,6 +1104,36 @@ sk_server_key_from_json(const char *json, struct sk_server_key *key, struct sl_e
 		rc = sk_server_fill(o, key, err);
 	if (rc != SL_OK)
 		sk_server_key_clear(key);
+	json_decref(o);
+	return rc;
+}
+
+int
+sk_share_from_json(const char *json, const struct sk_params *p, struct sk_server_key *share, struct sl_err *err)
+{
+	json_t *o = NULL;
+	int rc;
+
+	if (share == NULL)
+		return sl_fail(err, SL_EINVAL, "splitkey: nowhere to put the share");
+	memset(share, 0, sizeof(*share));
+	rc = sk_params_check(&p, err);
+	if (rc == SL_OK)
+		rc = sk_json_open(json, &o, &share->sk_n1, share->sk_kdev, &share->sk_version, &share->sk_w, err);
+	if (rc == SL_OK && (share->sk_version != 0 || json_object_size(o) != 6))
+		rc = sl_fail(err, SL_EINVAL, "splitkey: a share is version 0 with v, n1, d1pp, kdev, version, w only");
+	if (rc == SL_OK &&
+		(!sk_modulus_high(share->sk_n1, p->sp_n1_bits) || share->sk_w != sk_share_bits(p->sp_n1_bits)))
+		rc = sl_fail(err, SL_EINVAL, "splitkey: the device modulus is not of the agreed size");
+	if (rc == SL_OK) {
+		/* d1'' > 2^W at version 0 (keygen makes it so), at most W + 2 bits. */
+		share->sk_d1pp = sk_json_bn(o, "d1pp", (size_t)share->sk_w / 8 + 1, true);
+		if (share->sk_d1pp == NULL || BN_num_bits(share->sk_d1pp) <= share->sk_w ||
+			BN_num_bits(share->sk_d1pp) > share->sk_w + 2)
+			rc = sl_fail(err, SL_EINVAL, "splitkey: bad server share");
+	}
+	if (rc != SL_OK)
+		sk_server_key_clear(share);
 	json_decref(o);
 	return rc;
 }

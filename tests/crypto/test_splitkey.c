@@ -790,6 +790,62 @@ test_json_roundtrip(void **state)
 	free(s1);
 }
 
+/* The share travels from the device to the server as JSON: it parses back
+ * to what the server keygen takes, and the keys made from it sign.  Any
+ * other version, a lower modulus, an extra member or a too small d1'' is
+ * refused. */
+static void
+test_share_json(void **state)
+{
+	struct sk_device_key dev;
+	struct sk_server_key share, got;
+	struct sl_err err = { 0 };
+	struct pair k;
+	const struct sk_params other = { 1280, 1024, &cheap };
+	char *text, *bad;
+	json_t *o;
+
+	(void)state;
+	assert_int_equal(sk_device_keygen(&small, SK_INFO_AUTH, "4321", &dev, &share, &err), SL_OK);
+	text = sk_share_to_json(&share);
+	assert_non_null(text);
+	assert_int_equal(sk_share_from_json(text, &small, &got, &err), SL_OK);
+	assert_int_equal(BN_cmp(got.sk_n1, share.sk_n1), 0);
+	assert_int_equal(BN_cmp(got.sk_d1pp, share.sk_d1pp), 0);
+	assert_memory_equal(got.sk_kdev, share.sk_kdev, SK_KDEV_LEN);
+	assert_int_equal(sk_share_from_json(text, &other, &k.srv, &err), SL_EINVAL); /* another size */
+	assert_null(k.srv.sk_n1);
+	assert_int_equal(sk_server_keygen(&small, &got, &err), SL_OK);
+	assert_null(sk_share_to_json(&got)); /* once it has key2 it is no share */
+	k.dev = dev;
+	k.srv = got;
+	k.pub = sk_public_key(&k.srv, &err);
+	assert_int_equal(sign_once(&k, "4321", SK_PKCS1, "SHA256", "after the share travelled"), SK_OK);
+	o = json_loads(text, 0, NULL);
+	json_object_set_new(o, "version", json_integer(1));
+	bad = json_dumps(o, 0);
+	assert_int_equal(sk_share_from_json(bad, &small, &got, &err), SL_EINVAL);
+	free(bad);
+	json_object_set_new(o, "version", json_integer(0));
+	json_object_set_new(o, "extra", json_true());
+	bad = json_dumps(o, 0);
+	assert_int_equal(sk_share_from_json(bad, &small, &got, &err), SL_EINVAL);
+	free(bad);
+	json_object_del(o, "extra");
+	json_object_set_new(o, "d1pp", json_string("AQ")); /* 1 < 2^W */
+	bad = json_dumps(o, 0);
+	assert_int_equal(sk_share_from_json(bad, &small, &got, &err), SL_EINVAL);
+	free(bad);
+	json_decref(o);
+	BN_clear_bit(share.sk_n1, 1022);
+	bad = sk_share_to_json(&share);
+	assert_int_equal(sk_share_from_json(bad, &small, &got, &err), SL_EINVAL); /* n1 too low */
+	free(bad);
+	free(text);
+	sk_server_key_clear(&share);
+	pair_free(&k);
+}
+
 static void
 test_json_refusals(void **state)
 {
@@ -876,6 +932,7 @@ main(void)
 		cmocka_unit_test(test_complete_malformed),
 		cmocka_unit_test(test_camouflage),
 		cmocka_unit_test(test_json_roundtrip),
+		cmocka_unit_test(test_share_json),
 		cmocka_unit_test(test_json_refusals),
 	};
 
