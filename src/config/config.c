@@ -111,6 +111,15 @@ static const struct conf_key conf_keys[] = {
 	{ "app", "push_url", CT_STR, OFF(c_app_push_url), 0, 0, "" },
 	{ "app", "terms_version", CT_STR, OFF(c_app_terms_version), 0, 0, "2026-11" },
 	{ "app", "default_country", CT_STR, OFF(c_app_default_country), 0, 0, "32" },
+	{ "smartid", "key_bits", CT_INT, OFF(c_sid_key_bits), 1024, 4096, "3072" }, /* SK_BITS_MIN..MAX */
+	{ "smartid", "registration_lifetime", CT_INT, OFF(c_sid_registration_lifetime), 60, 3600, "900" },
+	{ "smartid", "code_tries", CT_INT, OFF(c_sid_code_tries), 1, 10, "5" },
+	{ "smartid", "recall_tries", CT_INT, OFF(c_sid_recall_tries), 1, 10, "3" },
+	{ "smartid", "max_devices", CT_INT, OFF(c_sid_max_devices), 1, 20, "5" },
+	{ "smartid", "request_lifetime", CT_INT, OFF(c_sid_request_lifetime), 30, 600, "180" },
+	{ "smartid", "max_pending", CT_INT, OFF(c_sid_max_pending), 1, 20, "3" },
+	{ "smartid", "rate_ip", CT_INT, OFF(c_sid_rate_ip), 1, 1000000, "10" },
+	{ "smartid", "terms_version", CT_STR, OFF(c_sid_terms_version), 0, 0, "2026-12" },
 	{ "sms", "driver", CT_STR, OFF(c_sms_driver), 0, 0, "outbox" },
 	{ "sms", "webhook_url", CT_STR, OFF(c_sms_webhook_url), 0, 0, "" },
 	{ "sms", "webhook_token", CT_STR, OFF(c_sms_webhook_token), 0, 0, "" },
@@ -376,6 +385,11 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 	if (strlen(conf->c_app_default_country) < 1 || strlen(conf->c_app_default_country) > 3 ||
 		strspn(conf->c_app_default_country, "0123456789") != strlen(conf->c_app_default_country))
 		return sl_fail(err, SL_EINVAL, "[app] default_country is a calling code of 1 to 3 digits, e.g. 32");
+	if (conf->c_sid_key_bits % 256 != 0)
+		return sl_fail(err, SL_EINVAL, "[smartid] key_bits = %d: expected a multiple of 256 (3072)",
+			conf->c_sid_key_bits);
+	if (sl_str_empty(conf->c_sid_terms_version))
+		return sl_fail(err, SL_EINVAL, "[smartid] terms_version must not be empty");
 	for (int i = 0; i < conf->c_nbanks; i++) {
 		const struct sl_bank_conf *b = &conf->c_banks[i];
 		if (sl_str_empty(b->bk_name) || sl_str_empty(b->bk_issuer) || sl_str_empty(b->bk_client_id) ||
@@ -484,6 +498,7 @@ config_free(struct sl_config *conf)
 	free(conf->c_app_push_url);
 	free(conf->c_app_terms_version);
 	free(conf->c_app_default_country);
+	free(conf->c_sid_terms_version);
 	free(conf->c_sms_driver);
 	free(conf->c_sms_webhook_url);
 	free(conf->c_sms_webhook_token);

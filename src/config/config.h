@@ -143,6 +143,17 @@ struct sl_config {
 	char *c_app_terms_version; /* the terms version a new enrolment must accept */
 	char *c_app_default_country; /* calling code for numbers without one: "32" */
 
+	/* [smartid]: split-key accounts (docs/smartid-api.md) */
+	int c_sid_key_bits; /* n1 and n2 bits each: 3072; 1024..4096, a multiple of 256 */
+	int c_sid_registration_lifetime; /* seconds from the app's start to the recall check */
+	int c_sid_code_tries; /* registration codes typed wrong per portal visit */
+	int c_sid_recall_tries; /* wrong PINs at the recall check before the registration fails */
+	int c_sid_max_devices; /* active devices per account */
+	int c_sid_request_lifetime; /* seconds a signing request waits for the phone */
+	int c_sid_max_pending; /* pending requests per account */
+	int c_sid_rate_ip; /* registrations started per client IP per [app] rate_window */
+	char *c_sid_terms_version; /* the certificate terms a registration must accept */
+
 	/* [sms] */
 	char *c_sms_driver; /* "outbox" or "webhook" */
 	char *c_sms_webhook_url;

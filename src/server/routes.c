@@ -12,6 +12,7 @@
 #include "../keys/eid/eid.h"
 #include "../portal/portal.h"
 #include "../keys/app/app.h"
+#include "../keys/splitkey/splitkey.h"
 #include "../proofing/proofing.h"
 
 static void
@@ -120,6 +121,8 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
 		MODULE(app_login_routes, app_login_nroutes),
 		MODULE(app_device_routes, app_device_nroutes),
+		MODULE(sid_register_routes, sid_register_nroutes),
+		MODULE(sid_login_routes, sid_login_nroutes),
 		MODULE(proofing_routes, proofing_nroutes),
 		MODULE(account_routes, account_nroutes),
 		TABLE(tail_routes),

@@ -26,8 +26,9 @@
 #include "../core/core.h"
 
 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
- * session; 6: client scopes, consents; 7: login context */
-#define STORE_SCHEMA_VERSION 7
+ * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
+ * accounts, devices, keys, registrations, visits, requests */
+#define STORE_SCHEMA_VERSION 7 /* 8 once src/store/smartid.c lands */
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -491,6 +492,207 @@ void store_ciba_clear(struct store_ciba *c);
 int store_sms_put(struct store *st, const char *phone, const char *text);
 /* Messages with seq > after, oldest first (at most `limit` >= 1); borrowed. */
 int store_sms_each(struct store *st, int64_t after, int limit, int (*fn)(const struct store_sms *, void *), void *arg);
+
+/* ==== Smart-ID-style split-key accounts (schema 8; src/store/smartid.c) ====
+ * docs/smartid-api.md is the wire contract these records serve.  One
+ * account per person; devices per account, each with two split keys
+ * (auth: PIN1, sign: PIN2) whose server halves are stored sealed by the
+ * caller (at-rest key), never in clear. */
+
+#define STORE_SID_KEY_AUTH "auth"
+#define STORE_SID_KEY_SIGN "sign"
+
+struct store_sid_account {
+	char *sa_id;
+	char *sa_person_id; /* unique: one account per person */
+	char *sa_status; /* "active" or "blocked" (operator) */
+	char *sa_email; /* as answered at registration (latest), or NULL */
+	char *sa_phone; /* E.164 as answered at registration (latest), or NULL */
+	int64_t sa_created;
+};
+
+struct store_sid_device {
+	char *sd_id;
+	char *sd_account_id;
+	char *sd_name;
+	char *sd_jkt; /* transport key thumbprint, unique among Smart-ID devices and registrations */
+	char *sd_transport_jwk;
+	char *sd_document; /* document number PNOBE-<rrn>-XXXX-Q, unique */
+	char *sd_status; /* "active", "revoked" (operator, or a clone was seen) or "removed" (by the person) */
+	char *sd_reason; /* why revoked/removed ("clone", "operator", "person", ...), or NULL */
+	int64_t sd_created;
+	int64_t sd_last_used; /* 0: never */
+};
+
+/* One split key of a device. */
+struct store_sid_key {
+	char *sk_device_id;
+	char *sk_use; /* STORE_SID_KEY_AUTH or STORE_SID_KEY_SIGN */
+	char *sk_sealed; /* the server key JSON (sk_server_key_to_json) sealed at rest, b64url */
+	int64_t sk_version; /* the version inside sk_sealed, kept in clear for the compare-and-swap */
+	char *sk_cert_pem; /* the certificate of the composite key */
+	char *sk_cert_serial; /* hex */
+	int sk_failures; /* wrong PINs in a row */
+	int64_t sk_locked_until; /* 0, a time, or STORE_LOCKED_FOREVER */
+};
+
+/* A registration in progress (15 minutes from the app's start). */
+struct store_sid_registration {
+	char *sr_id;
+	char *sr_jkt; /* unique while it lives */
+	char *sr_transport_jwk;
+	char *sr_device_name;
+	char *sr_lang;
+	char *sr_terms;
+	char *sr_country; /* "BE" */
+	char *sr_method; /* "eid" */
+	char *sr_status; /* "code" -> "confirmed" -> "done"; or "failed" */
+	char *sr_code_hash; /* hex HMAC of the registration code under a server key; unique while "code" */
+	char *sr_auth_sealed; /* server keys (as store_sid_key.sk_sealed) made at the start */
+	int64_t sr_auth_version;
+	char *sr_sign_sealed;
+	int64_t sr_sign_version;
+	char *sr_person; /* JSON store_person fields from the portal's eID login, once confirmed */
+	char *sr_email; /* answers of the portal's questions, once confirmed */
+	char *sr_phone;
+	char *sr_challenge; /* b64url: what the recall signatures sign, set at confirmation */
+	int sr_recall_failures; /* wrong PINs at the recall check */
+	int64_t sr_created;
+	int64_t sr_expires;
+};
+
+/* A registration portal visit: one browser's eID login on the
+ * registration pages (cookie-bound; the id is the hash of the cookie). */
+struct store_sid_visit {
+	char *sv_id;
+	char *sv_person; /* JSON store_person fields from the eID login */
+	char *sv_email;
+	char *sv_phone;
+	char *sv_registration_id; /* the registration its code matched, or NULL */
+	int sv_code_tries; /* registration codes typed wrong */
+	int64_t sv_expires;
+};
+
+/* A signing session for a device: a login (or, later, an RP API session). */
+struct store_sid_request {
+	char *sq_id;
+	char *sq_account_id;
+	char *sq_client_id; /* the RP */
+	char *sq_rp_name; /* as shown and bound */
+	char *sq_action; /* "login" or "sign" */
+	char *sq_key_use; /* STORE_SID_KEY_AUTH or STORE_SID_KEY_SIGN */
+	char *sq_display_text;
+	char *sq_nonce; /* b64url */
+	char *sq_hash; /* b64url: the digest the device signs */
+	char *sq_digest; /* "SHA256", ... */
+	char *sq_padding; /* "pkcs1" or "pss" */
+	char *sq_vc; /* the 4-digit verification code both screens show */
+	char *sq_link_kind; /* "authreq" (portal login), "ciba", "rpapi" */
+	char *sq_link_id;
+	char *sq_ip;
+	char *sq_status; /* "pending", "approved", "refused", "failed" (clone, lock), "expired" */
+	char *sq_device_id; /* the device that answered */
+	char *sq_signature; /* b64url, once approved */
+	int64_t sq_created;
+	int64_t sq_expires;
+};
+
+/* accounts */
+int store_sid_account_get(struct store *st, const char *id, struct store_sid_account *out);
+int store_sid_account_by_person(struct store *st, const char *person_id, struct store_sid_account *out);
+/* By the person's national register number (login form). */
+int store_sid_account_by_rrn(struct store *st, const char *rrn, struct store_sid_account *out);
+/* Every account, ordered by creation; borrowed. */
+int store_sid_account_each(struct store *st, int (*fn)(const struct store_sid_account *, void *), void *arg);
+int store_sid_account_set_status(struct store *st, const char *id, const char *status);
+void store_sid_account_clear(struct store_sid_account *a);
+
+/* devices */
+int store_sid_device_get(struct store *st, const char *id, struct store_sid_device *out);
+int store_sid_device_by_jkt(struct store *st, const char *jkt, struct store_sid_device *out);
+int store_sid_device_by_document(struct store *st, const char *document, struct store_sid_device *out);
+/* Devices of an account (all statuses), ordered by creation; borrowed. */
+int store_sid_device_each(
+	struct store *st, const char *account_id, int (*fn)(const struct store_sid_device *, void *), void *arg);
+int store_sid_device_count_active(struct store *st, const char *account_id, int *n);
+/* active -> "revoked"/"removed" with a reason, in one step; the device's
+ * pending requests become "failed".  SL_ECONFLICT when not active. */
+int store_sid_device_end(struct store *st, const char *id, const char *status, const char *reason);
+int store_sid_device_touch(struct store *st, const char *id, int64_t when);
+void store_sid_device_clear(struct store_sid_device *d);
+
+/* keys */
+int store_sid_key_get(struct store *st, const char *device_id, const char *use, struct store_sid_key *out);
+/* One PIN try, charged BEFORE the signature is completed, in one
+ * statement (as store_account_attempt): SL_EDENIED when locked at `now`;
+ * otherwise failures + 1 and, at a step of `lo`, the lock.  *failures,
+ * *locked_until: the new values. */
+int store_sid_key_attempt(struct store *st, const char *device_id, const char *use, int64_t now,
+	const struct store_lockout *lo, int *failures, int64_t *locked_until);
+/* The right PIN: the new server key (sealed, at new_version) replaces the
+ * one at old_version and failures go back to 0, in one statement.
+ * SL_ECONFLICT when the stored version is no longer old_version (another
+ * signature won the race: the caller answers as for a replay). */
+int store_sid_key_advance(struct store *st, const char *device_id, const char *use, int64_t old_version,
+	const char *new_sealed, int64_t new_version);
+void store_sid_key_clear(struct store_sid_key *k);
+
+/* registrations */
+/* SL_ECONFLICT when the jkt belongs to a live registration or any device,
+ * or the code hash to a live registration. */
+int store_sid_registration_put(struct store *st, const struct store_sid_registration *r);
+/* Expired ones are returned until purged: the caller checks sr_expires. */
+int store_sid_registration_get(struct store *st, const char *id, struct store_sid_registration *out);
+int store_sid_registration_by_jkt(struct store *st, const char *jkt, struct store_sid_registration *out);
+/* The live ("code", unexpired at `now`) registration of a code hash. */
+int store_sid_registration_by_code(
+	struct store *st, const char *code_hash, int64_t now, struct store_sid_registration *out);
+/* Portal: "code" -> "confirmed" with person, email, phone and challenge
+ * (from `r`), the code spent; SL_ECONFLICT when no longer "code",
+ * SL_EEXPIRED when expired. */
+int store_sid_registration_confirm(struct store *st, const struct store_sid_registration *r, int64_t now);
+/* A recall-check PIN failure, counted in one statement; *failures new. */
+int store_sid_registration_recall_failure(struct store *st, const char *id, int *failures);
+/* Replace the sealed keys and versions (a right PIN at the recall check
+ * advanced one of them) while "confirmed". */
+int store_sid_registration_set_keys(struct store *st, const struct store_sid_registration *r);
+int store_sid_registration_fail(struct store *st, const char *id);
+/* Finish in one transaction: the registration ("confirmed", unexpired,
+ * else SL_ECONFLICT / SL_EEXPIRED) becomes "done"; the person is upserted
+ * by national number (`person` in/out: p_id set), the account created or
+ * reused (email, phone updated), the device (sd_account_id set here) and
+ * its two keys (sk_device_id set here) inserted.  `account` out. */
+int store_sid_registration_finish(struct store *st, const char *registration_id, struct store_person *person,
+	struct store_sid_device *dev, const struct store_sid_key *auth, const struct store_sid_key *sign,
+	struct store_sid_account *account, int64_t now, struct sl_err *err);
+void store_sid_registration_clear(struct store_sid_registration *r);
+
+/* registration portal visits */
+int store_sid_visit_put(struct store *st, const struct store_sid_visit *v);
+/* SL_ENOTFOUND when missing or expired at `now`. */
+int store_sid_visit_get(struct store *st, const char *id, int64_t now, struct store_sid_visit *out);
+/* Answers of the questions (email, phone). */
+int store_sid_visit_answer(struct store *st, const char *id, const char *email, const char *phone);
+/* One registration-code try, charged before the code is looked up: SL_EDENIED
+ * when `max` tries are used (the visit is over); *tries the new count. */
+int store_sid_visit_charge(struct store *st, const char *id, int max, int *tries);
+int store_sid_visit_set_registration(struct store *st, const char *id, const char *registration_id);
+int store_sid_visit_delete(struct store *st, const char *id);
+void store_sid_visit_clear(struct store_sid_visit *v);
+
+/* signing requests */
+int store_sid_request_put(struct store *st, const struct store_sid_request *r);
+int store_sid_request_get(struct store *st, const char *id, struct store_sid_request *out);
+/* Pending and unexpired at `now`, for an account. */
+int store_sid_request_count_pending(struct store *st, const char *account_id, int64_t now, int *n);
+int store_sid_request_each_pending(struct store *st, const char *account_id, int64_t now,
+	int (*fn)(const struct store_sid_request *, void *), void *arg);
+/* pending, unexpired -> `status` (answered by device_id, may be NULL;
+ * signature b64url or NULL) in one step: SL_ECONFLICT when no longer
+ * pending, SL_EEXPIRED when past expiry, SL_ENOTFOUND otherwise. */
+int store_sid_request_finish(struct store *st, const char *id, const char *status, const char *device_id,
+	const char *signature, int64_t now);
+void store_sid_request_clear(struct store_sid_request *r);
 
 /* Delete expired short-lived rows (app requests an hour after expiry,
  * outbox messages after an hour (they hold codes in clear); never accounts, devices, persons or the

@@ -126,4 +126,62 @@ void app_keys_free(struct server *srv);
 /* The device-API public key document (also served at /device/v1/keys). */
 json_t *app_keys_public(struct server *srv);
 
+/* ---- the device-API toolkit (keys.c, wire.c, dpop.c, device.c) ----
+ * Shared with the other key modules that talk to phones over
+ * /device/v1 (src/keys/splitkey): the same proofs, sealing, bodies and
+ * errors (docs/device-api.md). */
+#define APP_KID_MAX 64 /* bytes of a sealing key id */
+#define APP_JKT_LEN 43 /* base64url SHA-256 */
+#define APP_ID_MAX 64 /* bytes of an id in a path or body */
+#define APP_JTI_MIN 16
+#define APP_JTI_MAX 64
+/* Open a value the app sealed to the published key `kid` (b64url), aad =
+ * `aad`.  SL_EINVAL malformed, SL_EDENIED does not open. *plain malloc'd. */
+int app_unseal_b64(struct server *srv, const char *kid, const char *b64, const char *aad, uint8_t **plain,
+	size_t *plainlen, struct sl_err *err);
+/* The same for values up to APP_SEALED_BIG_MAX characters (split-key
+ * shares and partial signatures, at most SK_JSON_MAX bytes sealed). */
+#define APP_SEALED_BIG_MAX 24576
+int app_unseal_b64_big(struct server *srv, const char *kid, const char *b64, const char *aad, uint8_t **plain,
+	size_t *plainlen, struct sl_err *err);
+#define APP_JSON_MAX_DEPTH 8
+/* Parse a JSON object body (duplicate keys refused, depth bounded). */
+int app_json_parse(const uint8_t *data, size_t len, json_t **out, struct sl_err *err);
+/* The request's JSON body (Content-Type application/json); on failure the
+ * 400 is sent and NULL returned. */
+json_t *app_json_body(struct http_request *rq);
+/* {"error","error_description"} plus the fields of `extra` (stolen, may be NULL). */
+void app_send_error(struct http_request *rq, int status, const char *error, const char *desc, json_t *extra);
+/* A string member of at most `max` bytes without NUL; NULL otherwise. */
+const char *app_json_str(json_t *o, const char *name, size_t max);
+/* RFC 7638 thumbprint of a P-256 public JWK (b64url, 43 chars); also
+ * checks the JWK is exactly that (kty EC, crv P-256, x/y on the curve). */
+int app_jwk_thumbprint(json_t *jwk, char out[APP_JKT_LEN + 1], struct sl_err *err);
+struct app_proof {
+	char ap_jkt[APP_JKT_LEN + 1];
+	char ap_jti[APP_JTI_MAX + 1];
+	int64_t ap_iat;
+};
+/* The kid of a proof (its header), unverified: which key to check it with. */
+int app_proof_kid(const char *proof, char out[APP_JKT_LEN + 1]);
+/* Verify a proof with transport key `jwk` for `htm` `htu` at `now`
+ * (|iat - now| <= window).  No replay check: the caller records the jti. */
+int app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err);
+/* The whole check for a request: header, verify, replay (jti recorded).
+ * `jwk` is the key the proof's kid names (the caller looked it up). */
+int app_proof_check(
+	struct server *srv, struct http_request *rq, json_t *jwk, struct app_proof *out, struct sl_err *err);
+/* 401 invalid_proof with WWW-Authenticate: DPoP. */
+void app_send_invalid_proof(struct http_request *rq, const char *desc);
+/* The htu of this request: issuer + path. */
+int app_htu(struct server *srv, struct http_request *rq, char *out, size_t len);
+/* A syntactically valid id (b64url, 1..APP_ID_MAX). */
+bool app_id_ok(const char *id);
+/* Seal `data` to the at-rest key (aad binds it to its row), b64url
+ * malloc'd; and open it again (*plain malloc'd, cleanse it when secret). */
+char *app_rest_seal_bytes(struct server *srv, const char *aad, const uint8_t *data, size_t len, struct sl_err *err);
+int app_rest_open_bytes(struct server *srv, const char *aad, const char *sealed_b64, uint8_t **plain, size_t *plainlen,
+	struct sl_err *err);
+
 #endif

@@ -256,14 +256,14 @@ app_seal_key_find(struct server *srv, const char *kid)
 }
 
 static int
-unseal_with(const struct app_seal_key *k, const char *b64, const char *aad, uint8_t **plain, size_t *plainlen,
-	struct sl_err *err)
+unseal_with(const struct app_seal_key *k, const char *b64, size_t max, const char *aad, uint8_t **plain,
+	size_t *plainlen, struct sl_err *err)
 {
 	uint8_t *blob;
 	size_t n = 0;
 	int rc;
 
-	if (b64 == NULL || strlen(b64) > APP_SEALED_MAX || (blob = sl_b64url_decode(b64, strlen(b64), &n)) == NULL)
+	if (b64 == NULL || strlen(b64) > max || (blob = sl_b64url_decode(b64, strlen(b64), &n)) == NULL)
 		return sl_fail(err, SL_EINVAL, "the sealed value is not base64url");
 	rc = unseal(k->sk_priv, k->sk_kid, (const uint8_t *)aad, strlen(aad), blob, n, plain, plainlen, err);
 	free(blob);
@@ -280,25 +280,52 @@ app_unseal_b64(struct server *srv, const char *kid, const char *b64, const char 
 	*plainlen = 0;
 	if (k == NULL)
 		return sl_fail(err, SL_EINVAL, "unknown seal_kid");
-	return unseal_with(k, b64, aad, plain, plainlen, err);
+	return unseal_with(k, b64, APP_SEALED_MAX, aad, plain, plainlen, err);
+}
+
+int
+app_unseal_b64_big(struct server *srv, const char *kid, const char *b64, const char *aad, uint8_t **plain,
+	size_t *plainlen, struct sl_err *err)
+{
+	const struct app_seal_key *k = app_seal_key_find(srv, kid);
+
+	*plain = NULL;
+	*plainlen = 0;
+	if (k == NULL)
+		return sl_fail(err, SL_EINVAL, "unknown seal_kid");
+	return unseal_with(k, b64, APP_SEALED_BIG_MAX, aad, plain, plainlen, err);
 }
 
 char *
-app_rest_seal(struct server *srv, const char *device_id, const uint8_t q[P256_PUB_LEN], struct sl_err *err)
+app_rest_seal_bytes(struct server *srv, const char *aad, const uint8_t *data, size_t len, struct sl_err *err)
 {
 	const struct app_seal_key *k = &srv->sv_app_keys->ak_rest;
 	uint8_t *blob = NULL;
 	size_t n = 0;
 	char *out;
 
-	if (seal(k->sk_pub, k->sk_kid, (const uint8_t *)device_id, strlen(device_id), q, P256_PUB_LEN, &blob, &n,
-		    err) != SL_OK)
+	if (seal(k->sk_pub, k->sk_kid, (const uint8_t *)aad, strlen(aad), data, len, &blob, &n, err) != SL_OK)
 		return NULL;
 	out = sl_b64url_encode(blob, n);
 	free(blob);
 	if (out == NULL)
 		sl_fail(err, SL_ENOMEM, "out of memory");
 	return out;
+}
+
+int
+app_rest_open_bytes(struct server *srv, const char *aad, const char *sealed_b64, uint8_t **plain, size_t *plainlen,
+	struct sl_err *err)
+{
+	*plain = NULL;
+	*plainlen = 0;
+	return unseal_with(&srv->sv_app_keys->ak_rest, sealed_b64, APP_SEALED_BIG_MAX, aad, plain, plainlen, err);
+}
+
+char *
+app_rest_seal(struct server *srv, const char *device_id, const uint8_t q[P256_PUB_LEN], struct sl_err *err)
+{
+	return app_rest_seal_bytes(srv, device_id, q, P256_PUB_LEN, err);
 }
 
 EVP_PKEY *
@@ -308,7 +335,7 @@ app_rest_open(struct server *srv, const char *device_id, const char *sealed_b64,
 	size_t n = 0;
 	EVP_PKEY *q = NULL;
 
-	if (unseal_with(&srv->sv_app_keys->ak_rest, sealed_b64, device_id, &plain, &n, err) != SL_OK)
+	if (app_rest_open_bytes(srv, device_id, sealed_b64, &plain, &n, err) != SL_OK)
 		return NULL;
 	if (n == P256_PUB_LEN)
 		q = p256_public_from_bytes(plain, err);
