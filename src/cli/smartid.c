@@ -314,6 +314,7 @@ reason_ok(const char *r)
 static int
 device_find(struct cli_ctx *cc, const char *id, struct store_sid_device *d)
 {
+	memset(d, 0, sizeof(*d));
 	if (strlen(id) > 64 || store_sid_device_get(cc->cc_store, id, d) != SL_OK)
 		return cli_error("no Smart-ID device %.64s", id);
 	return CLI_OK;
