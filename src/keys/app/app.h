@@ -41,6 +41,14 @@
  * long: E.164 allows 8..15 digits after "+"). */
 int app_phone_normalize(const char *in, const char *default_cc, char out[APP_PHONE_MAX]);
 
+/* display.c (shared with the Smart-ID key): build the display text for
+ * `action` ("login" or "payment") in language `lang` (index into config_languages): the login sentence or the payment
+ * sentence from `pay`, then the CIBA binding message on its own line when
+ * given.  Deterministic: the same inputs always give the same bytes.
+ * SL_ETOOBIG past APP_DISPLAY_MAX, SL_EINVAL for a bad action. */
+int app_display_text(int lang, const char *action, const char *rp_name, const struct oidc_payment *pay,
+	const char *binding_message, char *out, size_t outlen);
+
 /* The waiter key of a request: notified when its status leaves "pending". */
 void app_request_wait_key(const char *apprq_id, char *out, size_t len);
 /* The waiter key of an account's devices (the request channel). */
@@ -82,6 +90,13 @@ struct app_request_made {
  * SL_ETOOBIG at a limit; SL_EBUSY when the table is full (refused: a full
  * table never switches limits off). */
 int app_rate_enrol(struct server *srv, const char *phone, const char *ip);
+/* Count one request for a person's device against the request side's
+ * limits, all or none: [app] rate_phone per `subject` (a phone number, or
+ * another key's handle such as "sid:<national number>"; `what` names it in
+ * the message), rate_ip per address, rate_rp per RP, per rate_window.
+ * SL_OK; SL_ETOOBIG at a limit or when the table is full (err says which). */
+int app_rate_request(struct server *srv, const char *subject, const char *what, const char *client_id, const char *ip,
+	struct sl_err *err);
 /* The key an address is counted under: IPv4 as is, IPv6 by its /56 (one
  * subscriber's prefix), anything else as is, at most `len` - 1 bytes. */
 void app_rate_ip_key(const char *ip, char *out, size_t len);
