@@ -234,6 +234,15 @@ app_rate_enrol(struct server *srv, const char *phone, const char *ip)
 }
 
 int
+app_rate_count(struct server *srv, const char *key, int limit)
+{
+	struct ratelimit_check ck = { key, limit };
+	size_t which = 0;
+
+	return ratelimit_hit(srv->sv_app_requests->aq_rl, &ck, 1, srv->sv_conf->c_app_rate_window, sl_now(), &which);
+}
+
+int
 app_rate_request(struct server *srv, const char *subject, const char *what, const char *client_id, const char *ip,
 	struct sl_err *err)
 {

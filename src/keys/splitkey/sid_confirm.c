@@ -17,7 +17,8 @@
  *      (store_sid_key_attempt: one statement that refuses a locked key and
  *      locks at 3 → 3 h, 6 → 24 h, 9 → for good), so that parallel guesses
  *      cannot outrun the lockout: 403 locked;
- *   6. the server key is opened (at rest, aad "<device id> <use>"), the EM
+ *   6. the server key is opened (at rest, aad "<device id> <use>" as
+ *      registration seals it: sid_key_open), the EM
  *      rebuilt from the STORED request and the signature completed
  *      (sk_server_complete), which checks it with the composite key:
  *        SK_OK          the advanced key replaces the old one (compare and
@@ -38,6 +39,7 @@
 #include <openssl/crypto.h>
 
 #include "sid_login_int.h"
+#include "sid_reg_int.h"
 
 struct confirm_ctx {
 	struct server *cc_srv;
@@ -265,35 +267,13 @@ wrong_pin(struct confirm_ctx *cc)
 	app_send_error(cc->cc_rq, 400, "wrong_pin", "The PIN is not right.", extra);
 }
 
-/* The at-rest binding of a device's server key (docs/smartid-api.md). */
-static void
-key_aad(const struct confirm_ctx *cc, char *out, size_t len)
-{
-	snprintf(out, len, "%s %s", cc->cc_dev.sd_id, cc->cc_req.sq_key_use);
-}
-
+/* The device's server key, opened from the store (at-rest AAD
+ * "<device id> <use>", sid_key_open), at the version of its row. */
 static int
 open_key(struct confirm_ctx *cc, struct sl_err *err)
 {
-	uint8_t *plain = NULL;
-	size_t plainlen = 0;
-	char aad[APP_ID_MAX + 16], *text;
-	int rc;
+	int rc = sid_key_open(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
 
-	key_aad(cc, aad, sizeof(aad));
-	rc = app_rest_open_bytes(cc->cc_srv, aad, cc->cc_key.sk_sealed, &plain, &plainlen, err);
-	if (rc != SL_OK)
-		return rc;
-	text = malloc(plainlen + 1);
-	if (text != NULL) {
-		memcpy(text, plain, plainlen);
-		text[plainlen] = '\0';
-		rc = sk_server_key_from_json(text, &cc->cc_sk, err);
-		OPENSSL_clear_free(text, plainlen + 1);
-	} else {
-		rc = SL_ENOMEM;
-	}
-	OPENSSL_clear_free(plain, plainlen);
 	if (rc == SL_OK && cc->cc_sk.sk_version != (uint64_t)cc->cc_key.sk_version)
 		rc = sl_fail(err, SL_ESTORE, "the stored key's version disagrees with its row");
 	return rc;
@@ -304,15 +284,12 @@ static void
 approved(struct confirm_ctx *cc, const uint8_t *sig, size_t siglen)
 {
 	struct sl_err err = { 0 };
-	char aad[APP_ID_MAX + 16], *json = sk_server_key_to_json(&cc->cc_sk), *sealed = NULL, *sig64;
+	char *sealed = sid_key_seal(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &cc->cc_sk, &err), *sig64;
 	int rc = SL_ENOMEM;
 
-	key_aad(cc, aad, sizeof(aad));
-	if (json != NULL && (sealed = app_rest_seal_bytes(cc->cc_srv, aad, (const uint8_t *)json, strlen(json), &err)))
+	if (sealed != NULL)
 		rc = store_sid_key_advance(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use,
 			cc->cc_key.sk_version, sealed, (int64_t)cc->cc_sk.sk_version);
-	if (json != NULL)
-		OPENSSL_clear_free(json, strlen(json));
 	free(sealed);
 	if (rc == SL_ECONFLICT) {
 		app_send_error(cc->cc_rq, 409, "already_answered", "This answer was already used.", NULL);
