@@ -125,6 +125,7 @@ finish_clear(struct finish *f)
 	for (int i = 0; i < 2; i++)
 		free(f->fi_keys[i].sk_sealed);
 	store_sid_account_clear(&f->fi_account);
+	store_sid_device_clear(&f->fi_dev);
 	free(f->fi_dev_id);
 }
 
@@ -162,8 +163,7 @@ finish_certs(struct server *srv, struct recall *keys, struct finish *f, struct s
 
 /* The device and its keys, sealed under the device's id. */
 static int
-finish_records(struct server *srv, const struct store_sid_registration *r, struct recall *keys, struct finish *f,
-	struct sl_err *err)
+finish_records(struct server *srv, struct recall *keys, struct finish *f, struct sl_err *err)
 {
 	const char *pem[2] = { f->fi_certs.sm_auth_pem, f->fi_certs.sm_sign_pem };
 	const char *serial[2] = { f->fi_certs.sm_auth_serial, f->fi_certs.sm_sign_serial };
@@ -180,14 +180,12 @@ finish_records(struct server *srv, const struct store_sid_registration *r, struc
 		if (f->fi_keys[i].sk_sealed == NULL)
 			return SL_ECRYPTO;
 	}
-	f->fi_dev = (struct store_sid_device){ .sd_id = f->fi_dev_id,
-		.sd_name = r->sr_device_name,
-		.sd_jkt = r->sr_jkt,
-		.sd_transport_jwk = r->sr_transport_jwk,
-		.sd_document = f->fi_certs.sm_document,
-		.sd_status = "active",
-		.sd_created = sl_now() };
-	return SL_OK;
+	/* The store owns the record's fields (it fills in the account, the
+	 * transport key and the name from the registration). */
+	memset(&f->fi_dev, 0, sizeof(f->fi_dev));
+	f->fi_dev.sd_id = strdup(f->fi_dev_id);
+	f->fi_dev.sd_document = strdup(f->fi_certs.sm_document);
+	return f->fi_dev.sd_id && f->fi_dev.sd_document ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
 }
 
 /* Not past [smartid] max_devices with this one. */
@@ -224,7 +222,7 @@ finish_done(struct server *srv, struct http_request *rq, const struct store_sid_
 	if (rc == SL_OK)
 		rc = finish_certs(srv, keys, &f, &err);
 	if (rc == SL_OK)
-		rc = finish_records(srv, r, keys, &f, &err);
+		rc = finish_records(srv, keys, &f, &err);
 	if (rc == SL_OK)
 		rc = store_sid_registration_finish(srv->sv_store, r->sr_id, &f.fi_person, &f.fi_dev, &f.fi_keys[0],
 			&f.fi_keys[1], &f.fi_account, sl_now(), &err);
