@@ -124,7 +124,7 @@ test('the key choice offers Smart-ID; its form asks for the national register nu
   const choice = await (await agent.get(`${server.base}/login?req=${req}&lang=en`)).text();
   assert.match(choice, /href="\/key\/smartid\?req=[^"]+"><span class="key-label">Smart-ID<\/span>/);
   const form = await (await agent.get(`${server.base}/key/smartid?req=${req}&lang=nl`)).text();
-  assert.match(form, /<h1>Inloggen met Smart-ID<\/h1>/);
+  assert.match(form, /<h1>Meld je aan met Smart-ID<\/h1>/);
   assert.match(form, /<input id="rrn" name="rrn" type="text" inputmode="numeric"/);
   assert.doesNotMatch(form, /<script>/, 'no inline script');
 });
