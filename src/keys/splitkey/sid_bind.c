@@ -21,7 +21,7 @@
 int
 sid_rrn_normalize(const char *in, char out[SID_RRN_LEN + 1])
 {
-	char birth[11], sex;
+	char digits[SID_RRN_LEN + 1], birth[11], sex;
 	size_t n = 0;
 
 	out[0] = '\0';
@@ -31,16 +31,15 @@ sid_rrn_normalize(const char *in, char out[SID_RRN_LEN + 1])
 		if (*p >= '0' && *p <= '9') {
 			if (n == SID_RRN_LEN)
 				return SL_EINVAL;
-			out[n++] = *p;
+			digits[n++] = *p;
 		} else if (*p != ' ' && *p != '.' && *p != '-') {
 			return SL_EINVAL;
 		}
 	}
-	out[n] = '\0';
-	if (n != SID_RRN_LEN || eid_rrn_check(out, birth, &sex, NULL) != SL_OK) {
-		out[0] = '\0';
+	digits[n] = '\0';
+	if (n != SID_RRN_LEN || eid_rrn_check(digits, birth, &sex, NULL) != SL_OK)
 		return SL_EINVAL;
-	}
+	memcpy(out, digits, sizeof(digits));
 	return SL_OK;
 }
 
