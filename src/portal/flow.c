@@ -38,7 +38,8 @@ key_buttons(
 	} keys[] = {
 		{ SL_KEY_EID, "/key/eid", N_("eID card reader"), N_("Log in with your eID card and a card reader") },
 		{ SL_KEY_APP, "/key/app", N_("sleutel app"), N_("Confirm on your phone with the sleutel app") },
-		{ SL_KEY_SMARTID, "/key/smartid", N_("Smart-ID"), N_("Confirm on your phone with the Smart-ID app and PIN1") },
+		{ SL_KEY_SMARTID, "/key/smartid", N_("Smart-ID"),
+			N_("Confirm on your phone with the Smart-ID app and PIN1") },
 #ifdef SL_TEST_KEY
 		{ SL_KEY_TEST, "/key/test", N_("Test key"), N_("Only in test builds: log in as any person") },
 #endif

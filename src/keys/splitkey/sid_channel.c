@@ -92,8 +92,7 @@ sid_channel_get(void *ctx, struct http_request *rq)
 
 	if (waited == NULL ? !first_call(srv, rq, &dev) : !still_active(srv, rq, waited, &dev))
 		goto out;
-	if (store_sid_request_each_pending(srv->sv_store, dev.sd_account_id, pl.pl_now, pending_one, &pl) !=
-		SL_OK) {
+	if (store_sid_request_each_pending(srv->sv_store, dev.sd_account_id, pl.pl_now, pending_one, &pl) != SL_OK) {
 		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 	} else if (json_array_size(pl.pl_list) > 0 || (wait != NULL && strcmp(wait, "0") == 0)) {
 		http_send_json(rq, 200, json_pack("{s:O}", "requests", pl.pl_list));

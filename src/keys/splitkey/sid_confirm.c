@@ -164,8 +164,7 @@ parse_confirm(struct confirm_ctx *cc, json_t *body)
 		return false;
 	}
 	cc->cc_version = (uint64_t)json_integer_value(v);
-	if (app_unseal_b64_big(cc->cc_srv, kid, part, cc->cc_req.sq_id, &cc->cc_part, &cc->cc_partlen, &err) !=
-		SL_OK) {
+	if (app_unseal_b64_big(cc->cc_srv, kid, part, cc->cc_req.sq_id, &cc->cc_part, &cc->cc_partlen, &err) != SL_OK) {
 		app_send_error(cc->cc_rq, 400, "invalid_request", "The sealed partial signature does not open.", NULL);
 		return false;
 	}
@@ -259,7 +258,9 @@ wrong_pin(struct confirm_ctx *cc)
 	bool locked = cc->cc_locked_until > sl_now();
 	json_t *extra = json_pack("{s:i,s:i,s:I}", "failures", cc->cc_failures, "attempts_left",
 		attempts_left(cc->cc_failures), "locked_until",
-		(json_int_t)(!locked ? 0 : cc->cc_locked_until == STORE_LOCKED_FOREVER ? -1 : cc->cc_locked_until));
+		(json_int_t)(!locked                                       ? 0
+			     : cc->cc_locked_until == STORE_LOCKED_FOREVER ? -1
+									   : cc->cc_locked_until));
 
 	audit(cc, "wrong_pin");
 	if (locked)
@@ -272,7 +273,8 @@ wrong_pin(struct confirm_ctx *cc)
 static int
 open_key(struct confirm_ctx *cc, struct sl_err *err)
 {
-	int rc = sid_key_open(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
+	int rc = sid_key_open(
+		cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
 
 	if (rc == SL_OK && cc->cc_sk.sk_version != (uint64_t)cc->cc_key.sk_version)
 		rc = sl_fail(err, SL_ESTORE, "the stored key's version disagrees with its row");
@@ -330,7 +332,8 @@ complete(struct confirm_ctx *cc)
 	if (hash != NULL && open_key(cc, &err) == SL_OK &&
 		sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
 			&emlen, &err) == SL_OK)
-		v = sk_server_complete(&cc->cc_sk, em, emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &sig, &siglen);
+		v = sk_server_complete(
+			&cc->cc_sk, em, emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &sig, &siglen);
 	if (v == SK_OK)
 		approved(cc, sig, siglen);
 	else if (v == SK_WRONG_PIN)
@@ -338,8 +341,8 @@ complete(struct confirm_ctx *cc)
 	else if (v == SK_CLONE)
 		clone_seen(cc);
 	else if (v == SK_BAD_VERSION)
-		app_send_error(cc->cc_rq, 400, "invalid_version", "The version or the partial signature is malformed.",
-			NULL);
+		app_send_error(
+			cc->cc_rq, 400, "invalid_version", "The version or the partial signature is malformed.", NULL);
 	else {
 		log_warn("smartid request %s: cannot complete: %s", cc->cc_req.sq_id, err.msg);
 		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the signature could not be completed", NULL);

@@ -14,8 +14,8 @@
 
 #include "sid_login_int.h"
 
-const struct store_lockout sid_lockout = { SID_LOCK1_FAILURES, SID_LOCK1_SECONDS, SID_LOCK2_FAILURES,
-	SID_LOCK2_SECONDS, SID_LOCK_FOREVER_FAILURES };
+const struct store_lockout sid_lockout = { SID_LOCK1_FAILURES, SID_LOCK1_SECONDS, SID_LOCK2_FAILURES, SID_LOCK2_SECONDS,
+	SID_LOCK_FOREVER_FAILURES };
 
 /* The device is active and its account too; err says why not. */
 static int

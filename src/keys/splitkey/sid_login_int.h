@@ -50,9 +50,9 @@
 
 /* Lockout schedule per key (DESIGN §4): wrong PINs in a row. */
 #define SID_LOCK1_FAILURES 3
-#define SID_LOCK1_SECONDS (3 * 3600)
+#define SID_LOCK1_SECONDS (INT64_C(3) * 3600)
 #define SID_LOCK2_FAILURES 6
-#define SID_LOCK2_SECONDS (24 * 3600)
+#define SID_LOCK2_SECONDS (INT64_C(24) * 3600)
 #define SID_LOCK_FOREVER_FAILURES 9
 extern const struct store_lockout sid_lockout;
 

@@ -212,8 +212,8 @@ ended(const struct store_sid_request *r)
 }
 
 static void
-wait_page(
-	struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const struct store_sid_request *r)
+wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang,
+	const struct store_sid_request *r)
 {
 	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id), remaining[32], poll[192], next[384];
 
@@ -222,10 +222,9 @@ wait_page(
 	snprintf(next, sizeof(next), "/key/smartid/wait?req=%s&sq=%s&lang=%s", p->op_req.ar_id, r->sq_id,
 		config_languages[lang]);
 	{
-		struct tmpl_var v[9] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
-			{ "sq", r->sq_id }, { "csrf", csrf ? csrf : "" }, { "code", r->sq_vc },
-			{ "remaining", remaining }, { "langcode", config_languages[lang] }, { "poll", poll },
-			{ "next", next } };
+		struct tmpl_var v[9] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id }, { "sq", r->sq_id },
+			{ "csrf", csrf ? csrf : "" }, { "code", r->sq_vc }, { "remaining", remaining },
+			{ "langcode", config_languages[lang] }, { "poll", poll }, { "next", next } };
 		portal_page(srv, rq, 200, lang, N_("Confirm in the Smart-ID app"), "sid_wait", v, 9);
 	}
 	free(csrf);

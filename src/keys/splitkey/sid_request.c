@@ -70,9 +70,8 @@ make_fields(const struct sid_request_spec *spec, struct made_fields *f)
 	f->mf_nonce = sl_random_id(SID_NONCE_BYTES);
 	if (f->mf_id == NULL || f->mf_nonce == NULL)
 		return SL_ECRYPTO;
-	if (app_display_text(
-		    spec->ss_lang, "login", spec->ss_client->cl_name, NULL, NULL, f->mf_display, sizeof(f->mf_display)) !=
-		SL_OK)
+	if (app_display_text(spec->ss_lang, "login", spec->ss_client->cl_name, NULL, NULL, f->mf_display,
+		    sizeof(f->mf_display)) != SL_OK)
 		return SL_ETOOBIG;
 	b = (struct sid_bind){ f->mf_id, spec->ss_client->cl_id, spec->ss_client->cl_name, "login", f->mf_display,
 		f->mf_nonce };
@@ -85,8 +84,8 @@ make_fields(const struct sid_request_spec *spec, struct made_fields *f)
 
 /* Steps 4 and 5 for `account_id` (a decoy's too). */
 static int
-store_request(struct server *srv, const char *account_id, const struct sid_request_spec *spec,
-	struct sid_request_made *out)
+store_request(
+	struct server *srv, const char *account_id, const struct sid_request_spec *spec, struct sid_request_made *out)
 {
 	struct made_fields f = { 0 };
 	struct store_sid_request r = { 0 };
