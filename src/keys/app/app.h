@@ -134,6 +134,13 @@ extern const size_t app_device_nroutes;
  * with the same object.  New reference, NULL when out of memory. */
 json_t *app_request_json(const struct store_apprq *r, int64_t now);
 
+/* One round of a device's request channel ("GET /requests", channel.c;
+ * the Smart-ID channel too): 200 {"requests": list} (borrowed) when it has
+ * any or `at_once`; 204 when this is the round after a wait (timeout,
+ * shutdown); otherwise the connection waits on `wait_key` until [app]
+ * poll_timeout, `has(arg)` rechecked, and the handler runs again. */
+void app_channel_reply(struct server *srv, struct http_request *rq, json_t *list, bool at_once, const char *wait_key,
+	bool (*has)(void *), void *arg);
 /* Authenticate a device-API request by its proof (the DPoP header) as a
  * registered, active device: SL_OK with the record; otherwise the 401 is
  * already sent and SL_EDENIED returned. */

@@ -94,17 +94,10 @@ sid_channel_get(void *ctx, struct http_request *rq)
 		goto out;
 	if (store_sid_request_each_pending(srv->sv_store, dev.sd_account_id, pl.pl_now, pending_one, &pl) != SL_OK) {
 		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
-	} else if (json_array_size(pl.pl_list) > 0 || (wait != NULL && strcmp(wait, "0") == 0)) {
-		http_send_json(rq, 200, json_pack("{s:O}", "requests", pl.pl_list));
-	} else if (http_wake_reason(rq) != 0) {
-		http_send_empty(rq, 204); /* timeout, shutdown, or the request went before we looked */
 	} else {
 		struct channel_look cl = { srv, dev.sd_account_id };
 		sid_account_wait_key(dev.sd_account_id, key, sizeof(key));
-		if (http_wait_recheck(rq, srv->sv_waiters, key,
-			    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000, channel_has,
-			    &cl) != SL_OK)
-			app_send_error(rq, 503, "temporarily_unavailable", "too many waiting; poll again", NULL);
+		app_channel_reply(srv, rq, pl.pl_list, wait != NULL && strcmp(wait, "0") == 0, key, channel_has, &cl);
 	}
 out:
 	json_decref(pl.pl_list);

@@ -26,19 +26,6 @@
 
 #define RRN_HINT_VALUE_MAX 64 /* bytes of a typed number shown back in the form */
 
-static bool
-load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
-{
-	if (oidc_pending_load(srv, rq, http_param(rq, "req"), p) != SL_OK) {
-		*lang = portal_lang(srv, rq, NULL);
-		portal_error(srv, rq, 404, *lang, N_("This login request has expired"),
-			N_("Go back to the site you came from and start again."));
-		return false;
-	}
-	*lang = portal_lang(srv, rq, json_string_value(json_object_get(p->op_params, "ui_locales")));
-	return true;
-}
-
 /* The form, with `error` (a message id) above it when set. */
 static void
 form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, int status, const char *error,
@@ -61,7 +48,7 @@ sidlogin_page(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	form_page(srv, rq, &p, lang, 200, NULL, NULL);
 	oidc_pending_clear(&p);
@@ -111,7 +98,7 @@ sidlogin_submit(void *ctx, struct http_request *rq)
 	int64_t left;
 	int lang, rc;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	left = p.op_req.ar_expires - sl_now();
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
@@ -194,16 +181,6 @@ outcome_page(struct server *srv, struct http_request *rq, struct oidc_pending *p
 	message_page(srv, rq, p, lang, 200, "app_outcome", title, detail);
 }
 
-/* A request still pending past its expiry is over: deny the login. */
-static bool
-expire_if_due(struct server *srv, const struct store_sid_request *r, const struct oidc_pending *p)
-{
-	if (strcmp(r->sq_status, "pending") != 0 || r->sq_expires > sl_now())
-		return false;
-	oidc_login_deny(srv, p->op_req.ar_id);
-	return true;
-}
-
 static bool
 ended(const struct store_sid_request *r)
 {
@@ -236,25 +213,25 @@ sidlogin_wait(void *ctx, struct http_request *rq)
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	struct store_sid_request r;
+	bool pending;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	if (load_request(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
-	} else if (strcmp(p.op_req.ar_status, "done") == 0) {
-		oidc_login_finish(srv, rq, &p);
-	} else if (expire_if_due(srv, &r, &p)) {
-		outcome_page(srv, rq, &p, lang, &r, "expired");
-	} else if (strcmp(p.op_req.ar_status, "denied") == 0) {
-		outcome_page(srv, rq, &p, lang, &r, strcmp(r.sq_status, "pending") == 0 ? "other" : r.sq_status);
-	} else if (ended(&r)) {
-		oidc_login_deny(srv, p.op_req.ar_id); /* the phone said no and the login is still open */
-		outcome_page(srv, rq, &p, lang, &r, r.sq_status);
-	} else {
-		wait_page(srv, rq, &p, lang, &r); /* pending, or approved on its way */
+		goto out;
 	}
+	pending = strcmp(r.sq_status, "pending") == 0;
+	switch (portal_key_state(srv, &p, pending, ended(&r), r.sq_expires)) {
+	case PORTAL_KEY_FINISH: oidc_login_finish(srv, rq, &p); break;
+	case PORTAL_KEY_EXPIRED: outcome_page(srv, rq, &p, lang, &r, "expired"); break;
+	case PORTAL_KEY_DENIED:
+	case PORTAL_KEY_ENDED: outcome_page(srv, rq, &p, lang, &r, pending ? "other" : r.sq_status); break;
+	default: wait_page(srv, rq, &p, lang, &r); /* pending, or approved on its way */
+	}
+out:
 	store_sid_request_clear(&r);
 	oidc_pending_clear(&p);
 }
@@ -270,18 +247,10 @@ sidlogin_poll(void *ctx, struct http_request *rq)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 		return;
 	}
-	if (load_request(srv, rq, &p, &r) != SL_OK) {
+	if (load_request(srv, rq, &p, &r) != SL_OK)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
-	} else if (strcmp(p.op_req.ar_status, "pending") != 0) {
-		http_send_json(rq, 200, json_pack("{s:s}", "status", p.op_req.ar_status));
-	} else if (expire_if_due(srv, &r, &p) || ended(&r)) {
-		http_send_json(rq, 200, json_pack("{s:s}", "status", "ended"));
-	} else if (http_wake_reason(rq) != 0) {
-		http_send_empty(rq, 204);
-	} else {
-		/* At the request's expiry at the latest, so the page turns at once. */
-		portal_wait_login(srv, rq, p.op_req.ar_id, (r.sq_expires - sl_now()) * 1000 + 200);
-	}
+	else
+		portal_key_poll(srv, rq, &p, strcmp(r.sq_status, "pending") == 0, ended(&r), r.sq_expires);
 	store_sid_request_clear(&r);
 	oidc_pending_clear(&p);
 }
