@@ -240,7 +240,12 @@ test('keys rotate: the new key is published at once and signs only after the del
     const before = await (await fetch(`${server.base}/jwks`)).json();
     const oldKid = await kidOf();
     assert.ok(before.keys.some((k) => k.kid === oldKid && k.alg === 'ES256'));
-    const rotated = JSON.parse(await server.cli('keys', 'rotate', '--publish-delay', '3', '--json'));
+    // The delay is long enough that a loaded machine (two test files at a
+    // time under ASan) still asks for a token inside it; the check below
+    // says so when it did not, instead of failing on the kid.
+    const delayMs = 8000;
+    const rotatedAt = Date.now();
+    const rotated = JSON.parse(await server.cli('keys', 'rotate', '--publish-delay', String(delayMs / 1000), '--json'));
     const fresh = rotated.filter((k) => k.alg === 'ES256' && k.retire_after === 0).map((k) => k.kid);
     assert.equal(fresh.length, 1);
     const newKid = fresh[0];
@@ -249,8 +254,10 @@ test('keys rotate: the new key is published at once and signs only after the del
     const during = await (await fetch(`${server.base}/jwks`)).json();
     assert.ok(during.keys.some((k) => k.kid === newKid), 'new key published before use');
     assert.ok(during.keys.some((k) => k.kid === oldKid), 'old key still published');
-    assert.equal(await kidOf(), oldKid, 'the old key signs until the delay has passed');
-    await new Promise((r) => setTimeout(r, 3200));
+    const kidDuring = await kidOf();
+    assert.ok(Date.now() - rotatedAt < delayMs, `the token was asked for within the delay (${Date.now() - rotatedAt} ms)`);
+    assert.equal(kidDuring, oldKid, 'the old key signs until the delay has passed');
+    await new Promise((r) => setTimeout(r, Math.max(0, rotatedAt + delayMs + 1200 - Date.now())));
     assert.equal(await kidOf(), newKid, 'the new key signs after the delay');
   } finally {
     await server.stop();
