@@ -59,8 +59,8 @@ bool sid_reg_live(struct http_request *rq, const struct store_sid_registration *
 int sid_key_open(struct server *srv, const char *owner, const char *use, const char *sealed, struct sk_server_key *key,
 	struct sl_err *err);
 /* Seal a server key at rest; malloc'd b64url or NULL. */
-char *sid_key_seal(struct server *srv, const char *owner, const char *use, const struct sk_server_key *key,
-	struct sl_err *err);
+char *sid_key_seal(
+	struct server *srv, const char *owner, const char *use, const struct sk_server_key *key, struct sl_err *err);
 
 /* Route handlers. */
 void sid_config_get(void *ctx, struct http_request *rq);
