@@ -39,9 +39,8 @@ visit_name(const struct store_sid_visit *v, char *out, size_t len)
 	snprintf(out, len, "%s %s", given, family);
 }
 
-/* An address of the usual shape: local@domain.tld, no spaces or controls. */
-static bool
-email_ok(const char *s)
+bool
+sid_email_ok(const char *s)
 {
 	const char *at = s ? strchr(s, '@') : NULL;
 	size_t n = s ? strnlen(s, SID_REG_EMAIL_MAX + 1) : 0;
@@ -102,7 +101,7 @@ sid_portal_questions(void *ctx, struct http_request *rq)
 		return;
 	if (http_method(rq) != HTTP_POST) {
 		questions_page(srv, rq, 200, lang, &v, NULL);
-	} else if (!email_ok(email)) {
+	} else if (!sid_email_ok(email)) {
 		questions_page(srv, rq, 400, lang, &v, N_("Type your e-mail address, for example jan@example.be."));
 	} else if (app_phone_normalize(http_form(rq, "phone"), srv->sv_conf->c_app_default_country, phone) != SL_OK) {
 		questions_page(srv, rq, 400, lang, &v, N_("Type your mobile number, for example +32 470 12 34 56."));
