@@ -189,19 +189,23 @@ finish_records(struct server *srv, struct recall *keys, struct finish *f, struct
 	return f->fi_dev.sd_id && f->fi_dev.sd_document ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
 }
 
-/* Not past [smartid] max_devices with this one. */
-static bool
+/* May the person's account take this device?  SL_OK; SL_EDENIED when the
+ * operator blocked it; SL_EBUSY at [smartid] max_devices active. */
+static int
 finish_room(struct server *srv, const struct store_person *p)
 {
 	struct store_sid_account a;
-	int n = 0;
+	int n = 0, rc = SL_OK;
 
 	if (store_sid_account_by_rrn(srv->sv_store, p->p_rrn, &a) != SL_OK)
-		return true;
-	if (store_sid_device_count_active(srv->sv_store, a.sa_id, &n) != SL_OK)
-		n = srv->sv_conf->c_sid_max_devices;
+		return SL_OK; /* a first device: the account is made at the finish */
+	if (strcmp(a.sa_status, "active") != 0)
+		rc = SL_EDENIED;
+	else if (store_sid_device_count_active(srv->sv_store, a.sa_id, &n) != SL_OK ||
+		 n >= srv->sv_conf->c_sid_max_devices)
+		rc = SL_EBUSY;
 	store_sid_account_clear(&a);
-	return n < srv->sv_conf->c_sid_max_devices;
+	return rc;
 }
 
 static void
@@ -214,9 +218,13 @@ finish_done(struct server *srv, struct http_request *rq, const struct store_sid_
 
 	memset(&f, 0, sizeof(f));
 	rc = finish_person(r, &f.fi_person);
-	if (rc == SL_OK && !finish_room(srv, &f.fi_person)) {
-		app_send_error(rq, 409, "too_many_devices", "This account has as many devices as it may have.",
-			json_pack("{s:i}", "max_devices", srv->sv_conf->c_sid_max_devices));
+	if (rc == SL_OK && (rc = finish_room(srv, &f.fi_person)) != SL_OK) {
+		if (rc == SL_EDENIED)
+			app_send_error(rq, 403, "account_blocked",
+				"This Smart-ID account is blocked; contact the helpdesk.", NULL);
+		else
+			app_send_error(rq, 409, "too_many_devices", "This account has as many devices as it may have.",
+				json_pack("{s:i}", "max_devices", srv->sv_conf->c_sid_max_devices));
 		finish_clear(&f);
 		return;
 	}
