@@ -27,7 +27,7 @@ import { rmSync } from 'node:fs';
 import { startServer } from '../integration/lib/harness.mjs';
 import { tokenRequest } from '../integration/lib/flows.mjs';
 import { smsGateway, enrolPhone, qrSlot } from '../integration/lib/phone.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, shots, shareDir, assertAxe,
+import { launchBrowser, Watch, clearArtifacts, screenshot, shots, shareDir, assertAxe, toKeyPage,
   newContext as newContextIn, at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, translator } from './lib/i18n.mjs';
@@ -88,13 +88,7 @@ const text = pageText;
 // RP → key choice → "sleutel app" → the phone form (with `query` for the
 // RP's /start, e.g. ui_locales).
 async function toPhoneForm(page, query = '') {
-  await page.goto(`${rp.base}/${query}`);
-  await page.click('#login');
-  await page.waitForURL(at(server.base, '/login'));
-  const app = page.locator('a.key[href^="/key/app?"]');
-  assert.equal(await app.count(), 1, 'the key choice offers the sleutel app');
-  await app.click();
-  await page.waitForURL(at(server.base, '/key/app'));
+  await toKeyPage(page, rp.base, server.base, '/key/app', query);
 }
 
 // Type the number and send: the wait page. Returns its verification code.

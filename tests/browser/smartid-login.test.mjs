@@ -23,7 +23,7 @@ import { rmSync } from 'node:fs';
 import { startServer } from '../integration/lib/harness.mjs';
 import { rrn } from '../integration/lib/eid.mjs';
 import { registerSmartId, verificationCode } from '../integration/lib/smartid.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, shots, shareDir, assertAxe,
+import { launchBrowser, Watch, clearArtifacts, screenshot, shots, shareDir, assertAxe, toKeyPage,
   newContext as newContextIn, at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, translator } from './lib/i18n.mjs';
@@ -73,16 +73,9 @@ after(async () => {
 const newContext = (label, opts) => newContextIn(chrome.browser, watch, label, opts);
 const text = pageText;
 
-
 // RP → key choice → "Smart-ID" → the form.
 async function toForm(page, query = '') {
-  await page.goto(`${rp.base}/${query}`);
-  await page.click('#login');
-  await page.waitForURL(at(server.base, '/login'));
-  const key = page.locator('a.key[href^="/key/smartid?"]');
-  assert.equal(await key.count(), 1, 'the key choice offers Smart-ID');
-  await key.click();
-  await page.waitForURL(at(server.base, '/key/smartid'));
+  await toKeyPage(page, rp.base, server.base, '/key/smartid', query);
 }
 
 // Type the number and send: the wait page. Returns its verification code.

@@ -227,3 +227,16 @@ export async function assertAxe(page, label) {
   const v = await axe(page, label);
   assert.deepEqual(v.map((x) => x.id), [], `axe on ${label}:\n${formatViolations(v)}`);
 }
+
+// The RP's home (with `query`, e.g. ?ui_locales=en) → its login link →
+// the key choice → the button of the key at `keyPath` ("/key/app") → that
+// key's first page.
+export async function toKeyPage(page, rpBase, serverBase, keyPath, query = '') {
+  await page.goto(`${rpBase}/${query}`);
+  await page.click('#login');
+  await page.waitForURL(at(serverBase, '/login'));
+  const key = page.locator(`a.key[href^="${keyPath}?"]`);
+  assert.equal(await key.count(), 1, `the key choice offers ${keyPath}`);
+  await key.click();
+  await page.waitForURL(at(serverBase, keyPath));
+}
