@@ -12,7 +12,8 @@
 // locked; a copy of the phone at an older version revokes the device; a
 // replayed answer is refused; another account's request is unreachable; an
 // unknown number gets the same page; two devices both see a request and the
-// first answer wins; max_pending; a removed device is refused.
+// first answer wins; max_pending; a removed device is refused and the
+// login waiting on it ends at once; rate limits per number and address.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -442,11 +443,47 @@ test('status and devices; removing a device of another account is not found; a r
     [[phones.alice.deviceId, false], [phones.alice2.deviceId, true]].sort());
   r = await phones.dave.remove(phones.alice.deviceId);
   assert.equal(r.status, 404);
+  // A login waiting on the account when a device is removed fails, and its
+  // page moves on at once.
+  const l = await startLogin(ALICE.rrn);
+  const poll = l.agent.get(`${server.base}/key/smartid/poll?req=${l.req}&sq=${l.sq}`);
+  await sleep(200);
   r = await phones.alice2.remove(phones.alice.deviceId);
   assert.equal(r.status, 200);
+  assert.equal((await poll).status, 200);
+  assert.equal(sidRequest(l.sq).status, 'failed');
+  assert.match((await afterAnswer(l)).html, /<h1>The login was not completed<\/h1>/);
+  assert.equal(sql(`SELECT status || ' ' || reason FROM sid_devices WHERE id = '${phones.alice.deviceId}'`),
+    'removed person');
   assert.equal((await phones.alice.requests()).status, 401);
   r = await phones.alice2.devices();
   assert.deepEqual(r.body.devices.map((d) => d.id), [phones.alice2.deviceId]);
   r = await phones.alice2.remove(phones.alice.deviceId);
   assert.equal(r.status, 404, 'removed once');
+});
+
+test('rate limits per national number and per address, counted before the account is looked up', async () => {
+  const small = await startServer({ config: { app: { rate_phone: 2, rate_ip: 5, rate_rp: 1000 } } });
+  try {
+    const srp = await registerRp(small);
+    const tryNumber = async (number) => {
+      const agent = new Agent();
+      const a = await authRequest(srp.config);
+      const loc = new URL((await agent.get(String(a.url))).headers.get('location'), small.base);
+      const req = loc.searchParams.get('req');
+      const form = await agent.get(`${small.base}/key/smartid?req=${req}&lang=en`);
+      const res = await agent.post(`${small.base}/key/smartid/login`, { ...hiddenInputs(await form.text()), rrn: number });
+      return { status: res.status, html: res.status === 303 ? '' : await res.text() };
+    };
+    const [a, b, c, d, e] = ['700101', '710202', '720303', '730404', '740505'].map((day, i) => rrn(day, 11 + i));
+    assert.equal((await tryNumber(a)).status, 303);
+    assert.equal((await tryNumber(a)).status, 303);
+    const third = await tryNumber(a);
+    assert.equal(third.status, 429, 'a third request for one number');
+    assert.match(third.html, /Too many attempts/);
+    for (const n of [b, c, d]) assert.equal((await tryNumber(n)).status, 303, 'other numbers go on');
+    assert.equal((await tryNumber(e)).status, 429, 'the sixth from one address');
+  } finally {
+    await small.stop();
+  }
 });
