@@ -239,16 +239,9 @@ sapp_enroll_proof(struct sapp *app, const char *code, json_t **out, struct sl_er
 static int
 enroll_look(struct sapp *app, int secs, json_t **out, bool *timed_out, struct sl_err *err)
 {
-	int64_t t0 = sl_monotonic_ms();
-	long status;
-	int rc;
+	int rc = sapp_poll(app, &app->sa_tk, "/enroll", secs, out, err);
 
-	*timed_out = false;
-	rc = sapp_call(app, "GET", "/enroll", NULL, true, secs, &status, out, err);
-	if (rc == SL_EIO && sl_monotonic_ms() - t0 >= (int64_t)secs * 1000 - 200) {
-		*timed_out = true;
-		return SL_OK;
-	}
+	*timed_out = rc == SL_OK && *out == NULL;
 	return rc;
 }
 
