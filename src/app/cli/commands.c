@@ -23,7 +23,7 @@
 /* The format comes from text.c's table, never from input. */
 /* The text `id` in the app's language with %1 and %2 replaced by a1 and
  * a2 (NULL: nothing), cut to fit `size`. */
-static void
+void
 fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, const char *a1, const char *a2)
 {
 	const char *t = txt(c, id);
@@ -42,7 +42,7 @@ fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, const char *a1
 	buf[n] = '\0';
 }
 
-static void
+void
 say2(const struct cli *c, enum txt id, const char *a1, const char *a2)
 {
 	char buf[1024];
@@ -51,13 +51,13 @@ say2(const struct cli *c, enum txt id, const char *a1, const char *a2)
 	puts(buf);
 }
 
-static void
+void
 say(const struct cli *c, enum txt id)
 {
 	say2(c, id, NULL, NULL);
 }
 
-static void
+void
 say_num(const struct cli *c, enum txt id, long long v)
 {
 	char num[32];
@@ -94,7 +94,7 @@ cli_opt(const struct cli *c, const char *name, bool *present)
 
 /* Options other than `allowed` (NULL-ended) and more positionals than
  * `maxpos` are a usage error. */
-static bool
+bool
 args_ok(const struct cli *c, int minpos, int maxpos, const char *const *allowed)
 {
 	for (int i = 0; i < c->c_nopt; i++) {
@@ -132,7 +132,7 @@ cli_fail(struct cli *c, int rc, const struct sl_err *err)
 }
 
 /* Open the state; with `create`, make it when it does not exist. */
-static int
+int
 cli_open(struct cli *c, bool create)
 {
 	struct sl_err err = { 0 };
@@ -197,7 +197,7 @@ get_app_code(struct cli *c, bool twice, char code[CLI_LINE_MAX])
 	}
 }
 
-static int
+int
 wait_value(const struct cli *c, int dflt, int max)
 {
 	bool present;
@@ -724,7 +724,7 @@ ask_pick(struct cli *c, const json_t *r, char *pick, size_t size, bool *refuse)
 	return code_listed(r, pick) ? CLI_OK : CLI_USAGE;
 }
 
-static void
+void
 show_outcome(const struct cli *c, const json_t *ans)
 {
 	const char *st = json_string_value(json_object_get(ans, "status"));
