@@ -59,8 +59,12 @@ parse_key(const json_t *obj, enum sapp_sid_use use, struct sapp_sid_key *out, st
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	if (strlen(text) >= sizeof(out->sk_device))
 		rc = sl_fail(err, SL_EINVAL, "state: smartid %s key is too long", name);
-	else if ((rc = sk_device_key_from_json(text, &dev, err)) == SL_OK &&
-		 strcmp(dev.dk_info, use == SAPP_SID_SIGN ? SK_INFO_SIGN : SK_INFO_AUTH) != 0)
+	else if ((rc = sk_device_key_from_json(text, &dev, err)) != SL_OK) {
+		char why[160];
+		sl_strlcpy(why, err ? err->msg : "malformed", sizeof(why)); /* sl_fail writes err->msg */
+		rc = sl_fail(err, SL_EINVAL, "state: smartid %s key: %s", name, why);
+	}
+	else if (strcmp(dev.dk_info, use == SAPP_SID_SIGN ? SK_INFO_SIGN : SK_INFO_AUTH) != 0)
 		rc = sl_fail(err, SL_EINVAL, "state: smartid %s key is of the other use", name);
 	if (rc == SL_OK)
 		memcpy(out->sk_device, text, strlen(text) + 1);
