@@ -130,15 +130,15 @@ session_satisfies(
 	return true;
 }
 
-/* Keep the request for this browser and send it on: to the key choice,
- * or, for an SSO session that needs the person's consent first (`ses`),
- * to the consent page with the session's login already recorded. */
-static void
-start_pending(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
-	const struct store_session *ses)
+/* Keep a validated request for this browser (pending, [server]
+ * request_lifetime); its id (malloc'd) in *id_out.  With `ses`, it is
+ * completed at once by that SSO session. */
+static int
+pending_put(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
+	const struct store_session *ses, char **id_out)
 {
 	struct store_authreq ar;
-	char *id = sl_random_id(16), *browser = browser_binding(srv, rq, true), *json, loc[128];
+	char *id = sl_random_id(16), *browser = browser_binding(srv, rq, true), *json;
 	int rc = SL_ENOMEM;
 
 	json = json_dumps(params, JSON_COMPACT);
@@ -160,7 +160,25 @@ start_pending(struct server *srv, struct http_request *rq, const struct store_cl
 		ar.ar_auth_time = ses->s_auth_time;
 		rc = store_authreq_complete(srv->sv_store, &ar);
 	}
-	if (rc != SL_OK) {
+	free(browser);
+	free(json);
+	if (rc == SL_OK)
+		*id_out = id;
+	else
+		free(id);
+	return rc;
+}
+
+/* Keep the request for this browser and send it on: to the key choice,
+ * or, for an SSO session that needs the person's consent first (`ses`),
+ * to the consent page with the session's login already recorded. */
+static void
+start_pending(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
+	const struct store_session *ses)
+{
+	char *id = NULL, loc[128];
+
+	if (pending_put(srv, rq, client, params, ses, &id) != SL_OK) {
 		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
 	} else if (ses != NULL) {
 		consent_ask(srv, rq, id);
@@ -169,8 +187,23 @@ start_pending(struct server *srv, struct http_request *rq, const struct store_cl
 		http_send_redirect(rq, 303, loc);
 	}
 	free(id);
-	free(browser);
-	free(json);
+}
+
+int
+oidc_pending_start(struct server *srv, struct http_request *rq, json_t *in, char **req_id)
+{
+	struct store_client client;
+	struct authz_error ae;
+	json_t *params = NULL;
+	int rc = SL_EINVAL;
+
+	*req_id = NULL;
+	memset(&client, 0, sizeof(client));
+	if (params_client(srv, in, &client, &ae) == SL_OK && params_validate(srv, in, &client, false, &params, &ae) == SL_OK)
+		rc = pending_put(srv, rq, &client, params, NULL, req_id);
+	json_decref(params);
+	store_client_clear(&client);
+	return rc;
 }
 
 /* The session satisfies the request: a code at once, unless the person

@@ -57,6 +57,17 @@ bool oidc_csrf_ok(struct server *srv, struct http_request *rq, const char *req_i
  * for another origin (the eID origin) that cannot read the cookie. */
 bool oidc_ticket_ok(struct server *srv, const struct store_authreq *ar, const char *ticket);
 
+/* Start a login from inside sleutel (the built-in clients' pages): the
+ * authorization parameters `in` (strings, as /authorize takes them) are
+ * validated as /authorize does, and kept as a pending request of this
+ * browser; its id (malloc'd) in *req_id, for the key pages (/key/eid?req=).
+ * SL_EINVAL for parameters /authorize would refuse. */
+int oidc_pending_start(struct server *srv, struct http_request *rq, json_t *in, char **req_id);
+/* A client of sleutel's own pages (the account page, the Smart-ID
+ * registration portal) with one redirect URI and a secret nobody keeps:
+ * made at first use, or again when its redirect URI changed (issuer). */
+int oidc_builtin_client(struct server *srv, const char *id, const char *name, const char *redirect);
+
 /* A key identified a person for pending request `req_id`: record it. The
  * person record is created or updated.  Notifies the waiting browser. */
 int oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person, const char *key,

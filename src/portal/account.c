@@ -28,53 +28,12 @@
 
 #define ACCOUNT_STATE_LIFETIME 900 /* seconds to finish the login */
 
-/* The built-in client, made (or repaired, after an issuer change) when
- * missing.  Two first logins at once: the second add fails, the get wins. */
+/* The built-in client of the page's login. */
 static int
 account_client(struct server *srv, char *redirect, size_t rlen)
 {
-	struct store_client c;
-	json_t *uris;
-	char *secret, hash[2 * SL_SHA256_LEN + 1];
-	bool ok;
-	int rc;
-
 	snprintf(redirect, rlen, "%s/account", srv->sv_conf->c_issuer);
-	if (store_client_get(srv->sv_store, ACCOUNT_CLIENT_ID, &c) == SL_OK) {
-		uris = json_loads(c.cl_redirect_uris, 0, NULL);
-		ok = json_array_has(uris, redirect);
-		json_decref(uris);
-		store_client_clear(&c);
-		if (ok)
-			return SL_OK;
-		store_client_remove(srv->sv_store, ACCOUNT_CLIENT_ID);
-	}
-	/* Nobody ever authenticates as this client: its secret is thrown away. */
-	secret = sl_random_id(32);
-	if (secret == NULL || crypto_token_hash(secret, hash) != SL_OK) {
-		free(secret);
-		return SL_ECRYPTO;
-	}
-	free(secret);
-	memset(&c, 0, sizeof(c));
-	c.cl_id = (char *)ACCOUNT_CLIENT_ID;
-	c.cl_name = (char *)"sleutel";
-	c.cl_secret_hash = hash;
-	c.cl_auth_method = (char *)"client_secret_basic";
-	uris = json_pack("[s]", redirect);
-	c.cl_redirect_uris = json_dumps(uris, JSON_COMPACT);
-	json_decref(uris);
-	c.cl_post_logout_uris = (char *)"[]";
-	c.cl_id_token_alg = (char *)"ES256";
-	c.cl_sector = (char *)ACCOUNT_CLIENT_ID;
-	c.cl_created = sl_now();
-	rc = c.cl_redirect_uris ? store_client_add(srv->sv_store, &c, NULL) : SL_ENOMEM;
-	free(c.cl_redirect_uris);
-	if (rc != SL_OK && store_client_get(srv->sv_store, ACCOUNT_CLIENT_ID, &c) == SL_OK) {
-		store_client_clear(&c);
-		rc = SL_OK;
-	}
-	return rc;
+	return oidc_builtin_client(srv, ACCOUNT_CLIENT_ID, "sleutel", redirect);
 }
 
 /* GET /account/login: start a login for the built-in client. */

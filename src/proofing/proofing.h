@@ -46,6 +46,20 @@ bool proofing_pending(const struct store_enrollment *e, int64_t now, struct proo
  * enrolment is not in "proofing". */
 int proofing_redeem(struct server *srv, const char *enrollment_id, const char *code, int *tries_left);
 
+/* The proofing code: what the person carries from the final page back to
+ * the app on the phone being enrolled, so a proof made in someone else's
+ * browser never binds by itself.  8 characters of a 32-letter alphabet
+ * without 0/O and 1/I (40 bits), shown as "XXXX-XXXX". */
+#define PROOF_CODE_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#define PROOF_CODE_LEN 8
+#define PROOF_CODE_SHOWN (PROOF_CODE_LEN + 1) /* with the dash */
+#define PROOF_CODE_TYPED_MAX 32 /* bytes of a typed code, spaces and dashes included */
+/* A new proofing code (also the Smart-ID registration code) "XXXX-XXXX" from the CSPRNG. */
+int proof_code_new(char out[PROOF_CODE_SHOWN + 1]);
+/* A typed code as stored (hashed): spaces and dashes dropped, lower case
+ * raised; SL_EINVAL unless PROOF_CODE_LEN characters of the alphabet. */
+int proof_code_normalize(const char *typed, char out[PROOF_CODE_LEN + 1]);
+
 extern const struct http_route proofing_routes[];
 extern const size_t proofing_nroutes;
 

@@ -18,14 +18,6 @@
 #define PROOF_HTTP_TIMEOUT 10 /* seconds per call to a bank */
 #define PROOF_IAT_MAX_AGE 600 /* seconds an ID token's iat may lie in the past */
 #define PROOF_COOKIE "__Host-sl_proof"
-/* The proofing code: what the person carries from the final page back to
- * the app on the phone being enrolled, so a proof made in someone else's
- * browser never binds by itself.  8 characters of a 32-letter alphabet
- * without 0/O and 1/I (40 bits), shown as "XXXX-XXXX". */
-#define PROOF_CODE_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-#define PROOF_CODE_LEN 8
-#define PROOF_CODE_SHOWN (PROOF_CODE_LEN + 1) /* with the dash */
-#define PROOF_CODE_TYPED_MAX 32 /* bytes of a typed code, spaces and dashes included */
 #define PROOF_CODE_LIFETIME 600 /* seconds a code lives (never beyond the enrolment) */
 #define PROOF_CODE_TRIES 5 /* wrong codes before the proof is discarded */
 
@@ -66,11 +58,6 @@ int proof_state_set_flow(json_t *state, const struct proof_flow *f);
 int proof_state_take_flow(
 	json_t *state, const char *state_hash, const char *browser_hash, int64_t now, struct proof_flow *out);
 
-/* A new proofing code "XXXX-XXXX" from the CSPRNG. */
-int proof_code_new(char out[PROOF_CODE_SHOWN + 1]);
-/* A typed code as stored (hashed): spaces and dashes dropped, lower case
- * raised; SL_EINVAL unless PROOF_CODE_LEN characters of the alphabet. */
-int proof_code_normalize(const char *typed, char out[PROOF_CODE_LEN + 1]);
 /* The proof waiting for its code, in en_proof_state:
  * "pending": {"h": <hex SHA-256 of the normalised code>, "exp", "left":
  * tries left, "person": {...}, "method": "bank:<id>" | "eid"}.  A newer

@@ -53,54 +53,6 @@ const char *const store_sql_app[Q_COUNT] = {
 			     " WHERE id = ?1 AND status = 'sms' AND sms_attempts < ?2 RETURNING sms_attempts",
 };
 
-/* Read the one row keyed by one text value into `out` (zeroed first,
- * so that it can be cleared whatever the outcome). */
-static int
-get_one(struct store *st, enum stmt_id q, const char *key, row_reader rd, void *out, size_t size)
-{
-	const struct bind b[] = { BT(key) };
-
-	memset(out, 0, size);
-	return read_one(st, q, b, NBIND(b), rd, out);
-}
-
-/* Run an UPDATE ... RETURNING <ncols integers> in its own transaction:
- * out[i] is column i of the one row changed; SL_ENOTFOUND when none. */
-static int
-update_returning(
-	struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t nb, int64_t *out, int ncols)
-{
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, d);
-
-	if (rc == SL_OK) {
-		sqlite3_stmt *s = stmt_bound(c, q, b, nb);
-		rc = step_row(c, s);
-		for (int i = 0; rc == SL_OK && i < ncols; i++)
-			out[i] = sqlite3_column_int64(s, i);
-		/* Finish the statement before COMMIT: RETURNING completes the
-		 * UPDATE only when stepped to the end. */
-		if (rc == SL_OK && sqlite3_step(s) != SQLITE_DONE)
-			rc = SL_ESTORE;
-		sqlite3_reset(s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-static int
-update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value)
-{
-	const struct bind b[] = { BT(key) };
-	int64_t v = 0;
-	int rc = update_returning(st, d, q, b, NBIND(b), &v, 1);
-
-	if (rc == SL_OK)
-		*value = (int)v;
-	return rc;
-}
-
 /* ---- accounts ---- */
 
 static void

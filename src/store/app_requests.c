@@ -62,15 +62,6 @@ const char *const store_sql_requests[Q_COUNT] = {
 	[Q_SMS_AFTER] = "SELECT seq, phone, text, created FROM sms_outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 };
 
-static bool
-one_of(const char *s, const char *const *set)
-{
-	for (; s != NULL && *set != NULL; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
-}
-
 /* ---- app requests ---- */
 
 int
@@ -119,12 +110,6 @@ store_apprq_get(struct store *st, const char *id, struct store_apprq *out)
 
 	memset(out, 0, sizeof(*out));
 	return read_one(st, Q_AQ_GET, b, NBIND(b), apprq_read, out);
-}
-
-static void
-count_read(sqlite3_stmt *s, void *arg)
-{
-	*(int *)arg = sqlite3_column_int(s, 0);
 }
 
 int

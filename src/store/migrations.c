@@ -127,6 +127,44 @@ static const char *const migration_steps[] = {
 	/* 7: the coarse context (browser, OS, network) of the browser that
 	 * started a login, shown by the app so a relayed QR code stands out. */
 	"ALTER TABLE auth_requests ADD COLUMN context TEXT; ALTER TABLE app_requests ADD COLUMN context TEXT;",
+
+	/* 8: Smart-ID-style split-key accounts (src/store/smartid*.c).  One
+	 * account per person; a device's transport key and document number
+	 * are never reused (any status); a registration holds its key while
+	 * it lives (store_sid_registration_put drops an expired or failed
+	 * one first) and its code while at "code" (the partial index). */
+	"CREATE TABLE sid_accounts ("
+	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL UNIQUE REFERENCES persons(id), status TEXT NOT NULL,"
+	" email TEXT, phone TEXT, created INTEGER NOT NULL);"
+	"CREATE TABLE sid_devices ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES sid_accounts(id), name TEXT,"
+	" jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL, document TEXT NOT NULL UNIQUE,"
+	" status TEXT NOT NULL, reason TEXT, created INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX sid_devices_account ON sid_devices(account_id, created);"
+	"CREATE TABLE sid_keys ("
+	" device_id TEXT NOT NULL REFERENCES sid_devices(id), key_use TEXT NOT NULL, sealed TEXT NOT NULL,"
+	" version INTEGER NOT NULL, cert_pem TEXT, cert_serial TEXT, failures INTEGER NOT NULL DEFAULT 0,"
+	" locked_until INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (device_id, key_use));"
+	"CREATE TABLE sid_registrations ("
+	" id TEXT PRIMARY KEY, jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL, device_name TEXT,"
+	" lang TEXT, terms TEXT, country TEXT, method TEXT, status TEXT NOT NULL, code_hash TEXT,"
+	" auth_sealed TEXT, auth_version INTEGER NOT NULL DEFAULT 0, sign_sealed TEXT,"
+	" sign_version INTEGER NOT NULL DEFAULT 0, person TEXT, email TEXT, phone TEXT, challenge TEXT,"
+	" recall_failures INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"CREATE UNIQUE INDEX sid_registrations_code ON sid_registrations(code_hash) WHERE status = 'code';"
+	"CREATE INDEX sid_registrations_expires ON sid_registrations(expires);"
+	"CREATE TABLE sid_visits ("
+	" id TEXT PRIMARY KEY, person TEXT, email TEXT, phone TEXT, registration_id TEXT,"
+	" code_tries INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL);"
+	"CREATE INDEX sid_visits_expires ON sid_visits(expires);"
+	"CREATE TABLE sid_requests ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL, client_id TEXT NOT NULL, rp_name TEXT,"
+	" action TEXT NOT NULL, key_use TEXT NOT NULL, display_text TEXT, nonce TEXT, hash TEXT NOT NULL,"
+	" digest TEXT NOT NULL, padding TEXT NOT NULL, vc TEXT, link_kind TEXT, link_id TEXT, ip TEXT,"
+	" status TEXT NOT NULL DEFAULT 'pending', device_id TEXT, signature TEXT, created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL);"
+	"CREATE INDEX sid_requests_account ON sid_requests(account_id, status);"
+	"CREATE INDEX sid_requests_expires ON sid_requests(expires);",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

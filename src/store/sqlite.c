@@ -132,6 +132,10 @@ stmt_text(enum stmt_id id)
 		return store_sql_app[id];
 	if (store_sql_consent[id] != NULL)
 		return store_sql_consent[id];
+	if (store_sql_sid[id] != NULL)
+		return store_sql_sid[id];
+	if (store_sql_sid_reg[id] != NULL)
+		return store_sql_sid_reg[id];
 	return store_sql_requests[id];
 }
 
@@ -319,6 +323,83 @@ read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int
 	sqlite3_reset(s);
 	conn_put(st, c);
 	return rc;
+}
+
+/* ---- helpers of the record files ---- */
+
+int
+get_one(struct store *st, enum stmt_id q, const char *key, row_reader rd, void *out, size_t size)
+{
+	const struct bind b[] = { BT(key) };
+
+	memset(out, 0, size);
+	return read_one(st, q, b, NBIND(b), rd, out);
+}
+
+int
+update_returning(
+	struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t nb, int64_t *out, int ncols)
+{
+	struct conn *c = conn_get(st);
+	int rc = tx_begin(c, d);
+
+	if (rc == SL_OK) {
+		sqlite3_stmt *s = stmt_bound(c, q, b, nb);
+		rc = step_row(c, s);
+		for (int i = 0; rc == SL_OK && i < ncols; i++)
+			out[i] = sqlite3_column_int64(s, i);
+		/* Finish the statement before COMMIT: RETURNING completes the
+		 * UPDATE only when stepped to the end. */
+		if (rc == SL_OK && sqlite3_step(s) != SQLITE_DONE)
+			rc = SL_ESTORE;
+		sqlite3_reset(s);
+	}
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value)
+{
+	const struct bind b[] = { BT(key) };
+	int64_t v = 0;
+	int rc = update_returning(st, d, q, b, NBIND(b), &v, 1);
+
+	if (rc == SL_OK)
+		*value = (int)v;
+	return rc;
+}
+
+int
+write_or_why(struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t n,
+	int (*why)(struct conn *, const void *), const void *ctx)
+{
+	struct conn *c = conn_get(st);
+	int changes = 0, rc = tx_begin(c, d);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, q, b, n, &changes);
+	if (rc == SL_OK && changes == 0)
+		rc = why(c, ctx);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+bool
+one_of(const char *s, const char *const *set)
+{
+	for (; s != NULL && *set != NULL; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+void
+count_read(sqlite3_stmt *s, void *arg)
+{
+	*(int *)arg = sqlite3_column_int(s, 0);
 }
 
 /* ---- open and close ---- */
@@ -1237,6 +1318,9 @@ store_audit_each_person(struct store *st, const char *person_id, int limit,
  * than the longest code lifetime ([app] sms_code_lifetime is at most an
  * hour), enough for the operator (sleutel sms tail) and the demo. */
 #define SMS_OUTBOX_KEEP 3600
+/* The app and the browser may still ask how a Smart-ID registration or
+ * signing request ended. */
+#define SID_KEEP_AFTER_EXPIRY 3600
 
 int
 store_purge_expired(struct store *st, int64_t now)
@@ -1255,6 +1339,9 @@ store_purge_expired(struct store *st, int64_t now)
 		{ "app_requests", "expires", APPRQ_KEEP_AFTER_EXPIRY },
 		{ "ciba_requests", "expires", 0 },
 		{ "sms_outbox", "created", SMS_OUTBOX_KEEP },
+		{ "sid_registrations", "expires", SID_KEEP_AFTER_EXPIRY },
+		{ "sid_visits", "expires", 0 },
+		{ "sid_requests", "expires", SID_KEEP_AFTER_EXPIRY },
 	};
 	struct conn *c = conn_get(st);
 	int rc = tx_begin(c, DUR_NORMAL), total = 0;

@@ -28,7 +28,7 @@
 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
  * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
  * accounts, devices, keys, registrations, visits, requests */
-#define STORE_SCHEMA_VERSION 7 /* 8 once src/store/smartid.c lands */
+#define STORE_SCHEMA_VERSION 8
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -493,7 +493,8 @@ int store_sms_put(struct store *st, const char *phone, const char *text);
 /* Messages with seq > after, oldest first (at most `limit` >= 1); borrowed. */
 int store_sms_each(struct store *st, int64_t after, int limit, int (*fn)(const struct store_sms *, void *), void *arg);
 
-/* ==== Smart-ID-style split-key accounts (schema 8; src/store/smartid.c) ====
+/* ==== Smart-ID-style split-key accounts (schema 8; src/store/smartid.c,
+ * smartid_reg.c) ====
  * docs/smartid-api.md is the wire contract these records serve.  One
  * account per person; devices per account, each with two split keys
  * (auth: PIN1, sign: PIN2) whose server halves are stored sealed by the
@@ -616,7 +617,9 @@ int store_sid_device_each(
 	struct store *st, const char *account_id, int (*fn)(const struct store_sid_device *, void *), void *arg);
 int store_sid_device_count_active(struct store *st, const char *account_id, int *n);
 /* active -> "revoked"/"removed" with a reason, in one step; the device's
- * pending requests become "failed".  SL_ECONFLICT when not active. */
+ * pending requests (its account's not yet answered by another device: any
+ * of them may be on its screen) become "failed".  SL_ECONFLICT when not
+ * active, SL_ENOTFOUND when unknown. */
 int store_sid_device_end(struct store *st, const char *id, const char *status, const char *reason);
 int store_sid_device_touch(struct store *st, const char *id, int64_t when);
 void store_sid_device_clear(struct store_sid_device *d);
@@ -630,16 +633,24 @@ int store_sid_key_get(struct store *st, const char *device_id, const char *use, 
 int store_sid_key_attempt(struct store *st, const char *device_id, const char *use, int64_t now,
 	const struct store_lockout *lo, int *failures, int64_t *locked_until);
 /* The right PIN: the new server key (sealed, at new_version) replaces the
- * one at old_version and failures go back to 0, in one statement.
- * SL_ECONFLICT when the stored version is no longer old_version (another
- * signature won the race: the caller answers as for a replay). */
+ * one at old_version and failures go back to 0 (and the lock its own
+ * attempt may have set), in one statement.  SL_ECONFLICT when the stored
+ * version is no longer old_version (another signature won the race: the
+ * caller answers as for a replay) or the device is no longer active;
+ * SL_ENOTFOUND when no such key; SL_EINVAL unless new_version >
+ * old_version. */
 int store_sid_key_advance(struct store *st, const char *device_id, const char *use, int64_t old_version,
 	const char *new_sealed, int64_t new_version);
+/* Operator: failures 0 and no lock for the key `use` of a device (NULL:
+ * both keys); SL_ENOTFOUND when the device has no such key. */
+int store_sid_key_unlock(struct store *st, const char *device_id, const char *use);
 void store_sid_key_clear(struct store_sid_key *k);
 
 /* registrations */
-/* SL_ECONFLICT when the jkt belongs to a live registration or any device,
- * or the code hash to a live registration. */
+/* Status "code" whatever r says.  SL_ECONFLICT when the jkt belongs to a
+ * live registration or any device, or the code hash to a live
+ * registration.  An expired or failed registration of the same jkt is
+ * dropped first (a new start replaces it). */
 int store_sid_registration_put(struct store *st, const struct store_sid_registration *r);
 /* Expired ones are returned until purged: the caller checks sr_expires. */
 int store_sid_registration_get(struct store *st, const char *id, struct store_sid_registration *out);
@@ -651,17 +662,27 @@ int store_sid_registration_by_code(
  * (from `r`), the code spent; SL_ECONFLICT when no longer "code",
  * SL_EEXPIRED when expired. */
 int store_sid_registration_confirm(struct store *st, const struct store_sid_registration *r, int64_t now);
-/* A recall-check PIN failure, counted in one statement; *failures new. */
+/* A recall-check PIN failure, counted in one statement; *failures new.
+ * SL_ENOTFOUND when unknown or not "confirmed". */
 int store_sid_registration_recall_failure(struct store *st, const char *id, int *failures);
 /* Replace the sealed keys and versions (a right PIN at the recall check
- * advanced one of them) while "confirmed". */
+ * advanced one of them) while "confirmed" (else SL_ECONFLICT) and
+ * unexpired (else SL_EEXPIRED). */
 int store_sid_registration_set_keys(struct store *st, const struct store_sid_registration *r);
+/* "code"/"confirmed" -> "failed", its server keys dropped; SL_ECONFLICT
+ * when already "done" or "failed". */
 int store_sid_registration_fail(struct store *st, const char *id);
 /* Finish in one transaction: the registration ("confirmed", unexpired,
- * else SL_ECONFLICT / SL_EEXPIRED) becomes "done"; the person is upserted
- * by national number (`person` in/out: p_id set), the account created or
- * reused (email, phone updated), the device (sd_account_id set here) and
- * its two keys (sk_device_id set here) inserted.  `account` out. */
+ * else SL_ECONFLICT / SL_EEXPIRED) becomes "done" (its copies of the server
+ * keys dropped); the person is upserted by national number (`person`
+ * in/out, p_rrn required: p_id set), the account created or reused (email,
+ * phone updated from the registration), the device (in/out: sd_document
+ * required; sd_id made when NULL; sd_account_id, status, created set here;
+ * sd_jkt, sd_transport_jwk and sd_name taken from the registration when
+ * NULL, SL_EINVAL when the key differs) and its two keys (sk_device_id
+ * and sk_use set here; sk_sealed NULL: the registration's latest sealed
+ * key and version) inserted.  SL_ECONFLICT also when the document number
+ * or the key is in use.  `account` out. */
 int store_sid_registration_finish(struct store *st, const char *registration_id, struct store_person *person,
 	struct store_sid_device *dev, const struct store_sid_key *auth, const struct store_sid_key *sign,
 	struct store_sid_account *account, int64_t now, struct sl_err *err);
@@ -694,9 +715,11 @@ int store_sid_request_finish(struct store *st, const char *id, const char *statu
 	const char *signature, int64_t now);
 void store_sid_request_clear(struct store_sid_request *r);
 
-/* Delete expired short-lived rows (app requests an hour after expiry,
- * outbox messages after an hour (they hold codes in clear); never accounts, devices, persons or the
- * audit trail); returns rows removed or < 0. */
+/* Delete expired short-lived rows (app requests, Smart-ID registrations
+ * and signing requests an hour after expiry, Smart-ID visits at expiry,
+ * outbox messages after an hour (they hold codes in clear); never
+ * accounts, devices, keys, persons or the audit trail); returns rows
+ * removed or < 0. */
 int store_purge_expired(struct store *st, int64_t now);
 
 #endif

@@ -106,12 +106,61 @@ enum stmt_id {
 	Q_CONSENT_DEL,
 	Q_CONSENT_REVOKE,
 	Q_CONSENT_CODES,
+	/* smartid.c: Smart-ID accounts, devices, keys, signing requests */
+	Q_SA_GET,
+	Q_SA_BY_PERSON,
+	Q_SA_BY_RRN,
+	Q_SA_ALL,
+	Q_SA_INSERT,
+	Q_SA_STATUS,
+	Q_SA_CONTACT,
+	Q_SD_GET,
+	Q_SD_BY_JKT,
+	Q_SD_BY_DOC,
+	Q_SD_OF_ACCOUNT,
+	Q_SD_COUNT_ACTIVE,
+	Q_SD_INSERT,
+	Q_SD_END,
+	Q_SD_FAIL_REQUESTS,
+	Q_SD_TOUCH,
+	Q_SK_GET,
+	Q_SK_INSERT,
+	Q_SK_ATTEMPT,
+	Q_SK_ADVANCE,
+	Q_SK_UNLOCK,
+	Q_SQ_PUT,
+	Q_SQ_GET,
+	Q_SQ_COUNT_PENDING,
+	Q_SQ_PENDING,
+	Q_SQ_FINISH,
+	Q_SQ_STATE,
+	/* smartid_reg.c: Smart-ID registrations and portal visits */
+	Q_SR_PUT,
+	Q_SR_GET,
+	Q_SR_BY_JKT,
+	Q_SR_BY_CODE,
+	Q_SR_DROP_STALE,
+	Q_SR_FREE_CODE,
+	Q_SR_JKT_DEVICE,
+	Q_SR_CONFIRM,
+	Q_SR_RECALL_FAIL,
+	Q_SR_SET_KEYS,
+	Q_SR_FAIL,
+	Q_SR_DONE,
+	Q_SV_PUT,
+	Q_SV_GET,
+	Q_SV_ANSWER,
+	Q_SV_CHARGE,
+	Q_SV_SET_REG,
+	Q_SV_DEL,
 	Q_COUNT
 };
 
 extern const char *const store_sql_app[Q_COUNT];
 extern const char *const store_sql_requests[Q_COUNT];
 extern const char *const store_sql_consent[Q_COUNT];
+extern const char *const store_sql_sid[Q_COUNT];
+extern const char *const store_sql_sid_reg[Q_COUNT];
 
 struct conn {
 	sqlite3 *cn_db;
@@ -167,8 +216,35 @@ int read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, 
  * meanwhile, so `row` must not call the store. */
 int read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int (*row)(sqlite3_stmt *, void *),
 	void *ctx);
+/* Read the one row keyed by one text value into `out` (zeroed first, `size`
+ * bytes, so that it can be cleared whatever the outcome). */
+int get_one(struct store *st, enum stmt_id q, const char *key, row_reader rd, void *out, size_t size);
+/* Run an UPDATE ... RETURNING <ncols integers> in its own transaction:
+ * out[i] is column i of the one row changed; SL_ENOTFOUND when none. */
+int update_returning(
+	struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t nb, int64_t *out, int ncols);
+/* The same for one integer column of the row keyed by `key`. */
+int update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value);
+/* One conditional statement in its own transaction; when it changes no
+ * row, `why` (run in the same transaction, so it sees what the statement
+ * saw) says why: its code is returned. */
+int write_or_why(struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t n,
+	int (*why)(struct conn *, const void *), const void *ctx);
+/* Is `s` one of the NULL-terminated `set`? */
+bool one_of(const char *s, const char *const *set);
+/* A row_reader for SELECT count(*): *(int *)out. */
+void count_read(sqlite3_stmt *s, void *out);
 /* Insert or update a person inside the caller's transaction (same
  * national number, same person id); p->p_id and p_created set. */
 int person_upsert_tx(struct conn *c, struct store_person *p, int64_t now);
+
+/* smartid.c, for smartid_reg.c's finish (inside the caller's transaction):
+ * the person's Smart-ID account, made when missing, its e-mail and phone
+ * replaced by those given (NULL keeps); a device of `account_id` (id made
+ * when NULL; status, times set); one split key of device `device_id`. */
+int sid_account_for_person_tx(struct conn *c, const char *person_id, const char *email, const char *phone, int64_t now,
+	struct store_sid_account *out);
+int sid_device_insert_tx(struct conn *c, struct store_sid_device *dev, const char *account_id, int64_t now);
+int sid_key_insert(struct conn *c, const char *device_id, const struct store_sid_key *k);
 
 #endif

@@ -110,7 +110,11 @@ raw_count(const char *path, const char *sql)
 
 /* What each schema from 4 on added, undone, newest first; SCHEMA_V4_UNDO
  * leaves the database as a version 3 sleutel left it. */
-#define SCHEMA_V7_UNDO "ALTER TABLE auth_requests DROP COLUMN context; ALTER TABLE app_requests DROP COLUMN context;"
+#define SCHEMA_V8_UNDO                                                                                                 \
+	"DROP TABLE sid_requests; DROP TABLE sid_visits; DROP TABLE sid_registrations; DROP TABLE sid_keys;"           \
+	"DROP TABLE sid_devices; DROP TABLE sid_accounts;"
+#define SCHEMA_V7_UNDO                                                                                                 \
+	SCHEMA_V8_UNDO "ALTER TABLE auth_requests DROP COLUMN context; ALTER TABLE app_requests DROP COLUMN context;"
 #define SCHEMA_V6_UNDO SCHEMA_V7_UNDO "DROP TABLE consents; ALTER TABLE clients DROP COLUMN scopes;"
 #define SCHEMA_V5_UNDO                                                                                                 \
 	SCHEMA_V6_UNDO "DROP INDEX tokens_session;"                                                                    \

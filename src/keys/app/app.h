@@ -82,6 +82,11 @@ struct app_request_made {
  * SL_ETOOBIG at a limit; SL_EBUSY when the table is full (refused: a full
  * table never switches limits off). */
 int app_rate_enrol(struct server *srv, const char *phone, const char *ip);
+/* Count one start of something else under `key` (a namespaced string:
+ * "sr:<address>" for Smart-ID registrations) against `limit` per [app]
+ * rate_window, in the same bounded table.  SL_OK, SL_ETOOBIG at the limit,
+ * SL_EBUSY when the table is full, SL_EINVAL for a key too long. */
+int app_rate_count(struct server *srv, const char *key, int limit);
 /* The key an address is counted under: IPv4 as is, IPv6 by its /56 (one
  * subscriber's prefix), anything else as is, at most `len` - 1 bytes. */
 void app_rate_ip_key(const char *ip, char *out, size_t len);

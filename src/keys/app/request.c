@@ -233,6 +233,15 @@ app_rate_enrol(struct server *srv, const char *phone, const char *ip)
 	return ratelimit_hit(srv->sv_app_requests->aq_rl, ck, 2, c->c_app_rate_window, sl_now(), &which);
 }
 
+int
+app_rate_count(struct server *srv, const char *key, int limit)
+{
+	struct ratelimit_check ck = { key, limit };
+	size_t which = 0;
+
+	return ratelimit_hit(srv->sv_app_requests->aq_rl, &ck, 1, srv->sv_conf->c_app_rate_window, sl_now(), &which);
+}
+
 static int
 limits(struct server *srv, const struct app_request_spec *spec, const char *phone, struct sl_err *err)
 {

@@ -1,0 +1,424 @@
+/*
+ * reg_device.c — the start of a Smart-ID registration on the device API
+ * (docs/smartid-api.md "POST /register", "GET /register").
+ *
+ * The app has made both keys (sk_device_keygen) and sends the server's
+ * shares sealed to a published device-API key, with the AAD naming the key
+ * use and its own transport key, so a share cannot be replayed under
+ * another key or for the other use.  Each share is parsed at this server's
+ * size (sk_share_from_json with sid_params) and completed with the
+ * server's own RSA key (sk_server_keygen: about a second per key at 3072
+ * bits; no lock is held meanwhile).  The server keys are sealed at rest at
+ * once; the registration code (XXXX-XXXX, 40 bits, the proofing code's
+ * generator) is returned once and kept only as an HMAC, which is also how
+ * the portal finds the registration.
+ *
+ * Limits: registrations started per client address ([smartid] rate_ip per
+ * [app] rate_window), [smartid] registration_lifetime, one live
+ * registration per transport key (409 key_in_use), and the request body
+ * limits of the device API.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+
+#include "sid_reg_int.h"
+#include "../app/app.h"
+#include "../../oidc/oidc.h"
+#include "../../proofing/proofing.h"
+
+/* What POST /register brings, checked. */
+struct reg_in {
+	json_t *ri_jwk;
+	char ri_jkt[APP_JKT_LEN + 1];
+	const char *ri_lang;
+	const char *ri_name;
+	const char *ri_terms;
+	const char *ri_kid;
+	struct sk_server_key ri_keys[2]; /* auth, sign */
+};
+
+static void
+reg_in_clear(struct reg_in *in)
+{
+	for (int i = 0; i < 2; i++)
+		sk_server_key_clear(&in->ri_keys[i]);
+}
+
+/* The transport key and the proof made with it; false when answered. */
+static bool
+reg_proof(struct server *srv, struct http_request *rq, json_t *body, struct reg_in *in)
+{
+	struct sl_err err = { 0 };
+	struct app_proof pr;
+	char kid[APP_JKT_LEN + 1];
+
+	in->ri_jwk = json_object_get(body, "transport_key");
+	if (app_jwk_thumbprint(in->ri_jwk, in->ri_jkt, &err) != SL_OK) {
+		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
+		return false;
+	}
+	if (app_proof_kid(http_header(rq, "DPoP"), kid) != SL_OK || strcmp(kid, in->ri_jkt) != 0) {
+		app_send_invalid_proof(rq, "the proof's kid must be the thumbprint of transport_key");
+		return false;
+	}
+	if (app_proof_check(srv, rq, in->ri_jwk, &pr, &err) != SL_OK) {
+		app_send_invalid_proof(rq, err.msg);
+		return false;
+	}
+	return true;
+}
+
+static bool
+lang_ok(const char *lang)
+{
+	for (int i = 0; lang != NULL && i < SL_LANG_COUNT; i++)
+		if (strcmp(lang, config_languages[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The transport key is not a live registration's or a device's yet
+ * (checked before the slow key generation; the store checks again). */
+static bool
+reg_key_free(struct server *srv, struct http_request *rq, const struct reg_in *in)
+{
+	struct store_sid_registration r;
+	struct store_sid_device d;
+	bool used = false;
+
+	if (store_sid_registration_by_jkt(srv->sv_store, in->ri_jkt, &r) == SL_OK) {
+		used = sl_now() < r.sr_expires;
+		store_sid_registration_clear(&r);
+	}
+	if (!used && store_sid_device_by_jkt(srv->sv_store, in->ri_jkt, &d) == SL_OK) {
+		used = true;
+		store_sid_device_clear(&d);
+	}
+	if (used)
+		app_send_error(rq, 409, "key_in_use", "This key is already in use; make a new one.", NULL);
+	return !used;
+}
+
+/* Terms, country, method, language, device name; false when answered. */
+static bool
+reg_fields(struct server *srv, struct http_request *rq, json_t *body, struct reg_in *in)
+{
+	const struct sl_config *c = srv->sv_conf;
+	const char *country = app_json_str(body, "country", 8), *method = app_json_str(body, "method", 16);
+
+	in->ri_terms = app_json_str(body, "terms_version", SID_REG_TERMS_MAX);
+	if (in->ri_terms == NULL || strcmp(in->ri_terms, c->c_sid_terms_version) != 0) {
+		app_send_error(rq, 400, "terms_not_accepted", "Accept the current terms of the certificates first.",
+			json_pack("{s:s}", "terms_version", c->c_sid_terms_version));
+		return false;
+	}
+	if (country == NULL || strcmp(country, "BE") != 0) {
+		app_send_error(rq, 400, "unsupported_country", "Only BE is supported.", NULL);
+		return false;
+	}
+	if (method == NULL || strcmp(method, "eid") != 0) {
+		app_send_error(rq, 400, "unsupported_method", "Only registration with the ID card (eid).", NULL);
+		return false;
+	}
+	in->ri_lang = app_json_str(body, "language", 8);
+	if (!lang_ok(in->ri_lang))
+		in->ri_lang = lang_ok(c->c_default_language) ? c->c_default_language : config_languages[0];
+	in->ri_name = app_json_str(body, "device_name", SID_REG_NAME_MAX);
+	if (in->ri_name == NULL || !oidc_text_readable(in->ri_name, SID_REG_NAME_MAX)) {
+		app_send_error(rq, 400, "invalid_request", "device_name: 1 to 64 readable characters", NULL);
+		return false;
+	}
+	in->ri_kid = app_json_str(body, "seal_kid", APP_KID_MAX);
+	if (in->ri_kid == NULL) {
+		app_send_error(rq, 400, "invalid_request", "seal_kid is missing", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* One share: unsealed, parsed at this server's size. */
+static int
+reg_share(struct server *srv, json_t *body, const struct reg_in *in, int i, struct sk_server_key *out,
+	struct sl_err *err)
+{
+	const char *use = sid_uses[i], *b64 = app_json_str(body, use, APP_SEALED_BIG_MAX);
+	char aad[SID_REG_AAD_MAX], *text = NULL;
+	struct sk_params p;
+	uint8_t *plain = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (b64 == NULL)
+		return sl_fail(err, SL_EINVAL, "%s: a sealed share is missing", use);
+	snprintf(aad, sizeof(aad), "%s%s %s", SID_REG_SHARE_AAD, use, in->ri_jkt);
+	rc = app_unseal_b64_big(srv, in->ri_kid, b64, aad, &plain, &len, err);
+	if (rc == SL_OK && (text = calloc(1, len + 1)) == NULL)
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+	if (rc == SL_OK) {
+		memcpy(text, plain, len);
+		sid_params(srv, &p);
+		rc = sk_share_from_json(text, &p, out, err);
+	}
+	if (plain != NULL)
+		OPENSSL_clear_free(plain, len);
+	if (text != NULL)
+		OPENSSL_clear_free(text, len + 1);
+	return rc;
+}
+
+/* Both shares, then the server's keys for them (the slow part). */
+static int
+reg_keys(struct server *srv, json_t *body, struct reg_in *in, struct sl_err *err)
+{
+	struct sk_params p;
+	int rc = SL_OK;
+
+	for (int i = 0; i < 2 && rc == SL_OK; i++)
+		rc = reg_share(srv, body, in, i, &in->ri_keys[i], err);
+	if (rc != SL_OK)
+		return SL_EINVAL;
+	sid_params(srv, &p);
+	for (int i = 0; i < 2 && rc == SL_OK; i++)
+		rc = sk_server_keygen(&p, &in->ri_keys[i], err);
+	return rc;
+}
+
+/* The public JWK text of the transport key (only its public members). */
+static char *
+reg_jwk_text(json_t *jwk)
+{
+	json_t *o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
+		json_object_get(jwk, "y"));
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(o);
+	return text;
+}
+
+/* The composite modulus as base64url. */
+static json_t *
+reg_modulus(const struct sk_server_key *k)
+{
+	int len = BN_num_bytes(k->sk_n);
+	uint8_t *raw = malloc((size_t)len);
+	char *b64 = NULL;
+	json_t *o = NULL;
+
+	if (raw != NULL && BN_bn2bin(k->sk_n, raw) == len && (b64 = sl_b64url_encode(raw, (size_t)len)) != NULL)
+		o = json_pack("{s:s}", "n", b64);
+	free(raw);
+	free(b64);
+	return o;
+}
+
+/* The record (sealed keys, code MAC) stored; the code in `code`. */
+static int
+reg_store(struct server *srv, const struct reg_in *in, const char *id, char code[PROOF_CODE_SHOWN + 1],
+	struct sl_err *err)
+{
+	const struct sl_config *c = srv->sv_conf;
+	char norm[PROOF_CODE_LEN + 1], mac[2 * SL_SHA256_LEN + 1], *jwk = reg_jwk_text(in->ri_jwk);
+	char *sealed[2] = { NULL, NULL };
+	int64_t now = sl_now();
+	int rc = jwk ? SL_OK : SL_ENOMEM;
+
+	for (int i = 0; i < 2 && rc == SL_OK; i++)
+		if ((sealed[i] = sid_key_seal(srv, id, sid_uses[i], &in->ri_keys[i], err)) == NULL)
+			rc = SL_ECRYPTO;
+	/* A new code on the rare clash with a live one (40 bits); the key's
+	 * clash was looked for before the keys were made (reg_key_free). */
+	for (int tries = 0; rc == SL_OK || (rc == SL_ECONFLICT && tries < 3); tries++) {
+		struct store_sid_registration r = { .sr_id = (char *)id,
+			.sr_jkt = (char *)in->ri_jkt,
+			.sr_transport_jwk = jwk,
+			.sr_device_name = (char *)in->ri_name,
+			.sr_lang = (char *)in->ri_lang,
+			.sr_terms = (char *)in->ri_terms,
+			.sr_country = "BE",
+			.sr_method = "eid",
+			.sr_status = "code",
+			.sr_code_hash = mac,
+			.sr_auth_sealed = sealed[0],
+			.sr_sign_sealed = sealed[1],
+			.sr_created = now,
+			.sr_expires = now + c->c_sid_registration_lifetime };
+		if (proof_code_new(code) != SL_OK || proof_code_normalize(code, norm) != SL_OK ||
+			sid_code_mac(srv, norm, mac) != SL_OK) {
+			rc = sl_fail(err, SL_ECRYPTO, "no registration code");
+			break;
+		}
+		rc = store_sid_registration_put(srv->sv_store, &r);
+		if (rc != SL_ECONFLICT)
+			break;
+	}
+	OPENSSL_cleanse(norm, sizeof(norm));
+	free(jwk);
+	free(sealed[0]);
+	free(sealed[1]);
+	return rc;
+}
+
+static void
+reg_answer(struct server *srv, struct http_request *rq, const struct reg_in *in, const char *id, const char *code)
+{
+	const struct sl_config *c = srv->sv_conf;
+	char portal[512];
+
+	snprintf(portal, sizeof(portal), "%s%s", c->c_issuer, SID_REG_PORTAL);
+	http_send_json(rq, 201,
+		json_pack("{s:s,s:s,s:s,s:i,s:s,s:o,s:o}", "registration_id", id, "registration_code", code, "status",
+			"code", "expires_in", c->c_sid_registration_lifetime, "portal_url", portal, "auth",
+			reg_modulus(&in->ri_keys[0]), "sign", reg_modulus(&in->ri_keys[1])));
+}
+
+static bool
+reg_rate_ok(struct server *srv, struct http_request *rq)
+{
+	char addr[96], key[128];
+
+	app_rate_ip_key(http_client_ip(rq), addr, sizeof(addr));
+	snprintf(key, sizeof(key), "sr:%s", addr);
+	if (app_rate_count(srv, key, srv->sv_conf->c_sid_rate_ip) == SL_OK)
+		return true;
+	app_send_error(rq, 429, "rate_limited", "Too many registrations from this address; try again later.", NULL);
+	return false;
+}
+
+/* After the checks: keys, record, answer. */
+static void
+reg_make(struct server *srv, struct http_request *rq, json_t *body, struct reg_in *in)
+{
+	struct sl_err err = { 0 };
+	char code[PROOF_CODE_SHOWN + 1] = "", *id = NULL;
+	int rc = reg_keys(srv, body, in, &err);
+
+	if (rc == SL_EINVAL) {
+		app_send_error(rq, 400, "invalid_share", err.msg, NULL);
+		return;
+	}
+	if (rc == SL_OK && (id = sl_random_name(16)) == NULL)
+		rc = SL_ENOMEM;
+	if (rc == SL_OK)
+		rc = reg_store(srv, in, id, code, &err);
+	if (rc == SL_ECONFLICT) {
+		app_send_error(rq, 409, "key_in_use", "This key is already in use; make a new one.", NULL);
+	} else if (rc != SL_OK) {
+		log_warn("smartid registration: %s", err.msg[0] ? err.msg : sl_strerror(rc));
+		app_send_error(rq, 500, "server_error", "The registration could not be stored; try again.", NULL);
+	} else {
+		sid_reg_audit(srv, rq, "smartid.register", "started", NULL, in->ri_name);
+		reg_answer(srv, rq, in, id, code);
+	}
+	OPENSSL_cleanse(code, sizeof(code));
+	free(id);
+}
+
+/* ---- GET /register ---- */
+
+static json_t *
+reg_state(const struct store_sid_registration *r, int recall_tries)
+{
+	int64_t left = r->sr_expires > sl_now() ? r->sr_expires - sl_now() : 0;
+	json_t *o = json_pack("{s:s,s:I}", "status", r->sr_status, "expires_in", (json_int_t)left);
+
+	if (o != NULL && strcmp(r->sr_status, "confirmed") == 0) {
+		json_t *p = r->sr_person ? json_loads(r->sr_person, 0, NULL) : NULL;
+		json_object_set_new(o, "person",
+			json_pack("{s:s?,s:s?}", "given_name", json_string_value(json_object_get(p, "given_name")),
+				"family_name", json_string_value(json_object_get(p, "family_name"))));
+		json_decref(p);
+		json_object_set_new(o, "challenge", json_string(r->sr_challenge ? r->sr_challenge : ""));
+		json_object_set_new(o, "recall_attempts_left",
+			json_integer(recall_tries > r->sr_recall_failures ? recall_tries - r->sr_recall_failures : 0));
+	}
+	return o;
+}
+
+struct reg_look {
+	struct server *rl_srv;
+	const char *rl_id;
+};
+
+/* Has the registration left "code" (or gone)? */
+static bool
+reg_moved(void *arg)
+{
+	struct reg_look *rl = arg;
+	struct store_sid_registration r;
+	bool moved;
+
+	if (store_sid_registration_get(rl->rl_srv->sv_store, rl->rl_id, &r) != SL_OK)
+		return true;
+	moved = strcmp(r.sr_status, "code") != 0 || sl_now() >= r.sr_expires;
+	store_sid_registration_clear(&r);
+	return moved;
+}
+
+/* Park the long-poll until the portal moves the registration on; true
+ * when parked (the handler runs again after). */
+static bool
+reg_wait(struct server *srv, struct http_request *rq, const struct store_sid_registration *r)
+{
+	const char *wait = http_param(rq, "wait");
+	char key[128], *id;
+	struct reg_look rl = { srv, r->sr_id };
+	int64_t until = r->sr_expires - sl_now(), poll = srv->sv_conf->c_app_poll_timeout;
+
+	if ((wait != NULL && strcmp(wait, "0") == 0) || strcmp(r->sr_status, "code") != 0 ||
+		(id = strdup(r->sr_id)) == NULL)
+		return false;
+	http_set_data(rq, id, free);
+	sid_registration_wait_key(r->sr_id, key, sizeof(key));
+	return http_wait_recheck(rq, srv->sv_waiters, key, sl_monotonic_ms() + 1000 * (until < poll ? until : poll),
+		       reg_moved, &rl) == SL_OK;
+}
+
+void
+sid_register_get(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	const char *waited = http_get_data(rq);
+	struct store_sid_registration r;
+
+	if (waited != NULL) {
+		/* Back from the wait: the proof was checked (and its jti spent) on the first call. */
+		if (store_sid_registration_get(srv->sv_store, waited, &r) != SL_OK) {
+			app_send_error(rq, 410, "registration_expired", "This registration has ended; start again.", NULL);
+			return;
+		}
+	} else if (sid_reg_authenticate(srv, rq, &r) != SL_OK) {
+		return;
+	}
+	if (sid_reg_live(rq, &r) && (waited != NULL || !reg_wait(srv, rq, &r)))
+		http_send_json(rq, 200, reg_state(&r, srv->sv_conf->c_sid_recall_tries));
+	store_sid_registration_clear(&r);
+}
+
+/* ---- POST /register (and GET, same path) ---- */
+
+void
+sid_register_post(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct reg_in in;
+	json_t *body;
+
+	if (http_method(rq) != HTTP_POST) {
+		sid_register_get(ctx, rq);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	body = app_json_body(rq);
+	if (body == NULL)
+		return;
+	if (srv->sv_conf->c_pki_dir == NULL)
+		app_send_error(rq, 503, "not_available", "Smart-ID registration is not offered here.", NULL);
+	else if (reg_proof(srv, rq, body, &in) && reg_fields(srv, rq, body, &in) && reg_key_free(srv, rq, &in) &&
+		 reg_rate_ok(srv, rq))
+		reg_make(srv, rq, body, &in);
+	reg_in_clear(&in);
+	json_decref(body);
+}

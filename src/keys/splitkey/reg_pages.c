@@ -1,0 +1,283 @@
+/*
+ * reg_pages.c — the registration portal after the eID login (the manual's
+ * step 4 and 5): a few questions (e-mail, phone, "this is me"), the
+ * registration code the app shows, and the confirmation.  Every form has
+ * the browser's CSRF token and needs the visit's cookie, which only the
+ * browser that logged in with the card has.
+ *
+ * The code: [smartid] code_tries per visit, each charged BEFORE it is
+ * looked up (store_sid_visit_charge), so no try goes uncounted; the code
+ * is found by its HMAC (sid_code_mac), so comparing is a lookup of a MAC
+ * and nothing of the code is compared byte by byte.  An unknown code and
+ * an expired one read the same: check it, or start again in the app.  With
+ * the tries used up the visit ends: log in with the card again.
+ *
+ * "Confirm" moves the registration from "code" to "confirmed" with the
+ * person, the answers and a fresh 32-byte challenge for the recall check,
+ * wakes the app's long-poll, ends the visit and says to go on on the phone.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "sid_reg_int.h"
+#include "../app/app.h"
+#include "../../oidc/oidc.h"
+#include "../../portal/portal.h"
+#include "../../proofing/proofing.h"
+
+#define NAMES_MAX 512
+
+/* "Given Family" of the visit's person. */
+static void
+visit_name(const struct store_sid_visit *v, char *out, size_t len)
+{
+	char given[NAMES_MAX], family[NAMES_MAX];
+
+	sid_visit_names(v, given, sizeof(given), family, sizeof(family));
+	snprintf(out, len, "%s %s", given, family);
+}
+
+/* An address of the usual shape: local@domain.tld, no spaces or controls. */
+static bool
+email_ok(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL;
+	size_t n = s ? strnlen(s, SID_REG_EMAIL_MAX + 1) : 0;
+
+	if (at == NULL || n < 3 || n > SID_REG_EMAIL_MAX || at == s || strchr(at + 1, '@') != NULL ||
+		strchr(at + 1, '.') == NULL || at[1] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || strchr("<>\"'(),;:\\[]", s[i]) != NULL)
+			return false;
+	return true;
+}
+
+/* ---- questions ---- */
+
+static void
+questions_page(struct server *srv, struct http_request *rq, int status, int lang, const struct store_sid_visit *v,
+	const char *error)
+{
+	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	char name[2 * NAMES_MAX], *csrf = oidc_csrf_token(srv, rq, SID_REG_CSRF_ID);
+	const char *email = http_form(rq, "email"), *phone = http_form(rq, "phone");
+	struct tmpl_var vars[6];
+
+	visit_name(v, name, sizeof(name));
+	vars[0] = (struct tmpl_var){ "csrf", csrf ? csrf : "" };
+	vars[1] = (struct tmpl_var){ "langcode", config_languages[lang] };
+	vars[2] = (struct tmpl_var){ "name", name };
+	vars[3] = (struct tmpl_var){ "email", email ? email : (v->sv_email ? v->sv_email : "") };
+	vars[4] = (struct tmpl_var){ "phone", phone ? phone : (v->sv_phone ? v->sv_phone : "") };
+	vars[5] = (struct tmpl_var){ "error", error ? i18n_gettext(cat, error) : "" };
+	portal_page(srv, rq, status, lang, N_("A few questions"), "smartid_questions", vars, 6);
+	free(csrf);
+}
+
+/* GET, POST /smartid/register/questions */
+void
+sid_portal_questions(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	int lang = portal_lang(srv, rq, NULL);
+	struct store_sid_visit v;
+	char phone[APP_PHONE_MAX], loc[96];
+	const char *email = http_form(rq, "email"), *me = http_form(rq, "me");
+
+	if (!sid_form_ok(srv, rq, lang, &v))
+		return;
+	if (http_method(rq) != HTTP_POST) {
+		questions_page(srv, rq, 200, lang, &v, NULL);
+	} else if (!email_ok(email)) {
+		questions_page(srv, rq, 400, lang, &v, N_("Type your e-mail address, for example jan@example.be."));
+	} else if (app_phone_normalize(http_form(rq, "phone"), srv->sv_conf->c_app_default_country, phone) != SL_OK) {
+		questions_page(srv, rq, 400, lang, &v, N_("Type your mobile number, for example +32 470 12 34 56."));
+	} else if (me == NULL || strcmp(me, "yes") != 0) {
+		questions_page(srv, rq, 400, lang, &v, N_("Confirm that this is you."));
+	} else if (store_sid_visit_answer(srv->sv_store, v.sv_id, email, phone) != SL_OK) {
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+	} else {
+		snprintf(loc, sizeof(loc), "%s/code?lang=%s", SID_REG_PORTAL, config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+	}
+	store_sid_visit_clear(&v);
+}
+
+/* ---- the registration code ---- */
+
+static void
+code_page(struct server *srv, struct http_request *rq, int status, int lang, const char *error, int left)
+{
+	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	char *csrf = oidc_csrf_token(srv, rq, SID_REG_CSRF_ID), tries[16] = "";
+
+	if (error != NULL)
+		snprintf(tries, sizeof(tries), "%d", left);
+	{
+		struct tmpl_var v[4] = { { "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] },
+			{ "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries } };
+		portal_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", v, 4);
+	}
+	free(csrf);
+}
+
+/* The registration of a typed code, after the try is charged. */
+static int
+code_lookup(struct server *srv, const char *typed, struct store_sid_registration *r)
+{
+	char norm[PROOF_CODE_LEN + 1], mac[2 * SL_SHA256_LEN + 1];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc = proof_code_normalize(typed, norm);
+	if (rc == SL_OK)
+		rc = sid_code_mac(srv, norm, mac);
+	OPENSSL_cleanse(norm, sizeof(norm));
+	if (rc == SL_OK)
+		rc = store_sid_registration_by_code(srv->sv_store, mac, sl_now(), r);
+	return rc;
+}
+
+/* POST: charge, look up, remember the registration on the visit. */
+static void
+code_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v)
+{
+	int max = srv->sv_conf->c_sid_code_tries, tries = 0;
+	struct store_sid_registration r;
+	char loc[96];
+
+	if (store_sid_visit_charge(srv->sv_store, v->sv_id, max, &tries) != SL_OK) {
+		store_sid_visit_delete(srv->sv_store, v->sv_id);
+		sid_reg_audit(srv, rq, "smartid.portal", "code_tries", NULL, "registration code tries used up");
+		sid_reg_problem(srv, rq, 403, lang, N_("Too many wrong codes"),
+			N_("Start again: log in with your eID card and type the code the app shows."));
+		return;
+	}
+	if (code_lookup(srv, http_form(rq, "code"), &r) != SL_OK) {
+		sid_reg_audit(srv, rq, "smartid.portal", "wrong_code", NULL, NULL);
+		code_page(srv, rq, 400, lang,
+			N_("This registration code is not right, or it has expired. Check the code in the app, or "
+			   "start again in the app."),
+			max - tries);
+		return;
+	}
+	if (store_sid_visit_set_registration(srv->sv_store, v->sv_id, r.sr_id) != SL_OK) {
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+	} else {
+		snprintf(loc, sizeof(loc), "%s/confirm?lang=%s", SID_REG_PORTAL, config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+	}
+	store_sid_registration_clear(&r);
+}
+
+/* GET, POST /smartid/register/code */
+void
+sid_portal_code(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	int lang = portal_lang(srv, rq, NULL);
+	struct store_sid_visit v;
+	char loc[96];
+
+	if (!sid_form_ok(srv, rq, lang, &v))
+		return;
+	if (v.sv_email == NULL) {
+		snprintf(loc, sizeof(loc), "%s/questions?lang=%s", SID_REG_PORTAL, config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+	} else if (http_method(rq) != HTTP_POST) {
+		code_page(srv, rq, 200, lang, NULL, 0);
+	} else {
+		code_post(srv, rq, lang, &v);
+	}
+	store_sid_visit_clear(&v);
+}
+
+/* ---- confirmation ---- */
+
+/* The visit's registration, still waiting for its code and live. */
+static int
+confirm_registration(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (v->sv_registration_id == NULL)
+		return SL_ENOTFOUND;
+	rc = store_sid_registration_get(srv->sv_store, v->sv_registration_id, r);
+	if (rc == SL_OK && (strcmp(r->sr_status, "code") != 0 || sl_now() >= r->sr_expires)) {
+		store_sid_registration_clear(r);
+		rc = SL_EEXPIRED;
+	}
+	return rc;
+}
+
+static void
+confirm_page(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v,
+	const struct store_sid_registration *r)
+{
+	char name[2 * NAMES_MAX], *csrf = oidc_csrf_token(srv, rq, SID_REG_CSRF_ID);
+	struct tmpl_var vars[4] = { { "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] },
+		{ "name", name }, { "device", r->sr_device_name } };
+
+	visit_name(v, name, sizeof(name));
+	portal_page(srv, rq, 200, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 4);
+	free(csrf);
+}
+
+/* POST: "code" -> "confirmed" with the person and a challenge. */
+static void
+confirm_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v,
+	struct store_sid_registration *r)
+{
+	uint8_t raw[SID_REG_CHALLENGE_LEN];
+	char *challenge = NULL, key[128];
+	int rc = sl_random(raw, sizeof(raw));
+
+	if (rc == SL_OK && (challenge = sl_b64url_encode(raw, sizeof(raw))) == NULL)
+		rc = SL_ENOMEM;
+	if (rc == SL_OK) {
+		r->sr_person = v->sv_person;
+		r->sr_email = v->sv_email;
+		r->sr_phone = v->sv_phone;
+		r->sr_challenge = challenge;
+		rc = store_sid_registration_confirm(srv->sv_store, r, sl_now());
+		r->sr_person = r->sr_email = r->sr_phone = r->sr_challenge = NULL; /* borrowed */
+	}
+	if (rc != SL_OK) {
+		sid_reg_problem(srv, rq, rc == SL_ECONFLICT || rc == SL_EEXPIRED ? 410 : 500, lang,
+			N_("This registration has expired"), N_("Start again in the Smart-ID app."));
+	} else {
+		struct tmpl_var vars[1] = { { "langcode", config_languages[lang] } };
+		sid_registration_wait_key(r->sr_id, key, sizeof(key));
+		waiter_notify(srv->sv_waiters, key);
+		store_sid_visit_delete(srv->sv_store, v->sv_id);
+		sid_reg_audit(srv, rq, "smartid.portal", "confirmed", NULL, r->sr_device_name);
+		portal_page(srv, rq, 200, lang, N_("Continue on your phone"), "smartid_done", vars, 1);
+	}
+	free(challenge);
+}
+
+/* GET, POST /smartid/register/confirm */
+void
+sid_portal_confirm(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	int lang = portal_lang(srv, rq, NULL);
+	struct store_sid_visit v;
+	struct store_sid_registration r;
+
+	if (!sid_form_ok(srv, rq, lang, &v))
+		return;
+	if (confirm_registration(srv, &v, &r) != SL_OK)
+		sid_reg_problem(srv, rq, 410, lang, N_("This registration has expired"),
+			N_("Start again in the Smart-ID app."));
+	else if (http_method(rq) != HTTP_POST)
+		confirm_page(srv, rq, lang, &v, &r);
+	else
+		confirm_post(srv, rq, lang, &v, &r);
+	store_sid_registration_clear(&r);
+	store_sid_visit_clear(&v);
+}

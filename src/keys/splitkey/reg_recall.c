@@ -1,0 +1,343 @@
+/*
+ * reg_recall.c — the end of a Smart-ID registration (docs/smartid-api.md
+ * "POST /register/finish"): the recall check, the certificates, the device.
+ *
+ * After the portal confirmed, the app asks PIN1 and PIN2 again and signs
+ * the registration's challenge with each key.  Both keys are checked on
+ * every try, exactly as a login would check them (sk_server_complete on
+ * the server key sealed at rest): a right key moves on to the version it
+ * signed at and is stored so, a wrong one is counted against the
+ * registration ([smartid] recall_tries in all; then "failed" and the keys
+ * are useless: start again).  A version the server has already passed, or
+ * one too far ahead, is refused without counting (400 invalid_version).
+ *
+ * With both right, the Smart-ID CA of the [pki] dir issues the two
+ * certificates for the composite keys (pki_smartid_issue: subject
+ * serialNumber PNOBE-<rrn>, GN, SN, C=BE; a document number per device),
+ * and store_sid_registration_finish makes, in one transaction, the person,
+ * the account (or reuses the person's account: a second device) and the
+ * device with its two keys, sealed at rest under the device's id.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "sid_reg_int.h"
+#include "../app/app.h"
+#include "../../pki/pki.h"
+
+/* One key's try at the recall check. */
+struct recall {
+	struct sk_server_key rc_key; /* opened from the registration; advanced on SK_OK */
+	enum sk_verdict rc_verdict;
+};
+
+/* SHA-256("sleutel smartid recall v1" 0 id 0 use 0 challenge). */
+static int
+recall_hash(const struct store_sid_registration *r, const char *use, uint8_t out[SL_SHA256_LEN])
+{
+	size_t clen = 0, n = 0;
+	uint8_t *challenge = r->sr_challenge ? sl_b64url_decode(r->sr_challenge, strlen(r->sr_challenge), &clen) : NULL;
+	uint8_t buf[sizeof(SID_RECALL_TAG) + 3 + 64 + 8 + SID_REG_CHALLENGE_LEN];
+	size_t idlen = strlen(r->sr_id), uselen = strlen(use);
+	int rc = SL_EINVAL;
+
+	if (challenge != NULL && clen == SID_REG_CHALLENGE_LEN && idlen <= 64 && uselen <= 8) {
+		memcpy(buf, SID_RECALL_TAG, sizeof(SID_RECALL_TAG)); /* with its 0 */
+		n = sizeof(SID_RECALL_TAG);
+		memcpy(buf + n, r->sr_id, idlen + 1);
+		n += idlen + 1;
+		memcpy(buf + n, use, uselen + 1);
+		n += uselen + 1;
+		memcpy(buf + n, challenge, clen);
+		n += clen;
+		rc = crypto_sha256(buf, n, out);
+	}
+	free(challenge);
+	return rc;
+}
+
+/* The body's {"version", "part"} for key `i`, unsealed; SL_EINVAL for a
+ * bad one (err says which). */
+static int
+recall_part(struct server *srv, json_t *body, const struct store_sid_registration *r, int i, uint64_t *version,
+	uint8_t **part, size_t *partlen, struct sl_err *err)
+{
+	const char *use = sid_uses[i], *kid = app_json_str(body, "seal_kid", APP_KID_MAX);
+	json_t *o = json_object_get(body, use);
+	const char *sealed = app_json_str(o, "part", APP_SEALED_BIG_MAX);
+	json_t *v = json_object_get(o, "version");
+	char aad[SID_REG_AAD_MAX];
+
+	if (kid == NULL || sealed == NULL || !json_is_integer(v) || json_integer_value(v) < 0)
+		return sl_fail(err, SL_EINVAL, "%s: {\"version\", \"part\"} and seal_kid expected", use);
+	*version = (uint64_t)json_integer_value(v);
+	sid_key_aad(r->sr_id, use, aad, sizeof(aad));
+	if (app_unseal_b64_big(srv, kid, sealed, aad, part, partlen, err) != SL_OK)
+		return SL_EINVAL;
+	return SL_OK;
+}
+
+/* Check key `i`: rc->rc_verdict says how it went. */
+static int
+recall_check(struct server *srv, json_t *body, const struct store_sid_registration *r, int i, struct recall *rc_out,
+	struct sl_err *err)
+{
+	const char *sealed = i == 0 ? r->sr_auth_sealed : r->sr_sign_sealed;
+	uint8_t hash[SL_SHA256_LEN], *part = NULL, *em = NULL, *sig = NULL;
+	size_t partlen = 0, emlen = 0, siglen = 0;
+	uint64_t version = 0;
+	int rc = recall_part(srv, body, r, i, &version, &part, &partlen, err);
+
+	if (rc == SL_OK && (rc = sid_key_open(srv, r->sr_id, sid_uses[i], sealed, &rc_out->rc_key, err)) != SL_OK)
+		rc = SL_ECRYPTO;
+	if (rc == SL_OK && (recall_hash(r, sid_uses[i], hash) != SL_OK ||
+				   sk_encode(rc_out->rc_key.sk_n, SK_PKCS1, "SHA256", hash, sizeof(hash), &em, &emlen,
+					   err) != SL_OK))
+		rc = SL_ECRYPTO;
+	if (rc == SL_OK)
+		rc_out->rc_verdict = sk_server_complete(&rc_out->rc_key, em, emlen, version, part, partlen, &sig, &siglen);
+	if (part != NULL)
+		OPENSSL_clear_free(part, partlen);
+	free(em);
+	free(sig);
+	return rc;
+}
+
+/* ---- both right: certificates and the device ---- */
+
+struct finish {
+	struct store_person fi_person;
+	struct pki_smartid fi_certs;
+	struct store_sid_device fi_dev;
+	struct store_sid_key fi_keys[2];
+	struct store_sid_account fi_account;
+	char *fi_dev_id;
+};
+
+static void
+finish_clear(struct finish *f)
+{
+	store_person_clear(&f->fi_person);
+	pki_smartid_clear(&f->fi_certs);
+	for (int i = 0; i < 2; i++)
+		free(f->fi_keys[i].sk_sealed);
+	store_sid_account_clear(&f->fi_account);
+	store_sid_device_clear(&f->fi_dev);
+	free(f->fi_dev_id);
+}
+
+/* The person the portal's eID login found (sr_person JSON). */
+static int
+finish_person(const struct store_sid_registration *r, struct store_person *p)
+{
+	json_t *o = r->sr_person ? json_loads(r->sr_person, 0, NULL) : NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->p_rrn = sl_strdup(json_string_value(json_object_get(o, "rrn")));
+	p->p_given_name = sl_strdup(json_string_value(json_object_get(o, "given_name")));
+	p->p_family_name = sl_strdup(json_string_value(json_object_get(o, "family_name")));
+	p->p_birthdate = sl_strdup(json_string_value(json_object_get(o, "birthdate")));
+	json_decref(o);
+	return p->p_rrn && p->p_given_name && p->p_family_name ? SL_OK : SL_EINVAL;
+}
+
+/* The certificates of the two composite keys. */
+static int
+finish_certs(struct server *srv, struct recall *keys, struct finish *f, struct sl_err *err)
+{
+	EVP_PKEY *auth = sk_public_key(&keys[0].rc_key, err), *sign = sk_public_key(&keys[1].rc_key, err);
+	struct pki_smartid_opts o = { .so_given = f->fi_person.p_given_name,
+		.so_family = f->fi_person.p_family_name,
+		.so_rrn = f->fi_person.p_rrn,
+		.so_auth_pub = auth,
+		.so_sign_pub = sign };
+	int rc = auth && sign ? pki_smartid_issue(srv->sv_conf->c_pki_dir, &o, &f->fi_certs, err) : SL_ECRYPTO;
+
+	EVP_PKEY_free(auth);
+	EVP_PKEY_free(sign);
+	return rc;
+}
+
+/* The device and its keys, sealed under the device's id. */
+static int
+finish_records(struct server *srv, struct recall *keys, struct finish *f, struct sl_err *err)
+{
+	const char *pem[2] = { f->fi_certs.sm_auth_pem, f->fi_certs.sm_sign_pem };
+	const char *serial[2] = { f->fi_certs.sm_auth_serial, f->fi_certs.sm_sign_serial };
+
+	f->fi_dev_id = sl_random_name(16);
+	if (f->fi_dev_id == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	for (int i = 0; i < 2; i++) {
+		f->fi_keys[i] = (struct store_sid_key){ .sk_use = (char *)sid_uses[i],
+			.sk_sealed = sid_key_seal(srv, f->fi_dev_id, sid_uses[i], &keys[i].rc_key, err),
+			.sk_version = (int64_t)keys[i].rc_key.sk_version,
+			.sk_cert_pem = (char *)pem[i],
+			.sk_cert_serial = (char *)serial[i] };
+		if (f->fi_keys[i].sk_sealed == NULL)
+			return SL_ECRYPTO;
+	}
+	/* The store owns the record's fields (it fills in the account, the
+	 * transport key and the name from the registration). */
+	memset(&f->fi_dev, 0, sizeof(f->fi_dev));
+	f->fi_dev.sd_id = strdup(f->fi_dev_id);
+	f->fi_dev.sd_document = strdup(f->fi_certs.sm_document);
+	return f->fi_dev.sd_id && f->fi_dev.sd_document ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
+}
+
+/* Not past [smartid] max_devices with this one. */
+static bool
+finish_room(struct server *srv, const struct store_person *p)
+{
+	struct store_sid_account a;
+	int n = 0;
+
+	if (store_sid_account_by_rrn(srv->sv_store, p->p_rrn, &a) != SL_OK)
+		return true;
+	if (store_sid_device_count_active(srv->sv_store, a.sa_id, &n) != SL_OK)
+		n = srv->sv_conf->c_sid_max_devices;
+	store_sid_account_clear(&a);
+	return n < srv->sv_conf->c_sid_max_devices;
+}
+
+static void
+finish_done(struct server *srv, struct http_request *rq, const struct store_sid_registration *r, struct recall *keys)
+{
+	struct finish f;
+	struct sl_err err = { 0 };
+	char wk[128];
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	rc = finish_person(r, &f.fi_person);
+	if (rc == SL_OK && !finish_room(srv, &f.fi_person)) {
+		app_send_error(rq, 409, "too_many_devices", "This account has as many devices as it may have.",
+			json_pack("{s:i}", "max_devices", srv->sv_conf->c_sid_max_devices));
+		finish_clear(&f);
+		return;
+	}
+	if (rc == SL_OK)
+		rc = finish_certs(srv, keys, &f, &err);
+	if (rc == SL_OK)
+		rc = finish_records(srv, keys, &f, &err);
+	if (rc == SL_OK)
+		rc = store_sid_registration_finish(srv->sv_store, r->sr_id, &f.fi_person, &f.fi_dev, &f.fi_keys[0],
+			&f.fi_keys[1], &f.fi_account, sl_now(), &err);
+	if (rc == SL_EEXPIRED) {
+		app_send_error(rq, 410, "registration_expired", "This registration has expired; start again.", NULL);
+	} else if (rc != SL_OK) {
+		log_warn("smartid registration %s: %s", r->sr_id, err.msg[0] ? err.msg : sl_strerror(rc));
+		app_send_error(rq, rc == SL_ECONFLICT ? 409 : 500, rc == SL_ECONFLICT ? "not_confirmed" : "server_error",
+			"The registration could not be finished.", NULL);
+	} else {
+		sid_reg_audit(srv, rq, "smartid.register", "ok", f.fi_person.p_id, f.fi_certs.sm_document);
+		sid_registration_wait_key(r->sr_id, wk, sizeof(wk));
+		waiter_notify(srv->sv_waiters, wk);
+		http_send_json(rq, 201,
+			json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "account_id", f.fi_account.sa_id, "device_id", f.fi_dev_id,
+				"document_number", f.fi_certs.sm_document, "certificates", "auth", f.fi_certs.sm_auth_pem,
+				"sign", f.fi_certs.sm_sign_pem));
+	}
+	finish_clear(&f);
+}
+
+/* ---- a wrong PIN (or two) ---- */
+
+/* Keep the right key advanced, count the failure, answer. */
+static void
+recall_wrong(struct server *srv, struct http_request *rq, struct store_sid_registration *r, struct recall *keys)
+{
+	int max = srv->sv_conf->c_sid_recall_tries, failures = 0;
+	json_t *wrong = json_array();
+	char *sealed[2] = { NULL, NULL };
+	struct sl_err err = { 0 };
+
+	for (int i = 0; i < 2; i++) {
+		if (keys[i].rc_verdict == SK_OK)
+			sealed[i] = sid_key_seal(srv, r->sr_id, sid_uses[i], &keys[i].rc_key, &err);
+		else
+			json_array_append_new(wrong, json_string(sid_uses[i]));
+	}
+	if (sealed[0] != NULL || sealed[1] != NULL) {
+		struct store_sid_registration upd = *r;
+		if (sealed[0] != NULL) {
+			upd.sr_auth_sealed = sealed[0];
+			upd.sr_auth_version = (int64_t)keys[0].rc_key.sk_version;
+		}
+		if (sealed[1] != NULL) {
+			upd.sr_sign_sealed = sealed[1];
+			upd.sr_sign_version = (int64_t)keys[1].rc_key.sk_version;
+		}
+		store_sid_registration_set_keys(srv->sv_store, &upd);
+	}
+	if (store_sid_registration_recall_failure(srv->sv_store, r->sr_id, &failures) != SL_OK)
+		failures = max;
+	if (failures >= max) {
+		store_sid_registration_fail(srv->sv_store, r->sr_id);
+		sid_reg_audit(srv, rq, "smartid.register", "failed", NULL, "wrong PINs at the recall check");
+		app_send_error(rq, 403, "registration_failed", "Too many wrong PINs; start the registration again.", NULL);
+		json_decref(wrong);
+	} else {
+		sid_reg_audit(srv, rq, "smartid.register", "wrong_pin", NULL, "recall check");
+		app_send_error(rq, 400, "wrong_pin", "A PIN was not the one chosen.",
+			json_pack("{s:o,s:i}", "keys", wrong, "attempts_left", max - failures));
+	}
+	free(sealed[0]);
+	free(sealed[1]);
+}
+
+/* The registration may be checked now; false when answered. */
+static bool
+recall_ready(struct server *srv, struct http_request *rq, const struct store_sid_registration *r)
+{
+	if (!sid_reg_live(rq, r))
+		return false;
+	if (strcmp(r->sr_status, "failed") == 0 || r->sr_recall_failures >= srv->sv_conf->c_sid_recall_tries) {
+		app_send_error(rq, 403, "registration_failed", "Too many wrong PINs; start the registration again.", NULL);
+		return false;
+	}
+	if (strcmp(r->sr_status, "confirmed") != 0) {
+		app_send_error(rq, 409, "not_confirmed", "Confirm the registration on the portal first.", NULL);
+		return false;
+	}
+	return true;
+}
+
+void
+sid_register_finish(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_sid_registration r;
+	struct recall keys[2];
+	struct sl_err err = { 0 };
+	json_t *body;
+	int rc = SL_OK;
+
+	memset(keys, 0, sizeof(keys));
+	if (sid_reg_authenticate(srv, rq, &r) != SL_OK)
+		return;
+	body = app_json_body(rq);
+	if (body == NULL || !recall_ready(srv, rq, &r))
+		goto out;
+	for (int i = 0; i < 2 && rc == SL_OK; i++)
+		rc = recall_check(srv, body, &r, i, &keys[i], &err);
+	if (rc == SL_EINVAL)
+		app_send_error(rq, 400, "invalid_request", err.msg, NULL);
+	else if (rc != SL_OK || keys[0].rc_verdict == SK_ERROR || keys[1].rc_verdict == SK_ERROR)
+		app_send_error(rq, 500, "server_error", "The PINs could not be checked; try again.", NULL);
+	else if (keys[0].rc_verdict == SK_CLONE || keys[0].rc_verdict == SK_BAD_VERSION ||
+		 keys[1].rc_verdict == SK_CLONE || keys[1].rc_verdict == SK_BAD_VERSION)
+		app_send_error(rq, 400, "invalid_version", "version: not ahead of the server by 1..64", NULL);
+	else if (keys[0].rc_verdict == SK_OK && keys[1].rc_verdict == SK_OK)
+		finish_done(srv, rq, &r, keys);
+	else
+		recall_wrong(srv, rq, &r, keys);
+out:
+	for (int i = 0; i < 2; i++)
+		sk_server_key_clear(&keys[i].rc_key);
+	json_decref(body);
+	store_sid_registration_clear(&r);
+}

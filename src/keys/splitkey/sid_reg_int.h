@@ -1,0 +1,93 @@
+/*
+ * sid_reg_int.h — the registration half of the split-key module: what its
+ * files share (not public).
+ *
+ *   register.c     the route table, GET /config
+ *   reg_device.c   POST /register (the shares, the server keys, the
+ *                  registration code), GET /register (long-poll)
+ *   reg_recall.c   POST /register/finish: the recall check, certificates,
+ *                  the device on the person's account
+ *   reg_login.c    the portal: intro, the eID login of a visit (through the
+ *                  portal's own eID login and its browser-bound handoff),
+ *                  the visit cookie
+ *   reg_pages.c    the portal: questions, registration code, confirmation
+ *
+ * A registration (store_sid_registration) lives [smartid]
+ * registration_lifetime from POST /register: "code" → (portal) "confirmed"
+ * → (recall check) "done", or "failed" after [smartid] recall_tries wrong
+ * PINs.  Its server keys are sealed at rest with the AAD
+ * "<registration id> <use>"; a device's keys with "<device id> <use>"
+ * (sid_key_aad).  The registration code is kept only as an HMAC
+ * (sid_code_mac), looked up by it, so the compare is the MAC lookup.
+ */
+#ifndef SL_SID_REG_INT_H
+#define SL_SID_REG_INT_H
+
+#include "splitkey.h"
+#include "../../store/store.h"
+
+#define SID_REG_PORTAL "/smartid/register"
+#define SID_REG_CLIENT_ID "sleutel-smartid" /* built-in client of the portal's eID login */
+#define SID_REG_CLIENT_NAME "Smart-ID"
+#define SID_REG_COOKIE_VISIT "__Host-sl_sidreg" /* the visit; its SHA-256 is the visit id */
+#define SID_REG_COOKIE_STATE "__Host-sl_sidreg_state" /* the eID login in flight */
+#define SID_REG_CSRF_ID "smartid-register" /* the forms' CSRF token id: one per browser */
+#define SID_REG_LOGIN_MAX_AGE 300 /* seconds from the eID login to the visit */
+#define SID_REG_EMAIL_MAX 254
+#define SID_REG_NAME_MAX 64 /* bytes of a device name */
+#define SID_REG_TERMS_MAX 64
+#define SID_REG_CHALLENGE_LEN 32
+#define SID_REG_AAD_MAX 160
+#define SID_REG_SHARE_AAD "smartid-share " /* + use + " " + jkt */
+#define SID_RECALL_TAG "sleutel smartid recall v1"
+
+extern const char *const sid_uses[2]; /* STORE_SID_KEY_AUTH, STORE_SID_KEY_SIGN */
+
+/* "<owner id> <use>": the AAD of a sealed server key (registration or
+ * device) and of a recall partial signature. */
+void sid_key_aad(const char *owner_id, const char *use, char *out, size_t len);
+/* The HMAC (hex) under the server's key of a normalised registration code. */
+int sid_code_mac(struct server *srv, const char *code, char out[2 * SL_SHA256_LEN + 1]);
+
+/* The registration whose transport key made this request's proof (proof
+ * checked, jti spent); on failure the 401/503 is sent. */
+int sid_reg_authenticate(struct server *srv, struct http_request *rq, struct store_sid_registration *out);
+/* 410 when expired; false when sent. */
+bool sid_reg_live(struct http_request *rq, const struct store_sid_registration *r);
+
+/* Open a sealed server key (at-rest AAD "<owner> <use>"). */
+int sid_key_open(struct server *srv, const char *owner, const char *use, const char *sealed, struct sk_server_key *key,
+	struct sl_err *err);
+/* Seal a server key at rest; malloc'd b64url or NULL. */
+char *sid_key_seal(struct server *srv, const char *owner, const char *use, const struct sk_server_key *key,
+	struct sl_err *err);
+
+/* Route handlers. */
+void sid_config_get(void *ctx, struct http_request *rq);
+void sid_register_post(void *ctx, struct http_request *rq);
+void sid_register_get(void *ctx, struct http_request *rq);
+void sid_register_finish(void *ctx, struct http_request *rq);
+void sid_portal_intro(void *ctx, struct http_request *rq);
+void sid_portal_login(void *ctx, struct http_request *rq);
+void sid_portal_return(void *ctx, struct http_request *rq);
+void sid_portal_questions(void *ctx, struct http_request *rq);
+void sid_portal_code(void *ctx, struct http_request *rq);
+void sid_portal_confirm(void *ctx, struct http_request *rq);
+
+/* ---- portal shared (reg_login.c) ---- */
+
+/* This browser's live visit (by its cookie), or SL_ENOTFOUND. */
+int sid_visit_load(struct server *srv, struct http_request *rq, struct store_sid_visit *out);
+/* The person of a visit (sv_person JSON): given and family names. */
+void sid_visit_names(const struct store_sid_visit *v, char *given, size_t glen, char *family, size_t flen);
+/* A dead end of the portal (heading, detail: msgids) with the way back
+ * to the intro. */
+void sid_reg_problem(
+	struct server *srv, struct http_request *rq, int status, int lang, const char *heading, const char *detail);
+/* A form of the portal: the visit and the CSRF token; false when the page
+ * (no visit: log in with the eID first; bad token) is sent. */
+bool sid_form_ok(struct server *srv, struct http_request *rq, int lang, struct store_sid_visit *v);
+void sid_reg_audit(struct server *srv, struct http_request *rq, const char *event, const char *result,
+	const char *person_id, const char *detail);
+
+#endif

@@ -1,0 +1,476 @@
+/*
+ * smartid_reg.c — Smart-ID registrations (the app's start, the portal's
+ * confirmation, the recall check, the finish that makes the account, the
+ * device and its keys) and the registration portal's visits.
+ *
+ * Registrations and visits live minutes and are written at NORMAL; the
+ * finish is one FULL transaction.  The steps that guard a registration
+ * (confirm once, charge a code try, count a recall failure) are single
+ * conditional statements, so racing requests cannot both pass.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+#define SR_COLS                                                                                                        \
+	"id, jkt, transport_jwk, device_name, lang, terms, country, method, status, code_hash, auth_sealed,"           \
+	" auth_version, sign_sealed, sign_version, person, email, phone, challenge, recall_failures, created, expires"
+#define SV_COLS "id, person, email, phone, registration_id, code_tries, expires"
+
+static const char sr_put_sql[] = "INSERT INTO sid_registrations (" SR_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+				 " ?8, 'code', ?9, ?10, ?11, ?12, ?13, NULL, NULL, NULL, NULL, 0, ?14, ?15)";
+static const char sr_get_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHERE id = ?1";
+static const char sr_by_jkt_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHERE jkt = ?1";
+static const char sr_by_code_sql[] =
+	"SELECT " SR_COLS " FROM sid_registrations WHERE code_hash = ?1 AND status = 'code' AND expires > ?2";
+static const char sv_put_sql[] = "INSERT INTO sid_visits (" SV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)";
+static const char sv_get_sql[] = "SELECT " SV_COLS " FROM sid_visits WHERE id = ?1 AND expires > ?2";
+
+const char *const store_sql_sid_reg[Q_COUNT] = {
+	[Q_SR_PUT] = sr_put_sql,
+	[Q_SR_GET] = sr_get_sql,
+	[Q_SR_BY_JKT] = sr_by_jkt_sql,
+	[Q_SR_BY_CODE] = sr_by_code_sql,
+	/* A registration no longer holds its key once expired or failed. */
+	[Q_SR_DROP_STALE] = "DELETE FROM sid_registrations WHERE jkt = ?1 AND (expires <= ?2 OR status = 'failed')",
+	/* Nor its code once expired (the partial UNIQUE index stays exact). */
+	[Q_SR_FREE_CODE] = "UPDATE sid_registrations SET code_hash = NULL WHERE code_hash = ?1 AND expires <= ?2",
+	[Q_SR_JKT_DEVICE] = "SELECT 1 FROM sid_devices WHERE jkt = ?1",
+	/* The code is spent: the hash is dropped with the status. */
+	[Q_SR_CONFIRM] = "UPDATE sid_registrations SET status = 'confirmed', code_hash = NULL, person = ?2,"
+			 " email = ?3, phone = ?4, challenge = ?5 WHERE id = ?1 AND status = 'code' AND expires > ?6",
+	[Q_SR_RECALL_FAIL] = "UPDATE sid_registrations SET recall_failures = recall_failures + 1"
+			     " WHERE id = ?1 AND status = 'confirmed' RETURNING recall_failures",
+	[Q_SR_SET_KEYS] = "UPDATE sid_registrations SET auth_sealed = ?2, auth_version = ?3, sign_sealed = ?4,"
+			  " sign_version = ?5 WHERE id = ?1 AND status = 'confirmed' AND expires > ?6",
+	/* A failed or finished registration keeps no server key: the
+	 * device's keys live in sid_keys, a failed one's nowhere. */
+	[Q_SR_FAIL] = "UPDATE sid_registrations SET status = 'failed', code_hash = NULL, auth_sealed = NULL,"
+		      " sign_sealed = NULL WHERE id = ?1 AND status IN ('code', 'confirmed')",
+	[Q_SR_DONE] = "UPDATE sid_registrations SET status = 'done', auth_sealed = NULL, sign_sealed = NULL"
+		      " WHERE id = ?1 AND status = 'confirmed'",
+	[Q_SV_PUT] = sv_put_sql,
+	[Q_SV_GET] = sv_get_sql,
+	[Q_SV_ANSWER] = "UPDATE sid_visits SET email = ?2, phone = ?3 WHERE id = ?1",
+	[Q_SV_CHARGE] = "UPDATE sid_visits SET code_tries = code_tries + 1 WHERE id = ?1 AND code_tries < ?2"
+			" RETURNING code_tries",
+	[Q_SV_SET_REG] = "UPDATE sid_visits SET registration_id = ?2 WHERE id = ?1",
+	[Q_SV_DEL] = "DELETE FROM sid_visits WHERE id = ?1",
+};
+
+/* ---- registrations ---- */
+
+static void
+registration_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_sid_registration *r = arg;
+
+	r->sr_id = col_text(s, 0);
+	r->sr_jkt = col_text(s, 1);
+	r->sr_transport_jwk = col_text(s, 2);
+	r->sr_device_name = col_text(s, 3);
+	r->sr_lang = col_text(s, 4);
+	r->sr_terms = col_text(s, 5);
+	r->sr_country = col_text(s, 6);
+	r->sr_method = col_text(s, 7);
+	r->sr_status = col_text(s, 8);
+	r->sr_code_hash = col_text(s, 9);
+	r->sr_auth_sealed = col_text(s, 10);
+	r->sr_auth_version = sqlite3_column_int64(s, 11);
+	r->sr_sign_sealed = col_text(s, 12);
+	r->sr_sign_version = sqlite3_column_int64(s, 13);
+	r->sr_person = col_text(s, 14);
+	r->sr_email = col_text(s, 15);
+	r->sr_phone = col_text(s, 16);
+	r->sr_challenge = col_text(s, 17);
+	r->sr_recall_failures = sqlite3_column_int(s, 18);
+	r->sr_created = sqlite3_column_int64(s, 19);
+	r->sr_expires = sqlite3_column_int64(s, 20);
+}
+
+/* Is `jkt` a Smart-ID device's key (any status: an ended device's key
+ * stays spent)? */
+static int
+jkt_is_sid_device(struct conn *c, const char *jkt)
+{
+	const struct bind b[] = { BT(jkt) };
+	sqlite3_stmt *s = stmt_bound(c, Q_SR_JKT_DEVICE, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	sqlite3_reset(s);
+	if (rc == SL_OK)
+		return SL_ECONFLICT;
+	return rc == SL_ENOTFOUND ? SL_OK : rc;
+}
+
+int
+store_sid_registration_put(struct store *st, const struct store_sid_registration *r)
+{
+	int64_t now = sl_now();
+	const struct bind stale[] = { BT(r->sr_jkt), BI(now) };
+	const struct bind code[] = { BT(r->sr_code_hash), BI(now) };
+	const struct bind b[] = { BT(r->sr_id), BT(r->sr_jkt), BT(r->sr_transport_jwk), BT(r->sr_device_name),
+		BT(r->sr_lang), BT(r->sr_terms), BT(r->sr_country), BT(r->sr_method), BT(r->sr_code_hash),
+		BT(r->sr_auth_sealed), BI(r->sr_auth_version), BT(r->sr_sign_sealed), BI(r->sr_sign_version),
+		BI(r->sr_created ? r->sr_created : now), BI(r->sr_expires) };
+	struct conn *c;
+	int rc;
+
+	if (r->sr_id == NULL || r->sr_jkt == NULL || r->sr_transport_jwk == NULL || r->sr_code_hash == NULL ||
+		r->sr_auth_sealed == NULL || r->sr_sign_sealed == NULL)
+		return SL_EINVAL;
+	c = conn_get(st);
+	rc = tx_begin(c, DUR_NORMAL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SR_DROP_STALE, stale, NBIND(stale), NULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SR_FREE_CODE, code, NBIND(code), NULL);
+	if (rc == SL_OK)
+		rc = jkt_is_sid_device(c, r->sr_jkt);
+	/* A live registration's key or code: the UNIQUE constraints. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SR_PUT, b, NBIND(b), NULL);
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	return rc;
+}
+
+int
+store_sid_registration_get(struct store *st, const char *id, struct store_sid_registration *out)
+{
+	return get_one(st, Q_SR_GET, id, registration_read, out, sizeof(*out));
+}
+
+int
+store_sid_registration_by_jkt(struct store *st, const char *jkt, struct store_sid_registration *out)
+{
+	return get_one(st, Q_SR_BY_JKT, jkt, registration_read, out, sizeof(*out));
+}
+
+int
+store_sid_registration_by_code(struct store *st, const char *code_hash, int64_t now, struct store_sid_registration *out)
+{
+	const struct bind b[] = { BT(code_hash), BI(now) };
+
+	memset(out, 0, sizeof(*out));
+	if (code_hash == NULL)
+		return SL_EINVAL;
+	return read_one(st, Q_SR_BY_CODE, b, NBIND(b), registration_read, out);
+}
+
+struct reg_state {
+	const char *rs_id;
+	const char *rs_status; /* the status the change needed */
+	int64_t rs_now; /* 0: expiry not checked */
+};
+
+/* Why a registration is not fit for a step (in the caller's transaction):
+ * SL_ENOTFOUND (no such registration), SL_ECONFLICT (another status),
+ * SL_EEXPIRED (past its expiry).  `expired_first` orders the last two as
+ * the contract of the step says; SL_OK when it is fit. */
+static int
+reg_check(const struct store_sid_registration *r, const struct reg_state *want, bool expired_first)
+{
+	bool wrong = r->sr_status == NULL || strcmp(r->sr_status, want->rs_status) != 0;
+	bool expired = want->rs_now != 0 && r->sr_expires <= want->rs_now;
+
+	if (expired_first && expired)
+		return SL_EEXPIRED;
+	if (wrong)
+		return SL_ECONFLICT;
+	return expired ? SL_EEXPIRED : SL_OK;
+}
+
+/* A conditional change of a registration matched no row: say why. */
+static int
+reg_why_not(struct conn *c, const void *arg)
+{
+	const struct reg_state *want = arg;
+	const struct bind b[] = { BT(want->rs_id) };
+	struct store_sid_registration r = { 0 };
+	int rc = conn_read_one(c, Q_SR_GET, b, NBIND(b), registration_read, &r);
+
+	if (rc == SL_OK && (rc = reg_check(&r, want, false)) == SL_OK)
+		rc = SL_ESTORE; /* the statement should have matched */
+	store_sid_registration_clear(&r);
+	return rc;
+}
+
+int
+store_sid_registration_confirm(struct store *st, const struct store_sid_registration *r, int64_t now)
+{
+	const struct bind b[] = { BT(r->sr_id), BT(r->sr_person), BT(r->sr_email), BT(r->sr_phone), BT(r->sr_challenge),
+		BI(now) };
+	const struct reg_state want = { r->sr_id, "code", now };
+
+	if (r->sr_id == NULL || r->sr_person == NULL || r->sr_challenge == NULL)
+		return SL_EINVAL;
+	return write_or_why(st, DUR_NORMAL, Q_SR_CONFIRM, b, NBIND(b), reg_why_not, &want);
+}
+
+int
+store_sid_registration_recall_failure(struct store *st, const char *id, int *failures)
+{
+	/* No row: unknown or not "confirmed" (the recall check is over). */
+	return update_returning_int(st, DUR_NORMAL, Q_SR_RECALL_FAIL, id, failures);
+}
+
+int
+store_sid_registration_set_keys(struct store *st, const struct store_sid_registration *r)
+{
+	int64_t now = sl_now();
+	const struct bind b[] = { BT(r->sr_id), BT(r->sr_auth_sealed), BI(r->sr_auth_version), BT(r->sr_sign_sealed),
+		BI(r->sr_sign_version), BI(now) };
+	const struct reg_state want = { r->sr_id, "confirmed", now };
+
+	if (r->sr_id == NULL || r->sr_auth_sealed == NULL || r->sr_sign_sealed == NULL)
+		return SL_EINVAL;
+	return write_or_why(st, DUR_NORMAL, Q_SR_SET_KEYS, b, NBIND(b), reg_why_not, &want);
+}
+
+/* Failing changed nothing: gone, or already done or failed. */
+static int
+reg_exists_why(struct conn *c, const void *id)
+{
+	const struct bind b[] = { BT(id) };
+	struct store_sid_registration r = { 0 };
+	int rc = conn_read_one(c, Q_SR_GET, b, NBIND(b), registration_read, &r);
+
+	store_sid_registration_clear(&r);
+	return rc == SL_OK ? SL_ECONFLICT : rc;
+}
+
+int
+store_sid_registration_fail(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	if (id == NULL)
+		return SL_EINVAL;
+	return write_or_why(st, DUR_NORMAL, Q_SR_FAIL, b, NBIND(b), reg_exists_why, id);
+}
+
+/* Take a field of the device from the registration when the caller left
+ * it NULL; SL_EINVAL when the caller's differs (another phone's key). */
+static int
+take_field(char **field, const char *from_registration)
+{
+	if (*field != NULL)
+		return from_registration == NULL || strcmp(*field, from_registration) == 0 ? SL_OK : SL_EINVAL;
+	if (from_registration == NULL)
+		return SL_OK;
+	*field = strdup(from_registration);
+	return *field != NULL ? SL_OK : SL_ENOMEM;
+}
+
+/* The device of a finished registration: its transport key is the
+ * registration's; its name too unless the caller chose one. */
+static int
+finish_device(struct conn *c, const struct store_sid_registration *reg, struct store_sid_device *dev,
+	const char *account_id, int64_t now, struct sl_err *why)
+{
+	const struct bind by_doc[] = { BT(dev->sd_document) };
+	sqlite3_stmt *s;
+	int rc;
+
+	if (dev->sd_document == NULL)
+		return sl_fail(why, SL_EINVAL, "the device has no document number");
+	if ((rc = take_field(&dev->sd_jkt, reg->sr_jkt)) != SL_OK ||
+		(rc = take_field(&dev->sd_transport_jwk, reg->sr_transport_jwk)) != SL_OK)
+		return sl_fail(why, rc, "the device key is not the registration's");
+	if (dev->sd_name == NULL && (rc = take_field(&dev->sd_name, reg->sr_device_name)) != SL_OK)
+		return sl_fail(why, rc, "out of memory");
+	/* Tell a reused document number from a reused key. */
+	s = stmt_bound(c, Q_SD_BY_DOC, by_doc, NBIND(by_doc));
+	rc = step_row(c, s);
+	sqlite3_reset(s);
+	if (rc == SL_OK)
+		return sl_fail(why, SL_ECONFLICT, "the document number is in use");
+	if (rc != SL_ENOTFOUND)
+		return sl_fail(why, rc, "cannot read the devices");
+	rc = sid_device_insert_tx(c, dev, account_id, now);
+	if (rc == SL_ECONFLICT)
+		return sl_fail(why, rc, "the device key is in use");
+	return rc == SL_OK ? rc : sl_fail(why, rc, "cannot save the device");
+}
+
+/* Insert the device's key of `use`: the caller's record, its server key
+ * (when NULL) the registration's latest. */
+static int
+finish_key(struct conn *c, const struct store_sid_registration *reg, const char *device_id, const char *use,
+	const struct store_sid_key *in, struct sl_err *why)
+{
+	bool auth = strcmp(use, STORE_SID_KEY_AUTH) == 0;
+	struct store_sid_key k = *in;
+	int rc;
+
+	k.sk_use = (char *)use;
+	if (k.sk_sealed == NULL) {
+		k.sk_sealed = auth ? reg->sr_auth_sealed : reg->sr_sign_sealed;
+		k.sk_version = auth ? reg->sr_auth_version : reg->sr_sign_version;
+	}
+	rc = sid_key_insert(c, device_id, &k);
+	return rc == SL_OK ? rc : sl_fail(why, rc, "cannot save the %s key", use);
+}
+
+int
+store_sid_registration_finish(struct store *st, const char *registration_id, struct store_person *person,
+	struct store_sid_device *dev, const struct store_sid_key *auth, const struct store_sid_key *sign,
+	struct store_sid_account *account, int64_t now, struct sl_err *err)
+{
+	const struct bind key[] = { BT(registration_id) };
+	const struct reg_state want = { registration_id, "confirmed", now };
+	struct store_sid_registration reg = { 0 };
+	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
+	struct conn *c;
+	int rc, changes = 0;
+
+	memset(account, 0, sizeof(*account));
+	if (registration_id == NULL || person == NULL || person->p_rrn == NULL || dev == NULL || auth == NULL ||
+		sign == NULL)
+		return sl_fail(err, SL_EINVAL, "the registration lacks a person, device or key");
+	c = conn_get(st);
+	rc = tx_begin(c, DUR_FULL);
+	if (rc == SL_OK && (rc = conn_read_one(c, Q_SR_GET, key, NBIND(key), registration_read, &reg)) == SL_ENOTFOUND)
+		sl_fail(&why, rc, "no such registration");
+	if (rc == SL_OK && (rc = reg_check(&reg, &want, true)) != SL_OK)
+		sl_fail(&why, rc,
+			rc == SL_EEXPIRED ? "the registration has expired" : "the registration is not confirmed");
+	/* The same person record as the app key's and the eID login's. */
+	if (rc == SL_OK && (rc = person_upsert_tx(c, person, now)) != SL_OK)
+		sl_fail(&why, rc, "cannot save the person record");
+	if (rc == SL_OK &&
+		(rc = sid_account_for_person_tx(c, person->p_id, reg.sr_email, reg.sr_phone, now, account)) != SL_OK)
+		sl_fail(&why, rc, "cannot save the account");
+	if (rc == SL_OK)
+		rc = finish_device(c, &reg, dev, account->sa_id, now, &why);
+	if (rc == SL_OK)
+		rc = finish_key(c, &reg, dev->sd_id, STORE_SID_KEY_AUTH, auth, &why);
+	if (rc == SL_OK)
+		rc = finish_key(c, &reg, dev->sd_id, STORE_SID_KEY_SIGN, sign, &why);
+	/* Read in this transaction (BEGIN IMMEDIATE holds the write lock), so
+	 * this cannot miss; checked anyway. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SR_DONE, key, NBIND(key), &changes);
+	if (rc == SL_OK && changes != 1)
+		rc = sl_fail(&why, SL_ECONFLICT, "the registration is not confirmed");
+	rc = tx_end(c, rc);
+	conn_put(st, c);
+	store_sid_registration_clear(&reg);
+	if (rc != SL_OK) {
+		store_sid_account_clear(account);
+		return sl_fail(err, rc, "%s", why.code != SL_OK ? why.msg : "cannot finish the registration");
+	}
+	return rc;
+}
+
+void
+store_sid_registration_clear(struct store_sid_registration *r)
+{
+	if (r == NULL)
+		return;
+	free(r->sr_id);
+	free(r->sr_jkt);
+	free(r->sr_transport_jwk);
+	free(r->sr_device_name);
+	free(r->sr_lang);
+	free(r->sr_terms);
+	free(r->sr_country);
+	free(r->sr_method);
+	free(r->sr_status);
+	free(r->sr_code_hash);
+	free(r->sr_auth_sealed);
+	free(r->sr_sign_sealed);
+	free(r->sr_person);
+	free(r->sr_email);
+	free(r->sr_phone);
+	free(r->sr_challenge);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- registration portal visits ---- */
+
+int
+store_sid_visit_put(struct store *st, const struct store_sid_visit *v)
+{
+	const struct bind b[] = { BT(v->sv_id), BT(v->sv_person), BT(v->sv_email), BT(v->sv_phone),
+		BT(v->sv_registration_id), BI(v->sv_expires) };
+
+	if (v->sv_id == NULL || v->sv_person == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_NORMAL, Q_SV_PUT, b, NBIND(b), false);
+}
+
+static void
+visit_read(sqlite3_stmt *s, void *arg)
+{
+	struct store_sid_visit *v = arg;
+
+	v->sv_id = col_text(s, 0);
+	v->sv_person = col_text(s, 1);
+	v->sv_email = col_text(s, 2);
+	v->sv_phone = col_text(s, 3);
+	v->sv_registration_id = col_text(s, 4);
+	v->sv_code_tries = sqlite3_column_int(s, 5);
+	v->sv_expires = sqlite3_column_int64(s, 6);
+}
+
+int
+store_sid_visit_get(struct store *st, const char *id, int64_t now, struct store_sid_visit *out)
+{
+	const struct bind b[] = { BT(id), BI(now) };
+
+	memset(out, 0, sizeof(*out));
+	return read_one(st, Q_SV_GET, b, NBIND(b), visit_read, out);
+}
+
+int
+store_sid_visit_answer(struct store *st, const char *id, const char *email, const char *phone)
+{
+	const struct bind b[] = { BT(id), BT(email), BT(phone) };
+
+	return write_one(st, DUR_NORMAL, Q_SV_ANSWER, b, NBIND(b), true);
+}
+
+int
+store_sid_visit_charge(struct store *st, const char *id, int max, int *tries)
+{
+	const struct bind b[] = { BT(id), BI(max) };
+	int64_t v = 0;
+	int rc = update_returning(st, DUR_NORMAL, Q_SV_CHARGE, b, NBIND(b), &v, 1);
+
+	if (rc == SL_OK)
+		*tries = (int)v;
+	/* No row: the tries are used up, or no such visit. */
+	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
+}
+
+int
+store_sid_visit_set_registration(struct store *st, const char *id, const char *registration_id)
+{
+	const struct bind b[] = { BT(id), BT(registration_id) };
+
+	return write_one(st, DUR_NORMAL, Q_SV_SET_REG, b, NBIND(b), true);
+}
+
+int
+store_sid_visit_delete(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	return write_one(st, DUR_NORMAL, Q_SV_DEL, b, NBIND(b), true);
+}
+
+void
+store_sid_visit_clear(struct store_sid_visit *v)
+{
+	if (v == NULL)
+		return;
+	free(v->sv_id);
+	free(v->sv_person);
+	free(v->sv_email);
+	free(v->sv_phone);
+	free(v->sv_registration_id);
+	memset(v, 0, sizeof(*v));
+}
