@@ -1,0 +1,251 @@
+// smartid-app.test.mjs — the reference app (sleutel-app smartid ..., on
+// libsleutel-app) as the Smart-ID phone against a real sleuteld:
+// registration (PIN1/PIN2 from stdin, the registration code, the portal
+// part with an eID test card through the registration portal helpers),
+// the recall check with a wrong PIN then the right ones, the state file
+// (private, both split keys, no PIN), a portal login answered by
+// `sleutel-app smartid approve` after a wrong PIN the server counted, a
+// refusal, the device list, and removal.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, Agent, hiddenInputs, BUILD } from './lib/harness.mjs';
+import { registerRp, authRequest } from './lib/flows.mjs';
+import { issueCard, rrn } from './lib/eid.mjs';
+import { portalEidLogin, portalSteps } from './lib/smartid.mjs';
+
+// SLEUTEL_APP: another build of the app (a sanitizer build) against this server.
+const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
+const PIN1 = '4711';
+const PIN2 = '27182';
+const PERSON = { given: 'Anna', family: 'Peeters', rrn: rrn('900215', '123') };
+
+let server;
+let rp;
+let dir;
+let state;
+let ca;
+
+// Run sleutel-app; `input` goes to its stdin (then closed).
+function app(args, { input = '', st = state } = {}) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(APP, ['--state', st, '--server', server.base, '--ca', ca, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (/ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(stderr)) {
+        reject(new Error(`sleutel-app ${args.join(' ')}: sanitizer report\n${stderr}`));
+        return;
+      }
+      let json = null;
+      try { json = JSON.parse(stdout.trim().split('\n').pop()); } catch { /* text output */ }
+      resolve({ code, stdout, stderr, json });
+    });
+    p.stdin.end(input);
+  });
+}
+
+const readState = () => JSON.parse(readFileSync(state, 'utf8'));
+
+before(async () => {
+  ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
+  dir = mkdtempSync(path.join(tmpdir(), 'sleutel-sidapp-'));
+  state = path.join(dir, 'phone.json');
+  server = await startServer({ demo: true, config: { smartid: { key_bits: 1024 } } });
+  rp = await registerRp(server, { name: 'Mijn gezondheid' });
+});
+
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+// The portal part of a registration: eID login with a test card, the
+// questions, the registration code, confirm.
+async function portal(code, person = PERSON) {
+  const cardDir = mkdtempSync(path.join(dir, 'card-'));
+  const card = await issueCard(server.pkiDir, cardDir, { given: person.given, family: person.family, rrn: person.rrn });
+  const agent = new Agent();
+  await portalEidLogin(server, agent, card);
+  return portalSteps(server, agent, code);
+}
+
+let deviceId;
+
+test('registration: keys made under PIN1/PIN2, the code, the portal, a wrong PIN in the recall check, then the right ones', async () => {
+  // PINs of the wrong form are refused before anything is made or sent.
+  let r = await app(['--json', 'smartid', 'register'], { input: `123\n${PIN2}\n` });
+  assert.equal(r.code, 2, r.stderr);
+  r = await app(['--json', 'smartid', 'register'], { input: `${PIN1}\n1234\n` });
+  assert.equal(r.code, 2, r.stderr);
+
+  r = await app(['--json', 'smartid', 'register', '--name', 'Terminal'], { input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.json.registration_code, /^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/);
+  assert.equal(r.json.status, 'code');
+  assert.ok(r.json.portal_url.endsWith('/smartid/register'), r.json.portal_url);
+  const code = r.json.registration_code;
+
+  // The state: private, its own transport key, both keys, no PIN, no code.
+  assert.equal(statSync(state).mode & 0o777, 0o600);
+  const text = readFileSync(state, 'utf8');
+  const st = JSON.parse(text);
+  assert.equal(st.smartid.registration_id, r.json.registration_id);
+  assert.notEqual(st.smartid.transport_key, st.transport_key);
+  assert.equal(st.smartid.auth.key.use, 'auth');
+  assert.equal(st.smartid.sign.key.use, 'sign');
+  assert.equal(st.smartid.auth.n, r.json.auth.n);
+  assert.equal(st.smartid.auth.key.version, 0);
+  assert.ok(!text.includes(code), 'the registration code is not kept');
+  assert.ok(!text.includes(`"${PIN1}"`) && !text.includes(`"${PIN2}"`));
+
+  // Before the portal confirmed: the recall check is refused, nothing counted.
+  r = await app(['--json', 'smartid', 'status']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'code');
+
+  const end = await portal(code);
+  assert.equal(end.status, 200, end.body);
+  r = await app(['--json', 'smartid', 'status', '--wait', '10']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'confirmed');
+  assert.equal(r.json.person.given_name, PERSON.given);
+  assert.equal(r.json.person.family_name, PERSON.family);
+
+  // A wrong PIN1: the server names the key and counts.
+  r = await app(['--json', 'smartid', 'finish'], { input: `9999\n${PIN2}\n` });
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.json.error, 'wrong_pin');
+  assert.deepEqual(r.json.keys, ['auth']);
+  assert.equal(r.json.attempts_left, 2);
+  // The keys moved on before anything was sent.
+  assert.ok(readState().smartid.auth.key.version >= 1);
+
+  r = await app(['--json', 'smartid', 'finish'], { input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.json.document_number, /^PNOBE-/);
+  assert.match(r.json.certificates.auth, /^-----BEGIN CERTIFICATE-----/);
+  deviceId = r.json.device_id;
+  const after = readState().smartid;
+  assert.equal(after.device_id, deviceId);
+  assert.equal(after.registration_id, undefined);
+  assert.equal(after.auth.certificate, r.json.certificates.auth);
+  assert.equal(after.sign.certificate, r.json.certificates.sign);
+
+  r = await app(['--json', 'smartid', 'status']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.device_id, deviceId);
+  assert.equal(r.json.keys.auth.failures, 0);
+
+  // Text output, in Dutch by default.
+  r = await app(['smartid', 'status']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Documentnummer: PNOBE-/);
+});
+
+// The browser: authorize at the RP, the Smart-ID key, the national
+// number; the wait page shows the verification code.
+async function browserLogin(person = PERSON) {
+  const agent = new Agent();
+  const req = await authRequest(rp.config);
+  let res = await agent.get(String(req.url));
+  assert.equal(res.status, 303);
+  const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  res = await agent.get(`${server.base}/key/smartid?req=${reqId}&lang=en`);
+  assert.equal(res.status, 200);
+  const hidden = hiddenInputs(await res.text());
+  res = await agent.post(`${server.base}/key/smartid/login`, { ...hidden, rrn: person.rrn });
+  assert.equal(res.status, 303, 'the national number form moves on to the wait page');
+  const wait = new URL(res.headers.get('location'), server.base);
+  res = await agent.get(String(wait));
+  const html = await res.text();
+  const m = html.match(/id="vcode"[^>]*>(\d{4})</);
+  assert.ok(m, 'the wait page shows the verification code');
+  return { agent, req, wait, code: m[1] };
+}
+
+async function pendingOne() {
+  const r = await app(['--json', 'smartid', 'pending']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.requests.length, 1, JSON.stringify(r.json));
+  return r.json.requests[0];
+}
+
+test('login: the app shows the site and the code, a wrong PIN1 is counted, the right one approves', async () => {
+  const b = await browserLogin();
+  const rq = await pendingOne();
+  assert.equal(rq.verification_code, b.code);
+  assert.equal(rq.rp_name, 'Mijn gezondheid');
+  assert.equal(rq.key, 'auth');
+
+  let r = await app(['smartid', 'pending']);
+  assert.match(r.stdout, /Mijn gezondheid/);
+  assert.match(r.stdout, new RegExp(`Verificatiecode: ${b.code}`));
+
+  r = await app(['--json', 'smartid', 'approve', rq.id], { input: '0000\n' });
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.json.error, 'wrong_pin');
+  assert.equal(r.json.failures, 1);
+  r = await app(['--json', 'smartid', 'status']);
+  assert.equal(r.json.keys.auth.failures, 1);
+
+  // The request is still there; the right PIN1 approves it.
+  const again = await pendingOne();
+  assert.equal(again.id, rq.id);
+  r = await app(['--json', 'smartid', 'approve', rq.id], { input: `${PIN1}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'approved');
+  r = await app(['--json', 'smartid', 'status']);
+  assert.equal(r.json.keys.auth.failures, 0);
+
+  // The browser moves on.
+  const res = await b.agent.get(String(b.wait));
+  assert.ok([200, 303].includes(res.status), `wait page: ${res.status}`);
+});
+
+test('refuse: the request ends refused', async () => {
+  await browserLogin();
+  const rq = await pendingOne();
+  const r = await app(['--json', 'smartid', 'refuse', rq.id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'refused');
+  const p = await app(['--json', 'smartid', 'pending']);
+  assert.equal(p.json.requests.length, 0);
+});
+
+test('devices and removal: this device listed, removed, the state forgets it', async () => {
+  let r = await app(['--json', 'smartid', 'devices']);
+  assert.equal(r.code, 0, r.stderr);
+  const mine = r.json.devices.find((d) => d.id === deviceId);
+  assert.ok(mine, JSON.stringify(r.json));
+  assert.equal(mine.this_device, true);
+  assert.equal(mine.name, 'Terminal');
+
+  r = await app(['--json', 'smartid', 'remove', 'not an id']);
+  assert.equal(r.code, 1);
+  r = await app(['--json', 'smartid', 'remove', deviceId]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readState().smartid, undefined);
+  r = await app(['--json', 'smartid', 'status']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'none');
+});
+
+test('usage: unknown step, missing id, no Smart-ID', async () => {
+  let r = await app(['smartid', 'fly']);
+  assert.equal(r.code, 2);
+  r = await app(['smartid', 'approve']);
+  assert.equal(r.code, 2);
+  r = await app(['--json', 'smartid', 'pending']);
+  assert.equal(r.code, 1);
+  assert.match(r.json.error_description, /no active Smart-ID/);
+});
