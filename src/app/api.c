@@ -125,8 +125,8 @@ sapp_open(const char *path, struct sapp **out, struct sl_err *err)
 		return SL_ENOMEM;
 	if ((rc = sapp_state_load(path, &app->sa_st, err)) != SL_OK ||
 		(rc = sapp_transport_load(app->sa_st.st_transport_key, &app->sa_tk, err)) != SL_OK ||
-		(app->sa_st.st_sid.ss_present &&
-			(rc = sapp_transport_load(app->sa_st.st_sid.ss_transport_key, &app->sa_sid_tk, err)) != SL_OK)) {
+		(app->sa_st.st_sid.ss_present && (rc = sapp_transport_load(app->sa_st.st_sid.ss_transport_key,
+							  &app->sa_sid_tk, err)) != SL_OK)) {
 		sapp_free(app);
 		return rc;
 	}
@@ -332,8 +332,8 @@ out:
 }
 
 int
-sapp_poll(struct sapp *app, const struct sapp_transport *tk, const char *path, int secs, json_t **ans,
-	struct sl_err *err)
+sapp_poll(
+	struct sapp *app, const struct sapp_transport *tk, const char *path, int secs, json_t **ans, struct sl_err *err)
 {
 	int64_t t0 = sl_monotonic_ms();
 	long status = 0;
@@ -378,7 +378,8 @@ sapp_seal_key_of(const json_t *keys, char kid[SEAL_KID_MAX], uint8_t pub[P256_PU
 
 	k = json_string_value(json_object_get(key, "kid"));
 	p = json_string_value(json_object_get(key, "pub"));
-	if (k != NULL && p != NULL && strlen(k) > 0 && strlen(k) < SEAL_KID_MAX && strlen(p) <= 2 * P256_PUB_LEN)
+	if (k != NULL && p != NULL && strlen(k) > 0 && strlen(k) < SEAL_KID_MAX &&
+		strlen(p) <= (size_t)2 * P256_PUB_LEN)
 		raw = sl_b64url_decode(p, strlen(p), &n);
 	if (raw == NULL || n != P256_PUB_LEN) {
 		rc = sl_fail(err, SL_EINVAL, "the server's seal key is malformed");

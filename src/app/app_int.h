@@ -129,8 +129,8 @@ struct sapp {
 int sapp_call(struct sapp *app, const char *method, const char *path, json_t *body, bool proof, int timeout,
 	long *status, json_t **out, struct sl_err *err);
 /* The same with the proof signed by `tk` (the Smart-ID calls). */
-int sapp_call_as(struct sapp *app, const struct sapp_transport *tk, const char *method, const char *path,
-	json_t *body, bool proof, int timeout, long *status, json_t **out, struct sl_err *err);
+int sapp_call_as(struct sapp *app, const struct sapp_transport *tk, const char *method, const char *path, json_t *body,
+	bool proof, int timeout, long *status, json_t **out, struct sl_err *err);
 /* One long-poll round: GET `path` of at most `secs` seconds; SL_OK with
  * *ans NULL when nothing came (the server's 204, or our limit). */
 int sapp_poll(struct sapp *app, const struct sapp_transport *tk, const char *path, int secs, json_t **ans,
@@ -143,8 +143,8 @@ int sapp_requests_poll(struct sapp *app, const struct sapp_transport *tk, const 
 int sapp_request_find_at(struct sapp *app, const struct sapp_transport *tk, const char *path, int secs,
 	const char *request_id, json_t **out, struct sl_err *err);
 /* GET `path`: the "devices" array; POST `base`/devices/{id}/remove (devices.c). */
-int sapp_devices_at(struct sapp *app, const struct sapp_transport *tk, const char *path, json_t **out,
-	struct sl_err *err);
+int sapp_devices_at(
+	struct sapp *app, const struct sapp_transport *tk, const char *path, json_t **out, struct sl_err *err);
 int sapp_remove_at(struct sapp *app, const struct sapp_transport *tk, const char *base, const char *device_id,
 	json_t **out, struct sl_err *err);
 /* The current seal key (the first) of a "seal_keys" array. */

@@ -21,8 +21,7 @@ sapp_devices(struct sapp *app, json_t **out, struct sl_err *err)
 }
 
 int
-sapp_devices_at(struct sapp *app, const struct sapp_transport *tk, const char *path, json_t **out,
-	struct sl_err *err)
+sapp_devices_at(struct sapp *app, const struct sapp_transport *tk, const char *path, json_t **out, struct sl_err *err)
 {
 	json_t *ans = NULL, *arr;
 	long status;
@@ -58,8 +57,8 @@ forget_device(struct sapp *app, struct sl_err *err)
 }
 
 int
-sapp_remove_at(struct sapp *app, const struct sapp_transport *tk, const char *base, const char *device_id,
-	json_t **out, struct sl_err *err)
+sapp_remove_at(struct sapp *app, const struct sapp_transport *tk, const char *base, const char *device_id, json_t **out,
+	struct sl_err *err)
 {
 	char path[SAPP_ID_MAX + 64];
 	json_t *body;

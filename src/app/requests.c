@@ -145,8 +145,8 @@ take_requests(json_t *ans, json_t **out, struct sl_err *err)
 }
 
 int
-sapp_requests_poll(struct sapp *app, const struct sapp_transport *tk, const char *path, int wait, json_t **out,
-	struct sl_err *err)
+sapp_requests_poll(
+	struct sapp *app, const struct sapp_transport *tk, const char *path, int wait, json_t **out, struct sl_err *err)
 {
 	int64_t deadline = sl_monotonic_ms() + (int64_t)(wait > 0 ? wait : 0) * 1000;
 	json_t *ans = NULL;

@@ -106,8 +106,8 @@ seal_b64(const uint8_t pub[P256_PUB_LEN], const char *kid, const char *aad, cons
 
 /* Advance the key, save the state, then the partial signature. */
 static int
-sign_part(struct sapp *app, enum sapp_sid_use use, const char *pin, const uint8_t *em, size_t emlen,
-	uint64_t *version, uint8_t **part, size_t *partlen, struct sl_err *err)
+sign_part(struct sapp *app, enum sapp_sid_use use, const char *pin, const uint8_t *em, size_t emlen, uint64_t *version,
+	uint8_t **part, size_t *partlen, struct sl_err *err)
 {
 	struct sapp_sid_state *ss = &app->sa_st.st_sid;
 	struct sk_device_key dev = { 0 };
@@ -262,8 +262,8 @@ reg_keygen(struct sapp *app, const struct sapp_sid_spec *spec, int bits, struct 
 	if ((rc = sk_device_keygen(&p, SK_INFO_AUTH, spec->ss_pin1, &r->rn_dev[SAPP_SID_AUTH],
 		     &r->rn_share[SAPP_SID_AUTH], err)) != SL_OK)
 		return rc;
-	return sk_device_keygen(&p, SK_INFO_SIGN, spec->ss_pin2, &r->rn_dev[SAPP_SID_SIGN],
-		&r->rn_share[SAPP_SID_SIGN], err);
+	return sk_device_keygen(
+		&p, SK_INFO_SIGN, spec->ss_pin2, &r->rn_dev[SAPP_SID_SIGN], &r->rn_share[SAPP_SID_SIGN], err);
 }
 
 /* seal(kid, aad = "smartid-share <use> " + jkt, sk_share_to_json(share)). */
@@ -421,9 +421,8 @@ note_status(struct sapp *app, const json_t *ans, struct sl_err *err)
 	const char *s = json_string_value(json_object_get(ans, "status"));
 	char *mine = app->sa_st.st_sid.ss_registration_status;
 
-	if (s == NULL ||
-		(strcmp(s, "code") != 0 && strcmp(s, "confirmed") != 0 && strcmp(s, "done") != 0 &&
-			strcmp(s, "failed") != 0))
+	if (s == NULL || (strcmp(s, "code") != 0 && strcmp(s, "confirmed") != 0 && strcmp(s, "done") != 0 &&
+				 strcmp(s, "failed") != 0))
 		return sl_fail(err, SL_EINVAL, "the server reports an unknown registration status");
 	if (strcmp(s, "failed") == 0)
 		return sapp_sid_forget(app, err);

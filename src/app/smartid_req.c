@@ -54,7 +54,7 @@ sapp_sid_binding_hash(const char *id, const char *rp_id, const char *rp_name, co
 
 	if (id == NULL || rp_id == NULL || rp_name == NULL || action == NULL || display_text == NULL || nonce == NULL)
 		return sl_fail(err, SL_EINVAL, "a bound field is missing");
-	sl_buf_init(&b, 8 * (SID_FIELD_MAX + 2));
+	sl_buf_init(&b, (size_t)8 * (SID_FIELD_MAX + 2));
 	for (size_t i = 0; rc == SL_OK && i < sizeof(f) / sizeof(f[0]); i++)
 		rc = add_field(&b, f[i], strlen(f[i]));
 	if (rc == SL_OK && (rc = crypto_sha256(display_text, strlen(display_text), th)) == SL_OK)
@@ -147,8 +147,8 @@ check_binding(const json_t *r, const uint8_t *hash, size_t hashlen, struct sl_er
 }
 
 int
-sapp_sid_request_check(const json_t *r, enum sapp_sid_use *use, enum sk_padding *pad,
-	uint8_t hash[SAPP_SID_HASH_MAX], size_t *hashlen, struct sl_err *err)
+sapp_sid_request_check(const json_t *r, enum sapp_sid_use *use, enum sk_padding *pad, uint8_t hash[SAPP_SID_HASH_MAX],
+	size_t *hashlen, struct sl_err *err)
 {
 	const char *h64 = member(r, "hash");
 	uint8_t *raw = NULL;
@@ -158,7 +158,7 @@ sapp_sid_request_check(const json_t *r, enum sapp_sid_use *use, enum sk_padding 
 
 	if ((rc = check_shape(r, err)) != SL_OK)
 		return rc;
-	if (h64 != NULL && strlen(h64) <= 2 * SAPP_SID_HASH_MAX)
+	if (h64 != NULL && strlen(h64) <= (size_t)2 * SAPP_SID_HASH_MAX)
 		raw = sl_b64url_decode(h64, strlen(h64), &len);
 	if (raw == NULL || len != digest_len(member(r, "digest"))) {
 		free(raw);
@@ -181,8 +181,8 @@ int
 sapp_sid_request_verify(const json_t *request, const char **use_name, struct sl_err *err)
 {
 	uint8_t hash[SAPP_SID_HASH_MAX];
-	enum sapp_sid_use use;
-	enum sk_padding pad;
+	enum sapp_sid_use use = SAPP_SID_AUTH;
+	enum sk_padding pad = SK_PKCS1;
 	size_t len;
 	int rc = sapp_sid_request_check(request, &use, &pad, hash, &len, err);
 
@@ -230,8 +230,8 @@ sapp_sid_confirm(struct sapp *app, const json_t *request, const char *pin, json_
 {
 	uint8_t hash[SAPP_SID_HASH_MAX], spub[P256_PUB_LEN];
 	char kid[SEAL_KID_MAX], *part = NULL;
-	enum sapp_sid_use use;
-	enum sk_padding pad;
+	enum sapp_sid_use use = SAPP_SID_AUTH;
+	enum sk_padding pad = SK_PKCS1;
 	uint64_t version = 0;
 	json_t *body = NULL, *cfg = NULL;
 	size_t len = 0;

@@ -63,8 +63,7 @@ parse_key(const json_t *obj, enum sapp_sid_use use, struct sapp_sid_key *out, st
 		char why[160];
 		sl_strlcpy(why, err ? err->msg : "malformed", sizeof(why)); /* sl_fail writes err->msg */
 		rc = sl_fail(err, SL_EINVAL, "state: smartid %s key: %s", name, why);
-	}
-	else if (strcmp(dev.dk_info, use == SAPP_SID_SIGN ? SK_INFO_SIGN : SK_INFO_AUTH) != 0)
+	} else if (strcmp(dev.dk_info, use == SAPP_SID_SIGN ? SK_INFO_SIGN : SK_INFO_AUTH) != 0)
 		rc = sl_fail(err, SL_EINVAL, "state: smartid %s key is of the other use", name);
 	if (rc == SL_OK)
 		memcpy(out->sk_device, text, strlen(text) + 1);
@@ -98,17 +97,19 @@ check_sid(const struct sapp_sid_state *ss, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "state: smartid registration_id or registration_status is bad");
 	if (!reg && st[0] != '\0')
 		return sl_fail(err, SL_EINVAL, "state: smartid registration_status without a registration");
-	if (active && (!sapp_id_ok(ss->ss_device_id) || !sapp_id_ok(ss->ss_account_id) ||
-			      ss->ss_document_number[0] == '\0' ||
-			      !sl_str_printable(ss->ss_document_number, strlen(ss->ss_document_number))))
-		return sl_fail(err, SL_EINVAL, "state: smartid device_id, account_id and document_number come together");
+	if (active &&
+		(!sapp_id_ok(ss->ss_device_id) || !sapp_id_ok(ss->ss_account_id) || ss->ss_document_number[0] == '\0' ||
+			!sl_str_printable(ss->ss_document_number, strlen(ss->ss_document_number))))
+		return sl_fail(
+			err, SL_EINVAL, "state: smartid device_id, account_id and document_number come together");
 	if (!active && (ss->ss_account_id[0] != '\0' || ss->ss_document_number[0] != '\0'))
 		return sl_fail(err, SL_EINVAL, "state: smartid account_id or document_number without a device");
 	for (int i = 0; i < SAPP_SID_NKEYS; i++)
 		if ((ss->ss_keys[i].sk_cert[0] != '\0') != active)
 			return sl_fail(err, SL_EINVAL, "state: smartid certificates come with an active device only");
-	return camo_params_check(&ss->ss_params, err) == SL_OK ? SL_OK
-							       : sl_fail(err, SL_EINVAL, "state: smartid scrypt cost is bad");
+	return camo_params_check(&ss->ss_params, err) == SL_OK
+		       ? SL_OK
+		       : sl_fail(err, SL_EINVAL, "state: smartid scrypt cost is bad");
 }
 
 int

@@ -35,8 +35,8 @@ static const char *const state_members[] = { "version", "server", "ca_file", "tr
 	"enrollment_status", "device_id", "account_id", "phone", "confirm_c", "confirm_salt", "confirm_log2n",
 	"confirm_r", "confirm_p", "smartid", NULL };
 
-static const char *const confirm_members[] = { "confirm_c", "confirm_salt", "confirm_log2n", "confirm_r",
-	"confirm_p", NULL };
+static const char *const confirm_members[] = { "confirm_c", "confirm_salt", "confirm_log2n", "confirm_r", "confirm_p",
+	NULL };
 
 static const char *const enroll_statuses[] = { "sms", "proofing", "proof_code", "proofed", "done", NULL };
 
@@ -217,8 +217,8 @@ parse_doc(json_t *doc, struct sapp_state *st, struct sl_err *err)
 			SL_OK ||
 		(rc = sapp_json_str(doc, "enrollment_id", st->st_enrollment_id, sizeof(st->st_enrollment_id), err)) !=
 			SL_OK ||
-		(rc = sapp_json_str(doc, "enrollment_status", st->st_enrollment_status, sizeof(st->st_enrollment_status),
-			 err)) != SL_OK ||
+		(rc = sapp_json_str(doc, "enrollment_status", st->st_enrollment_status,
+			 sizeof(st->st_enrollment_status), err)) != SL_OK ||
 		(rc = sapp_json_str(doc, "device_id", st->st_device_id, sizeof(st->st_device_id), err)) != SL_OK ||
 		(rc = sapp_json_str(doc, "account_id", st->st_account_id, sizeof(st->st_account_id), err)) != SL_OK ||
 		(rc = sapp_json_str(doc, "phone", st->st_phone, sizeof(st->st_phone), err)) != SL_OK ||

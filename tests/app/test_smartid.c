@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,15 +58,25 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char path[sizeof(tmpdir) + 256 + 2];
+	struct dirent *e;
+	DIR *d;
 
 	(void)state;
 	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
 		sk_device_key_clear(&dev[i]);
 		sk_server_key_clear(&srv[i]);
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	if ((d = opendir(tmpdir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return rmdir(tmpdir);
 }
 
 static void
@@ -229,33 +240,69 @@ test_state_private(void **state)
 /* One change to a valid document's "smartid" object, refused. */
 typedef void (*mutate_fn)(json_t *sid);
 
-static void m_unknown(json_t *s) { json_object_set_new(s, "pin", json_string("1234")); }
-static void m_no_tk(json_t *s) { json_object_del(s, "transport_key"); }
-static void m_both(json_t *s) { json_object_set_new(s, "device_id", json_string("dev_0123456789abcdefghij")); }
-static void m_status(json_t *s) { json_object_set_new(s, "registration_status", json_string("done")); }
-static void m_no_camo(json_t *s) { json_object_del(s, "camo_r"); }
-static void m_cert_early(json_t *s)
+static void
+m_unknown(json_t *s)
+{
+	json_object_set_new(s, "pin", json_string("1234"));
+}
+static void
+m_no_tk(json_t *s)
+{
+	json_object_del(s, "transport_key");
+}
+static void
+m_both(json_t *s)
+{
+	json_object_set_new(s, "device_id", json_string("dev_0123456789abcdefghij"));
+}
+static void
+m_status(json_t *s)
+{
+	json_object_set_new(s, "registration_status", json_string("done"));
+}
+static void
+m_no_camo(json_t *s)
+{
+	json_object_del(s, "camo_r");
+}
+static void
+m_cert_early(json_t *s)
 {
 	json_object_set_new(json_object_get(s, "auth"), "certificate", json_string(FAKE_PEM));
 }
-static void m_swap(json_t *s)
+static void
+m_swap(json_t *s)
 {
 	json_t *a = json_incref(json_object_get(s, "auth"));
 
 	json_object_set(s, "auth", json_object_get(s, "sign"));
 	json_object_set_new(s, "sign", a);
 }
-static void m_bad_n(json_t *s) { json_object_set_new(json_object_get(s, "sign"), "n", json_string("not b64!")); }
-static void m_key_member(json_t *s)
+static void
+m_bad_n(json_t *s)
+{
+	json_object_set_new(json_object_get(s, "sign"), "n", json_string("not b64!"));
+}
+static void
+m_key_member(json_t *s)
 {
 	json_object_set_new(json_object_get(s, "auth"), "pin_hash", json_string("x"));
 }
-static void m_short_c(json_t *s)
+static void
+m_short_c(json_t *s)
 {
 	json_object_set_new(json_object_get(json_object_get(s, "auth"), "key"), "c", json_string("AAAA"));
 }
-static void m_no_sign(json_t *s) { json_object_del(s, "sign"); }
-static void m_not_object(json_t *s) { json_object_set_new(s, "auth", json_string("x")); }
+static void
+m_no_sign(json_t *s)
+{
+	json_object_del(s, "sign");
+}
+static void
+m_not_object(json_t *s)
+{
+	json_object_set_new(s, "auth", json_string("x"));
+}
 
 static void
 test_state_refusals(void **state)
@@ -307,7 +354,8 @@ complete(EVP_PKEY *priv, const char *aad, enum sapp_sid_use use, const uint8_t *
 
 	sealed = sl_b64url_decode(part64, strlen(part64), &slen);
 	assert_non_null(sealed);
-	assert_int_equal(unseal(priv, "k1", (const uint8_t *)aad, strlen(aad), sealed, slen, &part, &plen, &err), SL_OK);
+	assert_int_equal(
+		unseal(priv, "k1", (const uint8_t *)aad, strlen(aad), sealed, slen, &part, &plen, &err), SL_OK);
 	assert_int_equal(sk_encode(srv[use].sk_n, SK_PKCS1, "SHA256", hash, 32, &em, &emlen, &err), SL_OK);
 	v = sk_server_complete(&srv[use], em, emlen, version, part, plen, &sig, &siglen);
 	free(sealed);

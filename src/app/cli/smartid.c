@@ -533,7 +533,8 @@ sid_devices(struct cli *c)
 		json_array_foreach(arr, i, d)
 		{
 			printf("  %s  %s  %s  %s %s\n", str(d, "id"), str(d, "name"), str(d, "document_number"),
-				str(d, "status"), json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
+				str(d, "status"),
+				json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
 		}
 	}
 	json_decref(arr);
