@@ -21,7 +21,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
-#include "../../src/app/app_int.h"
+#include "app_test.h"
 
 #define NCODES 100000
 #define NTHREADS 4
@@ -82,34 +82,6 @@ enrolled_state(struct sapp_state *st, const char *code, uint8_t q[P256_PUB_LEN])
 	st->st_params = cheap;
 	assert_int_equal(camo_make(code, &cheap, st->st_c, st->st_salt, q, &err), SL_OK);
 	st->st_has_confirm = true;
-}
-
-/* The formatted state of `st` as a JSON object, to change one member. */
-static json_t *
-state_doc(const struct sapp_state *st)
-{
-	struct sl_err err;
-	char *text = sapp_state_format(st, &err);
-	json_t *doc;
-
-	assert_non_null(text);
-	doc = json_loads(text, 0, NULL);
-	sapp_state_free_text(text);
-	assert_non_null(doc);
-	return doc;
-}
-
-static int
-parse_doc(json_t *doc, struct sl_err *err)
-{
-	struct sapp_state st;
-	char *text = json_dumps(doc, JSON_COMPACT);
-	int rc;
-
-	assert_non_null(text);
-	rc = sapp_state_parse(text, strlen(text), &st, err);
-	free(text);
-	return rc;
 }
 
 /* ---- the state file ---- */
@@ -222,14 +194,14 @@ test_state_refusals(void **state)
 
 	(void)state;
 	enrolled_state(&st, "00000", q);
-	doc = state_doc(&st);
-	assert_int_equal(parse_doc(doc, &err), SL_OK); /* control */
+	doc = app_test_state_doc(&st);
+	assert_int_equal(app_test_parse_doc(doc, &err), SL_OK); /* control */
 
 #define REFUSE(change, what)                                                                                           \
 	do {                                                                                                           \
 		json_t *d = json_deep_copy(doc);                                                                       \
 		change;                                                                                                \
-		assert_int_equal(parse_doc(d, &err), SL_EINVAL);                                                       \
+		assert_int_equal(app_test_parse_doc(d, &err), SL_EINVAL);                                                       \
 		if (strstr(err.msg, what) == NULL)                                                                     \
 			fail_msg("refused for \"%s\", expected \"%s\"", err.msg, what);                                \
 		json_decref(d);                                                                                        \

@@ -23,7 +23,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
-#include "../../src/app/app_int.h"
+#include "app_test.h"
 
 #define BITS 1024
 #define PIN1 "1234"
@@ -128,35 +128,6 @@ sid_state(struct sapp_state *st, bool active)
 	sl_strlcpy(ss->ss_document_number, "PNOBE-85010112345-A1B2-Q", sizeof(ss->ss_document_number));
 	for (int i = 0; i < SAPP_SID_NKEYS; i++)
 		sl_strlcpy(ss->ss_keys[i].sk_cert, FAKE_PEM, sizeof(ss->ss_keys[i].sk_cert));
-}
-
-static json_t *
-state_doc(const struct sapp_state *st)
-{
-	struct sl_err err;
-	char *text = sapp_state_format(st, &err);
-	json_t *doc;
-
-	assert_non_null(text);
-	doc = json_loads(text, 0, NULL);
-	sapp_state_free_text(text);
-	assert_non_null(doc);
-	return doc;
-}
-
-static int
-parse_doc(json_t *doc, struct sl_err *err)
-{
-	struct sapp_state *st = malloc(sizeof(*st));
-	char *text = json_dumps(doc, JSON_COMPACT);
-	int rc;
-
-	assert_non_null(st);
-	assert_non_null(text);
-	rc = sapp_state_parse(text, strlen(text), st, err);
-	free(text);
-	free(st);
-	return rc;
 }
 
 /* ---- the state file ---- */
@@ -315,11 +286,11 @@ test_state_refusals(void **state)
 	(void)state;
 	sid_state(st, false);
 	for (size_t i = 0; i < sizeof(muts) / sizeof(muts[0]); i++) {
-		json_t *doc = state_doc(st);
-		assert_int_equal(parse_doc(doc, &err), SL_OK); /* control */
+		json_t *doc = app_test_state_doc(st);
+		assert_int_equal(app_test_parse_doc(doc, &err), SL_OK); /* control */
 		muts[i](json_object_get(doc, "smartid"));
 		err.msg[0] = '\0';
-		assert_int_equal(parse_doc(doc, &err), SL_EINVAL);
+		assert_int_equal(app_test_parse_doc(doc, &err), SL_EINVAL);
 		assert_non_null(strstr(err.msg, "state")); /* says it is the state file */
 		json_decref(doc);
 	}

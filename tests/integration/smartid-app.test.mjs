@@ -8,17 +8,15 @@
 // refusal, the device list, and removal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, Agent, hiddenInputs, BUILD } from './lib/harness.mjs';
+import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import { runApp } from './lib/app.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { issueCard, rrn } from './lib/eid.mjs';
 import { portalEidLogin, portalSteps } from './lib/smartid.mjs';
 
-// SLEUTEL_APP: another build of the app (a sanitizer build) against this server.
-const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
 const PIN1 = '4711';
 const PIN2 = '27182';
 const PERSON = { given: 'Anna', family: 'Peeters', rrn: rrn('900215', '123') };
@@ -30,29 +28,7 @@ let state;
 let ca;
 
 // Run sleutel-app; `input` goes to its stdin (then closed).
-function app(args, { input = '', st = state } = {}) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(APP, ['--state', st, '--server', server.base, '--ca', ca, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (/ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(stderr)) {
-        reject(new Error(`sleutel-app ${args.join(' ')}: sanitizer report\n${stderr}`));
-        return;
-      }
-      let json = null;
-      try { json = JSON.parse(stdout.trim().split('\n').pop()); } catch { /* text output */ }
-      resolve({ code, stdout, stderr, json });
-    });
-    p.stdin.end(input);
-  });
-}
+const app = (args, { input = '', st = state } = {}) => runApp({ server, ca, state: st }, args, input);
 
 const readState = () => JSON.parse(readFileSync(state, 'utf8'));
 

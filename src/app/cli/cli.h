@@ -140,6 +140,25 @@ int cli_open(struct cli *c, bool create);
 /* --wait [S]: 0 when absent, `dflt` without a value, at most `max`. */
 int wait_value(const struct cli *c, int dflt, int max);
 
+/* A secret the person types: masked on a terminal (twice, to choose
+ * one), else the next line of --code-fd or stdin. */
+struct secret_ask {
+	enum txt sa_new, sa_enter, sa_again, sa_mismatch, sa_form; /* the prompts */
+	size_t sa_min, sa_max; /* digits */
+	bool (*sa_ok)(const char *secret, const void *arg); /* its form */
+	const void *sa_arg;
+	const char *sa_fd_msg; /* said when a line from a descriptor is not of the form */
+};
+int get_secret(struct cli *c, const struct secret_ask *a, bool twice, char out[CLI_LINE_MAX]);
+/* The end of a command: a refusal reported (exit 1), or `ans` shown;
+ * `ans` is released either way. */
+int cli_done(struct cli *c, int rc, const struct sl_err *err, json_t *ans,
+	void (*show)(const struct cli *c, const json_t *ans));
+/* "Toestel verwijderd." (or the JSON answer). */
+void show_removed(const struct cli *c, const json_t *ans);
+/* {"<name>": arr} as one line of JSON. */
+void print_list(const struct cli *c, const char *name, json_t *arr);
+
 /* smartid.c: `sleutel-app smartid ...` */
 int cmd_smartid(struct cli *c);
 

@@ -155,46 +155,81 @@ cli_open(struct cli *c, bool create)
 	return rc == SL_OK ? CLI_OK : cli_fail(c, rc, &err);
 }
 
+int
+get_secret(struct cli *c, const struct secret_ask *a, bool twice, char out[CLI_LINE_MAX])
+{
+	char again[CLI_LINE_MAX];
+
+	if (c->c_code_fd >= 0 || !c->c_tty) {
+		if (read_code_fd(c->c_code_fd >= 0 ? c->c_code_fd : STDIN_FILENO, out, CLI_LINE_MAX) != SL_OK ||
+			!a->sa_ok(out, a->sa_arg)) {
+			OPENSSL_cleanse(out, CLI_LINE_MAX);
+			fprintf(stderr, "sleutel-app: %s\n", a->sa_fd_msg);
+			return CLI_USAGE;
+		}
+		return CLI_OK;
+	}
+	for (int tries = 0; tries < CODE_TRIES; tries++) {
+		int rc = prompt_pin(txt(c, twice ? a->sa_new : a->sa_enter), a->sa_min, a->sa_max, out, CLI_LINE_MAX);
+		if (rc == SL_EIO)
+			return CLI_USAGE; /* end of input, ^C */
+		if (rc != SL_OK) {
+			say(c, a->sa_form);
+			continue;
+		}
+		if (!twice)
+			return CLI_OK;
+		rc = prompt_pin(txt(c, a->sa_again), a->sa_min, a->sa_max, again, sizeof(again));
+		if (rc == SL_OK && strcmp(out, again) == 0) {
+			OPENSSL_cleanse(again, sizeof(again));
+			return CLI_OK;
+		}
+		OPENSSL_cleanse(again, sizeof(again));
+		OPENSSL_cleanse(out, CLI_LINE_MAX);
+		say(c, a->sa_mismatch);
+	}
+	return CLI_USAGE;
+}
+
+static bool
+app_code_ok(const char *code, const void *arg)
+{
+	(void)arg;
+	return camo_code_ok(code);
+}
+
 /* The 5-digit app code: masked on a terminal (twice when `twice`),
  * otherwise the first line of --code-fd or stdin. */
 static int
 get_app_code(struct cli *c, bool twice, char code[CLI_LINE_MAX])
 {
-	char again[CLI_LINE_MAX];
-	int tries = 0;
+	static const struct secret_ask ask = { T_CODE_NEW, T_CODE_ENTER, T_CODE_AGAIN, T_CODE_MISMATCH, T_CODE_FIVE,
+		CAMO_CODE_LEN, CAMO_CODE_LEN, app_code_ok, NULL, "the app code is exactly 5 digits" };
 
-	if (c->c_code_fd >= 0 || !c->c_tty) {
-		if (read_code_fd(c->c_code_fd >= 0 ? c->c_code_fd : STDIN_FILENO, code, CLI_LINE_MAX) != SL_OK ||
-			!camo_code_ok(code)) {
-			OPENSSL_cleanse(code, CLI_LINE_MAX);
-			fprintf(stderr, "sleutel-app: the app code is exactly %d digits\n", CAMO_CODE_LEN);
-			return CLI_USAGE;
-		}
-		return CLI_OK;
+	return get_secret(c, &ask, twice, code);
+}
+
+int
+cli_done(struct cli *c, int rc, const struct sl_err *err, json_t *ans,
+	void (*show)(const struct cli *c, const json_t *ans))
+{
+	if (rc != SL_OK) {
+		json_decref(ans);
+		return cli_fail(c, rc, err);
 	}
-	for (;;) {
-		int rc = prompt_code(txt(c, twice ? T_CODE_NEW : T_CODE_ENTER), CAMO_CODE_LEN, code, CLI_LINE_MAX);
-		if (rc == SL_EIO)
-			return CLI_USAGE; /* end of input, ^C */
-		if (rc != SL_OK) {
-			say(c, T_CODE_FIVE);
-			if (++tries >= CODE_TRIES)
-				return CLI_USAGE;
-			continue;
-		}
-		if (!twice)
-			return CLI_OK;
-		if (prompt_code(txt(c, T_CODE_AGAIN), CAMO_CODE_LEN, again, sizeof(again)) == SL_OK &&
-			strcmp(code, again) == 0) {
-			OPENSSL_cleanse(again, sizeof(again));
-			return CLI_OK;
-		}
-		OPENSSL_cleanse(again, sizeof(again));
-		OPENSSL_cleanse(code, CLI_LINE_MAX);
-		say(c, T_CODE_MISMATCH);
-		if (++tries >= CODE_TRIES)
-			return CLI_USAGE;
-	}
+	show(c, ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+void
+print_list(const struct cli *c, const char *name, json_t *arr)
+{
+	json_t *o = json_pack("{s:O}", name, arr);
+
+	(void)c;
+	print_json(o);
+	json_decref(o);
 }
 
 int
@@ -675,11 +710,9 @@ cmd_pending(struct cli *c)
 		return rc;
 	if ((rc = sapp_requests(c->c_app, wait_value(c, PENDING_WAIT_MAX, PENDING_WAIT_MAX), &arr, &err)) != SL_OK)
 		return cli_fail(c, rc, &err);
-	if (c->c_json) {
-		json_t *o = json_pack("{s:O}", "requests", arr);
-		print_json(o);
-		json_decref(o);
-	} else if (json_array_size(arr) == 0) {
+	if (c->c_json)
+		print_list(c, "requests", arr);
+	else if (json_array_size(arr) == 0) {
 		say(c, T_NO_REQUESTS);
 	} else {
 		json_array_foreach(arr, i, r) show_request(c, r);
@@ -754,13 +787,9 @@ refuse_request(struct cli *c, const json_t *r)
 {
 	struct sl_err err = { 0 };
 	json_t *ans = NULL;
-	int rc;
+	int rc = sapp_refuse(c->c_app, r, &ans, &err);
 
-	if ((rc = sapp_refuse(c->c_app, r, &ans, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	show_outcome(c, ans);
-	json_decref(ans);
-	return CLI_OK;
+	return cli_done(c, rc, &err, ans, show_outcome);
 }
 
 /* Approve `r`: the picked code (asked on a terminal), "Bevestig", the
@@ -897,9 +926,7 @@ cmd_devices(struct cli *c)
 	if ((rc = sapp_devices(c->c_app, &arr, &err)) != SL_OK)
 		return cli_fail(c, rc, &err);
 	if (c->c_json) {
-		json_t *o = json_pack("{s:O}", "devices", arr);
-		print_json(o);
-		json_decref(o);
+		print_list(c, "devices", arr);
 	} else {
 		say(c, T_DEVICES);
 		json_array_foreach(arr, i, d)
@@ -925,14 +952,19 @@ cmd_remove(struct cli *c)
 		return CLI_USAGE;
 	if ((rc = cli_open(c, false)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_remove(c->c_app, c->c_pos[1], &ans, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	if (c->c_json)
+	rc = sapp_remove(c->c_app, c->c_pos[1], &ans, &err);
+	return cli_done(c, rc, &err, ans, show_removed);
+}
+
+void
+show_removed(const struct cli *c, const json_t *ans)
+{
+	if (!c->c_json)
+		say(c, T_REMOVED);
+	else if (ans != NULL)
 		print_json(ans);
 	else
-		say(c, T_REMOVED);
-	json_decref(ans);
-	return CLI_OK;
+		puts("{}");
 }
 
 /* ---- no command: the app as a person uses it ---- */

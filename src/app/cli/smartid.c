@@ -23,7 +23,6 @@
 
 #define SID_REG_WAIT_MAX 900 /* seconds: a registration lives 15 minutes */
 #define SID_PENDING_WAIT_MAX 3600 /* seconds one `smartid pending --wait` may take */
-#define SID_PIN_TRIES 3 /* times the terminal asks a new PIN twice */
 #define SID_POLL_STEP 30 /* seconds of one wait for the portal */
 
 static const char *
@@ -40,43 +39,22 @@ num(const json_t *o, const char *name)
 	return (long long)json_integer_value(json_object_get(o, name));
 }
 
+static bool
+pin_ok(const char *pin, const void *use)
+{
+	return sapp_sid_pin_ok(use, pin);
+}
+
 /* A PIN of `use` ("auth": PIN1, "sign": PIN2): masked on a terminal
  * (twice when `twice`), else one line of --code-fd or stdin. */
 static int
 get_pin(struct cli *c, enum txt ask, const char *use, bool twice, char pin[CLI_LINE_MAX])
 {
-	size_t min = strcmp(use, "sign") == 0 ? SK_PIN2_MIN : SK_PIN1_MIN;
-	char again[CLI_LINE_MAX];
+	struct secret_ask a = { ask, ask, T_SID_PIN_AGAIN, T_SID_PIN_MISMATCH, T_SID_PIN_FORM,
+		strcmp(use, "sign") == 0 ? SK_PIN2_MIN : SK_PIN1_MIN, SK_PIN_MAX, pin_ok, use,
+		"PIN1 is 4 to 12 digits, PIN2 5 to 12" };
 
-	if (c->c_code_fd >= 0 || !c->c_tty) {
-		if (read_code_fd(c->c_code_fd >= 0 ? c->c_code_fd : STDIN_FILENO, pin, CLI_LINE_MAX) != SL_OK ||
-			!sapp_sid_pin_ok(use, pin)) {
-			OPENSSL_cleanse(pin, CLI_LINE_MAX);
-			fprintf(stderr, "sleutel-app: %s\n", txt(c, T_SID_PIN_FORM));
-			return CLI_USAGE;
-		}
-		return CLI_OK;
-	}
-	for (int tries = 0; tries < SID_PIN_TRIES; tries++) {
-		int rc = prompt_pin(txt(c, ask), min, SK_PIN_MAX, pin, CLI_LINE_MAX);
-		if (rc == SL_EIO)
-			return CLI_USAGE; /* end of input, ^C */
-		if (rc != SL_OK) {
-			say(c, T_SID_PIN_FORM);
-			continue;
-		}
-		if (!twice)
-			return CLI_OK;
-		rc = prompt_pin(txt(c, T_SID_PIN_AGAIN), min, SK_PIN_MAX, again, sizeof(again));
-		if (rc == SL_OK && strcmp(pin, again) == 0) {
-			OPENSSL_cleanse(again, sizeof(again));
-			return CLI_OK;
-		}
-		OPENSSL_cleanse(again, sizeof(again));
-		OPENSSL_cleanse(pin, CLI_LINE_MAX);
-		say(c, T_SID_PIN_MISMATCH);
-	}
-	return CLI_USAGE;
+	return get_secret(c, &a, twice, pin);
 }
 
 /* PIN1 and PIN2, each chosen (`twice`) or typed again. */
@@ -397,11 +375,9 @@ sid_pending(struct cli *c)
 	rc = sapp_sid_requests(c->c_app, wait_value(c, SID_PENDING_WAIT_MAX, SID_PENDING_WAIT_MAX), &arr, &err);
 	if (rc != SL_OK)
 		return cli_fail(c, rc, &err);
-	if (c->c_json) {
-		json_t *o = json_pack("{s:O}", "requests", arr);
-		print_json(o);
-		json_decref(o);
-	} else if (json_array_size(arr) == 0) {
+	if (c->c_json)
+		print_list(c, "requests", arr);
+	else if (json_array_size(arr) == 0) {
 		say(c, T_NO_REQUESTS);
 	} else {
 		json_array_foreach(arr, i, r) show_sid_request(c, r);
@@ -449,13 +425,9 @@ sid_refuse_request(struct cli *c, const json_t *r)
 {
 	struct sl_err err = { 0 };
 	json_t *ans = NULL;
-	int rc;
+	int rc = sapp_sid_refuse(c->c_app, r, &ans, &err);
 
-	if ((rc = sapp_sid_refuse(c->c_app, r, &ans, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	show_outcome(c, ans);
-	json_decref(ans);
-	return CLI_OK;
+	return cli_done(c, rc, &err, ans, show_outcome);
 }
 
 /* Checked before anything is asked: a request that does not add up is
@@ -488,9 +460,7 @@ sid_confirm_request(struct cli *c, const json_t *r)
 	OPENSSL_cleanse(pin, sizeof(pin));
 	if (rc != SL_OK)
 		return confirm_failed(c, rc, &err);
-	show_outcome(c, ans);
-	json_decref(ans);
-	return CLI_OK;
+	return cli_done(c, rc, &err, ans, show_outcome);
 }
 
 static int
@@ -525,9 +495,7 @@ sid_devices(struct cli *c)
 	if ((rc = sapp_sid_devices(c->c_app, &arr, &err)) != SL_OK)
 		return cli_fail(c, rc, &err);
 	if (c->c_json) {
-		json_t *o = json_pack("{s:O}", "devices", arr);
-		print_json(o);
-		json_decref(o);
+		print_list(c, "devices", arr);
 	} else {
 		say(c, T_DEVICES);
 		json_array_foreach(arr, i, d)
@@ -552,17 +520,8 @@ sid_remove(struct cli *c)
 		return CLI_USAGE;
 	if ((rc = cli_open(c, false)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_sid_remove(c->c_app, c->c_pos[2], &ans, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	if (c->c_json)
-		if (ans != NULL)
-			print_json(ans);
-		else
-			puts("{}");
-	else
-		say(c, T_REMOVED);
-	json_decref(ans);
-	return CLI_OK;
+	rc = sapp_sid_remove(c->c_app, c->c_pos[2], &ans, &err);
+	return cli_done(c, rc, &err, ans, show_removed);
 }
 
 int
