@@ -141,6 +141,16 @@ code_lookup(struct server *srv, const char *typed, struct store_sid_registration
 	return rc;
 }
 
+/* The tries are used up: the visit ends, the person logs in again. */
+static void
+code_tries_over(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v)
+{
+	store_sid_visit_delete(srv->sv_store, v->sv_id);
+	sid_reg_audit(srv, rq, "smartid.portal", "code_tries", NULL, "registration code tries used up");
+	sid_reg_problem(srv, rq, 403, lang, N_("Too many wrong codes"),
+		N_("Start again: log in with your eID card and type the code the app shows."));
+}
+
 /* POST: charge, look up, remember the registration on the visit. */
 static void
 code_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v)
@@ -150,18 +160,18 @@ code_post(struct server *srv, struct http_request *rq, int lang, const struct st
 	char loc[96];
 
 	if (store_sid_visit_charge(srv->sv_store, v->sv_id, max, &tries) != SL_OK) {
-		store_sid_visit_delete(srv->sv_store, v->sv_id);
-		sid_reg_audit(srv, rq, "smartid.portal", "code_tries", NULL, "registration code tries used up");
-		sid_reg_problem(srv, rq, 403, lang, N_("Too many wrong codes"),
-			N_("Start again: log in with your eID card and type the code the app shows."));
+		code_tries_over(srv, rq, lang, v);
 		return;
 	}
 	if (code_lookup(srv, http_form(rq, "code"), &r) != SL_OK) {
 		sid_reg_audit(srv, rq, "smartid.portal", "wrong_code", NULL, NULL);
-		code_page(srv, rq, 400, lang,
-			N_("This registration code is not right, or it has expired. Check the code in the app, or "
-			   "start again in the app."),
-			max - tries);
+		if (tries >= max)
+			code_tries_over(srv, rq, lang, v);
+		else
+			code_page(srv, rq, 400, lang,
+				N_("This registration code is not right, or it has expired. Check the code in the app, "
+				   "or start again in the app."),
+				max - tries);
 		return;
 	}
 	if (store_sid_visit_set_registration(srv->sv_store, v->sv_id, r.sr_id) != SL_OK) {
