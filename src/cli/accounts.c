@@ -68,21 +68,6 @@ count_device(const struct store_device *d, void *arg)
 	return SL_OK;
 }
 
-static json_t *
-json_time(int64_t t)
-{
-	return t > 0 ? json_integer(t) : json_null();
-}
-
-/* null when not locked now, the time the lock ends, or "forever". */
-static json_t *
-json_lock(int64_t until)
-{
-	if (until == STORE_LOCKED_FOREVER)
-		return json_string("forever");
-	return until > sl_now() ? json_integer(until) : json_null();
-}
-
 /* The account's own fields; account_more() adds what other tables say.
  * Two steps because a store_*_each callback must not call the store (it
  * holds the connection). */
@@ -97,7 +82,7 @@ account_json(const struct store_account *a)
 	json_object_set_new(o, "name", json_null());
 	json_object_set_new(o, "status", json_string(a->ac_status));
 	json_object_set_new(o, "failures", json_integer(a->ac_failures));
-	json_object_set_new(o, "locked_until", json_lock(a->ac_locked_until));
+	json_object_set_new(o, "locked_until", cli_json_lock(a->ac_locked_until));
 	json_object_set_new(o, "devices", json_integer(0));
 	json_object_set_new(o, "created", json_integer(a->ac_created));
 	return o;
@@ -126,16 +111,7 @@ device_json(const struct store_device *d)
 {
 	return json_pack("{s:s,s:s,s:s,s:s,s:I,s:o}", "id", d->dv_id, "account_id", d->dv_account_id, "name",
 		d->dv_name ? d->dv_name : "", "status", d->dv_status, "created", (json_int_t)d->dv_created, "last_used",
-		json_time(d->dv_last_used));
-}
-
-/* A JSON time or lock as text: "-", ISO time or "forever". */
-static const char *
-text_time(const json_t *v, char buf[CLI_TIME_LEN])
-{
-	if (json_is_string(v))
-		return json_string_value(v);
-	return cli_time(json_is_integer(v) ? json_integer_value(v) : 0, buf);
+		cli_json_time(d->dv_last_used));
 }
 
 static int
@@ -169,7 +145,7 @@ account_list(struct cli_ctx *cc, bool json)
 								   : "-",
 			json_string_value(json_object_get(v, "status")),
 			(long long)json_integer_value(json_object_get(v, "failures")),
-			text_time(json_object_get(v, "locked_until"), t),
+			cli_text_time(json_object_get(v, "locked_until"), t),
 			(long long)json_integer_value(json_object_get(v, "devices")));
 	}
 	json_decref(arr);
@@ -192,8 +168,8 @@ print_devices(const json_t *arr)
 
 	printf("%-24s %-8s %-20s %-20s %s\n", "DEVICE_ID", "STATUS", "CREATED", "LAST USED", "NAME");
 	json_array_foreach(arr, i, v) printf("%-24s %-8s %-20s %-20s %s\n", json_string_value(json_object_get(v, "id")),
-		json_string_value(json_object_get(v, "status")), text_time(json_object_get(v, "created"), c),
-		text_time(json_object_get(v, "last_used"), u), json_string_value(json_object_get(v, "name")));
+		json_string_value(json_object_get(v, "status")), cli_text_time(json_object_get(v, "created"), c),
+		cli_text_time(json_object_get(v, "last_used"), u), json_string_value(json_object_get(v, "name")));
 }
 
 /* `account show` (with_account) and `device list`: the account's devices. */
@@ -226,7 +202,7 @@ account_show(struct cli_ctx *cc, const char *what, bool json, bool with_account)
 		json_object_foreach(o, k, v)
 		{
 			if (json_is_integer(v) && (strcmp(k, "created") == 0 || strcmp(k, "locked_until") == 0))
-				printf("%-14s %s\n", k, text_time(v, t));
+				printf("%-14s %s\n", k, cli_text_time(v, t));
 			else if (json_is_integer(v))
 				printf("%-14s %lld\n", k, (long long)json_integer_value(v));
 			else
@@ -317,28 +293,6 @@ device_change(struct cli_ctx *cc, const char *verb, const char *id)
 	return rc;
 }
 
-/* The verb is one of `verbs`; the first `nargless` need no argument.
- * CLI_USAGE (after the message) when not. */
-static int
-check_verb(const char *cmd, int argc, char **argv, const char *const *verbs, size_t nargless)
-{
-	size_t i;
-
-	for (i = 0; verbs[i] != NULL; i++)
-		if (strcmp(argv[0], verbs[i]) == 0)
-			break;
-	if (verbs[i] == NULL) {
-		cli_error("%s: unknown command %s (see sleutel %s --help)", cmd, argv[0], cmd);
-		return CLI_USAGE;
-	}
-	if (i >= nargless && (argc < 2 || argv[1][0] == '-')) {
-		cli_error("%s %s: which %s?", cmd, argv[0],
-			strcmp(cmd, "device") == 0 && strcmp(argv[0], "list") != 0 ? "DEVICE_ID" : "PHONE or ID");
-		return CLI_USAGE;
-	}
-	return CLI_OK;
-}
-
 int
 cli_account(const char *config, int argc, char **argv)
 {
@@ -351,7 +305,7 @@ cli_account(const char *config, int argc, char **argv)
 		account_usage();
 		return argc < 1 ? CLI_USAGE : CLI_OK;
 	}
-	rc = check_verb("account", argc, argv, verbs, 1);
+	rc = cli_check_verb("account", argc, argv, verbs, 1, "PHONE or ID");
 	if (rc != CLI_OK)
 		return rc;
 	if (cli_open(config, &cc) != CLI_OK)
@@ -378,7 +332,7 @@ cli_device(const char *config, int argc, char **argv)
 		device_usage();
 		return argc < 1 ? CLI_USAGE : CLI_OK;
 	}
-	rc = check_verb("device", argc, argv, verbs, 0);
+	rc = cli_check_verb("device", argc, argv, verbs, 0, strcmp(argv[0], "list") != 0 ? "DEVICE_ID" : "PHONE or ID");
 	if (rc != CLI_OK)
 		return rc;
 	if (cli_open(config, &cc) != CLI_OK)

@@ -1,8 +1,8 @@
 /*
  * cli — the operator's command `sleutel`: init, clients, keys, app accounts
- * and devices, the SMS outbox, the demo PKI.  Each subcommand takes --help;
- * every command that prints data takes --json; errors go to stderr and the
- * exit status is non-zero.
+ * and devices, Smart-ID accounts and devices, the SMS outbox, the demo
+ * PKI.  Each subcommand takes --help; every command that prints data takes
+ * --json; errors go to stderr and the exit status is non-zero.
  */
 #ifndef SL_CLI_H
 #define SL_CLI_H
@@ -24,6 +24,7 @@ int cli_pki(int argc, char **argv);
 int cli_account(const char *config, int argc, char **argv);
 int cli_device(const char *config, int argc, char **argv);
 int cli_sms(const char *config, int argc, char **argv);
+int cli_smartid(const char *config, int argc, char **argv);
 
 /* Shared helpers (common.c). */
 struct cli_ctx {
@@ -41,6 +42,16 @@ void cli_audit_person(struct cli_ctx *cc, const char *event, const char *person_
 #define CLI_TIME_LEN 24
 const char *cli_time(int64_t t, char buf[CLI_TIME_LEN]);
 bool cli_has_flag(int argc, char **argv, const char *flag);
+/* JSON for a time (null for 0) and for a lock (null when not locked now,
+ * the time it ends, or "forever"); either as text ("-", ISO time,
+ * "forever"). */
+json_t *cli_json_time(int64_t t);
+json_t *cli_json_lock(int64_t until);
+const char *cli_text_time(const json_t *v, char buf[CLI_TIME_LEN]);
+/* argv[0] is one of the NULL-terminated `verbs` and, from the
+ * `nargless`-th verb on, argv[1] is given (`what` names it in the
+ * message); else CLI_USAGE after the message. */
+int cli_check_verb(const char *cmd, int argc, char **argv, const char *const *verbs, size_t nargless, const char *what);
 /* Print a JSON value, indented, on stdout. */
 void cli_print_json(const json_t *v);
 /* Generate and register a signing key of each algorithm; the private

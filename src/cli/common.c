@@ -60,6 +60,47 @@ cli_time(int64_t t, char buf[CLI_TIME_LEN])
 	return buf;
 }
 
+json_t *
+cli_json_time(int64_t t)
+{
+	return t > 0 ? json_integer(t) : json_null();
+}
+
+json_t *
+cli_json_lock(int64_t until)
+{
+	if (until == STORE_LOCKED_FOREVER)
+		return json_string("forever");
+	return until > sl_now() ? json_integer(until) : json_null();
+}
+
+const char *
+cli_text_time(const json_t *v, char buf[CLI_TIME_LEN])
+{
+	if (json_is_string(v))
+		return json_string_value(v);
+	return cli_time(json_is_integer(v) ? json_integer_value(v) : 0, buf);
+}
+
+int
+cli_check_verb(const char *cmd, int argc, char **argv, const char *const *verbs, size_t nargless, const char *what)
+{
+	size_t i;
+
+	for (i = 0; verbs[i] != NULL; i++)
+		if (strcmp(argv[0], verbs[i]) == 0)
+			break;
+	if (verbs[i] == NULL) {
+		cli_error("%s: unknown command %s (see sleutel %s --help)", cmd, argv[0], cmd);
+		return CLI_USAGE;
+	}
+	if (i >= nargless && (argc < 2 || argv[1][0] == '-')) {
+		cli_error("%s %s: which %s?", cmd, argv[0], what);
+		return CLI_USAGE;
+	}
+	return CLI_OK;
+}
+
 void
 cli_print_json(const json_t *v)
 {

@@ -311,11 +311,8 @@ enrollment_read(sqlite3_stmt *s, void *arg)
 static int
 jkt_is_device(struct conn *c, const char *jkt)
 {
-	const struct bind b[] = { BT(jkt) };
-	sqlite3_stmt *s = stmt_bound(c, Q_DEV_JKT_USED, b, NBIND(b));
-	int rc = step_row(c, s);
+	int rc = conn_exists(c, Q_DEV_JKT_USED, jkt);
 
-	sqlite3_reset(s);
 	if (rc == SL_OK)
 		return SL_ECONFLICT;
 	return rc == SL_ENOTFOUND ? SL_OK : rc;

@@ -148,57 +148,16 @@ store_apprq_each_pending(
 	return read_each(st, Q_AQ_PENDING, b, NBIND(b), apprq_row, &v);
 }
 
-/* Why a conditional UPDATE on a request changed nothing: SL_ENOTFOUND (no
- * such request), SL_ECONFLICT (no longer pending, or already extended when
- * `extending`), SL_EEXPIRED (pending but past its expiry at `now`). */
-static int
-apprq_why_not(struct conn *c, const char *id, int64_t now, bool extending)
-{
-	const struct bind b[] = { BT(id) };
-	sqlite3_stmt *s = stmt_bound(c, Q_AQ_STATE, b, NBIND(b));
-	int rc = step_row(c, s);
-
-	if (rc == SL_OK) {
-		const char *status = (const char *)sqlite3_column_text(s, 0);
-		if (status == NULL || strcmp(status, "pending") != 0 || (extending && sqlite3_column_int(s, 2) != 0))
-			rc = SL_ECONFLICT;
-		else if (sqlite3_column_int64(s, 1) <= now)
-			rc = SL_EEXPIRED;
-		else
-			rc = SL_ESTORE; /* the UPDATE should have matched */
-	}
-	sqlite3_reset(s);
-	return rc;
-}
-
-/* One conditional UPDATE of request `id` in its own transaction; when it
- * changes nothing, apprq_why_not says why (in the same transaction, so the
- * answer matches what the UPDATE saw). */
-static int
-apprq_change(
-	struct store *st, const char *id, int64_t now, bool extending, enum stmt_id q, const struct bind *b, size_t n)
-{
-	struct conn *c = conn_get(st);
-	int changes = 0, rc = tx_begin(c, DUR_NORMAL);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, q, b, n, &changes);
-	if (rc == SL_OK && changes == 0)
-		rc = apprq_why_not(c, id, now, extending);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
 int
 store_apprq_finish(struct store *st, const char *id, const char *status, const char *device_id, int64_t now)
 {
 	static const char *const outcomes[] = { "approved", "refused", "denied", "expired", NULL };
 	const struct bind b[] = { BT(id), BT(status), BT(device_id), BI(now) };
+	const struct pending_ref ref = { Q_AQ_STATE, id, now, false };
 
 	if (id == NULL || !one_of(status, outcomes))
 		return SL_EINVAL;
-	return apprq_change(st, id, now, false, Q_AQ_FINISH, b, NBIND(b));
+	return write_or_why(st, DUR_NORMAL, Q_AQ_FINISH, b, NBIND(b), pending_why_not, &ref);
 }
 
 int
@@ -206,10 +165,11 @@ store_apprq_extend(struct store *st, const char *id, int64_t new_expires)
 {
 	int64_t now = sl_now();
 	const struct bind b[] = { BT(id), BI(new_expires), BI(now) };
+	const struct pending_ref ref = { Q_AQ_STATE, id, now, true };
 
 	if (id == NULL)
 		return SL_EINVAL;
-	return apprq_change(st, id, now, true, Q_AQ_EXTEND, b, NBIND(b));
+	return write_or_why(st, DUR_NORMAL, Q_AQ_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }
 
 void
@@ -283,7 +243,7 @@ store_ciba_get(struct store *st, const char *id, struct store_ciba *out)
 /* A conditional UPDATE on a CIBA row changed nothing: gone, or not in the
  * state it needed. */
 static int
-ciba_why_not(struct conn *c, const char *id)
+ciba_why_not(struct conn *c, const void *id)
 {
 	const struct bind b[] = { BT(id) };
 	sqlite3_stmt *s = stmt_bound(c, Q_CB_EXISTS, b, NBIND(b));
@@ -291,22 +251,6 @@ ciba_why_not(struct conn *c, const char *id)
 
 	sqlite3_reset(s);
 	return rc == SL_OK ? SL_ECONFLICT : rc;
-}
-
-/* One conditional UPDATE in its own transaction; see ciba_why_not. */
-static int
-ciba_change(struct store *st, const char *id, enum stmt_id q, const struct bind *b, size_t n)
-{
-	struct conn *c = conn_get(st);
-	int changes = 0, rc = tx_begin(c, DUR_NORMAL);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, q, b, n, &changes);
-	if (rc == SL_OK && changes == 0)
-		rc = ciba_why_not(c, id);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
 }
 
 int
@@ -317,7 +261,7 @@ store_ciba_set_status(struct store *st, const char *id, const char *status, cons
 
 	if (id == NULL || !one_of(status, outcomes) || (strcmp(status, "approved") == 0 && person_id == NULL))
 		return SL_EINVAL;
-	return ciba_change(st, id, Q_CB_STATUS, b, NBIND(b));
+	return write_or_why(st, DUR_NORMAL, Q_CB_STATUS, b, NBIND(b), ciba_why_not, id);
 }
 
 int
@@ -354,7 +298,7 @@ store_ciba_redeem(struct store *st, const char *id)
 
 	if (id == NULL)
 		return SL_EINVAL;
-	return ciba_change(st, id, Q_CB_REDEEM, b, NBIND(b));
+	return write_or_why(st, DUR_NORMAL, Q_CB_REDEEM, b, NBIND(b), ciba_why_not, id);
 }
 
 void

@@ -29,13 +29,13 @@ static const char sa_get_sql[] = "SELECT " SA_COLS " FROM sid_accounts WHERE id 
 static const char sa_by_person_sql[] = "SELECT " SA_COLS " FROM sid_accounts WHERE person_id = ?1";
 static const char sa_by_rrn_sql[] = "SELECT a.id, a.person_id, a.status, a.email, a.phone, a.created"
 				    " FROM sid_accounts a JOIN persons p ON p.id = a.person_id WHERE p.rrn = ?1";
-static const char sa_all_sql[] = "SELECT " SA_COLS " FROM sid_accounts ORDER BY created, id";
+static const char sa_all_sql[] = "SELECT " SA_COLS " FROM sid_accounts ORDER BY created, rowid";
 static const char sa_insert_sql[] = "INSERT INTO sid_accounts (" SA_COLS ") VALUES (?1, ?2, 'active', ?3, ?4, ?5)";
 static const char sd_get_sql[] = "SELECT " SD_COLS " FROM sid_devices WHERE id = ?1";
 static const char sd_by_jkt_sql[] = "SELECT " SD_COLS " FROM sid_devices WHERE jkt = ?1";
 static const char sd_by_doc_sql[] = "SELECT " SD_COLS " FROM sid_devices WHERE document = ?1";
 static const char sd_of_account_sql[] =
-	"SELECT " SD_COLS " FROM sid_devices WHERE account_id = ?1 ORDER BY created, id";
+	"SELECT " SD_COLS " FROM sid_devices WHERE account_id = ?1 ORDER BY created, rowid";
 static const char sd_insert_sql[] =
 	"INSERT INTO sid_devices (" SD_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', NULL, ?7, 0)";
 static const char sk_get_sql[] = "SELECT " SK_COLS " FROM sid_keys WHERE device_id = ?1 AND key_use = ?2";
@@ -55,15 +55,21 @@ static const char sk_advance_sql[] =
 	"UPDATE sid_keys SET sealed = ?4, version = ?5, failures = 0, locked_until = 0"
 	" WHERE device_id = ?1 AND key_use = ?2 AND version = ?3"
 	" AND EXISTS (SELECT 1 FROM sid_devices d WHERE d.id = ?1 AND d.status = 'active')";
+static const char sd_fail_requests_sql[] = "UPDATE sid_requests SET status = 'failed' WHERE status = 'pending'"
+					   " AND account_id = (SELECT account_id FROM sid_devices WHERE id = ?1)"
+					   " AND (device_id IS NULL OR device_id = ?1)";
 static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 				 " ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17)";
 static const char sq_get_sql[] = "SELECT " SQ_COLS " FROM sid_requests WHERE id = ?1";
 static const char sq_pending_sql[] =
 	"SELECT " SQ_COLS " FROM sid_requests"
-	" WHERE account_id = ?1 AND status = 'pending' AND expires > ?2 ORDER BY created, id";
+	" WHERE account_id = ?1 AND status = 'pending' AND expires > ?2 ORDER BY created, rowid";
 static const char sq_finish_sql[] =
 	"UPDATE sid_requests SET status = ?2, device_id = COALESCE(?3, device_id), signature = ?4"
 	" WHERE id = ?1 AND status = 'pending' AND expires > ?5";
+
+static const char sk_unlock_sql[] = "UPDATE sid_keys SET failures = 0, locked_until = 0"
+				    " WHERE device_id = ?1 AND (?2 IS NULL OR key_use = ?2)";
 
 const char *const store_sql_sid[Q_COUNT] = {
 	[Q_SA_GET] = sa_get_sql,
@@ -81,23 +87,20 @@ const char *const store_sql_sid[Q_COUNT] = {
 	[Q_SD_COUNT_ACTIVE] = "SELECT count(*) FROM sid_devices WHERE account_id = ?1 AND status = 'active'",
 	[Q_SD_INSERT] = sd_insert_sql,
 	[Q_SD_END] = "UPDATE sid_devices SET status = ?2, reason = ?3 WHERE id = ?1 AND status = 'active'",
-	[Q_SD_FAIL_REQUESTS] = "UPDATE sid_requests SET status = 'failed' WHERE status = 'pending'"
-			       " AND account_id = (SELECT account_id FROM sid_devices WHERE id = ?1)"
-			       " AND (device_id IS NULL OR device_id = ?1)",
+	[Q_SD_FAIL_REQUESTS] = sd_fail_requests_sql,
 	[Q_SD_TOUCH] = "UPDATE sid_devices SET last_used = ?2 WHERE id = ?1",
 	[Q_SK_GET] = sk_get_sql,
 	[Q_SK_INSERT] = sk_insert_sql,
 	[Q_SK_ATTEMPT] = sk_attempt_sql,
 	[Q_SK_ADVANCE] = sk_advance_sql,
-	[Q_SK_UNLOCK] = "UPDATE sid_keys SET failures = 0, locked_until = 0"
-			" WHERE device_id = ?1 AND (?2 IS NULL OR key_use = ?2)",
+	[Q_SK_UNLOCK] = sk_unlock_sql,
 	[Q_SQ_PUT] = sq_put_sql,
 	[Q_SQ_GET] = sq_get_sql,
 	[Q_SQ_COUNT_PENDING] =
 		"SELECT count(*) FROM sid_requests WHERE account_id = ?1 AND status = 'pending' AND expires > ?2",
 	[Q_SQ_PENDING] = sq_pending_sql,
 	[Q_SQ_FINISH] = sq_finish_sql,
-	[Q_SQ_STATE] = "SELECT status, expires FROM sid_requests WHERE id = ?1",
+	[Q_SQ_STATE] = "SELECT status, expires, 0 FROM sid_requests WHERE id = ?1",
 };
 
 static bool
@@ -141,23 +144,7 @@ store_sid_account_by_rrn(struct store *st, const char *rrn, struct store_sid_acc
 	return get_one(st, Q_SA_BY_RRN, rrn, sid_account_read, out, sizeof(*out));
 }
 
-struct sid_account_visit {
-	int (*fn)(const struct store_sid_account *, void *);
-	void *arg;
-};
-
-static int
-sid_account_row(sqlite3_stmt *s, void *ctx)
-{
-	const struct sid_account_visit *v = ctx;
-	struct store_sid_account a = { 0 };
-	int rc;
-
-	sid_account_read(s, &a);
-	rc = v->fn(&a, v->arg);
-	store_sid_account_clear(&a);
-	return rc;
-}
+STORE_VISITOR(sid_account, struct store_sid_account, sid_account_read, store_sid_account_clear)
 
 int
 store_sid_account_each(struct store *st, int (*fn)(const struct store_sid_account *, void *), void *arg)
@@ -259,23 +246,7 @@ store_sid_device_by_document(struct store *st, const char *document, struct stor
 	return get_one(st, Q_SD_BY_DOC, document, sid_device_read, out, sizeof(*out));
 }
 
-struct sid_device_visit {
-	int (*fn)(const struct store_sid_device *, void *);
-	void *arg;
-};
-
-static int
-sid_device_row(sqlite3_stmt *s, void *ctx)
-{
-	const struct sid_device_visit *v = ctx;
-	struct store_sid_device d = { 0 };
-	int rc;
-
-	sid_device_read(s, &d);
-	rc = v->fn(&d, v->arg);
-	store_sid_device_clear(&d);
-	return rc;
-}
+STORE_VISITOR(sid_device, struct store_sid_device, sid_device_read, store_sid_device_clear)
 
 int
 store_sid_device_each(
@@ -558,23 +529,7 @@ store_sid_request_count_pending(struct store *st, const char *account_id, int64_
 	return read_one(st, Q_SQ_COUNT_PENDING, b, NBIND(b), count_read, n);
 }
 
-struct sid_request_visit {
-	int (*fn)(const struct store_sid_request *, void *);
-	void *arg;
-};
-
-static int
-sid_request_row(sqlite3_stmt *s, void *ctx)
-{
-	const struct sid_request_visit *v = ctx;
-	struct store_sid_request r = { 0 };
-	int rc;
-
-	sid_request_read(s, &r);
-	rc = v->fn(&r, v->arg);
-	store_sid_request_clear(&r);
-	return rc;
-}
+STORE_VISITOR(sid_request, struct store_sid_request, sid_request_read, store_sid_request_clear)
 
 int
 store_sid_request_each_pending(struct store *st, const char *account_id, int64_t now,
@@ -586,45 +541,17 @@ store_sid_request_each_pending(struct store *st, const char *account_id, int64_t
 	return read_each(st, Q_SQ_PENDING, b, NBIND(b), sid_request_row, &v);
 }
 
-struct request_ref {
-	const char *rr_id;
-	int64_t rr_now;
-};
-
-/* Answering changed nothing: gone (SL_ENOTFOUND), answered before
- * (SL_ECONFLICT), or pending but past its expiry (SL_EEXPIRED). */
-static int
-request_why_not(struct conn *c, const void *arg)
-{
-	const struct request_ref *r = arg;
-	const struct bind b[] = { BT(r->rr_id) };
-	sqlite3_stmt *s = stmt_bound(c, Q_SQ_STATE, b, NBIND(b));
-	int rc = step_row(c, s);
-
-	if (rc == SL_OK) {
-		const char *status = (const char *)sqlite3_column_text(s, 0);
-		if (status == NULL || strcmp(status, "pending") != 0)
-			rc = SL_ECONFLICT;
-		else if (sqlite3_column_int64(s, 1) <= r->rr_now)
-			rc = SL_EEXPIRED;
-		else
-			rc = SL_ESTORE; /* the UPDATE should have matched */
-	}
-	sqlite3_reset(s);
-	return rc;
-}
-
 int
 store_sid_request_finish(
 	struct store *st, const char *id, const char *status, const char *device_id, const char *signature, int64_t now)
 {
 	static const char *const outcomes[] = { "approved", "refused", "failed", "expired", NULL };
 	const struct bind b[] = { BT(id), BT(status), BT(device_id), BT(signature), BI(now) };
-	const struct request_ref ref = { id, now };
+	const struct pending_ref ref = { Q_SQ_STATE, id, now, false };
 
 	if (id == NULL || !one_of(status, outcomes))
 		return SL_EINVAL;
-	return write_or_why(st, DUR_NORMAL, Q_SQ_FINISH, b, NBIND(b), request_why_not, &ref);
+	return write_or_why(st, DUR_NORMAL, Q_SQ_FINISH, b, NBIND(b), pending_why_not, &ref);
 }
 
 void

@@ -24,8 +24,25 @@ static const char sr_get_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHER
 static const char sr_by_jkt_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHERE jkt = ?1";
 static const char sr_by_code_sql[] =
 	"SELECT " SR_COLS " FROM sid_registrations WHERE code_hash = ?1 AND status = 'code' AND expires > ?2";
+/* The code is spent: the hash is dropped with the status. */
+static const char sr_confirm_sql[] =
+	"UPDATE sid_registrations SET status = 'confirmed', code_hash = NULL, person = ?2,"
+	" email = ?3, phone = ?4, challenge = ?5 WHERE id = ?1 AND status = 'code' AND expires > ?6";
 static const char sv_put_sql[] = "INSERT INTO sid_visits (" SV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)";
 static const char sv_get_sql[] = "SELECT " SV_COLS " FROM sid_visits WHERE id = ?1 AND expires > ?2";
+static const char sr_recall_fail_sql[] = "UPDATE sid_registrations SET recall_failures = recall_failures + 1"
+					 " WHERE id = ?1 AND status = 'confirmed' RETURNING recall_failures";
+static const char sr_set_keys_sql[] =
+	"UPDATE sid_registrations SET auth_sealed = ?2, auth_version = ?3, sign_sealed = ?4,"
+	" sign_version = ?5 WHERE id = ?1 AND status = 'confirmed' AND expires > ?6";
+static const char sr_fail_sql[] =
+	"UPDATE sid_registrations SET status = 'failed', code_hash = NULL, auth_sealed = NULL,"
+	" sign_sealed = NULL WHERE id = ?1 AND status IN ('code', 'confirmed')";
+static const char sr_done_sql[] = "UPDATE sid_registrations SET status = 'done', auth_sealed = NULL, sign_sealed = NULL"
+				  " WHERE id = ?1 AND status = 'confirmed'";
+static const char sv_charge_sql[] =
+	"UPDATE sid_visits SET code_tries = code_tries + 1 WHERE id = ?1 AND code_tries < ?2"
+	" RETURNING code_tries";
 
 const char *const store_sql_sid_reg[Q_COUNT] = {
 	[Q_SR_PUT] = sr_put_sql,
@@ -37,24 +54,17 @@ const char *const store_sql_sid_reg[Q_COUNT] = {
 	/* Nor its code once expired (the partial UNIQUE index stays exact). */
 	[Q_SR_FREE_CODE] = "UPDATE sid_registrations SET code_hash = NULL WHERE code_hash = ?1 AND expires <= ?2",
 	[Q_SR_JKT_DEVICE] = "SELECT 1 FROM sid_devices WHERE jkt = ?1",
-	/* The code is spent: the hash is dropped with the status. */
-	[Q_SR_CONFIRM] = "UPDATE sid_registrations SET status = 'confirmed', code_hash = NULL, person = ?2,"
-			 " email = ?3, phone = ?4, challenge = ?5 WHERE id = ?1 AND status = 'code' AND expires > ?6",
-	[Q_SR_RECALL_FAIL] = "UPDATE sid_registrations SET recall_failures = recall_failures + 1"
-			     " WHERE id = ?1 AND status = 'confirmed' RETURNING recall_failures",
-	[Q_SR_SET_KEYS] = "UPDATE sid_registrations SET auth_sealed = ?2, auth_version = ?3, sign_sealed = ?4,"
-			  " sign_version = ?5 WHERE id = ?1 AND status = 'confirmed' AND expires > ?6",
+	[Q_SR_CONFIRM] = sr_confirm_sql,
+	[Q_SR_RECALL_FAIL] = sr_recall_fail_sql,
+	[Q_SR_SET_KEYS] = sr_set_keys_sql,
 	/* A failed or finished registration keeps no server key: the
 	 * device's keys live in sid_keys, a failed one's nowhere. */
-	[Q_SR_FAIL] = "UPDATE sid_registrations SET status = 'failed', code_hash = NULL, auth_sealed = NULL,"
-		      " sign_sealed = NULL WHERE id = ?1 AND status IN ('code', 'confirmed')",
-	[Q_SR_DONE] = "UPDATE sid_registrations SET status = 'done', auth_sealed = NULL, sign_sealed = NULL"
-		      " WHERE id = ?1 AND status = 'confirmed'",
+	[Q_SR_FAIL] = sr_fail_sql,
+	[Q_SR_DONE] = sr_done_sql,
 	[Q_SV_PUT] = sv_put_sql,
 	[Q_SV_GET] = sv_get_sql,
 	[Q_SV_ANSWER] = "UPDATE sid_visits SET email = ?2, phone = ?3 WHERE id = ?1",
-	[Q_SV_CHARGE] = "UPDATE sid_visits SET code_tries = code_tries + 1 WHERE id = ?1 AND code_tries < ?2"
-			" RETURNING code_tries",
+	[Q_SV_CHARGE] = sv_charge_sql,
 	[Q_SV_SET_REG] = "UPDATE sid_visits SET registration_id = ?2 WHERE id = ?1",
 	[Q_SV_DEL] = "DELETE FROM sid_visits WHERE id = ?1",
 };
@@ -94,11 +104,8 @@ registration_read(sqlite3_stmt *s, void *arg)
 static int
 jkt_is_sid_device(struct conn *c, const char *jkt)
 {
-	const struct bind b[] = { BT(jkt) };
-	sqlite3_stmt *s = stmt_bound(c, Q_SR_JKT_DEVICE, b, NBIND(b));
-	int rc = step_row(c, s);
+	int rc = conn_exists(c, Q_SR_JKT_DEVICE, jkt);
 
-	sqlite3_reset(s);
 	if (rc == SL_OK)
 		return SL_ECONFLICT;
 	return rc == SL_ENOTFOUND ? SL_OK : rc;
@@ -270,21 +277,15 @@ static int
 finish_device(struct conn *c, const struct store_sid_registration *reg, struct store_sid_device *dev,
 	const char *account_id, int64_t now, struct sl_err *why)
 {
-	const struct bind by_doc[] = { BT(dev->sd_document) };
-	sqlite3_stmt *s;
 	int rc;
 
-	if (dev->sd_document == NULL)
-		return sl_fail(why, SL_EINVAL, "the device has no document number");
 	if ((rc = take_field(&dev->sd_jkt, reg->sr_jkt)) != SL_OK ||
 		(rc = take_field(&dev->sd_transport_jwk, reg->sr_transport_jwk)) != SL_OK)
 		return sl_fail(why, rc, "the device key is not the registration's");
 	if (dev->sd_name == NULL && (rc = take_field(&dev->sd_name, reg->sr_device_name)) != SL_OK)
 		return sl_fail(why, rc, "out of memory");
 	/* Tell a reused document number from a reused key. */
-	s = stmt_bound(c, Q_SD_BY_DOC, by_doc, NBIND(by_doc));
-	rc = step_row(c, s);
-	sqlite3_reset(s);
+	rc = conn_exists(c, Q_SD_BY_DOC, dev->sd_document);
 	if (rc == SL_OK)
 		return sl_fail(why, SL_ECONFLICT, "the document number is in use");
 	if (rc != SL_ENOTFOUND)
@@ -322,14 +323,22 @@ store_sid_registration_finish(struct store *st, const char *registration_id, str
 	const struct bind key[] = { BT(registration_id) };
 	const struct reg_state want = { registration_id, "confirmed", now };
 	struct store_sid_registration reg = { 0 };
+	struct store_person upserted = { 0 };
 	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
 	struct conn *c;
 	int rc, changes = 0;
 
 	memset(account, 0, sizeof(*account));
-	if (registration_id == NULL || person == NULL || person->p_rrn == NULL || dev == NULL || auth == NULL ||
-		sign == NULL)
-		return sl_fail(err, SL_EINVAL, "the registration lacks a person, device or key");
+	if (registration_id == NULL || person == NULL || person->p_rrn == NULL || dev == NULL ||
+		dev->sd_document == NULL || auth == NULL || sign == NULL)
+		return sl_fail(err, SL_EINVAL, "the registration lacks a person, device, document number or key");
+	/* The person as stored, set in `person` only once committed: a caller
+	 * that tries again with the same record must not carry the id of a
+	 * row that was rolled back. */
+	upserted = *person;
+	upserted.p_id = NULL;
+	if (person->p_id != NULL && (upserted.p_id = strdup(person->p_id)) == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
 	c = conn_get(st);
 	rc = tx_begin(c, DUR_FULL);
 	if (rc == SL_OK && (rc = conn_read_one(c, Q_SR_GET, key, NBIND(key), registration_read, &reg)) == SL_ENOTFOUND)
@@ -338,10 +347,10 @@ store_sid_registration_finish(struct store *st, const char *registration_id, str
 		sl_fail(&why, rc,
 			rc == SL_EEXPIRED ? "the registration has expired" : "the registration is not confirmed");
 	/* The same person record as the app key's and the eID login's. */
-	if (rc == SL_OK && (rc = person_upsert_tx(c, person, now)) != SL_OK)
+	if (rc == SL_OK && (rc = person_upsert_tx(c, &upserted, now)) != SL_OK)
 		sl_fail(&why, rc, "cannot save the person record");
 	if (rc == SL_OK &&
-		(rc = sid_account_for_person_tx(c, person->p_id, reg.sr_email, reg.sr_phone, now, account)) != SL_OK)
+		(rc = sid_account_for_person_tx(c, upserted.p_id, reg.sr_email, reg.sr_phone, now, account)) != SL_OK)
 		sl_fail(&why, rc, "cannot save the account");
 	if (rc == SL_OK)
 		rc = finish_device(c, &reg, dev, account->sa_id, now, &why);
@@ -359,9 +368,13 @@ store_sid_registration_finish(struct store *st, const char *registration_id, str
 	conn_put(st, c);
 	store_sid_registration_clear(&reg);
 	if (rc != SL_OK) {
+		free(upserted.p_id);
 		store_sid_account_clear(account);
 		return sl_fail(err, rc, "%s", why.code != SL_OK ? why.msg : "cannot finish the registration");
 	}
+	free(person->p_id);
+	person->p_id = upserted.p_id;
+	person->p_created = upserted.p_created;
 	return rc;
 }
 

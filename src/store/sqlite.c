@@ -360,6 +360,17 @@ update_returning(
 }
 
 int
+conn_exists(struct conn *c, enum stmt_id q, const char *key)
+{
+	const struct bind b[] = { BT(key) };
+	sqlite3_stmt *s = stmt_bound(c, q, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	sqlite3_reset(s);
+	return rc;
+}
+
+int
 update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value)
 {
 	const struct bind b[] = { BT(key) };
@@ -384,6 +395,28 @@ write_or_why(struct store *st, enum durability d, enum stmt_id q, const struct b
 		rc = why(c, ctx);
 	rc = tx_end(c, rc);
 	conn_put(st, c);
+	return rc;
+}
+
+int
+pending_why_not(struct conn *c, const void *arg)
+{
+	const struct pending_ref *r = arg;
+	const struct bind b[] = { BT(r->pr_id) };
+	sqlite3_stmt *s = stmt_bound(c, r->pr_state, b, NBIND(b));
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK) {
+		const char *status = (const char *)sqlite3_column_text(s, 0);
+		if (status == NULL || strcmp(status, "pending") != 0 ||
+			(r->pr_extending && sqlite3_column_int(s, 2) != 0))
+			rc = SL_ECONFLICT;
+		else if (sqlite3_column_int64(s, 1) <= r->pr_now)
+			rc = SL_EEXPIRED;
+		else
+			rc = SL_ESTORE; /* the UPDATE should have matched */
+	}
+	sqlite3_reset(s);
 	return rc;
 }
 

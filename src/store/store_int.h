@@ -216,6 +216,28 @@ int read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, 
  * meanwhile, so `row` must not call the store. */
 int read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int (*row)(sqlite3_stmt *, void *),
 	void *ctx);
+/* For read_each: the visitor of a record type.  STORE_VISITOR(x, T, rd,
+ * clr) defines `struct x_visit {fn, arg}` and `x_row`, which reads each
+ * row into a T with rd, hands it to fn (borrowed) and clears it with clr. */
+#define STORE_VISITOR(name, type, reader, clear)                                                                       \
+	struct name##_visit {                                                                                          \
+		int (*fn)(const type *, void *);                                                                       \
+		void *arg;                                                                                             \
+	};                                                                                                             \
+	static int name##_row(sqlite3_stmt *s, void *ctx)                                                              \
+	{                                                                                                              \
+		const struct name##_visit *v = ctx;                                                                    \
+		type rec = { 0 };                                                                                      \
+		int rc;                                                                                                \
+                                                                                                                       \
+		reader(s, &rec);                                                                                       \
+		rc = v->fn(&rec, v->arg);                                                                              \
+		clear(&rec);                                                                                           \
+		return rc;                                                                                             \
+	}
+/* Does the SELECT `q` keyed by one text value return a row (in the
+ * caller's transaction)?  SL_OK when it does, SL_ENOTFOUND when not. */
+int conn_exists(struct conn *c, enum stmt_id q, const char *key);
 /* Read the one row keyed by one text value into `out` (zeroed first, `size`
  * bytes, so that it can be cleared whatever the outcome). */
 int get_one(struct store *st, enum stmt_id q, const char *key, row_reader rd, void *out, size_t size);
@@ -230,6 +252,19 @@ int update_returning_int(struct store *st, enum durability d, enum stmt_id q, co
  * saw) says why: its code is returned. */
 int write_or_why(struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t n,
 	int (*why)(struct conn *, const void *), const void *ctx);
+/* Why a conditional UPDATE on a pending request (an app request, a
+ * Smart-ID signing request) changed nothing, for write_or_why: pr_state
+ * selects (status, expires, extended) of the request.  SL_ENOTFOUND (no
+ * such request), SL_ECONFLICT (no longer pending, or already extended
+ * when pr_extending), SL_EEXPIRED (pending but past its expiry at
+ * pr_now). */
+struct pending_ref {
+	enum stmt_id pr_state;
+	const char *pr_id;
+	int64_t pr_now;
+	bool pr_extending;
+};
+int pending_why_not(struct conn *c, const void *ref);
 /* Is `s` one of the NULL-terminated `set`? */
 bool one_of(const char *s, const char *const *set);
 /* A row_reader for SELECT count(*): *(int *)out. */
