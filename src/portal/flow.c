@@ -9,9 +9,8 @@
 #include "portal.h"
 #include "../oidc/oidc.h"
 
-/* A pending request of this browser, or an error page. */
-static bool
-load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
+bool
+portal_load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
 {
 	if (oidc_pending_load(srv, rq, http_param(rq, "req"), p) != SL_OK) {
 		*lang = portal_lang(srv, rq, NULL);
@@ -38,6 +37,8 @@ key_buttons(
 	} keys[] = {
 		{ SL_KEY_EID, "/key/eid", N_("eID card reader"), N_("Log in with your eID card and a card reader") },
 		{ SL_KEY_APP, "/key/app", N_("sleutel app"), N_("Confirm on your phone with the sleutel app") },
+		{ SL_KEY_SMARTID, "/key/smartid", N_("Smart-ID"),
+			N_("Confirm on your phone with the Smart-ID app and PIN1") },
 #ifdef SL_TEST_KEY
 		{ SL_KEY_TEST, "/key/test", N_("Test key"), N_("Only in test builds: log in as any person") },
 #endif
@@ -62,7 +63,7 @@ portal_choose(void *ctx, struct http_request *rq)
 	char *csrf;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	sl_buf_init(&buttons, 65536);
 	key_buttons(srv, srv->sv_catalogs[lang], p.op_req.ar_id, lang,
@@ -86,7 +87,7 @@ portal_cancel(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
 		portal_error(srv, rq, 403, lang, N_("This form has expired"),
@@ -109,7 +110,7 @@ portal_wait_page(void *ctx, struct http_request *rq)
 	char *csrf, remaining[32];
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	csrf = oidc_csrf_token(srv, rq, p.op_req.ar_id);
 	snprintf(remaining, sizeof(remaining), "%lld", (long long)(p.op_req.ar_expires - sl_now()));
@@ -185,7 +186,7 @@ portal_finish(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_param(rq, "csrf")))
 		portal_error(srv, rq, 403, lang, N_("This form has expired"),
@@ -195,4 +196,41 @@ portal_finish(void *ctx, struct http_request *rq)
 	else
 		oidc_login_finish(srv, rq, &p);
 	oidc_pending_clear(&p);
+}
+
+enum portal_key_state
+portal_key_state(struct server *srv, const struct oidc_pending *p, bool pending, bool ended, int64_t expires)
+{
+	if (strcmp(p->op_req.ar_status, "done") == 0)
+		return PORTAL_KEY_FINISH;
+	if (pending && expires <= sl_now()) {
+		oidc_login_deny(srv, p->op_req.ar_id); /* still pending past its expiry: over */
+		return PORTAL_KEY_EXPIRED;
+	}
+	if (strcmp(p->op_req.ar_status, "denied") == 0)
+		return PORTAL_KEY_DENIED;
+	if (ended) {
+		oidc_login_deny(srv, p->op_req.ar_id); /* the phone said no and the login is still open */
+		return PORTAL_KEY_ENDED;
+	}
+	return PORTAL_KEY_WAIT;
+}
+
+void
+portal_key_poll(struct server *srv, struct http_request *rq, const struct oidc_pending *p, bool pending, bool ended,
+	int64_t expires)
+{
+	if (strcmp(p->op_req.ar_status, "pending") != 0) {
+		http_send_json(rq, 200, json_pack("{s:s}", "status", p->op_req.ar_status));
+	} else if ((pending && expires <= sl_now()) || ended) {
+		if (pending)
+			oidc_login_deny(srv, p->op_req.ar_id);
+		http_send_json(rq, 200, json_pack("{s:s}", "status", "ended"));
+	} else if (http_wake_reason(rq) != 0) {
+		http_send_empty(rq, 204);
+	} else {
+		/* Wake at the request's expiry at the latest, so the page turns
+		 * at once when time is up. */
+		portal_wait_login(srv, rq, p->op_req.ar_id, (expires - sl_now()) * 1000 + 200);
+	}
 }

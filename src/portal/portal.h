@@ -10,6 +10,8 @@
 #include "../http/http.h"
 #include "../server/server.h"
 
+struct oidc_pending;
+
 #define PORTAL_MAX_PAGE (256u << 10)
 /* Marks a message id for extraction into po/sleutel.pot; translated later,
  * per request, with i18n_gettext(). */
@@ -28,6 +30,28 @@ void portal_consent(void *ctx, struct http_request *rq);
 /* The data of `scopes` (space-separated) in the person's words, as <li>
  * items appended to `out`. */
 int portal_consent_items(struct server *srv, const struct i18n_catalog *cat, const char *scopes, struct sl_buf *out);
+/* A pending request of this browser (the "req" parameter) with the page's
+ * language; otherwise the "expired" error page is sent and false returned. */
+bool portal_load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang);
+/* Where a login that waits on a key's request on another device stands
+ * (the app key's and Smart-ID's wait pages).  `pending`: the key's request
+ * is still "pending"; `ended`: it ended without success (refused, failed,
+ * expired); `expires`: its expiry.  A request pending past its expiry, or
+ * one that ended while the login is still open, denies the login here. */
+enum portal_key_state {
+	PORTAL_KEY_FINISH, /* the login is done: oidc_login_finish() */
+	PORTAL_KEY_EXPIRED, /* time is up */
+	PORTAL_KEY_DENIED, /* the login was denied (by the key or elsewhere) */
+	PORTAL_KEY_ENDED, /* the key's request ended: say how */
+	PORTAL_KEY_WAIT, /* still waiting: the wait page */
+};
+enum portal_key_state portal_key_state(
+	struct server *srv, const struct oidc_pending *p, bool pending, bool ended, int64_t expires);
+/* The long-poll of such a wait page: 200 once the login is no longer
+ * pending or the key's request is over (expired ones deny the login), 204
+ * to poll again, else parked until the login changes or `expires`. */
+void portal_key_poll(struct server *srv, struct http_request *rq, const struct oidc_pending *p, bool pending,
+	bool ended, int64_t expires);
 /* Park a wait page's long-poll until the login `req_id` changes (its
  * oidc_wait_key is notified), for [portal] waiter_timeout seconds or
  * `max_ms` when that is sooner (> 0); 503 JSON when no waiter is free. */

@@ -41,6 +41,14 @@
  * long: E.164 allows 8..15 digits after "+"). */
 int app_phone_normalize(const char *in, const char *default_cc, char out[APP_PHONE_MAX]);
 
+/* display.c (shared with the Smart-ID key): build the display text for
+ * `action` ("login" or "payment") in language `lang` (index into config_languages): the login sentence or the payment
+ * sentence from `pay`, then the CIBA binding message on its own line when
+ * given.  Deterministic: the same inputs always give the same bytes.
+ * SL_ETOOBIG past APP_DISPLAY_MAX, SL_EINVAL for a bad action. */
+int app_display_text(int lang, const char *action, const char *rp_name, const struct oidc_payment *pay,
+	const char *binding_message, char *out, size_t outlen);
+
 /* The waiter key of a request: notified when its status leaves "pending". */
 void app_request_wait_key(const char *apprq_id, char *out, size_t len);
 /* The waiter key of an account's devices (the request channel). */
@@ -82,6 +90,13 @@ struct app_request_made {
  * SL_ETOOBIG at a limit; SL_EBUSY when the table is full (refused: a full
  * table never switches limits off). */
 int app_rate_enrol(struct server *srv, const char *phone, const char *ip);
+/* Count one request for a person's device against the request side's
+ * limits, all or none: [app] rate_phone per `subject` (a phone number, or
+ * another key's handle such as "sid:<national number>"; `what` names it in
+ * the message), rate_ip per address, rate_rp per RP, per rate_window.
+ * SL_OK; SL_ETOOBIG at a limit or when the table is full (err says which). */
+int app_rate_request(struct server *srv, const char *subject, const char *what, const char *client_id, const char *ip,
+	struct sl_err *err);
 /* Count one start of something else under `key` (a namespaced string:
  * "sr:<address>" for Smart-ID registrations) against `limit` per [app]
  * rate_window, in the same bounded table.  SL_OK, SL_ETOOBIG at the limit,
@@ -119,6 +134,13 @@ extern const size_t app_device_nroutes;
  * with the same object.  New reference, NULL when out of memory. */
 json_t *app_request_json(const struct store_apprq *r, int64_t now);
 
+/* One round of a device's request channel ("GET /requests", channel.c;
+ * the Smart-ID channel too): 200 {"requests": list} (borrowed) when it has
+ * any or `at_once`; 204 when this is the round after a wait (timeout,
+ * shutdown); otherwise the connection waits on `wait_key` until [app]
+ * poll_timeout, `has(arg)` rechecked, and the handler runs again. */
+void app_channel_reply(struct server *srv, struct http_request *rq, json_t *list, bool at_once, const char *wait_key,
+	bool (*has)(void *), void *arg);
 /* Authenticate a device-API request by its proof (the DPoP header) as a
  * registered, active device: SL_OK with the record; otherwise the 401 is
  * already sent and SL_EDENIED returned. */

@@ -90,21 +90,26 @@ app_channel_get(void *ctx, struct http_request *rq)
 	}
 	if (store_apprq_each_pending(srv->sv_store, dev.dv_account_id, pl.pl_now, pending_one, &pl) != SL_OK) {
 		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
-		goto out;
-	}
-	if (json_array_size(pl.pl_list) > 0) {
-		http_send_json(rq, 200, json_pack("{s:O}", "requests", pl.pl_list));
-	} else if (http_wake_reason(rq) != 0) {
-		http_send_empty(rq, 204); /* timeout, shutdown, or the request went before we looked */
 	} else {
 		struct channel_look cl = { srv, dev.dv_account_id };
 		app_account_wait_key(dev.dv_account_id, key, sizeof(key));
-		if (http_wait_recheck(rq, srv->sv_waiters, key,
-			    sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000, channel_has,
-			    &cl) != SL_OK)
-			app_send_error(rq, 503, "temporarily_unavailable", "too many waiting; poll again", NULL);
+		app_channel_reply(srv, rq, pl.pl_list, false, key, channel_has, &cl);
 	}
 out:
 	json_decref(pl.pl_list);
 	store_device_clear(&dev);
+}
+
+void
+app_channel_reply(struct server *srv, struct http_request *rq, json_t *list, bool at_once, const char *wait_key,
+	bool (*has)(void *), void *arg)
+{
+	if (json_array_size(list) > 0 || at_once) {
+		http_send_json(rq, 200, json_pack("{s:O}", "requests", list));
+	} else if (http_wake_reason(rq) != 0) {
+		http_send_empty(rq, 204); /* timeout, shutdown, or the request went before we looked */
+	} else if (http_wait_recheck(rq, srv->sv_waiters, wait_key,
+			   sl_monotonic_ms() + (int64_t)srv->sv_conf->c_app_poll_timeout * 1000, has, arg) != SL_OK) {
+		app_send_error(rq, 503, "temporarily_unavailable", "too many waiting; poll again", NULL);
+	}
 }

@@ -24,19 +24,6 @@
 
 #define QR_SCHEME "sleutel://login?t="
 
-static bool
-load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
-{
-	if (oidc_pending_load(srv, rq, http_param(rq, "req"), p) != SL_OK) {
-		*lang = portal_lang(srv, rq, NULL);
-		portal_error(srv, rq, 404, *lang, N_("This login request has expired"),
-			N_("Go back to the site you came from and start again."));
-		return false;
-	}
-	*lang = portal_lang(srv, rq, json_string_value(json_object_get(p->op_params, "ui_locales")));
-	return true;
-}
-
 static const char *
 payment_of(const struct oidc_pending *p)
 {
@@ -170,7 +157,7 @@ applogin_page(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	record_context(srv, rq, &p);
 	form_page(srv, rq, &p, lang, 200, NULL, NULL);
@@ -248,7 +235,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 	char loc[256];
 	int lang, rc;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
 		portal_error(srv, rq, 403, lang, N_("This form has expired"),
@@ -330,16 +317,6 @@ outcome_page(struct server *srv, struct http_request *rq, struct oidc_pending *p
 	free(csrf);
 }
 
-/* A request still pending past its expiry is over: deny the login. */
-static bool
-expire_if_due(struct server *srv, const struct store_apprq *r, const struct oidc_pending *p)
-{
-	if (strcmp(r->aq_status, "pending") != 0 || r->aq_expires > sl_now())
-		return false;
-	oidc_login_deny(srv, p->op_req.ar_id);
-	return true;
-}
-
 /* Answered no, or over. */
 static bool
 ended(const struct store_apprq *r)
@@ -382,24 +359,23 @@ applogin_wait(void *ctx, struct http_request *rq)
 	struct store_apprq r;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
-	} else if (strcmp(p.op_req.ar_status, "done") == 0) {
-		oidc_login_finish(srv, rq, &p);
-	} else if (expire_if_due(srv, &r, &p)) {
-		outcome_page(srv, rq, &p, lang, "expired");
-	} else if (strcmp(p.op_req.ar_status, "denied") == 0) {
-		outcome_page(srv, rq, &p, lang, strcmp(r.aq_status, "pending") == 0 ? "other" : r.aq_status);
-	} else if (ended(&r)) {
-		/* The phone said no and the login is still open: close it. */
-		oidc_login_deny(srv, p.op_req.ar_id);
-		outcome_page(srv, rq, &p, lang, r.aq_status);
-	} else {
-		wait_page(srv, rq, &p, lang, &r); /* pending, or approved on its way */
+		goto out;
 	}
+	switch (portal_key_state(srv, &p, strcmp(r.aq_status, "pending") == 0, ended(&r), r.aq_expires)) {
+	case PORTAL_KEY_FINISH: oidc_login_finish(srv, rq, &p); break;
+	case PORTAL_KEY_EXPIRED: outcome_page(srv, rq, &p, lang, "expired"); break;
+	case PORTAL_KEY_DENIED:
+		outcome_page(srv, rq, &p, lang, strcmp(r.aq_status, "pending") == 0 ? "other" : r.aq_status);
+		break;
+	case PORTAL_KEY_ENDED: outcome_page(srv, rq, &p, lang, r.aq_status); break;
+	default: wait_page(srv, rq, &p, lang, &r); /* pending, or approved on its way */
+	}
+out:
 	store_apprq_clear(&r);
 	oidc_pending_clear(&p);
 }
@@ -417,19 +393,10 @@ applogin_poll(void *ctx, struct http_request *rq)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 		return;
 	}
-	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
+	if (load_apprq(srv, rq, &p, &r) != SL_OK)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
-	} else if (strcmp(p.op_req.ar_status, "pending") != 0) {
-		http_send_json(rq, 200, json_pack("{s:s}", "status", p.op_req.ar_status));
-	} else if (expire_if_due(srv, &r, &p) || ended(&r)) {
-		http_send_json(rq, 200, json_pack("{s:s}", "status", "ended"));
-	} else if (http_wake_reason(rq) != 0) {
-		http_send_empty(rq, 204);
-	} else {
-		/* Wake at the request's expiry at the latest, so the page turns
-		 * at once when time is up. */
-		portal_wait_login(srv, rq, p.op_req.ar_id, (r.aq_expires - sl_now()) * 1000 + 200);
-	}
+	else
+		portal_key_poll(srv, rq, &p, strcmp(r.aq_status, "pending") == 0, ended(&r), r.aq_expires);
 	store_apprq_clear(&r);
 	oidc_pending_clear(&p);
 }
@@ -447,7 +414,7 @@ applogin_extend(void *ctx, struct http_request *rq)
 	int64_t until;
 	int lang;
 
-	if (!load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
 		portal_error(srv, rq, 403, lang, N_("This form has expired"),

@@ -242,30 +242,37 @@ app_rate_count(struct server *srv, const char *key, int limit)
 	return ratelimit_hit(srv->sv_app_requests->aq_rl, &ck, 1, srv->sv_conf->c_app_rate_window, sl_now(), &which);
 }
 
-static int
-limits(struct server *srv, const struct app_request_spec *spec, const char *phone, struct sl_err *err)
+int
+app_rate_request(struct server *srv, const char *subject, const char *what, const char *client_id, const char *ip,
+	struct sl_err *err)
 {
 	const struct sl_config *c = srv->sv_conf;
 	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], kr[APP_RL_KEY_MAX], addr[INET6_ADDRSTRLEN + 8];
 	struct ratelimit_check ck[3];
-	static const char *const what[3] = { "this phone number", "this address", "this site" };
+	const char *const whats[3] = { what, "this address", "this site" };
 	size_t which = 0;
 	int rc;
 
-	snprintf(kp, sizeof(kp), "p:%s", phone);
-	app_rate_ip_key(spec->as_ip, addr, sizeof(addr));
+	snprintf(kp, sizeof(kp), "p:%.250s", subject);
+	app_rate_ip_key(ip, addr, sizeof(addr));
 	snprintf(ki, sizeof(ki), "i:%s", addr);
-	snprintf(kr, sizeof(kr), "r:%.250s", spec->as_client->cl_id);
+	snprintf(kr, sizeof(kr), "r:%.250s", client_id);
 	ck[0] = (struct ratelimit_check){ kp, c->c_app_rate_phone };
 	ck[1] = (struct ratelimit_check){ ki, c->c_app_rate_ip };
 	ck[2] = (struct ratelimit_check){ kr, c->c_app_rate_rp };
 	rc = ratelimit_hit(srv->sv_app_requests->aq_rl, ck, 3, c->c_app_rate_window, sl_now(), &which);
 	if (rc == SL_ETOOBIG)
-		return sl_fail(err, SL_ETOOBIG, "too many requests for %s; try again in %d minutes", what[which],
+		return sl_fail(err, SL_ETOOBIG, "too many requests for %s; try again in %d minutes", whats[which],
 			(c->c_app_rate_window + 59) / 60);
 	if (rc != SL_OK)
 		return sl_fail(err, SL_ETOOBIG, "too many requests right now; try again later");
 	return SL_OK;
+}
+
+static int
+limits(struct server *srv, const struct app_request_spec *spec, const char *phone, struct sl_err *err)
+{
+	return app_rate_request(srv, phone, "this phone number", spec->as_client->cl_id, spec->as_ip, err);
 }
 
 /* Three distinct codes in random order; the browser's is at a random

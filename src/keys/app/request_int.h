@@ -41,13 +41,6 @@ int ratelimit_hit(struct app_ratelimit *rl, const struct ratelimit_check *checks
 size_t ratelimit_size(struct app_ratelimit *rl);
 
 /* ---- display.c: the text the app shows and the confirmation signs ---- */
-/* Build the display text for `action` ("login" or "payment") in language
- * `lang` (index into config_languages): the login sentence or the payment
- * sentence from `pay`, then the CIBA binding message on its own line when
- * given.  Deterministic: the same inputs always give the same bytes.
- * SL_ETOOBIG past APP_DISPLAY_MAX, SL_EINVAL for a bad action. */
-int app_display_text(int lang, const char *action, const char *rp_name, const struct oidc_payment *pay,
-	const char *binding_message, char *out, size_t outlen);
 /* "12.34" in `lang`'s convention with the currency ("EUR 12,34"). */
 int app_display_amount(int lang, const struct oidc_payment *pay, char *out, size_t outlen);
 /* A binding message a person can read: 1..APP_BINDING_MAX bytes of UTF-8

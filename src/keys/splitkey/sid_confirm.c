@@ -1,0 +1,409 @@
+/*
+ * sid_confirm.c — POST /device/v1/smartid/requests/{id}: the person refuses
+ * a request, or confirms it with PIN1 (docs/smartid-api.md; DESIGN §4
+ * lockout schedule and clone detection; docs/splitkey.md).
+ *
+ * Order matters, so that nothing but a real wrong PIN counts a failure:
+ *   1. the device's proof; the request is this account's (else 404),
+ *      pending (409 already_answered), not expired (410 request_expired);
+ *   2. refuse: recorded, the login denied, done;
+ *   3. confirm: the body (seal_kid, version, part) and the partial
+ *      signature unsealed (aad = request id): a blob that does not open is
+ *      malformed (400 invalid_request), not a wrong PIN;
+ *   4. the key's version in clear: a version at or below it is a copied
+ *      state (clone: 5b), one more than SK_MAX_SKIP ahead 400
+ *      invalid_version — neither is charged;
+ *   5. the try is charged to the key BEFORE the signature is completed
+ *      (store_sid_key_attempt: one statement that refuses a locked key and
+ *      locks at 3 → 3 h, 6 → 24 h, 9 → for good), so that parallel guesses
+ *      cannot outrun the lockout: 403 locked;
+ *   6. the server key is opened (at rest, aad "<device id> <use>" as
+ *      registration seals it: sid_key_open), the EM
+ *      rebuilt from the STORED request and the signature completed
+ *      (sk_server_complete), which checks it with the composite key:
+ *        SK_OK          the advanced key replaces the old one (compare and
+ *                       swap on the version; a lost race answers as a
+ *                       replay: 409), failures back to 0, the request
+ *                       approved with the signature, the login completed;
+ *        SK_WRONG_PIN   400 wrong_pin: the charge stands; the request
+ *                       stays pending unless this try locked the key;
+ *        SK_CLONE       5b. the device is revoked ("clone") with its
+ *                       requests, audited, 403 device_revoked;
+ *        SK_BAD_VERSION 400 invalid_version.
+ * Neither the partial signature nor the server key is logged or kept in
+ * clear; both are cleansed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "sid_login_int.h"
+#include "sid_reg_int.h"
+
+struct confirm_ctx {
+	struct server *cc_srv;
+	struct http_request *cc_rq;
+	struct store_sid_device cc_dev;
+	struct store_sid_request cc_req;
+	struct store_sid_key cc_key;
+	struct sk_server_key cc_sk;
+	uint8_t *cc_part; /* unsealed partial signature: cleansed */
+	size_t cc_partlen;
+	uint64_t cc_version;
+	int cc_failures; /* after this try's charge */
+	int64_t cc_locked_until;
+};
+
+static void
+audit(struct confirm_ctx *cc, const char *result)
+{
+	struct store_sid_account acct = { 0 };
+	struct store_audit au = { .au_event = cc->cc_req.sq_action,
+		.au_result = result,
+		.au_client_id = cc->cc_req.sq_client_id,
+		.au_key = SID_KEY_NAME,
+		.au_ip = http_client_ip(cc->cc_rq),
+		.au_detail = cc->cc_req.sq_id };
+
+	if (store_sid_account_get(cc->cc_srv->sv_store, cc->cc_req.sq_account_id, &acct) == SL_OK)
+		au.au_person_id = acct.sa_person_id;
+	store_audit_add(cc->cc_srv->sv_store, &au);
+	metrics_login(cc->cc_srv->sv_metrics, SID_KEY_NAME, strcmp(result, "ok") == 0 ? "ok" : "denied");
+	store_sid_account_clear(&acct);
+}
+
+/* {"locked_until": t} with -1 for good. */
+static json_t *
+locked_json(int64_t until)
+{
+	return json_pack("{s:I}", "locked_until", (json_int_t)(until == STORE_LOCKED_FOREVER ? -1 : until));
+}
+
+void
+sid_request_finished(struct server *srv, const struct store_sid_request *r, const char *status)
+{
+	struct store_sid_account acct = { 0 };
+	struct store_person person = { 0 };
+	struct sl_err err = { 0 };
+	char key[128];
+
+	if (strcmp(r->sq_link_kind, "authreq") == 0) {
+		if (strcmp(status, "approved") == 0 &&
+			store_sid_account_get(srv->sv_store, r->sq_account_id, &acct) == SL_OK &&
+			store_person_get(srv->sv_store, acct.sa_person_id, &person) == SL_OK) {
+			if (oidc_login_complete(
+				    srv, r->sq_link_id, &person, SID_KEY_NAME, OIDC_ACR_HIGH, SID_AMR, &err) != SL_OK)
+				log_warn("smartid request %s: the login request is gone: %s", r->sq_id, err.msg);
+		} else {
+			oidc_login_deny(srv, r->sq_link_id);
+		}
+	}
+	store_person_clear(&person);
+	store_sid_account_clear(&acct);
+	sid_request_wait_key(r->sq_id, key, sizeof(key));
+	waiter_notify(srv->sv_waiters, key);
+}
+
+/* Record the outcome once; false when it was answered or expired (sent). */
+static bool
+record(struct confirm_ctx *cc, const char *status, const char *signature)
+{
+	int rc = store_sid_request_finish(
+		cc->cc_srv->sv_store, cc->cc_req.sq_id, status, cc->cc_dev.sd_id, signature, sl_now());
+
+	if (rc == SL_OK)
+		return true;
+	if (rc == SL_ECONFLICT)
+		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
+	else if (rc == SL_EEXPIRED)
+		app_send_error(cc->cc_rq, 410, "request_expired", "This request has expired.", NULL);
+	else
+		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
+	return false;
+}
+
+/* Step 1; false when the answer is sent. */
+static bool
+load_request(struct confirm_ctx *cc)
+{
+	char id[APP_ID_MAX + 1];
+
+	if (!sid_path_id(cc->cc_rq, SID_DEVICE_BASE "/requests/", NULL, id) ||
+		store_sid_request_get(cc->cc_srv->sv_store, id, &cc->cc_req) != SL_OK ||
+		strcmp(cc->cc_req.sq_account_id, cc->cc_dev.sd_account_id) != 0) {
+		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
+		return false;
+	}
+	if (strcmp(cc->cc_req.sq_status, "pending") != 0) {
+		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
+		return false;
+	}
+	if (sl_now() >= cc->cc_req.sq_expires) {
+		app_send_error(cc->cc_rq, 410, "request_expired", "This request has expired.", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* Step 3; false when the answer is sent. */
+static bool
+parse_confirm(struct confirm_ctx *cc, json_t *body)
+{
+	const char *kid = app_json_str(body, "seal_kid", APP_KID_MAX);
+	const char *part = app_json_str(body, "part", APP_SEALED_BIG_MAX);
+	json_t *v = json_object_get(body, "version");
+	struct sl_err err = { 0 };
+
+	if (kid == NULL || part == NULL || !json_is_integer(v)) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", "seal_kid, version and part are required", NULL);
+		return false;
+	}
+	if (json_integer_value(v) < 1 || (uint64_t)json_integer_value(v) > SK_VERSION_MAX) {
+		app_send_error(cc->cc_rq, 400, "invalid_version", "The version is out of range.", NULL);
+		return false;
+	}
+	cc->cc_version = (uint64_t)json_integer_value(v);
+	if (app_unseal_b64_big(cc->cc_srv, kid, part, cc->cc_req.sq_id, &cc->cc_part, &cc->cc_partlen, &err) != SL_OK) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", "The sealed partial signature does not open.", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* The request ends as "failed" (a clone, a lock): the browser learns at
+ * once.  Quiet when it was no longer pending. */
+static void
+end_failed(struct confirm_ctx *cc)
+{
+	if (store_sid_request_finish(
+		    cc->cc_srv->sv_store, cc->cc_req.sq_id, "failed", cc->cc_dev.sd_id, NULL, sl_now()) == SL_OK)
+		sid_request_finished(cc->cc_srv, &cc->cc_req, "failed");
+}
+
+/* 5b: a copied state answered: this device and its copy are revoked, and
+ * the login it answered does not go on. */
+static void
+clone_seen(struct confirm_ctx *cc)
+{
+	struct store_audit au = { .au_event = "smartid.device.revoke",
+		.au_result = "clone",
+		.au_key = SID_KEY_NAME,
+		.au_ip = http_client_ip(cc->cc_rq),
+		.au_detail = cc->cc_dev.sd_id };
+
+	end_failed(cc);
+	store_sid_device_end(cc->cc_srv->sv_store, cc->cc_dev.sd_id, "revoked", "clone");
+	store_audit_add(cc->cc_srv->sv_store, &au);
+	audit(cc, "clone");
+	log_warn("smartid device %s: a stale version answered: revoked as a clone", cc->cc_dev.sd_id);
+	app_send_error(cc->cc_rq, 403, "device_revoked",
+		"A copy of this device was seen: this device is revoked. Register again.", NULL);
+}
+
+/* Step 4 on the version in clear; false when the answer is sent. */
+static bool
+check_version(struct confirm_ctx *cc)
+{
+	if (cc->cc_version <= (uint64_t)cc->cc_key.sk_version) {
+		clone_seen(cc);
+		return false;
+	}
+	if (cc->cc_version > (uint64_t)cc->cc_key.sk_version + SK_MAX_SKIP) {
+		app_send_error(cc->cc_rq, 400, "invalid_version", "The version is too far ahead of the server.", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* Step 5; false when the answer is sent (locked). */
+static bool
+charge(struct confirm_ctx *cc)
+{
+	struct server *srv = cc->cc_srv;
+	struct store_sid_key now_key = { 0 };
+	int rc = store_sid_key_attempt(srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, sl_now(), &sid_lockout,
+		&cc->cc_failures, &cc->cc_locked_until);
+
+	if (rc == SL_OK)
+		return true;
+	if (rc == SL_EDENIED &&
+		store_sid_key_get(srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &now_key) == SL_OK) {
+		audit(cc, "locked");
+		end_failed(cc);
+		app_send_error(cc->cc_rq, 403, "locked", "Too many wrong PINs: this key is locked.",
+			locked_json(now_key.sk_locked_until));
+	} else {
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+	}
+	store_sid_key_clear(&now_key);
+	return false;
+}
+
+/* Wrong PINs left before the next lock. */
+static int
+attempts_left(int failures)
+{
+	static const int steps[] = { SID_LOCK1_FAILURES, SID_LOCK2_FAILURES, SID_LOCK_FOREVER_FAILURES };
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (failures < steps[i])
+			return steps[i] - failures;
+	return 0;
+}
+
+static void
+wrong_pin(struct confirm_ctx *cc)
+{
+	bool locked = cc->cc_locked_until > sl_now();
+	json_t *extra = json_pack("{s:i,s:i,s:I}", "failures", cc->cc_failures, "attempts_left",
+		attempts_left(cc->cc_failures), "locked_until",
+		(json_int_t)(!locked                                       ? 0
+			     : cc->cc_locked_until == STORE_LOCKED_FOREVER ? -1
+									   : cc->cc_locked_until));
+
+	audit(cc, "wrong_pin");
+	if (locked)
+		end_failed(cc);
+	app_send_error(cc->cc_rq, 400, "wrong_pin", "The PIN is not right.", extra);
+}
+
+/* The device's server key, opened from the store (at-rest AAD
+ * "<device id> <use>", sid_key_open), at the version of its row. */
+static int
+open_key(struct confirm_ctx *cc, struct sl_err *err)
+{
+	int rc = sid_key_open(
+		cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
+
+	if (rc == SL_OK && cc->cc_sk.sk_version != (uint64_t)cc->cc_key.sk_version)
+		rc = sl_fail(err, SL_ESTORE, "the stored key's version disagrees with its row");
+	return rc;
+}
+
+/* SK_OK: persist the advanced key (compare and swap), then the request. */
+static void
+approved(struct confirm_ctx *cc, const uint8_t *sig, size_t siglen)
+{
+	struct sl_err err = { 0 };
+	char *sealed = sid_key_seal(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &cc->cc_sk, &err), *sig64;
+	int rc = SL_ENOMEM;
+
+	if (sealed != NULL)
+		rc = store_sid_key_advance(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use,
+			cc->cc_key.sk_version, sealed, (int64_t)cc->cc_sk.sk_version);
+	free(sealed);
+	if (rc == SL_ECONFLICT) {
+		app_send_error(cc->cc_rq, 409, "already_answered", "This answer was already used.", NULL);
+		return;
+	}
+	if (rc != SL_OK) {
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key could not be stored", NULL);
+		return;
+	}
+	sig64 = sl_b64url_encode(sig, siglen);
+	if (sig64 != NULL && record(cc, "approved", sig64)) {
+		store_sid_device_touch(cc->cc_srv->sv_store, cc->cc_dev.sd_id, sl_now());
+		audit(cc, "ok");
+		sid_request_finished(cc->cc_srv, &cc->cc_req, "approved");
+		http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", "approved"));
+	} else if (sig64 == NULL) {
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "out of memory", NULL);
+	}
+	free(sig64);
+}
+
+static enum sk_padding
+padding_of(const char *name)
+{
+	return strcmp(name, "pss") == 0 ? SK_PSS : SK_PKCS1;
+}
+
+/* Step 6. */
+static void
+complete(struct confirm_ctx *cc)
+{
+	struct sl_err err = { 0 };
+	uint8_t *hash = NULL, *em = NULL, *sig = NULL;
+	size_t hashlen = 0, emlen = 0, siglen = 0;
+	enum sk_verdict v = SK_ERROR;
+
+	hash = sl_b64url_decode(cc->cc_req.sq_hash, strlen(cc->cc_req.sq_hash), &hashlen);
+	if (hash != NULL && open_key(cc, &err) == SL_OK &&
+		sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
+			&emlen, &err) == SL_OK)
+		v = sk_server_complete(
+			&cc->cc_sk, em, emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &sig, &siglen);
+	if (v == SK_OK)
+		approved(cc, sig, siglen);
+	else if (v == SK_WRONG_PIN)
+		wrong_pin(cc);
+	else if (v == SK_CLONE)
+		clone_seen(cc);
+	else if (v == SK_BAD_VERSION)
+		app_send_error(
+			cc->cc_rq, 400, "invalid_version", "The version or the partial signature is malformed.", NULL);
+	else {
+		log_warn("smartid request %s: cannot complete: %s", cc->cc_req.sq_id, err.msg);
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the signature could not be completed", NULL);
+	}
+	free(hash);
+	free(em);
+	free(sig);
+}
+
+static void
+refuse(struct confirm_ctx *cc)
+{
+	if (!record(cc, "refused", NULL))
+		return;
+	store_sid_device_touch(cc->cc_srv->sv_store, cc->cc_dev.sd_id, sl_now());
+	audit(cc, "refused");
+	sid_request_finished(cc->cc_srv, &cc->cc_req, "refused");
+	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", "refused"));
+}
+
+static void
+confirm_run(struct confirm_ctx *cc, json_t *body)
+{
+	const char *decision = app_json_str(body, "decision", 8);
+
+	if (decision == NULL || (strcmp(decision, "confirm") != 0 && strcmp(decision, "refuse") != 0)) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", "decision must be confirm or refuse", NULL);
+		return;
+	}
+	if (!load_request(cc))
+		return;
+	if (strcmp(decision, "refuse") == 0) {
+		refuse(cc);
+		return;
+	}
+	if (!parse_confirm(cc, body))
+		return;
+	if (store_sid_key_get(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &cc->cc_key) != SL_OK) {
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
+		return;
+	}
+	if (check_version(cc) && charge(cc))
+		complete(cc);
+}
+
+void
+sid_confirm_post(void *ctx, struct http_request *rq)
+{
+	struct confirm_ctx cc = { .cc_srv = ctx, .cc_rq = rq };
+	json_t *body;
+
+	if (sid_device_authenticate(cc.cc_srv, rq, &cc.cc_dev) != SL_OK)
+		return;
+	body = app_json_body(rq);
+	if (body != NULL)
+		confirm_run(&cc, body);
+	json_decref(body);
+	if (cc.cc_part != NULL)
+		OPENSSL_clear_free(cc.cc_part, cc.cc_partlen);
+	sk_server_key_clear(&cc.cc_sk);
+	store_sid_key_clear(&cc.cc_key);
+	store_sid_device_clear(&cc.cc_dev);
+	store_sid_request_clear(&cc.cc_req);
+}
