@@ -8,14 +8,17 @@
 // refusal, the device list, and removal.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, statSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import * as oidc from 'openid-client';
+import { startServer, Agent, hiddenInputs, answerConsent } from './lib/harness.mjs';
 import { runApp } from './lib/app.mjs';
-import { registerRp, authRequest } from './lib/flows.mjs';
+import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
 import { issueCard, rrn } from './lib/eid.mjs';
-import { portalEidLogin, portalSteps } from './lib/smartid.mjs';
+import { portalEidLogin, portalSteps, bindingHash } from './lib/smartid.mjs';
 
 const PIN1 = '4711';
 const PIN2 = '27182';
@@ -31,6 +34,21 @@ let ca;
 const app = (args, { input = '', st = state } = {}) => runApp({ server, ca, state: st }, args, input);
 
 const readState = () => JSON.parse(readFileSync(state, 'utf8'));
+const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
+  { encoding: 'utf8' }).trim();
+
+// The binding bytes of a portal login (docs/smartid-api.md), to verify
+// the finished signature as a plain RSA PKCS#1 v1.5 one.
+function bindingBytes(rq) {
+  const fields = ['sleutel-smartid-v1', rq.id, rq.bind.rp_id, rq.rp_name, rq.action,
+    crypto.createHash('sha256').update(rq.display_text).digest(), rq.bind.nonce];
+  return Buffer.concat(fields.flatMap((f) => {
+    const b = Buffer.from(f);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(b.length);
+    return [len, b];
+  }));
+}
 
 before(async () => {
   ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
@@ -146,7 +164,7 @@ async function browserLogin(person = PERSON) {
   const html = await res.text();
   const m = html.match(/id="vcode"[^>]*>(\d{4})</);
   assert.ok(m, 'the wait page shows the verification code');
-  return { agent, req, wait, code: m[1] };
+  return { ...req, agent, wait, code: m[1] };
 }
 
 async function pendingOne() {
@@ -177,15 +195,65 @@ test('login: the app shows the site and the code, a wrong PIN1 is counted, the r
   // The request is still there; the right PIN1 approves it.
   const again = await pendingOne();
   assert.equal(again.id, rq.id);
+  const before = readState().smartid.auth.key.version;
   r = await app(['--json', 'smartid', 'approve', rq.id], { input: `${PIN1}\n` });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.json.status, 'approved');
+  assert.equal(readState().smartid.auth.key.version, before + 1, 'the auth key moved on, on disk');
   r = await app(['--json', 'smartid', 'status']);
   assert.equal(r.json.keys.auth.failures, 0);
 
-  // The browser moves on.
+  // The finished signature is a plain RSA one for the certificate the app keeps.
+  assert.equal(Buffer.from(rq.hash, 'base64url').toString('hex'), bindingHash(rq).toString('hex'));
+  const sig = Buffer.from(sql(`SELECT signature FROM sid_requests WHERE id = '${rq.id}'`), 'base64url');
+  const cert = new crypto.X509Certificate(readState().smartid.auth.certificate);
+  assert.ok(crypto.verify('sha256', bindingBytes(rq), cert.publicKey, sig), 'the signature verifies');
+
+  // The browser moves on to the RP: amr smartid, the registered person.
   const res = await b.agent.get(String(b.wait));
-  assert.ok([200, 303].includes(res.status), `wait page: ${res.status}`);
+  assert.equal(res.status, 303);
+  const back = await answerConsent(server, b.agent, res.headers.get('location'));
+  assertCodeResponse(server, back, b.state);
+  const tokens = await oidc.authorizationCodeGrant(rp.config, back,
+    { pkceCodeVerifier: b.verifier, expectedState: b.state, expectedNonce: b.nonce });
+  assert.deepEqual(tokens.claims().amr, ['smartid']);
+});
+
+test('a request that does not add up is not signed: the app refuses before asking a PIN', async () => {
+  await browserLogin();
+  const rq = await pendingOne();
+  // The server's stored hash changed under the request: its binding no
+  // longer holds (as a server that showed one code and asked for another
+  // signature would do).
+  sql(`UPDATE sid_requests SET hash = '${Buffer.alloc(32, 9).toString('base64url')}' WHERE id = '${rq.id}'`);
+  const tampered = await pendingOne();
+  assert.notEqual(tampered.hash, rq.hash, 'the channel serves the stored hash');
+  const v = readState().smartid.auth.key.version;
+  const r = await app(['smartid', 'approve', rq.id], { input: `${PIN1}\n` });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /Dit verzoek klopt niet en wordt niet ondertekend/);
+  assert.equal(readState().smartid.auth.key.version, v, 'nothing signed, the key did not move');
+  const x = await app(['--json', 'smartid', 'refuse', rq.id]);
+  assert.equal(x.json.status, 'refused');
+});
+
+test('the state file: one open to others is refused, nothing is sent', async () => {
+  chmodSync(state, 0o644);
+  try {
+    const r = await app(['--json', 'smartid', 'status']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /open to others/);
+  } finally {
+    chmodSync(state, 0o600);
+  }
+  // A copy with one key's share changed no longer parses as that key.
+  const copy = path.join(dir, 'copy.json');
+  const st = readState();
+  st.smartid.sign.key = st.smartid.auth.key;
+  writeFileSync(copy, JSON.stringify(st), { mode: 0o600 });
+  const r = await app(['--json', 'smartid', 'status'], { st: copy });
+  assert.equal(r.code, 1);
+  assert.match(r.json.error_description, /other use/);
 });
 
 test('refuse: the request ends refused', async () => {
