@@ -201,7 +201,7 @@ test_state_refusals(void **state)
 	do {                                                                                                           \
 		json_t *d = json_deep_copy(doc);                                                                       \
 		change;                                                                                                \
-		assert_int_equal(app_test_parse_doc(d, &err), SL_EINVAL);                                                       \
+		assert_int_equal(app_test_parse_doc(d, &err), SL_EINVAL);                                              \
 		if (strstr(err.msg, what) == NULL)                                                                     \
 			fail_msg("refused for \"%s\", expected \"%s\"", err.msg, what);                                \
 		json_decref(d);                                                                                        \
