@@ -137,6 +137,8 @@ void say_num(const struct cli *c, enum txt id, long long v);
 bool args_ok(const struct cli *c, int minpos, int maxpos, const char *const *allowed);
 /* Open the state (`create`: make it when it does not exist). */
 int cli_open(struct cli *c, bool create);
+/* args_ok, then cli_open of an existing state: an exit code. */
+int cli_start(struct cli *c, int minpos, int maxpos, const char *const *allowed);
 /* --wait [S]: 0 when absent, `dflt` without a value, at most `max`. */
 int wait_value(const struct cli *c, int dflt, int max);
 
@@ -154,6 +156,20 @@ int get_secret(struct cli *c, const struct secret_ask *a, bool twice, char out[C
  * `ans` is released either way. */
 int cli_done(struct cli *c, int rc, const struct sl_err *err, json_t *ans,
 	void (*show)(const struct cli *c, const json_t *ans));
+/* A refused answer to a request: the failures, lock or revocation said
+ * in words, then the error (exit 1). */
+int answer_failed(struct cli *c, int rc, const struct sl_err *err);
+/* Answer request `r` with `fn` (a refusal) and show the outcome. */
+int answer_with(struct cli *c, const json_t *r, int (*fn)(struct sapp *, const json_t *, json_t **, struct sl_err *));
+/* The pending request `id` found with `fn` (after opening the state). */
+int find_with(
+	struct cli *c, const char *id, json_t **r, int (*fn)(struct sapp *, const char *, json_t **, struct sl_err *));
+/* The requests of a `pending` (or its refusal), each shown with `show`;
+ * `arr` is released. */
+int show_requests(struct cli *c, int rc, const struct sl_err *err, json_t *arr,
+	void (*show)(const struct cli *c, const json_t *r));
+/* The devices of a `devices` (or its refusal); `arr` is released. */
+int show_devices(struct cli *c, int rc, const struct sl_err *err, json_t *arr);
 /* "Toestel verwijderd." (or the JSON answer). */
 void show_removed(const struct cli *c, const json_t *ans);
 /* {"<name>": arr} as one line of JSON. */

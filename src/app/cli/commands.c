@@ -233,6 +233,14 @@ print_list(const struct cli *c, const char *name, json_t *arr)
 }
 
 int
+cli_start(struct cli *c, int minpos, int maxpos, const char *const *allowed)
+{
+	if (!args_ok(c, minpos, maxpos, allowed))
+		return CLI_USAGE;
+	return cli_open(c, false);
+}
+
+int
 wait_value(const struct cli *c, int dflt, int max)
 {
 	bool present;
@@ -351,9 +359,7 @@ enroll_sms(struct cli *c)
 	const json_t *se;
 	int rc;
 
-	if (!args_ok(c, 3, 3, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 3, 3, NULL)) != CLI_OK)
 		return rc;
 	rc = sapp_enroll_sms(c->c_app, c->c_pos[2], &ans, &err);
 	if (rc != SL_OK) {
@@ -375,9 +381,7 @@ enroll_resend(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
 	if ((rc = sapp_enroll_resend(c->c_app, &ans, &err)) != SL_OK)
 		return cli_fail(c, rc, &err);
@@ -395,9 +399,7 @@ enroll_status(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, allowed))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, allowed)) != CLI_OK)
 		return rc;
 	rc = sapp_enroll_status(c->c_app, wait_value(c, ENROLL_WAIT_MAX, ENROLL_WAIT_MAX), &ans, &err);
 	if (rc != SL_OK)
@@ -439,9 +441,7 @@ enroll_proof(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 3, 3, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 3, 3, NULL)) != CLI_OK)
 		return rc;
 	if ((rc = sapp_enroll_proof(c->c_app, c->c_pos[2], &ans, &err)) != SL_OK) {
 		if (!c->c_json)
@@ -461,9 +461,7 @@ enroll_finish(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
 	if ((rc = get_app_code(c, true, code)) != CLI_OK)
 		return rc;
@@ -700,23 +698,30 @@ cmd_pending(struct cli *c)
 {
 	static const char *const allowed[] = { "wait", NULL };
 	struct sl_err err = { 0 };
-	json_t *arr = NULL, *r;
-	size_t i;
+	json_t *arr = NULL;
 	int rc;
 
-	if (!args_ok(c, 1, 1, allowed))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 1, 1, allowed)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_requests(c->c_app, wait_value(c, PENDING_WAIT_MAX, PENDING_WAIT_MAX), &arr, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
+	rc = sapp_requests(c->c_app, wait_value(c, PENDING_WAIT_MAX, PENDING_WAIT_MAX), &arr, &err);
+	return show_requests(c, rc, &err, arr, show_request);
+}
+
+int
+show_requests(struct cli *c, int rc, const struct sl_err *err, json_t *arr,
+	void (*show)(const struct cli *c, const json_t *r))
+{
+	json_t *r;
+	size_t i;
+
+	if (rc != SL_OK)
+		return cli_fail(c, rc, err);
 	if (c->c_json)
 		print_list(c, "requests", arr);
-	else if (json_array_size(arr) == 0) {
+	else if (json_array_size(arr) == 0)
 		say(c, T_NO_REQUESTS);
-	} else {
-		json_array_foreach(arr, i, r) show_request(c, r);
-	}
+	else
+		json_array_foreach(arr, i, r) show(c, r);
 	json_decref(arr);
 	return CLI_OK;
 }
@@ -768,28 +773,41 @@ show_outcome(const struct cli *c, const json_t *ans)
 		say(c, st != NULL && strcmp(st, "approved") == 0 ? T_APPROVED : T_REFUSED);
 }
 
-/* A refused approval: the lockout count, said plainly. */
-static int
-approve_failed(struct cli *c, int rc, const struct sl_err *err)
+/* A refused answer (app key or Smart-ID): the lockout count, said plainly. */
+int
+answer_failed(struct cli *c, int rc, const struct sl_err *err)
 {
 	const json_t *se = sapp_last_error(c->c_app);
 	const char *code = sapp_last_error_code(c->c_app);
+	char failures[24], left[24];
 
+	snprintf(failures, sizeof(failures), "%lld", (long long)json_integer_value(json_object_get(se, "failures")));
+	snprintf(left, sizeof(left), "%lld", (long long)json_integer_value(json_object_get(se, "attempts_left")));
 	if (!c->c_json && strcmp(code, "wrong_code") == 0)
-		say_num(c, T_WRONG_CODE, (long long)json_integer_value(json_object_get(se, "failures")));
+		say2(c, T_WRONG_CODE, failures, NULL);
+	if (!c->c_json && strcmp(code, "wrong_pin") == 0)
+		say2(c, T_SID_WRONG_PIN, failures, left);
 	if (!c->c_json && strcmp(code, "locked") == 0)
 		say(c, T_LOCKED);
+	if (!c->c_json && strcmp(code, "device_revoked") == 0)
+		say(c, T_SID_REVOKED);
 	return cli_fail(c, rc, err);
+}
+
+int
+answer_with(struct cli *c, const json_t *r, int (*fn)(struct sapp *, const json_t *, json_t **, struct sl_err *))
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	int rc = fn(c->c_app, r, &ans, &err);
+
+	return cli_done(c, rc, &err, ans, show_outcome);
 }
 
 static int
 refuse_request(struct cli *c, const json_t *r)
 {
-	struct sl_err err = { 0 };
-	json_t *ans = NULL;
-	int rc = sapp_refuse(c->c_app, r, &ans, &err);
-
-	return cli_done(c, rc, &err, ans, show_outcome);
+	return answer_with(c, r, sapp_refuse);
 }
 
 /* Approve `r`: the picked code (asked on a terminal), "Bevestig", the
@@ -824,9 +842,22 @@ approve_request(struct cli *c, const json_t *r, const char *pick_opt)
 	rc = sapp_approve(c->c_app, r, pick, code, &ans, &err);
 	OPENSSL_cleanse(code, sizeof(code));
 	if (rc != SL_OK)
-		return approve_failed(c, rc, &err);
+		return answer_failed(c, rc, &err);
 	show_outcome(c, ans);
 	json_decref(ans);
+	return CLI_OK;
+}
+
+int
+find_with(struct cli *c, const char *id, json_t **r, int (*fn)(struct sapp *, const char *, json_t **, struct sl_err *))
+{
+	struct sl_err err = { 0 };
+	int rc;
+
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = fn(c->c_app, id, r, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
 	return CLI_OK;
 }
 
@@ -834,14 +865,7 @@ approve_request(struct cli *c, const json_t *r, const char *pick_opt)
 static int
 find_request(struct cli *c, json_t **r)
 {
-	struct sl_err err = { 0 };
-	int rc;
-
-	if ((rc = cli_open(c, false)) != CLI_OK)
-		return rc;
-	if ((rc = sapp_request_find(c->c_app, c->c_pos[1], r, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	return CLI_OK;
+	return find_with(c, c->c_pos[1], r, sapp_request_find);
 }
 
 int
@@ -915,27 +939,36 @@ int
 cmd_devices(struct cli *c)
 {
 	struct sl_err err = { 0 };
-	json_t *arr = NULL, *d;
-	size_t i;
+	json_t *arr = NULL;
 	int rc;
 
-	if (!args_ok(c, 1, 1, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 1, 1, NULL)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_devices(c->c_app, &arr, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
+	rc = sapp_devices(c->c_app, &arr, &err);
+	return show_devices(c, rc, &err, arr);
+}
+
+int
+show_devices(struct cli *c, int rc, const struct sl_err *err, json_t *arr)
+{
+	json_t *d;
+	size_t i;
+
+	if (rc != SL_OK)
+		return cli_fail(c, rc, err);
 	if (c->c_json) {
 		print_list(c, "devices", arr);
-	} else {
-		say(c, T_DEVICES);
-		json_array_foreach(arr, i, d)
-		{
-			printf("  %s  %s  %s %s\n", json_string_value(json_object_get(d, "id")) ?: "?",
-				json_string_value(json_object_get(d, "name")) ?: "?",
-				json_string_value(json_object_get(d, "status")) ?: "?",
-				json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
-		}
+		json_decref(arr);
+		return CLI_OK;
+	}
+	say(c, T_DEVICES);
+	json_array_foreach(arr, i, d)
+	{
+		const char *docnr = json_string_value(json_object_get(d, "document_number")); /* Smart-ID */
+		printf("  %s  %s  %s%s%s %s\n", json_string_value(json_object_get(d, "id")) ?: "?",
+			json_string_value(json_object_get(d, "name")) ?: "?", docnr ? docnr : "", docnr ? "  " : "",
+			json_string_value(json_object_get(d, "status")) ?: "?",
+			json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
 	}
 	json_decref(arr);
 	return CLI_OK;
@@ -948,9 +981,7 @@ cmd_remove(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
 	rc = sapp_remove(c->c_app, c->c_pos[1], &ans, &err);
 	return cli_done(c, rc, &err, ans, show_removed);

@@ -257,9 +257,7 @@ sid_finish(struct cli *c)
 {
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
 	return recall(c);
 }
@@ -311,9 +309,7 @@ sid_status(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, allowed))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, allowed)) != CLI_OK)
 		return rc;
 	switch (sapp_sid_phase(c->c_app)) {
 	case SAPP_SID_REGISTERING:
@@ -364,70 +360,19 @@ sid_pending(struct cli *c)
 {
 	static const char *const allowed[] = { "wait", NULL };
 	struct sl_err err = { 0 };
-	json_t *arr = NULL, *r;
-	size_t i;
+	json_t *arr = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, allowed))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, allowed)) != CLI_OK)
 		return rc;
 	rc = sapp_sid_requests(c->c_app, wait_value(c, SID_PENDING_WAIT_MAX, SID_PENDING_WAIT_MAX), &arr, &err);
-	if (rc != SL_OK)
-		return cli_fail(c, rc, &err);
-	if (c->c_json)
-		print_list(c, "requests", arr);
-	else if (json_array_size(arr) == 0) {
-		say(c, T_NO_REQUESTS);
-	} else {
-		json_array_foreach(arr, i, r) show_sid_request(c, r);
-	}
-	json_decref(arr);
-	return CLI_OK;
-}
-
-/* The pending request named on the command line. */
-static int
-find_sid_request(struct cli *c, json_t **r)
-{
-	struct sl_err err = { 0 };
-	int rc;
-
-	if ((rc = cli_open(c, false)) != CLI_OK)
-		return rc;
-	if ((rc = sapp_sid_request_find(c->c_app, c->c_pos[2], r, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	return CLI_OK;
-}
-
-/* A refused confirmation: the lockout count, said plainly. */
-static int
-confirm_failed(struct cli *c, int rc, const struct sl_err *err)
-{
-	const json_t *se = sapp_last_error(c->c_app);
-	const char *code = sapp_last_error_code(c->c_app);
-	char failures[24], left[24];
-
-	if (!c->c_json && strcmp(code, "wrong_pin") == 0) {
-		snprintf(failures, sizeof(failures), "%lld", num(se, "failures"));
-		snprintf(left, sizeof(left), "%lld", num(se, "attempts_left"));
-		say2(c, T_SID_WRONG_PIN, failures, left);
-	}
-	if (!c->c_json && strcmp(code, "locked") == 0)
-		say(c, T_LOCKED);
-	if (!c->c_json && strcmp(code, "device_revoked") == 0)
-		say(c, T_SID_REVOKED);
-	return cli_fail(c, rc, err);
+	return show_requests(c, rc, &err, arr, show_sid_request);
 }
 
 static int
 sid_refuse_request(struct cli *c, const json_t *r)
 {
-	struct sl_err err = { 0 };
-	json_t *ans = NULL;
-	int rc = sapp_sid_refuse(c->c_app, r, &ans, &err);
-
-	return cli_done(c, rc, &err, ans, show_outcome);
+	return answer_with(c, r, sapp_sid_refuse);
 }
 
 /* Checked before anything is asked: a request that does not add up is
@@ -459,7 +404,7 @@ sid_confirm_request(struct cli *c, const json_t *r)
 	rc = sapp_sid_confirm(c->c_app, r, pin, &ans, &err);
 	OPENSSL_cleanse(pin, sizeof(pin));
 	if (rc != SL_OK)
-		return confirm_failed(c, rc, &err);
+		return answer_failed(c, rc, &err);
 	return cli_done(c, rc, &err, ans, show_outcome);
 }
 
@@ -471,7 +416,7 @@ sid_answer(struct cli *c, bool confirm)
 
 	if (!args_ok(c, 3, 3, NULL))
 		return CLI_USAGE;
-	if ((rc = find_sid_request(c, &r)) != CLI_OK)
+	if ((rc = find_with(c, c->c_pos[2], &r, sapp_sid_request_find)) != CLI_OK)
 		return rc;
 	rc = confirm ? sid_confirm_request(c, r) : sid_refuse_request(c, r);
 	json_decref(r);
@@ -484,29 +429,13 @@ static int
 sid_devices(struct cli *c)
 {
 	struct sl_err err = { 0 };
-	json_t *arr = NULL, *d;
-	size_t i;
+	json_t *arr = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_sid_devices(c->c_app, &arr, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	if (c->c_json) {
-		print_list(c, "devices", arr);
-	} else {
-		say(c, T_DEVICES);
-		json_array_foreach(arr, i, d)
-		{
-			printf("  %s  %s  %s  %s %s\n", str(d, "id"), str(d, "name"), str(d, "document_number"),
-				str(d, "status"),
-				json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
-		}
-	}
-	json_decref(arr);
-	return CLI_OK;
+	rc = sapp_sid_devices(c->c_app, &arr, &err);
+	return show_devices(c, rc, &err, arr);
 }
 
 static int
@@ -516,9 +445,7 @@ sid_remove(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 3, 3, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 3, 3, NULL)) != CLI_OK)
 		return rc;
 	rc = sapp_sid_remove(c->c_app, c->c_pos[2], &ans, &err);
 	return cli_done(c, rc, &err, ans, show_removed);
