@@ -96,10 +96,7 @@ account_more(struct cli_ctx *cc, json_t *o)
 	int devices = 0;
 
 	if (store_person_get(cc->cc_store, json_string_value(json_object_get(o, "person_id")), &p) == SL_OK) {
-		char name[256];
-		snprintf(name, sizeof(name), "%s %s", p.p_given_name ? p.p_given_name : "",
-			p.p_family_name ? p.p_family_name : "");
-		json_object_set_new(o, "name", json_string(name));
+		cli_set_person_name(o, &p);
 		store_person_clear(&p);
 	}
 	store_device_each(cc->cc_store, json_string_value(json_object_get(o, "id")), count_device, &devices);

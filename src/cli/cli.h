@@ -42,6 +42,8 @@ void cli_audit_person(struct cli_ctx *cc, const char *event, const char *person_
 #define CLI_TIME_LEN 24
 const char *cli_time(int64_t t, char buf[CLI_TIME_LEN]);
 bool cli_has_flag(int argc, char **argv, const char *flag);
+/* o["name"] = "Given Family" of the person. */
+void cli_set_person_name(json_t *o, const struct store_person *p);
 /* JSON for a time (null for 0) and for a lock (null when not locked now,
  * the time it ends, or "forever"); either as text ("-", ISO time,
  * "forever"). */

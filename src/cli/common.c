@@ -60,6 +60,16 @@ cli_time(int64_t t, char buf[CLI_TIME_LEN])
 	return buf;
 }
 
+void
+cli_set_person_name(json_t *o, const struct store_person *p)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s %s", p->p_given_name ? p->p_given_name : "",
+		p->p_family_name ? p->p_family_name : "");
+	json_object_set_new(o, "name", json_string(name));
+}
+
 json_t *
 cli_json_time(int64_t t)
 {

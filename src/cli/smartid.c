@@ -111,10 +111,7 @@ account_more(struct cli_ctx *cc, json_t *o)
 	int devices = 0;
 
 	if (store_person_get(cc->cc_store, json_string_value(json_object_get(o, "person_id")), &p) == SL_OK) {
-		char name[256];
-		snprintf(name, sizeof(name), "%s %s", p.p_given_name ? p.p_given_name : "",
-			p.p_family_name ? p.p_family_name : "");
-		json_object_set_new(o, "name", json_string(name));
+		cli_set_person_name(o, &p);
 		json_object_set_new(o, "national_number", rrn_masked(p.p_rrn));
 		store_person_clear(&p);
 	}
@@ -314,24 +311,21 @@ reason_ok(const char *r)
 static int
 device_find(struct cli_ctx *cc, const char *id, struct store_sid_device *d)
 {
+	memset(d, 0, sizeof(*d));
 	if (strlen(id) > 64 || store_sid_device_get(cc->cc_store, id, d) != SL_OK)
 		return cli_error("no Smart-ID device %.64s", id);
 	return CLI_OK;
 }
 
-/* The person of a device's account, for the audit record (NULL: none). */
-static char *
-device_person(struct cli_ctx *cc, const struct store_sid_device *d)
+/* An audit record of a change to device `d`, naming its account's person. */
+static void
+device_audit(struct cli_ctx *cc, const struct store_sid_device *d, const char *event, const char *detail)
 {
 	struct store_sid_account a;
-	char *person = NULL;
 
-	if (store_sid_account_get(cc->cc_store, d->sd_account_id, &a) == SL_OK) {
-		person = a.sa_person_id;
-		a.sa_person_id = NULL;
-	}
+	store_sid_account_get(cc->cc_store, d->sd_account_id, &a);
+	cli_audit_person(cc, event, a.sa_person_id, detail);
 	store_sid_account_clear(&a);
-	return person;
 }
 
 static int
@@ -339,7 +333,6 @@ smartid_revoke(struct cli_ctx *cc, const char *id, const char *reason)
 {
 	struct store_sid_device d;
 	char detail[512];
-	char *person;
 	int rc;
 
 	if (device_find(cc, id, &d) != CLI_OK)
@@ -350,11 +343,9 @@ smartid_revoke(struct cli_ctx *cc, const char *id, const char *reason)
 	} else if (rc != SL_OK) {
 		rc = cli_error("device %s: %s", d.sd_id, sl_strerror(rc));
 	} else {
-		person = device_person(cc, &d);
 		snprintf(detail, sizeof(detail), "device %s %s of account %s: %s", d.sd_id, d.sd_document,
 			d.sd_account_id, reason);
-		cli_audit_person(cc, "smartid.revoke", person, detail);
-		free(person);
+		device_audit(cc, &d, "smartid.revoke", detail);
 		printf("revoked %s (%s)\n", d.sd_id, d.sd_document);
 		if (cc->cc_conf->c_pki_dir != NULL) {
 			revoke_certificate(cc, d.sd_id, STORE_SID_KEY_AUTH);
@@ -371,7 +362,6 @@ smartid_unlock(struct cli_ctx *cc, const char *id, const char *use)
 {
 	struct store_sid_device d;
 	char detail[256];
-	char *person;
 	int rc;
 
 	if (device_find(cc, id, &d) != CLI_OK)
@@ -380,10 +370,8 @@ smartid_unlock(struct cli_ctx *cc, const char *id, const char *use)
 	if (rc != SL_OK) {
 		rc = cli_error("device %s: %s", d.sd_id, sl_strerror(rc));
 	} else {
-		person = device_person(cc, &d);
 		snprintf(detail, sizeof(detail), "device %s %s, %s", d.sd_id, d.sd_document, use ? use : "both keys");
-		cli_audit_person(cc, "smartid.unlock", person, detail);
-		free(person);
+		device_audit(cc, &d, "smartid.unlock", detail);
 		printf("unlocked %s (%s)\n", d.sd_id, use ? use : "both keys");
 		rc = CLI_OK;
 	}

@@ -1,7 +1,7 @@
 /*
  * account.c — the citizen's own page, /account on the portal origin: who
- * sleutel knows them as, their app accounts and devices (with a button to
- * remove a device), the sites they agreed to share data with (with a
+ * sleutel knows them as, their app accounts and devices and their Smart-ID
+ * devices (with a button to remove a device), the sites they agreed to share data with (with a
  * button to withdraw), and where and how they logged in.
  *
  * The page needs the person's SSO session.  Without one it offers a login
@@ -94,6 +94,19 @@ account_return(struct server *srv, struct http_request *rq, int lang)
 	http_send_redirect(rq, 303, loc);
 }
 
+/* What the page was sent back to say (after a form): the first of its
+ * known notices in the address, or NULL. */
+static const char *
+page_notice(struct http_request *rq)
+{
+	static const char *const notices[] = { "removed", "sidremoved", "withdrawn" };
+
+	for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++)
+		if (http_param(rq, notices[i]) != NULL)
+			return notices[i];
+	return NULL;
+}
+
 /* GET /account */
 static void
 account_page(void *ctx, struct http_request *rq)
@@ -111,8 +124,7 @@ account_page(void *ctx, struct http_request *rq)
 		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account_login", v, 1);
 		return;
 	}
-	account_render(
-		srv, rq, lang, ses.s_person_id, http_param(rq, "removed") != NULL, http_param(rq, "withdrawn") != NULL);
+	account_render(srv, rq, lang, ses.s_person_id, page_notice(rq));
 	store_session_clear(&ses);
 }
 
@@ -192,6 +204,67 @@ account_device_remove(void *ctx, struct http_request *rq)
 	store_session_clear(&ses);
 }
 
+/* The Smart-ID device named in the form, if it is one of this person's. */
+static int
+own_sid_device(struct server *srv, const char *person_id, const char *id, struct store_sid_device *dev)
+{
+	struct store_sid_account a;
+	bool mine;
+
+	memset(dev, 0, sizeof(*dev));
+	if (id == NULL || strlen(id) > 64 || store_sid_device_get(srv->sv_store, id, dev) != SL_OK)
+		return SL_ENOTFOUND;
+	mine = store_sid_account_get(srv->sv_store, dev->sd_account_id, &a) == SL_OK && a.sa_person_id != NULL &&
+	       strcmp(a.sa_person_id, person_id) == 0;
+	store_sid_account_clear(&a);
+	if (!mine) {
+		store_sid_device_clear(dev);
+		return SL_ENOTFOUND;
+	}
+	return SL_OK;
+}
+
+/* POST /account/smartid/remove: device, csrf.  The device ends for good
+ * ("removed" by the person): its keys no longer complete a signature and
+ * what it may have on its screen fails.  A second submit of the same form
+ * (the device is no longer active) shows the page as the first did. */
+static void
+account_smartid_remove(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_session ses;
+	struct store_sid_device dev;
+	int lang = portal_lang(srv, rq, NULL), rc = SL_OK;
+	char loc[64], detail[256];
+	struct store_audit au = { .au_event = "smartid.remove", .au_result = "ok", .au_ip = http_client_ip(rq) };
+
+	if (!account_form_ok(srv, rq, lang, &ses))
+		return;
+	if (own_sid_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
+		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
+			N_("Open your account page and try again."));
+		store_session_clear(&ses);
+		return;
+	}
+	rc = store_sid_device_end(srv->sv_store, dev.sd_id, "removed", "person");
+	if (rc != SL_OK && rc != SL_ECONFLICT) {
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+	} else {
+		if (rc == SL_OK) {
+			snprintf(detail, sizeof(detail), "by the person: device %s %s (%.100s)", dev.sd_id,
+				dev.sd_document, dev.sd_name ? dev.sd_name : "");
+			au.au_person_id = ses.s_person_id;
+			au.au_key = "smartid";
+			au.au_detail = detail;
+			store_audit_add(srv->sv_store, &au);
+		}
+		snprintf(loc, sizeof(loc), "/account?sidremoved=1&lang=%s", config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+	}
+	store_sid_device_clear(&dev);
+	store_session_clear(&ses);
+}
+
 /* POST /account/consents/withdraw: client, csrf.  The consent goes and so
  * do the client's access and refresh tokens of this person (one
  * transaction in the store): the site loses what the consent gave it. */
@@ -231,6 +304,7 @@ const struct http_route account_routes[] = {
 	{ "/account", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_page },
 	{ "/account/login", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_login },
 	{ "/account/devices/remove", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_device_remove },
+	{ "/account/smartid/remove", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_smartid_remove },
 	{ "/account/consents/withdraw", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE,
 		account_consent_withdraw },
 };

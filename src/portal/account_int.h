@@ -12,9 +12,9 @@
 #define ACCOUNT_MAX_PHONES 16 /* app accounts (phone numbers) shown for one person */
 #define ACCOUNT_CONSENTS_MAX 100 /* sites with a consent shown, newest first */
 
-/* Render the page of `person_id` (removed: say a device was removed;
- * withdrawn: say a consent was withdrawn). */
-void account_render(
-	struct server *srv, struct http_request *rq, int lang, const char *person_id, bool removed, bool withdrawn);
+/* Render the page of `person_id`; `notice` (may be NULL) says what was
+ * just done: "removed" (an app device), "sidremoved" (a Smart-ID device),
+ * "withdrawn" (a consent). */
+void account_render(struct server *srv, struct http_request *rq, int lang, const char *person_id, const char *notice);
 
 #endif

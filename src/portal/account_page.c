@@ -1,7 +1,7 @@
 /*
  * account_page.c — the citizen's page itself: name, app accounts with
- * their devices, the sites the person shares data with, and the login
- * history from the audit trail.  Repeated
+ * their devices, Smart-ID devices, the sites the person shares data with,
+ * and the login history from the audit trail.  Repeated
  * parts (an account, a device, a login) are rendered from a small
  * template each and handed to account.html as raw HTML, as the key
  * buttons are on the key choice.
@@ -28,6 +28,14 @@ struct page_ctx {
 	struct sl_buf pc_out; /* the HTML of the repeated parts */
 	int pc_n; /* parts rendered */
 	int pc_shown; /* devices shown in the current account */
+	bool pc_sid_blocked; /* the Smart-ID account is blocked by the operator */
+};
+
+/* A row's times as template variables: created, used, never (and the
+ * machine-readable twins); t[] holds the text. */
+struct row_times {
+	char rt_created[ACCOUNT_TIME_LEN], rt_created_iso[ACCOUNT_TIME_LEN];
+	char rt_used[ACCOUNT_TIME_LEN], rt_used_iso[ACCOUNT_TIME_LEN];
 };
 
 /* "2026-05-01 09:30 UTC" and its machine-readable twin. */
@@ -44,6 +52,13 @@ fmt_time(int64_t t, char human[ACCOUNT_TIME_LEN], char iso[ACCOUNT_TIME_LEN])
 	strftime(iso, ACCOUNT_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static void
+row_times(struct row_times *rt, int64_t created, int64_t last_used)
+{
+	fmt_time(created, rt->rt_created, rt->rt_created_iso);
+	fmt_time(last_used, rt->rt_used, rt->rt_used_iso);
+}
+
 static const char *
 device_status(const char *status)
 {
@@ -58,17 +73,15 @@ static int
 device_row(const struct store_device *d, void *arg)
 {
 	struct page_ctx *pc = arg;
-	char created[ACCOUNT_TIME_LEN], created_iso[ACCOUNT_TIME_LEN], used[ACCOUNT_TIME_LEN],
-		used_iso[ACCOUNT_TIME_LEN];
+	struct row_times rt;
 	const char *name = sl_str_empty(d->dv_name) ? "-" : d->dv_name;
 
 	if (strcmp(d->dv_status, "removed") == 0)
 		return SL_OK; /* gone for good: nothing the person can do with it */
-	fmt_time(d->dv_created, created, created_iso);
-	fmt_time(d->dv_last_used, used, used_iso);
+	row_times(&rt, d->dv_created, d->dv_last_used);
 	{
-		struct tmpl_var v[10] = { { "id", d->dv_id }, { "name", name }, { "created", created },
-			{ "created_iso", created_iso }, { "used", used }, { "used_iso", used_iso },
+		struct tmpl_var v[10] = { { "id", d->dv_id }, { "name", name }, { "created", rt.rt_created },
+			{ "created_iso", rt.rt_created_iso }, { "used", rt.rt_used }, { "used_iso", rt.rt_used_iso },
 			{ "never", d->dv_last_used > 0 ? "" : "1" },
 			{ "status", i18n_gettext(pc->pc_cat, device_status(d->dv_status)) }, { "csrf", pc->pc_csrf },
 			{ "langcode", config_languages[pc->pc_lang] } };
@@ -147,6 +160,59 @@ accounts_html(struct page_ctx *pc)
 	for (size_t i = 0; rc == SL_OK && i < ps->ps_n; i++)
 		rc = account_part(pc, &ps->ps_items[i]);
 	free(ps);
+	return rc;
+}
+
+/* ---- Smart-ID ---- */
+
+static const char *
+sid_device_status(const struct store_sid_device *d)
+{
+	if (strcmp(d->sd_status, "active") == 0)
+		return N_("In use");
+	if (d->sd_reason != NULL && strcmp(d->sd_reason, "clone") == 0)
+		return N_("Revoked: a copy of this device was detected");
+	return N_("Revoked by the helpdesk");
+}
+
+/* One Smart-ID device; a removed one is not shown (the person removed
+ * it: nothing more to do with it), a revoked one is, with why. */
+static int
+sid_device_row(const struct store_sid_device *d, void *arg)
+{
+	struct page_ctx *pc = arg;
+	struct row_times rt;
+	const char *name = sl_str_empty(d->sd_name) ? "-" : d->sd_name;
+
+	if (strcmp(d->sd_status, "removed") == 0)
+		return SL_OK;
+	row_times(&rt, d->sd_created, d->sd_last_used);
+	{
+		struct tmpl_var v[12] = { { "id", d->sd_id }, { "name", name }, { "document", d->sd_document },
+			{ "created", rt.rt_created }, { "created_iso", rt.rt_created_iso }, { "used", rt.rt_used },
+			{ "used_iso", rt.rt_used_iso }, { "never", d->sd_last_used > 0 ? "" : "1" },
+			{ "status", i18n_gettext(pc->pc_cat, sid_device_status(d)) },
+			{ "active", strcmp(d->sd_status, "active") == 0 ? "1" : "" }, { "csrf", pc->pc_csrf },
+			{ "langcode", config_languages[pc->pc_lang] } };
+		pc->pc_n++;
+		return tmpl_render(pc->pc_srv->sv_templates, "account_smartid", pc->pc_cat, v, 12, &pc->pc_out);
+	}
+}
+
+/* The rows of the person's Smart-ID devices (none without an account). */
+static int
+smartid_html(struct page_ctx *pc)
+{
+	struct store_sid_account a;
+	int rc = store_sid_account_by_person(pc->pc_srv->sv_store, pc->pc_person_id, &a);
+
+	if (rc == SL_ENOTFOUND)
+		return SL_OK;
+	if (rc == SL_OK) {
+		pc->pc_sid_blocked = strcmp(a.sa_status, "blocked") == 0;
+		rc = store_sid_device_each(pc->pc_srv->sv_store, a.sa_id, sid_device_row, pc);
+	}
+	store_sid_account_clear(&a);
 	return rc;
 }
 
@@ -319,20 +385,29 @@ person_name(struct server *srv, const char *person_id)
 	return sl_buf_take(&b);
 }
 
-void
-account_render(
-	struct server *srv, struct http_request *rq, int lang, const char *person_id, bool removed, bool withdrawn)
+/* "1" when the page was asked to say `which` (?done=which), else "". */
+static const char *
+account_notice_is(const char *notice, const char *which)
 {
-	struct page_ctx acc = { srv, srv->sv_catalogs[lang], lang, person_id, NULL, { 0 }, 0, 0 };
-	struct page_ctx hist = acc, cons = acc;
+	return notice != NULL && strcmp(notice, which) == 0 ? "1" : "";
+}
+
+void
+account_render(struct server *srv, struct http_request *rq, int lang, const char *person_id, const char *notice)
+{
+	struct page_ctx acc = { srv, srv->sv_catalogs[lang], lang, person_id, NULL, { 0 }, 0, 0, false };
+	struct page_ctx hist = acc, cons = acc, sid = acc;
 	char *csrf = oidc_csrf_token(srv, rq, ACCOUNT_CSRF_ID), *name = person_name(srv, person_id), max[16];
 	int rc;
 
-	acc.pc_csrf = cons.pc_csrf = csrf ? csrf : "";
+	acc.pc_csrf = cons.pc_csrf = sid.pc_csrf = csrf ? csrf : "";
 	sl_buf_init(&acc.pc_out, ACCOUNT_MAX_PART);
+	sl_buf_init(&sid.pc_out, ACCOUNT_MAX_PART);
 	sl_buf_init(&hist.pc_out, ACCOUNT_MAX_PART);
 	sl_buf_init(&cons.pc_out, ACCOUNT_MAX_PART);
 	rc = accounts_html(&acc);
+	if (rc == SL_OK)
+		rc = smartid_html(&sid);
 	if (rc == SL_OK)
 		rc = consents_html(&cons);
 	if (rc == SL_OK)
@@ -342,17 +417,21 @@ account_render(
 		log_error("cannot read the account page's data: %s", sl_strerror(rc));
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {
-		struct tmpl_var v[11] = { { "name", name }, { "removed", removed ? "1" : "" },
-			{ "withdrawn", withdrawn ? "1" : "" }, { "accounts", sl_buf_str(&acc.pc_out) },
-			{ "noaccounts", acc.pc_n == 0 ? "1" : "" }, { "consents", sl_buf_str(&cons.pc_out) },
+		struct tmpl_var v[15] = { { "name", name }, { "removed", account_notice_is(notice, "removed") },
+			{ "withdrawn", account_notice_is(notice, "withdrawn") },
+			{ "sidremoved", account_notice_is(notice, "sidremoved") },
+			{ "accounts", sl_buf_str(&acc.pc_out) }, { "noaccounts", acc.pc_n == 0 ? "1" : "" },
+			{ "smartid", sl_buf_str(&sid.pc_out) }, { "nosmartid", sid.pc_n == 0 ? "1" : "" },
+			{ "sidblocked", sid.pc_sid_blocked ? "1" : "" }, { "consents", sl_buf_str(&cons.pc_out) },
 			{ "noconsents", cons.pc_n == 0 ? "1" : "" }, { "history", sl_buf_str(&hist.pc_out) },
 			{ "nohistory", hist.pc_n == 0 ? "1" : "" }, { "max", max },
 			{ "langcode", config_languages[lang] } };
-		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 11);
+		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 15);
 	}
 	sl_buf_reset(&acc.pc_out);
 	sl_buf_reset(&hist.pc_out);
 	sl_buf_reset(&cons.pc_out);
+	sl_buf_reset(&sid.pc_out);
 	free(name);
 	free(csrf);
 }
