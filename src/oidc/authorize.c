@@ -199,7 +199,8 @@ oidc_pending_start(struct server *srv, struct http_request *rq, json_t *in, char
 
 	*req_id = NULL;
 	memset(&client, 0, sizeof(client));
-	if (params_client(srv, in, &client, &ae) == SL_OK && params_validate(srv, in, &client, false, &params, &ae) == SL_OK)
+	if (params_client(srv, in, &client, &ae) == SL_OK &&
+		params_validate(srv, in, &client, false, &params, &ae) == SL_OK)
 		rc = pending_put(srv, rq, &client, params, NULL, req_id);
 	json_decref(params);
 	store_client_clear(&client);

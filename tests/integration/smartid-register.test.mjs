@@ -407,3 +407,23 @@ test('limits and availability: registrations per address, no Smart-ID CA without
     await plain.stop();
   }
 });
+
+test('the account takes at most max_devices devices, and none while the operator blocks it', async () => {
+  const srv = await startServer({ demo: true, config: { smartid: { key_bits: 1024, max_devices: 1 } } });
+  try {
+    const first = await registerSmartId(srv, JAN);
+    let phone = await registerSmartId(srv, JAN, { finish: false });
+    let r = await phone.finish();
+    assert.deepEqual([r.status, r.body.error, r.body.max_devices], [409, 'too_many_devices', 1]);
+    const [n] = await sql(srv, `SELECT count(*) AS n FROM sid_devices WHERE account_id = '${first.accountId}'`);
+    assert.equal(n.n, 1);
+    const els = await registerSmartId(srv, ELS);
+    await sql(srv, `UPDATE sid_devices SET status = 'removed' WHERE account_id = '${els.accountId}'`);
+    await sql(srv, `UPDATE sid_accounts SET status = 'blocked' WHERE id = '${els.accountId}'`);
+    phone = await registerSmartId(srv, ELS, { finish: false });
+    r = await phone.finish();
+    assert.deepEqual([r.status, r.body.error], [403, 'account_blocked']);
+  } finally {
+    await srv.stop();
+  }
+});

@@ -199,6 +199,14 @@ int app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char
  * `jwk` is the key the proof's kid names (the caller looked it up). */
 int app_proof_check(
 	struct server *srv, struct http_request *rq, json_t *jwk, struct app_proof *out, struct sl_err *err);
+/* The first request of a device, whose body brings its transport key
+ * `jwk`: the key is a P-256 JWK (its thumbprint to `jkt`), the proof's kid
+ * names it and the proof checks.  False when the 400 invalid_key or the
+ * 401 is already sent. */
+bool app_body_key_ok(struct server *srv, struct http_request *rq, json_t *jwk, char jkt[APP_JKT_LEN + 1]);
+/* The public members of a checked P-256 JWK as compact JSON text, as
+ * stored (malloc'd; NULL when out of memory). */
+char *app_jwk_public_text(json_t *jwk);
 /* 401 invalid_proof with WWW-Authenticate: DPoP. */
 void app_send_invalid_proof(struct http_request *rq, const char *desc);
 /* The htu of this request: issuer + path. */

@@ -94,3 +94,37 @@ app_device_authenticate(struct server *srv, struct http_request *rq, struct stor
 	}
 	return SL_OK;
 }
+
+bool
+app_body_key_ok(struct server *srv, struct http_request *rq, json_t *jwk, char jkt[APP_JKT_LEN + 1])
+{
+	struct sl_err err = { 0 };
+	struct app_proof pr;
+	char kid[APP_JKT_LEN + 1];
+
+	if (app_jwk_thumbprint(jwk, jkt, &err) != SL_OK) {
+		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
+		return false;
+	}
+	if (app_proof_kid(http_header(rq, "DPoP"), kid) != SL_OK || strcmp(kid, jkt) != 0) {
+		app_send_invalid_proof(rq, "the proof's kid must be the thumbprint of transport_key");
+		return false;
+	}
+	if (app_proof_check(srv, rq, jwk, &pr, &err) != SL_OK) {
+		app_send_invalid_proof(rq, err.msg);
+		return false;
+	}
+	return true;
+}
+
+/* Only the public members are kept (the JWK was checked to be P-256). */
+char *
+app_jwk_public_text(json_t *jwk)
+{
+	json_t *o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
+		json_object_get(jwk, "y"));
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	json_decref(o);
+	return text;
+}

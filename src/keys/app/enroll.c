@@ -166,23 +166,10 @@ static bool
 start_input(struct server *srv, struct http_request *rq, json_t *body, struct start_in *in)
 {
 	const struct sl_config *c = srv->sv_conf;
-	struct sl_err err = { 0 };
-	struct app_proof pr;
-	char kid[APP_JKT_LEN + 1];
 
 	in->si_jwk = json_object_get(body, "transport_key");
-	if (app_jwk_thumbprint(in->si_jwk, in->si_jkt, &err) != SL_OK) {
-		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
+	if (!app_body_key_ok(srv, rq, in->si_jwk, in->si_jkt))
 		return false;
-	}
-	if (app_proof_kid(http_header(rq, "DPoP"), kid) != SL_OK || strcmp(kid, in->si_jkt) != 0) {
-		app_send_invalid_proof(rq, "the proof's kid must be the thumbprint of transport_key");
-		return false;
-	}
-	if (app_proof_check(srv, rq, in->si_jwk, &pr, &err) != SL_OK) {
-		app_send_invalid_proof(rq, err.msg);
-		return false;
-	}
 	in->si_terms = app_json_str(body, "terms_version", APP_TERMS_MAX);
 	if (in->si_terms == NULL || strcmp(in->si_terms, c->c_app_terms_version) != 0) {
 		app_send_error(rq, 400, "terms_not_accepted", "Accept the current terms first.",
@@ -208,18 +195,6 @@ start_input(struct server *srv, struct http_request *rq, json_t *body, struct st
 	if (in->si_name == NULL)
 		in->si_name = DEFAULT_DEVICE_NAME;
 	return true;
-}
-
-/* Only the public members are kept (the JWK was checked to be P-256). */
-static char *
-public_jwk_text(json_t *jwk)
-{
-	json_t *o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
-		json_object_get(jwk, "y"));
-	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
-	json_decref(o);
-	return text;
 }
 
 static bool
@@ -248,7 +223,7 @@ app_enroll_start(void *ctx, struct http_request *rq)
 		goto out;
 	}
 	id = sl_random_name(16);
-	jwk = public_jwk_text(in.si_jwk);
+	jwk = app_jwk_public_text(in.si_jwk);
 	if (id == NULL || jwk == NULL) {
 		app_send_error(rq, 500, "server_error", "out of memory", NULL);
 		goto out;

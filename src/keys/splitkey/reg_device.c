@@ -51,24 +51,8 @@ reg_in_clear(struct reg_in *in)
 static bool
 reg_proof(struct server *srv, struct http_request *rq, json_t *body, struct reg_in *in)
 {
-	struct sl_err err = { 0 };
-	struct app_proof pr;
-	char kid[APP_JKT_LEN + 1];
-
 	in->ri_jwk = json_object_get(body, "transport_key");
-	if (app_jwk_thumbprint(in->ri_jwk, in->ri_jkt, &err) != SL_OK) {
-		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
-		return false;
-	}
-	if (app_proof_kid(http_header(rq, "DPoP"), kid) != SL_OK || strcmp(kid, in->ri_jkt) != 0) {
-		app_send_invalid_proof(rq, "the proof's kid must be the thumbprint of transport_key");
-		return false;
-	}
-	if (app_proof_check(srv, rq, in->ri_jwk, &pr, &err) != SL_OK) {
-		app_send_invalid_proof(rq, err.msg);
-		return false;
-	}
-	return true;
+	return app_body_key_ok(srv, rq, in->ri_jwk, in->ri_jkt);
 }
 
 static bool
@@ -141,8 +125,8 @@ reg_fields(struct server *srv, struct http_request *rq, json_t *body, struct reg
 
 /* One share: unsealed, parsed at this server's size. */
 static int
-reg_share(struct server *srv, json_t *body, const struct reg_in *in, int i, struct sk_server_key *out,
-	struct sl_err *err)
+reg_share(
+	struct server *srv, json_t *body, const struct reg_in *in, int i, struct sk_server_key *out, struct sl_err *err)
 {
 	const char *use = sid_uses[i], *b64 = app_json_str(body, use, APP_SEALED_BIG_MAX);
 	char aad[SID_REG_AAD_MAX], *text = NULL;
@@ -155,12 +139,15 @@ reg_share(struct server *srv, json_t *body, const struct reg_in *in, int i, stru
 		return sl_fail(err, SL_EINVAL, "%s: a sealed share is missing", use);
 	snprintf(aad, sizeof(aad), "%s%s %s", SID_REG_SHARE_AAD, use, in->ri_jkt);
 	rc = app_unseal_b64_big(srv, in->ri_kid, b64, aad, &plain, &len, err);
-	if (rc == SL_OK && (text = calloc(1, len + 1)) == NULL)
-		rc = sl_fail(err, SL_ENOMEM, "out of memory");
 	if (rc == SL_OK) {
-		memcpy(text, plain, len);
-		sid_params(srv, &p);
-		rc = sk_share_from_json(text, &p, out, err);
+		text = plain != NULL ? calloc(1, len + 1) : NULL;
+		if (text == NULL) {
+			rc = sl_fail(err, SL_EINVAL, "%s: the share cannot be read", use);
+		} else {
+			memcpy(text, plain, len);
+			sid_params(srv, &p);
+			rc = sk_share_from_json(text, &p, out, err);
+		}
 	}
 	if (plain != NULL)
 		OPENSSL_clear_free(plain, len);
@@ -186,18 +173,6 @@ reg_keys(struct server *srv, json_t *body, struct reg_in *in, struct sl_err *err
 	return rc;
 }
 
-/* The public JWK text of the transport key (only its public members). */
-static char *
-reg_jwk_text(json_t *jwk)
-{
-	json_t *o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
-		json_object_get(jwk, "y"));
-	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-
-	json_decref(o);
-	return text;
-}
-
 /* The composite modulus as base64url. */
 static json_t *
 reg_modulus(const struct sk_server_key *k)
@@ -220,7 +195,7 @@ reg_store(struct server *srv, const struct reg_in *in, const char *id, char code
 	struct sl_err *err)
 {
 	const struct sl_config *c = srv->sv_conf;
-	char norm[PROOF_CODE_LEN + 1], mac[2 * SL_SHA256_LEN + 1], *jwk = reg_jwk_text(in->ri_jwk);
+	char norm[PROOF_CODE_LEN + 1], mac[2 * SL_SHA256_LEN + 1], *jwk = app_jwk_public_text(in->ri_jwk);
 	char *sealed[2] = { NULL, NULL };
 	int64_t now = sl_now();
 	int rc = jwk ? SL_OK : SL_ENOMEM;
@@ -386,7 +361,8 @@ sid_register_get(void *ctx, struct http_request *rq)
 	if (waited != NULL) {
 		/* Back from the wait: the proof was checked (and its jti spent) on the first call. */
 		if (store_sid_registration_get(srv->sv_store, waited, &r) != SL_OK) {
-			app_send_error(rq, 410, "registration_expired", "This registration has ended; start again.", NULL);
+			app_send_error(
+				rq, 410, "registration_expired", "This registration has ended; start again.", NULL);
 			return;
 		}
 	} else if (sid_reg_authenticate(srv, rq, &r) != SL_OK) {

@@ -29,7 +29,8 @@
 #include "../../portal/portal.h"
 
 void
-sid_reg_problem(struct server *srv, struct http_request *rq, int status, int lang, const char *heading, const char *detail)
+sid_reg_problem(
+	struct server *srv, struct http_request *rq, int status, int lang, const char *heading, const char *detail)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	struct tmpl_var v[3] = { { "heading", i18n_gettext(cat, heading) }, { "detail", i18n_gettext(cat, detail) },
@@ -180,7 +181,8 @@ sid_portal_return(void *ctx, struct http_request *rq)
 	if (rc != SL_OK) {
 		sid_reg_audit(srv, rq, "smartid.portal", "denied", NULL, "no fresh eID login");
 		sid_reg_problem(srv, rq, 403, lang, N_("Log in with your eID card"),
-			N_("The registration needs a login with your eID card. Start again and log in with your card."));
+			N_("The registration needs a login with your eID card. Start again and log in with your "
+			   "card."));
 		return;
 	}
 	rc = visit_start(srv, rq, &p);

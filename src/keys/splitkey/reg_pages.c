@@ -39,9 +39,8 @@ visit_name(const struct store_sid_visit *v, char *out, size_t len)
 	snprintf(out, len, "%s %s", given, family);
 }
 
-/* An address of the usual shape: local@domain.tld, no spaces or controls. */
-static bool
-email_ok(const char *s)
+bool
+sid_email_ok(const char *s)
 {
 	const char *at = s ? strchr(s, '@') : NULL;
 	size_t n = s ? strnlen(s, SID_REG_EMAIL_MAX + 1) : 0;
@@ -55,6 +54,22 @@ email_ok(const char *s)
 	return true;
 }
 
+/* A form page: the browser's CSRF token and the language, then `extra`
+ * (at most FORM_VARS_MAX - 2). */
+#define FORM_VARS_MAX 8
+static void
+form_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *tmpl,
+	const struct tmpl_var *extra, size_t n)
+{
+	char *csrf = oidc_csrf_token(srv, rq, SID_REG_CSRF_ID);
+	struct tmpl_var vars[FORM_VARS_MAX] = { { "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] } };
+
+	for (size_t i = 0; i < n && i + 2 < FORM_VARS_MAX; i++)
+		vars[i + 2] = extra[i];
+	portal_page(srv, rq, status, lang, title, tmpl, vars, n + 2 < FORM_VARS_MAX ? n + 2 : FORM_VARS_MAX);
+	free(csrf);
+}
+
 /* ---- questions ---- */
 
 static void
@@ -62,19 +77,14 @@ questions_page(struct server *srv, struct http_request *rq, int status, int lang
 	const char *error)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
-	char name[2 * NAMES_MAX], *csrf = oidc_csrf_token(srv, rq, SID_REG_CSRF_ID);
 	const char *email = http_form(rq, "email"), *phone = http_form(rq, "phone");
-	struct tmpl_var vars[6];
+	char name[2 * NAMES_MAX];
+	struct tmpl_var vars[4] = { { "name", name }, { "email", email ? email : (v->sv_email ? v->sv_email : "") },
+		{ "phone", phone ? phone : (v->sv_phone ? v->sv_phone : "") },
+		{ "error", error ? i18n_gettext(cat, error) : "" } };
 
 	visit_name(v, name, sizeof(name));
-	vars[0] = (struct tmpl_var){ "csrf", csrf ? csrf : "" };
-	vars[1] = (struct tmpl_var){ "langcode", config_languages[lang] };
-	vars[2] = (struct tmpl_var){ "name", name };
-	vars[3] = (struct tmpl_var){ "email", email ? email : (v->sv_email ? v->sv_email : "") };
-	vars[4] = (struct tmpl_var){ "phone", phone ? phone : (v->sv_phone ? v->sv_phone : "") };
-	vars[5] = (struct tmpl_var){ "error", error ? i18n_gettext(cat, error) : "" };
-	portal_page(srv, rq, status, lang, N_("A few questions"), "smartid_questions", vars, 6);
-	free(csrf);
+	form_page(srv, rq, status, lang, N_("A few questions"), "smartid_questions", vars, 4);
 }
 
 /* GET, POST /smartid/register/questions */
@@ -91,7 +101,7 @@ sid_portal_questions(void *ctx, struct http_request *rq)
 		return;
 	if (http_method(rq) != HTTP_POST) {
 		questions_page(srv, rq, 200, lang, &v, NULL);
-	} else if (!email_ok(email)) {
+	} else if (!sid_email_ok(email)) {
 		questions_page(srv, rq, 400, lang, &v, N_("Type your e-mail address, for example jan@example.be."));
 	} else if (app_phone_normalize(http_form(rq, "phone"), srv->sv_conf->c_app_default_country, phone) != SL_OK) {
 		questions_page(srv, rq, 400, lang, &v, N_("Type your mobile number, for example +32 470 12 34 56."));
@@ -112,16 +122,12 @@ static void
 code_page(struct server *srv, struct http_request *rq, int status, int lang, const char *error, int left)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
-	char *csrf = oidc_csrf_token(srv, rq, SID_REG_CSRF_ID), tries[16] = "";
+	char tries[16] = "";
+	struct tmpl_var vars[2] = { { "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries } };
 
 	if (error != NULL)
 		snprintf(tries, sizeof(tries), "%d", left);
-	{
-		struct tmpl_var v[4] = { { "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] },
-			{ "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries } };
-		portal_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", v, 4);
-	}
-	free(csrf);
+	form_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", vars, 2);
 }
 
 /* The registration of a typed code, after the try is charged. */
@@ -228,13 +234,11 @@ static void
 confirm_page(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v,
 	const struct store_sid_registration *r)
 {
-	char name[2 * NAMES_MAX], *csrf = oidc_csrf_token(srv, rq, SID_REG_CSRF_ID);
-	struct tmpl_var vars[4] = { { "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] },
-		{ "name", name }, { "device", r->sr_device_name } };
+	char name[2 * NAMES_MAX];
+	struct tmpl_var vars[2] = { { "name", name }, { "device", r->sr_device_name } };
 
 	visit_name(v, name, sizeof(name));
-	portal_page(srv, rq, 200, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 4);
-	free(csrf);
+	form_page(srv, rq, 200, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 2);
 }
 
 /* POST: "code" -> "confirmed" with the person and a challenge. */

@@ -93,12 +93,13 @@ recall_check(struct server *srv, json_t *body, const struct store_sid_registrati
 
 	if (rc == SL_OK && (rc = sid_key_open(srv, r->sr_id, sid_uses[i], sealed, &rc_out->rc_key, err)) != SL_OK)
 		rc = SL_ECRYPTO;
-	if (rc == SL_OK && (recall_hash(r, sid_uses[i], hash) != SL_OK ||
-				   sk_encode(rc_out->rc_key.sk_n, SK_PKCS1, "SHA256", hash, sizeof(hash), &em, &emlen,
-					   err) != SL_OK))
+	if (rc == SL_OK &&
+		(recall_hash(r, sid_uses[i], hash) != SL_OK || sk_encode(rc_out->rc_key.sk_n, SK_PKCS1, "SHA256", hash,
+								       sizeof(hash), &em, &emlen, err) != SL_OK))
 		rc = SL_ECRYPTO;
 	if (rc == SL_OK)
-		rc_out->rc_verdict = sk_server_complete(&rc_out->rc_key, em, emlen, version, part, partlen, &sig, &siglen);
+		rc_out->rc_verdict =
+			sk_server_complete(&rc_out->rc_key, em, emlen, version, part, partlen, &sig, &siglen);
 	if (part != NULL)
 		OPENSSL_clear_free(part, partlen);
 	free(em);
@@ -188,19 +189,23 @@ finish_records(struct server *srv, struct recall *keys, struct finish *f, struct
 	return f->fi_dev.sd_id && f->fi_dev.sd_document ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
 }
 
-/* Not past [smartid] max_devices with this one. */
-static bool
+/* May the person's account take this device?  SL_OK; SL_EDENIED when the
+ * operator blocked it; SL_EBUSY at [smartid] max_devices active. */
+static int
 finish_room(struct server *srv, const struct store_person *p)
 {
 	struct store_sid_account a;
-	int n = 0;
+	int n = 0, rc = SL_OK;
 
 	if (store_sid_account_by_rrn(srv->sv_store, p->p_rrn, &a) != SL_OK)
-		return true;
-	if (store_sid_device_count_active(srv->sv_store, a.sa_id, &n) != SL_OK)
-		n = srv->sv_conf->c_sid_max_devices;
+		return SL_OK; /* a first device: the account is made at the finish */
+	if (strcmp(a.sa_status, "active") != 0)
+		rc = SL_EDENIED;
+	else if (store_sid_device_count_active(srv->sv_store, a.sa_id, &n) != SL_OK ||
+		 n >= srv->sv_conf->c_sid_max_devices)
+		rc = SL_EBUSY;
 	store_sid_account_clear(&a);
-	return n < srv->sv_conf->c_sid_max_devices;
+	return rc;
 }
 
 static void
@@ -213,9 +218,13 @@ finish_done(struct server *srv, struct http_request *rq, const struct store_sid_
 
 	memset(&f, 0, sizeof(f));
 	rc = finish_person(r, &f.fi_person);
-	if (rc == SL_OK && !finish_room(srv, &f.fi_person)) {
-		app_send_error(rq, 409, "too_many_devices", "This account has as many devices as it may have.",
-			json_pack("{s:i}", "max_devices", srv->sv_conf->c_sid_max_devices));
+	if (rc == SL_OK && (rc = finish_room(srv, &f.fi_person)) != SL_OK) {
+		if (rc == SL_EDENIED)
+			app_send_error(rq, 403, "account_blocked",
+				"This Smart-ID account is blocked; contact the helpdesk.", NULL);
+		else
+			app_send_error(rq, 409, "too_many_devices", "This account has as many devices as it may have.",
+				json_pack("{s:i}", "max_devices", srv->sv_conf->c_sid_max_devices));
 		finish_clear(&f);
 		return;
 	}
@@ -230,16 +239,17 @@ finish_done(struct server *srv, struct http_request *rq, const struct store_sid_
 		app_send_error(rq, 410, "registration_expired", "This registration has expired; start again.", NULL);
 	} else if (rc != SL_OK) {
 		log_warn("smartid registration %s: %s", r->sr_id, err.msg[0] ? err.msg : sl_strerror(rc));
-		app_send_error(rq, rc == SL_ECONFLICT ? 409 : 500, rc == SL_ECONFLICT ? "not_confirmed" : "server_error",
+		app_send_error(rq, rc == SL_ECONFLICT ? 409 : 500,
+			rc == SL_ECONFLICT ? "not_confirmed" : "server_error",
 			"The registration could not be finished.", NULL);
 	} else {
 		sid_reg_audit(srv, rq, "smartid.register", "ok", f.fi_person.p_id, f.fi_certs.sm_document);
 		sid_registration_wait_key(r->sr_id, wk, sizeof(wk));
 		waiter_notify(srv->sv_waiters, wk);
 		http_send_json(rq, 201,
-			json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "account_id", f.fi_account.sa_id, "device_id", f.fi_dev_id,
-				"document_number", f.fi_certs.sm_document, "certificates", "auth", f.fi_certs.sm_auth_pem,
-				"sign", f.fi_certs.sm_sign_pem));
+			json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "account_id", f.fi_account.sa_id, "device_id",
+				f.fi_dev_id, "document_number", f.fi_certs.sm_document, "certificates", "auth",
+				f.fi_certs.sm_auth_pem, "sign", f.fi_certs.sm_sign_pem));
 	}
 	finish_clear(&f);
 }
@@ -278,7 +288,8 @@ recall_wrong(struct server *srv, struct http_request *rq, struct store_sid_regis
 	if (failures >= max) {
 		store_sid_registration_fail(srv->sv_store, r->sr_id);
 		sid_reg_audit(srv, rq, "smartid.register", "failed", NULL, "wrong PINs at the recall check");
-		app_send_error(rq, 403, "registration_failed", "Too many wrong PINs; start the registration again.", NULL);
+		app_send_error(
+			rq, 403, "registration_failed", "Too many wrong PINs; start the registration again.", NULL);
 		json_decref(wrong);
 	} else {
 		sid_reg_audit(srv, rq, "smartid.register", "wrong_pin", NULL, "recall check");
@@ -296,7 +307,8 @@ recall_ready(struct server *srv, struct http_request *rq, const struct store_sid
 	if (!sid_reg_live(rq, r))
 		return false;
 	if (strcmp(r->sr_status, "failed") == 0 || r->sr_recall_failures >= srv->sv_conf->c_sid_recall_tries) {
-		app_send_error(rq, 403, "registration_failed", "Too many wrong PINs; start the registration again.", NULL);
+		app_send_error(
+			rq, 403, "registration_failed", "Too many wrong PINs; start the registration again.", NULL);
 		return false;
 	}
 	if (strcmp(r->sr_status, "confirmed") != 0) {

@@ -145,8 +145,8 @@ sid_key_open(struct server *srv, const char *owner, const char *use, const char 
 }
 
 char *
-sid_key_seal(struct server *srv, const char *owner, const char *use, const struct sk_server_key *key,
-	struct sl_err *err)
+sid_key_seal(
+	struct server *srv, const char *owner, const char *use, const struct sk_server_key *key, struct sl_err *err)
 {
 	char aad[SID_REG_AAD_MAX], *text = sk_server_key_to_json(key), *sealed = NULL;
 
@@ -161,8 +161,8 @@ sid_key_seal(struct server *srv, const char *owner, const char *use, const struc
 }
 
 void
-sid_reg_audit(struct server *srv, struct http_request *rq, const char *event, const char *result,
-	const char *person_id, const char *detail)
+sid_reg_audit(struct server *srv, struct http_request *rq, const char *event, const char *result, const char *person_id,
+	const char *detail)
 {
 	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = { .au_event = event,

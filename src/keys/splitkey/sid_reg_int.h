@@ -49,6 +49,11 @@ void sid_key_aad(const char *owner_id, const char *use, char *out, size_t len);
 /* The HMAC (hex) under the server's key of a normalised registration code. */
 int sid_code_mac(struct server *srv, const char *code, char out[2 * SL_SHA256_LEN + 1]);
 
+/* An e-mail address of the usual shape as typed on the portal: one "@"
+ * with something before it and a dotted domain after, at most
+ * SID_REG_EMAIL_MAX bytes, no spaces, controls, quotes or brackets. */
+bool sid_email_ok(const char *s);
+
 /* The registration whose transport key made this request's proof (proof
  * checked, jti spent); on failure the 401/503 is sent. */
 int sid_reg_authenticate(struct server *srv, struct http_request *rq, struct store_sid_registration *out);
@@ -59,8 +64,8 @@ bool sid_reg_live(struct http_request *rq, const struct store_sid_registration *
 int sid_key_open(struct server *srv, const char *owner, const char *use, const char *sealed, struct sk_server_key *key,
 	struct sl_err *err);
 /* Seal a server key at rest; malloc'd b64url or NULL. */
-char *sid_key_seal(struct server *srv, const char *owner, const char *use, const struct sk_server_key *key,
-	struct sl_err *err);
+char *sid_key_seal(
+	struct server *srv, const char *owner, const char *use, const struct sk_server_key *key, struct sl_err *err);
 
 /* Route handlers. */
 void sid_config_get(void *ctx, struct http_request *rq);

@@ -55,9 +55,15 @@ export function seal(serverPubB64, kid, aad, plaintext) {
 // PROTOCOL.md "What a confirmation signs": each field as a 2-byte
 // big-endian length and its bytes; the display text as its SHA-256.
 export function confirmBytes(f) {
-  const fields = ['sleutel-confirm-v1', f.request_id, f.rp_id, f.rp_display_name, f.action,
+  return lengthPrefixed(['sleutel-confirm-v1', f.request_id, f.rp_id, f.rp_display_name, f.action,
     crypto.createHash('sha256').update(f.display_text, 'utf8').digest(), f.verification_code, f.nonce,
-    f.decision, f.device_id];
+    f.decision, f.device_id]);
+}
+
+// Each field (a string as UTF-8, or a Buffer) as a 2-byte big-endian
+// length and its bytes: how the signed bytes of confirmations (and of
+// Smart-ID requests) are built.
+export function lengthPrefixed(fields) {
   const parts = [];
   for (const v of fields) {
     const b = Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8');

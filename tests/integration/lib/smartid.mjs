@@ -19,9 +19,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { rmSync } from 'node:fs';
-import * as jose from 'jose';
 import { Agent, hiddenInputs } from './harness.mjs';
-import { seal, b64u } from './phone.mjs';
+import { Phone, seal, b64u, lengthPrefixed } from './phone.mjs';
 
 export { seal, b64u };
 
@@ -176,16 +175,8 @@ export function recallHash(registrationId, use, challenge) {
 // A portal login's binding bytes ("GET /requests"): each field as a 2-byte
 // big-endian length and its bytes; the display text as its SHA-256.
 export function bindingHash(rq) {
-  const fields = ['sleutel-smartid-v1', rq.id, rq.bind.rp_id, rq.rp_name, rq.action,
-    crypto.createHash('sha256').update(rq.display_text, 'utf8').digest(), rq.bind.nonce];
-  const parts = [];
-  for (const v of fields) {
-    const b = Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8');
-    const len = Buffer.alloc(2);
-    len.writeUInt16BE(b.length);
-    parts.push(len, b);
-  }
-  return crypto.createHash('sha256').update(Buffer.concat(parts)).digest();
+  return crypto.createHash('sha256').update(lengthPrefixed(['sleutel-smartid-v1', rq.id, rq.bind.rp_id, rq.rp_name,
+    rq.action, crypto.createHash('sha256').update(rq.display_text, 'utf8').digest(), rq.bind.nonce])).digest();
 }
 
 // int(SHA-256(hash)[-2:]) mod 10000, 4 digits.
@@ -198,31 +189,17 @@ export function verificationCode(hash) {
 
 export const USES = ['auth', 'sign'];
 
-export class SmartIdPhone {
+// The transport key, proofs and sealing are the app phone's (lib/phone.mjs),
+// under /device/v1/smartid.
+export class SmartIdPhone extends Phone {
   constructor(server) {
-    this.server = server;
+    super(server);
     this.base = `${server.base}/device/v1/smartid`;
     this.keys = {};
   }
 
-  async init() {
-    const { privateKey, publicKey } = await jose.generateKeyPair('ES256', { extractable: true });
-    this.transportKey = privateKey;
-    const jwk = await jose.exportJWK(publicKey);
-    this.jwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
-    this.jkt = await jose.calculateJwkThumbprint(this.jwk, 'sha256');
-    return this;
-  }
-
   // A proof for `method` `path` (under /device/v1/smartid).
-  async proof(method, path, over = {}) {
-    const claims = {
-      htm: method, htu: `${this.server.issuer}/device/v1/smartid${path}`,
-      iat: Math.floor(Date.now() / 1000), jti: b64u(crypto.randomBytes(16)), ...(over.claims || {}),
-    };
-    const header = { typ: 'dpop+jwt', alg: 'ES256', kid: this.jkt, ...(over.header || {}) };
-    return new jose.SignJWT(claims).setProtectedHeader(header).sign(over.key || this.transportKey);
-  }
+  async proof(method, path, over = {}) { return super.proof(method, `/smartid${path}`, over); }
 
   // Call the device API; answers { status, body, headers }.
   async call(method, path, body, { proof, over, noProof = false } = {}) {
@@ -395,7 +372,8 @@ export async function portalSteps(server, agent, code, { email = 'jan@example.be
 // started with { demo: true } (its PKI makes the card and the Smart-ID
 // CA): the phone registers, the portal part runs over HTTP with a test
 // card, and the phone passes the recall check.  opts: phone (an existing
-// SmartIdPhone), deviceName, agent, email, phoneNumber.  Returns the phone
+// SmartIdPhone), deviceName, agent, email, phoneNumber; finish: false stops
+// before the recall check (the registration confirmed).  Returns the phone
 // (accountId, deviceId, document, certificates set).
 export async function registerSmartId(server, person, opts = {}) {
   const { issueCard, tmp } = await import('./eid.mjs');
@@ -415,6 +393,7 @@ export async function registerSmartId(server, person, opts = {}) {
   }
   r = await phone.status();
   assert.equal(r.body.status, 'confirmed', JSON.stringify(r.body));
+  if (opts.finish === false) return phone;
   r = await phone.finish();
   assert.equal(r.status, 201, `POST /register/finish: ${r.status} ${JSON.stringify(r.body)}`);
   return phone;
