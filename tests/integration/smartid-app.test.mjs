@@ -284,6 +284,54 @@ test('devices and removal: this device listed, removed, the state forgets it', a
   assert.equal(r.json.status, 'none');
 });
 
+test('the recall check: the third wrong try ends the registration, and the app forgets its keys', async () => {
+  const st = path.join(dir, 'second.json');
+  const other = { given: 'Bram', family: 'Claes', rrn: rrn('880808', '407') };
+  let r = await app(['--json', 'smartid', 'register'], { st, input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  const end = await portal(r.json.registration_code, other);
+  assert.equal(end.status, 200, end.body);
+  r = await app(['--json', 'smartid', 'status', '--wait', '10'], { st });
+  assert.equal(r.json.status, 'confirmed');
+  r = await app(['--json', 'smartid', 'finish'], { st, input: `${PIN1}\n99999\n` });
+  assert.deepEqual([r.code, r.json.error, r.json.keys, r.json.attempts_left], [1, 'wrong_pin', ['sign'], 2]);
+  r = await app(['smartid', 'finish'], { st, input: '0000\n99999\n' });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Foute pincode: PIN1, PIN2\. Nog 1 poging\(en\)\./);
+  r = await app(['--json', 'smartid', 'finish'], { st, input: '0000\n99999\n' });
+  assert.deepEqual([r.code, r.json.error], [1, 'registration_failed']);
+  assert.equal(JSON.parse(readFileSync(st, 'utf8')).smartid, undefined, 'the keys are gone with it');
+  r = await app(['--json', 'smartid', 'status'], { st });
+  assert.equal(r.json.status, 'none');
+});
+
+test('a copied state file: the copy signing after the original is a clone, the app says the device is revoked', async () => {
+  const st = path.join(dir, 'third.json');
+  const copy = path.join(dir, 'third-copy.json');
+  const carol = { given: 'Carol', family: 'Maes', rrn: rrn('920202', '305') };
+  let r = await app(['--json', 'smartid', 'register'], { st, input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await portal(r.json.registration_code, carol)).status, 200);
+  r = await app(['--json', 'smartid', 'status', '--wait', '10'], { st });
+  r = await app(['--json', 'smartid', 'finish'], { st, input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  writeFileSync(copy, readFileSync(st), { mode: 0o600 });
+
+  await browserLogin(carol);
+  let rq = (await app(['--json', 'smartid', 'pending'], { st })).json.requests[0];
+  r = await app(['--json', 'smartid', 'approve', rq.id], { st, input: `${PIN1}\n` });
+  assert.equal(r.json.status, 'approved');
+
+  await browserLogin(carol);
+  rq = (await app(['--json', 'smartid', 'pending'], { st: copy })).json.requests[0];
+  r = await app(['smartid', 'approve', rq.id], { st: copy, input: `${PIN1}\n` });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Dit toestel is ingetrokken: er werd een kopie van gezien/);
+  r = await app(['--json', 'smartid', 'status'], { st });
+  assert.equal(r.code, 1, 'the original is revoked with its copy');
+  assert.equal(r.json.error, 'invalid_proof');
+});
+
 test('usage: unknown step, missing id, no Smart-ID', async () => {
   let r = await app(['smartid', 'fly']);
   assert.equal(r.code, 2);
