@@ -16,7 +16,7 @@
 #include "app_int.h"
 
 #define SID_TERMS_MAX 64 /* bytes of a terms version */
-#define SID_PEEK 3 /* seconds a look at the registration without waiting may take */
+#define SID_PEEK 5 /* seconds a look at the registration (?wait=0) may take */
 #define SID_RECALL_TAG "sleutel smartid recall v1"
 #define SID_CHALLENGE_LEN 32
 
@@ -447,8 +447,8 @@ sapp_sid_registration(struct sapp *app, int wait, json_t **out, struct sl_err *e
 		int secs = wait > 0 ? (int)((left + 999) / 1000) : SID_PEEK;
 		if (secs > SAPP_POLL_DEFAULT + SAPP_POLL_GRACE)
 			secs = SAPP_POLL_DEFAULT + SAPP_POLL_GRACE;
-		if ((rc = sapp_poll(app, &app->sa_sid_tk, "/smartid/register", secs < 1 ? 1 : secs, &ans, err)) !=
-			SL_OK) {
+		if ((rc = sapp_poll(app, &app->sa_sid_tk, wait > 0 ? "/smartid/register" : "/smartid/register?wait=0",
+			     secs < 1 ? 1 : secs, &ans, err)) != SL_OK) {
 			forget_if_ended(app);
 			return rc;
 		}
