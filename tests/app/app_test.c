@@ -4,10 +4,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <unistd.h>
 
 #include "app_test.h"
 
@@ -38,4 +41,23 @@ app_test_parse_doc(json_t *doc, struct sl_err *err)
 	free(text);
 	free(st);
 	return rc;
+}
+
+int
+app_test_rmdir(const char *dir)
+{
+	char path[1024];
+	struct dirent *e;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	return rmdir(dir);
 }

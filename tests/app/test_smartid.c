@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,25 +57,12 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char path[sizeof(tmpdir) + 256 + 2];
-	struct dirent *e;
-	DIR *d;
-
 	(void)state;
 	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
 		sk_device_key_clear(&dev[i]);
 		sk_server_key_clear(&srv[i]);
 	}
-	if ((d = opendir(tmpdir)) == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	return rmdir(tmpdir);
+	return app_test_rmdir(tmpdir);
 }
 
 static void
