@@ -144,6 +144,11 @@ test('registration: keys made under PIN1/PIN2, the code, the portal, a wrong PIN
   r = await app(['smartid', 'status']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Documentnummer: PNOBE-/);
+  for (const [lang, re] of [['fr', /Numéro de document : PNOBE-/], ['de', /Dokumentnummer: PNOBE-/],
+    ['en', /Document number: PNOBE-/]]) {
+    r = await app(['--lang', lang, 'smartid', 'status']);
+    assert.match(r.stdout, re, lang);
+  }
 });
 
 // The browser: authorize at the RP, the Smart-ID key, the national
@@ -184,6 +189,10 @@ test('login: the app shows the site and the code, a wrong PIN1 is counted, the r
   let r = await app(['smartid', 'pending']);
   assert.match(r.stdout, /Mijn gezondheid/);
   assert.match(r.stdout, new RegExp(`Verificatiecode: ${b.code}`));
+  for (const [lang, word] of [['fr', 'Code de contrôle'], ['de', 'Kontrollcode'], ['en', 'Verification code']]) {
+    r = await app(['--lang', lang, 'smartid', 'pending']);
+    assert.match(r.stdout, new RegExp(`${word} ?: ${b.code}`), lang);
+  }
 
   r = await app(['--json', 'smartid', 'approve', rq.id], { input: '0000\n' });
   assert.equal(r.code, 1, r.stderr);
