@@ -2,8 +2,9 @@
 // name, document number, status, added and last used, in four languages;
 // a revoked device shown with why (a clone, the helpdesk) and without a
 // button; a blocked account said; and removing a device (CSRF token, only
-// one's own, once): it ends "removed" by the person, its account's pending
-// request fails, an audit record is written and the page says so.
+// one's own, once): it ends "removed" by the person, the device API
+// refuses it, its account's pending request fails, an audit record is
+// written and the page says so.
 // Devices are registered end to end with the test phone of lib/smartid.mjs
 // and a virtual eID card; the page is logged in to with the test key as the
 // same person (same national number).
@@ -155,6 +156,7 @@ test('removing a device: CSRF token, only one\'s own, once; its pending request 
   await sql('INSERT INTO sid_requests (id, account_id, client_id, action, key_use, hash, digest, padding,'
     + ` status, created, expires) VALUES ('rq-acc', '${janPhone.accountId}', 'rp', 'login', 'auth', 'aA',`
     + ` 'SHA256', 'pkcs1', 'pending', ${now}, ${now + 180})`);
+  assert.equal((await janPhone.status()).status, 200);
   const [{ m }] = await sql('SELECT COALESCE(MAX(seq), 0) AS m FROM audit');
   res = await remove(agent, form);
   assert.equal(res.status, 303);
@@ -162,6 +164,8 @@ test('removing a device: CSRF token, only one\'s own, once; its pending request 
   assert.deepEqual(await status(janPhone.deviceId), { status: 'removed', reason: 'person' });
   assert.deepEqual(await status(janTablet.deviceId), { status: 'active', reason: null });
   assert.deepEqual(await sql('SELECT status FROM sid_requests WHERE id = \'rq-acc\''), [{ status: 'failed' }]);
+  assert.equal((await janPhone.status()).status, 401, 'the device API refuses the removed device');
+  assert.equal((await janTablet.status()).status, 200, 'the other device goes on');
   const html = await page(agent, 'sidremoved=1&lang=en');
   assert.match(html, /<p class="notice" role="status">The Smart-ID device was removed\./);
   assert.deepEqual(sidRows(html).map((r) => r[0]), ['Tablet']);

@@ -4,7 +4,8 @@
 // lib/smartid.mjs and a virtual eID card; the commands are then checked
 // where they matter: the national number masked, the certificates' serials
 // as issued, a lockout lifted (both keys or one), a revoked device ended
-// with its pending request failed and both certificates "revoked" for the
+// (the device API refuses it) with its pending request failed and both
+// certificates "revoked" for the
 // OCSP responder (the other device "good"), and every change an audit
 // record naming the operator and the person.
 import assert from 'node:assert/strict';
@@ -202,6 +203,7 @@ test('smartid revoke ends the device, fails its pending request and revokes both
     await sql('INSERT INTO sid_requests (id, account_id, client_id, action, key_use, hash, digest, padding,'
       + ` status, created, expires) VALUES ('rq-cli', '${janPhone.accountId}', 'rp', 'login', 'auth', 'aA',`
       + ` 'SHA256', 'pkcs1', 'pending', ${now}, ${now + 180})`);
+    assert.equal((await janPhone.status()).status, 200, 'the device API answers the phone');
     const seq = await auditMax(server);
     const r = await cli('smartid', 'revoke', janPhone.deviceId, '--reason', 'phone stolen');
     assert.equal(r.code, 0, r.stderr);
@@ -213,6 +215,8 @@ test('smartid revoke ends the device, fails its pending request and revokes both
     assert.equal(s.device_list[1].status, 'active');
     assert.equal(s.devices, 1);
     assert.deepEqual(await sql('SELECT status FROM sid_requests WHERE id = \'rq-cli\''), [{ status: 'failed' }]);
+    assert.equal((await janPhone.status()).status, 401, 'the device API refuses the revoked phone');
+    assert.equal((await janTablet.status()).status, 200, 'the other device goes on');
     for (const use of ['auth', 'sign']) assert.equal(await ocsp(files[use]), 'revoked', use);
     assert.equal(await ocsp(other), 'good', 'the other device is untouched');
     const rows = (await auditSince(server, seq)).filter((a) => a.event === 'smartid.revoke');

@@ -1130,6 +1130,7 @@ test_purge_app_rows(void **state)
 	struct store_apprq q_live = apprq_fixture("rq-live", "acc", now + 60);
 	struct store_ciba c_old = { .cb_id = (char *)"cb-old", .cb_client_id = (char *)"c", .cb_expires = now - 1 };
 	struct store_ciba c_new = { .cb_id = (char *)"cb-new", .cb_client_id = (char *)"c", .cb_expires = now + 60 };
+	char sql[128];
 
 	/* The enrolment that made the device is long done and expired. */
 	assert_int_equal(enrol(fx->fx_store, "en-1", "+32470000001", "jkt-1", "85073003328", &acc, &dev, &err), SL_OK);
@@ -1146,6 +1147,10 @@ test_purge_app_rows(void **state)
 	/* An hour and a second old: gone (it held a code in clear). */
 	assert_int_equal(
 		raw_exec(fx->fx_path, "UPDATE sms_outbox SET created = created - 3601 WHERE text = 'old'"), SQLITE_OK);
+	/* The new one made at `now` exactly, even when the clock ticked since
+	 * (else the purge an hour later may miss it by a second). */
+	snprintf(sql, sizeof(sql), "UPDATE sms_outbox SET created = %lld WHERE text = 'new'", (long long)now);
+	assert_int_equal(raw_exec(fx->fx_path, sql), SQLITE_OK);
 
 	/* en-1, en-old, rq-gone, cb-old, the old message. */
 	assert_int_equal(store_purge_expired(fx->fx_store, now), 5);
