@@ -28,7 +28,9 @@ before(async () => {
   const stale = staleCatalogs();
   if (stale.length) throw new Error(`build/po/${stale.join(', ')} older than po/*.po: run ninja -C build first`);
   T = translator(loadCatalogs());
-  msgids = englishMsgids();
+  // A name every catalog "translates" to itself ("Smart-ID") is the same
+  // in every language: seeing it is no sign of a missing translation.
+  msgids = englishMsgids().filter((id) => !['nl', 'fr', 'de'].every((l) => T.has(l, id) && T.t(l, id) === id));
   clearArtifacts(/^[0-3]\d-/); // its own screenshots; eid.test.mjs keeps its 40-*
   server = await startServer();
   chrome = await launchBrowser(server);
