@@ -346,6 +346,41 @@ sapp_poll(
 }
 
 int
+sapp_status_poll(struct sapp *app, const struct sapp_status_poll *sp, int wait, json_t **out, struct sl_err *err)
+{
+	int64_t deadline = sl_monotonic_ms() + (int64_t)(wait > 0 ? wait : 0) * 1000;
+	json_t *ans = NULL;
+	int rc, secs;
+
+	*out = NULL;
+	for (;;) {
+		int64_t left = deadline - sl_monotonic_ms();
+		secs = wait > 0 ? (int)((left + 999) / 1000) : sp->sp_peek;
+		if (secs > SAPP_POLL_DEFAULT + SAPP_POLL_GRACE)
+			secs = SAPP_POLL_DEFAULT + SAPP_POLL_GRACE;
+		if ((rc = sapp_poll(app, sp->sp_tk, wait > 0 ? sp->sp_path : sp->sp_peek_path, secs < 1 ? 1 : secs,
+			     &ans, err)) != SL_OK) {
+			sp->sp_ended(app);
+			return rc;
+		}
+		if (ans != NULL && (rc = sp->sp_note(app, ans, err)) != SL_OK) {
+			json_decref(ans);
+			return rc;
+		}
+		if (ans != NULL && strcmp(sp->sp_status(app), sp->sp_waiting) != 0)
+			break;
+		if (wait <= 0 || sl_monotonic_ms() >= deadline)
+			break;
+		json_decref(ans);
+		ans = NULL;
+	}
+	if (ans == NULL) /* the long-poll outlasted us: the status has not moved */
+		ans = json_pack("{s:s}", "status", sp->sp_status(app));
+	*out = ans;
+	return ans ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
+}
+
+int
 sapp_config(struct sapp *app, json_t **out, struct sl_err *err)
 {
 	long status;

@@ -79,6 +79,10 @@ int sapp_state_save(const char *path, const struct sapp_state *st, struct sl_err
 /* A string member copied into `dst` when present (absent leaves ""); a
  * wrong type or a length of 0 or >= size is refused, naming `name`. */
 int sapp_json_str(const json_t *doc, const char *name, char *dst, size_t size, struct sl_err *err);
+/* Set string member `name` unless `s` is "". */
+void sapp_json_put(json_t *doc, const char *name, const char *s);
+/* "nl", "fr", "de" or "en"? */
+bool sapp_lang_ok(const char *s);
 /* A small positive integer member (1..2^20). */
 int sapp_json_u32(const json_t *doc, const char *name, uint32_t *out, struct sl_err *err);
 /* Does the object have only members of `allowed` (NULL-ended)? */
@@ -135,6 +139,22 @@ int sapp_call_as(struct sapp *app, const struct sapp_transport *tk, const char *
  * *ans NULL when nothing came (the server's 204, or our limit). */
 int sapp_poll(struct sapp *app, const struct sapp_transport *tk, const char *path, int secs, json_t **ans,
 	struct sl_err *err);
+/* A status long-polled while it is `sp_waiting` (an enrolment's
+ * "proofing", a registration's "code"). */
+struct sapp_status_poll {
+	const struct sapp_transport *sp_tk;
+	const char *sp_path; /* the long-poll */
+	const char *sp_peek_path; /* one look (wait 0) */
+	int sp_peek; /* seconds one look may take */
+	const char *sp_waiting;
+	int (*sp_note)(struct sapp *app, const json_t *ans, struct sl_err *err); /* keep the answer's status */
+	void (*sp_ended)(struct sapp *app); /* after a refusal: forget what the server ended */
+	const char *(*sp_status)(const struct sapp *app); /* the status kept */
+};
+/* `wait` seconds > 0: poll until the kept status leaves sp_waiting or the
+ * time is up; 0: one look.  *out is the last answer, or {"status"} of the
+ * kept one when the server's long-poll outlasted ours. */
+int sapp_status_poll(struct sapp *app, const struct sapp_status_poll *sp, int wait, json_t **out, struct sl_err *err);
 /* A request channel (requests.c): `wait` as sapp_requests; `path` may
  * carry a query.  *out the array of requests, checked for shape. */
 int sapp_requests_poll(struct sapp *app, const struct sapp_transport *tk, const char *path, int wait, json_t **out,

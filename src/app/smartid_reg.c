@@ -20,8 +20,6 @@
 #define SID_RECALL_TAG "sleutel smartid recall v1"
 #define SID_CHALLENGE_LEN 32
 
-static const char *const sid_languages[] = { "nl", "fr", "de", "en", NULL };
-
 int
 sapp_sid_call(struct sapp *app, const char *method, const char *path, json_t *body, int timeout, long *status,
 	json_t **out, struct sl_err *err)
@@ -161,15 +159,6 @@ sapp_sid_sign(struct sapp *app, enum sapp_sid_use use, const char *pin, enum sk_
 
 /* ---- registration ---- */
 
-static bool
-lang_ok(const char *s)
-{
-	for (size_t i = 0; s != NULL && sid_languages[i] != NULL; i++)
-		if (strcmp(s, sid_languages[i]) == 0)
-			return true;
-	return false;
-}
-
 bool
 sapp_sid_pin_ok(const char *use, const char *pin)
 {
@@ -189,7 +178,7 @@ short_printable(const char *s, size_t max)
 static int
 spec_check(const struct sapp_sid_spec *s, struct sl_err *err)
 {
-	if (!lang_ok(s->ss_language))
+	if (!sapp_lang_ok(s->ss_language))
 		return sl_fail(err, SL_EINVAL, "language must be nl, fr, de or en");
 	if (!short_printable(s->ss_terms_version, SID_TERMS_MAX))
 		return sl_fail(err, SL_EINVAL, "the terms must be accepted");
@@ -435,38 +424,14 @@ note_status(struct sapp *app, const json_t *ans, struct sl_err *err)
 int
 sapp_sid_registration(struct sapp *app, int wait, json_t **out, struct sl_err *err)
 {
-	int64_t deadline = sl_monotonic_ms() + (int64_t)(wait > 0 ? wait : 0) * 1000;
-	json_t *ans = NULL;
+	const struct sapp_status_poll sp = { &app->sa_sid_tk, "/smartid/register", "/smartid/register?wait=0", SID_PEEK,
+		"code", note_status, forget_if_ended, sapp_sid_registration_status };
 	int rc;
 
 	*out = NULL;
 	if ((rc = need_registering(app, err)) != SL_OK)
 		return rc;
-	for (;;) {
-		int64_t left = deadline - sl_monotonic_ms();
-		int secs = wait > 0 ? (int)((left + 999) / 1000) : SID_PEEK;
-		if (secs > SAPP_POLL_DEFAULT + SAPP_POLL_GRACE)
-			secs = SAPP_POLL_DEFAULT + SAPP_POLL_GRACE;
-		if ((rc = sapp_poll(app, &app->sa_sid_tk, wait > 0 ? "/smartid/register" : "/smartid/register?wait=0",
-			     secs < 1 ? 1 : secs, &ans, err)) != SL_OK) {
-			forget_if_ended(app);
-			return rc;
-		}
-		if (ans != NULL && (rc = note_status(app, ans, err)) != SL_OK) {
-			json_decref(ans);
-			return rc;
-		}
-		if (ans != NULL && strcmp(json_string_value(json_object_get(ans, "status")), "code") != 0)
-			break;
-		if (wait <= 0 || sl_monotonic_ms() >= deadline)
-			break;
-		json_decref(ans);
-		ans = NULL;
-	}
-	if (ans == NULL) /* the long-poll outlasted us: the status has not moved */
-		ans = json_pack("{s:s}", "status", app->sa_st.st_sid.ss_registration_status);
-	*out = ans;
-	return ans ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
+	return sapp_status_poll(app, &sp, wait, out, err);
 }
 
 /* SHA-256("sleutel smartid recall v1" 0 id 0 use 0 challenge). */

@@ -146,13 +146,6 @@ sapp_sid_parse(const json_t *obj, struct sapp_sid_state *out, struct sl_err *err
 	return SL_OK;
 }
 
-static void
-put(json_t *o, const char *name, const char *s)
-{
-	if (s[0] != '\0')
-		json_object_set_new(o, name, json_string(s));
-}
-
 static json_t *
 format_key(const struct sapp_sid_key *k)
 {
@@ -164,8 +157,8 @@ format_key(const struct sapp_sid_key *k)
 		return NULL;
 	}
 	json_object_set_new(o, "key", dev);
-	put(o, "n", k->sk_n);
-	put(o, "certificate", k->sk_cert);
+	sapp_json_put(o, "n", k->sk_n);
+	sapp_json_put(o, "certificate", k->sk_cert);
 	return o;
 }
 
@@ -180,12 +173,12 @@ sapp_sid_format(const struct sapp_sid_state *ss, json_t **out, struct sl_err *er
 		return rc;
 	if ((o = json_object()) == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
-	put(o, "transport_key", ss->ss_transport_key);
-	put(o, "registration_id", ss->ss_registration_id);
-	put(o, "registration_status", ss->ss_registration_status);
-	put(o, "device_id", ss->ss_device_id);
-	put(o, "account_id", ss->ss_account_id);
-	put(o, "document_number", ss->ss_document_number);
+	sapp_json_put(o, "transport_key", ss->ss_transport_key);
+	sapp_json_put(o, "registration_id", ss->ss_registration_id);
+	sapp_json_put(o, "registration_status", ss->ss_registration_status);
+	sapp_json_put(o, "device_id", ss->ss_device_id);
+	sapp_json_put(o, "account_id", ss->ss_account_id);
+	sapp_json_put(o, "document_number", ss->ss_document_number);
 	json_object_set_new(o, "camo_log2n", json_integer(ss->ss_params.cp_log2n));
 	json_object_set_new(o, "camo_r", json_integer(ss->ss_params.cp_r));
 	json_object_set_new(o, "camo_p", json_integer(ss->ss_params.cp_p));

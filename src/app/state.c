@@ -250,8 +250,8 @@ sapp_state_parse(const char *json, size_t len, struct sapp_state *out, struct sl
 	return rc;
 }
 
-static void
-put_str(json_t *doc, const char *name, const char *s)
+void
+sapp_json_put(json_t *doc, const char *name, const char *s)
 {
 	if (s[0] != '\0')
 		json_object_set_new(doc, name, json_string(s));
@@ -284,14 +284,14 @@ sapp_state_format(const struct sapp_state *st, struct sl_err *err)
 		return NULL;
 	}
 	json_object_set_new(doc, "version", json_integer(SAPP_STATE_VERSION));
-	put_str(doc, "server", st->st_server);
-	put_str(doc, "ca_file", st->st_ca_file);
-	put_str(doc, "transport_key", st->st_transport_key);
-	put_str(doc, "enrollment_id", st->st_enrollment_id);
-	put_str(doc, "enrollment_status", st->st_enrollment_status);
-	put_str(doc, "device_id", st->st_device_id);
-	put_str(doc, "account_id", st->st_account_id);
-	put_str(doc, "phone", st->st_phone);
+	sapp_json_put(doc, "server", st->st_server);
+	sapp_json_put(doc, "ca_file", st->st_ca_file);
+	sapp_json_put(doc, "transport_key", st->st_transport_key);
+	sapp_json_put(doc, "enrollment_id", st->st_enrollment_id);
+	sapp_json_put(doc, "enrollment_status", st->st_enrollment_status);
+	sapp_json_put(doc, "device_id", st->st_device_id);
+	sapp_json_put(doc, "account_id", st->st_account_id);
+	sapp_json_put(doc, "phone", st->st_phone);
 	if (st->st_has_confirm) {
 		rc |= put_bytes(doc, "confirm_c", st->st_c, sizeof(st->st_c));
 		rc |= put_bytes(doc, "confirm_salt", st->st_salt, sizeof(st->st_salt));

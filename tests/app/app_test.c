@@ -61,3 +61,10 @@ app_test_rmdir(const char *dir)
 	closedir(d);
 	return rmdir(dir);
 }
+
+void
+app_test_path(const char *dir, char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s/%s", dir, name);
+	unlink(out);
+}

@@ -12,6 +12,8 @@ json_t *app_test_state_doc(const struct sapp_state *st);
 /* sapp_state_parse of the document's text: its return code. */
 int app_test_parse_doc(json_t *doc, struct sl_err *err);
 
+/* `dir`/`name` into `out`, with no file there yet. */
+void app_test_path(const char *dir, char *out, size_t size, const char *name);
 /* Remove a test's temporary directory and the files in it. */
 int app_test_rmdir(const char *dir);
 

@@ -48,13 +48,6 @@ teardown(void **state)
 }
 
 static void
-path_in(char *out, size_t size, const char *name)
-{
-	snprintf(out, size, "%s/%s", tmpdir, name);
-	unlink(out);
-}
-
-static void
 pub_of(EVP_PKEY *key, uint8_t pub[P256_PUB_LEN])
 {
 	size_t n = 0;
@@ -93,7 +86,7 @@ test_state_roundtrip(void **state)
 	char path[128];
 
 	(void)state;
-	path_in(path, sizeof(path), "rt.json");
+	app_test_path(tmpdir, path, sizeof(path), "rt.json");
 	enrolled_state(&st, "12345", q);
 	assert_int_equal(sapp_state_save(path, &st, &err), SL_OK);
 	assert_int_equal(stat(path, &sb), 0);
@@ -125,7 +118,7 @@ test_create_open(void **state)
 	char path[128], kid[SAPP_JKT_LEN + 1];
 
 	(void)state;
-	path_in(path, sizeof(path), "new.json");
+	app_test_path(tmpdir, path, sizeof(path), "new.json");
 	assert_int_equal(sapp_create(path, "https://127.0.0.1:9/", NULL, &app, &err), SL_OK);
 	assert_int_equal(sapp_phase(app), SAPP_NEW);
 	assert_string_equal(sapp_server(app), "https://127.0.0.1:9"); /* no trailing slash: htu = issuer + path */
@@ -140,7 +133,7 @@ test_create_open(void **state)
 	assert_string_equal(app->sa_tk.tk_jkt, kid);
 	sapp_free(app);
 	assert_int_equal(sapp_create(path, NULL, NULL, &app, &err), SL_EINVAL);
-	path_in(path, sizeof(path), "bad-url.json");
+	app_test_path(tmpdir, path, sizeof(path), "bad-url.json");
 	assert_int_equal(sapp_create(path, "ftp://x", NULL, &app, &err), SL_EINVAL);
 	assert_int_equal(sapp_create(path, "https://x/?q=1", NULL, &app, &err), SL_EINVAL);
 	assert_int_not_equal(access(path, F_OK), 0);
@@ -157,7 +150,7 @@ test_state_private(void **state)
 	char path[128], link[140];
 
 	(void)state;
-	path_in(path, sizeof(path), "priv.json");
+	app_test_path(tmpdir, path, sizeof(path), "priv.json");
 	enrolled_state(&st, "54321", q);
 	assert_int_equal(sapp_state_save(path, &st, &err), SL_OK);
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -176,7 +169,7 @@ test_state_private(void **state)
 	unlink(link);
 	assert_int_equal(symlink(path, link), 0);
 	assert_int_not_equal(sapp_state_load(link, &back, &err), SL_OK);
-	path_in(path, sizeof(path), "missing.json");
+	app_test_path(tmpdir, path, sizeof(path), "missing.json");
 	assert_int_equal(sapp_state_load(path, &back, &err), SL_ENOTFOUND);
 }
 
@@ -314,7 +307,7 @@ test_camouflage_property(void **state)
 	int bad = 0, matches = 0, match = -1;
 
 	(void)state;
-	path_in(path, sizeof(path), "camo.json");
+	app_test_path(tmpdir, path, sizeof(path), "camo.json");
 	enrolled_state(&st, "31416", q);
 	assert_int_equal(sapp_state_save(path, &st, &err), SL_OK);
 	assert_int_equal(sapp_state_load(path, &back, &err), SL_OK);
@@ -564,7 +557,7 @@ test_local_refusals(void **state)
 	char path[128];
 
 	(void)state;
-	path_in(path, sizeof(path), "local.json");
+	app_test_path(tmpdir, path, sizeof(path), "local.json");
 	assert_int_equal(sapp_create(path, "http://127.0.0.1:9", NULL, &app, &err), SL_OK);
 	spec.es_language = "xx";
 	assert_int_equal(sapp_enroll_start(app, &spec, &out, &err), SL_EINVAL);

@@ -66,13 +66,6 @@ teardown(void **state)
 }
 
 static void
-path_in(char *out, size_t size, const char *name)
-{
-	snprintf(out, size, "%s/%s", tmpdir, name);
-	unlink(out);
-}
-
-static void
 b64_bn(const BIGNUM *n, char *out, size_t size)
 {
 	uint8_t buf[1024];
@@ -131,7 +124,7 @@ test_state_roundtrip(void **state)
 	assert_non_null(st);
 	assert_non_null(back);
 	for (int active = 0; active < 2; active++) {
-		path_in(path, sizeof(path), "sid.json");
+		app_test_path(tmpdir, path, sizeof(path), "sid.json");
 		sid_state(st, active);
 		assert_int_equal(sapp_state_save(path, st, &err), SL_OK);
 		assert_int_equal(stat(path, &sb), 0);
@@ -191,7 +184,7 @@ test_state_private(void **state)
 	char path[128];
 
 	(void)state;
-	path_in(path, sizeof(path), "open.json");
+	app_test_path(tmpdir, path, sizeof(path), "open.json");
 	sid_state(st, true);
 	assert_int_equal(sapp_state_save(path, st, &err), SL_OK);
 	assert_int_equal(sapp_open(path, &app, &err), SL_OK); /* control */
@@ -351,7 +344,7 @@ test_sign_persists_first(void **state)
 	(void)state;
 	memset(hash, 0x5a, sizeof(hash));
 	seal_keypair(&priv, pub);
-	path_in(path, sizeof(path), "sign.json");
+	app_test_path(tmpdir, path, sizeof(path), "sign.json");
 	sid_state(st, true);
 	assert_int_equal(sapp_state_save(path, st, &err), SL_OK);
 	assert_int_equal(sapp_open(path, &app, &err), SL_OK);
@@ -572,7 +565,7 @@ test_local_refusals(void **state)
 	char path[128];
 
 	(void)state;
-	path_in(path, sizeof(path), "none.json");
+	app_test_path(tmpdir, path, sizeof(path), "none.json");
 	assert_int_equal(sapp_create(path, "http://127.0.0.1:9", NULL, &app, &err), SL_OK);
 	assert_int_equal(sapp_sid_phase(app), SAPP_SID_NONE);
 	assert_int_equal(sapp_sid_finish(app, "1234", "54321", &out, &err), SL_EINVAL);
