@@ -23,13 +23,11 @@
 // Screenshots go to tests/artifacts/browser/50-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startServer, ROOT, BUILD } from '../integration/lib/harness.mjs';
+import { rmSync } from 'node:fs';
+import { startServer } from '../integration/lib/harness.mjs';
 import { tokenRequest } from '../integration/lib/flows.mjs';
 import { smsGateway, enrolPhone, qrSlot } from '../integration/lib/phone.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, shots,
+import { launchBrowser, Watch, clearArtifacts, screenshot, shots, shareDir, assertAxe,
   newContext as newContextIn, at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, translator } from './lib/i18n.mjs';
@@ -53,15 +51,6 @@ let T;
 let share;
 const watch = new Watch();
 
-// The server's [portal] data_dir: the source tree's templates and static
-// files with the catalogs compiled in the build under test, the same ones
-// the tests read (whatever data_dir the build was configured with).
-function shareDir() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-share-'));
-  for (const d of ['templates', 'static', 'trust']) symlinkSync(path.join(ROOT, 'data', d), path.join(dir, d));
-  symlinkSync(path.join(BUILD, 'po'), path.join(dir, 'locale'));
-  return dir;
-}
 
 before(async () => {
   const stale = staleCatalogs();
@@ -95,10 +84,6 @@ const newContext = (label, opts) => newContextIn(chrome.browser, watch, label, o
 
 const text = pageText;
 
-async function assertAxe(page, label) {
-  const v = await axe(page, label);
-  assert.deepEqual(v.map((x) => x.id), [], `axe on ${label}:\n${formatViolations(v)}`);
-}
 
 // RP → key choice → "sleutel app" → the phone form (with `query` for the
 // RP's /start, e.g. ui_locales).

@@ -19,13 +19,11 @@
 // Screenshots go to tests/artifacts/browser/70-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { startServer, ROOT, BUILD } from '../integration/lib/harness.mjs';
+import { rmSync } from 'node:fs';
+import { startServer } from '../integration/lib/harness.mjs';
 import { rrn } from '../integration/lib/eid.mjs';
 import { registerSmartId, verificationCode } from '../integration/lib/smartid.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, shots,
+import { launchBrowser, Watch, clearArtifacts, screenshot, shots, shareDir, assertAxe,
   newContext as newContextIn, at, pageText } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, translator } from './lib/i18n.mjs';
@@ -44,14 +42,6 @@ let T;
 let share;
 const watch = new Watch();
 
-// The server's [portal] data_dir: the source tree's templates and static
-// files with the catalogs compiled in the build under test.
-function shareDir() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-share-'));
-  for (const d of ['templates', 'static', 'trust']) symlinkSync(path.join(ROOT, 'data', d), path.join(dir, d));
-  symlinkSync(path.join(BUILD, 'po'), path.join(dir, 'locale'));
-  return dir;
-}
 
 before(async () => {
   const stale = staleCatalogs();
@@ -83,10 +73,6 @@ after(async () => {
 const newContext = (label, opts) => newContextIn(chrome.browser, watch, label, opts);
 const text = pageText;
 
-async function assertAxe(page, label) {
-  const v = await axe(page, label);
-  assert.deepEqual(v.map((x) => x.id), [], `axe on ${label}:\n${formatViolations(v)}`);
-}
 
 // RP → key choice → "Smart-ID" → the form.
 async function toForm(page, query = '') {

@@ -442,8 +442,18 @@ test('status and devices; removing a device of another account is not found; a r
     [[phones.alice.deviceId, false], [phones.alice2.deviceId, true]].sort());
   r = await phones.dave.remove(phones.alice.deviceId);
   assert.equal(r.status, 404);
+  // A login waiting on the account when a device is removed fails, and its
+  // page moves on at once.
+  const l = await startLogin(ALICE.rrn);
+  const poll = l.agent.get(`${server.base}/key/smartid/poll?req=${l.req}&sq=${l.sq}`);
+  await sleep(200);
   r = await phones.alice2.remove(phones.alice.deviceId);
   assert.equal(r.status, 200);
+  assert.equal((await poll).status, 200);
+  assert.equal(sidRequest(l.sq).status, 'failed');
+  assert.match((await afterAnswer(l)).html, /<h1>The login was not completed<\/h1>/);
+  assert.equal(sql(`SELECT status || ' ' || reason FROM sid_devices WHERE id = '${phones.alice.deviceId}'`),
+    'removed person');
   assert.equal((await phones.alice.requests()).status, 401);
   r = await phones.alice2.devices();
   assert.deepEqual(r.body.devices.map((d) => d.id), [phones.alice2.deviceId]);

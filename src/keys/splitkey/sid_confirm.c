@@ -191,9 +191,16 @@ clone_seen(struct confirm_ctx *cc)
 		.au_key = SID_KEY_NAME,
 		.au_ip = http_client_ip(cc->cc_rq),
 		.au_detail = cc->cc_dev.sd_id };
+	bool mine;
 
-	end_failed(cc);
-	store_sid_device_end(cc->cc_srv->sv_store, cc->cc_dev.sd_id, "revoked", "clone");
+	/* This request first, with the device that answered (its page says
+	 * why); then the device, which tells the account's other logins. */
+	mine = store_sid_request_finish(
+		       cc->cc_srv->sv_store, cc->cc_req.sq_id, "failed", cc->cc_dev.sd_id, NULL, sl_now()) == SL_OK;
+
+	sid_device_end(cc->cc_srv, &cc->cc_dev, "revoked", "clone");
+	if (mine)
+		sid_request_finished(cc->cc_srv, &cc->cc_req, "failed");
 	store_audit_add(cc->cc_srv->sv_store, &au);
 	audit(cc, "clone");
 	log_warn("smartid device %s: a stale version answered: revoked as a clone", cc->cc_dev.sd_id);

@@ -143,17 +143,26 @@ load_request(struct server *srv, struct http_request *rq, const struct oidc_pend
 	return SL_OK;
 }
 
-/* Why a request "failed": its device revoked (a clone), or the key locked. */
-static bool
-failed_by_clone(struct server *srv, const struct store_sid_request *r)
+/* Why a request "failed": "clone" (its device was revoked when it
+ * answered), "locked" (the key it answered with is locked) or "other" (a
+ * device ended while it waited). */
+static const char *
+failed_because(struct server *srv, const struct store_sid_request *r)
 {
 	struct store_sid_device d = { 0 };
-	bool clone = false;
+	struct store_sid_key k = { 0 };
+	const char *why = "other";
 
-	if (r->sq_device_id != NULL && store_sid_device_get(srv->sv_store, r->sq_device_id, &d) == SL_OK)
-		clone = strcmp(d.sd_status, "revoked") == 0;
+	if (r->sq_device_id == NULL || store_sid_device_get(srv->sv_store, r->sq_device_id, &d) != SL_OK)
+		return why;
+	if (strcmp(d.sd_status, "revoked") == 0 && d.sd_reason != NULL && strcmp(d.sd_reason, "clone") == 0)
+		why = "clone";
+	else if (store_sid_key_get(srv->sv_store, r->sq_device_id, r->sq_key_use, &k) == SL_OK &&
+		 k.sk_locked_until > sl_now())
+		why = "locked";
+	store_sid_key_clear(&k);
 	store_sid_device_clear(&d);
-	return clone;
+	return why;
 }
 
 /* How it ended, in words; the button goes back to the RP (access_denied). */
@@ -170,13 +179,17 @@ outcome_page(struct server *srv, struct http_request *rq, struct oidc_pending *p
 	} else if (strcmp(status, "expired") == 0) {
 		title = N_("Time is up");
 		detail = N_("The request on your phone has expired. Go back to the site and start again.");
-	} else if (strcmp(status, "failed") == 0 && failed_by_clone(srv, r)) {
-		title = N_("This Smart-ID device can no longer be used");
-		detail = N_("A copy of the Smart-ID app on this device was seen, so the device was blocked for your "
-			    "safety. Register the device again, or choose another key.");
 	} else if (strcmp(status, "failed") == 0) {
-		title = N_("Your Smart-ID is locked");
-		detail = N_("PIN1 was typed wrong too many times. Wait until the lock ends, or choose another key.");
+		const char *why = failed_because(srv, r);
+		if (strcmp(why, "clone") == 0) {
+			title = N_("This Smart-ID device can no longer be used");
+			detail = N_("A copy of the Smart-ID app on this device was seen, so the device was blocked for "
+				    "your safety. Register the device again, or choose another key.");
+		} else if (strcmp(why, "locked") == 0) {
+			title = N_("Your Smart-ID is locked");
+			detail = N_("PIN1 was typed wrong too many times. Wait until the lock ends, or choose another "
+				    "key.");
+		}
 	}
 	message_page(srv, rq, p, lang, 200, "app_outcome", title, detail);
 }

@@ -3,8 +3,9 @@
  * (docs/smartid-api.md): GET /status (this device, its person and the
  * state of its two keys), GET /devices (the account's devices) and
  * POST /devices/{id}/remove (any active device of the same account, this
- * one too; its keys end with it, and its pending requests).  Another
- * account's device is 404, as one that does not exist.
+ * one too; its keys end with it, and its pending requests, whose
+ * browsers are told at once).  Another account's device is 404, as one
+ * that does not exist.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,55 @@ key_json(struct server *srv, const char *device_id, const char *use)
 		k.sk_cert_pem);
 	store_sid_key_clear(&k);
 	return o;
+}
+
+/* The logins waiting on an account's requests when a device ends. */
+struct ended_logins {
+	struct store_sid_request el_req[SID_END_NOTIFY_MAX];
+	size_t el_n;
+};
+
+static int
+collect_pending(const struct store_sid_request *r, void *arg)
+{
+	struct ended_logins *el = arg;
+	struct store_sid_request *c;
+
+	if (el->el_n == SID_END_NOTIFY_MAX)
+		return SL_OK;
+	c = &el->el_req[el->el_n];
+	c->sq_id = strdup(r->sq_id);
+	c->sq_account_id = strdup(r->sq_account_id);
+	c->sq_link_kind = strdup(r->sq_link_kind ? r->sq_link_kind : "");
+	c->sq_link_id = strdup(r->sq_link_id ? r->sq_link_id : "");
+	if (c->sq_id == NULL || c->sq_account_id == NULL || c->sq_link_kind == NULL || c->sq_link_id == NULL) {
+		store_sid_request_clear(c);
+		return SL_ENOMEM;
+	}
+	el->el_n++;
+	return SL_OK;
+}
+
+int
+sid_device_end(struct server *srv, const struct store_sid_device *dev, const char *status, const char *reason)
+{
+	struct ended_logins *el = calloc(1, sizeof(*el));
+	struct store_sid_request now = { 0 };
+	int rc;
+
+	if (el != NULL)
+		store_sid_request_each_pending(srv->sv_store, dev->sd_account_id, sl_now(), collect_pending, el);
+	rc = store_sid_device_end(srv->sv_store, dev->sd_id, status, reason);
+	for (size_t i = 0; el != NULL && i < el->el_n; i++) {
+		/* Only those the end failed: another device may have answered. */
+		if (rc == SL_OK && store_sid_request_get(srv->sv_store, el->el_req[i].sq_id, &now) == SL_OK &&
+			strcmp(now.sq_status, "failed") == 0)
+			sid_request_finished(srv, &el->el_req[i], "failed");
+		store_sid_request_clear(&now);
+		store_sid_request_clear(&el->el_req[i]);
+	}
+	free(el);
+	return rc;
 }
 
 void
@@ -114,7 +164,7 @@ sid_devices_remove(void *ctx, struct http_request *rq)
 		app_send_error(rq, 404, "not_found", "No such device.", NULL);
 		goto out;
 	}
-	rc = store_sid_device_end(srv->sv_store, id, "removed", "person");
+	rc = sid_device_end(srv, &other, "removed", "person");
 	if (rc == SL_ECONFLICT) {
 		app_send_error(rq, 404, "not_found", "No such device.", NULL);
 		goto out;

@@ -7,14 +7,14 @@
 // (--ignore-certificate-errors-spki-list, which only works with an explicit
 // user data directory, hence launchPersistentContext on a fresh one). Every
 // test then opens its own isolated context on that browser.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { X509Certificate, createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
-import { ROOT } from '../../integration/lib/harness.mjs';
+import { ROOT, BUILD } from '../../integration/lib/harness.mjs';
 
 export const CHROMIUM = process.env.SLEUTEL_CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts', 'browser');
@@ -210,3 +210,20 @@ export const at = (origin, pathname) => (u) => u.origin === origin && u.pathname
 
 // The visible text of the first match of `sel` on `page`, spaces folded.
 export const pageText = async (page, sel) => (await page.locator(sel).first().innerText()).replace(/\s+/g, ' ').trim();
+
+// A server's [portal] data_dir: the source tree's templates and static
+// files with the catalogs compiled in the build under test, the same ones
+// the tests read (whatever data_dir the build was configured with).
+// Remove it with rmSync(dir, { recursive: true }) after the server stops.
+export function shareDir() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-share-'));
+  for (const d of ['templates', 'static', 'trust']) symlinkSync(path.join(ROOT, 'data', d), path.join(dir, d));
+  symlinkSync(path.join(BUILD, 'po'), path.join(dir, 'locale'));
+  return dir;
+}
+
+// axe finds nothing on `page` (WCAG 2.0/2.1 A and AA); `label` names it.
+export async function assertAxe(page, label) {
+  const v = await axe(page, label);
+  assert.deepEqual(v.map((x) => x.id), [], `axe on ${label}:\n${formatViolations(v)}`);
+}
