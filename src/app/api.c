@@ -77,6 +77,7 @@ sapp_free(struct sapp *app)
 	if (app == NULL)
 		return;
 	sapp_transport_clear(&app->sa_tk);
+	sapp_transport_clear(&app->sa_sid_tk);
 	json_decref(app->sa_last_error);
 	free(app->sa_path);
 	OPENSSL_cleanse(app, sizeof(*app));
@@ -123,7 +124,9 @@ sapp_open(const char *path, struct sapp **out, struct sl_err *err)
 	if ((app = sapp_new(path, err)) == NULL)
 		return SL_ENOMEM;
 	if ((rc = sapp_state_load(path, &app->sa_st, err)) != SL_OK ||
-		(rc = sapp_transport_load(app->sa_st.st_transport_key, &app->sa_tk, err)) != SL_OK) {
+		(rc = sapp_transport_load(app->sa_st.st_transport_key, &app->sa_tk, err)) != SL_OK ||
+		(app->sa_st.st_sid.ss_present && (rc = sapp_transport_load(app->sa_st.st_sid.ss_transport_key,
+							  &app->sa_sid_tk, err)) != SL_OK)) {
 		sapp_free(app);
 		return rc;
 	}
@@ -242,13 +245,44 @@ build_url(const struct sapp *app, const char *path, char *url, size_t size, stru
 	return SL_OK;
 }
 
+/* The DPoP header for `url` (htu: the URL without its query). */
+static char *
+proof_header(const struct sapp_transport *tk, const char *method, const char *url, struct sl_err *err)
+{
+	char htu[SAPP_URL_MAX + SAPP_PATHPART_MAX + 16], *jws, *dpop;
+	size_t n = strcspn(url, "?");
+
+	if (n >= sizeof(htu)) {
+		sl_fail(err, SL_EINVAL, "URL too long");
+		return NULL;
+	}
+	memcpy(htu, url, n);
+	htu[n] = '\0';
+	if ((jws = sapp_proof(tk, method, htu, err)) == NULL)
+		return NULL;
+	n = strlen(jws) + sizeof("DPoP: ");
+	if ((dpop = malloc(n)) == NULL)
+		sl_fail(err, SL_ENOMEM, "out of memory");
+	else
+		snprintf(dpop, n, "DPoP: %s", jws);
+	free(jws);
+	return dpop;
+}
+
 int
 sapp_call(struct sapp *app, const char *method, const char *path, json_t *body, bool proof, int timeout, long *status,
 	json_t **out, struct sl_err *err)
 {
+	return sapp_call_as(app, &app->sa_tk, method, path, body, proof, timeout, status, out, err);
+}
+
+int
+sapp_call_as(struct sapp *app, const struct sapp_transport *tk, const char *method, const char *path, json_t *body,
+	bool proof, int timeout, long *status, json_t **out, struct sl_err *err)
+{
 	struct httpc_request rq = { .hr_method = method, .hr_timeout = timeout > 0 ? timeout : SAPP_TIMEOUT };
 	struct httpc_response rs;
-	char url[SAPP_URL_MAX + SAPP_PATHPART_MAX + 16], *jws = NULL, *text = NULL, *dpop = NULL;
+	char url[SAPP_URL_MAX + SAPP_PATHPART_MAX + 16], *text = NULL, *dpop = NULL;
 	json_t *doc = NULL;
 	json_error_t je;
 	int rc, nh = 0;
@@ -263,16 +297,8 @@ sapp_call(struct sapp *app, const char *method, const char *path, json_t *body, 
 	rq.hr_ca_file = app->sa_ca_file[0] ? app->sa_ca_file : NULL;
 	rq.hr_headers[nh++] = "Accept: application/json";
 	if (proof) {
-		jws = sapp_proof(&app->sa_tk, method, url, err);
-		size_t n;
-		if (jws == NULL)
+		if ((dpop = proof_header(tk, method, url, err)) == NULL)
 			return err && err->code ? err->code : SL_ECRYPTO;
-		n = strlen(jws) + sizeof("DPoP: ");
-		if ((dpop = malloc(n)) == NULL) {
-			free(jws);
-			return sl_fail(err, SL_ENOMEM, "out of memory");
-		}
-		snprintf(dpop, n, "DPoP: %s", jws);
 		rq.hr_headers[nh++] = dpop;
 	}
 	if (body != NULL) {
@@ -301,9 +327,57 @@ sapp_call(struct sapp *app, const char *method, const char *path, json_t *body, 
 out:
 	json_decref(doc);
 	free(text);
-	free(jws);
 	free(dpop);
 	return rc;
+}
+
+int
+sapp_poll(
+	struct sapp *app, const struct sapp_transport *tk, const char *path, int secs, json_t **ans, struct sl_err *err)
+{
+	int64_t t0 = sl_monotonic_ms();
+	long status = 0;
+	int rc;
+
+	rc = sapp_call_as(app, tk, "GET", path, NULL, true, secs, &status, ans, err);
+	if (rc == SL_EIO && sl_monotonic_ms() - t0 >= (int64_t)secs * 1000 - 200)
+		return SL_OK; /* our limit, not the server's: nothing came */
+	return rc;
+}
+
+int
+sapp_status_poll(struct sapp *app, const struct sapp_status_poll *sp, int wait, json_t **out, struct sl_err *err)
+{
+	int64_t deadline = sl_monotonic_ms() + (int64_t)(wait > 0 ? wait : 0) * 1000;
+	json_t *ans = NULL;
+	int rc, secs;
+
+	*out = NULL;
+	for (;;) {
+		int64_t left = deadline - sl_monotonic_ms();
+		secs = wait > 0 ? (int)((left + 999) / 1000) : sp->sp_peek;
+		if (secs > SAPP_POLL_DEFAULT + SAPP_POLL_GRACE)
+			secs = SAPP_POLL_DEFAULT + SAPP_POLL_GRACE;
+		if ((rc = sapp_poll(app, sp->sp_tk, wait > 0 ? sp->sp_path : sp->sp_peek_path, secs < 1 ? 1 : secs,
+			     &ans, err)) != SL_OK) {
+			sp->sp_ended(app);
+			return rc;
+		}
+		if (ans != NULL && (rc = sp->sp_note(app, ans, err)) != SL_OK) {
+			json_decref(ans);
+			return rc;
+		}
+		if (ans != NULL && strcmp(sp->sp_status(app), sp->sp_waiting) != 0)
+			break;
+		if (wait <= 0 || sl_monotonic_ms() >= deadline)
+			break;
+		json_decref(ans);
+		ans = NULL;
+	}
+	if (ans == NULL) /* the long-poll outlasted us: the status has not moved */
+		ans = json_pack("{s:s}", "status", sp->sp_status(app));
+	*out = ans;
+	return ans ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
 }
 
 int
@@ -317,19 +391,30 @@ sapp_config(struct sapp *app, json_t **out, struct sl_err *err)
 int
 sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err)
 {
-	json_t *doc = NULL, *key;
-	const char *k, *p;
-	uint8_t *raw = NULL;
-	size_t n = 0;
+	json_t *doc = NULL;
 	long status;
 	int rc;
 
 	if ((rc = sapp_call(app, "GET", "/keys", NULL, false, 0, &status, &doc, err)) != SL_OK)
 		return rc;
-	key = json_array_get(json_object_get(doc, "seal_keys"), 0);
+	rc = sapp_seal_key_of(json_object_get(doc, "seal_keys"), kid, pub, err);
+	json_decref(doc);
+	return rc;
+}
+
+int
+sapp_seal_key_of(const json_t *keys, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err)
+{
+	const json_t *key = json_array_get(keys, 0);
+	const char *k, *p;
+	uint8_t *raw = NULL;
+	size_t n = 0;
+	int rc = SL_OK;
+
 	k = json_string_value(json_object_get(key, "kid"));
 	p = json_string_value(json_object_get(key, "pub"));
-	if (k != NULL && p != NULL && strlen(k) > 0 && strlen(k) < SEAL_KID_MAX && strlen(p) <= 2 * P256_PUB_LEN)
+	if (k != NULL && p != NULL && strlen(k) > 0 && strlen(k) < SEAL_KID_MAX &&
+		strlen(p) <= (size_t)2 * P256_PUB_LEN)
 		raw = sl_b64url_decode(p, strlen(p), &n);
 	if (raw == NULL || n != P256_PUB_LEN) {
 		rc = sl_fail(err, SL_EINVAL, "the server's seal key is malformed");
@@ -338,6 +423,5 @@ sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN
 		memcpy(pub, raw, P256_PUB_LEN);
 	}
 	free(raw);
-	json_decref(doc);
 	return rc;
 }

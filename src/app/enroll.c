@@ -25,8 +25,8 @@
 
 static const char *const enroll_languages[] = { "nl", "fr", "de", "en", NULL };
 
-static bool
-lang_ok(const char *s)
+bool
+sapp_lang_ok(const char *s)
 {
 	for (size_t i = 0; s != NULL && enroll_languages[i] != NULL; i++)
 		if (strcmp(s, enroll_languages[i]) == 0)
@@ -55,7 +55,7 @@ spec_check(const struct sapp_enroll_spec *s, struct sl_err *err)
 	if (s->es_phone == NULL || s->es_phone[0] == '\0' || strlen(s->es_phone) > ENROLL_PHONE_MAX ||
 		!sl_str_printable(s->es_phone, strlen(s->es_phone)))
 		return sl_fail(err, SL_EINVAL, "phone number missing or longer than %d characters", ENROLL_PHONE_MAX);
-	if (!lang_ok(s->es_language))
+	if (!sapp_lang_ok(s->es_language))
 		return sl_fail(err, SL_EINVAL, "language must be nl, fr, de or en");
 	if (s->es_terms_version == NULL || s->es_terms_version[0] == '\0' ||
 		strlen(s->es_terms_version) > ENROLL_TERMS_MAX)
@@ -89,7 +89,7 @@ reset_enrollment(struct sapp *app, struct sl_err *err)
 
 /* Keep the status the server reports (one we know), saving on change. */
 static int
-note_status(struct sapp *app, json_t *answer, struct sl_err *err)
+note_status(struct sapp *app, const json_t *answer, struct sl_err *err)
 {
 	const char *s = json_string_value(json_object_get(answer, "status"));
 	struct sapp_state *st = &app->sa_st;
@@ -234,61 +234,17 @@ sapp_enroll_proof(struct sapp *app, const char *code, json_t **out, struct sl_er
 	return post_code(app, "/enroll/proof", code, out, err);
 }
 
-/* One GET /enroll of at most `secs` seconds; *timed_out when the server's
- * long-poll outlasted it (not an error: the status has not moved). */
-static int
-enroll_look(struct sapp *app, int secs, json_t **out, bool *timed_out, struct sl_err *err)
-{
-	int64_t t0 = sl_monotonic_ms();
-	long status;
-	int rc;
-
-	*timed_out = false;
-	rc = sapp_call(app, "GET", "/enroll", NULL, true, secs, &status, out, err);
-	if (rc == SL_EIO && sl_monotonic_ms() - t0 >= (int64_t)secs * 1000 - 200) {
-		*timed_out = true;
-		return SL_OK;
-	}
-	return rc;
-}
-
 int
 sapp_enroll_status(struct sapp *app, int wait, json_t **out, struct sl_err *err)
 {
-	int64_t deadline = sl_monotonic_ms() + (int64_t)(wait > 0 ? wait : 0) * 1000;
-	json_t *ans = NULL;
-	bool timed_out;
-	int rc, secs;
+	const struct sapp_status_poll sp = { &app->sa_tk, "/enroll", "/enroll", ENROLL_PEEK, "proofing", note_status,
+		forget_if_ended, sapp_enrollment_status };
+	int rc;
 
 	*out = NULL;
 	if ((rc = need_enrolling(app, err)) != SL_OK)
 		return rc;
-	for (;;) {
-		int64_t left = deadline - sl_monotonic_ms();
-		secs = wait > 0 ? (int)((left + 999) / 1000) : ENROLL_PEEK;
-		if (secs > SAPP_POLL_DEFAULT + SAPP_POLL_GRACE)
-			secs = SAPP_POLL_DEFAULT + SAPP_POLL_GRACE;
-		if (secs < 1)
-			secs = 1;
-		if ((rc = enroll_look(app, secs, &ans, &timed_out, err)) != SL_OK) {
-			forget_if_ended(app);
-			return rc;
-		}
-		if (!timed_out && (rc = note_status(app, ans, err)) != SL_OK) {
-			json_decref(ans);
-			return rc;
-		}
-		if (!timed_out && strcmp(app->sa_st.st_enrollment_status, "proofing") != 0)
-			break;
-		if (wait <= 0 || sl_monotonic_ms() >= deadline)
-			break;
-		json_decref(ans);
-		ans = NULL;
-	}
-	if (ans == NULL) /* the long-poll outlasted us: the status has not moved */
-		ans = json_pack("{s:s}", "status", app->sa_st.st_enrollment_status);
-	*out = ans;
-	return ans ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
+	return sapp_status_poll(app, &sp, wait, out, err);
 }
 
 /* Seal Q to the server's current key with aad = the enrolment id. */

@@ -144,30 +144,15 @@ take_requests(json_t *ans, json_t **out, struct sl_err *err)
 	return SL_OK;
 }
 
-/* One GET /requests of at most `secs`; NULL *ans when nothing came. */
-static int
-requests_round(struct sapp *app, int secs, json_t **ans, struct sl_err *err)
-{
-	int64_t t0 = sl_monotonic_ms();
-	long status = 0;
-	int rc;
-
-	rc = sapp_call(app, "GET", "/requests", NULL, true, secs, &status, ans, err);
-	if (rc == SL_EIO && sl_monotonic_ms() - t0 >= (int64_t)secs * 1000 - 200)
-		return SL_OK; /* our limit, not the server's: nothing came */
-	return rc;
-}
-
 int
-sapp_requests(struct sapp *app, int wait, json_t **out, struct sl_err *err)
+sapp_requests_poll(
+	struct sapp *app, const struct sapp_transport *tk, const char *path, int wait, json_t **out, struct sl_err *err)
 {
 	int64_t deadline = sl_monotonic_ms() + (int64_t)(wait > 0 ? wait : 0) * 1000;
 	json_t *ans = NULL;
 	int rc, secs;
 
 	*out = NULL;
-	if ((rc = need_enrolled(app, err)) != SL_OK)
-		return rc;
 	for (;;) {
 		int64_t left = deadline - sl_monotonic_ms();
 		secs = SAPP_POLL_DEFAULT + SAPP_POLL_GRACE;
@@ -175,7 +160,7 @@ sapp_requests(struct sapp *app, int wait, json_t **out, struct sl_err *err)
 			secs = (int)((left + 999) / 1000);
 		if (secs < 1)
 			secs = 1;
-		if ((rc = requests_round(app, secs, &ans, err)) != SL_OK)
+		if ((rc = sapp_poll(app, tk, path, secs, &ans, err)) != SL_OK)
 			return rc;
 		if (ans != NULL) {
 			rc = take_requests(ans, out, err);
@@ -193,18 +178,28 @@ sapp_requests(struct sapp *app, int wait, json_t **out, struct sl_err *err)
 }
 
 int
-sapp_request_find(struct sapp *app, const char *request_id, json_t **out, struct sl_err *err)
+sapp_requests(struct sapp *app, int wait, json_t **out, struct sl_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolled(app, err)) != SL_OK)
+		return rc;
+	return sapp_requests_poll(app, &app->sa_tk, "/requests", wait, out, err);
+}
+
+int
+sapp_request_find_at(struct sapp *app, const struct sapp_transport *tk, const char *path, int secs,
+	const char *request_id, json_t **out, struct sl_err *err)
 {
 	json_t *arr = NULL, *ans = NULL, *r;
 	size_t i;
 	int rc;
 
 	*out = NULL;
-	if ((rc = need_enrolled(app, err)) != SL_OK)
-		return rc;
 	if (!sapp_id_ok(request_id))
 		return sl_fail(err, SL_EINVAL, "not a request id");
-	if ((rc = requests_round(app, REQ_FIND_PEEK, &ans, err)) != SL_OK)
+	if ((rc = sapp_poll(app, tk, path, secs, &ans, err)) != SL_OK)
 		return rc;
 	if (ans != NULL && (rc = take_requests(ans, &arr, err)) != SL_OK) {
 		json_decref(ans);
@@ -220,6 +215,17 @@ sapp_request_find(struct sapp *app, const char *request_id, json_t **out, struct
 	json_decref(arr);
 	json_decref(ans);
 	return *out ? SL_OK : sl_fail(err, SL_ENOTFOUND, "no pending request %s for this device", request_id);
+}
+
+int
+sapp_request_find(struct sapp *app, const char *request_id, json_t **out, struct sl_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = need_enrolled(app, err)) != SL_OK)
+		return rc;
+	return sapp_request_find_at(app, &app->sa_tk, "/requests", REQ_FIND_PEEK, request_id, out, err);
 }
 
 /* Sign the fields with `key`, seal, and POST /requests/{id}. */

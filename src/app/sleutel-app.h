@@ -30,7 +30,7 @@
 #include "../core/core.h"
 
 #define SAPP_STATE_VERSION 1
-#define SAPP_STATE_MAX ((size_t)16 * 1024) /* bytes of a state file */
+#define SAPP_STATE_MAX ((size_t)64 * 1024) /* bytes of a state file (two Smart-ID keys with certificates: ~10 KiB) */
 #define SAPP_URL_MAX 512 /* bytes of the server URL */
 #define SAPP_PATH_MAX 1024 /* bytes of the CA file path */
 #define SAPP_ID_MAX 64 /* bytes of an id (enrolment, device, account, request) */
@@ -150,5 +150,89 @@ int sapp_devices(struct sapp *app, json_t **out, struct sl_err *err);
 /* POST /devices/{id}/remove.  Removing this device forgets the enrolment
  * in the state file too. */
 int sapp_remove(struct sapp *app, const char *device_id, json_t **out, struct sl_err *err);
+
+/* ---- Smart-ID (docs/smartid-api.md) ----
+ *
+ * A Smart-ID device lives in the same state file as a "smartid" object
+ * with its OWN transport key (the server keeps app-key and Smart-ID
+ * devices apart), the two split keys (auth under PIN1, sign under PIN2:
+ * sk_device_key_to_json, nothing depending on a PIN but the camouflaged
+ * share), their composite moduli, the registration or the device, and
+ * the certificates.  The split keys use the scrypt cost of
+ * sapp_set_camo_params, recorded with them.
+ *
+ * Every signature advances the key and SAVES the state before anything
+ * is sent (sk_device_sign's rule: a copy of an older file is a clone).  A
+ * wrong PIN is not detectable here, by design: the server counts it. */
+
+enum sapp_sid_phase {
+	SAPP_SID_NONE, /* no Smart-ID registration or device */
+	SAPP_SID_REGISTERING, /* keys made, registration id and status known */
+	SAPP_SID_ACTIVE, /* device, account, document number, certificates */
+};
+
+enum sapp_sid_phase sapp_sid_phase(const struct sapp *app);
+const char *sapp_sid_registration_id(const struct sapp *app); /* "" when none */
+const char *sapp_sid_registration_status(const struct sapp *app); /* "code", "confirmed" or "" */
+const char *sapp_sid_device_id(const struct sapp *app);
+const char *sapp_sid_account_id(const struct sapp *app);
+const char *sapp_sid_document_number(const struct sapp *app);
+/* The PEM certificate of "auth" or "sign" ("" until active, NULL for
+ * another name). */
+const char *sapp_sid_certificate(const struct sapp *app, const char *use);
+/* Is `pin` of the form of PIN1 (`use` "auth": 4..12 digits) or PIN2
+ * ("sign": 5..12 digits)?  A form check, never a PIN check. */
+bool sapp_sid_pin_ok(const char *use, const char *pin);
+
+/* GET /smartid/config (no proof). */
+int sapp_sid_config(struct sapp *app, json_t **out, struct sl_err *err);
+
+struct sapp_sid_spec {
+	const char *ss_country; /* NULL: "BE" */
+	const char *ss_method; /* NULL: "eid" */
+	const char *ss_device_name; /* NULL: "sleutel-app" */
+	const char *ss_language; /* "nl", "fr", "de" or "en" */
+	const char *ss_terms_version; /* the version the person accepted */
+	const char *ss_pin1; /* chosen (twice, checked by the caller) */
+	const char *ss_pin2;
+};
+
+/* Make both keys (key_bits from /config), seal the shares, POST
+ * /register, and keep the registration: the answer (registration_code,
+ * portal_url, expires_in) in *out.  Refused while a device is active; a
+ * registration in progress is dropped and begun again with a new
+ * transport key. */
+int sapp_sid_register(struct sapp *app, const struct sapp_sid_spec *spec, json_t **out, struct sl_err *err);
+/* GET /register: `wait` seconds > 0 long-polls while the status is
+ * "code"; 0 is one short look.  "failed" and registration_expired forget
+ * the registration (start again). */
+int sapp_sid_registration(struct sapp *app, int wait, json_t **out, struct sl_err *err);
+/* The recall check (POST /register/finish) once the portal confirmed:
+ * both keys sign the challenge.  201 keeps the device and certificates;
+ * wrong_pin (sapp_last_error: "keys", "attempts_left") keeps the
+ * registration for another try; registration_failed forgets it. */
+int sapp_sid_finish(struct sapp *app, const char *pin1, const char *pin2, json_t **out, struct sl_err *err);
+
+/* GET /smartid/requests: the array of pending signing requests.  `wait`
+ * as sapp_requests (0: ?wait=0, at once). */
+int sapp_sid_requests(struct sapp *app, int wait, json_t **out, struct sl_err *err);
+/* The pending request with this id (SL_ENOTFOUND). */
+int sapp_sid_request_find(struct sapp *app, const char *request_id, json_t **out, struct sl_err *err);
+/* Check `request` before asking for a PIN: its binding fields against
+ * its hash (portal logins) and its verification code against the hash.
+ * SL_EINVAL with a message when it does not hold: do not sign it.
+ * *use_name is "auth" or "sign" (which PIN to ask for). */
+int sapp_sid_request_verify(const json_t *request, const char **use_name, struct sl_err *err);
+/* Confirm `request` (exactly as received, checked again) with the PIN of
+ * the key it names: sign, save, POST.  wrong_pin, locked and
+ * device_revoked come back in sapp_last_error(). */
+int sapp_sid_confirm(struct sapp *app, const json_t *request, const char *pin, json_t **out, struct sl_err *err);
+int sapp_sid_refuse(struct sapp *app, const json_t *request, json_t **out, struct sl_err *err);
+
+/* GET /smartid/status, GET /smartid/devices (the array), POST
+ * /smartid/devices/{id}/remove (this device: the state forgets it). */
+int sapp_sid_status(struct sapp *app, json_t **out, struct sl_err *err);
+int sapp_sid_devices(struct sapp *app, json_t **out, struct sl_err *err);
+int sapp_sid_remove(struct sapp *app, const char *device_id, json_t **out, struct sl_err *err);
 
 #endif

@@ -6,7 +6,11 @@
  *    "enrollment_id": "...", "enrollment_status": "sms",
  *    "device_id": "...", "account_id": "...", "phone": "+32470123456",
  *    "confirm_c": "<b64url 32 bytes>", "confirm_salt": "<b64url 16 bytes>",
- *    "confirm_log2n": 15, "confirm_r": 8, "confirm_p": 1}
+ *    "confirm_log2n": 15, "confirm_r": 8, "confirm_p": 1,
+ *    "smartid": {...}}
+ *
+ * "smartid" (smartid_state.c) is the Smart-ID device: its own transport
+ * key, the registration or the active device, and the two split keys.
  *
  * The parser is strict because the file is input like any other (a phone
  * backup, a copied file): unknown members, duplicates, wrong types and
@@ -29,7 +33,10 @@
 
 static const char *const state_members[] = { "version", "server", "ca_file", "transport_key", "enrollment_id",
 	"enrollment_status", "device_id", "account_id", "phone", "confirm_c", "confirm_salt", "confirm_log2n",
-	"confirm_r", "confirm_p", NULL };
+	"confirm_r", "confirm_p", "smartid", NULL };
+
+static const char *const confirm_members[] = { "confirm_c", "confirm_salt", "confirm_log2n", "confirm_r", "confirm_p",
+	NULL };
 
 static const char *const enroll_statuses[] = { "sms", "proofing", "proof_code", "proofed", "done", NULL };
 
@@ -71,9 +78,24 @@ in_list(const char *s, const char *const *list)
 	return false;
 }
 
-/* A string member copied into `dst` when present; absent leaves "". */
-static int
-get_str(json_t *doc, const char *name, char *dst, size_t size, struct sl_err *err)
+int
+sapp_json_members(const json_t *doc, const char *what, const char *const *allowed, struct sl_err *err)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(doc))
+		return sl_fail(err, SL_EINVAL, "state: %s is not a JSON object", what);
+	json_object_foreach((json_t *)doc, key, v)
+	{
+		if (!in_list(key, allowed))
+			return sl_fail(err, SL_EINVAL, "state: unknown member \"%.40s\" in %s", key, what);
+	}
+	return SL_OK;
+}
+
+int
+sapp_json_str(const json_t *doc, const char *name, char *dst, size_t size, struct sl_err *err)
 {
 	json_t *v = json_object_get(doc, name);
 	const char *s;
@@ -113,8 +135,8 @@ get_bytes(json_t *doc, const char *name, uint8_t *dst, size_t len, struct sl_err
 	return SL_OK;
 }
 
-static int
-get_u32(json_t *doc, const char *name, uint32_t *out, struct sl_err *err)
+int
+sapp_json_u32(const json_t *doc, const char *name, uint32_t *out, struct sl_err *err)
 {
 	json_t *v = json_object_get(doc, name);
 
@@ -129,17 +151,17 @@ parse_confirm(json_t *doc, struct sapp_state *st, struct sl_err *err)
 {
 	int present = 0, rc;
 
-	for (size_t i = 9; state_members[i] != NULL; i++)
-		present += json_object_get(doc, state_members[i]) != NULL;
+	for (size_t i = 0; confirm_members[i] != NULL; i++)
+		present += json_object_get(doc, confirm_members[i]) != NULL;
 	if (present == 0)
 		return SL_OK;
 	if (present != 5)
 		return sl_fail(err, SL_EINVAL, "state: the confirm_* members come together");
 	if ((rc = get_bytes(doc, "confirm_c", st->st_c, sizeof(st->st_c), err)) != SL_OK ||
 		(rc = get_bytes(doc, "confirm_salt", st->st_salt, sizeof(st->st_salt), err)) != SL_OK ||
-		(rc = get_u32(doc, "confirm_log2n", &st->st_params.cp_log2n, err)) != SL_OK ||
-		(rc = get_u32(doc, "confirm_r", &st->st_params.cp_r, err)) != SL_OK ||
-		(rc = get_u32(doc, "confirm_p", &st->st_params.cp_p, err)) != SL_OK)
+		(rc = sapp_json_u32(doc, "confirm_log2n", &st->st_params.cp_log2n, err)) != SL_OK ||
+		(rc = sapp_json_u32(doc, "confirm_r", &st->st_params.cp_r, err)) != SL_OK ||
+		(rc = sapp_json_u32(doc, "confirm_p", &st->st_params.cp_p, err)) != SL_OK)
 		return rc;
 	if (camo_params_check(&st->st_params, err) != SL_OK)
 		return sl_fail(err, SL_EINVAL, "state: bad scrypt parameters");
@@ -181,32 +203,29 @@ check_state(const struct sapp_state *st, struct sl_err *err)
 static int
 parse_doc(json_t *doc, struct sapp_state *st, struct sl_err *err)
 {
-	const char *key;
 	json_t *v;
 	int rc;
 
-	if (!json_is_object(doc))
-		return sl_fail(err, SL_EINVAL, "state: not a JSON object");
-	json_object_foreach(doc, key, v)
-	{
-		if (!in_list(key, state_members))
-			return sl_fail(err, SL_EINVAL, "state: unknown member \"%.40s\"", key);
-	}
+	if ((rc = sapp_json_members(doc, "the state", state_members, err)) != SL_OK)
+		return rc;
 	v = json_object_get(doc, "version");
 	if (!json_is_integer(v) || json_integer_value(v) != SAPP_STATE_VERSION)
 		return sl_fail(err, SL_EINVAL, "state: version is not %d", SAPP_STATE_VERSION);
-	if ((rc = get_str(doc, "server", st->st_server, sizeof(st->st_server), err)) != SL_OK ||
-		(rc = get_str(doc, "ca_file", st->st_ca_file, sizeof(st->st_ca_file), err)) != SL_OK ||
-		(rc = get_str(doc, "transport_key", st->st_transport_key, sizeof(st->st_transport_key), err)) !=
+	if ((rc = sapp_json_str(doc, "server", st->st_server, sizeof(st->st_server), err)) != SL_OK ||
+		(rc = sapp_json_str(doc, "ca_file", st->st_ca_file, sizeof(st->st_ca_file), err)) != SL_OK ||
+		(rc = sapp_json_str(doc, "transport_key", st->st_transport_key, sizeof(st->st_transport_key), err)) !=
 			SL_OK ||
-		(rc = get_str(doc, "enrollment_id", st->st_enrollment_id, sizeof(st->st_enrollment_id), err)) !=
+		(rc = sapp_json_str(doc, "enrollment_id", st->st_enrollment_id, sizeof(st->st_enrollment_id), err)) !=
 			SL_OK ||
-		(rc = get_str(doc, "enrollment_status", st->st_enrollment_status, sizeof(st->st_enrollment_status),
-			 err)) != SL_OK ||
-		(rc = get_str(doc, "device_id", st->st_device_id, sizeof(st->st_device_id), err)) != SL_OK ||
-		(rc = get_str(doc, "account_id", st->st_account_id, sizeof(st->st_account_id), err)) != SL_OK ||
-		(rc = get_str(doc, "phone", st->st_phone, sizeof(st->st_phone), err)) != SL_OK ||
+		(rc = sapp_json_str(doc, "enrollment_status", st->st_enrollment_status,
+			 sizeof(st->st_enrollment_status), err)) != SL_OK ||
+		(rc = sapp_json_str(doc, "device_id", st->st_device_id, sizeof(st->st_device_id), err)) != SL_OK ||
+		(rc = sapp_json_str(doc, "account_id", st->st_account_id, sizeof(st->st_account_id), err)) != SL_OK ||
+		(rc = sapp_json_str(doc, "phone", st->st_phone, sizeof(st->st_phone), err)) != SL_OK ||
 		(rc = parse_confirm(doc, st, err)) != SL_OK)
+		return rc;
+	if (json_object_get(doc, "smartid") != NULL &&
+		(rc = sapp_sid_parse(json_object_get(doc, "smartid"), &st->st_sid, err)) != SL_OK)
 		return rc;
 	return check_state(st, err);
 }
@@ -231,8 +250,8 @@ sapp_state_parse(const char *json, size_t len, struct sapp_state *out, struct sl
 	return rc;
 }
 
-static void
-put_str(json_t *doc, const char *name, const char *s)
+void
+sapp_json_put(json_t *doc, const char *name, const char *s)
 {
 	if (s[0] != '\0')
 		json_object_set_new(doc, name, json_string(s));
@@ -265,20 +284,28 @@ sapp_state_format(const struct sapp_state *st, struct sl_err *err)
 		return NULL;
 	}
 	json_object_set_new(doc, "version", json_integer(SAPP_STATE_VERSION));
-	put_str(doc, "server", st->st_server);
-	put_str(doc, "ca_file", st->st_ca_file);
-	put_str(doc, "transport_key", st->st_transport_key);
-	put_str(doc, "enrollment_id", st->st_enrollment_id);
-	put_str(doc, "enrollment_status", st->st_enrollment_status);
-	put_str(doc, "device_id", st->st_device_id);
-	put_str(doc, "account_id", st->st_account_id);
-	put_str(doc, "phone", st->st_phone);
+	sapp_json_put(doc, "server", st->st_server);
+	sapp_json_put(doc, "ca_file", st->st_ca_file);
+	sapp_json_put(doc, "transport_key", st->st_transport_key);
+	sapp_json_put(doc, "enrollment_id", st->st_enrollment_id);
+	sapp_json_put(doc, "enrollment_status", st->st_enrollment_status);
+	sapp_json_put(doc, "device_id", st->st_device_id);
+	sapp_json_put(doc, "account_id", st->st_account_id);
+	sapp_json_put(doc, "phone", st->st_phone);
 	if (st->st_has_confirm) {
 		rc |= put_bytes(doc, "confirm_c", st->st_c, sizeof(st->st_c));
 		rc |= put_bytes(doc, "confirm_salt", st->st_salt, sizeof(st->st_salt));
 		json_object_set_new(doc, "confirm_log2n", json_integer(st->st_params.cp_log2n));
 		json_object_set_new(doc, "confirm_r", json_integer(st->st_params.cp_r));
 		json_object_set_new(doc, "confirm_p", json_integer(st->st_params.cp_p));
+	}
+	if (rc == SL_OK && st->st_sid.ss_present) {
+		json_t *sid = NULL;
+		if (sapp_sid_format(&st->st_sid, &sid, err) != SL_OK) {
+			json_decref(doc);
+			return NULL; /* err says why */
+		}
+		json_object_set_new(doc, "smartid", sid);
 	}
 	if (rc == SL_OK)
 		text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -21,7 +21,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
-#include "../../src/app/app_int.h"
+#include "app_test.h"
 
 #define NCODES 100000
 #define NTHREADS 4
@@ -43,18 +43,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void
-path_in(char *out, size_t size, const char *name)
-{
-	snprintf(out, size, "%s/%s", tmpdir, name);
-	unlink(out);
+	return app_test_rmdir(tmpdir);
 }
 
 static void
@@ -84,34 +74,6 @@ enrolled_state(struct sapp_state *st, const char *code, uint8_t q[P256_PUB_LEN])
 	st->st_has_confirm = true;
 }
 
-/* The formatted state of `st` as a JSON object, to change one member. */
-static json_t *
-state_doc(const struct sapp_state *st)
-{
-	struct sl_err err;
-	char *text = sapp_state_format(st, &err);
-	json_t *doc;
-
-	assert_non_null(text);
-	doc = json_loads(text, 0, NULL);
-	sapp_state_free_text(text);
-	assert_non_null(doc);
-	return doc;
-}
-
-static int
-parse_doc(json_t *doc, struct sl_err *err)
-{
-	struct sapp_state st;
-	char *text = json_dumps(doc, JSON_COMPACT);
-	int rc;
-
-	assert_non_null(text);
-	rc = sapp_state_parse(text, strlen(text), &st, err);
-	free(text);
-	return rc;
-}
-
 /* ---- the state file ---- */
 
 static void
@@ -124,7 +86,7 @@ test_state_roundtrip(void **state)
 	char path[128];
 
 	(void)state;
-	path_in(path, sizeof(path), "rt.json");
+	app_test_path(tmpdir, path, sizeof(path), "rt.json");
 	enrolled_state(&st, "12345", q);
 	assert_int_equal(sapp_state_save(path, &st, &err), SL_OK);
 	assert_int_equal(stat(path, &sb), 0);
@@ -156,7 +118,7 @@ test_create_open(void **state)
 	char path[128], kid[SAPP_JKT_LEN + 1];
 
 	(void)state;
-	path_in(path, sizeof(path), "new.json");
+	app_test_path(tmpdir, path, sizeof(path), "new.json");
 	assert_int_equal(sapp_create(path, "https://127.0.0.1:9/", NULL, &app, &err), SL_OK);
 	assert_int_equal(sapp_phase(app), SAPP_NEW);
 	assert_string_equal(sapp_server(app), "https://127.0.0.1:9"); /* no trailing slash: htu = issuer + path */
@@ -171,7 +133,7 @@ test_create_open(void **state)
 	assert_string_equal(app->sa_tk.tk_jkt, kid);
 	sapp_free(app);
 	assert_int_equal(sapp_create(path, NULL, NULL, &app, &err), SL_EINVAL);
-	path_in(path, sizeof(path), "bad-url.json");
+	app_test_path(tmpdir, path, sizeof(path), "bad-url.json");
 	assert_int_equal(sapp_create(path, "ftp://x", NULL, &app, &err), SL_EINVAL);
 	assert_int_equal(sapp_create(path, "https://x/?q=1", NULL, &app, &err), SL_EINVAL);
 	assert_int_not_equal(access(path, F_OK), 0);
@@ -188,7 +150,7 @@ test_state_private(void **state)
 	char path[128], link[140];
 
 	(void)state;
-	path_in(path, sizeof(path), "priv.json");
+	app_test_path(tmpdir, path, sizeof(path), "priv.json");
 	enrolled_state(&st, "54321", q);
 	assert_int_equal(sapp_state_save(path, &st, &err), SL_OK);
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -207,7 +169,7 @@ test_state_private(void **state)
 	unlink(link);
 	assert_int_equal(symlink(path, link), 0);
 	assert_int_not_equal(sapp_state_load(link, &back, &err), SL_OK);
-	path_in(path, sizeof(path), "missing.json");
+	app_test_path(tmpdir, path, sizeof(path), "missing.json");
 	assert_int_equal(sapp_state_load(path, &back, &err), SL_ENOTFOUND);
 }
 
@@ -222,14 +184,14 @@ test_state_refusals(void **state)
 
 	(void)state;
 	enrolled_state(&st, "00000", q);
-	doc = state_doc(&st);
-	assert_int_equal(parse_doc(doc, &err), SL_OK); /* control */
+	doc = app_test_state_doc(&st);
+	assert_int_equal(app_test_parse_doc(doc, &err), SL_OK); /* control */
 
 #define REFUSE(change, what)                                                                                           \
 	do {                                                                                                           \
 		json_t *d = json_deep_copy(doc);                                                                       \
 		change;                                                                                                \
-		assert_int_equal(parse_doc(d, &err), SL_EINVAL);                                                       \
+		assert_int_equal(app_test_parse_doc(d, &err), SL_EINVAL);                                              \
 		if (strstr(err.msg, what) == NULL)                                                                     \
 			fail_msg("refused for \"%s\", expected \"%s\"", err.msg, what);                                \
 		json_decref(d);                                                                                        \
@@ -345,7 +307,7 @@ test_camouflage_property(void **state)
 	int bad = 0, matches = 0, match = -1;
 
 	(void)state;
-	path_in(path, sizeof(path), "camo.json");
+	app_test_path(tmpdir, path, sizeof(path), "camo.json");
 	enrolled_state(&st, "31416", q);
 	assert_int_equal(sapp_state_save(path, &st, &err), SL_OK);
 	assert_int_equal(sapp_state_load(path, &back, &err), SL_OK);
@@ -595,7 +557,7 @@ test_local_refusals(void **state)
 	char path[128];
 
 	(void)state;
-	path_in(path, sizeof(path), "local.json");
+	app_test_path(tmpdir, path, sizeof(path), "local.json");
 	assert_int_equal(sapp_create(path, "http://127.0.0.1:9", NULL, &app, &err), SL_OK);
 	spec.es_language = "xx";
 	assert_int_equal(sapp_enroll_start(app, &spec, &out, &err), SL_EINVAL);

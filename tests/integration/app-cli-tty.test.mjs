@@ -6,18 +6,18 @@
 // types the code — masked: the digits never reach the screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, Agent, hiddenInputs, BUILD, DEMO_PERSON } from './lib/harness.mjs';
+import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
 import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
 import { startTestBank } from './lib/bank.mjs';
 import { proofCodeOf } from './lib/phone.mjs';
+import { appTerminal } from './lib/app.mjs';
 
 const execFileP = promisify(execFile);
-const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
 const APP_CODE = '86420';
 
 let server;
@@ -29,50 +29,9 @@ let bank;
 // its pty (which would keep this file's process alive).
 const terminals = [];
 
-const shq = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
-
-// sleutel-app on a pty.  expect(re) waits for the screen to show `re`
-// after what was already consumed; type(s) sends keys.
-function terminal(args, st = state) {
-  const ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
-  const cmd = [APP, '--state', st, '--server', server.base, '--ca', ca, ...args].map(shq).join(' ');
-  const p = spawn('script', ['-qfec', cmd, '/dev/null'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
-  });
-  let screen = '';
-  let seen = 0;
-  const waiters = [];
-  const check = () => {
-    for (const w of [...waiters]) {
-      const m = screen.slice(seen).match(w.re);
-      if (m) {
-        seen += m.index + m[0].length;
-        waiters.splice(waiters.indexOf(w), 1);
-        clearTimeout(w.timer);
-        w.resolve(m);
-      }
-    }
-  };
-  p.stdout.on('data', (d) => { screen += d; check(); });
-  p.stderr.on('data', (d) => { screen += d; check(); });
-  const exited = new Promise((resolve) => p.on('close', (code) => resolve(code)));
-  terminals.push(p);
-  return {
-    get screen() { return screen; },
-    expect(re, ms = 20000) {
-      return new Promise((resolve, reject) => {
-        const w = { re, resolve };
-        w.timer = setTimeout(() => reject(new Error(`no ${re} on the screen:\n${screen}`)), ms);
-        waiters.push(w);
-        check();
-      });
-    },
-    type(s) { p.stdin.write(s); },
-    exited,
-    kill() { p.kill('SIGTERM'); },
-  };
-}
+// sleutel-app on a pty (lib/app.mjs).
+const terminal = (args, st = state) =>
+  appTerminal({ server, ca: path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem'), state: st }, args, terminals);
 
 // The last steps of an enrolment: the 5-digit code twice, and ready.
 async function chooseAppCode(t) {

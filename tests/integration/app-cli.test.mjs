@@ -6,20 +6,19 @@
 // verification code; devices and removal; usage errors and exit codes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, statSync, chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
-import { startServer, Agent, hiddenInputs, BUILD, DEMO_PERSON } from './lib/harness.mjs';
+import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
 import { registerRp, authRequest, authParams, assertCodeResponse, tokenRequest } from './lib/flows.mjs';
 import { startTestBank, getEnrollment } from './lib/bank.mjs';
 import { proofCodeOf } from './lib/phone.mjs';
+import { runApp, APP } from './lib/app.mjs';
 
 const execFileP = promisify(execFile);
-// SLEUTEL_APP: another build of the app (a sanitizer build) against this server.
-const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
 const APP_CODE = '27182';
 
 let server;
@@ -30,29 +29,7 @@ let ca;
 let bank;
 
 // Run sleutel-app; `input` goes to its stdin (then closed).
-function app(args, { input = '', st = state } = {}) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(APP, ['--state', st, '--server', server.base, '--ca', ca, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (/ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(stderr)) {
-        reject(new Error(`sleutel-app ${args.join(' ')}: sanitizer report\n${stderr}`));
-        return;
-      }
-      let json = null;
-      try { json = JSON.parse(stdout.trim().split('\n').pop()); } catch { /* text output */ }
-      resolve({ code, stdout, stderr, json });
-    });
-    p.stdin.end(input);
-  });
-}
+const app = (args, { input = '', st = state } = {}) => runApp({ server, ca, state: st }, args, input);
 
 async function sql(query) {
   const { stdout } = await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), query],

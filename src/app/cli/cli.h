@@ -62,6 +62,35 @@ enum txt {
 	T_THIS_DEVICE,
 	T_REMOVED,
 	T_YES_CHARS,
+	T_SID_REGISTER,
+	T_SID_COUNTRY,
+	T_SID_TERMS,
+	T_SID_PIN_NOTE,
+	T_SID_PIN1_NEW,
+	T_SID_PIN2_NEW,
+	T_SID_PIN_AGAIN,
+	T_SID_PIN_MISMATCH,
+	T_SID_PIN_FORM,
+	T_SID_MAKING_KEYS,
+	T_SID_CONTINUE,
+	T_SID_CODE,
+	T_SID_WAITING,
+	T_SID_CONFIRMED,
+	T_SID_RECALL,
+	T_SID_PIN1_ENTER,
+	T_SID_PIN2_ENTER,
+	T_SID_WRONG_RECALL,
+	T_SID_FAILED,
+	T_SID_EXPIRED,
+	T_SID_READY,
+	T_SID_VC,
+	T_SID_VC_CHECK,
+	T_SID_WRONG_PIN,
+	T_SID_REVOKED,
+	T_SID_NONE,
+	T_SID_DOCNR,
+	T_SID_FAILURES,
+	T_SID_BAD_REQUEST,
 	T_COUNT
 };
 
@@ -95,6 +124,60 @@ bool prompt_yes(const char *question, const char *yes);
 /* A code from descriptor `fd` (not a terminal): its first line. */
 int read_code_fd(int fd, char *buf, size_t size);
 
+/* A PIN of min..max digits, typed without echo (each digit as '*'). */
+int prompt_pin(const char *question, size_t min, size_t max, char *buf, size_t size);
+
+/* commands.c: shared by the commands */
+/* The text `id` with %1 and %2 replaced by a1 and a2 (NULL: nothing). */
+void fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, const char *a1, const char *a2);
+void say(const struct cli *c, enum txt id);
+void say2(const struct cli *c, enum txt id, const char *a1, const char *a2);
+void say_num(const struct cli *c, enum txt id, long long v);
+/* Only options of `allowed` (NULL-ended), minpos..maxpos positionals. */
+bool args_ok(const struct cli *c, int minpos, int maxpos, const char *const *allowed);
+/* Open the state (`create`: make it when it does not exist). */
+int cli_open(struct cli *c, bool create);
+/* args_ok, then cli_open of an existing state: an exit code. */
+int cli_start(struct cli *c, int minpos, int maxpos, const char *const *allowed);
+/* --wait [S]: 0 when absent, `dflt` without a value, at most `max`. */
+int wait_value(const struct cli *c, int dflt, int max);
+
+/* A secret the person types: masked on a terminal (twice, to choose
+ * one), else the next line of --code-fd or stdin. */
+struct secret_ask {
+	enum txt sa_new, sa_enter, sa_again, sa_mismatch, sa_form; /* the prompts */
+	size_t sa_min, sa_max; /* digits */
+	bool (*sa_ok)(const char *secret, const void *arg); /* its form */
+	const void *sa_arg;
+	const char *sa_fd_msg; /* said when a line from a descriptor is not of the form */
+};
+int get_secret(struct cli *c, const struct secret_ask *a, bool twice, char out[CLI_LINE_MAX]);
+/* The end of a command: a refusal reported (exit 1), or `ans` shown;
+ * `ans` is released either way. */
+int cli_done(struct cli *c, int rc, const struct sl_err *err, json_t *ans,
+	void (*show)(const struct cli *c, const json_t *ans));
+/* A refused answer to a request: the failures, lock or revocation said
+ * in words, then the error (exit 1). */
+int answer_failed(struct cli *c, int rc, const struct sl_err *err);
+/* Answer request `r` with `fn` (a refusal) and show the outcome. */
+int answer_with(struct cli *c, const json_t *r, int (*fn)(struct sapp *, const json_t *, json_t **, struct sl_err *));
+/* The pending request `id` found with `fn` (after opening the state). */
+int find_with(
+	struct cli *c, const char *id, json_t **r, int (*fn)(struct sapp *, const char *, json_t **, struct sl_err *));
+/* The requests of a `pending` (or its refusal), each shown with `show`;
+ * `arr` is released. */
+int show_requests(struct cli *c, int rc, const struct sl_err *err, json_t *arr,
+	void (*show)(const struct cli *c, const json_t *r));
+/* The devices of a `devices` (or its refusal); `arr` is released. */
+int show_devices(struct cli *c, int rc, const struct sl_err *err, json_t *arr);
+/* "Toestel verwijderd." (or the JSON answer). */
+void show_removed(const struct cli *c, const json_t *ans);
+/* {"<name>": arr} as one line of JSON. */
+void print_list(const struct cli *c, const char *name, json_t *arr);
+
+/* smartid.c: `sleutel-app smartid ...` */
+int cmd_smartid(struct cli *c);
+
 /* commands.c: each returns an exit code */
 const char *cli_opt(const struct cli *c, const char *name, bool *present);
 int cli_fail(struct cli *c, int rc, const struct sl_err *err);
@@ -107,6 +190,8 @@ int cmd_devices(struct cli *c);
 int cmd_remove(struct cli *c);
 int cmd_interactive(struct cli *c);
 void show_request(const struct cli *c, const json_t *r);
+/* "approved" or "refused" (or the JSON answer with --json). */
+void show_outcome(const struct cli *c, const json_t *ans);
 void print_json(const json_t *doc);
 
 #endif

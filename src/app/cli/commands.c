@@ -23,7 +23,7 @@
 /* The format comes from text.c's table, never from input. */
 /* The text `id` in the app's language with %1 and %2 replaced by a1 and
  * a2 (NULL: nothing), cut to fit `size`. */
-static void
+void
 fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, const char *a1, const char *a2)
 {
 	const char *t = txt(c, id);
@@ -42,7 +42,7 @@ fmt_txt(const struct cli *c, char *buf, size_t size, enum txt id, const char *a1
 	buf[n] = '\0';
 }
 
-static void
+void
 say2(const struct cli *c, enum txt id, const char *a1, const char *a2)
 {
 	char buf[1024];
@@ -51,13 +51,13 @@ say2(const struct cli *c, enum txt id, const char *a1, const char *a2)
 	puts(buf);
 }
 
-static void
+void
 say(const struct cli *c, enum txt id)
 {
 	say2(c, id, NULL, NULL);
 }
 
-static void
+void
 say_num(const struct cli *c, enum txt id, long long v)
 {
 	char num[32];
@@ -94,7 +94,7 @@ cli_opt(const struct cli *c, const char *name, bool *present)
 
 /* Options other than `allowed` (NULL-ended) and more positionals than
  * `maxpos` are a usage error. */
-static bool
+bool
 args_ok(const struct cli *c, int minpos, int maxpos, const char *const *allowed)
 {
 	for (int i = 0; i < c->c_nopt; i++) {
@@ -132,7 +132,7 @@ cli_fail(struct cli *c, int rc, const struct sl_err *err)
 }
 
 /* Open the state; with `create`, make it when it does not exist. */
-static int
+int
 cli_open(struct cli *c, bool create)
 {
 	struct sl_err err = { 0 };
@@ -155,49 +155,92 @@ cli_open(struct cli *c, bool create)
 	return rc == SL_OK ? CLI_OK : cli_fail(c, rc, &err);
 }
 
+int
+get_secret(struct cli *c, const struct secret_ask *a, bool twice, char out[CLI_LINE_MAX])
+{
+	char again[CLI_LINE_MAX];
+
+	if (c->c_code_fd >= 0 || !c->c_tty) {
+		if (read_code_fd(c->c_code_fd >= 0 ? c->c_code_fd : STDIN_FILENO, out, CLI_LINE_MAX) != SL_OK ||
+			!a->sa_ok(out, a->sa_arg)) {
+			OPENSSL_cleanse(out, CLI_LINE_MAX);
+			fprintf(stderr, "sleutel-app: %s\n", a->sa_fd_msg);
+			return CLI_USAGE;
+		}
+		return CLI_OK;
+	}
+	for (int tries = 0; tries < CODE_TRIES; tries++) {
+		int rc = prompt_pin(txt(c, twice ? a->sa_new : a->sa_enter), a->sa_min, a->sa_max, out, CLI_LINE_MAX);
+		if (rc == SL_EIO)
+			return CLI_USAGE; /* end of input, ^C */
+		if (rc != SL_OK) {
+			say(c, a->sa_form);
+			continue;
+		}
+		if (!twice)
+			return CLI_OK;
+		rc = prompt_pin(txt(c, a->sa_again), a->sa_min, a->sa_max, again, sizeof(again));
+		if (rc == SL_OK && strcmp(out, again) == 0) {
+			OPENSSL_cleanse(again, sizeof(again));
+			return CLI_OK;
+		}
+		OPENSSL_cleanse(again, sizeof(again));
+		OPENSSL_cleanse(out, CLI_LINE_MAX);
+		say(c, a->sa_mismatch);
+	}
+	return CLI_USAGE;
+}
+
+static bool
+app_code_ok(const char *code, const void *arg)
+{
+	(void)arg;
+	return camo_code_ok(code);
+}
+
 /* The 5-digit app code: masked on a terminal (twice when `twice`),
  * otherwise the first line of --code-fd or stdin. */
 static int
 get_app_code(struct cli *c, bool twice, char code[CLI_LINE_MAX])
 {
-	char again[CLI_LINE_MAX];
-	int tries = 0;
+	static const struct secret_ask ask = { T_CODE_NEW, T_CODE_ENTER, T_CODE_AGAIN, T_CODE_MISMATCH, T_CODE_FIVE,
+		CAMO_CODE_LEN, CAMO_CODE_LEN, app_code_ok, NULL, "the app code is exactly 5 digits" };
 
-	if (c->c_code_fd >= 0 || !c->c_tty) {
-		if (read_code_fd(c->c_code_fd >= 0 ? c->c_code_fd : STDIN_FILENO, code, CLI_LINE_MAX) != SL_OK ||
-			!camo_code_ok(code)) {
-			OPENSSL_cleanse(code, CLI_LINE_MAX);
-			fprintf(stderr, "sleutel-app: the app code is exactly %d digits\n", CAMO_CODE_LEN);
-			return CLI_USAGE;
-		}
-		return CLI_OK;
-	}
-	for (;;) {
-		int rc = prompt_code(txt(c, twice ? T_CODE_NEW : T_CODE_ENTER), CAMO_CODE_LEN, code, CLI_LINE_MAX);
-		if (rc == SL_EIO)
-			return CLI_USAGE; /* end of input, ^C */
-		if (rc != SL_OK) {
-			say(c, T_CODE_FIVE);
-			if (++tries >= CODE_TRIES)
-				return CLI_USAGE;
-			continue;
-		}
-		if (!twice)
-			return CLI_OK;
-		if (prompt_code(txt(c, T_CODE_AGAIN), CAMO_CODE_LEN, again, sizeof(again)) == SL_OK &&
-			strcmp(code, again) == 0) {
-			OPENSSL_cleanse(again, sizeof(again));
-			return CLI_OK;
-		}
-		OPENSSL_cleanse(again, sizeof(again));
-		OPENSSL_cleanse(code, CLI_LINE_MAX);
-		say(c, T_CODE_MISMATCH);
-		if (++tries >= CODE_TRIES)
-			return CLI_USAGE;
-	}
+	return get_secret(c, &ask, twice, code);
 }
 
-static int
+int
+cli_done(struct cli *c, int rc, const struct sl_err *err, json_t *ans,
+	void (*show)(const struct cli *c, const json_t *ans))
+{
+	if (rc != SL_OK) {
+		json_decref(ans);
+		return cli_fail(c, rc, err);
+	}
+	show(c, ans);
+	json_decref(ans);
+	return CLI_OK;
+}
+
+void
+print_list(const struct cli *c, const char *name, json_t *arr)
+{
+	json_t *o = json_pack("{s:O}", name, arr);
+
+	(void)c;
+	print_json(o);
+	json_decref(o);
+}
+
+int
+cli_start(struct cli *c, int minpos, int maxpos, const char *const *allowed)
+{
+	if (!args_ok(c, minpos, maxpos, allowed))
+		return CLI_USAGE;
+	return cli_open(c, false);
+}
+
+int
 wait_value(const struct cli *c, int dflt, int max)
 {
 	bool present;
@@ -316,9 +359,7 @@ enroll_sms(struct cli *c)
 	const json_t *se;
 	int rc;
 
-	if (!args_ok(c, 3, 3, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 3, 3, NULL)) != CLI_OK)
 		return rc;
 	rc = sapp_enroll_sms(c->c_app, c->c_pos[2], &ans, &err);
 	if (rc != SL_OK) {
@@ -340,9 +381,7 @@ enroll_resend(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
 	if ((rc = sapp_enroll_resend(c->c_app, &ans, &err)) != SL_OK)
 		return cli_fail(c, rc, &err);
@@ -360,9 +399,7 @@ enroll_status(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, allowed))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, allowed)) != CLI_OK)
 		return rc;
 	rc = sapp_enroll_status(c->c_app, wait_value(c, ENROLL_WAIT_MAX, ENROLL_WAIT_MAX), &ans, &err);
 	if (rc != SL_OK)
@@ -404,9 +441,7 @@ enroll_proof(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 3, 3, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 3, 3, NULL)) != CLI_OK)
 		return rc;
 	if ((rc = sapp_enroll_proof(c->c_app, c->c_pos[2], &ans, &err)) != SL_OK) {
 		if (!c->c_json)
@@ -426,9 +461,7 @@ enroll_finish(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
 	if ((rc = get_app_code(c, true, code)) != CLI_OK)
 		return rc;
@@ -665,25 +698,30 @@ cmd_pending(struct cli *c)
 {
 	static const char *const allowed[] = { "wait", NULL };
 	struct sl_err err = { 0 };
-	json_t *arr = NULL, *r;
-	size_t i;
+	json_t *arr = NULL;
 	int rc;
 
-	if (!args_ok(c, 1, 1, allowed))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 1, 1, allowed)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_requests(c->c_app, wait_value(c, PENDING_WAIT_MAX, PENDING_WAIT_MAX), &arr, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	if (c->c_json) {
-		json_t *o = json_pack("{s:O}", "requests", arr);
-		print_json(o);
-		json_decref(o);
-	} else if (json_array_size(arr) == 0) {
+	rc = sapp_requests(c->c_app, wait_value(c, PENDING_WAIT_MAX, PENDING_WAIT_MAX), &arr, &err);
+	return show_requests(c, rc, &err, arr, show_request);
+}
+
+int
+show_requests(struct cli *c, int rc, const struct sl_err *err, json_t *arr,
+	void (*show)(const struct cli *c, const json_t *r))
+{
+	json_t *r;
+	size_t i;
+
+	if (rc != SL_OK)
+		return cli_fail(c, rc, err);
+	if (c->c_json)
+		print_list(c, "requests", arr);
+	else if (json_array_size(arr) == 0)
 		say(c, T_NO_REQUESTS);
-	} else {
-		json_array_foreach(arr, i, r) show_request(c, r);
-	}
+	else
+		json_array_foreach(arr, i, r) show(c, r);
 	json_decref(arr);
 	return CLI_OK;
 }
@@ -724,7 +762,7 @@ ask_pick(struct cli *c, const json_t *r, char *pick, size_t size, bool *refuse)
 	return code_listed(r, pick) ? CLI_OK : CLI_USAGE;
 }
 
-static void
+void
 show_outcome(const struct cli *c, const json_t *ans)
 {
 	const char *st = json_string_value(json_object_get(ans, "status"));
@@ -735,32 +773,41 @@ show_outcome(const struct cli *c, const json_t *ans)
 		say(c, st != NULL && strcmp(st, "approved") == 0 ? T_APPROVED : T_REFUSED);
 }
 
-/* A refused approval: the lockout count, said plainly. */
-static int
-approve_failed(struct cli *c, int rc, const struct sl_err *err)
+/* A refused answer (app key or Smart-ID): the lockout count, said plainly. */
+int
+answer_failed(struct cli *c, int rc, const struct sl_err *err)
 {
 	const json_t *se = sapp_last_error(c->c_app);
 	const char *code = sapp_last_error_code(c->c_app);
+	char failures[24], left[24];
 
+	snprintf(failures, sizeof(failures), "%lld", (long long)json_integer_value(json_object_get(se, "failures")));
+	snprintf(left, sizeof(left), "%lld", (long long)json_integer_value(json_object_get(se, "attempts_left")));
 	if (!c->c_json && strcmp(code, "wrong_code") == 0)
-		say_num(c, T_WRONG_CODE, (long long)json_integer_value(json_object_get(se, "failures")));
+		say2(c, T_WRONG_CODE, failures, NULL);
+	if (!c->c_json && strcmp(code, "wrong_pin") == 0)
+		say2(c, T_SID_WRONG_PIN, failures, left);
 	if (!c->c_json && strcmp(code, "locked") == 0)
 		say(c, T_LOCKED);
+	if (!c->c_json && strcmp(code, "device_revoked") == 0)
+		say(c, T_SID_REVOKED);
 	return cli_fail(c, rc, err);
+}
+
+int
+answer_with(struct cli *c, const json_t *r, int (*fn)(struct sapp *, const json_t *, json_t **, struct sl_err *))
+{
+	struct sl_err err = { 0 };
+	json_t *ans = NULL;
+	int rc = fn(c->c_app, r, &ans, &err);
+
+	return cli_done(c, rc, &err, ans, show_outcome);
 }
 
 static int
 refuse_request(struct cli *c, const json_t *r)
 {
-	struct sl_err err = { 0 };
-	json_t *ans = NULL;
-	int rc;
-
-	if ((rc = sapp_refuse(c->c_app, r, &ans, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	show_outcome(c, ans);
-	json_decref(ans);
-	return CLI_OK;
+	return answer_with(c, r, sapp_refuse);
 }
 
 /* Approve `r`: the picked code (asked on a terminal), "Bevestig", the
@@ -795,9 +842,22 @@ approve_request(struct cli *c, const json_t *r, const char *pick_opt)
 	rc = sapp_approve(c->c_app, r, pick, code, &ans, &err);
 	OPENSSL_cleanse(code, sizeof(code));
 	if (rc != SL_OK)
-		return approve_failed(c, rc, &err);
+		return answer_failed(c, rc, &err);
 	show_outcome(c, ans);
 	json_decref(ans);
+	return CLI_OK;
+}
+
+int
+find_with(struct cli *c, const char *id, json_t **r, int (*fn)(struct sapp *, const char *, json_t **, struct sl_err *))
+{
+	struct sl_err err = { 0 };
+	int rc;
+
+	if ((rc = cli_open(c, false)) != CLI_OK)
+		return rc;
+	if ((rc = fn(c->c_app, id, r, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
 	return CLI_OK;
 }
 
@@ -805,14 +865,7 @@ approve_request(struct cli *c, const json_t *r, const char *pick_opt)
 static int
 find_request(struct cli *c, json_t **r)
 {
-	struct sl_err err = { 0 };
-	int rc;
-
-	if ((rc = cli_open(c, false)) != CLI_OK)
-		return rc;
-	if ((rc = sapp_request_find(c->c_app, c->c_pos[1], r, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	return CLI_OK;
+	return find_with(c, c->c_pos[1], r, sapp_request_find);
 }
 
 int
@@ -886,29 +939,36 @@ int
 cmd_devices(struct cli *c)
 {
 	struct sl_err err = { 0 };
-	json_t *arr = NULL, *d;
-	size_t i;
+	json_t *arr = NULL;
 	int rc;
 
-	if (!args_ok(c, 1, 1, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 1, 1, NULL)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_devices(c->c_app, &arr, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
+	rc = sapp_devices(c->c_app, &arr, &err);
+	return show_devices(c, rc, &err, arr);
+}
+
+int
+show_devices(struct cli *c, int rc, const struct sl_err *err, json_t *arr)
+{
+	json_t *d;
+	size_t i;
+
+	if (rc != SL_OK)
+		return cli_fail(c, rc, err);
 	if (c->c_json) {
-		json_t *o = json_pack("{s:O}", "devices", arr);
-		print_json(o);
-		json_decref(o);
-	} else {
-		say(c, T_DEVICES);
-		json_array_foreach(arr, i, d)
-		{
-			printf("  %s  %s  %s %s\n", json_string_value(json_object_get(d, "id")) ?: "?",
-				json_string_value(json_object_get(d, "name")) ?: "?",
-				json_string_value(json_object_get(d, "status")) ?: "?",
-				json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
-		}
+		print_list(c, "devices", arr);
+		json_decref(arr);
+		return CLI_OK;
+	}
+	say(c, T_DEVICES);
+	json_array_foreach(arr, i, d)
+	{
+		const char *docnr = json_string_value(json_object_get(d, "document_number")); /* Smart-ID */
+		printf("  %s  %s  %s%s%s %s\n", json_string_value(json_object_get(d, "id")) ?: "?",
+			json_string_value(json_object_get(d, "name")) ?: "?", docnr ? docnr : "", docnr ? "  " : "",
+			json_string_value(json_object_get(d, "status")) ?: "?",
+			json_is_true(json_object_get(d, "this_device")) ? txt(c, T_THIS_DEVICE) : "");
 	}
 	json_decref(arr);
 	return CLI_OK;
@@ -921,18 +981,21 @@ cmd_remove(struct cli *c)
 	json_t *ans = NULL;
 	int rc;
 
-	if (!args_ok(c, 2, 2, NULL))
-		return CLI_USAGE;
-	if ((rc = cli_open(c, false)) != CLI_OK)
+	if ((rc = cli_start(c, 2, 2, NULL)) != CLI_OK)
 		return rc;
-	if ((rc = sapp_remove(c->c_app, c->c_pos[1], &ans, &err)) != SL_OK)
-		return cli_fail(c, rc, &err);
-	if (c->c_json)
+	rc = sapp_remove(c->c_app, c->c_pos[1], &ans, &err);
+	return cli_done(c, rc, &err, ans, show_removed);
+}
+
+void
+show_removed(const struct cli *c, const json_t *ans)
+{
+	if (!c->c_json)
+		say(c, T_REMOVED);
+	else if (ans != NULL)
 		print_json(ans);
 	else
-		say(c, T_REMOVED);
-	json_decref(ans);
-	return CLI_OK;
+		puts("{}");
 }
 
 /* ---- no command: the app as a person uses it ---- */

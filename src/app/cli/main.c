@@ -32,6 +32,17 @@ usage(FILE *f)
 		   "  scan URI                       a scanned QR code (sleutel://login?t=...)\n"
 		   "  devices                        this account's devices\n"
 		   "  remove DEVICE_ID               remove a device\n\n"
+		   "Smart-ID (PIN1 and PIN2 from stdin or --code-fd, one a line, when not on a terminal):\n"
+		   "  smartid register [--country BE] [--method eid] [--name NAME] [--terms V]\n"
+		   "                                 make the keys, show the registration code (and, on a\n"
+		   "                                 terminal, wait for the portal and do the recall check)\n"
+		   "  smartid status [--wait [S]]    the registration's or the device's state\n"
+		   "  smartid finish                 the recall check: PIN1 and PIN2 again\n"
+		   "  smartid pending [--wait S]     signing requests waiting for this phone\n"
+		   "  smartid approve ID             confirm with PIN1 or PIN2 (the request's key)\n"
+		   "  smartid refuse ID              refuse a request\n"
+		   "  smartid devices                this account's Smart-ID devices\n"
+		   "  smartid remove DEVICE_ID       remove one\n\n"
 		   "Exit status: 0 done, 1 refused (the message says why), 2 usage.\n");
 }
 
@@ -51,7 +62,7 @@ static bool
 takes_value(const char *name)
 {
 	return strcmp(name, "phone") == 0 || strcmp(name, "name") == 0 || strcmp(name, "pick") == 0 ||
-	       strcmp(name, "terms") == 0;
+	       strcmp(name, "terms") == 0 || strcmp(name, "country") == 0 || strcmp(name, "method") == 0;
 }
 
 static int
@@ -147,6 +158,8 @@ dispatch(struct cli *c)
 		return cmd_devices(c);
 	if (strcmp(cmd, "remove") == 0)
 		return cmd_remove(c);
+	if (strcmp(cmd, "smartid") == 0)
+		return cmd_smartid(c);
 	fprintf(stderr, "sleutel-app: unknown command %s\n", cmd);
 	usage(stderr);
 	return CLI_USAGE;

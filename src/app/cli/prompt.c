@@ -46,9 +46,9 @@ prompt_yes(const char *question, const char *yes)
 	return strchr(yes, line[0]) != NULL;
 }
 
-/* Read digits without echo until Enter; backspace erases one. */
+/* Read min..max digits without echo until Enter; backspace erases one. */
 static int
-read_masked(size_t len, char *buf, size_t size)
+read_masked(size_t min, size_t len, char *buf, size_t size)
 {
 	size_t n = 0;
 	char ch;
@@ -74,11 +74,17 @@ read_masked(size_t len, char *buf, size_t size)
 	}
 	buf[n] = '\0';
 	ch = 0;
-	return n == len ? SL_OK : SL_EINVAL;
+	return n >= min && n <= len ? SL_OK : SL_EINVAL;
 }
 
 int
 prompt_code(const char *question, size_t len, char *buf, size_t size)
+{
+	return prompt_pin(question, len, len, buf, size);
+}
+
+int
+prompt_pin(const char *question, size_t min, size_t max, char *buf, size_t size)
 {
 	struct termios old, raw;
 	int rc;
@@ -95,7 +101,7 @@ prompt_code(const char *question, size_t len, char *buf, size_t size)
 		return SL_EIO;
 	fputs(question, stdout);
 	fflush(stdout);
-	rc = read_masked(len, buf, size);
+	rc = read_masked(min, max, buf, size);
 	tcsetattr(STDIN_FILENO, TCSANOW, &old);
 	fputc('\n', stdout);
 	fflush(stdout);

@@ -1,0 +1,20 @@
+/*
+ * app_test.h — helpers the libsleutel-app unit tests share (app_test.c):
+ * a state as a JSON document to change one member of, and parsing it back.
+ */
+#ifndef SAPP_APP_TEST_H
+#define SAPP_APP_TEST_H
+
+#include "../../src/app/app_int.h"
+
+/* The formatted state of `st` as a JSON object (asserts it formats). */
+json_t *app_test_state_doc(const struct sapp_state *st);
+/* sapp_state_parse of the document's text: its return code. */
+int app_test_parse_doc(json_t *doc, struct sl_err *err);
+
+/* `dir`/`name` into `out`, with no file there yet. */
+void app_test_path(const char *dir, char *out, size_t size, const char *name);
+/* Remove a test's temporary directory and the files in it. */
+int app_test_rmdir(const char *dir);
+
+#endif
