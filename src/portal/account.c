@@ -25,6 +25,7 @@
 #include "portal.h"
 #include "account_int.h"
 #include "../oidc/oidc_int.h"
+#include "../keys/splitkey/splitkey.h"
 
 #define ACCOUNT_STATE_LIFETIME 900 /* seconds to finish the login */
 
@@ -246,7 +247,7 @@ account_smartid_remove(void *ctx, struct http_request *rq)
 		store_session_clear(&ses);
 		return;
 	}
-	rc = store_sid_device_end(srv->sv_store, dev.sd_id, "removed", "person");
+	rc = sid_device_end(srv, &dev, "removed", "person");
 	if (rc != SL_OK && rc != SL_ECONFLICT) {
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {

@@ -9,6 +9,8 @@
 // and a virtual eID card; the page is logged in to with the test key as the
 // same person (same national number).
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, loginWithTestKey, startServer } from './lib/harness.mjs';
@@ -163,6 +165,13 @@ test('removing a device: CSRF token, only one\'s own, once; its pending request 
   assert.equal(res.headers.get('location'), '/account?sidremoved=1&lang=en');
   assert.deepEqual(await status(janPhone.deviceId), { status: 'removed', reason: 'person' });
   assert.deepEqual(await status(janTablet.deviceId), { status: 'active', reason: null });
+  const certStatus = (phone) => {
+    const index = JSON.parse(readFileSync(path.join(server.pkiDir, 'index.json'), 'utf8'));
+    return ['auth', 'sign'].map((use) => index.certs.find((c) =>
+      c.serial === new crypto.X509Certificate(phone.certificates[use]).serialNumber.toUpperCase())?.status);
+  };
+  assert.deepEqual(certStatus(janPhone), ['revoked', 'revoked'], 'the removed device\'s certificates are revoked');
+  assert.deepEqual(certStatus(janTablet), ['good', 'good']);
   assert.deepEqual(await sql('SELECT status FROM sid_requests WHERE id = \'rq-acc\''), [{ status: 'failed' }]);
   assert.equal((await janPhone.status()).status, 401, 'the device API refuses the removed device');
   assert.equal((await janTablet.status()).status, 200, 'the other device goes on');

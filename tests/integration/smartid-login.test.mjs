@@ -18,7 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
@@ -43,6 +43,15 @@ function sql(q) {
     { encoding: 'utf8' }).trim();
 }
 const now = () => Math.floor(Date.now() / 1000);
+// The status of a phone's two certificates in the demo PKI's index (what
+// its OCSP responder answers from): ['good', 'good'] or ['revoked', ...].
+const certStatus = (phone) => {
+  const index = JSON.parse(readFileSync(path.join(server.pkiDir, 'index.json'), 'utf8'));
+  return ['auth', 'sign'].map((use) => {
+    const serial = new crypto.X509Certificate(phone.certificates[use]).serialNumber.toUpperCase();
+    return index.certs.find((c) => c.serial === serial)?.status;
+  });
+};
 const sidRequest = (id) => JSON.parse(sql(`SELECT json_object('status', status, 'account_id', account_id,
   'signature', signature, 'device_id', device_id, 'vc', vc, 'hash', hash) FROM sid_requests WHERE id = '${id}'`));
 
@@ -406,6 +415,7 @@ test('wrong PINs are counted: 3 lock for 3 h, a right PIN is refused while locke
 test('a copy of the phone at an older version revokes the device', async () => {
   const carol = phones.carol;
   const copy = { ...carol.keys.auth };
+  assert.deepEqual(certStatus(carol), ['good', 'good']);
   const l = await startLogin(CAROL.rrn);
   assert.equal((await carol.confirm(await requestOn(carol, l.sq))).status, 200);
   // The copy signs with the state it was copied with: a version the
@@ -419,6 +429,7 @@ test('a copy of the phone at an older version revokes the device', async () => {
   assert.equal(r.status, 403);
   assert.equal(r.body.error, 'device_revoked');
   assert.equal(sql(`SELECT status || ' ' || reason FROM sid_devices WHERE id = '${carol.deviceId}'`), 'revoked clone');
+  assert.deepEqual(certStatus(carol), ['revoked', 'revoked'], "a clone's certificates are revoked");
   assert.equal(sidRequest(l2.sq).status, 'failed');
   const { html } = await afterAnswer(l2);
   assert.match(html, /<h1>This Smart-ID device can no longer be used<\/h1>/);
@@ -455,6 +466,8 @@ test('status and devices; removing a device of another account is not found; a r
   assert.match((await afterAnswer(l)).html, /<h1>The login was not completed<\/h1>/);
   assert.equal(sql(`SELECT status || ' ' || reason FROM sid_devices WHERE id = '${phones.alice.deviceId}'`),
     'removed person');
+  assert.deepEqual(certStatus(phones.alice), ['revoked', 'revoked'], "a removed device's certificates are revoked");
+  assert.deepEqual(certStatus(phones.alice2), ['good', 'good'], 'the other device keeps its own');
   assert.equal((await phones.alice.requests()).status, 401);
   r = await phones.alice2.devices();
   assert.deepEqual(r.body.devices.map((d) => d.id), [phones.alice2.deviceId]);

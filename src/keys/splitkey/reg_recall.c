@@ -235,6 +235,12 @@ finish_done(struct server *srv, struct http_request *rq, const struct store_sid_
 	if (rc == SL_OK)
 		rc = store_sid_registration_finish(srv->sv_store, r->sr_id, &f.fi_person, &f.fi_dev, &f.fi_keys[0],
 			&f.fi_keys[1], &f.fi_account, sl_now(), &err);
+	if (rc != SL_OK && f.fi_certs.sm_auth_serial != NULL) {
+		/* Issued, but no device holds them (a lost race, an expiry, the
+		 * store): they must not stay good in OCSP. */
+		const char *const issued[] = { f.fi_certs.sm_auth_serial, f.fi_certs.sm_sign_serial };
+		sid_certs_revoke(srv, issued, 2);
+	}
 	if (rc == SL_EEXPIRED) {
 		app_send_error(rq, 410, "registration_expired", "This registration has expired; start again.", NULL);
 	} else if (rc != SL_OK) {

@@ -100,11 +100,7 @@ void sid_request_finished(struct server *srv, const struct store_sid_request *r,
 
 /* ---- sid_status.c ---- */
 #define SID_END_NOTIFY_MAX 64 /* pending logins told at once when a device ends */
-/* End an active device ("revoked"/"removed", with a reason) with
- * store_sid_device_end(), and tell the logins its end failed at once
- * (their browsers move on instead of waiting out the request).  The
- * store's codes: SL_ECONFLICT when it was not active. */
-int sid_device_end(struct server *srv, const struct store_sid_device *dev, const char *status, const char *reason);
+/* sid_device_end(): splitkey.h */
 
 /* ---- sid_request.c ---- */
 struct sid_request_spec {

@@ -56,6 +56,23 @@ collect_pending(const struct store_sid_request *r, void *arg)
 	return SL_OK;
 }
 
+/* Both certificates of a device, by the serials on record. */
+static void
+sid_device_certs_revoke(struct server *srv, const char *device_id)
+{
+	static const char *const uses[] = { STORE_SID_KEY_AUTH, STORE_SID_KEY_SIGN };
+	struct store_sid_key k[2];
+	const char *serials[2] = { NULL, NULL };
+
+	memset(k, 0, sizeof(k));
+	for (size_t i = 0; i < 2; i++)
+		if (store_sid_key_get(srv->sv_store, device_id, uses[i], &k[i]) == SL_OK)
+			serials[i] = k[i].sk_cert_serial;
+	sid_certs_revoke(srv, serials, 2);
+	store_sid_key_clear(&k[0]);
+	store_sid_key_clear(&k[1]);
+}
+
 int
 sid_device_end(struct server *srv, const struct store_sid_device *dev, const char *status, const char *reason)
 {
@@ -66,6 +83,8 @@ sid_device_end(struct server *srv, const struct store_sid_device *dev, const cha
 	if (el != NULL)
 		store_sid_request_each_pending(srv->sv_store, dev->sd_account_id, sl_now(), collect_pending, el);
 	rc = store_sid_device_end(srv->sv_store, dev->sd_id, status, reason);
+	if (rc == SL_OK)
+		sid_device_certs_revoke(srv, dev->sd_id);
 	for (size_t i = 0; el != NULL && i < el->el_n; i++) {
 		/* Only those the end failed: another device may have answered. */
 		if (rc == SL_OK && store_sid_request_get(srv->sv_store, el->el_req[i].sq_id, &now) == SL_OK &&

@@ -39,6 +39,19 @@ void sid_request_wait_key(const char *request_id, char *out, size_t len);
  * the scrypt cost is the device's business). */
 void sid_params(const struct server *srv, struct sk_params *out);
 
+struct store_sid_device;
+/* End an active device ("revoked" or "removed", with a reason) for good:
+ * store_sid_device_end(), its two certificates revoked in the Smart-ID
+ * CA's index ([pki] dir; OCSP answers "revoked" from then on), and the
+ * logins its end failed told at once (their browsers move on instead of
+ * waiting out the request).  The store's codes: SL_ECONFLICT when it was
+ * not active (nothing else is done then). */
+int sid_device_end(struct server *srv, const struct store_sid_device *dev, const char *status, const char *reason);
+/* Revoke certificates by hex serial in the [pki] dir's index (NULL
+ * serials skipped; already revoked is fine); failures are logged, not
+ * returned: the device or registration is over either way. */
+void sid_certs_revoke(struct server *srv, const char *const serials[], size_t n);
+
 /* Route tables of the two halves. */
 extern const struct http_route sid_register_routes[];
 extern const size_t sid_register_nroutes;
