@@ -120,6 +120,8 @@ session_satisfies(
 
 	if (prompt != NULL && (scope_has(prompt, "login") || scope_has(prompt, "select_account")))
 		return false;
+	if (oidc_client_fresh_only(client->cl_id))
+		return false;
 	/* A payment is confirmed each time, on the phone: never by a session. */
 	if (params_str(params, "authorization_details") != NULL)
 		return false;

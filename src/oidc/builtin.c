@@ -8,8 +8,15 @@
  * login, and an issuer change repairs its redirect URI.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "oidc_int.h"
+
+bool
+oidc_client_fresh_only(const char *client_id)
+{
+	return client_id != NULL && strcmp(client_id, OIDC_CLIENT_SMARTID_REG) == 0;
+}
 
 int
 oidc_builtin_client(struct server *srv, const char *id, const char *name, const char *redirect)

@@ -67,6 +67,12 @@ int oidc_pending_start(struct server *srv, struct http_request *rq, json_t *in, 
  * registration portal) with one redirect URI and a secret nobody keeps:
  * made at first use, or again when its redirect URI changed (issuer). */
 int oidc_builtin_client(struct server *srv, const char *id, const char *name, const char *redirect);
+/* The built-in client of the Smart-ID registration portal's eID login.
+ * Its logins are always fresh: an SSO session never answers it, whatever
+ * prompt says, so a code of it always means a card was just presented
+ * (a session left in a shared browser must not make a Smart-ID). */
+#define OIDC_CLIENT_SMARTID_REG "sleutel-smartid"
+bool oidc_client_fresh_only(const char *client_id);
 
 /* A key identified a person for pending request `req_id`: record it. The
  * person record is created or updated.  Notifies the waiting browser. */

@@ -334,6 +334,31 @@ test('registration codes: five tries per visit, then log in again; only after th
   assert.equal(end.status, 400);
 });
 
+// Found in review: a browser whose eID session was a few minutes old
+// opened visits (each with fresh code tries) through a hand-made
+// /authorize for the portal's built-in client, without the card, and a
+// stranger at that browser registered his own phone as the card's holder.
+test('an SSO session never opens a visit: the portal\'s eID login is always a fresh one', async () => {
+  const shared = new Agent();
+  await portalEidLogin(server, shared, await card(JAN)); // the card's holder, then gone
+  const handMade = async (challenge) => {
+    let res = await shared.get(`${server.base}${PORTAL}/login?lang=nl`);
+    assert.equal(res.status, 303);
+    const state = shared.cookies.get('__Host-sl_sidreg_state').split('.')[0];
+    const u = new URL(`${server.base}/authorize`);
+    for (const [k, v] of Object.entries({ client_id: 'sleutel-smartid', response_type: 'code', scope: 'openid',
+      state, redirect_uri: `${server.base}${PORTAL}/return`, code_challenge: challenge,
+      code_challenge_method: 'S256' })) u.searchParams.set(k, v);
+    res = await shared.get(u.href);
+    return new URL(res.headers.get('location'), server.base);
+  };
+  // Without prompt=login the session is there, but the client's logins are
+  // never answered by it: the browser goes to the key choice, no code.
+  const loc = await handMade(crypto.createHash('sha256').update('x'.repeat(43)).digest('base64url'));
+  assert.equal(loc.pathname, '/login', `went to ${loc.href}`);
+  assert.equal(loc.searchParams.get('code'), null);
+});
+
 test('a second device of the same person joins the same account', async () => {
   const first = await registerSmartId(server, JAN, { deviceName: 'Phone' });
   const second = await registerSmartId(server, JAN, { deviceName: 'Tablet' });

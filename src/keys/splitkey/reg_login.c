@@ -12,7 +12,12 @@
  * login sends to the return page is redeemed here, once, for this client:
  * it names the person, and its amr must be ["eid"] and its login recent,
  * so no other key (nor an older SSO session) opens a visit.  The state
- * parameter is checked against this browser's cookie first.
+ * parameter is checked against this browser's cookie first, and the
+ * code's PKCE challenge against the one this page derived from that state
+ * (login_challenge): a code of a login someone else made up for the
+ * built-in client does not open a visit.  That client's logins are never
+ * answered by an SSO session either (oidc_client_fresh_only): a session
+ * left in a shared browser must not turn into a Smart-ID.
  *
  * The visit (store_sid_visit) is then bound to a fresh random cookie;
  * the store knows it only by the cookie's SHA-256.  It lasts [smartid]
@@ -63,20 +68,42 @@ login_params(struct server *srv, const char *state, const char *challenge, int l
 		"code_challenge_method", "S256", "prompt", "login", "ui_locales", config_languages[lang]);
 }
 
+/* The PKCE challenge of the login started with `state`: S256 of a
+ * verifier that is a MAC of the state under a server key.  Nothing is
+ * kept, and at the return only a code made for a login this page started
+ * (for this state) matches; a login made up elsewhere for the built-in
+ * client, with its own challenge, does not.  malloc'd. */
+static char *
+login_challenge(struct server *srv, const char *state)
+{
+	uint8_t mac[SL_SHA256_LEN], digest[SL_SHA256_LEN];
+	char msg[128], *verifier = NULL, *challenge = NULL;
+	int n = snprintf(msg, sizeof(msg), "sidreg-login:%s", state);
+
+	if (n > 0 && (size_t)n < sizeof(msg) &&
+		crypto_hmac_sha256(srv->sv_sms_key, sizeof(srv->sv_sms_key), msg, (size_t)n, mac) == SL_OK)
+		verifier = sl_b64url_encode(mac, sizeof(mac));
+	if (verifier != NULL && crypto_sha256(verifier, strlen(verifier), digest) == SL_OK)
+		challenge = sl_b64url_encode(digest, sizeof(digest));
+	if (verifier != NULL) {
+		OPENSSL_cleanse(verifier, strlen(verifier));
+		free(verifier);
+	}
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return challenge;
+}
+
 /* GET /smartid/register/login: a pending eID login for this browser. */
 void
 sid_portal_login(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	int lang = portal_lang(srv, rq, NULL);
-	uint8_t digest[SL_SHA256_LEN];
-	char *state = sl_random_id(32), *verifier = sl_random_id(32), *challenge = NULL, *req = NULL;
+	char *state = sl_random_id(32), *challenge = NULL, *req = NULL;
 	json_t *in = NULL;
 
-	/* PKCE as any client does; the verifier is never kept: the code is
-	 * redeemed here, in the store, not at /token. */
-	if (verifier != NULL && crypto_sha256(verifier, strlen(verifier), digest) == SL_OK)
-		challenge = sl_b64url_encode(digest, sizeof(digest));
+	if (state != NULL)
+		challenge = login_challenge(srv, state);
 	if (state != NULL && challenge != NULL)
 		in = login_params(srv, state, challenge, lang);
 	if (in == NULL || oidc_pending_start(srv, rq, in, &req) != SL_OK) {
@@ -91,11 +118,11 @@ sid_portal_login(void *ctx, struct http_request *rq)
 	json_decref(in);
 	free(req);
 	free(challenge);
-	free(verifier);
 	free(state);
 }
 
-/* The state parameter is this browser's (constant time); the cookie goes. */
+/* The state parameter is this browser's (constant time); the cookie goes.
+ * The state itself is then http_param(rq, "state"). */
 static bool
 return_state_ok(struct http_request *rq, int *lang)
 {
@@ -127,6 +154,13 @@ return_person(struct server *srv, struct http_request *rq, struct store_person *
 	if (rc == SL_OK && (co.co_amr == NULL || strcmp(co.co_amr, "[\"eid\"]") != 0 ||
 				   sl_now() - co.co_auth_time > SID_REG_LOGIN_MAX_AGE))
 		rc = SL_EDENIED;
+	if (rc == SL_OK) {
+		/* The code must be of the login this page started for this state. */
+		char *want = login_challenge(srv, http_param(rq, "state"));
+		if (want == NULL || co.co_challenge == NULL || !sl_ct_streq(want, co.co_challenge))
+			rc = SL_EDENIED;
+		free(want);
+	}
 	if (rc == SL_OK)
 		rc = store_person_get(srv->sv_store, co.co_person_id, p);
 	if (rc == SL_OK && (p->p_rrn == NULL || p->p_given_name == NULL || p->p_family_name == NULL)) {

@@ -24,10 +24,11 @@
 #define SL_SID_REG_INT_H
 
 #include "splitkey.h"
+#include "../../oidc/oidc.h"
 #include "../../store/store.h"
 
 #define SID_REG_PORTAL "/smartid/register"
-#define SID_REG_CLIENT_ID "sleutel-smartid" /* built-in client of the portal's eID login */
+#define SID_REG_CLIENT_ID OIDC_CLIENT_SMARTID_REG /* built-in client of the portal's eID login (oidc.h) */
 #define SID_REG_CLIENT_NAME "Smart-ID"
 #define SID_REG_COOKIE_VISIT "__Host-sl_sidreg" /* the visit; its SHA-256 is the visit id */
 #define SID_REG_COOKIE_STATE "__Host-sl_sidreg_state" /* the eID login in flight */
