@@ -219,12 +219,12 @@ test_migrates_v8_registrations(void **state)
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
-	assert_int_equal(raw_exec(fx->fx_path,
-				 "UPDATE sid_registrations SET auth_sealed = 'old-auth', sign_sealed = 'old-sign'"
-				 " WHERE id = 'r2';"
-				 "ALTER TABLE sid_registrations DROP COLUMN auth_share;"
-				 "ALTER TABLE sid_registrations DROP COLUMN sign_share;"
-				 "PRAGMA user_version = 8;"),
+	assert_int_equal(
+		raw_exec(fx->fx_path, "UPDATE sid_registrations SET auth_sealed = 'old-auth', sign_sealed = 'old-sign'"
+				      " WHERE id = 'r2';"
+				      "ALTER TABLE sid_registrations DROP COLUMN auth_share;"
+				      "ALTER TABLE sid_registrations DROP COLUMN sign_share;"
+				      "PRAGMA user_version = 8;"),
 		SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_ENOTFOUND);

@@ -249,8 +249,8 @@ confirm_page(struct server *srv, struct http_request *rq, int status, int lang, 
 /* The server keys made and "code" -> "confirmed" with them, the person
  * and `challenge`, in one statement. */
 static int
-confirm_store(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r,
-	char *challenge, struct sl_err *err)
+confirm_store(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r, char *challenge,
+	struct sl_err *err)
 {
 	char *sealed[2] = { NULL, NULL };
 	int rc = sid_reg_keygen(srv, r, sealed, err);
