@@ -2,9 +2,12 @@
  * test_smartid.c — the Smart-ID records in the SQLite store (schema 8), on
  * a fresh database file per test: migration from a version 7 database;
  * registrations (key and code uniqueness across live registrations and
- * devices, expiry, confirm once, the code lookup, recall failures, keys,
- * failing); the finish that makes person, account, device and keys in one
- * transaction (and reuses the account for a second device); devices
+ * devices, expiry, confirm once, the code lookup, recall tries charged
+ * before the keys are tested and never past the limit, also when racing,
+ * given back, the keys' compare-and-swap, failing); the finish that makes
+ * person, account, device and keys in one transaction (and reuses the
+ * account for a second device, refusing a blocked account or one at
+ * max_devices inside that transaction, also for racing finishes); devices
  * (ending one fails its pending requests); the split keys' lockout
  * schedule, also under concurrent tries, the compare-and-swap advance and
  * the operator's unlock; signing requests; portal visits and their bounded
@@ -101,7 +104,7 @@ finish(struct store *st, const char *id, const char *rrn, const char *document, 
 
 	person_in(&p, rrn, "An");
 	device_in(dev, document);
-	rc = store_sid_registration_finish(st, id, &p, dev, &auth_in, &sign_in, acc, sl_now(), err);
+	rc = store_sid_registration_finish(st, id, 0, &p, dev, &auth_in, &sign_in, acc, sl_now(), err);
 	store_person_clear(&p);
 	return rc;
 }
@@ -359,20 +362,32 @@ test_registration_recall_keys_fail(void **state)
 	struct fixture *fx = *state;
 	int64_t now = sl_now();
 	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", now + 900), got;
-	int failures = -1;
+	int tries = -1;
 
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	/* Not confirmed yet: no recall check, no key change. */
-	assert_int_equal(store_sid_registration_recall_failure(fx->fx_store, "r1", &failures), SL_ENOTFOUND);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_ENOTFOUND);
 	r.sr_auth_sealed = (char *)"sealed-auth-2";
 	r.sr_auth_version = 2;
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_ECONFLICT);
 	assert_int_equal(confirm(fx->fx_store, "r1", NULL, now), SL_OK);
+	/* Nothing to give back yet. */
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_ENOTFOUND);
 	for (int n = 1; n <= 3; n++) {
-		assert_int_equal(store_sid_registration_recall_failure(fx->fx_store, "r1", &failures), SL_OK);
-		assert_int_equal(failures, n);
+		assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_OK);
+		assert_int_equal(tries, n);
 	}
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_OK);
+	/* Used up: nothing more is charged, so nothing more is tested. */
+	tries = -1;
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_EDENIED);
+	assert_int_equal(tries, -1);
+	/* A try given back (it tested nothing) frees one, once. */
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_OK);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_OK);
+	assert_int_equal(tries, 3);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_EDENIED);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_OK);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
 	assert_string_equal(got.sr_auth_sealed, "sealed-auth-2");
 	assert_int_equal(got.sr_auth_version, 2);
@@ -380,7 +395,7 @@ test_registration_recall_keys_fail(void **state)
 	assert_int_equal(got.sr_recall_failures, 3);
 	store_sid_registration_clear(&got);
 	r.sr_sign_sealed = NULL;
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_EINVAL);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 1), SL_EINVAL);
 	/* Failing drops the server keys; once. */
 	assert_int_equal(store_sid_registration_fail(fx->fx_store, "r1"), SL_OK);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
@@ -390,9 +405,137 @@ test_registration_recall_keys_fail(void **state)
 	store_sid_registration_clear(&got);
 	assert_int_equal(store_sid_registration_fail(fx->fx_store, "r1"), SL_ECONFLICT);
 	assert_int_equal(store_sid_registration_fail(fx->fx_store, "nope"), SL_ENOTFOUND);
-	assert_int_equal(store_sid_registration_recall_failure(fx->fx_store, "r1", &failures), SL_ENOTFOUND);
+	/* A failed registration's tries are over, whatever the limit. */
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 10, &tries), SL_EDENIED);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "nope", 3, &tries), SL_ENOTFOUND);
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_ENOTFOUND);
 	r.sr_sign_sealed = (char *)"sealed-sign-2";
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 1), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, NULL, 3, &tries), SL_EINVAL);
+}
+
+#define CHARGE_THREADS 6
+#define CHARGE_EACH 10
+
+struct charge_job {
+	struct store *cj_store;
+	int cj_granted;
+	int cj_errors;
+};
+
+static void *
+charge_worker(void *arg)
+{
+	struct charge_job *j = arg;
+
+	for (int i = 0; i < CHARGE_EACH; i++) {
+		int tries = 0;
+		int rc = store_sid_registration_recall_charge(j->cj_store, "r1", 3, &tries);
+		if (rc == SL_OK && tries >= 1 && tries <= 3)
+			j->cj_granted++;
+		else if (rc != SL_EDENIED)
+			j->cj_errors++;
+	}
+	return NULL;
+}
+
+/* Parallel recall tries cannot outrun the limit: of 60 racing charges
+ * exactly 3 pass, and the stored count never goes past it. */
+static void
+test_registration_recall_charge_concurrent(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900), got;
+	struct charge_job jobs[CHARGE_THREADS];
+	pthread_t th[CHARGE_THREADS];
+	int granted = 0;
+
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
+	for (int i = 0; i < CHARGE_THREADS; i++) {
+		jobs[i] = (struct charge_job){ fx->fx_store, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, charge_worker, &jobs[i]), 0);
+	}
+	for (int i = 0; i < CHARGE_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(jobs[i].cj_errors, 0);
+		granted += jobs[i].cj_granted;
+	}
+	assert_int_equal(granted, 3);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_int_equal(got.sr_recall_failures, 3);
+	store_sid_registration_clear(&got);
+}
+
+#define SETKEYS_THREADS 4
+
+struct setkeys_job {
+	struct store *sj_store;
+	char sj_sealed[32];
+	int sj_rc;
+};
+
+static void *
+setkeys_worker(void *arg)
+{
+	struct setkeys_job *j = arg;
+	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", 0);
+
+	r.sr_auth_sealed = j->sj_sealed;
+	r.sr_auth_version = 2;
+	j->sj_rc = store_sid_registration_set_keys(j->sj_store, &r, 1, 1);
+	return NULL;
+}
+
+/* The recall's key update is a compare-and-swap on the versions read: of
+ * racing tries that advanced the same key exactly one stores it, and a try
+ * that read older versions is refused. */
+static void
+test_registration_set_keys_cas(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900), got;
+	struct setkeys_job jobs[SETKEYS_THREADS];
+	pthread_t th[SETKEYS_THREADS];
+	int wins = 0, winner = -1;
+
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
+	for (int i = 0; i < SETKEYS_THREADS; i++) {
+		jobs[i] = (struct setkeys_job){ .sj_store = fx->fx_store };
+		snprintf(jobs[i].sj_sealed, sizeof(jobs[i].sj_sealed), "sealed-auth-%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, setkeys_worker, &jobs[i]), 0);
+	}
+	for (int i = 0; i < SETKEYS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (jobs[i].sj_rc == SL_OK) {
+			wins++;
+			winner = i;
+		} else {
+			assert_int_equal(jobs[i].sj_rc, SL_ECONFLICT);
+		}
+	}
+	assert_int_equal(wins, 1);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_string_equal(got.sr_auth_sealed, jobs[winner].sj_sealed);
+	assert_int_equal(got.sr_auth_version, 2);
+	store_sid_registration_clear(&got);
+	/* A try that read the sign key at 1 while it is at 1 but the auth key
+	 * at 1 while it is at 2: refused, nothing written. */
+	r.sr_sign_sealed = (char *)"sealed-sign-2";
+	r.sr_sign_version = 2;
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_string_equal(got.sr_sign_sealed, "sealed-sign-1");
+	assert_int_equal(got.sr_sign_version, 1);
+	store_sid_registration_clear(&got);
+	/* From the versions it is at: stored. */
+	r.sr_auth_sealed = (char *)"sealed-auth-9";
+	r.sr_auth_version = 2;
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 1), SL_OK);
+	/* Versions never go back. */
+	r.sr_auth_version = 1;
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 2), SL_EINVAL);
 }
 
 /* Set keys on an expired registration: too late. */
@@ -406,11 +549,12 @@ test_registration_set_keys_expired(void **state)
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	assert_int_equal(confirm(fx->fx_store, "r1", NULL, now), SL_OK);
 	assert_int_equal(raw_exec(fx->fx_path, "UPDATE sid_registrations SET expires = 1"), SQLITE_OK);
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_EEXPIRED);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_EEXPIRED);
 	assert_int_equal(
-		store_sid_registration_set_keys(fx->fx_store, &(struct store_sid_registration){ .sr_id = (char *)"nope",
-								      .sr_auth_sealed = (char *)"a",
-								      .sr_sign_sealed = (char *)"s" }),
+		store_sid_registration_set_keys(fx->fx_store,
+			&(struct store_sid_registration){
+				.sr_id = (char *)"nope", .sr_auth_sealed = (char *)"a", .sr_sign_sealed = (char *)"s" },
+			0, 0),
 		SL_ENOTFOUND);
 }
 
@@ -551,7 +695,7 @@ test_finish_second_device_reuses_account(void **state)
 	device_in(&d2, "PNOBE-" RRN_AN "-BBBB-Q");
 	d2.sd_name = strdup("Tablet");
 	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &d2, &auth_in, &sign_in, &a2, sl_now(), &err),
+		store_sid_registration_finish(fx->fx_store, "r2", 0, &p, &d2, &auth_in, &sign_in, &a2, sl_now(), &err),
 		SL_OK);
 	assert_string_equal(a2.sa_id, a1.sa_id);
 	assert_string_equal(p.p_id, a1.sa_person_id);
@@ -617,8 +761,8 @@ test_finish_refusals_atomic(void **state)
 	person_in(&p, RRN_BO, "Bo");
 	device_in(&dev, "PNOBE-" RRN_BO "-BBBB-Q");
 	dev.sd_jkt = strdup("jkt-other");
-	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r2", 0, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
 		SL_EINVAL);
 	/* Rolled back: the person record names no row that is not there. */
 	assert_null(p.p_id);
@@ -627,15 +771,15 @@ test_finish_refusals_atomic(void **state)
 	device_in(&dev, "x");
 	free(dev.sd_document);
 	dev.sd_document = NULL;
-	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r2", 0, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
 		SL_EINVAL);
 	store_sid_device_clear(&dev);
 	free(p.p_rrn);
 	p.p_rrn = NULL;
 	device_in(&dev, "PNOBE-" RRN_BO "-BBBB-Q");
-	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r2", 0, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
 		SL_EINVAL);
 	store_sid_device_clear(&dev);
 	store_person_clear(&p);
@@ -660,6 +804,133 @@ test_finish_refusals_atomic(void **state)
 }
 
 /* ---- accounts and devices ---- */
+
+/* A reused account must be active and below max_devices, decided inside
+ * the finish's transaction: refusals leave nothing behind. */
+static void
+test_finish_room_in_transaction(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_account a1 = { 0 }, acc = { 0 };
+	struct store_sid_device d1, dev;
+	struct store_sid_registration r = reg_fixture("r2", "jkt-2", "code-2", sl_now() + 900), got;
+	struct store_person p;
+	struct sl_err err = { 0 };
+
+	assert_int_equal(
+		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &a1, &d1, &err), SL_OK);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r2", NULL, sl_now()), SL_OK);
+	assert_int_equal(store_sid_account_set_status(fx->fx_store, a1.sa_id, "blocked"), SL_OK);
+	for (int round = 0; round < 3; round++) {
+		/* Blocked (whatever the room), then full at 1, then room at 2. */
+		static const int max[] = { 5, 1, 2 };
+		static const int want[] = { SL_EDENIED, SL_ETOOBIG, SL_OK };
+		if (round == 1)
+			assert_int_equal(store_sid_account_set_status(fx->fx_store, a1.sa_id, "active"), SL_OK);
+		person_in(&p, RRN_AN, "An");
+		device_in(&dev, "PNOBE-" RRN_AN "-BBBB-Q");
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(store_sid_registration_finish(fx->fx_store, "r2", max[round], &p, &dev, &auth_in,
+					 &sign_in, &acc, sl_now(), &err),
+			want[round]);
+		if (want[round] != SL_OK) {
+			assert_non_null(strstr(err.msg, round == 0 ? "blocked" : "1 active devices"));
+			assert_null(acc.sa_id);
+			assert_null(p.p_id);
+			assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
+			assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 2);
+			assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_OK);
+			assert_string_equal(got.sr_status, "confirmed");
+			store_sid_registration_clear(&got);
+		}
+		store_person_clear(&p);
+		store_sid_device_clear(&dev);
+	}
+	assert_string_equal(acc.sa_id, a1.sa_id);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 2);
+	/* A device that ended leaves room: only active ones count. */
+	assert_int_equal(store_sid_device_end(fx->fx_store, d1.sd_id, "removed", "person"), SL_OK);
+	r = reg_fixture("r3", "jkt-3", "code-3", sl_now() + 900);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r3", NULL, sl_now()), SL_OK);
+	person_in(&p, RRN_AN, "An");
+	device_in(&dev, "PNOBE-" RRN_AN "-CCCC-Q");
+	store_sid_account_clear(&acc);
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r3", 2, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+		SL_OK);
+	store_person_clear(&p);
+	store_sid_device_clear(&dev);
+	store_sid_account_clear(&acc);
+	store_sid_account_clear(&a1);
+	store_sid_device_clear(&d1);
+}
+
+#define ROOM_THREADS 4
+
+struct room_job {
+	struct store *rj_store;
+	char rj_id[8];
+	int rj_rc;
+};
+
+static void *
+room_worker(void *arg)
+{
+	struct room_job *j = arg;
+	struct store_sid_account acc = { 0 };
+	struct store_sid_device dev;
+	struct store_person p;
+	struct sl_err err = { 0 };
+	char doc[64];
+
+	snprintf(doc, sizeof(doc), "PNOBE-" RRN_BO "-%s-Q", j->rj_id);
+	person_in(&p, RRN_BO, "Bo");
+	device_in(&dev, doc);
+	j->rj_rc = store_sid_registration_finish(
+		j->rj_store, j->rj_id, 1, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err);
+	store_person_clear(&p);
+	store_sid_device_clear(&dev);
+	store_sid_account_clear(&acc);
+	return NULL;
+}
+
+/* Racing finishes of one person's registrations at max_devices = 1 make
+ * one device: the count is taken inside each finish's transaction. */
+static void
+test_finish_room_concurrent(void **state)
+{
+	struct fixture *fx = *state;
+	struct room_job jobs[ROOM_THREADS];
+	pthread_t th[ROOM_THREADS];
+	int wins = 0;
+
+	for (int i = 0; i < ROOM_THREADS; i++) {
+		char jkt[16], code[16];
+		struct store_sid_registration r;
+		jobs[i] = (struct room_job){ .rj_store = fx->fx_store };
+		snprintf(jobs[i].rj_id, sizeof(jobs[i].rj_id), "R%d", i);
+		snprintf(jkt, sizeof(jkt), "jkt-%d", i);
+		snprintf(code, sizeof(code), "code-%d", i);
+		r = reg_fixture(jobs[i].rj_id, jkt, code, sl_now() + 900);
+		assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+		assert_int_equal(confirm(fx->fx_store, jobs[i].rj_id, NULL, sl_now()), SL_OK);
+	}
+	for (int i = 0; i < ROOM_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, room_worker, &jobs[i]), 0);
+	for (int i = 0; i < ROOM_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (jobs[i].rj_rc == SL_OK)
+			wins++;
+		else
+			assert_int_equal(jobs[i].rj_rc, SL_ETOOBIG);
+	}
+	assert_int_equal(wins, 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_accounts"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_registrations WHERE status = 'done'"), 1);
+}
 
 static void
 test_account_status(void **state)
@@ -1227,10 +1498,14 @@ main(void)
 		T(test_registration_by_code),
 		T(test_registration_confirm_once),
 		T(test_registration_recall_keys_fail),
+		T(test_registration_recall_charge_concurrent),
+		T(test_registration_set_keys_cas),
 		T(test_registration_set_keys_expired),
 		T(test_finish_creates_account_device_keys),
 		T(test_finish_second_device_reuses_account),
 		T(test_finish_refusals_atomic),
+		T(test_finish_room_in_transaction),
+		T(test_finish_room_concurrent),
 		T(test_account_status),
 		T(test_device_lookups_touch),
 		T(test_device_end_fails_pending),
