@@ -679,8 +679,8 @@ int store_sid_registration_recall_refund(struct store *st, const char *id);
  * caller answers as for a replay) or the registration is no longer
  * "confirmed"; SL_EEXPIRED when expired; SL_EINVAL when a version would go
  * back. */
-int store_sid_registration_set_keys(struct store *st, const struct store_sid_registration *r, int64_t old_auth_version,
-	int64_t old_sign_version);
+int store_sid_registration_set_keys(
+	struct store *st, const struct store_sid_registration *r, int64_t old_auth_version, int64_t old_sign_version);
 /* "code"/"confirmed" -> "failed", its server keys dropped; SL_ECONFLICT
  * when already "done" or "failed". */
 int store_sid_registration_fail(struct store *st, const char *id);

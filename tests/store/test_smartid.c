@@ -125,6 +125,77 @@ register_device(struct store *st, const char *id, const char *jkt, const char *r
 	return finish(st, id, rrn, document, acc, dev, err);
 }
 
+/* ---- racing threads ---- */
+
+#define RACE_MAX 8
+
+/* One thread of a race: what it races for, what came of it. */
+struct race_job {
+	struct store *rj_store;
+	const char *rj_key; /* the device or registration raced for */
+	char rj_text[32]; /* this thread's own value: a sealed key, a registration id */
+	int64_t rj_now;
+	int rj_rc; /* a one-shot job's result */
+	int rj_granted; /* a repeating job's SL_OK results */
+	int rj_errors; /* and its results other than SL_OK and SL_EDENIED */
+};
+
+/* Run fn on the n jobs at once, and wait for them all. */
+static void
+race(struct store *st, struct race_job *jobs, int n, void *(*fn)(void *))
+{
+	pthread_t th[RACE_MAX];
+
+	assert_true(n <= RACE_MAX);
+	for (int i = 0; i < n; i++) {
+		jobs[i].rj_store = st;
+		assert_int_equal(pthread_create(&th[i], NULL, fn, &jobs[i]), 0);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* A repeating job's tally of one result (`ok`: an SL_OK as expected). */
+static void
+race_count(struct race_job *j, int rc, bool ok)
+{
+	if (rc == SL_OK && ok)
+		j->rj_granted++;
+	else if (rc != SL_EDENIED)
+		j->rj_errors++;
+}
+
+/* Repeating jobs: how many were granted in all (none went wrong). */
+static int
+race_granted(const struct race_job *jobs, int n)
+{
+	int granted = 0;
+
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(jobs[i].rj_errors, 0);
+		granted += jobs[i].rj_granted;
+	}
+	return granted;
+}
+
+/* One-shot jobs: exactly one won, every other got `lost`; the winner. */
+static int
+race_winner(const struct race_job *jobs, int n, int lost)
+{
+	int wins = 0, winner = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (jobs[i].rj_rc == SL_OK) {
+			wins++;
+			winner = i;
+		} else {
+			assert_int_equal(jobs[i].rj_rc, lost);
+		}
+	}
+	assert_int_equal(wins, 1);
+	return winner;
+}
+
 static struct store_sid_request
 request_fixture(const char *id, const char *account_id, int64_t expires)
 {
@@ -417,24 +488,15 @@ test_registration_recall_keys_fail(void **state)
 #define CHARGE_THREADS 6
 #define CHARGE_EACH 10
 
-struct charge_job {
-	struct store *cj_store;
-	int cj_granted;
-	int cj_errors;
-};
-
 static void *
 charge_worker(void *arg)
 {
-	struct charge_job *j = arg;
+	struct race_job *j = arg;
 
 	for (int i = 0; i < CHARGE_EACH; i++) {
 		int tries = 0;
-		int rc = store_sid_registration_recall_charge(j->cj_store, "r1", 3, &tries);
-		if (rc == SL_OK && tries >= 1 && tries <= 3)
-			j->cj_granted++;
-		else if (rc != SL_EDENIED)
-			j->cj_errors++;
+		int rc = store_sid_registration_recall_charge(j->rj_store, j->rj_key, 3, &tries);
+		race_count(j, rc, tries >= 1 && tries <= 3);
 	}
 	return NULL;
 }
@@ -446,22 +508,14 @@ test_registration_recall_charge_concurrent(void **state)
 {
 	struct fixture *fx = *state;
 	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900), got;
-	struct charge_job jobs[CHARGE_THREADS];
-	pthread_t th[CHARGE_THREADS];
-	int granted = 0;
+	struct race_job jobs[CHARGE_THREADS];
 
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
-	for (int i = 0; i < CHARGE_THREADS; i++) {
-		jobs[i] = (struct charge_job){ fx->fx_store, 0, 0 };
-		assert_int_equal(pthread_create(&th[i], NULL, charge_worker, &jobs[i]), 0);
-	}
-	for (int i = 0; i < CHARGE_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		assert_int_equal(jobs[i].cj_errors, 0);
-		granted += jobs[i].cj_granted;
-	}
-	assert_int_equal(granted, 3);
+	for (int i = 0; i < CHARGE_THREADS; i++)
+		jobs[i] = (struct race_job){ .rj_key = "r1" };
+	race(fx->fx_store, jobs, CHARGE_THREADS, charge_worker);
+	assert_int_equal(race_granted(jobs, CHARGE_THREADS), 3);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
 	assert_int_equal(got.sr_recall_failures, 3);
 	store_sid_registration_clear(&got);
@@ -469,21 +523,15 @@ test_registration_recall_charge_concurrent(void **state)
 
 #define SETKEYS_THREADS 4
 
-struct setkeys_job {
-	struct store *sj_store;
-	char sj_sealed[32];
-	int sj_rc;
-};
-
 static void *
 setkeys_worker(void *arg)
 {
-	struct setkeys_job *j = arg;
-	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", 0);
+	struct race_job *j = arg;
+	struct store_sid_registration r = reg_fixture(j->rj_key, "jkt-1", "code-1", 0);
 
-	r.sr_auth_sealed = j->sj_sealed;
+	r.sr_auth_sealed = j->rj_text;
 	r.sr_auth_version = 2;
-	j->sj_rc = store_sid_registration_set_keys(j->sj_store, &r, 1, 1);
+	j->rj_rc = store_sid_registration_set_keys(j->rj_store, &r, 1, 1);
 	return NULL;
 }
 
@@ -495,29 +543,19 @@ test_registration_set_keys_cas(void **state)
 {
 	struct fixture *fx = *state;
 	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900), got;
-	struct setkeys_job jobs[SETKEYS_THREADS];
-	pthread_t th[SETKEYS_THREADS];
-	int wins = 0, winner = -1;
+	struct race_job jobs[SETKEYS_THREADS];
+	int winner;
 
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
 	for (int i = 0; i < SETKEYS_THREADS; i++) {
-		jobs[i] = (struct setkeys_job){ .sj_store = fx->fx_store };
-		snprintf(jobs[i].sj_sealed, sizeof(jobs[i].sj_sealed), "sealed-auth-%d", i);
-		assert_int_equal(pthread_create(&th[i], NULL, setkeys_worker, &jobs[i]), 0);
+		jobs[i] = (struct race_job){ .rj_key = "r1" };
+		snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "sealed-auth-%d", i);
 	}
-	for (int i = 0; i < SETKEYS_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		if (jobs[i].sj_rc == SL_OK) {
-			wins++;
-			winner = i;
-		} else {
-			assert_int_equal(jobs[i].sj_rc, SL_ECONFLICT);
-		}
-	}
-	assert_int_equal(wins, 1);
+	race(fx->fx_store, jobs, SETKEYS_THREADS, setkeys_worker);
+	winner = race_winner(jobs, SETKEYS_THREADS, SL_ECONFLICT);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
-	assert_string_equal(got.sr_auth_sealed, jobs[winner].sj_sealed);
+	assert_string_equal(got.sr_auth_sealed, jobs[winner].rj_text);
 	assert_int_equal(got.sr_auth_version, 2);
 	store_sid_registration_clear(&got);
 	/* A try that read the sign key at 1 while it is at 1 but the auth key
@@ -733,6 +771,33 @@ test_finish_second_device_reuses_account(void **state)
 	store_sid_device_clear(&d3);
 }
 
+/* An's first device (registration r1) and a second registration r2 (key
+ * jkt-2), not yet confirmed. */
+static void
+first_device_and_r2(struct fixture *fx, struct store_sid_account *a1, struct store_sid_device *d1)
+{
+	struct store_sid_registration r = reg_fixture("r2", "jkt-2", "code-2", sl_now() + 900);
+	struct sl_err err = { 0 };
+
+	assert_int_equal(
+		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", a1, d1, &err), SL_OK);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+}
+
+/* A refused finish of r2 kept nothing: one device, its two keys, and r2
+ * still confirmed. */
+static void
+r2_refused_cleanly(struct fixture *fx)
+{
+	struct store_sid_registration got;
+
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 2);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_OK);
+	assert_string_equal(got.sr_status, "confirmed");
+	store_sid_registration_clear(&got);
+}
+
 /* Refusals leave nothing behind: no person, account, device or key, and
  * the registration still confirmed. */
 static void
@@ -741,13 +806,10 @@ test_finish_refusals_atomic(void **state)
 	struct fixture *fx = *state;
 	struct store_sid_account a1 = { 0 }, acc = { 0 };
 	struct store_sid_device d1, dev;
-	struct store_sid_registration r = reg_fixture("r2", "jkt-2", "code-2", sl_now() + 900), got;
 	struct store_person p;
 	struct sl_err err = { 0 };
 
-	assert_int_equal(
-		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &a1, &d1, &err), SL_OK);
-	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	first_device_and_r2(fx, &a1, &d1);
 	/* Not confirmed. */
 	assert_int_equal(finish(fx->fx_store, "r2", RRN_BO, "PNOBE-" RRN_BO "-BBBB-Q", &acc, &dev, &err), SL_ECONFLICT);
 	store_sid_device_clear(&dev);
@@ -785,11 +847,7 @@ test_finish_refusals_atomic(void **state)
 	store_person_clear(&p);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_accounts"), 1);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 2);
-	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_OK);
-	assert_string_equal(got.sr_status, "confirmed");
-	store_sid_registration_clear(&got);
+	r2_refused_cleanly(fx);
 	/* Expired: too late, even though confirmed. */
 	assert_int_equal(raw_exec(fx->fx_path, "UPDATE sid_registrations SET expires = 1 WHERE id = 'r2'"), SQLITE_OK);
 	assert_int_equal(finish(fx->fx_store, "r2", RRN_BO, "PNOBE-" RRN_BO "-BBBB-Q", &acc, &dev, &err), SL_EEXPIRED);
@@ -803,8 +861,6 @@ test_finish_refusals_atomic(void **state)
 	store_sid_device_clear(&d1);
 }
 
-/* ---- accounts and devices ---- */
-
 /* A reused account must be active and below max_devices, decided inside
  * the finish's transaction: refusals leave nothing behind. */
 static void
@@ -813,13 +869,11 @@ test_finish_room_in_transaction(void **state)
 	struct fixture *fx = *state;
 	struct store_sid_account a1 = { 0 }, acc = { 0 };
 	struct store_sid_device d1, dev;
-	struct store_sid_registration r = reg_fixture("r2", "jkt-2", "code-2", sl_now() + 900), got;
+	struct store_sid_registration r;
 	struct store_person p;
 	struct sl_err err = { 0 };
 
-	assert_int_equal(
-		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &a1, &d1, &err), SL_OK);
-	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	first_device_and_r2(fx, &a1, &d1);
 	assert_int_equal(confirm(fx->fx_store, "r2", NULL, sl_now()), SL_OK);
 	assert_int_equal(store_sid_account_set_status(fx->fx_store, a1.sa_id, "blocked"), SL_OK);
 	for (int round = 0; round < 3; round++) {
@@ -838,11 +892,7 @@ test_finish_room_in_transaction(void **state)
 			assert_non_null(strstr(err.msg, round == 0 ? "blocked" : "1 active devices"));
 			assert_null(acc.sa_id);
 			assert_null(p.p_id);
-			assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
-			assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 2);
-			assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_OK);
-			assert_string_equal(got.sr_status, "confirmed");
-			store_sid_registration_clear(&got);
+			r2_refused_cleanly(fx);
 		}
 		store_person_clear(&p);
 		store_sid_device_clear(&dev);
@@ -869,27 +919,21 @@ test_finish_room_in_transaction(void **state)
 
 #define ROOM_THREADS 4
 
-struct room_job {
-	struct store *rj_store;
-	char rj_id[8];
-	int rj_rc;
-};
-
 static void *
 room_worker(void *arg)
 {
-	struct room_job *j = arg;
+	struct race_job *j = arg;
 	struct store_sid_account acc = { 0 };
 	struct store_sid_device dev;
 	struct store_person p;
 	struct sl_err err = { 0 };
 	char doc[64];
 
-	snprintf(doc, sizeof(doc), "PNOBE-" RRN_BO "-%s-Q", j->rj_id);
+	snprintf(doc, sizeof(doc), "PNOBE-" RRN_BO "-%s-Q", j->rj_text);
 	person_in(&p, RRN_BO, "Bo");
 	device_in(&dev, doc);
 	j->rj_rc = store_sid_registration_finish(
-		j->rj_store, j->rj_id, 1, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err);
+		j->rj_store, j->rj_text, 1, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err);
 	store_person_clear(&p);
 	store_sid_device_clear(&dev);
 	store_sid_account_clear(&acc);
@@ -902,35 +946,27 @@ static void
 test_finish_room_concurrent(void **state)
 {
 	struct fixture *fx = *state;
-	struct room_job jobs[ROOM_THREADS];
-	pthread_t th[ROOM_THREADS];
-	int wins = 0;
+	struct race_job jobs[ROOM_THREADS];
 
 	for (int i = 0; i < ROOM_THREADS; i++) {
 		char jkt[16], code[16];
 		struct store_sid_registration r;
-		jobs[i] = (struct room_job){ .rj_store = fx->fx_store };
-		snprintf(jobs[i].rj_id, sizeof(jobs[i].rj_id), "R%d", i);
+		jobs[i] = (struct race_job){ 0 };
+		snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "R%d", i);
 		snprintf(jkt, sizeof(jkt), "jkt-%d", i);
 		snprintf(code, sizeof(code), "code-%d", i);
-		r = reg_fixture(jobs[i].rj_id, jkt, code, sl_now() + 900);
+		r = reg_fixture(jobs[i].rj_text, jkt, code, sl_now() + 900);
 		assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
-		assert_int_equal(confirm(fx->fx_store, jobs[i].rj_id, NULL, sl_now()), SL_OK);
+		assert_int_equal(confirm(fx->fx_store, jobs[i].rj_text, NULL, sl_now()), SL_OK);
 	}
-	for (int i = 0; i < ROOM_THREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, room_worker, &jobs[i]), 0);
-	for (int i = 0; i < ROOM_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		if (jobs[i].rj_rc == SL_OK)
-			wins++;
-		else
-			assert_int_equal(jobs[i].rj_rc, SL_ETOOBIG);
-	}
-	assert_int_equal(wins, 1);
+	race(fx->fx_store, jobs, ROOM_THREADS, room_worker);
+	race_winner(jobs, ROOM_THREADS, SL_ETOOBIG);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_accounts"), 1);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_registrations WHERE status = 'done'"), 1);
 }
+
+/* ---- accounts and devices ---- */
 
 static void
 test_account_status(void **state)
@@ -1100,28 +1136,17 @@ test_key_lockout_schedule(void **state)
 #define TRY_THREADS 4
 #define TRY_EACH 25
 
-struct try_job {
-	struct store *tj_store;
-	const char *tj_device;
-	int64_t tj_now;
-	int tj_granted;
-	int tj_errors;
-};
-
 static void *
 try_worker(void *arg)
 {
-	struct try_job *j = arg;
+	struct race_job *j = arg;
 
 	for (int i = 0; i < TRY_EACH; i++) {
 		int failures = 0;
 		int64_t until = 0;
 		int rc = store_sid_key_attempt(
-			j->tj_store, j->tj_device, STORE_SID_KEY_AUTH, j->tj_now, &sid_lockout, &failures, &until);
-		if (rc == SL_OK)
-			j->tj_granted++;
-		else if (rc != SL_EDENIED)
-			j->tj_errors++;
+			j->rj_store, j->rj_key, STORE_SID_KEY_AUTH, j->rj_now, &sid_lockout, &failures, &until);
+		race_count(j, rc, true);
 	}
 	return NULL;
 }
@@ -1136,25 +1161,17 @@ test_key_lockout_concurrent(void **state)
 	struct store_sid_device dev;
 	struct store_sid_key k;
 	struct sl_err err = { 0 };
-	struct try_job jobs[TRY_THREADS];
-	pthread_t th[TRY_THREADS];
+	struct race_job jobs[TRY_THREADS];
 	int64_t now = 10000;
 
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
 		SL_OK);
 	for (int round = 1; round <= 2; round++) {
-		int granted = 0;
-		for (int i = 0; i < TRY_THREADS; i++) {
-			jobs[i] = (struct try_job){ fx->fx_store, dev.sd_id, now, 0, 0 };
-			assert_int_equal(pthread_create(&th[i], NULL, try_worker, &jobs[i]), 0);
-		}
-		for (int i = 0; i < TRY_THREADS; i++) {
-			pthread_join(th[i], NULL);
-			assert_int_equal(jobs[i].tj_errors, 0);
-			granted += jobs[i].tj_granted;
-		}
-		assert_int_equal(granted, 3);
+		for (int i = 0; i < TRY_THREADS; i++)
+			jobs[i] = (struct race_job){ .rj_key = dev.sd_id, .rj_now = now };
+		race(fx->fx_store, jobs, TRY_THREADS, try_worker);
+		assert_int_equal(race_granted(jobs, TRY_THREADS), 3);
 		assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
 		assert_int_equal(k.sk_failures, 3 * round);
 		assert_int_equal(k.sk_locked_until, now + (round == 1 ? H3 : H24));
@@ -1167,19 +1184,12 @@ test_key_lockout_concurrent(void **state)
 
 #define CAS_THREADS 4
 
-struct cas_job {
-	struct store *cj_store;
-	const char *cj_device;
-	char cj_sealed[32];
-	int cj_rc;
-};
-
 static void *
 cas_worker(void *arg)
 {
-	struct cas_job *j = arg;
+	struct race_job *j = arg;
 
-	j->cj_rc = store_sid_key_advance(j->cj_store, j->cj_device, STORE_SID_KEY_AUTH, 1, j->cj_sealed, 2);
+	j->rj_rc = store_sid_key_advance(j->rj_store, j->rj_key, STORE_SID_KEY_AUTH, 1, j->rj_text, 2);
 	return NULL;
 }
 
@@ -1193,31 +1203,21 @@ test_key_advance_cas(void **state)
 	struct store_sid_device dev;
 	struct store_sid_key k;
 	struct sl_err err = { 0 };
-	struct cas_job jobs[CAS_THREADS];
-	pthread_t th[CAS_THREADS];
-	int wins = 0, winner = -1;
+	struct race_job jobs[CAS_THREADS];
+	int winner;
 
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
 		SL_OK);
 	for (int i = 0; i < CAS_THREADS; i++) {
-		jobs[i] = (struct cas_job){ .cj_store = fx->fx_store, .cj_device = dev.sd_id };
-		snprintf(jobs[i].cj_sealed, sizeof(jobs[i].cj_sealed), "sealed-%d", i);
-		assert_int_equal(pthread_create(&th[i], NULL, cas_worker, &jobs[i]), 0);
+		jobs[i] = (struct race_job){ .rj_key = dev.sd_id };
+		snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "sealed-%d", i);
 	}
-	for (int i = 0; i < CAS_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		if (jobs[i].cj_rc == SL_OK) {
-			wins++;
-			winner = i;
-		} else {
-			assert_int_equal(jobs[i].cj_rc, SL_ECONFLICT);
-		}
-	}
-	assert_int_equal(wins, 1);
+	race(fx->fx_store, jobs, CAS_THREADS, cas_worker);
+	winner = race_winner(jobs, CAS_THREADS, SL_ECONFLICT);
 	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
 	assert_int_equal(k.sk_version, 2);
-	assert_string_equal(k.sk_sealed, jobs[winner].cj_sealed);
+	assert_string_equal(k.sk_sealed, jobs[winner].rj_text);
 	store_sid_key_clear(&k);
 	/* Stale, backwards, unknown. */
 	assert_int_equal(

@@ -265,7 +265,8 @@ sid_visit_audit(struct server *srv, struct http_request *rq, const struct store_
 	char detail[SID_REG_AAD_MAX];
 
 	if (registration_id != NULL)
-		snprintf(detail, sizeof(detail), "registration %s%s%s", registration_id, note ? ": " : "", note ? note : "");
+		snprintf(detail, sizeof(detail), "registration %s%s%s", registration_id, note ? ": " : "",
+			note ? note : "");
 	sid_reg_audit(srv, rq, "smartid.portal", result, json_string_value(json_object_get(o, "id")),
 		registration_id != NULL ? detail : note);
 	json_decref(o);
