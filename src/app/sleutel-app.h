@@ -204,8 +204,10 @@ struct sapp_sid_spec {
  * transport key. */
 int sapp_sid_register(struct sapp *app, const struct sapp_sid_spec *spec, json_t **out, struct sl_err *err);
 /* GET /register: `wait` seconds > 0 long-polls while the status is
- * "code"; 0 is one short look.  "failed" and registration_expired forget
- * the registration (start again). */
+ * "code"; 0 is one short look.  "confirmed" brings the composite moduli
+ * (checked against the keys: each a multiple of the key's n1), which are
+ * kept.  "failed" and registration_expired forget the registration (start
+ * again). */
 int sapp_sid_registration(struct sapp *app, int wait, json_t **out, struct sl_err *err);
 /* The recall check (POST /register/finish) once the portal confirmed:
  * both keys sign the challenge.  201 keeps the device and certificates;

@@ -292,7 +292,8 @@ reg_body(const struct sapp_sid_spec *spec, const struct reg_new *r, const struct
 	return body;
 }
 
-/* The answer's n for `use`: base64url, a multiple of our n1 and longer. */
+/* The answer's n for `use` (GET /register once "confirmed"): base64url,
+ * a multiple of our n1 and longer. */
 static int
 answer_n(const json_t *ans, enum sapp_sid_use use, const struct sk_device_key *dev, char out[SAPP_SID_N_MAX],
 	struct sl_err *err)
@@ -320,7 +321,8 @@ answer_n(const json_t *ans, enum sapp_sid_use use, const struct sk_device_key *d
 	return rc;
 }
 
-/* The registration as the server answered it, into a fresh "smartid". */
+/* The registration as the server answered it, into a fresh "smartid"
+ * (no n yet: the server makes its keys when the portal confirms). */
 static int
 reg_keep(struct sapp *app, const json_t *ans, struct reg_new *r, struct sl_err *err)
 {
@@ -336,8 +338,7 @@ reg_keep(struct sapp *app, const json_t *ans, struct reg_new *r, struct sl_err *
 	sl_strlcpy(ss.ss_registration_status, "code", sizeof(ss.ss_registration_status));
 	ss.ss_params = app->sa_params;
 	for (int i = 0; rc == SL_OK && i < SAPP_SID_NKEYS; i++)
-		if ((rc = answer_n(ans, (enum sapp_sid_use)i, &r->rn_dev[i], ss.ss_keys[i].sk_n, err)) == SL_OK)
-			rc = key_keep(&r->rn_dev[i], ss.ss_keys[i].sk_device, err);
+		rc = key_keep(&r->rn_dev[i], ss.ss_keys[i].sk_device, err);
 	if (rc == SL_OK) {
 		app->sa_st.st_sid = ss;
 		sapp_transport_clear(&app->sa_sid_tk);
@@ -403,21 +404,48 @@ forget_if_ended(struct sapp *app)
 		sapp_sid_forget(app, NULL);
 }
 
-/* Keep the status the server reports; "failed" forgets the keys. */
+/* "confirmed": both composite moduli from the answer, checked against
+ * our keys, into `n` (the caller keeps them). */
+static int
+confirmed_n(const struct sapp *app, const json_t *ans, char n[SAPP_SID_NKEYS][SAPP_SID_N_MAX], struct sl_err *err)
+{
+	struct sk_device_key dev = { 0 };
+	int rc = SL_OK;
+
+	for (int i = 0; rc == SL_OK && i < SAPP_SID_NKEYS; i++) {
+		if ((rc = sapp_sid_key_load(app, (enum sapp_sid_use)i, &dev, err)) == SL_OK)
+			rc = answer_n(ans, (enum sapp_sid_use)i, &dev, n[i], err);
+		sk_device_key_clear(&dev);
+	}
+	return rc;
+}
+
+/* Keep the status the server reports (with the moduli once "confirmed");
+ * "failed" forgets the keys. */
 static int
 note_status(struct sapp *app, const json_t *ans, struct sl_err *err)
 {
 	const char *s = json_string_value(json_object_get(ans, "status"));
-	char *mine = app->sa_st.st_sid.ss_registration_status;
+	struct sapp_sid_state *ss = &app->sa_st.st_sid;
+	char n[SAPP_SID_NKEYS][SAPP_SID_N_MAX];
+	int rc;
 
 	if (s == NULL || (strcmp(s, "code") != 0 && strcmp(s, "confirmed") != 0 && strcmp(s, "done") != 0 &&
 				 strcmp(s, "failed") != 0))
 		return sl_fail(err, SL_EINVAL, "the server reports an unknown registration status");
 	if (strcmp(s, "failed") == 0)
 		return sapp_sid_forget(app, err);
-	if (strcmp(s, "done") == 0 || strcmp(s, mine) == 0)
+	if (strcmp(s, "done") == 0 || (strcmp(s, ss->ss_registration_status) == 0 && ss->ss_keys[0].sk_n[0] != '\0'))
 		return SL_OK;
-	sl_strlcpy(mine, s, SAPP_STATUS_MAX);
+	if (strcmp(s, "confirmed") == 0) {
+		if ((rc = confirmed_n(app, ans, n, err)) != SL_OK)
+			return rc;
+		for (int i = 0; i < SAPP_SID_NKEYS; i++)
+			sl_strlcpy(ss->ss_keys[i].sk_n, n[i], SAPP_SID_N_MAX);
+	} else if (strcmp(s, ss->ss_registration_status) == 0) {
+		return SL_OK; /* "code", still */
+	}
+	sl_strlcpy(ss->ss_registration_status, s, SAPP_STATUS_MAX);
 	return sapp_save(app, err);
 }
 

@@ -8,6 +8,10 @@
  *     "auth": {"key": {sk_device_key_to_json}, "n": "<b64url>", "certificate": "PEM"},
  *     "sign": {...}}
  *
+ * "n" is absent while the registration is at "code" (the server makes its
+ * keys when the portal confirms, and GET /register brings the moduli);
+ * files written when the start's answer brought them still parse.
+ *
  * Either a registration (id and status, no certificates) or an active
  * device (device, account, document number and both certificates), never
  * both.  Parsed as strictly as the rest of the file: each device key goes
@@ -75,7 +79,7 @@ parse_key(const json_t *obj, enum sapp_sid_use use, struct sapp_sid_key *out, st
 	if ((rc = sapp_json_str(obj, "n", out->sk_n, sizeof(out->sk_n), err)) != SL_OK ||
 		(rc = sapp_json_str(obj, "certificate", out->sk_cert, sizeof(out->sk_cert), err)) != SL_OK)
 		return rc;
-	if (out->sk_n[0] == '\0' || !b64url_ok(out->sk_n))
+	if (out->sk_n[0] != '\0' && !b64url_ok(out->sk_n))
 		return sl_fail(err, SL_EINVAL, "state: smartid %s n is not base64url", name);
 	if (out->sk_cert[0] != '\0' && strncmp(out->sk_cert, "-----BEGIN CERTIFICATE-----", 27) != 0)
 		return sl_fail(err, SL_EINVAL, "state: smartid %s certificate is not PEM", name);
@@ -104,9 +108,13 @@ check_sid(const struct sapp_sid_state *ss, struct sl_err *err)
 			err, SL_EINVAL, "state: smartid device_id, account_id and document_number come together");
 	if (!active && (ss->ss_account_id[0] != '\0' || ss->ss_document_number[0] != '\0'))
 		return sl_fail(err, SL_EINVAL, "state: smartid account_id or document_number without a device");
-	for (int i = 0; i < SAPP_SID_NKEYS; i++)
+	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
 		if ((ss->ss_keys[i].sk_cert[0] != '\0') != active)
 			return sl_fail(err, SL_EINVAL, "state: smartid certificates come with an active device only");
+		if (ss->ss_keys[i].sk_n[0] == '\0' && !(reg && strcmp(st, "code") == 0))
+			return sl_fail(err, SL_EINVAL, "state: smartid %s has no n past the registration code",
+				sapp_sid_use_name((enum sapp_sid_use)i));
+	}
 	return camo_params_check(&ss->ss_params, err) == SL_OK
 		       ? SL_OK
 		       : sl_fail(err, SL_EINVAL, "state: smartid scrypt cost is bad");

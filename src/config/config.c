@@ -119,6 +119,7 @@ static const struct conf_key conf_keys[] = {
 	{ "smartid", "request_lifetime", CT_INT, OFF(c_sid_request_lifetime), 30, 600, "180" },
 	{ "smartid", "max_pending", CT_INT, OFF(c_sid_max_pending), 1, 20, "3" },
 	{ "smartid", "rate_ip", CT_INT, OFF(c_sid_rate_ip), 1, 1000000, "10" },
+	{ "smartid", "keygen_max", CT_INT, OFF(c_sid_keygen_max), 1, 64, "2" },
 	{ "smartid", "terms_version", CT_STR, OFF(c_sid_terms_version), 0, 0, "2026-12" },
 	{ "sms", "driver", CT_STR, OFF(c_sms_driver), 0, 0, "outbox" },
 	{ "sms", "webhook_url", CT_STR, OFF(c_sms_webhook_url), 0, 0, "" },

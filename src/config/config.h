@@ -152,6 +152,7 @@ struct sl_config {
 	int c_sid_request_lifetime; /* seconds a signing request waits for the phone */
 	int c_sid_max_pending; /* pending requests per account */
 	int c_sid_rate_ip; /* registrations started per client IP per [app] rate_window */
+	int c_sid_keygen_max; /* portal confirmations making server keys at once, server-wide */
 	char *c_sid_terms_version; /* the certificate terms a registration must accept */
 
 	/* [sms] */

@@ -67,6 +67,7 @@ struct server {
 	pthread_cond_t sv_hk_cond;
 	bool sv_hk_running;
 	atomic_bool sv_stopping;
+	atomic_int sv_sid_keygens; /* Smart-ID confirmations making server keys now ([smartid] keygen_max) */
 };
 
 /* Open everything the configuration names and start listening. */

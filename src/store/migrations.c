@@ -165,6 +165,13 @@ static const char *const migration_steps[] = {
 	" expires INTEGER NOT NULL);"
 	"CREATE INDEX sid_requests_account ON sid_requests(account_id, status);"
 	"CREATE INDEX sid_requests_expires ON sid_requests(expires);",
+	/* 9: a registration keeps the app's shares (sealed) until the portal
+	 * confirms; only then are the server keys made (auth_sealed, sign_sealed).
+	 * One still waiting for its code was started under the old rule (keys
+	 * made at the start): it is dropped, the app starts again. */
+	"ALTER TABLE sid_registrations ADD COLUMN auth_share TEXT;"
+	"ALTER TABLE sid_registrations ADD COLUMN sign_share TEXT;"
+	"DELETE FROM sid_registrations WHERE status = 'code';",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

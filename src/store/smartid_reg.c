@@ -17,19 +17,22 @@
 
 #define SR_COLS                                                                                                        \
 	"id, jkt, transport_jwk, device_name, lang, terms, country, method, status, code_hash, auth_sealed,"           \
-	" auth_version, sign_sealed, sign_version, person, email, phone, challenge, recall_failures, created, expires"
+	" auth_version, sign_sealed, sign_version, person, email, phone, challenge, recall_failures, created, expires,"    \
+	" auth_share, sign_share"
 #define SV_COLS "id, person, email, phone, registration_id, code_tries, expires"
 
 static const char sr_put_sql[] = "INSERT INTO sid_registrations (" SR_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-				 " ?8, 'code', ?9, ?10, ?11, ?12, ?13, NULL, NULL, NULL, NULL, 0, ?14, ?15)";
+				 " ?8, 'code', ?9, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, ?10, ?11, ?12, ?13)";
 static const char sr_get_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHERE id = ?1";
 static const char sr_by_jkt_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHERE jkt = ?1";
 static const char sr_by_code_sql[] =
 	"SELECT " SR_COLS " FROM sid_registrations WHERE code_hash = ?1 AND status = 'code' AND expires > ?2";
-/* The code is spent: the hash is dropped with the status. */
+/* The code is spent: the hash is dropped with the status; the shares make
+ * way for the server keys made for them. */
 static const char sr_confirm_sql[] =
 	"UPDATE sid_registrations SET status = 'confirmed', code_hash = NULL, person = ?2,"
-	" email = ?3, phone = ?4, challenge = ?5 WHERE id = ?1 AND status = 'code' AND expires > ?6";
+	" email = ?3, phone = ?4, challenge = ?5, auth_sealed = ?7, auth_version = ?8, sign_sealed = ?9,"
+	" sign_version = ?10, auth_share = NULL, sign_share = NULL WHERE id = ?1 AND status = 'code' AND expires > ?6";
 static const char sv_put_sql[] = "INSERT INTO sid_visits (" SV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)";
 static const char sv_get_sql[] = "SELECT " SV_COLS " FROM sid_visits WHERE id = ?1 AND expires > ?2";
 /* A recall try is charged before any key is completed: SET sees the old
@@ -46,7 +49,7 @@ static const char sr_set_keys_sql[] =
 	" AND auth_version = ?7 AND sign_version = ?8";
 static const char sr_fail_sql[] =
 	"UPDATE sid_registrations SET status = 'failed', code_hash = NULL, auth_sealed = NULL,"
-	" sign_sealed = NULL WHERE id = ?1 AND status IN ('code', 'confirmed')";
+	" sign_sealed = NULL, auth_share = NULL, sign_share = NULL WHERE id = ?1 AND status IN ('code', 'confirmed')";
 static const char sr_done_sql[] = "UPDATE sid_registrations SET status = 'done', auth_sealed = NULL, sign_sealed = NULL"
 				  " WHERE id = ?1 AND status = 'confirmed'";
 static const char sv_charge_sql[] =
@@ -107,6 +110,8 @@ registration_read(sqlite3_stmt *s, void *arg)
 	r->sr_recall_failures = sqlite3_column_int(s, 18);
 	r->sr_created = sqlite3_column_int64(s, 19);
 	r->sr_expires = sqlite3_column_int64(s, 20);
+	r->sr_auth_share = col_text(s, 21);
+	r->sr_sign_share = col_text(s, 22);
 }
 
 /* Is `jkt` a Smart-ID device's key (any status: an ended device's key
@@ -129,13 +134,12 @@ store_sid_registration_put(struct store *st, const struct store_sid_registration
 	const struct bind code[] = { BT(r->sr_code_hash), BI(now) };
 	const struct bind b[] = { BT(r->sr_id), BT(r->sr_jkt), BT(r->sr_transport_jwk), BT(r->sr_device_name),
 		BT(r->sr_lang), BT(r->sr_terms), BT(r->sr_country), BT(r->sr_method), BT(r->sr_code_hash),
-		BT(r->sr_auth_sealed), BI(r->sr_auth_version), BT(r->sr_sign_sealed), BI(r->sr_sign_version),
-		BI(r->sr_created ? r->sr_created : now), BI(r->sr_expires) };
+		BI(r->sr_created ? r->sr_created : now), BI(r->sr_expires), BT(r->sr_auth_share), BT(r->sr_sign_share) };
 	struct conn *c;
 	int rc;
 
 	if (r->sr_id == NULL || r->sr_jkt == NULL || r->sr_transport_jwk == NULL || r->sr_code_hash == NULL ||
-		r->sr_auth_sealed == NULL || r->sr_sign_sealed == NULL)
+		r->sr_auth_share == NULL || r->sr_sign_share == NULL)
 		return SL_EINVAL;
 	c = conn_get(st);
 	rc = tx_begin(c, DUR_NORMAL);
@@ -222,10 +226,11 @@ int
 store_sid_registration_confirm(struct store *st, const struct store_sid_registration *r, int64_t now)
 {
 	const struct bind b[] = { BT(r->sr_id), BT(r->sr_person), BT(r->sr_email), BT(r->sr_phone), BT(r->sr_challenge),
-		BI(now) };
+		BI(now), BT(r->sr_auth_sealed), BI(r->sr_auth_version), BT(r->sr_sign_sealed), BI(r->sr_sign_version) };
 	const struct reg_state want = { r->sr_id, "code", now, NULL };
 
-	if (r->sr_id == NULL || r->sr_person == NULL || r->sr_challenge == NULL)
+	if (r->sr_id == NULL || r->sr_person == NULL || r->sr_challenge == NULL || r->sr_auth_sealed == NULL ||
+		r->sr_sign_sealed == NULL)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_SR_CONFIRM, b, NBIND(b), reg_why_not, &want);
 }
@@ -465,6 +470,8 @@ store_sid_registration_clear(struct store_sid_registration *r)
 	free(r->sr_method);
 	free(r->sr_status);
 	free(r->sr_code_hash);
+	free(r->sr_auth_share);
+	free(r->sr_sign_share);
 	free(r->sr_auth_sealed);
 	free(r->sr_sign_sealed);
 	free(r->sr_person);

@@ -28,7 +28,7 @@
 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
  * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
  * accounts, devices, keys, registrations, visits, requests */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -549,8 +549,10 @@ struct store_sid_registration {
 	char *sr_method; /* "eid" */
 	char *sr_status; /* "code" -> "confirmed" -> "done"; or "failed" */
 	char *sr_code_hash; /* hex HMAC of the registration code under a server key; unique while "code" */
-	char *sr_auth_sealed; /* server keys (as store_sid_key.sk_sealed) made at the start */
-	int64_t sr_auth_version;
+	char *sr_auth_share; /* "code": the app's shares (sk_share_to_json) sealed at rest, AAD */
+	char *sr_sign_share; /* "<id> <use> share"; NULL once the keys are made */
+	char *sr_auth_sealed; /* server keys (as store_sid_key.sk_sealed), made at the confirmation: */
+	int64_t sr_auth_version; /* NULL while "code" */
 	char *sr_sign_sealed;
 	int64_t sr_sign_version;
 	char *sr_person; /* JSON store_person fields from the portal's eID login, once confirmed */
@@ -647,7 +649,8 @@ int store_sid_key_unlock(struct store *st, const char *device_id, const char *us
 void store_sid_key_clear(struct store_sid_key *k);
 
 /* registrations */
-/* Status "code" whatever r says.  SL_ECONFLICT when the jkt belongs to a
+/* Status "code" whatever r says, with the sealed shares (sr_*_share, both
+ * required) and no server key.  SL_ECONFLICT when the jkt belongs to a
  * live registration or any device, or the code hash to a live
  * registration.  An expired or failed registration of the same jkt is
  * dropped first (a new start replaces it). */
@@ -658,9 +661,10 @@ int store_sid_registration_by_jkt(struct store *st, const char *jkt, struct stor
 /* The live ("code", unexpired at `now`) registration of a code hash. */
 int store_sid_registration_by_code(
 	struct store *st, const char *code_hash, int64_t now, struct store_sid_registration *out);
-/* Portal: "code" -> "confirmed" with person, email, phone and challenge
- * (from `r`), the code spent; SL_ECONFLICT when no longer "code",
- * SL_EEXPIRED when expired. */
+/* Portal: "code" -> "confirmed" with person, email, phone, challenge and
+ * the server keys made for the shares (sr_*_sealed and their versions: 0
+ * for new keys; all from `r`) in one statement: the code and the shares are dropped.
+ * SL_ECONFLICT when no longer "code", SL_EEXPIRED when expired. */
 int store_sid_registration_confirm(struct store *st, const struct store_sid_registration *r, int64_t now);
 /* One recall-check try (a PIN pair), charged BEFORE any key is completed,
  * in one statement (as store_sid_key_attempt): recall_failures + 1 while

@@ -247,6 +247,13 @@ m_bad_n(json_t *s)
 {
 	json_object_set_new(json_object_get(s, "sign"), "n", json_string("not b64!"));
 }
+/* Past the code, the moduli are known: "confirmed" without n is refused. */
+static void
+m_confirmed_no_n(json_t *s)
+{
+	json_object_set_new(s, "registration_status", json_string("confirmed"));
+	json_object_del(json_object_get(s, "auth"), "n");
+}
 static void
 m_key_member(json_t *s)
 {
@@ -272,7 +279,7 @@ static void
 test_state_refusals(void **state)
 {
 	static const mutate_fn muts[] = { m_unknown, m_no_tk, m_both, m_status, m_no_camo, m_cert_early, m_swap,
-		m_bad_n, m_key_member, m_short_c, m_no_sign, m_not_object };
+		m_bad_n, m_confirmed_no_n, m_key_member, m_short_c, m_no_sign, m_not_object };
 	struct sapp_state *st = malloc(sizeof(*st));
 	struct sl_err err;
 
@@ -285,6 +292,16 @@ test_state_refusals(void **state)
 		err.msg[0] = '\0';
 		assert_int_equal(app_test_parse_doc(doc, &err), SL_EINVAL);
 		assert_non_null(strstr(err.msg, "state")); /* says it is the state file */
+		json_decref(doc);
+	}
+	/* At "code" the moduli are not known yet (the server makes its keys
+	 * when the portal confirms): no n is fine; a file that has them (an
+	 * older server's answer) too. */
+	{
+		json_t *doc = app_test_state_doc(st);
+		for (int i = 0; i < SAPP_SID_NKEYS; i++)
+			json_object_del(json_object_get(json_object_get(doc, "smartid"), sapp_sid_use_name(i)), "n");
+		assert_int_equal(app_test_parse_doc(doc, &err), SL_OK);
 		json_decref(doc);
 	}
 	/* An active device without its certificates is refused too. */

@@ -7,6 +7,8 @@
 // code, confirms; the phone's long-poll wakes and the recall check makes the
 // device.  Every page: its heading as po/LANG.po says, no English left, zero
 // axe violations (WCAG 2.0/2.1 A and AA), no CSP violation; in nl and fr.
+// And the "busy, try again" confirmation ([smartid] keygen_max 1 here, each
+// keygen held HOLD_MS by the test build's hook while another person confirms).
 //
 //   ninja -C build && eval "$(sh scripts/test-env.sh)" && node --test tests/browser/smartid-register.test.mjs
 import { test, before, after } from 'node:test';
@@ -15,8 +17,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, startServer } from '../integration/lib/harness.mjs';
+import { Agent, hiddenInputs } from '../integration/lib/harness.mjs';
 import { issueCard, PIN } from '../integration/lib/eid.mjs';
-import { SmartIdPhone, PORTAL } from '../integration/lib/smartid.mjs';
+import { SmartIdPhone, PORTAL, portalEidLogin, portalSteps } from '../integration/lib/smartid.mjs';
 import { launchBrowser, Watch, axe, untranslated, at, pageText, screenshot, clearArtifacts } from './lib/browser.mjs';
 import { portalTexts } from './lib/i18n.mjs';
 
@@ -26,6 +29,7 @@ let work;
 let T;
 let msgids;
 const watch = new Watch();
+const HOLD_MS = 4000;
 
 // The message ids of the registration half's C files (page titles and
 // errors), from po/sleutel.pot, beside the templates' ones.
@@ -45,7 +49,8 @@ before(async () => {
   ({ T, msgids } = portalTexts());
   msgids = [...msgids, ...splitkeyMsgids()];
   work = mkdtempSync(path.join(tmpdir(), 'sleutel-sid-browser-'));
-  server = await startServer({ demo: true, config: { smartid: { key_bits: 1024 } } });
+  server = await startServer({ demo: true, config: { smartid: { key_bits: 1024, keygen_max: 1 } },
+    env: { SLEUTEL_TEST_KEYGEN_DELAY_MS: String(HOLD_MS) } });
   chrome = await launchBrowser(server);
 });
 
@@ -133,3 +138,68 @@ for (const [i, lang] of ['nl', 'fr'].entries()) {
     await ctx.close();
   });
 }
+
+test('the confirmation while the server is busy making keys: 503, the same form, then done', async () => {
+  // Someone else's confirmation, over HTTP, up to its form.
+  const other = await new SmartIdPhone(server).init();
+  let r = await other.register({ deviceName: 'Other phone' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const agent = new Agent();
+  await portalEidLogin(server, agent, await issueCard(server.pkiDir, work,
+    { given: 'Els', family: 'Maes', rrn: '90020199704' }));
+  assert.equal((await portalSteps(server, agent, other.code, { stopAt: 'confirm' })).status, 303);
+  const form = hiddenInputs(await (await agent.get(`${server.base}${PORTAL}/confirm?lang=nl`)).text());
+
+  // This person, in the browser, up to the confirmation.
+  const phone = await new SmartIdPhone(server).init();
+  r = await phone.register({ deviceName: 'Pixel 8' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const ctx = await cardContext('register-busy', await issueCard(server.pkiDir, work,
+    { given: 'Jan', family: 'Janssens', rrn: '85073003328' }));
+  const page = await ctx.newPage();
+  await page.goto(`${server.base}${PORTAL}/login?lang=nl`);
+  await page.waitForURL(at(server.base, '/key/eid'));
+  await page.click('a.button');
+  await page.waitForURL(at(server.base, `${PORTAL}/questions`));
+  await page.fill('#email', 'jan@example.be');
+  await page.fill('#phone', '0470 12 34 56');
+  await page.check('#me');
+  await page.click('button[type="submit"]');
+  await page.waitForURL(at(server.base, `${PORTAL}/code`));
+  await page.fill('#code', phone.code);
+  await page.click('button[type="submit"]');
+  await page.waitForURL(at(server.base, `${PORTAL}/confirm`));
+  // The same browser state in a context with no connection yet: the key
+  // generation runs on the HTTP thread of its connection, so this one must
+  // connect while the other is in its keygen (only an idle thread accepts).
+  const state = await ctx.storageState();
+  await ctx.close();
+  const ctx2 = await chrome.browser.newContext({ locale: 'es-ES', viewport: { width: 1024, height: 800 },
+    ignoreHTTPSErrors: true, storageState: state });
+  ctx2.setDefaultTimeout(15000);
+  await watch.attach(ctx2, 'register-busy-2');
+  const page2 = await ctx2.newPage();
+
+  // The other confirmation holds the only keygen slot: this one is told to wait.
+  const first = agent.post(`${server.base}${PORTAL}/confirm`, form);
+  await new Promise((res) => setTimeout(res, HOLD_MS / 4)); // the other is making its keys now
+  await page2.goto(`${server.base}${PORTAL}/confirm?lang=nl`);
+  const [busy] = await Promise.all([page2.waitForResponse((res) => res.url().endsWith('/confirm')),
+    page2.click('button[type="submit"]')]);
+  assert.equal(busy.status(), 503);
+  await page2.waitForSelector('#confirm-error');
+  await checkPage(page2, 'nl', 'Confirm your Smart-ID account', 'busy');
+  assert.match(await pageText(page2, '#confirm-error'),
+    new RegExp(T.t('nl', 'The server is busy making keys for other registrations. Try again in a moment: press Confirm again.').slice(0, 30)));
+  await screenshot(page2, '70-30-nl-busy');
+  assert.equal((await first).status, 200);
+
+  // Pressed again: done.
+  await page2.click('button[type="submit"]');
+  await page2.waitForSelector('h1');
+  await checkPage(page2, 'nl', 'Continue on your phone', 'done after busy');
+  r = await phone.status();
+  assert.equal(r.body.status, 'confirmed');
+  assert.deepEqual(watch.cspProblems(server.base), [], 'no CSP violation on the portal');
+  await ctx2.close();
+});

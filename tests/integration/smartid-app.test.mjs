@@ -87,7 +87,8 @@ test('registration: keys made under PIN1/PIN2, the code, the portal, a wrong PIN
   assert.notEqual(st.smartid.transport_key, st.transport_key);
   assert.equal(st.smartid.auth.key.use, 'auth');
   assert.equal(st.smartid.sign.key.use, 'sign');
-  assert.equal(st.smartid.auth.n, r.json.auth.n);
+  assert.equal(r.json.auth, undefined, 'no modulus before the portal confirms');
+  assert.equal(st.smartid.auth.n, undefined, 'no modulus kept before the portal confirms');
   assert.equal(st.smartid.auth.key.version, 0);
   assert.ok(!text.includes(code), 'the registration code is not kept');
   assert.ok(!text.includes(`"${PIN1}"`) && !text.includes(`"${PIN2}"`));
@@ -104,6 +105,17 @@ test('registration: keys made under PIN1/PIN2, the code, the portal, a wrong PIN
   assert.equal(r.json.status, 'confirmed');
   assert.equal(r.json.person.given_name, PERSON.given);
   assert.equal(r.json.person.family_name, PERSON.family);
+  // The moduli came with "confirmed" and are kept, each a multiple of the
+  // app's own n1 (the server made its keys at the confirmation).
+  const confirmed = readState().smartid;
+  assert.equal(confirmed.registration_status, 'confirmed');
+  for (const use of ['auth', 'sign']) {
+    assert.equal(confirmed[use].n, r.json[use].n);
+    const n = BigInt(`0x${Buffer.from(confirmed[use].n, 'base64url').toString('hex')}`);
+    const n1 = BigInt(`0x${Buffer.from(confirmed[use].key.n1, 'base64url').toString('hex')}`);
+    assert.equal(n % n1, 0n);
+    assert.ok(n > n1);
+  }
 
   // A wrong PIN1: the server names the key and counts.
   r = await app(['--json', 'smartid', 'finish'], { input: `9999\n${PIN2}\n` });

@@ -117,20 +117,21 @@ test('a whole registration: app, portal with the eID card, recall check, certifi
   assert.equal(r.body.status, 'code');
   assert.equal(r.body.expires_in, 900);
   assert.equal(r.body.portal_url, conf.portal_url);
-  for (const use of ['auth', 'sign']) {
-    const n = phone.keys[use].n;
-    assert.equal(bitLength(n), 2048, 'n = n1 * n2 of exactly 2 x key_bits');
-    assert.equal(n % phone.keys[use].n1, 0n, 'n1 divides n');
-  }
-  assert.notEqual(phone.keys.auth.n, phone.keys.sign.n);
-  // Nothing secret in clear in the store: the code as a MAC, the keys sealed.
+  // The start makes no server key: no modulus in the answer, and the
+  // registration holds only the app's shares (sealed), no key2.
+  assert.equal(r.body.auth, undefined, 'no n before the portal confirms');
+  assert.equal(r.body.sign, undefined, 'no n before the portal confirms');
+  // Nothing secret in clear in the store: the code as a MAC, the shares sealed.
   const [row] = await sql(server, `SELECT * FROM sid_registrations WHERE id = '${phone.registrationId}'`);
   assert.equal(row.status, 'code');
   assert.doesNotMatch(JSON.stringify(row), new RegExp(phone.code.replace('-', '-?')));
-  const stored = restOpen(server, `${phone.registrationId} auth`, row.auth_sealed);
-  assert.equal(stored.n1, b64u(bnToBytes(phone.keys.auth.n1)));
-  assert.equal(stored.version, 0);
-  assert.throws(() => restOpen(server, `${phone.registrationId} sign`, row.auth_sealed), 'bound to its use');
+  assert.deepEqual([row.auth_sealed, row.sign_sealed], [null, null], 'no server key before the confirmation');
+  const share = restOpen(server, `${phone.registrationId} auth share`, row.auth_share);
+  assert.equal(share.n1, b64u(bnToBytes(phone.keys.auth.n1)));
+  assert.equal(share.key2, undefined, 'a share, not a server key');
+  assert.equal(share.n, undefined);
+  assert.throws(() => restOpen(server, `${phone.registrationId} sign share`, row.auth_share), 'bound to its use');
+  assert.throws(() => restOpen(server, `${phone.registrationId} auth`, row.auth_share), 'never a server key');
 
   // The app waits on GET /register while the person is on the portal.
   r = await phone.status();
@@ -166,6 +167,21 @@ test('a whole registration: app, portal with the eID card, recall check, certifi
   assert.deepEqual(woke.body.person, { given_name: 'Jan', family_name: 'Peeters' });
   assert.equal(Buffer.from(woke.body.challenge, 'base64url').length, 32);
   assert.equal(woke.body.recall_attempts_left, 3);
+  // The moduli arrive with "confirmed": the server made its keys now.
+  phone.noteRegistration(woke);
+  for (const use of ['auth', 'sign']) {
+    const n = phone.keys[use].n;
+    assert.equal(bitLength(n), 2048, 'n = n1 * n2 of exactly 2 x key_bits');
+    assert.equal(n % phone.keys[use].n1, 0n, 'n1 divides n');
+  }
+  assert.notEqual(phone.keys.auth.n, phone.keys.sign.n);
+  const [crow] = await sql(server, `SELECT * FROM sid_registrations WHERE id = '${phone.registrationId}'`);
+  assert.deepEqual([crow.auth_share, crow.sign_share], [null, null], 'the shares make way for the keys');
+  const stored = restOpen(server, `${phone.registrationId} auth`, crow.auth_sealed);
+  assert.equal(stored.n1, b64u(bnToBytes(phone.keys.auth.n1)));
+  assert.equal(stored.n, b64u(bnToBytes(phone.keys.auth.n)));
+  assert.equal(stored.version, 0);
+  assert.throws(() => restOpen(server, `${phone.registrationId} sign`, crow.auth_sealed), 'bound to its use');
 
   r = await phone.finish();
   assert.equal(r.status, 201, JSON.stringify(r.body));

@@ -48,7 +48,9 @@ reg_fixture(const char *id, const char *jkt, const char *code_hash, int64_t expi
 		.sr_country = (char *)"BE",
 		.sr_method = (char *)"eid",
 		.sr_code_hash = (char *)code_hash,
-		.sr_auth_sealed = (char *)"sealed-auth-1",
+		.sr_auth_share = (char *)"share-auth",
+		.sr_sign_share = (char *)"share-sign",
+		.sr_auth_sealed = (char *)"sealed-auth-1", /* ignored by put: made at the confirmation */
 		.sr_auth_version = 1,
 		.sr_sign_sealed = (char *)"sealed-sign-1",
 		.sr_sign_version = 1,
@@ -68,6 +70,10 @@ confirm(struct store *st, const char *id, const char *email, int64_t now)
 		.sr_email = (char *)email,
 		.sr_phone = (char *)"+32470000001",
 		.sr_challenge = (char *)"Y2hhbGxlbmdl",
+		.sr_auth_sealed = (char *)"sealed-auth-1",
+		.sr_auth_version = 1,
+		.sr_sign_sealed = (char *)"sealed-sign-1",
+		.sr_sign_version = 1,
 	};
 	return store_sid_registration_confirm(st, &r, now);
 }
@@ -260,8 +266,8 @@ test_migrates_v7_database(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'sid_%'"), 0);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
-	assert_int_equal(version, 8);
-	assert_int_equal(STORE_SCHEMA_VERSION, 8);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
+	assert_int_equal(STORE_SCHEMA_VERSION, 9);
 	/* The new tables work on the migrated file. */
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
@@ -269,6 +275,38 @@ test_migrates_v7_database(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 2);
 	store_sid_account_clear(&acc);
 	store_sid_device_clear(&dev);
+}
+
+/* Step 9: the shares' columns; a registration still waiting for its
+ * code was started when the keys were made at the start: dropped (the app
+ * starts again); a confirmed one keeps its keys. */
+static void
+test_migrates_v8_registrations(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", now + 900), got;
+
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r1", NULL, now), SL_OK);
+	r = reg_fixture("r2", "jkt-2", "code-2", now + 900);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path,
+				 "UPDATE sid_registrations SET auth_sealed = 'old-auth', sign_sealed = 'old-sign'"
+				 " WHERE id = 'r2';"
+				 "ALTER TABLE sid_registrations DROP COLUMN auth_share;"
+				 "ALTER TABLE sid_registrations DROP COLUMN sign_share;"
+				 "PRAGMA user_version = 8;"),
+		SQLITE_OK);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_ENOTFOUND);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_string_equal(got.sr_status, "confirmed");
+	assert_string_equal(got.sr_auth_sealed, "sealed-auth-1");
+	assert_null(got.sr_auth_share);
+	store_sid_registration_clear(&got);
 }
 
 /* ---- registrations ---- */
@@ -285,9 +323,12 @@ test_registration_put_get(void **state)
 	assert_string_equal(got.sr_jkt, "jkt-1");
 	assert_string_equal(got.sr_status, "code");
 	assert_string_equal(got.sr_code_hash, "code-1");
-	assert_string_equal(got.sr_auth_sealed, "sealed-auth-1");
-	assert_string_equal(got.sr_sign_sealed, "sealed-sign-1");
-	assert_int_equal(got.sr_auth_version, 1);
+	/* Only the shares until the portal confirms: no server key yet. */
+	assert_string_equal(got.sr_auth_share, "share-auth");
+	assert_string_equal(got.sr_sign_share, "share-sign");
+	assert_null(got.sr_auth_sealed);
+	assert_null(got.sr_sign_sealed);
+	assert_int_equal(got.sr_auth_version, 0);
 	assert_string_equal(got.sr_country, "BE");
 	assert_string_equal(got.sr_method, "eid");
 	assert_null(got.sr_person);
@@ -305,7 +346,7 @@ test_registration_put_get(void **state)
 	r.sr_code_hash = NULL;
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_EINVAL);
 	r.sr_code_hash = (char *)"code-2";
-	r.sr_sign_sealed = NULL;
+	r.sr_sign_share = NULL;
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_EINVAL);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_registrations"), 1);
 }
@@ -408,6 +449,11 @@ test_registration_confirm_once(void **state)
 
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	assert_int_equal(store_sid_registration_confirm(fx->fx_store, &bad, now), SL_EINVAL);
+	/* Never confirmed without the server keys. */
+	bad.sr_person = (char *)"{}";
+	bad.sr_challenge = (char *)"Y2hhbGxlbmdl";
+	bad.sr_auth_sealed = (char *)"sealed-auth-1";
+	assert_int_equal(store_sid_registration_confirm(fx->fx_store, &bad, now), SL_EINVAL);
 	/* Expired: refused, nothing changes. */
 	assert_int_equal(confirm(fx->fx_store, "r1", "an@example.be", now + 900), SL_EEXPIRED);
 	assert_int_equal(confirm(fx->fx_store, "r1", "an@example.be", now), SL_OK);
@@ -418,6 +464,12 @@ test_registration_confirm_once(void **state)
 	assert_string_equal(got.sr_email, "an@example.be");
 	assert_string_equal(got.sr_phone, "+32470000001");
 	assert_string_equal(got.sr_challenge, "Y2hhbGxlbmdl");
+	/* The server keys come with the confirmation; the shares go. */
+	assert_string_equal(got.sr_auth_sealed, "sealed-auth-1");
+	assert_string_equal(got.sr_sign_sealed, "sealed-sign-1");
+	assert_int_equal(got.sr_auth_version, 1);
+	assert_null(got.sr_auth_share);
+	assert_null(got.sr_sign_share);
 	store_sid_registration_clear(&got);
 	/* Only once, even when the second would say another e-mail. */
 	assert_int_equal(confirm(fx->fx_store, "r1", "other@example.be", now), SL_ECONFLICT);
@@ -1492,6 +1544,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_migrates_v7_database),
+		T(test_migrates_v8_registrations),
 		T(test_registration_put_get),
 		T(test_registration_uniqueness),
 		T(test_registration_jkt_of_device),

@@ -6,12 +6,14 @@
  * shares sealed to a published device-API key, with the AAD naming the key
  * use and its own transport key, so a share cannot be replayed under
  * another key or for the other use.  Each share is parsed at this server's
- * size (sk_share_from_json with sid_params) and completed with the
- * server's own RSA key (sk_server_keygen: about a second per key at 3072
- * bits; no lock is held meanwhile).  The server keys are sealed at rest at
- * once; the registration code (XXXX-XXXX, 40 bits, the proofing code's
- * generator) is returned once and kept only as an HMAC, which is also how
- * the portal finds the registration.
+ * size (sk_share_from_json with sid_params) and kept sealed at rest: the
+ * server's own RSA keys (sk_server_keygen, about a second per key at 3072
+ * bits) are made only when the portal confirms the registration behind an
+ * eID login (reg_keygen.c), so a start costs no key generation.  The
+ * composite moduli reach the app in GET /register once "confirmed".  The
+ * registration code (XXXX-XXXX, 40 bits, the proofing code's generator) is
+ * returned once and kept only as an HMAC, which is also how the portal
+ * finds the registration.
  *
  * Limits: registrations started per client address ([smartid] rate_ip per
  * [app] rate_window), [smartid] registration_lifetime, one live
@@ -37,14 +39,14 @@ struct reg_in {
 	const char *ri_name;
 	const char *ri_terms;
 	const char *ri_kid;
-	struct sk_server_key ri_keys[2]; /* auth, sign */
+	struct sk_server_key ri_shares[2]; /* auth, sign: sk_share_from_json, no key2 */
 };
 
 static void
 reg_in_clear(struct reg_in *in)
 {
 	for (int i = 0; i < 2; i++)
-		sk_server_key_clear(&in->ri_keys[i]);
+		sk_server_key_clear(&in->ri_shares[i]);
 }
 
 /* The transport key and the proof made with it; false when answered. */
@@ -65,7 +67,7 @@ lang_ok(const char *lang)
 }
 
 /* The transport key is not a live registration's or a device's yet
- * (checked before the slow key generation; the store checks again). */
+ * (checked before the shares are opened; the store checks again). */
 static bool
 reg_key_free(struct server *srv, struct http_request *rq, const struct reg_in *in)
 {
@@ -156,21 +158,16 @@ reg_share(
 	return rc;
 }
 
-/* Both shares, then the server's keys for them (the slow part). */
+/* Both shares, checked (no key is made here: reg_keygen.c, at the
+ * portal's confirmation). */
 static int
-reg_keys(struct server *srv, json_t *body, struct reg_in *in, struct sl_err *err)
+reg_shares(struct server *srv, json_t *body, struct reg_in *in, struct sl_err *err)
 {
-	struct sk_params p;
 	int rc = SL_OK;
 
 	for (int i = 0; i < 2 && rc == SL_OK; i++)
-		rc = reg_share(srv, body, in, i, &in->ri_keys[i], err);
-	if (rc != SL_OK)
-		return SL_EINVAL;
-	sid_params(srv, &p);
-	for (int i = 0; i < 2 && rc == SL_OK; i++)
-		rc = sk_server_keygen(&p, &in->ri_keys[i], err);
-	return rc;
+		rc = reg_share(srv, body, in, i, &in->ri_shares[i], err);
+	return rc == SL_OK ? SL_OK : SL_EINVAL;
 }
 
 /* The composite modulus as base64url. */
@@ -189,7 +186,7 @@ reg_modulus(const struct sk_server_key *k)
 	return o;
 }
 
-/* The record (sealed keys, code MAC) stored; the code in `code`. */
+/* The record (sealed shares, code MAC) stored; the code in `code`. */
 static int
 reg_store(struct server *srv, const struct reg_in *in, const char *id, char code[PROOF_CODE_SHOWN + 1],
 	struct sl_err *err)
@@ -201,10 +198,10 @@ reg_store(struct server *srv, const struct reg_in *in, const char *id, char code
 	int rc = jwk ? SL_OK : SL_ENOMEM;
 
 	for (int i = 0; i < 2 && rc == SL_OK; i++)
-		if ((sealed[i] = sid_key_seal(srv, id, sid_uses[i], &in->ri_keys[i], err)) == NULL)
+		if ((sealed[i] = sid_share_seal(srv, id, sid_uses[i], &in->ri_shares[i], err)) == NULL)
 			rc = SL_ECRYPTO;
 	/* A new code on the rare clash with a live one (40 bits); the key's
-	 * clash was looked for before the keys were made (reg_key_free). */
+	 * clash was looked for before the shares were opened (reg_key_free). */
 	for (int tries = 0; rc == SL_OK || (rc == SL_ECONFLICT && tries < 3); tries++) {
 		struct store_sid_registration r = { .sr_id = (char *)id,
 			.sr_jkt = (char *)in->ri_jkt,
@@ -216,8 +213,8 @@ reg_store(struct server *srv, const struct reg_in *in, const char *id, char code
 			.sr_method = "eid",
 			.sr_status = "code",
 			.sr_code_hash = mac,
-			.sr_auth_sealed = sealed[0],
-			.sr_sign_sealed = sealed[1],
+			.sr_auth_share = sealed[0],
+			.sr_sign_share = sealed[1],
 			.sr_created = now,
 			.sr_expires = now + c->c_sid_registration_lifetime };
 		if (proof_code_new(code) != SL_OK || proof_code_normalize(code, norm) != SL_OK ||
@@ -237,16 +234,15 @@ reg_store(struct server *srv, const struct reg_in *in, const char *id, char code
 }
 
 static void
-reg_answer(struct server *srv, struct http_request *rq, const struct reg_in *in, const char *id, const char *code)
+reg_answer(struct server *srv, struct http_request *rq, const char *id, const char *code)
 {
 	const struct sl_config *c = srv->sv_conf;
 	char portal[512];
 
 	snprintf(portal, sizeof(portal), "%s%s", c->c_issuer, SID_REG_PORTAL);
 	http_send_json(rq, 201,
-		json_pack("{s:s,s:s,s:s,s:i,s:s,s:o,s:o}", "registration_id", id, "registration_code", code, "status",
-			"code", "expires_in", c->c_sid_registration_lifetime, "portal_url", portal, "auth",
-			reg_modulus(&in->ri_keys[0]), "sign", reg_modulus(&in->ri_keys[1])));
+		json_pack("{s:s,s:s,s:s,s:i,s:s}", "registration_id", id, "registration_code", code, "status", "code",
+			"expires_in", c->c_sid_registration_lifetime, "portal_url", portal));
 }
 
 static bool
@@ -262,13 +258,13 @@ reg_rate_ok(struct server *srv, struct http_request *rq)
 	return false;
 }
 
-/* After the checks: keys, record, answer. */
+/* After the checks: shares, record, answer. */
 static void
 reg_make(struct server *srv, struct http_request *rq, json_t *body, struct reg_in *in)
 {
 	struct sl_err err = { 0 };
 	char code[PROOF_CODE_SHOWN + 1] = "", *id = NULL;
-	int rc = reg_keys(srv, body, in, &err);
+	int rc = reg_shares(srv, body, in, &err);
 
 	if (rc == SL_EINVAL) {
 		app_send_error(rq, 400, "invalid_share", err.msg, NULL);
@@ -285,7 +281,7 @@ reg_make(struct server *srv, struct http_request *rq, json_t *body, struct reg_i
 		app_send_error(rq, 500, "server_error", "The registration could not be stored; try again.", NULL);
 	} else {
 		sid_reg_audit(srv, rq, "smartid.register", "started", NULL, in->ri_name);
-		reg_answer(srv, rq, in, id, code);
+		reg_answer(srv, rq, id, code);
 	}
 	OPENSSL_cleanse(code, sizeof(code));
 	free(id);
@@ -293,8 +289,26 @@ reg_make(struct server *srv, struct http_request *rq, json_t *body, struct reg_i
 
 /* ---- GET /register ---- */
 
+/* {"n"} of the registration's server key of use i (sealed at rest). */
 static json_t *
-reg_state(const struct store_sid_registration *r, int recall_tries)
+reg_key_modulus(struct server *srv, const struct store_sid_registration *r, int i)
+{
+	struct sk_server_key k = { 0 };
+	struct sl_err err = { 0 };
+	json_t *o = NULL;
+
+	if (sid_key_open(srv, r->sr_id, sid_uses[i], i == 0 ? r->sr_auth_sealed : r->sr_sign_sealed, &k, &err) ==
+		SL_OK)
+		o = reg_modulus(&k);
+	else
+		log_warn("smartid registration: %s", err.msg);
+	sk_server_key_clear(&k);
+	return o;
+}
+
+/* The answer of GET /register; NULL when the keys cannot be read. */
+static json_t *
+reg_state(struct server *srv, const struct store_sid_registration *r, int recall_tries)
 {
 	int64_t left = r->sr_expires > sl_now() ? r->sr_expires - sl_now() : 0;
 	json_t *o = json_pack("{s:s,s:I}", "status", r->sr_status, "expires_in", (json_int_t)left);
@@ -308,6 +322,14 @@ reg_state(const struct store_sid_registration *r, int recall_tries)
 		json_object_set_new(o, "challenge", json_string(r->sr_challenge ? r->sr_challenge : ""));
 		json_object_set_new(o, "recall_attempts_left",
 			json_integer(recall_tries > r->sr_recall_failures ? recall_tries - r->sr_recall_failures : 0));
+		for (int i = 0; i < 2; i++) {
+			json_t *n = reg_key_modulus(srv, r, i);
+			if (n == NULL) {
+				json_decref(o);
+				return NULL;
+			}
+			json_object_set_new(o, sid_uses[i], n);
+		}
 	}
 	return o;
 }
@@ -368,8 +390,13 @@ sid_register_get(void *ctx, struct http_request *rq)
 	} else if (sid_reg_authenticate(srv, rq, &r) != SL_OK) {
 		return;
 	}
-	if (sid_reg_live(rq, &r) && (waited != NULL || !reg_wait(srv, rq, &r)))
-		http_send_json(rq, 200, reg_state(&r, srv->sv_conf->c_sid_recall_tries));
+	if (sid_reg_live(rq, &r) && (waited != NULL || !reg_wait(srv, rq, &r))) {
+		json_t *o = reg_state(srv, &r, srv->sv_conf->c_sid_recall_tries);
+		if (o != NULL)
+			http_send_json(rq, 200, o);
+		else
+			app_send_error(rq, 500, "server_error", "The registration's keys cannot be read.", NULL);
+	}
 	store_sid_registration_clear(&r);
 }
 

@@ -12,9 +12,12 @@
  * an expired one read the same: check it, or start again in the app.  With
  * the tries used up the visit ends: log in with the card again.
  *
- * "Confirm" moves the registration from "code" to "confirmed" with the
- * person, the answers and a fresh 32-byte challenge for the recall check,
- * wakes the app's long-poll, ends the visit and says to go on on the phone.
+ * "Confirm" makes the server's keys for the app's shares (only now, behind
+ * the card: reg_keygen.c, at most [smartid] keygen_max at once; over it a
+ * 503 "try again" page that keeps everything) and moves the registration
+ * from "code" to "confirmed" with them, the person, the answers and a
+ * fresh 32-byte challenge for the recall check, in one statement; wakes the
+ * app's long-poll, ends the visit and says to go on on the phone.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -230,29 +233,33 @@ confirm_registration(struct server *srv, const struct store_sid_visit *v, struct
 	return rc;
 }
 
+/* The confirmation form; `error` (a msgid) above the button. */
 static void
-confirm_page(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v,
-	const struct store_sid_registration *r)
+confirm_page(struct server *srv, struct http_request *rq, int status, int lang, const struct store_sid_visit *v,
+	const struct store_sid_registration *r, const char *error)
 {
 	char name[2 * NAMES_MAX];
-	struct tmpl_var vars[2] = { { "name", name }, { "device", r->sr_device_name } };
+	struct tmpl_var vars[3] = { { "name", name }, { "device", r->sr_device_name },
+		{ "error", error ? i18n_gettext(srv->sv_catalogs[lang], error) : "" } };
 
 	visit_name(v, name, sizeof(name));
-	form_page(srv, rq, 200, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 2);
+	form_page(srv, rq, status, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 3);
 }
 
-/* POST: "code" -> "confirmed" with the person and a challenge. */
-static void
-confirm_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v,
-	struct store_sid_registration *r)
+/* The server keys made and "code" -> "confirmed" with them, the person
+ * and `challenge`, in one statement. */
+static int
+confirm_store(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r,
+	char *challenge, struct sl_err *err)
 {
-	uint8_t raw[SID_REG_CHALLENGE_LEN];
-	char *challenge = NULL, key[128];
-	int rc = sl_random(raw, sizeof(raw));
+	char *sealed[2] = { NULL, NULL };
+	int rc = sid_reg_keygen(srv, r, sealed, err);
 
-	if (rc == SL_OK && (challenge = sl_b64url_encode(raw, sizeof(raw))) == NULL)
-		rc = SL_ENOMEM;
 	if (rc == SL_OK) {
+		free(r->sr_auth_sealed);
+		free(r->sr_sign_sealed);
+		r->sr_auth_sealed = sealed[0];
+		r->sr_sign_sealed = sealed[1];
 		r->sr_person = v->sv_person;
 		r->sr_email = v->sv_email;
 		r->sr_phone = v->sv_phone;
@@ -260,7 +267,32 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 		rc = store_sid_registration_confirm(srv->sv_store, r, sl_now());
 		r->sr_person = r->sr_email = r->sr_phone = r->sr_challenge = NULL; /* borrowed */
 	}
-	if (rc != SL_OK) {
+	return rc;
+}
+
+/* POST: the server keys, then "code" -> "confirmed". */
+static void
+confirm_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v,
+	struct store_sid_registration *r)
+{
+	uint8_t raw[SID_REG_CHALLENGE_LEN];
+	char *challenge = NULL, key[128];
+	struct sl_err err = { 0 };
+	int rc = sl_random(raw, sizeof(raw));
+
+	if (rc == SL_OK && (challenge = sl_b64url_encode(raw, sizeof(raw))) == NULL)
+		rc = SL_ENOMEM;
+	if (rc == SL_OK)
+		rc = confirm_store(srv, v, r, challenge, &err);
+	if (rc == SL_EBUSY) {
+		/* Nothing changed: the same form, to press again. */
+		sid_reg_audit(srv, rq, "smartid.portal", "busy", NULL, err.msg);
+		confirm_page(srv, rq, 503, lang, v, r,
+			N_("The server is busy making keys for other registrations. Try again in a moment: press "
+			   "Confirm again."));
+	} else if (rc != SL_OK) {
+		if (rc != SL_ECONFLICT && rc != SL_EEXPIRED)
+			log_warn("smartid registration: %s", err.msg[0] ? err.msg : sl_strerror(rc));
 		sid_reg_problem(srv, rq, rc == SL_ECONFLICT || rc == SL_EEXPIRED ? 410 : 500, lang,
 			N_("This registration has expired"), N_("Start again in the Smart-ID app."));
 	} else {
@@ -289,7 +321,7 @@ sid_portal_confirm(void *ctx, struct http_request *rq)
 		sid_reg_problem(srv, rq, 410, lang, N_("This registration has expired"),
 			N_("Start again in the Smart-ID app."));
 	else if (http_method(rq) != HTTP_POST)
-		confirm_page(srv, rq, lang, &v, &r);
+		confirm_page(srv, rq, 200, lang, &v, &r, NULL);
 	else
 		confirm_post(srv, rq, lang, &v, &r);
 	store_sid_registration_clear(&r);

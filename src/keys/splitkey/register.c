@@ -116,31 +116,56 @@ sid_reg_live(struct http_request *rq, const struct store_sid_registration *r)
 	return true;
 }
 
+/* The JSON text sealed at rest under `aad`, NUL-terminated in *text
+ * (OPENSSL_clear_free(*text, strlen + 1)). */
+static int
+rest_open_text(struct server *srv, const char *aad, const char *sealed, char **text, struct sl_err *err)
+{
+	uint8_t *plain = NULL;
+	size_t len = 0;
+	int rc = app_rest_open_bytes(srv, aad, sealed, &plain, &len, err);
+
+	*text = NULL;
+	if (rc != SL_OK)
+		return rc;
+	if ((*text = malloc(len + 1)) == NULL)
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+	else {
+		memcpy(*text, plain, len);
+		(*text)[len] = '\0';
+	}
+	OPENSSL_clear_free(plain, len);
+	return rc;
+}
+
+/* JSON text sealed at rest under `aad`; the text is wiped and freed. */
+static char *
+rest_seal_text(struct server *srv, const char *aad, char *text, struct sl_err *err)
+{
+	char *sealed;
+
+	if (text == NULL) {
+		sl_fail(err, SL_ENOMEM, "cannot serialise the key");
+		return NULL;
+	}
+	sealed = app_rest_seal_bytes(srv, aad, (const uint8_t *)text, strlen(text), err);
+	OPENSSL_clear_free(text, strlen(text) + 1);
+	return sealed;
+}
+
 int
 sid_key_open(struct server *srv, const char *owner, const char *use, const char *sealed, struct sk_server_key *key,
 	struct sl_err *err)
 {
-	char aad[SID_REG_AAD_MAX];
-	uint8_t *plain = NULL;
-	size_t len = 0;
-	char *text;
+	char aad[SID_REG_AAD_MAX], *text = NULL;
 	int rc;
 
 	memset(key, 0, sizeof(*key));
 	sid_key_aad(owner, use, aad, sizeof(aad));
-	rc = app_rest_open_bytes(srv, aad, sealed, &plain, &len, err);
-	if (rc != SL_OK)
+	if ((rc = rest_open_text(srv, aad, sealed, &text, err)) != SL_OK)
 		return rc;
-	text = malloc(len + 1);
-	if (text == NULL) {
-		OPENSSL_clear_free(plain, len);
-		return sl_fail(err, SL_ENOMEM, "out of memory");
-	}
-	memcpy(text, plain, len);
-	text[len] = '\0';
 	rc = sk_server_key_from_json(text, key, err);
-	OPENSSL_clear_free(plain, len);
-	OPENSSL_clear_free(text, len + 1);
+	OPENSSL_clear_free(text, strlen(text) + 1);
 	return rc;
 }
 
@@ -148,16 +173,45 @@ char *
 sid_key_seal(
 	struct server *srv, const char *owner, const char *use, const struct sk_server_key *key, struct sl_err *err)
 {
-	char aad[SID_REG_AAD_MAX], *text = sk_server_key_to_json(key), *sealed = NULL;
+	char aad[SID_REG_AAD_MAX];
 
-	if (text == NULL) {
-		sl_fail(err, SL_ENOMEM, "cannot serialise the server key");
-		return NULL;
-	}
 	sid_key_aad(owner, use, aad, sizeof(aad));
-	sealed = app_rest_seal_bytes(srv, aad, (const uint8_t *)text, strlen(text), err);
-	OPENSSL_clear_free(text, strlen(text));
-	return sealed;
+	return rest_seal_text(srv, aad, sk_server_key_to_json(key), err);
+}
+
+/* "<registration id> <use> share": never a server key's AAD. */
+static void
+share_aad(const char *registration_id, const char *use, char *out, size_t len)
+{
+	snprintf(out, len, "%s %s share", registration_id, use);
+}
+
+int
+sid_share_open(struct server *srv, const char *registration_id, const char *use, const char *sealed,
+	struct sk_server_key *share, struct sl_err *err)
+{
+	char aad[SID_REG_AAD_MAX], *text = NULL;
+	struct sk_params p;
+	int rc;
+
+	memset(share, 0, sizeof(*share));
+	share_aad(registration_id, use, aad, sizeof(aad));
+	if ((rc = rest_open_text(srv, aad, sealed, &text, err)) != SL_OK)
+		return rc;
+	sid_params(srv, &p);
+	rc = sk_share_from_json(text, &p, share, err);
+	OPENSSL_clear_free(text, strlen(text) + 1);
+	return rc;
+}
+
+char *
+sid_share_seal(struct server *srv, const char *registration_id, const char *use, const struct sk_server_key *share,
+	struct sl_err *err)
+{
+	char aad[SID_REG_AAD_MAX];
+
+	share_aad(registration_id, use, aad, sizeof(aad));
+	return rest_seal_text(srv, aad, sk_share_to_json(share), err);
 }
 
 void

@@ -3,8 +3,11 @@
  * files share (not public).
  *
  *   register.c     the route table, GET /config
- *   reg_device.c   POST /register (the shares, the server keys, the
- *                  registration code), GET /register (long-poll)
+ *   reg_device.c   POST /register (the shares, sealed; the registration
+ *                  code), GET /register (long-poll; the moduli once
+ *                  confirmed)
+ *   reg_keygen.c   the server keys, made at the portal's confirmation
+ *                  (bounded by [smartid] keygen_max)
  *   reg_recall.c   POST /register/finish: the recall check, certificates,
  *                  the device on the person's account
  *   reg_login.c    the portal: intro, the eID login of a visit (through the
@@ -15,9 +18,11 @@
  * A registration (store_sid_registration) lives [smartid]
  * registration_lifetime from POST /register: "code" → (portal) "confirmed"
  * → (recall check) "done", or "failed" after [smartid] recall_tries wrong
- * PINs.  Its server keys are sealed at rest with the AAD
- * "<registration id> <use>"; a device's keys with "<device id> <use>"
- * (sid_key_aad).  The registration code is kept only as an HMAC
+ * PINs.  While "code" it holds only the app's shares (sealed at rest, AAD
+ * "<registration id> <use> share"): a start costs the server no key
+ * generation, the confirmation behind a fresh eID login does.  Its server
+ * keys are sealed at rest with the AAD "<registration id> <use>"; a
+ * device's keys with "<device id> <use>" (sid_key_aad).  The registration code is kept only as an HMAC
  * (sid_code_mac), looked up by it, so the compare is the MAC lookup.
  */
 #ifndef SL_SID_REG_INT_H
@@ -67,6 +72,20 @@ int sid_key_open(struct server *srv, const char *owner, const char *use, const c
 /* Seal a server key at rest; malloc'd b64url or NULL. */
 char *sid_key_seal(
 	struct server *srv, const char *owner, const char *use, const struct sk_server_key *key, struct sl_err *err);
+
+/* The app's share of a registration still waiting for the portal
+ * (sk_share_to_json), sealed at rest with the AAD "<registration id> <use>
+ * share", and opened again (checked at this server's size). */
+char *sid_share_seal(struct server *srv, const char *registration_id, const char *use, const struct sk_server_key *share,
+	struct sl_err *err);
+int sid_share_open(struct server *srv, const char *registration_id, const char *use, const char *sealed,
+	struct sk_server_key *share, struct sl_err *err);
+
+/* reg_keygen.c: the server keys of a registration the portal is
+ * confirming, made from its sealed shares and sealed at rest (sealed[0]
+ * auth, sealed[1] sign, malloc'd).  At most [smartid] keygen_max run at
+ * once server-wide: SL_EBUSY (nothing made) when that many are running. */
+int sid_reg_keygen(struct server *srv, const struct store_sid_registration *r, char *sealed[2], struct sl_err *err);
 
 /* Route handlers. */
 void sid_config_get(void *ctx, struct http_request *rq);

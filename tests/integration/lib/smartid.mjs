@@ -248,7 +248,20 @@ export class SmartIdPhone extends Phone {
     if (r.status === 201) {
       this.registrationId = r.body.registration_id;
       this.code = r.body.registration_code;
-      for (const use of USES) this.keys[use].n = bnFromB64u(r.body[use].n);
+    }
+    return r;
+  }
+
+  // What GET /register answered: once "confirmed", the challenge and the
+  // composite moduli (the server makes its keys at the confirmation), each
+  // checked as the app checks them: a multiple of our n1, and longer.
+  noteRegistration(r) {
+    if (r.status !== 200 || r.body.status !== 'confirmed') return r;
+    if (r.body.challenge) this.challenge = Buffer.from(r.body.challenge, 'base64url');
+    for (const use of USES) {
+      const n = bnFromB64u(r.body[use].n);
+      assert.ok(n % this.keys[use].n1 === 0n && n > this.keys[use].n1, `the server's ${use} n is not of our key`);
+      this.keys[use].n = n;
     }
     return r;
   }
@@ -256,9 +269,7 @@ export class SmartIdPhone extends Phone {
   // GET /register (wait=0 unless `wait`), or GET /status once registered.
   async status({ wait = false } = {}) {
     if (this.deviceId) return this.call('GET', '/status');
-    const r = await this.call('GET', `/register${wait ? '' : '?wait=0'}`);
-    if (r.status === 200 && r.body.challenge) this.challenge = Buffer.from(r.body.challenge, 'base64url');
-    return r;
+    return this.noteRegistration(await this.call('GET', `/register${wait ? '' : '?wait=0'}`));
   }
 
   // One key's {"version", "part"} for `hash` (a wrong PIN: another share),
