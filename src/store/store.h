@@ -555,7 +555,7 @@ struct store_sid_registration {
 	int64_t sr_auth_version; /* NULL while "code" */
 	char *sr_sign_sealed;
 	int64_t sr_sign_version;
-	char *sr_person; /* JSON store_person fields from the portal's eID login, once confirmed */
+	char *sr_person; /* JSON store_person fields (id, rrn, names, birthdate) from the portal's eID login, once confirmed */
 	char *sr_email; /* answers of the portal's questions, once confirmed */
 	char *sr_phone;
 	char *sr_challenge; /* b64url: what the recall signatures sign, set at confirmation */
@@ -568,7 +568,7 @@ struct store_sid_registration {
  * registration pages (cookie-bound; the id is the hash of the cookie). */
 struct store_sid_visit {
 	char *sv_id;
-	char *sv_person; /* JSON store_person fields from the eID login */
+	char *sv_person; /* JSON store_person fields (id, rrn, names, birthdate) from the eID login */
 	char *sv_email;
 	char *sv_phone;
 	char *sv_registration_id; /* the registration its code matched, or NULL */

@@ -404,7 +404,7 @@ test('parallel finishes of one person at max_devices = 1 make one device; the re
   }
 });
 
-test('the portal\'s audit records name the person and the registration, never the code', async () => {
+test('the portal\'s and the recall\'s audit records name the person and the registration, never the code', async () => {
   const phone = await new SmartIdPhone(server).init();
   assert.equal((await phone.register()).status, 201);
   const since = await auditMax(server);
@@ -424,6 +424,11 @@ test('the portal\'s audit records name the person and the registration, never th
   for (const a of rows) {
     assert.doesNotMatch(JSON.stringify(a), new RegExp(`${phone.code.replace('-', '-?')}|${wrong.replace('-', '-?')}`));
   }
+  // A wrong PIN at the recall check: the same person, the registration.
+  assert.equal((await phone.finish({ wrong: ['sign'] })).status, 400);
+  const [pin] = await sql(server, `SELECT person_id, detail FROM audit WHERE seq > ${since}
+    AND event = 'smartid.register' AND result = 'wrong_pin'`);
+  assert.deepEqual(pin, { person_id: person.id, detail: `registration ${phone.registrationId}: recall check` });
 });
 
 test('the registration expires: the app, the portal and the recall check say so', async () => {

@@ -165,15 +165,17 @@ send_failed(struct http_request *rq)
 	app_send_error(rq, 403, "registration_failed", "Too many wrong PINs; start the registration again.", NULL);
 }
 
-/* The audit detail of a recall step: which registration. */
+/* An audit record of a recall step: the person the portal confirmed (its
+ * visit's person id travels in sr_person) and which registration. */
 static void
-recall_audit(struct server *srv, struct http_request *rq, const struct store_sid_registration *r, const char *result,
-	const char *person_id)
+recall_audit(struct server *srv, struct http_request *rq, const struct store_sid_registration *r, const char *result)
 {
+	json_t *o = r->sr_person ? json_loads(r->sr_person, 0, NULL) : NULL;
 	char detail[128];
 
 	snprintf(detail, sizeof(detail), "registration %s: recall check", r->sr_id);
-	sid_reg_audit(srv, rq, "smartid.register", result, person_id, detail);
+	sid_reg_audit(srv, rq, "smartid.register", result, json_string_value(json_object_get(o, "id")), detail);
+	json_decref(o);
 }
 
 /* ---- both right: certificates and the device ---- */
@@ -402,11 +404,11 @@ recall_wrong(
 
 	if (tries >= max) {
 		store_sid_registration_fail(srv->sv_store, r->sr_id);
-		recall_audit(srv, rq, r, "failed", NULL);
+		recall_audit(srv, rq, r, "failed");
 		send_failed(rq);
 		return;
 	}
-	recall_audit(srv, rq, r, "wrong_pin", NULL);
+	recall_audit(srv, rq, r, "wrong_pin");
 	if (recall_keep_right(srv, r, keys) == SL_ECONFLICT) {
 		app_send_error(
 			rq, 409, "already_answered", "Another try overtook this one; check the registration.", NULL);
