@@ -293,12 +293,12 @@ test_migrates_v8_registrations(void **state)
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
-	assert_int_equal(raw_exec(fx->fx_path,
-				 "UPDATE sid_registrations SET auth_sealed = 'old-auth', sign_sealed = 'old-sign'"
-				 " WHERE id = 'r2';"
-				 "ALTER TABLE sid_registrations DROP COLUMN auth_share;"
-				 "ALTER TABLE sid_registrations DROP COLUMN sign_share;"
-				 "PRAGMA user_version = 8;"),
+	assert_int_equal(
+		raw_exec(fx->fx_path, "UPDATE sid_registrations SET auth_sealed = 'old-auth', sign_sealed = 'old-sign'"
+				      " WHERE id = 'r2';"
+				      "ALTER TABLE sid_registrations DROP COLUMN auth_share;"
+				      "ALTER TABLE sid_registrations DROP COLUMN sign_share;"
+				      "PRAGMA user_version = 8;"),
 		SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_ENOTFOUND);
@@ -537,6 +537,17 @@ test_registration_recall_keys_fail(void **state)
 	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, NULL, 3, &tries), SL_EINVAL);
 }
 
+/* Registration r1 (key jkt-1), confirmed: ready for its recall check. */
+static struct store_sid_registration
+confirmed_r1(struct fixture *fx)
+{
+	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900);
+
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
+	return r;
+}
+
 #define CHARGE_THREADS 6
 #define CHARGE_EACH 10
 
@@ -559,11 +570,10 @@ static void
 test_registration_recall_charge_concurrent(void **state)
 {
 	struct fixture *fx = *state;
-	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900), got;
+	struct store_sid_registration got;
 	struct race_job jobs[CHARGE_THREADS];
 
-	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
-	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
+	confirmed_r1(fx);
 	for (int i = 0; i < CHARGE_THREADS; i++)
 		jobs[i] = (struct race_job){ .rj_key = "r1" };
 	race(fx->fx_store, jobs, CHARGE_THREADS, charge_worker);
@@ -594,12 +604,10 @@ static void
 test_registration_set_keys_cas(void **state)
 {
 	struct fixture *fx = *state;
-	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900), got;
+	struct store_sid_registration r = confirmed_r1(fx), got;
 	struct race_job jobs[SETKEYS_THREADS];
 	int winner;
 
-	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
-	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
 	for (int i = 0; i < SETKEYS_THREADS; i++) {
 		jobs[i] = (struct race_job){ .rj_key = "r1" };
 		snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "sealed-auth-%d", i);
