@@ -17,8 +17,8 @@
 
 #define SR_COLS                                                                                                        \
 	"id, jkt, transport_jwk, device_name, lang, terms, country, method, status, code_hash, auth_sealed,"           \
-	" auth_version, sign_sealed, sign_version, person, email, phone, challenge, recall_failures, created, expires,"    \
-	" auth_share, sign_share"
+	" auth_version, sign_sealed, sign_version, person, email, phone, challenge, recall_failures, created,"         \
+	" expires, auth_share, sign_share"
 #define SV_COLS "id, person, email, phone, registration_id, code_tries, expires"
 
 static const char sr_put_sql[] = "INSERT INTO sid_registrations (" SR_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
@@ -134,7 +134,8 @@ store_sid_registration_put(struct store *st, const struct store_sid_registration
 	const struct bind code[] = { BT(r->sr_code_hash), BI(now) };
 	const struct bind b[] = { BT(r->sr_id), BT(r->sr_jkt), BT(r->sr_transport_jwk), BT(r->sr_device_name),
 		BT(r->sr_lang), BT(r->sr_terms), BT(r->sr_country), BT(r->sr_method), BT(r->sr_code_hash),
-		BI(r->sr_created ? r->sr_created : now), BI(r->sr_expires), BT(r->sr_auth_share), BT(r->sr_sign_share) };
+		BI(r->sr_created ? r->sr_created : now), BI(r->sr_expires), BT(r->sr_auth_share),
+		BT(r->sr_sign_share) };
 	struct conn *c;
 	int rc;
 

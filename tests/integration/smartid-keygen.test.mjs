@@ -48,15 +48,15 @@ async function sql(query) {
 
 // A phone's registration typed in on the portal by `person`, up to the
 // confirmation form; returns { phone, agent, form } (the form's inputs).
-async function upToConfirm(person) {
-  const phone = await new SmartIdPhone(server).init();
+async function upToConfirm(person, srv = server) {
+  const phone = await new SmartIdPhone(srv).init();
   const r = await phone.register({ deviceName: `${person.given}'s phone` });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const agent = new Agent();
-  await portalEidLogin(server, agent, await issueCard(server.pkiDir, dir, person));
-  const end = await portalSteps(server, agent, phone.code, { stopAt: 'confirm' });
+  await portalEidLogin(srv, agent, await issueCard(srv.pkiDir, dir, person));
+  const end = await portalSteps(srv, agent, phone.code, { stopAt: 'confirm' });
   assert.equal(end.status, 303);
-  const res = await agent.get(`${server.base}${PORTAL}/confirm?lang=nl`);
+  const res = await agent.get(`${srv.base}${PORTAL}/confirm?lang=nl`);
   assert.equal(res.status, 200);
   return { phone, agent, form: hiddenInputs(await res.text()) };
 }
@@ -131,5 +131,25 @@ test('keygen_max 1: of two confirmations at once one gets 503 "try again", then 
     assert.notEqual(phone.keys.auth.n, phone.keys.sign.n);
     const f = await phone.finish();
     assert.equal(f.status, 201, JSON.stringify(f.body));
+  }
+});
+
+test('Confirm pressed twice while the keys are made: both answers say to go on on the phone', async () => {
+  const srv = await startServer({ demo: true, config: { smartid: { key_bits: 1024, keygen_max: 2 } },
+    env: { SLEUTEL_TEST_KEYGEN_DELAY_MS: String(HOLD_MS) } });
+  try {
+    const x = await upToConfirm(JAN, srv);
+    const press = () => freshPost(x.agent, `${srv.base}${PORTAL}/confirm`, x.form);
+    const first = press();
+    await new Promise((res) => setTimeout(res, HOLD_MS / 3));
+    const second = await press(); // the one the browser shows
+    assert.equal(second.status, 200, second.body);
+    assert.equal(h1(second.body), nl('Continue on your phone'));
+    assert.equal((await first).status, 200);
+    const s = await x.phone.status();
+    assert.equal(s.body.status, 'confirmed');
+    assert.equal((await x.phone.finish()).status, 201);
+  } finally {
+    await srv.stop();
   }
 });

@@ -297,8 +297,7 @@ reg_key_modulus(struct server *srv, const struct store_sid_registration *r, int 
 	struct sl_err err = { 0 };
 	json_t *o = NULL;
 
-	if (sid_key_open(srv, r->sr_id, sid_uses[i], i == 0 ? r->sr_auth_sealed : r->sr_sign_sealed, &k, &err) ==
-		SL_OK)
+	if (sid_key_open(srv, r->sr_id, sid_uses[i], i == 0 ? r->sr_auth_sealed : r->sr_sign_sealed, &k, &err) == SL_OK)
 		o = reg_modulus(&k);
 	else
 		log_warn("smartid registration: %s", err.msg);

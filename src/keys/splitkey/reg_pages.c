@@ -249,8 +249,8 @@ confirm_page(struct server *srv, struct http_request *rq, int status, int lang, 
 /* The server keys made and "code" -> "confirmed" with them, the person
  * and `challenge`, in one statement. */
 static int
-confirm_store(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r,
-	char *challenge, struct sl_err *err)
+confirm_store(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r, char *challenge,
+	struct sl_err *err)
 {
 	char *sealed[2] = { NULL, NULL };
 	int rc = sid_reg_keygen(srv, r, sealed, err);
@@ -268,6 +268,29 @@ confirm_store(struct server *srv, const struct store_sid_visit *v, struct store_
 		r->sr_person = r->sr_email = r->sr_phone = r->sr_challenge = NULL; /* borrowed */
 	}
 	return rc;
+}
+
+/* Confirmed by another request of this visit while this one made its keys
+ * (a second press of the button during the keygen)? */
+static bool
+confirmed_meanwhile(struct server *srv, const char *id)
+{
+	struct store_sid_registration now;
+	bool yes = false;
+
+	if (store_sid_registration_get(srv->sv_store, id, &now) == SL_OK) {
+		yes = strcmp(now.sr_status, "confirmed") == 0;
+		store_sid_registration_clear(&now);
+	}
+	return yes;
+}
+
+static void
+done_page(struct server *srv, struct http_request *rq, int lang)
+{
+	struct tmpl_var vars[1] = { { "langcode", config_languages[lang] } };
+
+	portal_page(srv, rq, 200, lang, N_("Continue on your phone"), "smartid_done", vars, 1);
 }
 
 /* POST: the server keys, then "code" -> "confirmed". */
@@ -290,18 +313,19 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 		confirm_page(srv, rq, 503, lang, v, r,
 			N_("The server is busy making keys for other registrations. Try again in a moment: press "
 			   "Confirm again."));
+	} else if (rc == SL_ECONFLICT && confirmed_meanwhile(srv, r->sr_id)) {
+		done_page(srv, rq, lang); /* the browser shows this answer, not the first's */
 	} else if (rc != SL_OK) {
 		if (rc != SL_ECONFLICT && rc != SL_EEXPIRED)
 			log_warn("smartid registration: %s", err.msg[0] ? err.msg : sl_strerror(rc));
 		sid_reg_problem(srv, rq, rc == SL_ECONFLICT || rc == SL_EEXPIRED ? 410 : 500, lang,
 			N_("This registration has expired"), N_("Start again in the Smart-ID app."));
 	} else {
-		struct tmpl_var vars[1] = { { "langcode", config_languages[lang] } };
 		sid_registration_wait_key(r->sr_id, key, sizeof(key));
 		waiter_notify(srv->sv_waiters, key);
 		store_sid_visit_delete(srv->sv_store, v->sv_id);
 		sid_visit_audit(srv, rq, v, "confirmed", r->sr_id, r->sr_device_name);
-		portal_page(srv, rq, 200, lang, N_("Continue on your phone"), "smartid_done", vars, 1);
+		done_page(srv, rq, lang);
 	}
 	free(challenge);
 }

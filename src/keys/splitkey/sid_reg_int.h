@@ -76,8 +76,8 @@ char *sid_key_seal(
 /* The app's share of a registration still waiting for the portal
  * (sk_share_to_json), sealed at rest with the AAD "<registration id> <use>
  * share", and opened again (checked at this server's size). */
-char *sid_share_seal(struct server *srv, const char *registration_id, const char *use, const struct sk_server_key *share,
-	struct sl_err *err);
+char *sid_share_seal(struct server *srv, const char *registration_id, const char *use,
+	const struct sk_server_key *share, struct sl_err *err);
 int sid_share_open(struct server *srv, const char *registration_id, const char *use, const char *sealed,
 	struct sk_server_key *share, struct sl_err *err);
 
