@@ -309,7 +309,7 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 		rc = confirm_store(srv, v, r, challenge, &err);
 	if (rc == SL_EBUSY) {
 		/* Nothing changed: the same form, to press again. */
-		sid_reg_audit(srv, rq, "smartid.portal", "busy", NULL, err.msg);
+		sid_visit_audit(srv, rq, v, "busy", r->sr_id, err.msg);
 		confirm_page(srv, rq, 503, lang, v, r,
 			N_("The server is busy making keys for other registrations. Try again in a moment: press "
 			   "Confirm again."));
