@@ -5,8 +5,10 @@
  *
  * Registrations and visits live minutes and are written at NORMAL; the
  * finish is one FULL transaction.  The steps that guard a registration
- * (confirm once, charge a code try, count a recall failure) are single
- * conditional statements, so racing requests cannot both pass.
+ * (confirm once, charge a code try, charge a recall try, move the keys on
+ * from the versions read) are single conditional statements, so racing
+ * requests cannot both pass; the finish checks the account's room (not
+ * blocked, max_devices) in its own transaction for the same reason.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +35,18 @@ static const char sr_confirm_sql[] =
 	" sign_version = ?10, auth_share = NULL, sign_share = NULL WHERE id = ?1 AND status = 'code' AND expires > ?6";
 static const char sv_put_sql[] = "INSERT INTO sid_visits (" SV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)";
 static const char sv_get_sql[] = "SELECT " SV_COLS " FROM sid_visits WHERE id = ?1 AND expires > ?2";
-static const char sr_recall_fail_sql[] = "UPDATE sid_registrations SET recall_failures = recall_failures + 1"
-					 " WHERE id = ?1 AND status = 'confirmed' RETURNING recall_failures";
+/* A recall try is charged before any key is completed: SET sees the old
+ * row, so of racing tries at most ?2 pass. */
+static const char sr_recall_charge_sql[] = "UPDATE sid_registrations SET recall_failures = recall_failures + 1"
+					   " WHERE id = ?1 AND status = 'confirmed' AND recall_failures < ?2"
+					   " RETURNING recall_failures";
+static const char sr_recall_refund_sql[] = "UPDATE sid_registrations SET recall_failures = recall_failures - 1"
+					   " WHERE id = ?1 AND status = 'confirmed' AND recall_failures > 0";
+/* The compare-and-swap: only from the versions the caller completed with. */
 static const char sr_set_keys_sql[] =
 	"UPDATE sid_registrations SET auth_sealed = ?2, auth_version = ?3, sign_sealed = ?4,"
-	" sign_version = ?5 WHERE id = ?1 AND status = 'confirmed' AND expires > ?6";
+	" sign_version = ?5 WHERE id = ?1 AND status = 'confirmed' AND expires > ?6"
+	" AND auth_version = ?7 AND sign_version = ?8";
 static const char sr_fail_sql[] =
 	"UPDATE sid_registrations SET status = 'failed', code_hash = NULL, auth_sealed = NULL,"
 	" sign_sealed = NULL, auth_share = NULL, sign_share = NULL WHERE id = ?1 AND status IN ('code', 'confirmed')";
@@ -58,7 +67,8 @@ const char *const store_sql_sid_reg[Q_COUNT] = {
 	[Q_SR_FREE_CODE] = "UPDATE sid_registrations SET code_hash = NULL WHERE code_hash = ?1 AND expires <= ?2",
 	[Q_SR_JKT_DEVICE] = "SELECT 1 FROM sid_devices WHERE jkt = ?1",
 	[Q_SR_CONFIRM] = sr_confirm_sql,
-	[Q_SR_RECALL_FAIL] = sr_recall_fail_sql,
+	[Q_SR_RECALL_CHARGE] = sr_recall_charge_sql,
+	[Q_SR_RECALL_REFUND] = sr_recall_refund_sql,
 	[Q_SR_SET_KEYS] = sr_set_keys_sql,
 	/* A failed or finished registration keeps no server key: the
 	 * device's keys live in sid_keys, a failed one's nowhere. */
@@ -175,6 +185,7 @@ struct reg_state {
 	const char *rs_id;
 	const char *rs_status; /* the status the change needed */
 	int64_t rs_now; /* 0: expiry not checked */
+	const int64_t *rs_versions; /* auth, sign the change needed; NULL: not checked */
 };
 
 /* Why a registration is not fit for a step (in the caller's transaction):
@@ -203,7 +214,10 @@ reg_why_not(struct conn *c, const void *arg)
 	struct store_sid_registration r = { 0 };
 	int rc = conn_read_one(c, Q_SR_GET, b, NBIND(b), registration_read, &r);
 
-	if (rc == SL_OK && (rc = reg_check(&r, want, false)) == SL_OK)
+	if (rc == SL_OK && (rc = reg_check(&r, want, false)) == SL_OK && want->rs_versions != NULL &&
+		(r.sr_auth_version != want->rs_versions[0] || r.sr_sign_version != want->rs_versions[1]))
+		rc = SL_ECONFLICT; /* another try moved the keys on */
+	else if (rc == SL_OK)
 		rc = SL_ESTORE; /* the statement should have matched */
 	store_sid_registration_clear(&r);
 	return rc;
@@ -214,7 +228,7 @@ store_sid_registration_confirm(struct store *st, const struct store_sid_registra
 {
 	const struct bind b[] = { BT(r->sr_id), BT(r->sr_person), BT(r->sr_email), BT(r->sr_phone), BT(r->sr_challenge),
 		BI(now), BT(r->sr_auth_sealed), BI(r->sr_auth_version), BT(r->sr_sign_sealed), BI(r->sr_sign_version) };
-	const struct reg_state want = { r->sr_id, "code", now };
+	const struct reg_state want = { r->sr_id, "code", now, NULL };
 
 	if (r->sr_id == NULL || r->sr_person == NULL || r->sr_challenge == NULL || r->sr_auth_sealed == NULL ||
 		r->sr_sign_sealed == NULL)
@@ -223,21 +237,57 @@ store_sid_registration_confirm(struct store *st, const struct store_sid_registra
 }
 
 int
-store_sid_registration_recall_failure(struct store *st, const char *id, int *failures)
+store_sid_registration_recall_charge(struct store *st, const char *id, int max, int *tries)
 {
-	/* No row: unknown or not "confirmed" (the recall check is over). */
-	return update_returning_int(st, DUR_NORMAL, Q_SR_RECALL_FAIL, id, failures);
+	const struct bind b[] = { BT(id), BI(max) };
+	struct store_sid_registration r = { 0 };
+	int64_t v = 0;
+	int rc;
+
+	if (id == NULL)
+		return SL_EINVAL;
+	rc = update_returning(st, DUR_NORMAL, Q_SR_RECALL_CHARGE, b, NBIND(b), &v, 1);
+	if (rc == SL_OK) {
+		*tries = (int)v;
+		return rc;
+	}
+	if (rc != SL_ENOTFOUND)
+		return rc;
+	/* Nothing charged; why is read afterwards (it only picks the answer:
+	 * the statement alone decided that nothing is tested). */
+	rc = store_sid_registration_get(st, id, &r);
+	if (rc == SL_OK)
+		rc = strcmp(r.sr_status, "failed") == 0 ||
+				     (strcmp(r.sr_status, "confirmed") == 0 && r.sr_recall_failures >= max)
+			     ? SL_EDENIED
+			     : SL_ECONFLICT;
+	store_sid_registration_clear(&r);
+	return rc;
 }
 
 int
-store_sid_registration_set_keys(struct store *st, const struct store_sid_registration *r)
+store_sid_registration_recall_refund(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	if (id == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_NORMAL, Q_SR_RECALL_REFUND, b, NBIND(b), true);
+}
+
+int
+store_sid_registration_set_keys(
+	struct store *st, const struct store_sid_registration *r, int64_t old_auth_version, int64_t old_sign_version)
 {
 	int64_t now = sl_now();
+	const int64_t old[2] = { old_auth_version, old_sign_version };
 	const struct bind b[] = { BT(r->sr_id), BT(r->sr_auth_sealed), BI(r->sr_auth_version), BT(r->sr_sign_sealed),
-		BI(r->sr_sign_version), BI(now) };
-	const struct reg_state want = { r->sr_id, "confirmed", now };
+		BI(r->sr_sign_version), BI(now), BI(old_auth_version), BI(old_sign_version) };
+	const struct reg_state want = { r->sr_id, "confirmed", now, old };
 
-	if (r->sr_id == NULL || r->sr_auth_sealed == NULL || r->sr_sign_sealed == NULL)
+	/* Versions only go up: a step back would re-admit a stale share. */
+	if (r->sr_id == NULL || r->sr_auth_sealed == NULL || r->sr_sign_sealed == NULL ||
+		r->sr_auth_version < old_auth_version || r->sr_sign_version < old_sign_version)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_SR_SET_KEYS, b, NBIND(b), reg_why_not, &want);
 }
@@ -321,13 +371,33 @@ finish_key(struct conn *c, const struct store_sid_registration *reg, const char 
 	return rc == SL_OK ? rc : sl_fail(why, rc, "cannot save the %s key", use);
 }
 
+/* May the account take one more device (in the finish's transaction, which
+ * holds the write lock, so racing finishes of one person are counted one
+ * after the other)?  SL_EDENIED when the operator blocked it, SL_ETOOBIG
+ * at max_devices active (0: no limit). */
+static int
+finish_room(struct conn *c, const struct store_sid_account *a, int max_devices, struct sl_err *why)
+{
+	const struct bind b[] = { BT(a->sa_id) };
+	int n = 0, rc;
+
+	if (a->sa_status == NULL || strcmp(a->sa_status, "active") != 0)
+		return sl_fail(why, SL_EDENIED, "the account is blocked");
+	if (max_devices <= 0)
+		return SL_OK;
+	rc = conn_read_one(c, Q_SD_COUNT_ACTIVE, b, NBIND(b), count_read, &n);
+	if (rc != SL_OK)
+		return sl_fail(why, rc, "cannot count the devices");
+	return n < max_devices ? SL_OK : sl_fail(why, SL_ETOOBIG, "the account has %d active devices", n);
+}
+
 int
-store_sid_registration_finish(struct store *st, const char *registration_id, struct store_person *person,
-	struct store_sid_device *dev, const struct store_sid_key *auth, const struct store_sid_key *sign,
-	struct store_sid_account *account, int64_t now, struct sl_err *err)
+store_sid_registration_finish(struct store *st, const char *registration_id, int max_devices,
+	struct store_person *person, struct store_sid_device *dev, const struct store_sid_key *auth,
+	const struct store_sid_key *sign, struct store_sid_account *account, int64_t now, struct sl_err *err)
 {
 	const struct bind key[] = { BT(registration_id) };
-	const struct reg_state want = { registration_id, "confirmed", now };
+	const struct reg_state want = { registration_id, "confirmed", now, NULL };
 	struct store_sid_registration reg = { 0 };
 	struct store_person upserted = { 0 };
 	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
@@ -358,6 +428,8 @@ store_sid_registration_finish(struct store *st, const char *registration_id, str
 	if (rc == SL_OK &&
 		(rc = sid_account_for_person_tx(c, upserted.p_id, reg.sr_email, reg.sr_phone, now, account)) != SL_OK)
 		sl_fail(&why, rc, "cannot save the account");
+	if (rc == SL_OK)
+		rc = finish_room(c, account, max_devices, &why);
 	if (rc == SL_OK)
 		rc = finish_device(c, &reg, dev, account->sa_id, now, &why);
 	if (rc == SL_OK)

@@ -555,11 +555,11 @@ struct store_sid_registration {
 	int64_t sr_auth_version; /* NULL while "code" */
 	char *sr_sign_sealed;
 	int64_t sr_sign_version;
-	char *sr_person; /* JSON store_person fields from the portal's eID login, once confirmed */
+	char *sr_person; /* JSON store_person fields (id, rrn, names, birthdate) from the portal's eID login, once confirmed */
 	char *sr_email; /* answers of the portal's questions, once confirmed */
 	char *sr_phone;
 	char *sr_challenge; /* b64url: what the recall signatures sign, set at confirmation */
-	int sr_recall_failures; /* wrong PINs at the recall check */
+	int sr_recall_failures; /* recall tries charged (store_sid_registration_recall_charge) */
 	int64_t sr_created;
 	int64_t sr_expires;
 };
@@ -568,7 +568,7 @@ struct store_sid_registration {
  * registration pages (cookie-bound; the id is the hash of the cookie). */
 struct store_sid_visit {
 	char *sv_id;
-	char *sv_person; /* JSON store_person fields from the eID login */
+	char *sv_person; /* JSON store_person fields (id, rrn, names, birthdate) from the eID login */
 	char *sv_email;
 	char *sv_phone;
 	char *sv_registration_id; /* the registration its code matched, or NULL */
@@ -666,13 +666,25 @@ int store_sid_registration_by_code(
  * for new keys; all from `r`) in one statement: the code and the shares are dropped.
  * SL_ECONFLICT when no longer "code", SL_EEXPIRED when expired. */
 int store_sid_registration_confirm(struct store *st, const struct store_sid_registration *r, int64_t now);
-/* A recall-check PIN failure, counted in one statement; *failures new.
- * SL_ENOTFOUND when unknown or not "confirmed". */
-int store_sid_registration_recall_failure(struct store *st, const char *id, int *failures);
+/* One recall-check try (a PIN pair), charged BEFORE any key is completed,
+ * in one statement (as store_sid_key_attempt): recall_failures + 1 while
+ * "confirmed" and below `max`; *tries the new count.  SL_EDENIED when the
+ * `max` tries are used (or the registration failed on them), SL_ECONFLICT
+ * when not "confirmed" (not yet, or done), SL_ENOTFOUND when unknown. */
+int store_sid_registration_recall_charge(struct store *st, const char *id, int max, int *tries);
+/* Give a charged try back (nothing was tested, or the pair was right but
+ * the finish refused): recall_failures - 1 while "confirmed" and above 0,
+ * else SL_ENOTFOUND. */
+int store_sid_registration_recall_refund(struct store *st, const char *id);
 /* Replace the sealed keys and versions (a right PIN at the recall check
- * advanced one of them) while "confirmed" (else SL_ECONFLICT) and
- * unexpired (else SL_EEXPIRED). */
-int store_sid_registration_set_keys(struct store *st, const struct store_sid_registration *r);
+ * advanced one of them), a compare-and-swap on the versions the caller
+ * completed with: SL_ECONFLICT when the stored ones are no longer
+ * old_auth_version / old_sign_version (another try moved them: the
+ * caller answers as for a replay) or the registration is no longer
+ * "confirmed"; SL_EEXPIRED when expired; SL_EINVAL when a version would go
+ * back. */
+int store_sid_registration_set_keys(
+	struct store *st, const struct store_sid_registration *r, int64_t old_auth_version, int64_t old_sign_version);
 /* "code"/"confirmed" -> "failed", its server keys dropped; SL_ECONFLICT
  * when already "done" or "failed". */
 int store_sid_registration_fail(struct store *st, const char *id);
@@ -680,16 +692,19 @@ int store_sid_registration_fail(struct store *st, const char *id);
  * else SL_ECONFLICT / SL_EEXPIRED) becomes "done" (its copies of the server
  * keys dropped); the person is upserted by national number (`person`
  * in/out, p_rrn required: p_id set), the account created or reused (email,
- * phone updated from the registration), the device (in/out: sd_document
+ * phone updated from the registration; a reused one must be "active",
+ * else SL_EDENIED, and have fewer than `max_devices` active devices, else
+ * SL_ETOOBIG; max_devices 0: no limit — checked inside the transaction, so
+ * racing finishes of one person cannot pass it together), the device (in/out: sd_document
  * required; sd_id made when NULL; sd_account_id, status, created set here;
  * sd_jkt, sd_transport_jwk and sd_name taken from the registration when
  * NULL, SL_EINVAL when the key differs) and its two keys (sk_device_id
  * and sk_use set here; sk_sealed NULL: the registration's latest sealed
  * key and version) inserted.  SL_ECONFLICT also when the document number
  * or the key is in use.  `account` out. */
-int store_sid_registration_finish(struct store *st, const char *registration_id, struct store_person *person,
-	struct store_sid_device *dev, const struct store_sid_key *auth, const struct store_sid_key *sign,
-	struct store_sid_account *account, int64_t now, struct sl_err *err);
+int store_sid_registration_finish(struct store *st, const char *registration_id, int max_devices,
+	struct store_person *person, struct store_sid_device *dev, const struct store_sid_key *auth,
+	const struct store_sid_key *sign, struct store_sid_account *account, int64_t now, struct sl_err *err);
 void store_sid_registration_clear(struct store_sid_registration *r);
 
 /* registration portal visits */

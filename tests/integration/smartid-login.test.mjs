@@ -13,7 +13,8 @@
 // replayed answer is refused; another account's request is unreachable; an
 // unknown number gets the same page; two devices both see a request and the
 // first answer wins; max_pending; a removed device is refused and the
-// login waiting on it ends at once; rate limits per number and address.
+// login waiting on it ends at once; rate limits per number and address (the
+// person's, behind a trusted proxy).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -475,19 +476,24 @@ test('status and devices; removing a device of another account is not found; a r
   assert.equal(r.status, 404, 'removed once');
 });
 
+// Submit `number` on the Smart-ID login form of a new login at `srv` for
+// RP `srp` (headers: of the submit).
+async function trySubmit(srv, srp, number, headers = {}) {
+  const agent = new Agent();
+  const a = await authRequest(srp.config);
+  const loc = new URL((await agent.get(String(a.url))).headers.get('location'), srv.base);
+  const req = loc.searchParams.get('req');
+  const form = await agent.get(`${srv.base}/key/smartid?req=${req}&lang=en`);
+  const res = await agent.request(`${srv.base}/key/smartid/login`, { method: 'POST', headers,
+    form: { ...hiddenInputs(await form.text()), rrn: number } });
+  return { status: res.status, html: res.status === 303 ? '' : await res.text() };
+}
+
 test('rate limits per national number and per address, counted before the account is looked up', async () => {
   const small = await startServer({ config: { app: { rate_phone: 2, rate_ip: 5, rate_rp: 1000 } } });
   try {
     const srp = await registerRp(small);
-    const tryNumber = async (number) => {
-      const agent = new Agent();
-      const a = await authRequest(srp.config);
-      const loc = new URL((await agent.get(String(a.url))).headers.get('location'), small.base);
-      const req = loc.searchParams.get('req');
-      const form = await agent.get(`${small.base}/key/smartid?req=${req}&lang=en`);
-      const res = await agent.post(`${small.base}/key/smartid/login`, { ...hiddenInputs(await form.text()), rrn: number });
-      return { status: res.status, html: res.status === 303 ? '' : await res.text() };
-    };
+    const tryNumber = (number) => trySubmit(small, srp, number);
     const [a, b, c, d, e] = ['700101', '710202', '720303', '730404', '740505'].map((day, i) => rrn(day, 11 + i));
     assert.equal((await tryNumber(a)).status, 303);
     assert.equal((await tryNumber(a)).status, 303);
@@ -498,5 +504,23 @@ test('rate limits per national number and per address, counted before the accoun
     assert.equal((await tryNumber(e)).status, 429, 'the sixth from one address');
   } finally {
     await small.stop();
+  }
+});
+
+// Found in review: behind a proxy every login counted against the proxy's
+// address; now the address a [server] trusted_proxies proxy forwarded.
+test('the address limit counts the person\'s address behind a trusted proxy', async () => {
+  const proxied = await startServer({ config: { server: { trusted_proxies: '127.0.0.1' },
+    app: { rate_phone: 1000, rate_ip: 2, rate_rp: 1000 } } });
+  try {
+    const srp = await registerRp(proxied);
+    const from = (addr, number) => trySubmit(proxied, srp, number, { 'x-forwarded-for': addr });
+    const numbers = ['700101', '710202', '720303', '730404'].map((day, i) => rrn(day, 21 + i));
+    assert.equal((await from('198.51.100.7', numbers[0])).status, 303);
+    assert.equal((await from('198.51.100.7', numbers[1])).status, 303);
+    assert.equal((await from('198.51.100.7', numbers[2])).status, 429, 'the third from one person\'s address');
+    assert.equal((await from('203.0.113.9', numbers[3])).status, 303, 'another person behind the same proxy');
+  } finally {
+    await proxied.stop();
   }
 });

@@ -2,9 +2,12 @@
  * test_smartid.c — the Smart-ID records in the SQLite store (schema 8), on
  * a fresh database file per test: migration from a version 7 database;
  * registrations (key and code uniqueness across live registrations and
- * devices, expiry, confirm once, the code lookup, recall failures, keys,
- * failing); the finish that makes person, account, device and keys in one
- * transaction (and reuses the account for a second device); devices
+ * devices, expiry, confirm once, the code lookup, recall tries charged
+ * before the keys are tested and never past the limit, also when racing,
+ * given back, the keys' compare-and-swap, failing); the finish that makes
+ * person, account, device and keys in one transaction (and reuses the
+ * account for a second device, refusing a blocked account or one at
+ * max_devices inside that transaction, also for racing finishes); devices
  * (ending one fails its pending requests); the split keys' lockout
  * schedule, also under concurrent tries, the compare-and-swap advance and
  * the operator's unlock; signing requests; portal visits and their bounded
@@ -107,7 +110,7 @@ finish(struct store *st, const char *id, const char *rrn, const char *document, 
 
 	person_in(&p, rrn, "An");
 	device_in(dev, document);
-	rc = store_sid_registration_finish(st, id, &p, dev, &auth_in, &sign_in, acc, sl_now(), err);
+	rc = store_sid_registration_finish(st, id, 0, &p, dev, &auth_in, &sign_in, acc, sl_now(), err);
 	store_person_clear(&p);
 	return rc;
 }
@@ -126,6 +129,77 @@ register_device(struct store *st, const char *id, const char *jkt, const char *r
 	assert_int_equal(store_sid_registration_put(st, &r), SL_OK);
 	assert_int_equal(confirm(st, id, "an@example.be", sl_now()), SL_OK);
 	return finish(st, id, rrn, document, acc, dev, err);
+}
+
+/* ---- racing threads ---- */
+
+#define RACE_MAX 8
+
+/* One thread of a race: what it races for, what came of it. */
+struct race_job {
+	struct store *rj_store;
+	const char *rj_key; /* the device or registration raced for */
+	char rj_text[32]; /* this thread's own value: a sealed key, a registration id */
+	int64_t rj_now;
+	int rj_rc; /* a one-shot job's result */
+	int rj_granted; /* a repeating job's SL_OK results */
+	int rj_errors; /* and its results other than SL_OK and SL_EDENIED */
+};
+
+/* Run fn on the n jobs at once, and wait for them all. */
+static void
+race(struct store *st, struct race_job *jobs, int n, void *(*fn)(void *))
+{
+	pthread_t th[RACE_MAX];
+
+	assert_true(n <= RACE_MAX);
+	for (int i = 0; i < n; i++) {
+		jobs[i].rj_store = st;
+		assert_int_equal(pthread_create(&th[i], NULL, fn, &jobs[i]), 0);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+}
+
+/* A repeating job's tally of one result (`ok`: an SL_OK as expected). */
+static void
+race_count(struct race_job *j, int rc, bool ok)
+{
+	if (rc == SL_OK && ok)
+		j->rj_granted++;
+	else if (rc != SL_EDENIED)
+		j->rj_errors++;
+}
+
+/* Repeating jobs: how many were granted in all (none went wrong). */
+static int
+race_granted(const struct race_job *jobs, int n)
+{
+	int granted = 0;
+
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(jobs[i].rj_errors, 0);
+		granted += jobs[i].rj_granted;
+	}
+	return granted;
+}
+
+/* One-shot jobs: exactly one won, every other got `lost`; the winner. */
+static int
+race_winner(const struct race_job *jobs, int n, int lost)
+{
+	int wins = 0, winner = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (jobs[i].rj_rc == SL_OK) {
+			wins++;
+			winner = i;
+		} else {
+			assert_int_equal(jobs[i].rj_rc, lost);
+		}
+	}
+	assert_int_equal(wins, 1);
+	return winner;
 }
 
 static struct store_sid_request
@@ -411,20 +485,32 @@ test_registration_recall_keys_fail(void **state)
 	struct fixture *fx = *state;
 	int64_t now = sl_now();
 	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", now + 900), got;
-	int failures = -1;
+	int tries = -1;
 
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	/* Not confirmed yet: no recall check, no key change. */
-	assert_int_equal(store_sid_registration_recall_failure(fx->fx_store, "r1", &failures), SL_ENOTFOUND);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_ENOTFOUND);
 	r.sr_auth_sealed = (char *)"sealed-auth-2";
 	r.sr_auth_version = 2;
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_ECONFLICT);
 	assert_int_equal(confirm(fx->fx_store, "r1", NULL, now), SL_OK);
+	/* Nothing to give back yet. */
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_ENOTFOUND);
 	for (int n = 1; n <= 3; n++) {
-		assert_int_equal(store_sid_registration_recall_failure(fx->fx_store, "r1", &failures), SL_OK);
-		assert_int_equal(failures, n);
+		assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_OK);
+		assert_int_equal(tries, n);
 	}
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_OK);
+	/* Used up: nothing more is charged, so nothing more is tested. */
+	tries = -1;
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_EDENIED);
+	assert_int_equal(tries, -1);
+	/* A try given back (it tested nothing) frees one, once. */
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_OK);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_OK);
+	assert_int_equal(tries, 3);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 3, &tries), SL_EDENIED);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_OK);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
 	assert_string_equal(got.sr_auth_sealed, "sealed-auth-2");
 	assert_int_equal(got.sr_auth_version, 2);
@@ -432,7 +518,7 @@ test_registration_recall_keys_fail(void **state)
 	assert_int_equal(got.sr_recall_failures, 3);
 	store_sid_registration_clear(&got);
 	r.sr_sign_sealed = NULL;
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_EINVAL);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 1), SL_EINVAL);
 	/* Failing drops the server keys; once. */
 	assert_int_equal(store_sid_registration_fail(fx->fx_store, "r1"), SL_OK);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
@@ -442,9 +528,112 @@ test_registration_recall_keys_fail(void **state)
 	store_sid_registration_clear(&got);
 	assert_int_equal(store_sid_registration_fail(fx->fx_store, "r1"), SL_ECONFLICT);
 	assert_int_equal(store_sid_registration_fail(fx->fx_store, "nope"), SL_ENOTFOUND);
-	assert_int_equal(store_sid_registration_recall_failure(fx->fx_store, "r1", &failures), SL_ENOTFOUND);
+	/* A failed registration's tries are over, whatever the limit. */
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "r1", 10, &tries), SL_EDENIED);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, "nope", 3, &tries), SL_ENOTFOUND);
+	assert_int_equal(store_sid_registration_recall_refund(fx->fx_store, "r1"), SL_ENOTFOUND);
 	r.sr_sign_sealed = (char *)"sealed-sign-2";
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 1), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_recall_charge(fx->fx_store, NULL, 3, &tries), SL_EINVAL);
+}
+
+/* Registration r1 (key jkt-1), confirmed: ready for its recall check. */
+static struct store_sid_registration
+confirmed_r1(struct fixture *fx)
+{
+	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", sl_now() + 900);
+
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r1", NULL, sl_now()), SL_OK);
+	return r;
+}
+
+#define CHARGE_THREADS 6
+#define CHARGE_EACH 10
+
+static void *
+charge_worker(void *arg)
+{
+	struct race_job *j = arg;
+
+	for (int i = 0; i < CHARGE_EACH; i++) {
+		int tries = 0;
+		int rc = store_sid_registration_recall_charge(j->rj_store, j->rj_key, 3, &tries);
+		race_count(j, rc, tries >= 1 && tries <= 3);
+	}
+	return NULL;
+}
+
+/* Parallel recall tries cannot outrun the limit: of 60 racing charges
+ * exactly 3 pass, and the stored count never goes past it. */
+static void
+test_registration_recall_charge_concurrent(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_registration got;
+	struct race_job jobs[CHARGE_THREADS];
+
+	confirmed_r1(fx);
+	for (int i = 0; i < CHARGE_THREADS; i++)
+		jobs[i] = (struct race_job){ .rj_key = "r1" };
+	race(fx->fx_store, jobs, CHARGE_THREADS, charge_worker);
+	assert_int_equal(race_granted(jobs, CHARGE_THREADS), 3);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_int_equal(got.sr_recall_failures, 3);
+	store_sid_registration_clear(&got);
+}
+
+#define SETKEYS_THREADS 4
+
+static void *
+setkeys_worker(void *arg)
+{
+	struct race_job *j = arg;
+	struct store_sid_registration r = reg_fixture(j->rj_key, "jkt-1", "code-1", 0);
+
+	r.sr_auth_sealed = j->rj_text;
+	r.sr_auth_version = 2;
+	j->rj_rc = store_sid_registration_set_keys(j->rj_store, &r, 1, 1);
+	return NULL;
+}
+
+/* The recall's key update is a compare-and-swap on the versions read: of
+ * racing tries that advanced the same key exactly one stores it, and a try
+ * that read older versions is refused. */
+static void
+test_registration_set_keys_cas(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_registration r = confirmed_r1(fx), got;
+	struct race_job jobs[SETKEYS_THREADS];
+	int winner;
+
+	for (int i = 0; i < SETKEYS_THREADS; i++) {
+		jobs[i] = (struct race_job){ .rj_key = "r1" };
+		snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "sealed-auth-%d", i);
+	}
+	race(fx->fx_store, jobs, SETKEYS_THREADS, setkeys_worker);
+	winner = race_winner(jobs, SETKEYS_THREADS, SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_string_equal(got.sr_auth_sealed, jobs[winner].rj_text);
+	assert_int_equal(got.sr_auth_version, 2);
+	store_sid_registration_clear(&got);
+	/* A try that read the sign key at 1 while it is at 1 but the auth key
+	 * at 1 while it is at 2: refused, nothing written. */
+	r.sr_sign_sealed = (char *)"sealed-sign-2";
+	r.sr_sign_version = 2;
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_string_equal(got.sr_sign_sealed, "sealed-sign-1");
+	assert_int_equal(got.sr_sign_version, 1);
+	store_sid_registration_clear(&got);
+	/* From the versions it is at: stored. */
+	r.sr_auth_sealed = (char *)"sealed-auth-9";
+	r.sr_auth_version = 2;
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 1), SL_OK);
+	/* Versions never go back. */
+	r.sr_auth_version = 1;
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 2, 2), SL_EINVAL);
 }
 
 /* Set keys on an expired registration: too late. */
@@ -458,11 +647,12 @@ test_registration_set_keys_expired(void **state)
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	assert_int_equal(confirm(fx->fx_store, "r1", NULL, now), SL_OK);
 	assert_int_equal(raw_exec(fx->fx_path, "UPDATE sid_registrations SET expires = 1"), SQLITE_OK);
-	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r), SL_EEXPIRED);
+	assert_int_equal(store_sid_registration_set_keys(fx->fx_store, &r, 1, 1), SL_EEXPIRED);
 	assert_int_equal(
-		store_sid_registration_set_keys(fx->fx_store, &(struct store_sid_registration){ .sr_id = (char *)"nope",
-								      .sr_auth_sealed = (char *)"a",
-								      .sr_sign_sealed = (char *)"s" }),
+		store_sid_registration_set_keys(fx->fx_store,
+			&(struct store_sid_registration){
+				.sr_id = (char *)"nope", .sr_auth_sealed = (char *)"a", .sr_sign_sealed = (char *)"s" },
+			0, 0),
 		SL_ENOTFOUND);
 }
 
@@ -603,7 +793,7 @@ test_finish_second_device_reuses_account(void **state)
 	device_in(&d2, "PNOBE-" RRN_AN "-BBBB-Q");
 	d2.sd_name = strdup("Tablet");
 	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &d2, &auth_in, &sign_in, &a2, sl_now(), &err),
+		store_sid_registration_finish(fx->fx_store, "r2", 0, &p, &d2, &auth_in, &sign_in, &a2, sl_now(), &err),
 		SL_OK);
 	assert_string_equal(a2.sa_id, a1.sa_id);
 	assert_string_equal(p.p_id, a1.sa_person_id);
@@ -641,6 +831,33 @@ test_finish_second_device_reuses_account(void **state)
 	store_sid_device_clear(&d3);
 }
 
+/* An's first device (registration r1) and a second registration r2 (key
+ * jkt-2), not yet confirmed. */
+static void
+first_device_and_r2(struct fixture *fx, struct store_sid_account *a1, struct store_sid_device *d1)
+{
+	struct store_sid_registration r = reg_fixture("r2", "jkt-2", "code-2", sl_now() + 900);
+	struct sl_err err = { 0 };
+
+	assert_int_equal(
+		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", a1, d1, &err), SL_OK);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+}
+
+/* A refused finish of r2 kept nothing: one device, its two keys, and r2
+ * still confirmed. */
+static void
+r2_refused_cleanly(struct fixture *fx)
+{
+	struct store_sid_registration got;
+
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 2);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_OK);
+	assert_string_equal(got.sr_status, "confirmed");
+	store_sid_registration_clear(&got);
+}
+
 /* Refusals leave nothing behind: no person, account, device or key, and
  * the registration still confirmed. */
 static void
@@ -649,13 +866,10 @@ test_finish_refusals_atomic(void **state)
 	struct fixture *fx = *state;
 	struct store_sid_account a1 = { 0 }, acc = { 0 };
 	struct store_sid_device d1, dev;
-	struct store_sid_registration r = reg_fixture("r2", "jkt-2", "code-2", sl_now() + 900), got;
 	struct store_person p;
 	struct sl_err err = { 0 };
 
-	assert_int_equal(
-		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &a1, &d1, &err), SL_OK);
-	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	first_device_and_r2(fx, &a1, &d1);
 	/* Not confirmed. */
 	assert_int_equal(finish(fx->fx_store, "r2", RRN_BO, "PNOBE-" RRN_BO "-BBBB-Q", &acc, &dev, &err), SL_ECONFLICT);
 	store_sid_device_clear(&dev);
@@ -669,8 +883,8 @@ test_finish_refusals_atomic(void **state)
 	person_in(&p, RRN_BO, "Bo");
 	device_in(&dev, "PNOBE-" RRN_BO "-BBBB-Q");
 	dev.sd_jkt = strdup("jkt-other");
-	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r2", 0, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
 		SL_EINVAL);
 	/* Rolled back: the person record names no row that is not there. */
 	assert_null(p.p_id);
@@ -679,25 +893,21 @@ test_finish_refusals_atomic(void **state)
 	device_in(&dev, "x");
 	free(dev.sd_document);
 	dev.sd_document = NULL;
-	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r2", 0, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
 		SL_EINVAL);
 	store_sid_device_clear(&dev);
 	free(p.p_rrn);
 	p.p_rrn = NULL;
 	device_in(&dev, "PNOBE-" RRN_BO "-BBBB-Q");
-	assert_int_equal(
-		store_sid_registration_finish(fx->fx_store, "r2", &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r2", 0, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
 		SL_EINVAL);
 	store_sid_device_clear(&dev);
 	store_person_clear(&p);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_accounts"), 1);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 2);
-	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_OK);
-	assert_string_equal(got.sr_status, "confirmed");
-	store_sid_registration_clear(&got);
+	r2_refused_cleanly(fx);
 	/* Expired: too late, even though confirmed. */
 	assert_int_equal(raw_exec(fx->fx_path, "UPDATE sid_registrations SET expires = 1 WHERE id = 'r2'"), SQLITE_OK);
 	assert_int_equal(finish(fx->fx_store, "r2", RRN_BO, "PNOBE-" RRN_BO "-BBBB-Q", &acc, &dev, &err), SL_EEXPIRED);
@@ -709,6 +919,111 @@ test_finish_refusals_atomic(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
 	store_sid_account_clear(&a1);
 	store_sid_device_clear(&d1);
+}
+
+/* A reused account must be active and below max_devices, decided inside
+ * the finish's transaction: refusals leave nothing behind. */
+static void
+test_finish_room_in_transaction(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_account a1 = { 0 }, acc = { 0 };
+	struct store_sid_device d1, dev;
+	struct store_sid_registration r;
+	struct store_person p;
+	struct sl_err err = { 0 };
+
+	first_device_and_r2(fx, &a1, &d1);
+	assert_int_equal(confirm(fx->fx_store, "r2", NULL, sl_now()), SL_OK);
+	assert_int_equal(store_sid_account_set_status(fx->fx_store, a1.sa_id, "blocked"), SL_OK);
+	for (int round = 0; round < 3; round++) {
+		/* Blocked (whatever the room), then full at 1, then room at 2. */
+		static const int max[] = { 5, 1, 2 };
+		static const int want[] = { SL_EDENIED, SL_ETOOBIG, SL_OK };
+		if (round == 1)
+			assert_int_equal(store_sid_account_set_status(fx->fx_store, a1.sa_id, "active"), SL_OK);
+		person_in(&p, RRN_AN, "An");
+		device_in(&dev, "PNOBE-" RRN_AN "-BBBB-Q");
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(store_sid_registration_finish(fx->fx_store, "r2", max[round], &p, &dev, &auth_in,
+					 &sign_in, &acc, sl_now(), &err),
+			want[round]);
+		if (want[round] != SL_OK) {
+			assert_non_null(strstr(err.msg, round == 0 ? "blocked" : "1 active devices"));
+			assert_null(acc.sa_id);
+			assert_null(p.p_id);
+			r2_refused_cleanly(fx);
+		}
+		store_person_clear(&p);
+		store_sid_device_clear(&dev);
+	}
+	assert_string_equal(acc.sa_id, a1.sa_id);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 2);
+	/* A device that ended leaves room: only active ones count. */
+	assert_int_equal(store_sid_device_end(fx->fx_store, d1.sd_id, "removed", "person"), SL_OK);
+	r = reg_fixture("r3", "jkt-3", "code-3", sl_now() + 900);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r3", NULL, sl_now()), SL_OK);
+	person_in(&p, RRN_AN, "An");
+	device_in(&dev, "PNOBE-" RRN_AN "-CCCC-Q");
+	store_sid_account_clear(&acc);
+	assert_int_equal(store_sid_registration_finish(
+				 fx->fx_store, "r3", 2, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err),
+		SL_OK);
+	store_person_clear(&p);
+	store_sid_device_clear(&dev);
+	store_sid_account_clear(&acc);
+	store_sid_account_clear(&a1);
+	store_sid_device_clear(&d1);
+}
+
+#define ROOM_THREADS 4
+
+static void *
+room_worker(void *arg)
+{
+	struct race_job *j = arg;
+	struct store_sid_account acc = { 0 };
+	struct store_sid_device dev;
+	struct store_person p;
+	struct sl_err err = { 0 };
+	char doc[64];
+
+	snprintf(doc, sizeof(doc), "PNOBE-" RRN_BO "-%s-Q", j->rj_text);
+	person_in(&p, RRN_BO, "Bo");
+	device_in(&dev, doc);
+	j->rj_rc = store_sid_registration_finish(
+		j->rj_store, j->rj_text, 1, &p, &dev, &auth_in, &sign_in, &acc, sl_now(), &err);
+	store_person_clear(&p);
+	store_sid_device_clear(&dev);
+	store_sid_account_clear(&acc);
+	return NULL;
+}
+
+/* Racing finishes of one person's registrations at max_devices = 1 make
+ * one device: the count is taken inside each finish's transaction. */
+static void
+test_finish_room_concurrent(void **state)
+{
+	struct fixture *fx = *state;
+	struct race_job jobs[ROOM_THREADS];
+
+	for (int i = 0; i < ROOM_THREADS; i++) {
+		char jkt[16], code[16];
+		struct store_sid_registration r;
+		jobs[i] = (struct race_job){ 0 };
+		snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "R%d", i);
+		snprintf(jkt, sizeof(jkt), "jkt-%d", i);
+		snprintf(code, sizeof(code), "code-%d", i);
+		r = reg_fixture(jobs[i].rj_text, jkt, code, sl_now() + 900);
+		assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+		assert_int_equal(confirm(fx->fx_store, jobs[i].rj_text, NULL, sl_now()), SL_OK);
+	}
+	race(fx->fx_store, jobs, ROOM_THREADS, room_worker);
+	race_winner(jobs, ROOM_THREADS, SL_ETOOBIG);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_accounts"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_registrations WHERE status = 'done'"), 1);
 }
 
 /* ---- accounts and devices ---- */
@@ -881,28 +1196,17 @@ test_key_lockout_schedule(void **state)
 #define TRY_THREADS 4
 #define TRY_EACH 25
 
-struct try_job {
-	struct store *tj_store;
-	const char *tj_device;
-	int64_t tj_now;
-	int tj_granted;
-	int tj_errors;
-};
-
 static void *
 try_worker(void *arg)
 {
-	struct try_job *j = arg;
+	struct race_job *j = arg;
 
 	for (int i = 0; i < TRY_EACH; i++) {
 		int failures = 0;
 		int64_t until = 0;
 		int rc = store_sid_key_attempt(
-			j->tj_store, j->tj_device, STORE_SID_KEY_AUTH, j->tj_now, &sid_lockout, &failures, &until);
-		if (rc == SL_OK)
-			j->tj_granted++;
-		else if (rc != SL_EDENIED)
-			j->tj_errors++;
+			j->rj_store, j->rj_key, STORE_SID_KEY_AUTH, j->rj_now, &sid_lockout, &failures, &until);
+		race_count(j, rc, true);
 	}
 	return NULL;
 }
@@ -917,25 +1221,17 @@ test_key_lockout_concurrent(void **state)
 	struct store_sid_device dev;
 	struct store_sid_key k;
 	struct sl_err err = { 0 };
-	struct try_job jobs[TRY_THREADS];
-	pthread_t th[TRY_THREADS];
+	struct race_job jobs[TRY_THREADS];
 	int64_t now = 10000;
 
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
 		SL_OK);
 	for (int round = 1; round <= 2; round++) {
-		int granted = 0;
-		for (int i = 0; i < TRY_THREADS; i++) {
-			jobs[i] = (struct try_job){ fx->fx_store, dev.sd_id, now, 0, 0 };
-			assert_int_equal(pthread_create(&th[i], NULL, try_worker, &jobs[i]), 0);
-		}
-		for (int i = 0; i < TRY_THREADS; i++) {
-			pthread_join(th[i], NULL);
-			assert_int_equal(jobs[i].tj_errors, 0);
-			granted += jobs[i].tj_granted;
-		}
-		assert_int_equal(granted, 3);
+		for (int i = 0; i < TRY_THREADS; i++)
+			jobs[i] = (struct race_job){ .rj_key = dev.sd_id, .rj_now = now };
+		race(fx->fx_store, jobs, TRY_THREADS, try_worker);
+		assert_int_equal(race_granted(jobs, TRY_THREADS), 3);
 		assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
 		assert_int_equal(k.sk_failures, 3 * round);
 		assert_int_equal(k.sk_locked_until, now + (round == 1 ? H3 : H24));
@@ -948,19 +1244,12 @@ test_key_lockout_concurrent(void **state)
 
 #define CAS_THREADS 4
 
-struct cas_job {
-	struct store *cj_store;
-	const char *cj_device;
-	char cj_sealed[32];
-	int cj_rc;
-};
-
 static void *
 cas_worker(void *arg)
 {
-	struct cas_job *j = arg;
+	struct race_job *j = arg;
 
-	j->cj_rc = store_sid_key_advance(j->cj_store, j->cj_device, STORE_SID_KEY_AUTH, 1, j->cj_sealed, 2);
+	j->rj_rc = store_sid_key_advance(j->rj_store, j->rj_key, STORE_SID_KEY_AUTH, 1, j->rj_text, 2);
 	return NULL;
 }
 
@@ -974,31 +1263,21 @@ test_key_advance_cas(void **state)
 	struct store_sid_device dev;
 	struct store_sid_key k;
 	struct sl_err err = { 0 };
-	struct cas_job jobs[CAS_THREADS];
-	pthread_t th[CAS_THREADS];
-	int wins = 0, winner = -1;
+	struct race_job jobs[CAS_THREADS];
+	int winner;
 
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
 		SL_OK);
 	for (int i = 0; i < CAS_THREADS; i++) {
-		jobs[i] = (struct cas_job){ .cj_store = fx->fx_store, .cj_device = dev.sd_id };
-		snprintf(jobs[i].cj_sealed, sizeof(jobs[i].cj_sealed), "sealed-%d", i);
-		assert_int_equal(pthread_create(&th[i], NULL, cas_worker, &jobs[i]), 0);
+		jobs[i] = (struct race_job){ .rj_key = dev.sd_id };
+		snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "sealed-%d", i);
 	}
-	for (int i = 0; i < CAS_THREADS; i++) {
-		pthread_join(th[i], NULL);
-		if (jobs[i].cj_rc == SL_OK) {
-			wins++;
-			winner = i;
-		} else {
-			assert_int_equal(jobs[i].cj_rc, SL_ECONFLICT);
-		}
-	}
-	assert_int_equal(wins, 1);
+	race(fx->fx_store, jobs, CAS_THREADS, cas_worker);
+	winner = race_winner(jobs, CAS_THREADS, SL_ECONFLICT);
 	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
 	assert_int_equal(k.sk_version, 2);
-	assert_string_equal(k.sk_sealed, jobs[winner].cj_sealed);
+	assert_string_equal(k.sk_sealed, jobs[winner].rj_text);
 	store_sid_key_clear(&k);
 	/* Stale, backwards, unknown. */
 	assert_int_equal(
@@ -1280,10 +1559,14 @@ main(void)
 		T(test_registration_by_code),
 		T(test_registration_confirm_once),
 		T(test_registration_recall_keys_fail),
+		T(test_registration_recall_charge_concurrent),
+		T(test_registration_set_keys_cas),
 		T(test_registration_set_keys_expired),
 		T(test_finish_creates_account_device_keys),
 		T(test_finish_second_device_reuses_account),
 		T(test_finish_refusals_atomic),
+		T(test_finish_room_in_transaction),
+		T(test_finish_room_concurrent),
 		T(test_account_status),
 		T(test_device_lookups_touch),
 		T(test_device_end_fails_pending),

@@ -248,9 +248,9 @@ reg_answer(struct server *srv, struct http_request *rq, const char *id, const ch
 static bool
 reg_rate_ok(struct server *srv, struct http_request *rq)
 {
-	char addr[96], key[128];
+	char ipbuf[SERVER_IP_MAX], addr[96], key[128];
 
-	app_rate_ip_key(http_client_ip(rq), addr, sizeof(addr));
+	app_rate_ip_key(server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)), addr, sizeof(addr));
 	snprintf(key, sizeof(key), "sr:%s", addr);
 	if (app_rate_count(srv, key, srv->sv_conf->c_sid_rate_ip) == SL_OK)
 		return true;

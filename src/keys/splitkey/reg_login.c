@@ -177,8 +177,9 @@ visit_start(struct server *srv, struct http_request *rq, const struct store_pers
 {
 	int lifetime = srv->sv_conf->c_sid_registration_lifetime;
 	char id[2 * SL_SHA256_LEN + 1], *cookie = sl_random_id(32);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s?}", "rrn", p->p_rrn, "given_name", p->p_given_name, "family_name",
-		p->p_family_name, "birthdate", p->p_birthdate);
+	/* The person's id too: the portal's audit records name the person. */
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "id", p->p_id, "rrn", p->p_rrn, "given_name", p->p_given_name,
+		"family_name", p->p_family_name, "birthdate", p->p_birthdate);
 	char *person = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int rc = cookie && person ? crypto_token_hash(cookie, id) : SL_ENOMEM;
 
@@ -253,6 +254,21 @@ sid_visit_names(const struct store_sid_visit *v, char *given, size_t glen, char 
 
 	sl_strlcpy(given, g ? g : "", glen);
 	sl_strlcpy(family, f ? f : "", flen);
+	json_decref(o);
+}
+
+void
+sid_visit_audit(struct server *srv, struct http_request *rq, const struct store_sid_visit *v, const char *result,
+	const char *registration_id, const char *note)
+{
+	json_t *o = v->sv_person ? json_loads(v->sv_person, 0, NULL) : NULL;
+	char detail[SID_REG_AAD_MAX];
+
+	if (registration_id != NULL)
+		snprintf(detail, sizeof(detail), "registration %s%s%s", registration_id, note ? ": " : "",
+			note ? note : "");
+	sid_reg_audit(srv, rq, "smartid.portal", result, json_string_value(json_object_get(o, "id")),
+		registration_id != NULL ? detail : note);
 	json_decref(o);
 }
 

@@ -155,7 +155,7 @@ static void
 code_tries_over(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v)
 {
 	store_sid_visit_delete(srv->sv_store, v->sv_id);
-	sid_reg_audit(srv, rq, "smartid.portal", "code_tries", NULL, "registration code tries used up");
+	sid_visit_audit(srv, rq, v, "code_tries", v->sv_registration_id, "registration code tries used up");
 	sid_reg_problem(srv, rq, 403, lang, N_("Too many wrong codes"),
 		N_("Start again: log in with your eID card and type the code the app shows."));
 }
@@ -173,7 +173,7 @@ code_post(struct server *srv, struct http_request *rq, int lang, const struct st
 		return;
 	}
 	if (code_lookup(srv, http_form(rq, "code"), &r) != SL_OK) {
-		sid_reg_audit(srv, rq, "smartid.portal", "wrong_code", NULL, NULL);
+		sid_visit_audit(srv, rq, v, "wrong_code", v->sv_registration_id, NULL);
 		if (tries >= max)
 			code_tries_over(srv, rq, lang, v);
 		else
@@ -309,7 +309,7 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 		rc = confirm_store(srv, v, r, challenge, &err);
 	if (rc == SL_EBUSY) {
 		/* Nothing changed: the same form, to press again. */
-		sid_reg_audit(srv, rq, "smartid.portal", "busy", NULL, err.msg);
+		sid_visit_audit(srv, rq, v, "busy", r->sr_id, err.msg);
 		confirm_page(srv, rq, 503, lang, v, r,
 			N_("The server is busy making keys for other registrations. Try again in a moment: press "
 			   "Confirm again."));
@@ -324,7 +324,7 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 		sid_registration_wait_key(r->sr_id, key, sizeof(key));
 		waiter_notify(srv->sv_waiters, key);
 		store_sid_visit_delete(srv->sv_store, v->sv_id);
-		sid_reg_audit(srv, rq, "smartid.portal", "confirmed", NULL, r->sr_device_name);
+		sid_visit_audit(srv, rq, v, "confirmed", r->sr_id, r->sr_device_name);
 		done_page(srv, rq, lang);
 	}
 	free(challenge);

@@ -94,7 +94,7 @@ sidlogin_submit(void *ctx, struct http_request *rq)
 	struct sid_request_made made;
 	struct sl_err err = { 0 };
 	const char *typed = http_form(rq, "rrn");
-	char rrn[SID_RRN_LEN + 1], loc[256];
+	char rrn[SID_RRN_LEN + 1], loc[256], ipbuf[SERVER_IP_MAX];
 	int64_t left;
 	int lang, rc;
 
@@ -112,7 +112,8 @@ sidlogin_submit(void *ctx, struct http_request *rq)
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 	} else {
-		spec = (struct sid_request_spec){ rrn, &p.op_client, p.op_req.ar_id, http_client_ip(rq), lang,
+		spec = (struct sid_request_spec){ rrn, &p.op_client, p.op_req.ar_id,
+			server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)), lang,
 			/* never outlive the authorization request it answers */
 			left < srv->sv_conf->c_sid_request_lifetime ? (int)left : 0 };
 		rc = sid_request_create(srv, &spec, &made, &err);

@@ -114,5 +114,9 @@ void sid_reg_problem(
 bool sid_form_ok(struct server *srv, struct http_request *rq, int lang, struct store_sid_visit *v);
 void sid_reg_audit(struct server *srv, struct http_request *rq, const char *event, const char *result,
 	const char *person_id, const char *detail);
+/* A "smartid.portal" audit record of a visit's step: the visit's person,
+ * the registration (NULL: none yet) and a note (never a code). */
+void sid_visit_audit(struct server *srv, struct http_request *rq, const struct store_sid_visit *v, const char *result,
+	const char *registration_id, const char *note);
 
 #endif
