@@ -81,6 +81,16 @@ sleutel demo is running.
     link the app prints; account jan, els or zoe, password demo), type the code
     the last page shows (XXXX-XXXX) in the app, choose a 5-digit code twice. Then choose "sleutel app" on the portal, type the same number, and
     confirm in the app: pick the code the browser shows, "Bevestig", your code.
+  Smart-ID: in a third terminal, register a split-key account:
+      $BUILD/sleutel-app --state $DIR/smartid.json --server https://127.0.0.1:$PORT \\
+          --ca $DIR/tls/ca.pem smartid register
+    Choose PIN1 (4+ digits) and PIN2 (5+ digits); the app shows a registration code
+    and a link. Open https://127.0.0.1:$PORT/smartid/register in the browser with
+    the virtual card imported, log in with it, answer the questions, type the code,
+    "Bevestig", then type PIN1 and PIN2 again in the app. Log in with "Smart-ID" on
+    the portal (national register number of the card) and approve in the app:
+      $BUILD/sleutel-app --state $DIR/smartid.json smartid pending --wait 180
+      $BUILD/sleutel-app --state $DIR/smartid.json smartid approve ID
   This demo build also offers the test key: it logs in as whichever person you type.
   Logs: $DIR/sleuteld.log $DIR/bank.log     Stop: Ctrl-C
 MSG
