@@ -62,7 +62,10 @@ sapp_new(const char *path, struct sl_err *err)
 {
 	struct sapp *app = calloc(1, sizeof(*app));
 
-	if (app == NULL || (app->sa_path = strdup(path)) == NULL) {
+	if (app == NULL || (app->sa_path = strdup(path)) == NULL ||
+		(app->sa_base = calloc(1, sizeof(*app->sa_base))) == NULL) {
+		if (app != NULL)
+			free(app->sa_path);
 		free(app);
 		sl_fail(err, SL_ENOMEM, "out of memory");
 		return NULL;
@@ -80,6 +83,9 @@ sapp_free(struct sapp *app)
 	sapp_transport_clear(&app->sa_sid_tk);
 	json_decref(app->sa_last_error);
 	free(app->sa_path);
+	if (app->sa_base != NULL)
+		OPENSSL_cleanse(app->sa_base, sizeof(*app->sa_base));
+	free(app->sa_base);
 	OPENSSL_cleanse(app, sizeof(*app));
 	free(app);
 }
@@ -106,7 +112,7 @@ sapp_create(const char *path, const char *server, const char *ca_file, struct sa
 	}
 	sl_strlcpy(app->sa_st.st_server, app->sa_server, sizeof(app->sa_st.st_server));
 	sl_strlcpy(app->sa_st.st_ca_file, app->sa_ca_file, sizeof(app->sa_st.st_ca_file));
-	if ((rc = sapp_save(app, err)) != SL_OK) {
+	if ((rc = sapp_commit_new(app, err)) != SL_OK) {
 		sapp_free(app);
 		return rc;
 	}
@@ -130,6 +136,7 @@ sapp_open(const char *path, struct sapp **out, struct sl_err *err)
 		sapp_free(app);
 		return rc;
 	}
+	*app->sa_base = app->sa_st; /* what later saves merge against */
 	sl_strlcpy(app->sa_server, app->sa_st.st_server, sizeof(app->sa_server));
 	sl_strlcpy(app->sa_ca_file, app->sa_st.st_ca_file, sizeof(app->sa_ca_file));
 	*out = app;
@@ -139,7 +146,7 @@ sapp_open(const char *path, struct sapp **out, struct sl_err *err)
 int
 sapp_save(struct sapp *app, struct sl_err *err)
 {
-	return sapp_state_save(app->sa_path, &app->sa_st, err);
+	return sapp_commit(app, NULL, NULL, err);
 }
 
 enum sapp_phase

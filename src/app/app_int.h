@@ -118,6 +118,7 @@ char *sapp_proof(const struct sapp_transport *tk, const char *method, const char
 struct sapp {
 	char *sa_path;
 	struct sapp_state sa_st;
+	struct sapp_state *sa_base; /* the file as this handle last read or wrote it (lock.c merges against it) */
 	struct sapp_transport sa_tk;
 	char sa_server[SAPP_URL_MAX]; /* this session's server (may differ from the saved one) */
 	char sa_ca_file[SAPP_PATH_MAX];
@@ -169,8 +170,23 @@ int sapp_remove_at(struct sapp *app, const struct sapp_transport *tk, const char
 	json_t **out, struct sl_err *err);
 /* The current seal key (the first) of a "seal_keys" array. */
 int sapp_seal_key_of(const json_t *keys, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err);
-/* Save the state to its file. */
+/* Save the state to its file: sapp_commit with no change of its own. */
 int sapp_save(struct sapp *app, struct sl_err *err);
+/* ---- the state file's lock (lock.c) ---- */
+/* flock(LOCK_EX) on "<path>.lock" (0600), waiting at most SAPP_LOCK_WAIT
+ * seconds (then SL_EBUSY); *fd for sapp_unlock. */
+int sapp_lock(const char *path, int *fd, struct sl_err *err);
+void sapp_unlock(int fd);
+/* A change applied under the lock to `disk`, the state just read again. */
+typedef int (*sapp_apply_fn)(struct sapp *app, struct sapp_state *disk, void *ctx, struct sl_err *err);
+/* The one way the state is written: under the lock, read the file again,
+ * merge this handle's changes since sa_base into it (SL_ECONFLICT, nothing
+ * written, when another writer changed the same part: app key or Smart-ID
+ * device), apply `fn` (NULL: none), write, and make the handle hold the
+ * result.  The lock is released before it returns. */
+int sapp_commit(struct sapp *app, sapp_apply_fn fn, void *ctx, struct sl_err *err);
+/* The first write of a new state (SL_ECONFLICT when the file exists). */
+int sapp_commit_new(struct sapp *app, struct sl_err *err);
 /* The server's current seal key: kid and the 65-byte point. */
 int sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err);
 

@@ -12,6 +12,17 @@
  * a guessed code.  A `struct sapp` is that file opened, with the keys
  * loaded; it is not thread-safe (one per thread).
  *
+ * Several processes (or handles) may open one state file at once: every
+ * write is a read-modify-write under flock(LOCK_EX) on "<state>.lock"
+ * (mode 0600, next to the file; waited for at most SAPP_LOCK_WAIT seconds,
+ * then SL_EBUSY).  Under the lock the file is read again and this handle's
+ * changes are merged into what is on disk, so an old copy in memory never
+ * overwrites a newer file; when another writer changed the same part (the
+ * app key, or the Smart-ID device) the save is refused with SL_ECONFLICT.
+ * A Smart-ID signature advances the key from the version on disk and
+ * writes it before the lock is released and before anything is sent, so
+ * two processes never sign at the same version.
+ *
  * Every call to the device API carries a fresh DPoP-shaped proof signed by
  * the transport key.  Calls return 0 or a negative SL_E* code; when the
  * server refused, `err` says "<error>: <error_description>" and
@@ -41,6 +52,7 @@
 #define SAPP_POLL_DEFAULT 25 /* the server's poll_timeout when it does not say */
 #define SAPP_TIMEOUT 15 /* seconds for an ordinary call */
 #define SAPP_CONTEXT_MAX 48 /* bytes of each part of a request's context */
+#define SAPP_LOCK_WAIT 10 /* seconds to wait for the state file's lock */
 
 struct sapp;
 struct camo_params;

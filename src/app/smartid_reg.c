@@ -102,29 +102,65 @@ seal_b64(const uint8_t pub[P256_PUB_LEN], const char *kid, const char *aad, cons
 	return enc;
 }
 
-/* Advance the key, save the state, then the partial signature. */
+/* One signature to make under the state's lock. */
+struct sign_job {
+	enum sapp_sid_use sj_use;
+	const char *sj_pin;
+	const uint8_t *sj_em;
+	size_t sj_emlen;
+	uint64_t *sj_version;
+	uint8_t **sj_part;
+	size_t *sj_partlen;
+};
+
+/* Under the lock, on the state just read again: the key must be the one
+ * this handle holds (same modulus and device), and it advances from the
+ * version on disk, never from an older copy in memory. */
 static int
-sign_part(struct sapp *app, enum sapp_sid_use use, const char *pin, const uint8_t *em, size_t emlen, uint64_t *version,
-	uint8_t **part, size_t *partlen, struct sl_err *err)
+sign_on_disk(struct sapp *app, struct sapp_state *disk, void *ctx, struct sl_err *err)
 {
-	struct sapp_sid_state *ss = &app->sa_st.st_sid;
+	const struct sign_job *j = ctx;
+	struct sapp_sid_state *ss = &disk->st_sid;
+	const struct sapp_sid_state *mine = &app->sa_st.st_sid;
 	struct sk_device_key dev = { 0 };
 	struct sk_params p = { 0, 0, &ss->ss_params };
 	int rc;
 
-	if ((rc = sapp_sid_key_load(app, use, &dev, err)) != SL_OK)
+	if (!ss->ss_present || strcmp(ss->ss_keys[j->sj_use].sk_n, mine->ss_keys[j->sj_use].sk_n) != 0 ||
+		strcmp(ss->ss_device_id, mine->ss_device_id) != 0 ||
+		strcmp(ss->ss_registration_id, mine->ss_registration_id) != 0)
+		return sl_fail(err, SL_ECONFLICT,
+			"the Smart-ID device in the state file changed since this app read it: nothing signed, try "
+			"again");
+	if ((rc = sk_device_key_from_json(ss->ss_keys[j->sj_use].sk_device, &dev, err)) != SL_OK)
 		return rc;
 	p.sp_n1_bits = p.sp_n2_bits = BN_num_bits(dev.dk_n1);
-	rc = sk_device_sign(&dev, pin, &p, em, emlen, version, part, partlen, err);
-	/* The advanced share is on disk before its signature leaves: a copy
-	 * of an older file must never sign a version this one used. */
-	if (rc == SL_OK && ((rc = key_keep(&dev, ss->ss_keys[use].sk_device, err)) != SL_OK ||
-				   (rc = sapp_save(app, err)) != SL_OK)) {
+	rc = sk_device_sign(&dev, j->sj_pin, &p, j->sj_em, j->sj_emlen, j->sj_version, j->sj_part, j->sj_partlen, err);
+	if (rc == SL_OK)
+		rc = key_keep(&dev, ss->ss_keys[j->sj_use].sk_device, err);
+	sk_device_key_clear(&dev);
+	return rc;
+}
+
+/* Advance the key and save the state (sapp_commit), then the partial
+ * signature: the advanced share is on disk before its signature leaves,
+ * so no copy of an older file, and no other process, signs a version
+ * this one used. */
+static int
+sign_part(struct sapp *app, enum sapp_sid_use use, const char *pin, const uint8_t *em, size_t emlen, uint64_t *version,
+	uint8_t **part, size_t *partlen, struct sl_err *err)
+{
+	struct sign_job j = { use, pin, em, emlen, version, part, partlen };
+	int rc;
+
+	*part = NULL;
+	*partlen = 0;
+	rc = sapp_commit(app, sign_on_disk, &j, err);
+	if (rc != SL_OK && *part != NULL) { /* signed, but not saved: it must not leave */
 		OPENSSL_cleanse(*part, *partlen);
 		free(*part);
 		*part = NULL;
 	}
-	sk_device_key_clear(&dev);
 	return rc;
 }
 

@@ -4,7 +4,9 @@
  * of the strict parser, with a control showing the unchanged document
  * passes), the app's half of a split-key signature (the advanced key is
  * on disk before the part exists; the sealed part completes on a server
- * key made here, and a wrong PIN's does not), the checks a request must
+ * key made here, and a wrong PIN's does not; two handles on one file
+ * sign at successive versions and a stale one never rolls the key back),
+ * the checks a request must
  * pass before a PIN is asked (binding hash computed here by hand,
  * verification code, tampering of each bound field), and the PIN forms.
  */
@@ -410,6 +412,111 @@ test_sign_persists_first(void **state)
 	free(disk);
 }
 
+/* The version of `use` in the file at `path`. */
+static uint64_t
+disk_version(const char *path, enum sapp_sid_use use)
+{
+	struct sapp_state *disk = malloc(sizeof(*disk));
+	struct sk_device_key k = { 0 };
+	struct sl_err err;
+	uint64_t v;
+
+	assert_non_null(disk);
+	assert_int_equal(sapp_state_load(path, disk, &err), SL_OK);
+	assert_int_equal(sk_device_key_from_json(disk->st_sid.ss_keys[use].sk_device, &k, &err), SL_OK);
+	v = k.dk_version;
+	sk_device_key_clear(&k);
+	free(disk);
+	return v;
+}
+
+/* Two handles on one state file (as two processes would be): each
+ * signature advances the key from the version on disk, so the second
+ * handle, read before the first signed, signs v+2, not v+1 again; a save
+ * by the stale handle does not roll the key back; a change of the
+ * Smart-ID device by a stale handle is refused; a held lock is waited
+ * for SAPP_LOCK_WAIT seconds, then refused. */
+static void
+test_two_handles(void **state)
+{
+	struct sapp_state *st = malloc(sizeof(*st));
+	uint8_t hash[32], pub[P256_PUB_LEN];
+	struct sapp *a = NULL, *b = NULL;
+	EVP_PKEY *priv;
+	struct sl_err err;
+	uint64_t v0, va = 0, vb = 0;
+	int64_t t0;
+	int fd = -1;
+	char path[128], *part = NULL;
+
+	(void)state;
+	memset(hash, 0x33, sizeof(hash));
+	seal_keypair(&priv, pub);
+	app_test_path(tmpdir, path, sizeof(path), "two.json");
+	sid_state(st, true);
+	assert_int_equal(sapp_state_save(path, st, &err), SL_OK);
+	v0 = disk_version(path, SAPP_SID_AUTH);
+	assert_int_equal(sapp_open(path, &a, &err), SL_OK);
+	assert_int_equal(sapp_open(path, &b, &err), SL_OK);
+
+	assert_int_equal(sapp_sid_sign(a, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
+				 "req_a", &va, &part, &err),
+		SL_OK);
+	free(part);
+	assert_int_equal(sapp_sid_sign(b, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
+				 "req_b", &vb, &part, &err),
+		SL_OK);
+	free(part);
+	assert_int_equal(va, v0 + 1);
+	assert_int_equal(vb, v0 + 2);
+	assert_int_equal(disk_version(path, SAPP_SID_AUTH), v0 + 2);
+	/* And the first handle, now stale, signs after both: v+3. */
+	assert_int_equal(sapp_sid_sign(a, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
+				 "req_c", &va, &part, &err),
+		SL_OK);
+	free(part);
+	assert_int_equal(va, v0 + 3);
+
+	/* The stale handle b saves a change of the app-key part (as a long
+	 * enrolment does): the change lands, the Smart-ID key keeps v+3. */
+	sl_strlcpy(b->sa_st.st_enrollment_id, "enr_0123456789abcdefghij", sizeof(b->sa_st.st_enrollment_id));
+	sl_strlcpy(b->sa_st.st_enrollment_status, "sms", sizeof(b->sa_st.st_enrollment_status));
+	assert_int_equal(sapp_save(b, &err), SL_OK);
+	assert_int_equal(disk_version(path, SAPP_SID_AUTH), v0 + 3);
+	assert_int_equal(sapp_state_load(path, st, &err), SL_OK);
+	assert_string_equal(st->st_enrollment_status, "sms");
+	/* b now holds the file: its next signature is v+4. */
+	assert_int_equal(sapp_sid_sign(b, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
+				 "req_d", &vb, &part, &err),
+		SL_OK);
+	free(part);
+	assert_int_equal(vb, v0 + 4);
+
+	/* a is stale again; its change of the Smart-ID device (the part b
+	 * changed) is refused and nothing is written. */
+	sl_strlcpy(a->sa_st.st_sid.ss_document_number, "PNOBE-85010112345-ZZZZ-Q",
+		sizeof(a->sa_st.st_sid.ss_document_number));
+	assert_int_equal(sapp_save(a, &err), SL_ECONFLICT);
+	assert_non_null(strstr(err.msg, "Smart-ID device changed"));
+	assert_int_equal(sapp_state_load(path, st, &err), SL_OK);
+	assert_string_equal(st->st_sid.ss_document_number, "PNOBE-85010112345-A1B2-Q");
+	assert_int_equal(disk_version(path, SAPP_SID_AUTH), v0 + 4);
+
+	/* A lock held elsewhere: waited for, then a clear refusal. */
+	assert_int_equal(sapp_lock(path, &fd, &err), SL_OK);
+	t0 = sl_monotonic_ms();
+	assert_int_equal(sapp_save(b, &err), SL_EBUSY);
+	assert_true(sl_monotonic_ms() - t0 >= (int64_t)SAPP_LOCK_WAIT * 1000);
+	assert_non_null(strstr(err.msg, "is locked"));
+	sapp_unlock(fd);
+	assert_int_equal(sapp_save(b, &err), SL_OK); /* control: free again */
+
+	sapp_free(a);
+	sapp_free(b);
+	EVP_PKEY_free(priv);
+	free(st);
+}
+
 /* ---- requests ---- */
 
 /* The binding bytes written out by hand, as the doc gives them. */
@@ -613,6 +720,7 @@ main(void)
 		cmocka_unit_test(test_state_private),
 		cmocka_unit_test(test_state_refusals),
 		cmocka_unit_test(test_sign_persists_first),
+		cmocka_unit_test(test_two_handles),
 		cmocka_unit_test(test_request_checks),
 		cmocka_unit_test(test_vc_rule),
 		cmocka_unit_test(test_pin_forms),

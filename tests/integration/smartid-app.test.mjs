@@ -5,7 +5,8 @@
 // the recall check with a wrong PIN then the right ones, the state file
 // (private, both split keys, no PIN), a portal login answered by
 // `sleutel-app smartid approve` after a wrong PIN the server counted, a
-// refusal, the device list, and removal.
+// refusal, the device list, removal, and two approves at once on one state
+// file (the state's lock: both approved, the device not taken for a clone).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -343,6 +344,39 @@ test('a copied state file: the copy signing after the original is a clone, the a
   r = await app(['--json', 'smartid', 'status'], { st });
   assert.equal(r.code, 1, 'the original is revoked with its copy');
   assert.equal(r.json.error, 'invalid_proof');
+});
+
+// Two `sleutel-app smartid approve` at once on one state file: the lock
+// around the state's read-modify-write makes them sign v+1 and v+2 (not
+// both v+1, which the server takes for a clone and revokes the device).
+test('two approves at once on one state file: both approved, the device stays active', async () => {
+  const st = path.join(dir, 'fourth.json');
+  const dora = { given: 'Dora', family: 'Wouters', rrn: rrn('930303', '509') };
+  let r = await app(['--json', 'smartid', 'register'], { st, input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await portal(r.json.registration_code, dora)).status, 200);
+  r = await app(['--json', 'smartid', 'status', '--wait', '10'], { st });
+  assert.equal(r.json.status, 'confirmed');
+  r = await app(['--json', 'smartid', 'finish'], { st, input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  const dev = r.json.device_id;
+  const v0 = JSON.parse(readFileSync(st, 'utf8')).smartid.auth.key.version;
+
+  await browserLogin(dora);
+  await browserLogin(dora);
+  r = await app(['--json', 'smartid', 'pending'], { st });
+  assert.equal(r.json.requests.length, 2, JSON.stringify(r.json));
+  const [a, b] = await Promise.all(r.json.requests.map((rq) =>
+    app(['--json', 'smartid', 'approve', rq.id], { st, input: `${PIN1}\n` })));
+  assert.equal(a.json?.status, 'approved', a.stdout + a.stderr);
+  assert.equal(b.json?.status, 'approved', b.stdout + b.stderr);
+  assert.equal(JSON.parse(readFileSync(st, 'utf8')).smartid.auth.key.version, v0 + 2);
+  assert.equal(statSync(`${st}.lock`).mode & 0o777, 0o600);
+  r = await app(['--json', 'smartid', 'status'], { st });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.json.device_id, dev);
+  assert.equal(sql(`SELECT status FROM sid_devices WHERE id = '${dev}'`), 'active');
+  assert.equal(sql(`SELECT version FROM sid_keys WHERE device_id = '${dev}' AND key_use = 'auth'`), String(v0 + 2));
 });
 
 test('usage: unknown step, missing id, no Smart-ID', async () => {
