@@ -348,6 +348,17 @@ complete(EVP_PKEY *priv, const char *aad, enum sapp_sid_use use, const uint8_t *
 	return v;
 }
 
+/* An active device's state written to `name` in tmpdir; its path in `path`. */
+static void
+active_file(const char *name, struct sapp_state *st, char *path, size_t size)
+{
+	struct sl_err err;
+
+	app_test_path(tmpdir, path, size, name);
+	sid_state(st, true);
+	assert_int_equal(sapp_state_save(path, st, &err), SL_OK);
+}
+
 static void
 test_sign_persists_first(void **state)
 {
@@ -363,9 +374,7 @@ test_sign_persists_first(void **state)
 	(void)state;
 	memset(hash, 0x5a, sizeof(hash));
 	seal_keypair(&priv, pub);
-	app_test_path(tmpdir, path, sizeof(path), "sign.json");
-	sid_state(st, true);
-	assert_int_equal(sapp_state_save(path, st, &err), SL_OK);
+	active_file("sign.json", st, path, sizeof(path));
 	assert_int_equal(sapp_open(path, &app, &err), SL_OK);
 
 	/* Right PIN: version 1 is on disk, and the server completes it. */
@@ -430,6 +439,22 @@ disk_version(const char *path, enum sapp_sid_use use)
 	return v;
 }
 
+/* The auth key's version `app` signs at (the sealed part dropped). */
+static uint64_t
+sign_auth(struct sapp *app, const uint8_t hash[32], const uint8_t pub[P256_PUB_LEN])
+{
+	struct sl_err err;
+	uint64_t v = 0;
+	char *part = NULL;
+
+	assert_int_equal(sapp_sid_sign(app, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, 32, "k1", pub, "req_x", &v,
+				 &part, &err),
+		SL_OK);
+	assert_non_null(part);
+	free(part);
+	return v;
+}
+
 /* Two handles on one state file (as two processes would be): each
  * signature advances the key from the version on disk, so the second
  * handle, read before the first signed, signs v+2, not v+1 again; a save
@@ -444,37 +469,26 @@ test_two_handles(void **state)
 	struct sapp *a = NULL, *b = NULL;
 	EVP_PKEY *priv;
 	struct sl_err err;
-	uint64_t v0, va = 0, vb = 0;
+	uint64_t v0, va, vb;
 	int64_t t0;
 	int fd = -1;
-	char path[128], *part = NULL;
+	char path[128];
 
 	(void)state;
 	memset(hash, 0x33, sizeof(hash));
 	seal_keypair(&priv, pub);
-	app_test_path(tmpdir, path, sizeof(path), "two.json");
-	sid_state(st, true);
-	assert_int_equal(sapp_state_save(path, st, &err), SL_OK);
+	active_file("two.json", st, path, sizeof(path));
 	v0 = disk_version(path, SAPP_SID_AUTH);
 	assert_int_equal(sapp_open(path, &a, &err), SL_OK);
 	assert_int_equal(sapp_open(path, &b, &err), SL_OK);
 
-	assert_int_equal(sapp_sid_sign(a, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
-				 "req_a", &va, &part, &err),
-		SL_OK);
-	free(part);
-	assert_int_equal(sapp_sid_sign(b, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
-				 "req_b", &vb, &part, &err),
-		SL_OK);
-	free(part);
+	va = sign_auth(a, hash, pub);
+	vb = sign_auth(b, hash, pub);
 	assert_int_equal(va, v0 + 1);
 	assert_int_equal(vb, v0 + 2);
 	assert_int_equal(disk_version(path, SAPP_SID_AUTH), v0 + 2);
 	/* And the first handle, now stale, signs after both: v+3. */
-	assert_int_equal(sapp_sid_sign(a, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
-				 "req_c", &va, &part, &err),
-		SL_OK);
-	free(part);
+	va = sign_auth(a, hash, pub);
 	assert_int_equal(va, v0 + 3);
 
 	/* The stale handle b saves a change of the app-key part (as a long
@@ -486,10 +500,7 @@ test_two_handles(void **state)
 	assert_int_equal(sapp_state_load(path, st, &err), SL_OK);
 	assert_string_equal(st->st_enrollment_status, "sms");
 	/* b now holds the file: its next signature is v+4. */
-	assert_int_equal(sapp_sid_sign(b, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
-				 "req_d", &vb, &part, &err),
-		SL_OK);
-	free(part);
+	vb = sign_auth(b, hash, pub);
 	assert_int_equal(vb, v0 + 4);
 
 	/* a is stale again; its change of the Smart-ID device (the part b

@@ -319,19 +319,27 @@ test('the recall check: the third wrong try ends the registration, and the app f
   assert.equal(r.json.status, 'none');
 });
 
+// A whole registration of `person` into state file `st`; the device id.
+async function registerActive(st, person) {
+  let r = await app(['--json', 'smartid', 'register'], { st, input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await portal(r.json.registration_code, person)).status, 200);
+  r = await app(['--json', 'smartid', 'status', '--wait', '10'], { st });
+  assert.equal(r.json.status, 'confirmed');
+  r = await app(['--json', 'smartid', 'finish'], { st, input: `${PIN1}\n${PIN2}\n` });
+  assert.equal(r.code, 0, r.stderr);
+  return r.json.device_id;
+}
+
 test('a copied state file: the copy signing after the original is a clone, the app says the device is revoked', async () => {
   const st = path.join(dir, 'third.json');
   const copy = path.join(dir, 'third-copy.json');
   const carol = { given: 'Carol', family: 'Maes', rrn: rrn('920202', '305') };
-  let r = await app(['--json', 'smartid', 'register'], { st, input: `${PIN1}\n${PIN2}\n` });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal((await portal(r.json.registration_code, carol)).status, 200);
-  r = await app(['--json', 'smartid', 'status', '--wait', '10'], { st });
-  r = await app(['--json', 'smartid', 'finish'], { st, input: `${PIN1}\n${PIN2}\n` });
-  assert.equal(r.code, 0, r.stderr);
+  await registerActive(st, carol);
   writeFileSync(copy, readFileSync(st), { mode: 0o600 });
 
   await browserLogin(carol);
+  let r;
   let rq = (await app(['--json', 'smartid', 'pending'], { st })).json.requests[0];
   r = await app(['--json', 'smartid', 'approve', rq.id], { st, input: `${PIN1}\n` });
   assert.equal(r.json.status, 'approved');
@@ -352,14 +360,8 @@ test('a copied state file: the copy signing after the original is a clone, the a
 test('two approves at once on one state file: both approved, the device stays active', async () => {
   const st = path.join(dir, 'fourth.json');
   const dora = { given: 'Dora', family: 'Wouters', rrn: rrn('930303', '509') };
-  let r = await app(['--json', 'smartid', 'register'], { st, input: `${PIN1}\n${PIN2}\n` });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal((await portal(r.json.registration_code, dora)).status, 200);
-  r = await app(['--json', 'smartid', 'status', '--wait', '10'], { st });
-  assert.equal(r.json.status, 'confirmed');
-  r = await app(['--json', 'smartid', 'finish'], { st, input: `${PIN1}\n${PIN2}\n` });
-  assert.equal(r.code, 0, r.stderr);
-  const dev = r.json.device_id;
+  const dev = await registerActive(st, dora);
+  let r;
   const v0 = JSON.parse(readFileSync(st, 'utf8')).smartid.auth.key.version;
 
   await browserLogin(dora);
