@@ -60,6 +60,9 @@ before(async () => {
   server = await startServer({
     demo: true,
     config: {
+      // Eight HTTP threads, so two answers can really be completed at once
+      // (the clone race below).
+      server: { threads: 8 },
       smartid: { key_bits: 1024, max_pending: MAX_PENDING },
       app: { rate_phone: 1000, rate_ip: 1000, rate_rp: 1000 },
     },
@@ -438,6 +441,28 @@ test('a copy of the phone at an older version revokes the device', async () => {
   assert.equal((await carol.requests()).status, 401);
   assert.equal((await carol.status()).status, 401);
   assert.ok(Number(sql(`SELECT count(*) FROM audit WHERE event = 'smartid.device.revoke' AND result = 'clone'`)) >= 1);
+});
+
+// Found in review: a copy and the original answering at the same version
+// at the same moment both passed the version check; the loser of the key's
+// compare-and-swap got 409 and the device stayed active, so the copy was
+// never caught.  Whichever way the two answers interleave, the device must
+// end revoked as a clone.
+test('two answers at the same version sent at once: the device is revoked as a clone', async () => {
+  for (let round = 0; round < 3; round++) {
+    const person = { given: 'Race', family: `Round${round}`, rrn: rrn('870505', 501 + 2 * round) };
+    const phone = await registerSmartId(server, person, { deviceName: `race ${round}` });
+    const a = await startLogin(person.rrn);
+    const b = await startLogin(person.rrn);
+    const ra = await requestOn(phone, a.sq);
+    const rb = await requestOn(phone, b.sq);
+    const v = phone.keys.auth.version + 1; // the original and its copy both sign at v
+    const answers = await Promise.all([phone.confirm(ra, { version: v }), phone.confirm(rb, { version: v })]);
+    const statuses = answers.map((r) => r.status).sort();
+    assert.ok(statuses.includes(403), `round ${round}: ${JSON.stringify(answers.map((r) => r.body))}`);
+    assert.equal(sql(`SELECT status || ' ' || reason FROM sid_devices WHERE id = '${phone.deviceId}'`), 'revoked clone',
+      `round ${round}: answers ${statuses}`);
+  }
 });
 
 test('status and devices; removing a device of another account is not found; a removed device is refused', async () => {
