@@ -143,6 +143,29 @@ test('the key choice offers Smart-ID; its form asks for the national register nu
   assert.doesNotMatch(form, /<script>/, 'no inline script');
 });
 
+// Found in review: taking smartid out of [portal] keys only hid the button.
+test('Smart-ID switched off in [portal] keys: no button, and its pages and device API are gone', async () => {
+  const off = await startServer({ config: { portal: { keys: 'eid,app' } } });
+  try {
+    for (const p of ['/key/smartid', '/smartid/register', '/device/v1/smartid/config']) {
+      const r = await fetch(`${off.base}${p}`);
+      assert.equal(r.status, 404, p);
+    }
+    const r = await fetch(`${off.base}/device/v1/smartid/register`, { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 404);
+    const srp = await registerRp(off);
+    const a = await authRequest(srp.config);
+    const agent = new Agent();
+    const res = await agent.get(String(a.url));
+    const page = await (await agent.get(new URL(res.headers.get('location'), off.base).href)).text();
+    assert.doesNotMatch(page, /\/key\/smartid/);
+    assert.match(page, /\/key\/app/);
+  } finally {
+    await off.stop();
+  }
+});
+
 test('a number that is not a national register number stays on the form; no request is made', async () => {
   const { agent, req } = await toKeyChoice();
   const before = sql('SELECT count(*) FROM sid_requests');
