@@ -20,25 +20,16 @@
 // `build/bench/bench_splitkey` give each side's cost on its own.
 //
 //   eval "$(sh scripts/test-env.sh)"; node bench/smartid.mjs [--seconds 10] [--workers 4] [--bits 3072]
-import { createHash, randomBytes } from 'node:crypto';
 import { startServer, Agent, hiddenInputs, answerConsent } from '../tests/integration/lib/harness.mjs';
+import { arg, attr, pct, runWorkers, startAuthorize, tokenExchange } from './lib.mjs';
 import { rrn } from '../tests/integration/lib/eid.mjs';
 import { registerSmartId } from '../tests/integration/lib/smartid.mjs';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-};
 const SECONDS = arg('seconds', 10);
 const WORKERS = arg('workers', 4);
 const BITS = arg('bits', 3072);
 const MAX = arg('max', 100000);
 
-const b64url = (b) => b.toString('base64url');
-const attr = (html, name) => {
-  const m = html.match(new RegExp(`${name}="([^"]*)"`));
-  return m ? m[1].replace(/&amp;/g, '&') : null;
-};
 const server = await startServer({ demo: true, config: {
   smartid: { key_bits: BITS, max_pending: 20, rate_ip: 1000000 },
   app: { rate_phone: 1000000, rate_ip: 1000000, rate_rp: 100000000 },
@@ -46,7 +37,6 @@ const server = await startServer({ demo: true, config: {
 try {
   const c = await server.client({});
   const redirect = 'https://rp.example/cb';
-  const basic = 'Basic ' + Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64');
   const setup = Date.now();
   const workers = [];
   for (let i = 0; i < WORKERS; i++) {
@@ -55,19 +45,12 @@ try {
   }
   const setupSeconds = (Date.now() - setup) / 1000;
 
-  let done = 0, failed = 0;
-  const total = [], resume = [];
-  const until = Date.now() + SECONDS * 1000;
+  const resume = [];
   async function login({ person, phone }) {
     const agent = new Agent();
-    const verifier = b64url(randomBytes(32));
-    const challenge = b64url(createHash('sha256').update(verifier).digest());
-    let res = await agent.get(`${server.base}/authorize?` + new URLSearchParams({
-      client_id: c.client_id, redirect_uri: redirect, response_type: 'code', scope: 'openid profile',
-      state: 's', code_challenge: challenge, code_challenge_method: 'S256' }));
-    const req = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+    const { req, verifier } = await startAuthorize(server, agent, c, redirect);
     const form = hiddenInputs(await (await agent.get(`${server.base}/key/smartid?req=${req}&lang=nl`)).text());
-    res = await agent.post(`${server.base}/key/smartid/login`, { ...form, rrn: person.rrn });
+    let res = await agent.post(`${server.base}/key/smartid/login`, { ...form, rrn: person.rrn });
     const waitUrl = new URL(res.headers.get('location'), server.base);
     const wait = await (await agent.get(waitUrl.href)).text();
     const poll = agent.get(new URL(attr(wait, 'data-poll'), server.base).href).then((r) => {
@@ -82,32 +65,9 @@ try {
     resume.push(tResumed - tConfirm);
     res = await agent.get(new URL(attr(wait, 'data-next'), server.base).href);
     const back = await answerConsent(server, agent, res.headers.get('location') || 'x:/');
-    const tok = await fetch(`${server.base}/token`, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: back.searchParams.get('code') || '',
-        redirect_uri: redirect, code_verifier: verifier }) });
-    return tok.status === 200 && (await tok.json()).id_token;
+    return tokenExchange(server, c, back, verifier, redirect);
   }
-  async function worker(w) {
-    while (Date.now() < until && done + failed < MAX) {
-      const t0 = performance.now();
-      try {
-        if (await login(w)) done++; else failed++;
-      } catch (e) {
-        failed++;
-        if (failed < 5) console.error(e.message);
-      }
-      total.push(performance.now() - t0);
-    }
-  }
-  const start = Date.now();
-  await Promise.all(workers.map(worker));
-  const secs = (Date.now() - start) / 1000;
-  const pct = (a, p) => {
-    a.sort((x, y) => x - y);
-    return a.length ? Number(a[Math.min(a.length - 1, Math.floor(a.length * p))].toFixed(1)) : null;
-  };
+  const { done, failed, seconds: secs, total } = await runWorkers(workers, login, { seconds: SECONDS, max: MAX });
   console.log(JSON.stringify({ logins: done, failed, seconds: Number(secs.toFixed(2)),
     per_second: Number((done / secs).toFixed(1)), workers: WORKERS, key_bits: BITS,
     registration_seconds_each: Number((setupSeconds / WORKERS).toFixed(2)),

@@ -98,6 +98,17 @@ one_of(const char *s, const char *a, const char *b)
 	return s != NULL && (strcmp(s, a) == 0 || strcmp(s, b) == 0);
 }
 
+/* Text the terminal may print as it is: no control characters but line
+ * breaks (an escape sequence could redraw what the person reads). */
+static bool
+text_showable(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+			return false;
+	return true;
+}
+
 /* Shape: every member the app shows or signs, of the right kind. */
 static int
 check_shape(const json_t *r, struct sl_err *err)
@@ -114,6 +125,12 @@ check_shape(const json_t *r, struct sl_err *err)
 		return sl_fail(err, SL_EINVAL, "the request's action is unknown");
 	if (!one_of(member(r, "key"), "auth", "sign"))
 		return sl_fail(err, SL_EINVAL, "the request's key is neither auth nor sign");
+	/* PIN1's key logs in and PIN2's signs: never the other way round, so
+	 * a request cannot have the login key sign an unbound hash. */
+	if ((strcmp(member(r, "key"), "auth") == 0) != (strcmp(member(r, "action"), "login") == 0))
+		return sl_fail(err, SL_EINVAL, "the request's key does not match its action");
+	if (!text_showable(text))
+		return sl_fail(err, SL_EINVAL, "the request's display_text has control characters");
 	if (!one_of(member(r, "padding"), "pkcs1", "pss"))
 		return sl_fail(err, SL_EINVAL, "the request's padding is unknown");
 	if (digest_len(member(r, "digest")) == 0)

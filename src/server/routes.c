@@ -108,6 +108,13 @@ static const struct http_route tail_routes[] = {
 	{                                                                                                              \
 		(t), 0, &(n)                                                                                           \
 	}
+/* A key module's table, left out when [portal] keys does not offer the
+ * key: switching a key off closes its pages and device API, not only its
+ * button. */
+#define KEY_MODULE(t, n, k)                                                                                            \
+	{                                                                                                              \
+		(t), 0, &(n), (k)                                                                                      \
+	}
 
 int
 server_routes_build(struct server *srv, struct sl_err *err)
@@ -116,13 +123,14 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		const struct http_route *rt_routes;
 		size_t rt_fixed; /* this file's tables */
 		const size_t *rt_n; /* a module's table: its exported count */
+		unsigned rt_key; /* the key (enum sl_key_kind) the table serves; 0: always */
 	} tables[] = {
 		TABLE(core_routes),
 		MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
 		MODULE(app_login_routes, app_login_nroutes),
 		MODULE(app_device_routes, app_device_nroutes),
-		MODULE(sid_register_routes, sid_register_nroutes),
-		MODULE(sid_login_routes, sid_login_nroutes),
+		KEY_MODULE(sid_register_routes, sid_register_nroutes, SL_KEY_SMARTID),
+		KEY_MODULE(sid_login_routes, sid_login_nroutes, SL_KEY_SMARTID),
 		MODULE(proofing_routes, proofing_nroutes),
 		MODULE(account_routes, account_nroutes),
 		TABLE(tail_routes),
@@ -130,12 +138,15 @@ server_routes_build(struct server *srv, struct sl_err *err)
 	size_t n = 0, at = 0;
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		n += tables[i].rt_n ? *tables[i].rt_n : tables[i].rt_fixed;
+		if (tables[i].rt_key == 0 || (srv->sv_conf->c_portal_keys & tables[i].rt_key))
+			n += tables[i].rt_n ? *tables[i].rt_n : tables[i].rt_fixed;
 	srv->sv_routes = calloc(n, sizeof(*srv->sv_routes));
 	if (srv->sv_routes == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		size_t k = tables[i].rt_n ? *tables[i].rt_n : tables[i].rt_fixed;
+		if (tables[i].rt_key != 0 && !(srv->sv_conf->c_portal_keys & tables[i].rt_key))
+			continue;
 		memcpy(srv->sv_routes + at, tables[i].rt_routes, k * sizeof(*srv->sv_routes));
 		at += k;
 	}

@@ -58,8 +58,13 @@ static const char sk_advance_sql[] =
 static const char sd_fail_requests_sql[] = "UPDATE sid_requests SET status = 'failed' WHERE status = 'pending'"
 					   " AND account_id = (SELECT account_id FROM sid_devices WHERE id = ?1)"
 					   " AND (device_id IS NULL OR device_id = ?1)";
-static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-				 " ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17)";
+/* ?18 = 0: no bound; otherwise only while fewer than ?18 of the account's
+ * requests are pending at ?16 (now): count and insert in one statement, so
+ * parallel requests cannot pass max_pending together. */
+static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+				 " ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17"
+				 " WHERE ?18 = 0 OR (SELECT count(*) FROM sid_requests WHERE account_id = ?2"
+				 " AND status = 'pending' AND expires > ?16) < ?18";
 static const char sq_get_sql[] = "SELECT " SQ_COLS " FROM sid_requests WHERE id = ?1";
 static const char sq_pending_sql[] =
 	"SELECT " SQ_COLS " FROM sid_requests"
@@ -474,18 +479,27 @@ store_sid_key_clear(struct store_sid_key *k)
 /* ---- signing requests ---- */
 
 int
-store_sid_request_put(struct store *st, const struct store_sid_request *r)
+store_sid_request_put_bounded(struct store *st, const struct store_sid_request *r, int max_pending)
 {
 	static const char *const actions[] = { "login", "sign", NULL };
 	const struct bind b[] = { BT(r->sq_id), BT(r->sq_account_id), BT(r->sq_client_id), BT(r->sq_rp_name),
 		BT(r->sq_action), BT(r->sq_key_use), BT(r->sq_display_text), BT(r->sq_nonce), BT(r->sq_hash),
 		BT(r->sq_digest), BT(r->sq_padding), BT(r->sq_vc), BT(r->sq_link_kind), BT(r->sq_link_id), BT(r->sq_ip),
-		BI(r->sq_created ? r->sq_created : sl_now()), BI(r->sq_expires) };
+		BI(r->sq_created ? r->sq_created : sl_now()), BI(r->sq_expires),
+		BI(max_pending < 0 ? 0 : max_pending) };
+	int rc;
 
 	if (r->sq_id == NULL || r->sq_account_id == NULL || r->sq_client_id == NULL || !one_of(r->sq_action, actions) ||
 		!key_use_ok(r->sq_key_use) || r->sq_hash == NULL || r->sq_digest == NULL || r->sq_padding == NULL)
 		return SL_EINVAL;
-	return write_one(st, DUR_NORMAL, Q_SQ_PUT, b, NBIND(b), false);
+	rc = write_one(st, DUR_NORMAL, Q_SQ_PUT, b, NBIND(b), true);
+	return rc == SL_ENOTFOUND ? SL_EBUSY : rc;
+}
+
+int
+store_sid_request_put(struct store *st, const struct store_sid_request *r)
+{
+	return store_sid_request_put_bounded(st, r, 0);
 }
 
 static void

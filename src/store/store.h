@@ -722,6 +722,10 @@ void store_sid_visit_clear(struct store_sid_visit *v);
 
 /* signing requests */
 int store_sid_request_put(struct store *st, const struct store_sid_request *r);
+/* The same, only while fewer than `max_pending` (> 0) of the account's
+ * requests are pending at sq_created, counted and inserted in one
+ * statement: SL_EBUSY at the bound. */
+int store_sid_request_put_bounded(struct store *st, const struct store_sid_request *r, int max_pending);
 int store_sid_request_get(struct store *st, const char *id, struct store_sid_request *out);
 /* Pending and unexpired at `now`, for an account. */
 int store_sid_request_count_pending(struct store *st, const char *account_id, int64_t now, int *n);

@@ -629,6 +629,20 @@ test_request_checks(void **state)
 	json_object_set_new(t, "key", json_string("sign"));
 	assert_int_equal(sapp_sid_request_verify(t, &use, &err), SL_OK);
 	assert_string_equal(use, "sign");
+	/* ... but PIN1's key never signs one (review: an unbound hash), and
+	 * PIN2's never logs in. */
+	json_object_set_new(t, "key", json_string("auth"));
+	assert_int_equal(sapp_sid_request_verify(t, &use, &err), SL_EINVAL);
+	assert_non_null(strstr(err.msg, "does not match its action"));
+	json_object_set_new(t, "key", json_string("sign"));
+	/* A text with an escape sequence is not shown (nor signed). */
+	json_object_set_new(t, "display_text", json_string("Sign\x1b[2Jthis"));
+	assert_int_equal(sapp_sid_request_verify(t, &use, &err), SL_EINVAL);
+	assert_non_null(strstr(err.msg, "control characters"));
+	json_decref(t);
+	t = json_deep_copy(r);
+	json_object_set_new(t, "key", json_string("sign"));
+	assert_int_equal(sapp_sid_request_verify(t, &use, &err), SL_EINVAL);
 	json_decref(t);
 	free(h64);
 

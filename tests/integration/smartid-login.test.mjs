@@ -60,6 +60,9 @@ before(async () => {
   server = await startServer({
     demo: true,
     config: {
+      // Eight HTTP threads, so two answers can really be completed at once
+      // (the clone race below).
+      server: { threads: 8 },
       smartid: { key_bits: 1024, max_pending: MAX_PENDING },
       app: { rate_phone: 1000, rate_ip: 1000, rate_rp: 1000 },
     },
@@ -138,6 +141,29 @@ test('the key choice offers Smart-ID; its form asks for the national register nu
   assert.match(form, /<h1>Meld je aan met Smart-ID<\/h1>/);
   assert.match(form, /<input id="rrn" name="rrn" type="text" inputmode="numeric"/);
   assert.doesNotMatch(form, /<script>/, 'no inline script');
+});
+
+// Found in review: taking smartid out of [portal] keys only hid the button.
+test('Smart-ID switched off in [portal] keys: no button, and its pages and device API are gone', async () => {
+  const off = await startServer({ config: { portal: { keys: 'eid,app' } } });
+  try {
+    for (const p of ['/key/smartid', '/smartid/register', '/device/v1/smartid/config']) {
+      const r = await fetch(`${off.base}${p}`);
+      assert.equal(r.status, 404, p);
+    }
+    const r = await fetch(`${off.base}/device/v1/smartid/register`, { method: 'POST',
+      headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 404);
+    const srp = await registerRp(off);
+    const a = await authRequest(srp.config);
+    const agent = new Agent();
+    const res = await agent.get(String(a.url));
+    const page = await (await agent.get(new URL(res.headers.get('location'), off.base).href)).text();
+    assert.doesNotMatch(page, /\/key\/smartid/);
+    assert.match(page, /\/key\/app/);
+  } finally {
+    await off.stop();
+  }
 });
 
 test('a number that is not a national register number stays on the form; no request is made', async () => {
@@ -351,6 +377,23 @@ test('at most max_pending requests wait per account, for unknown numbers too', a
     assert.match(await res.text(), /Too many requests are waiting on your phone/);
   }
   sql(`UPDATE sid_requests SET status = 'expired' WHERE status = 'pending'`);
+  // Found in review: counted, then inserted in two steps, twelve numbers
+  // posted at once stored more than max_pending.  Now one statement.
+  for (const number of [DAVE.rrn, rrn('660606', 629)]) {
+    const forms = [];
+    for (let i = 0; i < 12; i++) {
+      const k = await toKeyChoice();
+      const page = await k.agent.get(`${server.base}/key/smartid?req=${k.req}&lang=en`);
+      forms.push({ agent: k.agent, form: { ...hiddenInputs(await page.text()), rrn: number } });
+    }
+    const answers = await Promise.all(forms.map(({ agent, form }) =>
+      agent.post(`${server.base}/key/smartid/login`, form)));
+    const account = number === DAVE.rrn ? phones.dave.accountId : `-${number}`;
+    const pending = Number(sql(`SELECT count(*) FROM sid_requests WHERE account_id = '${account}' AND status = 'pending'`));
+    assert.ok(pending <= MAX_PENDING, `${pending} pending for ${number}`);
+    assert.equal(answers.filter((r) => r.status === 303).length, pending);
+    sql(`UPDATE sid_requests SET status = 'expired' WHERE status = 'pending'`);
+  }
 });
 
 const keyRow = (phone) => JSON.parse(sql(`SELECT json_object('failures', failures, 'locked_until', locked_until)
@@ -438,6 +481,28 @@ test('a copy of the phone at an older version revokes the device', async () => {
   assert.equal((await carol.requests()).status, 401);
   assert.equal((await carol.status()).status, 401);
   assert.ok(Number(sql(`SELECT count(*) FROM audit WHERE event = 'smartid.device.revoke' AND result = 'clone'`)) >= 1);
+});
+
+// Found in review: a copy and the original answering at the same version
+// at the same moment both passed the version check; the loser of the key's
+// compare-and-swap got 409 and the device stayed active, so the copy was
+// never caught.  Whichever way the two answers interleave, the device must
+// end revoked as a clone.
+test('two answers at the same version sent at once: the device is revoked as a clone', async () => {
+  for (let round = 0; round < 3; round++) {
+    const person = { given: 'Race', family: `Round${round}`, rrn: rrn('870505', 501 + 2 * round) };
+    const phone = await registerSmartId(server, person, { deviceName: `race ${round}` });
+    const a = await startLogin(person.rrn);
+    const b = await startLogin(person.rrn);
+    const ra = await requestOn(phone, a.sq);
+    const rb = await requestOn(phone, b.sq);
+    const v = phone.keys.auth.version + 1; // the original and its copy both sign at v
+    const answers = await Promise.all([phone.confirm(ra, { version: v }), phone.confirm(rb, { version: v })]);
+    const statuses = answers.map((r) => r.status).sort();
+    assert.ok(statuses.includes(403), `round ${round}: ${JSON.stringify(answers.map((r) => r.body))}`);
+    assert.equal(sql(`SELECT status || ' ' || reason FROM sid_devices WHERE id = '${phone.deviceId}'`), 'revoked clone',
+      `round ${round}: answers ${statuses}`);
+  }
 });
 
 test('status and devices; removing a device of another account is not found; a removed device is refused', async () => {

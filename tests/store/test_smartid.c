@@ -1079,6 +1079,37 @@ test_device_lookups_touch(void **state)
 	store_sid_device_clear(&dev);
 }
 
+/* The bounded put counts and inserts in one statement: at the bound it is
+ * SL_EBUSY and nothing is stored; an answered request frees a place;
+ * another account has its own places. */
+static void
+test_request_put_bounded(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_sid_request q, got;
+	char id[16];
+	int n = -1;
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "b-%d", i);
+		q = request_fixture(id, "acct-b", now + 180);
+		assert_int_equal(store_sid_request_put_bounded(fx->fx_store, &q, 3), SL_OK);
+	}
+	q = request_fixture("b-over", "acct-b", now + 180);
+	assert_int_equal(store_sid_request_put_bounded(fx->fx_store, &q, 3), SL_EBUSY);
+	assert_int_equal(store_sid_request_get(fx->fx_store, "b-over", &got), SL_ENOTFOUND);
+	q = request_fixture("c-0", "acct-c", now + 180);
+	assert_int_equal(store_sid_request_put_bounded(fx->fx_store, &q, 3), SL_OK);
+	assert_int_equal(store_sid_request_finish(fx->fx_store, "b-0", "refused", NULL, NULL, now), SL_OK);
+	q = request_fixture("b-3", "acct-b", now + 180);
+	assert_int_equal(store_sid_request_put_bounded(fx->fx_store, &q, 3), SL_OK);
+	assert_int_equal(store_sid_request_count_pending(fx->fx_store, "acct-b", now, &n), SL_OK);
+	assert_int_equal(n, 3);
+	q = request_fixture("b-unbounded", "acct-b", now + 180);
+	assert_int_equal(store_sid_request_put_bounded(fx->fx_store, &q, 0), SL_OK);
+}
+
 /* Ending a device: once, with its reason; what its phone may show now
  * fails; other accounts' and answered requests stay as they are. */
 static void
@@ -1569,6 +1600,7 @@ main(void)
 		T(test_finish_room_concurrent),
 		T(test_account_status),
 		T(test_device_lookups_touch),
+		T(test_request_put_bounded),
 		T(test_device_end_fails_pending),
 		T(test_key_lockout_schedule),
 		T(test_key_lockout_concurrent),

@@ -301,7 +301,21 @@ approved(struct confirm_ctx *cc, const uint8_t *sig, size_t siglen)
 			cc->cc_key.sk_version, sealed, (int64_t)cc->cc_sk.sk_version);
 	free(sealed);
 	if (rc == SL_ECONFLICT) {
-		app_send_error(cc->cc_rq, 409, "already_answered", "This answer was already used.", NULL);
+		/* Another answer moved the key while this one was completed.  If
+		 * it reached this answer's version, two answers were made at the
+		 * same share: one of them is a copy (the genuine device never
+		 * signs twice at one version), exactly as check_version() would
+		 * have said had they come one after the other. */
+		struct store_sid_key now_key = { 0 };
+		bool clone = store_sid_key_get(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use,
+				     &now_key) == SL_OK &&
+			     (uint64_t)now_key.sk_version >= cc->cc_version;
+
+		store_sid_key_clear(&now_key);
+		if (clone)
+			clone_seen(cc);
+		else
+			app_send_error(cc->cc_rq, 409, "already_answered", "This answer was already used.", NULL);
 		return;
 	}
 	if (rc != SL_OK) {

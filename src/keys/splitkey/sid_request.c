@@ -40,19 +40,6 @@ audit(struct server *srv, const struct sid_request_spec *spec, const char *perso
 	store_audit_add(srv->sv_store, &au);
 }
 
-/* Steps 1 (the caller's) and 3. */
-static int
-pending_ok(struct server *srv, const char *account_id, struct sl_err *err)
-{
-	int n = 0;
-
-	if (store_sid_request_count_pending(srv->sv_store, account_id, sl_now(), &n) != SL_OK)
-		return sl_fail(err, SL_ESTORE, "the request could not be stored");
-	if (n >= srv->sv_conf->c_sid_max_pending)
-		return sl_fail(err, SL_EBUSY, "too many requests are waiting on this Smart-ID");
-	return SL_OK;
-}
-
 struct made_fields {
 	char *mf_id, *mf_nonce, *mf_hash;
 	char mf_display[SID_DISPLAY_MAX + 1];
@@ -82,7 +69,7 @@ make_fields(const struct sid_request_spec *spec, struct made_fields *f)
 	return f->mf_hash != NULL ? SL_OK : SL_ENOMEM;
 }
 
-/* Steps 4 and 5 for `account_id` (a decoy's too). */
+/* Steps 4 and 5 for `account_id` (a decoy's too): SL_EBUSY at max_pending. */
 static int
 store_request(
 	struct server *srv, const char *account_id, const struct sid_request_spec *spec, struct sid_request_made *out)
@@ -112,7 +99,7 @@ store_request(
 		r.sq_status = (char *)"pending";
 		r.sq_created = now;
 		r.sq_expires = now + lifetime;
-		rc = store_sid_request_put(srv->sv_store, &r);
+		rc = store_sid_request_put_bounded(srv->sv_store, &r, srv->sv_conf->c_sid_max_pending);
 	}
 	if (rc == SL_OK) {
 		sl_strlcpy(out->sm_id, f.mf_id, sizeof(out->sm_id));
@@ -125,6 +112,21 @@ store_request(
 	return rc;
 }
 
+/* Steps 3-5: stored only while fewer than [smartid] max_pending requests
+ * of the account wait (counted in the same statement as the insert). */
+static int
+store_bounded(struct server *srv, const char *account_id, const struct sid_request_spec *spec,
+	struct sid_request_made *out, struct sl_err *err)
+{
+	int rc = store_request(srv, account_id, spec, out);
+
+	if (rc == SL_EBUSY)
+		return sl_fail(err, SL_EBUSY, "too many requests are waiting on this Smart-ID");
+	if (rc != SL_OK)
+		return sl_fail(err, SL_ESTORE, "the request could not be stored");
+	return SL_OK;
+}
+
 /* A number without a usable account: the same page, a request nobody sees. */
 static int
 make_decoy(struct server *srv, const struct sid_request_spec *spec, struct sid_request_made *out, struct sl_err *err)
@@ -133,9 +135,7 @@ make_decoy(struct server *srv, const struct sid_request_spec *spec, struct sid_r
 	int rc;
 
 	snprintf(account, sizeof(account), SID_DECOY_PREFIX "%s", spec->ss_rrn);
-	rc = pending_ok(srv, account, err);
-	if (rc == SL_OK && store_request(srv, account, spec, out) != SL_OK)
-		rc = sl_fail(err, SL_ESTORE, "the request could not be stored");
+	rc = store_bounded(srv, account, spec, out, err);
 	audit(srv, spec, NULL, rc == SL_OK ? "unknown_number" : rc == SL_EBUSY ? "too_many_pending" : "failed");
 	return rc;
 }
@@ -162,9 +162,7 @@ sid_request_create(
 		store_sid_account_clear(&acct);
 		return make_decoy(srv, spec, out, err);
 	}
-	rc = pending_ok(srv, acct.sa_id, err);
-	if (rc == SL_OK && store_request(srv, acct.sa_id, spec, out) != SL_OK)
-		rc = sl_fail(err, SL_ESTORE, "the request could not be stored");
+	rc = store_bounded(srv, acct.sa_id, spec, out, err);
 	if (rc == SL_OK) {
 		sid_account_wait_key(acct.sa_id, wkey, sizeof(wkey));
 		waiter_notify(srv->sv_waiters, wkey);
