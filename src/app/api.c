@@ -71,6 +71,7 @@ sapp_new(const char *path, struct sl_err *err)
 		return NULL;
 	}
 	app->sa_params = camo_default_params;
+	app->sa_lock = -1;
 	return app;
 }
 
@@ -82,6 +83,7 @@ sapp_free(struct sapp *app)
 	sapp_transport_clear(&app->sa_tk);
 	sapp_transport_clear(&app->sa_sid_tk);
 	json_decref(app->sa_last_error);
+	sapp_release(app);
 	free(app->sa_path);
 	if (app->sa_base != NULL)
 		OPENSSL_cleanse(app->sa_base, sizeof(*app->sa_base));

@@ -119,6 +119,7 @@ struct sapp {
 	char *sa_path;
 	struct sapp_state sa_st;
 	struct sapp_state *sa_base; /* the file as this handle last read or wrote it (lock.c merges against it) */
+	int sa_lock; /* the state's lock, held from a Smart-ID signature until its answer was sent; else -1 */
 	struct sapp_transport sa_tk;
 	char sa_server[SAPP_URL_MAX]; /* this session's server (may differ from the saved one) */
 	char sa_ca_file[SAPP_PATH_MAX];
@@ -187,6 +188,12 @@ typedef int (*sapp_apply_fn)(struct sapp *app, struct sapp_state *disk, void *ct
 int sapp_commit(struct sapp *app, sapp_apply_fn fn, void *ctx, struct sl_err *err);
 /* The first write of a new state (SL_ECONFLICT when the file exists). */
 int sapp_commit_new(struct sapp *app, struct sl_err *err);
+/* Take the state's lock into sa_lock (kept: sapp_commit uses it, and does
+ * not release it), so the version a signature used reaches the server
+ * before another process can sign the next one; sapp_release() once the
+ * answer was sent (and in sapp_free). */
+int sapp_hold(struct sapp *app, struct sl_err *err);
+void sapp_release(struct sapp *app);
 /* The server's current seal key: kid and the 65-byte point. */
 int sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err);
 
@@ -214,7 +221,8 @@ int sapp_sid_key_load(const struct sapp *app, enum sapp_sid_use use, struct sk_d
 /* One split-key signature, the app's half: EM = sk_encode(n, pad, digest,
  * hash), the key advanced and the state SAVED, and only then the partial
  * signature sealed to `seal_kid` with `aad`: *version and a base64url
- * *part (malloc'd). */
+ * *part (malloc'd).  The state's lock stays held (sapp_hold): the caller
+ * sends the part, then calls sapp_release(). */
 int sapp_sid_sign(struct sapp *app, enum sapp_sid_use use, const char *pin, enum sk_padding pad, const char *digest,
 	const uint8_t *hash, size_t hashlen, const char *seal_kid, const uint8_t seal_pub[P256_PUB_LEN],
 	const char *aad, uint64_t *version, char **part, struct sl_err *err);

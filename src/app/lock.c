@@ -12,6 +12,11 @@
  * key from the version on disk), the result is written, and only then is
  * the lock released.  A part that both this handle and another writer
  * changed is a conflict: refused, nothing written.
+ *
+ * A Smart-ID signature keeps the lock (sapp_hold) until its answer was
+ * sent: the server takes a version at or below the last it accepted for a
+ * clone, so versions must reach it in the order they were used, and a
+ * second process must not sign v+2 and answer before v+1 arrived.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -152,16 +157,31 @@ state_free(struct sapp_state *st)
 }
 
 int
+sapp_hold(struct sapp *app, struct sl_err *err)
+{
+	return app->sa_lock >= 0 ? SL_OK : sapp_lock(app->sa_path, &app->sa_lock, err);
+}
+
+void
+sapp_release(struct sapp *app)
+{
+	sapp_unlock(app->sa_lock);
+	app->sa_lock = -1;
+}
+
+int
 sapp_commit(struct sapp *app, sapp_apply_fn fn, void *ctx, struct sl_err *err)
 {
 	struct sapp_state *cur = malloc(sizeof(*cur)), *disk = malloc(sizeof(*disk));
-	int fd = -1, rc;
+	bool held = app->sa_lock >= 0; /* sapp_hold: use it, keep it */
+	int fd = app->sa_lock, rc;
 
 	if (cur == NULL || disk == NULL) {
 		rc = sl_fail(err, SL_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = normalise(&app->sa_st, cur, err)) != SL_OK || (rc = sapp_lock(app->sa_path, &fd, err)) != SL_OK)
+	if ((rc = normalise(&app->sa_st, cur, err)) != SL_OK ||
+		(!held && (rc = sapp_lock(app->sa_path, &fd, err)) != SL_OK))
 		goto out;
 	if ((rc = sapp_state_load(app->sa_path, disk, err)) != SL_OK ||
 		(rc = merge(app->sa_base, cur, disk, err)) != SL_OK ||
@@ -170,7 +190,8 @@ sapp_commit(struct sapp *app, sapp_apply_fn fn, void *ctx, struct sl_err *err)
 		goto out;
 	rc = adopt(app, disk, err);
 out:
-	sapp_unlock(fd);
+	if (!held)
+		sapp_unlock(fd);
 	state_free(cur);
 	state_free(disk);
 	return rc;

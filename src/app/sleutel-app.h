@@ -20,8 +20,10 @@
  * overwrites a newer file; when another writer changed the same part (the
  * app key, or the Smart-ID device) the save is refused with SL_ECONFLICT.
  * A Smart-ID signature advances the key from the version on disk and
- * writes it before the lock is released and before anything is sent, so
- * two processes never sign at the same version.
+ * writes it before anything is sent, and keeps the lock until its answer
+ * was sent, so two processes never sign at the same version and their
+ * versions reach the server in order (one at or below the last it
+ * accepted is a clone: the device is revoked).
  *
  * Every call to the device API carries a fresh DPoP-shaped proof signed by
  * the transport key.  Calls return 0 or a negative SL_E* code; when the

@@ -145,7 +145,8 @@ sign_on_disk(struct sapp *app, struct sapp_state *disk, void *ctx, struct sl_err
 /* Advance the key and save the state (sapp_commit), then the partial
  * signature: the advanced share is on disk before its signature leaves,
  * so no copy of an older file, and no other process, signs a version
- * this one used. */
+ * this one used.  The lock stays held until the caller sent the answer
+ * (sapp_release): versions reach the server in the order they were used. */
 static int
 sign_part(struct sapp *app, enum sapp_sid_use use, const char *pin, const uint8_t *em, size_t emlen, uint64_t *version,
 	uint8_t **part, size_t *partlen, struct sl_err *err)
@@ -155,6 +156,8 @@ sign_part(struct sapp *app, enum sapp_sid_use use, const char *pin, const uint8_
 
 	*part = NULL;
 	*partlen = 0;
+	if ((rc = sapp_hold(app, err)) != SL_OK)
+		return rc;
 	rc = sapp_commit(app, sign_on_disk, &j, err);
 	if (rc != SL_OK && *part != NULL) { /* signed, but not saved: it must not leave */
 		OPENSSL_cleanse(*part, *partlen);
@@ -625,6 +628,7 @@ sapp_sid_finish(struct sapp *app, const char *pin1, const char *pin2, json_t **o
 		ans = NULL;
 	}
 out:
+	sapp_release(app); /* the answer was sent (or nothing will be) */
 	json_decref(a);
 	json_decref(s);
 	json_decref(body);

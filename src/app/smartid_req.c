@@ -271,6 +271,7 @@ sapp_sid_confirm(struct sapp *app, const json_t *request, const char *pin, json_
 		"part", part);
 	rc = body ? answer(app, request, body, out, err) : sl_fail(err, SL_ENOMEM, "out of memory");
 out:
+	sapp_release(app); /* held since the signature: its answer was sent (or nothing will be) */
 	free(part);
 	json_decref(body);
 	json_decref(cfg);

@@ -452,6 +452,7 @@ sign_auth(struct sapp *app, const uint8_t hash[32], const uint8_t pub[P256_PUB_L
 		SL_OK);
 	assert_non_null(part);
 	free(part);
+	sapp_release(app); /* as a caller does once the answer was sent */
 	return v;
 }
 
@@ -459,8 +460,9 @@ sign_auth(struct sapp *app, const uint8_t hash[32], const uint8_t pub[P256_PUB_L
  * signature advances the key from the version on disk, so the second
  * handle, read before the first signed, signs v+2, not v+1 again; a save
  * by the stale handle does not roll the key back; a change of the
- * Smart-ID device by a stale handle is refused; a held lock is waited
- * for SAPP_LOCK_WAIT seconds, then refused. */
+ * Smart-ID device by a stale handle is refused; a signature's lock, held
+ * until its answer was sent, is waited for SAPP_LOCK_WAIT seconds, then
+ * refused. */
 static void
 test_two_handles(void **state)
 {
@@ -471,8 +473,7 @@ test_two_handles(void **state)
 	struct sl_err err;
 	uint64_t v0, va, vb;
 	int64_t t0;
-	int fd = -1;
-	char path[128];
+	char path[128], *part = NULL;
 
 	(void)state;
 	memset(hash, 0x33, sizeof(hash));
@@ -513,13 +514,21 @@ test_two_handles(void **state)
 	assert_string_equal(st->st_sid.ss_document_number, "PNOBE-85010112345-A1B2-Q");
 	assert_int_equal(disk_version(path, SAPP_SID_AUTH), v0 + 4);
 
-	/* A lock held elsewhere: waited for, then a clear refusal. */
-	assert_int_equal(sapp_lock(path, &fd, &err), SL_OK);
+	/* A signature keeps the lock until its answer was sent (the caller's
+	 * sapp_release): meanwhile another handle waits SAPP_LOCK_WAIT
+	 * seconds, then is refused clearly. */
+	sl_strlcpy(a->sa_st.st_sid.ss_document_number, "PNOBE-85010112345-A1B2-Q",
+		sizeof(a->sa_st.st_sid.ss_document_number)); /* a's refused change undone */
+	assert_int_equal(sapp_sid_sign(a, SAPP_SID_AUTH, PIN1, SK_PKCS1, "SHA256", hash, sizeof(hash), "k1", pub,
+				 "req_e", &va, &part, &err),
+		SL_OK);
+	free(part);
+	assert_int_equal(va, v0 + 5);
 	t0 = sl_monotonic_ms();
 	assert_int_equal(sapp_save(b, &err), SL_EBUSY);
 	assert_true(sl_monotonic_ms() - t0 >= (int64_t)SAPP_LOCK_WAIT * 1000);
 	assert_non_null(strstr(err.msg, "is locked"));
-	sapp_unlock(fd);
+	sapp_release(a);
 	assert_int_equal(sapp_save(b, &err), SL_OK); /* control: free again */
 
 	sapp_free(a);
