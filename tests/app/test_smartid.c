@@ -692,6 +692,10 @@ test_vc_rule(void **state)
 		assert_int_equal(crypto_sha256(h, sizeof(h), hh), SL_OK);
 		assert_int_equal(atoi(vc), ((hh[30] << 8) | hh[31]) % 10000);
 	}
+	/* Smart-ID's published vector: the hash SHA-256("Hello World!") shows 7712. */
+	assert_int_equal(crypto_sha256("Hello World!", 12, h), SL_OK);
+	sapp_sid_vc(h, sizeof(h), vc);
+	assert_string_equal(vc, "7712");
 }
 
 static void

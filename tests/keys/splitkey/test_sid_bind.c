@@ -131,6 +131,13 @@ test_code(void **state)
 	/* SHA-256 of 32 zero bytes ends in 0x2925 = 10533: 0533, leading zero kept. */
 	sid_verification_code(zero, sizeof(zero), vc);
 	assert_string_equal(vc, "0533");
+	/* Smart-ID's published vector: the hash SHA-256("Hello World!") shows 7712. */
+	{
+		uint8_t h[SL_SHA256_LEN];
+		assert_int_equal(crypto_sha256("Hello World!", 12, h), SL_OK);
+		sid_verification_code(h, sizeof(h), vc);
+		assert_string_equal(vc, "7712");
+	}
 }
 
 int
