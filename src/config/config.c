@@ -121,6 +121,15 @@ static const struct conf_key conf_keys[] = {
 	{ "smartid", "rate_ip", CT_INT, OFF(c_sid_rate_ip), 1, 1000000, "10" },
 	{ "smartid", "keygen_max", CT_INT, OFF(c_sid_keygen_max), 1, 64, "2" },
 	{ "smartid", "terms_version", CT_STR, OFF(c_sid_terms_version), 0, 0, "2026-12" },
+	{ "smartid", "rp_api", CT_BOOL, OFF(c_sid_rp_api), 0, 0, "true" },
+	{ "smartid", "device_link_base", CT_STR, OFF(c_sid_device_link_base), 0, 0, "" },
+	{ "smartid", "scheme_name", CT_STR, OFF(c_sid_scheme_name), 0, 0, "smart-id" },
+	{ "smartid", "certificate_level", CT_STR, OFF(c_sid_certificate_level), 0, 0, "QUALIFIED" },
+	{ "smartid", "rp_session_lifetime", CT_INT, OFF(c_sid_rp_session_lifetime), 10, 600, "120" },
+	{ "smartid", "rp_result_keep", CT_INT, OFF(c_sid_rp_result_keep), 10, 3600, "300" },
+	{ "smartid", "rp_idempotency", CT_INT, OFF(c_sid_rp_idempotency), 0, 300, "15" },
+	{ "smartid", "rp_max_running", CT_INT, OFF(c_sid_rp_max_running), 1, 1000000, "1000" },
+	{ "smartid", "rp_link_skew", CT_INT, OFF(c_sid_rp_link_skew), 1, 120, "10" },
 	{ "sms", "driver", CT_STR, OFF(c_sms_driver), 0, 0, "outbox" },
 	{ "sms", "webhook_url", CT_STR, OFF(c_sms_webhook_url), 0, 0, "" },
 	{ "sms", "webhook_token", CT_STR, OFF(c_sms_webhook_token), 0, 0, "" },
@@ -386,6 +395,16 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 	if (strlen(conf->c_app_default_country) < 1 || strlen(conf->c_app_default_country) > 3 ||
 		strspn(conf->c_app_default_country, "0123456789") != strlen(conf->c_app_default_country))
 		return sl_fail(err, SL_EINVAL, "[app] default_country is a calling code of 1 to 3 digits, e.g. 32");
+	if (strcmp(conf->c_sid_certificate_level, "ADVANCED") != 0 &&
+		strcmp(conf->c_sid_certificate_level, "QUALIFIED") != 0 &&
+		strcmp(conf->c_sid_certificate_level, "QSCD") != 0)
+		return sl_fail(err, SL_EINVAL, "[smartid] certificate_level = %s: expected ADVANCED, QUALIFIED or QSCD",
+			conf->c_sid_certificate_level);
+	if (sl_str_empty(conf->c_sid_scheme_name) || strchr(conf->c_sid_scheme_name, '|') != NULL)
+		return sl_fail(err, SL_EINVAL, "[smartid] scheme_name must be a name without '|' (smart-id)");
+	if (!sl_str_empty(conf->c_sid_device_link_base) && !url_https_or_loopback(conf->c_sid_device_link_base))
+		return sl_fail(err, SL_EINVAL,
+			"[smartid] device_link_base must be an https:// URL (http:// only on 127.0.0.1), or empty");
 	if (conf->c_sid_key_bits % 256 != 0)
 		return sl_fail(err, SL_EINVAL, "[smartid] key_bits = %d: expected a multiple of 256 (3072)",
 			conf->c_sid_key_bits);
@@ -500,6 +519,9 @@ config_free(struct sl_config *conf)
 	free(conf->c_app_terms_version);
 	free(conf->c_app_default_country);
 	free(conf->c_sid_terms_version);
+	free(conf->c_sid_device_link_base);
+	free(conf->c_sid_scheme_name);
+	free(conf->c_sid_certificate_level);
 	free(conf->c_sms_driver);
 	free(conf->c_sms_webhook_url);
 	free(conf->c_sms_webhook_token);

@@ -172,6 +172,24 @@ static const char *const migration_steps[] = {
 	"ALTER TABLE sid_registrations ADD COLUMN auth_share TEXT;"
 	"ALTER TABLE sid_registrations ADD COLUMN sign_share TEXT;"
 	"DELETE FROM sid_registrations WHERE status = 'code';",
+	/* 10: the Smart-ID RP API (src/keys/sidrp): its relying parties, its
+	 * sessions (results kept a while after they complete), and on a
+	 * device's signing request the one device it is for (by document) and
+	 * the RP API fields it shows and signs. */
+	"CREATE TABLE sid_rps ("
+	" uuid TEXT PRIMARY KEY, name TEXT NOT NULL, allow_ip TEXT, permissions TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'active', created INTEGER NOT NULL);"
+	"CREATE TABLE sid_sessions ("
+	" id TEXT PRIMARY KEY, rp_uuid TEXT NOT NULL REFERENCES sid_rps(uuid), api TEXT NOT NULL,"
+	" type TEXT NOT NULL, flow TEXT NOT NULL, target_kind TEXT NOT NULL, target TEXT, account_id TEXT,"
+	" params TEXT NOT NULL, token TEXT UNIQUE, secret TEXT, server_random TEXT, vc TEXT, idem TEXT,"
+	" request_id TEXT, ip TEXT, state TEXT NOT NULL DEFAULT 'RUNNING', result TEXT,"
+	" created INTEGER NOT NULL, expires INTEGER NOT NULL, keep_until INTEGER NOT NULL);"
+	"CREATE INDEX sid_sessions_rp ON sid_sessions(rp_uuid, state, expires);"
+	"CREATE INDEX sid_sessions_idem ON sid_sessions(idem, created);"
+	"CREATE INDEX sid_sessions_keep ON sid_sessions(keep_until);"
+	"ALTER TABLE sid_requests ADD COLUMN device_only TEXT;"
+	"ALTER TABLE sid_requests ADD COLUMN extra TEXT;",
 };
 
 _Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,

@@ -28,7 +28,7 @@
 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
  * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
  * accounts, devices, keys, registrations, visits, requests */
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -596,8 +596,47 @@ struct store_sid_request {
 	char *sq_status; /* "pending", "approved", "refused", "failed" (clone, lock), "expired" */
 	char *sq_device_id; /* the device that answered */
 	char *sq_signature; /* b64url, once approved */
+	char *sq_device_only; /* schema 10: only this device may see and answer it (RP API by document), or NULL */
+	char *sq_extra; /* schema 10: JSON object of the RP API fields the device shows and signs (rpapi only) */
 	int64_t sq_created;
 	int64_t sq_expires;
+};
+
+/* A relying party of the Smart-ID RP API (`sleutel rp add`;
+ * docs/smart-id.md).  Requests name it by relyingPartyUUID and
+ * relyingPartyName (matched case-insensitively). */
+struct store_sid_rp {
+	char *sp_uuid; /* lower-case canonical UUID text */
+	char *sp_name; /* relyingPartyName as registered */
+	char *sp_allow_ip; /* comma-separated addresses or CIDRs the RP calls from; NULL: any */
+	char *sp_permissions; /* space-separated of "auth sign cert": what it may start */
+	char *sp_status; /* "active" or "disabled" */
+	int64_t sp_created;
+};
+
+/* One RP API session (v3 and v2 share them; src/keys/sidrp). */
+struct store_sid_session {
+	char *ss_id; /* sessionID: a UUID */
+	char *ss_rp_uuid;
+	char *ss_api; /* "v3" or "v2": the shape its status is answered in */
+	char *ss_type; /* "auth", "sign" or "cert" (certificate choice) */
+	char *ss_flow; /* "device-link" or "notification" */
+	char *ss_target_kind; /* "anonymous", "etsi" or "document" */
+	char *ss_target; /* 11 digits (etsi) or a document number; NULL when anonymous */
+	char *ss_account_id; /* known at creation for a target, at the device's claim when anonymous */
+	char *ss_params; /* JSON object: the validated request (sidrp_request_to_json) */
+	char *ss_token; /* sessionToken (device-link flows, unique) or NULL */
+	char *ss_secret; /* sessionSecret sealed at rest (aad "sidrp-secret <id>"), or NULL */
+	char *ss_server_random; /* b64 (ACSP_V2) or NULL */
+	char *ss_vc; /* the verification code shown to the RP (notification flows) or NULL */
+	char *ss_idem; /* idempotency key: b64url SHA-256 of RP, path and body */
+	char *ss_request_id; /* the device's signing request once made (store_sid_request) */
+	char *ss_ip; /* the RP's address */
+	char *ss_state; /* "RUNNING" or "COMPLETE" */
+	char *ss_result; /* JSON object once COMPLETE: the v3 "result" plus what the status shows */
+	int64_t ss_created;
+	int64_t ss_expires; /* RUNNING until then: then TIMEOUT */
+	int64_t ss_keep_until; /* the row (its result) is purged after */
 };
 
 /* accounts */
@@ -738,8 +777,42 @@ int store_sid_request_finish(struct store *st, const char *id, const char *statu
 	const char *signature, int64_t now);
 void store_sid_request_clear(struct store_sid_request *r);
 
+/* Smart-ID RP API relying parties (schema 10).  SL_ECONFLICT when the
+ * UUID exists. */
+int store_sid_rp_put(struct store *st, const struct store_sid_rp *rp);
+int store_sid_rp_get(struct store *st, const char *uuid, struct store_sid_rp *out);
+/* Every RP, ordered by creation; borrowed. */
+int store_sid_rp_each(struct store *st, int (*fn)(const struct store_sid_rp *, void *), void *arg);
+/* "active" <-> "disabled"; SL_ENOTFOUND when unknown. */
+int store_sid_rp_set_status(struct store *st, const char *uuid, const char *status);
+void store_sid_rp_clear(struct store_sid_rp *rp);
+
+/* Smart-ID RP API sessions (schema 10).  Put: state "RUNNING", while
+ * fewer than `max_running` (> 0; 0 = no bound) of the RP's sessions are
+ * RUNNING and unexpired at ss_created, counted and inserted in one
+ * statement (SL_EBUSY at the bound); SL_ECONFLICT when the id or token
+ * exists. */
+int store_sid_session_put(struct store *st, const struct store_sid_session *s, int max_running);
+/* SL_ENOTFOUND when missing or purged. */
+int store_sid_session_get(struct store *st, const char *id, struct store_sid_session *out);
+/* A device-link session by its sessionToken. */
+int store_sid_session_by_token(struct store *st, const char *token, struct store_sid_session *out);
+/* The newest session of `idem` created at or after `since` (idempotent
+ * creation); SL_ENOTFOUND when none. */
+int store_sid_session_by_idem(struct store *st, const char *idem, int64_t since, struct store_sid_session *out);
+/* A device takes a RUNNING, unexpired session that no device took yet:
+ * account and request set in one statement.  SL_ECONFLICT when already
+ * taken or COMPLETE, SL_EEXPIRED when past expiry, SL_ENOTFOUND. */
+int store_sid_session_claim(
+	struct store *st, const char *id, const char *account_id, const char *request_id, int64_t now);
+/* RUNNING -> COMPLETE with the result JSON, kept until `keep_until`, once:
+ * SL_ECONFLICT when already COMPLETE, SL_ENOTFOUND. */
+int store_sid_session_complete(struct store *st, const char *id, const char *result, int64_t keep_until);
+void store_sid_session_clear(struct store_sid_session *s);
+
 /* Delete expired short-lived rows (app requests, Smart-ID registrations
  * and signing requests an hour after expiry, Smart-ID visits at expiry,
+ * RP API sessions after ss_keep_until,
  * outbox messages after an hour (they hold codes in clear); never
  * accounts, devices, keys, persons or the audit trail); returns rows
  * removed or < 0. */

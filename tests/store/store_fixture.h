@@ -110,9 +110,13 @@ raw_count(const char *path, const char *sql)
 
 /* What each schema from 4 on added, undone, newest first; SCHEMA_V4_UNDO
  * leaves the database as a version 3 sleutel left it. */
+#define SCHEMA_V10_UNDO                                                                                                \
+	"DROP TABLE sid_sessions; DROP TABLE sid_rps; ALTER TABLE sid_requests DROP COLUMN device_only;"               \
+	"ALTER TABLE sid_requests DROP COLUMN extra;"
 #define SCHEMA_V8_UNDO                                                                                                 \
-	"DROP TABLE sid_requests; DROP TABLE sid_visits; DROP TABLE sid_registrations; DROP TABLE sid_keys;"           \
-	"DROP TABLE sid_devices; DROP TABLE sid_accounts;"
+	SCHEMA_V10_UNDO                                                                                                \
+		"DROP TABLE sid_requests; DROP TABLE sid_visits; DROP TABLE sid_registrations; DROP TABLE sid_keys;"   \
+		"DROP TABLE sid_devices; DROP TABLE sid_accounts;"
 #define SCHEMA_V7_UNDO                                                                                                 \
 	SCHEMA_V8_UNDO "ALTER TABLE auth_requests DROP COLUMN context; ALTER TABLE app_requests DROP COLUMN context;"
 #define SCHEMA_V6_UNDO SCHEMA_V7_UNDO "DROP TABLE consents; ALTER TABLE clients DROP COLUMN scopes;"

@@ -267,7 +267,7 @@ test_migrates_v7_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 9);
+	assert_int_equal(STORE_SCHEMA_VERSION, 10);
 	/* The new tables work on the migrated file. */
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
@@ -293,12 +293,12 @@ test_migrates_v8_registrations(void **state)
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
-	assert_int_equal(
-		raw_exec(fx->fx_path, "UPDATE sid_registrations SET auth_sealed = 'old-auth', sign_sealed = 'old-sign'"
-				      " WHERE id = 'r2';"
-				      "ALTER TABLE sid_registrations DROP COLUMN auth_share;"
-				      "ALTER TABLE sid_registrations DROP COLUMN sign_share;"
-				      "PRAGMA user_version = 8;"),
+	assert_int_equal(raw_exec(fx->fx_path, SCHEMA_V10_UNDO
+				 "UPDATE sid_registrations SET auth_sealed = 'old-auth', sign_sealed = 'old-sign'"
+				 " WHERE id = 'r2';"
+				 "ALTER TABLE sid_registrations DROP COLUMN auth_share;"
+				 "ALTER TABLE sid_registrations DROP COLUMN sign_share;"
+				 "PRAGMA user_version = 8;"),
 		SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r2", &got), SL_ENOTFOUND);

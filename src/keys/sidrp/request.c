@@ -1,0 +1,2 @@
+/* request.c — see sidrp_int.h.  Skeleton: its engineer writes it. */
+#include "sidrp_int.h"

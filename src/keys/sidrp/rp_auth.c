@@ -1,0 +1,2 @@
+/* rp_auth.c — see sidrp_int.h.  Skeleton: its engineer writes it. */
+#include "sidrp_int.h"

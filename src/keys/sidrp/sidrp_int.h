@@ -1,0 +1,129 @@
+/*
+ * sidrp_int.h — what the RP API's files share (docs/smart-id.md).
+ *
+ *   routes.c    the route table                                   [rpapi]
+ *   problem.c   RFC 9457 problem answers                           [rpapi]
+ *   parse.c     v3 request bodies -> struct sidrp_req (pure,
+ *               fuzzed)                                            [rpapi]
+ *   parse_v2.c  v2 request bodies -> struct sidrp_req (pure,
+ *               fuzzed)                                            [rpapi]
+ *   rp_auth.c   the RP: UUID + name, source address, permission    [rpapi]
+ *   create.c    making a session: idempotency, limits, the
+ *               account or device, the secret and token, the
+ *               notification request                               [rpapi]
+ *   v3.c, v2.c  the endpoints of each shape                        [rpapi]
+ *   status.c    GET session/{id}: long-poll, TIMEOUT, the v3 and
+ *               v2 answers                                         [rpapi]
+ *   request.c   sidrp_request_make(): a session's signing request
+ *               for one account (or device), devices woken         [rpdevice]
+ *   link.c      POST /device/v1/smartid/link: a scanned link
+ *               claimed; GET /smart-id/device-link                 [rpdevice]
+ *   answer.c    sidrp_request_digest(), sidrp_request_finished(),
+ *               sidrp_session_end(): the end result, signature and
+ *               certificate                                        [rpdevice]
+ *
+ * A COMPLETE session's ss_result is the v3 status body without "state"
+ * ({"result": {"endResult", "documentNumber", "details"},
+ * "signatureProtocol", "signature", "cert", "interactionTypeUsed",
+ * "deviceIpAddress", "ignoredProperties"}): answer.c writes it, status.c
+ * answers it as it is (v3) or in the v2 shape.
+ */
+#ifndef SL_SIDRP_INT_H
+#define SL_SIDRP_INT_H
+
+#include <jansson.h>
+
+#include "../../sidproto/sidproto.h"
+#include "../splitkey/splitkey.h"
+#include "sidrp.h"
+
+#define SIDRP_BODY_MAX 65536 /* bytes of a request body */
+#define SIDRP_TIMEOUT_MIN_MS 1000
+#define SIDRP_TIMEOUT_MAX_MS 120000
+#define SIDRP_TIMEOUT_DEFAULT_MS 60500
+#define SIDRP_UUID_LEN 36
+
+/* ---- parse.c, parse_v2.c (pure) ---- */
+enum sidrp_type { SIDRP_AUTH = 1, SIDRP_SIGN, SIDRP_CERT_CHOICE, SIDRP_CERT /* signature/certificate: sync */ };
+enum sidrp_flow { SIDRP_DEVICE_LINK = 1, SIDRP_NOTIFICATION, SIDRP_LINKED /* notification/linked */ };
+enum sidrp_target { SIDRP_ANONYMOUS = 1, SIDRP_ETSI, SIDRP_DOCUMENT };
+enum sidrp_level { SIDRP_ADVANCED = 1, SIDRP_QUALIFIED, SIDRP_QSCD };
+
+/* A creation request, validated; strings point into `sr_body` (the parsed
+ * JSON, owned) or the path. */
+struct sidrp_req {
+	json_t *sr_body;
+	int sr_api; /* 3 or 2 */
+	enum sidrp_type sr_type;
+	enum sidrp_flow sr_flow;
+	enum sidrp_target sr_target;
+	char sr_target_value[64]; /* 11 digits (etsi PNOBE-) or a document number */
+	const char *sr_rp_uuid;
+	const char *sr_rp_name;
+	enum sidrp_level sr_level; /* default QUALIFIED */
+	const char *sr_protocol; /* "ACSP_V2", "RAW_DIGEST_SIGNATURE", NULL (certificates) */
+	const char *sr_rp_challenge; /* ACSP_V2: b64 as sent (32..64 bytes decoded) */
+	const char *sr_digest; /* RAW_DIGEST_SIGNATURE / v2 hash: b64 as sent, of sr_hash's length */
+	const struct sidp_hash *sr_hash;
+	bool sr_pss; /* rsassa-pss (else PKCS#1 v1.5) */
+	const char *sr_interactions_b64; /* v3: as sent; NULL for certificates */
+	struct sidp_interactions sr_interactions;
+	const char *sr_callback_url; /* initialCallbackUrl or NULL */
+	const char *sr_nonce;
+	const char *sr_vc_type; /* "numeric4" (v3 notification authentication) */
+	const char *sr_linked_session; /* notification/linked */
+	bool sr_share_ip; /* requestProperties.shareMdClientIpAddress */
+	json_t *sr_ignored; /* array: requestProperties we do not know (ignoredProperties); owned */
+};
+/* A problem: the RFC 9457 answer parse and the handlers give. */
+struct sidrp_problem {
+	int sp_status; /* 400, 401, 403, 404, 429, 471, 472, 480, 503 */
+	char sp_detail[256];
+	char sp_param[64]; /* the request member at fault ("" for none): errors[0].paramName, pointer "/<param>" */
+	char sp_code[48]; /* errors[0].code for 404s ("NO_SUITABLE_ACCOUNT_FOUND") or "" */
+};
+/* `path` is what follows SIDRP_V3_BASE ("authentication/device-link/
+ * anonymous", "signature/notification/etsi/PNOBE-85073003328", ...),
+ * `body` the raw body.  SL_OK, or SL_EINVAL with *pr filled (400 for a
+ * bad body, 404 for an unknown path or identifier shape). */
+int sidrp_parse_v3(const char *path, const char *body, size_t len, struct sidrp_req *out, struct sidrp_problem *pr);
+/* The same for SIDRP_V2_BASE paths ("authentication/etsi/..",
+ * "signature/document/..", "certificatechoice/etsi/.."). */
+int sidrp_parse_v2(const char *path, const char *body, size_t len, struct sidrp_req *out, struct sidrp_problem *pr);
+void sidrp_req_clear(struct sidrp_req *r);
+/* The validated request as the session keeps it (ss_params), and back. */
+json_t *sidrp_req_to_json(const struct sidrp_req *r);
+
+/* ---- problem.c ---- */
+void sidrp_send_problem(struct http_request *rq, const struct sidrp_problem *pr);
+/* Fill and send in one: sidrp_fail(rq, 404, "NO_SUITABLE_ACCOUNT_FOUND", NULL, "..."). */
+void sidrp_fail(struct http_request *rq, int status, const char *code, const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* ---- request.c ---- */
+/* Make the signing request of a session for `account_id` (and only
+ * `device_id` when not NULL: a document number, a claimed link), with the
+ * device-facing fields (sq_extra: docs/smart-id.md "Device side"), wake
+ * the account's devices, and record it on the session (notification
+ * flows: at creation; device-link flows: at the claim, which also takes
+ * the session).  `request_id` out (APP_ID_MAX + 1).  SL_EBUSY when the
+ * account has [smartid] max_pending requests waiting; SL_ECONFLICT when
+ * the session was already claimed; SL_ESTORE. */
+int sidrp_request_make(struct server *srv, const struct store_sid_session *s, const char *account_id,
+	const char *device_id, const char *flow_type, char *request_id, struct sl_err *err);
+
+/* ---- answer.c ---- */
+/* Complete a RUNNING session with an end result only (TIMEOUT,
+ * USER_REFUSED, ...): store_sid_session_complete with {"endResult": ..}
+ * and the waiters woken.  Quiet when already complete. */
+void sidrp_session_end(struct server *srv, const char *session_id, const char *end_result, const char *detail);
+
+/* ---- handlers ---- */
+void sidrp_v3_post(void *ctx, struct http_request *rq);
+void sidrp_v2_post(void *ctx, struct http_request *rq);
+void sidrp_v3_session_get(void *ctx, struct http_request *rq);
+void sidrp_v2_session_get(void *ctx, struct http_request *rq);
+void sidrp_link_post(void *ctx, struct http_request *rq);
+void sidrp_link_page(void *ctx, struct http_request *rq);
+
+#endif

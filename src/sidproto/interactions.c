@@ -1,0 +1,2 @@
+/* interactions.c — the interactions field (sidproto.h).  Skeleton. */
+#include "sidproto.h"
