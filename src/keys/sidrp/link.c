@@ -7,3 +7,10 @@ sidrp_link_page(void *ctx, struct http_request *rq)
 	(void)ctx;
 	http_send_json(rq, 404, json_pack("{s:s}", "error", "not_found"));
 }
+
+void
+sidrp_link_post(void *ctx, struct http_request *rq)
+{
+	(void)ctx;
+	http_send_json(rq, 404, json_pack("{s:s}", "error", "not_found"));
+}
