@@ -65,10 +65,8 @@ sidrp_params_load(const struct store_sid_session *s, struct sidrp_params *p, str
 	p->pa_pss = json_is_true(json_object_get(p->pa_json, "pss")) || cert;
 	ign = json_object_get(p->pa_json, "ignored");
 	p->pa_ignored = json_is_array(ign) && json_array_size(ign) > 0 ? ign : NULL;
-	p->pa_challenge = str_or(p->pa_json, s->ss_type && strcmp(s->ss_type, "auth") == 0 && p->pa_api == 3
-						   ? "rp_challenge"
-						   : "digest",
-		NULL);
+	p->pa_challenge = str_or(p->pa_json,
+		s->ss_type && strcmp(s->ss_type, "auth") == 0 && p->pa_api == 3 ? "rp_challenge" : "digest", NULL);
 	if (p->pa_rp_name == NULL || p->pa_hash == NULL)
 		return sl_fail(err, SL_EINVAL, "the session's request has no relyingPartyName or hash");
 	if (cert)
@@ -239,6 +237,8 @@ make_fields(struct server *srv, const struct store_sid_session *s, const struct 
 {
 	int rc;
 
+	if (p->pa_hash == NULL || p->pa_rp_name == NULL)
+		return SL_EINVAL;
 	m->md_id = sl_random_name(16);
 	m->md_nonce = sl_random_id(SID_NONCE_BYTES);
 	if (m->md_id == NULL || m->md_nonce == NULL)
