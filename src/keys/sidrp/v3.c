@@ -53,7 +53,9 @@ sidrp_post(struct server *srv, struct http_request *rq, const char *base,
 		sidrp_req_clear(&r);
 		return;
 	}
-	if (sidrp_rp_check(srv, rq, &r, sidrp_type_word(r.sr_type), &rp, ip) != SL_OK) {
+	/* signature/certificate is part of signing (`sleutel rp add`'s "sign") */
+	if (sidrp_rp_check(srv, rq, &r, r.sr_type == SIDRP_CERT ? "sign" : sidrp_type_word(r.sr_type), &rp, ip) !=
+		SL_OK) {
 		sidrp_req_clear(&r);
 		return;
 	}
