@@ -268,7 +268,7 @@ test('one 400 per field, naming it', async () => {
 
 test('401: the RP\'s name or address; 403: unknown, disabled, not permitted', async () => {
   const rp = await newRp({ name: 'Bank Één' });
-  const A = `v3/authentication/notification/etsi/${etsi}`;
+  const A = 'v3/authentication/device-link/anonymous';
   assertProblem(await post(A, authBody({ ...rp, name: 'Bank Een' })), 401, 'Unauthorized');
   assertProblem(await post(A, authBody({ ...rp, name: 'Bank Één ' })), 401, 'Unauthorized');
   // ASCII letters fold; the rest must match
@@ -345,7 +345,7 @@ test('idempotent creation and rp_max_running', async () => {
 
 test('status: RUNNING after timeoutMs, bad timeoutMs, unknown, v2 shape', async () => {
   const rp = await newRp();
-  const r = await post(`v3/authentication/notification/etsi/${etsi}`, authBody(rp));
+  const r = await post('v3/authentication/device-link/anonymous', authBody(rp));
   const t0 = Date.now();
   const s = await get(`v3/session/${r.body.sessionID}?timeoutMs=1000`);
   assert.ok(Date.now() - t0 >= 1000, `answered after ${Date.now() - t0} ms`);
@@ -360,7 +360,7 @@ test('status: RUNNING after timeoutMs, bad timeoutMs, unknown, v2 shape', async 
   assert.deepEqual((await get(`v2/session/${v2.body.sessionID}?timeoutMs=1000`)).body, { state: 'RUNNING' });
   // only the RP's addresses may read it: an RP limited to another address
   const far = await newRp({ allowIp: '127.0.0.1' });
-  const mine = await post(`v3/authentication/notification/etsi/${etsi}`, authBody(far));
+  const mine = await post('v3/authentication/device-link/anonymous', authBody(far));
   assert.equal(mine.status, 200);
   sql(`UPDATE sid_rps SET allow_ip = '10.0.0.1' WHERE uuid = '${far.uuid}'`);
   assertProblem(await get(`v3/session/${mine.body.sessionID}?timeoutMs=1000`), 401, 'Unauthorized');
