@@ -61,7 +61,7 @@ sidrp_post(struct server *srv, struct http_request *rq, const char *base,
 	}
 	if (r.sr_type == SIDRP_CERT)
 		sidrp_certificate_answer(srv, rq, &r);
-	else if (sidrp_session_create(srv, rq, &r, path, body, len, &rp, ip, &c) == SL_OK) {
+	else if (sidrp_session_create(srv, rq, &r, http_path(rq), body, len, &rp, ip, &c) == SL_OK) {
 		http_send_json(rq, 200, answer(&r, &c));
 		store_sid_session_clear(&c.sc_session);
 	}
