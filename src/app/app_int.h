@@ -245,4 +245,13 @@ void sapp_sid_vc(const uint8_t *hash, size_t len, char out[5]);
 int sapp_sid_request_check(const json_t *request, enum sapp_sid_use *use, enum sk_padding *pad,
 	uint8_t hash[SAPP_SID_HASH_MAX], size_t *hashlen, struct sl_err *err);
 
+/* ---- Smart-ID RP API insides (smartid_rp.c) ---- */
+
+/* The hash a checked RP API request is signed over: ACSP_V2, the
+ * payload's (sidp_acsp_digest) with `user_challenge` and the interaction
+ * shown; RAW_DIGEST_SIGNATURE and v2, the RP's digest.  SL_EINVAL for a
+ * request that does not pass sapp_rp_check or signs nothing. */
+int sapp_rp_digest(const json_t *request, const char *user_challenge, uint8_t out[SAPP_SID_HASH_MAX], size_t *len,
+	struct sl_err *err);
+
 #endif

@@ -438,18 +438,51 @@ sapp_rp_callback(const json_t *request, const char *verifier, char **out, struct
 	return SL_OK;
 }
 
+/* The hash a checked request is signed over (ACSP_V2: the payload's with
+ * this userChallenge and the interaction shown; else the RP's). */
+static int
+rp_digest(const json_t *r, const struct sapp_rp_view *v, const struct rp_sign *s, const char *user_challenge,
+	uint8_t out[SAPP_SID_HASH_MAX], size_t *len, struct sl_err *err)
+{
+	struct sidp_acsp a;
+
+	if (!s->rs_acsp) {
+		memcpy(out, s->rs_digest, s->rs_len);
+		*len = s->rs_len;
+		return SL_OK;
+	}
+	acsp_of(json_object_get(r, "rp_api"), user_challenge, v->rv_interaction, &a);
+	return sidp_acsp_digest(&a, s->rs_hash, out, len, err);
+}
+
+int
+sapp_rp_digest(const json_t *request, const char *user_challenge, uint8_t out[SAPP_SID_HASH_MAX], size_t *len,
+	struct sl_err *err)
+{
+	struct sapp_rp_view v;
+	struct rp_sign s;
+	int rc;
+
+	if ((rc = rp_check(request, &v, &s, err)) == SL_OK && (v.rv_use == NULL || !v.rv_supported))
+		rc = sl_fail(err, SL_EINVAL, "the request is not signed");
+	if (rc == SL_OK && s.rs_acsp && !sidp_user_challenge_ok(user_challenge))
+		rc = sl_fail(err, SL_EINVAL, "a userChallenge is 43 characters of Base64URL");
+	if (rc == SL_OK)
+		rc = rp_digest(request, &v, &s, user_challenge, out, len, err);
+	OPENSSL_cleanse(&s, sizeof(s));
+	return rc;
+}
+
 /* The confirmation's body: for a signature, the app's half sealed (the
  * state's lock is then held: the caller releases it once sent). */
 static json_t *
 confirm_body(struct sapp *app, const json_t *r, const struct sapp_rp_view *v, const struct rp_sign *s, const char *pin,
 	const char *user_challenge, struct sl_err *err)
 {
-	uint8_t digest[SAPP_SID_HASH_MAX], spub[P256_PUB_LEN];
+	uint8_t h[SAPP_SID_HASH_MAX], spub[P256_PUB_LEN];
 	char kid[SEAL_KID_MAX], *part = NULL;
-	const uint8_t *h = s->rs_digest;
-	size_t len = s->rs_len;
+	size_t len = 0;
 	uint64_t version = 0;
-	struct sidp_acsp a;
 	json_t *cfg = NULL, *body;
 
 	body = json_pack("{s:s}", "decision", "confirm");
@@ -457,14 +490,9 @@ confirm_body(struct sapp *app, const json_t *r, const struct sapp_rp_view *v, co
 		json_object_set_new(body, "interaction", json_string(v->rv_interaction));
 	if (body == NULL || v->rv_use == NULL)
 		return body ? body : (sl_fail(err, SL_ENOMEM, "out of memory"), NULL);
-	if (s->rs_acsp) {
-		acsp_of(json_object_get(r, "rp_api"), user_challenge, v->rv_interaction, &a);
-		if (sidp_acsp_digest(&a, s->rs_hash, digest, &len, err) != SL_OK)
-			goto fail;
-		h = digest;
+	if (s->rs_acsp)
 		json_object_set_new(body, "user_challenge", json_string(user_challenge));
-	}
-	if (sapp_sid_config(app, &cfg, err) != SL_OK ||
+	if (rp_digest(r, v, s, user_challenge, h, &len, err) != SL_OK || sapp_sid_config(app, &cfg, err) != SL_OK ||
 		sapp_seal_key_of(json_object_get(cfg, "seal_keys"), kid, spub, err) != SL_OK ||
 		sapp_sid_sign(app, s->rs_use, pin, s->rs_pad, s->rs_hash->sh_digest, h, len, kid, spub, member(r, "id"),
 			&version, &part, err) != SL_OK)
