@@ -24,6 +24,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "../../src/sidproto/sidproto.h"
 #include "app_test.h"
 
 #define BITS 1024
