@@ -597,7 +597,7 @@ test_links(void **state)
 	huge = malloc(SIDP_LINK_MAX + 64);
 	assert_non_null(huge);
 	snprintf(huge, SIDP_LINK_MAX + 64, "https://127.0.0.1:9/smart-id/device-link" LINK_QUERY "%s", "");
-	memset(huge + strlen(huge), 'a', SIDP_LINK_MAX);
+	memset(huge + strlen(huge), 'a', SIDP_LINK_MAX + 10 - strlen(huge)); /* a longer authCode */
 	huge[SIDP_LINK_MAX + 10] = '\0';
 	assert_int_equal(sapp_sid_link_claim(app, huge, &r, &err), SL_EINVAL);
 	free(huge);
