@@ -101,6 +101,31 @@ void sidrp_fail(struct http_request *rq, int status, const char *code, const cha
 	__attribute__((format(printf, 5, 6)));
 
 /* ---- request.c ---- */
+/* A session's request as the device side reads it back from ss_params
+ * (the RP's body as sidrp_req_to_json keeps it): the fields the device
+ * shows and signs.  Strings borrowed from pa_json (owned). */
+struct sidrp_params {
+	json_t *pa_json;
+	int pa_api; /* 3 or 2 */
+	const char *pa_rp_name;
+	const char *pa_brokered; /* "" when none */
+	const char *pa_protocol; /* "ACSP_V2", "RAW_DIGEST_SIGNATURE", or NULL (certificate choice, v2) */
+	const char *pa_challenge; /* ACSP_V2: rpChallenge; signing and v2: the digest (b64 as sent); else NULL */
+	const struct sidp_hash *pa_hash; /* SHA-512 when the request names none (certificate choice) */
+	bool pa_pss;
+	const char *pa_interactions_b64; /* v3 as sent, or NULL */
+	json_t *pa_interactions_v2; /* v2's allowedInteractionsOrder (borrowed), or NULL */
+	struct sidp_interactions pa_inter; /* parsed; sn 0 for a certificate choice */
+	const char *pa_callback; /* initialCallbackUrl or "" */
+	json_t *pa_ignored; /* ignoredProperties (borrowed) or NULL */
+};
+/* SL_EINVAL with a message when ss_params is not a request of its type. */
+int sidrp_params_load(const struct store_sid_session *s, struct sidrp_params *p, struct sl_err *err);
+void sidrp_params_clear(struct sidrp_params *p);
+/* The interaction rules of a flow ("Notification", "QR", ...) and API. */
+enum sidp_flow_rules sidrp_rules(int api, const char *flow_type);
+/* The device link base this server answers with and accepts. */
+void sidrp_device_link_base(const struct server *srv, char *out, size_t len);
 /* Make the signing request of a session for `account_id` (and only
  * `device_id` when not NULL: a document number, a claimed link), with the
  * device-facing fields (sq_extra: docs/smart-id.md "Device side"), wake
