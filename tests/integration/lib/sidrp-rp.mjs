@@ -7,7 +7,6 @@
 // confirm with the interaction shown and a userChallenge, refuse with a
 // reason).
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { promisify } from 'node:util';
 import { SLEUTEL, startServer } from './harness.mjs';
 import { rrn } from './eid.mjs';
 import { registerSmartId } from './smartid.mjs';
-import { acspV2Payload, HASHES, SidRpClient, userChallengeOf } from './sidrp-client.mjs';
+import { SidRpClient } from './sidrp-client.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -79,58 +78,35 @@ export async function pendingRpRequest(phone, { ms = 5000 } = {}) {
   }
 }
 
-// POST /link: the phone scans or opens a device link.
+// POST /link: the phone scans or opens a device link (the test phone's
+// RP API side, lib/smartid.mjs).
 export function claimLink(phone, link) {
-  return phone.call('POST', '/link', { link });
+  return phone.claimLink(link);
 }
 
-// The interactions a request offers, in the RP's order.
-export function offered(rq) {
-  const a = rq.rp_api;
-  if (a.interactions_v2) return a.interactions_v2;
-  return a.interactions ? JSON.parse(Buffer.from(a.interactions, 'base64').toString('utf8')) : [];
-}
-
-// Confirm `rq` as a phone does: the first offered interaction (or
-// `interaction`), a fresh userChallenge for ACSP_V2, the partial signature
-// (`wrongPin`: with a wrong share).  Returns { r, verifier, callbackUrl }
-// (the callback a same-device flow returns to).
+// Confirm `rq` as the app does (lib/smartid.mjs answerRp: the first
+// interaction it supports or `interaction`, a fresh userChallenge for
+// ACSP_V2, PIN1/PIN2; `wrongPin`).  Returns { r, verifier, callbackUrl }:
+// the callback a same-device flow returns the person to, made as
+// docs/smart-id.md says (initialCallbackUrl + sessionSecretDigest +
+// userChallengeVerifier).
 export async function approve(phone, rq, { interaction, wrongPin = false } = {}) {
   const a = rq.rp_api;
-  const type = interaction || offered(rq)[0]?.type;
-  const body = { decision: 'confirm', interaction: type };
-  let verifier;
-  let hash;
-  if (a.signature_protocol === 'ACSP_V2') {
-    verifier = crypto.randomBytes(32).toString('base64url');
-    body.user_challenge = userChallengeOf(verifier);
-    const payload = acspV2Payload({ schemeName: a.scheme, serverRandom: a.server_random, rpChallenge: a.rp_challenge,
-      userChallenge: body.user_challenge, relyingPartyName: a.rp_name, brokeredRpName: a.brokered_rp_name,
-      interactions: a.interactions, interactionTypeUsed: type, initialCallbackUrl: a.initial_callback_url,
-      flowType: a.flow_type });
-    hash = crypto.createHash(HASHES[a.hash_algorithm].node).update(payload).digest();
-  } else if (rq.action !== 'cert') {
-    hash = Buffer.from(rq.hash, 'base64url');
-  }
-  if (hash) {
-    const { version, part } = phone.signPart(rq.key, hash, rq.id, { padding: rq.padding, digest: rq.digest, wrongPin });
-    Object.assign(body, { seal_kid: phone.sealKey.kid, version, part });
-  }
-  const r = await phone.call('POST', `/requests/${rq.id}`, body);
+  const ans = await phone.answerRp(rq, { interaction, wrongPin });
+  const r = { status: ans.status, body: ans.body };
   let callbackUrl;
   if (a.initial_callback_url && (a.flow_type === 'Web2App' || a.flow_type === 'App2App')) {
     const sep = a.initial_callback_url.includes('?') ? '&' : '?';
     callbackUrl = `${a.initial_callback_url}${sep}sessionSecretDigest=${a.session_secret_digest}` +
-      (verifier ? `&userChallengeVerifier=${verifier}` : '');
+      (ans.verifier ? `&userChallengeVerifier=${ans.verifier}` : '');
   }
-  return { r, verifier, callbackUrl };
+  return { r, verifier: ans.verifier, callbackUrl };
 }
 
 // Refuse `rq` with `reason` (refused, wrong_vc, interaction, cert_choice,
 // not_supported) at `interaction`.
 export function refuse(phone, rq, reason = 'refused', interaction) {
-  return phone.call('POST', `/requests/${rq.id}`, { decision: 'refuse', reason,
-    interaction: interaction || offered(rq)[0]?.type });
+  return phone.answerRp(rq, { refuse: reason, interaction });
 }
 
 // An RFC 9457 problem as the hosted service sends it (application/json).
