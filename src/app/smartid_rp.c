@@ -486,8 +486,11 @@ confirm_body(struct sapp *app, const json_t *r, const struct sapp_rp_view *v, co
 	json_t *cfg = NULL, *body;
 
 	body = json_pack("{s:s}", "decision", "confirm");
-	if (body != NULL && v->rv_interaction != NULL)
-		json_object_set_new(body, "interaction", json_string(v->rv_interaction));
+	/* A certificate choice offers none: the app showed a confirmation,
+	 * which the RP reads as interactionTypeUsed (mandatory with OK). */
+	if (body != NULL)
+		json_object_set_new(body, "interaction",
+			json_string(v->rv_interaction ? v->rv_interaction : "confirmationMessage"));
 	if (body == NULL || v->rv_use == NULL)
 		return body ? body : (sl_fail(err, SL_ENOMEM, "out of memory"), NULL);
 	if (s->rs_acsp)
