@@ -7,47 +7,25 @@
 // refused with a message and exit 2 before anything is written, unknown
 // RPs exit 1, and every change an audit record naming the operator.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { SLEUTEL, startServer } from './lib/harness.mjs';
-import { auditMax, auditSince, run } from './lib/eid.mjs';
+import { startServer } from './lib/harness.mjs';
+import { auditMax, auditSince } from './lib/eid.mjs';
+import { operatorCli } from './lib/cli.mjs';
 
-const execFileP = promisify(execFile);
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 let server;
+let cli;
+let cliJson;
+let sql;
 
 before(async () => {
   server = await startServer({ config: { smartid: { key_bits: 1024 } } });
+  ({ cli, cliJson, sql } = operatorCli(server, { USER: 'operator-ann' }));
 });
 after(async () => {
   await server.stop();
 });
-
-// sleutel --config ...; resolves { code, stdout, stderr } whatever the exit status.
-async function cli(...args) {
-  try {
-    const { stdout, stderr } = await execFileP(SLEUTEL, ['--config', server.configPath, ...args],
-      { encoding: 'utf8', env: { ...process.env, USER: 'operator-ann' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-async function cliJson(...args) {
-  const r = await cli(...args, '--json');
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-async function sql(query) {
-  const { stdout } = await run('sqlite3', ['-json', '-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
-    query]);
-  return stdout.trim() ? JSON.parse(stdout) : [];
-}
 
 async function rpCount() {
   return (await sql('SELECT count(*) AS n FROM sid_rps'))[0].n;
