@@ -272,7 +272,7 @@ test_v3_protocol_fields(void **state)
 		400, "signatureProtocolParameters.rpChallenge");
 	bad(3, AUTH_N,
 		auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-							    "AAAAAAAAAAAAAAAAAAAAAA==")),
+							    "AAAAAAAAAAAAAAAAAAAAAAA=")),
 		400, "signatureProtocolParameters.rpChallenge");
 	bad(3, AUTH_N, auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=")),
 		400, "signatureProtocolParameters.rpChallenge");
