@@ -28,7 +28,7 @@
 #include "../sidproto/sidproto.h"
 #include "app_int.h"
 
-#define RP_LINK_PATH "/smartid/link"
+#define RP_LINK_PATH "/link" /* after /device/v1/smartid */
 #define RP_PLACEHOLDER_CHALLENGE "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" /* 43 chars: a trial payload */
 #define RP_VC_CODES 10000
 
@@ -480,7 +480,8 @@ confirm_body(struct sapp *app, const json_t *r, const struct sapp_rp_view *v, co
 	const char *user_challenge, struct sl_err *err)
 {
 	uint8_t h[SAPP_SID_HASH_MAX], spub[P256_PUB_LEN];
-	char kid[SEAL_KID_MAX], *part = NULL;
+	char kid[SEAL_KID_MAX], *part = NULL, *em = NULL;
+	struct sapp_sid_sig sig;
 	size_t len = 0;
 	uint64_t version = 0;
 	json_t *cfg = NULL, *body;
@@ -496,14 +497,19 @@ confirm_body(struct sapp *app, const json_t *r, const struct sapp_rp_view *v, co
 	if (s->rs_acsp)
 		json_object_set_new(body, "user_challenge", json_string(user_challenge));
 	if (rp_digest(r, v, s, user_challenge, h, &len, err) != SL_OK || sapp_sid_config(app, &cfg, err) != SL_OK ||
-		sapp_seal_key_of(json_object_get(cfg, "seal_keys"), kid, spub, err) != SL_OK ||
-		sapp_sid_sign(app, s->rs_use, pin, s->rs_pad, s->rs_hash->sh_digest, h, len, kid, spub, member(r, "id"),
-			&version, &part, err) != SL_OK)
+		sapp_seal_key_of(json_object_get(cfg, "seal_keys"), kid, spub, err) != SL_OK)
+		goto fail;
+	sig = (struct sapp_sid_sig){ s->rs_use, pin, s->rs_pad, s->rs_hash->sh_digest, h, len, kid, spub,
+		member(r, "id") };
+	if (sapp_sid_sign_em(app, &sig, &version, &part, s->rs_pad == SK_PSS ? &em : NULL, err) != SL_OK)
 		goto fail;
 	json_object_set_new(body, "seal_kid", json_string(kid));
 	json_object_set_new(body, "version", json_integer((json_int_t)version));
 	json_object_set_new(body, "part", json_string(part));
+	if (em != NULL)
+		json_object_set_new(body, "em", json_string(em));
 	free(part);
+	free(em);
 	json_decref(cfg);
 	return body;
 fail:

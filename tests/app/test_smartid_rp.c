@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 
 #include "../../src/sidproto/sidproto.h"
@@ -624,6 +625,50 @@ test_links(void **state)
 	sapp_free(none);
 }
 
+/* ---- the EM of a PSS signature ---- */
+
+/* The app returns the EM its part was made over (a PSS salt is random:
+ * the server completes that one): a valid PSS encoding of the hash, fresh
+ * each time; PKCS#1 needs none. */
+static void
+test_sign_em(void **state)
+{
+	struct sapp *app = active_app("em.json");
+	uint8_t hash[64], pub[P256_PUB_LEN], *em[2] = { NULL, NULL }, other[64];
+	EVP_PKEY *seal_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	struct sapp_sid_sig sig = { SAPP_SID_AUTH, PIN1, SK_PSS, "SHA512", hash, sizeof(hash), "k1", pub, REQ_ID };
+	struct sl_err err = { 0 };
+	size_t len[2] = { 0, 0 };
+	uint64_t version = 0;
+	char *part = NULL, *em64 = NULL;
+
+	(void)state;
+	assert_non_null(seal_key);
+	assert_int_equal(
+		EVP_PKEY_get_octet_string_param(seal_key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &len[0]), 1);
+	memset(hash, 0x37, sizeof(hash));
+	memset(other, 0x38, sizeof(other));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(sapp_sid_sign_em(app, &sig, &version, &part, &em64, &err), SL_OK);
+		sapp_release(app); /* as a caller does once the answer was sent */
+		assert_non_null(part);
+		assert_non_null(em64);
+		em[i] = sl_b64url_decode(em64, strlen(em64), &len[i]);
+		assert_non_null(em[i]);
+		assert_int_equal(sk_encode_check(srv[0].sk_n, SK_PSS, "SHA512", hash, 64, em[i], len[i], &err), SL_OK);
+		assert_int_equal(
+			sk_encode_check(srv[0].sk_n, SK_PSS, "SHA512", other, 64, em[i], len[i], &err), SL_EINVAL);
+		free(part);
+		free(em64);
+	}
+	assert_int_equal(len[0], len[1]);
+	assert_memory_not_equal(em[0], em[1], len[0]); /* a fresh salt */
+	free(em[0]);
+	free(em[1]);
+	EVP_PKEY_free(seal_key);
+	sapp_free(app);
+}
+
 int
 main(void)
 {
@@ -636,6 +681,7 @@ main(void)
 		cmocka_unit_test(test_choices),
 		cmocka_unit_test(test_callback),
 		cmocka_unit_test(test_links),
+		cmocka_unit_test(test_sign_em),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

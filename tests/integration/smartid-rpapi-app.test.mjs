@@ -49,7 +49,7 @@ const sameCert = (b64, pem) => new crypto.X509Certificate(Buffer.from(b64, 'base
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-sidrp-app-'));
-  server = await startServer({ demo: true, config: { smartid: { key_bits: 1024, rp_api: true, rate_ip: 1000 } } });
+  server = await startServer({ demo: true, config: { smartid: { key_bits: 1024, rp_api: true, rate_ip: 1000, max_pending: 20 } } });
   where = { server, ca: path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem'), state: path.join(dir, 'phone.json') };
   rp = rpClient(server, await addRp(server, 'Demo Bank'));
   device = await registerApp(where, PERSON, { pin1: PIN1, pin2: PIN2, dir });
