@@ -26,7 +26,7 @@ after(async () => { await ctx?.server.stop(); });
 // The phone gets the v2 request with the hash's code, confirms or refuses;
 // the RP long-polls /v2/session.
 async function round(s, { refuseWith, interaction } = {}) {
-  const rq = await pendingRpRequest(phone);
+  const rq = await pendingRpRequest(phone, s);
   assert.equal(rq.rp_api.api, 'v2');
   if (s.vc) assert.equal(rq.verification_code, s.vc, 'the phone shows the code of the hash');
   const r = refuseWith ? await refuse(phone, rq, refuseWith, interaction) : (await approve(phone, rq, { interaction })).r;

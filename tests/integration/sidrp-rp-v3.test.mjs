@@ -48,7 +48,7 @@ const sameCert = (b64, pem) => new crypto.X509Certificate(Buffer.from(b64, 'base
 // A notification session: the request reaches the phone with the code the
 // RP shows; the phone confirms; the RP's long poll completes.
 async function notificationRound(s, opts = {}) {
-  const rq = await pendingRpRequest(phone);
+  const rq = await pendingRpRequest(phone, s);
   assert.equal(rq.rp_api.api, 'v3');
   assert.equal(rq.rp_api.flow_type, 'Notification');
   assert.equal(rq.verification_code, s.vc ?? null, 'the phone shows the code the RP shows');
@@ -176,7 +176,7 @@ test('certificate choice by device link, then the linked notification signature'
   const s = await rp.start('signNotificationLinked', { id: who.documentNumber, data,
     linkedSessionID: choice.sessionID });
   assert.equal(s.vc, undefined, 'the linked flow shows no code');
-  const rq = await pendingRpRequest(phone);
+  const rq = await pendingRpRequest(phone, s);
   assert.equal(rq.action, 'sign');
   const a = await approve(phone, rq);
   assert.equal(a.r.status, 200, JSON.stringify(a.r.body));
