@@ -4,7 +4,8 @@
 // hashType, allowedInteractionsOrder as JSON, the verification code over
 // the hash (the 7712 rule), authentication / signature / certificate choice
 // on etsi and document, PKCS#1 signatures over the hash verified with the
-// certificate, v2's end-result names, 471 (no suitable account), 480 (v1).
+// certificate, v2's end-result names, 471 (no suitable account), 480 (v1),
+// 401/403 as v3.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -109,5 +110,6 @@ test('v2 errors: 400 on hash/hashType/allowedInteractionsOrder, 404, 471 for QSC
   const qscd = await rp.post(`/v2/signature/etsi/${etsi(JAN)}`, body({ certificateLevel: 'QSCD' }));
   assert.equal(qscd.status, 471, `QSCD on a QUALIFIED operator: ${qscd.text}`);
   assert.equal((await rp.post(`/v1/authentication/etsi/${etsi(JAN)}`, body())).status, 480);
-  assert.equal((await rp.post(path, body({ relyingPartyUUID: crypto.randomUUID() }))).status, 401);
+  assert.equal((await rp.post(path, body({ relyingPartyUUID: crypto.randomUUID() }))).status, 403);
+  assert.equal((await rp.post(path, body({ relyingPartyName: 'Other Bank' }))).status, 401);
 });
