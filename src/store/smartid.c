@@ -22,11 +22,6 @@
 #define SQ_COLS                                                                                                        \
 	"id, account_id, client_id, rp_name, action, key_use, display_text, nonce, hash, digest, padding, vc,"         \
 	" link_kind, link_id, ip, status, device_id, signature, created, expires, device_only, extra"
-/* As read: an RP API request without a hash of its own keeps '' in the
- * NOT NULL column and reads as NULL. */
-#define SQ_READ_COLS                                                                                                   \
-	"id, account_id, client_id, rp_name, action, key_use, display_text, nonce, NULLIF(hash, ''), digest,"          \
-	" padding, vc, link_kind, link_id, ip, status, device_id, signature, created, expires, device_only, extra"
 
 /* Named, not inline: literals pasted around a column-list macro in the
  * table below read to clang-tidy like a missing comma. */
@@ -67,14 +62,13 @@ static const char sd_fail_requests_sql[] = "UPDATE sid_requests SET status = 'fa
 /* ?18 = 0: no bound; otherwise only while fewer than ?18 of the account's
  * requests are pending at ?16 (now): count and insert in one statement, so
  * parallel requests cannot pass max_pending together. */
-static const char sq_put_sql[] =
-	"INSERT INTO sid_requests (" SQ_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-	" COALESCE(?9, ''), ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17, ?19, ?20"
-	" WHERE ?18 = 0 OR (SELECT count(*) FROM sid_requests WHERE account_id = ?2"
-	" AND status = 'pending' AND expires > ?16) < ?18";
-static const char sq_get_sql[] = "SELECT " SQ_READ_COLS " FROM sid_requests WHERE id = ?1";
+static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+				 " ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17, ?19, ?20"
+				 " WHERE ?18 = 0 OR (SELECT count(*) FROM sid_requests WHERE account_id = ?2"
+				 " AND status = 'pending' AND expires > ?16) < ?18";
+static const char sq_get_sql[] = "SELECT " SQ_COLS " FROM sid_requests WHERE id = ?1";
 static const char sq_pending_sql[] =
-	"SELECT " SQ_READ_COLS " FROM sid_requests"
+	"SELECT " SQ_COLS " FROM sid_requests"
 	" WHERE account_id = ?1 AND status = 'pending' AND expires > ?2 ORDER BY created, rowid";
 static const char sq_finish_sql[] =
 	"UPDATE sid_requests SET status = ?2, device_id = COALESCE(?3, device_id), signature = ?4"
@@ -487,7 +481,7 @@ store_sid_key_clear(struct store_sid_key *k)
 
 /* The fields a request cannot be without, and their known values: a
  * certificate choice is confirmed with the signing key's PIN; only an RP
- * API request may come without a hash (ACSP_V2: the device makes the
+ * API request may have an empty hash (ACSP_V2: the device makes the
  * payload; a certificate choice signs nothing). */
 static bool
 sid_request_ok(const struct store_sid_request *r)
@@ -500,8 +494,8 @@ sid_request_ok(const struct store_sid_request *r)
 	if (strcmp(r->sq_action, "cert") == 0 && strcmp(r->sq_key_use, STORE_SID_KEY_SIGN) != 0)
 		return false;
 	if (r->sq_hash == NULL)
-		return r->sq_link_kind != NULL && strcmp(r->sq_link_kind, "rpapi") == 0;
-	return r->sq_hash[0] != '\0';
+		return false;
+	return r->sq_hash[0] != '\0' || (r->sq_link_kind != NULL && strcmp(r->sq_link_kind, "rpapi") == 0);
 }
 
 int

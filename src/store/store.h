@@ -586,7 +586,7 @@ struct store_sid_request {
 	char *sq_key_use; /* STORE_SID_KEY_AUTH or STORE_SID_KEY_SIGN */
 	char *sq_display_text;
 	char *sq_nonce; /* b64url */
-	char *sq_hash; /* b64url: the digest the device signs; NULL only for link_kind "rpapi" (ACSP_V2, cert) */
+	char *sq_hash; /* b64url: the digest the device signs; "" only for link_kind "rpapi" (ACSP_V2, cert) */
 	char *sq_digest; /* "SHA256", ... */
 	char *sq_padding; /* "pkcs1" or "pss" */
 	char *sq_vc; /* the 4-digit verification code both screens show */

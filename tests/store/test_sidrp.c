@@ -643,6 +643,7 @@ rp_request(const char *id, const char *action, const char *key_use, int64_t expi
 		.sq_action = (char *)action,
 		.sq_key_use = (char *)key_use,
 		.sq_display_text = (char *)"Log in to DEMO",
+		.sq_hash = (char *)"",
 		.sq_digest = (char *)"SHA512",
 		.sq_padding = (char *)"pss",
 		.sq_link_kind = (char *)"rpapi",
@@ -679,10 +680,10 @@ test_request_rp_columns(void **state)
 	struct store_sid_request q = rp_request("q-auth", "login", STORE_SID_KEY_AUTH, now + 90), got;
 	struct extra_seen seen = { 0 };
 
-	/* ACSP_V2: no hash of its own; the device's and the RP API's fields. */
+	/* ACSP_V2: no hash of its own (""); the device's and the RP API's fields. */
 	assert_int_equal(store_sid_request_put(fx->fx_store, &q), SL_OK);
 	assert_int_equal(store_sid_request_get(fx->fx_store, "q-auth", &got), SL_OK);
-	assert_null(got.sq_hash);
+	assert_string_equal(got.sq_hash, "");
 	assert_string_equal(got.sq_device_only, "dev-1");
 	assert_string_equal(got.sq_extra, "{\"api\":\"v3\",\"session_type\":\"auth\"}");
 	assert_string_equal(got.sq_link_kind, "rpapi");
@@ -709,15 +710,14 @@ test_request_rp_columns(void **state)
 	assert_int_equal(store_sid_request_get(fx->fx_store, "q-sign", &got), SL_OK);
 	assert_string_equal(got.sq_hash, q.sq_hash);
 	store_sid_request_clear(&got);
-	/* Only the RP API's requests may come without a hash, never with an
-	 * empty one. */
+	/* Only the RP API's requests may have an empty hash; none may lack one. */
 	q = rp_request("q-login", "login", STORE_SID_KEY_AUTH, now + 90);
 	q.sq_link_kind = (char *)"authreq";
 	assert_int_equal(store_sid_request_put(fx->fx_store, &q), SL_EINVAL);
 	q.sq_link_kind = NULL;
 	assert_int_equal(store_sid_request_put(fx->fx_store, &q), SL_EINVAL);
 	q.sq_link_kind = (char *)"rpapi";
-	q.sq_hash = (char *)"";
+	q.sq_hash = NULL;
 	assert_int_equal(store_sid_request_put(fx->fx_store, &q), SL_EINVAL);
 	assert_int_equal(store_sid_request_get(fx->fx_store, "q-login", &got), SL_ENOTFOUND);
 }
