@@ -75,7 +75,7 @@ before(async () => {
   phones.dave = await registerSmartId(server, DAVE);
 });
 
-after(async () => { await server?.stop(); });
+after(async () => { if (process.env.KEEP_LOG) writeFileSync(process.env.KEEP_LOG, server.log()); await server?.stop(); });
 
 // ---- the RP ----
 
@@ -277,12 +277,13 @@ test("a device-link session for another person's national number is 403", async 
 });
 
 test('the device link page tells a phone without the app what to do', async () => {
-  for (const [lang, text] of [['nld', 'Smart-ID-app'], ['fra', "l'app Smart-ID"], ['deu', 'Smart-ID-App'],
-    ['eng', 'Smart-ID app']]) {
+  for (const [lang, two, text] of [['nld', 'nl', 'Smart-ID registreren'], ['fra', 'fr', 'Enregistrer Smart-ID'],
+    ['deu', 'de', 'Smart-ID registrieren'], ['eng', 'en', 'Register Smart-ID']]) {
     const res = await fetch(`${server.base}/smart-id/device-link?deviceLinkType=QR&lang=${lang}`);
     assert.equal(res.status, 200);
     const html = await res.text();
-    assert.ok(html.includes(text), `${lang}: ${html.slice(0, 300)}`);
+    assert.ok(html.includes(`<html lang="${two}">`), `${lang}: the page is in ${two}`);
+    assert.ok(html.includes(text), `${lang}: ${html.slice(-1500)}`);
   }
 });
 

@@ -124,17 +124,15 @@ made_clear(struct made *m)
 	free(m->md_extra);
 }
 
-/* The RP's digest (b64 as sent) as b64url; "" for ACSP_V2 and a choice. */
+/* The RP's digest (b64 as sent) as b64url; NULL for ACSP_V2 and a choice. */
 static int
 hash_of(const struct store_sid_session *s, const struct sidrp_params *p, struct made *m)
 {
 	uint8_t *raw;
 	size_t len = 0;
 
-	if (strcmp(s->ss_type, "cert") == 0 || (p->pa_protocol && strcmp(p->pa_protocol, "ACSP_V2") == 0)) {
-		m->md_hash = strdup("");
-		return m->md_hash ? SL_OK : SL_ENOMEM;
-	}
+	if (strcmp(s->ss_type, "cert") == 0 || (p->pa_protocol && strcmp(p->pa_protocol, "ACSP_V2") == 0))
+		return SL_OK; /* stored as "": nothing the server was given to sign */
 	raw = sl_b64_decode(p->pa_challenge, strlen(p->pa_challenge), &len);
 	if (raw == NULL || len != p->pa_hash->sh_len) {
 		free(raw);
@@ -317,6 +315,8 @@ sidrp_request_make(struct server *srv, const struct store_sid_session *s, const 
 				"the session was already taken or is over");
 		}
 	}
+	if (rc != SL_OK && rc != SL_EBUSY && rc != SL_ECONFLICT)
+		log_warn("smartid rp session %s: no request: %s", s->ss_id, err->msg);
 	if (rc == SL_OK) {
 		sl_strlcpy(request_id, m.md_id, APP_ID_MAX + 1);
 		sid_account_wait_key(account_id, key, sizeof(key));
