@@ -132,10 +132,14 @@ test('device-link authentication by document number, App2App', async () => {
 test('device-link signature by etsi id (QR) and by document number (Web2App): RAW_DIGEST_SIGNATURE over the digest', async () => {
   const data = Buffer.from('Overschrijving 125,00 EUR naar BE68 5390 0754 7034');
   const s = await rp.start('signDeviceLinkSemanticId', { id: etsi(JAN), data,
-    interactions: interactions([confirmationMessage('Overschrijving 125,00 EUR?')]) });
+    interactions: interactions([confirmationMessage('Overschrijving 125,00 EUR?')]),
+    requestProperties: { shareMdClientIpAddress: true, colour: 'blue' }, capabilities: ['QUALIFIED'] });
   const { st } = await linkRound(s, 'QR');
   s.verify(st, { identity: etsi(JAN) });
   assert.equal(st.signatureProtocol, 'RAW_DIGEST_SIGNATURE');
+  // Differences: the phone's address is never shared; unknown properties are listed.
+  assert.equal(st.deviceIpAddress, undefined);
+  assert.deepEqual(st.ignoredProperties, ['colour']);
   assert.ok(sameCert(st.cert.value, phone.certificates.sign), 'the signing certificate of the device');
 
   const s2 = await rp.start('signDeviceLinkDocumentNumber', { id: phone.document, data, hashAlgorithm: 'SHA-384',
