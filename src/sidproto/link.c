@@ -403,7 +403,7 @@ params_values(const struct link_param *p, size_t n, struct sidp_link *l, struct 
 static int
 link_split(struct sidp_link_parsed *out, char *copy, size_t len, struct sl_err *err)
 {
-	struct link_param p[LINK_PARAMS_MAX];
+	struct link_param p[LINK_PARAMS_MAX] = { 0 };
 	char *q = strchr(copy, '?');
 	size_t n = 0, auth_at;
 	int rc;
@@ -422,6 +422,8 @@ link_split(struct sidp_link_parsed *out, char *copy, size_t len, struct sl_err *
 	if (rc != SL_OK)
 		return rc;
 	/* authCode is the last parameter: the unprotected link ends before it. */
+	if (n == 0 || strcmp(p[n - 1].lp_name, "authCode") != 0)
+		return sl_fail(err, SL_EINVAL, "device link: authCode must come last");
 	auth_at = p[n - 1].lp_offset;
 	if (auth_at >= len)
 		return sl_fail(err, SL_EINVAL, "device link: bad authCode");

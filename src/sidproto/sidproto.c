@@ -240,7 +240,11 @@ acsp_build(const struct sidp_acsp *a, char **out, struct sl_err *err)
 		return sl_fail(err, rc, "ACSP_V2: payload too long");
 	}
 	*out = sl_buf_take(&b);
-	return *out != NULL ? SL_OK : sl_fail(err, SL_ENOMEM, "ACSP_V2: out of memory");
+	if (*out == NULL) {
+		sl_fail(err, SL_ENOMEM, "ACSP_V2: out of memory");
+		return SL_ENOMEM;
+	}
+	return SL_OK;
 }
 
 char *
@@ -279,8 +283,8 @@ sidp_acsp_digest(const struct sidp_acsp *a, const struct sidp_hash *h, uint8_t *
 	if (h == NULL)
 		return sl_fail(err, SL_EINVAL, "ACSP_V2: no hash algorithm");
 	rc = acsp_build(a, &payload, err);
-	if (rc != SL_OK)
-		return rc;
+	if (rc != SL_OK || payload == NULL)
+		return rc != SL_OK ? rc : SL_ERR;
 	rc = digest_bytes(h->sh_digest, payload, strlen(payload), out, outlen);
 	free(payload);
 	if (rc != SL_OK)

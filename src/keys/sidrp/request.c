@@ -40,64 +40,44 @@ str_or(json_t *o, const char *name, const char *dflt)
 	return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
-/* v3: signatureProtocolParameters: the challenge or digest and the
- * algorithm. */
-static int
-params_v3(struct sidrp_params *p, const char *type, struct sl_err *err)
-{
-	json_t *spp = json_object_get(p->pa_json, "signatureProtocolParameters");
-	json_t *sap = json_object_get(spp, "signatureAlgorithmParameters");
-	const char *alg = str_or(spp, "signatureAlgorithm", "rsassa-pss");
-
-	p->pa_protocol = str_or(p->pa_json, "signatureProtocol", NULL);
-	p->pa_interactions_b64 = str_or(p->pa_json, "interactions", NULL);
-	if (strcmp(type, "cert") == 0)
-		return SL_OK;
-	p->pa_challenge = str_or(spp, strcmp(type, "auth") == 0 ? "rpChallenge" : "digest", NULL);
-	p->pa_hash = sidp_hash_by_name(str_or(sap, "hashAlgorithm", ""));
-	if (p->pa_protocol == NULL || p->pa_challenge == NULL || p->pa_interactions_b64 == NULL ||
-		sidp_signature_algorithm(alg, &p->pa_pss, &p->pa_hash) != SL_OK || p->pa_hash == NULL)
-		return sl_fail(err, SL_EINVAL, "the session's request lacks its protocol parameters");
-	return sidp_interactions_parse_b64(p->pa_interactions_b64, SIDP_RULES_NOTIFICATION, &p->pa_inter, err);
-}
-
-/* v2: hash and hashType, allowedInteractionsOrder; PKCS#1 v1.5. */
-static int
-params_v2(struct sidrp_params *p, const char *type, struct sl_err *err)
-{
-	p->pa_pss = false;
-	if (strcmp(type, "cert") == 0)
-		return SL_OK;
-	p->pa_challenge = str_or(p->pa_json, "hash", NULL);
-	p->pa_hash = sidp_hash_by_v2_name(str_or(p->pa_json, "hashType", ""));
-	p->pa_interactions_v2 = json_object_get(p->pa_json, "allowedInteractionsOrder");
-	if (p->pa_challenge == NULL || p->pa_hash == NULL || !json_is_array(p->pa_interactions_v2))
-		return sl_fail(err, SL_EINVAL, "the session's request lacks its hash");
-	return sidp_interactions_parse_json(p->pa_interactions_v2, SIDP_RULES_V2, &p->pa_inter, err);
-}
-
+/* ss_params as parse.c's sidrp_req_to_json() writes it (its comment
+ * lists the members). */
 int
 sidrp_params_load(const struct store_sid_session *s, struct sidrp_params *p, struct sl_err *err)
 {
-	json_t *ign;
-	int rc;
+	json_t *v, *ign;
+	bool cert = s->ss_type != NULL && strcmp(s->ss_type, "cert") == 0;
 
 	memset(p, 0, sizeof(*p));
 	p->pa_json = s->ss_params ? json_loads(s->ss_params, 0, NULL) : NULL;
 	if (!json_is_object(p->pa_json))
 		return sl_fail(err, SL_EINVAL, "the session has no request");
-	p->pa_api = s->ss_api && strcmp(s->ss_api, "v2") == 0 ? 2 : 3;
-	p->pa_rp_name = str_or(p->pa_json, "relyingPartyName", NULL);
+	v = json_object_get(p->pa_json, "api");
+	p->pa_api = json_is_integer(v) && json_integer_value(v) == 2 ? 2 : 3;
+	p->pa_rp_name = str_or(p->pa_json, "rp_name", NULL);
 	p->pa_brokered = "";
-	p->pa_callback = str_or(p->pa_json, "initialCallbackUrl", "");
-	p->pa_hash = sidp_hash_by_name("SHA-512");
-	p->pa_pss = true;
-	ign = json_object_get(p->pa_json, "ignoredProperties");
+	p->pa_protocol = str_or(p->pa_json, "protocol", NULL);
+	p->pa_callback = str_or(p->pa_json, "callback", "");
+	p->pa_interactions_b64 = str_or(p->pa_json, "interactions", NULL);
+	v = json_object_get(p->pa_json, "interactions_v2");
+	p->pa_interactions_v2 = json_is_array(v) ? v : NULL;
+	p->pa_hash = sidp_hash_by_name(str_or(p->pa_json, "hash", "SHA-512"));
+	p->pa_pss = json_is_true(json_object_get(p->pa_json, "pss")) || cert;
+	ign = json_object_get(p->pa_json, "ignored");
 	p->pa_ignored = json_is_array(ign) && json_array_size(ign) > 0 ? ign : NULL;
-	if (p->pa_rp_name == NULL)
-		return sl_fail(err, SL_EINVAL, "the session's request has no relyingPartyName");
-	rc = p->pa_api == 2 ? params_v2(p, s->ss_type, err) : params_v3(p, s->ss_type, err);
-	return rc;
+	p->pa_challenge = str_or(p->pa_json,
+		s->ss_type && strcmp(s->ss_type, "auth") == 0 && p->pa_api == 3 ? "rp_challenge" : "digest", NULL);
+	if (p->pa_rp_name == NULL || p->pa_hash == NULL)
+		return sl_fail(err, SL_EINVAL, "the session's request has no relyingPartyName or hash");
+	if (cert)
+		return SL_OK;
+	if (p->pa_challenge == NULL)
+		return sl_fail(err, SL_EINVAL, "the session's request has no challenge or digest");
+	if (p->pa_interactions_v2 != NULL)
+		return sidp_interactions_parse_json(p->pa_interactions_v2, SIDP_RULES_V2, &p->pa_inter, err);
+	if (p->pa_interactions_b64 == NULL)
+		return sl_fail(err, SL_EINVAL, "the session's request has no interactions");
+	return sidp_interactions_parse_b64(p->pa_interactions_b64, SIDP_RULES_NOTIFICATION, &p->pa_inter, err);
 }
 
 void
@@ -152,7 +132,7 @@ hash_of(const struct store_sid_session *s, const struct sidrp_params *p, struct 
 	size_t len = 0;
 
 	if (strcmp(s->ss_type, "cert") == 0 || (p->pa_protocol && strcmp(p->pa_protocol, "ACSP_V2") == 0)) {
-		m->md_hash = strdup("");
+		m->md_hash = strdup(""); /* nothing the server was given to sign */
 		return m->md_hash ? SL_OK : SL_ENOMEM;
 	}
 	raw = sl_b64_decode(p->pa_challenge, strlen(p->pa_challenge), &len);
@@ -257,6 +237,8 @@ make_fields(struct server *srv, const struct store_sid_session *s, const struct 
 {
 	int rc;
 
+	if (p->pa_hash == NULL || p->pa_rp_name == NULL)
+		return SL_EINVAL;
 	m->md_id = sl_random_name(16);
 	m->md_nonce = sl_random_id(SID_NONCE_BYTES);
 	if (m->md_id == NULL || m->md_nonce == NULL)
@@ -335,6 +317,8 @@ sidrp_request_make(struct server *srv, const struct store_sid_session *s, const 
 				"the session was already taken or is over");
 		}
 	}
+	if (rc != SL_OK && rc != SL_EBUSY && rc != SL_ECONFLICT)
+		log_warn("smartid rp session %s: no request: %s", s->ss_id, err->msg);
 	if (rc == SL_OK) {
 		sl_strlcpy(request_id, m.md_id, APP_ID_MAX + 1);
 		sid_account_wait_key(account_id, key, sizeof(key));

@@ -12,7 +12,10 @@
  *   2b. an RP API request (docs/smart-id.md "POST /requests/{id}"): the
  *      interaction shown and the userChallenge give the hash to complete
  *      (sidrp_request_digest: 400 invalid_request for a bad one, nothing
- *      charged); a certificate choice is approved here, with no PIN;
+ *      charged); a certificate choice is approved here, with no PIN; for
+ *      PSS (random salts) the device sends the EM it signed, which must
+ *      be a PSS encoding of that hash (sk_encode_check) — checked after
+ *      the key is read and before anything is charged;
  *   3. confirm: the body (seal_kid, version, part) and the partial
  *      signature unsealed (aad = request id): a blob that does not open is
  *      malformed (400 invalid_request), not a wrong PIN;
@@ -64,6 +67,8 @@ struct confirm_ctx {
 	struct sidrp_answer cc_answer; /* what the device said (points into the body) */
 	uint8_t cc_hash[64]; /* what the signature is completed over */
 	size_t cc_hashlen;
+	uint8_t *cc_em; /* PSS: the encoding the device signed, checked (its salt is random) */
+	size_t cc_emlen;
 };
 
 static void
@@ -372,9 +377,12 @@ complete(struct confirm_ctx *cc)
 	} else {
 		hash = sl_b64url_decode(cc->cc_req.sq_hash, strlen(cc->cc_req.sq_hash), &hashlen);
 	}
-	if (hash != NULL && open_key(cc, &err) == SL_OK &&
-		sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
-			&emlen, &err) == SL_OK)
+	if (cc->cc_em != NULL) /* checked against the hash, the key opened (check_em) */
+		v = sk_server_complete(&cc->cc_sk, cc->cc_em, cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen,
+			&sig, &siglen);
+	else if (hash != NULL && open_key(cc, &err) == SL_OK &&
+		 sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
+			 &emlen, &err) == SL_OK)
 		v = sk_server_complete(
 			&cc->cc_sk, em, emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &sig, &siglen);
 	if (v == SK_OK)
@@ -461,6 +469,35 @@ rp_confirm(struct confirm_ctx *cc, json_t *body)
 	return true;
 }
 
+/* Step 2b for PSS, before anything is charged: the EM the device signed
+ * ("em", b64url, n bytes) must be a PSS encoding of the hash
+ * (sk_encode_check); the key is opened for its modulus and kept open for
+ * step 6.  False when the answer is sent. */
+static bool
+check_em(struct confirm_ctx *cc, json_t *body)
+{
+	const char *em = app_json_str(body, "em", APP_SEALED_BIG_MAX);
+	struct sl_err err = { 0 };
+
+	if (!cc->cc_rp || strcmp(cc->cc_req.sq_padding, "pss") != 0)
+		return true;
+	if (em == NULL || (cc->cc_em = sl_b64url_decode(em, strlen(em), &cc->cc_emlen)) == NULL) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", "em (the PSS encoding signed) is required", NULL);
+		return false;
+	}
+	if (open_key(cc, &err) != SL_OK) {
+		log_warn("smartid request %s: cannot open the key: %s", cc->cc_req.sq_id, err.msg);
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
+		return false;
+	}
+	if (sk_encode_check(cc->cc_sk.sk_n, SK_PSS, cc->cc_req.sq_digest, cc->cc_hash, cc->cc_hashlen, cc->cc_em,
+		    cc->cc_emlen, &err) != SL_OK) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", "em is not a PSS encoding of what is signed", NULL);
+		return false;
+	}
+	return true;
+}
+
 static void
 confirm_run(struct confirm_ctx *cc, json_t *body)
 {
@@ -485,7 +522,7 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
 		return;
 	}
-	if (check_version(cc) && charge(cc))
+	if (check_em(cc, body) && check_version(cc) && charge(cc))
 		complete(cc);
 }
 
@@ -503,6 +540,7 @@ sid_confirm_post(void *ctx, struct http_request *rq)
 	json_decref(body);
 	if (cc.cc_part != NULL)
 		OPENSSL_clear_free(cc.cc_part, cc.cc_partlen);
+	free(cc.cc_em);
 	sk_server_key_clear(&cc.cc_sk);
 	store_sid_key_clear(&cc.cc_key);
 	store_sid_device_clear(&cc.cc_dev);

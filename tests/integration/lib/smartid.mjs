@@ -403,9 +403,12 @@ export class SmartIdPhone extends Phone {
     } else {
       hash = Buffer.from(rq.hash, 'base64url');
     }
-    const { version, part } = this.signPart(rq.key, hash, rq.id,
+    const { version, part, em } = this.signPart(rq.key, hash, rq.id,
       { wrongPin: opts.wrongPin, padding: rq.padding, digest: rq.digest });
+    // PSS salts are random: the server completes the EM signed here once
+    // it checked it encodes the same hash.
     const r = await post({ decision: 'confirm', interaction: shown, seal_kid: this.sealKey.kid, version, part,
+      ...(rq.padding === 'pss' ? { em: b64u(opts.em || em) } : {}),
       ...(out.userChallenge ? { user_challenge: out.userChallenge } : {}) });
     return { ...r, ...out, interaction: shown };
   }
