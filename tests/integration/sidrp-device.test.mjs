@@ -488,6 +488,16 @@ test('a key locked by wrong PINs ends the session DOCUMENT_UNUSABLE', async () =
   assert.equal((await complete(s.sessionID)).result.endResult, 'DOCUMENT_UNUSABLE');
 });
 
+test('a certificate choice on that locked signing key ends DOCUMENT_UNUSABLE', async () => {
+  const r = await rpCall('POST', `signature/certificate-choice/notification/etsi/PNOBE-${DAVE.rrn}`, rpBase());
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const rq = await requestOn(phones.dave, (x) => x.action === 'cert');
+  const a = await phones.dave.answerRp(rq);
+  assert.equal(a.status, 403);
+  assert.equal(a.body.error, 'locked');
+  assert.equal((await complete(r.body.sessionID)).result.endResult, 'DOCUMENT_UNUSABLE');
+});
+
 test('a device removed while a session waits ends it DOCUMENT_UNUSABLE', async () => {
   const s = await startAuth(`authentication/notification/etsi/PNOBE-${DAVE.rrn}`);
   const rq = await requestOn(phones.dave, (x) => x.rp_api.rp_challenge === s.rpChallenge);
