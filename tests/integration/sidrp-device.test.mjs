@@ -10,14 +10,17 @@
 // ACSP_V2 payload the RP rebuilds; a long-poll wakes when the phone
 // answers, well before timeoutMs); anonymous device-link authentication
 // through a QR link (a forged authCode 401, a stale elapsedSeconds 410,
-// the claim, a second claim 409, hidden from other devices, another
-// person's etsi session 403); signing with PIN2 (RAW_DIGEST_SIGNATURE,
-// PSS and PKCS#1, verified with `openssl pkeyutl -verify` against the
-// signing certificate); certificate choice; every refusal reason and
+// the claim, a second claim 409, two claims at once, hidden from other
+// devices, another person's etsi session 403); a Web2App link (the
+// callback in the authCode and the payload, the secret digest); the
+// device link page in four languages; v2 authentication; signing with
+// PIN2 (RAW_DIGEST_SIGNATURE, PSS and PKCS#1, verified with `openssl
+// pkeyutl -verify` against the signing certificate); certificate choice; every refusal reason and
 // its endResult; an app that supports none of the interactions; a bad
 // userChallenge or an interaction not offered charges nothing; a wrong
-// PIN then the right one; a lock and a removed device end the session
-// DOCUMENT_UNUSABLE; a document-number session is only its device's.
+// PIN then the right one; a lock (also under a certificate choice) and a
+// removed device end the session DOCUMENT_UNUSABLE; a document-number
+// session is only its device's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -265,6 +268,19 @@ test('anonymous QR device link: forged 401, stale 410, claimed, a second claim 4
   assert.equal(st.result.endResult, 'OK');
   assert.equal(st.result.documentNumber, phones.alice.document);
   verifyAcsp(s, st, 'QR');
+});
+
+test('two devices claiming one link at once: one wins, the other gets 409, one request only', async () => {
+  const s = await startAuth('authentication/device-link/anonymous');
+  const link = qrLink(s, 'QR');
+  const answers = await Promise.all([phones.carol.claimLink(link), phones.bob.claimLink(link)]);
+  assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409], JSON.stringify(answers.map((a) => a.body)));
+  const winner = answers.find((a) => a.status === 200).body.request;
+  const loser = answers[0].status === 200 ? phones.bob : phones.carol;
+  assert.equal(await requestOn(loser, (x) => x.rp_api.rp_challenge === s.rpChallenge), undefined);
+  const won = answers[0].status === 200 ? phones.carol : phones.bob;
+  assert.equal((await won.answerRp(winner, { refuse: 'refused' })).status, 200);
+  assert.equal((await complete(s.sessionID)).result.endResult, 'USER_REFUSED');
 });
 
 test("a device-link session for another person's national number is 403", async () => {
