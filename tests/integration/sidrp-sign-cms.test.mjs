@@ -86,8 +86,8 @@ async function rpCall(method, p, body) {
 const b64 = (buf) => Buffer.from(buf).toString('base64');
 const interactions = (text) => b64(JSON.stringify([{ type: 'displayTextAndPIN', displayText60: text }]));
 
-// The phone: wait for the RP API signing request, check it as the app
-// does, and confirm it with PIN2 on the documented wire.
+// The phone: wait for the RP API signing request, check that it carries
+// what the RP asked, and confirm it with PIN2.
 async function phoneSigns({ digest, vc, text, padding, hashName }) {
   const r = await phone.requests({ wait: true });
   assert.equal(r.status, 200, `GET /requests: ${r.status} ${JSON.stringify(r.body)}`);
@@ -104,10 +104,9 @@ async function phoneSigns({ digest, vc, text, padding, hashName }) {
   assert.equal(rq.rp_api.api, 'v3');
   assert.equal(rq.rp_api.flow_type, 'Notification');
   assert.equal(rq.rp_api.signature_protocol, 'RAW_DIGEST_SIGNATURE');
-  const { version, part } = phone.signPart('sign', digest, rq.id, { padding: rq.padding, digest: rq.digest });
-  const a = await phone.call('POST', `/requests/${rq.id}`, {
-    decision: 'confirm', interaction: 'displayTextAndPIN', seal_kid: phone.sealKey.kid, version, part,
-  });
+  // PIN2 on the documented wire (lib/smartid.mjs answerRp: the partial
+  // signature over the RP's digest, and a PSS encoding's EM).
+  const a = await phone.answerRp(rq, { interaction: 'displayTextAndPIN' });
   assert.equal(a.status, 200, `POST /requests/${rq.id}: ${a.status} ${JSON.stringify(a.body)}`);
   assert.equal(a.body.status, 'approved');
 }
