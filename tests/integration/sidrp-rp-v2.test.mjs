@@ -91,7 +91,9 @@ test('v2 end results by interaction: USER_REFUSED_DISPLAYTEXTANDPIN, USER_REFUSE
   }
   const s = await rp.startV2('signEtsi', { id: etsi(JAN) });
   assert.equal((await round(s, { refuseWith: 'wrong_vc' })).result.endResult, 'WRONG_VC');
-  const c = await rp.startV2('certChoiceEtsi', { id: etsi(JAN) });
+  // A nonce: the same body within the idempotency window would be the
+  // (finished) certificate choice of the test above.
+  const c = await rp.startV2('certChoiceEtsi', { id: etsi(JAN), nonce: 'refuse-choice' });
   assert.equal((await round(c, { refuseWith: 'cert_choice' })).result.endResult, 'USER_REFUSED_CERT_CHOICE');
 });
 
