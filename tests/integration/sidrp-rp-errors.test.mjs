@@ -207,6 +207,11 @@ test('end results: USER_REFUSED_INTERACTION with details, WRONG_VC, USER_REFUSED
 
 test('TIMEOUT: nobody answers within rp_session_lifetime; a device link scanned late is refused', async () => {
   const s = await rp.start('authDeviceLinkAnonymous', {});
+  // The QR must be the one of this second (within rp_link_skew), with the
+  // authCode of this session's secret.
+  assert.equal((await claimLink(jan, s.qrAt(60))).status, 410);
+  const forged = s.qrNow().replace(/authCode=.*$/, `authCode=${'A'.repeat(43)}`);
+  assert.equal((await claimLink(jan, forged)).status, 401);
   const st = await s.waitComplete({ timeoutMs: 5000, deadlineMs: (LIFETIME + 10) * 1000 });
   assert.equal(st.result.endResult, 'TIMEOUT');
   assert.ok(Date.now() - s.receivedAt >= (LIFETIME - 1) * 1000);
