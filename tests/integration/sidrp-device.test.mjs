@@ -287,6 +287,34 @@ test('the device link page tells a phone without the app what to do', async () =
   }
 });
 
+test('a Web2App device link: the callback URL in the payload, the session secret digest for the callback', async () => {
+  const initialCallbackUrl = 'https://rp.example/callback?state=abc';
+  const s = await startAuth('authentication/device-link/anonymous', { extra: { initialCallbackUrl } });
+  const unprotected = `${s.deviceLinkBase}?deviceLinkType=Web2App&sessionToken=${s.sessionToken}` +
+    '&sessionType=auth&version=1.0&lang=nld';
+  const payload = ['smart-id', 'ACSP_V2', s.rpChallenge, b64(Buffer.from(RP_NAME, 'utf8')), '', s.interactions,
+    initialCallbackUrl, unprotected].join('|');
+  const code = b64u(crypto.createHmac('sha256', Buffer.from(s.sessionSecret, 'base64')).update(payload).digest());
+  // The same link without the callback in its authCode (as for QR) is forged.
+  const noCb = b64u(crypto.createHmac('sha256', Buffer.from(s.sessionSecret, 'base64'))
+    .update(payload.replace(`|${initialCallbackUrl}|`, '||')).digest());
+  assert.equal((await phones.bob.claimLink(`${unprotected}&authCode=${noCb}`)).status, 401);
+  const claim = await phones.bob.claimLink(`${unprotected}&authCode=${code}`);
+  assert.equal(claim.status, 200, JSON.stringify(claim.body));
+  const rq = claim.body.request;
+  assert.equal(rq.rp_api.flow_type, 'Web2App');
+  assert.equal(rq.rp_api.initial_callback_url, initialCallbackUrl);
+  assert.equal(rq.rp_api.session_secret_digest, b64u(sha256(Buffer.from(s.sessionSecret, 'base64'))));
+  const a = await phones.bob.answerRp(rq);
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  const st = await complete(s.sessionID);
+  assert.equal(st.signature.flowType, 'Web2App');
+  const cert = new crypto.X509Certificate(Buffer.from(st.cert.value, 'base64'));
+  assert.ok(crypto.verify('sha512', Buffer.from(rpPayload(s, st, 'Web2App', initialCallbackUrl), 'utf8'),
+    { key: cert.publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 },
+    Buffer.from(st.signature.value, 'base64')), 'the payload carries the callback URL');
+});
+
 // ---- signing with PIN2 ----
 
 function opensslVerify(certB64, digestB64, sigB64, hashAlgorithm, pss) {
@@ -299,7 +327,8 @@ function opensslVerify(certB64, digestB64, sigB64, hashAlgorithm, pss) {
     const opts = ['-pkeyopt', `digest:${MD[hashAlgorithm]}`];
     if (pss) opts.push('-pkeyopt', 'rsa_padding_mode:pss', '-pkeyopt', `rsa_pss_saltlen:${HLEN[hashAlgorithm]}`);
     return execFileSync('openssl', ['pkeyutl', '-verify', '-certin', '-inkey', path.join(dir, 'cert.pem'),
-      '-in', path.join(dir, 'digest'), '-sigfile', path.join(dir, 'sig'), ...opts], { encoding: 'utf8' });
+      '-in', path.join(dir, 'digest'), '-sigfile', path.join(dir, 'sig'), ...opts],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -348,6 +377,31 @@ test('certificate choice: confirmed without a PIN, the signing certificate retur
   assert.equal(st.result.documentNumber, phones.bob.document);
   assert.equal(st.signatureProtocol, undefined);
   assert.equal(st.cert.value, phones.bob.certificates.sign.replace(/-----[^-]+-----|\s/g, ''));
+});
+
+test('v2 authentication: the hash signed as it is (PKCS#1), the v2 code, the v2 status', async () => {
+  const hash = crypto.createHash('sha512').update('v2 login').digest();
+  const res = await fetch(`${server.base}/smart-id/v2/authentication/etsi/PNOBE-${BOB.rrn}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...rpBase(), hash: b64(hash), hashType: 'SHA512',
+      allowedInteractionsOrder: [{ type: 'displayTextAndPIN', displayText60: 'Log in (v2)' }] }),
+  });
+  const created = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(created));
+  const rq = await requestOn(phones.bob, (x) => x.rp_api.api === 'v2' && x.hash === b64u(hash));
+  assert.ok(rq, 'the v2 request is on the channel');
+  assert.equal(rq.padding, 'pkcs1');
+  assert.equal(rq.display_text, 'Log in (v2)');
+  assert.equal(rq.verification_code, vcOf(hash), 'the v2 code over the hash');
+  const a = await phones.bob.answerRp(rq);
+  assert.equal(a.status, 200, JSON.stringify(a.body));
+  let st;
+  for (let i = 0; i < 10 && st?.state !== 'COMPLETE'; i++) {
+    st = await (await fetch(`${server.base}/smart-id/v2/session/${created.sessionID}?timeoutMs=5000`)).json();
+  }
+  assert.equal(st.result.endResult, 'OK');
+  assert.equal(st.signature.algorithm, 'sha512WithRSAEncryption');
+  assert.match(opensslVerify(st.cert.value, b64(hash), st.signature.value, 'SHA-512', false), /Verified/);
 });
 
 // ---- refusals ----
