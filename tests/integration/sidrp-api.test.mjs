@@ -203,6 +203,10 @@ test('v2 creation answers {sessionID}', async () => {
     assert.equal(r.status, 200, `${p}: ${r.text}`);
     assert.deepEqual(Object.keys(r.body), ['sessionID']);
     assert.match(r.body.sessionID, UUID_V4);
+    // the person's request was made at once, for the session
+    const q = sql(`SELECT q.action || ' ' || q.status FROM sid_sessions s JOIN sid_requests q ON q.id = s.request_id
+      WHERE s.id = '${r.body.sessionID}' AND q.link_id = s.id`);
+    assert.equal(q, `${p.startsWith('auth') ? 'login' : p.startsWith('sign') ? 'sign' : 'cert'} pending`);
   }
   // v2's code is the hash's (the published 7712 vector)
   const r = await post(`v2/authentication/etsi/${etsi}`, v2Body(await newRp()));
