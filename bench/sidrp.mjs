@@ -50,7 +50,7 @@ try {
     const id = `PNOBE-${person.rrn}`;
     const s = await rp.start('authNotificationSemanticId', { id });
     const poll = s.status({ timeoutMs: 30000 }).then((r) => ({ r, t: performance.now() }));
-    const rq = await pendingRpRequest(phone, { ms: 10000 });
+    const rq = await pendingRpRequest(phone, s, { ms: 10000 });
     const { r } = await approve(phone, rq);
     const tAnswered = performance.now();
     if (r.status !== 200) throw new Error(`confirm ${r.status} ${JSON.stringify(r.body)}`);

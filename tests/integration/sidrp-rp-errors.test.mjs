@@ -171,7 +171,7 @@ test('a long poll wakes up when the person answers', async () => {
   const s = await rp.start('authNotificationSemanticId', { id: etsi(ELS) });
   const poll = s.status({ timeoutMs: 30000 });
   const els = ctx.phones[ELS.rrn];
-  const rq = await pendingRpRequest(els);
+  const rq = await pendingRpRequest(els, s);
   const t0 = Date.now();
   assert.equal((await refuse(els, rq)).status, 200);
   const r = await poll;
@@ -184,7 +184,7 @@ test('end results: USER_REFUSED_INTERACTION with details, WRONG_VC, USER_REFUSED
   const els = ctx.phones[ELS.rrn];
   const round = async (endpoint, reason, o = {}) => {
     const s = await rp.start(endpoint, { id: etsi(ELS), ...o });
-    const rq = await pendingRpRequest(els);
+    const rq = await pendingRpRequest(els, s);
     assert.equal((await refuse(els, rq, reason, o.interaction)).status, 200);
     return s.waitComplete({ timeoutMs: 5000 });
   };

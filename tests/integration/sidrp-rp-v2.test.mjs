@@ -4,7 +4,8 @@
 // hashType, allowedInteractionsOrder as JSON, the verification code over
 // the hash (the 7712 rule), authentication / signature / certificate choice
 // on etsi and document, PKCS#1 signatures over the hash verified with the
-// certificate, v2's end-result names, 471 (no suitable account), 480 (v1).
+// certificate, v2's end-result names, 471 (no suitable account), 480 (v1),
+// 401/403 as v3.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -26,7 +27,7 @@ after(async () => { await ctx?.server.stop(); });
 // The phone gets the v2 request with the hash's code, confirms or refuses;
 // the RP long-polls /v2/session.
 async function round(s, { refuseWith, interaction } = {}) {
-  const rq = await pendingRpRequest(phone);
+  const rq = await pendingRpRequest(phone, s);
   assert.equal(rq.rp_api.api, 'v2');
   if (s.vc) assert.equal(rq.verification_code, s.vc, 'the phone shows the code of the hash');
   const r = refuseWith ? await refuse(phone, rq, refuseWith, interaction) : (await approve(phone, rq, { interaction })).r;
@@ -109,5 +110,6 @@ test('v2 errors: 400 on hash/hashType/allowedInteractionsOrder, 404, 471 for QSC
   const qscd = await rp.post(`/v2/signature/etsi/${etsi(JAN)}`, body({ certificateLevel: 'QSCD' }));
   assert.equal(qscd.status, 471, `QSCD on a QUALIFIED operator: ${qscd.text}`);
   assert.equal((await rp.post(`/v1/authentication/etsi/${etsi(JAN)}`, body())).status, 480);
-  assert.equal((await rp.post(path, body({ relyingPartyUUID: crypto.randomUUID() }))).status, 401);
+  assert.equal((await rp.post(path, body({ relyingPartyUUID: crypto.randomUUID() }))).status, 403);
+  assert.equal((await rp.post(path, body({ relyingPartyName: 'Other Bank' }))).status, 401);
 });

@@ -48,7 +48,7 @@ const sameCert = (b64, pem) => new crypto.X509Certificate(Buffer.from(b64, 'base
 // A notification session: the request reaches the phone with the code the
 // RP shows; the phone confirms; the RP's long poll completes.
 async function notificationRound(s, opts = {}) {
-  const rq = await pendingRpRequest(phone);
+  const rq = await pendingRpRequest(phone, s);
   assert.equal(rq.rp_api.api, 'v3');
   assert.equal(rq.rp_api.flow_type, 'Notification');
   assert.equal(rq.verification_code, s.vc ?? null, 'the phone shows the code the RP shows');
@@ -132,10 +132,14 @@ test('device-link authentication by document number, App2App', async () => {
 test('device-link signature by etsi id (QR) and by document number (Web2App): RAW_DIGEST_SIGNATURE over the digest', async () => {
   const data = Buffer.from('Overschrijving 125,00 EUR naar BE68 5390 0754 7034');
   const s = await rp.start('signDeviceLinkSemanticId', { id: etsi(JAN), data,
-    interactions: interactions([confirmationMessage('Overschrijving 125,00 EUR?')]) });
+    interactions: interactions([confirmationMessage('Overschrijving 125,00 EUR?')]),
+    requestProperties: { shareMdClientIpAddress: true, colour: 'blue' }, capabilities: ['QUALIFIED'] });
   const { st } = await linkRound(s, 'QR');
   s.verify(st, { identity: etsi(JAN) });
   assert.equal(st.signatureProtocol, 'RAW_DIGEST_SIGNATURE');
+  // Differences: the phone's address is never shared; unknown properties are listed.
+  assert.equal(st.deviceIpAddress, undefined);
+  assert.deepEqual(st.ignoredProperties, ['colour']);
   assert.ok(sameCert(st.cert.value, phone.certificates.sign), 'the signing certificate of the device');
 
   const s2 = await rp.start('signDeviceLinkDocumentNumber', { id: phone.document, data, hashAlgorithm: 'SHA-384',
@@ -152,14 +156,13 @@ test('notification signature by etsi id: the server\'s random code reaches the p
   assert.match(s.vc, /^[0-9]{4}$/);
   const { st } = await notificationRound(s);
   const who = s.verify(st, { identity: etsi(JAN) });
-  const cms = assembleCms(attrs, who.cert.raw, Buffer.from(st.signature.value, 'base64'));
+  const cms = assembleCms(attrs, who.cert.raw, Buffer.from(st.signature.value, 'base64'), [rp.ca.raw]);
   const files = { p7s: path.join(dir, 'contract.p7s'), doc: path.join(dir, 'contract.txt') };
   writeFileSync(files.p7s, cms);
   writeFileSync(files.doc, doc);
   const pki = ctx.server.pkiDir;
   const verify = () => execFileP('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', files.p7s,
-    '-content', files.doc, '-CAfile', path.join(pki, 'root.pem'), '-certfile', path.join(pki, 'smartid-ca.pem'),
-    '-purpose', 'any', '-out', path.join(dir, 'out')]);
+    '-content', files.doc, '-CAfile', path.join(pki, 'root.pem'), '-purpose', 'any', '-out', path.join(dir, 'out')]);
   const { stderr } = await verify();
   assert.match(stderr, /Verification successful/);
   writeFileSync(files.doc, Buffer.concat([doc, Buffer.from('+')]));
@@ -176,7 +179,7 @@ test('certificate choice by device link, then the linked notification signature'
   const s = await rp.start('signNotificationLinked', { id: who.documentNumber, data,
     linkedSessionID: choice.sessionID });
   assert.equal(s.vc, undefined, 'the linked flow shows no code');
-  const rq = await pendingRpRequest(phone);
+  const rq = await pendingRpRequest(phone, s);
   assert.equal(rq.action, 'sign');
   const a = await approve(phone, rq);
   assert.equal(a.r.status, 200, JSON.stringify(a.r.body));

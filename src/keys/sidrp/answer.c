@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "../splitkey/sid_login_int.h"
 #include "sidrp_int.h"
 
@@ -142,24 +140,13 @@ sidrp_request_digest(struct server *srv, const struct store_sid_request *r, cons
 
 /* ---- the end result ---- */
 
-/* Standard Base64 of bytes (the RP API's encoding); new string. */
-static char *
-b64_std(const uint8_t *data, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-
-	if (out != NULL)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
 /* A signature stored b64url, as standard Base64. */
 static char *
 b64url_to_std(const char *s)
 {
 	size_t len = 0;
 	uint8_t *raw = s ? sl_b64url_decode(s, strlen(s), &len) : NULL;
-	char *out = raw ? b64_std(raw, len) : NULL;
+	char *out = raw ? sl_b64_encode(raw, len) : NULL;
 
 	free(raw);
 	return out;

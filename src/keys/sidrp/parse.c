@@ -166,7 +166,7 @@ sidrp_common_parse(struct sidrp_req *r, struct sidrp_problem *pr)
 	if ((rc = sidrp_str(b, "relyingPartyName", "relyingPartyName", true, SIDP_RP_NAME_MAX, &r->sr_rp_name, pr)) !=
 		SL_OK)
 		return rc;
-	if (!sl_str_printable(r->sr_rp_name, strlen(r->sr_rp_name)))
+	if (r->sr_rp_name == NULL || !sl_str_printable(r->sr_rp_name, strlen(r->sr_rp_name)))
 		return sidrp_bad(pr, 400, "relyingPartyName", "relyingPartyName must not hold control characters");
 	return SL_OK;
 }
@@ -272,8 +272,8 @@ sidrp_extras_parse(struct sidrp_req *r, struct sidrp_problem *pr)
 int
 sidrp_b64_canonical(const char *s, size_t min, size_t max, size_t *declen)
 {
-	size_t n = strlen(s), len = 0;
-	uint8_t *d = sl_b64_decode(s, n, &len);
+	size_t n = s ? strlen(s) : 0, len = 0;
+	uint8_t *d = s ? sl_b64_decode(s, n, &len) : NULL;
 	static const char alpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const char *p;
 	int rc = SL_OK;
@@ -350,7 +350,7 @@ protocol_parse(struct sidrp_req *r, struct sidrp_problem *pr)
 	if ((rc = sidrp_str(r->sr_body, "signatureProtocol", "signatureProtocol", true, 32, &r->sr_protocol, pr)) !=
 		SL_OK)
 		return rc;
-	if (strcmp(r->sr_protocol, want) != 0)
+	if (r->sr_protocol == NULL || strcmp(r->sr_protocol, want) != 0)
 		return sidrp_bad(pr, 400, "signatureProtocol", "signatureProtocol must be %s", want);
 	p = member(r->sr_body, "signatureProtocolParameters");
 	if (p == NULL || !json_is_object(p))
@@ -411,7 +411,7 @@ flow_fields_parse(struct sidrp_req *r, struct sidrp_problem *pr)
 	if (r->sr_type == SIDRP_AUTH && r->sr_flow == SIDRP_NOTIFICATION) {
 		if ((rc = sidrp_str(r->sr_body, "vcType", "vcType", true, 16, &r->sr_vc_type, pr)) != SL_OK)
 			return rc;
-		if (strcmp(r->sr_vc_type, "numeric4") != 0)
+		if (r->sr_vc_type == NULL || strcmp(r->sr_vc_type, "numeric4") != 0)
 			return sidrp_bad(pr, 400, "vcType", "vcType must be numeric4");
 	}
 	if (r->sr_flow == SIDRP_LINKED) {

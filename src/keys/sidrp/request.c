@@ -124,15 +124,17 @@ made_clear(struct made *m)
 	free(m->md_extra);
 }
 
-/* The RP's digest (b64 as sent) as b64url; NULL for ACSP_V2 and a choice. */
+/* The RP's digest (b64 as sent) as b64url; "" for ACSP_V2 and a choice. */
 static int
 hash_of(const struct store_sid_session *s, const struct sidrp_params *p, struct made *m)
 {
 	uint8_t *raw;
 	size_t len = 0;
 
-	if (strcmp(s->ss_type, "cert") == 0 || (p->pa_protocol && strcmp(p->pa_protocol, "ACSP_V2") == 0))
-		return SL_OK; /* stored as "": nothing the server was given to sign */
+	if (strcmp(s->ss_type, "cert") == 0 || (p->pa_protocol && strcmp(p->pa_protocol, "ACSP_V2") == 0)) {
+		m->md_hash = strdup(""); /* nothing the server was given to sign */
+		return m->md_hash ? SL_OK : SL_ENOMEM;
+	}
 	raw = sl_b64_decode(p->pa_challenge, strlen(p->pa_challenge), &len);
 	if (raw == NULL || len != p->pa_hash->sh_len) {
 		free(raw);

@@ -161,8 +161,8 @@ struct sidrp_created {
 	char sc_secret[SIDP_SECRET_BYTES * 2]; /* sessionSecret, b64 ("" for notification flows) */
 	char sc_link_base[1024]; /* deviceLinkBase */
 };
-/* Make the session of a validated request `r` (at `path` after the API
- * base, `body` as sent) for the checked RP `rp` called from `ip`.  SL_OK
+/* Make the session of a validated request `r` (at `path`, the whole
+ * request path, `body` as sent: both in the idempotency key) for the checked RP `rp` called from `ip`.  SL_OK
  * with *out; otherwise the problem (404, 429, 471/472 for v2, 503) is
  * sent. */
 int sidrp_session_create(struct server *srv, struct http_request *rq, const struct sidrp_req *r, const char *path,

@@ -165,12 +165,18 @@ park(struct server *srv, struct http_request *rq, const struct store_sid_session
 		sidrp_fail(rq, 503, NULL, NULL, "Too many requests are waiting; try again later");
 }
 
-/* Load the session of `id`, ending it TIMEOUT when past its expiry. */
+/* Load the session of `id` (SL_ENOTFOUND past ss_keep_until), ending it
+ * TIMEOUT when past its expiry. */
 static int
 session_load(struct server *srv, const char *id, struct store_sid_session *s)
 {
 	int rc = store_sid_session_get(srv->sv_store, id, s);
 
+	if (rc == SL_OK && s->ss_keep_until <= sl_now()) {
+		/* kept no longer: gone, whether or not the purge ran yet */
+		store_sid_session_clear(s);
+		return SL_ENOTFOUND;
+	}
 	if (rc != SL_OK || strcmp(s->ss_state, "RUNNING") != 0 || s->ss_expires > sl_now())
 		return rc;
 	store_sid_session_clear(s);

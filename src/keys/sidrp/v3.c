@@ -53,13 +53,15 @@ sidrp_post(struct server *srv, struct http_request *rq, const char *base,
 		sidrp_req_clear(&r);
 		return;
 	}
-	if (sidrp_rp_check(srv, rq, &r, sidrp_type_word(r.sr_type), &rp, ip) != SL_OK) {
+	/* signature/certificate is part of signing (`sleutel rp add`'s "sign") */
+	if (sidrp_rp_check(srv, rq, &r, r.sr_type == SIDRP_CERT ? "sign" : sidrp_type_word(r.sr_type), &rp, ip) !=
+		SL_OK) {
 		sidrp_req_clear(&r);
 		return;
 	}
 	if (r.sr_type == SIDRP_CERT)
 		sidrp_certificate_answer(srv, rq, &r);
-	else if (sidrp_session_create(srv, rq, &r, path, body, len, &rp, ip, &c) == SL_OK) {
+	else if (sidrp_session_create(srv, rq, &r, http_path(rq), body, len, &rp, ip, &c) == SL_OK) {
 		http_send_json(rq, 200, answer(&r, &c));
 		store_sid_session_clear(&c.sc_session);
 	}

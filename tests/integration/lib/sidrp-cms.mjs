@@ -85,13 +85,14 @@ export function signedAttributes(content, when = new Date()) {
 }
 
 // The detached CMS (DER) of signer `certDer` with `signature` (RSASSA-PSS,
-// SHA-256, MGF1-SHA-256, salt 32) over `attrs`.
-export function assembleCms(attrs, certDer, signature) {
+// SHA-256, MGF1-SHA-256, salt 32) over `attrs`; `chain`: the intermediate
+// CA certificates (DER) to carry, as signers do.
+export function assembleCms(attrs, certDer, signature, chain = []) {
   const pssParams = seq(explicit(0, sha256Alg()), explicit(1, seq(oid(OID.mgf1), sha256Alg())),
     explicit(2, tlv(0x02, Buffer.from([32]))));
   const signerInfo = seq(int(1), issuerAndSerial(certDer), sha256Alg(),
     Buffer.concat([Buffer.from([0xa0]), attrs.subarray(1)]), // [0] IMPLICIT SET
     seq(oid(OID.pss), pssParams), octets(signature));
-  const signedData = seq(int(1), set(sha256Alg()), seq(oid(OID.data)), explicit(0, certDer), set(signerInfo));
+  const signedData = seq(int(1), set(sha256Alg()), seq(oid(OID.data)), explicit(0, certDer, ...chain), set(signerInfo));
   return seq(oid(OID.signedData), explicit(0, signedData));
 }

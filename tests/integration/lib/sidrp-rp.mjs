@@ -64,16 +64,30 @@ export async function setup({ config = {}, people = [JAN] } = {}) {
 
 // ---- the phone's side of the RP API (docs/smart-id.md "Device side") ----
 
-// The RP API request on `phone`'s channel for session `sessionID`'s
-// request (notification flows): polls GET /requests up to `ms`.
-export async function pendingRpRequest(phone, { ms = 5000 } = {}) {
+// Does request `rq` belong to RP session `s` (an RpSession or
+// RpSessionV2)?  By what the RP sent: its rpChallenge, its digest or hash;
+// a certificate choice by its action.
+export function ofSession(s) {
+  const b64u = (b64) => Buffer.from(b64, 'base64').toString('base64url');
+  return (rq) => {
+    if (s.kind === 'cert') return rq.action === 'cert';
+    if (s.inputs.rpChallenge) return rq.rp_api.rp_challenge === s.inputs.rpChallenge;
+    const h = s.inputs.digest || s.inputs.hash;
+    return h !== undefined && rq.hash === b64u(h);
+  };
+}
+
+// The RP API request on `phone`'s channel (notification flows) of session
+// `s` (any RP API request without one): polls GET /requests up to `ms`.
+export async function pendingRpRequest(phone, s, { ms = 5000 } = {}) {
+  const match = s ? ofSession(s) : () => true;
   const end = Date.now() + ms;
   for (;;) {
     const r = await phone.requests();
     assert.equal(r.status, 200, `GET /requests: ${r.status} ${JSON.stringify(r.body)}`);
-    const rq = (r.body.requests || []).find((q) => q.rp_api);
+    const rq = (r.body.requests || []).find((q) => q.rp_api && match(q));
     if (rq) return rq;
-    assert.ok(Date.now() < end, 'no RP API request reached the phone');
+    assert.ok(Date.now() < end, 'no RP API request of this session reached the phone');
     await new Promise((res) => setTimeout(res, 100));
   }
 }

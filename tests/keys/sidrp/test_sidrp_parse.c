@@ -33,11 +33,10 @@
 static json_t *
 auth_body(void)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:{s:s}},s:s,s:s}", "relyingPartyUUID", UUID,
-		"relyingPartyName", "DEMO", "certificateLevel", "QUALIFIED", "signatureProtocol", "ACSP_V2",
-		"signatureProtocolParameters", "rpChallenge", RP_CHALLENGE, "signatureAlgorithm", "rsassa-pss",
-		"signatureAlgorithmParameters", "hashAlgorithm", "SHA-512", "interactions", INTER, "vcType",
-		"numeric4");
+	return json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:{s:s}},s:s,s:s}", "relyingPartyUUID", UUID, "relyingPartyName",
+		"DEMO", "certificateLevel", "QUALIFIED", "signatureProtocol", "ACSP_V2", "signatureProtocolParameters",
+		"rpChallenge", RP_CHALLENGE, "signatureAlgorithm", "rsassa-pss", "signatureAlgorithmParameters",
+		"hashAlgorithm", "SHA-512", "interactions", INTER, "vcType", "numeric4");
 }
 
 static json_t *
@@ -71,7 +70,8 @@ run(int api, const char *path, json_t *body, struct sidrp_req *r, struct sidrp_p
 	int rc;
 
 	assert_non_null(text);
-	rc = api == 3 ? sidrp_parse_v3(path, text, strlen(text), r, pr) : sidrp_parse_v2(path, text, strlen(text), r, pr);
+	rc = api == 3 ? sidrp_parse_v3(path, text, strlen(text), r, pr)
+		      : sidrp_parse_v2(path, text, strlen(text), r, pr);
 	free(text);
 	json_decref(body);
 	return rc;
@@ -130,8 +130,8 @@ test_v3_paths(void **state)
 	ok3("signature/certificate/" DOC, plain_body(), SIDRP_CERT, SIDRP_NOTIFICATION, SIDRP_DOCUMENT);
 	ok3("signature/certificate-choice/device-link/anonymous", plain_body(), SIDRP_CERT_CHOICE, SIDRP_DEVICE_LINK,
 		SIDRP_ANONYMOUS);
-	ok3("signature/certificate-choice/notification/etsi/" ETSI, plain_body(), SIDRP_CERT_CHOICE,
-		SIDRP_NOTIFICATION, SIDRP_ETSI);
+	ok3("signature/certificate-choice/notification/etsi/" ETSI, plain_body(), SIDRP_CERT_CHOICE, SIDRP_NOTIFICATION,
+		SIDRP_ETSI);
 }
 
 static void
@@ -171,8 +171,8 @@ test_v3_body(void **state)
 	assert_int_equal(sidrp_parse_v3("signature/certificate/" DOC, "", 0, &r, &pr), SL_EINVAL);
 	assert_int_equal(pr.sp_status, 400);
 	sidrp_req_clear(&r);
-	const char *dup = "{\"relyingPartyUUID\":\"" UUID "\",\"relyingPartyUUID\":\"" UUID
-			  "\",\"relyingPartyName\":\"DEMO\"}";
+	const char *dup =
+		"{\"relyingPartyUUID\":\"" UUID "\",\"relyingPartyUUID\":\"" UUID "\",\"relyingPartyName\":\"DEMO\"}";
 	assert_int_equal(sidrp_parse_v3("signature/certificate/" DOC, dup, strlen(dup), &r, &pr), SL_EINVAL);
 	assert_int_equal(pr.sp_status, 400);
 	sidrp_req_clear(&r);
@@ -239,12 +239,12 @@ test_v3_common_fields(void **state)
 	bad(3, AUTH_N, auth_with("certificateLevel", json_string("QSCD")), 400, "certificateLevel");
 	bad(3, AUTH_N, auth_with("certificateLevel", json_string("qualified")), 400, "certificateLevel");
 	bad(3, AUTH_N, auth_with("certificateLevel", json_true()), 400, "certificateLevel");
-	ok3(AUTH_N, auth_with("certificateLevel", json_string("ADVANCED")), SIDRP_AUTH, SIDRP_NOTIFICATION,
-		SIDRP_ETSI);
+	ok3(AUTH_N, auth_with("certificateLevel", json_string("ADVANCED")), SIDRP_AUTH, SIDRP_NOTIFICATION, SIDRP_ETSI);
 	bad(3, AUTH_N, auth_with("capabilities", json_string("x")), 400, "capabilities");
 	bad(3, AUTH_N, auth_with("capabilities", json_pack("[i]", 1)), 400, "capabilities");
-	bad(3, AUTH_N, auth_with("capabilities", json_pack("[s,s,s,s,s,s,s,s,s,s,s]", "a", "b", "c", "d", "e", "f",
-						  "g", "h", "i", "j", "k")),
+	bad(3, AUTH_N,
+		auth_with("capabilities",
+			json_pack("[s,s,s,s,s,s,s,s,s,s,s]", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")),
 		400, "capabilities");
 	memset(name, 'c', 65);
 	name[65] = '\0';
@@ -271,13 +271,14 @@ test_v3_protocol_fields(void **state)
 	bad(3, AUTH_N, auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")),
 		400, "signatureProtocolParameters.rpChallenge");
 	bad(3, AUTH_N,
-		auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-							    "AAAAAAAAAAAAAAAAAAAAAAA=")),
+		auth_params_with(
+			"rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+						   "AAAAAAAAAAAAAAAAAAAAAAA=")),
 		400, "signatureProtocolParameters.rpChallenge");
 	bad(3, AUTH_N, auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=")),
 		400, "signatureProtocolParameters.rpChallenge");
-	bad(3, AUTH_N, auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")),
-		400, "signatureProtocolParameters.rpChallenge");
+	bad(3, AUTH_N, auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")), 400,
+		"signatureProtocolParameters.rpChallenge");
 	ok3(AUTH_N, auth_params_with("rpChallenge", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")),
 		SIDRP_AUTH, SIDRP_NOTIFICATION, SIDRP_ETSI);
 	bad(3, AUTH_N, auth_params_with("signatureAlgorithm", NULL), 400,
@@ -345,14 +346,14 @@ test_v3_sign_fields(void **state)
 	bad(3, "signature/notification/etsi/" ETSI, b, 400, "signatureProtocol");
 	/* the digest is exactly the hash's length */
 	b = sign_body();
-	json_object_set_new(json_object_get(json_object_get(b, "signatureProtocolParameters"),
-				    "signatureAlgorithmParameters"),
+	json_object_set_new(
+		json_object_get(json_object_get(b, "signatureProtocolParameters"), "signatureAlgorithmParameters"),
 		"hashAlgorithm", json_string("SHA-256"));
 	bad(3, "signature/notification/etsi/" ETSI, b, 400, "signatureProtocolParameters.digest");
 	b = sign_body();
 	json_object_set_new(json_object_get(b, "signatureProtocolParameters"), "digest", json_string(SHA256_HELLO));
-	json_object_set_new(json_object_get(json_object_get(b, "signatureProtocolParameters"),
-				    "signatureAlgorithmParameters"),
+	json_object_set_new(
+		json_object_get(json_object_get(b, "signatureProtocolParameters"), "signatureAlgorithmParameters"),
 		"hashAlgorithm", json_string("SHA3-256"));
 	ok3("signature/notification/etsi/" ETSI, b, SIDRP_SIGN, SIDRP_NOTIFICATION, SIDRP_ETSI);
 	b = sign_body();
