@@ -13,6 +13,8 @@
 //   - refusals: USER_REFUSED, USER_REFUSED_INTERACTION with its detail;
 //   - a verification-code choice: a wrong pick ends WRONG_VC, the right
 //     one OK;
+//   - v2: an authentication whose code the app recomputes from the hash
+//     (verificationCodeChoice picked), signed PKCS#1 over the hash as it is;
 //   - a link to another server is not opened.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -236,4 +238,18 @@ test('a device link of another server is not opened; nor is a malformed one', as
   r = await app(['--json', 'smartid', 'link', s.qrNow(), '--refuse', 'refused']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal((await s.waitComplete({ timeoutMs: 5000 })).result.endResult, 'USER_REFUSED');
+});
+
+test('v2: the hash\'s code recomputed and picked (verificationCodeChoice), PKCS#1 over the hash', async () => {
+  const s = await rp.startV2('authEtsi', { id: ETSI, hashType: 'SHA256',
+    hash: crypto.createHash('sha256').update(crypto.randomBytes(32)).digest('base64'),
+    allowedInteractionsOrder: [{ type: 'verificationCodeChoice', displayText60: 'Log in to Demo Bank' }] });
+  const rq = await appRpRequest(where);
+  assert.equal(rq.rp_api.api, 'v2');
+  assert.equal(rq.verification_code, s.vc);
+  const r = await app(['--json', 'smartid', 'approve', rq.id, '--pick', s.vc], `${PIN1}\n`);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const st = await s.waitComplete({ timeoutMs: 5000 });
+  assert.equal(st.interactionFlowUsed, 'verificationCodeChoice');
+  s.verify(st, { identity: ETSI });
 });
