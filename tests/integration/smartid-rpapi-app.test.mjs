@@ -15,6 +15,9 @@
 //     one OK;
 //   - v2: an authentication whose code the app recomputes from the hash
 //     (verificationCodeChoice picked), signed PKCS#1 over the hash as it is;
+//   - a server that lies (the stored request changed under it): another
+//     code is refused before any PIN; only interactions the app does not
+//     know are refused "not_supported" (REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP);
 //   - a link to another server is not opened.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,6 +49,8 @@ let device;
 
 const app = (args, input = '') => runApp(where, args, input);
 const readState = () => JSON.parse(readFileSync(where.state, 'utf8'));
+const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
+  { encoding: 'utf8' }).trim();
 const sameCert = (b64, pem) => new crypto.X509Certificate(Buffer.from(b64, 'base64')).fingerprint256 ===
   new crypto.X509Certificate(pem).fingerprint256;
 
@@ -252,4 +257,31 @@ test('v2: the hash\'s code recomputed and picked (verificationCodeChoice), PKCS#
   const st = await s.waitComplete({ timeoutMs: 5000 });
   assert.equal(st.interactionFlowUsed, 'verificationCodeChoice');
   s.verify(st, { identity: ETSI });
+});
+
+test('a request changed on the server: another code is refused before any PIN; unknown interactions are not_supported', async () => {
+  let s = await rp.start('authNotificationSemanticId', { id: ETSI });
+  let rq = await appRpRequest(where);
+  const other = String((Number(s.vc) + 5000) % 10000).padStart(4, '0');
+  sql(`UPDATE sid_requests SET vc = '${other}' WHERE id = '${rq.id}'`);
+  const v = readState().smartid.auth.key.version;
+  let r = await app(['smartid', 'approve', rq.id], `${PIN1}\n`);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Dit verzoek klopt niet en wordt niet ondertekend/);
+  assert.match(r.stderr, /verification code/);
+  assert.equal(readState().smartid.auth.key.version, v, 'no PIN used, nothing signed');
+  assert.equal((await s.status({ timeoutMs: 1000 })).body.state, 'RUNNING');
+  r = await app(['--json', 'smartid', 'refuse', rq.id]);
+  assert.equal(r.json.status, 'refused');
+
+  s = await rp.start('authNotificationSemanticId', { id: ETSI });
+  rq = await appRpRequest(where);
+  const unknown = Buffer.from(JSON.stringify([{ type: 'holographicConsent', displayText60: 'x' }])).toString('base64');
+  sql(`UPDATE sid_requests SET extra = json_set(extra, '$.interactions', '${unknown}') WHERE id = '${rq.id}'`);
+  r = await app(['smartid', 'approve', rq.id], `${PIN1}\n`);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Deze app kan deze vraag niet tonen/);
+  assert.equal(readState().smartid.auth.key.version, v);
+  const st = await s.waitComplete({ timeoutMs: 5000 });
+  assert.equal(st.result.endResult, 'REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP');
 });
