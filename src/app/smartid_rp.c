@@ -154,7 +154,7 @@ known_interactions(const json_t *api, bool v2, struct sl_err *err)
 	uint8_t *raw = NULL;
 	size_t len = 0, i;
 
-	if (v2) {
+	if (v2 && v->rv_use != NULL) { /* the code of the hash signed (a certificate choice signs none) */
 		all = json_incref(json_object_get(api, "interactions_v2"));
 	} else if (b64 != NULL && strlen(b64) <= SIDP_INTERACTIONS_B64_MAX &&
 		   (raw = sl_b64_decode(b64, strlen(b64), &len)) != NULL) {
@@ -287,7 +287,7 @@ check_vc(const json_t *r, const json_t *api, bool v2, const struct rp_sign *s, s
 	}
 	if (!note || strlen(vc) != SIDP_VC_LEN || strspn(vc, "0123456789") != SIDP_VC_LEN)
 		return sl_fail(err, SL_EINVAL, "the request's verification code is not 4 digits of a notification");
-	if (v2) {
+	if (v2 && v->rv_use != NULL) { /* the code of the hash signed (a certificate choice signs none) */
 		sidp_vc_of(s->rs_digest, s->rs_len, mine);
 	} else if (s->rs_acsp) {
 		if (ch != NULL && strlen(ch) <= (size_t)2 * SIDP_RP_CHALLENGE_MAX)
