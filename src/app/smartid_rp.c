@@ -154,7 +154,7 @@ known_interactions(const json_t *api, bool v2, struct sl_err *err)
 	uint8_t *raw = NULL;
 	size_t len = 0, i;
 
-	if (v2 && v->rv_use != NULL) { /* the code of the hash signed (a certificate choice signs none) */
+	if (v2) {
 		all = json_incref(json_object_get(api, "interactions_v2"));
 	} else if (b64 != NULL && strlen(b64) <= SIDP_INTERACTIONS_B64_MAX &&
 		   (raw = sl_b64_decode(b64, strlen(b64), &len)) != NULL) {
