@@ -10,14 +10,17 @@
 // ACSP_V2 payload the RP rebuilds; a long-poll wakes when the phone
 // answers, well before timeoutMs); anonymous device-link authentication
 // through a QR link (a forged authCode 401, a stale elapsedSeconds 410,
-// the claim, a second claim 409, hidden from other devices, another
-// person's etsi session 403); signing with PIN2 (RAW_DIGEST_SIGNATURE,
-// PSS and PKCS#1, verified with `openssl pkeyutl -verify` against the
-// signing certificate); certificate choice; every refusal reason and
+// the claim, a second claim 409, two claims at once, hidden from other
+// devices, another person's etsi session 403); a Web2App link (the
+// callback in the authCode and the payload, the secret digest); the
+// device link page in four languages; v2 authentication; signing with
+// PIN2 (RAW_DIGEST_SIGNATURE, PSS and PKCS#1, verified with `openssl
+// pkeyutl -verify` against the signing certificate); certificate choice; every refusal reason and
 // its endResult; an app that supports none of the interactions; a bad
 // userChallenge or an interaction not offered charges nothing; a wrong
-// PIN then the right one; a lock and a removed device end the session
-// DOCUMENT_UNUSABLE; a document-number session is only its device's.
+// PIN then the right one; a lock (also under a certificate choice) and a
+// removed device end the session DOCUMENT_UNUSABLE; a document-number
+// session is only its device's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -267,6 +270,19 @@ test('anonymous QR device link: forged 401, stale 410, claimed, a second claim 4
   verifyAcsp(s, st, 'QR');
 });
 
+test('two devices claiming one link at once: one wins, the other gets 409, one request only', async () => {
+  const s = await startAuth('authentication/device-link/anonymous');
+  const link = qrLink(s, 'QR');
+  const answers = await Promise.all([phones.carol.claimLink(link), phones.bob.claimLink(link)]);
+  assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409], JSON.stringify(answers.map((a) => a.body)));
+  const winner = answers.find((a) => a.status === 200).body.request;
+  const loser = answers[0].status === 200 ? phones.bob : phones.carol;
+  assert.equal(await requestOn(loser, (x) => x.rp_api.rp_challenge === s.rpChallenge), undefined);
+  const won = answers[0].status === 200 ? phones.carol : phones.bob;
+  assert.equal((await won.answerRp(winner, { refuse: 'refused' })).status, 200);
+  assert.equal((await complete(s.sessionID)).result.endResult, 'USER_REFUSED');
+});
+
 test("a device-link session for another person's national number is 403", async () => {
   const s = await startAuth(`authentication/device-link/etsi/PNOBE-${ALICE.rrn}`);
   const r = await phones.bob.claimLink(qrLink(s, 'QR'));
@@ -486,6 +502,16 @@ test('a key locked by wrong PINs ends the session DOCUMENT_UNUSABLE', async () =
   assert.equal(a.status, 400);
   assert.ok(a.body.locked_until > 0, 'the third wrong PIN locked the key');
   assert.equal((await complete(s.sessionID)).result.endResult, 'DOCUMENT_UNUSABLE');
+});
+
+test('a certificate choice on that locked signing key ends DOCUMENT_UNUSABLE', async () => {
+  const r = await rpCall('POST', `signature/certificate-choice/notification/etsi/PNOBE-${DAVE.rrn}`, rpBase());
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const rq = await requestOn(phones.dave, (x) => x.action === 'cert');
+  const a = await phones.dave.answerRp(rq);
+  assert.equal(a.status, 403);
+  assert.equal(a.body.error, 'locked');
+  assert.equal((await complete(r.body.sessionID)).result.endResult, 'DOCUMENT_UNUSABLE');
 });
 
 test('a device removed while a session waits ends it DOCUMENT_UNUSABLE', async () => {

@@ -260,7 +260,11 @@ approved_json(struct server *srv, const struct store_sid_request *orig, const st
 			"signature", sig, "cert", cert);
 		if (o != NULL && proto != NULL && strcmp(r.sq_action, "cert") != 0)
 			json_object_set_new(o, "signatureProtocol", json_string(proto));
-		if (o != NULL && a != NULL && a->sa_interaction != NULL)
+		/* A certificate choice offers no interaction: the app asks for
+		 * a confirmation, as the published example reports it. */
+		if (o != NULL && strcmp(r.sq_action, "cert") == 0)
+			json_object_set_new(o, "interactionTypeUsed", json_string("confirmationMessage"));
+		else if (o != NULL && a != NULL && a->sa_interaction != NULL)
 			json_object_set_new(o, "interactionTypeUsed", json_string(a->sa_interaction));
 		ign = json_object_get(api, "ignored_properties");
 		if (o != NULL && json_is_array(ign))

@@ -442,6 +442,26 @@ refuse(struct confirm_ctx *cc, json_t *body)
 	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", "refused"));
 }
 
+/* A certificate choice needs no PIN, but a certificate whose key is
+ * locked is of no use to the RP: the request fails (the session ends
+ * DOCUMENT_UNUSABLE) and the device hears 403 locked.  True when so. */
+static bool
+sign_key_locked(struct confirm_ctx *cc)
+{
+	struct store_sid_key k = { 0 };
+	bool locked = false;
+
+	if (store_sid_key_get(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &k) == SL_OK &&
+		k.sk_locked_until > sl_now()) {
+		locked = true;
+		end_failed(cc);
+		app_send_error(cc->cc_rq, 403, "locked", "Too many wrong PINs: this key is locked.",
+			locked_json(k.sk_locked_until));
+	}
+	store_sid_key_clear(&k);
+	return locked;
+}
+
 /* Step 2b; false when the answer is sent (a certificate choice is done
  * here: approved with no signature). */
 static bool
@@ -453,6 +473,8 @@ rp_confirm(struct confirm_ctx *cc, json_t *body)
 	a->sa_interaction = app_json_str(body, "interaction", RP_MEMBER_MAX);
 	a->sa_user_challenge = app_json_str(body, "user_challenge", RP_MEMBER_MAX);
 	if (strcmp(cc->cc_req.sq_action, "cert") == 0) {
+		if (sign_key_locked(cc))
+			return false;
 		if (record(cc, "approved", NULL)) {
 			store_sid_device_touch(cc->cc_srv->sv_store, cc->cc_dev.sd_id, sl_now());
 			audit(cc, "ok");
