@@ -182,9 +182,8 @@ test('certificate choice by device link, then the linked notification signature'
   assert.equal(who.identity, etsi(JAN));
   assert.equal(c.st.signatureProtocol, undefined);
   assert.deepEqual(c.st.signature, { flowType: 'QR' }, 'CertificateChoiceSignature: flowType only');
-  // Differences: no interactionTypeUsed for a certificate choice (it offers
-  // none); the spec's example shows one.
-  assert.equal(c.st.interactionTypeUsed, undefined);
+  // As the spec's certificate-choice example: confirmationMessage.
+  assert.equal(c.st.interactionTypeUsed, 'confirmationMessage');
   const data = Buffer.from('linked document');
   const s = await rp.start('signNotificationLinked', { id: who.documentNumber, data,
     linkedSessionID: choice.sessionID });
