@@ -1,14 +1,16 @@
 // sidrp-rp-errors.test.mjs — every error class of the Smart-ID RP API v3 on
 // sleutel, as the published spec names them, seen by the RP client of
-// lib/sidrp-client.mjs: 400 with an RFC 9457 body naming the bad field
-// (a representative bad value of every request field), 401 (wrong name,
-// address not allowed), 403 (unknown UUID, a disabled RP, no permission), 404 (unknown
-// person, document, session; NO_SUITABLE_ACCOUNT_FOUND), 480 (the v1
-// path), idempotency (same body → same session; a nonce → another; after
-// the window → another), timeoutMs bounds, and the end results TIMEOUT,
-// USER_REFUSED, WRONG_VC, USER_REFUSED_INTERACTION (with details),
-// USER_REFUSED_CERT_CHOICE, REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP,
-// DOCUMENT_UNUSABLE (PIN2 wrong three times in a row locks the key).
+// lib/sidrp-client.mjs: 400 with an RFC 9457 body naming the bad field (a
+// representative bad value of every request field), 401 (wrong name,
+// address not allowed), 403 (unknown UUID, a disabled RP, no permission),
+// 404 (unknown person, document, session; NO_SUITABLE_ACCOUNT_FOUND), 480
+// (the v1 path), idempotency (same body → same session; a nonce → another;
+// after the window → another), timeoutMs bounds, a result gone after
+// rp_result_keep (404), a QR of another second or with a forged authCode,
+// and the end results TIMEOUT, USER_REFUSED, WRONG_VC,
+// USER_REFUSED_INTERACTION (with details), USER_REFUSED_CERT_CHOICE,
+// REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP, DOCUMENT_UNUSABLE (PIN2 wrong
+// three times in a row locks the key).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -23,14 +25,16 @@ import { rrn } from './lib/eid.mjs';
 
 const ZOE = { given: 'Zoë', family: 'Claes', rrn: rrn('920315', 306) };
 const LIFETIME = 10; // [smartid] rp_session_lifetime, its minimum
+const KEEP = 10; // [smartid] rp_result_keep, its minimum
 const IDEMPOTENCY = 3; // [smartid] rp_idempotency, seconds
 let ctx;
 let rp;
 let jan;
+let refused; // a session that ended USER_REFUSED, and when
 
 before(async () => {
   ctx = await setup({ people: [JAN, ELS, ZOE],
-    config: { smartid: { rp_session_lifetime: LIFETIME, rp_idempotency: IDEMPOTENCY, certificate_level: 'QUALIFIED' } } });
+    config: { smartid: { rp_session_lifetime: LIFETIME, rp_result_keep: KEEP, rp_idempotency: IDEMPOTENCY, certificate_level: 'QUALIFIED' } } });
   rp = ctx.rp;
   jan = ctx.phones[JAN.rrn];
 });
@@ -180,6 +184,7 @@ test('a long poll wakes up when the person answers', async () => {
   assert.ok(Date.now() - t0 < 5000, 'answered long before the 30 s poll ends');
   assert.equal(r.body.state, 'COMPLETE');
   assert.equal(r.body.result.endResult, 'USER_REFUSED');
+  refused = { s, at: Date.now() };
 });
 
 test('end results: USER_REFUSED_INTERACTION with details, WRONG_VC, USER_REFUSED_CERT_CHOICE, REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP', async () => {
@@ -217,6 +222,9 @@ test('TIMEOUT: nobody answers within rp_session_lifetime; a device link scanned 
   assert.ok(Date.now() - s.receivedAt >= (LIFETIME - 1) * 1000);
   const c = await claimLink(jan, s.qrNow());
   assert.equal(c.status, 410, JSON.stringify(c.body));
+  // A result is kept rp_result_keep seconds, then the session is gone.
+  assert.ok(Date.now() - refused.at > KEEP * 1000);
+  assertProblem(await refused.s.status({ timeoutMs: 1000 }), 404);
 });
 
 test('a wrong PIN keeps the session running; three in a row lock the key: DOCUMENT_UNUSABLE', async () => {
