@@ -6,7 +6,7 @@
 // on etsi and document, PKCS#1 signatures over the hash verified with the
 // certificate, v2's end-result names, 471 (no suitable account), 480 (v1),
 // a locked key (DOCUMENT_UNUSABLE, where the hosted service says 472),
-// 401/403 as v3.
+// 401/403 as v3, 429 past rp_max_running.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -14,12 +14,14 @@ import { buildV2Body, displayTextAndPIN, confirmationMessage, vcForHash } from '
 import { approve, etsi, JAN, pendingRpRequest, refuse, setup } from './lib/sidrp-rp.mjs';
 import { rrn } from './lib/eid.mjs';
 
+const MAX_RUNNING = 3; // [smartid] rp_max_running; each test here runs one session at a time
 let ctx;
 let rp;
 let phone;
 
 before(async () => {
-  ctx = await setup({ people: [JAN], config: { smartid: { certificate_level: 'QUALIFIED' } } });
+  ctx = await setup({ people: [JAN],
+    config: { smartid: { certificate_level: 'QUALIFIED', rp_max_running: MAX_RUNNING } } });
   rp = ctx.rp;
   phone = ctx.phones[JAN.rrn];
 });
@@ -131,4 +133,15 @@ test('v2 on a locked key: the session is made (no 472) and ends DOCUMENT_UNUSABL
   assert.equal(a.r.status, 403, JSON.stringify(a.r.body));
   assert.equal(a.r.body.error, 'locked');
   assert.deepEqual((await again.waitComplete({ timeoutMs: 5000 })).result, { endResult: 'DOCUMENT_UNUSABLE' });
+});
+
+// Differences: the hosted service lists no 429.
+test('rp_max_running: one session more than the RP may have running is 429', async () => {
+  const running = [];
+  for (let i = 0; i < MAX_RUNNING; i++) running.push(await rp.start('authDeviceLinkAnonymous', {}));
+  const more = await rp.start('authDeviceLinkAnonymous', {}).catch((e) => e.response);
+  assert.equal(more.status, 429, more.text);
+  const v2 = await rp.post(`/v2/authentication/etsi/${etsi(JAN)}`, buildV2Body('authEtsi', rp,
+    { hash: crypto.randomBytes(64).toString('base64'), allowedInteractionsOrder: [displayTextAndPIN('x')] }));
+  assert.equal(v2.status, 429, 'v2 and v3 sessions count together');
 });
