@@ -133,6 +133,10 @@ test('403: an unknown relyingPartyUUID, a disabled RP, an endpoint outside the R
 test('404: unknown person, unknown document, unknown session; NO_SUITABLE_ACCOUNT_FOUND for a level above the operator\'s', async () => {
   const nobody = `/v3/authentication/notification/etsi/PNOBE-${rrn('700101', 999)}`;
   assertProblem(await rp.post(nobody, authBody()), 404);
+  // Differences: only Belgian national numbers are people here.
+  for (const id of ['PASKZ-987654321012', 'PNOEE-30001010004', 'IDCBE-123456789']) {
+    assertProblem(await rp.post(`/v3/authentication/notification/etsi/${id}`, authBody()), 404);
+  }
   assertProblem(await rp.post(`/v3/authentication/notification/document/PNOBE-${JAN.rrn}-ZZZZ-Q`, authBody()), 404);
   const st = await rp.status(crypto.randomUUID(), { timeoutMs: 1000 });
   assert.equal(st.status, 404);
