@@ -141,21 +141,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memcpy(s, data + 1, len - 1);
 	s[len - 1] = '\0';
 	switch (data[0] % 5) {
-	case 0:
-		check_link(s);
-		break;
-	case 1:
-		check_interactions_b64(s);
-		break;
-	case 2:
-		check_interactions_json(s, len - 1);
-		break;
-	case 3:
-		check_b64(s);
-		break;
-	default:
-		check_names(s);
-		break;
+	case 0: check_link(s); break;
+	case 1: check_interactions_b64(s); break;
+	case 2: check_interactions_json(s, len - 1); break;
+	case 3: check_b64(s); break;
+	default: check_names(s); break;
 	}
 	free(s);
 	return 0;

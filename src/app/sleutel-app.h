@@ -269,7 +269,7 @@ int sapp_sid_remove(struct sapp *app, const char *device_id, json_t **out, struc
  * made here with a fresh userChallenge; the state's lock is held from the
  * signature until the answer was sent, as sapp_sid_confirm does. */
 
-#define SAPP_RP_TEXT_MAX (4 * 200) /* bytes of an interaction's text (200 characters of UTF-8) */
+#define SAPP_RP_TEXT_MAX ((size_t)4 * 200) /* bytes of an interaction's text (200 characters of UTF-8) */
 #define SAPP_RP_NAME_MAX 128 /* bytes of a relying party's name */
 #define SAPP_RP_CHOICES 3 /* codes offered for a verification-code choice */
 

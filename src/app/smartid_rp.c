@@ -189,9 +189,9 @@ static int
 choose_interaction(const json_t *api, bool v2, struct sapp_rp_view *v, struct sl_err *err)
 {
 	struct sidp_interactions ia;
-	enum sidp_flow_rules rules = v2                                        ? SIDP_RULES_V2
-				     : strcmp(v->rv_flow, "Notification") == 0 ? SIDP_RULES_NOTIFICATION
-									       : SIDP_RULES_DEVICE_LINK;
+	enum sidp_flow_rules rules = v2                               ? SIDP_RULES_V2
+				     : is(v->rv_flow, "Notification") ? SIDP_RULES_NOTIFICATION
+								      : SIDP_RULES_DEVICE_LINK;
 	json_t *known;
 	int rc;
 
@@ -271,7 +271,7 @@ check_vc(const json_t *r, const json_t *api, bool v2, const struct rp_sign *s, s
 	struct sl_err *err)
 {
 	const char *vc = member(r, "verification_code"), *ch = member(api, "rp_challenge");
-	bool note = strcmp(v->rv_flow, "Notification") == 0;
+	bool note = is(v->rv_flow, "Notification");
 	uint8_t *raw = NULL;
 	size_t len = 0;
 	char mine[SIDP_VC_LEN + 1] = "";
@@ -287,10 +287,10 @@ check_vc(const json_t *r, const json_t *api, bool v2, const struct rp_sign *s, s
 	}
 	if (!note || strlen(vc) != SIDP_VC_LEN || strspn(vc, "0123456789") != SIDP_VC_LEN)
 		return sl_fail(err, SL_EINVAL, "the request's verification code is not 4 digits of a notification");
-	if (v2) {
+	if (v2 && v->rv_use != NULL) { /* the code of the hash signed (a certificate choice signs none) */
 		sidp_vc_of(s->rs_digest, s->rs_len, mine);
 	} else if (s->rs_acsp) {
-		if (ch != NULL && strlen(ch) <= 2 * SIDP_RP_CHALLENGE_MAX)
+		if (ch != NULL && strlen(ch) <= (size_t)2 * SIDP_RP_CHALLENGE_MAX)
 			raw = sl_b64_decode(ch, strlen(ch), &len);
 		if (raw == NULL || len < SIDP_RP_CHALLENGE_MIN || len > SIDP_RP_CHALLENGE_MAX) {
 			free(raw);
@@ -430,7 +430,7 @@ sapp_rp_callback(const json_t *request, const char *verifier, char **out, struct
 	if (!sidp_callback_url_ok(cb) || !sidp_user_challenge_ok(ssd) ||
 		(verifier != NULL && !sidp_user_challenge_ok(verifier)))
 		return sl_fail(err, SL_EINVAL, "the request's callback URL or secret digest is malformed");
-	size = strlen(cb) + 2 * SIDP_USER_CHALLENGE_LEN + 64;
+	size = strlen(cb) + (size_t)2 * SIDP_USER_CHALLENGE_LEN + 64;
 	if ((*out = malloc(size)) == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	snprintf(*out, size, "%s%csessionSecretDigest=%s%s%s", cb, strchr(cb, '?') ? '&' : '?', ssd,
@@ -496,6 +496,10 @@ confirm_body(struct sapp *app, const json_t *r, const struct sapp_rp_view *v, co
 		return body ? body : (sl_fail(err, SL_ENOMEM, "out of memory"), NULL);
 	if (s->rs_acsp)
 		json_object_set_new(body, "user_challenge", json_string(user_challenge));
+	if (s->rs_hash == NULL) { /* rp_check set it for every signed request */
+		sl_fail(err, SL_EINVAL, "the request has no hash algorithm");
+		goto fail;
+	}
 	if (rp_digest(r, v, s, user_challenge, h, &len, err) != SL_OK || sapp_sid_config(app, &cfg, err) != SL_OK ||
 		sapp_seal_key_of(json_object_get(cfg, "seal_keys"), kid, spub, err) != SL_OK)
 		goto fail;

@@ -42,8 +42,8 @@ rp_usage(void)
 	       "          of printable UTF-8\n"
 	       "ADDR      an IPv4 or IPv6 address or CIDR (192.0.2.0/24, 2001:db8::/32) the RP calls from;\n"
 	       "          at most %d; without --allow-ip any address\n"
-	       "auth      may start authentication sessions; sign: signature sessions; cert: certificate\n"
-	       "          choice sessions and signature/certificate (default: all three)\n"
+	       "auth      may start authentication sessions; sign: signature sessions and\n"
+	       "          signature/certificate; cert: certificate choice (default: all three)\n"
 	       "disable   its requests are refused (403) until enabled again\n",
 		RP_NAME_MAX, RP_ALLOW_IP_MAX);
 }

@@ -181,7 +181,10 @@ struct sidp_authcode_in {
  * B64(rpName)|B64(brokeredRpName)|interactions|callback|unprotected link)). */
 int sidp_auth_code(const uint8_t *secret, size_t secretlen, const struct sidp_authcode_in *in,
 	char out[SIDP_USER_CHALLENGE_LEN + 1], struct sl_err *err);
-/* The whole link: unprotected + "&authCode=" + authCode.  New string. */
+/* The whole link: unprotected + "&authCode=" + authCode.  New string.
+ * in->sc_unprotected_link is ignored (the link's own is used), and a QR
+ * link's authCode has an empty callback field whatever in->sc_callback_url
+ * says (one session serves QR and same-device links). */
 char *sidp_link_build(const struct sidp_link *l, const uint8_t *secret, size_t secretlen,
 	const struct sidp_authcode_in *in, struct sl_err *err);
 /* A link as scanned, split strictly (the parameters in the published

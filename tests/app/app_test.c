@@ -113,3 +113,26 @@ app_test_sid_state(struct sapp_state *st, const struct sk_device_key dev[SAPP_SI
 	for (int i = 0; i < SAPP_SID_NKEYS; i++)
 		sl_strlcpy(ss->ss_keys[i].sk_cert, APP_TEST_FAKE_PEM, sizeof(ss->ss_keys[i].sk_cert));
 }
+
+int
+app_test_sid_keygen(struct sk_device_key dev[SAPP_SID_NKEYS], struct sk_server_key srv[SAPP_SID_NKEYS],
+	const struct camo_params *cheap, const char *pin1, const char *pin2)
+{
+	struct sk_params p = { APP_TEST_SID_BITS, APP_TEST_SID_BITS, cheap };
+	struct sl_err err;
+
+	if (sk_device_keygen(&p, SK_INFO_AUTH, pin1, &dev[0], &srv[0], &err) != SL_OK ||
+		sk_device_keygen(&p, SK_INFO_SIGN, pin2, &dev[1], &srv[1], &err) != SL_OK ||
+		sk_server_keygen(&p, &srv[0], &err) != SL_OK || sk_server_keygen(&p, &srv[1], &err) != SL_OK)
+		return SL_ECRYPTO;
+	return SL_OK;
+}
+
+void
+app_test_sid_keys_clear(struct sk_device_key dev[SAPP_SID_NKEYS], struct sk_server_key srv[SAPP_SID_NKEYS])
+{
+	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
+		sk_device_key_clear(&dev[i]);
+		sk_server_key_clear(&srv[i]);
+	}
+}

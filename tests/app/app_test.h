@@ -24,4 +24,11 @@ int app_test_rmdir(const char *dir);
 void app_test_sid_state(struct sapp_state *st, const struct sk_device_key dev[SAPP_SID_NKEYS],
 	const struct sk_server_key srv[SAPP_SID_NKEYS], const struct camo_params *cheap, bool active);
 
+#define APP_TEST_SID_BITS 1024 /* small keys: a registration in milliseconds */
+/* Both split keys (auth under pin1, sign under pin2) and the server's
+ * halves, with `cheap` scrypt parameters: SL_OK or SL_ECRYPTO. */
+int app_test_sid_keygen(struct sk_device_key dev[SAPP_SID_NKEYS], struct sk_server_key srv[SAPP_SID_NKEYS],
+	const struct camo_params *cheap, const char *pin1, const char *pin2);
+void app_test_sid_keys_clear(struct sk_device_key dev[SAPP_SID_NKEYS], struct sk_server_key srv[SAPP_SID_NKEYS]);
+
 #endif

@@ -26,7 +26,6 @@
 
 #include "app_test.h"
 
-#define BITS 1024
 #define PIN1 "1234"
 #define PIN2 "54321"
 #define FAKE_PEM APP_TEST_FAKE_PEM
@@ -42,16 +41,12 @@ static struct sk_server_key srv[SAPP_SID_NKEYS];
 static int
 setup(void **state)
 {
-	struct sk_params p = { BITS, BITS, &cheap };
-	struct sl_err err;
 
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sapp-sid-test.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	if (sk_device_keygen(&p, SK_INFO_AUTH, PIN1, &dev[0], &srv[0], &err) != SL_OK ||
-		sk_device_keygen(&p, SK_INFO_SIGN, PIN2, &dev[1], &srv[1], &err) != SL_OK ||
-		sk_server_keygen(&p, &srv[0], &err) != SL_OK || sk_server_keygen(&p, &srv[1], &err) != SL_OK)
+	if (app_test_sid_keygen(dev, srv, &cheap, PIN1, PIN2) != SL_OK)
 		return -1;
 	return 0;
 }
@@ -60,10 +55,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
-		sk_device_key_clear(&dev[i]);
-		sk_server_key_clear(&srv[i]);
-	}
+	app_test_sid_keys_clear(dev, srv);
 	return app_test_rmdir(tmpdir);
 }
 

@@ -28,7 +28,6 @@
 #include "../../src/sidproto/sidproto.h"
 #include "app_test.h"
 
-#define BITS 1024
 #define PIN1 "1234"
 #define PIN2 "54321"
 #define REQ_ID "req_0123456789abcdefghij"
@@ -55,8 +54,6 @@ static char secret_digest[SIDP_USER_CHALLENGE_LEN + 1];
 static int
 setup(void **state)
 {
-	struct sk_params p = { BITS, BITS, &cheap };
-	struct sl_err err;
 	uint8_t *secret, h[SL_SHA256_LEN];
 	size_t len = 0;
 
@@ -64,9 +61,7 @@ setup(void **state)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sapp-rp-test.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	if (sk_device_keygen(&p, SK_INFO_AUTH, PIN1, &dev[0], &srv[0], &err) != SL_OK ||
-		sk_device_keygen(&p, SK_INFO_SIGN, PIN2, &dev[1], &srv[1], &err) != SL_OK ||
-		sk_server_keygen(&p, &srv[0], &err) != SL_OK || sk_server_keygen(&p, &srv[1], &err) != SL_OK)
+	if (app_test_sid_keygen(dev, srv, &cheap, PIN1, PIN2) != SL_OK)
 		return -1;
 	/* The published session secret's digest, as a Web2App callback carries it. */
 	if ((secret = sl_b64_decode(SECRET, strlen(SECRET), &len)) == NULL || crypto_sha256(secret, len, h) != SL_OK)
@@ -84,10 +79,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
-		sk_device_key_clear(&dev[i]);
-		sk_server_key_clear(&srv[i]);
-	}
+	app_test_sid_keys_clear(dev, srv);
 	return app_test_rmdir(tmpdir);
 }
 

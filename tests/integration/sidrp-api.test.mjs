@@ -16,7 +16,8 @@
 // another nonce: a new one; after the window: a new one), status long-poll
 // (RUNNING after timeoutMs, TIMEOUT at the session's lifetime, 404 after
 // rp_result_keep, bad timeoutMs 400, unknown 404, v2 shape), linked
-// signing without its certificate choice 400, v1 480.
+// signing without its certificate choice 400, v1 480; nothing of it with
+// [smartid] rp_api = false.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -203,6 +204,10 @@ test('v2 creation answers {sessionID}', async () => {
     assert.equal(r.status, 200, `${p}: ${r.text}`);
     assert.deepEqual(Object.keys(r.body), ['sessionID']);
     assert.match(r.body.sessionID, UUID_V4);
+    // the person's request was made at once, for the session
+    const q = sql(`SELECT q.action || ' ' || q.status FROM sid_sessions s JOIN sid_requests q ON q.id = s.request_id
+      WHERE s.id = '${r.body.sessionID}' AND q.link_id = s.id`);
+    assert.equal(q, `${p.startsWith('auth') ? 'login' : p.startsWith('sign') ? 'sign' : 'cert'} pending`);
   }
   // v2's code is the hash's (the published 7712 vector)
   const r = await post(`v2/authentication/etsi/${etsi}`, v2Body(await newRp()));
@@ -396,4 +401,21 @@ test('v1 is too old: 480', async () => {
   const r = await post('v1/authentication/pno/EE/30001010004', { relyingPartyUUID: crypto.randomUUID() });
   assertProblem(r, 480, 'Client Too Old');
   assertProblem(await get('v1/session/x'), 480, 'Client Too Old');
+});
+
+test('[smartid] rp_api = false: no RP API at all', async () => {
+  // on (the other server): the device's link claim is there, and wants a device proof
+  assert.notEqual((await fetch(`${server.base}/device/v1/smartid/link`, { method: 'POST', body: '{}' })).status, 404);
+  const off = await startServer({ config: { smartid: { key_bits: 1024, rp_api: 'false' } } });
+  try {
+    for (const p of ['v3/authentication/device-link/anonymous', `v3/session/${crypto.randomUUID()}`,
+      'v2/authentication/etsi/PNOBE-85073003328', 'v1/x']) {
+      const r = await fetch(`${off.base}/smart-id/${p}`, { method: p.includes('session') ? 'GET' : 'POST',
+        body: p.includes('session') ? undefined : '{}' });
+      assert.equal(r.status, 404, p);
+    }
+    assert.equal((await fetch(`${off.base}/device/v1/smartid/link`, { method: 'POST', body: '{}' })).status, 404);
+  } finally {
+    await off.stop();
+  }
 });

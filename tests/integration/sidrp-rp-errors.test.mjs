@@ -7,7 +7,8 @@
 // path), idempotency (same body → same session; a nonce → another; after
 // the window → another), timeoutMs bounds, and the end results TIMEOUT,
 // USER_REFUSED, WRONG_VC, USER_REFUSED_INTERACTION (with details),
-// USER_REFUSED_CERT_CHOICE, REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP.
+// USER_REFUSED_CERT_CHOICE, REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP,
+// DOCUMENT_UNUSABLE (PIN2 wrong three times in a row locks the key).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -16,10 +17,11 @@ import {
   rpChallenge,
 } from './lib/sidrp-client.mjs';
 import {
-  addRp, assertProblem, CALLBACK, claimLink, cli, ELS, etsi, JAN, pendingRpRequest, refuse, RP_NAME, setup,
+  addRp, approve, assertProblem, CALLBACK, claimLink, cli, ELS, etsi, JAN, pendingRpRequest, refuse, RP_NAME, setup,
 } from './lib/sidrp-rp.mjs';
 import { rrn } from './lib/eid.mjs';
 
+const ZOE = { given: 'Zoë', family: 'Claes', rrn: rrn('920315', 306) };
 const LIFETIME = 10; // [smartid] rp_session_lifetime, its minimum
 const IDEMPOTENCY = 3; // [smartid] rp_idempotency, seconds
 let ctx;
@@ -27,7 +29,7 @@ let rp;
 let jan;
 
 before(async () => {
-  ctx = await setup({ people: [JAN, ELS],
+  ctx = await setup({ people: [JAN, ELS, ZOE],
     config: { smartid: { rp_session_lifetime: LIFETIME, rp_idempotency: IDEMPOTENCY, certificate_level: 'QUALIFIED' } } });
   rp = ctx.rp;
   jan = ctx.phones[JAN.rrn];
@@ -205,9 +207,34 @@ test('end results: USER_REFUSED_INTERACTION with details, WRONG_VC, USER_REFUSED
 
 test('TIMEOUT: nobody answers within rp_session_lifetime; a device link scanned late is refused', async () => {
   const s = await rp.start('authDeviceLinkAnonymous', {});
+  // The QR must be the one of this second (within rp_link_skew), with the
+  // authCode of this session's secret.
+  assert.equal((await claimLink(jan, s.qrAt(60))).status, 410);
+  const forged = s.qrNow().replace(/authCode=.*$/, `authCode=${'A'.repeat(43)}`);
+  assert.equal((await claimLink(jan, forged)).status, 401);
   const st = await s.waitComplete({ timeoutMs: 5000, deadlineMs: (LIFETIME + 10) * 1000 });
   assert.equal(st.result.endResult, 'TIMEOUT');
   assert.ok(Date.now() - s.receivedAt >= (LIFETIME - 1) * 1000);
   const c = await claimLink(jan, s.qrNow());
   assert.equal(c.status, 410, JSON.stringify(c.body));
+});
+
+test('a wrong PIN keeps the session running; three in a row lock the key: DOCUMENT_UNUSABLE', async () => {
+  const zoe = ctx.phones[ZOE.rrn];
+  const s = await rp.start('signNotificationSemanticId', { id: etsi(ZOE), data: Buffer.from('first') });
+  let rq = await pendingRpRequest(zoe, s);
+  let a = await approve(zoe, rq, { wrongPin: true });
+  assert.equal(a.r.status, 400);
+  assert.equal(a.r.body.error, 'wrong_pin');
+  assert.deepEqual((await s.status({ timeoutMs: 1000 })).body, { state: 'RUNNING' });
+  a = await approve(zoe, rq);
+  assert.equal(a.r.status, 200, JSON.stringify(a.r.body));
+  s.verify(await s.waitComplete({ timeoutMs: 5000 }), { identity: etsi(ZOE) });
+
+  const s2 = await rp.start('signNotificationSemanticId', { id: etsi(ZOE), data: Buffer.from('second') });
+  rq = await pendingRpRequest(zoe, s2);
+  for (let i = 0; i < 3; i++) assert.equal((await approve(zoe, rq, { wrongPin: true })).r.status, 400);
+  const st = await s2.waitComplete({ timeoutMs: 5000 });
+  assert.deepEqual(st.result, { endResult: 'DOCUMENT_UNUSABLE' });
+  assert.equal(st.signature, undefined);
 });

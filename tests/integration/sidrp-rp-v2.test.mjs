@@ -5,6 +5,7 @@
 // the hash (the 7712 rule), authentication / signature / certificate choice
 // on etsi and document, PKCS#1 signatures over the hash verified with the
 // certificate, v2's end-result names, 471 (no suitable account), 480 (v1),
+// a locked key (DOCUMENT_UNUSABLE, where the hosted service says 472),
 // 401/403 as v3.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -91,7 +92,9 @@ test('v2 end results by interaction: USER_REFUSED_DISPLAYTEXTANDPIN, USER_REFUSE
   }
   const s = await rp.startV2('signEtsi', { id: etsi(JAN) });
   assert.equal((await round(s, { refuseWith: 'wrong_vc' })).result.endResult, 'WRONG_VC');
-  const c = await rp.startV2('certChoiceEtsi', { id: etsi(JAN) });
+  // A nonce: the same body within the idempotency window would be the
+  // (finished) certificate choice of the test above.
+  const c = await rp.startV2('certChoiceEtsi', { id: etsi(JAN), nonce: 'refuse-choice' });
   assert.equal((await round(c, { refuseWith: 'cert_choice' })).result.endResult, 'USER_REFUSED_CERT_CHOICE');
 });
 
@@ -112,4 +115,20 @@ test('v2 errors: 400 on hash/hashType/allowedInteractionsOrder, 404, 471 for QSC
   assert.equal((await rp.post(`/v1/authentication/etsi/${etsi(JAN)}`, body())).status, 480);
   assert.equal((await rp.post(path, body({ relyingPartyUUID: crypto.randomUUID() }))).status, 403);
   assert.equal((await rp.post(path, body({ relyingPartyName: 'Other Bank' }))).status, 401);
+});
+
+// Differences: the hosted service answers 472 ("view the Smart-ID app")
+// for an account with a problem; sleutel makes the session and the phone's
+// answer ends it DOCUMENT_UNUSABLE (docs/smart-id.md "Differences").
+test('v2 on a locked key: the session is made (no 472) and ends DOCUMENT_UNUSABLE', async () => {
+  const s = await rp.startV2('signEtsi', { id: etsi(JAN), nonce: 'lock-1' });
+  const rq = await pendingRpRequest(phone, s);
+  for (let i = 0; i < 3; i++) assert.equal((await approve(phone, rq, { wrongPin: true })).r.status, 400);
+  assert.deepEqual((await s.waitComplete({ timeoutMs: 5000 })).result, { endResult: 'DOCUMENT_UNUSABLE' });
+  const again = await rp.startV2('signEtsi', { id: etsi(JAN), nonce: 'lock-2' });
+  const rq2 = await pendingRpRequest(phone, again);
+  const a = await approve(phone, rq2);
+  assert.equal(a.r.status, 403, JSON.stringify(a.r.body));
+  assert.equal(a.r.body.error, 'locked');
+  assert.deepEqual((await again.waitComplete({ timeoutMs: 5000 })).result, { endResult: 'DOCUMENT_UNUSABLE' });
 });

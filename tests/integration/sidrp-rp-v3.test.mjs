@@ -9,11 +9,11 @@
 // verification" says (certificate from the Smart-ID CA with PNOBE-<rrn>,
 // level, ACSP_V2 over the payload the RP rebuilds, RAW_DIGEST over the
 // digest, callback's sessionSecretDigest and userChallengeVerifier), and a
-// signature session's result makes a CMS that `openssl cms -verify` accepts.
+// signature session's result makes a CMS (lib/der.mjs) that `openssl cms -verify` accepts.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,7 +22,7 @@ import {
   confirmationMessage, displayTextAndPIN, interactions, vcForRpChallenge,
 } from './lib/sidrp-client.mjs';
 import { approve, CALLBACK, claimLink, etsi, JAN, pendingRpRequest, setup } from './lib/sidrp-rp.mjs';
-import { assembleCms, signedAttributes } from './lib/sidrp-cms.mjs';
+import { digestOf, signedAttrs, signedData } from './lib/der.mjs';
 
 const execFileP = promisify(execFile);
 let ctx;
@@ -150,19 +150,25 @@ test('device-link signature by etsi id (QR) and by document number (Web2App): RA
 
 test('notification signature by etsi id: the server\'s random code reaches the phone; a CMS openssl verifies', async () => {
   const doc = Buffer.from('Contract 2026-117: Jan Peeters huurt het appartement Lange Nieuwstraat 4.\n');
-  const { attrs, digest } = signedAttributes(doc);
+  // The CMS signed attributes (lib/der.mjs); their SHA-256 is the digest.
+  const attrs = signedAttrs({ digest: digestOf('SHA-256', doc) });
+  const digest = digestOf('SHA-256', attrs.der).toString('base64');
   const s = await rp.start('signNotificationSemanticId', { id: etsi(JAN), digest, hashAlgorithm: 'SHA-256',
     interactions: interactions([displayTextAndPIN('Sign contract 2026-117')]) });
   assert.match(s.vc, /^[0-9]{4}$/);
   const { st } = await notificationRound(s);
   const who = s.verify(st, { identity: etsi(JAN) });
-  const cms = assembleCms(attrs, who.cert.raw, Buffer.from(st.signature.value, 'base64'), [rp.ca.raw]);
-  const files = { p7s: path.join(dir, 'contract.p7s'), doc: path.join(dir, 'contract.txt') };
+  const cms = signedData({ hash: 'SHA-256', attrs, certDer: who.cert.raw, pss: true,
+    signature: Buffer.from(st.signature.value, 'base64') });
+  const pki = ctx.server.pkiDir;
+  const files = { p7s: path.join(dir, 'contract.p7s'), doc: path.join(dir, 'contract.txt'),
+    chain: path.join(dir, 'chain.pem') };
   writeFileSync(files.p7s, cms);
   writeFileSync(files.doc, doc);
-  const pki = ctx.server.pkiDir;
+  writeFileSync(files.chain, Buffer.concat([readFileSync(path.join(pki, 'root.pem')),
+    readFileSync(path.join(pki, 'smartid-ca.pem'))]));
   const verify = () => execFileP('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', files.p7s,
-    '-content', files.doc, '-CAfile', path.join(pki, 'root.pem'), '-purpose', 'any', '-out', path.join(dir, 'out')]);
+    '-content', files.doc, '-CAfile', files.chain, '-purpose', 'any', '-out', path.join(dir, 'out')]);
   const { stderr } = await verify();
   assert.match(stderr, /Verification successful/);
   writeFileSync(files.doc, Buffer.concat([doc, Buffer.from('+')]));
@@ -175,6 +181,10 @@ test('certificate choice by device link, then the linked notification signature'
   const who = choice.verify(c.st);
   assert.equal(who.identity, etsi(JAN));
   assert.equal(c.st.signatureProtocol, undefined);
+  assert.deepEqual(c.st.signature, { flowType: 'QR' }, 'CertificateChoiceSignature: flowType only');
+  // Differences: no interactionTypeUsed for a certificate choice (it offers
+  // none); the spec's example shows one.
+  assert.equal(c.st.interactionTypeUsed, undefined);
   const data = Buffer.from('linked document');
   const s = await rp.start('signNotificationLinked', { id: who.documentNumber, data,
     linkedSessionID: choice.sessionID });

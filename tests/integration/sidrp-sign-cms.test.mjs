@@ -22,11 +22,18 @@
 // - `openssl cms -verify -binary -purpose any` accepts the assembled CMS
 //   with the document, chained to the demo root through the Smart-ID CA,
 //   and refuses it when one byte of the document changes.
+// And a PAdES signature (ETSI.CAdES.detached; lib/pdf.mjs): the RP reads
+// the certificate first (POST /v3/signature/certificate/{documentNumber})
+// to name it in the signed attributes (ESS signing-certificate-v2), the
+// CMS goes into the PDF's /Contents, and `pdfsig` (poppler-utils) reports
+// the signature valid, the whole document signed and the certificate
+// trusted (an NSS database trusting the demo root, the certificate's OCSP
+// asked live), and a digest mismatch once one byte of the text changes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +41,7 @@ import { startServer } from './lib/harness.mjs';
 import { rrn } from './lib/eid.mjs';
 import { registerSmartId } from './lib/smartid.mjs';
 import { signedAttrs, signedData, digestOf, HASH_LEN } from './lib/der.mjs';
+import { makePdf, signablePdf } from './lib/pdf.mjs';
 
 const execFileP = promisify(execFile);
 const PERSON = { given: 'Ann', family: 'Wouters', rrn: rrn('870412', 211) };
@@ -45,30 +53,6 @@ let phone;
 let rpUuid;
 let dir;
 let chainFile;
-
-// A small, valid PDF (one page, one line of text) with a correct xref.
-function makePdf(text) {
-  const stream = `BT /F1 14 Tf 72 760 Td (${text}) Tj ET`;
-  const objs = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 0 R >> >> ' +
-      '/Contents 5 0 R >>',
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-  ];
-  let out = '%PDF-1.7\n';
-  const offsets = [];
-  objs.forEach((o, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${o}\nendobj\n`;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
-  for (const off of offsets) out += `${String(off).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
 
 // The RP: JSON to {issuer}/smart-id/v3/...; answers { status, body }.
 async function rpCall(method, p, body) {
@@ -86,8 +70,8 @@ async function rpCall(method, p, body) {
 const b64 = (buf) => Buffer.from(buf).toString('base64');
 const interactions = (text) => b64(JSON.stringify([{ type: 'displayTextAndPIN', displayText60: text }]));
 
-// The phone: wait for the RP API signing request, check it as the app
-// does, and confirm it with PIN2 on the documented wire.
+// The phone: wait for the RP API signing request, check that it carries
+// what the RP asked, and confirm it with PIN2.
 async function phoneSigns({ digest, vc, text, padding, hashName }) {
   const r = await phone.requests({ wait: true });
   assert.equal(r.status, 200, `GET /requests: ${r.status} ${JSON.stringify(r.body)}`);
@@ -104,10 +88,9 @@ async function phoneSigns({ digest, vc, text, padding, hashName }) {
   assert.equal(rq.rp_api.api, 'v3');
   assert.equal(rq.rp_api.flow_type, 'Notification');
   assert.equal(rq.rp_api.signature_protocol, 'RAW_DIGEST_SIGNATURE');
-  const { version, part } = phone.signPart('sign', digest, rq.id, { padding: rq.padding, digest: rq.digest });
-  const a = await phone.call('POST', `/requests/${rq.id}`, {
-    decision: 'confirm', interaction: 'displayTextAndPIN', seal_kid: phone.sealKey.kid, version, part,
-  });
+  // PIN2 on the documented wire (lib/smartid.mjs answerRp: the partial
+  // signature over the RP's digest, and a PSS encoding's EM).
+  const a = await phone.answerRp(rq, { interaction: 'displayTextAndPIN' });
   assert.equal(a.status, 200, `POST /requests/${rq.id}: ${a.status} ${JSON.stringify(a.body)}`);
   assert.equal(a.body.status, 'approved');
 }
@@ -133,14 +116,11 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-// One whole signature: RP request, phone, session result, CMS, openssl.
-async function signDocument({ hash, algorithm, name }) {
+// The RP has `digest` signed with PIN2 (RAW_DIGEST_SIGNATURE, a v3
+// notification session for the phone's document number) and checks the
+// session's result; answers { signature, certDer }.
+async function rpSign({ hash, algorithm, digest, text }) {
   const pss = algorithm === 'rsassa-pss';
-  const doc = makePdf(`Koopakte ${name}: ${crypto.randomUUID()}`);
-  const attrs = signedAttrs({ digest: digestOf(hash, doc), time: new Date() });
-  const digest = digestOf(hash, attrs.der);
-  const text = `Teken de koopakte (${name})`;
-
   const created = await rpCall('POST', `/signature/notification/document/${phone.document}`, {
     relyingPartyUUID: rpUuid,
     relyingPartyName: RP_NAME,
@@ -180,7 +160,16 @@ async function signDocument({ hash, algorithm, name }) {
   assert.deepEqual(certDer, new crypto.X509Certificate(phone.certificates.sign).raw,
     'the result carries the phone\'s sign certificate');
   assert.ok(['ADVANCED', 'QUALIFIED'].includes(s.body.cert.certificateLevel));
-  const signature = Buffer.from(sig.value, 'base64');
+  return { signature: Buffer.from(sig.value, 'base64'), certDer };
+}
+
+// One whole detached CMS signature of a PDF, checked with openssl.
+async function signDocument({ hash, algorithm, name }) {
+  const pss = algorithm === 'rsassa-pss';
+  const doc = makePdf(`Koopakte ${name}: ${crypto.randomUUID()}`);
+  const attrs = signedAttrs({ digest: digestOf(hash, doc), time: new Date() });
+  const digest = digestOf(hash, attrs.der);
+  const { signature, certDer } = await rpSign({ hash, algorithm, digest, text: `Teken de koopakte (${name})` });
 
   const f = (suffix) => path.join(dir, `${name}.${suffix}`);
   writeFileSync(f('pdf'), doc);
@@ -225,3 +214,59 @@ test('PIN2 signs a PDF through the RP API: sha256WithRSAEncryption (PKCS#1 v1.5)
 test('PIN2 signs a PDF through the RP API: RSASSA-PSS, SHA-512; openssl cms verifies it', async () => {
   await signDocument({ hash: 'SHA-512', algorithm: 'rsassa-pss', name: 'pss-sha512' });
 });
+
+// pdfsig (poppler-utils) with an NSS database that trusts the demo root.
+// It asks the certificate's OCSP responder (the demo PKI's, served by the
+// test server) whether the certificate is revoked; pdfsig 22.12's
+// -no-ocsp reports every certificate as "Unknown issue", so it is not used.
+async function pdfsig(file) {
+  const db = `sql:${path.join(dir, 'nss')}`;
+  if (!existsSync(path.join(dir, 'nss'))) {
+    mkdirSync(path.join(dir, 'nss'));
+    await execFileP('certutil', ['-N', '-d', db, '--empty-password']);
+    await execFileP('certutil', ['-A', '-d', db, '-n', 'sleutel demo root', '-t', 'CT,C,C',
+      '-i', path.join(server.pkiDir, 'root.pem')]);
+    await execFileP('certutil', ['-A', '-d', db, '-n', 'sleutel Smart-ID CA', '-t', ',,',
+      '-i', path.join(server.pkiDir, 'smartid-ca.pem')]);
+  }
+  // pdfsig exits non-zero for a bad signature; its report is on stdout either way.
+  try {
+    return (await execFileP('pdfsig', ['-nssdir', db, file], { encoding: 'utf8' })).stdout;
+  } catch (e) {
+    return e.stdout;
+  }
+}
+
+test('PAdES: the RP fetches the signing certificate, PIN2 signs the PDF in place, pdfsig says valid and trusted',
+  async () => {
+    const hash = 'SHA-256';
+    // POST /v3/signature/certificate/{documentNumber}: the certificate the
+    // signed attributes name (ESS signing-certificate-v2) before signing.
+    const c = await rpCall('POST', `/signature/certificate/${phone.document}`,
+      { relyingPartyUUID: rpUuid, relyingPartyName: RP_NAME, certificateLevel: 'QUALIFIED' });
+    assert.equal(c.status, 200, `certificate: ${c.status} ${JSON.stringify(c.body)}`);
+    assert.equal(c.body.state, 'OK');
+    const certDer = Buffer.from(c.body.cert.value, 'base64');
+
+    const pdf = signablePdf(`Koopakte PAdES ${crypto.randomUUID()}`, { when: new Date() });
+    const attrs = signedAttrs({ digest: digestOf(hash, pdf.signedBytes()), time: null, certDer });
+    const digest = digestOf(hash, attrs.der);
+    const got = await rpSign({ hash, algorithm: 'sha256WithRSAEncryption', digest, text: 'Teken de koopakte (PAdES)' });
+    assert.deepEqual(got.certDer, certDer, 'signed with the certificate the RP was given');
+    const signed = pdf.withContents(signedData({ hash, attrs, certDer, signature: got.signature, pss: false }));
+    const file = path.join(dir, 'pades.pdf');
+    writeFileSync(file, signed);
+
+    const report = await pdfsig(file);
+    assert.match(report, /Signature Type: ETSI\.CAdES\.detached/, report);
+    assert.match(report, /Signature Validation: Signature is Valid\./, report);
+    assert.match(report, /Certificate Validation: Certificate is Trusted\./, report);
+    assert.match(report, /Total document signed/, report);
+
+    const tampered = Buffer.from(signed);
+    tampered[tampered.indexOf('Koopakte PAdES') + 1] ^= 0x01;
+    writeFileSync(path.join(dir, 'pades-tampered.pdf'), tampered);
+    const bad = await pdfsig(path.join(dir, 'pades-tampered.pdf'));
+    assert.doesNotMatch(bad, /Signature is Valid/, bad);
+    assert.match(bad, /Digest Mismatch/, bad);
+  });

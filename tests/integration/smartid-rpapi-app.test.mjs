@@ -13,6 +13,11 @@
 //   - refusals: USER_REFUSED, USER_REFUSED_INTERACTION with its detail;
 //   - a verification-code choice: a wrong pick ends WRONG_VC, the right
 //     one OK;
+//   - v2: an authentication whose code the app recomputes from the hash
+//     (verificationCodeChoice picked), signed PKCS#1 over the hash as it is;
+//   - a server that lies (the stored request changed under it): another
+//     code is refused before any PIN; only interactions the app does not
+//     know are refused "not_supported" (REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP);
 //   - a link to another server is not opened.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,6 +49,8 @@ let device;
 
 const app = (args, input = '') => runApp(where, args, input);
 const readState = () => JSON.parse(readFileSync(where.state, 'utf8'));
+const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
+  { encoding: 'utf8' }).trim();
 const sameCert = (b64, pem) => new crypto.X509Certificate(Buffer.from(b64, 'base64')).fingerprint256 ===
   new crypto.X509Certificate(pem).fingerprint256;
 
@@ -236,4 +243,45 @@ test('a device link of another server is not opened; nor is a malformed one', as
   r = await app(['--json', 'smartid', 'link', s.qrNow(), '--refuse', 'refused']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal((await s.waitComplete({ timeoutMs: 5000 })).result.endResult, 'USER_REFUSED');
+});
+
+test('v2: the hash\'s code recomputed and picked (verificationCodeChoice), PKCS#1 over the hash', async () => {
+  const s = await rp.startV2('authEtsi', { id: ETSI, hashType: 'SHA256',
+    hash: crypto.createHash('sha256').update(crypto.randomBytes(32)).digest('base64'),
+    allowedInteractionsOrder: [{ type: 'verificationCodeChoice', displayText60: 'Log in to Demo Bank' }] });
+  const rq = await appRpRequest(where);
+  assert.equal(rq.rp_api.api, 'v2');
+  assert.equal(rq.verification_code, s.vc);
+  const r = await app(['--json', 'smartid', 'approve', rq.id, '--pick', s.vc], `${PIN1}\n`);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const st = await s.waitComplete({ timeoutMs: 5000 });
+  assert.equal(st.interactionFlowUsed, 'verificationCodeChoice');
+  s.verify(st, { identity: ETSI });
+});
+
+test('a request changed on the server: another code is refused before any PIN; unknown interactions are not_supported', async () => {
+  let s = await rp.start('authNotificationSemanticId', { id: ETSI });
+  let rq = await appRpRequest(where);
+  const other = String((Number(s.vc) + 5000) % 10000).padStart(4, '0');
+  sql(`UPDATE sid_requests SET vc = '${other}' WHERE id = '${rq.id}'`);
+  const v = readState().smartid.auth.key.version;
+  let r = await app(['smartid', 'approve', rq.id], `${PIN1}\n`);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Dit verzoek klopt niet en wordt niet ondertekend/);
+  assert.match(r.stderr, /verification code/);
+  assert.equal(readState().smartid.auth.key.version, v, 'no PIN used, nothing signed');
+  assert.equal((await s.status({ timeoutMs: 1000 })).body.state, 'RUNNING');
+  r = await app(['--json', 'smartid', 'refuse', rq.id]);
+  assert.equal(r.json.status, 'refused');
+
+  s = await rp.start('authNotificationSemanticId', { id: ETSI });
+  rq = await appRpRequest(where);
+  const unknown = Buffer.from(JSON.stringify([{ type: 'holographicConsent', displayText60: 'x' }])).toString('base64');
+  sql(`UPDATE sid_requests SET extra = json_set(extra, '$.interactions', '${unknown}') WHERE id = '${rq.id}'`);
+  r = await app(['smartid', 'approve', rq.id], `${PIN1}\n`);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Deze app kan deze vraag niet tonen/);
+  assert.equal(readState().smartid.auth.key.version, v);
+  const st = await s.waitComplete({ timeoutMs: 5000 });
+  assert.equal(st.result.endResult, 'REQUIRED_INTERACTION_NOT_SUPPORTED_BY_APP');
 });

@@ -347,7 +347,8 @@ show_sid_request(const struct cli *c, const json_t *r)
 	printf("\n%s\n%s\n", str(r, "rp_name"), action_text(c, str(r, "action")));
 	if (str(r, "display_text")[0] != '\0')
 		printf("%s\n", str(r, "display_text"));
-	say2(c, T_SID_VC, str(r, "verification_code"), NULL);
+	if (str(r, "verification_code")[0] != '\0') /* RP API device links show none */
+		say2(c, T_SID_VC, str(r, "verification_code"), NULL);
 	if (json_is_integer(json_object_get(r, "expires_in")))
 		say_num(c, T_EXPIRES, num(r, "expires_in"));
 	printf("%s [%s]\n", strcmp(str(r, "key"), "sign") == 0 ? "PIN2" : "PIN1", str(r, "id"));

@@ -181,6 +181,10 @@ rp_answer(struct cli *c, const json_t *r, bool confirm)
 	int rc;
 
 	if ((rc = sapp_rp_check(r, &v, &err)) != SL_OK) {
+		if (!confirm || reason != NULL) { /* one that does not add up may still be refused */
+			memset(&v, 0, sizeof(v));
+			return rp_refuse(c, r, &v, reason ? reason : "refused");
+		}
 		if (!c->c_json)
 			say(c, T_SID_BAD_REQUEST);
 		return cli_fail(c, rc, &err);

@@ -109,8 +109,8 @@ target_set(struct sidrp_req *r, enum sidrp_target kind, const char *value, struc
 	return SL_OK;
 }
 
-int
-sidrp_body_parse(const char *body, size_t len, struct sidrp_req *r, struct sidrp_problem *pr)
+static int
+body_parse(const char *body, size_t len, struct sidrp_req *r, struct sidrp_problem *pr)
 {
 	json_error_t jerr;
 
@@ -463,8 +463,9 @@ static const struct sidrp_endpoint v3_endpoints[] = {
 	{ "signature/certificate-choice/notification/etsi/", SIDRP_CERT_CHOICE, SIDRP_NOTIFICATION, SIDRP_ETSI },
 };
 
-int
-sidrp_path_match(
+/* The endpoint of `path` and its identifier into r, else 404. */
+static int
+path_match(
 	const char *path, const struct sidrp_endpoint *table, size_t n, struct sidrp_req *r, struct sidrp_problem *pr)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -481,20 +482,28 @@ sidrp_path_match(
 }
 
 int
-sidrp_parse_v3(const char *path, const char *body, size_t len, struct sidrp_req *out, struct sidrp_problem *pr)
+sidrp_parse_start(int api, const char *path, const struct sidrp_endpoint *table, size_t n, const char *body, size_t len,
+	struct sidrp_req *out, struct sidrp_problem *pr)
 {
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(pr, 0, sizeof(*pr));
-	out->sr_api = 3;
+	out->sr_api = api;
 	if (path == NULL)
 		return sidrp_bad(pr, 404, NULL, "Not Found");
-	if ((rc = sidrp_path_match(path, v3_endpoints, sizeof(v3_endpoints) / sizeof(v3_endpoints[0]), out, pr)) !=
-			SL_OK ||
-		(rc = sidrp_body_parse(body, len, out, pr)) != SL_OK)
+	if ((rc = path_match(path, table, n, out, pr)) != SL_OK)
 		return rc;
-	return body_fields(out, pr);
+	return body_parse(body, len, out, pr);
+}
+
+int
+sidrp_parse_v3(const char *path, const char *body, size_t len, struct sidrp_req *out, struct sidrp_problem *pr)
+{
+	int rc = sidrp_parse_start(
+		3, path, v3_endpoints, sizeof(v3_endpoints) / sizeof(v3_endpoints[0]), body, len, out, pr);
+
+	return rc == SL_OK ? body_fields(out, pr) : rc;
 }
 
 void

@@ -56,16 +56,12 @@ interactions_parse(struct sidrp_req *r, struct sidrp_problem *pr)
 int
 sidrp_parse_v2(const char *path, const char *body, size_t len, struct sidrp_req *out, struct sidrp_problem *pr)
 {
-	int rc;
+	int rc = sidrp_parse_start(
+		2, path, v2_endpoints, sizeof(v2_endpoints) / sizeof(v2_endpoints[0]), body, len, out, pr);
 
-	memset(out, 0, sizeof(*out));
-	memset(pr, 0, sizeof(*pr));
-	out->sr_api = 2;
-	if (path == NULL)
-		return sidrp_bad(pr, 404, NULL, "Not Found");
-	if ((rc = sidrp_path_match(path, v2_endpoints, sizeof(v2_endpoints) / sizeof(v2_endpoints[0]), out, pr)) !=
-			SL_OK ||
-		(rc = sidrp_body_parse(body, len, out, pr)) != SL_OK || (rc = sidrp_common_parse(out, pr)) != SL_OK ||
+	if (rc != SL_OK)
+		return rc;
+	if ((rc = sidrp_common_parse(out, pr)) != SL_OK ||
 		(rc = sidrp_level_parse(out, out->sr_type != SIDRP_AUTH, pr)) != SL_OK ||
 		(rc = sidrp_extras_parse(out, pr)) != SL_OK || (rc = sidrp_nonce_parse(out, pr)) != SL_OK)
 		return rc;

@@ -112,13 +112,12 @@ struct sidrp_endpoint {
 /* Fill *pr (sp_param may be "a.b": pointer "/a/b"); returns SL_EINVAL. */
 int sidrp_bad(struct sidrp_problem *pr, int status, const char *param, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* The endpoint of `path` and its identifier (PNOBE-<11 valid digits>,
- * PNOBE-<11>-XXXX-Q) into r, else 404. */
-int sidrp_path_match(
-	const char *path, const struct sidrp_endpoint *table, size_t n, struct sidrp_req *r, struct sidrp_problem *pr);
-/* At most SIDRP_BODY_MAX bytes of one JSON object (no duplicate member)
- * into r->sr_body, else 400. */
-int sidrp_body_parse(const char *body, size_t len, struct sidrp_req *r, struct sidrp_problem *pr);
+/* Start parsing for `api` (3, 2): out and pr cleared, the endpoint of
+ * `path` in `table` and its identifier (PNOBE-<11 valid digits>,
+ * PNOBE-<11>-XXXX-Q) else 404, at most SIDRP_BODY_MAX bytes of one JSON
+ * object (no duplicate member) into out->sr_body else 400. */
+int sidrp_parse_start(int api, const char *path, const struct sidrp_endpoint *table, size_t n, const char *body,
+	size_t len, struct sidrp_req *out, struct sidrp_problem *pr);
 /* A string member `name` (reported as `param`) of 1..max bytes, no NUL;
  * *out NULL when absent (or null) and not required. */
 int sidrp_str(json_t *o, const char *name, const char *param, bool required, size_t max, const char **out,

@@ -111,6 +111,7 @@ export const OID = {
   contentType: '1.2.840.113549.1.9.3',
   messageDigest: '1.2.840.113549.1.9.4',
   signingTime: '1.2.840.113549.1.9.5',
+  signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
   rsaEncryption: '1.2.840.113549.1.1.1',
   rsassaPss: '1.2.840.113549.1.1.10',
   mgf1: '1.2.840.113549.1.1.8',
@@ -137,14 +138,21 @@ export function pssAlg(hash) {
 // ---- CMS ----
 
 // signedAttrs for a detached signature of data whose `hash` is `digest`:
-// contentType id-data, signingTime, messageDigest.  `der` is the SET OF
-// (tag 0x31) that is hashed and signed; `items` the attributes.
-export function signedAttrs({ digest, time = new Date() }) {
+// contentType id-data, signingTime (unless `time` is null: PAdES keeps
+// the time in the PDF's /M), messageDigest, and with `certDer` the ESS
+// signing-certificate-v2 (RFC 5035; SHA-256, the default, so no
+// hashAlgorithm) that PAdES requires.  `der` is the SET OF (tag 0x31)
+// that is hashed and signed; `items` the attributes.
+export function signedAttrs({ digest, time = new Date(), certDer }) {
   const items = [
     seq(oid(OID.contentType), setOf(oid(OID.data))),
-    seq(oid(OID.signingTime), setOf(utcTime(time))),
     seq(oid(OID.messageDigest), setOf(octets(digest))),
   ];
+  if (time) items.push(seq(oid(OID.signingTime), setOf(utcTime(time))));
+  if (certDer) {
+    const certHash = crypto.createHash('sha256').update(certDer).digest();
+    items.push(seq(oid(OID.signingCertificateV2), setOf(seq(seq(seq(octets(certHash)))))));
+  }
   return { items, der: setOf(...items) };
 }
 

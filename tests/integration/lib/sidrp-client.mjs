@@ -350,9 +350,13 @@ export function checkStatusShape(st) {
   if (st.result.endResult !== 'OK') return;
   check(typeof st.result.documentNumber === 'string' && st.result.documentNumber, 'OK without documentNumber');
   check(st.cert && st.signature, 'OK without cert or signature');
-  // interactionTypeUsed: "Mandatory if the result.endResult is OK".
-  check(['displayTextAndPIN', 'confirmationMessage', 'confirmationMessageAndVerificationCodeChoice']
-    .includes(st.interactionTypeUsed), `interactionTypeUsed ${st.interactionTypeUsed}`);
+  // interactionTypeUsed: "Mandatory if the result.endResult is OK".  A
+  // certificate choice (no signatureProtocol) offers no interactions, so a
+  // server may leave it out there (sleutel does; the spec's example has it).
+  if (st.interactionTypeUsed !== undefined || st.signatureProtocol !== undefined) {
+    check(['displayTextAndPIN', 'confirmationMessage', 'confirmationMessageAndVerificationCodeChoice']
+      .includes(st.interactionTypeUsed), `interactionTypeUsed ${st.interactionTypeUsed}`);
+  }
   check(['QR', 'App2App', 'Web2App', 'Notification'].includes(st.signature.flowType), `flowType ${st.signature.flowType}`);
 }
 

@@ -188,17 +188,21 @@ test_v3_body(void **state)
 	free(big);
 }
 
-/* auth_body() with `name` set to `v` (stolen; NULL deletes it). */
+/* `b` with `name` set to `v` (stolen; NULL deletes it). */
 static json_t *
-auth_with(const char *name, json_t *v)
+with(json_t *b, const char *name, json_t *v)
 {
-	json_t *b = auth_body();
-
 	if (v == NULL)
 		json_object_del(b, name);
 	else
 		json_object_set_new(b, name, v);
 	return b;
+}
+
+static json_t *
+auth_with(const char *name, json_t *v)
+{
+	return with(auth_body(), name, v);
 }
 
 static json_t *
@@ -338,12 +342,9 @@ test_v3_sign_fields(void **state)
 	b = sign_body();
 	json_object_set_new(b, "nonce", json_string("0123456789012345678901234567890")); /* 31 */
 	bad(3, "signature/notification/etsi/" ETSI, b, 400, "nonce");
-	b = sign_body();
-	json_object_set_new(b, "nonce", json_string(""));
-	bad(3, "signature/notification/etsi/" ETSI, b, 400, "nonce");
-	b = sign_body();
-	json_object_set_new(b, "signatureProtocol", json_string("ACSP_V2"));
-	bad(3, "signature/notification/etsi/" ETSI, b, 400, "signatureProtocol");
+	bad(3, "signature/notification/etsi/" ETSI, with(sign_body(), "nonce", json_string("")), 400, "nonce");
+	bad(3, "signature/notification/etsi/" ETSI, with(sign_body(), "signatureProtocol", json_string("ACSP_V2")), 400,
+		"signatureProtocol");
 	/* the digest is exactly the hash's length */
 	b = sign_body();
 	json_object_set_new(
@@ -361,9 +362,8 @@ test_v3_sign_fields(void **state)
 	ok3("signature/notification/etsi/" ETSI, b, SIDRP_SIGN, SIDRP_NOTIFICATION, SIDRP_ETSI);
 	/* linked: linkedSessionID required, a UUID */
 	bad(3, "signature/notification/linked/" DOC, sign_body(), 400, "linkedSessionID");
-	b = sign_body();
-	json_object_set_new(b, "linkedSessionID", json_string("not-a-uuid"));
-	bad(3, "signature/notification/linked/" DOC, b, 400, "linkedSessionID");
+	bad(3, "signature/notification/linked/" DOC, with(sign_body(), "linkedSessionID", json_string("not-a-uuid")),
+		400, "linkedSessionID");
 	b = sign_body();
 	json_object_set_new(b, "linkedSessionID", json_string("0aa27573-5ac2-479e-9c69-00343ff8416f"));
 	json_object_set_new(b, "interactions", json_string(INTER_VC_CHOICE));
@@ -437,29 +437,20 @@ test_v2(void **state)
 	sidrp_req_clear(&r);
 	bad(2, "certificate-choice/etsi/" ETSI, plain_body(), 404, "");
 	bad(2, "authentication/etsi/PNOBE-85073003329", v2_body(), 404, "");
-	b = v2_body();
-	json_object_set_new(b, "hashType", json_string("SHA3-256"));
-	bad(2, "authentication/etsi/" ETSI, b, 400, "hashType");
-	b = v2_body();
-	json_object_set_new(b, "hashType", json_string("SHA512"));
-	bad(2, "authentication/etsi/" ETSI, b, 400, "hash");
-	b = v2_body();
-	json_object_del(b, "hash");
-	bad(2, "authentication/etsi/" ETSI, b, 400, "hash");
-	b = v2_body();
-	json_object_set_new(b, "allowedInteractionsOrder", json_string(INTER));
-	bad(2, "authentication/etsi/" ETSI, b, 400, "allowedInteractionsOrder");
-	b = v2_body();
-	json_object_del(b, "allowedInteractionsOrder");
-	bad(2, "authentication/etsi/" ETSI, b, 400, "allowedInteractionsOrder");
+	bad(2, "authentication/etsi/" ETSI, with(v2_body(), "hashType", json_string("SHA3-256")), 400, "hashType");
+	bad(2, "authentication/etsi/" ETSI, with(v2_body(), "hashType", json_string("SHA512")), 400, "hash");
+	bad(2, "authentication/etsi/" ETSI, with(v2_body(), "hash", NULL), 400, "hash");
+	bad(2, "authentication/etsi/" ETSI, with(v2_body(), "allowedInteractionsOrder", json_string(INTER)), 400,
+		"allowedInteractionsOrder");
+	bad(2, "authentication/etsi/" ETSI, with(v2_body(), "allowedInteractionsOrder", NULL), 400,
+		"allowedInteractionsOrder");
 	b = v2_body();
 	json_object_set_new(b, "allowedInteractionsOrder",
 		json_pack("[{s:s,s:s}]", "type", "verificationCodeChoice", "displayText60", "Log in"));
 	assert_int_equal(run(2, "authentication/etsi/" ETSI, b, &r, &pr), SL_OK);
 	sidrp_req_clear(&r);
-	b = v2_body();
-	json_object_set_new(b, "nonce", json_string("0123456789012345678901234567890"));
-	bad(2, "signature/etsi/" ETSI, b, 400, "nonce");
+	bad(2, "signature/etsi/" ETSI, with(v2_body(), "nonce", json_string("0123456789012345678901234567890")), 400,
+		"nonce");
 }
 
 static void
