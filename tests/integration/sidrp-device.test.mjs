@@ -244,6 +244,10 @@ test('anonymous QR device link: forged 401, stale 410, claimed, a second claim 4
   assert.equal(stale.status, 410);
   assert.equal(stale.body.error, 'link_expired');
 
+  const wrongType = await phones.alice.claimLink(qrLink(s, 'QR', { sessionType: 'sign' }));
+  assert.equal(wrongType.status, 400, 'a link drawn for another session type');
+  assert.equal(wrongType.body.error, 'invalid_link');
+
   const bad = await phones.alice.claimLink('https://evil.example/device-link?deviceLinkType=QR');
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error, 'invalid_link');

@@ -9,7 +9,8 @@
  *   1. the device's proof (sid_device_authenticate: 401);
  *   2. the link parsed strictly (sidproto) and its base ours: 400
  *      invalid_link;
- *   3. the session by sessionToken: 404 not_found;
+ *   3. the session by sessionToken: 404 not_found; its sessionType the
+ *      link's: 400 invalid_link;
  *   4. the authCode recomputed with the session's secret over the
  *      unprotected link exactly as received and compared in constant
  *      time: 401 bad_auth_code (so nothing below tells a forger anything);
@@ -73,6 +74,12 @@ find_session(struct claim *c, json_t *body)
 	}
 	if (rc != SL_OK) {
 		fail(c, 503, "temporarily_unavailable", "the store is not available");
+		return false;
+	}
+	/* An RP that drew the link with another sessionType signs what the
+	 * app would show wrongly: refused before the authCode is looked at. */
+	if (strcmp(c->cl_link.sp_link.sl_session_type, c->cl_s.ss_type) != 0) {
+		fail(c, 400, "invalid_link", "The link's sessionType is not its session's.");
 		return false;
 	}
 	return true;
