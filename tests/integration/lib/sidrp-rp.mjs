@@ -1,22 +1,18 @@
 // sidrp-rp.mjs — the fixture of the sidrp-rp*.test.mjs files: a sleuteld
 // with the demo PKI, a relying party added by the operator's `sleutel rp
-// add`, people registered with the test phone (lib/smartid.mjs), the RP
-// client (lib/sidrp-client.mjs, written from the published spec) pointed at
-// `{issuer}/smart-id`, and the phone's answers to RP API requests as
-// docs/smart-id.md "Device side" describes them (claim a device link,
-// confirm with the interaction shown and a userChallenge, refuse with a
-// reason).
+// add`, people registered with the test phone (lib/smartid.mjs, whose
+// claimLink/answerRp answer RP API requests as docs/smart-id.md "Device
+// side" says), the RP client (lib/sidrp-client.mjs, written from the
+// published spec) pointed at `{issuer}/smart-id`, and the checks of an RFC
+// 9457 problem.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { SLEUTEL, startServer } from './harness.mjs';
+import { operatorCli } from './cli.mjs';
+import { startServer } from './harness.mjs';
 import { rrn } from './eid.mjs';
 import { registerSmartId } from './smartid.mjs';
 import { SidRpClient } from './sidrp-client.mjs';
-
-const execFileP = promisify(execFile);
 
 export const JAN = { given: 'Jan', family: 'Peeters', rrn: rrn('850730', 101) };
 export const ELS = { given: 'Els', family: 'Maes', rrn: rrn('900201', 204) };
@@ -24,15 +20,9 @@ export const etsi = (person) => `PNOBE-${person.rrn}`;
 export const RP_NAME = 'Demo Bank';
 export const CALLBACK = 'https://bank.example/smart-id/callback?state=Xyz123';
 
-// `sleutel --config ... args`; { code, stdout, stderr } whatever the exit.
-export async function cli(server, ...args) {
-  try {
-    const { stdout, stderr } = await execFileP(SLEUTEL, ['--config', server.configPath, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+// `sleutel --config ... args` (lib/cli.mjs); { code, stdout, stderr }
+// whatever the exit.
+export const cli = (server, ...args) => operatorCli(server).cli(...args);
 
 // `sleutel rp add --name NAME [...]`: the relyingPartyUUID it prints.
 export async function addRp(server, name, ...more) {
