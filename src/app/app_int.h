@@ -226,6 +226,23 @@ int sapp_sid_key_load(const struct sapp *app, enum sapp_sid_use use, struct sk_d
 int sapp_sid_sign(struct sapp *app, enum sapp_sid_use use, const char *pin, enum sk_padding pad, const char *digest,
 	const uint8_t *hash, size_t hashlen, const char *seal_kid, const uint8_t seal_pub[P256_PUB_LEN],
 	const char *aad, uint64_t *version, char **part, struct sl_err *err);
+/* What one signature is over, sealed to whom (sapp_sid_sign_em). */
+struct sapp_sid_sig {
+	enum sapp_sid_use sg_use;
+	const char *sg_pin;
+	enum sk_padding sg_pad;
+	const char *sg_digest; /* sk_encode's name: "SHA256", ..., "SHA3-512" */
+	const uint8_t *sg_hash;
+	size_t sg_hashlen;
+	const char *sg_seal_kid;
+	const uint8_t *sg_seal_pub; /* P256_PUB_LEN bytes */
+	const char *sg_aad;
+};
+/* sapp_sid_sign, and (when `em_b64` is not NULL) the EM the part was made
+ * over, base64url, malloc'd: a PSS salt is random, so the server needs
+ * the very EM to complete (docs/smart-id.md "em").  Lock as there. */
+int sapp_sid_sign_em(struct sapp *app, const struct sapp_sid_sig *sig, uint64_t *version, char **part_b64,
+	char **em_b64, struct sl_err *err);
 /* SL_EINVAL unless a Smart-ID device is active. */
 int sapp_sid_need_active(const struct sapp *app, struct sl_err *err);
 /* Forget the Smart-ID object (its keys cleansed) and save. */
@@ -244,5 +261,14 @@ void sapp_sid_vc(const uint8_t *hash, size_t len, char out[5]);
  * names, *pad its padding, and hash/hashlen the decoded hash. */
 int sapp_sid_request_check(const json_t *request, enum sapp_sid_use *use, enum sk_padding *pad,
 	uint8_t hash[SAPP_SID_HASH_MAX], size_t *hashlen, struct sl_err *err);
+
+/* ---- Smart-ID RP API insides (smartid_rp.c) ---- */
+
+/* The hash a checked RP API request is signed over: ACSP_V2, the
+ * payload's (sidp_acsp_digest) with `user_challenge` and the interaction
+ * shown; RAW_DIGEST_SIGNATURE and v2, the RP's digest.  SL_EINVAL for a
+ * request that does not pass sapp_rp_check or signs nothing. */
+int sapp_rp_digest(const json_t *request, const char *user_challenge, uint8_t out[SAPP_SID_HASH_MAX], size_t *len,
+	struct sl_err *err);
 
 #endif

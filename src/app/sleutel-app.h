@@ -237,7 +237,9 @@ int sapp_sid_request_find(struct sapp *app, const char *request_id, json_t **out
 /* Check `request` before asking for a PIN: its binding fields against
  * its hash (portal logins) and its verification code against the hash.
  * SL_EINVAL with a message when it does not hold: do not sign it.
- * *use_name is "auth" or "sign" (which PIN to ask for). */
+ * *use_name is "auth" or "sign" (which PIN to ask for).  An RP API
+ * request is checked by sapp_rp_check (*use_name NULL for a certificate
+ * choice), and sapp_sid_confirm answers it by sapp_rp_confirm. */
 int sapp_sid_request_verify(const json_t *request, const char **use_name, struct sl_err *err);
 /* Confirm `request` (exactly as received, checked again) with the PIN of
  * the key it names: sign, save, POST.  wrong_pin, locked and
@@ -250,5 +252,72 @@ int sapp_sid_refuse(struct sapp *app, const json_t *request, json_t **out, struc
 int sapp_sid_status(struct sapp *app, json_t **out, struct sl_err *err);
 int sapp_sid_devices(struct sapp *app, json_t **out, struct sl_err *err);
 int sapp_sid_remove(struct sapp *app, const char *device_id, json_t **out, struct sl_err *err);
+
+/* ---- Smart-ID RP API requests (docs/smart-id.md "Device side") ----
+ *
+ * A request with an "rp_api" object comes from a relying party through
+ * the Smart-ID RP API: by notification (on the request channel, answered
+ * by id) or by a device link the person scanned or opened
+ * (sapp_sid_link_claim).  Before anything is shown as something to
+ * confirm, and before any PIN, sapp_rp_check() checks it whole: its shape,
+ * the key for the action (PIN1's auth key only logs in, PIN2's sign key
+ * only signs, a certificate choice needs no PIN), the interactions (the
+ * first this app supports in the RP's order; texts of their limits,
+ * without control characters), and the verification code where the app
+ * can recompute it (v3 notification authentication: of the rpChallenge;
+ * v2: of the hash).  An ACSP_V2 authentication signs the payload's hash
+ * made here with a fresh userChallenge; the state's lock is held from the
+ * signature until the answer was sent, as sapp_sid_confirm does. */
+
+#define SAPP_RP_TEXT_MAX ((size_t)4 * 200) /* bytes of an interaction's text (200 characters of UTF-8) */
+#define SAPP_RP_NAME_MAX 128 /* bytes of a relying party's name */
+#define SAPP_RP_CHOICES 3 /* codes offered for a verification-code choice */
+
+/* What the person is shown of a checked RP API request. */
+struct sapp_rp_view {
+	char rv_rp_name[SAPP_RP_NAME_MAX + 1];
+	const char *rv_action; /* "login", "sign" or "cert" */
+	const char *rv_use; /* the key: "auth" (PIN1), "sign" (PIN2); NULL for a certificate choice (no PIN) */
+	const char *rv_flow; /* "QR", "Web2App", "App2App" or "Notification" */
+	bool rv_same_device; /* Web2App/App2App: a callback URL is opened after the answer */
+	bool rv_supported; /* false: no interaction this app supports: refuse with "not_supported" */
+	const char *rv_interaction; /* the type shown ("displayTextAndPIN", ...); NULL: none (certificate choice) */
+	char rv_text[SAPP_RP_TEXT_MAX + 1]; /* its text ("" for none) */
+	char rv_vc[5]; /* the verification code to show or pick, "" for none */
+	bool rv_vc_choice; /* the person picks rv_vc out of SAPP_RP_CHOICES codes */
+};
+
+/* Does `request` carry an "rp_api" object? */
+bool sapp_rp_is(const json_t *request);
+/* Check an RP API request as received (above).  SL_OK and *out filled;
+ * SL_EINVAL with a message naming what does not hold (then nothing is to
+ * be shown, asked or signed). */
+int sapp_rp_check(const json_t *request, struct sapp_rp_view *out, struct sl_err *err);
+/* The codes of a verification-code choice: `vc` and two other random,
+ * distinct codes, in a random order. */
+int sapp_rp_choices(const char *vc, char out[SAPP_RP_CHOICES][5], struct sl_err *err);
+/* Confirm a checked request: `picked` is the code the person picked (a
+ * choice; else NULL), `pin` the PIN of the key (NULL for a certificate
+ * choice).  A pick that is not the request's code sends the refusal
+ * "wrong_vc" instead and is SL_EDENIED (the session ends WRONG_VC).
+ * ACSP_V2: a fresh userChallenge, the payload's hash signed.  *callback
+ * (when not NULL): for Web2App/App2App the URL to open afterwards
+ * (malloc'd), else NULL.  wrong_pin, locked, device_revoked come back in
+ * sapp_last_error(). */
+int sapp_rp_confirm(struct sapp *app, const json_t *request, const char *picked, const char *pin, json_t **out,
+	char **callback, struct sl_err *err);
+/* Refuse with `reason`: "refused", "wrong_vc", "interaction" (the
+ * interaction shown was refused), "cert_choice" or "not_supported". */
+int sapp_rp_refuse(struct sapp *app, const json_t *request, const char *reason, json_t **out, struct sl_err *err);
+/* A same-device (Web2App/App2App) request's callback URL:
+ * initial_callback_url, then "&" ("?" when it has no query)
+ * "sessionSecretDigest=<digest>", and "&userChallengeVerifier=<v>" when
+ * `verifier` is not NULL.  New string; SL_EINVAL for another flow. */
+int sapp_rp_callback(const json_t *request, const char *verifier, char **out, struct sl_err *err);
+/* A device link as scanned or opened: parsed strictly (sidp_link_parse),
+ * its deviceLinkBase on this app's server (else refused before anything
+ * is sent), then POST /smartid/link: the request it opens (a new
+ * reference), checked to be of the link's session and flow type. */
+int sapp_sid_link_claim(struct sapp *app, const char *link, json_t **request, struct sl_err *err);
 
 #endif

@@ -172,27 +172,53 @@ sapp_sid_sign(struct sapp *app, enum sapp_sid_use use, const char *pin, enum sk_
 	const uint8_t *hash, size_t hashlen, const char *seal_kid, const uint8_t seal_pub[P256_PUB_LEN],
 	const char *aad, uint64_t *version, char **part_b64, struct sl_err *err)
 {
+	struct sapp_sid_sig sig = { use, pin, pad, digest, hash, hashlen, seal_kid, seal_pub, aad };
+
+	return sapp_sid_sign_em(app, &sig, version, part_b64, NULL, err);
+}
+
+int
+sapp_sid_sign_em(struct sapp *app, const struct sapp_sid_sig *sig, uint64_t *version, char **part_b64, char **em_b64,
+	struct sl_err *err)
+{
+	enum sapp_sid_use use = sig->sg_use;
 	uint8_t *em = NULL, *part = NULL;
 	size_t emlen = 0, partlen = 0;
 	BIGNUM *n = key_n(app, use);
 	int rc;
 
 	*part_b64 = NULL;
+	if (em_b64 != NULL)
+		*em_b64 = NULL;
 	if (n == NULL)
 		return sl_fail(err, SL_EINVAL, "state: the %s modulus is malformed", sapp_sid_use_name(use));
-	rc = sk_encode(n, pad, digest, hash, hashlen, &em, &emlen, err);
+	rc = sk_encode(n, sig->sg_pad, sig->sg_digest, sig->sg_hash, sig->sg_hashlen, &em, &emlen, err);
 	BN_free(n);
 	if (rc != SL_OK)
 		return rc;
-	rc = sign_part(app, use, pin, em, emlen, version, &part, &partlen, err);
+	/* A PSS salt is random: the server completes the very EM signed. */
+	if (em_b64 != NULL && (*em_b64 = sl_b64url_encode(em, emlen)) == NULL) {
+		free(em);
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	}
+	rc = sign_part(app, use, sig->sg_pin, em, emlen, version, &part, &partlen, err);
 	free(em);
-	if (rc != SL_OK)
+	if (rc != SL_OK) {
+		if (em_b64 != NULL) {
+			free(*em_b64);
+			*em_b64 = NULL;
+		}
 		return rc;
+	}
 	/* With the state file, the partial signature would test PINs: it
 	 * leaves only sealed, and is wiped. */
-	*part_b64 = seal_b64(seal_pub, seal_kid, aad, part, partlen, err);
+	*part_b64 = seal_b64(sig->sg_seal_pub, sig->sg_seal_kid, sig->sg_aad, part, partlen, err);
 	OPENSSL_cleanse(part, partlen);
 	free(part);
+	if (*part_b64 == NULL && em_b64 != NULL) {
+		free(*em_b64);
+		*em_b64 = NULL;
+	}
 	return *part_b64 ? SL_OK : (err && err->code ? err->code : SL_ECRYPTO);
 }
 

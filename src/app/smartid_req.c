@@ -200,9 +200,16 @@ sapp_sid_request_verify(const json_t *request, const char **use_name, struct sl_
 	uint8_t hash[SAPP_SID_HASH_MAX];
 	enum sapp_sid_use use = SAPP_SID_AUTH;
 	enum sk_padding pad = SK_PKCS1;
+	struct sapp_rp_view v;
 	size_t len;
-	int rc = sapp_sid_request_check(request, &use, &pad, hash, &len, err);
+	int rc;
 
+	if (sapp_rp_is(request)) { /* the RP API's own checks (smartid_rp.c) */
+		rc = sapp_rp_check(request, &v, err);
+		*use_name = rc == SL_OK ? v.rv_use : NULL;
+		return rc;
+	}
+	rc = sapp_sid_request_check(request, &use, &pad, hash, &len, err);
 	*use_name = rc == SL_OK ? sapp_sid_use_name(use) : NULL;
 	return rc;
 }
@@ -255,6 +262,8 @@ sapp_sid_confirm(struct sapp *app, const json_t *request, const char *pin, json_
 	int rc;
 
 	*out = NULL;
+	if (sapp_rp_is(request)) /* an RP API request: its own checks and body (no code to pick here) */
+		return sapp_rp_confirm(app, request, NULL, pin, out, NULL, err);
 	if ((rc = sapp_sid_need_active(app, err)) != SL_OK ||
 		(rc = sapp_sid_request_check(request, &use, &pad, hash, &len, err)) != SL_OK)
 		return rc;

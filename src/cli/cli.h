@@ -25,6 +25,7 @@ int cli_account(const char *config, int argc, char **argv);
 int cli_device(const char *config, int argc, char **argv);
 int cli_sms(const char *config, int argc, char **argv);
 int cli_smartid(const char *config, int argc, char **argv);
+int cli_rp(const char *config, int argc, char **argv);
 
 /* Shared helpers (common.c). */
 struct cli_ctx {

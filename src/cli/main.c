@@ -19,6 +19,8 @@ usage(void)
 	       "  account ...     app accounts: list, show, block, unblock, unlock (sleutel account --help)\n"
 	       "  device ...      app devices: list, block, unblock, remove (sleutel device --help)\n"
 	       "  smartid ...     Smart-ID accounts and devices: list, show, revoke, unlock (sleutel smartid --help)\n"
+	       "  rp ...          Smart-ID RP API relying parties: add, list, show, disable, enable (sleutel rp "
+	       "--help)\n"
 	       "  sms tail        the SMS outbox, optionally followed (sleutel sms --help)\n"
 	       "  pki ...         a demo eID PKI: CAs, cards, revocation, OCSP (sleutel pki --help)\n\n"
 	       "--config FILE defaults to $SLEUTEL_CONFIG, then ./sleutel.ini.\n");
@@ -61,6 +63,8 @@ main(int argc, char **argv)
 		return cli_device(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "smartid") == 0)
 		return cli_smartid(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "rp") == 0)
+		return cli_rp(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "sms") == 0)
 		return cli_sms(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "pki") == 0)

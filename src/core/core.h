@@ -72,6 +72,8 @@ char *sl_b64url_encode(const uint8_t *data, size_t len);
 uint8_t *sl_b64url_decode(const char *s, size_t slen, size_t *outlen);
 /* Standard base64 with padding (for HTTP Basic). */
 uint8_t *sl_b64_decode(const char *s, size_t slen, size_t *outlen);
+/* Standard base64 with padding (RFC 4648 §4). Returns a malloc'd string or NULL. */
+char *sl_b64_encode(const uint8_t *data, size_t len);
 void sl_hex(const uint8_t *data, size_t len, char *out); /* out: 2*len+1 */
 /* Percent-encode for a URL query (RFC 3986 unreserved kept). */
 int sl_url_encode(struct sl_buf *out, const char *s);

@@ -1,4 +1,4 @@
-/* encode.c — base64url (JOSE, tokens), base64 (HTTP Basic) and hex. */
+/* encode.c — base64url (JOSE, tokens), base64 (HTTP Basic, the Smart-ID RP API) and hex. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,26 +7,37 @@
 #include "core.h"
 
 char *
-sl_b64url_encode(const uint8_t *data, size_t len)
+sl_b64_encode(const uint8_t *data, size_t len)
 {
 	size_t n = 4 * ((len + 2) / 3);
 	char *out;
-	int w;
 
 	if (len > (size_t)INT32_MAX / 2)
 		return NULL;
 	out = malloc(n + 1);
 	if (out == NULL)
 		return NULL;
-	w = EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	if (w < 0) {
+	if (EVP_EncodeBlock((unsigned char *)out, data, (int)len) < 0) {
 		free(out);
 		return NULL;
 	}
+	out[n] = '\0';
+	return out;
+}
+
+char *
+sl_b64url_encode(const uint8_t *data, size_t len)
+{
+	char *out = sl_b64_encode(data, len);
+	size_t w;
+
+	if (out == NULL)
+		return NULL;
+	w = strlen(out);
 	while (w > 0 && out[w - 1] == '=')
 		w--;
 	out[w] = '\0';
-	for (int i = 0; i < w; i++) {
+	for (size_t i = 0; i < w; i++) {
 		if (out[i] == '+')
 			out[i] = '-';
 		else if (out[i] == '/')

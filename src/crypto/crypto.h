@@ -299,6 +299,14 @@ EVP_PKEY *sk_public_key(const struct sk_server_key *key, struct sl_err *err);
  * over an identity key (n, 1, 1), so no padding is written by hand. */
 int sk_encode(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_t *hash, size_t hashlen,
 	uint8_t **em, size_t *emlen, struct sl_err *err);
+/* Is `em` (n bytes) an encoding of `hash` that sk_encode() could have
+ * made?  PSS: a valid EMSA-PSS encoding (salt = digest length, MGF1 with
+ * the same digest), checked by OpenSSL's verifier over the identity key
+ * (n, e = 1); PKCS#1 v1.5: exactly sk_encode()'s.  SL_EINVAL otherwise.
+ * PSS salts are random, so for a split-key PSS signature the device sends
+ * the EM it signed and the server completes that one after this check. */
+int sk_encode_check(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_t *hash, size_t hashlen,
+	const uint8_t *em, size_t emlen, struct sl_err *err);
 /* Device: advance `dev` to the next version (the caller persists it
  * BEFORE sending anything), then EM^share mod n1 with the share opened by
  * `pin` (any PIN opens a share).  *version is the new version, *part the

@@ -525,6 +525,56 @@ sk_encode(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_
 	return rc;
 }
 
+/* EVP_PKEY_verify of `em` as a PSS "signature" under the identity key. */
+static int
+sk_verify_identity(EVP_PKEY *key, const char *md, const uint8_t *hash, size_t hashlen, const uint8_t *em, size_t emlen)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+	EVP_MD *digest = EVP_MD_fetch(NULL, md, NULL);
+	int ok = ctx != NULL && digest != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+		 EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		 EVP_PKEY_CTX_set_signature_md(ctx, digest) == 1 &&
+		 EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+		 EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, md, NULL) == 1 &&
+		 EVP_PKEY_verify(ctx, em, emlen, hash, hashlen) == 1;
+
+	EVP_MD_free(digest);
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+int
+sk_encode_check(const BIGNUM *n, enum sk_padding pad, const char *digest, const uint8_t *hash, size_t hashlen,
+	const uint8_t *em, size_t emlen, struct sl_err *err)
+{
+	const char *md = sk_digest_name(digest, hashlen);
+	BIGNUM *one = NULL;
+	EVP_PKEY *id = NULL;
+	uint8_t *mine = NULL;
+	size_t minelen = 0;
+	int rc;
+
+	if (n == NULL || hash == NULL || em == NULL || md == NULL || emlen != (size_t)BN_num_bytes(n))
+		return sl_fail(err, SL_EINVAL, "splitkey: bad digest, hash length or encoding length");
+	if (pad == SK_PKCS1) {
+		rc = sk_encode(n, pad, digest, hash, hashlen, &mine, &minelen, err);
+		if (rc == SL_OK && (minelen != emlen || CRYPTO_memcmp(mine, em, emlen) != 0))
+			rc = sl_fail(err, SL_EINVAL, "splitkey: the encoding is not of this hash");
+		free(mine);
+		return rc;
+	}
+	one = BN_new();
+	if (pad != SK_PSS || one == NULL || BN_one(one) != 1 || (id = sk_rsa_from(n, one, NULL)) == NULL)
+		rc = sl_fail(err, SL_EINVAL, "splitkey: bad padding or modulus");
+	else if (sk_verify_identity(id, md, hash, hashlen, em, emlen) != 0)
+		rc = sl_fail(err, SL_EINVAL, "splitkey: the encoding is not a PSS encoding of this hash");
+	else
+		rc = SL_OK;
+	EVP_PKEY_free(id);
+	BN_free(one);
+	return rc;
+}
+
 /* ---- device signature ---- */
 
 /* c += delta_v (mod 2^W), version v -> v + 1. */

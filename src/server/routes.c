@@ -13,6 +13,7 @@
 #include "../portal/portal.h"
 #include "../keys/app/app.h"
 #include "../keys/splitkey/splitkey.h"
+#include "../keys/sidrp/sidrp.h"
 #include "../proofing/proofing.h"
 
 static void
@@ -113,7 +114,7 @@ static const struct http_route tail_routes[] = {
  * button. */
 #define KEY_MODULE(t, n, k)                                                                                            \
 	{                                                                                                              \
-		(t), 0, &(n), (k)                                                                                      \
+		(t), 0, &(n), (k), true                                                                                \
 	}
 
 int
@@ -124,6 +125,7 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		size_t rt_fixed; /* this file's tables */
 		const size_t *rt_n; /* a module's table: its exported count */
 		unsigned rt_key; /* the key (enum sl_key_kind) the table serves; 0: always */
+		bool rt_on; /* a key module's own switch ([smartid] rp_api) */
 	} tables[] = {
 		TABLE(core_routes),
 		MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
@@ -131,6 +133,7 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		MODULE(app_device_routes, app_device_nroutes),
 		KEY_MODULE(sid_register_routes, sid_register_nroutes, SL_KEY_SMARTID),
 		KEY_MODULE(sid_login_routes, sid_login_nroutes, SL_KEY_SMARTID),
+		{ sidrp_routes, 0, &sidrp_nroutes, SL_KEY_SMARTID, srv->sv_conf->c_sid_rp_api },
 		MODULE(proofing_routes, proofing_nroutes),
 		MODULE(account_routes, account_nroutes),
 		TABLE(tail_routes),
@@ -138,14 +141,14 @@ server_routes_build(struct server *srv, struct sl_err *err)
 	size_t n = 0, at = 0;
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (tables[i].rt_key == 0 || (srv->sv_conf->c_portal_keys & tables[i].rt_key))
+		if (tables[i].rt_key == 0 || ((srv->sv_conf->c_portal_keys & tables[i].rt_key) && tables[i].rt_on))
 			n += tables[i].rt_n ? *tables[i].rt_n : tables[i].rt_fixed;
 	srv->sv_routes = calloc(n, sizeof(*srv->sv_routes));
 	if (srv->sv_routes == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		size_t k = tables[i].rt_n ? *tables[i].rt_n : tables[i].rt_fixed;
-		if (tables[i].rt_key != 0 && !(srv->sv_conf->c_portal_keys & tables[i].rt_key))
+		if (tables[i].rt_key != 0 && !((srv->sv_conf->c_portal_keys & tables[i].rt_key) && tables[i].rt_on))
 			continue;
 		memcpy(srv->sv_routes + at, tables[i].rt_routes, k * sizeof(*srv->sv_routes));
 		at += k;

@@ -30,7 +30,8 @@
 #define SIDP_SERVER_RANDOM_BYTES 24 /* what we make: > 18 as the API promises; 32 b64 chars */
 #define SIDP_USER_CHALLENGE_LEN 43 /* b64url chars of SHA-256: userChallenge, verifier, authCode */
 #define SIDP_SECRET_BYTES 32 /* a sessionSecret's bytes (44 b64 chars) */
-#define SIDP_TOKEN_LEN 24 /* a sessionToken: [A-Za-z0-9] */
+#define SIDP_TOKEN_LEN 24 /* a sessionToken we make: [A-Za-z0-9] */
+#define SIDP_TOKEN_MAX 64 /* the longest sessionToken a link may carry */
 #define SIDP_NONCE_MAX 30 /* chars of a nonce */
 #define SIDP_TEXT60_MAX 60 /* characters (not bytes) of displayText60 */
 #define SIDP_TEXT200_MAX 200 /* characters of displayText200 */
@@ -40,6 +41,13 @@
 #define SIDP_RP_NAME_MAX 128 /* bytes of a relyingPartyName */
 #define SIDP_LINK_MAX 4096 /* bytes of a whole device link */
 #define SIDP_VC_LEN 4
+#define SIDP_ELAPSED_MAX 86400 /* a QR link's elapsedSeconds */
+
+/* ---- Base64 as the RP API sends it ---- */
+/* Canonical standard Base64 only (padded, the alphabet, zero unused bits:
+ * decoding and re-encoding gives the same text), at most `maxlen` chars.
+ * A malloc'd buffer (one spare byte, NUL) and *outlen, or NULL. */
+uint8_t *sidp_b64_decode(const char *s, size_t maxlen, size_t *outlen);
 
 /* ---- hash algorithms ---- */
 struct sidp_hash {
@@ -131,7 +139,8 @@ int sidp_acsp_digest(
 	const struct sidp_acsp *a, const struct sidp_hash *h, uint8_t *out, size_t *outlen, struct sl_err *err);
 
 /* ---- user challenges and callbacks ---- */
-/* 43 chars of the b64url alphabet. */
+/* 43 chars of the b64url alphabet, canonical (32 bytes: the last char
+ * carries two zero bits, as b64url(SHA-256) always does). */
 bool sidp_user_challenge_ok(const char *s);
 /* The device's side: a fresh verifier (b64url of 32 CSPRNG bytes) and
  * userChallenge = b64url(SHA-256(verifier's ASCII text)). */
@@ -140,8 +149,9 @@ int sidp_user_challenge_new(char verifier[SIDP_USER_CHALLENGE_LEN + 1], char cha
 void sidp_user_challenge_of(const char *verifier, char out[SIDP_USER_CHALLENGE_LEN + 1]);
 /* sessionSecretDigest = b64url(SHA-256(the decoded secret bytes)). */
 void sidp_secret_digest(const uint8_t *secret, size_t len, char out[SIDP_USER_CHALLENGE_LEN + 1]);
-/* An initialCallbackUrl: https://, at most SIDP_CALLBACK_MAX bytes, no
- * '|', no '#', no space or control character. */
+/* An initialCallbackUrl: "https://" and a host, at most SIDP_CALLBACK_MAX
+ * bytes, printable ASCII (a URI: no space, control character or raw
+ * UTF-8), no '|', no '#'. */
 bool sidp_callback_url_ok(const char *url);
 
 /* ---- device links ---- */
@@ -171,7 +181,10 @@ struct sidp_authcode_in {
  * B64(rpName)|B64(brokeredRpName)|interactions|callback|unprotected link)). */
 int sidp_auth_code(const uint8_t *secret, size_t secretlen, const struct sidp_authcode_in *in,
 	char out[SIDP_USER_CHALLENGE_LEN + 1], struct sl_err *err);
-/* The whole link: unprotected + "&authCode=" + authCode.  New string. */
+/* The whole link: unprotected + "&authCode=" + authCode.  New string.
+ * in->sc_unprotected_link is ignored (the link's own is used), and a QR
+ * link's authCode has an empty callback field whatever in->sc_callback_url
+ * says (one session serves QR and same-device links). */
 char *sidp_link_build(const struct sidp_link *l, const uint8_t *secret, size_t secretlen,
 	const struct sidp_authcode_in *in, struct sl_err *err);
 /* A link as scanned, split strictly (the parameters in the published

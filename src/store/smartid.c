@@ -21,7 +21,7 @@
 #define SK_COLS "device_id, key_use, sealed, version, cert_pem, cert_serial, failures, locked_until"
 #define SQ_COLS                                                                                                        \
 	"id, account_id, client_id, rp_name, action, key_use, display_text, nonce, hash, digest, padding, vc,"         \
-	" link_kind, link_id, ip, status, device_id, signature, created, expires"
+	" link_kind, link_id, ip, status, device_id, signature, created, expires, device_only, extra"
 
 /* Named, not inline: literals pasted around a column-list macro in the
  * table below read to clang-tidy like a missing comma. */
@@ -57,12 +57,13 @@ static const char sk_advance_sql[] =
 	" AND EXISTS (SELECT 1 FROM sid_devices d WHERE d.id = ?1 AND d.status = 'active')";
 static const char sd_fail_requests_sql[] = "UPDATE sid_requests SET status = 'failed' WHERE status = 'pending'"
 					   " AND account_id = (SELECT account_id FROM sid_devices WHERE id = ?1)"
-					   " AND (device_id IS NULL OR device_id = ?1)";
+					   " AND (device_id IS NULL OR device_id = ?1)"
+					   " AND (device_only IS NULL OR device_only = ?1)";
 /* ?18 = 0: no bound; otherwise only while fewer than ?18 of the account's
  * requests are pending at ?16 (now): count and insert in one statement, so
  * parallel requests cannot pass max_pending together. */
-static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-				 " ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17"
+static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+				 " ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17, ?19, ?20"
 				 " WHERE ?18 = 0 OR (SELECT count(*) FROM sid_requests WHERE account_id = ?2"
 				 " AND status = 'pending' AND expires > ?16) < ?18";
 static const char sq_get_sql[] = "SELECT " SQ_COLS " FROM sid_requests WHERE id = ?1";
@@ -478,19 +479,36 @@ store_sid_key_clear(struct store_sid_key *k)
 
 /* ---- signing requests ---- */
 
+/* The fields a request cannot be without, and their known values: a
+ * certificate choice is confirmed with the signing key's PIN; only an RP
+ * API request may have an empty hash (ACSP_V2: the device makes the
+ * payload; a certificate choice signs nothing). */
+static bool
+sid_request_ok(const struct store_sid_request *r)
+{
+	static const char *const actions[] = { "login", "sign", "cert", NULL };
+
+	if (r->sq_id == NULL || r->sq_account_id == NULL || r->sq_client_id == NULL || !one_of(r->sq_action, actions) ||
+		!key_use_ok(r->sq_key_use) || r->sq_digest == NULL || r->sq_padding == NULL)
+		return false;
+	if (strcmp(r->sq_action, "cert") == 0 && strcmp(r->sq_key_use, STORE_SID_KEY_SIGN) != 0)
+		return false;
+	if (r->sq_hash == NULL)
+		return false;
+	return r->sq_hash[0] != '\0' || (r->sq_link_kind != NULL && strcmp(r->sq_link_kind, "rpapi") == 0);
+}
+
 int
 store_sid_request_put_bounded(struct store *st, const struct store_sid_request *r, int max_pending)
 {
-	static const char *const actions[] = { "login", "sign", NULL };
 	const struct bind b[] = { BT(r->sq_id), BT(r->sq_account_id), BT(r->sq_client_id), BT(r->sq_rp_name),
 		BT(r->sq_action), BT(r->sq_key_use), BT(r->sq_display_text), BT(r->sq_nonce), BT(r->sq_hash),
 		BT(r->sq_digest), BT(r->sq_padding), BT(r->sq_vc), BT(r->sq_link_kind), BT(r->sq_link_id), BT(r->sq_ip),
-		BI(r->sq_created ? r->sq_created : sl_now()), BI(r->sq_expires),
-		BI(max_pending < 0 ? 0 : max_pending) };
+		BI(r->sq_created ? r->sq_created : sl_now()), BI(r->sq_expires), BI(max_pending < 0 ? 0 : max_pending),
+		BT(r->sq_device_only), BT(r->sq_extra) };
 	int rc;
 
-	if (r->sq_id == NULL || r->sq_account_id == NULL || r->sq_client_id == NULL || !one_of(r->sq_action, actions) ||
-		!key_use_ok(r->sq_key_use) || r->sq_hash == NULL || r->sq_digest == NULL || r->sq_padding == NULL)
+	if (!sid_request_ok(r))
 		return SL_EINVAL;
 	rc = write_one(st, DUR_NORMAL, Q_SQ_PUT, b, NBIND(b), true);
 	return rc == SL_ENOTFOUND ? SL_EBUSY : rc;
@@ -527,6 +545,8 @@ sid_request_read(sqlite3_stmt *s, void *arg)
 	r->sq_signature = col_text(s, 17);
 	r->sq_created = sqlite3_column_int64(s, 18);
 	r->sq_expires = sqlite3_column_int64(s, 19);
+	r->sq_device_only = col_text(s, 20);
+	r->sq_extra = col_text(s, 21);
 }
 
 int
@@ -591,5 +611,7 @@ store_sid_request_clear(struct store_sid_request *r)
 	free(r->sq_status);
 	free(r->sq_device_id);
 	free(r->sq_signature);
+	free(r->sq_device_only);
+	free(r->sq_extra);
 	memset(r, 0, sizeof(*r));
 }

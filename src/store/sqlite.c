@@ -136,6 +136,8 @@ stmt_text(enum stmt_id id)
 		return store_sql_sid[id];
 	if (store_sql_sid_reg[id] != NULL)
 		return store_sql_sid_reg[id];
+	if (store_sql_sidrp[id] != NULL)
+		return store_sql_sidrp[id];
 	return store_sql_requests[id];
 }
 
@@ -1375,6 +1377,7 @@ store_purge_expired(struct store *st, int64_t now)
 		{ "sid_registrations", "expires", SID_KEEP_AFTER_EXPIRY },
 		{ "sid_visits", "expires", 0 },
 		{ "sid_requests", "expires", SID_KEEP_AFTER_EXPIRY },
+		{ "sid_sessions", "keep_until", 0 },
 	};
 	struct conn *c = conn_get(st);
 	int rc = tx_begin(c, DUR_NORMAL), total = 0;

@@ -582,11 +582,11 @@ struct store_sid_request {
 	char *sq_account_id;
 	char *sq_client_id; /* the RP */
 	char *sq_rp_name; /* as shown and bound */
-	char *sq_action; /* "login" or "sign" */
+	char *sq_action; /* "login", "sign" or "cert" (an RP API certificate choice: key "sign") */
 	char *sq_key_use; /* STORE_SID_KEY_AUTH or STORE_SID_KEY_SIGN */
 	char *sq_display_text;
 	char *sq_nonce; /* b64url */
-	char *sq_hash; /* b64url: the digest the device signs */
+	char *sq_hash; /* b64url: the digest the device signs; "" only for link_kind "rpapi" (ACSP_V2, cert) */
 	char *sq_digest; /* "SHA256", ... */
 	char *sq_padding; /* "pkcs1" or "pss" */
 	char *sq_vc; /* the 4-digit verification code both screens show */
@@ -658,8 +658,9 @@ int store_sid_device_each(
 	struct store *st, const char *account_id, int (*fn)(const struct store_sid_device *, void *), void *arg);
 int store_sid_device_count_active(struct store *st, const char *account_id, int *n);
 /* active -> "revoked"/"removed" with a reason, in one step; the device's
- * pending requests (its account's not yet answered by another device: any
- * of them may be on its screen) become "failed".  SL_ECONFLICT when not
+ * pending requests (its account's not yet answered by another device nor
+ * only for another one, sq_device_only: any of them may be on its screen)
+ * become "failed".  SL_ECONFLICT when not
  * active, SL_ENOTFOUND when unknown. */
 int store_sid_device_end(struct store *st, const char *id, const char *status, const char *reason);
 int store_sid_device_touch(struct store *st, const char *id, int64_t when);
@@ -777,13 +778,16 @@ int store_sid_request_finish(struct store *st, const char *id, const char *statu
 	const char *signature, int64_t now);
 void store_sid_request_clear(struct store_sid_request *r);
 
-/* Smart-ID RP API relying parties (schema 10).  SL_ECONFLICT when the
- * UUID exists. */
+/* Smart-ID RP API relying parties (schema 10).  Put: status "active"
+ * unless sp_status says "disabled", created now unless given;
+ * SL_ECONFLICT when the UUID exists, SL_EINVAL without uuid, name or
+ * permissions. */
 int store_sid_rp_put(struct store *st, const struct store_sid_rp *rp);
 int store_sid_rp_get(struct store *st, const char *uuid, struct store_sid_rp *out);
 /* Every RP, ordered by creation; borrowed. */
 int store_sid_rp_each(struct store *st, int (*fn)(const struct store_sid_rp *, void *), void *arg);
-/* "active" <-> "disabled"; SL_ENOTFOUND when unknown. */
+/* "active" <-> "disabled"; SL_ENOTFOUND when unknown, SL_EINVAL for
+ * another status. */
 int store_sid_rp_set_status(struct store *st, const char *uuid, const char *status);
 void store_sid_rp_clear(struct store_sid_rp *rp);
 
@@ -791,7 +795,10 @@ void store_sid_rp_clear(struct store_sid_rp *rp);
  * fewer than `max_running` (> 0; 0 = no bound) of the RP's sessions are
  * RUNNING and unexpired at ss_created, counted and inserted in one
  * statement (SL_EBUSY at the bound); SL_ECONFLICT when the id or token
- * exists. */
+ * exists; SL_ENOTFOUND when the RP is unknown; SL_EINVAL without id,
+ * rp_uuid, params or expires, with keep_until before expires, an unknown
+ * api/type/flow/target_kind, or a target on an anonymous session (or
+ * none on another). */
 int store_sid_session_put(struct store *st, const struct store_sid_session *s, int max_running);
 /* SL_ENOTFOUND when missing or purged. */
 int store_sid_session_get(struct store *st, const char *id, struct store_sid_session *out);
@@ -802,7 +809,8 @@ int store_sid_session_by_token(struct store *st, const char *token, struct store
 int store_sid_session_by_idem(struct store *st, const char *idem, int64_t since, struct store_sid_session *out);
 /* A device takes a RUNNING, unexpired session that no device took yet:
  * account and request set in one statement.  SL_ECONFLICT when already
- * taken or COMPLETE, SL_EEXPIRED when past expiry, SL_ENOTFOUND. */
+ * taken or COMPLETE, SL_EEXPIRED when past expiry, SL_ENOTFOUND.
+ * Of two racing claims exactly one wins. */
 int store_sid_session_claim(
 	struct store *st, const char *id, const char *account_id, const char *request_id, int64_t now);
 /* RUNNING -> COMPLETE with the result JSON, kept until `keep_until`, once:

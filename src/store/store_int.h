@@ -154,6 +154,18 @@ enum stmt_id {
 	Q_SV_CHARGE,
 	Q_SV_SET_REG,
 	Q_SV_DEL,
+	/* sidrp.c: Smart-ID RP API relying parties and sessions */
+	Q_SP_PUT,
+	Q_SP_GET,
+	Q_SP_ALL,
+	Q_SP_STATUS,
+	Q_SS_PUT,
+	Q_SS_GET,
+	Q_SS_BY_TOKEN,
+	Q_SS_BY_IDEM,
+	Q_SS_CLAIM,
+	Q_SS_COMPLETE,
+	Q_SS_STATE,
 	Q_COUNT
 };
 
@@ -162,6 +174,7 @@ extern const char *const store_sql_requests[Q_COUNT];
 extern const char *const store_sql_consent[Q_COUNT];
 extern const char *const store_sql_sid[Q_COUNT];
 extern const char *const store_sql_sid_reg[Q_COUNT];
+extern const char *const store_sql_sidrp[Q_COUNT];
 
 struct conn {
 	sqlite3 *cn_db;

@@ -26,10 +26,9 @@
 
 #include "app_test.h"
 
-#define BITS 1024
 #define PIN1 "1234"
 #define PIN2 "54321"
-#define FAKE_PEM "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+#define FAKE_PEM APP_TEST_FAKE_PEM
 
 static const struct camo_params cheap = { 1, 1, 1 };
 
@@ -42,16 +41,12 @@ static struct sk_server_key srv[SAPP_SID_NKEYS];
 static int
 setup(void **state)
 {
-	struct sk_params p = { BITS, BITS, &cheap };
-	struct sl_err err;
 
 	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sapp-sid-test.XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	if (sk_device_keygen(&p, SK_INFO_AUTH, PIN1, &dev[0], &srv[0], &err) != SL_OK ||
-		sk_device_keygen(&p, SK_INFO_SIGN, PIN2, &dev[1], &srv[1], &err) != SL_OK ||
-		sk_server_keygen(&p, &srv[0], &err) != SL_OK || sk_server_keygen(&p, &srv[1], &err) != SL_OK)
+	if (app_test_sid_keygen(dev, srv, &cheap, PIN1, PIN2) != SL_OK)
 		return -1;
 	return 0;
 }
@@ -60,55 +55,15 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
-		sk_device_key_clear(&dev[i]);
-		sk_server_key_clear(&srv[i]);
-	}
+	app_test_sid_keys_clear(dev, srv);
 	return app_test_rmdir(tmpdir);
-}
-
-static void
-b64_bn(const BIGNUM *n, char *out, size_t size)
-{
-	uint8_t buf[1024];
-	int len = BN_bn2bin(n, buf);
-	char *enc = sl_b64url_encode(buf, (size_t)len);
-
-	assert_non_null(enc);
-	sl_strlcpy(out, enc, size);
-	free(enc);
 }
 
 /* A state with a Smart-ID registration (or, `active`, a device). */
 static void
 sid_state(struct sapp_state *st, bool active)
 {
-	struct sapp_sid_state *ss = &st->st_sid;
-	struct sl_err err;
-
-	memset(st, 0, sizeof(*st));
-	sl_strlcpy(st->st_server, "https://127.0.0.1:8443", sizeof(st->st_server));
-	assert_int_equal(sapp_transport_generate(st->st_transport_key, &err), SL_OK);
-	ss->ss_present = true;
-	assert_int_equal(sapp_transport_generate(ss->ss_transport_key, &err), SL_OK);
-	ss->ss_params = cheap;
-	for (int i = 0; i < SAPP_SID_NKEYS; i++) {
-		char *text = sk_device_key_to_json(&dev[i]);
-		assert_non_null(text);
-		sl_strlcpy(ss->ss_keys[i].sk_device, text, sizeof(ss->ss_keys[i].sk_device));
-		free(text);
-		b64_bn(srv[i].sk_n, ss->ss_keys[i].sk_n, sizeof(ss->ss_keys[i].sk_n));
-	}
-	if (!active) {
-		sl_strlcpy(ss->ss_registration_id, "reg_0123456789abcdefghij", sizeof(ss->ss_registration_id));
-		sl_strlcpy(ss->ss_registration_status, "code", sizeof(ss->ss_registration_status));
-		return;
-	}
-	sl_strlcpy(ss->ss_device_id, "dev_0123456789abcdefghij", sizeof(ss->ss_device_id));
-	sl_strlcpy(ss->ss_account_id, "acc_0123456789abcdefghij", sizeof(ss->ss_account_id));
-	sl_strlcpy(ss->ss_document_number, "PNOBE-85010112345-A1B2-Q", sizeof(ss->ss_document_number));
-	for (int i = 0; i < SAPP_SID_NKEYS; i++)
-		sl_strlcpy(ss->ss_keys[i].sk_cert, FAKE_PEM, sizeof(ss->ss_keys[i].sk_cert));
+	app_test_sid_state(st, dev, srv, &cheap, active);
 }
 
 /* ---- the state file ---- */

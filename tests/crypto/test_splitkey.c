@@ -260,6 +260,43 @@ test_encode(void **state)
 	pair_free(&k);
 }
 
+/* sk_encode_check: a PSS EM with any salt of the digest's length passes
+ * for its own hash only; a flipped bit, another hash, another length or
+ * another salt length fails; PKCS#1 only as sk_encode made it. */
+static void
+test_encode_check(void **state)
+{
+	struct pair k;
+	uint8_t hash[EVP_MAX_MD_SIZE], other[EVP_MAX_MD_SIZE], *em = NULL, *em2 = NULL;
+	size_t hashlen = hash_of("SHA512", "hallo", hash), emlen = 0, em2len = 0;
+	struct sl_err err = { 0 };
+
+	(void)state;
+	hash_of("SHA512", "hello", other);
+	pair_make(&k, &small, SK_INFO_AUTH, "1234");
+	assert_int_equal(sk_encode(k.srv.sk_n, SK_PSS, "SHA512", hash, hashlen, &em, &emlen, &err), SL_OK);
+	assert_int_equal(sk_encode(k.srv.sk_n, SK_PSS, "SHA512", hash, hashlen, &em2, &em2len, &err), SL_OK);
+	assert_memory_not_equal(em, em2, emlen); /* random salts: why the device sends its EM */
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PSS, "SHA512", hash, hashlen, em, emlen, &err), SL_OK);
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PSS, "SHA512", hash, hashlen, em2, em2len, &err), SL_OK);
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PSS, "SHA512", other, hashlen, em, emlen, &err), SL_EINVAL);
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PSS, "SHA512", hash, hashlen, em, emlen - 1, &err), SL_EINVAL);
+	em[emlen / 2] ^= 1;
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PSS, "SHA512", hash, hashlen, em, emlen, &err), SL_EINVAL);
+	em[emlen / 2] ^= 1;
+	/* PKCS#1: only sk_encode's own bytes; a PSS EM is not one. */
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PKCS1, "SHA512", hash, hashlen, em, emlen, &err), SL_EINVAL);
+	free(em2);
+	em2 = NULL;
+	assert_int_equal(sk_encode(k.srv.sk_n, SK_PKCS1, "SHA512", hash, hashlen, &em2, &em2len, &err), SL_OK);
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PKCS1, "SHA512", hash, hashlen, em2, em2len, &err), SL_OK);
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PSS, "SHA512", hash, hashlen, em2, em2len, &err), SL_EINVAL);
+	assert_int_equal(sk_encode_check(k.srv.sk_n, SK_PSS, "MD5", hash, 16, em, emlen, &err), SL_EINVAL);
+	free(em);
+	free(em2);
+	pair_free(&k);
+}
+
 /* ---- correctness ---- */
 
 static void
@@ -922,6 +959,7 @@ main(void)
 		cmocka_unit_test(test_pin_ok),
 		cmocka_unit_test(test_keygen_args),
 		cmocka_unit_test(test_encode),
+		cmocka_unit_test(test_encode_check),
 		cmocka_unit_test(test_many_keys),
 		cmocka_unit_test(test_production_size),
 		cmocka_unit_test(test_openssl_cli),

@@ -9,16 +9,14 @@
 // OCSP responder (the other device "good"), and every change an audit
 // record naming the operator and the person.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { SLEUTEL, startServer } from './lib/harness.mjs';
+import { startServer } from './lib/harness.mjs';
 import { auditMax, auditSince, run, tmp } from './lib/eid.mjs';
+import { operatorCli } from './lib/cli.mjs';
 import { registerSmartId } from './lib/smartid.mjs';
 
-const execFileP = promisify(execFile);
 const JAN = { given: 'Jan', family: 'Peeters', rrn: '85073003328' };
 const ELS = { given: 'Els', family: 'Maes', rrn: '90020199704' };
 
@@ -27,9 +25,13 @@ let dir;
 let janPhone; // Jan's first device
 let janTablet; // Jan's second device
 let elsPhone;
+let cli;
+let cliJson;
+let sql;
 
 before(async () => {
   server = await startServer({ demo: true, config: { smartid: { key_bits: 1024, rate_ip: 1000 } } });
+  ({ cli, cliJson, sql } = operatorCli(server));
   dir = tmp('sleutel-sidcli-');
   janPhone = await registerSmartId(server, JAN, { deviceName: 'Pixel 8' });
   janTablet = await registerSmartId(server, JAN, { deviceName: 'Tablet', email: 'jan@new.example.be' });
@@ -39,28 +41,6 @@ after(async () => {
   await server.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-// sleutel --config ...; resolves { code, stdout, stderr } whatever the exit status.
-async function cli(...args) {
-  try {
-    const { stdout, stderr } = await execFileP(SLEUTEL, ['--config', server.configPath, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-async function cliJson(...args) {
-  const r = await cli(...args, '--json');
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-async function sql(query) {
-  const { stdout } = await run('sqlite3', ['-json', '-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
-    query]);
-  return stdout.trim() ? JSON.parse(stdout) : [];
-}
 
 // A certificate's serial as openssl prints it (upper-case hex).
 async function serialOf(pem, name) {

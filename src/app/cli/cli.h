@@ -91,6 +91,12 @@ enum txt {
 	T_SID_DOCNR,
 	T_SID_FAILURES,
 	T_SID_BAD_REQUEST,
+	T_RP_CERT,
+	T_RP_PICK,
+	T_RP_NOT_SUPPORTED,
+	T_RP_WRONG_VC,
+	T_RP_BAD_LINK,
+	T_RP_CALLBACK,
 	T_COUNT
 };
 
@@ -177,6 +183,15 @@ void print_list(const struct cli *c, const char *name, json_t *arr);
 
 /* smartid.c: `sleutel-app smartid ...` */
 int cmd_smartid(struct cli *c);
+/* A PIN of `use` ("auth": PIN1, "sign": PIN2), asked with `ask`: masked
+ * on a terminal (twice when `twice`), else one line of --code-fd or stdin. */
+int get_pin(struct cli *c, enum txt ask, const char *use, bool twice, char pin[CLI_LINE_MAX]);
+
+/* smartid_rp.c: RP API requests (docs/smart-id.md "Device side") */
+/* `smartid link URL`: claim a scanned or opened device link, then answer. */
+int rp_link(struct cli *c);
+/* `smartid approve|refuse ID` of an RP API request (`confirm`: approve). */
+int rp_answer(struct cli *c, const json_t *r, bool confirm);
 
 /* commands.c: each returns an exit code */
 const char *cli_opt(const struct cli *c, const char *name, bool *present);

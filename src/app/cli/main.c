@@ -41,6 +41,9 @@ usage(FILE *f)
 		   "  smartid pending [--wait S]     signing requests waiting for this phone\n"
 		   "  smartid approve ID             confirm with PIN1 or PIN2 (the request's key)\n"
 		   "  smartid refuse ID              refuse a request\n"
+		   "  smartid link URL               open a relying party's device link (QR or link)\n"
+		   "    (RP API requests: --pick CODE for a verification-code choice,\n"
+		   "     --refuse refused|interaction|cert_choice|not_supported)\n"
 		   "  smartid devices                this account's Smart-ID devices\n"
 		   "  smartid remove DEVICE_ID       remove one\n\n"
 		   "Exit status: 0 done, 1 refused (the message says why), 2 usage.\n");
@@ -61,7 +64,7 @@ is_number(const char *s)
 static bool
 takes_value(const char *name)
 {
-	return strcmp(name, "phone") == 0 || strcmp(name, "name") == 0 || strcmp(name, "pick") == 0 ||
+	return strcmp(name, "phone") == 0 || strcmp(name, "name") == 0 || strcmp(name, "pick") == 0 || strcmp(name, "refuse") == 0 ||
 	       strcmp(name, "terms") == 0 || strcmp(name, "country") == 0 || strcmp(name, "method") == 0;
 }
 

@@ -45,9 +45,7 @@ pin_ok(const char *pin, const void *use)
 	return sapp_sid_pin_ok(use, pin);
 }
 
-/* A PIN of `use` ("auth": PIN1, "sign": PIN2): masked on a terminal
- * (twice when `twice`), else one line of --code-fd or stdin. */
-static int
+int
 get_pin(struct cli *c, enum txt ask, const char *use, bool twice, char pin[CLI_LINE_MAX])
 {
 	struct secret_ask a = { ask, ask, T_SID_PIN_AGAIN, T_SID_PIN_MISMATCH, T_SID_PIN_FORM,
@@ -349,7 +347,8 @@ show_sid_request(const struct cli *c, const json_t *r)
 	printf("\n%s\n%s\n", str(r, "rp_name"), action_text(c, str(r, "action")));
 	if (str(r, "display_text")[0] != '\0')
 		printf("%s\n", str(r, "display_text"));
-	say2(c, T_SID_VC, str(r, "verification_code"), NULL);
+	if (str(r, "verification_code")[0] != '\0') /* RP API device links show none */
+		say2(c, T_SID_VC, str(r, "verification_code"), NULL);
 	if (json_is_integer(json_object_get(r, "expires_in")))
 		say_num(c, T_EXPIRES, num(r, "expires_in"));
 	printf("%s [%s]\n", strcmp(str(r, "key"), "sign") == 0 ? "PIN2" : "PIN1", str(r, "id"));
@@ -411,14 +410,20 @@ sid_confirm_request(struct cli *c, const json_t *r)
 static int
 sid_answer(struct cli *c, bool confirm)
 {
+	static const char *const allowed[] = { "pick", "refuse", NULL }; /* RP API requests only */
 	json_t *r = NULL;
 	int rc;
 
-	if (!args_ok(c, 3, 3, NULL))
+	if (!args_ok(c, 3, 3, allowed))
 		return CLI_USAGE;
 	if ((rc = find_with(c, c->c_pos[2], &r, sapp_sid_request_find)) != CLI_OK)
 		return rc;
-	rc = confirm ? sid_confirm_request(c, r) : sid_refuse_request(c, r);
+	if (sapp_rp_is(r))
+		rc = rp_answer(c, r, confirm);
+	else if (c->c_nopt > 0)
+		rc = args_ok(c, 3, 3, NULL) ? CLI_OK : CLI_USAGE; /* --pick, --refuse: not for this request */
+	else
+		rc = confirm ? sid_confirm_request(c, r) : sid_refuse_request(c, r);
 	json_decref(r);
 	return rc;
 }
@@ -468,10 +473,13 @@ cmd_smartid(struct cli *c)
 		return sid_answer(c, true);
 	if (sub != NULL && strcmp(sub, "refuse") == 0)
 		return sid_answer(c, false);
+	if (sub != NULL && strcmp(sub, "link") == 0)
+		return rp_link(c);
 	if (sub != NULL && strcmp(sub, "devices") == 0)
 		return sid_devices(c);
 	if (sub != NULL && strcmp(sub, "remove") == 0)
 		return sid_remove(c);
-	fprintf(stderr, "sleutel-app: smartid register, status, finish, pending, approve, refuse, devices or remove\n");
+	fprintf(stderr,
+		"sleutel-app: smartid register, status, finish, pending, approve, refuse, link, devices or remove\n");
 	return CLI_USAGE;
 }

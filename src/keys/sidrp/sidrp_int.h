@@ -79,7 +79,8 @@ struct sidrp_req {
 struct sidrp_problem {
 	int sp_status; /* 400, 401, 403, 404, 429, 471, 472, 480, 503 */
 	char sp_detail[256];
-	char sp_param[64]; /* the request member at fault ("" for none): errors[0].paramName, pointer "/<param>" */
+	char sp_param[80]; /* the request member at fault ("" for none): errors[0].paramName; pointer "/<param>" with
+			      each '.' a '/' */
 	char sp_code[48]; /* errors[0].code for 404s ("NO_SUITABLE_ACCOUNT_FOUND") or "" */
 };
 /* `path` is what follows SIDRP_V3_BASE ("authentication/device-link/
@@ -91,8 +92,46 @@ int sidrp_parse_v3(const char *path, const char *body, size_t len, struct sidrp_
  * "signature/document/..", "certificatechoice/etsi/.."). */
 int sidrp_parse_v2(const char *path, const char *body, size_t len, struct sidrp_req *out, struct sidrp_problem *pr);
 void sidrp_req_clear(struct sidrp_req *r);
-/* The validated request as the session keeps it (ss_params), and back. */
+/* The validated request as the session keeps it (ss_params; its members
+ * are listed above sidrp_req_to_json in parse.c).  New reference. */
 json_t *sidrp_req_to_json(const struct sidrp_req *r);
+/* "ADVANCED", "QUALIFIED", "QSCD". */
+const char *sidrp_level_name(enum sidrp_level l);
+/* A UUID's shape: 8-4-4-4-12 hex digits (either case). */
+bool sidrp_uuid_ok(const char *s);
+
+/* ---- parse helpers (parse.c, shared with parse_v2.c) ---- */
+/* One creation endpoint: its path after the API base, up to the
+ * identifier (the whole path when anonymous). */
+struct sidrp_endpoint {
+	const char *se_prefix;
+	enum sidrp_type se_type;
+	enum sidrp_flow se_flow;
+	enum sidrp_target se_target;
+};
+/* Fill *pr (sp_param may be "a.b": pointer "/a/b"); returns SL_EINVAL. */
+int sidrp_bad(struct sidrp_problem *pr, int status, const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Start parsing for `api` (3, 2): out and pr cleared, the endpoint of
+ * `path` in `table` and its identifier (PNOBE-<11 valid digits>,
+ * PNOBE-<11>-XXXX-Q) else 404, at most SIDRP_BODY_MAX bytes of one JSON
+ * object (no duplicate member) into out->sr_body else 400. */
+int sidrp_parse_start(int api, const char *path, const struct sidrp_endpoint *table, size_t n, const char *body,
+	size_t len, struct sidrp_req *out, struct sidrp_problem *pr);
+/* A string member `name` (reported as `param`) of 1..max bytes, no NUL;
+ * *out NULL when absent (or null) and not required. */
+int sidrp_str(json_t *o, const char *name, const char *param, bool required, size_t max, const char **out,
+	struct sidrp_problem *pr);
+/* relyingPartyUUID and relyingPartyName. */
+int sidrp_common_parse(struct sidrp_req *r, struct sidrp_problem *pr);
+/* certificateLevel (QSCD allowed when `qscd`); default QUALIFIED. */
+int sidrp_level_parse(struct sidrp_req *r, bool qscd, struct sidrp_problem *pr);
+int sidrp_nonce_parse(struct sidrp_req *r, struct sidrp_problem *pr);
+/* capabilities and requestProperties. */
+int sidrp_extras_parse(struct sidrp_req *r, struct sidrp_problem *pr);
+/* Canonical standard Base64 (padding, zero trailing bits) of min..max
+ * bytes; *declen the decoded length (may be NULL).  SL_EINVAL otherwise. */
+int sidrp_b64_canonical(const char *s, size_t min, size_t max, size_t *declen);
 
 /* ---- problem.c ---- */
 void sidrp_send_problem(struct http_request *rq, const struct sidrp_problem *pr);
@@ -100,7 +139,73 @@ void sidrp_send_problem(struct http_request *rq, const struct sidrp_problem *pr)
 void sidrp_fail(struct http_request *rq, int status, const char *code, const char *param, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* ---- rp_auth.c ---- */
+/* `ip` (an address as text) is covered by the comma-separated list of
+ * addresses and CIDRs `allow` (IPv4, IPv6; NULL or "": any). */
+bool sidrp_ip_allowed(const char *allow, const char *ip);
+/* The RP of `r` for an endpoint needing `perm` ("auth", "sign", "cert";
+ * NULL: none): 403 unknown or disabled UUID, 401 another name or address,
+ * 403 no permission.  SL_OK with *rp (clear it) and the caller's address
+ * in `ip`; otherwise the problem is sent (and audited). */
+int sidrp_rp_check(struct server *srv, struct http_request *rq, const struct sidrp_req *r, const char *perm,
+	struct store_sid_rp *rp, char ip[SERVER_IP_MAX]);
+/* An audit row of the RP API (au_key "smartid", au_client_id the RP). */
+void sidrp_audit(struct server *srv, const char *event, const char *result, const char *rp_uuid, const char *ip,
+	const char *detail);
+
+/* ---- create.c ---- */
+/* A session made (or found again: idempotent creation). */
+struct sidrp_created {
+	struct store_sid_session sc_session; /* owned: store_sid_session_clear */
+	char sc_secret[SIDP_SECRET_BYTES * 2]; /* sessionSecret, b64 ("" for notification flows) */
+	char sc_link_base[1024]; /* deviceLinkBase */
+};
+/* Make the session of a validated request `r` (at `path`, the whole
+ * request path, `body` as sent: both in the idempotency key) for the checked RP `rp` called from `ip`.  SL_OK
+ * with *out; otherwise the problem (404, 429, 471/472 for v2, 503) is
+ * sent. */
+int sidrp_session_create(struct server *srv, struct http_request *rq, const struct sidrp_req *r, const char *path,
+	const uint8_t *body, size_t len, const struct store_sid_rp *rp, const char *ip, struct sidrp_created *out);
+/* POST signature/certificate/{doc}: the answer at once. */
+void sidrp_certificate_answer(struct server *srv, struct http_request *rq, const struct sidrp_req *r);
+/* A creation POST of either API: parse (with `parse`), the RP, the
+ * session; `answer` writes the 200 body of a made session. */
+void sidrp_post(struct server *srv, struct http_request *rq, const char *base,
+	int (*parse)(const char *, const char *, size_t, struct sidrp_req *, struct sidrp_problem *),
+	json_t *(*answer)(const struct sidrp_req *, const struct sidrp_created *));
+/* [smartid] certificate_level. */
+enum sidrp_level sidrp_configured_level(struct server *srv);
+/* The "auth"/"sign"/"cert" permission and session type of a request. */
+const char *sidrp_type_word(enum sidrp_type t);
+/* Any path under /smart-id/v1/: 480, the client is too old. */
+void sidrp_v1_gone(void *ctx, struct http_request *rq);
+
 /* ---- request.c ---- */
+/* A session's request as the device side reads it back from ss_params
+ * (the RP's body as sidrp_req_to_json keeps it): the fields the device
+ * shows and signs.  Strings borrowed from pa_json (owned). */
+struct sidrp_params {
+	json_t *pa_json;
+	int pa_api; /* 3 or 2 */
+	const char *pa_rp_name;
+	const char *pa_brokered; /* "" when none */
+	const char *pa_protocol; /* "ACSP_V2", "RAW_DIGEST_SIGNATURE", or NULL (certificate choice, v2) */
+	const char *pa_challenge; /* ACSP_V2: rpChallenge; signing and v2: the digest (b64 as sent); else NULL */
+	const struct sidp_hash *pa_hash; /* SHA-512 when the request names none (certificate choice) */
+	bool pa_pss;
+	const char *pa_interactions_b64; /* v3 as sent, or NULL */
+	json_t *pa_interactions_v2; /* v2's allowedInteractionsOrder (borrowed), or NULL */
+	struct sidp_interactions pa_inter; /* parsed; sn 0 for a certificate choice */
+	const char *pa_callback; /* initialCallbackUrl or "" */
+	json_t *pa_ignored; /* ignoredProperties (borrowed) or NULL */
+};
+/* SL_EINVAL with a message when ss_params is not a request of its type. */
+int sidrp_params_load(const struct store_sid_session *s, struct sidrp_params *p, struct sl_err *err);
+void sidrp_params_clear(struct sidrp_params *p);
+/* The interaction rules of a flow ("Notification", "QR", ...) and API. */
+enum sidp_flow_rules sidrp_rules(int api, const char *flow_type);
+/* The device link base this server answers with and accepts. */
+void sidrp_device_link_base(const struct server *srv, char *out, size_t len);
 /* Make the signing request of a session for `account_id` (and only
  * `device_id` when not NULL: a document number, a claimed link), with the
  * device-facing fields (sq_extra: docs/smart-id.md "Device side"), wake

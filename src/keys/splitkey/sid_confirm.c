@@ -4,9 +4,18 @@
  * lockout schedule and clone detection; docs/splitkey.md).
  *
  * Order matters, so that nothing but a real wrong PIN counts a failure:
- *   1. the device's proof; the request is this account's (else 404),
+ *   1. the device's proof; the request is this account's and, when it is
+ *      only for one device (sq_device_only), this device's (else 404),
  *      pending (409 already_answered), not expired (410 request_expired);
- *   2. refuse: recorded, the login denied, done;
+ *   2. refuse: recorded, the login denied (an RP API session: the
+ *      reason's end result), done;
+ *   2b. an RP API request (docs/smart-id.md "POST /requests/{id}"): the
+ *      interaction shown and the userChallenge give the hash to complete
+ *      (sidrp_request_digest: 400 invalid_request for a bad one, nothing
+ *      charged); a certificate choice is approved here, with no PIN; for
+ *      PSS (random salts) the device sends the EM it signed, which must
+ *      be a PSS encoding of that hash (sk_encode_check) — checked after
+ *      the key is read and before anything is charged;
  *   3. confirm: the body (seal_kid, version, part) and the partial
  *      signature unsealed (aad = request id): a blob that does not open is
  *      malformed (400 invalid_request), not a wrong PIN;
@@ -38,6 +47,7 @@
 
 #include <openssl/crypto.h>
 
+#include "../../sidproto/sidproto.h"
 #include "sid_login_int.h"
 #include "sid_reg_int.h"
 
@@ -53,6 +63,12 @@ struct confirm_ctx {
 	uint64_t cc_version;
 	int cc_failures; /* after this try's charge */
 	int64_t cc_locked_until;
+	bool cc_rp; /* an RP API request: */
+	struct sidrp_answer cc_answer; /* what the device said (points into the body) */
+	uint8_t cc_hash[64]; /* what the signature is completed over */
+	size_t cc_hashlen;
+	uint8_t *cc_em; /* PSS: the encoding the device signed, checked (its salt is random) */
+	size_t cc_emlen;
 };
 
 static void
@@ -81,7 +97,8 @@ locked_json(int64_t until)
 }
 
 void
-sid_request_finished(struct server *srv, const struct store_sid_request *r, const char *status)
+sid_request_finished(
+	struct server *srv, const struct store_sid_request *r, const char *status, const struct sidrp_answer *a)
 {
 	struct store_sid_account acct = { 0 };
 	struct store_person person = { 0 };
@@ -99,6 +116,8 @@ sid_request_finished(struct server *srv, const struct store_sid_request *r, cons
 			oidc_login_deny(srv, r->sq_link_id);
 		}
 	}
+	if (sidrp_is_rp_request(r))
+		sidrp_request_finished(srv, r, status, a);
 	store_person_clear(&person);
 	store_sid_account_clear(&acct);
 	sid_request_wait_key(r->sq_id, key, sizeof(key));
@@ -131,7 +150,8 @@ load_request(struct confirm_ctx *cc)
 
 	if (!sid_path_id(cc->cc_rq, SID_DEVICE_BASE "/requests/", NULL, id) ||
 		store_sid_request_get(cc->cc_srv->sv_store, id, &cc->cc_req) != SL_OK ||
-		strcmp(cc->cc_req.sq_account_id, cc->cc_dev.sd_account_id) != 0) {
+		strcmp(cc->cc_req.sq_account_id, cc->cc_dev.sd_account_id) != 0 ||
+		!sid_request_for_device(&cc->cc_req, cc->cc_dev.sd_id)) {
 		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
 		return false;
 	}
@@ -178,7 +198,7 @@ end_failed(struct confirm_ctx *cc)
 {
 	if (store_sid_request_finish(
 		    cc->cc_srv->sv_store, cc->cc_req.sq_id, "failed", cc->cc_dev.sd_id, NULL, sl_now()) == SL_OK)
-		sid_request_finished(cc->cc_srv, &cc->cc_req, "failed");
+		sid_request_finished(cc->cc_srv, &cc->cc_req, "failed", NULL);
 }
 
 /* 5b: a copied state answered: this device and its copy are revoked, and
@@ -200,7 +220,7 @@ clone_seen(struct confirm_ctx *cc)
 
 	sid_device_end(cc->cc_srv, &cc->cc_dev, "revoked", "clone");
 	if (mine)
-		sid_request_finished(cc->cc_srv, &cc->cc_req, "failed");
+		sid_request_finished(cc->cc_srv, &cc->cc_req, "failed", NULL);
 	store_audit_add(cc->cc_srv->sv_store, &au);
 	audit(cc, "clone");
 	log_warn("smartid device %s: a stale version answered: revoked as a clone", cc->cc_dev.sd_id);
@@ -326,7 +346,7 @@ approved(struct confirm_ctx *cc, const uint8_t *sig, size_t siglen)
 	if (sig64 != NULL && record(cc, "approved", sig64)) {
 		store_sid_device_touch(cc->cc_srv->sv_store, cc->cc_dev.sd_id, sl_now());
 		audit(cc, "ok");
-		sid_request_finished(cc->cc_srv, &cc->cc_req, "approved");
+		sid_request_finished(cc->cc_srv, &cc->cc_req, "approved", &cc->cc_answer);
 		http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", "approved"));
 	} else if (sig64 == NULL) {
 		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "out of memory", NULL);
@@ -349,10 +369,20 @@ complete(struct confirm_ctx *cc)
 	size_t hashlen = 0, emlen = 0, siglen = 0;
 	enum sk_verdict v = SK_ERROR;
 
-	hash = sl_b64url_decode(cc->cc_req.sq_hash, strlen(cc->cc_req.sq_hash), &hashlen);
-	if (hash != NULL && open_key(cc, &err) == SL_OK &&
-		sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
-			&emlen, &err) == SL_OK)
+	if (cc->cc_rp) {
+		hash = malloc(cc->cc_hashlen);
+		if (hash != NULL)
+			memcpy(hash, cc->cc_hash, cc->cc_hashlen);
+		hashlen = cc->cc_hashlen;
+	} else {
+		hash = sl_b64url_decode(cc->cc_req.sq_hash, strlen(cc->cc_req.sq_hash), &hashlen);
+	}
+	if (cc->cc_em != NULL) /* checked against the hash, the key opened (check_em) */
+		v = sk_server_complete(&cc->cc_sk, cc->cc_em, cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen,
+			&sig, &siglen);
+	else if (hash != NULL && open_key(cc, &err) == SL_OK &&
+		 sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
+			 &emlen, &err) == SL_OK)
 		v = sk_server_complete(
 			&cc->cc_sk, em, emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &sig, &siglen);
 	if (v == SK_OK)
@@ -373,15 +403,121 @@ complete(struct confirm_ctx *cc)
 	free(sig);
 }
 
-static void
-refuse(struct confirm_ctx *cc)
+#define RP_MEMBER_MAX 64 /* bytes of an RP API answer's reason or interaction */
+
+/* An RP API refusal's reason and interaction (docs/smart-id.md); false
+ * when the 400 is sent. */
+static bool
+parse_refusal(struct confirm_ctx *cc, json_t *body)
 {
+	static const char *const reasons[] = { "refused", "wrong_vc", "interaction", "cert_choice", "not_supported" };
+	struct sidrp_answer *a = &cc->cc_answer;
+	bool known = false;
+
+	a->sa_refusal = json_object_get(body, "reason") ? app_json_str(body, "reason", RP_MEMBER_MAX) : "refused";
+	a->sa_interaction = app_json_str(body, "interaction", RP_MEMBER_MAX);
+	for (size_t i = 0; a->sa_refusal != NULL && i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		known = known || strcmp(a->sa_refusal, reasons[i]) == 0;
+	if (!known || (strcmp(a->sa_refusal, "interaction") == 0 &&
+			      (a->sa_interaction == NULL || sidp_interaction_type_of(a->sa_interaction) == 0))) {
+		app_send_error(cc->cc_rq, 400, "invalid_request",
+			"reason must be refused, wrong_vc, interaction (with the interaction), cert_choice or "
+			"not_supported",
+			NULL);
+		return false;
+	}
+	return true;
+}
+
+static void
+refuse(struct confirm_ctx *cc, json_t *body)
+{
+	if (cc->cc_rp && !parse_refusal(cc, body))
+		return;
 	if (!record(cc, "refused", NULL))
 		return;
 	store_sid_device_touch(cc->cc_srv->sv_store, cc->cc_dev.sd_id, sl_now());
 	audit(cc, "refused");
-	sid_request_finished(cc->cc_srv, &cc->cc_req, "refused");
+	sid_request_finished(cc->cc_srv, &cc->cc_req, "refused", &cc->cc_answer);
 	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", "refused"));
+}
+
+/* A certificate choice needs no PIN, but a certificate whose key is
+ * locked is of no use to the RP: the request fails (the session ends
+ * DOCUMENT_UNUSABLE) and the device hears 403 locked.  True when so. */
+static bool
+sign_key_locked(struct confirm_ctx *cc)
+{
+	struct store_sid_key k = { 0 };
+	bool locked = false;
+
+	if (store_sid_key_get(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &k) == SL_OK &&
+		k.sk_locked_until > sl_now()) {
+		locked = true;
+		end_failed(cc);
+		app_send_error(cc->cc_rq, 403, "locked", "Too many wrong PINs: this key is locked.",
+			locked_json(k.sk_locked_until));
+	}
+	store_sid_key_clear(&k);
+	return locked;
+}
+
+/* Step 2b; false when the answer is sent (a certificate choice is done
+ * here: approved with no signature). */
+static bool
+rp_confirm(struct confirm_ctx *cc, json_t *body)
+{
+	struct sidrp_answer *a = &cc->cc_answer;
+	struct sl_err err = { 0 };
+
+	a->sa_interaction = app_json_str(body, "interaction", RP_MEMBER_MAX);
+	a->sa_user_challenge = app_json_str(body, "user_challenge", RP_MEMBER_MAX);
+	if (strcmp(cc->cc_req.sq_action, "cert") == 0) {
+		if (sign_key_locked(cc))
+			return false;
+		if (record(cc, "approved", NULL)) {
+			store_sid_device_touch(cc->cc_srv->sv_store, cc->cc_dev.sd_id, sl_now());
+			audit(cc, "ok");
+			sid_request_finished(cc->cc_srv, &cc->cc_req, "approved", a);
+			http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", "approved"));
+		}
+		return false;
+	}
+	cc->cc_hashlen = sizeof(cc->cc_hash);
+	if (sidrp_request_digest(cc->cc_srv, &cc->cc_req, a, cc->cc_hash, &cc->cc_hashlen, &err) != SL_OK) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", err.msg, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* Step 2b for PSS, before anything is charged: the EM the device signed
+ * ("em", b64url, n bytes) must be a PSS encoding of the hash
+ * (sk_encode_check); the key is opened for its modulus and kept open for
+ * step 6.  False when the answer is sent. */
+static bool
+check_em(struct confirm_ctx *cc, json_t *body)
+{
+	const char *em = app_json_str(body, "em", APP_SEALED_BIG_MAX);
+	struct sl_err err = { 0 };
+
+	if (!cc->cc_rp || strcmp(cc->cc_req.sq_padding, "pss") != 0)
+		return true;
+	if (em == NULL || (cc->cc_em = sl_b64url_decode(em, strlen(em), &cc->cc_emlen)) == NULL) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", "em (the PSS encoding signed) is required", NULL);
+		return false;
+	}
+	if (open_key(cc, &err) != SL_OK) {
+		log_warn("smartid request %s: cannot open the key: %s", cc->cc_req.sq_id, err.msg);
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
+		return false;
+	}
+	if (sk_encode_check(cc->cc_sk.sk_n, SK_PSS, cc->cc_req.sq_digest, cc->cc_hash, cc->cc_hashlen, cc->cc_em,
+		    cc->cc_emlen, &err) != SL_OK) {
+		app_send_error(cc->cc_rq, 400, "invalid_request", "em is not a PSS encoding of what is signed", NULL);
+		return false;
+	}
+	return true;
 }
 
 static void
@@ -395,17 +531,20 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	}
 	if (!load_request(cc))
 		return;
+	cc->cc_rp = sidrp_is_rp_request(&cc->cc_req);
 	if (strcmp(decision, "refuse") == 0) {
-		refuse(cc);
+		refuse(cc, body);
 		return;
 	}
+	if (cc->cc_rp && !rp_confirm(cc, body))
+		return;
 	if (!parse_confirm(cc, body))
 		return;
 	if (store_sid_key_get(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &cc->cc_key) != SL_OK) {
 		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
 		return;
 	}
-	if (check_version(cc) && charge(cc))
+	if (check_em(cc, body) && check_version(cc) && charge(cc))
 		complete(cc);
 }
 
@@ -423,6 +562,7 @@ sid_confirm_post(void *ctx, struct http_request *rq)
 	json_decref(body);
 	if (cc.cc_part != NULL)
 		OPENSSL_clear_free(cc.cc_part, cc.cc_partlen);
+	free(cc.cc_em);
 	sk_server_key_clear(&cc.cc_sk);
 	store_sid_key_clear(&cc.cc_key);
 	store_sid_device_clear(&cc.cc_dev);

@@ -70,14 +70,43 @@ sid_device_authenticate(struct server *srv, struct http_request *rq, struct stor
 	return SL_OK;
 }
 
+/* The portal login's binding fields ("bind"): an RP API request has none
+ * (what it signs is built from "rp_api"). */
+static json_t *
+rp_api_json(const struct store_sid_request *r)
+{
+	json_t *o = r->sq_extra ? json_loads(r->sq_extra, 0, NULL) : NULL;
+
+	if (json_is_object(o))
+		return o;
+	json_decref(o);
+	return json_object();
+}
+
 json_t *
 sid_request_json(const struct store_sid_request *r, int64_t now)
 {
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:I}", "id", r->sq_id, "rp_name",
-		r->sq_rp_name, "action", r->sq_action, "key", r->sq_key_use, "display_text", r->sq_display_text,
-		"verification_code", r->sq_vc, "digest", r->sq_digest, "padding", r->sq_padding, "hash", r->sq_hash,
-		"bind", "rp_id", r->sq_client_id, "nonce", r->sq_nonce, "expires_in",
+	bool rp = sidrp_is_rp_request(r);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:I}", "id", r->sq_id, "rp_name", r->sq_rp_name,
+		"action", r->sq_action, "key", r->sq_key_use, "display_text", r->sq_display_text, "verification_code",
+		r->sq_vc, "digest", r->sq_digest, "padding", r->sq_padding, "expires_in",
 		(json_int_t)(r->sq_expires > now ? r->sq_expires - now : 0));
+
+	if (o == NULL)
+		return NULL;
+	if (!sl_str_empty(r->sq_hash))
+		json_object_set_new(o, "hash", json_string(r->sq_hash));
+	if (rp)
+		json_object_set_new(o, "rp_api", rp_api_json(r));
+	else
+		json_object_set_new(o, "bind", json_pack("{s:s,s:s}", "rp_id", r->sq_client_id, "nonce", r->sq_nonce));
+	return o;
+}
+
+bool
+sid_request_for_device(const struct store_sid_request *r, const char *device_id)
+{
+	return r->sq_device_only == NULL || strcmp(r->sq_device_only, device_id) == 0;
 }
 
 bool

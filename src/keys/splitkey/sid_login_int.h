@@ -36,6 +36,7 @@
 
 #include "../../store/store.h"
 #include "../app/app.h"
+#include "../sidrp/sidrp.h"
 #include "splitkey.h"
 
 #define SID_RRN_LEN 11 /* digits of a national register number */
@@ -87,16 +88,23 @@ void sid_verification_code(const uint8_t *hash, size_t hashlen, char out[SID_VC_
  * checked with app_proof_check.  SL_OK with the record (clear it);
  * otherwise the 401 (or 503) is sent and SL_EDENIED returned. */
 int sid_device_authenticate(struct server *srv, struct http_request *rq, struct store_sid_device *out);
-/* A request as the device sees it ("GET /requests"); new reference. */
+/* A request as the device sees it ("GET /requests"; an RP API request
+ * with its "rp_api" object, docs/smart-id.md "Device side"); new reference. */
 json_t *sid_request_json(const struct store_sid_request *r, int64_t now);
+/* May this device see and answer `r`?  Not when the request is only for
+ * another device (an RP API request by document number, a claimed link). */
+bool sid_request_for_device(const struct store_sid_request *r, const char *device_id);
 /* The request of `rq`'s path after `prefix` (an id, at most APP_ID_MAX),
  * or false. */
 bool sid_path_id(struct http_request *rq, const char *prefix, const char *suffix, char out[APP_ID_MAX + 1]);
 
 /* ---- sid_confirm.c ---- */
 /* Finish what a request was made for (the OIDC login: complete with the
- * account's person when approved, deny otherwise) and wake its waiters. */
-void sid_request_finished(struct server *srv, const struct store_sid_request *r, const char *status);
+ * account's person when approved, deny otherwise; an RP API session: its
+ * end result, sidrp_request_finished() with the device's answer `a`, NULL
+ * for a lock, a clone or a device's end) and wake its waiters. */
+void sid_request_finished(
+	struct server *srv, const struct store_sid_request *r, const char *status, const struct sidrp_answer *a);
 
 /* ---- sid_status.c ---- */
 #define SID_END_NOTIFY_MAX 64 /* pending logins told at once when a device ends */

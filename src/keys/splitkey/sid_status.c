@@ -89,7 +89,7 @@ sid_device_end(struct server *srv, const struct store_sid_device *dev, const cha
 		/* Only those the end failed: another device may have answered. */
 		if (rc == SL_OK && store_sid_request_get(srv->sv_store, el->el_req[i].sq_id, &now) == SL_OK &&
 			strcmp(now.sq_status, "failed") == 0)
-			sid_request_finished(srv, &el->el_req[i], "failed");
+			sid_request_finished(srv, &el->el_req[i], "failed", NULL);
 		store_sid_request_clear(&now);
 		store_sid_request_clear(&el->el_req[i]);
 	}

@@ -118,8 +118,14 @@ const DIGEST_INFO = {
   SHA256: '3031300d060960864801650304020105000420',
   SHA384: '3041300d060960864801650304020205000430',
   SHA512: '3051300d060960864801650304020305000440',
+  'SHA3-256': '3031300d060960864801650304020805000420',
+  'SHA3-384': '3041300d060960864801650304020905000430',
+  'SHA3-512': '3051300d060960864801650304020a05000440',
 };
-const NODE_MD = { SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' };
+const NODE_MD = {
+  SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512', 'SHA3-256': 'sha3-256', 'SHA3-384': 'sha3-384',
+  'SHA3-512': 'sha3-512',
+};
 
 // EM for `hash` under `padding` ("pkcs1" or "pss"), as long as n in bytes
 // (sk_encode): PKCS#1 v1.5 with the DigestInfo, or EMSA-PSS with MGF1 of
@@ -184,6 +190,39 @@ export function verificationCode(hash) {
   const h = crypto.createHash('sha256').update(hash).digest();
   return String(h.readUInt16BE(h.length - 2) % 10000).padStart(4, '0');
 }
+
+// ---- the RP API's side (docs/smart-id.md "Device side"; the published
+// rules of SK's RP API v3: ACSP_V2, verification codes) ----
+
+// The RP API's hash names ("SHA-512", "SHA3-256") as node's.
+const RP_MD = {
+  'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512', 'SHA3-256': 'sha3-256', 'SHA3-384': 'sha3-384',
+  'SHA3-512': 'sha3-512',
+};
+const b64std = (buf) => Buffer.from(buf).toString('base64');
+
+// The ACSP_V2 payload of an RP API request's rp_api object with the
+// device's userChallenge and the interaction shown: 11 fields joined by
+// "|", the callback only for Web2App and App2App.
+export function acspPayload(api, userChallenge, interaction) {
+  const sameDevice = api.flow_type === 'Web2App' || api.flow_type === 'App2App';
+  return [api.scheme, 'ACSP_V2', api.server_random, api.rp_challenge, userChallenge,
+    b64std(Buffer.from(api.rp_name, 'utf8')),
+    api.brokered_rp_name ? b64std(Buffer.from(api.brokered_rp_name, 'utf8')) : '',
+    b64std(crypto.createHash('sha256').update(api.interactions, 'utf8').digest()), interaction,
+    sameDevice ? api.initial_callback_url : '', api.flow_type].join('|');
+}
+
+// The interactions the RP offered, in its order.
+export function rpInteractions(api) {
+  if (api.interactions_v2) return api.interactions_v2;
+  if (!api.interactions) return [];
+  return JSON.parse(Buffer.from(api.interactions, 'base64').toString('utf8'));
+}
+
+// The interactions this phone knows (all of v3's, and v2's code choice).
+export const PHONE_INTERACTIONS = ['displayTextAndPIN', 'confirmationMessage',
+  'confirmationMessageAndVerificationCodeChoice', 'verificationCodeChoice'];
 
 // ---- the phone ----
 
@@ -327,6 +366,66 @@ export class SmartIdPhone extends Phone {
   }
 
   async refuse(rq) { return this.call('POST', `/requests/${rq.id}`, { decision: 'refuse' }); }
+
+  // POST /link: claim a scanned or opened device link.
+  async claimLink(link) { return this.call('POST', '/link', { link }); }
+
+  // Answer an RP API request as the app does: the verification code
+  // recomputed (notification authentication: the rpChallenge's; v2: the
+  // hash's), the first interaction it supports in the RP's order (or
+  // `interaction`), then PIN1/PIN2 over the ACSP_V2 payload's hash with a
+  // fresh userChallenge, or over the RP's digest; a certificate choice
+  // confirms without a PIN.  opts: wrongPin, interaction, refuse (a
+  // reason), vcPick (the code the person picks; another one refuses
+  // wrong_vc), supported (the interactions this app knows), body (merged
+  // into what is sent).  Returns the answer with the userChallenge, its
+  // verifier and the payload signed.
+  async answerRp(rq, opts = {}) {
+    const api = rq.rp_api;
+    assert.ok(api, 'not an RP API request');
+    this.checkRp(rq);
+    const supported = opts.supported || PHONE_INTERACTIONS;
+    const shown = opts.interaction || rpInteractions(api).map((i) => i.type).find((t) => supported.includes(t));
+    const post = (body) => this.call('POST', `/requests/${rq.id}`, { ...body, ...(opts.body || {}) });
+    if (opts.refuse) return post({ decision: 'refuse', reason: opts.refuse, interaction: shown });
+    if (!shown && rq.action !== 'cert') return post({ decision: 'refuse', reason: 'not_supported' });
+    if (opts.vcPick !== undefined && opts.vcPick !== rq.verification_code) {
+      return post({ decision: 'refuse', reason: 'wrong_vc', interaction: shown });
+    }
+    if (rq.action === 'cert') return post({ decision: 'confirm', ...(shown ? { interaction: shown } : {}) });
+    let hash;
+    const out = {};
+    if (api.signature_protocol === 'ACSP_V2') {
+      out.verifier = b64u(crypto.randomBytes(32));
+      out.userChallenge = b64u(crypto.createHash('sha256').update(out.verifier, 'utf8').digest());
+      out.payload = acspPayload(api, out.userChallenge, shown);
+      hash = crypto.createHash(RP_MD[api.hash_algorithm]).update(out.payload, 'utf8').digest();
+    } else {
+      hash = Buffer.from(rq.hash, 'base64url');
+    }
+    const { version, part, em } = this.signPart(rq.key, hash, rq.id,
+      { wrongPin: opts.wrongPin, padding: rq.padding, digest: rq.digest });
+    // PSS salts are random: the server completes the EM signed here once
+    // it checked it encodes the same hash.
+    const r = await post({ decision: 'confirm', interaction: shown, seal_kid: this.sealKey.kid, version, part,
+      ...(rq.padding === 'pss' ? { em: b64u(opts.em || em) } : {}),
+      ...(out.userChallenge ? { user_challenge: out.userChallenge } : {}) });
+    return { ...r, ...out, interaction: shown };
+  }
+
+  // What the app checks of an RP API request before it asks for a PIN.
+  checkRp(rq) {
+    const api = rq.rp_api;
+    if (rq.hash !== undefined) assert.equal(api.signature_protocol === 'ACSP_V2', false, 'ACSP_V2 with a hash');
+    if (api.flow_type !== 'Notification' || rq.action === 'cert') {
+      assert.equal(rq.verification_code, null, 'a device-link request shows no code');
+    } else if (api.api === 'v2') {
+      assert.equal(rq.verification_code, verificationCode(Buffer.from(rq.hash, 'base64url')), 'v2 code');
+    } else if (api.signature_protocol === 'ACSP_V2') {
+      assert.equal(rq.verification_code, verificationCode(Buffer.from(api.rp_challenge, 'base64')),
+        'the rpChallenge\'s verification code');
+    }
+  }
   async devices() { return this.call('GET', '/devices'); }
   async remove(id = this.deviceId) { return this.call('POST', `/devices/${id}/remove`, {}); }
 }

@@ -1,0 +1,421 @@
+// sidrp-api.test.mjs — the RP-facing side of the Smart-ID RP API
+// (src/keys/sidrp: parse, problem, rp_auth, create, v3, v2, status), as an
+// RP registered with `sleutel rp add` sees it, for a person registered with
+// the test phone.  The person's answers (OK results) are the device's and
+// the RP client's tests (sidrp-device*, sidrp-rp*).
+//
+// Asserted: every creation endpoint's answer shape (v3 device-link,
+// notification authentication and signing with its vc, certificate choice,
+// signature/certificate at once, v2); the notification authentication's
+// code kept is the rpChallenge's (the published rule) and the secret is
+// sealed at rest; one 400 per field, as an RFC 9457 problem naming the
+// member; 401 (name, address), 403 (unknown UUID, disabled RP, missing
+// permission), 404 (unknown person, bad and unknown document, too high a
+// certificate level: NO_SUITABLE_ACCOUNT_FOUND; v2 471), 429 at
+// rp_max_running, idempotent creation (same body: same session and secret;
+// another nonce: a new one; after the window: a new one), status long-poll
+// (RUNNING after timeoutMs, TIMEOUT at the session's lifetime, 404 after
+// rp_result_keep, bad timeoutMs 400, unknown 404, v2 shape), linked
+// signing without its certificate choice 400, v1 480; nothing of it with
+// [smartid] rp_api = false.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { startServer } from './lib/harness.mjs';
+import { rrn } from './lib/eid.mjs';
+import { registerSmartId } from './lib/smartid.mjs';
+
+const ALICE = { given: 'Alice', family: 'Peeters', rrn: rrn('850730', 101) };
+const NOBODY = rrn('900101', 203); // a valid number nobody registered
+const LIFETIME = 10; // [smartid] rp_session_lifetime
+const KEEP = 10; // [smartid] rp_result_keep
+const IDEMPOTENCY = 2; // [smartid] rp_idempotency
+const MAX_RUNNING = 2; // [smartid] rp_max_running
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The published examples (SK's RP API 3.2).
+const RP_CHALLENGE = 'GYS+yoah6emAcVDNIajwSs6UB/M95XrDxMzXBUkwQJ9YFDipXXzGpPc7raWcuc2+TEoRc7WvIZ/7dU/iRXenYg==';
+const DIGEST = 'VC3jDipMw9TgSQrIm3oYuz2t/GciD3Aw2WTpnaGpo+1sdkkRiCnbRz08uqlgU6q1W2/VP6PDxSQlOy5AIxT5Xw==';
+const b64json = (v) => Buffer.from(JSON.stringify(v)).toString('base64');
+const INTERACTIONS = b64json([{ type: 'displayTextAndPIN', displayText60: 'Log in to Test RP' }]);
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let server;
+let alice;
+let etsi;
+
+function sql(q) {
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
+    { encoding: 'utf8' }).trim();
+}
+
+before(async () => {
+  server = await startServer({
+    demo: true,
+    config: {
+      smartid: {
+        key_bits: 1024, max_pending: 20, certificate_level: 'ADVANCED', rp_session_lifetime: LIFETIME,
+        rp_result_keep: KEEP, rp_idempotency: IDEMPOTENCY, rp_max_running: MAX_RUNNING,
+      },
+    },
+  });
+  alice = await registerSmartId(server, ALICE);
+  etsi = `PNOBE-${ALICE.rrn}`;
+});
+
+after(async () => { await server?.stop(); });
+
+// A relying party of its own (rp_max_running counts per RP).
+async function newRp({ name = 'Test RP', allowIp, permissions } = {}) {
+  const args = ['rp', 'add', '--name', name, '--json'];
+  if (allowIp) args.push('--allow-ip', allowIp);
+  if (permissions) args.push('--permissions', permissions);
+  return JSON.parse(await server.cli(...args));
+}
+
+async function call(method, url, body) {
+  const res = await fetch(`${server.base}/smart-id/${url}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, ctype: res.headers.get('content-type'), body: json, text };
+}
+const post = (url, body) => call('POST', url, body);
+const get = (url) => call('GET', url);
+
+const who = (rp) => ({ relyingPartyUUID: rp.uuid, relyingPartyName: rp.name });
+const authBody = (rp, over = {}) => ({
+  ...who(rp), certificateLevel: 'ADVANCED', signatureProtocol: 'ACSP_V2',
+  signatureProtocolParameters: { rpChallenge: RP_CHALLENGE, signatureAlgorithm: 'rsassa-pss',
+    signatureAlgorithmParameters: { hashAlgorithm: 'SHA-512' } },
+  interactions: INTERACTIONS, vcType: 'numeric4', ...over,
+});
+const signBody = (rp, over = {}) => ({
+  ...who(rp), certificateLevel: 'ADVANCED', signatureProtocol: 'RAW_DIGEST_SIGNATURE',
+  signatureProtocolParameters: { digest: DIGEST, signatureAlgorithm: 'rsassa-pss',
+    signatureAlgorithmParameters: { hashAlgorithm: 'SHA-512' } },
+  interactions: INTERACTIONS, ...over,
+});
+const certBody = (rp, over = {}) => ({ ...who(rp), certificateLevel: 'ADVANCED', ...over });
+const v2Body = (rp, over = {}) => ({
+  ...who(rp), certificateLevel: 'ADVANCED', hash: crypto.createHash('sha256').update('Hello World!').digest('base64'),
+  hashType: 'SHA256', allowedInteractionsOrder: [{ type: 'displayTextAndPIN', displayText60: 'Log in' }], ...over,
+});
+
+function assertDeviceLink(r) {
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(Object.keys(r.body).sort(), ['deviceLinkBase', 'sessionID', 'sessionSecret', 'sessionToken']);
+  assert.match(r.body.sessionID, UUID_V4);
+  assert.match(r.body.sessionToken, /^[A-Za-z0-9]{24}$/);
+  assert.equal(Buffer.from(r.body.sessionSecret, 'base64').length, 32);
+  assert.equal(Buffer.from(r.body.sessionSecret, 'base64').toString('base64'), r.body.sessionSecret);
+  assert.equal(r.body.deviceLinkBase, `${server.base}/smart-id/device-link`);
+}
+
+function assertProblem(r, status, title) {
+  assert.equal(r.status, status, r.text);
+  assert.match(r.ctype, /^application\/json/);
+  assert.equal(r.body.type, 'about:blank');
+  assert.equal(r.body.title, title);
+  assert.equal(r.body.status, status);
+  assert.equal(typeof r.body.detail, 'string');
+}
+
+function assertBadParam(r, param) {
+  assertProblem(r, 400, 'Bad Request');
+  assert.equal(r.body.detail, 'Invalid request parameters found');
+  assert.equal(r.body.errors.length, 1, r.text);
+  assert.equal(r.body.errors[0].paramName, param, r.text);
+  assert.equal(r.body.errors[0].pointer, `/${param.replaceAll('.', '/')}`);
+  assert.ok(r.body.errors[0].detail.length > 0);
+}
+
+test('every v3 creation endpoint answers its shape', async () => {
+  const doc = alice.document;
+  for (const p of ['authentication/device-link/anonymous', `authentication/device-link/etsi/${etsi}`,
+    `authentication/device-link/document/${doc}`]) {
+    assertDeviceLink(await post(`v3/${p}`, authBody(await newRp())));
+  }
+  for (const p of [`signature/device-link/etsi/${etsi}`, `signature/device-link/document/${doc}`]) {
+    assertDeviceLink(await post(`v3/${p}`, signBody(await newRp())));
+  }
+  assertDeviceLink(await post('v3/signature/certificate-choice/device-link/anonymous', certBody(await newRp())));
+
+  for (const p of [`authentication/notification/etsi/${etsi}`, `authentication/notification/document/${doc}`]) {
+    const r = await post(`v3/${p}`, authBody(await newRp()));
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.body), ['sessionID']);
+    assert.match(r.body.sessionID, UUID_V4);
+  }
+  for (const p of [`signature/notification/etsi/${etsi}`, `signature/notification/document/${doc}`]) {
+    const r = await post(`v3/${p}`, signBody(await newRp(), { nonce: 'd8XkbEnA0WsE0PvBZZoxGnPI4ml9qk' }));
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(Object.keys(r.body).sort(), ['sessionID', 'vc']);
+    assert.equal(r.body.vc.type, 'numeric4');
+    assert.match(r.body.vc.value, /^\d{4}$/);
+    assert.equal(sql(`SELECT vc FROM sid_sessions WHERE id = '${r.body.sessionID}'`), r.body.vc.value);
+  }
+  const cc = await post(`v3/signature/certificate-choice/notification/etsi/${etsi}`, certBody(await newRp()));
+  assert.equal(cc.status, 200, cc.text);
+  assert.deepEqual(Object.keys(cc.body), ['sessionID']);
+});
+
+test('a session keeps the rpChallenge\'s code and its secret only sealed', async () => {
+  const r = await post(`v3/authentication/notification/etsi/${etsi}`, authBody(await newRp()));
+  assert.equal(r.status, 200, r.text);
+  // the published rule and vector: SHA-256 of the decoded rpChallenge -> 7180
+  assert.equal(sql(`SELECT vc FROM sid_sessions WHERE id = '${r.body.sessionID}'`), '7180');
+  assert.notEqual(sql(`SELECT request_id FROM sid_sessions WHERE id = '${r.body.sessionID}'`), '');
+
+  const d = await post('v3/authentication/device-link/anonymous', authBody(await newRp()));
+  assertDeviceLink(d);
+  const row = sql(`SELECT secret || '|' || token || '|' || ifnull(server_random, '') FROM sid_sessions
+    WHERE id = '${d.body.sessionID}'`).split('|');
+  const hex = Buffer.from(d.body.sessionSecret, 'base64').toString('hex');
+  assert.ok(row[0].length > 44);
+  assert.ok(!row[0].includes(d.body.sessionSecret) && !row[0].includes(hex));
+  assert.equal(row[1], d.body.sessionToken);
+  assert.ok(Buffer.from(row[2], 'base64').length >= 18, 'an ACSP_V2 session has a serverRandom');
+});
+
+test('signature/certificate answers the sign certificate at once', async () => {
+  const r = await post(`v3/signature/certificate/${alice.document}`, certBody(await newRp()));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.state, 'OK');
+  assert.equal(r.body.cert.certificateLevel, 'ADVANCED');
+  const der = new crypto.X509Certificate(alice.certificates.sign).raw.toString('base64');
+  assert.equal(r.body.cert.value, der);
+  const lvl = await post(`v3/signature/certificate/${alice.document}`, certBody(await newRp(),
+    { certificateLevel: 'QSCD' }));
+  assertProblem(lvl, 404, 'Not Found');
+  assert.equal(lvl.body.errors[0].code, 'NO_SUITABLE_ACCOUNT_FOUND');
+});
+
+test('v2 creation answers {sessionID}', async () => {
+  for (const [p, body] of [[`authentication/etsi/${etsi}`, v2Body], [`signature/document/${alice.document}`, v2Body],
+    [`certificatechoice/etsi/${etsi}`, certBody]]) {
+    const r = await post(`v2/${p}`, body(await newRp()));
+    assert.equal(r.status, 200, `${p}: ${r.text}`);
+    assert.deepEqual(Object.keys(r.body), ['sessionID']);
+    assert.match(r.body.sessionID, UUID_V4);
+    // the person's request was made at once, for the session
+    const q = sql(`SELECT q.action || ' ' || q.status FROM sid_sessions s JOIN sid_requests q ON q.id = s.request_id
+      WHERE s.id = '${r.body.sessionID}' AND q.link_id = s.id`);
+    assert.equal(q, `${p.startsWith('auth') ? 'login' : p.startsWith('sign') ? 'sign' : 'cert'} pending`);
+  }
+  // v2's code is the hash's (the published 7712 vector)
+  const r = await post(`v2/authentication/etsi/${etsi}`, v2Body(await newRp()));
+  assert.equal(sql(`SELECT vc FROM sid_sessions WHERE id = '${r.body.sessionID}'`), '7712');
+});
+
+test('one 400 per field, naming it', async () => {
+  const rp = await newRp();
+  const A = `v3/authentication/notification/etsi/${etsi}`;
+  const D = 'v3/authentication/device-link/anonymous';
+  const S = `v3/signature/notification/etsi/${etsi}`;
+  const params = (over) => ({ rpChallenge: RP_CHALLENGE, signatureAlgorithm: 'rsassa-pss',
+    signatureAlgorithmParameters: { hashAlgorithm: 'SHA-512' }, ...over });
+  const cases = [
+    [A, authBody(rp, { relyingPartyUUID: 'not-a-uuid' }), 'relyingPartyUUID'],
+    [A, authBody(rp, { relyingPartyUUID: undefined }), 'relyingPartyUUID'],
+    [A, authBody(rp, { relyingPartyName: '' }), 'relyingPartyName'],
+    [A, authBody(rp, { relyingPartyName: 'x'.repeat(129) }), 'relyingPartyName'],
+    [A, authBody(rp, { certificateLevel: 'QSCD' }), 'certificateLevel'],
+    [A, authBody(rp, { signatureProtocol: 'RAW_DIGEST_SIGNATURE' }), 'signatureProtocol'],
+    [A, authBody(rp, { signatureProtocolParameters: 'x' }), 'signatureProtocolParameters'],
+    [A, authBody(rp, { signatureProtocolParameters: params({ rpChallenge: Buffer.alloc(31).toString('base64') }) }),
+      'signatureProtocolParameters.rpChallenge'],
+    [A, authBody(rp, { signatureProtocolParameters: params({ rpChallenge: 'AAAA AAAA' }) }),
+      'signatureProtocolParameters.rpChallenge'],
+    [A, authBody(rp, { signatureProtocolParameters: params({ signatureAlgorithm: 'ecdsa' }) }),
+      'signatureProtocolParameters.signatureAlgorithm'],
+    [A, authBody(rp, { signatureProtocolParameters: params({ signatureAlgorithmParameters: undefined }) }),
+      'signatureProtocolParameters.signatureAlgorithmParameters.hashAlgorithm'],
+    [A, authBody(rp, { signatureProtocolParameters: params({ signatureAlgorithm: 'sha256WithRSAEncryption' }) }),
+      'signatureProtocolParameters.signatureAlgorithmParameters.hashAlgorithm'],
+    [A, authBody(rp, { interactions: b64json([]) }), 'interactions'],
+    [A, authBody(rp, { interactions: b64json([{ type: 'displayTextAndPIN', displayText60: 'x'.repeat(61) }]) }),
+      'interactions'],
+    [D, authBody(rp, { interactions: b64json([{ type: 'confirmationMessageAndVerificationCodeChoice',
+      displayText200: 'Pay' }]) }), 'interactions'],
+    [A, authBody(rp, { vcType: undefined }), 'vcType'],
+    [D, authBody(rp, { initialCallbackUrl: 'http://rp.example.com/cb' }), 'initialCallbackUrl'],
+    [A, authBody(rp, { capabilities: ['x'.repeat(65)] }), 'capabilities'],
+    [A, authBody(rp, { requestProperties: { shareMdClientIpAddress: 'yes' } }),
+      'requestProperties.shareMdClientIpAddress'],
+    [S, signBody(rp, { nonce: 'n'.repeat(31) }), 'nonce'],
+    [S, signBody(rp, { signatureProtocolParameters: { digest: Buffer.alloc(32).toString('base64'),
+      signatureAlgorithm: 'rsassa-pss', signatureAlgorithmParameters: { hashAlgorithm: 'SHA-512' } } }),
+    'signatureProtocolParameters.digest'],
+    [`v3/signature/notification/linked/${alice.document}`, signBody(rp, { linkedSessionID: 'x' }),
+      'linkedSessionID'],
+    [`v2/authentication/etsi/${etsi}`, v2Body(rp, { hashType: 'SHA3-256' }), 'hashType'],
+    [`v2/authentication/etsi/${etsi}`, v2Body(rp, { hash: 'AAAA' }), 'hash'],
+    [`v2/authentication/etsi/${etsi}`, v2Body(rp, { allowedInteractionsOrder: INTERACTIONS }),
+      'allowedInteractionsOrder'],
+  ];
+  for (const [url, body, param] of cases) {
+    await assertBadParam(await post(url, body), param);
+  }
+  // not an object, not JSON: 400 without a member
+  for (const body of ['[]', '{"a":', '']) {
+    const r = await post(A, body);
+    assertProblem(r, 400, 'Bad Request');
+    assert.deepEqual(r.body.errors, []);
+  }
+});
+
+test('401: the RP\'s name or address; 403: unknown, disabled, not permitted', async () => {
+  const rp = await newRp({ name: 'Bank Één' });
+  const A = 'v3/authentication/device-link/anonymous';
+  assertProblem(await post(A, authBody({ ...rp, name: 'Bank Een' })), 401, 'Unauthorized');
+  assertProblem(await post(A, authBody({ ...rp, name: 'Bank Één ' })), 401, 'Unauthorized');
+  // ASCII letters fold; the rest must match
+  assert.equal((await post(A, authBody({ ...rp, name: 'BANK Één' }))).status, 200);
+
+  const far = await newRp({ allowIp: '10.0.0.1,2001:db8::/32' });
+  assertProblem(await post(A, authBody(far)), 401, 'Unauthorized');
+  const near = await newRp({ allowIp: '10.0.0.1,127.0.0.0/8' });
+  assert.equal((await post(A, authBody(near))).status, 200);
+
+  assertProblem(await post(A, authBody({ uuid: crypto.randomUUID(), name: 'Test RP' })), 403, 'Forbidden');
+  const off = await newRp();
+  await server.cli('rp', 'disable', off.uuid);
+  assertProblem(await post(A, authBody(off)), 403, 'Forbidden');
+  await server.cli('rp', 'enable', off.uuid);
+  assert.equal((await post(A, authBody(off))).status, 200);
+
+  const authOnly = await newRp({ permissions: 'auth' });
+  assertProblem(await post(`v3/signature/notification/etsi/${etsi}`, signBody(authOnly)), 403, 'Forbidden');
+  assertProblem(await post(`v3/signature/certificate/${alice.document}`, certBody(authOnly)), 403, 'Forbidden');
+  assertProblem(await post('v3/signature/certificate-choice/device-link/anonymous', certBody(authOnly)), 403,
+    'Forbidden');
+  const refused = sql(`SELECT count(*) FROM audit WHERE event = 'sidrp.refused'`);
+  assert.ok(Number(refused) >= 6, `audited refusals: ${refused}`);
+});
+
+test('404: unknown person, bad or unknown document, too high a level', async () => {
+  const rp = await newRp();
+  const plain = (r) => {
+    assertProblem(r, 404, 'Not Found');
+    assert.equal(r.body.errors, undefined);
+  };
+  plain(await post(`v3/authentication/notification/etsi/PNOBE-${NOBODY}`, authBody(rp)));
+  plain(await post('v3/authentication/notification/etsi/PNOBE-85073003329', authBody(rp))); // check digits
+  plain(await post('v3/authentication/notification/etsi/PNOEE-30001010004', authBody(rp)));
+  plain(await post(`v3/authentication/notification/document/PNOBE-${ALICE.rrn}`, authBody(rp)));
+  plain(await post(`v3/authentication/notification/document/PNOBE-${NOBODY}-AB2C-Q`, authBody(rp)));
+  plain(await post(`v3/signature/certificate/PNOBE-${NOBODY}-AB2C-Q`, certBody(rp)));
+  plain(await post('v3/signature/certificate-choice/device-link/etsi/' + etsi, certBody(rp)));
+  plain(await post(`v2/authentication/etsi/PNOBE-${NOBODY}`, v2Body(rp)));
+  // [smartid] certificate_level = ADVANCED: QUALIFIED (the default) finds no suitable account
+  const lvl = await post(`v3/authentication/notification/etsi/${etsi}`, authBody(rp, { certificateLevel: undefined }));
+  assertProblem(lvl, 404, 'Not Found');
+  assert.equal(lvl.body.errors[0].code, 'NO_SUITABLE_ACCOUNT_FOUND');
+  const v2 = await post(`v2/signature/etsi/${etsi}`, v2Body(rp, { certificateLevel: 'QUALIFIED' }));
+  assertProblem(v2, 471, 'No Suitable Account');
+});
+
+test('idempotent creation and rp_max_running', async () => {
+  const rp = await newRp();
+  const D = 'v3/signature/device-link/anonymous';
+  const url = `v3/signature/device-link/etsi/${etsi}`;
+  const first = await post(url, signBody(rp, { nonce: 'one' }));
+  assertDeviceLink(first);
+  const again = await post(url, signBody(rp, { nonce: 'one' }));
+  assert.deepEqual(again.body, first.body, 'the same body answers the same session, secret and token');
+  const other = await post(url, signBody(rp, { nonce: 'two' }));
+  assertDeviceLink(other);
+  assert.notEqual(other.body.sessionID, first.body.sessionID);
+  assert.notEqual(other.body.sessionSecret, first.body.sessionSecret);
+  // two RUNNING: a third is refused, a repeat of either still answers
+  assertProblem(await post(url, signBody(rp, { nonce: 'three' })), 429, 'Too Many Requests');
+  assert.equal((await post(D, certBody(rp))).status, 404); // not an endpoint: 404 before the bound
+  assert.deepEqual((await post(url, signBody(rp, { nonce: 'one' }))).body, first.body);
+
+  // after the window the same body makes a new session
+  const rp2 = await newRp();
+  const a = await post(url, signBody(rp2));
+  await sleep(IDEMPOTENCY * 1000 + 1100);
+  const b = await post(url, signBody(rp2));
+  assertDeviceLink(b);
+  assert.notEqual(b.body.sessionID, a.body.sessionID);
+});
+
+test('status: RUNNING after timeoutMs, bad timeoutMs, unknown, v2 shape', async () => {
+  const rp = await newRp();
+  const r = await post('v3/authentication/device-link/anonymous', authBody(rp));
+  const t0 = Date.now();
+  const s = await get(`v3/session/${r.body.sessionID}?timeoutMs=1000`);
+  assert.ok(Date.now() - t0 >= 1000, `answered after ${Date.now() - t0} ms`);
+  assert.equal(s.status, 200);
+  assert.deepEqual(s.body, { state: 'RUNNING' });
+  for (const bad of ['999', '120001', 'abc', '1000.5', '-1000', '']) {
+    assertBadParam(await get(`v3/session/${r.body.sessionID}?timeoutMs=${bad}`), 'timeoutMs');
+  }
+  assertProblem(await get(`v3/session/${crypto.randomUUID()}`), 404, 'Not Found');
+  assertProblem(await get('v3/session/not-a-session'), 404, 'Not Found');
+  const v2 = await post(`v2/authentication/etsi/${etsi}`, v2Body(rp));
+  assert.deepEqual((await get(`v2/session/${v2.body.sessionID}?timeoutMs=1000`)).body, { state: 'RUNNING' });
+  // only the RP's addresses may read it: an RP limited to another address
+  const far = await newRp({ allowIp: '127.0.0.1' });
+  const mine = await post('v3/authentication/device-link/anonymous', authBody(far));
+  assert.equal(mine.status, 200);
+  sql(`UPDATE sid_rps SET allow_ip = '10.0.0.1' WHERE uuid = '${far.uuid}'`);
+  assertProblem(await get(`v3/session/${mine.body.sessionID}?timeoutMs=1000`), 401, 'Unauthorized');
+});
+
+test('status: TIMEOUT at the lifetime, then 404 after rp_result_keep', async () => {
+  const rp = await newRp();
+  const r = await post('v3/authentication/device-link/anonymous', authBody(rp));
+  const t0 = Date.now();
+  const s = await get(`v3/session/${r.body.sessionID}?timeoutMs=120000`);
+  const took = Date.now() - t0;
+  assert.equal(s.status, 200, s.text);
+  assert.deepEqual(s.body, { state: 'COMPLETE', result: { endResult: 'TIMEOUT' } });
+  assert.ok(took >= (LIFETIME - 1) * 1000 && took < (LIFETIME + 3) * 1000, `long-poll took ${took} ms`);
+  const v2 = await get(`v2/session/${r.body.sessionID}`);
+  assert.deepEqual(v2.body, { state: 'COMPLETE', result: { endResult: 'TIMEOUT' } });
+  await sleep(KEEP * 1000 + 1000);
+  assertProblem(await get(`v3/session/${r.body.sessionID}?timeoutMs=1000`), 404, 'Not Found');
+});
+
+test('linked signing needs this RP\'s completed certificate choice', async () => {
+  const rp = await newRp();
+  const cc = await post('v3/signature/certificate-choice/device-link/anonymous', certBody(rp));
+  assertDeviceLink(cc);
+  // RUNNING, not COMPLETE OK with this document
+  assertBadParam(await post(`v3/signature/notification/linked/${alice.document}`,
+    signBody(rp, { linkedSessionID: cc.body.sessionID })), 'linkedSessionID');
+  assertBadParam(await post(`v3/signature/notification/linked/${alice.document}`,
+    signBody(rp, { linkedSessionID: crypto.randomUUID() })), 'linkedSessionID');
+});
+
+test('v1 is too old: 480', async () => {
+  const r = await post('v1/authentication/pno/EE/30001010004', { relyingPartyUUID: crypto.randomUUID() });
+  assertProblem(r, 480, 'Client Too Old');
+  assertProblem(await get('v1/session/x'), 480, 'Client Too Old');
+});
+
+test('[smartid] rp_api = false: no RP API at all', async () => {
+  // on (the other server): the device's link claim is there, and wants a device proof
+  assert.notEqual((await fetch(`${server.base}/device/v1/smartid/link`, { method: 'POST', body: '{}' })).status, 404);
+  const off = await startServer({ config: { smartid: { key_bits: 1024, rp_api: 'false' } } });
+  try {
+    for (const p of ['v3/authentication/device-link/anonymous', `v3/session/${crypto.randomUUID()}`,
+      'v2/authentication/etsi/PNOBE-85073003328', 'v1/x']) {
+      const r = await fetch(`${off.base}/smart-id/${p}`, { method: p.includes('session') ? 'GET' : 'POST',
+        body: p.includes('session') ? undefined : '{}' });
+      assert.equal(r.status, 404, p);
+    }
+    assert.equal((await fetch(`${off.base}/device/v1/smartid/link`, { method: 'POST', body: '{}' })).status, 404);
+  } finally {
+    await off.stop();
+  }
+});
