@@ -106,6 +106,9 @@ const char *http_param_repeated(const struct http_request *rq);
 size_t http_param_count(const struct http_request *rq);
 void http_param_at(const struct http_request *rq, size_t i, const char **name, const char **value);
 const char *http_header(const struct http_request *rq, const char *name);
+/* The LAST line of a header sent several times (http_header gives the
+ * first): what a proxy that adds its own line rather than appending wrote. */
+const char *http_header_last(const struct http_request *rq, const char *name);
 const char *http_cookie(const struct http_request *rq, const char *name);
 const char *http_client_ip(const struct http_request *rq);
 const char *http_content_type(const struct http_request *rq);

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_int.h"
 
@@ -205,6 +206,31 @@ const char *
 http_header(const struct http_request *rq, const char *name)
 {
 	return MHD_lookup_connection_value(rq->rq_conn, MHD_HEADER_KIND, name);
+}
+
+struct header_walk {
+	const char *hw_name;
+	const char *hw_last;
+};
+
+static enum MHD_Result
+header_last_iter(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_walk *hw = cls;
+
+	(void)kind;
+	if (key != NULL && value != NULL && strcasecmp(key, hw->hw_name) == 0)
+		hw->hw_last = value;
+	return MHD_YES;
+}
+
+const char *
+http_header_last(const struct http_request *rq, const char *name)
+{
+	struct header_walk hw = { .hw_name = name, .hw_last = NULL };
+
+	MHD_get_connection_values(rq->rq_conn, MHD_HEADER_KIND, header_last_iter, &hw);
+	return hw.hw_last;
 }
 
 const char *

@@ -5,7 +5,11 @@
  * proxy named in [server] trusted_proxies is believed about the person's
  * address (the last one it appended to X-Forwarded-For, the hop it saw);
  * from anyone else the header is a claim the sender makes about itself and
- * is ignored.
+ * is ignored.  A sender may send its own X-Forwarded-For line too: a proxy
+ * that appends to it (nginx's $proxy_add_x_forwarded_for) leaves its hop
+ * last on that line, one that adds a line of its own (HAProxy's option
+ * forwardfor) leaves it on the last line — so the last element of the
+ * last line, never the first line (which the sender wrote).
  */
 #include <string.h>
 
@@ -27,7 +31,7 @@ server_proxy_trusted(const struct server *srv, const char *ip)
 const char *
 server_person_ip(const struct server *srv, struct http_request *rq, char *buf, size_t len)
 {
-	const char *xff = http_header(rq, "X-Forwarded-For"), *last;
+	const char *xff = http_header_last(rq, "X-Forwarded-For"), *last;
 
 	if (xff == NULL || !server_proxy_trusted(srv, http_client_ip(rq)))
 		return http_client_ip(rq);
