@@ -17,6 +17,7 @@
 
 #include <openssl/crypto.h>
 
+#include "../sidproto/sidproto.h"
 #include "app_int.h"
 
 #define SID_BIND_TAG "sleutel-smartid-v1"
@@ -70,10 +71,7 @@ sapp_sid_binding_hash(const char *id, const char *rp_id, const char *rp_name, co
 void
 sapp_sid_vc(const uint8_t *hash, size_t len, char out[5])
 {
-	uint8_t h[SL_SHA256_LEN];
-
-	crypto_sha256(hash, len, h);
-	snprintf(out, 5, "%04u", (unsigned int)(((unsigned int)h[30] << 8 | h[31]) % 10000));
+	sidp_vc_of(hash, len, out); /* Smart-ID's published rule (src/sidproto) */
 }
 
 /* The digest's name as sk_encode knows it and its length. */

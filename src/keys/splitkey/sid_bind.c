@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "../eid/eid.h"
+#include "../../sidproto/sidproto.h"
 #include "sid_login_int.h"
 
 int
@@ -102,13 +103,5 @@ sid_bind_hash(const struct sid_bind *b, uint8_t out[SL_SHA256_LEN])
 void
 sid_verification_code(const uint8_t *hash, size_t hashlen, char out[SID_VC_LEN + 1])
 {
-	uint8_t h[SL_SHA256_LEN];
-	unsigned v;
-
-	if (crypto_sha256(hash, hashlen, h) != SL_OK) {
-		sl_strlcpy(out, "0000", SID_VC_LEN + 1);
-		return;
-	}
-	v = ((unsigned)h[SL_SHA256_LEN - 2] << 8 | h[SL_SHA256_LEN - 1]) % 10000u;
-	snprintf(out, SID_VC_LEN + 1, "%04u", v);
+	sidp_vc_of(hash, hashlen, out); /* Smart-ID's published rule (src/sidproto) */
 }
