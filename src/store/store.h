@@ -658,8 +658,9 @@ int store_sid_device_each(
 	struct store *st, const char *account_id, int (*fn)(const struct store_sid_device *, void *), void *arg);
 int store_sid_device_count_active(struct store *st, const char *account_id, int *n);
 /* active -> "revoked"/"removed" with a reason, in one step; the device's
- * pending requests (its account's not yet answered by another device: any
- * of them may be on its screen) become "failed".  SL_ECONFLICT when not
+ * pending requests (its account's not yet answered by another device nor
+ * only for another one, sq_device_only: any of them may be on its screen)
+ * become "failed".  SL_ECONFLICT when not
  * active, SL_ENOTFOUND when unknown. */
 int store_sid_device_end(struct store *st, const char *id, const char *status, const char *reason);
 int store_sid_device_touch(struct store *st, const char *id, int64_t when);
