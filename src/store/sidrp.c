@@ -49,7 +49,8 @@ static const char ss_by_idem_sql[] = "SELECT " SS_COLS " FROM sid_sessions WHERE
 static const char ss_claim_sql[] = "UPDATE sid_sessions SET account_id = ?2, request_id = ?3"
 				   " WHERE id = ?1 AND state = 'RUNNING' AND request_id IS NULL AND expires > ?4";
 static const char ss_complete_sql[] = "UPDATE sid_sessions SET state = 'COMPLETE', result = ?2, keep_until = ?3"
-				      " WHERE id = ?1 AND state = 'RUNNING'";
+				      " WHERE id = ?1 AND state = 'RUNNING'"
+				      " AND (?4 IS NULL OR request_id IS NULL OR request_id = ?4)";
 
 const char *const store_sql_sidrp[Q_COUNT] = {
 	[Q_SP_PUT] = sp_put_sql,
@@ -275,9 +276,10 @@ store_sid_session_claim(struct store *st, const char *id, const char *account_id
 }
 
 int
-store_sid_session_complete(struct store *st, const char *id, const char *result, int64_t keep_until)
+store_sid_session_complete(
+	struct store *st, const char *id, const char *request_id, const char *result, int64_t keep_until)
 {
-	const struct bind b[] = { BT(id), BT(result), BI(keep_until) };
+	const struct bind b[] = { BT(id), BT(result), BI(keep_until), BT(request_id) };
 	const struct claim_ref ref = { id, 0 };
 
 	if (id == NULL || result == NULL || keep_until <= 0)

@@ -813,9 +813,13 @@ int store_sid_session_by_idem(struct store *st, const char *idem, int64_t since,
  * Of two racing claims exactly one wins. */
 int store_sid_session_claim(
 	struct store *st, const char *id, const char *account_id, const char *request_id, int64_t now);
-/* RUNNING -> COMPLETE with the result JSON, kept until `keep_until`, once:
- * SL_ECONFLICT when already COMPLETE, SL_ENOTFOUND. */
-int store_sid_session_complete(struct store *st, const char *id, const char *result, int64_t keep_until);
+/* RUNNING -> COMPLETE with the result JSON, kept until `keep_until`, once;
+ * `request_id` (the answering request) must be the session's own when it
+ * has one (a device that lost the claim cannot end it); NULL for what the
+ * session itself decides (TIMEOUT, SERVER_ERROR).  SL_ECONFLICT when
+ * already COMPLETE or the request is not the session's, SL_ENOTFOUND. */
+int store_sid_session_complete(
+	struct store *st, const char *id, const char *request_id, const char *result, int64_t keep_until);
 void store_sid_session_clear(struct store_sid_session *s);
 
 /* Delete expired short-lived rows (app requests, Smart-ID registrations

@@ -397,6 +397,26 @@ test('linked signing needs this RP\'s completed certificate choice', async () =>
     signBody(rp, { linkedSessionID: crypto.randomUUID() })), 'linkedSessionID');
 });
 
+test('one pending request per RP and person: an RP\'s new session supersedes its older one (TIMEOUT), others keep theirs', async () => {
+  const [spammer, other] = [await newRp({ name: 'Spammer' }), await newRp({ name: 'Other Bank' })];
+  const pendingOf = (rp) => Number(sql(`SELECT count(*) FROM sid_requests WHERE client_id = '${rp.uuid}'`
+    + ` AND status = 'pending'`));
+  const theirs = await post(`v3/authentication/notification/etsi/${etsi}`, authBody(other));
+  assert.equal(theirs.status, 200, theirs.text);
+  const first = await post(`v3/authentication/notification/etsi/${etsi}`, authBody(spammer, { nonce: 'one' }));
+  assert.equal(first.status, 200, first.text);
+  for (const nonce of ['two', 'three', 'four', 'five']) {
+    const r = await post(`v3/signature/notification/etsi/${etsi}`, signBody(spammer, { nonce }));
+    assert.equal(r.status, 200, r.text);
+  }
+  assert.equal(pendingOf(spammer), 1, 'the spammer holds one place, never all of them');
+  assert.equal(pendingOf(other), 1);
+  const st = await get(`v3/session/${first.body.sessionID}?timeoutMs=1000`);
+  assert.equal(st.body.state, 'COMPLETE', st.text);
+  assert.equal(st.body.result.endResult, 'TIMEOUT');
+  assert.equal((await get(`v3/session/${theirs.body.sessionID}?timeoutMs=1000`)).body.state, 'RUNNING');
+});
+
 test('v1 is too old: 480', async () => {
   const r = await post('v1/authentication/pno/EE/30001010004', { relyingPartyUUID: crypto.randomUUID() });
   assertProblem(r, 480, 'Client Too Old');

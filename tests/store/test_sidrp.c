@@ -357,8 +357,8 @@ test_session_max_running(void **state)
 	assert_int_equal(put_sessions(fx->fx_store, RP_B, "b", 3, now, 3), SL_OK);
 	assert_int_equal(put_sessions(fx->fx_store, RP_A, "free", 1, now, 0), SL_OK);
 	/* A COMPLETE one no longer counts. */
-	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-a-0", RESULT_OK, now + KEEP), SL_OK);
-	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-free-0", RESULT_OK, now + KEEP), SL_OK);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-a-0", NULL, RESULT_OK, now + KEEP), SL_OK);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-free-0", NULL, RESULT_OK, now + KEEP), SL_OK);
 	assert_int_equal(put_sessions(fx->fx_store, RP_A, "c", 1, now, 3), SL_OK);
 	assert_int_equal(put_sessions(fx->fx_store, RP_A, "d", 1, now, 3), SL_EBUSY);
 	/* Nor do those still RUNNING past their expiry (not yet ended by a
@@ -463,7 +463,7 @@ test_session_claim(void **state)
 	assert_int_equal(store_sid_session_put(fx->fx_store, &s, 0), SL_OK);
 	s = session_fixture("s-done", "tok-3", now);
 	assert_int_equal(store_sid_session_put(fx->fx_store, &s, 0), SL_OK);
-	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-done", RESULT_OK, now + KEEP), SL_OK);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-done", NULL, RESULT_OK, now + KEEP), SL_OK);
 
 	assert_int_equal(store_sid_session_claim(fx->fx_store, SES_1, "acc-1", "req-1", now), SL_OK);
 	assert_session_field(fx->fx_store, SES_1, ACCOUNT, "acc-1");
@@ -513,7 +513,7 @@ racer_run(void *arg)
 
 	pthread_barrier_wait(&race->r_start);
 	if (race->r_complete)
-		r->rc_rc = store_sid_session_complete(race->r_store, SES_1, r->rc_value, sl_now() + KEEP);
+		r->rc_rc = store_sid_session_complete(race->r_store, SES_1, NULL, r->rc_value, sl_now() + KEEP);
 	else
 		r->rc_rc = store_sid_session_claim(race->r_store, SES_1, "acc-1", r->rc_value, sl_now());
 	return NULL;
@@ -582,7 +582,7 @@ test_session_complete_once(void **state)
 	assert_true(got.ss_keep_until >= now + KEEP);
 	store_sid_session_clear(&got);
 	/* Once more: refused, the result stays the winner's. */
-	assert_int_equal(store_sid_session_complete(fx->fx_store, SES_1, RESULT_OK, now + KEEP), SL_ECONFLICT);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, SES_1, NULL, RESULT_OK, now + KEEP), SL_ECONFLICT);
 	assert_int_equal(store_sid_session_get(fx->fx_store, SES_1, &got), SL_OK);
 	assert_string_equal(got.ss_result, won);
 	store_sid_session_clear(&got);
@@ -590,15 +590,39 @@ test_session_complete_once(void **state)
 	 * its keep_until is the one given now. */
 	s = session_fixture("s-old", "tok-2", now - 200);
 	assert_int_equal(store_sid_session_put(fx->fx_store, &s, 0), SL_OK);
-	assert_int_equal(
-		store_sid_session_complete(fx->fx_store, "s-old", "{\"result\":{\"endResult\":\"TIMEOUT\"}}", now + 7),
+	assert_int_equal(store_sid_session_complete(
+				 fx->fx_store, "s-old", NULL, "{\"result\":{\"endResult\":\"TIMEOUT\"}}", now + 7),
 		SL_OK);
 	assert_int_equal(store_sid_session_get(fx->fx_store, "s-old", &got), SL_OK);
 	assert_int_equal(got.ss_keep_until, now + 7);
 	store_sid_session_clear(&got);
-	assert_int_equal(store_sid_session_complete(fx->fx_store, "nope", RESULT_OK, now + KEEP), SL_ENOTFOUND);
-	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-old", NULL, now + KEEP), SL_EINVAL);
-	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-old", RESULT_OK, 0), SL_EINVAL);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, "nope", NULL, RESULT_OK, now + KEEP), SL_ENOTFOUND);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-old", NULL, NULL, now + KEEP), SL_EINVAL);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-old", NULL, RESULT_OK, 0), SL_EINVAL);
+}
+
+/* Only the request the session took ends it (review 10, finding 5): a
+ * device that lost the claim cannot answer for the winner. */
+static void
+test_session_complete_by_its_request_only(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_sid_session s = session_fixture(SES_1, "tok-1", now), got;
+
+	put_rp(fx->fx_store, RP_A);
+	assert_int_equal(store_sid_session_put(fx->fx_store, &s, 0), SL_OK);
+	assert_int_equal(store_sid_session_claim(fx->fx_store, SES_1, "acct-1", "rq-winner", now), SL_OK);
+	assert_int_equal(
+		store_sid_session_complete(fx->fx_store, SES_1, "rq-loser", RESULT_OK, now + KEEP), SL_ECONFLICT);
+	assert_int_equal(store_sid_session_get(fx->fx_store, SES_1, &got), SL_OK);
+	assert_string_equal(got.ss_state, "RUNNING");
+	store_sid_session_clear(&got);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, SES_1, "rq-winner", RESULT_OK, now + KEEP), SL_OK);
+	/* A session no device took yet completes by its own decision (NULL). */
+	s = session_fixture("s-free", "tok-2", now);
+	assert_int_equal(store_sid_session_put(fx->fx_store, &s, 0), SL_OK);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, "s-free", NULL, RESULT_OK, now + KEEP), SL_OK);
 }
 
 /* ---- purge ---- */
@@ -614,7 +638,7 @@ test_purge_sessions_at_keep_until(void **state)
 	assert_int_equal(store_sid_session_put(fx->fx_store, &s, 0), SL_OK);
 	s = session_fixture("s-running", "tok-2", now);
 	assert_int_equal(store_sid_session_put(fx->fx_store, &s, 0), SL_OK);
-	assert_int_equal(store_sid_session_complete(fx->fx_store, SES_1, RESULT_OK, now + 10), SL_OK);
+	assert_int_equal(store_sid_session_complete(fx->fx_store, SES_1, NULL, RESULT_OK, now + 10), SL_OK);
 	/* The result is read until keep_until... */
 	assert_int_equal(store_purge_expired(fx->fx_store, now + 9), 0);
 	assert_int_equal(store_sid_session_get(fx->fx_store, SES_1, &got), SL_OK);
@@ -825,6 +849,7 @@ main(void)
 		T(test_session_claim),
 		T(test_session_claim_race),
 		T(test_session_complete_once),
+		T(test_session_complete_by_its_request_only),
 		T(test_purge_sessions_at_keep_until),
 		T(test_request_rp_columns),
 		T(test_request_device_only_survives_other_device_end),

@@ -301,9 +301,11 @@ refusal_result(const struct sidrp_answer *a)
 	return "PROTOCOL_FAILURE";
 }
 
-/* Complete the session with `result` (stolen) and wake its long-polls. */
+/* Complete the session with `result` (stolen) and wake its long-polls;
+ * `request_id`: the answering request, which must be the session's own
+ * (NULL: the session's own end). */
 static void
-complete(struct server *srv, const char *session_id, json_t *result)
+complete(struct server *srv, const char *session_id, const char *request_id, json_t *result)
 {
 	char *text = result ? json_dumps(result, JSON_COMPACT) : NULL;
 	char key[128];
@@ -311,7 +313,7 @@ complete(struct server *srv, const char *session_id, json_t *result)
 
 	if (text != NULL)
 		rc = store_sid_session_complete(
-			srv->sv_store, session_id, text, sl_now() + srv->sv_conf->c_sid_rp_result_keep);
+			srv->sv_store, session_id, request_id, text, sl_now() + srv->sv_conf->c_sid_rp_result_keep);
 	if (rc == SL_OK) {
 		sidrp_session_wait_key(session_id, key, sizeof(key));
 		waiter_notify(srv->sv_waiters, key);
@@ -322,14 +324,21 @@ complete(struct server *srv, const char *session_id, json_t *result)
 	json_decref(result);
 }
 
-void
-sidrp_session_end(struct server *srv, const char *session_id, const char *end_result, const char *detail)
+/* An end result only, for `request_id`'s answer (NULL: the session's). */
+static void
+end_with(struct server *srv, const char *session_id, const char *request_id, const char *end_result, const char *detail)
 {
 	json_t *o = json_pack("{s:{s:s}}", "result", "endResult", end_result);
 
 	if (o != NULL && detail != NULL)
 		json_object_set_new(json_object_get(o, "result"), "details", json_pack("{s:s}", "interaction", detail));
-	complete(srv, session_id, o);
+	complete(srv, session_id, request_id, o);
+}
+
+void
+sidrp_session_end(struct server *srv, const char *session_id, const char *end_result, const char *detail)
+{
+	end_with(srv, session_id, NULL, end_result, detail);
 }
 
 void
@@ -344,18 +353,18 @@ sidrp_request_finished(
 	if (strcmp(status, "approved") == 0) {
 		ok = approved_json(srv, r, a);
 		if (ok != NULL)
-			complete(srv, r->sq_link_id, ok);
+			complete(srv, r->sq_link_id, r->sq_id, ok);
 		else
-			sidrp_session_end(srv, r->sq_link_id, "SERVER_ERROR", NULL);
+			end_with(srv, r->sq_link_id, r->sq_id, "SERVER_ERROR", NULL);
 		return;
 	}
 	if (strcmp(status, "refused") == 0) {
 		end = refusal_result(a);
-		sidrp_session_end(srv, r->sq_link_id, end,
+		end_with(srv, r->sq_link_id, r->sq_id, end,
 			strcmp(end, "USER_REFUSED_INTERACTION") == 0 && a->sa_interaction ? a->sa_interaction : NULL);
 	} else if (strcmp(status, "expired") == 0) {
-		sidrp_session_end(srv, r->sq_link_id, "TIMEOUT", NULL);
+		end_with(srv, r->sq_link_id, r->sq_id, "TIMEOUT", NULL);
 	} else {
-		sidrp_session_end(srv, r->sq_link_id, "DOCUMENT_UNUSABLE", NULL);
+		end_with(srv, r->sq_link_id, r->sq_id, "DOCUMENT_UNUSABLE", NULL);
 	}
 }

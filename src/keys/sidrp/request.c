@@ -284,6 +284,44 @@ store_request(struct server *srv, const struct store_sid_session *s, const struc
 	return store_sid_request_put_bounded(srv->sv_store, &r, srv->sv_conf->c_sid_max_pending);
 }
 
+/* The RP's earlier requests to this account still pending (at most a few:
+ * [smartid] max_pending), collected to be superseded. */
+struct older {
+	const char *ol_rp;
+	size_t ol_n;
+	char ol_ids[SIDRP_SUPERSEDE_MAX][APP_ID_MAX + 1];
+	char ol_sessions[SIDRP_SUPERSEDE_MAX][APP_ID_MAX + 1];
+};
+
+static int
+older_one(const struct store_sid_request *r, void *arg)
+{
+	struct older *o = arg;
+
+	if (o->ol_n < SIDRP_SUPERSEDE_MAX && sidrp_is_rp_request(r) && strcmp(r->sq_client_id, o->ol_rp) == 0) {
+		sl_strlcpy(o->ol_ids[o->ol_n], r->sq_id, sizeof(o->ol_ids[0]));
+		sl_strlcpy(o->ol_sessions[o->ol_n], r->sq_link_id, sizeof(o->ol_sessions[0]));
+		o->ol_n++;
+	}
+	return 0;
+}
+
+/* One pending request per RP and person (review 10, finding 4): the RP's
+ * new session supersedes its older one for this account, which fails and
+ * ends TIMEOUT — so an RP that keeps starting sessions holds one of the
+ * account's [smartid] max_pending places, never all of them, and the
+ * portal's logins and other RPs keep theirs. */
+static void
+supersede_older(struct server *srv, const struct store_sid_session *s, const char *account_id)
+{
+	struct older o = { .ol_rp = s->ss_rp_uuid };
+
+	store_sid_request_each_pending(srv->sv_store, account_id, sl_now(), older_one, &o);
+	for (size_t i = 0; i < o.ol_n; i++)
+		if (store_sid_request_finish(srv->sv_store, o.ol_ids[i], "failed", NULL, NULL, sl_now()) == SL_OK)
+			sidrp_session_end(srv, o.ol_sessions[i], "TIMEOUT", NULL);
+}
+
 int
 sidrp_request_make(struct server *srv, const struct store_sid_session *s, const char *account_id, const char *device_id,
 	const char *flow_type, char *request_id, struct sl_err *err)
@@ -298,6 +336,7 @@ sidrp_request_make(struct server *srv, const struct store_sid_session *s, const 
 	if (rc == SL_OK && (rc = make_fields(srv, s, &p, flow_type, &m)) != SL_OK)
 		sl_fail(err, rc, "the session's request could not be made");
 	if (rc == SL_OK) {
+		supersede_older(srv, s, account_id);
 		rc = store_request(srv, s, &p, account_id, device_id, &m);
 		if (rc == SL_EBUSY)
 			sl_fail(err, rc, "too many requests are waiting on this Smart-ID");

@@ -42,6 +42,7 @@
 #define SIDRP_TIMEOUT_MAX_MS 120000
 #define SIDRP_TIMEOUT_DEFAULT_MS 60500
 #define SIDRP_UUID_LEN 36
+#define SIDRP_SUPERSEDE_MAX 20 /* an RP's older pending requests to one account ended at once (>= max_pending) */
 
 /* ---- parse.c, parse_v2.c (pure) ---- */
 enum sidrp_type { SIDRP_AUTH = 1, SIDRP_SIGN, SIDRP_CERT_CHOICE, SIDRP_CERT /* signature/certificate: sync */ };
