@@ -35,7 +35,7 @@
 static void
 rp_usage(void)
 {
-	printf("usage: sleutel [--config FILE] rp add --name NAME [--allow-ip ADDR[,ADDR...]]\n"
+	printf("usage: sleutel [--config FILE] rp add --name NAME [--allow-ip ADDR[,ADDR...]|any]\n"
 	       "              [--permissions auth,sign,cert,v2] [--uuid UUID] [--json]\n"
 	       "       sleutel [--config FILE] rp list [--json]\n"
 	       "       sleutel [--config FILE] rp show UUID [--json]\n"
