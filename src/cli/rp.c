@@ -489,6 +489,7 @@ cli_rp(const char *config, int argc, char **argv)
 	bool json = cli_has_flag(argc, argv, "--json"), change;
 	int rc;
 
+	memset(&add, 0, sizeof(add));
 	if (argc < 1 || cli_has_flag(argc, argv, "--help")) {
 		rp_usage();
 		return argc < 1 ? CLI_USAGE : CLI_OK;
