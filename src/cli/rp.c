@@ -6,7 +6,10 @@
  * UUID made here from the CSPRNG (or the one it already uses with the
  * hosted service, --uuid), and carries the relyingPartyName its requests
  * must repeat, the addresses it may call from and what it may start
- * (auth, sign, cert).  Everything an operator types is checked before the
+ * (auth, sign, cert; v2 for the older API, only when asked for).  Without
+ * --allow-ip an RP may call only from this host (loopback): the UUID and
+ * name are no secrets, so "any address" must be asked for (--allow-ip
+ * any), is warned about and is marked in list and show.  Everything an operator types is checked before the
  * store is opened and written back normalised: addresses as inet_ntop
  * prints them, a CIDR's host bits cleared, permissions in a fixed order.
  * Every change is an audit record with the operator's Unix user.
@@ -25,13 +28,15 @@
 #define RP_ALLOW_IP_MAX 32 /* addresses or CIDRs of one RP */
 #define RP_ALLOW_IP_LEN (RP_ALLOW_IP_MAX * (INET6_ADDRSTRLEN + 4) + 1) /* the normalised list */
 #define RP_UUID_LEN 36
-#define RP_PERMISSIONS_ALL "auth sign cert"
+#define RP_PERMISSIONS_ALL "auth sign cert v2"
+#define RP_PERMISSIONS_DEFAULT "auth,sign,cert" /* v2 only when asked for */
+#define RP_ALLOW_IP_DEFAULT "127.0.0.1,::1" /* an RP on this host */
 
 static void
 rp_usage(void)
 {
-	printf("usage: sleutel [--config FILE] rp add --name NAME [--allow-ip ADDR[,ADDR...]]\n"
-	       "              [--permissions auth,sign,cert] [--uuid UUID] [--json]\n"
+	printf("usage: sleutel [--config FILE] rp add --name NAME [--allow-ip ADDR[,ADDR...]|any]\n"
+	       "              [--permissions auth,sign,cert,v2] [--uuid UUID] [--json]\n"
 	       "       sleutel [--config FILE] rp list [--json]\n"
 	       "       sleutel [--config FILE] rp show UUID [--json]\n"
 	       "       sleutel [--config FILE] rp disable UUID\n"
@@ -41,9 +46,11 @@ rp_usage(void)
 	       "NAME      the relyingPartyName its requests carry (matched ignoring case): 1 to %d bytes\n"
 	       "          of printable UTF-8\n"
 	       "ADDR      an IPv4 or IPv6 address or CIDR (192.0.2.0/24, 2001:db8::/32) the RP calls from;\n"
-	       "          at most %d; without --allow-ip any address\n"
+	       "          at most %d; without --allow-ip only this host (127.0.0.1, ::1); --allow-ip any:\n"
+	       "          any address (the relyingPartyUUID is then its only credential)\n"
 	       "auth      may start authentication sessions; sign: signature sessions and\n"
-	       "          signature/certificate; cert: certificate choice (default: all three)\n"
+	       "          signature/certificate; cert: certificate choice; v2: the same through the\n"
+	       "          older /smart-id/v2/ API (default: auth, sign and cert; v2 only when named)\n"
 	       "disable   its requests are refused (403) until enabled again\n",
 		RP_NAME_MAX, RP_ALLOW_IP_MAX);
 }
@@ -167,8 +174,8 @@ addr_add(const char *item, void *arg)
 	return CLI_OK;
 }
 
-/* Which of auth, sign, cert were named (bit i: perms[i]). */
-static const char *const perms[] = { "auth", "sign", "cert", NULL };
+/* Which of auth, sign, cert, v2 were named (bit i: perms[i]). */
+static const char *const perms[] = { "auth", "sign", "cert", "v2", NULL };
 
 static int
 perm_add(const char *item, void *arg)
@@ -181,7 +188,7 @@ perm_add(const char *item, void *arg)
 			return CLI_OK;
 		}
 	}
-	return cli_error("--permissions: unknown permission \"%.32s\" (known: auth, sign, cert)", item), CLI_USAGE;
+	return cli_error("--permissions: unknown permission \"%.32s\" (known: auth, sign, cert, v2)", item), CLI_USAGE;
 }
 
 /* The space-separated permissions in the fixed order (as stored). */
@@ -236,7 +243,7 @@ uuid_new(char out[RP_UUID_LEN + 1])
 
 struct rp_add {
 	const char *ra_name;
-	struct addr_list ra_allow;
+	struct addr_list ra_allow; /* al_n 0: any address (--allow-ip any) */
 	char ra_perms[sizeof(RP_PERMISSIONS_ALL)];
 	char ra_uuid[RP_UUID_LEN + 1]; /* "" until made, unless --uuid */
 };
@@ -273,18 +280,22 @@ add_options(int argc, char **argv, struct rp_add *a)
 		       CLI_USAGE;
 	if (uuid != NULL && !uuid_normalise(uuid, a->ra_uuid))
 		return cli_error("rp add: --uuid: \"%.40s\" is not a UUID (8-4-4-4-12 hex digits)", uuid), CLI_USAGE;
-	if (allow != NULL)
-		rc = list_each("--allow-ip", allow, addr_add, &a->ra_allow);
+	if (allow != NULL && strcmp(allow, "any") == 0)
+		fprintf(stderr, "warning: --allow-ip any: this relying party may call from any address, so its "
+				"relyingPartyUUID is its only credential: keep it secret\n");
+	else
+		rc = list_each("--allow-ip", allow ? allow : RP_ALLOW_IP_DEFAULT, addr_add, &a->ra_allow);
 	if (rc == CLI_OK)
-		rc = perms_parse(perm ? perm : "auth,sign,cert", a->ra_perms);
+		rc = perms_parse(perm ? perm : RP_PERMISSIONS_DEFAULT, a->ra_perms);
 	return rc;
 }
 
 static json_t *
 rp_json(const struct store_sid_rp *rp)
 {
-	json_t *o = json_pack("{s:s,s:s,s:n,s:[],s:s,s:I}", "uuid", rp->sp_uuid, "name", rp->sp_name, "allow_ip",
-		"permissions", "status", rp->sp_status, "created", (json_int_t)rp->sp_created);
+	json_t *o = json_pack("{s:s,s:s,s:n,s:b,s:[],s:s,s:I}", "uuid", rp->sp_uuid, "name", rp->sp_name, "allow_ip",
+		"allow_any", sl_str_empty(rp->sp_allow_ip), "permissions", "status", rp->sp_status, "created",
+		(json_int_t)rp->sp_created);
 	json_t *perm = json_object_get(o, "permissions");
 	char buf[RP_ALLOW_IP_LEN], *save = NULL, *tok;
 
@@ -365,6 +376,7 @@ rp_list(struct cli_ctx *cc, bool json)
 	json_t *arr = json_array(), *v;
 	char perm[64], ips[RP_ALLOW_IP_LEN];
 	size_t i;
+	bool any = false;
 	int rc = store_sid_rp_each(cc->cc_store, list_rp, arr);
 
 	if (rc != SL_OK) {
@@ -378,8 +390,11 @@ rp_list(struct cli_ctx *cc, bool json)
 		json_array_foreach(arr, i, v) printf("%-36s %-8s %-14s %-24s %s\n",
 			json_string_value(json_object_get(v, "uuid")), json_string_value(json_object_get(v, "status")),
 			joined(json_object_get(v, "permissions"), ",", "-", perm, sizeof(perm)),
-			joined(json_object_get(v, "allow_ip"), ",", "any", ips, sizeof(ips)),
+			joined(json_object_get(v, "allow_ip"), ",", "any (!)", ips, sizeof(ips)),
 			json_string_value(json_object_get(v, "name")));
+		json_array_foreach(arr, i, v) any = any || json_is_true(json_object_get(v, "allow_any"));
+		if (any)
+			printf("(!) any address: the relyingPartyUUID is the RP's only credential\n");
 	}
 	json_decref(arr);
 	return CLI_OK;
@@ -416,7 +431,9 @@ rp_show(struct cli_ctx *cc, const char *what, bool json)
 		printf("%-12s %s\n", "status", json_string_value(json_object_get(o, "status")));
 		printf("%-12s %s\n", "permissions",
 			joined(json_object_get(o, "permissions"), " ", "-", buf, sizeof(buf)));
-		printf("%-12s %s\n", "allow_ip", joined(json_object_get(o, "allow_ip"), " ", "any", buf, sizeof(buf)));
+		printf("%-12s %s\n", "allow_ip",
+			joined(json_object_get(o, "allow_ip"), " ",
+				"any (!): the relyingPartyUUID is the RP's only credential", buf, sizeof(buf)));
 		printf("%-12s %s\n", "created", cli_time(json_integer_value(json_object_get(o, "created")), t));
 	}
 	json_decref(o);
@@ -472,6 +489,7 @@ cli_rp(const char *config, int argc, char **argv)
 	bool json = cli_has_flag(argc, argv, "--json"), change;
 	int rc;
 
+	memset(&add, 0, sizeof(add));
 	if (argc < 1 || cli_has_flag(argc, argv, "--help")) {
 		rp_usage();
 		return argc < 1 ? CLI_USAGE : CLI_OK;

@@ -47,7 +47,7 @@ test('rp has --help, is in the top-level help; usage errors exit 2', async () =>
   }
 });
 
-test('rp add prints a new random v4 UUID; the RP is stored active with every permission and any address',
+test('rp add prints a new random v4 UUID; the RP is stored active with auth, sign, cert, from this host only',
   async () => {
     const r = await cli('rp', 'add', '--name', 'DEMO');
     assert.equal(r.code, 0, r.stderr);
@@ -59,8 +59,9 @@ test('rp add prints a new random v4 UUID; the RP is stored active with every per
     assert.notEqual(again, uuid, 'a new UUID each time, even for the same name');
     const [row] = await sql(`SELECT * FROM sid_rps WHERE uuid = '${uuid}'`);
     assert.equal(row.name, 'DEMO');
-    assert.equal(row.allow_ip, null);
-    assert.equal(row.permissions, 'auth sign cert');
+    assert.equal(row.allow_ip, '127.0.0.1,::1', 'without --allow-ip: loopback only, never any address');
+    assert.equal(row.permissions, 'auth sign cert', 'v2 is never a default');
+    assert.equal(r.stderr, '', 'no warning');
     assert.equal(row.status, 'active');
     assert.ok(Math.abs(row.created - Date.now() / 1000) < 60);
   });
@@ -70,7 +71,7 @@ test('rp add --json: addresses normalised, permissions in order, the name as typ
     '192.0.2.77/24, 2001:DB8:0:0::1 ,2001:db8:ff::/32,198.51.100.7', '--permissions', 'sign,auth');
   assert.match(rp.uuid, UUID_V4);
   assert.deepEqual(rp, {
-    uuid: rp.uuid, name: 'Bänk Ëxample', status: 'active', created: rp.created,
+    uuid: rp.uuid, name: 'Bänk Ëxample', status: 'active', created: rp.created, allow_any: false,
     allow_ip: ['192.0.2.0/24', '2001:db8::1', '2001:db8::/32', '198.51.100.7'],
     permissions: ['auth', 'sign'],
   });
@@ -114,6 +115,9 @@ test('rp add refuses every bad name, address, permission and UUID with a message
     [['--name', 'A', '--allow-ip', Array.from({ length: 33 }, (_, i) => `192.0.2.${i}`).join(',')],
       /at most 32 addresses/],
     [['--name', 'A', '--permissions', 'auth,login'], /unknown permission "login"/],
+    [['--name', 'A', '--permissions', 'V2'], /unknown permission "V2"/],
+    [['--name', 'A', '--allow-ip', 'any,192.0.2.1'], /"any" is not an IPv4 or IPv6 address/],
+    [['--name', 'A', '--allow-ip', 'ANY'], /"ANY" is not an IPv4 or IPv6 address/],
     [['--name', 'A', '--permissions', ''], /an empty item/],
     [['--name', 'A', '--uuid', 'not-a-uuid'], /is not a UUID/],
     [['--name', 'A', '--uuid', '00000000-0000-4000-8000-00000000000g'], /is not a UUID/],
@@ -193,4 +197,35 @@ test('rp add is audited with the name, permissions and addresses', async () => {
   assert.equal(rows[0].client_id, uuid);
   assert.equal(rows[0].detail,
     `operator operator-ann: rp ${uuid} "Audited", permissions auth, allow-ip 2001:db8::5`);
+});
+
+// Review 10, finding 2: the UUID and name are no secrets, so "any address"
+// is asked for explicitly, warned about, and marked wherever RPs are shown.
+test('rp add --allow-ip any: stored without a list, a warning on stderr; list and show mark it', async () => {
+  const r = await cli('rp', 'add', '--name', 'Open Bank', '--allow-ip', 'any', '--permissions', 'v2,auth');
+  assert.equal(r.code, 0, r.stderr);
+  const uuid = r.stdout.trim();
+  assert.match(uuid, UUID_V4);
+  assert.match(r.stderr, /^warning: --allow-ip any: .*any address.*relyingPartyUUID is its only credential/);
+  const [row] = await sql(`SELECT allow_ip, permissions FROM sid_rps WHERE uuid = '${uuid}'`);
+  assert.deepEqual(row, { allow_ip: null, permissions: 'auth v2' });
+  const json = await cliJson('rp', 'show', uuid);
+  assert.equal(json.allow_ip, null);
+  assert.equal(json.allow_any, true);
+  assert.deepEqual(json.permissions, ['auth', 'v2']);
+  const mine = (await cliJson('rp', 'list')).find((x) => x.uuid === uuid);
+  assert.equal(mine.allow_any, true);
+  const list = (await cli('rp', 'list')).stdout;
+  assert.match(list, new RegExp(`^${uuid} +active +auth,v2 +any \\(!\\) +Open Bank$`, 'm'));
+  assert.match(list, /^\(!\) any address: the relyingPartyUUID is the RP's only credential$/m);
+  assert.match((await cli('rp', 'show', uuid)).stdout,
+    /^allow_ip +any \(!\): the relyingPartyUUID is the RP's only credential$/m);
+  // an RP with a list (the loopback default) is not marked
+  const local = (await cli('rp', 'add', '--name', 'Local Bank')).stdout.trim();
+  assert.equal((await cliJson('rp', 'show', local)).allow_any, false);
+  assert.match((await cli('rp', 'show', local)).stdout, /^allow_ip +127\.0\.0\.1 ::1$/m);
+  const seq = await auditMax(server);
+  await cli('rp', 'add', '--name', 'Open Too', '--allow-ip', 'any');
+  const [audit] = (await auditSince(server, seq)).filter((a) => a.event === 'rp.add');
+  assert.match(audit.detail, /allow-ip any$/);
 });

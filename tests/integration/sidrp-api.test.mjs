@@ -17,7 +17,11 @@
 // (RUNNING after timeoutMs, TIMEOUT at the session's lifetime, 404 after
 // rp_result_keep, bad timeoutMs 400, unknown 404, v2 shape), linked
 // signing without its certificate choice 400, v1 480; nothing of it with
-// [smartid] rp_api = false.
+// [smartid] rp_api = false.  Review 10: a session is read only by its
+// active RP, and for an RP without an allow list only from the address that
+// made it (X-Forwarded-For from the trusted 127.0.0.1 plays another
+// address); v2 needs the `v2` permission; creation POSTs need
+// Content-Type application/json (415).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -34,6 +38,7 @@ const KEEP = 10; // [smartid] rp_result_keep
 const IDEMPOTENCY = 2; // [smartid] rp_idempotency
 const MAX_RUNNING = 2; // [smartid] rp_max_running
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const WITH_V2 = 'auth,sign,cert,v2'; // v2 is never a default permission
 
 // The published examples (SK's RP API 3.2).
 const RP_CHALLENGE = 'GYS+yoah6emAcVDNIajwSs6UB/M95XrDxMzXBUkwQJ9YFDipXXzGpPc7raWcuc2+TEoRc7WvIZ/7dU/iRXenYg==';
@@ -59,6 +64,8 @@ before(async () => {
         key_bits: 1024, max_pending: 20, certificate_level: 'ADVANCED', rp_session_lifetime: LIFETIME,
         rp_result_keep: KEEP, rp_idempotency: IDEMPOTENCY, rp_max_running: MAX_RUNNING,
       },
+      // a caller "from another address": X-Forwarded-For from this (trusted) host
+      server: { trusted_proxies: '127.0.0.1' },
     },
   });
   alice = await registerSmartId(server, ALICE);
@@ -75,10 +82,10 @@ async function newRp({ name = 'Test RP', allowIp, permissions } = {}) {
   return JSON.parse(await server.cli(...args));
 }
 
-async function call(method, url, body) {
+async function call(method, url, body, headers = {}) {
   const res = await fetch(`${server.base}/smart-id/${url}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -86,8 +93,9 @@ async function call(method, url, body) {
   try { json = JSON.parse(text); } catch { json = undefined; }
   return { status: res.status, ctype: res.headers.get('content-type'), body: json, text };
 }
-const post = (url, body) => call('POST', url, body);
-const get = (url) => call('GET', url);
+const post = (url, body, headers) => call('POST', url, body, headers);
+const get = (url, headers) => call('GET', url, undefined, headers);
+const from = (ip) => ({ 'X-Forwarded-For': ip });
 
 const who = (rp) => ({ relyingPartyUUID: rp.uuid, relyingPartyName: rp.name });
 const authBody = (rp, over = {}) => ({
@@ -200,7 +208,7 @@ test('signature/certificate answers the sign certificate at once', async () => {
 test('v2 creation answers {sessionID}', async () => {
   for (const [p, body] of [[`authentication/etsi/${etsi}`, v2Body], [`signature/document/${alice.document}`, v2Body],
     [`certificatechoice/etsi/${etsi}`, certBody]]) {
-    const r = await post(`v2/${p}`, body(await newRp()));
+    const r = await post(`v2/${p}`, body(await newRp({ permissions: WITH_V2 })));
     assert.equal(r.status, 200, `${p}: ${r.text}`);
     assert.deepEqual(Object.keys(r.body), ['sessionID']);
     assert.match(r.body.sessionID, UUID_V4);
@@ -210,7 +218,7 @@ test('v2 creation answers {sessionID}', async () => {
     assert.equal(q, `${p.startsWith('auth') ? 'login' : p.startsWith('sign') ? 'sign' : 'cert'} pending`);
   }
   // v2's code is the hash's (the published 7712 vector)
-  const r = await post(`v2/authentication/etsi/${etsi}`, v2Body(await newRp()));
+  const r = await post(`v2/authentication/etsi/${etsi}`, v2Body(await newRp({ permissions: WITH_V2 })));
   assert.equal(sql(`SELECT vc FROM sid_sessions WHERE id = '${r.body.sessionID}'`), '7712');
 });
 
@@ -301,7 +309,7 @@ test('401: the RP\'s name or address; 403: unknown, disabled, not permitted', as
 });
 
 test('404: unknown person, bad or unknown document, too high a level', async () => {
-  const rp = await newRp();
+  const rp = await newRp({ permissions: WITH_V2 });
   const plain = (r) => {
     assertProblem(r, 404, 'Not Found');
     assert.equal(r.body.errors, undefined);
@@ -349,7 +357,7 @@ test('idempotent creation and rp_max_running', async () => {
 });
 
 test('status: RUNNING after timeoutMs, bad timeoutMs, unknown, v2 shape', async () => {
-  const rp = await newRp();
+  const rp = await newRp({ permissions: WITH_V2 });
   const r = await post('v3/authentication/device-link/anonymous', authBody(rp));
   const t0 = Date.now();
   const s = await get(`v3/session/${r.body.sessionID}?timeoutMs=1000`);
@@ -372,7 +380,7 @@ test('status: RUNNING after timeoutMs, bad timeoutMs, unknown, v2 shape', async 
 });
 
 test('status: TIMEOUT at the lifetime, then 404 after rp_result_keep', async () => {
-  const rp = await newRp();
+  const rp = await newRp({ permissions: WITH_V2 });
   const r = await post('v3/authentication/device-link/anonymous', authBody(rp));
   const t0 = Date.now();
   const s = await get(`v3/session/${r.body.sessionID}?timeoutMs=120000`);
@@ -438,4 +446,69 @@ test('[smartid] rp_api = false: no RP API at all', async () => {
   } finally {
     await off.stop();
   }
+});
+
+// A sessionID is no secret (it reaches the RP's frontend): only the
+// session's RP, active, reads it; an RP without an allow list only from the
+// address that made the session.  (review 10, finding 3)
+test('session reads: a disabled RP 403; an RP with --allow-ip any only from the session\'s address', async () => {
+  const rp = await newRp({ permissions: WITH_V2 });
+  const s = await post('v3/authentication/device-link/anonymous', authBody(rp));
+  assert.equal(s.status, 200, s.text);
+  await server.cli('rp', 'disable', rp.uuid);
+  assertProblem(await get(`v3/session/${s.body.sessionID}?timeoutMs=1000`), 403, 'Forbidden');
+  await server.cli('rp', 'enable', rp.uuid);
+  assert.deepEqual((await get(`v3/session/${s.body.sessionID}?timeoutMs=1000`)).body, { state: 'RUNNING' });
+
+  const open = await newRp({ allowIp: 'any' });
+  assert.equal(sql(`SELECT quote(allow_ip) FROM sid_rps WHERE uuid = '${open.uuid}'`), 'NULL');
+  const mine = await post('v3/authentication/device-link/anonymous', authBody(open), from('198.51.100.9'));
+  assert.equal(mine.status, 200, mine.text);
+  const url = `v3/session/${mine.body.sessionID}?timeoutMs=1000`;
+  assert.deepEqual((await get(url, from('198.51.100.9'))).body, { state: 'RUNNING' });
+  assertProblem(await get(url, from('203.0.113.5')), 401, 'Unauthorized');
+  assertProblem(await get(url), 401, 'Unauthorized'); // this host, not the creator
+  assertProblem(await get(`v2/session/${mine.body.sessionID}`, from('198.51.100.9')), 403, 'Forbidden'); // no v2
+  const refusals = sql(`SELECT result FROM audit WHERE event = 'sidrp.refused' AND detail = '${mine.body.sessionID}'
+    ORDER BY seq`);
+  assert.deepEqual(refusals.split('\n'), ['rp_address', 'rp_address', 'rp_permission']);
+});
+
+// v2 by opt-in (review 10, finding 6): without `v2` every v2 endpoint is
+// 403, creation and reads alike; v3 is unchanged.
+test('an RP without the v2 permission: 403 on v2 creation and v2 reads', async () => {
+  const rp = await newRp();
+  assertProblem(await post(`v2/authentication/etsi/${etsi}`, v2Body(rp)), 403, 'Forbidden');
+  assertProblem(await post(`v2/signature/document/${alice.document}`, v2Body(rp)), 403, 'Forbidden');
+  assertProblem(await post(`v2/certificatechoice/etsi/${etsi}`, certBody(rp)), 403, 'Forbidden');
+  const s = await post('v3/authentication/device-link/anonymous', authBody(rp));
+  assert.equal(s.status, 200, s.text);
+  assertProblem(await get(`v2/session/${s.body.sessionID}?timeoutMs=1000`), 403, 'Forbidden');
+  assert.deepEqual((await get(`v3/session/${s.body.sessionID}?timeoutMs=1000`)).body, { state: 'RUNNING' });
+});
+
+// Only JSON (review 10, finding 7): a browser's cross-site form (text/plain,
+// urlencoded, multipart) cannot start a session without a CORS preflight.
+test('creation POSTs need Content-Type application/json (any case, parameters allowed): else 415', async () => {
+  const rp = await newRp({ permissions: WITH_V2 });
+  const A = 'v3/authentication/device-link/anonymous';
+  for (const ct of [null, 'text/plain', 'text/plain;charset=UTF-8', 'application/x-www-form-urlencoded',
+    'multipart/form-data; boundary=x', 'application/jsonp', 'application/json-patch+json', 'application']) {
+    const res = await fetch(`${server.base}/smart-id/${A}`, { method: 'POST',
+      headers: ct === null ? {} : { 'content-type': ct },
+      body: ct === null ? Buffer.from(JSON.stringify(authBody(rp))) : JSON.stringify(authBody(rp)) });
+    const r = { status: res.status, ctype: res.headers.get('content-type'), text: await res.text() };
+    r.body = JSON.parse(r.text);
+    assertProblem(r, 415, 'Unsupported Media Type');
+    assert.match(r.body.detail, /application\/json/);
+  }
+  assertProblem(await post(`v2/authentication/etsi/${etsi}`, JSON.stringify(v2Body(rp)),
+    { 'content-type': 'text/plain' }), 415, 'Unsupported Media Type');
+  // (a new RP each: rp_max_running is 2 per RP)
+  for (const ct of ['application/json', 'Application/JSON; charset=utf-8', ' application/json ;charset=UTF-8']) {
+    const r = await post(A, authBody(await newRp()), { 'content-type': ct });
+    assert.equal(r.status, 200, `${ct}: ${r.text}`);
+  }
+  assert.equal((await post(`v2/authentication/etsi/${etsi}`, v2Body(rp),
+    { 'content-type': 'application/json; charset=utf-8' })).status, 200);
 });

@@ -70,7 +70,7 @@ before(async () => {
     },
   });
   sql(`INSERT INTO sid_rps (uuid, name, permissions, status, created) VALUES ('${RP_UUID}', '${RP_NAME}',
-    'auth sign cert', 'active', ${Math.floor(Date.now() / 1000)})`);
+    'auth sign cert v2', 'active', ${Math.floor(Date.now() / 1000)})`);
   phones.alice = await registerSmartId(server, ALICE, { deviceName: 'Alice phone' });
   phones.alice2 = await registerSmartId(server, ALICE, { deviceName: 'Alice tablet' });
   phones.bob = await registerSmartId(server, BOB);

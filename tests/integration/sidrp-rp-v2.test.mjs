@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { buildV2Body, displayTextAndPIN, confirmationMessage, vcForHash } from './lib/sidrp-client.mjs';
-import { approve, etsi, JAN, pendingRpRequest, refuse, setup } from './lib/sidrp-rp.mjs';
+import { addRp, approve, etsi, JAN, pendingRpRequest, refuse, rpClient, setup, WITH_V2 } from './lib/sidrp-rp.mjs';
 import { rrn } from './lib/eid.mjs';
 
 const MAX_RUNNING = 3; // [smartid] rp_max_running; each test here runs one session at a time
@@ -20,7 +20,7 @@ let rp;
 let phone;
 
 before(async () => {
-  ctx = await setup({ people: [JAN],
+  ctx = await setup({ people: [JAN], rpArgs: WITH_V2,
     config: { smartid: { certificate_level: 'QUALIFIED', rp_max_running: MAX_RUNNING } } });
   rp = ctx.rp;
   phone = ctx.phones[JAN.rrn];
@@ -144,4 +144,23 @@ test('rp_max_running: one session more than the RP may have running is 429', asy
   const v2 = await rp.post(`/v2/authentication/etsi/${etsi(JAN)}`, buildV2Body('authEtsi', rp,
     { hash: crypto.randomBytes(64).toString('base64'), allowedInteractionsOrder: [displayTextAndPIN('x')] }));
   assert.equal(v2.status, 429, 'v2 and v3 sessions count together');
+});
+
+// v2 signs any hash with the PIN1 key, so it is an opt-in permission:
+// `sleutel rp add` without `--permissions ...,v2` gives an RP v3 only.
+test('an RP without the v2 permission: 403 on every v2 creation endpoint; v3 still works', async () => {
+  const v3only = rpClient(ctx.server, await addRp(ctx.server, 'Demo Bank'));
+  const body = (kind) => buildV2Body(kind, v3only, { hash: crypto.randomBytes(64).toString('base64'),
+    allowedInteractionsOrder: [displayTextAndPIN('x')] });
+  for (const [kind, p] of [['authEtsi', `authentication/etsi/${etsi(JAN)}`],
+    ['authDocument', `authentication/document/${phone.document}`], ['signEtsi', `signature/etsi/${etsi(JAN)}`],
+    ['signDocument', `signature/document/${phone.document}`],
+    ['certChoiceEtsi', `certificatechoice/etsi/${etsi(JAN)}`]]) {
+    const r = await v3only.post(`/v2/${p}`, body(kind));
+    assert.equal(r.status, 403, `${p}: ${r.status} ${r.text}`);
+    assert.equal(r.body.status, 403);
+    assert.equal(r.body.title, 'Forbidden');
+  }
+  const s = await v3only.start('authDeviceLinkAnonymous', {});
+  assert.match(s.sessionID, /^[0-9a-f-]{36}$/);
 });

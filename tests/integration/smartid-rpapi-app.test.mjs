@@ -29,7 +29,7 @@ import path from 'node:path';
 import { startServer } from './lib/harness.mjs';
 import { rrn } from './lib/eid.mjs';
 import { runApp } from './lib/app.mjs';
-import { addRp, rpClient, CALLBACK } from './lib/sidrp-rp.mjs';
+import { addRp, rpClient, CALLBACK, WITH_V2 } from './lib/sidrp-rp.mjs';
 import {
   confirmationMessage, confirmationMessageAndVerificationCodeChoice, displayTextAndPIN, interactions,
   vcForRpChallenge,
@@ -58,7 +58,7 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-sidrp-app-'));
   server = await startServer({ demo: true, config: { smartid: { key_bits: 1024, rp_api: true, rate_ip: 1000, max_pending: 20 } } });
   where = { server, ca: path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem'), state: path.join(dir, 'phone.json') };
-  rp = rpClient(server, await addRp(server, 'Demo Bank'));
+  rp = rpClient(server, await addRp(server, 'Demo Bank', ...WITH_V2));
   device = await registerApp(where, PERSON, { pin1: PIN1, pin2: PIN2, dir });
 });
 

@@ -243,11 +243,12 @@ secrets_make(struct server *srv, const struct sidrp_req *r, struct secrets *se, 
 	if (token_new(se->se_token) != SL_OK || sl_random(se->se_secret, sizeof(se->se_secret)) != SL_OK)
 		return SL_ECRYPTO;
 	snprintf(aad, sizeof(aad), "sidrp-secret %s", se->se_id);
-	if ((se->se_sealed = app_rest_seal_bytes(srv, aad, se->se_secret, sizeof(se->se_secret), &err)) == NULL)
-		return SL_ECRYPTO;
-	b64_std(se->se_secret, sizeof(se->se_secret), out->sc_secret);
+	se->se_sealed = app_rest_seal_bytes(srv, aad, se->se_secret, sizeof(se->se_secret), &err);
+	if (se->se_sealed != NULL)
+		b64_std(se->se_secret, sizeof(se->se_secret), out->sc_secret);
+	/* the plain secret lives on only in the answer (cleansed by the caller) */
 	OPENSSL_cleanse(se->se_secret, sizeof(se->se_secret));
-	return SL_OK;
+	return se->se_sealed != NULL ? SL_OK : SL_ECRYPTO;
 }
 
 static const char *
@@ -297,6 +298,15 @@ link_base(struct server *srv, char *out, size_t len)
 		snprintf(out, len, "%s%s", srv->sv_conf->c_issuer, SIDRP_DEVICE_LINK_PAGE);
 }
 
+/* Plain secret bytes from app_rest_open_bytes (malloc'ed), cleansed. */
+static void
+secret_free(uint8_t *plain, size_t len)
+{
+	if (plain != NULL)
+		OPENSSL_cleanse(plain, len);
+	free(plain);
+}
+
 /* An earlier identical request's session, within the window: SL_OK with
  * out filled (the secret unsealed).  A notification session without its
  * request (its creation failed) does not count. */
@@ -320,12 +330,12 @@ idem_find(struct server *srv, const char *idem, struct sidrp_created *out)
 			plen != SIDP_SECRET_BYTES)
 			goto miss;
 		b64_std(plain, plen, out->sc_secret);
-		OPENSSL_cleanse(plain, plen);
-		free(plain);
+		secret_free(plain, plen);
 	}
 	return SL_OK;
 miss:
-	free(plain);
+	/* opened but of the wrong length: still the secret's bytes */
+	secret_free(plain, plen);
 	store_sid_session_clear(s);
 	return SL_ENOTFOUND;
 }

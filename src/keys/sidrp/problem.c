@@ -24,6 +24,7 @@ status_title(int status)
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
+	case 415: return "Unsupported Media Type";
 	case 429: return "Too Many Requests";
 	case 471: return "No Suitable Account";
 	case 472: return "Person Should View App";

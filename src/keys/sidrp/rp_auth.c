@@ -3,7 +3,9 @@
  * registered and active, else 403), its relyingPartyName (as registered,
  * ASCII case folded, else 401), the address it calls from (in the RP's
  * allow list of addresses and CIDRs, IPv4 and IPv6, else 401) and the
- * permission the endpoint needs ("auth", "sign", "cert", else 403), as
+ * permission the endpoint needs ("auth", "sign", "cert", and "v2" for
+ * every v2 endpoint: v2 signs any hash with the PIN1 key, so an RP gets it
+ * only when the operator names it; else 403), as
  * SK's RP API describes its 401 and 403.  Refusals are audited without
  * anything secret (the RP's UUID and the reason).
  */
@@ -105,9 +107,8 @@ name_matches(const char *a, const char *b)
 	return true;
 }
 
-/* `perm` in the space-separated list. */
-static bool
-has_permission(const char *list, const char *perm)
+bool
+sidrp_has_permission(const char *list, const char *perm)
 {
 	size_t n = strlen(perm);
 
@@ -167,7 +168,8 @@ sidrp_rp_check(struct server *srv, struct http_request *rq, const struct sidrp_r
 		rc = refuse(srv, rq, 401, "rp_name", uuid, ip);
 	else if (!sidrp_ip_allowed(rp->sp_allow_ip, ip))
 		rc = refuse(srv, rq, 401, "rp_address", uuid, ip);
-	else if (perm != NULL && !has_permission(rp->sp_permissions, perm))
+	else if ((perm != NULL && !sidrp_has_permission(rp->sp_permissions, perm)) ||
+		 (r->sr_api == 2 && !sidrp_has_permission(rp->sp_permissions, "v2")))
 		rc = refuse(srv, rq, 403, "rp_permission", uuid, ip);
 	if (rc != SL_OK)
 		store_sid_rp_clear(rp);

@@ -78,7 +78,7 @@ struct sidrp_req {
 };
 /* A problem: the RFC 9457 answer parse and the handlers give. */
 struct sidrp_problem {
-	int sp_status; /* 400, 401, 403, 404, 429, 471, 472, 480, 503 */
+	int sp_status; /* 400, 401, 403, 404, 415, 429, 471, 472, 480, 503 */
 	char sp_detail[256];
 	char sp_param[80]; /* the request member at fault ("" for none): errors[0].paramName; pointer "/<param>" with
 			      each '.' a '/' */
@@ -144,9 +144,11 @@ void sidrp_fail(struct http_request *rq, int status, const char *code, const cha
 /* `ip` (an address as text) is covered by the comma-separated list of
  * addresses and CIDRs `allow` (IPv4, IPv6; NULL or "": any). */
 bool sidrp_ip_allowed(const char *allow, const char *ip);
+/* `perm` is a token of the space-separated permission list `list`. */
+bool sidrp_has_permission(const char *list, const char *perm);
 /* The RP of `r` for an endpoint needing `perm` ("auth", "sign", "cert";
- * NULL: none): 403 unknown or disabled UUID, 401 another name or address,
- * 403 no permission.  SL_OK with *rp (clear it) and the caller's address
+ * NULL: none; a v2 request needs "v2" as well): 403 unknown or disabled
+ * UUID, 401 another name or address, 403 no permission.  SL_OK with *rp (clear it) and the caller's address
  * in `ip`; otherwise the problem is sent (and audited). */
 int sidrp_rp_check(struct server *srv, struct http_request *rq, const struct sidrp_req *r, const char *perm,
 	struct store_sid_rp *rp, char ip[SERVER_IP_MAX]);

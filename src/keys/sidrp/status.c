@@ -11,8 +11,13 @@
  * seconds, whichever comes first, and then answers RUNNING (the RP asks
  * again).  A RUNNING session past its expiry is ended TIMEOUT first.
  *
- * Only the session's RP may read it: the caller's address must be in the
- * RP's allow list (401).  An unknown or purged session is 404.  v3 answers
+ * Only the session's RP may read it: the RP must be active (and have the
+ * "v2" permission for a v2 read), else 403, and the caller's address must
+ * be in the RP's allow list, or, for an RP without one (`sleutel rp add
+ * --allow-ip any`), the address that created the session (401): a
+ * sessionID is no secret (it reaches the RP's frontend), so it alone must
+ * not hand out the person's identity.  An unknown or purged session is
+ * 404.  v3 answers
  * {"state": "RUNNING"} or {"state": "COMPLETE", ...ss_result}; v2 the
  * same result in its own names (endResult by interaction, signature
  * {value, algorithm}, cert {value, assuranceLevel, certificateLevel},
@@ -184,22 +189,32 @@ session_load(struct server *srv, const char *id, struct store_sid_session *s)
 	return store_sid_session_get(srv->sv_store, id, s);
 }
 
-/* The caller may read it: the session's RP allows its address. */
-static bool
-caller_ok(struct server *srv, struct http_request *rq, const struct store_sid_session *s)
+/* The caller may read it (0), else the refusal's status, audited: 403
+ * the session's RP is gone, disabled or (v2) lacks "v2"; 401 the address
+ * is not the RP's (its allow list, or without one the session's ss_ip). */
+static int
+caller_refused(struct server *srv, struct http_request *rq, const struct store_sid_session *s, int api)
 {
 	struct store_sid_rp rp;
 	char buf[SERVER_IP_MAX];
-	const char *ip = server_person_ip(srv, rq, buf, sizeof(buf));
-	bool ok;
+	const char *ip = server_person_ip(srv, rq, buf, sizeof(buf)), *why = NULL;
+	int status = 0;
 
-	if (store_sid_rp_get(srv->sv_store, s->ss_rp_uuid, &rp) != SL_OK)
-		return false;
-	ok = sidrp_ip_allowed(rp.sp_allow_ip, ip);
-	if (!ok)
-		sidrp_audit(srv, "sidrp.refused", "rp_address", rp.sp_uuid, ip, s->ss_id);
+	if (store_sid_rp_get(srv->sv_store, s->ss_rp_uuid, &rp) != SL_OK) {
+		sidrp_audit(srv, "sidrp.refused", "rp_unknown", s->ss_rp_uuid, ip, s->ss_id);
+		return 403;
+	}
+	if (strcmp(rp.sp_status, "active") != 0)
+		why = "rp_disabled", status = 403;
+	else if (api == 2 && !sidrp_has_permission(rp.sp_permissions, "v2"))
+		why = "rp_permission", status = 403;
+	else if (!sl_str_empty(rp.sp_allow_ip) ? !sidrp_ip_allowed(rp.sp_allow_ip, ip)
+					       : (ip == NULL || s->ss_ip == NULL || strcmp(ip, s->ss_ip) != 0))
+		why = "rp_address", status = 401;
+	if (why != NULL)
+		sidrp_audit(srv, "sidrp.refused", why, rp.sp_uuid, ip, s->ss_id);
 	store_sid_rp_clear(&rp);
-	return ok;
+	return status;
 }
 
 static void
@@ -208,7 +223,7 @@ session_get(struct server *srv, struct http_request *rq, const char *base, int a
 	const char *id = http_path(rq) + strlen(base) + strlen("session/");
 	long wait_ms = timeout_ms(http_query(rq, "timeoutMs"));
 	struct store_sid_session s;
-	int rc;
+	int rc, refused;
 
 	if (wait_ms < 0) {
 		sidrp_fail(rq, 400, NULL, "timeoutMs", "timeoutMs must be an integer from %d to %d",
@@ -223,8 +238,8 @@ session_get(struct server *srv, struct http_request *rq, const char *base, int a
 		sidrp_fail(rq, 503, NULL, NULL, "The service is unavailable; try again later");
 		return;
 	}
-	if (!caller_ok(srv, rq, &s))
-		sidrp_fail(rq, 401, NULL, NULL, "Unauthorized");
+	if ((refused = caller_refused(srv, rq, &s, api)) != 0)
+		sidrp_fail(rq, refused, NULL, NULL, "%s", refused == 401 ? "Unauthorized" : "Forbidden");
 	else if (strcmp(s.ss_state, "RUNNING") == 0 && http_wake_reason(rq) == 0)
 		park(srv, rq, &s, wait_ms);
 	else

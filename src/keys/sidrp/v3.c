@@ -15,6 +15,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
@@ -34,6 +35,25 @@ v3_answer(const struct sidrp_req *r, const struct sidrp_created *c)
 	return json_pack("{s:s}", "sessionID", s->ss_id);
 }
 
+/* Content-Type application/json (any case, parameters such as charset
+ * allowed): anything else could be a browser's form posted cross-site
+ * without a CORS preflight. */
+static bool
+json_content_type(struct http_request *rq)
+{
+	const char *ct = http_content_type(rq);
+	size_t n = strlen("application/json");
+
+	if (ct == NULL)
+		return false;
+	ct += strspn(ct, " \t");
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
+}
+
 void
 sidrp_post(struct server *srv, struct http_request *rq, const char *base,
 	int (*parse)(const char *, const char *, size_t, struct sidrp_req *, struct sidrp_problem *),
@@ -48,6 +68,10 @@ sidrp_post(struct server *srv, struct http_request *rq, const char *base,
 	struct sidrp_created c;
 	char ip[SERVER_IP_MAX];
 
+	if (!json_content_type(rq)) {
+		sidrp_fail(rq, 415, NULL, NULL, "Content-Type must be application/json");
+		return;
+	}
 	if (parse(path, (const char *)body, len, &r, &pr) != SL_OK) {
 		sidrp_send_problem(rq, &pr);
 		sidrp_req_clear(&r);

@@ -40,13 +40,18 @@ export function rpClient(server, uuid, name = RP_NAME, opts = {}) {
     ca: readFileSync(path.join(server.pkiDir, 'smartid-ca.pem')), ...opts });
 }
 
-// A server, one RP and `people` registered (one phone each).  Returns
-// { server, uuid, rp, phones: { [rrn]: phone } }.
-export async function setup({ config = {}, people = [JAN] } = {}) {
+// The permissions of an RP that may use v2 as well (`v2` is never a
+// default: v2 signs any hash with the PIN1 key).
+export const WITH_V2 = ['--permissions', 'auth,sign,cert,v2'];
+
+// A server, one RP (`sleutel rp add` with `rpArgs` more) and `people`
+// registered (one phone each).  Returns { server, uuid, rp, phones:
+// { [rrn]: phone } }.
+export async function setup({ config = {}, people = [JAN], rpArgs = [] } = {}) {
   const { smartid = {}, ...rest } = config;
   const server = await startServer({ demo: true,
     config: { smartid: { key_bits: 1024, rate_ip: 1000, ...smartid }, ...rest } });
-  const uuid = await addRp(server, RP_NAME);
+  const uuid = await addRp(server, RP_NAME, ...rpArgs);
   const phones = {};
   for (const p of people) phones[p.rrn] = await registerSmartId(server, p, { deviceName: `${p.given}'s phone` });
   return { server, uuid, rp: rpClient(server, uuid), phones };
