@@ -65,13 +65,12 @@ nothing(const json_t *o, const char *name)
 
 /* No control character (C0, DEL) anywhere: an escape sequence could
  * redraw what the person reads. */
+/* Shown as it is: no control (C0, C1), bidirectional or invisible
+ * character — whatever the server checked (sidp_text_shown_ok). */
 static bool
 no_controls(const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
+	return sidp_text_shown_ok(s, strlen(s));
 }
 
 bool

@@ -70,23 +70,58 @@ allowed(enum sidp_interaction_type t, enum sidp_flow_rules rules)
 	return false;
 }
 
-/* Characters of valid UTF-8 `s` (jansson checked it), or (size_t)-1 when
- * one is a control character. */
+/* The code point of the UTF-8 sequence at s[*i] (advancing *i), or -1
+ * for a malformed, overlong or surrogate one. */
+static long
+next_code_point(const unsigned char *s, size_t len, size_t *i)
+{
+	unsigned char c = s[*i];
+	size_t n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 4;
+	static const long min[] = { 0, 0x80, 0x800, 0x10000 };
+	long cp = n == 0 ? c : n == 1 ? (c & 0x1f) : n == 2 ? (c & 0x0f) : (c & 0x07);
+
+	if (n > 3 || *i + n >= len + (n == 0))
+		return -1;
+	for (size_t k = 1; k <= n; k++) {
+		if ((s[*i + k] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[*i + k] & 0x3f);
+	}
+	*i += n + 1;
+	if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	return cp;
+}
+
+static bool
+shown_ok(long cp)
+{
+	return !(cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
+		 (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff);
+}
+
+bool
+sidp_text_shown_ok(const char *s, size_t len)
+{
+	long cp;
+
+	for (size_t i = 0; s != NULL && i < len;)
+		if ((cp = next_code_point((const unsigned char *)s, len, &i)) < 0 || !shown_ok(cp))
+			return false;
+	return s != NULL;
+}
+
+/* Characters of `s`, or (size_t)-1 when it is not text a screen may show
+ * (sidp_text_shown_ok). */
 static size_t
 text_chars(const unsigned char *s, size_t len)
 {
 	size_t n = 0;
+	long cp;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = s[i];
-		if (c < 0x20 || c == 0x7f)
+	for (size_t i = 0; i < len; n++)
+		if ((cp = next_code_point(s, len, &i)) < 0 || !shown_ok(cp))
 			return (size_t)-1;
-		/* C1 controls U+0080..U+009F are C2 80..C2 9F. */
-		if (c == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
-			return (size_t)-1;
-		if ((c & 0xc0) != 0x80)
-			n++;
-	}
 	return n;
 }
 

@@ -107,6 +107,13 @@ int sidp_interactions_parse_b64(
 int sidp_interactions_parse_json(
 	const json_t *array, enum sidp_flow_rules rules, struct sidp_interactions *out, struct sl_err *err);
 
+/* Text a screen may show as it is: valid UTF-8 of `len` bytes without C0
+ * or C1 control characters, DEL, bidirectional overrides, embeddings,
+ * isolates or marks, or invisible characters (U+200B..U+200F,
+ * U+202A..U+202E, U+2060..U+2069, U+FEFF) — any of which could make a text
+ * read otherwise than it signs, or pass for the app's own lines. */
+bool sidp_text_shown_ok(const char *s, size_t len);
+
 /* ---- verification codes ---- */
 /* int(SHA-256(data)[-2:]) mod 10000 as 4 digits: v3 notification
  * authentication over the decoded rpChallenge, v2 over the hash. */

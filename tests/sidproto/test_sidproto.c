@@ -502,6 +502,34 @@ test_interactions_texts(void **state)
 		"control character");
 	inter_ok("[{\"type\":\"displayTextAndPIN\",\"displayText60\":\"Betaal \\u20ac 5 aan Caf\\u00e9\"}]",
 		SIDP_RULES_V2, 1);
+	/* Bidirectional overrides and invisible characters (review 10): a
+	 * right-to-left override makes "Pay 1000" read otherwise. */
+	inter_refused("[{\"type\":\"displayTextAndPIN\",\"displayText60\":\"Pay \\u202e0001\"}]", SIDP_RULES_V2,
+		"control character");
+	inter_refused("[{\"type\":\"displayTextAndPIN\",\"displayText60\":\"Pay\\u200b\"}]", SIDP_RULES_V2,
+		"control character");
+	inter_refused("[{\"type\":\"displayTextAndPIN\",\"displayText60\":\"\\u2066Pay\\u2069\"}]", SIDP_RULES_V2,
+		"control character");
+}
+
+static void
+test_text_shown_ok(void **state)
+{
+	const char *ok = "Mijn Bank \xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91";
+
+	(void)state;
+	assert_true(sidp_text_shown_ok(ok, strlen(ok)));
+	assert_false(sidp_text_shown_ok("Bank\xe2\x80\xae", 7)); /* U+202E */
+	assert_false(sidp_text_shown_ok("Bank\xe2\x80\x8f", 7)); /* U+200F */
+	assert_false(sidp_text_shown_ok("\xef\xbb\xbf"
+					"Bank",
+		7)); /* U+FEFF */
+	assert_false(sidp_text_shown_ok("Bank\xc2\x85", 6)); /* C1 */
+	assert_false(sidp_text_shown_ok("Bank\t", 5));
+	assert_false(sidp_text_shown_ok("\xc3", 1)); /* cut short */
+	assert_false(sidp_text_shown_ok("\xc0\xaf", 2)); /* overlong */
+	assert_false(sidp_text_shown_ok("\xed\xa0\x80", 3)); /* a surrogate */
+	assert_false(sidp_text_shown_ok(NULL, 0));
 }
 
 static void
@@ -915,6 +943,7 @@ main(void)
 		cmocka_unit_test(test_interactions_published),
 		cmocka_unit_test(test_interactions_rules),
 		cmocka_unit_test(test_interactions_texts),
+		cmocka_unit_test(test_text_shown_ok),
 		cmocka_unit_test(test_interactions_base64),
 		cmocka_unit_test(test_interactions_json),
 		cmocka_unit_test(test_acsp_vectors),

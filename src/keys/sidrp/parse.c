@@ -166,8 +166,9 @@ sidrp_common_parse(struct sidrp_req *r, struct sidrp_problem *pr)
 	if ((rc = sidrp_str(b, "relyingPartyName", "relyingPartyName", true, SIDP_RP_NAME_MAX, &r->sr_rp_name, pr)) !=
 		SL_OK)
 		return rc;
-	if (r->sr_rp_name == NULL || !sl_str_printable(r->sr_rp_name, strlen(r->sr_rp_name)))
-		return sidrp_bad(pr, 400, "relyingPartyName", "relyingPartyName must not hold control characters");
+	if (r->sr_rp_name == NULL || !sidp_text_shown_ok(r->sr_rp_name, strlen(r->sr_rp_name)))
+		return sidrp_bad(pr, 400, "relyingPartyName",
+			"relyingPartyName must not hold control, bidirectional or invisible characters");
 	return SL_OK;
 }
 
