@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SAN=${2:-build-asan}
 FUZZ=${3:-build-fuzz}
-FUZZ_SECONDS=${FUZZ_SECONDS:-8}
+FUZZ_SECONDS=${FUZZ_SECONDS:-5}
 ROOT=$(pwd)
 work=$(mktemp -d /tmp/sleutel-check.XXXXXX)
 passed=0
