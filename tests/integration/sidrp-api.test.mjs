@@ -425,6 +425,19 @@ test('one pending request per RP and person: an RP\'s new session supersedes its
   assert.equal((await get(`v3/session/${theirs.body.sessionID}?timeoutMs=1000`)).body.state, 'RUNNING');
 });
 
+test('an account that is not active: v2 472 ("view the Smart-ID app"), v3 404', async () => {
+  const rp = await newRp({ name: 'Blocked Test', permissions: 'auth,sign,cert,v2' });
+  sql(`UPDATE sid_accounts SET status = 'blocked' WHERE person_id = (SELECT id FROM persons WHERE rrn = '${ALICE.rrn}')`);
+  try {
+    const v2 = await post(`v2/authentication/etsi/${etsi}`, v2Body(rp));
+    assertProblem(v2, 472, 'Person Should View App');
+    assertProblem(await post(`v3/authentication/notification/etsi/${etsi}`, authBody(rp)), 404, 'Not Found');
+  } finally {
+    sql(`UPDATE sid_accounts SET status = 'active' WHERE person_id = (SELECT id FROM persons WHERE rrn = '${ALICE.rrn}')`);
+  }
+  assert.equal((await post(`v2/authentication/etsi/${etsi}`, v2Body(rp, { nonce: 'again' }))).status, 200);
+});
+
 test('v1 is too old: 480', async () => {
   const r = await post('v1/authentication/pno/EE/30001010004', { relyingPartyUUID: crypto.randomUUID() });
   assertProblem(r, 480, 'Client Too Old');

@@ -120,8 +120,9 @@ test('v2 errors: 400 on hash/hashType/allowedInteractionsOrder, 404, 471 for QSC
 });
 
 // Differences: the hosted service answers 472 ("view the Smart-ID app")
-// for an account with a problem; sleutel makes the session and the phone's
-// answer ends it DOCUMENT_UNUSABLE (docs/smart-id.md "Differences").
+// for an account with a problem; for a locked key sleutel makes the session
+// and the phone's answer ends it DOCUMENT_UNUSABLE (472 is for an account
+// that is not active: sidrp-api.test.mjs; docs/smart-id.md "Differences").
 test('v2 on a locked key: the session is made (no 472) and ends DOCUMENT_UNUSABLE', async () => {
   const s = await rp.startV2('signEtsi', { id: etsi(JAN), nonce: 'lock-1' });
   const rq = await pendingRpRequest(phone, s);
