@@ -73,6 +73,28 @@ run_node() {
 "$BUILD/sleutel" init "$work/ca" >/dev/null 2>&1 || { echo "check: sleutel init failed"; exit 1; }
 export SLEUTEL_TEST_CA="$work/ca/tls" NODE_EXTRA_CA_CERTS="$work/ca/tls/ca.pem"
 
+# The sanitizer and fuzz trees build in the background, at the lowest
+# priority, while the development build's tests run: those mostly wait on
+# their servers, and a nice 19 build only takes the cores they leave idle.
+# (setup and build: status into $work/san.rc and $work/fuzz.rc)
+build_trees() {
+	if [ ! -f "$SAN/build.ninja" ]; then
+		nice -n 19 meson setup "$SAN" -Dtest_key=true -Db_sanitize=address,undefined -Db_lundef=false \
+			-Ddata_dir="$ROOT/$SAN/share" >"$work/san-setup.log" 2>&1 || cat "$work/san-setup.log"
+	fi
+	nice -n 19 ninja -C "$SAN" >"$work/san-build.log" 2>&1
+	echo $? >"$work/san.rc"
+	if [ ! -f "$FUZZ/build.ninja" ]; then
+		CC=clang nice -n 19 meson setup "$FUZZ" -Dfuzz=true -Dtest_key=true -Db_sanitize=address,undefined \
+			-Db_lundef=false -Ddata_dir="$ROOT/$FUZZ/share" >"$work/fuzz-setup.log" 2>&1 ||
+			cat "$work/fuzz-setup.log"
+	fi
+	nice -n 19 ninja -C "$FUZZ" >"$work/fuzz-build.log" 2>&1
+	echo $? >"$work/fuzz.rc"
+}
+build_trees &
+trees_pid=$!
+
 echo "== unit tests"
 run_unit dev "$BUILD"
 
@@ -84,11 +106,8 @@ mkdir -p tests/artifacts/browser
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser 1 tests/browser/*.test.mjs
 
 echo "== sanitizer build (address, undefined)"
-if [ ! -f "$SAN/build.ninja" ]; then
-	meson setup "$SAN" -Dtest_key=true -Db_sanitize=address,undefined -Db_lundef=false \
-		-Ddata_dir="$ROOT/$SAN/share" >"$work/san-setup.log" 2>&1 || { cat "$work/san-setup.log"; add 0 1; }
-fi
-if ninja -C "$SAN" >"$work/san-build.log" 2>&1; then
+wait "$trees_pid"
+if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
 	sh scripts/link-share.sh "$SAN"
 	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	run_unit asan "$SAN"
@@ -99,10 +118,6 @@ else
 fi
 
 echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS} s each)"
-if [ ! -f "$FUZZ/build.ninja" ]; then
-	CC=clang meson setup "$FUZZ" -Dfuzz=true -Dtest_key=true -Db_sanitize=address,undefined -Db_lundef=false \
-		-Ddata_dir="$ROOT/$FUZZ/share" >"$work/fuzz-setup.log" 2>&1 || cat "$work/fuzz-setup.log"
-fi
 # One libFuzzer run of target $1 into $work/$1.log, its exit status into
 # $work/$1.rc.
 fuzz_one() {
@@ -114,7 +129,7 @@ fuzz_one() {
 	echo $? >"$work/$name.rc"
 }
 
-if ninja -C "$FUZZ" >"$work/fuzz-build.log" 2>&1; then
+if [ "$(cat "$work/fuzz.rc" 2>/dev/null)" = 0 ]; then
 	# Each target is one busy thread: run as many at once as there are
 	# cores (FUZZ_JOBS), then report them in name order.
 	jobs_max=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}

@@ -155,7 +155,6 @@ struct sl_config {
 	int c_sid_keygen_max; /* portal confirmations making server keys at once, server-wide */
 	char *c_sid_terms_version; /* the certificate terms a registration must accept */
 	/* [smartid] the RP API (src/keys/sidrp, docs/smart-id.md) */
-	bool c_sid_rp_api; /* serve {issuer}/smart-id/v3/ and /v2/ */
 	char *c_sid_device_link_base; /* deviceLinkBase; empty: {issuer}/smart-id/device-link */
 	char *c_sid_scheme_name; /* the schemeName of ACSP_V2 payloads and authCodes: "smart-id" */
 	char *c_sid_certificate_level; /* what this CA's certificates satisfy: ADVANCED, QUALIFIED or QSCD */
@@ -164,6 +163,7 @@ struct sl_config {
 	int c_sid_rp_idempotency; /* seconds an identical creation request returns the same session */
 	int c_sid_rp_max_running; /* RUNNING sessions per RP */
 	int c_sid_rp_link_skew; /* seconds a QR link's elapsedSeconds may differ from the session's age */
+	bool c_sid_rp_api; /* serve {issuer}/smart-id/v3/ and /v2/ */
 
 	/* [sms] */
 	char *c_sms_driver; /* "outbox" or "webhook" */
