@@ -65,3 +65,17 @@ export async function runWorkers(owners, login, { seconds, max }) {
   await Promise.all(owners.map(worker));
   return { done, failed, seconds: (Date.now() - start) / 1000, total };
 }
+
+// W people registered for Smart-ID, one test phone each ({ person, phone }),
+// national numbers from `birth` (YYMMDD) and the seconds it took.
+export async function smartIdWorkers(server, n, { family, birth }) {
+  const { registerSmartId } = await import('../tests/integration/lib/smartid.mjs');
+  const { rrn } = await import('../tests/integration/lib/eid.mjs');
+  const setup = Date.now();
+  const workers = [];
+  for (let i = 0; i < n; i++) {
+    const person = { given: 'Bench', family: `${family}${i}`, rrn: rrn(birth, 100 + 2 * i) };
+    workers.push({ person, phone: await registerSmartId(server, person, { deviceName: `bench ${i}` }) });
+  }
+  return { workers, setupSeconds: (Date.now() - setup) / 1000 };
+}

@@ -21,9 +21,7 @@
 // floor for the server alone.
 //
 //   eval "$(sh scripts/test-env.sh)"; node bench/sidrp.mjs [--seconds 10] [--workers 4] [--bits 3072]
-import { arg, pct, runWorkers } from './lib.mjs';
-import { rrn } from '../tests/integration/lib/eid.mjs';
-import { registerSmartId } from '../tests/integration/lib/smartid.mjs';
+import { arg, pct, runWorkers, smartIdWorkers } from './lib.mjs';
 import { addRp, approve, pendingRpRequest, rpClient, RP_NAME } from '../tests/integration/lib/sidrp-rp.mjs';
 import { startServer } from '../tests/integration/lib/harness.mjs';
 
@@ -37,13 +35,7 @@ const server = await startServer({ demo: true, config: {
 } });
 try {
   const rp = rpClient(server, await addRp(server, RP_NAME));
-  const setup = Date.now();
-  const workers = [];
-  for (let i = 0; i < WORKERS; i++) {
-    const person = { given: 'Bench', family: `Rp${i}`, rrn: rrn('860101', 100 + 2 * i) };
-    workers.push({ person, phone: await registerSmartId(server, person, { deviceName: `bench ${i}` }) });
-  }
-  const setupSeconds = (Date.now() - setup) / 1000;
+  const { workers, setupSeconds } = await smartIdWorkers(server, WORKERS, { family: 'Rp', birth: '860101' });
 
   const wake = [];
   async function authenticate({ person, phone }) {

@@ -21,9 +21,7 @@
 //
 //   eval "$(sh scripts/test-env.sh)"; node bench/smartid.mjs [--seconds 10] [--workers 4] [--bits 3072]
 import { startServer, Agent, hiddenInputs, answerConsent } from '../tests/integration/lib/harness.mjs';
-import { arg, attr, pct, runWorkers, startAuthorize, tokenExchange } from './lib.mjs';
-import { rrn } from '../tests/integration/lib/eid.mjs';
-import { registerSmartId } from '../tests/integration/lib/smartid.mjs';
+import { arg, attr, pct, runWorkers, smartIdWorkers, startAuthorize, tokenExchange } from './lib.mjs';
 
 const SECONDS = arg('seconds', 10);
 const WORKERS = arg('workers', 4);
@@ -37,13 +35,7 @@ const server = await startServer({ demo: true, config: {
 try {
   const c = await server.client({});
   const redirect = 'https://rp.example/cb';
-  const setup = Date.now();
-  const workers = [];
-  for (let i = 0; i < WORKERS; i++) {
-    const person = { given: 'Bench', family: `Worker${i}`, rrn: rrn('850730', 100 + 2 * i) };
-    workers.push({ person, phone: await registerSmartId(server, person, { deviceName: `bench ${i}` }) });
-  }
-  const setupSeconds = (Date.now() - setup) / 1000;
+  const { workers, setupSeconds } = await smartIdWorkers(server, WORKERS, { family: 'Worker', birth: '850730' });
 
   const resume = [];
   async function login({ person, phone }) {

@@ -9,33 +9,18 @@
 // an audit record.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { startServer, Agent, hiddenInputs, SLEUTEL, DEMO_PERSON } from './lib/harness.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { Phone, enrolPhone } from './lib/phone.mjs';
+import { operatorCli } from './lib/cli.mjs';
 
-const execFileP = promisify(execFile);
 let server;
 let rp;
 let phone; // the enrolled phone: { number, deviceId, accountId }
-
-// sleutel --config ...; resolves { code, stdout, stderr } whatever the exit status.
-async function cli(...args) {
-  try {
-    const { stdout, stderr } = await execFileP(SLEUTEL, ['--config', server.configPath, ...args], { encoding: 'utf8' });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-async function cliJson(...args) {
-  const r = await cli(...args, '--json');
-  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
+let cli; // sleutel --config ...: { code, stdout, stderr } whatever the exit status (lib/cli.mjs)
+let cliJson;
 
 function sql(q) {
   return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
@@ -74,6 +59,7 @@ function audit(event) {
 
 before(async () => {
   server = await startServer({ config: { app: { rate_phone: 1000, rate_ip: 1000 } } });
+  ({ cli, cliJson } = operatorCli(server));
   rp = await registerRp(server);
   phone = await enrol('0470 12 34 56');
 });
