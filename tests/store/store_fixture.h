@@ -115,8 +115,8 @@ raw_count(const char *path, const char *sql)
 	"ALTER TABLE sid_requests DROP COLUMN extra;"
 #define SCHEMA_V8_UNDO                                                                                                 \
 	SCHEMA_V10_UNDO                                                                                                \
-		"DROP TABLE sid_requests; DROP TABLE sid_visits; DROP TABLE sid_registrations; DROP TABLE sid_keys;"   \
-		"DROP TABLE sid_devices; DROP TABLE sid_accounts;"
+	"DROP TABLE sid_requests; DROP TABLE sid_visits; DROP TABLE sid_registrations; DROP TABLE sid_keys;"           \
+	"DROP TABLE sid_devices; DROP TABLE sid_accounts;"
 #define SCHEMA_V7_UNDO                                                                                                 \
 	SCHEMA_V8_UNDO "ALTER TABLE auth_requests DROP COLUMN context; ALTER TABLE app_requests DROP COLUMN context;"
 #define SCHEMA_V6_UNDO SCHEMA_V7_UNDO "DROP TABLE consents; ALTER TABLE clients DROP COLUMN scopes;"

@@ -64,8 +64,9 @@ is_number(const char *s)
 static bool
 takes_value(const char *name)
 {
-	return strcmp(name, "phone") == 0 || strcmp(name, "name") == 0 || strcmp(name, "pick") == 0 || strcmp(name, "refuse") == 0 ||
-	       strcmp(name, "terms") == 0 || strcmp(name, "country") == 0 || strcmp(name, "method") == 0;
+	return strcmp(name, "phone") == 0 || strcmp(name, "name") == 0 || strcmp(name, "pick") == 0 ||
+	       strcmp(name, "refuse") == 0 || strcmp(name, "terms") == 0 || strcmp(name, "country") == 0 ||
+	       strcmp(name, "method") == 0;
 }
 
 static int
