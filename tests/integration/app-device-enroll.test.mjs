@@ -365,6 +365,28 @@ test('rate limit per number on enrolment start', async () => {
   }
 });
 
+test('behind a trusted proxy, the enrolment limit per address counts the forwarded address', async () => {
+  const g = await smsGateway();
+  const s = await startServer({
+    config: { server: { trusted_proxies: '127.0.0.1' }, sms: { driver: 'webhook', webhook_url: g.url },
+      app: { rate_phone: 100, rate_ip: 2 } },
+  });
+  const from = async (ip, number) => {
+    const phone = await new Phone(s).init();
+    phone.extraHeaders = { 'X-Forwarded-For': ip };
+    return (await phone.start(number)).status;
+  };
+  try {
+    assert.equal(await from('198.51.100.1', '0470 99 98 01'), 201);
+    assert.equal(await from('198.51.100.1', '0470 99 98 02'), 201);
+    assert.equal(await from('198.51.100.1', '0470 99 98 03'), 429, 'the same person, a third time');
+    assert.equal(await from('198.51.100.2', '0470 99 98 04'), 201, 'another person behind the same proxy');
+  } finally {
+    await s.stop();
+    await g.close();
+  }
+});
+
 test('SMS webhook: retried on 5xx with the same id, not on 4xx; no token when none set', async () => {
   let failFirst = true;
   const g = await smsGateway({ status: () => { if (failFirst) { failFirst = false; return 503; } return 200; } });

@@ -72,7 +72,8 @@ struct app_request_spec {
 	const char *as_binding_message; /* CIBA, or NULL */
 	const char *as_link_kind; /* "authreq" or "ciba" */
 	const char *as_link_id; /* the OIDC request or CIBA auth_req_id */
-	const char *as_ip; /* the browser's or RP's address, for limits and audit */
+	const char *as_ip; /* the browser's or RP's address, for limits and audit (server_person_ip) */
+	char as_ipbuf[SERVER_IP_MAX]; /* where a forwarded address is kept */
 	const char *as_context; /* JSON context of the browser that started the login (context.c), or NULL */
 	int as_lang; /* index into config_languages: the display text's language */
 	int as_lifetime; /* seconds; 0 = [app] request_lifetime */

@@ -212,13 +212,13 @@ app_enroll_start(void *ctx, struct http_request *rq)
 	struct start_in in = { 0 };
 	struct store_enrollment en = { 0 };
 	struct sl_err err = { 0 };
-	char mac[2 * SL_SHA256_LEN + 1], *jwk = NULL, *id = NULL;
+	char mac[2 * SL_SHA256_LEN + 1], ipbuf[SERVER_IP_MAX], *jwk = NULL, *id = NULL;
 	int64_t now = sl_now();
 	int rc;
 
 	if (body == NULL || !start_input(srv, rq, body, &in))
 		goto out;
-	if (!start_rate_ok(srv, &in, http_client_ip(rq))) {
+	if (!start_rate_ok(srv, &in, server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)))) {
 		app_send_error(rq, 429, "rate_limited", "Too many enrolments; try again later.", NULL);
 		goto out;
 	}

@@ -153,7 +153,7 @@ export class Phone {
 
   // Call the device API; answers { status, body, headers }.
   async call(method, path, body, { proof, over, noProof = false } = {}) {
-    const headers = {};
+    const headers = { ...(this.extraHeaders || {}) }; // e.g. a proxy's X-Forwarded-For
     if (!noProof) headers.dpop = proof || await this.proof(method, path, over);
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${this.base}${path}`, {
