@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "../sidproto/sidproto.h"
 #include "cli.h"
 
 #define RP_NAME_MAX 128 /* bytes of a relyingPartyName */
@@ -39,6 +40,7 @@ rp_usage(void)
 	       "              [--permissions auth,sign,cert,v2] [--uuid UUID] [--json]\n"
 	       "       sleutel [--config FILE] rp list [--json]\n"
 	       "       sleutel [--config FILE] rp show UUID [--json]\n"
+	       "       sleutel [--config FILE] rp set UUID [--allow-ip ADDR[,ADDR...]|any] [--permissions ...]\n"
 	       "       sleutel [--config FILE] rp disable UUID\n"
 	       "       sleutel [--config FILE] rp enable UUID\n"
 	       "\nRelying parties of the Smart-ID RP API ({issuer}/smart-id/v3/ and v2/).\n"
@@ -51,33 +53,22 @@ rp_usage(void)
 	       "auth      may start authentication sessions; sign: signature sessions and\n"
 	       "          signature/certificate; cert: certificate choice; v2: the same through the\n"
 	       "          older /smart-id/v2/ API (default: auth, sign and cert; v2 only when named)\n"
+	       "set       replaces its addresses or permissions (an RP moving to v2 or to new servers)\n"
 	       "disable   its requests are refused (403) until enabled again\n",
 		RP_NAME_MAX, RP_ALLOW_IP_MAX);
 }
 
 /* ---- what the operator types ---- */
 
-/* 1..RP_NAME_MAX bytes of valid UTF-8 without control characters (C0,
- * DEL, C1): the name is shown on the person's phone. */
+/* 1..RP_NAME_MAX bytes of text a phone may show (sidp_text_shown_ok: valid
+ * UTF-8 without control, bidirectional or invisible characters), as the
+ * RP API accepts the relyingPartyName its requests carry. */
 static bool
 name_ok(const char *name)
 {
 	size_t n = strlen(name);
-	json_t *valid;
 
-	if (n == 0 || n > RP_NAME_MAX)
-		return false;
-	valid = json_string(name); /* NULL unless valid UTF-8 (no overlong forms, no surrogates) */
-	if (valid == NULL)
-		return false;
-	json_decref(valid);
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return false;
-		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* U+0080..U+009F */
-			return false;
-	}
-	return true;
+	return n > 0 && n <= RP_NAME_MAX && sidp_text_shown_ok(name, n);
 }
 
 /* A prefix length: decimal digits, no sign, no leading zero, <= max. */
@@ -239,6 +230,23 @@ uuid_new(char out[RP_UUID_LEN + 1])
 	return SL_OK;
 }
 
+/* --allow-ip (a list, or "any": warned about, al_n 0) and --permissions,
+ * each checked; NULL: not given (left as it is). */
+static int
+access_parse(const char *allow, const char *perm, struct addr_list *l, char perms_out[sizeof(RP_PERMISSIONS_ALL)])
+{
+	int rc = CLI_OK;
+
+	if (allow != NULL && strcmp(allow, "any") == 0)
+		fprintf(stderr, "warning: --allow-ip any: this relying party may call from any address, so its "
+				"relyingPartyUUID is its only credential: keep it secret\n");
+	else if (allow != NULL)
+		rc = list_each("--allow-ip", allow, addr_add, l);
+	if (rc == CLI_OK && perm != NULL)
+		rc = perms_parse(perm, perms_out);
+	return rc;
+}
+
 /* ---- add ---- */
 
 struct rp_add {
@@ -280,14 +288,8 @@ add_options(int argc, char **argv, struct rp_add *a)
 		       CLI_USAGE;
 	if (uuid != NULL && !uuid_normalise(uuid, a->ra_uuid))
 		return cli_error("rp add: --uuid: \"%.40s\" is not a UUID (8-4-4-4-12 hex digits)", uuid), CLI_USAGE;
-	if (allow != NULL && strcmp(allow, "any") == 0)
-		fprintf(stderr, "warning: --allow-ip any: this relying party may call from any address, so its "
-				"relyingPartyUUID is its only credential: keep it secret\n");
-	else
-		rc = list_each("--allow-ip", allow ? allow : RP_ALLOW_IP_DEFAULT, addr_add, &a->ra_allow);
-	if (rc == CLI_OK)
-		rc = perms_parse(perm ? perm : RP_PERMISSIONS_DEFAULT, a->ra_perms);
-	return rc;
+	return access_parse(
+		allow ? allow : RP_ALLOW_IP_DEFAULT, perm ? perm : RP_PERMISSIONS_DEFAULT, &a->ra_allow, a->ra_perms);
 }
 
 static json_t *
@@ -469,6 +471,63 @@ rp_set_status(struct cli_ctx *cc, const char *what, const char *status)
 	return rc;
 }
 
+/* ---- set ---- */
+
+struct rp_set {
+	const char *rs_allow; /* NULL: as it is */
+	const char *rs_perm; /* NULL: as it is */
+	struct addr_list rs_list;
+	char rs_perms[sizeof(RP_PERMISSIONS_ALL)];
+};
+
+/* `rp set UUID [--allow-ip ...|any] [--permissions ...]`: at least one. */
+static int
+set_options(int argc, char **argv, struct rp_set *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 2; i < argc; i++) {
+		const char **slot = strcmp(argv[i], "--allow-ip") == 0      ? &o->rs_allow
+				    : strcmp(argv[i], "--permissions") == 0 ? &o->rs_perm
+									    : NULL;
+		if (slot == NULL || *slot != NULL || i + 1 >= argc)
+			return cli_error(
+				       "rp set: unknown or repeated option, or a missing value: %.32s (see sleutel rp "
+				       "--help)",
+				       argv[i]),
+			       CLI_USAGE;
+		*slot = argv[++i];
+	}
+	if (o->rs_allow == NULL && o->rs_perm == NULL)
+		return cli_error("rp set: give --allow-ip or --permissions (or both)"), CLI_USAGE;
+	return access_parse(o->rs_allow, o->rs_perm, &o->rs_list, o->rs_perms);
+}
+
+static int
+rp_set(struct cli_ctx *cc, const char *what, struct rp_set *o)
+{
+	struct store_sid_rp rp;
+	const char *allow, *granted;
+	char detail[RP_ALLOW_IP_LEN + 256];
+	int rc;
+
+	if (rp_find(cc, what, &rp) != CLI_OK)
+		return CLI_FAIL;
+	allow = o->rs_allow == NULL ? rp.sp_allow_ip : o->rs_list.al_n ? o->rs_list.al_text : NULL;
+	granted = o->rs_perm == NULL ? rp.sp_permissions : o->rs_perms;
+	rc = store_sid_rp_set_access(cc->cc_store, rp.sp_uuid, allow, granted);
+	if (rc != SL_OK) {
+		rc = cli_error("relying party %s: %s", rp.sp_uuid, sl_strerror(rc));
+	} else {
+		snprintf(detail, sizeof(detail), "rp %s \"%s\", permissions %s, allow-ip %s", rp.sp_uuid, rp.sp_name,
+			granted, allow ? allow : "any");
+		cli_audit(cc, "rp.set", rp.sp_uuid, detail);
+		printf("%s: permissions %s, allow-ip %s\n", rp.sp_uuid, granted, allow ? allow : "any");
+		rc = CLI_OK;
+	}
+	store_sid_rp_clear(&rp);
+	return rc;
+}
+
 /* Only --json after the UUID (list, show) or nothing (disable, enable). */
 static int
 no_options(int argc, char **argv, int first, bool json_ok)
@@ -483,13 +542,15 @@ no_options(int argc, char **argv, int first, bool json_ok)
 int
 cli_rp(const char *config, int argc, char **argv)
 {
-	static const char *const verbs[] = { "add", "list", "show", "disable", "enable", NULL };
+	static const char *const verbs[] = { "add", "list", "show", "set", "disable", "enable", NULL };
 	struct cli_ctx cc;
 	struct rp_add add;
+	struct rp_set set;
 	bool json = cli_has_flag(argc, argv, "--json"), change;
 	int rc;
 
 	memset(&add, 0, sizeof(add));
+	memset(&set, 0, sizeof(set));
 	if (argc < 1 || cli_has_flag(argc, argv, "--help")) {
 		rp_usage();
 		return argc < 1 ? CLI_USAGE : CLI_OK;
@@ -498,6 +559,8 @@ cli_rp(const char *config, int argc, char **argv)
 	change = rc == CLI_OK && (strcmp(argv[0], "disable") == 0 || strcmp(argv[0], "enable") == 0);
 	if (rc == CLI_OK && strcmp(argv[0], "add") == 0)
 		rc = add_options(argc, argv, &add);
+	else if (rc == CLI_OK && strcmp(argv[0], "set") == 0)
+		rc = set_options(argc, argv, &set);
 	else if (rc == CLI_OK)
 		rc = no_options(argc, argv, strcmp(argv[0], "list") == 0 ? 1 : 2, !change);
 	if (rc != CLI_OK)
@@ -510,6 +573,8 @@ cli_rp(const char *config, int argc, char **argv)
 		rc = rp_list(&cc, json);
 	else if (strcmp(argv[0], "show") == 0)
 		rc = rp_show(&cc, argv[1], json);
+	else if (strcmp(argv[0], "set") == 0)
+		rc = rp_set(&cc, argv[1], &set);
 	else
 		rc = rp_set_status(&cc, argv[1], strcmp(argv[0], "disable") == 0 ? "disabled" : "active");
 	cli_close(&cc);

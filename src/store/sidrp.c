@@ -57,6 +57,7 @@ const char *const store_sql_sidrp[Q_COUNT] = {
 	[Q_SP_GET] = sp_get_sql,
 	[Q_SP_ALL] = sp_all_sql,
 	[Q_SP_STATUS] = "UPDATE sid_rps SET status = ?2 WHERE uuid = ?1",
+	[Q_SP_ACCESS] = "UPDATE sid_rps SET allow_ip = ?2, permissions = ?3 WHERE uuid = ?1",
 	[Q_SS_PUT] = ss_put_sql,
 	[Q_SS_GET] = ss_get_sql,
 	[Q_SS_BY_TOKEN] = ss_by_token_sql,
@@ -125,6 +126,16 @@ store_sid_rp_set_status(struct store *st, const char *uuid, const char *status)
 	if (uuid == NULL || !rp_status_ok(status))
 		return SL_EINVAL;
 	return write_one(st, DUR_FULL, Q_SP_STATUS, b, NBIND(b), true);
+}
+
+int
+store_sid_rp_set_access(struct store *st, const char *uuid, const char *allow_ip, const char *permissions)
+{
+	const struct bind b[] = { BT(uuid), BT(allow_ip), BT(permissions) };
+
+	if (uuid == NULL || permissions == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_SP_ACCESS, b, NBIND(b), true);
 }
 
 void

@@ -789,6 +789,9 @@ int store_sid_rp_each(struct store *st, int (*fn)(const struct store_sid_rp *, v
 /* "active" <-> "disabled"; SL_ENOTFOUND when unknown, SL_EINVAL for
  * another status. */
 int store_sid_rp_set_status(struct store *st, const char *uuid, const char *status);
+/* Its allow list (NULL: any address) and permissions replaced, in one
+ * statement; SL_ENOTFOUND when unknown. */
+int store_sid_rp_set_access(struct store *st, const char *uuid, const char *allow_ip, const char *permissions);
 void store_sid_rp_clear(struct store_sid_rp *rp);
 
 /* Smart-ID RP API sessions (schema 10).  Put: state "RUNNING", while

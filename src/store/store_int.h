@@ -159,6 +159,7 @@ enum stmt_id {
 	Q_SP_GET,
 	Q_SP_ALL,
 	Q_SP_STATUS,
+	Q_SP_ACCESS,
 	Q_SS_PUT,
 	Q_SS_GET,
 	Q_SS_BY_TOKEN,

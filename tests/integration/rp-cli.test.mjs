@@ -1,4 +1,4 @@
-// rp-cli.test.mjs — the operator's `sleutel rp add|list|show|disable|
+// rp-cli.test.mjs — the operator's `sleutel rp add|list|show|set|disable|
 // enable` (the Smart-ID RP API's relying parties), run as a process against
 // a real sleuteld's configuration and database: the relyingPartyUUID a new
 // RP gets (a random version-4 UUID, lower-case, a new one each time), what
@@ -34,7 +34,7 @@ async function rpCount() {
 test('rp has --help, is in the top-level help; usage errors exit 2', async () => {
   const help = await cli('rp', '--help');
   assert.equal(help.code, 0);
-  for (const verb of ['add', 'list', 'show', 'disable', 'enable']) assert.match(help.stdout, new RegExp(`rp ${verb}`));
+  for (const verb of ['add', 'list', 'show', 'set', 'disable', 'enable']) assert.match(help.stdout, new RegExp(`rp ${verb}`));
   assert.match((await cli('--help')).stdout, /rp \.\.\./);
   for (const args of [['rp'], ['rp', 'frob'], ['rp', 'show'], ['rp', 'disable'], ['rp', 'enable'],
     ['rp', 'add'], ['rp', 'add', '--name'], ['rp', 'add', '--name', 'A', '--bogus', 'x'],
@@ -228,4 +228,48 @@ test('rp add --allow-ip any: stored without a list, a warning on stderr; list an
   await cli('rp', 'add', '--name', 'Open Too', '--allow-ip', 'any');
   const [audit] = (await auditSince(server, seq)).filter((a) => a.event === 'rp.add');
   assert.match(audit.detail, /allow-ip any$/);
+});
+
+// An RP moving to new servers, or one that has not migrated to v3 yet,
+// keeps its UUID: `rp set` replaces its addresses or permissions.
+test('rp set replaces the addresses or the permissions, keeps the rest, audits; bad input changes nothing', async () => {
+  const uuid = (await cli('rp', 'add', '--name', 'Moving Bank', '--allow-ip', '192.0.2.1')).stdout.trim();
+  const seq = await auditMax(server);
+  let r = await cli('rp', 'set', uuid, '--permissions', 'auth,v2');
+  assert.equal(r.code, 0, r.stderr);
+  let [row] = await sql(`SELECT allow_ip, permissions FROM sid_rps WHERE uuid = '${uuid}'`);
+  assert.deepEqual(row, { allow_ip: '192.0.2.1', permissions: 'auth v2' });
+  r = await cli('rp', 'set', uuid, '--allow-ip', '198.51.100.7/24, 2001:db8::1');
+  assert.equal(r.code, 0, r.stderr);
+  [row] = await sql(`SELECT allow_ip, permissions FROM sid_rps WHERE uuid = '${uuid}'`);
+  assert.deepEqual(row, { allow_ip: '198.51.100.0/24,2001:db8::1', permissions: 'auth v2' });
+  r = await cli('rp', 'set', uuid, '--allow-ip', 'any');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^warning: --allow-ip any/);
+  assert.equal((await cliJson('rp', 'show', uuid)).allow_any, true);
+  for (const args of [[], ['--allow-ip', '300.1.1.1'], ['--permissions', 'root'], ['--name', 'X'],
+    ['--permissions', 'auth', '--permissions', 'sign']]) {
+    const bad = await cli('rp', 'set', uuid, ...args);
+    assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.ok(bad.stderr.length > 0);
+  }
+  [row] = await sql(`SELECT allow_ip, permissions FROM sid_rps WHERE uuid = '${uuid}'`);
+  assert.deepEqual(row, { allow_ip: null, permissions: 'auth v2' }, 'refused input wrote nothing');
+  assert.equal((await cli('rp', 'set', '22222222-2222-4222-8222-222222222222', '--permissions', 'auth')).code, 1);
+  const rows = (await auditSince(server, seq)).filter((a) => a.event === 'rp.set');
+  assert.deepEqual(rows.map((a) => a.detail), [
+    `operator operator-ann: rp ${uuid} "Moving Bank", permissions auth v2, allow-ip 192.0.2.1`,
+    `operator operator-ann: rp ${uuid} "Moving Bank", permissions auth v2, allow-ip 198.51.100.0/24,2001:db8::1`,
+    `operator operator-ann: rp ${uuid} "Moving Bank", permissions auth v2, allow-ip any`,
+  ]);
+});
+
+// The name is shown on every phone: no character that could make it read
+// otherwise (the RP API refuses such a relyingPartyName too).
+test('rp add refuses a name with a bidirectional override or an invisible character', async () => {
+  for (const name of ['Bank\u202eknab', 'Ba\u200bnk', '\ufeffBank']) {
+    const r = await cli('rp', 'add', '--name', name);
+    assert.equal(r.code, 2, JSON.stringify(name));
+    assert.match(r.stderr, /name/);
+  }
 });

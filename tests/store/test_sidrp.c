@@ -213,6 +213,25 @@ test_rp_each_and_status(void **state)
 	assert_int_equal(store_sid_rp_set_status(fx->fx_store, RP_A, NULL), SL_EINVAL);
 	assert_int_equal(store_sid_rp_set_status(fx->fx_store, "00000000-0000-4000-8000-00000000000c", "disabled"),
 		SL_ENOTFOUND);
+	/* The allow list (NULL: any address) and permissions replaced together. */
+	{
+		struct store_sid_rp got;
+
+		assert_int_equal(store_sid_rp_set_access(fx->fx_store, RP_A, NULL, "auth v2"), SL_OK);
+		assert_int_equal(store_sid_rp_get(fx->fx_store, RP_A, &got), SL_OK);
+		assert_null(got.sp_allow_ip);
+		assert_string_equal(got.sp_permissions, "auth v2");
+		store_sid_rp_clear(&got);
+		assert_int_equal(store_sid_rp_set_access(fx->fx_store, RP_A, "192.0.2.0/24", "sign"), SL_OK);
+		assert_int_equal(store_sid_rp_get(fx->fx_store, RP_A, &got), SL_OK);
+		assert_string_equal(got.sp_allow_ip, "192.0.2.0/24");
+		assert_string_equal(got.sp_permissions, "sign");
+		store_sid_rp_clear(&got);
+		assert_int_equal(store_sid_rp_set_access(fx->fx_store, RP_A, NULL, NULL), SL_EINVAL);
+		assert_int_equal(
+			store_sid_rp_set_access(fx->fx_store, "00000000-0000-4000-8000-00000000000c", NULL, "auth"),
+			SL_ENOTFOUND);
+	}
 	/* The visitor's own code stops the walk and is returned. */
 	memset(&l, 0, sizeof(l));
 	l.n = 4;
