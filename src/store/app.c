@@ -56,7 +56,7 @@ const char *const store_sql_app[Q_COUNT] = {
 /* ---- accounts ---- */
 
 static void
-account_read(sqlite3_stmt *s, void *arg)
+account_read(struct stmt *s, void *arg)
 {
 	struct store_account *a = arg;
 
@@ -64,9 +64,9 @@ account_read(sqlite3_stmt *s, void *arg)
 	a->ac_person_id = col_text(s, 1);
 	a->ac_phone = col_text(s, 2);
 	a->ac_status = col_text(s, 3);
-	a->ac_failures = sqlite3_column_int(s, 4);
-	a->ac_locked_until = sqlite3_column_int64(s, 5);
-	a->ac_created = sqlite3_column_int64(s, 6);
+	a->ac_failures = col_int(s, 4);
+	a->ac_locked_until = col_int(s, 5);
+	a->ac_created = col_int(s, 6);
 }
 
 int
@@ -87,7 +87,7 @@ struct account_visit {
 };
 
 static int
-account_row(sqlite3_stmt *s, void *ctx)
+account_row(struct stmt *s, void *ctx)
 {
 	const struct account_visit *v = ctx;
 	struct store_account a = { 0 };
@@ -191,7 +191,7 @@ store_account_clear(struct store_account *a)
 /* ---- devices ---- */
 
 static void
-device_read(sqlite3_stmt *s, void *arg)
+device_read(struct stmt *s, void *arg)
 {
 	struct store_device *d = arg;
 
@@ -202,8 +202,8 @@ device_read(sqlite3_stmt *s, void *arg)
 	d->dv_transport_jwk = col_text(s, 4);
 	d->dv_confirm_key = col_text(s, 5);
 	d->dv_status = col_text(s, 6);
-	d->dv_created = sqlite3_column_int64(s, 7);
-	d->dv_last_used = sqlite3_column_int64(s, 8);
+	d->dv_created = col_int(s, 7);
+	d->dv_last_used = col_int(s, 8);
 }
 
 int
@@ -224,7 +224,7 @@ struct device_visit {
 };
 
 static int
-device_row(sqlite3_stmt *s, void *ctx)
+device_row(struct stmt *s, void *ctx)
 {
 	const struct device_visit *v = ctx;
 	struct store_device d = { 0 };
@@ -284,7 +284,7 @@ store_device_clear(struct store_device *d)
 /* ---- enrolments ---- */
 
 static void
-enrollment_read(sqlite3_stmt *s, void *arg)
+enrollment_read(struct stmt *s, void *arg)
 {
 	struct store_enrollment *e = arg;
 
@@ -297,14 +297,14 @@ enrollment_read(sqlite3_stmt *s, void *arg)
 	e->en_terms = col_text(s, 6);
 	e->en_status = col_text(s, 7);
 	e->en_sms_hash = col_text(s, 8);
-	e->en_sms_attempts = sqlite3_column_int(s, 9);
-	e->en_sms_sends = sqlite3_column_int(s, 10);
-	e->en_sms_expires = sqlite3_column_int64(s, 11);
+	e->en_sms_attempts = col_int(s, 9);
+	e->en_sms_sends = col_int(s, 10);
+	e->en_sms_expires = col_int(s, 11);
 	e->en_proof_method = col_text(s, 12);
 	e->en_person = col_text(s, 13);
 	e->en_proof_state = col_text(s, 14);
-	e->en_created = sqlite3_column_int64(s, 15);
-	e->en_expires = sqlite3_column_int64(s, 16);
+	e->en_created = col_int(s, 15);
+	e->en_expires = col_int(s, 16);
 }
 
 /* Is `jkt` a device's key (any status: a removed phone's key stays spent)? */

@@ -56,7 +56,7 @@ store_client_set_secret(struct store *st, const char *id, const char *secret_has
 }
 
 static void
-scopes_read(sqlite3_stmt *s, void *arg)
+scopes_read(struct stmt *s, void *arg)
 {
 	char **out = arg;
 
@@ -91,15 +91,15 @@ struct consent_visit {
 
 /* The row's text points into the statement: valid during the call only. */
 static int
-consent_row(sqlite3_stmt *s, void *ctx)
+consent_row(struct stmt *s, void *ctx)
 {
 	const struct consent_visit *v = ctx;
 	struct store_consent cs;
 
-	cs.cs_client_id = (const char *)sqlite3_column_text(s, 0);
-	cs.cs_client_name = (const char *)sqlite3_column_text(s, 1);
-	cs.cs_scopes = (const char *)sqlite3_column_text(s, 2);
-	cs.cs_updated = sqlite3_column_int64(s, 3);
+	cs.cs_client_id = col_str(s, 0);
+	cs.cs_client_name = col_str(s, 1);
+	cs.cs_scopes = col_str(s, 2);
+	cs.cs_updated = col_int(s, 3);
 	return v->fn(&cs, v->arg);
 }
 

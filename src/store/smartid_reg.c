@@ -85,7 +85,7 @@ const char *const store_sql_sid_reg[Q_COUNT] = {
 /* ---- registrations ---- */
 
 static void
-registration_read(sqlite3_stmt *s, void *arg)
+registration_read(struct stmt *s, void *arg)
 {
 	struct store_sid_registration *r = arg;
 
@@ -100,16 +100,16 @@ registration_read(sqlite3_stmt *s, void *arg)
 	r->sr_status = col_text(s, 8);
 	r->sr_code_hash = col_text(s, 9);
 	r->sr_auth_sealed = col_text(s, 10);
-	r->sr_auth_version = sqlite3_column_int64(s, 11);
+	r->sr_auth_version = col_int(s, 11);
 	r->sr_sign_sealed = col_text(s, 12);
-	r->sr_sign_version = sqlite3_column_int64(s, 13);
+	r->sr_sign_version = col_int(s, 13);
 	r->sr_person = col_text(s, 14);
 	r->sr_email = col_text(s, 15);
 	r->sr_phone = col_text(s, 16);
 	r->sr_challenge = col_text(s, 17);
-	r->sr_recall_failures = sqlite3_column_int(s, 18);
-	r->sr_created = sqlite3_column_int64(s, 19);
-	r->sr_expires = sqlite3_column_int64(s, 20);
+	r->sr_recall_failures = col_int(s, 18);
+	r->sr_created = col_int(s, 19);
+	r->sr_expires = col_int(s, 20);
 	r->sr_auth_share = col_text(s, 21);
 	r->sr_sign_share = col_text(s, 22);
 }
@@ -496,7 +496,7 @@ store_sid_visit_put(struct store *st, const struct store_sid_visit *v)
 }
 
 static void
-visit_read(sqlite3_stmt *s, void *arg)
+visit_read(struct stmt *s, void *arg)
 {
 	struct store_sid_visit *v = arg;
 
@@ -505,8 +505,8 @@ visit_read(sqlite3_stmt *s, void *arg)
 	v->sv_email = col_text(s, 2);
 	v->sv_phone = col_text(s, 3);
 	v->sv_registration_id = col_text(s, 4);
-	v->sv_code_tries = sqlite3_column_int(s, 5);
-	v->sv_expires = sqlite3_column_int64(s, 6);
+	v->sv_code_tries = col_int(s, 5);
+	v->sv_expires = col_int(s, 6);
 }
 
 int
