@@ -215,7 +215,7 @@ oidc_login_complete(struct server *srv, const char *req_id, struct store_person 
 	if (rc != SL_OK)
 		return sl_fail(err, rc, "this login request is no longer waiting");
 	oidc_wait_key(req_id, wkey, sizeof(wkey));
-	waiter_notify(srv->sv_waiters, wkey);
+	server_wake(srv, wkey);
 	return SL_OK;
 }
 
@@ -232,7 +232,7 @@ oidc_login_deny(struct server *srv, const char *req_id)
 	rc = store_authreq_complete(srv->sv_store, &ar);
 	if (rc == SL_OK) {
 		oidc_wait_key(req_id, wkey, sizeof(wkey));
-		waiter_notify(srv->sv_waiters, wkey);
+		server_wake(srv, wkey);
 	}
 	return rc;
 }

@@ -3,11 +3,12 @@
  * the route table, and the steps the bank and the eID share.
  *
  * Every change to an enrolment's proofing state is a read-modify-write
- * of its record (en_proof_state is one JSON value), done under one lock
- * (pf_state_lock) so that the app asking for choices while a bank's
- * callback lands cannot lose either change.  The lock covers a store read
- * and write, never a call to a bank.  (Several sleuteld nodes on one
- * database would need a conditional update in the store instead.)
+ * of its record (en_proof_state is one JSON value), written back only if
+ * nobody changed it meanwhile (store_enrollment_proof_swap, a
+ * compare-and-swap in the store), else read and done again: the app
+ * asking for choices while a bank's callback lands, on this node or on
+ * another, cannot lose either change.  Between the read and the write
+ * there is no call to a bank.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +69,6 @@ proofing_init(struct server *srv, struct sl_err *err)
 		free(pf);
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	}
-	pthread_mutex_init(&pf->pf_state_lock, NULL);
 	pthread_mutex_init(&pf->pf_cache_lock, NULL);
 	srv->sv_proofing = pf;
 	return SL_OK;
@@ -82,7 +82,6 @@ proofing_free(struct server *srv)
 	if (pf == NULL)
 		return;
 	proof_cache_free(pf);
-	pthread_mutex_destroy(&pf->pf_state_lock);
 	pthread_mutex_destroy(&pf->pf_cache_lock);
 	free(pf);
 	srv->sv_proofing = NULL;
@@ -100,34 +99,46 @@ proof_bank_index(struct server *srv, const char *id)
 int
 proof_edit(struct server *srv, const char *enrollment_id, proof_edit_fn fn, void *arg, struct store_enrollment *out)
 {
-	struct proofing *pf = srv->sv_proofing;
 	struct store_enrollment e;
-	bool write = false;
-	json_t *state = NULL;
-	int rc;
+	bool again = true;
+	int rc = SL_ESTORE;
 
 	memset(&e, 0, sizeof(e));
-	pthread_mutex_lock(&pf->pf_state_lock);
-	rc = store_enrollment_get(srv->sv_store, enrollment_id, &e);
-	if (rc != SL_OK)
-		rc = SL_ENOTFOUND;
-	else if (e.en_expires <= sl_now())
-		rc = SL_EEXPIRED;
-	else if (strcmp(e.en_status, "proofing") != 0)
-		rc = SL_ECONFLICT;
-	else if ((state = proof_state_load(e.en_proof_state)) == NULL)
-		rc = SL_ENOMEM;
-	else
-		rc = fn(state, &e, arg, &write);
-	if (write) {
-		char *text = json_dumps(state, JSON_COMPACT);
-		free(e.en_proof_state);
-		e.en_proof_state = text;
-		if (text == NULL || store_enrollment_update(srv->sv_store, &e) != SL_OK)
-			rc = SL_ESTORE;
+	for (int attempt = 0; attempt < PROOF_EDIT_TRIES && again; attempt++) {
+		bool write = false;
+		json_t *state = NULL;
+
+		again = false;
+		store_enrollment_clear(&e);
+		memset(&e, 0, sizeof(e));
+		rc = store_enrollment_get(srv->sv_store, enrollment_id, &e);
+		if (rc != SL_OK)
+			rc = SL_ENOTFOUND;
+		else if (e.en_expires <= sl_now())
+			rc = SL_EEXPIRED;
+		else if (strcmp(e.en_status, "proofing") != 0)
+			rc = SL_ECONFLICT;
+		else if ((state = proof_state_load(e.en_proof_state)) == NULL)
+			rc = SL_ENOMEM;
+		else
+			rc = fn(state, &e, arg, &write);
+		if (write) {
+			/* Written only over the state read; else read again and
+			 * redo the edit. */
+			char *old = e.en_proof_state;
+			int w = (e.en_proof_state = json_dumps(state, JSON_COMPACT)) == NULL
+				? SL_ENOMEM
+				: store_enrollment_proof_swap(srv->sv_store, &e, old);
+			free(old);
+			if (w == SL_ECONFLICT)
+				again = true;
+			else if (w != SL_OK)
+				rc = SL_ESTORE;
+		}
+		json_decref(state);
 	}
-	pthread_mutex_unlock(&pf->pf_state_lock);
-	json_decref(state);
+	if (again)
+		rc = SL_ESTORE; /* changed under us every time */
 	if (out != NULL)
 		*out = e;
 	else
@@ -292,7 +303,7 @@ notify_enrollment(struct server *srv, const char *enrollment_id)
 	char key[PROOF_ID_MAX + 16];
 
 	snprintf(key, sizeof(key), "enroll:%s", enrollment_id);
-	waiter_notify(srv->sv_waiters, key);
+	server_wake(srv, key);
 }
 
 int

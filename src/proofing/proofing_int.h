@@ -16,6 +16,7 @@
 #define PROOF_JWKS_REFRESH 30 /* seconds between JWKS refetches for an unknown key */
 #define PROOF_JWKS_MAX_KEYS 16 /* keys kept from a bank's JWKS */
 #define PROOF_HTTP_TIMEOUT 10 /* seconds per call to a bank */
+#define PROOF_EDIT_TRIES 8 /* reads of an enrolment's proof state when others keep changing it */
 #define PROOF_IAT_MAX_AGE 600 /* seconds an ID token's iat may lie in the past */
 #define PROOF_COOKIE "__Host-sl_proof"
 #define PROOF_CODE_LIFETIME 600 /* seconds a code lives (never beyond the enrolment) */
@@ -128,7 +129,6 @@ void proof_endpoints_clear(struct proof_endpoints *e);
 struct proof_bank_cache;
 
 struct proofing {
-	pthread_mutex_t pf_state_lock; /* read-modify-write of en_proof_state */
 	pthread_mutex_t pf_cache_lock; /* the caches below */
 	struct proof_bank_cache *pf_cache; /* one per [bank.<id>], same order */
 	int pf_nbanks;
@@ -149,7 +149,9 @@ int proof_bank_verify(struct server *srv, int bank, const char *id_token, json_t
 /* The bank of `id`, or -1. */
 int proof_bank_index(struct server *srv, const char *id);
 
-/* Change an enrolment's proofing state under the proofing lock: the
+/* Change an enrolment's proofing state (a compare-and-swap in the
+ * store, redone up to PROOF_EDIT_TRIES times when another request or node
+ * changed it meanwhile, so `fn` may run more than once): the
  * enrolment must be live and in "proofing" (else SL_ENOTFOUND,
  * SL_EEXPIRED or SL_ECONFLICT); `fn` edits `state` (and may edit the
  * record) and sets *write when it must be stored, which happens whatever

@@ -2,7 +2,8 @@
  * server.c — bringing sleuteld up and down.
  *
  * Start: store (migrated), secrets, signing keys, catalogs, templates,
- * waiter registry, the housekeeping thread, then the two listeners.
+ * waiter registry and the store's listener (wake-ups from other nodes),
+ * the housekeeping thread, then the two listeners.
  * Stop (SIGTERM/SIGINT): stop accepting, wake every waiter so suspended
  * requests answer, wait for in-flight requests up to shutdown_grace, stop
  * the listeners, then close the store, which checkpoints the WAL.
@@ -268,7 +269,7 @@ server_start(struct sl_config *conf, struct sl_err *err)
 	if (srv->sv_sms == NULL)
 		goto fail;
 	srv->sv_waiters = waiter_registry_new((size_t)conf->c_max_waiters, err);
-	if (srv->sv_waiters == NULL)
+	if (srv->sv_waiters == NULL || server_listen(srv, err) != SL_OK)
 		goto fail;
 	if (pthread_create(&srv->sv_housekeeper, NULL, housekeeping_main, srv) != 0) {
 		sl_fail(err, SL_ERR, "cannot start the housekeeping thread");
@@ -333,6 +334,9 @@ server_stop(struct server *srv)
 		pthread_mutex_unlock(&srv->sv_hk_lock);
 		pthread_join(srv->sv_housekeeper, NULL);
 	}
+	/* The listener (its thread joined) before the registry it wakes. */
+	if (srv->sv_store != NULL)
+		store_unlisten(srv->sv_store);
 	waiter_registry_free(srv->sv_waiters);
 	sms_gateway_free(srv->sv_sms);
 	proofing_free(srv);

@@ -50,7 +50,7 @@ struct server {
 	char *sv_eid_cert, *sv_eid_key, *sv_eid_trust;
 	struct eid_validator *sv_eid_validator; /* NULL when [eid] enabled = false */
 	struct app_keys *sv_app_keys; /* keys/app device side: sealing and at-rest keys */
-	struct app_requests *sv_app_requests; /* keys/app request side: rate limits */
+	struct app_requests *sv_app_requests; /* keys/app request side: background jobs */
 	struct sms_gateway *sv_sms; /* sms: outbox or webhook */
 	struct proofing *sv_proofing; /* proofing: banks (upstream OIDC) */
 	/* Every origin's routes: the core table and each module's, merged at
@@ -75,6 +75,15 @@ struct server *server_start(struct sl_config *conf, struct sl_err *err);
 /* Graceful stop: refuse new connections, wake all waiters, let in-flight
  * requests finish (up to shutdown_grace seconds), close the store. */
 void server_stop(struct server *srv);
+
+/* ---- waking waiters on every node (wake.c) ---- */
+/* Start this node's store listener: keys any node wakes reach this node's
+ * waiter registry (sv_waiters must exist; SL_EBUSY when another sleuteld
+ * already serves the same SQLite file). */
+int server_listen(struct server *srv, struct sl_err *err);
+/* Wake what waits on `key` here and on every other node; call it after
+ * the change it announces is committed. */
+void server_wake(struct server *srv, const char *key);
 
 /* ---- whose address (client_ip.c) ---- */
 #define SERVER_IP_MAX 64 /* a buffer for server_person_ip() */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "store_int.h"
@@ -28,6 +29,9 @@ struct store {
 	const struct engine *st_engine;
 	struct conn *st_conns;
 	int st_nconns;
+	char *st_path; /* sqlite */
+	char *st_conninfo; /* postgresql; may hold a password */
+	struct notifier *st_notifier; /* notify.c */
 };
 
 /* ---- pool ---- */
@@ -70,7 +74,7 @@ static const char *
 stmt_text(enum stmt_id id)
 {
 	const char *const *tables[] = { store_sql_oidc, store_sql_app, store_sql_consent, store_sql_sid,
-		store_sql_sid_reg, store_sql_sidrp, store_sql_requests };
+		store_sql_sid_reg, store_sql_sidrp, store_sql_requests, store_sql_notify, store_sql_limits };
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		if (tables[i][id] != NULL)
@@ -485,7 +489,10 @@ store_open(const struct store_options *opts, struct sl_err *err)
 	pthread_cond_init(&st->st_free, NULL);
 	st->st_engine = e;
 	st->st_conns = calloc((size_t)n, sizeof(struct conn));
-	if (st->st_conns == NULL) {
+	st->st_path = opts->so_path && e == &store_engine_sqlite ? strdup(opts->so_path) : NULL;
+	st->st_conninfo = opts->so_conninfo && e == &store_engine_pg ? strdup(opts->so_conninfo) : NULL;
+	if (st->st_conns == NULL || (opts->so_path && e == &store_engine_sqlite && st->st_path == NULL) ||
+		(opts->so_conninfo && e == &store_engine_pg && st->st_conninfo == NULL)) {
 		store_close(st);
 		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
 	}
@@ -511,9 +518,15 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	/* The listener's thread goes before the connections it may use. */
+	store_unlisten(st);
 	for (int i = 0; st->st_conns != NULL && i < st->st_nconns; i++)
 		st->st_engine->e_close(&st->st_conns[i]);
 	free(st->st_conns);
+	free(st->st_path);
+	if (st->st_conninfo != NULL)
+		OPENSSL_cleanse(st->st_conninfo, strlen(st->st_conninfo));
+	free(st->st_conninfo);
 	pthread_mutex_destroy(&st->st_lock);
 	pthread_cond_destroy(&st->st_free);
 	free(st);
@@ -533,4 +546,22 @@ store_schema_version(struct store *st, int *version)
 
 	conn_put(st, c);
 	return rc;
+}
+
+const char *
+store_opt_path(struct store *st)
+{
+	return st->st_path;
+}
+
+const char *
+store_opt_conninfo(struct store *st)
+{
+	return st->st_conninfo;
+}
+
+struct notifier **
+store_notifier(struct store *st)
+{
+	return &st->st_notifier;
 }

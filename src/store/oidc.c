@@ -931,6 +931,7 @@ store_purge_expired(struct store *st, int64_t now)
 		{ "sid_visits", "expires", 0 },
 		{ "sid_requests", "expires", SID_KEEP_AFTER_EXPIRY },
 		{ "sid_sessions", "keep_until", 0 },
+		{ "rate_limits", "expires", 0 },
 	};
 	struct conn *c = conn_get(st);
 	int rc = tx_begin(c, DUR_NORMAL), total = 0;

@@ -191,4 +191,9 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX sid_sessions_keep ON sid_sessions(keep_until);"
 	"ALTER TABLE sid_requests ADD COLUMN device_only TEXT;"
 	"ALTER TABLE sid_requests ADD COLUMN extra TEXT;",
+	/* 11: rate-limit windows (limits.c), in the store so that every node
+	 * counts against one budget; a row lives until its window ends. */
+	"CREATE TABLE rate_limits ("
+	" key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"CREATE INDEX rate_limits_expires ON rate_limits(expires);",
 };

@@ -29,8 +29,9 @@
 
 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
  * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
- * accounts, devices, keys, registrations, visits, requests */
-#define STORE_SCHEMA_VERSION 10
+ * accounts, devices, keys, registrations, visits, requests; 10: the
+ * Smart-ID RP API; 11: rate-limit windows shared by every node */
+#define STORE_SCHEMA_VERSION 11
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -158,6 +159,33 @@ void store_close(struct store *st);
 int store_schema_version(struct store *st, int *version);
 /* "sqlite" or "postgresql". */
 const char *store_engine_name(struct store *st);
+
+/* ---- notifications between nodes (notify.c, pg_notify.c) ----
+ * A request waiting on one node (the browser for the phone, an RP's
+ * long-poll) is woken by an event that may happen on another: the node
+ * that made the change calls store_notify(key) after committing it, and
+ * every node's listener hears `key`.  Under PostgreSQL that is NOTIFY on
+ * one channel, heard by one LISTEN connection per node on its own thread,
+ * re-made when lost; after a reconnect the listener is called with NULL
+ * (a notification may have been missed: wake everything, waiters look at
+ * their state again).  Under SQLite there is one node: a second process
+ * listening on the same database file is refused (SL_EBUSY).  The node
+ * that notifies calls its own listener at once, on its own thread; its own
+ * NOTIFY, when it comes back, is skipped (a random node id in the
+ * payload).  Delivery is at most once: a notification only says "look
+ * again", the state is in the store. */
+#define STORE_NOTIFY_KEY_MAX 128 /* bytes of a key, with its NUL */
+typedef void (*store_listen_fn)(void *arg, const char *key);
+/* Start this node's listener (once per store); `fn` is called with each
+ * key any node notifies (this one's on the notifier's thread, the others'
+ * on the listener's thread), or with NULL after a reconnect. */
+int store_listen(struct store *st, store_listen_fn fn, void *arg, struct sl_err *err);
+/* Stop the listener (its thread joined); store_close does it too. */
+void store_unlisten(struct store *st);
+/* Tell every node that what is waited on under `key` changed.  SL_EINVAL
+ * for an empty or too long key; SL_ESTORE when it could not be sent to the
+ * other nodes (this node's listener was still called). */
+int store_notify(struct store *st, const char *key);
 
 /* persons */
 int store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err);
@@ -830,6 +858,33 @@ int store_sid_session_claim(
 int store_sid_session_complete(
 	struct store *st, const char *id, const char *request_id, const char *result, int64_t keep_until);
 void store_sid_session_clear(struct store_sid_session *s);
+
+/* ---- state every node shares (limits.c) ---- */
+
+/* Rate limits (schema 11): fixed windows of `window` seconds per key, each
+ * starting at the key's first request.  Count one request against every
+ * key of `checks`, all or none: SL_OK when each is under its limit (all
+ * counted); SL_ETOOBIG when one is at its limit or its limit is <= 0
+ * (none counted; *which is the first such index); SL_EINVAL for no key,
+ * more than STORE_RATE_CHECKS_MAX, a key of STORE_RATE_KEY_MAX bytes or
+ * more, or window <= 0; SL_EBUSY / SL_ESTORE when the store fails (the
+ * caller refuses: a limit must not switch off). */
+#define STORE_RATE_KEY_MAX 300
+#define STORE_RATE_CHECKS_MAX 8
+struct store_rate_check {
+	const char *rc_key; /* "p:+32470123456", "i:127.0.0.1", "r:client" */
+	int rc_limit; /* requests per window */
+};
+int store_rate_hit(
+	struct store *st, const struct store_rate_check *checks, size_t n, int window, int64_t now, size_t *which);
+
+/* Write an enrolment's proofing fields (status, proof_method, person,
+ * proof_state) only while it is at "proofing" with proof_state still
+ * `old_state` (NULL: none): a compare-and-swap, so that two nodes editing
+ * the proof state at once cannot lose a change (a consumed ticket coming
+ * back, a wrong code left uncharged).  SL_ECONFLICT when it changed
+ * meanwhile: read it again and redo the edit. */
+int store_enrollment_proof_swap(struct store *st, const struct store_enrollment *e, const char *old_state);
 
 /* Delete expired short-lived rows (app requests, Smart-ID registrations
  * and signing requests an hour after expiry, Smart-ID visits at expiry,

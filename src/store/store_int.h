@@ -171,6 +171,11 @@ enum stmt_id {
 	Q_SS_CLAIM,
 	Q_SS_COMPLETE,
 	Q_SS_STATE,
+	/* notify.c: telling the other nodes (PostgreSQL) */
+	Q_NOTIFY,
+	/* limits.c: rate limits shared by every node, proof-state updates */
+	Q_RL_HIT,
+	Q_EN_PROOF_SWAP,
 	Q_COUNT
 };
 
@@ -181,6 +186,8 @@ extern const char *const store_sql_consent[Q_COUNT];
 extern const char *const store_sql_sid[Q_COUNT];
 extern const char *const store_sql_sid_reg[Q_COUNT];
 extern const char *const store_sql_sidrp[Q_COUNT];
+extern const char *const store_sql_notify[Q_COUNT];
+extern const char *const store_sql_limits[Q_COUNT];
 
 /* A prepared statement of one connection.  Engines embed this as the
  * first member of their own statement type. */
@@ -226,6 +233,15 @@ struct engine {
 	/* Commit (when `commit`) or roll back: SL_OK, SL_EBUSY, SL_ESTORE. */
 	int (*e_tx_end)(struct conn *c, bool commit);
 };
+
+/* What the store was opened with, for notify.c (engine.c keeps copies):
+ * the SQLite file (NULL under PostgreSQL) and the libpq connection string
+ * (NULL under SQLite; it may hold a password: never logged). */
+const char *store_opt_path(struct store *st);
+const char *store_opt_conninfo(struct store *st);
+/* notify.c's state hangs off the store (NULL until store_listen). */
+struct notifier;
+struct notifier **store_notifier(struct store *st);
 
 /* The schema as numbered steps, the same steps in each engine's dialect
  * (sqlite_schema.c, pg_schema.c): step i brings a database to version i+1. */

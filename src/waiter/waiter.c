@@ -265,23 +265,50 @@ waiter_notify(struct waiter_registry *reg, const char *key)
 	return n;
 }
 
-void
-waiter_registry_shutdown(struct waiter_registry *reg)
+/* Take every waiter out of both structures (under the lock) with
+ * `reason`; returns them as a private list for wake_list(). */
+static struct waiter *
+detach_all(struct waiter_registry *reg, enum waiter_reason reason, size_t *n)
 {
 	struct waiter *woken = NULL;
 
-	pthread_mutex_lock(&reg->wr_lock);
-	reg->wr_stopping = true;
-	/* Everything goes: take the heap array as it is, then empty both. */
+	/* Take the heap array as it is, then empty both structures. */
 	for (size_t i = 0; i < reg->wr_count; i++) {
 		struct waiter *w = reg->wr_heap[i];
-		w->w_reason = WAKE_SHUTDOWN;
+		w->w_reason = reason;
 		w->w_woken = woken;
 		woken = w;
 	}
+	*n = reg->wr_count;
 	reg->wr_count = 0;
 	memset(reg->wr_buckets, 0, reg->wr_nbuckets * sizeof(struct waiter *));
+	/* The timer's earliest deadline went with them. */
 	pthread_cond_signal(&reg->wr_cond);
+	return woken;
+}
+
+size_t
+waiter_notify_all(struct waiter_registry *reg)
+{
+	struct waiter *woken;
+	size_t n = 0;
+
+	pthread_mutex_lock(&reg->wr_lock);
+	woken = detach_all(reg, WAKE_EVENT, &n);
+	pthread_mutex_unlock(&reg->wr_lock);
+	wake_list(woken);
+	return n;
+}
+
+void
+waiter_registry_shutdown(struct waiter_registry *reg)
+{
+	struct waiter *woken;
+	size_t n = 0;
+
+	pthread_mutex_lock(&reg->wr_lock);
+	reg->wr_stopping = true;
+	woken = detach_all(reg, WAKE_SHUTDOWN, &n);
 	pthread_mutex_unlock(&reg->wr_lock);
 	wake_list(woken);
 }

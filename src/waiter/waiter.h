@@ -37,6 +37,11 @@ void waiter_registry_free(struct waiter_registry *reg);
 int waiter_add(struct waiter_registry *reg, const char *key, int64_t deadline_ms, waiter_wake_fn fn, void *arg);
 /* Wake every waiter on `key`; returns how many were woken. */
 size_t waiter_notify(struct waiter_registry *reg, const char *key);
+/* Wake every waiter (WAKE_EVENT), whatever its key: when events may have
+ * been missed (another node's notifications lost while the connection
+ * that carries them was down), each handler looks at its state again and
+ * answers or the client polls again.  Returns how many were woken. */
+size_t waiter_notify_all(struct waiter_registry *reg);
 /* Wake everything and refuse new waiters from now on. */
 void waiter_registry_shutdown(struct waiter_registry *reg);
 size_t waiter_count(struct waiter_registry *reg);

@@ -20,6 +20,22 @@ struct fixture {
 	struct store *fx_store;
 };
 
+/* SQLite only until the PostgreSQL fixture is merged (pg-engine). */
+static inline bool
+fx_pg(void)
+{
+	return false;
+}
+
+static inline int
+fx_pg_exec(const char *conninfo, const char *sql, char *msg, size_t msglen)
+{
+	(void)conninfo;
+	(void)sql;
+	snprintf(msg, msglen, "no PostgreSQL");
+	return 1;
+}
+
 static inline struct store *
 open_store(const char *path, int pool)
 {
@@ -110,7 +126,9 @@ raw_count(const char *path, const char *sql)
 
 /* What each schema from 4 on added, undone, newest first; SCHEMA_V4_UNDO
  * leaves the database as a version 3 sleutel left it. */
+#define SCHEMA_V11_UNDO "DROP TABLE rate_limits;"
 #define SCHEMA_V10_UNDO                                                                                                \
+	SCHEMA_V11_UNDO                                                                                                \
 	"DROP TABLE sid_sessions; DROP TABLE sid_rps; ALTER TABLE sid_requests DROP COLUMN device_only;"               \
 	"ALTER TABLE sid_requests DROP COLUMN extra;"
 #define SCHEMA_V8_UNDO                                                                                                 \

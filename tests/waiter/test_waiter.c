@@ -164,6 +164,41 @@ test_notify_wakes_exactly_its_key(void **state)
 
 #define TIMED 200
 
+/* After a lost connection to the other nodes: every waiter woken once, as
+ * an event, whatever its key; the registry still takes new waiters and
+ * their deadlines still run. */
+static void
+test_notify_all_wakes_every_key(void **state)
+{
+	struct waiter_registry *reg = registry_new(100);
+	struct wctx ctx[12];
+	int64_t now = sl_monotonic_ms();
+	char key[32];
+
+	(void)state;
+	memset(ctx, 0, sizeof(ctx));
+	for (int i = 0; i < 10; i++) {
+		key_of(key, sizeof(key), "k", i % 4);
+		assert_int_equal(waiter_add(reg, key, now + FAR_MS, wake_count, &ctx[i]), SL_OK);
+	}
+	assert_int_equal(waiter_notify_all(reg), 10);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(atomic_load(&ctx[i].wc_calls), 1);
+		assert_int_equal(atomic_load(&ctx[i].wc_reason), WAKE_EVENT);
+	}
+	assert_int_equal(waiter_count(reg), 0);
+	assert_int_equal(waiter_notify_all(reg), 0);
+	assert_int_equal(waiter_add(reg, "k-0", now + FAR_MS, wake_count, &ctx[10]), SL_OK);
+	assert_int_equal(waiter_add(reg, "late", sl_monotonic_ms() + 50, wake_count, &ctx[11]), SL_OK);
+	assert_int_equal(waiter_notify(reg, "k-0"), 1);
+	for (int i = 0; i < 100 && atomic_load(&ctx[11].wc_calls) == 0; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&ctx[11].wc_reason), WAKE_TIMEOUT);
+	waiter_registry_free(reg);
+	for (int i = 0; i < 12; i++)
+		assert_int_equal(atomic_load(&ctx[i].wc_calls), 1);
+}
+
 static void
 test_deadline_wakes_with_timeout(void **state)
 {
@@ -570,6 +605,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_notify_wakes_exactly_its_key),
+		cmocka_unit_test(test_notify_all_wakes_every_key),
 		cmocka_unit_test(test_deadline_wakes_with_timeout),
 		cmocka_unit_test(test_earlier_deadline_added_later_is_honoured),
 		cmocka_unit_test(test_past_deadline_wakes_at_once),

@@ -95,7 +95,7 @@ finish_link(struct confirm_ctx *cc, const char *status)
 		oidc_ciba_finished(srv, r->aq_link_id);
 	}
 	app_request_wait_key(r->aq_id, key, sizeof(key));
-	waiter_notify(srv->sv_waiters, key);
+	server_wake(srv, key);
 }
 
 /* Record the outcome once; false when it was answered or expired (sent). */

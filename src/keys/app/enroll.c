@@ -704,7 +704,7 @@ app_enroll_test_proofed(void *ctx, struct http_request *rq)
 			app_send_error(rq, 500, "server_error", "cannot update the enrolment", NULL);
 		} else {
 			app_enroll_wait_key(id, key, sizeof(key));
-			waiter_notify(srv->sv_waiters, key);
+			server_wake(srv, key);
 			http_send_json(rq, 200, json_pack("{s:s}", "status", "proofed"));
 		}
 	}

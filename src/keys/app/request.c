@@ -4,7 +4,8 @@
  *
  * A request is made in this order, and each step can refuse:
  *   1. the number is normalised to E.164 (the same as at enrolment);
- *   2. rate limits per number, client address and RP (ratelimit.c), before
+ *   2. rate limits per number, client address and RP (in the store, shared
+ *      by every node: store_rate_hit; the keys in ratelimit.c), before
  *      the account is looked up, so asking about numbers costs the same
  *      whether they have an account or not;
  *   3. the account: blocked by an operator, or locked by the lockout
@@ -27,7 +28,6 @@
 #include "../../httpc/httpc.h"
 
 struct app_requests {
-	struct app_ratelimit *aq_rl;
 	pthread_mutex_t aq_bg_lock;
 	pthread_cond_t aq_bg_cond;
 	int aq_bg_running;
@@ -54,11 +54,6 @@ app_requests_init(struct server *srv, struct sl_err *err)
 
 	if (aq == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
-	aq->aq_rl = ratelimit_new(APP_RL_MAX_ENTRIES, err);
-	if (aq->aq_rl == NULL) {
-		free(aq);
-		return SL_ENOMEM;
-	}
 	pthread_mutex_init(&aq->aq_bg_lock, NULL);
 	pthread_cond_init(&aq->aq_bg_cond, NULL);
 	srv->sv_app_requests = aq;
@@ -79,7 +74,6 @@ app_requests_free(struct server *srv)
 	while (aq->aq_bg_running > 0)
 		pthread_cond_wait(&aq->aq_bg_cond, &aq->aq_bg_lock);
 	pthread_mutex_unlock(&aq->aq_bg_lock);
-	ratelimit_free(aq->aq_rl);
 	pthread_mutex_destroy(&aq->aq_bg_lock);
 	pthread_cond_destroy(&aq->aq_bg_cond);
 	free(aq);
@@ -222,24 +216,24 @@ app_rate_enrol(struct server *srv, const char *phone, const char *ip)
 {
 	const struct sl_config *c = srv->sv_conf;
 	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], addr[INET6_ADDRSTRLEN + 8];
-	struct ratelimit_check ck[2];
+	struct store_rate_check ck[2];
 	size_t which = 0;
 
 	app_rate_ip_key(ip, addr, sizeof(addr));
 	snprintf(kp, sizeof(kp), "ep:%.200s", phone);
 	snprintf(ki, sizeof(ki), "ei:%s", addr);
-	ck[0] = (struct ratelimit_check){ kp, c->c_app_rate_phone };
-	ck[1] = (struct ratelimit_check){ ki, c->c_app_rate_ip };
-	return ratelimit_hit(srv->sv_app_requests->aq_rl, ck, 2, c->c_app_rate_window, sl_now(), &which);
+	ck[0] = (struct store_rate_check){ kp, c->c_app_rate_phone };
+	ck[1] = (struct store_rate_check){ ki, c->c_app_rate_ip };
+	return store_rate_hit(srv->sv_store, ck, 2, c->c_app_rate_window, sl_now(), &which);
 }
 
 int
 app_rate_count(struct server *srv, const char *key, int limit)
 {
-	struct ratelimit_check ck = { key, limit };
+	struct store_rate_check ck = { key, limit };
 	size_t which = 0;
 
-	return ratelimit_hit(srv->sv_app_requests->aq_rl, &ck, 1, srv->sv_conf->c_app_rate_window, sl_now(), &which);
+	return store_rate_hit(srv->sv_store, &ck, 1, srv->sv_conf->c_app_rate_window, sl_now(), &which);
 }
 
 int
@@ -248,7 +242,7 @@ app_rate_request(struct server *srv, const char *subject, const char *what, cons
 {
 	const struct sl_config *c = srv->sv_conf;
 	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], kr[APP_RL_KEY_MAX], addr[INET6_ADDRSTRLEN + 8];
-	struct ratelimit_check ck[3];
+	struct store_rate_check ck[3];
 	const char *const whats[3] = { what, "this address", "this site" };
 	size_t which = 0;
 	int rc;
@@ -257,10 +251,10 @@ app_rate_request(struct server *srv, const char *subject, const char *what, cons
 	app_rate_ip_key(ip, addr, sizeof(addr));
 	snprintf(ki, sizeof(ki), "i:%s", addr);
 	snprintf(kr, sizeof(kr), "r:%.250s", client_id);
-	ck[0] = (struct ratelimit_check){ kp, c->c_app_rate_phone };
-	ck[1] = (struct ratelimit_check){ ki, c->c_app_rate_ip };
-	ck[2] = (struct ratelimit_check){ kr, c->c_app_rate_rp };
-	rc = ratelimit_hit(srv->sv_app_requests->aq_rl, ck, 3, c->c_app_rate_window, sl_now(), &which);
+	ck[0] = (struct store_rate_check){ kp, c->c_app_rate_phone };
+	ck[1] = (struct store_rate_check){ ki, c->c_app_rate_ip };
+	ck[2] = (struct store_rate_check){ kr, c->c_app_rate_rp };
+	rc = store_rate_hit(srv->sv_store, ck, 3, c->c_app_rate_window, sl_now(), &which);
 	if (rc == SL_ETOOBIG)
 		return sl_fail(err, SL_ETOOBIG, "too many requests for %s; try again in %d minutes", whats[which],
 			(c->c_app_rate_window + 59) / 60);
@@ -432,7 +426,7 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 	if (rc != SL_OK)
 		return sl_fail(err, SL_ESTORE, "the request could not be stored");
 	app_account_wait_key(ac->ac_id, wkey, sizeof(wkey));
-	waiter_notify(srv->sv_waiters, wkey);
+	server_wake(srv, wkey);
 	push_wake(srv, ac->ac_id);
 	audit(srv, spec, ac->ac_person_id, "ok");
 	return SL_OK;

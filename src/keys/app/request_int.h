@@ -9,8 +9,7 @@
 
 #include "app.h"
 
-#define APP_RL_MAX_ENTRIES 100000 /* rate-limit windows kept at once (phone, IP, RP keys) */
-#define APP_RL_KEY_MAX 300 /* bytes of a rate-limit key ("p:", "i:", "r:" + value) */
+#define APP_RL_KEY_MAX STORE_RATE_KEY_MAX /* bytes of a rate-limit key ("p:", "i:", "r:" + value) */
 #define APP_BG_MAX 64 /* background jobs (push, CIBA ping) running at once */
 #define APP_PUSH_TIMEOUT 5 /* seconds per push webhook call */
 #define APP_PUSH_MAX_DEVICES 16 /* devices woken per request */
@@ -22,23 +21,6 @@
 #define APP_CTX_NET_MAX 48 /* bytes of a coarse network ("203.0.113.x", "2001:db8:1::/48") */
 #define APP_UA_MAX 1024 /* bytes of a User-Agent read; a longer one is "unknown" */
 #define APP_QR_SVG_MAX (256u << 10) /* bytes of the QR code's SVG */
-
-/* ---- ratelimit.c: fixed windows per key, a bounded table under a mutex ---- */
-struct app_ratelimit;
-
-struct app_ratelimit *ratelimit_new(size_t max_entries, struct sl_err *err);
-void ratelimit_free(struct app_ratelimit *rl);
-struct ratelimit_check {
-	const char *rc_key; /* "p:+32470123456", "i:127.0.0.1", "r:client" */
-	int rc_limit; /* requests per window */
-};
-/* Count one request against every key in `checks`, all or none: SL_OK when
- * each is under its limit (all counted); SL_ETOOBIG naming nothing when one
- * is at its limit (none counted: *which is its index); SL_EBUSY when the
- * table is full even after dropping expired windows (fail closed). */
-int ratelimit_hit(struct app_ratelimit *rl, const struct ratelimit_check *checks, size_t n, int window, int64_t now,
-	size_t *which);
-size_t ratelimit_size(struct app_ratelimit *rl);
 
 /* ---- display.c: the text the app shows and the confirmation signs ---- */
 /* "12.34" in `lang`'s convention with the currency ("EUR 12,34"). */

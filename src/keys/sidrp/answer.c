@@ -316,7 +316,7 @@ complete(struct server *srv, const char *session_id, const char *request_id, jso
 			srv->sv_store, session_id, request_id, text, sl_now() + srv->sv_conf->c_sid_rp_result_keep);
 	if (rc == SL_OK) {
 		sidrp_session_wait_key(session_id, key, sizeof(key));
-		waiter_notify(srv->sv_waiters, key);
+		server_wake(srv, key);
 	} else if (rc != SL_ECONFLICT) {
 		log_warn("smartid rp session %s: cannot complete", session_id);
 	}

@@ -361,7 +361,7 @@ sidrp_request_make(struct server *srv, const struct store_sid_session *s, const 
 	if (rc == SL_OK) {
 		sl_strlcpy(request_id, m.md_id, APP_ID_MAX + 1);
 		sid_account_wait_key(account_id, key, sizeof(key));
-		waiter_notify(srv->sv_waiters, key);
+		server_wake(srv, key);
 	}
 	made_clear(&m);
 	sidrp_params_clear(&p);

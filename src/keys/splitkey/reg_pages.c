@@ -322,7 +322,7 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 			N_("This registration has expired"), N_("Start again in the Smart-ID app."));
 	} else {
 		sid_registration_wait_key(r->sr_id, key, sizeof(key));
-		waiter_notify(srv->sv_waiters, key);
+		server_wake(srv, key);
 		store_sid_visit_delete(srv->sv_store, v->sv_id);
 		sid_visit_audit(srv, rq, v, "confirmed", r->sr_id, r->sr_device_name);
 		done_page(srv, rq, lang);

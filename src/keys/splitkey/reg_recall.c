@@ -350,7 +350,7 @@ finish_done(struct server *srv, struct http_request *rq, const struct store_sid_
 	} else {
 		sid_reg_audit(srv, rq, "smartid.register", "ok", f.fi_person.p_id, f.fi_certs.sm_document);
 		sid_registration_wait_key(r->sr_id, wk, sizeof(wk));
-		waiter_notify(srv->sv_waiters, wk);
+		server_wake(srv, wk);
 		http_send_json(rq, 201,
 			json_pack("{s:s,s:s,s:s,s:{s:s,s:s}}", "account_id", f.fi_account.sa_id, "device_id",
 				f.fi_dev_id, "document_number", f.fi_certs.sm_document, "certificates", "auth",

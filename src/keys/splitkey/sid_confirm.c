@@ -121,7 +121,7 @@ sid_request_finished(
 	store_person_clear(&person);
 	store_sid_account_clear(&acct);
 	sid_request_wait_key(r->sq_id, key, sizeof(key));
-	waiter_notify(srv->sv_waiters, key);
+	server_wake(srv, key);
 }
 
 /* Record the outcome once; false when it was answered or expired (sent). */

@@ -165,7 +165,7 @@ sid_request_create(
 	rc = store_bounded(srv, acct.sa_id, spec, out, err);
 	if (rc == SL_OK) {
 		sid_account_wait_key(acct.sa_id, wkey, sizeof(wkey));
-		waiter_notify(srv->sv_waiters, wkey);
+		server_wake(srv, wkey);
 	}
 	audit(srv, spec, acct.sa_person_id, rc == SL_OK ? "ok" : rc == SL_EBUSY ? "too_many_pending" : "failed");
 	store_sid_account_clear(&acct);
