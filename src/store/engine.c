@@ -173,14 +173,17 @@ step_row(struct conn *c, struct stmt *s)
 
 /* ---- transactions ---- */
 
-int
+/* A write transaction on `c`; tx_end commits when rc is SL_OK, else rolls
+ * back, and returns the outcome (SL_EBUSY: run the transaction again).
+ * Static: the record files write only through tx_run, which retries. */
+static int
 tx_begin(struct conn *c, enum durability d)
 {
 	c->cn_retry = false;
 	return c->cn_engine->e_tx_begin(c, d);
 }
 
-int
+static int
 tx_end(struct conn *c, int rc)
 {
 	int end = c->cn_engine->e_tx_end(c, rc == SL_OK && !c->cn_retry);
