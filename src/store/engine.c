@@ -17,9 +17,7 @@
 
 #include "store_int.h"
 
-/* How often tx_run runs a transaction the engine asked to retry, and the
- * longest random pause before the next run. */
-#define TX_TRIES 8
+/* The longest random pause before tx_run runs a transaction again. */
 #define TX_PAUSE_MAX_US 2000
 
 struct store {

@@ -266,6 +266,9 @@ int conn_changes(struct conn *c);
  * nothing outside the database.  This is the only way to write: there is
  * no transaction without retries.  fn sees cn_retry false when it starts. */
 typedef int (*tx_fn)(struct conn *c, void *ctx);
+/* How often tx_run runs a transaction the engine keeps asking to retry
+ * before it answers SL_EBUSY. */
+#define TX_TRIES 8
 int tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx);
 void bind_text(struct stmt *s, int i, const char *v);
 void bind_int(struct stmt *s, int i, int64_t v);
