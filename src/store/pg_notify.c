@@ -40,6 +40,15 @@ struct pg_listener {
 	bool pl_running;
 };
 
+/* The server's notices (and the FATAL of a terminated backend) would go
+ * to stderr; a lost connection is logged by the loop instead. */
+static void
+quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* A connection that LISTENs, or NULL (the reason in `err` when given). */
 static PGconn *
 listen_connect(const struct pg_listener *l, struct sl_err *err)
@@ -62,6 +71,7 @@ listen_connect(const struct pg_listener *l, struct sl_err *err)
 		PQfinish(conn);
 		return NULL;
 	}
+	PQsetNoticeProcessor(conn, quiet, NULL);
 	res = PQexec(conn, "LISTEN " NOTIFY_CHANNEL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		if (err != NULL)
