@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, Agent, loginWithTestKey, DEMO_PERSON } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { registerRp, codeFlow } from './lib/flows.mjs';
 import { Phone, enrolPhone } from './lib/phone.mjs';
 
@@ -17,10 +18,7 @@ const OTHER = { rrn: '90020212345', given_name: 'Eva', family_name: 'Andere' };
 let server;
 let rp;
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 // The outbox as phone.mjs's SMS gateway: the last code sent to a number.
 const outbox = {

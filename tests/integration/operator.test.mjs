@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { startServer, Agent, hiddenInputs, SLEUTEL, DEMO_PERSON } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { Phone, enrolPhone } from './lib/phone.mjs';
 import { operatorCli } from './lib/cli.mjs';
@@ -22,10 +23,7 @@ let phone; // the enrolled phone: { number, deviceId, accountId }
 let cli; // sleutel --config ...: { code, stdout, stderr } whatever the exit status (lib/cli.mjs)
 let cliJson;
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 // The outbox as phone.mjs's SMS gateway: the last code sent to a number,
 // read with `sleutel sms tail --json` (one JSON object a line).

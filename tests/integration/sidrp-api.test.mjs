@@ -28,6 +28,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { rrn } from './lib/eid.mjs';
 import { registerSmartId } from './lib/smartid.mjs';
 
@@ -51,10 +52,7 @@ let server;
 let alice;
 let etsi;
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 before(async () => {
   server = await startServer({

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { startServer, Agent, hiddenInputs, answerConsent, loginWithTestKey } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { registerRp, authRequest, assertCodeResponse, sleep } from './lib/flows.mjs';
 import { rrn } from './lib/eid.mjs';
 import { registerSmartId, verificationCode } from './lib/smartid.mjs';
@@ -39,10 +40,7 @@ let server;
 let rp;
 const phones = {};
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 const now = () => Math.floor(Date.now() / 1000);
 // The status of a phone's two certificates in the demo PKI's index (what
 // its OCSP responder answers from): ['good', 'good'] or ['revoked', ...].

@@ -6,6 +6,8 @@
 // scripts/test-env.sh), and is ready when /healthz answers. stop() sends
 // SIGTERM and resolves with the exit code; a sanitizer report or a non-zero
 // exit makes stop() throw, so no test passes over a crash.
+// With SLEUTEL_TEST_ENGINE=postgresql each server gets a fresh PostgreSQL
+// database instead of DIR/sleutel.db, dropped on stop (lib/db.mjs).
 import { spawn, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { initStoreArgs, storeOf, dropDatabase } from './db.mjs';
 
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -102,7 +105,8 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
   let eidPort = await freePort();
   while (eidPort === port) eidPort = await freePort();
   let pkiPort = 0;
-  const initArgs = ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca];
+  const initArgs = ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca,
+    ...initStoreArgs()];
   if (demo) {
     do pkiPort = await freePort(); while (pkiPort === port || pkiPort === eidPort);
     initArgs.push('--demo', '--pki-port', String(pkiPort));
@@ -162,7 +166,11 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
       if (res.code !== 0 || /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(log)) {
         throw new Error(`sleuteld stopped badly (${JSON.stringify(res)}):\n${log.slice(-4000)}`);
       }
-      if (!keep) rmSync(dir, { recursive: true, force: true });
+      if (!keep) {
+        const st = storeOf(dir);
+        if (st.engine === 'postgresql') dropDatabase(st.conninfo);
+        rmSync(dir, { recursive: true, force: true });
+      }
       return res;
     },
   };
