@@ -94,11 +94,11 @@ async function waitHealthy(base, proc, logPath, timeoutMs = 15000) {
   throw new Error(`sleuteld did not become healthy: ${lastErr}`);
 }
 
-// Start a server. `config` is { section: { key: value } } applied to the
-// generated sleutel.ini before start. With `demo`, `sleutel init --demo`
-// makes a demo PKI in DIR/pki that the eID origin trusts, and sleuteld serves
-// its OCSP responder and CRLs on server.pkiPort.
-export async function startServer({ config = {}, env = {}, demo = false } = {}) {
+// Make an installation: `sleutel init` in a fresh DIR on free loopback
+// ports, `config` ({ section: { key: value } }) applied to its sleutel.ini.
+// With `demo`, `sleutel init --demo` makes a demo PKI in DIR/pki that the eID
+// origin trusts, and sleuteld serves its OCSP responder and CRLs on pkiPort.
+export async function initServer({ config = {}, demo = false } = {}) {
   const ca = requireTestCa();
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
   const port = await freePort();
@@ -121,7 +121,16 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
     for (const [k, v] of Object.entries(kv)) ini = iniSet(ini, section, k, String(v));
   }
   writeFileSync(configPath, ini);
-  const logPath = path.join(dir, 'sleuteld.log');
+  return { dir, configPath, port, eidPort, pkiPort, metricsPort, demo };
+}
+
+// Start sleuteld on an installation from initServer(); ready when /healthz
+// answers. `name` tells its log apart when several run on one installation
+// (lib/nodes.mjs); `owner` false leaves the installation (DIR, database) in
+// place at stop for whoever owns it.
+export async function launchServer(inst, { env = {}, name = '', owner = true } = {}) {
+  const { dir, configPath, port, eidPort, pkiPort, metricsPort, demo } = inst;
+  const logPath = path.join(dir, name ? `sleuteld-${name}.log` : 'sleuteld.log');
   const { openSync } = await import('node:fs');
   const out = openSync(logPath, 'a');
   const proc = spawn(SLEUTELD, ['--config', configPath], {
@@ -143,6 +152,7 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
     port,
     eidPort,
     proc,
+    exited,
     log: () => readFileSync(logPath, 'utf8'),
     cli: (...args) => sleutel(configPath, ...args),
     async client(opts = {}) {
@@ -166,15 +176,24 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
       if (res.code !== 0 || /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(log)) {
         throw new Error(`sleuteld stopped badly (${JSON.stringify(res)}):\n${log.slice(-4000)}`);
       }
-      if (!keep) {
-        const st = storeOf(dir);
-        if (st.engine === 'postgresql') dropDatabase(st.conninfo);
-        rmSync(dir, { recursive: true, force: true });
-      }
+      if (!keep && owner) removeInstallation(dir);
       return res;
     },
   };
   return server;
+}
+
+// Drop an installation's database (PostgreSQL) and its directory.
+export function removeInstallation(dir) {
+  const st = storeOf(dir);
+  if (st.engine === 'postgresql') dropDatabase(st.conninfo);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// Start a server on a fresh installation (initServer's options, and
+// launchServer's `env`).
+export async function startServer({ config = {}, env = {}, demo = false } = {}) {
+  return launchServer(await initServer({ config, demo }), { env });
 }
 
 // ---- a small browser-less user agent: cookies, manual redirects ----
