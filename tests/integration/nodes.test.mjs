@@ -25,6 +25,9 @@ import { onPostgres } from './lib/db.mjs';
 import { registerRp, authRequest, codeFlow, tokenRequest, userinfoStatus, RP_LOGGED_OUT, sleep } from './lib/flows.mjs';
 import { smsGateway, enrolPhone } from './lib/phone.mjs';
 import { startNodes, nodeInstallation } from './lib/nodes.mjs';
+import { registerSmartId } from './lib/smartid.mjs';
+import { addRp, rpClient, etsi, JAN, RP_NAME, pendingRpRequest, approve } from './lib/sidrp-rp.mjs';
+import { interactions, displayTextAndPIN } from './lib/sidrp-client.mjs';
 
 const OFFLINE = { scope: 'openid offline_access' };
 let cluster;
@@ -293,5 +296,66 @@ if (onPostgres) {
     const flow = await codeFlow(cluster, rp.config);
     assert.equal(flow.claims.iss, cluster.issuer);
     assert.equal(cluster.live().length, 2);
+  });
+}
+
+if (onPostgres) {
+  test('Smart-ID: a portal login and an RP API session, each woken across nodes', { timeout: 120000 }, async () => {
+    const sid = await startNodes(3, { demo: true,
+      config: { smartid: { key_bits: 1024, rate_ip: 1000 }, app: { rate_phone: 1000, rate_ip: 1000, rate_rp: 1000 } } });
+    try {
+      const uuid = await addRp(sid, RP_NAME);
+      const rp3 = await registerRp(sid);
+      const phone = await registerSmartId(sid, JAN, { deviceName: 'Jan phone' });
+      const pinPhone = async (i, fn) => {
+        const base = phone.base;
+        phone.base = `${sid.pin(i)}/device/v1/smartid`;
+        try { return await fn(); } finally { phone.base = base; }
+      };
+
+      // The portal login: the browser waits on node 1, the phone confirms on node 0.
+      const agent = new Agent();
+      const a = await authRequest(rp3.config);
+      let res = await agent.get(String(a.url));
+      const req = new URL(res.headers.get('location'), sid.base).searchParams.get('req');
+      res = await agent.get(`${sid.base}/key/smartid?req=${req}&lang=en`);
+      res = await agent.post(`${sid.base}/key/smartid/login`, { ...hiddenInputs(await res.text()), rrn: JAN.rrn });
+      assert.equal(res.status, 303, await res.text());
+      const wait = new URL(res.headers.get('location'), sid.base);
+      const sq = wait.searchParams.get('sq');
+      const rq = (await phone.requests()).body.requests.find((x) => x.id === sq);
+      assert.ok(rq, 'the phone sees the request');
+      const poll = agent.get(`${sid.pin(1)}/key/smartid/poll?req=${req}&sq=${sq}`);
+      await sleep(100);
+      let t0 = performance.now();
+      const r = await pinPhone(0, () => phone.confirm(rq));
+      assert.deepEqual(r.body, { status: 'approved' });
+      assert.equal((await poll).status, 200);
+      assert.ok(performance.now() - t0 < 2000, 'woken, not timed out');
+      res = await agent.get(wait.href);
+      assert.equal(res.status, 303);
+      const back = await answerConsent(sid, agent, res.headers.get('location'));
+      const tokens = await oidc.authorizationCodeGrant(rp3.config, back,
+        { pkceCodeVerifier: a.verifier, expectedState: a.state, expectedNonce: a.nonce });
+      assert.deepEqual(tokens.claims().amr, ['smartid']);
+
+      // The RP API: session-status long-polled on node 2, the phone answers on node 0.
+      const s = await rpClient(sid, uuid).start('authNotificationSemanticId', { id: etsi(JAN),
+        interactions: interactions([displayTextAndPIN('Log in to Demo Bank')]) });
+      const rqa = await pendingRpRequest(phone, s);
+      const status = rpClient({ issuer: sid.pin(2), pkiDir: sid.pkiDir }, uuid).status(s.sessionID, { timeoutMs: 20000 });
+      await sleep(100);
+      t0 = performance.now();
+      const ans = await pinPhone(0, () => approve(phone, rqa));
+      assert.equal(ans.r.status, 200, JSON.stringify(ans.r.body));
+      const st = await status;
+      const took = performance.now() - t0;
+      assert.equal(st.status, 200);
+      assert.equal(st.body.state, 'COMPLETE', JSON.stringify(st.body));
+      assert.equal(st.body.result.endResult, 'OK');
+      assert.ok(took < 2000, `the long-poll on node 2 ended ${took} ms after the answer on node 0, not at its timeout`);
+    } finally {
+      await sid.stop();
+    }
   });
 }

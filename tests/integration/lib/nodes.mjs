@@ -38,15 +38,19 @@ export async function nodeInstallation(inst, i) {
   ini = iniSet(ini, 'server', 'port', String(port));
   ini = iniSet(ini, 'eid', 'port', String(eidPort));
   ini = iniSet(ini, 'metrics', 'port', String(metricsPort));
+  // The demo PKI's OCSP responder: each node serves it on a port of its
+  // own; the certificates name node 0's.
+  const pkiPort = inst.demo ? await pick() : 0;
+  if (inst.demo) ini = iniSet(ini, 'pki', 'port', String(pkiPort));
   const configPath = path.join(inst.dir, `sleutel-node${i}.ini`);
   writeFileSync(configPath, ini);
-  return { ...inst, configPath, port, eidPort, metricsPort, demo: false };
+  return { ...inst, configPath, port, eidPort, metricsPort, pkiPort };
 }
 
-export async function startNodes(n, { config = {}, env = {} } = {}) {
+export async function startNodes(n, { config = {}, env = {}, demo = false } = {}) {
   const lbPort = await freePort();
   const lb = `https://127.0.0.1:${lbPort}`;
-  const inst = await initServer({ config: { ...config, server: { ...(config.server || {}), issuer: lb } } });
+  const inst = await initServer({ demo, config: { ...config, server: { ...(config.server || {}), issuer: lb } } });
   const nodes = [];
   try {
     for (let i = 0; i < n; i++) {
@@ -93,6 +97,8 @@ export async function startNodes(n, { config = {}, env = {} } = {}) {
     issuer: lb,
     dir: inst.dir,
     configPath: inst.configPath,
+    pkiDir: first.pkiDir,
+    eidBase: first.eidBase,
     cli: first.cli,
     client: first.client,
     log: () => nodes.map((x) => x.log()).join('\n'),
