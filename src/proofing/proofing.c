@@ -127,8 +127,8 @@ proof_edit(struct server *srv, const char *enrollment_id, proof_edit_fn fn, void
 			 * redo the edit. */
 			char *old = e.en_proof_state;
 			int w = (e.en_proof_state = json_dumps(state, JSON_COMPACT)) == NULL
-				? SL_ENOMEM
-				: store_enrollment_proof_swap(srv->sv_store, &e, old);
+					? SL_ENOMEM
+					: store_enrollment_proof_swap(srv->sv_store, &e, old);
 			free(old);
 			if (w == SL_ECONFLICT)
 				again = true;

@@ -18,16 +18,19 @@
 
 #include "store_int.h"
 
+/* ?1 key, ?2 now, ?3 the end of a window starting now. */
+static const char rate_hit_sql[] = "INSERT INTO rate_limits (key, count, expires) VALUES (?1, 1, ?3)"
+				   " ON CONFLICT (key) DO UPDATE SET"
+				   " count = CASE WHEN rate_limits.expires <= ?2 THEN 1 ELSE rate_limits.count + 1 END,"
+				   " expires = CASE WHEN rate_limits.expires <= ?2 THEN ?3 ELSE rate_limits.expires END"
+				   " RETURNING count";
+static const char proof_swap_sql[] = "UPDATE enrollments SET status = ?2, proof_method = ?3, person = ?4,"
+				     " proof_state = ?5 WHERE id = ?1 AND status = 'proofing'"
+				     " AND COALESCE(proof_state, '') = COALESCE(?6, '')";
+
 const char *const store_sql_limits[Q_COUNT] = {
-	/* ?1 key, ?2 now, ?3 the end of a window starting now. */
-	[Q_RL_HIT] = "INSERT INTO rate_limits (key, count, expires) VALUES (?1, 1, ?3)"
-		     " ON CONFLICT (key) DO UPDATE SET"
-		     " count = CASE WHEN rate_limits.expires <= ?2 THEN 1 ELSE rate_limits.count + 1 END,"
-		     " expires = CASE WHEN rate_limits.expires <= ?2 THEN ?3 ELSE rate_limits.expires END"
-		     " RETURNING count",
-	[Q_EN_PROOF_SWAP] = "UPDATE enrollments SET status = ?2, proof_method = ?3, person = ?4, proof_state = ?5"
-			    " WHERE id = ?1 AND status = 'proofing'"
-			    " AND COALESCE(proof_state, '') = COALESCE(?6, '')",
+	[Q_RL_HIT] = rate_hit_sql,
+	[Q_EN_PROOF_SWAP] = proof_swap_sql,
 };
 
 struct rate_ctx {
@@ -48,11 +51,10 @@ rate_count(struct conn *c, const char *k, int64_t now, int64_t end, int64_t *cou
 
 	if (rc == SL_OK)
 		*count = col_int(s, 0);
-	/* RETURNING completes the upsert only when stepped to the end. */
-	if (rc == SL_OK && stmt_next(s) != SL_ENOTFOUND)
+	/* An upsert always returns its row; RETURNING completes it only
+	 * when stepped to the end. */
+	if (rc == SL_ENOTFOUND || (rc == SL_OK && stmt_next(s) != SL_ENOTFOUND))
 		rc = SL_ESTORE;
-	else if (rc == SL_ENOTFOUND)
-		rc = SL_ESTORE; /* an upsert always returns its row */
 	stmt_reset(s);
 	return rc;
 }
@@ -81,8 +83,8 @@ rate_tx(struct conn *c, void *arg)
 }
 
 int
-store_rate_hit(struct store *st, const struct store_rate_check *checks, size_t n, int window, int64_t now,
-	size_t *which)
+store_rate_hit(
+	struct store *st, const struct store_rate_check *checks, size_t n, int window, int64_t now, size_t *which)
 {
 	struct rate_ctx r = { checks, n, now, now + window, which };
 

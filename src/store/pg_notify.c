@@ -148,7 +148,8 @@ listener_main(void *arg)
 				return NULL;
 			l->pl_conn = listen_connect(l, NULL);
 			if (backoff < PG_LISTEN_BACKOFF_MAX_MS)
-				backoff = backoff * 2 > PG_LISTEN_BACKOFF_MAX_MS ? PG_LISTEN_BACKOFF_MAX_MS : backoff * 2;
+				backoff =
+					backoff * 2 > PG_LISTEN_BACKOFF_MAX_MS ? PG_LISTEN_BACKOFF_MAX_MS : backoff * 2;
 		}
 		backoff = PG_LISTEN_BACKOFF_MIN_MS;
 		log_info("PostgreSQL: listening again; waking every waiter to look again");
