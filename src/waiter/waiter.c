@@ -265,13 +265,17 @@ waiter_notify(struct waiter_registry *reg, const char *key)
 	return n;
 }
 
-/* Take every waiter out of both structures (under the lock) with
- * `reason`; returns them as a private list for wake_list(). */
-static struct waiter *
-detach_all(struct waiter_registry *reg, enum waiter_reason reason, size_t *n)
+/* Take every waiter out of both structures and wake each with `reason`
+ * (outside the lock); `stop` also refuses new waiters from now on. */
+static size_t
+wake_all(struct waiter_registry *reg, enum waiter_reason reason, bool stop)
 {
 	struct waiter *woken = NULL;
+	size_t n;
 
+	pthread_mutex_lock(&reg->wr_lock);
+	if (stop)
+		reg->wr_stopping = true;
 	/* Take the heap array as it is, then empty both structures. */
 	for (size_t i = 0; i < reg->wr_count; i++) {
 		struct waiter *w = reg->wr_heap[i];
@@ -279,38 +283,26 @@ detach_all(struct waiter_registry *reg, enum waiter_reason reason, size_t *n)
 		w->w_woken = woken;
 		woken = w;
 	}
-	*n = reg->wr_count;
+	n = reg->wr_count;
 	reg->wr_count = 0;
 	memset(reg->wr_buckets, 0, reg->wr_nbuckets * sizeof(struct waiter *));
 	/* The timer's earliest deadline went with them. */
 	pthread_cond_signal(&reg->wr_cond);
-	return woken;
-}
-
-size_t
-waiter_notify_all(struct waiter_registry *reg)
-{
-	struct waiter *woken;
-	size_t n = 0;
-
-	pthread_mutex_lock(&reg->wr_lock);
-	woken = detach_all(reg, WAKE_EVENT, &n);
 	pthread_mutex_unlock(&reg->wr_lock);
 	wake_list(woken);
 	return n;
 }
 
+size_t
+waiter_notify_all(struct waiter_registry *reg)
+{
+	return wake_all(reg, WAKE_EVENT, false);
+}
+
 void
 waiter_registry_shutdown(struct waiter_registry *reg)
 {
-	struct waiter *woken;
-	size_t n = 0;
-
-	pthread_mutex_lock(&reg->wr_lock);
-	reg->wr_stopping = true;
-	woken = detach_all(reg, WAKE_SHUTDOWN, &n);
-	pthread_mutex_unlock(&reg->wr_lock);
-	wake_list(woken);
+	(void)wake_all(reg, WAKE_SHUTDOWN, true);
 }
 
 size_t
