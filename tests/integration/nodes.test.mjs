@@ -45,6 +45,11 @@ async function spread(fn) {
   return { out, served: cluster.nodes.map((n, i) => n.served - before[i]) };
 }
 
+// A wait that must end because another node woke it: failed after `ms`
+// rather than left to its own deadline (minutes for a login).
+const woken = (p, ms = 5000) => Promise.race([p,
+  sleep(ms).then(() => { throw new Error(`not woken within ${ms} ms`); })]);
+
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
@@ -58,7 +63,8 @@ if (!onPostgres) {
       const a = await launchServer(inst, { name: 'a', owner: false });
       const other = await nodeInstallation(inst, 1);
       await assert.rejects(launchServer(other, { name: 'b', owner: false }),
-        /another sleuteld serves .*sleutel\.db: SQLite is for one node; several nodes need \[store\] engine = postgresql/);
+        new RegExp('another sleuteld serves .*sleutel\\.db: SQLite is for one node; ' +
+          'several nodes need \\[store\\] engine = postgresql'));
       // The first node is untouched by the attempt.
       const first = await registerRp(a);
       const back = await loginWithTestKey(a, String((await authRequest(first.config)).url));
@@ -93,7 +99,8 @@ if (!onPostgres) {
     await gw?.close();
   });
 
-  test('a code flow with the test key, a refresh and a logout, request after request on the next node', async () => {
+  test('a code flow with the test key, a refresh and a logout, request after request on the next node',
+    { timeout: 120000 }, async () => {
     const agent = new Agent();
     const { out: flow, served } = await spread(() => codeFlow(cluster, rp.config, { agent, params: OFFLINE }));
     assert.equal(flow.claims.iss, cluster.issuer);
@@ -160,7 +167,8 @@ async function finish(b) {
 }
 
 if (onPostgres) {
-  test('app login: the browser waits on node B, the phone confirms on node A; the wait ends within 200 ms (p99)', async () => {
+  test('app login: the browser waits on node B, the phone confirms on node A; the wait ends within 200 ms (p99)',
+    { timeout: 120000 }, async () => {
     const phone = await enrolPhone(cluster, gw, number(), person());
     const wake = [];
     const rounds = 20;
@@ -173,7 +181,7 @@ if (onPostgres) {
       const t0 = performance.now();
       const r = await onNode(phone, 0, () => phone.answer(rq, { code: b.code }));
       assert.equal(r.status, 200, JSON.stringify(r.body));
-      const res = await poll;
+      const res = await woken(poll);
       wake.push(performance.now() - t0);
       assert.equal(res.status, 200, 'answered, not timed out');
       assert.deepEqual(await res.json(), { status: 'done' });
@@ -189,7 +197,8 @@ if (onPostgres) {
     assert.ok(p99 < 200, `p99 ${p99} ms`);
   });
 
-  test('PIN lockout across nodes: three wrong answers on three nodes lock the account on all', async () => {
+  test('PIN lockout across nodes: three wrong answers on three nodes lock the account on all',
+    { timeout: 120000 }, async () => {
     const phone = await enrolPhone(cluster, gw, number(), person());
     const other = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const b = await browserLogin(phone);
@@ -206,8 +215,10 @@ if (onPostgres) {
     }
   });
 
-  test('app rate limit across nodes: one number gets rate_phone requests in all, not per node', async () => {
-    const small = await startNodes(3, { config: { app: { rate_phone: 4, rate_ip: 1000, rate_rp: 1000, max_pending: 20 } } });
+  test('app rate limit across nodes: one number gets rate_phone requests in all, not per node',
+    { timeout: 120000 }, async () => {
+    const small = await startNodes(3,
+      { config: { app: { rate_phone: 4, rate_ip: 1000, rate_rp: 1000, max_pending: 20 } } });
     try {
       const rp2 = await registerRp(small);
       const statuses = [];
@@ -236,7 +247,7 @@ if (onPostgres) {
 
 if (onPostgres) {
   test('CIBA poll: the request, the phone\'s answer and the polls on different nodes; the interval holds across them',
-    async () => {
+    { timeout: 120000 }, async () => {
       const p = person();
       const phone = await enrolPhone(cluster, gw, number(), p);
       const c = JSON.parse(await cluster.cli('client', 'add', '--name', 'Mijn bank', '--redirect-uri',
@@ -268,7 +279,8 @@ if (onPostgres) {
     });
 
   // Last: it leaves the cluster a node short.
-  test('a node SIGKILLed while the browser waits on it: the others carry on and the login completes', async () => {
+  test('a node SIGKILLed while the browser waits on it: the others carry on and the login completes',
+    { timeout: 120000 }, async () => {
     const phone = await enrolPhone(cluster, gw, number(), person());
     const b = await browserLogin(phone);
     const rq = await pendingOn(phone, b.aq);
@@ -286,7 +298,7 @@ if (onPostgres) {
     const t0 = performance.now();
     const r = await phone.answer(rq, { code: b.code });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    const res = await again;
+    const res = await woken(again);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'done' });
     assert.ok(performance.now() - t0 < 2000, 'woken, not timed out');
@@ -302,7 +314,8 @@ if (onPostgres) {
 if (onPostgres) {
   test('Smart-ID: a portal login and an RP API session, each woken across nodes', { timeout: 120000 }, async () => {
     const sid = await startNodes(3, { demo: true,
-      config: { smartid: { key_bits: 1024, rate_ip: 1000 }, app: { rate_phone: 1000, rate_ip: 1000, rate_rp: 1000 } } });
+      config: { smartid: { key_bits: 1024, rate_ip: 1000 },
+        app: { rate_phone: 1000, rate_ip: 1000, rate_rp: 1000 } } });
     try {
       const uuid = await addRp(sid, RP_NAME);
       const rp3 = await registerRp(sid);
@@ -330,7 +343,7 @@ if (onPostgres) {
       let t0 = performance.now();
       const r = await pinPhone(0, () => phone.confirm(rq));
       assert.deepEqual(r.body, { status: 'approved' });
-      assert.equal((await poll).status, 200);
+      assert.equal((await woken(poll)).status, 200);
       assert.ok(performance.now() - t0 < 2000, 'woken, not timed out');
       res = await agent.get(wait.href);
       assert.equal(res.status, 303);
@@ -343,12 +356,13 @@ if (onPostgres) {
       const s = await rpClient(sid, uuid).start('authNotificationSemanticId', { id: etsi(JAN),
         interactions: interactions([displayTextAndPIN('Log in to Demo Bank')]) });
       const rqa = await pendingRpRequest(phone, s);
-      const status = rpClient({ issuer: sid.pin(2), pkiDir: sid.pkiDir }, uuid).status(s.sessionID, { timeoutMs: 20000 });
+      const onNode2 = rpClient({ issuer: sid.pin(2), pkiDir: sid.pkiDir }, uuid);
+      const status = onNode2.status(s.sessionID, { timeoutMs: 20000 });
       await sleep(100);
       t0 = performance.now();
       const ans = await pinPhone(0, () => approve(phone, rqa));
       assert.equal(ans.r.status, 200, JSON.stringify(ans.r.body));
-      const st = await status;
+      const st = await woken(status);
       const took = performance.now() - t0;
       assert.equal(st.status, 200);
       assert.equal(st.body.state, 'COMPLETE', JSON.stringify(st.body));
