@@ -181,7 +181,7 @@ test('a session keeps the rpChallenge\'s code and its secret only sealed', async
 
   const d = await post('v3/authentication/device-link/anonymous', authBody(await newRp()));
   assertDeviceLink(d);
-  const row = sql(`SELECT secret || '|' || token || '|' || ifnull(server_random, '') FROM sid_sessions
+  const row = sql(`SELECT secret || '|' || token || '|' || coalesce(server_random, '') FROM sid_sessions
     WHERE id = '${d.body.sessionID}'`).split('|');
   const hex = Buffer.from(d.body.sessionSecret, 'base64').toString('hex');
   assert.ok(row[0].length > 44);

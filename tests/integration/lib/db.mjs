@@ -94,16 +94,26 @@ export async function sqlAsync(target, query) {
 }
 
 // A SELECT's rows as objects (sqlite3 -json's shape; [] when none).
-export async function sqlJson(target, query) {
+function jsonCli(target, query) {
   const st = storeOf(target);
   const q = query.trim().replace(/;$/, '');
   if (st.engine === 'postgresql') {
-    const out = await sqlAsync(target, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${q}) t`);
-    return JSON.parse(out);
+    return ['psql', psqlArgs(st.conninfo, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${q}) t`)];
   }
-  const { stdout } = await execFileP('sqlite3', ['-json', '-cmd', '.timeout 5000', st.file, q],
-    { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return stdout.trim() ? JSON.parse(stdout) : [];
+  return ['sqlite3', ['-json', '-cmd', '.timeout 5000', st.file, q]];
+}
+
+const parseRows = (out) => (out.trim() ? JSON.parse(out) : []);
+
+export async function sqlJson(target, query) {
+  const [cmd, args] = jsonCli(target, query);
+  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return parseRows(stdout);
+}
+
+export function sqlRows(target, query) {
+  const [cmd, args] = jsonCli(target, query);
+  return parseRows(execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
 }
 
 // The schema version the store keeps, read and set behind its back.
