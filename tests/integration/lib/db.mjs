@@ -98,6 +98,8 @@ function jsonCli(target, query) {
   const st = storeOf(target);
   const q = query.trim().replace(/;$/, '');
   if (st.engine === 'postgresql') {
+    // A statement that returns no rows prints nothing, as in sqlite3.
+    if (!/^\s*(SELECT|WITH|VALUES)\b/i.test(q)) return ['psql', psqlArgs(st.conninfo, q)];
     return ['psql', psqlArgs(st.conninfo, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${q}) t`)];
   }
   return ['sqlite3', ['-json', '-cmd', '.timeout 5000', st.file, q]];
