@@ -17,17 +17,17 @@
 
 #include "store_fixture.h"
 
-/* End every backend of the test database but the caller's: the store's
- * connections find their server gone at their next statement. */
+/* End every backend of the test's schema (by application_name): the
+ * store's connections find their server gone at their next statement. */
 static void
 kill_backends(const struct fixture *fx)
 {
 	char sql[256], msg[256];
 
 	snprintf(sql, sizeof(sql),
-		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'"
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '%s'"
 		" AND pid <> pg_backend_pid()",
-		fx->fx_db);
+		fx->fx_schema);
 	assert_int_equal(fx_pg_exec(fx_pg_admin(), sql, msg, sizeof(msg)), 0);
 }
 
@@ -99,7 +99,7 @@ test_nodes_migrate_once(void **state)
 
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
-	/* An empty database again (the fixture's catalog views stay). */
+	/* An empty schema again (the fixture's catalog views stay). */
 	snprintf(sql, sizeof(sql),
 		"DROP TABLE schema_version; DO $$DECLARE t record; BEGIN FOR t IN SELECT tablename FROM pg_tables"
 		" WHERE schemaname = current_schema() LOOP EXECUTE 'DROP TABLE ' || quote_ident(t.tablename)"
