@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -28,16 +29,35 @@ export const onPostgres = ENGINE === 'postgresql';
 let admin = process.env.SLEUTEL_TEST_PG || '';
 let databases = 0;
 
-// The admin conninfo: SLEUTEL_TEST_PG, or a server started for this
-// process (a test file run alone).
+// Without SLEUTEL_TEST_PG (a test file run alone) this process starts a
+// server of its own when a test first needs one, and stops it when the
+// file's tests are done: a root-level after() hook, registered here at
+// import (node --test ends a file's process without its 'exit' event), and
+// 'exit' for a script run without the test runner.  That hook may run
+// before the file's own after() hooks stop their servers: their databases
+// went with the server then, and dropDatabase() has nothing to do.
+let ownServer = null;
+let ownServerStopped = false;
+const SERVER_SCRIPT = path.join(ROOT, 'scripts/pg-test-server.sh');
+
+function stopOwnServer() {
+  if (!ownServer) return;
+  const dir = ownServer;
+  ownServer = null;
+  ownServerStopped = true;
+  execFileSync('sh', [SERVER_SCRIPT, 'stop', dir], { stdio: 'ignore' });
+}
+
+if (onPostgres && !admin) {
+  after(stopOwnServer);
+  process.on('exit', stopOwnServer);
+}
+
+// The admin conninfo: SLEUTEL_TEST_PG, or this process's own server.
 function pgAdmin() {
   if (admin) return admin;
-  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-pg-'));
-  const script = path.join(ROOT, 'scripts/pg-test-server.sh');
-  admin = execFileSync('sh', [script, 'start', dir], { encoding: 'utf8' }).trim();
-  process.on('exit', () => {
-    try { execFileSync('sh', [script, 'stop', dir], { stdio: 'ignore' }); } catch { /* reported by nothing */ }
-  });
+  ownServer = mkdtempSync(path.join(tmpdir(), 'sleutel-pg-'));
+  admin = execFileSync('sh', [SERVER_SCRIPT, 'start', ownServer], { encoding: 'utf8' }).trim();
   return admin;
 }
 
@@ -54,6 +74,7 @@ export function createDatabase() {
 }
 
 export function dropDatabase(conninfo) {
+  if (ownServerStopped) return;
   const name = /dbname=(\S+)\s*$/.exec(conninfo)?.[1];
   if (!name) throw new Error('not a test database');
   execFileSync('psql', psqlArgs(pgAdmin(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), { encoding: 'utf8' });
