@@ -48,8 +48,8 @@ function stopOwnServer() {
   execFileSync('sh', [SERVER_SCRIPT, 'stop', dir], { stdio: 'ignore' });
 }
 
-if (onPostgres && !admin) {
-  after(stopOwnServer);
+if (!admin) {
+  if (process.env.NODE_TEST_CONTEXT) after(stopOwnServer);
   process.on('exit', stopOwnServer);
 }
 
@@ -80,9 +80,15 @@ export function dropDatabase(conninfo) {
   execFileSync('psql', psqlArgs(pgAdmin(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), { encoding: 'utf8' });
 }
 
-// What `sleutel init` needs to put an installation on the test engine.
-export function initStoreArgs() {
-  return onPostgres ? ['--postgresql', createDatabase()] : [];
+// What `sleutel init` needs to put an installation on the test engine
+// (or on `engine`).
+export function initStoreArgs(engine = ENGINE) {
+  return engine === 'postgresql' ? ['--postgresql', createDatabase()] : [];
+}
+
+// `query` as the test server's superuser (started now if need be).
+export function adminSql(query) {
+  return execFileSync('psql', psqlArgs(pgAdmin(), query), { encoding: 'utf8' }).trim();
 }
 
 // The store of an installation: { engine, conninfo } or { engine, file }.

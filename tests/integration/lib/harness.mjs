@@ -97,8 +97,9 @@ async function waitHealthy(base, proc, logPath, timeoutMs = 15000) {
 // Start a server. `config` is { section: { key: value } } applied to the
 // generated sleutel.ini before start. With `demo`, `sleutel init --demo`
 // makes a demo PKI in DIR/pki that the eID origin trusts, and sleuteld serves
-// its OCSP responder and CRLs on server.pkiPort.
-export async function startServer({ config = {}, env = {}, demo = false } = {}) {
+// its OCSP responder and CRLs on server.pkiPort.  `engine` puts it on that
+// store engine whatever the run's (SLEUTEL_TEST_ENGINE).
+export async function startServer({ config = {}, env = {}, demo = false, engine } = {}) {
   const ca = requireTestCa();
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
   const port = await freePort();
@@ -106,7 +107,7 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
   while (eidPort === port) eidPort = await freePort();
   let pkiPort = 0;
   const initArgs = ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca,
-    ...initStoreArgs()];
+    ...initStoreArgs(engine)];
   if (demo) {
     do pkiPort = await freePort(); while (pkiPort === port || pkiPort === eidPort);
     initArgs.push('--demo', '--pki-port', String(pkiPort));
