@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { startServer } from './lib/harness.mjs';
 import { adminSql, storeOf } from './lib/db.mjs';
 
+const POOL = 4;
 let server;
 let client;
 
 before(async () => {
-  server = await startServer({ engine: 'postgresql' });
+  server = await startServer({ engine: 'postgresql', config: { store: { pool: POOL } } });
   client = await server.client({ name: 'Lost connections' });
 });
 after(async () => { await server?.stop(); });
@@ -53,15 +54,18 @@ test('a lost connection fails the request on it with an answer, then is made aga
   assert.doesNotMatch(log, /password=/);
 });
 
-test('the whole pool lost at once, under concurrent requests: every request answered, then all well', async () => {
+test('the whole pool lost at once, under concurrent requests: every request answered, each connection fails once', async () => {
   for (let round = 0; round < 3; round++) {
     assert.ok(killBackends() >= 1);
-    const results = await Promise.all(Array.from({ length: 12 }, () => tokenRequest()));
-    for (const r of results) assert.equal(typeof r.error, 'string', JSON.stringify(r));
+    // A connection found lost fails one store call and is made again at
+    // the next: of any requests after the loss, at most POOL fail.
+    const answers = [];
+    for (let batch = 0; batch < 3; batch++) {
+      answers.push(...await Promise.all(Array.from({ length: 12 }, () => tokenRequest())));
+    }
+    for (const a of answers) assert.equal(typeof a.error, 'string', JSON.stringify(a));
+    const failed = answers.filter((a) => !isNormal(a)).length;
+    assert.ok(failed >= 1 && failed <= POOL, `${failed} of ${answers.length} failed`);
   }
-  // Each connection comes back at its next use: twelve more in parallel
-  // touch them all; after them every request is answered normally.
-  await Promise.all(Array.from({ length: 12 }, () => tokenRequest()));
-  const after2 = await Promise.all(Array.from({ length: 12 }, () => tokenRequest()));
-  for (const r of after2) assert.ok(isNormal(r), JSON.stringify(r));
+  assert.ok(isNormal(await tokenRequest()));
 });
