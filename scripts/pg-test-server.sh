@@ -44,7 +44,8 @@ start)
 			"-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir' -c fsync=off \
 -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB" >/dev/null 2>&1; then
 			head -n 1 "$dir/data/postmaster.pid" >"$dir/pid"
-			echo "host=127.0.0.1 port=$port user=postgres dbname=postgres"
+			# Loopback only: no TLS or GSSAPI to negotiate.
+			echo "host=127.0.0.1 port=$port user=postgres sslmode=disable gssencmode=disable dbname=postgres"
 			exit 0
 		fi
 		echo "pg-test-server: start on port $port failed (try $try)" >&2

@@ -194,7 +194,8 @@ pg_failed(struct conn *c, const PGresult *res, const char *what)
 		c->cn_retry = true;
 		return SL_EBUSY;
 	}
-	log_error("%s: %s (SQLSTATE %s)", what, PQresultErrorMessage(res), state);
+	/* The primary message only: DETAIL may quote a row's values. */
+	log_error("%s: %s (SQLSTATE %s)", what, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), state);
 	return SL_ESTORE;
 }
 
@@ -379,19 +380,34 @@ pg_bind_int(struct stmt *st, int i, int64_t v)
 	s->ps_btypes[i - 1] = PG_INT8OID;
 }
 
+/* A statement the server refuses to prepare for this reason is a broken
+ * build (SQL, a column, a type): class 42, but for a missing privilege or
+ * table, which an operator can cause at run time. */
+static bool
+broken_sql(const char *state)
+{
+	return state != NULL && strncmp(state, "42", 2) == 0 && strcmp(state, "42501") != 0 &&
+	       strcmp(state, "42P01") != 0;
+}
+
 /* Prepare `s` on its connection for the types bound now (again when they
- * changed since).  A statement the server refuses on a healthy connection
- * is a broken build: abort, as for SQLite. */
+ * changed since: the old one is dropped).  A statement the server refuses
+ * on a healthy connection as broken SQL aborts, as for SQLite. */
 static int
 stmt_ready(struct conn *c, struct pg_stmt *s)
 {
 	struct pg_conn *pc = pc_of(c);
-	char name[32];
+	char name[48];
 	PGresult *res;
 	int rc = SL_OK;
 
 	if (s->ps_prepared && memcmp(s->ps_types, s->ps_btypes, sizeof(Oid) * (size_t)s->ps_nparams) == 0)
 		return SL_OK;
+	if (s->ps_prepared) {
+		snprintf(name, sizeof(name), "DEALLOCATE q%d_%u", (int)s->ps_id, s->ps_gen);
+		PQclear(PQexec(pc->pc_conn, name));
+		s->ps_prepared = false;
+	}
 	memcpy(s->ps_types, s->ps_btypes, sizeof(Oid) * (size_t)s->ps_nparams);
 	snprintf(name, sizeof(name), "q%d_%u", (int)s->ps_id, ++s->ps_gen);
 	res = PQprepare(pc->pc_conn, name, s->ps_sql, s->ps_nparams, s->ps_types);
@@ -399,7 +415,7 @@ stmt_ready(struct conn *c, struct pg_stmt *s)
 		s->ps_prepared = true;
 	} else {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (PQstatus(pc->pc_conn) == CONNECTION_OK && state != NULL && strncmp(state, "42", 2) == 0) {
+		if (PQstatus(pc->pc_conn) == CONNECTION_OK && broken_sql(state)) {
 			log_error("prepare failed: %s: %s", s->ps_sql, PQresultErrorMessage(res));
 			abort();
 		}
@@ -417,7 +433,7 @@ pg_step(struct stmt *st)
 	struct pg_conn *pc = pc_of(c);
 
 	if (s->ps_res == NULL) {
-		char name[32];
+		char name[48];
 		int rc;
 
 		if (pc->pc_lost || PQstatus(pc->pc_conn) != CONNECTION_OK) {

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
-import { sql as dbSql } from './lib/db.mjs';
+import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest, assertErrorRedirect } from './lib/flows.mjs';
 
 const PHONE = '+32470123456';
@@ -35,10 +35,9 @@ function makeAccount(phone, { status = 'active', lockedUntil = 0 } = {}) {
 }
 
 function apprq(id) {
-  const row = sql(`SELECT json_object('account_id', account_id, 'codes', codes, 'code', code, 'display_text',
-    display_text, 'status', status, 'expires', expires, 'extended', extended, 'action', action,
-    'link_kind', link_kind, 'link_id', link_id) FROM app_requests WHERE id = '${id}'`);
-  return row ? JSON.parse(row) : null;
+  const [row] = sqlRows(server, `SELECT account_id, codes, code, display_text, status, expires, extended, action,
+    link_kind, link_id FROM app_requests WHERE id = '${id}'`);
+  return row || null;
 }
 
 before(async () => {

@@ -58,6 +58,12 @@ test('init writes a private installation and refuses to overwrite it', async () 
   const bad = await run('init', path.join(dir, 'x'), '--port', '99999');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--port/);
+  // A conninfo is one line of the configuration, of a bounded length.
+  for (const conninfo of ['dbname=a\n[server]', '', `dbname=${'x'.repeat(1025)}`]) {
+    const r = await run('init', path.join(dir, 'y'), '--postgresql', conninfo);
+    assert.equal(r.code, 1, JSON.stringify(conninfo));
+    assert.match(r.stderr, /--postgresql takes a libpq connection string of one line/);
+  }
 });
 
 test('client add prints the secret once and stores only its hash', async () => {

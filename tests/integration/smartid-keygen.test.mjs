@@ -75,7 +75,8 @@ function freshPost(agent, url, form) {
 }
 
 const stored = async (phone) => (await sql(
-  `SELECT status, auth_share IS NOT NULL AS share, auth_sealed IS NOT NULL AS sealed FROM sid_registrations
+  `SELECT status, CASE WHEN auth_share IS NULL THEN 0 ELSE 1 END AS share,
+    CASE WHEN auth_sealed IS NULL THEN 0 ELSE 1 END AS sealed FROM sid_registrations
    WHERE id = '${phone.registrationId}'`))[0];
 
 test('POST /register makes no key: the start is cheap, the shares wait sealed', async () => {

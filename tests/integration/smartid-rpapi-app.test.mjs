@@ -277,7 +277,9 @@ test('a request changed on the server: another code is refused before any PIN; u
   s = await rp.start('authNotificationSemanticId', { id: ETSI });
   rq = await appRpRequest(where);
   const unknown = Buffer.from(JSON.stringify([{ type: 'holographicConsent', displayText60: 'x' }])).toString('base64');
-  sql(`UPDATE sid_requests SET extra = json_set(extra, '$.interactions', '${unknown}') WHERE id = '${rq.id}'`);
+  const extra = JSON.parse(sql(`SELECT extra FROM sid_requests WHERE id = '${rq.id}'`));
+  extra.interactions = unknown;
+  sql(`UPDATE sid_requests SET extra = '${JSON.stringify(extra).replaceAll("'", "''")}' WHERE id = '${rq.id}'`);
   r = await app(['smartid', 'approve', rq.id], `${PIN1}\n`);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /Deze app kan deze vraag niet tonen/);

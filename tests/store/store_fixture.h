@@ -4,12 +4,13 @@
  * behind the store's back.
  *
  * The engine is SQLite (a file in a private directory), or PostgreSQL when
- * SLEUTEL_TEST_ENGINE=postgresql: then each test gets a database of its
- * own on the server whose admin conninfo is SLEUTEL_TEST_PG, or, when that
- * is unset, on a server this binary starts (scripts/pg-test-server.sh) and
- * stops at exit.  fx_path is the file or the test database's conninfo.
+ * SLEUTEL_TEST_ENGINE=postgresql: then each test gets a schema of its own
+ * in a database of the binary's on the server whose admin conninfo is
+ * SLEUTEL_TEST_PG, or, when that is unset, on a server this binary starts
+ * (scripts/pg-test-server.sh) and stops at exit.  fx_path is the file or
+ * the conninfo of the test's schema.
  * On PostgreSQL the raw connection runs the same SQL; the test database
- * gets views named like SQLite's catalog (sqlite_schema, sqlite_master,
+ * schema gets views named like SQLite's catalog (sqlite_schema, sqlite_master,
  * pragma_table_info) and `PRAGMA user_version [= N]` becomes the
  * schema_version table, so that the tests read the same on both engines.
  *
@@ -29,7 +30,7 @@
 struct fixture {
 	char *fx_dir;
 	char *fx_path; /* <dir>/sleutel.db, or the test database's conninfo */
-	char *fx_db; /* PostgreSQL: the test database's name */
+	char *fx_schema; /* PostgreSQL: the test's schema */
 	struct store *fx_store;
 };
 
@@ -142,30 +143,59 @@ open_store(const char *path, int pool)
 	return st;
 }
 
-/* A fresh PostgreSQL database for one test: fx_db, and fx_path its
- * conninfo (the admin one with another dbname: the last one counts). */
+/* The binary's database on the server, made at its first test and
+ * dropped at exit. */
+static char fx_pg_db[64];
+
+static inline void
+fx_pg_db_drop(void)
+{
+	char sql[128], msg[256];
+
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", fx_pg_db);
+	if (fx_pg_exec(fx_pg_admin(), sql, msg, sizeof(msg)) != 0)
+		fprintf(stderr, "%s: %s\n", sql, msg);
+}
+
+static inline const char *
+fx_pg_database(void)
+{
+	char sql[128], msg[256];
+
+	if (fx_pg_db[0] != '\0')
+		return fx_pg_db;
+	snprintf(fx_pg_db, sizeof(fx_pg_db), "sl_unit_%d", (int)getpid());
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", fx_pg_db);
+	if (fx_pg_exec(fx_pg_admin(), sql, msg, sizeof(msg)) != 0)
+		fail_msg("%s: %s", sql, msg);
+	atexit(fx_pg_db_drop);
+	return fx_pg_db;
+}
+
+/* A fresh, empty schema of that database for one test (cheaper than a
+ * database each): fx_schema, and fx_path the conninfo whose search_path
+ * is that schema and whose application_name names it (test_pg.c finds
+ * the store's connections by it). */
 static inline int
 fx_pg_setup(struct fixture *fx)
 {
 	static int seq;
-	const char *admin = fx_pg_admin();
+	const char *admin = fx_pg_admin(), *db = fx_pg_database();
 	char sql[160], msg[256];
 	size_t len;
 
-	if ((fx->fx_db = malloc(64)) == NULL)
+	if ((fx->fx_schema = malloc(32)) == NULL)
 		return -1;
-	snprintf(fx->fx_db, 64, "sl_unit_%d_%d", (int)getpid(), ++seq);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", fx->fx_db);
-	if (fx_pg_exec(admin, sql, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "%s: %s\n", sql, msg);
-		return -1;
-	}
-	len = strlen(admin) + strlen(fx->fx_db) + 16;
+	snprintf(fx->fx_schema, 32, "sl_t_%d", ++seq);
+	len = strlen(admin) + strlen(db) + 2 * strlen(fx->fx_schema) + 64;
 	if ((fx->fx_path = malloc(len)) == NULL)
 		return -1;
-	snprintf(fx->fx_path, len, "%s dbname=%s", admin, fx->fx_db);
-	if (fx_pg_exec(fx->fx_path, fx_pg_catalog, msg, sizeof(msg)) != 0) {
-		fprintf(stderr, "catalog views: %s\n", msg);
+	snprintf(fx->fx_path, len, "%s dbname=%s application_name=%s options=-csearch_path=%s", admin, db,
+		fx->fx_schema, fx->fx_schema);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", fx->fx_schema);
+	if (fx_pg_exec(fx->fx_path, sql, msg, sizeof(msg)) != 0 ||
+		fx_pg_exec(fx->fx_path, fx_pg_catalog, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "test schema %s: %s\n", fx->fx_schema, msg);
 		return -1;
 	}
 	return 0;
@@ -198,16 +228,16 @@ fixture_teardown(void **state)
 	struct fixture *fx = *state;
 
 	store_close(fx->fx_store);
-	if (fx->fx_db != NULL) {
+	if (fx->fx_schema != NULL) {
 		char sql[160], msg[256];
-		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", fx->fx_db);
-		if (fx_pg_exec(fx_pg_admin(), sql, msg, sizeof(msg)) != 0)
+		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", fx->fx_schema);
+		if (fx_pg_exec(fx->fx_path, sql, msg, sizeof(msg)) != 0)
 			fprintf(stderr, "%s: %s\n", sql, msg);
 	}
 	tu_rm_tree(fx->fx_dir);
 	free(fx->fx_dir);
 	free(fx->fx_path);
-	free(fx->fx_db);
+	free(fx->fx_schema);
 	free(fx);
 	return 0;
 }

@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -28,16 +29,35 @@ export const onPostgres = ENGINE === 'postgresql';
 let admin = process.env.SLEUTEL_TEST_PG || '';
 let databases = 0;
 
-// The admin conninfo: SLEUTEL_TEST_PG, or a server started for this
-// process (a test file run alone).
+// Without SLEUTEL_TEST_PG (a test file run alone) this process starts a
+// server of its own when a test first needs one, and stops it when the
+// file's tests are done: a root-level after() hook, registered here at
+// import (node --test ends a file's process without its 'exit' event), and
+// 'exit' for a script run without the test runner.  That hook may run
+// before the file's own after() hooks stop their servers: their databases
+// went with the server then, and dropDatabase() has nothing to do.
+let ownServer = null;
+let ownServerStopped = false;
+const SERVER_SCRIPT = path.join(ROOT, 'scripts/pg-test-server.sh');
+
+function stopOwnServer() {
+  if (!ownServer) return;
+  const dir = ownServer;
+  ownServer = null;
+  ownServerStopped = true;
+  execFileSync('sh', [SERVER_SCRIPT, 'stop', dir], { stdio: 'ignore' });
+}
+
+if (!admin) {
+  if (process.env.NODE_TEST_CONTEXT) after(stopOwnServer);
+  process.on('exit', stopOwnServer);
+}
+
+// The admin conninfo: SLEUTEL_TEST_PG, or this process's own server.
 function pgAdmin() {
   if (admin) return admin;
-  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-pg-'));
-  const script = path.join(ROOT, 'scripts/pg-test-server.sh');
-  admin = execFileSync('sh', [script, 'start', dir], { encoding: 'utf8' }).trim();
-  process.on('exit', () => {
-    try { execFileSync('sh', [script, 'stop', dir], { stdio: 'ignore' }); } catch { /* reported by nothing */ }
-  });
+  ownServer = mkdtempSync(path.join(tmpdir(), 'sleutel-pg-'));
+  admin = execFileSync('sh', [SERVER_SCRIPT, 'start', ownServer], { encoding: 'utf8' }).trim();
   return admin;
 }
 
@@ -54,14 +74,21 @@ export function createDatabase() {
 }
 
 export function dropDatabase(conninfo) {
+  if (ownServerStopped) return;
   const name = /dbname=(\S+)\s*$/.exec(conninfo)?.[1];
   if (!name) throw new Error('not a test database');
   execFileSync('psql', psqlArgs(pgAdmin(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), { encoding: 'utf8' });
 }
 
-// What `sleutel init` needs to put an installation on the test engine.
-export function initStoreArgs() {
-  return onPostgres ? ['--postgresql', createDatabase()] : [];
+// What `sleutel init` needs to put an installation on the test engine
+// (or on `engine`).
+export function initStoreArgs(engine = ENGINE) {
+  return engine === 'postgresql' ? ['--postgresql', createDatabase()] : [];
+}
+
+// `query` as the test server's superuser (started now if need be).
+export function adminSql(query) {
+  return execFileSync('psql', psqlArgs(pgAdmin(), query), { encoding: 'utf8' }).trim();
 }
 
 // The store of an installation: { engine, conninfo } or { engine, file }.
@@ -94,16 +121,28 @@ export async function sqlAsync(target, query) {
 }
 
 // A SELECT's rows as objects (sqlite3 -json's shape; [] when none).
-export async function sqlJson(target, query) {
+function jsonCli(target, query) {
   const st = storeOf(target);
   const q = query.trim().replace(/;$/, '');
   if (st.engine === 'postgresql') {
-    const out = await sqlAsync(target, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${q}) t`);
-    return JSON.parse(out);
+    // A statement that returns no rows prints nothing, as in sqlite3.
+    if (!/^\s*(SELECT|WITH|VALUES)\b/i.test(q)) return ['psql', psqlArgs(st.conninfo, q)];
+    return ['psql', psqlArgs(st.conninfo, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${q}) t`)];
   }
-  const { stdout } = await execFileP('sqlite3', ['-json', '-cmd', '.timeout 5000', st.file, q],
-    { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return stdout.trim() ? JSON.parse(stdout) : [];
+  return ['sqlite3', ['-json', '-cmd', '.timeout 5000', st.file, q]];
+}
+
+const parseRows = (out) => (out.trim() ? JSON.parse(out) : []);
+
+export async function sqlJson(target, query) {
+  const [cmd, args] = jsonCli(target, query);
+  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return parseRows(stdout);
+}
+
+export function sqlRows(target, query) {
+  const [cmd, args] = jsonCli(target, query);
+  return parseRows(execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
 }
 
 // The schema version the store keeps, read and set behind its back.

@@ -98,7 +98,9 @@ async function waitHealthy(base, proc, logPath, timeoutMs = 15000) {
 // ports, `config` ({ section: { key: value } }) applied to its sleutel.ini.
 // With `demo`, `sleutel init --demo` makes a demo PKI in DIR/pki that the eID
 // origin trusts, and sleuteld serves its OCSP responder and CRLs on pkiPort.
-export async function initServer({ config = {}, demo = false } = {}) {
+// `engine` puts it on that store engine whatever the run's
+// (SLEUTEL_TEST_ENGINE).
+export async function initServer({ config = {}, demo = false, engine } = {}) {
   const ca = requireTestCa();
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
   const port = await freePort();
@@ -106,7 +108,7 @@ export async function initServer({ config = {}, demo = false } = {}) {
   while (eidPort === port) eidPort = await freePort();
   let pkiPort = 0;
   const initArgs = ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca,
-    ...initStoreArgs()];
+    ...initStoreArgs(engine)];
   if (demo) {
     do pkiPort = await freePort(); while (pkiPort === port || pkiPort === eidPort);
     initArgs.push('--demo', '--pki-port', String(pkiPort));
@@ -192,8 +194,8 @@ export function removeInstallation(dir) {
 
 // Start a server on a fresh installation (initServer's options, and
 // launchServer's `env`).
-export async function startServer({ config = {}, env = {}, demo = false } = {}) {
-  return launchServer(await initServer({ config, demo }), { env });
+export async function startServer({ config = {}, env = {}, demo = false, engine } = {}) {
+  return launchServer(await initServer({ config, demo, engine }), { env });
 }
 
 // ---- a small browser-less user agent: cookies, manual redirects ----
