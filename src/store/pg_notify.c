@@ -121,8 +121,11 @@ static int
 listen_loop(struct pg_listener *l)
 {
 	for (;;) {
-		int r = wait_for(l, PQsocket(l->pl_conn), PG_LISTEN_TICK_MS);
-		if (r < 0)
+		int fd = PQsocket(l->pl_conn), r;
+		/* libpq closes the socket when it reads the end of the stream. */
+		if (fd < 0 || PQstatus(l->pl_conn) != CONNECTION_OK)
+			return 0;
+		if ((r = wait_for(l, fd, PG_LISTEN_TICK_MS)) < 0)
 			return -1;
 		if (!PQconsumeInput(l->pl_conn) || PQstatus(l->pl_conn) != CONNECTION_OK)
 			return 0;
