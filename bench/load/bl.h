@@ -109,6 +109,17 @@ void bl_authorize_url(const char *authz, const char *client_id, const char *chal
  * token, 0 otherwise. */
 int bl_token(struct bl_http *h, const char *token_url, const char *basic, const char *back, const char *verifier);
 
+/* ---- a login's way (flow.c) ---- */
+/* The form to answer on a page at `url`: its fields (malloc'd, urlencoded)
+ * and where to POST them in `action`; NULL when the page is not expected. */
+typedef char *(*bl_form_fn)(const char *url, const char *html, char *action, size_t size);
+/* Follow the browser from `first` until it is back at the RP, answering
+ * forms with `form_for` (NULL: none expected): the RP URL in `back`, 0;
+ * -1 when it went astray. */
+int bl_browse(struct bl_http *h, const char *base, const char *first, bl_form_fn form_for, char *back, size_t size);
+/* sleuteld's forms: the test key's (a fixed person) and consent (shared). */
+char *bl_sleutel_form(const char *url, const char *html, char *action, size_t size);
+
 /* ---- a sleuteld started for a scenario (server.c) ---- */
 struct bl_server {
 	char s_dir[512];

@@ -1,4 +1,3 @@
 #include "bl.h"
 int bl_app(const struct bl_opts *o, json_t *out){(void)o;(void)out;return 0;}
-int bl_eid(const struct bl_opts *o, json_t *out){(void)o;(void)out;return 0;}
 int bl_waiters(const struct bl_opts *o, json_t *out){(void)o;(void)out;return 0;}

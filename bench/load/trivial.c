@@ -19,8 +19,6 @@
 
 #include "bl.h"
 
-#define MAX_STEPS 12 /* redirects and forms of one login, at most */
-
 struct trivial {
 	const char *t_base; /* where the bench connects */
 	const char *t_authz, *t_token; /* endpoint URLs */
@@ -28,65 +26,6 @@ struct trivial {
 	char t_client[128];
 	struct bl_http *t_http; /* one per worker */
 };
-
-/* Follow the browser from `loc` until it is back at the RP: answer the
- * forms on the way (`form_for` picks the fields of a page, NULL: not a
- * form).  The RP URL in back, 0; -1 when it went astray. */
-typedef char *(*form_fn)(const char *url, const char *html, char *action, size_t size);
-
-static int
-browse(struct trivial *t, struct bl_http *h, const char *first, form_fn form_for, char *back, size_t size)
-{
-	char url[BL_URL_MAX], action[BL_URL_MAX];
-
-	bl_abs(t->t_base, first, url, sizeof(url));
-	for (int step = 0; step < MAX_STEPS; step++) {
-		long st;
-		char *form;
-		if (strncmp(url, "https://rp.example/cb", 21) == 0) {
-			snprintf(back, size, "%s", url);
-			return 0;
-		}
-		st = bl_http_req(h, url, NULL, NULL);
-		if (st == 302 || st == 303) {
-			bl_abs(t->t_base, h->h_location, url, sizeof(url));
-			continue;
-		}
-		if (st != 200 || (form = form_for(url, h->h_body, action, sizeof(action))) == NULL)
-			return -1;
-		st = bl_http_req(h, action, form, NULL);
-		free(form);
-		if (st != 302 && st != 303)
-			return -1;
-		bl_abs(t->t_base, h->h_location, url, sizeof(url));
-	}
-	return -1;
-}
-
-static char *
-sleutel_form(const char *url, const char *html, char *action, size_t size)
-{
-	char *hidden = bl_hidden_form(html), *form;
-	const char *path = strstr(url, "://"), *extra;
-
-	path = path ? strchr(path + 3, '/') : NULL;
-	if (hidden == NULL || path == NULL)
-		return free(hidden), NULL;
-	if (strncmp(path, "/key/test?", 10) == 0) {
-		snprintf(action, size, "%.*s/key/test/login", (int)(path - url), url);
-		extra = "rrn=85073003328&given_name=Bench&family_name=Citizen&mode=direct";
-	} else if (strncmp(path, "/login/consent", 14) == 0) {
-		snprintf(action, size, "%.*s/login/consent", (int)(path - url), url);
-		extra = "decision=share";
-	} else {
-		free(hidden);
-		return NULL;
-	}
-	if (asprintf(&form, "%s&%s", hidden, extra) < 0)
-		form = NULL;
-	free(hidden);
-	return form;
-}
 
 static char *
 peer_form(const char *url, const char *html, char *action, size_t size)
@@ -100,7 +39,7 @@ peer_form(const char *url, const char *html, char *action, size_t size)
 }
 
 static int
-login(struct trivial *t, int w, form_fn form_for, bool sleutel)
+login(struct trivial *t, int w, bl_form_fn form_for, bool sleutel)
 {
 	struct bl_http *h = &t->t_http[w];
 	char verifier[64], challenge[64], url[BL_URL_MAX], back[BL_URL_MAX];
@@ -119,7 +58,7 @@ login(struct trivial *t, int w, form_fn form_for, bool sleutel)
 			return 0;
 		snprintf(url, sizeof(url), "%s/key/test?req=%s", t->t_base, req);
 	}
-	if (browse(t, h, url, form_for, back, sizeof(back)) != 0)
+	if (bl_browse(h, t->t_base, url, form_for, back, sizeof(back)) != 0)
 		return 0;
 	return bl_token(h, t->t_token, t->t_basic, back, verifier);
 }
@@ -128,7 +67,7 @@ static int
 op_sleutel(void *ctx, int w, struct bl_lat *aux)
 {
 	(void)aux;
-	return login(ctx, w, sleutel_form, true);
+	return login(ctx, w, bl_sleutel_form, true);
 }
 
 static int
