@@ -1,3 +1,2 @@
 #include "bl.h"
-int bl_app(const struct bl_opts *o, json_t *out){(void)o;(void)out;return 0;}
 int bl_waiters(const struct bl_opts *o, json_t *out){(void)o;(void)out;return 0;}
