@@ -91,6 +91,13 @@ proofed(const struct bl_server *s, const char *enrollment_id, int i)
 static int
 enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct app_worker *w)
 {
+	return bl_phone_enrol(o, s, i, &w->aw_phone, w->aw_number);
+}
+
+int
+bl_phone_enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone,
+	char number[SAPP_PHONE_MAX + 1])
+{
 	static const struct camo_params cheap = { 4, 1, 1 }; /* the phone's cost is not the server's */
 	char path[BL_URL_MAX], code[6];
 	struct sapp_enroll_spec spec = { .es_device_name = "bench", .es_language = "nl" };
@@ -100,36 +107,36 @@ enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct app_work
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/phone%d.json", s->s_dir, i);
-	snprintf(w->aw_number, sizeof(w->aw_number), "+3247%07d", 1000000 + i);
-	if ((rc = sapp_create(path, s->s_base, s->s_ca_file, &w->aw_phone, &err)) != SL_OK ||
-		(rc = sapp_set_camo_params(w->aw_phone, &cheap, &err)) != SL_OK ||
-		(rc = sapp_config(w->aw_phone, &ans, &err)) != SL_OK)
+	snprintf(number, SAPP_PHONE_MAX + 1, "+3247%07d", 1000000 + i);
+	if ((rc = sapp_create(path, s->s_base, s->s_ca_file, phone, &err)) != SL_OK ||
+		(rc = sapp_set_camo_params(*phone, &cheap, &err)) != SL_OK ||
+		(rc = sapp_config(*phone, &ans, &err)) != SL_OK)
 		goto out;
 	terms = json_string_value(json_object_get(ans, "terms_version"));
 	spec.es_terms_version = terms;
-	spec.es_phone = w->aw_number;
-	rc = sapp_enroll_start(w->aw_phone, &spec, &started, &err);
+	spec.es_phone = number;
+	rc = sapp_enroll_start(*phone, &spec, &started, &err);
 	json_decref(ans);
 	json_decref(started);
 	ans = NULL;
 	if (rc != SL_OK)
 		goto out;
-	if (sms_code(o, s, sapp_phone(w->aw_phone)[0] ? sapp_phone(w->aw_phone) : w->aw_number, code) != 0) {
-		rc = sl_fail(&err, SL_ENOTFOUND, "no activation SMS for %s", w->aw_number);
+	if (sms_code(o, s, sapp_phone(*phone)[0] ? sapp_phone(*phone) : number, code) != 0) {
+		rc = sl_fail(&err, SL_ENOTFOUND, "no activation SMS for %s", number);
 		goto out;
 	}
-	rc = sapp_enroll_sms(w->aw_phone, code, &ans, &err);
+	rc = sapp_enroll_sms(*phone, code, &ans, &err);
 	json_decref(ans);
 	ans = NULL;
 	if (rc != SL_OK)
 		goto out;
-	if (proofed(s, sapp_enrollment_id(w->aw_phone), i) != 0) {
+	if (proofed(s, sapp_enrollment_id(*phone), i) != 0) {
 		rc = sl_fail(&err, SL_EINVAL, "test/proofed refused");
 		goto out;
 	}
-	rc = sapp_enroll_finish(w->aw_phone, APP_CODE, &ans, &err);
+	rc = sapp_enroll_finish(*phone, APP_CODE, &ans, &err);
 	json_decref(ans);
-	snprintf(w->aw_number, sizeof(w->aw_number), "%s", sapp_phone(w->aw_phone));
+	snprintf(number, SAPP_PHONE_MAX + 1, "%s", sapp_phone(*phone));
 out:
 	if (rc != SL_OK)
 		fprintf(stderr, "bench: enrolling phone %d: %s\n", i, err.msg);

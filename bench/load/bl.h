@@ -123,12 +123,13 @@ char *bl_sleutel_form(const char *url, const char *html, char *action, size_t si
 /* ---- a sleuteld started for a scenario (server.c) ---- */
 struct bl_server {
 	char s_dir[512];
+	char s_build[512]; /* where sleuteld is */
 	char s_config[BL_URL_MAX];
 	char s_base[256]; /* where the bench connects: http(s)://127.0.0.1:port */
 	char s_issuer[256];
 	char s_eid_base[256];
 	char s_ca_file[BL_URL_MAX]; /* the TLS CA's PEM */
-	int s_port, s_eid_port, s_pki_port;
+	int s_port, s_eid_port, s_pki_port, s_metrics_port;
 	pid_t s_pid;
 	bool s_tls;
 };
@@ -142,6 +143,9 @@ int bl_server_client(const struct bl_opts *o, const struct bl_server *s, char id
 /* Run the CLI on this server's config: argv after `--config FILE`. */
 int bl_server_cli(const struct bl_opts *o, const struct bl_server *s, const char *const *args, char **out);
 void bl_server_stop(struct bl_server *s);
+/* Stop, append `extra` INI lines (tls: [server] tls on or off), start
+ * again on the same directory and database. */
+int bl_server_restart(struct bl_server *s, bool tls, const char *extra);
 
 /* ---- the timed worker loop (run.c) ---- */
 struct bl_lat {
@@ -173,6 +177,12 @@ int bl_run_timed(const struct bl_opts *o, int workers, bl_op_fn op, void *ctx, c
 	struct bl_result *r);
 
 /* ---- scenarios ---- */
+struct sapp;
+/* Enrol phone `i` (+3247..., libsleutel-app with a cheap scrypt cost, its
+ * state file in the server's directory) on a server with TLS and the SMS
+ * outbox; its normalised number in `number`. */
+int bl_phone_enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone, char number[17]);
+
 int bl_trivial(const struct bl_opts *o, json_t *out);
 int bl_app(const struct bl_opts *o, json_t *out);
 int bl_eid(const struct bl_opts *o, json_t *out);

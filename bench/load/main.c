@@ -46,7 +46,7 @@ bl_report(json_t *out, const struct bl_result *r)
 
 	json_array_append_new(out, o);
 	if (r->r_cpu_us < 0 && r->r_rate == 0) /* a derived figure (ratio, memory) */
-		printf("%-9s %-46s %38s %12.3f\n", r->r_scenario, r->r_what, "", r->r_extra);
+		printf("%-9s %-46s %38s %12.*f\n", r->r_scenario, r->r_what, "", r->r_extra < 10 ? 3 : 1, r->r_extra);
 	else
 		printf("%-9s %-46s %7ld %4ld %9.1f %9.0f %8.1f %8.1f %s\n", r->r_scenario, r->r_what, r->r_done,
 			r->r_failed, r->r_rate, r->r_cpu_us, r->r_p50, r->r_p99,
@@ -159,7 +159,7 @@ int
 main(int argc, char **argv)
 {
 	struct bl_opts o = { .o_build = "build", .o_root = ".", .o_out = "build/bench/results.json", .o_engine = "sqlite",
-		.o_nodes = 1, .o_seconds = 5, .o_workers = 8, .o_max = 1000000, .o_waiters = 1000, .o_addrs = 8 };
+		.o_nodes = 1, .o_seconds = 5, .o_workers = 8, .o_max = 1000000, .o_waiters = 100000, .o_addrs = 8 };
 	const char *scenario = "all";
 	json_t *rows;
 	int rc = 0;

@@ -56,19 +56,20 @@ wait_healthy(struct bl_server *s)
 	return rc;
 }
 
+static int launch(struct bl_server *s, bool tls, const char *extra);
+
 int
 bl_server_start(const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra,
 	struct bl_server *s)
 {
-	char cli[BL_URL_MAX], daemon[BL_URL_MAX], port[16], eport[16], pport[16], log[BL_URL_MAX + 16];
-	char conf[1024];
+	char cli[BL_URL_MAX], port[16], eport[16], pport[16], conf[256];
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->s_dir, sizeof(s->s_dir), "%s/%s", o->o_tmp, name);
 	snprintf(s->s_config, sizeof(s->s_config), "%s/sleutel.ini", s->s_dir);
 	snprintf(s->s_ca_file, sizeof(s->s_ca_file), "%s/ca.pem", o->o_ca);
 	snprintf(cli, sizeof(cli), "%s/sleutel", o->o_build);
-	snprintf(daemon, sizeof(daemon), "%s/sleuteld", o->o_build);
+	snprintf(s->s_build, sizeof(s->s_build), "%s", o->o_build);
 	s->s_port = bl_free_port();
 	do
 		s->s_eid_port = bl_free_port();
@@ -89,14 +90,35 @@ bl_server_start(const struct bl_opts *o, const char *name, bool demo, bool tls, 
 			return -1;
 		}
 	}
-	s->s_tls = tls;
-	snprintf(conf, sizeof(conf), "\n[metrics]\nport = %d\n%s\n%s\n", bl_free_port(),
-		tls ? "" : "[server]\ntls = false\ntrusted_proxies = 127.0.0.1\n", extra ? extra : "");
+	s->s_metrics_port = bl_free_port();
+	snprintf(conf, sizeof(conf), "\n[metrics]\nport = %d\n", s->s_metrics_port);
 	if (append(s->s_config, conf) != 0)
 		return -1;
-	snprintf(s->s_base, sizeof(s->s_base), "%s://127.0.0.1:%d", tls ? "https" : "http", s->s_port);
 	snprintf(s->s_issuer, sizeof(s->s_issuer), "https://127.0.0.1:%d", s->s_port);
 	snprintf(s->s_eid_base, sizeof(s->s_eid_base), "https://127.0.0.1:%d", s->s_eid_port);
+	return launch(s, tls, extra);
+}
+
+int
+bl_server_restart(struct bl_server *s, bool tls, const char *extra)
+{
+	bl_server_stop(s);
+	return launch(s, tls, extra);
+}
+
+/* Append the scenario's lines, start sleuteld, wait until it answers. */
+static int
+launch(struct bl_server *s, bool tls, const char *extra)
+{
+	char daemon[BL_URL_MAX], log[BL_URL_MAX + 16], conf[4096];
+
+	snprintf(daemon, sizeof(daemon), "%s/sleuteld", s->s_build);
+	snprintf(conf, sizeof(conf), "\n%s\n%s\n", tls ? "[server]\ntls = true\n" : "[server]\ntls = false\ntrusted_proxies = 127.0.0.1\n",
+		extra ? extra : "");
+	if (append(s->s_config, conf) != 0)
+		return -1;
+	s->s_tls = tls;
+	snprintf(s->s_base, sizeof(s->s_base), "%s://127.0.0.1:%d", tls ? "https" : "http", s->s_port);
 	snprintf(log, sizeof(log), "%s/sleuteld.log", s->s_dir);
 	{
 		char *argv[] = { daemon, "--config", s->s_config, NULL };
