@@ -147,6 +147,17 @@ void bl_server_stop(struct bl_server *s);
  * again on the same directory and database. */
 int bl_server_restart(struct bl_server *s, bool tls, const char *extra);
 
+/* ---- the TLS library alone (tlsref.c) ---- */
+struct bl_tlsref {
+	const char *tr_cert, *tr_key; /* PEM files */
+	const char *tr_priorities; /* GnuTLS priority string */
+	bool tr_request_cert; /* ask for a client certificate (the eID origin does) */
+	bool tr_tickets; /* session tickets: clients may resume */
+};
+/* A minimal GnuTLS server in a child process on a free loopback port:
+ * its pid (bl_stop it), the port in *port. */
+pid_t bl_tlsref_start(const struct bl_tlsref *t, int *port);
+
 /* ---- the timed worker loop (run.c) ---- */
 struct bl_lat {
 	double *l_ms;

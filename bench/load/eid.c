@@ -25,6 +25,7 @@ struct eid {
 	char e_client[128], e_basic[300], e_p12[BL_URL_MAX];
 	char e_authz[300], e_token[300], e_url[300];
 	bool e_resume; /* handshakes: let curl resume TLS sessions */
+	const char *e_ca; /* the CA of the server of a handshake figure */
 	struct bl_http *e_agent, *e_card; /* per worker */
 };
 
@@ -90,7 +91,7 @@ op_login(void *ctx, int w, struct bl_lat *aux)
 
 static int
 figure(const struct bl_opts *o, struct eid *e, const char *what, bl_op_fn op, const char *url, bool resume,
-	json_t *out, struct bl_result *r)
+	json_t *out, struct bl_result *r, pid_t pid)
 {
 	int rc = 0;
 
@@ -103,17 +104,68 @@ figure(const struct bl_opts *o, struct eid *e, const char *what, bl_op_fn op, co
 		bl_http_free(&e->e_agent[i]);
 		bl_http_free(&e->e_card[i]);
 		bl_http_init(&e->e_agent[i], e->e_srv->s_ca_file);
-		bl_http_init(&e->e_card[i], e->e_srv->s_ca_file);
+		bl_http_init(&e->e_card[i], e->e_ca ? e->e_ca : e->e_srv->s_ca_file);
 		card_setup(e, &e->e_card[i]);
 	}
 	if (!op(e, 0, NULL)) {
 		fprintf(stderr, "bench: %s failed (status %ld)\n", what, e->e_card[0].h_status);
 		return -1;
 	}
-	if (bl_run_timed(o, o->o_workers, op, e, &e->e_srv->s_pid, 1, r) == 0)
+	if (bl_run_timed(o, o->o_workers, op, e, &pid, 1, r) == 0)
 		bl_report(out, r);
 	else
 		rc = -1;
+	return rc;
+}
+
+/* A self-signed RSA-2048 certificate for 127.0.0.1 (openssl CLI). */
+static int
+rsa_cert(const struct bl_server *s, char *cert, char *key, size_t size)
+{
+	char subj[] = "/CN=127.0.0.1", san[] = "subjectAltName=IP:127.0.0.1";
+	char *argv[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+		"-subj", subj, "-addext", san, "-days", "2", NULL };
+
+	snprintf(cert, size, "%s/rsa.pem", s->s_dir);
+	snprintf(key, size, "%s/rsa.key", s->s_dir);
+	return bl_run(argv, NULL);
+}
+
+/* The same handshakes against GnuTLS alone (tlsref.c), in variants. */
+static int
+reference(const struct bl_opts *o, struct eid *e, json_t *out)
+{
+	char cert[BL_URL_MAX], key[BL_URL_MAX], rcert[BL_URL_MAX], rkey[BL_URL_MAX], url[64];
+	struct variant {
+		const char *v_what, *v_prio;
+		bool v_rsa, v_req, v_tickets;
+	} vs[] = {
+		{ "GnuTLS alone: P-256 key, NORMAL", "NORMAL", false, false, false },
+		{ "GnuTLS alone: + client cert requested (card)", "NORMAL:%COMPAT", false, true, false },
+		{ "GnuTLS alone: + session tickets, resumed", "NORMAL", false, false, true },
+		{ "GnuTLS alone: TLS 1.2 only (ECDHE P-256)", "NORMAL:-VERS-TLS1.3", false, false, false },
+		{ "GnuTLS alone: RSA-2048 key", "NORMAL", true, false, false },
+	};
+	int rc = 0;
+
+	snprintf(cert, sizeof(cert), "%s/tls/server.pem", e->e_srv->s_dir);
+	snprintf(key, sizeof(key), "%s/tls/server.key", e->e_srv->s_dir);
+	if (rsa_cert(e->e_srv, rcert, rkey, sizeof(rcert)) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(vs) / sizeof(vs[0]) && rc == 0; i++) {
+		struct bl_tlsref t = { vs[i].v_rsa ? rcert : cert, vs[i].v_rsa ? rkey : key, vs[i].v_prio, vs[i].v_req,
+			vs[i].v_tickets };
+		struct bl_result r;
+		int port;
+		pid_t pid = bl_tlsref_start(&t, &port);
+		if (pid <= 0)
+			return -1;
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
+		e->e_ca = vs[i].v_rsa ? rcert : NULL;
+		rc = figure(o, e, vs[i].v_what, op_handshake, url, vs[i].v_tickets, out, &r, pid);
+		e->e_ca = NULL;
+		bl_stop(pid, 5);
+	}
 	return rc;
 }
 
@@ -142,12 +194,12 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 	if (e.e_agent == NULL || e.e_card == NULL)
 		goto out;
 	snprintf(url, sizeof(url), "%s/healthz", s->s_base);
-	if (figure(o, &e, "TLS handshake, portal, no client cert", op_handshake, url, false, out, &plain) != 0)
+	if (figure(o, &e, "TLS handshake, portal, no client cert", op_handshake, url, false, out, &plain, s->s_pid) != 0)
 		goto out;
 	snprintf(url, sizeof(url), "%s/healthz", s->s_eid_base);
-	if (figure(o, &e, "TLS handshake, eID origin, client cert", op_handshake, url, false, out, &cert) != 0 ||
-		figure(o, &e, "  the same, TLS session resumption allowed", op_handshake, url, true, out, &resumed) != 0 ||
-		figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login) != 0)
+	if (figure(o, &e, "TLS handshake, eID origin, client cert", op_handshake, url, false, out, &cert, s->s_pid) != 0 ||
+		figure(o, &e, "  the same, TLS session resumption allowed", op_handshake, url, true, out, &resumed, s->s_pid) != 0 ||
+		figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login, s->s_pid) != 0)
 		goto out;
 	{
 		struct bl_result ratio = { .r_scenario = "eid", .r_cpu_us = -1 };
@@ -159,7 +211,7 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 		ratio.r_extra = cert.r_cpu_us > 0 ? login.r_cpu_us / cert.r_cpu_us : -1;
 		bl_report(out, &ratio);
 	}
-	rc = 0;
+	rc = reference(o, &e, out);
 out:
 	for (int i = 0; e.e_agent != NULL && e.e_card != NULL && i < o->o_workers; i++) {
 		bl_http_free(&e.e_agent[i]);
