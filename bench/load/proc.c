@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -57,6 +58,8 @@ bl_spawn(char *const argv[], const char *log, int *in_pipe)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		/* a server must not outlive a bench that crashed or was killed */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		child_io(log, p[0]);
 		execvp(argv[0], argv);
 		_exit(127);
