@@ -249,17 +249,17 @@ settle(struct waiters *w, long want)
 }
 
 static void
-row(json_t *out, const char *what, double value)
+row(json_t *out, const char *variant, const char *what, double value)
 {
 	struct bl_result r = { .r_scenario = "waiters", .r_cpu_us = -1, .r_extra = value };
 
-	snprintf(r.r_what, sizeof(r.r_what), "%s", what);
+	snprintf(r.r_what, sizeof(r.r_what), "%s%s", variant, what);
 	r.r_p50 = r.r_p99 = r.r_p999 = r.r_aux50 = r.r_aux99 = r.r_aux999 = -1;
 	bl_report(out, &r);
 }
 
 static int
-hold(const struct bl_opts *o, struct waiters *w, json_t *out)
+hold(const struct bl_opts *o, struct waiters *w, json_t *out, const char *variant)
 {
 	pid_t pid = w->w_srv->s_pid;
 	long rss0 = bl_rss_kib(pid), fds0 = bl_fds(pid), g_half, g_full, rss_half, rss_full;
@@ -274,23 +274,36 @@ hold(const struct bl_opts *o, struct waiters *w, json_t *out)
 	g_full = settle(w, 2 * w->w_n);
 	rss_full = bl_rss_kib(pid);
 	cpu1 = bl_cpu(pid);
-	snprintf(what, sizeof(what), "waiters held (%ld browsers + %ld phones asked)", w->w_n, w->w_n);
-	row(out, what, (double)g_full);
+	snprintf(what, sizeof(what), "held (%ld browsers + %ld phones asked)", w->w_n, w->w_n);
+	row(out, variant, what, (double)g_full);
 	if (w->w_answered > 0)
 		fprintf(stderr, "bench: %ld long-polls answered early (first: %s)\n", w->w_answered, w->w_first_answer);
-	row(out, "  answered early or failed to connect", (double)w->w_answered);
-	row(out, "server RSS MiB, idle", rss0 / 1024.0);
-	row(out, "server RSS MiB, all held", rss_full / 1024.0);
-	row(out, "server fds, idle", (double)fds0);
-	row(out, "server fds, all held", (double)bl_fds(pid));
+	row(out, variant, "answered early / not connected", (double)w->w_answered);
+	row(out, variant, "server RSS MiB, idle", rss0 / 1024.0);
+	row(out, variant, "server RSS MiB, all held", rss_full / 1024.0);
+	row(out, variant, "server fds, idle", (double)fds0);
+	row(out, variant, "server fds, all held", (double)bl_fds(pid));
 	per_waiter = g_full > g_half ? (double)(rss_full - rss_half) * 1024.0 / (double)(g_full - g_half) : -1;
-	row(out, "server RSS bytes per waiter (half to all)", per_waiter);
+	row(out, variant, "RSS bytes per waiter (half to all)", per_waiter);
 	if (per_waiter > 0)
-		row(out, "projected RSS MiB, 100000 + 100000 waiters",
+		row(out, variant, "projected RSS MiB, 100k + 100k",
 			(rss_full * 1024.0 + per_waiter * (double)(PROJECT - g_full)) / 1048576.0);
-	row(out, "server CPU us per waiter set up", g_full > 0 ? (cpu1 - cpu0) * 1e6 / (double)g_full : -1);
+	row(out, variant, "server CPU us per waiter set up", g_full > 0 ? (cpu1 - cpu0) * 1e6 / (double)g_full : -1);
 	fprintf(stderr, "bench: %ld waiters set up in %.1f s\n", g_full, bl_now() - t0);
 	return g_full > 0 ? 0 : -1;
+}
+
+/* Close every open waiter, ready for another round. */
+static void
+close_all(struct waiters *w)
+{
+	for (long i = 0; w->w_conn != NULL && i < 2 * w->w_n; i++) {
+		if (w->w_conn[i].c_state == 1 || w->w_conn[i].c_state == 2)
+			close(w->w_conn[i].c_fd);
+		w->w_conn[i].c_state = 0;
+	}
+	w->w_answered = 0;
+	w->w_first_answer[0] = '\0';
 }
 
 /* Waiters of each kind this machine allows: both ends hold 2N fds. */
@@ -329,9 +342,13 @@ run(const struct bl_opts *o, struct bl_server *s, struct waiters *w, json_t *out
 		return -1;
 	w->w_addrs = o->o_addrs;
 	if ((w->w_conn = calloc((size_t)(2 * w->w_n), sizeof(*w->w_conn))) == NULL ||
-		(w->w_ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		(w->w_ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || hold(o, w, out, "") != 0)
 		return -1;
-	return hold(o, w, out);
+	/* the same with the smallest connection memory pool MHD allows here */
+	close_all(w);
+	if (bl_server_restart(s, false, "[server]\nconnection_memory = 8192\n") != 0)
+		return -1;
+	return hold(o, w, out, "mem 8192: ");
 }
 
 int
@@ -350,9 +367,7 @@ bl_waiters(const struct bl_opts *o, json_t *out)
 		return -1;
 	rc = run(o, &s, &w, out);
 	bl_server_stop(&s);
-	for (long i = 0; w.w_conn != NULL && i < 2 * w.w_n; i++)
-		if (w.w_conn[i].c_state == 1 || w.w_conn[i].c_state == 2)
-			close(w.w_conn[i].c_fd);
+	close_all(&w);
 	if (w.w_ep >= 0)
 		close(w.w_ep);
 	for (int i = 0; i < w.w_nphones; i++)
