@@ -79,7 +79,8 @@ proofed(const struct bl_server *s, const char *enrollment_id, int i)
 		return -1;
 	snprintf(url, sizeof(url), "%s/device/v1/test/proofed", s->s_base);
 	snprintf(body, sizeof(body),
-		"{\"enrollment_id\":\"%s\",\"rrn\":\"85073003328\",\"given_name\":\"Bench\",\"family_name\":\"Worker%d\","
+		"{\"enrollment_id\":\"%s\",\"rrn\":\"85073003328\",\"given_name\":\"Bench\",\"family_name\":\"Worker%"
+		"d\","
 		"\"birthdate\":\"1985-07-30\"}",
 		enrollment_id, i);
 	h.h_extra = curl_slist_append(NULL, "Content-Type: application/json");
@@ -95,8 +96,8 @@ enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct app_work
 }
 
 int
-bl_phone_enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone,
-	char number[SAPP_PHONE_MAX + 1])
+bl_phone_enrol(
+	const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone, char number[SAPP_PHONE_MAX + 1])
 {
 	static const struct camo_params cheap = { 4, 1, 1 }; /* the phone's cost is not the server's */
 	char path[BL_URL_MAX], code[6];
@@ -163,11 +164,11 @@ find_request(struct sapp *phone, const char *vcode)
 
 	if (sapp_requests(phone, 0, &list, &err) != SL_OK)
 		return NULL;
-	json_array_foreach (list, i, rq) {
+	json_array_foreach(list, i, rq)
+	{
 		json_t *c;
-		json_array_foreach (json_object_get(rq, "codes"), j, c)
-			if (json_is_string(c) && strcmp(json_string_value(c), vcode) == 0)
-				found = json_incref(rq);
+		json_array_foreach(json_object_get(rq, "codes"), j,
+			c) if (json_is_string(c) && strcmp(json_string_value(c), vcode) == 0) found = json_incref(rq);
 		if (found != NULL)
 			break;
 	}
@@ -208,8 +209,9 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 		return 0;
 	bl_abs(base, h->h_location, url, sizeof(url));
 	if (bl_http_req(h, url, NULL, NULL) != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
-		bl_attr(h->h_body, "data-next", next, sizeof(next)) != 0 || (p = strstr(h->h_body, "id=\"vcode\"")) == NULL ||
-		(p = strchr(p, '>')) == NULL || sscanf(p + 1, "%7[0-9]", vcode) != 1)
+		bl_attr(h->h_body, "data-next", next, sizeof(next)) != 0 ||
+		(p = strstr(h->h_body, "id=\"vcode\"")) == NULL || (p = strchr(p, '>')) == NULL ||
+		sscanf(p + 1, "%7[0-9]", vcode) != 1)
 		return 0;
 	/* the browser's long-poll, suspended on the server while the phone answers */
 	memcpy(w->aw_poll.h_cookies, h->h_cookies, sizeof(h->h_cookies));
@@ -283,9 +285,9 @@ bl_app(const struct bl_opts *o, json_t *out)
 	int rc;
 
 	if (bl_server_start(o, "app", false, true,
-			"[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\nmax_pending = 20\n"
-			"[sms]\ndriver = outbox\n",
-			&s) != 0)
+		    "[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\nmax_pending = 20\n"
+		    "[sms]\ndriver = outbox\n",
+		    &s) != 0)
 		return -1;
 	rc = run(o, &s, out);
 	bl_server_stop(&s);

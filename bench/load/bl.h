@@ -103,8 +103,8 @@ void bl_abs(const char *base, const char *loc, char *out, size_t size);
 /* A PKCE pair: verifier and S256 challenge (base64url). */
 void bl_pkce(char verifier[64], char challenge[64]);
 /* The authorization URL of `client_id` at `authz` (full endpoint URL). */
-void bl_authorize_url(const char *authz, const char *client_id, const char *challenge, const char *scope,
-	char *out, size_t size);
+void bl_authorize_url(
+	const char *authz, const char *client_id, const char *challenge, const char *scope, char *out, size_t size);
 /* The RP's token exchange for the code in `back`: 1 when it gave an ID
  * token, 0 otherwise. */
 int bl_token(struct bl_http *h, const char *token_url, const char *basic, const char *back, const char *verifier);
@@ -136,8 +136,8 @@ struct bl_server {
 
 /* `sleutel init` in a fresh directory of opts->o_tmp (`demo`: with the demo
  * PKI), the `extra` INI lines appended (later keys win), started, ready. */
-int bl_server_start(const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra,
-	struct bl_server *s);
+int bl_server_start(
+	const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra, struct bl_server *s);
 /* `sleutel client add --json`: client_id and client_secret. */
 int bl_server_client(const struct bl_opts *o, const struct bl_server *s, char id[128], char secret[128]);
 /* Run the CLI on this server's config: argv after `--config FILE`. */
@@ -184,8 +184,8 @@ struct bl_result {
 
 /* Run op on `workers` threads for opts->o_seconds (at most o_max ops),
  * measuring the CPU of `pids` (n of them) over the window. */
-int bl_run_timed(const struct bl_opts *o, int workers, bl_op_fn op, void *ctx, const pid_t *pids, int n,
-	struct bl_result *r);
+int bl_run_timed(
+	const struct bl_opts *o, int workers, bl_op_fn op, void *ctx, const pid_t *pids, int n, struct bl_result *r);
 
 /* ---- scenarios ---- */
 struct sapp;

@@ -90,8 +90,8 @@ op_login(void *ctx, int w, struct bl_lat *aux)
 }
 
 static int
-figure(const struct bl_opts *o, struct eid *e, const char *what, bl_op_fn op, const char *url, bool resume,
-	json_t *out, struct bl_result *r, pid_t pid)
+figure(const struct bl_opts *o, struct eid *e, const char *what, bl_op_fn op, const char *url, bool resume, json_t *out,
+	struct bl_result *r, pid_t pid)
 {
 	int rc = 0;
 
@@ -194,12 +194,16 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 	if (e.e_agent == NULL || e.e_card == NULL)
 		goto out;
 	snprintf(url, sizeof(url), "%s/healthz", s->s_base);
-	if (figure(o, &e, "TLS handshake, portal, no client cert", op_handshake, url, false, out, &plain, s->s_pid) != 0)
+	if (figure(o, &e, "TLS handshake, portal, no client cert", op_handshake, url, false, out, &plain, s->s_pid) !=
+		0)
 		goto out;
 	snprintf(url, sizeof(url), "%s/healthz", s->s_eid_base);
-	if (figure(o, &e, "TLS handshake, eID origin, client cert", op_handshake, url, false, out, &cert, s->s_pid) != 0 ||
-		figure(o, &e, "  the same, TLS session resumption allowed", op_handshake, url, true, out, &resumed, s->s_pid) != 0 ||
-		figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login, s->s_pid) != 0)
+	if (figure(o, &e, "TLS handshake, eID origin, client cert", op_handshake, url, false, out, &cert, s->s_pid) !=
+			0 ||
+		figure(o, &e, "  the same, TLS session resumption allowed", op_handshake, url, true, out, &resumed,
+			s->s_pid) != 0 ||
+		figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login,
+			s->s_pid) != 0)
 		goto out;
 	{
 		struct bl_result ratio = { .r_scenario = "eid", .r_cpu_us = -1 };

@@ -32,7 +32,8 @@ bl_browse(struct bl_http *h, const char *base, const char *first, bl_form_fn for
 			bl_abs(base, h->h_location, url, sizeof(url));
 			continue;
 		}
-		if (st != 200 || (form_for == NULL || (form = form_for(url, h->h_body, action, sizeof(action))) == NULL))
+		if (st != 200 ||
+			(form_for == NULL || (form = form_for(url, h->h_body, action, sizeof(action))) == NULL))
 			return -1;
 		st = bl_http_req(h, action, form, NULL);
 		free(form);
@@ -67,4 +68,3 @@ bl_sleutel_form(const char *url, const char *html, char *action, size_t size)
 	free(hidden);
 	return form;
 }
-

@@ -232,7 +232,8 @@ bl_hidden_form(const char *html)
 		amp_undo(val);
 		enc = curl_easy_escape(NULL, val, 0);
 		if (len + (size_t)(ne - n) + strlen(enc) + 3 < cap)
-			len += (size_t)snprintf(out + len, cap - len, "%s%.*s=%s", len ? "&" : "", (int)(ne - n), n, enc);
+			len += (size_t)snprintf(
+				out + len, cap - len, "%s%.*s=%s", len ? "&" : "", (int)(ne - n), n, enc);
 		curl_free(enc);
 		free(val);
 		p = ve;
@@ -308,8 +309,8 @@ bl_pkce(char verifier[64], char challenge[64])
 }
 
 void
-bl_authorize_url(const char *authz, const char *client_id, const char *challenge, const char *scope, char *out,
-	size_t size)
+bl_authorize_url(
+	const char *authz, const char *client_id, const char *challenge, const char *scope, char *out, size_t size)
 {
 	char *sc = curl_easy_escape(NULL, scope, 0);
 
@@ -328,8 +329,8 @@ bl_token(struct bl_http *h, const char *token_url, const char *basic, const char
 	if (strncmp(back, "https://rp.example/cb?", 22) != 0 || bl_query(back, "code", code, sizeof(code)) != 0)
 		return 0;
 	snprintf(form, sizeof(form),
-		"grant_type=authorization_code&code=%s&redirect_uri=https%%3A%%2F%%2Frp.example%%2Fcb&code_verifier=%s", code,
-		verifier);
+		"grant_type=authorization_code&code=%s&redirect_uri=https%%3A%%2F%%2Frp.example%%2Fcb&code_verifier=%s",
+		code, verifier);
 	if (bl_http_req(h, token_url, form, basic) != 200)
 		return 0;
 	return strstr(h->h_body, "\"id_token\"") != NULL;

@@ -142,9 +142,9 @@ engine_hook(const struct bl_opts *o)
 static int
 write_results(const struct bl_opts *o, json_t *rows)
 {
-	json_t *doc = json_pack("{s:s, s:s, s:i, s:f, s:i, s:I, s:O}", "engine", o->o_engine, "generator", "bench_load (C)",
-		"nodes", o->o_nodes, "seconds", o->o_seconds, "workers", o->o_workers, "waiters", (json_int_t)o->o_waiters,
-		"results", rows);
+	json_t *doc = json_pack("{s:s, s:s, s:i, s:f, s:i, s:I, s:O}", "engine", o->o_engine, "generator",
+		"bench_load (C)", "nodes", o->o_nodes, "seconds", o->o_seconds, "workers", o->o_workers, "waiters",
+		(json_int_t)o->o_waiters, "results", rows);
 	int rc = json_dump_file(doc, o->o_out, JSON_INDENT(2)) == 0 ? 0 : -1;
 
 	json_decref(doc);
@@ -158,8 +158,16 @@ write_results(const struct bl_opts *o, json_t *rows)
 int
 main(int argc, char **argv)
 {
-	struct bl_opts o = { .o_build = "build", .o_root = ".", .o_out = "build/bench/results.json", .o_engine = "sqlite",
-		.o_nodes = 1, .o_seconds = 5, .o_workers = 8, .o_max = 1000000, .o_waiters = 100000, .o_addrs = 8 };
+	struct bl_opts o = { .o_build = "build",
+		.o_root = ".",
+		.o_out = "build/bench/results.json",
+		.o_engine = "sqlite",
+		.o_nodes = 1,
+		.o_seconds = 5,
+		.o_workers = 8,
+		.o_max = 1000000,
+		.o_waiters = 100000,
+		.o_addrs = 8 };
 	const char *scenario = "all";
 	json_t *rows;
 	int rc = 0;

@@ -94,8 +94,8 @@ merge(struct bl_lat *into, const struct bl_lat *from)
 }
 
 int
-bl_run_timed(const struct bl_opts *o, int workers, bl_op_fn op, void *ctx, const pid_t *pids, int n,
-	struct bl_result *r)
+bl_run_timed(
+	const struct bl_opts *o, int workers, bl_op_fn op, void *ctx, const pid_t *pids, int n, struct bl_result *r)
 {
 	struct run_shared sh = { .rs_op = op, .rs_ctx = ctx, .rs_max = o->o_max };
 	struct run_worker *ws = calloc((size_t)workers, sizeof(*ws));

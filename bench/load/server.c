@@ -59,8 +59,7 @@ wait_healthy(struct bl_server *s)
 static int launch(struct bl_server *s, bool tls, const char *extra);
 
 int
-bl_server_start(const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra,
-	struct bl_server *s)
+bl_server_start(const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra, struct bl_server *s)
 {
 	char cli[BL_URL_MAX], port[16], eport[16], pport[16], conf[256];
 
@@ -113,7 +112,8 @@ launch(struct bl_server *s, bool tls, const char *extra)
 	char daemon[BL_URL_MAX], log[BL_URL_MAX + 16], conf[4096];
 
 	snprintf(daemon, sizeof(daemon), "%s/sleuteld", s->s_build);
-	snprintf(conf, sizeof(conf), "\n%s\n%s\n", tls ? "[server]\ntls = true\n" : "[server]\ntls = false\ntrusted_proxies = 127.0.0.1\n",
+	snprintf(conf, sizeof(conf), "\n%s\n%s\n",
+		tls ? "[server]\ntls = true\n" : "[server]\ntls = false\ntrusted_proxies = 127.0.0.1\n",
 		extra ? extra : "");
 	if (append(s->s_config, conf) != 0)
 		return -1;
@@ -123,9 +123,11 @@ launch(struct bl_server *s, bool tls, const char *extra)
 	{
 		/* SLEUTEL_BENCH_WRAP: a command line the daemon runs under (a
 		 * profiler: docs/performance.md), words split on spaces */
-		char *argv[32], *wrap = getenv("SLEUTEL_BENCH_WRAP") ? strdup(getenv("SLEUTEL_BENCH_WRAP")) : NULL, *save;
+		const char *env = getenv("SLEUTEL_BENCH_WRAP");
+		char *argv[32], *wrap = env != NULL ? strdup(env) : NULL, *save = NULL;
 		int n = 0;
-		for (char *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w != NULL && n < 28; w = strtok_r(NULL, " ", &save))
+		for (char *w = wrap ? strtok_r(wrap, " ", &save) : NULL; w != NULL && n < 28;
+			w = strtok_r(NULL, " ", &save))
 			argv[n++] = w;
 		argv[n++] = daemon;
 		argv[n++] = "--config";
@@ -194,7 +196,8 @@ bl_server_stop(struct bl_server *s)
 	if (s->s_pid > 0) {
 		int st = bl_stop(s->s_pid, 20);
 		if (st != 0)
-			fprintf(stderr, "bench: sleuteld %s stopped with %d (see %s/sleuteld.log)\n", s->s_dir, st, s->s_dir);
+			fprintf(stderr, "bench: sleuteld %s stopped with %d (see %s/sleuteld.log)\n", s->s_dir, st,
+				s->s_dir);
 	}
 	s->s_pid = 0;
 }

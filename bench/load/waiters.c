@@ -101,7 +101,8 @@ pending_logins(const struct bl_opts *o, struct waiters *w, const char *client)
 		}
 		off = strlen(w->w_login[i]) + 1;
 		for (int c = 0; c < h.h_ncookies; c++)
-			off += (size_t)snprintf(w->w_login[i] + off, BL_URL_MAX - off, "%s%s", c ? "; " : "", h.h_cookies[c]);
+			off += (size_t)snprintf(
+				w->w_login[i] + off, BL_URL_MAX - off, "%s%s", c ? "; " : "", h.h_cookies[c]);
 	}
 	bl_http_free(&h);
 	return 0;
@@ -116,7 +117,8 @@ request_of(struct waiters *w, long i, char *buf, size_t size)
 	if (i % 2 == 0) {
 		const char *login = w->w_login[(i / 2) % w->w_nlogins];
 		return snprintf(buf, size,
-			"GET /login/poll?req=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: %s\r\nAccept: application/json\r\n\r\n",
+			"GET /login/poll?req=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: %s\r\nAccept: "
+			"application/json\r\n\r\n",
 			login, port, login + strlen(login) + 1);
 	} else {
 		struct sapp *phone = w->w_phone[(i / 2) % w->w_nphones];
@@ -127,8 +129,8 @@ request_of(struct waiters *w, long i, char *buf, size_t size)
 		snprintf(htu, sizeof(htu), "%s/device/v1/requests", w->w_srv->s_issuer);
 		if ((proof = sapp_proof(&phone->sa_tk, "GET", htu, &err)) == NULL)
 			return -1;
-		n = snprintf(buf, size, "GET /device/v1/requests HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nDPoP: %s\r\n\r\n", port,
-			proof);
+		n = snprintf(buf, size, "GET /device/v1/requests HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nDPoP: %s\r\n\r\n",
+			port, proof);
 		free(proof);
 		return n;
 	}
@@ -362,8 +364,8 @@ bl_waiters(const struct bl_opts *o, json_t *out)
 	if (w.w_n < 2)
 		return -1;
 	if (bl_server_start(o, "waiters", false, true,
-			"[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\n[sms]\ndriver = outbox\n",
-			&s) != 0)
+		    "[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\n[sms]\ndriver = outbox\n",
+		    &s) != 0)
 		return -1;
 	rc = run(o, &s, &w, out);
 	bl_server_stop(&s);
