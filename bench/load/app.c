@@ -235,7 +235,7 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 }
 
 static int
-run(const struct bl_opts *o, const struct bl_server *s, json_t *out)
+run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
 	struct app a = { .a_srv = s };
 	struct bl_result r = { .r_scenario = "app" };
@@ -281,15 +281,8 @@ out:
 int
 bl_app(const struct bl_opts *o, json_t *out)
 {
-	struct bl_server s;
-	int rc;
-
-	if (bl_server_start(o, "app", false, true,
-		    "[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\nmax_pending = 20\n"
-		    "[sms]\ndriver = outbox\n",
-		    &s) != 0)
-		return -1;
-	rc = run(o, &s, out);
-	bl_server_stop(&s);
-	return rc;
+	return bl_with_server(o, "app", false, true,
+		"[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\nmax_pending = 20\n"
+		"[sms]\ndriver = outbox\n",
+		run, out);
 }

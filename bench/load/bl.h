@@ -143,6 +143,11 @@ int bl_server_client(const struct bl_opts *o, const struct bl_server *s, char id
 /* Run the CLI on this server's config: argv after `--config FILE`. */
 int bl_server_cli(const struct bl_opts *o, const struct bl_server *s, const char *const *args, char **out);
 void bl_server_stop(struct bl_server *s);
+/* A scenario's body on a server started for it (bl_server_start's
+ * arguments) and stopped after it. */
+typedef int (*bl_server_fn)(const struct bl_opts *o, struct bl_server *s, json_t *out);
+int bl_with_server(const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra, bl_server_fn body,
+	json_t *out);
 /* Stop, append `extra` INI lines (tls: [server] tls on or off), start
  * again on the same directory and database. */
 int bl_server_restart(struct bl_server *s, bool tls, const char *extra);

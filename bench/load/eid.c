@@ -229,12 +229,5 @@ out:
 int
 bl_eid(const struct bl_opts *o, json_t *out)
 {
-	struct bl_server s;
-	int rc;
-
-	if (bl_server_start(o, "eid", true, true, "[portal]\nkeys = eid,test\n", &s) != 0)
-		return -1;
-	rc = run(o, &s, out);
-	bl_server_stop(&s);
-	return rc;
+	return bl_with_server(o, "eid", true, true, "[portal]\nkeys = eid,test\n", run, out);
 }

@@ -190,6 +190,20 @@ out:
 	return rc;
 }
 
+int
+bl_with_server(const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra, bl_server_fn body,
+	json_t *out)
+{
+	struct bl_server s;
+	int rc;
+
+	if (bl_server_start(o, name, demo, tls, extra, &s) != 0)
+		return -1;
+	rc = body(o, &s, out);
+	bl_server_stop(&s);
+	return rc;
+}
+
 void
 bl_server_stop(struct bl_server *s)
 {
