@@ -162,6 +162,10 @@ struct bl_tlsref {
 /* A minimal GnuTLS server in a child process on a free loopback port:
  * its pid (bl_stop it), the port in *port. */
 pid_t bl_tlsref_start(const struct bl_tlsref *t, int *port);
+/* Open a TLS connection to `port`, send the ClientHello, then stay silent
+ * for `secs`: the CPU of `pid` meanwhile in cores (1.0 = one core busy);
+ * -1 on error. */
+double bl_tls_stall(int port, double secs, pid_t pid);
 
 /* ---- the timed worker loop (run.c) ---- */
 struct bl_lat {

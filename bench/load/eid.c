@@ -118,6 +118,19 @@ figure(const struct bl_opts *o, struct eid *e, const char *what, bl_op_fn op, co
 	return rc;
 }
 
+/* The server's CPU while one client sent its ClientHello and then
+ * nothing for a second (a server that waits for the socket uses none). */
+static void
+stall_row(json_t *out, const char *what, int port, pid_t pid)
+{
+	struct bl_result r = { .r_scenario = "eid", .r_cpu_us = -1 };
+
+	snprintf(r.r_what, sizeof(r.r_what), "%s", what);
+	r.r_extra = bl_tls_stall(port, 1.0, pid);
+	r.r_p50 = r.r_p99 = r.r_p999 = r.r_aux50 = r.r_aux99 = r.r_aux999 = -1;
+	bl_report(out, &r);
+}
+
 /* A self-signed RSA-2048 certificate for 127.0.0.1 (openssl CLI). */
 static int
 rsa_cert(const struct bl_server *s, char *cert, char *key, size_t size)
@@ -163,6 +176,8 @@ reference(const struct bl_opts *o, struct eid *e, json_t *out)
 		snprintf(url, sizeof(url), "https://127.0.0.1:%d/", port);
 		e->e_ca = vs[i].v_rsa ? rcert : NULL;
 		rc = figure(o, e, vs[i].v_what, op_handshake, url, vs[i].v_tickets, out, &r, pid);
+		if (i == 0)
+			stall_row(out, "GnuTLS alone: CPU (cores) while a client stalls", port, pid);
 		e->e_ca = NULL;
 		bl_stop(pid, 5);
 	}
@@ -215,6 +230,7 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 		ratio.r_extra = cert.r_cpu_us > 0 ? login.r_cpu_us / cert.r_cpu_us : -1;
 		bl_report(out, &ratio);
 	}
+	stall_row(out, "sleuteld: CPU (cores) while a client stalls mid-handshake", s->s_port, s->s_pid);
 	rc = reference(o, &e, out);
 out:
 	for (int i = 0; e.e_agent != NULL && e.e_card != NULL && i < o->o_workers; i++) {

@@ -9,7 +9,11 @@
  * The variants are what the issue asks about: the key type (the
  * certificate and key passed in), the priority string, a certificate
  * request (the eID origin's), and session tickets (resumption).
+ *
+ * bl_tls_stall() is a client that sends its ClientHello and then nothing:
+ * the server's CPU meanwhile shows whether it waits or spins.
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,4 +106,56 @@ bl_tlsref_start(const struct bl_tlsref *t, int *port)
 	}
 	close(lfd);
 	return pid;
+}
+
+/* The stalled client reads nothing: its handshake stops after the
+ * ClientHello however fast the server answers. */
+static ssize_t
+no_read(gnutls_transport_ptr_t ptr, void *buf, size_t size)
+{
+	(void)ptr;
+	(void)buf;
+	(void)size;
+	errno = EAGAIN;
+	return -1;
+}
+
+double
+bl_tls_stall(int port, double secs, pid_t pid)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	gnutls_certificate_credentials_t cred = NULL;
+	gnutls_session_t s = NULL;
+	double c0, c1 = -1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	a.sin_port = htons((uint16_t)port);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		perror("bench: connect");
+		goto out;
+	}
+	if ((rc = gnutls_certificate_allocate_credentials(&cred)) < 0 ||
+		(rc = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK)) < 0)
+		goto out;
+	gnutls_set_default_priority(s);
+	gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+	gnutls_transport_set_int(s, fd);
+	gnutls_transport_set_pull_function(s, no_read);
+	if ((rc = gnutls_handshake(s)) != GNUTLS_E_AGAIN) /* the ClientHello is out, the answer not read */
+		goto out;
+	usleep(200000); /* the server's flight is out; from here it waits for ours */
+	c0 = bl_cpu(pid);
+	usleep((useconds_t)(secs * 1e6));
+	c1 = (bl_cpu(pid) - c0) / secs;
+out:
+	if (c1 < 0)
+		fprintf(stderr, "bench: stalled handshake to port %d: %s\n", port,
+			rc ? gnutls_strerror(rc) : "no connection");
+	if (s != NULL)
+		gnutls_deinit(s);
+	if (cred != NULL)
+		gnutls_certificate_free_credentials(cred);
+	if (fd >= 0)
+		close(fd);
+	return c1;
 }
