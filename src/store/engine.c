@@ -444,6 +444,15 @@ pending_why_not(struct conn *c, const void *arg)
 	return rc;
 }
 
+void
+unfill(char **field, bool given)
+{
+	if (!given) {
+		free(*field);
+		*field = NULL;
+	}
+}
+
 bool
 one_of(const char *s, const char *const *set)
 {

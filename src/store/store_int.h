@@ -350,6 +350,10 @@ struct pending_ref {
 	bool pr_extending;
 };
 int pending_why_not(struct conn *c, const void *ref);
+/* For a transaction that fills fields of a caller's record the caller
+ * left NULL: at the start of each run, drop what a run before filled
+ * (free and NULL *field unless the caller gave it). */
+void unfill(char **field, bool given);
 /* Is `s` one of the NULL-terminated `set`? */
 bool one_of(const char *s, const char *const *set);
 /* A row_reader for SELECT count(*): *(int *)out. */
