@@ -193,9 +193,10 @@ struct conn {
 	const struct engine *cn_engine;
 	void *cn_impl;
 	bool cn_busy;
-	/* A statement of the open transaction failed for a reason a retry of
-	 * the whole transaction can cure (a serialization failure, a deadlock):
-	 * tx_end answers SL_EBUSY and tx_run runs the transaction again. */
+	/* A statement of the open transaction, or its COMMIT, failed for a
+	 * reason a retry of the whole transaction can cure (a serialization
+	 * failure, a deadlock): the transaction is rolled back and tx_run runs
+	 * it again (SL_EBUSY once it has tried TX_TRIES times). */
 	bool cn_retry;
 };
 
