@@ -318,32 +318,33 @@ jkt_is_device(struct conn *c, const char *jkt)
 	return rc == SL_ENOTFOUND ? SL_OK : rc;
 }
 
-int
-store_enrollment_put(struct store *st, const struct store_enrollment *e)
+static int
+enrollment_put_tx(struct conn *c, void *arg)
 {
+	const struct store_enrollment *e = arg;
 	const struct bind drop[] = { BT(e->en_jkt), BI(sl_now()) };
 	const struct bind b[] = { BT(e->en_id), BT(e->en_phone), BT(e->en_jkt), BT(e->en_transport_jwk),
 		BT(e->en_device_name), BT(e->en_lang), BT(e->en_terms), BT(e->en_status ? e->en_status : "sms"),
 		BT(e->en_sms_hash), BI(e->en_sms_attempts), BI(e->en_sms_sends), BI(e->en_sms_expires),
 		BT(e->en_proof_method), BT(e->en_person), BT(e->en_proof_state), BI(e->en_created), BI(e->en_expires) };
-	struct conn *c;
-	int rc;
-
-	if (e->en_id == NULL || e->en_jkt == NULL || e->en_phone == NULL || e->en_transport_jwk == NULL)
-		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_NORMAL);
 	/* An expired enrolment no longer holds its key; a live one or any
 	 * device does (the UNIQUE constraint, then the devices). */
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_EN_DROP_EXPIRED_JKT, drop, NBIND(drop), NULL);
+	int rc = exec_bound(c, Q_EN_DROP_EXPIRED_JKT, drop, NBIND(drop), NULL);
+
 	if (rc == SL_OK)
 		rc = jkt_is_device(c, e->en_jkt);
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_EN_PUT, b, NBIND(b), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
 	return rc;
+}
+
+int
+store_enrollment_put(struct store *st, const struct store_enrollment *e)
+{
+	if (e->en_id == NULL || e->en_jkt == NULL || e->en_phone == NULL || e->en_transport_jwk == NULL)
+		return SL_EINVAL;
+	/* tx_run hands its context on as it is: enrollment_put_tx only reads it. */
+	return tx_run(st, DUR_NORMAL, enrollment_put_tx, (void *)e);
 }
 
 int
@@ -442,50 +443,89 @@ finish_device(struct conn *c, struct store_device *dev, const char *account_id, 
 	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the device");
 }
 
-int
-store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
-	struct store_device *dev, struct store_account *account, struct sl_err *err)
-{
-	const struct bind key[] = { BT(enrollment_id) };
-	struct store_enrollment en = { 0 };
-	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
-	int64_t now = sl_now();
-	struct conn *c;
-	int rc, changes = 0;
+struct enrollment_finish {
+	const char *ef_id;
+	const struct store_person *ef_person; /* the caller's */
+	struct store_person ef_work; /* upserted in the transaction */
+	struct store_device *ef_dev;
+	bool ef_dev_had_id, ef_dev_had_status; /* else made by the run */
+	struct store_account *ef_account;
+	struct store_enrollment ef_en;
+	struct sl_err ef_why; /* the first reason, reported after ROLLBACK */
+	int64_t ef_now;
+};
 
-	memset(account, 0, sizeof(*account));
-	if (enrollment_id == NULL || dev->dv_jkt == NULL || dev->dv_transport_jwk == NULL ||
-		dev->dv_confirm_key == NULL)
-		return sl_fail(err, SL_EINVAL, "the device lacks a key");
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_FULL);
+/* Start a run from the caller's records: what an earlier run read, made or
+ * said is dropped. */
+static int
+enrollment_finish_reset(struct enrollment_finish *f)
+{
+	struct store_device *dev = f->ef_dev;
+
+	store_enrollment_clear(&f->ef_en);
+	store_account_clear(f->ef_account);
+	memset(&f->ef_why, 0, sizeof(f->ef_why));
+	unfill(&dev->dv_id, f->ef_dev_had_id);
+	unfill(&dev->dv_status, f->ef_dev_had_status);
+	return person_work_reset(&f->ef_work, f->ef_person);
+}
+
+static int
+enrollment_finish_tx(struct conn *c, void *arg)
+{
+	struct enrollment_finish *f = arg;
+	const struct bind key[] = { BT(f->ef_id) };
+	struct store_enrollment *en = &f->ef_en;
+	struct sl_err *why = &f->ef_why;
+	int rc = enrollment_finish_reset(f), changes = 0;
+
 	if (rc == SL_OK) {
-		rc = conn_read_one(c, Q_EN_GET, key, NBIND(key), enrollment_read, &en);
+		rc = conn_read_one(c, Q_EN_GET, key, NBIND(key), enrollment_read, en);
 		if (rc == SL_ENOTFOUND)
-			sl_fail(&why, rc, "no such enrolment");
+			sl_fail(why, rc, "no such enrolment");
 	}
-	if (rc == SL_OK && en.en_expires <= now)
-		rc = sl_fail(&why, SL_EEXPIRED, "the enrolment has expired");
-	if (rc == SL_OK && (en.en_status == NULL || strcmp(en.en_status, "proofed") != 0))
-		rc = sl_fail(&why, SL_ECONFLICT, "the enrolment is not proofed");
-	if (rc == SL_OK && (rc = person_upsert_tx(c, person, now)) != SL_OK)
-		sl_fail(&why, rc, "cannot save the person record");
+	if (rc == SL_OK && en->en_expires <= f->ef_now)
+		rc = sl_fail(why, SL_EEXPIRED, "the enrolment has expired");
+	if (rc == SL_OK && (en->en_status == NULL || strcmp(en->en_status, "proofed") != 0))
+		rc = sl_fail(why, SL_ECONFLICT, "the enrolment is not proofed");
+	if (rc == SL_OK && (rc = person_upsert_tx(c, &f->ef_work, f->ef_now)) != SL_OK)
+		sl_fail(why, rc, "cannot save the person record");
 	if (rc == SL_OK)
-		rc = finish_account(c, en.en_phone, person->p_id, now, account, &why);
+		rc = finish_account(c, en->en_phone, f->ef_work.p_id, f->ef_now, f->ef_account, why);
 	if (rc == SL_OK)
-		rc = finish_device(c, dev, account->ac_id, now, &why);
+		rc = finish_device(c, f->ef_dev, f->ef_account->ac_id, f->ef_now, why);
 	/* The status was read in this transaction (BEGIN IMMEDIATE holds the
 	 * write lock), so this cannot miss; checked anyway. */
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_EN_DONE, key, NBIND(key), &changes);
 	if (rc == SL_OK && changes != 1)
-		rc = sl_fail(&why, SL_ECONFLICT, "the enrolment is not proofed");
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	store_enrollment_clear(&en);
+		rc = sl_fail(why, SL_ECONFLICT, "the enrolment is not proofed");
+	return rc;
+}
+
+int
+store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, struct sl_err *err)
+{
+	struct enrollment_finish f = { .ef_id = enrollment_id,
+		.ef_person = person,
+		.ef_dev = dev,
+		.ef_dev_had_id = dev->dv_id != NULL,
+		.ef_dev_had_status = dev->dv_status != NULL,
+		.ef_account = account,
+		.ef_now = sl_now() };
+	int rc;
+
+	memset(account, 0, sizeof(*account));
+	if (enrollment_id == NULL || dev->dv_jkt == NULL || dev->dv_transport_jwk == NULL ||
+		dev->dv_confirm_key == NULL)
+		return sl_fail(err, SL_EINVAL, "the device lacks a key");
+	rc = tx_run(st, DUR_FULL, enrollment_finish_tx, &f);
+	person_work_end(person, &f.ef_work, rc);
+	store_enrollment_clear(&f.ef_en);
 	if (rc != SL_OK) {
 		store_account_clear(account);
-		return sl_fail(err, rc, "%s", why.code != SL_OK ? why.msg : "cannot finish the enrolment");
+		return sl_fail(err, rc, "%s", f.ef_why.code != SL_OK ? f.ef_why.msg : "cannot finish the enrolment");
 	}
 	return rc;
 }

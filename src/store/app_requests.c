@@ -264,30 +264,41 @@ store_ciba_set_status(struct store *st, const char *id, const char *status, cons
 	return write_or_why(st, DUR_NORMAL, Q_CB_STATUS, b, NBIND(b), ciba_why_not, id);
 }
 
-int
-store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon)
-{
-	const struct bind key[] = { BT(id) };
-	const struct bind set[] = { BT(id), BI(now) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+struct ciba_poll {
+	const char *cp_id;
+	int64_t cp_now;
+	bool cp_too_soon;
+};
 
-	*too_soon = false;
+static int
+ciba_poll_tx(struct conn *c, void *arg)
+{
+	struct ciba_poll *p = arg;
+	const struct bind key[] = { BT(p->cp_id) };
+	const struct bind set[] = { BT(p->cp_id), BI(p->cp_now) };
+	struct stmt *s = stmt_bound(c, Q_CB_POLL_GET, key, NBIND(key));
+	int rc = step_row(c, s);
+
+	p->cp_too_soon = false;
 	if (rc == SL_OK) {
-		struct stmt *s = stmt_bound(c, Q_CB_POLL_GET, key, NBIND(key));
-		rc = step_row(c, s);
-		if (rc == SL_OK) {
-			int64_t last = col_int(s, 0), interval = col_int(s, 1);
-			*too_soon = last != 0 && now - last < interval;
-		}
-		stmt_reset(s);
+		int64_t last = col_int(s, 0), interval = col_int(s, 1);
+		p->cp_too_soon = last != 0 && p->cp_now - last < interval;
 	}
+	stmt_reset(s);
 	/* Every poll counts, too soon or not: a client that keeps polling
 	 * early keeps getting slow_down. */
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_CB_POLL_SET, set, NBIND(set), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
+	return rc;
+}
+
+int
+store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon)
+{
+	struct ciba_poll p = { id, now, false };
+	int rc = tx_run(st, DUR_NORMAL, ciba_poll_tx, &p);
+
+	*too_soon = p.cp_too_soon;
 	return rc;
 }
 

@@ -17,9 +17,7 @@
 
 #include "store_int.h"
 
-/* How often tx_run runs a transaction the engine asked to retry, and the
- * longest random pause before the next run. */
-#define TX_TRIES 8
+/* The longest random pause before tx_run runs a transaction again. */
 #define TX_PAUSE_MAX_US 2000
 
 struct store {
@@ -173,14 +171,17 @@ step_row(struct conn *c, struct stmt *s)
 
 /* ---- transactions ---- */
 
-int
+/* A write transaction on `c`; tx_end commits when rc is SL_OK, else rolls
+ * back, and returns the outcome (SL_EBUSY: run the transaction again).
+ * Static: the record files write only through tx_run, which retries. */
+static int
 tx_begin(struct conn *c, enum durability d)
 {
 	c->cn_retry = false;
 	return c->cn_engine->e_tx_begin(c, d);
 }
 
-int
+static int
 tx_end(struct conn *c, int rc)
 {
 	int end = c->cn_engine->e_tx_end(c, rc == SL_OK && !c->cn_retry);
@@ -441,6 +442,15 @@ pending_why_not(struct conn *c, const void *arg)
 	}
 	stmt_reset(s);
 	return rc;
+}
+
+void
+unfill(char **field, bool given)
+{
+	if (!given) {
+		free(*field);
+		*field = NULL;
+	}
 }
 
 bool

@@ -122,15 +122,51 @@ person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
 }
 
 int
+person_work_reset(struct store_person *work, const struct store_person *from)
+{
+	free(work->p_id);
+	*work = *from;
+	work->p_id = NULL;
+	if (from->p_id != NULL && (work->p_id = strdup(from->p_id)) == NULL)
+		return SL_ENOMEM;
+	return SL_OK;
+}
+
+void
+person_work_end(struct store_person *to, struct store_person *work, int rc)
+{
+	if (rc == SL_OK) {
+		free(to->p_id);
+		to->p_id = work->p_id;
+		to->p_created = work->p_created;
+	} else {
+		free(work->p_id);
+	}
+	work->p_id = NULL;
+}
+
+struct person_upsert {
+	const struct store_person *pu_from;
+	struct store_person pu_work;
+	int64_t pu_now;
+};
+
+static int
+person_upsert_run(struct conn *c, void *arg)
+{
+	struct person_upsert *u = arg;
+	int rc = person_work_reset(&u->pu_work, u->pu_from);
+
+	return rc == SL_OK ? person_upsert_tx(c, &u->pu_work, u->pu_now) : rc;
+}
+
+int
 store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err)
 {
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_FULL);
+	struct person_upsert u = { p, { 0 }, sl_now() };
+	int rc = tx_run(st, DUR_FULL, person_upsert_run, &u);
 
-	if (rc == SL_OK)
-		rc = person_upsert_tx(c, p, sl_now());
-	rc = tx_end(c, rc);
-	conn_put(st, c);
+	person_work_end(p, &u.pu_work, rc);
 	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the person record");
 }
 
@@ -268,37 +304,42 @@ store_client_clear(struct store_client *cl)
 
 /* ---- signing keys ---- */
 
+/* A change to the signing keys and the bump of their generation, so that
+ * every node reloads them. */
+struct key_change {
+	enum stmt_id kc_q;
+	const struct bind *kc_b;
+	size_t kc_n;
+};
+
+static int
+key_change_tx(struct conn *c, void *arg)
+{
+	const struct key_change *k = arg;
+	int rc = exec_bound(c, k->kc_q, k->kc_b, k->kc_n, NULL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
+	return rc;
+}
+
 int
 store_key_add(struct store *st, const struct store_key *k)
 {
 	const struct bind b[] = { BT(k->k_kid), BT(k->k_alg), BI(k->k_created), BI(k->k_use_after),
 		BI(k->k_retire_after) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_FULL);
+	struct key_change kc = { Q_KEY_ADD, b, NBIND(b) };
 
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_ADD, b, NBIND(b), NULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return tx_run(st, DUR_FULL, key_change_tx, &kc);
 }
 
 int
 store_key_retire_current(struct store *st, const char *alg, int64_t retire_after)
 {
 	const struct bind b[] = { BT(alg), BI(retire_after) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_FULL);
+	struct key_change kc = { Q_KEY_RETIRE, b, NBIND(b) };
 
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_RETIRE, b, NBIND(b), NULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return tx_run(st, DUR_FULL, key_change_tx, &kc);
 }
 
 struct key_visit {
@@ -405,20 +446,34 @@ authreq_del(struct conn *c, const char *id)
 	return exec_bound(c, Q_AR_DEL, b, NBIND(b), NULL);
 }
 
+struct authreq_take {
+	const char *at_id;
+	struct store_authreq *at_out;
+};
+
+static int
+authreq_take_tx(struct conn *c, void *arg)
+{
+	const struct authreq_take *t = arg;
+	int rc;
+
+	store_authreq_clear(t->at_out); /* what a run before this one read */
+	rc = authreq_read(c, t->at_id, t->at_out);
+	if (rc == SL_OK)
+		rc = authreq_del(c, t->at_id);
+	return rc;
+}
+
 int
 store_authreq_take(struct store *st, const char *id, struct store_authreq *out)
 {
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+	struct authreq_take t = { id, out };
+	int rc;
 
-	if (rc == SL_OK)
-		rc = authreq_read(c, id, out);
-	if (rc == SL_OK)
-		rc = authreq_del(c, id);
-	rc = tx_end(c, rc);
+	memset(out, 0, sizeof(*out));
+	rc = tx_run(st, DUR_NORMAL, authreq_take_tx, &t);
 	if (rc != SL_OK)
 		store_authreq_clear(out);
-	conn_put(st, c);
 	return rc;
 }
 
@@ -463,34 +518,54 @@ authreq_result_row(struct stmt *s, void *arg)
 	out->rs_expires = col_int(s, 2);
 }
 
+struct take_result {
+	const char *tr_id;
+	const char *tr_hash;
+	struct authreq_result tr_rs;
+};
+
+static void
+authreq_result_clear(struct authreq_result *rs)
+{
+	free(rs->rs_hash);
+	free(rs->rs_result);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static int
+take_result_tx(struct conn *c, void *arg)
+{
+	struct take_result *t = arg;
+	const struct bind b[] = { BT(t->tr_id), BI(sl_now()) };
+	const struct bind clear[] = { BT(t->tr_id) };
+	int rc;
+
+	authreq_result_clear(&t->tr_rs);
+	rc = conn_read_one(c, Q_AR_RESULT_GET, b, NBIND(b), authreq_result_row, &t->tr_rs);
+	if (rc == SL_OK &&
+		(t->tr_hash == NULL || t->tr_rs.rs_hash == NULL || !sl_ct_streq(t->tr_rs.rs_hash, t->tr_hash)))
+		rc = SL_ENOTFOUND;
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_AR_RESULT_CLEAR, clear, NBIND(clear), NULL);
+	return rc;
+}
+
 /* Read, compare and clear in one write transaction, so two redemptions of
  * the same value cannot both see it. */
 int
 store_authreq_take_result(struct store *st, const char *id, const char *hash, char **result)
 {
-	const struct bind b[] = { BT(id), BI(sl_now()) };
-	const struct bind clear[] = { BT(id) };
-	struct authreq_result rs = { 0 };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+	struct take_result t = { id, hash, { 0 } };
+	int rc = tx_run(st, DUR_NORMAL, take_result_tx, &t);
 
 	*result = NULL;
-	if (rc == SL_OK)
-		rc = conn_read_one(c, Q_AR_RESULT_GET, b, NBIND(b), authreq_result_row, &rs);
-	if (rc == SL_OK && (hash == NULL || rs.rs_hash == NULL || !sl_ct_streq(rs.rs_hash, hash)))
-		rc = SL_ENOTFOUND;
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_AR_RESULT_CLEAR, clear, NBIND(clear), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	if (rc == SL_OK && rs.rs_expires <= sl_now())
+	if (rc == SL_OK && t.tr_rs.rs_expires <= sl_now())
 		rc = SL_EEXPIRED;
 	if (rc == SL_OK) {
-		*result = rs.rs_result;
-		rs.rs_result = NULL;
+		*result = t.tr_rs.rs_result;
+		t.tr_rs.rs_result = NULL;
 	}
-	free(rs.rs_hash);
-	free(rs.rs_result);
+	authreq_result_clear(&t.tr_rs);
 	return rc;
 }
 
@@ -562,31 +637,45 @@ code_read(struct stmt *s, void *arg)
 	out->co_authz_details = col_text(s, 15);
 }
 
+struct code_redeem {
+	const char *cd_hash;
+	const char *cd_client_id;
+	struct code_row cd_row;
+	bool cd_foreign;
+};
+
+static int
+code_redeem_tx(struct conn *c, void *arg)
+{
+	struct code_redeem *r = arg;
+	const struct bind b[] = { BT(r->cd_hash) };
+	struct store_code *out = r->cd_row.cr_code;
+	int rc;
+
+	store_code_clear(out); /* what a run before this one read */
+	r->cd_row.cr_used = false;
+	rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &r->cd_row);
+	/* Checked before anything changes: another client's replay must
+	 * neither use the code up nor count as its reuse. */
+	r->cd_foreign = rc == SL_OK && (out->co_client_id == NULL || strcmp(out->co_client_id, r->cd_client_id) != 0);
+	if (rc == SL_OK && !r->cd_row.cr_used && !r->cd_foreign)
+		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
+	return rc;
+}
+
 int
 store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out)
 {
-	const struct bind b[] = { BT(hash) };
-	struct code_row row = { out, false };
-	struct conn *c = conn_get(st);
-	bool used, foreign;
-	int rc = tx_begin(c, DUR_NORMAL);
+	struct code_redeem r = { hash, client_id, { out, false }, false };
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (rc == SL_OK)
-		rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &row);
-	/* Checked before anything changes: another client's replay must
-	 * neither use the code up nor count as its reuse. */
-	foreign = rc == SL_OK && (out->co_client_id == NULL || strcmp(out->co_client_id, client_id) != 0);
-	used = row.cr_used;
-	if (rc == SL_OK && !used && !foreign)
-		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	if (rc == SL_OK && foreign) {
+	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, &r);
+	if (rc == SL_OK && r.cd_foreign) {
 		store_code_clear(out);
 		return SL_EDENIED;
 	}
-	if (rc == SL_OK && used)
+	if (rc == SL_OK && r.cd_row.cr_used)
 		return SL_ECONFLICT;
 	return rc;
 }
@@ -622,17 +711,17 @@ token_insert(struct conn *c, const struct store_token *t)
 	return exec_bound(c, Q_TOK_PUT, b, NBIND(b), NULL);
 }
 
+static int
+token_put_tx(struct conn *c, void *arg)
+{
+	return token_insert(c, arg);
+}
+
 int
 store_token_put(struct store *st, const struct store_token *t)
 {
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
-
-	if (rc == SL_OK)
-		rc = token_insert(c, t);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	/* tx_run hands its context on as it is: token_put_tx only reads it. */
+	return tx_run(st, DUR_NORMAL, token_put_tx, (void *)t);
 }
 
 static void
@@ -681,25 +770,35 @@ store_token_revoke_grant(struct store *st, const char *grant_id)
 	return write_one(st, DUR_NORMAL, Q_TOK_REVOKE_GRANT, b, NBIND(b), false);
 }
 
+struct token_rotate {
+	const char *tr_old_hash;
+	const struct store_token *tr_next;
+	bool tr_replay;
+};
+
+static int
+token_rotate_tx(struct conn *c, void *arg)
+{
+	struct token_rotate *r = arg;
+	const struct bind b[] = { BT(r->tr_old_hash) };
+	int changes = 0, rc = exec_bound(c, Q_TOK_REVOKE_ONE, b, NBIND(b), &changes);
+
+	/* Nothing to revoke: it was rotated out before, so this is a replay. */
+	r->tr_replay = rc == SL_OK && changes == 0;
+	if (rc == SL_OK && r->tr_replay)
+		rc = revoke_grant(c, r->tr_next->t_grant_id);
+	else if (rc == SL_OK)
+		rc = token_insert(c, r->tr_next);
+	return rc;
+}
+
 int
 store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next)
 {
-	const struct bind b[] = { BT(old_hash) };
-	struct conn *c = conn_get(st);
-	int changes = 0, rc = tx_begin(c, DUR_NORMAL);
-	bool replay = false;
+	struct token_rotate r = { old_hash, next, false };
+	int rc = tx_run(st, DUR_NORMAL, token_rotate_tx, &r);
 
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_TOK_REVOKE_ONE, b, NBIND(b), &changes);
-	/* Nothing to revoke: it was rotated out before, so this is a replay. */
-	replay = rc == SL_OK && changes == 0;
-	if (rc == SL_OK && replay)
-		rc = revoke_grant(c, next->t_grant_id);
-	else if (rc == SL_OK)
-		rc = token_insert(c, next);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc == SL_OK && replay ? SL_ECONFLICT : rc;
+	return rc == SL_OK && r.tr_replay ? SL_ECONFLICT : rc;
 }
 
 void
@@ -775,45 +874,55 @@ session_end_tx(struct conn *c, const struct bind *b)
 	return rc;
 }
 
+struct session_replace {
+	const char *sr_old_id;
+	const struct store_session *sr_ses; /* NULL: only end the old one */
+};
+
+/* Session sr_ses (when given) takes the place of sr_old_id (when given). */
+static int
+session_replace_tx(struct conn *c, void *arg)
+{
+	const struct session_replace *r = arg;
+	const struct store_session *ses = r->sr_ses;
+	const struct bind old[] = { BT(r->sr_old_id) };
+	int rc = SL_OK;
+
+	if (ses != NULL) {
+		const struct bind put[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
+			BI(ses->s_auth_time), BI(ses->s_expires) };
+		rc = exec_bound(c, Q_SES_PUT, put, NBIND(put), NULL);
+	}
+	if (r->sr_old_id == NULL)
+		return rc;
+	if (ses != NULL) {
+		/* The same person's tokens and codes follow the session, so
+		 * logging out later still ends them; anyone else's end here. */
+		const struct bind move[] = { BT(r->sr_old_id), BT(ses->s_id), BT(ses->s_person_id) };
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_TOK_MOVE, move, NBIND(move), NULL);
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_CODE_MOVE, move, NBIND(move), NULL);
+	}
+	if (rc == SL_OK)
+		rc = session_end_tx(c, old);
+	return rc;
+}
+
 int
 store_session_logout(struct store *st, const char *id)
 {
-	const struct bind b[] = { BT(id) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+	struct session_replace r = { id, NULL };
 
-	if (rc == SL_OK)
-		rc = session_end_tx(c, b);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return tx_run(st, DUR_NORMAL, session_replace_tx, &r);
 }
 
 int
 store_session_replace(struct store *st, const char *old_id, const struct store_session *ses)
 {
-	const struct bind put[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
-		BI(ses->s_auth_time), BI(ses->s_expires) };
-	const struct bind move[] = { BT(old_id), BT(ses->s_id), BT(ses->s_person_id) };
-	const struct bind old[] = { BT(old_id) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+	struct session_replace r = { old_id, ses };
 
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SES_PUT, put, NBIND(put), NULL);
-	if (old_id != NULL) {
-		/* The same person's tokens and codes follow the session, so
-		 * logging out later still ends them; anyone else's end here. */
-		if (rc == SL_OK)
-			rc = exec_bound(c, Q_SES_TOK_MOVE, move, NBIND(move), NULL);
-		if (rc == SL_OK)
-			rc = exec_bound(c, Q_SES_CODE_MOVE, move, NBIND(move), NULL);
-		if (rc == SL_OK)
-			rc = session_end_tx(c, old);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return tx_run(st, DUR_NORMAL, session_replace_tx, &r);
 }
 
 void
@@ -910,8 +1019,13 @@ store_audit_each_person(struct store *st, const char *person_id, int limit,
  * signing request ended. */
 #define SID_KEEP_AFTER_EXPIRY 3600
 
-int
-store_purge_expired(struct store *st, int64_t now)
+struct purge {
+	int64_t pg_now;
+	int pg_total;
+};
+
+static int
+purge_tx(struct conn *c, void *arg)
 {
 	static const struct {
 		const char *table;
@@ -932,17 +1046,25 @@ store_purge_expired(struct store *st, int64_t now)
 		{ "sid_requests", "expires", SID_KEEP_AFTER_EXPIRY },
 		{ "sid_sessions", "keep_until", 0 },
 	};
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL), total = 0;
+	struct purge *p = arg;
+	int rc = SL_OK;
 
+	p->pg_total = 0; /* rows a run before this one deleted were rolled back */
 	for (size_t i = 0; rc == SL_OK && i < sizeof(rules) / sizeof(rules[0]); i++) {
 		char sql[128];
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s <= %lld", rules[i].table, rules[i].column,
-			(long long)(now - rules[i].keep));
+			(long long)(p->pg_now - rules[i].keep));
 		rc = conn_exec(c, sql);
-		total += conn_changes(c);
+		p->pg_total += conn_changes(c);
 	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc == SL_OK ? total : rc;
+	return rc;
+}
+
+int
+store_purge_expired(struct store *st, int64_t now)
+{
+	struct purge p = { now, 0 };
+	int rc = tx_run(st, DUR_NORMAL, purge_tx, &p);
+
+	return rc == SL_OK ? p.pg_total : rc;
 }

@@ -286,29 +286,37 @@ device_why_not(struct conn *c, const void *id)
 	return rc == SL_OK ? SL_ECONFLICT : rc;
 }
 
+struct device_end {
+	const char *de_id;
+	const char *de_status;
+	const char *de_reason;
+};
+
+static int
+device_end_tx(struct conn *c, void *arg)
+{
+	const struct device_end *e = arg;
+	const struct bind b[] = { BT(e->de_id), BT(e->de_status), BT(e->de_reason) };
+	const struct bind key[] = { BT(e->de_id) };
+	int changes = 0, rc = exec_bound(c, Q_SD_END, b, NBIND(b), &changes);
+
+	if (rc == SL_OK && changes == 0)
+		rc = device_why_not(c, e->de_id);
+	/* Whatever the ended phone has on its screen now cannot be approved. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SD_FAIL_REQUESTS, key, NBIND(key), NULL);
+	return rc;
+}
+
 int
 store_sid_device_end(struct store *st, const char *id, const char *status, const char *reason)
 {
 	static const char *const ends[] = { "revoked", "removed", NULL };
-	const struct bind b[] = { BT(id), BT(status), BT(reason) };
-	const struct bind key[] = { BT(id) };
-	struct conn *c;
-	int changes = 0, rc;
+	struct device_end e = { id, status, reason };
 
 	if (id == NULL || !one_of(status, ends))
 		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_FULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SD_END, b, NBIND(b), &changes);
-	if (rc == SL_OK && changes == 0)
-		rc = device_why_not(c, id);
-	/* Whatever the ended phone has on its screen now cannot be approved. */
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SD_FAIL_REQUESTS, key, NBIND(key), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return tx_run(st, DUR_FULL, device_end_tx, &e);
 }
 
 int

@@ -193,9 +193,10 @@ struct conn {
 	const struct engine *cn_engine;
 	void *cn_impl;
 	bool cn_busy;
-	/* A statement of the open transaction failed for a reason a retry of
-	 * the whole transaction can cure (a serialization failure, a deadlock):
-	 * tx_end answers SL_EBUSY and tx_run runs the transaction again. */
+	/* A statement of the open transaction, or its COMMIT, failed for a
+	 * reason a retry of the whole transaction can cure (a serialization
+	 * failure, a deadlock): the transaction is rolled back and tx_run runs
+	 * it again (SL_EBUSY once it has tried TX_TRIES times). */
 	bool cn_retry;
 };
 
@@ -257,16 +258,18 @@ void conn_put(struct store *st, struct conn *c);
 struct stmt *conn_stmt(struct conn *c, enum stmt_id id);
 int conn_exec(struct conn *c, const char *sql);
 int conn_changes(struct conn *c);
-/* A write transaction on `c`; tx_end commits when rc is SL_OK, else rolls
- * back, and returns the outcome (SL_EBUSY: run the transaction again). */
-int tx_begin(struct conn *c, enum durability d);
-int tx_end(struct conn *c, int rc);
 /* Run fn(c, ctx) in a write transaction on a pooled connection; when the
  * engine asks for it (SL_EBUSY: a serialization failure or deadlock under
  * PostgreSQL), roll back and run it again, a few times with a short random
  * pause.  fn must therefore be safe to run again: it may only write its
- * outputs from what it reads (clear an output record before filling it). */
+ * outputs from what it reads (clear an output record before filling it),
+ * start from the caller's inputs again where a run changes them, and do
+ * nothing outside the database.  This is the only way to write: there is
+ * no transaction without retries.  fn sees cn_retry false when it starts. */
 typedef int (*tx_fn)(struct conn *c, void *ctx);
+/* How often tx_run runs a transaction the engine keeps asking to retry
+ * before it answers SL_EBUSY. */
+#define TX_TRIES 8
 int tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx);
 void bind_text(struct stmt *s, int i, const char *v);
 void bind_int(struct stmt *s, int i, int64_t v);
@@ -348,6 +351,10 @@ struct pending_ref {
 	bool pr_extending;
 };
 int pending_why_not(struct conn *c, const void *ref);
+/* For a transaction that fills fields of a caller's record the caller
+ * left NULL: at the start of each run, drop what a run before filled
+ * (free and NULL *field unless the caller gave it). */
+void unfill(char **field, bool given);
 /* Is `s` one of the NULL-terminated `set`? */
 bool one_of(const char *s, const char *const *set);
 /* A row_reader for SELECT count(*): *(int *)out. */
@@ -355,6 +362,15 @@ void count_read(struct stmt *s, void *out);
 /* Insert or update a person inside the caller's transaction (same
  * national number, same person id); p->p_id and p_created set. */
 int person_upsert_tx(struct conn *c, struct store_person *p, int64_t now);
+/* A transaction that upserts a caller's person runs on a copy, so that a
+ * run again starts from the caller's record and the caller never holds the
+ * id of a row that was rolled back.  person_work_reset (at the start of
+ * each run): `work` becomes `from` with a p_id of its own (the strings
+ * but p_id are borrowed from `from`); SL_ENOMEM.  person_work_end (after
+ * tx_run): when rc is SL_OK, `to` takes work's p_id and p_created; work's
+ * p_id is freed otherwise. */
+int person_work_reset(struct store_person *work, const struct store_person *from);
+void person_work_end(struct store_person *to, struct store_person *work, int rc);
 
 /* smartid.c, for smartid_reg.c's finish (inside the caller's transaction):
  * the person's Smart-ID account, made when missing, its e-mail and phone
