@@ -140,7 +140,9 @@ cli_open(const char *config, struct cli_ctx *cc)
 	cc->cc_conf = config_load(config, &err);
 	if (cc->cc_conf == NULL)
 		return cli_error("%s", err.msg);
+	so.so_engine = cc->cc_conf->c_store_engine;
 	so.so_path = cc->cc_conf->c_store_path;
+	so.so_conninfo = cc->cc_conf->c_store_conninfo;
 	so.so_busy_timeout_ms = cc->cc_conf->c_store_busy_timeout_ms;
 	so.so_pool = 1;
 	cc->cc_store = store_open(&so, &err);

@@ -77,6 +77,7 @@ static const struct conf_key conf_keys[] = {
 	{ "metrics", "token_file", CT_PATH, OFF(c_metrics_token_file), 0, 0, NULL },
 	{ "store", "engine", CT_STR, OFF(c_store_engine), 0, 0, "sqlite" },
 	{ "store", "path", CT_PATH, OFF(c_store_path), 0, 0, "sleutel.db" },
+	{ "store", "conninfo", CT_STR, OFF(c_store_conninfo), 0, 0, NULL },
 	{ "store", "busy_timeout_ms", CT_INT, OFF(c_store_busy_timeout_ms), 0, 600000, "5000" },
 	{ "store", "pool", CT_INT, OFF(c_store_pool), 0, 256, "0" },
 	{ "keys", "dir", CT_PATH, OFF(c_keys_dir), 0, 0, "keys" },
@@ -420,8 +421,12 @@ conf_validate(struct sl_config *conf, struct sl_err *err)
 			return sl_fail(err, SL_EINVAL, "[bank.%s] issuer must be https:// (http:// only on 127.0.0.1)",
 				b->bk_id);
 	}
-	if (strcmp(conf->c_store_engine, "sqlite") != 0)
-		return sl_fail(err, SL_EINVAL, "[store] engine = %s: this build supports sqlite", conf->c_store_engine);
+	if (strcmp(conf->c_store_engine, "sqlite") != 0 && strcmp(conf->c_store_engine, "postgresql") != 0)
+		return sl_fail(
+			err, SL_EINVAL, "[store] engine = %s: expected sqlite or postgresql", conf->c_store_engine);
+	if (strcmp(conf->c_store_engine, "postgresql") == 0 && sl_str_empty(conf->c_store_conninfo))
+		return sl_fail(
+			err, SL_EINVAL, "[store] engine = postgresql needs conninfo (a libpq connection string)");
 	for (int i = 0; i < SL_LANG_COUNT; i++)
 		if (strcmp(conf->c_default_language, config_languages[i]) == 0)
 			return SL_OK;
@@ -512,6 +517,7 @@ config_free(struct sl_config *conf)
 	free(conf->c_eid_proxy_header);
 	free(conf->c_store_engine);
 	free(conf->c_store_path);
+	free(conf->c_store_conninfo);
 	free(conf->c_keys_dir);
 	free(conf->c_default_language);
 	free(conf->c_data_dir);

@@ -98,8 +98,9 @@ struct sl_config {
 	char *c_metrics_token_file; /* when set, a bearer token is required */
 
 	/* [store] */
-	char *c_store_engine; /* "sqlite" */
-	char *c_store_path;
+	char *c_store_engine; /* "sqlite" or "postgresql" */
+	char *c_store_path; /* sqlite */
+	char *c_store_conninfo; /* postgresql: libpq connection string */
 	int c_store_busy_timeout_ms;
 	int c_store_pool;
 

@@ -249,7 +249,9 @@ server_start(struct sl_config *conf, struct sl_err *err)
 	srv->sv_conf = conf;
 	pthread_mutex_init(&srv->sv_hk_lock, NULL);
 	pthread_cond_init(&srv->sv_hk_cond, NULL);
+	so.so_engine = conf->c_store_engine;
 	so.so_path = conf->c_store_path;
+	so.so_conninfo = conf->c_store_conninfo;
 	so.so_busy_timeout_ms = conf->c_store_busy_timeout_ms;
 	so.so_pool = conf->c_store_pool > 0 ? conf->c_store_pool : (int)sysconf(_SC_NPROCESSORS_ONLN) * 2 + 2;
 	srv->sv_store = store_open(&so, err);

@@ -56,7 +56,7 @@ const char *const store_sql_app[Q_COUNT] = {
 /* ---- accounts ---- */
 
 static void
-account_read(sqlite3_stmt *s, void *arg)
+account_read(struct stmt *s, void *arg)
 {
 	struct store_account *a = arg;
 
@@ -64,9 +64,9 @@ account_read(sqlite3_stmt *s, void *arg)
 	a->ac_person_id = col_text(s, 1);
 	a->ac_phone = col_text(s, 2);
 	a->ac_status = col_text(s, 3);
-	a->ac_failures = sqlite3_column_int(s, 4);
-	a->ac_locked_until = sqlite3_column_int64(s, 5);
-	a->ac_created = sqlite3_column_int64(s, 6);
+	a->ac_failures = col_int(s, 4);
+	a->ac_locked_until = col_int(s, 5);
+	a->ac_created = col_int(s, 6);
 }
 
 int
@@ -87,7 +87,7 @@ struct account_visit {
 };
 
 static int
-account_row(sqlite3_stmt *s, void *ctx)
+account_row(struct stmt *s, void *ctx)
 {
 	const struct account_visit *v = ctx;
 	struct store_account a = { 0 };
@@ -191,7 +191,7 @@ store_account_clear(struct store_account *a)
 /* ---- devices ---- */
 
 static void
-device_read(sqlite3_stmt *s, void *arg)
+device_read(struct stmt *s, void *arg)
 {
 	struct store_device *d = arg;
 
@@ -202,8 +202,8 @@ device_read(sqlite3_stmt *s, void *arg)
 	d->dv_transport_jwk = col_text(s, 4);
 	d->dv_confirm_key = col_text(s, 5);
 	d->dv_status = col_text(s, 6);
-	d->dv_created = sqlite3_column_int64(s, 7);
-	d->dv_last_used = sqlite3_column_int64(s, 8);
+	d->dv_created = col_int(s, 7);
+	d->dv_last_used = col_int(s, 8);
 }
 
 int
@@ -224,7 +224,7 @@ struct device_visit {
 };
 
 static int
-device_row(sqlite3_stmt *s, void *ctx)
+device_row(struct stmt *s, void *ctx)
 {
 	const struct device_visit *v = ctx;
 	struct store_device d = { 0 };
@@ -284,7 +284,7 @@ store_device_clear(struct store_device *d)
 /* ---- enrolments ---- */
 
 static void
-enrollment_read(sqlite3_stmt *s, void *arg)
+enrollment_read(struct stmt *s, void *arg)
 {
 	struct store_enrollment *e = arg;
 
@@ -297,14 +297,14 @@ enrollment_read(sqlite3_stmt *s, void *arg)
 	e->en_terms = col_text(s, 6);
 	e->en_status = col_text(s, 7);
 	e->en_sms_hash = col_text(s, 8);
-	e->en_sms_attempts = sqlite3_column_int(s, 9);
-	e->en_sms_sends = sqlite3_column_int(s, 10);
-	e->en_sms_expires = sqlite3_column_int64(s, 11);
+	e->en_sms_attempts = col_int(s, 9);
+	e->en_sms_sends = col_int(s, 10);
+	e->en_sms_expires = col_int(s, 11);
 	e->en_proof_method = col_text(s, 12);
 	e->en_person = col_text(s, 13);
 	e->en_proof_state = col_text(s, 14);
-	e->en_created = sqlite3_column_int64(s, 15);
-	e->en_expires = sqlite3_column_int64(s, 16);
+	e->en_created = col_int(s, 15);
+	e->en_expires = col_int(s, 16);
 }
 
 /* Is `jkt` a device's key (any status: a removed phone's key stays spent)? */
@@ -318,32 +318,33 @@ jkt_is_device(struct conn *c, const char *jkt)
 	return rc == SL_ENOTFOUND ? SL_OK : rc;
 }
 
-int
-store_enrollment_put(struct store *st, const struct store_enrollment *e)
+static int
+enrollment_put_tx(struct conn *c, void *arg)
 {
+	const struct store_enrollment *e = arg;
 	const struct bind drop[] = { BT(e->en_jkt), BI(sl_now()) };
 	const struct bind b[] = { BT(e->en_id), BT(e->en_phone), BT(e->en_jkt), BT(e->en_transport_jwk),
 		BT(e->en_device_name), BT(e->en_lang), BT(e->en_terms), BT(e->en_status ? e->en_status : "sms"),
 		BT(e->en_sms_hash), BI(e->en_sms_attempts), BI(e->en_sms_sends), BI(e->en_sms_expires),
 		BT(e->en_proof_method), BT(e->en_person), BT(e->en_proof_state), BI(e->en_created), BI(e->en_expires) };
-	struct conn *c;
-	int rc;
-
-	if (e->en_id == NULL || e->en_jkt == NULL || e->en_phone == NULL || e->en_transport_jwk == NULL)
-		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_NORMAL);
 	/* An expired enrolment no longer holds its key; a live one or any
 	 * device does (the UNIQUE constraint, then the devices). */
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_EN_DROP_EXPIRED_JKT, drop, NBIND(drop), NULL);
+	int rc = exec_bound(c, Q_EN_DROP_EXPIRED_JKT, drop, NBIND(drop), NULL);
+
 	if (rc == SL_OK)
 		rc = jkt_is_device(c, e->en_jkt);
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_EN_PUT, b, NBIND(b), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
 	return rc;
+}
+
+int
+store_enrollment_put(struct store *st, const struct store_enrollment *e)
+{
+	if (e->en_id == NULL || e->en_jkt == NULL || e->en_phone == NULL || e->en_transport_jwk == NULL)
+		return SL_EINVAL;
+	/* tx_run hands its context on as it is: enrollment_put_tx only reads it. */
+	return tx_run(st, DUR_NORMAL, enrollment_put_tx, (void *)e);
 }
 
 int
@@ -442,50 +443,89 @@ finish_device(struct conn *c, struct store_device *dev, const char *account_id, 
 	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the device");
 }
 
-int
-store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
-	struct store_device *dev, struct store_account *account, struct sl_err *err)
-{
-	const struct bind key[] = { BT(enrollment_id) };
-	struct store_enrollment en = { 0 };
-	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
-	int64_t now = sl_now();
-	struct conn *c;
-	int rc, changes = 0;
+struct enrollment_finish {
+	const char *ef_id;
+	const struct store_person *ef_person; /* the caller's */
+	struct store_person ef_work; /* upserted in the transaction */
+	struct store_device *ef_dev;
+	bool ef_dev_had_id, ef_dev_had_status; /* else made by the run */
+	struct store_account *ef_account;
+	struct store_enrollment ef_en;
+	struct sl_err ef_why; /* the first reason, reported after ROLLBACK */
+	int64_t ef_now;
+};
 
-	memset(account, 0, sizeof(*account));
-	if (enrollment_id == NULL || dev->dv_jkt == NULL || dev->dv_transport_jwk == NULL ||
-		dev->dv_confirm_key == NULL)
-		return sl_fail(err, SL_EINVAL, "the device lacks a key");
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_FULL);
+/* Start a run from the caller's records: what an earlier run read, made or
+ * said is dropped. */
+static int
+enrollment_finish_reset(struct enrollment_finish *f)
+{
+	struct store_device *dev = f->ef_dev;
+
+	store_enrollment_clear(&f->ef_en);
+	store_account_clear(f->ef_account);
+	memset(&f->ef_why, 0, sizeof(f->ef_why));
+	unfill(&dev->dv_id, f->ef_dev_had_id);
+	unfill(&dev->dv_status, f->ef_dev_had_status);
+	return person_work_reset(&f->ef_work, f->ef_person);
+}
+
+static int
+enrollment_finish_tx(struct conn *c, void *arg)
+{
+	struct enrollment_finish *f = arg;
+	const struct bind key[] = { BT(f->ef_id) };
+	struct store_enrollment *en = &f->ef_en;
+	struct sl_err *why = &f->ef_why;
+	int rc = enrollment_finish_reset(f), changes = 0;
+
 	if (rc == SL_OK) {
-		rc = conn_read_one(c, Q_EN_GET, key, NBIND(key), enrollment_read, &en);
+		rc = conn_read_one(c, Q_EN_GET, key, NBIND(key), enrollment_read, en);
 		if (rc == SL_ENOTFOUND)
-			sl_fail(&why, rc, "no such enrolment");
+			sl_fail(why, rc, "no such enrolment");
 	}
-	if (rc == SL_OK && en.en_expires <= now)
-		rc = sl_fail(&why, SL_EEXPIRED, "the enrolment has expired");
-	if (rc == SL_OK && (en.en_status == NULL || strcmp(en.en_status, "proofed") != 0))
-		rc = sl_fail(&why, SL_ECONFLICT, "the enrolment is not proofed");
-	if (rc == SL_OK && (rc = person_upsert_tx(c, person, now)) != SL_OK)
-		sl_fail(&why, rc, "cannot save the person record");
+	if (rc == SL_OK && en->en_expires <= f->ef_now)
+		rc = sl_fail(why, SL_EEXPIRED, "the enrolment has expired");
+	if (rc == SL_OK && (en->en_status == NULL || strcmp(en->en_status, "proofed") != 0))
+		rc = sl_fail(why, SL_ECONFLICT, "the enrolment is not proofed");
+	if (rc == SL_OK && (rc = person_upsert_tx(c, &f->ef_work, f->ef_now)) != SL_OK)
+		sl_fail(why, rc, "cannot save the person record");
 	if (rc == SL_OK)
-		rc = finish_account(c, en.en_phone, person->p_id, now, account, &why);
+		rc = finish_account(c, en->en_phone, f->ef_work.p_id, f->ef_now, f->ef_account, why);
 	if (rc == SL_OK)
-		rc = finish_device(c, dev, account->ac_id, now, &why);
+		rc = finish_device(c, f->ef_dev, f->ef_account->ac_id, f->ef_now, why);
 	/* The status was read in this transaction (BEGIN IMMEDIATE holds the
 	 * write lock), so this cannot miss; checked anyway. */
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_EN_DONE, key, NBIND(key), &changes);
 	if (rc == SL_OK && changes != 1)
-		rc = sl_fail(&why, SL_ECONFLICT, "the enrolment is not proofed");
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	store_enrollment_clear(&en);
+		rc = sl_fail(why, SL_ECONFLICT, "the enrolment is not proofed");
+	return rc;
+}
+
+int
+store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, struct sl_err *err)
+{
+	struct enrollment_finish f = { .ef_id = enrollment_id,
+		.ef_person = person,
+		.ef_dev = dev,
+		.ef_dev_had_id = dev->dv_id != NULL,
+		.ef_dev_had_status = dev->dv_status != NULL,
+		.ef_account = account,
+		.ef_now = sl_now() };
+	int rc;
+
+	memset(account, 0, sizeof(*account));
+	if (enrollment_id == NULL || dev->dv_jkt == NULL || dev->dv_transport_jwk == NULL ||
+		dev->dv_confirm_key == NULL)
+		return sl_fail(err, SL_EINVAL, "the device lacks a key");
+	rc = tx_run(st, DUR_FULL, enrollment_finish_tx, &f);
+	person_work_end(person, &f.ef_work, rc);
+	store_enrollment_clear(&f.ef_en);
 	if (rc != SL_OK) {
 		store_account_clear(account);
-		return sl_fail(err, rc, "%s", why.code != SL_OK ? why.msg : "cannot finish the enrolment");
+		return sl_fail(err, rc, "%s", f.ef_why.code != SL_OK ? f.ef_why.msg : "cannot finish the enrolment");
 	}
 	return rc;
 }

@@ -78,7 +78,7 @@ store_apprq_put(struct store *st, const struct store_apprq *r)
 }
 
 static void
-apprq_read(sqlite3_stmt *s, void *arg)
+apprq_read(struct stmt *s, void *arg)
 {
 	struct store_apprq *r = arg;
 
@@ -97,9 +97,9 @@ apprq_read(sqlite3_stmt *s, void *arg)
 	r->aq_ip = col_text(s, 12);
 	r->aq_status = col_text(s, 13);
 	r->aq_device_id = col_text(s, 14);
-	r->aq_extended = sqlite3_column_int(s, 15) != 0;
-	r->aq_created = sqlite3_column_int64(s, 16);
-	r->aq_expires = sqlite3_column_int64(s, 17);
+	r->aq_extended = col_int(s, 15) != 0;
+	r->aq_created = col_int(s, 16);
+	r->aq_expires = col_int(s, 17);
 	r->aq_context = col_text(s, 18);
 }
 
@@ -126,7 +126,7 @@ struct apprq_visit {
 };
 
 static int
-apprq_row(sqlite3_stmt *s, void *ctx)
+apprq_row(struct stmt *s, void *ctx)
 {
 	const struct apprq_visit *v = ctx;
 	struct store_apprq r = { 0 };
@@ -211,7 +211,7 @@ store_ciba_put(struct store *st, const struct store_ciba *cb)
 }
 
 static void
-ciba_read(sqlite3_stmt *s, void *arg)
+ciba_read(struct stmt *s, void *arg)
 {
 	struct store_ciba *out = arg;
 
@@ -225,10 +225,10 @@ ciba_read(sqlite3_stmt *s, void *arg)
 	out->cb_authz_details = col_text(s, 7);
 	out->cb_status = col_text(s, 8);
 	out->cb_person_id = col_text(s, 9);
-	out->cb_auth_time = sqlite3_column_int64(s, 10);
-	out->cb_last_poll = sqlite3_column_int64(s, 11);
-	out->cb_interval = sqlite3_column_int64(s, 12);
-	out->cb_expires = sqlite3_column_int64(s, 13);
+	out->cb_auth_time = col_int(s, 10);
+	out->cb_last_poll = col_int(s, 11);
+	out->cb_interval = col_int(s, 12);
+	out->cb_expires = col_int(s, 13);
 }
 
 int
@@ -246,10 +246,10 @@ static int
 ciba_why_not(struct conn *c, const void *id)
 {
 	const struct bind b[] = { BT(id) };
-	sqlite3_stmt *s = stmt_bound(c, Q_CB_EXISTS, b, NBIND(b));
+	struct stmt *s = stmt_bound(c, Q_CB_EXISTS, b, NBIND(b));
 	int rc = step_row(c, s);
 
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return rc == SL_OK ? SL_ECONFLICT : rc;
 }
 
@@ -264,30 +264,41 @@ store_ciba_set_status(struct store *st, const char *id, const char *status, cons
 	return write_or_why(st, DUR_NORMAL, Q_CB_STATUS, b, NBIND(b), ciba_why_not, id);
 }
 
-int
-store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon)
-{
-	const struct bind key[] = { BT(id) };
-	const struct bind set[] = { BT(id), BI(now) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
+struct ciba_poll {
+	const char *cp_id;
+	int64_t cp_now;
+	bool cp_too_soon;
+};
 
-	*too_soon = false;
+static int
+ciba_poll_tx(struct conn *c, void *arg)
+{
+	struct ciba_poll *p = arg;
+	const struct bind key[] = { BT(p->cp_id) };
+	const struct bind set[] = { BT(p->cp_id), BI(p->cp_now) };
+	struct stmt *s = stmt_bound(c, Q_CB_POLL_GET, key, NBIND(key));
+	int rc = step_row(c, s);
+
+	p->cp_too_soon = false;
 	if (rc == SL_OK) {
-		sqlite3_stmt *s = stmt_bound(c, Q_CB_POLL_GET, key, NBIND(key));
-		rc = step_row(c, s);
-		if (rc == SL_OK) {
-			int64_t last = sqlite3_column_int64(s, 0), interval = sqlite3_column_int64(s, 1);
-			*too_soon = last != 0 && now - last < interval;
-		}
-		sqlite3_reset(s);
+		int64_t last = col_int(s, 0), interval = col_int(s, 1);
+		p->cp_too_soon = last != 0 && p->cp_now - last < interval;
 	}
+	stmt_reset(s);
 	/* Every poll counts, too soon or not: a client that keeps polling
 	 * early keeps getting slow_down. */
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_CB_POLL_SET, set, NBIND(set), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
+	return rc;
+}
+
+int
+store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon)
+{
+	struct ciba_poll p = { id, now, false };
+	int rc = tx_run(st, DUR_NORMAL, ciba_poll_tx, &p);
+
+	*too_soon = p.cp_too_soon;
 	return rc;
 }
 
@@ -338,15 +349,15 @@ struct sms_visit {
 
 /* The message's text points into the statement: valid during the call. */
 static int
-sms_row(sqlite3_stmt *s, void *ctx)
+sms_row(struct stmt *s, void *ctx)
 {
 	const struct sms_visit *v = ctx;
 	struct store_sms m;
 
-	m.sm_seq = sqlite3_column_int64(s, 0);
-	m.sm_phone = (char *)sqlite3_column_text(s, 1);
-	m.sm_text = (char *)sqlite3_column_text(s, 2);
-	m.sm_created = sqlite3_column_int64(s, 3);
+	m.sm_seq = col_int(s, 0);
+	m.sm_phone = (char *)col_str(s, 1);
+	m.sm_text = (char *)col_str(s, 2);
+	m.sm_created = col_int(s, 3);
 	return v->fn(&m, v->arg);
 }
 

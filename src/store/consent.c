@@ -56,7 +56,7 @@ store_client_set_secret(struct store *st, const char *id, const char *secret_has
 }
 
 static void
-scopes_read(sqlite3_stmt *s, void *arg)
+scopes_read(struct stmt *s, void *arg)
 {
 	char **out = arg;
 
@@ -91,15 +91,15 @@ struct consent_visit {
 
 /* The row's text points into the statement: valid during the call only. */
 static int
-consent_row(sqlite3_stmt *s, void *ctx)
+consent_row(struct stmt *s, void *ctx)
 {
 	const struct consent_visit *v = ctx;
 	struct store_consent cs;
 
-	cs.cs_client_id = (const char *)sqlite3_column_text(s, 0);
-	cs.cs_client_name = (const char *)sqlite3_column_text(s, 1);
-	cs.cs_scopes = (const char *)sqlite3_column_text(s, 2);
-	cs.cs_updated = sqlite3_column_int64(s, 3);
+	cs.cs_client_id = col_str(s, 0);
+	cs.cs_client_name = col_str(s, 1);
+	cs.cs_scopes = col_str(s, 2);
+	cs.cs_updated = col_int(s, 3);
 	return v->fn(&cs, v->arg);
 }
 
@@ -115,31 +115,42 @@ store_consent_each(
 	return read_each(st, Q_CONSENT_ALL, b, NBIND(b), consent_row, &v);
 }
 
+struct consent_withdraw {
+	const char *cw_person_id;
+	const char *cw_client_id;
+	int cw_tokens;
+};
+
+static int
+consent_withdraw_tx(struct conn *c, void *arg)
+{
+	struct consent_withdraw *w = arg;
+	const struct bind b[] = { BT(w->cw_person_id), BT(w->cw_client_id) };
+	int deleted = 0, rc = exec_bound(c, Q_CONSENT_DEL, b, NBIND(b), &deleted);
+
+	w->cw_tokens = 0;
+	if (rc == SL_OK && deleted == 0)
+		rc = SL_ENOTFOUND;
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_CONSENT_REVOKE, b, NBIND(b), &w->cw_tokens);
+	/* A code issued a moment before would otherwise still give tokens. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_CONSENT_CODES, b, NBIND(b), NULL);
+	return rc;
+}
+
 int
 store_consent_withdraw(struct store *st, const char *person_id, const char *client_id, int *revoked)
 {
-	const struct bind b[] = { BT(person_id), BT(client_id) };
-	struct conn *c;
-	int deleted = 0, tokens = 0, rc;
+	struct consent_withdraw w = { person_id, client_id, 0 };
+	int rc;
 
 	if (revoked != NULL)
 		*revoked = 0;
 	if (person_id == NULL || client_id == NULL)
 		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_FULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_CONSENT_DEL, b, NBIND(b), &deleted);
-	if (rc == SL_OK && deleted == 0)
-		rc = SL_ENOTFOUND;
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_CONSENT_REVOKE, b, NBIND(b), &tokens);
-	/* A code issued a moment before would otherwise still give tokens. */
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_CONSENT_CODES, b, NBIND(b), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
+	rc = tx_run(st, DUR_FULL, consent_withdraw_tx, &w);
 	if (rc == SL_OK && revoked != NULL)
-		*revoked = tokens;
+		*revoked = w.cw_tokens;
 	return rc;
 }

@@ -90,7 +90,7 @@ store_sid_rp_put(struct store *st, const struct store_sid_rp *rp)
 }
 
 static void
-sid_rp_read(sqlite3_stmt *s, void *arg)
+sid_rp_read(struct stmt *s, void *arg)
 {
 	struct store_sid_rp *rp = arg;
 
@@ -99,7 +99,7 @@ sid_rp_read(sqlite3_stmt *s, void *arg)
 	rp->sp_allow_ip = col_text(s, 2);
 	rp->sp_permissions = col_text(s, 3);
 	rp->sp_status = col_text(s, 4);
-	rp->sp_created = sqlite3_column_int64(s, 5);
+	rp->sp_created = col_int(s, 5);
 }
 
 int
@@ -196,7 +196,7 @@ store_sid_session_put(struct store *st, const struct store_sid_session *s, int m
 }
 
 static void
-sid_session_read(sqlite3_stmt *s, void *arg)
+sid_session_read(struct stmt *s, void *arg)
 {
 	struct store_sid_session *ss = arg;
 
@@ -218,9 +218,9 @@ sid_session_read(sqlite3_stmt *s, void *arg)
 	ss->ss_ip = col_text(s, 15);
 	ss->ss_state = col_text(s, 16);
 	ss->ss_result = col_text(s, 17);
-	ss->ss_created = sqlite3_column_int64(s, 18);
-	ss->ss_expires = sqlite3_column_int64(s, 19);
-	ss->ss_keep_until = sqlite3_column_int64(s, 20);
+	ss->ss_created = col_int(s, 18);
+	ss->ss_expires = col_int(s, 19);
+	ss->ss_keep_until = col_int(s, 20);
 }
 
 int
@@ -259,19 +259,19 @@ session_why_not(struct conn *c, const void *ctx)
 {
 	const struct claim_ref *r = ctx;
 	const struct bind b[] = { BT(r->cr_id) };
-	sqlite3_stmt *s = stmt_bound(c, Q_SS_STATE, b, NBIND(b));
+	struct stmt *s = stmt_bound(c, Q_SS_STATE, b, NBIND(b));
 	int rc = step_row(c, s);
 
 	if (rc == SL_OK) {
-		const char *state = (const char *)sqlite3_column_text(s, 0);
-		if (state == NULL || strcmp(state, "RUNNING") != 0 || r->cr_now == 0 || sqlite3_column_int(s, 2) != 0)
+		const char *state = col_str(s, 0);
+		if (state == NULL || strcmp(state, "RUNNING") != 0 || r->cr_now == 0 || col_int(s, 2) != 0)
 			rc = SL_ECONFLICT;
-		else if (sqlite3_column_int64(s, 1) <= r->cr_now)
+		else if (col_int(s, 1) <= r->cr_now)
 			rc = SL_EEXPIRED;
 		else
 			rc = SL_ESTORE; /* the UPDATE should have matched */
 	}
-	sqlite3_reset(s);
+	stmt_reset(s);
 	return rc;
 }
 

@@ -120,7 +120,7 @@ key_use_ok(const char *use)
 /* ---- accounts ---- */
 
 static void
-sid_account_read(sqlite3_stmt *s, void *arg)
+sid_account_read(struct stmt *s, void *arg)
 {
 	struct store_sid_account *a = arg;
 
@@ -129,7 +129,7 @@ sid_account_read(sqlite3_stmt *s, void *arg)
 	a->sa_status = col_text(s, 2);
 	a->sa_email = col_text(s, 3);
 	a->sa_phone = col_text(s, 4);
-	a->sa_created = sqlite3_column_int64(s, 5);
+	a->sa_created = col_int(s, 5);
 }
 
 int
@@ -218,7 +218,7 @@ store_sid_account_clear(struct store_sid_account *a)
 /* ---- devices ---- */
 
 static void
-sid_device_read(sqlite3_stmt *s, void *arg)
+sid_device_read(struct stmt *s, void *arg)
 {
 	struct store_sid_device *d = arg;
 
@@ -230,8 +230,8 @@ sid_device_read(sqlite3_stmt *s, void *arg)
 	d->sd_document = col_text(s, 5);
 	d->sd_status = col_text(s, 6);
 	d->sd_reason = col_text(s, 7);
-	d->sd_created = sqlite3_column_int64(s, 8);
-	d->sd_last_used = sqlite3_column_int64(s, 9);
+	d->sd_created = col_int(s, 8);
+	d->sd_last_used = col_int(s, 9);
 }
 
 int
@@ -286,29 +286,37 @@ device_why_not(struct conn *c, const void *id)
 	return rc == SL_OK ? SL_ECONFLICT : rc;
 }
 
+struct device_end {
+	const char *de_id;
+	const char *de_status;
+	const char *de_reason;
+};
+
+static int
+device_end_tx(struct conn *c, void *arg)
+{
+	const struct device_end *e = arg;
+	const struct bind b[] = { BT(e->de_id), BT(e->de_status), BT(e->de_reason) };
+	const struct bind key[] = { BT(e->de_id) };
+	int changes = 0, rc = exec_bound(c, Q_SD_END, b, NBIND(b), &changes);
+
+	if (rc == SL_OK && changes == 0)
+		rc = device_why_not(c, e->de_id);
+	/* Whatever the ended phone has on its screen now cannot be approved. */
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SD_FAIL_REQUESTS, key, NBIND(key), NULL);
+	return rc;
+}
+
 int
 store_sid_device_end(struct store *st, const char *id, const char *status, const char *reason)
 {
 	static const char *const ends[] = { "revoked", "removed", NULL };
-	const struct bind b[] = { BT(id), BT(status), BT(reason) };
-	const struct bind key[] = { BT(id) };
-	struct conn *c;
-	int changes = 0, rc;
+	struct device_end e = { id, status, reason };
 
 	if (id == NULL || !one_of(status, ends))
 		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_FULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SD_END, b, NBIND(b), &changes);
-	if (rc == SL_OK && changes == 0)
-		rc = device_why_not(c, id);
-	/* Whatever the ended phone has on its screen now cannot be approved. */
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SD_FAIL_REQUESTS, key, NBIND(key), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
+	return tx_run(st, DUR_FULL, device_end_tx, &e);
 }
 
 int
@@ -366,18 +374,18 @@ store_sid_device_clear(struct store_sid_device *d)
 /* ---- keys ---- */
 
 static void
-sid_key_read(sqlite3_stmt *s, void *arg)
+sid_key_read(struct stmt *s, void *arg)
 {
 	struct store_sid_key *k = arg;
 
 	k->sk_device_id = col_text(s, 0);
 	k->sk_use = col_text(s, 1);
 	k->sk_sealed = col_text(s, 2);
-	k->sk_version = sqlite3_column_int64(s, 3);
+	k->sk_version = col_int(s, 3);
 	k->sk_cert_pem = col_text(s, 4);
 	k->sk_cert_serial = col_text(s, 5);
-	k->sk_failures = sqlite3_column_int(s, 6);
-	k->sk_locked_until = sqlite3_column_int64(s, 7);
+	k->sk_failures = col_int(s, 6);
+	k->sk_locked_until = col_int(s, 7);
 }
 
 int
@@ -521,7 +529,7 @@ store_sid_request_put(struct store *st, const struct store_sid_request *r)
 }
 
 static void
-sid_request_read(sqlite3_stmt *s, void *arg)
+sid_request_read(struct stmt *s, void *arg)
 {
 	struct store_sid_request *r = arg;
 
@@ -543,8 +551,8 @@ sid_request_read(sqlite3_stmt *s, void *arg)
 	r->sq_status = col_text(s, 15);
 	r->sq_device_id = col_text(s, 16);
 	r->sq_signature = col_text(s, 17);
-	r->sq_created = sqlite3_column_int64(s, 18);
-	r->sq_expires = sqlite3_column_int64(s, 19);
+	r->sq_created = col_int(s, 18);
+	r->sq_expires = col_int(s, 19);
 	r->sq_device_only = col_text(s, 20);
 	r->sq_extra = col_text(s, 21);
 }

@@ -85,7 +85,7 @@ const char *const store_sql_sid_reg[Q_COUNT] = {
 /* ---- registrations ---- */
 
 static void
-registration_read(sqlite3_stmt *s, void *arg)
+registration_read(struct stmt *s, void *arg)
 {
 	struct store_sid_registration *r = arg;
 
@@ -100,16 +100,16 @@ registration_read(sqlite3_stmt *s, void *arg)
 	r->sr_status = col_text(s, 8);
 	r->sr_code_hash = col_text(s, 9);
 	r->sr_auth_sealed = col_text(s, 10);
-	r->sr_auth_version = sqlite3_column_int64(s, 11);
+	r->sr_auth_version = col_int(s, 11);
 	r->sr_sign_sealed = col_text(s, 12);
-	r->sr_sign_version = sqlite3_column_int64(s, 13);
+	r->sr_sign_version = col_int(s, 13);
 	r->sr_person = col_text(s, 14);
 	r->sr_email = col_text(s, 15);
 	r->sr_phone = col_text(s, 16);
 	r->sr_challenge = col_text(s, 17);
-	r->sr_recall_failures = sqlite3_column_int(s, 18);
-	r->sr_created = sqlite3_column_int64(s, 19);
-	r->sr_expires = sqlite3_column_int64(s, 20);
+	r->sr_recall_failures = col_int(s, 18);
+	r->sr_created = col_int(s, 19);
+	r->sr_expires = col_int(s, 20);
 	r->sr_auth_share = col_text(s, 21);
 	r->sr_sign_share = col_text(s, 22);
 }
@@ -126,26 +126,24 @@ jkt_is_sid_device(struct conn *c, const char *jkt)
 	return rc == SL_ENOTFOUND ? SL_OK : rc;
 }
 
-int
-store_sid_registration_put(struct store *st, const struct store_sid_registration *r)
+struct registration_put {
+	const struct store_sid_registration *rp_reg;
+	int64_t rp_now;
+};
+
+static int
+registration_put_tx(struct conn *c, void *arg)
 {
-	int64_t now = sl_now();
-	const struct bind stale[] = { BT(r->sr_jkt), BI(now) };
-	const struct bind code[] = { BT(r->sr_code_hash), BI(now) };
+	const struct registration_put *p = arg;
+	const struct store_sid_registration *r = p->rp_reg;
+	const struct bind stale[] = { BT(r->sr_jkt), BI(p->rp_now) };
+	const struct bind code[] = { BT(r->sr_code_hash), BI(p->rp_now) };
 	const struct bind b[] = { BT(r->sr_id), BT(r->sr_jkt), BT(r->sr_transport_jwk), BT(r->sr_device_name),
 		BT(r->sr_lang), BT(r->sr_terms), BT(r->sr_country), BT(r->sr_method), BT(r->sr_code_hash),
-		BI(r->sr_created ? r->sr_created : now), BI(r->sr_expires), BT(r->sr_auth_share),
+		BI(r->sr_created ? r->sr_created : p->rp_now), BI(r->sr_expires), BT(r->sr_auth_share),
 		BT(r->sr_sign_share) };
-	struct conn *c;
-	int rc;
+	int rc = exec_bound(c, Q_SR_DROP_STALE, stale, NBIND(stale), NULL);
 
-	if (r->sr_id == NULL || r->sr_jkt == NULL || r->sr_transport_jwk == NULL || r->sr_code_hash == NULL ||
-		r->sr_auth_share == NULL || r->sr_sign_share == NULL)
-		return SL_EINVAL;
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_NORMAL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SR_DROP_STALE, stale, NBIND(stale), NULL);
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_SR_FREE_CODE, code, NBIND(code), NULL);
 	if (rc == SL_OK)
@@ -153,9 +151,18 @@ store_sid_registration_put(struct store *st, const struct store_sid_registration
 	/* A live registration's key or code: the UNIQUE constraints. */
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_SR_PUT, b, NBIND(b), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
 	return rc;
+}
+
+int
+store_sid_registration_put(struct store *st, const struct store_sid_registration *r)
+{
+	struct registration_put p = { r, sl_now() };
+
+	if (r->sr_id == NULL || r->sr_jkt == NULL || r->sr_transport_jwk == NULL || r->sr_code_hash == NULL ||
+		r->sr_auth_share == NULL || r->sr_sign_share == NULL)
+		return SL_EINVAL;
+	return tx_run(st, DUR_NORMAL, registration_put_tx, &p);
 }
 
 int
@@ -391,68 +398,110 @@ finish_room(struct conn *c, const struct store_sid_account *a, int max_devices, 
 	return n < max_devices ? SL_OK : sl_fail(why, SL_ETOOBIG, "the account has %d active devices", n);
 }
 
-int
-store_sid_registration_finish(struct store *st, const char *registration_id, int max_devices,
-	struct store_person *person, struct store_sid_device *dev, const struct store_sid_key *auth,
-	const struct store_sid_key *sign, struct store_sid_account *account, int64_t now, struct sl_err *err)
-{
-	const struct bind key[] = { BT(registration_id) };
-	const struct reg_state want = { registration_id, "confirmed", now, NULL };
-	struct store_sid_registration reg = { 0 };
-	struct store_person upserted = { 0 };
-	struct sl_err why = { 0 }; /* the first reason, reported after ROLLBACK */
-	struct conn *c;
-	int rc, changes = 0;
+struct registration_finish {
+	const char *rf_id;
+	int rf_max_devices;
+	const struct store_person *rf_person; /* the caller's */
+	struct store_person rf_work; /* upserted in the transaction */
+	struct store_sid_device *rf_dev;
+	bool rf_had_id, rf_had_jkt, rf_had_jwk, rf_had_name; /* else the run's */
+	const struct store_sid_key *rf_auth, *rf_sign;
+	struct store_sid_account *rf_account;
+	struct store_sid_registration rf_reg;
+	struct sl_err rf_why; /* the first reason, reported after ROLLBACK */
+	int64_t rf_now;
+};
 
-	memset(account, 0, sizeof(*account));
-	if (registration_id == NULL || person == NULL || person->p_rrn == NULL || dev == NULL ||
-		dev->sd_document == NULL || auth == NULL || sign == NULL)
-		return sl_fail(err, SL_EINVAL, "the registration lacks a person, device, document number or key");
-	/* The person as stored, set in `person` only once committed: a caller
-	 * that tries again with the same record must not carry the id of a
-	 * row that was rolled back. */
-	upserted = *person;
-	upserted.p_id = NULL;
-	if (person->p_id != NULL && (upserted.p_id = strdup(person->p_id)) == NULL)
-		return sl_fail(err, SL_ENOMEM, "out of memory");
-	c = conn_get(st);
-	rc = tx_begin(c, DUR_FULL);
-	if (rc == SL_OK && (rc = conn_read_one(c, Q_SR_GET, key, NBIND(key), registration_read, &reg)) == SL_ENOTFOUND)
-		sl_fail(&why, rc, "no such registration");
-	if (rc == SL_OK && (rc = reg_check(&reg, &want, true)) != SL_OK)
-		sl_fail(&why, rc,
+/* Start a run from the caller's records: what an earlier run read, made or
+ * said is dropped. */
+static int
+registration_finish_reset(struct registration_finish *f)
+{
+	struct store_sid_device *dev = f->rf_dev;
+
+	store_sid_registration_clear(&f->rf_reg);
+	store_sid_account_clear(f->rf_account);
+	memset(&f->rf_why, 0, sizeof(f->rf_why));
+	unfill(&dev->sd_id, f->rf_had_id);
+	unfill(&dev->sd_jkt, f->rf_had_jkt);
+	unfill(&dev->sd_transport_jwk, f->rf_had_jwk);
+	unfill(&dev->sd_name, f->rf_had_name);
+	return person_work_reset(&f->rf_work, f->rf_person);
+}
+
+static int
+registration_finish_tx(struct conn *c, void *arg)
+{
+	struct registration_finish *f = arg;
+	const struct bind key[] = { BT(f->rf_id) };
+	const struct reg_state want = { f->rf_id, "confirmed", f->rf_now, NULL };
+	struct store_sid_registration *reg = &f->rf_reg;
+	struct store_sid_account *account = f->rf_account;
+	struct sl_err *why = &f->rf_why;
+	int rc = registration_finish_reset(f), changes = 0;
+
+	if (rc == SL_OK && (rc = conn_read_one(c, Q_SR_GET, key, NBIND(key), registration_read, reg)) == SL_ENOTFOUND)
+		sl_fail(why, rc, "no such registration");
+	if (rc == SL_OK && (rc = reg_check(reg, &want, true)) != SL_OK)
+		sl_fail(why, rc,
 			rc == SL_EEXPIRED ? "the registration has expired" : "the registration is not confirmed");
 	/* The same person record as the app key's and the eID login's. */
-	if (rc == SL_OK && (rc = person_upsert_tx(c, &upserted, now)) != SL_OK)
-		sl_fail(&why, rc, "cannot save the person record");
-	if (rc == SL_OK &&
-		(rc = sid_account_for_person_tx(c, upserted.p_id, reg.sr_email, reg.sr_phone, now, account)) != SL_OK)
-		sl_fail(&why, rc, "cannot save the account");
+	if (rc == SL_OK && (rc = person_upsert_tx(c, &f->rf_work, f->rf_now)) != SL_OK)
+		sl_fail(why, rc, "cannot save the person record");
+	if (rc == SL_OK && (rc = sid_account_for_person_tx(
+				    c, f->rf_work.p_id, reg->sr_email, reg->sr_phone, f->rf_now, account)) != SL_OK)
+		sl_fail(why, rc, "cannot save the account");
 	if (rc == SL_OK)
-		rc = finish_room(c, account, max_devices, &why);
+		rc = finish_room(c, account, f->rf_max_devices, why);
 	if (rc == SL_OK)
-		rc = finish_device(c, &reg, dev, account->sa_id, now, &why);
+		rc = finish_device(c, reg, f->rf_dev, account->sa_id, f->rf_now, why);
 	if (rc == SL_OK)
-		rc = finish_key(c, &reg, dev->sd_id, STORE_SID_KEY_AUTH, auth, &why);
+		rc = finish_key(c, reg, f->rf_dev->sd_id, STORE_SID_KEY_AUTH, f->rf_auth, why);
 	if (rc == SL_OK)
-		rc = finish_key(c, &reg, dev->sd_id, STORE_SID_KEY_SIGN, sign, &why);
+		rc = finish_key(c, reg, f->rf_dev->sd_id, STORE_SID_KEY_SIGN, f->rf_sign, why);
 	/* Read in this transaction (BEGIN IMMEDIATE holds the write lock), so
 	 * this cannot miss; checked anyway. */
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_SR_DONE, key, NBIND(key), &changes);
 	if (rc == SL_OK && changes != 1)
-		rc = sl_fail(&why, SL_ECONFLICT, "the registration is not confirmed");
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	store_sid_registration_clear(&reg);
+		rc = sl_fail(why, SL_ECONFLICT, "the registration is not confirmed");
+	return rc;
+}
+
+int
+store_sid_registration_finish(struct store *st, const char *registration_id, int max_devices,
+	struct store_person *person, struct store_sid_device *dev, const struct store_sid_key *auth,
+	const struct store_sid_key *sign, struct store_sid_account *account, int64_t now, struct sl_err *err)
+{
+	struct registration_finish f = { 0 };
+	int rc;
+
+	memset(account, 0, sizeof(*account));
+	if (registration_id == NULL || person == NULL || person->p_rrn == NULL || dev == NULL ||
+		dev->sd_document == NULL || auth == NULL || sign == NULL)
+		return sl_fail(err, SL_EINVAL, "the registration lacks a person, device, document number or key");
+	f.rf_id = registration_id;
+	f.rf_max_devices = max_devices;
+	/* The person as stored is set in `person` only once committed: a
+	 * caller that tries again with the same record must not carry the id
+	 * of a row that was rolled back. */
+	f.rf_person = person;
+	f.rf_dev = dev;
+	f.rf_had_id = dev->sd_id != NULL;
+	f.rf_had_jkt = dev->sd_jkt != NULL;
+	f.rf_had_jwk = dev->sd_transport_jwk != NULL;
+	f.rf_had_name = dev->sd_name != NULL;
+	f.rf_auth = auth;
+	f.rf_sign = sign;
+	f.rf_account = account;
+	f.rf_now = now;
+	rc = tx_run(st, DUR_FULL, registration_finish_tx, &f);
+	person_work_end(person, &f.rf_work, rc);
+	store_sid_registration_clear(&f.rf_reg);
 	if (rc != SL_OK) {
-		free(upserted.p_id);
 		store_sid_account_clear(account);
-		return sl_fail(err, rc, "%s", why.code != SL_OK ? why.msg : "cannot finish the registration");
+		return sl_fail(err, rc, "%s", f.rf_why.code != SL_OK ? f.rf_why.msg : "cannot finish the registration");
 	}
-	free(person->p_id);
-	person->p_id = upserted.p_id;
-	person->p_created = upserted.p_created;
 	return rc;
 }
 
@@ -496,7 +545,7 @@ store_sid_visit_put(struct store *st, const struct store_sid_visit *v)
 }
 
 static void
-visit_read(sqlite3_stmt *s, void *arg)
+visit_read(struct stmt *s, void *arg)
 {
 	struct store_sid_visit *v = arg;
 
@@ -505,8 +554,8 @@ visit_read(sqlite3_stmt *s, void *arg)
 	v->sv_email = col_text(s, 2);
 	v->sv_phone = col_text(s, 3);
 	v->sv_registration_id = col_text(s, 4);
-	v->sv_code_tries = sqlite3_column_int(s, 5);
-	v->sv_expires = sqlite3_column_int64(s, 6);
+	v->sv_code_tries = col_int(s, 5);
+	v->sv_expires = col_int(s, 6);
 }
 
 int

@@ -1,174 +1,218 @@
 /*
- * sqlite.c — the embedded store engine.
+ * sqlite.c — the embedded store engine (one node).
  *
- * A fixed pool of connections, one borrowed per operation, so that readers
- * run in parallel under WAL while writers queue on SQLite's own lock (busy
- * timeout from config).  Statements are prepared once per connection and
- * kept.  Each writing operation declares its durability: FULL for durable
- * records, NORMAL for short-lived login state (see store.h); the connection
- * switches `PRAGMA synchronous` only when the class changes.
+ * Statements are prepared once per connection and kept.  Writers queue on
+ * SQLite's own lock (BEGIN IMMEDIATE, busy timeout from config), so a
+ * transaction never meets a serialization failure and is never retried.
+ * Each writing transaction declares its durability: FULL for durable
+ * records, NORMAL for short-lived login state (see store.h); the
+ * connection switches `PRAGMA synchronous` only when the class changes.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "store_int.h"
 
-static const char *const stmt_sql[Q_COUNT] = {
-	[Q_PERSON_BY_RRN] = "SELECT id, created FROM persons WHERE rrn = ?1",
-	[Q_PERSON_INSERT] = "INSERT INTO persons (id, rrn, given_name, family_name, birthdate, created, updated)"
-			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-	[Q_PERSON_UPDATE] = "UPDATE persons SET given_name = ?2, family_name = ?3, birthdate = ?4,"
-			    " updated = ?5 WHERE id = ?1",
-	[Q_PERSON_GET] = "SELECT id, rrn, given_name, family_name, birthdate, created FROM persons WHERE id = ?1",
-	[Q_CLIENT_ADD] =
-		"INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
-		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	[Q_CLIENT_GET] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
-			 " FROM clients WHERE client_id = ?1",
-	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
-	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
-			 " FROM clients ORDER BY created, client_id",
-	[Q_KEY_ADD] =
-		"INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[Q_KEY_RETIRE] = "UPDATE signing_keys SET retire_after = ?2 WHERE alg = ?1 AND retire_after = 0",
-	[Q_KEY_ALL] = "SELECT kid, alg, created, use_after, retire_after FROM signing_keys ORDER BY created, kid",
-	[Q_KEY_GEN] = "SELECT gen FROM key_generation WHERE id = 1",
-	[Q_KEY_GEN_BUMP] = "UPDATE key_generation SET gen = gen + 1 WHERE id = 1",
-	[Q_AR_PUT] = "INSERT INTO auth_requests (id, kind, client_id, params, browser, expires)"
-		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[Q_AR_GET] = "SELECT id, kind, client_id, params, browser, expires, status, person_id, key, acr, amr,"
-		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2",
-	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
-	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
-		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
-	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
-	[Q_AR_RESULT_SET] = "UPDATE auth_requests SET result_hash = ?2, result = ?3, result_expires = ?4"
-			    " WHERE id = ?1 AND status = 'pending' AND expires > ?5",
-	[Q_AR_RESULT_GET] = "SELECT result_hash, result, result_expires FROM auth_requests"
-			    " WHERE id = ?1 AND expires > ?2 AND result_hash IS NOT NULL",
-	[Q_AR_RESULT_CLEAR] = "UPDATE auth_requests SET result_hash = NULL, result = NULL, result_expires = 0"
-			      " WHERE id = ?1",
-	[Q_CODE_PUT] = "INSERT INTO codes (hash, grant_id, client_id, person_id, session_id, redirect_uri, scope,"
-		       " nonce, challenge, acr, amr, claims, auth_time, expires, authz_details)"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-	[Q_CODE_GET] =
-		"SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
-		" challenge, acr, amr, claims, auth_time, expires, used, authz_details FROM codes WHERE hash = ?1",
-	[Q_CODE_USE] = "UPDATE codes SET used = 1 WHERE hash = ?1",
-	[Q_TOK_PUT] = "INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr,"
-		      " amr, claims, auth_time, expires, revoked, authz_details)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13)",
-	[Q_TOK_GET] = "SELECT hash, kind, grant_id, client_id, person_id, session_id, scope, acr, amr, claims,"
-		      " auth_time, expires, revoked, authz_details FROM tokens WHERE hash = ?1",
-	[Q_TOK_REVOKE_GRANT] = "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1",
-	[Q_TOK_REVOKE_ONE] = "UPDATE tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0",
-	[Q_SES_PUT] =
-		"INSERT INTO sessions (id, person_id, acr, amr, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[Q_SES_GET] = "SELECT id, person_id, acr, amr, auth_time, expires FROM sessions WHERE id = ?1 AND expires > ?2",
-	[Q_SES_DEL] = "DELETE FROM sessions WHERE id = ?1",
-	[Q_SES_TOK_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE session_id = ?1 AND revoked = 0",
-	[Q_SES_CODE_DEL] = "DELETE FROM codes WHERE session_id = ?1",
-	[Q_SES_TOK_MOVE] = "UPDATE tokens SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
-	[Q_SES_CODE_MOVE] = "UPDATE codes SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
-	[Q_JTI_PUT] = "INSERT INTO jti_seen (client_id, jti, expires) VALUES (?1, ?2, ?3)",
-	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
-			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[Q_AUDIT_COUNT] = "SELECT count(*) FROM audit WHERE event = ?1 AND (?2 IS NULL OR result = ?2)",
-	[Q_AUDIT_PERSON] = "SELECT time, event, result, client_id, key, ip, detail FROM audit"
-			   " WHERE person_id = ?1 AND event = 'login' ORDER BY seq DESC LIMIT ?2",
+struct sqlite_stmt {
+	struct stmt ss_base;
+	sqlite3_stmt *ss_stmt;
 };
 
-struct store {
-	pthread_mutex_t st_lock;
-	pthread_cond_t st_free;
-	struct conn *st_conns;
-	int st_nconns;
+struct sqlite_conn {
+	sqlite3 *sc_db;
+	struct sqlite_stmt sc_stmt[Q_COUNT];
+	int sc_sync;
 };
 
-/* ---- pool ---- */
-
-struct conn *
-conn_get(struct store *st)
+static struct sqlite_conn *
+sc_of(struct conn *c)
 {
-	struct conn *c = NULL;
+	return c->cn_impl;
+}
 
-	pthread_mutex_lock(&st->st_lock);
-	for (;;) {
-		for (int i = 0; i < st->st_nconns; i++) {
-			if (!st->st_conns[i].cn_busy) {
-				c = &st->st_conns[i];
-				c->cn_busy = true;
-				break;
-			}
+static sqlite3_stmt *
+raw(struct stmt *s)
+{
+	return ((struct sqlite_stmt *)s)->ss_stmt;
+}
+
+static int
+sqlite_open(struct conn *c, const struct store_options *opts, struct sl_err *err)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	struct sqlite_conn *sc = calloc(1, sizeof(*sc));
+
+	if (sc == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	c->cn_impl = sc;
+	if (opts->so_path == NULL)
+		return sl_fail(err, SL_EINVAL, "no database path ([store] path)");
+	if (sqlite3_open_v2(opts->so_path, &sc->sc_db, flags, NULL) != SQLITE_OK)
+		return sl_fail(err, SL_ESTORE, "cannot open database %s: %s", opts->so_path,
+			sc->sc_db ? sqlite3_errmsg(sc->sc_db) : "out of memory");
+	sqlite3_busy_timeout(sc->sc_db, opts->so_busy_timeout_ms);
+	sqlite3_extended_result_codes(sc->sc_db, 0);
+	if (c->cn_engine->e_exec(c, "PRAGMA journal_mode = WAL") != SL_OK ||
+		c->cn_engine->e_exec(c, "PRAGMA foreign_keys = ON") != SL_OK ||
+		c->cn_engine->e_exec(c, "PRAGMA synchronous = FULL") != SL_OK)
+		return sl_fail(err, SL_ESTORE, "cannot configure database %s", opts->so_path);
+	sc->sc_sync = DUR_FULL;
+	return SL_OK;
+}
+
+static void
+sqlite_close(struct conn *c)
+{
+	struct sqlite_conn *sc = sc_of(c);
+
+	if (sc == NULL)
+		return;
+	for (int q = 0; q < Q_COUNT; q++)
+		sqlite3_finalize(sc->sc_stmt[q].ss_stmt);
+	/* The last close checkpoints the WAL into the main file. */
+	if (sqlite3_close(sc->sc_db) != SQLITE_OK)
+		log_error("database close failed");
+	free(sc);
+	c->cn_impl = NULL;
+}
+
+static int
+sqlite_migrate(sqlite3 *db, struct sl_err *err)
+{
+	const int latest = STORE_SCHEMA_VERSION;
+	sqlite3_stmt *st;
+	char *msg = NULL;
+	int version = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return sl_fail(err, SL_ESTORE, "cannot read schema version: %s", sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > latest)
+		return sl_fail(err, SL_ESTORE,
+			"the database has schema version %d but this sleutel knows only up to %d; "
+			"run a newer sleutel",
+			version, latest);
+	for (int v = version; v < latest; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+			sqlite3_exec(db, store_schema_sqlite[v], NULL, NULL, &msg) != SQLITE_OK ||
+			sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
+			sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+			sl_fail(err, SL_ESTORE, "migration to version %d failed: %s", v + 1, msg ? msg : "unknown");
+			sqlite3_free(msg);
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return SL_ESTORE;
 		}
-		if (c != NULL)
-			break;
-		pthread_cond_wait(&st->st_free, &st->st_lock);
+		log_info("database migrated to schema version %d", v + 1);
 	}
-	pthread_mutex_unlock(&st->st_lock);
-	return c;
+	return SL_OK;
 }
 
-void
-conn_put(struct store *st, struct conn *c)
+static int
+sqlite_migrate_conn(struct conn *c, struct sl_err *err)
 {
-	pthread_mutex_lock(&st->st_lock);
-	c->cn_busy = false;
-	pthread_cond_signal(&st->st_free);
-	pthread_mutex_unlock(&st->st_lock);
+	return sqlite_migrate(sc_of(c)->sc_db, err);
 }
 
-/* Each file of the engine owns the SQL of its statements. */
+static int
+sqlite_schema_version(struct conn *c, int *version)
+{
+	sqlite3_stmt *s;
+	int rc = SL_ESTORE;
+
+	if (sqlite3_prepare_v2(sc_of(c)->sc_db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			*version = sqlite3_column_int(s, 0);
+			rc = SL_OK;
+		}
+		sqlite3_finalize(s);
+	}
+	return rc;
+}
+
+static struct stmt *
+sqlite_prepare(struct conn *c, enum stmt_id id, const char *sql)
+{
+	struct sqlite_conn *sc = sc_of(c);
+	struct sqlite_stmt *s = &sc->sc_stmt[id];
+
+	if (s->ss_stmt == NULL) {
+		if (sqlite3_prepare_v3(sc->sc_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->ss_stmt, NULL) != SQLITE_OK) {
+			log_error("%s", sqlite3_errmsg(sc->sc_db));
+			return NULL;
+		}
+		s->ss_base.s_conn = c;
+	}
+	sqlite3_reset(s->ss_stmt);
+	sqlite3_clear_bindings(s->ss_stmt);
+	return &s->ss_base;
+}
+
+static void
+sqlite_bind_text(struct stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(raw(s), i);
+	else
+		sqlite3_bind_text(raw(s), i, v, -1, SQLITE_TRANSIENT);
+}
+
+static void
+sqlite_bind_int(struct stmt *s, int i, int64_t v)
+{
+	sqlite3_bind_int64(raw(s), i, v);
+}
+
+static int
+sqlite_step(struct stmt *s)
+{
+	int r = sqlite3_step(raw(s));
+
+	if (r == SQLITE_ROW)
+		return SL_OK;
+	if (r == SQLITE_DONE)
+		return SL_ENOTFOUND;
+	if (r == SQLITE_CONSTRAINT)
+		return SL_ECONFLICT;
+	log_error("step failed: %s", sqlite3_errmsg(sc_of(s->s_conn)->sc_db));
+	return SL_ESTORE;
+}
+
+static void
+sqlite_reset(struct stmt *s)
+{
+	sqlite3_reset(raw(s));
+}
+
 static const char *
-stmt_text(enum stmt_id id)
+sqlite_col_str(struct stmt *s, int i)
 {
-	if (stmt_sql[id] != NULL)
-		return stmt_sql[id];
-	if (store_sql_app[id] != NULL)
-		return store_sql_app[id];
-	if (store_sql_consent[id] != NULL)
-		return store_sql_consent[id];
-	if (store_sql_sid[id] != NULL)
-		return store_sql_sid[id];
-	if (store_sql_sid_reg[id] != NULL)
-		return store_sql_sid_reg[id];
-	if (store_sql_sidrp[id] != NULL)
-		return store_sql_sidrp[id];
-	return store_sql_requests[id];
+	return (const char *)sqlite3_column_text(raw(s), i);
 }
 
-sqlite3_stmt *
-conn_stmt(struct conn *c, enum stmt_id id)
+static int64_t
+sqlite_col_int(struct stmt *s, int i)
 {
-	sqlite3_stmt *s = c->cn_stmt[id];
-
-	if (s == NULL) {
-		const char *sql = stmt_text(id);
-		if (sql == NULL ||
-			sqlite3_prepare_v3(c->cn_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
-			/* The statements are constants checked by every test run:
-			 * failing to prepare one is a broken build, not a runtime
-			 * condition. */
-			log_error("prepare failed: %s: %s", sql ? sql : "(no SQL)", sqlite3_errmsg(c->cn_db));
-			abort();
-		}
-		c->cn_stmt[id] = s;
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return s;
+	return sqlite3_column_int64(raw(s), i);
 }
 
-int
-conn_exec(struct conn *c, const char *sql)
+static int
+sqlite_changes(struct conn *c)
+{
+	return sqlite3_changes(sc_of(c)->sc_db);
+}
+
+static int
+sqlite_exec(struct conn *c, const char *sql)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(c->cn_db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(sc_of(c)->sc_db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("%s: %s", sql, msg ? msg : "?");
 		sqlite3_free(msg);
 		return SL_ESTORE;
@@ -177,1219 +221,44 @@ conn_exec(struct conn *c, const char *sql)
 }
 
 /* Begin a write transaction at the given durability. */
-int
-tx_begin(struct conn *c, enum durability d)
+static int
+sqlite_tx_begin(struct conn *c, enum durability d)
 {
-	if (c->cn_sync != (int)d) {
-		if (conn_exec(c, d == DUR_FULL ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") != SL_OK)
+	struct sqlite_conn *sc = sc_of(c);
+
+	if (sc->sc_sync != (int)d) {
+		if (sqlite_exec(c, d == DUR_FULL ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") !=
+			SL_OK)
 			return SL_ESTORE;
-		c->cn_sync = (int)d;
+		sc->sc_sync = (int)d;
 	}
-	return conn_exec(c, "BEGIN IMMEDIATE");
+	return sqlite_exec(c, "BEGIN IMMEDIATE");
 }
 
-int
-tx_end(struct conn *c, int rc)
+static int
+sqlite_tx_end(struct conn *c, bool commit)
 {
-	if (rc == SL_OK && conn_exec(c, "COMMIT") == SL_OK)
+	if (commit && sqlite_exec(c, "COMMIT") == SL_OK)
 		return SL_OK;
-	conn_exec(c, "ROLLBACK");
-	return rc == SL_OK ? SL_ESTORE : rc;
+	sqlite_exec(c, "ROLLBACK");
+	return commit ? SL_ESTORE : SL_OK;
 }
 
-/* ---- binding and reading ---- */
-
-void
-bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-}
-
-char *
-col_text(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? strdup((const char *)t) : NULL;
-}
-
-/* Step a statement that returns no rows. */
-int
-step_done(struct conn *c, sqlite3_stmt *s)
-{
-	int r = sqlite3_step(s);
-
-	if (r == SQLITE_DONE)
-		return SL_OK;
-	if (r == SQLITE_CONSTRAINT)
-		return SL_ECONFLICT;
-	log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
-	return SL_ESTORE;
-}
-
-/* Step a statement expected to return at most one row. */
-int
-step_row(struct conn *c, sqlite3_stmt *s)
-{
-	int r = sqlite3_step(s);
-
-	if (r == SQLITE_ROW)
-		return SL_OK;
-	if (r == SQLITE_DONE)
-		return SL_ENOTFOUND;
-	log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
-	return SL_ESTORE;
-}
-
-sqlite3_stmt *
-stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n)
-{
-	sqlite3_stmt *s = conn_stmt(c, id);
-
-	for (size_t i = 0; i < n; i++) {
-		if (b[i].b_is_int)
-			sqlite3_bind_int64(s, (int)i + 1, b[i].b_int);
-		else
-			bind_text(s, (int)i + 1, b[i].b_text);
-	}
-	return s;
-}
-
-int
-exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int *changes)
-{
-	sqlite3_stmt *s = stmt_bound(c, id, b, n);
-	int rc;
-
-	rc = step_done(c, s);
-	if (changes != NULL)
-		*changes = sqlite3_changes(c->cn_db);
-	return rc;
-}
-
-int
-write_one(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change)
-{
-	struct conn *c = conn_get(st);
-	int changes = 0, rc = tx_begin(c, d);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, id, b, n, &changes);
-	if (rc == SL_OK && must_change && changes == 0)
-		rc = SL_ENOTFOUND;
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-int
-conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out)
-{
-	sqlite3_stmt *s = stmt_bound(c, id, b, n);
-	int rc = step_row(c, s);
-
-	if (rc == SL_OK)
-		rd(s, out);
-	sqlite3_reset(s);
-	return rc;
-}
-
-int
-read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out)
-{
-	struct conn *c = conn_get(st);
-	int rc = conn_read_one(c, id, b, n, rd, out);
-
-	conn_put(st, c);
-	return rc;
-}
-
-int
-read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int (*row)(sqlite3_stmt *, void *),
-	void *ctx)
-{
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = stmt_bound(c, id, b, n);
-	int rc = SL_OK, r = SQLITE_DONE;
-
-	while (rc == SL_OK && (r = sqlite3_step(s)) == SQLITE_ROW)
-		rc = row(s, ctx);
-	/* A failed step is an error, not the end of the list. */
-	if (rc == SL_OK && r != SQLITE_DONE) {
-		log_error("step failed: %s", sqlite3_errmsg(c->cn_db));
-		rc = SL_ESTORE;
-	}
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
-}
-
-/* ---- helpers of the record files ---- */
-
-int
-get_one(struct store *st, enum stmt_id q, const char *key, row_reader rd, void *out, size_t size)
-{
-	const struct bind b[] = { BT(key) };
-
-	memset(out, 0, size);
-	return read_one(st, q, b, NBIND(b), rd, out);
-}
-
-int
-update_returning(
-	struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t nb, int64_t *out, int ncols)
-{
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, d);
-
-	if (rc == SL_OK) {
-		sqlite3_stmt *s = stmt_bound(c, q, b, nb);
-		rc = step_row(c, s);
-		for (int i = 0; rc == SL_OK && i < ncols; i++)
-			out[i] = sqlite3_column_int64(s, i);
-		/* Finish the statement before COMMIT: RETURNING completes the
-		 * UPDATE only when stepped to the end. */
-		if (rc == SL_OK && sqlite3_step(s) != SQLITE_DONE)
-			rc = SL_ESTORE;
-		sqlite3_reset(s);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-int
-conn_exists(struct conn *c, enum stmt_id q, const char *key)
-{
-	const struct bind b[] = { BT(key) };
-	sqlite3_stmt *s = stmt_bound(c, q, b, NBIND(b));
-	int rc = step_row(c, s);
-
-	sqlite3_reset(s);
-	return rc;
-}
-
-int
-update_returning_int(struct store *st, enum durability d, enum stmt_id q, const char *key, int *value)
-{
-	const struct bind b[] = { BT(key) };
-	int64_t v = 0;
-	int rc = update_returning(st, d, q, b, NBIND(b), &v, 1);
-
-	if (rc == SL_OK)
-		*value = (int)v;
-	return rc;
-}
-
-int
-write_or_why(struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t n,
-	int (*why)(struct conn *, const void *), const void *ctx)
-{
-	struct conn *c = conn_get(st);
-	int changes = 0, rc = tx_begin(c, d);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, q, b, n, &changes);
-	if (rc == SL_OK && changes == 0)
-		rc = why(c, ctx);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-int
-pending_why_not(struct conn *c, const void *arg)
-{
-	const struct pending_ref *r = arg;
-	const struct bind b[] = { BT(r->pr_id) };
-	sqlite3_stmt *s = stmt_bound(c, r->pr_state, b, NBIND(b));
-	int rc = step_row(c, s);
-
-	if (rc == SL_OK) {
-		const char *status = (const char *)sqlite3_column_text(s, 0);
-		if (status == NULL || strcmp(status, "pending") != 0 ||
-			(r->pr_extending && sqlite3_column_int(s, 2) != 0))
-			rc = SL_ECONFLICT;
-		else if (sqlite3_column_int64(s, 1) <= r->pr_now)
-			rc = SL_EEXPIRED;
-		else
-			rc = SL_ESTORE; /* the UPDATE should have matched */
-	}
-	sqlite3_reset(s);
-	return rc;
-}
-
-bool
-one_of(const char *s, const char *const *set)
-{
-	for (; s != NULL && *set != NULL; set++)
-		if (strcmp(s, *set) == 0)
-			return true;
-	return false;
-}
-
-void
-count_read(sqlite3_stmt *s, void *arg)
-{
-	*(int *)arg = sqlite3_column_int(s, 0);
-}
-
-/* ---- open and close ---- */
-
-static int
-conn_open(struct conn *c, const struct store_options *opts, struct sl_err *err)
-{
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-
-	if (sqlite3_open_v2(opts->so_path, &c->cn_db, flags, NULL) != SQLITE_OK)
-		return sl_fail(err, SL_ESTORE, "cannot open database %s: %s", opts->so_path,
-			c->cn_db ? sqlite3_errmsg(c->cn_db) : "out of memory");
-	sqlite3_busy_timeout(c->cn_db, opts->so_busy_timeout_ms);
-	sqlite3_extended_result_codes(c->cn_db, 0);
-	if (conn_exec(c, "PRAGMA journal_mode = WAL") != SL_OK || conn_exec(c, "PRAGMA foreign_keys = ON") != SL_OK ||
-		conn_exec(c, "PRAGMA synchronous = FULL") != SL_OK)
-		return sl_fail(err, SL_ESTORE, "cannot configure database %s", opts->so_path);
-	c->cn_sync = DUR_FULL;
-	return SL_OK;
-}
-
-struct store *
-store_open(const struct store_options *opts, struct sl_err *err)
-{
-	struct store *st = calloc(1, sizeof(*st));
-	int n = opts->so_pool > 0 ? opts->so_pool : 4;
-
-	if (st == NULL)
-		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
-	pthread_mutex_init(&st->st_lock, NULL);
-	pthread_cond_init(&st->st_free, NULL);
-	st->st_conns = calloc((size_t)n, sizeof(struct conn));
-	if (st->st_conns == NULL) {
-		store_close(st);
-		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		st->st_nconns = i + 1;
-		if (conn_open(&st->st_conns[i], opts, err) != SL_OK) {
-			store_close(st);
-			return NULL;
-		}
-		/* Migrate on the first connection before the others use it. */
-		if (i == 0 && migrations_apply(st->st_conns[0].cn_db, err) != SL_OK) {
-			store_close(st);
-			return NULL;
-		}
-	}
-	return st;
-}
-
-void
-store_close(struct store *st)
-{
-	if (st == NULL)
-		return;
-	for (int i = 0; st->st_conns != NULL && i < st->st_nconns; i++) {
-		struct conn *c = &st->st_conns[i];
-		for (int q = 0; q < Q_COUNT; q++)
-			sqlite3_finalize(c->cn_stmt[q]);
-		/* The last close checkpoints the WAL into the main file. */
-		if (sqlite3_close(c->cn_db) != SQLITE_OK)
-			log_error("database close failed");
-	}
-	free(st->st_conns);
-	pthread_mutex_destroy(&st->st_lock);
-	pthread_cond_destroy(&st->st_free);
-	free(st);
-}
-
-int
-store_schema_version(struct store *st, int *version)
-{
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s;
-	int rc = SL_ESTORE;
-
-	if (sqlite3_prepare_v2(c->cn_db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW) {
-			*version = sqlite3_column_int(s, 0);
-			rc = SL_OK;
-		}
-		sqlite3_finalize(s);
-	}
-	conn_put(st, c);
-	return rc;
-}
-
-/* ---- persons ---- */
-
-int
-person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
-{
-	sqlite3_stmt *s;
-	int rc = SL_OK;
-
-	if (p->p_rrn != NULL) {
-		s = conn_stmt(c, Q_PERSON_BY_RRN);
-		bind_text(s, 1, p->p_rrn);
-		rc = step_row(c, s);
-		if (rc == SL_OK) {
-			free(p->p_id);
-			p->p_id = col_text(s, 0);
-			p->p_created = sqlite3_column_int64(s, 1);
-		}
-		sqlite3_reset(s);
-		if (rc == SL_ENOTFOUND)
-			rc = SL_OK;
-	}
-	if (rc == SL_OK && p->p_created != 0) {
-		s = conn_stmt(c, Q_PERSON_UPDATE);
-		bind_text(s, 1, p->p_id);
-		bind_text(s, 2, p->p_given_name);
-		bind_text(s, 3, p->p_family_name);
-		bind_text(s, 4, p->p_birthdate);
-		sqlite3_bind_int64(s, 5, now);
-		rc = step_done(c, s);
-	} else if (rc == SL_OK) {
-		if (p->p_id == NULL)
-			p->p_id = sl_random_name(16);
-		p->p_created = now;
-		s = conn_stmt(c, Q_PERSON_INSERT);
-		bind_text(s, 1, p->p_id);
-		bind_text(s, 2, p->p_rrn);
-		bind_text(s, 3, p->p_given_name);
-		bind_text(s, 4, p->p_family_name);
-		bind_text(s, 5, p->p_birthdate);
-		sqlite3_bind_int64(s, 6, now);
-		rc = step_done(c, s);
-	}
-	return rc;
-}
-
-int
-store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err)
-{
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_FULL);
-
-	if (rc == SL_OK)
-		rc = person_upsert_tx(c, p, sl_now());
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the person record");
-}
-
-static void
-person_read(sqlite3_stmt *s, void *arg)
-{
-	struct store_person *p = arg;
-
-	p->p_id = col_text(s, 0);
-	p->p_rrn = col_text(s, 1);
-	p->p_given_name = col_text(s, 2);
-	p->p_family_name = col_text(s, 3);
-	p->p_birthdate = col_text(s, 4);
-	p->p_created = sqlite3_column_int64(s, 5);
-}
-
-int
-store_person_get(struct store *st, const char *id, struct store_person *out)
-{
-	const struct bind b[] = { BT(id) };
-
-	memset(out, 0, sizeof(*out));
-	return read_one(st, Q_PERSON_GET, b, NBIND(b), person_read, out);
-}
-
-void
-store_person_clear(struct store_person *p)
-{
-	free(p->p_id);
-	free(p->p_rrn);
-	free(p->p_given_name);
-	free(p->p_family_name);
-	free(p->p_birthdate);
-	memset(p, 0, sizeof(*p));
-}
-
-/* ---- clients ---- */
-
-int
-store_client_add(struct store *st, const struct store_client *cl, struct sl_err *err)
-{
-	const struct bind b[] = { BT(cl->cl_id), BT(cl->cl_name), BT(cl->cl_secret_hash), BT(cl->cl_auth_method),
-		BT(cl->cl_redirect_uris), BT(cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]"), BT(cl->cl_jwks),
-		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created),
-		BT(cl->cl_ciba_mode), BT(cl->cl_ciba_endpoint),
-		BT(cl->cl_scopes ? cl->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT) };
-	int rc = write_one(st, DUR_FULL, Q_CLIENT_ADD, b, NBIND(b), false);
-
-	if (rc == SL_ECONFLICT)
-		return sl_fail(err, rc, "a client with id %s exists", cl->cl_id);
-	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the client");
-}
-
-static void
-client_read(sqlite3_stmt *s, void *arg)
-{
-	struct store_client *out = arg;
-
-	out->cl_id = col_text(s, 0);
-	out->cl_name = col_text(s, 1);
-	out->cl_secret_hash = col_text(s, 2);
-	out->cl_auth_method = col_text(s, 3);
-	out->cl_redirect_uris = col_text(s, 4);
-	out->cl_post_logout_uris = col_text(s, 5);
-	out->cl_jwks = col_text(s, 6);
-	out->cl_id_token_alg = col_text(s, 7);
-	out->cl_sector = col_text(s, 8);
-	out->cl_require_par = sqlite3_column_int(s, 9) != 0;
-	out->cl_created = sqlite3_column_int64(s, 10);
-	out->cl_ciba_mode = col_text(s, 11);
-	out->cl_ciba_endpoint = col_text(s, 12);
-	out->cl_scopes = col_text(s, 13);
-}
-
-int
-store_client_get(struct store *st, const char *id, struct store_client *out)
-{
-	const struct bind b[] = { BT(id) };
-
-	memset(out, 0, sizeof(*out));
-	return read_one(st, Q_CLIENT_GET, b, NBIND(b), client_read, out);
-}
-
-int
-store_client_remove(struct store *st, const char *id)
-{
-	const struct bind b[] = { BT(id) };
-
-	return write_one(st, DUR_FULL, Q_CLIENT_DEL, b, NBIND(b), true);
-}
-
-struct client_visit {
-	int (*fn)(const struct store_client *, void *);
-	void *arg;
+const struct engine store_engine_sqlite = {
+	.e_name = "sqlite",
+	.e_open = sqlite_open,
+	.e_close = sqlite_close,
+	.e_migrate = sqlite_migrate_conn,
+	.e_schema_version = sqlite_schema_version,
+	.e_prepare = sqlite_prepare,
+	.e_bind_text = sqlite_bind_text,
+	.e_bind_int = sqlite_bind_int,
+	.e_step = sqlite_step,
+	.e_reset = sqlite_reset,
+	.e_col_str = sqlite_col_str,
+	.e_col_int = sqlite_col_int,
+	.e_changes = sqlite_changes,
+	.e_exec = sqlite_exec,
+	.e_tx_begin = sqlite_tx_begin,
+	.e_tx_end = sqlite_tx_end,
 };
-
-static int
-client_row(sqlite3_stmt *s, void *ctx)
-{
-	const struct client_visit *v = ctx;
-	struct store_client cl = { 0 };
-	int rc;
-
-	client_read(s, &cl);
-	rc = v->fn(&cl, v->arg);
-	store_client_clear(&cl);
-	return rc;
-}
-
-int
-store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg)
-{
-	struct client_visit v = { fn, arg };
-
-	return read_each(st, Q_CLIENT_ALL, NULL, 0, client_row, &v);
-}
-
-void
-store_client_clear(struct store_client *cl)
-{
-	free(cl->cl_id);
-	free(cl->cl_name);
-	free(cl->cl_secret_hash);
-	free(cl->cl_auth_method);
-	free(cl->cl_redirect_uris);
-	free(cl->cl_post_logout_uris);
-	free(cl->cl_jwks);
-	free(cl->cl_id_token_alg);
-	free(cl->cl_sector);
-	free(cl->cl_ciba_mode);
-	free(cl->cl_ciba_endpoint);
-	free(cl->cl_scopes);
-	memset(cl, 0, sizeof(*cl));
-}
-
-/* ---- signing keys ---- */
-
-int
-store_key_add(struct store *st, const struct store_key *k)
-{
-	const struct bind b[] = { BT(k->k_kid), BT(k->k_alg), BI(k->k_created), BI(k->k_use_after),
-		BI(k->k_retire_after) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_FULL);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_ADD, b, NBIND(b), NULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-int
-store_key_retire_current(struct store *st, const char *alg, int64_t retire_after)
-{
-	const struct bind b[] = { BT(alg), BI(retire_after) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_FULL);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_RETIRE, b, NBIND(b), NULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-struct key_visit {
-	int (*fn)(const struct store_key *, void *);
-	void *arg;
-};
-
-static int
-key_row(sqlite3_stmt *s, void *ctx)
-{
-	const struct key_visit *v = ctx;
-	struct store_key k;
-	int rc;
-
-	k.k_kid = col_text(s, 0);
-	k.k_alg = col_text(s, 1);
-	k.k_created = sqlite3_column_int64(s, 2);
-	k.k_use_after = sqlite3_column_int64(s, 3);
-	k.k_retire_after = sqlite3_column_int64(s, 4);
-	rc = v->fn(&k, v->arg);
-	free(k.k_kid);
-	free(k.k_alg);
-	return rc;
-}
-
-int
-store_key_each(struct store *st, int (*fn)(const struct store_key *, void *), void *arg)
-{
-	struct key_visit v = { fn, arg };
-
-	return read_each(st, Q_KEY_ALL, NULL, 0, key_row, &v);
-}
-
-int
-store_key_generation(struct store *st, int64_t *gen)
-{
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_KEY_GEN);
-	int rc = step_row(c, s);
-
-	if (rc == SL_OK)
-		*gen = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
-}
-
-/* ---- authorization requests ---- */
-
-int
-store_authreq_put(struct store *st, const struct store_authreq *r)
-{
-	const struct bind b[] = { BT(r->ar_id), BT(r->ar_kind), BT(r->ar_client_id), BT(r->ar_params),
-		BT(r->ar_browser), BI(r->ar_expires) };
-
-	return write_one(st, DUR_NORMAL, Q_AR_PUT, b, NBIND(b), false);
-}
-
-static void
-authreq_row(sqlite3_stmt *s, void *arg)
-{
-	struct store_authreq *out = arg;
-
-	out->ar_id = col_text(s, 0);
-	out->ar_kind = col_text(s, 1);
-	out->ar_client_id = col_text(s, 2);
-	out->ar_params = col_text(s, 3);
-	out->ar_browser = col_text(s, 4);
-	out->ar_expires = sqlite3_column_int64(s, 5);
-	out->ar_status = col_text(s, 6);
-	out->ar_person_id = col_text(s, 7);
-	out->ar_key = col_text(s, 8);
-	out->ar_acr = col_text(s, 9);
-	out->ar_amr = col_text(s, 10);
-	out->ar_auth_time = sqlite3_column_int64(s, 11);
-	out->ar_context = col_text(s, 12);
-}
-
-/* The request if it has not expired. */
-static int
-authreq_read(struct conn *c, const char *id, struct store_authreq *out)
-{
-	const struct bind b[] = { BT(id), BI(sl_now()) };
-
-	memset(out, 0, sizeof(*out));
-	return conn_read_one(c, Q_AR_GET, b, NBIND(b), authreq_row, out);
-}
-
-int
-store_authreq_get(struct store *st, const char *id, struct store_authreq *out)
-{
-	struct conn *c = conn_get(st);
-	int rc = authreq_read(c, id, out);
-
-	conn_put(st, c);
-	return rc;
-}
-
-static int
-authreq_del(struct conn *c, const char *id)
-{
-	const struct bind b[] = { BT(id) };
-
-	return exec_bound(c, Q_AR_DEL, b, NBIND(b), NULL);
-}
-
-int
-store_authreq_take(struct store *st, const char *id, struct store_authreq *out)
-{
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
-
-	if (rc == SL_OK)
-		rc = authreq_read(c, id, out);
-	if (rc == SL_OK)
-		rc = authreq_del(c, id);
-	rc = tx_end(c, rc);
-	if (rc != SL_OK)
-		store_authreq_clear(out);
-	conn_put(st, c);
-	return rc;
-}
-
-int
-store_authreq_delete(struct store *st, const char *id)
-{
-	const struct bind b[] = { BT(id) };
-
-	return write_one(st, DUR_NORMAL, Q_AR_DEL, b, NBIND(b), true);
-}
-
-int
-store_authreq_complete(struct store *st, const struct store_authreq *r)
-{
-	const struct bind b[] = { BT(r->ar_id), BT(r->ar_status), BT(r->ar_person_id), BT(r->ar_key), BT(r->ar_acr),
-		BT(r->ar_amr), BI(r->ar_auth_time), BI(sl_now()) };
-
-	return write_one(st, DUR_NORMAL, Q_AR_DONE, b, NBIND(b), true);
-}
-
-int
-store_authreq_set_result(struct store *st, const char *id, const char *hash, const char *result, int64_t expires)
-{
-	const struct bind b[] = { BT(id), BT(hash), BT(result), BI(expires), BI(sl_now()) };
-
-	return write_one(st, DUR_NORMAL, Q_AR_RESULT_SET, b, NBIND(b), true);
-}
-
-struct authreq_result {
-	char *rs_hash;
-	char *rs_result;
-	int64_t rs_expires;
-};
-
-static void
-authreq_result_row(sqlite3_stmt *s, void *arg)
-{
-	struct authreq_result *out = arg;
-
-	out->rs_hash = col_text(s, 0);
-	out->rs_result = col_text(s, 1);
-	out->rs_expires = sqlite3_column_int64(s, 2);
-}
-
-/* Read, compare and clear in one write transaction, so two redemptions of
- * the same value cannot both see it. */
-int
-store_authreq_take_result(struct store *st, const char *id, const char *hash, char **result)
-{
-	const struct bind b[] = { BT(id), BI(sl_now()) };
-	const struct bind clear[] = { BT(id) };
-	struct authreq_result rs = { 0 };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
-
-	*result = NULL;
-	if (rc == SL_OK)
-		rc = conn_read_one(c, Q_AR_RESULT_GET, b, NBIND(b), authreq_result_row, &rs);
-	if (rc == SL_OK && (hash == NULL || rs.rs_hash == NULL || !sl_ct_streq(rs.rs_hash, hash)))
-		rc = SL_ENOTFOUND;
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_AR_RESULT_CLEAR, clear, NBIND(clear), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	if (rc == SL_OK && rs.rs_expires <= sl_now())
-		rc = SL_EEXPIRED;
-	if (rc == SL_OK) {
-		*result = rs.rs_result;
-		rs.rs_result = NULL;
-	}
-	free(rs.rs_hash);
-	free(rs.rs_result);
-	return rc;
-}
-
-int
-store_authreq_set_context(struct store *st, const char *id, const char *context)
-{
-	const struct bind b[] = { BT(id), BT(context), BI(sl_now()) };
-
-	return write_one(st, DUR_NORMAL, Q_AR_CONTEXT, b, NBIND(b), false);
-}
-
-void
-store_authreq_clear(struct store_authreq *r)
-{
-	free(r->ar_id);
-	free(r->ar_kind);
-	free(r->ar_client_id);
-	free(r->ar_params);
-	free(r->ar_browser);
-	free(r->ar_status);
-	free(r->ar_person_id);
-	free(r->ar_key);
-	free(r->ar_acr);
-	free(r->ar_amr);
-	free(r->ar_context);
-	memset(r, 0, sizeof(*r));
-}
-
-/* ---- codes ---- */
-
-int
-store_code_put(struct store *st, const struct store_code *co)
-{
-	const struct bind b[] = { BT(co->co_hash), BT(co->co_grant_id), BT(co->co_client_id), BT(co->co_person_id),
-		BT(co->co_session_id), BT(co->co_redirect_uri), BT(co->co_scope), BT(co->co_nonce),
-		BT(co->co_challenge), BT(co->co_acr), BT(co->co_amr), BT(co->co_claims), BI(co->co_auth_time),
-		BI(co->co_expires), BT(co->co_authz_details) };
-
-	return write_one(st, DUR_NORMAL, Q_CODE_PUT, b, NBIND(b), false);
-}
-
-/* A code's row and whether it was redeemed before. */
-struct code_row {
-	struct store_code *cr_code;
-	bool cr_used;
-};
-
-static void
-code_read(sqlite3_stmt *s, void *arg)
-{
-	struct code_row *r = arg;
-	struct store_code *out = r->cr_code;
-
-	out->co_hash = col_text(s, 0);
-	out->co_grant_id = col_text(s, 1);
-	out->co_client_id = col_text(s, 2);
-	out->co_person_id = col_text(s, 3);
-	out->co_session_id = col_text(s, 4);
-	out->co_redirect_uri = col_text(s, 5);
-	out->co_scope = col_text(s, 6);
-	out->co_nonce = col_text(s, 7);
-	out->co_challenge = col_text(s, 8);
-	out->co_acr = col_text(s, 9);
-	out->co_amr = col_text(s, 10);
-	out->co_claims = col_text(s, 11);
-	out->co_auth_time = sqlite3_column_int64(s, 12);
-	out->co_expires = sqlite3_column_int64(s, 13);
-	r->cr_used = sqlite3_column_int(s, 14) != 0;
-	out->co_authz_details = col_text(s, 15);
-}
-
-int
-store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out)
-{
-	const struct bind b[] = { BT(hash) };
-	struct code_row row = { out, false };
-	struct conn *c = conn_get(st);
-	bool used, foreign;
-	int rc = tx_begin(c, DUR_NORMAL);
-
-	memset(out, 0, sizeof(*out));
-	if (rc == SL_OK)
-		rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &row);
-	/* Checked before anything changes: another client's replay must
-	 * neither use the code up nor count as its reuse. */
-	foreign = rc == SL_OK && (out->co_client_id == NULL || strcmp(out->co_client_id, client_id) != 0);
-	used = row.cr_used;
-	if (rc == SL_OK && !used && !foreign)
-		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	if (rc == SL_OK && foreign) {
-		store_code_clear(out);
-		return SL_EDENIED;
-	}
-	if (rc == SL_OK && used)
-		return SL_ECONFLICT;
-	return rc;
-}
-
-void
-store_code_clear(struct store_code *co)
-{
-	free(co->co_hash);
-	free(co->co_grant_id);
-	free(co->co_client_id);
-	free(co->co_person_id);
-	free(co->co_session_id);
-	free(co->co_redirect_uri);
-	free(co->co_scope);
-	free(co->co_nonce);
-	free(co->co_challenge);
-	free(co->co_acr);
-	free(co->co_amr);
-	free(co->co_claims);
-	free(co->co_authz_details);
-	memset(co, 0, sizeof(*co));
-}
-
-/* ---- tokens ---- */
-
-static int
-token_insert(struct conn *c, const struct store_token *t)
-{
-	const struct bind b[] = { BT(t->t_hash), BT(t->t_kind), BT(t->t_grant_id), BT(t->t_client_id),
-		BT(t->t_person_id), BT(t->t_session_id), BT(t->t_scope), BT(t->t_acr), BT(t->t_amr), BT(t->t_claims),
-		BI(t->t_auth_time), BI(t->t_expires), BT(t->t_authz_details) };
-
-	return exec_bound(c, Q_TOK_PUT, b, NBIND(b), NULL);
-}
-
-int
-store_token_put(struct store *st, const struct store_token *t)
-{
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
-
-	if (rc == SL_OK)
-		rc = token_insert(c, t);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-static void
-token_read(sqlite3_stmt *s, void *arg)
-{
-	struct store_token *out = arg;
-
-	out->t_hash = col_text(s, 0);
-	out->t_kind = col_text(s, 1);
-	out->t_grant_id = col_text(s, 2);
-	out->t_client_id = col_text(s, 3);
-	out->t_person_id = col_text(s, 4);
-	out->t_session_id = col_text(s, 5);
-	out->t_scope = col_text(s, 6);
-	out->t_acr = col_text(s, 7);
-	out->t_amr = col_text(s, 8);
-	out->t_claims = col_text(s, 9);
-	out->t_auth_time = sqlite3_column_int64(s, 10);
-	out->t_expires = sqlite3_column_int64(s, 11);
-	out->t_revoked = sqlite3_column_int(s, 12) != 0;
-	out->t_authz_details = col_text(s, 13);
-}
-
-int
-store_token_get(struct store *st, const char *hash, struct store_token *out)
-{
-	const struct bind b[] = { BT(hash) };
-
-	memset(out, 0, sizeof(*out));
-	return read_one(st, Q_TOK_GET, b, NBIND(b), token_read, out);
-}
-
-static int
-revoke_grant(struct conn *c, const char *grant_id)
-{
-	const struct bind b[] = { BT(grant_id) };
-
-	return exec_bound(c, Q_TOK_REVOKE_GRANT, b, NBIND(b), NULL);
-}
-
-int
-store_token_revoke_grant(struct store *st, const char *grant_id)
-{
-	const struct bind b[] = { BT(grant_id) };
-
-	return write_one(st, DUR_NORMAL, Q_TOK_REVOKE_GRANT, b, NBIND(b), false);
-}
-
-int
-store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next)
-{
-	const struct bind b[] = { BT(old_hash) };
-	struct conn *c = conn_get(st);
-	int changes = 0, rc = tx_begin(c, DUR_NORMAL);
-	bool replay = false;
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_TOK_REVOKE_ONE, b, NBIND(b), &changes);
-	/* Nothing to revoke: it was rotated out before, so this is a replay. */
-	replay = rc == SL_OK && changes == 0;
-	if (rc == SL_OK && replay)
-		rc = revoke_grant(c, next->t_grant_id);
-	else if (rc == SL_OK)
-		rc = token_insert(c, next);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc == SL_OK && replay ? SL_ECONFLICT : rc;
-}
-
-void
-store_token_clear(struct store_token *t)
-{
-	free(t->t_hash);
-	free(t->t_kind);
-	free(t->t_grant_id);
-	free(t->t_client_id);
-	free(t->t_person_id);
-	free(t->t_session_id);
-	free(t->t_scope);
-	free(t->t_acr);
-	free(t->t_amr);
-	free(t->t_claims);
-	free(t->t_authz_details);
-	memset(t, 0, sizeof(*t));
-}
-
-/* ---- sessions ---- */
-
-int
-store_session_put(struct store *st, const struct store_session *ses)
-{
-	const struct bind b[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
-		BI(ses->s_auth_time), BI(ses->s_expires) };
-
-	return write_one(st, DUR_NORMAL, Q_SES_PUT, b, NBIND(b), false);
-}
-
-static void
-session_read(sqlite3_stmt *s, void *arg)
-{
-	struct store_session *out = arg;
-
-	out->s_id = col_text(s, 0);
-	out->s_person_id = col_text(s, 1);
-	out->s_acr = col_text(s, 2);
-	out->s_amr = col_text(s, 3);
-	out->s_auth_time = sqlite3_column_int64(s, 4);
-	out->s_expires = sqlite3_column_int64(s, 5);
-}
-
-/* The session if it has not expired. */
-int
-store_session_get(struct store *st, const char *id, struct store_session *out)
-{
-	const struct bind b[] = { BT(id), BI(sl_now()) };
-
-	memset(out, 0, sizeof(*out));
-	return read_one(st, Q_SES_GET, b, NBIND(b), session_read, out);
-}
-
-int
-store_session_end(struct store *st, const char *id)
-{
-	const struct bind b[] = { BT(id) };
-
-	return write_one(st, DUR_NORMAL, Q_SES_DEL, b, NBIND(b), false);
-}
-
-/* Inside a transaction: session `b` (one bound id) and what was issued
- * under it end: its tokens revoked, its codes and the session deleted. */
-static int
-session_end_tx(struct conn *c, const struct bind *b)
-{
-	int rc = exec_bound(c, Q_SES_TOK_REVOKE, b, 1, NULL);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SES_CODE_DEL, b, 1, NULL);
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SES_DEL, b, 1, NULL);
-	return rc;
-}
-
-int
-store_session_logout(struct store *st, const char *id)
-{
-	const struct bind b[] = { BT(id) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
-
-	if (rc == SL_OK)
-		rc = session_end_tx(c, b);
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-int
-store_session_replace(struct store *st, const char *old_id, const struct store_session *ses)
-{
-	const struct bind put[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
-		BI(ses->s_auth_time), BI(ses->s_expires) };
-	const struct bind move[] = { BT(old_id), BT(ses->s_id), BT(ses->s_person_id) };
-	const struct bind old[] = { BT(old_id) };
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL);
-
-	if (rc == SL_OK)
-		rc = exec_bound(c, Q_SES_PUT, put, NBIND(put), NULL);
-	if (old_id != NULL) {
-		/* The same person's tokens and codes follow the session, so
-		 * logging out later still ends them; anyone else's end here. */
-		if (rc == SL_OK)
-			rc = exec_bound(c, Q_SES_TOK_MOVE, move, NBIND(move), NULL);
-		if (rc == SL_OK)
-			rc = exec_bound(c, Q_SES_CODE_MOVE, move, NBIND(move), NULL);
-		if (rc == SL_OK)
-			rc = session_end_tx(c, old);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc;
-}
-
-void
-store_session_clear(struct store_session *ses)
-{
-	free(ses->s_id);
-	free(ses->s_person_id);
-	free(ses->s_acr);
-	free(ses->s_amr);
-	memset(ses, 0, sizeof(*ses));
-}
-
-/* ---- jti ---- */
-
-int
-store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t expires)
-{
-	const struct bind b[] = { BT(client_id), BT(jti), BI(expires) };
-
-	return write_one(st, DUR_NORMAL, Q_JTI_PUT, b, NBIND(b), false);
-}
-
-/* ---- audit ---- */
-
-int
-store_audit_add(struct store *st, const struct store_audit *a)
-{
-	const struct bind b[] = { BI(sl_now()), BT(a->au_event), BT(a->au_result ? a->au_result : "ok"),
-		BT(a->au_person_id), BT(a->au_client_id), BT(a->au_key), BT(a->au_ip), BT(a->au_detail) };
-
-	return write_one(st, DUR_FULL, Q_AUDIT_ADD, b, NBIND(b), false);
-}
-
-int
-store_audit_count(struct store *st, const char *event, const char *result, int64_t *n)
-{
-	struct conn *c = conn_get(st);
-	sqlite3_stmt *s = conn_stmt(c, Q_AUDIT_COUNT);
-	int rc;
-
-	bind_text(s, 1, event);
-	bind_text(s, 2, result);
-	rc = step_row(c, s);
-	if (rc == SL_OK)
-		*n = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	conn_put(st, c);
-	return rc;
-}
-
-struct audit_visit {
-	int (*fn)(const struct store_audit_row *, void *);
-	void *arg;
-};
-
-/* The row's text points into the statement: valid during the call only. */
-static int
-audit_row(sqlite3_stmt *s, void *ctx)
-{
-	const struct audit_visit *v = ctx;
-	struct store_audit_row row;
-
-	row.ar_time = sqlite3_column_int64(s, 0);
-	row.ar_event = (const char *)sqlite3_column_text(s, 1);
-	row.ar_result = (const char *)sqlite3_column_text(s, 2);
-	row.ar_client_id = (const char *)sqlite3_column_text(s, 3);
-	row.ar_key = (const char *)sqlite3_column_text(s, 4);
-	row.ar_ip = (const char *)sqlite3_column_text(s, 5);
-	row.ar_detail = (const char *)sqlite3_column_text(s, 6);
-	return v->fn(&row, v->arg);
-}
-
-int
-store_audit_each_person(struct store *st, const char *person_id, int limit,
-	int (*fn)(const struct store_audit_row *, void *), void *arg)
-{
-	const struct bind b[] = { BT(person_id), BI(limit) };
-	struct audit_visit v = { fn, arg };
-
-	if (person_id == NULL || limit < 1)
-		return SL_EINVAL;
-	return read_each(st, Q_AUDIT_PERSON, b, NBIND(b), audit_row, &v);
-}
-
-/* ---- housekeeping ---- */
-
-/* How long a row outlives its expiry (or, for the outbox, its creation). */
-#define APPRQ_KEEP_AFTER_EXPIRY 3600 /* the browser may still ask how it ended */
-/* An outbox row holds a live activation code in clear: kept no longer
- * than the longest code lifetime ([app] sms_code_lifetime is at most an
- * hour), enough for the operator (sleutel sms tail) and the demo. */
-#define SMS_OUTBOX_KEEP 3600
-/* The app and the browser may still ask how a Smart-ID registration or
- * signing request ended. */
-#define SID_KEEP_AFTER_EXPIRY 3600
-
-int
-store_purge_expired(struct store *st, int64_t now)
-{
-	static const struct {
-		const char *table;
-		const char *column;
-		int64_t keep;
-	} rules[] = {
-		{ "auth_requests", "expires", 0 },
-		{ "codes", "expires", 0 },
-		{ "tokens", "expires", 0 },
-		{ "sessions", "expires", 0 },
-		{ "jti_seen", "expires", 0 },
-		{ "enrollments", "expires", 0 },
-		{ "app_requests", "expires", APPRQ_KEEP_AFTER_EXPIRY },
-		{ "ciba_requests", "expires", 0 },
-		{ "sms_outbox", "created", SMS_OUTBOX_KEEP },
-		{ "sid_registrations", "expires", SID_KEEP_AFTER_EXPIRY },
-		{ "sid_visits", "expires", 0 },
-		{ "sid_requests", "expires", SID_KEEP_AFTER_EXPIRY },
-		{ "sid_sessions", "keep_until", 0 },
-	};
-	struct conn *c = conn_get(st);
-	int rc = tx_begin(c, DUR_NORMAL), total = 0;
-
-	for (size_t i = 0; rc == SL_OK && i < sizeof(rules) / sizeof(rules[0]); i++) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s <= %lld", rules[i].table, rules[i].column,
-			(long long)(now - rules[i].keep));
-		rc = conn_exec(c, sql);
-		total += sqlite3_changes(c->cn_db);
-	}
-	rc = tx_end(c, rc);
-	conn_put(st, c);
-	return rc == SL_OK ? total : rc;
-}

@@ -1,8 +1,10 @@
 /*
  * store — everything sleuteld keeps, behind one interface.  Callers see
- * typed records and operations, never SQL; an engine (sqlite.c today,
- * PostgreSQL later) implements `struct store_ops`.  Every operation that
- * changes state is one transaction.
+ * typed records and operations, never SQL; an engine (sqlite.c: embedded,
+ * one node; pg.c: PostgreSQL, several nodes) implements `struct engine`
+ * (store_int.h).  Every operation that changes state is one transaction;
+ * under PostgreSQL it is serializable and run again when the server finds
+ * it in conflict with another (a few times, then SL_EBUSY: try later).
  *
  * Durability: persons, clients, signing keys and the audit trail are
  * committed with fsync (synchronous=FULL).  Short-lived login state
@@ -144,7 +146,9 @@ struct store_audit {
 };
 
 struct store_options {
-	const char *so_path;
+	const char *so_engine; /* "sqlite" (NULL: sqlite) or "postgresql" */
+	const char *so_path; /* sqlite: the database file */
+	const char *so_conninfo; /* postgresql: a libpq connection string */
 	int so_busy_timeout_ms;
 	int so_pool; /* connections; 0 = 4 (sleuteld passes 2 x cores + 2) */
 };
@@ -152,6 +156,8 @@ struct store_options {
 struct store *store_open(const struct store_options *opts, struct sl_err *err);
 void store_close(struct store *st);
 int store_schema_version(struct store *st, int *version);
+/* "sqlite" or "postgresql". */
+const char *store_engine_name(struct store *st);
 
 /* persons */
 int store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err);

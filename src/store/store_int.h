@@ -1,21 +1,25 @@
-/* store_int.h — shared between the SQLite engine's files; not public. */
+/* store_int.h — the store's engine contract, shared by its files; not public.
+ *
+ * Two layers.  The record files (oidc.c, app.c, ...) hold the SQL of their
+ * statements (one dialect: `?N` parameters, SQL both SQLite and PostgreSQL
+ * accept) and call the engine-neutral helpers below.  An engine (sqlite.c,
+ * pg.c) implements `struct engine`: connections, prepared statements,
+ * binding, stepping, transactions and migrations.  engine.c owns the pool
+ * and dispatches. */
 #ifndef SL_STORE_INT_H
 #define SL_STORE_INT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
-#include <sqlite3.h>
-
 #include "store.h"
-
-int migrations_apply(sqlite3 *db, struct sl_err *err);
 
 enum durability { DUR_NORMAL = 1, DUR_FULL = 2 };
 
 /* Every prepared statement of the engine.  Each file keeps the SQL of its
  * own statements in a table indexed by this enum (see store_sql_*). */
 enum stmt_id {
-	/* sqlite.c */
+	/* oidc.c */
 	Q_PERSON_BY_RRN,
 	Q_PERSON_INSERT,
 	Q_PERSON_UPDATE,
@@ -170,6 +174,7 @@ enum stmt_id {
 	Q_COUNT
 };
 
+extern const char *const store_sql_oidc[Q_COUNT];
 extern const char *const store_sql_app[Q_COUNT];
 extern const char *const store_sql_requests[Q_COUNT];
 extern const char *const store_sql_consent[Q_COUNT];
@@ -177,12 +182,59 @@ extern const char *const store_sql_sid[Q_COUNT];
 extern const char *const store_sql_sid_reg[Q_COUNT];
 extern const char *const store_sql_sidrp[Q_COUNT];
 
-struct conn {
-	sqlite3 *cn_db;
-	sqlite3_stmt *cn_stmt[Q_COUNT];
-	int cn_sync;
-	bool cn_busy;
+/* A prepared statement of one connection.  Engines embed this as the
+ * first member of their own statement type. */
+struct stmt {
+	struct conn *s_conn;
 };
+
+/* One pooled connection.  Engines keep their handle in cn_impl. */
+struct conn {
+	const struct engine *cn_engine;
+	void *cn_impl;
+	bool cn_busy;
+	/* A statement of the open transaction, or its COMMIT, failed for a
+	 * reason a retry of the whole transaction can cure (a serialization
+	 * failure, a deadlock): the transaction is rolled back and tx_run runs
+	 * it again (SL_EBUSY once it has tried TX_TRIES times). */
+	bool cn_retry;
+};
+
+/* What an engine implements.  Steps answer SL_OK (a row), SL_ENOTFOUND (no
+ * more rows), SL_ECONFLICT (a constraint refused the write), SL_EBUSY (retry
+ * the transaction; cn_retry set) or SL_ESTORE. */
+struct engine {
+	const char *e_name;
+	int (*e_open)(struct conn *c, const struct store_options *o, struct sl_err *err);
+	void (*e_close)(struct conn *c);
+	/* Bring the schema to STORE_SCHEMA_VERSION (on one connection, before
+	 * the others are used); refuse a newer one. */
+	int (*e_migrate)(struct conn *c, struct sl_err *err);
+	int (*e_schema_version)(struct conn *c, int *version);
+	/* The statement `id` with text `sql`, prepared once per connection,
+	 * reset and unbound.  NULL when it cannot be prepared. */
+	struct stmt *(*e_prepare)(struct conn *c, enum stmt_id id, const char *sql);
+	void (*e_bind_text)(struct stmt *s, int i, const char *v); /* NULL binds NULL */
+	void (*e_bind_int)(struct stmt *s, int i, int64_t v);
+	int (*e_step)(struct stmt *s);
+	void (*e_reset)(struct stmt *s);
+	const char *(*e_col_str)(struct stmt *s, int i); /* NULL for NULL; valid until the next step */
+	int64_t (*e_col_int)(struct stmt *s, int i);
+	/* Rows changed by the last statement run to its end on `c`. */
+	int (*e_changes)(struct conn *c);
+	int (*e_exec)(struct conn *c, const char *sql);
+	int (*e_tx_begin)(struct conn *c, enum durability d);
+	/* Commit (when `commit`) or roll back: SL_OK, SL_EBUSY, SL_ESTORE. */
+	int (*e_tx_end)(struct conn *c, bool commit);
+};
+
+/* The schema as numbered steps, the same steps in each engine's dialect
+ * (sqlite_schema.c, pg_schema.c): step i brings a database to version i+1. */
+extern const char *const store_schema_sqlite[STORE_SCHEMA_VERSION];
+extern const char *const store_schema_pg[STORE_SCHEMA_VERSION];
+
+extern const struct engine store_engine_sqlite;
+extern const struct engine store_engine_pg;
 
 /* A statement's parameters, in order: text (NULL binds NULL) or integer. */
 struct bind {
@@ -203,24 +255,43 @@ struct bind {
 struct conn *conn_get(struct store *st);
 void conn_put(struct store *st, struct conn *c);
 /* The statement, prepared once per connection, reset and unbound. */
-sqlite3_stmt *conn_stmt(struct conn *c, enum stmt_id id);
+struct stmt *conn_stmt(struct conn *c, enum stmt_id id);
 int conn_exec(struct conn *c, const char *sql);
-int tx_begin(struct conn *c, enum durability d);
-int tx_end(struct conn *c, int rc);
-void bind_text(sqlite3_stmt *s, int i, const char *v);
-char *col_text(sqlite3_stmt *s, int i);
-int step_done(struct conn *c, sqlite3_stmt *s);
-int step_row(struct conn *c, sqlite3_stmt *s);
+int conn_changes(struct conn *c);
+/* Run fn(c, ctx) in a write transaction on a pooled connection; when the
+ * engine asks for it (SL_EBUSY: a serialization failure or deadlock under
+ * PostgreSQL), roll back and run it again, a few times with a short random
+ * pause.  fn must therefore be safe to run again: it may only write its
+ * outputs from what it reads (clear an output record before filling it),
+ * start from the caller's inputs again where a run changes them, and do
+ * nothing outside the database.  This is the only way to write: there is
+ * no transaction without retries.  fn sees cn_retry false when it starts. */
+typedef int (*tx_fn)(struct conn *c, void *ctx);
+/* How often tx_run runs a transaction the engine keeps asking to retry
+ * before it answers SL_EBUSY. */
+#define TX_TRIES 8
+int tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx);
+void bind_text(struct stmt *s, int i, const char *v);
+void bind_int(struct stmt *s, int i, int64_t v);
+char *col_text(struct stmt *s, int i); /* a malloc'd copy, or NULL */
+const char *col_str(struct stmt *s, int i); /* borrowed until the next step */
+int64_t col_int(struct stmt *s, int i);
+void stmt_reset(struct stmt *s);
+/* The next row of a statement that returns rows: SL_OK, SL_ENOTFOUND at
+ * the end, or an error. */
+int stmt_next(struct stmt *s);
+int step_done(struct conn *c, struct stmt *s);
+int step_row(struct conn *c, struct stmt *s);
 /* Bind and run a statement that returns no rows, inside a transaction. */
 int exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int *changes);
 /* Bind a statement's parameters (for statements that return rows). */
-sqlite3_stmt *stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n);
+struct stmt *stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n);
 /* One statement in its own transaction; SL_ENOTFOUND when `must_change`
  * and no row changed. */
 int write_one(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change);
 /* Reads the current row of a SELECT into a record (its text columns
  * copied, so the record outlives the statement). */
-typedef void (*row_reader)(sqlite3_stmt *s, void *out);
+typedef void (*row_reader)(struct stmt *s, void *out);
 /* Run a SELECT that returns at most one row on `c` and read that row into
  * `out`; SL_ENOTFOUND when there is none. */
 int conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out);
@@ -229,7 +300,7 @@ int read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, 
 /* Run a SELECT and hand each row to `row` until it returns non-zero
  * (which is returned); SL_ESTORE if a step fails. The connection is held
  * meanwhile, so `row` must not call the store. */
-int read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int (*row)(sqlite3_stmt *, void *),
+int read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n, int (*row)(struct stmt *, void *),
 	void *ctx);
 /* For read_each: the visitor of a record type.  STORE_VISITOR(x, T, rd,
  * clr) defines `struct x_visit {fn, arg}` and `x_row`, which reads each
@@ -239,7 +310,7 @@ int read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n,
 		int (*fn)(const type *, void *);                                                                       \
 		void *arg;                                                                                             \
 	};                                                                                                             \
-	static int name##_row(sqlite3_stmt *s, void *ctx)                                                              \
+	static int name##_row(struct stmt *s, void *ctx)                                                               \
 	{                                                                                                              \
 		const struct name##_visit *v = ctx;                                                                    \
 		type rec = { 0 };                                                                                      \
@@ -280,13 +351,26 @@ struct pending_ref {
 	bool pr_extending;
 };
 int pending_why_not(struct conn *c, const void *ref);
+/* For a transaction that fills fields of a caller's record the caller
+ * left NULL: at the start of each run, drop what a run before filled
+ * (free and NULL *field unless the caller gave it). */
+void unfill(char **field, bool given);
 /* Is `s` one of the NULL-terminated `set`? */
 bool one_of(const char *s, const char *const *set);
 /* A row_reader for SELECT count(*): *(int *)out. */
-void count_read(sqlite3_stmt *s, void *out);
+void count_read(struct stmt *s, void *out);
 /* Insert or update a person inside the caller's transaction (same
  * national number, same person id); p->p_id and p_created set. */
 int person_upsert_tx(struct conn *c, struct store_person *p, int64_t now);
+/* A transaction that upserts a caller's person runs on a copy, so that a
+ * run again starts from the caller's record and the caller never holds the
+ * id of a row that was rolled back.  person_work_reset (at the start of
+ * each run): `work` becomes `from` with a p_id of its own (the strings
+ * but p_id are borrowed from `from`); SL_ENOMEM.  person_work_end (after
+ * tx_run): when rc is SL_OK, `to` takes work's p_id and p_created; work's
+ * p_id is freed otherwise. */
+int person_work_reset(struct store_person *work, const struct store_person *from);
+void person_work_end(struct store_person *to, struct store_person *work, int rc);
 
 /* smartid.c, for smartid_reg.c's finish (inside the caller's transaction):
  * the person's Smart-ID account, made when missing, its e-mail and phone

@@ -25,6 +25,8 @@
 
 #include "store_fixture.h"
 
+#include "fault_engine.h"
+
 #define RRN_AN "85073003328"
 #define RRN_BO "90020199711"
 #define H3 (INT64_C(3) * 3600)
@@ -733,6 +735,54 @@ test_finish_creates_account_device_keys(void **state)
 	assert_null(acc.sa_id);
 	store_sid_device_clear(&dev);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 1);
+}
+
+/* A finish retried after a statement late in it failed (run 1 had made
+ * the person, account and device and filled the caller's device from the
+ * registration) and after a refused COMMIT: each device, person and
+ * account exists once, as the caller was told. */
+static void
+test_finish_retried(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_account acc = { 0 }, acc2 = { 0 };
+	struct store_sid_device dev, dev2, dgot;
+	struct store_person pgot;
+	struct sl_err err = { 0 };
+
+	fault_install(fx->fx_store, 4);
+	/* The tenth step: past the device, at its keys. */
+	fault.fe_step_at = 10;
+	assert_int_equal(
+		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
+		SL_OK);
+	assert_int_equal(fault.fe_fired, 1);
+	assert_string_equal(dev.sd_jkt, "jkt-1");
+	assert_string_equal(dev.sd_name, "Pixel 8");
+	assert_string_equal(dev.sd_account_id, acc.sa_id);
+	assert_int_equal(store_sid_device_get(fx->fx_store, dev.sd_id, &dgot), SL_OK);
+	assert_string_equal(dgot.sd_account_id, acc.sa_id);
+	store_sid_device_clear(&dgot);
+	assert_int_equal(store_person_get(fx->fx_store, acc.sa_person_id, &pgot), SL_OK);
+	assert_string_equal(pgot.p_rrn, RRN_AN);
+	store_person_clear(&pgot);
+	assert_string_equal(acc.sa_email, "an@example.be");
+	/* A second device of the same person, its COMMIT refused once. */
+	fault.fe_commits = 1;
+	assert_int_equal(
+		register_device(fx->fx_store, "r2", "jkt-2", RRN_AN, "PNOBE-" RRN_AN "-BBBB-Q", &acc2, &dev2, &err),
+		SL_OK);
+	assert_int_equal(fault.fe_fired, 2);
+	assert_string_equal(acc2.sa_id, acc.sa_id);
+	assert_string_equal(dev2.sd_jkt, "jkt-2");
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_accounts"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_devices"), 2);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sid_keys"), 4);
+	store_sid_device_clear(&dev);
+	store_sid_device_clear(&dev2);
+	store_sid_account_clear(&acc);
+	store_sid_account_clear(&acc2);
 }
 
 struct id_list {
@@ -1594,6 +1644,7 @@ main(void)
 		T(test_registration_set_keys_cas),
 		T(test_registration_set_keys_expired),
 		T(test_finish_creates_account_device_keys),
+		T(test_finish_retried),
 		T(test_finish_second_device_reuses_account),
 		T(test_finish_refusals_atomic),
 		T(test_finish_room_in_transaction),

@@ -21,6 +21,8 @@
 
 #include "store_fixture.h"
 
+#include "fault_engine.h"
+
 /* ---- record fixtures ---- */
 
 static struct store_enrollment
@@ -437,6 +439,61 @@ test_enrollment_finish_creates_account_and_device(void **state)
 	assert_int_equal(store_enrollment_finish(fx->fx_store, "en-1", &p, &dev, &acc, &err), SL_ECONFLICT);
 	assert_int_equal(store_enrollment_update(fx->fx_store, &e), SL_ENOTFOUND);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM devices"), 1);
+	store_device_clear(&dev);
+	store_person_clear(&p);
+}
+
+/* A finish whose COMMIT is refused (a serialization failure under
+ * PostgreSQL) runs again from the caller's records: run 1 had made the
+ * person (and set its id and creation time), the account and the device,
+ * all rolled back; run 2 makes them again, once. */
+static void
+test_enrollment_finish_retried(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_account acc = { 0 }, agot;
+	struct store_device dev, dgot;
+	struct store_person p, pgot;
+	struct sl_err err = { 0 };
+
+	fault_install(fx->fx_store, 4);
+	put_proofed(fx->fx_store, "en-r", "+32470123499", "jkt-r");
+	person_in(&p, "85073003328", "An");
+	device_in(&dev, "jkt-r");
+	fault.fe_commits = 1;
+	assert_int_equal(store_enrollment_finish(fx->fx_store, "en-r", &p, &dev, &acc, &err), SL_OK);
+	assert_int_equal(fault.fe_fired, 1);
+	assert_non_null(p.p_id);
+	assert_int_equal(store_person_get(fx->fx_store, p.p_id, &pgot), SL_OK);
+	assert_string_equal(pgot.p_rrn, "85073003328");
+	store_person_clear(&pgot);
+	assert_string_equal(acc.ac_person_id, p.p_id);
+	assert_int_equal(store_account_get(fx->fx_store, acc.ac_id, &agot), SL_OK);
+	assert_string_equal(agot.ac_phone, "+32470123499");
+	store_account_clear(&agot);
+	assert_int_equal(store_device_by_jkt(fx->fx_store, "jkt-r", &dgot), SL_OK);
+	assert_string_equal(dgot.dv_id, dev.dv_id);
+	assert_string_equal(dgot.dv_account_id, acc.ac_id);
+	store_device_clear(&dgot);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM accounts"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM devices"), 1);
+	store_account_clear(&acc);
+	store_device_clear(&dev);
+	store_person_clear(&p);
+	/* Refused every time: SL_EBUSY, no account for the caller, nothing
+	 * written, the enrolment still proofed. */
+	put_proofed(fx->fx_store, "en-b", "+32470123498", "jkt-b");
+	person_in(&p, "90020199711", "Bo");
+	device_in(&dev, "jkt-b");
+	fault.fe_commits = TX_TRIES;
+	assert_int_equal(store_enrollment_finish(fx->fx_store, "en-b", &p, &dev, &acc, &err), SL_EBUSY);
+	assert_null(acc.ac_id);
+	assert_null(p.p_id);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM devices"), 1);
+	assert_int_equal(
+		raw_count(fx->fx_path, "SELECT count(*) FROM enrollments WHERE id = 'en-b' AND status = 'proofed'"), 1);
 	store_device_clear(&dev);
 	store_person_clear(&p);
 }
@@ -1285,6 +1342,7 @@ main(void)
 		T(test_enrollment_jkt_unique),
 		T(test_enrollment_jkt_of_device_refused),
 		T(test_enrollment_finish_creates_account_and_device),
+		T(test_enrollment_finish_retried),
 		T(test_enrollment_finish_same_and_other_person),
 		T(test_enrollment_finish_expired_missing_key_in_use),
 		T(test_account_status_failures_lock),

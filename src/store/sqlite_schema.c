@@ -1,11 +1,12 @@
 /*
- * migrations.c — the schema, as numbered steps.  A database is brought to
- * STORE_SCHEMA_VERSION at open, each step in its own transaction; a
- * database whose version is newer than this build knows is refused.
+ * sqlite_schema.c — the schema in SQLite's dialect, as numbered steps.  A
+ * database is brought to STORE_SCHEMA_VERSION at open, each step in its own
+ * transaction; a database whose version is newer than this build knows is
+ * refused.  pg_schema.c holds the same steps in PostgreSQL's dialect.
  */
 #include "store_int.h"
 
-static const char *const migration_steps[] = {
+const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	/* 1: the foundation */
 	"CREATE TABLE persons ("
 	" id TEXT PRIMARY KEY, rrn TEXT UNIQUE, given_name TEXT, family_name TEXT,"
@@ -191,41 +192,3 @@ static const char *const migration_steps[] = {
 	"ALTER TABLE sid_requests ADD COLUMN device_only TEXT;"
 	"ALTER TABLE sid_requests ADD COLUMN extra TEXT;",
 };
-
-_Static_assert(sizeof(migration_steps) / sizeof(migration_steps[0]) == STORE_SCHEMA_VERSION,
-	"STORE_SCHEMA_VERSION is the number of migration steps");
-
-int
-migrations_apply(sqlite3 *db, struct sl_err *err)
-{
-	const int latest = (int)(sizeof(migration_steps) / sizeof(migration_steps[0]));
-	sqlite3_stmt *st;
-	char *msg = NULL;
-	int version = 0;
-
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return sl_fail(err, SL_ESTORE, "cannot read schema version: %s", sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version > latest)
-		return sl_fail(err, SL_ESTORE,
-			"the database has schema version %d but this sleutel knows only up to %d; "
-			"run a newer sleutel",
-			version, latest);
-	for (int v = version; v < latest; v++) {
-		char pragma[64];
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-			sqlite3_exec(db, migration_steps[v], NULL, NULL, &msg) != SQLITE_OK ||
-			sqlite3_exec(db, pragma, NULL, NULL, &msg) != SQLITE_OK ||
-			sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-			sl_fail(err, SL_ESTORE, "migration to version %d failed: %s", v + 1, msg ? msg : "unknown");
-			sqlite3_free(msg);
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return SL_ESTORE;
-		}
-		log_info("database migrated to schema version %d", v + 1);
-	}
-	return SL_OK;
-}

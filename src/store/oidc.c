@@ -1,0 +1,1070 @@
+/*
+ * oidc.c — the OpenID Connect provider's records: persons, clients,
+ * signing keys, authorization requests and PAR, codes, tokens, sessions,
+ * seen jtis, the audit trail, and the purge of what has expired.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+const char *const store_sql_oidc[Q_COUNT] = {
+	[Q_PERSON_BY_RRN] = "SELECT id, created FROM persons WHERE rrn = ?1",
+	[Q_PERSON_INSERT] = "INSERT INTO persons (id, rrn, given_name, family_name, birthdate, created, updated)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	[Q_PERSON_UPDATE] = "UPDATE persons SET given_name = ?2, family_name = ?3, birthdate = ?4,"
+			    " updated = ?5 WHERE id = ?1",
+	[Q_PERSON_GET] = "SELECT id, rrn, given_name, family_name, birthdate, created FROM persons WHERE id = ?1",
+	[Q_CLIENT_ADD] =
+		"INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
+		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[Q_CLIENT_GET] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
+			 " FROM clients WHERE client_id = ?1",
+	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
+	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
+			 " FROM clients ORDER BY created, client_id",
+	[Q_KEY_ADD] =
+		"INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_KEY_RETIRE] = "UPDATE signing_keys SET retire_after = ?2 WHERE alg = ?1 AND retire_after = 0",
+	[Q_KEY_ALL] = "SELECT kid, alg, created, use_after, retire_after FROM signing_keys ORDER BY created, kid",
+	[Q_KEY_GEN] = "SELECT gen FROM key_generation WHERE id = 1",
+	[Q_KEY_GEN_BUMP] = "UPDATE key_generation SET gen = gen + 1 WHERE id = 1",
+	[Q_AR_PUT] = "INSERT INTO auth_requests (id, kind, client_id, params, browser, expires)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_AR_GET] = "SELECT id, kind, client_id, params, browser, expires, status, person_id, key, acr, amr,"
+		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2",
+	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
+	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
+		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
+	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
+	[Q_AR_RESULT_SET] = "UPDATE auth_requests SET result_hash = ?2, result = ?3, result_expires = ?4"
+			    " WHERE id = ?1 AND status = 'pending' AND expires > ?5",
+	[Q_AR_RESULT_GET] = "SELECT result_hash, result, result_expires FROM auth_requests"
+			    " WHERE id = ?1 AND expires > ?2 AND result_hash IS NOT NULL",
+	[Q_AR_RESULT_CLEAR] = "UPDATE auth_requests SET result_hash = NULL, result = NULL, result_expires = 0"
+			      " WHERE id = ?1",
+	[Q_CODE_PUT] = "INSERT INTO codes (hash, grant_id, client_id, person_id, session_id, redirect_uri, scope,"
+		       " nonce, challenge, acr, amr, claims, auth_time, expires, authz_details)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[Q_CODE_GET] =
+		"SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
+		" challenge, acr, amr, claims, auth_time, expires, used, authz_details FROM codes WHERE hash = ?1",
+	[Q_CODE_USE] = "UPDATE codes SET used = 1 WHERE hash = ?1",
+	[Q_TOK_PUT] = "INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr,"
+		      " amr, claims, auth_time, expires, revoked, authz_details)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13)",
+	[Q_TOK_GET] = "SELECT hash, kind, grant_id, client_id, person_id, session_id, scope, acr, amr, claims,"
+		      " auth_time, expires, revoked, authz_details FROM tokens WHERE hash = ?1",
+	[Q_TOK_REVOKE_GRANT] = "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1",
+	[Q_TOK_REVOKE_ONE] = "UPDATE tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0",
+	[Q_SES_PUT] =
+		"INSERT INTO sessions (id, person_id, acr, amr, auth_time, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[Q_SES_GET] = "SELECT id, person_id, acr, amr, auth_time, expires FROM sessions WHERE id = ?1 AND expires > ?2",
+	[Q_SES_DEL] = "DELETE FROM sessions WHERE id = ?1",
+	[Q_SES_TOK_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE session_id = ?1 AND revoked = 0",
+	[Q_SES_CODE_DEL] = "DELETE FROM codes WHERE session_id = ?1",
+	[Q_SES_TOK_MOVE] = "UPDATE tokens SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
+	[Q_SES_CODE_MOVE] = "UPDATE codes SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
+	[Q_JTI_PUT] = "INSERT INTO jti_seen (client_id, jti, expires) VALUES (?1, ?2, ?3)",
+	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
+			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_AUDIT_COUNT] = "SELECT count(*) FROM audit WHERE event = ?1 AND (?2 IS NULL OR result = ?2)",
+	[Q_AUDIT_PERSON] = "SELECT time, event, result, client_id, key, ip, detail FROM audit"
+			   " WHERE person_id = ?1 AND event = 'login' ORDER BY seq DESC LIMIT ?2",
+};
+
+/* ---- persons ---- */
+
+int
+person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
+{
+	struct stmt *s;
+	int rc = SL_OK;
+
+	if (p->p_rrn != NULL) {
+		s = conn_stmt(c, Q_PERSON_BY_RRN);
+		bind_text(s, 1, p->p_rrn);
+		rc = step_row(c, s);
+		if (rc == SL_OK) {
+			free(p->p_id);
+			p->p_id = col_text(s, 0);
+			p->p_created = col_int(s, 1);
+		}
+		stmt_reset(s);
+		if (rc == SL_ENOTFOUND)
+			rc = SL_OK;
+	}
+	if (rc == SL_OK && p->p_created != 0) {
+		s = conn_stmt(c, Q_PERSON_UPDATE);
+		bind_text(s, 1, p->p_id);
+		bind_text(s, 2, p->p_given_name);
+		bind_text(s, 3, p->p_family_name);
+		bind_text(s, 4, p->p_birthdate);
+		bind_int(s, 5, now);
+		rc = step_done(c, s);
+	} else if (rc == SL_OK) {
+		if (p->p_id == NULL)
+			p->p_id = sl_random_name(16);
+		p->p_created = now;
+		s = conn_stmt(c, Q_PERSON_INSERT);
+		bind_text(s, 1, p->p_id);
+		bind_text(s, 2, p->p_rrn);
+		bind_text(s, 3, p->p_given_name);
+		bind_text(s, 4, p->p_family_name);
+		bind_text(s, 5, p->p_birthdate);
+		bind_int(s, 6, now);
+		rc = step_done(c, s);
+	}
+	return rc;
+}
+
+int
+person_work_reset(struct store_person *work, const struct store_person *from)
+{
+	free(work->p_id);
+	*work = *from;
+	work->p_id = NULL;
+	if (from->p_id != NULL && (work->p_id = strdup(from->p_id)) == NULL)
+		return SL_ENOMEM;
+	return SL_OK;
+}
+
+void
+person_work_end(struct store_person *to, struct store_person *work, int rc)
+{
+	if (rc == SL_OK) {
+		free(to->p_id);
+		to->p_id = work->p_id;
+		to->p_created = work->p_created;
+	} else {
+		free(work->p_id);
+	}
+	work->p_id = NULL;
+}
+
+struct person_upsert {
+	const struct store_person *pu_from;
+	struct store_person pu_work;
+	int64_t pu_now;
+};
+
+static int
+person_upsert_run(struct conn *c, void *arg)
+{
+	struct person_upsert *u = arg;
+	int rc = person_work_reset(&u->pu_work, u->pu_from);
+
+	return rc == SL_OK ? person_upsert_tx(c, &u->pu_work, u->pu_now) : rc;
+}
+
+int
+store_person_upsert(struct store *st, struct store_person *p, struct sl_err *err)
+{
+	struct person_upsert u = { p, { 0 }, sl_now() };
+	int rc = tx_run(st, DUR_FULL, person_upsert_run, &u);
+
+	person_work_end(p, &u.pu_work, rc);
+	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the person record");
+}
+
+static void
+person_read(struct stmt *s, void *arg)
+{
+	struct store_person *p = arg;
+
+	p->p_id = col_text(s, 0);
+	p->p_rrn = col_text(s, 1);
+	p->p_given_name = col_text(s, 2);
+	p->p_family_name = col_text(s, 3);
+	p->p_birthdate = col_text(s, 4);
+	p->p_created = col_int(s, 5);
+}
+
+int
+store_person_get(struct store *st, const char *id, struct store_person *out)
+{
+	const struct bind b[] = { BT(id) };
+
+	memset(out, 0, sizeof(*out));
+	return read_one(st, Q_PERSON_GET, b, NBIND(b), person_read, out);
+}
+
+void
+store_person_clear(struct store_person *p)
+{
+	free(p->p_id);
+	free(p->p_rrn);
+	free(p->p_given_name);
+	free(p->p_family_name);
+	free(p->p_birthdate);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- clients ---- */
+
+int
+store_client_add(struct store *st, const struct store_client *cl, struct sl_err *err)
+{
+	const struct bind b[] = { BT(cl->cl_id), BT(cl->cl_name), BT(cl->cl_secret_hash), BT(cl->cl_auth_method),
+		BT(cl->cl_redirect_uris), BT(cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]"), BT(cl->cl_jwks),
+		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created),
+		BT(cl->cl_ciba_mode), BT(cl->cl_ciba_endpoint),
+		BT(cl->cl_scopes ? cl->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT) };
+	int rc = write_one(st, DUR_FULL, Q_CLIENT_ADD, b, NBIND(b), false);
+
+	if (rc == SL_ECONFLICT)
+		return sl_fail(err, rc, "a client with id %s exists", cl->cl_id);
+	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the client");
+}
+
+static void
+client_read(struct stmt *s, void *arg)
+{
+	struct store_client *out = arg;
+
+	out->cl_id = col_text(s, 0);
+	out->cl_name = col_text(s, 1);
+	out->cl_secret_hash = col_text(s, 2);
+	out->cl_auth_method = col_text(s, 3);
+	out->cl_redirect_uris = col_text(s, 4);
+	out->cl_post_logout_uris = col_text(s, 5);
+	out->cl_jwks = col_text(s, 6);
+	out->cl_id_token_alg = col_text(s, 7);
+	out->cl_sector = col_text(s, 8);
+	out->cl_require_par = col_int(s, 9) != 0;
+	out->cl_created = col_int(s, 10);
+	out->cl_ciba_mode = col_text(s, 11);
+	out->cl_ciba_endpoint = col_text(s, 12);
+	out->cl_scopes = col_text(s, 13);
+}
+
+int
+store_client_get(struct store *st, const char *id, struct store_client *out)
+{
+	const struct bind b[] = { BT(id) };
+
+	memset(out, 0, sizeof(*out));
+	return read_one(st, Q_CLIENT_GET, b, NBIND(b), client_read, out);
+}
+
+int
+store_client_remove(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	return write_one(st, DUR_FULL, Q_CLIENT_DEL, b, NBIND(b), true);
+}
+
+struct client_visit {
+	int (*fn)(const struct store_client *, void *);
+	void *arg;
+};
+
+static int
+client_row(struct stmt *s, void *ctx)
+{
+	const struct client_visit *v = ctx;
+	struct store_client cl = { 0 };
+	int rc;
+
+	client_read(s, &cl);
+	rc = v->fn(&cl, v->arg);
+	store_client_clear(&cl);
+	return rc;
+}
+
+int
+store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg)
+{
+	struct client_visit v = { fn, arg };
+
+	return read_each(st, Q_CLIENT_ALL, NULL, 0, client_row, &v);
+}
+
+void
+store_client_clear(struct store_client *cl)
+{
+	free(cl->cl_id);
+	free(cl->cl_name);
+	free(cl->cl_secret_hash);
+	free(cl->cl_auth_method);
+	free(cl->cl_redirect_uris);
+	free(cl->cl_post_logout_uris);
+	free(cl->cl_jwks);
+	free(cl->cl_id_token_alg);
+	free(cl->cl_sector);
+	free(cl->cl_ciba_mode);
+	free(cl->cl_ciba_endpoint);
+	free(cl->cl_scopes);
+	memset(cl, 0, sizeof(*cl));
+}
+
+/* ---- signing keys ---- */
+
+/* A change to the signing keys and the bump of their generation, so that
+ * every node reloads them. */
+struct key_change {
+	enum stmt_id kc_q;
+	const struct bind *kc_b;
+	size_t kc_n;
+};
+
+static int
+key_change_tx(struct conn *c, void *arg)
+{
+	const struct key_change *k = arg;
+	int rc = exec_bound(c, k->kc_q, k->kc_b, k->kc_n, NULL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_KEY_GEN_BUMP, NULL, 0, NULL);
+	return rc;
+}
+
+int
+store_key_add(struct store *st, const struct store_key *k)
+{
+	const struct bind b[] = { BT(k->k_kid), BT(k->k_alg), BI(k->k_created), BI(k->k_use_after),
+		BI(k->k_retire_after) };
+	struct key_change kc = { Q_KEY_ADD, b, NBIND(b) };
+
+	return tx_run(st, DUR_FULL, key_change_tx, &kc);
+}
+
+int
+store_key_retire_current(struct store *st, const char *alg, int64_t retire_after)
+{
+	const struct bind b[] = { BT(alg), BI(retire_after) };
+	struct key_change kc = { Q_KEY_RETIRE, b, NBIND(b) };
+
+	return tx_run(st, DUR_FULL, key_change_tx, &kc);
+}
+
+struct key_visit {
+	int (*fn)(const struct store_key *, void *);
+	void *arg;
+};
+
+static int
+key_row(struct stmt *s, void *ctx)
+{
+	const struct key_visit *v = ctx;
+	struct store_key k;
+	int rc;
+
+	k.k_kid = col_text(s, 0);
+	k.k_alg = col_text(s, 1);
+	k.k_created = col_int(s, 2);
+	k.k_use_after = col_int(s, 3);
+	k.k_retire_after = col_int(s, 4);
+	rc = v->fn(&k, v->arg);
+	free(k.k_kid);
+	free(k.k_alg);
+	return rc;
+}
+
+int
+store_key_each(struct store *st, int (*fn)(const struct store_key *, void *), void *arg)
+{
+	struct key_visit v = { fn, arg };
+
+	return read_each(st, Q_KEY_ALL, NULL, 0, key_row, &v);
+}
+
+int
+store_key_generation(struct store *st, int64_t *gen)
+{
+	struct conn *c = conn_get(st);
+	struct stmt *s = conn_stmt(c, Q_KEY_GEN);
+	int rc = step_row(c, s);
+
+	if (rc == SL_OK)
+		*gen = col_int(s, 0);
+	stmt_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+/* ---- authorization requests ---- */
+
+int
+store_authreq_put(struct store *st, const struct store_authreq *r)
+{
+	const struct bind b[] = { BT(r->ar_id), BT(r->ar_kind), BT(r->ar_client_id), BT(r->ar_params),
+		BT(r->ar_browser), BI(r->ar_expires) };
+
+	return write_one(st, DUR_NORMAL, Q_AR_PUT, b, NBIND(b), false);
+}
+
+static void
+authreq_row(struct stmt *s, void *arg)
+{
+	struct store_authreq *out = arg;
+
+	out->ar_id = col_text(s, 0);
+	out->ar_kind = col_text(s, 1);
+	out->ar_client_id = col_text(s, 2);
+	out->ar_params = col_text(s, 3);
+	out->ar_browser = col_text(s, 4);
+	out->ar_expires = col_int(s, 5);
+	out->ar_status = col_text(s, 6);
+	out->ar_person_id = col_text(s, 7);
+	out->ar_key = col_text(s, 8);
+	out->ar_acr = col_text(s, 9);
+	out->ar_amr = col_text(s, 10);
+	out->ar_auth_time = col_int(s, 11);
+	out->ar_context = col_text(s, 12);
+}
+
+/* The request if it has not expired. */
+static int
+authreq_read(struct conn *c, const char *id, struct store_authreq *out)
+{
+	const struct bind b[] = { BT(id), BI(sl_now()) };
+
+	memset(out, 0, sizeof(*out));
+	return conn_read_one(c, Q_AR_GET, b, NBIND(b), authreq_row, out);
+}
+
+int
+store_authreq_get(struct store *st, const char *id, struct store_authreq *out)
+{
+	struct conn *c = conn_get(st);
+	int rc = authreq_read(c, id, out);
+
+	conn_put(st, c);
+	return rc;
+}
+
+static int
+authreq_del(struct conn *c, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	return exec_bound(c, Q_AR_DEL, b, NBIND(b), NULL);
+}
+
+struct authreq_take {
+	const char *at_id;
+	struct store_authreq *at_out;
+};
+
+static int
+authreq_take_tx(struct conn *c, void *arg)
+{
+	const struct authreq_take *t = arg;
+	int rc;
+
+	store_authreq_clear(t->at_out); /* what a run before this one read */
+	rc = authreq_read(c, t->at_id, t->at_out);
+	if (rc == SL_OK)
+		rc = authreq_del(c, t->at_id);
+	return rc;
+}
+
+int
+store_authreq_take(struct store *st, const char *id, struct store_authreq *out)
+{
+	struct authreq_take t = { id, out };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = tx_run(st, DUR_NORMAL, authreq_take_tx, &t);
+	if (rc != SL_OK)
+		store_authreq_clear(out);
+	return rc;
+}
+
+int
+store_authreq_delete(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	return write_one(st, DUR_NORMAL, Q_AR_DEL, b, NBIND(b), true);
+}
+
+int
+store_authreq_complete(struct store *st, const struct store_authreq *r)
+{
+	const struct bind b[] = { BT(r->ar_id), BT(r->ar_status), BT(r->ar_person_id), BT(r->ar_key), BT(r->ar_acr),
+		BT(r->ar_amr), BI(r->ar_auth_time), BI(sl_now()) };
+
+	return write_one(st, DUR_NORMAL, Q_AR_DONE, b, NBIND(b), true);
+}
+
+int
+store_authreq_set_result(struct store *st, const char *id, const char *hash, const char *result, int64_t expires)
+{
+	const struct bind b[] = { BT(id), BT(hash), BT(result), BI(expires), BI(sl_now()) };
+
+	return write_one(st, DUR_NORMAL, Q_AR_RESULT_SET, b, NBIND(b), true);
+}
+
+struct authreq_result {
+	char *rs_hash;
+	char *rs_result;
+	int64_t rs_expires;
+};
+
+static void
+authreq_result_row(struct stmt *s, void *arg)
+{
+	struct authreq_result *out = arg;
+
+	out->rs_hash = col_text(s, 0);
+	out->rs_result = col_text(s, 1);
+	out->rs_expires = col_int(s, 2);
+}
+
+struct take_result {
+	const char *tr_id;
+	const char *tr_hash;
+	struct authreq_result tr_rs;
+};
+
+static void
+authreq_result_clear(struct authreq_result *rs)
+{
+	free(rs->rs_hash);
+	free(rs->rs_result);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static int
+take_result_tx(struct conn *c, void *arg)
+{
+	struct take_result *t = arg;
+	const struct bind b[] = { BT(t->tr_id), BI(sl_now()) };
+	const struct bind clear[] = { BT(t->tr_id) };
+	int rc;
+
+	authreq_result_clear(&t->tr_rs);
+	rc = conn_read_one(c, Q_AR_RESULT_GET, b, NBIND(b), authreq_result_row, &t->tr_rs);
+	if (rc == SL_OK &&
+		(t->tr_hash == NULL || t->tr_rs.rs_hash == NULL || !sl_ct_streq(t->tr_rs.rs_hash, t->tr_hash)))
+		rc = SL_ENOTFOUND;
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_AR_RESULT_CLEAR, clear, NBIND(clear), NULL);
+	return rc;
+}
+
+/* Read, compare and clear in one write transaction, so two redemptions of
+ * the same value cannot both see it. */
+int
+store_authreq_take_result(struct store *st, const char *id, const char *hash, char **result)
+{
+	struct take_result t = { id, hash, { 0 } };
+	int rc = tx_run(st, DUR_NORMAL, take_result_tx, &t);
+
+	*result = NULL;
+	if (rc == SL_OK && t.tr_rs.rs_expires <= sl_now())
+		rc = SL_EEXPIRED;
+	if (rc == SL_OK) {
+		*result = t.tr_rs.rs_result;
+		t.tr_rs.rs_result = NULL;
+	}
+	authreq_result_clear(&t.tr_rs);
+	return rc;
+}
+
+int
+store_authreq_set_context(struct store *st, const char *id, const char *context)
+{
+	const struct bind b[] = { BT(id), BT(context), BI(sl_now()) };
+
+	return write_one(st, DUR_NORMAL, Q_AR_CONTEXT, b, NBIND(b), false);
+}
+
+void
+store_authreq_clear(struct store_authreq *r)
+{
+	free(r->ar_id);
+	free(r->ar_kind);
+	free(r->ar_client_id);
+	free(r->ar_params);
+	free(r->ar_browser);
+	free(r->ar_status);
+	free(r->ar_person_id);
+	free(r->ar_key);
+	free(r->ar_acr);
+	free(r->ar_amr);
+	free(r->ar_context);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- codes ---- */
+
+int
+store_code_put(struct store *st, const struct store_code *co)
+{
+	const struct bind b[] = { BT(co->co_hash), BT(co->co_grant_id), BT(co->co_client_id), BT(co->co_person_id),
+		BT(co->co_session_id), BT(co->co_redirect_uri), BT(co->co_scope), BT(co->co_nonce),
+		BT(co->co_challenge), BT(co->co_acr), BT(co->co_amr), BT(co->co_claims), BI(co->co_auth_time),
+		BI(co->co_expires), BT(co->co_authz_details) };
+
+	return write_one(st, DUR_NORMAL, Q_CODE_PUT, b, NBIND(b), false);
+}
+
+/* A code's row and whether it was redeemed before. */
+struct code_row {
+	struct store_code *cr_code;
+	bool cr_used;
+};
+
+static void
+code_read(struct stmt *s, void *arg)
+{
+	struct code_row *r = arg;
+	struct store_code *out = r->cr_code;
+
+	out->co_hash = col_text(s, 0);
+	out->co_grant_id = col_text(s, 1);
+	out->co_client_id = col_text(s, 2);
+	out->co_person_id = col_text(s, 3);
+	out->co_session_id = col_text(s, 4);
+	out->co_redirect_uri = col_text(s, 5);
+	out->co_scope = col_text(s, 6);
+	out->co_nonce = col_text(s, 7);
+	out->co_challenge = col_text(s, 8);
+	out->co_acr = col_text(s, 9);
+	out->co_amr = col_text(s, 10);
+	out->co_claims = col_text(s, 11);
+	out->co_auth_time = col_int(s, 12);
+	out->co_expires = col_int(s, 13);
+	r->cr_used = col_int(s, 14) != 0;
+	out->co_authz_details = col_text(s, 15);
+}
+
+struct code_redeem {
+	const char *cd_hash;
+	const char *cd_client_id;
+	struct code_row cd_row;
+	bool cd_foreign;
+};
+
+static int
+code_redeem_tx(struct conn *c, void *arg)
+{
+	struct code_redeem *r = arg;
+	const struct bind b[] = { BT(r->cd_hash) };
+	struct store_code *out = r->cd_row.cr_code;
+	int rc;
+
+	store_code_clear(out); /* what a run before this one read */
+	r->cd_row.cr_used = false;
+	rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &r->cd_row);
+	/* Checked before anything changes: another client's replay must
+	 * neither use the code up nor count as its reuse. */
+	r->cd_foreign = rc == SL_OK && (out->co_client_id == NULL || strcmp(out->co_client_id, r->cd_client_id) != 0);
+	if (rc == SL_OK && !r->cd_row.cr_used && !r->cd_foreign)
+		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
+	return rc;
+}
+
+int
+store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out)
+{
+	struct code_redeem r = { hash, client_id, { out, false }, false };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, &r);
+	if (rc == SL_OK && r.cd_foreign) {
+		store_code_clear(out);
+		return SL_EDENIED;
+	}
+	if (rc == SL_OK && r.cd_row.cr_used)
+		return SL_ECONFLICT;
+	return rc;
+}
+
+void
+store_code_clear(struct store_code *co)
+{
+	free(co->co_hash);
+	free(co->co_grant_id);
+	free(co->co_client_id);
+	free(co->co_person_id);
+	free(co->co_session_id);
+	free(co->co_redirect_uri);
+	free(co->co_scope);
+	free(co->co_nonce);
+	free(co->co_challenge);
+	free(co->co_acr);
+	free(co->co_amr);
+	free(co->co_claims);
+	free(co->co_authz_details);
+	memset(co, 0, sizeof(*co));
+}
+
+/* ---- tokens ---- */
+
+static int
+token_insert(struct conn *c, const struct store_token *t)
+{
+	const struct bind b[] = { BT(t->t_hash), BT(t->t_kind), BT(t->t_grant_id), BT(t->t_client_id),
+		BT(t->t_person_id), BT(t->t_session_id), BT(t->t_scope), BT(t->t_acr), BT(t->t_amr), BT(t->t_claims),
+		BI(t->t_auth_time), BI(t->t_expires), BT(t->t_authz_details) };
+
+	return exec_bound(c, Q_TOK_PUT, b, NBIND(b), NULL);
+}
+
+static int
+token_put_tx(struct conn *c, void *arg)
+{
+	return token_insert(c, arg);
+}
+
+int
+store_token_put(struct store *st, const struct store_token *t)
+{
+	/* tx_run hands its context on as it is: token_put_tx only reads it. */
+	return tx_run(st, DUR_NORMAL, token_put_tx, (void *)t);
+}
+
+static void
+token_read(struct stmt *s, void *arg)
+{
+	struct store_token *out = arg;
+
+	out->t_hash = col_text(s, 0);
+	out->t_kind = col_text(s, 1);
+	out->t_grant_id = col_text(s, 2);
+	out->t_client_id = col_text(s, 3);
+	out->t_person_id = col_text(s, 4);
+	out->t_session_id = col_text(s, 5);
+	out->t_scope = col_text(s, 6);
+	out->t_acr = col_text(s, 7);
+	out->t_amr = col_text(s, 8);
+	out->t_claims = col_text(s, 9);
+	out->t_auth_time = col_int(s, 10);
+	out->t_expires = col_int(s, 11);
+	out->t_revoked = col_int(s, 12) != 0;
+	out->t_authz_details = col_text(s, 13);
+}
+
+int
+store_token_get(struct store *st, const char *hash, struct store_token *out)
+{
+	const struct bind b[] = { BT(hash) };
+
+	memset(out, 0, sizeof(*out));
+	return read_one(st, Q_TOK_GET, b, NBIND(b), token_read, out);
+}
+
+static int
+revoke_grant(struct conn *c, const char *grant_id)
+{
+	const struct bind b[] = { BT(grant_id) };
+
+	return exec_bound(c, Q_TOK_REVOKE_GRANT, b, NBIND(b), NULL);
+}
+
+int
+store_token_revoke_grant(struct store *st, const char *grant_id)
+{
+	const struct bind b[] = { BT(grant_id) };
+
+	return write_one(st, DUR_NORMAL, Q_TOK_REVOKE_GRANT, b, NBIND(b), false);
+}
+
+struct token_rotate {
+	const char *tr_old_hash;
+	const struct store_token *tr_next;
+	bool tr_replay;
+};
+
+static int
+token_rotate_tx(struct conn *c, void *arg)
+{
+	struct token_rotate *r = arg;
+	const struct bind b[] = { BT(r->tr_old_hash) };
+	int changes = 0, rc = exec_bound(c, Q_TOK_REVOKE_ONE, b, NBIND(b), &changes);
+
+	/* Nothing to revoke: it was rotated out before, so this is a replay. */
+	r->tr_replay = rc == SL_OK && changes == 0;
+	if (rc == SL_OK && r->tr_replay)
+		rc = revoke_grant(c, r->tr_next->t_grant_id);
+	else if (rc == SL_OK)
+		rc = token_insert(c, r->tr_next);
+	return rc;
+}
+
+int
+store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next)
+{
+	struct token_rotate r = { old_hash, next, false };
+	int rc = tx_run(st, DUR_NORMAL, token_rotate_tx, &r);
+
+	return rc == SL_OK && r.tr_replay ? SL_ECONFLICT : rc;
+}
+
+void
+store_token_clear(struct store_token *t)
+{
+	free(t->t_hash);
+	free(t->t_kind);
+	free(t->t_grant_id);
+	free(t->t_client_id);
+	free(t->t_person_id);
+	free(t->t_session_id);
+	free(t->t_scope);
+	free(t->t_acr);
+	free(t->t_amr);
+	free(t->t_claims);
+	free(t->t_authz_details);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- sessions ---- */
+
+int
+store_session_put(struct store *st, const struct store_session *ses)
+{
+	const struct bind b[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
+		BI(ses->s_auth_time), BI(ses->s_expires) };
+
+	return write_one(st, DUR_NORMAL, Q_SES_PUT, b, NBIND(b), false);
+}
+
+static void
+session_read(struct stmt *s, void *arg)
+{
+	struct store_session *out = arg;
+
+	out->s_id = col_text(s, 0);
+	out->s_person_id = col_text(s, 1);
+	out->s_acr = col_text(s, 2);
+	out->s_amr = col_text(s, 3);
+	out->s_auth_time = col_int(s, 4);
+	out->s_expires = col_int(s, 5);
+}
+
+/* The session if it has not expired. */
+int
+store_session_get(struct store *st, const char *id, struct store_session *out)
+{
+	const struct bind b[] = { BT(id), BI(sl_now()) };
+
+	memset(out, 0, sizeof(*out));
+	return read_one(st, Q_SES_GET, b, NBIND(b), session_read, out);
+}
+
+int
+store_session_end(struct store *st, const char *id)
+{
+	const struct bind b[] = { BT(id) };
+
+	return write_one(st, DUR_NORMAL, Q_SES_DEL, b, NBIND(b), false);
+}
+
+/* Inside a transaction: session `b` (one bound id) and what was issued
+ * under it end: its tokens revoked, its codes and the session deleted. */
+static int
+session_end_tx(struct conn *c, const struct bind *b)
+{
+	int rc = exec_bound(c, Q_SES_TOK_REVOKE, b, 1, NULL);
+
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_CODE_DEL, b, 1, NULL);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_SES_DEL, b, 1, NULL);
+	return rc;
+}
+
+struct session_replace {
+	const char *sr_old_id;
+	const struct store_session *sr_ses; /* NULL: only end the old one */
+};
+
+/* Session sr_ses (when given) takes the place of sr_old_id (when given). */
+static int
+session_replace_tx(struct conn *c, void *arg)
+{
+	const struct session_replace *r = arg;
+	const struct store_session *ses = r->sr_ses;
+	const struct bind old[] = { BT(r->sr_old_id) };
+	int rc = SL_OK;
+
+	if (ses != NULL) {
+		const struct bind put[] = { BT(ses->s_id), BT(ses->s_person_id), BT(ses->s_acr), BT(ses->s_amr),
+			BI(ses->s_auth_time), BI(ses->s_expires) };
+		rc = exec_bound(c, Q_SES_PUT, put, NBIND(put), NULL);
+	}
+	if (r->sr_old_id == NULL)
+		return rc;
+	if (ses != NULL) {
+		/* The same person's tokens and codes follow the session, so
+		 * logging out later still ends them; anyone else's end here. */
+		const struct bind move[] = { BT(r->sr_old_id), BT(ses->s_id), BT(ses->s_person_id) };
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_TOK_MOVE, move, NBIND(move), NULL);
+		if (rc == SL_OK)
+			rc = exec_bound(c, Q_SES_CODE_MOVE, move, NBIND(move), NULL);
+	}
+	if (rc == SL_OK)
+		rc = session_end_tx(c, old);
+	return rc;
+}
+
+int
+store_session_logout(struct store *st, const char *id)
+{
+	struct session_replace r = { id, NULL };
+
+	return tx_run(st, DUR_NORMAL, session_replace_tx, &r);
+}
+
+int
+store_session_replace(struct store *st, const char *old_id, const struct store_session *ses)
+{
+	struct session_replace r = { old_id, ses };
+
+	return tx_run(st, DUR_NORMAL, session_replace_tx, &r);
+}
+
+void
+store_session_clear(struct store_session *ses)
+{
+	free(ses->s_id);
+	free(ses->s_person_id);
+	free(ses->s_acr);
+	free(ses->s_amr);
+	memset(ses, 0, sizeof(*ses));
+}
+
+/* ---- jti ---- */
+
+int
+store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t expires)
+{
+	const struct bind b[] = { BT(client_id), BT(jti), BI(expires) };
+
+	return write_one(st, DUR_NORMAL, Q_JTI_PUT, b, NBIND(b), false);
+}
+
+/* ---- audit ---- */
+
+int
+store_audit_add(struct store *st, const struct store_audit *a)
+{
+	const struct bind b[] = { BI(sl_now()), BT(a->au_event), BT(a->au_result ? a->au_result : "ok"),
+		BT(a->au_person_id), BT(a->au_client_id), BT(a->au_key), BT(a->au_ip), BT(a->au_detail) };
+
+	return write_one(st, DUR_FULL, Q_AUDIT_ADD, b, NBIND(b), false);
+}
+
+int
+store_audit_count(struct store *st, const char *event, const char *result, int64_t *n)
+{
+	struct conn *c = conn_get(st);
+	struct stmt *s = conn_stmt(c, Q_AUDIT_COUNT);
+	int rc;
+
+	bind_text(s, 1, event);
+	bind_text(s, 2, result);
+	rc = step_row(c, s);
+	if (rc == SL_OK)
+		*n = col_int(s, 0);
+	stmt_reset(s);
+	conn_put(st, c);
+	return rc;
+}
+
+struct audit_visit {
+	int (*fn)(const struct store_audit_row *, void *);
+	void *arg;
+};
+
+/* The row's text points into the statement: valid during the call only. */
+static int
+audit_row(struct stmt *s, void *ctx)
+{
+	const struct audit_visit *v = ctx;
+	struct store_audit_row row;
+
+	row.ar_time = col_int(s, 0);
+	row.ar_event = col_str(s, 1);
+	row.ar_result = col_str(s, 2);
+	row.ar_client_id = col_str(s, 3);
+	row.ar_key = col_str(s, 4);
+	row.ar_ip = col_str(s, 5);
+	row.ar_detail = col_str(s, 6);
+	return v->fn(&row, v->arg);
+}
+
+int
+store_audit_each_person(struct store *st, const char *person_id, int limit,
+	int (*fn)(const struct store_audit_row *, void *), void *arg)
+{
+	const struct bind b[] = { BT(person_id), BI(limit) };
+	struct audit_visit v = { fn, arg };
+
+	if (person_id == NULL || limit < 1)
+		return SL_EINVAL;
+	return read_each(st, Q_AUDIT_PERSON, b, NBIND(b), audit_row, &v);
+}
+
+/* ---- housekeeping ---- */
+
+/* How long a row outlives its expiry (or, for the outbox, its creation). */
+#define APPRQ_KEEP_AFTER_EXPIRY 3600 /* the browser may still ask how it ended */
+/* An outbox row holds a live activation code in clear: kept no longer
+ * than the longest code lifetime ([app] sms_code_lifetime is at most an
+ * hour), enough for the operator (sleutel sms tail) and the demo. */
+#define SMS_OUTBOX_KEEP 3600
+/* The app and the browser may still ask how a Smart-ID registration or
+ * signing request ended. */
+#define SID_KEEP_AFTER_EXPIRY 3600
+
+struct purge {
+	int64_t pg_now;
+	int pg_total;
+};
+
+static int
+purge_tx(struct conn *c, void *arg)
+{
+	static const struct {
+		const char *table;
+		const char *column;
+		int64_t keep;
+	} rules[] = {
+		{ "auth_requests", "expires", 0 },
+		{ "codes", "expires", 0 },
+		{ "tokens", "expires", 0 },
+		{ "sessions", "expires", 0 },
+		{ "jti_seen", "expires", 0 },
+		{ "enrollments", "expires", 0 },
+		{ "app_requests", "expires", APPRQ_KEEP_AFTER_EXPIRY },
+		{ "ciba_requests", "expires", 0 },
+		{ "sms_outbox", "created", SMS_OUTBOX_KEEP },
+		{ "sid_registrations", "expires", SID_KEEP_AFTER_EXPIRY },
+		{ "sid_visits", "expires", 0 },
+		{ "sid_requests", "expires", SID_KEEP_AFTER_EXPIRY },
+		{ "sid_sessions", "keep_until", 0 },
+	};
+	struct purge *p = arg;
+	int rc = SL_OK;
+
+	p->pg_total = 0; /* rows a run before this one deleted were rolled back */
+	for (size_t i = 0; rc == SL_OK && i < sizeof(rules) / sizeof(rules[0]); i++) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s <= %lld", rules[i].table, rules[i].column,
+			(long long)(p->pg_now - rules[i].keep));
+		rc = conn_exec(c, sql);
+		p->pg_total += conn_changes(c);
+	}
+	return rc;
+}
+
+int
+store_purge_expired(struct store *st, int64_t now)
+{
+	struct purge p = { now, 0 };
+	int rc = tx_run(st, DUR_NORMAL, purge_tx, &p);
+
+	return rc == SL_OK ? p.pg_total : rc;
+}
