@@ -104,14 +104,14 @@ drive(const struct bl_opts *o, struct trivial *t, bl_op_fn op, pid_t pid, const 
 }
 
 static int
-run_sleutel(const struct bl_opts *o, struct bl_result *r)
+run_sleutel(const struct bl_opts *o, struct bl_result *r, const char *name, const char *extra)
 {
 	struct bl_server s;
 	struct trivial t = { 0 };
 	char secret[128], authz[300], token[300];
 	int rc;
 
-	if (bl_server_start(o, "trivial", false, false, "[portal]\nkeys = test\n", &s) != 0)
+	if (bl_server_start(o, name, false, false, extra, &s) != 0)
 		return -1;
 	if ((rc = bl_server_client(o, &s, t.t_client, secret)) == 0) {
 		snprintf(t.t_basic, sizeof(t.t_basic), "%s:%s", t.t_client, secret);
@@ -187,12 +187,20 @@ int
 bl_trivial(const struct bl_opts *o, json_t *out)
 {
 	struct bl_result s = { .r_scenario = "trivial" }, p = { .r_scenario = "trivial" };
+	struct bl_result m = { .r_scenario = "trivial" };
 	int rc = 0;
 
 	snprintf(s.r_what, sizeof(s.r_what), "sleuteld login (test key, http+proxy)");
+	snprintf(m.r_what, sizeof(m.r_what), "  the same, connection_memory = 8192");
 	snprintf(p.r_what, sizeof(p.r_what), "oidc-provider login (devInteractions)");
-	if (run_sleutel(o, &s) == 0)
+	if (run_sleutel(o, &s, "trivial", "[portal]\nkeys = test\n") == 0)
 		bl_report(out, &s);
+	else
+		rc = -1;
+	/* MHD zeroes a connection's whole memory pool for each request: the
+	 * smallest pool shows what that costs a login */
+	if (run_sleutel(o, &m, "trivial-mem", "[portal]\nkeys = test\n[server]\nconnection_memory = 8192\n") == 0)
+		bl_report(out, &m);
 	else
 		rc = -1;
 	if (run_peer(o, &p) == 0)
