@@ -36,16 +36,17 @@ num_or_null(double v)
 void
 bl_report(json_t *out, const struct bl_result *r)
 {
+	bool derived = r->r_cpu_us < 0 && r->r_rate == 0; /* a ratio, a memory figure */
 	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "scenario",
 		r->r_scenario, "what", r->r_what, "done", (json_int_t)r->r_done, "failed", (json_int_t)r->r_failed,
-		"seconds", num_or_null(r->r_seconds), "per_second", num_or_null(r->r_rate), "server_cpu_us_per_op",
-		num_or_null(r->r_cpu_us), "p50_ms", num_or_null(r->r_p50), "p99_ms", num_or_null(r->r_p99), "p999_ms",
-		num_or_null(r->r_p999), "resume_p50_ms", num_or_null(r->r_aux50), "resume_p99_ms",
-		num_or_null(r->r_aux99), "resume_p999_ms", num_or_null(r->r_aux999), "value",
-		r->r_extra != 0 ? json_real(r->r_extra) : json_null());
+		"seconds", num_or_null(derived ? -1 : r->r_seconds), "per_second",
+		num_or_null(derived ? -1 : r->r_rate), "server_cpu_us_per_op", num_or_null(r->r_cpu_us), "p50_ms",
+		num_or_null(r->r_p50), "p99_ms", num_or_null(r->r_p99), "p999_ms", num_or_null(r->r_p999),
+		"resume_p50_ms", num_or_null(r->r_aux50), "resume_p99_ms", num_or_null(r->r_aux99), "resume_p999_ms",
+		num_or_null(r->r_aux999), "value", r->r_extra != 0 ? json_real(r->r_extra) : json_null());
 
 	json_array_append_new(out, o);
-	if (r->r_cpu_us < 0 && r->r_rate == 0) /* a derived figure (ratio, memory) */
+	if (derived)
 		printf("%-9s %-46s %38s %12.*f\n", r->r_scenario, r->r_what, "", r->r_extra < 10 ? 3 : 1, r->r_extra);
 	else
 		printf("%-9s %-46s %7ld %4ld %9.1f %9.0f %8.1f %8.1f %s\n", r->r_scenario, r->r_what, r->r_done,
