@@ -242,8 +242,8 @@ tx_stmt_run(struct sqlite_conn *sc, enum tx_stmt t)
 {
 	int r;
 
-	if (sc->sc_tx[t] == NULL &&
-		sqlite3_prepare_v3(sc->sc_db, tx_sql[t], -1, SQLITE_PREPARE_PERSISTENT, &sc->sc_tx[t], NULL) != SQLITE_OK) {
+	if (sc->sc_tx[t] == NULL && sqlite3_prepare_v3(sc->sc_db, tx_sql[t], -1, SQLITE_PREPARE_PERSISTENT,
+					    &sc->sc_tx[t], NULL) != SQLITE_OK) {
 		log_error("%s: %s", tx_sql[t], sqlite3_errmsg(sc->sc_db));
 		return SL_ESTORE;
 	}
