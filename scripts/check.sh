@@ -1,10 +1,14 @@
 #!/bin/sh
 # check.sh BUILD SAN — every test of every kind, with one closing line
 # "N passed, N failed[, N skipped]" that counts each test case:
-#   1. unit tests (cmocka), development build
+#   1. unit tests (cmocka), development build; the store's suites again on
+#      PostgreSQL
 #   2. integration tests (node:test + openid-client against a real sleuteld)
+#      on SQLite
 #   3. browser tests (Debian Chromium via playwright-core, axe)
-#   4. the sanitizer build (address,undefined): unit and integration again
+#   4. the sanitizer build (address,undefined): unit tests, and the
+#      integration tests again on PostgreSQL, so that the whole suite runs
+#      on both engines without a phase of its own
 #   5. each libFuzzer target for FUZZ_SECONDS on its corpus (clang build),
 #      FUZZ_JOBS (default: the number of cores) at a time
 set -u
@@ -23,10 +27,11 @@ add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + $
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)";
 # a binary that dies before its summary counts as one failure.
+# run_unit LABEL BUILD [NAME-PATTERN]
 run_unit() {
 	label=$1
 	build=$2
-	for t in $(find "$build/tests" -type f -name 'test_*' -perm -u+x | sort); do
+	for t in $(find "$build/tests" -type f -name "${3:-test_*}" -perm -u+x | sort); do
 		out="$work/$(basename "$t").$label.log"
 		"$t" >"$out" 2>&1
 		rc=$?
@@ -73,6 +78,21 @@ run_node() {
 "$BUILD/sleutel" init "$work/ca" >/dev/null 2>&1 || { echo "check: sleutel init failed"; exit 1; }
 export SLEUTEL_TEST_CA="$work/ca/tls" NODE_EXTRA_CA_CERTS="$work/ca/tls/ca.pem"
 
+# One PostgreSQL server for the run (127.0.0.1, a free port, a temp dir),
+# stopped by its PID at the end, also on failure or interruption.  Each
+# test makes its own database on it.  If it cannot start, the PostgreSQL
+# phases fail: they are not skipped.
+pgdir=$(mktemp -d /tmp/sleutel-pg.XXXXXX)
+stop_pg() { sh scripts/pg-test-server.sh stop "$pgdir" >/dev/null 2>&1; }
+trap 'stop_pg; rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM
+SLEUTEL_TEST_PG=$(sh scripts/pg-test-server.sh start "$pgdir") || SLEUTEL_TEST_PG=
+if [ -z "$SLEUTEL_TEST_PG" ]; then
+	echo "check: the PostgreSQL test server did not start"
+	add 0 1
+fi
+export SLEUTEL_TEST_PG
+
 # The sanitizer and fuzz trees build in the background, at the lowest
 # priority, while the development build's tests run: those mostly wait on
 # their servers, and a nice 19 build only takes the cores they leave idle.
@@ -95,17 +115,22 @@ build_trees() {
 build_trees &
 trees_pid=$!
 
-echo "== unit tests"
+echo "== unit tests (sqlite)"
 run_unit dev "$BUILD"
 
-echo "== integration tests"
+echo "== unit tests of the store (postgresql)"
+export SLEUTEL_TEST_ENGINE=postgresql
+run_unit dev-pg "$BUILD" 'test_store*'
+unset SLEUTEL_TEST_ENGINE
+
+echo "== integration tests (sqlite)"
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node integration "${INTEGRATION_JOBS:-2}" tests/integration/*.test.mjs
 
-echo "== browser tests"
+echo "== browser tests (sqlite)"
 mkdir -p tests/artifacts/browser
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser 1 tests/browser/*.test.mjs
 
-echo "== sanitizer build (address, undefined)"
+echo "== sanitizer build (address, undefined): unit (sqlite), integration (postgresql)"
 wait "$trees_pid"
 if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
 	sh scripts/link-share.sh "$SAN"
@@ -113,7 +138,9 @@ if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
 	run_unit asan "$SAN"
 	# Three at a time: nothing builds behind them any more, and the files
 	# wait on their servers most of the time (251 s at two, 198 s at three).
-	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan "${SAN_INTEGRATION_JOBS:-3}" tests/integration/*.test.mjs
+	export SLEUTEL_TEST_ENGINE=postgresql
+	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan-pg "${SAN_INTEGRATION_JOBS:-3}" tests/integration/*.test.mjs
+	unset SLEUTEL_TEST_ENGINE
 else
 	tail -n 40 "$work/san-build.log"
 	add 0 1
@@ -162,6 +189,7 @@ else
 	add 0 1
 fi
 
+stop_pg
 rm -rf "$work"
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"

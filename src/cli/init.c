@@ -13,12 +13,17 @@
 #include "../crypto/crypto.h"
 #include "../pki/pki.h"
 
+/* The longest --postgresql connection string. */
+#define INIT_CONNINFO_MAX 1024
+
 static void
 init_usage(void)
 {
 	printf("usage: sleutel init DIR [--issuer URL] [--port N] [--eid-port N] [--ca CADIR] [--demo [--pki-port N]]\n"
+	       "                        [--postgresql CONNINFO]\n"
 	       "\nWrites DIR/sleutel.ini, DIR/tls (a local CA and a certificate for localhost and\n"
-	       "127.0.0.1), DIR/keys (the master secret and ID-token signing keys) and DIR/sleutel.db,\n"
+	       "127.0.0.1), DIR/keys (the master secret and ID-token signing keys) and DIR/sleutel.db\n"
+	       "(or the PostgreSQL database's schema),\n"
 	       "so that 'sleuteld --config DIR/sleutel.ini' starts with nothing else.\n"
 	       "  --issuer URL   the issuer (default https://127.0.0.1:PORT)\n"
 	       "  --port N       portal and OIDC port (default 8443)\n"
@@ -26,7 +31,10 @@ init_usage(void)
 	       "  --ca CADIR     issue the TLS certificate from CADIR/ca.pem and CADIR/ca.key\n"
 	       "                 instead of making a new local CA\n"
 	       "  --demo         make a demo PKI in DIR/pki and trust it instead of the Belgian roots;\n"
-	       "                 sleuteld then serves its OCSP responder and CRLs on --pki-port (8889)\n");
+	       "                 sleuteld then serves its OCSP responder and CRLs on --pki-port (8889)\n"
+	       "  --postgresql CONNINFO\n"
+	       "                 keep the records in PostgreSQL ([store] engine = postgresql) at this libpq\n"
+	       "                 connection string, instead of DIR/sleutel.db\n");
 }
 
 static int
@@ -128,12 +136,29 @@ trust_section(char *out, size_t len, int pki_port)
 			pki_port);
 }
 
-static int
-make_config(const char *dir, const char *issuer, int port, int eid_port, int pki_port, struct sl_err *err)
+/* The [store] section: SQLite's file in DIR, or PostgreSQL at `conninfo`. */
+static void
+store_section(char *out, size_t len, const char *conninfo)
 {
-	char text[4096], trust[1024];
+	if (conninfo == NULL)
+		snprintf(out, len, "[store]\npath = sleutel.db\n\n");
+	else
+		snprintf(out, len,
+			"[store]\n"
+			"; PostgreSQL: see docs/operator.md (On PostgreSQL).\n"
+			"engine = postgresql\n"
+			"conninfo = %s\n\n",
+			conninfo);
+}
+
+static int
+make_config(const char *dir, const char *issuer, int port, int eid_port, int pki_port, const char *conninfo,
+	struct sl_err *err)
+{
+	char text[4096], trust[1024], store[INIT_CONNINFO_MAX + 128];
 
 	trust_section(trust, sizeof(trust), pki_port);
+	store_section(store, sizeof(store), conninfo);
 
 	snprintf(text, sizeof(text),
 		"; sleutel configuration, written by 'sleutel init'.\n"
@@ -152,8 +177,7 @@ make_config(const char *dir, const char *issuer, int port, int eid_port, int pki
 		"tls_cert = tls/server.pem\n"
 		"tls_key = tls/server.key\n"
 		"%s"
-		"[store]\n"
-		"path = sleutel.db\n\n"
+		"%s"
 		"[keys]\n"
 		"dir = keys\n\n"
 		"[metrics]\n"
@@ -164,7 +188,7 @@ make_config(const char *dir, const char *issuer, int port, int eid_port, int pki
 		"; The login keys offered on the key-choice page.\n"
 		"keys = eid,app,smartid%s\n"
 		"default_language = nl\n",
-		issuer, port, eid_port, eid_port, trust,
+		issuer, port, eid_port, eid_port, trust, store,
 #ifdef SL_TEST_KEY
 		",test"
 #else
@@ -202,7 +226,7 @@ parse_port(const char *s, int *out)
 int
 cli_init(int argc, char **argv)
 {
-	const char *dir = NULL, *issuer = NULL, *ca_dir = NULL;
+	const char *dir = NULL, *issuer = NULL, *ca_dir = NULL, *conninfo = NULL;
 	char issuer_buf[256], *ini;
 	int port = 8443, eid_port = 8444, pki_port = 8889;
 	bool demo = false;
@@ -222,6 +246,14 @@ cli_init(int argc, char **argv)
 		} else if (strcmp(argv[i], "--pki-port") == 0 && i + 1 < argc) {
 			if (parse_port(argv[++i], &pki_port) != SL_OK)
 				return cli_error("--pki-port takes a number from 1 to 65535");
+		} else if (strcmp(argv[i], "--postgresql") == 0 && i + 1 < argc) {
+			conninfo = argv[++i];
+			/* One line of the configuration, of a bounded length. */
+			if (conninfo[0] == '\0' || strlen(conninfo) > INIT_CONNINFO_MAX ||
+				strpbrk(conninfo, "\r\n") != NULL)
+				return cli_error("--postgresql takes a libpq connection string of one line, at most %d "
+						 "characters",
+					INIT_CONNINFO_MAX);
 		} else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
 			ca_dir = argv[++i];
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
@@ -262,7 +294,7 @@ cli_init(int argc, char **argv)
 	if (rc == SL_OK && demo)
 		rc = make_demo_pki(dir, pki_port, &err);
 	if (rc == SL_OK)
-		rc = make_config(dir, issuer, port, eid_port, demo ? pki_port : 0, &err);
+		rc = make_config(dir, issuer, port, eid_port, demo ? pki_port : 0, conninfo, &err);
 	if (rc == SL_OK && (rc = cli_open(ini, &cc)) == CLI_OK) {
 		rc = cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, sl_now(), &err);
 		cli_close(&cc);

@@ -1,7 +1,207 @@
 /*
  * pg_schema.c — the schema in PostgreSQL's dialect: the same numbered
- * steps as sqlite_schema.c.  To be written (issue 11).
+ * steps as sqlite_schema.c (step i brings a database to version i+1; the
+ * version is kept in the one row of table schema_version; pg.c runs each
+ * step in its own transaction under an advisory lock).
+ *
+ * The differences: integers are BIGINT (SQLite's are 64-bit); AUTOINCREMENT
+ * is GENERATED ALWAYS AS IDENTITY (never reused, and an explicit value is
+ * refused); the audit's append-only triggers call one plpgsql function;
+ * and the tables whose lists the shared SQL orders by SQLite's implicit
+ * `rowid` (insertion order) get a column of that name.  A new step goes at
+ * the end of both arrays, in each engine's dialect.
  */
 #include "store_int.h"
 
-const char *const store_schema_pg[STORE_SCHEMA_VERSION] = { NULL };
+/* Insertion order, for the lists ordered by `created, rowid`. */
+#define PG_ROWID "rowid BIGINT GENERATED ALWAYS AS IDENTITY"
+
+const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
+	/* 1: the foundation */
+	"CREATE TABLE persons ("
+	" id TEXT PRIMARY KEY, rrn TEXT UNIQUE, given_name TEXT, family_name TEXT,"
+	" birthdate TEXT, created BIGINT NOT NULL, updated BIGINT NOT NULL);"
+	"CREATE TABLE clients ("
+	" client_id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_hash TEXT,"
+	" auth_method TEXT NOT NULL, redirect_uris TEXT NOT NULL, post_logout_uris TEXT NOT NULL,"
+	" jwks TEXT, id_token_alg TEXT NOT NULL, sector TEXT NOT NULL,"
+	" require_par BIGINT NOT NULL, created BIGINT NOT NULL);"
+	"CREATE TABLE signing_keys ("
+	" kid TEXT PRIMARY KEY, alg TEXT NOT NULL, created BIGINT NOT NULL,"
+	" use_after BIGINT NOT NULL, retire_after BIGINT NOT NULL);"
+	"CREATE TABLE auth_requests ("
+	" id TEXT PRIMARY KEY, kind TEXT NOT NULL, client_id TEXT NOT NULL,"
+	" params TEXT NOT NULL, browser TEXT, expires BIGINT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'pending', person_id TEXT, key TEXT, acr TEXT, amr TEXT,"
+	" auth_time BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX auth_requests_expires ON auth_requests(expires);"
+	"CREATE TABLE codes ("
+	" hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,"
+	" person_id TEXT NOT NULL, session_id TEXT, redirect_uri TEXT NOT NULL, scope TEXT NOT NULL,"
+	" nonce TEXT, challenge TEXT NOT NULL, acr TEXT, amr TEXT, claims TEXT,"
+	" auth_time BIGINT NOT NULL, expires BIGINT NOT NULL, used BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX codes_expires ON codes(expires);"
+	"CREATE TABLE tokens ("
+	" hash TEXT PRIMARY KEY, kind TEXT NOT NULL, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,"
+	" person_id TEXT NOT NULL, session_id TEXT, scope TEXT NOT NULL, acr TEXT, amr TEXT,"
+	" claims TEXT, auth_time BIGINT NOT NULL, expires BIGINT NOT NULL,"
+	" revoked BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX tokens_grant ON tokens(grant_id);"
+	"CREATE INDEX tokens_expires ON tokens(expires);"
+	"CREATE TABLE sessions ("
+	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL, acr TEXT, amr TEXT,"
+	" auth_time BIGINT NOT NULL, expires BIGINT NOT NULL);"
+	"CREATE TABLE jti_seen ("
+	" client_id TEXT NOT NULL, jti TEXT NOT NULL, expires BIGINT NOT NULL,"
+	" PRIMARY KEY (client_id, jti));"
+	"CREATE TABLE audit ("
+	" seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, time BIGINT NOT NULL, event TEXT NOT NULL,"
+	" result TEXT NOT NULL, person_id TEXT, client_id TEXT, key TEXT, ip TEXT, detail TEXT);"
+	"CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+	" $$BEGIN RAISE EXCEPTION 'audit is append-only'; END$$;"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	" FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	" FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+	"CREATE TABLE key_generation (id BIGINT PRIMARY KEY CHECK (id = 1), gen BIGINT NOT NULL);"
+	"INSERT INTO key_generation VALUES (1, 0);",
+
+	/* 2: SQLite's step closes REPLACE (a delete that fires no DELETE
+	 * trigger); here an explicit seq is refused by GENERATED ALWAYS, and
+	 * the hole of the same kind is TRUNCATE (it fires no row trigger). */
+	"CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+	" FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();",
+
+	/* 3: the sleutel app key.  Accounts and devices are durable; the
+	 * rest is short-lived and purged (store_purge_expired). */
+	"ALTER TABLE clients ADD COLUMN ciba_mode TEXT;"
+	"ALTER TABLE clients ADD COLUMN ciba_endpoint TEXT;"
+	"ALTER TABLE codes ADD COLUMN authz_details TEXT;"
+	"ALTER TABLE tokens ADD COLUMN authz_details TEXT;"
+	"CREATE TABLE accounts ("
+	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL REFERENCES persons(id), phone TEXT NOT NULL UNIQUE,"
+	" status TEXT NOT NULL, failures BIGINT NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0,"
+	" created BIGINT NOT NULL);"
+	"CREATE INDEX accounts_person ON accounts(person_id);"
+	"CREATE TABLE devices ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES accounts(id), name TEXT,"
+	" jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL, confirm_key TEXT NOT NULL,"
+	" status TEXT NOT NULL, created BIGINT NOT NULL, last_used BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX devices_account ON devices(account_id, created);"
+	"CREATE TABLE enrollments ("
+	" id TEXT PRIMARY KEY, phone TEXT NOT NULL, jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL,"
+	" device_name TEXT, lang TEXT, terms TEXT, status TEXT NOT NULL, sms_hash TEXT,"
+	" sms_attempts BIGINT NOT NULL DEFAULT 0, sms_sends BIGINT NOT NULL DEFAULT 0,"
+	" sms_expires BIGINT NOT NULL DEFAULT 0, proof_method TEXT, person TEXT, proof_state TEXT,"
+	" created BIGINT NOT NULL, expires BIGINT NOT NULL);"
+	"CREATE INDEX enrollments_expires ON enrollments(expires);"
+	"CREATE TABLE app_requests ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL, client_id TEXT NOT NULL, rp_name TEXT,"
+	" action TEXT NOT NULL, display_text TEXT, authz_details TEXT, codes TEXT, code TEXT, nonce TEXT,"
+	" link_kind TEXT, link_id TEXT, ip TEXT, status TEXT NOT NULL DEFAULT 'pending', device_id TEXT,"
+	" extended BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL, expires BIGINT NOT NULL);"
+	"CREATE INDEX app_requests_account ON app_requests(account_id, status);"
+	"CREATE INDEX app_requests_expires ON app_requests(expires);"
+	"CREATE TABLE ciba_requests ("
+	" id TEXT PRIMARY KEY, client_id TEXT NOT NULL, apprq_id TEXT, scope TEXT, acr TEXT,"
+	" binding_message TEXT, notification_token TEXT, authz_details TEXT,"
+	" status TEXT NOT NULL DEFAULT 'pending', person_id TEXT, auth_time BIGINT NOT NULL DEFAULT 0,"
+	" last_poll BIGINT NOT NULL DEFAULT 0, poll_interval BIGINT NOT NULL DEFAULT 5,"
+	" expires BIGINT NOT NULL);"
+	"CREATE INDEX ciba_requests_expires ON ciba_requests(expires);"
+	"CREATE TABLE sms_outbox ("
+	" seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, phone TEXT NOT NULL, text TEXT NOT NULL,"
+	" created BIGINT NOT NULL);"
+	"CREATE INDEX sms_outbox_created ON sms_outbox(created);"
+	"CREATE INDEX audit_person ON audit(person_id, seq);",
+
+	/* 4: the eID key's one-time result.  A card presented on the eID
+	 * origin is kept on the pending request, behind the hash of a
+	 * one-time value, until the browser that started the request redeems
+	 * it on the portal (store_authreq_set_result / _take_result). */
+	"ALTER TABLE auth_requests ADD COLUMN result_hash TEXT;"
+	"ALTER TABLE auth_requests ADD COLUMN result TEXT;"
+	"ALTER TABLE auth_requests ADD COLUMN result_expires BIGINT NOT NULL DEFAULT 0;",
+
+	/* 5: logout revokes the tokens and drops the codes of its session. */
+	"CREATE INDEX IF NOT EXISTS tokens_session"
+	" ON tokens(session_id);"
+	"CREATE INDEX IF NOT EXISTS codes_session ON codes(session_id);",
+
+	/* 6: the scopes each client may be granted, and what each person
+	 * agreed to share with each client.  Clients that existed before get
+	 * "openid profile": the national register number (eid) is granted
+	 * again only by an operator, explicitly. */
+	"ALTER TABLE clients ADD COLUMN scopes TEXT NOT NULL DEFAULT 'openid profile';"
+	"CREATE TABLE consents ("
+	" person_id TEXT NOT NULL, client_id TEXT NOT NULL, scopes TEXT NOT NULL,"
+	" created BIGINT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (person_id, client_id));",
+
+	/* 7: the coarse context (browser, OS, network) of the browser that
+	 * started a login, shown by the app so a relayed QR code stands out. */
+	"ALTER TABLE auth_requests ADD COLUMN context TEXT; ALTER TABLE app_requests ADD COLUMN context TEXT;",
+
+	/* 8: Smart-ID-style split-key accounts (src/store/smartid*.c).  One
+	 * account per person; a device's transport key and document number
+	 * are never reused (any status); a registration holds its key while
+	 * it lives (store_sid_registration_put drops an expired or failed
+	 * one first) and its code while at "code" (the partial index). */
+	"CREATE TABLE sid_accounts ("
+	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL UNIQUE REFERENCES persons(id), status TEXT NOT NULL,"
+	" email TEXT, phone TEXT, created BIGINT NOT NULL, " PG_ROWID ");"
+	"CREATE TABLE sid_devices ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL REFERENCES sid_accounts(id), name TEXT,"
+	" jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL, document TEXT NOT NULL UNIQUE,"
+	" status TEXT NOT NULL, reason TEXT, created BIGINT NOT NULL, last_used BIGINT NOT NULL DEFAULT 0,"
+	" " PG_ROWID ");"
+	"CREATE INDEX sid_devices_account ON sid_devices(account_id, created);"
+	"CREATE TABLE sid_keys ("
+	" device_id TEXT NOT NULL REFERENCES sid_devices(id), key_use TEXT NOT NULL, sealed TEXT NOT NULL,"
+	" version BIGINT NOT NULL, cert_pem TEXT, cert_serial TEXT, failures BIGINT NOT NULL DEFAULT 0,"
+	" locked_until BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (device_id, key_use));"
+	"CREATE TABLE sid_registrations ("
+	" id TEXT PRIMARY KEY, jkt TEXT NOT NULL UNIQUE, transport_jwk TEXT NOT NULL, device_name TEXT,"
+	" lang TEXT, terms TEXT, country TEXT, method TEXT, status TEXT NOT NULL, code_hash TEXT,"
+	" auth_sealed TEXT, auth_version BIGINT NOT NULL DEFAULT 0, sign_sealed TEXT,"
+	" sign_version BIGINT NOT NULL DEFAULT 0, person TEXT, email TEXT, phone TEXT, challenge TEXT,"
+	" recall_failures BIGINT NOT NULL DEFAULT 0, created BIGINT NOT NULL, expires BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX sid_registrations_code ON sid_registrations(code_hash) WHERE status = 'code';"
+	"CREATE INDEX sid_registrations_expires ON sid_registrations(expires);"
+	"CREATE TABLE sid_visits ("
+	" id TEXT PRIMARY KEY, person TEXT, email TEXT, phone TEXT, registration_id TEXT,"
+	" code_tries BIGINT NOT NULL DEFAULT 0, expires BIGINT NOT NULL);"
+	"CREATE INDEX sid_visits_expires ON sid_visits(expires);"
+	"CREATE TABLE sid_requests ("
+	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL, client_id TEXT NOT NULL, rp_name TEXT,"
+	" action TEXT NOT NULL, key_use TEXT NOT NULL, display_text TEXT, nonce TEXT, hash TEXT NOT NULL,"
+	" digest TEXT NOT NULL, padding TEXT NOT NULL, vc TEXT, link_kind TEXT, link_id TEXT, ip TEXT,"
+	" status TEXT NOT NULL DEFAULT 'pending', device_id TEXT, signature TEXT, created BIGINT NOT NULL,"
+	" expires BIGINT NOT NULL, " PG_ROWID ");"
+	"CREATE INDEX sid_requests_account ON sid_requests(account_id, status);"
+	"CREATE INDEX sid_requests_expires ON sid_requests(expires);",
+	/* 9: a registration keeps the app's shares (sealed) until the portal
+	 * confirms; only then are the server keys made (auth_sealed, sign_sealed).
+	 * One still waiting for its code was started under the old rule (keys
+	 * made at the start): it is dropped, the app starts again. */
+	"ALTER TABLE sid_registrations ADD COLUMN auth_share TEXT;"
+	"ALTER TABLE sid_registrations ADD COLUMN sign_share TEXT;"
+	"DELETE FROM sid_registrations WHERE status = 'code';",
+	/* 10: the Smart-ID RP API (src/keys/sidrp): its relying parties, its
+	 * sessions (results kept a while after they complete), and on a
+	 * device's signing request the one device it is for (by document) and
+	 * the RP API fields it shows and signs. */
+	"CREATE TABLE sid_rps ("
+	" uuid TEXT PRIMARY KEY, name TEXT NOT NULL, allow_ip TEXT, permissions TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'active', created BIGINT NOT NULL, " PG_ROWID ");"
+	"CREATE TABLE sid_sessions ("
+	" id TEXT PRIMARY KEY, rp_uuid TEXT NOT NULL REFERENCES sid_rps(uuid), api TEXT NOT NULL,"
+	" type TEXT NOT NULL, flow TEXT NOT NULL, target_kind TEXT NOT NULL, target TEXT, account_id TEXT,"
+	" params TEXT NOT NULL, token TEXT UNIQUE, secret TEXT, server_random TEXT, vc TEXT, idem TEXT,"
+	" request_id TEXT, ip TEXT, state TEXT NOT NULL DEFAULT 'RUNNING', result TEXT,"
+	" created BIGINT NOT NULL, expires BIGINT NOT NULL, keep_until BIGINT NOT NULL, " PG_ROWID ");"
+	"CREATE INDEX sid_sessions_rp ON sid_sessions(rp_uuid, state, expires);"
+	"CREATE INDEX sid_sessions_idem ON sid_sessions(idem, created);"
+	"CREATE INDEX sid_sessions_keep ON sid_sessions(keep_until);"
+	"ALTER TABLE sid_requests ADD COLUMN device_only TEXT;"
+	"ALTER TABLE sid_requests ADD COLUMN extra TEXT;",
+};

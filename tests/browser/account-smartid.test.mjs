@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer } from '../integration/lib/harness.mjs';
+import { sql as dbSql } from '../integration/lib/db.mjs';
 import { registerSmartId } from '../integration/lib/smartid.mjs';
 import { launchBrowser, Watch, clearArtifacts, screenshot, axe, shots, at } from './lib/browser.mjs';
 
@@ -24,10 +25,7 @@ let phone;
 let tablet;
 const watch = new Watch();
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 async function assertAccessible(page, label) {
   const violations = await axe(page, label);

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, DEMO_PERSON } from '../integration/lib/harness.mjs';
+import { sql as dbSql } from '../integration/lib/db.mjs';
 import { enrolPhone } from '../integration/lib/phone.mjs';
 import { launchBrowser, Watch, clearArtifacts, screenshot, axe, shots, at } from './lib/browser.mjs';
 
@@ -22,10 +23,7 @@ let phone;
 const watch = new Watch();
 
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 // The outbox as phone.mjs's SMS gateway: the last code sent to a number.
 const outbox = {

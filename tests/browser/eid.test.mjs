@@ -30,6 +30,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { startServer, SLEUTEL, DEMO_PERSON } from '../integration/lib/harness.mjs';
+import { sqlJson } from '../integration/lib/db.mjs';
 import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, untranslated, shots, spkiHash, at, autoConsent }
   from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
@@ -203,9 +204,7 @@ function eidServerCert() {
 }
 
 function audit() {
-  return execFileP('sqlite3', ['-readonly', '-json', path.join(server.dir, 'sleutel.db'),
-    'SELECT event, result, key, client_id, detail FROM audit ORDER BY seq'], { encoding: 'utf8' })
-    .then(({ stdout }) => (stdout.trim() ? JSON.parse(stdout) : []));
+  return sqlJson(server, 'SELECT event, result, key, client_id, detail FROM audit ORDER BY seq');
 }
 
 test('1. eID login: RP → key choice → eID card reader → eID page → card on the eID origin → back at the RP', async (t) => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, Agent, loginWithTestKey, DEMO_PERSON } from './lib/harness.mjs';
+import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { registerRp, codeFlow } from './lib/flows.mjs';
 import { Phone, enrolPhone } from './lib/phone.mjs';
 
@@ -17,10 +18,7 @@ const OTHER = { rrn: '90020212345', given_name: 'Eva', family_name: 'Andere' };
 let server;
 let rp;
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 // The outbox as phone.mjs's SMS gateway: the last code sent to a number.
 const outbox = {
@@ -199,8 +197,8 @@ test('device removal: CSRF token required, only one\'s own device, then gone for
   const html = await page(agent, 'removed=1&lang=en');
   assert.match(html, /role="status">The phone was removed/);
   assert.equal(removeForm(html, mine.deviceId), null, 'a removed device is not listed');
-  const au = JSON.parse(sql(`SELECT json_object('person', person_id, 'ip', ip, 'detail', detail) FROM audit
-    WHERE event = 'device.remove' ORDER BY seq DESC LIMIT 1`));
+  const [au] = sqlRows(server, `SELECT person_id AS person, ip, detail FROM audit
+    WHERE event = 'device.remove' ORDER BY seq DESC LIMIT 1`);
   assert.equal(au.person, sql(`SELECT person_id FROM accounts WHERE id = '${mine.accountId}'`));
   assert.equal(au.ip, '127.0.0.1');
   assert.match(au.detail, new RegExp(mine.deviceId));

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
+import { sqlAsync } from './lib/db.mjs';
 import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
 import { startTestBank } from './lib/bank.mjs';
 import { proofCodeOf } from './lib/phone.mjs';
@@ -43,11 +44,7 @@ async function chooseAppCode(t) {
   assert.equal(await t.exited, 0, t.screen);
 }
 
-async function sql(query) {
-  const { stdout } = await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), query],
-    { encoding: 'utf8' });
-  return stdout.trim();
-}
+const sql = (query) => sqlAsync(server, query);
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-app-tty-'));

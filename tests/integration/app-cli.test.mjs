@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
 import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
+import { sqlAsync } from './lib/db.mjs';
 import { registerRp, authRequest, authParams, assertCodeResponse, tokenRequest } from './lib/flows.mjs';
 import { startTestBank, getEnrollment } from './lib/bank.mjs';
 import { proofCodeOf } from './lib/phone.mjs';
@@ -31,11 +32,7 @@ let bank;
 // Run sleutel-app; `input` goes to its stdin (then closed).
 const app = (args, { input = '', st = state } = {}) => runApp({ server, ca, state: st }, args, input);
 
-async function sql(query) {
-  const { stdout } = await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), query],
-    { encoding: 'utf8' });
-  return stdout.trim();
-}
+const sql = (query) => sqlAsync(server, query);
 
 const smsCode = async (phone) => {
   const text = await sql(`SELECT text FROM sms_outbox WHERE phone = '${phone}' ORDER BY seq DESC LIMIT 1`);

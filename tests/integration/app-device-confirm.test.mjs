@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { smsGateway, enrolPhone } from './lib/phone.mjs';
 
@@ -19,10 +20,7 @@ let seq = 0;
 const person = () => ({ rrn: `850730${String(10000 + seq).slice(-5)}`, given_name: 'Demo', family_name: `P${seq++}` });
 const number = () => `0470 10 ${String(10 + seq).padStart(2, '0')} 00`;
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 before(async () => {
   gw = await smsGateway();
@@ -240,7 +238,7 @@ test('after expiry, another account\'s request, unknown ids: refused, not counte
   assert.equal(r.status, 400);
   assert.equal(r.body.error, 'invalid_request');
   // Expired.
-  sql(`UPDATE app_requests SET expires = strftime('%s','now') - 1 WHERE id='${b.aq}'`);
+  sql(`UPDATE app_requests SET expires = ${Math.floor(Date.now() / 1000)} - 1 WHERE id='${b.aq}'`);
   r = await phone.answer(rq, { code: b.code });
   assert.equal(r.status, 410);
   assert.equal(r.body.error, 'expired');

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { Phone, smsGateway, enrolPhone } from './lib/phone.mjs';
 
 const PERSON = { rrn: '85073003328', given_name: 'Demo', family_name: 'Citizen', birthdate: '1985-07-30' };
@@ -18,9 +19,7 @@ let seq = 0;
 const number = () => `0470 00 ${String(10 + seq++).padStart(2, '0')} 00`;
 const e164 = (n) => `+32${n.replace(/\s/g, '').slice(1)}`;
 
-function sql(query) {
-  return execFileSync('sqlite3', [path.join(server.dir, 'sleutel.db'), query], { encoding: 'utf8' }).trim();
-}
+const sql = (query) => dbSql(server, query);
 
 before(async () => {
   gw = await smsGateway();
@@ -190,7 +189,7 @@ test('an expired SMS code: 410 code_expired; an expired enrolment: 410', async (
   const phone = await new Phone(server).init();
   const n = number();
   assert.equal((await phone.start(n)).status, 201);
-  sql(`UPDATE enrollments SET sms_expires = strftime('%s','now') - 1 WHERE id='${phone.enrollmentId}'`);
+  sql(`UPDATE enrollments SET sms_expires = ${Math.floor(Date.now() / 1000)} - 1 WHERE id='${phone.enrollmentId}'`);
   let r = await phone.call('POST', '/enroll/sms', { code: gw.code(e164(n)) });
   assert.equal(r.status, 410);
   assert.equal(r.body.error, 'code_expired');
@@ -198,7 +197,7 @@ test('an expired SMS code: 410 code_expired; an expired enrolment: 410', async (
   assert.equal(r.status, 200);
   r = await phone.call('POST', '/enroll/sms', { code: gw.code(e164(n)) });
   assert.equal(r.status, 200);
-  sql(`UPDATE enrollments SET expires = strftime('%s','now') - 1 WHERE id='${phone.enrollmentId}'`);
+  sql(`UPDATE enrollments SET expires = ${Math.floor(Date.now() / 1000)} - 1 WHERE id='${phone.enrollmentId}'`);
   r = await phone.call('GET', '/enroll');
   assert.ok(r.status === 410 || r.status === 401, `expired enrolment: ${r.status}`);
 });
@@ -422,8 +421,7 @@ test('SMS outbox driver: the code lands in sms_outbox, in the enrolment language
     const phone = await new Phone(s).init();
     const r = await phone.start('+32 470 55 66 77', { language: 'fr' });
     assert.equal(r.status, 201);
-    const row = execFileSync('sqlite3', [path.join(s.dir, 'sleutel.db'), 'SELECT phone, text FROM sms_outbox'],
-      { encoding: 'utf8' }).trim();
+    const row = dbSql(s, 'SELECT phone, text FROM sms_outbox');
     assert.match(row, /^\+32470556677\|Votre code d'activation sleutel est (\d{5})$/);
     const code = row.match(/(\d{5})$/)[1];
     const ok = await phone.call('POST', '/enroll/sms', { code });

@@ -14,16 +14,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer, Agent, hiddenInputs, DEMO_PERSON } from './lib/harness.mjs';
+import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest, assertErrorRedirect } from './lib/flows.mjs';
 
 const PHONE = '+32470123456';
 let server;
 let rp;
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 let accounts = 0;
 function makeAccount(phone, { status = 'active', lockedUntil = 0 } = {}) {
@@ -37,10 +35,9 @@ function makeAccount(phone, { status = 'active', lockedUntil = 0 } = {}) {
 }
 
 function apprq(id) {
-  const row = sql(`SELECT json_object('account_id', account_id, 'codes', codes, 'code', code, 'display_text',
-    display_text, 'status', status, 'expires', expires, 'extended', extended, 'action', action,
-    'link_kind', link_kind, 'link_id', link_id) FROM app_requests WHERE id = '${id}'`);
-  return row ? JSON.parse(row) : null;
+  const [row] = sqlRows(server, `SELECT account_id, codes, code, display_text, status, expires, extended, action,
+    link_kind, link_id FROM app_requests WHERE id = '${id}'`);
+  return row || null;
 }
 
 before(async () => {
@@ -229,7 +226,7 @@ test('expiry while the browser waits: the poll answers, the page says time is up
   const wait = new URL(waitUrl);
   const poll = `${server.base}/key/app/poll?req=${wait.searchParams.get('req')}&aq=${aq}`;
   // The long-poll is woken at the expiry: move the expiry close.
-  sql(`UPDATE app_requests SET expires = strftime('%s','now') + 1 WHERE id = '${aq}'`);
+  sql(`UPDATE app_requests SET expires = ${Math.floor(Date.now() / 1000)} + 1 WHERE id = '${aq}'`);
   const t0 = Date.now();
   let res = await agent.get(poll);
   if (res.status === 204) res = await agent.get(poll);

@@ -12,6 +12,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { Agent, hiddenInputs, answerConsent } from './lib/harness.mjs';
+import { dumpDatabase, onPostgres } from './lib/db.mjs';
 import { authRequest } from './lib/flows.mjs';
 import { startAppWorld } from './lib/phone.mjs';
 
@@ -69,13 +70,16 @@ test('a database dump and the log hold no code, token, cookie, client secret or 
 
     await server.stop({ keep: true });
     stopped = true;
+    // The database's files (SQLite's, or none to read on PostgreSQL: its
+    // pg_dump is the whole of what it holds) and its dump.
     const db = path.join(server.dir, 'sleutel.db');
     const files = [db, `${db}-wal`].filter(existsSync).map((f) => readFileSync(f).toString('latin1'));
-    const { stdout: dump } = await execFileP('sqlite3', [db, '.dump'], { maxBuffer: 64 << 20 });
+    const dump = await dumpDatabase(server);
     const log = readFileSync(path.join(server.dir, 'sleuteld.log'), 'utf8');
     // Positive controls: these are the files of this run.
     assert.match(dump, new RegExp(PERSON.family_name), 'the dump holds the person (it is the right database)');
-    assert.match(dump, /INSERT INTO "?codes"?/, 'the dump holds the code rows (as hashes)');
+    assert.match(dump, onPostgres ? /COPY public\.codes \(/ : /INSERT INTO "?codes"?/,
+      'the dump holds the code rows (as hashes)');
     for (const [name, secret] of Object.entries(secrets)) {
       for (const form2 of forms(secret)) {
         assert.ok(!dump.includes(form2), `${name} is not in the SQL dump`);

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startServer } from './lib/harness.mjs';
+import { sqlAsync } from './lib/db.mjs';
 import { tokenRequest } from './lib/flows.mjs';
 import { smsGateway, enrolPhone } from './lib/phone.mjs';
 
@@ -68,9 +69,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // data only within it.
 async function consent(c, scopes) {
   const now = Math.floor(Date.now() / 1000);
-  await execFileP('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
+  await sqlAsync(server,
     'INSERT INTO consents (person_id, client_id, scopes, created, updated) '
-    + `SELECT id, '${c.client_id}', '${scopes}', ${now}, ${now} FROM persons WHERE rrn = '${PERSON.rrn}'`]);
+    + `SELECT id, '${c.client_id}', '${scopes}', ${now}, ${now} FROM persons WHERE rrn = '${PERSON.rrn}'`);
 }
 
 async function phoneRequest() {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SLEUTEL } from './lib/harness.mjs';
+import { dumpDatabase, initStoreArgs, onPostgres, sql as dbSql } from './lib/db.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -23,7 +24,8 @@ async function run(...args) {
 
 async function initDir() {
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-cli-'));
-  const r = await run('init', dir, '--ca', process.env.SLEUTEL_TEST_CA, '--port', '18001', '--eid-port', '18002');
+  const r = await run('init', dir, '--ca', process.env.SLEUTEL_TEST_CA, '--port', '18001', '--eid-port', '18002',
+    ...initStoreArgs());
   assert.equal(r.code, 0, r.stderr);
   return { dir, ini: path.join(dir, 'sleutel.ini') };
 }
@@ -43,7 +45,9 @@ test('every command has --help, and usage errors exit 2 on stderr', async () => 
 
 test('init writes a private installation and refuses to overwrite it', async () => {
   const { dir, ini } = await initDir();
-  for (const f of ['sleutel.ini', 'sleutel.db', 'keys/secret', 'tls/server.key']) {
+  // On PostgreSQL there is no database file; the configuration (which
+  // then holds the conninfo) is private all the same.
+  for (const f of ['sleutel.ini', ...(onPostgres ? [] : ['sleutel.db']), 'keys/secret', 'tls/server.key']) {
     assert.equal(statSync(path.join(dir, f)).mode & 0o077, 0, `${f} is private`);
   }
   assert.equal(statSync(path.join(dir, 'keys')).mode & 0o077, 0);
@@ -54,6 +58,12 @@ test('init writes a private installation and refuses to overwrite it', async () 
   const bad = await run('init', path.join(dir, 'x'), '--port', '99999');
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--port/);
+  // A conninfo is one line of the configuration, of a bounded length.
+  for (const conninfo of ['dbname=a\n[server]', '', `dbname=${'x'.repeat(1025)}`]) {
+    const r = await run('init', path.join(dir, 'y'), '--postgresql', conninfo);
+    assert.equal(r.code, 1, JSON.stringify(conninfo));
+    assert.match(r.stderr, /--postgresql takes a libpq connection string of one line/);
+  }
 });
 
 test('client add prints the secret once and stores only its hash', async () => {
@@ -64,11 +74,11 @@ test('client add prints the secret once and stores only its hash', async () => {
   const c = JSON.parse(r.stdout);
   assert.match(c.client_secret, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(c.sector, 'health.example');
-  const db = readFileSync(path.join(dir, 'sleutel.db'));
-  assert.equal(db.includes(Buffer.from(c.client_secret)), false, 'the secret is not in the database');
-  const { stdout } = await execFileP('sqlite3', [path.join(dir, 'sleutel.db'),
-    `SELECT secret_hash FROM clients WHERE client_id = '${c.client_id}'`]);
-  assert.equal(stdout.trim(), createHash('sha256').update(c.client_secret).digest('hex'));
+  const dump = await dumpDatabase(dir);
+  assert.match(dump, new RegExp(c.client_id), 'the dump holds the client (it is the right database)');
+  assert.equal(dump.includes(c.client_secret), false, 'the secret is not in the database');
+  const stored = dbSql(dir, `SELECT secret_hash FROM clients WHERE client_id = '${c.client_id}'`);
+  assert.equal(stored, createHash('sha256').update(c.client_secret).digest('hex'));
   const shown = JSON.parse((await run('--config', ini, 'client', 'show', c.client_id, '--json')).stdout);
   assert.equal(shown.client_secret, undefined, 'show never prints a secret');
   assert.deepEqual(shown.redirect_uris, ['https://health.example/cb']);
@@ -135,7 +145,6 @@ test('operator actions are in the audit trail', async () => {
     '--redirect-uri', 'https://a.example/cb', '--json')).stdout);
   await run('--config', ini, 'client', 'remove', c.client_id);
   await run('--config', ini, 'keys', 'rotate');
-  const { stdout } = await execFileP('sqlite3', [path.join(dir, 'sleutel.db'),
-    'SELECT event, client_id FROM audit ORDER BY seq']);
-  assert.equal(stdout.trim(), `client.add|${c.client_id}\nclient.remove|${c.client_id}\nkeys.rotate|`);
+  const stdout = dbSql(dir, 'SELECT event, client_id FROM audit ORDER BY seq');
+  assert.equal(stdout, `client.add|${c.client_id}\nclient.remove|${c.client_id}\nkeys.rotate|`);
 });

@@ -17,6 +17,7 @@ import * as oidc from 'openid-client';
 import { startServer, Agent, SLEUTEL, loginWithTestKey, hiddenInputs, isConsentPage, DEMO_PERSON }
   from './lib/harness.mjs';
 import { registerRp, authRequest, codeFlow, tokenRequest, assertErrorRedirect, RP_CB } from './lib/flows.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 
 const execFileP = promisify(execFile);
 const OTHER = { rrn: '90020212345', given_name: 'Eva', family_name: 'Andere' };
@@ -284,8 +285,8 @@ test('/account lists the consents; withdrawing revokes tokens and asks again nex
   assert.ok(isConsentPage(server, at), `asked again after withdrawal (${at})`);
 
   // The audit trail has the consent given and withdrawn, with ids only.
-  const audit = execFileSync('sqlite3', [path.join(server.dir, 'sleutel.db'),
+  const audit = dbSql(server,
     `SELECT event || '|' || coalesce(detail, '') FROM audit WHERE client_id = '${rp.c.client_id}'` +
-    " AND event LIKE 'consent.%' ORDER BY seq"], { encoding: 'utf8' }).trim().split('\n');
+    " AND event LIKE 'consent.%' ORDER BY seq").split('\n');
   assert.deepEqual(audit, ['consent.given|profile eid offline_access', 'consent.withdrawn|by the person: 2 tokens revoked']);
 });

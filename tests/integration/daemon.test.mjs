@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
 import { startServer, loginWithTestKey, Agent, hiddenInputs, SLEUTELD, SLEUTEL, iniSet } from './lib/harness.mjs';
+import { initStoreArgs, setSchemaVersion } from './lib/db.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -25,7 +26,7 @@ async function exitOf(proc) {
 
 test('sleuteld refuses a bad configuration with a message naming the key', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-badconf-'));
-  await execFileP(SLEUTEL, ['init', dir, '--ca', process.env.SLEUTEL_TEST_CA]);
+  await execFileP(SLEUTEL, ['init', dir, '--ca', process.env.SLEUTEL_TEST_CA, ...initStoreArgs()]);
   const ini = path.join(dir, 'sleutel.ini');
   const good = readFileSync(ini, 'utf8');
   const cases = [
@@ -51,7 +52,7 @@ test('sleuteld refuses a bad configuration with a message naming the key', async
 test('sleuteld refuses a database with a newer schema', async () => {
   const server = await startServer();
   await server.stop({ keep: true });
-  await execFileP('sqlite3', [path.join(server.dir, 'sleutel.db'), 'PRAGMA user_version = 99']);
+  setSchemaVersion(server, 99);
   const p = spawn(SLEUTELD, ['--config', server.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   p.stderr.on('data', (d) => { err += d; });
@@ -128,7 +129,7 @@ test('/metrics is served only on the metrics listener, behind its token when set
   // A short token is refused at start with a message naming the key.
   writeFileSync(tokenFile, 'short\n');
   const ini = path.join(dir, 'x', 'sleutel.ini');
-  await execFileP(SLEUTEL, ['init', path.join(dir, 'x'), '--ca', process.env.SLEUTEL_TEST_CA]);
+  await execFileP(SLEUTEL, ['init', path.join(dir, 'x'), '--ca', process.env.SLEUTEL_TEST_CA, ...initStoreArgs()]);
   let text = readFileSync(ini, 'utf8');
   text = iniSet(iniSet(text, 'metrics', 'port', '1'), 'metrics', 'token_file', tokenFile);
   writeFileSync(ini, text);

@@ -15,6 +15,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { Agent, answerConsent, startServer } from './lib/harness.mjs';
+import { sqlJson } from './lib/db.mjs';
 import { RP_CB } from './lib/flows.mjs';
 import {
   eidRp, issueCard, toEidOrigin, presentCard, eidReturnUrl, auditMax, assertNoSession, curl, h1, nl, po, rrn,
@@ -42,17 +43,14 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function sql(query) {
-  const { stdout } = await run('sqlite3', ['-json', path.join(server.dir, 'sleutel.db'), query]);
-  return stdout.trim() ? JSON.parse(stdout) : [];
-}
+const sql = (query) => sqlJson(server, query);
 
 async function auditRows(since) {
   return sql(`SELECT event, result, key, client_id, person_id, detail FROM audit WHERE seq > ${Number(since)} ORDER BY seq`);
 }
 
 async function requestRow(req) {
-  const rows = await sql(`SELECT status, result_hash, result, result_expires, strftime('%s', 'now') AS now
+  const rows = await sql(`SELECT status, result_hash, result, result_expires, ${Math.floor(Date.now() / 1000)} AS now
     FROM auth_requests WHERE id = '${req.replace(/[^A-Za-z0-9_-]/g, '')}'`);
   return rows[0] || null;
 }
@@ -212,7 +210,7 @@ test('R is single use, works only for its own request, and only for EID_RESULT_L
   // (the server compares result_expires with its clock; waiting 120 s would
   // test the same comparison, slower).
   const retB = eidReturnUrl(server, await curl(b.eidUrl.href, victim.args));
-  await sql(`UPDATE auth_requests SET result_expires = strftime('%s', 'now') - 1 WHERE id = '${b.req}'`);
+  await sql(`UPDATE auth_requests SET result_expires = ${Math.floor(Date.now() / 1000)} - 1 WHERE id = '${b.req}'`);
   res = await jar.get(retB.href);
   assert.equal(res.status, 400, `an expired R answered ${res.status}`);
   assert.equal(h1(await res.text()), nl('Your eID card login could not be finished'));

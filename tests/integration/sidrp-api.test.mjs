@@ -28,6 +28,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { startServer } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { rrn } from './lib/eid.mjs';
 import { registerSmartId } from './lib/smartid.mjs';
 
@@ -51,10 +52,7 @@ let server;
 let alice;
 let etsi;
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 
 before(async () => {
   server = await startServer({
@@ -183,7 +181,7 @@ test('a session keeps the rpChallenge\'s code and its secret only sealed', async
 
   const d = await post('v3/authentication/device-link/anonymous', authBody(await newRp()));
   assertDeviceLink(d);
-  const row = sql(`SELECT secret || '|' || token || '|' || ifnull(server_random, '') FROM sid_sessions
+  const row = sql(`SELECT secret || '|' || token || '|' || coalesce(server_random, '') FROM sid_sessions
     WHERE id = '${d.body.sessionID}'`).split('|');
   const hex = Buffer.from(d.body.sessionSecret, 'base64').toString('hex');
   assert.ok(row[0].length > 44);
@@ -474,7 +472,7 @@ test('session reads: a disabled RP 403; an RP with --allow-ip any only from the 
   assert.deepEqual((await get(`v3/session/${s.body.sessionID}?timeoutMs=1000`)).body, { state: 'RUNNING' });
 
   const open = await newRp({ allowIp: 'any' });
-  assert.equal(sql(`SELECT quote(allow_ip) FROM sid_rps WHERE uuid = '${open.uuid}'`), 'NULL');
+  assert.equal(sql(`SELECT count(*) FROM sid_rps WHERE uuid = '${open.uuid}' AND allow_ip IS NULL`), '1');
   const mine = await post('v3/authentication/device-link/anonymous', authBody(open), from('198.51.100.9'));
   assert.equal(mine.status, 200, mine.text);
   const url = `v3/session/${mine.body.sessionID}?timeoutMs=1000`;

@@ -29,6 +29,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { rrn } from './lib/eid.mjs';
 import { registerSmartId } from './lib/smartid.mjs';
 
@@ -43,10 +44,7 @@ const SKEW = 5;
 let server;
 const phones = {};
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 const b64 = (buf) => Buffer.from(buf).toString('base64');
 const b64u = (buf) => Buffer.from(buf).toString('base64url');
 const sha256 = (d) => crypto.createHash('sha256').update(d).digest();

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, loginWithTestKey, startServer } from './lib/harness.mjs';
+import { sqlJson } from './lib/db.mjs';
 import { run } from './lib/eid.mjs';
 import { registerSmartId } from './lib/smartid.mjs';
 
@@ -35,11 +36,7 @@ before(async () => {
 });
 after(async () => { await server?.stop(); });
 
-async function sql(query) {
-  const { stdout } = await run('sqlite3', ['-json', '-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
-    query]);
-  return stdout.trim() ? JSON.parse(stdout) : [];
-}
+const sql = (query) => sqlJson(server, query);
 
 // Log in to the account page as `person` (test key); the agent.
 async function loginToAccount(person) {

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { startServer, Agent, hiddenInputs, answerConsent } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { runApp } from './lib/app.mjs';
 import { registerRp, authRequest, assertCodeResponse } from './lib/flows.mjs';
 import { issueCard, rrn } from './lib/eid.mjs';
@@ -35,8 +36,7 @@ let ca;
 const app = (args, { input = '', st = state } = {}) => runApp({ server, ca, state: st }, args, input);
 
 const readState = () => JSON.parse(readFileSync(state, 'utf8'));
-const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-  { encoding: 'utf8' }).trim();
+const sql = (q) => dbSql(server, q);
 
 // The DER DigestInfo prefix of a SHA-256 PKCS#1 v1.5 signature.
 const SHA256_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');

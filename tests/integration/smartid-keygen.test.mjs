@@ -17,6 +17,7 @@ import path from 'node:path';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { Agent, hiddenInputs, startServer } from './lib/harness.mjs';
+import { sqlJson } from './lib/db.mjs';
 import { h1, issueCard, nl, run, tmp } from './lib/eid.mjs';
 import { PORTAL, SmartIdPhone, portalEidLogin, portalSteps } from './lib/smartid.mjs';
 
@@ -40,11 +41,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function sql(query) {
-  const { stdout } = await run('sqlite3', ['-json', '-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
-    query]);
-  return stdout.trim() ? JSON.parse(stdout) : [];
-}
+const sql = (query) => sqlJson(server, query);
 
 // A phone's registration typed in on the portal by `person`, up to the
 // confirmation form; returns { phone, agent, form } (the form's inputs).
@@ -78,7 +75,8 @@ function freshPost(agent, url, form) {
 }
 
 const stored = async (phone) => (await sql(
-  `SELECT status, auth_share IS NOT NULL AS share, auth_sealed IS NOT NULL AS sealed FROM sid_registrations
+  `SELECT status, CASE WHEN auth_share IS NULL THEN 0 ELSE 1 END AS share,
+    CASE WHEN auth_sealed IS NULL THEN 0 ELSE 1 END AS sealed FROM sid_registrations
    WHERE id = '${phone.registrationId}'`))[0];
 
 test('POST /register makes no key: the start is cheap, the shares wait sealed', async () => {

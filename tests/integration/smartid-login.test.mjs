@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import { startServer, Agent, hiddenInputs, answerConsent, loginWithTestKey } from './lib/harness.mjs';
+import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest, assertCodeResponse, sleep } from './lib/flows.mjs';
 import { rrn } from './lib/eid.mjs';
 import { registerSmartId, verificationCode } from './lib/smartid.mjs';
@@ -39,10 +40,7 @@ let server;
 let rp;
 const phones = {};
 
-function sql(q) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-    { encoding: 'utf8' }).trim();
-}
+const sql = (q) => dbSql(server, q);
 const now = () => Math.floor(Date.now() / 1000);
 // The status of a phone's two certificates in the demo PKI's index (what
 // its OCSP responder answers from): ['good', 'good'] or ['revoked', ...].
@@ -53,8 +51,8 @@ const certStatus = (phone) => {
     return index.certs.find((c) => c.serial === serial)?.status;
   });
 };
-const sidRequest = (id) => JSON.parse(sql(`SELECT json_object('status', status, 'account_id', account_id,
-  'signature', signature, 'device_id', device_id, 'vc', vc, 'hash', hash) FROM sid_requests WHERE id = '${id}'`));
+const sidRequest = (id) => sqlRows(server, `SELECT status, account_id, signature, device_id, vc, hash
+  FROM sid_requests WHERE id = '${id}'`)[0];
 
 before(async () => {
   server = await startServer({
@@ -396,8 +394,8 @@ test('at most max_pending requests wait per account, for unknown numbers too', a
   }
 });
 
-const keyRow = (phone) => JSON.parse(sql(`SELECT json_object('failures', failures, 'locked_until', locked_until)
-  FROM sid_keys WHERE device_id = '${phone.deviceId}' AND key_use = 'auth'`));
+const keyRow = (phone) => sqlRows(server, `SELECT failures, locked_until
+  FROM sid_keys WHERE device_id = '${phone.deviceId}' AND key_use = 'auth'`)[0];
 
 test('wrong PINs are counted: 3 lock for 3 h, a right PIN is refused while locked, 6 → 24 h, 9 → for good', async () => {
   const bob = phones.bob;

@@ -15,6 +15,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Agent, hiddenInputs, startServer } from './lib/harness.mjs';
+import { sqlJson } from './lib/db.mjs';
 import { auditSince, auditMax, h1, issueCard, nl, run, tmp } from './lib/eid.mjs';
 import {
   PORTAL, SmartIdPhone, bnFromB64u, bnFromBytes, bnToBytes, bitLength, byteLength, delta, encode, modPow,
@@ -37,10 +38,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function sql(srv, query) {
-  const { stdout } = await run('sqlite3', ['-json', path.join(srv.dir, 'sleutel.db'), query]);
-  return stdout.trim() ? JSON.parse(stdout) : [];
-}
+const sql = (srv, query) => sqlJson(srv, query);
 
 async function card(person) {
   return issueCard(server.pkiDir, dir, { given: person.given, family: person.family, rrn: person.rrn });
@@ -441,7 +439,7 @@ test('the registration expires: the app, the portal and the recall check say so'
     const c = await issueCard(srv.pkiDir, dir, JAN);
     await portalEidLogin(srv, agent, c);
     // 15 minutes in production, a minute here: let it pass.
-    await sql(srv, `UPDATE sid_registrations SET expires = strftime('%s','now') - 1 WHERE id = '${phone.registrationId}'`);
+    await sql(srv, `UPDATE sid_registrations SET expires = ${Math.floor(Date.now() / 1000)} - 1 WHERE id = '${phone.registrationId}'`);
     r = await phone.call('GET', '/register?wait=0');
     assert.deepEqual([r.status, r.body.error], [410, 'registration_expired']);
     const end = await portalSteps(srv, agent, phone.code);

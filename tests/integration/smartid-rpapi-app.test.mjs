@@ -27,6 +27,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import { rrn } from './lib/eid.mjs';
 import { runApp } from './lib/app.mjs';
 import { addRp, rpClient, CALLBACK, WITH_V2 } from './lib/sidrp-rp.mjs';
@@ -49,8 +50,7 @@ let device;
 
 const app = (args, input = '') => runApp(where, args, input);
 const readState = () => JSON.parse(readFileSync(where.state, 'utf8'));
-const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'), q],
-  { encoding: 'utf8' }).trim();
+const sql = (q) => dbSql(server, q);
 const sameCert = (b64, pem) => new crypto.X509Certificate(Buffer.from(b64, 'base64')).fingerprint256 ===
   new crypto.X509Certificate(pem).fingerprint256;
 
@@ -277,7 +277,9 @@ test('a request changed on the server: another code is refused before any PIN; u
   s = await rp.start('authNotificationSemanticId', { id: ETSI });
   rq = await appRpRequest(where);
   const unknown = Buffer.from(JSON.stringify([{ type: 'holographicConsent', displayText60: 'x' }])).toString('base64');
-  sql(`UPDATE sid_requests SET extra = json_set(extra, '$.interactions', '${unknown}') WHERE id = '${rq.id}'`);
+  const extra = JSON.parse(sql(`SELECT extra FROM sid_requests WHERE id = '${rq.id}'`));
+  extra.interactions = unknown;
+  sql(`UPDATE sid_requests SET extra = '${JSON.stringify(extra).replaceAll("'", "''")}' WHERE id = '${rq.id}'`);
   r = await app(['smartid', 'approve', rq.id], `${PIN1}\n`);
   assert.equal(r.code, 1);
   assert.match(r.stdout, /Deze app kan deze vraag niet tonen/);

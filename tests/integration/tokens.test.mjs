@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { startServer, Agent } from './lib/harness.mjs';
+import { sql as dbSql } from './lib/db.mjs';
 import {
   RP_CB, registerRp, clientKey, authRequest, browse, codeFlow, assertCodeResponse, tokenRequest, userinfoStatus,
 } from './lib/flows.mjs';
@@ -100,11 +101,11 @@ function storedRefreshToken(rp, { scope, details = null }) {
   const hash = createHash('sha256').update(token).digest('hex');
   const now = Math.floor(Date.now() / 1000);
   const q = (v) => (v === null ? 'NULL' : `'${String(v).replaceAll("'", "''")}'`);
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
+  dbSql(server,
     'INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr, amr, claims,' +
     ' auth_time, expires, revoked, authz_details) VALUES' +
     ` (${q(hash)}, 'refresh', ${q(`g-${token.slice(0, 8)}`)}, ${q(rp.c.client_id)}, 'p-1', NULL, ${q(scope)},` +
-    ` NULL, '["test"]', NULL, ${now}, ${now + 3600}, 0, ${q(details)})`]);
+    ` NULL, '["test"]', NULL, ${now}, ${now + 3600}, 0, ${q(details)})`);
   return token;
 }
 
@@ -150,8 +151,8 @@ test('client update --new-secret: the old secret is void at once, the new one wo
   assert.match(text, /Keep the client secret now: it is not stored and cannot be shown again\./);
   const shown = JSON.parse(await server.cli('client', 'show', a.c.client_id, '--json'));
   assert.equal(shown.client_secret, undefined, 'show never prints a secret');
-  const audit = execFileSync('sqlite3', [path.join(server.dir, 'sleutel.db'),
-    `SELECT count(*) FROM audit WHERE event = 'client.secret' AND client_id = '${a.c.client_id}'`], { encoding: 'utf8' });
+  const audit = dbSql(server,
+    `SELECT count(*) FROM audit WHERE event = 'client.secret' AND client_id = '${a.c.client_id}'`);
   assert.equal(audit.trim(), '2', 'each new secret is an audit record');
   await assert.rejects(server.cli('client', 'update', 'no-such-client', '--new-secret'), /no client no-such-client/);
   const key = await clientKey(server.dir, 'ES256');

@@ -777,6 +777,7 @@ test_request_device_only_survives_other_device_end(void **state)
 	 * registration is test_smartid.c's business). */
 	assert_int_equal(
 		raw_exec(fx->fx_path,
+			"INSERT INTO persons (id, created, updated) VALUES ('p1', 1, 1);"
 			"INSERT INTO sid_accounts (id, person_id, status, created) VALUES ('acc-1', 'p1', 'active', 1);"
 			"INSERT INTO sid_devices (id, account_id, jkt, transport_jwk, document, status, created)"
 			" VALUES ('dev-1', 'acc-1', 'jkt-1', '{}', 'PNOBE-85073003328-AAAA-Q', 'active', 1);"),

@@ -59,6 +59,11 @@ test_newer_schema_refused(void **state)
 	struct sl_err err = { 0 };
 	char sql[64];
 
+	if (fx_pg()) {
+		opts.so_engine = "postgresql";
+		opts.so_conninfo = fx->fx_path;
+	}
+
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 98);
@@ -952,6 +957,11 @@ test_audit_is_append_only(void **state)
 	assert_int_equal(n, 2);
 }
 
+/* A rewrite of the audit that row triggers alone do not see. */
+#define AUDIT_REPLACE                                                                                                  \
+	(fx_pg() ? "TRUNCATE audit"                                                                                    \
+		 : "REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit")
+
 static void
 test_audit_replace_refused(void **state)
 {
@@ -961,16 +971,19 @@ test_audit_replace_refused(void **state)
 	int rc;
 
 	/* REPLACE deletes the old row before inserting: a rewrite by another name.
-	 * (DELETE triggers do not fire for it unless recursive_triggers is on.) */
+	 * (DELETE triggers do not fire for it unless recursive_triggers is on.)
+	 * PostgreSQL's forms of it: an upsert on the row's seq, and TRUNCATE
+	 * (which fires no row trigger). */
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
 	rc = raw_exec(fx->fx_path,
-		"INSERT OR REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged'"
-		" FROM audit");
+		fx_pg() ? "INSERT INTO audit (seq, time, event, result) OVERRIDING SYSTEM VALUE SELECT seq, 0, 'login',"
+			  " 'forged' FROM audit ON CONFLICT (seq) DO UPDATE SET result = excluded.result"
+			: "INSERT OR REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged'"
+			  " FROM audit");
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("INSERT OR REPLACE on audit: rc %d, original rows left %lld", rc, (long long)n);
-	rc = raw_exec(fx->fx_path,
-		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit");
+	rc = raw_exec(fx->fx_path, AUDIT_REPLACE);
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("REPLACE INTO audit: rc %d, original rows left %lld", rc, (long long)n);
@@ -990,12 +1003,13 @@ test_existing_database_gets_replace_guard(void **state)
 	fx->fx_store = NULL;
 	assert_int_equal(raw_exec(fx->fx_path, schema_v4_undo), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, schema_v3_undo), SQLITE_OK);
-	assert_int_equal(raw_exec(fx->fx_path, "DROP TRIGGER audit_no_replace"), SQLITE_OK);
+	assert_int_equal(raw_exec(fx->fx_path,
+				 fx_pg() ? "DROP TRIGGER audit_no_truncate ON audit" : "DROP TRIGGER audit_no_replace"),
+		SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, "PRAGMA user_version = 1"), SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
-	rc = raw_exec(fx->fx_path,
-		"REPLACE INTO audit (seq, time, event, result) SELECT seq, 0, 'login', 'forged' FROM audit");
+	rc = raw_exec(fx->fx_path, AUDIT_REPLACE);
 	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
 	if (rc == SQLITE_OK || n != 1)
 		fail_msg("an upgraded database lets REPLACE rewrite the audit trail (rc %d)", rc);

@@ -4,12 +4,13 @@
 // page, the bank's login form, back to sleutel's callback.
 //
 // Also: an enrolment in the "proofing" state with a ticket, written into
-// the test server's database with the sqlite3 CLI (as the device API
+// the test server's database through lib/db.mjs (as the device API
 // would leave it after the SMS code), and reading it back.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { sqlJson } from './db.mjs';
 import { startBank, ACCOUNTS } from '../../../demo/bank.mjs';
 import { hiddenInputs } from './harness.mjs';
 import { Phone, redeemFromPage } from './phone.mjs';
@@ -113,9 +114,7 @@ export async function startTestBank(opts = {}) {
 // ---- enrolments in the test database ----
 
 async function sql(server, query) {
-  const { stdout } = await execFileP('sqlite3', ['-cmd', '.timeout 5000', '-json', path.join(server.dir, 'sleutel.db'), query],
-    { encoding: 'utf8' });
-  return stdout.trim() ? JSON.parse(stdout) : [];
+  return sqlJson(server, query);
 }
 
 const q = (s) => (s === null || s === undefined ? 'NULL' : `'${String(s).replace(/'/g, "''")}'`);

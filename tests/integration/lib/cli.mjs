@@ -1,11 +1,12 @@
 // cli.mjs — the operator's `sleutel` run as a process against a test
-// server's configuration, and its database read with sqlite3, for the CLI
+// server's configuration, and its database read through lib/db.mjs, for the CLI
 // tests.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SLEUTEL } from './harness.mjs';
+import { sqlJson } from './db.mjs';
 import { run } from './eid.mjs';
 
 const execFileP = promisify(execFile);
@@ -31,9 +32,7 @@ export function operatorCli(server, env = {}) {
   }
   // Rows of a query on the server's database.
   async function sql(query) {
-    const { stdout } = await run('sqlite3', ['-json', '-cmd', '.timeout 5000', path.join(server.dir, 'sleutel.db'),
-      query]);
-    return stdout.trim() ? JSON.parse(stdout) : [];
+    return sqlJson(server, query);
   }
   return { cli, cliJson, sql };
 }

@@ -2,13 +2,14 @@
 // demo PKI (`sleutel pki card`) or made by hand with the openssl CLI, the
 // TLS client-certificate step with curl, the browser's walk from the RP
 // through the key choice to the eID origin and back, the Dutch texts of the
-// refusal pages (po/nl.po), the audit table (sqlite3 CLI), and small local
+// refusal pages (po/nl.po), the audit table (lib/db.mjs), and small local
 // HTTP servers that stand in for OCSP responders and CRL distribution points.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { sqlJson } from './db.mjs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -385,10 +386,7 @@ export function po(lang, msgid) {
 
 // ---- audit ----
 
-async function sql(server, query) {
-  const { stdout } = await run('sqlite3', ['-json', path.join(server.dir, 'sleutel.db'), query]);
-  return stdout.trim() ? JSON.parse(stdout) : [];
-}
+const sql = (server, query) => sqlJson(server, query);
 
 export async function auditMax(server) {
   const rows = await sql(server, 'SELECT COALESCE(MAX(seq), 0) AS m FROM audit');

@@ -6,6 +6,8 @@
 // scripts/test-env.sh), and is ready when /healthz answers. stop() sends
 // SIGTERM and resolves with the exit code; a sanitizer report or a non-zero
 // exit makes stop() throw, so no test passes over a crash.
+// With SLEUTEL_TEST_ENGINE=postgresql each server gets a fresh PostgreSQL
+// database instead of DIR/sleutel.db, dropped on stop (lib/db.mjs).
 import { spawn, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { initStoreArgs, storeOf, dropDatabase } from './db.mjs';
 
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -94,15 +97,17 @@ async function waitHealthy(base, proc, logPath, timeoutMs = 15000) {
 // Start a server. `config` is { section: { key: value } } applied to the
 // generated sleutel.ini before start. With `demo`, `sleutel init --demo`
 // makes a demo PKI in DIR/pki that the eID origin trusts, and sleuteld serves
-// its OCSP responder and CRLs on server.pkiPort.
-export async function startServer({ config = {}, env = {}, demo = false } = {}) {
+// its OCSP responder and CRLs on server.pkiPort.  `engine` puts it on that
+// store engine whatever the run's (SLEUTEL_TEST_ENGINE).
+export async function startServer({ config = {}, env = {}, demo = false, engine } = {}) {
   const ca = requireTestCa();
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
   const port = await freePort();
   let eidPort = await freePort();
   while (eidPort === port) eidPort = await freePort();
   let pkiPort = 0;
-  const initArgs = ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca];
+  const initArgs = ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca', ca,
+    ...initStoreArgs(engine)];
   if (demo) {
     do pkiPort = await freePort(); while (pkiPort === port || pkiPort === eidPort);
     initArgs.push('--demo', '--pki-port', String(pkiPort));
@@ -162,7 +167,11 @@ export async function startServer({ config = {}, env = {}, demo = false } = {}) 
       if (res.code !== 0 || /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(log)) {
         throw new Error(`sleuteld stopped badly (${JSON.stringify(res)}):\n${log.slice(-4000)}`);
       }
-      if (!keep) rmSync(dir, { recursive: true, force: true });
+      if (!keep) {
+        const st = storeOf(dir);
+        if (st.engine === 'postgresql') dropDatabase(st.conninfo);
+        rmSync(dir, { recursive: true, force: true });
+      }
       return res;
     },
   };

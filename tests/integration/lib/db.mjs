@@ -1,0 +1,167 @@
+// db.mjs — the test database behind a server, whatever its engine.
+//
+// SLEUTEL_TEST_ENGINE=postgresql runs every server a test starts on
+// PostgreSQL: a fresh database each (CREATE DATABASE on the server whose
+// admin conninfo is SLEUTEL_TEST_PG, dropped when the server stops), or, in
+// a test file run alone without SLEUTEL_TEST_PG, on a server this process
+// starts (scripts/pg-test-server.sh) and stops at exit.  Otherwise SQLite.
+//
+// Tests read and write a server's records through sql()/sqlJson(), which
+// find the database from the installation's sleutel.ini ([store]) and use
+// the sqlite3 or psql CLI with the same output: sql() as sqlite3's list mode
+// (columns joined by '|', one row a line, NULL empty), sqlJson() as an
+// array of row objects (integers as numbers).
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(here, '../../..');
+
+export const ENGINE = process.env.SLEUTEL_TEST_ENGINE === 'postgresql' ? 'postgresql' : 'sqlite';
+export const onPostgres = ENGINE === 'postgresql';
+
+let admin = process.env.SLEUTEL_TEST_PG || '';
+let databases = 0;
+
+// Without SLEUTEL_TEST_PG (a test file run alone) this process starts a
+// server of its own when a test first needs one, and stops it when the
+// file's tests are done: a root-level after() hook, registered here at
+// import (node --test ends a file's process without its 'exit' event), and
+// 'exit' for a script run without the test runner.  That hook may run
+// before the file's own after() hooks stop their servers: their databases
+// went with the server then, and dropDatabase() has nothing to do.
+let ownServer = null;
+let ownServerStopped = false;
+const SERVER_SCRIPT = path.join(ROOT, 'scripts/pg-test-server.sh');
+
+function stopOwnServer() {
+  if (!ownServer) return;
+  const dir = ownServer;
+  ownServer = null;
+  ownServerStopped = true;
+  execFileSync('sh', [SERVER_SCRIPT, 'stop', dir], { stdio: 'ignore' });
+}
+
+if (!admin) {
+  if (process.env.NODE_TEST_CONTEXT) after(stopOwnServer);
+  process.on('exit', stopOwnServer);
+}
+
+// The admin conninfo: SLEUTEL_TEST_PG, or this process's own server.
+function pgAdmin() {
+  if (admin) return admin;
+  ownServer = mkdtempSync(path.join(tmpdir(), 'sleutel-pg-'));
+  admin = execFileSync('sh', [SERVER_SCRIPT, 'start', ownServer], { encoding: 'utf8' }).trim();
+  return admin;
+}
+
+function psqlArgs(conninfo, query) {
+  return ['-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', query];
+}
+
+// A fresh, empty database; its conninfo.
+export function createDatabase() {
+  const name = `sl_it_${process.pid}_${++databases}_${Date.now() % 1e6}`;
+  const a = pgAdmin();
+  execFileSync('psql', psqlArgs(a, `CREATE DATABASE ${name}`), { encoding: 'utf8' });
+  return `${a} dbname=${name}`;
+}
+
+export function dropDatabase(conninfo) {
+  if (ownServerStopped) return;
+  const name = /dbname=(\S+)\s*$/.exec(conninfo)?.[1];
+  if (!name) throw new Error('not a test database');
+  execFileSync('psql', psqlArgs(pgAdmin(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), { encoding: 'utf8' });
+}
+
+// What `sleutel init` needs to put an installation on the test engine
+// (or on `engine`).
+export function initStoreArgs(engine = ENGINE) {
+  return engine === 'postgresql' ? ['--postgresql', createDatabase()] : [];
+}
+
+// `query` as the test server's superuser (started now if need be).
+export function adminSql(query) {
+  return execFileSync('psql', psqlArgs(pgAdmin(), query), { encoding: 'utf8' }).trim();
+}
+
+// The store of an installation: { engine, conninfo } or { engine, file }.
+// `target` is a server from startServer() or anything with its `dir`.
+export function storeOf(target) {
+  const dir = typeof target === 'string' ? target : target.dir;
+  const ini = readFileSync(path.join(dir, 'sleutel.ini'), 'utf8');
+  const section = /^\[store\]\s*$([\s\S]*?)(?=^\[|$(?![\s\S]))/m.exec(ini)?.[1] || '';
+  const get = (k) => new RegExp(`^\\s*${k}\\s*=\\s*(.*?)\\s*$`, 'm').exec(section)?.[1];
+  if (get('engine') === 'postgresql') return { engine: 'postgresql', conninfo: get('conninfo') };
+  return { engine: 'sqlite', file: path.resolve(dir, get('path') || 'sleutel.db') };
+}
+
+function cliOf(target, query) {
+  const st = storeOf(target);
+  if (st.engine === 'postgresql') return ['psql', psqlArgs(st.conninfo, query)];
+  return ['sqlite3', ['-cmd', '.timeout 5000', st.file, query]];
+}
+
+// `query` on the target's database; its rows as sqlite3's list mode.
+export function sql(target, query) {
+  const [cmd, args] = cliOf(target, query);
+  return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+}
+
+export async function sqlAsync(target, query) {
+  const [cmd, args] = cliOf(target, query);
+  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return stdout.trim();
+}
+
+// A SELECT's rows as objects (sqlite3 -json's shape; [] when none).
+function jsonCli(target, query) {
+  const st = storeOf(target);
+  const q = query.trim().replace(/;$/, '');
+  if (st.engine === 'postgresql') {
+    // A statement that returns no rows prints nothing, as in sqlite3.
+    if (!/^\s*(SELECT|WITH|VALUES)\b/i.test(q)) return ['psql', psqlArgs(st.conninfo, q)];
+    return ['psql', psqlArgs(st.conninfo, `SELECT coalesce(json_agg(t), '[]'::json) FROM (${q}) t`)];
+  }
+  return ['sqlite3', ['-json', '-cmd', '.timeout 5000', st.file, q]];
+}
+
+const parseRows = (out) => (out.trim() ? JSON.parse(out) : []);
+
+export async function sqlJson(target, query) {
+  const [cmd, args] = jsonCli(target, query);
+  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return parseRows(stdout);
+}
+
+export function sqlRows(target, query) {
+  const [cmd, args] = jsonCli(target, query);
+  return parseRows(execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
+}
+
+// The schema version the store keeps, read and set behind its back.
+export function schemaVersion(target) {
+  return Number(sql(target, storeOf(target).engine === 'postgresql'
+    ? 'SELECT version FROM schema_version' : 'PRAGMA user_version'));
+}
+
+export function setSchemaVersion(target, v) {
+  sql(target, storeOf(target).engine === 'postgresql'
+    ? `UPDATE schema_version SET version = ${Number(v)}` : `PRAGMA user_version = ${Number(v)}`);
+}
+
+// Everything the database holds, as text (what a stolen backup shows):
+// sqlite3's .dump of the file, or pg_dump of the database.
+export async function dumpDatabase(target) {
+  const st = storeOf(target);
+  const [cmd, args] = st.engine === 'postgresql'
+    ? ['pg_dump', ['--no-owner', '-d', st.conninfo]] : ['sqlite3', [st.file, '.dump']];
+  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return stdout;
+}
