@@ -257,10 +257,11 @@ tx_stmt_run(struct sqlite_conn *sc, enum tx_stmt t)
 
 /* Begin a write transaction at the given durability. */
 static int
-sqlite_tx_begin(struct conn *c, enum durability d)
+sqlite_tx_begin(struct conn *c, enum durability d, bool one_statement)
 {
 	struct sqlite_conn *sc = sc_of(c);
 
+	(void)one_statement; /* writers are serialized by SQLite's lock anyway */
 	if (sc->sc_sync != (int)d) {
 		if (tx_stmt_run(sc, d == DUR_FULL ? TX_SYNC_FULL : TX_SYNC_NORMAL) != SL_OK)
 			return SL_ESTORE;

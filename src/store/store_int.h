@@ -223,7 +223,11 @@ struct engine {
 	/* Rows changed by the last statement run to its end on `c`. */
 	int (*e_changes)(struct conn *c);
 	int (*e_exec)(struct conn *c, const char *sql);
-	int (*e_tx_begin)(struct conn *c, enum durability d);
+	/* `one_statement`: the transaction is a single statement, atomic by
+	 * itself, so the engine may run it at a weaker isolation that never
+	 * asks for a retry (PostgreSQL: READ COMMITTED, where a conflicting
+	 * UPDATE waits for the other and re-reads the row). */
+	int (*e_tx_begin)(struct conn *c, enum durability d, bool one_statement);
 	/* Commit (when `commit`) or roll back: SL_OK, SL_EBUSY, SL_ESTORE. */
 	int (*e_tx_end)(struct conn *c, bool commit);
 };
@@ -269,7 +273,7 @@ int conn_changes(struct conn *c);
 typedef int (*tx_fn)(struct conn *c, void *ctx);
 /* How often tx_run runs a transaction the engine keeps asking to retry
  * before it answers SL_EBUSY. */
-#define TX_TRIES 8
+#define TX_TRIES 16
 int tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx);
 void bind_text(struct stmt *s, int i, const char *v);
 void bind_int(struct stmt *s, int i, int64_t v);
