@@ -42,8 +42,10 @@ format:
 clean:
 	rm -rf $(BUILD) $(SAN) $(RELEASE) $(FUZZ)
 
-# Throughput figures (not part of check): see bench/README.md.
+# Throughput figures (not part of check): see bench/README.md and
+# docs/performance.md.  BENCH_ARGS for a quick run, e.g.
+#   make bench BENCH_ARGS="--seconds 2 --waiters 1000"
+BENCH_ARGS ?=
 bench: build
 	$(BUILD)/bench/bench_splitkey --seconds 5 --keys 3
-	@eval "$$(sh scripts/test-env.sh $(BUILD))" && node bench/authcode.mjs --seconds 10 --workers 8 && \
-		node bench/eid.mjs --seconds 10 --workers 8 && node bench/applogin.mjs --seconds 10 --workers 8
+	$(BUILD)/bench/bench_load --build $(BUILD) --out $(BUILD)/bench/results.json $(BENCH_ARGS)

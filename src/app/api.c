@@ -63,9 +63,12 @@ sapp_new(const char *path, struct sl_err *err)
 	struct sapp *app = calloc(1, sizeof(*app));
 
 	if (app == NULL || (app->sa_path = strdup(path)) == NULL ||
-		(app->sa_base = calloc(1, sizeof(*app->sa_base))) == NULL) {
-		if (app != NULL)
+		(app->sa_base = calloc(1, sizeof(*app->sa_base))) == NULL ||
+		(app->sa_http = httpc_share_new()) == NULL) {
+		if (app != NULL) {
 			free(app->sa_path);
+			free(app->sa_base);
+		}
 		free(app);
 		sl_fail(err, SL_ENOMEM, "out of memory");
 		return NULL;
@@ -84,6 +87,7 @@ sapp_free(struct sapp *app)
 	sapp_transport_clear(&app->sa_sid_tk);
 	json_decref(app->sa_last_error);
 	sapp_release(app);
+	httpc_share_free(app->sa_http);
 	free(app->sa_path);
 	if (app->sa_base != NULL)
 		OPENSSL_cleanse(app->sa_base, sizeof(*app->sa_base));
@@ -303,6 +307,7 @@ sapp_call_as(struct sapp *app, const struct sapp_transport *tk, const char *meth
 	if ((rc = build_url(app, path, url, sizeof(url), err)) != SL_OK)
 		return rc;
 	rq.hr_url = url;
+	rq.hr_share = app->sa_http;
 	rq.hr_ca_file = app->sa_ca_file[0] ? app->sa_ca_file : NULL;
 	rq.hr_headers[nh++] = "Accept: application/json";
 	if (proof) {

@@ -11,6 +11,8 @@
 #include "../crypto/crypto.h"
 #include "sleutel-app.h"
 
+struct httpc_share;
+
 #define SAPP_STATUS_MAX 16 /* "sms", "proofing", "proof_code", "proofed", "done" */
 #define SAPP_JKT_LEN 43 /* base64url SHA-256 */
 
@@ -126,6 +128,7 @@ struct sapp {
 	struct camo_params sa_params; /* cost for a new confirmation key */
 	json_t *sa_last_error;
 	struct sapp_transport sa_sid_tk; /* the Smart-ID transport key, when st_sid has one */
+	struct httpc_share *sa_http; /* the kept-alive connection to the server */
 };
 
 /* One device-API call: `path` after "/device/v1" (no query), `body` NULL

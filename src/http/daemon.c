@@ -267,8 +267,16 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 			       conf->hd_listen),
 		       NULL;
 	}
+	/* TLS listeners run MHD's poll loop, not epoll: libmicrohttpd 0.9.75's
+	 * epoll loop keeps a handshaking connection on its ready list and calls
+	 * gnutls_handshake again and again while it answers "again", so a
+	 * client that sends its ClientHello and then waits costs most of a core
+	 * until the connection timeout (measured by bench/load, asserted by
+	 * tests/integration/tls-stall).  poll() waits on the socket.  Suspended
+	 * long-polls are not in the poll set, so the many waiters cost nothing
+	 * per loop; the plain listeners behind a proxy keep epoll. */
 	if (conf->hd_tls)
-		flags |= MHD_USE_TLS;
+		flags = (flags & ~(unsigned)MHD_USE_EPOLL_INTERNAL_THREAD) | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TLS;
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &sin };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, conf->hd_threads, NULL };

@@ -9,6 +9,10 @@
 
 #include "httpc.h"
 
+struct httpc_share {
+	CURLSH *sh_curl;
+};
+
 int
 httpc_global_init(void)
 {
@@ -105,6 +109,8 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 	sl_buf_init(&sink.s_buf, HTTPC_MAX_RESPONSE + 1);
 	sink.s_overflow = false;
 	curl_easy_setopt(c, CURLOPT_URL, rq->hr_url);
+	if (rq->hr_share != NULL)
+		curl_easy_setopt(c, CURLOPT_SHARE, rq->hr_share->sh_curl);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -178,6 +184,32 @@ out:
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	return rc;
+}
+
+struct httpc_share *
+httpc_share_new(void)
+{
+	struct httpc_share *sh = calloc(1, sizeof(*sh));
+
+	if (sh == NULL)
+		return NULL;
+	if ((sh->sh_curl = curl_share_init()) == NULL ||
+		curl_share_setopt(sh->sh_curl, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+		curl_share_setopt(sh->sh_curl, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+		httpc_share_free(sh);
+		return NULL;
+	}
+	return sh;
+}
+
+void
+httpc_share_free(struct httpc_share *sh)
+{
+	if (sh == NULL)
+		return;
+	/* Closes the connections it still keeps. */
+	curl_share_cleanup(sh->sh_curl);
+	free(sh);
 }
 
 int

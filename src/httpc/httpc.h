@@ -1,6 +1,7 @@
 /*
  * httpc — the outgoing HTTP client sleuteld and the app use: libcurl (the
- * OpenSSL build), one easy handle per call, every limit explicit.  Used for
+ * OpenSSL build), one easy handle per call (its connection kept for the
+ * next call only through an httpc_share), every limit explicit.  Used for
  * the SMS webhook, the phone-push webhook, CIBA ping notifications, the
  * identity-proofing banks (discovery, JWKS, token) and by libsleutel-app.
  *
@@ -21,6 +22,13 @@
 #define HTTPC_MAX_RESPONSE (1u << 20) /* bytes of a response body kept */
 #define HTTPC_MAX_HEADERS 8
 
+/* Kept-alive connections and TLS sessions shared by the calls of one owner
+ * (libsleutel-app keeps one per app, so a login's three device-API calls
+ * make one TLS handshake, not three).  One thread at a time. */
+struct httpc_share;
+struct httpc_share *httpc_share_new(void);
+void httpc_share_free(struct httpc_share *sh);
+
 struct httpc_request {
 	const char *hr_method; /* "GET" or "POST" */
 	const char *hr_url;
@@ -34,6 +42,7 @@ struct httpc_request {
 	const char *hr_ca_file; /* extra trust (PEM bundle); NULL: system store */
 	int hr_timeout; /* seconds for the whole transfer; 0 = 10 */
 	bool hr_allow_http; /* allow http:// to non-loopback hosts (never in production paths) */
+	struct httpc_share *hr_share; /* reuse its connections; NULL: a new connection per call */
 };
 
 struct httpc_response {

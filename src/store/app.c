@@ -465,14 +465,8 @@ enrollment_finish_reset(struct enrollment_finish *f)
 	store_enrollment_clear(&f->ef_en);
 	store_account_clear(f->ef_account);
 	memset(&f->ef_why, 0, sizeof(f->ef_why));
-	if (!f->ef_dev_had_id) {
-		free(dev->dv_id);
-		dev->dv_id = NULL;
-	}
-	if (!f->ef_dev_had_status) {
-		free(dev->dv_status);
-		dev->dv_status = NULL;
-	}
+	unfill(&dev->dv_id, f->ef_dev_had_id);
+	unfill(&dev->dv_status, f->ef_dev_had_status);
 	return person_work_reset(&f->ef_work, f->ef_person);
 }
 

@@ -179,10 +179,10 @@ step_row(struct conn *c, struct stmt *s)
  * back, and returns the outcome (SL_EBUSY: run the transaction again).
  * Static: the record files write only through tx_run, which retries. */
 static int
-tx_begin(struct conn *c, enum durability d)
+tx_begin(struct conn *c, enum durability d, bool one_statement)
 {
 	c->cn_retry = false;
-	return c->cn_engine->e_tx_begin(c, d);
+	return c->cn_engine->e_tx_begin(c, d, one_statement);
 }
 
 static int
@@ -214,8 +214,8 @@ tx_pause(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-int
-tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx)
+static int
+tx_loop(struct store *st, enum durability d, bool one_statement, tx_fn fn, void *ctx)
 {
 	struct conn *c = conn_get(st);
 	int rc = SL_OK;
@@ -223,7 +223,7 @@ tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx)
 	for (int attempt = 1; attempt <= TX_TRIES; attempt++) {
 		if (attempt > 1)
 			tx_pause(attempt);
-		rc = tx_begin(c, d);
+		rc = tx_begin(c, d, one_statement);
 		if (rc == SL_OK)
 			rc = fn(c, ctx);
 		rc = tx_end(c, rc);
@@ -234,6 +234,21 @@ tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx)
 		log_error("a transaction was still in conflict after %d tries", TX_TRIES);
 	conn_put(st, c);
 	return rc;
+}
+
+int
+tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx)
+{
+	return tx_loop(st, d, false, fn, ctx);
+}
+
+/* A transaction of one statement (write_one, update_returning): atomic by
+ * itself, so a hot row (a failure counter, a rate limit) is updated by
+ * waiting for the other writer instead of failing and retrying. */
+static int
+tx_run_one(struct store *st, enum durability d, tx_fn fn, void *ctx)
+{
+	return tx_loop(st, d, true, fn, ctx);
 }
 
 /* ---- statements with their parameters ---- */
@@ -288,7 +303,7 @@ write_one(struct store *st, enum durability d, enum stmt_id id, const struct bin
 {
 	struct write_one_ctx w = { id, b, n, must_change };
 
-	return tx_run(st, d, write_one_tx, &w);
+	return tx_run_one(st, d, write_one_tx, &w);
 }
 
 int
@@ -373,7 +388,7 @@ update_returning(
 {
 	struct returning_ctx r = { q, b, nb, out, ncols };
 
-	return tx_run(st, d, update_returning_tx, &r);
+	return tx_run_one(st, d, update_returning_tx, &r);
 }
 
 int
@@ -446,6 +461,15 @@ pending_why_not(struct conn *c, const void *arg)
 	}
 	stmt_reset(s);
 	return rc;
+}
+
+void
+unfill(char **field, bool given)
+{
+	if (!given) {
+		free(*field);
+		*field = NULL;
+	}
 }
 
 bool

@@ -495,7 +495,7 @@ pg_changes(struct conn *c)
 }
 
 static int
-pg_tx_begin(struct conn *c, enum durability d)
+pg_tx_begin(struct conn *c, enum durability d, bool one_statement)
 {
 	struct pg_conn *pc = pc_of(c);
 	int rc;
@@ -505,7 +505,13 @@ pg_tx_begin(struct conn *c, enum durability d)
 	/* Short-lived login state may be lost with the last few commits of
 	 * a crashed server (never half of one); durable records wait for
 	 * the flush. */
-	rc = pg_exec(c, d == DUR_NORMAL ? "BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL synchronous_commit = off"
+	if (one_statement)
+		rc = pg_exec(c, d == DUR_NORMAL
+					? "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit = off"
+					: "BEGIN ISOLATION LEVEL READ COMMITTED");
+	else
+		rc = pg_exec(c, d == DUR_NORMAL
+					? "BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL synchronous_commit = off"
 					: "BEGIN ISOLATION LEVEL SERIALIZABLE");
 	pc->pc_in_tx = rc == SL_OK;
 	return rc;

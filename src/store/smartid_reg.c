@@ -412,16 +412,6 @@ struct registration_finish {
 	int64_t rf_now;
 };
 
-/* Drop a field of the device the run filled (the caller left it NULL). */
-static void
-unfill(char **field, bool had)
-{
-	if (!had) {
-		free(*field);
-		*field = NULL;
-	}
-}
-
 /* Start a run from the caller's records: what an earlier run read, made or
  * said is dropped. */
 static int

@@ -200,9 +200,10 @@ struct conn {
 	const struct engine *cn_engine;
 	void *cn_impl;
 	bool cn_busy;
-	/* A statement of the open transaction failed for a reason a retry of
-	 * the whole transaction can cure (a serialization failure, a deadlock):
-	 * tx_end answers SL_EBUSY and tx_run runs the transaction again. */
+	/* A statement of the open transaction, or its COMMIT, failed for a
+	 * reason a retry of the whole transaction can cure (a serialization
+	 * failure, a deadlock): the transaction is rolled back and tx_run runs
+	 * it again (SL_EBUSY once it has tried TX_TRIES times). */
 	bool cn_retry;
 };
 
@@ -229,7 +230,11 @@ struct engine {
 	/* Rows changed by the last statement run to its end on `c`. */
 	int (*e_changes)(struct conn *c);
 	int (*e_exec)(struct conn *c, const char *sql);
-	int (*e_tx_begin)(struct conn *c, enum durability d);
+	/* `one_statement`: the transaction is a single statement, atomic by
+	 * itself, so the engine may run it at a weaker isolation that never
+	 * asks for a retry (PostgreSQL: READ COMMITTED, where a conflicting
+	 * UPDATE waits for the other and re-reads the row). */
+	int (*e_tx_begin)(struct conn *c, enum durability d, bool one_statement);
 	/* Commit (when `commit`) or roll back: SL_OK, SL_EBUSY, SL_ESTORE. */
 	int (*e_tx_end)(struct conn *c, bool commit);
 };
@@ -284,7 +289,7 @@ int conn_changes(struct conn *c);
 typedef int (*tx_fn)(struct conn *c, void *ctx);
 /* How often tx_run runs a transaction the engine keeps asking to retry
  * before it answers SL_EBUSY. */
-#define TX_TRIES 8
+#define TX_TRIES 16
 int tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx);
 void bind_text(struct stmt *s, int i, const char *v);
 void bind_int(struct stmt *s, int i, int64_t v);
@@ -366,6 +371,10 @@ struct pending_ref {
 	bool pr_extending;
 };
 int pending_why_not(struct conn *c, const void *ref);
+/* For a transaction that fills fields of a caller's record the caller
+ * left NULL: at the start of each run, drop what a run before filled
+ * (free and NULL *field unless the caller gave it). */
+void unfill(char **field, bool given);
 /* Is `s` one of the NULL-terminated `set`? */
 bool one_of(const char *s, const char *const *set);
 /* A row_reader for SELECT count(*): *(int *)out. */

@@ -143,6 +143,76 @@ test_response_limit(void **state)
 	httpc_response_clear(NULL);
 }
 
+/* A keep-alive server that accepts ONE connection and answers every
+ * request on it; further connections are not accepted (the listen queue
+ * holds them, so a call on a second connection times out). */
+struct keep_alive {
+	int ka_fd;
+	int ka_answered;
+};
+
+static void *
+serve_keep_alive(void *arg)
+{
+	struct keep_alive *ka = arg;
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	char buf[4096];
+	int c = accept(ka->ka_fd, NULL, NULL);
+	ssize_t n;
+
+	if (c < 0)
+		return NULL;
+	while ((n = read(c, buf, sizeof(buf))) > 0) {
+		/* one request per read: the client sends its next only after our answer */
+		if (write(c, answer, sizeof(answer) - 1) != (ssize_t)(sizeof(answer) - 1))
+			break;
+		ka->ka_answered++;
+	}
+	close(c);
+	return NULL;
+}
+
+/* Calls through one share use one connection; without it each call needs
+ * its own (libsleutel-app made three TLS handshakes per login). */
+static void
+test_share_keeps_the_connection(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct keep_alive ka = { socket(AF_INET, SOCK_STREAM, 0), 0 };
+	struct httpc_share *sh = httpc_share_new();
+	struct httpc_response rs;
+	struct sl_err err = { 0 };
+	char url[64];
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(sh);
+	assert_true(ka.ka_fd >= 0);
+	assert_int_equal(bind(ka.ka_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ka.ka_fd, 4), 0);
+	assert_int_equal(getsockname(ka.ka_fd, (struct sockaddr *)&a, &alen), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+	assert_int_equal(pthread_create(&t, NULL, serve_keep_alive, &ka), 0);
+	for (int i = 0; i < 3; i++) {
+		struct httpc_request rq = { .hr_method = "GET", .hr_url = url, .hr_timeout = 2, .hr_share = sh };
+		assert_int_equal(httpc_do(&rq, &rs, &err), SL_OK);
+		assert_int_equal(rs.hs_status, 200);
+		httpc_response_clear(&rs);
+	}
+	/* Without the share the next call opens a second connection, which
+	 * this server never accepts. */
+	{
+		struct httpc_request rq = { .hr_method = "GET", .hr_url = url, .hr_timeout = 1 };
+		assert_int_equal(httpc_do(&rq, &rs, &err), SL_EIO);
+	}
+	httpc_share_free(sh); /* closes the kept connection: the server's read ends */
+	pthread_join(t, NULL);
+	close(ka.ka_fd);
+	assert_int_equal(ka.ka_answered, 3);
+	httpc_share_free(NULL);
+}
+
 int
 main(void)
 {
@@ -150,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_schemes_refused),
 		cmocka_unit_test(test_closed_port),
 		cmocka_unit_test(test_response_limit),
+		cmocka_unit_test(test_share_keeps_the_connection),
 	};
 
 	return cmocka_run_group_tests(tests, global_setup, global_teardown);

@@ -34,11 +34,11 @@ static struct engine fault_engine;
 static const struct engine *fault_base; /* the store's engine underneath */
 
 static inline int
-fault_tx_begin(struct conn *c, enum durability d)
+fault_tx_begin(struct conn *c, enum durability d, bool one_statement)
 {
 	fault.fe_steps = 0;
 	fault.fe_in_tx = true;
-	return fault_base->e_tx_begin(c, d);
+	return fault_base->e_tx_begin(c, d, one_statement);
 }
 
 /* A statement of the transaction fails as PostgreSQL's would on a

@@ -86,6 +86,16 @@ twice_tx(struct conn *c, void *arg)
 	return rc;
 }
 
+/* Run 1 was rolled back: its own row is gone, the shared one is there
+ * once (run 2 could insert it again). */
+static void
+assert_run_2_stayed(const struct fixture *fx)
+{
+	assert_int_equal(jti_count(fx, "run-1"), 0);
+	assert_int_equal(jti_count(fx, "run-2"), 1);
+	assert_int_equal(jti_count(fx, "both"), 1);
+}
+
 static void
 test_tx_run_runs_again_on_retry(void **state)
 {
@@ -96,11 +106,7 @@ test_tx_run_runs_again_on_retry(void **state)
 	assert_int_equal(t.tw_runs, 2);
 	/* The second run's outcome is the caller's. */
 	assert_int_equal(t.tw_result, 102);
-	/* Run 1 was rolled back: its own row is gone, the shared one is there
-	 * once (run 2 could insert it again). */
-	assert_int_equal(jti_count(fx, "run-1"), 0);
-	assert_int_equal(jti_count(fx, "run-2"), 1);
-	assert_int_equal(jti_count(fx, "both"), 1);
+	assert_run_2_stayed(fx);
 }
 
 static void
@@ -146,9 +152,7 @@ test_tx_run_retries_a_failed_statement(void **state)
 	assert_int_equal(tx_run(fx->fx_store, DUR_NORMAL, twice_tx, &t), SL_OK);
 	assert_int_equal(fault.fe_fired, 1);
 	assert_int_equal(t.tw_runs, 2);
-	assert_int_equal(jti_count(fx, "run-1"), 0);
-	assert_int_equal(jti_count(fx, "run-2"), 1);
-	assert_int_equal(jti_count(fx, "both"), 1);
+	assert_run_2_stayed(fx);
 }
 
 /* ---- the store's operations, retried ---- */

@@ -1,0 +1,288 @@
+/*
+ * app.c — scenario 2: complete sleutel-app logins (browser + phone +
+ * token) on a sleuteld with TLS, the phone being libsleutel-app — the C
+ * library a real app embeds — and the latency from the phone's
+ * confirmation being sent to the browser's long-poll answering.
+ *
+ * Setup (not timed): W phones enrolled through the library (start, the
+ * SMS code from the outbox through `sleutel sms tail --json`, the test
+ * build's POST /device/v1/test/proofed, finish with a cheap scrypt cost),
+ * one per worker.  A login:
+ *   browser: /authorize → /key/app → phone number POSTed → wait page
+ *            (verification code) → GET data-poll, suspended on the server
+ *            (on its own thread: it blocks until the phone answered)
+ *   phone:   sapp_requests → the request showing that code → sapp_approve
+ *   browser: the long-poll answers → data-next → consent → code → /token
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app_int.h"
+#include "bl.h"
+#include "sleutel-app.h"
+
+#define APP_CODE "24680" /* the app code of every bench phone */
+
+struct app_worker {
+	struct sapp *aw_phone;
+	char aw_number[SAPP_PHONE_MAX + 1];
+	struct bl_http aw_agent, aw_poll;
+	char aw_poll_url[BL_URL_MAX];
+	double aw_resumed; /* when the long-poll answered (bl_now) */
+	long aw_poll_status;
+};
+
+struct app {
+	const struct bl_server *a_srv;
+	char a_client[128], a_basic[300], a_authz[300], a_token[300];
+	struct app_worker *a_w;
+};
+
+/* The activation code last sent to `phone` (the outbox, newest last). */
+static int
+sms_code(const struct bl_opts *o, const struct bl_server *s, const char *phone, char code[6])
+{
+	const char *args[] = { "sms", "tail", "--json", NULL };
+	char *text = NULL, *line, *save = NULL;
+	int rc = -1;
+
+	if (bl_server_cli(o, s, args, &text) != 0)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		json_t *m = json_loads(line, 0, NULL);
+		const char *to = json_string_value(json_object_get(m, "phone"));
+		const char *t = json_string_value(json_object_get(m, "text"));
+		size_t n = t ? strlen(t) : 0;
+		if (to != NULL && strcmp(to, phone) == 0 && n >= 5) {
+			memcpy(code, t + n - 5, 5);
+			code[5] = '\0';
+			rc = 0;
+		}
+		json_decref(m);
+	}
+	free(text);
+	return rc;
+}
+
+/* The test build's proofing shortcut for an enrolment. */
+static int
+proofed(const struct bl_server *s, const char *enrollment_id, int i)
+{
+	struct bl_http h;
+	char url[300], body[512];
+	long st;
+
+	if (bl_http_init(&h, s->s_ca_file) != 0)
+		return -1;
+	snprintf(url, sizeof(url), "%s/device/v1/test/proofed", s->s_base);
+	snprintf(body, sizeof(body),
+		"{\"enrollment_id\":\"%s\",\"rrn\":\"85073003328\",\"given_name\":\"Bench\",\"family_name\":\"Worker%"
+		"d\","
+		"\"birthdate\":\"1985-07-30\"}",
+		enrollment_id, i);
+	h.h_extra = curl_slist_append(NULL, "Content-Type: application/json");
+	st = bl_http_req(&h, url, body, NULL);
+	bl_http_free(&h);
+	return st == 200 ? 0 : -1;
+}
+
+static int
+enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct app_worker *w)
+{
+	return bl_phone_enrol(o, s, i, &w->aw_phone, w->aw_number);
+}
+
+int
+bl_phone_enrol(
+	const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone, char number[SAPP_PHONE_MAX + 1])
+{
+	static const struct camo_params cheap = { 4, 1, 1 }; /* the phone's cost is not the server's */
+	char path[BL_URL_MAX], code[6];
+	struct sapp_enroll_spec spec = { .es_device_name = "bench", .es_language = "nl" };
+	struct sl_err err = { 0 };
+	json_t *ans = NULL, *started = NULL;
+	const char *terms;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/phone%d.json", s->s_dir, i);
+	snprintf(number, SAPP_PHONE_MAX + 1, "+3247%07d", 1000000 + i);
+	if ((rc = sapp_create(path, s->s_base, s->s_ca_file, phone, &err)) != SL_OK ||
+		(rc = sapp_set_camo_params(*phone, &cheap, &err)) != SL_OK ||
+		(rc = sapp_config(*phone, &ans, &err)) != SL_OK)
+		goto out;
+	terms = json_string_value(json_object_get(ans, "terms_version"));
+	spec.es_terms_version = terms;
+	spec.es_phone = number;
+	rc = sapp_enroll_start(*phone, &spec, &started, &err);
+	json_decref(ans);
+	json_decref(started);
+	ans = NULL;
+	if (rc != SL_OK)
+		goto out;
+	if (sms_code(o, s, sapp_phone(*phone)[0] ? sapp_phone(*phone) : number, code) != 0) {
+		rc = sl_fail(&err, SL_ENOTFOUND, "no activation SMS for %s", number);
+		goto out;
+	}
+	rc = sapp_enroll_sms(*phone, code, &ans, &err);
+	json_decref(ans);
+	ans = NULL;
+	if (rc != SL_OK)
+		goto out;
+	if (proofed(s, sapp_enrollment_id(*phone), i) != 0) {
+		rc = sl_fail(&err, SL_EINVAL, "test/proofed refused");
+		goto out;
+	}
+	rc = sapp_enroll_finish(*phone, APP_CODE, &ans, &err);
+	json_decref(ans);
+	snprintf(number, SAPP_PHONE_MAX + 1, "%s", sapp_phone(*phone));
+out:
+	if (rc != SL_OK)
+		fprintf(stderr, "bench: enrolling phone %d: %s\n", i, err.msg);
+	return rc;
+}
+
+static void *
+long_poll(void *arg)
+{
+	struct app_worker *w = arg;
+
+	w->aw_poll_status = bl_http_req(&w->aw_poll, w->aw_poll_url, NULL, NULL);
+	w->aw_resumed = bl_now();
+	return NULL;
+}
+
+/* The request on the phone that shows `vcode`, or NULL. */
+static json_t *
+find_request(struct sapp *phone, const char *vcode)
+{
+	struct sl_err err;
+	json_t *list = NULL, *rq, *found = NULL;
+	size_t i, j;
+
+	if (sapp_requests(phone, 0, &list, &err) != SL_OK)
+		return NULL;
+	json_array_foreach(list, i, rq)
+	{
+		json_t *c;
+		json_array_foreach(json_object_get(rq, "codes"), j,
+			c) if (json_is_string(c) && strcmp(json_string_value(c), vcode) == 0) found = json_incref(rq);
+		if (found != NULL)
+			break;
+	}
+	json_decref(list);
+	return found;
+}
+
+static int
+op_login(void *ctx, int wi, struct bl_lat *aux)
+{
+	struct app *a = ctx;
+	struct app_worker *w = &a->a_w[wi];
+	struct bl_http *h = &w->aw_agent;
+	const char *base = a->a_srv->s_base, *p;
+	char verifier[64], challenge[64], url[BL_URL_MAX], req[128], next[BL_URL_MAX], back[BL_URL_MAX], vcode[8];
+	char body[BL_URL_MAX];
+	char *form, *enc;
+	struct sl_err err;
+	pthread_t poller;
+	json_t *rq, *answer = NULL;
+	double t_confirm;
+	int ok;
+
+	bl_http_forget_cookies(h);
+	bl_pkce(verifier, challenge);
+	bl_authorize_url(a->a_authz, a->a_client, challenge, "openid profile", url, sizeof(url));
+	if (bl_http_req(h, url, NULL, NULL) != 303 || bl_query(h->h_location, "req", req, sizeof(req)) != 0)
+		return 0;
+	snprintf(url, sizeof(url), "%s/key/app?req=%s&lang=nl", base, req);
+	if (bl_http_req(h, url, NULL, NULL) != 200 || (form = bl_hidden_form(h->h_body)) == NULL)
+		return 0;
+	enc = curl_easy_escape(NULL, w->aw_number, 0);
+	snprintf(body, sizeof(body), "%s&phone=%s", form, enc);
+	curl_free(enc);
+	free(form);
+	snprintf(url, sizeof(url), "%s/key/app/login", base);
+	if (bl_http_req(h, url, body, NULL) != 303)
+		return 0;
+	bl_abs(base, h->h_location, url, sizeof(url));
+	if (bl_http_req(h, url, NULL, NULL) != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
+		bl_attr(h->h_body, "data-next", next, sizeof(next)) != 0 ||
+		(p = strstr(h->h_body, "id=\"vcode\"")) == NULL || (p = strchr(p, '>')) == NULL ||
+		sscanf(p + 1, "%7[0-9]", vcode) != 1)
+		return 0;
+	/* the browser's long-poll, suspended on the server while the phone answers */
+	memcpy(w->aw_poll.h_cookies, h->h_cookies, sizeof(h->h_cookies));
+	w->aw_poll.h_ncookies = h->h_ncookies;
+	bl_abs(base, url, w->aw_poll_url, sizeof(w->aw_poll_url));
+	if (pthread_create(&poller, NULL, long_poll, w) != 0)
+		return 0;
+	rq = find_request(w->aw_phone, vcode);
+	t_confirm = bl_now();
+	ok = rq != NULL && sapp_approve(w->aw_phone, rq, vcode, APP_CODE, &answer, &err) == SL_OK;
+	json_decref(answer);
+	json_decref(rq);
+	pthread_join(poller, NULL);
+	if (!ok || w->aw_poll_status != 200)
+		return 0;
+	if (aux != NULL)
+		bl_lat_add(aux, (w->aw_resumed - t_confirm) * 1000);
+	if (bl_browse(h, base, next, bl_sleutel_form, back, sizeof(back)) != 0)
+		return 0;
+	return bl_token(h, a->a_token, a->a_basic, back, verifier);
+}
+
+static int
+run(const struct bl_opts *o, struct bl_server *s, json_t *out)
+{
+	struct app a = { .a_srv = s };
+	struct bl_result r = { .r_scenario = "app" };
+	char secret[128];
+	int rc = -1, n = 0;
+	double t0 = bl_now();
+
+	if (bl_server_client(o, s, a.a_client, secret) != 0)
+		return -1;
+	snprintf(a.a_basic, sizeof(a.a_basic), "%s:%s", a.a_client, secret);
+	snprintf(a.a_authz, sizeof(a.a_authz), "%s/authorize", s->s_base);
+	snprintf(a.a_token, sizeof(a.a_token), "%s/token", s->s_base);
+	if ((a.a_w = calloc((size_t)o->o_workers, sizeof(*a.a_w))) == NULL)
+		return -1;
+	for (; n < o->o_workers; n++) {
+		bl_http_init(&a.a_w[n].aw_agent, s->s_ca_file);
+		bl_http_init(&a.a_w[n].aw_poll, s->s_ca_file);
+		if (enrol(o, s, n, &a.a_w[n]) != SL_OK) {
+			n++;
+			goto out;
+		}
+	}
+	fprintf(stderr, "bench: %d phones enrolled in %.1f s\n", n, bl_now() - t0);
+	if (!op_login(&a, 0, NULL)) {
+		fprintf(stderr, "bench: app login failed (status %ld)\n", a.a_w[0].aw_agent.h_status);
+		goto out;
+	}
+	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + libsleutel-app + token)");
+	if (bl_run_timed(o, o->o_workers, op_login, &a, &s->s_pid, 1, &r) != 0)
+		goto out;
+	bl_report(out, &r);
+	rc = 0;
+out:
+	for (int i = 0; i < n; i++) {
+		bl_http_free(&a.a_w[i].aw_agent);
+		bl_http_free(&a.a_w[i].aw_poll);
+		sapp_free(a.a_w[i].aw_phone);
+	}
+	free(a.a_w);
+	return rc;
+}
+
+int
+bl_app(const struct bl_opts *o, json_t *out)
+{
+	return bl_with_server(o, "app", false, true,
+		"[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\nmax_pending = 20\n"
+		"[sms]\ndriver = outbox\n",
+		run, out);
+}
