@@ -121,11 +121,13 @@ static int
 listen_loop(struct pg_listener *l)
 {
 	for (;;) {
-		int fd = PQsocket(l->pl_conn), r;
+		int fd = PQsocket(l->pl_conn);
 		/* libpq closes the socket when it reads the end of the stream. */
 		if (fd < 0 || PQstatus(l->pl_conn) != CONNECTION_OK)
 			return 0;
-		if ((r = wait_for(l, fd, PG_LISTEN_TICK_MS)) < 0)
+		/* Readable or the tick: read either way (the tick finds a
+		 * connection whose state changed without a byte). */
+		if (wait_for(l, fd, PG_LISTEN_TICK_MS) < 0)
 			return -1;
 		if (!PQconsumeInput(l->pl_conn) || PQstatus(l->pl_conn) != CONNECTION_OK)
 			return 0;
