@@ -271,19 +271,28 @@ test('plain HTTP on the portal only by explicit configuration', async () => {
   let ini = readFileSync(server.configPath, 'utf8');
   ini = iniSet(ini, 'server', 'tls', 'false');
   writeFileSync(server.configPath, ini);
-  const p = spawn(SLEUTELD, ['--config', server.configPath], { stdio: 'ignore' });
+  const p = spawn(SLEUTELD, ['--config', server.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Listen for the exit at once: a daemon that stops early must fail the
+  // test with what it said, not leave a wait that never ends.
+  let stderr = '';
+  p.stderr.on('data', (d) => { stderr += d; });
+  const exited = exitOf(p);
+  let gone = false;
+  exited.then(() => { gone = true; });
   try {
     let r;
-    for (let i = 0; i < 100; i++) {
-      try { r = await fetch(`http://127.0.0.1:${server.port}/healthz`); break; } catch { await new Promise((x) => setTimeout(x, 50)); }
+    // Up to 30 s: a sanitizer build on a busy machine starts slowly.
+    for (let i = 0; i < 300 && !gone; i++) {
+      try { r = await fetch(`http://127.0.0.1:${server.port}/healthz`); break; } catch { await new Promise((x) => setTimeout(x, 100)); }
     }
+    assert.ok(r, `sleuteld did not answer on plain HTTP${gone ? ' (it exited)' : ''}: ${stderr.slice(-2000)}`);
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('strict-transport-security'), null, 'no HSTS on plain HTTP');
     const d = await (await fetch(`http://127.0.0.1:${server.port}/.well-known/openid-configuration`)).json();
     assert.ok(d.issuer.startsWith('https://'), 'the issuer stays https behind the proxy');
   } finally {
-    p.kill('SIGTERM');
-    assert.equal(await exitOf(p), 0);
+    if (!gone) p.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr.slice(-2000));
   }
 });
 
