@@ -115,22 +115,40 @@ build_trees() {
 build_trees &
 trees_pid=$!
 
-echo "== unit tests (sqlite)"
+echo "== unit tests (sqlite) $(date +%T)"
 run_unit dev "$BUILD"
 
-echo "== unit tests of the store (postgresql)"
-export SLEUTEL_TEST_ENGINE=postgresql
-run_unit dev-pg "$BUILD" 'test_store*'
-unset SLEUTEL_TEST_ENGINE
+# The store's suites on PostgreSQL run beside the integration tests: they
+# wait on the database server most of the time (a schema and its migration
+# per test), and the integration files wait on their daemons.  Their
+# counts are added when both are done.
+(
+	passed=0 failed=0
+	export SLEUTEL_TEST_ENGINE=postgresql
+	run_unit dev-pg "$BUILD" 'test_store*' >"$work/dev-pg.out" 2>&1
+	echo "$passed $failed" >"$work/dev-pg.counts"
+) &
+store_pg_pid=$!
 
-echo "== integration tests (sqlite)"
+echo "== integration tests (sqlite) $(date +%T)"
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node integration "${INTEGRATION_JOBS:-2}" tests/integration/*.test.mjs
 
-echo "== browser tests (sqlite)"
+echo "== unit tests of the store (postgresql), run beside them"
+wait "$store_pg_pid"
+cat "$work/dev-pg.out"
+if [ -s "$work/dev-pg.counts" ]; then
+	read -r p f <"$work/dev-pg.counts"
+	add "$p" "$f"
+else
+	echo "unit (dev-pg): did not finish"
+	add 0 1
+fi
+
+echo "== browser tests (sqlite) $(date +%T)"
 mkdir -p tests/artifacts/browser
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser 1 tests/browser/*.test.mjs
 
-echo "== sanitizer build (address, undefined): unit (sqlite), integration (postgresql)"
+echo "== sanitizer build (address, undefined): unit (sqlite), integration (postgresql) $(date +%T)"
 wait "$trees_pid"
 if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
 	sh scripts/link-share.sh "$SAN"
@@ -146,7 +164,7 @@ else
 	add 0 1
 fi
 
-echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS} s each)"
+echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS} s each) $(date +%T)"
 # One libFuzzer run of target $1 into $work/$1.log, its exit status into
 # $work/$1.rc.
 fuzz_one() {
