@@ -45,6 +45,7 @@ struct bl_opts {
 	long o_waiters; /* browsers and phones each in the waiters scenario */
 	int o_addrs; /* source addresses 127.0.0.x of the waiters */
 	char o_ca[512]; /* the test CA directory (sleutel init --ca) */
+	char o_conninfo[512]; /* not empty: servers are made with sleutel init --postgresql (pgnodes.c) */
 	char o_tmp[256]; /* this run's temp directory */
 };
 
@@ -138,6 +139,10 @@ struct bl_server {
  * PKI), the `extra` INI lines appended (later keys win), started, ready. */
 int bl_server_start(
 	const struct bl_opts *o, const char *name, bool demo, bool tls, const char *extra, struct bl_server *s);
+/* Another node of `first`'s installation (the same directory, keys and
+ * database; only its ports differ, in its own copy of sleutel.ini named
+ * `name`), started and ready. */
+int bl_server_twin(const struct bl_server *first, const char *name, const char *extra, struct bl_server *s);
 /* `sleutel client add --json`: client_id and client_secret. */
 int bl_server_client(const struct bl_opts *o, const struct bl_server *s, char id[128], char secret[128]);
 /* Run the CLI on this server's config: argv after `--config FILE`. */
@@ -204,6 +209,14 @@ struct sapp;
 int bl_phone_enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone, char number[17]);
 
 int bl_trivial(const struct bl_opts *o, json_t *out);
+/* Trivial logins on `n` running nodes of one database (plain HTTP behind
+ * the proxy config): worker w logs in on node w % n and redeems its code on
+ * the next node; the CPU counted is the nodes' and `extra`'s (the database
+ * server's processes). */
+int bl_trivial_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const pid_t *extra, int nextra,
+	struct bl_result *r);
+/* Scenario 5: trivial logins on PostgreSQL, one node and o_nodes nodes. */
+int bl_pgnodes(const struct bl_opts *o, json_t *out);
 int bl_app(const struct bl_opts *o, json_t *out);
 int bl_eid(const struct bl_opts *o, json_t *out);
 int bl_waiters(const struct bl_opts *o, json_t *out);

@@ -2,13 +2,12 @@
  * main.c — bench_load: options, the run's temp directory and test CA, the
  * scenarios in order, the table on stdout and the JSON results file.
  *
- *   build/bench/bench_load [--scenario all|trivial|app|eid|waiters]
+ *   build/bench/bench_load [--scenario all|trivial|app|eid|waiters|postgresql]
  *       [--seconds S] [--workers W] [--max N] [--waiters N] [--addrs K]
  *       [--engine sqlite|postgresql] [--nodes N] [--out FILE]
  *
- * `--engine postgresql --nodes 2` is the hook for issue 11's PostgreSQL
- * figures: it is refused with a message until this tree has the engine
- * ([store] engine) and cross-node wake-ups.
+ * Scenario postgresql (pgnodes.c; also `--engine postgresql`) runs the
+ * trivial login on PostgreSQL on one node and on --nodes N (default 2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_load [--scenario all|trivial|app|eid|waiters] [--seconds S] [--workers W]\n"
+		"usage: bench_load [--scenario all|trivial|app|eid|waiters|postgresql] [--seconds S] [--workers W]\n"
 		"                  [--max N] [--waiters N] [--addrs K] [--engine sqlite|postgresql] [--nodes N]\n"
 		"                  [--build DIR] [--root DIR] [--out FILE]\n");
 }
@@ -125,19 +124,20 @@ setup(struct bl_opts *o)
 	return 0;
 }
 
-/* Scenario 5's hook: PostgreSQL with N nodes needs the pg-engine and
- * multi-node work in this tree; until then it says so. */
+/* `--engine postgresql` alone means scenario 5; the other scenarios run
+ * on SQLite, the embedded engine one node uses. */
 static int
-engine_hook(const struct bl_opts *o)
+engine_choice(const struct bl_opts *o, const char **scenario)
 {
-	if (strcmp(o->o_engine, "sqlite") == 0 && o->o_nodes == 1)
+	if (strcmp(o->o_engine, "sqlite") == 0)
 		return 0;
-	fprintf(stderr,
-		"bench: --engine %s --nodes %d is not runnable in this tree yet: it needs the PostgreSQL engine "
-		"([store] engine = postgresql, branch pg-engine) and cross-node wake-ups (branch multi-node); "
-		"bench/README.md says what the scenario will start\n",
-		o->o_engine, o->o_nodes);
-	return -1;
+	if (strcmp(*scenario, "all") == 0)
+		*scenario = "postgresql";
+	if (strcmp(*scenario, "postgresql") != 0) {
+		fprintf(stderr, "bench: --engine postgresql is scenario postgresql (the others run on SQLite)\n");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -178,11 +178,11 @@ main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (engine_hook(&o) != 0)
+	if (engine_choice(&o, &scenario) != 0)
 		return 2;
 	all = strcmp(scenario, "all") == 0;
 	if (!all && strcmp(scenario, "trivial") != 0 && strcmp(scenario, "app") != 0 && strcmp(scenario, "eid") != 0 &&
-		strcmp(scenario, "waiters") != 0) {
+		strcmp(scenario, "waiters") != 0 && strcmp(scenario, "postgresql") != 0) {
 		usage();
 		return 2;
 	}
@@ -203,6 +203,8 @@ main(int argc, char **argv)
 	if ((all || strcmp(scenario, "eid") == 0) && bl_eid(&o, rows) != 0)
 		rc = 1;
 	if ((all || strcmp(scenario, "waiters") == 0) && bl_waiters(&o, rows) != 0)
+		rc = 1;
+	if ((all || strcmp(scenario, "postgresql") == 0) && bl_pgnodes(&o, rows) != 0)
 		rc = 1;
 	if (write_results(&o, rows) != 0)
 		rc = 1;

@@ -60,6 +60,9 @@ bl_spawn(char *const argv[], const char *log, int *in_pipe)
 	if (pid == 0) {
 		/* a server must not outlive a bench that crashed or was killed */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* its own process group, so bl_stop reaches a wrapped daemon too
+		 * (SLEUTEL_BENCH_WRAP: perf or valgrind, then sleuteld) */
+		setpgid(0, 0);
 		child_io(log, p[0]);
 		execvp(argv[0], argv);
 		_exit(127);
@@ -126,13 +129,16 @@ bl_stop(pid_t pid, int secs)
 
 	if (pid <= 0)
 		return -1;
-	kill(pid, SIGTERM);
+	/* the process group bl_spawn made: a wrapper and the daemon under it */
+	if (kill(-pid, SIGTERM) != 0)
+		kill(pid, SIGTERM);
 	for (int i = 0; i < secs * 20; i++) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		usleep(50000);
 	}
-	kill(pid, SIGKILL);
+	if (kill(-pid, SIGKILL) != 0)
+		kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	return -1;
 }

@@ -76,9 +76,17 @@ bl_server_start(const struct bl_opts *o, const char *name, bool demo, bool tls, 
 	snprintf(port, sizeof(port), "%d", s->s_port);
 	snprintf(eport, sizeof(eport), "%d", s->s_eid_port);
 	{
-		char *argv[] = { cli, "init", s->s_dir, "--port", port, "--eid-port", eport, "--ca", (char *)o->o_ca,
-			demo ? "--demo" : NULL, "--pki-port", pport, NULL };
+		char *argv[16] = { cli, "init", s->s_dir, "--port", port, "--eid-port", eport, "--ca",
+			(char *)o->o_ca };
+		int n = 9;
+		if (o->o_conninfo[0] != '\0') {
+			argv[n++] = "--postgresql";
+			argv[n++] = (char *)o->o_conninfo;
+		}
 		if (demo) {
+			argv[n++] = "--demo";
+			argv[n++] = "--pki-port";
+			argv[n++] = pport;
 			do
 				s->s_pki_port = bl_free_port();
 			while (s->s_pki_port == s->s_port || s->s_pki_port == s->s_eid_port);
@@ -119,7 +127,7 @@ launch(struct bl_server *s, bool tls, const char *extra)
 		return -1;
 	s->s_tls = tls;
 	snprintf(s->s_base, sizeof(s->s_base), "%s://127.0.0.1:%d", tls ? "https" : "http", s->s_port);
-	snprintf(log, sizeof(log), "%s/sleuteld.log", s->s_dir);
+	snprintf(log, sizeof(log), "%s.log", s->s_config); /* per node: nodes share s_dir */
 	{
 		/* SLEUTEL_BENCH_WRAP: a command line the daemon runs under (a
 		 * profiler: docs/performance.md), words split on spaces */
@@ -144,6 +152,44 @@ launch(struct bl_server *s, bool tls, const char *extra)
 		return -1;
 	}
 	return 0;
+}
+
+int
+bl_server_twin(const struct bl_server *first, const char *name, const char *extra, struct bl_server *s)
+{
+	char ports[256];
+	FILE *in, *out;
+	int c;
+
+	*s = *first;
+	s->s_pid = 0;
+	snprintf(s->s_config, sizeof(s->s_config), "%s/%s", first->s_dir, name);
+	do
+		s->s_port = bl_free_port();
+	while (s->s_port == first->s_port || s->s_port == first->s_eid_port);
+	do
+		s->s_eid_port = bl_free_port();
+	while (s->s_eid_port == s->s_port || s->s_eid_port == first->s_port || s->s_eid_port == first->s_eid_port);
+	s->s_metrics_port = bl_free_port();
+	/* a copy of the first node's file (the same issuer, keys, database),
+	 * its own ports appended: a later key wins */
+	if ((in = fopen(first->s_config, "r")) == NULL)
+		return -1;
+	if ((out = fopen(s->s_config, "w")) == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while ((c = fgetc(in)) != EOF)
+		fputc(c, out);
+	fclose(in);
+	if (fclose(out) != 0)
+		return -1;
+	snprintf(ports, sizeof(ports), "\n[server]\nport = %d\n[eid]\nport = %d\n[metrics]\nport = %d\n", s->s_port,
+		s->s_eid_port, s->s_metrics_port);
+	if (append(s->s_config, ports) != 0)
+		return -1;
+	snprintf(s->s_eid_base, sizeof(s->s_eid_base), "https://127.0.0.1:%d", s->s_eid_port);
+	return launch(s, first->s_tls, extra);
 }
 
 int
@@ -210,8 +256,7 @@ bl_server_stop(struct bl_server *s)
 	if (s->s_pid > 0) {
 		int st = bl_stop(s->s_pid, 20);
 		if (st != 0)
-			fprintf(stderr, "bench: sleuteld %s stopped with %d (see %s/sleuteld.log)\n", s->s_dir, st,
-				s->s_dir);
+			fprintf(stderr, "bench: sleuteld %s stopped with %d (see %s.log)\n", s->s_dir, st, s->s_config);
 	}
 	s->s_pid = 0;
 }

@@ -19,9 +19,15 @@
 
 #include "bl.h"
 
+#define TRIVIAL_NODES 16
+
+/* The servers a login runs on: one, or several nodes of one database — a
+ * worker's logins go to node w % n and their codes are redeemed on the next
+ * node, so each login crosses nodes as behind a load balancer. */
 struct trivial {
-	const char *t_base; /* where the bench connects */
-	const char *t_authz, *t_token; /* endpoint URLs */
+	const char *t_base[TRIVIAL_NODES]; /* where the bench connects */
+	char t_authz[TRIVIAL_NODES][300], t_token[TRIVIAL_NODES][300]; /* endpoint URLs */
+	int t_nodes;
 	char t_basic[300];
 	char t_client[128];
 	struct bl_http *t_http; /* one per worker */
@@ -42,12 +48,14 @@ static int
 login(struct trivial *t, int w, bl_form_fn form_for, bool sleutel)
 {
 	struct bl_http *h = &t->t_http[w];
+	int node = w % t->t_nodes;
+	const char *base = t->t_base[node];
 	char verifier[64], challenge[64], url[BL_URL_MAX], back[BL_URL_MAX];
 	long st;
 
 	bl_http_forget_cookies(h); /* a new browser */
 	bl_pkce(verifier, challenge);
-	bl_authorize_url(t->t_authz, t->t_client, challenge, "openid profile", url, sizeof(url));
+	bl_authorize_url(t->t_authz[node], t->t_client, challenge, "openid profile", url, sizeof(url));
 	st = bl_http_req(h, url, NULL, NULL);
 	if (st != 302 && st != 303)
 		return 0;
@@ -56,11 +64,11 @@ login(struct trivial *t, int w, bl_form_fn form_for, bool sleutel)
 		char req[128];
 		if (bl_query(url, "req", req, sizeof(req)) != 0)
 			return 0;
-		snprintf(url, sizeof(url), "%s/key/test?req=%s", t->t_base, req);
+		snprintf(url, sizeof(url), "%s/key/test?req=%s", base, req);
 	}
-	if (bl_browse(h, t->t_base, url, form_for, back, sizeof(back)) != 0)
+	if (bl_browse(h, base, url, form_for, back, sizeof(back)) != 0)
 		return 0;
-	return bl_token(h, t->t_token, t->t_basic, back, verifier);
+	return bl_token(h, t->t_token[(node + 1) % t->t_nodes], t->t_basic, back, verifier);
 }
 
 static int
@@ -78,7 +86,8 @@ op_peer(void *ctx, int w, struct bl_lat *aux)
 }
 
 static int
-drive(const struct bl_opts *o, struct trivial *t, bl_op_fn op, pid_t pid, const char *xff, struct bl_result *r)
+drive(const struct bl_opts *o, struct trivial *t, bl_op_fn op, const pid_t *pids, int npids, const char *xff,
+	struct bl_result *r)
 {
 	int rc;
 
@@ -95,7 +104,7 @@ drive(const struct bl_opts *o, struct trivial *t, bl_op_fn op, pid_t pid, const 
 			t->t_http[0].h_body ? t->t_http[0].h_body : "");
 		rc = -1;
 	} else {
-		rc = bl_run_timed(o, o->o_workers, op, t, &pid, 1, r);
+		rc = bl_run_timed(o, o->o_workers, op, t, pids, npids, r);
 	}
 	for (int i = 0; i < o->o_workers; i++)
 		bl_http_free(&t->t_http[i]);
@@ -103,25 +112,47 @@ drive(const struct bl_opts *o, struct trivial *t, bl_op_fn op, pid_t pid, const 
 	return rc;
 }
 
+/* Point `t` at node i's endpoints. */
+static void
+set_node(struct trivial *t, int i, const char *base)
+{
+	t->t_base[i] = base;
+	snprintf(t->t_authz[i], sizeof(t->t_authz[i]), "%s/authorize", base);
+	snprintf(t->t_token[i], sizeof(t->t_token[i]), "%s/token", base);
+}
+
+int
+bl_trivial_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const pid_t *extra, int nextra,
+	struct bl_result *r)
+{
+	struct trivial t = { .t_nodes = n };
+	pid_t pids[TRIVIAL_NODES + 64];
+	char secret[128];
+	int np = 0;
+
+	if (n < 1 || n > TRIVIAL_NODES || nextra < 0 || nextra > 64)
+		return -1;
+	if (bl_server_client(o, &nodes[0], t.t_client, secret) != 0)
+		return -1;
+	snprintf(t.t_basic, sizeof(t.t_basic), "%s:%s", t.t_client, secret);
+	for (int i = 0; i < n; i++) {
+		set_node(&t, i, nodes[i].s_base);
+		pids[np++] = nodes[i].s_pid;
+	}
+	for (int i = 0; i < nextra; i++)
+		pids[np++] = extra[i];
+	return drive(o, &t, op_sleutel, pids, np, "198.51.100.7", r);
+}
+
 static int
 run_sleutel(const struct bl_opts *o, struct bl_result *r, const char *name, const char *extra)
 {
 	struct bl_server s;
-	struct trivial t = { 0 };
-	char secret[128], authz[300], token[300];
 	int rc;
 
 	if (bl_server_start(o, name, false, false, extra, &s) != 0)
 		return -1;
-	if ((rc = bl_server_client(o, &s, t.t_client, secret)) == 0) {
-		snprintf(t.t_basic, sizeof(t.t_basic), "%s:%s", t.t_client, secret);
-		snprintf(authz, sizeof(authz), "%s/authorize", s.s_base);
-		snprintf(token, sizeof(token), "%s/token", s.s_base);
-		t.t_base = s.s_base;
-		t.t_authz = authz;
-		t.t_token = token;
-		rc = drive(o, &t, op_sleutel, s.s_pid, "198.51.100.7", r);
-	}
+	rc = bl_trivial_nodes(o, &s, 1, NULL, 0, r);
 	bl_server_stop(&s);
 	return rc;
 }
@@ -164,20 +195,20 @@ peer_start(const struct bl_opts *o, int *port, int *in)
 static int
 run_peer(const struct bl_opts *o, struct bl_result *r)
 {
-	struct trivial t = { .t_client = "bench", .t_basic = "bench:bench-secret-bench-secret-bench-secret" };
-	char base[64], authz[128], token[128];
+	struct trivial t = {
+		.t_nodes = 1, .t_client = "bench", .t_basic = "bench:bench-secret-bench-secret-bench-secret"
+	};
+	char base[64];
 	int port, in, rc;
 	pid_t pid = peer_start(o, &port, &in);
 
 	if (pid <= 0)
 		return -1;
 	snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-	snprintf(authz, sizeof(authz), "%s/auth", base);
-	snprintf(token, sizeof(token), "%s/token", base);
-	t.t_base = base;
-	t.t_authz = authz;
-	t.t_token = token;
-	rc = drive(o, &t, op_peer, pid, NULL, r);
+	t.t_base[0] = base;
+	snprintf(t.t_authz[0], sizeof(t.t_authz[0]), "%s/auth", base);
+	snprintf(t.t_token[0], sizeof(t.t_token[0]), "%s/token", base);
+	rc = drive(o, &t, op_peer, &pid, 1, NULL, r);
 	close(in);
 	bl_stop(pid, 5);
 	return rc;
