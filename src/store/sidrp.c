@@ -246,44 +246,19 @@ store_sid_session_by_idem(struct store *st, const char *idem, int64_t since, str
 	return read_one(st, Q_SS_BY_IDEM, b, NBIND(b), sid_session_read, out);
 }
 
-/* Why a claim or a completion changed nothing (for write_or_why; `ctx`
- * is a struct claim_ref): no such session (SL_ENOTFOUND), taken or
- * COMPLETE (SL_ECONFLICT), past its expiry (SL_EEXPIRED, claims only). */
-struct claim_ref {
-	const char *cr_id;
-	int64_t cr_now; /* 0: expiry does not matter (a completion) */
-};
-
-static int
-session_why_not(struct conn *c, const void *ctx)
-{
-	const struct claim_ref *r = ctx;
-	const struct bind b[] = { BT(r->cr_id) };
-	struct stmt *s = stmt_bound(c, Q_SS_STATE, b, NBIND(b));
-	int rc = step_row(c, s);
-
-	if (rc == SL_OK) {
-		const char *state = col_str(s, 0);
-		if (state == NULL || strcmp(state, "RUNNING") != 0 || r->cr_now == 0 || col_int(s, 2) != 0)
-			rc = SL_ECONFLICT;
-		else if (col_int(s, 1) <= r->cr_now)
-			rc = SL_EEXPIRED;
-		else
-			rc = SL_ESTORE; /* the UPDATE should have matched */
-	}
-	stmt_reset(s);
-	return rc;
-}
-
+/* Why a claim or a completion changed nothing (write_or_why with
+ * pending_why_not): no such session (SL_ENOTFOUND), taken or COMPLETE
+ * (SL_ECONFLICT), past its expiry (SL_EEXPIRED, claims only: a completion's
+ * pr_now is 0). */
 int
 store_sid_session_claim(struct store *st, const char *id, const char *account_id, const char *request_id, int64_t now)
 {
 	const struct bind b[] = { BT(id), BT(account_id), BT(request_id), BI(now) };
-	const struct claim_ref ref = { id, now };
+	const struct pending_ref ref = { Q_SS_STATE, id, now, true, "RUNNING" };
 
 	if (id == NULL || account_id == NULL || request_id == NULL || now <= 0)
 		return SL_EINVAL;
-	return write_or_why(st, DUR_NORMAL, Q_SS_CLAIM, b, NBIND(b), session_why_not, &ref);
+	return write_or_why(st, DUR_NORMAL, Q_SS_CLAIM, b, NBIND(b), pending_why_not, &ref);
 }
 
 int
@@ -291,11 +266,11 @@ store_sid_session_complete(
 	struct store *st, const char *id, const char *request_id, const char *result, int64_t keep_until)
 {
 	const struct bind b[] = { BT(id), BT(result), BI(keep_until), BT(request_id) };
-	const struct claim_ref ref = { id, 0 };
+	const struct pending_ref ref = { Q_SS_STATE, id, 0, true, "RUNNING" };
 
 	if (id == NULL || result == NULL || keep_until <= 0)
 		return SL_EINVAL;
-	return write_or_why(st, DUR_NORMAL, Q_SS_COMPLETE, b, NBIND(b), session_why_not, &ref);
+	return write_or_why(st, DUR_NORMAL, Q_SS_COMPLETE, b, NBIND(b), pending_why_not, &ref);
 }
 
 void

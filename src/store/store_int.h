@@ -359,16 +359,18 @@ int update_returning_int(struct store *st, enum durability d, enum stmt_id q, co
 int write_or_why(struct store *st, enum durability d, enum stmt_id q, const struct bind *b, size_t n,
 	int (*why)(struct conn *, const void *), const void *ctx);
 /* Why a conditional UPDATE on a pending request (an app request, a
- * Smart-ID signing request) changed nothing, for write_or_why: pr_state
- * selects (status, expires, extended) of the request.  SL_ENOTFOUND (no
- * such request), SL_ECONFLICT (no longer pending, or already extended
- * when pr_extending), SL_EEXPIRED (pending but past its expiry at
- * pr_now). */
+ * Smart-ID signing request, an RP API session) changed nothing, for
+ * write_or_why: pr_state selects (status, expires, extended) of the
+ * request.  SL_ENOTFOUND (no such request), SL_ECONFLICT (not in
+ * pr_status any more, or already extended — taken, for a session — when
+ * pr_extending, or pr_now is 0: the expiry did not matter), SL_EEXPIRED
+ * (still in pr_status but past its expiry at pr_now). */
 struct pending_ref {
 	enum stmt_id pr_state;
 	const char *pr_id;
 	int64_t pr_now;
 	bool pr_extending;
+	const char *pr_status; /* NULL: "pending" */
 };
 int pending_why_not(struct conn *c, const void *ref);
 /* For a transaction that fills fields of a caller's record the caller
