@@ -348,9 +348,9 @@ run(const struct bl_opts *o, struct bl_server *s, struct waiters *w, json_t *out
 		return -1;
 	/* the same with the smallest connection memory pool MHD allows here */
 	close_all(w);
-	if (bl_server_restart(s, false, "[server]\nconnection_memory = 8192\n") != 0)
+	if (bl_server_restart(s, false, "[server]\nconnection_memory = 4096\n") != 0)
 		return -1;
-	return hold(o, w, out, "mem 8192: ");
+	return hold(o, w, out, "mem 4096: ");
 }
 
 int

@@ -2,6 +2,7 @@
 #ifndef SL_HTTP_INT_H
 #define SL_HTTP_INT_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 
 #include <microhttpd.h>
@@ -10,10 +11,17 @@
 
 #define HTTP_MAX_EXTRA_HEADERS 8
 
+/* One allocation: hp_value points into hp_name's block ("name\0value"). */
 struct http_param {
 	char *hp_name;
 	char *hp_value;
 };
+
+/* A suspended long-poll keeps its struct http_request (and its MHD
+ * connection) for minutes, and 100 000 of them are the memory target of a
+ * node (docs/performance.md): what is held only while answering (extra
+ * response headers) or only sometimes (parameters) is allocated when it is
+ * needed, to its size. */
 
 struct http_request {
 	struct http_daemon *rq_daemon;
@@ -22,17 +30,17 @@ struct http_request {
 	int rq_route_index;
 	enum http_method rq_method;
 	char *rq_path;
-	char rq_ip[64];
+	char rq_ip[INET6_ADDRSTRLEN];
 	int64_t rq_start_us;
 	int rq_status; /* 0 until a response is queued */
 	int rq_early_status; /* a limit was hit before the handler ran */
 	const char *rq_early_msg;
 	struct sl_buf rq_body;
-	struct http_param *rq_params; /* query (GET) or form (POST) */
-	size_t rq_nparams;
+	struct http_param *rq_params; /* query (GET) or form (POST), grown to fit */
+	unsigned rq_nparams, rq_params_cap;
 	const char *rq_repeated;
-	char *rq_extra[HTTP_MAX_EXTRA_HEADERS][2];
-	size_t rq_nextra;
+	char *(*rq_extra)[2]; /* HTTP_MAX_EXTRA_HEADERS name/value pairs, allocated at the first */
+	unsigned rq_nextra;
 	int rq_wake; /* enum waiter_reason after a wait */
 	bool rq_waiting;
 	void *rq_data;

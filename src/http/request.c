@@ -10,29 +10,48 @@
 
 #include "http_int.h"
 
+/* The parameter array starts at 4 entries and doubles up to max_params:
+ * a long-poll has one parameter, and a calloc of max_params entries (1 KB
+ * at the default) was its largest allocation after MHD's pool. */
+static int
+params_reserve(struct http_request *rq, unsigned max)
+{
+	struct http_param *grown;
+	unsigned cap;
+
+	if (rq->rq_nparams < rq->rq_params_cap)
+		return SL_OK;
+	cap = rq->rq_params_cap == 0 ? 4 : rq->rq_params_cap * 2;
+	if (cap > max)
+		cap = max;
+	grown = realloc(rq->rq_params, cap * sizeof(*grown));
+	if (grown == NULL)
+		return SL_ENOMEM;
+	rq->rq_params = grown;
+	rq->rq_params_cap = cap;
+	return SL_OK;
+}
+
 static int
 param_add(struct http_request *rq, const char *name, size_t nlen, const char *value, size_t vlen)
 {
 	const struct http_limits *lim = &rq->rq_daemon->d_conf.hd_limits;
 	struct http_param *p;
+	char *block;
 
 	if ((int)rq->rq_nparams >= lim->hl_max_params)
 		return SL_ETOOBIG;
 	if (!sl_str_printable(name, nlen) || !sl_str_printable(value, vlen))
 		return SL_EINVAL;
-	if (rq->rq_params == NULL) {
-		rq->rq_params = calloc((size_t)lim->hl_max_params, sizeof(*rq->rq_params));
-		if (rq->rq_params == NULL)
-			return SL_ENOMEM;
-	}
-	p = &rq->rq_params[rq->rq_nparams];
-	p->hp_name = sl_strndup(name, nlen);
-	p->hp_value = sl_strndup(value, vlen);
-	if (p->hp_name == NULL || p->hp_value == NULL) {
-		free(p->hp_name);
-		free(p->hp_value);
+	if (params_reserve(rq, (unsigned)lim->hl_max_params) != SL_OK || (block = malloc(nlen + vlen + 2)) == NULL)
 		return SL_ENOMEM;
-	}
+	memcpy(block, name, nlen);
+	block[nlen] = '\0';
+	memcpy(block + nlen + 1, value, vlen);
+	block[nlen + 1 + vlen] = '\0';
+	p = &rq->rq_params[rq->rq_nparams];
+	p->hp_name = block;
+	p->hp_value = block + nlen + 1;
 	for (size_t i = 0; i < rq->rq_nparams && rq->rq_repeated == NULL; i++)
 		if (strcmp(rq->rq_params[i].hp_name, p->hp_name) == 0)
 			rq->rq_repeated = p->hp_name;
@@ -110,10 +129,8 @@ form_pair(void *arg, const char *name, size_t nlen, const char *value, size_t vl
 int
 request_parse_form(struct http_request *rq)
 {
-	for (size_t i = 0; i < rq->rq_nparams; i++) {
+	for (size_t i = 0; i < rq->rq_nparams; i++)
 		free(rq->rq_params[i].hp_name);
-		free(rq->rq_params[i].hp_value);
-	}
 	rq->rq_nparams = 0;
 	rq->rq_repeated = NULL;
 	if (rq->rq_body.b_data == NULL)
@@ -124,14 +141,13 @@ request_parse_form(struct http_request *rq)
 void
 request_free(struct http_request *rq)
 {
-	for (size_t i = 0; i < rq->rq_nparams; i++) {
+	for (size_t i = 0; i < rq->rq_nparams; i++)
 		free(rq->rq_params[i].hp_name);
-		free(rq->rq_params[i].hp_value);
-	}
 	for (size_t i = 0; i < rq->rq_nextra; i++) {
 		free(rq->rq_extra[i][0]);
 		free(rq->rq_extra[i][1]);
 	}
+	free(rq->rq_extra);
 	if (rq->rq_data_free)
 		rq->rq_data_free(rq->rq_data);
 	free(rq->rq_params);

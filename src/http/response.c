@@ -18,6 +18,8 @@ http_add_header(struct http_request *rq, const char *name, const char *value)
 {
 	if (rq->rq_nextra == HTTP_MAX_EXTRA_HEADERS)
 		return SL_ETOOBIG;
+	if (rq->rq_extra == NULL && (rq->rq_extra = calloc(HTTP_MAX_EXTRA_HEADERS, sizeof(*rq->rq_extra))) == NULL)
+		return SL_ENOMEM;
 	rq->rq_extra[rq->rq_nextra][0] = strdup(name);
 	rq->rq_extra[rq->rq_nextra][1] = strdup(value);
 	rq->rq_nextra++;

@@ -18,8 +18,9 @@
 
 #define WAITER_KEY_MAX 128
 
+/* The key is stored to its length at the end: a waiter lives as long as
+ * its long-poll, and a node holds up to [portal] max_waiters of them. */
 struct waiter {
-	char w_key[WAITER_KEY_MAX];
 	uint64_t w_hash;
 	int64_t w_deadline;
 	size_t w_heap; /* index in the heap */
@@ -29,6 +30,7 @@ struct waiter {
 	struct waiter *w_prev;
 	struct waiter *w_woken; /* private list during a wake */
 	enum waiter_reason w_reason;
+	char w_key[];
 };
 
 struct waiter_registry {
@@ -212,14 +214,14 @@ int
 waiter_add(struct waiter_registry *reg, const char *key, int64_t deadline_ms, waiter_wake_fn fn, void *arg)
 {
 	struct waiter *w;
-	size_t b;
+	size_t b, klen = strlen(key);
 
-	if (strlen(key) >= WAITER_KEY_MAX)
+	if (klen >= WAITER_KEY_MAX)
 		return SL_EINVAL;
-	w = calloc(1, sizeof(*w));
+	w = calloc(1, sizeof(*w) + klen + 1);
 	if (w == NULL)
 		return SL_ENOMEM;
-	sl_strlcpy(w->w_key, key, sizeof(w->w_key));
+	memcpy(w->w_key, key, klen + 1);
 	w->w_hash = key_hash(key);
 	w->w_deadline = deadline_ms;
 	w->w_fn = fn;
