@@ -10,6 +10,13 @@
 #include "http.h"
 
 #define HTTP_MAX_EXTRA_HEADERS 8
+/* Room in the connection's pool: what one request field costs besides its
+ * bytes (MHD's record of it, ": " and CRLF), and what an answer's headers
+ * need at most (the security headers of response.c, a Location, up to
+ * HTTP_MAX_EXTRA_HEADERS cookies).  daemon.c refuses with 431 a request
+ * that would leave less (docs/config.md, connection_memory). */
+#define HTTP_POOL_FIELD 64
+#define HTTP_ANSWER_RESERVE 1024
 
 /* One allocation: hp_value points into hp_name's block ("name\0value"). */
 struct http_param {
@@ -60,5 +67,6 @@ int request_parse_form(struct http_request *rq);
 void request_free(struct http_request *rq);
 /* response.c */
 void response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len, bool cacheable);
+void response_bare(struct http_request *rq, int status);
 
 #endif

@@ -64,6 +64,22 @@ response_queue(struct http_request *rq, int status, const char *ctype, char *bod
 	MHD_destroy_response(resp);
 }
 
+/* An answer with no body and no header of its own: the 431 for a request
+ * whose headers left too little of the connection's pool for more
+ * (daemon.c).  With no content there is nothing for the security headers
+ * to protect. */
+void
+response_bare(struct http_request *rq, int status)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+
+	if (resp == NULL)
+		return;
+	rq->rq_status = status;
+	MHD_queue_response(rq->rq_conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+}
+
 void
 http_send_json(struct http_request *rq, int status, json_t *body)
 {
