@@ -41,7 +41,7 @@ static const struct conf_key conf_keys[] = {
 	{ "server", "threads", CT_INT, OFF(c_threads), 0, 256, "0" },
 	{ "server", "max_connections", CT_INT, OFF(c_max_connections), 4, 1000000, "4096" },
 	{ "server", "per_ip_connections", CT_INT, OFF(c_per_ip_connections), 0, 1000000, "0" },
-	{ "server", "connection_memory", CT_INT, OFF(c_connection_memory), 4096, 1048576, "8192" },
+	{ "server", "connection_memory", CT_INT, OFF(c_connection_memory), 4096, 1048576, "32768" },
 	{ "server", "connection_timeout", CT_INT, OFF(c_connection_timeout), 1, 3600, "60" },
 	{ "server", "max_body", CT_INT, OFF(c_max_body), 1024, 16777216, "65536" },
 	{ "server", "max_query", CT_INT, OFF(c_max_query), 256, 65536, "8192" },

@@ -163,7 +163,7 @@ request_new(struct http_daemon *d, struct MHD_Connection *conn, const char *url,
 	rq->rq_daemon = d;
 	rq->rq_conn = conn;
 	rq->rq_start_us = now_us();
-	rq->rq_path = strdup(url);
+	rq->rq_path = url;
 	rq->rq_method = method_of(method);
 	rq->rq_route_index = route_find(&d->d_conf, url);
 	rq->rq_route = rq->rq_route_index >= 0 ? &d->d_conf.hd_routes[rq->rq_route_index] : NULL;
@@ -248,16 +248,20 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 		return MHD_YES;
 	}
 	if (rq->rq_waiting) {
-		/* Resumed after a wait: run the handler again. */
+		/* Resumed after a wait: run the handler again, with the query
+		 * parsed again (it passed the limits the first time). */
 		rq->rq_waiting = false;
-		rq->rq_route->hr_fn(d->d_conf.hd_ctx, rq);
+		if (rq->rq_method != HTTP_POST && request_parse_query(rq) != SL_OK)
+			http_send_oauth_error(rq, 503, "temporarily_unavailable", "out of memory");
+		else
+			rq->rq_route->hr_fn(d->d_conf.hd_ctx, rq);
 		if (rq->rq_status == 0 && !rq->rq_waiting)
 			http_send_empty(rq, 204);
-		return MHD_YES;
+	} else if (rq->rq_status == 0) {
+		dispatch(rq);
 	}
-	if (rq->rq_status != 0)
-		return MHD_YES;
-	dispatch(rq);
+	if (rq->rq_waiting && rq->rq_method != HTTP_POST)
+		request_drop_query(rq);
 	return MHD_YES;
 }
 

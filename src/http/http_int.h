@@ -36,7 +36,7 @@ struct http_request {
 	const struct http_route *rq_route;
 	int rq_route_index;
 	enum http_method rq_method;
-	char *rq_path;
+	const char *rq_path; /* MHD's, in the connection's pool until completed() */
 	char rq_ip[INET6_ADDRSTRLEN];
 	int64_t rq_start_us;
 	int rq_status; /* 0 until a response is queued */
@@ -65,6 +65,7 @@ struct http_daemon {
 int request_parse_query(struct http_request *rq);
 int request_parse_form(struct http_request *rq);
 void request_free(struct http_request *rq);
+void request_drop_query(struct http_request *rq);
 /* response.c */
 void response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len, bool cacheable);
 void response_bare(struct http_request *rq, int status);

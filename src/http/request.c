@@ -125,14 +125,32 @@ form_pair(void *arg, const char *name, size_t nlen, const char *value, size_t vl
 	return param_add(arg, name, nlen, value, vlen);
 }
 
-/* Parameters in a POST come from the body alone. */
-int
-request_parse_form(struct http_request *rq)
+static void
+params_clear(struct http_request *rq)
 {
 	for (size_t i = 0; i < rq->rq_nparams; i++)
 		free(rq->rq_params[i].hp_name);
 	rq->rq_nparams = 0;
 	rq->rq_repeated = NULL;
+}
+
+/* A GET that waits needs its query again only when it is resumed, and MHD
+ * keeps the query in the connection's pool until then: the copies are
+ * freed while it is suspended and made again by request_parse_query(). */
+void
+request_drop_query(struct http_request *rq)
+{
+	params_clear(rq);
+	free(rq->rq_params);
+	rq->rq_params = NULL;
+	rq->rq_params_cap = 0;
+}
+
+/* Parameters in a POST come from the body alone. */
+int
+request_parse_form(struct http_request *rq)
+{
+	params_clear(rq);
 	if (rq->rq_body.b_data == NULL)
 		return SL_OK;
 	return http_urlencoded_parse(rq->rq_body.b_data, rq->rq_body.b_len, form_pair, rq);
@@ -151,7 +169,6 @@ request_free(struct http_request *rq)
 	if (rq->rq_data_free)
 		rq->rq_data_free(rq->rq_data);
 	free(rq->rq_params);
-	free(rq->rq_path);
 	sl_buf_reset(&rq->rq_body);
 	free(rq);
 }
