@@ -458,6 +458,23 @@ test_number_out_of_range_refused(void **state)
 	load_refused(*state, MINIMAL "[portal]\nwaiter_timeout = 99999999999999999999\n", "waiter_timeout");
 }
 
+/* connection_memory: 4096 (one page, what a node with 100 000 long-polls
+ * sets) is the floor, 1 MiB the ceiling. */
+static void
+test_connection_memory_bounds(void **state)
+{
+	struct fixture *fx = *state;
+	struct sl_config *conf = load_ok(fx, MINIMAL "[server]\nconnection_memory = 4096\n");
+
+	assert_int_equal(conf->c_connection_memory, 4096);
+	config_free(conf);
+	conf = load_ok(fx, MINIMAL "[server]\nconnection_memory = 1048576\n");
+	assert_int_equal(conf->c_connection_memory, 1048576);
+	config_free(conf);
+	load_refused(fx, MINIMAL "[server]\nconnection_memory = 4095\n", "connection_memory");
+	load_refused(fx, MINIMAL "[server]\nconnection_memory = 1048577\n", "connection_memory");
+}
+
 static void
 test_not_a_number_refused(void **state)
 {
@@ -636,6 +653,7 @@ main(void)
 		T(test_unknown_section_refused),
 		T(test_key_in_wrong_section_refused),
 		T(test_number_out_of_range_refused),
+		T(test_connection_memory_bounds),
 		T(test_not_a_number_refused),
 		T(test_bad_boolean_refused),
 		T(test_http_issuer_refused),
