@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -29,6 +30,34 @@ on_request_done(void *ctx, int route, int status, int64_t latency_us)
 	struct server *srv = ctx;
 
 	metrics_request(srv->sv_metrics, route, status, latency_us);
+}
+
+/* Descriptors besides connections: the store's pool, log, listeners, MHD's
+ * inter-thread pipes, files read at reload. */
+#define FDS_BESIDES_CONNECTIONS 256
+
+/* Every open connection is a descriptor, and a suspended long-poll keeps
+ * its connection: a node holding 100 000 + 100 000 waiters needs 200 000.
+ * The soft limit (often 1024) is raised to the hard one, which only the
+ * operator can raise (docs/operator.md); a hard limit below what the
+ * configured connections need is logged, since past it accept() fails. */
+static void
+raise_fd_limit(const struct sl_config *c)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)c->c_max_connections + FDS_BESIDES_CONNECTIONS;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("open files limit %llu is below [server] max_connections + %d = %llu: connections past it "
+			 "are refused (raise LimitNOFILE= or ulimit -n)",
+			(unsigned long long)rl.rlim_cur, FDS_BESIDES_CONNECTIONS, (unsigned long long)want);
 }
 
 static int
@@ -248,6 +277,7 @@ server_start(struct sl_config *conf, struct sl_err *err)
 	if (srv == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
 	srv->sv_conf = conf;
+	raise_fd_limit(conf);
 	pthread_mutex_init(&srv->sv_hk_lock, NULL);
 	pthread_cond_init(&srv->sv_hk_cond, NULL);
 	so.so_engine = conf->c_store_engine;

@@ -1,13 +1,17 @@
-// connection-memory.test.mjs — [server] connection_memory at its floor
-// (4096 bytes), the setting of a node that holds 100 000 long-polls
-// (docs/operator.md): both kinds of waiter (the phone's channel, the
-// browser's /login/poll) wait and are woken there, a whole app login goes
-// through, and a request whose headers leave too little of the pool is
-// answered 431 rather than served or closed without an answer.
+// capacity.test.mjs — what decides how many long-polls a node holds
+// (docs/operator.md, "100 000 waiting browsers and phones").
+// [server] connection_memory at its floor (4096 bytes): both kinds of
+// waiter (the phone's channel, the browser's /login/poll) wait and are
+// woken there, a whole app login goes through, and a request whose headers
+// leave too little of the pool is answered 431 rather than served or
+// closed without an answer.  The open files limit: sleuteld raises its
+// soft limit to the hard one, as each waiter holds a descriptor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
-import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import { startServer, initServer, Agent, hiddenInputs, SLEUTELD } from './lib/harness.mjs';
 import { sql } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { smsGateway, enrolPhone } from './lib/phone.mjs';
@@ -115,5 +119,34 @@ test('the default connection_memory serves headers the floor refuses', async () 
     assert.equal((await rawGet(server.port, '/healthz', 40000)).status, 431);
   } finally {
     await server.stop();
+  }
+});
+
+// The "Max open files" soft and hard limits of a process.
+function nofile(pid) {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = line.slice('Max open files'.length).trim().split(/\s+/);
+  return { soft, hard };
+}
+
+test('sleuteld raises its open files soft limit to the hard one', async () => {
+  const inst = await initServer({ engine: 'sqlite' });
+  // Started with the soft limit lowered to 256 (the hard one is inherited).
+  const proc = spawn('sh', ['-c', 'ulimit -Sn 256 && exec "$0" --config "$1"', SLEUTELD, inst.configPath],
+    { stdio: 'ignore' });
+  try {
+    let up = false;
+    for (let i = 0; i < 100 && !up; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      up = await fetch(`https://127.0.0.1:${inst.port}/healthz`).then((r) => r.ok, () => false);
+    }
+    assert.ok(up, 'sleuteld answered');
+    const lim = nofile(proc.pid);
+    assert.notEqual(lim.soft, '256', 'the soft limit was raised');
+    assert.equal(lim.soft, lim.hard);
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.on('exit', r));
+    rmSync(inst.dir, { recursive: true, force: true });
   }
 });
