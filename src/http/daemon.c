@@ -332,6 +332,11 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	if (conf->hd_per_ip_connections > 0)
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->hd_per_ip_connections,
 			NULL };
+	/* The listen queue is the kernel's to bound (net.core.somaxconn caps
+	 * what listen() asks): after a restart every waiting browser and phone
+	 * reconnects at once, and libmicrohttpd's own SOMAXCONN (4096) would
+	 * drop SYNs the operator's setting allows (docs/operator.md). */
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, HTTP_LISTEN_BACKLOG, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->hd_connection_memory, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, conf->hd_connection_timeout, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d };

@@ -16,6 +16,8 @@
  * HTTP_MAX_EXTRA_HEADERS cookies).  daemon.c refuses with 431 a request
  * that would leave less (docs/config.md, connection_memory). */
 #define HTTP_POOL_FIELD 64
+/* What listen() asks; the kernel caps it at net.core.somaxconn. */
+#define HTTP_LISTEN_BACKLOG 65535
 #define HTTP_ANSWER_RESERVE 1024
 
 /* One allocation: hp_value points into hp_name's block ("name\0value"). */

@@ -150,3 +150,4 @@ test('sleuteld raises its open files soft limit to the hard one', async () => {
     rmSync(inst.dir, { recursive: true, force: true });
   }
 });
+
