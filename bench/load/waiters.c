@@ -18,7 +18,8 @@
  * /authorize with its browser cookie); phones share the enrolled devices,
  * each poll with a fresh proof.  Memory is read when half the waiters are
  * held (the sleutel_waiters gauge of /metrics) and when all are: the
- * difference per waiter gives the projection to 100 000 + 100 000.
+ * difference per waiter gives the projection to 100 000 + 100 000.  Then
+ * the same again with [server] connection_memory at its floor.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -346,7 +347,8 @@ run(const struct bl_opts *o, struct bl_server *s, struct waiters *w, json_t *out
 	if ((w->w_conn = calloc((size_t)(2 * w->w_n), sizeof(*w->w_conn))) == NULL ||
 		(w->w_ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || hold(o, w, out, "") != 0)
 		return -1;
-	/* the same with the smallest connection memory pool MHD allows here */
+	/* the same at connection_memory's floor (4096, one page): the setting
+	 * of a node meant for 100 000 + 100 000 waiters (docs/operator.md) */
 	close_all(w);
 	if (bl_server_restart(s, false, "[server]\nconnection_memory = 4096\n") != 0)
 		return -1;
