@@ -4,11 +4,12 @@
  * from the configuration.
  *
  * MHD calls answer() several times per request: once with the headers
- * (limits are checked here: body size announced, query size and count,
- * cookie size), then once per body chunk (appended to a bounded buffer),
- * and once at the end, when the route's handler runs.  A handler that
- * waits suspends the connection; when it is resumed MHD calls answer()
- * again and the handler runs again with the wake reason set.
+ * (limits are checked here: room left in the connection's pool, body size
+ * announced, query size and count, cookie size), then once per body chunk
+ * (appended to a bounded buffer), and once at the end, when the route's
+ * handler runs.  A handler that waits suspends the connection; when it is
+ * resumed MHD calls answer() again and the handler runs again with the
+ * wake reason set.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
