@@ -31,6 +31,7 @@
 #define BL_COOKIE_MAX 1024 /* bytes of one name=value */
 #define BL_BODY_MAX ((size_t)1 << 20) /* bytes of an answer kept */
 #define BL_LAT_MAX 1000000 /* latencies kept per figure */
+#define BL_NODES_MAX 16 /* sleuteld nodes of one installation */
 
 /* ---- options (main.c) ---- */
 struct bl_opts {
@@ -83,11 +84,20 @@ struct bl_http {
 	long h_status;
 	const char *h_xff; /* X-Forwarded-For to send (behind the proxy config), or NULL */
 	struct curl_slist *h_extra; /* more headers for the next request only */
+	struct curl_slist *h_connect_to; /* bl_http_connect_to's mapping, or NULL */
 };
 
 int bl_http_init(struct bl_http *h, const char *ca_file);
 void bl_http_free(struct bl_http *h);
 void bl_http_forget_cookies(struct bl_http *h);
+/* The client-side load balancer: requests to `origin`'s host:port connect
+ * to `node`'s (both scheme://host:port...) with the URL, Host and TLS name
+ * unchanged — several nodes behind one issuer (DPoP's htu is the issuer's
+ * URL).  Nothing to map when they are the same.  0, or -1 when either is
+ * not scheme://host:port. */
+int bl_http_connect_to(struct bl_http *h, const char *origin, const char *node);
+/* host and port of `url` (scheme://host:port/...); 0 or -1. */
+int bl_origin(const char *url, char *host, size_t size, int *port);
 /* GET (form NULL) or POST of `form` (urlencoded) to `url`, no redirects
  * followed.  `basic` "id:secret" for HTTP Basic or NULL.  The status, or
  * -1 when the transfer failed. */
@@ -218,6 +228,14 @@ int bl_trivial_nodes(const struct bl_opts *o, const struct bl_server *nodes, int
 /* Scenario 5: trivial logins on PostgreSQL, one node and o_nodes nodes. */
 int bl_pgnodes(const struct bl_opts *o, json_t *out);
 int bl_app(const struct bl_opts *o, json_t *out);
+/* The app scenario's INI lines (rate limits out of the way, the SMS outbox). */
+extern const char bl_app_conf[];
+/* App logins on `n` running nodes with TLS (n = 1: one server), every URL
+ * on `origin` (the nodes' issuer, or the one node's own base): worker w's
+ * browser on node w % n, its phone (enrolled there first) and the RP on
+ * node (w + 1) % n; the CPU counted is the nodes' and `extra`'s. */
+int bl_app_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const pid_t *extra,
+	int nextra, struct bl_result *r);
 int bl_eid(const struct bl_opts *o, json_t *out);
 int bl_waiters(const struct bl_opts *o, json_t *out);
 
