@@ -237,6 +237,15 @@ extern const char bl_app_conf[];
 int bl_app_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const pid_t *extra,
 	int nextra, struct bl_result *r);
 int bl_eid(const struct bl_opts *o, json_t *out);
+/* The eID scenario's INI lines (the eID key offered). */
+extern const char bl_eid_conf[];
+/* eID logins on `n` running nodes with TLS and the demo PKI, the portal's
+ * URLs on `origin` and the eID origin's on `eid_origin` (the nodes' public
+ * URLs): worker w's browser on node w % n, the card's new client-cert
+ * handshake and the RP on node (w + 1) % n; the CPU counted is the nodes'
+ * and `extra`'s. */
+int bl_eid_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const char *eid_origin,
+	const pid_t *extra, int nextra, struct bl_result *r);
 int bl_waiters(const struct bl_opts *o, json_t *out);
 
 /* ---- output (main.c) ---- */

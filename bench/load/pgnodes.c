@@ -1,5 +1,5 @@
 /*
- * pgnodes.c — scenario 5: the trivial login and the app login on
+ * pgnodes.c — scenario 5: the trivial, app and eID logins on
  * PostgreSQL, on one node and on several nodes sharing the database
  * (issue 11).
  *
@@ -11,7 +11,9 @@
  * login crosses nodes: the trivial login's browser on node w % N, its code
  * redeemed on the next node; the app login's browser on node w % N, the
  * phone confirming and the RP redeeming on the next, so the confirmation
- * wakes the browser's long-poll on another node through LISTEN/NOTIFY.
+ * wakes the browser's long-poll on another node through LISTEN/NOTIFY;
+ * the eID login's browser on node w % N, the card's client-certificate
+ * handshake and the RP on the next.
  * The app login needs one origin for every node (a device proof's htu is
  * the issuer's URL): the issuer is a loopback port no node listens on, and
  * the bench's handles connect to their node behind it (app.c).  The CPU
@@ -133,8 +135,11 @@ pg_database(const struct pg_server *pg, const char *name, char *out, size_t size
 }
 
 /* What runs on the nodes: the trivial login on plain HTTP behind the proxy
- * config, or the app login on TLS with the issuer in front of the nodes. */
-enum pg_login { PG_TRIVIAL, PG_APP };
+ * config; the app login, or the eID login (the demo PKI), on TLS with the
+ * issuer (and the eID origin's public URL) in front of the nodes. */
+enum pg_login { PG_TRIVIAL, PG_APP, PG_EID };
+
+static const char *const pg_names[] = { "nodes", "app", "eid" };
 
 /* Logins on `n` nodes of a fresh installation on PostgreSQL. */
 static int
@@ -143,21 +148,24 @@ run_nodes(const struct bl_opts *base, const struct pg_server *pg, enum pg_login 
 	struct bl_opts o = *base;
 	struct bl_server nodes[PG_NODES_MAX];
 	pid_t pids[PG_PIDS_MAX];
-	char name[32], extra[1024], issuer[64];
+	char name[32], extra[1024], issuer[64], eid_origin[64];
 	int started = 0, np, rc = -1;
 
-	snprintf(name, sizeof(name), "bench_%s%d", what == PG_APP ? "app" : "nodes", n);
+	snprintf(name, sizeof(name), "bench_%s%d", pg_names[what], n);
 	if (pg_database(pg, name, o.o_conninfo, sizeof(o.o_conninfo)) != 0)
 		return -1;
-	if (what == PG_APP) {
-		/* the load balancer's origin, where no node listens: every request
-		 * reaches a node only through the bench's connect-to */
-		snprintf(issuer, sizeof(issuer), "https://127.0.0.1:%d", bl_free_port());
+	/* the load balancer's origins, where no node listens: every request
+	 * reaches a node only through the bench's connect-to */
+	snprintf(issuer, sizeof(issuer), "https://127.0.0.1:%d", bl_free_port());
+	snprintf(eid_origin, sizeof(eid_origin), "https://127.0.0.1:%d", bl_free_port());
+	if (what == PG_APP)
 		snprintf(extra, sizeof(extra), "%s[server]\nissuer = %s\n", bl_app_conf, issuer);
-	} else {
+	else if (what == PG_EID)
+		snprintf(extra, sizeof(extra), "%s[server]\nissuer = %s\n[eid]\npublic_url = %s\n", bl_eid_conf, issuer,
+			eid_origin);
+	else
 		snprintf(extra, sizeof(extra), "[portal]\nkeys = test\n");
-	}
-	if (bl_server_start(&o, name, false, what == PG_APP, extra, &nodes[0]) != 0)
+	if (bl_server_start(&o, name, what == PG_EID, what != PG_TRIVIAL, extra, &nodes[0]) != 0)
 		return -1;
 	for (started = 1; started < n; started++) {
 		char ini[32];
@@ -169,6 +177,8 @@ run_nodes(const struct bl_opts *base, const struct pg_server *pg, enum pg_login 
 	np = pg_pids(pg->ps_pid, pids, PG_PIDS_MAX);
 	if (what == PG_APP)
 		rc = bl_app_nodes(&o, nodes, n, issuer, pids, np, r);
+	else if (what == PG_EID)
+		rc = bl_eid_nodes(&o, nodes, n, issuer, eid_origin, pids, np, r);
 	else
 		rc = bl_trivial_nodes(&o, nodes, n, pids, np, r);
 out:
@@ -194,7 +204,7 @@ int
 bl_pgnodes(const struct bl_opts *o, json_t *out)
 {
 	struct pg_server pg;
-	char many[96], app_many[96];
+	char many[96], app_many[96], eid_many[96];
 	int n = o->o_nodes > 1 ? o->o_nodes : 2, rc = 0;
 
 	if (n > PG_NODES_MAX) {
@@ -205,6 +215,7 @@ bl_pgnodes(const struct bl_opts *o, json_t *out)
 		return -1;
 	snprintf(many, sizeof(many), "login, %d nodes, code redeemed on the next", n);
 	snprintf(app_many, sizeof(app_many), "app login, %d nodes, phone + RP on the next", n);
+	snprintf(eid_many, sizeof(eid_many), "eID login, %d nodes, card + RP on the next", n);
 	if (figure(o, &pg, PG_TRIVIAL, 1, "login, 1 node (sleuteld + PostgreSQL CPU)", out) != 0)
 		rc = -1;
 	if (figure(o, &pg, PG_TRIVIAL, n, many, out) != 0)
@@ -212,6 +223,10 @@ bl_pgnodes(const struct bl_opts *o, json_t *out)
 	if (figure(o, &pg, PG_APP, 1, "app login, 1 node (sleuteld + PostgreSQL CPU)", out) != 0)
 		rc = -1;
 	if (figure(o, &pg, PG_APP, n, app_many, out) != 0)
+		rc = -1;
+	if (figure(o, &pg, PG_EID, 1, "eID login, 1 node (sleuteld + PostgreSQL CPU)", out) != 0)
+		rc = -1;
+	if (figure(o, &pg, PG_EID, n, eid_many, out) != 0)
 		rc = -1;
 	pg_stop(o, &pg);
 	return rc;
