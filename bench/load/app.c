@@ -281,12 +281,13 @@ app_free(struct app *a, int n)
 /* Worker w's handles and phone: the browser on node w % n, the phone and
  * the RP on the next node, every URL on `origin`. */
 static int
-app_worker_init(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, int w,
-	struct app_worker *aw)
+app_worker_init(
+	const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, int w, struct app_worker *aw)
 {
 	const struct bl_server *browser = &nodes[w % n], *phone = &nodes[(w + 1) % n];
 
-	if (bl_http_init(&aw->aw_agent, browser->s_ca_file) != 0 || bl_http_init(&aw->aw_poll, browser->s_ca_file) != 0 ||
+	if (bl_http_init(&aw->aw_agent, browser->s_ca_file) != 0 ||
+		bl_http_init(&aw->aw_poll, browser->s_ca_file) != 0 ||
 		bl_http_init(&aw->aw_rp, phone->s_ca_file) != 0 ||
 		bl_http_connect_to(&aw->aw_agent, origin, browser->s_base) != 0 ||
 		bl_http_connect_to(&aw->aw_poll, origin, browser->s_base) != 0 ||

@@ -244,8 +244,8 @@ extern const char bl_eid_conf[];
  * URLs): worker w's browser on node w % n, the card's new client-cert
  * handshake and the RP on node (w + 1) % n; the CPU counted is the nodes'
  * and `extra`'s. */
-int bl_eid_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const char *eid_origin,
-	const pid_t *extra, int nextra, struct bl_result *r);
+int bl_eid_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin,
+	const char *eid_origin, const pid_t *extra, int nextra, struct bl_result *r);
 int bl_waiters(const struct bl_opts *o, json_t *out);
 
 /* ---- output (main.c) ---- */

@@ -197,8 +197,8 @@ setup(const struct bl_opts *o, struct eid *e)
 {
 	const struct bl_server *s = e->e_srv;
 	char secret[128], pem[BL_URL_MAX];
-	const char *card[] = { "pki", "card", NULL, "--name", "Bench Citizen", "--rrn", "85073003328", "--out", e->e_p12,
-		"--pin", "1234", NULL };
+	const char *card[] = { "pki", "card", NULL, "--name", "Bench Citizen", "--rrn", "85073003328", "--out",
+		e->e_p12, "--pin", "1234", NULL };
 
 	snprintf(pem, sizeof(pem), "%s/pki", s->s_dir);
 	card[2] = pem;

@@ -230,7 +230,8 @@ httpc_share_connect_to(
 		return SL_OK;
 	}
 	if (to_host == NULL || !loopback_host(to_host))
-		return sl_fail(err, SL_EINVAL, "connect-to: %s is not a loopback address", to_host ? to_host : "(none)");
+		return sl_fail(
+			err, SL_EINVAL, "connect-to: %s is not a loopback address", to_host ? to_host : "(none)");
 	if (port < 1 || port > 65535 || to_port < 1 || to_port > 65535 || strchr(host, ':') != NULL)
 		return sl_fail(err, SL_EINVAL, "connect-to: bad host or port");
 	n = snprintf(spec, sizeof(spec), "%s:%d:%s:%d", host, port, to_host, to_port);

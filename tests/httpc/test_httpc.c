@@ -226,7 +226,9 @@ test_share_connect_to(void **state)
 	socklen_t alen = sizeof(a);
 	struct keep_alive ka = { socket(AF_INET, SOCK_STREAM, 0), 0, "" };
 	struct httpc_share *sh = httpc_share_new();
-	struct httpc_request rq = { .hr_method = "GET", .hr_url = "http://127.0.0.1:1/x", .hr_timeout = 2, .hr_share = sh };
+	struct httpc_request rq = {
+		.hr_method = "GET", .hr_url = "http://127.0.0.1:1/x", .hr_timeout = 2, .hr_share = sh
+	};
 	struct httpc_response rs;
 	struct sl_err err = { 0 };
 	pthread_t t;
