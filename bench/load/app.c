@@ -303,15 +303,11 @@ bl_app_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, cons
 	struct app a = { .a_origin = origin };
 	pid_t pids[BL_NODES_MAX + 64];
 	char secret[128];
-	int rc = -1, w = 0, np = 0;
+	int rc = -1, w = 0, np;
 	double t0 = bl_now();
 
-	if (n < 1 || n > BL_NODES_MAX || nextra < 0 || nextra > 64)
+	if (n > BL_NODES_MAX || (np = bl_node_pids(nodes, n, extra, nextra, pids, BL_NODES_MAX + 64)) < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		pids[np++] = nodes[i].s_pid;
-	for (int i = 0; i < nextra; i++)
-		pids[np++] = extra[i];
 	if (bl_server_client(o, &nodes[0], a.a_client, secret) != 0)
 		return -1;
 	snprintf(a.a_basic, sizeof(a.a_basic), "%s:%s", a.a_client, secret);

@@ -158,6 +158,10 @@ int bl_server_client(const struct bl_opts *o, const struct bl_server *s, char id
 /* Run the CLI on this server's config: argv after `--config FILE`. */
 int bl_server_cli(const struct bl_opts *o, const struct bl_server *s, const char *const *args, char **out);
 void bl_server_stop(struct bl_server *s);
+/* The pids whose CPU a figure on `n` nodes counts: the nodes', then
+ * `extra`'s (the database server's); their number in *np, or -1 when more
+ * than `max`. */
+int bl_node_pids(const struct bl_server *nodes, int n, const pid_t *extra, int nextra, pid_t *out, int max);
 /* A scenario's body on a server started for it (bl_server_start's
  * arguments) and stopped after it. */
 typedef int (*bl_server_fn)(const struct bl_opts *o, struct bl_server *s, json_t *out);

@@ -219,14 +219,10 @@ bl_eid_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, cons
 {
 	struct eid e = { .e_srv = &nodes[0], .e_origin = origin, .e_eid_origin = eid_origin };
 	pid_t pids[BL_NODES_MAX + 64];
-	int np = 0, w = 0, rc = -1;
+	int np, w = 0, rc = -1;
 
-	if (n < 1 || n > BL_NODES_MAX || nextra < 0 || nextra > 64)
+	if (n > BL_NODES_MAX || (np = bl_node_pids(nodes, n, extra, nextra, pids, BL_NODES_MAX + 64)) < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		pids[np++] = nodes[i].s_pid;
-	for (int i = 0; i < nextra; i++)
-		pids[np++] = extra[i];
 	if (setup(o, &e) != 0)
 		return -1;
 	e.e_agent = calloc((size_t)o->o_workers, sizeof(*e.e_agent));

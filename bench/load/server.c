@@ -261,6 +261,20 @@ bl_with_server(const struct bl_opts *o, const char *name, bool demo, bool tls, c
 	return rc;
 }
 
+int
+bl_node_pids(const struct bl_server *nodes, int n, const pid_t *extra, int nextra, pid_t *out, int max)
+{
+	int np = 0;
+
+	if (n < 1 || nextra < 0 || n + nextra > max)
+		return -1;
+	for (int i = 0; i < n; i++)
+		out[np++] = nodes[i].s_pid;
+	for (int i = 0; i < nextra; i++)
+		out[np++] = extra[i];
+	return np;
+}
+
 void
 bl_server_stop(struct bl_server *s)
 {

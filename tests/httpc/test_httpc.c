@@ -175,14 +175,28 @@ serve_keep_alive(void *arg)
 	return NULL;
 }
 
+/* A keep-alive server on a loopback port in thread *t: its port. */
+static int
+keep_alive_start(struct keep_alive *ka, pthread_t *t)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	ka->ka_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ka->ka_fd >= 0);
+	assert_int_equal(bind(ka->ka_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ka->ka_fd, 4), 0);
+	assert_int_equal(getsockname(ka->ka_fd, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(pthread_create(t, NULL, serve_keep_alive, ka), 0);
+	return ntohs(a.sin_port);
+}
+
 /* Calls through one share use one connection; without it each call needs
  * its own (libsleutel-app made three TLS handshakes per login). */
 static void
 test_share_keeps_the_connection(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	struct keep_alive ka = { socket(AF_INET, SOCK_STREAM, 0), 0 };
+	struct keep_alive ka = { 0 };
 	struct httpc_share *sh = httpc_share_new();
 	struct httpc_response rs;
 	struct sl_err err = { 0 };
@@ -191,12 +205,7 @@ test_share_keeps_the_connection(void **state)
 
 	(void)state;
 	assert_non_null(sh);
-	assert_true(ka.ka_fd >= 0);
-	assert_int_equal(bind(ka.ka_fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(ka.ka_fd, 4), 0);
-	assert_int_equal(getsockname(ka.ka_fd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
-	assert_int_equal(pthread_create(&t, NULL, serve_keep_alive, &ka), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", keep_alive_start(&ka, &t));
 	for (int i = 0; i < 3; i++) {
 		struct httpc_request rq = { .hr_method = "GET", .hr_url = url, .hr_timeout = 2, .hr_share = sh };
 		assert_int_equal(httpc_do(&rq, &rs, &err), SL_OK);
@@ -222,9 +231,7 @@ test_share_keeps_the_connection(void **state)
 static void
 test_share_connect_to(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	struct keep_alive ka = { socket(AF_INET, SOCK_STREAM, 0), 0, "" };
+	struct keep_alive ka = { 0 };
 	struct httpc_share *sh = httpc_share_new();
 	struct httpc_request rq = {
 		.hr_method = "GET", .hr_url = "http://127.0.0.1:1/x", .hr_timeout = 2, .hr_share = sh
@@ -232,17 +239,14 @@ test_share_connect_to(void **state)
 	struct httpc_response rs;
 	struct sl_err err = { 0 };
 	pthread_t t;
+	int port;
 
 	(void)state;
 	assert_non_null(sh);
-	assert_true(ka.ka_fd >= 0);
-	assert_int_equal(bind(ka.ka_fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(ka.ka_fd, 4), 0);
-	assert_int_equal(getsockname(ka.ka_fd, (struct sockaddr *)&a, &alen), 0);
-	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "192.0.2.1", ntohs(a.sin_port), &err), SL_EINVAL);
+	port = keep_alive_start(&ka, &t);
+	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "192.0.2.1", port, &err), SL_EINVAL);
 	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "127.0.0.1", 0, &err), SL_EINVAL);
-	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "127.0.0.1", ntohs(a.sin_port), &err), SL_OK);
-	assert_int_equal(pthread_create(&t, NULL, serve_keep_alive, &ka), 0);
+	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "127.0.0.1", port, &err), SL_OK);
 	assert_int_equal(httpc_do(&rq, &rs, &err), SL_OK);
 	assert_int_equal(rs.hs_status, 200);
 	httpc_response_clear(&rs);
