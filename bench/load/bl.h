@@ -208,10 +208,13 @@ struct bl_result {
 	double r_p50, r_p99, r_p999; /* of each operation, ms */
 	double r_aux50, r_aux99, r_aux999; /* confirm→resume, ms; -1 when none */
 	double r_extra; /* a scenario's own figure (waiters: RSS KiB) */
+	int r_split; /* > 0: the pids from this index on (the database server's) are also counted apart */
+	double r_cpu_split_us; /* their CPU per operation in µs (r_split > 0) */
 };
 
 /* Run op on `workers` threads for opts->o_seconds (at most o_max ops),
- * measuring the CPU of `pids` (n of them) over the window. */
+ * measuring the CPU of `pids` (n of them) over the window; r->r_split set
+ * beforehand also gives the share of pids[r_split..n). */
 int bl_run_timed(
 	const struct bl_opts *o, int workers, bl_op_fn op, void *ctx, const pid_t *pids, int n, struct bl_result *r);
 

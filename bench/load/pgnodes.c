@@ -191,7 +191,8 @@ out:
 static int
 figure(const struct bl_opts *o, const struct pg_server *pg, enum pg_login what, int n, const char *label, json_t *out)
 {
-	struct bl_result r = { .r_scenario = "postgres" };
+	/* the pids are the n nodes', then the database server's: its share apart */
+	struct bl_result r = { .r_scenario = "postgres", .r_split = n };
 
 	snprintf(r.r_what, sizeof(r.r_what), "%s", label);
 	if (run_nodes(o, pg, what, n, &r) != 0)
