@@ -38,8 +38,8 @@ struct bl_opts {
 	const char *o_build; /* the build directory: sleutel, sleuteld */
 	const char *o_root; /* the source tree: bench/peer, tests/node_modules */
 	const char *o_out; /* the JSON results file */
-	const char *o_engine; /* "sqlite" or "postgresql" (scenario 5's hook) */
-	int o_nodes; /* sleuteld nodes (scenario 5's hook) */
+	const char *o_engine; /* "sqlite" or "postgresql" (scenario 5) */
+	int o_nodes; /* sleuteld nodes (scenario 5) */
 	double o_seconds; /* per timed figure */
 	int o_workers; /* concurrent simulated browsers */
 	long o_max; /* operations per figure at most */
@@ -232,7 +232,8 @@ int bl_trivial(const struct bl_opts *o, json_t *out);
  * server's processes). */
 int bl_trivial_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const pid_t *extra, int nextra,
 	struct bl_result *r);
-/* Scenario 5: trivial logins on PostgreSQL, one node and o_nodes nodes. */
+/* Scenario 5: trivial, app and eID logins on PostgreSQL, one node and
+ * o_nodes nodes (pgnodes.c). */
 int bl_pgnodes(const struct bl_opts *o, json_t *out);
 int bl_app(const struct bl_opts *o, json_t *out);
 /* The app scenario's INI lines (rate limits out of the way, the SMS outbox). */

@@ -7,7 +7,8 @@
  *       [--engine sqlite|postgresql] [--nodes N] [--out FILE]
  *
  * Scenario postgresql (pgnodes.c; also `--engine postgresql`) runs the
- * trivial login on PostgreSQL on one node and on --nodes N (default 2).
+ * trivial, app and eID logins on PostgreSQL on one node and on --nodes N
+ * (default 2).
  */
 #include <stdio.h>
 #include <stdlib.h>
