@@ -13,6 +13,13 @@
  *            (on its own thread: it blocks until the phone answered)
  *   phone:   sapp_requests → the request showing that code → sapp_approve
  *   browser: the long-poll answers → data-next → consent → code → /token
+ *
+ * On several nodes of one installation (pgnodes.c) every URL is the
+ * issuer's, which no node listens on: each handle connects to its node
+ * (bl_http_connect_to, and httpc_share_connect_to for the phone's
+ * connection), as behind a load balancer.  Worker w's browser is on node
+ * w % n, its phone and the RP's token exchange on node (w + 1) % n, so the
+ * confirmation wakes a long-poll held by another node (LISTEN/NOTIFY).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../httpc/httpc.h"
 #include "app_int.h"
 #include "bl.h"
 #include "sleutel-app.h"
@@ -29,17 +37,20 @@
 struct app_worker {
 	struct sapp *aw_phone;
 	char aw_number[SAPP_PHONE_MAX + 1];
-	struct bl_http aw_agent, aw_poll;
+	struct bl_http aw_agent, aw_poll, aw_rp; /* the browser, its long-poll, the RP */
 	char aw_poll_url[BL_URL_MAX];
 	double aw_resumed; /* when the long-poll answered (bl_now) */
 	long aw_poll_status;
 };
 
 struct app {
-	const struct bl_server *a_srv;
+	const char *a_origin; /* every URL's: the node's own, or the issuer in front of the nodes */
 	char a_client[128], a_basic[300], a_authz[300], a_token[300];
 	struct app_worker *a_w;
 };
+
+const char bl_app_conf[] = "[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\nmax_pending = 20\n"
+			   "[sms]\ndriver = outbox\n";
 
 /* The activation code last sent to `phone` (the outbox, newest last). */
 static int
@@ -67,9 +78,9 @@ sms_code(const struct bl_opts *o, const struct bl_server *s, const char *phone, 
 	return rc;
 }
 
-/* The test build's proofing shortcut for an enrolment. */
+/* The test build's proofing shortcut for an enrolment (on node `s`). */
 static int
-proofed(const struct bl_server *s, const char *enrollment_id, int i)
+proofed(const struct bl_server *s, const char *origin, const char *enrollment_id, int i)
 {
 	struct bl_http h;
 	char url[300], body[512];
@@ -77,7 +88,11 @@ proofed(const struct bl_server *s, const char *enrollment_id, int i)
 
 	if (bl_http_init(&h, s->s_ca_file) != 0)
 		return -1;
-	snprintf(url, sizeof(url), "%s/device/v1/test/proofed", s->s_base);
+	if (bl_http_connect_to(&h, origin, s->s_base) != 0) {
+		bl_http_free(&h);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "%s/device/v1/test/proofed", origin);
 	snprintf(body, sizeof(body),
 		"{\"enrollment_id\":\"%s\",\"rrn\":\"85073003328\",\"given_name\":\"Bench\",\"family_name\":\"Worker%"
 		"d\","
@@ -89,15 +104,24 @@ proofed(const struct bl_server *s, const char *enrollment_id, int i)
 	return st == 200 ? 0 : -1;
 }
 
+/* The phone's connection to node `s` when its server URL is `origin`. */
 static int
-enrol(const struct bl_opts *o, const struct bl_server *s, int i, struct app_worker *w)
+phone_connect_to(struct sapp *phone, const char *origin, const struct bl_server *s, struct sl_err *err)
 {
-	return bl_phone_enrol(o, s, i, &w->aw_phone, w->aw_number);
+	char oh[128], nh[128];
+	int op, np;
+
+	if (bl_origin(origin, oh, sizeof(oh), &op) != 0 || bl_origin(s->s_base, nh, sizeof(nh), &np) != 0)
+		return sl_fail(err, SL_EINVAL, "not an origin: %s", origin);
+	if (strcmp(oh, nh) == 0 && op == np)
+		return SL_OK;
+	return httpc_share_connect_to(phone->sa_http, oh, op, nh, np, err);
 }
 
-int
-bl_phone_enrol(
-	const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone, char number[SAPP_PHONE_MAX + 1])
+/* Phone `i` enrolled on node `s` through `origin` (its server URL). */
+static int
+enrol_at(const struct bl_opts *o, const struct bl_server *s, const char *origin, int i, struct sapp **phone,
+	char number[SAPP_PHONE_MAX + 1])
 {
 	static const struct camo_params cheap = { 4, 1, 1 }; /* the phone's cost is not the server's */
 	char path[BL_URL_MAX], code[6];
@@ -109,7 +133,8 @@ bl_phone_enrol(
 
 	snprintf(path, sizeof(path), "%s/phone%d.json", s->s_dir, i);
 	snprintf(number, SAPP_PHONE_MAX + 1, "+3247%07d", 1000000 + i);
-	if ((rc = sapp_create(path, s->s_base, s->s_ca_file, phone, &err)) != SL_OK ||
+	if ((rc = sapp_create(path, origin, s->s_ca_file, phone, &err)) != SL_OK ||
+		(rc = phone_connect_to(*phone, origin, s, &err)) != SL_OK ||
 		(rc = sapp_set_camo_params(*phone, &cheap, &err)) != SL_OK ||
 		(rc = sapp_config(*phone, &ans, &err)) != SL_OK)
 		goto out;
@@ -131,7 +156,7 @@ bl_phone_enrol(
 	ans = NULL;
 	if (rc != SL_OK)
 		goto out;
-	if (proofed(s, sapp_enrollment_id(*phone), i) != 0) {
+	if (proofed(s, origin, sapp_enrollment_id(*phone), i) != 0) {
 		rc = sl_fail(&err, SL_EINVAL, "test/proofed refused");
 		goto out;
 	}
@@ -142,6 +167,13 @@ out:
 	if (rc != SL_OK)
 		fprintf(stderr, "bench: enrolling phone %d: %s\n", i, err.msg);
 	return rc;
+}
+
+int
+bl_phone_enrol(
+	const struct bl_opts *o, const struct bl_server *s, int i, struct sapp **phone, char number[SAPP_PHONE_MAX + 1])
+{
+	return enrol_at(o, s, s->s_base, i, phone, number);
 }
 
 static void *
@@ -182,7 +214,7 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 	struct app *a = ctx;
 	struct app_worker *w = &a->a_w[wi];
 	struct bl_http *h = &w->aw_agent;
-	const char *base = a->a_srv->s_base, *p;
+	const char *base = a->a_origin, *p;
 	char verifier[64], challenge[64], url[BL_URL_MAX], req[128], next[BL_URL_MAX], back[BL_URL_MAX], vcode[8];
 	char body[BL_URL_MAX];
 	char *form, *enc;
@@ -231,58 +263,89 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 		bl_lat_add(aux, (w->aw_resumed - t_confirm) * 1000);
 	if (bl_browse(h, base, next, bl_sleutel_form, back, sizeof(back)) != 0)
 		return 0;
-	return bl_token(h, a->a_token, a->a_basic, back, verifier);
+	return bl_token(&w->aw_rp, a->a_token, a->a_basic, back, verifier);
+}
+
+static void
+app_free(struct app *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		bl_http_free(&a->a_w[i].aw_agent);
+		bl_http_free(&a->a_w[i].aw_poll);
+		bl_http_free(&a->a_w[i].aw_rp);
+		sapp_free(a->a_w[i].aw_phone);
+	}
+	free(a->a_w);
+}
+
+/* Worker w's handles and phone: the browser on node w % n, the phone and
+ * the RP on the next node, every URL on `origin`. */
+static int
+app_worker_init(
+	const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, int w, struct app_worker *aw)
+{
+	const struct bl_server *browser = &nodes[w % n], *phone = &nodes[(w + 1) % n];
+
+	if (bl_http_init(&aw->aw_agent, browser->s_ca_file) != 0 ||
+		bl_http_init(&aw->aw_poll, browser->s_ca_file) != 0 ||
+		bl_http_init(&aw->aw_rp, phone->s_ca_file) != 0 ||
+		bl_http_connect_to(&aw->aw_agent, origin, browser->s_base) != 0 ||
+		bl_http_connect_to(&aw->aw_poll, origin, browser->s_base) != 0 ||
+		bl_http_connect_to(&aw->aw_rp, origin, phone->s_base) != 0)
+		return -1;
+	return enrol_at(o, phone, origin, w, &aw->aw_phone, aw->aw_number) == SL_OK ? 0 : -1;
+}
+
+int
+bl_app_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const pid_t *extra,
+	int nextra, struct bl_result *r)
+{
+	struct app a = { .a_origin = origin };
+	pid_t pids[BL_NODES_MAX + 64];
+	char secret[128];
+	int rc = -1, w = 0, np;
+	double t0 = bl_now();
+
+	if (n > BL_NODES_MAX || (np = bl_node_pids(nodes, n, extra, nextra, pids, BL_NODES_MAX + 64)) < 0)
+		return -1;
+	if (bl_server_client(o, &nodes[0], a.a_client, secret) != 0)
+		return -1;
+	snprintf(a.a_basic, sizeof(a.a_basic), "%s:%s", a.a_client, secret);
+	snprintf(a.a_authz, sizeof(a.a_authz), "%s/authorize", origin);
+	snprintf(a.a_token, sizeof(a.a_token), "%s/token", origin);
+	if ((a.a_w = calloc((size_t)o->o_workers, sizeof(*a.a_w))) == NULL)
+		return -1;
+	for (; w < o->o_workers; w++)
+		if (app_worker_init(o, nodes, n, origin, w, &a.a_w[w]) != 0) {
+			w++;
+			goto out;
+		}
+	fprintf(stderr, "bench: %d phones enrolled in %.1f s\n", w, bl_now() - t0);
+	/* one login first: a failure here is a broken setup, not a figure */
+	if (!op_login(&a, 0, NULL)) {
+		fprintf(stderr, "bench: app login failed (status %ld)\n", a.a_w[0].aw_agent.h_status);
+		goto out;
+	}
+	rc = bl_run_timed(o, o->o_workers, op_login, &a, pids, np, r);
+out:
+	app_free(&a, w);
+	return rc;
 }
 
 static int
 run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
-	struct app a = { .a_srv = s };
 	struct bl_result r = { .r_scenario = "app" };
-	char secret[128];
-	int rc = -1, n = 0;
-	double t0 = bl_now();
 
-	if (bl_server_client(o, s, a.a_client, secret) != 0)
-		return -1;
-	snprintf(a.a_basic, sizeof(a.a_basic), "%s:%s", a.a_client, secret);
-	snprintf(a.a_authz, sizeof(a.a_authz), "%s/authorize", s->s_base);
-	snprintf(a.a_token, sizeof(a.a_token), "%s/token", s->s_base);
-	if ((a.a_w = calloc((size_t)o->o_workers, sizeof(*a.a_w))) == NULL)
-		return -1;
-	for (; n < o->o_workers; n++) {
-		bl_http_init(&a.a_w[n].aw_agent, s->s_ca_file);
-		bl_http_init(&a.a_w[n].aw_poll, s->s_ca_file);
-		if (enrol(o, s, n, &a.a_w[n]) != SL_OK) {
-			n++;
-			goto out;
-		}
-	}
-	fprintf(stderr, "bench: %d phones enrolled in %.1f s\n", n, bl_now() - t0);
-	if (!op_login(&a, 0, NULL)) {
-		fprintf(stderr, "bench: app login failed (status %ld)\n", a.a_w[0].aw_agent.h_status);
-		goto out;
-	}
 	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + libsleutel-app + token)");
-	if (bl_run_timed(o, o->o_workers, op_login, &a, &s->s_pid, 1, &r) != 0)
-		goto out;
+	if (bl_app_nodes(o, s, 1, s->s_base, NULL, 0, &r) != 0)
+		return -1;
 	bl_report(out, &r);
-	rc = 0;
-out:
-	for (int i = 0; i < n; i++) {
-		bl_http_free(&a.a_w[i].aw_agent);
-		bl_http_free(&a.a_w[i].aw_poll);
-		sapp_free(a.a_w[i].aw_phone);
-	}
-	free(a.a_w);
-	return rc;
+	return 0;
 }
 
 int
 bl_app(const struct bl_opts *o, json_t *out)
 {
-	return bl_with_server(o, "app", false, true,
-		"[app]\nrate_phone = 1000000\nrate_ip = 1000000\nrate_rp = 100000000\nmax_pending = 20\n"
-		"[sms]\ndriver = outbox\n",
-		run, out);
+	return bl_with_server(o, "app", false, true, bl_app_conf, run, out);
 }

@@ -31,14 +31,15 @@
 #define BL_COOKIE_MAX 1024 /* bytes of one name=value */
 #define BL_BODY_MAX ((size_t)1 << 20) /* bytes of an answer kept */
 #define BL_LAT_MAX 1000000 /* latencies kept per figure */
+#define BL_NODES_MAX 16 /* sleuteld nodes of one installation */
 
 /* ---- options (main.c) ---- */
 struct bl_opts {
 	const char *o_build; /* the build directory: sleutel, sleuteld */
 	const char *o_root; /* the source tree: bench/peer, tests/node_modules */
 	const char *o_out; /* the JSON results file */
-	const char *o_engine; /* "sqlite" or "postgresql" (scenario 5's hook) */
-	int o_nodes; /* sleuteld nodes (scenario 5's hook) */
+	const char *o_engine; /* "sqlite" or "postgresql" (scenario 5) */
+	int o_nodes; /* sleuteld nodes (scenario 5) */
 	double o_seconds; /* per timed figure */
 	int o_workers; /* concurrent simulated browsers */
 	long o_max; /* operations per figure at most */
@@ -83,11 +84,20 @@ struct bl_http {
 	long h_status;
 	const char *h_xff; /* X-Forwarded-For to send (behind the proxy config), or NULL */
 	struct curl_slist *h_extra; /* more headers for the next request only */
+	struct curl_slist *h_connect_to; /* bl_http_connect_to's mapping, or NULL */
 };
 
 int bl_http_init(struct bl_http *h, const char *ca_file);
 void bl_http_free(struct bl_http *h);
 void bl_http_forget_cookies(struct bl_http *h);
+/* The client-side load balancer: requests to `origin`'s host:port connect
+ * to `node`'s (both scheme://host:port...) with the URL, Host and TLS name
+ * unchanged — several nodes behind one issuer (DPoP's htu is the issuer's
+ * URL).  Nothing to map when they are the same.  0, or -1 when either is
+ * not scheme://host:port. */
+int bl_http_connect_to(struct bl_http *h, const char *origin, const char *node);
+/* host and port of `url` (scheme://host:port/...); 0 or -1. */
+int bl_origin(const char *url, char *host, size_t size, int *port);
 /* GET (form NULL) or POST of `form` (urlencoded) to `url`, no redirects
  * followed.  `basic` "id:secret" for HTTP Basic or NULL.  The status, or
  * -1 when the transfer failed. */
@@ -148,6 +158,10 @@ int bl_server_client(const struct bl_opts *o, const struct bl_server *s, char id
 /* Run the CLI on this server's config: argv after `--config FILE`. */
 int bl_server_cli(const struct bl_opts *o, const struct bl_server *s, const char *const *args, char **out);
 void bl_server_stop(struct bl_server *s);
+/* The pids whose CPU a figure on `n` nodes counts: the nodes', then
+ * `extra`'s (the database server's); their number in *np, or -1 when more
+ * than `max`. */
+int bl_node_pids(const struct bl_server *nodes, int n, const pid_t *extra, int nextra, pid_t *out, int max);
 /* A scenario's body on a server started for it (bl_server_start's
  * arguments) and stopped after it. */
 typedef int (*bl_server_fn)(const struct bl_opts *o, struct bl_server *s, json_t *out);
@@ -194,10 +208,13 @@ struct bl_result {
 	double r_p50, r_p99, r_p999; /* of each operation, ms */
 	double r_aux50, r_aux99, r_aux999; /* confirm→resume, ms; -1 when none */
 	double r_extra; /* a scenario's own figure (waiters: RSS KiB) */
+	int r_split; /* > 0: the pids from this index on (the database server's) are also counted apart */
+	double r_cpu_split_us; /* their CPU per operation in µs (r_split > 0) */
 };
 
 /* Run op on `workers` threads for opts->o_seconds (at most o_max ops),
- * measuring the CPU of `pids` (n of them) over the window. */
+ * measuring the CPU of `pids` (n of them) over the window; r->r_split set
+ * beforehand also gives the share of pids[r_split..n). */
 int bl_run_timed(
 	const struct bl_opts *o, int workers, bl_op_fn op, void *ctx, const pid_t *pids, int n, struct bl_result *r);
 
@@ -215,10 +232,28 @@ int bl_trivial(const struct bl_opts *o, json_t *out);
  * server's processes). */
 int bl_trivial_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const pid_t *extra, int nextra,
 	struct bl_result *r);
-/* Scenario 5: trivial logins on PostgreSQL, one node and o_nodes nodes. */
+/* Scenario 5: trivial, app and eID logins on PostgreSQL, one node and
+ * o_nodes nodes (pgnodes.c). */
 int bl_pgnodes(const struct bl_opts *o, json_t *out);
 int bl_app(const struct bl_opts *o, json_t *out);
+/* The app scenario's INI lines (rate limits out of the way, the SMS outbox). */
+extern const char bl_app_conf[];
+/* App logins on `n` running nodes with TLS (n = 1: one server), every URL
+ * on `origin` (the nodes' issuer, or the one node's own base): worker w's
+ * browser on node w % n, its phone (enrolled there first) and the RP on
+ * node (w + 1) % n; the CPU counted is the nodes' and `extra`'s. */
+int bl_app_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const pid_t *extra,
+	int nextra, struct bl_result *r);
 int bl_eid(const struct bl_opts *o, json_t *out);
+/* The eID scenario's INI lines (the eID key offered). */
+extern const char bl_eid_conf[];
+/* eID logins on `n` running nodes with TLS and the demo PKI, the portal's
+ * URLs on `origin` and the eID origin's on `eid_origin` (the nodes' public
+ * URLs): worker w's browser on node w % n, the card's new client-cert
+ * handshake and the RP on node (w + 1) % n; the CPU counted is the nodes'
+ * and `extra`'s. */
+int bl_eid_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin,
+	const char *eid_origin, const pid_t *extra, int nextra, struct bl_result *r);
 int bl_waiters(const struct bl_opts *o, json_t *out);
 
 /* ---- output (main.c) ---- */

@@ -13,6 +13,11 @@
  * An eID login: /authorize → /key/eid → the eID origin on a NEW connection
  * with the card (full handshake, validation, verdict cache warm after the
  * first) → back on the portal → code → /token with an ID token.
+ *
+ * bl_eid_nodes: the eID login alone on several nodes of one installation
+ * (pgnodes.c), the portal and the eID origin each one URL in front of the
+ * nodes: the browser on node w % n, the card's handshake and the RP on the
+ * next node.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +27,13 @@
 
 struct eid {
 	const struct bl_server *e_srv;
+	const char *e_origin, *e_eid_origin; /* the portal's and the eID origin's URLs (one node's, or the issuer's) */
 	char e_client[128], e_basic[300], e_p12[BL_URL_MAX];
 	char e_authz[300], e_token[300], e_url[300];
 	bool e_resume; /* handshakes: let curl resume TLS sessions */
 	const char *e_ca; /* the CA of the server of a handshake figure */
 	struct bl_http *e_agent, *e_card; /* per worker */
+	struct bl_http *e_rp; /* per worker on several nodes (the RP on the card's node); NULL: the agent */
 };
 
 /* A new connection per request; TLS sessions resumed only with e_resume. */
@@ -64,11 +71,11 @@ op_login(void *ctx, int w, struct bl_lat *aux)
 	bl_authorize_url(e->e_authz, e->e_client, challenge, "openid profile", url, sizeof(url));
 	if (bl_http_req(a, url, NULL, NULL) != 303 || bl_query(a->h_location, "req", req, sizeof(req)) != 0)
 		return 0;
-	snprintf(url, sizeof(url), "%s/key/eid?req=%s", e->e_srv->s_base, req);
+	snprintf(url, sizeof(url), "%s/key/eid?req=%s", e->e_origin, req);
 	if (bl_http_req(a, url, NULL, NULL) != 200)
 		return 0;
 	/* the link to the eID origin the page offers */
-	snprintf(url, sizeof(url), "href=\"%s/eid/login", e->e_srv->s_eid_base);
+	snprintf(url, sizeof(url), "href=\"%s/eid/login", e->e_eid_origin);
 	if ((p = strstr(a->h_body, url)) == NULL || (q = strchr(p + 6, '"')) == NULL || q - p - 6 >= BL_URL_MAX)
 		return 0;
 	snprintf(url, sizeof(url), "%.*s", (int)(q - p - 6), p + 6);
@@ -84,9 +91,9 @@ op_login(void *ctx, int w, struct bl_lat *aux)
 	if (bl_http_req(card, url, NULL, NULL) != 303)
 		return 0;
 	snprintf(url, sizeof(url), "%s", card->h_location);
-	if (bl_browse(a, e->e_srv->s_base, url, bl_sleutel_form, back, sizeof(back)) != 0)
+	if (bl_browse(a, e->e_origin, url, bl_sleutel_form, back, sizeof(back)) != 0)
 		return 0;
-	return bl_token(a, e->e_token, e->e_basic, back, verifier);
+	return bl_token(e->e_rp != NULL ? &e->e_rp[w] : a, e->e_token, e->e_basic, back, verifier);
 }
 
 static int
@@ -184,26 +191,86 @@ reference(const struct bl_opts *o, struct eid *e, json_t *out)
 	return rc;
 }
 
+/* The virtual card and the RP; the endpoints on e_origin. */
 static int
-run(const struct bl_opts *o, struct bl_server *s, json_t *out)
+setup(const struct bl_opts *o, struct eid *e)
 {
-	struct eid e = { .e_srv = s };
-	struct bl_result plain, cert, resumed, login;
-	char secret[128], url[300], pem[BL_URL_MAX];
-	const char *card[] = { "pki", "card", NULL, "--name", "Bench Citizen", "--rrn", "85073003328", "--out", e.e_p12,
-		"--pin", "1234", NULL };
-	int rc = -1;
+	const struct bl_server *s = e->e_srv;
+	char secret[128], pem[BL_URL_MAX];
+	const char *card[] = { "pki", "card", NULL, "--name", "Bench Citizen", "--rrn", "85073003328", "--out",
+		e->e_p12, "--pin", "1234", NULL };
 
 	snprintf(pem, sizeof(pem), "%s/pki", s->s_dir);
 	card[2] = pem;
-	snprintf(e.e_p12, sizeof(e.e_p12), "%s/card.p12", s->s_dir);
-	if (bl_server_cli(o, s, card, NULL) != 0 || bl_server_client(o, s, e.e_client, secret) != 0) {
+	snprintf(e->e_p12, sizeof(e->e_p12), "%s/card.p12", s->s_dir);
+	if (bl_server_cli(o, s, card, NULL) != 0 || bl_server_client(o, s, e->e_client, secret) != 0) {
 		fprintf(stderr, "bench: eid setup failed\n");
 		return -1;
 	}
-	snprintf(e.e_basic, sizeof(e.e_basic), "%s:%s", e.e_client, secret);
-	snprintf(e.e_authz, sizeof(e.e_authz), "%s/authorize", s->s_base);
-	snprintf(e.e_token, sizeof(e.e_token), "%s/token", s->s_base);
+	snprintf(e->e_basic, sizeof(e->e_basic), "%s:%s", e->e_client, secret);
+	snprintf(e->e_authz, sizeof(e->e_authz), "%s/authorize", e->e_origin);
+	snprintf(e->e_token, sizeof(e->e_token), "%s/token", e->e_origin);
+	return 0;
+}
+
+int
+bl_eid_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const char *eid_origin,
+	const pid_t *extra, int nextra, struct bl_result *r)
+{
+	struct eid e = { .e_srv = &nodes[0], .e_origin = origin, .e_eid_origin = eid_origin };
+	pid_t pids[BL_NODES_MAX + 64];
+	int np, w = 0, rc = -1;
+
+	if (n > BL_NODES_MAX || (np = bl_node_pids(nodes, n, extra, nextra, pids, BL_NODES_MAX + 64)) < 0)
+		return -1;
+	if (setup(o, &e) != 0)
+		return -1;
+	e.e_agent = calloc((size_t)o->o_workers, sizeof(*e.e_agent));
+	e.e_card = calloc((size_t)o->o_workers, sizeof(*e.e_card));
+	e.e_rp = calloc((size_t)o->o_workers, sizeof(*e.e_rp));
+	if (e.e_agent == NULL || e.e_card == NULL || e.e_rp == NULL)
+		goto out;
+	/* worker w's browser on node w % n, the card and the RP on the next */
+	for (; w < o->o_workers; w++) {
+		const struct bl_server *b = &nodes[w % n], *c = &nodes[(w + 1) % n];
+		if (bl_http_init(&e.e_agent[w], b->s_ca_file) != 0 || bl_http_init(&e.e_card[w], c->s_ca_file) != 0 ||
+			bl_http_init(&e.e_rp[w], c->s_ca_file) != 0 ||
+			bl_http_connect_to(&e.e_agent[w], origin, b->s_base) != 0 ||
+			bl_http_connect_to(&e.e_card[w], eid_origin, c->s_eid_base) != 0 ||
+			bl_http_connect_to(&e.e_rp[w], origin, c->s_base) != 0) {
+			w++;
+			goto out;
+		}
+		card_setup(&e, &e.e_card[w]);
+	}
+	if (!op_login(&e, 0, NULL)) {
+		fprintf(stderr, "bench: eID login failed (status %ld, card %ld)\n", e.e_agent[0].h_status,
+			e.e_card[0].h_status);
+		goto out;
+	}
+	rc = bl_run_timed(o, o->o_workers, op_login, &e, pids, np, r);
+out:
+	for (int i = 0; i < w; i++) {
+		bl_http_free(&e.e_agent[i]);
+		bl_http_free(&e.e_card[i]);
+		bl_http_free(&e.e_rp[i]);
+	}
+	free(e.e_agent);
+	free(e.e_card);
+	free(e.e_rp);
+	return rc;
+}
+
+static int
+run(const struct bl_opts *o, struct bl_server *s, json_t *out)
+{
+	struct eid e = { .e_srv = s, .e_origin = s->s_base, .e_eid_origin = s->s_eid_base };
+	struct bl_result plain, cert, resumed, login;
+	char url[300];
+	int rc = -1;
+
+	if (setup(o, &e) != 0)
+		return -1;
 	e.e_agent = calloc((size_t)o->o_workers, sizeof(*e.e_agent));
 	e.e_card = calloc((size_t)o->o_workers, sizeof(*e.e_card));
 	if (e.e_agent == NULL || e.e_card == NULL)
@@ -242,8 +309,10 @@ out:
 	return rc;
 }
 
+const char bl_eid_conf[] = "[portal]\nkeys = eid,test\n";
+
 int
 bl_eid(const struct bl_opts *o, json_t *out)
 {
-	return bl_with_server(o, "eid", true, true, "[portal]\nkeys = eid,test\n", run, out);
+	return bl_with_server(o, "eid", true, true, bl_eid_conf, run, out);
 }

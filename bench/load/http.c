@@ -118,6 +118,7 @@ bl_http_free(struct bl_http *h)
 		return;
 	curl_easy_cleanup(h->h_curl);
 	curl_slist_free_all(h->h_extra);
+	curl_slist_free_all(h->h_connect_to);
 	free(h->h_body);
 	memset(h, 0, sizeof(*h));
 }
@@ -126,6 +127,43 @@ void
 bl_http_forget_cookies(struct bl_http *h)
 {
 	h->h_ncookies = 0;
+}
+
+int
+bl_origin(const char *url, char *host, size_t size, int *port)
+{
+	const char *p = strstr(url, "://"), *colon;
+	char *end;
+	long n;
+
+	if (p == NULL || (colon = strchr(p + 3, ':')) == NULL || (size_t)(colon - p - 3) >= size)
+		return -1;
+	n = strtol(colon + 1, &end, 10);
+	if (n < 1 || n > 65535 || (*end != '\0' && *end != '/'))
+		return -1;
+	memcpy(host, p + 3, (size_t)(colon - p - 3));
+	host[colon - p - 3] = '\0';
+	*port = (int)n;
+	return 0;
+}
+
+int
+bl_http_connect_to(struct bl_http *h, const char *origin, const char *node)
+{
+	char oh[128], nh[128], spec[300];
+	int op, np;
+
+	if (bl_origin(origin, oh, sizeof(oh), &op) != 0 || bl_origin(node, nh, sizeof(nh), &np) != 0)
+		return -1;
+	curl_slist_free_all(h->h_connect_to);
+	h->h_connect_to = NULL;
+	if (strcmp(oh, nh) != 0 || op != np) {
+		snprintf(spec, sizeof(spec), "%s:%d:%s:%d", oh, op, nh, np);
+		if ((h->h_connect_to = curl_slist_append(NULL, spec)) == NULL)
+			return -1;
+	}
+	curl_easy_setopt(h->h_curl, CURLOPT_CONNECT_TO, h->h_connect_to);
+	return 0;
 }
 
 long

@@ -7,7 +7,8 @@
  *       [--engine sqlite|postgresql] [--nodes N] [--out FILE]
  *
  * Scenario postgresql (pgnodes.c; also `--engine postgresql`) runs the
- * trivial login on PostgreSQL on one node and on --nodes N (default 2).
+ * trivial, app and eID logins on PostgreSQL on one node and on --nodes N
+ * (default 2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@ bl_report(json_t *out, const struct bl_result *r)
 		"resume_p50_ms", num_or_null(r->r_aux50), "resume_p99_ms", num_or_null(r->r_aux99), "resume_p999_ms",
 		num_or_null(r->r_aux999), "value", r->r_extra != 0 ? json_real(r->r_extra) : json_null());
 
+	if (r->r_split > 0)
+		json_object_set_new(o, "database_cpu_us_per_op", num_or_null(r->r_cpu_split_us));
+
 	json_array_append_new(out, o);
 	if (derived)
 		printf("%-9s %-46s %38s %12.*f\n", r->r_scenario, r->r_what, "", r->r_extra < 10 ? 3 : 1, r->r_extra);
@@ -51,6 +55,9 @@ bl_report(json_t *out, const struct bl_result *r)
 		printf("%-9s %-46s %7ld %4ld %9.1f %9.0f %8.1f %8.1f %s\n", r->r_scenario, r->r_what, r->r_done,
 			r->r_failed, r->r_rate, r->r_cpu_us, r->r_p50, r->r_p99,
 			r->r_aux50 >= 0 ? "(resume below)" : "");
+	if (r->r_split > 0 && r->r_cpu_split_us >= 0)
+		printf("%-9s %-46s %22s %9.0f\n", r->r_scenario, "  of which the database server's processes", "",
+			r->r_cpu_split_us);
 	if (r->r_aux50 >= 0)
 		printf("%-9s %-46s %38s p50 %.1f  p99 %.1f  p999 %.1f ms\n", r->r_scenario, "  confirm -> resume", "",
 			r->r_aux50, r->r_aux99, r->r_aux999);

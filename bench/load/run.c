@@ -100,12 +100,15 @@ bl_run_timed(
 	struct run_shared sh = { .rs_op = op, .rs_ctx = ctx, .rs_max = o->o_max };
 	struct run_worker *ws = calloc((size_t)workers, sizeof(*ws));
 	struct bl_lat all = { 0 }, aux = { 0 };
-	double cpu0 = 0, cpu1 = 0, t0, t1;
+	double cpu0 = 0, cpu1 = 0, split0 = 0, split1 = 0, t0, t1;
 
 	if (ws == NULL)
 		return -1;
-	for (int i = 0; i < n; i++)
-		cpu0 += bl_cpu(pids[i]);
+	for (int i = 0; i < n; i++) {
+		double c = bl_cpu(pids[i]);
+		cpu0 += c;
+		split0 += i >= r->r_split && r->r_split > 0 ? c : 0;
+	}
 	t0 = bl_now();
 	sh.rs_until = t0 + o->o_seconds;
 	for (int i = 0; i < workers; i++) {
@@ -121,14 +124,18 @@ bl_run_timed(
 		bl_lat_free(&ws[i].rw_aux);
 	}
 	t1 = bl_now();
-	for (int i = 0; i < n; i++)
-		cpu1 += bl_cpu(pids[i]);
+	for (int i = 0; i < n; i++) {
+		double c = bl_cpu(pids[i]);
+		cpu1 += c;
+		split1 += i >= r->r_split && r->r_split > 0 ? c : 0;
+	}
 	free(ws);
 	r->r_done = atomic_load(&sh.rs_done);
 	r->r_failed = atomic_load(&sh.rs_failed);
 	r->r_seconds = t1 - t0;
 	r->r_rate = r->r_done / r->r_seconds;
 	r->r_cpu_us = r->r_done > 0 ? (cpu1 - cpu0) * 1e6 / (double)r->r_done : -1;
+	r->r_cpu_split_us = r->r_done > 0 ? (split1 - split0) * 1e6 / (double)r->r_done : -1;
 	r->r_p50 = bl_lat_pct(&all, 0.5);
 	r->r_p99 = bl_lat_pct(&all, 0.99);
 	r->r_p999 = bl_lat_pct(&all, 0.999);

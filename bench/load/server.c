@@ -188,6 +188,17 @@ bl_server_twin(const struct bl_server *first, const char *name, const char *extr
 		s->s_eid_port, s->s_metrics_port);
 	if (append(s->s_config, ports) != 0)
 		return -1;
+	if (first->s_pki_port != 0) {
+		/* the demo PKI's OCSP responder and CRLs: each node serves them on
+		 * a port of its own (the certificates name the first node's) */
+		do
+			s->s_pki_port = bl_free_port();
+		while (s->s_pki_port == first->s_pki_port || s->s_pki_port == s->s_port ||
+			s->s_pki_port == s->s_eid_port);
+		snprintf(ports, sizeof(ports), "[pki]\nport = %d\n", s->s_pki_port);
+		if (append(s->s_config, ports) != 0)
+			return -1;
+	}
 	snprintf(s->s_eid_base, sizeof(s->s_eid_base), "https://127.0.0.1:%d", s->s_eid_port);
 	return launch(s, first->s_tls, extra);
 }
@@ -248,6 +259,20 @@ bl_with_server(const struct bl_opts *o, const char *name, bool demo, bool tls, c
 	rc = body(o, &s, out);
 	bl_server_stop(&s);
 	return rc;
+}
+
+int
+bl_node_pids(const struct bl_server *nodes, int n, const pid_t *extra, int nextra, pid_t *out, int max)
+{
+	int np = 0;
+
+	if (n < 1 || nextra < 0 || n + nextra > max)
+		return -1;
+	for (int i = 0; i < n; i++)
+		out[np++] = nodes[i].s_pid;
+	for (int i = 0; i < nextra; i++)
+		out[np++] = extra[i];
+	return np;
 }
 
 void

@@ -19,7 +19,7 @@
 
 #include "bl.h"
 
-#define TRIVIAL_NODES 16
+#define TRIVIAL_NODES BL_NODES_MAX
 
 /* The servers a login runs on: one, or several nodes of one database — a
  * worker's logins go to node w % n and their codes are redeemed on the next
@@ -128,19 +128,15 @@ bl_trivial_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, 
 	struct trivial t = { .t_nodes = n };
 	pid_t pids[TRIVIAL_NODES + 64];
 	char secret[128];
-	int np = 0;
+	int np;
 
-	if (n < 1 || n > TRIVIAL_NODES || nextra < 0 || nextra > 64)
+	if (n > TRIVIAL_NODES || (np = bl_node_pids(nodes, n, extra, nextra, pids, TRIVIAL_NODES + 64)) < 0)
 		return -1;
 	if (bl_server_client(o, &nodes[0], t.t_client, secret) != 0)
 		return -1;
 	snprintf(t.t_basic, sizeof(t.t_basic), "%s:%s", t.t_client, secret);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++)
 		set_node(&t, i, nodes[i].s_base);
-		pids[np++] = nodes[i].s_pid;
-	}
-	for (int i = 0; i < nextra; i++)
-		pids[np++] = extra[i];
 	return drive(o, &t, op_sleutel, pids, np, "198.51.100.7", r);
 }
 

@@ -11,6 +11,7 @@
 
 struct httpc_share {
 	CURLSH *sh_curl;
+	struct curl_slist *sh_connect_to; /* httpc_share_connect_to's one mapping, or NULL */
 };
 
 int
@@ -109,8 +110,10 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 	sl_buf_init(&sink.s_buf, HTTPC_MAX_RESPONSE + 1);
 	sink.s_overflow = false;
 	curl_easy_setopt(c, CURLOPT_URL, rq->hr_url);
-	if (rq->hr_share != NULL)
+	if (rq->hr_share != NULL) {
 		curl_easy_setopt(c, CURLOPT_SHARE, rq->hr_share->sh_curl);
+		curl_easy_setopt(c, CURLOPT_CONNECT_TO, rq->hr_share->sh_connect_to);
+	}
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -209,7 +212,36 @@ httpc_share_free(struct httpc_share *sh)
 		return;
 	/* Closes the connections it still keeps. */
 	curl_share_cleanup(sh->sh_curl);
+	curl_slist_free_all(sh->sh_connect_to);
 	free(sh);
+}
+
+int
+httpc_share_connect_to(
+	struct httpc_share *sh, const char *host, int port, const char *to_host, int to_port, struct sl_err *err)
+{
+	char spec[300];
+	struct curl_slist *l;
+	int n;
+
+	if (host == NULL) {
+		curl_slist_free_all(sh->sh_connect_to);
+		sh->sh_connect_to = NULL;
+		return SL_OK;
+	}
+	if (to_host == NULL || !loopback_host(to_host))
+		return sl_fail(
+			err, SL_EINVAL, "connect-to: %s is not a loopback address", to_host ? to_host : "(none)");
+	if (port < 1 || port > 65535 || to_port < 1 || to_port > 65535 || strchr(host, ':') != NULL)
+		return sl_fail(err, SL_EINVAL, "connect-to: bad host or port");
+	n = snprintf(spec, sizeof(spec), "%s:%d:%s:%d", host, port, to_host, to_port);
+	if (n < 0 || (size_t)n >= sizeof(spec))
+		return sl_fail(err, SL_EINVAL, "connect-to: host name too long");
+	if ((l = curl_slist_append(NULL, spec)) == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	curl_slist_free_all(sh->sh_connect_to);
+	sh->sh_connect_to = l;
+	return SL_OK;
 }
 
 int

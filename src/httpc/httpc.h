@@ -28,6 +28,15 @@
 struct httpc_share;
 struct httpc_share *httpc_share_new(void);
 void httpc_share_free(struct httpc_share *sh);
+/* The calls through `sh` to a URL naming host:port connect to
+ * to_host:to_port instead (libcurl's CONNECT_TO): the URL, the Host header
+ * and the TLS name check stay the URL's.  A client-side load balancer for
+ * the bench and tests (several nodes behind one issuer, where a device
+ * proof's htu must be the issuer's URL).  to_host must be a loopback
+ * address, so http's loopback-only rule holds for what is connected; host
+ * NULL removes the mapping.  SL_EINVAL otherwise. */
+int httpc_share_connect_to(
+	struct httpc_share *sh, const char *host, int port, const char *to_host, int to_port, struct sl_err *err);
 
 struct httpc_request {
 	const char *hr_method; /* "GET" or "POST" */

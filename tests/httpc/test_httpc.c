@@ -149,6 +149,7 @@ test_response_limit(void **state)
 struct keep_alive {
 	int ka_fd;
 	int ka_answered;
+	char ka_first[512]; /* the first request's bytes (NUL-terminated) */
 };
 
 static void *
@@ -163,6 +164,8 @@ serve_keep_alive(void *arg)
 	if (c < 0)
 		return NULL;
 	while ((n = read(c, buf, sizeof(buf))) > 0) {
+		if (ka->ka_answered == 0)
+			snprintf(ka->ka_first, sizeof(ka->ka_first), "%.*s", (int)n, buf);
 		/* one request per read: the client sends its next only after our answer */
 		if (write(c, answer, sizeof(answer) - 1) != (ssize_t)(sizeof(answer) - 1))
 			break;
@@ -172,14 +175,28 @@ serve_keep_alive(void *arg)
 	return NULL;
 }
 
+/* A keep-alive server on a loopback port in thread *t: its port. */
+static int
+keep_alive_start(struct keep_alive *ka, pthread_t *t)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+
+	ka->ka_fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(ka->ka_fd >= 0);
+	assert_int_equal(bind(ka->ka_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(ka->ka_fd, 4), 0);
+	assert_int_equal(getsockname(ka->ka_fd, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(pthread_create(t, NULL, serve_keep_alive, ka), 0);
+	return ntohs(a.sin_port);
+}
+
 /* Calls through one share use one connection; without it each call needs
  * its own (libsleutel-app made three TLS handshakes per login). */
 static void
 test_share_keeps_the_connection(void **state)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof(a);
-	struct keep_alive ka = { socket(AF_INET, SOCK_STREAM, 0), 0 };
+	struct keep_alive ka = { 0 };
 	struct httpc_share *sh = httpc_share_new();
 	struct httpc_response rs;
 	struct sl_err err = { 0 };
@@ -188,12 +205,7 @@ test_share_keeps_the_connection(void **state)
 
 	(void)state;
 	assert_non_null(sh);
-	assert_true(ka.ka_fd >= 0);
-	assert_int_equal(bind(ka.ka_fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(ka.ka_fd, 4), 0);
-	assert_int_equal(getsockname(ka.ka_fd, (struct sockaddr *)&a, &alen), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
-	assert_int_equal(pthread_create(&t, NULL, serve_keep_alive, &ka), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", keep_alive_start(&ka, &t));
 	for (int i = 0; i < 3; i++) {
 		struct httpc_request rq = { .hr_method = "GET", .hr_url = url, .hr_timeout = 2, .hr_share = sh };
 		assert_int_equal(httpc_do(&rq, &rs, &err), SL_OK);
@@ -213,6 +225,43 @@ test_share_keeps_the_connection(void **state)
 	httpc_share_free(NULL);
 }
 
+/* A share's connect-to: a URL naming a closed port reaches the server
+ * listening elsewhere, with the URL's Host; a target that is not loopback
+ * is refused; removing the mapping makes the URL's own port count again. */
+static void
+test_share_connect_to(void **state)
+{
+	struct keep_alive ka = { 0 };
+	struct httpc_share *sh = httpc_share_new();
+	struct httpc_request rq = {
+		.hr_method = "GET", .hr_url = "http://127.0.0.1:1/x", .hr_timeout = 2, .hr_share = sh
+	};
+	struct httpc_response rs;
+	struct sl_err err = { 0 };
+	pthread_t t;
+	int port;
+
+	(void)state;
+	assert_non_null(sh);
+	port = keep_alive_start(&ka, &t);
+	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "192.0.2.1", port, &err), SL_EINVAL);
+	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "127.0.0.1", 0, &err), SL_EINVAL);
+	assert_int_equal(httpc_share_connect_to(sh, "127.0.0.1", 1, "127.0.0.1", port, &err), SL_OK);
+	assert_int_equal(httpc_do(&rq, &rs, &err), SL_OK);
+	assert_int_equal(rs.hs_status, 200);
+	httpc_response_clear(&rs);
+	assert_non_null(strstr(ka.ka_first, "GET /x HTTP/1.1\r\n"));
+	assert_non_null(strstr(ka.ka_first, "\r\nHost: 127.0.0.1:1\r\n"));
+	/* without the mapping the URL's closed port is what is connected */
+	assert_int_equal(httpc_share_connect_to(sh, NULL, 0, NULL, 0, &err), SL_OK);
+	rq.hr_url = "http://127.0.0.1:1/y";
+	assert_int_equal(httpc_do(&rq, &rs, &err), SL_EIO);
+	httpc_share_free(sh);
+	pthread_join(t, NULL);
+	close(ka.ka_fd);
+	assert_int_equal(ka.ka_answered, 1);
+}
+
 int
 main(void)
 {
@@ -221,6 +270,7 @@ main(void)
 		cmocka_unit_test(test_closed_port),
 		cmocka_unit_test(test_response_limit),
 		cmocka_unit_test(test_share_keeps_the_connection),
+		cmocka_unit_test(test_share_connect_to),
 	};
 
 	return cmocka_run_group_tests(tests, global_setup, global_teardown);
