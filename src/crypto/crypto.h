@@ -41,7 +41,12 @@ struct jose_key *jose_key_from_pem(const char *pem, const char *alg, const char 
 /* Import a public JWK (a client's key). Its alg is taken from the JWK's
  * "alg", else from `default_alg`; it must be one of `allowed` (NULL-ended). */
 struct jose_key *jose_key_from_jwk(json_t *jwk, const char *const *allowed, struct sl_err *err);
+/* Drops one reference: the key is freed with its last one. */
 void jose_key_free(struct jose_key *key);
+/* One more reference to `key` (atomic), given back with jose_key_free().
+ * A key is never changed after it is made, so holders on several threads
+ * may verify with it at once (cjose only reads its EC_KEY or RSA). */
+struct jose_key *jose_key_ref(struct jose_key *key);
 const char *jose_key_alg(const struct jose_key *key);
 const char *jose_key_kid(const struct jose_key *key);
 /* Private key as PKCS#8 PEM; malloc'd. */

@@ -75,8 +75,10 @@ seal_key(EVP_PKEY *priv, EVP_PKEY *peer, const uint8_t epub[P256_PUB_LEN], const
 	EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
 	int rc = SL_OK;
 
-	/* set_peer checks that the peer is a valid key on priv's curve. */
-	if (dctx == NULL || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
+	/* Both callers made `peer` with p256_public_from_bytes(), which
+	 * validated it on P-256; set_peer's own check (validate_peer = 1)
+	 * would repeat that with a full scalar multiplication. */
+	if (dctx == NULL || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer_ex(dctx, peer, 0) != 1 ||
 		EVP_PKEY_derive(dctx, shared, &n) != 1 || n != sizeof(shared))
 		rc = sl_fail(err, SL_ECRYPTO, "seal: key agreement failed");
 	EVP_PKEY_CTX_free(dctx);

@@ -148,7 +148,14 @@ wrong_code(struct confirm_ctx *cc)
 	app_send_error(cc->cc_rq, 403, "wrong_code", "The code is not right.", extra);
 }
 
-/* The key that must have signed: Q for approve, the transport key for refuse. */
+static EVP_PKEY *
+rest_open(void *srv, const char *device_id, const char *sealed_b64, struct sl_err *err)
+{
+	return app_rest_open(srv, device_id, sealed_b64, err);
+}
+
+/* The key that must have signed: Q for approve (kept parsed for this very
+ * row: devkeys.c), the transport key for refuse. */
 static EVP_PKEY *
 signer_key(struct confirm_ctx *cc, struct sl_err *err)
 {
@@ -157,7 +164,8 @@ signer_key(struct confirm_ctx *cc, struct sl_err *err)
 	int rc;
 
 	if (strcmp(cc->cc_decision, "approve") == 0)
-		return app_rest_open(cc->cc_srv, cc->cc_dev.dv_id, cc->cc_dev.dv_confirm_key, err);
+		return app_devkeys_confirm(
+			cc->cc_srv->sv_app_keys->ak_devkeys, &cc->cc_dev, sl_now(), rest_open, cc->cc_srv, err);
 	jwk = json_loads(cc->cc_dev.dv_transport_jwk, 0, NULL);
 	rc = app_jwk_point(jwk, pub, err);
 	json_decref(jwk);
