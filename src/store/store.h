@@ -503,6 +503,14 @@ int store_apprq_each_pending(struct store *st, const char *account_id, int64_t n
  * may be NULL) in one step: SL_ECONFLICT when it was no longer pending
  * (a replay), SL_EEXPIRED when past its expiry, SL_ENOTFOUND otherwise. */
 int store_apprq_finish(struct store *st, const char *id, const char *status, const char *device_id, int64_t now);
+/* A right code, in one short-lived transaction: the account's failure
+ * count and lock reset (store_account_success; that stands even when the
+ * request is no longer pending), the request moved to "approved" as
+ * store_apprq_finish() does (same answers), and the device's last use.
+ * Not synchronous: a power cut that loses it leaves the count where the
+ * attempt's durable charge put it, the stricter side. */
+int store_apprq_approve(
+	struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now);
 /* Extend once: SL_ECONFLICT when already extended or not pending,
  * SL_EEXPIRED when pending but expired. */
 int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);

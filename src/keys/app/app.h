@@ -146,6 +146,10 @@ void app_channel_reply(struct server *srv, struct http_request *rq, json_t *list
  * registered, active device: SL_OK with the record; otherwise the 401 is
  * already sent and SL_EDENIED returned. */
 int app_device_authenticate(struct server *srv, struct http_request *rq, struct store_device *out);
+/* The same, with the device's account as read for the decision (active):
+ * *acct filled on SL_OK only (store_account_clear). */
+int app_device_authenticate_account(
+	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct);
 
 /* Start-up: load or create the device-API sealing key and the at-rest key
  * (keys dir); on failure sleuteld does not start. */

@@ -40,6 +40,7 @@
 #define APP_DEVICE_NAME_MAX 64 /* bytes of a device name */
 #define APP_TERMS_MAX 32
 #define APP_SEALED_MAX 1024 /* characters of a sealed value (b64url) */
+#define APP_TOUCH_EVERY 60 /* seconds: a device's last use is written at most this often by its polls */
 
 /* Lockout schedule (DESIGN §4): wrong app codes in a row. */
 #define APP_LOCK1_FAILURES 3
@@ -86,6 +87,8 @@ struct jose_key *app_devkeys_transport(struct app_devkeys *dk, const struct stor
  * in the daemon).  A new reference (EVP_PKEY_free); NULL on failure. */
 typedef EVP_PKEY *(*app_devkeys_open_fn)(void *arg, const char *device_id, const char *sealed_b64,
 	struct sl_err *err);
+/* Entries held now (at most APP_DEVKEYS_SLOTS). */
+size_t app_devkeys_count(struct app_devkeys *dk);
 EVP_PKEY *app_devkeys_confirm(struct app_devkeys *dk, const struct store_device *dev, int64_t now, app_devkeys_open_fn open,
 	void *arg, struct sl_err *err);
 

@@ -186,3 +186,15 @@ app_devkeys_confirm(struct app_devkeys *dk, const struct store_device *dev, int6
 	pthread_mutex_unlock(&dk->dk_lock);
 	return q;
 }
+
+size_t
+app_devkeys_count(struct app_devkeys *dk)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&dk->dk_lock);
+	for (size_t i = 0; i < APP_DEVKEYS_SLOTS; i++)
+		n += dk->dk_slot[i].de_id[0] != '\0';
+	pthread_mutex_unlock(&dk->dk_lock);
+	return n;
+}

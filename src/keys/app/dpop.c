@@ -75,6 +75,17 @@ app_send_invalid_proof(struct http_request *rq, const char *desc)
 int
 app_device_authenticate(struct server *srv, struct http_request *rq, struct store_device *out)
 {
+	struct store_account acct = { 0 };
+	int rc = app_device_authenticate_account(srv, rq, out, &acct);
+
+	store_account_clear(&acct);
+	return rc;
+}
+
+int
+app_device_authenticate_account(
+	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct_out)
+{
 	struct sl_err err = { 0 };
 	struct store_account acct;
 	struct app_proof pr;
@@ -107,12 +118,13 @@ app_device_authenticate(struct server *srv, struct http_request *rq, struct stor
 	if (rc == SL_OK && (store_account_get(srv->sv_store, out->dv_account_id, &acct) != SL_OK ||
 				   strcmp(acct.ac_status, "active") != 0))
 		rc = sl_fail(&err, SL_EDENIED, "this device's account is blocked");
-	store_account_clear(&acct);
 	if (rc != SL_OK) {
+		store_account_clear(&acct);
 		app_send_invalid_proof(rq, err.msg);
 		store_device_clear(out);
 		return SL_EDENIED;
 	}
+	*acct_out = acct;
 	return SL_OK;
 }
 
