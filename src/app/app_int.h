@@ -203,7 +203,7 @@ void sapp_release(struct sapp *app);
 /* The server's current seal key: kid and the 65-byte point, fetched
  * (GET /keys) at most every SAPP_SEAL_KEEP_MS; sapp_seal_key_forget()
  * drops the kept one (the server no longer opens it: rotated away). */
-#define SAPP_SEAL_KEEP_MS (10 * 60 * 1000)
+#define SAPP_SEAL_KEEP_MS ((int64_t)10 * 60 * 1000)
 int sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err);
 void sapp_seal_key_forget(struct sapp *app);
 

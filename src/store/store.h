@@ -509,8 +509,7 @@ int store_apprq_finish(struct store *st, const char *id, const char *status, con
  * store_apprq_finish() does (same answers), and the device's last use.
  * Not synchronous: a power cut that loses it leaves the count where the
  * attempt's durable charge put it, the stricter side. */
-int store_apprq_approve(
-	struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now);
+int store_apprq_approve(struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now);
 /* Extend once: SL_ECONFLICT when already extended or not pending,
  * SL_EEXPIRED when pending but expired. */
 int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);

@@ -81,16 +81,15 @@ void app_devkeys_free(struct app_devkeys *dk);
  * thumbprint), kept from an earlier call for exactly the same row texts or
  * made now.  The caller decides on the row's status: this only parses.
  * A new reference (jose_key_free); NULL when the JWK is unusable. */
-struct jose_key *app_devkeys_transport(struct app_devkeys *dk, const struct store_device *dev, int64_t now,
-	struct sl_err *err);
+struct jose_key *app_devkeys_transport(
+	struct app_devkeys *dk, const struct store_device *dev, int64_t now, struct sl_err *err);
 /* Q of the device row `dev`, kept or opened now with `open` (app_rest_open
  * in the daemon).  A new reference (EVP_PKEY_free); NULL on failure. */
-typedef EVP_PKEY *(*app_devkeys_open_fn)(void *arg, const char *device_id, const char *sealed_b64,
-	struct sl_err *err);
+typedef EVP_PKEY *(*app_devkeys_open_fn)(void *arg, const char *device_id, const char *sealed_b64, struct sl_err *err);
 /* Entries held now (at most APP_DEVKEYS_SLOTS). */
 size_t app_devkeys_count(struct app_devkeys *dk);
-EVP_PKEY *app_devkeys_confirm(struct app_devkeys *dk, const struct store_device *dev, int64_t now, app_devkeys_open_fn open,
-	void *arg, struct sl_err *err);
+EVP_PKEY *app_devkeys_confirm(struct app_devkeys *dk, const struct store_device *dev, int64_t now,
+	app_devkeys_open_fn open, void *arg, struct sl_err *err);
 
 /* ---- dpop.c ---- */
 /* The 65-byte point of a P-256 public JWK. */

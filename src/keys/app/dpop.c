@@ -33,9 +33,10 @@ proof_check(struct server *srv, struct http_request *rq, struct jose_key *key, j
 
 	if (app_htu(srv, rq, htu, sizeof(htu)) != SL_OK)
 		return sl_fail(err, SL_ETOOBIG, "the URL is too long");
-	rc = key != NULL ? app_proof_verify_key(http_header(rq, "DPoP"), key, htm, htu, now, c->c_app_proof_window, out,
-				   err)
-			 : app_proof_verify(http_header(rq, "DPoP"), jwk, htm, htu, now, c->c_app_proof_window, out, err);
+	rc = key != NULL
+		     ? app_proof_verify_key(
+			       http_header(rq, "DPoP"), key, htm, htu, now, c->c_app_proof_window, out, err)
+		     : app_proof_verify(http_header(rq, "DPoP"), jwk, htm, htu, now, c->c_app_proof_window, out, err);
 	if (rc != SL_OK)
 		return rc;
 	snprintf(jti_key, sizeof(jti_key), "dev:%s", out->ap_jkt);

@@ -111,7 +111,8 @@ form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 			{ "error", error ? i18n_gettext(cat, error) : "" }, { "phone", phone ? phone : "+32 " },
 			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" },
 			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" }, { "qrurl", qrurl },
-			{ "reload", reload }, { "rotate", rotate }, { "slot", slot }, { "scanlink", scan ? "" : reload } };
+			{ "reload", reload }, { "rotate", rotate }, { "slot", slot },
+			{ "scanlink", scan ? "" : reload } };
 		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 17);
 	}
 	free(csrf);

@@ -175,8 +175,8 @@ app_proof_key(json_t *jwk, char jkt[APP_JKT_LEN + 1], struct sl_err *err)
 }
 
 int
-app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now,
-	int window, struct app_proof *out, struct sl_err *err)
+app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err)
 {
 	json_t *claims = NULL;
 	int rc;
