@@ -174,23 +174,26 @@ app_proof_key(json_t *jwk, char jkt[APP_JKT_LEN + 1], struct sl_err *err)
 	return key;
 }
 
-int
-app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
-	struct app_proof *out, struct sl_err *err)
+/* What every proof is checked for first: there, bounded, its header. */
+static int
+proof_start(const char *proof, struct app_proof *out, struct sl_err *err)
 {
-	json_t *claims = NULL;
-	int rc;
-
 	memset(out, 0, sizeof(*out));
 	if (proof == NULL)
 		return sl_fail(err, SL_EDENIED, "no DPoP proof");
 	if (strlen(proof) > APP_PROOF_MAX)
 		return sl_fail(err, SL_ETOOBIG, "the proof is longer than %d bytes", APP_PROOF_MAX);
-	if (key == NULL || strlen(jose_key_kid(key)) != APP_JKT_LEN)
-		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
-	rc = header_ok(proof, err);
-	if (rc != SL_OK)
-		return rc;
+	return header_ok(proof, err);
+}
+
+/* The signature with `key` (kid = the thumbprint), then the claims. */
+static int
+proof_finish(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err)
+{
+	json_t *claims = NULL;
+	int rc;
+
 	memcpy(out->ap_jkt, jose_key_kid(key), APP_JKT_LEN + 1);
 	rc = jose_verify(proof, &key, 1, &claims, err);
 	if (rc == SL_OK)
@@ -200,24 +203,31 @@ app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, c
 }
 
 int
+app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err)
+{
+	int rc = proof_start(proof, out, err);
+
+	if (rc != SL_OK)
+		return rc;
+	if (key == NULL || strlen(jose_key_kid(key)) != APP_JKT_LEN)
+		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
+	return proof_finish(proof, key, htm, htu, now, window, out, err);
+}
+
+int
 app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *htu, int64_t now, int window,
 	struct app_proof *out, struct sl_err *err)
 {
 	char jkt[APP_JKT_LEN + 1];
-	struct jose_key *key = NULL;
-	int rc;
+	struct jose_key *key;
+	int rc = proof_start(proof, out, err);
 
-	memset(out, 0, sizeof(*out));
-	if (proof == NULL)
-		return sl_fail(err, SL_EDENIED, "no DPoP proof");
-	if (strlen(proof) > APP_PROOF_MAX)
-		return sl_fail(err, SL_ETOOBIG, "the proof is longer than %d bytes", APP_PROOF_MAX);
-	rc = header_ok(proof, err);
-	if (rc == SL_OK && (key = app_proof_key(jwk, jkt, err)) == NULL)
-		rc = SL_EINVAL;
 	if (rc != SL_OK)
 		return rc;
-	rc = app_proof_verify_key(proof, key, htm, htu, now, window, out, err);
+	if ((key = app_proof_key(jwk, jkt, err)) == NULL)
+		return SL_EINVAL;
+	rc = proof_finish(proof, key, htm, htu, now, window, out, err);
 	jose_key_free(key);
 	return rc;
 }
