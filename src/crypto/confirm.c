@@ -92,6 +92,28 @@ p256_public_from_bytes(const uint8_t pub[P256_PUB_LEN], struct sl_err *err)
 	return key;
 }
 
+EVP_PKEY *
+p256_public_like(const EVP_PKEY *like, const uint8_t pub[P256_PUB_LEN], struct sl_err *err)
+{
+	EVP_PKEY *key;
+
+	if (!p256_is(like) || pub == NULL || pub[0] != POINT_CONVERSION_UNCOMPRESSED) {
+		sl_fail(err, SL_EINVAL, "p256: not an uncompressed point");
+		return NULL;
+	}
+	/* The group copied from a key that has it, instead of made from its
+	 * name (EVP_PKEY_fromdata: 34 of its 53 us here); the point decoded
+	 * onto it as above, which refuses coordinates >= p and a point off
+	 * the curve (tests/crypto/test_appcrypto.c asserts both). */
+	if ((key = EVP_PKEY_new()) == NULL || EVP_PKEY_copy_parameters(key, (EVP_PKEY *)like) != 1 ||
+		EVP_PKEY_set1_encoded_public_key(key, pub, P256_PUB_LEN) != 1) {
+		EVP_PKEY_free(key);
+		sl_fail(err, SL_EINVAL, "p256: not a point on the curve");
+		return NULL;
+	}
+	return key;
+}
+
 static bool
 confirm_in(const char *s, const char *const *set, size_t n)
 {

@@ -442,8 +442,12 @@ struct store_lockout {
  * one statement: when the account is not locked at `now`, failures + 1
  * and, at a step of `lo`, the lock.  So concurrent attempts cannot outrun
  * the lockout: at most lo_step1 guesses are ever in flight.  A right code
- * then calls store_account_success().  SL_EDENIED when the account is
- * locked (or unknown); *failures and *locked_until are the new values. */
+ * then calls store_account_success() (or store_apprq_approve()).
+ * SL_EDENIED when the account is locked (or unknown); *failures and
+ * *locked_until are the new values.  Committed without a sync of its
+ * own: the caller makes a durable commit (the attempt's audit row) before
+ * it answers, which syncs this one with it, so no judged guess is told
+ * before its charge is on disk. */
 int store_account_attempt(struct store *st, const char *id, int64_t now, const struct store_lockout *lo, int *failures,
 	int64_t *locked_until);
 /* One more wrong code, atomically: *failures is the new count. */

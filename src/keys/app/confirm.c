@@ -14,7 +14,10 @@
  *   5. approve: the attempt is charged to the account BEFORE the signature
  *      is checked (store_account_attempt: one statement that refuses a
  *      locked account and sets the lock at 3 → 3 h, 6 → 24 h, 9 → for
- *      good), so that parallel guesses cannot outrun the lockout;
+ *      good), so that parallel guesses cannot outrun the lockout.  The
+ *      charge commits without a sync; every answer after it (wrong code,
+ *      approved, refused) follows this attempt's audit row, a durable
+ *      commit that syncs the charge with it;
  *   6. the signed bytes are rebuilt from the STORED request and verified
  *      with Q (approve, unsealed from the at-rest key) or the transport key
  *      (refuse).  A bad approve signature is a wrong 5-digit code: the
