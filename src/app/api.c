@@ -409,11 +409,29 @@ sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN
 	long status;
 	int rc;
 
+	/* Sealing keys are rotated with a long overlap (the older ones stay
+	 * published and usable), so one fetch serves many answers. */
+	if (app->sa_seal_until > sl_monotonic_ms()) {
+		memcpy(kid, app->sa_seal_kid, SEAL_KID_MAX);
+		memcpy(pub, app->sa_seal_pub, P256_PUB_LEN);
+		return SL_OK;
+	}
 	if ((rc = sapp_call(app, "GET", "/keys", NULL, false, 0, &status, &doc, err)) != SL_OK)
 		return rc;
 	rc = sapp_seal_key_of(json_object_get(doc, "seal_keys"), kid, pub, err);
 	json_decref(doc);
+	if (rc == SL_OK) {
+		memcpy(app->sa_seal_kid, kid, SEAL_KID_MAX);
+		memcpy(app->sa_seal_pub, pub, P256_PUB_LEN);
+		app->sa_seal_until = sl_monotonic_ms() + SAPP_SEAL_KEEP_MS;
+	}
 	return rc;
+}
+
+void
+sapp_seal_key_forget(struct sapp *app)
+{
+	app->sa_seal_until = 0;
 }
 
 int

@@ -129,6 +129,9 @@ struct sapp {
 	json_t *sa_last_error;
 	struct sapp_transport sa_sid_tk; /* the Smart-ID transport key, when st_sid has one */
 	struct httpc_share *sa_http; /* the kept-alive connection to the server */
+	char sa_seal_kid[SEAL_KID_MAX]; /* the server's seal key as last fetched (sapp_seal_key) */
+	uint8_t sa_seal_pub[P256_PUB_LEN];
+	int64_t sa_seal_until; /* sl_monotonic_ms() until which it is used without asking; 0: none */
 };
 
 /* One device-API call: `path` after "/device/v1" (no query), `body` NULL
@@ -197,8 +200,12 @@ int sapp_commit_new(struct sapp *app, struct sl_err *err);
  * answer was sent (and in sapp_free). */
 int sapp_hold(struct sapp *app, struct sl_err *err);
 void sapp_release(struct sapp *app);
-/* The server's current seal key: kid and the 65-byte point. */
+/* The server's current seal key: kid and the 65-byte point, fetched
+ * (GET /keys) at most every SAPP_SEAL_KEEP_MS; sapp_seal_key_forget()
+ * drops the kept one (the server no longer opens it: rotated away). */
+#define SAPP_SEAL_KEEP_MS ((int64_t)10 * 60 * 1000)
 int sapp_seal_key(struct sapp *app, char kid[SEAL_KID_MAX], uint8_t pub[P256_PUB_LEN], struct sl_err *err);
+void sapp_seal_key_forget(struct sapp *app);
 
 /* The fields a confirmation signs, borrowed from `request` as received
  * (requests.c): refuses a request missing a field, an id that is not an

@@ -228,6 +228,15 @@ sapp_request_find(struct sapp *app, const char *request_id, json_t **out, struct
 	return sapp_request_find_at(app, &app->sa_tk, "/requests", REQ_FIND_PEEK, request_id, out, err);
 }
 
+/* Did the last call end with the server's error `code`? */
+static bool
+last_error_is(const struct sapp *app, const char *code)
+{
+	const char *e = json_string_value(json_object_get(app->sa_last_error, "error"));
+
+	return e != NULL && strcmp(e, code) == 0;
+}
+
 /* Sign the fields with `key`, seal, and POST /requests/{id}. */
 static int
 answer(struct sapp *app, const struct confirm_fields *f, EVP_PKEY *key, json_t **out, struct sl_err *err)
@@ -238,13 +247,22 @@ answer(struct sapp *app, const struct confirm_fields *f, EVP_PKEY *key, json_t *
 	long status;
 	int rc;
 
-	if ((rc = sapp_seal_key(app, kid, spub, err)) != SL_OK ||
-		(rc = sapp_answer_body(f, key, kid, spub, &body, err)) != SL_OK)
-		return rc;
 	snprintf(path, sizeof(path), "/requests/%s", f->cf_request_id);
-	rc = sapp_call(app, "POST", path, body, true, 0, &status, out, err);
-	json_decref(body);
-	return rc;
+	for (int round = 0;; round++) {
+		bool kept = app->sa_seal_until > sl_monotonic_ms();
+		if ((rc = sapp_seal_key(app, kid, spub, err)) != SL_OK ||
+			(rc = sapp_answer_body(f, key, kid, spub, &body, err)) != SL_OK)
+			return rc;
+		rc = sapp_call(app, "POST", path, body, true, 0, &status, out, err);
+		json_decref(body);
+		body = NULL;
+		/* A kept seal key the server no longer opens (400 before any
+		 * attempt is counted): fetch the current one and answer again,
+		 * once. */
+		if (rc == SL_OK || !kept || round > 0 || status != 400 || !last_error_is(app, "invalid_signature"))
+			return rc;
+		sapp_seal_key_forget(app);
+	}
 }
 
 int

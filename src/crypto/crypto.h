@@ -41,7 +41,12 @@ struct jose_key *jose_key_from_pem(const char *pem, const char *alg, const char 
 /* Import a public JWK (a client's key). Its alg is taken from the JWK's
  * "alg", else from `default_alg`; it must be one of `allowed` (NULL-ended). */
 struct jose_key *jose_key_from_jwk(json_t *jwk, const char *const *allowed, struct sl_err *err);
+/* Drops one reference: the key is freed with its last one. */
 void jose_key_free(struct jose_key *key);
+/* One more reference to `key` (atomic), given back with jose_key_free().
+ * A key is never changed after it is made, so holders on several threads
+ * may verify with it at once (cjose only reads its EC_KEY or RSA). */
+struct jose_key *jose_key_ref(struct jose_key *key);
 const char *jose_key_alg(const struct jose_key *key);
 const char *jose_key_kid(const struct jose_key *key);
 /* Private key as PKCS#8 PEM; malloc'd. */
@@ -85,6 +90,10 @@ bool p256_is(const EVP_PKEY *key);
 /* A public key from an uncompressed point; refuses any other form and a
  * point not on the curve.  Free with EVP_PKEY_free(). NULL on error. */
 EVP_PKEY *p256_public_from_bytes(const uint8_t pub[P256_PUB_LEN], struct sl_err *err);
+/* The same, on the group of `like` (a P-256 key at hand, e.g. the server's
+ * own): the point is decoded and validated the same way, without making
+ * the group again (the costly part).  NULL when `like` is no P-256 key. */
+EVP_PKEY *p256_public_like(const EVP_PKEY *like, const uint8_t pub[P256_PUB_LEN], struct sl_err *err);
 
 /* HKDF-SHA256 (RFC 5869, extract and expand); salt may be NULL/0. */
 int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen, const char *info,

@@ -4,6 +4,7 @@
  * verifying.  The header is checked here before cjose sees the token, so
  * `alg` always comes from the key, never from the token.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ struct jose_key {
 	EVP_PKEY *jk_pkey; /* NULL for keys imported from a public JWK */
 	cjose_jwk_t *jk_jwk;
 	bool jk_private;
+	atomic_int jk_refs; /* holders beyond the first (jose_key_ref) */
 };
 
 static const char *const jose_algs[] = { "ES256", "RS256", "PS256", NULL };
@@ -55,10 +57,21 @@ jose_key_kid(const struct jose_key *key)
 	return key->jk_kid;
 }
 
+struct jose_key *
+jose_key_ref(struct jose_key *key)
+{
+	if (key != NULL)
+		atomic_fetch_add_explicit(&key->jk_refs, 1, memory_order_relaxed);
+	return key;
+}
+
 void
 jose_key_free(struct jose_key *key)
 {
 	if (key == NULL)
+		return;
+	/* Another holder remains: only its reference goes. */
+	if (atomic_fetch_sub_explicit(&key->jk_refs, 1, memory_order_acq_rel) > 0)
 		return;
 	EVP_PKEY_free(key->jk_pkey);
 	cjose_jwk_release(key->jk_jwk);

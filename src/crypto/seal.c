@@ -75,8 +75,10 @@ seal_key(EVP_PKEY *priv, EVP_PKEY *peer, const uint8_t epub[P256_PUB_LEN], const
 	EVP_PKEY_CTX *dctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
 	int rc = SL_OK;
 
-	/* set_peer checks that the peer is a valid key on priv's curve. */
-	if (dctx == NULL || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
+	/* Both callers made `peer` with p256_public_like(), which validated
+	 * it on P-256; set_peer's own check (validate_peer = 1) would repeat
+	 * that with a full scalar multiplication. */
+	if (dctx == NULL || EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer_ex(dctx, peer, 0) != 1 ||
 		EVP_PKEY_derive(dctx, shared, &n) != 1 || n != sizeof(shared))
 		rc = sl_fail(err, SL_ECRYPTO, "seal: key agreement failed");
 	EVP_PKEY_CTX_free(dctx);
@@ -163,15 +165,15 @@ seal(const uint8_t server_pub[P256_PUB_LEN], const char *server_kid, const uint8
 		return sl_fail(err, SL_ETOOBIG, "seal: plaintext over %d bytes", SEAL_PLAIN_MAX);
 	if (plain == NULL && plainlen > 0)
 		return sl_fail(err, SL_EINVAL, "seal: no plaintext");
-	if ((peer = p256_public_from_bytes(server_pub, err)) == NULL)
-		return SL_EINVAL;
-	if ((blob = malloc(len)) == NULL) {
-		rc = sl_fail(err, SL_ENOMEM, "seal: out of memory");
-		goto out;
-	}
+	if ((blob = malloc(len)) == NULL)
+		return sl_fail(err, SL_ENOMEM, "seal: out of memory");
 	blob[0] = SEAL_VERSION;
 	if ((eph = seal_ephemeral(blob + SEAL_OFF_PUB, err)) == NULL) {
 		rc = SL_ECRYPTO;
+		goto out;
+	}
+	if ((peer = p256_public_like(eph, server_pub, err)) == NULL) {
+		rc = SL_EINVAL;
 		goto out;
 	}
 	rc = seal_key(eph, peer, blob + SEAL_OFF_PUB, server_kid, key, err);
@@ -214,7 +216,7 @@ unseal(EVP_PKEY *server_priv, const char *server_kid, const uint8_t *aad, size_t
 		return sl_fail(err, SL_EINVAL, "unseal: bad length");
 	if (sealed[0] != SEAL_VERSION)
 		return sl_fail(err, SL_EINVAL, "unseal: unknown version %u", sealed[0]);
-	if ((eph = p256_public_from_bytes(sealed + SEAL_OFF_PUB, err)) == NULL)
+	if ((eph = p256_public_like(server_priv, sealed + SEAL_OFF_PUB, err)) == NULL)
 		return SL_EINVAL;
 	n = len - SEAL_OVERHEAD;
 	if ((buf = malloc(n > 0 ? n : 1)) == NULL) {

@@ -142,7 +142,9 @@ store_account_attempt(struct store *st, const char *id, int64_t now, const struc
 	const struct bind b[] = { BT(id), BI(now), BI(lo->lo_forever), BI(STORE_LOCKED_FOREVER), BI(lo->lo_step2),
 		BI(lo->lo_secs2), BI(lo->lo_step1), BI(lo->lo_secs1) };
 	int64_t v[2] = { 0, 0 };
-	int rc = update_returning(st, DUR_FULL, Q_ACC_ATTEMPT, b, NBIND(b), v, 2);
+	/* Not FULL: the caller's audit commit (FULL) syncs it before any
+	 * answer (store.h); a sync here was one more fsync per login. */
+	int rc = update_returning(st, DUR_NORMAL, Q_ACC_ATTEMPT, b, NBIND(b), v, 2);
 
 	if (rc == SL_OK) {
 		*failures = (int)v[0];

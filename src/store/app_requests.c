@@ -160,6 +160,48 @@ store_apprq_finish(struct store *st, const char *id, const char *status, const c
 	return write_or_why(st, DUR_NORMAL, Q_AQ_FINISH, b, NBIND(b), pending_why_not, &ref);
 }
 
+struct approve_ctx {
+	const char *ap_id, *ap_account, *ap_device;
+	int64_t ap_now;
+	int ap_outcome; /* SL_OK, or why the request was not pending */
+};
+
+static int
+approve_tx(struct conn *c, void *arg)
+{
+	struct approve_ctx *a = arg;
+	const struct bind reset[] = { BT(a->ap_account) };
+	const struct bind finish[] = { BT(a->ap_id), BT("approved"), BT(a->ap_device), BI(a->ap_now) };
+	const struct bind touch[] = { BT(a->ap_device), BI(a->ap_now) };
+	const struct pending_ref ref = { Q_AQ_STATE, a->ap_id, a->ap_now, false };
+	int changes = 0, rc;
+
+	a->ap_outcome = SL_OK;
+	rc = exec_bound(c, Q_ACC_RESET, reset, NBIND(reset), &changes);
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_AQ_FINISH, finish, NBIND(finish), &changes);
+	if (rc == SL_OK && changes == 0) {
+		/* Answered or expired meanwhile: the reset still commits. */
+		a->ap_outcome = pending_why_not(c, &ref);
+		return a->ap_outcome == SL_ESTORE ? SL_ESTORE : SL_OK;
+	}
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_DEV_TOUCH, touch, NBIND(touch), &changes);
+	return rc;
+}
+
+int
+store_apprq_approve(struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now)
+{
+	struct approve_ctx a = { id, account_id, device_id, now, SL_OK };
+	int rc;
+
+	if (id == NULL || account_id == NULL || device_id == NULL)
+		return SL_EINVAL;
+	rc = tx_run(st, DUR_NORMAL, approve_tx, &a);
+	return rc != SL_OK ? rc : a.ap_outcome;
+}
+
 int
 store_apprq_extend(struct store *st, const char *id, int64_t new_expires)
 {

@@ -442,8 +442,12 @@ struct store_lockout {
  * one statement: when the account is not locked at `now`, failures + 1
  * and, at a step of `lo`, the lock.  So concurrent attempts cannot outrun
  * the lockout: at most lo_step1 guesses are ever in flight.  A right code
- * then calls store_account_success().  SL_EDENIED when the account is
- * locked (or unknown); *failures and *locked_until are the new values. */
+ * then calls store_account_success() (or store_apprq_approve()).
+ * SL_EDENIED when the account is locked (or unknown); *failures and
+ * *locked_until are the new values.  Committed without a sync of its
+ * own: the caller makes a durable commit (the attempt's audit row) before
+ * it answers, which syncs this one with it, so no judged guess is told
+ * before its charge is on disk. */
 int store_account_attempt(struct store *st, const char *id, int64_t now, const struct store_lockout *lo, int *failures,
 	int64_t *locked_until);
 /* One more wrong code, atomically: *failures is the new count. */
@@ -503,6 +507,13 @@ int store_apprq_each_pending(struct store *st, const char *account_id, int64_t n
  * may be NULL) in one step: SL_ECONFLICT when it was no longer pending
  * (a replay), SL_EEXPIRED when past its expiry, SL_ENOTFOUND otherwise. */
 int store_apprq_finish(struct store *st, const char *id, const char *status, const char *device_id, int64_t now);
+/* A right code, in one short-lived transaction: the account's failure
+ * count and lock reset (store_account_success; that stands even when the
+ * request is no longer pending), the request moved to "approved" as
+ * store_apprq_finish() does (same answers), and the device's last use.
+ * Not synchronous: a power cut that loses it leaves the count where the
+ * attempt's durable charge put it, the stricter side. */
+int store_apprq_approve(struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now);
 /* Extend once: SL_ECONFLICT when already extended or not pending,
  * SL_EEXPIRED when pending but expired. */
 int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);

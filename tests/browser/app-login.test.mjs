@@ -360,6 +360,15 @@ test('6. a payment (PAR with authorization_details): the wait page and the phone
   }
 });
 
+// The form page's link to the scan alternative: the same page with the QR code.
+async function toQrCode(page) {
+  assert.equal(await page.locator('#qr').count(), 0, 'no QR code until asked for');
+  const show = page.locator('#qr-show');
+  assert.equal((await show.innerText()).trim(), T.t('en', 'Scan a QR code with the sleutel app instead'));
+  await Promise.all([page.waitForNavigation(), show.click()]);
+  assert.equal(new URL(page.url()).searchParams.get('scan'), '1');
+}
+
 // The QR code's state on the page: its slot, its SVG, its link.
 // (Locators, not page.evaluate: they also work where the page has no script.)
 const qrState = async (page) => ({
@@ -373,6 +382,7 @@ test('7. the QR code changes every slot without a reload; the phone scans the ne
   const page = await ctx.newPage();
   try {
     await toPhoneForm(page, '?ui_locales=en');
+    await toQrCode(page);
     assert.equal(await page.getAttribute('#qr', 'aria-live'), 'off', 'a new code is not announced');
     const first = await qrState(page);
     assert.equal(qrSlot(first.link), first.slot);
@@ -408,6 +418,7 @@ test('8. without JavaScript the QR code stays as served; the page says it change
   const page = await ctx.newPage();
   try {
     await toPhoneForm(page, '?ui_locales=en');
+    await toQrCode(page);
     const first = await qrState(page);
     const link = page.locator('#qr-new');
     assert.equal((await link.innerText()).trim(), T.t('en', 'New QR code'));

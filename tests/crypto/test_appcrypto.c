@@ -500,24 +500,48 @@ test_p256_public(void **state)
 	k2 = p256_public_from_bytes(pub, &err);
 	assert_non_null(k2);
 	assert_true(p256_is(k2));
+	/* The same point on a group copied from another P-256 key. */
+	other = p256_public_like(key, pub, &err);
+	assert_non_null(other);
+	assert_true(p256_is(other));
+	assert_int_equal(EVP_PKEY_eq(k2, other), 1);
+	EVP_PKEY_free(other);
 	EVP_PKEY_free(k2);
+	/* Each bad point is refused by both ways of making the key. */
 	memcpy(bad, pub, sizeof(bad));
 	bad[P256_PUB_LEN - 1] ^= 1; /* y + 1: off the curve */
 	assert_null(p256_public_from_bytes(bad, &err));
+	assert_null(p256_public_like(key, bad, &err));
 	memcpy(bad, pub, sizeof(bad));
 	bad[0] = 0x02; /* compressed and hybrid forms are refused */
 	assert_null(p256_public_from_bytes(bad, &err));
+	assert_null(p256_public_like(key, bad, &err));
 	bad[0] = 0x06;
 	assert_null(p256_public_from_bytes(bad, &err));
+	assert_null(p256_public_like(key, bad, &err));
 	memset(bad, 0, sizeof(bad));
 	bad[0] = 0x04;
 	assert_null(p256_public_from_bytes(bad, &err));
+	assert_null(p256_public_like(key, bad, &err));
 	memset(bad, 0xff, sizeof(bad)); /* coordinates >= p */
 	bad[0] = 0x04;
 	assert_null(p256_public_from_bytes(bad, &err));
+	assert_null(p256_public_like(key, bad, &err));
+	{
+		/* x = p exactly (y of a real point): one past the field */
+		static const uint8_t p[32] = { 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+		memcpy(bad, pub, sizeof(bad));
+		memcpy(bad + 1, p, sizeof(p));
+		assert_null(p256_public_from_bytes(bad, &err));
+		assert_null(p256_public_like(key, bad, &err));
+	}
 	assert_null(p256_public_from_bytes(NULL, &err));
+	assert_null(p256_public_like(key, NULL, &err));
+	assert_null(p256_public_like(NULL, pub, &err));
 
 	other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	assert_null(p256_public_like(other, pub, &err)); /* not a P-256 key to copy from */
 	assert_non_null(other);
 	assert_false(p256_is(other));
 	assert_false(p256_is(NULL));

@@ -301,7 +301,7 @@ test('scan: the QR code gives a request with one code, already matched; approvin
   let res = await agent.get(String(req.url));
   const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
   const headers = { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36' };
-  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en`, { headers })).text();
+  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en&scan=1`, { headers })).text();
   const link = html.match(/data-qr-token="([^"]+)"/)[1].replace(/&amp;/g, '&');
   let r = await app(['--json', 'scan', link]);
   assert.equal(r.code, 0, r.stderr);

@@ -100,6 +100,32 @@ test('approve: the channel wakes, the signature verifies, the login completes', 
   assert.doesNotMatch(server.log(), /sealed_signature|MEUCI/);
 });
 
+test('a device or account blocked right after its keys were used is refused at once; active again, it works', async () => {
+  // The server keeps a device's parsed keys; the store's row still decides.
+  const phone = await enrolPhone(server, gw, number(), person());
+  const first = await browserLogin(phone);
+  const used = await phone.answer(await pending(phone, first.aq), { code: first.code });
+  assert.equal(used.status, 200, JSON.stringify(used.body));
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  for (const [table, id] of [['devices', phone.deviceId], ['accounts', phone.accountId]]) {
+    sql(`UPDATE ${table} SET status='blocked' WHERE id='${id}'`);
+    const ch = await phone.call('GET', '/requests');
+    assert.equal(ch.status, 401, `${table} blocked: the channel`);
+    const r = await phone.answer(rq, { code: b.code });
+    assert.equal(r.status, 401, `${table} blocked: the answer`);
+    assert.equal(r.body.error, 'invalid_proof');
+    assert.equal(apprqStatus(b.aq), 'pending');
+    sql(`UPDATE ${table} SET status='active' WHERE id='${id}'`);
+  }
+  sql(`UPDATE devices SET status='removed' WHERE id='${phone.deviceId}'`);
+  assert.equal((await phone.answer(rq, { code: b.code })).status, 401, 'removed');
+  sql(`UPDATE devices SET status='active' WHERE id='${phone.deviceId}'`);
+  const r = await phone.answer(rq, { code: b.code });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(authStatus(b.req), 'done');
+});
+
 test('refuse: signed with the transport key; the RP gets access_denied', async () => {
   const phone = await enrolPhone(server, gw, number(), person());
   const b = await browserLogin(phone);

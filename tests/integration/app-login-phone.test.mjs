@@ -109,7 +109,7 @@ test('the QR code: the phone scans it, gets a request with one code, approves; t
   const req = await authRequest(rp.config);
   let res = await agent.get(String(req.url));
   const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
-  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en`)).text();
+  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en&scan=1`)).text();
   const poll = html.match(/data-poll="([^"]+)"/)[1].replace(/&amp;/g, '&');
   // What the QR code holds is the same token the page put in it; read it
   // through the test-only hook: the SVG itself is checked by the browser

@@ -35,7 +35,7 @@ async function openQrPage() {
   const req = await authRequest(rp.config);
   const res = await agent.get(String(req.url), { headers });
   const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
-  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en`, { headers })).text();
+  const html = await (await agent.get(`${server.base}/key/app?req=${reqId}&lang=en&scan=1`, { headers })).text();
   return { agent, req, reqId, html, headers };
 }
 
@@ -146,7 +146,7 @@ test('behind a trusted proxy the context names the person\'s network, not the pr
     const req = await authRequest(w.rp.config);
     const res = await agent.get(String(req.url), { headers });
     const reqId = new URL(res.headers.get('location'), w.server.base).searchParams.get('req');
-    const html = await (await agent.get(`${w.server.base}/key/app?req=${reqId}&lang=en`, { headers })).text();
+    const html = await (await agent.get(`${w.server.base}/key/app?req=${reqId}&lang=en&scan=1`, { headers })).text();
     const r = await w.phone.scan(qrLink(html));
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body.context, { browser: 'Firefox', os: 'Linux', network: '198.51.100.x' });

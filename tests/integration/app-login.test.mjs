@@ -82,7 +82,7 @@ async function startAppLogin(phone = PHONE, params = {}, lang = 'en') {
   return { agent, req, aq: loc.searchParams.get('aq'), waitUrl: loc.href };
 }
 
-test('the key choice offers the sleutel app; its page has a phone form and a QR code', async () => {
+test('the key choice offers the sleutel app; its page has a phone form, and a link to a QR code', async () => {
   const { agent, req } = await toKeyChoice();
   const choice = await (await agent.get(`${server.base}/login?req=${req}&lang=en`)).text();
   assert.match(choice, /href="\/key\/app\?req=/);
@@ -91,9 +91,18 @@ test('the key choice offers the sleutel app; its page has a phone form and a QR 
   assert.ok(hidden.csrf && hidden.req === req);
   assert.match(html, /<input id="phone" name="phone" type="tel"[^>]*value="\+32 "/);
   assert.match(html, /without the leading 0/);
-  assert.match(html, /<svg [^>]*class="qr" role="img"[^>]*aria-label="QR code[^"]*"/);
-  assert.match(html, /<path fill="#000" d="M\d+ \d+h\d+v1h-\d+z/);
-  assert.doesNotMatch(html, /<script>/, 'no inline script');
+  // The QR code is the scan alternative: drawn only when asked for.
+  assert.doesNotMatch(html, /<svg|data-qr-token|data-poll/, 'no QR code, no long-poll, until asked for');
+  const scan = html.match(/<a href="([^"]+)" id="qr-show">Scan a QR code with the sleutel app instead<\/a>/);
+  assert.ok(scan, 'the form page links to the QR code');
+  const href = scan[1].replace(/&amp;/g, '&');
+  assert.equal(href, `/key/app?req=${req}&lang=en&scan=1`);
+  const qr = await (await agent.get(`${server.base}${href}`)).text();
+  assert.match(qr, /<input id="phone" name="phone" type="tel"/, 'the QR page keeps the form');
+  assert.match(qr, /<svg [^>]*class="qr" role="img"[^>]*aria-label="QR code[^"]*"/);
+  assert.match(qr, /<path fill="#000" d="M\d+ \d+h\d+v1h-\d+z/);
+  assert.doesNotMatch(qr, /id="qr-show"/);
+  for (const page of [html, qr]) assert.doesNotMatch(page, /<script>/, 'no inline script');
 });
 
 test('a known number: the wait page shows one of the three codes, the RP and a countdown', async () => {

@@ -966,6 +966,73 @@ test_apprq_finish_replay_expiry(void **state)
 	assert_int_equal(store_apprq_finish(fx->fx_store, "nope", "approved", NULL, now), SL_ENOTFOUND);
 }
 
+/* A right code: the count reset, the outcome and the last use in one
+ * transaction; the reset stands when the request was no longer pending. */
+static void
+test_apprq_approve(void **state)
+{
+	static const struct store_lockout lo = { 3, 100, 6, 1000, 9 };
+	struct fixture *fx = *state;
+	struct store_account a = { 0 }, ga;
+	struct store_device d, gd;
+	struct store_apprq got, r, old;
+	struct sl_err err = { 0 };
+	int64_t now = sl_now(), until = 0;
+	int failures = 0;
+
+	assert_int_equal(enrol(fx->fx_store, "en-1", "+32470000001", "jkt-1", "85073003328", &a, &d, &err), SL_OK);
+	r = apprq_fixture("rq-1", a.ac_id, now + 180);
+	old = apprq_fixture("rq-old", a.ac_id, now + 10);
+	assert_int_equal(store_apprq_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(store_apprq_put(fx->fx_store, &old), SL_OK);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(store_account_attempt(fx->fx_store, a.ac_id, now, &lo, &failures, &until), SL_OK);
+	assert_int_equal(failures, 2);
+
+	assert_int_equal(store_apprq_approve(fx->fx_store, "rq-1", a.ac_id, d.dv_id, now), SL_OK);
+	assert_int_equal(store_apprq_get(fx->fx_store, "rq-1", &got), SL_OK);
+	assert_string_equal(got.aq_status, "approved");
+	assert_string_equal(got.aq_device_id, d.dv_id);
+	store_apprq_clear(&got);
+	assert_int_equal(store_account_get(fx->fx_store, a.ac_id, &ga), SL_OK);
+	assert_int_equal(ga.ac_failures, 0);
+	store_account_clear(&ga);
+	assert_int_equal(store_device_get(fx->fx_store, d.dv_id, &gd), SL_OK);
+	assert_int_equal(gd.dv_last_used, now);
+	store_device_clear(&gd);
+
+	/* A replay: refused, the reset still commits, the outcome stays. */
+	assert_int_equal(store_account_attempt(fx->fx_store, a.ac_id, now, &lo, &failures, &until), SL_OK);
+	assert_int_equal(failures, 1);
+	assert_int_equal(store_apprq_approve(fx->fx_store, "rq-1", a.ac_id, "dev-other", now + 1), SL_ECONFLICT);
+	assert_int_equal(store_account_get(fx->fx_store, a.ac_id, &ga), SL_OK);
+	assert_int_equal(ga.ac_failures, 0);
+	store_account_clear(&ga);
+	assert_int_equal(store_apprq_get(fx->fx_store, "rq-1", &got), SL_OK);
+	assert_string_equal(got.aq_device_id, d.dv_id);
+	store_apprq_clear(&got);
+	assert_int_equal(store_device_get(fx->fx_store, d.dv_id, &gd), SL_OK);
+	assert_int_equal(gd.dv_last_used, now); /* not touched by the refused one */
+	store_device_clear(&gd);
+
+	/* Expired: refused, still pending, count reset. */
+	assert_int_equal(store_account_attempt(fx->fx_store, a.ac_id, now, &lo, &failures, &until), SL_OK);
+	assert_int_equal(store_apprq_approve(fx->fx_store, "rq-old", a.ac_id, d.dv_id, now + 10), SL_EEXPIRED);
+	assert_int_equal(store_apprq_get(fx->fx_store, "rq-old", &got), SL_OK);
+	assert_string_equal(got.aq_status, "pending");
+	store_apprq_clear(&got);
+	assert_int_equal(store_account_get(fx->fx_store, a.ac_id, &ga), SL_OK);
+	assert_int_equal(ga.ac_failures, 0);
+	store_account_clear(&ga);
+
+	assert_int_equal(store_apprq_approve(fx->fx_store, "nope", a.ac_id, d.dv_id, now), SL_ENOTFOUND);
+	assert_int_equal(store_apprq_approve(fx->fx_store, NULL, a.ac_id, d.dv_id, now), SL_EINVAL);
+	assert_int_equal(store_apprq_approve(fx->fx_store, "rq-1", NULL, d.dv_id, now), SL_EINVAL);
+	assert_int_equal(store_apprq_approve(fx->fx_store, "rq-1", a.ac_id, NULL, now), SL_EINVAL);
+	store_account_clear(&a);
+	store_device_clear(&d);
+}
+
 #define RACE_THREADS 8
 
 struct race_job {
@@ -1352,6 +1419,7 @@ main(void)
 		T(test_apprq_put_get_pending),
 		T(test_apprq_finish_replay_expiry),
 		T(test_apprq_finish_race_one_winner),
+		T(test_apprq_approve),
 		T(test_apprq_extend_once),
 		T(test_ciba_lifecycle),
 		T(test_sms_outbox_order),

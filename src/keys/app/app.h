@@ -146,6 +146,10 @@ void app_channel_reply(struct server *srv, struct http_request *rq, json_t *list
  * registered, active device: SL_OK with the record; otherwise the 401 is
  * already sent and SL_EDENIED returned. */
 int app_device_authenticate(struct server *srv, struct http_request *rq, struct store_device *out);
+/* The same, with the device's account as read for the decision (active):
+ * *acct filled on SL_OK only (store_account_clear). */
+int app_device_authenticate_account(
+	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct);
 
 /* Start-up: load or create the device-API sealing key and the at-rest key
  * (keys dir); on failure sleuteld does not start. */
@@ -196,10 +200,21 @@ int app_proof_kid(const char *proof, char out[APP_JKT_LEN + 1]);
  * (|iat - now| <= window).  No replay check: the caller records the jti. */
 int app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *htu, int64_t now, int window,
 	struct app_proof *out, struct sl_err *err);
+/* The verifying key of transport key `jwk`: checked like
+ * app_jwk_thumbprint() (which goes to `jkt`), bound to ES256 with the
+ * thumbprint as its kid.  NULL on error; jose_key_free(). */
+struct jose_key *app_proof_key(json_t *jwk, char jkt[APP_JKT_LEN + 1], struct sl_err *err);
+/* app_proof_verify() with a key made by app_proof_key() (or kept: see
+ * app_devkeys_transport()); ap_jkt is the key's kid. */
+int app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now,
+	int window, struct app_proof *out, struct sl_err *err);
 /* The whole check for a request: header, verify, replay (jti recorded).
  * `jwk` is the key the proof's kid names (the caller looked it up). */
 int app_proof_check(
 	struct server *srv, struct http_request *rq, json_t *jwk, struct app_proof *out, struct sl_err *err);
+/* The same with a key made by app_proof_key(). */
+int app_proof_check_key(
+	struct server *srv, struct http_request *rq, struct jose_key *key, struct app_proof *out, struct sl_err *err);
 /* The first request of a device, whose body brings its transport key
  * `jwk`: the key is a P-256 JWK (its thumbprint to `jkt`), the proof's kid
  * names it and the proof checks.  False when the 400 invalid_key or the

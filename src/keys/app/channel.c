@@ -84,7 +84,10 @@ app_channel_get(void *ctx, struct http_request *rq)
 			goto out;
 		}
 		http_set_data(rq, copy, free);
-		store_device_touch(srv->sv_store, dev.dv_id, pl.pl_now);
+		/* Last use is shown to the person by the minute at best: a
+		 * write per poll would add a commit to every round. */
+		if (pl.pl_now - dev.dv_last_used >= APP_TOUCH_EVERY)
+			store_device_touch(srv->sv_store, dev.dv_id, pl.pl_now);
 	} else if (!still_active(srv, rq, waited, &dev)) {
 		goto out;
 	}

@@ -14,12 +14,16 @@
  *   5. approve: the attempt is charged to the account BEFORE the signature
  *      is checked (store_account_attempt: one statement that refuses a
  *      locked account and sets the lock at 3 → 3 h, 6 → 24 h, 9 → for
- *      good), so that parallel guesses cannot outrun the lockout;
+ *      good), so that parallel guesses cannot outrun the lockout.  The
+ *      charge commits without a sync; every answer after it (wrong code,
+ *      approved, refused) follows this attempt's audit row, a durable
+ *      commit that syncs the charge with it;
  *   6. the signed bytes are rebuilt from the STORED request and verified
  *      with Q (approve, unsealed from the at-rest key) or the transport key
  *      (refuse).  A bad approve signature is a wrong 5-digit code: the
  *      charge stays; the request stays pending.  A good one clears the
- *      count (store_account_success).
+ *      count, in the transaction that records the outcome
+ *      (store_apprq_approve).
  *   7. the outcome is recorded once (store_apprq_finish), audited, and the
  *      login or CIBA request it was made for is finished; waiters wake.
  * The signature is never logged or stored.
@@ -98,11 +102,16 @@ finish_link(struct confirm_ctx *cc, const char *status)
 	server_wake(srv, key);
 }
 
-/* Record the outcome once; false when it was answered or expired (sent). */
+/* Record the outcome once; false when it was answered or expired (sent).
+ * An approval also resets the account's count and touches the device, in
+ * the same transaction (store_apprq_approve). */
 static bool
 record(struct confirm_ctx *cc, const char *status)
 {
-	int rc = store_apprq_finish(cc->cc_srv->sv_store, cc->cc_req.aq_id, status, cc->cc_dev.dv_id, sl_now());
+	struct store *st = cc->cc_srv->sv_store;
+	int rc = strcmp(status, "approved") == 0
+			 ? store_apprq_approve(st, cc->cc_req.aq_id, cc->cc_acct.ac_id, cc->cc_dev.dv_id, sl_now())
+			 : store_apprq_finish(st, cc->cc_req.aq_id, status, cc->cc_dev.dv_id, sl_now());
 
 	if (rc == SL_OK)
 		return true;
@@ -148,7 +157,14 @@ wrong_code(struct confirm_ctx *cc)
 	app_send_error(cc->cc_rq, 403, "wrong_code", "The code is not right.", extra);
 }
 
-/* The key that must have signed: Q for approve, the transport key for refuse. */
+static EVP_PKEY *
+rest_open(void *srv, const char *device_id, const char *sealed_b64, struct sl_err *err)
+{
+	return app_rest_open(srv, device_id, sealed_b64, err);
+}
+
+/* The key that must have signed: Q for approve (kept parsed for this very
+ * row: devkeys.c), the transport key for refuse. */
 static EVP_PKEY *
 signer_key(struct confirm_ctx *cc, struct sl_err *err)
 {
@@ -157,7 +173,8 @@ signer_key(struct confirm_ctx *cc, struct sl_err *err)
 	int rc;
 
 	if (strcmp(cc->cc_decision, "approve") == 0)
-		return app_rest_open(cc->cc_srv, cc->cc_dev.dv_id, cc->cc_dev.dv_confirm_key, err);
+		return app_devkeys_confirm(
+			cc->cc_srv->sv_app_keys->ak_devkeys, &cc->cc_dev, sl_now(), rest_open, cc->cc_srv, err);
 	jwk = json_loads(cc->cc_dev.dv_transport_jwk, 0, NULL);
 	rc = app_jwk_point(jwk, pub, err);
 	json_decref(jwk);
@@ -205,10 +222,6 @@ load_request(struct confirm_ctx *cc, const char *id)
 	}
 	if (now >= cc->cc_req.aq_expires) {
 		app_send_error(cc->cc_rq, 410, "expired", "This request has expired.", NULL);
-		return false;
-	}
-	if (store_account_get(srv->sv_store, cc->cc_dev.dv_account_id, &cc->cc_acct) != SL_OK) {
-		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
 		return false;
 	}
 	if (cc->cc_acct.ac_locked_until > now) {
@@ -275,12 +288,12 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 		return;
 	}
 	status = strcmp(cc->cc_decision, "approve") == 0 ? "approved" : "refused";
-	/* The right code: the count starts again, whatever happens next. */
-	if (strcmp(status, "approved") == 0)
-		store_account_success(cc->cc_srv->sv_store, cc->cc_acct.ac_id);
+	/* The right code: the count starts again, whatever happens next
+	 * (store_apprq_approve commits the reset even when it answers no). */
 	if (!record(cc, status))
 		return;
-	store_device_touch(cc->cc_srv->sv_store, cc->cc_dev.dv_id, sl_now());
+	if (strcmp(status, "refused") == 0)
+		store_device_touch(cc->cc_srv->sv_store, cc->cc_dev.dv_id, sl_now());
 	audit(cc, strcmp(status, "approved") == 0 ? "ok" : "refused");
 	finish_link(cc, status);
 	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", status));
@@ -292,7 +305,8 @@ app_confirm_post(void *ctx, struct http_request *rq)
 	struct confirm_ctx cc = { .cc_srv = ctx, .cc_rq = rq };
 	json_t *body;
 
-	if (app_device_authenticate(cc.cc_srv, rq, &cc.cc_dev) != SL_OK)
+	/* The account as read in this request: active, and its lock and count. */
+	if (app_device_authenticate_account(cc.cc_srv, rq, &cc.cc_dev, &cc.cc_acct) != SL_OK)
 		return;
 	body = app_json_body(rq);
 	if (body != NULL)

@@ -40,6 +40,7 @@
 #define APP_DEVICE_NAME_MAX 64 /* bytes of a device name */
 #define APP_TERMS_MAX 32
 #define APP_SEALED_MAX 1024 /* characters of a sealed value (b64url) */
+#define APP_TOUCH_EVERY 60 /* seconds: a device's last use is written at most this often by its polls */
 
 /* Lockout schedule (DESIGN §4): wrong app codes in a row. */
 #define APP_LOCK1_FAILURES 3
@@ -59,6 +60,7 @@ struct app_keys {
 	struct app_seal_key ak_seal[APP_SEAL_KEYS_MAX]; /* [0] is current */
 	size_t ak_nseal;
 	struct app_seal_key ak_rest; /* at-rest key for Q; never published */
+	struct app_devkeys *ak_devkeys; /* devices' parsed keys (devkeys.c), its own lock */
 };
 
 /* The sealing key with `kid`, or NULL (immutable after start: no lock). */
@@ -68,6 +70,26 @@ char *app_rest_seal(struct server *srv, const char *device_id, const uint8_t q[P
 EVP_PKEY *app_rest_open(struct server *srv, const char *device_id, const char *sealed_b64, struct sl_err *err);
 /* Hex HMAC of an SMS code, bound to the enrolment. out: 65 bytes. */
 int app_sms_mac(struct server *srv, const char *enrollment_id, const char *code, char out[2 * SL_SHA256_LEN + 1]);
+
+/* ---- devkeys.c ---- */
+#define APP_DEVKEYS_SLOTS 1024 /* devices whose keys are kept parsed */
+#define APP_DEVKEYS_TTL 600 /* seconds an entry is used before it is made again */
+struct app_devkeys;
+struct app_devkeys *app_devkeys_new(void);
+void app_devkeys_free(struct app_devkeys *dk);
+/* The verifying key of the device row `dev` (its transport JWK, kid = the
+ * thumbprint), kept from an earlier call for exactly the same row texts or
+ * made now.  The caller decides on the row's status: this only parses.
+ * A new reference (jose_key_free); NULL when the JWK is unusable. */
+struct jose_key *app_devkeys_transport(
+	struct app_devkeys *dk, const struct store_device *dev, int64_t now, struct sl_err *err);
+/* Q of the device row `dev`, kept or opened now with `open` (app_rest_open
+ * in the daemon).  A new reference (EVP_PKEY_free); NULL on failure. */
+typedef EVP_PKEY *(*app_devkeys_open_fn)(void *arg, const char *device_id, const char *sealed_b64, struct sl_err *err);
+/* Entries held now (at most APP_DEVKEYS_SLOTS). */
+size_t app_devkeys_count(struct app_devkeys *dk);
+EVP_PKEY *app_devkeys_confirm(struct app_devkeys *dk, const struct store_device *dev, int64_t now,
+	app_devkeys_open_fn open, void *arg, struct sl_err *err);
 
 /* ---- dpop.c ---- */
 /* The 65-byte point of a P-256 public JWK. */

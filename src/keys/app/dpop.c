@@ -18,29 +18,50 @@ app_htu(struct server *srv, struct http_request *rq, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? SL_ETOOBIG : SL_OK;
 }
 
-int
-app_proof_check(struct server *srv, struct http_request *rq, json_t *jwk, struct app_proof *out, struct sl_err *err)
+/* Verify the request's proof with `key` (made here from `jwk` when NULL)
+ * and record its jti. */
+static int
+proof_check(struct server *srv, struct http_request *rq, struct jose_key *key, json_t *jwk, struct app_proof *out,
+	struct sl_err *err)
 {
 	const struct sl_config *c = srv->sv_conf;
 	enum http_method m = http_method(rq);
 	const char *htm = m == HTTP_POST ? "POST" : m == HTTP_HEAD ? "HEAD" : "GET";
-	char htu[1024], key[APP_JKT_LEN + 8];
+	char htu[1024], jti_key[APP_JKT_LEN + 8];
 	int64_t now = sl_now();
 	int rc;
 
 	if (app_htu(srv, rq, htu, sizeof(htu)) != SL_OK)
 		return sl_fail(err, SL_ETOOBIG, "the URL is too long");
-	rc = app_proof_verify(http_header(rq, "DPoP"), jwk, htm, htu, now, c->c_app_proof_window, out, err);
+	rc = key != NULL
+		     ? app_proof_verify_key(
+			       http_header(rq, "DPoP"), key, htm, htu, now, c->c_app_proof_window, out, err)
+		     : app_proof_verify(http_header(rq, "DPoP"), jwk, htm, htu, now, c->c_app_proof_window, out, err);
 	if (rc != SL_OK)
 		return rc;
-	snprintf(key, sizeof(key), "dev:%s", out->ap_jkt);
+	snprintf(jti_key, sizeof(jti_key), "dev:%s", out->ap_jkt);
 	/* Remembered one second past the last second the proof is accepted. */
-	rc = store_jti_use(srv->sv_store, key, out->ap_jti, out->ap_iat + c->c_app_proof_window + 1);
+	rc = store_jti_use(srv->sv_store, jti_key, out->ap_jti, out->ap_iat + c->c_app_proof_window + 1);
 	if (rc == SL_ECONFLICT)
 		return sl_fail(err, SL_EDENIED, "the proof was used before (jti replay)");
 	if (rc != SL_OK)
 		return sl_fail(err, SL_ESTORE, "cannot record the proof");
 	return SL_OK;
+}
+
+int
+app_proof_check(struct server *srv, struct http_request *rq, json_t *jwk, struct app_proof *out, struct sl_err *err)
+{
+	return proof_check(srv, rq, NULL, jwk, out, err);
+}
+
+int
+app_proof_check_key(
+	struct server *srv, struct http_request *rq, struct jose_key *key, struct app_proof *out, struct sl_err *err)
+{
+	if (key == NULL)
+		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
+	return proof_check(srv, rq, key, NULL, out, err);
 }
 
 void
@@ -55,11 +76,22 @@ app_send_invalid_proof(struct http_request *rq, const char *desc)
 int
 app_device_authenticate(struct server *srv, struct http_request *rq, struct store_device *out)
 {
+	struct store_account acct = { 0 };
+	int rc = app_device_authenticate_account(srv, rq, out, &acct);
+
+	store_account_clear(&acct);
+	return rc;
+}
+
+int
+app_device_authenticate_account(
+	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct_out)
+{
 	struct sl_err err = { 0 };
 	struct store_account acct;
 	struct app_proof pr;
 	char jkt[APP_JKT_LEN + 1];
-	json_t *jwk = NULL;
+	struct jose_key *key = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -69,9 +101,10 @@ app_device_authenticate(struct server *srv, struct http_request *rq, struct stor
 		return SL_EDENIED;
 	}
 	rc = store_device_by_jkt(srv->sv_store, jkt, out);
+	/* The row just read decides below; the kept key only spares parsing. */
 	if (rc == SL_OK)
-		jwk = json_loads(out->dv_transport_jwk, 0, NULL);
-	if (rc != SL_OK || jwk == NULL) {
+		key = app_devkeys_transport(srv->sv_app_keys->ak_devkeys, out, sl_now(), &err);
+	if (rc != SL_OK || key == NULL) {
 		if (rc == SL_OK || rc == SL_ENOTFOUND)
 			app_send_invalid_proof(rq, "unknown device key");
 		else
@@ -79,19 +112,20 @@ app_device_authenticate(struct server *srv, struct http_request *rq, struct stor
 		store_device_clear(out);
 		return SL_EDENIED;
 	}
-	rc = app_proof_check(srv, rq, jwk, &pr, &err);
-	json_decref(jwk);
+	rc = app_proof_check_key(srv, rq, key, &pr, &err);
+	jose_key_free(key);
 	if (rc == SL_OK && strcmp(out->dv_status, "active") != 0)
 		rc = sl_fail(&err, SL_EDENIED, "this device is %s", out->dv_status);
 	if (rc == SL_OK && (store_account_get(srv->sv_store, out->dv_account_id, &acct) != SL_OK ||
 				   strcmp(acct.ac_status, "active") != 0))
 		rc = sl_fail(&err, SL_EDENIED, "this device's account is blocked");
-	store_account_clear(&acct);
 	if (rc != SL_OK) {
+		store_account_clear(&acct);
 		app_send_invalid_proof(rq, err.msg);
 		store_device_clear(out);
 		return SL_EDENIED;
 	}
+	*acct_out = acct;
 	return SL_OK;
 }
 

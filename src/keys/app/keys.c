@@ -16,7 +16,7 @@
  *
  * The SMS-code MAC key is derived from keys/secret like the CSRF key.
  * Everything here is immutable after start-up except the enrolment rate
- * table, which has its own mutex.
+ * table and the devices' parsed keys (devkeys.c), each with its own mutex.
  */
 #include <dirent.h>
 #include <stdlib.h>
@@ -206,6 +206,8 @@ app_keys_load(struct server *srv, struct sl_err *err)
 		sl_strlcpy(ak->ak_rest.sk_kid, REST_KID, sizeof(ak->ak_rest.sk_kid));
 		rc = key_load_or_create(srv, REST_FILE, true, &ak->ak_rest, err);
 	}
+	if (rc == SL_OK && (ak->ak_devkeys = app_devkeys_new()) == NULL)
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
 	if (rc != SL_OK) {
 		app_keys_free(srv);
 		return rc;
@@ -220,6 +222,7 @@ app_keys_free(struct server *srv)
 
 	if (ak == NULL)
 		return;
+	app_devkeys_free(ak->ak_devkeys);
 	for (size_t i = 0; i < APP_SEAL_KEYS_MAX; i++)
 		EVP_PKEY_free(ak->ak_seal[i].sk_priv);
 	EVP_PKEY_free(ak->ak_rest.sk_priv);

@@ -8,10 +8,14 @@
  * browser by its cookie) and the app request (aq), which must be linked to
  * it: so only the browser that started a login sees its code.
  *
- * The QR code changes every [app] qr_rotate_seconds (qrtoken.c): the page's
- * script fetches the new one from /key/app/qr; without script the page
- * offers a new code by reloading.  The first page records which browser
- * started the login (context.c) for the app to show.
+ * The QR code is the scan alternative: the form page offers it by a link
+ * (scan=1, the same page with the code), so a login that types a number
+ * never draws one (libqrencode's mask search was a fifth of an app
+ * login's CPU) and its page does not long-poll.  It changes every [app]
+ * qr_rotate_seconds (qrtoken.c): the page's script fetches the new one
+ * from /key/app/qr; without script the page offers a new code by
+ * reloading.  The first page records which browser started the login
+ * (context.c) for the app to show.
  *
  * A number without an account is not revealed: it gets a decoy request
  * that looks the same on this side and that no phone ever sees.
@@ -76,18 +80,20 @@ record_context(struct server *srv, struct http_request *rq, struct oidc_pending 
 		free(ctx);
 }
 
-/* The form page, with `error` (a message id) above the form when set. */
+/* The form page, with `error` (a message id) above the form when set;
+ * with the QR code when `scan`, else with the link to it. */
 static void
 form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, int status, const char *error,
-	const char *phone)
+	const char *phone, bool scan)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id);
-	char *link, *svg, *finish = NULL, payment[APP_DISPLAY_MAX + 1];
-	char poll[128], qrurl[160], reload[160], rotate[16], slot[32];
+	char *link = NULL, *svg = NULL, *finish = NULL, payment[APP_DISPLAY_MAX + 1];
+	char poll[128], qrurl[160], reload[160], rotate[16], slot[32] = "";
 	size_t n;
 
-	snprintf(slot, sizeof(slot), "%lld", (long long)qr_now(srv, p, cat, &link, &svg));
+	if (scan)
+		snprintf(slot, sizeof(slot), "%lld", (long long)qr_now(srv, p, cat, &link, &svg));
 	payment_line(p, lang, payment, sizeof(payment));
 	n = strlen(p->op_req.ar_id) + (csrf ? strlen(csrf) : 0) + 64;
 	if ((finish = malloc(n)) != NULL)
@@ -95,16 +101,19 @@ form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 			config_languages[lang]);
 	snprintf(poll, sizeof(poll), "/login/poll?req=%s", p->op_req.ar_id);
 	snprintf(qrurl, sizeof(qrurl), "/key/app/qr?req=%s&lang=%s", p->op_req.ar_id, config_languages[lang]);
-	snprintf(reload, sizeof(reload), "/key/app?req=%s&lang=%s", p->op_req.ar_id, config_languages[lang]);
+	/* The QR page's own address: "New QR code" without script, and the
+	 * form page's link to the code. */
+	snprintf(reload, sizeof(reload), "/key/app?req=%s&lang=%s&scan=1", p->op_req.ar_id, config_languages[lang]);
 	snprintf(rotate, sizeof(rotate), "%d", srv->sv_conf->c_app_qr_rotate);
 	{
-		struct tmpl_var v[16] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+		struct tmpl_var v[17] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
 			{ "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] }, { "qr", svg ? svg : "" },
 			{ "error", error ? i18n_gettext(cat, error) : "" }, { "phone", phone ? phone : "+32 " },
 			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" },
 			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" }, { "qrurl", qrurl },
-			{ "reload", reload }, { "rotate", rotate }, { "slot", slot } };
-		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 16);
+			{ "reload", reload }, { "rotate", rotate }, { "slot", slot },
+			{ "scanlink", scan ? "" : reload } };
+		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 17);
 	}
 	free(csrf);
 	free(link);
@@ -155,12 +164,13 @@ applogin_page(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
+	const char *scan = http_param(rq, "scan");
 	int lang;
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
 	record_context(srv, rq, &p);
-	form_page(srv, rq, &p, lang, 200, NULL, NULL);
+	form_page(srv, rq, &p, lang, 200, NULL, NULL, scan != NULL && strcmp(scan, "1") == 0);
 	oidc_pending_clear(&p);
 }
 
@@ -257,7 +267,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 	if (rc == SL_EINVAL) {
 		form_page(srv, rq, &p, lang, 400,
 			N_("This is not a phone number. Type your mobile number, for example +32 470 12 34 56."),
-			phone != NULL && strlen(phone) <= 64 ? phone : NULL);
+			phone != NULL && strlen(phone) <= 64 ? phone : NULL, false);
 	} else if (rc != SL_OK) {
 		refusal_page(srv, rq, &p, lang, rc);
 	} else {

@@ -154,37 +154,80 @@ claims_ok(
 	return SL_OK;
 }
 
-int
-app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *htu, int64_t now, int window,
-	struct app_proof *out, struct sl_err *err)
+struct jose_key *
+app_proof_key(json_t *jwk, char jkt[APP_JKT_LEN + 1], struct sl_err *err)
 {
 	static const char *const es256[] = { "ES256", NULL };
-	struct jose_key *key = NULL;
-	json_t *copy, *claims = NULL;
-	int rc;
+	struct jose_key *key;
+	json_t *copy;
 
+	if (app_jwk_thumbprint(jwk, jkt, err) != SL_OK)
+		return NULL;
+	/* The wrapper picks a key by kid: give the key its thumbprint as kid,
+	 * so a proof naming another kid finds no key. */
+	copy = json_pack("{s:s,s:s,s:O,s:O,s:s}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
+		json_object_get(jwk, "y"), "kid", jkt);
+	key = copy ? jose_key_from_jwk(copy, es256, err) : NULL;
+	json_decref(copy);
+	if (key == NULL)
+		sl_fail(err, SL_EINVAL, "the transport key cannot be used");
+	return key;
+}
+
+/* What every proof is checked for first: there, bounded, its header. */
+static int
+proof_start(const char *proof, struct app_proof *out, struct sl_err *err)
+{
 	memset(out, 0, sizeof(*out));
 	if (proof == NULL)
 		return sl_fail(err, SL_EDENIED, "no DPoP proof");
 	if (strlen(proof) > APP_PROOF_MAX)
 		return sl_fail(err, SL_ETOOBIG, "the proof is longer than %d bytes", APP_PROOF_MAX);
-	rc = header_ok(proof, err);
-	if (rc == SL_OK)
-		rc = app_jwk_thumbprint(jwk, out->ap_jkt, err);
-	if (rc != SL_OK)
-		return rc;
-	/* The wrapper picks a key by kid: give the key its thumbprint as kid,
-	 * so a proof naming another kid finds no key. */
-	copy = json_pack("{s:s,s:s,s:O,s:O,s:s}", "kty", "EC", "crv", "P-256", "x", json_object_get(jwk, "x"), "y",
-		json_object_get(jwk, "y"), "kid", out->ap_jkt);
-	key = copy ? jose_key_from_jwk(copy, es256, err) : NULL;
-	json_decref(copy);
-	if (key == NULL)
-		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
+	return header_ok(proof, err);
+}
+
+/* The signature with `key` (kid = the thumbprint), then the claims. */
+static int
+proof_finish(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err)
+{
+	json_t *claims = NULL;
+	int rc;
+
+	memcpy(out->ap_jkt, jose_key_kid(key), APP_JKT_LEN + 1);
 	rc = jose_verify(proof, &key, 1, &claims, err);
-	jose_key_free(key);
 	if (rc == SL_OK)
 		rc = claims_ok(claims, htm, htu, now, window, out, err);
 	json_decref(claims);
 	return rc == SL_OK ? SL_OK : (rc == SL_ENOMEM ? rc : SL_EDENIED);
+}
+
+int
+app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err)
+{
+	int rc = proof_start(proof, out, err);
+
+	if (rc != SL_OK)
+		return rc;
+	if (key == NULL || strlen(jose_key_kid(key)) != APP_JKT_LEN)
+		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
+	return proof_finish(proof, key, htm, htu, now, window, out, err);
+}
+
+int
+app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *htu, int64_t now, int window,
+	struct app_proof *out, struct sl_err *err)
+{
+	char jkt[APP_JKT_LEN + 1];
+	struct jose_key *key;
+	int rc = proof_start(proof, out, err);
+
+	if (rc != SL_OK)
+		return rc;
+	if ((key = app_proof_key(jwk, jkt, err)) == NULL)
+		return SL_EINVAL;
+	rc = proof_finish(proof, key, htm, htu, now, window, out, err);
+	jose_key_free(key);
+	return rc;
 }
