@@ -215,6 +215,9 @@ int store_key_generation(struct store *st, int64_t *gen); /* changes when keys c
 /* authorization requests and PAR */
 int store_authreq_put(struct store *st, const struct store_authreq *r);
 int store_authreq_get(struct store *st, const char *id, struct store_authreq *out);
+/* The same with the request's client, read together (one snapshot);
+ * SL_ENOTFOUND when either is gone. */
+int store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client);
 /* Get and delete in one step (PAR request_uri is single-use). */
 int store_authreq_take(struct store *st, const char *id, struct store_authreq *out);
 /* Delete a request once: SL_ENOTFOUND when it was already gone, so of two
@@ -273,6 +276,20 @@ int store_session_logout(struct store *st, const char *id);
  * codes of the same person to it, revoke and drop those of anyone else,
  * and delete the old session. */
 int store_session_replace(struct store *st, const char *old_id, const struct store_session *ses);
+/* A login's answer in one transaction, so that a login costs one durable
+ * commit: the pending request li_req_id deleted (SL_ENOTFOUND, and
+ * nothing written, when it was answered already), li_session put in place
+ * of li_old_session as store_session_replace does (when li_session is
+ * set), the audit row li_audit (when set; the commit is then durable) and
+ * the code li_code. */
+struct store_login_issue {
+	const char *li_req_id;
+	const char *li_old_session;
+	const struct store_session *li_session;
+	const struct store_audit *li_audit;
+	const struct store_code *li_code;
+};
+int store_login_issue(struct store *st, const struct store_login_issue *li);
 void store_session_clear(struct store_session *s);
 
 /* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */

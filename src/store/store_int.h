@@ -35,6 +35,7 @@ enum stmt_id {
 	Q_KEY_GEN_BUMP,
 	Q_AR_PUT,
 	Q_AR_GET,
+	Q_AR_GET_CLIENT,
 	Q_AR_DEL,
 	Q_AR_DONE,
 	Q_AR_RESULT_SET,
