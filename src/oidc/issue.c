@@ -229,18 +229,17 @@ login_complete(struct server *srv, struct store_authreq *ar, json_t *params, str
 
 	if (!key_may_finish(srv, ar->ar_id, params, key))
 		return sl_fail(err, SL_EDENIED, "a payment can only be confirmed with the sleutel app");
-	rc = store_person_upsert(srv->sv_store, person, err);
-	if (rc != SL_OK)
-		return rc;
 	ar->ar_status = (char *)"done";
-	ar->ar_person_id = person->p_id;
 	ar->ar_key = (char *)key;
 	ar->ar_acr = (char *)acr;
 	ar->ar_amr = (char *)amr_json;
 	ar->ar_auth_time = sl_now();
-	rc = store_authreq_complete(srv->sv_store, ar);
-	if (rc != SL_OK)
+	rc = store_login_complete(srv->sv_store, person, ar);
+	if (rc == SL_ENOTFOUND)
 		return sl_fail(err, rc, "this login request is no longer waiting");
+	if (rc != SL_OK)
+		return sl_fail(err, rc, "cannot save the person record");
+	ar->ar_person_id = person->p_id;
 	oidc_wait_key(ar->ar_id, wkey, sizeof(wkey));
 	server_wake(srv, wkey);
 	return SL_OK;

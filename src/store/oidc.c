@@ -9,7 +9,7 @@
 #include "store_int.h"
 
 const char *const store_sql_oidc[Q_COUNT] = {
-	[Q_PERSON_BY_RRN] = "SELECT id, created FROM persons WHERE rrn = ?1",
+	[Q_PERSON_BY_RRN] = "SELECT id, created, given_name, family_name, birthdate FROM persons WHERE rrn = ?1",
 	[Q_PERSON_INSERT] = "INSERT INTO persons (id, rrn, given_name, family_name, birthdate, created, updated)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
 	/* Only a change is written: a returning person's login then commits
@@ -539,6 +539,88 @@ store_authreq_complete(struct store *st, const struct store_authreq *r)
 		BT(r->ar_amr), BI(r->ar_auth_time), BI(sl_now()) };
 
 	return write_one(st, DUR_NORMAL, Q_AR_DONE, b, NBIND(b), true);
+}
+
+/* ---- a login's completion: the person and the request together ---- */
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Is the person by p's national number stored exactly as p says?  Then
+ * p takes its id and creation time. */
+static bool
+person_unchanged(struct conn *c, struct store_person *p)
+{
+	struct stmt *s;
+	bool same = false;
+
+	if (p->p_rrn == NULL)
+		return false;
+	s = conn_stmt(c, Q_PERSON_BY_RRN);
+	bind_text(s, 1, p->p_rrn);
+	if (step_row(c, s) == SL_OK && same_text(col_str(s, 2), p->p_given_name) &&
+		same_text(col_str(s, 3), p->p_family_name) && same_text(col_str(s, 4), p->p_birthdate)) {
+		/* as person_upsert_tx: the stored id wins */
+		free(p->p_id);
+		p->p_id = col_text(s, 0);
+		p->p_created = col_int(s, 1);
+		same = p->p_id != NULL;
+	}
+	stmt_reset(s);
+	return same;
+}
+
+struct login_complete {
+	const struct store_person *lc_from;
+	struct store_person lc_work;
+	const struct store_authreq *lc_req;
+	int64_t lc_now;
+	bool lc_durable; /* this run may write the person */
+	bool lc_needs_durable; /* a run that may not found it new or changed */
+};
+
+static int
+login_complete_tx(struct conn *c, void *arg)
+{
+	struct login_complete *lc = arg;
+	const struct store_authreq *r = lc->lc_req;
+	int changes = 0, rc = person_work_reset(&lc->lc_work, lc->lc_from);
+
+	if (rc != SL_OK)
+		return rc;
+	if (!person_unchanged(c, &lc->lc_work)) {
+		if (!lc->lc_durable) {
+			lc->lc_needs_durable = true;
+			return SL_ECONFLICT; /* rolled back: store_login_complete runs it durably */
+		}
+		rc = person_upsert_tx(c, &lc->lc_work, lc->lc_now);
+	}
+	if (rc == SL_OK) {
+		const struct bind b[] = { BT(r->ar_id), BT(r->ar_status), BT(lc->lc_work.p_id), BT(r->ar_key),
+			BT(r->ar_acr), BT(r->ar_amr), BI(r->ar_auth_time), BI(lc->lc_now) };
+		rc = exec_bound(c, Q_AR_DONE, b, NBIND(b), &changes);
+	}
+	return rc == SL_OK && changes == 0 ? SL_ENOTFOUND : rc;
+}
+
+int
+store_login_complete(struct store *st, struct store_person *p, const struct store_authreq *r)
+{
+	struct login_complete lc = { .lc_from = p, .lc_req = r, .lc_now = sl_now() };
+	/* A returning person's login writes only short-lived state: no
+	 * durable commit.  A new or changed person is written durably, in a
+	 * second run. */
+	int rc = tx_run(st, DUR_NORMAL, login_complete_tx, &lc);
+
+	if (rc == SL_ECONFLICT && lc.lc_needs_durable) {
+		lc.lc_durable = true;
+		rc = tx_run(st, DUR_FULL, login_complete_tx, &lc);
+	}
+	person_work_end(p, &lc.lc_work, rc);
+	return rc;
 }
 
 int

@@ -215,6 +215,12 @@ int store_key_generation(struct store *st, int64_t *gen); /* changes when keys c
 /* authorization requests and PAR */
 int store_authreq_put(struct store *st, const struct store_authreq *r);
 int store_authreq_get(struct store *st, const char *id, struct store_authreq *out);
+/* A key identified person p for request r (r's id, status and outcome
+ * set; its person id is p's): store_person_upsert and
+ * store_authreq_complete in one transaction, durable only when the
+ * person record is new or changed.  SL_ENOTFOUND (and nothing written)
+ * when the request is no longer waiting. */
+int store_login_complete(struct store *st, struct store_person *p, const struct store_authreq *r);
 /* The same with the request's client, read together (one snapshot);
  * SL_ENOTFOUND when either is gone. */
 int store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client);
