@@ -784,7 +784,29 @@ struct code_redeem {
 	const char *cd_client_id;
 	struct code_row cd_row;
 	bool cd_foreign;
+	const struct store_code_exchange *cd_x; /* NULL: redeem only */
+	int cd_verdict; /* cx_accept's */
 };
+
+static int token_insert(struct conn *c, const struct store_token *t);
+
+/* The tokens a code buys, stored with its use. */
+static int
+code_exchange_tx(struct conn *c, struct code_redeem *r)
+{
+	const struct store_code_exchange *x = r->cd_x;
+	struct store_token t[STORE_CODE_TOKENS];
+	int n = 0, rc;
+
+	r->cd_verdict = x->cx_accept(r->cd_row.cr_code, x->cx_arg);
+	if (r->cd_verdict != SL_OK)
+		return SL_OK; /* refused, but used up: committed */
+	memset(t, 0, sizeof(t));
+	rc = x->cx_tokens(r->cd_row.cr_code, x->cx_arg, t, &n);
+	for (int i = 0; rc == SL_OK && i < n && i < STORE_CODE_TOKENS; i++)
+		rc = token_insert(c, &t[i]);
+	return rc;
+}
 
 static int
 code_redeem_tx(struct conn *c, void *arg)
@@ -796,30 +818,50 @@ code_redeem_tx(struct conn *c, void *arg)
 
 	store_code_clear(out); /* what a run before this one read */
 	r->cd_row.cr_used = false;
+	r->cd_verdict = SL_OK;
 	rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &r->cd_row);
 	/* Checked before anything changes: another client's replay must
 	 * neither use the code up nor count as its reuse. */
 	r->cd_foreign = rc == SL_OK && (out->co_client_id == NULL || strcmp(out->co_client_id, r->cd_client_id) != 0);
 	if (rc == SL_OK && !r->cd_row.cr_used && !r->cd_foreign)
 		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
+	if (rc == SL_OK && !r->cd_row.cr_used && !r->cd_foreign && r->cd_x != NULL)
+		rc = code_exchange_tx(c, r);
 	return rc;
+}
+
+static int
+code_redeem_run(struct store *st, struct code_redeem *r)
+{
+	struct store_code *out = r->cd_row.cr_code;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, r);
+	if (rc == SL_OK && r->cd_foreign) {
+		store_code_clear(out);
+		return SL_EDENIED;
+	}
+	if (rc == SL_OK && r->cd_row.cr_used)
+		return SL_ECONFLICT;
+	return rc == SL_OK ? r->cd_verdict : rc;
 }
 
 int
 store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out)
 {
-	struct code_redeem r = { hash, client_id, { out, false }, false };
-	int rc;
+	struct code_redeem r = { hash, client_id, { out, false }, false, NULL, SL_OK };
 
-	memset(out, 0, sizeof(*out));
-	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, &r);
-	if (rc == SL_OK && r.cd_foreign) {
-		store_code_clear(out);
-		return SL_EDENIED;
-	}
-	if (rc == SL_OK && r.cd_row.cr_used)
-		return SL_ECONFLICT;
-	return rc;
+	return code_redeem_run(st, &r);
+}
+
+int
+store_code_exchange(struct store *st, const char *hash, const char *client_id,
+	const struct store_code_exchange *cx, struct store_code *out)
+{
+	struct code_redeem r = { hash, client_id, { out, false }, false, cx, SL_OK };
+
+	return code_redeem_run(st, &r);
 }
 
 void

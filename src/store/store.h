@@ -258,6 +258,24 @@ int store_code_put(struct store *st, const struct store_code *c);
  * code stays usable by its own client, *out is empty); SL_ENOTFOUND
  * otherwise. */
 int store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out);
+/* What a code buys, for store_code_exchange.  cx_accept says whether
+ * the code's record is good for this request: SL_OK, or the refusal to
+ * return (the code is used up all the same).  cx_tokens then fills up to
+ * STORE_CODE_TOKENS token records (*n of them; strings may borrow the
+ * code's) stored with the code's use.  Both may run more than once (a
+ * retried transaction), each time on the record that run read, and must
+ * not call the store. */
+#define STORE_CODE_TOKENS 2
+struct store_code_exchange {
+	int (*cx_accept)(const struct store_code *co, void *arg);
+	int (*cx_tokens)(const struct store_code *co, void *arg, struct store_token *t, int *n);
+	void *cx_arg;
+};
+/* store_code_redeem and, in the same transaction, the tokens the code
+ * buys (one commit for a code's redemption); its answers, or cx_accept's
+ * refusal. */
+int store_code_exchange(struct store *st, const char *hash, const char *client_id,
+	const struct store_code_exchange *cx, struct store_code *out);
 void store_code_clear(struct store_code *c);
 
 /* tokens */

@@ -349,6 +349,81 @@ test_purge_retried_counts_once(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM jti_seen"), 1);
 }
 
+/* ---- a code's exchange for tokens ---- */
+
+struct exchange_probe {
+	int ep_verdict;
+	int ep_accepts, ep_fills;
+};
+
+static int
+probe_accept(const struct store_code *co, void *arg)
+{
+	struct exchange_probe *p = arg;
+
+	p->ep_accepts++;
+	assert_string_equal(co->co_grant_id, "grant-1");
+	return p->ep_verdict;
+}
+
+static int
+probe_tokens(const struct store_code *co, void *arg, struct store_token *t, int *n)
+{
+	struct exchange_probe *p = arg;
+	const char *hashes[2] = { "tok-access", "tok-refresh" };
+
+	p->ep_fills++;
+	for (int i = 0; i < 2; i++) {
+		t[i].t_hash = (char *)hashes[i];
+		t[i].t_kind = (char *)(i == 0 ? "access" : "refresh");
+		t[i].t_grant_id = co->co_grant_id;
+		t[i].t_client_id = co->co_client_id;
+		t[i].t_person_id = co->co_person_id;
+		t[i].t_scope = co->co_scope;
+		t[i].t_expires = sl_now() + 600;
+	}
+	*n = 2;
+	return SL_OK;
+}
+
+/* The tokens a code buys are stored with its use, in one transaction
+ * (run again as a whole when retried); a refused code is used up all the
+ * same and buys nothing; a used one buys nothing again. */
+static void
+test_code_exchange_one_transaction(void **state)
+{
+	struct fixture *fx = faulty(state);
+	struct exchange_probe probe = { .ep_verdict = SL_EINVAL };
+	const struct store_code_exchange cx = { probe_accept, probe_tokens, &probe };
+	struct store_code got;
+
+	put_code(fx->fx_store, "code-refused");
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-refused", "client-a", &cx, &got), SL_EINVAL);
+	store_code_clear(&got);
+	assert_int_equal(probe.ep_fills, 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT used FROM codes WHERE hash = 'code-refused'"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 0);
+
+	put_code(fx->fx_store, "code-good");
+	probe = (struct exchange_probe){ .ep_verdict = SL_OK };
+	fault.fe_begun = 0;
+	fault.fe_commits = 1;
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-good", "client-a", &cx, &got), SL_OK);
+	assert_int_equal(fault.fe_begun, 2); /* one transaction, run twice */
+	assert_int_equal(probe.ep_accepts, 2);
+	assert_string_equal(got.co_grant_id, "grant-1");
+	store_code_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens WHERE grant_id = 'grant-1'"), 2);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT used FROM codes WHERE hash = 'code-good'"), 1);
+
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-good", "client-a", &cx, &got), SL_ECONFLICT);
+	assert_string_equal(got.co_grant_id, "grant-1");
+	store_code_clear(&got);
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-none", "client-a", &cx, &got), SL_ENOTFOUND);
+	assert_int_equal(probe.ep_accepts, 2);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 2);
+}
+
 /* ---- a login's completion and answer ---- */
 
 static struct store_authreq
@@ -496,6 +571,7 @@ main(void)
 		T(test_code_redeem_retried),
 		T(test_person_upsert_retried),
 		T(test_purge_retried_counts_once),
+		T(test_code_exchange_one_transaction),
 		T(test_login_complete_durable_when_person_changes),
 		T(test_login_issue_one_transaction),
 	};
