@@ -38,7 +38,7 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_AR_PUT] = "INSERT INTO auth_requests (id, kind, client_id, params, browser, expires)"
 		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_AR_GET] = "SELECT id, kind, client_id, params, browser, expires, status, person_id, key, acr, amr,"
-		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2",
+		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2 AND status <> 'answered'",
 	/* A page of a login needs the request and its client: one statement
 	 * reads both in one snapshot (a read transaction costs file locks). */
 	[Q_AR_GET_CLIENT] = "SELECT a.id, a.kind, a.client_id, a.params, a.browser, a.expires, a.status, a.person_id,"
@@ -46,11 +46,16 @@ const char *const store_sql_oidc[Q_COUNT] = {
 			    " c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
 			    " c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes"
 			    " FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
-			    " WHERE a.id = ?1 AND a.expires > ?2",
+			    " WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
 	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
 	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
 		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
 	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
+	/* An answered request is gone for every reader (Q_AR_GET) as if
+	 * deleted; marking it writes one page where a delete writes three
+	 * (the row, its id and expiry indexes), and the purge deletes it at
+	 * its expiry with the others. */
+	[Q_AR_ANSWER] = "UPDATE auth_requests SET status = 'answered' WHERE id = ?1 AND status <> 'answered'",
 	[Q_AR_RESULT_SET] = "UPDATE auth_requests SET result_hash = ?2, result = ?3, result_expires = ?4"
 			    " WHERE id = ?1 AND status = 'pending' AND expires > ?5",
 	[Q_AR_RESULT_GET] = "SELECT result_hash, result, result_expires FROM auth_requests"
@@ -1160,7 +1165,7 @@ login_issue_tx(struct conn *c, void *arg)
 {
 	const struct store_login_issue *li = arg;
 	const struct bind req[] = { BT(li->li_req_id) };
-	int changes = 0, rc = exec_bound(c, Q_AR_DEL, req, NBIND(req), &changes);
+	int changes = 0, rc = exec_bound(c, Q_AR_ANSWER, req, NBIND(req), &changes);
 
 	if (rc == SL_OK && changes == 0)
 		rc = SL_ENOTFOUND; /* answered by another request meanwhile */

@@ -301,8 +301,9 @@ int store_session_logout(struct store *st, const char *id);
  * and delete the old session. */
 int store_session_replace(struct store *st, const char *old_id, const struct store_session *ses);
 /* A login's answer in one transaction, so that a login costs one durable
- * commit: the pending request li_req_id deleted (SL_ENOTFOUND, and
- * nothing written, when it was answered already), li_session put in place
+ * commit: the pending request li_req_id answered (gone for every reader
+ * as if deleted, purged at its expiry; SL_ENOTFOUND, and nothing
+ * written, when it was answered already), li_session put in place
  * of li_old_session as store_session_replace does (when li_session is
  * set), the audit row li_audit (when set; the commit is then durable) and
  * the code li_code. */

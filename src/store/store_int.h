@@ -37,6 +37,7 @@ enum stmt_id {
 	Q_AR_GET,
 	Q_AR_GET_CLIENT,
 	Q_AR_DEL,
+	Q_AR_ANSWER,
 	Q_AR_DONE,
 	Q_AR_RESULT_SET,
 	Q_AR_RESULT_GET,

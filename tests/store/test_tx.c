@@ -524,6 +524,7 @@ test_login_issue_one_transaction(void **state)
 		.li_audit = &au, .li_code = &co };
 	struct store_session got;
 	struct store_code redeemed;
+	struct store_authreq ar, done = login_done("ar-li");
 	int64_t n = 0;
 
 	assert_int_equal(store_session_put(fx->fx_store, &old), SL_OK);
@@ -533,7 +534,11 @@ test_login_issue_one_transaction(void **state)
 	assert_int_equal(store_login_issue(fx->fx_store, &li), SL_OK);
 	assert_int_equal(fault.fe_begun, 2);
 	assert_int_equal(fault.fe_durable, 2);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE id = 'ar-li'"), 0);
+	assert_int_equal(store_authreq_get(fx->fx_store, "ar-li", &ar), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_complete(fx->fx_store, &done), SL_ENOTFOUND);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE id = 'ar-li'"
+						" AND status = 'answered'"),
+		1);
 	assert_int_equal(store_session_get(fx->fx_store, "ses-old", &got), SL_ENOTFOUND);
 	assert_int_equal(store_session_get(fx->fx_store, "ses-new", &got), SL_OK);
 	store_session_clear(&got);
