@@ -260,28 +260,28 @@ oidc_login_complete(struct server *srv, const char *req_id, struct store_person 
 static int
 pending_take_outcome(struct store_authreq *to, const struct store_authreq *from)
 {
-	char *v[5] = { strdup(from->ar_status), strdup(from->ar_person_id), strdup(from->ar_key),
-		strdup(from->ar_acr), strdup(from->ar_amr) };
-	char **f[5] = { &to->ar_status, &to->ar_person_id, &to->ar_key, &to->ar_acr, &to->ar_amr };
+	const char *src[5] = { from->ar_status, from->ar_person_id, from->ar_key, from->ar_acr, from->ar_amr };
+	char **dst[5] = { &to->ar_status, &to->ar_person_id, &to->ar_key, &to->ar_acr, &to->ar_amr };
+	char *v[5] = { NULL };
 
 	for (int i = 0; i < 5; i++) {
-		if (v[i] == NULL) {
-			for (int j = 0; j < 5; j++)
+		if (src[i] != NULL && (v[i] = strdup(src[i])) == NULL) {
+			for (int j = 0; j < i; j++)
 				free(v[j]);
 			return SL_ENOMEM;
 		}
 	}
 	for (int i = 0; i < 5; i++) {
-		free(*f[i]);
-		*f[i] = v[i];
+		free(*dst[i]);
+		*dst[i] = v[i];
 	}
 	to->ar_auth_time = from->ar_auth_time;
 	return SL_OK;
 }
 
 int
-oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, struct store_person *person,
-	const char *key, const char *acr, const char *amr_json, struct sl_err *err)
+oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, struct store_person *person, const char *key,
+	const char *acr, const char *amr_json, struct sl_err *err)
 {
 	struct store_authreq ar;
 	int rc;

@@ -59,8 +59,8 @@ struct new_session {
 	char ns_hash[2 * SL_SHA256_LEN + 1], ns_oldhash[2 * SL_SHA256_LEN + 1];
 	char *ns_value;
 };
-int session_prepare(struct server *srv, struct http_request *rq, const char *person_id, const char *acr, const char *amr,
-	int64_t auth_time, struct new_session *ns);
+int session_prepare(struct server *srv, struct http_request *rq, const char *person_id, const char *acr,
+	const char *amr, int64_t auth_time, struct new_session *ns);
 void session_prepared_set_cookie(struct http_request *rq, const struct new_session *ns);
 void session_prepared_clear(struct new_session *ns); /* the cookie value wiped */
 void session_clear_cookie(struct http_request *rq);

@@ -861,8 +861,8 @@ store_code_redeem(struct store *st, const char *hash, const char *client_id, str
 }
 
 int
-store_code_exchange(struct store *st, const char *hash, const char *client_id,
-	const struct store_code_exchange *cx, struct store_code *out)
+store_code_exchange(struct store *st, const char *hash, const char *client_id, const struct store_code_exchange *cx,
+	struct store_code *out)
 {
 	struct code_redeem r = { hash, client_id, { out, false }, false, cx, SL_OK };
 

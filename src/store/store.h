@@ -274,8 +274,8 @@ struct store_code_exchange {
 /* store_code_redeem and, in the same transaction, the tokens the code
  * buys (one commit for a code's redemption); its answers, or cx_accept's
  * refusal. */
-int store_code_exchange(struct store *st, const char *hash, const char *client_id,
-	const struct store_code_exchange *cx, struct store_code *out);
+int store_code_exchange(struct store *st, const char *hash, const char *client_id, const struct store_code_exchange *cx,
+	struct store_code *out);
 void store_code_clear(struct store_code *c);
 
 /* tokens */

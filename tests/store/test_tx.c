@@ -446,8 +446,9 @@ static void
 test_login_complete_durable_when_person_changes(void **state)
 {
 	struct fixture *fx = faulty(state);
-	struct store_person p = { .p_rrn = strdup("85073003328"), .p_given_name = strdup("An"),
-		.p_family_name = strdup("Peeters") };
+	struct store_person p = {
+		.p_rrn = strdup("85073003328"), .p_given_name = strdup("An"), .p_family_name = strdup("Peeters")
+	};
 	struct store_person got = { 0 };
 	struct store_authreq r = login_done("ar-1"), ar;
 	char *id;
@@ -510,18 +511,28 @@ static void
 test_login_issue_one_transaction(void **state)
 {
 	struct fixture *fx = faulty(state);
-	const struct store_session old = { .s_id = (char *)"ses-old", .s_person_id = (char *)"person-1",
-		.s_auth_time = 1, .s_expires = sl_now() + 600 };
-	const struct store_session ses = { .s_id = (char *)"ses-new", .s_person_id = (char *)"person-1",
-		.s_auth_time = 2, .s_expires = sl_now() + 600 };
+	const struct store_session old = { .s_id = (char *)"ses-old",
+		.s_person_id = (char *)"person-1",
+		.s_auth_time = 1,
+		.s_expires = sl_now() + 600 };
+	const struct store_session ses = { .s_id = (char *)"ses-new",
+		.s_person_id = (char *)"person-1",
+		.s_auth_time = 2,
+		.s_expires = sl_now() + 600 };
 	const struct store_audit au = { .au_event = "login", .au_result = "ok", .au_person_id = "person-1" };
-	struct store_code co = { .co_hash = (char *)"code-li", .co_grant_id = (char *)"grant-li",
-		.co_client_id = (char *)"client-a", .co_person_id = (char *)"person-1",
-		.co_session_id = (char *)"ses-new", .co_redirect_uri = (char *)"https://rp.example/cb",
-		.co_scope = (char *)"openid", .co_challenge = (char *)"c", .co_auth_time = 2,
+	struct store_code co = { .co_hash = (char *)"code-li",
+		.co_grant_id = (char *)"grant-li",
+		.co_client_id = (char *)"client-a",
+		.co_person_id = (char *)"person-1",
+		.co_session_id = (char *)"ses-new",
+		.co_redirect_uri = (char *)"https://rp.example/cb",
+		.co_scope = (char *)"openid",
+		.co_challenge = (char *)"c",
+		.co_auth_time = 2,
 		.co_expires = sl_now() + 60 };
-	struct store_login_issue li = { .li_req_id = "ar-li", .li_old_session = "ses-old", .li_session = &ses,
-		.li_audit = &au, .li_code = &co };
+	struct store_login_issue li = {
+		.li_req_id = "ar-li", .li_old_session = "ses-old", .li_session = &ses, .li_audit = &au, .li_code = &co
+	};
 	struct store_session got;
 	struct store_code redeemed;
 	struct store_authreq ar, done = login_done("ar-li");
