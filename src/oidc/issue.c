@@ -45,57 +45,84 @@ oidc_subject(struct server *srv, const struct store_client *client, const char *
 	return sl_b64url_encode(mac, sizeof(mac));
 }
 
-void
-issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
-	const char *person_id, const char *session_id, const char *acr, const char *amr, int64_t auth_time)
+int
+code_prepare(struct server *srv, const struct store_client *client, json_t *params, const char *person_id,
+	const char *session_id, const char *acr, const char *amr, int64_t auth_time, struct new_code *nc)
 {
-	struct store_code co;
-	char hash[2 * SL_SHA256_LEN + 1], *code = sl_random_id(32), *grant = sl_random_id(16), *url = NULL;
+	struct store_code *co = &nc->nc_co;
+
+	memset(nc, 0, sizeof(*nc));
+	nc->nc_code = sl_random_id(32);
+	nc->nc_grant = sl_random_id(16);
+	if (nc->nc_code == NULL || nc->nc_grant == NULL || crypto_token_hash(nc->nc_code, nc->nc_hash) != SL_OK) {
+		code_prepared_clear(nc);
+		return SL_ECRYPTO;
+	}
+	co->co_hash = nc->nc_hash;
+	co->co_grant_id = nc->nc_grant;
+	co->co_client_id = client->cl_id;
+	co->co_person_id = (char *)person_id;
+	co->co_session_id = (char *)session_id;
+	co->co_redirect_uri = (char *)params_str(params, "redirect_uri");
+	co->co_scope = (char *)params_str(params, "scope");
+	co->co_nonce = (char *)params_str(params, "nonce");
+	co->co_challenge = (char *)params_str(params, "code_challenge");
+	co->co_acr = (char *)acr;
+	co->co_amr = (char *)amr;
+	co->co_claims = (char *)params_str(params, "claims");
+	co->co_authz_details = (char *)params_str(params, "authorization_details");
+	co->co_auth_time = auth_time;
+	co->co_expires = sl_now() + srv->sv_conf->c_code_lifetime;
+	return SL_OK;
+}
+
+void
+code_redirect(struct server *srv, struct http_request *rq, json_t *params, const struct new_code *nc)
+{
 	const char *state = params_str(params, "state");
 	const char *kv[6];
 	size_t n = 0;
+	char *url;
 
-	memset(&co, 0, sizeof(co));
-	if (code == NULL || grant == NULL || crypto_token_hash(code, hash) != SL_OK)
-		goto fail;
-	co.co_hash = hash;
-	co.co_grant_id = grant;
-	co.co_client_id = client->cl_id;
-	co.co_person_id = (char *)person_id;
-	co.co_session_id = (char *)session_id;
-	co.co_redirect_uri = (char *)params_str(params, "redirect_uri");
-	co.co_scope = (char *)params_str(params, "scope");
-	co.co_nonce = (char *)params_str(params, "nonce");
-	co.co_challenge = (char *)params_str(params, "code_challenge");
-	co.co_acr = (char *)acr;
-	co.co_amr = (char *)amr;
-	co.co_claims = (char *)params_str(params, "claims");
-	co.co_authz_details = (char *)params_str(params, "authorization_details");
-	co.co_auth_time = auth_time;
-	co.co_expires = sl_now() + srv->sv_conf->c_code_lifetime;
-	if (store_code_put(srv->sv_store, &co) != SL_OK)
-		goto fail;
 	kv[n++] = "code";
-	kv[n++] = code;
+	kv[n++] = nc->nc_code;
 	if (state != NULL) {
 		kv[n++] = "state";
 		kv[n++] = state;
 	}
 	kv[n++] = "iss";
 	kv[n++] = srv->sv_conf->c_issuer;
-	url = url_with_params(co.co_redirect_uri, kv, n / 2);
-	if (url == NULL)
-		goto fail;
+	url = url_with_params(nc->nc_co.co_redirect_uri, kv, n / 2);
+	if (url == NULL) {
+		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), state, "server_error",
+			"the login could not be completed");
+		return;
+	}
 	http_send_redirect(rq, 303, url);
 	free(url);
-	free(code);
-	free(grant);
-	return;
-fail:
-	free(code);
-	free(grant);
-	oidc_redirect_error(
-		srv, rq, params_str(params, "redirect_uri"), state, "server_error", "the login could not be completed");
+}
+
+void
+code_prepared_clear(struct new_code *nc)
+{
+	free(nc->nc_code);
+	free(nc->nc_grant);
+	memset(nc, 0, sizeof(*nc));
+}
+
+void
+issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
+	const char *person_id, const char *session_id, const char *acr, const char *amr, int64_t auth_time)
+{
+	struct new_code nc;
+
+	if (code_prepare(srv, client, params, person_id, session_id, acr, amr, auth_time, &nc) == SL_OK &&
+		store_code_put(srv->sv_store, &nc.nc_co) == SL_OK)
+		code_redirect(srv, rq, params, &nc);
+	else
+		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
+			"server_error", "the login could not be completed");
+	code_prepared_clear(&nc);
 }
 
 static void
@@ -171,16 +198,18 @@ oidc_wait_key(const char *req_id, char *out, size_t len)
 
 /* A payment request (authorization_details) is only finished by a key
  * that showed the person the payment: the app.  Checked here, where every
- * key ends, so no key page can be used to skip it. */
+ * key ends, so no key page can be used to skip it.  `params`: the
+ * request's parameters when the caller has them, else they are read. */
 static bool
-key_may_finish(struct server *srv, const char *req_id, const char *key)
+key_may_finish(struct server *srv, const char *req_id, json_t *params, const char *key)
 {
 	struct store_authreq ar;
-	json_t *params;
 	bool payment;
 
 	if (strcmp(key, OIDC_KEY_APP) == 0)
 		return true;
+	if (params != NULL)
+		return params_str(params, "authorization_details") == NULL;
 	if (store_authreq_get(srv->sv_store, req_id, &ar) != SL_OK)
 		return true; /* store_authreq_complete says it is gone */
 	params = json_loads(ar.ar_params, 0, NULL);
@@ -190,33 +219,79 @@ key_may_finish(struct server *srv, const char *req_id, const char *key)
 	return !payment;
 }
 
+/* Record the person and the request's completion in `ar` (its id set). */
+static int
+login_complete(struct server *srv, struct store_authreq *ar, json_t *params, struct store_person *person,
+	const char *key, const char *acr, const char *amr_json, struct sl_err *err)
+{
+	char wkey[128];
+	int rc;
+
+	if (!key_may_finish(srv, ar->ar_id, params, key))
+		return sl_fail(err, SL_EDENIED, "a payment can only be confirmed with the sleutel app");
+	ar->ar_status = (char *)"done";
+	ar->ar_key = (char *)key;
+	ar->ar_acr = (char *)acr;
+	ar->ar_amr = (char *)amr_json;
+	ar->ar_auth_time = sl_now();
+	rc = store_login_complete(srv->sv_store, person, ar);
+	if (rc == SL_ENOTFOUND)
+		return sl_fail(err, rc, "this login request is no longer waiting");
+	if (rc != SL_OK)
+		return sl_fail(err, rc, "cannot save the person record");
+	ar->ar_person_id = person->p_id;
+	oidc_wait_key(ar->ar_id, wkey, sizeof(wkey));
+	server_wake(srv, wkey);
+	return SL_OK;
+}
+
 int
 oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person, const char *key,
 	const char *acr, const char *amr_json, struct sl_err *err)
 {
 	struct store_authreq ar;
-	char wkey[128];
-	int rc;
 
-	if (!key_may_finish(srv, req_id, key))
-		return sl_fail(err, SL_EDENIED, "a payment can only be confirmed with the sleutel app");
-	rc = store_person_upsert(srv->sv_store, person, err);
-	if (rc != SL_OK)
-		return rc;
 	memset(&ar, 0, sizeof(ar));
 	ar.ar_id = (char *)req_id;
-	ar.ar_status = (char *)"done";
-	ar.ar_person_id = person->p_id;
-	ar.ar_key = (char *)key;
-	ar.ar_acr = (char *)acr;
-	ar.ar_amr = (char *)amr_json;
-	ar.ar_auth_time = sl_now();
-	rc = store_authreq_complete(srv->sv_store, &ar);
-	if (rc != SL_OK)
-		return sl_fail(err, rc, "this login request is no longer waiting");
-	oidc_wait_key(req_id, wkey, sizeof(wkey));
-	server_wake(srv, wkey);
+	return login_complete(srv, &ar, NULL, person, key, acr, amr_json, err);
+}
+
+/* The recorded values replace the loaded ones (owned strings: copied). */
+static int
+pending_take_outcome(struct store_authreq *to, const struct store_authreq *from)
+{
+	const char *src[5] = { from->ar_status, from->ar_person_id, from->ar_key, from->ar_acr, from->ar_amr };
+	char **dst[5] = { &to->ar_status, &to->ar_person_id, &to->ar_key, &to->ar_acr, &to->ar_amr };
+	char *v[5] = { NULL };
+
+	for (int i = 0; i < 5; i++) {
+		if (src[i] != NULL && (v[i] = strdup(src[i])) == NULL) {
+			for (int j = 0; j < i; j++)
+				free(v[j]);
+			return SL_ENOMEM;
+		}
+	}
+	for (int i = 0; i < 5; i++) {
+		free(*dst[i]);
+		*dst[i] = v[i];
+	}
+	to->ar_auth_time = from->ar_auth_time;
 	return SL_OK;
+}
+
+int
+oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, struct store_person *person, const char *key,
+	const char *acr, const char *amr_json, struct sl_err *err)
+{
+	struct store_authreq ar;
+	int rc;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.ar_id = p->op_req.ar_id;
+	rc = login_complete(srv, &ar, p->op_params, person, key, acr, amr_json, err);
+	if (rc == SL_OK && (rc = pending_take_outcome(&p->op_req, &ar)) != SL_OK)
+		sl_fail(err, rc, "out of memory");
+	return rc;
 }
 
 int
@@ -239,29 +314,35 @@ oidc_login_deny(struct server *srv, const char *req_id)
 
 /* The audit record of a login's outcome (the person only when done). */
 static void
+login_audit_fill(struct store_audit *au, struct http_request *rq, const struct store_authreq *ar, const char *result)
+{
+	memset(au, 0, sizeof(*au));
+	au->au_event = "login";
+	au->au_result = result;
+	au->au_client_id = ar->ar_client_id;
+	au->au_ip = http_client_ip(rq);
+	au->au_key = ar->ar_key;
+	au->au_person_id = strcmp(result, "ok") == 0 ? ar->ar_person_id : NULL;
+}
+
+static void
 login_audit(struct server *srv, struct http_request *rq, const struct store_authreq *ar, const char *result)
 {
-	struct store_audit au = { .au_event = "login",
-		.au_result = result,
-		.au_client_id = ar->ar_client_id,
-		.au_ip = http_client_ip(rq),
-		.au_key = ar->ar_key,
-		.au_person_id = strcmp(result, "ok") == 0 ? ar->ar_person_id : NULL };
+	struct store_audit au;
 
+	login_audit_fill(&au, rq, ar, result);
 	store_audit_add(srv->sv_store, &au);
 }
 
-/* The session a code is issued under: for an SSO answer the browser's
- * current one (still this person's), else a new one.  malloc'd id. */
+/* The session of an SSO answer: the browser's current one, still this
+ * person's.  malloc'd id. */
 static int
-login_session(struct server *srv, struct http_request *rq, const struct store_authreq *ar, char **session_id)
+sso_session(struct server *srv, struct http_request *rq, const struct store_authreq *ar, char **session_id)
 {
 	struct store_session ses;
 	int rc;
 
 	*session_id = NULL;
-	if (ar->ar_key == NULL || strcmp(ar->ar_key, "sso") != 0)
-		return session_start(srv, rq, ar->ar_person_id, ar->ar_acr, ar->ar_amr, ar->ar_auth_time, session_id);
 	/* A session that ended meanwhile (logout in another tab) is not
 	 * brought back by answering the consent page. */
 	if (session_current(srv, rq, &ses) != SL_OK)
@@ -280,29 +361,53 @@ login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 	const char *redirect_uri = params_str(p->op_params, "redirect_uri");
 	const char *state = params_str(p->op_params, "state");
 	bool sso = ar->ar_key != NULL && strcmp(ar->ar_key, "sso") == 0;
-	char *session_id = NULL;
+	struct store_login_issue li = { .li_req_id = ar->ar_id };
+	struct new_session ns = { 0 };
+	struct new_code nc = { 0 };
+	struct store_audit au;
+	char *sso_id = NULL;
+	int rc;
 
-	/* One answer per request: of two at once (a double submit, the
-	 * consent form and /login/finish) only the one that deletes it goes
-	 * on; the other finds the request answered. */
-	int rc = store_authreq_delete(srv->sv_store, ar->ar_id);
-
-	if (rc == SL_ENOTFOUND) {
-		oidc_error_page(srv, rq, 409, "invalid_request_uri", "this login request was answered already");
-		return;
+	/* What the login makes (the session, unless an SSO answer keeps the
+	 * browser's; the audit row; the code) is stored in one transaction
+	 * with the request's deletion: one durable commit per login. */
+	if (sso) {
+		rc = sso_session(srv, rq, ar, &sso_id);
+	} else {
+		rc = session_prepare(srv, rq, ar->ar_person_id, ar->ar_acr, ar->ar_amr, ar->ar_auth_time, &ns);
+		li.li_old_session = ns.ns_old;
+		li.li_session = &ns.ns_ses;
+		/* An SSO answer is not a new login: only a key's login is audited. */
+		login_audit_fill(&au, rq, ar, "ok");
+		li.li_audit = &au;
 	}
-	if (rc != SL_OK || login_session(srv, rq, ar, &session_id) != SL_OK) {
+	if (rc == SL_OK)
+		rc = code_prepare(srv, &p->op_client, p->op_params, ar->ar_person_id, sso ? sso_id : ns.ns_hash,
+			ar->ar_acr, ar->ar_amr, ar->ar_auth_time, &nc);
+	if (rc == SL_OK) {
+		li.li_code = &nc.nc_co;
+		/* One answer per request: of two at once (a double submit, the
+		 * consent form and /login/finish) only the one that deletes it
+		 * goes on; the other finds the request answered. */
+		rc = store_login_issue(srv->sv_store, &li);
+		if (rc == SL_ENOTFOUND) {
+			oidc_error_page(srv, rq, 409, "invalid_request_uri", "this login request was answered already");
+			goto out;
+		}
+	}
+	if (rc != SL_OK) {
 		oidc_redirect_error(srv, rq, redirect_uri, state, sso ? "login_required" : "server_error",
 			sso ? "the session has ended" : "the session could not start");
-		return;
+		goto out;
 	}
-	/* An SSO answer is not a new login: only a key's login is audited. */
 	if (!sso)
-		login_audit(srv, rq, ar, "ok");
+		session_prepared_set_cookie(rq, &ns);
 	metrics_login(srv->sv_metrics, ar->ar_key, "ok");
-	issue_code_redirect(srv, rq, &p->op_client, p->op_params, ar->ar_person_id, session_id, ar->ar_acr, ar->ar_amr,
-		ar->ar_auth_time);
-	free(session_id);
+	code_redirect(srv, rq, p->op_params, &nc);
+out:
+	code_prepared_clear(&nc);
+	session_prepared_clear(&ns);
+	free(sso_id);
 }
 
 void

@@ -78,6 +78,12 @@ bool oidc_client_fresh_only(const char *client_id);
  * person record is created or updated.  Notifies the waiting browser. */
 int oidc_login_complete(struct server *srv, const char *req_id, struct store_person *person, const char *key,
 	const char *acr, const char *amr_json, struct sl_err *err);
+/* The same for a request this browser loaded (a key that finishes in the
+ * same request): on success p->op_req holds what was recorded (status
+ * "done", the person, key, acr, amr, auth time), so oidc_login_finish(p)
+ * can follow without loading the request again. */
+int oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, struct store_person *person,
+	const char *key, const char *acr, const char *amr_json, struct sl_err *err);
 /* The person refused or a key failed for good: record the denial. */
 int oidc_login_deny(struct server *srv, const char *req_id);
 /* The browser comes back for a completed request: start the SSO session

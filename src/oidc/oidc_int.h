@@ -50,8 +50,19 @@ int client_authenticate(
 /* session.c */
 /* The current SSO session of this browser, if any. */
 int session_current(struct server *srv, struct http_request *rq, struct store_session *out);
-int session_start(struct server *srv, struct http_request *rq, const char *person_id, const char *acr, const char *amr,
-	int64_t auth_time, char **session_id);
+/* A new SSO session for a login, made but not stored yet: ns_ses goes to
+ * the store (store_login_issue) in place of ns_old (the browser's current
+ * session, NULL when none); once it is stored, the cookie takes ns_value. */
+struct new_session {
+	struct store_session ns_ses; /* borrows the person, acr, amr given */
+	const char *ns_old;
+	char ns_hash[2 * SL_SHA256_LEN + 1], ns_oldhash[2 * SL_SHA256_LEN + 1];
+	char *ns_value;
+};
+int session_prepare(struct server *srv, struct http_request *rq, const char *person_id, const char *acr,
+	const char *amr, int64_t auth_time, struct new_session *ns);
+void session_prepared_set_cookie(struct http_request *rq, const struct new_session *ns);
+void session_prepared_clear(struct new_session *ns); /* the cookie value wiped */
 void session_clear_cookie(struct http_request *rq);
 /* This browser's binding id (hex SHA-256 of the cookie), setting the
  * cookie when missing; NULL on failure. malloc'd. */
@@ -104,6 +115,19 @@ char *oidc_subject(struct server *srv, const struct store_client *client, const 
  * request, start the SSO session (or keep the one an SSO answer came
  * from, key "sso"), audit, and redirect to the RP with a code. */
 void login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p);
+/* A code for a login, made but not stored yet: nc_co goes to the store,
+ * then code_redirect sends the browser to the RP with nc_code.  nc_co
+ * borrows the client, params and strings given. */
+struct new_code {
+	struct store_code nc_co;
+	char nc_hash[2 * SL_SHA256_LEN + 1];
+	char *nc_code, *nc_grant;
+};
+int code_prepare(struct server *srv, const struct store_client *client, json_t *params, const char *person_id,
+	const char *session_id, const char *acr, const char *amr, int64_t auth_time, struct new_code *nc);
+/* Redirect to the RP with the stored code (server_error if that fails). */
+void code_redirect(struct server *srv, struct http_request *rq, json_t *params, const struct new_code *nc);
+void code_prepared_clear(struct new_code *nc);
 /* Issue a code for a login and redirect the browser to the RP. */
 void issue_code_redirect(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
 	const char *person_id, const char *session_id, const char *acr, const char *amr, int64_t auth_time);

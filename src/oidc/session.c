@@ -57,40 +57,44 @@ session_current(struct server *srv, struct http_request *rq, struct store_sessio
 }
 
 int
-session_start(struct server *srv, struct http_request *rq, const char *person_id, const char *acr, const char *amr,
-	int64_t auth_time, char **session_id)
+session_prepare(struct server *srv, struct http_request *rq, const char *person_id, const char *acr, const char *amr,
+	int64_t auth_time, struct new_session *ns)
 {
-	struct store_session ses;
-	char hash[2 * SL_SHA256_LEN + 1], oldhash[2 * SL_SHA256_LEN + 1];
-	char *value = sl_random_id(32);
 	const char *old = http_cookie(rq, OIDC_COOKIE_SESSION);
-	int rc;
 
-	*session_id = NULL;
-	if (value == NULL || crypto_token_hash(value, hash) != SL_OK) {
-		free(value);
+	memset(ns, 0, sizeof(*ns));
+	ns->ns_value = sl_random_id(32);
+	if (ns->ns_value == NULL || crypto_token_hash(ns->ns_value, ns->ns_hash) != SL_OK) {
+		session_prepared_clear(ns);
 		return SL_ECRYPTO;
 	}
 	/* A login replaces the session this browser had (no fixation); what
 	 * was issued under the old one moves with the person, so a logout
 	 * still ends it. */
-	if (!cookie_well_formed(old) || crypto_token_hash(old, oldhash) != SL_OK)
-		oldhash[0] = '\0';
-	memset(&ses, 0, sizeof(ses));
-	ses.s_id = hash;
-	ses.s_person_id = (char *)person_id;
-	ses.s_acr = (char *)acr;
-	ses.s_amr = (char *)amr;
-	ses.s_auth_time = auth_time;
-	ses.s_expires = sl_now() + srv->sv_conf->c_session_lifetime;
-	rc = store_session_replace(srv->sv_store, oldhash[0] ? oldhash : NULL, &ses);
-	if (rc == SL_OK) {
-		cookie_set(rq, OIDC_COOKIE_SESSION, value, -1);
-		*session_id = strdup(hash);
-	}
-	OPENSSL_cleanse(value, strlen(value));
-	free(value);
-	return rc;
+	if (cookie_well_formed(old) && crypto_token_hash(old, ns->ns_oldhash) == SL_OK)
+		ns->ns_old = ns->ns_oldhash;
+	ns->ns_ses.s_id = ns->ns_hash;
+	ns->ns_ses.s_person_id = (char *)person_id;
+	ns->ns_ses.s_acr = (char *)acr;
+	ns->ns_ses.s_amr = (char *)amr;
+	ns->ns_ses.s_auth_time = auth_time;
+	ns->ns_ses.s_expires = sl_now() + srv->sv_conf->c_session_lifetime;
+	return SL_OK;
+}
+
+void
+session_prepared_set_cookie(struct http_request *rq, const struct new_session *ns)
+{
+	cookie_set(rq, OIDC_COOKIE_SESSION, ns->ns_value, -1);
+}
+
+void
+session_prepared_clear(struct new_session *ns)
+{
+	if (ns->ns_value != NULL)
+		OPENSSL_cleanse(ns->ns_value, strlen(ns->ns_value));
+	free(ns->ns_value);
+	memset(ns, 0, sizeof(*ns));
 }
 
 void
@@ -193,7 +197,7 @@ oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, s
 	memset(out, 0, sizeof(*out));
 	if (id == NULL || strlen(id) > 64)
 		return SL_ENOTFOUND;
-	if (store_authreq_get(srv->sv_store, id, &out->op_req) != SL_OK)
+	if (store_authreq_get_client(srv->sv_store, id, &out->op_req, &out->op_client) != SL_OK)
 		return SL_ENOTFOUND;
 	browser = browser_binding(srv, rq, false);
 	mine = browser != NULL && out->op_req.ar_browser != NULL && strcmp(out->op_req.ar_kind, "authorize") == 0 &&
@@ -201,8 +205,7 @@ oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, s
 	free(browser);
 	if (mine) {
 		out->op_params = json_loads(out->op_req.ar_params, 0, NULL);
-		if (out->op_params != NULL &&
-			store_client_get(srv->sv_store, out->op_req.ar_client_id, &out->op_client) == SL_OK)
+		if (out->op_params != NULL)
 			return SL_OK;
 	}
 	oidc_pending_clear(out);

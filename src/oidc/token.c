@@ -94,32 +94,19 @@ refresh_issue(
 	return store_token_put(srv->sv_store, &t);
 }
 
-/* Issue access (+ refresh) + ID token for a grant and answer.  For a
- * refresh, `old_refresh` is rotated out in the same transaction. */
-void
-token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
-	const char *old_refresh)
+/* The answer for stored tokens `at` (and `rt`, NULL when none) of a
+ * grant: with the ID token. */
+static void
+token_answer(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
+	const char *at, const char *rt)
 {
-	char *at = sl_random_id(32), *rt = NULL, *idt = NULL;
-	char at_hash[2 * SL_SHA256_LEN + 1];
-	struct store_token t;
+	char *idt = id_token_for(srv, c, g, at);
 	json_t *o;
-	int rc = SL_ECRYPTO;
 
-	if (at == NULL || crypto_token_hash(at, at_hash))
-		goto out;
-	rc = refresh_issue(srv, c, g, old_refresh, &rt);
-	if (rc == SL_ECONFLICT) {
-		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was already used");
-		goto out;
+	if (idt == NULL) {
+		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
+		return;
 	}
-	token_fill(&t, "access", at_hash, c, g, sl_now() + srv->sv_conf->c_access_token_lifetime);
-	if (rc == SL_OK)
-		rc = store_token_put(srv->sv_store, &t);
-	if (rc == SL_OK && (idt = id_token_for(srv, c, g, at)) == NULL)
-		rc = SL_ECRYPTO;
-	if (rc != SL_OK)
-		goto out;
 	o = json_object();
 	json_object_set_new(o, "access_token", json_string(at));
 	json_object_set_new(o, "token_type", json_string("Bearer"));
@@ -131,22 +118,107 @@ token_respond(struct server *srv, struct http_request *rq, const struct store_cl
 	if (g->g_authz_details != NULL) /* RFC 9396 §7: what was authorised */
 		json_object_set_new(o, "authorization_details", json_loads(g->g_authz_details, 0, NULL));
 	http_send_json(rq, 200, o);
-out:
-	if (rc != SL_OK && rc != SL_ECONFLICT)
+	free(idt);
+}
+
+/* Issue access (+ refresh) + ID token for a grant and answer.  For a
+ * refresh, `old_refresh` is rotated out in the same transaction. */
+void
+token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
+	const char *old_refresh)
+{
+	char *at = sl_random_id(32), *rt = NULL;
+	char at_hash[2 * SL_SHA256_LEN + 1];
+	struct store_token t;
+	int rc = SL_ECRYPTO;
+
+	if (at != NULL && crypto_token_hash(at, at_hash) == SL_OK)
+		rc = refresh_issue(srv, c, g, old_refresh, &rt);
+	if (rc == SL_OK) {
+		token_fill(&t, "access", at_hash, c, g, sl_now() + srv->sv_conf->c_access_token_lifetime);
+		rc = store_token_put(srv->sv_store, &t);
+	}
+	if (rc == SL_OK)
+		token_answer(srv, rq, c, g, at, rt);
+	else if (rc == SL_ECONFLICT)
+		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was already used");
+	else
 		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
 	free(at);
 	free(rt);
-	free(idt);
+}
+
+/* A code grant's tokens: made once, stored with the code's use (one
+ * transaction), answered after. */
+struct code_grant {
+	struct server *cg_srv;
+	const struct store_client *cg_c;
+	const char *cg_redirect_uri, *cg_verifier;
+	const char *cg_why; /* the refusal */
+	char *cg_at, *cg_rt; /* cg_rt made only for offline_access */
+	char cg_at_hash[2 * SL_SHA256_LEN + 1], cg_rt_hash[2 * SL_SHA256_LEN + 1];
+};
+
+static void
+code_grant_of(const struct store_code *co, struct grant *g)
+{
+	*g = (struct grant){ co->co_grant_id, co->co_person_id, co->co_session_id, co->co_scope, co->co_nonce,
+		co->co_acr, co->co_amr, co->co_claims, co->co_authz_details, NULL, co->co_auth_time };
+}
+
+/* Is the code good for this request?  (store_code_exchange's cx_accept) */
+static int
+code_accept(const struct store_code *co, void *arg)
+{
+	struct code_grant *cg = arg;
+
+	if (co->co_expires <= sl_now())
+		cg->cg_why = "the code has expired";
+	else if (cg->cg_redirect_uri == NULL || strcmp(cg->cg_redirect_uri, co->co_redirect_uri) != 0)
+		cg->cg_why = "redirect_uri does not match the authorization request";
+	else if (!crypto_pkce_s256_ok(cg->cg_verifier, co->co_challenge))
+		cg->cg_why = "code_verifier does not match the code_challenge";
+	else
+		return SL_OK;
+	return SL_EINVAL;
+}
+
+/* The access token, and a refresh token for offline_access (never
+ * carrying authorization_details: a payment is confirmed once). */
+static int
+code_tokens(const struct store_code *co, void *arg, struct store_token *t, int *n)
+{
+	struct code_grant *cg = arg;
+	const struct sl_config *conf = cg->cg_srv->sv_conf;
+	struct grant g;
+
+	code_grant_of(co, &g);
+	token_fill(&t[0], "access", cg->cg_at_hash, cg->cg_c, &g, sl_now() + conf->c_access_token_lifetime);
+	*n = 1;
+	if (!scope_has(g.g_scope, "offline_access"))
+		return SL_OK;
+	/* made on the first run that needs it, kept for a run again */
+	if (cg->cg_rt == NULL &&
+		((cg->cg_rt = sl_random_id(32)) == NULL || crypto_token_hash(cg->cg_rt, cg->cg_rt_hash) != SL_OK))
+		return SL_ECRYPTO;
+	token_fill(&t[1], "refresh", cg->cg_rt_hash, cg->cg_c, &g, sl_now() + conf->c_refresh_token_lifetime);
+	t[1].t_authz_details = NULL;
+	*n = 2;
+	return SL_OK;
 }
 
 static void
 grant_code(struct server *srv, struct http_request *rq, const struct store_client *c)
 {
-	const char *code = http_form(rq, "code"), *redirect_uri = http_form(rq, "redirect_uri");
-	const char *verifier = http_form(rq, "code_verifier");
+	const char *code = http_form(rq, "code");
 	char hash[2 * SL_SHA256_LEN + 1];
 	struct store_code co;
 	struct store_audit au = { .au_event = "token", .au_client_id = c->cl_id, .au_ip = http_client_ip(rq) };
+	struct code_grant cg = { .cg_srv = srv,
+		.cg_c = c,
+		.cg_redirect_uri = http_form(rq, "redirect_uri"),
+		.cg_verifier = http_form(rq, "code_verifier") };
+	const struct store_code_exchange cx = { code_accept, code_tokens, &cg };
 	struct grant g;
 	int rc;
 
@@ -154,7 +226,13 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 400, "invalid_request", "code is missing");
 		return;
 	}
-	rc = store_code_redeem(srv->sv_store, hash, c->cl_id, &co);
+	cg.cg_at = sl_random_id(32);
+	if (cg.cg_at == NULL || crypto_token_hash(cg.cg_at, cg.cg_at_hash) != SL_OK) {
+		free(cg.cg_at);
+		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
+		return;
+	}
+	rc = store_code_exchange(srv->sv_store, hash, c->cl_id, &cx, &co);
 	if (rc == SL_EDENIED) {
 		/* Nothing revoked, nothing used: a code another client got hold
 		 * of must not let it cancel the real client's login. */
@@ -167,21 +245,19 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 		au.au_person_id = co.co_person_id;
 		store_audit_add(srv->sv_store, &au);
 		http_send_oauth_error(rq, 400, "invalid_grant", "the code was already used");
-	} else if (rc != SL_OK) {
+	} else if (rc == SL_ENOTFOUND) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "unknown code");
-	} else if (co.co_expires <= sl_now()) {
-		http_send_oauth_error(rq, 400, "invalid_grant", "the code has expired");
-	} else if (redirect_uri == NULL || strcmp(redirect_uri, co.co_redirect_uri) != 0) {
-		http_send_oauth_error(
-			rq, 400, "invalid_grant", "redirect_uri does not match the authorization request");
-	} else if (!crypto_pkce_s256_ok(verifier, co.co_challenge)) {
-		http_send_oauth_error(rq, 400, "invalid_grant", "code_verifier does not match the code_challenge");
+	} else if (rc == SL_EINVAL) {
+		http_send_oauth_error(rq, 400, "invalid_grant", cg.cg_why);
+	} else if (rc != SL_OK) {
+		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
 	} else {
-		g = (struct grant){ co.co_grant_id, co.co_person_id, co.co_session_id, co.co_scope, co.co_nonce,
-			co.co_acr, co.co_amr, co.co_claims, co.co_authz_details, NULL, co.co_auth_time };
-		token_respond(srv, rq, c, &g, NULL);
+		code_grant_of(&co, &g);
+		token_answer(srv, rq, c, &g, cg.cg_at, cg.cg_rt);
 	}
 	store_code_clear(&co);
+	free(cg.cg_at);
+	free(cg.cg_rt);
 }
 
 static void

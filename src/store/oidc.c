@@ -9,11 +9,14 @@
 #include "store_int.h"
 
 const char *const store_sql_oidc[Q_COUNT] = {
-	[Q_PERSON_BY_RRN] = "SELECT id, created FROM persons WHERE rrn = ?1",
+	[Q_PERSON_BY_RRN] = "SELECT id, created, given_name, family_name, birthdate FROM persons WHERE rrn = ?1",
 	[Q_PERSON_INSERT] = "INSERT INTO persons (id, rrn, given_name, family_name, birthdate, created, updated)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	/* Only a change is written: a returning person's login then commits
+	 * nothing durable but its audit row (one fsync per login). */
 	[Q_PERSON_UPDATE] = "UPDATE persons SET given_name = ?2, family_name = ?3, birthdate = ?4,"
-			    " updated = ?5 WHERE id = ?1",
+			    " updated = ?5 WHERE id = ?1 AND (given_name IS DISTINCT FROM ?2"
+			    " OR family_name IS DISTINCT FROM ?3 OR birthdate IS DISTINCT FROM ?4)",
 	[Q_PERSON_GET] = "SELECT id, rrn, given_name, family_name, birthdate, created FROM persons WHERE id = ?1",
 	[Q_CLIENT_ADD] =
 		"INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
@@ -35,11 +38,24 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_AR_PUT] = "INSERT INTO auth_requests (id, kind, client_id, params, browser, expires)"
 		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_AR_GET] = "SELECT id, kind, client_id, params, browser, expires, status, person_id, key, acr, amr,"
-		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2",
+		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2 AND status <> 'answered'",
+	/* A page of a login needs the request and its client: one statement
+	 * reads both in one snapshot (a read transaction costs file locks). */
+	[Q_AR_GET_CLIENT] = "SELECT a.id, a.kind, a.client_id, a.params, a.browser, a.expires, a.status, a.person_id,"
+			    " a.key, a.acr, a.amr, a.auth_time, a.context, c.client_id, c.name, c.secret_hash,"
+			    " c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
+			    " c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes"
+			    " FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
+			    " WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
 	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
 	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
 		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
 	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
+	/* An answered request is gone for every reader (Q_AR_GET) as if
+	 * deleted; marking it writes one page where a delete writes three
+	 * (the row, its id and expiry indexes), and the purge deletes it at
+	 * its expiry with the others. */
+	[Q_AR_ANSWER] = "UPDATE auth_requests SET status = 'answered' WHERE id = ?1 AND status <> 'answered'",
 	[Q_AR_RESULT_SET] = "UPDATE auth_requests SET result_hash = ?2, result = ?3, result_expires = ?4"
 			    " WHERE id = ?1 AND status = 'pending' AND expires > ?5",
 	[Q_AR_RESULT_GET] = "SELECT result_hash, result, result_expires FROM auth_requests"
@@ -220,25 +236,30 @@ store_client_add(struct store *st, const struct store_client *cl, struct sl_err 
 	return rc == SL_OK ? rc : sl_fail(err, rc, "cannot save the client");
 }
 
+/* A client's columns, from column `at` on (Q_CLIENT_GET's order). */
+static void
+client_cols(struct stmt *s, int at, struct store_client *out)
+{
+	out->cl_id = col_text(s, at + 0);
+	out->cl_name = col_text(s, at + 1);
+	out->cl_secret_hash = col_text(s, at + 2);
+	out->cl_auth_method = col_text(s, at + 3);
+	out->cl_redirect_uris = col_text(s, at + 4);
+	out->cl_post_logout_uris = col_text(s, at + 5);
+	out->cl_jwks = col_text(s, at + 6);
+	out->cl_id_token_alg = col_text(s, at + 7);
+	out->cl_sector = col_text(s, at + 8);
+	out->cl_require_par = col_int(s, at + 9) != 0;
+	out->cl_created = col_int(s, at + 10);
+	out->cl_ciba_mode = col_text(s, at + 11);
+	out->cl_ciba_endpoint = col_text(s, at + 12);
+	out->cl_scopes = col_text(s, at + 13);
+}
+
 static void
 client_read(struct stmt *s, void *arg)
 {
-	struct store_client *out = arg;
-
-	out->cl_id = col_text(s, 0);
-	out->cl_name = col_text(s, 1);
-	out->cl_secret_hash = col_text(s, 2);
-	out->cl_auth_method = col_text(s, 3);
-	out->cl_redirect_uris = col_text(s, 4);
-	out->cl_post_logout_uris = col_text(s, 5);
-	out->cl_jwks = col_text(s, 6);
-	out->cl_id_token_alg = col_text(s, 7);
-	out->cl_sector = col_text(s, 8);
-	out->cl_require_par = col_int(s, 9) != 0;
-	out->cl_created = col_int(s, 10);
-	out->cl_ciba_mode = col_text(s, 11);
-	out->cl_ciba_endpoint = col_text(s, 12);
-	out->cl_scopes = col_text(s, 13);
+	client_cols(s, 0, arg);
 }
 
 int
@@ -438,6 +459,37 @@ store_authreq_get(struct store *st, const char *id, struct store_authreq *out)
 	return rc;
 }
 
+struct authreq_client {
+	struct store_authreq *ac_req;
+	struct store_client *ac_client;
+};
+
+static void
+authreq_client_row(struct stmt *s, void *arg)
+{
+	const struct authreq_client *ac = arg;
+
+	authreq_row(s, ac->ac_req);
+	client_cols(s, 13, ac->ac_client);
+}
+
+int
+store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client)
+{
+	const struct bind b[] = { BT(id), BI(sl_now()) };
+	struct authreq_client ac = { out, client };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(client, 0, sizeof(*client));
+	rc = read_one(st, Q_AR_GET_CLIENT, b, NBIND(b), authreq_client_row, &ac);
+	if (rc != SL_OK) {
+		store_authreq_clear(out);
+		store_client_clear(client);
+	}
+	return rc;
+}
+
 static int
 authreq_del(struct conn *c, const char *id)
 {
@@ -492,6 +544,88 @@ store_authreq_complete(struct store *st, const struct store_authreq *r)
 		BT(r->ar_amr), BI(r->ar_auth_time), BI(sl_now()) };
 
 	return write_one(st, DUR_NORMAL, Q_AR_DONE, b, NBIND(b), true);
+}
+
+/* ---- a login's completion: the person and the request together ---- */
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Is the person by p's national number stored exactly as p says?  Then
+ * p takes its id and creation time. */
+static bool
+person_unchanged(struct conn *c, struct store_person *p)
+{
+	struct stmt *s;
+	bool same = false;
+
+	if (p->p_rrn == NULL)
+		return false;
+	s = conn_stmt(c, Q_PERSON_BY_RRN);
+	bind_text(s, 1, p->p_rrn);
+	if (step_row(c, s) == SL_OK && same_text(col_str(s, 2), p->p_given_name) &&
+		same_text(col_str(s, 3), p->p_family_name) && same_text(col_str(s, 4), p->p_birthdate)) {
+		/* as person_upsert_tx: the stored id wins */
+		free(p->p_id);
+		p->p_id = col_text(s, 0);
+		p->p_created = col_int(s, 1);
+		same = p->p_id != NULL;
+	}
+	stmt_reset(s);
+	return same;
+}
+
+struct login_complete {
+	const struct store_person *lc_from;
+	struct store_person lc_work;
+	const struct store_authreq *lc_req;
+	int64_t lc_now;
+	bool lc_durable; /* this run may write the person */
+	bool lc_needs_durable; /* a run that may not found it new or changed */
+};
+
+static int
+login_complete_tx(struct conn *c, void *arg)
+{
+	struct login_complete *lc = arg;
+	const struct store_authreq *r = lc->lc_req;
+	int changes = 0, rc = person_work_reset(&lc->lc_work, lc->lc_from);
+
+	if (rc != SL_OK)
+		return rc;
+	if (!person_unchanged(c, &lc->lc_work)) {
+		if (!lc->lc_durable) {
+			lc->lc_needs_durable = true;
+			return SL_ECONFLICT; /* rolled back: store_login_complete runs it durably */
+		}
+		rc = person_upsert_tx(c, &lc->lc_work, lc->lc_now);
+	}
+	if (rc == SL_OK) {
+		const struct bind b[] = { BT(r->ar_id), BT(r->ar_status), BT(lc->lc_work.p_id), BT(r->ar_key),
+			BT(r->ar_acr), BT(r->ar_amr), BI(r->ar_auth_time), BI(lc->lc_now) };
+		rc = exec_bound(c, Q_AR_DONE, b, NBIND(b), &changes);
+	}
+	return rc == SL_OK && changes == 0 ? SL_ENOTFOUND : rc;
+}
+
+int
+store_login_complete(struct store *st, struct store_person *p, const struct store_authreq *r)
+{
+	struct login_complete lc = { .lc_from = p, .lc_req = r, .lc_now = sl_now() };
+	/* A returning person's login writes only short-lived state: no
+	 * durable commit.  A new or changed person is written durably, in a
+	 * second run. */
+	int rc = tx_run(st, DUR_NORMAL, login_complete_tx, &lc);
+
+	if (rc == SL_ECONFLICT && lc.lc_needs_durable) {
+		lc.lc_durable = true;
+		rc = tx_run(st, DUR_FULL, login_complete_tx, &lc);
+	}
+	person_work_end(p, &lc.lc_work, rc);
+	return rc;
 }
 
 int
@@ -596,15 +730,28 @@ store_authreq_clear(struct store_authreq *r)
 
 /* ---- codes ---- */
 
-int
-store_code_put(struct store *st, const struct store_code *co)
+static int
+code_insert(struct conn *c, const struct store_code *co)
 {
 	const struct bind b[] = { BT(co->co_hash), BT(co->co_grant_id), BT(co->co_client_id), BT(co->co_person_id),
 		BT(co->co_session_id), BT(co->co_redirect_uri), BT(co->co_scope), BT(co->co_nonce),
 		BT(co->co_challenge), BT(co->co_acr), BT(co->co_amr), BT(co->co_claims), BI(co->co_auth_time),
 		BI(co->co_expires), BT(co->co_authz_details) };
 
-	return write_one(st, DUR_NORMAL, Q_CODE_PUT, b, NBIND(b), false);
+	return exec_bound(c, Q_CODE_PUT, b, NBIND(b), NULL);
+}
+
+static int
+code_put_tx(struct conn *c, void *arg)
+{
+	return code_insert(c, arg);
+}
+
+int
+store_code_put(struct store *st, const struct store_code *co)
+{
+	/* tx_run hands its context on as it is: code_put_tx only reads it. */
+	return tx_run(st, DUR_NORMAL, code_put_tx, (void *)co);
 }
 
 /* A code's row and whether it was redeemed before. */
@@ -642,7 +789,29 @@ struct code_redeem {
 	const char *cd_client_id;
 	struct code_row cd_row;
 	bool cd_foreign;
+	const struct store_code_exchange *cd_x; /* NULL: redeem only */
+	int cd_verdict; /* cx_accept's */
 };
+
+static int token_insert(struct conn *c, const struct store_token *t);
+
+/* The tokens a code buys, stored with its use. */
+static int
+code_exchange_tx(struct conn *c, struct code_redeem *r)
+{
+	const struct store_code_exchange *x = r->cd_x;
+	struct store_token t[STORE_CODE_TOKENS];
+	int n = 0, rc;
+
+	r->cd_verdict = x->cx_accept(r->cd_row.cr_code, x->cx_arg);
+	if (r->cd_verdict != SL_OK)
+		return SL_OK; /* refused, but used up: committed */
+	memset(t, 0, sizeof(t));
+	rc = x->cx_tokens(r->cd_row.cr_code, x->cx_arg, t, &n);
+	for (int i = 0; rc == SL_OK && i < n && i < STORE_CODE_TOKENS; i++)
+		rc = token_insert(c, &t[i]);
+	return rc;
+}
 
 static int
 code_redeem_tx(struct conn *c, void *arg)
@@ -654,30 +823,50 @@ code_redeem_tx(struct conn *c, void *arg)
 
 	store_code_clear(out); /* what a run before this one read */
 	r->cd_row.cr_used = false;
+	r->cd_verdict = SL_OK;
 	rc = conn_read_one(c, Q_CODE_GET, b, NBIND(b), code_read, &r->cd_row);
 	/* Checked before anything changes: another client's replay must
 	 * neither use the code up nor count as its reuse. */
 	r->cd_foreign = rc == SL_OK && (out->co_client_id == NULL || strcmp(out->co_client_id, r->cd_client_id) != 0);
 	if (rc == SL_OK && !r->cd_row.cr_used && !r->cd_foreign)
 		rc = exec_bound(c, Q_CODE_USE, b, NBIND(b), NULL);
+	if (rc == SL_OK && !r->cd_row.cr_used && !r->cd_foreign && r->cd_x != NULL)
+		rc = code_exchange_tx(c, r);
 	return rc;
+}
+
+static int
+code_redeem_run(struct store *st, struct code_redeem *r)
+{
+	struct store_code *out = r->cd_row.cr_code;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, r);
+	if (rc == SL_OK && r->cd_foreign) {
+		store_code_clear(out);
+		return SL_EDENIED;
+	}
+	if (rc == SL_OK && r->cd_row.cr_used)
+		return SL_ECONFLICT;
+	return rc == SL_OK ? r->cd_verdict : rc;
 }
 
 int
 store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out)
 {
-	struct code_redeem r = { hash, client_id, { out, false }, false };
-	int rc;
+	struct code_redeem r = { hash, client_id, { out, false }, false, NULL, SL_OK };
 
-	memset(out, 0, sizeof(*out));
-	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, &r);
-	if (rc == SL_OK && r.cd_foreign) {
-		store_code_clear(out);
-		return SL_EDENIED;
-	}
-	if (rc == SL_OK && r.cd_row.cr_used)
-		return SL_ECONFLICT;
-	return rc;
+	return code_redeem_run(st, &r);
+}
+
+int
+store_code_exchange(struct store *st, const char *hash, const char *client_id, const struct store_code_exchange *cx,
+	struct store_code *out)
+{
+	struct code_redeem r = { hash, client_id, { out, false }, false, cx, SL_OK };
+
+	return code_redeem_run(st, &r);
 }
 
 void
@@ -947,13 +1136,55 @@ store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t 
 
 /* ---- audit ---- */
 
-int
-store_audit_add(struct store *st, const struct store_audit *a)
+static int
+audit_insert(struct conn *c, const struct store_audit *a)
 {
 	const struct bind b[] = { BI(sl_now()), BT(a->au_event), BT(a->au_result ? a->au_result : "ok"),
 		BT(a->au_person_id), BT(a->au_client_id), BT(a->au_key), BT(a->au_ip), BT(a->au_detail) };
 
-	return write_one(st, DUR_FULL, Q_AUDIT_ADD, b, NBIND(b), false);
+	return exec_bound(c, Q_AUDIT_ADD, b, NBIND(b), NULL);
+}
+
+static int
+audit_add_tx(struct conn *c, void *arg)
+{
+	return audit_insert(c, arg);
+}
+
+int
+store_audit_add(struct store *st, const struct store_audit *a)
+{
+	/* tx_run hands its context on as it is: audit_add_tx only reads it. */
+	return tx_run(st, DUR_FULL, audit_add_tx, (void *)a);
+}
+
+/* ---- a login's answer ---- */
+
+static int
+login_issue_tx(struct conn *c, void *arg)
+{
+	const struct store_login_issue *li = arg;
+	const struct bind req[] = { BT(li->li_req_id) };
+	int changes = 0, rc = exec_bound(c, Q_AR_ANSWER, req, NBIND(req), &changes);
+
+	if (rc == SL_OK && changes == 0)
+		rc = SL_ENOTFOUND; /* answered by another request meanwhile */
+	if (rc == SL_OK && li->li_session != NULL) {
+		struct session_replace r = { li->li_old_session, li->li_session };
+		rc = session_replace_tx(c, &r);
+	}
+	if (rc == SL_OK && li->li_audit != NULL)
+		rc = audit_insert(c, li->li_audit);
+	if (rc == SL_OK)
+		rc = code_insert(c, li->li_code);
+	return rc;
+}
+
+int
+store_login_issue(struct store *st, const struct store_login_issue *li)
+{
+	/* tx_run hands its context on as it is: login_issue_tx only reads it. */
+	return tx_run(st, li->li_audit != NULL ? DUR_FULL : DUR_NORMAL, login_issue_tx, (void *)li);
 }
 
 int

@@ -215,6 +215,15 @@ int store_key_generation(struct store *st, int64_t *gen); /* changes when keys c
 /* authorization requests and PAR */
 int store_authreq_put(struct store *st, const struct store_authreq *r);
 int store_authreq_get(struct store *st, const char *id, struct store_authreq *out);
+/* A key identified person p for request r (r's id, status and outcome
+ * set; its person id is p's): store_person_upsert and
+ * store_authreq_complete in one transaction, durable only when the
+ * person record is new or changed.  SL_ENOTFOUND (and nothing written)
+ * when the request is no longer waiting. */
+int store_login_complete(struct store *st, struct store_person *p, const struct store_authreq *r);
+/* The same with the request's client, read together (one snapshot);
+ * SL_ENOTFOUND when either is gone. */
+int store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client);
 /* Get and delete in one step (PAR request_uri is single-use). */
 int store_authreq_take(struct store *st, const char *id, struct store_authreq *out);
 /* Delete a request once: SL_ENOTFOUND when it was already gone, so of two
@@ -249,6 +258,24 @@ int store_code_put(struct store *st, const struct store_code *c);
  * code stays usable by its own client, *out is empty); SL_ENOTFOUND
  * otherwise. */
 int store_code_redeem(struct store *st, const char *hash, const char *client_id, struct store_code *out);
+/* What a code buys, for store_code_exchange.  cx_accept says whether
+ * the code's record is good for this request: SL_OK, or the refusal to
+ * return (the code is used up all the same).  cx_tokens then fills up to
+ * STORE_CODE_TOKENS token records (*n of them; strings may borrow the
+ * code's) stored with the code's use.  Both may run more than once (a
+ * retried transaction), each time on the record that run read, and must
+ * not call the store. */
+#define STORE_CODE_TOKENS 2
+struct store_code_exchange {
+	int (*cx_accept)(const struct store_code *co, void *arg);
+	int (*cx_tokens)(const struct store_code *co, void *arg, struct store_token *t, int *n);
+	void *cx_arg;
+};
+/* store_code_redeem and, in the same transaction, the tokens the code
+ * buys (one commit for a code's redemption); its answers, or cx_accept's
+ * refusal. */
+int store_code_exchange(struct store *st, const char *hash, const char *client_id, const struct store_code_exchange *cx,
+	struct store_code *out);
 void store_code_clear(struct store_code *c);
 
 /* tokens */
@@ -273,6 +300,21 @@ int store_session_logout(struct store *st, const char *id);
  * codes of the same person to it, revoke and drop those of anyone else,
  * and delete the old session. */
 int store_session_replace(struct store *st, const char *old_id, const struct store_session *ses);
+/* A login's answer in one transaction, so that a login costs one durable
+ * commit: the pending request li_req_id answered (gone for every reader
+ * as if deleted, purged at its expiry; SL_ENOTFOUND, and nothing
+ * written, when it was answered already), li_session put in place
+ * of li_old_session as store_session_replace does (when li_session is
+ * set), the audit row li_audit (when set; the commit is then durable) and
+ * the code li_code. */
+struct store_login_issue {
+	const char *li_req_id;
+	const char *li_old_session;
+	const struct store_session *li_session;
+	const struct store_audit *li_audit;
+	const struct store_code *li_code;
+};
+int store_login_issue(struct store *st, const struct store_login_issue *li);
 void store_session_clear(struct store_session *s);
 
 /* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */

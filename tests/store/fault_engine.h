@@ -27,6 +27,8 @@ struct fault {
 	int fe_steps; /* steps of the open write transaction */
 	bool fe_in_tx;
 	int fe_fired; /* faults injected */
+	int fe_durable; /* write transactions begun durable (DUR_FULL) */
+	int fe_begun; /* write transactions begun */
 };
 
 static struct fault fault;
@@ -38,6 +40,9 @@ fault_tx_begin(struct conn *c, enum durability d, bool one_statement)
 {
 	fault.fe_steps = 0;
 	fault.fe_in_tx = true;
+	fault.fe_begun++;
+	if (d == DUR_FULL)
+		fault.fe_durable++;
 	return fault_base->e_tx_begin(c, d, one_statement);
 }
 

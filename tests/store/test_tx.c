@@ -349,6 +349,230 @@ test_purge_retried_counts_once(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM jti_seen"), 1);
 }
 
+/* ---- a code's exchange for tokens ---- */
+
+struct exchange_probe {
+	int ep_verdict;
+	int ep_accepts, ep_fills;
+};
+
+static int
+probe_accept(const struct store_code *co, void *arg)
+{
+	struct exchange_probe *p = arg;
+
+	p->ep_accepts++;
+	assert_string_equal(co->co_grant_id, "grant-1");
+	return p->ep_verdict;
+}
+
+static int
+probe_tokens(const struct store_code *co, void *arg, struct store_token *t, int *n)
+{
+	struct exchange_probe *p = arg;
+	const char *hashes[2] = { "tok-access", "tok-refresh" };
+
+	p->ep_fills++;
+	for (int i = 0; i < 2; i++) {
+		t[i].t_hash = (char *)hashes[i];
+		t[i].t_kind = (char *)(i == 0 ? "access" : "refresh");
+		t[i].t_grant_id = co->co_grant_id;
+		t[i].t_client_id = co->co_client_id;
+		t[i].t_person_id = co->co_person_id;
+		t[i].t_scope = co->co_scope;
+		t[i].t_expires = sl_now() + 600;
+	}
+	*n = 2;
+	return SL_OK;
+}
+
+/* The tokens a code buys are stored with its use, in one transaction
+ * (run again as a whole when retried); a refused code is used up all the
+ * same and buys nothing; a used one buys nothing again. */
+static void
+test_code_exchange_one_transaction(void **state)
+{
+	struct fixture *fx = faulty(state);
+	struct exchange_probe probe = { .ep_verdict = SL_EINVAL };
+	const struct store_code_exchange cx = { probe_accept, probe_tokens, &probe };
+	struct store_code got;
+
+	put_code(fx->fx_store, "code-refused");
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-refused", "client-a", &cx, &got), SL_EINVAL);
+	store_code_clear(&got);
+	assert_int_equal(probe.ep_fills, 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT used FROM codes WHERE hash = 'code-refused'"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 0);
+
+	put_code(fx->fx_store, "code-good");
+	probe = (struct exchange_probe){ .ep_verdict = SL_OK };
+	fault.fe_begun = 0;
+	fault.fe_commits = 1;
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-good", "client-a", &cx, &got), SL_OK);
+	assert_int_equal(fault.fe_begun, 2); /* one transaction, run twice */
+	assert_int_equal(probe.ep_accepts, 2);
+	assert_string_equal(got.co_grant_id, "grant-1");
+	store_code_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens WHERE grant_id = 'grant-1'"), 2);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT used FROM codes WHERE hash = 'code-good'"), 1);
+
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-good", "client-a", &cx, &got), SL_ECONFLICT);
+	assert_string_equal(got.co_grant_id, "grant-1");
+	store_code_clear(&got);
+	assert_int_equal(store_code_exchange(fx->fx_store, "code-none", "client-a", &cx, &got), SL_ENOTFOUND);
+	assert_int_equal(probe.ep_accepts, 2);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 2);
+}
+
+/* ---- a login's completion and answer ---- */
+
+static struct store_authreq
+login_done(const char *id)
+{
+	const struct store_authreq r = { .ar_id = (char *)id,
+		.ar_status = (char *)"done",
+		.ar_key = (char *)"test",
+		.ar_acr = (char *)"low",
+		.ar_amr = (char *)"[\"test\"]",
+		.ar_auth_time = 1700000000 };
+
+	return r;
+}
+
+/* The person and the request's completion in one transaction, durable
+ * only when the person is new or changed; a request no longer waiting
+ * writes nothing, not even a new person. */
+static void
+test_login_complete_durable_when_person_changes(void **state)
+{
+	struct fixture *fx = faulty(state);
+	struct store_person p = {
+		.p_rrn = strdup("85073003328"), .p_given_name = strdup("An"), .p_family_name = strdup("Peeters")
+	};
+	struct store_person got = { 0 };
+	struct store_authreq r = login_done("ar-1"), ar;
+	char *id;
+
+	put_authreq(fx->fx_store, "ar-1");
+	put_authreq(fx->fx_store, "ar-2");
+	put_authreq(fx->fx_store, "ar-3");
+	fault.fe_begun = fault.fe_durable = 0;
+	/* A new person: a non-durable run finds it new, a durable one writes. */
+	assert_int_equal(store_login_complete(fx->fx_store, &p, &r), SL_OK);
+	assert_int_equal(fault.fe_durable, 1);
+	assert_non_null(p.p_id);
+	id = strdup(p.p_id);
+	assert_int_equal(store_authreq_get(fx->fx_store, "ar-1", &ar), SL_OK);
+	assert_string_equal(ar.ar_status, "done");
+	assert_string_equal(ar.ar_person_id, id);
+	assert_string_equal(ar.ar_key, "test");
+	assert_int_equal(ar.ar_auth_time, 1700000000);
+	store_authreq_clear(&ar);
+	/* The same person again: one transaction, not durable, same id. */
+	free(p.p_id);
+	p.p_id = NULL;
+	fault.fe_begun = fault.fe_durable = 0;
+	r = login_done("ar-2");
+	assert_int_equal(store_login_complete(fx->fx_store, &p, &r), SL_OK);
+	assert_int_equal(fault.fe_begun, 1);
+	assert_int_equal(fault.fe_durable, 0);
+	assert_string_equal(p.p_id, id);
+	/* A changed name is written durably, to the same person. */
+	free(p.p_family_name);
+	p.p_family_name = strdup("Janssens");
+	fault.fe_durable = 0;
+	r = login_done("ar-3");
+	assert_int_equal(store_login_complete(fx->fx_store, &p, &r), SL_OK);
+	assert_int_equal(fault.fe_durable, 1);
+	assert_string_equal(p.p_id, id);
+	assert_int_equal(store_person_get(fx->fx_store, id, &got), SL_OK);
+	assert_string_equal(got.p_family_name, "Janssens");
+	store_person_clear(&got);
+	/* Answered already: SL_ENOTFOUND, and a new person is not stored. */
+	store_person_clear(&p);
+	p = (struct store_person){ .p_rrn = strdup("90010100123"), .p_given_name = strdup("Bo") };
+	assert_int_equal(store_login_complete(fx->fx_store, &p, &r), SL_ENOTFOUND);
+	assert_null(p.p_id);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
+	/* Retried by the engine: the outcome of one run. */
+	fault.fe_commits = 1;
+	put_authreq(fx->fx_store, "ar-4");
+	r = login_done("ar-4");
+	assert_int_equal(store_login_complete(fx->fx_store, &p, &r), SL_OK);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 2);
+	free(id);
+	store_person_clear(&p);
+}
+
+/* A login's answer is one transaction: the request deleted, the session
+ * in place of the old one, the audit row, the code; durable when it has
+ * an audit row.  A request answered already writes nothing. */
+static void
+test_login_issue_one_transaction(void **state)
+{
+	struct fixture *fx = faulty(state);
+	const struct store_session old = { .s_id = (char *)"ses-old",
+		.s_person_id = (char *)"person-1",
+		.s_auth_time = 1,
+		.s_expires = sl_now() + 600 };
+	const struct store_session ses = { .s_id = (char *)"ses-new",
+		.s_person_id = (char *)"person-1",
+		.s_auth_time = 2,
+		.s_expires = sl_now() + 600 };
+	const struct store_audit au = { .au_event = "login", .au_result = "ok", .au_person_id = "person-1" };
+	struct store_code co = { .co_hash = (char *)"code-li",
+		.co_grant_id = (char *)"grant-li",
+		.co_client_id = (char *)"client-a",
+		.co_person_id = (char *)"person-1",
+		.co_session_id = (char *)"ses-new",
+		.co_redirect_uri = (char *)"https://rp.example/cb",
+		.co_scope = (char *)"openid",
+		.co_challenge = (char *)"c",
+		.co_auth_time = 2,
+		.co_expires = sl_now() + 60 };
+	struct store_login_issue li = {
+		.li_req_id = "ar-li", .li_old_session = "ses-old", .li_session = &ses, .li_audit = &au, .li_code = &co
+	};
+	struct store_session got;
+	struct store_code redeemed;
+	struct store_authreq ar, done = login_done("ar-li");
+	int64_t n = 0;
+
+	assert_int_equal(store_session_put(fx->fx_store, &old), SL_OK);
+	put_authreq(fx->fx_store, "ar-li");
+	fault.fe_begun = fault.fe_durable = 0;
+	fault.fe_commits = 1; /* and once more after a retry */
+	assert_int_equal(store_login_issue(fx->fx_store, &li), SL_OK);
+	assert_int_equal(fault.fe_begun, 2);
+	assert_int_equal(fault.fe_durable, 2);
+	assert_int_equal(store_authreq_get(fx->fx_store, "ar-li", &ar), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_complete(fx->fx_store, &done), SL_ENOTFOUND);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE id = 'ar-li'"
+						" AND status = 'answered'"),
+		1);
+	assert_int_equal(store_session_get(fx->fx_store, "ses-old", &got), SL_ENOTFOUND);
+	assert_int_equal(store_session_get(fx->fx_store, "ses-new", &got), SL_OK);
+	store_session_clear(&got);
+	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_code_redeem(fx->fx_store, "code-li", "client-a", &redeemed), SL_OK);
+	assert_string_equal(redeemed.co_session_id, "ses-new");
+	store_code_clear(&redeemed);
+	/* The same answer again: the request is gone, nothing else is written. */
+	co.co_hash = (char *)"code-li-2";
+	assert_int_equal(store_login_issue(fx->fx_store, &li), SL_ENOTFOUND);
+	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-li-2'"), 0);
+	/* No audit row (an SSO answer): not durable. */
+	put_authreq(fx->fx_store, "ar-sso");
+	li = (struct store_login_issue){ .li_req_id = "ar-sso", .li_code = &co };
+	fault.fe_durable = 0;
+	assert_int_equal(store_login_issue(fx->fx_store, &li), SL_OK);
+	assert_int_equal(fault.fe_durable, 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-li-2'"), 1);
+}
+
 int
 main(void)
 {
@@ -363,6 +587,9 @@ main(void)
 		T(test_code_redeem_retried),
 		T(test_person_upsert_retried),
 		T(test_purge_retried_counts_once),
+		T(test_code_exchange_one_transaction),
+		T(test_login_complete_durable_when_person_changes),
+		T(test_login_issue_one_transaction),
 	};
 #undef T
 

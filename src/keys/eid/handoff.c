@@ -155,17 +155,12 @@ static void
 return_finish(
 	struct server *srv, struct http_request *rq, int lang, struct oidc_pending *p, struct store_person *person)
 {
-	const char *req = http_param(rq, "req");
 	struct sl_err err = { 0 };
 
-	if (oidc_login_complete(srv, req, person, "eid", OIDC_ACR_HIGH, "[\"eid\"]", &err) != SL_OK) {
+	/* p takes the recorded outcome: no second load to finish it */
+	if (oidc_login_complete_pending(srv, p, person, "eid", OIDC_ACR_HIGH, "[\"eid\"]", &err) != SL_OK) {
 		portal_error(srv, rq, 409, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
-		return;
-	}
-	oidc_pending_clear(p);
-	if (oidc_pending_load(srv, rq, req, p) != SL_OK) {
-		request_gone(srv, rq, lang);
 		return;
 	}
 	oidc_login_finish(srv, rq, p);
