@@ -24,6 +24,7 @@
 struct store {
 	pthread_mutex_t st_lock;
 	pthread_cond_t st_free;
+	pthread_mutex_t st_writer; /* struct conn's cn_writer */
 	const struct engine *st_engine;
 	struct conn *st_conns;
 	int st_nconns;
@@ -513,6 +514,7 @@ store_open(const struct store_options *opts, struct sl_err *err)
 		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
 	pthread_mutex_init(&st->st_lock, NULL);
 	pthread_cond_init(&st->st_free, NULL);
+	pthread_mutex_init(&st->st_writer, NULL);
 	st->st_engine = e;
 	st->st_conns = calloc((size_t)n, sizeof(struct conn));
 	st->st_path = opts->so_path && e == &store_engine_sqlite ? strdup(opts->so_path) : NULL;
@@ -525,6 +527,7 @@ store_open(const struct store_options *opts, struct sl_err *err)
 	for (int i = 0; i < n; i++) {
 		struct conn *c = &st->st_conns[i];
 		c->cn_engine = e;
+		c->cn_writer = &st->st_writer;
 		st->st_nconns = i + 1;
 		if (e->e_open(c, opts, err) != SL_OK) {
 			store_close(st);
@@ -555,6 +558,7 @@ store_close(struct store *st)
 	free(st->st_conninfo);
 	pthread_mutex_destroy(&st->st_lock);
 	pthread_cond_destroy(&st->st_free);
+	pthread_mutex_destroy(&st->st_writer);
 	free(st);
 }
 

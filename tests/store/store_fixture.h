@@ -125,10 +125,12 @@ static const char fx_pg_catalog[] =
 	" $$SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema()"
 	" AND table_name = t$$;";
 
+/* The store on `path` with `pool` connections whose writers wait at most
+ * busy_ms for their turn. */
 static inline struct store *
-open_store(const char *path, int pool)
+open_store_busy(const char *path, int pool, int busy_ms)
 {
-	struct store_options opts = { .so_path = path, .so_busy_timeout_ms = 10000, .so_pool = pool };
+	struct store_options opts = { .so_path = path, .so_busy_timeout_ms = busy_ms, .so_pool = pool };
 	struct sl_err err = { 0 };
 	struct store *st;
 
@@ -141,6 +143,12 @@ open_store(const char *path, int pool)
 	if (st == NULL)
 		fail_msg("store_open %s: %s", path, err.msg);
 	return st;
+}
+
+static inline struct store *
+open_store(const char *path, int pool)
+{
+	return open_store_busy(path, pool, 10000);
 }
 
 /* The binary's database on the server, made at its first test and
