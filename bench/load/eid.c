@@ -275,6 +275,14 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 	e.e_card = calloc((size_t)o->o_workers, sizeof(*e.e_card));
 	if (e.e_agent == NULL || e.e_card == NULL)
 		goto out;
+	snprintf(url, sizeof(url), "%s/healthz", s->s_eid_base);
+	/* SLEUTEL_BENCH_EID=login: the eID login figure alone, so that a
+	 * profile through SLEUTEL_BENCH_WRAP holds nothing else */
+	if (getenv("SLEUTEL_BENCH_EID") != NULL && strcmp(getenv("SLEUTEL_BENCH_EID"), "login") == 0) {
+		rc = figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login,
+			s->s_pid);
+		goto out;
+	}
 	snprintf(url, sizeof(url), "%s/healthz", s->s_base);
 	if (figure(o, &e, "TLS handshake, portal, no client cert", op_handshake, url, false, out, &plain, s->s_pid) !=
 		0)

@@ -79,6 +79,13 @@ test('the same card twice, and a renewed card of the same person, give the same 
   const a = await eidCodeFlow(server, rp, card.args);
   const b = await eidCodeFlow(server, rp, card.args);
   assert.equal(a.claims.sub, b.claims.sub);
+  // The second time the verdict and the parsed certificate come from the
+  // validator's cache: the identity read from it is the same.
+  for (const c of ['given_name', 'family_name', 'birthdate', 'national_register_number'])
+    assert.equal(b.userinfo[c], a.userinfo[c], c);
+  assert.equal(b.userinfo.family_name, 'Claes');
+  assert.equal(b.userinfo.birthdate, '1967-08-23');
+  assert.equal(b.userinfo.national_register_number, card.rrn);
   // Another card of the same person (a renewed card) is the same person.
   const renewed = await issueCard(server.pkiDir, dir, { name: 'Els Claes', rrn: card.rrn });
   const c = await eidCodeFlow(server, rp, renewed.args);

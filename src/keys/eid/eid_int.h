@@ -39,4 +39,10 @@ enum eid_status eid_revocation_status(struct eid_validator *v, X509 *leaf, X509 
 	char *detail, size_t detail_len);
 void eid_crl_cache_free(struct eid_validator *v);
 
+/* identity.c: eid_identity_from_der() on a certificate the validator has
+ * already parsed from `len` bytes, of which the parse used `used` (trailing
+ * bytes are refused the same way), so a login decodes its leaf once. */
+int eid_identity_from_x509(
+	const X509 *x, size_t len, size_t used, int64_t now, struct eid_identity *out, struct sl_err *err);
+
 #endif

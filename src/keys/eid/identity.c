@@ -36,7 +36,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include "eid.h"
+#include "eid_int.h"
 
 #define EID_RRN_LEN 11 /* digits in a national register number */
 #define EID_NAME_MAX 200 /* bytes of UTF-8 in SN, GN or the issuer CN */
@@ -369,6 +369,28 @@ identity_card(const X509 *x, int64_t now, struct eid_identity *out, struct sl_er
 	return SL_OK;
 }
 
+/* The subject and the issuer of a certificate already parsed from `len`
+ * bytes of which it used `used` (the rules of eid_identity_from_der). */
+int
+eid_identity_from_x509(const X509 *x, size_t len, size_t used, int64_t now, struct eid_identity *out, struct sl_err *err)
+{
+	int rc;
+
+	if (out == NULL)
+		return sl_fail(err, SL_EINVAL, "no identity to fill");
+	memset(out, 0, sizeof(*out));
+	if (len > EID_CERT_MAX)
+		return sl_fail(err, SL_ETOOBIG, "the certificate is larger than %d bytes", EID_CERT_MAX);
+	if (used != len)
+		return sl_fail(err, SL_EINVAL, "trailing bytes after the certificate");
+	rc = identity_subject(x, out, err);
+	if (rc == SL_OK)
+		rc = identity_card(x, now, out, err);
+	if (rc != SL_OK)
+		eid_identity_clear(out);
+	return rc;
+}
+
 /*
  * `out` is cleared first; on success the caller owns its strings and frees
  * them with eid_identity_clear(), on failure nothing is left to free.  The
@@ -395,16 +417,8 @@ eid_identity_from_der(const uint8_t *der, size_t len, int64_t now, struct eid_id
 		ERR_clear_error();
 		return sl_fail(err, SL_EINVAL, "not a DER certificate");
 	}
-	if (p != der + len) {
-		rc = sl_fail(err, SL_EINVAL, "trailing bytes after the certificate");
-	} else {
-		rc = identity_subject(x, out, err);
-		if (rc == SL_OK)
-			rc = identity_card(x, now, out, err);
-	}
+	rc = eid_identity_from_x509(x, len, (size_t)(p - der), now, out, err);
 	X509_free(x);
-	if (rc != SL_OK)
-		eid_identity_clear(out);
 	return rc;
 }
 

@@ -9,7 +9,9 @@
  *
  * A verdict that passed every check is cached by the certificate's SHA-256
  * until its revocation answer must be refreshed (and never past notAfter),
- * so a returning card costs no signature verification and no fetch.
+ * with the certificate as parsed then: a returning card costs no signature
+ * verification, no fetch and no decode, and still passes through every
+ * check above but the path and revocation.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,13 @@ struct eid_cache_entry {
 	uint8_t ce_hash[32];
 	int64_t ce_until;
 	enum eid_verdict ce_verdict;
+	/* The certificate as parsed when the verdict was made (a reference):
+	 * a returning card is not decoded again (d2i_X509 is OpenSSL 3's
+	 * costliest step of a login, its key decoder) but still goes through
+	 * every check of eid_validate(); ce_used is how many bytes of its DER
+	 * the parse used, for the trailing-bytes rule. */
+	X509 *ce_leaf;
+	size_t ce_used;
 };
 
 static const char *const verdict_names[EID_VERDICT_COUNT] = { "ok", "no_certificate", "expired", "not_yet_valid",
@@ -143,6 +152,8 @@ eid_validator_free(struct eid_validator *v)
 		return;
 	X509_STORE_free(v->v_store);
 	eid_crl_cache_free(v);
+	for (size_t i = 0; v->v_cache != NULL && i < v->v_cache_len; i++)
+		X509_free(v->v_cache[i].ce_leaf);
 	free(v->v_cache);
 	free(v->ev_ocsp_url_copy);
 	free(v->ev_crl_url_copy);
@@ -230,16 +241,20 @@ verify_chain(struct eid_validator *v, X509 *leaf, STACK_OF(X509) * extra, int64_
 	return verdict;
 }
 
+/* On a hit, *leaf is a new reference to the certificate of those bytes. */
 static bool
-cache_get(struct eid_validator *v, const uint8_t hash[32], int64_t now, enum eid_verdict *out)
+cache_get(struct eid_validator *v, const uint8_t hash[32], int64_t now, enum eid_verdict *out, X509 **leaf,
+	size_t *used)
 {
 	bool hit = false;
 
 	pthread_mutex_lock(&v->v_lock);
 	for (size_t i = 0; i < v->v_cache_len; i++) {
 		struct eid_cache_entry *e = &v->v_cache[i];
-		if (memcmp(e->ce_hash, hash, 32) == 0 && e->ce_until > now) {
+		if (memcmp(e->ce_hash, hash, 32) == 0 && e->ce_until > now && X509_up_ref(e->ce_leaf) == 1) {
 			*out = e->ce_verdict;
+			*leaf = e->ce_leaf;
+			*used = e->ce_used;
 			hit = true;
 			break;
 		}
@@ -250,10 +265,14 @@ cache_get(struct eid_validator *v, const uint8_t hash[32], int64_t now, enum eid
 
 /* Bounded: an expired entry, or else the one expiring first, makes room. */
 static void
-cache_put(struct eid_validator *v, const uint8_t hash[32], int64_t until, enum eid_verdict verdict, int64_t now)
+cache_put(struct eid_validator *v, const uint8_t hash[32], int64_t until, enum eid_verdict verdict, int64_t now,
+	X509 *leaf, size_t used)
 {
 	size_t slot = 0, max = (size_t)(v->ev.ev_cache_max > 0 ? v->ev.ev_cache_max : 1);
+	X509 *old = NULL;
 
+	if (X509_up_ref(leaf) != 1)
+		return; /* not cached: checked afresh next time */
 	pthread_mutex_lock(&v->v_lock);
 	if (v->v_cache_len < max) {
 		slot = v->v_cache_len++;
@@ -267,10 +286,14 @@ cache_put(struct eid_validator *v, const uint8_t hash[32], int64_t until, enum e
 				slot = i;
 		}
 	}
+	old = v->v_cache[slot].ce_leaf;
 	memcpy(v->v_cache[slot].ce_hash, hash, 32);
 	v->v_cache[slot].ce_until = until;
 	v->v_cache[slot].ce_verdict = verdict;
+	v->v_cache[slot].ce_leaf = leaf;
+	v->v_cache[slot].ce_used = used;
 	pthread_mutex_unlock(&v->v_lock);
+	X509_free(old);
 }
 
 static int64_t
@@ -283,16 +306,38 @@ not_after(X509 *x)
 	return (int64_t)timegm(&tm);
 }
 
-static enum eid_verdict
-check_fresh(struct eid_validator *v, X509 *leaf, STACK_OF(X509) * extra, int64_t now, const uint8_t hash[32],
-	struct eid_result *out)
+/* The client's further certificates, untrusted helpers for path building:
+ * parsed only on a cache miss (a returning card needs no path). NULL when
+ * out of memory; one that does not parse is left out. */
+static STACK_OF(X509) * extra_certs(const uint8_t *const *ders, const size_t *lens, size_t n)
 {
+	STACK_OF(X509) *extra = sk_X509_new_null();
+
+	for (size_t i = 1; extra != NULL && i < n && i < EID_MAX_CHAIN; i++) {
+		const unsigned char *q = ders[i];
+		X509 *x = d2i_X509(NULL, &q, (long)lens[i]);
+		if (x != NULL)
+			sk_X509_push(extra, x);
+	}
+	return extra;
+}
+
+static enum eid_verdict
+check_fresh(struct eid_validator *v, X509 *leaf, size_t used, const uint8_t *const *ders, const size_t *lens,
+	size_t n, int64_t now, const uint8_t hash[32], struct eid_result *out)
+{
+	STACK_OF(X509) *extra = extra_certs(ders, lens, n);
 	X509 *issuer = NULL;
 	int64_t until = 0;
 	enum eid_status st;
 	enum eid_verdict verdict;
 
+	if (extra == NULL) {
+		snprintf(out->er_detail, sizeof(out->er_detail), "out of memory");
+		return EID_STATUS_UNAVAILABLE;
+	}
 	verdict = verify_chain(v, leaf, extra, now, &issuer, out->er_detail, sizeof(out->er_detail));
+	sk_X509_pop_free(extra, X509_free);
 	if (verdict != EID_OK)
 		return verdict;
 	st = eid_revocation_status(v, leaf, issuer, now, &until, out->er_detail, sizeof(out->er_detail));
@@ -302,7 +347,7 @@ check_fresh(struct eid_validator *v, X509 *leaf, STACK_OF(X509) * extra, int64_t
 			snprintf(out->er_detail, sizeof(out->er_detail), "unknown to the issuer's OCSP responder");
 		/* Only for as long as the answer holds: "unknown" is not final
 		 * (RFC 6960 §2.2) and a hold can be lifted. */
-		cache_put(v, hash, until < not_after(leaf) ? until : not_after(leaf), EID_REVOKED, now);
+		cache_put(v, hash, until < not_after(leaf) ? until : not_after(leaf), EID_REVOKED, now, leaf, used);
 		return EID_REVOKED;
 	}
 	if (st == EID_STATUS_NONE) {
@@ -313,36 +358,45 @@ check_fresh(struct eid_validator *v, X509 *leaf, STACK_OF(X509) * extra, int64_t
 	}
 	if (until > not_after(leaf))
 		until = not_after(leaf);
-	cache_put(v, hash, until, EID_OK, now);
+	cache_put(v, hash, until, EID_OK, now, leaf, used);
 	return EID_OK;
+}
+
+/* The leaf: from the verdict cache when these bytes were validated before
+ * (no second decode), else parsed; NULL when it does not parse. */
+static X509 *
+leaf_of(struct eid_validator *v, const uint8_t *der, size_t len, const uint8_t hash[32], int64_t now, bool *hit,
+	enum eid_verdict *cached, size_t *used)
+{
+	const unsigned char *p = der;
+	X509 *leaf = NULL;
+
+	*hit = cache_get(v, hash, now, cached, &leaf, used);
+	if (*hit)
+		return leaf;
+	leaf = d2i_X509(NULL, &p, (long)len);
+	*used = (size_t)(p - der);
+	return leaf;
 }
 
 void
 eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
 	struct eid_result *out)
 {
-	const unsigned char *p;
-	STACK_OF(X509) *extra = sk_X509_new_null();
 	uint8_t hash[32];
 	struct sl_err err = { 0 };
 	X509 *leaf = NULL;
-	enum eid_verdict verdict;
+	enum eid_verdict verdict = EID_MALFORMED, cached = EID_MALFORMED;
+	size_t used = 0;
+	bool hit = false;
 
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
 		out->er_verdict = EID_NO_CERT;
-		sk_X509_free(extra);
 		return;
 	}
-	p = ders[0];
-	leaf = d2i_X509(NULL, &p, (long)lens[0]);
-	for (size_t i = 1; leaf != NULL && extra != NULL && i < n && i < 8; i++) {
-		const unsigned char *q = ders[i];
-		X509 *x = d2i_X509(NULL, &q, (long)lens[i]);
-		if (x != NULL)
-			sk_X509_push(extra, x);
-	}
-	if (leaf == NULL || extra == NULL || crypto_sha256(ders[0], lens[0], hash) != SL_OK) {
+	if (crypto_sha256(ders[0], lens[0], hash) != SL_OK ||
+		(leaf = leaf_of(v, ders[0], lens[0], hash, now, &hit, &cached, &used)) == NULL) {
 		verdict = EID_MALFORMED;
 	} else if (!key_strong(leaf)) {
 		verdict = EID_WEAK_KEY;
@@ -352,16 +406,17 @@ eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *
 		verdict = EID_EXPIRED;
 	} else if (X509_cmp_time(X509_get0_notBefore(leaf), &(time_t){ (time_t)now }) > 0) {
 		verdict = EID_NOT_YET_VALID;
-	} else if (!cache_get(v, hash, now, &verdict)) {
-		verdict = check_fresh(v, leaf, extra, now, hash, out);
+	} else {
+		/* a verdict cached for these bytes, or the path and revocation now */
+		verdict = hit ? cached : check_fresh(v, leaf, used, ders, lens, n, now, hash, out);
 	}
-	if (verdict == EID_OK && eid_identity_from_der(ders[0], lens[0], now, &out->er_identity, &err) != SL_OK) {
+	/* the leaf parsed above, not a second decode of the same DER */
+	if (verdict == EID_OK && eid_identity_from_x509(leaf, lens[0], used, now, &out->er_identity, &err) != SL_OK) {
 		verdict = EID_BAD_IDENTITY;
 		snprintf(out->er_detail, sizeof(out->er_detail), "%s", err.msg);
 	}
 	out->er_verdict = verdict;
 	X509_free(leaf);
-	sk_X509_pop_free(extra, X509_free);
 }
 
 void
