@@ -14,6 +14,10 @@
  * with the card (full handshake, validation, verdict cache warm after the
  * first) → back on the portal → code → /token with an ID token.
  *
+ * SLEUTEL_BENCH_EID=login in the environment runs the eID login figure
+ * alone (no handshake figures, no GnuTLS reference), for a profile of it
+ * through SLEUTEL_BENCH_WRAP.
+ *
  * bl_eid_nodes: the eID login alone on several nodes of one installation
  * (pgnodes.c), the portal and the eID origin each one URL in front of the
  * nodes: the browser on node w % n, the card's handshake and the RP on the
@@ -266,6 +270,7 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
 	struct eid e = { .e_srv = s, .e_origin = s->s_base, .e_eid_origin = s->s_eid_base };
 	struct bl_result plain, cert, resumed, login;
+	const char *only = getenv("SLEUTEL_BENCH_EID");
 	char url[300];
 	int rc = -1;
 
@@ -278,7 +283,7 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 	snprintf(url, sizeof(url), "%s/healthz", s->s_eid_base);
 	/* SLEUTEL_BENCH_EID=login: the eID login figure alone, so that a
 	 * profile through SLEUTEL_BENCH_WRAP holds nothing else */
-	if (getenv("SLEUTEL_BENCH_EID") != NULL && strcmp(getenv("SLEUTEL_BENCH_EID"), "login") == 0) {
+	if (only != NULL && strcmp(only, "login") == 0) {
 		rc = figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login,
 			s->s_pid);
 		goto out;

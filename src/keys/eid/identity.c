@@ -372,7 +372,8 @@ identity_card(const X509 *x, int64_t now, struct eid_identity *out, struct sl_er
 /* The subject and the issuer of a certificate already parsed from `len`
  * bytes of which it used `used` (the rules of eid_identity_from_der). */
 int
-eid_identity_from_x509(const X509 *x, size_t len, size_t used, int64_t now, struct eid_identity *out, struct sl_err *err)
+eid_identity_from_x509(
+	const X509 *x, size_t len, size_t used, int64_t now, struct eid_identity *out, struct sl_err *err)
 {
 	int rc;
 

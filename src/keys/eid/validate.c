@@ -243,8 +243,8 @@ verify_chain(struct eid_validator *v, X509 *leaf, STACK_OF(X509) * extra, int64_
 
 /* On a hit, *leaf is a new reference to the certificate of those bytes. */
 static bool
-cache_get(struct eid_validator *v, const uint8_t hash[32], int64_t now, enum eid_verdict *out, X509 **leaf,
-	size_t *used)
+cache_get(
+	struct eid_validator *v, const uint8_t hash[32], int64_t now, enum eid_verdict *out, X509 **leaf, size_t *used)
 {
 	bool hit = false;
 
@@ -323,8 +323,8 @@ static STACK_OF(X509) * extra_certs(const uint8_t *const *ders, const size_t *le
 }
 
 static enum eid_verdict
-check_fresh(struct eid_validator *v, X509 *leaf, size_t used, const uint8_t *const *ders, const size_t *lens,
-	size_t n, int64_t now, const uint8_t hash[32], struct eid_result *out)
+check_fresh(struct eid_validator *v, X509 *leaf, size_t used, const uint8_t *const *ders, const size_t *lens, size_t n,
+	int64_t now, const uint8_t hash[32], struct eid_result *out)
 {
 	STACK_OF(X509) *extra = extra_certs(ders, lens, n);
 	X509 *issuer = NULL;
