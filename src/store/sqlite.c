@@ -12,6 +12,7 @@
  * records, NORMAL for short-lived login state (see store.h); the
  * connection switches `PRAGMA synchronous` only when the class changes.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,12 +57,26 @@ raw(struct stmt *s)
 	return ((struct sqlite_stmt *)s)->ss_stmt;
 }
 
+/* The library's process-wide settings, before its first use.  Without
+ * memory statistics every sqlite3_malloc and free of every connection goes
+ * through one global mutex: futex calls when the pool's threads meet
+ * (SQLITE_CONFIG_MEMSTATUS, docs/performance.md).  When the library was
+ * initialized already, sqlite3_config refuses and the default stays. */
+static void
+sqlite_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int
 sqlite_open(struct conn *c, const struct store_options *opts, struct sl_err *err)
 {
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	struct sqlite_conn *sc = calloc(1, sizeof(*sc));
+	struct sqlite_conn *sc;
 
+	pthread_once(&configured, sqlite_configure);
+	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	c->cn_impl = sc;
