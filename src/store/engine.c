@@ -40,7 +40,7 @@ struct store {
 	 * sleeping in SQLite's busy handler (1 to 100 ms polls: the confirm ->
 	 * resume tail, docs/performance.md), and the writer's page cache
 	 * stays valid from one write to the next, since no other connection
-	 * of the process writes (pread per login 56 -> see docs/performance.md). */
+	 * of the process writes (strace, trivial login: pread64 57 -> 20-22 a login). */
 	pthread_mutex_t st_writer;
 	struct conn *st_wconn;
 	int st_busy_ms; /* [store] busy_timeout_ms: the longest wait for a turn */
@@ -588,7 +588,8 @@ store_open(const struct store_options *opts, struct sl_err *err)
 	st->st_idle = calloc((size_t)n, sizeof(struct conn *));
 	st->st_path = opts->so_path && e == &store_engine_sqlite ? strdup(opts->so_path) : NULL;
 	st->st_conninfo = opts->so_conninfo && e == &store_engine_pg ? strdup(opts->so_conninfo) : NULL;
-	if (st->st_conns == NULL || st->st_idle == NULL || (opts->so_path && e == &store_engine_sqlite && st->st_path == NULL) ||
+	if (st->st_conns == NULL || st->st_idle == NULL ||
+		(opts->so_path && e == &store_engine_sqlite && st->st_path == NULL) ||
 		(opts->so_conninfo && e == &store_engine_pg && st->st_conninfo == NULL)) {
 		store_close(st);
 		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
