@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +44,7 @@ struct store {
 	 * of the process writes (strace, trivial login: pread64 57 -> 20-22 a login). */
 	pthread_mutex_t st_writer;
 	struct conn *st_wconn;
+	atomic_int st_wwaiting; /* writers waiting for their turn: read_one leaves them st_wconn */
 	int st_busy_ms; /* [store] busy_timeout_ms: the longest wait for a turn */
 	char *st_path; /* sqlite */
 	char *st_conninfo; /* postgresql; may hold a password */
@@ -102,7 +104,9 @@ writer_take(struct store *st)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
+	atomic_fetch_add(&st->st_wwaiting, 1);
 	r = pthread_mutex_timedlock(&st->st_writer, &until);
+	atomic_fetch_sub(&st->st_wwaiting, 1);
 	if (r == 0)
 		return SL_OK;
 	log_error("no turn to write within busy_timeout_ms (%d ms): %s", st->st_busy_ms,
@@ -384,13 +388,27 @@ conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, r
 	return rc;
 }
 
+/* A read of one row goes on the writer's connection when it is free and no
+ * writer waits for it: its page cache is valid, since every write of the
+ * process goes through it, where a pooled connection's whole cache is
+ * dropped by any write of another connection (SQLite), and re-read with a
+ * pread per page.  Only here: the row reader only copies the row, where
+ * read_each's callback or a caller holding a connection might write. */
+static struct conn *
+reader_get(struct store *st)
+{
+	if (st->st_wconn != NULL && atomic_load(&st->st_wwaiting) == 0 && pthread_mutex_trylock(&st->st_writer) == 0)
+		return st->st_wconn;
+	return conn_get(st);
+}
+
 int
 read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out)
 {
-	struct conn *c = conn_get(st);
+	struct conn *c = reader_get(st);
 	int rc = conn_read_one(c, id, b, n, rd, out);
 
-	conn_put(st, c);
+	writer_put(st, c);
 	return rc;
 }
 
