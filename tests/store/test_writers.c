@@ -135,6 +135,28 @@ holder_run(void *arg)
 	return NULL;
 }
 
+/* The holder's thread, started and inside its transaction. */
+static void
+holder_start(struct holder *h, pthread_t *t)
+{
+	assert_int_equal(pthread_create(t, NULL, holder_run, h), 0);
+	pthread_mutex_lock(&h->h_lock);
+	while (!h->h_inside)
+		pthread_cond_wait(&h->h_cond, &h->h_lock);
+	pthread_mutex_unlock(&h->h_lock);
+}
+
+/* Lets the holder commit and waits for its thread. */
+static void
+holder_release(struct holder *h, pthread_t t)
+{
+	pthread_mutex_lock(&h->h_lock);
+	h->h_release = true;
+	pthread_cond_broadcast(&h->h_cond);
+	pthread_mutex_unlock(&h->h_lock);
+	pthread_join(t, NULL);
+}
+
 /* While one writer holds its transaction, another waits at most the busy
  * timeout and fails with SL_ESTORE (SQLite: one writer per database), or
  * goes ahead (PostgreSQL: rows of their own); the holder then commits. */
@@ -149,11 +171,7 @@ test_a_held_writer_bounds_the_wait(void **state)
 
 	reopen(fx, 300);
 	h.h_store = fx->fx_store;
-	assert_int_equal(pthread_create(&t, NULL, holder_run, &h), 0);
-	pthread_mutex_lock(&h.h_lock);
-	while (!h.h_inside)
-		pthread_cond_wait(&h.h_cond, &h.h_lock);
-	pthread_mutex_unlock(&h.h_lock);
+	holder_start(&h, &t);
 
 	start = now_ms();
 	rc = tx_run(fx->fx_store, DUR_NORMAL, jti_tx, "second");
@@ -167,11 +185,7 @@ test_a_held_writer_bounds_the_wait(void **state)
 		assert_true(waited < 3000);
 	}
 
-	pthread_mutex_lock(&h.h_lock);
-	h.h_release = true;
-	pthread_cond_broadcast(&h.h_cond);
-	pthread_mutex_unlock(&h.h_lock);
-	pthread_join(t, NULL);
+	holder_release(&h, t);
 	assert_int_equal(h.h_rc, SL_OK);
 	assert_int_equal(jti_count(fx, "held"), 1);
 	assert_int_equal(jti_count(fx, "second"), fx_pg() ? 1 : 0);
@@ -219,11 +233,7 @@ test_the_next_writer_goes_at_once(void **state)
 
 	reopen(fx, 10000);
 	h.h_store = fx->fx_store;
-	assert_int_equal(pthread_create(&th, NULL, holder_run, &h), 0);
-	pthread_mutex_lock(&h.h_lock);
-	while (!h.h_inside)
-		pthread_cond_wait(&h.h_cond, &h.h_lock);
-	pthread_mutex_unlock(&h.h_lock);
+	holder_start(&h, &th);
 
 	assert_int_equal(pthread_create(&tr, NULL, releaser_run, &r), 0);
 	assert_int_equal(tx_run(fx->fx_store, DUR_NORMAL, jti_tx, "next"), SL_OK);
@@ -264,22 +274,14 @@ test_reads_go_on_while_a_writer_holds(void **state)
 
 	reopen(fx, 10000);
 	h.h_store = fx->fx_store;
-	assert_int_equal(pthread_create(&t, NULL, holder_run, &h), 0);
-	pthread_mutex_lock(&h.h_lock);
-	while (!h.h_inside)
-		pthread_cond_wait(&h.h_cond, &h.h_lock);
-	pthread_mutex_unlock(&h.h_lock);
+	holder_start(&h, &t);
 
 	start = now_ms();
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(audit_count(fx->fx_store), 0);
 	assert_true(now_ms() - start < 1000);
 
-	pthread_mutex_lock(&h.h_lock);
-	h.h_release = true;
-	pthread_cond_broadcast(&h.h_cond);
-	pthread_mutex_unlock(&h.h_lock);
-	pthread_join(t, NULL);
+	holder_release(&h, t);
 	assert_int_equal(h.h_rc, SL_OK);
 }
 
