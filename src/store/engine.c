@@ -3,12 +3,16 @@
  * to the engine's primitives, transactions with retries, and the helpers
  * the record files are written in.
  *
- * A fixed pool of connections, one borrowed per operation.  Under SQLite
- * readers run in parallel under WAL while writers queue on its lock; under
- * PostgreSQL every connection is a server backend and write transactions
- * are serializable, retried when the server says so (tx_run).
+ * A fixed pool of connections, one borrowed per operation, the most
+ * recently returned first.  Under SQLite readers run in parallel under WAL
+ * and the writers of the process take turns on the store's writer mutex,
+ * all on one connection of their own (e_one_writer); under PostgreSQL every
+ * connection is a server backend and write transactions are serializable,
+ * retried when the server says so (tx_run).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,10 +28,24 @@
 struct store {
 	pthread_mutex_t st_lock;
 	pthread_cond_t st_free;
-	pthread_mutex_t st_writer; /* struct conn's cn_writer */
 	const struct engine *st_engine;
-	struct conn *st_conns;
-	int st_nconns;
+	struct conn *st_conns; /* the readers' pool, then the writer (st_wconn) */
+	int st_nconns; /* opened, for store_close */
+	/* The free connections of the pool, a stack: the most recently used
+	 * one first, whose page cache (SQLite) is the likeliest to be valid. */
+	struct conn **st_idle;
+	int st_nidle;
+	int st_waiting; /* threads in conn_get's wait: conn_put wakes one */
+	/* e_one_writer engines: the writers' turn and their connection.  A
+	 * waiting writer goes the moment the one before ends, instead of
+	 * sleeping in SQLite's busy handler (1 to 100 ms polls: the confirm ->
+	 * resume tail, docs/performance.md), and the writer's page cache
+	 * stays valid from one write to the next, since no other connection
+	 * of the process writes (strace, trivial login: pread64 57 -> 20-22 a login). */
+	pthread_mutex_t st_writer;
+	struct conn *st_wconn;
+	atomic_int st_wwaiting; /* writers waiting for their turn: read_one leaves them st_wconn */
+	int st_busy_ms; /* [store] busy_timeout_ms: the longest wait for a turn */
 	char *st_path; /* sqlite */
 	char *st_conninfo; /* postgresql; may hold a password */
 	struct notifier *st_notifier; /* notify.c */
@@ -38,21 +56,16 @@ struct store {
 struct conn *
 conn_get(struct store *st)
 {
-	struct conn *c = NULL;
+	struct conn *c;
 
 	pthread_mutex_lock(&st->st_lock);
-	for (;;) {
-		for (int i = 0; i < st->st_nconns; i++) {
-			if (!st->st_conns[i].cn_busy) {
-				c = &st->st_conns[i];
-				c->cn_busy = true;
-				break;
-			}
-		}
-		if (c != NULL)
-			break;
+	while (st->st_nidle == 0) {
+		st->st_waiting++;
 		pthread_cond_wait(&st->st_free, &st->st_lock);
+		st->st_waiting--;
 	}
+	c = st->st_idle[--st->st_nidle];
+	c->cn_busy = true;
 	pthread_mutex_unlock(&st->st_lock);
 	return c;
 }
@@ -60,10 +73,64 @@ conn_get(struct store *st)
 void
 conn_put(struct store *st, struct conn *c)
 {
+	bool wake;
+
 	pthread_mutex_lock(&st->st_lock);
 	c->cn_busy = false;
-	pthread_cond_signal(&st->st_free);
+	st->st_idle[st->st_nidle++] = c;
+	wake = st->st_waiting > 0;
 	pthread_mutex_unlock(&st->st_lock);
+	if (wake)
+		pthread_cond_signal(&st->st_free);
+}
+
+struct conn *
+conn_writer(struct store *st)
+{
+	return st->st_wconn;
+}
+
+/* Wait for the writers' turn, at most the busy timeout. */
+static int
+writer_take(struct store *st)
+{
+	struct timespec until;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += st->st_busy_ms / 1000;
+	until.tv_nsec += (long)(st->st_busy_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	atomic_fetch_add(&st->st_wwaiting, 1);
+	r = pthread_mutex_timedlock(&st->st_writer, &until);
+	atomic_fetch_sub(&st->st_wwaiting, 1);
+	if (r == 0)
+		return SL_OK;
+	log_error("no turn to write within busy_timeout_ms (%d ms): %s", st->st_busy_ms,
+		r == ETIMEDOUT ? "other writers held the database" : "lock failed");
+	return SL_ESTORE;
+}
+
+/* The connection of a write transaction: the writer's, on its turn, or
+ * one of the pool.  NULL: no turn within the busy timeout. */
+static struct conn *
+writer_get(struct store *st)
+{
+	if (st->st_wconn == NULL)
+		return conn_get(st);
+	return writer_take(st) == SL_OK ? st->st_wconn : NULL;
+}
+
+static void
+writer_put(struct store *st, struct conn *c)
+{
+	if (c == st->st_wconn)
+		pthread_mutex_unlock(&st->st_writer);
+	else
+		conn_put(st, c);
 }
 
 /* ---- dispatch ---- */
@@ -218,9 +285,11 @@ tx_pause(int attempt)
 static int
 tx_loop(struct store *st, enum durability d, bool one_statement, tx_fn fn, void *ctx)
 {
-	struct conn *c = conn_get(st);
+	struct conn *c = writer_get(st);
 	int rc = SL_OK;
 
+	if (c == NULL)
+		return SL_ESTORE;
 	for (int attempt = 1; attempt <= TX_TRIES; attempt++) {
 		if (attempt > 1)
 			tx_pause(attempt);
@@ -233,7 +302,7 @@ tx_loop(struct store *st, enum durability d, bool one_statement, tx_fn fn, void 
 	}
 	if (c->cn_retry)
 		log_error("a transaction was still in conflict after %d tries", TX_TRIES);
-	conn_put(st, c);
+	writer_put(st, c);
 	return rc;
 }
 
@@ -319,13 +388,27 @@ conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, r
 	return rc;
 }
 
+/* A read of one row goes on the writer's connection when it is free and no
+ * writer waits for it: its page cache is valid, since every write of the
+ * process goes through it, where a pooled connection's whole cache is
+ * dropped by any write of another connection (SQLite), and re-read with a
+ * pread per page.  Only here: the row reader only copies the row, where
+ * read_each's callback or a caller holding a connection might write. */
+static struct conn *
+reader_get(struct store *st)
+{
+	if (st->st_wconn != NULL && atomic_load(&st->st_wwaiting) == 0 && pthread_mutex_trylock(&st->st_writer) == 0)
+		return st->st_wconn;
+	return conn_get(st);
+}
+
 int
 read_one(struct store *st, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out)
 {
-	struct conn *c = conn_get(st);
+	struct conn *c = reader_get(st);
 	int rc = conn_read_one(c, id, b, n, rd, out);
 
-	conn_put(st, c);
+	writer_put(st, c);
 	return rc;
 }
 
@@ -507,6 +590,7 @@ store_open(const struct store_options *opts, struct sl_err *err)
 	const struct engine *e = engine_named(opts->so_engine);
 	struct store *st;
 	int n = opts->so_pool > 0 ? opts->so_pool : 4;
+	int total;
 
 	if (e == NULL)
 		return sl_fail(err, SL_EINVAL, "unknown store engine %s (sqlite or postgresql)", opts->so_engine), NULL;
@@ -516,18 +600,21 @@ store_open(const struct store_options *opts, struct sl_err *err)
 	pthread_cond_init(&st->st_free, NULL);
 	pthread_mutex_init(&st->st_writer, NULL);
 	st->st_engine = e;
-	st->st_conns = calloc((size_t)n, sizeof(struct conn));
+	st->st_busy_ms = opts->so_busy_timeout_ms;
+	total = n + (e->e_one_writer ? 1 : 0);
+	st->st_conns = calloc((size_t)total, sizeof(struct conn));
+	st->st_idle = calloc((size_t)n, sizeof(struct conn *));
 	st->st_path = opts->so_path && e == &store_engine_sqlite ? strdup(opts->so_path) : NULL;
 	st->st_conninfo = opts->so_conninfo && e == &store_engine_pg ? strdup(opts->so_conninfo) : NULL;
-	if (st->st_conns == NULL || (opts->so_path && e == &store_engine_sqlite && st->st_path == NULL) ||
+	if (st->st_conns == NULL || st->st_idle == NULL ||
+		(opts->so_path && e == &store_engine_sqlite && st->st_path == NULL) ||
 		(opts->so_conninfo && e == &store_engine_pg && st->st_conninfo == NULL)) {
 		store_close(st);
 		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
 	}
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < total; i++) {
 		struct conn *c = &st->st_conns[i];
 		c->cn_engine = e;
-		c->cn_writer = &st->st_writer;
 		st->st_nconns = i + 1;
 		if (e->e_open(c, opts, err) != SL_OK) {
 			store_close(st);
@@ -538,6 +625,10 @@ store_open(const struct store_options *opts, struct sl_err *err)
 			store_close(st);
 			return NULL;
 		}
+		if (i < n)
+			st->st_idle[st->st_nidle++] = c;
+		else
+			st->st_wconn = c;
 	}
 	return st;
 }
@@ -552,6 +643,7 @@ store_close(struct store *st)
 	for (int i = 0; st->st_conns != NULL && i < st->st_nconns; i++)
 		st->st_engine->e_close(&st->st_conns[i]);
 	free(st->st_conns);
+	free(st->st_idle);
 	free(st->st_path);
 	if (st->st_conninfo != NULL)
 		OPENSSL_cleanse(st->st_conninfo, strlen(st->st_conninfo));

@@ -1,20 +1,20 @@
 /*
  * sqlite.c — the embedded store engine (one node).
  *
- * Statements are prepared once per connection and kept.  Writers queue on
- * the store's writer mutex (cn_writer) before SQLite's own lock (BEGIN
- * IMMEDIATE), both bounded by the busy timeout from config, so a
- * transaction never meets a serialization failure and is never retried,
- * and a writer of this process never sleeps in SQLite's busy handler; the
- * handler is left for another process (the CLI) holding the lock.
+ * Statements are prepared once per connection and kept.  Writers run on
+ * the store's writer connection, one at a time (e_one_writer: engine.c),
+ * before SQLite's own lock (BEGIN IMMEDIATE), both bounded by the busy
+ * timeout from config, so a transaction never meets a serialization
+ * failure and is never retried, and a writer of this process never sleeps
+ * in SQLite's busy handler; the handler is left for another process (the
+ * CLI) holding the lock.
  * Each writing transaction declares its durability: FULL for durable
  * records, NORMAL for short-lived login state (see store.h); the
  * connection switches `PRAGMA synchronous` only when the class changes.
  */
-#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sqlite3.h>
 
@@ -43,8 +43,6 @@ struct sqlite_conn {
 	struct sqlite_stmt sc_stmt[Q_COUNT];
 	sqlite3_stmt *sc_tx[TX_COUNT];
 	int sc_sync;
-	int sc_busy_ms; /* [store] busy_timeout_ms */
-	bool sc_writing; /* holds cn_writer */
 };
 
 static struct sqlite_conn *
@@ -59,12 +57,26 @@ raw(struct stmt *s)
 	return ((struct sqlite_stmt *)s)->ss_stmt;
 }
 
+/* The library's process-wide settings, before its first use.  Without
+ * memory statistics every sqlite3_malloc and free of every connection goes
+ * through one global mutex: futex calls when the pool's threads meet
+ * (SQLITE_CONFIG_MEMSTATUS, docs/performance.md).  When the library was
+ * initialized already, sqlite3_config refuses and the default stays. */
+static void
+sqlite_configure(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int
 sqlite_open(struct conn *c, const struct store_options *opts, struct sl_err *err)
 {
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	struct sqlite_conn *sc = calloc(1, sizeof(*sc));
+	struct sqlite_conn *sc;
 
+	pthread_once(&configured, sqlite_configure);
+	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	c->cn_impl = sc;
@@ -74,7 +86,6 @@ sqlite_open(struct conn *c, const struct store_options *opts, struct sl_err *err
 		return sl_fail(err, SL_ESTORE, "cannot open database %s: %s", opts->so_path,
 			sc->sc_db ? sqlite3_errmsg(sc->sc_db) : "out of memory");
 	sqlite3_busy_timeout(sc->sc_db, opts->so_busy_timeout_ms);
-	sc->sc_busy_ms = opts->so_busy_timeout_ms;
 	sqlite3_extended_result_codes(sc->sc_db, 0);
 	if (c->cn_engine->e_exec(c, "PRAGMA journal_mode = WAL") != SL_OK ||
 		c->cn_engine->e_exec(c, "PRAGMA foreign_keys = ON") != SL_OK ||
@@ -263,63 +274,19 @@ tx_stmt_run(struct sqlite_conn *sc, enum tx_stmt t)
 	return SL_ESTORE;
 }
 
-/* Wait for the store's writer mutex, at most the busy timeout. */
-static int
-writer_take(struct conn *c, int busy_ms)
-{
-	struct timespec until;
-	int r;
-
-	if (c->cn_writer == NULL)
-		return SL_OK;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += busy_ms / 1000;
-	until.tv_nsec += (long)(busy_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	r = pthread_mutex_timedlock(c->cn_writer, &until);
-	if (r == 0)
-		return SL_OK;
-	log_error("no turn to write within busy_timeout_ms (%d ms): %s", busy_ms,
-		r == ETIMEDOUT ? "other writers held the database" : "lock failed");
-	return SL_ESTORE;
-}
-
-static void
-writer_give(struct conn *c)
-{
-	struct sqlite_conn *sc = sc_of(c);
-
-	if (sc->sc_writing) {
-		sc->sc_writing = false;
-		pthread_mutex_unlock(c->cn_writer);
-	}
-}
-
 /* Begin a write transaction at the given durability. */
 static int
 sqlite_tx_begin(struct conn *c, enum durability d, bool one_statement)
 {
 	struct sqlite_conn *sc = sc_of(c);
 
-	(void)one_statement; /* writers are serialized by the writer mutex anyway */
-	if (writer_take(c, sc->sc_busy_ms) != SL_OK)
-		return SL_ESTORE;
-	sc->sc_writing = c->cn_writer != NULL;
+	(void)one_statement; /* writers take turns in engine.c anyway */
 	if (sc->sc_sync != (int)d) {
-		if (tx_stmt_run(sc, d == DUR_FULL ? TX_SYNC_FULL : TX_SYNC_NORMAL) != SL_OK) {
-			writer_give(c);
+		if (tx_stmt_run(sc, d == DUR_FULL ? TX_SYNC_FULL : TX_SYNC_NORMAL) != SL_OK)
 			return SL_ESTORE;
-		}
 		sc->sc_sync = (int)d;
 	}
-	if (tx_stmt_run(sc, TX_BEGIN) != SL_OK) {
-		writer_give(c);
-		return SL_ESTORE;
-	}
-	return SL_OK;
+	return tx_stmt_run(sc, TX_BEGIN);
 }
 
 static int
@@ -333,12 +300,12 @@ sqlite_tx_end(struct conn *c, bool commit)
 	/* A failed COMMIT leaves the transaction open: roll it back. */
 	else if (!sqlite3_get_autocommit(sc->sc_db))
 		tx_stmt_run(sc, TX_ROLLBACK);
-	writer_give(c);
 	return rc;
 }
 
 const struct engine store_engine_sqlite = {
 	.e_name = "sqlite",
+	.e_one_writer = true,
 	.e_open = sqlite_open,
 	.e_close = sqlite_close,
 	.e_migrate = sqlite_migrate_conn,

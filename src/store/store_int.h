@@ -208,13 +208,6 @@ struct conn {
 	 * failure, a deadlock): the transaction is rolled back and tx_run runs
 	 * it again (SL_EBUSY once it has tried TX_TRIES times). */
 	bool cn_retry;
-	/* The store's writer queue, shared by its connections.  An engine
-	 * whose writers exclude each other anyway (SQLite: one writer per
-	 * file) takes it for a write transaction, so that the pool's writers
-	 * wait their turn here, woken the moment the writer before them
-	 * ends, instead of in SQLite's busy handler, which polls with sleeps
-	 * of 1 to 100 ms (the confirm -> resume tail, docs/performance.md). */
-	pthread_mutex_t *cn_writer;
 };
 
 /* What an engine implements.  Steps answer SL_OK (a row), SL_ENOTFOUND (no
@@ -222,6 +215,14 @@ struct conn {
  * the transaction; cn_retry set) or SL_ESTORE. */
 struct engine {
 	const char *e_name;
+	/* Writers exclude each other anyway (SQLite: one writer per file):
+	 * the store runs every write transaction on one connection of its
+	 * own, the writers of the process taking turns on a mutex bounded by
+	 * busy_timeout_ms (engine.c), so that a waiting writer goes the
+	 * moment the one before ends instead of polling in SQLite's busy
+	 * handler, and the writer's page cache stays valid (no other
+	 * connection of the process writes). */
+	bool e_one_writer;
 	int (*e_open)(struct conn *c, const struct store_options *o, struct sl_err *err);
 	void (*e_close)(struct conn *c);
 	/* Bring the schema to STORE_SCHEMA_VERSION (on one connection, before
@@ -282,13 +283,19 @@ struct bind {
 	}
 #define NBIND(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A connection of the readers' pool (the most recently returned first),
+ * waiting until one is free; conn_put returns it. */
 struct conn *conn_get(struct store *st);
 void conn_put(struct store *st, struct conn *c);
+/* The writers' own connection of an e_one_writer store, NULL otherwise
+ * (the tests put a fault-injecting engine under it). */
+struct conn *conn_writer(struct store *st);
 /* The statement, prepared once per connection, reset and unbound. */
 struct stmt *conn_stmt(struct conn *c, enum stmt_id id);
 int conn_exec(struct conn *c, const char *sql);
 int conn_changes(struct conn *c);
-/* Run fn(c, ctx) in a write transaction on a pooled connection; when the
+/* Run fn(c, ctx) in a write transaction on the writer's connection
+ * (e_one_writer) or a pooled one; when the
  * engine asks for it (SL_EBUSY: a serialization failure or deadlock under
  * PostgreSQL), roll back and run it again, a few times with a short random
  * pause.  fn must therefore be safe to run again: it may only write its

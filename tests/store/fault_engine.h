@@ -11,7 +11,8 @@
  * refuses the next `fe_commits` commits (the transaction is rolled back)
  * or fails the `fe_step_at`-th statement step of the next write
  * transaction.  fault_install() puts it under every connection of a store
- * (all `pool` of them borrowed at once, so the pool must be idle).
+ * (all `pool` of them borrowed at once, so the pool must be idle, and the
+ * writers' own connection, conn_writer, where the engine has one).
  *
  * Included after <cmocka.h>; the test includes store_int.h for the engine
  * contract.  One fault per test process: the suites are single-threaded.
@@ -97,6 +98,8 @@ fault_install(struct store *st, int pool)
 	}
 	for (int i = 0; i < pool; i++)
 		conn_put(st, conns[i]);
+	if (conn_writer(st) != NULL)
+		conn_writer(st)->cn_engine = &fault_engine;
 }
 
 #endif /* SL_FAULT_ENGINE_H */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -134,6 +135,28 @@ holder_run(void *arg)
 	return NULL;
 }
 
+/* The holder's thread, started and inside its transaction. */
+static void
+holder_start(struct holder *h, pthread_t *t)
+{
+	assert_int_equal(pthread_create(t, NULL, holder_run, h), 0);
+	pthread_mutex_lock(&h->h_lock);
+	while (!h->h_inside)
+		pthread_cond_wait(&h->h_cond, &h->h_lock);
+	pthread_mutex_unlock(&h->h_lock);
+}
+
+/* Lets the holder commit and waits for its thread. */
+static void
+holder_release(struct holder *h, pthread_t t)
+{
+	pthread_mutex_lock(&h->h_lock);
+	h->h_release = true;
+	pthread_cond_broadcast(&h->h_cond);
+	pthread_mutex_unlock(&h->h_lock);
+	pthread_join(t, NULL);
+}
+
 /* While one writer holds its transaction, another waits at most the busy
  * timeout and fails with SL_ESTORE (SQLite: one writer per database), or
  * goes ahead (PostgreSQL: rows of their own); the holder then commits. */
@@ -148,11 +171,7 @@ test_a_held_writer_bounds_the_wait(void **state)
 
 	reopen(fx, 300);
 	h.h_store = fx->fx_store;
-	assert_int_equal(pthread_create(&t, NULL, holder_run, &h), 0);
-	pthread_mutex_lock(&h.h_lock);
-	while (!h.h_inside)
-		pthread_cond_wait(&h.h_cond, &h.h_lock);
-	pthread_mutex_unlock(&h.h_lock);
+	holder_start(&h, &t);
 
 	start = now_ms();
 	rc = tx_run(fx->fx_store, DUR_NORMAL, jti_tx, "second");
@@ -166,11 +185,7 @@ test_a_held_writer_bounds_the_wait(void **state)
 		assert_true(waited < 3000);
 	}
 
-	pthread_mutex_lock(&h.h_lock);
-	h.h_release = true;
-	pthread_cond_broadcast(&h.h_cond);
-	pthread_mutex_unlock(&h.h_lock);
-	pthread_join(t, NULL);
+	holder_release(&h, t);
 	assert_int_equal(h.h_rc, SL_OK);
 	assert_int_equal(jti_count(fx, "held"), 1);
 	assert_int_equal(jti_count(fx, "second"), fx_pg() ? 1 : 0);
@@ -218,11 +233,7 @@ test_the_next_writer_goes_at_once(void **state)
 
 	reopen(fx, 10000);
 	h.h_store = fx->fx_store;
-	assert_int_equal(pthread_create(&th, NULL, holder_run, &h), 0);
-	pthread_mutex_lock(&h.h_lock);
-	while (!h.h_inside)
-		pthread_cond_wait(&h.h_cond, &h.h_lock);
-	pthread_mutex_unlock(&h.h_lock);
+	holder_start(&h, &th);
 
 	assert_int_equal(pthread_create(&tr, NULL, releaser_run, &r), 0);
 	assert_int_equal(tx_run(fx->fx_store, DUR_NORMAL, jti_tx, "next"), SL_OK);
@@ -240,6 +251,94 @@ test_the_next_writer_goes_at_once(void **state)
 	assert_int_equal(jti_count(fx, "next"), 1);
 }
 
+/* A read of one row (read_one, which borrows the writer's connection when
+ * it is free). */
+static int
+audit_count(struct store *st)
+{
+	const struct bind b[] = { BT("writers-test"), BT(NULL) };
+	int n = -1;
+
+	return read_one(st, Q_AUDIT_COUNT, b, NBIND(b), count_read, &n) == SL_OK ? n : -1;
+}
+
+/* While a writer holds its turn, a read of one row does not wait for it:
+ * it answers at once from the pool. */
+static void
+test_reads_go_on_while_a_writer_holds(void **state)
+{
+	struct fixture *fx = *state;
+	struct holder h = { .h_lock = PTHREAD_MUTEX_INITIALIZER, .h_cond = PTHREAD_COND_INITIALIZER };
+	pthread_t t;
+	double start;
+
+	reopen(fx, 10000);
+	h.h_store = fx->fx_store;
+	holder_start(&h, &t);
+
+	start = now_ms();
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(audit_count(fx->fx_store), 0);
+	assert_true(now_ms() - start < 1000);
+
+	holder_release(&h, t);
+	assert_int_equal(h.h_rc, SL_OK);
+}
+
+struct reader {
+	struct store *r_store;
+	atomic_bool *r_stop;
+	int r_reads;
+	int r_failed;
+};
+
+static void *
+reader_run(void *arg)
+{
+	struct reader *r = arg;
+
+	while (!atomic_load(r->r_stop)) {
+		if (audit_count(r->r_store) != 0)
+			r->r_failed++;
+		r->r_reads++;
+	}
+	return NULL;
+}
+
+/* Readers reading without a pause do not keep the writers from their
+ * turn: a waiting writer is left the writer's connection, so every write
+ * gets through within a 300 ms busy timeout. */
+static void
+test_readers_do_not_starve_writers(void **state)
+{
+	struct fixture *fx = *state;
+	struct reader r[2];
+	struct writer w[WRITERS];
+	pthread_t tr[2], tw[WRITERS];
+	atomic_bool stop = false;
+
+	reopen(fx, 300);
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct reader){ .r_store = fx->fx_store, .r_stop = &stop };
+		assert_int_equal(pthread_create(&tr[i], NULL, reader_run, &r[i]), 0);
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		w[i] = (struct writer){ .w_store = fx->fx_store, .w_id = i };
+		assert_int_equal(pthread_create(&tw[i], NULL, writer_run, &w[i]), 0);
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_join(tw[i], NULL);
+		assert_int_equal(w[i].w_failed, 0);
+	}
+	atomic_store(&stop, true);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(tr[i], NULL);
+		assert_int_equal(r[i].r_failed, 0);
+		assert_true(r[i].r_reads > 0);
+	}
+	assert_int_equal(jti_count(fx, "w%"), WRITERS * WRITES_EACH);
+}
+
 int
 main(void)
 {
@@ -248,6 +347,8 @@ main(void)
 		T(test_concurrent_writers_take_turns),
 		T(test_a_held_writer_bounds_the_wait),
 		T(test_the_next_writer_goes_at_once),
+		T(test_reads_go_on_while_a_writer_holds),
+		T(test_readers_do_not_starve_writers),
 	};
 #undef T
 
