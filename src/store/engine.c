@@ -377,6 +377,14 @@ write_one(struct store *st, enum durability d, enum stmt_id id, const struct bin
 }
 
 int
+write_guarded(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change)
+{
+	struct write_one_ctx w = { id, b, n, must_change };
+
+	return tx_run(st, d, write_one_tx, &w);
+}
+
+int
 conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, row_reader rd, void *out)
 {
 	struct stmt *s = stmt_bound(c, id, b, n);

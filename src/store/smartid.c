@@ -61,7 +61,8 @@ static const char sd_fail_requests_sql[] = "UPDATE sid_requests SET status = 'fa
 					   " AND (device_only IS NULL OR device_only = ?1)";
 /* ?18 = 0: no bound; otherwise only while fewer than ?18 of the account's
  * requests are pending at ?16 (now): count and insert in one statement, so
- * parallel requests cannot pass max_pending together. */
+ * parallel requests cannot pass max_pending together (on PostgreSQL only
+ * at SERIALIZABLE: write_guarded). */
 static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
 				 " ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17, ?19, ?20"
 				 " WHERE ?18 = 0 OR (SELECT count(*) FROM sid_requests WHERE account_id = ?2"
@@ -518,7 +519,7 @@ store_sid_request_put_bounded(struct store *st, const struct store_sid_request *
 
 	if (!sid_request_ok(r))
 		return SL_EINVAL;
-	rc = write_one(st, DUR_NORMAL, Q_SQ_PUT, b, NBIND(b), true);
+	rc = write_guarded(st, DUR_NORMAL, Q_SQ_PUT, b, NBIND(b), true);
 	return rc == SL_ENOTFOUND ? SL_EBUSY : rc;
 }
 

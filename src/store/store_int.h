@@ -326,6 +326,13 @@ struct stmt *stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, s
 /* One statement in its own transaction; SL_ENOTFOUND when `must_change`
  * and no row changed. */
 int write_one(struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change);
+/* The same for a statement whose condition reads other rows (an insert
+ * guarded by a count of pending rows): it runs as a full transaction
+ * (PostgreSQL: SERIALIZABLE, retried), because at READ COMMITTED two such
+ * statements at once both see the count before either insert and both
+ * pass. */
+int write_guarded(
+	struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change);
 /* Reads the current row of a SELECT into a record (its text columns
  * copied, so the record outlives the statement). */
 typedef void (*row_reader)(struct stmt *s, void *out);

@@ -1160,6 +1160,49 @@ test_request_put_bounded(void **state)
 	assert_int_equal(store_sid_request_put_bounded(fx->fx_store, &q, 0), SL_OK);
 }
 
+/* One thread of the bounded-put race: its own request for the raced
+ * account (rj_key), bound 2. */
+static void *
+bounded_put_worker(void *arg)
+{
+	struct race_job *j = arg;
+	struct store_sid_request q = request_fixture(j->rj_text, j->rj_key, j->rj_now + 180);
+
+	j->rj_rc = store_sid_request_put_bounded(j->rj_store, &q, 2);
+	return NULL;
+}
+
+/* Found by the integration suite on PostgreSQL: the count-guarded insert
+ * ran at READ COMMITTED, where eight at once all saw a count of 0 and all
+ * inserted.  Now each round of eight stores exactly the bound. */
+static void
+test_request_put_bounded_race(void **state)
+{
+	struct fixture *fx = *state;
+	struct race_job jobs[RACE_MAX];
+	char account[16];
+	int granted, n;
+
+	for (int round = 0; round < 5; round++) {
+		snprintf(account, sizeof(account), "acct-race-%d", round);
+		for (int i = 0; i < RACE_MAX; i++) {
+			jobs[i] = (struct race_job){ .rj_key = account, .rj_now = sl_now() };
+			snprintf(jobs[i].rj_text, sizeof(jobs[i].rj_text), "race-%d-%d", round, i);
+		}
+		race(fx->fx_store, jobs, RACE_MAX, bounded_put_worker);
+		granted = 0;
+		for (int i = 0; i < RACE_MAX; i++) {
+			if (jobs[i].rj_rc == SL_OK)
+				granted++;
+			else
+				assert_int_equal(jobs[i].rj_rc, SL_EBUSY);
+		}
+		assert_int_equal(granted, 2);
+		assert_int_equal(store_sid_request_count_pending(fx->fx_store, account, sl_now(), &n), SL_OK);
+		assert_int_equal(n, 2);
+	}
+}
+
 /* Ending a device: once, with its reason; what its phone may show now
  * fails; other accounts' and answered requests stay as they are. */
 static void
@@ -1652,6 +1695,7 @@ main(void)
 		T(test_account_status),
 		T(test_device_lookups_touch),
 		T(test_request_put_bounded),
+		T(test_request_put_bounded_race),
 		T(test_device_end_fails_pending),
 		T(test_key_lockout_schedule),
 		T(test_key_lockout_concurrent),
