@@ -27,6 +27,15 @@ static const char aq_get_sql[] = "SELECT " AQ_COLS " FROM app_requests WHERE id 
 static const char aq_put_sql[] =
 	"INSERT INTO app_requests (" AQ_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
 	" ?11, ?12, ?13, 'pending', NULL, 0, ?14, ?15, ?16)";
+/* The same, only while fewer than ?17 of the account's requests are
+ * pending at ?14 (now): counted and inserted in one statement, run by
+ * write_guarded, so requests posted at once cannot pass the bound
+ * together (the check before it is only the fast answer). */
+static const char aq_put_bounded_sql[] =
+	"INSERT INTO app_requests (" AQ_COLS ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+	" ?11, ?12, ?13, 'pending', NULL, 0, ?14, ?15, ?16"
+	" WHERE (SELECT count(*) FROM app_requests WHERE account_id = ?2 AND status = 'pending'"
+	" AND expires > ?14) < ?17";
 static const char aq_pending_sql[] =
 	"SELECT " AQ_COLS " FROM app_requests"
 	" WHERE account_id = ?1 AND status = 'pending' AND expires > ?2 ORDER BY created, id";
@@ -45,6 +54,7 @@ static const char cb_get_sql[] = "SELECT " CB_COLS " FROM ciba_requests WHERE id
 
 const char *const store_sql_requests[Q_COUNT] = {
 	[Q_AQ_PUT] = aq_put_sql,
+	[Q_AQ_PUT_BOUNDED] = aq_put_bounded_sql,
 	[Q_AQ_GET] = aq_get_sql,
 	[Q_AQ_COUNT_PENDING] = aq_count_pending_sql,
 	[Q_AQ_PENDING] = aq_pending_sql,
@@ -64,17 +74,33 @@ const char *const store_sql_requests[Q_COUNT] = {
 
 /* ---- app requests ---- */
 
-int
-store_apprq_put(struct store *st, const struct store_apprq *r)
+static int
+apprq_put(struct store *st, const struct store_apprq *r, int max_pending)
 {
 	const struct bind b[] = { BT(r->aq_id), BT(r->aq_account_id), BT(r->aq_client_id), BT(r->aq_rp_name),
 		BT(r->aq_action), BT(r->aq_display_text), BT(r->aq_authz_details), BT(r->aq_codes), BT(r->aq_code),
 		BT(r->aq_nonce), BT(r->aq_link_kind), BT(r->aq_link_id), BT(r->aq_ip),
-		BI(r->aq_created ? r->aq_created : sl_now()), BI(r->aq_expires), BT(r->aq_context) };
+		BI(r->aq_created ? r->aq_created : sl_now()), BI(r->aq_expires), BT(r->aq_context), BI(max_pending) };
+	int rc;
 
 	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL)
 		return SL_EINVAL;
-	return write_one(st, DUR_NORMAL, Q_AQ_PUT, b, NBIND(b), false);
+	if (max_pending <= 0)
+		return write_one(st, DUR_NORMAL, Q_AQ_PUT, b, NBIND(b) - 1, false);
+	rc = write_guarded(st, DUR_NORMAL, Q_AQ_PUT_BOUNDED, b, NBIND(b), true);
+	return rc == SL_ENOTFOUND ? SL_EBUSY : rc;
+}
+
+int
+store_apprq_put(struct store *st, const struct store_apprq *r)
+{
+	return apprq_put(st, r, 0);
+}
+
+int
+store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int max_pending)
+{
+	return apprq_put(st, r, max_pending);
 }
 
 static void

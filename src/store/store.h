@@ -540,6 +540,10 @@ void store_enrollment_clear(struct store_enrollment *e);
 
 /* app requests */
 int store_apprq_put(struct store *st, const struct store_apprq *r);
+/* The same, only while the account has fewer than max_pending (> 0)
+ * requests pending at r's creation, counted and inserted atomically:
+ * SL_EBUSY at the bound, nothing stored. */
+int store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int max_pending);
 int store_apprq_get(struct store *st, const char *id, struct store_apprq *out);
 /* Pending and not expired at `now`, for an account. */
 int store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n);

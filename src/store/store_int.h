@@ -89,6 +89,7 @@ enum stmt_id {
 	Q_EN_SMS_ATTEMPT,
 	/* app_requests.c: app requests, CIBA, SMS outbox */
 	Q_AQ_PUT,
+	Q_AQ_PUT_BOUNDED,
 	Q_AQ_GET,
 	Q_AQ_COUNT_PENDING,
 	Q_AQ_PENDING,

@@ -1052,6 +1052,58 @@ race_worker(void *arg)
 	return NULL;
 }
 
+#define PUT_THREADS 8
+
+struct put_job {
+	struct store *pj_store;
+	char pj_id[32];
+	const char *pj_account;
+	int pj_rc;
+};
+
+static void *
+put_worker(void *arg)
+{
+	struct put_job *j = arg;
+	struct store_apprq r = apprq_fixture(j->pj_id, j->pj_account, sl_now() + 180);
+
+	j->pj_rc = store_apprq_put_bounded(j->pj_store, &r, 2);
+	return NULL;
+}
+
+/* Eight requests for one account at once, bound 2: exactly two stored,
+ * the others SL_EBUSY (a count read before the insert let all eight
+ * through), five rounds. */
+static void
+test_apprq_put_bounded_race(void **state)
+{
+	struct fixture *fx = *state;
+	struct put_job jobs[PUT_THREADS];
+	pthread_t th[PUT_THREADS];
+	char account[32];
+	int stored, n;
+
+	for (int round = 0; round < 5; round++) {
+		snprintf(account, sizeof(account), "acct-put-%d", round);
+		for (int i = 0; i < PUT_THREADS; i++) {
+			jobs[i] = (struct put_job){ .pj_store = fx->fx_store, .pj_account = account };
+			snprintf(jobs[i].pj_id, sizeof(jobs[i].pj_id), "put-%d-%d", round, i);
+			assert_int_equal(pthread_create(&th[i], NULL, put_worker, &jobs[i]), 0);
+		}
+		stored = 0;
+		for (int i = 0; i < PUT_THREADS; i++) {
+			pthread_join(th[i], NULL);
+			if (jobs[i].pj_rc == SL_OK)
+				stored++;
+			else
+				assert_int_equal(jobs[i].pj_rc, SL_EBUSY);
+		}
+		assert_int_equal(stored, 2);
+		assert_int_equal(store_apprq_count_pending(fx->fx_store, account, sl_now(), &n), SL_OK);
+		assert_int_equal(n, 2);
+	}
+}
+
 static void
 test_apprq_finish_race_one_winner(void **state)
 {
@@ -1419,6 +1471,7 @@ main(void)
 		T(test_apprq_put_get_pending),
 		T(test_apprq_finish_replay_expiry),
 		T(test_apprq_finish_race_one_winner),
+		T(test_apprq_put_bounded_race),
 		T(test_apprq_approve),
 		T(test_apprq_extend_once),
 		T(test_ciba_lifecycle),

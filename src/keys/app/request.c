@@ -340,7 +340,7 @@ store_request(struct server *srv, const char *account_id, const struct app_reque
 	r.aq_status = (char *)"pending";
 	r.aq_created = now;
 	r.aq_expires = now + lifetime;
-	rc = store_apprq_put(srv->sv_store, &r);
+	rc = store_apprq_put_bounded(srv->sv_store, &r, srv->sv_conf->c_app_max_pending);
 	if (rc == SL_OK) {
 		sl_strlcpy(out->am_id, id, sizeof(out->am_id));
 		sl_strlcpy(out->am_code, codes[0], sizeof(out->am_code));
@@ -423,6 +423,10 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 	if (rc != SL_OK)
 		return sl_fail(err, rc, "the text to show is too long");
 	rc = store_request(srv, ac->ac_id, spec, ncodes, display, out);
+	if (rc == SL_EBUSY) { /* others were stored between the check and this */
+		audit(srv, spec, ac->ac_person_id, "too_many_pending");
+		return sl_fail(err, SL_EBUSY, "too many requests are waiting on this phone");
+	}
 	if (rc != SL_OK)
 		return sl_fail(err, SL_ESTORE, "the request could not be stored");
 	app_account_wait_key(ac->ac_id, wkey, sizeof(wkey));
