@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SAN=${2:-build-asan}
 FUZZ=${3:-build-fuzz}
-FUZZ_SECONDS=${FUZZ_SECONDS:-3}
+FUZZ_SECONDS=${FUZZ_SECONDS:-2}
 ROOT=$(pwd)
 work=$(mktemp -d /tmp/sleutel-check.XXXXXX)
 passed=0
