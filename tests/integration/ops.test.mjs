@@ -187,7 +187,7 @@ test('check-config: listeners on one port, and an address that is not a literal'
 
 test('check-config: the store missing, empty or newer; it is opened read-only', async () => {
   if (onPostgres) {
-    const conninfo = storeOf(inst).conninfo.replace(/dbname=\S+/, 'dbname=sl_no_such_database');
+    const conninfo = storeOf(inst).conninfo.replace(/dbname=\S+/g, 'dbname=sl_no_such_database');
     await expectProblem(brokenCopy({ store: { conninfo } }), /\[store\] cannot connect to PostgreSQL/);
   } else {
     await expectProblem(brokenCopy({ store: { path: '/nonexistent/sleutel.db' } }), /\[store\] path \/nonexistent\/sleutel\.db: No such file/);
@@ -307,7 +307,7 @@ const LOGINS_AT_ONCE = 1;
 const BULK_ROWS = 6000;
 
 test('backup while logins run: whole, checked, with every row committed before; restore only while stopped ' +
-  '(PostgreSQL: pg_dump and pg_restore)', async () => {
+  '(PostgreSQL: pg_dump and pg_restore)', async (t) => {
   if (onPostgres) {
     await backupOnPostgres();
     return;
@@ -341,7 +341,7 @@ test('backup while logins run: whole, checked, with every row committed before; 
       const t0 = Date.now();
       const r = await cli('backup', dest);
       during += logins - loginsBefore;
-      console.log(`backup ${i}: ${Date.now() - t0} ms, ${logins - loginsBefore} logins meanwhile`);
+      t.diagnostic(`backup ${i}: ${Date.now() - t0} ms, ${logins - loginsBefore} logins meanwhile`);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /integrity ok/);
       assert.ok(!existsSync(`${dest}.partial`));
