@@ -127,26 +127,31 @@ struct export_args {
 	enum audit_format ea_format;
 };
 
+/* A usage error of audit export: the message, then exit status 2. */
+static int
+export_bad(const char *what)
+{
+	cli_error("audit export: %s (see sleutel audit --help)", what);
+	return CLI_USAGE;
+}
+
 static int
 export_parse(int argc, char **argv, struct export_args *ea)
 {
 	memset(ea, 0, sizeof(*ea));
-	for (int i = 1; i < argc; i++) {
+	/* Every option takes a value. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int rc = SL_OK;
 		if (strcmp(argv[i], "--since") == 0 || strcmp(argv[i], "--until") == 0) {
-			rc = v ? parse_time(v, argv[i][2] == 's' ? &ea->ea_since : &ea->ea_until) : SL_EINVAL;
-			if (rc != SL_OK)
-				return cli_error("audit export: %s needs a time: 2026-05-01, 2026-05-01T09:30:00Z or "
-						 "Unix seconds",
-					       argv[i]),
-				       CLI_USAGE;
+			int64_t *t = argv[i][2] == 's' ? &ea->ea_since : &ea->ea_until;
+			if (v == NULL || parse_time(v, t) != SL_OK)
+				return export_bad("--since and --until take 2026-05-01, 2026-05-01T09:30:00Z or Unix "
+						  "seconds");
 		} else if (strcmp(argv[i], "--after") == 0) {
 			char *end = NULL;
 			long long n = v ? strtoll(v, &end, 10) : -1;
 			if (end == NULL || end == v || *end != '\0' || n < 0)
-				return cli_error("audit export: --after needs a sequence number (0 or more)"),
-				       CLI_USAGE;
+				return export_bad("--after needs a sequence number (0 or more)");
 			ea->ea_after = n;
 		} else if (strcmp(argv[i], "--format") == 0) {
 			if (v != NULL && strcmp(v, "jsonl") == 0)
@@ -154,15 +159,14 @@ export_parse(int argc, char **argv, struct export_args *ea)
 			else if (v != NULL && strcmp(v, "csv") == 0)
 				ea->ea_format = AF_CSV;
 			else
-				return cli_error("audit export: --format is jsonl or csv"), CLI_USAGE;
+				return export_bad("--format is jsonl or csv");
 		} else {
-			return cli_error("audit export: unknown option %s (see sleutel audit --help)", argv[i]),
-			       CLI_USAGE;
+			cli_error("audit export: unknown option %s (see sleutel audit --help)", argv[i]);
+			return CLI_USAGE;
 		}
-		i++;
 	}
 	if (ea->ea_until != 0 && ea->ea_until <= ea->ea_since)
-		return cli_error("audit export: --until must be after --since"), CLI_USAGE;
+		return export_bad("--until must be after --since");
 	return CLI_OK;
 }
 

@@ -100,8 +100,9 @@ verify_db(sqlite3 *db, const char *name, int *version, struct sl_err *err)
 		*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (*version < 1 || *version > STORE_SCHEMA_VERSION)
-		return sl_fail(err, SL_EINVAL, "%s: schema version %d is not a sleutel store this sleutel knows (1 to %d)",
-			name, *version, STORE_SCHEMA_VERSION);
+		return sl_fail(err, SL_EINVAL,
+			"%s: schema version %d is not a sleutel store this sleutel knows (1 to %d)", name, *version,
+			STORE_SCHEMA_VERSION);
 	return SL_OK;
 }
 
@@ -220,23 +221,26 @@ static int
 node_lock(const char *db)
 {
 	char path[PATH_MAX];
-	int fd;
+	int fd, e;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s%s", db, NODE_LOCK_SUFFIX) >= sizeof(path))
-		return cli_error("restore: %s: name too long", db), -1;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return cli_error("restore: %s: %s", path, strerror(errno)), -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int e = errno;
-		close(fd);
-		if (e == EWOULDBLOCK)
-			cli_error("restore: sleuteld is running on %s (it holds %s): stop it first", db, path);
-		else
-			cli_error("restore: %s: %s", path, strerror(e));
+	if ((size_t)snprintf(path, sizeof(path), "%s%s", db, NODE_LOCK_SUFFIX) >= sizeof(path)) {
+		cli_error("restore: %s: name too long", db);
 		return -1;
 	}
-	return fd;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		cli_error("restore: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	e = errno;
+	close(fd);
+	if (e == EWOULDBLOCK)
+		cli_error("restore: sleuteld is running on %s (it holds %s): stop it first", db, path);
+	else
+		cli_error("restore: %s: %s", path, strerror(e));
+	return -1;
 }
 
 /* SRC checked, the current database kept aside, SRC copied in. */
@@ -306,8 +310,8 @@ cli_backup(const char *config, const char *cmd, int argc, char **argv)
 		return CLI_OK;
 	}
 	if (argc != 1 || argv[0][0] == '-' || argv[0][0] == '\0') {
-		cli_error("%s: which %s? (see sleutel %s --help)", cmd, strcmp(cmd, "backup") == 0 ? "DEST" : "SRC",
-			cmd);
+		cli_error(
+			"%s: which %s? (see sleutel %s --help)", cmd, strcmp(cmd, "backup") == 0 ? "DEST" : "SRC", cmd);
 		return CLI_USAGE;
 	}
 	return strcmp(cmd, "backup") == 0 ? cli_backup_run(config, argv[0]) : cli_restore_run(config, argv[0]);

@@ -156,8 +156,7 @@ check_tls(struct check *ck, const char *section, const struct sl_listener_conf *
 	if (key_ok)
 		k = read_key(ck, kw, lc->lc_tls_key);
 	if (x != NULL && k != NULL && X509_check_private_key(x, k) != 1)
-		problem(ck, "%s %s does not match %s %s: they are not a pair", kw, lc->lc_tls_key, cw,
-			lc->lc_tls_cert);
+		problem(ck, "%s %s does not match %s %s: they are not a pair", kw, lc->lc_tls_key, cw, lc->lc_tls_cert);
 	ERR_clear_error();
 	EVP_PKEY_free(k);
 	X509_free(x);
@@ -289,8 +288,9 @@ check_config_file(struct check *ck, const struct sl_config *conf)
 		problem(ck, "the configuration may be changed by others (mode %04o); chmod go-w",
 			(unsigned)(sb.st_mode & 07777));
 	if (secrets && (sb.st_mode & S_IROTH) != 0)
-		problem(ck, "the configuration holds secrets ([sms] webhook_token, [bank.*] client_secret or a "
-			    "password) and others may read it (mode %04o); chmod o-r",
+		problem(ck,
+			"the configuration holds secrets ([sms] webhook_token, [bank.*] client_secret or a "
+			"password) and others may read it (mode %04o); chmod o-r",
 			(unsigned)(sb.st_mode & 07777));
 }
 

@@ -23,7 +23,7 @@ void rostore_close(struct rostore *rs);
 int rostore_schema_version(struct rostore *rs, int *version, struct sl_err *err);
 /* Run `sql` (no parameters) and hand the first column of each row, as
  * text, to fn until it returns non-zero (returned). */
-int rostore_each(struct rostore *rs, const char *sql, int (*fn)(const char *value, void *arg), void *arg,
-	struct sl_err *err);
+int rostore_each(
+	struct rostore *rs, const char *sql, int (*fn)(const char *value, void *arg), void *arg, struct sl_err *err);
 
 #endif

@@ -9,11 +9,13 @@
  */
 #include "store_int.h"
 
+/* ?2 / ?3 = 0: no bound on that side. */
+static const char audit_range_sql[] = "SELECT seq, time, event, result, person_id, client_id, key, ip, detail"
+				      " FROM audit WHERE seq > ?1 AND (?2 = 0 OR time >= ?2) AND (?3 = 0 OR time < ?3)"
+				      " ORDER BY seq LIMIT ?4";
+
 const char *const store_sql_audit[Q_COUNT] = {
-	/* ?2 / ?3 = 0: no bound on that side. */
-	[Q_AUDIT_RANGE] = "SELECT seq, time, event, result, person_id, client_id, key, ip, detail FROM audit"
-			  " WHERE seq > ?1 AND (?2 = 0 OR time >= ?2) AND (?3 = 0 OR time < ?3)"
-			  " ORDER BY seq LIMIT ?4",
+	[Q_AUDIT_RANGE] = audit_range_sql,
 };
 
 struct audit_range_visit {
