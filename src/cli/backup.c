@@ -38,9 +38,11 @@
 #include <sqlite3.h>
 
 #include "cli.h"
+#include "rostore.h"
 
 #define NODE_LOCK_SUFFIX "-node.lock" /* as store/notify.c */
 #define BACKUP_BUSY_TRIES 600 /* x 50 ms: a writer's lock for up to 30 s */
+#define BACKUP_BUSY_MS 5000 /* sqlite3_busy_timeout of its connections */
 
 static void
 backup_usage(void)
@@ -116,7 +118,7 @@ open_db(const char *path, int flags, sqlite3 **db, struct sl_err *err)
 		*db = NULL;
 		return SL_ESTORE;
 	}
-	sqlite3_busy_timeout(*db, 5000);
+	sqlite3_busy_timeout(*db, BACKUP_BUSY_MS);
 	return SL_OK;
 }
 
@@ -137,12 +139,33 @@ sync_path(const char *path, bool dir)
 	return rc;
 }
 
+/* `src` copied into the database file `path` (made when missing), put in
+ * journal mode `journal` and checked; `name` is what messages call it. */
+static int
+copy_into(sqlite3 *src, const char *path, const char *journal, const char *name, int *version, struct sl_err *err)
+{
+	char pragma[64];
+	sqlite3 *dst = NULL;
+	int rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &dst, err);
+
+	if (rc == SL_OK)
+		rc = copy_db(dst, src, err);
+	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode = %s", journal);
+	if (rc == SL_OK && sqlite3_exec(dst, pragma, NULL, NULL, NULL) != SQLITE_OK)
+		rc = sl_fail(err, SL_ESTORE, "%s: %s", name, sqlite3_errmsg(dst));
+	if (rc == SL_OK)
+		rc = verify_db(dst, name, version, err);
+	if (dst != NULL && sqlite3_close(dst) != SQLITE_OK && rc == SL_OK)
+		rc = sl_fail(err, SL_ESTORE, "%s: cannot close", name);
+	return rc;
+}
+
 /* The database `src_path` copied into the new file `dest`, checked. */
 static int
 backup_file(const char *src_path, const char *dest, int *version, struct sl_err *err)
 {
 	char tmp[PATH_MAX];
-	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3 *src = NULL;
 	int rc;
 
 	if (access(dest, F_OK) == 0)
@@ -150,18 +173,11 @@ backup_file(const char *src_path, const char *dest, int *version, struct sl_err 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.partial", dest) >= sizeof(tmp))
 		return sl_fail(err, SL_EINVAL, "%s: name too long", dest);
 	unlink(tmp); /* what a backup interrupted before left */
-	rc = open_db(src_path, SQLITE_OPEN_READONLY, &src, err);
+	rc = rostore_sqlite_open(src_path, BACKUP_BUSY_MS, &src, err);
+	/* One self-contained file: no -wal beside it. */
 	if (rc == SL_OK)
-		rc = open_db(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &dst, err);
-	if (rc == SL_OK)
-		rc = copy_db(dst, src, err);
-	if (rc == SL_OK && sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK)
-		rc = sl_fail(err, SL_ESTORE, "%s: %s", tmp, sqlite3_errmsg(dst));
-	if (rc == SL_OK)
-		rc = verify_db(dst, dest, version, err);
+		rc = copy_into(src, tmp, "DELETE", dest, version, err);
 	sqlite3_close(src);
-	if (dst != NULL && sqlite3_close(dst) != SQLITE_OK && rc == SL_OK)
-		rc = sl_fail(err, SL_ESTORE, "%s: cannot close", tmp);
 	if (rc == SL_OK && (sync_path(tmp, false) != SL_OK || rename(tmp, dest) != 0 || sync_path(dest, true) != SL_OK))
 		rc = sl_fail(err, SL_EIO, "%s: %s", dest, strerror(errno));
 	if (rc != SL_OK)
@@ -247,7 +263,7 @@ node_lock(const char *db)
 static int
 restore_into(const char *db, const char *src_path, struct sl_err *err)
 {
-	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3 *src = NULL;
 	char keep[PATH_MAX], stamp[CLI_TIME_LEN];
 	int version = 0, rc;
 
@@ -261,17 +277,10 @@ restore_into(const char *db, const char *src_path, struct sl_err *err)
 		if (rc == SL_OK)
 			fprintf(stderr, "sleutel: the database replaced is kept as %s\n", keep);
 	}
+	/* sleuteld's mode; the copy is one transaction of the live file. */
 	if (rc == SL_OK)
-		rc = open_db(db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &dst, err);
-	if (rc == SL_OK)
-		rc = copy_db(dst, src, err);
-	if (rc == SL_OK && sqlite3_exec(dst, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) != SQLITE_OK)
-		rc = sl_fail(err, SL_ESTORE, "%s: %s", db, sqlite3_errmsg(dst));
-	if (rc == SL_OK)
-		rc = verify_db(dst, db, &version, err);
+		rc = copy_into(src, db, "WAL", db, &version, err);
 	sqlite3_close(src);
-	if (dst != NULL && sqlite3_close(dst) != SQLITE_OK && rc == SL_OK)
-		rc = sl_fail(err, SL_ESTORE, "%s: cannot close", db);
 	return rc;
 }
 

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include <libpq-fe.h>
-#include <sqlite3.h>
 
 #include "rostore.h"
 
@@ -15,17 +14,27 @@ struct rostore {
 	PGconn *rs_pg; /* postgresql */
 };
 
-static int
-ro_open_sqlite(struct rostore *rs, const char *path, int busy_ms, struct sl_err *err)
+int
+rostore_sqlite_open(const char *path, int busy_ms, sqlite3 **db, struct sl_err *err)
 {
 	struct stat sb;
 
+	*db = NULL;
 	if (stat(path, &sb) != 0)
 		return sl_fail(err, errno == ENOENT ? SL_ENOTFOUND : SL_EIO, "%s: %s", path, strerror(errno));
-	if (sqlite3_open_v2(path, &rs->rs_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return sl_fail(err, SL_ESTORE, "cannot open %s: %s", path,
-			rs->rs_db ? sqlite3_errmsg(rs->rs_db) : "out of memory");
-	sqlite3_busy_timeout(rs->rs_db, busy_ms);
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sl_fail(err, SL_ESTORE, "cannot open %s: %s", path, *db ? sqlite3_errmsg(*db) : "out of memory");
+		sqlite3_close(*db);
+		*db = NULL;
+		return SL_ESTORE;
+	}
+	sqlite3_busy_timeout(*db, busy_ms);
+	if (sqlite3_exec(*db, "PRAGMA query_only = ON", NULL, NULL, NULL) != SQLITE_OK) {
+		sl_fail(err, SL_ESTORE, "%s: %s", path, sqlite3_errmsg(*db));
+		sqlite3_close(*db);
+		*db = NULL;
+		return SL_ESTORE;
+	}
 	return SL_OK;
 }
 
@@ -62,7 +71,7 @@ rostore_open(const struct sl_config *conf, struct sl_err *err)
 	if (strcmp(conf->c_store_engine, "postgresql") == 0)
 		rc = ro_open_pg(rs, conf->c_store_conninfo, err);
 	else
-		rc = ro_open_sqlite(rs, conf->c_store_path, conf->c_store_busy_timeout_ms, err);
+		rc = rostore_sqlite_open(conf->c_store_path, conf->c_store_busy_timeout_ms, &rs->rs_db, err);
 	if (rc != SL_OK) {
 		rostore_close(rs);
 		return NULL;

@@ -369,6 +369,11 @@ test('backup while logins run: whole, checked, with every row committed before; 
     assert.ok((await auditRows()).length > last.rows, 'rows were written after the last backup');
     await server.stop({ keep: true });
     server = null;
+    // With sleuteld stopped, a check and a backup leave no -wal or -shm
+    // file behind (one owned by the wrong user would keep sleuteld out).
+    assert.equal((await checkConfig(inst.configPath)).code, 0);
+    assert.equal((await cli('backup', path.join(out, 'stopped.db'))).code, 0);
+    for (const f of [`${db}-wal`, `${db}-shm`]) assert.ok(!existsSync(f), `${f} left behind`);
 
     r = await cli('restore', path.join(out, 'nonexistent.db'));
     assert.equal(r.code, 1);
