@@ -1,7 +1,7 @@
 /*
  * cli — the operator's command `sleutel`: init, clients, keys, app accounts
  * and devices, Smart-ID accounts and devices, the SMS outbox, the demo
- * PKI.  Each subcommand takes --help; every command that prints data takes
+ * PKI, and operations: check-config, audit export, backup and restore.  Each subcommand takes --help; every command that prints data takes
  * --json; errors go to stderr and the exit status is non-zero.
  */
 #ifndef SL_CLI_H
@@ -26,6 +26,11 @@ int cli_device(const char *config, int argc, char **argv);
 int cli_sms(const char *config, int argc, char **argv);
 int cli_smartid(const char *config, int argc, char **argv);
 int cli_rp(const char *config, int argc, char **argv);
+/* Operations (issue 12): checkconfig.c, audit.c, backup.c ("backup" or
+ * "restore" in cmd). */
+int cli_check_config(const char *config, int argc, char **argv);
+int cli_audit_cmd(const char *config, int argc, char **argv);
+int cli_backup(const char *config, const char *cmd, int argc, char **argv);
 
 /* Shared helpers (common.c). */
 struct cli_ctx {

@@ -22,7 +22,11 @@ usage(void)
 	       "  rp ...          Smart-ID RP API relying parties: add, list, show, disable, enable (sleutel rp "
 	       "--help)\n"
 	       "  sms tail        the SMS outbox, optionally followed (sleutel sms --help)\n"
-	       "  pki ...         a demo eID PKI: CAs, cards, revocation, OCSP (sleutel pki --help)\n\n"
+	       "  pki ...         a demo eID PKI: CAs, cards, revocation, OCSP (sleutel pki --help)\n"
+	       "  check-config [FILE]  check the configuration and what it names before sleuteld starts\n"
+	       "  audit export    the audit trail as JSON lines or CSV (sleutel audit --help)\n"
+	       "  backup DEST     an online backup of the SQLite store (sleutel backup --help)\n"
+	       "  restore SRC     replace the SQLite store with a backup, sleuteld stopped\n\n"
 	       "--config FILE defaults to $SLEUTEL_CONFIG, then ./sleutel.ini.\n");
 }
 
@@ -69,6 +73,12 @@ main(int argc, char **argv)
 		return cli_sms(config, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "pki") == 0)
 		return cli_pki(argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "check-config") == 0)
+		return cli_check_config(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "audit") == 0)
+		return cli_audit_cmd(config, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "backup") == 0 || strcmp(argv[i], "restore") == 0)
+		return cli_backup(config, argv[i], argc - i - 1, argv + i + 1);
 	fprintf(stderr, "sleutel: unknown command %s (see sleutel --help)\n", argv[i]);
 	return CLI_USAGE;
 }

@@ -338,6 +338,26 @@ struct store_audit_row {
 int store_audit_each_person(struct store *st, const char *person_id, int limit,
 	int (*fn)(const struct store_audit_row *, void *), void *arg);
 
+/* The whole audit trail in order, for export (audit.c): rows with
+ * seq > after_seq and since <= time < until (0: no bound), oldest first,
+ * at most `limit` (1..STORE_AUDIT_PAGE_MAX); fn's record is borrowed.
+ * Call again with the last seq seen to stream it in pages: no connection
+ * is held between pages and memory stays bounded on both engines. */
+#define STORE_AUDIT_PAGE_MAX 10000
+struct store_audit_entry {
+	int64_t ae_seq; /* increasing; a gap is a transaction that rolled back */
+	int64_t ae_time;
+	const char *ae_event;
+	const char *ae_result;
+	const char *ae_person_id; /* NULL when none */
+	const char *ae_client_id;
+	const char *ae_key;
+	const char *ae_ip;
+	const char *ae_detail;
+};
+int store_audit_each(struct store *st, int64_t after_seq, int64_t since, int64_t until, int limit,
+	int (*fn)(const struct store_audit_entry *, void *), void *arg);
+
 /* ==== consents (schema 4): what a person agreed to share with a client ==== */
 
 /* A consent as the person's page lists it; borrowed in store_consent_each. */

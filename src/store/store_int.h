@@ -180,6 +180,8 @@ enum stmt_id {
 	/* limits.c: rate limits shared by every node, proof-state updates */
 	Q_RL_HIT,
 	Q_EN_PROOF_SWAP,
+	/* audit.c: the audit trail read in order, for export */
+	Q_AUDIT_RANGE,
 	Q_COUNT
 };
 
@@ -192,6 +194,7 @@ extern const char *const store_sql_sid_reg[Q_COUNT];
 extern const char *const store_sql_sidrp[Q_COUNT];
 extern const char *const store_sql_notify[Q_COUNT];
 extern const char *const store_sql_limits[Q_COUNT];
+extern const char *const store_sql_audit[Q_COUNT];
 
 /* A prepared statement of one connection.  Engines embed this as the
  * first member of their own statement type. */
