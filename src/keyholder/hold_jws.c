@@ -125,7 +125,7 @@ set_line(struct holder *ho, const char *line, size_t len, struct hold_jws *j, st
 	if (!jose_alg_supported(j->hj_alg))
 		return sl_fail(err, SL_EINVAL, "unsupported algorithm");
 	j->hj_key = jws_get(ho, j->hj_kid, j->hj_alg, err);
-	return j->hj_key ? SL_OK : SL_ECRYPTO;
+	return j->hj_key ? SL_OK : (err != NULL && err->code != 0 ? err->code : SL_ECRYPTO);
 }
 
 int
