@@ -13,10 +13,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { chownSync, closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as jose from 'jose';
-import { startServer, loginWithTestKey, removeInstallation } from './lib/harness.mjs';
+import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation } from './lib/harness.mjs';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -221,4 +221,36 @@ test('sleuteld killed: the key holder goes with it', async () => {
   }
   removeInstallation(server.dir);
   assert.equal(alive, false, 'the key holder exited');
+});
+
+function chownTree(p, uid, gid) {
+  chownSync(p, uid, gid);
+  for (const e of readdirSync(p, { withFileTypes: true })) {
+    const q = path.join(p, e.name);
+    if (e.isDirectory()) chownTree(q, uid, gid);
+    else chownSync(q, uid, gid);
+  }
+}
+
+test('started as root with [server] user: sleuteld after binding and the key holder before reading keys run as it', async () => {
+  assert.equal(process.getuid(), 0, 'this suite runs as root (it reads /proc/PID/mem of a non-dumpable process)');
+  const NOBODY = 65534;
+  const inst = await initServer();
+  writeFileSync(inst.configPath, iniSet(readFileSync(inst.configPath, 'utf8'), 'server', 'user', 'nobody'));
+  chownTree(inst.dir, NOBODY, NOBODY);
+  const server = await launchServer(inst);
+  try {
+    const c = await server.client({});
+    await loginAndVerify(server, c);
+    const kh = keyHolderPid(server.proc.pid);
+    for (const pid of [server.proc.pid, kh]) {
+      const st = processStatus(pid);
+      assert.equal(st.Uid, `${NOBODY}\t${NOBODY}\t${NOBODY}\t${NOBODY}`, `uid of ${pid}`);
+      assert.equal(st.Gid.split('\t')[0], String(NOBODY));
+      assert.equal(st.Groups.trim(), '', 'no supplementary groups');
+    }
+    assert.doesNotMatch(server.log(), /runs as root/);
+  } finally {
+    await server.stop();
+  }
 });
