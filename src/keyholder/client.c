@@ -126,6 +126,8 @@ keyholder_start(const char *exe, const char *config_path, int nchan, struct sl_e
 
 	if (nchan < 1 || nchan > KH_CHANNELS_MAX)
 		return sl_fail(err, SL_EINVAL, "key holder channels must be 1..%d", KH_CHANNELS_MAX), NULL;
+	for (int i = 0; i < KH_CHANNELS_MAX; i++)
+		ends[i] = -1;
 	kh = calloc(1, sizeof(*kh) + (size_t)nchan * sizeof(struct kh_chan));
 	if (kh == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
@@ -133,7 +135,6 @@ keyholder_start(const char *exe, const char *config_path, int nchan, struct sl_e
 	for (int i = 0; i < nchan; i++) {
 		pthread_mutex_init(&kh->kh_chan[i].kc_lock, NULL);
 		kh->kh_chan[i].kc_fd = -1;
-		ends[i] = -1;
 		kh->kh_nchan = i + 1;
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 			sl_fail(err, SL_EIO, "key holder socketpair: %s", strerror(errno));
@@ -215,8 +216,8 @@ static int
 chan_call(struct keyholder *kh, struct kh_chan *c, uint16_t op, const char *kid, const void *req, size_t reqlen,
 	uint8_t **resp, size_t *resplen, struct sl_err *err)
 {
-	struct kh_hdr h;
-	const uint8_t *payload;
+	struct kh_hdr h = { 0 };
+	const uint8_t *payload = NULL;
 	size_t len = kh_msg_build(c->kc_buf, op, 0, ++c->kc_seq, kid, req, reqlen);
 	int rc;
 

@@ -97,11 +97,12 @@ put_public(EVP_PKEY *key, uint8_t *out, size_t *outlen, struct sl_err *err)
 	long n = 0;
 	int rc = SL_OK;
 
-	if (bio == NULL || PEM_write_bio_PUBKEY(bio, key) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0)
+	if (bio == NULL || PEM_write_bio_PUBKEY(bio, key) != 1 || (n = BIO_get_mem_data(bio, &data)) <= 0 ||
+		data == NULL) {
 		rc = sl_fail(err, SL_ECRYPTO, "cannot write a public key");
-	else if (*outlen + 2 + (size_t)n > KH_PAYLOAD_MAX || n > 0xffff)
+	} else if (*outlen + 2 + (size_t)n > KH_PAYLOAD_MAX || n > 0xffff) {
 		rc = sl_fail(err, SL_ETOOBIG, "public keys larger than %d bytes", KH_PAYLOAD_MAX);
-	if (rc == SL_OK) {
+	} else {
 		out[(*outlen)++] = (uint8_t)(n >> 8);
 		out[(*outlen)++] = (uint8_t)n;
 		memcpy(out + *outlen, data, (size_t)n);

@@ -141,7 +141,8 @@ unseal_with(struct server *srv, const struct app_seal_key *k, const char *b64, s
 	}
 	req[0] = (uint8_t)(aadlen >> 8);
 	req[1] = (uint8_t)aadlen;
-	memcpy(req + 2, aad, aadlen);
+	for (size_t i = 0; i < aadlen; i++) /* binary: length-prefixed, no NUL */
+		req[2 + i] = (uint8_t)aad[i];
 	memcpy(req + 2 + aadlen, blob, n);
 	rc = keyholder_call(srv->sv_kh, KH_OP_UNSEAL, k->sk_kid, req, 2 + aadlen + n, plain, plainlen, err);
 	free(req);
