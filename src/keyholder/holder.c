@@ -84,9 +84,12 @@ serve_one(struct holder *ho, int fd, uint8_t *in, uint8_t *out)
 	if (n <= 0)
 		return SL_EIO;
 	rc = holder_handle(ho, in, (size_t)n, out + KH_MSG_MAX, &outlen, &h, &err);
+	/* Wipe what this request used (plaintexts pass through here), not
+	 * the whole buffers: this runs for every signature. */
 	OPENSSL_cleanse(in, (size_t)n < KH_MSG_MAX ? (size_t)n : KH_MSG_MAX);
 	rc = answer(fd, out, &h, rc, out + KH_MSG_MAX, outlen, &err);
-	OPENSSL_cleanse(out, 2 * KH_MSG_MAX);
+	OPENSSL_cleanse(out, sizeof(struct kh_hdr) + outlen);
+	OPENSSL_cleanse(out + KH_MSG_MAX, outlen);
 	return rc;
 }
 
