@@ -123,11 +123,23 @@ test('no private key is in the HTTP process; every one is in the key holder, whi
     assert.equal(kids.size, 1, 'one ES256 key signs');
     const kh = keyHolderPid(server.proc.pid);
     assert.ok(kh, 'a key holder runs under sleuteld');
+    // A rotation: the new keys are loaded by the key holder (SIGHUP makes
+    // sleuteld send it the new list), published at once, signing at once.
+    const rotated = JSON.parse(await server.cli('keys', 'rotate', '--publish-delay', '0', '--json'));
+    const newKid = rotated.find((k) => k.alg === 'ES256' && k.retire_after === 0).kid;
+    server.proc.kill('SIGHUP');
+    for (let i = 0; i < 100; i++) {
+      const jwks = await (await fetch(`${server.base}/jwks`)).json();
+      if (jwks.keys.some((k) => k.kid === newKid)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await loginAndVerify(server, c)).kid, newKid, 'the rotated key signs');
 
     const keys = privateKeys(server.dir);
-    // The three ID-token keys (ES256, RS256, PS256), the device-API
-    // sealing key and the at-rest key.
-    assert.ok(keys.filter((k) => k.kty === 'EC').length >= 3, keys.map((k) => k.file).join(' '));
+    // Six ID-token keys (ES256, RS256, PS256, before and after the
+    // rotation), the device-API sealing key and the at-rest key.
+    assert.ok(keys.filter((k) => k.kty === 'EC').length >= 4, keys.map((k) => k.file).join(' '));
+    assert.ok(keys.length >= 8, keys.map((k) => k.file).join(' '));
     assert.ok(keys.some((k) => k.file === 'device-rest.pem'));
     assert.ok(keys.some((k) => k.file.startsWith('device-seal-')));
     assert.ok(keys.some((k) => k.file === `${[...kids][0]}.pem`), 'the signing key is a file in keys/');
