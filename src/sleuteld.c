@@ -1,6 +1,9 @@
 /*
  * sleuteld — the sleutel identity server.  main() only parses options,
- * loads the configuration, starts the server and waits for a signal.
+ * loads the configuration, starts the key holder (the process that holds
+ * the private keys, src/keyholder) and the server, and waits for a signal.
+ * The key holder gone (SIGCHLD) is fatal: sleuteld stops gracefully and
+ * exits 1, and a supervisor restarts both (as relayd's parent does).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +12,7 @@
 
 #include "config/config.h"
 #include "httpc/httpc.h"
+#include "keyholder/keyholder.h"
 #include "server/server.h"
 
 static void
@@ -23,11 +27,14 @@ main(int argc, char **argv)
 {
 	const char *path = NULL;
 	struct sl_config *conf;
+	struct keyholder *kh;
 	struct server *srv;
 	struct sl_err err = { 0 };
 	sigset_t set;
-	int sig = 0;
+	int sig = 0, status = 0;
 
+	if (argc > 1 && strcmp(argv[1], "--keyholder") == 0)
+		return keyholder_main(argc, argv);
 	umask(077); /* keys, database and logs are for the operator alone */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -53,22 +60,34 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sl_log_set_level(conf->c_log_level);
-	if (httpc_global_init() != SL_OK) {
-		fprintf(stderr, "sleuteld: cannot initialise libcurl\n");
-		config_free(conf);
-		return 1;
-	}
 	/* Signals are taken synchronously in this thread; every other thread
-	 * inherits the mask and never sees them. */
+	 * inherits the mask and never sees them.  Blocked before the key
+	 * holder starts, so its early death is still a pending SIGCHLD. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	srv = server_start(conf, &err);
-	if (srv == NULL) {
+	/* Before any thread: the key holder is forked (then exec'd). */
+	kh = keyholder_start("/proc/self/exe", path, conf->c_keyholder_channels, &err);
+	if (kh == NULL) {
 		fprintf(stderr, "sleuteld: %s\n", err.msg);
+		config_free(conf);
+		return 1;
+	}
+	if (httpc_global_init() != SL_OK) {
+		fprintf(stderr, "sleuteld: cannot initialise libcurl\n");
+		keyholder_stop(kh);
+		config_free(conf);
+		return 1;
+	}
+	srv = server_start(conf, kh, &err);
+	if (srv == NULL || keyholder_drop_user(conf->c_user, "sleuteld", &err) != SL_OK) {
+		fprintf(stderr, "sleuteld: %s\n", err.msg);
+		server_stop(srv);
+		keyholder_stop(kh);
 		config_free(conf);
 		httpc_global_cleanup();
 		return 1;
@@ -81,12 +100,19 @@ main(int argc, char **argv)
 			keyring_refresh(srv);
 			continue;
 		}
+		if (sig == SIGCHLD) {
+			if (!keyholder_reap(kh))
+				continue;
+			log_error("the key holder is gone: stopping (restart sleuteld)");
+			status = 1;
+		}
 		break;
 	}
 	log_info("signal %d: stopping", sig);
 	server_stop(srv);
+	keyholder_stop(kh);
 	config_free(conf);
 	httpc_global_cleanup();
 	log_info("stopped");
-	return 0;
+	return status;
 }

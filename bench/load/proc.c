@@ -143,11 +143,12 @@ bl_stop(pid_t pid, int secs)
 	return -1;
 }
 
-double
-bl_cpu(pid_t pid)
+static double
+cpu_of(pid_t pid, pid_t *ppid)
 {
 	char path[64], buf[2048], *p;
 	unsigned long ut, stime;
+	int parent = 0;
 	FILE *f;
 	size_t n;
 
@@ -160,10 +161,36 @@ bl_cpu(pid_t pid)
 	/* the command may hold spaces and parentheses: fields follow the last ')' */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
-	/* state(3) ... utime(14) stime(15): after ") " skip 11 fields */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stime) != 2)
+	/* state(3) ppid(4) ... utime(14) stime(15): after ") " skip 10 more fields */
+	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &parent, &ut, &stime) != 3)
 		return -1;
+	if (ppid != NULL)
+		*ppid = (pid_t)parent;
 	return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The CPU seconds of pid and of its children: sleuteld's key holder
+ * (src/keyholder) signs in its own process, and its work is the login's. */
+double
+bl_cpu(pid_t pid)
+{
+	double total = cpu_of(pid, NULL);
+	DIR *d;
+	struct dirent *e;
+
+	if (total < 0 || (d = opendir("/proc")) == NULL)
+		return total;
+	while ((e = readdir(d)) != NULL) {
+		pid_t child = (pid_t)atoi(e->d_name), parent = 0;
+		double c;
+		if (child <= 0 || child == pid)
+			continue;
+		c = cpu_of(child, &parent);
+		if (c > 0 && parent == pid)
+			total += c;
+	}
+	closedir(d);
+	return total;
 }
 
 long

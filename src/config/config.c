@@ -49,6 +49,7 @@ static const struct conf_key conf_keys[] = {
 	{ "server", "max_params", CT_INT, OFF(c_max_params), 4, 1024, "64" },
 	{ "server", "shutdown_grace", CT_INT, OFF(c_shutdown_grace), 0, 600, "10" },
 	{ "server", "trusted_proxies", CT_STR, OFF(c_trusted_proxies), 0, 0, "" },
+	{ "server", "user", CT_STR, OFF(c_user), 0, 0, "" },
 	{ "eid", "enabled", CT_BOOL, OFF(c_eid_enabled), 0, 0, "true" },
 	{ "eid", "listen", CT_STR, OFF(c_eid.lc_listen), 0, 0, "127.0.0.1" },
 	{ "eid", "port", CT_INT, OFF(c_eid.lc_port), 1, 65535, "8444" },
@@ -82,6 +83,7 @@ static const struct conf_key conf_keys[] = {
 	{ "store", "pool", CT_INT, OFF(c_store_pool), 0, 256, "0" },
 	{ "keys", "dir", CT_PATH, OFF(c_keys_dir), 0, 0, "keys" },
 	{ "keys", "reload", CT_INT, OFF(c_keys_reload), 1, 86400, "30" },
+	{ "keys", "holder_channels", CT_INT, OFF(c_keyholder_channels), 1, 16, "4" },
 	{ "oidc", "code_lifetime", CT_INT, OFF(c_code_lifetime), 5, 600, "60" },
 	{ "oidc", "access_token_lifetime", CT_INT, OFF(c_access_token_lifetime), 30, 86400, "600" },
 	{ "oidc", "id_token_lifetime", CT_INT, OFF(c_id_token_lifetime), 30, 86400, "600" },
@@ -506,6 +508,7 @@ config_free(struct sl_config *conf)
 	listener_free(&conf->c_portal);
 	listener_free(&conf->c_eid);
 	free(conf->c_trusted_proxies);
+	free(conf->c_user);
 	free(conf->c_eid_anchors);
 	free(conf->c_pki_dir);
 	free(conf->c_pki_listen);

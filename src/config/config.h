@@ -70,6 +70,7 @@ struct sl_config {
 	int c_max_params; /* parameters per request */
 	int c_shutdown_grace; /* seconds to finish in-flight requests */
 	char *c_trusted_proxies; /* comma-separated addresses (eID proxy mode) */
+	char *c_user; /* started as root: the account to run as after binding ("" = stay) */
 
 	/* [eid] */
 	bool c_eid_enabled;
@@ -107,6 +108,7 @@ struct sl_config {
 	/* [keys] */
 	char *c_keys_dir;
 	int c_keys_reload; /* seconds between checks for rotated keys */
+	int c_keyholder_channels; /* socketpairs to the key holder (src/keyholder) */
 
 	/* [oidc] */
 	int c_code_lifetime;

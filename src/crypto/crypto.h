@@ -55,6 +55,14 @@ char *jose_key_private_pem(const struct jose_key *key);
 json_t *jose_key_public_jwk(const struct jose_key *key);
 bool jose_alg_supported(const char *alg);
 
+/* A signer outside this process (the key holder): signs the JWS signing
+ * input with the private half of key `kid`, giving the JWS signature
+ * bytes (ES256: R || S) malloc'd in *sig.  0 or a negative SL_E* code. */
+typedef int (*jose_signer_fn)(void *ctx, const char *kid, const uint8_t *input, size_t len, uint8_t **sig,
+	size_t *siglen, struct sl_err *err);
+/* Make a public key sign through `fn` (jose_sign then composes the JWS
+ * and asks fn for the signature).  Set it before the key is shared. */
+void jose_key_set_signer(struct jose_key *key, jose_signer_fn fn, void *ctx);
 /* Sign `claims` as a compact JWS with header {alg, kid, typ}. malloc'd. */
 char *jose_sign(const struct jose_key *key, json_t *claims, const char *typ, struct sl_err *err);
 /* Verify a compact JWS with one of `keys` (the one whose kid matches, or

@@ -26,6 +26,8 @@ struct jose_key {
 	cjose_jwk_t *jk_jwk;
 	bool jk_private;
 	atomic_int jk_refs; /* holders beyond the first (jose_key_ref) */
+	jose_signer_fn jk_signer; /* a public key whose private half is elsewhere */
+	void *jk_signer_ctx;
 };
 
 static const char *const jose_algs[] = { "ES256", "RS256", "PS256", NULL };
@@ -351,6 +353,54 @@ jose_key_public_jwk(const struct jose_key *key)
 	return o;
 }
 
+void
+jose_key_set_signer(struct jose_key *key, jose_signer_fn fn, void *ctx)
+{
+	key->jk_signer = fn;
+	key->jk_signer_ctx = ctx;
+}
+
+/* The compact JWS composed here, signed by the key's signer (RFC 7515
+ * §5.1): BASE64URL(header) "." BASE64URL(payload), then the signature. */
+static char *
+sign_remote(const struct jose_key *key, const char *payload, const char *typ, struct sl_err *err)
+{
+	json_t *hdr = json_pack("{s:s}", "alg", key->jk_alg);
+	char *hjson, *h64 = NULL, *p64 = NULL, *s64 = NULL, *out = NULL;
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	struct sl_buf b;
+
+	if (hdr != NULL && key->jk_kid[0] != '\0')
+		json_object_set_new(hdr, "kid", json_string(key->jk_kid));
+	if (hdr != NULL && typ != NULL)
+		json_object_set_new(hdr, "typ", json_string(typ));
+	hjson = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
+	json_decref(hdr);
+	if (hjson != NULL) {
+		h64 = sl_b64url_encode((const uint8_t *)hjson, strlen(hjson));
+		p64 = sl_b64url_encode((const uint8_t *)payload, strlen(payload));
+	}
+	free(hjson);
+	sl_buf_init(&b, JOSE_MAX_TOKEN);
+	if (h64 == NULL || p64 == NULL || sl_buf_addf(&b, "%s.%s", h64, p64) != SL_OK) {
+		sl_fail(err, SL_ENOMEM, "out of memory");
+	} else if (key->jk_signer(key->jk_signer_ctx, key->jk_kid, (const uint8_t *)b.b_data, b.b_len, &sig, &siglen,
+			   err) == SL_OK) {
+		s64 = sl_b64url_encode(sig, siglen);
+		if (s64 != NULL && sl_buf_addf(&b, ".%s", s64) == SL_OK)
+			out = sl_buf_take(&b);
+		else
+			sl_fail(err, SL_ENOMEM, "out of memory");
+	}
+	sl_buf_reset(&b);
+	free(h64);
+	free(p64);
+	free(s64);
+	free(sig);
+	return out;
+}
+
 char *
 jose_sign(const struct jose_key *key, json_t *claims, const char *typ, struct sl_err *err)
 {
@@ -360,6 +410,14 @@ jose_sign(const struct jose_key *key, json_t *claims, const char *typ, struct sl
 	const char *ser = NULL;
 	char *payload, *out = NULL;
 
+	if (key->jk_signer != NULL) {
+		payload = json_dumps(claims, JSON_COMPACT);
+		out = payload ? sign_remote(key, payload, typ, err) : NULL;
+		if (payload == NULL)
+			sl_fail(err, SL_ENOMEM, "out of memory");
+		free(payload);
+		return out;
+	}
 	if (!key->jk_private) {
 		sl_fail(err, SL_EINVAL, "not a private key");
 		return NULL;

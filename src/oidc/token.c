@@ -103,8 +103,8 @@ token_answer(struct server *srv, struct http_request *rq, const struct store_cli
 	char *idt = id_token_for(srv, c, g, at);
 	json_t *o;
 
-	if (idt == NULL) {
-		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
+	if (idt == NULL) { /* the key holder did not sign (gone or busy): try again later */
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "tokens could not be issued");
 		return;
 	}
 	o = json_object();

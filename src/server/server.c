@@ -269,7 +269,7 @@ start_metrics(struct server *srv, struct sl_err *err)
 }
 
 struct server *
-server_start(struct sl_config *conf, struct sl_err *err)
+server_start(struct sl_config *conf, struct keyholder *kh, struct sl_err *err)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct store_options so;
@@ -277,6 +277,7 @@ server_start(struct sl_config *conf, struct sl_err *err)
 	if (srv == NULL)
 		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
 	srv->sv_conf = conf;
+	srv->sv_kh = kh;
 	raise_fd_limit(conf);
 	pthread_mutex_init(&srv->sv_hk_lock, NULL);
 	pthread_cond_init(&srv->sv_hk_cond, NULL);

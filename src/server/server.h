@@ -22,6 +22,7 @@
 #define METRICS_TOKEN_MIN 32 /* characters of the [metrics] bearer token */
 
 struct keyring;
+struct keyholder;
 struct eid_validator;
 struct metrics;
 struct app_keys;
@@ -33,6 +34,7 @@ struct server {
 	struct sl_config *sv_conf;
 	struct store *sv_store;
 	struct keyring *sv_keys;
+	struct keyholder *sv_kh; /* the key holder process (src/keyholder); main's, not freed here */
 	struct waiter_registry *sv_waiters;
 	struct metrics *sv_metrics;
 	struct tmpl_set *sv_templates;
@@ -70,8 +72,10 @@ struct server {
 	atomic_int sv_sid_keygens; /* Smart-ID confirmations making server keys now ([smartid] keygen_max) */
 };
 
-/* Open everything the configuration names and start listening. */
-struct server *server_start(struct sl_config *conf, struct sl_err *err);
+/* Open everything the configuration names and start listening.  Private
+ * keys are used through `kh`, the key holder main started (kept by the
+ * caller, who stops it after server_stop). */
+struct server *server_start(struct sl_config *conf, struct keyholder *kh, struct sl_err *err);
 /* Graceful stop: refuse new connections, wake all waiters, let in-flight
  * requests finish (up to shutdown_grace seconds), close the store. */
 void server_stop(struct server *srv);

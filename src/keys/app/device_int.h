@@ -51,8 +51,7 @@
 
 /* ---- keys.c ---- */
 struct app_seal_key {
-	char sk_kid[APP_KID_MAX];
-	EVP_PKEY *sk_priv;
+	char sk_kid[APP_KID_MAX]; /* the at-rest key: KH_REST_KID (its private half is the key holder's) */
 	uint8_t sk_pub[P256_PUB_LEN];
 };
 

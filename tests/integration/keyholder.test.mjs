@@ -1,0 +1,268 @@
+// keyholder.test.mjs — the HTTP process never maps a private key
+// (issue 12 item 1, src/keyholder).
+//
+// sleuteld starts a key holder process that reads the key files and signs
+// and opens sealed values on request.  These tests log in (ID tokens
+// verified with the published JWKS), then read the memory of both
+// processes through /proc/PID/maps and /proc/PID/mem and look for every
+// private key of [keys] dir (the EC scalar, and the RSA exponent, as the
+// big-endian bytes of the file and as OpenSSL's little-endian BIGNUM
+// words): none may be in sleuteld, each must be in the key holder (so the
+// search would find one that leaked).  Reading a non-dumpable process's
+// memory needs CAP_SYS_PTRACE: the test suite runs as root.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import { chownSync, closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as jose from 'jose';
+import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation } from './lib/harness.mjs';
+
+const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+const KH_TIMEOUT_MS = 2000; // src/keyholder/keyholder.h
+
+function authorizeUrl(server, c) {
+  return `${server.base}/authorize?` + new URLSearchParams({ response_type: 'code', client_id: c.client_id,
+    redirect_uri: 'https://rp.example/cb', scope: 'openid profile', state: 's', nonce: 'n',
+    code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+}
+
+async function redeem(server, c, code) {
+  const r = await fetch(`${server.base}/token`, { method: 'POST',
+    headers: { authorization: 'Basic ' + Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64'),
+      'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: 'https://rp.example/cb',
+      code_verifier: VERIFIER }) });
+  return { status: r.status, type: r.headers.get('content-type'), body: await r.json() };
+}
+
+// A login through the test key; the code redeemed; the ID token verified
+// with the JWKS.  Returns the token's kid.
+async function loginAndVerify(server, c) {
+  const back = await loginWithTestKey(server, authorizeUrl(server, c));
+  const t = await redeem(server, c, back.searchParams.get('code'));
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  const jwks = jose.createLocalJWKSet(await (await fetch(`${server.base}/jwks`)).json());
+  const { payload, protectedHeader } = await jose.jwtVerify(t.body.id_token, jwks,
+    { issuer: server.issuer, audience: c.client_id });
+  assert.equal(payload.nonce, 'n');
+  return protectedHeader;
+}
+
+function keyHolderPid(parent) {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('--keyholder')) return Number(d);
+    } catch { /* gone meanwhile */ }
+  }
+  return null;
+}
+
+// Every private key in DIR/keys: its secret number in the byte orders
+// memory may hold it in.
+function privateKeys(dir) {
+  const keys = [];
+  for (const f of readdirSync(path.join(dir, 'keys'))) {
+    if (!f.endsWith('.pem')) continue;
+    const pem = readFileSync(path.join(dir, 'keys', f), 'utf8');
+    if (!pem.includes('PRIVATE KEY')) continue;
+    const jwk = crypto.createPrivateKey(pem).export({ format: 'jwk' });
+    const d = Buffer.from(jwk.d, 'base64url');
+    keys.push({ file: f, kty: jwk.kty, forms: [d, Buffer.from(d).reverse()] });
+  }
+  return keys;
+}
+
+const CHUNK = 8 << 20;
+const REGION_MAX = 1 << 30; // sanitizer shadow memory: terabytes of zeros
+
+// The files whose key occurs in the readable memory of pid.
+function keysInMemory(pid, keys) {
+  const found = new Set();
+  const buf = Buffer.alloc(CHUNK);
+  const overlap = 512;
+  let scanned = 0;
+  const fd = openSync(`/proc/${pid}/mem`, 'r');
+  try {
+    for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').trim().split('\n')) {
+      const [range, perms, , , , name] = line.split(/\s+/);
+      if (perms[0] !== 'r' || /^\[(vvar|vsyscall|vvar_vclock)\]$/.test(name || '')) continue;
+      const [lo, hi] = range.split('-').map((h) => parseInt(h, 16));
+      if (hi - lo > REGION_MAX) continue;
+      for (let pos = lo; pos < hi; pos += CHUNK - overlap) {
+        const len = Math.min(CHUNK, hi - pos);
+        let n;
+        try { n = readSync(fd, buf, 0, len, pos); } catch { break; }
+        scanned += n;
+        const view = buf.subarray(0, n);
+        for (const k of keys) if (k.forms.some((f) => view.indexOf(f) >= 0)) found.add(k.file);
+        if (pos + len >= hi) break;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { found, scanned };
+}
+
+function processStatus(pid) {
+  return Object.fromEntries(readFileSync(`/proc/${pid}/status`, 'utf8').trim().split('\n')
+    .map((l) => l.split(/:\s*/)).map(([k, v]) => [k, v]));
+}
+
+test('no private key is in the HTTP process; every one is in the key holder, which is sandboxed', async () => {
+  const server = await startServer();
+  try {
+    const c = await server.client({});
+    const kids = new Set();
+    for (let i = 0; i < 3; i++) kids.add((await loginAndVerify(server, c)).kid);
+    assert.equal(kids.size, 1, 'one ES256 key signs');
+    const kh = keyHolderPid(server.proc.pid);
+    assert.ok(kh, 'a key holder runs under sleuteld');
+    // A rotation: the new keys are loaded by the key holder (SIGHUP makes
+    // sleuteld send it the new list), published at once, signing at once.
+    const rotated = JSON.parse(await server.cli('keys', 'rotate', '--publish-delay', '0', '--json'));
+    const newKid = rotated.find((k) => k.alg === 'ES256' && k.retire_after === 0).kid;
+    server.proc.kill('SIGHUP');
+    for (let i = 0; i < 100; i++) {
+      const jwks = await (await fetch(`${server.base}/jwks`)).json();
+      if (jwks.keys.some((k) => k.kid === newKid)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await loginAndVerify(server, c)).kid, newKid, 'the rotated key signs');
+
+    const keys = privateKeys(server.dir);
+    // Six ID-token keys (ES256, RS256, PS256, before and after the
+    // rotation), the device-API sealing key and the at-rest key.
+    assert.ok(keys.filter((k) => k.kty === 'EC').length >= 4, keys.map((k) => k.file).join(' '));
+    assert.ok(keys.length >= 8, keys.map((k) => k.file).join(' '));
+    assert.ok(keys.some((k) => k.file === 'device-rest.pem'));
+    assert.ok(keys.some((k) => k.file.startsWith('device-seal-')));
+    assert.ok(keys.some((k) => k.file === `${[...kids][0]}.pem`), 'the signing key is a file in keys/');
+
+    const http = keysInMemory(server.proc.pid, keys);
+    assert.ok(http.scanned > 1 << 20, `scanned ${http.scanned} bytes of sleuteld`);
+    assert.deepEqual([...http.found], [], 'private keys in the HTTP process');
+    const holder = keysInMemory(kh, keys);
+    assert.deepEqual([...holder.found].sort(), keys.map((k) => k.file).sort(), 'every key is in the key holder');
+
+    const st = processStatus(kh);
+    assert.equal(st.Seccomp, '2', 'a seccomp filter');
+    assert.equal(st.NoNewPrivs, '1');
+    // Its descriptors: stdio and its channels to sleuteld, all AF_UNIX.
+    const unix = new Set(readFileSync('/proc/net/unix', 'utf8').trim().split('\n').slice(1)
+      .map((l) => l.trim().split(/\s+/)[6]));
+    for (const fd of readdirSync(`/proc/${kh}/fd`)) {
+      const target = readlinkSync(`/proc/${kh}/fd/${fd}`);
+      const m = target.match(/^socket:\[(\d+)\]$/);
+      if (m) assert.ok(unix.has(m[1]), `fd ${fd} is a unix socket`);
+      else assert.ok(Number(fd) <= 2, `fd ${fd} (${target}) is stdio`);
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test('a key holder that does not answer: 503 JSON within its timeout, then service again', async () => {
+  const server = await startServer();
+  try {
+    const c = await server.client({});
+    await loginAndVerify(server, c);
+    const kh = keyHolderPid(server.proc.pid);
+    const back = await loginWithTestKey(server, authorizeUrl(server, c));
+    process.kill(kh, 'SIGSTOP');
+    let t;
+    const t0 = Date.now();
+    try {
+      t = await redeem(server, c, back.searchParams.get('code'));
+      // Public keys stay served: they are this process's.
+      assert.equal((await fetch(`${server.base}/jwks`)).status, 200);
+    } finally {
+      process.kill(kh, 'SIGCONT');
+    }
+    const took = Date.now() - t0;
+    assert.equal(t.status, 503, JSON.stringify(t.body));
+    assert.match(t.type, /application\/json/);
+    assert.equal(t.body.error, 'temporarily_unavailable');
+    assert.ok(took >= KH_TIMEOUT_MS - 100, `answered after ${took} ms`);
+    // The late answer to the timed-out request is dropped; the next
+    // logins are signed and verify.
+    for (let i = 0; i < 3; i++) await loginAndVerify(server, c);
+    assert.match(server.log(), /did not answer within/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the key holder killed: sleuteld stops gracefully and exits 1 for its supervisor to restart', async () => {
+  const server = await startServer();
+  let stopped = false;
+  try {
+    const c = await server.client({});
+    await loginAndVerify(server, c);
+    const kh = keyHolderPid(server.proc.pid);
+    process.kill(kh, 'SIGKILL');
+    const res = await Promise.race([server.exited,
+      new Promise((r) => setTimeout(() => r('still running'), 15000))]);
+    stopped = res !== 'still running';
+    assert.deepEqual(res, { code: 1, signal: null });
+    const log = server.log();
+    assert.match(log, /key holder \(pid \d+\) was killed by signal 9/);
+    assert.match(log, /the key holder is gone: stopping/);
+    assert.doesNotMatch(log, /ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/);
+    assert.equal(keyHolderPid(server.proc.pid), null);
+  } finally {
+    if (!stopped) await server.stop();
+    else removeInstallation(server.dir);
+  }
+});
+
+test('sleuteld killed: the key holder goes with it', async () => {
+  const server = await startServer();
+  const kh = keyHolderPid(server.proc.pid);
+  assert.ok(kh);
+  server.proc.kill('SIGKILL');
+  await server.exited;
+  let alive = true;
+  for (let i = 0; i < 100 && alive; i++) {
+    try { process.kill(kh, 0); await new Promise((r) => setTimeout(r, 50)); } catch { alive = false; }
+  }
+  removeInstallation(server.dir);
+  assert.equal(alive, false, 'the key holder exited');
+});
+
+function chownTree(p, uid, gid) {
+  chownSync(p, uid, gid);
+  for (const e of readdirSync(p, { withFileTypes: true })) {
+    const q = path.join(p, e.name);
+    if (e.isDirectory()) chownTree(q, uid, gid);
+    else chownSync(q, uid, gid);
+  }
+}
+
+test('started as root with [server] user: sleuteld after binding and the key holder before reading keys run as it', async () => {
+  assert.equal(process.getuid(), 0, 'this suite runs as root (it reads /proc/PID/mem of a non-dumpable process)');
+  const NOBODY = 65534;
+  const inst = await initServer();
+  writeFileSync(inst.configPath, iniSet(readFileSync(inst.configPath, 'utf8'), 'server', 'user', 'nobody'));
+  chownTree(inst.dir, NOBODY, NOBODY);
+  const server = await launchServer(inst);
+  try {
+    const c = await server.client({});
+    await loginAndVerify(server, c);
+    const kh = keyHolderPid(server.proc.pid);
+    for (const pid of [server.proc.pid, kh]) {
+      const st = processStatus(pid);
+      assert.equal(st.Uid, `${NOBODY}\t${NOBODY}\t${NOBODY}\t${NOBODY}`, `uid of ${pid}`);
+      assert.equal(st.Gid.split('\t')[0], String(NOBODY));
+      assert.equal(st.Groups.trim(), '', 'no supplementary groups');
+    }
+    assert.doesNotMatch(server.log(), /runs as root/);
+  } finally {
+    await server.stop();
+  }
+});
