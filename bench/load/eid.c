@@ -292,8 +292,8 @@ round_run(const struct bl_opts *ro, struct eid *e, bl_op_fn op, pid_t pid, struc
  * half a second each (the order swapped every pair), o_seconds in all
  * for each. */
 static int
-interleaved(const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, struct rounds *hs,
-	struct rounds *login)
+interleaved(
+	const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, struct rounds *hs, struct rounds *login)
 {
 	int pairs = o->o_seconds >= 1 ? (int)(o->o_seconds * 2) : 1;
 	struct bl_opts ro = *o;

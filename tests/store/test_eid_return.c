@@ -96,8 +96,7 @@ test_redeem_completes_once(void **state)
 	store_authreq_clear(&got);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons WHERE rrn = '85073003328'"), 1);
 	/* the result is spent */
-	assert_int_equal(
-		store_authreq_redeem_complete(fx->fx_store, "h1", person_of, &again, &done), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h1", person_of, &again, &done), SL_ENOTFOUND);
 	assert_null(again.p_id);
 	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h1", &result), SL_ENOTFOUND);
 
@@ -115,16 +114,15 @@ static void
 test_redeem_failures_change_nothing(void **state)
 {
 	struct fixture *fx = *state;
-	struct store_authreq done = done_of("req-1"), denied = { .ar_id = (char *)"req-4", .ar_status = (char *)"denied" };
+	struct store_authreq done = done_of("req-1"),
+			     denied = { .ar_id = (char *)"req-4", .ar_status = (char *)"denied" };
 	struct store_person p;
 	char *result = NULL;
 
 	/* a wrong hash, or none */
 	pending_with_result(fx, "req-1", "h1", "85073003328", sl_now() + 60);
-	assert_int_equal(
-		store_authreq_redeem_complete(fx->fx_store, "h2", person_of, &p, &done), SL_ENOTFOUND);
-	assert_int_equal(
-		store_authreq_redeem_complete(fx->fx_store, NULL, person_of, &p, &done), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h2", person_of, &p, &done), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, NULL, person_of, &p, &done), SL_ENOTFOUND);
 	assert_untouched(fx, "req-1", "h1");
 
 	/* a result that is not a person */
@@ -146,8 +144,7 @@ test_redeem_failures_change_nothing(void **state)
 	done = done_of("req-4");
 	pending_with_result(fx, "req-4", "h4", "85073003328", sl_now() + 60);
 	assert_int_equal(store_authreq_complete(fx->fx_store, &denied), SL_OK);
-	assert_int_equal(
-		store_authreq_redeem_complete(fx->fx_store, "h4", person_of, &p, &done), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h4", person_of, &p, &done), SL_ENOTFOUND);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 0);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE id = 'req-4'"
 						" AND status = 'denied' AND result_hash = 'h4'"),
