@@ -350,7 +350,7 @@ interleaved_report(json_t *out, struct rounds *hs, struct rounds *login)
 static int
 steps(const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, json_t *out)
 {
-	long n = o->o_max > 0 && o->o_max < 1000000 ? o->o_max : 200;
+	long n = o->o_max > 0 && o->o_max < 1000000 ? o->o_max : 200, done;
 	double hs_ns = 0, total = 0, t;
 	char what[96];
 
@@ -361,7 +361,8 @@ steps(const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, jso
 	if (check_op(e, "eID login", op_login) != 0 || check_op(e, "TLS handshake, eID origin", op_handshake) != 0)
 		return -1;
 	memset(e->e_step_ns, 0, sizeof(e->e_step_ns));
-	for (long i = 0; i < n; i++) {
+	/* a failed operation stops the count: a broken run is not a figure */
+	for (done = 0; done < n; done++) {
 		e->e_step_pid = pid;
 		if (!op_login(e, 0, NULL))
 			break;
@@ -372,6 +373,11 @@ steps(const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, jso
 		hs_ns += run_ns(pid) - t;
 	}
 	e->e_step_pid = 0;
+	if (done < n) {
+		fprintf(stderr, "bench: steps: operation %ld failed (status %ld, card %ld)\n", done + 1,
+			e->e_agent[0].h_status, e->e_card[0].h_status);
+		return -1;
+	}
 	for (int i = 0; i < EID_STEPS; i++) {
 		snprintf(what, sizeof(what), "  step %s (us)", step_names[i]);
 		value_row(out, what, e->e_step_ns[i] / 1000 / (double)n);
