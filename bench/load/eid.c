@@ -14,20 +14,45 @@
  * with the card (full handshake, validation, verdict cache warm after the
  * first) → back on the portal → code → /token with an ID token.
  *
+ * The client-certificate handshakes and the eID logins are measured in
+ * alternating rounds (a second each, the order swapped every pair)
+ * and summed: on this shared machine a figure taken a few seconds after
+ * another met another load, and the ratio of the two rates came out
+ * anywhere between 0.4 and 1.4.  Beside the rate ratio (the issue's
+ * target) the table gives the ratio of server CPU per operation and the
+ * load generator's own CPU per operation: the rates share the cores with
+ * the generator, whose TLS client (a PKCS#12 parse and a P-384 signature
+ * per card handshake) costs several times the server's handshake, so the
+ * rate ratio is about (generator + server per handshake) / (generator +
+ * server per login) when the cores are the limit: the table gives that
+ * too, steadier than the rates on a busy machine.
+ *
  * SLEUTEL_BENCH_EID=login in the environment runs the eID login figure
  * alone (no handshake figures, no GnuTLS reference), for a profile of it
- * through SLEUTEL_BENCH_WRAP.
+ * through SLEUTEL_BENCH_WRAP.  SLEUTEL_BENCH_EID=steps runs one worker
+ * through --max logins (200 by default), each followed by one
+ * client-certificate handshake, and gives the server's CPU per step of a
+ * login (exact, from the scheduler's run time of its threads) next to
+ * that of a handshake: where a login's cost beyond its handshake goes.
  *
  * bl_eid_nodes: the eID login alone on several nodes of one installation
  * (pgnodes.c), the portal and the eID origin each one URL in front of the
  * nodes: the browser on node w % n, the card's handshake and the RP on the
  * next node.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "bl.h"
+
+/* The steps of an eID login, as op_login takes them. */
+enum { EID_STEP_AUTHORIZE, EID_STEP_KEY_PAGE, EID_STEP_CARD, EID_STEP_RETURN, EID_STEP_TOKEN, EID_STEPS };
+static const char *const step_names[EID_STEPS] = { "/authorize", "/key/eid", "/eid/login + card handshake",
+	"/login/eid/return", "/token" };
 
 struct eid {
 	const struct bl_server *e_srv;
@@ -38,6 +63,8 @@ struct eid {
 	const char *e_ca; /* the CA of the server of a handshake figure */
 	struct bl_http *e_agent, *e_card; /* per worker */
 	struct bl_http *e_rp; /* per worker on several nodes (the RP on the card's node); NULL: the agent */
+	pid_t e_step_pid; /* steps: the server whose CPU each step of a login adds to e_step_ns; 0: off */
+	double e_step_ns[EID_STEPS], e_step_t;
 };
 
 /* A new connection per request; TLS sessions resumed only with e_resume. */
@@ -50,6 +77,51 @@ card_setup(const struct eid *e, struct bl_http *h)
 	curl_easy_setopt(h->h_curl, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(h->h_curl, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(h->h_curl, CURLOPT_SSL_SESSIONID_CACHE, e->e_resume ? 1L : 0L);
+}
+
+/* Nanoseconds the threads of `pid` have run: the sum of each thread's
+ * /proc/PID/task/TID/schedstat (exact; /proc/PID/stat counts 10-ms ticks,
+ * too coarse for one step of one login).  -1 when unreadable. */
+static double
+run_ns(pid_t pid)
+{
+	char path[64], file[400];
+	struct dirent *de;
+	double sum = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long ns;
+		FILE *f;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s/schedstat", path, de->d_name);
+		if ((f = fopen(file, "r")) == NULL)
+			continue; /* a thread that ended meanwhile */
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += (double)ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* steps: the server's CPU since the last mark goes to step `done` (-1: a
+ * login starts). */
+static void
+step_mark(struct eid *e, int done)
+{
+	double t;
+
+	if (e->e_step_pid == 0)
+		return;
+	t = run_ns(e->e_step_pid);
+	if (done >= 0)
+		e->e_step_ns[done] += t - e->e_step_t;
+	e->e_step_t = t;
 }
 
 static int
@@ -68,16 +140,20 @@ op_login(void *ctx, int w, struct bl_lat *aux)
 	struct bl_http *a = &e->e_agent[w], *card = &e->e_card[w];
 	char verifier[64], challenge[64], url[BL_URL_MAX], req[128], back[BL_URL_MAX];
 	const char *p, *q;
+	int ok;
 
 	(void)aux;
 	bl_http_forget_cookies(a);
 	bl_pkce(verifier, challenge);
 	bl_authorize_url(e->e_authz, e->e_client, challenge, "openid profile", url, sizeof(url));
+	step_mark(e, -1);
 	if (bl_http_req(a, url, NULL, NULL) != 303 || bl_query(a->h_location, "req", req, sizeof(req)) != 0)
 		return 0;
+	step_mark(e, EID_STEP_AUTHORIZE);
 	snprintf(url, sizeof(url), "%s/key/eid?req=%s", e->e_origin, req);
 	if (bl_http_req(a, url, NULL, NULL) != 200)
 		return 0;
+	step_mark(e, EID_STEP_KEY_PAGE);
 	/* the link to the eID origin the page offers */
 	snprintf(url, sizeof(url), "href=\"%s/eid/login", e->e_eid_origin);
 	if ((p = strstr(a->h_body, url)) == NULL || (q = strchr(p + 6, '"')) == NULL || q - p - 6 >= BL_URL_MAX)
@@ -94,10 +170,39 @@ op_login(void *ctx, int w, struct bl_lat *aux)
 	}
 	if (bl_http_req(card, url, NULL, NULL) != 303)
 		return 0;
+	step_mark(e, EID_STEP_CARD);
 	snprintf(url, sizeof(url), "%s", card->h_location);
 	if (bl_browse(a, e->e_origin, url, bl_sleutel_form, back, sizeof(back)) != 0)
 		return 0;
-	return bl_token(e->e_rp != NULL ? &e->e_rp[w] : a, e->e_token, e->e_basic, back, verifier);
+	step_mark(e, EID_STEP_RETURN);
+	ok = bl_token(e->e_rp != NULL ? &e->e_rp[w] : a, e->e_token, e->e_basic, back, verifier);
+	step_mark(e, EID_STEP_TOKEN);
+	return ok;
+}
+
+/* Fresh handles for every worker: the browser's, and the card's (a new
+ * connection per request; sessions resumed only with e_resume). */
+static void
+handles_reset(const struct bl_opts *o, struct eid *e)
+{
+	for (int i = 0; i < o->o_workers; i++) {
+		bl_http_free(&e->e_agent[i]);
+		bl_http_free(&e->e_card[i]);
+		bl_http_init(&e->e_agent[i], e->e_srv->s_ca_file);
+		bl_http_init(&e->e_card[i], e->e_ca ? e->e_ca : e->e_srv->s_ca_file);
+		card_setup(e, &e->e_card[i]);
+	}
+}
+
+/* One operation first: a broken setup is not a figure. */
+static int
+check_op(struct eid *e, const char *what, bl_op_fn op)
+{
+	if (op(e, 0, NULL))
+		return 0;
+	fprintf(stderr, "bench: %s failed (status %ld, card %ld)\n", what, e->e_agent[0].h_status,
+		e->e_card[0].h_status);
+	return -1;
 }
 
 static int
@@ -111,22 +216,186 @@ figure(const struct bl_opts *o, struct eid *e, const char *what, bl_op_fn op, co
 	snprintf(r->r_what, sizeof(r->r_what), "%s", what);
 	snprintf(e->e_url, sizeof(e->e_url), "%s", url);
 	e->e_resume = resume;
-	for (int i = 0; i < o->o_workers; i++) {
-		bl_http_free(&e->e_agent[i]);
-		bl_http_free(&e->e_card[i]);
-		bl_http_init(&e->e_agent[i], e->e_srv->s_ca_file);
-		bl_http_init(&e->e_card[i], e->e_ca ? e->e_ca : e->e_srv->s_ca_file);
-		card_setup(e, &e->e_card[i]);
-	}
-	if (!op(e, 0, NULL)) {
-		fprintf(stderr, "bench: %s failed (status %ld)\n", what, e->e_card[0].h_status);
+	handles_reset(o, e);
+	if (check_op(e, what, op) != 0)
 		return -1;
-	}
 	if (bl_run_timed(o, o->o_workers, op, e, &pid, 1, r) == 0)
 		bl_report(out, r);
 	else
 		rc = -1;
 	return rc;
+}
+
+/* A figure summed over rounds: counts, time and CPU add up; p50 is the
+ * rounds' mean weighted by their operations, p99 and p999 the worst
+ * round's. */
+struct rounds {
+	struct bl_result rd_sum;
+	double rd_cpu_us, rd_gen_ns; /* server CPU, load generator's run time */
+	double rd_p50_weighted;
+};
+
+static void
+rounds_add(struct rounds *s, const struct bl_result *r, double gen_ns)
+{
+	struct bl_result *t = &s->rd_sum;
+
+	t->r_done += r->r_done;
+	t->r_failed += r->r_failed;
+	t->r_seconds += r->r_seconds;
+	s->rd_cpu_us += r->r_cpu_us > 0 ? r->r_cpu_us * (double)r->r_done : 0;
+	s->rd_gen_ns += gen_ns;
+	s->rd_p50_weighted += r->r_p50 > 0 ? r->r_p50 * (double)r->r_done : 0;
+	t->r_p99 = r->r_p99 > t->r_p99 ? r->r_p99 : t->r_p99;
+	t->r_p999 = r->r_p999 > t->r_p999 ? r->r_p999 : t->r_p999;
+}
+
+static void
+rounds_end(struct rounds *s, const char *what)
+{
+	struct bl_result *t = &s->rd_sum;
+
+	t->r_scenario = "eid";
+	snprintf(t->r_what, sizeof(t->r_what), "%s", what);
+	t->r_rate = t->r_seconds > 0 ? (double)t->r_done / t->r_seconds : 0;
+	t->r_cpu_us = t->r_done > 0 ? s->rd_cpu_us / (double)t->r_done : -1;
+	t->r_p50 = t->r_done > 0 ? s->rd_p50_weighted / (double)t->r_done : -1;
+	t->r_aux50 = t->r_aux99 = t->r_aux999 = -1;
+}
+
+/* The load generator's own CPU in ns, its ended worker threads included. */
+static double
+self_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return ((double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)ru.ru_utime.tv_usec +
+		       (double)ru.ru_stime.tv_usec) *
+	       1e3;
+}
+
+/* One round of `op`; the load generator's own CPU added to rd_gen_ns. */
+static int
+round_run(const struct bl_opts *ro, struct eid *e, bl_op_fn op, pid_t pid, struct rounds *into)
+{
+	struct bl_result r = { .r_scenario = "eid" };
+	double g0 = self_ns();
+
+	if (bl_run_timed(ro, ro->o_workers, op, e, &pid, 1, &r) != 0)
+		return -1;
+	rounds_add(into, &r, self_ns() - g0);
+	return 0;
+}
+
+/* Client-certificate handshakes and eID logins in alternating rounds of
+ * a second each (the order swapped every pair), o_seconds in all for
+ * each.  A round ends when its last operation does: shorter rounds would
+ * weigh that tail (a login's p99 is a few hundred ms here) too much. */
+static int
+interleaved(
+	const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, struct rounds *hs, struct rounds *login)
+{
+	int pairs = o->o_seconds >= 2 ? (int)o->o_seconds : 1;
+	struct bl_opts ro = *o;
+
+	memset(hs, 0, sizeof(*hs));
+	memset(login, 0, sizeof(*login));
+	ro.o_seconds = o->o_seconds / pairs;
+	ro.o_max = o->o_max / pairs > 0 ? o->o_max / pairs : 1;
+	snprintf(e->e_url, sizeof(e->e_url), "%s", hs_url);
+	e->e_resume = false;
+	handles_reset(o, e);
+	if (check_op(e, "TLS handshake, eID origin", op_handshake) != 0 || check_op(e, "eID login", op_login) != 0)
+		return -1;
+	for (int i = 0; i < pairs; i++) {
+		bool hs_first = i % 2 == 0;
+		if (round_run(&ro, e, hs_first ? op_handshake : op_login, pid, hs_first ? hs : login) != 0 ||
+			round_run(&ro, e, hs_first ? op_login : op_handshake, pid, hs_first ? login : hs) != 0)
+			return -1;
+	}
+	rounds_end(hs, "TLS handshake, eID origin, client cert");
+	rounds_end(login, "eID login (new client-cert handshake + token)");
+	return 0;
+}
+
+/* A derived row: a ratio or a figure in the value column. */
+static void
+value_row(json_t *out, const char *what, double v)
+{
+	struct bl_result r = { .r_scenario = "eid", .r_cpu_us = -1, .r_extra = v };
+
+	snprintf(r.r_what, sizeof(r.r_what), "%s", what);
+	r.r_p50 = r.r_p99 = r.r_p999 = r.r_aux50 = r.r_aux99 = r.r_aux999 = -1;
+	bl_report(out, &r);
+}
+
+static void
+interleaved_report(json_t *out, struct rounds *hs, struct rounds *login)
+{
+	const struct bl_result *h = &hs->rd_sum, *l = &login->rd_sum;
+
+	bl_report(out, h);
+	bl_report(out, l);
+	value_row(out, "ratio eID logins/s to client-cert handshakes/s", h->r_rate > 0 ? l->r_rate / h->r_rate : -1);
+	value_row(out, "ratio server CPU per eID login to per handshake",
+		h->r_cpu_us > 0 ? l->r_cpu_us / h->r_cpu_us : -1);
+	value_row(out, "load generator CPU per handshake (us)",
+		h->r_done > 0 ? hs->rd_gen_ns / 1000 / (double)h->r_done : -1);
+	value_row(out, "load generator CPU per eID login (us)",
+		l->r_done > 0 ? login->rd_gen_ns / 1000 / (double)l->r_done : -1);
+	/* What the rate ratio comes to when the shared cores are the limit:
+	 * the steadier figure on a busy machine. */
+	if (h->r_done > 0 && l->r_done > 0 && h->r_cpu_us > 0 && l->r_cpu_us > 0) {
+		double per_hs = hs->rd_gen_ns / 1000 / (double)h->r_done + h->r_cpu_us;
+		double per_login = login->rd_gen_ns / 1000 / (double)l->r_done + l->r_cpu_us;
+		value_row(out, "ratio (generator + server) CPU, handshake/login", per_hs / per_login);
+	}
+}
+
+/* SLEUTEL_BENCH_EID=steps: one worker, each login followed by one
+ * client-certificate handshake; the server's exact CPU per step. */
+static int
+steps(const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, json_t *out)
+{
+	long n = o->o_max > 0 && o->o_max < 1000000 ? o->o_max : 200, done;
+	double hs_ns = 0, total = 0, t;
+	char what[96];
+
+	snprintf(e->e_url, sizeof(e->e_url), "%s", hs_url);
+	e->e_resume = false;
+	handles_reset(o, e);
+	/* the verdict cache and the consent filled, the connections open */
+	if (check_op(e, "eID login", op_login) != 0 || check_op(e, "TLS handshake, eID origin", op_handshake) != 0)
+		return -1;
+	memset(e->e_step_ns, 0, sizeof(e->e_step_ns));
+	/* a failed operation stops the count: a broken run is not a figure */
+	for (done = 0; done < n; done++) {
+		e->e_step_pid = pid;
+		if (!op_login(e, 0, NULL))
+			break;
+		e->e_step_pid = 0;
+		t = run_ns(pid);
+		if (!op_handshake(e, 0, NULL))
+			break;
+		hs_ns += run_ns(pid) - t;
+	}
+	e->e_step_pid = 0;
+	if (done < n) {
+		fprintf(stderr, "bench: steps: operation %ld failed (status %ld, card %ld)\n", done + 1,
+			e->e_agent[0].h_status, e->e_card[0].h_status);
+		return -1;
+	}
+	for (int i = 0; i < EID_STEPS; i++) {
+		snprintf(what, sizeof(what), "  step %s (us)", step_names[i]);
+		value_row(out, what, e->e_step_ns[i] / 1000 / (double)n);
+		total += e->e_step_ns[i];
+	}
+	value_row(out, "server CPU per eID login, exact (us)", total / 1000 / (double)n);
+	value_row(out, "server CPU per card handshake, exact (us)", hs_ns / 1000 / (double)n);
+	value_row(out, "ratio server CPU per login to per handshake", hs_ns > 0 ? total / hs_ns : -1);
+	return 0;
 }
 
 /* The server's CPU while one client sent its ClientHello and then
@@ -269,9 +538,10 @@ static int
 run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
 	struct eid e = { .e_srv = s, .e_origin = s->s_base, .e_eid_origin = s->s_eid_base };
-	struct bl_result plain, cert, resumed, login;
+	struct bl_result plain, resumed, login;
+	struct rounds hs_rounds, login_rounds;
 	const char *only = getenv("SLEUTEL_BENCH_EID");
-	char url[300];
+	char url[300], eid_url[300];
 	int rc = -1;
 
 	if (setup(o, &e) != 0)
@@ -280,36 +550,27 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 	e.e_card = calloc((size_t)o->o_workers, sizeof(*e.e_card));
 	if (e.e_agent == NULL || e.e_card == NULL)
 		goto out;
-	snprintf(url, sizeof(url), "%s/healthz", s->s_eid_base);
+	snprintf(eid_url, sizeof(eid_url), "%s/healthz", s->s_eid_base);
 	/* SLEUTEL_BENCH_EID=login: the eID login figure alone, so that a
 	 * profile through SLEUTEL_BENCH_WRAP holds nothing else */
 	if (only != NULL && strcmp(only, "login") == 0) {
-		rc = figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login,
-			s->s_pid);
+		rc = figure(o, &e, "eID login (new client-cert handshake + token)", op_login, eid_url, false, out,
+			&login, s->s_pid);
+		goto out;
+	}
+	if (only != NULL && strcmp(only, "steps") == 0) {
+		rc = steps(o, &e, eid_url, s->s_pid, out);
 		goto out;
 	}
 	snprintf(url, sizeof(url), "%s/healthz", s->s_base);
 	if (figure(o, &e, "TLS handshake, portal, no client cert", op_handshake, url, false, out, &plain, s->s_pid) !=
-		0)
-		goto out;
-	snprintf(url, sizeof(url), "%s/healthz", s->s_eid_base);
-	if (figure(o, &e, "TLS handshake, eID origin, client cert", op_handshake, url, false, out, &cert, s->s_pid) !=
 			0 ||
-		figure(o, &e, "  the same, TLS session resumption allowed", op_handshake, url, true, out, &resumed,
-			s->s_pid) != 0 ||
-		figure(o, &e, "eID login (new client-cert handshake + token)", op_login, url, false, out, &login,
-			s->s_pid) != 0)
+		interleaved(o, &e, eid_url, s->s_pid, &hs_rounds, &login_rounds) != 0)
 		goto out;
-	{
-		struct bl_result ratio = { .r_scenario = "eid", .r_cpu_us = -1 };
-		snprintf(ratio.r_what, sizeof(ratio.r_what), "ratio eID logins/s to client-cert handshakes/s");
-		ratio.r_extra = cert.r_rate > 0 ? login.r_rate / cert.r_rate : -1;
-		ratio.r_p50 = ratio.r_p99 = ratio.r_p999 = ratio.r_aux50 = ratio.r_aux99 = ratio.r_aux999 = -1;
-		bl_report(out, &ratio);
-		snprintf(ratio.r_what, sizeof(ratio.r_what), "ratio CPU per eID login to per handshake");
-		ratio.r_extra = cert.r_cpu_us > 0 ? login.r_cpu_us / cert.r_cpu_us : -1;
-		bl_report(out, &ratio);
-	}
+	interleaved_report(out, &hs_rounds, &login_rounds);
+	if (figure(o, &e, "  the same handshake, TLS session resumption allowed", op_handshake, eid_url, true, out,
+		    &resumed, s->s_pid) != 0)
+		goto out;
 	stall_row(out, "sleuteld: CPU (cores) while a client stalls mid-handshake", s->s_port, s->s_pid);
 	rc = reference(o, &e, out);
 out:

@@ -1300,3 +1300,55 @@ store_purge_expired(struct store *st, int64_t now)
 
 	return rc == SL_OK ? p.pg_total : rc;
 }
+
+/* ---- the eID return: the one-time result redeemed and the login
+ * completed in one commit (src/keys/eid/handoff.c) ---- */
+
+struct redeem_complete {
+	struct take_result rd_take;
+	int (*rd_person_of)(const char *result, struct store_person *p);
+	struct store_person rd_person; /* what the result says */
+	struct login_complete rd_lc;
+};
+
+static int
+redeem_complete_tx(struct conn *c, void *arg)
+{
+	struct redeem_complete *rd = arg;
+	int rc = take_result_tx(c, &rd->rd_take);
+
+	/* late: rolled back here, store_authreq_take_result spends it */
+	if (rc == SL_OK && rd->rd_take.tr_rs.rs_expires <= rd->rd_lc.lc_now)
+		rc = SL_EEXPIRED;
+	if (rc == SL_OK) {
+		store_person_clear(&rd->rd_person);
+		rc = rd->rd_person_of(rd->rd_take.tr_rs.rs_result, &rd->rd_person);
+	}
+	return rc == SL_OK ? login_complete_tx(c, &rd->rd_lc) : rc;
+}
+
+int
+store_authreq_redeem_complete(struct store *st, const char *hash,
+	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
+	const struct store_authreq *r)
+{
+	struct redeem_complete rd = { .rd_take = { r->ar_id, hash, { 0 } },
+		.rd_person_of = person_of,
+		.rd_lc = { .lc_from = &rd.rd_person, .lc_req = r, .lc_now = sl_now() } };
+	/* durable only when the person is new or changed, as store_login_complete */
+	int rc = tx_run(st, DUR_NORMAL, redeem_complete_tx, &rd);
+
+	if (rc == SL_ECONFLICT && rd.rd_lc.lc_needs_durable) {
+		rd.rd_lc.lc_durable = true;
+		rc = tx_run(st, DUR_FULL, redeem_complete_tx, &rd);
+	}
+	person_work_end(&rd.rd_person, &rd.rd_lc.lc_work, rc);
+	authreq_result_clear(&rd.rd_take.tr_rs);
+	if (rc == SL_OK) {
+		*p = rd.rd_person;
+	} else {
+		store_person_clear(&rd.rd_person);
+		memset(p, 0, sizeof(*p));
+	}
+	return rc;
+}

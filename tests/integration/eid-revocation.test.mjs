@@ -179,6 +179,33 @@ test('a good verdict is cached: the same card again makes no OCSP request, anoth
   assert.equal(sw.count('/ocsp') - n1, 1, 'another card is asked about');
 });
 
+test('[eid] cache_max bounds the verdicts: when full, the one expiring first makes room and its card is asked about again', async () => {
+  mode = 'forward';
+  const s2 = await startServer({ config: { eid: { ...trustPki(pki), cache_max: 2, revocation_timeout: 1 } } });
+  try {
+    const rp2 = await eidRp(s2);
+    const cards = [];
+    for (const name of ['Anna Eerst', 'Bert Tweede', 'Carl Derde']) cards.push(await issueCard(pki, dir, { name }));
+    const asked = async (card) => {
+      const n = sw.count('/ocsp');
+      await accepted(card, { srv: s2, relying: rp2 });
+      return sw.count('/ocsp') - n;
+    };
+    assert.equal(await asked(cards[0]), 1);
+    assert.equal(await asked(cards[1]), 1);
+    assert.equal(await asked(cards[0]), 0, 'a cached card is not asked about');
+    assert.equal(await asked(cards[1]), 0, 'nor the other one');
+    // The third card takes the place of the verdict expiring first: the
+    // first card's (its OCSP answer is the oldest).
+    assert.equal(await asked(cards[2]), 1);
+    assert.equal(await asked(cards[2]), 0);
+    assert.equal(await asked(cards[1]), 0, 'the second card is still cached');
+    assert.equal(await asked(cards[0]), 1, 'the first card was dropped');
+  } finally {
+    await s2.stop();
+  }
+});
+
 test('OCSP revoked: refused as revoked, and the verdict is cached', async () => {
   mode = 'forward';
   const card = await issueCard(pki, dir, { name: 'Rob Revoked' });

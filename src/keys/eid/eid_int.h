@@ -29,6 +29,11 @@ struct eid_validator {
 	pthread_mutex_t v_lock; /* guards the two caches below */
 	struct eid_cache_entry *v_cache;
 	size_t v_cache_len;
+	/* The verdict cache's index: chains of entries (v_cache index + 1,
+	 * 0 ends a chain) by the first bytes of the certificate's hash, so a
+	 * login finds its card in a few steps however many are cached. */
+	size_t *v_buckets;
+	size_t v_bucket_mask; /* buckets - 1, a power of two minus one */
 	struct eid_crl_entry v_crls[EID_CRL_CACHE];
 };
 

@@ -34,6 +34,7 @@ struct eid_cache_entry {
 	 * the parse used, for the trailing-bytes rule. */
 	X509 *ce_leaf;
 	size_t ce_used;
+	size_t ce_next; /* the next entry of its bucket (index + 1), 0: none */
 };
 
 static const char *const verdict_names[EID_VERDICT_COUNT] = { "ok", "no_certificate", "expired", "not_yet_valid",
@@ -100,6 +101,19 @@ add_intermediates(struct eid_validator *v, X509_STORE *anchors_only, const char 
 	return rc;
 }
 
+/* At least as many buckets as entries, a power of two; NULL when out of
+ * memory (or absurdly many). */
+static size_t *
+cache_buckets(size_t entries, size_t *mask)
+{
+	size_t n = 1;
+
+	while (n < entries && n <= SIZE_MAX / 4)
+		n *= 2;
+	*mask = n - 1;
+	return calloc(n, sizeof(size_t));
+}
+
 struct eid_validator *
 eid_validator_new(const struct eid_validator_conf *conf, struct sl_err *err)
 {
@@ -119,8 +133,9 @@ eid_validator_new(const struct eid_validator_conf *conf, struct sl_err *err)
 	v->ev.ev_intermediates = NULL;
 	pthread_mutex_init(&v->v_lock, NULL);
 	v->v_cache = calloc((size_t)(conf->ev_cache_max > 0 ? conf->ev_cache_max : 1), sizeof(struct eid_cache_entry));
+	v->v_buckets = cache_buckets((size_t)(conf->ev_cache_max > 0 ? conf->ev_cache_max : 1), &v->v_bucket_mask);
 	v->v_store = X509_STORE_new();
-	if (v->v_cache == NULL || v->v_store == NULL)
+	if (v->v_cache == NULL || v->v_buckets == NULL || v->v_store == NULL)
 		goto out;
 	rc = SL_EIO;
 	if ((roots = pem_certs(conf->ev_anchors, err)) == NULL)
@@ -155,6 +170,7 @@ eid_validator_free(struct eid_validator *v)
 	for (size_t i = 0; v->v_cache != NULL && i < v->v_cache_len; i++)
 		X509_free(v->v_cache[i].ce_leaf);
 	free(v->v_cache);
+	free(v->v_buckets);
 	free(v->ev_ocsp_url_copy);
 	free(v->ev_crl_url_copy);
 	pthread_mutex_destroy(&v->v_lock);
@@ -241,26 +257,87 @@ verify_chain(struct eid_validator *v, X509 *leaf, STACK_OF(X509) * extra, int64_
 	return verdict;
 }
 
+/* The bucket of a certificate's hash (SHA-256: its first bytes are as
+ * good as any hash of them). */
+static size_t *
+bucket_of(const struct eid_validator *v, const uint8_t hash[32])
+{
+	uint64_t h;
+
+	memcpy(&h, hash, sizeof(h));
+	return &v->v_buckets[h & v->v_bucket_mask];
+}
+
+/* The entry of these bytes (index + 1), 0 when none; under v_lock. */
+static size_t
+cache_find(const struct eid_validator *v, const uint8_t hash[32])
+{
+	size_t i = *bucket_of(v, hash);
+
+	while (i != 0 && memcmp(v->v_cache[i - 1].ce_hash, hash, 32) != 0)
+		i = v->v_cache[i - 1].ce_next;
+	return i;
+}
+
 /* On a hit, *leaf is a new reference to the certificate of those bytes. */
 static bool
 cache_get(
 	struct eid_validator *v, const uint8_t hash[32], int64_t now, enum eid_verdict *out, X509 **leaf, size_t *used)
 {
 	bool hit = false;
+	size_t i;
 
 	pthread_mutex_lock(&v->v_lock);
-	for (size_t i = 0; i < v->v_cache_len; i++) {
-		struct eid_cache_entry *e = &v->v_cache[i];
-		if (memcmp(e->ce_hash, hash, 32) == 0 && e->ce_until > now && X509_up_ref(e->ce_leaf) == 1) {
+	i = cache_find(v, hash);
+	if (i != 0) {
+		struct eid_cache_entry *e = &v->v_cache[i - 1];
+		if (e->ce_until > now && X509_up_ref(e->ce_leaf) == 1) {
 			*out = e->ce_verdict;
 			*leaf = e->ce_leaf;
 			*used = e->ce_used;
 			hit = true;
-			break;
 		}
 	}
 	pthread_mutex_unlock(&v->v_lock);
 	return hit;
+}
+
+/* Take entry `slot` out of its bucket's chain; under v_lock. */
+static void
+cache_unlink(struct eid_validator *v, size_t slot)
+{
+	size_t *link = bucket_of(v, v->v_cache[slot].ce_hash);
+
+	while (*link != 0 && *link != slot + 1)
+		link = &v->v_cache[*link - 1].ce_next;
+	if (*link != 0)
+		*link = v->v_cache[slot].ce_next;
+	v->v_cache[slot].ce_next = 0;
+}
+
+/* Where a new verdict goes: the card's own entry, a free one, or else an
+ * expired entry or the one expiring first (then taken out of its chain).
+ * Under v_lock; a full scan, but only on a miss, which costs a
+ * revocation fetch anyway. */
+static size_t
+cache_slot(struct eid_validator *v, const uint8_t hash[32], int64_t now)
+{
+	size_t max = (size_t)(v->ev.ev_cache_max > 0 ? v->ev.ev_cache_max : 1), slot = 0, own = cache_find(v, hash);
+
+	if (own != 0)
+		return own - 1;
+	if (v->v_cache_len < max)
+		return v->v_cache_len++;
+	for (size_t i = 0; i < v->v_cache_len; i++) {
+		if (v->v_cache[i].ce_until <= now) {
+			slot = i;
+			break;
+		}
+		if (v->v_cache[i].ce_until < v->v_cache[slot].ce_until)
+			slot = i;
+	}
+	cache_unlink(v, slot);
+	return slot;
 }
 
 /* Bounded: an expired entry, or else the one expiring first, makes room. */
@@ -268,30 +345,28 @@ static void
 cache_put(struct eid_validator *v, const uint8_t hash[32], int64_t until, enum eid_verdict verdict, int64_t now,
 	X509 *leaf, size_t used)
 {
-	size_t slot = 0, max = (size_t)(v->ev.ev_cache_max > 0 ? v->ev.ev_cache_max : 1);
+	struct eid_cache_entry *e;
 	X509 *old = NULL;
+	size_t slot;
+	bool linked;
 
 	if (X509_up_ref(leaf) != 1)
 		return; /* not cached: checked afresh next time */
 	pthread_mutex_lock(&v->v_lock);
-	if (v->v_cache_len < max) {
-		slot = v->v_cache_len++;
-	} else {
-		for (size_t i = 0; i < v->v_cache_len; i++) {
-			if (v->v_cache[i].ce_until <= now || memcmp(v->v_cache[i].ce_hash, hash, 32) == 0) {
-				slot = i;
-				break;
-			}
-			if (v->v_cache[i].ce_until < v->v_cache[slot].ce_until)
-				slot = i;
-		}
+	slot = cache_slot(v, hash, now);
+	e = &v->v_cache[slot];
+	linked = e->ce_leaf != NULL && memcmp(e->ce_hash, hash, 32) == 0;
+	old = e->ce_leaf;
+	memcpy(e->ce_hash, hash, 32);
+	e->ce_until = until;
+	e->ce_verdict = verdict;
+	e->ce_leaf = leaf;
+	e->ce_used = used;
+	if (!linked) {
+		size_t *b = bucket_of(v, hash);
+		e->ce_next = *b;
+		*b = slot + 1;
 	}
-	old = v->v_cache[slot].ce_leaf;
-	memcpy(v->v_cache[slot].ce_hash, hash, 32);
-	v->v_cache[slot].ce_until = until;
-	v->v_cache[slot].ce_verdict = verdict;
-	v->v_cache[slot].ce_leaf = leaf;
-	v->v_cache[slot].ce_used = used;
 	pthread_mutex_unlock(&v->v_lock);
 	X509_free(old);
 }
