@@ -77,6 +77,7 @@ struct app_request_spec {
 	const char *as_context; /* JSON context of the browser that started the login (context.c), or NULL */
 	int as_lang; /* index into config_languages: the display text's language */
 	int as_lifetime; /* seconds; 0 = [app] request_lifetime */
+	bool as_decoy; /* a number without a usable account gets a decoy (below) */
 };
 
 struct app_request_made {
@@ -111,6 +112,10 @@ void app_rate_ip_key(const char *ip, char *out, size_t len);
  *   SL_ENOTFOUND  no active account with that number (the caller decides
  *                 what to show: the portal does not reveal it);
  *   SL_EDENIED    the account is blocked or locked (err says until when);
+ *   (with as_decoy neither: such a number gets a decoy request, stored
+ *   like a real one for an account nobody has, so the page looks the
+ *   same, nobody answers it, and it costs what a real request costs;
+ *   SL_OK with its id and code, or SL_EBUSY at max_pending)
  *   SL_EBUSY      [app] max_pending requests are already pending;
  *   SL_ETOOBIG    a rate limit (phone, IP or RP) was hit;
  *   SL_EINVAL     bad spec (authorization_details, binding message).

@@ -22,10 +22,10 @@
  *      with Q (approve, unsealed from the at-rest key) or the transport key
  *      (refuse).  A bad approve signature is a wrong 5-digit code: the
  *      charge stays; the request stays pending.  A good one clears the
- *      count, in the transaction that records the outcome
- *      (store_apprq_approve).
- *   7. the outcome is recorded once (store_apprq_finish), audited, and the
- *      login or CIBA request it was made for is finished; waiters wake.
+ *      count, in the transaction that records the outcome.
+ *   7. the outcome is recorded once with its audit row, one durable commit
+ *      (store_apprq_answer), and the login or CIBA request it was made for
+ *      is finished; waiters wake.
  * The signature is never logged or stored.
  */
 #include <stdlib.h>
@@ -60,19 +60,32 @@ locked_json(int64_t until)
 					     : json_pack("{s:I}", "locked_until", (json_int_t)until);
 }
 
-static void
-audit(struct confirm_ctx *cc, const char *result)
+static struct store_audit
+audit_row(const struct confirm_ctx *cc, const char *result)
 {
-	struct store_audit au = { .au_event = cc->cc_req.aq_action,
+	return (struct store_audit){ .au_event = cc->cc_req.aq_action,
 		.au_result = result,
 		.au_person_id = cc->cc_acct.ac_person_id,
 		.au_client_id = cc->cc_req.aq_client_id,
 		.au_key = APP_KEY_NAME,
 		.au_ip = http_client_ip(cc->cc_rq),
 		.au_detail = cc->cc_req.aq_id };
+}
+
+static void
+metrics(struct confirm_ctx *cc, const char *result)
+{
+	metrics_login(cc->cc_srv->sv_metrics, APP_KEY_NAME, strcmp(result, "ok") == 0 ? "ok" : "denied");
+}
+
+/* An answer that records nothing on the request (a wrong code). */
+static void
+audit(struct confirm_ctx *cc, const char *result)
+{
+	struct store_audit au = audit_row(cc, result);
 
 	store_audit_add(cc->cc_srv->sv_store, &au);
-	metrics_login(cc->cc_srv->sv_metrics, APP_KEY_NAME, strcmp(result, "ok") == 0 ? "ok" : "denied");
+	metrics(cc, result);
 }
 
 /* Finish what the request was made for, and wake its waiters. */
@@ -102,19 +115,29 @@ finish_link(struct confirm_ctx *cc, const char *status)
 	server_wake(srv, key);
 }
 
-/* Record the outcome once; false when it was answered or expired (sent).
- * An approval also resets the account's count and touches the device, in
- * the same transaction (store_apprq_approve). */
+/* Record the outcome once, with its audit row `result` in the same
+ * durable commit; false when it was answered or expired (sent).  An
+ * approval also resets the account's count (which stands even when the
+ * request is no longer pending); an approval or refusal touches the
+ * device (store_apprq_answer). */
 static bool
-record(struct confirm_ctx *cc, const char *status)
+record(struct confirm_ctx *cc, const char *status, const char *result)
 {
-	struct store *st = cc->cc_srv->sv_store;
-	int rc = strcmp(status, "approved") == 0
-			 ? store_apprq_approve(st, cc->cc_req.aq_id, cc->cc_acct.ac_id, cc->cc_dev.dv_id, sl_now())
-			 : store_apprq_finish(st, cc->cc_req.aq_id, status, cc->cc_dev.dv_id, sl_now());
+	struct store_audit au = audit_row(cc, result);
+	bool approved = strcmp(status, "approved") == 0;
+	const struct store_apprq_answer an = { .aa_id = cc->cc_req.aq_id,
+		.aa_status = status,
+		.aa_account_id = approved ? cc->cc_acct.ac_id : NULL,
+		.aa_device_id = cc->cc_dev.dv_id,
+		.aa_touch = approved || strcmp(status, "refused") == 0,
+		.aa_now = sl_now(),
+		.aa_audit = &au };
+	int rc = store_apprq_answer(cc->cc_srv->sv_store, &an);
 
-	if (rc == SL_OK)
+	if (rc == SL_OK) {
+		metrics(cc, result);
 		return true;
+	}
 	if (rc == SL_ECONFLICT)
 		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
 	else if (rc == SL_EEXPIRED)
@@ -252,8 +275,7 @@ parse_body(struct confirm_ctx *cc, json_t *body, struct sl_err *err)
 	}
 	/* Step 3 before any cryptography: a wrong pick ends the request. */
 	if (strcmp(cc->cc_decision, "approve") == 0 && !sl_ct_streq(cc->cc_code, cc->cc_req.aq_code)) {
-		if (record(cc, "denied")) {
-			audit(cc, "wrong_verification_code");
+		if (record(cc, "denied", "wrong_verification_code")) {
 			finish_link(cc, "denied");
 			app_send_error(cc->cc_rq, 409, "wrong_verification_code",
 				"This is not the code the site shows: the request is cancelled.", NULL);
@@ -289,12 +311,9 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	}
 	status = strcmp(cc->cc_decision, "approve") == 0 ? "approved" : "refused";
 	/* The right code: the count starts again, whatever happens next
-	 * (store_apprq_approve commits the reset even when it answers no). */
-	if (!record(cc, status))
+	 * (store_apprq_answer commits the reset even when it answers no). */
+	if (!record(cc, status, strcmp(status, "approved") == 0 ? "ok" : "refused"))
 		return;
-	if (strcmp(status, "refused") == 0)
-		store_device_touch(cc->cc_srv->sv_store, cc->cc_dev.dv_id, sl_now());
-	audit(cc, strcmp(status, "approved") == 0 ? "ok" : "refused");
 	finish_link(cc, status);
 	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", status));
 }

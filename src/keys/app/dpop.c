@@ -100,8 +100,9 @@ app_device_authenticate_account(
 		app_send_invalid_proof(rq, "no DPoP proof with a key id");
 		return SL_EDENIED;
 	}
-	rc = store_device_by_jkt(srv->sv_store, jkt, out);
-	/* The row just read decides below; the kept key only spares parsing. */
+	/* The device and its account in one read: the rows just read decide
+	 * below; the kept key only spares parsing. */
+	rc = store_device_account_by_jkt(srv->sv_store, jkt, out, &acct);
 	if (rc == SL_OK)
 		key = app_devkeys_transport(srv->sv_app_keys->ak_devkeys, out, sl_now(), &err);
 	if (rc != SL_OK || key == NULL) {
@@ -110,14 +111,14 @@ app_device_authenticate_account(
 		else
 			app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 		store_device_clear(out);
+		store_account_clear(&acct);
 		return SL_EDENIED;
 	}
 	rc = app_proof_check_key(srv, rq, key, &pr, &err);
 	jose_key_free(key);
 	if (rc == SL_OK && strcmp(out->dv_status, "active") != 0)
 		rc = sl_fail(&err, SL_EDENIED, "this device is %s", out->dv_status);
-	if (rc == SL_OK && (store_account_get(srv->sv_store, out->dv_account_id, &acct) != SL_OK ||
-				   strcmp(acct.ac_status, "active") != 0))
+	if (rc == SL_OK && strcmp(acct.ac_status, "active") != 0)
 		rc = sl_fail(&err, SL_EDENIED, "this device's account is blocked");
 	if (rc != SL_OK) {
 		store_account_clear(&acct);

@@ -258,12 +258,11 @@ applogin_submit(void *ctx, struct http_request *rq)
 			N_("Go back to the site you came from and start again."));
 		goto out;
 	}
-	rc = app_request_create(srv, &spec, &made, &err);
 	/* No account, or one that is blocked or locked: the same wait page
-	 * for a request no phone sees, so that the form tells nobody which
-	 * numbers have an account or what state it is in. */
-	if (rc == SL_ENOTFOUND || rc == SL_EDENIED)
-		rc = app_request_decoy(srv, &spec, &made);
+	 * for a request no phone sees (a decoy), so that the form tells
+	 * nobody which numbers have an account or what state it is in. */
+	spec.as_decoy = true;
+	rc = app_request_create(srv, &spec, &made, &err);
 	if (rc == SL_EINVAL) {
 		form_page(srv, rq, &p, lang, 400,
 			N_("This is not a phone number. Type your mobile number, for example +32 470 12 34 56."),
@@ -371,6 +370,13 @@ applogin_wait(void *ctx, struct http_request *rq)
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
+	/* A login the phone answered finishes on the request alone: the app
+	 * request's state no longer decides anything (portal_key_state). */
+	memset(&r, 0, sizeof(r));
+	if (strcmp(p.op_req.ar_status, "done") == 0) {
+		oidc_login_finish(srv, rq, &p);
+		goto out;
+	}
 	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
@@ -403,7 +409,12 @@ applogin_poll(void *ctx, struct http_request *rq)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 		return;
 	}
-	if (load_apprq(srv, rq, &p, &r) != SL_OK)
+	/* No longer pending (done, denied): the answer is the request's
+	 * status whatever the app request says (portal_key_poll). */
+	memset(&r, 0, sizeof(r));
+	if (strcmp(p.op_req.ar_status, "pending") != 0)
+		portal_key_poll(srv, rq, &p, false, false, 0);
+	else if (load_apprq(srv, rq, &p, &r) != SL_OK)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 	else
 		portal_key_poll(srv, rq, &p, strcmp(r.aq_status, "pending") == 0, ended(&r), r.aq_expires);
