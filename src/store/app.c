@@ -166,6 +166,61 @@ store_account_attempt(struct store *st, const char *id, int64_t now, const struc
 	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
 }
 
+struct attempt_ctx {
+	const struct bind *ac_b;
+	size_t ac_nb;
+	const struct store_jti *ac_jti; /* or NULL */
+	int64_t ac_v[2]; /* failures, locked_until */
+};
+
+/* The proof's jti first (a replay changes nothing), then the charge. */
+static int
+attempt_tx(struct conn *c, void *arg)
+{
+	struct attempt_ctx *a = arg;
+	const struct store_jti *j = a->ac_jti;
+	struct stmt *s;
+	int rc = SL_OK;
+
+	if (j != NULL) {
+		const struct bind jb[] = { BT(j->jt_key), BT(j->jt_jti), BI(j->jt_expires) };
+		rc = exec_bound(c, Q_JTI_PUT, jb, NBIND(jb), NULL);
+	}
+	if (rc != SL_OK)
+		return rc;
+	s = stmt_bound(c, Q_ACC_ATTEMPT, a->ac_b, a->ac_nb);
+	rc = step_row(c, s);
+	if (rc == SL_OK) {
+		a->ac_v[0] = col_int(s, 0);
+		a->ac_v[1] = col_int(s, 1);
+		/* RETURNING completes the UPDATE only when stepped to the end. */
+		if (stmt_next(s) != SL_ENOTFOUND)
+			rc = SL_ESTORE;
+	}
+	stmt_reset(s);
+	return rc;
+}
+
+int
+store_account_attempt_jti(struct store *st, const char *id, int64_t now, const struct store_lockout *lo,
+	const struct store_jti *jti, int *failures, int64_t *locked_until)
+{
+	const struct bind b[] = { BT(id), BI(now), BI(lo->lo_forever), BI(STORE_LOCKED_FOREVER), BI(lo->lo_step2),
+		BI(lo->lo_secs2), BI(lo->lo_step1), BI(lo->lo_secs1) };
+	struct attempt_ctx a = { b, NBIND(b), jti, { 0, 0 } };
+	int rc;
+
+	if (jti == NULL || jti->jt_key == NULL || jti->jt_jti == NULL)
+		return SL_EINVAL;
+	/* Not FULL, as store_account_attempt. */
+	rc = tx_run(st, DUR_NORMAL, attempt_tx, &a);
+	if (rc == SL_OK) {
+		*failures = (int)a.ac_v[0];
+		*locked_until = a.ac_v[1];
+	}
+	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
+}
+
 int
 store_account_lock(struct store *st, const char *id, int64_t until)
 {

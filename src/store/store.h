@@ -492,6 +492,17 @@ struct store_lockout {
  * before its charge is on disk. */
 int store_account_attempt(struct store *st, const char *id, int64_t now, const struct store_lockout *lo, int *failures,
 	int64_t *locked_until);
+/* A device proof's jti, recorded until jt_expires (store_jti_use's). */
+struct store_jti {
+	const char *jt_key; /* whose: "dev:<jkt>" */
+	const char *jt_jti;
+	int64_t jt_expires;
+};
+/* store_account_attempt() with the jti of the proof that asks for it
+ * recorded in the same transaction: SL_ECONFLICT, and nothing charged,
+ * when that jti was seen (a replay). */
+int store_account_attempt_jti(struct store *st, const char *id, int64_t now, const struct store_lockout *lo,
+	const struct store_jti *jti, int *failures, int64_t *locked_until);
 /* One more wrong code, atomically: *failures is the new count. */
 int store_account_failure(struct store *st, const char *id, int *failures);
 int store_account_lock(struct store *st, const char *id, int64_t until);

@@ -156,6 +156,13 @@ int app_device_authenticate(struct server *srv, struct http_request *rq, struct 
 int app_device_authenticate_account(
 	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct);
 
+/* The same, the proof verified but its jti NOT recorded: the caller
+ * records it (app_proof_jti) in the transaction of its first write, and
+ * answers nothing that changed state before (the confirmation: with the
+ * attempt's charge, store_account_attempt_jti).  *proof filled on SL_OK. */
+struct app_proof;
+int app_device_authenticate_deferred(struct server *srv, struct http_request *rq, struct store_device *out,
+	struct store_account *acct, struct app_proof *proof);
 /* Start-up: load or create the device-API sealing key and the at-rest key
  * (keys dir); on failure sleuteld does not start. */
 int app_keys_load(struct server *srv, struct sl_err *err);
@@ -199,6 +206,12 @@ struct app_proof {
 	char ap_jti[APP_JTI_MAX + 1];
 	int64_t ap_iat;
 };
+/* The jti record of a verified proof (store_jti_use's key "dev:<jkt>",
+ * until iat + [app] proof_window + 1); `key` holds its key string. */
+struct app_jti_key {
+	char jk_key[APP_JKT_LEN + 8];
+};
+void app_proof_jti(struct server *srv, const struct app_proof *pr, struct app_jti_key *key, struct store_jti *out);
 /* The kid of a proof (its header), unverified: which key to check it with. */
 int app_proof_kid(const char *proof, char out[APP_JKT_LEN + 1]);
 /* Verify a proof with transport key `jwk` for `htm` `htu` at `now`

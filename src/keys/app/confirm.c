@@ -12,7 +12,11 @@
  *   4. the signature is unsealed (aad = request id); a blob that does not
  *      open is malformed (400), not a wrong code;
  *   5. approve: the attempt is charged to the account BEFORE the signature
- *      is checked (store_account_attempt: one statement that refuses a
+ *      is checked, with the proof's jti spent in the same transaction
+ *      (store_account_attempt_jti; a replay charges nothing and gets
+ *      401; the answers before this step change nothing a replay could
+ *      use, and a refusal or a wrong pick spends the jti first): one
+ *      statement that refuses a
  *      locked account and sets the lock at 3 → 3 h, 6 → 24 h, 9 → for
  *      good), so that parallel guesses cannot outrun the lockout.  The
  *      charge commits without a sync; every answer after it (wrong code,
@@ -46,6 +50,7 @@ struct confirm_ctx {
 	const char *cc_code;
 	uint8_t *cc_sig; /* unsealed DER signature: cleansed and freed */
 	size_t cc_siglen;
+	struct app_proof cc_proof; /* verified; its jti spent with the first write */
 	int cc_failures; /* after this attempt's charge */
 	int64_t cc_locked_until;
 };
@@ -147,18 +152,51 @@ record(struct confirm_ctx *cc, const char *status, const char *result)
 	return false;
 }
 
-/* Step 5: charge this attempt; false when the answer is sent (locked). */
+/* A replayed proof, or no store: the answer. */
+static void
+proof_refused(struct confirm_ctx *cc, int rc)
+{
+	if (rc == SL_ECONFLICT)
+		app_send_invalid_proof(cc->cc_rq, "the proof was used before (jti replay)");
+	else
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+}
+
+/* Spend the proof's jti on its own (an answer that is not charged);
+ * false when the answer is sent. */
+static bool
+spend_proof(struct confirm_ctx *cc)
+{
+	struct app_jti_key jk;
+	struct store_jti jt;
+	int rc;
+
+	app_proof_jti(cc->cc_srv, &cc->cc_proof, &jk, &jt);
+	rc = store_jti_use(cc->cc_srv->sv_store, jt.jt_key, jt.jt_jti, jt.jt_expires);
+	if (rc != SL_OK)
+		proof_refused(cc, rc);
+	return rc == SL_OK;
+}
+
+/* Step 5: charge this attempt, the proof's jti spent in the same
+ * transaction; false when the answer is sent (locked, a replay). */
 static bool
 charge(struct confirm_ctx *cc)
 {
 	struct server *srv = cc->cc_srv;
 	struct store_account now_acct;
-	int rc = store_account_attempt(
-		srv->sv_store, cc->cc_acct.ac_id, sl_now(), &app_lockout, &cc->cc_failures, &cc->cc_locked_until);
+	struct app_jti_key jk;
+	struct store_jti jt;
+	int rc;
 
+	app_proof_jti(srv, &cc->cc_proof, &jk, &jt);
+	rc = store_account_attempt_jti(
+		srv->sv_store, cc->cc_acct.ac_id, sl_now(), &app_lockout, &jt, &cc->cc_failures, &cc->cc_locked_until);
 	if (rc == SL_OK)
 		return true;
-	if (rc == SL_EDENIED && store_account_get(srv->sv_store, cc->cc_acct.ac_id, &now_acct) == SL_OK) {
+	if (rc == SL_ECONFLICT) {
+		proof_refused(cc, rc);
+	} else if (rc == SL_EDENIED && store_account_get(srv->sv_store, cc->cc_acct.ac_id, &now_acct) == SL_OK) {
 		app_send_error(cc->cc_rq, 423, "locked", "Too many wrong codes: the app key is locked.",
 			locked_json(now_acct.ac_locked_until));
 		store_account_clear(&now_acct);
@@ -275,7 +313,7 @@ parse_body(struct confirm_ctx *cc, json_t *body, struct sl_err *err)
 	}
 	/* Step 3 before any cryptography: a wrong pick ends the request. */
 	if (strcmp(cc->cc_decision, "approve") == 0 && !sl_ct_streq(cc->cc_code, cc->cc_req.aq_code)) {
-		if (record(cc, "denied", "wrong_verification_code")) {
+		if (spend_proof(cc) && record(cc, "denied", "wrong_verification_code")) {
 			finish_link(cc, "denied");
 			app_send_error(cc->cc_rq, 409, "wrong_verification_code",
 				"This is not the code the site shows: the request is cancelled.", NULL);
@@ -299,7 +337,7 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	if (!load_request(cc, http_path(cc->cc_rq) + strlen(APP_DEVICE_BASE "/requests/")) ||
 		!parse_body(cc, body, &err))
 		return;
-	if (strcmp(cc->cc_decision, "approve") == 0 && !charge(cc))
+	if (strcmp(cc->cc_decision, "approve") == 0 ? !charge(cc) : !spend_proof(cc))
 		return;
 	if (verify(cc, &err) != SL_OK) {
 		if (strcmp(cc->cc_decision, "approve") == 0)
@@ -325,7 +363,7 @@ app_confirm_post(void *ctx, struct http_request *rq)
 	json_t *body;
 
 	/* The account as read in this request: active, and its lock and count. */
-	if (app_device_authenticate_account(cc.cc_srv, rq, &cc.cc_dev, &cc.cc_acct) != SL_OK)
+	if (app_device_authenticate_deferred(cc.cc_srv, rq, &cc.cc_dev, &cc.cc_acct, &cc.cc_proof) != SL_OK)
 		return;
 	body = app_json_body(rq);
 	if (body != NULL)
