@@ -292,18 +292,13 @@ device_account_read(struct stmt *s, void *arg)
 int
 store_device_account_by_jkt(struct store *st, const char *jkt, struct store_device *dev, struct store_account *acct)
 {
-	const struct bind b[] = { BT(jkt) };
 	struct device_account da = { dev, acct };
-	int rc;
 
+	/* Both zeroed here (get_one's size 0); a row is read into them only
+	 * when there is one, so they stay empty otherwise. */
 	memset(dev, 0, sizeof(*dev));
 	memset(acct, 0, sizeof(*acct));
-	rc = read_one(st, Q_DEV_ACC_BY_JKT, b, NBIND(b), device_account_read, &da);
-	if (rc != SL_OK) {
-		store_device_clear(dev);
-		store_account_clear(acct);
-	}
-	return rc;
+	return get_one(st, Q_DEV_ACC_BY_JKT, jkt, device_account_read, &da, 0);
 }
 
 int
