@@ -517,7 +517,8 @@ int store_device_get(struct store *st, const char *id, struct store_device *out)
 int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out);
 /* The device of `jkt` and its account, read in one statement (a device
  * API call's first look); both cleared unless SL_OK. */
-int store_device_account_by_jkt(struct store *st, const char *jkt, struct store_device *dev, struct store_account *acct);
+int store_device_account_by_jkt(
+	struct store *st, const char *jkt, struct store_device *dev, struct store_account *acct);
 /* Devices of an account (all statuses), ordered by creation; borrowed. */
 int store_device_each(
 	struct store *st, const char *account_id, int (*fn)(const struct store_device *, void *), void *arg);
@@ -561,7 +562,8 @@ int store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int m
 /* The same (max_pending > 0) with its audit row `au` in the one durable
  * commit that stores it: a request is made with one commit.  At the
  * bound (SL_EBUSY) nothing is written, the audit row neither. */
-int store_apprq_put_audited(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au);
+int store_apprq_put_audited(
+	struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au);
 int store_apprq_get(struct store *st, const char *id, struct store_apprq *out);
 /* Pending and not expired at `now`, for an account. */
 int store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n);
