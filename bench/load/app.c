@@ -118,6 +118,17 @@ phone_connect_to(struct sapp *phone, const char *origin, const struct bl_server 
 	return httpc_share_connect_to(phone->sa_http, oh, op, nh, np, err);
 }
 
+/* The phone's server URL: its device proofs' htu is the issuer's, which
+ * is the origin, except behind the proxy config, where the issuer is the
+ * proxy's https:// and the node speaks plain HTTP on the same port: the
+ * phone's connection goes as http:// (httpc_share_plain), as a
+ * TLS-terminating proxy would forward it. */
+static const char *
+phone_server(const struct bl_server *s, const char *origin)
+{
+	return s->s_tls ? origin : s->s_issuer;
+}
+
 /* Phone `i` enrolled on node `s` through `origin` (its server URL). */
 static int
 enrol_at(const struct bl_opts *o, const struct bl_server *s, const char *origin, int i, struct sapp **phone,
@@ -133,9 +144,13 @@ enrol_at(const struct bl_opts *o, const struct bl_server *s, const char *origin,
 
 	snprintf(path, sizeof(path), "%s/phone%d.json", s->s_dir, i);
 	snprintf(number, SAPP_PHONE_MAX + 1, "+3247%07d", 1000000 + i);
-	if ((rc = sapp_create(path, origin, s->s_ca_file, phone, &err)) != SL_OK ||
-		(rc = phone_connect_to(*phone, origin, s, &err)) != SL_OK ||
-		(rc = sapp_set_camo_params(*phone, &cheap, &err)) != SL_OK ||
+	if ((rc = sapp_create(path, phone_server(s, origin), s->s_ca_file, phone, &err)) != SL_OK)
+		goto out;
+	if (!s->s_tls)
+		httpc_share_plain((*phone)->sa_http, true);
+	else if ((rc = phone_connect_to(*phone, origin, s, &err)) != SL_OK)
+		goto out;
+	if ((rc = sapp_set_camo_params(*phone, &cheap, &err)) != SL_OK ||
 		(rc = sapp_config(*phone, &ans, &err)) != SL_OK)
 		goto out;
 	terms = json_string_value(json_object_get(ans, "terms_version"));
@@ -293,6 +308,8 @@ app_worker_init(
 		bl_http_connect_to(&aw->aw_poll, origin, browser->s_base) != 0 ||
 		bl_http_connect_to(&aw->aw_rp, origin, phone->s_base) != 0)
 		return -1;
+	if (!browser->s_tls) /* behind the proxy config: the proxy names the browser */
+		aw->aw_agent.h_xff = aw->aw_poll.h_xff = aw->aw_rp.h_xff = "203.0.113.7";
 	return enrol_at(o, phone, origin, w, &aw->aw_phone, aw->aw_number) == SL_OK ? 0 : -1;
 }
 
@@ -337,7 +354,8 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
 	struct bl_result r = { .r_scenario = "app" };
 
-	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + libsleutel-app + token)");
+	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + %s + token%s)",
+		o->o_proxy ? "app" : "libsleutel-app", o->o_proxy ? ", http+proxy" : "");
 	if (bl_app_nodes(o, s, 1, s->s_base, NULL, 0, &r) != 0)
 		return -1;
 	bl_report(out, &r);
@@ -347,5 +365,7 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 int
 bl_app(const struct bl_opts *o, json_t *out)
 {
-	return bl_with_server(o, "app", false, true, bl_app_conf, run, out);
+	/* The TLS figure by default; --proxy: behind a TLS-terminating proxy
+	 * (plain HTTP with the proxy config, as the trivial scenario). */
+	return bl_with_server(o, "app", false, !o->o_proxy, bl_app_conf, run, out);
 }

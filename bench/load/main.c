@@ -4,7 +4,10 @@
  *
  *   build/bench/bench_load [--scenario all|trivial|app|eid|waiters|postgresql]
  *       [--seconds S] [--workers W] [--max N] [--waiters N] [--addrs K]
- *       [--engine sqlite|postgresql] [--nodes N] [--out FILE]
+ *       [--engine sqlite|postgresql] [--nodes N] [--proxy] [--out FILE]
+ *
+ * --proxy: the app scenario behind a TLS-terminating proxy (plain HTTP
+ * with the proxy config, as the trivial scenario) instead of TLS.
  *
  * Scenario postgresql (pgnodes.c; also `--engine postgresql`) runs the
  * trivial, app and eID logins on PostgreSQL on one node and on --nodes N
@@ -24,7 +27,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: bench_load [--scenario all|trivial|app|eid|waiters|postgresql] [--seconds S] [--workers W]\n"
 		"                  [--max N] [--waiters N] [--addrs K] [--engine sqlite|postgresql] [--nodes N]\n"
-		"                  [--build DIR] [--root DIR] [--out FILE]\n");
+		"                  [--proxy] [--build DIR] [--root DIR] [--out FILE]\n");
 }
 
 static json_t *
@@ -101,6 +104,8 @@ parse(int argc, char **argv, struct bl_opts *o, const char **scenario)
 			o->o_waiters = (long)v;
 		else if (strcmp(a, "--addrs") == 0 && opt_num(argc, argv, &i, &v) == 0 && v >= 1 && v <= 250)
 			o->o_addrs = (int)v;
+		else if (strcmp(a, "--proxy") == 0)
+			o->o_proxy = true;
 		else if (strcmp(a, "--nodes") == 0 && opt_num(argc, argv, &i, &v) == 0 && v >= 1 && v <= 16)
 			o->o_nodes = (int)v;
 		else

@@ -12,6 +12,7 @@
 struct httpc_share {
 	CURLSH *sh_curl;
 	struct curl_slist *sh_connect_to; /* httpc_share_connect_to's one mapping, or NULL */
+	bool sh_plain; /* httpc_share_plain: https:// URLs go as http:// */
 };
 
 int
@@ -59,13 +60,13 @@ loopback_host(const char *host)
 /* http:// only to loopback unless allowed; nothing but http(s).  The URL
  * is parsed by libcurl itself, so the host judged is the host connected. */
 static bool
-scheme_ok(const struct httpc_request *rq)
+scheme_ok(const struct httpc_request *rq, const char *url)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
 	bool ok = false;
 
-	if (u == NULL || curl_url_set(u, CURLUPART_URL, rq->hr_url, 0) != CURLUE_OK ||
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 		curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 		curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto out;
@@ -95,6 +96,7 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 {
 	struct curl_slist *hdrs = NULL;
 	struct sink sink;
+	char *plain = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "", line[4096];
 	const char *ctype = NULL;
 	CURL *c;
@@ -102,14 +104,25 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 	int rc = SL_OK;
 
 	memset(out, 0, sizeof(*out));
-	if (rq->hr_url == NULL || !scheme_ok(rq))
-		return sl_fail(err, SL_EINVAL, "URL scheme not allowed: %s", rq->hr_url ? rq->hr_url : "(none)");
-	c = curl_easy_init();
-	if (c == NULL)
+	if (rq->hr_url == NULL)
+		return sl_fail(err, SL_EINVAL, "URL scheme not allowed: (none)");
+	/* Behind httpc_share_plain's proxy an https:// URL goes as http://,
+	 * judged like any http:// URL (loopback only). */
+	if (rq->hr_share != NULL && rq->hr_share->sh_plain && strncmp(rq->hr_url, "https://", 8) == 0 &&
+		asprintf(&plain, "http://%s", rq->hr_url + 8) < 0)
 		return sl_fail(err, SL_ENOMEM, "out of memory");
+	if (!scheme_ok(rq, plain != NULL ? plain : rq->hr_url)) {
+		free(plain);
+		return sl_fail(err, SL_EINVAL, "URL scheme not allowed: %s", rq->hr_url);
+	}
+	c = curl_easy_init();
+	if (c == NULL) {
+		free(plain);
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	}
 	sl_buf_init(&sink.s_buf, HTTPC_MAX_RESPONSE + 1);
 	sink.s_overflow = false;
-	curl_easy_setopt(c, CURLOPT_URL, rq->hr_url);
+	curl_easy_setopt(c, CURLOPT_URL, plain != NULL ? plain : rq->hr_url);
 	if (rq->hr_share != NULL) {
 		curl_easy_setopt(c, CURLOPT_SHARE, rq->hr_share->sh_curl);
 		curl_easy_setopt(c, CURLOPT_CONNECT_TO, rq->hr_share->sh_connect_to);
@@ -186,6 +199,7 @@ out:
 	sl_buf_reset(&sink.s_buf);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
+	free(plain);
 	return rc;
 }
 
@@ -214,6 +228,12 @@ httpc_share_free(struct httpc_share *sh)
 	curl_share_cleanup(sh->sh_curl);
 	curl_slist_free_all(sh->sh_connect_to);
 	free(sh);
+}
+
+void
+httpc_share_plain(struct httpc_share *sh, bool plain)
+{
+	sh->sh_plain = plain;
 }
 
 int

@@ -38,6 +38,13 @@ void httpc_share_free(struct httpc_share *sh);
 int httpc_share_connect_to(
 	struct httpc_share *sh, const char *host, int port, const char *to_host, int to_port, struct sl_err *err);
 
+/* A TLS-terminating proxy in front of the server, for the bench: the
+ * calls through `sh` to an https:// URL go as http:// to the same host
+ * and port (or connect-to's), every other part of the URL, the Host header
+ * and a device proof's htu unchanged; judged as http:// (loopback only,
+ * unless hr_allow_http). */
+void httpc_share_plain(struct httpc_share *sh, bool plain);
+
 struct httpc_request {
 	const char *hr_method; /* "GET" or "POST" */
 	const char *hr_url;

@@ -13,6 +13,10 @@
 
 #define ACC_COLS "id, person_id, phone, status, failures, locked_until, created"
 #define DEV_COLS "id, account_id, name, jkt, transport_jwk, confirm_key, status, created, last_used"
+#define DEV_NCOLS 9
+/* The same lists for a join of devices d and accounts a. */
+#define DEV_D_COLS "d.id, d.account_id, d.name, d.jkt, d.transport_jwk, d.confirm_key, d.status, d.created, d.last_used"
+#define ACC_A_COLS "a.id, a.person_id, a.phone, a.status, a.failures, a.locked_until, a.created"
 #define EN_COLS                                                                                                        \
 	"id, phone, jkt, transport_jwk, device_name, lang, terms, status, sms_hash, sms_attempts, sms_sends,"          \
 	" sms_expires, proof_method, person, proof_state, created, expires"
@@ -35,6 +39,9 @@ const char *const store_sql_app[Q_COUNT] = {
 	[Q_ACC_RESET] = "UPDATE accounts SET failures = 0, locked_until = 0 WHERE id = ?1",
 	[Q_DEV_GET] = "SELECT " DEV_COLS " FROM devices WHERE id = ?1",
 	[Q_DEV_BY_JKT] = "SELECT " DEV_COLS " FROM devices WHERE jkt = ?1",
+	[Q_DEV_ACC_BY_JKT] =
+		"SELECT " DEV_D_COLS ", " ACC_A_COLS " FROM devices d JOIN accounts a ON a.id = d.account_id"
+		" WHERE d.jkt = ?1",
 	[Q_DEV_OF_ACCOUNT] = "SELECT " DEV_COLS " FROM devices WHERE account_id = ?1 ORDER BY created, id",
 	[Q_DEV_INSERT] = "INSERT INTO devices (" DEV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, 0)",
 	[Q_DEV_STATUS] = "UPDATE devices SET status = ?2 WHERE id = ?1",
@@ -55,18 +62,23 @@ const char *const store_sql_app[Q_COUNT] = {
 
 /* ---- accounts ---- */
 
+/* An account's columns (ACC_COLS) from column `at` on. */
+static void
+account_read_at(struct stmt *s, int at, struct store_account *a)
+{
+	a->ac_id = col_text(s, at);
+	a->ac_person_id = col_text(s, at + 1);
+	a->ac_phone = col_text(s, at + 2);
+	a->ac_status = col_text(s, at + 3);
+	a->ac_failures = col_int(s, at + 4);
+	a->ac_locked_until = col_int(s, at + 5);
+	a->ac_created = col_int(s, at + 6);
+}
+
 static void
 account_read(struct stmt *s, void *arg)
 {
-	struct store_account *a = arg;
-
-	a->ac_id = col_text(s, 0);
-	a->ac_person_id = col_text(s, 1);
-	a->ac_phone = col_text(s, 2);
-	a->ac_status = col_text(s, 3);
-	a->ac_failures = col_int(s, 4);
-	a->ac_locked_until = col_int(s, 5);
-	a->ac_created = col_int(s, 6);
+	account_read_at(s, 0, arg);
 }
 
 int
@@ -154,6 +166,61 @@ store_account_attempt(struct store *st, const char *id, int64_t now, const struc
 	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
 }
 
+struct attempt_ctx {
+	const struct bind *ac_b;
+	size_t ac_nb;
+	const struct store_jti *ac_jti; /* or NULL */
+	int64_t ac_v[2]; /* failures, locked_until */
+};
+
+/* The proof's jti first (a replay changes nothing), then the charge. */
+static int
+attempt_tx(struct conn *c, void *arg)
+{
+	struct attempt_ctx *a = arg;
+	const struct store_jti *j = a->ac_jti;
+	struct stmt *s;
+	int rc = SL_OK;
+
+	if (j != NULL) {
+		const struct bind jb[] = { BT(j->jt_key), BT(j->jt_jti), BI(j->jt_expires) };
+		rc = exec_bound(c, Q_JTI_PUT, jb, NBIND(jb), NULL);
+	}
+	if (rc != SL_OK)
+		return rc;
+	s = stmt_bound(c, Q_ACC_ATTEMPT, a->ac_b, a->ac_nb);
+	rc = step_row(c, s);
+	if (rc == SL_OK) {
+		a->ac_v[0] = col_int(s, 0);
+		a->ac_v[1] = col_int(s, 1);
+		/* RETURNING completes the UPDATE only when stepped to the end. */
+		if (stmt_next(s) != SL_ENOTFOUND)
+			rc = SL_ESTORE;
+	}
+	stmt_reset(s);
+	return rc;
+}
+
+int
+store_account_attempt_jti(struct store *st, const char *id, int64_t now, const struct store_lockout *lo,
+	const struct store_jti *jti, int *failures, int64_t *locked_until)
+{
+	const struct bind b[] = { BT(id), BI(now), BI(lo->lo_forever), BI(STORE_LOCKED_FOREVER), BI(lo->lo_step2),
+		BI(lo->lo_secs2), BI(lo->lo_step1), BI(lo->lo_secs1) };
+	struct attempt_ctx a = { b, NBIND(b), jti, { 0, 0 } };
+	int rc;
+
+	if (jti == NULL || jti->jt_key == NULL || jti->jt_jti == NULL)
+		return SL_EINVAL;
+	/* Not FULL, as store_account_attempt. */
+	rc = tx_run(st, DUR_NORMAL, attempt_tx, &a);
+	if (rc == SL_OK) {
+		*failures = (int)a.ac_v[0];
+		*locked_until = a.ac_v[1];
+	}
+	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
+}
+
 int
 store_account_lock(struct store *st, const char *id, int64_t until)
 {
@@ -206,6 +273,32 @@ device_read(struct stmt *s, void *arg)
 	d->dv_status = col_text(s, 6);
 	d->dv_created = col_int(s, 7);
 	d->dv_last_used = col_int(s, 8);
+}
+
+struct device_account {
+	struct store_device *da_dev;
+	struct store_account *da_acct;
+};
+
+static void
+device_account_read(struct stmt *s, void *arg)
+{
+	struct device_account *da = arg;
+
+	device_read(s, da->da_dev);
+	account_read_at(s, DEV_NCOLS, da->da_acct);
+}
+
+int
+store_device_account_by_jkt(struct store *st, const char *jkt, struct store_device *dev, struct store_account *acct)
+{
+	struct device_account da = { dev, acct };
+
+	/* Both zeroed here (get_one's size 0); a row is read into them only
+	 * when there is one, so they stay empty otherwise. */
+	memset(dev, 0, sizeof(*dev));
+	memset(acct, 0, sizeof(*acct));
+	return get_one(st, Q_DEV_ACC_BY_JKT, jkt, device_account_read, &da, 0);
 }
 
 int

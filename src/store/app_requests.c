@@ -74,33 +74,70 @@ const char *const store_sql_requests[Q_COUNT] = {
 
 /* ---- app requests ---- */
 
+struct apprq_put_ctx {
+	const struct store_apprq *pc_r;
+	int pc_max; /* > 0 */
+	const struct store_audit *pc_au; /* or NULL */
+	bool pc_full; /* out: the account had max pending, nothing stored */
+};
+
+/* The bounded insert (counted and inserted in one statement, in a full
+ * transaction: at READ COMMITTED two such statements at once would both
+ * see the count before either insert), then its audit row. */
 static int
-apprq_put(struct store *st, const struct store_apprq *r, int max_pending)
+apprq_put_tx(struct conn *c, void *arg)
 {
+	struct apprq_put_ctx *pc = arg;
+	const struct store_apprq *r = pc->pc_r;
 	const struct bind b[] = { BT(r->aq_id), BT(r->aq_account_id), BT(r->aq_client_id), BT(r->aq_rp_name),
 		BT(r->aq_action), BT(r->aq_display_text), BT(r->aq_authz_details), BT(r->aq_codes), BT(r->aq_code),
 		BT(r->aq_nonce), BT(r->aq_link_kind), BT(r->aq_link_id), BT(r->aq_ip),
-		BI(r->aq_created ? r->aq_created : sl_now()), BI(r->aq_expires), BT(r->aq_context), BI(max_pending) };
+		BI(r->aq_created ? r->aq_created : sl_now()), BI(r->aq_expires), BT(r->aq_context), BI(pc->pc_max) };
+	int changes = 0, rc;
+
+	pc->pc_full = false;
+	if (pc->pc_max <= 0)
+		return exec_bound(c, Q_AQ_PUT, b, NBIND(b) - 1, NULL);
+	rc = exec_bound(c, Q_AQ_PUT_BOUNDED, b, NBIND(b), &changes);
+	if (rc == SL_OK && changes == 0) {
+		pc->pc_full = true; /* nothing written: the commit is empty */
+		return SL_OK;
+	}
+	if (rc == SL_OK && pc->pc_au != NULL)
+		rc = audit_insert(c, pc->pc_au);
+	return rc;
+}
+
+static int
+apprq_put(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au)
+{
+	struct apprq_put_ctx pc = { r, max_pending, au, false };
 	int rc;
 
 	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL)
 		return SL_EINVAL;
-	if (max_pending <= 0)
-		return write_one(st, DUR_NORMAL, Q_AQ_PUT, b, NBIND(b) - 1, false);
-	rc = write_guarded(st, DUR_NORMAL, Q_AQ_PUT_BOUNDED, b, NBIND(b), true);
-	return rc == SL_ENOTFOUND ? SL_EBUSY : rc;
+	rc = tx_run(st, au != NULL ? DUR_FULL : DUR_NORMAL, apprq_put_tx, &pc);
+	return rc == SL_OK && pc.pc_full ? SL_EBUSY : rc;
 }
 
 int
 store_apprq_put(struct store *st, const struct store_apprq *r)
 {
-	return apprq_put(st, r, 0);
+	return apprq_put(st, r, 0, NULL);
 }
 
 int
 store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int max_pending)
 {
-	return apprq_put(st, r, max_pending);
+	return apprq_put(st, r, max_pending, NULL);
+}
+
+int
+store_apprq_put_audited(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au)
+{
+	if (max_pending <= 0)
+		return SL_EINVAL;
+	return apprq_put(st, r, max_pending, au);
 }
 
 static void
@@ -186,46 +223,67 @@ store_apprq_finish(struct store *st, const char *id, const char *status, const c
 	return write_or_why(st, DUR_NORMAL, Q_AQ_FINISH, b, NBIND(b), pending_why_not, &ref);
 }
 
-struct approve_ctx {
-	const char *ap_id, *ap_account, *ap_device;
-	int64_t ap_now;
-	int ap_outcome; /* SL_OK, or why the request was not pending */
+struct answer_ctx {
+	const struct store_apprq_answer *an;
+	int outcome; /* SL_OK, or why the request was not pending */
 };
 
 static int
-approve_tx(struct conn *c, void *arg)
+answer_tx(struct conn *c, void *arg)
 {
-	struct approve_ctx *a = arg;
-	const struct bind reset[] = { BT(a->ap_account) };
-	const struct bind finish[] = { BT(a->ap_id), BT("approved"), BT(a->ap_device), BI(a->ap_now) };
-	const struct bind touch[] = { BT(a->ap_device), BI(a->ap_now) };
-	const struct pending_ref ref = { Q_AQ_STATE, a->ap_id, a->ap_now, false };
-	int changes = 0, rc;
+	struct answer_ctx *a = arg;
+	const struct store_apprq_answer *an = a->an;
+	const struct bind reset[] = { BT(an->aa_account_id) };
+	const struct bind finish[] = { BT(an->aa_id), BT(an->aa_status), BT(an->aa_device_id), BI(an->aa_now) };
+	const struct bind touch[] = { BT(an->aa_device_id), BI(an->aa_now) };
+	const struct pending_ref ref = { Q_AQ_STATE, an->aa_id, an->aa_now, false };
+	int changes = 0, rc = SL_OK;
 
-	a->ap_outcome = SL_OK;
-	rc = exec_bound(c, Q_ACC_RESET, reset, NBIND(reset), &changes);
+	a->outcome = SL_OK;
+	if (an->aa_account_id != NULL)
+		rc = exec_bound(c, Q_ACC_RESET, reset, NBIND(reset), &changes);
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_AQ_FINISH, finish, NBIND(finish), &changes);
 	if (rc == SL_OK && changes == 0) {
-		/* Answered or expired meanwhile: the reset still commits. */
-		a->ap_outcome = pending_why_not(c, &ref);
-		return a->ap_outcome == SL_ESTORE ? SL_ESTORE : SL_OK;
+		/* Answered or expired meanwhile: a reset still commits, the
+		 * audit row does not (the caller says why instead). */
+		a->outcome = pending_why_not(c, &ref);
+		return a->outcome == SL_ESTORE ? SL_ESTORE : SL_OK;
 	}
-	if (rc == SL_OK)
+	if (rc == SL_OK && an->aa_touch && an->aa_device_id != NULL)
 		rc = exec_bound(c, Q_DEV_TOUCH, touch, NBIND(touch), &changes);
+	if (rc == SL_OK && an->aa_audit != NULL)
+		rc = audit_insert(c, an->aa_audit);
 	return rc;
+}
+
+int
+store_apprq_answer(struct store *st, const struct store_apprq_answer *an)
+{
+	static const char *const outcomes[] = { "approved", "refused", "denied", "expired", NULL };
+	struct answer_ctx a = { an, SL_OK };
+	int rc;
+
+	if (an->aa_id == NULL || !one_of(an->aa_status, outcomes) ||
+		(an->aa_account_id != NULL && strcmp(an->aa_status, "approved") != 0))
+		return SL_EINVAL;
+	rc = tx_run(st, an->aa_audit != NULL ? DUR_FULL : DUR_NORMAL, answer_tx, &a);
+	return rc != SL_OK ? rc : a.outcome;
 }
 
 int
 store_apprq_approve(struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now)
 {
-	struct approve_ctx a = { id, account_id, device_id, now, SL_OK };
-	int rc;
+	const struct store_apprq_answer an = { .aa_id = id,
+		.aa_status = "approved",
+		.aa_account_id = account_id,
+		.aa_device_id = device_id,
+		.aa_touch = true,
+		.aa_now = now };
 
 	if (id == NULL || account_id == NULL || device_id == NULL)
 		return SL_EINVAL;
-	rc = tx_run(st, DUR_NORMAL, approve_tx, &a);
-	return rc != SL_OK ? rc : a.ap_outcome;
+	return store_apprq_answer(st, &an);
 }
 
 int

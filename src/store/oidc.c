@@ -1136,7 +1136,7 @@ store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t 
 
 /* ---- audit ---- */
 
-static int
+int
 audit_insert(struct conn *c, const struct store_audit *a)
 {
 	const struct bind b[] = { BI(sl_now()), BT(a->au_event), BT(a->au_result ? a->au_result : "ok"),

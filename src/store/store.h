@@ -521,6 +521,17 @@ struct store_lockout {
  * before its charge is on disk. */
 int store_account_attempt(struct store *st, const char *id, int64_t now, const struct store_lockout *lo, int *failures,
 	int64_t *locked_until);
+/* A device proof's jti, recorded until jt_expires (store_jti_use's). */
+struct store_jti {
+	const char *jt_key; /* whose: "dev:<jkt>" */
+	const char *jt_jti;
+	int64_t jt_expires;
+};
+/* store_account_attempt() with the jti of the proof that asks for it
+ * recorded in the same transaction: SL_ECONFLICT, and nothing charged,
+ * when that jti was seen (a replay). */
+int store_account_attempt_jti(struct store *st, const char *id, int64_t now, const struct store_lockout *lo,
+	const struct store_jti *jti, int *failures, int64_t *locked_until);
 /* One more wrong code, atomically: *failures is the new count. */
 int store_account_failure(struct store *st, const char *id, int *failures);
 int store_account_lock(struct store *st, const char *id, int64_t until);
@@ -533,6 +544,10 @@ void store_account_clear(struct store_account *a);
 /* devices */
 int store_device_get(struct store *st, const char *id, struct store_device *out);
 int store_device_by_jkt(struct store *st, const char *jkt, struct store_device *out);
+/* The device of `jkt` and its account, read in one statement (a device
+ * API call's first look); both cleared unless SL_OK. */
+int store_device_account_by_jkt(
+	struct store *st, const char *jkt, struct store_device *dev, struct store_account *acct);
 /* Devices of an account (all statuses), ordered by creation; borrowed. */
 int store_device_each(
 	struct store *st, const char *account_id, int (*fn)(const struct store_device *, void *), void *arg);
@@ -573,6 +588,11 @@ int store_apprq_put(struct store *st, const struct store_apprq *r);
  * requests pending at r's creation, counted and inserted atomically:
  * SL_EBUSY at the bound, nothing stored. */
 int store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int max_pending);
+/* The same (max_pending > 0) with its audit row `au` in the one durable
+ * commit that stores it: a request is made with one commit.  At the
+ * bound (SL_EBUSY) nothing is written, the audit row neither. */
+int store_apprq_put_audited(
+	struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au);
 int store_apprq_get(struct store *st, const char *id, struct store_apprq *out);
 /* Pending and not expired at `now`, for an account. */
 int store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n);
@@ -589,6 +609,23 @@ int store_apprq_finish(struct store *st, const char *id, const char *status, con
  * Not synchronous: a power cut that loses it leaves the count where the
  * attempt's durable charge put it, the stricter side. */
 int store_apprq_approve(struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now);
+/* A device's answer in one transaction, durable when it carries its audit
+ * row (one durable commit per answer, which also syncs the attempt's
+ * charge before the answer is told): request aa_id moved from pending to
+ * aa_status as store_apprq_finish() does (same answers; then nothing but
+ * the reset is written), with an approval the count of account
+ * aa_account_id reset as store_apprq_approve() does (NULL for any other
+ * status), the device's last use when aa_touch, and the audit row. */
+struct store_apprq_answer {
+	const char *aa_id;
+	const char *aa_status; /* "approved", "refused", "denied" or "expired" */
+	const char *aa_account_id; /* approved: the account whose count is reset; else NULL */
+	const char *aa_device_id; /* who answered, or NULL */
+	bool aa_touch; /* the device's last use set to aa_now */
+	int64_t aa_now;
+	const struct store_audit *aa_audit; /* or NULL: not synchronous */
+};
+int store_apprq_answer(struct store *st, const struct store_apprq_answer *an);
 /* Extend once: SL_ECONFLICT when already extended or not pending,
  * SL_EEXPIRED when pending but expired. */
 int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);

@@ -75,6 +75,7 @@ enum stmt_id {
 	Q_ACC_RESET,
 	Q_DEV_GET,
 	Q_DEV_BY_JKT,
+	Q_DEV_ACC_BY_JKT,
 	Q_DEV_OF_ACCOUNT,
 	Q_DEV_INSERT,
 	Q_DEV_STATUS,
@@ -409,6 +410,10 @@ void unfill(char **field, bool given);
 bool one_of(const char *s, const char *const *set);
 /* A row_reader for SELECT count(*): *(int *)out. */
 void count_read(struct stmt *s, void *out);
+/* One audit row inside the caller's transaction (oidc.c), for a record
+ * that is audited in the commit that makes it: the caller's transaction
+ * is then durable (DUR_FULL), as the audit trail is. */
+int audit_insert(struct conn *c, const struct store_audit *a);
 /* Insert or update a person inside the caller's transaction (same
  * national number, same person id); p->p_id and p_created set. */
 int person_upsert_tx(struct conn *c, struct store_person *p, int64_t now);

@@ -262,6 +262,42 @@ test_share_connect_to(void **state)
 	assert_int_equal(ka.ka_answered, 1);
 }
 
+/* A share behind httpc_share_plain's proxy: an https:// URL is asked as
+ * plain HTTP of the same host and port (the bench's TLS-terminating proxy),
+ * Host unchanged; not without it (a TLS handshake the server cannot
+ * answer); never to a host that is not loopback. */
+static void
+test_share_plain(void **state)
+{
+	char url[64];
+	pthread_t t;
+	struct keep_alive ka = { 0 };
+	struct sl_err err = { 0 };
+	struct httpc_response rs;
+	struct httpc_request rq = { .hr_method = "GET", .hr_url = url, .hr_timeout = 2 };
+
+	(void)state;
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/p", keep_alive_start(&ka, &t));
+	assert_non_null(rq.hr_share = httpc_share_new());
+	httpc_share_plain(rq.hr_share, true);
+	assert_int_equal(httpc_do(&rq, &rs, &err), SL_OK);
+	assert_int_equal(rs.hs_status, 200);
+	httpc_response_clear(&rs);
+	assert_non_null(strstr(ka.ka_first, "GET /p HTTP/1.1\r\n"));
+	assert_non_null(strstr(ka.ka_first, "\r\nHost: 127.0.0.1:"));
+	/* never to a host that is not loopback */
+	rq.hr_url = "https://192.0.2.1/p";
+	assert_int_equal(httpc_do(&rq, &rs, &err), SL_EINVAL);
+	/* without it, TLS to a server that speaks none */
+	httpc_share_plain(rq.hr_share, false);
+	rq.hr_url = url;
+	rq.hr_timeout = 1;
+	assert_int_equal(httpc_do(&rq, &rs, &err), SL_EIO);
+	httpc_share_free(rq.hr_share);
+	pthread_join(t, NULL);
+	close(ka.ka_fd);
+}
+
 int
 main(void)
 {
@@ -271,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_response_limit),
 		cmocka_unit_test(test_share_keeps_the_connection),
 		cmocka_unit_test(test_share_connect_to),
+		cmocka_unit_test(test_share_plain),
 	};
 
 	return cmocka_run_group_tests(tests, global_setup, global_teardown);

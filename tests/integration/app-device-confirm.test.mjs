@@ -176,6 +176,36 @@ test('each signed field matters: another nonce, text or request id is a wrong co
   assert.equal((await phone.answer(rq, { code: b.code })).status, 200);
 });
 
+// The proof of an answer is spent with the attempt it is charged for (one
+// transaction): a replay of it is refused before anything is counted; a
+// refusal spends its proof before its signature is checked.
+test('a replayed proof is refused and charges nothing; a refusal spends its proof too', async () => {
+  const phone = await enrolPhone(server, gw, number(), person());
+  const b = await browserLogin(phone);
+  const rq = await pending(phone, b.aq);
+  const path = `/requests/${rq.id}`;
+  const proof = await phone.proof('POST', path);
+  const guess = phone.confirmation(rq, { code: b.code, fields: { nonce: 'other' } });
+  let r = await phone.call('POST', path, guess, { proof });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.failures, 1);
+  r = await phone.call('POST', path, guess, { proof });
+  assert.equal(r.status, 401, JSON.stringify(r.body));
+  assert.match(r.body.error_description, /replay|used before/);
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${phone.accountId}'`), '1');
+  // A refusal not signed by the device: refused, its proof spent all the same.
+  const proof2 = await phone.proof('POST', path);
+  r = await phone.call('POST', path, phone.confirmation(rq, { decision: 'refuse', code: '', key: phone.confirmKey }),
+    { proof: proof2 });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'invalid_signature');
+  r = await phone.call('POST', path, phone.confirmation(rq, { decision: 'refuse', code: '' }), { proof: proof2 });
+  assert.equal(r.status, 401, JSON.stringify(r.body));
+  assert.equal(apprqStatus(b.aq), 'pending');
+  assert.equal((await phone.answer(rq, { code: b.code })).status, 200);
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${phone.accountId}'`), '0');
+});
+
 test('lockout schedule: 3 → 3 h, 6 → 24 h, 9 → for good; a right code resets', async () => {
   const phone = await enrolPhone(server, gw, number(), person());
   const other = await (await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

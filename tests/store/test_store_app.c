@@ -1033,6 +1033,79 @@ test_apprq_approve(void **state)
 	store_device_clear(&d);
 }
 
+/* A request made with its audit row in one commit, at the bound nothing;
+ * a device and its account read together; a charge that spends a proof's
+ * jti (a replay charges nothing); an answer recorded with its audit row,
+ * once. */
+static void
+test_apprq_made_and_answered_with_audit(void **state)
+{
+	static const struct store_lockout lo = { 3, 100, 6, 1000, 9 };
+	struct fixture *fx = *state;
+	struct store_account a = { 0 }, ga;
+	struct store_device d, gd;
+	struct store_apprq r, r2, got;
+	struct sl_err err = { 0 };
+	int64_t now = sl_now(), until = 0, n = -1;
+	int failures = 0;
+	const struct store_audit made = { .au_event = "app.request", .au_result = "ok", .au_detail = "rq-a" };
+	const struct store_audit ok = { .au_event = "login", .au_result = "ok", .au_key = "app" };
+	const struct store_jti jti = { "dev:jkt-1", "jti-0123456789abcdef", now + 61 };
+	struct store_apprq_answer an = {
+		.aa_id = "rq-a", .aa_status = "approved", .aa_touch = true, .aa_now = now, .aa_audit = &ok
+	};
+
+	assert_int_equal(enrol(fx->fx_store, "en-1", "+32470000001", "jkt-1", "85073003328", &a, &d, &err), SL_OK);
+	assert_int_equal(store_device_account_by_jkt(fx->fx_store, "jkt-1", &gd, &ga), SL_OK);
+	assert_string_equal(gd.dv_id, d.dv_id);
+	assert_string_equal(ga.ac_id, a.ac_id);
+	assert_string_equal(ga.ac_phone, "+32470000001");
+	store_device_clear(&gd);
+	store_account_clear(&ga);
+	assert_int_equal(store_device_account_by_jkt(fx->fx_store, "jkt-none", &gd, &ga), SL_ENOTFOUND);
+	assert_null(gd.dv_id);
+	assert_null(ga.ac_id);
+
+	r = apprq_fixture("rq-a", a.ac_id, now + 180);
+	r2 = apprq_fixture("rq-b", a.ac_id, now + 180);
+	assert_int_equal(store_apprq_put_audited(fx->fx_store, &r, 1, &made), SL_OK);
+	assert_int_equal(store_apprq_put_audited(fx->fx_store, &r2, 1, &made), SL_EBUSY);
+	assert_int_equal(store_apprq_get(fx->fx_store, "rq-b", &got), SL_ENOTFOUND);
+	assert_int_equal(store_audit_count(fx->fx_store, "app.request", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_apprq_put_audited(fx->fx_store, &r2, 0, &made), SL_EINVAL);
+
+	assert_int_equal(store_account_attempt_jti(fx->fx_store, a.ac_id, now, &lo, &jti, &failures, &until), SL_OK);
+	assert_int_equal(failures, 1);
+	assert_int_equal(
+		store_account_attempt_jti(fx->fx_store, a.ac_id, now, &lo, &jti, &failures, &until), SL_ECONFLICT);
+	assert_int_equal(store_account_get(fx->fx_store, a.ac_id, &ga), SL_OK);
+	assert_int_equal(ga.ac_failures, 1);
+	store_account_clear(&ga);
+
+	an.aa_account_id = a.ac_id;
+	an.aa_device_id = d.dv_id;
+	assert_int_equal(store_apprq_answer(fx->fx_store, &an), SL_OK);
+	assert_int_equal(store_apprq_get(fx->fx_store, "rq-a", &got), SL_OK);
+	assert_string_equal(got.aq_status, "approved");
+	store_apprq_clear(&got);
+	assert_int_equal(store_account_get(fx->fx_store, a.ac_id, &ga), SL_OK);
+	assert_int_equal(ga.ac_failures, 0);
+	store_account_clear(&ga);
+	assert_int_equal(store_device_get(fx->fx_store, d.dv_id, &gd), SL_OK);
+	assert_int_equal(gd.dv_last_used, now);
+	store_device_clear(&gd);
+	/* Answered already: nothing more, the audit row neither. */
+	assert_int_equal(store_apprq_answer(fx->fx_store, &an), SL_ECONFLICT);
+	assert_int_equal(store_audit_count(fx->fx_store, "login", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+	/* Only an approval resets a count. */
+	an.aa_status = "refused";
+	assert_int_equal(store_apprq_answer(fx->fx_store, &an), SL_EINVAL);
+	store_account_clear(&a);
+	store_device_clear(&d);
+}
+
 #define RACE_THREADS 8
 
 struct race_job {
@@ -1473,6 +1546,7 @@ main(void)
 		T(test_apprq_finish_race_one_winner),
 		T(test_apprq_put_bounded_race),
 		T(test_apprq_approve),
+		T(test_apprq_made_and_answered_with_audit),
 		T(test_apprq_extend_once),
 		T(test_ciba_lifecycle),
 		T(test_sms_outbox_order),

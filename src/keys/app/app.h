@@ -77,6 +77,7 @@ struct app_request_spec {
 	const char *as_context; /* JSON context of the browser that started the login (context.c), or NULL */
 	int as_lang; /* index into config_languages: the display text's language */
 	int as_lifetime; /* seconds; 0 = [app] request_lifetime */
+	bool as_decoy; /* a number without a usable account gets a decoy (below) */
 };
 
 struct app_request_made {
@@ -111,6 +112,10 @@ void app_rate_ip_key(const char *ip, char *out, size_t len);
  *   SL_ENOTFOUND  no active account with that number (the caller decides
  *                 what to show: the portal does not reveal it);
  *   SL_EDENIED    the account is blocked or locked (err says until when);
+ *   (with as_decoy neither: such a number gets a decoy request, stored
+ *   like a real one for an account nobody has, so the page looks the
+ *   same, nobody answers it, and it costs what a real request costs;
+ *   SL_OK with its id and code, or SL_EBUSY at max_pending)
  *   SL_EBUSY      [app] max_pending requests are already pending;
  *   SL_ETOOBIG    a rate limit (phone, IP or RP) was hit;
  *   SL_EINVAL     bad spec (authorization_details, binding message).
@@ -151,6 +156,13 @@ int app_device_authenticate(struct server *srv, struct http_request *rq, struct 
 int app_device_authenticate_account(
 	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct);
 
+/* The same, the proof verified but its jti NOT recorded: the caller
+ * records it (app_proof_jti) in the transaction of its first write, and
+ * answers nothing that changed state before (the confirmation: with the
+ * attempt's charge, store_account_attempt_jti).  *proof filled on SL_OK. */
+struct app_proof;
+int app_device_authenticate_deferred(struct server *srv, struct http_request *rq, struct store_device *out,
+	struct store_account *acct, struct app_proof *proof);
 /* Start-up: load or create the device-API sealing key and the at-rest key
  * (keys dir); on failure sleuteld does not start. */
 int app_keys_load(struct server *srv, struct sl_err *err);
@@ -194,6 +206,12 @@ struct app_proof {
 	char ap_jti[APP_JTI_MAX + 1];
 	int64_t ap_iat;
 };
+/* The jti record of a verified proof (store_jti_use's key "dev:<jkt>",
+ * until iat + [app] proof_window + 1); `key` holds its key string. */
+struct app_jti_key {
+	char jk_key[APP_JKT_LEN + 8];
+};
+void app_proof_jti(struct server *srv, const struct app_proof *pr, struct app_jti_key *key, struct store_jti *out);
 /* The kid of a proof (its header), unverified: which key to check it with. */
 int app_proof_kid(const char *proof, char out[APP_JKT_LEN + 1]);
 /* Verify a proof with transport key `jwk` for `htm` `htu` at `now`

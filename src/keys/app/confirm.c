@@ -12,7 +12,11 @@
  *   4. the signature is unsealed (aad = request id); a blob that does not
  *      open is malformed (400), not a wrong code;
  *   5. approve: the attempt is charged to the account BEFORE the signature
- *      is checked (store_account_attempt: one statement that refuses a
+ *      is checked, with the proof's jti spent in the same transaction
+ *      (store_account_attempt_jti; a replay charges nothing and gets
+ *      401; the answers before this step change nothing a replay could
+ *      use, and a refusal or a wrong pick spends the jti first): one
+ *      statement that refuses a
  *      locked account and sets the lock at 3 → 3 h, 6 → 24 h, 9 → for
  *      good), so that parallel guesses cannot outrun the lockout.  The
  *      charge commits without a sync; every answer after it (wrong code,
@@ -22,10 +26,10 @@
  *      with Q (approve, unsealed from the at-rest key) or the transport key
  *      (refuse).  A bad approve signature is a wrong 5-digit code: the
  *      charge stays; the request stays pending.  A good one clears the
- *      count, in the transaction that records the outcome
- *      (store_apprq_approve).
- *   7. the outcome is recorded once (store_apprq_finish), audited, and the
- *      login or CIBA request it was made for is finished; waiters wake.
+ *      count, in the transaction that records the outcome.
+ *   7. the outcome is recorded once with its audit row, one durable commit
+ *      (store_apprq_answer), and the login or CIBA request it was made for
+ *      is finished; waiters wake.
  * The signature is never logged or stored.
  */
 #include <stdlib.h>
@@ -46,6 +50,7 @@ struct confirm_ctx {
 	const char *cc_code;
 	uint8_t *cc_sig; /* unsealed DER signature: cleansed and freed */
 	size_t cc_siglen;
+	struct app_proof cc_proof; /* verified; its jti spent with the first write */
 	int cc_failures; /* after this attempt's charge */
 	int64_t cc_locked_until;
 };
@@ -60,19 +65,32 @@ locked_json(int64_t until)
 					     : json_pack("{s:I}", "locked_until", (json_int_t)until);
 }
 
-static void
-audit(struct confirm_ctx *cc, const char *result)
+static struct store_audit
+audit_row(const struct confirm_ctx *cc, const char *result)
 {
-	struct store_audit au = { .au_event = cc->cc_req.aq_action,
+	return (struct store_audit){ .au_event = cc->cc_req.aq_action,
 		.au_result = result,
 		.au_person_id = cc->cc_acct.ac_person_id,
 		.au_client_id = cc->cc_req.aq_client_id,
 		.au_key = APP_KEY_NAME,
 		.au_ip = http_client_ip(cc->cc_rq),
 		.au_detail = cc->cc_req.aq_id };
+}
+
+static void
+metrics(struct confirm_ctx *cc, const char *result)
+{
+	metrics_login(cc->cc_srv->sv_metrics, APP_KEY_NAME, strcmp(result, "ok") == 0 ? "ok" : "denied");
+}
+
+/* An answer that records nothing on the request (a wrong code). */
+static void
+audit(struct confirm_ctx *cc, const char *result)
+{
+	struct store_audit au = audit_row(cc, result);
 
 	store_audit_add(cc->cc_srv->sv_store, &au);
-	metrics_login(cc->cc_srv->sv_metrics, APP_KEY_NAME, strcmp(result, "ok") == 0 ? "ok" : "denied");
+	metrics(cc, result);
 }
 
 /* Finish what the request was made for, and wake its waiters. */
@@ -102,19 +120,29 @@ finish_link(struct confirm_ctx *cc, const char *status)
 	server_wake(srv, key);
 }
 
-/* Record the outcome once; false when it was answered or expired (sent).
- * An approval also resets the account's count and touches the device, in
- * the same transaction (store_apprq_approve). */
+/* Record the outcome once, with its audit row `result` in the same
+ * durable commit; false when it was answered or expired (sent).  An
+ * approval also resets the account's count (which stands even when the
+ * request is no longer pending); an approval or refusal touches the
+ * device (store_apprq_answer). */
 static bool
-record(struct confirm_ctx *cc, const char *status)
+record(struct confirm_ctx *cc, const char *status, const char *result)
 {
-	struct store *st = cc->cc_srv->sv_store;
-	int rc = strcmp(status, "approved") == 0
-			 ? store_apprq_approve(st, cc->cc_req.aq_id, cc->cc_acct.ac_id, cc->cc_dev.dv_id, sl_now())
-			 : store_apprq_finish(st, cc->cc_req.aq_id, status, cc->cc_dev.dv_id, sl_now());
+	struct store_audit au = audit_row(cc, result);
+	bool approved = strcmp(status, "approved") == 0;
+	const struct store_apprq_answer an = { .aa_id = cc->cc_req.aq_id,
+		.aa_status = status,
+		.aa_account_id = approved ? cc->cc_acct.ac_id : NULL,
+		.aa_device_id = cc->cc_dev.dv_id,
+		.aa_touch = approved || strcmp(status, "refused") == 0,
+		.aa_now = sl_now(),
+		.aa_audit = &au };
+	int rc = store_apprq_answer(cc->cc_srv->sv_store, &an);
 
-	if (rc == SL_OK)
+	if (rc == SL_OK) {
+		metrics(cc, result);
 		return true;
+	}
 	if (rc == SL_ECONFLICT)
 		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
 	else if (rc == SL_EEXPIRED)
@@ -124,18 +152,51 @@ record(struct confirm_ctx *cc, const char *status)
 	return false;
 }
 
-/* Step 5: charge this attempt; false when the answer is sent (locked). */
+/* A replayed proof, or no store: the answer. */
+static void
+proof_refused(struct confirm_ctx *cc, int rc)
+{
+	if (rc == SL_ECONFLICT)
+		app_send_invalid_proof(cc->cc_rq, "the proof was used before (jti replay)");
+	else
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+}
+
+/* Spend the proof's jti on its own (an answer that is not charged);
+ * false when the answer is sent. */
+static bool
+spend_proof(struct confirm_ctx *cc)
+{
+	struct app_jti_key jk;
+	struct store_jti jt;
+	int rc;
+
+	app_proof_jti(cc->cc_srv, &cc->cc_proof, &jk, &jt);
+	rc = store_jti_use(cc->cc_srv->sv_store, jt.jt_key, jt.jt_jti, jt.jt_expires);
+	if (rc != SL_OK)
+		proof_refused(cc, rc);
+	return rc == SL_OK;
+}
+
+/* Step 5: charge this attempt, the proof's jti spent in the same
+ * transaction; false when the answer is sent (locked, a replay). */
 static bool
 charge(struct confirm_ctx *cc)
 {
 	struct server *srv = cc->cc_srv;
 	struct store_account now_acct;
-	int rc = store_account_attempt(
-		srv->sv_store, cc->cc_acct.ac_id, sl_now(), &app_lockout, &cc->cc_failures, &cc->cc_locked_until);
+	struct app_jti_key jk;
+	struct store_jti jt;
+	int rc;
 
+	app_proof_jti(srv, &cc->cc_proof, &jk, &jt);
+	rc = store_account_attempt_jti(
+		srv->sv_store, cc->cc_acct.ac_id, sl_now(), &app_lockout, &jt, &cc->cc_failures, &cc->cc_locked_until);
 	if (rc == SL_OK)
 		return true;
-	if (rc == SL_EDENIED && store_account_get(srv->sv_store, cc->cc_acct.ac_id, &now_acct) == SL_OK) {
+	if (rc == SL_ECONFLICT) {
+		proof_refused(cc, rc);
+	} else if (rc == SL_EDENIED && store_account_get(srv->sv_store, cc->cc_acct.ac_id, &now_acct) == SL_OK) {
 		app_send_error(cc->cc_rq, 423, "locked", "Too many wrong codes: the app key is locked.",
 			locked_json(now_acct.ac_locked_until));
 		store_account_clear(&now_acct);
@@ -252,8 +313,7 @@ parse_body(struct confirm_ctx *cc, json_t *body, struct sl_err *err)
 	}
 	/* Step 3 before any cryptography: a wrong pick ends the request. */
 	if (strcmp(cc->cc_decision, "approve") == 0 && !sl_ct_streq(cc->cc_code, cc->cc_req.aq_code)) {
-		if (record(cc, "denied")) {
-			audit(cc, "wrong_verification_code");
+		if (spend_proof(cc) && record(cc, "denied", "wrong_verification_code")) {
 			finish_link(cc, "denied");
 			app_send_error(cc->cc_rq, 409, "wrong_verification_code",
 				"This is not the code the site shows: the request is cancelled.", NULL);
@@ -277,7 +337,7 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	if (!load_request(cc, http_path(cc->cc_rq) + strlen(APP_DEVICE_BASE "/requests/")) ||
 		!parse_body(cc, body, &err))
 		return;
-	if (strcmp(cc->cc_decision, "approve") == 0 && !charge(cc))
+	if (strcmp(cc->cc_decision, "approve") == 0 ? !charge(cc) : !spend_proof(cc))
 		return;
 	if (verify(cc, &err) != SL_OK) {
 		if (strcmp(cc->cc_decision, "approve") == 0)
@@ -289,12 +349,9 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	}
 	status = strcmp(cc->cc_decision, "approve") == 0 ? "approved" : "refused";
 	/* The right code: the count starts again, whatever happens next
-	 * (store_apprq_approve commits the reset even when it answers no). */
-	if (!record(cc, status))
+	 * (store_apprq_answer commits the reset even when it answers no). */
+	if (!record(cc, status, strcmp(status, "approved") == 0 ? "ok" : "refused"))
 		return;
-	if (strcmp(status, "refused") == 0)
-		store_device_touch(cc->cc_srv->sv_store, cc->cc_dev.dv_id, sl_now());
-	audit(cc, strcmp(status, "approved") == 0 ? "ok" : "refused");
 	finish_link(cc, status);
 	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", status));
 }
@@ -306,7 +363,7 @@ app_confirm_post(void *ctx, struct http_request *rq)
 	json_t *body;
 
 	/* The account as read in this request: active, and its lock and count. */
-	if (app_device_authenticate_account(cc.cc_srv, rq, &cc.cc_dev, &cc.cc_acct) != SL_OK)
+	if (app_device_authenticate_deferred(cc.cc_srv, rq, &cc.cc_dev, &cc.cc_acct, &cc.cc_proof) != SL_OK)
 		return;
 	body = app_json_body(rq);
 	if (body != NULL)

@@ -18,16 +18,28 @@ app_htu(struct server *srv, struct http_request *rq, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? SL_ETOOBIG : SL_OK;
 }
 
+void
+app_proof_jti(struct server *srv, const struct app_proof *pr, struct app_jti_key *key, struct store_jti *out)
+{
+	snprintf(key->jk_key, sizeof(key->jk_key), "dev:%s", pr->ap_jkt);
+	out->jt_key = key->jk_key;
+	out->jt_jti = pr->ap_jti;
+	/* Remembered one second past the last second the proof is accepted. */
+	out->jt_expires = pr->ap_iat + srv->sv_conf->c_app_proof_window + 1;
+}
+
 /* Verify the request's proof with `key` (made here from `jwk` when NULL)
- * and record its jti. */
+ * and, when `record`, record its jti. */
 static int
-proof_check(struct server *srv, struct http_request *rq, struct jose_key *key, json_t *jwk, struct app_proof *out,
-	struct sl_err *err)
+proof_check(struct server *srv, struct http_request *rq, struct jose_key *key, json_t *jwk, bool record,
+	struct app_proof *out, struct sl_err *err)
 {
 	const struct sl_config *c = srv->sv_conf;
 	enum http_method m = http_method(rq);
 	const char *htm = m == HTTP_POST ? "POST" : m == HTTP_HEAD ? "HEAD" : "GET";
-	char htu[1024], jti_key[APP_JKT_LEN + 8];
+	char htu[1024];
+	struct app_jti_key jk;
+	struct store_jti jt;
 	int64_t now = sl_now();
 	int rc;
 
@@ -37,11 +49,10 @@ proof_check(struct server *srv, struct http_request *rq, struct jose_key *key, j
 		     ? app_proof_verify_key(
 			       http_header(rq, "DPoP"), key, htm, htu, now, c->c_app_proof_window, out, err)
 		     : app_proof_verify(http_header(rq, "DPoP"), jwk, htm, htu, now, c->c_app_proof_window, out, err);
-	if (rc != SL_OK)
+	if (rc != SL_OK || !record)
 		return rc;
-	snprintf(jti_key, sizeof(jti_key), "dev:%s", out->ap_jkt);
-	/* Remembered one second past the last second the proof is accepted. */
-	rc = store_jti_use(srv->sv_store, jti_key, out->ap_jti, out->ap_iat + c->c_app_proof_window + 1);
+	app_proof_jti(srv, out, &jk, &jt);
+	rc = store_jti_use(srv->sv_store, jt.jt_key, jt.jt_jti, jt.jt_expires);
 	if (rc == SL_ECONFLICT)
 		return sl_fail(err, SL_EDENIED, "the proof was used before (jti replay)");
 	if (rc != SL_OK)
@@ -52,7 +63,7 @@ proof_check(struct server *srv, struct http_request *rq, struct jose_key *key, j
 int
 app_proof_check(struct server *srv, struct http_request *rq, json_t *jwk, struct app_proof *out, struct sl_err *err)
 {
-	return proof_check(srv, rq, NULL, jwk, out, err);
+	return proof_check(srv, rq, NULL, jwk, true, out, err);
 }
 
 int
@@ -61,7 +72,7 @@ app_proof_check_key(
 {
 	if (key == NULL)
 		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
-	return proof_check(srv, rq, key, NULL, out, err);
+	return proof_check(srv, rq, key, NULL, true, out, err);
 }
 
 void
@@ -83,9 +94,11 @@ app_device_authenticate(struct server *srv, struct http_request *rq, struct stor
 	return rc;
 }
 
-int
-app_device_authenticate_account(
-	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct_out)
+/* Authenticate (app_device_authenticate_deferred), recording the proof's
+ * jti only when `record`. */
+static int
+authenticate(struct server *srv, struct http_request *rq, bool record, struct store_device *out,
+	struct store_account *acct_out, struct app_proof *proof)
 {
 	struct sl_err err = { 0 };
 	struct store_account acct;
@@ -100,8 +113,9 @@ app_device_authenticate_account(
 		app_send_invalid_proof(rq, "no DPoP proof with a key id");
 		return SL_EDENIED;
 	}
-	rc = store_device_by_jkt(srv->sv_store, jkt, out);
-	/* The row just read decides below; the kept key only spares parsing. */
+	/* The device and its account in one read: the rows just read decide
+	 * below; the kept key only spares parsing. */
+	rc = store_device_account_by_jkt(srv->sv_store, jkt, out, &acct);
 	if (rc == SL_OK)
 		key = app_devkeys_transport(srv->sv_app_keys->ak_devkeys, out, sl_now(), &err);
 	if (rc != SL_OK || key == NULL) {
@@ -110,14 +124,14 @@ app_device_authenticate_account(
 		else
 			app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 		store_device_clear(out);
+		store_account_clear(&acct);
 		return SL_EDENIED;
 	}
-	rc = app_proof_check_key(srv, rq, key, &pr, &err);
+	rc = proof_check(srv, rq, key, NULL, record, &pr, &err);
 	jose_key_free(key);
 	if (rc == SL_OK && strcmp(out->dv_status, "active") != 0)
 		rc = sl_fail(&err, SL_EDENIED, "this device is %s", out->dv_status);
-	if (rc == SL_OK && (store_account_get(srv->sv_store, out->dv_account_id, &acct) != SL_OK ||
-				   strcmp(acct.ac_status, "active") != 0))
+	if (rc == SL_OK && strcmp(acct.ac_status, "active") != 0)
 		rc = sl_fail(&err, SL_EDENIED, "this device's account is blocked");
 	if (rc != SL_OK) {
 		store_account_clear(&acct);
@@ -126,7 +140,23 @@ app_device_authenticate_account(
 		return SL_EDENIED;
 	}
 	*acct_out = acct;
+	if (proof != NULL)
+		*proof = pr;
 	return SL_OK;
+}
+
+int
+app_device_authenticate_account(
+	struct server *srv, struct http_request *rq, struct store_device *out, struct store_account *acct)
+{
+	return authenticate(srv, rq, true, out, acct, NULL);
+}
+
+int
+app_device_authenticate_deferred(struct server *srv, struct http_request *rq, struct store_device *out,
+	struct store_account *acct, struct app_proof *proof)
+{
+	return authenticate(srv, rq, false, out, acct, proof);
 }
 
 bool

@@ -14,8 +14,9 @@
  * login's CPU) and its page does not long-poll.  It changes every [app]
  * qr_rotate_seconds (qrtoken.c): the page's script fetches the new one
  * from /key/app/qr; without script the page offers a new code by
- * reloading.  The first page records which browser started the login
- * (context.c) for the app to show.
+ * reloading.  Which browser started the login (context.c), for the app to
+ * show, is recorded on the login by the QR page (or /key/app/qr), and for
+ * a typed number stored with the app request the number's post makes.
  *
  * A number without an account is not revealed: it gets a decoy request
  * that looks the same on this side and that no phone ever sees.
@@ -169,8 +170,16 @@ applogin_page(void *ctx, struct http_request *rq)
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
-	record_context(srv, rq, &p);
-	form_page(srv, rq, &p, lang, 200, NULL, NULL, scan != NULL && strcmp(scan, "1") == 0);
+	/* The QR code names this browser to the phone that scans it; a typed
+	 * number's request names the browser that posts it (the same one:
+	 * the request is bound to its cookie), recorded with the app request
+	 * itself (applogin_submit), so the form page writes nothing. */
+	if (scan != NULL && strcmp(scan, "1") == 0) {
+		record_context(srv, rq, &p);
+		form_page(srv, rq, &p, lang, 200, NULL, NULL, true);
+	} else {
+		form_page(srv, rq, &p, lang, 200, NULL, NULL, false);
+	}
 	oidc_pending_clear(&p);
 }
 
@@ -242,7 +251,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 	struct app_request_made made;
 	struct sl_err err;
 	const char *phone = http_form(rq, "phone");
-	char loc[256];
+	char loc[256], ipbuf[SERVER_IP_MAX], *browser = NULL;
 	int lang, rc;
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
@@ -252,18 +261,23 @@ applogin_submit(void *ctx, struct http_request *rq)
 			N_("Go back to the site you came from and start again."));
 		goto out;
 	}
-	record_context(srv, rq, &p);
+	/* A login whose browser is not recorded yet (no QR code was shown)
+	 * names the browser posting the number, in the app request only. */
+	if (p.op_req.ar_context == NULL)
+		browser = app_context_json(
+			http_header(rq, "User-Agent"), server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)));
 	if (spec_for(srv, rq, &p, lang, &spec) != SL_OK) {
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 		goto out;
 	}
-	rc = app_request_create(srv, &spec, &made, &err);
 	/* No account, or one that is blocked or locked: the same wait page
-	 * for a request no phone sees, so that the form tells nobody which
-	 * numbers have an account or what state it is in. */
-	if (rc == SL_ENOTFOUND || rc == SL_EDENIED)
-		rc = app_request_decoy(srv, &spec, &made);
+	 * for a request no phone sees (a decoy), so that the form tells
+	 * nobody which numbers have an account or what state it is in. */
+	spec.as_decoy = true;
+	if (browser != NULL)
+		spec.as_context = browser;
+	rc = app_request_create(srv, &spec, &made, &err);
 	if (rc == SL_EINVAL) {
 		form_page(srv, rq, &p, lang, 400,
 			N_("This is not a phone number. Type your mobile number, for example +32 470 12 34 56."),
@@ -276,6 +290,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 		http_send_redirect(rq, 303, loc);
 	}
 out:
+	free(browser);
 	oidc_pending_clear(&p);
 }
 
@@ -371,6 +386,13 @@ applogin_wait(void *ctx, struct http_request *rq)
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
+	/* A login the phone answered finishes on the request alone: the app
+	 * request's state no longer decides anything (portal_key_state). */
+	memset(&r, 0, sizeof(r));
+	if (strcmp(p.op_req.ar_status, "done") == 0) {
+		oidc_login_finish(srv, rq, &p);
+		goto out;
+	}
 	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
@@ -403,7 +425,12 @@ applogin_poll(void *ctx, struct http_request *rq)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 		return;
 	}
-	if (load_apprq(srv, rq, &p, &r) != SL_OK)
+	/* No longer pending (done, denied): the answer is the request's
+	 * status whatever the app request says (portal_key_poll). */
+	memset(&r, 0, sizeof(r));
+	if (strcmp(p.op_req.ar_status, "pending") != 0)
+		portal_key_poll(srv, rq, &p, false, false, 0);
+	else if (load_apprq(srv, rq, &p, &r) != SL_OK)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 	else
 		portal_key_poll(srv, rq, &p, strcmp(r.aq_status, "pending") == 0, ended(&r), r.aq_expires);

@@ -10,11 +10,13 @@
  *      whether they have an account or not;
  *   3. the account: blocked by an operator, or locked by the lockout
  *      schedule, gets no request at all;
- *   4. at most [app] max_pending open requests per account;
+ *   4. at most [app] max_pending open requests per account (counted by
+ *      the insert itself, step 6);
  *   5. three distinct 4-digit codes from the CSPRNG in random order (one of
  *      them the browser's), a server nonce, the display text (display.c);
- *   6. stored, the account's long-polling devices woken, the push webhook
- *      called off the request thread, and an audit line written.
+ *   6. stored with its audit line in one durable commit, the account's
+ *      long-polling devices woken, the push webhook called off the
+ *      request thread.
  * Nothing here holds a secret: codes are compared by people, and the nonce
  * only binds the confirmation to this request.
  */
@@ -197,16 +199,22 @@ push_wake(struct server *srv, const char *account_id)
 
 /* ---- the request ---- */
 
-static void
-audit(struct server *srv, const struct app_request_spec *spec, const char *person, const char *result)
+static struct store_audit
+audit_row(const struct app_request_spec *spec, const char *person, const char *result)
 {
-	struct store_audit au = { .au_event = "app.request",
+	return (struct store_audit){ .au_event = "app.request",
 		.au_result = result,
 		.au_person_id = person,
 		.au_client_id = spec->as_client->cl_id,
 		.au_key = APP_KEY_NAME,
 		.au_ip = spec->as_ip,
 		.au_detail = spec->as_action };
+}
+
+static void
+audit(struct server *srv, const struct app_request_spec *spec, const char *person, const char *result)
+{
+	struct store_audit au = audit_row(spec, person, result);
 
 	store_audit_add(srv->sv_store, &au);
 }
@@ -306,10 +314,12 @@ make_codes(int n, char codes[APP_NCODES][APP_CODE_LEN + 1], json_t **arr)
 	return SL_OK;
 }
 
-/* Fill and store the record (account may be the decoy's). */
+/* Fill and store the record (account may be the decoy's), with its audit
+ * row `au` in the same commit when given.  SL_EBUSY when the account has
+ * [app] max_pending requests pending (nothing stored). */
 static int
 store_request(struct server *srv, const char *account_id, const struct app_request_spec *spec, int ncodes,
-	const char *display, struct app_request_made *out)
+	const char *display, const struct store_audit *au, struct app_request_made *out)
 {
 	char codes[APP_NCODES][APP_CODE_LEN + 1];
 	struct store_apprq r;
@@ -340,7 +350,8 @@ store_request(struct server *srv, const char *account_id, const struct app_reque
 	r.aq_status = (char *)"pending";
 	r.aq_created = now;
 	r.aq_expires = now + lifetime;
-	rc = store_apprq_put_bounded(srv->sv_store, &r, srv->sv_conf->c_app_max_pending);
+	rc = au != NULL ? store_apprq_put_audited(srv->sv_store, &r, srv->sv_conf->c_app_max_pending, au)
+			: store_apprq_put_bounded(srv->sv_store, &r, srv->sv_conf->c_app_max_pending);
 	if (rc == SL_OK) {
 		sl_strlcpy(out->am_id, id, sizeof(out->am_id));
 		sl_strlcpy(out->am_code, codes[0], sizeof(out->am_code));
@@ -374,11 +385,12 @@ check_spec(const struct app_request_spec *spec, struct oidc_payment *pay, struct
 	return SL_OK;
 }
 
+/* Blocked or locked; the bound on pending requests is the insert's own
+ * (store_apprq_put_audited counts and inserts in one statement). */
 static int
-account_usable(struct server *srv, const struct store_account *ac, struct sl_err *err)
+account_usable(const struct store_account *ac, struct sl_err *err)
 {
 	int64_t now = sl_now();
-	int pending = 0;
 
 	if (strcmp(ac->ac_status, "active") != 0)
 		return sl_fail(err, SL_EDENIED, "this sleutel app account is blocked");
@@ -387,11 +399,32 @@ account_usable(struct server *srv, const struct store_account *ac, struct sl_err
 	if (ac->ac_locked_until > now)
 		return sl_fail(err, SL_EDENIED, "this sleutel app account is locked for %lld more minutes",
 			(long long)((ac->ac_locked_until - now + 59) / 60));
-	if (store_apprq_count_pending(srv->sv_store, ac->ac_id, now, &pending) != SL_OK)
-		return sl_fail(err, SL_ESTORE, "the request could not be stored");
-	if (pending >= srv->sv_conf->c_app_max_pending)
-		return sl_fail(err, SL_EBUSY, "too many requests are waiting on this phone");
 	return SL_OK;
+}
+
+/* A request for a number without a usable account: stored like a real
+ * one for an account nobody has ("-" and the number), so that the browser's
+ * page looks the same and nobody answers it, with the audit row of what
+ * happened (`result`) in the same durable commit, so that it costs what a
+ * real request costs. */
+static int
+decoy(struct server *srv, const struct app_request_spec *spec, const char *person, const char *result,
+	struct app_request_made *out)
+{
+	char phone[APP_PHONE_MAX], account[APP_PHONE_MAX + 8];
+	struct store_audit au = audit_row(spec, person, result);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (app_phone_normalize(spec->as_phone, srv->sv_conf->c_app_default_country, phone) != SL_OK)
+		return SL_EINVAL;
+	snprintf(account, sizeof(account), APP_DECOY_PREFIX "%s", phone);
+	/* The same bound as a real account's (SL_EBUSY): "too many waiting"
+	 * must not tell a number with an account from one without. */
+	rc = store_request(srv, account, spec, APP_NCODES, "", &au, out);
+	if (rc == SL_EBUSY)
+		store_audit_add(srv->sv_store, &au); /* not stored, still audited */
+	return rc;
 }
 
 int
@@ -399,6 +432,7 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 	int ncodes, struct app_request_made *out, struct sl_err *err)
 {
 	struct oidc_payment pay;
+	struct store_audit ok;
 	char display[APP_DISPLAY_MAX + 1], wkey[128];
 	int rc;
 
@@ -409,7 +443,9 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 		return sl_fail(err, SL_EINVAL, "bad number of codes");
 	rc = limits(srv, spec, ac->ac_phone, err);
 	if (rc == SL_OK)
-		rc = account_usable(srv, ac, err);
+		rc = account_usable(ac, err);
+	if (rc == SL_EDENIED && spec->as_decoy)
+		return decoy(srv, spec, ac->ac_person_id, "refused", out);
 	if (rc != SL_OK) {
 		audit(srv, spec, ac->ac_person_id,
 			rc == SL_ETOOBIG ? "rate_limited"
@@ -422,8 +458,10 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 		sizeof(display));
 	if (rc != SL_OK)
 		return sl_fail(err, rc, "the text to show is too long");
-	rc = store_request(srv, ac->ac_id, spec, ncodes, display, out);
-	if (rc == SL_EBUSY) { /* others were stored between the check and this */
+	/* Stored and audited in one durable commit. */
+	ok = audit_row(spec, ac->ac_person_id, "ok");
+	rc = store_request(srv, ac->ac_id, spec, ncodes, display, &ok, out);
+	if (rc == SL_EBUSY) {
 		audit(srv, spec, ac->ac_person_id, "too_many_pending");
 		return sl_fail(err, SL_EBUSY, "too many requests are waiting on this phone");
 	}
@@ -432,27 +470,7 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 	app_account_wait_key(ac->ac_id, wkey, sizeof(wkey));
 	server_wake(srv, wkey);
 	push_wake(srv, ac->ac_id);
-	audit(srv, spec, ac->ac_person_id, "ok");
 	return SL_OK;
-}
-
-int
-app_request_decoy(struct server *srv, const struct app_request_spec *spec, struct app_request_made *out)
-{
-	char phone[APP_PHONE_MAX], account[APP_PHONE_MAX + 8];
-	int pending = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (app_phone_normalize(spec->as_phone, srv->sv_conf->c_app_default_country, phone) != SL_OK)
-		return SL_EINVAL;
-	snprintf(account, sizeof(account), APP_DECOY_PREFIX "%s", phone);
-	/* The same limit as a real account's: "too many waiting" must not
-	 * tell a number with an account from one without. */
-	if (store_apprq_count_pending(srv->sv_store, account, sl_now(), &pending) != SL_OK)
-		return SL_ESTORE;
-	if (pending >= srv->sv_conf->c_app_max_pending)
-		return SL_EBUSY;
-	return store_request(srv, account, spec, APP_NCODES, "", out);
 }
 
 int
@@ -473,6 +491,8 @@ app_request_create(
 	if (store_account_by_phone(srv->sv_store, phone, &ac) != SL_OK) {
 		/* Counted like a real request, so trying numbers is limited. */
 		rc = limits(srv, spec, phone, err);
+		if (rc == SL_OK && spec->as_decoy)
+			return decoy(srv, spec, NULL, "unknown_phone", out);
 		if (rc == SL_OK)
 			rc = sl_fail(err, SL_ENOTFOUND, "no sleutel app account for this number");
 		audit(srv, spec, NULL, rc == SL_ETOOBIG ? "rate_limited" : "unknown_phone");

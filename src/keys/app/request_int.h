@@ -35,9 +35,6 @@ bool app_binding_ok(const char *msg);
  * code is the only one). */
 int app_request_for_account(struct server *srv, const struct store_account *ac, const struct app_request_spec *spec,
 	int ncodes, struct app_request_made *out, struct sl_err *err);
-/* A request for a number nobody has: stored like a real one, for no
- * account, so the browser's page looks the same and nobody answers it. */
-int app_request_decoy(struct server *srv, const struct app_request_spec *spec, struct app_request_made *out);
 /* Run fn(arg) on a detached thread counted in sv_app_requests; shutdown
  * waits for every one.  SL_EBUSY when APP_BG_MAX are running (the caller
  * then frees arg: the job is best effort). */
