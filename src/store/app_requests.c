@@ -9,6 +9,7 @@
  * guard against replay (finish, extend, redeem) are single conditional
  * UPDATEs, so two racing answers cannot both win.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,9 @@ store_apprq_finish(struct store *st, const char *id, const char *status, const c
 struct approve_ctx {
 	const char *ap_id, *ap_account, *ap_device;
 	int64_t ap_now;
+	const char *ap_status; /* "approved": the account's reset and the device's touch too */
+	const struct store_audit *ap_audit; /* NULL: none */
+	const struct store_authreq *ap_link; /* NULL: none */
 	int ap_outcome; /* SL_OK, or why the request was not pending */
 };
 
@@ -196,14 +200,16 @@ static int
 approve_tx(struct conn *c, void *arg)
 {
 	struct approve_ctx *a = arg;
+	const bool approve = strcmp(a->ap_status, "approved") == 0;
 	const struct bind reset[] = { BT(a->ap_account) };
-	const struct bind finish[] = { BT(a->ap_id), BT("approved"), BT(a->ap_device), BI(a->ap_now) };
+	const struct bind finish[] = { BT(a->ap_id), BT(a->ap_status), BT(a->ap_device), BI(a->ap_now) };
 	const struct bind touch[] = { BT(a->ap_device), BI(a->ap_now) };
 	const struct pending_ref ref = { Q_AQ_STATE, a->ap_id, a->ap_now, false };
-	int changes = 0, rc;
+	int changes = 0, rc = SL_OK;
 
 	a->ap_outcome = SL_OK;
-	rc = exec_bound(c, Q_ACC_RESET, reset, NBIND(reset), &changes);
+	if (approve)
+		rc = exec_bound(c, Q_ACC_RESET, reset, NBIND(reset), &changes);
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_AQ_FINISH, finish, NBIND(finish), &changes);
 	if (rc == SL_OK && changes == 0) {
@@ -211,20 +217,40 @@ approve_tx(struct conn *c, void *arg)
 		a->ap_outcome = pending_why_not(c, &ref);
 		return a->ap_outcome == SL_ESTORE ? SL_ESTORE : SL_OK;
 	}
-	if (rc == SL_OK)
+	if (rc == SL_OK && approve)
 		rc = exec_bound(c, Q_DEV_TOUCH, touch, NBIND(touch), &changes);
+	if (rc == SL_OK && a->ap_audit != NULL)
+		rc = audit_insert(c, a->ap_audit);
+	if (rc == SL_OK && a->ap_link != NULL) {
+		const struct store_authreq *r = a->ap_link;
+		const struct bind done[] = { BT(r->ar_id), BT(r->ar_status), BT(r->ar_person_id), BT(r->ar_key),
+			BT(r->ar_acr), BT(r->ar_amr), BI(r->ar_auth_time), BI(a->ap_now) };
+
+		rc = exec_bound(c, Q_AR_DONE, done, NBIND(done), &changes);
+	}
 	return rc;
 }
 
 int
 store_apprq_approve(struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now)
 {
-	struct approve_ctx a = { id, account_id, device_id, now, SL_OK };
+	const struct store_apprq_answer an = { id, "approved", account_id, device_id, now, NULL, NULL };
+
+	return store_apprq_answer(st, &an);
+}
+
+int
+store_apprq_answer(struct store *st, const struct store_apprq_answer *an)
+{
+	static const char *const outcomes[] = { "approved", "refused", "denied", "expired", NULL };
+	struct approve_ctx a = { an->an_id, an->an_account_id, an->an_device_id, an->an_now, an->an_status,
+		an->an_audit, an->an_link, SL_OK };
 	int rc;
 
-	if (id == NULL || account_id == NULL || device_id == NULL)
+	if (an->an_id == NULL || !one_of(an->an_status, outcomes) ||
+		(strcmp(an->an_status, "approved") == 0 && (an->an_account_id == NULL || an->an_device_id == NULL)))
 		return SL_EINVAL;
-	rc = tx_run(st, DUR_NORMAL, approve_tx, &a);
+	rc = tx_run(st, an->an_audit != NULL ? DUR_FULL : DUR_NORMAL, approve_tx, &a);
 	return rc != SL_OK ? rc : a.ap_outcome;
 }
 

@@ -286,6 +286,14 @@ int store_token_revoke_grant(struct store *st, const char *grant_id);
  * transaction.  SL_ECONFLICT when old was already revoked (a replay): the
  * whole grant is then revoked. */
 int store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next);
+/* What a token answer stores, in one transaction: the access token, the
+ * refresh token `refresh` (NULL: none) and, when `old_hash` is set, its
+ * rotation as store_token_rotate (`refresh` required; SL_ECONFLICT on a
+ * replay, the grant revoked and nothing stored).  One transaction, so
+ * that a crash cannot leave a grant rotated without the access token of
+ * the same answer. */
+int store_token_issue(
+	struct store *st, const char *old_hash, const struct store_token *refresh, const struct store_token *access);
 void store_token_clear(struct store_token *t);
 
 /* SSO sessions */
@@ -536,6 +544,11 @@ int store_enrollment_sms_charge(struct store *st, const char *id, int max, int *
  * `account` out: the account; `dev` in: the device (dv_account_id set here). */
 int store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
 	struct store_device *dev, struct store_account *account, struct sl_err *err);
+/* The same with the audit row `au` (its person set to the account's) in
+ * the same transaction: a crash leaves the enrolment with its audit row,
+ * or neither. */
+int store_enrollment_finish_audit(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, const struct store_audit *au, struct sl_err *err);
 void store_enrollment_clear(struct store_enrollment *e);
 
 /* app requests */
@@ -560,6 +573,21 @@ int store_apprq_finish(struct store *st, const char *id, const char *status, con
  * Not synchronous: a power cut that loses it leaves the count where the
  * attempt's durable charge put it, the stricter side. */
 int store_apprq_approve(struct store *st, const char *id, const char *account_id, const char *device_id, int64_t now);
+/* An answer with what it causes, in one transaction (durable when it
+ * carries an audit row): store_apprq_approve (an_status "approved") or
+ * store_apprq_finish (another outcome), and, only when the request moved,
+ * the audit row an_audit and the outcome an_link of the login request it
+ * answers (as store_authreq_complete; one no longer waiting is left as it
+ * is).  A crash leaves the answer with its effects, or none of them: never
+ * an answered request whose login still waits for it.  Same answers as
+ * store_apprq_approve / store_apprq_finish. */
+struct store_apprq_answer {
+	const char *an_id, *an_status, *an_account_id, *an_device_id;
+	int64_t an_now;
+	const struct store_audit *an_audit; /* NULL: none */
+	const struct store_authreq *an_link; /* NULL: none */
+};
+int store_apprq_answer(struct store *st, const struct store_apprq_answer *an);
 /* Extend once: SL_ECONFLICT when already extended or not pending,
  * SL_EEXPIRED when pending but expired. */
 int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);

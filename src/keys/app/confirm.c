@@ -22,10 +22,11 @@
  *      with Q (approve, unsealed from the at-rest key) or the transport key
  *      (refuse).  A bad approve signature is a wrong 5-digit code: the
  *      charge stays; the request stays pending.  A good one clears the
- *      count, in the transaction that records the outcome
- *      (store_apprq_approve).
- *   7. the outcome is recorded once (store_apprq_finish), audited, and the
- *      login or CIBA request it was made for is finished; waiters wake.
+ *      count, in the transaction that records the outcome.
+ *   7. the outcome is recorded once with its audit row and the outcome of
+ *      the login request it was made for, in one transaction
+ *      (store_apprq_answer: a crash leaves all or nothing); a CIBA
+ *      request copies it; waiters wake.
  * The signature is never logged or stored.
  */
 #include <stdlib.h>
@@ -61,40 +62,38 @@ locked_json(int64_t until)
 }
 
 static void
-audit(struct confirm_ctx *cc, const char *result)
+audit_fill(struct confirm_ctx *cc, const char *result, struct store_audit *au)
 {
-	struct store_audit au = { .au_event = cc->cc_req.aq_action,
+	*au = (struct store_audit){ .au_event = cc->cc_req.aq_action,
 		.au_result = result,
 		.au_person_id = cc->cc_acct.ac_person_id,
 		.au_client_id = cc->cc_req.aq_client_id,
 		.au_key = APP_KEY_NAME,
 		.au_ip = http_client_ip(cc->cc_rq),
 		.au_detail = cc->cc_req.aq_id };
+}
 
+static void
+audit(struct confirm_ctx *cc, const char *result)
+{
+	struct store_audit au;
+
+	audit_fill(cc, result, &au);
 	store_audit_add(cc->cc_srv->sv_store, &au);
 	metrics_login(cc->cc_srv->sv_metrics, APP_KEY_NAME, strcmp(result, "ok") == 0 ? "ok" : "denied");
 }
 
-/* Finish what the request was made for, and wake its waiters. */
+/* Wake whoever waits for the answer recorded (record()). */
 static void
-finish_link(struct confirm_ctx *cc, const char *status)
+finish_link(struct confirm_ctx *cc)
 {
 	struct server *srv = cc->cc_srv;
 	const struct store_apprq *r = &cc->cc_req;
-	struct sl_err err = { 0 };
 	char key[128];
 
 	if (strcmp(r->aq_link_kind, "authreq") == 0) {
-		struct store_person person = { 0 };
-		if (strcmp(status, "approved") == 0 &&
-			store_person_get(srv->sv_store, cc->cc_acct.ac_person_id, &person) == SL_OK) {
-			if (oidc_login_complete(
-				    srv, r->aq_link_id, &person, APP_KEY_NAME, OIDC_ACR_HIGH, APP_AMR, &err) != SL_OK)
-				log_warn("request %s: the login request is gone: %s", r->aq_id, err.msg);
-		} else {
-			oidc_login_deny(srv, r->aq_link_id);
-		}
-		store_person_clear(&person);
+		oidc_wait_key(r->aq_link_id, key, sizeof(key));
+		server_wake(srv, key);
 	} else if (strcmp(r->aq_link_kind, "ciba") == 0) {
 		oidc_ciba_finished(srv, r->aq_link_id);
 	}
@@ -102,19 +101,42 @@ finish_link(struct confirm_ctx *cc, const char *status)
 	server_wake(srv, key);
 }
 
-/* Record the outcome once; false when it was answered or expired (sent).
- * An approval also resets the account's count and touches the device, in
- * the same transaction (store_apprq_approve). */
+/* Record the outcome once, with its audit row (`result`) and the outcome
+ * of the login request it answers, in one transaction: a crash cannot
+ * leave an answered request whose login still waits for it (nobody could
+ * answer it again).  False when it was answered or expired (sent).  An
+ * approval also resets the account's count and touches the device. */
 static bool
-record(struct confirm_ctx *cc, const char *status)
+record(struct confirm_ctx *cc, const char *status, const char *result)
 {
-	struct store *st = cc->cc_srv->sv_store;
-	int rc = strcmp(status, "approved") == 0
-			 ? store_apprq_approve(st, cc->cc_req.aq_id, cc->cc_acct.ac_id, cc->cc_dev.dv_id, sl_now())
-			 : store_apprq_finish(st, cc->cc_req.aq_id, status, cc->cc_dev.dv_id, sl_now());
+	const struct store_apprq *r = &cc->cc_req;
+	const bool approved = strcmp(status, "approved") == 0;
+	struct store_audit au;
+	struct store_authreq link = { .ar_id = r->aq_link_id, .ar_status = (char *)(approved ? "done" : "denied") };
+	struct store_apprq_answer an = { .an_id = r->aq_id,
+		.an_status = status,
+		.an_account_id = cc->cc_acct.ac_id,
+		.an_device_id = cc->cc_dev.dv_id,
+		.an_now = sl_now(),
+		.an_audit = &au };
+	int rc;
 
-	if (rc == SL_OK)
+	audit_fill(cc, result, &au);
+	if (strcmp(r->aq_link_kind, "authreq") == 0) {
+		if (approved) {
+			link.ar_person_id = cc->cc_acct.ac_person_id;
+			link.ar_key = (char *)APP_KEY_NAME;
+			link.ar_acr = (char *)OIDC_ACR_HIGH;
+			link.ar_amr = (char *)APP_AMR;
+			link.ar_auth_time = an.an_now;
+		}
+		an.an_link = &link;
+	}
+	rc = store_apprq_answer(cc->cc_srv->sv_store, &an);
+	if (rc == SL_OK) {
+		metrics_login(cc->cc_srv->sv_metrics, APP_KEY_NAME, approved ? "ok" : "denied");
 		return true;
+	}
 	if (rc == SL_ECONFLICT)
 		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
 	else if (rc == SL_EEXPIRED)
@@ -252,9 +274,8 @@ parse_body(struct confirm_ctx *cc, json_t *body, struct sl_err *err)
 	}
 	/* Step 3 before any cryptography: a wrong pick ends the request. */
 	if (strcmp(cc->cc_decision, "approve") == 0 && !sl_ct_streq(cc->cc_code, cc->cc_req.aq_code)) {
-		if (record(cc, "denied")) {
-			audit(cc, "wrong_verification_code");
-			finish_link(cc, "denied");
+		if (record(cc, "denied", "wrong_verification_code")) {
+			finish_link(cc);
 			app_send_error(cc->cc_rq, 409, "wrong_verification_code",
 				"This is not the code the site shows: the request is cancelled.", NULL);
 		}
@@ -290,12 +311,11 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	status = strcmp(cc->cc_decision, "approve") == 0 ? "approved" : "refused";
 	/* The right code: the count starts again, whatever happens next
 	 * (store_apprq_approve commits the reset even when it answers no). */
-	if (!record(cc, status))
+	if (!record(cc, status, strcmp(status, "approved") == 0 ? "ok" : "refused"))
 		return;
 	if (strcmp(status, "refused") == 0)
 		store_device_touch(cc->cc_srv->sv_store, cc->cc_dev.dv_id, sl_now());
-	audit(cc, strcmp(status, "approved") == 0 ? "ok" : "refused");
-	finish_link(cc, status);
+	finish_link(cc);
 	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", status));
 }
 
