@@ -390,39 +390,40 @@ const rows = (query) => sqlJson(server, query);
 // Nothing half-written, by the store's own records.
 async function checkStore() {
   if (storeOf(server).engine === 'sqlite') {
-    assert.equal(await q('PRAGMA integrity_check'), 'ok', 'SQLite integrity_check');
-    assert.equal(await q('PRAGMA foreign_key_check'), '', 'SQLite foreign_key_check');
+    assert.equal(await q('PRAGMA integrity_check; PRAGMA foreign_key_check'), 'ok',
+      'SQLite integrity_check and foreign_key_check');
   }
-  const orphans = {
-    'accounts without their person': 'SELECT a.id FROM accounts a LEFT JOIN persons p ON p.id = a.person_id WHERE p.id IS NULL',
-    'devices without their account': 'SELECT d.id FROM devices d LEFT JOIN accounts a ON a.id = d.account_id WHERE a.id IS NULL',
-    'accounts without a device': 'SELECT a.id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.account_id = a.id)',
-    'devices without keys': "SELECT id FROM devices WHERE transport_jwk = '' OR confirm_key = '' OR jkt = ''",
-    'persons without a name': 'SELECT id FROM persons WHERE given_name IS NULL OR family_name IS NULL',
-    'tokens of no person': 'SELECT t.hash FROM tokens t LEFT JOIN persons p ON p.id = t.person_id WHERE p.id IS NULL',
-    'codes of no person': 'SELECT c.hash FROM codes c LEFT JOIN persons p ON p.id = c.person_id WHERE p.id IS NULL',
-    'sessions of no person': 'SELECT s.id FROM sessions s LEFT JOIN persons p ON p.id = s.person_id WHERE p.id IS NULL',
-    'consents of no person': 'SELECT c.client_id FROM consents c LEFT JOIN persons p ON p.id = c.person_id WHERE p.id IS NULL',
+  // Each query selects the ids (x) of what would be half-written.
+  const orphans = [
+    ['accounts without their person', 'SELECT a.id AS x FROM accounts a LEFT JOIN persons p ON p.id = a.person_id WHERE p.id IS NULL'],
+    ['devices without their account', 'SELECT d.id AS x FROM devices d LEFT JOIN accounts a ON a.id = d.account_id WHERE a.id IS NULL'],
+    ['accounts without a device', 'SELECT a.id AS x FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.account_id = a.id)'],
+    ['devices without keys', "SELECT id AS x FROM devices WHERE transport_jwk = '' OR confirm_key = '' OR jkt = ''"],
+    ['persons without a name', 'SELECT id AS x FROM persons WHERE given_name IS NULL OR family_name IS NULL'],
+    ['tokens of no person', 'SELECT t.hash AS x FROM tokens t LEFT JOIN persons p ON p.id = t.person_id WHERE p.id IS NULL'],
+    ['codes of no person', 'SELECT c.hash AS x FROM codes c LEFT JOIN persons p ON p.id = c.person_id WHERE p.id IS NULL'],
+    ['sessions of no person', 'SELECT s.id AS x FROM sessions s LEFT JOIN persons p ON p.id = s.person_id WHERE p.id IS NULL'],
+    ['consents of no person', 'SELECT c.client_id AS x FROM consents c LEFT JOIN persons p ON p.id = c.person_id WHERE p.id IS NULL'],
     // a code's redemption and a refresh's rotation each store one access
     // and one refresh token (offline_access) in one transaction
-    'grants with a refresh token and no access token of the same rotation':
-      "SELECT grant_id FROM tokens WHERE scope LIKE '%offline_access%' GROUP BY grant_id" +
-      " HAVING sum(CASE WHEN kind = 'access' THEN 1 ELSE 0 END) <> sum(CASE WHEN kind = 'refresh' THEN 1 ELSE 0 END)",
+    ['a grant with a refresh token and no access token of the same answer',
+      "SELECT grant_id AS x FROM tokens WHERE scope LIKE '%offline_access%' GROUP BY grant_id" +
+      " HAVING sum(CASE WHEN kind = 'access' THEN 1 ELSE 0 END) <> sum(CASE WHEN kind = 'refresh' THEN 1 ELSE 0 END)"],
     // an approved app login has completed its login request
-    'app requests approved whose login request still waits':
-      "SELECT q.id FROM app_requests q JOIN auth_requests r ON r.id = q.link_id WHERE q.link_kind = 'authreq'" +
-      " AND q.status = 'approved' AND r.status = 'pending'",
+    ['an app request approved whose login request still waits',
+      "SELECT q.id AS x FROM app_requests q JOIN auth_requests r ON r.id = q.link_id WHERE q.link_kind = 'authreq'" +
+      " AND q.status = 'approved' AND r.status = 'pending'"],
     // the audit trail records what took effect
-    'accounts whose enrolment is not in the audit trail':
-      "SELECT a.id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM audit u WHERE u.event = 'app.enroll'" +
-      " AND u.result = 'ok' AND u.person_id = a.person_id)",
-    'app answers approved that are not in the audit trail':
-      "SELECT q.id FROM app_requests q WHERE q.status = 'approved' AND NOT EXISTS" +
-      " (SELECT 1 FROM audit u WHERE u.key = 'app' AND u.result = 'ok' AND u.detail = q.id)",
-  };
-  for (const [what, query] of Object.entries(orphans)) {
-    assert.equal(await q(query), '', what);
-  }
+    ['an account whose enrolment is not in the audit trail',
+      "SELECT a.id AS x FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM audit u WHERE u.event = 'app.enroll'" +
+      " AND u.result = 'ok' AND u.person_id = a.person_id)"],
+    ['an app answer approved that is not in the audit trail',
+      "SELECT q.id AS x FROM app_requests q WHERE q.status = 'approved' AND NOT EXISTS" +
+      " (SELECT 1 FROM audit u WHERE u.key = 'app' AND u.result = 'ok' AND u.detail = q.id)"],
+  ];
+  const found = await rows(orphans.map(([, query], i) => `SELECT ${i} AS n, CAST(x AS TEXT) AS x FROM (${query}) t${i}`)
+    .join(' UNION ALL '));
+  for (const r of found) assert.fail(`${orphans[r.n][0]}: ${r.x}`);
 }
 
 // revoked (0/1) of each refresh token of the clean grants, by token.
