@@ -22,6 +22,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { initServer, launchServer, removeInstallation, Agent, hiddenInputs } from './lib/harness.mjs';
 import { sqlAsync, sqlJson, storeOf, ENGINE } from './lib/db.mjs';
 import { tokenRequest, RP_CB } from './lib/flows.mjs';
@@ -78,8 +79,18 @@ const cutOff = (e) => round.killed && (e instanceof Interrupted || e?.name === '
 // tells the killer what is about to be in flight.
 async function step(kind, fn) {
   if (round.killed) throw new Interrupted(kind);
-  const res = await fn();
-  round.done(kind);
+  let res;
+  const t0 = performance.now();
+  try {
+    res = await fn();
+    const lat = L.latency[kind];
+    L.latency[kind] = lat === undefined ? performance.now() - t0 : 0.8 * lat + 0.2 * (performance.now() - t0);
+    // the first answer of the burst's kind: the kill, the others in flight
+    if (round.bursting && kind === round.mode && round.mode !== 'refresh') killNow();
+  } catch (e) {
+    if (cutOff(e)) L.inFlight[kind] = (L.inFlight[kind] || 0) + 1;
+    throw e;
+  }
   return res;
 }
 
@@ -100,6 +111,8 @@ const L = {
   enrolling: [], // SMS code accepted, not finished: { phone, sms, person, finishSent }
   answers: [], // { phone, rq, code, agent, req, acked, finished, rrn }
   counts: { logins: 0, refreshes: 0, enrolments: 0, appLogins: 0, cut: 0 },
+  inFlight: {}, // requests cut off by a kill, by kind
+  latency: {}, // ms a request of each kind takes (moving average)
 };
 
 let seq = 0;
@@ -276,7 +289,10 @@ async function browserFinish(a) {
   let res = await step('wait', () => a.agent.get(`${server.base}/login/wait?req=${a.req}`));
   assert.equal(res.status, 200, `wait page ${res.status}`);
   const { csrf } = hiddenInputs(await res.text());
-  res = await step('loginfinish', () => a.agent.get(`${server.base}/login/finish?req=${a.req}&csrf=${csrf}`));
+  res = await step('loginfinish', () => {
+    a.finishSent = true;
+    return a.agent.get(`${server.base}/login/finish?req=${a.req}&csrf=${csrf}`);
+  });
   const back = codeOf(res);
   assert.ok(back.searchParams.get('code'), `the app login ends with a code, not ${back}`);
   return back.searchParams.get('code');
@@ -327,15 +343,44 @@ async function appWorker(slot) {
   }
 }
 
+// Another session holds a lock of the store for a while, as a long
+// operator query would: under PostgreSQL on the audit table (SHARE:
+// nothing is appended to it, all else goes on), under SQLite the write
+// lock.  Requests in flight wait at their next write there, in the middle
+// of what they do.  release() ends it.
+async function stallStore() {
+  const st = storeOf(server);
+  const pg = st.engine === 'postgresql';
+  const p = spawn(pg ? 'psql' : 'sqlite3', pg ? ['-X', '-q', '-d', st.conninfo] : ['-cmd', '.timeout 5000', st.file],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => p.on('close', r));
+  let out = '';
+  p.stdout.on('data', (d) => { out += d; });
+  p.stdin.write(pg ? 'BEGIN;\nLOCK TABLE audit IN SHARE MODE;\n' : "BEGIN IMMEDIATE;\nSELECT 'held';\n");
+  // psql keeps its output until it ends: ask the server instead
+  const held = pg
+    ? async () => (await q("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'audit'" +
+      " AND l.mode = 'ShareLock' AND l.granted")) === '1'
+    : async () => out.includes('held');
+  for (let i = 0; !(await held()); i++) {
+    assert.ok(i < 200, 'the stall could not take its lock');
+    await sleep(10);
+  }
+  return { async release() { p.stdin.end('ROLLBACK;\n'); await exited; } };
+}
+
 // A burst: several requests of the round's kind prepared, then sent at
-// once; the kill comes when the k-th answers, with the others in flight.
-const BURST = 5;
+// once with a refresh of every free grant; the kill comes when the k-th
+// of the round's kind answers, with the others in flight.
+const BURST = 4;
 async function burstWorker(mode, delay) {
   await step('idle', () => sleep(delay));
   let jobs = [];
-  const free = (list) => list.filter((x) => !x.busy).slice(0, BURST).map((x) => { x.busy = true; return x; });
+  const free = (list, n) => list.filter((x) => !x.busy).slice(0, n).map((x) => { x.busy = true; return x; });
   if (mode === 'refresh') {
-    jobs = free(L.grants.filter((g) => g.state === 'clean')).map((g) => () => doRefresh(g));
+    // logins alongside: their durable commits (person, audit) hold the
+    // writer while refreshes queue behind them
+    jobs = Array.from({ length: BURST }, () => newLogin);
   } else if (mode === 'exchange') {
     const cs = await Promise.all(Array.from({ length: BURST }, newLogin));
     jobs = cs.map((c) => () => grantOf(c));
@@ -343,12 +388,33 @@ async function burstWorker(mode, delay) {
     const ens = await Promise.all(Array.from({ length: BURST }, enrolPrepare));
     jobs = ens.map((en) => () => enrolFinish(en));
   } else if (mode === 'answer') {
-    const as = await Promise.all(free(L.phones).map(appPrepare));
+    const as = await Promise.all(free(L.phones, BURST).map(appPrepare));
     jobs = as.map((a) => () => appAnswer(a));
   }
+  // every free grant refreshed again and again until the kill, so that
+  // the server is busy with rotations whenever it comes
+  for (const g of free(L.grants.filter((x) => x.state === 'clean'), 3 * BURST)) {
+    jobs.push(async () => { for (;;) await doRefresh(g); });
+  }
+  if (mode === 'answer' || mode === 'finish') {
+    // The store stalls while the burst arrives: the requests pile up at
+    // their writes.  Under PostgreSQL the kill comes in the stall (each
+    // request waits at its audit row, after what it wrote before);
+    // under SQLite once it ends, while they drain through the write lock.
+    const stall = await stallStore();
+    const all = Promise.allSettled(jobs.map((j) => j()));
+    await sleep(100 + 200 * round.within);
+    if (storeOf(server).engine === 'postgresql') killNow();
+    else setTimeout(killNow, 60 * round.within);
+    await stall.release();
+    for (const r of await all) if (r.status === 'rejected') throw r.reason;
+    return;
+  }
   round.bursting = true;
+  // the kill after a while of refreshes, or when the first of the burst's
+  // kind is answered (the others in flight)
+  if (mode === 'refresh') setTimeout(killNow, 400 * round.within);
   await Promise.all(jobs.map((j) => j()));
-  await step('idle', () => sleep(1000));
 }
 
 // Run the load until the kill; every worker ends cut off (or with a real
@@ -357,17 +423,12 @@ async function loadRound(n) {
   const kr = killRnd(n);
   const mode = MODES[n % MODES.length];
   const delay = 150 + Math.floor(kr() * 700);
-  const nth = 1 + Math.floor(kr() * 3);
-  let seen = 0;
+  const within = kr();
   round = {
-    n, mode, killed: false, bursting: false,
-    // the nth answer of the burst's kind: the kill, the others in flight
-    done(kind) {
-      if (this.bursting && kind === mode && ++seen === nth) killNow();
-    },
+    n, mode, killed: false, bursting: false, within,
   };
   // At the latest (a burst may have nothing to send: no phone yet).
-  const deadline = setTimeout(killNow, mode === 'time' ? delay : delay + 3000);
+  const deadline = setTimeout(killNow, mode === 'time' ? delay : delay + 15000);
   const workers = [loginWorker(), loginWorker(), refreshWorker(), enrolWorker(), appWorker(0), appWorker(1)];
   if (mode !== 'time') workers.push(burstWorker(mode, delay));
   const results = await Promise.allSettled(workers);
@@ -379,7 +440,7 @@ async function loadRound(n) {
   }
   for (const g of L.grants) g.busy = false;
   for (const p of L.phones) p.busy = false;
-  return { mode, delay, nth };
+  return { mode, delay, within: Number(within.toFixed(3)) };
 }
 
 // ---- after the restart: what must hold ----
@@ -538,6 +599,10 @@ async function checkLedger() {
     else assert.ok(r.status === 200 || r.status === 409, JSON.stringify(r.body));
     if (r.status === 409) assert.equal(r.body.error, 'already_answered');
     if (!a.finished) {
+      // a finish cut off may have answered the login request already
+      const page = await a.agent.get(`${server.base}/login/wait?req=${a.req}`);
+      await page.text();
+      if (page.status === 404 && a.finishSent) continue;
       await browserFinish(a);
       L.logins.push({ rrn: a.phone.rrn });
     }
@@ -564,19 +629,21 @@ test(`SIGKILL ${KILLS} times under load (${ENGINE}): acknowledged writes stay, n
       const t2 = Date.now();
       server = await launchServer(inst, { owner: false });
       const t3 = Date.now();
-      round = { n, killed: false, done() {} };
+      round = { n, killed: false };
       await checkStore();
       await checkLedger();
       rounds.push({ ...r, load: t2 - t1, restart: t3 - t2, check: Date.now() - t3 });
     }
     await checkStore();
   } catch (e) {
+    if (e.cause) e.message += ` (${e.cause})`;
     e.message = `CRASH_SEED=${SEED} (replay with it), store ${inst.dir}, rounds ${JSON.stringify(rounds)}\n${e.message}`;
     throw e;
   }
   const res = await server.stop({ keep: true });
   assert.equal(res.code, 0);
   t.diagnostic(`seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(1)} s, ${JSON.stringify(L.counts)}, ` +
+    `cut off in flight ${JSON.stringify(L.inFlight)}, ` +
     `grants ${L.grants.length}, phones ${L.phones.length}, rounds ${JSON.stringify(rounds)}`);
   assert.ok(L.counts.logins > 0 && L.counts.refreshes > 0 && L.counts.enrolments > 0 && L.counts.appLogins > 0,
     `every kind of write was acknowledged: ${JSON.stringify(L.counts)}`);
