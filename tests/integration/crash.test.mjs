@@ -14,11 +14,15 @@
 // The load: test-key logins through the consent page (code + token
 // exchange, then refreshes), refreshes of earlier grants, app enrolments
 // through the device API (a JS phone, lib/phone.mjs) and app logins the
-// phone approves.  Each round kills at a moment drawn from a seeded PRNG:
-// after a random delay, or a few milliseconds after a given kind of request
-// (refresh, code exchange, app answer, enrolment finish) was sent, so that
-// the kill lands inside a request.  CRASH_SEED=<n> replays a run (the seed
-// is printed on failure); CRASH_KILLS=<n> sets the number of kills (6).
+// phone approves.  Each round kills at a moment drawn from a seeded PRNG
+// (one generator per round): after a random delay; after a while of
+// refreshes of every free grant; when the first of a burst of code
+// exchanges is answered; or in (PostgreSQL) or just after (SQLite) a stall
+// of the store that holds a burst of app answers or enrolment finishes at
+// their writes — so that kills land inside requests, between the writes
+// of one answer.  CRASH_SEED=<n> replays a run's kill moments (the seed is
+// printed with a failure); CRASH_KILLS=<n> sets the number of kills (6).
+// docs/crash-safety.md says what is durable when and what this found.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -363,7 +367,7 @@ async function stallStore() {
       " AND l.mode = 'ShareLock' AND l.granted")) === '1'
     : async () => out.includes('held');
   for (let i = 0; !(await held()); i++) {
-    assert.ok(i < 200, 'the stall could not take its lock');
+    assert.ok(i < 500, 'the stall could not take its lock');
     await sleep(10);
   }
   return { async release() { p.stdin.end('ROLLBACK;\n'); await exited; } };
@@ -402,11 +406,15 @@ async function burstWorker(mode, delay) {
     // request waits at its audit row, after what it wrote before);
     // under SQLite once it ends, while they drain through the write lock.
     const stall = await stallStore();
-    const all = Promise.allSettled(jobs.map((j) => j()));
-    await sleep(100 + 200 * round.within);
-    if (storeOf(server).engine === 'postgresql') killNow();
-    else setTimeout(killNow, 60 * round.within);
-    await stall.release();
+    let all;
+    try {
+      all = Promise.allSettled(jobs.map((j) => j()));
+      await sleep(100 + 200 * round.within);
+      if (storeOf(server).engine === 'postgresql') killNow();
+      else setTimeout(killNow, 60 * round.within);
+    } finally {
+      await stall.release();
+    }
     for (const r of await all) if (r.status === 'rejected') throw r.reason;
     return;
   }
@@ -424,9 +432,7 @@ async function loadRound(n) {
   const mode = MODES[n % MODES.length];
   const delay = 150 + Math.floor(kr() * 700);
   const within = kr();
-  round = {
-    n, mode, killed: false, bursting: false, within,
-  };
+  round = { n, mode, killed: false, bursting: false, within };
   // At the latest (a burst may have nothing to send: no phone yet).
   const deadline = setTimeout(killNow, mode === 'time' ? delay : delay + 15000);
   const workers = [loginWorker(), loginWorker(), refreshWorker(), enrolWorker(), appWorker(0), appWorker(1)];
