@@ -352,25 +352,40 @@ async function appWorker(slot) {
 // nothing is appended to it, all else goes on), under SQLite the write
 // lock.  Requests in flight wait at their next write there, in the middle
 // of what they do.  release() ends it.
-async function stallStore() {
+async function stallStore(table = 'audit') {
   const st = storeOf(server);
   const pg = st.engine === 'postgresql';
   const p = spawn(pg ? 'psql' : 'sqlite3', pg ? ['-X', '-q', '-d', st.conninfo] : ['-cmd', '.timeout 5000', st.file],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
+    { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise((r) => p.on('close', r));
   let out = '';
+  let n = 0;
+  // psql keeps its standard output until it ends: \warn (stderr) does not
   p.stdout.on('data', (d) => { out += d; });
-  p.stdin.write(pg ? 'BEGIN;\nLOCK TABLE audit IN SHARE MODE;\n' : "BEGIN IMMEDIATE;\nSELECT 'held';\n");
-  // psql keeps its output until it ends: ask the server instead
-  const held = pg
-    ? async () => (await q("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'audit'" +
-      " AND l.mode = 'ShareLock' AND l.granted")) === '1'
-    : async () => out.includes('held');
-  for (let i = 0; !(await held()); i++) {
-    assert.ok(i < 500, 'the stall could not take its lock');
-    await sleep(10);
-  }
-  return { async release() { p.stdin.end('ROLLBACK;\n'); await exited; } };
+  p.stderr.on('data', (d) => { out += d; });
+  const take = async () => {
+    const mark = `held ${++n}`;
+    p.stdin.write(pg ? `BEGIN;\nLOCK TABLE ${table} IN SHARE MODE;\n\\warn ${mark}\n`
+      : `BEGIN IMMEDIATE;\nSELECT '${mark}';\n`);
+    for (let i = 0; !out.includes(mark); i++) {
+      assert.ok(i < 500, `the stall could not take its lock: ${out}`);
+      await sleep(10);
+    }
+  };
+  await take();
+  return {
+    // sessions waiting for a lock of the table (PostgreSQL)
+    waiting: async () => Number(await q('SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation' +
+      ` WHERE c.relname = '${table}' AND NOT l.granted`)),
+    // PostgreSQL: let the waiting transactions through and take the lock
+    // again at once: it is granted when they end, before the next
+    // transactions of the same requests, which then wait in their turn
+    async again() {
+      p.stdin.write('ROLLBACK;\n');
+      await take();
+    },
+    async release() { p.stdin.end('ROLLBACK;\n'); await exited; },
+  };
 }
 
 // A burst: several requests of the round's kind prepared, then sent at
@@ -395,9 +410,10 @@ async function burstWorker(mode, delay) {
     const as = await Promise.all(free(L.phones, BURST).map(appPrepare));
     jobs = as.map((a) => () => appAnswer(a));
   }
+  const burst = jobs.length;
   // every free grant refreshed again and again until the kill, so that
   // the server is busy with rotations whenever it comes
-  for (const g of free(L.grants.filter((x) => x.state === 'clean'), 3 * BURST)) {
+  for (const g of free(L.grants.filter((x) => x.state === 'clean'), 15)) {
     jobs.push(async () => { for (;;) await doRefresh(g); });
   }
   if (mode === 'answer' || mode === 'finish') {
@@ -409,9 +425,33 @@ async function burstWorker(mode, delay) {
     let all;
     try {
       all = Promise.allSettled(jobs.map((j) => j()));
-      await sleep(100 + 200 * round.within);
-      if (storeOf(server).engine === 'postgresql') killNow();
-      else setTimeout(killNow, 60 * round.within);
+      if (storeOf(server).engine === 'postgresql') {
+        // until the burst's requests wait at the lock (or a while)
+        for (let i = 0; i < 100 && (await stall.waiting()) < burst; i++) await sleep(30);
+        await sleep(100 * round.within);
+        killNow();
+      } else {
+        await sleep(100 + 200 * round.within);
+        setTimeout(killNow, 60 * round.within);
+      }
+    } finally {
+      await stall.release();
+    }
+    for (const r of await all) if (r.status === 'rejected') throw r.reason;
+    return;
+  }
+  if (mode === 'refresh' && storeOf(server).engine === 'postgresql') {
+    // Under PostgreSQL the tokens table stalls while refreshes run: they
+    // wait at their first write; let through, they end that transaction
+    // and meet the stall again at the next one; the kill comes then.
+    const all = Promise.allSettled(jobs.map((j) => j()));
+    await sleep(100 * round.within);
+    const stall = await stallStore('tokens');
+    try {
+      for (let i = 0; i < 100 && (await stall.waiting()) < 3; i++) await sleep(30);
+      await stall.again();
+      for (let i = 0; i < 100 && (await stall.waiting()) < 1; i++) await sleep(30);
+      killNow();
     } finally {
       await stall.release();
     }
