@@ -427,7 +427,7 @@ async function burstWorker(mode, delay) {
       all = Promise.allSettled(jobs.map((j) => j()));
       if (storeOf(server).engine === 'postgresql') {
         // until the burst's requests wait at the lock (or a while)
-        for (let i = 0; i < 100 && (await stall.waiting()) < burst; i++) await sleep(30);
+        for (let i = 0; i < 30 && (await stall.waiting()) < burst; i++) await sleep(30);
         await sleep(100 * round.within);
         killNow();
       } else {
@@ -448,9 +448,10 @@ async function burstWorker(mode, delay) {
     await sleep(100 * round.within);
     const stall = await stallStore('tokens');
     try {
-      for (let i = 0; i < 100 && (await stall.waiting()) < 3; i++) await sleep(30);
+      const loops = jobs.length - burst;
+      for (let i = 0; i < 30 && (await stall.waiting()) < Math.min(3, loops); i++) await sleep(30);
       await stall.again();
-      for (let i = 0; i < 100 && (await stall.waiting()) < 1; i++) await sleep(30);
+      for (let i = 0; i < 30 && (await stall.waiting()) < 1; i++) await sleep(30);
       killNow();
     } finally {
       await stall.release();
