@@ -76,19 +76,16 @@ class Interrupted extends Error {}
 let round = null;
 
 // Is `e` the failure of a request the kill cut off?
-const cutOff = (e) => round.killed && (e instanceof Interrupted || e?.name === 'TypeError' ||
-  /fetch failed|other side closed|ECONNRE|socket/i.test(String(e?.cause || e?.message)));
+const cutOff = (e) => round.killed && (e instanceof Interrupted ||
+  /fetch failed|other side closed|terminated|ECONNRE|socket/i.test(`${e?.message} ${e?.cause}`));
 
-// One request of the load: not started once the round is over; `kind`
-// tells the killer what is about to be in flight.
+// One request of the load, of `kind`: not started once the round is over;
+// counted by kind when the kill cuts it off.
 async function step(kind, fn) {
   if (round.killed) throw new Interrupted(kind);
   let res;
-  const t0 = performance.now();
   try {
     res = await fn();
-    const lat = L.latency[kind];
-    L.latency[kind] = lat === undefined ? performance.now() - t0 : 0.8 * lat + 0.2 * (performance.now() - t0);
     // the first answer of the burst's kind: the kill, the others in flight
     if (round.bursting && kind === round.mode && round.mode !== 'refresh') killNow();
   } catch (e) {
@@ -116,7 +113,6 @@ const L = {
   answers: [], // { phone, rq, code, agent, req, acked, finished, rrn }
   counts: { logins: 0, refreshes: 0, enrolments: 0, appLogins: 0, cut: 0 },
   inFlight: {}, // requests cut off by a kill, by kind
-  latency: {}, // ms a request of each kind takes (moving average)
 };
 
 let seq = 0;
