@@ -71,27 +71,21 @@ token_fill(struct store_token *t, const char *kind, const char *hash, const stru
 	t->t_expires = expires;
 }
 
-/* The refresh token of a grant, stored (for a refresh, `old_refresh`
- * rotated out in the same transaction); *rt stays NULL when the grant
- * has no offline_access.  SL_ECONFLICT: old_refresh was used before. */
+/* The refresh token of a grant, made (not stored); *rt stays NULL when
+ * the grant has no offline_access and this is no refresh. */
 static int
-refresh_issue(
-	struct server *srv, const struct store_client *c, const struct grant *g, const char *old_refresh, char **rt)
+refresh_make(struct server *srv, const struct store_client *c, const struct grant *g, const char *old_refresh,
+	char **rt, char hash[2 * SL_SHA256_LEN + 1], struct store_token *t)
 {
-	char hash[2 * SL_SHA256_LEN + 1];
-	struct store_token t;
-
 	*rt = NULL;
 	if (old_refresh == NULL && !scope_has(g->g_scope, "offline_access"))
 		return SL_OK;
 	*rt = sl_random_id(32);
 	if (*rt == NULL || crypto_token_hash(*rt, hash) != SL_OK)
 		return SL_ECRYPTO;
-	token_fill(&t, "refresh", hash, c, g, sl_now() + srv->sv_conf->c_refresh_token_lifetime);
-	t.t_authz_details = NULL; /* a payment is not confirmed again by a refresh */
-	if (old_refresh != NULL)
-		return store_token_rotate(srv->sv_store, old_refresh, &t);
-	return store_token_put(srv->sv_store, &t);
+	token_fill(t, "refresh", hash, c, g, sl_now() + srv->sv_conf->c_refresh_token_lifetime);
+	t->t_authz_details = NULL; /* a payment is not confirmed again by a refresh */
+	return SL_OK;
 }
 
 /* The answer for stored tokens `at` (and `rt`, NULL when none) of a
@@ -128,15 +122,18 @@ token_respond(struct server *srv, struct http_request *rq, const struct store_cl
 	const char *old_refresh)
 {
 	char *at = sl_random_id(32), *rt = NULL;
-	char at_hash[2 * SL_SHA256_LEN + 1];
-	struct store_token t;
+	char at_hash[2 * SL_SHA256_LEN + 1], rt_hash[2 * SL_SHA256_LEN + 1];
+	struct store_token t, rtok;
 	int rc = SL_ECRYPTO;
 
 	if (at != NULL && crypto_token_hash(at, at_hash) == SL_OK)
-		rc = refresh_issue(srv, c, g, old_refresh, &rt);
+		rc = refresh_make(srv, c, g, old_refresh, &rt, rt_hash, &rtok);
 	if (rc == SL_OK) {
 		token_fill(&t, "access", at_hash, c, g, sl_now() + srv->sv_conf->c_access_token_lifetime);
-		rc = store_token_put(srv->sv_store, &t);
+		/* Both tokens and the rotation in one transaction: a crash
+		 * between two would leave the grant rotated to a refresh token
+		 * nobody was sent, without the access token of that answer. */
+		rc = store_token_issue(srv->sv_store, old_refresh, rt != NULL ? &rtok : NULL, &t);
 	}
 	if (rc == SL_OK)
 		token_answer(srv, rq, c, g, at, rt);

@@ -545,6 +545,7 @@ struct enrollment_finish {
 	struct store_device *ef_dev;
 	bool ef_dev_had_id, ef_dev_had_status; /* else made by the run */
 	struct store_account *ef_account;
+	const struct store_audit *ef_audit; /* NULL: none */
 	struct store_enrollment ef_en;
 	struct sl_err ef_why; /* the first reason, reported after ROLLBACK */
 	int64_t ef_now;
@@ -595,6 +596,12 @@ enrollment_finish_tx(struct conn *c, void *arg)
 		rc = exec_bound(c, Q_EN_DONE, key, NBIND(key), &changes);
 	if (rc == SL_OK && changes != 1)
 		rc = sl_fail(why, SL_ECONFLICT, "the enrolment is not proofed");
+	if (rc == SL_OK && f->ef_audit != NULL) {
+		struct store_audit au = *f->ef_audit;
+
+		au.au_person_id = f->ef_work.p_id;
+		rc = audit_insert(c, &au);
+	}
 	return rc;
 }
 
@@ -602,12 +609,20 @@ int
 store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
 	struct store_device *dev, struct store_account *account, struct sl_err *err)
 {
+	return store_enrollment_finish_audit(st, enrollment_id, person, dev, account, NULL, err);
+}
+
+int
+store_enrollment_finish_audit(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, const struct store_audit *au, struct sl_err *err)
+{
 	struct enrollment_finish f = { .ef_id = enrollment_id,
 		.ef_person = person,
 		.ef_dev = dev,
 		.ef_dev_had_id = dev->dv_id != NULL,
 		.ef_dev_had_status = dev->dv_status != NULL,
 		.ef_account = account,
+		.ef_audit = au,
 		.ef_now = sl_now() };
 	int rc;
 

@@ -254,6 +254,13 @@ answer_tx(struct conn *c, void *arg)
 		rc = exec_bound(c, Q_DEV_TOUCH, touch, NBIND(touch), &changes);
 	if (rc == SL_OK && an->aa_audit != NULL)
 		rc = audit_insert(c, an->aa_audit);
+	if (rc == SL_OK && an->aa_link != NULL) {
+		const struct store_authreq *r = an->aa_link;
+		const struct bind done[] = { BT(r->ar_id), BT(r->ar_status), BT(r->ar_person_id), BT(r->ar_key),
+			BT(r->ar_acr), BT(r->ar_amr), BI(r->ar_auth_time), BI(an->aa_now) };
+
+		rc = exec_bound(c, Q_AR_DONE, done, NBIND(done), &changes);
+	}
 	return rc;
 }
 

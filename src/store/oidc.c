@@ -962,6 +962,7 @@ store_token_revoke_grant(struct store *st, const char *grant_id)
 struct token_rotate {
 	const char *tr_old_hash;
 	const struct store_token *tr_next;
+	const struct store_token *tr_access; /* NULL: store_token_rotate */
 	bool tr_replay;
 };
 
@@ -969,24 +970,43 @@ static int
 token_rotate_tx(struct conn *c, void *arg)
 {
 	struct token_rotate *r = arg;
-	const struct bind b[] = { BT(r->tr_old_hash) };
-	int changes = 0, rc = exec_bound(c, Q_TOK_REVOKE_ONE, b, NBIND(b), &changes);
+	int changes = 0, rc = SL_OK;
 
-	/* Nothing to revoke: it was rotated out before, so this is a replay. */
-	r->tr_replay = rc == SL_OK && changes == 0;
-	if (rc == SL_OK && r->tr_replay)
-		rc = revoke_grant(c, r->tr_next->t_grant_id);
-	else if (rc == SL_OK)
+	r->tr_replay = false;
+	if (r->tr_old_hash != NULL) {
+		const struct bind b[] = { BT(r->tr_old_hash) };
+		rc = exec_bound(c, Q_TOK_REVOKE_ONE, b, NBIND(b), &changes);
+		/* Nothing to revoke: it was rotated out before, so this is a replay. */
+		r->tr_replay = rc == SL_OK && changes == 0;
+		if (rc == SL_OK && r->tr_replay)
+			return revoke_grant(c, r->tr_next->t_grant_id);
+	}
+	if (rc == SL_OK && r->tr_next != NULL)
 		rc = token_insert(c, r->tr_next);
+	if (rc == SL_OK && r->tr_access != NULL)
+		rc = token_insert(c, r->tr_access);
 	return rc;
 }
 
 int
 store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next)
 {
-	struct token_rotate r = { old_hash, next, false };
+	struct token_rotate r = { old_hash, next, NULL, false };
 	int rc = tx_run(st, DUR_NORMAL, token_rotate_tx, &r);
 
+	return rc == SL_OK && r.tr_replay ? SL_ECONFLICT : rc;
+}
+
+int
+store_token_issue(
+	struct store *st, const char *old_hash, const struct store_token *refresh, const struct store_token *access)
+{
+	struct token_rotate r = { old_hash, refresh, access, false };
+	int rc;
+
+	if (old_hash != NULL && refresh == NULL)
+		return SL_EINVAL;
+	rc = tx_run(st, DUR_NORMAL, token_rotate_tx, &r);
 	return rc == SL_OK && r.tr_replay ? SL_ECONFLICT : rc;
 }
 

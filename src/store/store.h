@@ -295,6 +295,14 @@ int store_token_revoke_grant(struct store *st, const char *grant_id);
  * transaction.  SL_ECONFLICT when old was already revoked (a replay): the
  * whole grant is then revoked. */
 int store_token_rotate(struct store *st, const char *old_hash, const struct store_token *next);
+/* What a token answer stores, in one transaction: the access token, the
+ * refresh token `refresh` (NULL: none) and, when `old_hash` is set, its
+ * rotation as store_token_rotate (`refresh` required; SL_ECONFLICT on a
+ * replay, the grant revoked and nothing stored).  One transaction, so
+ * that a crash cannot leave a grant rotated without the access token of
+ * the same answer. */
+int store_token_issue(
+	struct store *st, const char *old_hash, const struct store_token *refresh, const struct store_token *access);
 void store_token_clear(struct store_token *t);
 
 /* SSO sessions */
@@ -580,6 +588,11 @@ int store_enrollment_sms_charge(struct store *st, const char *id, int max, int *
  * `account` out: the account; `dev` in: the device (dv_account_id set here). */
 int store_enrollment_finish(struct store *st, const char *enrollment_id, struct store_person *person,
 	struct store_device *dev, struct store_account *account, struct sl_err *err);
+/* The same with the audit row `au` (its person set to the account's) in
+ * the same transaction: a crash leaves the enrolment with its audit row,
+ * or neither. */
+int store_enrollment_finish_audit(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, const struct store_audit *au, struct sl_err *err);
 void store_enrollment_clear(struct store_enrollment *e);
 
 /* app requests */
@@ -624,6 +637,12 @@ struct store_apprq_answer {
 	bool aa_touch; /* the device's last use set to aa_now */
 	int64_t aa_now;
 	const struct store_audit *aa_audit; /* or NULL: not synchronous */
+	/* Or NULL.  The login request the answer was made for, completed in the
+	 * same transaction (as store_authreq_complete; one no longer waiting is
+	 * left as it is) when the request moved: a crash leaves the answer with
+	 * its effects or none of them, never an answered request whose login
+	 * still waits for it. */
+	const struct store_authreq *aa_link;
 };
 int store_apprq_answer(struct store *st, const struct store_apprq_answer *an);
 /* Extend once: SL_ECONFLICT when already extended or not pending,

@@ -27,9 +27,10 @@
  *      (refuse).  A bad approve signature is a wrong 5-digit code: the
  *      charge stays; the request stays pending.  A good one clears the
  *      count, in the transaction that records the outcome.
- *   7. the outcome is recorded once with its audit row, one durable commit
- *      (store_apprq_answer), and the login or CIBA request it was made for
- *      is finished; waiters wake.
+ *   7. the outcome is recorded once with its audit row and the outcome of
+ *      the login request it was made for, one durable commit
+ *      (store_apprq_answer: a crash leaves all or nothing); a CIBA request
+ *      copies it; waiters wake.
  * The signature is never logged or stored.
  */
 #include <stdlib.h>
@@ -93,26 +94,17 @@ audit(struct confirm_ctx *cc, const char *result)
 	metrics(cc, result);
 }
 
-/* Finish what the request was made for, and wake its waiters. */
+/* Wake whoever waits for the answer recorded (record()). */
 static void
-finish_link(struct confirm_ctx *cc, const char *status)
+finish_link(struct confirm_ctx *cc)
 {
 	struct server *srv = cc->cc_srv;
 	const struct store_apprq *r = &cc->cc_req;
-	struct sl_err err = { 0 };
 	char key[128];
 
 	if (strcmp(r->aq_link_kind, "authreq") == 0) {
-		struct store_person person = { 0 };
-		if (strcmp(status, "approved") == 0 &&
-			store_person_get(srv->sv_store, cc->cc_acct.ac_person_id, &person) == SL_OK) {
-			if (oidc_login_complete(
-				    srv, r->aq_link_id, &person, APP_KEY_NAME, OIDC_ACR_HIGH, APP_AMR, &err) != SL_OK)
-				log_warn("request %s: the login request is gone: %s", r->aq_id, err.msg);
-		} else {
-			oidc_login_deny(srv, r->aq_link_id);
-		}
-		store_person_clear(&person);
+		oidc_wait_key(r->aq_link_id, key, sizeof(key));
+		server_wake(srv, key);
 	} else if (strcmp(r->aq_link_kind, "ciba") == 0) {
 		oidc_ciba_finished(srv, r->aq_link_id);
 	}
@@ -120,23 +112,39 @@ finish_link(struct confirm_ctx *cc, const char *status)
 	server_wake(srv, key);
 }
 
-/* Record the outcome once, with its audit row `result` in the same
- * durable commit; false when it was answered or expired (sent).  An
+/* Record the outcome once, with its audit row `result` and the outcome of
+ * the login request it answers, in one durable commit: a crash cannot
+ * leave an answered request whose login still waits for it (nobody could
+ * answer it again).  False when it was answered or expired (sent).  An
  * approval also resets the account's count (which stands even when the
  * request is no longer pending); an approval or refusal touches the
  * device (store_apprq_answer). */
 static bool
 record(struct confirm_ctx *cc, const char *status, const char *result)
 {
+	const struct store_apprq *r = &cc->cc_req;
 	struct store_audit au = audit_row(cc, result);
 	bool approved = strcmp(status, "approved") == 0;
-	const struct store_apprq_answer an = { .aa_id = cc->cc_req.aq_id,
+	int64_t now = sl_now();
+	struct store_authreq link = { .ar_id = r->aq_link_id, .ar_status = (char *)(approved ? "done" : "denied") };
+	struct store_apprq_answer an = { .aa_id = r->aq_id,
 		.aa_status = status,
 		.aa_account_id = approved ? cc->cc_acct.ac_id : NULL,
 		.aa_device_id = cc->cc_dev.dv_id,
 		.aa_touch = approved || strcmp(status, "refused") == 0,
-		.aa_now = sl_now(),
+		.aa_now = now,
 		.aa_audit = &au };
+
+	if (strcmp(r->aq_link_kind, "authreq") == 0) {
+		if (approved) {
+			link.ar_person_id = cc->cc_acct.ac_person_id;
+			link.ar_key = (char *)APP_KEY_NAME;
+			link.ar_acr = (char *)OIDC_ACR_HIGH;
+			link.ar_amr = (char *)APP_AMR;
+			link.ar_auth_time = now;
+		}
+		an.aa_link = &link;
+	}
 	int rc = store_apprq_answer(cc->cc_srv->sv_store, &an);
 
 	if (rc == SL_OK) {
@@ -314,7 +322,7 @@ parse_body(struct confirm_ctx *cc, json_t *body, struct sl_err *err)
 	/* Step 3 before any cryptography: a wrong pick ends the request. */
 	if (strcmp(cc->cc_decision, "approve") == 0 && !sl_ct_streq(cc->cc_code, cc->cc_req.aq_code)) {
 		if (spend_proof(cc) && record(cc, "denied", "wrong_verification_code")) {
-			finish_link(cc, "denied");
+			finish_link(cc);
 			app_send_error(cc->cc_rq, 409, "wrong_verification_code",
 				"This is not the code the site shows: the request is cancelled.", NULL);
 		}
@@ -352,7 +360,7 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 	 * (store_apprq_answer commits the reset even when it answers no). */
 	if (!record(cc, status, strcmp(status, "approved") == 0 ? "ok" : "refused"))
 		return;
-	finish_link(cc, status);
+	finish_link(cc);
 	http_send_json(cc->cc_rq, 200, json_pack("{s:s}", "status", status));
 }
 

@@ -603,9 +603,7 @@ finish_answer(struct server *srv, struct http_request *rq, int rc, const struct 
 	struct store_audit au = { .au_event = "app.enroll", .au_key = APP_KEY_NAME, .au_ip = http_client_ip(rq) };
 
 	if (rc == SL_OK) {
-		au.au_result = "ok";
-		au.au_person_id = acct->ac_person_id;
-		store_audit_add(srv->sv_store, &au);
+		/* audited in the enrolment's transaction (app_enroll_finish) */
 		http_send_json(rq, 201,
 			json_pack("{s:s,s:s,s:s}", "device_id", dev->dv_id, "account_id", acct->ac_id, "phone",
 				acct->ac_phone));
@@ -654,7 +652,14 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 	if (dev.dv_confirm_key == NULL || dev.dv_name == NULL || dev.dv_status == NULL)
 		rc = sl_fail(&err, SL_ENOMEM, "out of memory");
 	else
-		rc = store_enrollment_finish(srv->sv_store, en.en_id, &person, &dev, &acct, &err);
+		/* The audit row commits with the enrolment: a crash between
+		 * two would leave a device the audit trail never saw. */
+		rc = store_enrollment_finish_audit(srv->sv_store, en.en_id, &person, &dev, &acct,
+			&(const struct store_audit){ .au_event = "app.enroll",
+				.au_result = "ok",
+				.au_key = APP_KEY_NAME,
+				.au_ip = http_client_ip(rq) },
+			&err);
 	finish_answer(srv, rq, rc, &dev, &acct, &err);
 out:
 	json_decref(body);
