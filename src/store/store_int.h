@@ -402,9 +402,6 @@ struct pending_ref {
 	const char *pr_status; /* NULL: "pending" */
 };
 int pending_why_not(struct conn *c, const void *ref);
-/* An audit row inside a transaction of another record file (oidc.c), so
- * that a change and its audit row commit together. */
-int audit_insert(struct conn *c, const struct store_audit *a);
 /* For a transaction that fills fields of a caller's record the caller
  * left NULL: at the start of each run, drop what a run before filled
  * (free and NULL *field unless the caller gave it). */
