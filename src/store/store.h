@@ -30,8 +30,9 @@
 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
  * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
  * accounts, devices, keys, registrations, visits, requests; 10: the
- * Smart-ID RP API; 11: rate-limit windows shared by every node */
-#define STORE_SCHEMA_VERSION 11
+ * Smart-ID RP API; 11: rate-limit windows shared by every node; 12: small
+ * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes */
+#define STORE_SCHEMA_VERSION 12
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
