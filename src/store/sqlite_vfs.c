@@ -41,8 +41,11 @@
 
 #define WAL_FRAME_HEADER 24
 /* The most a WAL file buffers: a transaction larger than this (a
- * migration, a purge) goes out in pieces of this size. */
-#define WAL_BUFFER_MAX (1024 * 1024)
+ * migration, a purge) goes out in pieces of this size.  The platform's
+ * xWrite takes at most 128 KiB - 1 at once (SQLite's unix VFS masks the
+ * length to 17 bits): 120 KiB is 29 frames of 4 KiB pages, more than a
+ * login's largest commit. */
+#define WAL_BUFFER_MAX (120 * 1024)
 
 struct wal_file {
 	sqlite3_file wf_base; /* pMethods: wal_methods */
@@ -110,14 +113,16 @@ wal_read(sqlite3_file *f, void *out, int amount, sqlite3_int64 offset)
 static bool
 wal_room(struct wal_file *w, size_t amount)
 {
-	size_t cap = w->wf_cap ? w->wf_cap : 64 * 1024;
+	size_t cap = w->wf_cap ? w->wf_cap : 32 * 1024;
 	unsigned char *nb;
 
 	if (w->wf_len + amount <= w->wf_cap)
 		return true;
 	while (cap < w->wf_len + amount)
 		cap *= 2;
-	if (cap > WAL_BUFFER_MAX || (nb = realloc(w->wf_buf, cap)) == NULL)
+	if (cap > WAL_BUFFER_MAX)
+		cap = WAL_BUFFER_MAX;
+	if (cap < w->wf_len + amount || (nb = realloc(w->wf_buf, cap)) == NULL)
 		return false;
 	w->wf_buf = nb;
 	w->wf_cap = cap;
