@@ -45,7 +45,7 @@
  * xWrite takes at most 128 KiB - 1 at once (SQLite's unix VFS masks the
  * length to 17 bits): 120 KiB is 29 frames of 4 KiB pages, more than a
  * login's largest commit. */
-#define WAL_BUFFER_MAX (120 * 1024)
+#define WAL_BUFFER_MAX ((size_t)120 * 1024)
 
 struct wal_file {
 	sqlite3_file wf_base; /* pMethods: wal_methods */
@@ -113,7 +113,7 @@ wal_read(sqlite3_file *f, void *out, int amount, sqlite3_int64 offset)
 static bool
 wal_room(struct wal_file *w, size_t amount)
 {
-	size_t cap = w->wf_cap ? w->wf_cap : 32 * 1024;
+	size_t cap = w->wf_cap ? w->wf_cap : (size_t)32 * 1024;
 	unsigned char *nb;
 
 	if (w->wf_len + amount <= w->wf_cap)

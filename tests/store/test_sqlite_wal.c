@@ -25,6 +25,9 @@
 #include "../../src/store/store_int.h"
 #include "../lib/testutil.h"
 
+/* A WAL frame: its header and a 4 KiB page. */
+#define FRAME_BYTES ((sqlite3_int64)24 + 4096)
+
 /* ---- the counting VFS ---- */
 
 struct count_file {
@@ -176,16 +179,22 @@ setup(void **state)
 	struct store_options o = { .so_busy_timeout_ms = 5000, .so_pool = 2 };
 	struct sl_err err = { 0 };
 
-	if (fx == NULL || (fx->dir = tu_tmpdir("sl-test-wal")) == NULL ||
-		(fx->path = tu_path(fx->dir, "sleutel.db")) == NULL)
+	if (fx == NULL)
 		return -1;
+	if ((fx->dir = tu_tmpdir("sl-test-wal")) == NULL || (fx->path = tu_path(fx->dir, "sleutel.db")) == NULL)
+		goto fail;
 	o.so_path = fx->path;
 	if ((fx->st = store_open(&o, &err)) == NULL) {
 		fprintf(stderr, "store_open: %s\n", err.msg);
-		return -1;
+		goto fail;
 	}
 	*state = fx;
 	return 0;
+fail:
+	free(fx->dir);
+	free(fx->path);
+	free(fx);
+	return -1;
 }
 
 static int
@@ -265,8 +274,8 @@ test_commit_is_one_write(void **state)
 	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &many), SL_OK);
 	assert_int_equal(wal_writes, 1);
 	/* several frames of 24 + 4096 bytes in that one write */
-	assert_true(wal_bytes >= 3 * (24 + 4096));
-	assert_int_equal(wal_bytes % (24 + 4096), 0);
+	assert_true(wal_bytes >= 3 * FRAME_BYTES);
+	assert_int_equal(wal_bytes % FRAME_BYTES, 0);
 	assert_int_equal(rows_seen(fx->path, "many"), 12);
 	/* A durable commit: the same one write, then its sync. */
 	wal_writes = 0;
@@ -307,9 +316,9 @@ test_large_transaction(void **state)
 	 * (A transaction that spills SQLite's page cache also rewrites
 	 * frames in place, each a write of its own: still fewer writes than
 	 * the platform's two per frame.) */
-	assert_true(wal_bytes > 1024 * 1024);
-	assert_true(wal_writes >= wal_bytes / (128 * 1024));
-	assert_true(wal_writes < 2 * (wal_bytes / (24 + 4096)));
+	assert_true(wal_bytes > (sqlite3_int64)1024 * 1024);
+	assert_true(wal_writes >= wal_bytes / ((sqlite3_int64)128 * 1024));
+	assert_true(wal_writes < 2 * (wal_bytes / FRAME_BYTES));
 	assert_int_equal(rows_seen(fx->path, "big"), 600);
 	store_close(fx->st);
 	fx->st = store_open(&o, &err);
