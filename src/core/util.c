@@ -1,4 +1,5 @@
 /* util.c — randomness, constant-time comparison, strings, clocks. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +16,74 @@ sl_random(void *out, size_t len)
 	return SL_OK;
 }
 
+/*
+ * Identifiers and tokens (sl_random_id: request ids, cookies, codes,
+ * access tokens) are cut from a per-thread pool of RAND_bytes output
+ * instead of one RAND_bytes call each: OpenSSL 3 checks for a fork on
+ * every call with getpid(), a system call, and a login drew six of them
+ * (docs/performance.md).  The pool is the CSPRNG's output, nothing else:
+ * each slice handed out is wiped from it, so the bytes exist once; a
+ * refill is one RAND_bytes call.  A forked child starts with an empty
+ * pool (pool_forget: the forking thread is the child's only thread), so
+ * parent and child never share a slice.  Keys and nonces (sl_random) still
+ * come straight from RAND_bytes.  Thread-local like OpenSSL's own
+ * per-thread DRBGs: the pool holds no more than the DRBG's state does.
+ */
+#define RANDOM_POOL 512
+
+struct random_pool {
+	uint8_t rp_bytes[RANDOM_POOL];
+	size_t rp_used; /* bytes handed out (wiped) from the start */
+};
+
+static _Thread_local struct random_pool random_pool = { .rp_used = RANDOM_POOL };
+
+static void
+pool_forget(void)
+{
+	OPENSSL_cleanse(random_pool.rp_bytes, sizeof(random_pool.rp_bytes));
+	random_pool.rp_used = RANDOM_POOL;
+}
+
+static void
+pool_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, pool_forget);
+}
+
+static int
+pool_take(void *out, size_t len)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct random_pool *p = &random_pool;
+
+	if (len > RANDOM_POOL / 4)
+		return sl_random(out, len);
+	pthread_once(&once, pool_atfork);
+	if (RANDOM_POOL - p->rp_used < len) {
+		if (RAND_bytes(p->rp_bytes, RANDOM_POOL) != 1) {
+			pool_forget();
+			return SL_ECRYPTO;
+		}
+		p->rp_used = 0;
+	}
+	memcpy(out, p->rp_bytes + p->rp_used, len);
+	OPENSSL_cleanse(p->rp_bytes + p->rp_used, len);
+	p->rp_used += len;
+	return SL_OK;
+}
+
 char *
 sl_random_id(size_t bytes)
 {
 	uint8_t raw[64];
+	char *id;
 
-	if (bytes > sizeof(raw) || sl_random(raw, bytes) != SL_OK)
+	if (bytes > sizeof(raw) || pool_take(raw, bytes) != SL_OK)
 		return NULL;
-	return sl_b64url_encode(raw, bytes);
+	id = sl_b64url_encode(raw, bytes);
+	OPENSSL_cleanse(raw, bytes);
+	return id;
 }
 
 char *

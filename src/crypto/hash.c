@@ -1,18 +1,48 @@
 /* hash.c — SHA-256, HMAC, token hashes, at_hash, PKCE. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include "crypto.h"
+
+/*
+ * OpenSSL 3 looks an algorithm up in its provider store on every call
+ * that names it (EVP_sha256() through EVP_Digest, HMAC() through
+ * EVP_Q_mac): a login hashed and MACed about a dozen times, each with its
+ * own lookup.  The implementations are fetched once here and only read
+ * afterwards (immutable after the first call, like the providers
+ * themselves); when a fetch fails the calls fall back to the named
+ * lookups.
+ */
+static EVP_MD *sha256_md;
+static EVP_MAC *hmac_mac;
+
+static void
+fetch_algorithms(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static void
+fetch_once(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, fetch_algorithms);
+}
 
 int
 crypto_sha256(const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 {
 	unsigned int n = 0;
 
-	if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != SL_SHA256_LEN)
+	fetch_once();
+	if (EVP_Digest(data, len, out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL) != 1 || n != SL_SHA256_LEN)
 		return SL_ECRYPTO;
 	return SL_OK;
 }
@@ -20,12 +50,26 @@ crypto_sha256(const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 int
 crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 {
-	unsigned int n = 0;
+	OSSL_PARAM params[2] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end() };
+	EVP_MAC_CTX *ctx;
+	size_t n = 0;
+	int ok;
 
-	if (keylen > INT32_MAX || HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n) == NULL ||
-		n != SL_SHA256_LEN)
+	fetch_once();
+	if (keylen > INT32_MAX)
 		return SL_ECRYPTO;
-	return SL_OK;
+	if (hmac_mac == NULL)
+		return EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data, len, out, SL_SHA256_LEN, &n) !=
+					       NULL &&
+				       n == SL_SHA256_LEN
+			       ? SL_OK
+			       : SL_ECRYPTO;
+	ctx = EVP_MAC_CTX_new(hmac_mac);
+	ok = ctx != NULL && EVP_MAC_init(ctx, key, keylen, params) == 1 && EVP_MAC_update(ctx, data, len) == 1 &&
+	     EVP_MAC_final(ctx, out, &n, SL_SHA256_LEN) == 1 && n == SL_SHA256_LEN;
+	EVP_MAC_CTX_free(ctx);
+	return ok ? SL_OK : SL_ECRYPTO;
 }
 
 int

@@ -219,7 +219,7 @@ answer_by_session(struct server *srv, struct http_request *rq, const struct stor
 	const char *prompt = params_str(params, "prompt");
 	bool ask = false;
 
-	if (consent_needed(srv, ses->s_person_id, client->cl_id, params, &ask) != SL_OK) {
+	if (consent_needed(srv, ses->s_person_id, client->cl_id, params, NULL, &ask) != SL_OK) {
 		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
 	} else if (!ask) {
 		metrics_login(srv->sv_metrics, "sso", "ok");

@@ -64,7 +64,8 @@ scope_covers(const char *have, const char *want)
 }
 
 int
-consent_needed(struct server *srv, const char *person_id, const char *client_id, json_t *params, bool *ask)
+consent_needed(struct server *srv, const char *person_id, const char *client_id, json_t *params,
+	const char *const *known, bool *ask)
 {
 	const char *prompt = params_str(params, "prompt");
 	char *asked = consent_asked(params), *have = NULL;
@@ -76,6 +77,8 @@ consent_needed(struct server *srv, const char *person_id, const char *client_id,
 	if (asked[0] != '\0') {
 		if (prompt != NULL && scope_has(prompt, "consent")) {
 			*ask = true;
+		} else if (known != NULL) {
+			*ask = *known == NULL || !scope_covers(*known, asked);
 		} else {
 			rc = store_consent_get(srv->sv_store, person_id, client_id, &have);
 			if (rc == SL_ENOTFOUND)

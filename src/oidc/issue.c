@@ -148,15 +148,27 @@ json_t *
 claims_for(struct server *srv, const char *person_id, const char *scope, json_t *claims_req, const char *part)
 {
 	struct store_person p;
+	json_t *o;
+
+	if (store_person_get(srv->sv_store, person_id, &p) != SL_OK)
+		return json_object();
+	o = claims_of(&p, scope, claims_req, part);
+	store_person_clear(&p);
+	return o;
+}
+
+json_t *
+claims_of(const struct store_person *p, const char *scope, json_t *claims_req, const char *part)
+{
 	json_t *o = json_object(), *all = json_object(), *wanted;
 	const char *name;
 	json_t *v;
 
-	if (store_person_get(srv->sv_store, person_id, &p) != SL_OK) {
+	if (p->p_id == NULL) { /* the person is gone */
 		json_decref(all);
 		return o;
 	}
-	add_profile(all, &p);
+	add_profile(all, p);
 	if (scope_has(scope, "profile"))
 		json_object_update(o, all);
 	wanted = claims_req ? json_object_get(claims_req, part) : NULL;
@@ -166,10 +178,9 @@ claims_for(struct server *srv, const char *person_id, const char *scope, json_t 
 		if (have != NULL)
 			json_object_set(o, name, have);
 	}
-	if (scope_has(scope, "eid") && p.p_rrn != NULL)
-		json_object_set_new(o, "national_register_number", json_string(p.p_rrn));
+	if (scope_has(scope, "eid") && p->p_rrn != NULL)
+		json_object_set_new(o, "national_register_number", json_string(p->p_rrn));
 	json_decref(all);
-	store_person_clear(&p);
 	return o;
 }
 
@@ -219,10 +230,13 @@ key_may_finish(struct server *srv, const char *req_id, json_t *params, const cha
 	return !payment;
 }
 
-/* Record the person and the request's completion in `ar` (its id set). */
+/* Record the person and the request's completion in `ar` (its id set);
+ * with `consent`, also read what the person agreed to share with client
+ * `client_id` (store_login_complete_consent). */
 static int
 login_complete(struct server *srv, struct store_authreq *ar, json_t *params, struct store_person *person,
-	const char *key, const char *acr, const char *amr_json, struct sl_err *err)
+	const char *key, const char *acr, const char *amr_json, const char *client_id, char **consent,
+	struct sl_err *err)
 {
 	char wkey[128];
 	int rc;
@@ -234,7 +248,8 @@ login_complete(struct server *srv, struct store_authreq *ar, json_t *params, str
 	ar->ar_acr = (char *)acr;
 	ar->ar_amr = (char *)amr_json;
 	ar->ar_auth_time = sl_now();
-	rc = store_login_complete(srv->sv_store, person, ar);
+	rc = consent != NULL ? store_login_complete_consent(srv->sv_store, person, ar, client_id, consent)
+			     : store_login_complete(srv->sv_store, person, ar);
 	if (rc == SL_ENOTFOUND)
 		return sl_fail(err, rc, "this login request is no longer waiting");
 	if (rc != SL_OK)
@@ -253,7 +268,7 @@ oidc_login_complete(struct server *srv, const char *req_id, struct store_person 
 
 	memset(&ar, 0, sizeof(ar));
 	ar.ar_id = (char *)req_id;
-	return login_complete(srv, &ar, NULL, person, key, acr, amr_json, err);
+	return login_complete(srv, &ar, NULL, person, key, acr, amr_json, NULL, NULL, err);
 }
 
 /* The recorded values replace the loaded ones (owned strings: copied). */
@@ -288,7 +303,11 @@ oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, struct s
 
 	memset(&ar, 0, sizeof(ar));
 	ar.ar_id = p->op_req.ar_id;
-	rc = login_complete(srv, &ar, p->op_params, person, key, acr, amr_json, err);
+	free(p->op_consent);
+	p->op_consent = NULL;
+	rc = login_complete(
+		srv, &ar, p->op_params, person, key, acr, amr_json, p->op_req.ar_client_id, &p->op_consent, err);
+	p->op_consent_known = rc == SL_OK;
 	if (rc == SL_OK && (rc = pending_take_outcome(&p->op_req, &ar)) != SL_OK)
 		sl_fail(err, rc, "out of memory");
 	return rc;
@@ -427,7 +446,8 @@ oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pendi
 		return;
 	}
 	/* Every key ends here, so no key can skip the consent page. */
-	if (consent_needed(srv, ar->ar_person_id, ar->ar_client_id, p->op_params, &ask) != SL_OK)
+	if (consent_needed(srv, ar->ar_person_id, ar->ar_client_id, p->op_params,
+		    p->op_consent_known ? (const char *const *)&p->op_consent : NULL, &ask) != SL_OK)
 		oidc_redirect_error(srv, rq, redirect_uri, state, "server_error", "the login could not be completed");
 	else if (ask)
 		consent_ask(srv, rq, ar->ar_id);

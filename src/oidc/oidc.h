@@ -42,6 +42,11 @@ struct oidc_pending {
 	struct store_authreq op_req;
 	json_t *op_params; /* the validated authorization parameters */
 	struct store_client op_client;
+	/* Set by oidc_login_complete_pending: what the person agreed to share
+	 * with the client, read with the completion (op_consent NULL:
+	 * nothing), so the finish asks the store no second time. */
+	bool op_consent_known;
+	char *op_consent;
 };
 
 /* Load pending request `id` if this browser owns it; SL_ENOTFOUND when it

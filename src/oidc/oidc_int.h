@@ -80,7 +80,10 @@ bool scope_covers(const char *have, const char *want);
 /* Must the person be asked before a code goes back for these params?
  * (Data asked that the stored consent does not cover, or prompt=consent
  * with data asked.)  SL_OK with *ask set, or an SL_E* store error. */
-int consent_needed(struct server *srv, const char *person_id, const char *client_id, json_t *params, bool *ask);
+/* `known`, when not NULL, is what the person agreed to already
+ * (*known NULL: nothing), read by the caller: the store is not asked. */
+int consent_needed(struct server *srv, const char *person_id, const char *client_id, json_t *params,
+	const char *const *known, bool *ask);
 /* Send the browser to the consent page of pending request `req_id`. */
 void consent_ask(struct server *srv, struct http_request *rq, const char *req_id);
 
@@ -98,6 +101,9 @@ struct grant {
 	const char *g_authz_details; /* RFC 9396 JSON array, or NULL */
 	const char *g_auth_req_id; /* CIBA, or NULL */
 	int64_t g_auth_time;
+	/* The person when read already (with the code's redemption), else
+	 * NULL: the ID token's claims read it. */
+	const struct store_person *g_person;
 };
 /* Issue access + ID token for a grant and answer, with a refresh token
  * when the scope has offline_access (never carrying authorization_details).
@@ -133,6 +139,8 @@ void issue_code_redirect(struct server *srv, struct http_request *rq, const stru
 	const char *person_id, const char *session_id, const char *acr, const char *amr, int64_t auth_time);
 /* Claims for a person under a scope (and the claims request part). */
 json_t *claims_for(struct server *srv, const char *person_id, const char *scope, json_t *claims_req, const char *part);
+/* The same for a person read already (p_id NULL: gone, no claims). */
+json_t *claims_of(const struct store_person *p, const char *scope, json_t *claims_req, const char *part);
 /* Sign an ID token for a client with its configured algorithm. malloc'd. */
 char *id_token_sign(struct server *srv, const struct store_client *client, json_t *claims);
 /* A URL with query parameters appended. malloc'd. */

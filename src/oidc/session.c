@@ -218,5 +218,6 @@ oidc_pending_clear(struct oidc_pending *p)
 	store_authreq_clear(&p->op_req);
 	json_decref(p->op_params);
 	store_client_clear(&p->op_client);
+	free(p->op_consent);
 	memset(p, 0, sizeof(*p));
 }

@@ -24,7 +24,8 @@ id_token_for(struct server *srv, const struct store_client *c, const struct gran
 	int64_t now = sl_now();
 
 	if (sub != NULL && at_hash != NULL) {
-		claims = claims_for(srv, g->g_person_id, "", req, "id_token");
+		claims = g->g_person != NULL ? claims_of(g->g_person, "", req, "id_token")
+					     : claims_for(srv, g->g_person_id, "", req, "id_token");
 		json_object_set_new(claims, "iss", json_string(srv->sv_conf->c_issuer));
 		json_object_set_new(claims, "sub", json_string(sub));
 		json_object_set_new(claims, "aud", json_string(c->cl_id));
@@ -210,12 +211,15 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 	const char *code = http_form(rq, "code");
 	char hash[2 * SL_SHA256_LEN + 1];
 	struct store_code co;
+	struct store_person person = { 0 };
 	struct store_audit au = { .au_event = "token", .au_client_id = c->cl_id, .au_ip = http_client_ip(rq) };
 	struct code_grant cg = { .cg_srv = srv,
 		.cg_c = c,
 		.cg_redirect_uri = http_form(rq, "redirect_uri"),
 		.cg_verifier = http_form(rq, "code_verifier") };
-	const struct store_code_exchange cx = { code_accept, code_tokens, &cg };
+	/* The person comes with the redemption: the ID token's claims need
+	 * no read of their own (a read snapshot costs file locks). */
+	const struct store_code_exchange cx = { code_accept, code_tokens, &cg, &person };
 	struct grant g;
 	int rc;
 
@@ -250,9 +254,11 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
 	} else {
 		code_grant_of(&co, &g);
+		g.g_person = &person;
 		token_answer(srv, rq, c, &g, cg.cg_at, cg.cg_rt);
 	}
 	store_code_clear(&co);
+	store_person_clear(&person);
 	free(cg.cg_at);
 	free(cg.cg_rt);
 }

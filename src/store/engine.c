@@ -90,14 +90,16 @@ conn_writer(struct store *st)
 	return st->st_wconn;
 }
 
-/* Wait for the writers' turn, at most the busy timeout. */
+/* Wait for the writers' turn, at most the busy timeout, measured on the
+ * monotonic clock: a wall-clock step (NTP, an operator) must neither end
+ * the wait at once nor stretch it. */
 static int
 writer_take(struct store *st)
 {
 	struct timespec until;
 	int r;
 
-	clock_gettime(CLOCK_REALTIME, &until);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += st->st_busy_ms / 1000;
 	until.tv_nsec += (long)(st->st_busy_ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
@@ -105,7 +107,7 @@ writer_take(struct store *st)
 		until.tv_nsec -= 1000000000L;
 	}
 	atomic_fetch_add(&st->st_wwaiting, 1);
-	r = pthread_mutex_timedlock(&st->st_writer, &until);
+	r = pthread_mutex_clocklock(&st->st_writer, CLOCK_MONOTONIC, &until);
 	atomic_fetch_sub(&st->st_wwaiting, 1);
 	if (r == 0)
 		return SL_OK;

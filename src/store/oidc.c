@@ -585,7 +585,15 @@ struct login_complete {
 	int64_t lc_now;
 	bool lc_durable; /* this run may write the person */
 	bool lc_needs_durable; /* a run that may not found it new or changed */
+	const char *lc_client_id; /* with lc_consent: the client whose consent is read */
+	char **lc_consent;
 };
+
+static void
+consent_scopes_read(struct stmt *s, void *arg)
+{
+	*(char **)arg = col_text(s, 0);
+}
 
 static int
 login_complete_tx(struct conn *c, void *arg)
@@ -608,23 +616,61 @@ login_complete_tx(struct conn *c, void *arg)
 			BT(r->ar_acr), BT(r->ar_amr), BI(r->ar_auth_time), BI(lc->lc_now) };
 		rc = exec_bound(c, Q_AR_DONE, b, NBIND(b), &changes);
 	}
-	return rc == SL_OK && changes == 0 ? SL_ENOTFOUND : rc;
+	if (rc == SL_OK && changes == 0)
+		rc = SL_ENOTFOUND;
+	if (rc == SL_OK && lc->lc_consent != NULL) {
+		const struct bind b[] = { BT(lc->lc_work.p_id), BT(lc->lc_client_id) };
+		free(*lc->lc_consent); /* what a run before this one read */
+		*lc->lc_consent = NULL;
+		rc = conn_read_one(c, Q_CONSENT_GET, b, NBIND(b), consent_scopes_read, lc->lc_consent);
+		if (rc == SL_ENOTFOUND)
+			rc = SL_OK;
+	}
+	return rc;
+}
+
+/* Person p and the request's completion (lc prepared from p). */
+static int
+login_complete_run(struct store *st, struct store_person *p, struct login_complete *lc)
+{
+	/* A returning person's login writes only short-lived state: no
+	 * durable commit.  A new or changed person is written durably, in a
+	 * second run. */
+	int rc = tx_run(st, DUR_NORMAL, login_complete_tx, lc);
+
+	if (rc == SL_ECONFLICT && lc->lc_needs_durable) {
+		lc->lc_durable = true;
+		rc = tx_run(st, DUR_FULL, login_complete_tx, lc);
+	}
+	person_work_end(p, &lc->lc_work, rc);
+	return rc;
 }
 
 int
 store_login_complete(struct store *st, struct store_person *p, const struct store_authreq *r)
 {
 	struct login_complete lc = { .lc_from = p, .lc_req = r, .lc_now = sl_now() };
-	/* A returning person's login writes only short-lived state: no
-	 * durable commit.  A new or changed person is written durably, in a
-	 * second run. */
-	int rc = tx_run(st, DUR_NORMAL, login_complete_tx, &lc);
 
-	if (rc == SL_ECONFLICT && lc.lc_needs_durable) {
-		lc.lc_durable = true;
-		rc = tx_run(st, DUR_FULL, login_complete_tx, &lc);
+	return login_complete_run(st, p, &lc);
+}
+
+int
+store_login_complete_consent(
+	struct store *st, struct store_person *p, const struct store_authreq *r, const char *client_id, char **consent)
+{
+	struct login_complete lc = {
+		.lc_from = p, .lc_req = r, .lc_now = sl_now(), .lc_client_id = client_id, .lc_consent = consent
+	};
+	int rc;
+
+	*consent = NULL;
+	if (client_id == NULL)
+		return SL_EINVAL;
+	rc = login_complete_run(st, p, &lc);
+	if (rc != SL_OK) {
+		free(*consent);
+		*consent = NULL;
 	}
-	person_work_end(p, &lc.lc_work, rc);
 	return rc;
 }
 
@@ -810,6 +856,13 @@ code_exchange_tx(struct conn *c, struct code_redeem *r)
 	rc = x->cx_tokens(r->cd_row.cr_code, x->cx_arg, t, &n);
 	for (int i = 0; rc == SL_OK && i < n && i < STORE_CODE_TOKENS; i++)
 		rc = token_insert(c, &t[i]);
+	if (rc == SL_OK && x->cx_person != NULL) {
+		const struct bind b[] = { BT(r->cd_row.cr_code->co_person_id) };
+		store_person_clear(x->cx_person); /* what a run before this one read */
+		rc = conn_read_one(c, Q_PERSON_GET, b, NBIND(b), person_read, x->cx_person);
+		if (rc == SL_ENOTFOUND)
+			rc = SL_OK;
+	}
 	return rc;
 }
 

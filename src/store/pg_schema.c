@@ -209,4 +209,10 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	"CREATE TABLE rate_limits ("
 	" key TEXT PRIMARY KEY, count BIGINT NOT NULL, expires BIGINT NOT NULL);"
 	"CREATE INDEX rate_limits_expires ON rate_limits(expires);",
+	/* 12: codes lose their expiry index (a code lives at most [oidc]
+	 * code_lifetime: the purge scans that small table instead of every
+	 * login updating the index).  SQLite's step 12 also makes the
+	 * short-lived tables WITHOUT ROWID; a PostgreSQL table is a heap with
+	 * its key index either way. */
+	"DROP INDEX IF EXISTS codes_expires;",
 };

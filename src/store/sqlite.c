@@ -82,7 +82,7 @@ sqlite_open(struct conn *c, const struct store_options *opts, struct sl_err *err
 	c->cn_impl = sc;
 	if (opts->so_path == NULL)
 		return sl_fail(err, SL_EINVAL, "no database path ([store] path)");
-	if (sqlite3_open_v2(opts->so_path, &sc->sc_db, flags, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(opts->so_path, &sc->sc_db, flags, sqlite_wal_vfs()) != SQLITE_OK)
 		return sl_fail(err, SL_ESTORE, "cannot open database %s: %s", opts->so_path,
 			sc->sc_db ? sqlite3_errmsg(sc->sc_db) : "out of memory");
 	sqlite3_busy_timeout(sc->sc_db, opts->so_busy_timeout_ms);

@@ -30,8 +30,9 @@
 /* 3: the app key's tables; 4: the eID result; 5: tokens and codes by
  * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
  * accounts, devices, keys, registrations, visits, requests; 10: the
- * Smart-ID RP API; 11: rate-limit windows shared by every node */
-#define STORE_SCHEMA_VERSION 11
+ * Smart-ID RP API; 11: rate-limit windows shared by every node; 12: small
+ * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes */
+#define STORE_SCHEMA_VERSION 12
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -221,6 +222,11 @@ int store_authreq_get(struct store *st, const char *id, struct store_authreq *ou
  * person record is new or changed.  SL_ENOTFOUND (and nothing written)
  * when the request is no longer waiting. */
 int store_login_complete(struct store *st, struct store_person *p, const struct store_authreq *r);
+/* The same, and in its transaction what the person agreed to share with
+ * client `client_id` (store_consent_get's answer: *consent malloc'd, NULL
+ * when nothing), so a finish that follows reads no consent of its own. */
+int store_login_complete_consent(
+	struct store *st, struct store_person *p, const struct store_authreq *r, const char *client_id, char **consent);
 /* The same with the request's client, read together (one snapshot);
  * SL_ENOTFOUND when either is gone. */
 int store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client);
@@ -279,6 +285,10 @@ struct store_code_exchange {
 	int (*cx_accept)(const struct store_code *co, void *arg);
 	int (*cx_tokens)(const struct store_code *co, void *arg, struct store_token *t, int *n);
 	void *cx_arg;
+	/* When non-NULL: the code's person, read in the same transaction
+	 * (cleared first; left empty when the person is gone), so the ID
+	 * token's claims need no read of their own. */
+	struct store_person *cx_person;
 };
 /* store_code_redeem and, in the same transaction, the tokens the code
  * buys (one commit for a code's redemption); its answers, or cx_accept's

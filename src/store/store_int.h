@@ -269,6 +269,12 @@ struct notifier **store_notifier(struct store *st);
 extern const char *const store_schema_sqlite[STORE_SCHEMA_VERSION];
 extern const char *const store_schema_pg[STORE_SCHEMA_VERSION];
 
+/* sqlite_vfs.c: the VFS under which a connection writes each WAL
+ * transaction to the kernel in one write, registered on the first call;
+ * NULL when it could not be (the platform's VFS is used). */
+#define SQLITE_WAL_VFS "sleutel-wal"
+const char *sqlite_wal_vfs(void);
+
 extern const struct engine store_engine_sqlite;
 extern const struct engine store_engine_pg;
 

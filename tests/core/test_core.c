@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -492,6 +493,45 @@ test_random_id_length_and_alphabet(void **state)
 	assert_null(sl_random_id(65));
 }
 
+/* Identifiers come from a per-thread pool of the CSPRNG's output: a
+ * forked child must not hand out the slice its parent hands out next, nor
+ * any two draws (across refills of the pool) repeat. */
+static void
+test_random_id_pool_fork_and_refill(void **state)
+{
+	char *ids[200], *parent, child[64] = "";
+	int fds[2], status = 0;
+	pid_t pid;
+
+	(void)state;
+	for (int i = 0; i < 200; i++) { /* 200 x 32 bytes: many refills */
+		ids[i] = sl_random_id(32);
+		assert_non_null(ids[i]);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(ids[i], ids[j]);
+	}
+	for (int i = 0; i < 200; i++)
+		free(ids[i]);
+	free(sl_random_id(16)); /* the pool holds bytes now */
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *id = sl_random_id(16);
+		ssize_t n = id ? write(fds[1], id, strlen(id)) : -1;
+		_exit(n > 0 ? 0 : 1);
+	}
+	close(fds[1]);
+	assert_true(read(fds[0], child, sizeof(child) - 1) > 0);
+	close(fds[0]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	parent = sl_random_id(16);
+	assert_non_null(parent);
+	assert_string_not_equal(parent, child);
+	free(parent);
+}
+
 /* ---- strings ---- */
 
 static void
@@ -707,6 +747,7 @@ main(void)
 		cmocka_unit_test(test_ct_streq),
 		cmocka_unit_test(test_random_uniform_bounds),
 		cmocka_unit_test(test_random_id_length_and_alphabet),
+		cmocka_unit_test(test_random_id_pool_fork_and_refill),
 		cmocka_unit_test(test_random_name_starts_with_alnum),
 		cmocka_unit_test(test_strlcpy_truncates_and_reports),
 		cmocka_unit_test_setup_teardown(test_file_write_honours_mode, tmpdir_setup, tmpdir_teardown),

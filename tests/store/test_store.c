@@ -822,6 +822,80 @@ test_session_put_get_end(void **state)
 	assert_int_equal(store_session_end(fx->fx_store, "sess-1"), SL_OK);
 }
 
+/* Schema 12, undone: the tables as version 11 made them (rowid tables,
+ * the codes' expiry index). */
+static const char schema_v12_undo_sqlite[] =
+	"CREATE TABLE s11 (id TEXT PRIMARY KEY, person_id TEXT NOT NULL, acr TEXT, amr TEXT,"
+	" auth_time INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"INSERT INTO s11 SELECT id, person_id, acr, amr, auth_time, expires FROM sessions;"
+	"DROP TABLE sessions; ALTER TABLE s11 RENAME TO sessions;"
+	"CREATE TABLE j11 (client_id TEXT NOT NULL, jti TEXT NOT NULL, expires INTEGER NOT NULL,"
+	" PRIMARY KEY (client_id, jti));"
+	"INSERT INTO j11 SELECT client_id, jti, expires FROM jti_seen;"
+	"DROP TABLE jti_seen; ALTER TABLE j11 RENAME TO jti_seen;"
+	"CREATE TABLE r11 (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"INSERT INTO r11 SELECT key, count, expires FROM rate_limits;"
+	"DROP TABLE rate_limits; ALTER TABLE r11 RENAME TO rate_limits;"
+	"CREATE INDEX rate_limits_expires ON rate_limits(expires);"
+	"CREATE INDEX codes_expires ON codes(expires);"
+	"PRAGMA user_version = 11;";
+static const char schema_v12_undo_pg[] = "CREATE INDEX codes_expires ON codes(expires); PRAGMA user_version = 11;";
+
+/* A version 11 database migrates to 12 with its rows: sessions, seen jtis
+ * and rate-limit windows are copied into their new tables (SQLite: WITHOUT
+ * ROWID), keys and counts intact; the codes lose their expiry index. */
+static void
+test_v11_rows_survive_v12(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_session s = { .s_id = (char *)"sess-v11",
+		.s_person_id = (char *)"person-1",
+		.s_acr = (char *)"acr",
+		.s_amr = (char *)"[\"test\"]",
+		.s_auth_time = 1700000000,
+		.s_expires = sl_now() + 3600 };
+	struct store_rate_check rc = { "i:192.0.2.1", 10 };
+	struct store_session got;
+	size_t which = 0;
+	int version = -1;
+	int64_t now = sl_now();
+
+	assert_int_equal(store_session_put(fx->fx_store, &s), SL_OK);
+	assert_int_equal(store_jti_use(fx->fx_store, "client-a", "jti-v11", now + 600), SL_OK);
+	assert_int_equal(store_rate_hit(fx->fx_store, &rc, 1, 600, now, &which), SL_OK);
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, fx_pg() ? schema_v12_undo_pg : schema_v12_undo_sqlite), SQLITE_OK);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE name = 'codes_expires'"), 1);
+	if (!fx_pg())
+		assert_int_equal(
+			raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%WITHOUT ROWID%'"),
+			0);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
+	assert_int_equal(STORE_SCHEMA_VERSION, 12);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE name = 'codes_expires'"), 0);
+	if (!fx_pg())
+		assert_int_equal(
+			raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%WITHOUT ROWID%'"
+					       " AND name IN ('sessions', 'jti_seen', 'rate_limits')"),
+			3);
+	assert_int_equal(store_session_get(fx->fx_store, "sess-v11", &got), SL_OK);
+	assert_string_equal(got.s_person_id, "person-1");
+	assert_string_equal(got.s_amr, "[\"test\"]");
+	assert_int_equal(got.s_expires, s.s_expires);
+	store_session_clear(&got);
+	/* the jti is still seen; the window still counts from 1 */
+	assert_int_equal(store_jti_use(fx->fx_store, "client-a", "jti-v11", now + 600), SL_ECONFLICT);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count FROM rate_limits WHERE key = 'i:192.0.2.1'"), 1);
+	assert_int_equal(store_rate_hit(fx->fx_store, &rc, 1, 600, now, &which), SL_OK);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count FROM rate_limits WHERE key = 'i:192.0.2.1'"), 2);
+	/* the purge finds expired rows of the new tables */
+	assert_true(store_purge_expired(fx->fx_store, now + 7200) >= 2);
+	assert_int_equal(store_session_get(fx->fx_store, "sess-v11", &got), SL_ENOTFOUND);
+}
+
 /* Logout: the session, its tokens and its unredeemed codes go together;
  * another session's are untouched. */
 static void
@@ -1219,6 +1293,7 @@ main(void)
 		T(test_authreq_complete_only_pending),
 		T(test_authreq_result_taken_once),
 		T(test_authreq_result_after_v3_migration),
+		T(test_v11_rows_survive_v12),
 		T(test_code_redeem_once),
 		T(test_token_put_get),
 		T(test_token_rotate_replay_revokes_grant),

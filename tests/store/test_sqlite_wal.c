@@ -1,0 +1,341 @@
+/*
+ * test_sqlite_wal.c — the SQLite engine's file layer (src/store/sqlite_vfs.c):
+ * a write transaction reaches the WAL file in one write at its commit, is
+ * visible to another connection as soon as the commit returns, a rolled
+ * back one leaves nothing, and one larger than the buffer is written in
+ * pieces and kept whole.
+ *
+ * The platform's VFS is wrapped by a counting one, registered as the
+ * default before the store opens, so the store's VFS wraps it in turn:
+ * what it counts is what reaches the kernel.  SQLite only: PostgreSQL has
+ * no such layer.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "../../src/store/store_int.h"
+#include "../lib/testutil.h"
+
+/* A WAL frame: its header and a 4 KiB page. */
+#define FRAME_BYTES ((sqlite3_int64)24 + 4096)
+
+/* ---- the counting VFS ---- */
+
+struct count_file {
+	sqlite3_file cf_base;
+	sqlite3_file *cf_real;
+};
+
+static sqlite3_vfs count_vfs;
+static sqlite3_io_methods count_methods;
+/* Writes to WAL files, and their bytes, since the test last reset them. */
+static int wal_writes;
+static sqlite3_int64 wal_bytes;
+
+static sqlite3_file *
+real_of(sqlite3_file *f)
+{
+	return ((struct count_file *)f)->cf_real;
+}
+
+static int
+c_close(sqlite3_file *f)
+{
+	return real_of(f)->pMethods->xClose(real_of(f));
+}
+
+static int
+c_read(sqlite3_file *f, void *out, int n, sqlite3_int64 off)
+{
+	return real_of(f)->pMethods->xRead(real_of(f), out, n, off);
+}
+
+static int
+c_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
+{
+	wal_writes++;
+	wal_bytes += n;
+	return real_of(f)->pMethods->xWrite(real_of(f), data, n, off);
+}
+
+static int
+c_truncate(sqlite3_file *f, sqlite3_int64 size)
+{
+	return real_of(f)->pMethods->xTruncate(real_of(f), size);
+}
+
+static int
+c_sync(sqlite3_file *f, int flags)
+{
+	return real_of(f)->pMethods->xSync(real_of(f), flags);
+}
+
+static int
+c_size(sqlite3_file *f, sqlite3_int64 *size)
+{
+	return real_of(f)->pMethods->xFileSize(real_of(f), size);
+}
+
+static int
+c_lock(sqlite3_file *f, int l)
+{
+	return real_of(f)->pMethods->xLock(real_of(f), l);
+}
+
+static int
+c_unlock(sqlite3_file *f, int l)
+{
+	return real_of(f)->pMethods->xUnlock(real_of(f), l);
+}
+
+static int
+c_reserved(sqlite3_file *f, int *out)
+{
+	return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
+}
+
+static int
+c_fcntl(sqlite3_file *f, int op, void *arg)
+{
+	return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
+}
+
+static int
+c_sector(sqlite3_file *f)
+{
+	return real_of(f)->pMethods->xSectorSize(real_of(f));
+}
+
+static int
+c_devchar(sqlite3_file *f)
+{
+	return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
+}
+
+/* Only WAL files are counted; every other file is the platform's. */
+static int
+c_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	sqlite3_vfs *real = vfs->pAppData;
+	struct count_file *cf = (struct count_file *)f;
+	int rc;
+
+	if (!(flags & SQLITE_OPEN_WAL))
+		return real->xOpen(real, name, f, flags, out);
+	cf->cf_real = (sqlite3_file *)(cf + 1);
+	rc = real->xOpen(real, name, cf->cf_real, flags, out);
+	cf->cf_base.pMethods = rc == SQLITE_OK && cf->cf_real->pMethods != NULL ? &count_methods : NULL;
+	return rc;
+}
+
+static void
+count_vfs_register(void)
+{
+	sqlite3_vfs *real = sqlite3_vfs_find(NULL);
+
+	assert_non_null(real);
+	count_vfs = *real;
+	count_vfs.zName = "count-wal";
+	count_vfs.pAppData = real;
+	count_vfs.szOsFile = (int)sizeof(struct count_file) + real->szOsFile;
+	count_vfs.xOpen = c_open;
+	count_vfs.pNext = NULL;
+	count_methods = (sqlite3_io_methods){ .iVersion = 1,
+		.xClose = c_close,
+		.xRead = c_read,
+		.xWrite = c_write,
+		.xTruncate = c_truncate,
+		.xSync = c_sync,
+		.xFileSize = c_size,
+		.xLock = c_lock,
+		.xUnlock = c_unlock,
+		.xCheckReservedLock = c_reserved,
+		.xFileControl = c_fcntl,
+		.xSectorSize = c_sector,
+		.xDeviceCharacteristics = c_devchar };
+	assert_int_equal(sqlite3_vfs_register(&count_vfs, 1), SQLITE_OK);
+}
+
+/* ---- fixture ---- */
+
+struct wal_fx {
+	char *dir, *path;
+	struct store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct wal_fx *fx = calloc(1, sizeof(*fx));
+	struct store_options o = { .so_busy_timeout_ms = 5000, .so_pool = 2 };
+	struct sl_err err = { 0 };
+
+	if (fx == NULL)
+		return -1;
+	if ((fx->dir = tu_tmpdir("sl-test-wal")) == NULL || (fx->path = tu_path(fx->dir, "sleutel.db")) == NULL)
+		goto fail;
+	o.so_path = fx->path;
+	if ((fx->st = store_open(&o, &err)) == NULL) {
+		fprintf(stderr, "store_open: %s\n", err.msg);
+		goto fail;
+	}
+	*state = fx;
+	return 0;
+fail:
+	free(fx->dir);
+	free(fx->path);
+	free(fx);
+	return -1;
+}
+
+static int
+teardown(void **state)
+{
+	struct wal_fx *fx = *state;
+
+	store_close(fx->st);
+	tu_rm_tree(fx->dir);
+	free(fx->dir);
+	free(fx->path);
+	free(fx);
+	return 0;
+}
+
+/* n rows of jti_seen whose jti is `prefix`-i padded to `size` bytes. */
+struct rows {
+	const char *prefix;
+	int n;
+	size_t size;
+	bool fail; /* return an error after the inserts: rolled back */
+};
+
+static int
+rows_tx(struct conn *c, void *arg)
+{
+	const struct rows *r = arg;
+	char *jti = malloc(r->size + 1);
+	int rc = jti ? SL_OK : SL_ENOMEM;
+
+	for (int i = 0; rc == SL_OK && i < r->n; i++) {
+		int k = snprintf(jti, r->size + 1, "%s-%d-", r->prefix, i);
+		memset(jti + k, 'x', r->size - (size_t)k);
+		jti[r->size] = '\0';
+		const struct bind b[] = { BT("client-wal"), BT(jti), BI(sl_now() + 600) };
+		rc = exec_bound(c, Q_JTI_PUT, b, NBIND(b), NULL);
+	}
+	free(jti);
+	return rc == SL_OK && r->fail ? SL_EINVAL : rc;
+}
+
+/* Rows of `prefix`, counted on a connection of the test's own. */
+static int64_t
+rows_seen(const char *path, const char *prefix)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char like[64];
+	int64_t n = -1;
+
+	snprintf(like, sizeof(like), "%s-%%", prefix);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(db, "SELECT count(*) FROM jti_seen WHERE jti LIKE ?1", -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, like, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+/* ---- tests ---- */
+
+/* A commit of many pages: one write of all its frames (the platform VFS
+ * alone makes two per page), seen by another connection at once. */
+static void
+test_commit_is_one_write(void **state)
+{
+	struct wal_fx *fx = *state;
+	struct rows warm = { "warm", 1, 100, false }, many = { "many", 12, 900, false };
+
+	/* The first frame of a WAL also writes its header. */
+	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &warm), SL_OK);
+	wal_writes = 0;
+	wal_bytes = 0;
+	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &many), SL_OK);
+	assert_int_equal(wal_writes, 1);
+	/* several frames of 24 + 4096 bytes in that one write */
+	assert_true(wal_bytes >= 3 * FRAME_BYTES);
+	assert_int_equal(wal_bytes % FRAME_BYTES, 0);
+	assert_int_equal(rows_seen(fx->path, "many"), 12);
+	/* A durable commit: the same one write, then its sync. */
+	wal_writes = 0;
+	many.prefix = "durable";
+	assert_int_equal(tx_run(fx->st, DUR_FULL, rows_tx, &many), SL_OK);
+	assert_int_equal(wal_writes, 1);
+	assert_int_equal(rows_seen(fx->path, "durable"), 12);
+}
+
+/* A transaction rolled back leaves nothing, and the next commit is whole. */
+static void
+test_rollback_leaves_nothing(void **state)
+{
+	struct wal_fx *fx = *state;
+	struct rows bad = { "bad", 12, 900, true }, good = { "good", 3, 900, false };
+
+	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &bad), SL_EINVAL);
+	assert_int_equal(rows_seen(fx->path, "bad"), 0);
+	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &good), SL_OK);
+	assert_int_equal(rows_seen(fx->path, "good"), 3);
+	assert_int_equal(rows_seen(fx->path, "bad"), 0);
+}
+
+/* More than the 120 KiB buffer: written in pieces, all of it kept, also
+ * after the store is closed (the last close checkpoints) and opened. */
+static void
+test_large_transaction(void **state)
+{
+	struct wal_fx *fx = *state;
+	struct rows big = { "big", 600, 3000, false };
+	struct store_options o = { .so_path = fx->path, .so_busy_timeout_ms = 5000, .so_pool = 2 };
+	struct sl_err err = { 0 };
+
+	wal_writes = 0;
+	wal_bytes = 0;
+	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &big), SL_OK);
+	/* Pieces: no write of the platform's VFS takes more than 128 KiB.
+	 * (A transaction that spills SQLite's page cache also rewrites
+	 * frames in place, each a write of its own: still fewer writes than
+	 * the platform's two per frame.) */
+	assert_true(wal_bytes > (sqlite3_int64)1024 * 1024);
+	assert_true(wal_writes >= wal_bytes / ((sqlite3_int64)128 * 1024));
+	assert_true(wal_writes < 2 * (wal_bytes / FRAME_BYTES));
+	assert_int_equal(rows_seen(fx->path, "big"), 600);
+	store_close(fx->st);
+	fx->st = store_open(&o, &err);
+	assert_non_null(fx->st);
+	assert_int_equal(rows_seen(fx->path, "big"), 600);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_is_one_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_transaction, setup, teardown),
+	};
+
+	count_vfs_register();
+	sl_log_set_level(SL_LOG_WARN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
