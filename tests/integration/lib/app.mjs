@@ -30,6 +30,9 @@ export function runApp({ server, ca, state }, args, input = '') {
       try { json = JSON.parse(stdout.trim().split('\n').pop()); } catch { /* text output */ }
       resolve({ code, stdout, stderr, json });
     });
+    // A process that exits before reading its input (an error it printed)
+    // must fail on its exit status and stderr, not on EPIPE.
+    p.stdin.on('error', () => {});
     p.stdin.end(input);
   });
 }
