@@ -84,11 +84,13 @@ finish() {
 SLOW_FILES="eid-revocation daemon sidrp-api smartid-register app-cli proofing-code smartid-app smartid-login
 pki-smartid sidrp-rp-errors operator smartid-rpapi-app nodes smartid-keygen conformance-basic eid-refusals rp-cli"
 integration_files() {
-	for n in $SLOW_FILES; do
+	# shellcheck disable=SC2086 # the names are words
+	set -- $SLOW_FILES
+	for n in "$@"; do
 		[ -f "tests/integration/$n.test.mjs" ] && echo "tests/integration/$n.test.mjs"
 	done
 	for f in tests/integration/*.test.mjs; do
-		case " $(echo $SLOW_FILES) " in
+		case " $* " in
 		*" $(basename "$f" .test.mjs) "*) ;;
 		*) echo "$f" ;;
 		esac
