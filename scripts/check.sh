@@ -50,7 +50,8 @@ run_unit() {
 
 # in_background LABEL COMMAND...: run a test function (run_unit) in a
 # subshell with counts of its own, its output kept in $work/LABEL.out;
-# finish LABEL PID prints that output and adds the counts.  A subshell
+# finish LABEL PID prints that output, the time it ended (did the phase
+# wait for it?), and adds the counts.  A subshell
 # that dies before writing its counts is one failure.  Its unit tests run
 # at nice 10: the phase they run beside has timing checks (long-polls,
 # countdowns, lifetimes) that want the cores first.
@@ -61,7 +62,7 @@ in_background() {
 		passed=0 failed=0 skipped=0
 		unit_nice=10
 		"$@" >"$bg.out" 2>&1
-		echo "$passed $failed $skipped" >"$bg.counts"
+		echo "$passed $failed $skipped $(date +%T)" >"$bg.counts"
 	) &
 }
 
@@ -69,7 +70,8 @@ finish() {
 	wait "$2"
 	cat "$work/$1.out" 2>/dev/null
 	if [ -s "$work/$1.counts" ]; then
-		read -r p f s <"$work/$1.counts"
+		read -r p f s at <"$work/$1.counts"
+		echo "$1: ended at $at"
 		add "$p" "$f" "$s"
 	else
 		echo "$1: did not finish"
