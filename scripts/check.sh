@@ -1,16 +1,18 @@
 #!/bin/sh
 # check.sh BUILD SAN — every test of every kind, with one closing line
 # "N passed, N failed[, N skipped]" that counts each test case:
-#   1. unit tests (cmocka), development build; the store's suites again on
-#      PostgreSQL
-#   2. integration tests (node:test + openid-client against a real sleuteld)
-#      on SQLite
-#   3. browser tests (Debian Chromium via playwright-core, axe)
-#   4. the sanitizer build (address,undefined): unit tests, and the
-#      integration tests again on PostgreSQL, so that the whole suite runs
-#      on both engines without a phase of its own
-#   5. each libFuzzer target for FUZZ_SECONDS on its corpus (clang build),
+#   1. integration tests (node:test + openid-client against a real sleuteld)
+#      on SQLite; beside them the unit tests (cmocka) of the development
+#      build, and the store's suites again on PostgreSQL
+#   2. browser tests (Debian Chromium via playwright-core, axe); beside
+#      them the unit tests of the sanitizer build (address,undefined)
+#   3. the integration tests again on PostgreSQL on the sanitizer build, so
+#      that the whole suite runs on both engines without a phase of its own
+#   4. each libFuzzer target for FUZZ_SECONDS on its corpus (clang build),
 #      FUZZ_JOBS (default: the number of cores) at a time
+# What runs "beside" a phase runs in the background while the phase's own
+# tests mostly wait on their servers; its lines are printed, and its counts
+# added, when both are done.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -27,13 +29,13 @@ add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + $
 
 # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)";
 # a binary that dies before its summary counts as one failure.
-# run_unit LABEL BUILD [NAME-PATTERN]
+# run_unit LABEL BUILD [NAME-PATTERN]; $unit_nice: their niceness
 run_unit() {
 	label=$1
 	build=$2
 	for t in $(find "$build/tests" -type f -name "${3:-test_*}" -perm -u+x | sort); do
 		out="$work/$(basename "$t").$label.log"
-		"$t" >"$out" 2>&1
+		nice -n "${unit_nice:-0}" "$t" >"$out" 2>&1
 		rc=$?
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
@@ -46,11 +48,62 @@ run_unit() {
 	done
 }
 
+# in_background LABEL COMMAND...: run a test function (run_unit) in a
+# subshell with counts of its own, its output kept in $work/LABEL.out;
+# finish LABEL PID prints that output, the time it ended (did the phase
+# wait for it?), and adds the counts.  A subshell
+# that dies before writing its counts is one failure.  Its unit tests run
+# at nice 10: the phase they run beside has timing checks (long-polls,
+# countdowns, lifetimes) that want the cores first.
+in_background() {
+	(
+		bg=$work/$1 # before the command: run_unit sets its own $label
+		shift
+		passed=0 failed=0 skipped=0
+		unit_nice=10
+		"$@" >"$bg.out" 2>&1
+		echo "$passed $failed $skipped $(date +%T)" >"$bg.counts"
+	) &
+}
+
+finish() {
+	wait "$2"
+	cat "$work/$1.out" 2>/dev/null
+	if [ -s "$work/$1.counts" ]; then
+		read -r p f s at <"$work/$1.counts"
+		echo "$1: ended at $at"
+		add "$p" "$f" "$s"
+	else
+		echo "$1: did not finish"
+		add 0 1
+	fi
+}
+
+# The integration files that take longest, longest first (measured on the
+# sanitizer build): node --test starts files in the order given, so these
+# start at once and the phase does not end on one long file alone.  The
+# others follow in name order; a file missing here only starts later.
+SLOW_FILES="eid-revocation daemon sidrp-api smartid-register app-cli proofing-code smartid-app smartid-login
+pki-smartid sidrp-rp-errors operator smartid-rpapi-app nodes smartid-keygen conformance-basic eid-refusals rp-cli"
+integration_files() {
+	# shellcheck disable=SC2086 # the names are words
+	set -- $SLOW_FILES
+	for n in "$@"; do
+		[ -f "tests/integration/$n.test.mjs" ] && echo "tests/integration/$n.test.mjs"
+	done
+	for f in tests/integration/*.test.mjs; do
+		case " $* " in
+		*" $(basename "$f" .test.mjs) "*) ;;
+		*) echo "$f" ;;
+		esac
+	done
+}
+
 # node --test with a TAP copy to count from: LABEL JOBS FILES...  Each
 # test file starts its own servers on free ports, so integration files run
-# two at a time (INTEGRATION_JOBS): most of their time is waiting, and the
-# suite takes a third less.  Browser files stay one at a time: Chromium
-# wants the cores, and their timing checks (countdowns, QR slots) with it.
+# several at a time (INTEGRATION_JOBS, SAN_INTEGRATION_JOBS): most of their
+# time is waiting.  Browser files stay one at a time: Chromium wants the
+# cores, and their timing checks (countdowns, QR slots) with it.
 run_node() {
 	label=$1
 	jobs=$2
@@ -96,6 +149,8 @@ export SLEUTEL_TEST_PG
 # The sanitizer and fuzz trees build in the background, at the lowest
 # priority, while the development build's tests run: those mostly wait on
 # their servers, and a nice 19 build only takes the cores they leave idle.
+# The sanitizer tree is needed first (its unit tests start as soon as it is
+# built), the fuzz tree only at the end.
 # (setup and build: status into $work/san.rc and $work/fuzz.rc)
 build_trees() {
 	if [ ! -f "$SAN/build.ninja" ]; then
@@ -115,54 +170,87 @@ build_trees() {
 build_trees &
 trees_pid=$!
 
-echo "== unit tests (sqlite) $(date +%T)"
-run_unit dev "$BUILD"
-
-# The store's suites on PostgreSQL run beside the integration tests: they
+# The store's suites on PostgreSQL (in a subshell: the engine is theirs),
+# those whose place in name order is N modulo M (unit_store_pg N M): they
 # wait on the database server most of the time (a schema and its migration
-# per test), and the integration files wait on their daemons.  Their
-# counts are added when both are done.
-(
-	passed=0 failed=0
-	export SLEUTEL_TEST_ENGINE=postgresql
-	run_unit dev-pg "$BUILD" 'test_store*' >"$work/dev-pg.out" 2>&1
-	echo "$passed $failed" >"$work/dev-pg.counts"
-) &
-store_pg_pid=$!
+# per test), so M of them run at once.
+unit_store_pg() {
+	SLEUTEL_TEST_ENGINE=postgresql
+	export SLEUTEL_TEST_ENGINE
+	i=0
+	for st in $(find "$BUILD/tests" -type f -name 'test_store*' -perm -u+x | sort); do
+		[ $((i % $2)) -eq "$1" ] && run_unit dev-pg "$BUILD" "$(basename "$st")"
+		i=$((i + 1))
+	done
+}
 
-echo "== integration tests (sqlite) $(date +%T)"
-SLEUTEL_BUILD="$ROOT/$BUILD" run_node integration "${INTEGRATION_JOBS:-2}" tests/integration/*.test.mjs
+# The sanitizer build's unit tests, as soon as that tree is built (the fuzz
+# tree goes on building behind them); a failed build is one failure here.
+unit_san() {
+	while [ ! -s "$work/san.rc" ] && kill -0 "$trees_pid" 2>/dev/null; do sleep 1; done
+	if [ "$(cat "$work/san.rc" 2>/dev/null)" != 0 ]; then
+		tail -n 40 "$work/san-build.log"
+		echo "unit (asan): the sanitizer build failed"
+		add 0 1
+		return
+	fi
+	sh scripts/link-share.sh "$SAN"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	export ASAN_OPTIONS UBSAN_OPTIONS
+	run_unit asan "$SAN"
+}
 
+# Phase 1: the integration tests on SQLite, three files at a time: they
+# wait on their daemons most of the time.  Beside them the development
+# build's unit tests (one busy core at most) and the store's suites on
+# PostgreSQL (they wait on the database server: a schema and its migration
+# per test); the sanitizer and fuzz trees build behind all of them at nice
+# 19.
+echo "== integration tests (sqlite); unit tests (sqlite, and the store's on postgresql) beside them $(date +%T)"
+in_background unit-dev run_unit dev "$BUILD"
+unit_dev_pid=$!
+in_background unit-dev-pg0 unit_store_pg 0 3
+store_pg0=$!
+in_background unit-dev-pg1 unit_store_pg 1 3
+store_pg1=$!
+in_background unit-dev-pg2 unit_store_pg 2 3
+store_pg2=$!
+# shellcheck disable=SC2046 # the file names have no spaces
+SLEUTEL_BUILD="$ROOT/$BUILD" run_node integration "${INTEGRATION_JOBS:-3}" $(integration_files)
+echo "== unit tests (sqlite), run beside them"
+finish unit-dev "$unit_dev_pid"
 echo "== unit tests of the store (postgresql), run beside them"
-wait "$store_pg_pid"
-cat "$work/dev-pg.out"
-if [ -s "$work/dev-pg.counts" ]; then
-	read -r p f <"$work/dev-pg.counts"
-	add "$p" "$f"
-else
-	echo "unit (dev-pg): did not finish"
-	add 0 1
-fi
+finish unit-dev-pg0 "$store_pg0"
+finish unit-dev-pg1 "$store_pg1"
+finish unit-dev-pg2 "$store_pg2"
 
-echo "== browser tests (sqlite) $(date +%T)"
+# Phase 2: the browser tests, one file at a time (Chromium wants the cores,
+# and their timing checks with it), and beside them the sanitizer build's
+# unit tests: one busy core, where the browser files mostly wait on the
+# page, the phone and the server.
+echo "== browser tests (sqlite); the sanitizer build's unit tests beside them $(date +%T)"
+in_background unit-asan unit_san
+unit_asan_pid=$!
 mkdir -p tests/artifacts/browser
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser 1 tests/browser/*.test.mjs
+echo "== unit tests of the sanitizer build (address, undefined), run beside them"
+finish unit-asan "$unit_asan_pid"
 
-echo "== sanitizer build (address, undefined): unit (sqlite), integration (postgresql) $(date +%T)"
-wait "$trees_pid"
+# Phase 3: the integration tests again, on PostgreSQL, on the sanitizer
+# build (its unit tests above count a failed build).
+echo "== sanitizer build (address, undefined): integration (postgresql) $(date +%T)"
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
-	sh scripts/link-share.sh "$SAN"
-	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	run_unit asan "$SAN"
-	# Three at a time: nothing builds behind them any more, and the files
-	# wait on their servers most of the time (251 s at two, 198 s at three).
+	# Three at a time, the longest files first: the files wait on their
+	# servers most of the time (251 s at two, 198 s at three); only the fuzz
+	# tree, at nice 19, may still build behind them.
 	export SLEUTEL_TEST_ENGINE=postgresql
-	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan-pg "${SAN_INTEGRATION_JOBS:-3}" tests/integration/*.test.mjs
+	# shellcheck disable=SC2046
+	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan-pg "${SAN_INTEGRATION_JOBS:-3}" $(integration_files)
 	unset SLEUTEL_TEST_ENGINE
-else
-	tail -n 40 "$work/san-build.log"
-	add 0 1
 fi
+
+wait "$trees_pid"
 
 echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS} s each) $(date +%T)"
 # One libFuzzer run of target $1 into $work/$1.log, its exit status into
