@@ -248,19 +248,19 @@ struct logins {
 };
 
 static int
-login_take(const struct store_audit_row *r, void *arg)
+login_take(const struct store_audit_entry *r, void *arg)
 {
 	struct logins *ls = arg;
 	struct login *lg = &ls->lgs_items[ls->lgs_n];
 
 	if (ls->lgs_n == ACCOUNT_HISTORY_MAX)
 		return SL_OK;
-	lg->lg_time = r->ar_time;
-	lg->lg_ok = r->ar_result != NULL && strcmp(r->ar_result, "ok") == 0;
-	sl_strlcpy(lg->lg_reason, lg->lg_ok || r->ar_result == NULL ? "" : r->ar_result, sizeof(lg->lg_reason));
-	sl_strlcpy(lg->lg_client, r->ar_client_id ? r->ar_client_id : "", sizeof(lg->lg_client));
-	sl_strlcpy(lg->lg_key, r->ar_key ? r->ar_key : "", sizeof(lg->lg_key));
-	sl_strlcpy(lg->lg_ip, r->ar_ip ? r->ar_ip : "-", sizeof(lg->lg_ip));
+	lg->lg_time = r->ae_time;
+	lg->lg_ok = r->ae_result != NULL && strcmp(r->ae_result, "ok") == 0;
+	sl_strlcpy(lg->lg_reason, lg->lg_ok || r->ae_result == NULL ? "" : r->ae_result, sizeof(lg->lg_reason));
+	sl_strlcpy(lg->lg_client, r->ae_client_id ? r->ae_client_id : "", sizeof(lg->lg_client));
+	sl_strlcpy(lg->lg_key, r->ae_key ? r->ae_key : "", sizeof(lg->lg_key));
+	sl_strlcpy(lg->lg_ip, r->ae_ip ? r->ae_ip : "-", sizeof(lg->lg_ip));
 	ls->lgs_n++;
 	return SL_OK;
 }

@@ -1,5 +1,7 @@
 /*
- * audit.c — the audit trail read in order, for `sleutel audit export`.
+ * audit.c — the audit trail read back: in order, for `sleutel audit
+ * export`, and one person's login history, for the account page; one row
+ * record (store_audit_entry) and one reader for both.
  * Rows are appended by oidc.c (store_audit_add, store_login_issue) and
  * never changed (triggers refuse UPDATE and DELETE on both engines).  The
  * export reads them in pages keyed by seq, so a long trail is streamed
@@ -40,6 +42,18 @@ audit_range_row(struct stmt *s, void *ctx)
 	e.ae_ip = col_str(s, 7);
 	e.ae_detail = col_str(s, 8);
 	return v->fn(&e, v->arg);
+}
+
+int
+store_audit_each_person(struct store *st, const char *person_id, int limit,
+	int (*fn)(const struct store_audit_entry *, void *), void *arg)
+{
+	const struct bind b[] = { BT(person_id), BI(limit) };
+	struct audit_range_visit v = { fn, arg };
+
+	if (person_id == NULL || limit < 1)
+		return SL_EINVAL;
+	return read_each(st, Q_AUDIT_PERSON, b, NBIND(b), audit_range_row, &v);
 }
 
 int

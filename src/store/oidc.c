@@ -88,7 +88,7 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[Q_AUDIT_COUNT] = "SELECT count(*) FROM audit WHERE event = ?1 AND (?2 IS NULL OR result = ?2)",
-	[Q_AUDIT_PERSON] = "SELECT time, event, result, client_id, key, ip, detail FROM audit"
+	[Q_AUDIT_PERSON] = "SELECT seq, time, event, result, person_id, client_id, key, ip, detail FROM audit"
 			   " WHERE person_id = ?1 AND event = 'login' ORDER BY seq DESC LIMIT ?2",
 };
 
@@ -1275,40 +1275,6 @@ store_audit_count(struct store *st, const char *event, const char *result, int64
 	stmt_reset(s);
 	conn_put(st, c);
 	return rc;
-}
-
-struct audit_visit {
-	int (*fn)(const struct store_audit_row *, void *);
-	void *arg;
-};
-
-/* The row's text points into the statement: valid during the call only. */
-static int
-audit_row(struct stmt *s, void *ctx)
-{
-	const struct audit_visit *v = ctx;
-	struct store_audit_row row;
-
-	row.ar_time = col_int(s, 0);
-	row.ar_event = col_str(s, 1);
-	row.ar_result = col_str(s, 2);
-	row.ar_client_id = col_str(s, 3);
-	row.ar_key = col_str(s, 4);
-	row.ar_ip = col_str(s, 5);
-	row.ar_detail = col_str(s, 6);
-	return v->fn(&row, v->arg);
-}
-
-int
-store_audit_each_person(struct store *st, const char *person_id, int limit,
-	int (*fn)(const struct store_audit_row *, void *), void *arg)
-{
-	const struct bind b[] = { BT(person_id), BI(limit) };
-	struct audit_visit v = { fn, arg };
-
-	if (person_id == NULL || limit < 1)
-		return SL_EINVAL;
-	return read_each(st, Q_AUDIT_PERSON, b, NBIND(b), audit_row, &v);
 }
 
 /* ---- housekeeping ---- */

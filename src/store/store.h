@@ -351,20 +351,6 @@ int store_jti_use(struct store *st, const char *client_id, const char *jti, int6
 int store_audit_add(struct store *st, const struct store_audit *a);
 int store_audit_count(struct store *st, const char *event, const char *result, int64_t *n);
 
-/* Login history of one person, newest first, at most `limit` rows
- * (events "login" with any result); fn's record is borrowed. */
-struct store_audit_row {
-	int64_t ar_time;
-	const char *ar_event;
-	const char *ar_result;
-	const char *ar_client_id;
-	const char *ar_key;
-	const char *ar_ip;
-	const char *ar_detail;
-};
-int store_audit_each_person(struct store *st, const char *person_id, int limit,
-	int (*fn)(const struct store_audit_row *, void *), void *arg);
-
 /* The whole audit trail in order, for export (audit.c): rows with
  * seq > after_seq and since <= time < until (0: no bound), oldest first,
  * at most `limit` (1..STORE_AUDIT_PAGE_MAX); fn's record is borrowed.
@@ -383,6 +369,11 @@ struct store_audit_entry {
 	const char *ae_detail;
 };
 int store_audit_each(struct store *st, int64_t after_seq, int64_t since, int64_t until, int limit,
+	int (*fn)(const struct store_audit_entry *, void *), void *arg);
+
+/* Login history of one person, newest first, at most `limit` rows
+ * (events "login" with any result); fn's record (above) is borrowed. */
+int store_audit_each_person(struct store *st, const char *person_id, int limit,
 	int (*fn)(const struct store_audit_entry *, void *), void *arg);
 
 /* ==== consents (schema 4): what a person agreed to share with a client ==== */

@@ -1433,16 +1433,16 @@ struct hist {
 };
 
 static int
-collect_hist(const struct store_audit_row *r, void *arg)
+collect_hist(const struct store_audit_entry *r, void *arg)
 {
 	struct hist *h = arg;
 
 	if (h->h_n >= 8)
 		return SL_ETOOBIG;
-	assert_string_equal(r->ar_event, "login");
-	assert_true(r->ar_time > 0);
-	snprintf(h->h_detail[h->h_n], sizeof(h->h_detail[0]), "%s", r->ar_detail ? r->ar_detail : "");
-	snprintf(h->h_result[h->h_n], sizeof(h->h_result[0]), "%s", r->ar_result);
+	assert_string_equal(r->ae_event, "login");
+	assert_true(r->ae_time > 0);
+	snprintf(h->h_detail[h->h_n], sizeof(h->h_detail[0]), "%s", r->ae_detail ? r->ae_detail : "");
+	snprintf(h->h_result[h->h_n], sizeof(h->h_result[0]), "%s", r->ae_result);
 	h->h_n++;
 	return SL_OK;
 }
