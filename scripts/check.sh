@@ -295,6 +295,19 @@ else
 	add 0 1
 fi
 
+# The failed Node tests once more, each with its diagnostics (at most 40
+# lines), right above the count: the end of the log is what a CI page
+# shows first.
+if [ "$failed" -gt 0 ]; then
+	for tap in "$work"/*.tap; do
+		[ -f "$tap" ] || continue
+		awk -v label="$(basename "$tap" .tap)" '
+			/^ *not ok / { n = 0; show = 1; print "== " label ": " $0; next }
+			show && /^ *\.\.\.$/ { show = 0; next }
+			show && n < 40 { print; n++ }' "$tap"
+	done
+fi
+
 stop_pg
 rm -rf "$work"
 if [ "$skipped" -gt 0 ]; then

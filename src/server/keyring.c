@@ -245,10 +245,17 @@ keyring_signer(struct server *srv, const char *alg)
 	struct keyring_entry *best = NULL;
 	int64_t now = sl_now();
 
+	/* The current key (not retired) signs once its use_after has come;
+	 * until then, of the keys it retired, the one that signed last.  Not
+	 * the greatest use_after alone: two rotations in one second tie, and
+	 * an urgent rotation (delay 0) retires a key still waiting to sign,
+	 * which must then never sign. */
 	for (size_t i = 0; i < kr->kr_count; i++) {
 		struct keyring_entry *e = &kr->kr_keys[i];
 		if (strcmp(jose_key_alg(e->ke_key), alg) != 0 || e->ke_use_after > now)
 			continue;
+		if (e->ke_retire_after == 0)
+			return e->ke_key;
 		if (best == NULL || e->ke_use_after > best->ke_use_after)
 			best = e;
 	}

@@ -260,6 +260,21 @@ test('keys rotate: the new key is published at once and signs only after the del
     assert.equal(kidDuring, oldKid, 'the old key signs until the delay has passed');
     await new Promise((r) => setTimeout(r, Math.max(0, rotatedAt + delayMs + 1200 - Date.now())));
     assert.equal(await kidOf(), newKid, 'the new key signs after the delay');
+    // An urgent rotation: a key still waiting to sign (delay 3600) is
+    // replaced by two rotations with no delay, within a second of each
+    // other most often.  The last one signs at once, not its twin of the
+    // same second (and the waiting key, retired, never will).
+    const current = async (delay) => JSON.parse(await server.cli('keys', 'rotate', '--publish-delay', delay, '--json'))
+      .find((k) => k.alg === 'ES256' && k.retire_after === 0);
+    await current('3600');
+    await current('0');
+    const last = await current('0');
+    server.proc.kill('SIGHUP');
+    for (let i = 0; i < 100; i++) {
+      if ((await (await fetch(`${server.base}/jwks`)).json()).keys.some((k) => k.kid === last.kid)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await kidOf(), last.kid, 'the last rotation signs');
   } finally {
     await server.stop();
   }
