@@ -34,10 +34,11 @@ oidc_par(void *ctx, struct http_request *rq)
 	json_object_del(in, "client_secret");
 	json_object_del(in, "client_assertion");
 	json_object_del(in, "client_assertion_type");
-	redirect_uri = params_str(in, "redirect_uri");
-	uris = json_loads(c.cl_redirect_uris, 0, NULL);
 	memset(&ae, 0, sizeof(ae));
-	if (redirect_uri == NULL || !json_array_has(uris, redirect_uri)) {
+	uris = json_loads(c.cl_redirect_uris, 0, NULL);
+	if (request_object_take(srv, in, &c, &ae) != SL_OK) { /* RFC 9101: its claims are the request */
+		http_send_oauth_error(rq, 400, ae.ae_error, ae.ae_desc);
+	} else if ((redirect_uri = params_str(in, "redirect_uri")) == NULL || !json_array_has(uris, redirect_uri)) {
 		http_send_oauth_error(rq, 400, "invalid_request", "redirect_uri is missing or not registered");
 	} else if (params_validate(srv, in, &c, true, &params, &ae) != SL_OK) {
 		http_send_oauth_error(rq, 400, ae.ae_error, ae.ae_desc);
