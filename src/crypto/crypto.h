@@ -87,8 +87,8 @@ bool jose_jwk_is_enc(json_t *jwk);
 int jose_jwe_key_check(json_t *jwk, const char *alg, struct sl_err *err);
 /* Encrypt `plaintext` to the public JWK as a compact JWE with header
  * {alg, enc, kid (the JWK's), cty (when not NULL)}. malloc'd. */
-char *jose_encrypt(json_t *jwk, const char *alg, const char *enc, const char *cty, const char *plaintext,
-	struct sl_err *err);
+char *jose_encrypt(
+	json_t *jwk, const char *alg, const char *enc, const char *cty, const char *plaintext, struct sl_err *err);
 
 /* ---- X.509 for the local TLS set-up (sleutel init) and the demo PKI ---- */
 struct x509_st;

@@ -685,8 +685,7 @@ jose_jwe_key_check(json_t *jwk, const char *alg, struct sl_err *err)
 }
 
 char *
-jose_encrypt(json_t *jwk, const char *alg, const char *enc, const char *cty, const char *plaintext,
-	struct sl_err *err)
+jose_encrypt(json_t *jwk, const char *alg, const char *enc, const char *cty, const char *plaintext, struct sl_err *err)
 {
 	const char *kid = json_string_value(json_object_get(jwk, "kid"));
 	cjose_header_t *hdr;
