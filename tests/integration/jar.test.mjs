@@ -219,6 +219,10 @@ async function refusalCases(c, key, stranger) {
       /request_uri/],
     ['larger than 8192 bytes', (await roRequest(c, key, { claims: { login_hint: 'x'.repeat(8200) } })).request,
       /8192/],
+    ['jti of 257 characters', (await roRequest(c, key, { claims: { jti: 'j'.repeat(257) } })).request, /jti/],
+    ['jti not a string', (await roRequest(c, key, { claims: { jti: 42 } })).request, /jti/],
+    ['a parameter neither string, number nor JSON', (await roRequest(c, key, { claims: { prompt: true } })).request,
+      /neither a string/],
     ['jti replayed', replayed.request, /used before/],
   ];
 }
