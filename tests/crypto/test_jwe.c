@@ -3,8 +3,10 @@
  * for a client's encryption JWK (jose_jwe_key_check).  Keys are made with
  * cjose; what jose_encrypt writes is opened with cjose and the private key,
  * so a round trip proves the token is a standard JWE, not only that the
- * wrapper agrees with itself.  (The integration test jar.test.mjs opens
- * them with npm jose as well.)
+ * wrapper agrees with itself.  ECDH-ES tokens are opened by npm jose in
+ * jar.test.mjs only: cjose 0.6.2 leaks a byte on every ECDH-ES decryption
+ * (not on encryption, all the server does), which the sanitizer build of
+ * this test would report.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,18 +63,28 @@ round_trip(const char *kind, const char *alg, const char *enc)
 	for (const char *p = jwe; *p; p++)
 		dots += *p == '.';
 	assert_int_equal(dots, 4);
+	hdr = jose_peek_header(jwe);
+	assert_string_equal(json_string_value(json_object_get(hdr, "alg")), alg);
+	assert_string_equal(json_string_value(json_object_get(hdr, "enc")), enc);
+	assert_string_equal(json_string_value(json_object_get(hdr, "cty")), "JWT");
+	assert_string_equal(json_string_value(json_object_get(hdr, "kid")), "enc-1");
+	if (strcmp(alg, "ECDH-ES") == 0) {
+		/* the ephemeral public key, and never a private member */
+		assert_non_null(json_object_get(json_object_get(hdr, "epk"), "x"));
+		assert_null(json_object_get(json_object_get(hdr, "epk"), "d"));
+		json_decref(hdr);
+		free(jwe);
+		json_decref(pub);
+		cjose_jwk_release(priv);
+		return;
+	}
+	json_decref(hdr);
 	in = cjose_jwe_import(jwe, strlen(jwe), &cerr);
 	assert_non_null(in);
 	out = cjose_jwe_decrypt(in, priv, &n, &cerr);
 	assert_non_null(out);
 	assert_int_equal(n, strlen(plain));
 	assert_memory_equal(out, plain, n);
-	hdr = jose_peek_header(jwe);
-	assert_string_equal(json_string_value(json_object_get(hdr, "alg")), alg);
-	assert_string_equal(json_string_value(json_object_get(hdr, "enc")), enc);
-	assert_string_equal(json_string_value(json_object_get(hdr, "cty")), "JWT");
-	assert_string_equal(json_string_value(json_object_get(hdr, "kid")), "enc-1");
-	json_decref(hdr);
 	free(out);
 	cjose_jwe_release(in);
 	/* Another key of the same kind cannot open it. */
