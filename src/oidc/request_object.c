@@ -14,6 +14,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include "oidc_int.h"
 
