@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "client_jose.h"
 #include "../crypto/crypto.h"
 #include "../oidc/scopes.h"
 
@@ -24,13 +25,18 @@ client_usage(void)
 	       "              [--post-logout-redirect-uri URI ...] [--auth METHOD] [--jwks FILE]\n"
 	       "              [--require-par] [--id-token-alg ES256|RS256|PS256] [--sector ID]\n"
 	       "              [--ciba-mode poll|ping [--ciba-endpoint URL]] [--scopes \"SCOPE ...\"] [--json]\n"
+	       "              [--require-signed-request-object] [--id-token-encrypted-response-alg RSA-OAEP|ECDH-ES\n"
+	       "              [--id-token-encrypted-response-enc A128CBC-HS256|A256GCM]]\n"
 	       "       sleutel [--config FILE] client list [--json]\n"
 	       "       sleutel [--config FILE] client show CLIENT_ID [--json]\n"
 	       "       sleutel [--config FILE] client update CLIENT_ID [--scopes \"SCOPE ...\"] [--new-secret] "
-	       "[--json]\n"
+	       "[--[no-]require-signed-request-object] [--json]\n"
 	       "       sleutel [--config FILE] client remove CLIENT_ID\n"
 	       "\nMETHOD is client_secret_basic (default), client_secret_post or private_key_jwt\n"
 	       "(which needs --jwks FILE: the client's public keys, ES256 or PS256).\n"
+	       "--require-signed-request-object: authorization requests only as request objects signed\n"
+	       "with a key of --jwks.  --id-token-encrypted-response-alg: ID tokens encrypted to the\n"
+	       "key of --jwks with use \"enc\" (enc A128CBC-HS256 unless given).\n"
 	       "--ciba-mode lets the client start a CIBA request (\"confirm on your phone\"); ping mode\n"
 	       "needs --ciba-endpoint, the client notification endpoint: https, or http on 127.0.0.1.\n"
 	       "--scopes lists the scopes the client may be granted (default \"openid profile\"): openid\n"
@@ -115,6 +121,7 @@ client_json(const struct store_client *c)
 	json_object_set_new(o, "ciba_mode", c->cl_ciba_mode ? json_string(c->cl_ciba_mode) : json_null());
 	json_object_set_new(o, "ciba_endpoint", c->cl_ciba_endpoint ? json_string(c->cl_ciba_endpoint) : json_null());
 	json_object_set_new(o, "created", json_integer(c->cl_created));
+	client_jose_json(o, c);
 	return o;
 }
 
@@ -153,7 +160,6 @@ print_with_secret(json_t *o, const char *secret, bool json)
 static int
 load_jwks(const char *path, char **out)
 {
-	static const char *const allowed[] = { "ES256", "PS256", NULL };
 	struct sl_err err = { 0 };
 	char *text = NULL;
 	json_t *doc, *k;
@@ -170,12 +176,10 @@ load_jwks(const char *path, char **out)
 	}
 	json_array_foreach(json_object_get(doc, "keys"), i, k)
 	{
-		struct jose_key *key = jose_key_from_jwk(k, allowed, &err);
-		if (key == NULL) {
+		if (client_jwk_check(k, &err) != SL_OK) {
 			json_decref(doc);
 			return cli_error("%s: key %zu: %s", path, i, err.msg);
 		}
-		jose_key_free(key);
 		n++;
 	}
 	if (n == 0) {
@@ -194,6 +198,7 @@ struct add_opts {
 	json_t *ao_uris, *ao_post;
 	bool ao_par;
 	int ao_max_uris; /* [oidc] max_redirect_uris */
+	struct client_jose_opts ao_jose;
 };
 
 static int
@@ -201,8 +206,12 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--json") == 0)
+		int jose = client_jose_option(&ao->ao_jose, argc, argv, &i);
+		if (jose != 0 || strcmp(a, "--json") == 0) {
+			if (jose < 0)
+				return CLI_FAIL;
 			continue;
+		}
 		if (strcmp(a, "--require-par") == 0) {
 			ao->ao_par = true;
 			continue;
@@ -276,8 +285,8 @@ add_check(struct add_opts *ao)
 		strcmp(ao->ao_auth, "private_key_jwt") != 0)
 		return cli_error(
 			"client add: --auth must be client_secret_basic, client_secret_post or private_key_jwt");
-	if ((strcmp(ao->ao_auth, "private_key_jwt") == 0) != (ao->ao_jwks != NULL))
-		return cli_error("client add: --jwks goes with --auth private_key_jwt, and only with it");
+	if (strcmp(ao->ao_auth, "private_key_jwt") == 0 && ao->ao_jwks == NULL)
+		return cli_error("client add: --auth private_key_jwt needs --jwks FILE");
 	if (!jose_alg_supported(ao->ao_alg))
 		return cli_error("client add: --id-token-alg must be ES256, RS256 or PS256");
 	return ciba_check(ao);
@@ -302,6 +311,9 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		rc = add_check(&ao);
 	if (rc == CLI_OK && ao.ao_jwks)
 		rc = load_jwks(ao.ao_jwks, &c.cl_jwks);
+	c.cl_auth_method = (char *)ao.ao_auth;
+	if (rc == CLI_OK)
+		rc = client_jose_apply(&ao.ao_jose, &c);
 	if (rc == CLI_OK)
 		sector = ao.ao_sector ? strdup(ao.ao_sector)
 				      : uri_host(json_string_value(json_array_get(ao.ao_uris, 0)));
@@ -314,7 +326,7 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 			rc = cli_error("redirect URIs on several hosts need --sector (the pairwise subject's scope)");
 		free(h);
 	}
-	if (rc == CLI_OK && !ao.ao_jwks) {
+	if (rc == CLI_OK && strcmp(ao.ao_auth, "private_key_jwt") != 0) {
 		secret = sl_random_id(32);
 		crypto_token_hash(secret, hash);
 		c.cl_secret_hash = hash;
@@ -428,7 +440,7 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 	const char *id = argv[1], *v = NULL;
 	char *scopes = NULL, *secret = NULL;
 	bool new_secret = false;
-	int rc = CLI_OK;
+	int rc = CLI_OK, signed_ro = -1; /* -1: unchanged */
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -437,11 +449,17 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 			new_secret = true;
 			continue;
 		}
+		if (strcmp(argv[i], "--require-signed-request-object") == 0 ||
+			strcmp(argv[i], "--no-require-signed-request-object") == 0) {
+			signed_ro = argv[i][2] == 'r';
+			continue;
+		}
 		if (strcmp(argv[i], "--scopes") != 0 || i + 1 >= argc)
-			return cli_error("client update: only --scopes \"SCOPE ...\" and --new-secret can be changed");
+			return cli_error("client update: only --scopes \"SCOPE ...\", --new-secret and "
+					 "--[no-]require-signed-request-object can be changed");
 		v = argv[++i];
 	}
-	if (v == NULL && !new_secret)
+	if (v == NULL && !new_secret && signed_ro < 0)
 		return cli_error("client update: what to change? (--scopes \"SCOPE ...\", --new-secret)");
 	if (v != NULL && scopes_parse(v, &scopes) != CLI_OK)
 		return CLI_FAIL;
@@ -454,6 +472,8 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 		else
 			cli_audit(cc, "client.update", id, scopes);
 	}
+	if (rc == CLI_OK && signed_ro >= 0)
+		rc = client_jose_set_signed_ro(cc, id, signed_ro == 1);
 	if (rc == CLI_OK && new_secret)
 		rc = client_new_secret(cc, id, &secret);
 	if (rc == CLI_OK)

@@ -72,6 +72,24 @@ int jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys,
 /* The protected header of a compact JWS, unverified (for routing only). */
 json_t *jose_peek_header(const char *compact);
 
+/* ---- JWE to a client's public key (RFC 7516): RSA-OAEP or ECDH-ES key
+ * management, A128CBC-HS256 or A256GCM content encryption. ---- */
+bool jose_jwe_alg_supported(const char *alg);
+bool jose_jwe_enc_supported(const char *enc);
+/* The supported values, NULL-ended (for discovery). */
+const char *const *jose_jwe_algs(void);
+const char *const *jose_jwe_encs(void);
+/* Is this JWK marked for encryption (use "enc")? */
+bool jose_jwk_is_enc(json_t *jwk);
+/* Check a client's public JWK for encryption with `alg` (NULL: its own
+ * alg, else the one its kty implies): use "enc", no private members, the
+ * key type and size the algorithm needs. */
+int jose_jwe_key_check(json_t *jwk, const char *alg, struct sl_err *err);
+/* Encrypt `plaintext` to the public JWK as a compact JWE with header
+ * {alg, enc, kid (the JWK's), cty (when not NULL)}. malloc'd. */
+char *jose_encrypt(
+	json_t *jwk, const char *alg, const char *enc, const char *cty, const char *plaintext, struct sl_err *err);
+
 /* ---- X.509 for the local TLS set-up (sleutel init) and the demo PKI ---- */
 struct x509_st;
 /* Add an extension in OpenSSL's config syntax ("critical,CA:TRUE"),

@@ -20,7 +20,7 @@
 #define JOSE_MAX_KID 256 /* bytes of a key id, with its NUL */
 
 struct jose_key {
-	char jk_alg[8];
+	char jk_alg[16];
 	char jk_kid[JOSE_MAX_KID];
 	EVP_PKEY *jk_pkey; /* NULL for keys imported from a public JWK */
 	cjose_jwk_t *jk_jwk;
@@ -570,4 +570,151 @@ jose_verify(const char *compact, struct jose_key *const *keys, size_t nkeys, jso
 	}
 	*claims = payload;
 	return SL_OK;
+}
+
+/* ---- JWE: encrypting to a client's public key (RFC 7516) ----
+ * What Debian 12's cjose (0.6.2) can do: RSA-OAEP (not RSA-OAEP-256) and
+ * ECDH-ES key management; A128CBC-HS256 and A256GCM content encryption.
+ * RSA1_5 is left out (RFC 8725 §3.2: padding-oracle attacks). */
+
+static const char *const jwe_algs[] = { "RSA-OAEP", "ECDH-ES", NULL };
+static const char *const jwe_encs[] = { "A128CBC-HS256", "A256GCM", NULL };
+
+static bool
+in_list(const char *const *list, const char *s)
+{
+	for (int i = 0; s != NULL && list[i]; i++)
+		if (strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+jose_jwe_alg_supported(const char *alg)
+{
+	return in_list(jwe_algs, alg);
+}
+
+bool
+jose_jwe_enc_supported(const char *enc)
+{
+	return in_list(jwe_encs, enc);
+}
+
+const char *const *
+jose_jwe_algs(void)
+{
+	return jwe_algs;
+}
+
+const char *const *
+jose_jwe_encs(void)
+{
+	return jwe_encs;
+}
+
+bool
+jose_jwk_is_enc(json_t *jwk)
+{
+	const char *use = json_string_value(json_object_get(jwk, "use"));
+
+	return use != NULL && strcmp(use, "enc") == 0;
+}
+
+/* The client's public encryption JWK as a cjose key for `alg` (NULL: the
+ * JWK's own alg, else the one its kty implies), every rule checked. */
+static cjose_jwk_t *
+jwe_key_import(json_t *jwk, const char **alg, struct sl_err *err)
+{
+	static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k", NULL };
+	const char *kty = json_string_value(json_object_get(jwk, "kty"));
+	const char *own = json_string_value(json_object_get(jwk, "alg"));
+	const char *crv = json_string_value(json_object_get(jwk, "crv"));
+	cjose_jwk_t *key;
+	cjose_err cerr;
+	json_t *pub;
+	char *json;
+
+	if (kty == NULL)
+		return sl_fail(err, SL_EINVAL, "JWK without kty"), NULL;
+	if (!jose_jwk_is_enc(jwk))
+		return sl_fail(err, SL_EINVAL, "an encryption JWK must have use \"enc\""), NULL;
+	for (int i = 0; private_members[i]; i++)
+		if (json_object_get(jwk, private_members[i]) != NULL)
+			return sl_fail(err, SL_EINVAL, "a client JWKS must not hold private keys"), NULL;
+	if (own != NULL && !jose_jwe_alg_supported(own))
+		return sl_fail(err, SL_EINVAL, "JWE algorithm %s is not supported (RSA-OAEP, ECDH-ES)", own), NULL;
+	if (*alg != NULL && own != NULL && strcmp(*alg, own) != 0)
+		return sl_fail(err, SL_EINVAL, "the JWK is for %s, not %s", own, *alg), NULL;
+	if (*alg == NULL)
+		*alg = own != NULL ? own : strcmp(kty, "EC") == 0 ? "ECDH-ES" : "RSA-OAEP";
+	if (!jose_jwe_alg_supported(*alg))
+		return sl_fail(err, SL_EINVAL, "JWE algorithm %s is not supported (RSA-OAEP, ECDH-ES)", *alg), NULL;
+	if (strcmp(*alg, "ECDH-ES") == 0 && (strcmp(kty, "EC") != 0 || crv == NULL || strcmp(crv, "P-256") != 0))
+		return sl_fail(err, SL_EINVAL, "ECDH-ES needs an EC P-256 key"), NULL;
+	if (strcmp(*alg, "RSA-OAEP") == 0 && strcmp(kty, "RSA") != 0)
+		return sl_fail(err, SL_EINVAL, "RSA-OAEP needs an RSA key"), NULL;
+	pub = json_deep_copy(jwk);
+	json_object_del(pub, "alg");
+	json_object_del(pub, "use");
+	json_object_del(pub, "key_ops");
+	json = pub ? json_dumps(pub, JSON_COMPACT) : NULL;
+	json_decref(pub);
+	if (json == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory"), NULL;
+	key = cjose_jwk_import(json, strlen(json), &cerr);
+	free(json);
+	if (key == NULL)
+		return sl_fail(err, SL_EINVAL, "bad JWK: %s", cerr.message), NULL;
+	if (strcmp(*alg, "RSA-OAEP") == 0 && cjose_jwk_get_keysize(key, &cerr) < 2048) {
+		cjose_jwk_release(key);
+		return sl_fail(err, SL_EINVAL, "RSA keys must have at least 2048 bits"), NULL;
+	}
+	return key;
+}
+
+int
+jose_jwe_key_check(json_t *jwk, const char *alg, struct sl_err *err)
+{
+	cjose_jwk_t *key = jwe_key_import(jwk, &alg, err);
+
+	if (key == NULL)
+		return err->code;
+	cjose_jwk_release(key);
+	return SL_OK;
+}
+
+char *
+jose_encrypt(json_t *jwk, const char *alg, const char *enc, const char *cty, const char *plaintext, struct sl_err *err)
+{
+	const char *kid = json_string_value(json_object_get(jwk, "kid"));
+	cjose_header_t *hdr;
+	cjose_jwk_t *key;
+	cjose_jwe_t *jwe = NULL;
+	cjose_err cerr;
+	char *ser = NULL, *out = NULL;
+
+	if (alg == NULL || !jose_jwe_enc_supported(enc))
+		return sl_fail(err, SL_EINVAL, "JWE enc %s is not supported", enc ? enc : "(none)"), NULL;
+	key = jwe_key_import(jwk, &alg, err);
+	if (key == NULL)
+		return NULL;
+	hdr = cjose_header_new(&cerr);
+	if (hdr == NULL || !cjose_header_set(hdr, CJOSE_HDR_ALG, alg, &cerr) ||
+		!cjose_header_set(hdr, CJOSE_HDR_ENC, enc, &cerr) ||
+		(kid != NULL && !cjose_header_set(hdr, CJOSE_HDR_KID, kid, &cerr)) ||
+		(cty != NULL && !cjose_header_set(hdr, CJOSE_HDR_CTY, cty, &cerr))) {
+		sl_fail(err, SL_ENOMEM, "out of memory");
+	} else {
+		jwe = cjose_jwe_encrypt(key, hdr, (const uint8_t *)plaintext, strlen(plaintext), &cerr);
+		ser = jwe ? cjose_jwe_export(jwe, &cerr) : NULL;
+		out = ser ? strdup(ser) : NULL;
+		if (out == NULL)
+			sl_fail(err, SL_ECRYPTO, "encryption failed: %s", cerr.message);
+	}
+	free(ser);
+	cjose_jwe_release(jwe);
+	cjose_header_release(hdr);
+	cjose_jwk_release(key);
+	return out;
 }

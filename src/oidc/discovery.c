@@ -67,7 +67,8 @@ oidc_discovery(void *ctx, struct http_request *rq)
 	json_object_set_new(o, "code_challenge_methods_supported", strings(s256));
 	json_object_set_new(o, "claims_supported", strings(claims));
 	json_object_set_new(o, "claims_parameter_supported", json_true());
-	json_object_set_new(o, "request_parameter_supported", json_false());
+	request_object_metadata(o); /* RFC 9101 (request_object.c) */
+	id_token_jwe_metadata(o); /* OIDC Core §10.2 (id_token_jwe.c) */
 	json_object_set_new(o, "request_uri_parameter_supported", json_false());
 	json_object_set_new(o, "require_pushed_authorization_requests", json_false());
 	json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());

@@ -198,7 +198,7 @@ id_token_sign(struct server *srv, const struct store_client *client, json_t *cla
 	keyring_unlock(srv);
 	if (jws == NULL)
 		log_error("cannot sign an ID token with %s", client->cl_id_token_alg);
-	return jws;
+	return id_token_encrypt(client, jws); /* when the client asked for it (id_token_jwe.c) */
 }
 
 void

@@ -41,6 +41,26 @@ char *scope_grant(const char *asked, const char *allowed);
 bool scope_has(const char *scope, const char *word);
 bool json_array_has(json_t *arr, const char *s);
 
+/* request_object.c: signed request objects (RFC 9101) */
+/* The key params_validate finds in a request made of a verified request
+ * object's claims (true; never a string, as a parameter would be). */
+#define OIDC_RO_MARK "request"
+/* When `in` has a `request` parameter, verify it as a request object of
+ * `client` and replace every parameter of `in` by its claims (marked with
+ * OIDC_RO_MARK).  SL_OK (also when there is none), or SL_EINVAL with the
+ * error in *ae (not a redirect: the caller decides) and `in` unchanged. */
+int request_object_take(struct server *srv, json_t *in, const struct store_client *client, struct authz_error *ae);
+/* Discovery's request object members. */
+void request_object_metadata(json_t *o);
+
+/* id_token_jwe.c: encrypted ID tokens */
+/* The signed ID token `jws` (taken: wiped and freed) encrypted for the
+ * client when it registered an encryption alg, else `jws` itself; NULL
+ * when it cannot be encrypted (logged).  malloc'd. */
+char *id_token_encrypt(const struct store_client *client, char *jws);
+/* Discovery's ID token encryption members. */
+void id_token_jwe_metadata(json_t *o);
+
 /* client_auth.c */
 /* Authenticate the client at the token or PAR endpoint.  On failure the
  * error is already sent (401 invalid_client) and SL_EDENIED returned. */

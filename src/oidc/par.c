@@ -18,6 +18,7 @@ oidc_par(void *ctx, struct http_request *rq)
 	const char *repeated, *redirect_uri;
 	json_t *in, *params = NULL, *o, *uris;
 	char endpoint[512], uri[256], *id = NULL, *json = NULL;
+	int rc;
 
 	in = params_collect(rq, &repeated);
 	if (in == NULL) {
@@ -34,12 +35,13 @@ oidc_par(void *ctx, struct http_request *rq)
 	json_object_del(in, "client_secret");
 	json_object_del(in, "client_assertion");
 	json_object_del(in, "client_assertion_type");
+	memset(&ae, 0, sizeof(ae));
+	rc = request_object_take(srv, in, &c, &ae); /* RFC 9101: its claims are the request */
 	redirect_uri = params_str(in, "redirect_uri");
 	uris = json_loads(c.cl_redirect_uris, 0, NULL);
-	memset(&ae, 0, sizeof(ae));
-	if (redirect_uri == NULL || !json_array_has(uris, redirect_uri)) {
+	if (rc == SL_OK && (redirect_uri == NULL || !json_array_has(uris, redirect_uri))) {
 		http_send_oauth_error(rq, 400, "invalid_request", "redirect_uri is missing or not registered");
-	} else if (params_validate(srv, in, &c, true, &params, &ae) != SL_OK) {
+	} else if (rc != SL_OK || params_validate(srv, in, &c, true, &params, &ae) != SL_OK) {
 		http_send_oauth_error(rq, 400, ae.ae_error, ae.ae_desc);
 	} else {
 		id = sl_random_id(32);

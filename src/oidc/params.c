@@ -5,6 +5,8 @@
  * Order matters: until client_id and redirect_uri are known good, an error
  * is shown on a page and never redirected (an open redirector is worse than
  * an unfriendly page); after that, errors go back to the RP.
+ * A signed request object (request_object.c) is verified right after the
+ * client is known, and its claims are then the whole request.
  */
 #include <stdlib.h>
 
@@ -91,25 +93,41 @@ fail(struct authz_error *ae, int status, const char *error, const char *desc)
 	return SL_EINVAL;
 }
 
+static bool
+redirect_registered(const struct store_client *client, const char *redirect_uri)
+{
+	json_t *uris = json_loads(client->cl_redirect_uris, 0, NULL);
+	bool ok = json_array_has(uris, redirect_uri); /* exact string match, RFC 9700 §2.1 */
+
+	json_decref(uris);
+	return ok;
+}
+
 int
 params_client(struct server *srv, json_t *in, struct store_client *client, struct authz_error *ae)
 {
 	const char *client_id = params_str(in, "client_id");
 	const char *redirect_uri = params_str(in, "redirect_uri");
-	json_t *uris;
-	bool ok;
 
 	memset(ae, 0, sizeof(*ae));
 	if (sl_str_empty(client_id))
 		return fail(ae, 400, "invalid_request", "client_id is missing");
 	if (strlen(client_id) > 256 || store_client_get(srv->sv_store, client_id, client) != SL_OK)
 		return fail(ae, 400, "invalid_client", "unknown client_id");
+	if (request_object_take(srv, in, client, ae) != SL_OK) {
+		/* Nothing in a failed object is trusted, but a redirect_uri
+		 * beside it (OIDC Core §6.1) registered for the client is. */
+		if (redirect_uri != NULL && redirect_registered(client, redirect_uri)) {
+			ae->ae_redirect = true;
+			ae->ae_redirect_uri = redirect_uri;
+			ae->ae_state = params_str(in, "state");
+		}
+		return SL_EINVAL;
+	}
+	redirect_uri = params_str(in, "redirect_uri");
 	if (sl_str_empty(redirect_uri))
 		return fail(ae, 400, "invalid_request", "redirect_uri is missing");
-	uris = json_loads(client->cl_redirect_uris, 0, NULL);
-	ok = json_array_has(uris, redirect_uri); /* exact string match, RFC 9700 §2.1 */
-	json_decref(uris);
-	if (!ok)
+	if (!redirect_registered(client, redirect_uri))
 		return fail(ae, 400, "invalid_request", "redirect_uri is not registered for this client");
 	ae->ae_redirect = true;
 	ae->ae_redirect_uri = redirect_uri;
@@ -205,13 +223,18 @@ params_validate(struct server *srv, json_t *in, const struct store_client *clien
 	const char *response_type = params_str(in, "response_type");
 	const char *response_mode = params_str(in, "response_mode");
 	const char *scope = params_str(in, "scope");
+	json_t *mark = json_object_get(in, OIDC_RO_MARK);
 	char *granted;
 	json_t *kept;
 
 	(void)srv;
 	*out = NULL;
-	if (json_object_get(in, "request") != NULL)
-		return fail(ae, 400, "request_not_supported", "request objects are not supported");
+	/* A request object is verified (request_object_take) before this. */
+	if (mark != NULL && !json_is_true(mark))
+		return fail(ae, 400, "invalid_request_object", "the request object was not verified");
+	if (mark == NULL && client->cl_require_signed_ro)
+		return fail(ae, 400, "invalid_request", "this client must send its requests as signed request objects");
+	json_object_del(in, OIDC_RO_MARK); /* not a parameter */
 	if (json_object_get(in, "request_uri") != NULL)
 		return fail(ae, 400, "request_uri_not_supported", "request_uri is only for pushed requests");
 	if (client->cl_require_par && !via_par)

@@ -27,6 +27,7 @@ static const char consent_all_sql[] =
 const char *const store_sql_consent[Q_COUNT] = {
 	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
 	[Q_CLIENT_SECRET] = "UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL",
+	[Q_CLIENT_SIGNED_RO] = "UPDATE clients SET require_signed_ro = ?2 WHERE client_id = ?1",
 	[Q_CONSENT_GET] = "SELECT scopes FROM consents WHERE person_id = ?1 AND client_id = ?2",
 	[Q_CONSENT_PUT] = consent_put_sql,
 	[Q_CONSENT_ALL] = consent_all_sql,
@@ -53,6 +54,16 @@ store_client_set_secret(struct store *st, const char *id, const char *secret_has
 	if (id == NULL || secret_hash == NULL)
 		return SL_EINVAL;
 	return write_one(st, DUR_FULL, Q_CLIENT_SECRET, b, NBIND(b), true);
+}
+
+int
+store_client_set_signed_ro(struct store *st, const char *id, bool required)
+{
+	const struct bind b[] = { BT(id), BI(required) };
+
+	if (id == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_CLIENT_SIGNED_RO, b, NBIND(b), true);
 }
 
 static void

@@ -20,14 +20,17 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_PERSON_GET] = "SELECT id, rrn, given_name, family_name, birthdate, created FROM persons WHERE id = ?1",
 	[Q_CLIENT_ADD] =
 		"INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
-		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes,"
+		" require_signed_ro, id_token_enc_alg, id_token_enc_enc)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 	[Q_CLIENT_GET] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes,"
+			 " require_signed_ro, id_token_enc_alg, id_token_enc_enc"
 			 " FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
-			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes"
+			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes,"
+			 " require_signed_ro, id_token_enc_alg, id_token_enc_enc"
 			 " FROM clients ORDER BY created, client_id",
 	[Q_KEY_ADD] =
 		"INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -44,7 +47,8 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_AR_GET_CLIENT] = "SELECT a.id, a.kind, a.client_id, a.params, a.browser, a.expires, a.status, a.person_id,"
 			    " a.key, a.acr, a.amr, a.auth_time, a.context, c.client_id, c.name, c.secret_hash,"
 			    " c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
-			    " c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes"
+			    " c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes,"
+			    " c.require_signed_ro, c.id_token_enc_alg, c.id_token_enc_enc"
 			    " FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
 			    " WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
 	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
@@ -228,7 +232,8 @@ store_client_add(struct store *st, const struct store_client *cl, struct sl_err 
 		BT(cl->cl_redirect_uris), BT(cl->cl_post_logout_uris ? cl->cl_post_logout_uris : "[]"), BT(cl->cl_jwks),
 		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created),
 		BT(cl->cl_ciba_mode), BT(cl->cl_ciba_endpoint),
-		BT(cl->cl_scopes ? cl->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT) };
+		BT(cl->cl_scopes ? cl->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT), BI(cl->cl_require_signed_ro),
+		BT(cl->cl_id_token_enc_alg), BT(cl->cl_id_token_enc_enc) };
 	int rc = write_one(st, DUR_FULL, Q_CLIENT_ADD, b, NBIND(b), false);
 
 	if (rc == SL_ECONFLICT)
@@ -254,6 +259,9 @@ client_cols(struct stmt *s, int at, struct store_client *out)
 	out->cl_ciba_mode = col_text(s, at + 11);
 	out->cl_ciba_endpoint = col_text(s, at + 12);
 	out->cl_scopes = col_text(s, at + 13);
+	out->cl_require_signed_ro = col_int(s, at + 14) != 0;
+	out->cl_id_token_enc_alg = col_text(s, at + 15);
+	out->cl_id_token_enc_enc = col_text(s, at + 16);
 }
 
 static void
@@ -320,6 +328,8 @@ store_client_clear(struct store_client *cl)
 	free(cl->cl_ciba_mode);
 	free(cl->cl_ciba_endpoint);
 	free(cl->cl_scopes);
+	free(cl->cl_id_token_enc_alg);
+	free(cl->cl_id_token_enc_enc);
 	memset(cl, 0, sizeof(*cl));
 }
 

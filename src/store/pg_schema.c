@@ -215,4 +215,9 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	 * short-lived tables WITHOUT ROWID; a PostgreSQL table is a heap with
 	 * its key index either way. */
 	"DROP INDEX IF EXISTS codes_expires;",
+	/* 13: signed request objects (RFC 9101) required of a client, and the
+	 * JWE alg/enc its ID tokens are encrypted with (NULL: signed only). */
+	"ALTER TABLE clients ADD COLUMN require_signed_ro BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE clients ADD COLUMN id_token_enc_alg TEXT;"
+	"ALTER TABLE clients ADD COLUMN id_token_enc_enc TEXT;",
 };

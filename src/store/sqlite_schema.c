@@ -230,4 +230,9 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE rate_limits_v12 RENAME TO rate_limits;"
 	"CREATE INDEX rate_limits_expires ON rate_limits(expires);"
 	"DROP INDEX IF EXISTS codes_expires;",
+	/* 13: signed request objects (RFC 9101) required of a client, and the
+	 * JWE alg/enc its ID tokens are encrypted with (NULL: signed only). */
+	"ALTER TABLE clients ADD COLUMN require_signed_ro INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE clients ADD COLUMN id_token_enc_alg TEXT;"
+	"ALTER TABLE clients ADD COLUMN id_token_enc_enc TEXT;",
 };

@@ -32,7 +32,7 @@
  * accounts, devices, keys, registrations, visits, requests; 10: the
  * Smart-ID RP API; 11: rate-limit windows shared by every node; 12: small
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -55,13 +55,16 @@ struct store_client {
 	char *cl_auth_method; /* client_secret_basic | client_secret_post | private_key_jwt */
 	char *cl_redirect_uris; /* JSON array */
 	char *cl_post_logout_uris; /* JSON array */
-	char *cl_jwks; /* JSON {"keys":[...]} for private_key_jwt, else NULL */
+	char *cl_jwks; /* JSON {"keys":[...]}: private_key_jwt, request objects, ID token encryption; or NULL */
 	char *cl_id_token_alg; /* ES256 | RS256 | PS256 */
 	char *cl_sector; /* pairwise sector identifier */
 	bool cl_require_par;
 	char *cl_ciba_mode; /* CIBA token delivery: "poll", "ping", or NULL (no CIBA) */
 	char *cl_ciba_endpoint; /* ping: backchannel_client_notification_endpoint */
 	char *cl_scopes; /* the scopes it may be granted, space-separated; NULL on add: the default */
+	bool cl_require_signed_ro; /* authorization requests only as signed request objects (RFC 9101) */
+	char *cl_id_token_enc_alg; /* JWE alg ID tokens are encrypted with (RSA-OAEP, ECDH-ES), or NULL */
+	char *cl_id_token_enc_enc; /* JWE enc with it (A128CBC-HS256, A256GCM); NULL without */
 	int64_t cl_created;
 };
 
@@ -203,6 +206,9 @@ int store_client_set_scopes(struct store *st, const char *id, const char *scopes
  * SL_ENOTFOUND when unknown or when the client has no secret
  * (private_key_jwt). */
 int store_client_set_secret(struct store *st, const char *id, const char *secret_hash);
+/* Whether the client must send signed request objects; SL_ENOTFOUND when
+ * there is no such client. */
+int store_client_set_signed_ro(struct store *st, const char *id, bool required);
 /* Calls fn for each client, ordered by creation; fn's record is borrowed. */
 int store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg);
 void store_client_clear(struct store_client *c);

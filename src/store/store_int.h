@@ -109,6 +109,7 @@ enum stmt_id {
 	/* consent.c: client scopes and secret, and consents */
 	Q_CLIENT_SCOPES,
 	Q_CLIENT_SECRET,
+	Q_CLIENT_SIGNED_RO,
 	Q_CONSENT_GET,
 	Q_CONSENT_PUT,
 	Q_CONSENT_ALL,

@@ -383,16 +383,20 @@ test('oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported'
   assertErrorRedirect(server, res, { error: 'request_uri_not_supported', state: req.state });
 });
 
+// Request objects are supported signed only (ES256, PS256: jar.test.mjs):
+// an unsigned one is refused with invalid_request_object, redirected to the
+// registered redirect_uri given beside it.
 test('oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported', async () => {
   const disco = await (await fetch(`${server.base}/.well-known/openid-configuration`)).json();
-  assert.equal(disco.request_parameter_supported, false);
+  assert.equal(disco.request_parameter_supported, true);
+  assert.ok(!disco.request_object_signing_alg_values_supported.includes('none'));
   const { c, config } = await registerRp(server);
   const req = await authRequest(config);
   const request = new jose.UnsecuredJWT({ ...req.params, iss: c.client_id, aud: server.issuer }).encode();
   const url = new URL(req.url);
   url.searchParams.set('request', request);
   const res = await new Agent().get(url.href);
-  assertErrorRedirect(server, res, { error: 'request_not_supported', state: req.state });
+  assertErrorRedirect(server, res, { error: 'invalid_request_object', state: req.state });
 });
 
 test('oidcc-claims-essential', async () => {
@@ -404,9 +408,9 @@ test('oidcc-claims-essential', async () => {
   assert.equal(info.family_name, undefined, 'only what was asked');
 });
 
-// With request objects unsupported, a request object naming another
-// redirect_uri is refused (request_not_supported), and the refusal goes to
-// the redirect_uri of the query, never to the one inside the object.
+// An unsigned request object naming another redirect_uri is refused
+// (invalid_request_object), and the refusal goes to the redirect_uri of
+// the query, never to the one inside the object.
 test('oidcc-ensure-request-object-with-redirect-uri', async () => {
   const { c, config } = await registerRp(server);
   const req = await authRequest(config, { redirect_uri: RP_CB });
@@ -415,7 +419,7 @@ test('oidcc-ensure-request-object-with-redirect-uri', async () => {
   const url = new URL(req.url);
   url.searchParams.set('request', request);
   const res = await new Agent().get(url.href);
-  assertErrorRedirect(server, res, { error: 'request_not_supported', state: req.state, redirectUri: RP_CB });
+  assertErrorRedirect(server, res, { error: 'invalid_request_object', state: req.state, redirectUri: RP_CB });
 });
 
 test('oidcc-refresh-token', async () => {

@@ -825,21 +825,22 @@ test_session_put_get_end(void **state)
 /* Schema 12, undone: the tables as version 11 made them (rowid tables,
  * the codes' expiry index). */
 static const char schema_v12_undo_sqlite[] =
-	"CREATE TABLE s11 (id TEXT PRIMARY KEY, person_id TEXT NOT NULL, acr TEXT, amr TEXT,"
-	" auth_time INTEGER NOT NULL, expires INTEGER NOT NULL);"
-	"INSERT INTO s11 SELECT id, person_id, acr, amr, auth_time, expires FROM sessions;"
-	"DROP TABLE sessions; ALTER TABLE s11 RENAME TO sessions;"
-	"CREATE TABLE j11 (client_id TEXT NOT NULL, jti TEXT NOT NULL, expires INTEGER NOT NULL,"
-	" PRIMARY KEY (client_id, jti));"
-	"INSERT INTO j11 SELECT client_id, jti, expires FROM jti_seen;"
-	"DROP TABLE jti_seen; ALTER TABLE j11 RENAME TO jti_seen;"
-	"CREATE TABLE r11 (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL);"
-	"INSERT INTO r11 SELECT key, count, expires FROM rate_limits;"
-	"DROP TABLE rate_limits; ALTER TABLE r11 RENAME TO rate_limits;"
-	"CREATE INDEX rate_limits_expires ON rate_limits(expires);"
-	"CREATE INDEX codes_expires ON codes(expires);"
-	"PRAGMA user_version = 11;";
-static const char schema_v12_undo_pg[] = "CREATE INDEX codes_expires ON codes(expires); PRAGMA user_version = 11;";
+	SCHEMA_V13_UNDO "CREATE TABLE s11 (id TEXT PRIMARY KEY, person_id TEXT NOT NULL, acr TEXT, amr TEXT,"
+			" auth_time INTEGER NOT NULL, expires INTEGER NOT NULL);"
+			"INSERT INTO s11 SELECT id, person_id, acr, amr, auth_time, expires FROM sessions;"
+			"DROP TABLE sessions; ALTER TABLE s11 RENAME TO sessions;"
+			"CREATE TABLE j11 (client_id TEXT NOT NULL, jti TEXT NOT NULL, expires INTEGER NOT NULL,"
+			" PRIMARY KEY (client_id, jti));"
+			"INSERT INTO j11 SELECT client_id, jti, expires FROM jti_seen;"
+			"DROP TABLE jti_seen; ALTER TABLE j11 RENAME TO jti_seen;"
+			"CREATE TABLE r11 (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL);"
+			"INSERT INTO r11 SELECT key, count, expires FROM rate_limits;"
+			"DROP TABLE rate_limits; ALTER TABLE r11 RENAME TO rate_limits;"
+			"CREATE INDEX rate_limits_expires ON rate_limits(expires);"
+			"CREATE INDEX codes_expires ON codes(expires);"
+			"PRAGMA user_version = 11;";
+static const char schema_v12_undo_pg[] =
+	SCHEMA_V13_UNDO "CREATE INDEX codes_expires ON codes(expires); PRAGMA user_version = 11;";
 
 /* A version 11 database migrates to 12 with its rows: sessions, seen jtis
  * and rate-limit windows are copied into their new tables (SQLite: WITHOUT
@@ -874,7 +875,6 @@ test_v11_rows_survive_v12(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 12);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE name = 'codes_expires'"), 0);
 	if (!fx_pg())
 		assert_int_equal(
@@ -894,6 +894,49 @@ test_v11_rows_survive_v12(void **state)
 	/* the purge finds expired rows of the new tables */
 	assert_true(store_purge_expired(fx->fx_store, now + 7200) >= 2);
 	assert_int_equal(store_session_get(fx->fx_store, "sess-v11", &got), SL_ENOTFOUND);
+}
+
+/* The request object and ID token encryption settings of a client (13):
+ * stored, read, switched; a client of a version 12 database gets the
+ * defaults (plain requests allowed, ID tokens signed only). */
+static void
+test_client_jose_settings_and_v13(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_client a = client_fixture("client-jar", 1000), old = client_fixture("client-v12", 900);
+	struct store_client got;
+	struct sl_err err = { 0 };
+	int version = -1;
+
+	a.cl_require_signed_ro = true;
+	a.cl_id_token_enc_alg = (char *)"ECDH-ES";
+	a.cl_id_token_enc_enc = (char *)"A256GCM";
+	assert_int_equal(store_client_add(fx->fx_store, &a, &err), SL_OK);
+	assert_int_equal(store_client_get(fx->fx_store, "client-jar", &got), SL_OK);
+	assert_true(got.cl_require_signed_ro);
+	assert_string_equal(got.cl_id_token_enc_alg, "ECDH-ES");
+	assert_string_equal(got.cl_id_token_enc_enc, "A256GCM");
+	store_client_clear(&got);
+	assert_int_equal(store_client_set_signed_ro(fx->fx_store, "client-jar", false), SL_OK);
+	assert_int_equal(store_client_get(fx->fx_store, "client-jar", &got), SL_OK);
+	assert_false(got.cl_require_signed_ro);
+	assert_string_equal(got.cl_id_token_enc_alg, "ECDH-ES");
+	store_client_clear(&got);
+	assert_int_equal(store_client_set_signed_ro(fx->fx_store, "no-such-client", true), SL_ENOTFOUND);
+
+	assert_int_equal(store_client_add(fx->fx_store, &old, &err), SL_OK);
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, SCHEMA_V13_UNDO "PRAGMA user_version = 12;"), SQLITE_OK);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_client_get(fx->fx_store, "client-v12", &got), SL_OK);
+	assert_string_equal(got.cl_name, "Mijn gezondheid");
+	assert_false(got.cl_require_signed_ro);
+	assert_null(got.cl_id_token_enc_alg);
+	assert_null(got.cl_id_token_enc_enc);
+	store_client_clear(&got);
 }
 
 /* Logout: the session, its tokens and its unredeemed codes go together;
@@ -1294,6 +1337,7 @@ main(void)
 		T(test_authreq_result_taken_once),
 		T(test_authreq_result_after_v3_migration),
 		T(test_v11_rows_survive_v12),
+		T(test_client_jose_settings_and_v13),
 		T(test_code_redeem_once),
 		T(test_token_put_get),
 		T(test_token_rotate_replay_revokes_grant),
