@@ -26,6 +26,8 @@ static const char consent_all_sql[] =
 
 const char *const store_sql_consent[Q_COUNT] = {
 	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
+	[Q_CLIENT_PROFILE] = "UPDATE clients SET profile = ?2,"
+			      " require_par = CASE WHEN ?2 = 'fapi2' THEN 1 ELSE require_par END WHERE client_id = ?1",
 	[Q_CLIENT_SECRET] = "UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL",
 	[Q_CONSENT_GET] = "SELECT scopes FROM consents WHERE person_id = ?1 AND client_id = ?2",
 	[Q_CONSENT_PUT] = consent_put_sql,
@@ -53,6 +55,16 @@ store_client_set_secret(struct store *st, const char *id, const char *secret_has
 	if (id == NULL || secret_hash == NULL)
 		return SL_EINVAL;
 	return write_one(st, DUR_FULL, Q_CLIENT_SECRET, b, NBIND(b), true);
+}
+
+int
+store_client_set_profile(struct store *st, const char *id, const char *profile)
+{
+	const struct bind b[] = { BT(id), BT(profile) };
+
+	if (id == NULL || profile == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_CLIENT_PROFILE, b, NBIND(b), true);
 }
 
 static void

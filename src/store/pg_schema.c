@@ -215,4 +215,8 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	 * short-lived tables WITHOUT ROWID; a PostgreSQL table is a heap with
 	 * its key index either way. */
 	"DROP INDEX IF EXISTS codes_expires;",
+	/* 13: FAPI 2.0 and DPoP (RFC 9449): see the SQLite step 13. */
+	"ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
+	"ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;"
+	"ALTER TABLE tokens ADD COLUMN jkt TEXT;",
 };

@@ -230,4 +230,11 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE rate_limits_v12 RENAME TO rate_limits;"
 	"CREATE INDEX rate_limits_expires ON rate_limits(expires);"
 	"DROP INDEX IF EXISTS codes_expires;",
+	/* 13: FAPI 2.0 and DPoP (RFC 9449): a client's profile ("default" or
+	 * "fapi2"), the key a code is bound to (dpop_jkt at /par or
+	 * /authorize), and the key thumbprint a token is bound to (cnf.jkt;
+	 * NULL: a bearer token). */
+	"ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
+	"ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;"
+	"ALTER TABLE tokens ADD COLUMN jkt TEXT;",
 };

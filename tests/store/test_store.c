@@ -874,7 +874,7 @@ test_v11_rows_survive_v12(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 12);
+	assert_int_equal(STORE_SCHEMA_VERSION, 13);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE name = 'codes_expires'"), 0);
 	if (!fx_pg())
 		assert_int_equal(
