@@ -22,7 +22,7 @@ export async function fapiClient(server, dir, { alg = 'ES256', profile = 'fapi2'
 }
 
 export async function dpopKey(alg = 'ES256') {
-  const kp = await oidc.randomDPoPKeyPair(alg);
+  const kp = await jose.generateKeyPair(alg, { extractable: true });
   const jwk = await jose.exportJWK(kp.publicKey);
   return { ...kp, alg, jwk, jkt: await jose.calculateJwkThumbprint(jwk, 'sha256') };
 }
@@ -64,11 +64,11 @@ export async function fapiFlow(server, config, { key, extra = {}, agent } = {}) 
 // A DPoP proof made by hand: `claims` and `header` override the defaults;
 // a value undefined is left out.  `key` from dpopKey().
 export async function proof(key, htm, htu, { claims = {}, header = {}, nonce, accessToken } = {}) {
+  const ath = accessToken ? jose.base64url.encode(new Uint8Array(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken)))) : undefined;
   const payload = {
-    htm, htu, iat: Math.floor(Date.now() / 1000), jti: oidc.randomState(), ...(nonce ? { nonce } : {}), ...claims,
+    htm, htu, iat: Math.floor(Date.now() / 1000), jti: oidc.randomState(), ...(nonce ? { nonce } : {}), ath, ...claims,
   };
-  if (accessToken) payload.ath = jose.base64url.encode(new Uint8Array(
-    await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken))));
   for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
   const hdr = { typ: 'dpop+jwt', alg: key.alg, jwk: key.jwk, ...header };
   for (const k of Object.keys(hdr)) if (hdr[k] === undefined) delete hdr[k];
