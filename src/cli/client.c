@@ -481,8 +481,9 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 			continue;
 		}
 		if (strcmp(argv[i], "--scopes") != 0 || i + 1 >= argc)
-			return cli_error("client update: only --scopes \"SCOPE ...\", --profile and --new-secret can be "
-					 "changed");
+			return cli_error(
+				"client update: only --scopes \"SCOPE ...\", --profile and --new-secret can be "
+				"changed");
 		v = argv[++i];
 	}
 	if (v == NULL && !new_secret && profile == NULL)

@@ -22,6 +22,16 @@
 
 #define B64URL_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+static bool
+members_are_strings(json_t *o)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) if (!json_is_string(v)) return false;
+	return true;
+}
+
 int
 dpop_jwk_thumbprint(json_t *jwk, char out[DPOP_JKT_LEN + 1], struct sl_err *err)
 {
@@ -37,18 +47,13 @@ dpop_jwk_thumbprint(json_t *jwk, char out[DPOP_JKT_LEN + 1], struct sl_err *err)
 		req = json_pack("{s:s,s:O,s:O,s:O}", "kty", "EC", "crv", json_object_get(jwk, "crv"), "x",
 			json_object_get(jwk, "x"), "y", json_object_get(jwk, "y"));
 	else if (kty != NULL && strcmp(kty, "RSA") == 0)
-		req = json_pack("{s:s,s:O,s:O}", "kty", "RSA", "e", json_object_get(jwk, "e"), "n",
-			json_object_get(jwk, "n"));
+		req = json_pack(
+			"{s:s,s:O,s:O}", "kty", "RSA", "e", json_object_get(jwk, "e"), "n", json_object_get(jwk, "n"));
 	if (req == NULL)
 		return sl_fail(err, SL_EINVAL, "the key is not an EC or RSA JWK");
-	{
-		const char *k;
-		json_t *v;
-		json_object_foreach(req, k, v) if (!json_is_string(v))
-		{
-			json_decref(req);
-			return sl_fail(err, SL_EINVAL, "the key's %s is not a string", k);
-		}
+	if (!members_are_strings(req)) {
+		json_decref(req);
+		return sl_fail(err, SL_EINVAL, "the key's members must be strings");
 	}
 	text = json_dumps(req, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(req);

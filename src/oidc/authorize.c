@@ -291,7 +291,8 @@ oidc_authorize(void *ctx, struct http_request *rq)
 			goto fail;
 		if (client_is_fapi2(&client) && !only_par_params(in)) {
 			ae.ae_error = "invalid_request";
-			ae.ae_desc = "a FAPI 2.0 client sends only client_id and request_uri here: the rest goes to /par";
+			ae.ae_desc =
+				"a FAPI 2.0 client sends only client_id and request_uri here: the rest goes to /par";
 			goto fail;
 		}
 	} else if (params_client(srv, in, &client, &ae) != SL_OK) {

@@ -48,8 +48,8 @@ nonce_of(struct server *srv, int64_t slot, char out[DPOP_JKT_LEN + 1])
 	char *enc;
 	int rc;
 
-	rc = crypto_hmac_sha256(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key), NONCE_KEY_LABEL,
-		strlen(NONCE_KEY_LABEL), key);
+	rc = crypto_hmac_sha256(
+		srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key), NONCE_KEY_LABEL, strlen(NONCE_KEY_LABEL), key);
 	snprintf(msg, sizeof(msg), "slot:%lld", (long long)slot);
 	if (rc == SL_OK)
 		rc = crypto_hmac_sha256(key, sizeof(key), msg, strlen(msg), mac);
@@ -117,16 +117,16 @@ oidc_dpop_fail(struct server *srv, struct http_request *rq, bool resource, const
 }
 
 int
-oidc_dpop_check(struct server *srv, struct http_request *rq, const char *path, const char *access_token,
-	struct oidc_dpop *out)
+oidc_dpop_check(
+	struct server *srv, struct http_request *rq, const char *path, const char *access_token, struct oidc_dpop *out)
 {
 	const struct sl_config *conf = srv->sv_conf;
 	const char *proof = http_header(rq, "DPoP");
 	enum http_method m = http_method(rq);
 	bool resource = access_token != NULL;
 	char htu[600], key[DPOP_JKT_LEN + 8], *ath = NULL;
-	struct dpop_expect ex = { m == HTTP_POST ? "POST" : "GET", htu, sl_now(), conf->c_dpop_proof_window,
-		dpop_algs, NULL };
+	struct dpop_expect ex = { m == HTTP_POST ? "POST" : "GET", htu, sl_now(), conf->c_dpop_proof_window, dpop_algs,
+		NULL };
 	struct dpop_proof pr;
 	struct sl_err err = { 0 };
 	int rc;

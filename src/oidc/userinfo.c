@@ -29,8 +29,8 @@ bearer_error(struct http_request *rq, int status, const char *error, const char 
  * and so is the DPoP scheme with a bearer token.  True when the request
  * may go on (the nonce header then added); else the answer is sent. */
 static bool
-dpop_binding_ok(struct server *srv, struct http_request *rq, const struct store_token *t, const char *token,
-	bool dpop_scheme)
+dpop_binding_ok(
+	struct server *srv, struct http_request *rq, const struct store_token *t, const char *token, bool dpop_scheme)
 {
 	struct oidc_dpop dp;
 
@@ -51,7 +51,8 @@ dpop_binding_ok(struct server *srv, struct http_request *rq, const struct store_
 		return false;
 	}
 	if (!sl_ct_streq(dp.od_jkt, t->t_jkt)) {
-		oidc_dpop_fail(srv, rq, true, "invalid_dpop_proof", "the proof's key is not the one the token is bound to");
+		oidc_dpop_fail(
+			srv, rq, true, "invalid_dpop_proof", "the proof's key is not the one the token is bound to");
 		return false;
 	}
 	oidc_dpop_nonce_header(srv, rq);

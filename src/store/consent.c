@@ -27,7 +27,7 @@ static const char consent_all_sql[] =
 const char *const store_sql_consent[Q_COUNT] = {
 	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
 	[Q_CLIENT_PROFILE] = "UPDATE clients SET profile = ?2,"
-			      " require_par = CASE WHEN ?2 = 'fapi2' THEN 1 ELSE require_par END WHERE client_id = ?1",
+			     " require_par = CASE WHEN ?2 = 'fapi2' THEN 1 ELSE require_par END WHERE client_id = ?1",
 	[Q_CLIENT_SECRET] = "UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL",
 	[Q_CONSENT_GET] = "SELECT scopes FROM consents WHERE person_id = ?1 AND client_id = ?2",
 	[Q_CONSENT_PUT] = consent_put_sql,

@@ -65,9 +65,9 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_CODE_PUT] = "INSERT INTO codes (hash, grant_id, client_id, person_id, session_id, redirect_uri, scope,"
 		       " nonce, challenge, acr, amr, claims, auth_time, expires, authz_details, dpop_jkt)"
 		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-	[Q_CODE_GET] =
-		"SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
-		" challenge, acr, amr, claims, auth_time, expires, used, authz_details, dpop_jkt FROM codes WHERE hash = ?1",
+	[Q_CODE_GET] = "SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
+		       " challenge, acr, amr, claims, auth_time, expires, used, authz_details, dpop_jkt FROM codes "
+		       "WHERE hash = ?1",
 	[Q_CODE_USE] = "UPDATE codes SET used = 1 WHERE hash = ?1",
 	[Q_TOK_PUT] = "INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr,"
 		      " amr, claims, auth_time, expires, revoked, authz_details, jkt)"
