@@ -60,13 +60,9 @@ dpop_jwk_thumbprint(json_t *jwk, char out[DPOP_JKT_LEN + 1], struct sl_err *err)
 	rc = text != NULL ? crypto_sha256(text, strlen(text), h) : SL_ENOMEM;
 	free(text);
 	enc = rc == SL_OK ? sl_b64url_encode(h, sizeof(h)) : NULL;
-	if (enc == NULL || strlen(enc) != DPOP_JKT_LEN) {
-		free(enc);
-		return sl_fail(err, SL_ENOMEM, "out of memory");
-	}
-	memcpy(out, enc, DPOP_JKT_LEN + 1);
+	rc = enc != NULL && sl_strlcpy(out, enc, DPOP_JKT_LEN + 1) == DPOP_JKT_LEN ? SL_OK : SL_ENOMEM;
 	free(enc);
-	return SL_OK;
+	return rc == SL_OK ? rc : sl_fail(err, rc, "out of memory");
 }
 
 char *

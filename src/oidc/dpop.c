@@ -55,13 +55,9 @@ nonce_of(struct server *srv, int64_t slot, char out[DPOP_JKT_LEN + 1])
 		rc = crypto_hmac_sha256(key, sizeof(key), msg, strlen(msg), mac);
 	OPENSSL_cleanse(key, sizeof(key));
 	enc = rc == SL_OK ? sl_b64url_encode(mac, sizeof(mac)) : NULL;
-	if (enc == NULL || strlen(enc) != DPOP_JKT_LEN) {
-		free(enc);
-		return SL_ECRYPTO;
-	}
-	memcpy(out, enc, DPOP_JKT_LEN + 1);
+	rc = enc != NULL && sl_strlcpy(out, enc, DPOP_JKT_LEN + 1) == DPOP_JKT_LEN ? SL_OK : SL_ECRYPTO;
 	free(enc);
-	return SL_OK;
+	return rc;
 }
 
 static int64_t
@@ -84,12 +80,15 @@ nonce_ok(struct server *srv, const char *nonce)
 {
 	char cur[DPOP_JKT_LEN + 1], prev[DPOP_JKT_LEN + 1];
 	int64_t slot = slot_now(srv);
+	bool is_cur, is_prev;
 
 	if (nonce == NULL || nonce[0] == '\0' || nonce_of(srv, slot, cur) != SL_OK ||
 		nonce_of(srv, slot - 1, prev) != SL_OK)
 		return false;
 	/* both compared, in constant time */
-	return sl_ct_streq(nonce, cur) | sl_ct_streq(nonce, prev);
+	is_cur = sl_ct_streq(nonce, cur);
+	is_prev = sl_ct_streq(nonce, prev);
+	return is_cur || is_prev;
 }
 
 /* The error answer: at the authorization server a 400 JSON error (§5,

@@ -24,10 +24,14 @@ static const char consent_all_sql[] =
 	"SELECT s.client_id, c.name, s.scopes, s.updated FROM consents s JOIN clients c ON c.client_id = s.client_id"
 	" WHERE s.person_id = ?1 ORDER BY s.updated DESC, s.client_id LIMIT ?2";
 
+/* fapi2 also sets require_par: FAPI 2.0 clients must push their requests. */
+static const char client_profile_sql[] =
+	"UPDATE clients SET profile = ?2, require_par = CASE WHEN ?2 = 'fapi2' THEN 1 ELSE require_par END"
+	" WHERE client_id = ?1";
+
 const char *const store_sql_consent[Q_COUNT] = {
+	[Q_CLIENT_PROFILE] = client_profile_sql,
 	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
-	[Q_CLIENT_PROFILE] = "UPDATE clients SET profile = ?2,"
-			     " require_par = CASE WHEN ?2 = 'fapi2' THEN 1 ELSE require_par END WHERE client_id = ?1",
 	[Q_CLIENT_SECRET] = "UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL",
 	[Q_CONSENT_GET] = "SELECT scopes FROM consents WHERE person_id = ?1 AND client_id = ?2",
 	[Q_CONSENT_PUT] = consent_put_sql,
