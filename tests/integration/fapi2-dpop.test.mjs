@@ -26,9 +26,15 @@ const NONCE_LIFETIME = 5;
 const WINDOW = 30;
 const now = () => Math.floor(Date.now() / 1000);
 
+let early; // a code and a nonce got in before(), so that the nonce goes stale while the other tests run
+
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-dpop-'));
   server = await startServer({ config: { oidc: { dpop_nonce_lifetime: NONCE_LIFETIME, dpop_proof_window: WINDOW } } });
+  const key = await dpopKey();
+  const { fc, code } = await boundCode();
+  early = { key, fc, code, nonce: await serverNonce(server, fc, key) };
+  early.slot = Math.floor(Date.now() / 1000 / NONCE_LIFETIME);
 });
 
 after(async () => {
@@ -211,18 +217,16 @@ test('fapi2-security-profile-final-dpop-negative-tests', async () => {
 });
 
 test('DPoP nonces: required, and refreshed once stale', async () => {
-  const key = await dpopKey();
-  const { fc, code } = await boundCode();
-  // none: use_dpop_nonce with a DPoP-Nonce header (also covered by serverNonce)
-  const first = await serverNonce(server, fc, key);
+  const { key, fc, code, nonce: first, slot } = early;
+  // none: use_dpop_nonce with a DPoP-Nonce header (serverNonce asserts it);
   // a made-up nonce is refused the same way
   let r = await redeem(server, fc, code, { key, nonce: 'A'.repeat(43) });
   assert.equal(r.body.error, 'use_dpop_nonce');
   // a nonce of time slot k (k = floor(now / lifetime)) is good through
-  // slot k + 1: stale from the start of slot k + 2; the answer then
-  // carries a new one
-  const issuedSlot = Math.floor(Date.now() / 1000 / NONCE_LIFETIME);
-  await sleep((issuedSlot + 2) * NONCE_LIFETIME * 1000 - Date.now() + 300);
+  // slot k + 1: stale from the start of slot k + 2 (got in before(), so the
+  // wait overlaps the other tests); the answer then carries a new one
+  const wait = (slot + 2) * NONCE_LIFETIME * 1000 - Date.now() + 300;
+  if (wait > 0) await sleep(wait);
   r = await redeem(server, fc, code, { key, nonce: first });
   assert.equal(r.status, 400);
   assert.equal(r.body.error, 'use_dpop_nonce');
