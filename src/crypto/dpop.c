@@ -148,13 +148,13 @@ verify_embedded(const char *proof, json_t *hdr, json_t **claims, struct dpop_pro
 		goto done;
 	}
 	payload = json_loadb((const char *)plain, plen, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(payload)) {
+	if (json_is_object(payload)) {
+		*claims = payload;
+		rc = SL_OK;
+	} else {
 		json_decref(payload);
 		sl_fail(err, SL_EDENIED, "the proof's payload is not a JSON object");
-		goto done;
 	}
-	*claims = payload;
-	rc = SL_OK;
 done:
 	cjose_jws_release(jws);
 	cjose_jwk_release(ck);

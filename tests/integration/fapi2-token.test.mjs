@@ -38,8 +38,9 @@ after(async () => {
 });
 
 // The token request of a code with a DPoP proof and a client assertion
-// built from `claims`/`alg`/`signKey` (defaults: a good one).
-async function tokenWith(fc, code, key, { claims = {}, alg = 'ES256', signKey, header = {}, raw } = {}) {
+// built from `claims`/`alg`/`signKey` (defaults: a good one); `clientId`
+// is the form's client_id (default: the client's own).
+async function tokenWith(fc, code, key, { claims = {}, alg = 'ES256', signKey, header = {}, raw, clientId } = {}) {
   const nonce = await serverNonce(server, fc, key);
   const a = raw ?? await assertion(server, fc.c.client_id, signKey || fc.key.privateKey, { alg, claims, header });
   const res = await fetch(`${server.base}/token`, {
@@ -47,7 +48,7 @@ async function tokenWith(fc, code, key, { claims = {}, alg = 'ES256', signKey, h
     headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await proof(key, 'POST', `${server.issuer}/token`, { nonce }) },
     body: new URLSearchParams({
       grant_type: 'authorization_code', code: code.code, redirect_uri: RP_CB, code_verifier: code.verifier,
-      client_id: fc.c.client_id, client_assertion_type: ASSERTION_TYPE, client_assertion: a,
+      client_id: clientId || fc.c.client_id, client_assertion_type: ASSERTION_TYPE, client_assertion: a,
     }),
   });
   return { status: res.status, body: await res.json() };
@@ -75,18 +76,9 @@ test('fapi2-security-profile-final-ensure-client-id-in-token-endpoint', async ()
   const other = await fapiClient(server, dir);
   const code = await fapiCode(server, fc.config);
   const key = await dpopKey();
-  const nonce = await serverNonce(server, fc, key);
-  const a = await assertion(server, fc.c.client_id, fc.key.privateKey, { alg: 'ES256' });
-  const res = await fetch(`${server.base}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await proof(key, 'POST', `${server.issuer}/token`, { nonce }) },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code', code: code.code, redirect_uri: RP_CB, code_verifier: code.verifier,
-      client_id: other.c.client_id, client_assertion_type: ASSERTION_TYPE, client_assertion: a,
-    }),
-  });
-  assert.equal(res.status, 401);
-  assert.equal((await res.json()).error, 'invalid_client');
+  const r = await tokenWith(fc, code, key, { clientId: other.c.client_id });
+  assert.equal(r.status, 401);
+  assert.equal(r.body.error, 'invalid_client');
   // the code is untouched: its own client redeems it
   assert.equal((await tokenWith(fc, code, key)).status, 200);
 });
