@@ -1,8 +1,9 @@
 // fapi2-token.test.mjs — the OpenID fapi2-security-profile-final plan,
 // part 3: the token endpoint (codes bound to their client, single use,
 // expiry) and private_key_jwt client assertions.  Each plan module is a
-// test named after it (tests/conformance.md).  One server, plus one with
-// [oidc] code_lifetime = 5 whose code is made in before() so that its
+// test named after it (tests/conformance.md).  One server with [oidc]
+// code_lifetime = 600 (a fapi2 client's codes are capped at 60 s), plus
+// one with code_lifetime = 5 whose code is made in before() so that its
 // expiry overlaps the other tests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
+import { createHash } from 'node:crypto';
 import { startServer } from './lib/harness.mjs';
+import { sqlJson } from './lib/db.mjs';
 import { RP_CB, sleep, assertion, ASSERTION_TYPE } from './lib/flows.mjs';
 import { fapiClient, dpopKey, fapiCode, fapiFlow, proof, serverNonce, redeem, userinfo } from './lib/fapi2.mjs';
 
@@ -24,7 +27,7 @@ before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-fapi2t-'));
   const short = await startServer({ config: { oidc: { code_lifetime: CODE_LIFETIME } } });
   expiring = { server: short };
-  [server] = await Promise.all([startServer(), (async () => {
+  [server] = await Promise.all([startServer({ config: { oidc: { code_lifetime: 600 } } }), (async () => {
     const fc = await fapiClient(short, dir);
     const code = await fapiCode(short, fc.config);
     Object.assign(expiring, { fc, code, key: await dpopKey(), madeAt: Date.now() });
@@ -119,6 +122,19 @@ test('fapi2-security-profile-final-ensure-token-endpoint-fails-with-expired-auth
   assert.equal(r.status, 400);
   assert.equal(r.body.error, 'invalid_grant');
   assert.match(r.body.error_description, /expired/);
+});
+
+test('a fapi2 client\'s codes live 60 s at most, whatever [oidc] code_lifetime says', async () => {
+  const expiresIn = async (fc) => {
+    const code = await fapiCode(server, fc.config);
+    const hash = createHash('sha256').update(code.code).digest('hex');
+    const [row] = await sqlJson(server, `SELECT expires FROM codes WHERE hash = '${hash}'`);
+    return row.expires - Math.floor(Date.now() / 1000);
+  };
+  const fapi = await expiresIn(await fapiClient(server, dir));
+  assert.ok(fapi <= 60 && fapi >= 55, `fapi2 code expires in ${fapi} s`);
+  const plain = await expiresIn(await fapiClient(server, dir, { profile: 'default' }));
+  assert.ok(plain > 590, `default code expires in ${plain} s`);
 });
 
 test('fapi2-security-profile-final-ensure-signed-client-assertion-with-RS256-fails', async () => {
