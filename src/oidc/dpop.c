@@ -93,8 +93,8 @@ nonce_ok(struct server *srv, const char *nonce)
 
 /* The error answer: at the authorization server a 400 JSON error (§5,
  * §8), at a resource a 401 with WWW-Authenticate: DPoP (§7.1, §9). */
-static int
-dpop_fail(struct server *srv, struct http_request *rq, bool resource, const char *error, const char *desc)
+int
+oidc_dpop_fail(struct server *srv, struct http_request *rq, bool resource, const char *error, const char *desc)
 {
 	char hdr[256];
 
@@ -107,12 +107,6 @@ dpop_fail(struct server *srv, struct http_request *rq, bool resource, const char
 	http_add_header(rq, "WWW-Authenticate", hdr);
 	http_send_oauth_error(rq, 401, error, desc);
 	return SL_EDENIED;
-}
-
-int
-oidc_dpop_fail(struct server *srv, struct http_request *rq, bool resource, const char *error, const char *desc)
-{
-	return dpop_fail(srv, rq, resource, error, desc);
 }
 
 int
@@ -135,22 +129,23 @@ oidc_dpop_check(
 		return SL_OK;
 	out->od_present = true;
 	if ((size_t)snprintf(htu, sizeof(htu), "%s%s", conf->c_issuer, path) >= sizeof(htu))
-		return dpop_fail(srv, rq, resource, "invalid_dpop_proof", "the URL is too long");
+		return oidc_dpop_fail(srv, rq, resource, "invalid_dpop_proof", "the URL is too long");
 	if (resource && (ath = dpop_ath(access_token)) == NULL)
-		return dpop_fail(srv, rq, resource, "invalid_dpop_proof", "out of memory");
+		return oidc_dpop_fail(srv, rq, resource, "invalid_dpop_proof", "out of memory");
 	ex.de_ath = ath;
 	rc = dpop_proof_verify(proof, NULL, &ex, &pr, &err);
 	free(ath);
 	if (rc != SL_OK)
-		return dpop_fail(srv, rq, resource, "invalid_dpop_proof", err.msg);
+		return oidc_dpop_fail(srv, rq, resource, "invalid_dpop_proof", err.msg);
 	if (!nonce_ok(srv, pr.dp_nonce))
-		return dpop_fail(srv, rq, resource, "use_dpop_nonce",
+		return oidc_dpop_fail(srv, rq, resource, "use_dpop_nonce",
 			pr.dp_nonce[0] ? "the DPoP nonce is stale: use the one in DPoP-Nonce"
 				       : "a DPoP nonce is required: use the one in DPoP-Nonce");
 	snprintf(key, sizeof(key), "dpop:%s", pr.dp_jkt);
 	rc = store_jti_use(srv->sv_store, key, pr.dp_jti, pr.dp_iat + conf->c_dpop_proof_window + 1);
 	if (rc == SL_ECONFLICT)
-		return dpop_fail(srv, rq, resource, "invalid_dpop_proof", "the proof was used before (jti replay)");
+		return oidc_dpop_fail(
+			srv, rq, resource, "invalid_dpop_proof", "the proof was used before (jti replay)");
 	if (rc != SL_OK) {
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "cannot record the proof");
 		return SL_EDENIED;
