@@ -825,22 +825,21 @@ test_session_put_get_end(void **state)
 /* Schema 12, undone: the tables as version 11 made them (rowid tables,
  * the codes' expiry index). */
 static const char schema_v12_undo_sqlite[] =
-	SCHEMA_V13_UNDO "CREATE TABLE s11 (id TEXT PRIMARY KEY, person_id TEXT NOT NULL, acr TEXT, amr TEXT,"
-			" auth_time INTEGER NOT NULL, expires INTEGER NOT NULL);"
-			"INSERT INTO s11 SELECT id, person_id, acr, amr, auth_time, expires FROM sessions;"
-			"DROP TABLE sessions; ALTER TABLE s11 RENAME TO sessions;"
-			"CREATE TABLE j11 (client_id TEXT NOT NULL, jti TEXT NOT NULL, expires INTEGER NOT NULL,"
-			" PRIMARY KEY (client_id, jti));"
-			"INSERT INTO j11 SELECT client_id, jti, expires FROM jti_seen;"
-			"DROP TABLE jti_seen; ALTER TABLE j11 RENAME TO jti_seen;"
-			"CREATE TABLE r11 (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL);"
-			"INSERT INTO r11 SELECT key, count, expires FROM rate_limits;"
-			"DROP TABLE rate_limits; ALTER TABLE r11 RENAME TO rate_limits;"
-			"CREATE INDEX rate_limits_expires ON rate_limits(expires);"
-			"CREATE INDEX codes_expires ON codes(expires);"
-			"PRAGMA user_version = 11;";
-static const char schema_v12_undo_pg[] =
-	SCHEMA_V13_UNDO "CREATE INDEX codes_expires ON codes(expires); PRAGMA user_version = 11;";
+	"CREATE TABLE s11 (id TEXT PRIMARY KEY, person_id TEXT NOT NULL, acr TEXT, amr TEXT,"
+	" auth_time INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"INSERT INTO s11 SELECT id, person_id, acr, amr, auth_time, expires FROM sessions;"
+	"DROP TABLE sessions; ALTER TABLE s11 RENAME TO sessions;"
+	"CREATE TABLE j11 (client_id TEXT NOT NULL, jti TEXT NOT NULL, expires INTEGER NOT NULL,"
+	" PRIMARY KEY (client_id, jti));"
+	"INSERT INTO j11 SELECT client_id, jti, expires FROM jti_seen;"
+	"DROP TABLE jti_seen; ALTER TABLE j11 RENAME TO jti_seen;"
+	"CREATE TABLE r11 (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER NOT NULL);"
+	"INSERT INTO r11 SELECT key, count, expires FROM rate_limits;"
+	"DROP TABLE rate_limits; ALTER TABLE r11 RENAME TO rate_limits;"
+	"CREATE INDEX rate_limits_expires ON rate_limits(expires);"
+	"CREATE INDEX codes_expires ON codes(expires);"
+	"PRAGMA user_version = 11;";
+static const char schema_v12_undo_pg[] = "CREATE INDEX codes_expires ON codes(expires); PRAGMA user_version = 11;";
 
 /* A version 11 database migrates to 12 with its rows: sessions, seen jtis
  * and rate-limit windows are copied into their new tables (SQLite: WITHOUT
@@ -866,6 +865,7 @@ test_v11_rows_survive_v12(void **state)
 	assert_int_equal(store_rate_hit(fx->fx_store, &rc, 1, 600, now, &which), SL_OK);
 	store_close(fx->fx_store);
 	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, SCHEMA_V13_UNDO), SQLITE_OK);
 	assert_int_equal(raw_exec(fx->fx_path, fx_pg() ? schema_v12_undo_pg : schema_v12_undo_sqlite), SQLITE_OK);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sqlite_schema WHERE name = 'codes_expires'"), 1);
 	if (!fx_pg())
