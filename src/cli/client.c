@@ -24,13 +24,14 @@ client_usage(void)
 	printf("usage: sleutel [--config FILE] client add --name NAME --redirect-uri URI [--redirect-uri URI ...]\n"
 	       "              [--post-logout-redirect-uri URI ...] [--auth METHOD] [--jwks FILE]\n"
 	       "              [--require-par] [--id-token-alg ES256|RS256|PS256] [--sector ID]\n"
+	       "              [--profile default|fapi2]\n"
 	       "              [--ciba-mode poll|ping [--ciba-endpoint URL]] [--scopes \"SCOPE ...\"] [--json]\n"
 	       "              [--require-signed-request-object] [--id-token-encrypted-response-alg RSA-OAEP|ECDH-ES\n"
 	       "              [--id-token-encrypted-response-enc A128CBC-HS256|A256GCM]]\n"
 	       "       sleutel [--config FILE] client list [--json]\n"
 	       "       sleutel [--config FILE] client show CLIENT_ID [--json]\n"
-	       "       sleutel [--config FILE] client update CLIENT_ID [--scopes \"SCOPE ...\"] [--new-secret] "
-	       "[--[no-]require-signed-request-object] [--json]\n"
+	       "       sleutel [--config FILE] client update CLIENT_ID [--scopes \"SCOPE ...\"] [--new-secret]\n"
+	       "              [--profile default|fapi2] [--[no-]require-signed-request-object] [--json]\n"
 	       "       sleutel [--config FILE] client remove CLIENT_ID\n"
 	       "\nMETHOD is client_secret_basic (default), client_secret_post or private_key_jwt\n"
 	       "(which needs --jwks FILE: the client's public keys, ES256 or PS256).\n"
@@ -42,6 +43,8 @@ client_usage(void)
 	       "--scopes lists the scopes the client may be granted (default \"openid profile\"): openid\n"
 	       "(required), profile (name and date of birth), eid (the national register number) and\n"
 	       "offline_access (refresh tokens).  Scopes a request asks for beyond these are dropped.\n"
+	       "--profile fapi2 makes a FAPI 2.0 Security Profile client: it needs --auth private_key_jwt,\n"
+	       "must use PAR, and its tokens are DPoP-bound (RFC 9449); codes live 60 s at most.\n"
 	       "The secret of a new client is printed once and cannot be shown again.\n");
 }
 
@@ -117,6 +120,7 @@ client_json(const struct store_client *c)
 	json_object_set_new(o, "id_token_alg", json_string(c->cl_id_token_alg));
 	json_object_set_new(o, "sector", json_string(c->cl_sector));
 	json_object_set_new(o, "require_par", json_boolean(c->cl_require_par));
+	json_object_set_new(o, "profile", json_string(c->cl_profile ? c->cl_profile : "default"));
 	json_object_set_new(o, "scopes", json_string(c->cl_scopes ? c->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT));
 	json_object_set_new(o, "ciba_mode", c->cl_ciba_mode ? json_string(c->cl_ciba_mode) : json_null());
 	json_object_set_new(o, "ciba_endpoint", c->cl_ciba_endpoint ? json_string(c->cl_ciba_endpoint) : json_null());
@@ -193,7 +197,7 @@ load_jwks(const char *path, char **out)
 
 struct add_opts {
 	const char *ao_name, *ao_auth, *ao_jwks, *ao_alg, *ao_sector;
-	const char *ao_ciba_mode, *ao_ciba_endpoint;
+	const char *ao_ciba_mode, *ao_ciba_endpoint, *ao_profile;
 	char *ao_scopes; /* checked, malloc'd */
 	json_t *ao_uris, *ao_post;
 	bool ao_par;
@@ -233,6 +237,8 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 			ao->ao_ciba_mode = v;
 		else if (strcmp(a, "--ciba-endpoint") == 0)
 			ao->ao_ciba_endpoint = v;
+		else if (strcmp(a, "--profile") == 0)
+			ao->ao_profile = v;
 		else if (strcmp(a, "--scopes") == 0) {
 			free(ao->ao_scopes);
 			if (scopes_parse(v, &ao->ao_scopes) != CLI_OK)
@@ -289,6 +295,12 @@ add_check(struct add_opts *ao)
 		return cli_error("client add: --auth private_key_jwt needs --jwks FILE");
 	if (!jose_alg_supported(ao->ao_alg))
 		return cli_error("client add: --id-token-alg must be ES256, RS256 or PS256");
+	if (strcmp(ao->ao_profile, "default") != 0 && strcmp(ao->ao_profile, "fapi2") != 0)
+		return cli_error("client add: --profile must be default or fapi2");
+	if (strcmp(ao->ao_profile, "fapi2") == 0 && strcmp(ao->ao_auth, "private_key_jwt") != 0)
+		return cli_error("client add: --profile fapi2 needs --auth private_key_jwt (FAPI 2.0 §5.3.3)");
+	if (strcmp(ao->ao_profile, "fapi2") == 0)
+		ao->ao_par = true; /* FAPI 2.0 §5.3.2.2 */
 	return ciba_check(ao);
 }
 
@@ -296,7 +308,10 @@ static int
 client_add(struct cli_ctx *cc, int argc, char **argv)
 {
 	struct add_opts ao = {
-		.ao_auth = "client_secret_basic", .ao_alg = "ES256", .ao_max_uris = cc->cc_conf->c_max_redirect_uris
+		.ao_auth = "client_secret_basic",
+		.ao_alg = "ES256",
+		.ao_profile = "default",
+		.ao_max_uris = cc->cc_conf->c_max_redirect_uris,
 	};
 	struct store_client c = { 0 };
 	struct sl_err err = { 0 };
@@ -343,6 +358,7 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		c.cl_ciba_mode = (char *)ao.ao_ciba_mode;
 		c.cl_ciba_endpoint = (char *)ao.ao_ciba_endpoint;
 		c.cl_scopes = ao.ao_scopes; /* NULL: the store's default */
+		c.cl_profile = (char *)ao.ao_profile;
 		c.cl_created = sl_now();
 		if (store_client_add(cc->cc_store, &c, &err) != SL_OK)
 			rc = cli_error("%s", err.msg);
@@ -430,6 +446,29 @@ client_new_secret(struct cli_ctx *cc, const char *id, char **secret)
 	return CLI_OK;
 }
 
+/* client update CLIENT_ID --profile default|fapi2: fapi2 needs a
+ * private_key_jwt client, and sets require_par with it. */
+static int
+client_set_profile(struct cli_ctx *cc, const char *id, const char *profile)
+{
+	struct store_client c;
+	int rc;
+
+	if (strcmp(profile, "default") != 0 && strcmp(profile, "fapi2") != 0)
+		return cli_error("client update: --profile must be default or fapi2");
+	if (store_client_get(cc->cc_store, id, &c) != SL_OK)
+		return cli_error("no client %s", id);
+	rc = strcmp(profile, "fapi2") == 0 && strcmp(c.cl_auth_method, "private_key_jwt") != 0
+		     ? cli_error("client update: --profile fapi2 needs a private_key_jwt client (FAPI 2.0 §5.3.3)")
+		     : CLI_OK;
+	store_client_clear(&c);
+	if (rc == CLI_OK && store_client_set_profile(cc->cc_store, id, profile) != SL_OK)
+		rc = cli_error("cannot save the client");
+	if (rc == CLI_OK)
+		cli_audit(cc, "client.profile", id, profile);
+	return rc;
+}
+
 /* client update CLIENT_ID [--scopes "..."] [--new-secret]: what the client
  * may be granted from now on, and its secret.  Tokens issued before keep
  * their scope until they expire; consents stay (a person is asked again
@@ -437,7 +476,7 @@ client_new_secret(struct cli_ctx *cc, const char *id, char **secret)
 static int
 client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 {
-	const char *id = argv[1], *v = NULL;
+	const char *id = argv[1], *v = NULL, *profile = NULL;
 	char *scopes = NULL, *secret = NULL;
 	bool new_secret = false;
 	int rc = CLI_OK, signed_ro = -1; /* -1: unchanged */
@@ -454,13 +493,17 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 			signed_ro = argv[i][2] == 'r';
 			continue;
 		}
+		if (strcmp(argv[i], "--profile") == 0 && i + 1 < argc) {
+			profile = argv[++i];
+			continue;
+		}
 		if (strcmp(argv[i], "--scopes") != 0 || i + 1 >= argc)
-			return cli_error("client update: only --scopes \"SCOPE ...\", --new-secret and "
+			return cli_error("client update: only --scopes \"SCOPE ...\", --profile, --new-secret and "
 					 "--[no-]require-signed-request-object can be changed");
 		v = argv[++i];
 	}
-	if (v == NULL && !new_secret && signed_ro < 0)
-		return cli_error("client update: what to change? (--scopes \"SCOPE ...\", --new-secret)");
+	if (v == NULL && !new_secret && profile == NULL && signed_ro < 0)
+		return cli_error("client update: what to change? (--scopes \"SCOPE ...\", --profile, --new-secret)");
 	if (v != NULL && scopes_parse(v, &scopes) != CLI_OK)
 		return CLI_FAIL;
 	if (scopes != NULL) {
@@ -474,6 +517,8 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 	}
 	if (rc == CLI_OK && signed_ro >= 0)
 		rc = client_jose_set_signed_ro(cc, id, signed_ro == 1);
+	if (rc == CLI_OK && profile != NULL)
+		rc = client_set_profile(cc, id, profile);
 	if (rc == CLI_OK && new_secret)
 		rc = client_new_secret(cc, id, &secret);
 	if (rc == CLI_OK)

@@ -92,6 +92,8 @@ static const struct conf_key conf_keys[] = {
 	{ "oidc", "par_lifetime", CT_INT, OFF(c_par_lifetime), 10, 600, "60" },
 	{ "oidc", "session_lifetime", CT_INT, OFF(c_session_lifetime), 60, 604800, "28800" },
 	{ "oidc", "clock_skew", CT_INT, OFF(c_clock_skew), 0, 600, "60" },
+	{ "oidc", "dpop_proof_window", CT_INT, OFF(c_dpop_proof_window), 5, 300, "60" },
+	{ "oidc", "dpop_nonce_lifetime", CT_INT, OFF(c_dpop_nonce_lifetime), 5, 3600, "300" },
 	{ "oidc", "max_redirect_uris", CT_INT, OFF(c_max_redirect_uris), 1, 100, "10" },
 	{ "portal", "keys", CT_KEYS, OFF(c_portal_keys), 0, 0, "eid,app,smartid" },
 	{ "portal", "default_language", CT_STR, OFF(c_default_language), 0, 0, "nl" },

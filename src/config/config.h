@@ -117,6 +117,8 @@ struct sl_config {
 	int c_refresh_token_lifetime;
 	int c_request_lifetime; /* an authorization request waiting for login */
 	int c_par_lifetime;
+	int c_dpop_proof_window; /* RFC 9449 proofs: |iat - now| at most this many seconds */
+	int c_dpop_nonce_lifetime; /* a DPoP-Nonce is good for this long at least, twice at most */
 	int c_session_lifetime; /* SSO session */
 	int c_clock_skew;
 	int c_max_redirect_uris;

@@ -89,6 +89,37 @@ int jose_jwe_key_check(json_t *jwk, const char *alg, struct sl_err *err);
  * {alg, enc, kid (the JWK's), cty (when not NULL)}. malloc'd. */
 char *jose_encrypt(
 	json_t *jwk, const char *alg, const char *enc, const char *cty, const char *plaintext, struct sl_err *err);
+/* ---- DPoP proofs, RFC 9449 (dpop.c) ----
+ * One check for the OAuth endpoints and the app's device API.  The caller
+ * records the jti (replay) and judges the nonce; this checks the rest. */
+#define DPOP_JKT_LEN 43 /* base64url SHA-256: an RFC 7638 thumbprint */
+#define DPOP_JTI_MIN 16
+#define DPOP_JTI_MAX 64 /* characters of a proof's jti (base64url) */
+#define DPOP_PROOF_MAX 8192 /* bytes of a proof */
+#define DPOP_NONCE_MAX 128 /* characters of a proof's nonce */
+struct dpop_expect {
+	const char *de_htm, *de_htu; /* this request's method and URL, compared exactly */
+	int64_t de_now;
+	int de_window; /* |iat - now| <= window; nbf <= now + window; exp > now */
+	const char *const *de_algs; /* the algs accepted, NULL-ended */
+	const char *de_ath; /* dpop_ath() of the access token sent with it, or NULL */
+};
+struct dpop_proof {
+	char dp_jkt[DPOP_JKT_LEN + 1]; /* thumbprint of the header's jwk ("" when the caller gave the key) */
+	char dp_jti[DPOP_JTI_MAX + 1];
+	int64_t dp_iat;
+	char dp_nonce[DPOP_NONCE_MAX + 1]; /* "" when the proof has none */
+};
+/* Verify `proof` with `key` (the app: the header names it by kid and must
+ * not embed one), or, when `key` is NULL, with the public key in its
+ * header's "jwk" (OAuth).  SL_EDENIED with a message for a bad proof,
+ * SL_ETOOBIG for an oversized one. */
+int dpop_proof_verify(const char *proof, struct jose_key *key, const struct dpop_expect *ex, struct dpop_proof *out,
+	struct sl_err *err);
+/* RFC 7638 thumbprint (SHA-256, base64url) of an EC or RSA public JWK. */
+int dpop_jwk_thumbprint(json_t *jwk, char out[DPOP_JKT_LEN + 1], struct sl_err *err);
+/* The ath of an access token: base64url SHA-256 (RFC 9449 §4.2). malloc'd. */
+char *dpop_ath(const char *access_token);
 
 /* ---- X.509 for the local TLS set-up (sleutel init) and the demo PKI ---- */
 struct x509_st;

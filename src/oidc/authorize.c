@@ -7,6 +7,10 @@
  * person has not agreed to share what is asked) or becomes a pending
  * request the portal shows the key choice (or, for a session, the consent
  * page) for.
+ *
+ * A FAPI 2.0 client (profile fapi2) must push its request (PAR) and send
+ * only client_id and request_uri here.  dpop_jkt (RFC 9449 §10) binds the
+ * code to a DPoP key; a pushed request carries it from /par.
  */
 #include <stdlib.h>
 
@@ -77,6 +81,36 @@ params_from_par(struct server *srv, json_t *in, struct store_client *client, str
 		ae->ae_state = params_str(params, "state");
 	}
 	return params;
+}
+
+/* FAPI 2.0 §5.3.2.2: a pushed request's parameters come from the push
+ * only — anything else at /authorize is an error, not silently ignored. */
+static bool
+only_par_params(json_t *in)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(in, k, v) if (strcmp(k, "client_id") != 0 && strcmp(k, "request_uri") != 0) return false;
+	return true;
+}
+
+/* A direct request's dpop_jkt, kept with the parameters when well-formed. */
+static int
+direct_dpop_jkt(json_t *in, json_t *params, struct authz_error *ae)
+{
+	const char *jkt = params_str(in, "dpop_jkt");
+
+	if (jkt == NULL)
+		return SL_OK;
+	if (!oidc_jkt_valid(jkt)) {
+		ae->ae_status = 400;
+		ae->ae_error = "invalid_request";
+		ae->ae_desc = "dpop_jkt is not a base64url SHA-256 key thumbprint";
+		return SL_EINVAL;
+	}
+	json_object_set_new(params, "dpop_jkt", json_string(jkt));
+	return SL_OK;
 }
 
 /* Does the ID token hint name the person of this session for this client? */
@@ -255,9 +289,20 @@ oidc_authorize(void *ctx, struct http_request *rq)
 		params = params_from_par(srv, in, &client, &ae);
 		if (params == NULL)
 			goto fail;
-	} else if (params_client(srv, in, &client, &ae) != SL_OK ||
-		   params_validate(srv, in, &client, false, &params, &ae) != SL_OK) {
+		if (client_is_fapi2(&client) && !only_par_params(in)) {
+			ae.ae_error = "invalid_request";
+			ae.ae_desc =
+				"a FAPI 2.0 client sends only client_id and request_uri here: the rest goes to /par";
+			goto fail;
+		}
+	} else if (params_client(srv, in, &client, &ae) != SL_OK) {
 		goto fail;
+	} else {
+		if (client_is_fapi2(&client)) /* whatever the stored flag says */
+			client.cl_require_par = true;
+		if (params_validate(srv, in, &client, false, &params, &ae) != SL_OK ||
+			direct_dpop_jkt(in, params, &ae) != SL_OK)
+			goto fail;
 	}
 	prompt = params_str(params, "prompt");
 	have_session = session_current(srv, rq, &ses) == SL_OK;

@@ -1,6 +1,6 @@
 /*
  * discovery.c — OpenID Provider metadata (OIDC Discovery §3, RFC 8414,
- * RFC 9126, RFC 9207, CIBA Core, RFC 9396) and the JWKS.  Only what is implemented is
+ * RFC 9126, RFC 9207, RFC 9449, CIBA Core, RFC 9396) and the JWKS.  Only what is implemented is
  * advertised.
  */
 #include <stdlib.h>
@@ -72,6 +72,8 @@ oidc_discovery(void *ctx, struct http_request *rq)
 	json_object_set_new(o, "request_uri_parameter_supported", json_false());
 	json_object_set_new(o, "require_pushed_authorization_requests", json_false());
 	json_object_set_new(o, "authorization_response_iss_parameter_supported", json_true());
+	/* RFC 9449 §5.1 */
+	json_object_set_new(o, "dpop_signing_alg_values_supported", strings(oidc_dpop_algs()));
 	json_object_set_new(o, "acr_values_supported", strings(acrs));
 	json_object_set_new(o, "ui_locales_supported", strings(locales));
 	json_object_set_new(o, "prompt_values_supported", strings(prompts));

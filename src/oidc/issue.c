@@ -72,7 +72,11 @@ code_prepare(struct server *srv, const struct store_client *client, json_t *para
 	co->co_claims = (char *)params_str(params, "claims");
 	co->co_authz_details = (char *)params_str(params, "authorization_details");
 	co->co_auth_time = auth_time;
+	co->co_dpop_jkt = (char *)params_str(params, "dpop_jkt");
 	co->co_expires = sl_now() + srv->sv_conf->c_code_lifetime;
+	/* FAPI 2.0 §5.3.2.1-14: at most 60 s, whatever the configuration */
+	if (client_is_fapi2(client) && srv->sv_conf->c_code_lifetime > OIDC_FAPI2_CODE_LIFETIME)
+		co->co_expires = sl_now() + OIDC_FAPI2_CODE_LIFETIME;
 	return SL_OK;
 }
 

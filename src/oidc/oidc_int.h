@@ -67,6 +67,34 @@ void id_token_jwe_metadata(json_t *o);
 int client_authenticate(
 	struct server *srv, struct http_request *rq, const char *endpoint_url, struct store_client *out);
 
+/* dpop.c: DPoP (RFC 9449) at /par, /token and /userinfo, and the FAPI
+ * 2.0 client profile. */
+#define OIDC_PROFILE_FAPI2 "fapi2"
+#define OIDC_FAPI2_CODE_LIFETIME 60 /* FAPI 2.0 §5.3.2.1: codes live at most 60 s */
+#define OIDC_DPOP_ALGS "ES256", "PS256"
+#define OIDC_DPOP_ALGS_SP "ES256 PS256"
+bool client_is_fapi2(const struct store_client *c);
+/* The algs a proof may use, NULL-ended (discovery lists them). */
+const char *const *oidc_dpop_algs(void);
+struct oidc_dpop {
+	bool od_present; /* the request had a DPoP header */
+	char od_jkt[DPOP_JKT_LEN + 1]; /* its key's thumbprint, when it checked */
+};
+/* Check this request's DPoP proof for `path` (htu = issuer + path), with
+ * ath for `access_token` at a resource (NULL at the authorization
+ * server): signature, claims, nonce, jti replay.  SL_OK with od_present
+ * false when there is none.  On failure the answer is sent (400, or 401
+ * with WWW-Authenticate: DPoP at a resource; use_dpop_nonce with a fresh
+ * DPoP-Nonce) and SL_EDENIED returned. */
+int oidc_dpop_check(
+	struct server *srv, struct http_request *rq, const char *path, const char *access_token, struct oidc_dpop *out);
+/* Send a DPoP error as oidc_dpop_check does; returns SL_EDENIED. */
+int oidc_dpop_fail(struct server *srv, struct http_request *rq, bool resource, const char *error, const char *desc);
+/* Add the current DPoP-Nonce header to the answer. */
+void oidc_dpop_nonce_header(struct server *srv, struct http_request *rq);
+/* A dpop_jkt value: 43 base64url characters. */
+bool oidc_jkt_valid(const char *jkt);
+
 /* session.c */
 /* The current SSO session of this browser, if any. */
 int session_current(struct server *srv, struct http_request *rq, struct store_session *out);
@@ -124,6 +152,9 @@ struct grant {
 	/* The person when read already (with the code's redemption), else
 	 * NULL: the ID token's claims read it. */
 	const struct store_person *g_person;
+	/* RFC 9449: the DPoP key thumbprint the tokens are bound to (cnf.jkt),
+	 * or NULL for bearer tokens. */
+	const char *g_jkt;
 };
 /* Issue access + ID token for a grant and answer, with a refresh token
  * when the scope has offline_access (never carrying authorization_details).

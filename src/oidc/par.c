@@ -3,6 +3,9 @@
  * parameters over its authenticated back channel; they are validated as
  * at the authorization endpoint and kept under a single-use request_uri
  * that lives par_lifetime seconds.
+ *
+ * DPoP (RFC 9449 §10.1): a proof sent with the push binds the code to its
+ * key, as a dpop_jkt parameter does; when both come they must agree.
  */
 #include <stdlib.h>
 
@@ -19,6 +22,8 @@ oidc_par(void *ctx, struct http_request *rq)
 	json_t *in, *params = NULL, *o, *uris;
 	char endpoint[512], uri[256], *id = NULL, *json = NULL;
 	int rc;
+	struct oidc_dpop dp;
+	const char *jkt;
 
 	in = params_collect(rq, &repeated);
 	if (in == NULL) {
@@ -30,6 +35,11 @@ oidc_par(void *ctx, struct http_request *rq)
 		json_decref(in);
 		return;
 	}
+	if (oidc_dpop_check(srv, rq, "/par", NULL, &dp) != SL_OK) {
+		json_decref(in);
+		store_client_clear(&c);
+		return;
+	}
 	/* The authenticated client is the request's client. */
 	json_object_set_new(in, "client_id", json_string(c.cl_id));
 	json_object_del(in, "client_secret");
@@ -37,6 +47,18 @@ oidc_par(void *ctx, struct http_request *rq)
 	json_object_del(in, "client_assertion_type");
 	memset(&ae, 0, sizeof(ae));
 	rc = request_object_take(srv, in, &c, &ae); /* RFC 9101: its claims are the request */
+	/* dpop_jkt is read after the request object replaced the parameters:
+	 * inside one, only its own counts. */
+	jkt = rc == SL_OK ? params_str(in, "dpop_jkt") : NULL;
+	if (jkt != NULL && (!oidc_jkt_valid(jkt) || (dp.od_present && strcmp(jkt, dp.od_jkt) != 0))) {
+		oidc_dpop_fail(srv, rq, false, "invalid_dpop_proof",
+			"dpop_jkt is not a key thumbprint, or not the thumbprint of the proof's key");
+		json_decref(in);
+		store_client_clear(&c);
+		return;
+	}
+	if (dp.od_present)
+		jkt = dp.od_jkt;
 	redirect_uri = params_str(in, "redirect_uri");
 	uris = json_loads(c.cl_redirect_uris, 0, NULL);
 	if (rc == SL_OK && (redirect_uri == NULL || !json_array_has(uris, redirect_uri))) {
@@ -44,6 +66,8 @@ oidc_par(void *ctx, struct http_request *rq)
 	} else if (rc != SL_OK || params_validate(srv, in, &c, true, &params, &ae) != SL_OK) {
 		http_send_oauth_error(rq, 400, ae.ae_error, ae.ae_desc);
 	} else {
+		if (jkt != NULL)
+			json_object_set_new(params, "dpop_jkt", json_string(jkt));
 		id = sl_random_id(32);
 		json = json_dumps(params, JSON_COMPACT);
 		memset(&ar, 0, sizeof(ar));
@@ -59,6 +83,8 @@ oidc_par(void *ctx, struct http_request *rq)
 			o = json_object();
 			json_object_set_new(o, "request_uri", json_string(uri));
 			json_object_set_new(o, "expires_in", json_integer(srv->sv_conf->c_par_lifetime));
+			if (dp.od_present)
+				oidc_dpop_nonce_header(srv, rq);
 			http_send_json(rq, 201, o);
 		}
 	}

@@ -11,6 +11,14 @@
  * offline_access (OIDC Core §11), for the code flow and CIBA alike.  It
  * never carries a payment's authorization_details: a payment is
  * confirmed once, for the access token issued with the code.
+ *
+ * DPoP (RFC 9449, dpop.c): a request with a proof gets tokens bound to
+ * its key (token_type DPoP, the thumbprint kept as the tokens' jkt), for
+ * any client; a FAPI 2.0 client must send one.  A code bound by dpop_jkt
+ * (§10) is redeemed only with a proof of that key.  Refresh tokens are
+ * bound like the access tokens, for every client (§5 requires it for
+ * public clients only; sleutel does it for all, so a stolen refresh token
+ * is worthless without the key): a refresh needs a proof of the same key.
  */
 #include <stdlib.h>
 
@@ -70,6 +78,7 @@ token_fill(struct store_token *t, const char *kind, const char *hash, const stru
 	t->t_authz_details = (char *)g->g_authz_details;
 	t->t_auth_time = g->g_auth_time;
 	t->t_expires = expires;
+	t->t_jkt = (char *)g->g_jkt;
 }
 
 /* The refresh token of a grant, made (not stored); *rt stays NULL when
@@ -104,7 +113,10 @@ token_answer(struct server *srv, struct http_request *rq, const struct store_cli
 	}
 	o = json_object();
 	json_object_set_new(o, "access_token", json_string(at));
-	json_object_set_new(o, "token_type", json_string("Bearer"));
+	/* RFC 9449 §5: a bound token is of type DPoP */
+	json_object_set_new(o, "token_type", json_string(g->g_jkt != NULL ? "DPoP" : "Bearer"));
+	if (g->g_jkt != NULL)
+		oidc_dpop_nonce_header(srv, rq);
 	json_object_set_new(o, "expires_in", json_integer(srv->sv_conf->c_access_token_lifetime));
 	if (rt != NULL)
 		json_object_set_new(o, "refresh_token", json_string(rt));
@@ -152,6 +164,7 @@ struct code_grant {
 	struct server *cg_srv;
 	const struct store_client *cg_c;
 	const char *cg_redirect_uri, *cg_verifier;
+	const char *cg_jkt; /* the thumbprint of this request's DPoP proof, or NULL */
 	const char *cg_why; /* the refusal */
 	char *cg_at, *cg_rt; /* cg_rt made only for offline_access */
 	char cg_at_hash[2 * SL_SHA256_LEN + 1], cg_rt_hash[2 * SL_SHA256_LEN + 1];
@@ -161,7 +174,7 @@ static void
 code_grant_of(const struct store_code *co, struct grant *g)
 {
 	*g = (struct grant){ co->co_grant_id, co->co_person_id, co->co_session_id, co->co_scope, co->co_nonce,
-		co->co_acr, co->co_amr, co->co_claims, co->co_authz_details, NULL, co->co_auth_time };
+		co->co_acr, co->co_amr, co->co_claims, co->co_authz_details, NULL, co->co_auth_time, NULL, NULL };
 }
 
 /* Is the code good for this request?  (store_code_exchange's cx_accept) */
@@ -176,6 +189,8 @@ code_accept(const struct store_code *co, void *arg)
 		cg->cg_why = "redirect_uri does not match the authorization request";
 	else if (!crypto_pkce_s256_ok(cg->cg_verifier, co->co_challenge))
 		cg->cg_why = "code_verifier does not match the code_challenge";
+	else if (co->co_dpop_jkt != NULL && (cg->cg_jkt == NULL || strcmp(cg->cg_jkt, co->co_dpop_jkt) != 0))
+		cg->cg_why = "the DPoP proof's key is not the one the code is bound to (dpop_jkt)";
 	else
 		return SL_OK;
 	return SL_EINVAL;
@@ -191,6 +206,7 @@ code_tokens(const struct store_code *co, void *arg, struct store_token *t, int *
 	struct grant g;
 
 	code_grant_of(co, &g);
+	g.g_jkt = cg->cg_jkt;
 	token_fill(&t[0], "access", cg->cg_at_hash, cg->cg_c, &g, sl_now() + conf->c_access_token_lifetime);
 	*n = 1;
 	if (!scope_has(g.g_scope, "offline_access"))
@@ -206,7 +222,7 @@ code_tokens(const struct store_code *co, void *arg, struct store_token *t, int *
 }
 
 static void
-grant_code(struct server *srv, struct http_request *rq, const struct store_client *c)
+grant_code(struct server *srv, struct http_request *rq, const struct store_client *c, const char *jkt)
 {
 	const char *code = http_form(rq, "code");
 	char hash[2 * SL_SHA256_LEN + 1];
@@ -216,7 +232,8 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 	struct code_grant cg = { .cg_srv = srv,
 		.cg_c = c,
 		.cg_redirect_uri = http_form(rq, "redirect_uri"),
-		.cg_verifier = http_form(rq, "code_verifier") };
+		.cg_verifier = http_form(rq, "code_verifier"),
+		.cg_jkt = jkt };
 	/* The person comes with the redemption: the ID token's claims need
 	 * no read of their own (a read snapshot costs file locks). */
 	const struct store_code_exchange cx = { code_accept, code_tokens, &cg, &person };
@@ -255,6 +272,7 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 	} else {
 		code_grant_of(&co, &g);
 		g.g_person = &person;
+		g.g_jkt = jkt;
 		token_answer(srv, rq, c, &g, cg.cg_at, cg.cg_rt);
 	}
 	store_code_clear(&co);
@@ -264,7 +282,7 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 }
 
 static void
-grant_refresh(struct server *srv, struct http_request *rq, const struct store_client *c)
+grant_refresh(struct server *srv, struct http_request *rq, const struct store_client *c, const char *jkt)
 {
 	const char *rt = http_form(rq, "refresh_token"), *scope = http_form(rq, "scope");
 	char hash[2 * SL_SHA256_LEN + 1];
@@ -284,11 +302,15 @@ grant_refresh(struct server *srv, struct http_request *rq, const struct store_cl
 		http_send_oauth_error(rq, 400, "invalid_scope", "a refresh cannot change the scope");
 	else if (!scope_has(t.t_scope, "offline_access")) /* one issued before the offline_access rule */
 		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was not issued for offline_access");
+	else if (t.t_jkt != NULL && jkt == NULL) /* RFC 9449 §5: bound refresh tokens need a proof */
+		oidc_dpop_fail(srv, rq, false, "invalid_dpop_proof", "the refresh token is DPoP-bound: send a proof");
+	else if (t.t_jkt != NULL && strcmp(t.t_jkt, jkt) != 0)
+		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token is bound to another DPoP key");
 	else {
 		/* A revoked token is handled by the rotation: it revokes the
 		 * grant.  No authorization_details: a payment is confirmed once. */
 		g = (struct grant){ t.t_grant_id, t.t_person_id, t.t_session_id, t.t_scope, NULL, t.t_acr, t.t_amr,
-			t.t_claims, NULL, NULL, t.t_auth_time };
+			t.t_claims, NULL, NULL, t.t_auth_time, NULL, jkt };
 		token_respond(srv, rq, c, &g, hash);
 	}
 	store_token_clear(&t);
@@ -301,6 +323,7 @@ oidc_token(void *ctx, struct http_request *rq)
 	struct store_client c;
 	const char *grant_type;
 	char endpoint[512];
+	struct oidc_dpop dp;
 
 	if (http_param_repeated(rq) != NULL) {
 		http_send_oauth_error(rq, 400, "invalid_request", "a parameter was given more than once");
@@ -310,12 +333,17 @@ oidc_token(void *ctx, struct http_request *rq)
 	if (client_authenticate(srv, rq, endpoint, &c) != SL_OK)
 		return;
 	grant_type = http_form(rq, "grant_type");
-	if (grant_type == NULL)
+	if (oidc_dpop_check(srv, rq, "/token", NULL, &dp) != SL_OK)
+		; /* answered */
+	else if (grant_type == NULL)
 		http_send_oauth_error(rq, 400, "invalid_request", "grant_type is missing");
+	else if (client_is_fapi2(&c) && !dp.od_present && strcmp(grant_type, OIDC_CIBA_GRANT) != 0)
+		oidc_dpop_fail(srv, rq, false, "invalid_dpop_proof",
+			"a FAPI 2.0 client's tokens are DPoP-bound: a DPoP proof is required");
 	else if (strcmp(grant_type, "authorization_code") == 0)
-		grant_code(srv, rq, &c);
+		grant_code(srv, rq, &c, dp.od_present ? dp.od_jkt : NULL);
 	else if (strcmp(grant_type, "refresh_token") == 0)
-		grant_refresh(srv, rq, &c);
+		grant_refresh(srv, rq, &c, dp.od_present ? dp.od_jkt : NULL);
 	else if (strcmp(grant_type, OIDC_CIBA_GRANT) == 0)
 		ciba_grant(srv, rq, &c);
 	else

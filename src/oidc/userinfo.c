@@ -2,6 +2,8 @@
  * userinfo.c — the UserInfo endpoint (OIDC Core §5.3): a bearer access
  * token in the Authorization header (GET or POST) or in a form body
  * (RFC 6750 §2.2); the claims its scope and claims request allow.
+ * A DPoP-bound token (RFC 9449 §7) comes as "Authorization: DPoP <token>"
+ * with a proof of its key.
  */
 #include <stdlib.h>
 
@@ -22,6 +24,41 @@ bearer_error(struct http_request *rq, int status, const char *error, const char 
 	http_send_oauth_error(rq, status, error ? error : "invalid_request", desc);
 }
 
+/* RFC 9449 §7: a DPoP-bound token goes with the DPoP scheme and a proof
+ * of its key (with ath); a bound token sent as a bearer token is refused,
+ * and so is the DPoP scheme with a bearer token.  True when the request
+ * may go on (the nonce header then added); else the answer is sent. */
+static bool
+dpop_binding_ok(
+	struct server *srv, struct http_request *rq, const struct store_token *t, const char *token, bool dpop_scheme)
+{
+	struct oidc_dpop dp;
+
+	if (t->t_jkt == NULL && !dpop_scheme)
+		return true;
+	if (!dpop_scheme) {
+		oidc_dpop_fail(srv, rq, true, "invalid_token", "the access token is DPoP-bound: use the DPoP scheme");
+		return false;
+	}
+	if (t->t_jkt == NULL) {
+		bearer_error(rq, 401, "invalid_token", "the access token is not DPoP-bound: use the Bearer scheme");
+		return false;
+	}
+	if (oidc_dpop_check(srv, rq, "/userinfo", token, &dp) != SL_OK)
+		return false;
+	if (!dp.od_present) {
+		oidc_dpop_fail(srv, rq, true, "invalid_dpop_proof", "a DPoP proof is required with a DPoP token");
+		return false;
+	}
+	if (!sl_ct_streq(dp.od_jkt, t->t_jkt)) {
+		oidc_dpop_fail(
+			srv, rq, true, "invalid_dpop_proof", "the proof's key is not the one the token is bound to");
+		return false;
+	}
+	oidc_dpop_nonce_header(srv, rq);
+	return true;
+}
+
 void
 oidc_userinfo(void *ctx, struct http_request *rq)
 {
@@ -32,9 +69,15 @@ oidc_userinfo(void *ctx, struct http_request *rq)
 	struct store_client c;
 	struct store_token t;
 	json_t *claims, *req;
+	bool dpop_scheme = false;
 
+	/* auth schemes are case-insensitive (RFC 9110 §11.1) */
 	if (authz != NULL && strncasecmp(authz, "Bearer ", 7) == 0)
 		token = authz + 7;
+	else if (authz != NULL && strncasecmp(authz, "DPoP ", 5) == 0) {
+		token = authz + 5;
+		dpop_scheme = true;
+	}
 	if ((token != NULL) + (body_token != NULL) + (http_query(rq, "access_token") != NULL) != 1 ||
 		(token == NULL && body_token == NULL)) {
 		bearer_error(rq, 401, NULL, "one bearer access token is required");
@@ -50,6 +93,11 @@ oidc_userinfo(void *ctx, struct http_request *rq)
 	if (strcmp(t.t_kind, "access") != 0 || t.t_revoked || t.t_expires <= sl_now() ||
 		store_client_get(srv->sv_store, t.t_client_id, &c) != SL_OK) {
 		bearer_error(rq, 401, "invalid_token", "the access token is expired or revoked");
+		store_token_clear(&t);
+		return;
+	}
+	if (!dpop_binding_ok(srv, rq, &t, token, dpop_scheme)) {
+		store_client_clear(&c);
 		store_token_clear(&t);
 		return;
 	}

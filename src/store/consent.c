@@ -24,7 +24,13 @@ static const char consent_all_sql[] =
 	"SELECT s.client_id, c.name, s.scopes, s.updated FROM consents s JOIN clients c ON c.client_id = s.client_id"
 	" WHERE s.person_id = ?1 ORDER BY s.updated DESC, s.client_id LIMIT ?2";
 
+/* fapi2 also sets require_par: FAPI 2.0 clients must push their requests. */
+static const char client_profile_sql[] =
+	"UPDATE clients SET profile = ?2, require_par = CASE WHEN ?2 = 'fapi2' THEN 1 ELSE require_par END"
+	" WHERE client_id = ?1";
+
 const char *const store_sql_consent[Q_COUNT] = {
+	[Q_CLIENT_PROFILE] = client_profile_sql,
 	[Q_CLIENT_SCOPES] = "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
 	[Q_CLIENT_SECRET] = "UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1 AND secret_hash IS NOT NULL",
 	[Q_CLIENT_SIGNED_RO] = "UPDATE clients SET require_signed_ro = ?2 WHERE client_id = ?1",
@@ -64,6 +70,16 @@ store_client_set_signed_ro(struct store *st, const char *id, bool required)
 	if (id == NULL)
 		return SL_EINVAL;
 	return write_one(st, DUR_FULL, Q_CLIENT_SIGNED_RO, b, NBIND(b), true);
+}
+
+int
+store_client_set_profile(struct store *st, const char *id, const char *profile)
+{
+	const struct bind b[] = { BT(id), BT(profile) };
+
+	if (id == NULL || profile == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_CLIENT_PROFILE, b, NBIND(b), true);
 }
 
 static void

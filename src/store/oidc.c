@@ -21,16 +21,16 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_CLIENT_ADD] =
 		"INSERT INTO clients (client_id, name, secret_hash, auth_method, redirect_uris,"
 		" post_logout_uris, jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes,"
-		" require_signed_ro, id_token_enc_alg, id_token_enc_enc)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+		" require_signed_ro, id_token_enc_alg, id_token_enc_enc, profile)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
 	[Q_CLIENT_GET] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
 			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes,"
-			 " require_signed_ro, id_token_enc_alg, id_token_enc_enc"
+			 " require_signed_ro, id_token_enc_alg, id_token_enc_enc, profile"
 			 " FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_DEL] = "DELETE FROM clients WHERE client_id = ?1",
 	[Q_CLIENT_ALL] = "SELECT client_id, name, secret_hash, auth_method, redirect_uris, post_logout_uris,"
 			 " jwks, id_token_alg, sector, require_par, created, ciba_mode, ciba_endpoint, scopes,"
-			 " require_signed_ro, id_token_enc_alg, id_token_enc_enc"
+			 " require_signed_ro, id_token_enc_alg, id_token_enc_enc, profile"
 			 " FROM clients ORDER BY created, client_id",
 	[Q_KEY_ADD] =
 		"INSERT INTO signing_keys (kid, alg, created, use_after, retire_after) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -48,7 +48,7 @@ const char *const store_sql_oidc[Q_COUNT] = {
 			    " a.key, a.acr, a.amr, a.auth_time, a.context, c.client_id, c.name, c.secret_hash,"
 			    " c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
 			    " c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes,"
-			    " c.require_signed_ro, c.id_token_enc_alg, c.id_token_enc_enc"
+			    " c.require_signed_ro, c.id_token_enc_alg, c.id_token_enc_enc, c.profile"
 			    " FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
 			    " WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
 	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
@@ -67,17 +67,17 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_AR_RESULT_CLEAR] = "UPDATE auth_requests SET result_hash = NULL, result = NULL, result_expires = 0"
 			      " WHERE id = ?1",
 	[Q_CODE_PUT] = "INSERT INTO codes (hash, grant_id, client_id, person_id, session_id, redirect_uri, scope,"
-		       " nonce, challenge, acr, amr, claims, auth_time, expires, authz_details)"
-		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-	[Q_CODE_GET] =
-		"SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
-		" challenge, acr, amr, claims, auth_time, expires, used, authz_details FROM codes WHERE hash = ?1",
+		       " nonce, challenge, acr, amr, claims, auth_time, expires, authz_details, dpop_jkt)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+	[Q_CODE_GET] = "SELECT hash, grant_id, client_id, person_id, session_id, redirect_uri, scope, nonce,"
+		       " challenge, acr, amr, claims, auth_time, expires, used, authz_details, dpop_jkt FROM codes "
+		       "WHERE hash = ?1",
 	[Q_CODE_USE] = "UPDATE codes SET used = 1 WHERE hash = ?1",
 	[Q_TOK_PUT] = "INSERT INTO tokens (hash, kind, grant_id, client_id, person_id, session_id, scope, acr,"
-		      " amr, claims, auth_time, expires, revoked, authz_details)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13)",
+		      " amr, claims, auth_time, expires, revoked, authz_details, jkt)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, ?13, ?14)",
 	[Q_TOK_GET] = "SELECT hash, kind, grant_id, client_id, person_id, session_id, scope, acr, amr, claims,"
-		      " auth_time, expires, revoked, authz_details FROM tokens WHERE hash = ?1",
+		      " auth_time, expires, revoked, authz_details, jkt FROM tokens WHERE hash = ?1",
 	[Q_TOK_REVOKE_GRANT] = "UPDATE tokens SET revoked = 1 WHERE grant_id = ?1",
 	[Q_TOK_REVOKE_ONE] = "UPDATE tokens SET revoked = 1 WHERE hash = ?1 AND revoked = 0",
 	[Q_SES_PUT] =
@@ -233,7 +233,8 @@ store_client_add(struct store *st, const struct store_client *cl, struct sl_err 
 		BT(cl->cl_id_token_alg), BT(cl->cl_sector), BI(cl->cl_require_par), BI(cl->cl_created),
 		BT(cl->cl_ciba_mode), BT(cl->cl_ciba_endpoint),
 		BT(cl->cl_scopes ? cl->cl_scopes : STORE_CLIENT_SCOPES_DEFAULT), BI(cl->cl_require_signed_ro),
-		BT(cl->cl_id_token_enc_alg), BT(cl->cl_id_token_enc_enc) };
+		BT(cl->cl_id_token_enc_alg), BT(cl->cl_id_token_enc_enc),
+		BT(cl->cl_profile ? cl->cl_profile : "default") };
 	int rc = write_one(st, DUR_FULL, Q_CLIENT_ADD, b, NBIND(b), false);
 
 	if (rc == SL_ECONFLICT)
@@ -262,6 +263,7 @@ client_cols(struct stmt *s, int at, struct store_client *out)
 	out->cl_require_signed_ro = col_int(s, at + 14) != 0;
 	out->cl_id_token_enc_alg = col_text(s, at + 15);
 	out->cl_id_token_enc_enc = col_text(s, at + 16);
+	out->cl_profile = col_text(s, at + 17);
 }
 
 static void
@@ -330,6 +332,7 @@ store_client_clear(struct store_client *cl)
 	free(cl->cl_scopes);
 	free(cl->cl_id_token_enc_alg);
 	free(cl->cl_id_token_enc_enc);
+	free(cl->cl_profile);
 	memset(cl, 0, sizeof(*cl));
 }
 
@@ -792,7 +795,7 @@ code_insert(struct conn *c, const struct store_code *co)
 	const struct bind b[] = { BT(co->co_hash), BT(co->co_grant_id), BT(co->co_client_id), BT(co->co_person_id),
 		BT(co->co_session_id), BT(co->co_redirect_uri), BT(co->co_scope), BT(co->co_nonce),
 		BT(co->co_challenge), BT(co->co_acr), BT(co->co_amr), BT(co->co_claims), BI(co->co_auth_time),
-		BI(co->co_expires), BT(co->co_authz_details) };
+		BI(co->co_expires), BT(co->co_authz_details), BT(co->co_dpop_jkt) };
 
 	return exec_bound(c, Q_CODE_PUT, b, NBIND(b), NULL);
 }
@@ -838,6 +841,7 @@ code_read(struct stmt *s, void *arg)
 	out->co_expires = col_int(s, 13);
 	r->cr_used = col_int(s, 14) != 0;
 	out->co_authz_details = col_text(s, 15);
+	out->co_dpop_jkt = col_text(s, 16);
 }
 
 struct code_redeem {
@@ -948,6 +952,7 @@ store_code_clear(struct store_code *co)
 	free(co->co_amr);
 	free(co->co_claims);
 	free(co->co_authz_details);
+	free(co->co_dpop_jkt);
 	memset(co, 0, sizeof(*co));
 }
 
@@ -958,7 +963,7 @@ token_insert(struct conn *c, const struct store_token *t)
 {
 	const struct bind b[] = { BT(t->t_hash), BT(t->t_kind), BT(t->t_grant_id), BT(t->t_client_id),
 		BT(t->t_person_id), BT(t->t_session_id), BT(t->t_scope), BT(t->t_acr), BT(t->t_amr), BT(t->t_claims),
-		BI(t->t_auth_time), BI(t->t_expires), BT(t->t_authz_details) };
+		BI(t->t_auth_time), BI(t->t_expires), BT(t->t_authz_details), BT(t->t_jkt) };
 
 	return exec_bound(c, Q_TOK_PUT, b, NBIND(b), NULL);
 }
@@ -995,6 +1000,7 @@ token_read(struct stmt *s, void *arg)
 	out->t_expires = col_int(s, 11);
 	out->t_revoked = col_int(s, 12) != 0;
 	out->t_authz_details = col_text(s, 13);
+	out->t_jkt = col_text(s, 14);
 }
 
 int
@@ -1087,6 +1093,7 @@ store_token_clear(struct store_token *t)
 	free(t->t_amr);
 	free(t->t_claims);
 	free(t->t_authz_details);
+	free(t->t_jkt);
 	memset(t, 0, sizeof(*t));
 }
 

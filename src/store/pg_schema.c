@@ -220,4 +220,8 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE clients ADD COLUMN require_signed_ro BIGINT NOT NULL DEFAULT 0;"
 	"ALTER TABLE clients ADD COLUMN id_token_enc_alg TEXT;"
 	"ALTER TABLE clients ADD COLUMN id_token_enc_enc TEXT;",
+	/* 14: FAPI 2.0 and DPoP (RFC 9449): see the SQLite step 14. */
+	"ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
+	"ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;"
+	"ALTER TABLE tokens ADD COLUMN jkt TEXT;",
 };

@@ -235,4 +235,11 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE clients ADD COLUMN require_signed_ro INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE clients ADD COLUMN id_token_enc_alg TEXT;"
 	"ALTER TABLE clients ADD COLUMN id_token_enc_enc TEXT;",
+	/* 14: FAPI 2.0 and DPoP (RFC 9449): a client's profile ("default" or
+	 * "fapi2"), the key a code is bound to (dpop_jkt at /par or
+	 * /authorize), and the key thumbprint a token is bound to (cnf.jkt;
+	 * NULL: a bearer token). */
+	"ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
+	"ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;"
+	"ALTER TABLE tokens ADD COLUMN jkt TEXT;",
 };

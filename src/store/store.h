@@ -32,7 +32,7 @@
  * accounts, devices, keys, registrations, visits, requests; 10: the
  * Smart-ID RP API; 11: rate-limit windows shared by every node; 12: small
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes */
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -66,6 +66,7 @@ struct store_client {
 	char *cl_id_token_enc_alg; /* JWE alg ID tokens are encrypted with (RSA-OAEP, ECDH-ES), or NULL */
 	char *cl_id_token_enc_enc; /* JWE enc with it (A128CBC-HS256, A256GCM); NULL without */
 	int64_t cl_created;
+	char *cl_profile; /* "default" or "fapi2" (FAPI 2.0 Security Profile); NULL on add: "default" */
 };
 
 struct store_key {
@@ -112,6 +113,7 @@ struct store_code {
 	char *co_authz_details; /* JSON array (RFC 9396) as confirmed, or NULL */
 	int64_t co_auth_time;
 	int64_t co_expires;
+	char *co_dpop_jkt; /* RFC 9449 §10: the key the code is bound to, or NULL */
 };
 
 struct store_token {
@@ -129,6 +131,7 @@ struct store_token {
 	int64_t t_auth_time;
 	int64_t t_expires;
 	bool t_revoked;
+	char *t_jkt; /* RFC 9449: the DPoP key thumbprint (cnf.jkt) it is bound to; NULL: bearer */
 };
 
 struct store_session {
@@ -209,6 +212,9 @@ int store_client_set_secret(struct store *st, const char *id, const char *secret
 /* Whether the client must send signed request objects; SL_ENOTFOUND when
  * there is no such client. */
 int store_client_set_signed_ro(struct store *st, const char *id, bool required);
+/* Set a client's profile ("default" or "fapi2"; fapi2 also sets
+ * require_par); SL_ENOTFOUND when unknown. */
+int store_client_set_profile(struct store *st, const char *id, const char *profile);
 /* Calls fn for each client, ordered by creation; fn's record is borrowed. */
 int store_client_each(struct store *st, int (*fn)(const struct store_client *, void *), void *arg);
 void store_client_clear(struct store_client *c);

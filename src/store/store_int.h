@@ -108,6 +108,7 @@ enum stmt_id {
 	Q_SMS_AFTER,
 	/* consent.c: client scopes and secret, and consents */
 	Q_CLIENT_SCOPES,
+	Q_CLIENT_PROFILE,
 	Q_CLIENT_SECRET,
 	Q_CLIENT_SIGNED_RO,
 	Q_CONSENT_GET,

@@ -1233,6 +1233,32 @@ test_x509_server_with_bad_input_fails(void **state)
 	free(ca_pem);
 }
 
+/* RFC 7638 §3.1: the thumbprint of the RFC 7517 A.1 RSA key; extra
+ * members do not change it; a key of neither kind, or with a non-string
+ * member, has none (src/crypto/dpop.c). */
+static void
+test_dpop_jwk_thumbprint_rfc7638(void **state)
+{
+	char jkt[DPOP_JKT_LEN + 1];
+	json_t *k = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "RSA", "n",
+		"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
+		"BJECPebWKRXjBZCiFV4n3oknjhMs"
+		"tn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+		"FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5"
+		"hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-"
+		"kEgU8awapJzKnqDKgw",
+		"e", "AQAB", "alg", "RS256", "kid", "2011-04-29");
+
+	(void)state;
+	assert_int_equal(dpop_jwk_thumbprint(k, jkt, NULL), SL_OK);
+	assert_string_equal(jkt, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+	json_object_set_new(k, "e", json_integer(65537));
+	assert_int_not_equal(dpop_jwk_thumbprint(k, jkt, NULL), SL_OK);
+	json_object_set_new(k, "kty", json_string("oct"));
+	assert_int_not_equal(dpop_jwk_thumbprint(k, jkt, NULL), SL_OK);
+	json_decref(k);
+}
+
 int
 main(void)
 {
@@ -1269,6 +1295,7 @@ main(void)
 		cmocka_unit_test(test_x509_ca),
 		cmocka_unit_test(test_x509_server_verifies_against_ca),
 		cmocka_unit_test(test_x509_server_with_bad_input_fails),
+		cmocka_unit_test(test_dpop_jwk_thumbprint_rfc7638),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -346,7 +346,11 @@ raw_count(const char *path, const char *sql)
 
 /* What each schema from 4 on added, undone, newest first; SCHEMA_V4_UNDO
  * leaves the database as a version 3 sleutel left it. */
+#define SCHEMA_V14_UNDO                                                                                                \
+	"ALTER TABLE clients DROP COLUMN profile; ALTER TABLE codes DROP COLUMN dpop_jkt;"                             \
+	"ALTER TABLE tokens DROP COLUMN jkt;"
 #define SCHEMA_V13_UNDO                                                                                                \
+	SCHEMA_V14_UNDO                                                                                                \
 	"ALTER TABLE clients DROP COLUMN require_signed_ro; ALTER TABLE clients DROP COLUMN id_token_enc_alg;"         \
 	"ALTER TABLE clients DROP COLUMN id_token_enc_enc;"
 #define SCHEMA_V11_UNDO SCHEMA_V13_UNDO "DROP TABLE rate_limits;"

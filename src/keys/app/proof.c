@@ -7,12 +7,12 @@
  * which the server finds the enrolment or device; there is no embedded
  * key (the JOSE wrapper refuses a "jwk" header) and no bearer secret.
  *
- * The JOSE wrapper checks the algorithm against the key, the banned
- * header members and the signature; it does not look at typ or claims, so
- * this file checks typ, alg, kid, htm, htu, iat (within [app]
- * proof_window) and jti (16..64 base64url characters, used once per key:
- * store_jti_use under "dev:<jkt>" until iat + window, after which iat
- * alone refuses it: dpop.c records it).
+ * The RFC 9449 check itself (typ, alg ES256, the signature with the key
+ * the kid names, htm, htu, iat within [app] proof_window, jti of 16..64
+ * base64url characters) is the shared one, dpop_proof_verify() in
+ * src/crypto/dpop.c, which the OAuth endpoints use too.  The jti is used
+ * once per key: store_jti_use under "dev:<jkt>" until iat + window, after
+ * which iat alone refuses it (dpop.c records it).
  *
  * Pure functions (no store, no HTTP), so unit tests and fuzzers reach them.
  */
@@ -63,32 +63,12 @@ app_jwk_point(json_t *jwk, uint8_t out[P256_PUB_LEN], struct sl_err *err)
 int
 app_jwk_thumbprint(json_t *jwk, char out[APP_JKT_LEN + 1], struct sl_err *err)
 {
-	uint8_t pub[P256_PUB_LEN], h[SL_SHA256_LEN];
-	char *x, *y, *enc;
-	struct sl_buf b;
+	uint8_t pub[P256_PUB_LEN];
 	int rc;
 
 	out[0] = '\0';
 	rc = app_jwk_point(jwk, pub, err);
-	if (rc != SL_OK)
-		return rc;
-	/* RFC 7638 §3.2: the required members, lexicographic, no spaces. */
-	x = sl_b64url_encode(pub + 1, 32);
-	y = sl_b64url_encode(pub + 33, 32);
-	sl_buf_init(&b, 256);
-	rc = x && y ? sl_buf_addf(&b, "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y) : SL_ENOMEM;
-	if (rc == SL_OK)
-		rc = crypto_sha256(b.b_data, b.b_len, h);
-	enc = rc == SL_OK ? sl_b64url_encode(h, sizeof(h)) : NULL;
-	if (enc != NULL && strlen(enc) == APP_JKT_LEN)
-		memcpy(out, enc, APP_JKT_LEN + 1);
-	else
-		rc = sl_fail(err, SL_ENOMEM, "out of memory");
-	free(enc);
-	free(x);
-	free(y);
-	sl_buf_reset(&b);
-	return rc;
+	return rc == SL_OK ? dpop_jwk_thumbprint(jwk, out, err) : rc;
 }
 
 int
@@ -108,50 +88,6 @@ app_proof_kid(const char *proof, char out[APP_JKT_LEN + 1])
 	}
 	json_decref(hdr);
 	return rc;
-}
-
-static int
-header_ok(const char *proof, struct sl_err *err)
-{
-	json_t *hdr = jose_peek_header(proof);
-	const char *typ = json_string_value(json_object_get(hdr, "typ"));
-	const char *alg = json_string_value(json_object_get(hdr, "alg"));
-	int rc = SL_OK;
-
-	if (hdr == NULL)
-		rc = sl_fail(err, SL_EINVAL, "the proof is not a compact JWS");
-	else if (typ == NULL || strcmp(typ, "dpop+jwt") != 0)
-		rc = sl_fail(err, SL_EDENIED, "the proof's typ must be dpop+jwt");
-	else if (alg == NULL || strcmp(alg, "ES256") != 0)
-		rc = sl_fail(err, SL_EDENIED, "the proof's alg must be ES256");
-	json_decref(hdr);
-	return rc;
-}
-
-static int
-claims_ok(
-	json_t *c, const char *htm, const char *htu, int64_t now, int window, struct app_proof *out, struct sl_err *err)
-{
-	const char *chtm = json_string_value(json_object_get(c, "htm"));
-	const char *chtu = json_string_value(json_object_get(c, "htu"));
-	const char *jti = json_string_value(json_object_get(c, "jti"));
-	json_t *iat = json_object_get(c, "iat");
-	size_t jl = jti ? strlen(jti) : 0;
-
-	if (chtm == NULL || strcmp(chtm, htm) != 0)
-		return sl_fail(err, SL_EDENIED, "the proof's htm is not this request's method");
-	if (chtu == NULL || strcmp(chtu, htu) != 0)
-		return sl_fail(err, SL_EDENIED, "the proof's htu is not this request's URL");
-	if (!json_is_integer(iat))
-		return sl_fail(err, SL_EDENIED, "the proof has no integer iat");
-	out->ap_iat = json_integer_value(iat);
-	if (out->ap_iat < now - window || out->ap_iat > now + window)
-		return sl_fail(err, SL_EDENIED, "the proof's iat is more than %d seconds from now", window);
-	if (jl < APP_JTI_MIN || jl > APP_JTI_MAX || strspn(jti, B64URL_CHARS) != jl)
-		return sl_fail(err, SL_EDENIED, "the proof's jti must be %d..%d base64url characters", APP_JTI_MIN,
-			APP_JTI_MAX);
-	memcpy(out->ap_jti, jti, jl + 1);
-	return SL_OK;
 }
 
 struct jose_key *
@@ -174,42 +110,34 @@ app_proof_key(json_t *jwk, char jkt[APP_JKT_LEN + 1], struct sl_err *err)
 	return key;
 }
 
-/* What every proof is checked for first: there, bounded, its header. */
-static int
-proof_start(const char *proof, struct app_proof *out, struct sl_err *err)
-{
-	memset(out, 0, sizeof(*out));
-	if (proof == NULL)
-		return sl_fail(err, SL_EDENIED, "no DPoP proof");
-	if (strlen(proof) > APP_PROOF_MAX)
-		return sl_fail(err, SL_ETOOBIG, "the proof is longer than %d bytes", APP_PROOF_MAX);
-	return header_ok(proof, err);
-}
-
-/* The signature with `key` (kid = the thumbprint), then the claims. */
+/* The shared RFC 9449 check (crypto/dpop.c) with `key`, whose kid is
+ * the thumbprint: ES256 only, no embedded key, no ath. */
 static int
 proof_finish(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
 	struct app_proof *out, struct sl_err *err)
 {
-	json_t *claims = NULL;
+	static const char *const es256[] = { "ES256", NULL };
+	const struct dpop_expect ex = { htm, htu, now, window, es256, NULL };
+	struct dpop_proof dp;
 	int rc;
 
+	memset(out, 0, sizeof(*out));
+	if (proof != NULL && strlen(proof) > APP_PROOF_MAX)
+		return sl_fail(err, SL_ETOOBIG, "the proof is longer than %d bytes", APP_PROOF_MAX);
+	rc = dpop_proof_verify(proof, key, &ex, &dp, err);
+	if (rc != SL_OK)
+		return rc == SL_ETOOBIG ? rc : (rc == SL_ENOMEM ? rc : SL_EDENIED);
 	memcpy(out->ap_jkt, jose_key_kid(key), APP_JKT_LEN + 1);
-	rc = jose_verify(proof, &key, 1, &claims, err);
-	if (rc == SL_OK)
-		rc = claims_ok(claims, htm, htu, now, window, out, err);
-	json_decref(claims);
-	return rc == SL_OK ? SL_OK : (rc == SL_ENOMEM ? rc : SL_EDENIED);
+	memcpy(out->ap_jti, dp.dp_jti, sizeof(out->ap_jti));
+	out->ap_iat = dp.dp_iat;
+	return SL_OK;
 }
 
 int
 app_proof_verify_key(const char *proof, struct jose_key *key, const char *htm, const char *htu, int64_t now, int window,
 	struct app_proof *out, struct sl_err *err)
 {
-	int rc = proof_start(proof, out, err);
-
-	if (rc != SL_OK)
-		return rc;
+	memset(out, 0, sizeof(*out));
 	if (key == NULL || strlen(jose_key_kid(key)) != APP_JKT_LEN)
 		return sl_fail(err, SL_EINVAL, "the transport key cannot be used");
 	return proof_finish(proof, key, htm, htu, now, window, out, err);
@@ -221,10 +149,11 @@ app_proof_verify(const char *proof, json_t *jwk, const char *htm, const char *ht
 {
 	char jkt[APP_JKT_LEN + 1];
 	struct jose_key *key;
-	int rc = proof_start(proof, out, err);
+	int rc;
 
-	if (rc != SL_OK)
-		return rc;
+	memset(out, 0, sizeof(*out));
+	if (proof == NULL)
+		return sl_fail(err, SL_EDENIED, "no DPoP proof");
 	if ((key = app_proof_key(jwk, jkt, err)) == NULL)
 		return SL_EINVAL;
 	rc = proof_finish(proof, key, htm, htu, now, window, out, err);
