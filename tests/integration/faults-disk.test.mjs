@@ -15,10 +15,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startServer, launchServer, Agent } from './lib/harness.mjs';
-import { ownPostgres, initOn } from './lib/faulty.mjs';
+import { startServer, launchServer, removeInstallation, Agent } from './lib/harness.mjs';
+import { tcpRelay, initOn } from './lib/faulty.mjs';
 import { registerRp, authRequest, browse, tokenRequest, RP_CB } from './lib/flows.mjs';
-import { adminSql, storeOf, sql } from './lib/db.mjs';
+import { adminSql, storeOf, sql, createDatabase } from './lib/db.mjs';
 
 // The reads a relying party and a browser make that need no write.
 async function assertReadsGoOn(server) {
@@ -139,35 +139,40 @@ test('PostgreSQL read-only (default_transaction_read_only): writes get 503, read
   }
 });
 
-test('PostgreSQL server stopped and started again mid-run: clear answers while down, back by itself', async () => {
-  const pg = ownPostgres();
+// The database server taken away mid-run and brought back: sleuteld
+// reaches it through a relay that ends every session and refuses new
+// connections (a stopped server, as its clients see it; a real second
+// cluster costs initdb's 10 s), then listens again.
+test('PostgreSQL unreachable mid-run (sessions cut, port refused): clear answers while down, back by itself', async () => {
+  const conninfo = createDatabase();
+  const [, host, port] = /host=(\S+) port=(\d+)/.exec(conninfo);
+  const relay = await tcpRelay(host, Number(port));
   let server;
   let inst;
   try {
-    inst = await initOn(pg.conninfo, { store: { pool: 2 } });
+    inst = await initOn(conninfo.replace(/port=\d+/, `port=${relay.port}`), { store: { pool: 2 } });
     server = await launchServer(inst, { owner: false });
     const rp = await registerRp(server);
     const before = await codeAtRp(server, rp);
-    pg.stop();
+    await relay.down();
     const t0 = Date.now();
     for (let i = 0; i < 4; i++) {
       const a = await authorize(rp);
-      assert.ok(a.status === 503 || a.status === 500, `authorize with the database down: ${a.status}`);
+      assert.equal(a.status, 503, `authorize with the database down: ${a.status} ${a.body.slice(0, 300)}`);
       assert.match(a.type, /^text\/html/);
     }
-    const r = await redeem(server, rp, before);
-    assert.ok(r.status === 503 || r.status === 500, `token with the database down: ${r.status}`);
-    assert.equal(typeof r.body.error, 'string', 'a JSON error');
-    assert.ok(Date.now() - t0 < 15000, `answered without hanging (${Date.now() - t0} ms)`);
+    assertBusyJson(await redeem(server, rp, before), 'token with the database down');
+    assert.ok(Date.now() - t0 < 5000, `answered without hanging (${Date.now() - t0} ms)`);
     assert.equal((await fetch(`${server.base}/jwks`)).status, 200, 'the JWKS is served from memory');
-    pg.start();
+    await relay.up();
     let ok;
     for (let i = 0; i < 5 && !ok; i++) ok = (await redeem(server, rp, before)).status === 200;
     assert.ok(ok, 'the code issued before the outage redeems after it');
     assert.equal((await redeem(server, rp, await codeAtRp(server, rp))).status, 200, 'a new login completes');
+    assert.match(server.log(), /database connection re-made/);
   } finally {
     await server?.stop();
-    pg.remove();
-    inst?.remove();
+    await relay.close();
+    if (inst) removeInstallation(inst.dir);
   }
 });
