@@ -347,7 +347,8 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 		d->d_headwatch = headwatch_new(conf->hd_header_timeout);
 		if (d->d_headwatch == NULL) {
 			free(d);
-			return sl_fail(err, SL_ENOMEM, "%s: cannot start the header timeout thread", conf->hd_name), NULL;
+			return sl_fail(err, SL_ENOMEM, "%s: cannot start the header timeout thread", conf->hd_name),
+			       NULL;
 		}
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)headwatch_notify,
 			d->d_headwatch };

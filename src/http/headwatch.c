@@ -119,7 +119,8 @@ headwatch_free(struct head_watch *hw)
 
 /* MHD_OPTION_NOTIFY_CONNECTION: list a new connection, forget a closed one. */
 void
-headwatch_notify(void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode code)
+headwatch_notify(
+	void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode code)
 {
 	struct head_watch *hw = cls;
 	struct head_entry *e = *socket_context;

@@ -68,7 +68,8 @@ struct http_daemon {
 struct head_watch;
 struct head_watch *headwatch_new(int timeout_s);
 void headwatch_free(struct head_watch *hw);
-void headwatch_notify(void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode code);
+void headwatch_notify(
+	void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode code);
 void headwatch_done(struct head_watch *hw, struct MHD_Connection *conn);
 /* request.c */
 int request_parse_query(struct http_request *rq);
