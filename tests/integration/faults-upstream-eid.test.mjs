@@ -9,23 +9,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/harness.mjs';
-import { registerRp, codeFlow } from './lib/flows.mjs';
-import { faultyUpstream } from './lib/faulty.mjs';
+import { registerRp } from './lib/flows.mjs';
+import { faultyUpstream, MODES, otherLogin } from './lib/faulty.mjs';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { eidRp, issueCard, assertRefused, auditMax, auditSince, eidLoginRecord, pkiInit, trustPki, tmp } from './lib/eid.mjs';
 
 // The eID refusal when no revocation status can be had (403, its own page).
 const UNAVAILABLE = 'Your card cannot be checked right now';
-const MODES = ['hang', 'slow', 'garbage', 'reset', 'truncated', 'huge', 'wrongtype'];
-
-// A whole test-key login of another person, timed (ms).
-async function otherLogin(server, rp) {
-  const t0 = Date.now();
-  const r = await codeFlow(server, rp.config);
-  assert.ok(r.tokens.access_token);
-  return Date.now() - t0;
-}
 
 test('OCSP responder and CRL server (eID): every fault ends within revocation_timeout each, a clear refusal; logins go on', async () => {
   const up = await faultyUpstream();

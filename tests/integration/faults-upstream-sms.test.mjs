@@ -9,19 +9,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/harness.mjs';
-import { registerRp, codeFlow } from './lib/flows.mjs';
+import { registerRp } from './lib/flows.mjs';
 import { Phone } from './lib/phone.mjs';
-import { faultyUpstream } from './lib/faulty.mjs';
+import { faultyUpstream, MODES, otherLogin } from './lib/faulty.mjs';
 
-const MODES = ['hang', 'slow', 'garbage', 'reset', 'truncated', 'huge', 'wrongtype'];
-
-// A whole test-key login of another person, timed (ms).
-async function otherLogin(server, rp) {
-  const t0 = Date.now();
-  const r = await codeFlow(server, rp.config);
-  assert.ok(r.tokens.access_token);
-  return Date.now() - t0;
-}
 
 test('SMS gateway (app enrolment): every fault ends within webhook_timeout with 502 sms_failed; logins go on (threads above the hung calls)', async () => {
   const gw = await faultyUpstream();

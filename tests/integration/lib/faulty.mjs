@@ -9,6 +9,7 @@ import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
 import { SLEUTEL, freePort, iniSet } from './harness.mjs';
+import { codeFlow } from './flows.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -57,6 +58,17 @@ export async function initOn(conninfo, config = {}) {
   }
   writeFileSync(configPath, ini);
   return { dir, configPath, port, eidPort, pkiPort: 0, metricsPort, demo: false };
+}
+
+// Every mode of faultyUpstream but 'ok'.
+export const MODES = ['hang', 'slow', 'garbage', 'reset', 'truncated', 'huge', 'wrongtype'];
+
+// A whole test-key login of another person (a fresh browser), timed (ms).
+export async function otherLogin(server, rp) {
+  const t0 = Date.now();
+  const r = await codeFlow(server, rp.config);
+  if (!r.tokens.access_token) throw new Error('the login gave no access token');
+  return Date.now() - t0;
 }
 
 // An upstream that misbehaves as told: `mode` (settable at any time) is
