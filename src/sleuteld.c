@@ -70,6 +70,10 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit (RLIMIT_FSIZE) reached must fail the write with
+	 * EFBIG, which the store answers as a full disk, not kill the
+	 * process: a full disk costs writes, never the reads. */
+	signal(SIGXFSZ, SIG_IGN);
 	/* Before any thread: the key holder is forked (then exec'd). */
 	kh = keyholder_start("/proc/self/exe", path, conf->c_keyholder_channels, &err);
 	if (kh == NULL) {

@@ -43,6 +43,7 @@ static const struct conf_key conf_keys[] = {
 	{ "server", "per_ip_connections", CT_INT, OFF(c_per_ip_connections), 0, 1000000, "0" },
 	{ "server", "connection_memory", CT_INT, OFF(c_connection_memory), 4096, 1048576, "32768" },
 	{ "server", "connection_timeout", CT_INT, OFF(c_connection_timeout), 1, 3600, "60" },
+	{ "server", "header_timeout", CT_INT, OFF(c_header_timeout), 0, 3600, "30" },
 	{ "server", "max_body", CT_INT, OFF(c_max_body), 1024, 16777216, "65536" },
 	{ "server", "max_query", CT_INT, OFF(c_max_query), 256, 65536, "8192" },
 	{ "server", "max_cookie", CT_INT, OFF(c_max_cookie), 256, 65536, "4096" },

@@ -64,6 +64,7 @@ struct sl_config {
 	int c_per_ip_connections;
 	int c_connection_memory; /* bytes MHD may use per connection */
 	int c_connection_timeout; /* seconds of idle before MHD closes */
+	int c_header_timeout; /* seconds for a new connection's first request head; 0: none */
 	int c_max_body; /* bytes of a request body */
 	int c_max_query; /* bytes of a URL query string */
 	int c_max_cookie; /* bytes of the Cookie header */

@@ -231,6 +231,8 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 
 	(void)version;
 	if (rq == NULL) {
+		if (d->d_headwatch != NULL)
+			headwatch_done(d->d_headwatch, conn);
 		rq = request_new(d, conn, url, method);
 		if (rq == NULL)
 			return MHD_NO;
@@ -301,7 +303,7 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	struct sockaddr_in sin;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	const union MHD_DaemonInfo *di;
-	struct MHD_OptionItem opts[16];
+	struct MHD_OptionItem opts[20];
 	int n = 0;
 
 	if (d == NULL)
@@ -341,6 +343,16 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->hd_connection_memory, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, conf->hd_connection_timeout, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, d };
+	if (conf->hd_header_timeout > 0) {
+		d->d_headwatch = headwatch_new(conf->hd_header_timeout);
+		if (d->d_headwatch == NULL) {
+			free(d);
+			return sl_fail(err, SL_ENOMEM, "%s: cannot start the header timeout thread", conf->hd_name),
+			       NULL;
+		}
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)headwatch_notify,
+			d->d_headwatch };
+	}
 	if (conf->hd_tls) {
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, conf->hd_cert_pem };
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, conf->hd_key_pem };
@@ -354,6 +366,7 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	d->d_mhd = MHD_start_daemon(
 		flags, (uint16_t)conf->hd_port, NULL, NULL, answer, d, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (d->d_mhd == NULL) {
+		headwatch_free(d->d_headwatch);
 		free(d);
 		return sl_fail(err, SL_EIO, "%s: cannot listen on %s:%d (in use, or bad TLS key/certificate)",
 			       conf->hd_name, conf->hd_listen, conf->hd_port),
@@ -393,7 +406,8 @@ http_daemon_stop(struct http_daemon *d)
 {
 	if (d == NULL)
 		return;
-	MHD_stop_daemon(d->d_mhd);
+	MHD_stop_daemon(d->d_mhd); /* closes every connection: the watch's list is empty */
+	headwatch_free(d->d_headwatch);
 	free(d);
 }
 

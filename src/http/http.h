@@ -66,6 +66,7 @@ struct http_daemon_conf {
 	int hd_per_ip_connections;
 	int hd_connection_memory;
 	int hd_connection_timeout;
+	int hd_header_timeout; /* seconds for a new connection's first request head; 0: none */
 	struct http_limits hd_limits;
 	const struct http_route *hd_routes;
 	size_t hd_nroutes;

@@ -59,10 +59,18 @@ struct http_request {
 struct http_daemon {
 	struct http_daemon_conf d_conf;
 	struct MHD_Daemon *d_mhd;
+	struct head_watch *d_headwatch; /* NULL: header_timeout 0 */
 	atomic_int d_active;
 	int d_port;
 };
 
+/* headwatch.c: the deadline on a new connection's first request head */
+struct head_watch;
+struct head_watch *headwatch_new(int timeout_s);
+void headwatch_free(struct head_watch *hw);
+void headwatch_notify(
+	void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode code);
+void headwatch_done(struct head_watch *hw, struct MHD_Connection *conn);
 /* request.c */
 int request_parse_query(struct http_request *rq);
 int request_parse_form(struct http_request *rq);

@@ -152,7 +152,7 @@ client_authenticate(struct server *srv, struct http_request *rq, const char *end
 	const char *atype = http_form(rq, "client_assertion_type"), *assertion = http_form(rq, "client_assertion");
 	char *basic_id = NULL, *basic_secret = NULL;
 	const char *method, *client_id, *secret;
-	int rc, methods = (authz != NULL) + (form_secret != NULL) + (assertion != NULL);
+	int rc, got = SL_ENOTFOUND, methods = (authz != NULL) + (form_secret != NULL) + (assertion != NULL);
 
 	memset(out, 0, sizeof(*out));
 	if (methods != 1) {
@@ -190,9 +190,13 @@ client_authenticate(struct server *srv, struct http_request *rq, const char *end
 		}
 	}
 	rc = SL_EDENIED;
-	if (client_id == NULL || strlen(client_id) > 256 || store_client_get(srv->sv_store, client_id, out) != SL_OK)
-		deny(rq, "unknown client");
-	else if (strcmp(out->cl_auth_method, method) != 0)
+	if (client_id == NULL || strlen(client_id) > 256 ||
+		(got = store_client_get(srv->sv_store, client_id, out)) != SL_OK) {
+		if (got == SL_ESTORE || got == SL_EBUSY) /* the database is down: not the client's fault */
+			http_send_oauth_error(rq, 503, "temporarily_unavailable", "the client could not be read");
+		else
+			deny(rq, "unknown client");
+	} else if (strcmp(out->cl_auth_method, method) != 0)
 		deny(rq, "this client is registered for another authentication method");
 	else if (secret != NULL && !secret_ok(out, secret))
 		deny(rq, "client authentication failed");

@@ -108,11 +108,17 @@ params_client(struct server *srv, json_t *in, struct store_client *client, struc
 {
 	const char *client_id = params_str(in, "client_id");
 	const char *redirect_uri = params_str(in, "redirect_uri");
+	int rc;
 
 	memset(ae, 0, sizeof(*ae));
 	if (sl_str_empty(client_id))
 		return fail(ae, 400, "invalid_request", "client_id is missing");
-	if (strlen(client_id) > 256 || store_client_get(srv->sv_store, client_id, client) != SL_OK)
+	if (strlen(client_id) > 256)
+		return fail(ae, 400, "invalid_client", "unknown client_id");
+	rc = store_client_get(srv->sv_store, client_id, client);
+	if (rc == SL_ESTORE || rc == SL_EBUSY) /* the database is down: not the RP's fault */
+		return fail(ae, 503, "temporarily_unavailable", "the client could not be read");
+	if (rc != SL_OK)
 		return fail(ae, 400, "invalid_client", "unknown client_id");
 	if (request_object_take(srv, in, client, ae) != SL_OK) {
 		/* Nothing in a failed object is trusted, but a redirect_uri

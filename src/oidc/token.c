@@ -152,6 +152,8 @@ token_respond(struct server *srv, struct http_request *rq, const struct store_cl
 		token_answer(srv, rq, c, g, at, rt);
 	else if (rc == SL_ECONFLICT)
 		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was already used");
+	else if (rc == SL_ESTORE || rc == SL_EBUSY) /* disk full, read-only, database down */
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "tokens could not be stored");
 	else
 		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
 	free(at);
@@ -267,6 +269,8 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 400, "invalid_grant", "unknown code");
 	} else if (rc == SL_EINVAL) {
 		http_send_oauth_error(rq, 400, "invalid_grant", cg.cg_why);
+	} else if (rc == SL_ESTORE || rc == SL_EBUSY) { /* disk full, read-only, database down */
+		http_send_oauth_error(rq, 503, "temporarily_unavailable", "tokens could not be stored");
 	} else if (rc != SL_OK) {
 		http_send_oauth_error(rq, 500, "server_error", "tokens could not be issued");
 	} else {

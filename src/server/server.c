@@ -225,6 +225,7 @@ listener_start(struct server *srv, const char *name, enum http_origin origin, co
 		.hd_per_ip_connections = c->c_per_ip_connections,
 		.hd_connection_memory = c->c_connection_memory,
 		.hd_connection_timeout = c->c_connection_timeout,
+		.hd_header_timeout = c->c_header_timeout,
 		.hd_limits = { c->c_max_body, c->c_max_query, c->c_max_cookie, c->c_max_params },
 		.hd_routes = srv->sv_routes,
 		.hd_nroutes = srv->sv_nroutes,

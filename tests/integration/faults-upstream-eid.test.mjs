@@ -1,0 +1,63 @@
+// faults-upstream-eid.test.mjs — upstreams that hang or answer garbage: OCSP and CRL
+// (issue 12 item 4, docs/faults.md "Upstreams").  Each outbound call of
+// sleuteld meets lib/faulty.mjs's faultyUpstream in every mode: hanging,
+// answering byte by byte, garbage, a reset, a truncated or a huge body,
+// the wrong content type.  Asserted: the configured timeout holds
+// (measured), the person or the client gets a clear answer, sleuteld does
+// not crash (stop() fails on a sanitizer report), and logins by other
+// people go on meanwhile.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib/harness.mjs';
+import { registerRp } from './lib/flows.mjs';
+import { faultyUpstream, MODES, otherLogin } from './lib/faulty.mjs';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { eidRp, issueCard, assertRefused, auditMax, auditSince, eidLoginRecord, pkiInit, trustPki, tmp } from './lib/eid.mjs';
+
+// The eID refusal when no revocation status can be had (403, its own page).
+const UNAVAILABLE = 'Your card cannot be checked right now';
+
+test('OCSP responder and CRL server (eID): every fault ends within revocation_timeout each, a clear refusal; logins go on', async () => {
+  const up = await faultyUpstream();
+  const dir = tmp();
+  // Cards whose AIA and CRL distribution point both name the faulty server.
+  const pki = await pkiInit(path.join(dir, 'pki'), { ocspUrl: `${up.url}/ocsp`, crlBase: `${up.url}/crl` });
+  const server = await startServer({ config: { eid: { ...trustPki(pki), revocation_timeout: 1 } } });
+  try {
+    const eid = await eidRp(server);
+    const rp = await registerRp(server);
+    const card = await issueCard(pki, dir, { name: 'Fien Fault' });
+    for (const mode of MODES) {
+      up.mode = mode;
+      const hits = up.hits;
+      const since = await auditMax(server);
+      const t0 = Date.now();
+      await assertRefused(server, eid, card.args, { heading: UNAVAILABLE, code: 'status_unavailable' });
+      const ms = Date.now() - t0;
+      process.stderr.write(`ocsp+crl ${mode}: refused in ${ms} ms, ${up.hits - hits} fetches\n`);
+      assert.equal(eidLoginRecord(await auditSince(server, since)).result, 'status_unavailable');
+      assert.ok(up.hits - hits >= 2, `${mode}: OCSP, then the CRL were asked`);
+      // OCSP and the CRL: one second each at most, plus the flow itself.
+      assert.ok(ms < 4500, `${mode}: refused after ${ms} ms (revocation_timeout 1 s)`);
+    }
+    // Card checks hanging (on the eID origin's listener) while another
+    // person logs in on the portal: that login is done before them.
+    up.mode = 'hang';
+    let firstAnswer = 0;
+    const hung = Array.from({ length: 3 }, async () => {
+      await assertRefused(server, eid, card.args, { heading: UNAVAILABLE, code: 'status_unavailable' });
+      firstAnswer ||= Date.now();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const during = await otherLogin(server, rp);
+    const doneAt = Date.now();
+    process.stderr.write(`login during 3 hung card checks ${during} ms\n`);
+    await Promise.all(hung);
+    assert.ok(doneAt < firstAnswer, `the login (${during} ms) was done before the hung card checks were answered`);
+  } finally {
+    await server.stop();
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
