@@ -43,7 +43,11 @@
  * design: it syncs the WAL before copying frames into the database and
  * the database before the WAL may start over, so the WAL never restarts
  * over frames the database does not hold durably; the mark counts bytes,
- * not offsets, so a restart does not confuse it.
+ * not offsets, so a restart does not confuse it.  What changes: a durable
+ * commit is visible to the node's other requests from its COMMIT, up to
+ * one sync before it is durable.  An answer that reports it waits for the
+ * sync; a later write that read it is later in the log, so no sync keeps
+ * that one and loses this one.
  *
  * The VFS is registered once per process under its own name (SQLite's
  * list of VFSes is process-wide); the struct is immutable after that.
