@@ -201,6 +201,7 @@ main(int argc, char **argv)
 	store_close(st);
 	for (int k = 1; k <= 4; k++)
 		printf("%-10s %-10s %8.1f us wall %8.1f us cpu here %8.1f us cpu server  (per op, %d ops)\n", argv[1],
-			what[k], (w[k] - w[k - 1]) / n * 1e6, (c[k] - c[k - 1]) / n * 1e6, (s[k] - s[k - 1]) / n * 1e6, n);
+			what[k], (w[k] - w[k - 1]) / n * 1e6, (c[k] - c[k - 1]) / n * 1e6, (s[k] - s[k - 1]) / n * 1e6,
+			n);
 	return 0;
 }

@@ -358,8 +358,8 @@ power_cut_rows(const struct gc_fx *fx, const struct writer *w, int n)
 	assert_int_equal(tu_write_file(wal, wal_image, (size_t)wal_image_len), 0);
 	pthread_mutex_unlock(&image_lock);
 	assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE, "unix"), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(c, "SELECT count(*) FROM jti_seen WHERE jti LIKE ?1", -1, &s, NULL),
-		SQLITE_OK);
+	assert_int_equal(
+		sqlite3_prepare_v2(c, "SELECT count(*) FROM jti_seen WHERE jti LIKE ?1", -1, &s, NULL), SQLITE_OK);
 	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < w[i].acked; k++) {
 			char like[64];
@@ -367,8 +367,8 @@ power_cut_rows(const struct gc_fx *fx, const struct writer *w, int n)
 			sqlite3_bind_text(s, 1, like, -1, SQLITE_TRANSIENT);
 			assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 			if (sqlite3_column_int(s, 0) != 1)
-				fail_msg("writer %d's acknowledged commit %d is not in the database after a power cut", i,
-					k);
+				fail_msg("writer %d's acknowledged commit %d is not in the database after a power cut",
+					i, k);
 			sqlite3_reset(s);
 		}
 	}
