@@ -32,20 +32,13 @@
 
 #include "../../src/store/store_int.h"
 #include "../lib/testutil.h"
+#include "wal_vfs.h"
 
 #define SLOW_SYNC_MS 15
 #define WRITERS 8
 #define COMMITS_EACH 6
 
-/* ---- the observing VFS ---- */
-
-struct obs_file {
-	sqlite3_file of_base;
-	sqlite3_file *of_real;
-};
-
-static sqlite3_vfs obs_vfs;
-static sqlite3_io_methods obs_methods;
+/* ---- the observing VFS (wal_vfs.h) ---- */
 
 /* What the WAL files were handed (bytes, in order of the writes'
  * returns), and the most a finished sync covers: the bytes handed over
@@ -62,28 +55,10 @@ static pthread_mutex_t image_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char *wal_image;
 static sqlite3_int64 wal_image_len;
 
-static sqlite3_file *
-real_of(sqlite3_file *f)
-{
-	return ((struct obs_file *)f)->of_real;
-}
-
-static int
-o_close(sqlite3_file *f)
-{
-	return real_of(f)->pMethods->xClose(real_of(f));
-}
-
-static int
-o_read(sqlite3_file *f, void *out, int n, sqlite3_int64 off)
-{
-	return real_of(f)->pMethods->xRead(real_of(f), out, n, off);
-}
-
 static int
 o_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 {
-	int rc = real_of(f)->pMethods->xWrite(real_of(f), data, n, off);
+	int rc = tw_real(f)->pMethods->xWrite(tw_real(f), data, n, off);
 
 	if (rc == SQLITE_OK) {
 		my_written = atomic_fetch_add(&wal_written, n) + n;
@@ -93,18 +68,12 @@ o_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 	return rc;
 }
 
-static int
-o_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-	return real_of(f)->pMethods->xTruncate(real_of(f), size);
-}
-
 /* The image is taken when the sync begins: a write that returns later
  * may or may not be on the disk after a power cut; the test assumes not. */
 static int
 o_sync(sqlite3_file *f, int flags)
 {
-	sqlite3_file *r = real_of(f);
+	sqlite3_file *r = tw_real(f);
 	int64_t before = atomic_load(&wal_written);
 	sqlite3_int64 size = 0;
 	struct timespec slow = { 0, SLOW_SYNC_MS * 1000000L };
@@ -126,92 +95,6 @@ o_sync(sqlite3_file *f, int flags)
 		atomic_fetch_add(&wal_syncs, 1);
 	}
 	return rc;
-}
-
-static int
-o_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-	return real_of(f)->pMethods->xFileSize(real_of(f), size);
-}
-
-static int
-o_lock(sqlite3_file *f, int l)
-{
-	return real_of(f)->pMethods->xLock(real_of(f), l);
-}
-
-static int
-o_unlock(sqlite3_file *f, int l)
-{
-	return real_of(f)->pMethods->xUnlock(real_of(f), l);
-}
-
-static int
-o_reserved(sqlite3_file *f, int *out)
-{
-	return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
-}
-
-static int
-o_fcntl(sqlite3_file *f, int op, void *arg)
-{
-	return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
-}
-
-static int
-o_sector(sqlite3_file *f)
-{
-	return real_of(f)->pMethods->xSectorSize(real_of(f));
-}
-
-static int
-o_devchar(sqlite3_file *f)
-{
-	return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
-}
-
-/* Only WAL files are observed; every other file is the platform's. */
-static int
-o_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
-{
-	sqlite3_vfs *real = vfs->pAppData;
-	struct obs_file *of = (struct obs_file *)f;
-	int rc;
-
-	if (!(flags & SQLITE_OPEN_WAL))
-		return real->xOpen(real, name, f, flags, out);
-	of->of_real = (sqlite3_file *)(of + 1);
-	rc = real->xOpen(real, name, of->of_real, flags, out);
-	of->of_base.pMethods = rc == SQLITE_OK && of->of_real->pMethods != NULL ? &obs_methods : NULL;
-	return rc;
-}
-
-static void
-obs_vfs_register(void)
-{
-	sqlite3_vfs *real = sqlite3_vfs_find(NULL);
-
-	assert_non_null(real);
-	obs_vfs = *real;
-	obs_vfs.zName = "observe-wal";
-	obs_vfs.pAppData = real;
-	obs_vfs.szOsFile = (int)sizeof(struct obs_file) + real->szOsFile;
-	obs_vfs.xOpen = o_open;
-	obs_vfs.pNext = NULL;
-	obs_methods = (sqlite3_io_methods){ .iVersion = 1,
-		.xClose = o_close,
-		.xRead = o_read,
-		.xWrite = o_write,
-		.xTruncate = o_truncate,
-		.xSync = o_sync,
-		.xFileSize = o_size,
-		.xLock = o_lock,
-		.xUnlock = o_unlock,
-		.xCheckReservedLock = o_reserved,
-		.xFileControl = o_fcntl,
-		.xSectorSize = o_sector,
-		.xDeviceCharacteristics = o_devchar };
-	assert_int_equal(sqlite3_vfs_register(&obs_vfs, 1), SQLITE_OK);
 }
 
 /* ---- fixture ---- */
@@ -466,6 +349,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commits_after_a_wal_restart, setup, teardown),
 	};
 
-	obs_vfs_register();
+	tw_register("observe-wal", o_write, o_sync);
+	sl_log_set_level(SL_LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
