@@ -99,47 +99,16 @@ o_sync(sqlite3_file *f, int flags)
 
 /* ---- fixture ---- */
 
-struct gc_fx {
-	char *dir, *path;
-	struct store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct gc_fx *fx = calloc(1, sizeof(*fx));
-	struct store_options o = { .so_busy_timeout_ms = 20000, .so_pool = 2 };
-	struct sl_err err = { 0 };
-
-	if (fx == NULL)
-		return -1;
-	if ((fx->dir = tu_tmpdir("sl-test-gc")) == NULL || (fx->path = tu_path(fx->dir, "sleutel.db")) == NULL)
-		goto fail;
-	o.so_path = fx->path;
-	if ((fx->st = store_open(&o, &err)) == NULL) {
-		fprintf(stderr, "store_open: %s\n", err.msg);
-		goto fail;
-	}
-	*state = fx;
-	return 0;
-fail:
-	free(fx->dir);
-	free(fx->path);
-	free(fx);
-	return -1;
+	return tw_fx_open(state, "sl-test-gc", 20000);
 }
 
 static int
 teardown(void **state)
 {
-	struct gc_fx *fx = *state;
-
-	store_close(fx->st);
-	tu_rm_tree(fx->dir);
-	free(fx->dir);
-	free(fx->path);
-	free(fx);
-	return 0;
+	return tw_fx_close(state);
 }
 
 /* One seen jti, `size` bytes long (a page of its own when large). */
@@ -219,7 +188,7 @@ run_writers(struct store *st, struct writer *w, int n)
  * shared memory (recovery rebuilds it).  How many of each writer's rows
  * it holds. */
 static void
-power_cut_rows(const struct gc_fx *fx, const struct writer *w, int n)
+power_cut_rows(const struct tw_fx *fx, const struct writer *w, int n)
 {
 	char *dir = tu_tmpdir("sl-test-gc-cut"), *db = tu_path(dir, "cut.db"), *wal = tu_path(dir, "cut.db-wal");
 	sqlite3 *c = NULL;
@@ -271,7 +240,7 @@ power_cut_rows(const struct gc_fx *fx, const struct writer *w, int n)
 static void
 test_writers_share_a_sync(void **state)
 {
-	struct gc_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct writer w[WRITERS];
 	int syncs = atomic_load(&wal_syncs), acked = 0, early = 0;
 
@@ -296,7 +265,7 @@ test_writers_share_a_sync(void **state)
 static void
 test_short_lived_commits_do_not_sync(void **state)
 {
-	struct gc_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	int syncs = atomic_load(&wal_syncs);
 	struct writer w = { .id = 99, .acked = 1 };
 	struct row d = { "gc-99-0-", 200 };
@@ -321,7 +290,7 @@ test_short_lived_commits_do_not_sync(void **state)
 static void
 test_commits_after_a_wal_restart(void **state)
 {
-	struct gc_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct writer w[4];
 	int restarts = atomic_load(&wal_restarts);
 	char jti[32];

@@ -51,47 +51,16 @@ c_sync(sqlite3_file *f, int flags)
 
 /* ---- fixture ---- */
 
-struct wal_fx {
-	char *dir, *path;
-	struct store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct wal_fx *fx = calloc(1, sizeof(*fx));
-	struct store_options o = { .so_busy_timeout_ms = 5000, .so_pool = 2 };
-	struct sl_err err = { 0 };
-
-	if (fx == NULL)
-		return -1;
-	if ((fx->dir = tu_tmpdir("sl-test-wal")) == NULL || (fx->path = tu_path(fx->dir, "sleutel.db")) == NULL)
-		goto fail;
-	o.so_path = fx->path;
-	if ((fx->st = store_open(&o, &err)) == NULL) {
-		fprintf(stderr, "store_open: %s\n", err.msg);
-		goto fail;
-	}
-	*state = fx;
-	return 0;
-fail:
-	free(fx->dir);
-	free(fx->path);
-	free(fx);
-	return -1;
+	return tw_fx_open(state, "sl-test-wal", 5000);
 }
 
 static int
 teardown(void **state)
 {
-	struct wal_fx *fx = *state;
-
-	store_close(fx->st);
-	tu_rm_tree(fx->dir);
-	free(fx->dir);
-	free(fx->path);
-	free(fx);
-	return 0;
+	return tw_fx_close(state);
 }
 
 /* n rows of jti_seen whose jti is `prefix`-i padded to `size` bytes. */
@@ -148,7 +117,7 @@ rows_seen(const char *path, const char *prefix)
 static void
 test_commit_is_one_write(void **state)
 {
-	struct wal_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct rows warm = { "warm", 1, 100, false }, many = { "many", 12, 900, false };
 
 	/* The first frame of a WAL also writes its header. */
@@ -173,7 +142,7 @@ test_commit_is_one_write(void **state)
 static void
 test_rollback_leaves_nothing(void **state)
 {
-	struct wal_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct rows bad = { "bad", 12, 900, true }, good = { "good", 3, 900, false };
 
 	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &bad), SL_EINVAL);
@@ -188,7 +157,7 @@ test_rollback_leaves_nothing(void **state)
 static void
 test_large_transaction(void **state)
 {
-	struct wal_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct rows big = { "big", 600, 3000, false };
 	struct store_options o = { .so_path = fx->path, .so_busy_timeout_ms = 5000, .so_pool = 2 };
 	struct sl_err err = { 0 };

@@ -4,7 +4,8 @@
  * opens, so the store's VFS (src/store/sqlite_vfs.c) wraps it in turn.
  * Every other file is the platform's own.  A test gives its write and
  * sync of a WAL file (each calls the real file's method itself); the rest
- * passes through.  Included after <cmocka.h> and <sqlite3.h>.
+ * passes through.  And the suites' fixture: a store on a directory of its
+ * own.  Included after <cmocka.h>, <sqlite3.h>, store_int.h and testutil.h.
  */
 #ifndef SL_TEST_WAL_VFS_H
 #define SL_TEST_WAL_VFS_H
@@ -128,6 +129,53 @@ tw_register(const char *name, int (*write)(sqlite3_file *, const void *, int, sq
 		.xSectorSize = tw_sector,
 		.xDeviceCharacteristics = tw_devchar };
 	assert_int_equal(sqlite3_vfs_register(&tw_vfs, 1), SQLITE_OK);
+}
+
+/* ---- a store on a fresh directory, for the suites' setup ---- */
+
+struct tw_fx {
+	char *dir, *path;
+	struct store *st;
+};
+
+/* *state: a tw_fx whose store's writers wait at most busy_ms; -1 when it
+ * cannot be opened. */
+static inline int
+tw_fx_open(void **state, const char *prefix, int busy_ms)
+{
+	struct tw_fx *fx = calloc(1, sizeof(*fx));
+	struct store_options o = { .so_busy_timeout_ms = busy_ms, .so_pool = 2 };
+	struct sl_err err = { 0 };
+
+	if (fx == NULL)
+		return -1;
+	if ((fx->dir = tu_tmpdir(prefix)) == NULL || (fx->path = tu_path(fx->dir, "sleutel.db")) == NULL)
+		goto fail;
+	o.so_path = fx->path;
+	if ((fx->st = store_open(&o, &err)) == NULL) {
+		fprintf(stderr, "store_open: %s\n", err.msg);
+		goto fail;
+	}
+	*state = fx;
+	return 0;
+fail:
+	free(fx->dir);
+	free(fx->path);
+	free(fx);
+	return -1;
+}
+
+static inline int
+tw_fx_close(void **state)
+{
+	struct tw_fx *fx = *state;
+
+	store_close(fx->st);
+	tu_rm_tree(fx->dir);
+	free(fx->dir);
+	free(fx->path);
+	free(fx);
+	return 0;
 }
 
 #endif /* SL_TEST_WAL_VFS_H */
