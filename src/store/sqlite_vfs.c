@@ -58,7 +58,6 @@
  * without the lock).  Syncs of the real file (the leader's, SQLite's own)
  * take wf_sync_lock: the platform's xSync updates the file's flags.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
