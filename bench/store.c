@@ -7,10 +7,14 @@
  *
  * N authorization requests are written (store_authreq_put, each its own
  * transaction), then read back (store_authreq_get), on a pool of 2
- * connections.  Printed per operation: wall time, this process's CPU and,
- * on PostgreSQL with DBNAME, the CPU of the server processes serving that
- * database (from /proc: run it on the database server's machine).
+ * connections; then N durable audit rows (store_audit_add, each its own
+ * durable commit) from 1 thread and from DURABLE_THREADS threads at once,
+ * where group commit lets concurrent commits share a sync.  Printed per
+ * operation: wall time, this process's CPU and, on PostgreSQL with DBNAME,
+ * the CPU of the server processes serving that database (from /proc: run
+ * it on the database server's machine).
  */
+#include <pthread.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,13 +100,53 @@ server_cpu_s(const char *db)
 	return total;
 }
 
+#define DURABLE_THREADS 8
+
+struct durable {
+	struct store *st;
+	int n;
+	bool failed;
+};
+
+static void *
+durable_run(void *arg)
+{
+	struct durable *d = arg;
+	const struct store_audit a = { .au_event = "bench", .au_result = "ok", .au_client_id = "bench" };
+
+	for (int i = 0; i < d->n && !d->failed; i++)
+		d->failed = store_audit_add(d->st, &a) != SL_OK;
+	return NULL;
+}
+
+/* n durable commits from `threads` threads at once; false on a failure. */
+static bool
+durable_commits(struct store *st, int n, int threads)
+{
+	pthread_t t[DURABLE_THREADS];
+	struct durable d[DURABLE_THREADS];
+	bool ok = true;
+
+	for (int i = 0; i < threads; i++) {
+		d[i] = (struct durable){ st, n / threads + (i < n % threads), false };
+		if (pthread_create(&t[i], NULL, durable_run, &d[i]) != 0)
+			return false;
+	}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(t[i], NULL);
+		ok = ok && !d[i].failed;
+	}
+	return ok;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct store_options o = { .so_busy_timeout_ms = 5000, .so_pool = 2 };
 	struct sl_err err = { 0 };
 	const char *db = argc > 4 ? argv[4] : NULL;
-	double w[3], c[3], s[3];
+	double w[5], c[5], s[5];
+	static const char *const what[5] = { NULL, "put", "get", "durable x1", "durable x8" };
 	struct store *st;
 	char id[32];
 	int n;
@@ -147,10 +191,17 @@ main(int argc, char **argv)
 		store_authreq_clear(&got);
 	}
 	w[2] = wall_s(), c[2] = self_cpu_s(), s[2] = server_cpu_s(db);
+	for (int k = 3; k <= 4; k++) {
+		if (!durable_commits(st, n, k == 3 ? 1 : DURABLE_THREADS)) {
+			fprintf(stderr, "bench_store: audit row failed\n");
+			return 1;
+		}
+		w[k] = wall_s(), c[k] = self_cpu_s(), s[k] = server_cpu_s(db);
+	}
 	store_close(st);
-	for (int k = 1; k <= 2; k++)
-		printf("%-10s %-3s %8.1f us wall %8.1f us cpu here %8.1f us cpu server  (per op, %d ops)\n", argv[1],
-			k == 1 ? "put" : "get", (w[k] - w[k - 1]) / n * 1e6, (c[k] - c[k - 1]) / n * 1e6,
-			(s[k] - s[k - 1]) / n * 1e6, n);
+	for (int k = 1; k <= 4; k++)
+		printf("%-10s %-10s %8.1f us wall %8.1f us cpu here %8.1f us cpu server  (per op, %d ops)\n", argv[1],
+			what[k], (w[k] - w[k - 1]) / n * 1e6, (c[k] - c[k - 1]) / n * 1e6, (s[k] - s[k - 1]) / n * 1e6,
+			n);
 	return 0;
 }

@@ -117,11 +117,17 @@ bl_server_restart(struct bl_server *s, bool tls, const char *extra)
 static int
 launch(struct bl_server *s, bool tls, const char *extra)
 {
-	char daemon[BL_URL_MAX], log[BL_URL_MAX + 16], conf[4096];
+	char daemon[BL_URL_MAX], log[BL_URL_MAX + 16], conf[4096], more[512];
 
 	snprintf(daemon, sizeof(daemon), "%s/sleuteld", s->s_build);
-	snprintf(conf, sizeof(conf), "\n%s\n%s\n",
-		tls ? "[server]\ntls = true\n" : "[server]\ntls = false\ntrusted_proxies = 127.0.0.1\n",
+	/* SLEUTEL_BENCH_SERVER: more [server] lines for every daemon of the
+	 * run, ";" for a new line (e.g. "threads = 8": docs/performance.md) */
+	snprintf(more, sizeof(more), "%s", getenv("SLEUTEL_BENCH_SERVER") ? getenv("SLEUTEL_BENCH_SERVER") : "");
+	for (char *p = more; *p != '\0'; p++)
+		if (*p == ';')
+			*p = '\n';
+	snprintf(conf, sizeof(conf), "\n%s%s\n%s\n",
+		tls ? "[server]\ntls = true\n" : "[server]\ntls = false\ntrusted_proxies = 127.0.0.1\n", more,
 		extra ? extra : "");
 	if (append(s->s_config, conf) != 0)
 		return -1;

@@ -285,14 +285,22 @@ tx_pause(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* A committed durable transaction's sync, when the engine leaves it for
+ * later (group commit): the mark is taken on the writers' turn, the wait
+ * is after it, so that the next writers commit meanwhile and one sync
+ * covers them all.  The caller learns of the commit only once it is
+ * synced. */
 static int
 tx_loop(struct store *st, enum durability d, bool one_statement, tx_fn fn, void *ctx)
 {
 	struct conn *c = writer_get(st);
+	const struct engine *e;
+	struct wal_mark mark = { 0 };
 	int rc = SL_OK;
 
 	if (c == NULL)
 		return SL_ESTORE;
+	e = c->cn_engine; /* the connection may be another writer's once put back */
 	for (int attempt = 1; attempt <= TX_TRIES; attempt++) {
 		if (attempt > 1)
 			tx_pause(attempt);
@@ -305,7 +313,11 @@ tx_loop(struct store *st, enum durability d, bool one_statement, tx_fn fn, void 
 	}
 	if (c->cn_retry)
 		log_error("a transaction was still in conflict after %d tries", TX_TRIES);
+	if (rc == SL_OK && d == DUR_FULL && e->e_tx_mark != NULL && e->e_tx_mark(c, &mark) != SL_OK)
+		rc = SL_ESTORE;
 	writer_put(st, c);
+	if (rc == SL_OK && mark.wm_wal != NULL && e->e_tx_sync(&mark) != SL_OK)
+		rc = SL_ESTORE;
 	return rc;
 }
 

@@ -8,9 +8,14 @@
  * failure and is never retried, and a writer of this process never sleeps
  * in SQLite's busy handler; the handler is left for another process (the
  * CLI) holding the lock.
- * Each writing transaction declares its durability: FULL for durable
- * records, NORMAL for short-lived login state (see store.h); the
- * connection switches `PRAGMA synchronous` only when the class changes.
+ * Each writing transaction declares its durability: durable records or
+ * short-lived login state (see store.h).  Every connection runs at
+ * `synchronous = NORMAL`, whose COMMIT writes the WAL without syncing it;
+ * a durable transaction is synced after the writers' turn, one fdatasync
+ * shared by the commits that wait at the same time (group commit:
+ * sqlite_tx_mark, sqlite_tx_sync, sqlite_vfs.c).  So the connection never
+ * switches `PRAGMA synchronous` between classes (a read lock each), and
+ * the sync no longer holds the write lock.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,21 +33,18 @@ struct sqlite_stmt {
 /* The transaction statements, prepared once per connection like the
  * others: parsing them again on every transaction was 15 % of a login's
  * instructions (callgrind, docs/performance.md). */
-enum tx_stmt { TX_BEGIN, TX_COMMIT, TX_ROLLBACK, TX_SYNC_FULL, TX_SYNC_NORMAL, TX_COUNT };
+enum tx_stmt { TX_BEGIN, TX_COMMIT, TX_ROLLBACK, TX_COUNT };
 
 static const char *const tx_sql[TX_COUNT] = {
 	[TX_BEGIN] = "BEGIN IMMEDIATE",
 	[TX_COMMIT] = "COMMIT",
 	[TX_ROLLBACK] = "ROLLBACK",
-	[TX_SYNC_FULL] = "PRAGMA synchronous = FULL",
-	[TX_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
 };
 
 struct sqlite_conn {
 	sqlite3 *sc_db;
 	struct sqlite_stmt sc_stmt[Q_COUNT];
 	sqlite3_stmt *sc_tx[TX_COUNT];
-	int sc_sync;
 };
 
 static struct sqlite_conn *
@@ -89,9 +91,8 @@ sqlite_open(struct conn *c, const struct store_options *opts, struct sl_err *err
 	sqlite3_extended_result_codes(sc->sc_db, 0);
 	if (c->cn_engine->e_exec(c, "PRAGMA journal_mode = WAL") != SL_OK ||
 		c->cn_engine->e_exec(c, "PRAGMA foreign_keys = ON") != SL_OK ||
-		c->cn_engine->e_exec(c, "PRAGMA synchronous = FULL") != SL_OK)
+		c->cn_engine->e_exec(c, "PRAGMA synchronous = NORMAL") != SL_OK)
 		return sl_fail(err, SL_ESTORE, "cannot configure database %s", opts->so_path);
-	sc->sc_sync = DUR_FULL;
 	return SL_OK;
 }
 
@@ -131,6 +132,10 @@ sqlite_migrate(sqlite3 *db, struct sl_err *err)
 			"the database has schema version %d but this sleutel knows only up to %d; "
 			"run a newer sleutel",
 			version, latest);
+	/* A migration is durable at its COMMIT (it runs before any writer,
+	 * outside group commit); the connection is NORMAL again after. */
+	if (version < latest && sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+		return sl_fail(err, SL_ESTORE, "cannot configure the migration: %s", sqlite3_errmsg(db));
 	for (int v = version; v < latest; v++) {
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
@@ -145,6 +150,8 @@ sqlite_migrate(sqlite3 *db, struct sl_err *err)
 		}
 		log_info("database migrated to schema version %d", v + 1);
 	}
+	if (version < latest && sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK)
+		return sl_fail(err, SL_ESTORE, "cannot configure the database: %s", sqlite3_errmsg(db));
 	return SL_OK;
 }
 
@@ -274,19 +281,13 @@ tx_stmt_run(struct sqlite_conn *sc, enum tx_stmt t)
 	return SL_ESTORE;
 }
 
-/* Begin a write transaction at the given durability. */
+/* Begin a write transaction; its durability is settled after COMMIT. */
 static int
 sqlite_tx_begin(struct conn *c, enum durability d, bool one_statement)
 {
-	struct sqlite_conn *sc = sc_of(c);
-
+	(void)d;
 	(void)one_statement; /* writers take turns in engine.c anyway */
-	if (sc->sc_sync != (int)d) {
-		if (tx_stmt_run(sc, d == DUR_FULL ? TX_SYNC_FULL : TX_SYNC_NORMAL) != SL_OK)
-			return SL_ESTORE;
-		sc->sc_sync = (int)d;
-	}
-	return tx_stmt_run(sc, TX_BEGIN);
+	return tx_stmt_run(sc_of(c), TX_BEGIN);
 }
 
 static int
@@ -301,6 +302,30 @@ sqlite_tx_end(struct conn *c, bool commit)
 	else if (!sqlite3_get_autocommit(sc->sc_db))
 		tx_stmt_run(sc, TX_ROLLBACK);
 	return rc;
+}
+
+/* A durable commit's place in the WAL, on the writers' turn. */
+static int
+sqlite_tx_mark(struct conn *c, struct wal_mark *m)
+{
+	int r = sqlite_wal_mark(sc_of(c)->sc_db, m);
+
+	if (r == SQLITE_OK)
+		return SL_OK;
+	log_error("a durable commit could not be synced (SQLite error %d)", r);
+	return SL_ESTORE;
+}
+
+/* After the turn: until a sync of the WAL covers the mark. */
+static int
+sqlite_tx_sync(const struct wal_mark *m)
+{
+	int r = sqlite_wal_sync_to(m);
+
+	if (r == SQLITE_OK)
+		return SL_OK;
+	log_error("a durable commit could not be synced (SQLite error %d)", r);
+	return SL_ESTORE;
 }
 
 const struct engine store_engine_sqlite = {
@@ -321,4 +346,6 @@ const struct engine store_engine_sqlite = {
 	.e_exec = sqlite_exec,
 	.e_tx_begin = sqlite_tx_begin,
 	.e_tx_end = sqlite_tx_end,
+	.e_tx_mark = sqlite_tx_mark,
+	.e_tx_sync = sqlite_tx_sync,
 };

@@ -25,13 +25,43 @@
  * other file (the database, its shared memory, journals) is the
  * platform's own, untouched: xOpen gives it the platform's methods.
  *
+ * Group commit (sqlite_wal_mark, sqlite_wal_sync_to).  The store commits
+ * every transaction at `synchronous = NORMAL`: SQLite writes the frames
+ * and does not sync the WAL inside COMMIT, where it would hold the write
+ * lock for the whole fdatasync and no other commit could share it.  A
+ * durable transaction instead takes a mark after its COMMIT, still on the
+ * writers' turn (the bytes this WAL file handed to the kernel so far,
+ * its frames included), and after the turn is released waits until a
+ * sync covers the mark: the first waiter to find no sync running syncs
+ * the file for everyone (the leader), noting what was written before it
+ * began; those who committed meanwhile wait for it and, when it did not
+ * cover them, the next leader syncs once for all of them.  Each answer is
+ * still released only after the sync that covers its commit, so an
+ * acknowledged write survives a power cut as with `synchronous = FULL`.
+ * SQLite's own syncs of the WAL (its header at a restart, before a
+ * checkpoint) count too.  Checkpoints are safe at NORMAL by SQLite's own
+ * design: it syncs the WAL before copying frames into the database and
+ * the database before the WAL may start over, so the WAL never restarts
+ * over frames the database does not hold durably; the mark counts bytes,
+ * not offsets, so a restart does not confuse it.  What changes: a durable
+ * commit is visible to the node's other requests from its COMMIT, up to
+ * one sync before it is durable.  An answer that reports it waits for the
+ * sync; a later write that read it is later in the log, so no sync keeps
+ * that one and loses this one.
+ *
  * The VFS is registered once per process under its own name (SQLite's
  * list of VFSes is process-wide); the struct is immutable after that.
  * Each WAL file belongs to one connection, which one thread uses at a
- * time (the store's pool), so its buffer needs no lock.
+ * time (the store's pool), so its buffer needs no lock; the group-commit
+ * fields are shared with the threads waiting for a sync after their turn,
+ * under wf_lock (the written count is atomic: the writer adds to it
+ * without the lock).  Syncs of the real file (the leader's, SQLite's own)
+ * take wf_sync_lock: the platform's xSync updates the file's flags.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +86,18 @@ struct wal_file {
 	/* The offset of the commit frame's page, once its header was
 	 * buffered: the write there ends the transaction. */
 	sqlite3_int64 wf_commit_page;
+	/* Group commit: bytes handed to the kernel since the file was
+	 * opened (a mark), the most a finished sync covers, a sync running,
+	 * and a failed sync's code (sticky: after a failed fdatasync the
+	 * kernel may have dropped the pages, so no later sync proves them). */
+	_Atomic uint64_t wf_written;
+	pthread_mutex_t wf_lock;
+	pthread_cond_t wf_done;
+	pthread_mutex_t wf_sync_lock;
+	uint64_t wf_synced;
+	bool wf_syncing;
+	int wf_sync_rc;
+	int wf_waiting; /* threads in wf_done's wait */
 };
 
 static sqlite3_vfs wal_vfs;
@@ -73,6 +115,17 @@ wf_of(sqlite3_file *f)
 	return (struct wal_file *)f;
 }
 
+/* A write to the real file, counted for group commit once it returned. */
+static int
+wal_write_real(struct wal_file *w, const void *data, int amount, sqlite3_int64 offset)
+{
+	int rc = w->wf_real->pMethods->xWrite(w->wf_real, data, amount, offset);
+
+	if (rc == SQLITE_OK && amount > 0)
+		atomic_fetch_add(&w->wf_written, (uint64_t)amount);
+	return rc;
+}
+
 /* Hand the buffered bytes to the real file. */
 static int
 wal_flush(struct wal_file *w)
@@ -80,7 +133,7 @@ wal_flush(struct wal_file *w)
 	int rc = SQLITE_OK;
 
 	if (w->wf_len > 0)
-		rc = w->wf_real->pMethods->xWrite(w->wf_real, w->wf_buf, (int)w->wf_len, w->wf_start);
+		rc = wal_write_real(w, w->wf_buf, (int)w->wf_len, w->wf_start);
 	/* On failure too: SQLite fails the transaction and writes its frames
 	 * again, from its own pages, in the next one. */
 	w->wf_len = 0;
@@ -96,6 +149,9 @@ wal_close(sqlite3_file *f)
 
 	free(w->wf_buf);
 	w->wf_buf = NULL;
+	pthread_mutex_destroy(&w->wf_lock);
+	pthread_cond_destroy(&w->wf_done);
+	pthread_mutex_destroy(&w->wf_sync_lock);
 	return rc != SQLITE_OK ? rc : rc2;
 }
 
@@ -155,7 +211,7 @@ wal_write(sqlite3_file *f, const void *data, int amount, sqlite3_int64 offset)
 	if (amount <= 0 || !wal_room(w, (size_t)amount)) {
 		if ((rc = wal_flush(w)) != SQLITE_OK)
 			return rc;
-		return w->wf_real->pMethods->xWrite(w->wf_real, data, amount, offset);
+		return wal_write_real(w, data, amount, offset);
 	}
 	if (w->wf_len == 0)
 		w->wf_start = offset;
@@ -178,13 +234,40 @@ wal_truncate(sqlite3_file *f, sqlite3_int64 size)
 	return rc != SQLITE_OK ? rc : w->wf_real->pMethods->xTruncate(w->wf_real, size);
 }
 
+/* Sync the real file; what was written before counts as synced.  The
+ * caller holds no lock. */
+static int
+wal_sync_real(struct wal_file *w, int flags)
+{
+	uint64_t before;
+	int rc;
+
+	pthread_mutex_lock(&w->wf_sync_lock);
+	before = atomic_load(&w->wf_written);
+	rc = w->wf_real->pMethods->xSync(w->wf_real, flags);
+	pthread_mutex_unlock(&w->wf_sync_lock);
+	pthread_mutex_lock(&w->wf_lock);
+	if (rc != SQLITE_OK) {
+		if (w->wf_sync_rc == SQLITE_OK)
+			log_error("the write-ahead log's sync failed (SQLite error %d): durable commits fail "
+				  "until the store is opened again",
+				rc);
+		w->wf_sync_rc = rc;
+	} else if (before > w->wf_synced)
+		w->wf_synced = before;
+	if (w->wf_waiting > 0)
+		pthread_cond_broadcast(&w->wf_done);
+	pthread_mutex_unlock(&w->wf_lock);
+	return rc;
+}
+
 static int
 wal_sync(sqlite3_file *f, int flags)
 {
 	struct wal_file *w = wf_of(f);
 	int rc = wal_flush(w);
 
-	return rc != SQLITE_OK ? rc : w->wf_real->pMethods->xSync(w->wf_real, flags);
+	return rc != SQLITE_OK ? rc : wal_sync_real(w, flags);
 }
 
 static int
@@ -256,10 +339,18 @@ vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *ou
 	if (!(flags & SQLITE_OPEN_WAL))
 		return real_vfs()->xOpen(real_vfs(), name, f, flags, out_flags);
 	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->wf_lock, NULL);
+	pthread_cond_init(&w->wf_done, NULL);
+	pthread_mutex_init(&w->wf_sync_lock, NULL);
 	w->wf_real = (sqlite3_file *)(w + 1);
 	rc = real_vfs()->xOpen(real_vfs(), name, w->wf_real, flags, out_flags);
 	/* A file that did not open has no methods: SQLite closes nothing. */
 	w->wf_base.pMethods = rc == SQLITE_OK && w->wf_real->pMethods != NULL ? &wal_methods : NULL;
+	if (w->wf_base.pMethods == NULL) {
+		pthread_mutex_destroy(&w->wf_lock);
+		pthread_cond_destroy(&w->wf_done);
+		pthread_mutex_destroy(&w->wf_sync_lock);
+	}
 	return rc;
 }
 
@@ -402,4 +493,63 @@ sqlite_wal_vfs(void)
 
 	pthread_once(&once, vfs_setup);
 	return wal_vfs.zName;
+}
+
+/* ---- group commit ---- */
+
+int
+sqlite_wal_mark(sqlite3 *db, struct wal_mark *m)
+{
+	sqlite3_file *f = NULL;
+	int rc;
+
+	m->wm_wal = NULL;
+	m->wm_mark = 0;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK || f == NULL ||
+		f->pMethods == NULL)
+		return SQLITE_OK; /* no log written: nothing to sync */
+	if (f->pMethods != &wal_methods) {
+		/* Not this layer's file (the platform's VFS, a rollback
+		 * journal): sync now, on the writers' turn, as FULL would. */
+		return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+	}
+	m->wm_wal = wf_of(f);
+	m->wm_mark = atomic_load(&m->wm_wal->wf_written);
+	pthread_mutex_lock(&m->wm_wal->wf_lock);
+	rc = m->wm_wal->wf_sync_rc;
+	pthread_mutex_unlock(&m->wm_wal->wf_lock);
+	return rc;
+}
+
+int
+sqlite_wal_sync_to(const struct wal_mark *m)
+{
+	struct wal_file *w = m->wm_wal;
+	int rc;
+
+	if (w == NULL)
+		return SQLITE_OK;
+	pthread_mutex_lock(&w->wf_lock);
+	while ((rc = w->wf_sync_rc) == SQLITE_OK && w->wf_synced < m->wm_mark) {
+		if (w->wf_syncing) {
+			/* A sync runs: it may cover this mark, or the next one
+			 * (whose leader may be this thread) will. */
+			w->wf_waiting++;
+			pthread_cond_wait(&w->wf_done, &w->wf_lock);
+			w->wf_waiting--;
+			continue;
+		}
+		/* The leader: one sync for every commit written before it. */
+		w->wf_syncing = true;
+		pthread_mutex_unlock(&w->wf_lock);
+		(void)wal_sync_real(w, SQLITE_SYNC_NORMAL); /* its outcome: in wf_sync_rc */
+		pthread_mutex_lock(&w->wf_lock);
+		w->wf_syncing = false;
+		/* Those who came while it ran and are not covered: the next
+		 * leader is one of them. */
+		if (w->wf_waiting > 0)
+			pthread_cond_broadcast(&w->wf_done);
+	}
+	pthread_mutex_unlock(&w->wf_lock);
+	return rc;
 }

@@ -7,9 +7,10 @@
  * it in conflict with another (a few times, then SL_EBUSY: try later).
  *
  * Durability: persons, clients, signing keys and the audit trail are
- * committed with fsync (synchronous=FULL).  Short-lived login state
- * (authorization requests, PAR, codes, tokens, sessions, seen jtis) is
- * committed with synchronous=NORMAL: a power cut may lose the last few
+ * committed durably: the call returns once the commit is synced (SQLite:
+ * an fdatasync of the WAL shared by concurrent commits).  Short-lived login
+ * state (authorization requests, PAR, codes, tokens, sessions, seen jtis)
+ * is committed without waiting for a sync: a power cut may lose the last few
  * of those, which costs a person one more login and nothing else.
  *
  * The *_each() functions hold a connection while they call `fn`: fn must

@@ -217,6 +217,14 @@ struct conn {
 	bool cn_retry;
 };
 
+/* Where a durable commit's sync must reach (group commit, sqlite_vfs.c;
+ * see sqlite_wal_mark below). */
+struct wal_file;
+struct wal_mark {
+	struct wal_file *wm_wal;
+	uint64_t wm_mark;
+};
+
 /* What an engine implements.  Steps answer SL_OK (a row), SL_ENOTFOUND (no
  * more rows), SL_ECONFLICT (a constraint refused the write), SL_EBUSY (retry
  * the transaction; cn_retry set) or SL_ESTORE. */
@@ -255,6 +263,14 @@ struct engine {
 	int (*e_tx_begin)(struct conn *c, enum durability d, bool one_statement);
 	/* Commit (when `commit`) or roll back: SL_OK, SL_EBUSY, SL_ESTORE. */
 	int (*e_tx_end)(struct conn *c, bool commit);
+	/* Group commit, for an engine whose COMMIT of a durable transaction
+	 * leaves its sync for later (SQLite; NULL for PostgreSQL, whose server
+	 * groups concurrent commits itself): e_tx_mark, right after that
+	 * COMMIT on the writers' turn, notes what must be synced; e_tx_sync,
+	 * after the turn was released, returns once it is (SL_OK, SL_ESTORE).
+	 * tx_run answers only then. */
+	int (*e_tx_mark)(struct conn *c, struct wal_mark *m);
+	int (*e_tx_sync)(const struct wal_mark *m);
 };
 
 /* What the store was opened with, for notify.c (engine.c keeps copies):
@@ -276,6 +292,18 @@ extern const char *const store_schema_pg[STORE_SCHEMA_VERSION];
  * NULL when it could not be (the platform's VFS is used). */
 #define SQLITE_WAL_VFS "sleutel-wal"
 const char *sqlite_wal_vfs(void);
+/* Group commit (sqlite_vfs.c): a durable transaction's place in its WAL,
+ * taken right after its COMMIT (at synchronous = NORMAL, which does not
+ * sync) on the writers' turn: wm_wal NULL when there is nothing to wait
+ * for (no WAL, or not this layer's file: then sqlite_wal_mark synced it
+ * at once).  sqlite_wal_sync_to, after the turn, returns once a sync of
+ * the WAL covers the mark, running that sync itself when none runs (one
+ * fdatasync for every commit written before it began).  Both answer an
+ * SQLite code; a failed sync fails every durable commit after it, until
+ * the connection is opened again.  (struct wal_mark: above.) */
+struct sqlite3;
+int sqlite_wal_mark(struct sqlite3 *db, struct wal_mark *m);
+int sqlite_wal_sync_to(const struct wal_mark *m);
 
 extern const struct engine store_engine_sqlite;
 extern const struct engine store_engine_pg;

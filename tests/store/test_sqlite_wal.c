@@ -24,190 +24,43 @@
 
 #include "../../src/store/store_int.h"
 #include "../lib/testutil.h"
+#include "wal_vfs.h"
 
 /* A WAL frame: its header and a 4 KiB page. */
 #define FRAME_BYTES ((sqlite3_int64)24 + 4096)
 
-/* ---- the counting VFS ---- */
+/* ---- the counting VFS (wal_vfs.h) ---- */
 
-struct count_file {
-	sqlite3_file cf_base;
-	sqlite3_file *cf_real;
-};
-
-static sqlite3_vfs count_vfs;
-static sqlite3_io_methods count_methods;
 /* Writes to WAL files, and their bytes, since the test last reset them. */
 static int wal_writes;
 static sqlite3_int64 wal_bytes;
-
-static sqlite3_file *
-real_of(sqlite3_file *f)
-{
-	return ((struct count_file *)f)->cf_real;
-}
-
-static int
-c_close(sqlite3_file *f)
-{
-	return real_of(f)->pMethods->xClose(real_of(f));
-}
-
-static int
-c_read(sqlite3_file *f, void *out, int n, sqlite3_int64 off)
-{
-	return real_of(f)->pMethods->xRead(real_of(f), out, n, off);
-}
 
 static int
 c_write(sqlite3_file *f, const void *data, int n, sqlite3_int64 off)
 {
 	wal_writes++;
 	wal_bytes += n;
-	return real_of(f)->pMethods->xWrite(real_of(f), data, n, off);
-}
-
-static int
-c_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-	return real_of(f)->pMethods->xTruncate(real_of(f), size);
+	return tw_real(f)->pMethods->xWrite(tw_real(f), data, n, off);
 }
 
 static int
 c_sync(sqlite3_file *f, int flags)
 {
-	return real_of(f)->pMethods->xSync(real_of(f), flags);
-}
-
-static int
-c_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-	return real_of(f)->pMethods->xFileSize(real_of(f), size);
-}
-
-static int
-c_lock(sqlite3_file *f, int l)
-{
-	return real_of(f)->pMethods->xLock(real_of(f), l);
-}
-
-static int
-c_unlock(sqlite3_file *f, int l)
-{
-	return real_of(f)->pMethods->xUnlock(real_of(f), l);
-}
-
-static int
-c_reserved(sqlite3_file *f, int *out)
-{
-	return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
-}
-
-static int
-c_fcntl(sqlite3_file *f, int op, void *arg)
-{
-	return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
-}
-
-static int
-c_sector(sqlite3_file *f)
-{
-	return real_of(f)->pMethods->xSectorSize(real_of(f));
-}
-
-static int
-c_devchar(sqlite3_file *f)
-{
-	return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
-}
-
-/* Only WAL files are counted; every other file is the platform's. */
-static int
-c_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
-{
-	sqlite3_vfs *real = vfs->pAppData;
-	struct count_file *cf = (struct count_file *)f;
-	int rc;
-
-	if (!(flags & SQLITE_OPEN_WAL))
-		return real->xOpen(real, name, f, flags, out);
-	cf->cf_real = (sqlite3_file *)(cf + 1);
-	rc = real->xOpen(real, name, cf->cf_real, flags, out);
-	cf->cf_base.pMethods = rc == SQLITE_OK && cf->cf_real->pMethods != NULL ? &count_methods : NULL;
-	return rc;
-}
-
-static void
-count_vfs_register(void)
-{
-	sqlite3_vfs *real = sqlite3_vfs_find(NULL);
-
-	assert_non_null(real);
-	count_vfs = *real;
-	count_vfs.zName = "count-wal";
-	count_vfs.pAppData = real;
-	count_vfs.szOsFile = (int)sizeof(struct count_file) + real->szOsFile;
-	count_vfs.xOpen = c_open;
-	count_vfs.pNext = NULL;
-	count_methods = (sqlite3_io_methods){ .iVersion = 1,
-		.xClose = c_close,
-		.xRead = c_read,
-		.xWrite = c_write,
-		.xTruncate = c_truncate,
-		.xSync = c_sync,
-		.xFileSize = c_size,
-		.xLock = c_lock,
-		.xUnlock = c_unlock,
-		.xCheckReservedLock = c_reserved,
-		.xFileControl = c_fcntl,
-		.xSectorSize = c_sector,
-		.xDeviceCharacteristics = c_devchar };
-	assert_int_equal(sqlite3_vfs_register(&count_vfs, 1), SQLITE_OK);
+	return tw_real(f)->pMethods->xSync(tw_real(f), flags);
 }
 
 /* ---- fixture ---- */
 
-struct wal_fx {
-	char *dir, *path;
-	struct store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct wal_fx *fx = calloc(1, sizeof(*fx));
-	struct store_options o = { .so_busy_timeout_ms = 5000, .so_pool = 2 };
-	struct sl_err err = { 0 };
-
-	if (fx == NULL)
-		return -1;
-	if ((fx->dir = tu_tmpdir("sl-test-wal")) == NULL || (fx->path = tu_path(fx->dir, "sleutel.db")) == NULL)
-		goto fail;
-	o.so_path = fx->path;
-	if ((fx->st = store_open(&o, &err)) == NULL) {
-		fprintf(stderr, "store_open: %s\n", err.msg);
-		goto fail;
-	}
-	*state = fx;
-	return 0;
-fail:
-	free(fx->dir);
-	free(fx->path);
-	free(fx);
-	return -1;
+	return tw_fx_open(state, "sl-test-wal", 5000);
 }
 
 static int
 teardown(void **state)
 {
-	struct wal_fx *fx = *state;
-
-	store_close(fx->st);
-	tu_rm_tree(fx->dir);
-	free(fx->dir);
-	free(fx->path);
-	free(fx);
-	return 0;
+	return tw_fx_close(state);
 }
 
 /* n rows of jti_seen whose jti is `prefix`-i padded to `size` bytes. */
@@ -264,7 +117,7 @@ rows_seen(const char *path, const char *prefix)
 static void
 test_commit_is_one_write(void **state)
 {
-	struct wal_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct rows warm = { "warm", 1, 100, false }, many = { "many", 12, 900, false };
 
 	/* The first frame of a WAL also writes its header. */
@@ -289,7 +142,7 @@ test_commit_is_one_write(void **state)
 static void
 test_rollback_leaves_nothing(void **state)
 {
-	struct wal_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct rows bad = { "bad", 12, 900, true }, good = { "good", 3, 900, false };
 
 	assert_int_equal(tx_run(fx->st, DUR_NORMAL, rows_tx, &bad), SL_EINVAL);
@@ -304,7 +157,7 @@ test_rollback_leaves_nothing(void **state)
 static void
 test_large_transaction(void **state)
 {
-	struct wal_fx *fx = *state;
+	struct tw_fx *fx = *state;
 	struct rows big = { "big", 600, 3000, false };
 	struct store_options o = { .so_path = fx->path, .so_busy_timeout_ms = 5000, .so_pool = 2 };
 	struct sl_err err = { 0 };
@@ -335,7 +188,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_large_transaction, setup, teardown),
 	};
 
-	count_vfs_register();
+	tw_register("count-wal", c_write, c_sync);
 	sl_log_set_level(SL_LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
