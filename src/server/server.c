@@ -194,6 +194,20 @@ housekeeping_main(void *arg)
 	return NULL;
 }
 
+/* Event-loop threads when [server] threads is 0: four per core, at least
+ * eight.  A handler blocks its thread while its durable commit waits for
+ * the sync it shares with others (group commit) and while an upstream
+ * (OCSP, SMS, bank) answers; with one thread per core two waits stalled
+ * every connection of the listener, and at most two commits shared a sync
+ * (docs/performance.md, the fourth round; docs/faults.md). */
+static int
+default_threads(long cores)
+{
+	long n = cores > 0 ? 4 * cores : 8;
+
+	return (int)(n < 8 ? 8 : n > 256 ? 256 : n);
+}
+
 static struct http_daemon *
 listener_start(struct server *srv, const char *name, enum http_origin origin, const struct sl_listener_conf *lc,
 	char *cert, char *key, char *trust, struct sl_err *err)
@@ -220,7 +234,7 @@ listener_start(struct server *srv, const char *name, enum http_origin origin, co
 		 * tolerated) weaken no cipher or check, and apply to this origin
 		 * alone. */
 		.hd_priorities = origin == HTTP_ORIGIN_EID ? "NORMAL:%COMPAT" : NULL,
-		.hd_threads = c->c_threads > 0 ? c->c_threads : (int)(cores > 0 ? cores : 1),
+		.hd_threads = c->c_threads > 0 ? c->c_threads : default_threads(cores),
 		.hd_max_connections = c->c_max_connections,
 		.hd_per_ip_connections = c->c_per_ip_connections,
 		.hd_connection_memory = c->c_connection_memory,
