@@ -6,7 +6,7 @@
  * each answered on the channel it came from.  A request that does not
  * parse is answered with SL_EINVAL and nothing else happens; an answer
  * that cannot be sent (the parent closed) ends the process.  The keys it
- * holds (hold_jws.c, hold_seal.c) are freed and cleansed at exit.
+ * holds (hold_jws.c, hold_seal.c, hold_sk.c, hold_pki.c) are freed and cleansed at exit.
  */
 #include <errno.h>
 #include <poll.h>
@@ -65,6 +65,12 @@ holder_handle(struct holder *ho, const uint8_t *msg, size_t n, uint8_t *out, siz
 	case KH_OP_JWS_SIGN: return hold_jws_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
 	case KH_OP_SEAL_KEYS: return hold_seal_keys(ho, out, outlen, err);
 	case KH_OP_UNSEAL: return hold_unseal(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_SHARE: return hold_sk_share(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_KEYGEN: return hold_sk_keygen(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_OPEN: return hold_sk_open(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_COMPLETE: return hold_sk_complete(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_RESEAL: return hold_sk_reseal(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_PKI_SIGN: return hold_pki_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
 	default: return sl_fail(err, SL_EINVAL, "unknown op");
 	}
 }
@@ -176,6 +182,7 @@ keyholder_main(int argc, char **argv)
 		log_error("key holder: %s", err.msg);
 	hold_jws_clear(&ho);
 	hold_seal_clear(&ho);
+	hold_pki_clear(&ho);
 	config_free(ho.ho_conf);
 	return rc == SL_OK ? 0 : 1;
 }

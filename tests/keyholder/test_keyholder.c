@@ -132,6 +132,16 @@ test_parse_refusals(void **state)
 	h.kh_status = 1;
 	memcpy(msg, &h, sizeof(h));
 	assert_int_equal(kh_msg_parse(msg, n, true, &h, &p, &err), SL_EINVAL);
+	/* Another protocol version (a key holder of another build), or
+	 * bytes in the padding. */
+	h = good;
+	h.kh_version = KH_PROTO_VERSION - 1;
+	memcpy(msg, &h, sizeof(h));
+	assert_int_equal(kh_msg_parse(msg, n, false, &h, &p, &err), SL_EINVAL);
+	h = good;
+	h.kh_pad = 1;
+	memcpy(msg, &h, sizeof(h));
+	assert_int_equal(kh_msg_parse(msg, n, false, &h, &p, &err), SL_EINVAL);
 	/* Key ids: unterminated, not padded, path characters, leading '-'. */
 	h = good;
 	memset(h.kh_kid, 'a', sizeof(h.kh_kid));
