@@ -265,8 +265,8 @@ keyholder_call(struct keyholder *kh, uint16_t op, const char *kid, const void *r
 }
 
 int
-keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig,
-	size_t *siglen, struct sl_err *err)
+keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig, size_t *siglen,
+	struct sl_err *err)
 {
 	uint8_t *req;
 	int rc;

@@ -123,7 +123,9 @@ hold_pki_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, 
 		return sl_fail(err, SL_EDENIED, "%s does not sign that", kid);
 	if (!tbs_ok(kind, p + 1, len - 1))
 		return sl_fail(err, SL_EINVAL, "not the to-be-signed part of a %s",
-			kind == KH_PKI_CERT ? "certificate" : kind == KH_PKI_CRL ? "CRL" : "OCSP response");
+			kind == KH_PKI_CERT  ? "certificate"
+			: kind == KH_PKI_CRL ? "CRL"
+					     : "OCSP response");
 	if ((key = pki_key(ho, i, err)) == NULL)
 		return err && err->code ? err->code : SL_ECRYPTO;
 	md = EVP_MD_CTX_new();

@@ -49,8 +49,8 @@ sk_params_of(const struct holder *ho, struct sk_params *p)
 /* The NUL-terminated JSON text sealed at rest under `aad`
  * (OPENSSL_clear_free(*text, *len + 1)). */
 static int
-sk_open_text(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob, char **text,
-	size_t *len, struct sl_err *err)
+sk_open_text(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob, char **text, size_t *len,
+	struct sl_err *err)
 {
 	const struct hold_seal *r = rest_key(ho, err);
 	uint8_t *plain = NULL;
@@ -90,8 +90,8 @@ sk_seal_put(const struct holder *ho, const struct kh_field *aad, char *text, uin
 
 	if (text == NULL)
 		return sl_fail(err, SL_ENOMEM, "cannot serialise the key");
-	rc = r ? seal(r->hs_pub, KH_SK_SEAL_KID, aad->kf_p, aad->kf_len, (const uint8_t *)text, strlen(text), &blob,
-			 &n, err)
+	rc = r ? seal(r->hs_pub, KH_SK_SEAL_KID, aad->kf_p, aad->kf_len, (const uint8_t *)text, strlen(text), &blob, &n,
+			 err)
 	       : SL_EBUSY;
 	OPENSSL_clear_free(text, strlen(text) + 1);
 	if (rc == SL_OK && kh_field_put(out, outlen, blob, n) != SL_OK)
@@ -143,8 +143,8 @@ aad_ok(const struct kh_field *aad, struct sl_err *err)
 
 /* Open a server key (sk_server_key_from_json) sealed under aad. */
 static int
-sk_open_key(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob,
-	struct sk_server_key *key, struct sl_err *err)
+sk_open_key(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob, struct sk_server_key *key,
+	struct sl_err *err)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -181,8 +181,8 @@ hold_sk_share(struct holder *ho, const char *kid, const uint8_t *p, size_t len, 
 	if (rc == SL_OK && (f[0].kf_len <= plen0 || memcmp(f[0].kf_p, KH_SK_SHARE_AAD, plen0) != 0))
 		rc = sl_fail(err, SL_EINVAL, "a share's AAD starts with \"%s\"", KH_SK_SHARE_AAD);
 	if (rc == SL_OK && (rc = aad_ok(&f[2], err)) == SL_OK)
-		rc = unseal(dev->hs_key, dev->hs_seal_kid, f[0].kf_p, f[0].kf_len, f[1].kf_p, f[1].kf_len, &plain, &plen,
-			err);
+		rc = unseal(dev->hs_key, dev->hs_seal_kid, f[0].kf_p, f[0].kf_len, f[1].kf_p, f[1].kf_len, &plain,
+			&plen, err);
 	if (rc == SL_OK && (plen > SK_JSON_MAX || memchr(plain, '\0', plen) != NULL || !(text = calloc(1, plen + 1))))
 		rc = sl_fail(err, SL_EINVAL, "the share cannot be read");
 	if (rc == SL_OK) {
@@ -239,8 +239,8 @@ hold_sk_open(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, size
 	if (rc == SL_OK)
 		rc = sk_open_key(ho, &f[0], &f[1], &key, err);
 	if (rc == SL_OK && ((rc = put_bn(key.sk_n1, out, outlen, err)) != SL_OK ||
-			       (rc = put_bn(key.sk_n, out, outlen, err)) != SL_OK ||
-			       put_version(key.sk_version, out, outlen) != SL_OK))
+				   (rc = put_bn(key.sk_n, out, outlen, err)) != SL_OK ||
+				   put_version(key.sk_version, out, outlen) != SL_OK))
 		rc = rc != SL_OK ? rc : SL_ETOOBIG;
 	sk_server_key_clear(&key);
 	return rc;
@@ -266,9 +266,10 @@ hold_sk_complete(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, 
 	}
 	v = sk_server_complete(&key, f[3].kf_p, f[3].kf_len, get_version(&f[4]), f[5].kf_p, f[5].kf_len, &sig, &siglen);
 	out[(*outlen)++] = (uint8_t)v;
-	if (v == SK_OK && ((rc = kh_field_put(out, outlen, sig, siglen)) != SL_OK ||
-			      (rc = sk_seal_put(ho, &f[2], sk_server_key_to_json(&key), out, outlen, err)) != SL_OK ||
-			      (rc = put_version(key.sk_version, out, outlen)) != SL_OK))
+	if (v == SK_OK &&
+		((rc = kh_field_put(out, outlen, sig, siglen)) != SL_OK ||
+			(rc = sk_seal_put(ho, &f[2], sk_server_key_to_json(&key), out, outlen, err)) != SL_OK ||
+			(rc = put_version(key.sk_version, out, outlen)) != SL_OK))
 		sl_fail(err, rc, "cannot answer the completed signature");
 	free(sig);
 	sk_server_key_clear(&key);

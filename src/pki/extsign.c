@@ -30,8 +30,7 @@ throwaway_key(EVP_PKEY *pub)
 {
 	char group[64];
 
-	if (EVP_PKEY_is_a(pub, "EC") &&
-		EVP_PKEY_get_utf8_string_param(pub, "group", group, sizeof(group), NULL) == 1)
+	if (EVP_PKEY_is_a(pub, "EC") && EVP_PKEY_get_utf8_string_param(pub, "group", group, sizeof(group), NULL) == 1)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
 	if (EVP_PKEY_is_a(pub, "RSA"))
 		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)THROWAWAY_RSA_BITS);

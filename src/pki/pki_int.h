@@ -135,7 +135,7 @@ int pki_names(const char *name, const char *given, const char *family, char **ou
 struct ocsp_basic_response_st;
 int pki_ext_sign_cert(X509 *cert, X509 *issuer, const struct pki_signer *s, const char *base, struct sl_err *err);
 int pki_ext_sign_crl(X509_CRL *crl, X509 *issuer, const struct pki_signer *s, const char *base, struct sl_err *err);
-int pki_ext_sign_ocsp(
-	struct ocsp_basic_response_st *bs, X509 *signer, const struct pki_signer *s, const char *base, struct sl_err *err);
+int pki_ext_sign_ocsp(struct ocsp_basic_response_st *bs, X509 *signer, const struct pki_signer *s, const char *base,
+	struct sl_err *err);
 
 #endif

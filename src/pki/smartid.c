@@ -162,8 +162,7 @@ sid_load(const char *dir, struct sid *d, struct sl_err *err)
 	if (rc != SL_OK)
 		return rc;
 	if (d->sd_signer == NULL)
-		return pki_issuer_load(
-			dir, PKI_CA_SMARTID, &d->sd_ps, &d->sd_ca_cert, &d->sd_ca_key, &d->sd_root, err);
+		return pki_issuer_load(dir, PKI_CA_SMARTID, &d->sd_ps, &d->sd_ca_cert, &d->sd_ca_key, &d->sd_root, err);
 	if ((rc = pki_settings_load(dir, &d->sd_ps, err)) != SL_OK)
 		return rc;
 	d->sd_ca_cert = pki_cert_load(dir, pki_cas[PKI_CA_SMARTID].ci_base, err);
@@ -197,8 +196,8 @@ sid_cert(struct sid *d, int role, EVP_PKEY *pub, struct sl_err *err)
 	if (cert != NULL &&
 		pki_leaf_exts(cert, d->sd_ca_cert, &d->sd_ps, &pki_cas[PKI_CA_SMARTID], r->sr_ku, r->sr_eku,
 			r->sr_policies) == SL_OK &&
-		(d->sd_signer ? pki_ext_sign_cert(cert, d->sd_ca_cert, d->sd_signer, pki_cas[PKI_CA_SMARTID].ci_base,
-					err)
+		(d->sd_signer ? pki_ext_sign_cert(
+					cert, d->sd_ca_cert, d->sd_signer, pki_cas[PKI_CA_SMARTID].ci_base, err)
 			      : pki_cert_sign(cert, d->sd_ca_cert, d->sd_ca_key)) == SL_OK)
 		rc = (d->sd_serial[role] = pki_serial_hex(X509_get0_serialNumber(cert))) ? SL_OK : SL_ENOMEM;
 	if (rc == SL_OK) {

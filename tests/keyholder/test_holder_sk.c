@@ -9,7 +9,9 @@
  * unseal, a PKI key or kind it may not sign, DER that is not what it says.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -173,13 +175,13 @@ account_make(struct fixture *f, struct account *a)
 	req[1] = (uint8_t)strlen(SHARE_AAD);
 	memcpy(req + 2, SHARE_AAD, strlen(SHARE_AAD));
 	memcpy(req + 2 + strlen(SHARE_AAD), blob, bloblen);
-	assert_int_equal(call(&f->ho, KH_OP_UNSEAL, f->seal_kid, req, 2 + strlen(SHARE_AAD) + bloblen, &outlen),
-		SL_EDENIED);
+	assert_int_equal(
+		call(&f->ho, KH_OP_UNSEAL, f->seal_kid, req, 2 + strlen(SHARE_AAD) + bloblen, &outlen), SL_EDENIED);
 	req[1] = (uint8_t)strlen(REG_SHARE);
 	memcpy(req + 2, REG_SHARE, strlen(REG_SHARE));
 	memcpy(req + 2 + strlen(REG_SHARE), a->share, a->sharelen);
-	assert_int_equal(call(&f->ho, KH_OP_UNSEAL, KH_REST_KID, req, 2 + strlen(REG_SHARE) + a->sharelen, &outlen),
-		SL_EDENIED);
+	assert_int_equal(
+		call(&f->ho, KH_OP_UNSEAL, KH_REST_KID, req, 2 + strlen(REG_SHARE) + a->sharelen, &outlen), SL_EDENIED);
 	free(blob);
 
 	len = fields(3, REG_SHARE, strlen(REG_SHARE), a->share, a->sharelen, REG_KEY, strlen(REG_KEY));
@@ -210,8 +212,8 @@ complete(struct fixture *f, struct account *a, const char *pin, const uint8_t *k
 	if (version_sent != NULL && *version_sent != 0)
 		v = *version_sent;
 	ver8(v, vb);
-	len = fields(6, REG_KEY, strlen(REG_KEY), key, keylen, REG_KEY, strlen(REG_KEY), em, emlen, vb, (size_t)8,
-		part, partlen);
+	len = fields(6, REG_KEY, strlen(REG_KEY), key, keylen, REG_KEY, strlen(REG_KEY), em, emlen, vb, (size_t)8, part,
+		partlen);
 	assert_int_equal(call(&f->ho, KH_OP_SK_COMPLETE, NULL, req, len, outlen), SL_OK);
 	if (version_sent != NULL)
 		*version_sent = v;
@@ -377,7 +379,8 @@ cert_tbs(uint8_t *der)
 
 	X509_NAME *name = X509_NAME_new();
 
-	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"t", -1, -1, 0), 1);
+	assert_int_equal(
+		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"t", -1, -1, 0), 1);
 	assert_int_equal(X509_set_subject_name(x, name), 1);
 	assert_int_equal(X509_set_issuer_name(x, name), 1);
 	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
@@ -438,6 +441,102 @@ test_pki_sign(void **state)
 	EVP_PKEY_free(ca);
 }
 
+/* ---- the real process: key generations in children ---- */
+
+struct keygen_call {
+	struct keyholder *kh;
+	const uint8_t *req;
+	size_t len;
+	int rc;
+	atomic_bool *done;
+};
+
+static void *
+keygen_thread(void *arg)
+{
+	struct keygen_call *c = arg;
+	struct sl_err err = { 0 };
+	uint8_t *ans = NULL;
+	size_t anslen = 0;
+
+	c->rc = keyholder_call(c->kh, KH_OP_SK_KEYGEN, NULL, c->req, c->len, &ans, &anslen, &err);
+	if (c->rc == SL_OK)
+		atomic_store(c->done, true);
+	free(ans);
+	return NULL;
+}
+
+/* Three generations asked at once of a key holder with four channels: two
+ * run (in children), the third is refused SL_EBUSY at once, and a PING
+ * sent meanwhile is answered before either is done. */
+static void
+test_process_keygen_children(void **state)
+{
+	struct fixture *f = *state;
+	const struct sk_params p = { 2048, 2048, &cheap };
+	char ini[128], text[512], kid[KH_KID_MAX] = "", exe[] = SL_TEST_BUILDDIR "/sleuteld", *json;
+	struct sk_device_key dev = { 0 };
+	struct sk_server_key to = { 0 };
+	struct sl_err err = { 0 };
+	struct keyholder *kh;
+	uint8_t *ans = NULL, *blob = NULL, pub[P256_PUB_LEN], *keyreq;
+	size_t anslen = 0, bloblen = 0, len, off;
+	struct keygen_call calls[3];
+	pthread_t t[3];
+	atomic_bool done = false;
+	int ok = 0, busy = 0;
+
+	snprintf(ini, sizeof(ini), "%s/sleutel.ini", f->dir);
+	snprintf(text, sizeof(text),
+		"[server]\nissuer = https://kh.example\ntls = false\n[eid]\nenabled = false\n"
+		"[keys]\ndir = %s\n[smartid]\nkey_bits = 2048\n[log]\nlevel = error\n",
+		f->dir);
+	assert_int_equal(sl_file_write(ini, text, strlen(text), 0600, &err), SL_OK);
+	kh = keyholder_start(exe, ini, 4, &err);
+	assert_non_null(kh);
+	assert_int_equal(keyholder_call(kh, KH_OP_SEAL_KEYS, NULL, NULL, 0, &ans, &anslen, &err), SL_OK);
+	off = 1 + ans[0] + P256_PUB_LEN;
+	memcpy(kid, ans + off + 1, ans[off]);
+	memcpy(pub, ans + off + 1 + ans[off], P256_PUB_LEN);
+	free(ans);
+	assert_int_equal(sk_device_keygen(&p, SK_INFO_AUTH, "1234", &dev, &to, &err), SL_OK);
+	json = sk_share_to_json(&to);
+	assert_int_equal(seal(pub, kid, (const uint8_t *)SHARE_AAD, strlen(SHARE_AAD), (const uint8_t *)json,
+				 strlen(json), &blob, &bloblen, &err),
+		SL_OK);
+	free(json);
+	len = fields(3, SHARE_AAD, strlen(SHARE_AAD), blob, bloblen, REG_SHARE, strlen(REG_SHARE));
+	assert_int_equal(keyholder_call(kh, KH_OP_SK_SHARE, kid, req, len, &ans, &anslen, &err), SL_OK);
+	len = fields(3, REG_SHARE, strlen(REG_SHARE), ans + 2, anslen - 2, REG_KEY, strlen(REG_KEY));
+	keyreq = malloc(len);
+	memcpy(keyreq, req, len);
+	free(ans);
+	free(blob);
+
+	for (int i = 0; i < 3; i++) {
+		calls[i] = (struct keygen_call){ kh, keyreq, len, SL_ERR, &done };
+		assert_int_equal(pthread_create(&t[i], NULL, keygen_thread, &calls[i]), 0);
+	}
+	usleep(20000);
+	assert_int_equal(keyholder_call(kh, KH_OP_PING, NULL, "x", 1, &ans, &anslen, &err), SL_OK);
+	assert_false(atomic_load(&done)); /* answered while the keys are being made */
+	free(ans);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		ok += calls[i].rc == SL_OK;
+		busy += calls[i].rc == SL_EBUSY;
+	}
+	assert_int_equal(ok, KH_KEYGEN_CHILDREN);
+	assert_int_equal(busy, 3 - KH_KEYGEN_CHILDREN);
+	/* And the channels serve again. */
+	assert_int_equal(keyholder_call(kh, KH_OP_PING, NULL, "y", 1, &ans, &anslen, &err), SL_OK);
+	free(ans);
+	keyholder_stop(kh);
+	free(keyreq);
+	sk_server_key_clear(&to);
+	sk_device_key_clear(&dev);
+}
+
 int
 main(void)
 {
@@ -445,6 +544,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sk_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sk_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pki_sign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_process_keygen_children, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,7 +233,8 @@ finish_certs(struct server *srv, struct recall *keys, struct finish *f, struct s
 {
 	EVP_PKEY *auth = sk_public_key(&keys[0].rc_key, err), *sign = sk_public_key(&keys[1].rc_key, err);
 	struct pki_signer kh = { keyholder_pki_sign, srv->sv_kh }; /* the CA key is the key holder's */
-	struct pki_smartid_opts o = { .so_signer = &kh, .so_given = f->fi_person.p_given_name,
+	struct pki_smartid_opts o = { .so_signer = &kh,
+		.so_given = f->fi_person.p_given_name,
 		.so_family = f->fi_person.p_family_name,
 		.so_rrn = f->fi_person.p_rrn,
 		.so_auth_pub = auth,

@@ -329,8 +329,8 @@ sid_completion_clear(struct sid_completion *c)
 }
 
 char *
-sid_key_reseal(struct server *srv, const char *from, const char *use, const char *sealed, const char *to,
-	struct sl_err *err)
+sid_key_reseal(
+	struct server *srv, const char *from, const char *use, const char *sealed, const char *to, struct sl_err *err)
 {
 	char in[SID_REG_AAD_MAX], out[SID_REG_AAD_MAX];
 
@@ -359,8 +359,8 @@ sid_share_in(struct server *srv, const char *kid, const char *sealed, const char
 }
 
 char *
-sid_key_make(struct server *srv, const char *registration_id, const char *use, const char *sealed_share,
-	struct sl_err *err)
+sid_key_make(
+	struct server *srv, const char *registration_id, const char *use, const char *sealed_share, struct sl_err *err)
 {
 	char in[SID_REG_AAD_MAX], out[SID_REG_AAD_MAX];
 	struct kh_field n = { 0 };

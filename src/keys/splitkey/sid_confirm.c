@@ -319,8 +319,8 @@ approved(struct confirm_ctx *cc, const struct sid_completion *done)
 	int rc;
 
 	cc->cc_sk.sk_version = done->sc_version;
-	rc = store_sid_key_advance(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use,
-		cc->cc_key.sk_version, done->sc_sealed, (int64_t)done->sc_version);
+	rc = store_sid_key_advance(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_version,
+		done->sc_sealed, (int64_t)done->sc_version);
 	if (rc == SL_ECONFLICT) {
 		/* Another answer moved the key while this one was completed.  If
 		 * it reached this answer's version, two answers were made at the
@@ -387,9 +387,9 @@ complete(struct confirm_ctx *cc)
 		em = NULL;
 	}
 	/* The EM: PSS's checked against the hash (check_em), or made above. */
-	if (cc->cc_em != NULL && sid_key_complete(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use,
-				       cc->cc_key.sk_sealed, cc->cc_em, cc->cc_emlen, cc->cc_version, cc->cc_part,
-				       cc->cc_partlen, &done, &err) == SL_OK)
+	if (cc->cc_em != NULL &&
+		sid_key_complete(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, cc->cc_em,
+			cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &done, &err) == SL_OK)
 		v = done.sc_verdict;
 	if (v == SK_OK)
 		approved(cc, &done);

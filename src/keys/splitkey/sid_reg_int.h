@@ -91,18 +91,18 @@ int sid_key_complete(struct server *srv, const char *owner, const char *use, con
 void sid_completion_clear(struct sid_completion *c);
 /* The same key sealed for another owner (a registration's to its device);
  * malloc'd b64url or NULL. */
-char *sid_key_reseal(struct server *srv, const char *from, const char *use, const char *sealed, const char *to,
-	struct sl_err *err);
+char *sid_key_reseal(
+	struct server *srv, const char *from, const char *use, const char *sealed, const char *to, struct sl_err *err);
 /* The app's share as POST /register brings it (b64url, sealed to device
  * key `kid` under `app_aad`), checked at this server's size by the key
  * holder and sealed at rest for the registration (AAD "<registration id>
  * <use> share"); malloc'd b64url or NULL. */
-char *sid_share_in(struct server *srv, const char *kid, const char *sealed, const char *app_aad, const char *registration_id,
-	const char *use, struct sl_err *err);
+char *sid_share_in(struct server *srv, const char *kid, const char *sealed, const char *app_aad,
+	const char *registration_id, const char *use, struct sl_err *err);
 /* The server key made from a registration's sealed share, sealed at rest
  * (AAD "<registration id> <use>"); malloc'd b64url or NULL. */
-char *sid_key_make(struct server *srv, const char *registration_id, const char *use, const char *sealed_share,
-	struct sl_err *err);
+char *sid_key_make(
+	struct server *srv, const char *registration_id, const char *use, const char *sealed_share, struct sl_err *err);
 
 /* reg_keygen.c: the server keys of a registration the portal is
  * confirming, made from its sealed shares and sealed at rest (sealed[0]
