@@ -159,43 +159,63 @@ sk_open_key(const struct holder *ho, const struct kh_field *aad, const struct kh
 	return rc;
 }
 
+/* The device sealing key `kid` (never the at-rest key, slot 0). */
+static const struct hold_seal *
+device_key(const struct holder *ho, const char *kid)
+{
+	for (size_t i = 1; i < ho->ho_nseal; i++)
+		if (strcmp(ho->ho_seal[i].hs_kid, kid) == 0)
+			return &ho->ho_seal[i];
+	return NULL;
+}
+
+/* The app's share, opened with the device key: NUL-terminated text in
+ * *text (OPENSSL_clear_free(*text, *len + 1)). */
+static int
+share_open(const struct hold_seal *dev, const struct kh_field *aad, const struct kh_field *blob, char **text,
+	size_t *len, struct sl_err *err)
+{
+	uint8_t *plain = NULL;
+	int rc = unseal(
+		dev->hs_key, dev->hs_seal_kid, aad->kf_p, aad->kf_len, blob->kf_p, blob->kf_len, &plain, len, err);
+
+	*text = NULL;
+	if (rc != SL_OK)
+		return rc;
+	if (*len > SK_JSON_MAX || memchr(plain, '\0', *len) != NULL || (*text = calloc(1, *len + 1)) == NULL)
+		rc = sl_fail(err, SL_EINVAL, "the share cannot be read");
+	else
+		memcpy(*text, plain, *len);
+	OPENSSL_clear_free(plain, *len);
+	return rc;
+}
+
 int
 hold_sk_share(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
 	struct sl_err *err)
 {
 	static const size_t max[] = { KH_SK_AAD_MAX, SK_SEALED_MAX, KH_SK_AAD_MAX }, min[] = { 1, 1, 1 };
-	const struct hold_seal *dev = NULL;
-	struct kh_field f[3];
+	const struct hold_seal *dev = device_key(ho, kid);
+	size_t tlen = 0, plen0 = strlen(KH_SK_SHARE_AAD);
 	struct sk_server_key share = { 0 };
+	struct kh_field f[3];
 	struct sk_params prm;
-	uint8_t *plain = NULL;
-	size_t plen = 0, plen0 = strlen(KH_SK_SHARE_AAD);
 	char *text = NULL;
 	int rc = kh_fields_get(p, len, 3, max, min, f, err);
 
-	for (size_t i = 1; rc == SL_OK && i < ho->ho_nseal && dev == NULL; i++)
-		if (strcmp(ho->ho_seal[i].hs_kid, kid) == 0)
-			dev = &ho->ho_seal[i];
-	if (rc == SL_OK && dev == NULL)
-		rc = sl_fail(err, SL_EINVAL, "unknown seal_kid");
-	if (rc == SL_OK && (f[0].kf_len <= plen0 || memcmp(f[0].kf_p, KH_SK_SHARE_AAD, plen0) != 0))
-		rc = sl_fail(err, SL_EINVAL, "a share's AAD starts with \"%s\"", KH_SK_SHARE_AAD);
-	if (rc == SL_OK && (rc = aad_ok(&f[2], err)) == SL_OK)
-		rc = unseal(dev->hs_key, dev->hs_seal_kid, f[0].kf_p, f[0].kf_len, f[1].kf_p, f[1].kf_len, &plain,
-			&plen, err);
-	if (rc == SL_OK && (plen > SK_JSON_MAX || memchr(plain, '\0', plen) != NULL || !(text = calloc(1, plen + 1))))
-		rc = sl_fail(err, SL_EINVAL, "the share cannot be read");
-	if (rc == SL_OK) {
-		memcpy(text, plain, plen);
-		sk_params_of(ho, &prm);
-		rc = sk_share_from_json(text, &prm, &share, err);
-	}
+	if (rc != SL_OK)
+		return rc;
+	if (dev == NULL)
+		return sl_fail(err, SL_EINVAL, "unknown seal_kid");
+	if (f[0].kf_len <= plen0 || memcmp(f[0].kf_p, KH_SK_SHARE_AAD, plen0) != 0)
+		return sl_fail(err, SL_EINVAL, "a share's AAD starts with \"%s\"", KH_SK_SHARE_AAD);
+	if ((rc = aad_ok(&f[2], err)) != SL_OK || (rc = share_open(dev, &f[0], &f[1], &text, &tlen, err)) != SL_OK)
+		return rc;
+	sk_params_of(ho, &prm);
+	rc = sk_share_from_json(text, &prm, &share, err);
 	if (rc == SL_OK)
 		rc = sk_seal_put(ho, &f[2], sk_share_to_json(&share), out, outlen, err);
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, plen);
-	if (text != NULL)
-		OPENSSL_clear_free(text, plen + 1);
+	OPENSSL_clear_free(text, tlen + 1);
 	sk_server_key_clear(&share);
 	return rc;
 }

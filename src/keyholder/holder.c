@@ -7,9 +7,9 @@
  * seconds, a split-key server key's generation (KH_OP_SK_KEYGEN), runs in
  * a child process of its own (fork: the same sandbox, keys and channels)
  * that answers on the request's channel and exits, so that ID-token
- * signatures do not wait behind it; at most KH_KEYGEN_CHILDREN at once
- * (one more is answered SL_EBUSY), and the parent reads no further request
- * from that channel until the child is gone.  A request that does not
+ * signatures do not wait behind it; at most [smartid] keygen_max at once
+ * (one more is answered SL_EBUSY; and one per channel), and the parent
+ * reads no further request from that channel until the child is gone.  A request that does not
  * parse is answered with SL_EINVAL and nothing else happens; an answer
  * that cannot be sent (the parent closed) ends the process.  The keys it
  * holds (hold_jws.c, hold_seal.c, hold_sk.c, hold_pki.c) are freed and cleansed at exit.
@@ -123,10 +123,10 @@ keygen_fork(struct keygens *kg, int chan, int fd, uint8_t *in, size_t n, uint8_t
 	pid_t pid;
 	int rc;
 
-	if (kg->kg_n >= KH_KEYGEN_CHILDREN) {
+	if (kg->kg_n >= ho->ho_conf->c_sid_keygen_max) {
 		memset(&h, 0, sizeof(h));
 		memcpy(&h, in, sizeof(h));
-		sl_fail(&err, SL_EBUSY, "%d server keys are being made", KH_KEYGEN_CHILDREN);
+		sl_fail(&err, SL_EBUSY, "%d server keys are being made", kg->kg_n);
 		answer(fd, out, &h, SL_EBUSY, NULL, 0, &err);
 		return true;
 	}

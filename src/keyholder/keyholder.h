@@ -43,8 +43,9 @@
  *   KH_OP_SK_KEYGEN   (aad in, sealed share, aad out): the server's RSA key
  *                     made for the share (sk_server_keygen); answer (sealed
  *                     key, n).  Made in a child process of the key holder,
- *                     KH_KEYGEN_CHILDREN at most at once (SL_EBUSY after),
- *                     so that other requests do not wait behind it
+ *                     at most [smartid] keygen_max (and one per channel)
+ *                     at once, SL_EBUSY after, so that other requests do
+ *                     not wait behind it
  *   KH_OP_SK_OPEN     (aad, sealed key): answer its public part (n1, n,
  *                     version as 8 bytes big-endian)
  *   KH_OP_SK_COMPLETE (aad in, sealed key, aad out, em, version (8 bytes),
@@ -100,7 +101,6 @@
 #define KH_PROTO_VERSION 2 /* kh_hdr.kh_version; 2: split-key and PKI ops */
 #define KH_TIMEOUT_MS 2000 /* a round trip not answered by then fails (SL_EBUSY) */
 #define KH_KEYGEN_TIMEOUT_MS 30000 /* KH_OP_SK_KEYGEN's: an RSA key of up to SK_BITS_MAX */
-#define KH_KEYGEN_CHILDREN 2 /* KH_OP_SK_KEYGEN children at once (holder.c); one more: SL_EBUSY */
 #define KH_KEYGEN_REAP_MS 50 /* how often the key holder looks for a finished keygen child */
 #define KH_JWS_MAX 32 /* ID-token signing keys held at once */
 #define KH_SEAL_MAX 9 /* the at-rest key and up to 8 sealing keys */
