@@ -123,6 +123,14 @@ keygen_fork(struct keygens *kg, int chan, int fd, uint8_t *in, size_t n, uint8_t
 	pid_t pid;
 	int rc;
 
+	/* A child answers, then exits: the request that follows its answer
+	 * (the second key of a registration) may come before its exit.  At
+	 * the bound, give the children that are done a moment to be gone. */
+	keygens_reap(kg);
+	for (int i = 0; kg->kg_n >= ho->ho_conf->c_sid_keygen_max && i < KH_KEYGEN_EXIT_WAIT_MS; i++) {
+		usleep(1000);
+		keygens_reap(kg);
+	}
 	if (kg->kg_n >= ho->ho_conf->c_sid_keygen_max) {
 		memset(&h, 0, sizeof(h));
 		memcpy(&h, in, sizeof(h));

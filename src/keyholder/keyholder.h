@@ -102,6 +102,7 @@
 #define KH_TIMEOUT_MS 2000 /* a round trip not answered by then fails (SL_EBUSY) */
 #define KH_KEYGEN_TIMEOUT_MS 30000 /* KH_OP_SK_KEYGEN's: an RSA key of up to SK_BITS_MAX */
 #define KH_KEYGEN_REAP_MS 50 /* how often the key holder looks for a finished keygen child */
+#define KH_KEYGEN_EXIT_WAIT_MS 100 /* at the bound: how long it waits for a child that answered to exit */
 #define KH_JWS_MAX 32 /* ID-token signing keys held at once */
 #define KH_SEAL_MAX 9 /* the at-rest key and up to 8 sealing keys */
 #define KH_REST_KID "rest" /* the at-rest key's id on the wire */
