@@ -297,7 +297,7 @@ main(int argc, char **argv)
 		die("start", &err);
 
 	printf("key_bits %d, %d rounds\n", bits, rounds);
-	printf("%-44s %9.3f s wall\n", "SK_KEYGEN (one; the key holder busy)", account_make(kh, bits, &a));
+	printf("%-44s %9.3f s wall\n", "SK_KEYGEN (one, in a key holder child)", account_make(kh, bits, &a));
 	MEASURE("SK_OPEN (public part)", rounds, open_once(kh, &a));
 	{
 		struct account copy = a;
