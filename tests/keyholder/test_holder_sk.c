@@ -26,8 +26,9 @@
 
 #include "../../src/config/config.h"
 #include "../../src/keyholder/holder_int.h"
+#include "kh_util.h"
 
-static uint8_t msg[KH_MSG_MAX + 16], out[KH_PAYLOAD_MAX], req[KH_PAYLOAD_MAX];
+static uint8_t out[KH_PAYLOAD_MAX], req[KH_PAYLOAD_MAX];
 static const struct camo_params cheap = { 4, 1, 1 };
 
 struct fixture {
@@ -39,30 +40,9 @@ struct fixture {
 };
 
 static int
-rm_flat_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	return rmdir(dir);
-}
-
-static int
 call(struct holder *ho, uint16_t op, const char *kid, const void *p, size_t len, size_t *outlen)
 {
-	struct kh_hdr h;
-	struct sl_err err = { 0 };
-	size_t n = kh_msg_build(msg, op, 0, 7, kid, p, len);
-
-	assert_true(n > 0);
-	*outlen = 0;
-	return holder_handle(ho, msg, n, out, outlen, &h, &err);
+	return kh_test_call(ho, op, kid, p, len, out, outlen);
 }
 
 static int
@@ -92,7 +72,7 @@ teardown(void **state)
 
 	hold_seal_clear(&f->ho);
 	hold_pki_clear(&f->ho);
-	assert_int_equal(rm_flat_dir(f->dir), 0);
+	assert_int_equal(kh_test_rm_dir(f->dir), 0);
 	free(f);
 	return 0;
 }
