@@ -194,8 +194,9 @@ chan_answer(struct keyholder *kh, struct kh_chan *c, uint16_t op, int64_t deadli
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			log_error("the key holder did not answer within %d ms", KH_TIMEOUT_MS);
-			return sl_fail(err, SL_EBUSY, "the key holder did not answer within %d ms", KH_TIMEOUT_MS);
+			int ms = op == KH_OP_SK_KEYGEN ? KH_KEYGEN_TIMEOUT_MS : KH_TIMEOUT_MS;
+			log_error("the key holder did not answer within %d ms", ms);
+			return sl_fail(err, SL_EBUSY, "the key holder did not answer within %d ms", ms);
 		}
 		n = recv(c->kc_fd, c->kc_buf, KH_MSG_MAX, MSG_TRUNC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -226,7 +227,9 @@ chan_call(struct keyholder *kh, struct kh_chan *c, uint16_t op, const char *kid,
 	if (send(c->kc_fd, c->kc_buf, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return gone(kh, err);
 	OPENSSL_cleanse(c->kc_buf, len);
-	rc = chan_answer(kh, c, op, sl_monotonic_ms() + KH_TIMEOUT_MS, &h, &payload, err);
+	/* A key generation takes seconds; everything else milliseconds. */
+	rc = chan_answer(kh, c, op, sl_monotonic_ms() + (op == KH_OP_SK_KEYGEN ? KH_KEYGEN_TIMEOUT_MS : KH_TIMEOUT_MS),
+		&h, &payload, err);
 	if (rc != SL_OK)
 		return rc;
 	if (h.kh_status != 0) {
@@ -258,6 +261,26 @@ keyholder_call(struct keyholder *kh, uint16_t op, const char *kid, const void *r
 	c = chan_take(kh);
 	rc = chan_call(kh, c, op, kid, req, reqlen, resp, resplen, err);
 	pthread_mutex_unlock(&c->kc_lock);
+	return rc;
+}
+
+int
+keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig, size_t *siglen,
+	struct sl_err *err)
+{
+	uint8_t *req;
+	int rc;
+
+	*sig = NULL;
+	*siglen = 0;
+	if (kind < KH_PKI_CERT || kind > KH_PKI_OCSP || len == 0 || len >= KH_PAYLOAD_MAX)
+		return sl_fail(err, SL_ETOOBIG, "%zu bytes to sign: more than a key holder request holds", len);
+	if ((req = malloc(len + 1)) == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	req[0] = (uint8_t)kind;
+	memcpy(req + 1, tbs, len);
+	rc = keyholder_call(kh, KH_OP_PKI_SIGN, base, req, len + 1, sig, siglen, err);
+	free(req);
 	return rc;
 }
 

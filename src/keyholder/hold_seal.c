@@ -245,6 +245,10 @@ hold_unseal(struct holder *ho, const char *kid, const uint8_t *p, size_t len, ui
 		return sl_fail(err, SL_EINVAL, "unknown seal_kid");
 	if (len < 2 || (aadlen = (size_t)p[0] << 8 | p[1]) == 0 || aadlen > UNSEAL_AAD_MAX || aadlen > len - 2)
 		return sl_fail(err, SL_EINVAL, "malformed unseal request");
+	/* A split-key share on its way in opens only into the key holder's
+	 * own keeping (KH_OP_SK_SHARE). */
+	if (aadlen >= strlen(KH_SK_SHARE_AAD) && memcmp(p + 2, KH_SK_SHARE_AAD, strlen(KH_SK_SHARE_AAD)) == 0)
+		return sl_fail(err, SL_EDENIED, "a split-key share is opened by the key holder only");
 	rc = unseal(s->hs_key, s->hs_seal_kid, p + 2, aadlen, p + 2 + aadlen, len - 2 - aadlen, &plain, &plainlen, err);
 	if (rc == SL_OK && plainlen > KH_PAYLOAD_MAX)
 		rc = sl_fail(err, SL_ETOOBIG, "sealed value too large");

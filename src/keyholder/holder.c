@@ -3,10 +3,16 @@
  * itself, then answers requests until sleuteld goes.
  *
  * It is single-threaded: poll() over its channels, one request at a time,
- * each answered on the channel it came from.  A request that does not
+ * each answered on the channel it came from.  The one request that takes
+ * seconds, a split-key server key's generation (KH_OP_SK_KEYGEN), runs in
+ * a child process of its own (fork: the same sandbox, keys and channels)
+ * that answers on the request's channel and exits, so that ID-token
+ * signatures do not wait behind it; at most [smartid] keygen_max at once
+ * (one more is answered SL_EBUSY; and one per channel), and the parent
+ * reads no further request from that channel until the child is gone.  A request that does not
  * parse is answered with SL_EINVAL and nothing else happens; an answer
  * that cannot be sent (the parent closed) ends the process.  The keys it
- * holds (hold_jws.c, hold_seal.c) are freed and cleansed at exit.
+ * holds (hold_jws.c, hold_seal.c, hold_sk.c, hold_pki.c) are freed and cleansed at exit.
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -65,13 +73,89 @@ holder_handle(struct holder *ho, const uint8_t *msg, size_t n, uint8_t *out, siz
 	case KH_OP_JWS_SIGN: return hold_jws_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
 	case KH_OP_SEAL_KEYS: return hold_seal_keys(ho, out, outlen, err);
 	case KH_OP_UNSEAL: return hold_unseal(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_SHARE: return hold_sk_share(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_KEYGEN: return hold_sk_keygen(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_OPEN: return hold_sk_open(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_COMPLETE: return hold_sk_complete(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_SK_RESEAL: return hold_sk_reseal(ho, p, h->kh_len, out, outlen, err);
+	case KH_OP_PKI_SIGN: return hold_pki_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
 	default: return sl_fail(err, SL_EINVAL, "unknown op");
 	}
 }
 
-/* One request from fd; SL_EIO when the parent is gone. */
+/* The key generations running in children: the child's pid per channel
+ * (0: none). */
+struct keygens {
+	pid_t kg_pid[KH_CHANNELS_MAX];
+	int kg_n;
+};
+
+/* Reap the children that are done; their channels are read again. */
+static void
+keygens_reap(struct keygens *kg)
+{
+	for (int i = 0; i < KH_CHANNELS_MAX; i++)
+		if (kg->kg_pid[i] > 0 && waitpid(kg->kg_pid[i], NULL, WNOHANG) == kg->kg_pid[i]) {
+			kg->kg_pid[i] = 0;
+			kg->kg_n--;
+		}
+}
+
+static bool
+is_keygen(const uint8_t *in, size_t n)
+{
+	struct kh_hdr h;
+
+	if (n < sizeof(h))
+		return false;
+	memcpy(&h, in, sizeof(h));
+	return h.kh_op == KH_OP_SK_KEYGEN;
+}
+
+/* Handle the keygen request in a child: true when the child took it (or
+ * the answer was SL_EBUSY); false to handle it here (fork failed). */
+static bool
+keygen_fork(struct keygens *kg, int chan, int fd, uint8_t *in, size_t n, uint8_t *out, struct holder *ho)
+{
+	struct sl_err err = { 0 };
+	struct kh_hdr h;
+	size_t outlen = 0;
+	pid_t pid;
+	int rc;
+
+	/* A child answers, then exits: the request that follows its answer
+	 * (the second key of a registration) may come before its exit.  At
+	 * the bound, give the children that are done a moment to be gone. */
+	keygens_reap(kg);
+	for (int i = 0; kg->kg_n >= ho->ho_conf->c_sid_keygen_max && i < KH_KEYGEN_EXIT_WAIT_MS; i++) {
+		usleep(1000);
+		keygens_reap(kg);
+	}
+	if (kg->kg_n >= ho->ho_conf->c_sid_keygen_max) {
+		memset(&h, 0, sizeof(h));
+		memcpy(&h, in, sizeof(h));
+		sl_fail(&err, SL_EBUSY, "%d server keys are being made", kg->kg_n);
+		answer(fd, out, &h, SL_EBUSY, NULL, 0, &err);
+		return true;
+	}
+	if ((pid = fork()) < 0)
+		return false;
+	if (pid > 0) {
+		kg->kg_pid[chan] = pid;
+		kg->kg_n++;
+		return true;
+	}
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	rc = holder_handle(ho, in, n, out + KH_MSG_MAX, &outlen, &h, &err);
+	answer(fd, out, &h, rc, out + KH_MSG_MAX, outlen, &err);
+	OPENSSL_cleanse(out, 2 * KH_MSG_MAX);
+	OPENSSL_cleanse(in, n);
+	_exit(0);
+}
+
+/* One request from channel `chan` (fd); SL_EIO when the parent is gone. */
 static int
-serve_one(struct holder *ho, int fd, uint8_t *in, uint8_t *out)
+serve_one(struct holder *ho, struct keygens *kg, int chan, int fd, uint8_t *in, uint8_t *out)
 {
 	struct sl_err err = { 0 };
 	struct kh_hdr h;
@@ -83,6 +167,10 @@ serve_one(struct holder *ho, int fd, uint8_t *in, uint8_t *out)
 		return SL_OK;
 	if (n <= 0)
 		return SL_EIO;
+	if (n <= (ssize_t)KH_MSG_MAX && is_keygen(in, (size_t)n) && keygen_fork(kg, chan, fd, in, (size_t)n, out, ho)) {
+		OPENSSL_cleanse(in, (size_t)n);
+		return SL_OK;
+	}
 	rc = holder_handle(ho, in, (size_t)n, out + KH_MSG_MAX, &outlen, &h, &err);
 	/* Wipe what this request used (plaintexts pass through here), not
 	 * the whole buffers: this runs for every signature. */
@@ -97,15 +185,20 @@ static int
 serve(struct holder *ho, int nchan)
 {
 	struct pollfd pfd[KH_CHANNELS_MAX];
+	struct keygens kg = { .kg_n = 0 };
 	uint8_t *in = malloc(KH_MSG_MAX), *out = malloc(2 * KH_MSG_MAX);
 	int rc = SL_OK;
 
 	if (in == NULL || out == NULL)
 		rc = SL_ENOMEM;
-	for (int i = 0; i < nchan; i++)
-		pfd[i] = (struct pollfd){ .fd = KH_FIRST_FD + i, .events = POLLIN };
 	while (rc == SL_OK) {
-		if (poll(pfd, (nfds_t)nchan, -1) < 0) {
+		/* A channel whose keygen child still works is not read: its
+		 * answer is the child's to give.  With children running, wake
+		 * now and then to reap them. */
+		keygens_reap(&kg);
+		for (int i = 0; i < nchan; i++)
+			pfd[i] = (struct pollfd){ .fd = kg.kg_pid[i] > 0 ? -1 : KH_FIRST_FD + i, .events = POLLIN };
+		if (poll(pfd, (nfds_t)nchan, kg.kg_n > 0 ? KH_KEYGEN_REAP_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = SL_EIO;
@@ -113,11 +206,16 @@ serve(struct holder *ho, int nchan)
 		}
 		for (int i = 0; i < nchan && rc == SL_OK; i++) {
 			if (pfd[i].revents & POLLIN)
-				rc = serve_one(ho, pfd[i].fd, in, out);
+				rc = serve_one(ho, &kg, i, pfd[i].fd, in, out);
 			else if (pfd[i].revents & (POLLHUP | POLLERR | POLLNVAL))
 				rc = SL_EIO;
 		}
 	}
+	for (int i = 0; i < KH_CHANNELS_MAX; i++)
+		if (kg.kg_pid[i] > 0) {
+			kill(kg.kg_pid[i], SIGKILL);
+			waitpid(kg.kg_pid[i], NULL, 0);
+		}
 	free(in);
 	free(out);
 	return rc == SL_EIO ? SL_OK : rc; /* end of file: sleuteld is gone or done */
@@ -176,6 +274,7 @@ keyholder_main(int argc, char **argv)
 		log_error("key holder: %s", err.msg);
 	hold_jws_clear(&ho);
 	hold_seal_clear(&ho);
+	hold_pki_clear(&ho);
 	config_free(ho.ho_conf);
 	return rc == SL_OK ? 0 : 1;
 }

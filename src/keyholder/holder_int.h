@@ -31,6 +31,7 @@ struct holder {
 	size_t ho_njws;
 	struct hold_seal ho_seal[KH_SEAL_MAX];
 	size_t ho_nseal;
+	EVP_PKEY *ho_pki[KH_PKI_KEYS_MAX]; /* hold_pki.c: read on first use */
 };
 
 /* Handle one request message of n bytes: *h is its header (op and seq to
@@ -50,6 +51,19 @@ int hold_seal_keys(struct holder *ho, uint8_t *out, size_t *outlen, struct sl_er
 int hold_unseal(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
 	struct sl_err *err);
 void hold_seal_clear(struct holder *ho);
+
+/* hold_sk.c: the split-key ops (keyholder.h); the answer's fields in out. */
+int hold_sk_share(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
+	struct sl_err *err);
+int hold_sk_keygen(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen, struct sl_err *err);
+int hold_sk_open(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen, struct sl_err *err);
+int hold_sk_complete(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen, struct sl_err *err);
+int hold_sk_reseal(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen, struct sl_err *err);
+
+/* hold_pki.c */
+int hold_pki_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
+	struct sl_err *err);
+void hold_pki_clear(struct holder *ho);
 
 /* sandbox.c: drop privileges ([server] user when started as root), no new
  * privileges, not dumpable, and a seccomp filter against network sockets,

@@ -22,10 +22,54 @@
  *                    sealing key, then older ones
  *   KH_OP_UNSEAL     open a sealed blob with key `kid` (a sealing key's or
  *                    KH_REST_KID): payload [u16 aad length][aad][blob];
- *                    answer the plaintext
+ *                    answer the plaintext.  An AAD that begins with
+ *                    KH_SK_SHARE_AAD (a split-key share on its way in)
+ *                    is refused: only KH_OP_SK_SHARE opens those.
+ *
+ * Split-key server keys (hold_sk.c; src/crypto sk_*): the server's share
+ * d1'' of each account key and its own RSA key live sealed at rest under
+ * the at-rest key bound to KH_SK_SEAL_KID, which KH_OP_UNSEAL never opens.
+ * Requests and answers are lists of fields ([u16 length][bytes] each, in
+ * a fixed order, nothing after the last; kh_fields_get()); "sealed" is a
+ * seal() blob, raw; an AAD is 1..KH_SK_AAD_MAX bytes.  Each request does a
+ * bounded amount of work: one unseal, one parse (SK_JSON_MAX bytes), at
+ * most one key generation at the key holder's own [smartid] key_bits, at
+ * most one completion (SK_MAX_SKIP versions ahead at most), one seal.
+ *
+ *   KH_OP_SK_SHARE    kid: a device sealing key.  (aad in, sealed share,
+ *                     aad out): the app's share (sk_share_to_json) sealed
+ *                     to the device key, opened, checked at this server's
+ *                     size and sealed at rest; answer (sealed share)
+ *   KH_OP_SK_KEYGEN   (aad in, sealed share, aad out): the server's RSA key
+ *                     made for the share (sk_server_keygen); answer (sealed
+ *                     key, n).  Made in a child process of the key holder,
+ *                     at most [smartid] keygen_max (and one per channel)
+ *                     at once, SL_EBUSY after, so that other requests do
+ *                     not wait behind it
+ *   KH_OP_SK_OPEN     (aad, sealed key): answer its public part (n1, n,
+ *                     version as 8 bytes big-endian)
+ *   KH_OP_SK_COMPLETE (aad in, sealed key, aad out, em, version (8 bytes),
+ *                     part): sk_server_complete; answer [u8 verdict]
+ *                     (enum sk_verdict), then for SK_OK the fields
+ *                     (signature, sealed advanced key, version)
+ *   KH_OP_SK_RESEAL   (aad in, sealed key, aad out): the same key under
+ *                     another owner (a registration's keys moving to its
+ *                     device); answer (sealed key)
+ *
+ * The demo PKI's CA and OCSP signing keys (hold_pki.c), read from [pki] dir
+ * on first use:
+ *
+ *   KH_OP_PKI_SIGN    kid: the key's file base ("smartid-ca", "citizen-ca",
+ *                     "citizen-ocsp", ...); payload [u8 kind][DER]: the
+ *                     to-be-signed part of a certificate (KH_PKI_CERT, the
+ *                     Smart-ID CA only), a CRL (KH_PKI_CRL, a CA) or an
+ *                     OCSP response (KH_PKI_OCSP, an OCSP signer), which
+ *                     must parse as exactly that; answer the signature
+ *                     (SHA-384; DER ECDSA or RSA PKCS#1 v1.5)
  *
  * Every message is one SOCK_SEQPACKET datagram: a fixed header (struct
- * kh_hdr: op, status, sequence number, payload length, key id) and at most
+ * kh_hdr: op, status, protocol version, sequence number, payload length,
+ * key id) and at most
  * KH_PAYLOAD_MAX payload bytes.  kh_msg_parse() checks all of it; the key
  * holder answers a malformed request with an error and trusts nothing in
  * it.  One request per round trip; the answer carries the request's op and
@@ -54,12 +98,23 @@
 #define KH_ERRMSG_MAX 200 /* bytes of an error answer's message */
 #define KH_CHANNELS_MAX 16 /* socketpairs between sleuteld and the key holder */
 #define KH_CHANNELS_DEFAULT 4
+#define KH_PROTO_VERSION 2 /* kh_hdr.kh_version; 2: split-key and PKI ops */
 #define KH_TIMEOUT_MS 2000 /* a round trip not answered by then fails (SL_EBUSY) */
+#define KH_KEYGEN_TIMEOUT_MS 30000 /* KH_OP_SK_KEYGEN's: an RSA key of up to SK_BITS_MAX */
+#define KH_KEYGEN_REAP_MS 50 /* how often the key holder looks for a finished keygen child */
+#define KH_KEYGEN_EXIT_WAIT_MS 100 /* at the bound: how long it waits for a child that answered to exit */
 #define KH_JWS_MAX 32 /* ID-token signing keys held at once */
 #define KH_SEAL_MAX 9 /* the at-rest key and up to 8 sealing keys */
 #define KH_REST_KID "rest" /* the at-rest key's id on the wire */
 #define KH_REST_SEAL_KID "sleutel at-rest v1" /* its seal() key id (bound into every blob) */
 #define KH_FIRST_FD 3 /* the key holder's channels are fds 3 .. 3 + N - 1 */
+#define KH_SK_SEAL_KID "sleutel splitkey at-rest v1" /* seal() key id of split-key server keys */
+#define KH_SK_SHARE_AAD "smartid-share " /* AAD prefix of a share sealed by the app */
+#define KH_SK_AAD_MAX 256 /* bytes of a split-key request's AAD */
+#define KH_SK_FIELDS_MAX 6 /* fields of one split-key request */
+#define KH_PKI_KEYS_MAX 6 /* PKI keys held: three CAs, three OCSP signers */
+
+enum kh_pki_kind { KH_PKI_CERT = 1, KH_PKI_CRL = 2, KH_PKI_OCSP = 3 };
 
 enum kh_op {
 	KH_OP_PING = 1,
@@ -67,7 +122,13 @@ enum kh_op {
 	KH_OP_JWS_SIGN = 3,
 	KH_OP_SEAL_KEYS = 4,
 	KH_OP_UNSEAL = 5,
-	KH_OP_MAX = 5,
+	KH_OP_SK_SHARE = 6,
+	KH_OP_SK_KEYGEN = 7,
+	KH_OP_SK_OPEN = 8,
+	KH_OP_SK_COMPLETE = 9,
+	KH_OP_SK_RESEAL = 10,
+	KH_OP_PKI_SIGN = 11,
+	KH_OP_MAX = 11,
 };
 
 /* The fixed header of every message, native byte order (both ends are the
@@ -75,6 +136,8 @@ enum kh_op {
 struct kh_hdr {
 	uint16_t kh_op;
 	int16_t kh_status; /* request: 0; answer: 0 or a negative SL_E* code */
+	uint16_t kh_version; /* KH_PROTO_VERSION */
+	uint16_t kh_pad; /* 0 */
 	uint32_t kh_seq;
 	uint32_t kh_len; /* payload bytes after the header */
 	char kh_kid[KH_KID_MAX]; /* NUL-padded; empty for ops without a key */
@@ -98,6 +161,19 @@ size_t kh_msg_build(
 int kh_msg_parse(
 	const uint8_t *msg, size_t n, bool answer, struct kh_hdr *hdr, const uint8_t **payload, struct sl_err *err);
 
+/* A field list ([u16 length][bytes] each): kh_fields_get() fills f[0..n)
+ * (pointers into p) and fails unless p holds exactly n fields, field i at
+ * most max[i] bytes and, when min is set, at least min[i]. */
+struct kh_field {
+	const uint8_t *kf_p;
+	size_t kf_len;
+};
+int kh_fields_get(const uint8_t *p, size_t len, size_t n, const size_t *max, const size_t *min, struct kh_field *f,
+	struct sl_err *err);
+/* Append one field to out (KH_PAYLOAD_MAX bytes, *outlen used); SL_ETOOBIG
+ * when it does not fit. */
+int kh_field_put(uint8_t *out, size_t *outlen, const void *p, size_t len);
+
 /* ---- sleuteld's side (client.c) ---- */
 struct keyholder;
 /* Start the key holder with `nchan` channels (1..KH_CHANNELS_MAX): fork,
@@ -111,6 +187,10 @@ struct keyholder *keyholder_start(const char *exe, const char *config_path, int 
 int keyholder_call(struct keyholder *kh, uint16_t op, const char *kid, const void *req, size_t reqlen, uint8_t **resp,
 	size_t *resplen, struct sl_err *err);
 pid_t keyholder_pid(const struct keyholder *kh);
+/* struct pki_signer's ps_sign over KH_OP_PKI_SIGN (arg: the keyholder;
+ * kind: enum kh_pki_kind, the same values as pki.h's PKI_TBS_*). */
+int keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig,
+	size_t *siglen, struct sl_err *err);
 /* Has the key holder been seen gone (an answer channel closed, or
  * keyholder_reap())?  Then every call fails with SL_EBUSY. */
 bool keyholder_gone(struct keyholder *kh);

@@ -58,6 +58,19 @@ struct evp_pkey_st; /* EVP_PKEY */
 /* A Smart-ID account's certificates for one device: the public halves of
  * the split keys (ordinary RSA keys, 6144 bits for a composite key; RSA
  * 2048 to 8192 accepted, EC refused: split-key signing is RSA). */
+/* A signer of certificates, CRLs and OCSP responses whose keys this
+ * process does not hold (sleuteld: its key holder, keyholder.h
+ * KH_OP_PKI_SIGN).  ps_sign signs `tbs`, the DER to be signed of a `kind`
+ * (PKI_TBS_*), with the key of file base `base` ("smartid-ca",
+ * "citizen-ocsp", ...) under SHA-384; the signature malloc'd in *sig.
+ * NULL where a function takes one: the key is read from the directory. */
+enum pki_tbs_kind { PKI_TBS_CERT = 1, PKI_TBS_CRL = 2, PKI_TBS_OCSP = 3 };
+struct pki_signer {
+	int (*ps_sign)(void *arg, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig,
+		size_t *siglen, struct sl_err *err);
+	void *ps_arg;
+};
+
 struct pki_smartid_opts {
 	const char *so_name; /* "Given Family", or ... */
 	const char *so_given; /* ... explicit given names ... */
@@ -66,6 +79,7 @@ struct pki_smartid_opts {
 	const char *so_document; /* PNOBE-<rrn>-XXXX-Q, or NULL to draw one */
 	struct evp_pkey_st *so_auth_pub; /* the authentication key (PIN1) */
 	struct evp_pkey_st *so_sign_pub; /* the signing key (PIN2); a different key */
+	const struct pki_signer *so_signer; /* NULL: the Smart-ID CA's key from the directory */
 };
 
 struct pki_smartid {
@@ -130,5 +144,10 @@ int pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t
  * malloc'd.  SL_ENOTFOUND for the Smart-ID CA of a PKI that has not made
  * it yet. */
 int pki_crl(const char *dir, const char *ca, int64_t validity, uint8_t **der, size_t *len, struct sl_err *err);
+/* The same, signed by `signer` (NULL: as above, the keys from dir). */
+int pki_ocsp_respond_with(const char *dir, const struct pki_signer *signer, const uint8_t *req, size_t reqlen,
+	int64_t validity, uint8_t **resp, size_t *resplen, struct sl_err *err);
+int pki_crl_with(const char *dir, const struct pki_signer *signer, const char *ca, int64_t validity, uint8_t **der,
+	size_t *len, struct sl_err *err);
 
 #endif

@@ -130,4 +130,12 @@ int pki_rrn_check(const char *rrn, int *century, struct sl_err *err);
 int pki_names(const char *name, const char *given, const char *family, char **out_given, char **out_family,
 	struct sl_err *err);
 
+/* extsign.c: sign with a pki_signer's key (file base `base`); the
+ * result verified with issuer's (or signer's) public key. */
+struct ocsp_basic_response_st;
+int pki_ext_sign_cert(X509 *cert, X509 *issuer, const struct pki_signer *s, const char *base, struct sl_err *err);
+int pki_ext_sign_crl(X509_CRL *crl, X509 *issuer, const struct pki_signer *s, const char *base, struct sl_err *err);
+int pki_ext_sign_ocsp(struct ocsp_basic_response_st *bs, X509 *signer, const struct pki_signer *s, const char *base,
+	struct sl_err *err);
+
 #endif

@@ -67,7 +67,8 @@ struct sid {
 	int64_t sd_not_after;
 	struct pki_settings sd_ps;
 	X509 *sd_ca_cert;
-	EVP_PKEY *sd_ca_key;
+	EVP_PKEY *sd_ca_key; /* NULL with sd_signer */
+	const struct pki_signer *sd_signer;
 	X509 *sd_root;
 	X509 *sd_cert[SID_NROLES];
 	char *sd_serial[SID_NROLES];
@@ -151,6 +152,8 @@ sid_check(const struct pki_smartid_opts *o, struct sid *d, struct sl_err *err)
 
 /* ---- certificates ---- */
 
+/* The CA's certificate, settings and root; its key too unless a signer
+ * holds it (sleuteld's key holder). */
 static int
 sid_load(const char *dir, struct sid *d, struct sl_err *err)
 {
@@ -158,7 +161,13 @@ sid_load(const char *dir, struct sid *d, struct sl_err *err)
 
 	if (rc != SL_OK)
 		return rc;
-	return pki_issuer_load(dir, PKI_CA_SMARTID, &d->sd_ps, &d->sd_ca_cert, &d->sd_ca_key, &d->sd_root, err);
+	if (d->sd_signer == NULL)
+		return pki_issuer_load(dir, PKI_CA_SMARTID, &d->sd_ps, &d->sd_ca_cert, &d->sd_ca_key, &d->sd_root, err);
+	if ((rc = pki_settings_load(dir, &d->sd_ps, err)) != SL_OK)
+		return rc;
+	d->sd_ca_cert = pki_cert_load(dir, pki_cas[PKI_CA_SMARTID].ci_base, err);
+	d->sd_root = d->sd_ca_cert ? pki_cert_load(dir, "root", err) : NULL;
+	return d->sd_root ? SL_OK : (err ? err->code : SL_ERR);
 }
 
 /* C, CN=<FAMILY>,<GIVEN>,<RRN>, SN, GN, serialNumber=PNOBE-<RRN>. */
@@ -187,7 +196,9 @@ sid_cert(struct sid *d, int role, EVP_PKEY *pub, struct sl_err *err)
 	if (cert != NULL &&
 		pki_leaf_exts(cert, d->sd_ca_cert, &d->sd_ps, &pki_cas[PKI_CA_SMARTID], r->sr_ku, r->sr_eku,
 			r->sr_policies) == SL_OK &&
-		pki_cert_sign(cert, d->sd_ca_cert, d->sd_ca_key) == SL_OK)
+		(d->sd_signer ? pki_ext_sign_cert(
+					cert, d->sd_ca_cert, d->sd_signer, pki_cas[PKI_CA_SMARTID].ci_base, err)
+			      : pki_cert_sign(cert, d->sd_ca_cert, d->sd_ca_key)) == SL_OK)
 		rc = (d->sd_serial[role] = pki_serial_hex(X509_get0_serialNumber(cert))) ? SL_OK : SL_ENOMEM;
 	if (rc == SL_OK) {
 		d->sd_cert[role] = cert;
@@ -276,6 +287,7 @@ pki_smartid_issue(const char *dir, const struct pki_smartid_opts *o, struct pki_
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	d.sd_signer = o->so_signer;
 	if ((rc = sid_check(o, &d, err)) != SL_OK || (rc = sid_load(dir, &d, err)) != SL_OK)
 		goto out;
 	rc = sid_cert(&d, SID_AUTH, o->so_auth_pub, err);

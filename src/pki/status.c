@@ -137,22 +137,25 @@ ocsp_ctx_load(const char *dir, int64_t validity, struct ocsp_ctx *ctx, struct sl
 /* Sign the statuses of every CertID of `rq` with the responder of
  * ctx->oc_ca_used and encode the successful response. */
 static int
-ocsp_sign(const char *dir, struct ocsp_ctx *ctx, OCSP_REQUEST *rq, uint8_t **resp, size_t *resplen, struct sl_err *err)
+ocsp_sign(const char *dir, const struct pki_signer *ps, struct ocsp_ctx *ctx, OCSP_REQUEST *rq, uint8_t **resp,
+	size_t *resplen, struct sl_err *err)
 {
 	const char *signer_base = pki_cas[ctx->oc_ca_used].ci_ocsp;
 	X509 *signer = pki_cert_load(dir, signer_base, err);
-	EVP_PKEY *key = signer ? pki_key_load(dir, signer_base, err) : NULL;
+	EVP_PKEY *key = signer && ps == NULL ? pki_key_load(dir, signer_base, err) : NULL;
 	OCSP_BASICRESP *bs = OCSP_BASICRESP_new();
 	OCSP_RESPONSE *r = NULL;
 	unsigned char *der = NULL;
-	int rc = key ? SL_OK : (err ? err->code : SL_ERR), n;
+	int rc = key || (signer && ps) ? SL_OK : (err ? err->code : SL_ERR), n;
 
 	if (rc == SL_OK && bs == NULL)
 		rc = sl_fail(err, SL_ENOMEM, "out of memory");
 	for (int i = 0; rc == SL_OK && i < OCSP_request_onereq_count(rq); i++)
 		rc = ocsp_add_status(ctx, bs, OCSP_onereq_get0_id(OCSP_request_onereq_get0(rq, i)));
 	if (rc == SL_OK) {
-		if (OCSP_copy_nonce(bs, rq) <= 0 || OCSP_basic_sign(bs, signer, key, EVP_sha384(), NULL, 0) != 1 ||
+		if (OCSP_copy_nonce(bs, rq) <= 0 ||
+			(ps ? pki_ext_sign_ocsp(bs, signer, ps, signer_base, err) != SL_OK
+			    : OCSP_basic_sign(bs, signer, key, EVP_sha384(), NULL, 0) != 1) ||
 			(r = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) == NULL) {
 			rc = sl_fail(err, SL_ECRYPTO, "cannot sign the OCSP response");
 		} else {
@@ -160,7 +163,7 @@ ocsp_sign(const char *dir, struct ocsp_ctx *ctx, OCSP_REQUEST *rq, uint8_t **res
 			if ((rc = pki_der_take(der, n, resp, resplen)) != SL_OK)
 				sl_fail(err, rc, "cannot encode the OCSP response");
 		}
-	} else if (key != NULL && bs != NULL) {
+	} else if (signer != NULL && bs != NULL) {
 		sl_fail(err, rc, "cannot build the OCSP response");
 	}
 	OCSP_RESPONSE_free(r);
@@ -173,6 +176,13 @@ ocsp_sign(const char *dir, struct ocsp_ctx *ctx, OCSP_REQUEST *rq, uint8_t **res
 int
 pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t validity, uint8_t **resp, size_t *resplen,
 	struct sl_err *err)
+{
+	return pki_ocsp_respond_with(dir, NULL, req, reqlen, validity, resp, resplen, err);
+}
+
+int
+pki_ocsp_respond_with(const char *dir, const struct pki_signer *signer, const uint8_t *req, size_t reqlen,
+	int64_t validity, uint8_t **resp, size_t *resplen, struct sl_err *err)
 {
 	const unsigned char *p = req;
 	OCSP_REQUEST *rq = NULL;
@@ -196,7 +206,7 @@ pki_ocsp_respond(const char *dir, const uint8_t *req, size_t reqlen, int64_t val
 	if (rc == SL_OK && ctx.oc_ca_used < 0)
 		rc = ocsp_error_response(OCSP_RESPONSE_STATUS_UNAUTHORIZED, resp, resplen, err);
 	else if (rc == SL_OK)
-		rc = ocsp_sign(dir, &ctx, rq, resp, resplen, err);
+		rc = ocsp_sign(dir, signer, &ctx, rq, resp, resplen, err);
 	ocsp_ctx_clear(&ctx);
 	OCSP_REQUEST_free(rq);
 	return rc;
@@ -258,6 +268,13 @@ crl_header(X509_CRL *crl, X509 *ca, int64_t now, int64_t validity)
 int
 pki_crl(const char *dir, const char *ca, int64_t validity, uint8_t **der, size_t *len, struct sl_err *err)
 {
+	return pki_crl_with(dir, NULL, ca, validity, der, len, err);
+}
+
+int
+pki_crl_with(const char *dir, const struct pki_signer *signer, const char *ca, int64_t validity, uint8_t **der,
+	size_t *len, struct sl_err *err)
+{
 	int id = pki_ca_find(ca), rc;
 	unsigned char *buf = NULL;
 	X509 *cert = NULL;
@@ -276,7 +293,7 @@ pki_crl(const char *dir, const char *ca, int64_t validity, uint8_t **der, size_t
 	if (validity <= 0 || validity > INT32_MAX)
 		return sl_fail(err, SL_EINVAL, "a CRL's validity is 1 to %d seconds", INT32_MAX);
 	if ((cert = pki_cert_load(dir, pki_cas[id].ci_base, err)) == NULL ||
-		(key = pki_key_load(dir, pki_cas[id].ci_base, err)) == NULL ||
+		(signer == NULL && (key = pki_key_load(dir, pki_cas[id].ci_base, err)) == NULL) ||
 		(index = pki_index_load(dir, err)) == NULL) {
 		rc = err ? err->code : SL_ERR;
 		goto out;
@@ -289,7 +306,11 @@ pki_crl(const char *dir, const char *ca, int64_t validity, uint8_t **der, size_t
 		if (rc == SL_OK && pki_entry_revoked(e) && c != NULL && strcmp(c, pki_cas[id].ci_name) == 0)
 			rc = crl_add(crl, e);
 	}
-	if (rc == SL_OK && (!X509_CRL_sort(crl) || X509_CRL_sign(crl, key, EVP_sha384()) <= 0))
+	if (rc == SL_OK && !X509_CRL_sort(crl))
+		rc = SL_ECRYPTO;
+	if (rc == SL_OK && signer != NULL)
+		rc = pki_ext_sign_crl(crl, cert, signer, pki_cas[id].ci_base, err);
+	else if (rc == SL_OK && X509_CRL_sign(crl, key, EVP_sha384()) <= 0)
 		rc = SL_ECRYPTO;
 	if (rc == SL_OK) {
 		int n = i2d_X509_CRL(crl, &buf);

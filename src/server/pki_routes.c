@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "server.h"
+#include "../keyholder/keyholder.h"
 #include "../pki/pki.h"
 
 #define PKI_MAX_REQUEST 16384
@@ -19,11 +20,12 @@ static void
 ocsp_answer(struct server *srv, struct http_request *rq, const uint8_t *der, size_t len)
 {
 	struct sl_err err = { 0 };
+	struct pki_signer kh = { keyholder_pki_sign, srv->sv_kh }; /* the signing keys are the key holder's */
 	uint8_t *resp = NULL;
 	size_t n = 0;
 
-	if (pki_ocsp_respond(srv->sv_conf->c_pki_dir, der, len, srv->sv_conf->c_pki_ocsp_validity, &resp, &n, &err) !=
-		SL_OK) {
+	if (pki_ocsp_respond_with(srv->sv_conf->c_pki_dir, &kh, der, len, srv->sv_conf->c_pki_ocsp_validity, &resp, &n,
+		    &err) != SL_OK) {
 		http_send_text(rq, 500, "text/plain", "OCSP responder error\n");
 		return;
 	}
@@ -106,6 +108,7 @@ server_pki_crl(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	const char *name = http_path(rq) + strlen("/crl/");
+	struct pki_signer kh = { keyholder_pki_sign, srv->sv_kh };
 	struct sl_err err = { 0 };
 	uint8_t *der = NULL;
 	size_t len = 0;
@@ -119,7 +122,7 @@ server_pki_crl(void *ctx, struct http_request *rq)
 		ca_cert(srv, rq, name);
 		return;
 	}
-	rc = pki_crl(srv->sv_conf->c_pki_dir, ca, srv->sv_conf->c_pki_ocsp_validity, &der, &len, &err);
+	rc = pki_crl_with(srv->sv_conf->c_pki_dir, &kh, ca, srv->sv_conf->c_pki_ocsp_validity, &der, &len, &err);
 	if (rc == SL_ENOTFOUND) { /* a PKI made before its Smart-ID CA */
 		http_send_text(rq, 404, "text/plain", "no such CRL\n");
 		return;

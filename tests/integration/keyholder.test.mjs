@@ -17,11 +17,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { chownSync, closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync,
+  writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import * as jose from 'jose';
-import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation } from './lib/harness.mjs';
+import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation, Agent,
+  hiddenInputs } from './lib/harness.mjs';
+import { sqlRows } from './lib/db.mjs';
+import { registerRp, authRequest } from './lib/flows.mjs';
+import { rrn, run } from './lib/eid.mjs';
+import { registerSmartId, delta, bnToBytes, bnFromB64u, USES } from './lib/smartid.mjs';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -67,13 +74,13 @@ function keyHolderPid(parent) {
   return null;
 }
 
-// Every private key in DIR/keys: its secret number in the byte orders
-// memory may hold it in.
-function privateKeys(dir) {
+// Every private key in DIR/SUB (files ending in EXT): its secret number in
+// the byte orders memory may hold it in.
+function privateKeys(dir, sub = 'keys', ext = '.pem') {
   const keys = [];
-  for (const f of readdirSync(path.join(dir, 'keys'))) {
-    if (!f.endsWith('.pem')) continue;
-    const pem = readFileSync(path.join(dir, 'keys', f), 'utf8');
+  for (const f of readdirSync(path.join(dir, sub))) {
+    if (!f.endsWith(ext)) continue;
+    const pem = readFileSync(path.join(dir, sub, f), 'utf8');
     if (!pem.includes('PRIVATE KEY')) continue;
     const jwk = crypto.createPrivateKey(pem).export({ format: 'jwk' });
     const d = Buffer.from(jwk.d, 'base64url');
@@ -124,8 +131,8 @@ function hasPtraceCap() {
 // A child that loads every key file through OpenSSL (Node's KeyObject) and
 // waits: a dumpable process holding the keys as the key holder does, for
 // the search to prove itself on.  Resolves to the child once loaded.
-function keyLoadingChild(keys, dir) {
-  const files = keys.map((k) => path.join(dir, 'keys', k.file));
+function keyLoadingChild(keys, dir, sub = 'keys') {
+  const files = keys.map((k) => path.join(dir, sub, k.file));
   const code = `const c=require('node:crypto'),fs=require('node:fs');
 globalThis.held=JSON.parse(process.argv[1]).map((f)=>c.createPrivateKey(fs.readFileSync(f,'utf8')));
 process.stdout.write('loaded\\n');setInterval(()=>{},1e6);`;
@@ -311,6 +318,143 @@ test('started as root with [server] user: sleuteld after binding and the key hol
       assert.equal(st.Groups.trim(), '', 'no supplementary groups');
     }
     assert.doesNotMatch(server.log(), /runs as root/);
+  } finally {
+    await server.stop();
+  }
+});
+
+// ---- split-key server keys and the demo PKI's keys ----
+
+// A value sealed at rest (seal(): version, ephemeral point, nonce, AES-GCM
+// under HKDF(ECDH, point || key id)), opened with DIR/keys/device-rest.pem
+// as only the operator could: the test's way to the server's RSA key.
+function openAtRest(dir, kid, aad, b64) {
+  const blob = Buffer.from(b64, 'base64url');
+  const point = blob.subarray(1, 66);
+  const peer = crypto.createPublicKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-256',
+    x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') } });
+  const own = crypto.createPrivateKey(readFileSync(path.join(dir, 'keys', 'device-rest.pem')));
+  const ikm = crypto.diffieHellman({ privateKey: own, publicKey: peer });
+  const okm = crypto.hkdfSync('sha256', ikm, Buffer.concat([point, Buffer.from(kid)]), Buffer.from('sleutel seal v1'), 32);
+  const gcm = crypto.createDecipheriv('aes-256-gcm', Buffer.from(okm), blob.subarray(66, 78));
+  gcm.setAAD(Buffer.from(aad)).setAuthTag(blob.subarray(blob.length - 16));
+  return JSON.parse(Buffer.concat([gcm.update(blob.subarray(78, blob.length - 16)), gcm.final()]).toString());
+}
+
+// A secret number's forms: big-endian (the JSON's and DER's), its
+// little-endian reverse (OpenSSL's BIGNUM words on this host), and the
+// base64url text of the server key's JSON.
+function numberForms(file, x) {
+  const be = bnToBytes(x);
+  return { file, forms: [be, Buffer.from(be).reverse(), Buffer.from(be.toString('base64url'))] };
+}
+
+// d1'' of a phone key at version v: d1''_0 - sum(delta_i, i < v).
+function serverShareAt(key, v) {
+  let s = key.d1pp;
+  for (let i = 0; i < v; i++) s -= delta(key.kdev, i);
+  return s;
+}
+
+// The RP's code flow through the Smart-ID key up to the phone's request:
+// { sq } of the request the phone must answer.
+async function smartIdLoginRequest(server, rp, number) {
+  const agent = new Agent();
+  const a = await authRequest(rp.config);
+  const res = await agent.get(String(a.url));
+  const req = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  const form = await agent.get(`${server.base}/key/smartid?req=${req}&lang=en`);
+  const posted = await agent.post(`${server.base}/key/smartid/login`, { ...hiddenInputs(await form.text()), rrn: number });
+  assert.equal(posted.status, 303);
+  return new URL(posted.headers.get('location'), server.base).searchParams.get('sq');
+}
+
+test('split-key server shares, the Smart-ID CA key and the OCSP/CRL signing keys are not in the HTTP process', async (t) => {
+  const server = await startServer({ demo: true, config: { smartid: { key_bits: 1024 } } });
+  try {
+    // A registration: the portal's eID login (the card's OCSP answered by
+    // sleuteld's own responder), the server keys made, the recall check
+    // (a joint signature with each key), the certificates from the
+    // Smart-ID CA.  Then a login: a joint signature with the auth key.
+    const person = { given: 'Alice', family: 'Peeters', rrn: rrn('850730', 101) };
+    const phone = await registerSmartId(server, person);
+    const rp = await registerRp(server);
+    const sq = await smartIdLoginRequest(server, rp, person.rrn);
+    const rq = (await phone.requests()).body.requests.find((x) => x.id === sq);
+    assert.ok(rq, 'the phone sees the login request');
+    const answered = await phone.confirm(rq);
+    assert.deepEqual([answered.status, answered.body], [200, { status: 'approved' }]);
+    // What the key holder signed verifies: the certificates (Smart-ID CA),
+    // each CA's CRL, an OCSP answer of the Smart-ID CA's responder.
+    const tmpDir = mkdtempSync(path.join(tmpdir(), 'kh-pki-'));
+    try {
+      const sidCa = path.join(server.pkiDir, 'smartid-ca.pem');
+      const caKey = new crypto.X509Certificate(readFileSync(sidCa)).publicKey;
+      for (const use of USES) assert.ok(new crypto.X509Certificate(phone.certificates[use]).verify(caKey), use);
+      for (const ca of ['citizen', 'foreigner', 'smartid']) {
+        const crl = await fetch(`http://127.0.0.1:${server.pkiPort}/crl/${ca}.crl`);
+        assert.equal(crl.status, 200, `the ${ca} CRL`);
+        const file = path.join(tmpDir, `${ca}.crl`);
+        writeFileSync(file, Buffer.from(await crl.arrayBuffer()));
+        const v = await run('openssl', ['crl', '-inform', 'DER', '-in', file, '-noout', '-CAfile',
+          path.join(server.pkiDir, `${ca}-ca.pem`)]);
+        assert.match(v.stdout + v.stderr, /verify OK/, `the ${ca} CRL verifies`);
+      }
+      const cert = path.join(tmpDir, 'auth.pem');
+      writeFileSync(cert, phone.certificates.auth);
+      const o = await run('openssl', ['ocsp', '-issuer', sidCa, '-cert', cert, '-url',
+        `http://127.0.0.1:${server.pkiPort}/ocsp`, '-CAfile', path.join(server.pkiDir, 'root.pem'),
+        '-verify_other', sidCa, '-nonce']);
+      assert.match(o.stdout + o.stderr, /Response verify OK/);
+      assert.match(o.stdout, /: good/);
+    } finally {
+      rmSync(tmpDir, { recursive: true, force: true });
+    }
+
+    // The numbers: each key's share at every version it had, checked
+    // against the sealed server key the store holds (so they are the real
+    // ones), and the server's own RSA key out of it.
+    const rows = sqlRows(server, `SELECT key_use, sealed, version FROM sid_keys WHERE device_id = '${phone.deviceId}'`);
+    assert.equal(rows.length, 2);
+    const secrets = [];
+    for (const row of rows) {
+      const key = phone.keys[row.key_use];
+      const stored = openAtRest(server.dir, 'sleutel splitkey at-rest v1', `${phone.deviceId} ${row.key_use}`, row.sealed);
+      assert.equal(bnFromB64u(stored.d1pp), serverShareAt(key, Number(row.version)), 'the share computed is the stored one');
+      for (let v = 0; v <= Number(row.version); v++) secrets.push(numberForms(`${row.key_use} d1'' v${v}`, serverShareAt(key, v)));
+      const key2 = crypto.createPrivateKey({ key: Buffer.from(stored.key2, 'base64url'), format: 'der', type: 'pkcs8' })
+        .export({ format: 'jwk' });
+      for (const part of ['d', 'p', 'q']) secrets.push(numberForms(`${row.key_use} server ${part}`, bnFromB64u(key2[part])));
+    }
+    assert.ok(rows.some((r) => Number(r.version) >= 2), 'the auth key moved with the login');
+    assert.deepEqual(rows.map((r) => r.key_use).sort(), [...USES].sort());
+    // The demo PKI's keys: the CAs' (certificates, CRLs), the OCSP
+    // signers', the root's.
+    const pkiKeys = privateKeys(server.dir, 'pki', '.key');
+    for (const f of ['smartid-ca.key', 'citizen-ocsp.key', 'smartid-ocsp.key', 'citizen-ca.key', 'root.key'])
+      assert.ok(pkiKeys.some((k) => k.file === f), `${f} searched`);
+
+    const http = keysInMemory(server.proc.pid, [...secrets, ...pkiKeys]);
+    assert.ok(http.scanned > 1 << 20, `scanned ${http.scanned} bytes of sleuteld`);
+    assert.deepEqual([...http.found], [], 'split-key or PKI secrets in the HTTP process');
+    // The control: a process that holds the PKI keys through OpenSSL
+    // has each found by the same search.
+    const child = await keyLoadingChild(pkiKeys, server.dir, 'pki');
+    try {
+      const control = keysInMemory(child.pid, pkiKeys);
+      assert.deepEqual([...control.found].sort(), pkiKeys.map((k) => k.file).sort(), 'the search finds loaded keys');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    if (hasPtraceCap()) {
+      // The key holder keeps the PKI keys it used; the shares only while
+      // it computes (wiped after each request).
+      const kh = keyHolderPid(server.proc.pid);
+      const holder = keysInMemory(kh, pkiKeys);
+      for (const f of ['smartid-ca.key', 'citizen-ocsp.key']) assert.ok(holder.found.has(f), `${f} in the key holder`);
+    } else {
+      t.diagnostic('no CAP_SYS_PTRACE: the key holder is not read');
+    }
   } finally {
     await server.stop();
   }

@@ -53,7 +53,10 @@ async function pageOf(agent, url) {
 
 // unseal(keys/device-rest.pem, kid "sleutel at-rest v1", aad, blob): what the
 // server keeps, read back as the operator could; proves it is sealed.
-function restOpen(srv, aad, b64) {
+// Split-key server keys and shares are sealed under their own key id
+// (src/keyholder hold_sk.c), which the key holder's plain unseal never uses.
+const SK_SEAL_KID = 'sleutel splitkey at-rest v1';
+function restOpen(srv, aad, b64, kid = SK_SEAL_KID) {
   const blob = Buffer.from(b64, 'base64url');
   assert.equal(blob[0], 1);
   const epub = blob.subarray(1, 66);
@@ -64,7 +67,7 @@ function restOpen(srv, aad, b64) {
   const pub = crypto.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64u(epub.subarray(1, 33)),
     y: b64u(epub.subarray(33)) }, format: 'jwk' });
   const shared = crypto.diffieHellman({ privateKey: priv, publicKey: pub });
-  const salt = Buffer.concat([epub, Buffer.from('sleutel at-rest v1')]);
+  const salt = Buffer.concat([epub, Buffer.from(kid)]);
   const key = Buffer.from(crypto.hkdfSync('sha256', shared, salt, Buffer.from('sleutel seal v1'), 32));
   const d = crypto.createDecipheriv('aes-256-gcm', key, nonce);
   d.setAAD(Buffer.from(aad));
@@ -130,6 +133,8 @@ test('a whole registration: app, portal with the eID card, recall check, certifi
   assert.equal(share.n, undefined);
   assert.throws(() => restOpen(server, `${phone.registrationId} sign share`, row.auth_share), 'bound to its use');
   assert.throws(() => restOpen(server, `${phone.registrationId} auth`, row.auth_share), 'never a server key');
+  assert.throws(() => restOpen(server, `${phone.registrationId} auth share`, row.auth_share, 'sleutel at-rest v1'),
+    'not under the key id that the key holder\'s plain unseal opens');
 
   // The app waits on GET /register while the person is on the portal.
   r = await phone.status();

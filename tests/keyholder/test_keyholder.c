@@ -21,6 +21,7 @@
 
 #include "../../src/config/config.h"
 #include "../../src/keyholder/holder_int.h"
+#include "kh_util.h"
 
 static uint8_t msg[KH_MSG_MAX + 16], out[KH_PAYLOAD_MAX];
 
@@ -29,22 +30,6 @@ struct fixture {
 	struct sl_config conf;
 	struct holder ho;
 };
-
-/* Remove the flat directory `dir` and the files in it. */
-static int
-rm_flat_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-	return rmdir(dir);
-}
 
 static int
 setup(void **state)
@@ -66,21 +51,15 @@ teardown(void **state)
 
 	hold_jws_clear(&f->ho);
 	hold_seal_clear(&f->ho);
-	assert_int_equal(rm_flat_dir(f->dir), 0);
+	assert_int_equal(kh_test_rm_dir(f->dir), 0);
 	free(f);
 	return 0;
 }
 
-/* One request through holder_handle: the status, the answer in out. */
 static int
 call(struct holder *ho, uint16_t op, const char *kid, const void *p, size_t len, size_t *outlen)
 {
-	struct kh_hdr h;
-	struct sl_err err = { 0 };
-	size_t n = kh_msg_build(msg, op, 0, 7, kid, p, len);
-
-	assert_true(n > 0);
-	return holder_handle(ho, msg, n, out, outlen, &h, &err);
+	return kh_test_call(ho, op, kid, p, len, out, outlen);
 }
 
 static void
@@ -132,6 +111,16 @@ test_parse_refusals(void **state)
 	h.kh_status = 1;
 	memcpy(msg, &h, sizeof(h));
 	assert_int_equal(kh_msg_parse(msg, n, true, &h, &p, &err), SL_EINVAL);
+	/* Another protocol version (a key holder of another build), or
+	 * bytes in the padding. */
+	h = good;
+	h.kh_version = KH_PROTO_VERSION - 1;
+	memcpy(msg, &h, sizeof(h));
+	assert_int_equal(kh_msg_parse(msg, n, false, &h, &p, &err), SL_EINVAL);
+	h = good;
+	h.kh_pad = 1;
+	memcpy(msg, &h, sizeof(h));
+	assert_int_equal(kh_msg_parse(msg, n, false, &h, &p, &err), SL_EINVAL);
 	/* Key ids: unterminated, not padded, path characters, leading '-'. */
 	h = good;
 	memset(h.kh_kid, 'a', sizeof(h.kh_kid));

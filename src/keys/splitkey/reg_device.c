@@ -39,14 +39,16 @@ struct reg_in {
 	const char *ri_name;
 	const char *ri_terms;
 	const char *ri_kid;
-	struct sk_server_key ri_shares[2]; /* auth, sign: sk_share_from_json, no key2 */
+	char *ri_sealed[2]; /* auth, sign: checked and sealed at rest by the key holder */
 };
 
 static void
 reg_in_clear(struct reg_in *in)
 {
-	for (int i = 0; i < 2; i++)
-		sk_server_key_clear(&in->ri_shares[i]);
+	for (int i = 0; i < 2; i++) {
+		free(in->ri_sealed[i]);
+		in->ri_sealed[i] = NULL;
+	}
 }
 
 /* The transport key and the proof made with it; false when answered. */
@@ -125,49 +127,32 @@ reg_fields(struct server *srv, struct http_request *rq, json_t *body, struct reg
 	return true;
 }
 
-/* One share: unsealed, parsed at this server's size. */
+/* One share: opened and checked at this server's size in the key holder,
+ * which seals it at rest for registration `id`. */
 static int
-reg_share(
-	struct server *srv, json_t *body, const struct reg_in *in, int i, struct sk_server_key *out, struct sl_err *err)
+reg_share(struct server *srv, json_t *body, struct reg_in *in, const char *id, int i, struct sl_err *err)
 {
 	const char *use = sid_uses[i], *b64 = app_json_str(body, use, APP_SEALED_BIG_MAX);
-	char aad[SID_REG_AAD_MAX], *text = NULL;
-	struct sk_params p;
-	uint8_t *plain = NULL;
-	size_t len = 0;
-	int rc;
+	char aad[SID_REG_AAD_MAX];
 
 	if (b64 == NULL)
 		return sl_fail(err, SL_EINVAL, "%s: a sealed share is missing", use);
 	snprintf(aad, sizeof(aad), "%s%s %s", SID_REG_SHARE_AAD, use, in->ri_jkt);
-	rc = app_unseal_b64_big(srv, in->ri_kid, b64, aad, &plain, &len, err);
-	if (rc == SL_OK) {
-		text = plain != NULL ? calloc(1, len + 1) : NULL;
-		if (text == NULL) {
-			rc = sl_fail(err, SL_EINVAL, "%s: the share cannot be read", use);
-		} else {
-			memcpy(text, plain, len);
-			sid_params(srv, &p);
-			rc = sk_share_from_json(text, &p, out, err);
-		}
-	}
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, len);
-	if (text != NULL)
-		OPENSSL_clear_free(text, len + 1);
-	return rc;
+	in->ri_sealed[i] = sid_share_in(srv, in->ri_kid, b64, aad, id, use, err);
+	return in->ri_sealed[i] != NULL ? SL_OK : err->code != SL_OK ? err->code : SL_EINVAL;
 }
 
 /* Both shares, checked (no key is made here: reg_keygen.c, at the
- * portal's confirmation). */
+ * portal's confirmation).  SL_EINVAL for a share refused; the key
+ * holder's SL_EBUSY when it does not answer. */
 static int
-reg_shares(struct server *srv, json_t *body, struct reg_in *in, struct sl_err *err)
+reg_shares(struct server *srv, json_t *body, struct reg_in *in, const char *id, struct sl_err *err)
 {
 	int rc = SL_OK;
 
 	for (int i = 0; i < 2 && rc == SL_OK; i++)
-		rc = reg_share(srv, body, in, i, &in->ri_shares[i], err);
-	return rc == SL_OK ? SL_OK : SL_EINVAL;
+		rc = reg_share(srv, body, in, id, i, err);
+	return rc == SL_OK || rc == SL_EBUSY || rc == SL_ENOMEM ? rc : SL_EINVAL;
 }
 
 /* The composite modulus as base64url. */
@@ -193,13 +178,10 @@ reg_store(struct server *srv, const struct reg_in *in, const char *id, char code
 {
 	const struct sl_config *c = srv->sv_conf;
 	char norm[PROOF_CODE_LEN + 1], mac[2 * SL_SHA256_LEN + 1], *jwk = app_jwk_public_text(in->ri_jwk);
-	char *sealed[2] = { NULL, NULL };
+	char *const *sealed = in->ri_sealed;
 	int64_t now = sl_now();
 	int rc = jwk ? SL_OK : SL_ENOMEM;
 
-	for (int i = 0; i < 2 && rc == SL_OK; i++)
-		if ((sealed[i] = sid_share_seal(srv, id, sid_uses[i], &in->ri_shares[i], err)) == NULL)
-			rc = SL_ECRYPTO;
 	/* A new code on the rare clash with a live one (40 bits); the key's
 	 * clash was looked for before the shares were opened (reg_key_free). */
 	for (int tries = 0; rc == SL_OK || (rc == SL_ECONFLICT && tries < 3); tries++) {
@@ -228,8 +210,6 @@ reg_store(struct server *srv, const struct reg_in *in, const char *id, char code
 	}
 	OPENSSL_cleanse(norm, sizeof(norm));
 	free(jwk);
-	free(sealed[0]);
-	free(sealed[1]);
 	return rc;
 }
 
@@ -263,15 +243,14 @@ static void
 reg_make(struct server *srv, struct http_request *rq, json_t *body, struct reg_in *in)
 {
 	struct sl_err err = { 0 };
-	char code[PROOF_CODE_SHOWN + 1] = "", *id = NULL;
-	int rc = reg_shares(srv, body, in, &err);
+	char code[PROOF_CODE_SHOWN + 1] = "", *id = sl_random_name(16);
+	int rc = id ? reg_shares(srv, body, in, id, &err) : SL_ENOMEM;
 
 	if (rc == SL_EINVAL) {
 		app_send_error(rq, 400, "invalid_share", err.msg, NULL);
+		free(id);
 		return;
 	}
-	if (rc == SL_OK && (id = sl_random_name(16)) == NULL)
-		rc = SL_ENOMEM;
 	if (rc == SL_OK)
 		rc = reg_store(srv, in, id, code, &err);
 	if (rc == SL_ECONFLICT) {

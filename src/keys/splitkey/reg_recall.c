@@ -50,7 +50,10 @@
 
 /* One key's try at the recall check. */
 struct recall {
-	struct sk_server_key rc_key; /* opened from the registration; advanced on SK_OK */
+	struct sk_server_key rc_key; /* the registration's, its public part (sid_key_open) */
+	const char *rc_owner; /* the registration id (the key's AAD) */
+	const char *rc_sealed; /* the registration's sealed key */
+	struct sid_completion rc_done; /* the key holder's answer: on SK_OK the advanced key, sealed */
 	uint64_t rc_version; /* the device's */
 	uint8_t *rc_part, *rc_em;
 	size_t rc_partlen, rc_emlen;
@@ -113,6 +116,8 @@ recall_prepare(struct server *srv, json_t *body, const struct store_sid_registra
 	uint8_t hash[SL_SHA256_LEN];
 	int rc = recall_part(srv, body, r, i, k, err);
 
+	k->rc_owner = r->sr_id;
+	k->rc_sealed = sealed;
 	if (rc == SL_OK && sid_key_open(srv, r->sr_id, sid_uses[i], sealed, &k->rc_key, err) != SL_OK)
 		rc = SL_ECRYPTO;
 	if (rc == SL_OK && (recall_hash(r, sid_uses[i], hash) != SL_OK ||
@@ -130,16 +135,21 @@ recall_version_ok(const struct recall *k)
 	return k->rc_version > k->rc_key.sk_version && k->rc_version - k->rc_key.sk_version <= SK_MAX_SKIP;
 }
 
-/* Complete key `k`: its verdict. */
+/* Complete key `k` in the key holder: its verdict. */
 static void
-recall_complete(struct recall *k)
+recall_complete(struct server *srv, int i, struct recall *k)
 {
-	uint8_t *sig = NULL;
-	size_t siglen = 0;
+	struct sl_err err = { 0 };
 
-	k->rc_verdict = sk_server_complete(
-		&k->rc_key, k->rc_em, k->rc_emlen, k->rc_version, k->rc_part, k->rc_partlen, &sig, &siglen);
-	free(sig);
+	if (sid_key_complete(srv, k->rc_owner, sid_uses[i], k->rc_sealed, k->rc_em, k->rc_emlen, k->rc_version,
+		    k->rc_part, k->rc_partlen, &k->rc_done, &err) != SL_OK) {
+		log_warn("smartid registration %s: %s", k->rc_owner, err.msg);
+		k->rc_verdict = SK_ERROR;
+		return;
+	}
+	k->rc_verdict = k->rc_done.sc_verdict;
+	if (k->rc_verdict == SK_OK)
+		k->rc_key.sk_version = k->rc_done.sc_version;
 }
 
 /* Was the key's PIN tested (right or wrong)? */
@@ -153,6 +163,7 @@ static void
 recall_clear(struct recall *k)
 {
 	sk_server_key_clear(&k->rc_key);
+	sid_completion_clear(&k->rc_done);
 	if (k->rc_part != NULL)
 		OPENSSL_clear_free(k->rc_part, k->rc_partlen);
 	free(k->rc_em);
@@ -221,7 +232,9 @@ static int
 finish_certs(struct server *srv, struct recall *keys, struct finish *f, struct sl_err *err)
 {
 	EVP_PKEY *auth = sk_public_key(&keys[0].rc_key, err), *sign = sk_public_key(&keys[1].rc_key, err);
-	struct pki_smartid_opts o = { .so_given = f->fi_person.p_given_name,
+	struct pki_signer kh = { keyholder_pki_sign, srv->sv_kh }; /* the CA key is the key holder's */
+	struct pki_smartid_opts o = { .so_signer = &kh,
+		.so_given = f->fi_person.p_given_name,
 		.so_family = f->fi_person.p_family_name,
 		.so_rrn = f->fi_person.p_rrn,
 		.so_auth_pub = auth,
@@ -245,7 +258,8 @@ finish_records(struct server *srv, struct recall *keys, struct finish *f, struct
 		return sl_fail(err, SL_ENOMEM, "out of memory");
 	for (int i = 0; i < 2; i++) {
 		f->fi_keys[i] = (struct store_sid_key){ .sk_use = (char *)sid_uses[i],
-			.sk_sealed = sid_key_seal(srv, f->fi_dev_id, sid_uses[i], &keys[i].rc_key, err),
+			.sk_sealed = sid_key_reseal(
+				srv, keys[i].rc_owner, sid_uses[i], keys[i].rc_done.sc_sealed, f->fi_dev_id, err),
 			.sk_version = (int64_t)keys[i].rc_key.sk_version,
 			.sk_cert_pem = (char *)pem[i],
 			.sk_cert_serial = (char *)serial[i] };
@@ -368,13 +382,11 @@ recall_keep_right(struct server *srv, const struct store_sid_registration *r, st
 {
 	struct store_sid_registration upd = *r;
 	char *sealed[2] = { NULL, NULL };
-	struct sl_err err = { 0 };
 	int rc = SL_OK;
 
 	for (int i = 0; i < 2 && rc == SL_OK; i++)
-		if (keys[i].rc_verdict == SK_OK &&
-			(sealed[i] = sid_key_seal(srv, r->sr_id, sid_uses[i], &keys[i].rc_key, &err)) == NULL)
-			rc = SL_ECRYPTO;
+		if (keys[i].rc_verdict == SK_OK && (sealed[i] = sl_strdup(keys[i].rc_done.sc_sealed)) == NULL)
+			rc = SL_ENOMEM;
 	if (rc == SL_OK && (sealed[0] != NULL || sealed[1] != NULL)) {
 		if (sealed[0] != NULL) {
 			upd.sr_auth_sealed = sealed[0];
@@ -511,7 +523,7 @@ sid_register_finish(void *ctx, struct http_request *rq)
 	if (body != NULL && recall_ready(srv, rq, &r) && recall_inputs(srv, rq, body, &r, keys) &&
 		recall_charge(srv, rq, &r, &tries)) {
 		for (int i = 0; i < 2; i++)
-			recall_complete(&keys[i]);
+			recall_complete(srv, i, &keys[i]);
 		recall_verdict(srv, rq, &r, keys, tries);
 	}
 	for (int i = 0; i < 2; i++)

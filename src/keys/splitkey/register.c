@@ -2,15 +2,18 @@
  * register.c — the registration half's route table (docs/smartid-api.md
  * "POST /register" ... and the portal's /smartid/register pages), GET
  * /config, and the small pieces the registration files share: the
- * registration's proof, the at-rest sealing of server keys, the code MAC.
+ * registration's proof, the server keys through the key holder, the code
+ * MAC.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 
 #include "sid_reg_int.h"
 #include "../app/app.h"
+#include "../../keyholder/keyholder.h"
 
 #define P HTTP_ORIGIN_PORTAL
 #define GET (HTTP_GET | HTTP_HEAD)
@@ -116,67 +119,224 @@ sid_reg_live(struct http_request *rq, const struct store_sid_registration *r)
 	return true;
 }
 
-/* The JSON text sealed at rest under `aad`, NUL-terminated in *text
- * (OPENSSL_clear_free(*text, strlen + 1)). */
-static int
-rest_open_text(struct server *srv, const char *aad, const char *sealed, char **text, struct sl_err *err)
-{
-	uint8_t *plain = NULL;
-	size_t len = 0;
-	int rc = app_rest_open_bytes(srv, aad, sealed, &plain, &len, err);
+/* ---- the server keys, through the key holder (hold_sk.c) ----
+ * This process holds them only sealed at rest (b64url, as stored); the
+ * key holder opens, uses, re-seals and wipes them. */
 
-	*text = NULL;
-	if (rc != SL_OK)
-		return rc;
-	if ((*text = malloc(len + 1)) == NULL)
-		rc = sl_fail(err, SL_ENOMEM, "out of memory");
-	else {
-		memcpy(*text, plain, len);
-		(*text)[len] = '\0';
-	}
-	OPENSSL_clear_free(plain, len);
+#define SK_CALL_FIELDS 6
+
+struct sk_req {
+	const void *sr_p[SK_CALL_FIELDS];
+	size_t sr_len[SK_CALL_FIELDS];
+	size_t sr_n;
+};
+
+static void
+sk_req_add(struct sk_req *r, const void *p, size_t len)
+{
+	r->sr_p[r->sr_n] = p;
+	r->sr_len[r->sr_n++] = len;
+}
+
+/* One split-key op: the request's fields, the answer in *ans (malloc'd,
+ * *anslen bytes; the caller parses it). */
+static int
+sk_call(struct server *srv, uint16_t op, const char *kid, const struct sk_req *r, uint8_t **ans, size_t *anslen,
+	struct sl_err *err)
+{
+	uint8_t *buf = malloc(KH_PAYLOAD_MAX);
+	size_t len = 0;
+	int rc = buf ? SL_OK : sl_fail(err, SL_ENOMEM, "out of memory");
+
+	for (size_t i = 0; rc == SL_OK && i < r->sr_n; i++)
+		if (kh_field_put(buf, &len, r->sr_p[i], r->sr_len[i]) != SL_OK)
+			rc = sl_fail(err, SL_ETOOBIG, "a split-key request larger than %d bytes", KH_PAYLOAD_MAX);
+	if (rc == SL_OK)
+		rc = keyholder_call(srv->sv_kh, op, kid, buf, len, ans, anslen, err);
+	free(buf);
 	return rc;
 }
 
-/* JSON text sealed at rest under `aad`; the text is wiped and freed. */
-static char *
-rest_seal_text(struct server *srv, const char *aad, char *text, struct sl_err *err)
+/* b64url text into raw bytes for a request (free()). */
+static uint8_t *
+sk_raw(const char *b64, size_t *len, struct sl_err *err)
 {
-	char *sealed;
+	uint8_t *raw = b64 ? sl_b64url_decode(b64, strlen(b64), len) : NULL;
 
-	if (text == NULL) {
-		sl_fail(err, SL_ENOMEM, "cannot serialise the key");
+	if (raw == NULL)
+		sl_fail(err, SL_EINVAL, "a sealed key that is not base64url");
+	return raw;
+}
+
+/* The answer's fields: n of them, each up to KH_PAYLOAD_MAX bytes. */
+static int
+sk_answer(const uint8_t *ans, size_t len, size_t n, struct kh_field *f, struct sl_err *err)
+{
+	static const size_t max[SK_CALL_FIELDS] = { KH_PAYLOAD_MAX, KH_PAYLOAD_MAX, KH_PAYLOAD_MAX, KH_PAYLOAD_MAX,
+		KH_PAYLOAD_MAX, KH_PAYLOAD_MAX };
+
+	return kh_fields_get(ans, len, n, max, NULL, f, err);
+}
+
+static char *
+sk_b64(const struct kh_field *f, struct sl_err *err)
+{
+	char *b64 = sl_b64url_encode(f->kf_p, f->kf_len);
+
+	if (b64 == NULL)
+		sl_fail(err, SL_ENOMEM, "out of memory");
+	return b64;
+}
+
+static uint64_t
+sk_version_of(const struct kh_field *f)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < f->kf_len; i++)
+		v = v << 8 | f->kf_p[i];
+	return v;
+}
+
+/* An op of (aad in, sealed, aad out) answering (sealed, ...): the first
+ * answer field as b64url. */
+static char *
+sk_transform(struct server *srv, uint16_t op, const char *kid, const char *aad_in, const char *sealed,
+	const char *aad_out, size_t nans, struct kh_field *rest, struct sl_err *err)
+{
+	struct sk_req r = { .sr_n = 0 };
+	struct kh_field f[2];
+	uint8_t *raw, *ans = NULL;
+	size_t rawlen = 0, anslen = 0;
+	char *out = NULL;
+
+	if ((raw = sk_raw(sealed, &rawlen, err)) == NULL)
 		return NULL;
+	sk_req_add(&r, aad_in, strlen(aad_in));
+	sk_req_add(&r, raw, rawlen);
+	sk_req_add(&r, aad_out, strlen(aad_out));
+	if (sk_call(srv, op, kid, &r, &ans, &anslen, err) == SL_OK && sk_answer(ans, anslen, nans, f, err) == SL_OK &&
+		(out = sk_b64(&f[0], err)) != NULL && rest != NULL && nans > 1) {
+		/* kept for the caller: copy, the answer buffer goes */
+		uint8_t *copy = malloc(f[1].kf_len ? f[1].kf_len : 1);
+		if (copy == NULL) {
+			free(out);
+			out = NULL;
+			sl_fail(err, SL_ENOMEM, "out of memory");
+		} else {
+			memcpy(copy, f[1].kf_p, f[1].kf_len);
+			*rest = (struct kh_field){ .kf_p = copy, .kf_len = f[1].kf_len };
+		}
 	}
-	sealed = app_rest_seal_bytes(srv, aad, (const uint8_t *)text, strlen(text), err);
-	OPENSSL_clear_free(text, strlen(text) + 1);
-	return sealed;
+	free(raw);
+	free(ans);
+	return out;
 }
 
 int
 sid_key_open(struct server *srv, const char *owner, const char *use, const char *sealed, struct sk_server_key *key,
 	struct sl_err *err)
 {
-	char aad[SID_REG_AAD_MAX], *text = NULL;
+	char aad[SID_REG_AAD_MAX];
+	struct sk_req r = { .sr_n = 0 };
+	struct kh_field f[3];
+	uint8_t *raw, *ans = NULL;
+	size_t rawlen = 0, anslen = 0;
 	int rc;
 
 	memset(key, 0, sizeof(*key));
 	sid_key_aad(owner, use, aad, sizeof(aad));
-	if ((rc = rest_open_text(srv, aad, sealed, &text, err)) != SL_OK)
-		return rc;
-	rc = sk_server_key_from_json(text, key, err);
-	OPENSSL_clear_free(text, strlen(text) + 1);
+	if ((raw = sk_raw(sealed, &rawlen, err)) == NULL)
+		return SL_EINVAL;
+	sk_req_add(&r, aad, strlen(aad));
+	sk_req_add(&r, raw, rawlen);
+	rc = sk_call(srv, KH_OP_SK_OPEN, NULL, &r, &ans, &anslen, err);
+	if (rc == SL_OK)
+		rc = sk_answer(ans, anslen, 3, f, err);
+	if (rc == SL_OK && f[2].kf_len != 8)
+		rc = sl_fail(err, SL_EINVAL, "the key holder's version is not 8 bytes");
+	if (rc == SL_OK) {
+		key->sk_n1 = BN_bin2bn(f[0].kf_p, (int)f[0].kf_len, NULL);
+		key->sk_n = BN_bin2bn(f[1].kf_p, (int)f[1].kf_len, NULL);
+		key->sk_version = sk_version_of(&f[2]);
+		key->sk_w = BN_num_bits(key->sk_n1) + SK_SHARE_EXTRA_BITS;
+		if (key->sk_n1 == NULL || key->sk_n == NULL)
+			rc = sl_fail(err, SL_ENOMEM, "out of memory");
+	}
+	if (rc != SL_OK)
+		sk_server_key_clear(key);
+	free(raw);
+	free(ans);
 	return rc;
 }
 
-char *
-sid_key_seal(
-	struct server *srv, const char *owner, const char *use, const struct sk_server_key *key, struct sl_err *err)
+int
+sid_key_complete(struct server *srv, const char *owner, const char *use, const char *sealed, const uint8_t *em,
+	size_t emlen, uint64_t version, const uint8_t *part, size_t partlen, struct sid_completion *out,
+	struct sl_err *err)
 {
 	char aad[SID_REG_AAD_MAX];
+	uint8_t vb[8], *raw, *ans = NULL;
+	struct sk_req r = { .sr_n = 0 };
+	struct kh_field f[3];
+	size_t rawlen = 0, anslen = 0;
+	int rc;
 
+	memset(out, 0, sizeof(*out));
+	out->sc_verdict = SK_ERROR;
 	sid_key_aad(owner, use, aad, sizeof(aad));
-	return rest_seal_text(srv, aad, sk_server_key_to_json(key), err);
+	for (int i = 0; i < 8; i++)
+		vb[i] = (uint8_t)(version >> (56 - 8 * i));
+	if ((raw = sk_raw(sealed, &rawlen, err)) == NULL)
+		return SL_EINVAL;
+	sk_req_add(&r, aad, strlen(aad));
+	sk_req_add(&r, raw, rawlen);
+	sk_req_add(&r, aad, strlen(aad));
+	sk_req_add(&r, em, emlen);
+	sk_req_add(&r, vb, sizeof(vb));
+	sk_req_add(&r, part, partlen);
+	rc = sk_call(srv, KH_OP_SK_COMPLETE, NULL, &r, &ans, &anslen, err);
+	if (rc == SL_OK && (anslen < 1 || ans[0] > SK_ERROR))
+		rc = sl_fail(err, SL_EINVAL, "the key holder's verdict is malformed");
+	if (rc == SL_OK && ans[0] == SK_OK && (rc = sk_answer(ans + 1, anslen - 1, 3, f, err)) == SL_OK) {
+		out->sc_sig = malloc(f[0].kf_len ? f[0].kf_len : 1);
+		out->sc_siglen = f[0].kf_len;
+		out->sc_sealed = sk_b64(&f[1], err);
+		out->sc_version = sk_version_of(&f[2]);
+		if (out->sc_sig == NULL || out->sc_sealed == NULL)
+			rc = sl_fail(err, SL_ENOMEM, "out of memory");
+		else
+			memcpy(out->sc_sig, f[0].kf_p, f[0].kf_len);
+	} else if (rc == SL_OK && anslen != 1) {
+		rc = sl_fail(err, SL_EINVAL, "the key holder's verdict is malformed");
+	}
+	if (rc == SL_OK)
+		out->sc_verdict = (enum sk_verdict)ans[0];
+	else
+		sid_completion_clear(out);
+	free(raw);
+	free(ans);
+	return rc;
+}
+
+void
+sid_completion_clear(struct sid_completion *c)
+{
+	free(c->sc_sig);
+	free(c->sc_sealed);
+	memset(c, 0, sizeof(*c));
+	c->sc_verdict = SK_ERROR;
+}
+
+char *
+sid_key_reseal(
+	struct server *srv, const char *from, const char *use, const char *sealed, const char *to, struct sl_err *err)
+{
+	char in[SID_REG_AAD_MAX], out[SID_REG_AAD_MAX];
+
+	sid_key_aad(from, use, in, sizeof(in));
+	sid_key_aad(to, use, out, sizeof(out));
+	return sk_transform(srv, KH_OP_SK_RESEAL, NULL, in, sealed, out, 1, NULL, err);
 }
 
 /* "<registration id> <use> share": never a server key's AAD. */
@@ -186,32 +346,31 @@ share_aad(const char *registration_id, const char *use, char *out, size_t len)
 	snprintf(out, len, "%s %s share", registration_id, use);
 }
 
-int
-sid_share_open(struct server *srv, const char *registration_id, const char *use, const char *sealed,
-	struct sk_server_key *share, struct sl_err *err)
-{
-	char aad[SID_REG_AAD_MAX], *text = NULL;
-	struct sk_params p;
-	int rc;
-
-	memset(share, 0, sizeof(*share));
-	share_aad(registration_id, use, aad, sizeof(aad));
-	if ((rc = rest_open_text(srv, aad, sealed, &text, err)) != SL_OK)
-		return rc;
-	sid_params(srv, &p);
-	rc = sk_share_from_json(text, &p, share, err);
-	OPENSSL_clear_free(text, strlen(text) + 1);
-	return rc;
-}
-
 char *
-sid_share_seal(struct server *srv, const char *registration_id, const char *use, const struct sk_server_key *share,
-	struct sl_err *err)
+sid_share_in(struct server *srv, const char *kid, const char *sealed, const char *app_aad, const char *registration_id,
+	const char *use, struct sl_err *err)
 {
 	char aad[SID_REG_AAD_MAX];
 
+	if (kid == NULL || !kh_kid_ok(kid, strlen(kid)) || kid[0] == '\0')
+		return sl_fail(err, SL_EINVAL, "unknown seal_kid"), NULL;
 	share_aad(registration_id, use, aad, sizeof(aad));
-	return rest_seal_text(srv, aad, sk_share_to_json(share), err);
+	return sk_transform(srv, KH_OP_SK_SHARE, kid, app_aad, sealed, aad, 1, NULL, err);
+}
+
+char *
+sid_key_make(
+	struct server *srv, const char *registration_id, const char *use, const char *sealed_share, struct sl_err *err)
+{
+	char in[SID_REG_AAD_MAX], out[SID_REG_AAD_MAX];
+	struct kh_field n = { 0 };
+	char *sealed;
+
+	share_aad(registration_id, use, in, sizeof(in));
+	sid_key_aad(registration_id, use, out, sizeof(out));
+	sealed = sk_transform(srv, KH_OP_SK_KEYGEN, NULL, in, sealed_share, out, 2, &n, err);
+	free((void *)n.kf_p); /* the modulus: GET /register reads it with sid_key_open */
+	return sealed;
 }
 
 void

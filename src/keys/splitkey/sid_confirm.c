@@ -308,18 +308,19 @@ open_key(struct confirm_ctx *cc, struct sl_err *err)
 	return rc;
 }
 
-/* SK_OK: persist the advanced key (compare and swap), then the request. */
+/* SK_OK: persist the advanced key the key holder sealed (compare and
+ * swap), then the request. */
 static void
-approved(struct confirm_ctx *cc, const uint8_t *sig, size_t siglen)
+approved(struct confirm_ctx *cc, const struct sid_completion *done)
 {
-	struct sl_err err = { 0 };
-	char *sealed = sid_key_seal(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, &cc->cc_sk, &err), *sig64;
-	int rc = SL_ENOMEM;
+	const uint8_t *sig = done->sc_sig;
+	size_t siglen = done->sc_siglen;
+	char *sig64;
+	int rc;
 
-	if (sealed != NULL)
-		rc = store_sid_key_advance(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use,
-			cc->cc_key.sk_version, sealed, (int64_t)cc->cc_sk.sk_version);
-	free(sealed);
+	cc->cc_sk.sk_version = done->sc_version;
+	rc = store_sid_key_advance(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_version,
+		done->sc_sealed, (int64_t)done->sc_version);
 	if (rc == SL_ECONFLICT) {
 		/* Another answer moved the key while this one was completed.  If
 		 * it reached this answer's version, two answers were made at the
@@ -365,8 +366,9 @@ static void
 complete(struct confirm_ctx *cc)
 {
 	struct sl_err err = { 0 };
-	uint8_t *hash = NULL, *em = NULL, *sig = NULL;
-	size_t hashlen = 0, emlen = 0, siglen = 0;
+	uint8_t *hash = NULL, *em = NULL;
+	size_t hashlen = 0, emlen = 0;
+	struct sid_completion done = { .sc_verdict = SK_ERROR };
 	enum sk_verdict v = SK_ERROR;
 
 	if (cc->cc_rp) {
@@ -377,16 +379,20 @@ complete(struct confirm_ctx *cc)
 	} else {
 		hash = sl_b64url_decode(cc->cc_req.sq_hash, strlen(cc->cc_req.sq_hash), &hashlen);
 	}
-	if (cc->cc_em != NULL) /* checked against the hash, the key opened (check_em) */
-		v = sk_server_complete(&cc->cc_sk, cc->cc_em, cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen,
-			&sig, &siglen);
-	else if (hash != NULL && open_key(cc, &err) == SL_OK &&
-		 sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
-			 &emlen, &err) == SL_OK)
-		v = sk_server_complete(
-			&cc->cc_sk, em, emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &sig, &siglen);
+	if (cc->cc_em == NULL && hash != NULL && open_key(cc, &err) == SL_OK &&
+		sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
+			&emlen, &err) == SL_OK) {
+		cc->cc_em = em; /* freed with the context */
+		cc->cc_emlen = emlen;
+		em = NULL;
+	}
+	/* The EM: PSS's checked against the hash (check_em), or made above. */
+	if (cc->cc_em != NULL &&
+		sid_key_complete(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, cc->cc_em,
+			cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &done, &err) == SL_OK)
+		v = done.sc_verdict;
 	if (v == SK_OK)
-		approved(cc, sig, siglen);
+		approved(cc, &done);
 	else if (v == SK_WRONG_PIN)
 		wrong_pin(cc);
 	else if (v == SK_CLONE)
@@ -400,7 +406,7 @@ complete(struct confirm_ctx *cc)
 	}
 	free(hash);
 	free(em);
-	free(sig);
+	sid_completion_clear(&done);
 }
 
 #define RP_MEMBER_MAX 64 /* bytes of an RP API answer's reason or interaction */

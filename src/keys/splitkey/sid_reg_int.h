@@ -29,6 +29,7 @@
 #define SL_SID_REG_INT_H
 
 #include "splitkey.h"
+#include "../../keyholder/keyholder.h"
 #include "../../oidc/oidc.h"
 #include "../../store/store.h"
 
@@ -44,7 +45,7 @@
 #define SID_REG_TERMS_MAX 64
 #define SID_REG_CHALLENGE_LEN 32
 #define SID_REG_AAD_MAX 160
-#define SID_REG_SHARE_AAD "smartid-share " /* + use + " " + jkt */
+#define SID_REG_SHARE_AAD KH_SK_SHARE_AAD /* + use + " " + jkt; the key holder's prefix */
 #define SID_RECALL_TAG "sleutel smartid recall v1"
 
 extern const char *const sid_uses[2]; /* STORE_SID_KEY_AUTH, STORE_SID_KEY_SIGN */
@@ -66,20 +67,42 @@ int sid_reg_authenticate(struct server *srv, struct http_request *rq, struct sto
 /* 410 when expired; false when sent. */
 bool sid_reg_live(struct http_request *rq, const struct store_sid_registration *r);
 
-/* Open a sealed server key (at-rest AAD "<owner> <use>"). */
+/* The server keys of the accounts (their shares d1'' and RSA keys) live
+ * in the key holder (src/keyholder/hold_sk.c): here only sealed at rest
+ * (b64url text, as stored, AAD "<owner> <use>") and the public parts.
+ *
+ * The public part of a sealed server key: sk_n1, sk_n, sk_version and
+ * sk_w of *key, no secret member (sk_server_key_clear() it). */
 int sid_key_open(struct server *srv, const char *owner, const char *use, const char *sealed, struct sk_server_key *key,
 	struct sl_err *err);
-/* Seal a server key at rest; malloc'd b64url or NULL. */
-char *sid_key_seal(
-	struct server *srv, const char *owner, const char *use, const struct sk_server_key *key, struct sl_err *err);
-
-/* The app's share of a registration still waiting for the portal
- * (sk_share_to_json), sealed at rest with the AAD "<registration id> <use>
- * share", and opened again (checked at this server's size). */
-char *sid_share_seal(struct server *srv, const char *registration_id, const char *use,
-	const struct sk_server_key *share, struct sl_err *err);
-int sid_share_open(struct server *srv, const char *registration_id, const char *use, const char *sealed,
-	struct sk_server_key *share, struct sl_err *err);
+/* sk_server_complete() in the key holder.  SL_OK with the verdict; for
+ * SK_OK the signature and the advanced key, sealed again for the same
+ * owner, and its version.  An error: the key holder could not (SK_ERROR). */
+struct sid_completion {
+	enum sk_verdict sc_verdict;
+	uint8_t *sc_sig;
+	size_t sc_siglen;
+	char *sc_sealed;
+	uint64_t sc_version;
+};
+int sid_key_complete(struct server *srv, const char *owner, const char *use, const char *sealed, const uint8_t *em,
+	size_t emlen, uint64_t version, const uint8_t *part, size_t partlen, struct sid_completion *out,
+	struct sl_err *err);
+void sid_completion_clear(struct sid_completion *c);
+/* The same key sealed for another owner (a registration's to its device);
+ * malloc'd b64url or NULL. */
+char *sid_key_reseal(
+	struct server *srv, const char *from, const char *use, const char *sealed, const char *to, struct sl_err *err);
+/* The app's share as POST /register brings it (b64url, sealed to device
+ * key `kid` under `app_aad`), checked at this server's size by the key
+ * holder and sealed at rest for the registration (AAD "<registration id>
+ * <use> share"); malloc'd b64url or NULL. */
+char *sid_share_in(struct server *srv, const char *kid, const char *sealed, const char *app_aad,
+	const char *registration_id, const char *use, struct sl_err *err);
+/* The server key made from a registration's sealed share, sealed at rest
+ * (AAD "<registration id> <use>"); malloc'd b64url or NULL. */
+char *sid_key_make(
+	struct server *srv, const char *registration_id, const char *use, const char *sealed_share, struct sl_err *err);
 
 /* reg_keygen.c: the server keys of a registration the portal is
  * confirming, made from its sealed shares and sealed at rest (sealed[0]
