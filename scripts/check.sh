@@ -216,7 +216,8 @@ unit_san() {
 
 # Phase 1: the integration tests on SQLite, INTEGRATION_JOBS (4) files at
 # a time: they wait on their daemons most of the time (the 60 files' tests
-# last 556 s in all, their processes use about 280 s of CPU).  Beside them
+# last 556 s in all, their processes use about 280 s of CPU: at three at a
+# time, 204 s, the nice 19 builds took what they left).  Beside them
 # the development build's unit tests (one busy core at most) and the
 # store's suites on PostgreSQL (they wait on the database server: a schema
 # and its migration per test); the sanitizer and fuzz trees build behind
@@ -313,15 +314,17 @@ export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_erro
 in_background fuzz fuzz_all
 fuzz_pid=$!
 if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
-	# Four at a time, the longest files first: the files wait on their
+	# Three at a time, the longest files first: the files wait on their
 	# servers much of the time (251 s at two, 198 s at three when the suite
-	# was smaller; 450 s at three with 60 files, where the files' CPU,
-	# about 2.2 times the development build's, kept the two cores about
-	# three quarters busy); only the fuzz tree, at nice 19, may still build
-	# behind them, and the fuzz targets run beside them at nice 10.
+	# was smaller).  Not more: with 60 files (450 s at three) their
+	# processes use about 0.57 s of CPU per second of a file's tests (2.3
+	# times the development build's, a fifth of it PostgreSQL's), so three
+	# at a time keep the two cores about 85 % busy; the fuzz targets, at
+	# nice 10, take the rest, and only the fuzz tree, at nice 19, may still
+	# build behind them.
 	export SLEUTEL_TEST_ENGINE=postgresql
 	# shellcheck disable=SC2046
-	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan-pg "${SAN_INTEGRATION_JOBS:-4}" $(integration_files)
+	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan-pg "${SAN_INTEGRATION_JOBS:-3}" $(integration_files)
 	unset SLEUTEL_TEST_ENGINE
 fi
 echo "== fuzz targets, run beside them"
