@@ -134,14 +134,14 @@ for t in "$@"; do
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "${secs:-0}" "${execs:-0}" "$(date -u +%Y-%m-%dT%H:%MZ)" "$commit" \
 		"$result" >>"$LEDGER"
 	before=$(find "$corpus" -type f | wc -l)
-	if [ "$(du -sk "$corpus" | cut -f1)" -ge "$CORPUS_KB" ]; then
+	if [ "$(du -sk --apparent-size "$corpus" | cut -f1)" -ge "$CORPUS_KB" ]; then
 		echo "fuzz $t: $corpus is over $CORPUS_KB KB; nothing merged (minimize it: docs/fuzzing.md)"
 	else
 		nice -n "$nice" "$bin" -merge=1 -max_len="$MAX_LEN" -timeout=25 -rss_limit_mb=2048 "$corpus" "$work/$t" \
 			>"$work/$t.merge.log" 2>&1 || { tail -n 20 "$work/$t.merge.log"; failed=1; }
 	fi
 	echo "fuzz $t: $result, ${secs:-0} s CPU, ${execs:-0} executions," \
-		"$(($(find "$corpus" -type f | wc -l) - before)) inputs added ($(du -sk "$corpus" | cut -f1) KB)"
+		"$(($(find "$corpus" -type f | wc -l) - before)) inputs added ($(du -sk --apparent-size "$corpus" | cut -f1) KB)"
 	rm -rf "${work:?}/$t"
 done
 exit "$failed"
