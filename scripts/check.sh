@@ -317,9 +317,10 @@ if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
 	# Three at a time, the longest files first: the files wait on their
 	# servers much of the time (251 s at two, 198 s at three when the suite
 	# was smaller).  Not more: with 60 files (450 s at three) their
-	# processes use about 0.57 s of CPU per second of a file's tests (2.3
-	# times the development build's, a fifth of it PostgreSQL's), so three
-	# at a time keep the two cores about 85 % busy; the fuzz targets, at
+	# processes use about 0.56 s of CPU per second of a file's tests
+	# (measured on nine of the longest: 2.4 times the development build's
+	# CPU, and PostgreSQL's, a fifth of the whole), so three at a time keep
+	# the two cores 80-85 % busy; the fuzz targets, at
 	# nice 10, take the rest, and only the fuzz tree, at nice 19, may still
 	# build behind them.
 	export SLEUTEL_TEST_ENGINE=postgresql
