@@ -100,7 +100,8 @@ for t in "$@"; do
 	fi
 	mkdir -p "$corpus" fuzz/artifacts "$work/$t"
 	# a CPU budget stops the run (SIGINT); else the wall time does
-	if [ -n "$budget" ]; then mtt=0; else mtt=${FUZZ_SECONDS:-60}; fi
+	# (a wall-time backstop of 50 times the budget, should the watch fail)
+	if [ -n "$budget" ]; then mtt=$((budget * 50)); else mtt=${FUZZ_SECONDS:-60}; fi
 	# The wrapper shell reports its children's CPU from /proc once the
 	# fuzzer has exited (cutime, cstime: exact, whatever the niceness).
 	# shellcheck disable=SC2016 # expanded by the wrapper
@@ -110,9 +111,13 @@ for t in "$@"; do
 		"$work/$t" "$corpus" >"$work/$t.log" 2>&1 &
 	wrapper=$!
 	if [ -n "$budget" ]; then
-		# the fuzzer is the wrapper's only child
-		sleep 1
-		fz=$(pgrep -P "$wrapper" | head -n 1)
+		# the fuzzer is the wrapper's only child (at nice 19 on a busy
+		# machine it may take a while to appear)
+		fz=
+		while [ -z "$fz" ] && kill -0 "$wrapper" 2>/dev/null; do
+			sleep 1
+			fz=$(pgrep -P "$wrapper" | head -n 1)
+		done
 		while [ -n "$fz" ] && kill -0 "$fz" 2>/dev/null; do
 			[ "$(cpu_of "$fz")" -ge "$budget" ] && kill -INT "$fz"
 			sleep 2
