@@ -6,7 +6,7 @@ SAN     ?= build-asan
 RELEASE ?= build-release
 FUZZ    ?= build-fuzz
 
-.PHONY: all deps build demo check unit install clean format bench
+.PHONY: all deps build demo check unit install clean format bench fuzz
 
 all: build
 
@@ -41,6 +41,14 @@ format:
 
 clean:
 	rm -rf $(BUILD) $(SAN) $(RELEASE) $(FUZZ)
+
+# Fuzz campaigns (docs/fuzzing.md): each libFuzzer target for FUZZ_SECONDS,
+# its new inputs merged into fuzz/corpus/, the run entered in
+# fuzz/campaign.tsv.  FUZZ_TARGETS: some targets only, e.g. "jose form".
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	@FUZZ_BUILD=$(FUZZ) FUZZ_SECONDS=$(FUZZ_SECONDS) sh scripts/fuzz.sh $(FUZZ_TARGETS)
 
 # Throughput figures (not part of check): see bench/README.md and
 # docs/performance.md.  BENCH_ARGS for a quick run, e.g.

@@ -8,8 +8,8 @@
 #      them the unit tests of the sanitizer build (address,undefined)
 #   3. the integration tests again on PostgreSQL on the sanitizer build, so
 #      that the whole suite runs on both engines without a phase of its own
-#   4. each libFuzzer target for FUZZ_SECONDS on its corpus (clang build),
-#      FUZZ_JOBS (default: the number of cores) at a time
+#   4. beside phase 3, each libFuzzer target for FUZZ_SECONDS on its corpus
+#      (clang build), FUZZ_JOBS (default: the number of cores) at a time
 # What runs "beside" a phase runs in the background while the phase's own
 # tests mostly wait on their servers; its lines are printed, and its counts
 # added, when both are done.
@@ -80,11 +80,20 @@ finish() {
 }
 
 # The integration files that take longest, longest first (measured on the
-# sanitizer build): node --test starts files in the order given, so these
-# start at once and the phase does not end on one long file alone.  The
-# others follow in name order; a file missing here only starts later.
-SLOW_FILES="eid-revocation daemon sidrp-api smartid-register app-cli proofing-code smartid-app smartid-login
-pki-smartid sidrp-rp-errors operator smartid-rpapi-app nodes smartid-keygen conformance-basic eid-refusals rp-cli"
+# sanitizer build on PostgreSQL: the sum of their tests' durations in
+# make check, seconds in brackets): node --test starts files in the order
+# given, so these start at once and the phase does not end on one long
+# file alone.  The others (under 20 s each) follow in name order; a file
+# missing here only starts later.
+# eid-revocation [104] daemon [83] smartid-register [55] sidrp-api [52]
+# smartid-app [44] app-cli [43] proofing-code [37] nodes [36] crash [35]
+# rp-cli [32] operator [31] smartid-login [30] eid-refusals [29] ops [28]
+# sidrp-rp-errors [27] conformance-basic [26] keyholder [26] oidc-extra [25]
+# smartid-keygen [24] smartid-cli [23] proofing-bank [22] cli [22]
+# smartid-rpapi-app [21] app-device-enroll [20]
+SLOW_FILES="eid-revocation daemon smartid-register sidrp-api smartid-app app-cli proofing-code nodes crash rp-cli
+operator smartid-login eid-refusals ops sidrp-rp-errors conformance-basic keyholder oidc-extra smartid-keygen
+smartid-cli proofing-bank cli smartid-rpapi-app app-device-enroll"
 integration_files() {
 	# shellcheck disable=SC2086 # the names are words
 	set -- $SLOW_FILES
@@ -150,7 +159,7 @@ export SLEUTEL_TEST_PG
 # priority, while the development build's tests run: those mostly wait on
 # their servers, and a nice 19 build only takes the cores they leave idle.
 # The sanitizer tree is needed first (its unit tests start as soon as it is
-# built), the fuzz tree only at the end.
+# built), the fuzz tree only in phase 3.
 # (setup and build: status into $work/san.rc and $work/fuzz.rc)
 build_trees() {
 	if [ ! -f "$SAN/build.ninja" ]; then
@@ -159,12 +168,16 @@ build_trees() {
 	fi
 	nice -n 19 ninja -C "$SAN" >"$work/san-build.log" 2>&1
 	echo $? >"$work/san.rc"
+	date +%T >"$work/san.at"
 	if [ ! -f "$FUZZ/build.ninja" ]; then
 		CC=clang nice -n 19 meson setup "$FUZZ" -Dfuzz=true -Dtest_key=true -Db_sanitize=address,undefined \
 			-Db_lundef=false -Ddata_dir="$ROOT/$FUZZ/share" >"$work/fuzz-setup.log" 2>&1 ||
 			cat "$work/fuzz-setup.log"
 	fi
-	nice -n 19 ninja -C "$FUZZ" >"$work/fuzz-build.log" 2>&1
+	# only the fuzz targets: the fuzz tree's tests and benchmarks run nowhere
+	set --
+	for src in fuzz/fuzz_*.c; do set -- "$@" "fuzz/$(basename "$src" .c)"; done
+	nice -n 19 ninja -C "$FUZZ" "$@" >"$work/fuzz-build.log" 2>&1
 	echo $? >"$work/fuzz.rc"
 }
 build_trees &
@@ -195,20 +208,26 @@ unit_san() {
 		return
 	fi
 	sh scripts/link-share.sh "$SAN"
+	echo "unit (asan): the sanitizer tree was built at $(cat "$work/san.at"), its unit tests start at $(date +%T)"
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	export ASAN_OPTIONS UBSAN_OPTIONS
 	run_unit asan "$SAN"
 }
 
-# Phase 1: the integration tests on SQLite, three files at a time: they
-# wait on their daemons most of the time.  Beside them the development
-# build's unit tests (one busy core at most) and the store's suites on
-# PostgreSQL (they wait on the database server: a schema and its migration
-# per test); the sanitizer and fuzz trees build behind all of them at nice
-# 19.
+# Phase 1: the integration tests on SQLite, INTEGRATION_JOBS (4) files at
+# a time: they wait on their daemons most of the time (the 60 files' tests
+# last 556 s in all, their processes use about 280 s of CPU: at three at a
+# time, 204 s, the nice 19 builds took what they left).  Beside them
+# the development build's unit tests (one busy core at most) and the
+# store's suites on PostgreSQL (they wait on the database server: a schema
+# and its migration per test); the sanitizer and fuzz trees build behind
+# all of them at nice 19, and the sanitizer build's unit tests start as
+# soon as that tree is built (they are reported after the browser phase).
 echo "== integration tests (sqlite); unit tests (sqlite, and the store's on postgresql) beside them $(date +%T)"
 in_background unit-dev run_unit dev "$BUILD"
 unit_dev_pid=$!
+in_background unit-asan unit_san
+unit_asan_pid=$!
 in_background unit-dev-pg0 unit_store_pg 0 3
 store_pg0=$!
 in_background unit-dev-pg1 unit_store_pg 1 3
@@ -216,7 +235,7 @@ store_pg1=$!
 in_background unit-dev-pg2 unit_store_pg 2 3
 store_pg2=$!
 # shellcheck disable=SC2046 # the file names have no spaces
-SLEUTEL_BUILD="$ROOT/$BUILD" run_node integration "${INTEGRATION_JOBS:-3}" $(integration_files)
+SLEUTEL_BUILD="$ROOT/$BUILD" run_node integration "${INTEGRATION_JOBS:-4}" $(integration_files)
 echo "== unit tests (sqlite), run beside them"
 finish unit-dev "$unit_dev_pid"
 echo "== unit tests of the store (postgresql), run beside them"
@@ -225,46 +244,39 @@ finish unit-dev-pg1 "$store_pg1"
 finish unit-dev-pg2 "$store_pg2"
 
 # Phase 2: the browser tests, one file at a time (Chromium wants the cores,
-# and their timing checks with it), and beside them the sanitizer build's
-# unit tests: one busy core, where the browser files mostly wait on the
-# page, the phone and the server.
+# and their timing checks with it), and beside them what is left of the
+# sanitizer build's unit tests (started in phase 1, once that tree was
+# built): one busy core, where the browser files mostly wait on the page,
+# the phone and the server.
 echo "== browser tests (sqlite); the sanitizer build's unit tests beside them $(date +%T)"
-in_background unit-asan unit_san
-unit_asan_pid=$!
 mkdir -p tests/artifacts/browser
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser 1 tests/browser/*.test.mjs
+echo "browser: ended at $(date +%T)"
 echo "== unit tests of the sanitizer build (address, undefined), run beside them"
 finish unit-asan "$unit_asan_pid"
 
-# Phase 3: the integration tests again, on PostgreSQL, on the sanitizer
-# build (its unit tests above count a failed build).
-echo "== sanitizer build (address, undefined): integration (postgresql) $(date +%T)"
-export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
-	# Three at a time, the longest files first: the files wait on their
-	# servers most of the time (251 s at two, 198 s at three); only the fuzz
-	# tree, at nice 19, may still build behind them.
-	export SLEUTEL_TEST_ENGINE=postgresql
-	# shellcheck disable=SC2046
-	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan-pg "${SAN_INTEGRATION_JOBS:-3}" $(integration_files)
-	unset SLEUTEL_TEST_ENGINE
-fi
-
-wait "$trees_pid"
-
-echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS} s each) $(date +%T)"
 # One libFuzzer run of target $1 into $work/$1.log, its exit status into
 # $work/$1.rc.
 fuzz_one() {
 	name=$1
 	corpus="$work/corpus-$name"
 	mkdir -p "$corpus"
-	"$FUZZ/fuzz/$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -rss_limit_mb=2048 \
-		-artifact_prefix="$work/$name-" "$corpus" "fuzz/corpus/${name#fuzz_}" >"$work/$name.log" 2>&1
+	nice -n "${unit_nice:-0}" "$FUZZ/fuzz/$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+		-rss_limit_mb=2048 -artifact_prefix="$work/$name-" "$corpus" "fuzz/corpus/${name#fuzz_}" \
+		>"$work/$name.log" 2>&1
 	echo $? >"$work/$name.rc"
 }
 
-if [ "$(cat "$work/fuzz.rc" 2>/dev/null)" = 0 ]; then
+# Every fuzz target, once the fuzz tree is built (a failed build is one
+# failure), reported in name order.
+fuzz_all() {
+	while [ ! -s "$work/fuzz.rc" ] && kill -0 "$trees_pid" 2>/dev/null; do sleep 1; done
+	echo "== fuzz targets (libFuzzer, ${FUZZ_SECONDS} s each) $(date +%T)"
+	if [ "$(cat "$work/fuzz.rc" 2>/dev/null)" != 0 ]; then
+		tail -n 40 "$work/fuzz-build.log"
+		add 0 1
+		return
+	fi
 	# Each target is one busy thread: run as many at once as there are
 	# cores (FUZZ_JOBS), then report them in name order.
 	jobs_max=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
@@ -281,7 +293,7 @@ if [ "$(cat "$work/fuzz.rc" 2>/dev/null)" = 0 ]; then
 	for src in fuzz/fuzz_*.c; do
 		name=$(basename "$src" .c)
 		if [ "$(cat "$work/$name.rc" 2>/dev/null)" = 0 ]; then
-			echo "fuzz $name: passed ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$name.log" || \
+			echo "fuzz $name: passed ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$name.log" ||
 				tail -n 1 "$work/$name.log"))"
 			add 1 0
 		else
@@ -290,10 +302,35 @@ if [ "$(cat "$work/fuzz.rc" 2>/dev/null)" = 0 ]; then
 			add 0 1
 		fi
 	done
-else
-	tail -n 40 "$work/fuzz-build.log"
-	add 0 1
+}
+
+# Phase 3: the integration tests again, on PostgreSQL, on the sanitizer
+# build (its unit tests above count a failed build).  Beside them, at nice
+# 10, the fuzz targets (busy threads, once the fuzz tree is built): the
+# files mostly wait on their servers, and the fuzz phase no longer adds
+# its minute at the end.
+echo "== sanitizer build (address, undefined): integration (postgresql); the fuzz targets beside them $(date +%T)"
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+in_background fuzz fuzz_all
+fuzz_pid=$!
+if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
+	# Three at a time, the longest files first: the files wait on their
+	# servers much of the time (251 s at two, 198 s at three when the suite
+	# was smaller).  Not more: with 60 files (450 s at three) their
+	# processes use about 0.56 s of CPU per second of a file's tests
+	# (measured on nine of the longest: 2.4 times the development build's
+	# CPU, and PostgreSQL's, a fifth of the whole), so three at a time keep
+	# the two cores 80-85 % busy; the fuzz targets, at
+	# nice 10, take the rest, and only the fuzz tree, at nice 19, may still
+	# build behind them.
+	export SLEUTEL_TEST_ENGINE=postgresql
+	# shellcheck disable=SC2046
+	SLEUTEL_BUILD="$ROOT/$SAN" run_node integration-asan-pg "${SAN_INTEGRATION_JOBS:-3}" $(integration_files)
+	unset SLEUTEL_TEST_ENGINE
 fi
+echo "== fuzz targets, run beside them"
+finish fuzz "$fuzz_pid"
+wait "$trees_pid"
 
 # The failed Node tests once more, each with its diagnostics (at most 40
 # lines), right above the count: the end of the log is what a CI page

@@ -1,13 +1,16 @@
 // pki-smartid.test.mjs — the demo PKI's Smart-ID CA from the outside:
-// `sleutel pki smartid` certifies two devices of one person (fresh RSA
-// public keys from `openssl genpkey`, 6144 bits standing in for split-key
-// composite keys, and 2048), and openssl checks what came out: the subject and extensions of
+// `sleutel pki smartid` certifies two devices of one person (RSA public
+// keys made once with `openssl genpkey` and kept in fixtures/pki-smartid:
+// 6144 bits standing in for split-key composite keys, and 2048; making two
+// 6144-bit keys per run cost ~20 s of CPU in `make check`), and openssl
+// checks what came out: the subject and extensions of
 // the Smart-ID profile, the chain to the demo root (and not to the eID
 // trust set), OCSP from `sleutel pki ocsp` before and after
 // `sleutel pki revoke`, and the CRL at the certificates' CDP.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { SLEUTEL, freePort } from './lib/harness.mjs';
 import { daemon, pkiInit, run, tmp } from './lib/eid.mjs';
@@ -18,11 +21,13 @@ const DOC = new RegExp(`^PNOBE-${RRN}-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{4}-Q$`)
 let dir; let pki; let port; let responder;
 const devices = [];
 
+// The fixture's public key `name`, of `bits` bits (openssl says so),
+// copied to the test's directory as NAME.pub.
 async function rsaPub(name, bits) {
-  const key = path.join(dir, `${name}.key`);
   const pub = path.join(dir, `${name}.pub`);
-  await run('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${bits}`, '-out', key]);
-  await run('openssl', ['pkey', '-in', key, '-pubout', '-out', pub]);
+  copyFileSync(fileURLToPath(new URL(`fixtures/pki-smartid/${name}.pub`, import.meta.url)), pub);
+  const { stdout } = await run('openssl', ['pkey', '-pubin', '-in', pub, '-noout', '-text']);
+  assert.match(stdout, new RegExp(`Public-Key: \\(${bits} bit\\)`));
   return pub;
 }
 
