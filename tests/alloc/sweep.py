@@ -279,7 +279,8 @@ def main():
     lib = build_interposer(args.build)
     runner = Runner(args, lib)
     total_findings = 0
-    for test in unit_tests(args.build, set(args.suite)):
+    tests = unit_tests(args.build, set(args.suite))
+    for test in tests:
         exe = test["cmd"][0]
         ranges = os.path.join(runner.tmp, os.path.basename(exe) + ".ranges")
         test_code_ranges(exe, ranges)
