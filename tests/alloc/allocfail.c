@@ -83,15 +83,14 @@ struct af_unit_test {
 	af_fixture_fn teardown_func;
 	void *initial_state;
 };
-typedef int (*af_run_group_fn)(const char *, const struct af_unit_test *, size_t, af_fixture_fn,
-                               af_fixture_fn);
+typedef int (*af_run_group_fn)(const char *, const struct af_unit_test *, size_t, af_fixture_fn, af_fixture_fn);
 
-#define AF_MAX_RANGES 4096  /* test-code functions of one executable */
-#define AF_MAX_TESTS 1024   /* test bodies one group may hold */
-#define AF_MAX_FRAMES 64    /* frames walked to find the executable */
+#define AF_MAX_RANGES 4096 /* test-code functions of one executable */
+#define AF_MAX_TESTS 1024 /* test bodies one group may hold */
+#define AF_MAX_FRAMES 64 /* frames walked to find the executable */
 #define AF_REPORT_FRAMES 24 /* frames written for the failed allocation */
-#define AF_BOOT_SIZE 65536  /* dlsym's own allocations before the real ones */
-#define AF_SITES 65536      /* distinct call paths one run may see (power of 2) */
+#define AF_BOOT_SIZE 65536 /* dlsym's own allocations before the real ones */
+#define AF_SITES 65536 /* distinct call paths one run may see (power of 2) */
 
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
@@ -307,7 +306,8 @@ af_report_frame(struct _Unwind_Context *ctx, void *arg)
 	if (++*depth > AF_REPORT_FRAMES || ip == 0)
 		return _URC_END_OF_STACK;
 	ip--;
-	if (dladdr((void *)ip, &info) != 0 && info.dli_fname != NULL)
+	/* The unwinder gives addresses as integers. */
+	if (dladdr((void *)ip, &info) != 0 /* NOLINT(performance-no-int-to-ptr) */ && info.dli_fname != NULL)
 		af_report("frame %s %lx\n", info.dli_fname, (unsigned long)(ip - (uintptr_t)info.dli_fbase));
 	return _URC_NO_REASON;
 }
@@ -337,7 +337,7 @@ af_note_site(uint64_t key, long n)
 		af_report("pick %ld\n", n - af_test_base);
 }
 
-static const int af_crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS};
+static const int af_crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS };
 
 static _Unwind_Reason_Code
 af_crash_frame(struct _Unwind_Context *ctx, void *arg)
@@ -357,7 +357,7 @@ af_crash_frame(struct _Unwind_Context *ctx, void *arg)
 static void
 af_on_crash(int sig)
 {
-	struct af_walk w = {0, 0, 0};
+	struct af_walk w = { 0, 0, 0 };
 	int depth = 0;
 
 	af_in_hook = 1;
@@ -406,7 +406,7 @@ af_catch_crashes(void)
 static int
 af_should_fail(void)
 {
-	struct af_walk w = {0, 0, 0};
+	struct af_walk w = { 0, 0, 0 };
 	long n;
 
 	if (af_in_hook || !atomic_load(&af_armed))
@@ -484,7 +484,8 @@ reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return realloc(p, n * size);
+	/* A size of 0 is glibc's realloc(p, 0), as reallocarray's is. */
+	return realloc(p, n * size); /* NOLINT(clang-analyzer-optin.portability.UnixAPI) */
 }
 
 void
@@ -552,10 +553,10 @@ af_run_body(size_t i, void **state)
 }
 
 /* The trampolines, named and numbered by their position in base 4. */
-#define AF_T1(a, b, c, d, e)                                                                       \
-	static void af_tramp_##a##b##c##d##e(void **state)                                         \
-	{                                                                                          \
-		af_run_body((a) * 256 + (b) * 64 + (c) * 16 + (d) * 4 + (e), state);               \
+#define AF_T1(a, b, c, d, e)                                                                                           \
+	static void af_tramp_##a##b##c##d##e(void **state)                                                             \
+	{                                                                                                              \
+		af_run_body((a)*256 + (b)*64 + (c)*16 + (d)*4 + (e), state);                                           \
 	}
 #define AF_T4(a, b, c, d) AF_T1(a, b, c, d, 0) AF_T1(a, b, c, d, 1) AF_T1(a, b, c, d, 2) AF_T1(a, b, c, d, 3)
 #define AF_T16(a, b, c) AF_T4(a, b, c, 0) AF_T4(a, b, c, 1) AF_T4(a, b, c, 2) AF_T4(a, b, c, 3)
@@ -567,7 +568,7 @@ AF_T256(2)
 AF_T256(3)
 #undef AF_T1
 #define AF_T1(a, b, c, d, e) af_tramp_##a##b##c##d##e,
-static af_test_fn const af_tramps[AF_MAX_TESTS] = {AF_T256(0) AF_T256(1) AF_T256(2) AF_T256(3)};
+static af_test_fn const af_tramps[AF_MAX_TESTS] = { AF_T256(0) AF_T256(1) AF_T256(2) AF_T256(3) };
 
 /* What a process does once at its start, before it serves anything: OpenSSL
  * 3.0 builds its default library context and random generator on first
@@ -588,7 +589,7 @@ af_process_start(void)
 
 int
 _cmocka_run_group_tests(const char *group_name, const struct af_unit_test *tests, size_t num_tests,
-                        af_fixture_fn group_setup, af_fixture_fn group_teardown)
+	af_fixture_fn group_setup, af_fixture_fn group_teardown)
 {
 	static struct af_unit_test wrapped[AF_MAX_TESTS];
 	size_t n = 0;
