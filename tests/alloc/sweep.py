@@ -163,26 +163,42 @@ def leak_findings(out, passed, call):
     return found
 
 
+def report_test_site(out, marker):
+    """The innermost test-code frame of the sanitizer report after MARKER."""
+    at = out.find(marker)
+    for fn, path, line in ASAN_FRAME_RE.findall(out[at:at + 20000]):
+        if "/tests/" in path:
+            return fn, os.path.basename(path), line
+    return None
+
+
 def classify(rc, out, report, where):
-    """None for an expected outcome, else what went wrong."""
+    """None for an expected outcome, else what went wrong.  A crash or a
+    sanitizer report is the test's ("note: ...", listed apart) when it
+    happens in test code, or in a later call the test made after the
+    failing one: the test carried on with the NULL the code under test
+    rightly returned (sometimes a success with a part missing: --notes)."""
     crash = [line.split(" ") for line in report if line.startswith("crash ")]
+    call = test_call(where.get("fail", []))
     if rc is None:
         return "hang (no exit within the timeout)"
     if crash and crash[0][2] == "test":
-        # The test's own code crashed on what it was given: usually a NULL
-        # the code under test rightly returned, which the test does not
-        # check; sometimes a success with a part missing.  Listed apart.
         return "note: crash in test code"
+    if crash and call is not None and test_call(where.get("crash", [])) != call:
+        return "note: crash in a later call than the failing one"
     if crash:
         return "crash (signal %s)" % crash[0][1]
     if rc < 0:
         return "killed by signal %d" % -rc
     if "Test failed with exception" in out:
         return "crash (cmocka caught a signal)"
-    if "ERROR: AddressSanitizer" in out:
-        return "AddressSanitizer report"
-    if "runtime error:" in out:
-        return "UndefinedBehaviorSanitizer report"
+    for marker, what in (("ERROR: AddressSanitizer", "AddressSanitizer report"),
+                         ("runtime error:", "UndefinedBehaviorSanitizer report")):
+        if marker in out:
+            site = report_test_site(out, marker)
+            if call is not None and site is not None and site != call:
+                return "note: %s in a later call than the failing one" % what
+            return what
     leaks = leak_findings(out, "[  PASSED  ] 1 test(s)" in out and "FAILED" not in out,
                           test_call(where.get("fail", [])))
     if leaks:
