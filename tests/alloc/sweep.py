@@ -18,8 +18,9 @@ Each run's outcome:
 Which leaks are the code under test's.  A failed cmocka assertion jumps out
 of the test body, so whatever the test held leaks with it; those leaks are
 not findings.  A leak is a finding when the test passed, or when it is a
-*direct* leak (no pointer to it left anywhere) allocated inside the call on
-the very line whose assertion failed: memory the failing call allocated and
+*direct* leak (no pointer to it left anywhere) allocated inside the call
+whose allocation failed, and the test's assertion failed on that call's
+statement (or the 3 lines after): memory the failing call allocated and
 neither freed nor handed back.  Indirect leaks hang off a direct one.
 
 Usage: sweep.py [--build DIR] [--suite NAME ...] [--stride K] [--jobs J]
@@ -147,9 +148,25 @@ def test_call(fail_frames):
     return None
 
 
+FAILED_LINE_RE = re.compile(r"\[\s+LINE\s+\] --- (.+?):(\d+): error")
+
+
+def failed_on_call(out, call):
+    """Whether the test's assertion failed on the failing call's statement
+    (its line or the few after: a helper checks the result it just got).
+    When it failed elsewhere, the failing call returned a success (a retried
+    transaction, say) and what it returned is the test's to free."""
+    m = FAILED_LINE_RE.search(out)
+    if m is None or call is None:
+        return False
+    return os.path.basename(m.group(1)) == call[1] and 0 <= int(m.group(2)) - int(call[2]) <= 3
+
+
 def leak_findings(out, passed, call):
     """The leaks of a run that belong to the code under test (see top)."""
     found = []
+    if not passed and not failed_on_call(out, call):
+        return found
     for kind, stack in LEAK_RE.findall(out):
         if passed:
             found.append(kind + " leak\n" + stack)
