@@ -6,7 +6,7 @@ SAN     ?= build-asan
 RELEASE ?= build-release
 FUZZ    ?= build-fuzz
 
-.PHONY: all deps build demo check unit install clean format bench fuzz
+.PHONY: all deps build demo check unit install clean format bench fuzz alloc-faults
 
 all: build
 
@@ -29,6 +29,15 @@ check: build
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+# Every unit suite with each allocation path of src/ failing in turn, on the
+# sanitizer build (docs/faults.md, "Allocation failures").
+alloc-faults: deps
+	[ -f $(SAN)/build.ninja ] || meson setup $(SAN) -Dtest_key=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Ddata_dir=$(CURDIR)/$(SAN)/share
+	ninja -C $(SAN)
+	@sh scripts/link-share.sh $(SAN)
+	python3 tests/alloc/sweep.py --build $(SAN)
 
 # What an operator installs: no test key, data from the install prefix.
 install: deps

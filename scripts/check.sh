@@ -216,6 +216,13 @@ unit_san() {
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	export ASAN_OPTIONS UBSAN_OPTIONS
 	run_unit asan "$SAN"
+	# Allocation failures (docs/faults.md): a bounded part of the sweep,
+	# each run one test with one allocation of src/ failing; counted per run.
+	nice -n "${unit_nice:-0}" sh scripts/alloc-fail-check.sh "$SAN" >"$work/alloc-faults.out" 2>&1
+	cat "$work/alloc-faults.out"
+	# shellcheck disable=SC2046 # two numbers
+	set -- $(sed -n 's/^alloc-faults: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$work/alloc-faults.out")
+	add "${1:-0}" "${2:-1}"
 }
 
 # Phase 1: the integration tests on SQLite, INTEGRATION_JOBS (4) files at

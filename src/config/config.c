@@ -459,6 +459,12 @@ config_load(const char *path, struct sl_err *err)
 		return NULL;
 	}
 	conf->c_basedir = strdup(dirname(dirbuf));
+	if (conf->c_basedir == NULL) {
+		/* Without it relative paths would stay relative to the cwd. */
+		sl_fail(err, SL_ENOMEM, "out of memory");
+		config_free(conf);
+		return NULL;
+	}
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
 		if (conf_keys[i].ck_default == NULL)
 			continue;
@@ -468,6 +474,11 @@ config_load(const char *path, struct sl_err *err)
 		}
 	}
 	conf->c_data_dir = strdup(config_default_data_dir());
+	if (conf->c_data_dir == NULL) {
+		sl_fail(err, SL_ENOMEM, "out of memory");
+		config_free(conf);
+		return NULL;
+	}
 	f = fopen(path, "r");
 	if (f == NULL) {
 		sl_fail(err, SL_EIO, "cannot open configuration %s", path);

@@ -85,7 +85,7 @@ jwk_put_bn(json_t *obj, const char *name, const EVP_PKEY *pkey, const char *para
 {
 	BIGNUM *bn = NULL;
 	uint8_t buf[1024];
-	int n;
+	int n, rc;
 	char *enc;
 
 	if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1)
@@ -98,10 +98,11 @@ jwk_put_bn(json_t *obj, const char *name, const EVP_PKEY *pkey, const char *para
 	OPENSSL_cleanse(buf, sizeof(buf));
 	if (enc == NULL)
 		return SL_ENOMEM;
-	json_object_set_new(obj, name, json_string(enc));
+	/* A member lost to a failed allocation would make a partial key. */
+	rc = json_object_set_new(obj, name, json_string(enc)) == 0 ? SL_OK : SL_ENOMEM;
 	OPENSSL_cleanse(enc, strlen(enc));
 	free(enc);
-	return SL_OK;
+	return rc;
 }
 
 /* The JWK form of an OpenSSL key; private members only when `priv`. */
@@ -111,15 +112,17 @@ jwk_from_pkey(const EVP_PKEY *pkey, bool priv)
 	json_t *o = json_object();
 	int rc = SL_OK;
 
+	if (o == NULL)
+		return NULL;
 	if (EVP_PKEY_is_a(pkey, "EC")) {
-		json_object_set_new(o, "kty", json_string("EC"));
-		json_object_set_new(o, "crv", json_string("P-256"));
+		rc |= json_object_set_new(o, "kty", json_string("EC"));
+		rc |= json_object_set_new(o, "crv", json_string("P-256"));
 		rc |= jwk_put_bn(o, "x", pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32);
 		rc |= jwk_put_bn(o, "y", pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32);
 		if (priv)
 			rc |= jwk_put_bn(o, "d", pkey, OSSL_PKEY_PARAM_PRIV_KEY, 32);
 	} else {
-		json_object_set_new(o, "kty", json_string("RSA"));
+		rc |= json_object_set_new(o, "kty", json_string("RSA"));
 		rc |= jwk_put_bn(o, "n", pkey, OSSL_PKEY_PARAM_RSA_N, 0);
 		rc |= jwk_put_bn(o, "e", pkey, OSSL_PKEY_PARAM_RSA_E, 0);
 		if (priv) {

@@ -112,6 +112,9 @@ person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
 			free(p->p_id);
 			p->p_id = col_text(s, 0);
 			p->p_created = col_int(s, 1);
+			/* The id is NOT NULL: a NULL copy is out of memory. */
+			if (p->p_id == NULL)
+				rc = SL_ENOMEM;
 		}
 		stmt_reset(s);
 		if (rc == SL_ENOTFOUND)

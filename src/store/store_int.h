@@ -331,7 +331,9 @@ void conn_put(struct store *st, struct conn *c);
 /* The writers' own connection of an e_one_writer store, NULL otherwise
  * (the tests put a fault-injecting engine under it). */
 struct conn *conn_writer(struct store *st);
-/* The statement, prepared once per connection, reset and unbound. */
+/* The statement, prepared once per connection, reset and unbound; NULL when
+ * it cannot be prepared (out of memory): bind_*, stmt_reset take NULL, and
+ * step_row, step_done, stmt_next return SL_ESTORE for it. */
 struct stmt *conn_stmt(struct conn *c, enum stmt_id id);
 int conn_exec(struct conn *c, const char *sql);
 int conn_changes(struct conn *c);

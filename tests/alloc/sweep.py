@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""sweep.py — fail the Nth allocation of the code under test, for every N,
+over the unit suites (docs/faults.md, "Allocation failures").
+
+For each cmocka test of each unit suite (meson's `unit` suite of BUILD):
+  1. a counting run (ALLOCFAIL_N=0) gives, per test, how many allocations
+     the code under test makes (tests/alloc/allocfail.c says which count);
+  2. then one run of that test alone per N = 1, 2, 3, ... with the Nth
+     allocation failing, until a run ends without reaching N.
+
+Each run's outcome:
+  - expected: the test passed, or its own assertion failed (the code under
+    test returned an error the test did not expect: that is the point);
+  - finding: a signal (also one cmocka caught: "Test failed with
+    exception"), a sanitizer report, a hang (no exit within the timeout), or
+    a leak LeakSanitizer reports that the code under test owns (below).
+
+Which leaks are the code under test's.  A failed cmocka assertion jumps out
+of the test body, so whatever the test held leaks with it; those leaks are
+not findings.  A leak is a finding when the test passed, or when it is a
+*direct* leak (no pointer to it left anywhere) allocated inside the call
+whose allocation failed, and the test's assertion failed on that call's
+statement (or the 3 lines after): memory the failing call allocated and
+neither freed nor handed back.  Indirect leaks hang off a direct one.
+
+Usage: sweep.py [--build DIR] [--suite NAME ...] [--stride K] [--jobs J]
+Exit status: 0 when there is no finding, 1 otherwise.  The last line is
+"alloc-faults: R runs, F findings, S s" (machine-readable for check.sh).
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+
+
+def build_interposer(build):
+    """Compile allocfail.c into BUILD/tests/alloc/, unsanitized (it must not
+    need libasan: it comes before it in LD_PRELOAD)."""
+    src = os.path.join(HERE, "allocfail.c")
+    out_dir = os.path.join(build, "tests", "alloc")
+    lib = os.path.join(out_dir, "liballocfail.so")
+    os.makedirs(out_dir, exist_ok=True)
+    if not os.path.exists(lib) or os.path.getmtime(lib) < os.path.getmtime(src):
+        subprocess.run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "-O2", "-fPIC", "-shared",
+                        # so that AddressSanitizer's fast unwinder walks through it
+                        "-fno-omit-frame-pointer",
+                        "-o", lib, src, "-ldl"], check=True)
+    return lib
+
+
+def unit_tests(build, only):
+    """meson's unit tests of BUILD: (name, cmd, env, workdir, timeout)."""
+    out = subprocess.run(["meson", "introspect", build, "--tests"], check=True,
+                         capture_output=True, text=True).stdout
+    tests = []
+    for t in json.loads(out):
+        if "unit" not in [s.split(":")[-1] for s in t["suite"]] or (only and t["name"] not in only):
+            continue
+        tests.append(t)
+    return tests
+
+
+def test_code_ranges(exe, path):
+    """Write the address ranges of the functions defined under tests/
+    (the test files, their helpers and headers) for ALLOCFAIL_TESTCODE."""
+    out = subprocess.run(["nm", "-l", "-S", "--defined-only", exe], check=True,
+                         capture_output=True, text=True).stdout
+    tests_dir = os.path.join(SRCROOT, "tests") + os.sep
+    n = 0
+    with open(path, "w") as f:
+        for line in out.splitlines():
+            sym, _, loc = line.partition("\t")
+            parts = sym.split()
+            if len(parts) != 4 or parts[2] not in "tTwW":
+                continue
+            file = os.path.normpath(loc.rpartition(":")[0]) if loc else ""
+            if file.startswith(tests_dir):
+                f.write("%s %s\n" % (parts[0], parts[1]))
+                n += 1
+    return n
+
+
+class Runner:
+    def __init__(self, args, lib):
+        self.args = args
+        self.lib = lib
+        self.runs = 0
+        self.tmp = tempfile.mkdtemp(prefix="allocfail-")
+        self.seq = 0
+
+    def env(self, test, ranges):
+        env = dict(os.environ)
+        env.update(test.get("env") or {})
+        preload = env.get("LD_PRELOAD", "")
+        env["LD_PRELOAD"] = self.lib + (" " + preload if preload else "")
+        asan = env.get("ASAN_OPTIONS", "")
+        env["ASAN_OPTIONS"] = ":".join(x for x in [asan, "verify_asan_link_order=0", "detect_leaks=1"] if x)
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+        env["ALLOCFAIL_TESTCODE"] = ranges
+        return env
+
+    def run(self, test, ranges, name, n, timeout):
+        """One run; returns (returncode or None on timeout, output, report lines)."""
+        self.seq += 1
+        report = os.path.join(self.tmp, "r%d-%d" % (os.getpid(), self.seq))
+        env = self.env(test, ranges)
+        env["ALLOCFAIL_N"] = str(n)
+        env["ALLOCFAIL_REPORT"] = report
+        if name is not None:
+            env["ALLOCFAIL_TEST"] = name
+        self.runs += 1
+        try:
+            p = subprocess.run(test["cmd"], env=env, cwd=test.get("workdir") or self.args.build,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+            rc, out = p.returncode, p.stdout.decode(errors="replace")
+        except subprocess.TimeoutExpired as e:
+            rc, out = None, (e.stdout or b"").decode(errors="replace")
+        lines = []
+        if os.path.exists(report):
+            with open(report) as f:
+                lines = f.read().splitlines()
+            os.unlink(report)
+        return rc, out, lines
+
+
+LEAK_RE = re.compile(r"^(Direct|Indirect) leak of .*?allocated from:\n((?:\s+#\d+ .*\n?)+)", re.M)
+
+
+ASAN_FRAME_RE = re.compile(r"#\d+ 0x[0-9a-f]+ in (\S+) (\S+?):(\d+)")
+
+
+def test_call(fail_frames):
+    """The failing call's site in test code: (function, file, line) of the
+    innermost frame under tests/ on the failed allocation's stack."""
+    for f in fail_frames:
+        fn, _, loc = f.partition(" ")
+        path, _, line = loc.split(" ")[0].rpartition(":")
+        if path.startswith("tests/"):
+            return fn, os.path.basename(path), line
+    return None
+
+
+FAILED_LINE_RE = re.compile(r"\[\s+LINE\s+\] --- (.+?):(\d+): error")
+
+
+def failed_on_call(out, call):
+    """Whether the test's assertion failed on the failing call's statement
+    (its line or the few after: a helper checks the result it just got).
+    When it failed elsewhere, the failing call returned a success (a retried
+    transaction, say) and what it returned is the test's to free."""
+    m = FAILED_LINE_RE.search(out)
+    if m is None or call is None:
+        return False
+    return os.path.basename(m.group(1)) == call[1] and 0 <= int(m.group(2)) - int(call[2]) <= 3
+
+
+def leak_findings(out, passed, call):
+    """The leaks of a run that belong to the code under test (see top)."""
+    found = []
+    if not passed and not failed_on_call(out, call):
+        return found
+    for kind, stack in LEAK_RE.findall(out):
+        if passed:
+            found.append(kind + " leak\n" + stack)
+            continue
+        if kind != "Direct" or call is None:
+            continue
+        for fn, path, line in ASAN_FRAME_RE.findall(stack):
+            if (fn, os.path.basename(path), line) == call:
+                found.append(kind + " leak\n" + stack)
+                break
+    return found
+
+
+def report_test_site(out, marker):
+    """The innermost test-code frame of the sanitizer report after MARKER."""
+    at = out.find(marker)
+    for fn, path, line in ASAN_FRAME_RE.findall(out[at:at + 20000]):
+        if "/tests/" in path:
+            return fn, os.path.basename(path), line
+    return None
+
+
+def classify(rc, out, report, where):
+    """None for an expected outcome, else what went wrong.  A crash or a
+    sanitizer report is the test's ("note: ...", listed apart) when it
+    happens in test code, or in a later call the test made after the
+    failing one: the test carried on with the NULL the code under test
+    rightly returned (sometimes a success with a part missing: --notes)."""
+    crash = [line.split(" ") for line in report if line.startswith("crash ")]
+    call = test_call(where.get("fail", []))
+    if rc is None:
+        return "hang (no exit within the timeout)"
+    if crash and crash[0][2] == "test":
+        return "note: crash in test code"
+    if crash and call is not None and test_call(where.get("crash", [])) != call:
+        return "note: crash in a later call than the failing one"
+    if crash:
+        return "crash (signal %s)" % crash[0][1]
+    if rc < 0:
+        return "killed by signal %d" % -rc
+    if "Test failed with exception" in out:
+        return "crash (cmocka caught a signal)"
+    for marker, what in (("ERROR: AddressSanitizer", "AddressSanitizer report"),
+                         ("runtime error:", "UndefinedBehaviorSanitizer report")):
+        if marker in out:
+            site = report_test_site(out, marker)
+            if call is not None and site is not None and site != call:
+                return "note: %s in a later call than the failing one" % what
+            return what
+    leaks = leak_findings(out, "[  PASSED  ] 1 test(s)" in out and "FAILED" not in out,
+                          test_call(where.get("fail", [])))
+    if leaks:
+        return "leak:\n" + "\n".join(leaks)
+    if "LeakSanitizer" not in out and "[  PASSED  ]" not in out and "[  FAILED  ]" not in out:
+        return "no cmocka summary (exit %d)" % rc
+    return None
+
+
+def symbolize(exe, frames):
+    """'frame OBJECT OFFSET' lines: function and file:line for the
+    executable's frames, the object's name for the others (this tool's
+    own frames and the runtime's below main are left out)."""
+    lines = []
+    for f in frames:
+        _, obj, off = f.split(" ", 2)
+        name = os.path.basename(obj)
+        if name.startswith(("liballocfail", "libcmocka")):
+            continue
+        if os.path.realpath(obj) == os.path.realpath(exe):
+            r = subprocess.run(["addr2line", "-f", "-C", "-e", exe, off], capture_output=True,
+                               text=True).stdout.split("\n")
+            if r[0] in ("main", "_start"):
+                break
+            loc = os.path.relpath(os.path.normpath(r[1]), SRCROOT) if r[1].startswith("/") else r[1]
+            lines.append("%s %s" % (r[0], loc))
+        else:
+            lines.append("(%s+0x%s)" % (name, off))
+    return lines
+
+
+def symbolize_report(exe, report):
+    """{"fail": frames of the failed allocation, "crash": of the crash}."""
+    parts, frames, key = {}, [], None
+    for line in report + ["end"]:
+        if line.startswith("frame "):
+            frames.append(line)
+            continue
+        if key:
+            parts[key] = symbolize(exe, frames)
+        frames, key = [], None
+        if line.startswith("fail "):
+            key = "fail"
+        elif line.startswith("crash "):
+            key = "crash"
+    return parts
+
+
+def first_exe_frame(frames):
+    return next((f for f in frames if not f.startswith("(")), "?")
+
+
+def sweep_test(runner, test, ranges, name, picks, timeout):
+    """One run per N of PICKS (every N when PICKS is None) for one cmocka
+    test, with the Nth allocation failing; its findings.  Every N ends
+    with the first run that does not reach N."""
+    args = runner.args
+    findings = []
+    if picks is None:
+        ns = iter(lambda: None, 0)  # 1, 2, 3, ... (numbered below)
+    else:
+        ns = iter(picks[args.offset - 1::args.stride])
+    n = 0
+    for pick in ns:
+        n = pick if pick is not None else n + 1
+        rc, out, report = runner.run(test, ranges, name, n, timeout)
+        reached = any(line.startswith("fail ") for line in report)
+        where = symbolize_report(test["cmd"][0], report)
+        what = classify(rc, out, report, where)
+        if what:
+            findings.append((n, what, where, out))
+        if not reached:
+            break
+    return findings
+
+
+def counting_run(runner, test, ranges, timeout):
+    """The run that fails nothing: (exit, output, [(test, count, picks)])."""
+    env_site = str(runner.args.per_site)
+    os.environ["ALLOCFAIL_PER_SITE"] = env_site
+    rc, out, report = runner.run(test, ranges, None, 0, timeout)
+    tests, picks = [], []
+    for line in report:
+        word = line.split(" ")
+        if word[0] == "pick":
+            picks.append(int(word[1]))
+        elif word[0] == "test":
+            tests.append((word[1], int(word[2]), picks))
+            picks = []
+    return rc, out, tests
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--suite", action="append", default=[], help="meson test name (repeatable)")
+    ap.add_argument("--per-site", type=int, default=2,
+                    help="fail the first K allocations of each call path (0: every N)")
+    ap.add_argument("--stride", type=int, default=1, help="of those, fail every K-th only")
+    ap.add_argument("--offset", type=int, default=1, help="the first of them with --stride")
+    ap.add_argument("--jobs", type=int, default=1, help="tests swept at once")
+    ap.add_argument("--timeout", type=float, default=60, help="seconds a run may take")
+    ap.add_argument("--count-timeout", type=float, default=1800, help="seconds the counting run may take")
+    ap.add_argument("--skip", action="append", default=[], help="meson test name not to sweep")
+    ap.add_argument("--count-only", action="store_true", help="the counting runs only")
+    ap.add_argument("--notes", action="store_true", help="list the crashes in test code")
+    ap.add_argument("--verbose", action="store_true", help="print each finding's output")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    start = time.time()
+    lib = build_interposer(args.build)
+    runner = Runner(args, lib)
+    total_findings = 0
+    tests = [t for t in unit_tests(args.build, set(args.suite)) if t["name"] not in args.skip]
+    for test in tests:
+        exe = test["cmd"][0]
+        ranges = os.path.join(runner.tmp, os.path.basename(exe) + ".ranges")
+        test_code_ranges(exe, ranges)
+        t0 = time.time()
+        rc, out, counted = counting_run(runner, test, ranges, args.count_timeout)
+        clean = time.time() - t0
+        if rc is None:
+            print("%s: the counting run took over %d s; not swept" % (test["name"], args.count_timeout))
+            total_findings += 1
+            continue
+        # A test that fails with nothing failed (a timing check on a loaded
+        # machine, say) is the plain unit run's business: not swept here.
+        broken = set(re.findall(r"^\[  FAILED  \] (\S+)$", out, re.M))
+        if rc != 0 and not broken:
+            print("%s: the counting run fails (exit %s); not swept\n%s" % (test["name"], rc, out[-3000:]))
+            total_findings += 1
+            continue
+        if broken:
+            print("%s: failing with nothing failed, not swept: %s" % (test["name"], " ".join(sorted(broken))))
+        counted = [c for c in counted if c[0] not in broken]
+        counts = [(name, c) for name, c, _ in counted]
+        timeout = min(args.timeout, max(10.0, clean * 5))
+        if args.count_only:
+            print("%s: %d tests, %d counted allocations, %d picked, clean run %.2f s, max %d in %s" %
+                  (test["name"], len(counts), sum(c for _, c in counts),
+                   sum(len(p) for _, _, p in counted), clean,
+                   max([c for _, c in counts] or [0]), max(counts or [("-", 0)], key=lambda x: x[1])[0]), flush=True)
+            continue
+        found = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futs = {pool.submit(sweep_test, runner, test, ranges, name,
+                                picks if args.per_site > 0 else None, timeout): name
+                    for name, c, picks in counted if c > 0}
+            for fut in concurrent.futures.as_completed(futs):
+                for f in fut.result():
+                    found.append((futs[fut],) + f)
+        notes = [f for f in found if f[2].startswith("note:")]
+        found = [f for f in found if not f[2].startswith("note:")]
+        allocs = sum(c for _, c in counts)
+        print("%s: %d tests, %d counted allocations, %d failed (%d runs so far), %d findings, "
+              "%d crashes in test code (%.1f s)" %
+              (test["name"], len(counts), allocs, sum(len(p) for _, _, p in counted),
+               runner.runs, len(found), len(notes), time.time() - t0), flush=True)
+        for name, n, what, where, out in sorted(found):
+            print("  FINDING %s %s N=%d: %s" % (test["name"], name, n, what))
+            for part in ("fail", "crash"):
+                if part in where:
+                    print("    %s:\n      %s" % ("the failed allocation" if part == "fail" else "the crash",
+                                                "\n      ".join(where[part])))
+            if args.verbose:
+                print(out[-6000:])
+        seen = set()
+        for name, n, what, where, out in sorted(notes):
+            crash = first_exe_frame(where.get("crash", []))
+            if crash in seen or not args.notes:
+                continue
+            seen.add(crash)
+            src = [f for f in where.get("fail", []) if " src/" in f]
+            print("  note %s %s N=%d: the test crashed at %s after an allocation failed under %s" %
+                  (test["name"], name, n, crash, src[-1] if src else "?"))
+        total_findings += len(found)
+    print("alloc-faults: %d runs, %d findings, %.0f s" % (runner.runs, total_findings, time.time() - start))
+    return 1 if total_findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
