@@ -263,8 +263,6 @@ echo "== browser tests (sqlite); the sanitizer build's unit tests beside them $(
 mkdir -p tests/artifacts/browser
 SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser 1 tests/browser/*.test.mjs
 echo "browser: ended at $(date +%T)"
-echo "== unit tests of the sanitizer build (address, undefined), run beside them"
-finish unit-asan "$unit_asan_pid"
 
 # One libFuzzer run of target $1 into $work/$1.log, its exit status into
 # $work/$1.rc.
@@ -316,7 +314,7 @@ fuzz_all() {
 }
 
 # Phase 3: the integration tests again, on PostgreSQL, on the sanitizer
-# build (its unit tests above count a failed build).  Beside them, at nice
+# build (its unit tests, reported below, count a failed build).  Beside them, at nice
 # 10, the fuzz targets (busy threads, once the fuzz tree is built): the
 # files mostly wait on their servers, and the fuzz phase no longer adds
 # its minute at the end.
@@ -341,6 +339,11 @@ if [ "$(cat "$work/san.rc" 2>/dev/null)" = 0 ]; then
 fi
 echo "== fuzz targets, run beside them"
 finish fuzz "$fuzz_pid"
+# The sanitizer build's unit tests and its allocation-failure runs, started
+# in phase 1 once that tree was built: at nice 10 they go on beside phase 3
+# rather than hold its start (they ended 75 s after the browser files).
+echo "== unit tests of the sanitizer build (address, undefined), run beside phases 2 and 3"
+finish unit-asan "$unit_asan_pid"
 wait "$trees_pid"
 
 # The failed Node tests once more, each with its diagnostics (at most 40
