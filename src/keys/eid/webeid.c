@@ -33,7 +33,7 @@
 #define WEBEID_HASH_PREFIX "webeid-challenge:"
 #define WEBEID_CHALLENGE_RESULT "{\"webeid\":\"challenge\"}"
 #define WEBEID_ORIGIN_MAX 512
-#define WEBEID_SCRIPT_MAX (64 * 1024)
+#define WEBEID_SCRIPT_MAX ((size_t)64 * 1024)
 
 /* The codes a page may see besides the token's and the card's. */
 struct webeid_error {

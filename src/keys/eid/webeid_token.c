@@ -52,6 +52,8 @@ static const struct {
 	[WEBEID_RS512] = { "RS512", "SHA512", NULL, false },
 };
 #define ALG_COUNT (sizeof(algs) / sizeof(algs[0]))
+/* Characters of the standard base64 of n bytes, with padding. */
+#define B64_CHARS(n) (((size_t)(n) + 2) / 3 * 4)
 
 static bool
 alg_known(enum webeid_alg a)
@@ -139,8 +141,8 @@ token_fields(json_t *o, struct webeid_token *t, struct sl_err *err)
 			t->wt_alg = (enum webeid_alg)i;
 	if (t->wt_alg == 0)
 		return sl_fail(err, SL_EINVAL, "algorithm '%s' is not supported", alg), WEBEID_BAD_ALGORITHM;
-	if ((cert = field(o, "unverifiedCertificate", (WEBEID_MAX_CERT + 2) / 3 * 4, err)) == NULL ||
-		(sig = field(o, "signature", (WEBEID_MAX_SIG + 2) / 3 * 4, err)) == NULL ||
+	if ((cert = field(o, "unverifiedCertificate", B64_CHARS(WEBEID_MAX_CERT), err)) == NULL ||
+		(sig = field(o, "signature", B64_CHARS(WEBEID_MAX_SIG), err)) == NULL ||
 		(app = field(o, "appVersion", WEBEID_MAX_APP_VERSION, err)) == NULL)
 		return WEBEID_MALFORMED;
 	/* version 1.0 has no signing certificates (that is format 1.1) */
