@@ -78,7 +78,8 @@ send_error(struct server *srv, struct http_request *rq, int lang, struct webeid_
 }
 
 /* The portal's origin (RFC 6454 ASCII serialisation) from the issuer
- * URL: scheme, host and port, without the path. */
+ * URL: scheme, host and port, without the path, and without the port when
+ * it is https's own (a browser's origin never names 443). */
 static int
 portal_origin(struct server *srv, char *out, size_t len)
 {
@@ -93,6 +94,8 @@ portal_origin(struct server *srv, char *out, size_t len)
 		return SL_ETOOBIG;
 	memcpy(out, iss, n);
 	out[n] = '\0';
+	if (n > 4 && strncmp(out, "https://", 8) == 0 && strcmp(out + n - 4, ":443") == 0)
+		out[n - 4] = '\0';
 	return SL_OK;
 }
 
