@@ -13,13 +13,14 @@
 // fallback text, the TLS button still there); a cancel in the extension;
 // a revoked card refused with the portal's message in the person's
 // language; axe on the page with its Web eID section; no CSP violation.
+// Screenshots go to tests/artifacts/browser/45-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { startServer, SLEUTEL } from '../integration/lib/harness.mjs';
 import { issueCard, rrn, run, tmp } from '../integration/lib/eid.mjs';
 import { cardKey, makeToken } from '../integration/lib/webeid.mjs';
-import { launchBrowser, Watch, newContext, at, pageText, assertAxe, toKeyPage } from './lib/browser.mjs';
+import { launchBrowser, Watch, newContext, at, pageText, assertAxe, toKeyPage, screenshot, clearArtifacts } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { loadCatalogs, staleCatalogs, translator } from './lib/i18n.mjs';
 
@@ -36,6 +37,7 @@ before(async () => {
   const stale = staleCatalogs();
   if (stale.length) throw new Error(`build/po/${stale.join(', ')} older than po/*.po: run ninja -C build first`);
   T = translator(loadCatalogs());
+  clearArtifacts('45-');
   dir = tmp('sleutel-webeid-browser-');
   server = await startServer({ demo: true });
   [chrome, rp] = await Promise.all([launchBrowser(server), startRp(server)]);
@@ -95,6 +97,7 @@ test('Web eID in the browser: the extension signs, the RP gets the card\'s ident
   assert.equal(await pageText(page, '#webeid-start'), T.t('nl', 'Log in with Web eID'));
   assert.equal(await page.locator('#webeid-missing').isHidden(), true);
   await assertAxe(page, 'eID page with Web eID (nl)');
+  await screenshot(page, '45-1-webeid-page');
   const n = rp.callbacks.length;
   await page.click('#webeid-start');
   await page.waitForURL(at(rp.base, '/cb'));
@@ -122,6 +125,7 @@ test('without the extension: the page says so and the TLS link stays', async () 
   assert.equal(await pageText(page, '#webeid-missing'),
     T.t('fr', 'The Web eID extension was not found in this browser. Install it from web-eid.eu, or use the Log in button above.'));
   assert.equal(await page.locator('#webeid-start').isEnabled(), true, 'the button can be tried again');
+  await screenshot(page, '45-2-webeid-missing');
   assert.equal(await pageText(page, 'a.button'), T.t('fr', 'Log in'));
   assert.equal(new URL(page.url()).pathname, '/key/eid');
   await ctx.close();
@@ -142,6 +146,7 @@ test('a cancel in the extension, and a revoked card, are shown on the page', asy
   await page.click('#webeid-start');
   await status.filter({ hasText: '(revoked)' }).waitFor();
   assert.equal(await pageText(page, '#webeid-status'), `${T.t('de', 'Your eID card has been revoked')} (revoked)`);
+  await screenshot(page, '45-3-webeid-revoked');
   assert.equal(new URL(page.url()).pathname, '/key/eid', 'a refusal stays on the eID page');
   await ctx.close();
 });
