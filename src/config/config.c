@@ -70,6 +70,8 @@ static const struct conf_key conf_keys[] = {
 	{ "eid", "cache_max", CT_INT, OFF(c_eid_cache_max), 1, 10000000, "10000" },
 	{ "eid", "ocsp_max_age", CT_INT, OFF(c_eid_ocsp_max_age), 10, 86400, "300" },
 	{ "eid", "proxy_header", CT_STR, OFF(c_eid_proxy_header), 0, 0, "X-SSL-Client-Cert" },
+	{ "eid", "webeid", CT_BOOL, OFF(c_eid_webeid), 0, 0, "true" },
+	{ "eid", "webeid_challenge_lifetime", CT_INT, OFF(c_eid_webeid_lifetime), 5, 600, "300" },
 	{ "pki", "dir", CT_PATH, OFF(c_pki_dir), 0, 0, NULL },
 	{ "pki", "listen", CT_STR, OFF(c_pki_listen), 0, 0, "127.0.0.1" },
 	{ "pki", "port", CT_INT, OFF(c_pki_port), 1, 65535, "8889" },

@@ -87,6 +87,8 @@ struct sl_config {
 	int c_eid_cache_max; /* card verdicts cached */
 	int c_eid_ocsp_max_age; /* seconds for an OCSP answer without nextUpdate */
 	char *c_eid_proxy_header; /* nginx $ssl_client_escaped_cert arrives here */
+	bool c_eid_webeid; /* offer Web eID beside the TLS client certificate */
+	int c_eid_webeid_lifetime; /* seconds a Web eID challenge may be answered */
 
 	/* [pki]: the demo PKI's OCSP responder and CRLs (demo mode only) */
 	char *c_pki_dir; /* NULL: not served */

@@ -86,6 +86,9 @@ static const struct http_route core_routes[] = {
 	{ "/key/eid", GET, P, false, PAGE, eid_page },
 	{ "/eid/login", GET, E, false, PAGE, eid_login },
 	{ "/login/eid/return", GET, P, false, PAGE, eid_return },
+	{ "/login/eid/webeid/challenge", HTTP_POST, P, false, API, webeid_challenge },
+	{ "/login/eid/webeid", HTTP_POST, P, false, API, webeid_login },
+	{ "/static/webeid.js", GET, P, false, PAGE, webeid_script },
 #ifdef SL_TEST_KEY
 	{ "/key/test", GET, P, false, PAGE, testkey_page },
 	{ "/key/test/login", HTTP_POST, P, false, PAGE, testkey_login },

@@ -395,6 +395,8 @@ test_eid_enabled_with_certificates(void **state)
 	assert_false(conf->c_eid_fail_open);
 	assert_int_equal(conf->c_eid_timeout, 5);
 	assert_string_equal(conf->c_eid_proxy_header, "X-SSL-Client-Cert");
+	assert_true(conf->c_eid_webeid);
+	assert_int_equal(conf->c_eid_webeid_lifetime, 300);
 	free(anchors);
 	assert_true(conf->c_eid.lc_tls);
 	assert_string_equal(conf->c_eid.lc_client_ca, want);
@@ -456,6 +458,8 @@ test_number_out_of_range_refused(void **state)
 	load_refused(*state, MINIMAL "[server]\nport = 65536\n", "port");
 	load_refused(*state, MINIMAL "[server]\nmax_body = -1\n", "max_body");
 	load_refused(*state, MINIMAL "[portal]\nwaiter_timeout = 99999999999999999999\n", "waiter_timeout");
+	load_refused(*state, MINIMAL "[eid]\nwebeid_challenge_lifetime = 4\n", "webeid_challenge_lifetime");
+	load_refused(*state, MINIMAL "[eid]\nwebeid_challenge_lifetime = 601\n", "webeid_challenge_lifetime");
 }
 
 /* connection_memory: 4096 (one page, what a node with 100 000 long-polls

@@ -127,6 +127,7 @@ struct eid_chain {
 };
 struct server;
 struct store_person;
+struct store_authreq;
 /* The certificate chain of this request: from the TLS handshake, or from a
  * trusted proxy's header ([eid] proxy_header, only from [server]
  * trusted_proxies).  SL_EDENIED for the header from anyone else,
@@ -153,5 +154,106 @@ int eid_handoff_put(struct server *srv, const char *req_id, const struct eid_ide
  * the request (its binding cookie), redeem R once and finish the login; in
  * any other browser spend R, audit eid.other_browser and answer 403. */
 void eid_return(void *ctx, struct http_request *rq);
+
+/* ---- Web eID (webeid_token.c: the token; webeid.c: the routes) ----
+ *
+ * The second way to present the card, for where a TLS client certificate
+ * cannot reach sleutel (a proxy that ends TLS, a browser without a
+ * certificate prompt): the Web eID browser extension signs a server
+ * challenge with the card's authentication key and returns a token
+ * (web-eid:1 format, https://web-eid.eu); the certificate in it then goes
+ * through eid_validate() like a TLS one. */
+#define WEBEID_NONCE_BYTES 32 /* of a challenge (256 bits) */
+#define WEBEID_NONCE_CHARS 44 /* its standard base64 with padding */
+#define WEBEID_MAX_TOKEN 12288 /* bytes of a token's JSON */
+#define WEBEID_MAX_CERT 8192 /* bytes of the certificate's DER */
+#define WEBEID_MAX_SIG 1024 /* bytes of a signature (RSA up to 8192 bits) */
+#define WEBEID_MAX_APP_VERSION 256 /* characters of appVersion */
+#define WEBEID_MAX_HASH 64 /* bytes of the largest hash (SHA-512) */
+
+/* The JWS names the token may carry (RFC 7518 §3.3-3.5), as the Web eID
+ * validators accept them. */
+enum webeid_alg {
+	WEBEID_ES256 = 1,
+	WEBEID_ES384,
+	WEBEID_ES512,
+	WEBEID_PS256,
+	WEBEID_PS384,
+	WEBEID_PS512,
+	WEBEID_RS256,
+	WEBEID_RS384,
+	WEBEID_RS512,
+};
+
+/* Why a token was refused before its certificate was looked at; each has
+ * a code the page shows (webeid_refusal_name). */
+enum webeid_refusal {
+	WEBEID_OK = 0,
+	WEBEID_MALFORMED, /* not JSON, a field missing, empty or not base64 */
+	WEBEID_TOO_LARGE, /* past WEBEID_MAX_TOKEN */
+	WEBEID_BAD_FORMAT, /* "format" is not web-eid:1 */
+	WEBEID_BAD_ALGORITHM, /* "algorithm" is not one of enum webeid_alg */
+	WEBEID_ALGORITHM_MISMATCH, /* the algorithm does not fit the certificate's key */
+	WEBEID_BAD_SIGNATURE, /* not the card's signature of this origin and challenge */
+	WEBEID_BAD_CERTIFICATE, /* unverifiedCertificate is not a certificate */
+};
+#define WEBEID_REFUSAL_COUNT 8
+
+const char *webeid_refusal_name(enum webeid_refusal r);
+
+struct webeid_token {
+	uint8_t *wt_cert; /* DER of unverifiedCertificate */
+	size_t wt_cert_len;
+	uint8_t *wt_sig; /* the signature as the card made it (ECDSA: r || s) */
+	size_t wt_sig_len;
+	enum webeid_alg wt_alg;
+	char *wt_app_version;
+};
+
+/* Parse a token's JSON of `len` bytes: the five string fields, format
+ * "web-eid:1" or "web-eid:1.<minor>", a known algorithm, certificate and
+ * signature in standard base64 within their bounds.  Never reads past
+ * `len`.  WEBEID_OK, or the refusal with a message in `err`. */
+enum webeid_refusal webeid_token_parse(const char *json, size_t len, struct webeid_token *t, struct sl_err *err);
+void webeid_token_clear(struct webeid_token *t);
+const char *webeid_alg_name(enum webeid_alg a);
+
+/* What the card signs (with the algorithm's hash): H(origin) || H(nonce),
+ * the hashes of the origin's ASCII serialisation and of the challenge as
+ * the base64 text it was sent in.  Fills `out` (2 * WEBEID_MAX_HASH bytes)
+ * and *len; SL_EINVAL for an unknown algorithm. */
+int webeid_signed_data(
+	enum webeid_alg alg, const char *origin, const char *nonce, uint8_t out[2 * WEBEID_MAX_HASH], size_t *len);
+
+/* Check the token's signature with its certificate's key over
+ * webeid_signed_data(): WEBEID_OK, WEBEID_BAD_CERTIFICATE,
+ * WEBEID_ALGORITHM_MISMATCH (ES256 needs P-256, ES384 P-384, ES512 P-521,
+ * PS and RS an RSA key) or WEBEID_BAD_SIGNATURE. */
+enum webeid_refusal webeid_verify(
+	const struct webeid_token *t, const char *origin, const char *nonce, struct sl_err *err);
+
+/* Portal origin, POST /login/eid/webeid/challenge (req, csrf): a fresh
+ * challenge for this browser's pending request, single use, kept as its
+ * hash for [eid] webeid_challenge_lifetime seconds. */
+void webeid_challenge(void *ctx, struct http_request *rq);
+/* Portal origin, POST /login/eid/webeid (req, csrf, challenge, token):
+ * check the token and its certificate; on success the identity goes the
+ * TLS path's way back (eid_handoff_put), and the JSON answer says where
+ * the page goes next; otherwise a JSON error with a code and a message in
+ * the person's language. */
+void webeid_login(void *ctx, struct http_request *rq);
+/* GET /static/webeid.js: the page's part that talks to the extension. */
+void webeid_script(void *ctx, struct http_request *rq);
+
+/* login.c, shared with webeid.c: record a refused card (audit, metrics)
+ * and the text the person reads for a verdict. */
+void eid_refusal_record(struct server *srv, struct http_request *rq, const struct store_authreq *ar, const char *result,
+	bool unavailable, const char *detail);
+const char *eid_verdict_heading(enum eid_verdict v);
+/* The accepted card's way back to the starting browser: the one-time
+ * result kept (handoff.c) and its /login/eid/return URL in `loc`.
+ * SL_ENOTFOUND when the request is not pending any more. */
+int eid_accept_url(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar,
+	struct eid_result *res, char *loc, size_t loclen);
 
 #endif

@@ -69,25 +69,39 @@ verdict_text(enum eid_verdict v)
 	}
 }
 
+void
+eid_refusal_record(struct server *srv, struct http_request *rq, const struct store_authreq *ar, const char *result,
+	bool unavailable, const char *detail)
+{
+	char ipbuf[SERVER_IP_MAX];
+	struct store_audit au = { .au_event = "login",
+		.au_key = "eid",
+		.au_result = result,
+		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_client_id = ar ? ar->ar_client_id : NULL,
+		.au_detail = detail };
+
+	store_audit_add(srv->sv_store, &au);
+	metrics_login(srv->sv_metrics, "eid", unavailable ? "failed" : "denied");
+}
+
+const char *
+eid_verdict_heading(enum eid_verdict v)
+{
+	return verdict_text(v).heading;
+}
+
 static void
 eid_refuse(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, enum eid_verdict v,
 	const char *detail, int status)
 {
 	const char *req_id = ar ? ar->ar_id : NULL;
-	char ipbuf[SERVER_IP_MAX];
 	struct eid_page_text t = verdict_text(v);
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	char back[512];
-	struct store_audit au = { .au_event = "login",
-		.au_key = "eid",
-		.au_result = eid_verdict_name(v),
-		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
-		.au_client_id = ar ? ar->ar_client_id : NULL,
-		.au_detail = detail };
 	struct tmpl_var vars[4];
 
-	store_audit_add(srv->sv_store, &au);
-	metrics_login(srv->sv_metrics, "eid", v == EID_STATUS_UNAVAILABLE ? "failed" : "denied");
+	eid_refusal_record(srv, rq, ar, eid_verdict_name(v), v == EID_STATUS_UNAVAILABLE, detail);
 	snprintf(back, sizeof(back), "%s/login?req=%s&lang=%s", srv->sv_conf->c_issuer, req_id ? req_id : "",
 		config_languages[lang]);
 	vars[0] = (struct tmpl_var){ "heading", i18n_gettext(cat, t.heading) };
@@ -159,14 +173,12 @@ eid_person_from_identity(const struct eid_identity *id, struct store_person *p)
 	p->p_birthdate = id->ei_birthdate[0] ? strdup(id->ei_birthdate) : NULL;
 }
 
-/* A valid card: keep its identity for the browser that started the login
- * and send this browser to the portal to redeem it (handoff.c). */
-static void
-eid_accept(
-	struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, struct eid_result *res)
+int
+eid_accept_url(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar,
+	struct eid_result *res, char *loc, size_t loclen)
 {
-	char loc[1024], *r = NULL;
-	int n;
+	char *r = NULL;
+	int n, rc;
 
 	if (res->er_fail_open) {
 		char ipbuf[SERVER_IP_MAX];
@@ -178,22 +190,37 @@ eid_accept(
 			.au_detail = res->er_detail };
 		store_audit_add(srv->sv_store, &au);
 	}
-	if (eid_handoff_put(srv, ar->ar_id, &res->er_identity, &r) != SL_OK) {
-		portal_error(srv, rq, 409, lang, N_("This login request has expired"),
-			N_("Go back to the site you came from and start again."));
-		return;
-	}
-	n = snprintf(loc, sizeof(loc), "%s/login/eid/return?req=%s&r=%s&lang=%s", srv->sv_conf->c_issuer, ar->ar_id, r,
+	if ((rc = eid_handoff_put(srv, ar->ar_id, &res->er_identity, &r)) != SL_OK)
+		return rc;
+	n = snprintf(loc, loclen, "%s/login/eid/return?req=%s&r=%s&lang=%s", srv->sv_conf->c_issuer, ar->ar_id, r,
 		config_languages[lang]);
-	if (n < 0 || (size_t)n >= sizeof(loc)) {
+	if (n < 0 || (size_t)n >= loclen) {
 		log_error("%s: the issuer URL is too long for the way back", __func__);
-		portal_error(srv, rq, 500, lang, N_("Something went wrong"), NULL);
-	} else {
-		http_send_redirect(rq, 303, loc);
+		OPENSSL_cleanse(loc, loclen);
+		rc = SL_ETOOBIG;
 	}
 	OPENSSL_cleanse(r, strlen(r));
-	OPENSSL_cleanse(loc, sizeof(loc));
 	free(r);
+	return rc;
+}
+
+/* A valid card: keep its identity for the browser that started the login
+ * and send this browser to the portal to redeem it (handoff.c). */
+static void
+eid_accept(
+	struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, struct eid_result *res)
+{
+	char loc[1024];
+	int rc = eid_accept_url(srv, rq, lang, ar, res, loc, sizeof(loc));
+
+	if (rc == SL_OK)
+		http_send_redirect(rq, 303, loc);
+	else if (rc == SL_ETOOBIG)
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), NULL);
+	else
+		portal_error(srv, rq, 409, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+	OPENSSL_cleanse(loc, sizeof(loc));
 }
 
 void
@@ -257,9 +284,10 @@ eid_page(void *ctx, struct http_request *rq)
 	snprintf(url, sizeof(url), "%s/eid/login?req=%s&t=%s&lang=%s", srv->sv_conf->c_eid.lc_public_url,
 		p.op_req.ar_id, csrf ? csrf : "", config_languages[lang]);
 	{
-		struct tmpl_var v[4] = { { "rp", p.op_client.cl_name }, { "url", url }, { "req", p.op_req.ar_id },
-			{ "langcode", config_languages[lang] } };
-		portal_page(srv, rq, 200, lang, N_("Log in with your eID card"), "eid", v, 4);
+		struct tmpl_var v[6] = { { "rp", p.op_client.cl_name }, { "url", url }, { "req", p.op_req.ar_id },
+			{ "langcode", config_languages[lang] }, { "csrf", csrf ? csrf : "" },
+			{ "webeid", srv->sv_conf->c_eid_webeid ? "1" : NULL } };
+		portal_page(srv, rq, 200, lang, N_("Log in with your eID card"), "eid", v, 6);
 	}
 	free(csrf);
 	oidc_pending_clear(&p);
