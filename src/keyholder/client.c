@@ -284,6 +284,22 @@ keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, siz
 	return rc;
 }
 
+int
+keyholder_tls_sign(void *kh, const char *name, unsigned algo, const uint8_t *input, size_t len, uint8_t **sig,
+	size_t *siglen, struct sl_err *err)
+{
+	uint8_t req[2 + KH_TLS_INPUT_MAX];
+
+	*sig = NULL;
+	*siglen = 0;
+	if (len == 0 || len > KH_TLS_INPUT_MAX || algo > 0xffff)
+		return sl_fail(err, SL_EINVAL, "a TLS signature over %zu bytes (algorithm %u)", len, algo);
+	req[0] = (uint8_t)(algo >> 8);
+	req[1] = (uint8_t)algo;
+	memcpy(req + 2, input, len);
+	return keyholder_call(kh, KH_OP_TLS_SIGN, name, req, len + 2, sig, siglen, err);
+}
+
 #define KH_STOP_WAIT_MS 2000
 
 void

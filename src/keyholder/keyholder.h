@@ -98,7 +98,7 @@
 #define KH_ERRMSG_MAX 200 /* bytes of an error answer's message */
 #define KH_CHANNELS_MAX 16 /* socketpairs between sleuteld and the key holder */
 #define KH_CHANNELS_DEFAULT 4
-#define KH_PROTO_VERSION 2 /* kh_hdr.kh_version; 2: split-key and PKI ops */
+#define KH_PROTO_VERSION 3 /* kh_hdr.kh_version; 2: split-key and PKI ops; 3: TLS_SIGN */
 #define KH_TIMEOUT_MS 2000 /* a round trip not answered by then fails (SL_EBUSY) */
 #define KH_KEYGEN_TIMEOUT_MS 30000 /* KH_OP_SK_KEYGEN's: an RSA key of up to SK_BITS_MAX */
 #define KH_KEYGEN_REAP_MS 50 /* how often the key holder looks for a finished keygen child */
@@ -113,6 +113,9 @@
 #define KH_SK_AAD_MAX 256 /* bytes of a split-key request's AAD */
 #define KH_SK_FIELDS_MAX 6 /* fields of one split-key request */
 #define KH_PKI_KEYS_MAX 6 /* PKI keys held: three CAs, three OCSP signers */
+#define KH_TLS_PORTAL "portal" /* KH_OP_TLS_SIGN's key ids: [server] tls_key */
+#define KH_TLS_EID "eid" /* [eid] tls_key */
+#define KH_TLS_INPUT_MAX 512 /* bytes to sign in a TLS handshake: a DigestInfo or a hash */
 
 enum kh_pki_kind { KH_PKI_CERT = 1, KH_PKI_CRL = 2, KH_PKI_OCSP = 3 };
 
@@ -128,7 +131,8 @@ enum kh_op {
 	KH_OP_SK_COMPLETE = 9,
 	KH_OP_SK_RESEAL = 10,
 	KH_OP_PKI_SIGN = 11,
-	KH_OP_MAX = 11,
+	KH_OP_TLS_SIGN = 12,
+	KH_OP_MAX = 12,
 };
 
 /* The fixed header of every message, native byte order (both ends are the
@@ -190,6 +194,12 @@ pid_t keyholder_pid(const struct keyholder *kh);
 /* struct pki_signer's ps_sign over KH_OP_PKI_SIGN (arg: the keyholder;
  * kind: enum kh_pki_kind, the same values as pki.h's PKI_TBS_*). */
 int keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig,
+	size_t *siglen, struct sl_err *err);
+/* The TLS handshake's signature with listener `name`'s key (KH_TLS_*)
+ * over KH_OP_TLS_SIGN: `algo` a gnutls_sign_algorithm_t, input as GnuTLS
+ * gives an external key's sign_hash (keyholder.h above); the signature
+ * malloc'd in *sig.  Same errors as keyholder_call. */
+int keyholder_tls_sign(void *kh, const char *name, unsigned algo, const uint8_t *input, size_t len, uint8_t **sig,
 	size_t *siglen, struct sl_err *err);
 /* Has the key holder been seen gone (an answer channel closed, or
  * keyholder_reap())?  Then every call fails with SL_EBUSY. */
