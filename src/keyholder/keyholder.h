@@ -67,6 +67,22 @@
  *                     must parse as exactly that; answer the signature
  *                     (SHA-384; DER ECDSA or RSA PKCS#1 v1.5)
  *
+ * The TLS server keys of the two listeners (hold_tls.c), read from
+ * [server] tls_key and [eid] tls_key at start, before the key holder
+ * drops privileges (the files are often root's alone, as they were when
+ * sleuteld read them):
+ *
+ *   KH_OP_TLS_SIGN    kid: KH_TLS_PORTAL or KH_TLS_EID; payload
+ *                     [u16 GnuTLS sign algorithm, big-endian][input]: the
+ *                     handshake's signature as GnuTLS asks an external key
+ *                     for it (gnutls_privkey_import_ext4's sign_hash):
+ *                     GNUTLS_SIGN_RSA_RAW with a DigestInfo (RSA PKCS#1
+ *                     v1.5), RSA-PSS (RSAE, SHA-256/384/512, salt of the
+ *                     hash's length) or ECDSA with the hash; input 1 ..
+ *                     KH_TLS_INPUT_MAX bytes, exactly the hash's length
+ *                     where there is a hash.  Answer the signature (RSA:
+ *                     the modulus' length; ECDSA: DER)
+ *
  * Every message is one SOCK_SEQPACKET datagram: a fixed header (struct
  * kh_hdr: op, status, protocol version, sequence number, payload length,
  * key id) and at most
