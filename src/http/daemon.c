@@ -290,6 +290,19 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Reque
 	*req_cls = NULL;
 }
 
+/* libmicrohttpd 0.9.75 has no option for session tickets, but its TLS
+ * session exists when a connection is announced, before the handshake:
+ * tickets are enabled on it here.  GnuTLS derives the keys that encrypt
+ * the tickets from the master key and rotates them itself. */
+static void
+tickets_enable(struct http_daemon *d, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	if (ci != NULL && ci->tls_session != NULL)
+		gnutls_session_ticket_enable_server((gnutls_session_t)ci->tls_session, &d->d_ticket_key);
+}
+
 /* Every connection gets its struct conn_ctx, which the header watch and
  * the TLS certificate callback use. */
 static void
@@ -305,6 +318,8 @@ conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context, enum 
 			return;
 		cc->cc_daemon = d;
 		*socket_context = cc;
+		if (d->d_ticket_key.data != NULL)
+			tickets_enable(d, conn);
 	}
 	if (cc == NULL)
 		return;
@@ -344,6 +359,10 @@ daemon_free(struct http_daemon *d)
 {
 	headwatch_free(d->d_headwatch);
 	tlskey_free(d->d_tlskey);
+	if (d->d_ticket_key.data != NULL) {
+		gnutls_memset(d->d_ticket_key.data, 0, d->d_ticket_key.size);
+		gnutls_free(d->d_ticket_key.data);
+	}
 	free(d);
 }
 
@@ -423,6 +442,10 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 		if (d->d_tlskey == NULL) {
 			daemon_free(d);
 			return NULL;
+		}
+		if (conf->hd_tls_tickets && gnutls_session_ticket_key_generate(&d->d_ticket_key) < 0) {
+			daemon_free(d);
+			return sl_fail(err, SL_ECRYPTO, "%s: cannot make a session ticket key", conf->hd_name), NULL;
 		}
 		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_retrieve };
 		if (conf->hd_priorities != NULL)

@@ -68,6 +68,7 @@ struct http_daemon_conf {
 	http_tls_sign_fn hd_tls_sign; /* signs with the certificate's key (hd_tls) */
 	void *hd_tls_sign_ctx;
 	const char *hd_tls_key; /* the name hd_tls_sign knows the key by */
+	bool hd_tls_tickets; /* TLS session tickets: a resumed handshake signs nothing */
 	char *hd_trust_pem; /* eID: CAs named in the certificate request */
 	const char *hd_priorities; /* GnuTLS priority string; NULL: NORMAL */
 	int hd_threads;

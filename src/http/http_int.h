@@ -62,6 +62,7 @@ struct http_daemon {
 	struct MHD_Daemon *d_mhd;
 	struct head_watch *d_headwatch; /* NULL: header_timeout 0 */
 	struct tls_key *d_tlskey; /* TLS listeners: the chain and the external key */
+	gnutls_datum_t d_ticket_key; /* hd_tls_tickets: GnuTLS's master key for them */
 	atomic_int d_active;
 	int d_port;
 };

@@ -222,6 +222,10 @@ listener_start(struct server *srv, const char *name, enum http_origin origin, co
 		.hd_tls_sign = keyholder_tls_sign,
 		.hd_tls_sign_ctx = srv->sv_kh,
 		.hd_tls_key = origin == HTTP_ORIGIN_EID ? KH_TLS_EID : KH_TLS_PORTAL,
+		/* Tickets on the portal only: a resumed session would bring the
+		 * card's certificate back to the eID origin without the card
+		 * signing again, and each eID login must be the card's. */
+		.hd_tls_tickets = origin == HTTP_ORIGIN_PORTAL,
 		.hd_trust_pem = trust,
 		/* On the eID origin GnuTLS must let a certificate whose key usage
 		 * forbids TLS signatures (the card's nonRepudiation signing
