@@ -14,6 +14,11 @@
 // (that is what non-dumpable means), and a child process that holds the
 // same keys through OpenSSL stands in as the proof that the search finds a
 // loaded key.  The control runs either way.
+// The TLS server keys too: the portal's (EC) and the eID origin's (RSA,
+// made here) sign each full handshake in the key holder; TLS 1.2 and 1.3
+// handshakes with each signature kind, an eID login with a card, the
+// portal's session tickets, and handshakes that fail cleanly while the
+// key holder does not answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -22,12 +27,13 @@ import { chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import tls from 'node:tls';
 import * as jose from 'jose';
 import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation, Agent,
   hiddenInputs } from './lib/harness.mjs';
 import { sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
-import { rrn, run } from './lib/eid.mjs';
+import { rrn, run, eidRp, eidCodeFlow, issueCard } from './lib/eid.mjs';
 import { registerSmartId, delta, bnToBytes, bnFromB64u, USES } from './lib/smartid.mjs';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -262,6 +268,9 @@ test('the key holder killed: sleuteld stops gracefully and exits 1 for its super
     await loginAndVerify(server, c);
     const kh = keyHolderPid(server.proc.pid);
     process.kill(kh, 'SIGKILL');
+    // A full TLS handshake now fails (its signature cannot be made, or
+    // the listener is already closed): an error, not a crash.
+    await assert.rejects(handshake(server.port));
     const res = await Promise.race([server.exited,
       new Promise((r) => setTimeout(() => r('still running'), 15000))]);
     stopped = res !== 'still running';
@@ -455,6 +464,135 @@ test('split-key server shares, the Smart-ID CA key and the OCSP/CRL signing keys
     } else {
       t.diagnostic('no CAP_SYS_PTRACE: the key holder is not read');
     }
+  } finally {
+    await server.stop();
+  }
+});
+
+// ---- the TLS server keys ----
+
+// One TLS handshake to 127.0.0.1:port, then GET /healthz on it: { proto,
+// reused, status, cert (the server's, DER), session (a ticket, for the
+// next) }.  Rejects when the handshake fails.
+function handshake(port, opts = {}) {
+  return new Promise((resolve, reject) => {
+    let session = null;
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...opts }, () => {
+      const got = { proto: s.getProtocol(), reused: s.isSessionReused(), cert: s.getPeerCertificate().raw };
+      let data = '';
+      s.on('data', (d) => { data += d; });
+      s.on('end', () => resolve({ ...got, status: Number(data.split(' ')[1]), session }));
+      s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    s.on('session', (x) => { session = x; });
+    s.on('error', reject);
+    s.setTimeout(10000, () => s.destroy(new Error('handshake timed out')));
+  });
+}
+
+// An installation whose eID origin has an RSA-2048 key and certificate of
+// its own (from the run's test CA): two listeners, two keys, both kinds of
+// signature.
+async function twoKeyInstallation() {
+  const inst = await initServer({ demo: true });
+  const ca = process.env.SLEUTEL_TEST_CA;
+  const key = path.join(inst.dir, 'tls', 'eid.key');
+  const cert = path.join(inst.dir, 'tls', 'eid.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-subj', '/CN=localhost', '-days', '2', '-CA', path.join(ca, 'ca.pem'), '-CAkey', path.join(ca, 'ca.key'),
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:FALSE']);
+  let ini = readFileSync(inst.configPath, 'utf8');
+  ini = iniSet(iniSet(ini, 'eid', 'tls_cert', cert), 'eid', 'tls_key', key);
+  writeFileSync(inst.configPath, ini);
+  return inst;
+}
+
+const derOf = (pemFile) => new crypto.X509Certificate(readFileSync(pemFile)).raw;
+
+test('the TLS keys are the key holder\'s: portal (EC) and eID (RSA, a card login) handshakes, TLS 1.2 and 1.3, portal tickets; neither key in sleuteld', async (t) => {
+  const server = await launchServer(await twoKeyInstallation());
+  const cardDir = mkdtempSync(path.join(tmpdir(), 'kh-tls-'));
+  try {
+    const portalCert = derOf(path.join(server.dir, 'tls', 'server.pem'));
+    const eidCert = derOf(path.join(server.dir, 'tls', 'eid.pem'));
+    // Each signature kind GnuTLS asks the key holder for, by the
+    // signature algorithms the client allows.
+    const cases = [
+      [server.port, 'TLSv1.3', 'ecdsa_secp256r1_sha256', portalCert],
+      [server.port, 'TLSv1.2', 'ecdsa_secp256r1_sha256', portalCert],
+      [server.port, 'TLSv1.2', 'ECDSA+SHA384', portalCert],
+      [server.eidPort, 'TLSv1.3', 'rsa_pss_rsae_sha256', eidCert],
+      [server.eidPort, 'TLSv1.2', 'rsa_pkcs1_sha256', eidCert],
+      [server.eidPort, 'TLSv1.2', 'rsa_pss_rsae_sha384', eidCert],
+    ];
+    for (const [port, version, sigalgs, cert] of cases) {
+      const h = await handshake(port, { minVersion: version, maxVersion: version, sigalgs });
+      assert.equal(h.proto, version, `${version} ${sigalgs}`);
+      assert.ok(h.cert.equals(cert), `the listener's own certificate (${sigalgs})`);
+      assert.ok(h.status > 0, `an HTTP answer after ${version} ${sigalgs}`);
+    }
+    // The portal resumes (its tickets): no signature needed.  The eID
+    // origin does not: each card login is a full handshake.
+    for (const version of ['TLSv1.3', 'TLSv1.2']) {
+      const first = await handshake(server.port, { maxVersion: version });
+      assert.ok(first.session, `a ${version} session to resume`);
+      const again = await handshake(server.port, { maxVersion: version, session: first.session });
+      assert.deepEqual([again.reused, again.status], [true, 200], `${version} resumed`);
+    }
+    const eidFirst = await handshake(server.eidPort);
+    if (eidFirst.session) assert.equal((await handshake(server.eidPort, { session: eidFirst.session })).reused, false);
+    // A card login: the eID origin's handshake asks for the card's
+    // certificate, and the key holder signs the server's side.
+    const card = await issueCard(server.pkiDir, cardDir, { name: 'Jan Peeters', rrn: '85073003328' });
+    const { claims } = await eidCodeFlow(server, await eidRp(server), card.args);
+    assert.deepEqual(claims.amr, ['eid']);
+
+    const files = ['server.key', 'eid.key'];
+    const keys = privateKeys(server.dir, 'tls', '.key').filter((k) => files.includes(k.file));
+    assert.deepEqual(keys.map((k) => `${k.file} ${k.kty}`).sort(), ['eid.key RSA', 'server.key EC']);
+    const http = keysInMemory(server.proc.pid, keys);
+    assert.ok(http.scanned > 1 << 20, `scanned ${http.scanned} bytes of sleuteld`);
+    assert.deepEqual([...http.found], [], 'TLS private keys in the HTTP process');
+    const child = await keyLoadingChild(keys, server.dir, 'tls');
+    try {
+      assert.deepEqual([...keysInMemory(child.pid, keys).found].sort(), files.sort(), 'the search finds loaded keys');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    if (hasPtraceCap()) {
+      const holder = keysInMemory(keyHolderPid(server.proc.pid), keys);
+      assert.deepEqual([...holder.found].sort(), files.sort(), 'both TLS keys are in the key holder');
+    } else {
+      t.diagnostic('no CAP_SYS_PTRACE: the key holder is not read');
+    }
+  } finally {
+    rmSync(cardDir, { recursive: true, force: true });
+    await server.stop();
+  }
+});
+
+test('a key holder that does not answer: a full TLS handshake fails after its timeout, a resumed one does not need it, then service again', async () => {
+  const server = await startServer();
+  try {
+    const kh = keyHolderPid(server.proc.pid);
+    const first = await handshake(server.port);
+    process.kill(kh, 'SIGSTOP');
+    let failed, resumed;
+    const t0 = Date.now();
+    try {
+      failed = await handshake(server.port).then(() => null, (e) => e);
+      resumed = await handshake(server.port, { session: first.session });
+    } finally {
+      process.kill(kh, 'SIGCONT');
+    }
+    const took = Date.now() - t0;
+    assert.ok(failed instanceof Error, 'the handshake failed');
+    assert.ok(took >= KH_TIMEOUT_MS - 100, `failed after ${took} ms`);
+    assert.deepEqual([resumed.reused, resumed.status], [true, 200]);
+    // The late answer is dropped; full handshakes work again.
+    for (let i = 0; i < 3; i++) assert.equal((await handshake(server.port)).status, 200);
+    assert.equal(server.proc.exitCode, null, 'sleuteld still runs');
+    assert.match(server.log(), /did not answer within/);
   } finally {
     await server.stop();
   }
