@@ -74,6 +74,7 @@ int hold_sk_reseal(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out
 int hold_pki_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
 	struct sl_err *err);
 void hold_pki_clear(struct holder *ho);
+int hold_pki_smartid_ca(struct holder *ho, struct sl_err *err);
 
 /* hold_tls.c: hold_tls_load() reads the listeners' keys the configuration
  * names (a key that does not load is kept as the error every request for

@@ -66,6 +66,11 @@
  *                     OCSP response (KH_PKI_OCSP, an OCSP signer), which
  *                     must parse as exactly that; answer the signature
  *                     (SHA-384; DER ECDSA or RSA PKCS#1 v1.5)
+ *   KH_OP_PKI_SMARTID_CA  no kid, no payload: make the Smart-ID CA and
+ *                     its OCSP signer in [pki] dir if it has none yet (a
+ *                     PKI made before they existed: pki_smartid_ca_ensure(),
+ *                     which reads the root key and makes their keys);
+ *                     answer nothing.  It makes keys: KH_KEYGEN_TIMEOUT_MS
  *
  * The TLS server keys of the two listeners (hold_tls.c), read from
  * [server] tls_key and [eid] tls_key at start, before the key holder
@@ -114,7 +119,7 @@
 #define KH_ERRMSG_MAX 200 /* bytes of an error answer's message */
 #define KH_CHANNELS_MAX 16 /* socketpairs between sleuteld and the key holder */
 #define KH_CHANNELS_DEFAULT 4
-#define KH_PROTO_VERSION 3 /* kh_hdr.kh_version; 2: split-key and PKI ops; 3: TLS_SIGN */
+#define KH_PROTO_VERSION 3 /* kh_hdr.kh_version; 2: split-key and PKI ops; 3: TLS_SIGN, PKI_SMARTID_CA */
 #define KH_TIMEOUT_MS 2000 /* a round trip not answered by then fails (SL_EBUSY) */
 #define KH_KEYGEN_TIMEOUT_MS 30000 /* KH_OP_SK_KEYGEN's: an RSA key of up to SK_BITS_MAX */
 #define KH_KEYGEN_REAP_MS 50 /* how often the key holder looks for a finished keygen child */
@@ -148,7 +153,8 @@ enum kh_op {
 	KH_OP_SK_RESEAL = 10,
 	KH_OP_PKI_SIGN = 11,
 	KH_OP_TLS_SIGN = 12,
-	KH_OP_MAX = 12,
+	KH_OP_PKI_SMARTID_CA = 13,
+	KH_OP_MAX = 13,
 };
 
 /* The fixed header of every message, native byte order (both ends are the
@@ -211,6 +217,8 @@ pid_t keyholder_pid(const struct keyholder *kh);
  * kind: enum kh_pki_kind, the same values as pki.h's PKI_TBS_*). */
 int keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig,
 	size_t *siglen, struct sl_err *err);
+/* struct pki_signer's ps_smartid_ca_ensure over KH_OP_PKI_SMARTID_CA. */
+int keyholder_pki_smartid_ca(void *kh, struct sl_err *err);
 /* The TLS handshake's signature with listener `name`'s key (KH_TLS_*)
  * over KH_OP_TLS_SIGN: `algo` a gnutls_sign_algorithm_t, input as GnuTLS
  * gives an external key's sign_hash (keyholder.h above); the signature

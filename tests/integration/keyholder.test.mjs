@@ -597,3 +597,25 @@ test('a key holder that does not answer: a full TLS handshake fails after its ti
     await server.stop();
   }
 });
+
+test('a PKI made before the Smart-ID CA: the key holder makes it at the first registration; the root key stays out of sleuteld', async () => {
+  const inst = await initServer({ demo: true, config: { smartid: { key_bits: 1024 } } });
+  const pki = path.join(inst.dir, 'pki');
+  for (const f of ['smartid-ca.pem', 'smartid-ca.key', 'smartid-ocsp.pem', 'smartid-ocsp.key']) rmSync(path.join(pki, f));
+  const server = await launchServer(inst);
+  try {
+    const phone = await registerSmartId(server, { given: 'Bart', family: 'Claes', rrn: rrn('790315', 211) });
+    // Made, by the key holder (the root key signed its certificate), and
+    // it issued the phone's certificates.
+    const ca = new crypto.X509Certificate(readFileSync(path.join(pki, 'smartid-ca.pem')));
+    assert.ok(ca.verify(new crypto.X509Certificate(readFileSync(path.join(pki, 'root.pem'))).publicKey));
+    for (const use of USES) assert.ok(new crypto.X509Certificate(phone.certificates[use]).verify(ca.publicKey), use);
+    const keys = privateKeys(server.dir, 'pki', '.key').filter((k) => /^(root|smartid-ca|smartid-ocsp)\.key$/.test(k.file));
+    assert.equal(keys.length, 3);
+    const http = keysInMemory(server.proc.pid, keys);
+    assert.ok(http.scanned > 1 << 20);
+    assert.deepEqual([...http.found], [], 'the root key or the new CA keys in the HTTP process');
+  } finally {
+    await server.stop();
+  }
+});
