@@ -79,7 +79,10 @@ holder_handle(struct holder *ho, const uint8_t *msg, size_t n, uint8_t *out, siz
 	case KH_OP_SK_COMPLETE: return hold_sk_complete(ho, p, h->kh_len, out, outlen, err);
 	case KH_OP_SK_RESEAL: return hold_sk_reseal(ho, p, h->kh_len, out, outlen, err);
 	case KH_OP_PKI_SIGN: return hold_pki_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
-	case KH_OP_PKI_SMARTID_CA: return hold_pki_smartid_ca(ho, err);
+	case KH_OP_PKI_SMARTID_CA:
+		if (h->kh_len != 0 || h->kh_kid[0] != '\0')
+			return sl_fail(err, SL_EINVAL, "making the Smart-ID CA takes no key id and no payload");
+		return hold_pki_smartid_ca(ho, err);
 	case KH_OP_TLS_SIGN: return hold_tls_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
 	default: return sl_fail(err, SL_EINVAL, "unknown op");
 	}

@@ -6,7 +6,8 @@
  * short input, input over KH_TLS_INPUT_MAX, a hash of the wrong length,
  * a DigestInfo the modulus cannot hold, unknown algorithms, algorithms
  * of another key type or curve, unknown key ids, a listener without TLS,
- * a missing or unreadable key file.
+ * a missing or unreadable key file.  And KH_OP_PKI_SMARTID_CA: an older
+ * PKI's Smart-ID CA made in the key holder, once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <gnutls/gnutls.h>
@@ -21,9 +24,11 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "../../src/config/config.h"
 #include "../../src/keyholder/holder_int.h"
+#include "../../src/pki/pki.h"
 #include "kh_util.h"
 
 static uint8_t msg[KH_MSG_MAX], out[KH_PAYLOAD_MAX], req[KH_PAYLOAD_MAX];
@@ -247,6 +252,75 @@ test_tls_keys_missing(void **state)
 	assert_int_equal(tls_sign(f, KH_TLS_PORTAL, GNUTLS_SIGN_RSA_PSS_RSAE_SHA256, hash, 32, &outlen, why), SL_OK);
 }
 
+static X509 *
+cert_read(const char *dir, const char *name)
+{
+	char path[160];
+	FILE *fp;
+	X509 *c;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	c = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(c);
+	return c;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+/* A PKI without its Smart-ID CA (as made before that CA existed): the key
+ * holder makes it, with the root key, once; without [pki] dir it says so. */
+static void
+test_pki_smartid_ca(void **state)
+{
+	struct fixture *f = *state;
+	struct sl_err err = { 0 };
+	char pki[96], path[160], *before = NULL, *after = NULL;
+	const char *gone[] = { "smartid-ca.pem", "smartid-ca.key", "smartid-ocsp.pem", "smartid-ocsp.key" };
+	size_t outlen = 0;
+	X509 *ca, *root;
+
+	snprintf(pki, sizeof(pki), "%s/pki", f->dir);
+	assert_int_equal(kh_test_call(&f->ho, KH_OP_PKI_SMARTID_CA, NULL, NULL, 0, out, &outlen), SL_ENOTFOUND);
+	assert_int_equal(pki_init(pki, "http://127.0.0.1:1/ocsp", NULL, &err), SL_OK);
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pki, gone[i]);
+		assert_int_equal(unlink(path), 0);
+	}
+	f->conf.c_pki_dir = pki;
+	assert_int_equal(kh_test_call(&f->ho, KH_OP_PKI_SMARTID_CA, NULL, NULL, 0, out, &outlen), SL_OK);
+	assert_int_equal(outlen, 0);
+	snprintf(path, sizeof(path), "%s/smartid-ca.key", pki);
+	assert_int_equal(sl_file_read(path, 1 << 16, &before, NULL, &err), SL_OK);
+	/* Made once: a second request changes nothing. */
+	assert_int_equal(kh_test_call(&f->ho, KH_OP_PKI_SMARTID_CA, NULL, NULL, 0, out, &outlen), SL_OK);
+	assert_int_equal(sl_file_read(path, 1 << 16, &after, NULL, &err), SL_OK);
+	assert_string_equal(before, after);
+	/* The root certified it. */
+	ca = cert_read(pki, "smartid-ca.pem");
+	root = cert_read(pki, "root.pem");
+	assert_int_equal(X509_verify(ca, X509_get0_pubkey(root)), 1);
+	X509_free(ca);
+	X509_free(root);
+	free(before);
+	free(after);
+	/* It takes no payload and no key id. */
+	assert_int_equal(kh_test_call(&f->ho, KH_OP_PKI_SMARTID_CA, NULL, "x", 1, out, &outlen), SL_EINVAL);
+	assert_int_equal(kh_test_call(&f->ho, KH_OP_PKI_SMARTID_CA, "root", NULL, 0, out, &outlen), SL_EINVAL);
+	hold_pki_clear(&f->ho);
+	f->conf.c_pki_dir = NULL;
+	assert_int_equal(nftw(pki, rm_one, 8, FTW_DEPTH | FTW_PHYS), 0);
+}
+
 int
 main(void)
 {
@@ -254,6 +328,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tls_signatures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_keys_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pki_smartid_ca, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
