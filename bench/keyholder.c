@@ -3,7 +3,10 @@
  * docs/security.md): an empty PING, and an ES256 signature over an
  * ID-token-sized signing input, one thread and several at once, with one
  * channel and with KH_CHANNELS_DEFAULT; beside the same signature made in
- * this process (what sleuteld did before the key holder).
+ * this process (what sleuteld did before the key holder).  And a TLS
+ * handshake's signature (KH_OP_TLS_SIGN: ECDSA P-256 over a SHA-256 hash)
+ * against the same OpenSSL signature in this process: the difference is
+ * what the round trip adds to a full handshake.
  *
  *   build/bench/bench_keyholder [ROUNDS] [THREADS]
  *
@@ -15,8 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "../src/keyholder/keyholder.h"
 #include "../src/crypto/crypto.h"
+
+#define TLS_ALGO_ECDSA_SHA256 14 /* GNUTLS_SIGN_ECDSA_SHA256 (gnutls.h) */
 
 static char input[700];
 
@@ -35,8 +43,12 @@ worker(void *arg)
 	for (int i = 0; i < r->rounds; i++) {
 		uint8_t *out = NULL;
 		size_t n = 0;
-		if (keyholder_call(r->kh, r->op, r->op == KH_OP_JWS_SIGN ? "bench" : NULL, input, sizeof(input) - 1,
-			    &out, &n, &err) != SL_OK) {
+		int rc = r->op == KH_OP_TLS_SIGN
+				 ? keyholder_tls_sign(r->kh, KH_TLS_PORTAL, TLS_ALGO_ECDSA_SHA256,
+					   (const uint8_t *)input, 32, &out, &n, &err)
+				 : keyholder_call(r->kh, r->op, r->op == KH_OP_JWS_SIGN ? "bench" : NULL, input,
+					   sizeof(input) - 1, &out, &n, &err);
+		if (rc != SL_OK) {
 			fprintf(stderr, "call: %s\n", err.msg);
 			exit(1);
 		}
@@ -72,6 +84,41 @@ measure(struct keyholder *kh, uint16_t op, int threads, int rounds)
 		best = us < best ? us : best;
 	}
 	return best;
+}
+
+/* The listener's TLS key (P-256, DIR/tls.pem), and what its handshake
+ * signature costs in this process: OpenSSL, as the key holder signs. */
+static void
+tls_in_process(const char *dir, int rounds)
+{
+	char path[256];
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	uint8_t sig[128];
+	FILE *f;
+	double best = 1e12;
+
+	snprintf(path, sizeof(path), "%s/tls.pem", dir);
+	if (key == NULL || (f = fopen(path, "w")) == NULL)
+		exit(1);
+	PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	for (int r = 0; r < 5; r++) {
+		int per = rounds / 5;
+		int64_t t0 = sl_monotonic_ms();
+		for (int i = 0; i < per; i++) {
+			EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+			size_t n = sizeof(sig);
+			if (pc == NULL || EVP_PKEY_sign_init(pc) != 1 ||
+				EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) != 1 ||
+				EVP_PKEY_sign(pc, sig, &n, (const uint8_t *)input, 32) != 1)
+				exit(1);
+			EVP_PKEY_CTX_free(pc);
+		}
+		double us = (double)(sl_monotonic_ms() - t0) * 1000.0 / (double)per;
+		best = us < best ? us : best;
+	}
+	printf("in-process TLS ECDSA P-256 (OpenSSL):   %8.1f us\n", best);
+	EVP_PKEY_free(key);
 }
 
 static struct keyholder *
@@ -114,9 +161,9 @@ main(int argc, char **argv)
 	free(pem);
 	snprintf(path, sizeof(path), "%s/sleutel.ini", dir);
 	snprintf(text, sizeof(text),
-		"[server]\nissuer = https://kh.example\ntls = false\n[eid]\nenabled = false\n"
-		"[keys]\ndir = %s\n[log]\nlevel = error\n",
-		dir);
+		"[server]\nissuer = https://kh.example\ntls = true\ntls_cert = %s/tls.pem\ntls_key = %s/tls.pem\n"
+		"[eid]\nenabled = false\n[keys]\ndir = %s\n[log]\nlevel = error\n",
+		dir, dir, dir);
 	sl_file_write(path, text, strlen(text), 0600, &err);
 
 	claims = json_pack("{s:s}", "pad", input + 200);
@@ -132,6 +179,7 @@ main(int argc, char **argv)
 	printf("in-process ES256 jose_sign:             %8.1f us\n", best);
 	json_decref(claims);
 	jose_key_free(key);
+	tls_in_process(dir, rounds);
 
 	for (int nchan = 1; nchan <= KH_CHANNELS_DEFAULT; nchan += KH_CHANNELS_DEFAULT - 1) {
 		struct keyholder *kh = start(dir, nchan);
@@ -141,10 +189,16 @@ main(int argc, char **argv)
 			measure(kh, KH_OP_JWS_SIGN, 1, rounds));
 		printf("channels %d: ES256 sign, %d threads (per call): %8.1f us\n", nchan, threads,
 			measure(kh, KH_OP_JWS_SIGN, threads, rounds));
+		printf("channels %d: TLS ECDSA P-256, 1 thread:   %8.1f us\n", nchan,
+			measure(kh, KH_OP_TLS_SIGN, 1, rounds));
+		printf("channels %d: TLS ECDSA P-256, %d threads (per call): %8.1f us\n", nchan, threads,
+			measure(kh, KH_OP_TLS_SIGN, threads, rounds));
 		keyholder_stop(kh);
 	}
 	/* The key holder made nothing here (no sealing keys were asked for). */
 	snprintf(path, sizeof(path), "%s/bench.pem", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/tls.pem", dir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/sleutel.ini", dir);
 	unlink(path);

@@ -231,8 +231,13 @@ answer(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
 
 	(void)version;
 	if (rq == NULL) {
-		if (d->d_headwatch != NULL)
-			headwatch_done(d->d_headwatch, conn);
+		if (d->d_headwatch != NULL) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+			const struct conn_ctx *cc = ci != NULL ? ci->socket_context : NULL;
+			if (cc != NULL)
+				headwatch_done(d->d_headwatch, cc->cc_head);
+		}
 		rq = request_new(d, conn, url, method);
 		if (rq == NULL)
 			return MHD_NO;
@@ -283,6 +288,82 @@ completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_Reque
 	atomic_fetch_sub(&d->d_active, 1);
 	request_free(rq);
 	*req_cls = NULL;
+}
+
+/* libmicrohttpd 0.9.75 has no option for session tickets, but its TLS
+ * session exists when a connection is announced, before the handshake:
+ * tickets are enabled on it here.  GnuTLS derives the keys that encrypt
+ * the tickets from the master key and rotates them itself. */
+static void
+tickets_enable(struct http_daemon *d, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	if (ci != NULL && ci->tls_session != NULL)
+		gnutls_session_ticket_enable_server((gnutls_session_t)ci->tls_session, &d->d_ticket_key);
+}
+
+/* Every connection gets its struct conn_ctx, which the header watch and
+ * the TLS certificate callback use. */
+static void
+conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode code)
+{
+	struct http_daemon *d = cls;
+	struct conn_ctx *cc = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Out of memory: no header deadline (connection_timeout still
+		 * holds), and a TLS handshake finds no certificate and fails. */
+		if ((cc = calloc(1, sizeof(*cc))) == NULL)
+			return;
+		cc->cc_daemon = d;
+		*socket_context = cc;
+		if (d->d_ticket_key.data != NULL)
+			tickets_enable(d, conn);
+	}
+	if (cc == NULL)
+		return;
+	if (d->d_headwatch != NULL)
+		headwatch_notify(d->d_headwatch, conn, &cc->cc_head, code);
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(cc);
+		*socket_context = NULL;
+	}
+}
+
+/* MHD_OPTION_HTTPS_CERT_CALLBACK: the chain and the external key of the
+ * listener the handshake is on.  libmicrohttpd sets the session's pointer
+ * to its connection; the connection's socket context is our conn_ctx. */
+static int
+tls_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
+	const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert, unsigned int *pcert_length,
+	gnutls_privkey_t *privkey)
+{
+	struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+	const union MHD_ConnectionInfo *ci =
+		conn != NULL ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+	const struct conn_ctx *cc = ci != NULL ? ci->socket_context : NULL;
+
+	(void)req_ca_rdn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if (cc == NULL || cc->cc_daemon->d_tlskey == NULL)
+		return -1;
+	tlskey_get(cc->cc_daemon->d_tlskey, pcert, pcert_length, privkey);
+	return 0;
+}
+
+static void
+daemon_free(struct http_daemon *d)
+{
+	headwatch_free(d->d_headwatch);
+	tlskey_free(d->d_tlskey);
+	if (d->d_ticket_key.data != NULL) {
+		gnutls_memset(d->d_ticket_key.data, 0, d->d_ticket_key.size);
+		gnutls_free(d->d_ticket_key.data);
+	}
+	free(d);
 }
 
 __attribute__((format(printf, 2, 0))) static void
@@ -350,12 +431,23 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 			return sl_fail(err, SL_ENOMEM, "%s: cannot start the header timeout thread", conf->hd_name),
 			       NULL;
 		}
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)headwatch_notify,
-			d->d_headwatch };
 	}
+	if (d->d_headwatch != NULL || conf->hd_tls)
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)conn_notify, d };
 	if (conf->hd_tls) {
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, conf->hd_cert_pem };
-		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, conf->hd_key_pem };
+		/* No private key here: the certificate callback gives GnuTLS
+		 * an external key that signs through hd_tls_sign (tlskey.c). */
+		d->d_tlskey =
+			tlskey_new(conf->hd_tls_key, conf->hd_cert_pem, conf->hd_tls_sign, conf->hd_tls_sign_ctx, err);
+		if (d->d_tlskey == NULL) {
+			daemon_free(d);
+			return NULL;
+		}
+		if (conf->hd_tls_tickets && gnutls_session_ticket_key_generate(&d->d_ticket_key) < 0) {
+			daemon_free(d);
+			return sl_fail(err, SL_ECRYPTO, "%s: cannot make a session ticket key", conf->hd_name), NULL;
+		}
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *)tls_retrieve };
 		if (conf->hd_priorities != NULL)
 			opts[n++] =
 				(struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)conf->hd_priorities };
@@ -366,9 +458,8 @@ http_daemon_start(const struct http_daemon_conf *conf, struct sl_err *err)
 	d->d_mhd = MHD_start_daemon(
 		flags, (uint16_t)conf->hd_port, NULL, NULL, answer, d, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (d->d_mhd == NULL) {
-		headwatch_free(d->d_headwatch);
-		free(d);
-		return sl_fail(err, SL_EIO, "%s: cannot listen on %s:%d (in use, or bad TLS key/certificate)",
+		daemon_free(d);
+		return sl_fail(err, SL_EIO, "%s: cannot listen on %s:%d (in use, or bad TLS certificate)",
 			       conf->hd_name, conf->hd_listen, conf->hd_port),
 		       NULL;
 	}
@@ -407,8 +498,7 @@ http_daemon_stop(struct http_daemon *d)
 	if (d == NULL)
 		return;
 	MHD_stop_daemon(d->d_mhd); /* closes every connection: the watch's list is empty */
-	headwatch_free(d->d_headwatch);
-	free(d);
+	daemon_free(d);
 }
 
 size_t

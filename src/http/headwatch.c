@@ -151,10 +151,9 @@ headwatch_notify(
 
 /* The connection's first request head is complete: no deadline now. */
 void
-headwatch_done(struct head_watch *hw, struct MHD_Connection *conn)
+headwatch_done(struct head_watch *hw, void *entry)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct head_entry *e = ci != NULL ? ci->socket_context : NULL;
+	struct head_entry *e = entry;
 
 	if (e == NULL || !e->he_listed)
 		return;

@@ -50,6 +50,13 @@ struct http_limits {
 typedef void (*http_done_fn)(void *ctx, int route_index, int status, int64_t latency_us);
 /* Produces the page shown for errors found before a PAGE handler runs. */
 typedef void (*http_error_page_fn)(void *ctx, struct http_request *rq, int status);
+/* The TLS handshake's signature by the listener's private key, which this
+ * process does not hold (sleuteld: keyholder_tls_sign): `algo` the
+ * gnutls_sign_algorithm_t GnuTLS asks an external key for, `in` what its
+ * sign_hash callback gets (a DigestInfo for RSA PKCS#1 v1.5, else the
+ * hash); the signature malloc'd in *sig. */
+typedef int (*http_tls_sign_fn)(void *ctx, const char *name, unsigned algo, const uint8_t *in, size_t len,
+	uint8_t **sig, size_t *siglen, struct sl_err *err);
 
 struct http_daemon_conf {
 	const char *hd_name; /* "portal" or "eid", for logs */
@@ -57,8 +64,11 @@ struct http_daemon_conf {
 	const char *hd_listen;
 	int hd_port;
 	bool hd_tls;
-	char *hd_cert_pem; /* borrowed; must outlive the daemon */
-	char *hd_key_pem;
+	char *hd_cert_pem; /* borrowed; must outlive the daemon; the chain, leaf first */
+	http_tls_sign_fn hd_tls_sign; /* signs with the certificate's key (hd_tls) */
+	void *hd_tls_sign_ctx;
+	const char *hd_tls_key; /* the name hd_tls_sign knows the key by */
+	bool hd_tls_tickets; /* TLS session tickets: a resumed handshake signs nothing */
 	char *hd_trust_pem; /* eID: CAs named in the certificate request */
 	const char *hd_priorities; /* GnuTLS priority string; NULL: NORMAL */
 	int hd_threads;

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdatomic.h>
 
+#include <gnutls/abstract.h>
 #include <microhttpd.h>
 
 #include "http.h"
@@ -60,9 +61,29 @@ struct http_daemon {
 	struct http_daemon_conf d_conf;
 	struct MHD_Daemon *d_mhd;
 	struct head_watch *d_headwatch; /* NULL: header_timeout 0 */
+	struct tls_key *d_tlskey; /* TLS listeners: the chain and the external key */
+	gnutls_datum_t d_ticket_key; /* hd_tls_tickets: GnuTLS's master key for them */
 	atomic_int d_active;
 	int d_port;
 };
+
+/* What daemon.c keeps per connection (MHD's socket context): the daemon,
+ * for the TLS certificate callback, which gets only the session, and the
+ * header watch's entry. */
+struct conn_ctx {
+	struct http_daemon *cc_daemon;
+	void *cc_head;
+};
+
+/* tlskey.c: the certificate chain and a GnuTLS external private key whose
+ * signatures come from hd_tls_sign; tlskey_new() checks with one
+ * signature that the key signs for the certificate. */
+struct tls_key;
+struct tls_key *tlskey_new(
+	const char *name, const char *cert_pem, http_tls_sign_fn sign, void *ctx, struct sl_err *err);
+void tlskey_free(struct tls_key *k);
+/* What the certificate callback returns for a handshake. */
+void tlskey_get(struct tls_key *k, gnutls_pcert_st **pcert, unsigned *pcert_length, gnutls_privkey_t *privkey);
 
 /* headwatch.c: the deadline on a new connection's first request head */
 struct head_watch;
@@ -70,7 +91,8 @@ struct head_watch *headwatch_new(int timeout_s);
 void headwatch_free(struct head_watch *hw);
 void headwatch_notify(
 	void *cls, struct MHD_Connection *conn, void **socket_context, enum MHD_ConnectionNotificationCode code);
-void headwatch_done(struct head_watch *hw, struct MHD_Connection *conn);
+/* entry: what headwatch_notify() put in the socket context it was given. */
+void headwatch_done(struct head_watch *hw, void *entry);
 /* request.c */
 int request_parse_query(struct http_request *rq);
 int request_parse_form(struct http_request *rq);

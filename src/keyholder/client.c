@@ -183,6 +183,13 @@ gone(struct keyholder *kh, struct sl_err *err)
 	return sl_fail(err, SL_EBUSY, "the key holder is not running");
 }
 
+/* Making keys takes seconds; everything else milliseconds. */
+static int
+op_timeout_ms(uint16_t op)
+{
+	return op == KH_OP_SK_KEYGEN || op == KH_OP_PKI_SMARTID_CA ? KH_KEYGEN_TIMEOUT_MS : KH_TIMEOUT_MS;
+}
+
 /* The answer to sequence number `seq` on c, within the deadline. */
 static int
 chan_answer(struct keyholder *kh, struct kh_chan *c, uint16_t op, int64_t deadline, struct kh_hdr *h,
@@ -194,7 +201,7 @@ chan_answer(struct keyholder *kh, struct kh_chan *c, uint16_t op, int64_t deadli
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			int ms = op == KH_OP_SK_KEYGEN ? KH_KEYGEN_TIMEOUT_MS : KH_TIMEOUT_MS;
+			int ms = op_timeout_ms(op);
 			log_error("the key holder did not answer within %d ms", ms);
 			return sl_fail(err, SL_EBUSY, "the key holder did not answer within %d ms", ms);
 		}
@@ -227,9 +234,7 @@ chan_call(struct keyholder *kh, struct kh_chan *c, uint16_t op, const char *kid,
 	if (send(c->kc_fd, c->kc_buf, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return gone(kh, err);
 	OPENSSL_cleanse(c->kc_buf, len);
-	/* A key generation takes seconds; everything else milliseconds. */
-	rc = chan_answer(kh, c, op, sl_monotonic_ms() + (op == KH_OP_SK_KEYGEN ? KH_KEYGEN_TIMEOUT_MS : KH_TIMEOUT_MS),
-		&h, &payload, err);
+	rc = chan_answer(kh, c, op, sl_monotonic_ms() + op_timeout_ms(op), &h, &payload, err);
 	if (rc != SL_OK)
 		return rc;
 	if (h.kh_status != 0) {
@@ -282,6 +287,33 @@ keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, siz
 	rc = keyholder_call(kh, KH_OP_PKI_SIGN, base, req, len + 1, sig, siglen, err);
 	free(req);
 	return rc;
+}
+
+int
+keyholder_pki_smartid_ca(void *kh, struct sl_err *err)
+{
+	uint8_t *resp = NULL;
+	size_t len = 0;
+	int rc = keyholder_call(kh, KH_OP_PKI_SMARTID_CA, NULL, NULL, 0, &resp, &len, err);
+
+	free(resp);
+	return rc;
+}
+
+int
+keyholder_tls_sign(void *kh, const char *name, unsigned algo, const uint8_t *input, size_t len, uint8_t **sig,
+	size_t *siglen, struct sl_err *err)
+{
+	uint8_t req[2 + KH_TLS_INPUT_MAX];
+
+	*sig = NULL;
+	*siglen = 0;
+	if (len == 0 || len > KH_TLS_INPUT_MAX || algo > 0xffff)
+		return sl_fail(err, SL_EINVAL, "a TLS signature over %zu bytes (algorithm %u)", len, algo);
+	req[0] = (uint8_t)(algo >> 8);
+	req[1] = (uint8_t)algo;
+	memcpy(req + 2, input, len);
+	return keyholder_call(kh, KH_OP_TLS_SIGN, name, req, len + 2, sig, siglen, err);
 }
 
 #define KH_STOP_WAIT_MS 2000

@@ -13,10 +13,15 @@
  * CRLs by a CA, OCSP responses by an OCSP signer.  That bounds what a
  * compromised sleuteld can have signed to what it could ask for anyway; it
  * never has the keys.
+ *
+ * A PKI made before the Smart-ID CA existed gets it at the first Smart-ID
+ * registration (KH_OP_PKI_SMARTID_CA): made here, since that reads the
+ * root key and makes the new CA's and OCSP signer's keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -26,6 +31,7 @@
 
 #include "holder_int.h"
 #include "../config/config.h"
+#include "../pki/pki.h"
 
 #define PKI_KEY_FILE_MAX 65536
 #define PKI_TBS_MAX (KH_PAYLOAD_MAX - 1)
@@ -136,4 +142,20 @@ hold_pki_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, 
 		return sl_fail(err, SL_ECRYPTO, "signing failed");
 	*outlen = siglen;
 	return SL_OK;
+}
+
+int
+hold_pki_smartid_ca(struct holder *ho, struct sl_err *err)
+{
+	mode_t old;
+	int rc;
+
+	if (ho->ho_conf->c_pki_dir == NULL)
+		return sl_fail(err, SL_ENOTFOUND, "no [pki] dir");
+	/* The certificates it writes are public (0644, as sleuteld made
+	 * them); the key holder's own umask is 077. */
+	old = umask(022);
+	rc = pki_smartid_ca_ensure(ho->ho_conf->c_pki_dir, err);
+	umask(old);
+	return rc;
 }

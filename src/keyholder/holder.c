@@ -12,7 +12,7 @@
  * reads no further request from that channel until the child is gone.  A request that does not
  * parse is answered with SL_EINVAL and nothing else happens; an answer
  * that cannot be sent (the parent closed) ends the process.  The keys it
- * holds (hold_jws.c, hold_seal.c, hold_sk.c, hold_pki.c) are freed and cleansed at exit.
+ * holds (hold_jws.c, hold_seal.c, hold_sk.c, hold_pki.c, hold_tls.c) are freed and cleansed at exit.
  */
 #include <errno.h>
 #include <poll.h>
@@ -79,6 +79,11 @@ holder_handle(struct holder *ho, const uint8_t *msg, size_t n, uint8_t *out, siz
 	case KH_OP_SK_COMPLETE: return hold_sk_complete(ho, p, h->kh_len, out, outlen, err);
 	case KH_OP_SK_RESEAL: return hold_sk_reseal(ho, p, h->kh_len, out, outlen, err);
 	case KH_OP_PKI_SIGN: return hold_pki_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
+	case KH_OP_PKI_SMARTID_CA:
+		if (h->kh_len != 0 || h->kh_kid[0] != '\0')
+			return sl_fail(err, SL_EINVAL, "making the Smart-ID CA takes no key id and no payload");
+		return hold_pki_smartid_ca(ho, err);
+	case KH_OP_TLS_SIGN: return hold_tls_sign(ho, h->kh_kid, p, h->kh_len, out, outlen, err);
 	default: return sl_fail(err, SL_EINVAL, "unknown op");
 	}
 }
@@ -267,6 +272,9 @@ keyholder_main(int argc, char **argv)
 		return 1;
 	}
 	sl_log_set_level(ho.ho_conf->c_log_level);
+	/* The TLS keys first, with the privileges sleuteld had when it read
+	 * them itself (hold_tls.c); every other key after the sandbox. */
+	hold_tls_load(&ho);
 	rc = keyholder_sandbox(ho.ho_conf, nchan, &err);
 	if (rc == SL_OK)
 		rc = serve(&ho, nchan);
@@ -275,6 +283,7 @@ keyholder_main(int argc, char **argv)
 	hold_jws_clear(&ho);
 	hold_seal_clear(&ho);
 	hold_pki_clear(&ho);
+	hold_tls_clear(&ho);
 	config_free(ho.ho_conf);
 	return rc == SL_OK ? 0 : 1;
 }

@@ -25,6 +25,15 @@ struct hold_seal {
 	uint8_t hs_pub[P256_PUB_LEN];
 };
 
+/* A listener's TLS key (hold_tls.c): the key, or why it is not there. */
+struct hold_tls {
+	const char *ht_name; /* KH_TLS_PORTAL, KH_TLS_EID */
+	EVP_PKEY *ht_key;
+	char ht_why[KH_ERRMSG_MAX]; /* ht_key NULL: the error to answer */
+};
+
+#define KH_TLS_KEYS 2
+
 struct holder {
 	struct sl_config *ho_conf;
 	struct hold_jws ho_jws[KH_JWS_MAX];
@@ -32,6 +41,7 @@ struct holder {
 	struct hold_seal ho_seal[KH_SEAL_MAX];
 	size_t ho_nseal;
 	EVP_PKEY *ho_pki[KH_PKI_KEYS_MAX]; /* hold_pki.c: read on first use */
+	struct hold_tls ho_tls[KH_TLS_KEYS]; /* hold_tls.c: read at start */
 };
 
 /* Handle one request message of n bytes: *h is its header (op and seq to
@@ -64,6 +74,15 @@ int hold_sk_reseal(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out
 int hold_pki_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
 	struct sl_err *err);
 void hold_pki_clear(struct holder *ho);
+int hold_pki_smartid_ca(struct holder *ho, struct sl_err *err);
+
+/* hold_tls.c: hold_tls_load() reads the listeners' keys the configuration
+ * names (a key that does not load is kept as the error every request for
+ * it gets); hold_tls_sign() answers KH_OP_TLS_SIGN. */
+void hold_tls_load(struct holder *ho);
+int hold_tls_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
+	struct sl_err *err);
+void hold_tls_clear(struct holder *ho);
 
 /* sandbox.c: drop privileges ([server] user when started as root), no new
  * privileges, not dumpable, and a seccomp filter against network sockets,

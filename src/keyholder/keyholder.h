@@ -66,6 +66,27 @@
  *                     OCSP response (KH_PKI_OCSP, an OCSP signer), which
  *                     must parse as exactly that; answer the signature
  *                     (SHA-384; DER ECDSA or RSA PKCS#1 v1.5)
+ *   KH_OP_PKI_SMARTID_CA  no kid, no payload: make the Smart-ID CA and
+ *                     its OCSP signer in [pki] dir if it has none yet (a
+ *                     PKI made before they existed: pki_smartid_ca_ensure(),
+ *                     which reads the root key and makes their keys);
+ *                     answer nothing.  It makes keys: KH_KEYGEN_TIMEOUT_MS
+ *
+ * The TLS server keys of the two listeners (hold_tls.c), read from
+ * [server] tls_key and [eid] tls_key at start, before the key holder
+ * drops privileges (the files are often root's alone, as they were when
+ * sleuteld read them):
+ *
+ *   KH_OP_TLS_SIGN    kid: KH_TLS_PORTAL or KH_TLS_EID; payload
+ *                     [u16 GnuTLS sign algorithm, big-endian][input]: the
+ *                     handshake's signature as GnuTLS asks an external key
+ *                     for it (gnutls_privkey_import_ext4's sign_hash):
+ *                     GNUTLS_SIGN_RSA_RAW with a DigestInfo (RSA PKCS#1
+ *                     v1.5), RSA-PSS (RSAE, SHA-256/384/512, salt of the
+ *                     hash's length) or ECDSA with the hash; input 1 ..
+ *                     KH_TLS_INPUT_MAX bytes, exactly the hash's length
+ *                     where there is a hash.  Answer the signature (RSA:
+ *                     the modulus' length; ECDSA: DER)
  *
  * Every message is one SOCK_SEQPACKET datagram: a fixed header (struct
  * kh_hdr: op, status, protocol version, sequence number, payload length,
@@ -98,7 +119,7 @@
 #define KH_ERRMSG_MAX 200 /* bytes of an error answer's message */
 #define KH_CHANNELS_MAX 16 /* socketpairs between sleuteld and the key holder */
 #define KH_CHANNELS_DEFAULT 4
-#define KH_PROTO_VERSION 2 /* kh_hdr.kh_version; 2: split-key and PKI ops */
+#define KH_PROTO_VERSION 3 /* kh_hdr.kh_version; 2: split-key and PKI ops; 3: TLS_SIGN, PKI_SMARTID_CA */
 #define KH_TIMEOUT_MS 2000 /* a round trip not answered by then fails (SL_EBUSY) */
 #define KH_KEYGEN_TIMEOUT_MS 30000 /* KH_OP_SK_KEYGEN's: an RSA key of up to SK_BITS_MAX */
 #define KH_KEYGEN_REAP_MS 50 /* how often the key holder looks for a finished keygen child */
@@ -113,6 +134,9 @@
 #define KH_SK_AAD_MAX 256 /* bytes of a split-key request's AAD */
 #define KH_SK_FIELDS_MAX 6 /* fields of one split-key request */
 #define KH_PKI_KEYS_MAX 6 /* PKI keys held: three CAs, three OCSP signers */
+#define KH_TLS_PORTAL "portal" /* KH_OP_TLS_SIGN's key ids: [server] tls_key */
+#define KH_TLS_EID "eid" /* [eid] tls_key */
+#define KH_TLS_INPUT_MAX 512 /* bytes to sign in a TLS handshake: a DigestInfo or a hash */
 
 enum kh_pki_kind { KH_PKI_CERT = 1, KH_PKI_CRL = 2, KH_PKI_OCSP = 3 };
 
@@ -128,7 +152,9 @@ enum kh_op {
 	KH_OP_SK_COMPLETE = 9,
 	KH_OP_SK_RESEAL = 10,
 	KH_OP_PKI_SIGN = 11,
-	KH_OP_MAX = 11,
+	KH_OP_TLS_SIGN = 12,
+	KH_OP_PKI_SMARTID_CA = 13,
+	KH_OP_MAX = 13,
 };
 
 /* The fixed header of every message, native byte order (both ends are the
@@ -190,6 +216,14 @@ pid_t keyholder_pid(const struct keyholder *kh);
 /* struct pki_signer's ps_sign over KH_OP_PKI_SIGN (arg: the keyholder;
  * kind: enum kh_pki_kind, the same values as pki.h's PKI_TBS_*). */
 int keyholder_pki_sign(void *kh, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig,
+	size_t *siglen, struct sl_err *err);
+/* struct pki_signer's ps_smartid_ca_ensure over KH_OP_PKI_SMARTID_CA. */
+int keyholder_pki_smartid_ca(void *kh, struct sl_err *err);
+/* The TLS handshake's signature with listener `name`'s key (KH_TLS_*)
+ * over KH_OP_TLS_SIGN: `algo` a gnutls_sign_algorithm_t, input as GnuTLS
+ * gives an external key's sign_hash (keyholder.h above); the signature
+ * malloc'd in *sig.  Same errors as keyholder_call. */
+int keyholder_tls_sign(void *kh, const char *name, unsigned algo, const uint8_t *input, size_t len, uint8_t **sig,
 	size_t *siglen, struct sl_err *err);
 /* Has the key holder been seen gone (an answer channel closed, or
  * keyholder_reap())?  Then every call fails with SL_EBUSY. */

@@ -1,6 +1,6 @@
 /*
  * sandbox.c — what the key holder gives up once its channels are checked
- * and before it reads a key:
+ * and before it reads a key (all but the TLS keys, hold_tls.c):
  *
  *   - root: the [server] user's uid and gids (no supplementary groups);
  *     root without a configured user is warned about, not refused, so a

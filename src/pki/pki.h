@@ -69,6 +69,10 @@ struct pki_signer {
 	int (*ps_sign)(void *arg, const char *base, int kind, const uint8_t *tbs, size_t len, uint8_t **sig,
 		size_t *siglen, struct sl_err *err);
 	void *ps_arg;
+	/* pki_smartid_ca_ensure() where the keys are (sleuteld: the key
+	 * holder, which reads the root key and makes the Smart-ID CA's and
+	 * OCSP signer's keys); NULL: in this process. */
+	int (*ps_smartid_ca_ensure)(void *arg, struct sl_err *err);
 };
 
 struct pki_smartid_opts {
@@ -149,5 +153,10 @@ int pki_ocsp_respond_with(const char *dir, const struct pki_signer *signer, cons
 	int64_t validity, uint8_t **resp, size_t *resplen, struct sl_err *err);
 int pki_crl_with(const char *dir, const struct pki_signer *signer, const char *ca, int64_t validity, uint8_t **der,
 	size_t *len, struct sl_err *err);
+
+/* Make the Smart-ID CA and its OCSP signer in DIR when they are missing
+ * (under the index lock, so two callers make it once): reads the root key
+ * and makes their keys (sleuteld: in its key holder). */
+int pki_smartid_ca_ensure(const char *dir, struct sl_err *err);
 
 #endif

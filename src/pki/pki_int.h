@@ -39,9 +39,6 @@ int pki_ca_find(const char *name);
 /* Whether DIR holds the CA and its OCSP signer (the signer is written
  * last).  A PKI made before the Smart-ID CA existed lacks that one. */
 bool pki_ca_present(const char *dir, int ca);
-/* Make the Smart-ID CA and its OCSP signer in DIR when they are missing
- * (under the index lock, so two callers make it once). */
-int pki_smartid_ca_ensure(const char *dir, struct sl_err *err);
 
 /* `t` plus `years` calendar years (UTC), the same day and time. */
 int64_t pki_add_years(int64_t t, int years);

@@ -157,7 +157,9 @@ sid_check(const struct pki_smartid_opts *o, struct sid *d, struct sl_err *err)
 static int
 sid_load(const char *dir, struct sid *d, struct sl_err *err)
 {
-	int rc = pki_smartid_ca_ensure(dir, err);
+	const struct pki_signer *s = d->sd_signer;
+	int rc = s != NULL && s->ps_smartid_ca_ensure != NULL ? s->ps_smartid_ca_ensure(s->ps_arg, err)
+							      : pki_smartid_ca_ensure(dir, err);
 
 	if (rc != SL_OK)
 		return rc;

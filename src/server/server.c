@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "server.h"
+#include "../keyholder/keyholder.h"
 #include "../keys/eid/eid.h"
 #include "../portal/portal.h"
 #include "../keys/app/app.h"
@@ -129,15 +130,12 @@ load_tls(struct server *srv, struct sl_err *err)
 	const struct sl_config *c = srv->sv_conf;
 	int rc = SL_OK;
 
-	if (c->c_portal.lc_tls) {
+	/* The certificates only: the private keys are the key holder's
+	 * (hold_tls.c), which signs each full handshake (http tlskey.c). */
+	if (c->c_portal.lc_tls)
 		rc = sl_file_read(c->c_portal.lc_tls_cert, 1 << 20, &srv->sv_tls_cert, NULL, err);
-		if (rc == SL_OK)
-			rc = sl_file_read(c->c_portal.lc_tls_key, 1 << 20, &srv->sv_tls_key, NULL, err);
-	}
 	if (rc == SL_OK && c->c_eid_enabled && c->c_eid.lc_tls) {
 		rc = sl_file_read(c->c_eid.lc_tls_cert, 1 << 20, &srv->sv_eid_cert, NULL, err);
-		if (rc == SL_OK)
-			rc = sl_file_read(c->c_eid.lc_tls_key, 1 << 20, &srv->sv_eid_key, NULL, err);
 		if (rc == SL_OK && c->c_eid.lc_client_ca != NULL)
 			rc = sl_file_read(c->c_eid.lc_client_ca, 4 << 20, &srv->sv_eid_trust, NULL, err);
 	}
@@ -210,7 +208,7 @@ default_threads(long cores)
 
 static struct http_daemon *
 listener_start(struct server *srv, const char *name, enum http_origin origin, const struct sl_listener_conf *lc,
-	char *cert, char *key, char *trust, struct sl_err *err)
+	char *cert, char *trust, struct sl_err *err)
 {
 	const struct sl_config *c = srv->sv_conf;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -221,7 +219,13 @@ listener_start(struct server *srv, const char *name, enum http_origin origin, co
 		.hd_port = lc->lc_port,
 		.hd_tls = lc->lc_tls,
 		.hd_cert_pem = cert,
-		.hd_key_pem = key,
+		.hd_tls_sign = keyholder_tls_sign,
+		.hd_tls_sign_ctx = srv->sv_kh,
+		.hd_tls_key = origin == HTTP_ORIGIN_EID ? KH_TLS_EID : KH_TLS_PORTAL,
+		/* Tickets on the portal only: a resumed session would bring the
+		 * card's certificate back to the eID origin without the card
+		 * signing again, and each eID login must be the card's. */
+		.hd_tls_tickets = origin == HTTP_ORIGIN_PORTAL,
 		.hd_trust_pem = trust,
 		/* On the eID origin GnuTLS must let a certificate whose key usage
 		 * forbids TLS signatures (the card's nonRepudiation signing
@@ -275,7 +279,7 @@ start_metrics(struct server *srv, struct sl_err *err)
 				"[metrics] token_file %s: the token must be at least %d characters",
 				c->c_metrics_token_file, METRICS_TOKEN_MIN);
 	}
-	srv->sv_metrics_http = listener_start(srv, "metrics", HTTP_ORIGIN_METRICS, &ml, NULL, NULL, NULL, err);
+	srv->sv_metrics_http = listener_start(srv, "metrics", HTTP_ORIGIN_METRICS, &ml, NULL, NULL, err);
 	if (srv->sv_metrics_http == NULL)
 		return SL_ERR;
 	log_info("metrics on http://%s:%d/metrics%s", c->c_metrics_listen, http_daemon_port(srv->sv_metrics_http),
@@ -322,19 +326,19 @@ server_start(struct sl_config *conf, struct keyholder *kh, struct sl_err *err)
 		goto fail;
 	}
 	srv->sv_hk_running = true;
-	srv->sv_portal = listener_start(
-		srv, "portal", HTTP_ORIGIN_PORTAL, &conf->c_portal, srv->sv_tls_cert, srv->sv_tls_key, NULL, err);
+	srv->sv_portal =
+		listener_start(srv, "portal", HTTP_ORIGIN_PORTAL, &conf->c_portal, srv->sv_tls_cert, NULL, err);
 	if (srv->sv_portal == NULL)
 		goto fail;
 	if (conf->c_eid_enabled) {
-		srv->sv_eid = listener_start(srv, "eid", HTTP_ORIGIN_EID, &conf->c_eid, srv->sv_eid_cert,
-			srv->sv_eid_key, srv->sv_eid_trust, err);
+		srv->sv_eid = listener_start(
+			srv, "eid", HTTP_ORIGIN_EID, &conf->c_eid, srv->sv_eid_cert, srv->sv_eid_trust, err);
 		if (srv->sv_eid == NULL)
 			goto fail;
 	}
 	if (conf->c_pki_dir != NULL) {
 		struct sl_listener_conf pl = { .lc_listen = conf->c_pki_listen, .lc_port = conf->c_pki_port };
-		srv->sv_pki = listener_start(srv, "pki", HTTP_ORIGIN_PKI, &pl, NULL, NULL, NULL, err);
+		srv->sv_pki = listener_start(srv, "pki", HTTP_ORIGIN_PKI, &pl, NULL, NULL, err);
 		if (srv->sv_pki == NULL)
 			goto fail;
 		log_warn("demo PKI: OCSP responder and CRLs on http://%s:%d (demo mode, not for production)",
@@ -399,13 +403,7 @@ server_stop(struct server *srv)
 	free(srv->sv_css);
 	free(srv->sv_wait_js);
 	free(srv->sv_tls_cert);
-	if (srv->sv_tls_key)
-		OPENSSL_cleanse(srv->sv_tls_key, strlen(srv->sv_tls_key));
-	free(srv->sv_tls_key);
 	free(srv->sv_eid_cert);
-	if (srv->sv_eid_key)
-		OPENSSL_cleanse(srv->sv_eid_key, strlen(srv->sv_eid_key));
-	free(srv->sv_eid_key);
 	free(srv->sv_eid_trust);
 	if (srv->sv_metrics_token != NULL)
 		OPENSSL_cleanse(srv->sv_metrics_token, strlen(srv->sv_metrics_token));

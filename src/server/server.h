@@ -48,8 +48,8 @@ struct server {
 	uint8_t sv_csrf_key[SERVER_SECRET_LEN];
 	uint8_t sv_pairwise_key[SERVER_SECRET_LEN];
 	uint8_t sv_sms_key[SERVER_SECRET_LEN];
-	char *sv_tls_cert, *sv_tls_key;
-	char *sv_eid_cert, *sv_eid_key, *sv_eid_trust;
+	char *sv_tls_cert; /* the certificates; the keys are the key holder's */
+	char *sv_eid_cert, *sv_eid_trust;
 	struct eid_validator *sv_eid_validator; /* NULL when [eid] enabled = false */
 	struct app_keys *sv_app_keys; /* keys/app device side: sealing and at-rest keys */
 	struct app_requests *sv_app_requests; /* keys/app request side: background jobs */

@@ -14,6 +14,11 @@
 // (that is what non-dumpable means), and a child process that holds the
 // same keys through OpenSSL stands in as the proof that the search finds a
 // loaded key.  The control runs either way.
+// The TLS server keys too: the portal's (EC) and the eID origin's (RSA,
+// made here) sign each full handshake in the key holder; TLS 1.2 and 1.3
+// handshakes with each signature kind, an eID login with a card, the
+// portal's session tickets, and handshakes that fail cleanly while the
+// key holder does not answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -22,12 +27,13 @@ import { chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import tls from 'node:tls';
 import * as jose from 'jose';
 import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation, Agent,
   hiddenInputs } from './lib/harness.mjs';
 import { sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
-import { rrn, run } from './lib/eid.mjs';
+import { rrn, run, eidRp, eidCodeFlow, issueCard } from './lib/eid.mjs';
 import { registerSmartId, delta, bnToBytes, bnFromB64u, USES } from './lib/smartid.mjs';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -223,18 +229,22 @@ test('no private key is in the HTTP process; every one is in the key holder, whi
   }
 });
 
-test('a key holder that does not answer: 503 JSON within its timeout, then service again', async () => {
+test('a key holder that does not answer: 503 JSON and a failed TLS handshake within its timeout, then service again', async () => {
   const server = await startServer();
   try {
     const c = await server.client({});
     await loginAndVerify(server, c);
     const kh = keyHolderPid(server.proc.pid);
     const back = await loginWithTestKey(server, authorizeUrl(server, c));
+    const first = await handshake(server.port);
     process.kill(kh, 'SIGSTOP');
-    let t;
+    let t, failed, resumed;
     const t0 = Date.now();
     try {
-      t = await redeem(server, c, back.searchParams.get('code'));
+      // The token's signature and a new TLS handshake's both wait for
+      // the key holder; a resumed session (a portal ticket) needs none.
+      [t, failed, resumed] = await Promise.all([redeem(server, c, back.searchParams.get('code')),
+        handshake(server.port).then(() => null, (e) => e), handshake(server.port, { session: first.session })]);
       // Public keys stay served: they are this process's.
       assert.equal((await fetch(`${server.base}/jwks`)).status, 200);
     } finally {
@@ -245,9 +255,12 @@ test('a key holder that does not answer: 503 JSON within its timeout, then servi
     assert.match(t.type, /application\/json/);
     assert.equal(t.body.error, 'temporarily_unavailable');
     assert.ok(took >= KH_TIMEOUT_MS - 100, `answered after ${took} ms`);
-    // The late answer to the timed-out request is dropped; the next
-    // logins are signed and verify.
+    assert.ok(failed instanceof Error, 'the full handshake failed');
+    assert.deepEqual([resumed.reused, resumed.status], [true, 200], 'the resumed handshake');
+    // The late answers to the timed-out requests are dropped; the next
+    // logins are signed and verify, over new handshakes too.
     for (let i = 0; i < 3; i++) await loginAndVerify(server, c);
+    for (let i = 0; i < 3; i++) assert.equal((await handshake(server.port)).status, 200);
     assert.match(server.log(), /did not answer within/);
   } finally {
     await server.stop();
@@ -262,6 +275,9 @@ test('the key holder killed: sleuteld stops gracefully and exits 1 for its super
     await loginAndVerify(server, c);
     const kh = keyHolderPid(server.proc.pid);
     process.kill(kh, 'SIGKILL');
+    // A full TLS handshake now fails (its signature cannot be made, or
+    // the listener is already closed): an error, not a crash.
+    await assert.rejects(handshake(server.port));
     const res = await Promise.race([server.exited,
       new Promise((r) => setTimeout(() => r('still running'), 15000))]);
     stopped = res !== 'still running';
@@ -300,7 +316,7 @@ function chownTree(p, uid, gid) {
   }
 }
 
-test('started as root with [server] user: sleuteld after binding and the key holder before reading keys run as it', async () => {
+test('started as root with [server] user: sleuteld after binding and the key holder after reading the TLS keys run as it', async () => {
   assert.equal(process.getuid(), 0, 'this suite runs as root (it starts sleuteld as root)');
   const NOBODY = 65534;
   const inst = await initServer();
@@ -455,6 +471,133 @@ test('split-key server shares, the Smart-ID CA key and the OCSP/CRL signing keys
     } else {
       t.diagnostic('no CAP_SYS_PTRACE: the key holder is not read');
     }
+  } finally {
+    await server.stop();
+  }
+});
+
+// ---- the TLS server keys ----
+
+// One TLS handshake to 127.0.0.1:port, then GET /healthz on it: { proto,
+// reused, status, cert (the server's, DER), session (a ticket, for the
+// next) }.  Rejects when the handshake fails.
+function handshake(port, opts = {}) {
+  return new Promise((resolve, reject) => {
+    let session = null;
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...opts }, () => {
+      const got = { proto: s.getProtocol(), reused: s.isSessionReused(), cert: s.getPeerCertificate().raw };
+      let data = '';
+      s.on('data', (d) => { data += d; });
+      s.on('end', () => resolve({ ...got, status: Number(data.split(' ')[1]), session }));
+      s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    s.on('session', (x) => { session = x; });
+    s.on('error', reject);
+    s.setTimeout(10000, () => s.destroy(new Error('handshake timed out')));
+  });
+}
+
+// An installation whose eID origin has an RSA-2048 key and certificate of
+// its own (from the run's test CA): two listeners, two keys, both kinds of
+// signature.
+async function twoKeyInstallation() {
+  const inst = await initServer({ demo: true });
+  const ca = process.env.SLEUTEL_TEST_CA;
+  const key = path.join(inst.dir, 'tls', 'eid.key');
+  const cert = path.join(inst.dir, 'tls', 'eid.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-subj', '/CN=localhost', '-days', '2', '-CA', path.join(ca, 'ca.pem'), '-CAkey', path.join(ca, 'ca.key'),
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-addext', 'basicConstraints=critical,CA:FALSE']);
+  let ini = readFileSync(inst.configPath, 'utf8');
+  ini = iniSet(iniSet(ini, 'eid', 'tls_cert', cert), 'eid', 'tls_key', key);
+  writeFileSync(inst.configPath, ini);
+  return inst;
+}
+
+const derOf = (pemFile) => new crypto.X509Certificate(readFileSync(pemFile)).raw;
+
+test('the TLS keys are the key holder\'s: portal (EC) and eID (RSA, a card login) handshakes, TLS 1.2 and 1.3, portal tickets; neither key in sleuteld', async (t) => {
+  const server = await launchServer(await twoKeyInstallation());
+  const cardDir = mkdtempSync(path.join(tmpdir(), 'kh-tls-'));
+  try {
+    const portalCert = derOf(path.join(server.dir, 'tls', 'server.pem'));
+    const eidCert = derOf(path.join(server.dir, 'tls', 'eid.pem'));
+    // Each signature kind GnuTLS asks the key holder for, by the
+    // signature algorithms the client allows.
+    const cases = [
+      [server.port, 'TLSv1.3', 'ecdsa_secp256r1_sha256', portalCert],
+      [server.port, 'TLSv1.2', 'ecdsa_secp256r1_sha256', portalCert],
+      [server.port, 'TLSv1.2', 'ECDSA+SHA384', portalCert],
+      [server.eidPort, 'TLSv1.3', 'rsa_pss_rsae_sha256', eidCert],
+      [server.eidPort, 'TLSv1.2', 'rsa_pkcs1_sha256', eidCert],
+      [server.eidPort, 'TLSv1.2', 'rsa_pss_rsae_sha384', eidCert],
+    ];
+    for (const [port, version, sigalgs, cert] of cases) {
+      const h = await handshake(port, { minVersion: version, maxVersion: version, sigalgs });
+      assert.equal(h.proto, version, `${version} ${sigalgs}`);
+      assert.ok(h.cert.equals(cert), `the listener's own certificate (${sigalgs})`);
+      assert.ok(h.status > 0, `an HTTP answer after ${version} ${sigalgs}`);
+    }
+    // The portal resumes (its tickets): no signature needed.  The eID
+    // origin does not: each card login is a full handshake.
+    for (const version of ['TLSv1.3', 'TLSv1.2']) {
+      const first = await handshake(server.port, { maxVersion: version });
+      assert.ok(first.session, `a ${version} session to resume`);
+      const again = await handshake(server.port, { maxVersion: version, session: first.session });
+      assert.deepEqual([again.reused, again.status], [true, 200], `${version} resumed`);
+    }
+    assert.equal((await handshake(server.eidPort, { minVersion: 'TLSv1.3' })).session, null, 'no eID ticket');
+    const eidFirst = await handshake(server.eidPort, { maxVersion: 'TLSv1.2' });
+    assert.ok(eidFirst.session, 'a TLS 1.2 session id');
+    const eidAgain = await handshake(server.eidPort, { maxVersion: 'TLSv1.2', session: eidFirst.session });
+    assert.equal(eidAgain.reused, false, 'the eID origin does not resume');
+    // A card login: the eID origin's handshake asks for the card's
+    // certificate, and the key holder signs the server's side.
+    const card = await issueCard(server.pkiDir, cardDir, { name: 'Jan Peeters', rrn: '85073003328' });
+    const { claims } = await eidCodeFlow(server, await eidRp(server), card.args);
+    assert.deepEqual(claims.amr, ['eid']);
+
+    const files = ['server.key', 'eid.key'];
+    const keys = privateKeys(server.dir, 'tls', '.key').filter((k) => files.includes(k.file));
+    assert.deepEqual(keys.map((k) => `${k.file} ${k.kty}`).sort(), ['eid.key RSA', 'server.key EC']);
+    const http = keysInMemory(server.proc.pid, keys);
+    assert.ok(http.scanned > 1 << 20, `scanned ${http.scanned} bytes of sleuteld`);
+    assert.deepEqual([...http.found], [], 'TLS private keys in the HTTP process');
+    const child = await keyLoadingChild(keys, server.dir, 'tls');
+    try {
+      assert.deepEqual([...keysInMemory(child.pid, keys).found].sort(), files.sort(), 'the search finds loaded keys');
+    } finally {
+      child.kill('SIGKILL');
+    }
+    if (hasPtraceCap()) {
+      const holder = keysInMemory(keyHolderPid(server.proc.pid), keys);
+      assert.deepEqual([...holder.found].sort(), files.sort(), 'both TLS keys are in the key holder');
+    } else {
+      t.diagnostic('no CAP_SYS_PTRACE: the key holder is not read');
+    }
+  } finally {
+    rmSync(cardDir, { recursive: true, force: true });
+    await server.stop();
+  }
+});
+
+test('a PKI made before the Smart-ID CA: the key holder makes it at the first registration; the root key stays out of sleuteld', async () => {
+  const inst = await initServer({ demo: true, config: { smartid: { key_bits: 1024 } } });
+  const pki = path.join(inst.dir, 'pki');
+  for (const f of ['smartid-ca.pem', 'smartid-ca.key', 'smartid-ocsp.pem', 'smartid-ocsp.key']) rmSync(path.join(pki, f));
+  const server = await launchServer(inst);
+  try {
+    const phone = await registerSmartId(server, { given: 'Bart', family: 'Claes', rrn: rrn('790315', 211) });
+    // Made, by the key holder (the root key signed its certificate), and
+    // it issued the phone's certificates.
+    const ca = new crypto.X509Certificate(readFileSync(path.join(pki, 'smartid-ca.pem')));
+    assert.ok(ca.verify(new crypto.X509Certificate(readFileSync(path.join(pki, 'root.pem'))).publicKey));
+    for (const use of USES) assert.ok(new crypto.X509Certificate(phone.certificates[use]).verify(ca.publicKey), use);
+    const keys = privateKeys(server.dir, 'pki', '.key').filter((k) => /^(root|smartid-ca|smartid-ocsp)\.key$/.test(k.file));
+    assert.equal(keys.length, 3);
+    const http = keysInMemory(server.proc.pid, keys);
+    assert.ok(http.scanned > 1 << 20);
+    assert.deepEqual([...http.found], [], 'the root key or the new CA keys in the HTTP process');
   } finally {
     await server.stop();
   }

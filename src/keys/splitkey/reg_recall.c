@@ -232,7 +232,8 @@ static int
 finish_certs(struct server *srv, struct recall *keys, struct finish *f, struct sl_err *err)
 {
 	EVP_PKEY *auth = sk_public_key(&keys[0].rc_key, err), *sign = sk_public_key(&keys[1].rc_key, err);
-	struct pki_signer kh = { keyholder_pki_sign, srv->sv_kh }; /* the CA key is the key holder's */
+	struct pki_signer kh = { keyholder_pki_sign, srv->sv_kh,
+		keyholder_pki_smartid_ca }; /* the CA keys, and the root's, are the key holder's */
 	struct pki_smartid_opts o = { .so_signer = &kh,
 		.so_given = f->fi_person.p_given_name,
 		.so_family = f->fi_person.p_family_name,
