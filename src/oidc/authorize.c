@@ -11,6 +11,14 @@
  * A FAPI 2.0 client (profile fapi2) must push its request (PAR) and send
  * only client_id and request_uri here.  dpop_jkt (RFC 9449 §10) binds the
  * code to a DPoP key; a pushed request carries it from /par.
+ *
+ * A request_uri is one-time use at the point of authorization, not of
+ * the visit (RFC 9126 §4 and §7.3; FAPI 2.0 §5.3.2.2 note 3): the first
+ * visit claims it for the pending request it starts (recorded once, as
+ * the push's context).  A later visit, a reload or the back button, by
+ * the browser of that request goes back to its login while it is still
+ * waiting; any other visit, and every visit once the login finished (a
+ * code or an error went back) or the push expired, is invalid_request_uri.
  */
 #include <stdlib.h>
 
@@ -54,33 +62,93 @@ authz_fail(struct server *srv, struct http_request *rq, const struct authz_error
 		oidc_error_page(srv, rq, ae->ae_status, ae->ae_error, ae->ae_desc);
 }
 
-/* PAR: the request_uri names parameters pushed earlier by this client. */
+#define PAR_UNUSABLE "the request_uri is unknown, used or expired"
+
+/* PAR: the request_uri names parameters pushed earlier by this client.
+ * The push stays in *par (store_authreq_clear) to be claimed or resumed. */
 static json_t *
-params_from_par(struct server *srv, json_t *in, struct store_client *client, struct authz_error *ae)
+params_from_par(
+	struct server *srv, json_t *in, struct store_client *client, struct authz_error *ae, struct store_authreq *par)
 {
 	const char *uri = params_str(in, "request_uri");
 	const char *client_id = params_str(in, "client_id");
-	struct store_authreq ar;
 	json_t *params = NULL;
 
 	memset(ae, 0, sizeof(*ae));
+	memset(par, 0, sizeof(*par));
 	ae->ae_status = 400;
 	ae->ae_error = "invalid_request_uri";
-	ae->ae_desc = "the request_uri is unknown, used or expired";
+	ae->ae_desc = PAR_UNUSABLE;
 	if (strncmp(uri, OIDC_PAR_URN, strlen(OIDC_PAR_URN)) != 0 || client_id == NULL)
 		return NULL;
-	if (store_authreq_take(srv->sv_store, uri + strlen(OIDC_PAR_URN), &ar) != SL_OK)
+	if (store_authreq_get(srv->sv_store, uri + strlen(OIDC_PAR_URN), par) != SL_OK)
 		return NULL;
-	if (strcmp(ar.ar_kind, "par") == 0 && strcmp(ar.ar_client_id, client_id) == 0 &&
+	if (strcmp(par->ar_kind, "par") == 0 && strcmp(par->ar_client_id, client_id) == 0 &&
 		store_client_get(srv->sv_store, client_id, client) == SL_OK)
-		params = json_loads(ar.ar_params, 0, NULL);
-	store_authreq_clear(&ar);
+		params = json_loads(par->ar_params, 0, NULL);
 	if (params != NULL) {
 		ae->ae_redirect = true;
 		ae->ae_redirect_uri = params_str(params, "redirect_uri");
 		ae->ae_state = params_str(params, "state");
 	}
 	return params;
+}
+
+/* A visit after the first: back to the claiming request's login when
+ * this is its browser and it still waits for a key; refused otherwise.
+ * `claim` is the push's context, {"request": id or null}. */
+static void
+par_resume(struct server *srv, struct http_request *rq, const char *claim)
+{
+	json_t *c = json_loads(claim, 0, NULL);
+	const char *req_id = json_string_value(json_object_get(c, "request"));
+	struct store_authreq ar;
+	char *browser = browser_binding(srv, rq, false), loc[128];
+	bool waiting = false;
+
+	memset(&ar, 0, sizeof(ar));
+	if (req_id != NULL && strlen(req_id) < 64 && store_authreq_get(srv->sv_store, req_id, &ar) == SL_OK)
+		waiting = strcmp(ar.ar_kind, "authorize") == 0 && ar.ar_status != NULL &&
+			  strcmp(ar.ar_status, "pending") == 0 && sl_ct_streq(ar.ar_browser, browser);
+	if (waiting) {
+		snprintf(loc, sizeof(loc), "/login?req=%s", req_id);
+		http_send_redirect(rq, 303, loc);
+	} else {
+		oidc_error_page(srv, rq, 400, "invalid_request_uri", PAR_UNUSABLE);
+	}
+	store_authreq_clear(&ar);
+	free(browser);
+	json_decref(c);
+}
+
+/* Claim push `par_id` for pending request `req_id` (NULL: the visit ends
+ * at once, with a code or an error).  The context is set once, so of two
+ * first visits at once one wins; the other is answered as a later visit
+ * and SL_ECONFLICT returned.  SL_OK: this visit owns the request_uri. */
+static int
+par_claim(struct server *srv, struct http_request *rq, const char *par_id, const char *req_id)
+{
+	struct store_authreq par;
+	json_t *c = json_object();
+	char *claim;
+	int rc = SL_ENOMEM;
+
+	json_object_set_new(c, "request", req_id != NULL ? json_string(req_id) : json_null());
+	claim = json_dumps(c, JSON_COMPACT);
+	json_decref(c);
+	memset(&par, 0, sizeof(par));
+	if (claim != NULL && (rc = store_authreq_set_context(srv->sv_store, par_id, claim)) == SL_OK &&
+		(rc = store_authreq_get(srv->sv_store, par_id, &par)) == SL_OK)
+		rc = par.ar_context != NULL && strcmp(par.ar_context, claim) == 0 ? SL_OK : SL_ECONFLICT;
+	if (rc == SL_ECONFLICT)
+		par_resume(srv, rq, par.ar_context);
+	else if (rc == SL_ENOTFOUND) /* expired meanwhile */
+		oidc_error_page(srv, rq, 400, "invalid_request_uri", PAR_UNUSABLE);
+	else if (rc != SL_OK)
+		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
+	store_authreq_clear(&par);
+	free(claim);
+	return rc;
 }
 
 /* FAPI 2.0 §5.3.2.2: a pushed request's parameters come from the push
@@ -210,12 +278,14 @@ pending_put(struct server *srv, struct http_request *rq, const struct store_clie
  * to the consent page with the session's login already recorded. */
 static void
 start_pending(struct server *srv, struct http_request *rq, const struct store_client *client, json_t *params,
-	const struct store_session *ses)
+	const struct store_session *ses, const char *par_id)
 {
 	char *id = NULL, loc[128];
 
 	if (pending_put(srv, rq, client, params, ses, &id) != SL_OK) {
 		oidc_error_page(srv, rq, 503, "temporarily_unavailable", NULL);
+	} else if (par_id != NULL && par_claim(srv, rq, par_id, id) != SL_OK) {
+		store_authreq_delete(srv->sv_store, id); /* another visit's request goes on */
 	} else if (ses != NULL) {
 		consent_ask(srv, rq, id);
 	} else {
@@ -263,7 +333,7 @@ answer_by_session(struct server *srv, struct http_request *rq, const struct stor
 		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
 			"consent_required", "the person has not agreed to share the data asked for");
 	} else {
-		start_pending(srv, rq, client, params, ses);
+		start_pending(srv, rq, client, params, ses, NULL);
 	}
 }
 
@@ -274,11 +344,13 @@ oidc_authorize(void *ctx, struct http_request *rq)
 	struct store_client client;
 	struct store_session ses;
 	struct authz_error ae;
-	const char *repeated, *prompt;
+	struct store_authreq par;
+	const char *repeated, *prompt, *par_id = NULL;
 	json_t *in, *params = NULL;
 	bool have_session;
 
 	memset(&client, 0, sizeof(client));
+	memset(&par, 0, sizeof(par));
 	in = params_collect(rq, &repeated);
 	if (in == NULL) {
 		oidc_error_page(srv, rq, 400, "invalid_request", "a parameter was given more than once");
@@ -286,7 +358,7 @@ oidc_authorize(void *ctx, struct http_request *rq)
 	}
 	if (params_str(in, "request_uri") != NULL &&
 		strncmp(params_str(in, "request_uri"), OIDC_PAR_URN, strlen(OIDC_PAR_URN)) == 0) {
-		params = params_from_par(srv, in, &client, &ae);
+		params = params_from_par(srv, in, &client, &ae, &par);
 		if (params == NULL)
 			goto fail;
 		if (client_is_fapi2(&client) && !only_par_params(in)) {
@@ -295,6 +367,11 @@ oidc_authorize(void *ctx, struct http_request *rq)
 				"a FAPI 2.0 client sends only client_id and request_uri here: the rest goes to /par";
 			goto fail;
 		}
+		if (par.ar_context != NULL) {
+			par_resume(srv, rq, par.ar_context);
+			goto done;
+		}
+		par_id = par.ar_id;
 	} else if (params_client(srv, in, &client, &ae) != SL_OK) {
 		goto fail;
 	} else {
@@ -307,22 +384,23 @@ oidc_authorize(void *ctx, struct http_request *rq)
 	prompt = params_str(params, "prompt");
 	have_session = session_current(srv, rq, &ses) == SL_OK;
 	if (have_session && session_satisfies(srv, params, &client, &ses)) {
-		answer_by_session(srv, rq, &client, params, &ses);
+		if (par_id == NULL || par_claim(srv, rq, par_id, NULL) == SL_OK)
+			answer_by_session(srv, rq, &client, params, &ses);
 	} else if (prompt != NULL && strcmp(prompt, "none") == 0) {
-		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
-			params_str(params, "authorization_details") ? "interaction_required" : "login_required",
-			"the person must log in");
+		if (par_id == NULL || par_claim(srv, rq, par_id, NULL) == SL_OK)
+			oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), params_str(params, "state"),
+				params_str(params, "authorization_details") ? "interaction_required" : "login_required",
+				"the person must log in");
 	} else {
-		start_pending(srv, rq, &client, params, NULL);
+		start_pending(srv, rq, &client, params, NULL, par_id);
 	}
 	if (have_session)
 		store_session_clear(&ses);
-	json_decref(params);
-	json_decref(in);
-	store_client_clear(&client);
-	return;
+	goto done;
 fail:
 	authz_fail(srv, rq, &ae);
+done:
+	store_authreq_clear(&par);
 	json_decref(params);
 	json_decref(in);
 	store_client_clear(&client);

@@ -7,7 +7,8 @@
  * phone number (login_hint).  A CIBA record (auth_req_id) and an app
  * request linked to it are stored; the phone answers through the device
  * API, which calls oidc_ciba_finished(): the outcome is copied onto the
- * CIBA record and, in ping mode, the RP is told to come and fetch it.  The
+ * CIBA record and, in ping mode, the RP is told to come and fetch it (a
+ * poll of a pending record copies it as well: see ciba_grant).  The
  * RP then redeems auth_req_id once at the token endpoint
  * (urn:openid:params:grant-type:ciba); polled faster than `interval` it is
  * told slow_down.
@@ -274,6 +275,20 @@ ciba_grant(struct server *srv, struct http_request *rq, const struct store_clien
 	if (id == NULL || strlen(id) > 64 || store_ciba_get(srv->sv_store, id, &cb) != SL_OK) {
 		http_send_oauth_error(rq, 400, "invalid_grant", "unknown auth_req_id");
 		return;
+	}
+	/* The phone's answer is copied here after its own transaction
+	 * (oidc_ciba_finished, called by the device API once the answer is
+	 * stored): a crash between the two would leave the record pending
+	 * behind an answered app request, which no one can answer again.  The
+	 * app request is the answer's record, so a pending record takes its
+	 * outcome first (idempotent, as on the device API's path). */
+	if (strcmp(cb.cb_status, "pending") == 0 && strcmp(cb.cb_client_id, c->cl_id) == 0) {
+		oidc_ciba_finished(srv, id);
+		store_ciba_clear(&cb);
+		if (store_ciba_get(srv->sv_store, id, &cb) != SL_OK) {
+			http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+			return;
+		}
 	}
 	if (strcmp(cb.cb_client_id, c->cl_id) != 0)
 		http_send_oauth_error(rq, 400, "invalid_grant", "the auth_req_id was issued to another client");

@@ -1,8 +1,8 @@
 /*
  * par.c — pushed authorization requests (RFC 9126).  The client sends the
  * parameters over its authenticated back channel; they are validated as
- * at the authorization endpoint and kept under a single-use request_uri
- * that lives par_lifetime seconds.
+ * at the authorization endpoint and kept under a request_uri that lives
+ * par_lifetime seconds (its one-time use at /authorize: authorize.c).
  *
  * DPoP (RFC 9449 §10.1): a proof sent with the push binds the code to its
  * key, as a dpop_jkt parameter does; when both come they must agree.

@@ -94,7 +94,9 @@ struct store_authreq {
 	char *ar_amr;
 	int64_t ar_auth_time;
 	/* JSON {"browser","os","network"} of the browser that started the
-	 * login (store_authreq_set_context), or NULL. */
+	 * login (store_authreq_set_context), or NULL.  On a PAR entry, the
+	 * visit that took its request_uri: {"request": the pending request's
+	 * id, or null} (src/oidc/authorize.c). */
 	char *ar_context;
 };
 
@@ -243,7 +245,7 @@ int store_login_complete_consent(
 /* The same with the request's client, read together (one snapshot);
  * SL_ENOTFOUND when either is gone. */
 int store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client);
-/* Get and delete in one step (PAR request_uri is single-use). */
+/* Get and delete in one step. */
 int store_authreq_take(struct store *st, const char *id, struct store_authreq *out);
 /* Delete a request once: SL_ENOTFOUND when it was already gone, so of two
  * answers at once (a double submit) only one goes on. */

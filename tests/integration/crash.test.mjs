@@ -14,13 +14,15 @@
 // The load: test-key logins through the consent page (code + token
 // exchange, then refreshes), refreshes of earlier grants, app enrolments
 // through the device API (a JS phone, lib/phone.mjs) and app logins the
-// phone approves.  Each round kills at a moment drawn from a seeded PRNG
+// phone approves; in the `ciba` round, CIBA requests (poll mode) the phone
+// approves and the RP redeems.  Each round kills at a moment drawn from a seeded PRNG
 // (one generator per round): after a random delay; after a while of
 // refreshes of every free grant; when the first of a burst of code
 // exchanges is answered; or in (PostgreSQL) or just after (SQLite) a stall
 // of the store that holds a burst of app answers or enrolment finishes at
-// their writes — so that kills land inside requests, between the writes
-// of one answer.  CRASH_SEED=<n> replays a run's kill moments (the seed is
+// their writes, or (`ciba`) the CIBA table while a burst of the phone's
+// CIBA answers commit and wait to be copied to it — so that kills land
+// inside requests, between the writes of one answer.  CRASH_SEED=<n> replays a run's kill moments (the seed is
 // printed with a failure); CRASH_KILLS=<n> sets the number of kills (6).
 // docs/crash-safety.md says what is durable when and what this found.
 import { test, after } from 'node:test';
@@ -34,7 +36,9 @@ import { Phone, smsGateway } from './lib/phone.mjs';
 
 const SEED = process.env.CRASH_SEED ? Number(process.env.CRASH_SEED) >>> 0 : crypto.randomInt(2 ** 31);
 const KILLS = Number(process.env.CRASH_KILLS || 6);
-const MODES = ['time', 'finish', 'refresh', 'exchange', 'answer', 'time'];
+// (`ciba` kills at a random moment of the mixed load as well, as `time` does)
+const MODES = ['time', 'finish', 'refresh', 'exchange', 'answer', 'ciba'];
+const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
 
 // mulberry32: a small seeded PRNG, enough to replay the kill moments.
 function prng(seed) {
@@ -59,6 +63,7 @@ let inst;
 let server;
 let gw;
 let client;
+let cibaClient; // poll mode
 
 after(async () => {
   if (server && server.proc.exitCode === null && server.proc.signalCode === null) {
@@ -111,7 +116,8 @@ const L = {
   phones: [], // enrolled (finish acknowledged): usable for app logins
   enrolling: [], // SMS code accepted, not finished: { phone, sms, person, finishSent }
   answers: [], // { phone, rq, code, agent, req, acked, finished, rrn }
-  counts: { logins: 0, refreshes: 0, enrolments: 0, appLogins: 0, cut: 0 },
+  ciba: [], // { phone, id, rq, acked (the phone's answer), pollSent, redeemed, at }
+  counts: { logins: 0, refreshes: 0, enrolments: 0, appLogins: 0, ciba: 0, cut: 0 },
   inFlight: {}, // requests cut off by a kill, by kind
 };
 
@@ -343,6 +349,44 @@ async function appWorker(slot) {
   }
 }
 
+// A CIBA request for `phone` (poll mode), up to the phone having it.
+async function cibaPrepare(phone) {
+  const binding = `Crash order ${uniq()}`;
+  const r = await step('bcauthorize', () => tokenRequest(server, { scope: 'openid', login_hint: phone.number,
+    binding_message: binding }, { basic: [cibaClient.client_id, cibaClient.client_secret], endpoint: '/bc-authorize' }));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const ch = await step('channel', () => phone.call('GET', '/requests'));
+  assert.equal(ch.status, 200);
+  const rq = ch.body.requests.find((x) => x.display_text.includes(binding));
+  assert.ok(rq, 'the CIBA request is on the channel');
+  const c = { phone, id: r.body.auth_req_id, rq, acked: false, pollSent: false, redeemed: false };
+  L.ciba.push(c);
+  return c;
+}
+
+// The RP's token request for a CIBA request (ciba interval 1 s: a poll
+// within it is told slow_down, and tries again).
+async function cibaPoll(c) {
+  for (let i = 0; ; i++) {
+    const r = await tokenRequest(server, { grant_type: CIBA_GRANT, auth_req_id: c.id },
+      { basic: [cibaClient.client_id, cibaClient.client_secret] });
+    if (r.body?.error !== 'slow_down' || i === 3) return r;
+    await sleep(1100);
+  }
+}
+
+// The phone approves; the RP redeems the auth_req_id.
+async function cibaAnswer(c) {
+  const r = await step('cibaanswer', () => c.phone.answer(c.rq, { code: c.rq.codes[0] }));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  c.acked = true;
+  const t = await step('cibatoken', () => { c.pollSent = true; return cibaPoll(c); });
+  assert.equal(t.status, 200, `the CIBA token after the phone's approval: ${JSON.stringify(t.body)}`);
+  Object.assign(c, { redeemed: true, at: t.body.access_token });
+  L.counts.ciba++;
+  c.phone.busy = false;
+}
+
 // Another session holds a lock of the store for a while, as a long
 // operator query would: under PostgreSQL on the audit table (SHARE:
 // nothing is appended to it, all else goes on), under SQLite the write
@@ -405,6 +449,9 @@ async function burstWorker(mode, delay) {
   } else if (mode === 'answer') {
     const as = await Promise.all(free(L.phones, BURST).map(appPrepare));
     jobs = as.map((a) => () => appAnswer(a));
+  } else if (mode === 'ciba') {
+    const cs = await Promise.all(free(L.phones, BURST).map(cibaPrepare));
+    jobs = cs.map((c) => () => cibaAnswer(c));
   }
   const burst = jobs.length;
   // every free grant refreshed again and again until the kill, so that
@@ -412,12 +459,14 @@ async function burstWorker(mode, delay) {
   for (const g of free(L.grants.filter((x) => x.state === 'clean'), 15)) {
     jobs.push(async () => { for (;;) await doRefresh(g); });
   }
-  if (mode === 'answer' || mode === 'finish') {
+  if (mode === 'answer' || mode === 'finish' || mode === 'ciba') {
     // The store stalls while the burst arrives: the requests pile up at
     // their writes.  Under PostgreSQL the kill comes in the stall (each
-    // request waits at its audit row, after what it wrote before);
-    // under SQLite once it ends, while they drain through the write lock.
-    const stall = await stallStore();
+    // request waits at its audit row, after what it wrote before; a CIBA
+    // answer, committed with its audit row, waits at its copy to the
+    // CIBA record); under SQLite once it ends, while they drain through
+    // the write lock.
+    const stall = await stallStore(mode === 'ciba' ? 'ciba_requests' : 'audit');
     let all;
     try {
       all = Promise.allSettled(jobs.map((j) => j()));
@@ -521,6 +570,10 @@ async function checkStore() {
     ['an account whose enrolment is not in the audit trail',
       "SELECT a.id AS x FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM audit u WHERE u.event = 'app.enroll'" +
       " AND u.result = 'ok' AND u.person_id = a.person_id)"],
+    // the phone's answer is copied to its CIBA record, never ahead of it
+    ['a CIBA request approved whose app request is not',
+      "SELECT c.id AS x FROM ciba_requests c JOIN app_requests q ON q.id = c.apprq_id" +
+      " WHERE c.status IN ('approved', 'redeemed') AND q.status <> 'approved'"],
     ['an app answer approved that is not in the audit trail',
       "SELECT q.id AS x FROM app_requests q WHERE q.status = 'approved' AND NOT EXISTS" +
       " (SELECT 1 FROM audit u WHERE u.key = 'app' AND u.result = 'ok' AND u.detail = q.id)"],
@@ -651,6 +704,30 @@ async function checkLedger() {
       L.logins.push({ rrn: a.phone.rrn });
     }
   }));
+  // CIBA: an approval the phone was told of gives the RP its tokens (the
+  // answer is not lost between its transaction and its copy to the CIBA
+  // record); a redeemed auth_req_id stays redeemed.
+  await Promise.all(L.ciba.splice(0).map(async (c) => {
+    if (c.redeemed) {
+      const r = await cibaPoll(c);
+      assert.equal(r.body.error, 'invalid_grant', `a redeemed auth_req_id after the restart: ${JSON.stringify(r.body)}`);
+      assert.equal(await userinfo(c.at), 200, 'an acknowledged CIBA access token works');
+      return;
+    }
+    const a = await c.phone.answer(c.rq, { code: c.rq.codes[0] });
+    if (c.acked) assert.equal(a.status, 409, `an answered CIBA request after the restart: ${JSON.stringify(a.body)}`);
+    else assert.ok(a.status === 200 || a.status === 409, JSON.stringify(a.body));
+    const r = await cibaPoll(c);
+    if (c.pollSent && r.status === 400) {
+      // the token request cut off may have redeemed it
+      assert.equal(r.body.error, 'invalid_grant', JSON.stringify(r.body));
+      return;
+    }
+    assert.equal(r.status, 200, `the tokens of a CIBA request the phone answered (${c.acked ? 'acknowledged' : 'in doubt'}),` +
+      ` after the restart: ${JSON.stringify(r.body)}`);
+    assert.equal(await userinfo(r.body.access_token), 200);
+    L.counts.ciba++;
+  }));
 }
 
 test(`SIGKILL ${KILLS} times under load (${ENGINE}): acknowledged writes stay, nothing half, nothing back`, async (t) => {
@@ -660,6 +737,7 @@ test(`SIGKILL ${KILLS} times under load (${ENGINE}): acknowledged writes stay, n
     config: {
       sms: { driver: 'webhook', webhook_url: gw.url },
       app: { rate_phone: 1000, rate_ip: 1000, poll_timeout: 2, max_pending: 5 },
+      ciba: { interval: 1 },
       server: { threads: 4 },
     },
   });
@@ -667,6 +745,8 @@ test(`SIGKILL ${KILLS} times under load (${ENGINE}): acknowledged writes stay, n
   try {
     server = await launchServer(inst, { owner: false });
     client = await server.client({ redirectUris: [RP_CB], scopes: 'openid profile offline_access' });
+    cibaClient = JSON.parse(await server.cli('client', 'add', '--name', 'Crash bank', '--redirect-uri', RP_CB, '--json',
+      '--ciba-mode', 'poll'));
     for (let n = 0; n < KILLS; n++) {
       const t1 = Date.now();
       const r = await loadRound(n);
@@ -689,6 +769,6 @@ test(`SIGKILL ${KILLS} times under load (${ENGINE}): acknowledged writes stay, n
   t.diagnostic(`seed ${SEED}, ${((Date.now() - t0) / 1000).toFixed(1)} s, ${JSON.stringify(L.counts)}, ` +
     `cut off in flight ${JSON.stringify(L.inFlight)}, ` +
     `grants ${L.grants.length}, phones ${L.phones.length}, rounds ${JSON.stringify(rounds)}`);
-  assert.ok(L.counts.logins > 0 && L.counts.refreshes > 0 && L.counts.enrolments > 0 && L.counts.appLogins > 0,
-    `every kind of write was acknowledged: ${JSON.stringify(L.counts)}`);
+  assert.ok(L.counts.logins > 0 && L.counts.refreshes > 0 && L.counts.enrolments > 0 && L.counts.appLogins > 0 &&
+    (L.counts.ciba > 0 || KILLS < MODES.length), `every kind of write was acknowledged: ${JSON.stringify(L.counts)}`);
 });

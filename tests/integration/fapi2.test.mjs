@@ -13,8 +13,8 @@ import path from 'node:path';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
-import { RP_CB, sleep, authorizeOnce, browse, assertErrorRedirect, assertErrorPage, verifyIdToken } from './lib/flows.mjs';
-import { fapiClient, dpopKey, fapiParams, fapiCode, fapiFlow, rawPost, userinfo } from './lib/fapi2.mjs';
+import { RP_CB, sleep, authorizeOnce, browse, completeLogin, assertCodeResponse, assertErrorRedirect, assertErrorPage, verifyIdToken } from './lib/flows.mjs';
+import { fapiClient, dpopKey, fapiParams, fapiCode, fapiFlow, rawPost, userinfo, redeem, serverNonce } from './lib/fapi2.mjs';
 
 let server;
 let dir;
@@ -27,10 +27,16 @@ before(async () => {
   expiring = { server: short };
   [server] = await Promise.all([startServer(), (async () => {
     const fc = await fapiClient(short, dir);
-    const { params } = await fapiParams();
-    const r = await rawPost(short, fc, '/par', params);
+    const [r, used] = await Promise.all([0, 1].map(async () => rawPost(short, fc, '/par', (await fapiParams()).params)));
     assert.equal(r.status, 201);
-    Object.assign(expiring, { fc, requestUri: r.body.request_uri, pushedAt: Date.now() });
+    assert.equal(used.status, 201);
+    // `used` is visited once now (the key choice shown, no login): its
+    // reload after the expiry must fail as well.
+    const agent = new Agent();
+    const url = `${short.base}/authorize?${new URLSearchParams({ client_id: fc.c.client_id, request_uri: used.body.request_uri })}`;
+    const first = await authorizeOnce(short, agent, url);
+    assert.equal(first.toLogin, true);
+    Object.assign(expiring, { fc, requestUri: r.body.request_uri, pushedAt: Date.now(), used: { agent, url, login: first.location.href } });
   })()]);
 });
 
@@ -42,9 +48,9 @@ after(async () => {
 
 // A pushed request of `fc` with these parameters; its request_uri.
 async function push(fc, extra = {}) {
-  const { params } = await fapiParams(extra);
+  const { params, verifier } = await fapiParams(extra);
   const r = await rawPost(server, fc, '/par', params);
-  return { ...r, params };
+  return { ...r, params, verifier };
 }
 
 function authorizeUrl(fc, requestUri, extra = {}) {
@@ -209,19 +215,37 @@ for (const [mod, rt] of [['code-idtoken', 'code id_token'], ['token', 'token']])
   });
 }
 
+// A refused request_uri: invalid_request_uri's page (its title) and reason.
+async function assertUnusable(res) {
+  const html = await assertErrorPage(res, 400);
+  assert.match(html, /<h1>Deze aanmeldlink is verlopen<\/h1>/);
+  assert.match(html, /request_uri is unknown, used or expired/);
+}
+
 test('fapi2-security-profile-final-par-ensure-reused-request-uri-prior-to-auth-completion-succeeds', async () => {
-  // sleutel's request_uri is single-use (RFC 9126 §4 allows it): a second
-  // visit, even before the login finished, is refused with a page.  The
-  // first visit's login still completes.
+  // The request_uri is one-time use at the point of authorization (FAPI
+  // 2.0 §5.3.2.2 note 3): a second visit by the same browser before the
+  // login finished (a reload, the back button) goes back to the same
+  // login, which then completes; the code is redeemed with the push's PKCE.
   const fc = await fapiClient(server, dir);
   const r = await push(fc);
   const agent = new Agent();
   const first = await authorizeOnce(server, agent, authorizeUrl(fc, r.body.request_uri));
   assert.equal(first.toLogin, true);
-  const again = await agent.get(authorizeUrl(fc, r.body.request_uri));
-  await assertErrorPage(again, 400);
-  const { back } = await browse(server, new Agent(), authorizeUrl(fc, (await push(fc)).body.request_uri));
-  assert.ok(back.searchParams.get('code'));
+  for (let i = 0; i < 2; i++) {
+    const again = await authorizeOnce(server, agent, authorizeUrl(fc, r.body.request_uri));
+    assert.equal(again.res.status, 303);
+    assert.equal(again.location.href, first.location.href, 'the same pending login, not a new one');
+  }
+  // Another browser with the captured request_uri meanwhile (RFC 9126 §7.3): refused.
+  await assertUnusable(await new Agent().get(authorizeUrl(fc, r.body.request_uri)));
+  const back = await completeLogin(server, agent, first.location);
+  assertCodeResponse(server, back, r.params.state);
+  const key = await dpopKey();
+  const t = await redeem(server, fc, { code: back.searchParams.get('code'), verifier: r.verifier },
+    { key, nonce: await serverNonce(server, fc, key) });
+  assert.equal(t.status, 200, JSON.stringify(t.body));
+  assert.equal(t.body.token_type, 'DPoP');
 });
 
 test('fapi2-security-profile-final-par-attempt-reuse-request_uri', async () => {
@@ -229,10 +253,41 @@ test('fapi2-security-profile-final-par-attempt-reuse-request_uri', async () => {
   const f = await fapiFlow(server, fc.config);
   assert.ok(f.tokens.access_token);
   const r = await push(fc);
-  await browse(server, new Agent(), authorizeUrl(fc, r.body.request_uri));
-  const res = await new Agent().get(authorizeUrl(fc, r.body.request_uri));
-  const html = await assertErrorPage(res, 400);
-  assert.match(html, /request_uri is unknown, used or expired/);
+  const agent = new Agent();
+  const { back } = await browse(server, agent, authorizeUrl(fc, r.body.request_uri));
+  assert.ok(back.searchParams.get('code'));
+  // After the code: refused for the browser that logged in (it has an SSO
+  // session now, which must not answer a used request_uri) and any other.
+  await assertUnusable(await agent.get(authorizeUrl(fc, r.body.request_uri)));
+  await assertUnusable(await new Agent().get(authorizeUrl(fc, r.body.request_uri)));
+  // A login that ended in a refusal (cancel on the key choice) uses the request_uri up as well.
+  const d = await push(fc);
+  const da = new Agent();
+  const a = await authorizeOnce(server, da, authorizeUrl(fc, d.body.request_uri));
+  assert.equal(a.toLogin, true);
+  const hidden = hiddenInputs(await (await da.get(a.location.href)).text());
+  assertErrorRedirect(server, await da.post(`${server.base}/login/cancel`, hidden), { error: 'access_denied', state: d.params.state });
+  await assertUnusable(await da.get(authorizeUrl(fc, d.body.request_uri)));
+  // With an SSO session the first visit answers at once; a second one is refused.
+  const s = await push(fc);
+  const sso = await authorizeOnce(server, agent, authorizeUrl(fc, s.body.request_uri));
+  assert.equal(sso.toLogin, false);
+  await assertUnusable(await agent.get(authorizeUrl(fc, s.body.request_uri)));
+});
+
+test('PAR: of first visits at once by different browsers, one takes the request_uri', async () => {
+  const fc = await fapiClient(server, dir);
+  const r = await push(fc);
+  const visits = await Promise.all(Array.from({ length: 6 }, async () => {
+    const agent = new Agent();
+    return { agent, v: await authorizeOnce(server, agent, authorizeUrl(fc, r.body.request_uri)) };
+  }));
+  const won = visits.filter((x) => x.v.toLogin);
+  assert.equal(won.length, 1, `visits: ${visits.map((x) => x.v.res.status).join(',')}`);
+  for (const x of visits) if (!x.v.toLogin) await assertUnusable(x.v.res);
+  // The winner's login completes.
+  const back = await completeLogin(server, won[0].agent, won[0].v.location);
+  assertCodeResponse(server, back, r.params.state);
 });
 
 test('fapi2-security-profile-final-par-attempt-to-use-request_uri-for-different-client', async () => {
@@ -251,8 +306,12 @@ test('fapi2-security-profile-final-par-attempt-to-use-expired-request_uri', asyn
   const wait = pushedAt + (PAR_LIFETIME + 1.5) * 1000 - Date.now();
   if (wait > 0) await sleep(wait);
   const res = await new Agent().get(`${short.base}/authorize?${new URLSearchParams({ client_id: fc.c.client_id, request_uri: requestUri })}`);
-  assert.equal(res.status, 400);
-  assert.match(await res.text(), /request_uri is unknown, used or expired/);
+  await assertUnusable(res);
+  // The one visited before the expiry: its reload fails now too, though
+  // its pending login ([server] request_lifetime) still lives.
+  const { agent, url, login } = expiring.used;
+  await assertUnusable(await agent.get(url));
+  assert.equal((await agent.get(login)).status, 200, 'the login page itself is still there');
 });
 
 test('fapi2-security-profile-final-par-authorization-request-containing-request_uri-form-param', async () => {

@@ -230,7 +230,11 @@ test('PAR: a request_uri is used once', async () => {
   const agent = new Agent();
   const first = await authorizeOnce(server, agent, p.url);
   assert.equal(first.toLogin, true);
-  const html = await assertErrorPage(await agent.get(p.url.href), 400);
+  // Before the login finished only its own browser comes back to it (a
+  // reload: fapi2.test.mjs has the rest); another browser is refused.
+  const reload = await authorizeOnce(server, agent, p.url);
+  assert.equal(reload.location?.href, first.location.href);
+  const html = await assertErrorPage(await new Agent().get(p.url.href), 400);
   assert.match(html, /request_uri/);
   // A request_uri that never existed.
   const forged = new URL(p.url);
