@@ -15,6 +15,7 @@
 #include "../keys/splitkey/splitkey.h"
 #include "../keys/sidrp/sidrp.h"
 #include "../proofing/proofing.h"
+#include "../site/site.h"
 
 static void
 route_health(void *ctx, struct http_request *rq)
@@ -98,7 +99,6 @@ static const struct http_route tail_routes[] = {
 	{ "/ocsp", GP, HTTP_ORIGIN_PKI, true, API, server_pki_ocsp },
 	{ "/crl/", GET, HTTP_ORIGIN_PKI, true, API, server_pki_crl },
 	{ "/static/", GET, P | E, true, PAGE, portal_static },
-	{ "/", GET, P, false, PAGE, portal_home },
 };
 
 #define TABLE(t)                                                                                                       \
@@ -127,16 +127,13 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		unsigned rt_key; /* the key (enum sl_key_kind) the table serves; 0: always */
 		bool rt_on; /* a key module's own switch ([smartid] rp_api) */
 	} tables[] = {
-		TABLE(core_routes),
-		MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
-		MODULE(app_login_routes, app_login_nroutes),
-		MODULE(app_device_routes, app_device_nroutes),
+		TABLE(core_routes), MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
+		MODULE(app_login_routes, app_login_nroutes), MODULE(app_device_routes, app_device_nroutes),
 		KEY_MODULE(sid_register_routes, sid_register_nroutes, SL_KEY_SMARTID),
 		KEY_MODULE(sid_login_routes, sid_login_nroutes, SL_KEY_SMARTID),
 		{ sidrp_routes, 0, &sidrp_nroutes, SL_KEY_SMARTID, srv->sv_conf->c_sid_rp_api },
-		MODULE(proofing_routes, proofing_nroutes),
-		MODULE(account_routes, account_nroutes),
-		TABLE(tail_routes),
+		MODULE(proofing_routes, proofing_nroutes), MODULE(account_routes, account_nroutes), TABLE(tail_routes),
+		MODULE(site_routes, site_nroutes), /* "/" and the site's catch-all: last */
 	};
 	size_t n = 0, at = 0;
 
