@@ -133,7 +133,7 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		KEY_MODULE(sid_login_routes, sid_login_nroutes, SL_KEY_SMARTID),
 		{ sidrp_routes, 0, &sidrp_nroutes, SL_KEY_SMARTID, srv->sv_conf->c_sid_rp_api },
 		MODULE(proofing_routes, proofing_nroutes), MODULE(account_routes, account_nroutes), TABLE(tail_routes),
-		MODULE(site_routes, site_nroutes), /* "/" and the site's catch-all: last */
+		MODULE(site_routes, site_nroutes), /* "/" and the site's /LANG/ prefixes */
 	};
 	size_t n = 0, at = 0;
 

@@ -174,57 +174,36 @@ site_root(struct server *srv, struct http_request *rq)
 	http_send_redirect(rq, 302, where);
 }
 
-/* The language of /xx..., SL_LANG_COUNT for two letters that are no
- * language of the site, -1 for a path that is not the site's. */
+/* The language a path starts with (its route says it is one of them). */
 static int
-site_lang_of(const char *path, const char **rest)
+site_lang_of(const char *path)
 {
-	const char *p = path + 1;
-
-	if (!(((p[0] | 0x20) >= 'a' && (p[0] | 0x20) <= 'z') && ((p[1] | 0x20) >= 'a' && (p[1] | 0x20) <= 'z')) ||
-		(p[2] != '\0' && p[2] != '/'))
-		return -1;
-	*rest = p + 2;
 	for (int i = 0; i < SL_LANG_COUNT; i++)
-		if (strncmp(p, config_languages[i], 2) == 0)
+		if (strncmp(path + 1, config_languages[i], 2) == 0)
 			return i;
-	return SL_LANG_COUNT;
+	return 0;
 }
 
 static void
 site_serve(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
-	const char *path = http_path(rq), *rest = NULL;
+	const char *path = http_path(rq), *slug = path + 4; /* after "/xx/" */
 	int lang;
 
-	lang = strcmp(path, "/") == 0 ? 0 : site_lang_of(path, &rest);
-	if (lang >= 0 && http_method(rq) == HTTP_POST) {
-		http_add_header(rq, "Allow", "GET, HEAD");
-		portal_error_status(srv, rq, 405);
-		return;
-	}
 	if (strcmp(path, "/") == 0) {
 		site_root(srv, rq);
 		return;
 	}
-	if (lang < 0) {
-		/* Not the site's: what an unknown path always was. */
-		http_send_oauth_error(rq, 404, "invalid_request", "no such endpoint");
-		return;
-	}
-	if (lang == SL_LANG_COUNT) {
-		site_send(srv, rq, portal_lang(srv, rq, NULL), &site_not_found);
-		return;
-	}
-	if (*rest == '\0') {
+	lang = site_lang_of(path);
+	if (path[3] == '\0') {
 		char where[16];
 		snprintf(where, sizeof(where), "/%s/", config_languages[lang]);
 		http_send_redirect(rq, 301, where);
 		return;
 	}
 	for (size_t i = 0; i < SITE_NPAGES; i++) {
-		if (strcmp(rest + 1, site_pages[i].sp_slug) == 0) {
+		if (strcmp(slug, site_pages[i].sp_slug) == 0) {
 			site_send(srv, rq, lang, &site_pages[i]);
 			return;
 		}
@@ -232,8 +211,20 @@ site_serve(void *ctx, struct http_request *rq)
 	site_send(srv, rq, lang, &site_not_found);
 }
 
+#define SITE_GET (HTTP_GET | HTTP_HEAD)
+#define SITE_LANG_ROUTES(l)                                                                                            \
+	{ "/" l, SITE_GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, site_serve },                                    \
+	{                                                                                                              \
+		"/" l "/", SITE_GET, HTTP_ORIGIN_PORTAL, true, HTTP_KIND_PAGE, site_serve                              \
+	}
+
+/* One pair per language of config_languages; a path in another language
+ * matches no route: a browser gets the 404 page in its own language. */
 const struct http_route site_routes[] = {
-	/* POST too, so that a POST to a path nobody serves stays a 404. */
-	{ "/", HTTP_GET | HTTP_HEAD | HTTP_POST, HTTP_ORIGIN_PORTAL, true, HTTP_KIND_PAGE, site_serve },
+	{ "/", SITE_GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, site_serve },
+	SITE_LANG_ROUTES("nl"),
+	SITE_LANG_ROUTES("fr"),
+	SITE_LANG_ROUTES("de"),
+	SITE_LANG_ROUTES("en"),
 };
 const size_t site_nroutes = sizeof(site_routes) / sizeof(site_routes[0]);

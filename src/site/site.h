@@ -7,10 +7,10 @@
  * is the same for everyone who asks for it: it is sent with an ETag and
  * may be kept by caches for SITE_MAX_AGE seconds, and it sets no cookie.
  * "/" sends the browser to the start page in its language (the portal's
- * choice: ?lang=, cookie, Accept-Language, default).  A path whose first
- * segment is two letters is the site's: an unknown page or language is a
- * 404 page in the page's (or the browser's) language.  Every other path
- * no route serves is still the JSON 404 an API client expects.
+ * choice: ?lang=, cookie, Accept-Language, default).  An unknown page
+ * is the site's 404 page in the path's language; a language the site does
+ * not have matches no route, and a browser gets the portal's 404 page in
+ * its own language (an API client, the JSON 404 it always got).
  *
  * The texts are the templates data/templates/site_*.html and their
  * translations in po/LANG.po; the Partners page lists the clients an
@@ -24,7 +24,7 @@
 #define SITE_MAX_AGE 300 /* seconds a cache may keep a page before asking again */
 #define SITE_PARTNERS_MAX 100 /* partner sites listed on the page, oldest first */
 
-/* The catch-all route table: after every other table (routes.c). */
+/* "/", "/LANG" and the "/LANG/" prefixes (routes.c puts them last). */
 extern const struct http_route site_routes[];
 extern const size_t site_nroutes;
 

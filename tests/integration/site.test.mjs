@@ -4,7 +4,8 @@
 // not, a hostile name is escaped, bad links are refused before anything is
 // written, at most SITE_PARTNERS_MAX are listed); pages are cacheable with
 // an ETag and carry the portal's security headers; unknown pages and
-// languages are a 404 page in the right language; odd paths never crash it.
+// languages are a 404 page in the right language (for a browser; an API
+// client keeps the JSON 404); odd paths never crash it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startServer } from './lib/harness.mjs';
@@ -14,6 +15,7 @@ import { portalTexts } from '../browser/lib/i18n.mjs';
 
 const SITE_PARTNERS_MAX = 100; // src/site/site.h
 const SITE_MAX_AGE = 300;
+const HTML_ACCEPT = 'text/html,application/xhtml+xml,*/*;q=0.8';
 const HOSTILE = '<script>alert("x")</script> & Zoë\'s "portal"';
 
 let server;
@@ -193,31 +195,36 @@ test('"/" and "/xx" send the browser to its language; unknown pages and language
   assert.equal(res.status, 301);
   assert.equal(res.headers.get('location'), '/fr/');
 
-  const notFound = async (p, lang, headers = {}) => {
-    const r = await get(p, headers);
+  const HTML = { accept: HTML_ACCEPT };
+  const notFound = async (p, lang, headers = {}, site = true) => {
+    const r = await get(p, { ...HTML, ...headers });
     assert.equal(r.status, 404, p);
     assert.equal(r.headers.get('content-language'), lang, p);
     assert.equal(r.headers.get('cache-control'), 'no-store', p);
     const html = await r.text();
     assert.match(html, new RegExp(`<html lang="${lang}">`), p);
     assert.match(html, new RegExp(`<h1>${esc(T.t(lang, 'Page not found'))}</h1>`), p);
-    assert.match(html, new RegExp(`<a href="/${lang}/">${esc(T.t(lang, 'Discover sleutel'))}</a>`), p);
+    if (site) assert.match(html, new RegExp(`<a href="/${lang}/">${esc(T.t(lang, 'Discover sleutel'))}</a>`), p);
     return html;
   };
+  // An unknown page: the site's 404 page in the path's language.
   await notFound('/nl/bestaat-niet', 'nl');
   await notFound('/fr/faq/', 'fr');
   await notFound('/de/FAQ', 'de');
-  await notFound('/en/partners/x', 'en');
-  // An unknown language: the browser's.
-  await notFound('/xx/faq', 'fr', { 'accept-language': 'fr-BE' });
-  await notFound('/NL/', 'de', { 'accept-language': 'de' });
-  const zz = await notFound('/zz', 'nl', { 'accept-language': 'es' });
-  assert.match(zz, /<a lang="fr" hreflang="fr" href="\/fr\/">Français<\/a>/, 'the switch leads to the start pages');
+  await notFound('/en/partners/x', 'en', { 'accept-language': 'nl' });
+  // An unknown language matches no route: a browser is shown the 404 page
+  // in its own language.
+  await notFound('/xx/faq', 'fr', { 'accept-language': 'fr-BE' }, false);
+  await notFound('/NL/', 'de', { 'accept-language': 'de' }, false);
+  await notFound('/zz', 'nl', { 'accept-language': 'es' }, false);
+  await notFound('/nlx/faq', 'en', { cookie: '__Host-sl_lang=en' }, false);
 
-  // Not the site's: an unknown path is the API's JSON 404, as before.
-  res = await get('/nothing/here');
-  assert.equal(res.status, 404);
-  assert.deepEqual(await res.json(), { error: 'invalid_request', error_description: 'no such endpoint' });
+  // An API client (no text/html in Accept) gets the JSON 404, as before.
+  for (const p of ['/nothing/here', '/xx/faq']) {
+    res = await get(p);
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { error: 'invalid_request', error_description: 'no such endpoint' });
+  }
   res = await fetch(`${server.base}/nothing-here`, { method: 'POST', body: 'a=b' });
   assert.equal(res.status, 404);
   // A POST to a page: 405 with Allow.
@@ -230,7 +237,7 @@ test('odd paths never crash the server', async () => {
   const odd = ['/nl/%00', '/nl/%2e%2e/%2e%2e/etc/passwd', '/nl/..', `/nl/${'a'.repeat(4000)}`, '/n', '/%6e%6c/',
     '/nl//', '/nl/%ff%fe', '/nl/faq%00', '/%00/', '/é/', '/nl/<script>', '/a/', '/ab', '/abc/'];
   for (const p of odd) {
-    const r = await fetch(`${server.base}${p}`, { redirect: 'manual' });
+    const r = await fetch(`${server.base}${p}`, { redirect: 'manual', headers: { accept: HTML_ACCEPT } });
     assert.ok([200, 301, 302, 400, 404, 414, 431].includes(r.status), `${p}: ${r.status}`);
     const body = await r.text();
     assert.doesNotMatch(body, /<script>/, `${p}: a path is never echoed unescaped`);
