@@ -8,11 +8,13 @@
 
 #include "store_int.h"
 
+static const char partner_all_sql[] = "SELECT client_id, name, partner_url FROM clients"
+				      " WHERE partner_url IS NOT NULL ORDER BY created, client_id LIMIT ?1";
+
 const char *const store_sql_partner[Q_COUNT] = {
 	[Q_PARTNER_SET] = "UPDATE clients SET partner_url = ?2 WHERE client_id = ?1",
 	[Q_PARTNER_GET] = "SELECT partner_url FROM clients WHERE client_id = ?1",
-	[Q_PARTNER_ALL] = "SELECT client_id, name, partner_url FROM clients WHERE partner_url IS NOT NULL"
-			  " ORDER BY created, client_id LIMIT ?1",
+	[Q_PARTNER_ALL] = partner_all_sql,
 };
 
 int
