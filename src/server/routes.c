@@ -94,7 +94,8 @@ static const struct http_route core_routes[] = {
 #endif
 };
 
-/* Catch-alls and prefixes last, after every module's table. */
+/* Catch-alls and prefixes last, after every module's table (then the
+ * site's "/" and /LANG/ prefixes, src/site). */
 static const struct http_route tail_routes[] = {
 	{ "/ocsp", GP, HTTP_ORIGIN_PKI, true, API, server_pki_ocsp },
 	{ "/crl/", GET, HTTP_ORIGIN_PKI, true, API, server_pki_crl },
@@ -127,13 +128,17 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		unsigned rt_key; /* the key (enum sl_key_kind) the table serves; 0: always */
 		bool rt_on; /* a key module's own switch ([smartid] rp_api) */
 	} tables[] = {
-		TABLE(core_routes), MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
-		MODULE(app_login_routes, app_login_nroutes), MODULE(app_device_routes, app_device_nroutes),
+		TABLE(core_routes),
+		MODULE(oidc_ciba_routes, oidc_ciba_nroutes),
+		MODULE(app_login_routes, app_login_nroutes),
+		MODULE(app_device_routes, app_device_nroutes),
 		KEY_MODULE(sid_register_routes, sid_register_nroutes, SL_KEY_SMARTID),
 		KEY_MODULE(sid_login_routes, sid_login_nroutes, SL_KEY_SMARTID),
 		{ sidrp_routes, 0, &sidrp_nroutes, SL_KEY_SMARTID, srv->sv_conf->c_sid_rp_api },
-		MODULE(proofing_routes, proofing_nroutes), MODULE(account_routes, account_nroutes), TABLE(tail_routes),
-		MODULE(site_routes, site_nroutes), /* "/" and the site's /LANG/ prefixes */
+		MODULE(proofing_routes, proofing_nroutes),
+		MODULE(account_routes, account_nroutes),
+		TABLE(tail_routes),
+		MODULE(site_routes, site_nroutes),
 	};
 	size_t n = 0, at = 0;
 
