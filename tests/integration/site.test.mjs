@@ -107,10 +107,10 @@ test('partners: a hostile name is escaped; bad links are refused before anything
     'https://a.example/<b>', 'https://user@evil.example/', 'https://a.example/#top', 'https://a.example/ x',
     `https://a.example/${'a'.repeat(256 - 17)}`, 'https://a.example/é', 'https://']) {
     const add = await cli('client', 'add', '--name', 'Bad', '--redirect-uri', 'https://rp.example/cb', '--partner-url', bad);
-    assert.notEqual(add.code, 0, `add accepted ${bad}`);
+    assert.equal(add.code, 1, `add accepted ${bad}`);
     assert.match(add.stderr, /--partner-url/, `add ${bad}: ${add.stderr}`);
     const upd = await cli('client', 'update', c.client_id, '--partner-url', bad);
-    assert.notEqual(upd.code, 0, `update accepted ${bad}`);
+    assert.equal(upd.code, 1, `update accepted ${bad}`);
   }
   assert.deepEqual(await sql('SELECT count(*) AS n FROM clients'), before);
   assert.equal((await cliJson('client', 'show', c.client_id)).partner_url, 'https://evil.example/?a=1&b=2');
@@ -126,16 +126,24 @@ test('partners: a hostile name is escaped; bad links are refused before anything
   assert.equal((await cli('client', 'remove', c.client_id)).code, 0);
 });
 
-test(`partners: at most ${SITE_PARTNERS_MAX} listed, the oldest first`, async () => {
-  // Written behind the CLI's back: 101 clients in one statement.
-  await sqlAsync(server, 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 101) ' +
-    'INSERT INTO clients (client_id, name, auth_method, redirect_uris, post_logout_uris, id_token_alg, sector, ' +
-    'require_par, created, partner_url) SELECT \'bulk\' || i, \'Bulk \' || i, \'client_secret_basic\', \'[]\', \'[]\', ' +
-    '\'ES256\', \'bulk.example\', 0, 1000 + i, \'https://bulk.example/\' || i FROM n');
+test(`partners: at most ${SITE_PARTNERS_MAX} listed, the oldest first, the longest entries fit the page`, async () => {
+  // Written behind the CLI's back: 101 clients with the longest name (100
+  // characters) and link (256) the CLI lets through, made of the characters
+  // that grow most when escaped (" is &quot;, & is &amp;).
+  const rows = [];
+  for (let i = 1; i <= SITE_PARTNERS_MAX + 1; i++) {
+    const name = `Bulk ${i} `.padEnd(100, '"');
+    const url = `https://bulk.example/${i}?`.padEnd(256, '&');
+    rows.push(`('bulk${i}', '${name}', 'client_secret_basic', '[]', '[]', 'ES256', 'bulk.example', 0, ${1000 + i}, '${url}')`);
+  }
+  await sqlAsync(server, 'INSERT INTO clients (client_id, name, auth_method, redirect_uris, post_logout_uris, ' +
+    `id_token_alg, sector, require_par, created, partner_url) VALUES ${rows.join(', ')}`);
   const list = await partners('en');
   assert.equal(list.length, SITE_PARTNERS_MAX);
-  assert.equal(list[0].name, 'Bulk 1');
-  assert.equal(list.at(-1).name, `Bulk ${SITE_PARTNERS_MAX}`);
+  assert.ok(list[0].name.startsWith('Bulk 1 &quot;'), list[0].name.slice(0, 20));
+  assert.ok(list.at(-1).name.startsWith(`Bulk ${SITE_PARTNERS_MAX} &quot;`));
+  assert.ok(list[0].href.endsWith('&amp;'.repeat(10)));
+  assert.ok(list[0].html.length > 150000 && list[0].html.length < 256 * 1024, `the page is ${list[0].html.length} bytes`);
   await sqlAsync(server, "DELETE FROM clients WHERE client_id LIKE 'bulk%'");
 });
 
