@@ -63,21 +63,36 @@ site_langs(int lang, const struct site_page *cur, struct sl_buf *out)
 	return SL_OK;
 }
 
+/* Minutes of a lifetime in seconds, rounded up ("3" for 180). */
+static void
+site_minutes(int seconds, char out[16])
+{
+	snprintf(out, 16, "%d", (seconds + 59) / 60);
+}
+
 /* The page's own content: its template, with the partner list on the
- * Partners page. */
+ * Partners page, and the limits the texts name as configured here. */
 static int
 site_content(struct server *srv, int lang, const struct site_page *pg, struct sl_buf *out)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	const struct sl_config *cf = srv->sv_conf;
+	char sms[16], tries[16], enrol[16], login[16], sid[16];
 	struct sl_buf partners;
 	int count = 0, rc = SL_OK;
 
+	site_minutes(cf->c_app_sms_code_lifetime, sms);
+	snprintf(tries, sizeof(tries), "%d", cf->c_app_sms_attempts);
+	site_minutes(cf->c_app_enrollment_lifetime, enrol);
+	site_minutes(cf->c_app_request_lifetime, login);
+	site_minutes(cf->c_sid_registration_lifetime, sid);
 	sl_buf_init(&partners, PORTAL_MAX_PAGE);
 	if (strcmp(pg->sp_tmpl, "site_partners") == 0)
 		rc = site_partners_html(srv, cat, &partners, &count);
 	if (rc == SL_OK) {
 		const struct tmpl_var v[] = { { "lang", config_languages[lang] }, { "partners", sl_buf_str(&partners) },
-			{ "nopartners", count == 0 ? "1" : "" } };
+			{ "nopartners", count == 0 ? "1" : "" }, { "sms_minutes", sms }, { "sms_tries", tries },
+			{ "enrol_minutes", enrol }, { "login_minutes", login }, { "sid_minutes", sid } };
 		rc = tmpl_render(srv->sv_templates, pg->sp_tmpl, cat, v, sizeof(v) / sizeof(v[0]), out);
 	}
 	sl_buf_reset(&partners);

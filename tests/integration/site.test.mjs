@@ -252,3 +252,26 @@ test('odd paths never crash the server', async () => {
   }
   assert.equal((await get('/healthz')).status, 200);
 });
+
+test('"Get started" names the limits this server is configured with', async () => {
+  const say = async (base, lang) => (await (await fetch(`${base}/${lang}/get-started`)).text());
+  const expect = (html, lang, n) => {
+    const t = (id, v) => esc(T.t(lang, id).replace('%1', v));
+    assert.ok(html.includes(t('You receive a 5-digit activation code by text message: type it in the app within %1 minutes.', n.sms)), `${lang}: SMS minutes ${n.sms}`);
+    assert.ok(html.includes(t('You have %1 tries.', n.tries)), `${lang}: tries ${n.tries}`);
+    assert.ok(html.includes(t('Finish within %1 minutes of starting; otherwise start again.', n.enrol)), `${lang}: enrolment ${n.enrol}`);
+    assert.ok(html.includes(t('The page shows a verification code and a countdown: you have %1 minutes.', n.login)), `${lang}: login ${n.login}`);
+    assert.ok(html.includes(t('Follow the link in the app on your computer: log in with your eID card, answer a few questions and type the registration code the app shows. It is valid for %1 minutes.', n.sid)), `${lang}: Smart-ID ${n.sid}`);
+  };
+  // The defaults: the manuals' numbers.
+  expect(await say(server.base, 'nl'), 'nl', { sms: 10, tries: 3, enrol: 30, login: 3, sid: 15 });
+  const other = await startServer({ config: {
+    app: { sms_code_lifetime: 300, sms_attempts: 5, enrollment_lifetime: 1200, request_lifetime: 90 },
+    smartid: { registration_lifetime: 600 },
+  } });
+  try {
+    expect(await say(other.base, 'fr'), 'fr', { sms: 5, tries: 5, enrol: 20, login: 2, sid: 10 });
+  } finally {
+    await other.stop();
+  }
+});
