@@ -114,6 +114,15 @@ async function sweep(lang) {
     assert.equal(new URL(page.url()).pathname, `/${lang}/`, `${lang}: "/" leads to the start page in ${lang}`);
     assert.equal(res.status(), 200);
     await checkPage(page, lang, PAGES[0], problems);
+    // The keyboard: the first Tab shows the skip link, with a visible focus ring.
+    await page.keyboard.press('Tab');
+    const skip = page.locator('a.skip');
+    const box = await skip.boundingBox();
+    assert.ok(box && box.x >= 0 && box.y >= 0, `${lang}: the focused skip link is on screen (${JSON.stringify(box)})`);
+    await scripts(page, true);
+    const ring = await skip.evaluate((a) => a === document.activeElement && getComputedStyle(a).outlineStyle);
+    assert.equal(ring, 'solid', `${lang}: the skip link has the focus and a focus outline`);
+    await scripts(page, false);
     // The start page's call to action, then the menu for the other pages.
     await page.click(`main a[href="/${lang}/partners"]`);
     for (const pg of [PAGES[3], PAGES[1], PAGES[2], PAGES[4]]) {
