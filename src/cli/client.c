@@ -17,6 +17,7 @@
 #include "../oidc/scopes.h"
 
 #define CLIENT_SCOPES_MAX 256 /* bytes of a --scopes value */
+#define CLIENT_PARTNER_URL_MAX 256 /* bytes of a --partner-url value */
 
 static void
 client_usage(void)
@@ -27,17 +28,20 @@ client_usage(void)
 	       "              [--profile default|fapi2]\n"
 	       "              [--ciba-mode poll|ping [--ciba-endpoint URL]] [--scopes \"SCOPE ...\"] [--json]\n"
 	       "              [--require-signed-request-object] [--id-token-encrypted-response-alg RSA-OAEP|ECDH-ES\n"
-	       "              [--id-token-encrypted-response-enc A128CBC-HS256|A256GCM]]\n"
+	       "              [--id-token-encrypted-response-enc A128CBC-HS256|A256GCM]] [--partner-url URL]\n"
 	       "       sleutel [--config FILE] client list [--json]\n"
 	       "       sleutel [--config FILE] client show CLIENT_ID [--json]\n"
 	       "       sleutel [--config FILE] client update CLIENT_ID [--scopes \"SCOPE ...\"] [--new-secret]\n"
-	       "              [--profile default|fapi2] [--[no-]require-signed-request-object] [--json]\n"
+	       "              [--profile default|fapi2] [--[no-]require-signed-request-object]\n"
+	       "              [--partner-url URL | --no-partner] [--json]\n"
 	       "       sleutel [--config FILE] client remove CLIENT_ID\n"
 	       "\nMETHOD is client_secret_basic (default), client_secret_post or private_key_jwt\n"
 	       "(which needs --jwks FILE: the client's public keys, ES256 or PS256).\n"
 	       "--require-signed-request-object: authorization requests only as request objects signed\n"
 	       "with a key of --jwks.  --id-token-encrypted-response-alg: ID tokens encrypted to the\n"
 	       "key of --jwks with use \"enc\" (enc A128CBC-HS256 unless given).\n"
+	       "--partner-url lists the client on the public site's Partners page (/LANG/partners) with its\n"
+	       "name and a link to URL (https, at most 256 characters); --no-partner takes it off.\n"
 	       "--ciba-mode lets the client start a CIBA request (\"confirm on your phone\"); ping mode\n"
 	       "needs --ciba-endpoint, the client notification endpoint: https, or http on 127.0.0.1.\n"
 	       "--scopes lists the scopes the client may be granted (default \"openid profile\"): openid\n"
@@ -195,9 +199,51 @@ load_jwks(const char *path, char **out)
 	return CLI_OK;
 }
 
+/* A --partner-url value: shown to everyone as a link, so only an https
+ * address (http on loopback, for tests) in plain URI characters: nothing
+ * a page would have to escape, no user@ part that hides the real host. */
+static int
+partner_url_check(const char *v)
+{
+	if (strlen(v) > CLIENT_PARTNER_URL_MAX || !uri_ok(v))
+		return cli_error("--partner-url %s: must be https:// (or http:// on loopback), at most %d characters, "
+				 "without a fragment",
+			v, CLIENT_PARTNER_URL_MAX);
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("\"<>\\^`{|}@", *p) != NULL)
+			return cli_error("--partner-url: the character 0x%02x is not allowed in the link", *p);
+	return CLI_OK;
+}
+
+/* A client's listing on the Partners page, as "partner_url" (null when
+ * not listed: print_client leaves it out). */
+static void
+partner_json(struct cli_ctx *cc, json_t *o)
+{
+	char *url = NULL;
+
+	store_partner_get(cc->cc_store, json_string_value(json_object_get(o, "client_id")), &url);
+	json_object_set_new(o, "partner_url", url ? json_string(url) : json_null());
+	free(url);
+}
+
+/* List (url) or unlist (NULL) a client, audited as client.partner. */
+static int
+partner_set(struct cli_ctx *cc, const char *id, const char *url)
+{
+	int rc = store_partner_set(cc->cc_store, id, url);
+
+	if (rc == SL_ENOTFOUND)
+		return cli_error("no client %s", id);
+	if (rc != SL_OK)
+		return cli_error("cannot save the client");
+	cli_audit(cc, "client.partner", id, url ? url : "not listed");
+	return CLI_OK;
+}
+
 struct add_opts {
 	const char *ao_name, *ao_auth, *ao_jwks, *ao_alg, *ao_sector;
-	const char *ao_ciba_mode, *ao_ciba_endpoint, *ao_profile;
+	const char *ao_ciba_mode, *ao_ciba_endpoint, *ao_profile, *ao_partner;
 	char *ao_scopes; /* checked, malloc'd */
 	json_t *ao_uris, *ao_post;
 	bool ao_par;
@@ -239,7 +285,11 @@ add_parse(int argc, char **argv, struct add_opts *ao)
 			ao->ao_ciba_endpoint = v;
 		else if (strcmp(a, "--profile") == 0)
 			ao->ao_profile = v;
-		else if (strcmp(a, "--scopes") == 0) {
+		else if (strcmp(a, "--partner-url") == 0) {
+			if (partner_url_check(v) != CLI_OK)
+				return CLI_FAIL;
+			ao->ao_partner = v;
+		} else if (strcmp(a, "--scopes") == 0) {
 			free(ao->ao_scopes);
 			if (scopes_parse(v, &ao->ao_scopes) != CLI_OK)
 				return CLI_FAIL;
@@ -365,8 +415,11 @@ client_add(struct cli_ctx *cc, int argc, char **argv)
 		else
 			cli_audit(cc, "client.add", c.cl_id, c.cl_name);
 	}
+	if (rc == CLI_OK && ao.ao_partner != NULL)
+		rc = partner_set(cc, c.cl_id, ao.ao_partner);
 	if (rc == CLI_OK) {
 		out = client_json(&c);
+		partner_json(cc, out);
 		print_with_secret(out, secret, cli_has_flag(argc, argv, "--json"));
 		json_decref(out);
 	}
@@ -396,6 +449,7 @@ client_list(struct cli_ctx *cc, bool json)
 	size_t i;
 
 	store_client_each(cc->cc_store, list_row, arr);
+	json_array_foreach(arr, i, v) partner_json(cc, v);
 	if (json) {
 		cli_print_json(arr);
 	} else {
@@ -419,6 +473,7 @@ client_show(struct cli_ctx *cc, const char *id, bool json, const char *secret)
 	if (store_client_get(cc->cc_store, id, &c) != SL_OK)
 		return cli_error("no client %s", id);
 	o = client_json(&c);
+	partner_json(cc, o);
 	print_with_secret(o, secret, json);
 	json_decref(o);
 	store_client_clear(&c);
@@ -476,10 +531,11 @@ client_set_profile(struct cli_ctx *cc, const char *id, const char *profile)
 static int
 client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 {
-	const char *id = argv[1], *v = NULL, *profile = NULL;
+	const char *id = argv[1], *v = NULL, *profile = NULL, *partner = NULL;
 	char *scopes = NULL, *secret = NULL;
 	bool new_secret = false;
 	int rc = CLI_OK, signed_ro = -1; /* -1: unchanged */
+	bool partner_change = false;
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
@@ -497,13 +553,24 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 			profile = argv[++i];
 			continue;
 		}
+		if ((strcmp(argv[i], "--partner-url") == 0 && i + 1 < argc) || strcmp(argv[i], "--no-partner") == 0) {
+			if (partner_change)
+				return cli_error("client update: --partner-url or --no-partner, once");
+			partner_change = true;
+			partner = argv[i][2] == 'p' ? argv[++i] : NULL;
+			if (partner != NULL && partner_url_check(partner) != CLI_OK)
+				return CLI_FAIL;
+			continue;
+		}
 		if (strcmp(argv[i], "--scopes") != 0 || i + 1 >= argc)
-			return cli_error("client update: only --scopes \"SCOPE ...\", --profile, --new-secret and "
+			return cli_error("client update: only --scopes \"SCOPE ...\", --profile, --new-secret, "
+					 "--partner-url URL, --no-partner and "
 					 "--[no-]require-signed-request-object can be changed");
 		v = argv[++i];
 	}
-	if (v == NULL && !new_secret && profile == NULL && signed_ro < 0)
-		return cli_error("client update: what to change? (--scopes \"SCOPE ...\", --profile, --new-secret)");
+	if (v == NULL && !new_secret && profile == NULL && signed_ro < 0 && !partner_change)
+		return cli_error("client update: what to change? (--scopes \"SCOPE ...\", --profile, --new-secret, "
+				 "--partner-url URL, --no-partner)");
 	if (v != NULL && scopes_parse(v, &scopes) != CLI_OK)
 		return CLI_FAIL;
 	if (scopes != NULL) {
@@ -519,6 +586,8 @@ client_update(struct cli_ctx *cc, int argc, char **argv, bool json)
 		rc = client_jose_set_signed_ro(cc, id, signed_ro == 1);
 	if (rc == CLI_OK && profile != NULL)
 		rc = client_set_profile(cc, id, profile);
+	if (rc == CLI_OK && partner_change)
+		rc = partner_set(cc, id, partner);
 	if (rc == CLI_OK && new_secret)
 		rc = client_new_secret(cc, id, &secret);
 	if (rc == CLI_OK)

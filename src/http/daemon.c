@@ -71,13 +71,23 @@ client_ip(struct MHD_Connection *conn, char *out, size_t len)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)len);
 }
 
+/* A browser finding its way (Accept names text/html) to a path no route
+ * serves: it is shown the error page, where an API client keeps JSON. */
+static bool
+wants_page(struct http_request *rq)
+{
+	const char *accept = http_header(rq, "Accept");
+
+	return rq->rq_route == NULL && accept != NULL && strstr(accept, "text/html") != NULL;
+}
+
 /* An error found before the handler: JSON for APIs, a page for browsers. */
 static void
 early_error(struct http_request *rq, int status, const char *msg)
 {
 	const struct http_daemon_conf *c = &rq->rq_daemon->d_conf;
 
-	if (rq->rq_route != NULL && rq->rq_route->hr_kind == HTTP_KIND_PAGE && c->hd_error_page) {
+	if (((rq->rq_route != NULL && rq->rq_route->hr_kind == HTTP_KIND_PAGE) || wants_page(rq)) && c->hd_error_page) {
 		c->hd_error_page(c->hd_ctx, rq, status);
 		if (rq->rq_status != 0)
 			return;

@@ -145,6 +145,11 @@ void http_send_redirect(struct http_request *rq, int status, const char *locatio
 void http_send_empty(struct http_request *rq, int status);
 /* Static file answer with caching allowed. */
 void http_send_static(struct http_request *rq, const char *ctype, const char *body, size_t len);
+/* A page shared caches may keep for `max_age` seconds and then revalidate:
+ * 200 with `etag` (a quoted entity tag), or 304 without the body when the
+ * request's If-None-Match names it.  Takes `body`. */
+void http_send_cached(
+	struct http_request *rq, const char *ctype, char *body, size_t len, const char *etag, int max_age);
 
 /* ---- waiting ---- */
 /* Suspend the request until `key` is notified or `deadline_ms` passes.

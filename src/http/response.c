@@ -26,8 +26,9 @@ http_add_header(struct http_request *rq, const char *name, const char *value)
 	return SL_OK;
 }
 
-void
-response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len, bool cacheable)
+/* `cache`: the Cache-Control of a response caches may keep, or NULL. */
+static void
+response_queue_cache(struct http_request *rq, int status, const char *ctype, char *body, size_t len, const char *cache)
 {
 	struct MHD_Response *resp;
 
@@ -51,8 +52,8 @@ response_queue(struct http_request *rq, int status, const char *ctype, char *bod
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Cache-Control", cacheable ? "public, max-age=3600" : "no-store");
-	if (!cacheable)
+	MHD_add_response_header(resp, "Cache-Control", cache ? cache : "no-store");
+	if (cache == NULL)
 		MHD_add_response_header(resp, "Pragma", "no-cache");
 	if (rq->rq_daemon->d_conf.hd_tls)
 		MHD_add_response_header(resp, "Strict-Transport-Security", "max-age=31536000");
@@ -62,6 +63,12 @@ response_queue(struct http_request *rq, int status, const char *ctype, char *bod
 	rq->rq_status = status;
 	MHD_queue_response(rq->rq_conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
+}
+
+void
+response_queue(struct http_request *rq, int status, const char *ctype, char *body, size_t len, bool cacheable)
+{
+	response_queue_cache(rq, status, ctype, body, len, cacheable ? "public, max-age=3600" : NULL);
 }
 
 /* An answer with no body and no header of its own: the 431 for a request
@@ -137,4 +144,42 @@ http_send_static(struct http_request *rq, const char *ctype, const char *body, s
 	if (copy != NULL)
 		memcpy(copy, body, len);
 	response_queue(rq, 200, ctype, copy, copy ? len : 0, true);
+}
+
+/* Does an If-None-Match list ("a", W/"b", or *) name `etag`?  The weak
+ * comparison of RFC 9110 §13.1.2: a W/ prefix does not matter. */
+static bool
+etag_listed(const char *list, const char *etag)
+{
+	size_t n = strlen(etag);
+
+	for (const char *p = list; *p;) {
+		size_t len;
+		p += strspn(p, " \t,");
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		len = strcspn(p, ",");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if ((len == 1 && *p == '*') || (len == n && strncmp(p, etag, n) == 0))
+			return true;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+void
+http_send_cached(struct http_request *rq, const char *ctype, char *body, size_t len, const char *etag, int max_age)
+{
+	const char *inm = http_header(rq, "If-None-Match");
+	char cache[64];
+
+	snprintf(cache, sizeof(cache), "public, max-age=%d", max_age);
+	http_add_header(rq, "ETag", etag);
+	if (inm != NULL && etag_listed(inm, etag)) {
+		free(body);
+		response_queue_cache(rq, 304, NULL, NULL, 0, cache);
+		return;
+	}
+	response_queue_cache(rq, 200, ctype, body, len, cache);
 }

@@ -142,14 +142,6 @@ portal_error_status(void *ctx, struct http_request *rq, int status)
 }
 
 void
-portal_home(void *ctx, struct http_request *rq)
-{
-	struct server *srv = ctx;
-
-	portal_page(srv, rq, 200, portal_lang(srv, rq, NULL), "sleutel", "home", NULL, 0);
-}
-
-void
 portal_static(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;

@@ -24,7 +24,6 @@ void portal_wait_page(void *ctx, struct http_request *rq);
 void portal_poll(void *ctx, struct http_request *rq);
 void portal_finish(void *ctx, struct http_request *rq);
 void portal_static(void *ctx, struct http_request *rq);
-void portal_home(void *ctx, struct http_request *rq);
 /* /login/consent (consent.c): GET the page, POST the person's answer. */
 void portal_consent(void *ctx, struct http_request *rq);
 /* The data of `scopes` (space-separated) in the person's words, as <li>

@@ -15,6 +15,7 @@
 #include "../keys/splitkey/splitkey.h"
 #include "../keys/sidrp/sidrp.h"
 #include "../proofing/proofing.h"
+#include "../site/site.h"
 
 static void
 route_health(void *ctx, struct http_request *rq)
@@ -96,12 +97,12 @@ static const struct http_route core_routes[] = {
 #endif
 };
 
-/* Catch-alls and prefixes last, after every module's table. */
+/* Catch-alls and prefixes last, after every module's table (then the
+ * site's "/" and /LANG/ prefixes, src/site). */
 static const struct http_route tail_routes[] = {
 	{ "/ocsp", GP, HTTP_ORIGIN_PKI, true, API, server_pki_ocsp },
 	{ "/crl/", GET, HTTP_ORIGIN_PKI, true, API, server_pki_crl },
 	{ "/static/", GET, P | E, true, PAGE, portal_static },
-	{ "/", GET, P, false, PAGE, portal_home },
 };
 
 #define TABLE(t)                                                                                                       \
@@ -140,6 +141,7 @@ server_routes_build(struct server *srv, struct sl_err *err)
 		MODULE(proofing_routes, proofing_nroutes),
 		MODULE(account_routes, account_nroutes),
 		TABLE(tail_routes),
+		MODULE(site_routes, site_nroutes),
 	};
 	size_t n = 0, at = 0;
 

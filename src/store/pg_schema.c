@@ -224,4 +224,6 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
 	"ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;"
 	"ALTER TABLE tokens ADD COLUMN jkt TEXT;",
+	/* 15: the public site's Partners page: see the SQLite step 15. */
+	"ALTER TABLE clients ADD COLUMN partner_url TEXT;",
 };

@@ -242,4 +242,7 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE clients ADD COLUMN profile TEXT NOT NULL DEFAULT 'default';"
 	"ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;"
 	"ALTER TABLE tokens ADD COLUMN jkt TEXT;",
+	/* 15: the public site's Partners page: the address a client that
+	 * opted in is listed with (NULL: not listed). */
+	"ALTER TABLE clients ADD COLUMN partner_url TEXT;",
 };

@@ -32,8 +32,9 @@
  * session; 6: client scopes, consents; 7: login context; 8: Smart-ID
  * accounts, devices, keys, registrations, visits, requests; 10: the
  * Smart-ID RP API; 11: rate-limit windows shared by every node; 12: small
- * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes */
-#define STORE_SCHEMA_VERSION 14
+ * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes;
+ * 15: a client's listing on the public site (partner_url) */
+#define STORE_SCHEMA_VERSION 15
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -1051,5 +1052,21 @@ int store_enrollment_proof_swap(struct store *st, const struct store_enrollment 
  * accounts, devices, keys, persons or the audit trail); returns rows
  * removed or < 0. */
 int store_purge_expired(struct store *st, int64_t now);
+
+/* ==== partners (schema 15): clients listed on the public site ==== */
+/* A listed client, its strings borrowed for the visitor's call. */
+struct store_partner {
+	const char *pa_client_id;
+	const char *pa_name;
+	const char *pa_url; /* the page the site links to */
+};
+/* List a client at `url`, or (url NULL) take it off the list; SL_ENOTFOUND
+ * when there is no such client. */
+int store_partner_set(struct store *st, const char *client_id, const char *url);
+/* The listing of a client: *url malloc'd, NULL when it is not listed;
+ * SL_ENOTFOUND when there is no such client. */
+int store_partner_get(struct store *st, const char *client_id, char **url);
+/* Calls fn for at most `max` listed clients, oldest first. */
+int store_partner_each(struct store *st, int max, int (*fn)(const struct store_partner *, void *), void *arg);
 
 #endif

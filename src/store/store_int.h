@@ -185,6 +185,10 @@ enum stmt_id {
 	Q_EN_PROOF_SWAP,
 	/* audit.c: the audit trail read in order, for export */
 	Q_AUDIT_RANGE,
+	/* partner.c: clients listed on the public site */
+	Q_PARTNER_SET,
+	Q_PARTNER_GET,
+	Q_PARTNER_ALL,
 	Q_COUNT
 };
 
@@ -198,6 +202,7 @@ extern const char *const store_sql_sidrp[Q_COUNT];
 extern const char *const store_sql_notify[Q_COUNT];
 extern const char *const store_sql_limits[Q_COUNT];
 extern const char *const store_sql_audit[Q_COUNT];
+extern const char *const store_sql_partner[Q_COUNT];
 
 /* A prepared statement of one connection.  Engines embed this as the
  * first member of their own statement type. */

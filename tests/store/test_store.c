@@ -1319,6 +1319,76 @@ test_parallel_authreq_puts(void **state)
 	store_authreq_clear(&got);
 }
 
+/* Schema 15: a client's listing on the public site.  Listed clients come
+ * oldest first, at most `max`; clearing the URL unlists; a removed client
+ * is gone from the list; a database from schema 14 gets the column, empty. */
+struct partner_seen {
+	char pa_ids[4][32];
+	int pa_n;
+};
+
+static int
+collect_partner(const struct store_partner *p, void *arg)
+{
+	struct partner_seen *ps = arg;
+
+	assert_non_null(p->pa_name);
+	assert_non_null(p->pa_url);
+	snprintf(ps->pa_ids[ps->pa_n++ % 4], sizeof(ps->pa_ids[0]), "%s", p->pa_client_id);
+	return SL_OK;
+}
+
+static void
+test_partner_listing_and_v15(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_client a = client_fixture("client-a", 3000), b = client_fixture("client-b", 1000),
+			    c = client_fixture("client-c", 2000);
+	struct partner_seen seen = { 0 };
+	struct sl_err err = { 0 };
+	char *url = NULL;
+	int version = -1;
+
+	assert_int_equal(store_client_add(fx->fx_store, &a, &err), SL_OK);
+	assert_int_equal(store_client_add(fx->fx_store, &b, &err), SL_OK);
+	assert_int_equal(store_client_add(fx->fx_store, &c, &err), SL_OK);
+	assert_int_equal(store_partner_get(fx->fx_store, "client-a", &url), SL_OK);
+	assert_null(url);
+	assert_int_equal(store_partner_each(fx->fx_store, 10, collect_partner, &seen), SL_OK);
+	assert_int_equal(seen.pa_n, 0);
+
+	assert_int_equal(store_partner_set(fx->fx_store, "client-a", "https://a.example/"), SL_OK);
+	assert_int_equal(store_partner_set(fx->fx_store, "client-b", "https://b.example/"), SL_OK);
+	assert_int_equal(store_partner_set(fx->fx_store, "no-such-client", "https://x.example/"), SL_ENOTFOUND);
+	assert_int_equal(store_partner_get(fx->fx_store, "no-such-client", &url), SL_ENOTFOUND);
+	assert_int_equal(store_partner_get(fx->fx_store, "client-a", &url), SL_OK);
+	assert_string_equal(url, "https://a.example/");
+	free(url);
+	assert_int_equal(store_partner_each(fx->fx_store, 10, collect_partner, &seen), SL_OK);
+	assert_int_equal(seen.pa_n, 2);
+	assert_string_equal(seen.pa_ids[0], "client-b"); /* the oldest first */
+	assert_string_equal(seen.pa_ids[1], "client-a");
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_partner_each(fx->fx_store, 1, collect_partner, &seen), SL_OK);
+	assert_int_equal(seen.pa_n, 1);
+	assert_int_equal(store_partner_each(fx->fx_store, 0, collect_partner, &seen), SL_EINVAL);
+
+	assert_int_equal(store_partner_set(fx->fx_store, "client-b", NULL), SL_OK);
+	assert_int_equal(store_client_remove(fx->fx_store, "client-a"), SL_OK);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_partner_each(fx->fx_store, 10, collect_partner, &seen), SL_OK);
+	assert_int_equal(seen.pa_n, 0);
+
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, SCHEMA_V15_UNDO "PRAGMA user_version = 14;"), SQLITE_OK);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
+	assert_int_equal(version, 15);
+	assert_int_equal(store_partner_get(fx->fx_store, "client-c", &url), SL_OK);
+	assert_null(url);
+}
+
 int
 main(void)
 {
@@ -1338,6 +1408,7 @@ main(void)
 		T(test_authreq_result_after_v3_migration),
 		T(test_v11_rows_survive_v12),
 		T(test_client_jose_settings_and_v13),
+		T(test_partner_listing_and_v15),
 		T(test_code_redeem_once),
 		T(test_token_put_get),
 		T(test_token_rotate_replay_revokes_grant),
