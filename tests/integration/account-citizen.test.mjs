@@ -14,6 +14,10 @@ import assert from 'node:assert/strict';
 import { startServer, Agent, loginWithTestKey } from './lib/harness.mjs';
 import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { Phone } from './lib/phone.mjs';
+import { runApp } from './lib/app.mjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const ANNA = { rrn: '80010112345', given_name: 'Anna', family_name: 'Eerst' };
 const BERT = { rrn: '81020212345', given_name: 'Bert', family_name: 'Tweede' };
@@ -237,4 +241,39 @@ test('"not me" on a history entry blocks the device that confirmed that login', 
   assert.equal(sql(`SELECT status FROM devices WHERE id = '${phone.deviceId}'`), 'removed');
   const detail = sql(`SELECT detail FROM audit WHERE event = 'device.notme' ORDER BY seq DESC LIMIT 1`);
   assert.match(detail, new RegExp(`device ${phone.deviceId} .*login entry ${seq}$`));
+});
+
+test('the reference app fetches and shows the notice of a device added after it', async () => {
+  const DORA = { rrn: '83040412345', given_name: 'Dora', family_name: 'Vierde' };
+  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-citizen-'));
+  const ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
+  const app = (args, input = '') => runApp({ server, ca, state: path.join(dir, 'app.json') }, args, input);
+  try {
+    let r = await app(['--json', 'enroll', 'start', '--phone', '0470 87 87 87']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.json.enrollment_id;
+    const text = sql(`SELECT text FROM sms_outbox WHERE phone = '${r.json.phone}' ORDER BY seq DESC LIMIT 1`);
+    r = await app(['--json', 'enroll', 'sms', text.match(/(\d{5})\s*$/)[1]]);
+    assert.equal(r.code, 0, r.stderr);
+    await fetch(`${server.base}/device/v1/test/proofed`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ enrollment_id: id, ...DORA }),
+    });
+    r = await app(['--json', 'enroll', 'finish'], '27182\n');
+    assert.equal(r.code, 0, r.stderr);
+    r = await app(['--lang', 'en', 'notices']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /No new notices\./);
+    sql(`UPDATE notices SET created = created - 60 WHERE person_id = '${personId(DORA)}'`); // enrolled a minute ago
+    const tablet = await enrol('0470 87 87 87', DORA, 'Dora tablet');
+    r = await app(['--lang', 'en', 'notices']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /A device was added to your account: Dora tablet \(app\)\./);
+    assert.match(r.stdout, new RegExp(`block the device on your account page: ${server.base}/account`, 'i'));
+    r = await app(['--json', 'notices']);
+    assert.deepEqual(r.json.notices.map((n) => n.device_id), [tablet.deviceId]);
+    r = await app(['--lang', 'nl', 'notices']);
+    assert.match(r.stdout, /Een toestel werd toegevoegd aan je account: Dora tablet/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
