@@ -119,8 +119,8 @@ end_sid_device(struct server *srv, const char *person_id, const char *id, char *
 
 /* The audit row and the notice to the person's other devices. */
 static void
-notme_record(struct server *srv, struct http_request *rq, const char *person_id, const struct notme *nm,
-	const char *name)
+notme_record(
+	struct server *srv, struct http_request *rq, const char *person_id, const struct notme *nm, const char *name)
 {
 	char detail[NOTME_DETAIL_MAX];
 	bool app = strcmp(nm->nm_kind, "app") == 0;
@@ -163,13 +163,14 @@ account_notme(void *ctx, struct http_request *rq)
 	if (device != NULL || sid != NULL) {
 		nm.nm_kind = device != NULL ? "app" : "smartid";
 		rc = sl_strlcpy(nm.nm_id, device ? device : sid, sizeof(nm.nm_id)) < sizeof(nm.nm_id) ? SL_OK
-												     : SL_ENOTFOUND;
+												      : SL_ENOTFOUND;
 	} else {
 		rc = entry_device(srv, ses.s_person_id, http_form(rq, "entry"), &nm);
 	}
 	if (rc == SL_OK)
-		rc = strcmp(nm.nm_kind, "app") == 0 ? end_app_device(srv, ses.s_person_id, nm.nm_id, name, sizeof(name))
-						    : end_sid_device(srv, ses.s_person_id, nm.nm_id, name, sizeof(name));
+		rc = strcmp(nm.nm_kind, "app") == 0
+			     ? end_app_device(srv, ses.s_person_id, nm.nm_id, name, sizeof(name))
+			     : end_sid_device(srv, ses.s_person_id, nm.nm_id, name, sizeof(name));
 	if (rc == SL_ENOTFOUND) {
 		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
 			N_("Open your account page and try again."));

@@ -405,7 +405,8 @@ notice_row(const struct store_notice *n, void *arg)
 			{ "kind", i18n_gettext(pc->pc_cat, notice_kind_label(n->nt_device_kind)) }, { "when", when },
 			{ "iso", iso }, { "added", added ? "1" : "" },
 			{ "blocked", strcmp(n->nt_kind, "device.blocked") == 0 ? "1" : "" },
-			{ "revoked", strcmp(n->nt_kind, "device.revoked") == 0 ? "1" : "" }, { "other", added ? "" : "1" },
+			{ "revoked", strcmp(n->nt_kind, "device.revoked") == 0 ? "1" : "" },
+			{ "other", added ? "" : "1" },
 			{ "field", strcmp(n->nt_device_kind, "smartid") == 0 ? "sid" : "device" },
 			{ "device", n->nt_device_id }, { "csrf", pc->pc_csrf },
 			{ "langcode", config_languages[pc->pc_lang] } };

@@ -96,8 +96,8 @@ store_notice_each(struct store *st, const char *person_id, bool unread_only, int
 }
 
 int
-store_notice_each_for_device(struct store *st, const char *person_id, const char *device_id, int64_t since,
-	int limit, int (*fn)(const struct store_notice *, void *), void *arg)
+store_notice_each_for_device(struct store *st, const char *person_id, const char *device_id, int64_t since, int limit,
+	int (*fn)(const struct store_notice *, void *), void *arg)
 {
 	const struct bind b[] = { BT(person_id), BT(device_id), BI(since), BI(limit) };
 	struct notice_visit v = { fn, arg };

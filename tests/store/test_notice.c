@@ -90,9 +90,11 @@ test_notice_add_list_ack(void **state)
 
 	/* Bounds and bad input. */
 	assert_int_equal(store_notice_each(fx->fx_store, "p-1", true, 0, collect, &s), SL_EINVAL);
-	assert_int_equal(store_notice_each(fx->fx_store, "p-1", true, STORE_NOTICE_LIST_MAX + 1, collect, &s), SL_EINVAL);
+	assert_int_equal(
+		store_notice_each(fx->fx_store, "p-1", true, STORE_NOTICE_LIST_MAX + 1, collect, &s), SL_EINVAL);
 	assert_int_equal(store_notice_each(fx->fx_store, NULL, true, 10, collect, &s), SL_EINVAL);
-	assert_int_equal(store_notice_add(fx->fx_store, &(struct store_notice){ .nt_person_id = (char *)"p" }), SL_EINVAL);
+	assert_int_equal(
+		store_notice_add(fx->fx_store, &(struct store_notice){ .nt_person_id = (char *)"p" }), SL_EINVAL);
 	assert_int_equal(store_notice_ack(fx->fx_store, NULL, a1), SL_EINVAL);
 	(void)b1;
 }

@@ -1001,7 +1001,7 @@ show_notices(struct cli *c, json_t *arr, bool quiet)
 	{
 		const char *kind = json_string_value(json_object_get(n, "kind"));
 		const char *name = json_string_value(json_object_get(n, "device_name"));
-		enum txt id = strcmp(kind, "device.added") == 0	  ? T_NOTICE_ADDED
+		enum txt id = strcmp(kind, "device.added") == 0     ? T_NOTICE_ADDED
 			      : strcmp(kind, "device.blocked") == 0 ? T_NOTICE_BLOCKED
 								    : T_NOTICE_REVOKED;
 		say2(c, id, name != NULL && name[0] != '\0' ? name : "-",

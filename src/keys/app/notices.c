@@ -21,9 +21,9 @@ notice_one(const struct store_notice *n, void *arg)
 {
 	json_t *list = arg, *o;
 
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", n->nt_id, "kind", n->nt_kind, "device_kind",
-		n->nt_device_kind, "device_id", n->nt_device_id, "device_name",
-		n->nt_device_name ? n->nt_device_name : "", "created", (json_int_t)n->nt_created);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "id", n->nt_id, "kind", n->nt_kind, "device_kind", n->nt_device_kind,
+		"device_id", n->nt_device_id, "device_name", n->nt_device_name ? n->nt_device_name : "", "created",
+		(json_int_t)n->nt_created);
 	if (o == NULL || json_array_append_new(list, o) != 0)
 		return SL_ENOMEM;
 	return SL_OK;
