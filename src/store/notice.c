@@ -17,12 +17,17 @@
 
 #define NOTICE_COLS "id, person_id, kind, device_kind, device_id, device_name, created, read"
 
+static const char notice_add_sql[] = "INSERT INTO notices (" NOTICE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)";
+static const char notice_person_sql[] = "SELECT " NOTICE_COLS " FROM notices WHERE person_id = ?1"
+					" AND (?2 = 0 OR read = 0) ORDER BY created DESC, id LIMIT ?3";
+/* Unread, about another device, not older than the asking device. */
+static const char notice_device_sql[] = "SELECT " NOTICE_COLS " FROM notices WHERE person_id = ?1 AND read = 0"
+					" AND device_id <> ?2 AND created >= ?3 ORDER BY created DESC, id LIMIT ?4";
+
 const char *const store_sql_notice[Q_COUNT] = {
-	[Q_NOTICE_ADD] = "INSERT INTO notices (" NOTICE_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-	[Q_NOTICE_PERSON] = "SELECT " NOTICE_COLS " FROM notices WHERE person_id = ?1 AND (?2 = 0 OR read = 0)"
-			    " ORDER BY created DESC, id LIMIT ?3",
-	[Q_NOTICE_DEVICE] = "SELECT " NOTICE_COLS " FROM notices WHERE person_id = ?1 AND read = 0"
-			    " AND device_id <> ?2 AND created >= ?3 ORDER BY created DESC, id LIMIT ?4",
+	[Q_NOTICE_ADD] = notice_add_sql,
+	[Q_NOTICE_PERSON] = notice_person_sql,
+	[Q_NOTICE_DEVICE] = notice_device_sql,
 	[Q_NOTICE_ACK] = "UPDATE notices SET read = 1 WHERE person_id = ?1 AND id = ?2",
 };
 
