@@ -87,34 +87,31 @@ entry_device(struct server *srv, const char *person_id, const char *seq_text, st
 	return rc;
 }
 
-/* End the app device (when one of the person's); its name into `name`. */
+/* End the device `nm` names when it is one of the person's (SL_ENOTFOUND
+ * otherwise); its name into `name`.  A device already ended is blocked
+ * all the same: SL_OK. */
 static int
-end_app_device(struct server *srv, const char *person_id, const char *id, char *name, size_t nlen)
+end_device(struct server *srv, const char *person_id, const struct notme *nm, char *name, size_t nlen)
 {
-	struct store_device dev;
-	int rc = account_own_device(srv, person_id, id, &dev);
+	struct store_device app;
+	struct store_sid_device sid;
+	int rc;
 
-	if (rc != SL_OK)
-		return rc;
-	sl_strlcpy(name, dev.dv_name ? dev.dv_name : "", nlen);
-	if (strcmp(dev.dv_status, "removed") != 0)
-		rc = store_device_set_status(srv->sv_store, dev.dv_id, "removed");
-	store_device_clear(&dev);
+	if (strcmp(nm->nm_kind, "smartid") == 0) {
+		if ((rc = account_own_sid_device(srv, person_id, nm->nm_id, &sid)) == SL_OK) {
+			sl_strlcpy(name, sid.sd_name ? sid.sd_name : "", nlen);
+			rc = sid_device_end(srv, &sid, "removed", "person");
+			store_sid_device_clear(&sid);
+		}
+		return rc == SL_ECONFLICT ? SL_OK : rc;
+	}
+	if ((rc = account_own_device(srv, person_id, nm->nm_id, &app)) == SL_OK) {
+		sl_strlcpy(name, app.dv_name ? app.dv_name : "", nlen);
+		if (strcmp(app.dv_status, "removed") != 0)
+			rc = store_device_set_status(srv->sv_store, app.dv_id, "removed");
+		store_device_clear(&app);
+	}
 	return rc;
-}
-
-static int
-end_sid_device(struct server *srv, const char *person_id, const char *id, char *name, size_t nlen)
-{
-	struct store_sid_device dev;
-	int rc = account_own_sid_device(srv, person_id, id, &dev);
-
-	if (rc != SL_OK)
-		return rc;
-	sl_strlcpy(name, dev.sd_name ? dev.sd_name : "", nlen);
-	rc = sid_device_end(srv, &dev, "removed", "person");
-	store_sid_device_clear(&dev);
-	return rc == SL_ECONFLICT ? SL_OK : rc; /* already ended: blocked all the same */
 }
 
 /* The audit row and the notice to the person's other devices. */
@@ -168,9 +165,7 @@ account_notme(void *ctx, struct http_request *rq)
 		rc = entry_device(srv, ses.s_person_id, http_form(rq, "entry"), &nm);
 	}
 	if (rc == SL_OK)
-		rc = strcmp(nm.nm_kind, "app") == 0
-			     ? end_app_device(srv, ses.s_person_id, nm.nm_id, name, sizeof(name))
-			     : end_sid_device(srv, ses.s_person_id, nm.nm_id, name, sizeof(name));
+		rc = end_device(srv, ses.s_person_id, &nm, name, sizeof(name));
 	if (rc == SL_ENOTFOUND) {
 		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
 			N_("Open your account page and try again."));

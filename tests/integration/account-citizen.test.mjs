@@ -11,7 +11,8 @@
 // confirmation writes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, Agent, loginWithTestKey } from './lib/harness.mjs';
+import { startServer, Agent } from './lib/harness.mjs';
+import { loginToAccount as login, accountPage } from './lib/account.mjs';
 import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { Phone } from './lib/phone.mjs';
 import { runApp } from './lib/app.mjs';
@@ -28,20 +29,8 @@ let server;
 const sql = (q) => dbSql(server, q);
 const personId = (p) => sql(`SELECT id FROM persons WHERE rrn = '${p.rrn}'`);
 
-async function loginToAccount(person) {
-  const agent = new Agent();
-  let res = await agent.get(`${server.base}/account/login?lang=en`);
-  const back = await loginWithTestKey(server, new URL(res.headers.get('location'), server.base), { agent, person });
-  res = await agent.get(String(back));
-  assert.equal(res.status, 303);
-  return agent;
-}
-
-async function page(agent, query = 'lang=en') {
-  const res = await agent.get(`${server.base}/account?${query}`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
+const loginToAccount = (person) => login(server, person);
+const page = (agent, query) => accountPage(server, agent, query);
 
 // Enrol a phone named `name` for `person` on `number` (a second one on the
 // same number is a second device of the same account).

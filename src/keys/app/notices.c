@@ -1,7 +1,8 @@
 /*
  * notices.c — GET /device/v1/notices: what the person is told about their
- * other devices (a device added, blocked or revoked), for the app to show,
- * and the record of a device added at enrolment.
+ * other devices (a device added, blocked or revoked), for the app to show;
+ * the same list for a Smart-ID device (GET /device/v1/smartid/notices,
+ * splitkey/sid_notices.c); and the record of a device added at enrolment.
  *
  * A device sees the unread notices about any other device of its person
  * made since it was itself added: a new phone is not told of the past,
@@ -29,25 +30,36 @@ notice_one(const struct store_notice *n, void *arg)
 	return SL_OK;
 }
 
+json_t *
+app_notices_for_device(struct server *srv, const char *person_id, const char *device_id, int64_t since)
+{
+	json_t *list = json_array();
+
+	if (list == NULL || person_id == NULL ||
+		store_notice_each_for_device(
+			srv->sv_store, person_id, device_id, since, APP_NOTICES_MAX, notice_one, list) != SL_OK) {
+		json_decref(list);
+		return NULL;
+	}
+	return json_pack("{s:o}", "notices", list);
+}
+
 void
 app_notices_get(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct store_device dev;
 	struct store_account acct = { 0 };
-	json_t *list;
+	json_t *ans = NULL;
 
 	if (app_device_authenticate(srv, rq, &dev) != SL_OK)
 		return;
-	list = json_array();
-	if (list == NULL || store_account_get(srv->sv_store, dev.dv_account_id, &acct) != SL_OK ||
-		acct.ac_person_id == NULL ||
-		store_notice_each_for_device(srv->sv_store, acct.ac_person_id, dev.dv_id, dev.dv_created,
-			APP_NOTICES_MAX, notice_one, list) != SL_OK)
+	if (store_account_get(srv->sv_store, dev.dv_account_id, &acct) == SL_OK)
+		ans = app_notices_for_device(srv, acct.ac_person_id, dev.dv_id, dev.dv_created);
+	if (ans == NULL)
 		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 	else
-		http_send_json(rq, 200, json_pack("{s:O}", "notices", list));
-	json_decref(list);
+		http_send_json(rq, 200, ans);
 	store_account_clear(&acct);
 	store_device_clear(&dev);
 }
