@@ -21,7 +21,8 @@
 #include "../oidc/oidc_int.h"
 
 #define EXPORT_PAGE 500 /* audit rows read per store call */
-#define EXPORT_MAX_BYTES (16u << 20) /* ACCOUNT_EXPORT_MAX rows of at most ~2 KiB */
+#define EXPORT_MAX_BYTES (16u << 20) /* of a CSV: ACCOUNT_EXPORT_MAX rows of about 3 KiB; cut past it */
+#define EXPORT_CSV_NOTE 64 /* bytes of the closing note */
 
 struct export_ctx {
 	bool ex_csv;
@@ -67,6 +68,8 @@ export_row(const struct store_audit_entry *e, void *arg)
 	char when[32];
 
 	ex->ex_last_seq = e->ae_seq;
+	if (ex->ex_more)
+		return SL_OK; /* cut already: the page's other rows are not wanted */
 	if (ex->ex_n == ACCOUNT_EXPORT_MAX) {
 		ex->ex_more = true;
 		return SL_OK;
@@ -75,8 +78,16 @@ export_row(const struct store_audit_entry *e, void *arg)
 	if (ex->ex_csv) {
 		const char *cells[] = { when, e->ae_event, e->ae_result, e->ae_client_id, e->ae_key, e->ae_ip,
 			e->ae_detail };
-		for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++)
-			csv_cell(&ex->ex_out, cells[i], i + 1 == sizeof(cells) / sizeof(cells[0]));
+		size_t n = sizeof(cells) / sizeof(cells[0]), worst = 2 * EXPORT_CSV_NOTE; /* room for the note */
+
+		for (size_t i = 0; i < n; i++) /* every character a quote, and the quotes, ' and , */
+			worst += 2 * (cells[i] ? strlen(cells[i]) : 0) + 4;
+		if (ex->ex_out.b_len + worst > EXPORT_MAX_BYTES) {
+			ex->ex_more = true; /* cut here, with the note, rather than half a row */
+			return SL_OK;
+		}
+		for (size_t i = 0; i < n; i++)
+			csv_cell(&ex->ex_out, cells[i], i + 1 == n);
 	} else {
 		json_t *o = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}", "time", when, "event", e->ae_event,
 			"result", e->ae_result, "site", e->ae_client_id, "key", e->ae_key, "ip", e->ae_ip, "detail",
@@ -115,11 +126,10 @@ export_send(struct http_request *rq, struct export_ctx *ex, const char *now)
 	snprintf(disp, sizeof(disp), "attachment; filename=\"sleutel-history-%.10s.%s\"", now,
 		ex->ex_csv ? "csv" : "json");
 	http_add_header(rq, "Content-Disposition", disp);
-	http_add_header(rq, "X-Content-Type-Options", "nosniff");
 	if (ex->ex_csv) {
 		if (ex->ex_more)
-			sl_buf_addf(&ex->ex_out, "\"# cut: only the newest %d records are in this file\"\r\n",
-				ACCOUNT_EXPORT_MAX);
+			sl_buf_addf(
+				&ex->ex_out, "\"# cut: only the newest %d records are in this file\"\r\n", ex->ex_n);
 		http_send_text(rq, 200, "text/csv; charset=utf-8", sl_buf_str(&ex->ex_out));
 		return;
 	}

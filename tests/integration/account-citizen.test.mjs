@@ -95,6 +95,8 @@ test('export: JSON and CSV downloads of only one\'s own rows, formulas defused; 
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type'), /^application\/json/);
   assert.match(res.headers.get('content-disposition'), /^attachment; filename="sleutel-history-\d{4}-\d\d-\d\d\.json"$/);
+  assert.equal(res.headers.get('cache-control'), 'no-store', 'one\'s history is kept by no cache');
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
   const doc = await res.json();
   assert.equal(doc.max, EXPORT_MAX);
   assert.equal(doc.truncated, false);
