@@ -1054,7 +1054,8 @@ int store_purge_expired(struct store *st, int64_t now);
  * devices — a device added ("device.added"), blocked by the person
  * ("device.blocked"), revoked ("device.revoked", for lost-phone recovery).
  * Shown on the account page until read; fetched by the person's other
- * devices through the device API.  Kept until the person is removed. ==== */
+ * devices through the device API.  Kept, read or not: a row per device
+ * added or blocked, like the audit trail it mirrors. ==== */
 #define STORE_NOTICE_LIST_MAX 100 /* notices one read returns at most */
 struct store_notice {
 	char *nt_id; /* made by store_notice_add */
