@@ -202,3 +202,23 @@ test('a new Smart-ID device: a notice on the page and for the other device; "Thi
   r = await elsPhone.call('GET', '/notices');
   assert.deepEqual(r.body.notices.map((n) => [n.kind, n.device_id]), [['device.blocked', stolen.deviceId]]);
 });
+
+test('"This was not me" on a Smart-ID login of the history ends the device that confirmed it', async () => {
+  const [{ id: els }] = await sql(`SELECT person_id AS id FROM sid_accounts WHERE id = '${elsPhone.accountId}'`);
+  const now = Math.floor(Date.now() / 1000);
+  await sql('INSERT INTO sid_requests (id, account_id, client_id, action, key_use, hash, digest, padding,'
+    + ` status, device_id, created, expires) VALUES ('rq-notme', '${elsPhone.accountId}', 'rp', 'login', 'auth',`
+    + ` 'aA', 'SHA256', 'pkcs1', 'approved', '${elsPhone.deviceId}', ${now}, ${now + 180})`);
+  await sql(`INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)
+    VALUES (${now + 5}, 'login', 'ok', '${els}', 'rp', 'smartid', '198.51.100.9', 'rq-notme')`);
+  const [{ seq }] = await sql("SELECT max(seq) AS seq FROM audit WHERE detail = 'rq-notme'");
+  const agent = await loginToAccount(asPerson(ELS));
+  const html = await page(agent);
+  const csrf = html.match(/name="csrf" value="([^"]+)"/)[1];
+  assert.match(html, new RegExp(`name="entry" value="${seq}"`), 'the Smart-ID login has the button');
+  const res = await agent.post(`${server.base}/account/notme`, { entry: String(seq), csrf, lang: 'en' });
+  assert.equal(res.status, 303);
+  assert.equal((await elsPhone.status()).status, 401);
+  const [au] = await sql("SELECT detail FROM audit WHERE event = 'smartid.notme' ORDER BY seq DESC LIMIT 1");
+  assert.match(au.detail, new RegExp(`device ${elsPhone.deviceId} \\(iPhone\\), login entry ${seq}$`));
+});
