@@ -22,7 +22,7 @@
 
 #define EXPORT_PAGE 500 /* audit rows read per store call */
 #define EXPORT_MAX_BYTES (16u << 20) /* of a CSV: ACCOUNT_EXPORT_MAX rows of about 3 KiB; cut past it */
-#define EXPORT_CSV_NOTE 64 /* bytes of the closing note */
+#define EXPORT_CSV_NOTE ((size_t)64) /* bytes of the closing note */
 
 struct export_ctx {
 	bool ex_csv;
