@@ -164,6 +164,10 @@ int sapp_devices(struct sapp *app, json_t **out, struct sl_err *err);
 /* POST /devices/{id}/remove.  Removing this device forgets the enrolment
  * in the state file too. */
 int sapp_remove(struct sapp *app, const char *device_id, json_t **out, struct sl_err *err);
+/* GET /notices: `*out` is the array of notices about the person's other
+ * devices ({"id","kind","device_kind","device_id","device_name","created"};
+ * kind "device.added", "device.blocked" or "device.revoked"), newest first. */
+int sapp_notices(struct sapp *app, json_t **out, struct sl_err *err);
 
 /* ---- Smart-ID (docs/smartid-api.md) ----
  *

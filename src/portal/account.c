@@ -100,7 +100,7 @@ account_return(struct server *srv, struct http_request *rq, int lang)
 static const char *
 page_notice(struct http_request *rq)
 {
-	static const char *const notices[] = { "removed", "sidremoved", "withdrawn" };
+	static const char *const notices[] = { "removed", "sidremoved", "withdrawn", "notme", "read" };
 
 	for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++)
 		if (http_param(rq, notices[i]) != NULL)
@@ -131,7 +131,7 @@ account_page(void *ctx, struct http_request *rq)
 
 /* A form posted on the page: the person's session (in *ses, to clear)
  * and the page's CSRF token; false with the error page sent otherwise. */
-static bool
+bool
 account_form_ok(struct server *srv, struct http_request *rq, int lang, struct store_session *ses)
 {
 	if (session_current(srv, rq, ses) != SL_OK) {
@@ -149,8 +149,8 @@ account_form_ok(struct server *srv, struct http_request *rq, int lang, struct st
 }
 
 /* The device named in the form, if it is one of this person's. */
-static int
-own_device(struct server *srv, const char *person_id, const char *id, struct store_device *dev)
+int
+account_own_device(struct server *srv, const char *person_id, const char *id, struct store_device *dev)
 {
 	struct store_account a;
 	bool mine;
@@ -184,7 +184,7 @@ account_device_remove(void *ctx, struct http_request *rq)
 
 	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
-	if (own_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
+	if (account_own_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
 			N_("Open your account page and try again."));
 	} else if (strcmp(dev.dv_status, "removed") != 0 &&
@@ -206,8 +206,8 @@ account_device_remove(void *ctx, struct http_request *rq)
 }
 
 /* The Smart-ID device named in the form, if it is one of this person's. */
-static int
-own_sid_device(struct server *srv, const char *person_id, const char *id, struct store_sid_device *dev)
+int
+account_own_sid_device(struct server *srv, const char *person_id, const char *id, struct store_sid_device *dev)
 {
 	struct store_sid_account a;
 	bool mine;
@@ -241,7 +241,7 @@ account_smartid_remove(void *ctx, struct http_request *rq)
 
 	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
-	if (own_sid_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
+	if (account_own_sid_device(srv, ses.s_person_id, http_form(rq, "device"), &dev) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
 			N_("Open your account page and try again."));
 		store_session_clear(&ses);
@@ -308,5 +308,8 @@ const struct http_route account_routes[] = {
 	{ "/account/smartid/remove", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_smartid_remove },
 	{ "/account/consents/withdraw", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE,
 		account_consent_withdraw },
+	{ "/account/export", GET, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_export },
+	{ "/account/notme", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_notme },
+	{ "/account/notices/read", HTTP_POST, HTTP_ORIGIN_PORTAL, false, HTTP_KIND_PAGE, account_notice_read },
 };
 const size_t account_nroutes = sizeof(account_routes) / sizeof(account_routes[0]);

@@ -80,13 +80,14 @@ device_row(const struct store_device *d, void *arg)
 		return SL_OK; /* gone for good: nothing the person can do with it */
 	row_times(&rt, d->dv_created, d->dv_last_used);
 	{
-		struct tmpl_var v[10] = { { "id", d->dv_id }, { "name", name }, { "created", rt.rt_created },
+		struct tmpl_var v[11] = { { "id", d->dv_id }, { "name", name }, { "created", rt.rt_created },
 			{ "created_iso", rt.rt_created_iso }, { "used", rt.rt_used }, { "used_iso", rt.rt_used_iso },
 			{ "never", d->dv_last_used > 0 ? "" : "1" },
 			{ "status", i18n_gettext(pc->pc_cat, device_status(d->dv_status)) }, { "csrf", pc->pc_csrf },
-			{ "langcode", config_languages[pc->pc_lang] } };
+			{ "langcode", config_languages[pc->pc_lang] },
+			{ "active", strcmp(d->dv_status, "active") == 0 ? "1" : "" } };
 		pc->pc_shown++;
-		return tmpl_render(pc->pc_srv->sv_templates, "account_device", pc->pc_cat, v, 10, &pc->pc_out);
+		return tmpl_render(pc->pc_srv->sv_templates, "account_device", pc->pc_cat, v, 11, &pc->pc_out);
 	}
 }
 
@@ -234,6 +235,8 @@ key_label(const char *key)
 
 /* One login, copied out of the audit iteration (see struct phone). */
 struct login {
+	int64_t lg_seq;
+	bool lg_device; /* confirmed by a device the page can name ("This was not me") */
 	int64_t lg_time;
 	bool lg_ok;
 	char lg_reason[64];
@@ -255,6 +258,11 @@ login_take(const struct store_audit_entry *r, void *arg)
 
 	if (ls->lgs_n == ACCOUNT_HISTORY_MAX)
 		return SL_OK;
+	lg->lg_seq = r->ae_seq;
+	/* A device's confirmation names its request (the device that answered
+	 * it); the login row of the portal names none. */
+	lg->lg_device = r->ae_key != NULL && !sl_str_empty(r->ae_detail) &&
+			(strcmp(r->ae_key, "app") == 0 || strcmp(r->ae_key, "smartid") == 0);
 	lg->lg_time = r->ae_time;
 	lg->lg_ok = r->ae_result != NULL && strcmp(r->ae_result, "ok") == 0;
 	sl_strlcpy(lg->lg_reason, lg->lg_ok || r->ae_result == NULL ? "" : r->ae_result, sizeof(lg->lg_reason));
@@ -269,21 +277,24 @@ static int
 history_row(struct page_ctx *pc, const struct login *lg)
 {
 	struct store_client c;
-	char when[ACCOUNT_TIME_LEN], iso[ACCOUNT_TIME_LEN];
+	char when[ACCOUNT_TIME_LEN], iso[ACCOUNT_TIME_LEN], entry[24] = "";
 	bool have_client =
 		lg->lg_client[0] != '\0' && store_client_get(pc->pc_srv->sv_store, lg->lg_client, &c) == SL_OK;
 	int rc;
 
 	fmt_time(lg->lg_time, when, iso);
+	if (lg->lg_device)
+		snprintf(entry, sizeof(entry), "%lld", (long long)lg->lg_seq);
 	{
 		/* A removed client is named by its id: the person still sees that
 		 * something logged in, and the helpdesk can find it. */
-		struct tmpl_var v[7] = { { "when", when }, { "iso", iso },
+		struct tmpl_var v[10] = { { "when", when }, { "iso", iso },
 			{ "site", have_client ? c.cl_name : (lg->lg_client[0] ? lg->lg_client : "-") },
 			{ "key", i18n_gettext(pc->pc_cat, key_label(lg->lg_key)) }, { "ip", lg->lg_ip },
 			{ "result", i18n_gettext(pc->pc_cat, lg->lg_ok ? N_("Logged in") : N_("Not logged in")) },
-			{ "reason", lg->lg_reason } };
-		rc = tmpl_render(pc->pc_srv->sv_templates, "account_history", pc->pc_cat, v, 7, &pc->pc_out);
+			{ "reason", lg->lg_reason }, { "entry", entry }, { "csrf", pc->pc_csrf },
+			{ "langcode", config_languages[pc->pc_lang] } };
+		rc = tmpl_render(pc->pc_srv->sv_templates, "account_history", pc->pc_cat, v, 10, &pc->pc_out);
 	}
 	if (have_client)
 		store_client_clear(&c);
@@ -371,6 +382,45 @@ consents_html(struct page_ctx *pc)
 	return rc;
 }
 
+/* ---- notices: a device added, blocked or revoked, until read ---- */
+
+static const char *
+notice_kind_label(const char *device_kind)
+{
+	return strcmp(device_kind, "smartid") == 0 ? N_("Smart-ID") : N_("sleutel app");
+}
+
+/* Rendered in the store's iteration: templates do not call the store. */
+static int
+notice_row(const struct store_notice *n, void *arg)
+{
+	struct page_ctx *pc = arg;
+	char when[ACCOUNT_TIME_LEN], iso[ACCOUNT_TIME_LEN];
+	bool added = strcmp(n->nt_kind, "device.added") == 0;
+
+	fmt_time(n->nt_created, when, iso);
+	{
+		struct tmpl_var v[13] = { { "id", n->nt_id },
+			{ "name", sl_str_empty(n->nt_device_name) ? "-" : n->nt_device_name },
+			{ "kind", i18n_gettext(pc->pc_cat, notice_kind_label(n->nt_device_kind)) }, { "when", when },
+			{ "iso", iso }, { "added", added ? "1" : "" },
+			{ "blocked", strcmp(n->nt_kind, "device.blocked") == 0 ? "1" : "" },
+			{ "revoked", strcmp(n->nt_kind, "device.revoked") == 0 ? "1" : "" },
+			{ "other", added ? "" : "1" },
+			{ "field", strcmp(n->nt_device_kind, "smartid") == 0 ? "sid" : "device" },
+			{ "device", n->nt_device_id }, { "csrf", pc->pc_csrf },
+			{ "langcode", config_languages[pc->pc_lang] } };
+		pc->pc_n++;
+		return tmpl_render(pc->pc_srv->sv_templates, "account_notice", pc->pc_cat, v, 13, &pc->pc_out);
+	}
+}
+
+static int
+notices_html(struct page_ctx *pc)
+{
+	return store_notice_each(pc->pc_srv->sv_store, pc->pc_person_id, true, ACCOUNT_NOTICES_MAX, notice_row, pc);
+}
+
 static char *
 person_name(struct server *srv, const char *person_id)
 {
@@ -396,16 +446,20 @@ void
 account_render(struct server *srv, struct http_request *rq, int lang, const char *person_id, const char *notice)
 {
 	struct page_ctx acc = { srv, srv->sv_catalogs[lang], lang, person_id, NULL, { 0 }, 0, 0, false };
-	struct page_ctx hist = acc, cons = acc, sid = acc;
+	struct page_ctx hist = acc, cons = acc, sid = acc, nots = acc;
 	char *csrf = oidc_csrf_token(srv, rq, ACCOUNT_CSRF_ID), *name = person_name(srv, person_id), max[16];
+	char exportmax[16];
 	int rc;
 
-	acc.pc_csrf = cons.pc_csrf = sid.pc_csrf = csrf ? csrf : "";
+	acc.pc_csrf = cons.pc_csrf = sid.pc_csrf = hist.pc_csrf = nots.pc_csrf = csrf ? csrf : "";
+	sl_buf_init(&nots.pc_out, ACCOUNT_MAX_PART);
 	sl_buf_init(&acc.pc_out, ACCOUNT_MAX_PART);
 	sl_buf_init(&sid.pc_out, ACCOUNT_MAX_PART);
 	sl_buf_init(&hist.pc_out, ACCOUNT_MAX_PART);
 	sl_buf_init(&cons.pc_out, ACCOUNT_MAX_PART);
-	rc = accounts_html(&acc);
+	rc = notices_html(&nots);
+	if (rc == SL_OK)
+		rc = accounts_html(&acc);
 	if (rc == SL_OK)
 		rc = smartid_html(&sid);
 	if (rc == SL_OK)
@@ -413,11 +467,12 @@ account_render(struct server *srv, struct http_request *rq, int lang, const char
 	if (rc == SL_OK)
 		rc = history_html(&hist);
 	snprintf(max, sizeof(max), "%d", ACCOUNT_HISTORY_MAX);
+	snprintf(exportmax, sizeof(exportmax), "%d", ACCOUNT_EXPORT_MAX);
 	if (rc != SL_OK || name == NULL) {
 		log_error("cannot read the account page's data: %s", sl_strerror(rc));
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {
-		struct tmpl_var v[15] = { { "name", name }, { "removed", account_notice_is(notice, "removed") },
+		struct tmpl_var v[19] = { { "name", name }, { "removed", account_notice_is(notice, "removed") },
 			{ "withdrawn", account_notice_is(notice, "withdrawn") },
 			{ "sidremoved", account_notice_is(notice, "sidremoved") },
 			{ "accounts", sl_buf_str(&acc.pc_out) }, { "noaccounts", acc.pc_n == 0 ? "1" : "" },
@@ -425,9 +480,12 @@ account_render(struct server *srv, struct http_request *rq, int lang, const char
 			{ "sidblocked", sid.pc_sid_blocked ? "1" : "" }, { "consents", sl_buf_str(&cons.pc_out) },
 			{ "noconsents", cons.pc_n == 0 ? "1" : "" }, { "history", sl_buf_str(&hist.pc_out) },
 			{ "nohistory", hist.pc_n == 0 ? "1" : "" }, { "max", max },
-			{ "langcode", config_languages[lang] } };
-		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 15);
+			{ "langcode", config_languages[lang] }, { "notices", sl_buf_str(&nots.pc_out) },
+			{ "notme", account_notice_is(notice, "notme") }, { "read", account_notice_is(notice, "read") },
+			{ "exportmax", exportmax } };
+		portal_page(srv, rq, 200, lang, N_("Your sleutel account"), "account", v, 19);
 	}
+	sl_buf_reset(&nots.pc_out);
 	sl_buf_reset(&acc.pc_out);
 	sl_buf_reset(&hist.pc_out);
 	sl_buf_reset(&cons.pc_out);

@@ -18,6 +18,8 @@ static const char audit_range_sql[] = "SELECT seq, time, event, result, person_i
 
 const char *const store_sql_audit[Q_COUNT] = {
 	[Q_AUDIT_RANGE] = audit_range_sql,
+	[Q_AUDIT_PERSON_ALL] = "SELECT seq, time, event, result, person_id, client_id, key, ip, detail FROM audit"
+			       " WHERE person_id = ?1 AND (?2 = 0 OR seq < ?2) ORDER BY seq DESC LIMIT ?3",
 };
 
 struct audit_range_visit {
@@ -66,4 +68,16 @@ store_audit_each(struct store *st, int64_t after_seq, int64_t since, int64_t unt
 	if (fn == NULL || limit < 1 || limit > STORE_AUDIT_PAGE_MAX || after_seq < 0 || since < 0 || until < 0)
 		return SL_EINVAL;
 	return read_each(st, Q_AUDIT_RANGE, b, NBIND(b), audit_range_row, &v);
+}
+
+int
+store_audit_each_person_all(struct store *st, const char *person_id, int64_t before_seq, int limit,
+	int (*fn)(const struct store_audit_entry *, void *), void *arg)
+{
+	const struct bind b[] = { BT(person_id), BI(before_seq), BI(limit) };
+	struct audit_range_visit v = { fn, arg };
+
+	if (person_id == NULL || fn == NULL || before_seq < 0 || limit < 1 || limit > STORE_AUDIT_PAGE_MAX)
+		return SL_EINVAL;
+	return read_each(st, Q_AUDIT_PERSON_ALL, b, NBIND(b), audit_range_row, &v);
 }

@@ -226,4 +226,9 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE tokens ADD COLUMN jkt TEXT;",
 	/* 15: the public site's Partners page: see the SQLite step 15. */
 	"ALTER TABLE clients ADD COLUMN partner_url TEXT;",
+	/* 16: notices to a person about their devices: see the SQLite step 16. */
+	"CREATE TABLE notices ("
+	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL, kind TEXT NOT NULL, device_kind TEXT NOT NULL,"
+	" device_id TEXT NOT NULL, device_name TEXT, created BIGINT NOT NULL, read BIGINT NOT NULL DEFAULT 0);"
+	"CREATE INDEX notices_person ON notices(person_id, created);",
 };

@@ -245,4 +245,11 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	/* 15: the public site's Partners page: the address a client that
 	 * opted in is listed with (NULL: not listed). */
 	"ALTER TABLE clients ADD COLUMN partner_url TEXT;",
+	/* 16: notices to a person about their devices (notice.c): a device
+	 * added (or, later, revoked), shown on the account page until read
+	 * and fetched by the person's other devices. */
+	"CREATE TABLE notices ("
+	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL, kind TEXT NOT NULL, device_kind TEXT NOT NULL,"
+	" device_id TEXT NOT NULL, device_name TEXT, created INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX notices_person ON notices(person_id, created);",
 };

@@ -33,8 +33,9 @@
  * accounts, devices, keys, registrations, visits, requests; 10: the
  * Smart-ID RP API; 11: rate-limit windows shared by every node; 12: small
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes;
- * 15: a client's listing on the public site (partner_url) */
-#define STORE_SCHEMA_VERSION 15
+ * 15: a client's listing on the public site (partner_url); 16: notices to
+ * a person about their devices */
+#define STORE_SCHEMA_VERSION 16
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -1068,5 +1069,43 @@ int store_partner_set(struct store *st, const char *client_id, const char *url);
 int store_partner_get(struct store *st, const char *client_id, char **url);
 /* Calls fn for at most `max` listed clients, oldest first. */
 int store_partner_each(struct store *st, int max, int (*fn)(const struct store_partner *, void *), void *arg);
+/* ==== notices (schema 16, notice.c): what a person is told about their
+ * devices — a device added ("device.added"), blocked by the person
+ * ("device.blocked"), revoked ("device.revoked", for lost-phone recovery).
+ * Shown on the account page until read; fetched by the person's other
+ * devices through the device API.  Kept, read or not: a row per device
+ * added or blocked, like the audit trail it mirrors. ==== */
+#define STORE_NOTICE_LIST_MAX 100 /* notices one read returns at most */
+struct store_notice {
+	char *nt_id; /* made by store_notice_add */
+	char *nt_person_id;
+	char *nt_kind; /* "device.added", "device.blocked", "device.revoked" */
+	char *nt_device_kind; /* "app" or "smartid" */
+	char *nt_device_id; /* the device the notice is about */
+	char *nt_device_name; /* or NULL */
+	int64_t nt_created;
+	bool nt_read;
+};
+/* Record a notice (nt_id and nt_created are set here, in *n, malloc'd id). */
+int store_notice_add(struct store *st, struct store_notice *n);
+/* The person's notices, newest first, at most `limit` (1..STORE_NOTICE_LIST_MAX);
+ * unread ones only when `unread_only`.  fn's record is borrowed. */
+int store_notice_each(struct store *st, const char *person_id, bool unread_only, int limit,
+	int (*fn)(const struct store_notice *, void *), void *arg);
+/* What a device of the person is told: unread notices about another
+ * device (not `device_id`) made at or after `since` (the device's own
+ * creation: a new device is not told the past), newest first. */
+int store_notice_each_for_device(struct store *st, const char *person_id, const char *device_id, int64_t since,
+	int limit, int (*fn)(const struct store_notice *, void *), void *arg);
+/* Mark the person's notice read; SL_ENOTFOUND when it is not theirs. */
+int store_notice_ack(struct store *st, const char *person_id, const char *notice_id);
+void store_notice_clear(struct store_notice *n);
+
+/* One person's whole audit trail (every event with their id), newest
+ * first: rows with seq < before_seq (0: from the newest), at most `limit`
+ * (1..STORE_AUDIT_PAGE_MAX); fn's record (store_audit_entry) is borrowed.
+ * For the person's own export from the account page. */
+int store_audit_each_person_all(struct store *st, const char *person_id, int64_t before_seq, int limit,
+	int (*fn)(const struct store_audit_entry *, void *), void *arg);
 
 #endif

@@ -189,6 +189,13 @@ enum stmt_id {
 	Q_PARTNER_SET,
 	Q_PARTNER_GET,
 	Q_PARTNER_ALL,
+	/* notice.c: what a person is told about their devices; audit.c: one
+	 * person's whole audit trail, for the account page's export */
+	Q_NOTICE_ADD,
+	Q_NOTICE_PERSON,
+	Q_NOTICE_DEVICE,
+	Q_NOTICE_ACK,
+	Q_AUDIT_PERSON_ALL,
 	Q_COUNT
 };
 
@@ -203,6 +210,7 @@ extern const char *const store_sql_notify[Q_COUNT];
 extern const char *const store_sql_limits[Q_COUNT];
 extern const char *const store_sql_audit[Q_COUNT];
 extern const char *const store_sql_partner[Q_COUNT];
+extern const char *const store_sql_notice[Q_COUNT];
 
 /* A prepared statement of one connection.  Engines embed this as the
  * first member of their own statement type. */

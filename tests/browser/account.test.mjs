@@ -1,7 +1,8 @@
 // account.test.mjs — the citizen's page /account in a real browser
 // (Debian's Chromium through playwright-core): the log-in page, the login
 // through the portal's key choice with the test key, the page with a phone
-// and the login history in the four languages, removing the phone; every
+// and the login history in the four languages, removing the phone; a
+// second phone's notice and "This was not me", the export links; every
 // page checked with axe-core (WCAG 2.0/2.1 A and AA: zero violations) and
 // without CSP violations or console errors.
 //
@@ -36,6 +37,17 @@ async function assertAccessible(page, label) {
   assert.equal(violations.length, 0, `${label}: ${violations.length} axe violation(s)`);
 }
 
+// From the account's log-in page through the key choice and the test key.
+async function logIn(page) {
+  await page.click('a.button[href^="/account/login"]');
+  await page.waitForURL(at(server.base, '/login'));
+  assert.match(await page.locator('p.rp').innerText(), /sleutel/, 'the key choice names sleutel itself');
+  await page.click('a.key[href^="/key/test?"]');
+  await page.waitForURL(at(server.base, '/key/test'));
+  await page.click('button[name="mode"][value="direct"]');
+  await page.waitForURL((u) => at(server.base, '/account')(u) && !u.searchParams.has('code'));
+}
+
 before(async () => {
   clearArtifacts(/^7\d-/);
   server = await startServer();
@@ -60,13 +72,7 @@ test('the account page: log in, see the phone and the history in four languages,
     await screenshot(page, '70-account-login');
     await assertAccessible(page, 'account log-in page');
 
-    await page.click('a.button[href^="/account/login"]');
-    await page.waitForURL(at(server.base, '/login'));
-    assert.match(await page.locator('p.rp').innerText(), /sleutel/, 'the key choice names sleutel itself');
-    await page.click('a.key[href^="/key/test?"]');
-    await page.waitForURL(at(server.base, '/key/test'));
-    await page.click('button[name="mode"][value="direct"]');
-    await page.waitForURL((u) => at(server.base, '/account')(u) && !u.searchParams.has('code'));
+    await logIn(page);
     assert.equal(new URL(page.url()).searchParams.get('state'), null, 'the code and state left the address');
     assert.match(await page.locator('p.rp').innerText(), /Demo Citizen/);
     assert.equal(await page.locator('th[scope="row"]').first().innerText(), 'Test phone');
@@ -92,6 +98,35 @@ test('the account page: log in, see the phone and the history in four languages,
     await screenshot(page, '75-account-removed');
     await assertAccessible(page, 'account page after the removal');
 
+    assert.deepEqual(watch.cspProblems(server.base), [], 'no CSP violations');
+    assert.deepEqual(watch.otherProblems(server.base), [], 'no console errors');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a new phone: its notice at the top, "This was not me" blocks it; the export links', async () => {
+  const second = await enrolPhone(server, outbox, '0470 12 34 56', DEMO_PERSON);
+  const ctx = await chrome.browser.newContext({ locale: 'en-GB', viewport: { width: 1024, height: 800 } });
+  ctx.setDefaultTimeout(10000);
+  await watch.attach(ctx, 'account-notme');
+  const page = await ctx.newPage();
+  try {
+    await page.goto(`${server.base}/account`);
+    await logIn(page);
+    const alerts = page.locator('section.alerts li');
+    assert.match(await alerts.first().innerText(), /A device was added to your account: Test phone/);
+    assert.equal(await page.locator('a[download][href^="/account/export?format=csv"]').count(), 1);
+    assert.equal(await page.locator('a[download][href^="/account/export?format=json"]').count(), 1);
+    await screenshot(page, '76-account-notice');
+    await assertAccessible(page, 'account page with a notice');
+
+    await alerts.first().locator('form[action="/account/notme"] button').click();
+    await page.waitForURL((u) => at(server.base, '/account')(u) && u.searchParams.get('notme') === '1');
+    assert.match(await page.locator('div.notice[role="status"]').innerText(), /The device was blocked\.[\s\S]*What happens next/);
+    assert.equal(sql(`SELECT status FROM devices WHERE id = '${second.deviceId}'`), 'removed');
+    await screenshot(page, '77-account-notme');
+    await assertAccessible(page, 'account page after "This was not me"');
     assert.deepEqual(watch.cspProblems(server.base), [], 'no CSP violations');
     assert.deepEqual(watch.otherProblems(server.base), [], 'no console errors');
   } finally {

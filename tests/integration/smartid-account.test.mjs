@@ -13,7 +13,8 @@ import crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Agent, loginWithTestKey, startServer } from './lib/harness.mjs';
+import { Agent, startServer } from './lib/harness.mjs';
+import { loginToAccount as login, accountPage } from './lib/account.mjs';
 import { sqlJson } from './lib/db.mjs';
 import { run } from './lib/eid.mjs';
 import { registerSmartId } from './lib/smartid.mjs';
@@ -38,22 +39,8 @@ after(async () => { await server?.stop(); });
 
 const sql = (query) => sqlJson(server, query);
 
-// Log in to the account page as `person` (test key); the agent.
-async function loginToAccount(person) {
-  const agent = new Agent();
-  let res = await agent.get(`${server.base}/account/login?lang=en`);
-  assert.equal(res.status, 303);
-  const back = await loginWithTestKey(server, new URL(res.headers.get('location'), server.base), { agent, person });
-  res = await agent.get(String(back));
-  assert.equal(res.status, 303);
-  return agent;
-}
-
-async function page(agent, query = 'lang=en') {
-  const res = await agent.get(`${server.base}/account?${query}`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
+const loginToAccount = (person) => login(server, person);
+const page = (agent, query) => accountPage(server, agent, query);
 
 // The Smart-ID table's rows: [name, document, added, last used, status, has a remove form].
 function sidRows(html) {
@@ -186,4 +173,52 @@ test('removing a device: CSRF token, only one\'s own, once; its pending request 
   assert.equal(audit[0].person_id, acc.person_id);
   // Dutch notice.
   assert.match(await page(agent, 'sidremoved=1&lang=nl'), /Het Smart-ID-toestel is verwijderd\./);
+});
+
+test('a new Smart-ID device: a notice on the page and for the other device; "This was not me" ends it', async () => {
+  const [{ id: els }] = await sql(`SELECT person_id AS id FROM sid_accounts WHERE id = '${elsPhone.accountId}'`);
+  await sql(`UPDATE notices SET created = created - 60 WHERE person_id = '${els}'`); // registered a minute ago
+  const stolen = await registerSmartId(server, ELS, { deviceName: 'Stolen' });
+  let r = await elsPhone.call('GET', '/notices');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.notices.map((n) => [n.kind, n.device_kind, n.device_id, n.device_name]),
+    [['device.added', 'smartid', stolen.deviceId, 'Stolen']]);
+  assert.deepEqual((await stolen.call('GET', '/notices')).body.notices, [], 'not told of itself');
+
+  const agent = await loginToAccount(asPerson(ELS));
+  const html = await page(agent);
+  assert.match(html, /A device was added to your account: Stolen/);
+  const body = [...html.matchAll(/<form method="post" action="\/account\/notme">([\s\S]*?)<\/form>/g)]
+    .map((m) => m[1]).find((b) => b.includes(`name="sid" value="${stolen.deviceId}"`) && b.includes('name="notice"'));
+  const form = Object.fromEntries([...body.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  const res = await agent.post(`${server.base}/account/notme`, form);
+  assert.equal(res.status, 303);
+  assert.equal((await stolen.status()).status, 401, 'the device API refuses it at once');
+  assert.equal((await elsPhone.status()).status, 200);
+  const [au] = await sql(`SELECT key, person_id, detail FROM audit WHERE event = 'smartid.notme' ORDER BY seq DESC LIMIT 1`);
+  assert.equal(au.key, 'smartid');
+  assert.equal(au.person_id, els);
+  assert.match(au.detail, new RegExp(`device ${stolen.deviceId} \\(Stolen\\)$`));
+  r = await elsPhone.call('GET', '/notices');
+  assert.deepEqual(r.body.notices.map((n) => [n.kind, n.device_id]), [['device.blocked', stolen.deviceId]]);
+});
+
+test('"This was not me" on a Smart-ID login of the history ends the device that confirmed it', async () => {
+  const [{ id: els }] = await sql(`SELECT person_id AS id FROM sid_accounts WHERE id = '${elsPhone.accountId}'`);
+  const now = Math.floor(Date.now() / 1000);
+  await sql('INSERT INTO sid_requests (id, account_id, client_id, action, key_use, hash, digest, padding,'
+    + ` status, device_id, created, expires) VALUES ('rq-notme', '${elsPhone.accountId}', 'rp', 'login', 'auth',`
+    + ` 'aA', 'SHA256', 'pkcs1', 'approved', '${elsPhone.deviceId}', ${now}, ${now + 180})`);
+  await sql(`INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)
+    VALUES (${now + 5}, 'login', 'ok', '${els}', 'rp', 'smartid', '198.51.100.9', 'rq-notme')`);
+  const [{ seq }] = await sql("SELECT max(seq) AS seq FROM audit WHERE detail = 'rq-notme'");
+  const agent = await loginToAccount(asPerson(ELS));
+  const html = await page(agent);
+  const csrf = html.match(/name="csrf" value="([^"]+)"/)[1];
+  assert.match(html, new RegExp(`name="entry" value="${seq}"`), 'the Smart-ID login has the button');
+  const res = await agent.post(`${server.base}/account/notme`, { entry: String(seq), csrf, lang: 'en' });
+  assert.equal(res.status, 303);
+  assert.equal((await elsPhone.status()).status, 401);
+  const [au] = await sql("SELECT detail FROM audit WHERE event = 'smartid.notme' ORDER BY seq DESC LIMIT 1");
+  assert.match(au.detail, new RegExp(`device ${elsPhone.deviceId} \\(iPhone\\), login entry ${seq}$`));
 });

@@ -1384,7 +1384,7 @@ test_partner_listing_and_v15(void **state)
 	assert_int_equal(raw_exec(fx->fx_path, SCHEMA_V15_UNDO "PRAGMA user_version = 14;"), SQLITE_OK);
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
-	assert_int_equal(version, 15);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
 	assert_int_equal(store_partner_get(fx->fx_store, "client-c", &url), SL_OK);
 	assert_null(url);
 }

@@ -97,6 +97,12 @@ enum txt {
 	T_RP_WRONG_VC,
 	T_RP_BAD_LINK,
 	T_RP_CALLBACK,
+	T_NOTICES,
+	T_NO_NOTICES,
+	T_NOTICE_ADDED,
+	T_NOTICE_BLOCKED,
+	T_NOTICE_REVOKED,
+	T_NOTICE_ACT,
 	T_COUNT
 };
 
@@ -202,6 +208,8 @@ int cmd_approve(struct cli *c);
 int cmd_refuse(struct cli *c);
 int cmd_scan(struct cli *c);
 int cmd_devices(struct cli *c);
+/* `notices`: what the server tells about the person's other devices. */
+int cmd_notices(struct cli *c);
 int cmd_remove(struct cli *c);
 int cmd_interactive(struct cli *c);
 void show_request(const struct cli *c, const json_t *r);

@@ -974,6 +974,59 @@ show_devices(struct cli *c, int rc, const struct sl_err *err, json_t *arr)
 	return CLI_OK;
 }
 
+/* ---- notices ---- */
+
+/* The notices as text (or JSON); `quiet`: say nothing when there are none
+ * (the interactive mode's start).  `arr` is released. */
+static void
+show_notices(struct cli *c, json_t *arr, bool quiet)
+{
+	char page[SAPP_URL_MAX + 16];
+	json_t *n;
+	size_t i;
+
+	if (c->c_json) {
+		print_list(c, "notices", arr);
+		json_decref(arr);
+		return;
+	}
+	if (json_array_size(arr) == 0) {
+		if (!quiet)
+			say(c, T_NO_NOTICES);
+		json_decref(arr);
+		return;
+	}
+	say(c, T_NOTICES);
+	json_array_foreach(arr, i, n)
+	{
+		const char *kind = json_string_value(json_object_get(n, "kind"));
+		const char *name = json_string_value(json_object_get(n, "device_name"));
+		enum txt id = strcmp(kind, "device.added") == 0     ? T_NOTICE_ADDED
+			      : strcmp(kind, "device.blocked") == 0 ? T_NOTICE_BLOCKED
+								    : T_NOTICE_REVOKED;
+		say2(c, id, name != NULL && name[0] != '\0' ? name : "-",
+			json_string_value(json_object_get(n, "device_kind")) ?: "?");
+	}
+	snprintf(page, sizeof(page), "%s/account", sapp_server(c->c_app));
+	say2(c, T_NOTICE_ACT, page, NULL);
+	json_decref(arr);
+}
+
+int
+cmd_notices(struct cli *c)
+{
+	struct sl_err err = { 0 };
+	json_t *arr = NULL;
+	int rc;
+
+	if ((rc = cli_start(c, 1, 1, NULL)) != CLI_OK)
+		return rc;
+	if ((rc = sapp_notices(c->c_app, &arr, &err)) != SL_OK)
+		return cli_fail(c, rc, &err);
+	show_notices(c, arr, false);
+	return CLI_OK;
+}
+
 int
 cmd_remove(struct cli *c)
 {
@@ -1016,6 +1069,9 @@ cmd_interactive(struct cli *c)
 		return rc;
 	if (sapp_phase(c->c_app) != SAPP_ENROLLED && (rc = enroll_interactive(c)) != CLI_OK)
 		return rc;
+	if (sapp_notices(c->c_app, &arr, &err) == SL_OK) /* a device the person may not know of */
+		show_notices(c, arr, true);
+	arr = NULL;
 	say(c, T_WAITING);
 	for (;;) {
 		if ((rc = sapp_requests(c->c_app, 0, &arr, &err)) != SL_OK)

@@ -31,7 +31,8 @@ usage(FILE *f)
 		   "  refuse ID                      refuse a request\n"
 		   "  scan URI                       a scanned QR code (sleutel://login?t=...)\n"
 		   "  devices                        this account's devices\n"
-		   "  remove DEVICE_ID               remove a device\n\n"
+		   "  remove DEVICE_ID               remove a device\n"
+		   "  notices                        notices about this person's other devices\n\n"
 		   "Smart-ID (PIN1 and PIN2 from stdin or --code-fd, one a line, when not on a terminal):\n"
 		   "  smartid register [--country BE] [--method eid] [--name NAME] [--terms V]\n"
 		   "                                 make the keys, show the registration code (and, on a\n"
@@ -162,6 +163,8 @@ dispatch(struct cli *c)
 		return cmd_devices(c);
 	if (strcmp(cmd, "remove") == 0)
 		return cmd_remove(c);
+	if (strcmp(cmd, "notices") == 0)
+		return cmd_notices(c);
 	if (strcmp(cmd, "smartid") == 0)
 		return cmd_smartid(c);
 	fprintf(stderr, "sleutel-app: unknown command %s\n", cmd);

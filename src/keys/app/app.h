@@ -196,6 +196,11 @@ int app_json_parse(const uint8_t *data, size_t len, json_t **out, struct sl_err 
 json_t *app_json_body(struct http_request *rq);
 /* {"error","error_description"} plus the fields of `extra` (stolen, may be NULL). */
 void app_send_error(struct http_request *rq, int status, const char *error, const char *desc, json_t *extra);
+/* {"notices": [...]}: the person's unread notices about devices other than
+ * `device_id`, made since `since` (the asking device's enrolment), for a
+ * device API (notices.c; the app's and Smart-ID's); NULL when the store
+ * fails. */
+json_t *app_notices_for_device(struct server *srv, const char *person_id, const char *device_id, int64_t since);
 /* A string member of at most `max` bytes without NUL; NULL otherwise. */
 const char *app_json_str(json_t *o, const char *name, size_t max);
 /* RFC 7638 thumbprint of a P-256 public JWK (b64url, 43 chars); also

@@ -29,6 +29,7 @@ const struct http_route app_device_routes[] = {
 	{ APP_DEVICE_BASE "/requests/", POST, P, true, API, app_confirm_post },
 	{ APP_DEVICE_BASE "/devices", GET, P, false, API, app_devices_get },
 	{ APP_DEVICE_BASE "/devices/", POST, P, true, API, app_devices_remove },
+	{ APP_DEVICE_BASE "/notices", GET, P, false, API, app_notices_get },
 #ifdef SL_TEST_KEY
 	/* Test builds only: mark an enrolment proofed with a given identity. */
 	{ APP_DEVICE_BASE "/test/proofed", POST, P, false, API, app_enroll_test_proofed },

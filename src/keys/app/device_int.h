@@ -13,6 +13,7 @@
  *   channel.c   GET /requests: the request channel (long-poll)
  *   confirm.c   POST /requests/{id}: approve or refuse, the lockout schedule
  *   devices.c   GET /devices, POST /devices/{id}/remove
+ *   notices.c   GET /notices: notices about the person's other devices
  *   device.c    the route table, GET /config and /keys, the waiter keys
  *
  * Waiter keys (other modules notify them):
@@ -111,5 +112,9 @@ void app_channel_get(void *ctx, struct http_request *rq);
 void app_confirm_post(void *ctx, struct http_request *rq);
 void app_devices_get(void *ctx, struct http_request *rq);
 void app_devices_remove(void *ctx, struct http_request *rq);
+/* notices.c: GET /notices; the notice of a device added at enrolment
+ * (logged when it cannot be written: the enrolment stands). */
+void app_notices_get(void *ctx, struct http_request *rq);
+void app_notice_device_added(struct server *srv, const char *person_id, const struct store_device *dev);
 
 #endif

@@ -660,6 +660,8 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 				.au_key = APP_KEY_NAME,
 				.au_ip = http_client_ip(rq) },
 			&err);
+	if (rc == SL_OK) /* the person's other devices and account page are told */
+		app_notice_device_added(srv, acct.ac_person_id ? acct.ac_person_id : person.p_id, &dev);
 	finish_answer(srv, rq, rc, &dev, &acct, &err);
 out:
 	json_decref(body);

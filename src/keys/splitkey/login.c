@@ -19,5 +19,6 @@ const struct http_route sid_login_routes[] = {
 	{ SID_DEVICE_BASE "/status", GET, P, false, API, sid_status_get },
 	{ SID_DEVICE_BASE "/devices", GET, P, false, API, sid_devices_get },
 	{ SID_DEVICE_BASE "/devices/", POST, P, true, API, sid_devices_remove },
+	{ SID_DEVICE_BASE "/notices", GET, P, false, API, sid_notices_get },
 };
 const size_t sid_login_nroutes = sizeof(sid_login_routes) / sizeof(sid_login_routes[0]);

@@ -334,6 +334,22 @@ finish_refused(struct server *srv, struct http_request *rq, const struct store_s
 	}
 }
 
+/* The person's account page and other devices are told a device was
+ * added (logged when it cannot be written: the registration stands). */
+static void
+sid_reg_notice(struct server *srv, const char *person_id, const char *device_id, const char *name)
+{
+	struct store_notice n = { .nt_person_id = (char *)person_id,
+		.nt_kind = (char *)"device.added",
+		.nt_device_kind = (char *)"smartid",
+		.nt_device_id = (char *)device_id,
+		.nt_device_name = (char *)name };
+
+	if (person_id == NULL || device_id == NULL || store_notice_add(srv->sv_store, &n) != SL_OK)
+		log_warn("Smart-ID registration: the notice of a new device was not recorded");
+	free(n.nt_id);
+}
+
 static void
 finish_done(struct server *srv, struct http_request *rq, const struct store_sid_registration *r, struct recall *keys)
 {
@@ -364,6 +380,7 @@ finish_done(struct server *srv, struct http_request *rq, const struct store_sid_
 		finish_refused(srv, rq, r, rc, &err);
 	} else {
 		sid_reg_audit(srv, rq, "smartid.register", "ok", f.fi_person.p_id, f.fi_certs.sm_document);
+		sid_reg_notice(srv, f.fi_person.p_id, f.fi_dev_id, f.fi_dev.sd_name);
 		sid_registration_wait_key(r->sr_id, wk, sizeof(wk));
 		server_wake(srv, wk);
 		http_send_json(rq, 201,

@@ -13,6 +13,7 @@
  *                  signature completed here, the lockout schedule and
  *                  clone detection
  *   sid_status.c   GET /status, GET /devices, POST /devices/{id}/remove
+ *   sid_notices.c  GET /notices: notices about the person's other devices
  *   sid_request.c  making a login request: limits, the account, the
  *                  binding, stored, devices woken (decoys for unknown
  *                  numbers)
@@ -143,5 +144,8 @@ void sidlogin_page(void *ctx, struct http_request *rq);
 void sidlogin_submit(void *ctx, struct http_request *rq);
 void sidlogin_wait(void *ctx, struct http_request *rq);
 void sidlogin_poll(void *ctx, struct http_request *rq);
+
+/* sid_notices.c: GET /device/v1/smartid/notices */
+void sid_notices_get(void *ctx, struct http_request *rq);
 
 #endif
