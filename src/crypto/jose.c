@@ -378,7 +378,7 @@ sign_remote(const struct jose_key *key, const char *payload, const char *typ, st
 		json_object_set_new(hdr, "kid", json_string(key->jk_kid));
 	if (hdr != NULL && typ != NULL)
 		json_object_set_new(hdr, "typ", json_string(typ));
-	hjson = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
+	hjson = hdr ? sl_json_compact(hdr) : NULL;
 	json_decref(hdr);
 	if (hjson != NULL) {
 		h64 = sl_b64url_encode((const uint8_t *)hjson, strlen(hjson));
@@ -414,7 +414,7 @@ jose_sign(const struct jose_key *key, json_t *claims, const char *typ, struct sl
 	char *payload, *out = NULL;
 
 	if (key->jk_signer != NULL) {
-		payload = json_dumps(claims, JSON_COMPACT);
+		payload = sl_json_compact(claims);
 		out = payload ? sign_remote(key, payload, typ, err) : NULL;
 		if (payload == NULL)
 			sl_fail(err, SL_ENOMEM, "out of memory");
