@@ -386,12 +386,14 @@ sign_remote(const struct jose_key *key, const char *payload, const char *typ, st
 	}
 	free(hjson);
 	sl_buf_init(&b, JOSE_MAX_TOKEN);
-	if (h64 == NULL || p64 == NULL || sl_buf_addf(&b, "%s.%s", h64, p64) != SL_OK) {
+	/* sl_buf_adds, not a format: the payload is most of a token */
+	if (h64 == NULL || p64 == NULL || sl_buf_adds(&b, h64) != SL_OK || sl_buf_adds(&b, ".") != SL_OK ||
+		sl_buf_adds(&b, p64) != SL_OK) {
 		sl_fail(err, SL_ENOMEM, "out of memory");
 	} else if (key->jk_signer(key->jk_signer_ctx, key->jk_kid, (const uint8_t *)b.b_data, b.b_len, &sig, &siglen,
 			   err) == SL_OK) {
 		s64 = sl_b64url_encode(sig, siglen);
-		if (s64 != NULL && sl_buf_addf(&b, ".%s", s64) == SL_OK)
+		if (s64 != NULL && sl_buf_adds(&b, ".") == SL_OK && sl_buf_adds(&b, s64) == SL_OK)
 			out = sl_buf_take(&b);
 		else
 			sl_fail(err, SL_ENOMEM, "out of memory");
