@@ -40,7 +40,7 @@ oidc_subject(struct server *srv, const struct store_client *client, const char *
 
 	if ((size_t)snprintf(msg, sizeof(msg), "%s|%s", client->cl_sector, person_id) >= sizeof(msg))
 		return NULL;
-	if (crypto_hmac_sha256(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key), msg, strlen(msg), mac) != SL_OK)
+	if (crypto_hmac_mac(srv->sv_pairwise_hmac, msg, strlen(msg), mac) != SL_OK)
 		return NULL;
 	return sl_b64url_encode(mac, sizeof(mac));
 }
