@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-int execv(const char *path, char *const argv[])
+int
+execv(const char *path, char *const argv[])
 {
 	int (*real)(const char *, char *const[]) = (int (*)(const char *, char *const[]))dlsym(RTLD_NEXT, "execv");
 	const char *e = getenv("SHIM_EXE");

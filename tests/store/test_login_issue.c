@@ -75,41 +75,51 @@ issue_init(struct issue *is, const char *req, const char *code)
 	};
 }
 
-static void
-pending(struct fixture *fx, const char *id)
-{
-	struct store_authreq r = {
-		.ar_id = (char *)id,
-		.ar_kind = (char *)"authorize",
-		.ar_client_id = (char *)"client-a",
-		.ar_params = (char *)"{\"scope\":\"openid\"}",
-		.ar_browser = (char *)"b1",
-		.ar_expires = sl_now() + 600,
-	};
+/* Request `id` put waiting (when `put`), then completed by the test key for
+ * person p through store_login_complete_issue. */
+struct attempt {
+	struct fixture *at_fx;
+	struct store_person at_p;
+	struct issue at_is;
+	char *at_consent;
+	bool at_issued;
+	int at_fail; /* what the issue function answers when not SL_OK */
+};
 
-	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+static int
+attempt(struct attempt *at, const char *id, const char *code, bool put, bool answer)
+{
+	struct store_authreq r;
+
+	memset(&r, 0, sizeof(r));
+	r.ar_id = (char *)id;
+	r.ar_client_id = (char *)"client-a";
+	if (put) {
+		r.ar_kind = (char *)"authorize";
+		r.ar_params = (char *)"{}";
+		r.ar_browser = (char *)"b1";
+		r.ar_expires = sl_now() + 600;
+		assert_int_equal(store_authreq_put(at->at_fx->fx_store, &r), SL_OK);
+	}
+	r.ar_status = (char *)"done";
+	r.ar_key = (char *)"test";
+	r.ar_acr = (char *)"low";
+	r.ar_amr = (char *)"[\"test\"]";
+	r.ar_auth_time = 1700000000;
+	issue_init(&at->at_is, id, code);
+	at->at_is.i_answer = answer;
+	at->at_is.i_rc = at->at_fail;
+	return store_login_complete_issue(
+		at->at_fx->fx_store, &at->at_p, &r, "client-a", &at->at_consent, issue_fn, &at->at_is, &at->at_issued);
 }
 
-static struct store_authreq
-done_of(const char *id)
-{
-	struct store_authreq done = { .ar_id = (char *)id,
-		.ar_status = (char *)"done",
-		.ar_key = (char *)"test",
-		.ar_acr = (char *)"low",
-		.ar_amr = (char *)"[\"test\"]",
-		.ar_auth_time = 1700000000 };
-
-	return done;
-}
-
 static void
-person_init(struct store_person *p)
+person_set(struct store_person *p, const char *rrn, const char *given, const char *family)
 {
 	memset(p, 0, sizeof(*p));
-	p->p_rrn = strdup("85073003328");
-	p->p_given_name = strdup("Anna");
-	p->p_family_name = strdup("Peeters");
+	p->p_rrn = strdup(rrn);
+	p->p_given_name = strdup(given);
+	p->p_family_name = strdup(family);
 	assert_true(p->p_rrn && p->p_given_name && p->p_family_name);
 }
 
@@ -126,114 +136,84 @@ count(struct fixture *fx, const char *where, const char *person_id)
 static void
 test_completes_and_answers(void **state)
 {
-	struct fixture *fx = *state;
-	struct store_authreq done = done_of("req-1"), got;
-	struct store_person p;
-	struct issue is;
-	char *consent = NULL;
-	bool issued = false;
+	struct attempt at = { .at_fx = *state };
+	struct fixture *fx = at.at_fx;
+	struct store_authreq got;
+	const char *pid;
 
-	pending(fx, "req-1");
-	person_init(&p);
-	issue_init(&is, "req-1", "code-1");
-	assert_int_equal(
-		store_login_complete_issue(fx->fx_store, &p, &done, "client-a", &consent, issue_fn, &is, &issued),
-		SL_OK);
-	assert_true(issued);
-	assert_non_null(p.p_id);
+	person_set(&at.at_p, "85073003328", "Anna", "Peeters");
+	assert_int_equal(attempt(&at, "req-1", "code-1", true, true), SL_OK);
+	assert_true(at.at_issued);
+	pid = at.at_p.p_id;
+	assert_non_null(pid);
 	/* the issue function saw the person's id and the (absent) consent */
-	assert_true(is.i_calls >= 1);
-	assert_string_equal(is.i_person, p.p_id);
-	assert_string_equal(is.i_consent, "(none)");
-	assert_null(consent);
+	assert_true(at.at_is.i_calls >= 1);
+	assert_string_equal(at.at_is.i_person, pid);
+	assert_string_equal(at.at_is.i_consent, "(none)");
+	assert_null(at.at_consent);
 	/* answered: gone for readers; the person, session, audit row and
 	 * code are there, each for this person */
 	assert_int_equal(store_authreq_get(fx->fx_store, "req-1", &got), SL_ENOTFOUND);
-	assert_int_equal(count(fx,
-				 "SELECT count(*) FROM auth_requests WHERE id = 'req-1' AND status = 'answered'"
-				 " AND person_id",
-				 p.p_id),
-		1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM codes WHERE hash = 'code-1' AND person_id", p.p_id), 1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM sessions WHERE id = 'code-1' AND person_id", p.p_id), 1);
-	assert_int_equal(count(fx, "SELECT count(*) FROM audit WHERE event = 'login' AND person_id", p.p_id), 1);
+	assert_int_equal(
+		count(fx, "SELECT count(*) FROM auth_requests WHERE status = 'answered' AND person_id", pid), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM codes WHERE hash = 'code-1' AND person_id", pid), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM sessions WHERE id = 'code-1' AND person_id", pid), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM audit WHERE event = 'login' AND person_id", pid), 1);
 
 	/* the consent the person gave is shown to the issue function */
-	assert_int_equal(store_consent_put(fx->fx_store, p.p_id, "client-a", "profile"), SL_OK);
-	pending(fx, "req-2");
-	done = done_of("req-2");
-	issue_init(&is, "req-2", "code-2");
-	assert_int_equal(
-		store_login_complete_issue(fx->fx_store, &p, &done, "client-a", &consent, issue_fn, &is, &issued),
-		SL_OK);
-	assert_true(issued);
-	assert_string_equal(is.i_consent, "profile");
-	assert_non_null(consent);
-	assert_string_equal(consent, "profile");
-	free(consent);
+	assert_int_equal(store_consent_put(fx->fx_store, pid, "client-a", "profile"), SL_OK);
+	assert_int_equal(attempt(&at, "req-2", "code-2", true, true), SL_OK);
+	assert_true(at.at_issued);
+	assert_string_equal(at.at_is.i_consent, "profile");
+	assert_non_null(at.at_consent);
+	assert_string_equal(at.at_consent, "profile");
+	free(at.at_consent);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
 	/* answered already: SL_ENOTFOUND, nothing more written */
-	issue_init(&is, "req-2", "code-3");
-	assert_int_equal(
-		store_login_complete_issue(fx->fx_store, &p, &done, "client-a", &consent, issue_fn, &is, &issued),
-		SL_ENOTFOUND);
-	assert_false(issued);
+	assert_int_equal(attempt(&at, "req-2", "code-3", false, true), SL_ENOTFOUND);
+	assert_false(at.at_issued);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-3'"), 0);
-	store_person_clear(&p);
+	store_person_clear(&at.at_p);
 }
 
 static void
 test_consent_first_or_failure(void **state)
 {
-	struct fixture *fx = *state;
-	struct store_authreq done = done_of("req-1"), got;
-	struct store_person p;
-	struct issue is;
-	char *consent = NULL;
-	bool issued = true;
+	struct attempt at = { .at_fx = *state };
+	struct fixture *fx = at.at_fx;
+	struct store_authreq got;
 
 	/* not answered here (the consent page first): completed only */
-	pending(fx, "req-1");
-	person_init(&p);
-	issue_init(&is, "req-1", "code-1");
-	is.i_answer = false;
-	assert_int_equal(
-		store_login_complete_issue(fx->fx_store, &p, &done, "client-a", &consent, issue_fn, &is, &issued),
-		SL_OK);
-	assert_false(issued);
+	person_set(&at.at_p, "85073003328", "Anna", "Peeters");
+	assert_int_equal(attempt(&at, "req-1", "code-1", true, false), SL_OK);
+	assert_false(at.at_issued);
 	assert_int_equal(store_authreq_get(fx->fx_store, "req-1", &got), SL_OK);
 	assert_string_equal(got.ar_status, "done");
-	assert_string_equal(got.ar_person_id, p.p_id);
+	assert_string_equal(got.ar_person_id, at.at_p.p_id);
 	store_authreq_clear(&got);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes"), 0);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit WHERE event = 'login'"), 0);
-	store_person_clear(&p);
+	store_person_clear(&at.at_p);
 
 	/* the issue function fails: nothing at all, the request still pending */
-	pending(fx, "req-2");
-	done = done_of("req-2");
-	memset(&p, 0, sizeof(p));
-	p.p_rrn = strdup("90010100123");
-	p.p_given_name = strdup("Jan");
-	p.p_family_name = strdup("Janssens");
-	issue_init(&is, "req-2", "code-2");
-	is.i_rc = SL_ENOMEM;
-	assert_int_equal(
-		store_login_complete_issue(fx->fx_store, &p, &done, "client-a", &consent, issue_fn, &is, &issued),
-		SL_ENOMEM);
-	assert_false(issued);
-	assert_null(p.p_id);
-	assert_null(consent);
+	person_set(&at.at_p, "90010100123", "Jan", "Janssens");
+	at.at_fail = SL_ENOMEM;
+	assert_int_equal(attempt(&at, "req-2", "code-2", true, true), SL_ENOMEM);
+	assert_false(at.at_issued);
+	assert_null(at.at_p.p_id);
+	assert_null(at.at_consent);
 	assert_int_equal(store_authreq_get(fx->fx_store, "req-2", &got), SL_OK);
 	assert_string_equal(got.ar_status, "pending");
 	store_authreq_clear(&got);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons WHERE rrn = '90010100123'"), 0);
-	store_person_clear(&p);
+	store_person_clear(&at.at_p);
 
 	/* no issue function, or no client: refused */
-	assert_int_equal(
-		store_login_complete_issue(fx->fx_store, &p, &done, NULL, &consent, issue_fn, &is, &issued), SL_EINVAL);
-	assert_int_equal(store_login_complete_issue(fx->fx_store, &p, &done, "client-a", &consent, NULL, &is, &issued),
+	assert_int_equal(store_login_complete_issue(fx->fx_store, &at.at_p, &got, NULL, &at.at_consent, issue_fn,
+				 &at.at_is, &at.at_issued),
+		SL_EINVAL);
+	assert_int_equal(store_login_complete_issue(fx->fx_store, &at.at_p, &got, "client-a", &at.at_consent, NULL,
+				 &at.at_is, &at.at_issued),
 		SL_EINVAL);
 }
 
