@@ -215,6 +215,10 @@ bl_trivial(const struct bl_opts *o, json_t *out)
 {
 	struct bl_result s = { .r_scenario = "trivial" }, p = { .r_scenario = "trivial" };
 	struct bl_result m = { .r_scenario = "trivial" };
+	/* SLEUTEL_BENCH_TRIVIAL=sleutel: the first row alone, for profiles
+	 * and counts through SLEUTEL_BENCH_WRAP (docs/performance.md) */
+	const char *only = getenv("SLEUTEL_BENCH_TRIVIAL");
+	bool alone = only != NULL && strcmp(only, "sleutel") == 0;
 	int rc = 0;
 
 	snprintf(s.r_what, sizeof(s.r_what), "sleuteld login (test key, http+proxy)");
@@ -224,6 +228,8 @@ bl_trivial(const struct bl_opts *o, json_t *out)
 		bl_report(out, &s);
 	else
 		rc = -1;
+	if (alone)
+		return rc;
 	/* MHD zeroes a connection's whole memory pool for each request: the
 	 * smallest pool shows what that costs a login */
 	if (run_sleutel(o, &m, "trivial-mem", "[portal]\nkeys = test\n[server]\nconnection_memory = 8192\n") == 0)

@@ -78,6 +78,11 @@ void sl_hex(const uint8_t *data, size_t len, char *out); /* out: 2*len+1 */
 /* Percent-encode for a URL query (RFC 3986 unreserved kept). */
 int sl_url_encode(struct sl_buf *out, const char *s);
 
+/* ---- JSON ---- */
+/* json_dumps(v, JSON_COMPACT), byte for byte, faster (json.c); free() it. */
+struct json_t;
+char *sl_json_compact(const struct json_t *v);
+
 /* ---- randomness (OpenSSL's CSPRNG) ---- */
 int sl_random(void *out, size_t len);
 /* A random identifier: `bytes` random bytes as base64url; malloc'd. */

@@ -72,6 +72,50 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 	return ok ? SL_OK : SL_ECRYPTO;
 }
 
+struct crypto_hmac {
+	EVP_MAC_CTX *ch_ctx; /* keyed, never updated: only copied */
+};
+
+struct crypto_hmac *
+crypto_hmac_new(const void *key, size_t keylen)
+{
+	OSSL_PARAM params[2] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_end() };
+	struct crypto_hmac *h;
+
+	fetch_once();
+	if (hmac_mac == NULL || keylen > INT32_MAX || (h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->ch_ctx = EVP_MAC_CTX_new(hmac_mac);
+	if (h->ch_ctx == NULL || EVP_MAC_init(h->ch_ctx, key, keylen, params) != 1) {
+		crypto_hmac_free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+crypto_hmac_mac(const struct crypto_hmac *h, const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
+{
+	EVP_MAC_CTX *ctx = h != NULL ? EVP_MAC_CTX_dup(h->ch_ctx) : NULL;
+	size_t n = 0;
+	int ok;
+
+	ok = ctx != NULL && EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, &n, SL_SHA256_LEN) == 1 &&
+	     n == SL_SHA256_LEN;
+	EVP_MAC_CTX_free(ctx); /* the provider wipes its HMAC state */
+	return ok ? SL_OK : SL_ECRYPTO;
+}
+
+void
+crypto_hmac_free(struct crypto_hmac *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MAC_CTX_free(h->ch_ctx);
+	free(h);
+}
+
 int
 crypto_token_hash(const char *token, char out[2 * SL_SHA256_LEN + 1])
 {

@@ -378,7 +378,7 @@ sign_remote(const struct jose_key *key, const char *payload, const char *typ, st
 		json_object_set_new(hdr, "kid", json_string(key->jk_kid));
 	if (hdr != NULL && typ != NULL)
 		json_object_set_new(hdr, "typ", json_string(typ));
-	hjson = hdr ? json_dumps(hdr, JSON_COMPACT) : NULL;
+	hjson = hdr ? sl_json_compact(hdr) : NULL;
 	json_decref(hdr);
 	if (hjson != NULL) {
 		h64 = sl_b64url_encode((const uint8_t *)hjson, strlen(hjson));
@@ -386,12 +386,14 @@ sign_remote(const struct jose_key *key, const char *payload, const char *typ, st
 	}
 	free(hjson);
 	sl_buf_init(&b, JOSE_MAX_TOKEN);
-	if (h64 == NULL || p64 == NULL || sl_buf_addf(&b, "%s.%s", h64, p64) != SL_OK) {
+	/* sl_buf_adds, not a format: the payload is most of a token */
+	if (h64 == NULL || p64 == NULL || sl_buf_adds(&b, h64) != SL_OK || sl_buf_adds(&b, ".") != SL_OK ||
+		sl_buf_adds(&b, p64) != SL_OK) {
 		sl_fail(err, SL_ENOMEM, "out of memory");
 	} else if (key->jk_signer(key->jk_signer_ctx, key->jk_kid, (const uint8_t *)b.b_data, b.b_len, &sig, &siglen,
 			   err) == SL_OK) {
 		s64 = sl_b64url_encode(sig, siglen);
-		if (s64 != NULL && sl_buf_addf(&b, ".%s", s64) == SL_OK)
+		if (s64 != NULL && sl_buf_adds(&b, ".") == SL_OK && sl_buf_adds(&b, s64) == SL_OK)
 			out = sl_buf_take(&b);
 		else
 			sl_fail(err, SL_ENOMEM, "out of memory");
@@ -414,7 +416,7 @@ jose_sign(const struct jose_key *key, json_t *claims, const char *typ, struct sl
 	char *payload, *out = NULL;
 
 	if (key->jk_signer != NULL) {
-		payload = json_dumps(claims, JSON_COMPACT);
+		payload = sl_json_compact(claims);
 		out = payload ? sign_remote(key, payload, typ, err) : NULL;
 		if (payload == NULL)
 			sl_fail(err, SL_ENOMEM, "out of memory");

@@ -90,7 +90,7 @@ response_bare(struct http_request *rq, int status)
 void
 http_send_json(struct http_request *rq, int status, json_t *body)
 {
-	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *s = body ? sl_json_compact(body) : NULL;
 
 	json_decref(body);
 	response_queue(rq, status, "application/json", s, s ? strlen(s) : 0, false);

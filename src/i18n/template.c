@@ -24,22 +24,45 @@ struct tmpl_set {
 	size_t ts_count;
 };
 
-int
-html_escape(struct sl_buf *out, const char *s)
+/* The entity for c, or NULL when c goes out as it is. */
+static const char *
+html_entity(char c)
+{
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	default: return NULL;
+	}
+}
+
+/* The first n bytes of s, escaped: runs of plain text are copied at once
+ * (a page is mostly plain text; a byte at a time was most of its cost). */
+static int
+html_escape_n(struct sl_buf *out, const char *s, size_t n)
 {
 	int rc = SL_OK;
 
-	for (; *s && rc == SL_OK; s++) {
-		switch (*s) {
-		case '&': rc = sl_buf_adds(out, "&amp;"); break;
-		case '<': rc = sl_buf_adds(out, "&lt;"); break;
-		case '>': rc = sl_buf_adds(out, "&gt;"); break;
-		case '"': rc = sl_buf_adds(out, "&quot;"); break;
-		case '\'': rc = sl_buf_adds(out, "&#39;"); break;
-		default: rc = sl_buf_add(out, s, 1); break;
-		}
+	while (n > 0 && rc == SL_OK) {
+		size_t run = 0;
+		while (run < n && html_entity(s[run]) == NULL)
+			run++;
+		if (run > 0)
+			rc = sl_buf_add(out, s, run);
+		if (rc == SL_OK && run < n)
+			rc = sl_buf_adds(out, html_entity(s[run++]));
+		s += run;
+		n -= run;
 	}
 	return rc;
+}
+
+int
+html_escape(struct sl_buf *out, const char *s)
+{
+	return html_escape_n(out, s, strlen(s));
 }
 
 static const char *
@@ -80,13 +103,15 @@ render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const s
 		arg = var_get(vars, nvars, name, nlen);
 	}
 	msg = i18n_gettext(cat, msgid);
-	for (p = msg; *p && rc == SL_OK; p++) {
-		if (p[0] == '%' && p[1] == '1') {
+	/* the text around each %1 escaped in one piece, the argument in place of %1 */
+	for (p = msg; *p && rc == SL_OK;) {
+		const char *mark = strstr(p, "%1");
+		size_t run = mark ? (size_t)(mark - p) : strlen(p);
+		rc = html_escape_n(out, p, run);
+		p += run;
+		if (rc == SL_OK && mark != NULL) {
 			rc = html_escape(out, arg ? arg : "");
-			p++;
-		} else {
-			char one[2] = { *p, '\0' };
-			rc = html_escape(out, one);
+			p += 2;
 		}
 	}
 	return rc;

@@ -245,7 +245,7 @@ pending_put(struct server *srv, struct http_request *rq, const struct store_clie
 	char *id = sl_random_id(16), *browser = browser_binding(srv, rq, true), *json;
 	int rc = SL_ENOMEM;
 
-	json = json_dumps(params, JSON_COMPACT);
+	json = sl_json_compact(params);
 	memset(&ar, 0, sizeof(ar));
 	ar.ar_id = id;
 	ar.ar_kind = (char *)"authorize";

@@ -40,7 +40,7 @@ oidc_subject(struct server *srv, const struct store_client *client, const char *
 
 	if ((size_t)snprintf(msg, sizeof(msg), "%s|%s", client->cl_sector, person_id) >= sizeof(msg))
 		return NULL;
-	if (crypto_hmac_sha256(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key), msg, strlen(msg), mac) != SL_OK)
+	if (crypto_hmac_mac(srv->sv_pairwise_hmac, msg, strlen(msg), mac) != SL_OK)
 		return NULL;
 	return sl_b64url_encode(mac, sizeof(mac));
 }
@@ -314,6 +314,112 @@ oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, struct s
 	p->op_consent_known = rc == SL_OK;
 	if (rc == SL_OK && (rc = pending_take_outcome(&p->op_req, &ar)) != SL_OK)
 		sl_fail(err, rc, "out of memory");
+	return rc;
+}
+
+/* What a key that finishes at once stores with its completion: the
+ * session, the code and the audit row, prepared before the transaction
+ * (random values, hashes) and pointed at the person inside it. */
+struct finish_now {
+	struct server *fn_srv;
+	const struct oidc_pending *fn_p;
+	struct new_session fn_ns;
+	struct new_code fn_nc;
+	struct store_audit fn_au;
+	struct store_login_issue fn_li;
+	int fn_consent_rc;
+	bool fn_ask;
+};
+
+static int
+finish_now_issue(void *ctx, const char *person_id, const char *consent, const struct store_login_issue **li)
+{
+	struct finish_now *f = ctx;
+	const char *known = consent;
+
+	*li = NULL;
+	f->fn_ask = false;
+	/* Every key ends here too, so no key can skip the consent page. */
+	f->fn_consent_rc = consent_needed(
+		f->fn_srv, person_id, f->fn_p->op_req.ar_client_id, f->fn_p->op_params, &known, &f->fn_ask);
+	if (f->fn_consent_rc != SL_OK || f->fn_ask)
+		return SL_OK; /* the completion alone is stored */
+	f->fn_ns.ns_ses.s_person_id = (char *)person_id;
+	f->fn_nc.nc_co.co_person_id = (char *)person_id;
+	f->fn_au.au_person_id = person_id;
+	*li = &f->fn_li;
+	return SL_OK;
+}
+
+int
+oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p,
+	struct store_person *person, const char *key, const char *acr, const char *amr_json, struct sl_err *err)
+{
+	struct store_authreq ar;
+	struct finish_now f = { .fn_srv = srv, .fn_p = p };
+	bool issued = false;
+	char wkey[128];
+	int rc;
+
+	if (!key_may_finish(srv, p->op_req.ar_id, p->op_params, key))
+		return sl_fail(err, SL_EDENIED, "a payment can only be confirmed with the sleutel app");
+	memset(&ar, 0, sizeof(ar));
+	ar.ar_id = p->op_req.ar_id;
+	ar.ar_status = (char *)"done";
+	ar.ar_key = (char *)key;
+	ar.ar_acr = (char *)acr;
+	ar.ar_amr = (char *)amr_json;
+	ar.ar_auth_time = sl_now();
+	rc = session_prepare(srv, rq, NULL, acr, amr_json, ar.ar_auth_time, &f.fn_ns);
+	if (rc == SL_OK)
+		rc = code_prepare(srv, &p->op_client, p->op_params, NULL, f.fn_ns.ns_hash, acr, amr_json,
+			ar.ar_auth_time, &f.fn_nc);
+	if (rc != SL_OK) {
+		session_prepared_clear(&f.fn_ns);
+		return sl_fail(err, rc, "cannot prepare the session");
+	}
+	f.fn_au.au_event = "login";
+	f.fn_au.au_result = "ok";
+	f.fn_au.au_client_id = p->op_req.ar_client_id;
+	f.fn_au.au_ip = http_client_ip(rq);
+	f.fn_au.au_key = key;
+	f.fn_li.li_req_id = ar.ar_id;
+	f.fn_li.li_old_session = f.fn_ns.ns_old;
+	f.fn_li.li_session = &f.fn_ns.ns_ses;
+	f.fn_li.li_audit = &f.fn_au;
+	f.fn_li.li_code = &f.fn_nc.nc_co;
+	free(p->op_consent);
+	p->op_consent = NULL;
+	rc = store_login_complete_issue(
+		srv->sv_store, person, &ar, p->op_req.ar_client_id, &p->op_consent, finish_now_issue, &f, &issued);
+	p->op_consent_known = rc == SL_OK;
+	if (rc == SL_ENOTFOUND)
+		sl_fail(err, rc, "this login request is no longer waiting");
+	else if (rc != SL_OK)
+		sl_fail(err, rc, "cannot save the person record");
+	if (rc == SL_OK) {
+		ar.ar_person_id = person->p_id;
+		oidc_wait_key(ar.ar_id, wkey, sizeof(wkey));
+		server_wake(srv, wkey);
+		if ((rc = pending_take_outcome(&p->op_req, &ar)) != SL_OK)
+			sl_fail(err, rc, "out of memory");
+	}
+	if (rc == SL_OK) {
+		const char *redirect_uri = params_str(p->op_params, "redirect_uri");
+		const char *state = params_str(p->op_params, "state");
+		if (issued) {
+			session_prepared_set_cookie(rq, &f.fn_ns);
+			metrics_login(srv->sv_metrics, key, "ok");
+			code_redirect(srv, rq, p->op_params, &f.fn_nc);
+		} else if (f.fn_consent_rc != SL_OK) {
+			oidc_redirect_error(
+				srv, rq, redirect_uri, state, "server_error", "the login could not be completed");
+		} else {
+			consent_ask(srv, rq, ar.ar_id);
+		}
+	}
+	code_prepared_clear(&f.fn_nc);
+	session_prepared_clear(&f.fn_ns);
 	return rc;
 }
 

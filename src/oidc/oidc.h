@@ -89,6 +89,14 @@ int oidc_login_complete(struct server *srv, const char *req_id, struct store_per
  * can follow without loading the request again. */
 int oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, struct store_person *person,
 	const char *key, const char *acr, const char *amr_json, struct sl_err *err);
+/* oidc_login_complete_pending and oidc_login_finish at once, for a key
+ * that finishes in the browser's request: the completion and the answer
+ * (session, code, audit row) in one durable commit.  SL_OK: an answer was
+ * sent (to the RP with a code, to the consent page, or an error to the
+ * RP); otherwise nothing was sent and *err says why, as
+ * oidc_login_complete_pending. */
+int oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p,
+	struct store_person *person, const char *key, const char *acr, const char *amr_json, struct sl_err *err);
 /* The person refused or a key failed for good: record the denial. */
 int oidc_login_deny(struct server *srv, const char *req_id);
 /* The browser comes back for a completed request: start the SSO session

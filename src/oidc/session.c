@@ -136,7 +136,7 @@ token_for(struct server *srv, const char *req_id, const char *browser)
 	char msg[512];
 
 	snprintf(msg, sizeof(msg), "csrf|%s|%s", req_id, browser);
-	if (crypto_hmac_sha256(srv->sv_csrf_key, sizeof(srv->sv_csrf_key), msg, strlen(msg), mac) != SL_OK)
+	if (crypto_hmac_mac(srv->sv_csrf_hmac, msg, strlen(msg), mac) != SL_OK)
 		return NULL;
 	return sl_b64url_encode(mac, sizeof(mac));
 }

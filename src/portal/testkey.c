@@ -89,13 +89,11 @@ testkey_login(void *ctx, struct http_request *rq)
 		portal_error(srv, rq, 400, lang, N_("The test identity is not valid"),
 			N_("Type an 11-digit national number and both names."));
 	} else {
-		/* The request as loaded above, updated with what was recorded:
-		 * no second load (two reads and a JSON parse) to finish it. */
-		if (oidc_login_complete_pending(srv, &p, &person, "test", OIDC_ACR_LOW, "[\"test\"]", &err) != SL_OK)
+		/* The request as loaded above, completed and answered in one
+		 * commit: no second load, no second transaction. */
+		if (oidc_login_complete_finish(srv, rq, &p, &person, "test", OIDC_ACR_LOW, "[\"test\"]", &err) != SL_OK)
 			portal_error(srv, rq, 409, lang, N_("This login request has expired"),
 				N_("Go back to the site you came from and start again."));
-		else
-			oidc_login_finish(srv, rq, &p);
 		store_person_clear(&person);
 	}
 	oidc_pending_clear(&p);

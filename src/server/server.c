@@ -87,6 +87,10 @@ load_secret(struct server *srv, struct sl_err *err)
 		rc = crypto_hmac_sha256(raw, n, "sleutel pairwise v1", 19, srv->sv_pairwise_key);
 	if (rc == SL_OK)
 		rc = crypto_hmac_sha256(raw, n, "sleutel sms v1", 14, srv->sv_sms_key);
+	if (rc == SL_OK && ((srv->sv_csrf_hmac = crypto_hmac_new(srv->sv_csrf_key, sizeof(srv->sv_csrf_key))) == NULL ||
+				   (srv->sv_pairwise_hmac = crypto_hmac_new(
+					    srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key))) == NULL))
+		rc = sl_fail(err, SL_ECRYPTO, "cannot key HMAC-SHA256");
 	OPENSSL_cleanse(raw, n);
 	free(raw);
 	return rc;
@@ -408,6 +412,8 @@ server_stop(struct server *srv)
 	if (srv->sv_metrics_token != NULL)
 		OPENSSL_cleanse(srv->sv_metrics_token, strlen(srv->sv_metrics_token));
 	free(srv->sv_metrics_token);
+	crypto_hmac_free(srv->sv_csrf_hmac);
+	crypto_hmac_free(srv->sv_pairwise_hmac);
 	OPENSSL_cleanse(srv->sv_csrf_key, sizeof(srv->sv_csrf_key));
 	OPENSSL_cleanse(srv->sv_pairwise_key, sizeof(srv->sv_pairwise_key));
 	OPENSSL_cleanse(srv->sv_sms_key, sizeof(srv->sv_sms_key));

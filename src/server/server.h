@@ -48,6 +48,9 @@ struct server {
 	uint8_t sv_csrf_key[SERVER_SECRET_LEN];
 	uint8_t sv_pairwise_key[SERVER_SECRET_LEN];
 	uint8_t sv_sms_key[SERVER_SECRET_LEN];
+	/* The first two keyed once (crypto_hmac_new): a login MACs with them
+	 * three times. */
+	struct crypto_hmac *sv_csrf_hmac, *sv_pairwise_hmac;
 	char *sv_tls_cert; /* the certificates; the keys are the key holder's */
 	char *sv_eid_cert, *sv_eid_trust;
 	struct eid_validator *sv_eid_validator; /* NULL when [eid] enabled = false */

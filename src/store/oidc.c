@@ -1280,6 +1280,65 @@ store_login_issue(struct store *st, const struct store_login_issue *li)
 	return tx_run(st, li->li_audit != NULL ? DUR_FULL : DUR_NORMAL, login_issue_tx, (void *)li);
 }
 
+/* ---- a key's login completed and answered at once ---- */
+
+struct complete_issue {
+	struct login_complete ci_lc;
+	store_issue_fn ci_issue;
+	void *ci_ctx;
+	bool ci_issued;
+};
+
+static int
+complete_issue_tx(struct conn *c, void *arg)
+{
+	struct complete_issue *ci = arg;
+	const struct store_login_issue *li;
+	int rc = login_complete_tx(c, &ci->ci_lc);
+
+	ci->ci_issued = false;
+	if (rc != SL_OK)
+		return rc;
+	/* a run again (SL_EBUSY) asks again: ci_issue only fills pointers */
+	rc = ci->ci_issue(ci->ci_ctx, ci->ci_lc.lc_work.p_id, *ci->ci_lc.lc_consent, &li);
+	if (rc == SL_OK && li != NULL) {
+		rc = login_issue_tx(c, (void *)li); /* only read */
+		ci->ci_issued = rc == SL_OK;
+	}
+	return rc;
+}
+
+int
+store_login_complete_issue(struct store *st, struct store_person *p, const struct store_authreq *r,
+	const char *client_id, char **consent, store_issue_fn issue, void *ctx, bool *issued)
+{
+	struct complete_issue ci = { .ci_lc = { .lc_from = p,
+					     .lc_req = r,
+					     .lc_now = sl_now(),
+					     .lc_durable = true,
+					     .lc_client_id = client_id,
+					     .lc_consent = consent },
+		.ci_issue = issue,
+		.ci_ctx = ctx };
+	int rc;
+
+	*consent = NULL;
+	*issued = false;
+	if (client_id == NULL || issue == NULL)
+		return SL_EINVAL;
+	/* Durable from the start: the answer carries the login's audit row,
+	 * and a new or changed person is durable anyway; only a login that
+	 * stops at the consent page pays a sync it did not need before. */
+	rc = tx_run(st, DUR_FULL, complete_issue_tx, &ci);
+	person_work_end(p, &ci.ci_lc.lc_work, rc);
+	if (rc != SL_OK) {
+		free(*consent);
+		*consent = NULL;
+	}
+	*issued = rc == SL_OK && ci.ci_issued;
+	return rc;
+}
+
 int
 store_audit_count(struct store *st, const char *event, const char *result, int64_t *n)
 {

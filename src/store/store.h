@@ -359,6 +359,18 @@ struct store_login_issue {
 	const struct store_code *li_code;
 };
 int store_login_issue(struct store *st, const struct store_login_issue *li);
+/* A key's login completed and answered in one durable transaction:
+ * store_login_complete_consent, then `issue` is asked with the person's
+ * id and consent (both valid only during the call) and answers with *li
+ * (SL_OK; NULL: not answered here, e.g. the consent page comes first),
+ * which is stored as store_login_issue does.  *issued says whether it was.
+ * `issue` may be called again when the transaction runs again: it only
+ * points li's parts at the person.  SL_ENOTFOUND when the request is no
+ * longer waiting or was answered already. */
+typedef int (*store_issue_fn)(
+	void *ctx, const char *person_id, const char *consent, const struct store_login_issue **li);
+int store_login_complete_issue(struct store *st, struct store_person *p, const struct store_authreq *r,
+	const char *client_id, char **consent, store_issue_fn issue, void *ctx, bool *issued);
 void store_session_clear(struct store_session *s);
 
 /* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */

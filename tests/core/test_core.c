@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "../../src/core/core.h"
 #include "../lib/testutil.h"
@@ -723,6 +724,67 @@ test_fail_fills_error(void **state)
 	assert_string_equal(sl_strerror(SL_ECONFLICT), "conflict");
 }
 
+/* sl_json_compact writes what json_dumps(v, JSON_COMPACT) writes, for
+ * every kind of value: escapes, control characters, order, nesting, and
+ * the cases it leaves to jansson (non-ASCII, reals, deep nesting). */
+static void
+expect_same_json(json_t *v)
+{
+	char *want = json_dumps(v, JSON_COMPACT), *got = sl_json_compact(v);
+
+	if (want == NULL)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
+	free(want);
+	free(got);
+	json_decref(v);
+}
+
+static void
+test_json_compact_matches_jansson(void **state)
+{
+	json_t *deep = json_array(), *at = deep, *ctl = json_object();
+	char all[32];
+
+	(void)state;
+	expect_same_json(json_pack("{s:s,s:i,s:s,s:b,s:b,s:n,s:[],s:{}}", "access_token", "aB-_09", "expires_in", 3600,
+		"scope", "openid profile", "t", 1, "f", 0, "z", "a", "o"));
+	expect_same_json(json_pack("{s:s,s:I,s:I}", "q", "say \"hi\" \\ / back", "min", (json_int_t)INT64_MIN, "max",
+		(json_int_t)INT64_MAX));
+	for (int i = 1; i < 32; i++)
+		all[i - 1] = (char)i;
+	all[31] = '\0';
+	json_object_set_new(ctl, "ctl", json_string(all));
+	json_object_set_new(ctl, "k\n\"ey", json_stringn("a\0b", 3));
+	expect_same_json(ctl);
+	/* insertion order kept */
+	expect_same_json(json_pack("{s:i,s:i,s:i,s:[i,s,[{}]]}", "zeta", 1, "alpha", 2, "mid", 3, "arr", -7, "x"));
+	/* left to jansson: non-ASCII (valid, and not UTF-8 at all), reals */
+	expect_same_json(json_pack("{s:s}", "name",
+		"Ren\xc3\xa9"
+		"e \xe2\x82\xac"));
+	expect_same_json(json_pack("{s:[f,f]}", "r", 0.1, 1e300));
+	expect_same_json(json_pack("[o]", json_stringn_nocheck("\xff\xfe", 2)));
+	for (int i = 0; i < 100; i++) {
+		json_t *next = json_array();
+		json_array_append_new(at, next);
+		at = next;
+	}
+	expect_same_json(deep);
+	/* bare values: json_dumps refuses them without JSON_ENCODE_ANY */
+	expect_same_json(json_string("bare"));
+	expect_same_json(json_integer(5));
+	assert_null(sl_json_compact(NULL));
+	{
+		json_t *o = json_pack("{s:s,s:[i,b]}", "k", "\x1f\"/", "a", 10, 0);
+		char *got = sl_json_compact(o);
+		assert_string_equal(got, "{\"k\":\"\\u001F\\\"/\",\"a\":[10,false]}");
+		free(got);
+		json_decref(o);
+	}
+}
+
 int
 main(void)
 {
@@ -758,6 +820,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file_read_empty_and_missing, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_path_resolve),
 		cmocka_unit_test(test_fail_fills_error),
+		cmocka_unit_test(test_json_compact_matches_jansson),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

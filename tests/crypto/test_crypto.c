@@ -267,6 +267,38 @@ test_hmac_sha256_rfc4231(void **state)
 	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+/* A key keyed once gives the same MACs, again and again (each MAC on its
+ * own copy of the keyed state), and a key longer than a block too. */
+static void
+test_hmac_keyed_once(void **state)
+{
+	uint8_t h[SL_SHA256_LEN], want[SL_SHA256_LEN], longkey[131];
+	char hex[2 * SL_SHA256_LEN + 1];
+	struct crypto_hmac *k = crypto_hmac_new("Jefe", 4), *big;
+
+	(void)state;
+	assert_non_null(k);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(crypto_hmac_mac(k, "what do ya want for nothing?", 28, h), SL_OK);
+		sl_hex(h, sizeof(h), hex);
+		assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	}
+	assert_int_equal(crypto_hmac_mac(k, "other", 5, h), SL_OK);
+	assert_int_equal(crypto_hmac_sha256("Jefe", 4, "other", 5, want), SL_OK);
+	assert_memory_equal(h, want, sizeof(h));
+	crypto_hmac_free(k);
+	/* RFC 4231 test case 6: a 131-byte key */
+	memset(longkey, 0xaa, sizeof(longkey));
+	big = crypto_hmac_new(longkey, sizeof(longkey));
+	assert_non_null(big);
+	assert_int_equal(crypto_hmac_mac(big, "Test Using Larger Than Block-Size Key - Hash Key First", 54, h), SL_OK);
+	sl_hex(h, sizeof(h), hex);
+	assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+	crypto_hmac_free(big);
+	assert_int_equal(crypto_hmac_mac(NULL, "x", 1, h), SL_ECRYPTO);
+	crypto_hmac_free(NULL);
+}
+
 static void
 test_half_hash_known_values(void **state)
 {
@@ -1265,6 +1297,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha256_and_token_hash),
 		cmocka_unit_test(test_hmac_sha256_rfc4231),
+		cmocka_unit_test(test_hmac_keyed_once),
 		cmocka_unit_test(test_half_hash_known_values),
 		cmocka_unit_test(test_pkce_rfc7636_vector),
 		cmocka_unit_test(test_pkce_verifier_length),
