@@ -98,19 +98,23 @@ SLOW_FILES="eid-revocation daemon fapi2 smartid-register sidrp-api jar fapi2-dpo
 proofing-code nodes crash faults-disk rp-cli operator smartid-login eid-refusals faults-upstream-eid ops
 sidrp-rp-errors conformance-basic keyholder faults-upstream-sms oidc-extra smartid-keygen smartid-cli proofing-bank
 cli smartid-rpapi-app faults-conn app-device-enroll"
-integration_files() {
+# ordered_files DIR NAMES: DIR's test files, those NAMES first in their
+# order, then the others in name order.
+ordered_files() {
+	of_dir=$1
 	# shellcheck disable=SC2086 # the names are words
-	set -- $SLOW_FILES
+	set -- $2
 	for n in "$@"; do
-		[ -f "tests/integration/$n.test.mjs" ] && echo "tests/integration/$n.test.mjs"
+		[ -f "$of_dir/$n.test.mjs" ] && echo "$of_dir/$n.test.mjs"
 	done
-	for f in tests/integration/*.test.mjs; do
+	for f in "$of_dir"/*.test.mjs; do
 		case " $* " in
 		*" $(basename "$f" .test.mjs) "*) ;;
 		*) echo "$f" ;;
 		esac
 	done
 }
+integration_files() { ordered_files tests/integration "$SLOW_FILES"; }
 
 # node --test with a TAP copy to count from: LABEL JOBS FILES...  Each
 # test file starts its own servers on free ports, so integration files run
@@ -270,23 +274,10 @@ finish unit-dev-pg2 "$store_pg2"
 # app-login [42] portal [43] smartid-register [42] consent [30] eid [30]
 # smartid-login [28] (seconds, run alone); the others under 20 s each.
 BROWSER_SLOW="app-login portal smartid-register consent eid smartid-login"
-browser_files() {
-	# shellcheck disable=SC2086 # the names are words
-	set -- $BROWSER_SLOW
-	for n in "$@"; do
-		[ -f "tests/browser/$n.test.mjs" ] && echo "tests/browser/$n.test.mjs"
-	done
-	for f in tests/browser/*.test.mjs; do
-		case " $* " in
-		*" $(basename "$f" .test.mjs) "*) ;;
-		*) echo "$f" ;;
-		esac
-	done
-}
 echo "== browser tests (sqlite); the sanitizer build's unit tests beside them $(date +%T)"
 mkdir -p tests/artifacts/browser
 # shellcheck disable=SC2046 # the file names have no spaces
-SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser "${BROWSER_JOBS:-2}" $(browser_files)
+SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser "${BROWSER_JOBS:-2}" $(ordered_files tests/browser "$BROWSER_SLOW")
 echo "browser: ended at $(date +%T)"
 
 # One libFuzzer run of target $1 into $work/$1.log, its exit status into
