@@ -28,6 +28,8 @@ export const SLEUTELD = path.join(BUILD, 'sleuteld');
 // ones (fixtures/signing-keys/README.md): RSA key generation was most of
 // the CPU of starting a server.
 const SIGNING_KEYS = path.join(here, '..', 'fixtures', 'signing-keys');
+// The environment of a `sleutel init` that installs those keys.
+export const initEnv = () => ({ ...process.env, SLEUTEL_TEST_SIGNING_KEYS: SIGNING_KEYS });
 
 function requireTestCa() {
   const ca = process.env.SLEUTEL_TEST_CA;
@@ -118,7 +120,7 @@ export async function initServer({ config = {}, demo = false, engine } = {}) {
     do pkiPort = await freePort(); while (pkiPort === port || pkiPort === eidPort);
     initArgs.push('--demo', '--pki-port', String(pkiPort));
   }
-  await execFileP(SLEUTEL, initArgs, { env: { ...process.env, SLEUTEL_TEST_SIGNING_KEYS: SIGNING_KEYS } });
+  await execFileP(SLEUTEL, initArgs, { env: initEnv() });
   const configPath = path.join(dir, 'sleutel.ini');
   let ini = readFileSync(configPath, 'utf8');
   let metricsPort;
