@@ -262,14 +262,16 @@ finish unit-dev-pg0 "$store_pg0"
 finish unit-dev-pg1 "$store_pg1"
 finish unit-dev-pg2 "$store_pg2"
 
-# Phase 2: the browser tests, BROWSER_JOBS (2) files at a time, the longest
+# Phase 2: the browser tests, BROWSER_JOBS (3) files at a time, the longest
 # first, and beside them what is left of the sanitizer build's unit tests
 # (started in phase 1, once that tree was built).  A browser file uses a
-# fifth to a quarter of a core (its Chromium, server and node process
-# together: account 3.2 s of CPU in 16 s, app-login 9.7 s in 51 s,
-# portal 11.6 s in 30 s): the rest is waiting on the page, the phone and
-# the server, so two files side by side leave their timing checks
-# (countdowns, QR slots, the keygen slot) the cores they need.
+# fifth of a core or less (its Chromium, server and node process together:
+# the ten files 68 s of CPU in all, account 3.2 s in 16 s, portal 11.6 s in
+# 30 s): the rest is waiting on the page, the phone and the server, so
+# files side by side leave their timing checks (countdowns, QR slots, the
+# keygen slot) the cores they need.  Measured on a shared machine at a load
+# of 20-30 on its two cores: one at a time 461 s, two 337 s, three 211 s and
+# 187 s, every test passing each time.
 # Each file's screenshots go to tests/artifacts/browser/FILE/.
 # app-login [42] portal [43] smartid-register [42] consent [30] eid [30]
 # smartid-login [28] (seconds, run alone); the others under 20 s each.
@@ -277,7 +279,7 @@ BROWSER_SLOW="app-login portal smartid-register consent eid smartid-login"
 echo "== browser tests (sqlite); the sanitizer build's unit tests beside them $(date +%T)"
 mkdir -p tests/artifacts/browser
 # shellcheck disable=SC2046 # the file names have no spaces
-SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser "${BROWSER_JOBS:-2}" $(ordered_files tests/browser "$BROWSER_SLOW")
+SLEUTEL_BUILD="$ROOT/$BUILD" run_node browser "${BROWSER_JOBS:-3}" $(ordered_files tests/browser "$BROWSER_SLOW")
 echo "browser: ended at $(date +%T)"
 
 # One libFuzzer run of target $1 into $work/$1.log, its exit status into
