@@ -70,7 +70,7 @@ function psqlArgs(conninfo, query) {
 // TEMPLATE): the schema of the sleutel under test, migrated once per
 // server and build rather than once per installation (14 steps of DDL,
 // measured at about 15 ms of the database server's CPU per installation,
-// a clone about half of that).  Its name comes from the sleutel binary (path,
+// beside the 25-30 ms of the CREATE DATABASE itself).  Its name comes from the sleutel binary (path,
 // size, time), so a rebuilt one gets a template of its own.  Made under a
 // name of this process's and renamed into place: of processes racing to
 // make it, one rename wins and the others drop theirs.  A template has no
