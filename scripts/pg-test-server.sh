@@ -5,8 +5,9 @@
 # the server by the PID it wrote and removes DIR.
 #
 # initdb refuses to run as root: as root the cluster belongs to Debian's
-# `postgres` user.  Durability is traded for speed (fsync off): the data
-# dies with the tests.
+# `postgres` user.  Durability is traded for speed (fsync, full-page writes
+# and synchronous commit off: no session waits for its WAL to be written):
+# the data dies with the tests.
 set -eu
 cmd=${1:-}
 dir=${2:-}
@@ -42,7 +43,7 @@ start)
 		port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 		if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start -o \
 			"-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$dir' -c fsync=off \
--c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB" >/dev/null 2>&1; then
+-c full_page_writes=off -c synchronous_commit=off -c max_connections=400 -c shared_buffers=64MB" >/dev/null 2>&1; then
 			head -n 1 "$dir/data/postmaster.pid" >"$dir/pid"
 			# Loopback only: no TLS or GSSAPI to negotiate.
 			echo "host=127.0.0.1 port=$port user=postgres sslmode=disable gssencmode=disable dbname=postgres"

@@ -160,14 +160,37 @@ cli_close(struct cli_ctx *cc)
 	config_free(cc->cc_conf);
 }
 
+/* A new key of `alg`, or the one in fixture_dir/<alg>.pem (see cli.h). */
+static struct jose_key *
+keys_make(const char *alg, const char *kid, const char *fixture_dir, struct sl_err *err)
+{
+	char name[64], *path, *pem = NULL;
+	struct jose_key *key = NULL;
+	size_t len;
+
+	if (fixture_dir == NULL)
+		return jose_key_generate(alg, kid, err);
+	snprintf(name, sizeof(name), "%s.pem", alg);
+	if ((path = sl_path_resolve(fixture_dir, name)) == NULL) {
+		sl_fail(err, SL_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (sl_file_read(path, 65536, &pem, &len, err) == SL_OK)
+		key = jose_key_from_pem(pem, alg, kid, err);
+	free(pem);
+	free(path);
+	return key;
+}
+
 int
-cli_keys_generate(struct store *st, const char *keys_dir, int64_t use_after, struct sl_err *err)
+cli_keys_generate(
+	struct store *st, const char *keys_dir, const char *fixture_dir, int64_t use_after, struct sl_err *err)
 {
 	static const char *const algs[] = { "ES256", "RS256", "PS256" };
 
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		char *kid = sl_random_name(12), *pem = NULL, name[128], *path = NULL;
-		struct jose_key *key = kid ? jose_key_generate(algs[i], kid, err) : NULL;
+		struct jose_key *key = kid ? keys_make(algs[i], kid, fixture_dir, err) : NULL;
 		struct store_key sk;
 		int rc = SL_ENOMEM;
 

@@ -222,6 +222,22 @@ parse_port(const char *s, int *out)
 	*out = (int)v;
 	return SL_OK;
 }
+/* TEST BUILDS ONLY: SLEUTEL_TEST_SIGNING_KEYS names a folder of ES256.pem,
+ * RS256.pem and PS256.pem that init installs (each under a kid of its own)
+ * instead of new keys: the test harness's installations share that key
+ * material, and spare two RSA key generations each.  Key rotation always
+ * makes new keys. */
+static const char *
+init_fixture_keys(void)
+{
+#ifdef SL_TEST_KEY
+	const char *dir = getenv("SLEUTEL_TEST_SIGNING_KEYS");
+
+	if (dir != NULL && dir[0] != '\0')
+		return dir;
+#endif
+	return NULL;
+}
 
 int
 cli_init(int argc, char **argv)
@@ -296,7 +312,7 @@ cli_init(int argc, char **argv)
 	if (rc == SL_OK)
 		rc = make_config(dir, issuer, port, eid_port, demo ? pki_port : 0, conninfo, &err);
 	if (rc == SL_OK && (rc = cli_open(ini, &cc)) == CLI_OK) {
-		rc = cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, sl_now(), &err);
+		rc = cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, init_fixture_keys(), sl_now(), &err);
 		cli_close(&cc);
 	} else if (rc == CLI_FAIL) {
 		free(ini);

@@ -17,7 +17,12 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { ROOT, BUILD } from '../../integration/lib/harness.mjs';
 
 export const CHROMIUM = process.env.SLEUTEL_CHROMIUM || '/usr/bin/chromium';
-export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts', 'browser');
+// Each test file's screenshots go to a folder of its own,
+// tests/artifacts/browser/FILE/ (FILE: the test file's name without
+// .test.mjs): check.sh runs browser files side by side, and one file's
+// clearArtifacts() must not remove what another is writing.
+export const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts', 'browser',
+  path.basename(process.argv[1] || 'browser', '.mjs').replace(/\.test$/, ''));
 export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 // base64(SHA-256(SubjectPublicKeyInfo)) of the first certificate in a PEM
@@ -113,7 +118,7 @@ export function resetArtifacts() {
 }
 
 // Remove only the screenshots whose names start with `prefix` (a string, or
-// a RegExp tested against the file name), keeping the other test files'.
+// a RegExp tested against the file name) from this file's folder.
 export function clearArtifacts(prefix) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const match = typeof prefix === 'string' ? (f) => f.startsWith(prefix) : (f) => prefix.test(f);
@@ -122,6 +127,7 @@ export function clearArtifacts(prefix) {
 
 export const shots = [];
 export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   shots.push(file);

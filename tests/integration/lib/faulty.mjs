@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
-import { SLEUTEL, freePort, iniSet } from './harness.mjs';
+import { SLEUTEL, freePort, iniSet, initEnv } from './harness.mjs';
 import { codeFlow } from './flows.mjs';
 
 const execFileP = promisify(execFile);
@@ -50,7 +50,7 @@ export async function initOn(conninfo, config = {}) {
   const [port, eidPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   // Asynchronously: the database may be behind a relay of this process.
   await execFileP(SLEUTEL, ['init', dir, '--port', String(port), '--eid-port', String(eidPort),
-    '--ca', process.env.SLEUTEL_TEST_CA, '--postgresql', conninfo]);
+    '--ca', process.env.SLEUTEL_TEST_CA, '--postgresql', conninfo], { env: initEnv() });
   const configPath = path.join(dir, 'sleutel.ini');
   let ini = iniSet(readFileSync(configPath, 'utf8'), 'metrics', 'port', String(metricsPort));
   for (const [section, kv] of Object.entries(config)) {

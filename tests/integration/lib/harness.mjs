@@ -1,6 +1,7 @@
 // harness.mjs — starts a real sleuteld for a test and drives it.
 //
-// Every server gets a fresh directory (`sleutel init`), free loopback ports,
+// Every server gets a fresh directory (`sleutel init`, with the signing
+// keys of fixtures/signing-keys under kids of its own), free loopback ports,
 // a TLS certificate from the run's test CA (SLEUTEL_TEST_CA; Node trusts it
 // through NODE_EXTRA_CA_CERTS, both set by scripts/check.sh or
 // scripts/test-env.sh), and is ready when /healthz answers. stop() sends
@@ -23,6 +24,12 @@ export const ROOT = path.resolve(here, '../../..');
 export const BUILD = path.resolve(ROOT, process.env.SLEUTEL_BUILD || 'build');
 export const SLEUTEL = path.join(BUILD, 'sleutel');
 export const SLEUTELD = path.join(BUILD, 'sleuteld');
+// The signing keys `sleutel init` installs in a test build instead of new
+// ones (fixtures/signing-keys/README.md): RSA key generation was most of
+// the CPU of starting a server.
+const SIGNING_KEYS = path.join(here, '..', 'fixtures', 'signing-keys');
+// The environment of a `sleutel init` that installs those keys.
+export const initEnv = () => ({ ...process.env, SLEUTEL_TEST_SIGNING_KEYS: SIGNING_KEYS });
 
 function requireTestCa() {
   const ca = process.env.SLEUTEL_TEST_CA;
@@ -113,7 +120,7 @@ export async function initServer({ config = {}, demo = false, engine } = {}) {
     do pkiPort = await freePort(); while (pkiPort === port || pkiPort === eidPort);
     initArgs.push('--demo', '--pki-port', String(pkiPort));
   }
-  await execFileP(SLEUTEL, initArgs);
+  await execFileP(SLEUTEL, initArgs, { env: initEnv() });
   const configPath = path.join(dir, 'sleutel.ini');
   let ini = readFileSync(configPath, 'utf8');
   let metricsPort;
