@@ -20,9 +20,11 @@ rm -rf "$DIR"
 "$BUILD/sleutel" pki card "$DIR/pki" --name "Anna Vreemdeling" --rrn 90020199704 --foreigner \
 	--out "$DIR/foreigner.p12" --pin 1234 >/dev/null
 # The demo RP shows the national register number: it is allowed the eid scope
-# (a client gets "openid profile" unless the operator lists more).
+# (a client gets "openid profile" unless the operator lists more).  It is
+# listed on the public site's Partners page (http on loopback is allowed).
 CLIENT=$("$BUILD/sleutel" --config "$DIR/sleutel.ini" client add --name "Mijn gezondheid" \
 	--scopes "openid profile eid" --redirect-uri "http://127.0.0.1:$RP_PORT/callback" \
+	--partner-url "http://127.0.0.1:$RP_PORT/" \
 	--post-logout-redirect-uri "http://127.0.0.1:$RP_PORT/" --json)
 CLIENT_ID=$(printf '%s' "$CLIENT" | jq -r .client_id)
 CLIENT_SECRET=$(printf '%s' "$CLIENT" | jq -r .client_secret)
