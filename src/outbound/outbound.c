@@ -308,10 +308,9 @@ outbound_result(struct http_request *rq, void **arg)
 	*arg = NULL;
 	if (c == NULL || http_wake_reason(rq) == 0)
 		return OUTBOUND_NONE;
-	if (atomic_load(&c->c_done)) {
-		*arg = c->c_arg;
+	*arg = c->c_arg;
+	if (atomic_load(&c->c_done))
 		return OUTBOUND_DONE;
-	}
 	if (atomic_load(&c->c_cancelled))
 		return OUTBOUND_STOPPING;
 	switch (http_wake_reason(rq)) {

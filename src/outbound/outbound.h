@@ -52,13 +52,15 @@ int outbound_call(
 
 enum outbound_state {
 	OUTBOUND_NONE, /* no call: the handler's first run */
-	OUTBOUND_DONE, /* run() returned: *arg is the call's, readable until the request ends */
+	OUTBOUND_DONE, /* run() returned: all of *arg is readable until the request ends */
 	OUTBOUND_WAITING, /* woken for nothing, waiting again: return at once */
 	OUTBOUND_TIMEOUT, /* the deadline passed first: answer 504 */
 	OUTBOUND_STOPPING, /* the server stops: answer 503 */
 };
 
-/* On the handler's second run: what became of its call. */
+/* On the handler's second run: what became of its call.  *arg is the
+ * call's arg in every state but NONE; unless DONE, a worker may still be
+ * running it: read only what run() does not write (the call's inputs). */
 enum outbound_state outbound_result(struct http_request *rq, void **arg);
 
 /* Jobs queued and running now (for tests and metrics). */
