@@ -30,6 +30,8 @@ struct ob_call {
 	atomic_bool c_done; /* run() returned: c_arg holds the result */
 	atomic_bool c_cancelled; /* dropped at shutdown without running */
 	struct waiter_registry *c_reg;
+	struct outbound *c_ob;
+	struct ob_job *c_job; /* while queued; under ob_lock */
 	int64_t c_deadline;
 	outbound_fn c_run;
 	outbound_fn c_free;
@@ -139,6 +141,8 @@ worker_main(void *arg)
 		if (ob->ob_head == NULL)
 			ob->ob_tail = NULL;
 		ob->ob_queued--;
+		if (j->j_call != NULL)
+			j->j_call->c_job = NULL;
 		ob->ob_running++;
 		pthread_mutex_unlock(&ob->ob_lock);
 		job_run(j);
@@ -263,6 +267,7 @@ outbound_call(
 	}
 	atomic_init(&c->c_refs, 1);
 	c->c_reg = ob->ob_reg;
+	c->c_ob = ob;
 	c->c_deadline = deadline_ms;
 	c->c_run = run;
 	c->c_free = free_fn;
@@ -287,6 +292,7 @@ outbound_call(
 	if (rc == SL_OK && !ob->ob_stopping) {
 		atomic_fetch_add(&c->c_refs, 1);
 		*j = (struct ob_job){ .j_call = c };
+		c->c_job = j;
 		push_locked(ob, j);
 		j = NULL;
 	}
@@ -298,6 +304,32 @@ outbound_call(
 	}
 	free(j);
 	return rc;
+}
+
+/* A call whose request gave up leaves the queue at once: its slot is
+ * free for a request that still waits. */
+static void
+call_unqueue(struct ob_call *c)
+{
+	struct outbound *ob = c->c_ob;
+	struct ob_job *prev = NULL, *j;
+
+	pthread_mutex_lock(&ob->ob_lock);
+	for (j = ob->ob_head; j != NULL && j != c->c_job; j = j->j_next)
+		prev = j;
+	if (j != NULL) {
+		if (prev != NULL)
+			prev->j_next = j->j_next;
+		else
+			ob->ob_head = j->j_next;
+		if (ob->ob_tail == j)
+			ob->ob_tail = prev;
+		ob->ob_queued--;
+		c->c_job = NULL;
+	}
+	pthread_mutex_unlock(&ob->ob_lock);
+	if (j != NULL)
+		job_drop(j);
 }
 
 enum outbound_state
@@ -315,6 +347,7 @@ outbound_result(struct http_request *rq, void **arg)
 		return OUTBOUND_STOPPING;
 	switch (http_wake_reason(rq)) {
 	case WAKE_TIMEOUT:
+		call_unqueue(c);
 		return OUTBOUND_TIMEOUT;
 	case WAKE_EVENT:
 		/* Every waiter is woken when other nodes' wake-ups may have been
