@@ -145,8 +145,8 @@ proofing_eid(void *ctx, struct http_request *rq)
 			refusal_detail(EID_MALFORMED), eid_verdict_name(EID_MALFORMED) };
 		proof_audit(srv, rq, "eid", eid_verdict_name(EID_MALFORMED), "unusable client-certificate header");
 		proof_fail_page(srv, rq, &f);
-	} else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch,
-			   sl_monotonic_ms() + (2 * (int64_t)srv->sv_conf->c_eid_timeout + 1) * 1000) != SL_OK) {
+	} else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
+		   SL_OK) {
 		card_verdict(srv, rq, lang, &e, ticket, OUTBOUND_STOPPING, NULL);
 	}
 	eid_chain_clear(&ch);

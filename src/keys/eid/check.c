@@ -40,8 +40,12 @@ check_free(void *p)
 
 int
 eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_request *rq, const struct eid_chain *ch,
-	int64_t deadline_ms)
+	int revocation_timeout)
 {
+	/* OCSP, then the CRL, each bounded by revocation_timeout (OpenSSL's
+	 * client may overshoot it a little): the request's own deadline is a
+	 * backstop for a validation that found no worker in time. */
+	int64_t deadline_ms = sl_monotonic_ms() + (3 * (int64_t)revocation_timeout + 2) * 1000;
 	struct eid_check *ck = calloc(1, sizeof(*ck));
 
 	if (ck == NULL)

@@ -120,7 +120,7 @@ struct http_request;
  * outbound queue is full or the server stops (answer 503 at once). */
 struct eid_chain;
 int eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_request *rq, const struct eid_chain *ch,
-	int64_t deadline_ms);
+	int revocation_timeout);
 /* An enum outbound_state; with OUTBOUND_DONE, *res is the verdict (the
  * request's until it ends), NULL otherwise. */
 int eid_check_result(struct http_request *rq, const struct eid_result **res);

@@ -216,13 +216,6 @@ eid_login_verdict(struct server *srv, struct http_request *rq, int lang, const s
 	}
 }
 
-/* [eid] revocation_timeout for OCSP, again for the CRL, and a second. */
-static int64_t
-check_deadline(struct server *srv)
-{
-	return sl_monotonic_ms() + (2 * (int64_t)srv->sv_conf->c_eid_timeout + 1) * 1000;
-}
-
 void
 eid_login(void *ctx, struct http_request *rq)
 {
@@ -260,7 +253,7 @@ eid_login(void *ctx, struct http_request *rq)
 			"client-certificate header from a host that is not a trusted proxy", 400);
 	else if (rc != SL_OK)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
-	else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, check_deadline(srv)) != SL_OK)
+	else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) != SL_OK)
 		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_STOPPING, NULL);
 	eid_chain_clear(&ch);
 	store_authreq_clear(&ar);
