@@ -197,10 +197,11 @@ housekeeping_main(void *arg)
 
 /* Event-loop threads when [server] threads is 0: four per core, at least
  * eight.  A handler blocks its thread while its durable commit waits for
- * the sync it shares with others (group commit) and while an upstream
- * (OCSP, SMS, bank) answers; with one thread per core two waits stalled
- * every connection of the listener, and at most two commits shared a sync
- * (docs/performance.md, the fourth round; docs/faults.md). */
+ * the sync it shares with others (group commit); with one thread per core
+ * two waits stalled every connection of the listener, and at most two
+ * commits shared a sync (docs/performance.md, the fourth round).  Upstream
+ * calls (OCSP, SMS, bank) never block one: they run on sv_outbound while
+ * the request waits suspended (src/outbound, docs/faults.md). */
 static int
 default_threads(long cores)
 {
