@@ -250,8 +250,8 @@ outbound_post(struct outbound *ob, outbound_fn run, outbound_fn free_fn, void *a
 }
 
 int
-outbound_call(
-	struct outbound *ob, struct http_request *rq, int64_t deadline_ms, outbound_fn run, outbound_fn free_fn, void *arg)
+outbound_call(struct outbound *ob, struct http_request *rq, int64_t deadline_ms, outbound_fn run, outbound_fn free_fn,
+	void *arg)
 {
 	struct ob_call *c = calloc(1, sizeof(*c));
 	struct ob_job *j = calloc(1, sizeof(*j));
@@ -346,17 +346,14 @@ outbound_result(struct http_request *rq, void **arg)
 	if (atomic_load(&c->c_cancelled))
 		return OUTBOUND_STOPPING;
 	switch (http_wake_reason(rq)) {
-	case WAKE_TIMEOUT:
-		call_unqueue(c);
-		return OUTBOUND_TIMEOUT;
+	case WAKE_TIMEOUT: call_unqueue(c); return OUTBOUND_TIMEOUT;
 	case WAKE_EVENT:
 		/* Every waiter is woken when other nodes' wake-ups may have been
 		 * lost (waiter_notify_all): not ours; wait again. */
 		return http_wait_recheck(rq, c->c_reg, c->c_key, c->c_deadline, call_finished, c) == SL_OK
 			       ? OUTBOUND_WAITING
 			       : OUTBOUND_STOPPING;
-	default:
-		return OUTBOUND_STOPPING;
+	default: return OUTBOUND_STOPPING;
 	}
 }
 

@@ -47,8 +47,8 @@ int outbound_post(struct outbound *ob, outbound_fn run, outbound_fn free_fn, voi
  * also on failure.  SL_OK: the handler returns and runs again later;
  * SL_EBUSY (queue full, or stopping) or SL_ETOOBIG (waiters full): the
  * handler answers 503 at once. */
-int outbound_call(
-	struct outbound *ob, struct http_request *rq, int64_t deadline_ms, outbound_fn run, outbound_fn free_fn, void *arg);
+int outbound_call(struct outbound *ob, struct http_request *rq, int64_t deadline_ms, outbound_fn run,
+	outbound_fn free_fn, void *arg);
 
 enum outbound_state {
 	OUTBOUND_NONE, /* no call: the handler's first run */

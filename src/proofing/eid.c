@@ -92,8 +92,10 @@ card_verdict(struct server *srv, struct http_request *rq, int lang, const struct
 	const char *ticket, int st, const struct eid_result *res)
 {
 	enum eid_verdict v = st == OUTBOUND_DONE ? res->er_verdict : EID_STATUS_UNAVAILABLE;
-	struct proof_failure f = { st == OUTBOUND_DONE ? 403 : st == OUTBOUND_TIMEOUT ? 504 : 503, lang, NULL, NULL,
-		N_("Your eID card was not accepted"), refusal_detail(v), eid_verdict_name(v) };
+	struct proof_failure f = { st == OUTBOUND_DONE      ? 403
+				   : st == OUTBOUND_TIMEOUT ? 504
+							    : 503,
+		lang, NULL, NULL, N_("Your eID card was not accepted"), refusal_detail(v), eid_verdict_name(v) };
 
 	if (v == EID_OK) {
 		accept_card(srv, rq, lang, e, ticket, res);

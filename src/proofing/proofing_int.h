@@ -142,7 +142,8 @@ void proof_cache_free(struct proofing *pf);
 int proof_bank_endpoints(struct server *srv, int bank, int timeout, struct proof_endpoints *out, struct sl_err *err);
 /* Verify an ID token with the bank's JWKS (refetched once for an unknown
  * key); *claims is a new reference. */
-int proof_bank_verify(struct server *srv, int bank, const char *id_token, int timeout, json_t **claims, struct sl_err *err);
+int proof_bank_verify(
+	struct server *srv, int bank, const char *id_token, int timeout, json_t **claims, struct sl_err *err);
 
 /* ---- shared steps (proofing.c) ---- */
 

@@ -48,7 +48,8 @@ phone_ok(const char *phone)
 {
 	size_t n = phone ? strlen(phone) : 0;
 
-	return n >= 9 && n <= SMS_PHONE_MAX && phone[0] == '+' && phone[1] != '0' && strspn(phone + 1, "0123456789") == n - 1;
+	return n >= 9 && n <= SMS_PHONE_MAX && phone[0] == '+' && phone[1] != '0' &&
+	       strspn(phone + 1, "0123456789") == n - 1;
 }
 
 static bool
@@ -173,17 +174,13 @@ sms_send_result(struct http_request *rq, void **ctx, struct sl_err *err)
 
 	*ctx = sc != NULL ? sc->sc_ctx : NULL;
 	switch (st) {
-	case OUTBOUND_NONE:
-		return SL_OK;
-	case OUTBOUND_WAITING:
-		return SMS_WAITING;
+	case OUTBOUND_NONE: return SL_OK;
+	case OUTBOUND_WAITING: return SMS_WAITING;
 	case OUTBOUND_DONE:
 		if (sc->sc_rc != SL_OK && err != NULL)
 			*err = sc->sc_err;
 		return sc->sc_rc == SL_OK ? SL_OK : SL_EIO;
-	case OUTBOUND_TIMEOUT:
-		return sl_fail(err, SL_EIO, "the SMS gateway did not answer in time");
-	default:
-		return sl_fail(err, SL_EBUSY, "the server is stopping");
+	case OUTBOUND_TIMEOUT: return sl_fail(err, SL_EIO, "the SMS gateway did not answer in time");
+	default: return sl_fail(err, SL_EBUSY, "the server is stopping");
 	}
 }

@@ -360,8 +360,8 @@ app_enroll_start(void *ctx, struct http_request *rq)
 	}
 	if (rc != SL_OK) {
 		log_warn("enrolment %s: %s", id, sl_strerror(rc));
-		app_send_error(rq, 503, "temporarily_unavailable", "The enrolment could not be stored; try again.",
-			NULL);
+		app_send_error(
+			rq, 503, "temporarily_unavailable", "The enrolment could not be stored; try again.", NULL);
 		goto out;
 	}
 	/* Answered when the SMS went out (enroll_sms_resumed). */
@@ -398,8 +398,8 @@ app_enroll_resend(void *ctx, struct http_request *rq)
 	 * limit; the old code stays until the new one went out. */
 	en.en_sms_sends++;
 	if (store_enrollment_update(srv->sv_store, &en) != SL_OK)
-		app_send_error(rq, 503, "temporarily_unavailable", "The enrolment could not be stored; try again.",
-			NULL);
+		app_send_error(
+			rq, 503, "temporarily_unavailable", "The enrolment could not be stored; try again.", NULL);
 	else
 		enroll_send_code(srv, rq, &en, true);
 out:

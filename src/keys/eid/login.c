@@ -163,8 +163,8 @@ eid_person_from_identity(const struct eid_identity *id, struct store_person *p)
 /* A valid card: keep its identity for the browser that started the login
  * and send this browser to the portal to redeem it (handoff.c). */
 static void
-eid_accept(
-	struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, const struct eid_result *res)
+eid_accept(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar,
+	const struct eid_result *res)
 {
 	char loc[1024], *r = NULL;
 	int n;
@@ -253,7 +253,8 @@ eid_login(void *ctx, struct http_request *rq)
 			"client-certificate header from a host that is not a trusted proxy", 400);
 	else if (rc != SL_OK)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
-	else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) != SL_OK)
+	else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
+		 SL_OK)
 		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_STOPPING, NULL);
 	eid_chain_clear(&ch);
 	store_authreq_clear(&ar);
