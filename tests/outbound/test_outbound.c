@@ -83,17 +83,51 @@ release(struct counts *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* A pool of `threads` and `queue`, with the registry its calls would use. */
+struct pool {
+	struct waiter_registry *reg;
+	struct outbound *ob;
+};
+
+static struct pool
+pool_new(int threads, int queue)
+{
+	struct sl_err err;
+	struct pool p = { waiter_registry_new(16, &err), NULL };
+
+	assert_non_null(p.reg);
+	p.ob = outbound_new(threads, queue, p.reg, &err);
+	assert_non_null(p.ob);
+	return p;
+}
+
+/* A pool whose one worker hangs on `blk` until released; `c` counts
+ * the other jobs. */
+struct hung {
+	struct pool h_pool;
+	struct counts h_blk;
+	struct counts h_c;
+};
+
+static void
+hung_setup(struct hung *h, int queue, outbound_fn blk_free)
+{
+	h->h_pool = pool_new(1, queue);
+	counts_init(&h->h_blk);
+	counts_init(&h->h_c);
+	assert_int_equal(outbound_post(h->h_pool.ob, block_run, blk_free, &h->h_blk), SL_OK);
+	wait_started(&h->h_blk);
+}
+
 static void
 test_every_job_runs_once(void **state)
 {
-	struct sl_err err;
-	struct waiter_registry *reg = waiter_registry_new(16, &err);
-	struct outbound *ob = outbound_new(3, 1000, reg, &err);
+	struct pool p = pool_new(3, 1000);
+	struct outbound *ob = p.ob;
 	struct counts c;
 
 	(void)state;
 	counts_init(&c);
-	assert_non_null(ob);
 	for (int i = 0; i < 500; i++)
 		assert_int_equal(outbound_post(ob, count_run, count_free, &c), SL_OK);
 	for (int i = 0; i < 500 && atomic_load(&c.freed) < 500; i++)
@@ -102,38 +136,34 @@ test_every_job_runs_once(void **state)
 	assert_int_equal(atomic_load(&c.freed), 500);
 	assert_int_equal(outbound_pending(ob), 0);
 	outbound_free(ob);
-	waiter_registry_free(reg);
+	waiter_registry_free(p.reg);
 }
 
 static void
 test_full_queue_refuses_at_once(void **state)
 {
-	struct sl_err err;
-	struct waiter_registry *reg = waiter_registry_new(16, &err);
-	struct outbound *ob = outbound_new(1, 2, reg, &err);
-	struct counts blk, c;
+	struct hung h;
+	struct outbound *ob;
 	int64_t t0;
 
 	(void)state;
-	counts_init(&blk);
-	counts_init(&c);
-	assert_int_equal(outbound_post(ob, block_run, NULL, &blk), SL_OK);
-	wait_started(&blk); /* the only worker hangs */
-	assert_int_equal(outbound_post(ob, count_run, count_free, &c), SL_OK);
-	assert_int_equal(outbound_post(ob, count_run, count_free, &c), SL_OK);
+	hung_setup(&h, 2, NULL);
+	ob = h.h_pool.ob;
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_OK);
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_OK);
 	t0 = sl_monotonic_ms();
-	assert_int_equal(outbound_post(ob, count_run, count_free, &c), SL_EBUSY);
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_EBUSY);
 	assert_true(sl_monotonic_ms() - t0 < 100);
-	assert_int_equal(atomic_load(&c.freed), 0); /* refused: still the caller's */
+	assert_int_equal(atomic_load(&h.h_c.freed), 0); /* refused: still the caller's */
 	assert_int_equal(outbound_pending(ob), 3);
-	release(&blk);
-	for (int i = 0; i < 500 && atomic_load(&c.freed) < 2; i++)
+	release(&h.h_blk);
+	for (int i = 0; i < 500 && atomic_load(&h.h_c.freed) < 2; i++)
 		usleep(10000);
-	assert_int_equal(atomic_load(&c.ran), 2);
-	assert_int_equal(outbound_post(ob, count_run, count_free, &c), SL_OK);
+	assert_int_equal(atomic_load(&h.h_c.ran), 2);
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_OK);
 	outbound_free(ob);
-	assert_int_equal(atomic_load(&c.freed), 3);
-	waiter_registry_free(reg);
+	assert_int_equal(atomic_load(&h.h_c.freed), 3);
+	waiter_registry_free(h.h_pool.reg);
 }
 
 static void *
@@ -147,28 +177,22 @@ release_later(void *arg)
 static void
 test_shutdown_drops_queued_waits_running(void **state)
 {
-	struct sl_err err;
-	struct waiter_registry *reg = waiter_registry_new(16, &err);
-	struct outbound *ob = outbound_new(1, 8, reg, &err);
-	struct counts blk, c;
+	struct hung h;
 	pthread_t t;
 
 	(void)state;
-	counts_init(&blk);
-	counts_init(&c);
-	assert_int_equal(outbound_post(ob, block_run, count_free, &blk), SL_OK);
-	wait_started(&blk);
+	hung_setup(&h, 8, count_free);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(outbound_post(ob, count_run, count_free, &c), SL_OK);
-	pthread_create(&t, NULL, release_later, &blk);
-	outbound_free(ob); /* drops the 3 queued, waits for the running one */
+		assert_int_equal(outbound_post(h.h_pool.ob, count_run, count_free, &h.h_c), SL_OK);
+	pthread_create(&t, NULL, release_later, &h.h_blk);
+	outbound_free(h.h_pool.ob); /* drops the 3 queued, waits for the running one */
 	pthread_join(t, NULL);
-	assert_int_equal(atomic_load(&blk.ran), 1);
-	assert_int_equal(atomic_load(&blk.freed), 1);
-	assert_int_equal(atomic_load(&c.ran), 0);
-	assert_int_equal(atomic_load(&c.freed), 3);
+	assert_int_equal(atomic_load(&h.h_blk.ran), 1);
+	assert_int_equal(atomic_load(&h.h_blk.freed), 1);
+	assert_int_equal(atomic_load(&h.h_c.ran), 0);
+	assert_int_equal(atomic_load(&h.h_c.freed), 3);
 	outbound_free(NULL);
-	waiter_registry_free(reg);
+	waiter_registry_free(h.h_pool.reg);
 }
 
 static void
