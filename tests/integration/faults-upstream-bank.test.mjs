@@ -49,13 +49,14 @@ test('bank: garbage is 502 at once, a hanging bank is cut at bank_timeout (504),
   let issuer = '';
   const up = await faultyUpstream({ ok: (req) => docs(issuer)(req) });
   issuer = up.url;
-  const server = await startServer({ config: {
-    server: { threads: 2 },
-    outbound: { threads: OB_THREADS, queue: OB_QUEUE },
-    proofing: { bank_timeout: BANK_TIMEOUT },
-    'bank.faulty': { name: 'Faulty Bank', issuer, client_id: 'c', client_secret: 's' },
-  } });
+  let server;
   try {
+    server = await startServer({ config: {
+      server: { threads: 2 },
+      outbound: { threads: OB_THREADS, queue: OB_QUEUE },
+      proofing: { bank_timeout: BANK_TIMEOUT },
+      'bank.faulty': { name: 'Faulty Bank', issuer, client_id: 'c', client_secret: 's' },
+    } });
     const rp = await registerRp(server);
     const base = await otherLogin(server, rp);
 
@@ -121,7 +122,7 @@ test('bank: garbage is 502 at once, a hanging bank is cut at bank_timeout (504),
     assert.ok(ms >= BANK_TIMEOUT * 1000 - 100 && ms < BANK_TIMEOUT * 1000 + 1500, `cut after ${ms} ms`);
     assert.equal((await getEnrollment(server, e.id)).status, 'proofing');
   } finally {
-    await server.stop();
+    await server?.stop();
     await up.close();
   }
 });

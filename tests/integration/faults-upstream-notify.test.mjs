@@ -20,13 +20,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 test('CIBA ping and app push endpoints that hang or answer garbage: the flows go on at once, failures logged', async () => {
   const gw = await smsGateway();
   const up = await faultyUpstream();
-  const server = await startServer({ config: {
-    server: { threads: 2 },
-    sms: { driver: 'webhook', webhook_url: gw.url },
-    app: { rate_phone: 1000, rate_ip: 1000, push_url: `${up.url}/wake`, push_timeout: 1 },
-    ciba: { interval: 1, ping_timeout: 1 },
-  } });
+  let server;
   try {
+    server = await startServer({ config: {
+      server: { threads: 2 },
+      sms: { driver: 'webhook', webhook_url: gw.url },
+      app: { rate_phone: 1000, rate_ip: 1000, push_url: `${up.url}/wake`, push_timeout: 1 },
+      ciba: { interval: 1, ping_timeout: 1 },
+    } });
     const phone = await enrolPhone(server, gw, '0470 12 34 56', PERSON);
     const client = JSON.parse(await server.cli('client', 'add', '--name', 'Mijn bank', '--redirect-uri',
       'https://rp.example/cb', '--json', '--ciba-mode', 'ping', '--ciba-endpoint', `${up.url}/cb`));
@@ -62,7 +63,7 @@ test('CIBA ping and app push endpoints that hang or answer garbage: the flows go
     assert.ok((log.match(/CIBA ping to client/g) || []).length >= 4, 'each failed ping is logged');
     assert.ok((log.match(/push webhook/g) || []).length >= 4, 'each failed push is logged');
   } finally {
-    await server.stop();
+    await server?.stop();
     await up.close();
     await gw.close();
   }
