@@ -104,7 +104,9 @@ card_verdict(struct server *srv, struct http_request *rq, int lang, const struct
 	if (st != OUTBOUND_DONE && st != OUTBOUND_TIMEOUT)
 		http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
 	proof_audit(srv, rq, "eid", eid_verdict_name(v),
-		st == OUTBOUND_DONE ? res->er_detail : "the card check found no free outbound worker");
+		st == OUTBOUND_DONE      ? res->er_detail
+		: st == OUTBOUND_TIMEOUT ? "the card check did not finish in time"
+					 : "no outbound worker free");
 	proof_fail_page(srv, rq, &f);
 }
 

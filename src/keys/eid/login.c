@@ -207,7 +207,8 @@ eid_login_verdict(struct server *srv, struct http_request *rq, int lang, const s
 	if (st != OUTBOUND_DONE) {
 		if (st != OUTBOUND_TIMEOUT)
 			http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
-		eid_refuse(srv, rq, lang, ar, EID_STATUS_UNAVAILABLE, "the card check found no free outbound worker",
+		eid_refuse(srv, rq, lang, ar, EID_STATUS_UNAVAILABLE,
+			st == OUTBOUND_TIMEOUT ? "the card check did not finish in time" : "no outbound worker free",
 			st == OUTBOUND_TIMEOUT ? 504 : 503);
 	} else if (res->er_verdict == EID_OK) {
 		eid_accept(srv, rq, lang, ar, res);
