@@ -210,8 +210,8 @@ test_minimal_file_gives_defaults(void **state)
 	assert_int_equal(conf->c_max_cookie, 4096);
 	assert_int_equal(conf->c_max_params, 64);
 	assert_int_equal(conf->c_shutdown_grace, 10);
-	assert_int_equal(conf->c_outbound_threads, 8);
-	assert_int_equal(conf->c_outbound_queue, 256);
+	assert_int_equal(conf->c_outbound_threads, 16);
+	assert_int_equal(conf->c_outbound_queue, 1024);
 	assert_int_equal(conf->c_bank_timeout, 10);
 	assert_int_equal(conf->c_ciba_ping_timeout, 5);
 	assert_int_equal(conf->c_app_push_timeout, 5);
