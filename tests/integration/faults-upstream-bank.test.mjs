@@ -21,9 +21,9 @@ const OB_QUEUE = 2;
 
 // The page before the bank, then its button: the POST whose discovery
 // call goes to the bank.  { status, text, ms, location, browser, retryAfter }.
-async function leave(server, e) {
+async function leave(server, e, bank = 'faulty') {
   const browser = new Browser();
-  const page = await browser.request(`${server.issuer}/proofing/bank/faulty?t=${encodeURIComponent(e.ticket)}&lang=en`);
+  const page = await browser.request(`${server.issuer}/proofing/bank/${bank}?t=${encodeURIComponent(e.ticket)}&lang=en`);
   assert.equal(page.status, 200);
   const html = await page.text();
   const action = /<form method="post" action="([^"]+)"/.exec(html)[1];
@@ -56,6 +56,8 @@ test('bank: garbage is 502 at once, a hanging bank is cut at bank_timeout (504),
       outbound: { threads: OB_THREADS, queue: OB_QUEUE },
       proofing: { bank_timeout: BANK_TIMEOUT },
       'bank.faulty': { name: 'Faulty Bank', issuer, client_id: 'c', client_secret: 's' },
+      // Never answers its discovery (so never cached): for the shutdown.
+      'bank.hung': { name: 'Hung Bank', issuer: `${issuer}/hung`, client_id: 'c', client_secret: 's' },
     } });
     const rp = await registerRp(server);
     const base = await otherLogin(server, rp);
@@ -121,8 +123,34 @@ test('bank: garbage is 502 at once, a hanging bank is cut at bank_timeout (504),
     assert.match(text, /\/proofing\/bank\/faulty\?t=/, 'the page offers to try again');
     assert.ok(ms >= BANK_TIMEOUT * 1000 - 100 && ms < BANK_TIMEOUT * 1000 + 1500, `cut after ${ms} ms`);
     assert.equal((await getEnrollment(server, e.id)).status, 'proofing');
+
+    // Shutdown with bank calls running and queued: each waiting person
+    // gets the "busy" page at once, the queued call is dropped, the
+    // running ones end by their timeout, and nothing leaks (stop() fails
+    // on a sanitizer report).
+    await new Promise((r) => setTimeout(r, 1100)); // the hung token call's worker is free
+    const waiting = [];
+    for (let i = 0; i < OB_THREADS + 1; i++) {
+      waiting.push(leave(server, await makeEnrollment(server), 'hung'));
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const t1 = Date.now();
+    const stopping = server.stop();
+    server = null;
+    const results = await Promise.allSettled(waiting);
+    const answered = Date.now() - t1;
+    await stopping;
+    const stopped = Date.now() - t1;
+    for (const r of results) {
+      assert.equal(r.status, 'fulfilled', `at shutdown: ${r.reason}`);
+      assert.equal(r.value.status, 503, `at shutdown: ${r.value.status} ${r.value.text.slice(0, 300)}`);
+      assert.match(r.value.text, /busy/);
+    }
+    process.stderr.write(`shutdown: waiting requests answered in ${answered} ms, stopped in ${stopped} ms\n`);
+    assert.ok(answered < 1000, `the waiting requests were answered ${answered} ms into the shutdown`);
+    assert.ok(stopped < (BANK_TIMEOUT + 2) * 1000, `stopped in ${stopped} ms`);
   } finally {
-    await server?.stop();
-    await up.close();
+    try { await server?.stop(); } finally { await up.close(); }
   }
 });

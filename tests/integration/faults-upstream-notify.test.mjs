@@ -63,8 +63,6 @@ test('CIBA ping and app push endpoints that hang or answer garbage: the flows go
     assert.ok((log.match(/CIBA ping to client/g) || []).length >= 4, 'each failed ping is logged');
     assert.ok((log.match(/push webhook/g) || []).length >= 4, 'each failed push is logged');
   } finally {
-    await server?.stop();
-    await up.close();
-    await gw.close();
+    try { await server?.stop(); } finally { await up.close(); await gw.close(); }
   }
 });
