@@ -147,6 +147,11 @@ static const struct conf_key conf_keys[] = {
 	{ "ciba", "max_expiry", CT_INT, OFF(c_ciba_max_expiry), 30, 3600, "600" },
 	{ "ciba", "interval", CT_INT, OFF(c_ciba_interval), 1, 60, "5" },
 	{ "log", "level", CT_LEVEL, OFF(c_log_level), 0, 0, "info" },
+	{ "outbound", "threads", CT_INT, OFF(c_outbound_threads), 1, 256, "16" },
+	{ "outbound", "queue", CT_INT, OFF(c_outbound_queue), 1, 100000, "1024" },
+	{ "proofing", "bank_timeout", CT_INT, OFF(c_bank_timeout), 1, 60, "10" },
+	{ "ciba", "ping_timeout", CT_INT, OFF(c_ciba_ping_timeout), 1, 60, "5" },
+	{ "app", "push_timeout", CT_INT, OFF(c_app_push_timeout), 1, 60, "5" },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 

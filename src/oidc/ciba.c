@@ -24,7 +24,6 @@
 #include "../httpc/httpc.h"
 
 #define CIBA_TOKEN_MAX 1024 /* bytes of a client_notification_token */
-#define CIBA_PING_TIMEOUT 5 /* seconds per ping */
 
 static void oidc_bc_authorize(void *ctx, struct http_request *rq);
 
@@ -318,8 +317,12 @@ struct ping_job {
 	char *pj_url;
 	char *pj_token;
 	char *pj_body;
+	char *pj_client; /* for the log */
+	int pj_timeout; /* [ciba] ping_timeout */
 };
 
+/* On an outbound worker: the RP's answer changes nothing (it polls the
+ * token endpoint either way), so a failure is only logged. */
 static void
 ping_run(void *p)
 {
@@ -329,18 +332,26 @@ ping_run(void *p)
 		.hr_content_type = "application/json",
 		.hr_body = pj->pj_body,
 		.hr_bearer = pj->pj_token,
-		.hr_timeout = CIBA_PING_TIMEOUT };
+		.hr_timeout = pj->pj_timeout };
 	struct httpc_response res = { 0 };
 	struct sl_err err;
 
 	if (httpc_do(&hr, &res, &err) != SL_OK)
-		log_warn("CIBA ping: %s", err.msg);
+		log_warn("CIBA ping to client %s: %s", pj->pj_client, err.msg);
 	else if (res.hs_status < 200 || res.hs_status > 299)
-		log_warn("CIBA ping answered %ld", res.hs_status);
+		log_warn("CIBA ping to client %s answered %ld", pj->pj_client, res.hs_status);
 	httpc_response_clear(&res);
+}
+
+static void
+ping_free(void *p)
+{
+	struct ping_job *pj = p;
+
 	free(pj->pj_url);
 	free(pj->pj_token);
 	free(pj->pj_body);
+	free(pj->pj_client);
 	free(pj);
 }
 
@@ -360,14 +371,13 @@ ping(struct server *srv, const struct store_ciba *cb)
 		pj->pj_url = strdup(c.cl_ciba_endpoint);
 		pj->pj_token = strdup(cb->cb_notification_token);
 		pj->pj_body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		pj->pj_client = strdup(c.cl_id);
+		pj->pj_timeout = srv->sv_conf->c_ciba_ping_timeout;
 		json_decref(o);
-		if (pj->pj_url == NULL || pj->pj_token == NULL || pj->pj_body == NULL ||
-			app_background(srv, ping_run, pj) != SL_OK) {
-			log_warn("CIBA ping for %s not sent", c.cl_id);
-			free(pj->pj_url);
-			free(pj->pj_token);
-			free(pj->pj_body);
-			free(pj);
+		if (pj->pj_url == NULL || pj->pj_token == NULL || pj->pj_body == NULL || pj->pj_client == NULL ||
+			app_background(srv, ping_run, ping_free, pj) != SL_OK) {
+			log_warn("CIBA ping for %s not sent: the outbound queue is full", c.cl_id);
+			ping_free(pj);
 		}
 	}
 	store_client_clear(&c);

@@ -16,6 +16,12 @@
  *
  * Every failure is a page that says what happened and offers to try
  * again with a fresh ticket; the enrolment stays in "proofing".
+ *
+ * Calls to the bank never run on an event loop: the request is suspended
+ * and the calls run on an outbound worker (src/outbound), the handler
+ * running again with their result.  The person waits at most [proofing]
+ * bank_timeout seconds for all of them (504 "this took too long"); a
+ * full outbound queue is a 503 with Retry-After.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,7 @@
 
 #include "proofing_int.h"
 #include "../httpc/httpc.h"
+#include "../outbound/outbound.h"
 #include "../portal/portal.h"
 
 #define BANK_PREFIX "/proofing/bank/"
@@ -138,40 +145,138 @@ flow_new(const char *enrollment_id, const struct sl_bank_conf *b, struct proof_f
 	return rc;
 }
 
+/* ---- waiting for the bank (on an outbound worker) ---- */
+
+static int64_t
+bank_deadline(struct server *srv)
+{
+	return sl_monotonic_ms() + (int64_t)srv->sv_conf->c_bank_timeout * 1000;
+}
+
+/* Seconds for the next call to the bank: what is left of the person's
+ * wait and one more, so that the wait ends first (504) and the worker is
+ * free just after.  0 when nothing is left. */
+static int
+bank_budget(int64_t deadline)
+{
+	int64_t left = deadline - sl_monotonic_ms();
+
+	return left <= 0 ? 0 : (int)((left + 999) / 1000) + 1;
+}
+
+/* The page for a call that gave no result: the outbound queue was full
+ * or the server stops (503, Retry-After), or the bank took longer than
+ * bank_timeout (504).  With an enrolment and bank, "try again" is offered. */
+static void
+bank_no_answer(struct server *srv, struct http_request *rq, bool timeout, int lang, const char *enrollment_id,
+	const char *bank)
+{
+	if (timeout) {
+		proof_audit(srv, rq, "bank", "timeout", "the bank did not answer within bank_timeout");
+		fail(srv, rq, 504, lang, enrollment_id, bank, N_("This took too long"),
+			N_("The connection to your bank failed. Try again in a few minutes, or go back to the "
+			   "sleutel app and choose another way."),
+			"bank_timeout");
+		return;
+	}
+	http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
+	fail(srv, rq, 503, lang, enrollment_id, bank, N_("sleutel is busy, please try again in a moment"),
+		N_("Please try again in a moment."), "busy");
+}
+
+/* The discovery document before leaving for the bank. */
+struct leave_call {
+	struct server *lc_srv;
+	int lc_bank;
+	int64_t lc_deadline;
+	struct proof_endpoints lc_ep;
+	struct sl_err lc_err;
+	int lc_rc;
+};
+
+static void
+leave_run(void *p)
+{
+	struct leave_call *lc = p;
+	int budget = bank_budget(lc->lc_deadline);
+
+	lc->lc_rc = budget > 0 ? proof_bank_endpoints(lc->lc_srv, lc->lc_bank, budget, &lc->lc_ep, &lc->lc_err)
+			       : sl_fail(&lc->lc_err, SL_EIO, "bank_timeout passed in the queue");
+}
+
+static void
+leave_free(void *p)
+{
+	struct leave_call *lc = p;
+
+	proof_endpoints_clear(&lc->lc_ep);
+	free(lc);
+}
+
+/* First run of the POST: checks, then the discovery call is queued. */
+static void
+leave_start(struct server *srv, struct http_request *rq, int bank, const char *id, int lang)
+{
+	struct leave_call *lc;
+
+	if (!proof_csrf_ok(srv, rq, id, "bank", lang))
+		return;
+	lc = calloc(1, sizeof(*lc));
+	if (lc == NULL) {
+		proof_enrollment_page(srv, rq, lang, SL_ENOMEM);
+		return;
+	}
+	lc->lc_srv = srv;
+	lc->lc_bank = bank;
+	lc->lc_deadline = bank_deadline(srv);
+	if (outbound_call(srv->sv_outbound, rq, lc->lc_deadline, leave_run, leave_free, lc) != SL_OK)
+		bank_no_answer(srv, rq, false, lang, NULL, NULL);
+}
+
 /* POST: spend the ticket and leave for the bank. */
 static void
 leave(struct server *srv, struct http_request *rq, int bank, const char *ticket)
 {
 	const struct sl_bank_conf *b = &srv->sv_conf->c_banks[bank];
-	struct proof_endpoints ep;
+	const struct proof_endpoints *ep;
+	struct leave_call *lc;
 	struct proof_flow f;
-	struct sl_err err = { 0 };
 	char id[PROOF_ID_MAX], thash[2 * SL_SHA256_LEN + 1], *state = NULL, *cookie = NULL, *url = NULL;
 	char setc[256];
 	struct start s = { thash, &f };
 	int lang = proof_lang(srv, rq, NULL), rc;
+	enum outbound_state st = outbound_result(rq, (void **)&lc);
 
+	if (st == OUTBOUND_WAITING)
+		return;
 	if (proof_token_parse(ticket, id) != SL_OK || crypto_token_hash(ticket, thash) != SL_OK) {
 		proof_enrollment_page(srv, rq, lang, SL_EINVAL);
 		return;
 	}
-	if (!proof_csrf_ok(srv, rq, id, "bank", lang))
-		return;
 	/* Reach the bank before spending the ticket: a bank that is down
 	 * leaves the link usable for another try. */
-	if (proof_bank_endpoints(srv, bank, &ep, &err) != SL_OK) {
-		proof_audit(srv, rq, "bank", "unreachable", err.msg);
+	if (st == OUTBOUND_NONE) {
+		leave_start(srv, rq, bank, id, lang);
+		return;
+	}
+	if (st != OUTBOUND_DONE) {
+		bank_no_answer(srv, rq, st == OUTBOUND_TIMEOUT, lang, NULL, NULL);
+		return;
+	}
+	if (lc->lc_rc != SL_OK) {
+		proof_audit(srv, rq, "bank", "unreachable", lc->lc_err.msg);
 		fail(srv, rq, 502, lang, NULL, NULL, N_("Your bank cannot be reached"),
 			N_("The connection to your bank failed. Try again in a few minutes, or go back to the "
 			   "sleutel app and choose another way."),
 			"bank_unreachable");
 		return;
 	}
+	ep = &lc->lc_ep;
 	rc = flow_new(id, b, &f, &state, &cookie);
 	if (rc == SL_OK)
 		rc = proof_edit(srv, id, start_flow, &s, NULL);
 	if (rc == SL_OK)
-		url = authorize_url(srv, b, ep.pe_authorization, state, &f, lang);
+		url = authorize_url(srv, b, ep->pe_authorization, state, &f, lang);
 	if (rc != SL_OK || url == NULL) {
 		proof_enrollment_page(srv, rq, lang, rc == SL_OK ? SL_ENOMEM : rc);
 	} else {
@@ -183,7 +288,6 @@ leave(struct server *srv, struct http_request *rq, int bank, const char *ticket)
 	free(url);
 	free(state);
 	free(cookie);
-	proof_endpoints_clear(&ep);
 }
 
 void
@@ -287,7 +391,7 @@ callback_flow(struct server *srv, struct http_request *rq, struct callback *cb)
 
 /* The token request (OIDC Core 3.1.3.1): the ID token and access token. */
 static int
-redeem(struct server *srv, const struct callback *cb, const struct proof_endpoints *ep, char **id_token,
+redeem(struct server *srv, const struct callback *cb, const struct proof_endpoints *ep, int timeout, char **id_token,
 	char **access_token, struct sl_err *err)
 {
 	const struct sl_bank_conf *b = &srv->sv_conf->c_banks[cb->cb_bank];
@@ -297,7 +401,7 @@ redeem(struct server *srv, const struct callback *cb, const struct proof_endpoin
 		.hr_basic_user = b->bk_client_id,
 		.hr_basic_pass = b->bk_client_secret,
 		.hr_ca_file = b->bk_ca_file,
-		.hr_timeout = PROOF_HTTP_TIMEOUT,
+		.hr_timeout = timeout,
 		.hr_headers = { "Accept: application/json", NULL } };
 	struct httpc_response res = { 0 };
 	char redirect[512];
@@ -337,15 +441,15 @@ redeem(struct server *srv, const struct callback *cb, const struct proof_endpoin
 /* Userinfo (OIDC Core 5.3), merged under the ID token's claims: only
  * when the ID token lacks the national number.  Its sub must match. */
 static int
-userinfo_merge(struct server *srv, int bank, const struct proof_endpoints *ep, const char *access_token, json_t *claims,
-	struct sl_err *err)
+userinfo_merge(struct server *srv, int bank, const struct proof_endpoints *ep, const char *access_token, int timeout,
+	json_t *claims, struct sl_err *err)
 {
 	const struct sl_bank_conf *b = &srv->sv_conf->c_banks[bank];
 	struct httpc_request hr = { .hr_method = "GET",
 		.hr_url = ep->pe_userinfo,
 		.hr_bearer = access_token,
 		.hr_ca_file = b->bk_ca_file,
-		.hr_timeout = PROOF_HTTP_TIMEOUT,
+		.hr_timeout = timeout,
 		.hr_headers = { "Accept: application/json", NULL } };
 	struct httpc_response res = { 0 };
 	json_t *doc = NULL;
@@ -377,43 +481,74 @@ bad_answer(int rc)
 	return rc == SL_OK || rc == SL_EIO ? rc : SL_EDENIED;
 }
 
+/* The callback's calls to the bank, on an outbound worker. */
+struct bank_call {
+	struct server *bk_srv;
+	struct callback bk_cb; /* cb_code points to bk_code */
+	char *bk_code;
+	int64_t bk_deadline;
+	struct store_person bk_person;
+	struct sl_err bk_err;
+	int bk_rc;
+};
+
+/* Is there time left for another call?  SL_EIO when not. */
+static int
+budget_left(const struct bank_call *bc, int *budget, struct sl_err *err)
+{
+	*budget = bank_budget(bc->bk_deadline);
+	return *budget > 0 ? SL_OK : sl_fail(err, SL_EIO, "the bank took longer than bank_timeout");
+}
+
 /* Code → verified, checked claims → person.  SL_EIO (unreachable),
  * SL_EDENIED (bad answer or token), SL_ENOTFOUND (no national number),
  * SL_EINVAL (bad claims). */
-static int
-bank_person(struct server *srv, struct http_request *rq, const struct callback *cb, struct store_person *p)
+static void
+bank_person(void *arg)
 {
+	struct bank_call *bc = arg;
+	struct server *srv = bc->bk_srv;
+	const struct callback *cb = &bc->bk_cb;
 	const struct sl_bank_conf *b = &srv->sv_conf->c_banks[cb->cb_bank];
 	struct proof_expect ex = { b->bk_issuer, b->bk_client_id, cb->cb_flow.pf_nonce, sl_now(),
 		srv->sv_conf->c_clock_skew };
 	struct proof_claim_names names = { b->bk_claim_rrn, b->bk_claim_given_name, b->bk_claim_family_name,
 		b->bk_claim_birthdate };
-	struct proof_endpoints ep;
-	struct sl_err err = { 0 };
+	struct proof_endpoints ep = { 0 };
+	struct sl_err *err = &bc->bk_err;
 	char *id_token = NULL, *access = NULL;
 	json_t *claims = NULL;
-	int rc = proof_bank_endpoints(srv, cb->cb_bank, &ep, &err);
+	int t = 0, rc = budget_left(bc, &t, err);
 
-	rc = rc == SL_OK ? SL_OK : SL_EIO;
+	if (rc == SL_OK && proof_bank_endpoints(srv, cb->cb_bank, t, &ep, err) != SL_OK)
+		rc = SL_EIO;
+	if (rc == SL_OK && (rc = budget_left(bc, &t, err)) == SL_OK)
+		rc = bad_answer(redeem(srv, cb, &ep, t, &id_token, &access, err));
+	if (rc == SL_OK && (rc = budget_left(bc, &t, err)) == SL_OK)
+		rc = bad_answer(proof_bank_verify(srv, cb->cb_bank, id_token, t, &claims, err));
 	if (rc == SL_OK)
-		rc = bad_answer(redeem(srv, cb, &ep, &id_token, &access, &err));
-	if (rc == SL_OK)
-		rc = bad_answer(proof_bank_verify(srv, cb->cb_bank, id_token, &claims, &err));
-	if (rc == SL_OK)
-		rc = bad_answer(proof_id_token_check(claims, &ex, &err));
-	if (rc == SL_OK)
-		rc = bad_answer(userinfo_merge(srv, cb->cb_bank, &ep, access, claims, &err));
-	if (rc == SL_OK && (rc = proof_claims_map(&names, claims, p, &err)) != SL_OK)
+		rc = bad_answer(proof_id_token_check(claims, &ex, err));
+	if (rc == SL_OK && (rc = budget_left(bc, &t, err)) == SL_OK)
+		rc = bad_answer(userinfo_merge(srv, cb->cb_bank, &ep, access, t, claims, err));
+	if (rc == SL_OK && (rc = proof_claims_map(&names, claims, &bc->bk_person, err)) != SL_OK)
 		rc = rc == SL_ENOTFOUND ? SL_ENOTFOUND : SL_EINVAL;
-	if (rc != SL_OK) {
-		proof_audit(srv, rq, "bank", "failed", err.msg);
-		log_info("bank %s: proofing failed: %s", b->bk_id, err.msg);
-	}
+	if (rc != SL_OK)
+		log_info("bank %s: proofing failed: %s", b->bk_id, err->msg);
 	json_decref(claims);
 	free(id_token);
 	free(access);
 	proof_endpoints_clear(&ep);
-	return rc;
+	bc->bk_rc = rc;
+}
+
+static void
+bank_call_free(void *arg)
+{
+	struct bank_call *bc = arg;
+
+	store_person_clear(&bc->bk_person);
+	free(bc->bk_code);
+	free(bc);
 }
 
 static void
@@ -431,17 +566,92 @@ bank_refused(struct server *srv, struct http_request *rq, const struct callback 
 		cancelled ? "access_denied" : "bank_error");
 }
 
+/* The bank's answer, back on an event loop: the person's page. */
+static void
+callback_finish(struct server *srv, struct http_request *rq, struct bank_call *bc, enum outbound_state st)
+{
+	const struct callback *cb = &bc->bk_cb;
+	const char *bank = srv->sv_conf->c_banks[cb->cb_bank].bk_id;
+	struct store_person *p = &bc->bk_person;
+	struct store_enrollment e = { 0 };
+	char method[CONFIG_BANK_ID_MAX + 8], code[PROOF_CODE_SHOWN + 1];
+	int rc = bc->bk_rc;
+
+	if (st != OUTBOUND_DONE) {
+		bank_no_answer(srv, rq, st == OUTBOUND_TIMEOUT, cb->cb_lang, cb->cb_id, bank);
+		return;
+	}
+	if (rc != SL_OK)
+		proof_audit(srv, rq, "bank", "failed", bc->bk_err.msg);
+	snprintf(method, sizeof(method), "bank:%s", bank);
+	if (rc == SL_OK)
+		rc = proof_complete(srv, cb->cb_id, p, method, NULL, code, &e);
+	if (rc == SL_OK) {
+		proof_audit(srv, rq, method, "ok", NULL);
+		proof_done_page(srv, rq, cb->cb_lang, p, &e, code);
+	} else if (rc == SL_EIO) {
+		fail(srv, rq, 502, cb->cb_lang, cb->cb_id, bank, N_("Your bank cannot be reached"),
+			N_("The connection to your bank failed. Try again in a few minutes, or go back to the "
+			   "sleutel app and choose another way."),
+			"bank_unreachable");
+	} else if (rc == SL_ENOTFOUND) {
+		fail(srv, rq, 403, cb->cb_lang, cb->cb_id, bank,
+			N_("Your bank did not give your national register number"),
+			N_("Without it your identity cannot be confirmed. Go back to the sleutel app and choose "
+			   "another "
+			   "way, such as your eID card."),
+			"missing_rrn");
+	} else if (rc == SL_EINVAL) {
+		fail(srv, rq, 403, cb->cb_lang, cb->cb_id, bank, N_("Your bank's details about you are not valid"),
+			N_("Go back to the sleutel app and choose another way, such as your eID card."),
+			"invalid_claims");
+	} else if (rc == SL_EDENIED) {
+		fail(srv, rq, 502, cb->cb_lang, cb->cb_id, bank, N_("Your bank's answer could not be verified"),
+			N_("You can try again, or go back to the sleutel app and choose another way."),
+			"invalid_id_token");
+	} else {
+		proof_enrollment_page(srv, rq, cb->cb_lang, rc);
+	}
+	OPENSSL_cleanse(code, sizeof(code));
+	store_enrollment_clear(&e);
+}
+
+/* Queue the calls to the bank; the handler runs again with their result. */
+static void
+callback_call(struct server *srv, struct http_request *rq, const struct callback *cb)
+{
+	const char *bank = srv->sv_conf->c_banks[cb->cb_bank].bk_id;
+	struct bank_call *bc = calloc(1, sizeof(*bc));
+
+	if (bc == NULL || (bc->bk_code = strdup(cb->cb_code)) == NULL) {
+		free(bc);
+		proof_enrollment_page(srv, rq, cb->cb_lang, SL_ENOMEM);
+		return;
+	}
+	bc->bk_srv = srv;
+	bc->bk_cb = *cb;
+	bc->bk_cb.cb_code = bc->bk_code;
+	bc->bk_cb.cb_error = NULL;
+	bc->bk_deadline = bank_deadline(srv);
+	if (outbound_call(srv->sv_outbound, rq, bc->bk_deadline, bank_person, bank_call_free, bc) != SL_OK)
+		bank_no_answer(srv, rq, false, cb->cb_lang, cb->cb_id, bank);
+}
+
 void
 proofing_bank_callback(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct callback cb = { .cb_code = http_query(rq, "code"), .cb_error = http_query(rq, "error") };
 	const char *iss = http_query(rq, "iss"), *bank;
-	struct store_person p = { 0 };
-	struct store_enrollment e = { 0 };
-	char method[CONFIG_BANK_ID_MAX + 8], code[PROOF_CODE_SHOWN + 1];
-	int rc;
+	struct bank_call *bc;
+	enum outbound_state st = outbound_result(rq, (void **)&bc);
 
+	if (st == OUTBOUND_WAITING)
+		return;
+	if (st != OUTBOUND_NONE) {
+		callback_finish(srv, rq, bc, st);
+		return;
+	}
 	if (callback_flow(srv, rq, &cb) != SL_OK)
 		return;
 	bank = srv->sv_conf->c_banks[cb.cb_bank].bk_id;
@@ -458,37 +668,5 @@ proofing_bank_callback(void *ctx, struct http_request *rq)
 		bank_refused(srv, rq, &cb);
 		return;
 	}
-	rc = bank_person(srv, rq, &cb, &p);
-	snprintf(method, sizeof(method), "bank:%s", bank);
-	if (rc == SL_OK)
-		rc = proof_complete(srv, cb.cb_id, &p, method, NULL, code, &e);
-	if (rc == SL_OK) {
-		proof_audit(srv, rq, method, "ok", NULL);
-		proof_done_page(srv, rq, cb.cb_lang, &p, &e, code);
-	} else if (rc == SL_EIO) {
-		fail(srv, rq, 502, cb.cb_lang, cb.cb_id, bank, N_("Your bank cannot be reached"),
-			N_("The connection to your bank failed. Try again in a few minutes, or go back to the "
-			   "sleutel app and choose another way."),
-			"bank_unreachable");
-	} else if (rc == SL_ENOTFOUND) {
-		fail(srv, rq, 403, cb.cb_lang, cb.cb_id, bank,
-			N_("Your bank did not give your national register number"),
-			N_("Without it your identity cannot be confirmed. Go back to the sleutel app and choose "
-			   "another "
-			   "way, such as your eID card."),
-			"missing_rrn");
-	} else if (rc == SL_EINVAL) {
-		fail(srv, rq, 403, cb.cb_lang, cb.cb_id, bank, N_("Your bank's details about you are not valid"),
-			N_("Go back to the sleutel app and choose another way, such as your eID card."),
-			"invalid_claims");
-	} else if (rc == SL_EDENIED) {
-		fail(srv, rq, 502, cb.cb_lang, cb.cb_id, bank, N_("Your bank's answer could not be verified"),
-			N_("You can try again, or go back to the sleutel app and choose another way."),
-			"invalid_id_token");
-	} else {
-		proof_enrollment_page(srv, rq, cb.cb_lang, rc);
-	}
-	OPENSSL_cleanse(code, sizeof(code));
-	store_enrollment_clear(&e);
-	store_person_clear(&p);
+	callback_call(srv, rq, &cb);
 }

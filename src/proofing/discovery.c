@@ -2,7 +2,8 @@
  * discovery.c — what sleutel knows of each bank: its discovery document
  * (endpoints) and its JWKS (the keys its ID tokens are signed with).
  *
- * Both are fetched with httpc on first use and reused for
+ * Both are fetched with httpc on first use (on an outbound worker, never
+ * on an event loop: bank.c; each fetch bounded by the caller's timeout) and reused for
  * PROOF_CACHE_TTL seconds; a bank that rotated its keys is seen at once,
  * because an ID token whose kid is unknown makes us fetch the JWKS again
  * (such a refetch at most once per PROOF_JWKS_REFRESH seconds, so a
@@ -68,10 +69,10 @@ proof_cache_free(struct proofing *pf)
 }
 
 static int
-fetch_json(const struct sl_bank_conf *b, const char *url, json_t **out, struct sl_err *err)
+fetch_json(const struct sl_bank_conf *b, const char *url, int timeout, json_t **out, struct sl_err *err)
 {
 	void *doc = NULL;
-	int rc = httpc_get_json(url, b->bk_ca_file, PROOF_HTTP_TIMEOUT, &doc, err);
+	int rc = httpc_get_json(url, b->bk_ca_file, timeout, &doc, err);
 
 	*out = doc;
 	if (rc == SL_OK && !json_is_object(*out)) {
@@ -101,7 +102,7 @@ endpoint(json_t *doc, const char *name, bool required, struct sl_err *err, int *
 }
 
 static int
-discover(const struct sl_bank_conf *b, struct proof_endpoints *ep, char **jwks_uri, struct sl_err *err)
+discover(const struct sl_bank_conf *b, struct proof_endpoints *ep, char **jwks_uri, int timeout, struct sl_err *err)
 {
 	char url[1024];
 	const char *iss;
@@ -113,7 +114,7 @@ discover(const struct sl_bank_conf *b, struct proof_endpoints *ep, char **jwks_u
 	/* OIDC Discovery 4: issuer without a trailing slash, then the path. */
 	snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration",
 		(int)(strlen(b->bk_issuer) - (b->bk_issuer[strlen(b->bk_issuer) - 1] == '/')), b->bk_issuer);
-	rc = fetch_json(b, url, &doc, err);
+	rc = fetch_json(b, url, timeout, &doc, err);
 	if (rc != SL_OK)
 		return rc;
 	iss = json_string_value(json_object_get(doc, "issuer"));
@@ -146,7 +147,7 @@ endpoints_copy(const struct proof_endpoints *e)
 
 /* Fill the cache of bank `i` when stale; called without the lock. */
 static int
-discovery_fresh(struct server *srv, int i, struct sl_err *err)
+discovery_fresh(struct server *srv, int i, int timeout, struct sl_err *err)
 {
 	struct proofing *pf = srv->sv_proofing;
 	struct proof_bank_cache *c = &pf->pf_cache[i];
@@ -161,7 +162,7 @@ discovery_fresh(struct server *srv, int i, struct sl_err *err)
 	pthread_mutex_unlock(&pf->pf_cache_lock);
 	if (fresh)
 		return SL_OK;
-	rc = discover(&srv->sv_conf->c_banks[i], &ep, &jwks_uri, err);
+	rc = discover(&srv->sv_conf->c_banks[i], &ep, &jwks_uri, timeout, err);
 	if (rc != SL_OK) {
 		log_warn("bank %s: discovery failed: %s", srv->sv_conf->c_banks[i].bk_id, err->msg);
 		return rc;
@@ -177,10 +178,10 @@ discovery_fresh(struct server *srv, int i, struct sl_err *err)
 }
 
 int
-proof_bank_endpoints(struct server *srv, int bank, struct proof_endpoints *out, struct sl_err *err)
+proof_bank_endpoints(struct server *srv, int bank, int timeout, struct proof_endpoints *out, struct sl_err *err)
 {
 	struct proofing *pf = srv->sv_proofing;
-	int rc = discovery_fresh(srv, bank, err);
+	int rc = discovery_fresh(srv, bank, timeout, err);
 
 	memset(out, 0, sizeof(*out));
 	if (rc != SL_OK)
@@ -224,7 +225,7 @@ import_jwk(json_t *jwk, struct jose_key **keys, size_t *n)
 }
 
 static int
-jwks_fetch(struct server *srv, int i, struct sl_err *err)
+jwks_fetch(struct server *srv, int i, int timeout, struct sl_err *err)
 {
 	struct proofing *pf = srv->sv_proofing;
 	struct proof_bank_cache *c = &pf->pf_cache[i];
@@ -239,7 +240,7 @@ jwks_fetch(struct server *srv, int i, struct sl_err *err)
 	pthread_mutex_unlock(&pf->pf_cache_lock);
 	if (uri == NULL)
 		return sl_fail(err, SL_EIO, "the bank's keys are not known yet");
-	rc = fetch_json(&srv->sv_conf->c_banks[i], uri, &doc, err);
+	rc = fetch_json(&srv->sv_conf->c_banks[i], uri, timeout, &doc, err);
 	free(uri);
 	if (rc != SL_OK)
 		return rc;
@@ -274,7 +275,7 @@ key_known(const struct proof_bank_cache *c, const char *id_token)
 }
 
 int
-proof_bank_verify(struct server *srv, int bank, const char *id_token, json_t **claims, struct sl_err *err)
+proof_bank_verify(struct server *srv, int bank, const char *id_token, int timeout, json_t **claims, struct sl_err *err)
 {
 	struct proofing *pf = srv->sv_proofing;
 	struct proof_bank_cache *c = &pf->pf_cache[bank];
@@ -286,7 +287,7 @@ proof_bank_verify(struct server *srv, int bank, const char *id_token, json_t **c
 	pthread_mutex_lock(&pf->pf_cache_lock);
 	stale = c->bc_nkeys == 0 || now - c->bc_jwks_fetched >= PROOF_CACHE_TTL;
 	pthread_mutex_unlock(&pf->pf_cache_lock);
-	if (stale && (rc = jwks_fetch(srv, bank, err)) != SL_OK)
+	if (stale && (rc = jwks_fetch(srv, bank, timeout, err)) != SL_OK)
 		return rc;
 	for (int attempt = 0;; attempt++) {
 		bool refetch;
@@ -299,7 +300,7 @@ proof_bank_verify(struct server *srv, int bank, const char *id_token, json_t **c
 		pthread_mutex_unlock(&pf->pf_cache_lock);
 		if (!refetch || attempt > 0)
 			return rc;
-		if ((rc = jwks_fetch(srv, bank, err)) != SL_OK)
+		if ((rc = jwks_fetch(srv, bank, timeout, err)) != SL_OK)
 			return rc;
 	}
 }

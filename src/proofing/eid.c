@@ -21,6 +21,7 @@
 
 #include "proofing_int.h"
 #include "../keys/eid/eid.h"
+#include "../outbound/outbound.h"
 #include "../portal/portal.h"
 
 /* What the person reads for a refused card. */
@@ -83,6 +84,32 @@ warning_page(
 	free(csrf);
 }
 
+/* The card's verdict, back on an event loop.  A validation that found no
+ * worker in time is "cannot be checked at the moment": 503 (queue full,
+ * stopping) or 504 (no answer in time). */
+static void
+card_verdict(struct server *srv, struct http_request *rq, int lang, const struct store_enrollment *e,
+	const char *ticket, int st, const struct eid_result *res)
+{
+	enum eid_verdict v = st == OUTBOUND_DONE ? res->er_verdict : EID_STATUS_UNAVAILABLE;
+	struct proof_failure f = { st == OUTBOUND_DONE      ? 403
+				   : st == OUTBOUND_TIMEOUT ? 504
+							    : 503,
+		lang, NULL, NULL, N_("Your eID card was not accepted"), refusal_detail(v), eid_verdict_name(v) };
+
+	if (v == EID_OK) {
+		accept_card(srv, rq, lang, e, ticket, res);
+		return;
+	}
+	if (st != OUTBOUND_DONE && st != OUTBOUND_TIMEOUT)
+		http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
+	proof_audit(srv, rq, "eid", eid_verdict_name(v),
+		st == OUTBOUND_DONE      ? res->er_detail
+		: st == OUTBOUND_TIMEOUT ? "the card check did not finish in time"
+					 : "no outbound worker free");
+	proof_fail_page(srv, rq, &f);
+}
+
 void
 proofing_eid(void *ctx, struct http_request *rq)
 {
@@ -90,9 +117,11 @@ proofing_eid(void *ctx, struct http_request *rq)
 	const char *ticket = http_param(rq, "t");
 	struct eid_chain ch;
 	struct store_enrollment e;
-	struct eid_result res;
-	int lang;
+	const struct eid_result *res;
+	int lang, st = eid_check_result(rq, &res);
 
+	if (st == OUTBOUND_WAITING)
+		return;
 	if (srv->sv_eid_validator == NULL) {
 		portal_error(srv, rq, 404, proof_lang(srv, rq, NULL), N_("The eID card is not available here"),
 			N_("Go back to the sleutel app and choose another way."));
@@ -100,6 +129,11 @@ proofing_eid(void *ctx, struct http_request *rq)
 	}
 	if (proof_ticket_check(srv, rq, ticket, false, &e, &lang) != SL_OK)
 		return;
+	if (st != OUTBOUND_NONE) {
+		card_verdict(srv, rq, lang, &e, ticket, st, res);
+		store_enrollment_clear(&e);
+		return;
+	}
 	if (http_method(rq) != HTTP_POST) {
 		warning_page(srv, rq, lang, &e, ticket);
 		store_enrollment_clear(&e);
@@ -115,20 +149,10 @@ proofing_eid(void *ctx, struct http_request *rq)
 			refusal_detail(EID_MALFORMED), eid_verdict_name(EID_MALFORMED) };
 		proof_audit(srv, rq, "eid", eid_verdict_name(EID_MALFORMED), "unusable client-certificate header");
 		proof_fail_page(srv, rq, &f);
-		eid_chain_clear(&ch);
-		store_enrollment_clear(&e);
-		return;
+	} else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
+		   SL_OK) {
+		card_verdict(srv, rq, lang, &e, ticket, OUTBOUND_STOPPING, NULL);
 	}
-	eid_validate(srv->sv_eid_validator, ch.ec_der, ch.ec_len, ch.ec_n, sl_now(), &res);
 	eid_chain_clear(&ch);
-	if (res.er_verdict == EID_OK) {
-		accept_card(srv, rq, lang, &e, ticket, &res);
-	} else {
-		struct proof_failure f = { 403, lang, NULL, NULL, N_("Your eID card was not accepted"),
-			refusal_detail(res.er_verdict), eid_verdict_name(res.er_verdict) };
-		proof_audit(srv, rq, "eid", eid_verdict_name(res.er_verdict), res.er_detail);
-		proof_fail_page(srv, rq, &f);
-	}
-	eid_result_clear(&res);
 	store_enrollment_clear(&e);
 }

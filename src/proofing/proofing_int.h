@@ -15,7 +15,6 @@
 #define PROOF_CACHE_TTL 3600 /* seconds a bank's discovery and JWKS are reused */
 #define PROOF_JWKS_REFRESH 30 /* seconds between JWKS refetches for an unknown key */
 #define PROOF_JWKS_MAX_KEYS 16 /* keys kept from a bank's JWKS */
-#define PROOF_HTTP_TIMEOUT 10 /* seconds per call to a bank */
 #define PROOF_EDIT_TRIES 8 /* reads of an enrolment's proof state when others keep changing it */
 #define PROOF_IAT_MAX_AGE 600 /* seconds an ID token's iat may lie in the past */
 #define PROOF_COOKIE "__Host-sl_proof"
@@ -136,13 +135,15 @@ struct proofing {
 
 int proof_cache_new(struct proofing *pf, int nbanks);
 void proof_cache_free(struct proofing *pf);
-/* The bank's endpoints, from its discovery document (fetched when the
+/* Calls to the bank block for up to `timeout` seconds each: only on an
+ * outbound worker (bank.c).  The bank's endpoints, from its discovery document (fetched when the
  * cached copy is older than PROOF_CACHE_TTL); copies for the caller.
  * SL_EIO when the bank cannot be reached, SL_EINVAL for a bad document. */
-int proof_bank_endpoints(struct server *srv, int bank, struct proof_endpoints *out, struct sl_err *err);
+int proof_bank_endpoints(struct server *srv, int bank, int timeout, struct proof_endpoints *out, struct sl_err *err);
 /* Verify an ID token with the bank's JWKS (refetched once for an unknown
  * key); *claims is a new reference. */
-int proof_bank_verify(struct server *srv, int bank, const char *id_token, json_t **claims, struct sl_err *err);
+int proof_bank_verify(
+	struct server *srv, int bank, const char *id_token, int timeout, json_t **claims, struct sl_err *err);
 
 /* ---- shared steps (proofing.c) ---- */
 

@@ -22,6 +22,7 @@
 #include "../keys/app/app.h"
 #include "../proofing/proofing.h"
 #include "../sms/sms.h"
+#include "../outbound/outbound.h"
 
 #define HOUSEKEEPING_SECONDS 30
 
@@ -198,10 +199,11 @@ housekeeping_main(void *arg)
 
 /* Event-loop threads when [server] threads is 0: four per core, at least
  * eight.  A handler blocks its thread while its durable commit waits for
- * the sync it shares with others (group commit) and while an upstream
- * (OCSP, SMS, bank) answers; with one thread per core two waits stalled
- * every connection of the listener, and at most two commits shared a sync
- * (docs/performance.md, the fourth round; docs/faults.md). */
+ * the sync it shares with others (group commit); with one thread per core
+ * two waits stalled every connection of the listener, and at most two
+ * commits shared a sync (docs/performance.md, the fourth round).  Upstream
+ * calls (OCSP, SMS, bank) never block one: they run on sv_outbound while
+ * the request waits suspended (src/outbound, docs/faults.md). */
 static int
 default_threads(long cores)
 {
@@ -317,13 +319,16 @@ server_start(struct sl_config *conf, struct keyholder *kh, struct sl_err *err)
 	if (conf->c_eid_enabled && start_eid_validator(srv, err) != SL_OK)
 		goto fail;
 	if (server_routes_build(srv, err) != SL_OK || app_keys_load(srv, err) != SL_OK ||
-		app_requests_init(srv, err) != SL_OK || proofing_init(srv, err) != SL_OK)
+		proofing_init(srv, err) != SL_OK)
 		goto fail;
 	srv->sv_sms = sms_gateway_new(conf, srv->sv_store, err);
 	if (srv->sv_sms == NULL)
 		goto fail;
 	srv->sv_waiters = waiter_registry_new((size_t)conf->c_max_waiters, err);
 	if (srv->sv_waiters == NULL || server_listen(srv, err) != SL_OK)
+		goto fail;
+	srv->sv_outbound = outbound_new(conf->c_outbound_threads, conf->c_outbound_queue, srv->sv_waiters, err);
+	if (srv->sv_outbound == NULL)
 		goto fail;
 	if (pthread_create(&srv->sv_housekeeper, NULL, housekeeping_main, srv) != 0) {
 		sl_fail(err, SL_ERR, "cannot start the housekeeping thread");
@@ -382,6 +387,8 @@ server_stop(struct server *srv)
 	http_daemon_stop(srv->sv_eid);
 	http_daemon_stop(srv->sv_pki);
 	http_daemon_stop(srv->sv_metrics_http);
+	/* Its calls use the store, the banks' caches and the registry. */
+	outbound_free(srv->sv_outbound);
 	if (srv->sv_hk_running) {
 		pthread_mutex_lock(&srv->sv_hk_lock);
 		pthread_cond_signal(&srv->sv_hk_cond);
@@ -394,7 +401,6 @@ server_stop(struct server *srv)
 	waiter_registry_free(srv->sv_waiters);
 	sms_gateway_free(srv->sv_sms);
 	proofing_free(srv);
-	app_requests_free(srv);
 	app_keys_free(srv);
 	free(srv->sv_routes);
 	eid_validator_free(srv->sv_eid_validator);

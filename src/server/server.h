@@ -26,9 +26,9 @@ struct keyholder;
 struct eid_validator;
 struct metrics;
 struct app_keys;
-struct app_requests;
 struct sms_gateway;
 struct proofing;
+struct outbound;
 
 struct server {
 	struct sl_config *sv_conf;
@@ -55,7 +55,6 @@ struct server {
 	char *sv_eid_cert, *sv_eid_trust;
 	struct eid_validator *sv_eid_validator; /* NULL when [eid] enabled = false */
 	struct app_keys *sv_app_keys; /* keys/app device side: sealing and at-rest keys */
-	struct app_requests *sv_app_requests; /* keys/app request side: background jobs */
 	struct sms_gateway *sv_sms; /* sms: outbox or webhook */
 	struct proofing *sv_proofing; /* proofing: banks (upstream OIDC) */
 	/* Every origin's routes: the core table and each module's, merged at
@@ -72,6 +71,7 @@ struct server {
 	pthread_cond_t sv_hk_cond;
 	bool sv_hk_running;
 	atomic_bool sv_stopping;
+	struct outbound *sv_outbound; /* upstream calls off the event loops (src/outbound) */
 	atomic_int sv_sid_keygens; /* Smart-ID confirmations making server keys now ([smartid] keygen_max) */
 };
 

@@ -210,6 +210,11 @@ test_minimal_file_gives_defaults(void **state)
 	assert_int_equal(conf->c_max_cookie, 4096);
 	assert_int_equal(conf->c_max_params, 64);
 	assert_int_equal(conf->c_shutdown_grace, 10);
+	assert_int_equal(conf->c_outbound_threads, 16);
+	assert_int_equal(conf->c_outbound_queue, 1024);
+	assert_int_equal(conf->c_bank_timeout, 10);
+	assert_int_equal(conf->c_ciba_ping_timeout, 5);
+	assert_int_equal(conf->c_app_push_timeout, 5);
 	assert_string_equal(conf->c_trusted_proxies, "");
 	assert_false(conf->c_eid_enabled);
 	assert_int_equal(conf->c_eid.lc_port, 8444);
@@ -460,6 +465,12 @@ test_number_out_of_range_refused(void **state)
 	load_refused(*state, MINIMAL "[portal]\nwaiter_timeout = 99999999999999999999\n", "waiter_timeout");
 	load_refused(*state, MINIMAL "[eid]\nwebeid_challenge_lifetime = 4\n", "webeid_challenge_lifetime");
 	load_refused(*state, MINIMAL "[eid]\nwebeid_challenge_lifetime = 601\n", "webeid_challenge_lifetime");
+	load_refused(*state, MINIMAL "[proofing]\nbank_timeout = 0\n", "bank_timeout");
+	load_refused(*state, MINIMAL "[proofing]\nbank_timeout = 61\n", "bank_timeout");
+	load_refused(*state, MINIMAL "[outbound]\nthreads = 0\n", "threads");
+	load_refused(*state, MINIMAL "[outbound]\nqueue = 100001\n", "queue");
+	load_refused(*state, MINIMAL "[ciba]\nping_timeout = 0\n", "ping_timeout");
+	load_refused(*state, MINIMAL "[app]\npush_timeout = 61\n", "push_timeout");
 }
 
 /* connection_memory: 4096 (one page, what a node with 100 000 long-polls

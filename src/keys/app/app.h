@@ -60,10 +60,6 @@ json_t *app_context_object(const char *context);
 
 /* ---- request side (request.c, ratelimit.c) ---- */
 
-/* Start-up and shut-down of the request side (rate-limit tables). */
-int app_requests_init(struct server *srv, struct sl_err *err);
-void app_requests_free(struct server *srv);
-
 struct app_request_spec {
 	const char *as_phone; /* as typed: normalised here */
 	const struct store_client *as_client; /* the RP */

@@ -23,6 +23,7 @@
 
 #include "device_int.h"
 #include "../../proofing/proofing.h"
+#include "../../outbound/outbound.h"
 #include "../../sms/sms.h"
 
 #define DEFAULT_DEVICE_NAME "phone"
@@ -54,11 +55,12 @@ enroll_lang(struct server *srv, const struct store_enrollment *en)
 	return i < 0 ? 0 : i;
 }
 
-/* A new code: its MAC in the record, the text sent to the phone. */
+/* A new code: its MAC in `mac`, the text for the phone in `text`. */
 static int
-enroll_send_code(struct server *srv, struct store_enrollment *en, char mac[2 * SL_SHA256_LEN + 1], struct sl_err *err)
+enroll_new_code(struct server *srv, const struct store_enrollment *en, char mac[2 * SL_SHA256_LEN + 1],
+	char text[SMS_TEXT_MAX], struct sl_err *err)
 {
-	char code[APP_SMS_CODE_LEN + 1], text[SMS_TEXT_MAX];
+	char code[APP_SMS_CODE_LEN + 1];
 	uint32_t v;
 	int rc;
 
@@ -66,14 +68,119 @@ enroll_send_code(struct server *srv, struct store_enrollment *en, char mac[2 * S
 		return sl_fail(err, SL_ECRYPTO, "no randomness");
 	snprintf(code, sizeof(code), "%05u", v);
 	rc = app_sms_mac(srv, en->en_id, code, mac);
-	if (rc == SL_OK) {
-		en->en_sms_hash = mac;
-		snprintf(text, sizeof(text), "%s%s", sms_texts[enroll_lang(srv, en)], code);
-		rc = sms_send(srv->sv_sms, en->en_phone, text, err);
-		OPENSSL_cleanse(text, sizeof(text));
-	}
+	if (rc == SL_OK)
+		snprintf(text, SMS_TEXT_MAX, "%s%s", sms_texts[enroll_lang(srv, en)], code);
 	OPENSSL_cleanse(code, sizeof(code));
 	return rc;
+}
+
+/* ---- the activation code's SMS, sent while the request waits ---- */
+
+/* What the handler's second run needs once the gateway answered. */
+struct enroll_sent {
+	char *es_id;
+	char *es_phone;
+	char es_mac[2 * SL_SHA256_LEN + 1];
+	bool es_resend;
+};
+
+static void
+enroll_sent_free(void *p)
+{
+	struct enroll_sent *es = p;
+
+	free(es->es_id);
+	free(es->es_phone);
+	free(es);
+}
+
+/* Make a code and send it off the event loop (src/sms, src/outbound);
+ * the handler runs again and enroll_sms_resumed() answers.  SL_OK, or
+ * the answer is sent. */
+static int
+enroll_send_code(struct server *srv, struct http_request *rq, const struct store_enrollment *en, bool resend)
+{
+	struct enroll_sent *es = calloc(1, sizeof(*es));
+	struct sl_err err = { 0 };
+	char text[SMS_TEXT_MAX];
+	int rc = es == NULL ? SL_ENOMEM : SL_OK;
+
+	if (rc == SL_OK && ((es->es_id = strdup(en->en_id)) == NULL || (es->es_phone = strdup(en->en_phone)) == NULL))
+		rc = SL_ENOMEM;
+	if (rc == SL_OK)
+		rc = enroll_new_code(srv, en, es->es_mac, text, &err);
+	if (rc != SL_OK) {
+		if (es != NULL)
+			enroll_sent_free(es);
+		app_send_error(rq, 500, "server_error", "the activation code could not be made", NULL);
+		return rc;
+	}
+	es->es_resend = resend;
+	rc = sms_send_suspend(srv->sv_sms, srv->sv_outbound, rq, en->en_phone, text, es, enroll_sent_free, &err);
+	OPENSSL_cleanse(text, sizeof(text));
+	if (rc == SL_EBUSY) {
+		http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
+		app_send_error(rq, 503, "temporarily_unavailable", "Busy; try again in a moment.", NULL);
+	} else if (rc != SL_OK) {
+		log_warn("enrolment %s: %s", en->en_id, err.msg);
+		app_send_error(rq, 502, "sms_failed", "The activation code could not be sent; try again.", NULL);
+	}
+	return rc;
+}
+
+/* The code that went out becomes the one to type (the one before, if
+ * any, stops): stored only now, so a failed send leaves the old code. */
+static int
+enroll_code_store(struct server *srv, const struct enroll_sent *es)
+{
+	struct store_enrollment en;
+	char *keep;
+	int rc = store_enrollment_get(srv->sv_store, es->es_id, &en);
+
+	if (rc != SL_OK)
+		return rc;
+	if (strcmp(en.en_status, "sms") == 0) {
+		keep = en.en_sms_hash;
+		en.en_sms_hash = (char *)es->es_mac;
+		en.en_sms_expires = sl_now() + srv->sv_conf->c_app_sms_code_lifetime;
+		rc = store_enrollment_update(srv->sv_store, &en);
+		en.en_sms_hash = keep;
+	}
+	store_enrollment_clear(&en);
+	return rc;
+}
+
+/* The second run of start or resend, after the SMS: true when this was
+ * one (answered, or waiting again). */
+static bool
+enroll_sms_resumed(struct server *srv, struct http_request *rq)
+{
+	const struct sl_config *c = srv->sv_conf;
+	struct enroll_sent *es;
+	struct sl_err err = { 0 };
+	int rc = sms_send_result(rq, (void **)&es, &err);
+
+	if (es == NULL)
+		return false;
+	if (rc == SMS_WAITING)
+		return true;
+	if (rc == SL_OK && (rc = enroll_code_store(srv, es)) != SL_OK)
+		sl_fail(&err, rc, "the code could not be stored");
+	if (rc == SL_EBUSY) {
+		http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
+		app_send_error(rq, 503, "temporarily_unavailable", "Busy; try again in a moment.", NULL);
+	} else if (rc != SL_OK) {
+		log_warn("enrolment %s: %s", es->es_id, err.msg[0] ? err.msg : sl_strerror(rc));
+		app_send_error(rq, 502, "sms_failed", "The activation code could not be sent; try again.", NULL);
+	} else if (es->es_resend) {
+		http_send_json(rq, 200, json_pack("{s:i}", "sms_expires_in", c->c_app_sms_code_lifetime));
+	} else {
+		http_send_json(rq, 201,
+			json_pack("{s:s,s:s,s:s,s:i,s:i}", "enrollment_id", es->es_id, "phone", es->es_phone, "status",
+				"sms", "expires_in", c->c_app_enrollment_lifetime, "sms_expires_in",
+				c->c_app_sms_code_lifetime));
+	}
+	return true;
 }
 
 static bool
@@ -208,14 +315,16 @@ app_enroll_start(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	const struct sl_config *c = srv->sv_conf;
-	json_t *body = app_json_body(rq);
+	json_t *body;
 	struct start_in in = { 0 };
 	struct store_enrollment en = { 0 };
-	struct sl_err err = { 0 };
 	char mac[2 * SL_SHA256_LEN + 1], ipbuf[SERVER_IP_MAX], *jwk = NULL, *id = NULL;
 	int64_t now = sl_now();
 	int rc;
 
+	if (enroll_sms_resumed(srv, rq))
+		return;
+	body = app_json_body(rq);
 	if (body == NULL || !start_input(srv, rq, body, &in))
 		goto out;
 	if (!start_rate_ok(srv, &in, server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)))) {
@@ -249,18 +358,14 @@ app_enroll_start(void *ctx, struct http_request *rq)
 		app_send_error(rq, 409, "key_in_use", "This key is already in use; make a new one.", NULL);
 		goto out;
 	}
-	if (rc == SL_OK)
-		rc = enroll_send_code(srv, &en, mac, &err);
-	if (rc == SL_OK)
-		rc = store_enrollment_update(srv->sv_store, &en);
 	if (rc != SL_OK) {
-		log_warn("enrolment %s: %s", id, err.msg[0] ? err.msg : sl_strerror(rc));
-		app_send_error(rq, 502, "sms_failed", "The activation code could not be sent; try again.", NULL);
+		log_warn("enrolment %s: %s", id, sl_strerror(rc));
+		app_send_error(
+			rq, 503, "temporarily_unavailable", "The enrolment could not be stored; try again.", NULL);
 		goto out;
 	}
-	http_send_json(rq, 201,
-		json_pack("{s:s,s:s,s:s,s:i,s:i}", "enrollment_id", id, "phone", in.si_phone, "status", "sms",
-			"expires_in", c->c_app_enrollment_lifetime, "sms_expires_in", c->c_app_sms_code_lifetime));
+	/* Answered when the SMS went out (enroll_sms_resumed). */
+	enroll_send_code(srv, rq, &en, false);
 out:
 	free(id);
 	free(jwk);
@@ -275,12 +380,8 @@ app_enroll_resend(void *ctx, struct http_request *rq)
 	struct server *srv = ctx;
 	const struct sl_config *c = srv->sv_conf;
 	struct store_enrollment en;
-	struct sl_err err = { 0 };
-	char mac[2 * SL_SHA256_LEN + 1], *keep;
-	int64_t keep_expires;
-	int rc;
 
-	if (enroll_auth(srv, rq, &en) != SL_OK)
+	if (enroll_sms_resumed(srv, rq) || enroll_auth(srv, rq, &en) != SL_OK)
 		return;
 	if (!enroll_live(srv, rq, &en))
 		goto out;
@@ -293,24 +394,14 @@ app_enroll_resend(void *ctx, struct http_request *rq)
 			json_pack("{s:i}", "max_sends", c->c_app_sms_max_sends));
 		goto out;
 	}
-	keep = en.en_sms_hash;
-	keep_expires = en.en_sms_expires;
+	/* Counted before sending: a failing gateway is no way around the
+	 * limit; the old code stays until the new one went out. */
 	en.en_sms_sends++;
-	en.en_sms_expires = sl_now() + c->c_app_sms_code_lifetime;
-	rc = enroll_send_code(srv, &en, mac, &err);
-	/* Counted even when sending failed: a failing gateway is no way around
-	 * the limit; but the old code keeps its own expiry. */
-	if (rc != SL_OK) {
-		en.en_sms_hash = keep;
-		en.en_sms_expires = keep_expires;
-	}
-	if (store_enrollment_update(srv->sv_store, &en) != SL_OK && rc == SL_OK)
-		rc = SL_ESTORE;
-	en.en_sms_hash = keep;
-	if (rc != SL_OK)
-		app_send_error(rq, 502, "sms_failed", "The activation code could not be sent; try again.", NULL);
+	if (store_enrollment_update(srv->sv_store, &en) != SL_OK)
+		app_send_error(
+			rq, 503, "temporarily_unavailable", "The enrolment could not be stored; try again.", NULL);
 	else
-		http_send_json(rq, 200, json_pack("{s:i}", "sms_expires_in", c->c_app_sms_code_lifetime));
+		enroll_send_code(srv, rq, &en, true);
 out:
 	store_enrollment_clear(&en);
 }

@@ -21,20 +21,12 @@
  * only binds the confirmation to this request.
  */
 #include <arpa/inet.h>
-#include <pthread.h>
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "request_int.h"
 #include "../../httpc/httpc.h"
-
-struct app_requests {
-	pthread_mutex_t aq_bg_lock;
-	pthread_cond_t aq_bg_cond;
-	int aq_bg_running;
-	bool aq_bg_stopping;
-};
+#include "../../outbound/outbound.h"
 
 #define GET (HTTP_GET | HTTP_HEAD)
 #define P HTTP_ORIGIN_PORTAL
@@ -50,91 +42,16 @@ const struct http_route app_login_routes[] = {
 const size_t app_login_nroutes = sizeof(app_login_routes) / sizeof(app_login_routes[0]);
 
 int
-app_requests_init(struct server *srv, struct sl_err *err)
+app_background(struct server *srv, void (*fn)(void *), void (*free_fn)(void *), void *arg)
 {
-	struct app_requests *aq = calloc(1, sizeof(*aq));
-
-	if (aq == NULL)
-		return sl_fail(err, SL_ENOMEM, "out of memory");
-	pthread_mutex_init(&aq->aq_bg_lock, NULL);
-	pthread_cond_init(&aq->aq_bg_cond, NULL);
-	srv->sv_app_requests = aq;
-	return SL_OK;
-}
-
-void
-app_requests_free(struct server *srv)
-{
-	struct app_requests *aq = srv->sv_app_requests;
-
-	if (aq == NULL)
-		return;
-	/* Background jobs use the store and libcurl: wait for them (each is
-	 * bounded by its HTTP timeout) before either goes away. */
-	pthread_mutex_lock(&aq->aq_bg_lock);
-	aq->aq_bg_stopping = true;
-	while (aq->aq_bg_running > 0)
-		pthread_cond_wait(&aq->aq_bg_cond, &aq->aq_bg_lock);
-	pthread_mutex_unlock(&aq->aq_bg_lock);
-	pthread_mutex_destroy(&aq->aq_bg_lock);
-	pthread_cond_destroy(&aq->aq_bg_cond);
-	free(aq);
-	srv->sv_app_requests = NULL;
-}
-
-struct bg_job {
-	struct app_requests *bj_aq;
-	void (*bj_fn)(void *);
-	void *bj_arg;
-};
-
-static void *
-bg_main(void *p)
-{
-	struct bg_job *job = p;
-	struct app_requests *aq = job->bj_aq;
-
-	job->bj_fn(job->bj_arg);
-	free(job);
-	pthread_mutex_lock(&aq->aq_bg_lock);
-	aq->aq_bg_running--;
-	pthread_cond_broadcast(&aq->aq_bg_cond);
-	pthread_mutex_unlock(&aq->aq_bg_lock);
-	return NULL;
-}
-
-int
-app_background(struct server *srv, void (*fn)(void *), void *arg)
-{
-	struct app_requests *aq = srv->sv_app_requests;
-	struct bg_job *job;
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc = SL_EBUSY;
-
-	if (aq == NULL || (job = malloc(sizeof(*job))) == NULL)
-		return SL_EBUSY;
-	*job = (struct bg_job){ aq, fn, arg };
-	pthread_mutex_lock(&aq->aq_bg_lock);
-	if (!aq->aq_bg_stopping && aq->aq_bg_running < APP_BG_MAX) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, bg_main, job) == 0) {
-			aq->aq_bg_running++;
-			rc = SL_OK;
-		}
-		pthread_attr_destroy(&attr);
-	}
-	pthread_mutex_unlock(&aq->aq_bg_lock);
-	if (rc != SL_OK)
-		free(job);
-	return rc;
+	return outbound_post(srv->sv_outbound, fn, free_fn, arg);
 }
 
 /* ---- push: wake the account's phones through the webhook ---- */
 
 struct push_job {
 	char *pj_url;
+	int pj_timeout; /* [app] push_timeout */
 	size_t pj_n;
 	char *pj_devices[APP_PUSH_MAX_DEVICES];
 };
@@ -151,7 +68,7 @@ push_run(void *p)
 			.hr_url = pj->pj_url,
 			.hr_content_type = "application/json",
 			.hr_body = body,
-			.hr_timeout = APP_PUSH_TIMEOUT };
+			.hr_timeout = pj->pj_timeout };
 		struct httpc_response res = { 0 };
 		struct sl_err err;
 
@@ -162,8 +79,16 @@ push_run(void *p)
 		httpc_response_clear(&res);
 		free(body);
 		json_decref(o);
-		free(pj->pj_devices[i]);
 	}
+}
+
+static void
+push_free(void *p)
+{
+	struct push_job *pj = p;
+
+	for (size_t i = 0; i < pj->pj_n; i++)
+		free(pj->pj_devices[i]);
 	free(pj->pj_url);
 	free(pj);
 }
@@ -186,14 +111,12 @@ push_wake(struct server *srv, const char *account_id)
 	if (sl_str_empty(srv->sv_conf->c_app_push_url) || (pj = calloc(1, sizeof(*pj))) == NULL)
 		return;
 	pj->pj_url = strdup(srv->sv_conf->c_app_push_url);
+	pj->pj_timeout = srv->sv_conf->c_app_push_timeout;
 	store_device_each(srv->sv_store, account_id, push_collect, pj);
-	if (pj->pj_n == 0 || pj->pj_url == NULL || app_background(srv, push_run, pj) != SL_OK) {
+	if (pj->pj_n == 0 || pj->pj_url == NULL || app_background(srv, push_run, push_free, pj) != SL_OK) {
 		if (pj->pj_n > 0)
-			log_warn("push webhook skipped: too many calls in flight");
-		for (size_t i = 0; i < pj->pj_n; i++)
-			free(pj->pj_devices[i]);
-		free(pj->pj_url);
-		free(pj);
+			log_warn("push webhook skipped: the outbound queue is full");
+		push_free(pj);
 	}
 }
 

@@ -10,8 +10,6 @@
 #include "app.h"
 
 #define APP_RL_KEY_MAX STORE_RATE_KEY_MAX /* bytes of a rate-limit key ("p:", "i:", "r:" + value) */
-#define APP_BG_MAX 64 /* background jobs (push, CIBA ping) running at once */
-#define APP_PUSH_TIMEOUT 5 /* seconds per push webhook call */
 #define APP_PUSH_MAX_DEVICES 16 /* devices woken per request */
 #define APP_QR_TOKEN_MAX 128 /* bytes of a QR login token */
 #define APP_QR_ID_MAX 64 /* bytes of the request id in a QR token */
@@ -35,10 +33,10 @@ bool app_binding_ok(const char *msg);
  * code is the only one). */
 int app_request_for_account(struct server *srv, const struct store_account *ac, const struct app_request_spec *spec,
 	int ncodes, struct app_request_made *out, struct sl_err *err);
-/* Run fn(arg) on a detached thread counted in sv_app_requests; shutdown
- * waits for every one.  SL_EBUSY when APP_BG_MAX are running (the caller
- * then frees arg: the job is best effort). */
-int app_background(struct server *srv, void (*fn)(void *), void *arg);
+/* Run fn(arg) on an outbound worker (src/outbound), then free_fn(arg),
+ * also when the job is dropped at shutdown.  SL_EBUSY when the outbound
+ * queue is full (the caller then frees arg: the job is best effort). */
+int app_background(struct server *srv, void (*fn)(void *), void (*free_fn)(void *), void *arg);
 /* A decoy's account id: "-" and the number typed, so that decoys for one
  * number are counted like real requests (max_pending). */
 #define APP_DECOY_PREFIX "-"

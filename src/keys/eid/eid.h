@@ -111,6 +111,20 @@ void eid_validate(struct eid_validator *v, const uint8_t *const *ders, const siz
 	struct eid_result *out);
 void eid_result_clear(struct eid_result *r);
 
+/* ---- the validation off the event loop (check.c) ---- */
+struct outbound;
+struct http_request;
+/* Copy the chain, suspend `rq` and run eid_validate() on a worker of
+ * `ob` (OCSP and CRL fetches never hold an event loop).  SL_OK: return;
+ * the handler runs again and reads eid_check_result().  SL_EBUSY: the
+ * outbound queue is full or the server stops (answer 503 at once). */
+struct eid_chain;
+int eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_request *rq, const struct eid_chain *ch,
+	int revocation_timeout);
+/* An enum outbound_state; with OUTBOUND_DONE, *res is the verdict (the
+ * request's until it ends), NULL otherwise. */
+int eid_check_result(struct http_request *rq, const struct eid_result **res);
+
 /* ---- route handlers (login.c); ctx is the struct server ---- */
 /* Portal origin: what to do, and the button to the eID origin. */
 void eid_page(void *ctx, struct http_request *rq);
@@ -254,6 +268,6 @@ const char *eid_verdict_heading(enum eid_verdict v);
  * result kept (handoff.c) and its /login/eid/return URL in `loc`.
  * SL_ENOTFOUND when the request is not pending any more. */
 int eid_accept_url(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar,
-	struct eid_result *res, char *loc, size_t loclen);
+	const struct eid_result *res, char *loc, size_t loclen);
 
 #endif

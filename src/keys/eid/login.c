@@ -24,6 +24,7 @@
 
 #include "eid.h"
 #include "../../oidc/oidc.h"
+#include "../../outbound/outbound.h"
 #include "../../portal/portal.h"
 
 struct eid_page_text {
@@ -175,7 +176,7 @@ eid_person_from_identity(const struct eid_identity *id, struct store_person *p)
 
 int
 eid_accept_url(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar,
-	struct eid_result *res, char *loc, size_t loclen)
+	const struct eid_result *res, char *loc, size_t loclen)
 {
 	char *r = NULL;
 	int n, rc;
@@ -207,8 +208,8 @@ eid_accept_url(struct server *srv, struct http_request *rq, int lang, const stru
 /* A valid card: keep its identity for the browser that started the login
  * and send this browser to the portal to redeem it (handoff.c). */
 static void
-eid_accept(
-	struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, struct eid_result *res)
+eid_accept(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar,
+	const struct eid_result *res)
 {
 	char loc[1024];
 	int rc = eid_accept_url(srv, rq, lang, ar, res, loc, sizeof(loc));
@@ -223,16 +224,38 @@ eid_accept(
 	OPENSSL_cleanse(loc, sizeof(loc));
 }
 
+/* The card's verdict, back on an event loop: hand over, or explain.  A
+ * validation that found no worker in time is the "cannot be checked right
+ * now" refusal, 503 (queue full, stopping) or 504 (no answer in time). */
+static void
+eid_login_verdict(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, int st,
+	const struct eid_result *res)
+{
+	if (st != OUTBOUND_DONE) {
+		if (st != OUTBOUND_TIMEOUT)
+			http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
+		eid_refuse(srv, rq, lang, ar, EID_STATUS_UNAVAILABLE,
+			st == OUTBOUND_TIMEOUT ? "the card check did not finish in time" : "no outbound worker free",
+			st == OUTBOUND_TIMEOUT ? 504 : 503);
+	} else if (res->er_verdict == EID_OK) {
+		eid_accept(srv, rq, lang, ar, res);
+	} else {
+		eid_refuse(srv, rq, lang, ar, res->er_verdict, res->er_detail, 403);
+	}
+}
+
 void
 eid_login(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	const char *req = http_param(rq, "req"), *ticket = http_param(rq, "t");
 	struct store_authreq ar;
-	struct eid_result res;
+	const struct eid_result *res;
 	struct eid_chain ch;
-	int lang = portal_lang(srv, rq, NULL), rc;
+	int lang = portal_lang(srv, rq, NULL), rc, st = eid_check_result(rq, &res);
 
+	if (st == OUTBOUND_WAITING)
+		return;
 	memset(&ar, 0, sizeof(ar));
 	if (req == NULL || strlen(req) > 64 || store_authreq_get(srv->sv_store, req, &ar) != SL_OK ||
 		strcmp(ar.ar_status, "pending") != 0) {
@@ -247,20 +270,20 @@ eid_login(void *ctx, struct http_request *rq)
 		store_authreq_clear(&ar);
 		return;
 	}
+	if (st != OUTBOUND_NONE) {
+		eid_login_verdict(srv, rq, lang, &ar, st, res);
+		store_authreq_clear(&ar);
+		return;
+	}
 	rc = eid_request_chain(srv, rq, &ch);
-	if (rc == SL_EDENIED) {
+	if (rc == SL_EDENIED)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED,
 			"client-certificate header from a host that is not a trusted proxy", 400);
-	} else if (rc != SL_OK) {
+	else if (rc != SL_OK)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
-	} else {
-		eid_validate(srv->sv_eid_validator, ch.ec_der, ch.ec_len, ch.ec_n, sl_now(), &res);
-		if (res.er_verdict == EID_OK)
-			eid_accept(srv, rq, lang, &ar, &res);
-		else
-			eid_refuse(srv, rq, lang, &ar, res.er_verdict, res.er_detail, 403);
-		eid_result_clear(&res);
-	}
+	else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
+		 SL_OK)
+		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_STOPPING, NULL);
 	eid_chain_clear(&ch);
 	store_authreq_clear(&ar);
 }

@@ -1,0 +1,220 @@
+/*
+ * test_outbound.c — the outbound pool: every posted job runs once and is
+ * freed once; a full queue refuses at once (never blocks); shutdown drops
+ * what is queued (freed, not run) and waits for what runs.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../src/outbound/outbound.h"
+
+struct counts {
+	atomic_int ran;
+	atomic_int freed;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool release; /* the blocking job may return */
+	bool started; /* the blocking job runs */
+};
+
+static void
+count_run(void *arg)
+{
+	struct counts *c = arg;
+
+	atomic_fetch_add(&c->ran, 1);
+}
+
+static void
+count_free(void *arg)
+{
+	struct counts *c = arg;
+
+	atomic_fetch_add(&c->freed, 1);
+}
+
+/* Holds its worker until c->release: a hanging upstream. */
+static void
+block_run(void *arg)
+{
+	struct counts *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	c->started = true;
+	pthread_cond_broadcast(&c->cond);
+	while (!c->release)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	atomic_fetch_add(&c->ran, 1);
+}
+
+static void
+counts_init(struct counts *c)
+{
+	atomic_init(&c->ran, 0);
+	atomic_init(&c->freed, 0);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->release = c->started = false;
+}
+
+static void
+wait_started(struct counts *c)
+{
+	pthread_mutex_lock(&c->lock);
+	while (!c->started)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+release(struct counts *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->release = true;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* A pool of `threads` and `queue`, with the registry its calls would use. */
+struct pool {
+	struct waiter_registry *reg;
+	struct outbound *ob;
+};
+
+static struct pool
+pool_new(int threads, int queue)
+{
+	struct sl_err err;
+	struct pool p = { waiter_registry_new(16, &err), NULL };
+
+	assert_non_null(p.reg);
+	p.ob = outbound_new(threads, queue, p.reg, &err);
+	assert_non_null(p.ob);
+	return p;
+}
+
+/* A pool whose one worker hangs on `blk` until released; `c` counts
+ * the other jobs. */
+struct hung {
+	struct pool h_pool;
+	struct counts h_blk;
+	struct counts h_c;
+};
+
+static void
+hung_setup(struct hung *h, int queue, outbound_fn blk_free)
+{
+	h->h_pool = pool_new(1, queue);
+	counts_init(&h->h_blk);
+	counts_init(&h->h_c);
+	assert_int_equal(outbound_post(h->h_pool.ob, block_run, blk_free, &h->h_blk), SL_OK);
+	wait_started(&h->h_blk);
+}
+
+static void
+test_every_job_runs_once(void **state)
+{
+	struct pool p = pool_new(3, 1000);
+	struct outbound *ob = p.ob;
+	struct counts c;
+
+	(void)state;
+	counts_init(&c);
+	for (int i = 0; i < 500; i++)
+		assert_int_equal(outbound_post(ob, count_run, count_free, &c), SL_OK);
+	for (int i = 0; i < 500 && atomic_load(&c.freed) < 500; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&c.ran), 500);
+	assert_int_equal(atomic_load(&c.freed), 500);
+	assert_int_equal(outbound_pending(ob), 0);
+	outbound_free(ob);
+	waiter_registry_free(p.reg);
+}
+
+static void
+test_full_queue_refuses_at_once(void **state)
+{
+	struct hung h;
+	struct outbound *ob;
+	int64_t t0;
+
+	(void)state;
+	hung_setup(&h, 2, NULL);
+	ob = h.h_pool.ob;
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_OK);
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_OK);
+	t0 = sl_monotonic_ms();
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_EBUSY);
+	assert_true(sl_monotonic_ms() - t0 < 100);
+	assert_int_equal(atomic_load(&h.h_c.freed), 0); /* refused: still the caller's */
+	assert_int_equal(outbound_pending(ob), 3);
+	release(&h.h_blk);
+	for (int i = 0; i < 500 && atomic_load(&h.h_c.freed) < 2; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&h.h_c.ran), 2);
+	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_OK);
+	outbound_free(ob);
+	assert_int_equal(atomic_load(&h.h_c.freed), 3);
+	waiter_registry_free(h.h_pool.reg);
+}
+
+static void *
+release_later(void *arg)
+{
+	usleep(100000);
+	release(arg);
+	return NULL;
+}
+
+static void
+test_shutdown_drops_queued_waits_running(void **state)
+{
+	struct hung h;
+	pthread_t t;
+
+	(void)state;
+	hung_setup(&h, 8, count_free);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(outbound_post(h.h_pool.ob, count_run, count_free, &h.h_c), SL_OK);
+	pthread_create(&t, NULL, release_later, &h.h_blk);
+	outbound_free(h.h_pool.ob); /* drops the 3 queued, waits for the running one */
+	pthread_join(t, NULL);
+	assert_int_equal(atomic_load(&h.h_blk.ran), 1);
+	assert_int_equal(atomic_load(&h.h_blk.freed), 1);
+	assert_int_equal(atomic_load(&h.h_c.ran), 0);
+	assert_int_equal(atomic_load(&h.h_c.freed), 3);
+	outbound_free(NULL);
+	waiter_registry_free(h.h_pool.reg);
+}
+
+static void
+test_bad_sizes(void **state)
+{
+	struct sl_err err;
+
+	(void)state;
+	assert_null(outbound_new(0, 4, NULL, &err));
+	assert_null(outbound_new(1, 0, NULL, &err));
+	assert_int_equal(outbound_post(NULL, count_run, NULL, NULL), SL_EBUSY);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_job_runs_once),
+		cmocka_unit_test(test_full_queue_refuses_at_once),
+		cmocka_unit_test(test_shutdown_drops_queued_waits_running),
+		cmocka_unit_test(test_bad_sizes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
