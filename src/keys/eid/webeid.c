@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 
 #include "eid.h"
+#include "../../outbound/outbound.h"
 #include "../../crypto/crypto.h"
 #include "../../oidc/oidc.h"
 #include "../../portal/portal.h"
@@ -189,49 +190,66 @@ take_challenge(struct server *srv, struct http_request *rq, int lang, struct oid
 	return false;
 }
 
-/* The token with its certificate: the checks of the TLS path, then the
- * way back, or the JSON error. */
+/* The certificate's verdict, back on an event loop (eid_check_suspend ran
+ * the checks of the TLS path on an outbound worker: OCSP and the CRL may
+ * hang): the way back, or the JSON error. */
 static void
-token_accept(
-	struct server *srv, struct http_request *rq, int lang, struct oidc_pending *p, const struct webeid_token *t)
+token_verdict(struct server *srv, struct http_request *rq, int lang, struct oidc_pending *p, int st,
+	const struct eid_result *res)
 {
-	const uint8_t *ders[1] = { t->wt_cert };
-	size_t lens[1] = { t->wt_cert_len };
-	struct eid_result res;
 	char loc[1024], detail[SL_ERR_MAX + 16];
 	int rc;
 
-	eid_validate(srv->sv_eid_validator, ders, lens, 1, sl_now(), &res);
-	if (res.er_verdict != EID_OK) {
-		snprintf(detail, sizeof(detail), "web eid: %s", res.er_detail);
-		eid_refusal_record(srv, rq, &p->op_req, eid_verdict_name(res.er_verdict),
-			res.er_verdict == EID_STATUS_UNAVAILABLE, detail);
+	if (st != OUTBOUND_DONE) {
+		if (st != OUTBOUND_TIMEOUT)
+			http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
+		eid_refusal_record(srv, rq, &p->op_req, eid_verdict_name(EID_STATUS_UNAVAILABLE), true,
+			st == OUTBOUND_TIMEOUT ? "web eid: the card check did not finish in time"
+					       : "web eid: no outbound worker free");
 		send_error(srv, rq, lang,
-			(struct webeid_error){ res.er_verdict == EID_STATUS_UNAVAILABLE ? 503 : 401,
-				eid_verdict_name(res.er_verdict), eid_verdict_heading(res.er_verdict) });
-	} else if ((rc = eid_accept_url(srv, rq, lang, &p->op_req, &res, loc, sizeof(loc))) != SL_OK) {
+			(struct webeid_error){ st == OUTBOUND_TIMEOUT ? 504 : 503,
+				eid_verdict_name(EID_STATUS_UNAVAILABLE),
+				eid_verdict_heading(EID_STATUS_UNAVAILABLE) });
+	} else if (res->er_verdict != EID_OK) {
+		snprintf(detail, sizeof(detail), "web eid: %s", res->er_detail);
+		eid_refusal_record(srv, rq, &p->op_req, eid_verdict_name(res->er_verdict),
+			res->er_verdict == EID_STATUS_UNAVAILABLE, detail);
+		send_error(srv, rq, lang,
+			(struct webeid_error){ res->er_verdict == EID_STATUS_UNAVAILABLE ? 503 : 401,
+				eid_verdict_name(res->er_verdict), eid_verdict_heading(res->er_verdict) });
+	} else if ((rc = eid_accept_url(srv, rq, lang, &p->op_req, res, loc, sizeof(loc))) != SL_OK) {
 		send_error(srv, rq, lang, rc == SL_ENOTFOUND ? ERR_GONE : ERR_INTERNAL);
 	} else {
 		http_send_json(rq, 200, json_pack("{s:s}", "redirect", loc));
 		OPENSSL_cleanse(loc, sizeof(loc));
 	}
-	eid_result_clear(&res);
 }
 
+/* POST /login/eid/webeid.  The first run checks the token and spends the
+ * challenge, then suspends the request while a worker validates the
+ * certificate; the second run (the same request, resumed) answers. */
 void
 webeid_login(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	const char *text = http_param(rq, "token");
+	const struct eid_result *res;
 	struct oidc_pending p;
 	struct webeid_token t;
 	struct sl_err err = { 0 };
 	char origin[WEBEID_ORIGIN_MAX], detail[SL_ERR_MAX + 16];
 	enum webeid_refusal r;
-	int lang;
+	int lang, st = eid_check_result(rq, &res);
 
+	if (st == OUTBOUND_WAITING)
+		return;
 	if (!pending_of(srv, rq, &p, &lang))
 		return;
+	if (st != OUTBOUND_NONE) {
+		token_verdict(srv, rq, lang, &p, st, res);
+		oidc_pending_clear(&p);
+		return;
+	}
 	memset(&t, 0, sizeof(t));
 	r = text ? webeid_token_parse(text, strlen(text), &t, &err)
 		 : (sl_fail(&err, SL_EINVAL, "no token"), WEBEID_MALFORMED);
@@ -249,7 +267,12 @@ webeid_login(void *ctx, struct http_request *rq)
 		eid_refusal_record(srv, rq, &p.op_req, webeid_refusal_name(r), false, detail);
 		send_error(srv, rq, lang, token_error(r));
 	} else {
-		token_accept(srv, rq, lang, &p, &t);
+		struct eid_chain ch = { .ec_der = { t.wt_cert }, .ec_len = { t.wt_cert_len }, .ec_n = 1 };
+
+		/* the chain is copied: the token goes when this run ends */
+		if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
+			SL_OK)
+			token_verdict(srv, rq, lang, &p, OUTBOUND_STOPPING, NULL);
 	}
 out:
 	webeid_token_clear(&t);
