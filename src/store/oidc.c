@@ -204,6 +204,8 @@ person_read(struct stmt *s, void *arg)
 	p->p_family_name = col_text(s, 3);
 	p->p_birthdate = col_text(s, 4);
 	p->p_created = col_int(s, 5);
+	if (col_lost(s))
+		store_person_clear(p);
 }
 
 int
@@ -273,6 +275,8 @@ static void
 client_read(struct stmt *s, void *arg)
 {
 	client_cols(s, 0, arg);
+	if (col_lost(s))
+		store_client_clear(arg);
 }
 
 int
@@ -305,6 +309,8 @@ client_row(struct stmt *s, void *ctx)
 	int rc;
 
 	client_read(s, &cl);
+	if (col_lost(s))
+		return SL_ENOMEM; /* client_read cleared cl */
 	rc = v->fn(&cl, v->arg);
 	store_client_clear(&cl);
 	return rc;
@@ -396,7 +402,7 @@ key_row(struct stmt *s, void *ctx)
 	k.k_created = col_int(s, 2);
 	k.k_use_after = col_int(s, 3);
 	k.k_retire_after = col_int(s, 4);
-	rc = v->fn(&k, v->arg);
+	rc = col_lost(s) ? SL_ENOMEM : v->fn(&k, v->arg);
 	free(k.k_kid);
 	free(k.k_alg);
 	return rc;
@@ -453,6 +459,8 @@ authreq_row(struct stmt *s, void *arg)
 	out->ar_amr = col_text(s, 10);
 	out->ar_auth_time = col_int(s, 11);
 	out->ar_context = col_text(s, 12);
+	if (col_lost(s))
+		store_authreq_clear(out);
 }
 
 /* The request if it has not expired. */
@@ -487,6 +495,10 @@ authreq_client_row(struct stmt *s, void *arg)
 
 	authreq_row(s, ac->ac_req);
 	client_cols(s, 13, ac->ac_client);
+	if (col_lost(s)) {
+		store_authreq_clear(ac->ac_req);
+		store_client_clear(ac->ac_client);
+	}
 }
 
 int
@@ -609,6 +621,10 @@ static void
 consent_scopes_read(struct stmt *s, void *arg)
 {
 	*(char **)arg = col_text(s, 0);
+	if (col_lost(s)) {
+		free(*(char **)arg);
+		*(char **)arg = NULL;
+	}
 }
 
 static int
@@ -705,6 +721,14 @@ struct authreq_result {
 };
 
 static void
+authreq_result_clear(struct authreq_result *rs)
+{
+	free(rs->rs_hash);
+	free(rs->rs_result);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static void
 authreq_result_row(struct stmt *s, void *arg)
 {
 	struct authreq_result *out = arg;
@@ -712,6 +736,8 @@ authreq_result_row(struct stmt *s, void *arg)
 	out->rs_hash = col_text(s, 0);
 	out->rs_result = col_text(s, 1);
 	out->rs_expires = col_int(s, 2);
+	if (col_lost(s))
+		authreq_result_clear(out);
 }
 
 struct take_result {
@@ -719,14 +745,6 @@ struct take_result {
 	const char *tr_hash;
 	struct authreq_result tr_rs;
 };
-
-static void
-authreq_result_clear(struct authreq_result *rs)
-{
-	free(rs->rs_hash);
-	free(rs->rs_result);
-	memset(rs, 0, sizeof(*rs));
-}
 
 static int
 take_result_tx(struct conn *c, void *arg)
@@ -845,6 +863,8 @@ code_read(struct stmt *s, void *arg)
 	r->cr_used = col_int(s, 14) != 0;
 	out->co_authz_details = col_text(s, 15);
 	out->co_dpop_jkt = col_text(s, 16);
+	if (col_lost(s))
+		store_code_clear(out);
 }
 
 struct code_redeem {
@@ -1004,6 +1024,8 @@ token_read(struct stmt *s, void *arg)
 	out->t_revoked = col_int(s, 12) != 0;
 	out->t_authz_details = col_text(s, 13);
 	out->t_jkt = col_text(s, 14);
+	if (col_lost(s))
+		store_token_clear(out);
 }
 
 int
@@ -1122,6 +1144,8 @@ session_read(struct stmt *s, void *arg)
 	out->s_amr = col_text(s, 3);
 	out->s_auth_time = col_int(s, 4);
 	out->s_expires = col_int(s, 5);
+	if (col_lost(s))
+		store_session_clear(out);
 }
 
 /* The session if it has not expired. */
