@@ -24,6 +24,7 @@ statement (or the 3 lines after): memory the failing call allocated and
 neither freed nor handed back.  Indirect leaks hang off a direct one.
 
 Usage: sweep.py [--build DIR] [--suite NAME ...] [--stride K] [--jobs J]
+                [--state FILE] [--meson-suite unit|store-pg]
 Exit status: 0 when there is no finding, 1 otherwise.  The last line is
 "alloc-faults: R runs, F findings, S s" (machine-readable for check.sh).
 """
@@ -56,13 +57,14 @@ def build_interposer(build):
     return lib
 
 
-def unit_tests(build, only):
-    """meson's unit tests of BUILD: (name, cmd, env, workdir, timeout)."""
+def unit_tests(build, only, suites):
+    """meson's tests of BUILD in SUITES (their names without the project):
+    (name, cmd, env, workdir, timeout)."""
     out = subprocess.run(["meson", "introspect", build, "--tests"], check=True,
                          capture_output=True, text=True).stdout
     tests = []
     for t in json.loads(out):
-        if "unit" not in [s.split(":")[-1] for s in t["suite"]] or (only and t["name"] not in only):
+        if not set(suites) & {s.split(":")[-1] for s in t["suite"]} or (only and t["name"] not in only):
             continue
         tests.append(t)
     return tests
@@ -270,8 +272,8 @@ def first_exe_frame(frames):
 
 def sweep_test(runner, test, ranges, name, picks, timeout):
     """One run per N of PICKS (every N when PICKS is None) for one cmocka
-    test, with the Nth allocation failing; its findings.  Every N ends
-    with the first run that does not reach N."""
+    test, with the Nth allocation failing: (its findings, runs).  Every N
+    ends with the first run that does not reach N."""
     args = runner.args
     findings = []
     if picks is None:
@@ -279,8 +281,10 @@ def sweep_test(runner, test, ranges, name, picks, timeout):
     else:
         ns = iter(picks[args.offset - 1::args.stride])
     n = 0
+    runs = 0
     for pick in ns:
         n = pick if pick is not None else n + 1
+        runs += 1
         rc, out, report = runner.run(test, ranges, name, n, timeout)
         reached = any(line.startswith("fail ") for line in report)
         where = symbolize_report(test["cmd"][0], report)
@@ -289,7 +293,7 @@ def sweep_test(runner, test, ranges, name, picks, timeout):
             findings.append((n, what, where, out))
         if not reached:
             break
-    return findings
+    return findings, runs
 
 
 def counting_run(runner, test, ranges, timeout):
@@ -308,6 +312,71 @@ def counting_run(runner, test, ranges, timeout):
     return rc, out, tests
 
 
+class State:
+    """--state FILE: what a sweep has done, one JSON object a line, so that
+    a sweep stopped (a time box, a reboot) goes on where it stopped when run
+    again with the same file.  Lines:
+      {"kind": "count", "suite", "clean", "counted": [[test, count, picks]],
+       "broken": [...]}                      a suite's counting run
+      {"kind": "test", "suite", "test", "runs", "seconds", "findings": [
+       {"n", "what", "where"}], "notes"}     one cmocka test swept
+    A suite's counting run is reused, and a cmocka test already swept is
+    not run again, unless it had findings (swept again: the fix is
+    checked).  The options (--per-site, --stride, --offset) must be the
+    same as the first run's: they are recorded and checked.  Delete the
+    file, or a suite's lines, to sweep it afresh (after a change to what
+    it counts)."""
+
+    def __init__(self, path, args):
+        self.path = path
+        self.counts = {}
+        self.tests = {}
+        self.opts = {"per_site": args.per_site, "stride": args.stride, "offset": args.offset}
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    if not line.strip():
+                        continue
+                    rec = json.loads(line)
+                    if rec["kind"] == "options" and rec["options"] != self.opts:
+                        sys.exit("%s: was made with %s, not %s" % (path, rec["options"], self.opts))
+                    elif rec["kind"] == "count":
+                        self.counts[rec["suite"]] = rec
+                    elif rec["kind"] == "test":
+                        self.tests[(rec["suite"], rec["test"])] = rec
+        else:
+            self.write({"kind": "options", "options": self.opts})
+
+    def write(self, rec):
+        with open(self.path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        if rec["kind"] == "count":
+            self.counts[rec["suite"]] = rec
+        elif rec["kind"] == "test":
+            self.tests[(rec["suite"], rec["test"])] = rec
+
+    def done(self, suite, test):
+        """The record of a test swept with no finding, or None."""
+        rec = self.tests.get((suite, test))
+        return rec if rec is not None and not rec["findings"] else None
+
+    def table(self):
+        """Per suite over every session: [suite, tests, runs, findings, seconds]."""
+        rows = {}
+        for (suite, _), rec in sorted(self.tests.items()):
+            row = rows.setdefault(suite, [suite, 0, 0, 0, 0.0])
+            row[1] += 1
+            row[2] += rec["runs"]
+            row[3] += len(rec["findings"])
+            row[4] += rec["seconds"]
+        for suite, rec in self.counts.items():
+            if suite in rows:
+                rows[suite][4] += rec["clean"]
+        return [rows[k] for k in sorted(rows)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
@@ -323,20 +392,32 @@ def main():
     ap.add_argument("--count-only", action="store_true", help="the counting runs only")
     ap.add_argument("--notes", action="store_true", help="list the crashes in test code")
     ap.add_argument("--verbose", action="store_true", help="print each finding's output")
+    ap.add_argument("--state", help="file of what was swept: a sweep run again with it goes on where it stopped")
+    ap.add_argument("--meson-suite", action="append", default=[],
+                    help="meson suite whose tests are swept (repeatable; default: unit)")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     start = time.time()
     lib = build_interposer(args.build)
     runner = Runner(args, lib)
     total_findings = 0
-    tests = [t for t in unit_tests(args.build, set(args.suite)) if t["name"] not in args.skip]
+    tests = [t for t in unit_tests(args.build, set(args.suite), args.meson_suite or ["unit"])
+             if t["name"] not in args.skip]
+    state = State(args.state, args) if args.state else None
     for test in tests:
         exe = test["cmd"][0]
         ranges = os.path.join(runner.tmp, os.path.basename(exe) + ".ranges")
         test_code_ranges(exe, ranges)
         t0 = time.time()
-        rc, out, counted = counting_run(runner, test, ranges, args.count_timeout)
-        clean = time.time() - t0
+        if state is not None and test["name"] in state.counts and not args.count_only:
+            # This suite's counting run, from an earlier session.
+            rec = state.counts[test["name"]]
+            rc, out, clean = 0, "", rec["clean"]
+            counted = [tuple(c) for c in rec["counted"]]
+            out = "".join("[  FAILED  ] %s\n" % b for b in rec["broken"])
+        else:
+            rc, out, counted = counting_run(runner, test, ranges, args.count_timeout)
+            clean = time.time() - t0
         if rc is None:
             print("%s: the counting run took over %d s; not swept" % (test["name"], args.count_timeout))
             total_findings += 1
@@ -351,6 +432,9 @@ def main():
         if broken:
             print("%s: failing with nothing failed, not swept: %s" % (test["name"], " ".join(sorted(broken))))
         counted = [c for c in counted if c[0] not in broken]
+        if state is not None and test["name"] not in state.counts and not args.count_only:
+            state.write({"kind": "count", "suite": test["name"], "clean": clean,
+                         "counted": [list(c) for c in counted], "broken": sorted(broken)})
         counts = [(name, c) for name, c, _ in counted]
         timeout = min(args.timeout, max(10.0, clean * 5))
         if args.count_only:
@@ -360,20 +444,40 @@ def main():
                    max([c for _, c in counts] or [0]), max(counts or [("-", 0)], key=lambda x: x[1])[0]), flush=True)
             continue
         found = []
+        resumed = 0
+
+        def sweep_one(name, picks):
+            t1 = time.time()
+            fs, runs = sweep_test(runner, test, ranges, name, picks, timeout)
+            return fs, runs, time.time() - t1
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futs = {pool.submit(sweep_test, runner, test, ranges, name,
-                                picks if args.per_site > 0 else None, timeout): name
-                    for name, c, picks in counted if c > 0}
+            futs = {}
+            for name, c, picks in counted:
+                if c == 0:
+                    continue
+                if state is not None and state.done(test["name"], name):
+                    resumed += 1
+                    continue
+                futs[pool.submit(sweep_one, name, picks if args.per_site > 0 else None)] = name
             for fut in concurrent.futures.as_completed(futs):
-                for f in fut.result():
+                fs, runs, secs = fut.result()
+                for f in fs:
                     found.append((futs[fut],) + f)
+                if state is not None:
+                    state.write({"kind": "test", "suite": test["name"], "test": futs[fut], "runs": runs,
+                                 "seconds": round(secs, 1),
+                                 "findings": [{"n": f[0], "what": f[1], "where": f[2]}
+                                              for f in fs if not f[1].startswith("note:")],
+                                 "notes": len([f for f in fs if f[1].startswith("note:")])})
         notes = [f for f in found if f[2].startswith("note:")]
         found = [f for f in found if not f[2].startswith("note:")]
         allocs = sum(c for _, c in counts)
         print("%s: %d tests, %d counted allocations, %d failed (%d runs so far), %d findings, "
-              "%d crashes in test code (%.1f s)" %
+              "%d crashes in test code (%.1f s)%s" %
               (test["name"], len(counts), allocs, sum(len(p) for _, _, p in counted),
-               runner.runs, len(found), len(notes), time.time() - t0), flush=True)
+               runner.runs, len(found), len(notes), time.time() - t0,
+               ", %d tests done in an earlier session" % resumed if resumed else ""), flush=True)
         for name, n, what, where, out in sorted(found):
             print("  FINDING %s %s N=%d: %s" % (test["name"], name, n, what))
             for part in ("fail", "crash"):
@@ -392,6 +496,10 @@ def main():
             print("  note %s %s N=%d: the test crashed at %s after an allocation failed under %s" %
                   (test["name"], name, n, crash, src[-1] if src else "?"))
         total_findings += len(found)
+    if state is not None:
+        print("per suite, every session of %s (suite, tests, runs, findings, s):" % args.state)
+        for row in state.table():
+            print("  %-22s %4d %6d %4d %8.0f" % tuple(row))
     print("alloc-faults: %d runs, %d findings, %.0f s" % (runner.runs, total_findings, time.time() - start))
     return 1 if total_findings else 0
 
