@@ -200,41 +200,23 @@ seed(struct fixture *fx)
 
 /* ---- the reads ---- */
 
-static int
-read_client(struct store *st, void *out)
-{
-	return store_client_get(st, "client-a", out);
-}
+/* read_X and clear_X of store_X_get(st, KEY, out), store_X_clear. */
+#define KEYED_READER(what, key)                                                                                        \
+	static int read_##what(struct store *st, void *out)                                                            \
+	{                                                                                                              \
+		return store_##what##_get(st, key, out);                                                               \
+	}                                                                                                              \
+	static void clear_##what(void *out)                                                                            \
+	{                                                                                                              \
+		store_##what##_clear(out);                                                                             \
+	}
 
-static void
-clear_client(void *out)
-{
-	store_client_clear(out);
-}
-
-static int
-read_person(struct store *st, void *out)
-{
-	return store_person_get(st, person_id, out);
-}
-
-static void
-clear_person(void *out)
-{
-	store_person_clear(out);
-}
-
-static int
-read_authreq(struct store *st, void *out)
-{
-	return store_authreq_get(st, "req-1", out);
-}
-
-static void
-clear_authreq(void *out)
-{
-	store_authreq_clear(out);
-}
+KEYED_READER(client, "client-a")
+KEYED_READER(person, person_id)
+KEYED_READER(authreq, "req-1")
+KEYED_READER(token, "tok-1")
+KEYED_READER(session, "ses-1")
+KEYED_READER(sid_rp, "00000000-0000-4000-8000-000000000001")
 
 /* A request and its client, read as one joined row. */
 struct authreq_client {
@@ -260,30 +242,6 @@ clear_authreq_client(void *out)
 }
 
 static int
-read_token(struct store *st, void *out)
-{
-	return store_token_get(st, "tok-1", out);
-}
-
-static void
-clear_token(void *out)
-{
-	store_token_clear(out);
-}
-
-static int
-read_session(struct store *st, void *out)
-{
-	return store_session_get(st, "ses-1", out);
-}
-
-static void
-clear_session(void *out)
-{
-	store_session_clear(out);
-}
-
-static int
 read_consent(struct store *st, void *out)
 {
 	return store_consent_get(st, "person-1", "client-a", out);
@@ -295,18 +253,6 @@ clear_string(void *out)
 {
 	free(*(char **)out);
 	*(char **)out = NULL;
-}
-
-static int
-read_sid_rp(struct store *st, void *out)
-{
-	return store_sid_rp_get(st, "00000000-0000-4000-8000-000000000001", out);
-}
-
-static void
-clear_sid_rp(void *out)
-{
-	store_sid_rp_clear(out);
 }
 
 /* The visitors (read_each): a failed copy ends the listing with
