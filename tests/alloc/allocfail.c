@@ -41,7 +41,8 @@
  *   ALLOCFAIL_TESTCODE  file of "offset size" lines (hex, relative to the
  *                       executable's load address): the test code
  *   ALLOCFAIL_REPORT    file this library appends its results to:
- *                       "test NAME COUNT" after each test body, and
+ *                       "test NAME COUNT MS" after each test body (its
+ *                       counted allocations, its milliseconds), and
  *                       "fail N" plus "frame OBJECT OFFSET" lines for the
  *                       allocation it failed; on a crash "crash SIGNAL
  *                       test|src" (whose code the innermost frame in the
@@ -69,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <unwind.h>
 
@@ -623,12 +625,17 @@ static void
 af_run_body(size_t i, void **state)
 {
 	long before = atomic_load(&af_count);
+	struct timespec t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	af_test_base = before;
 	atomic_store(&af_armed, 1);
 	af_orig_tests[i].test_func(state);
 	atomic_store(&af_armed, 0);
-	af_report("test %s %ld\n", af_orig_tests[i].name, atomic_load(&af_count) - before);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* its milliseconds: the sweep's timeout of a run of this test */
+	af_report("test %s %ld %ld\n", af_orig_tests[i].name, atomic_load(&af_count) - before,
+		(long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 }
 
 /* The trampolines, named and numbered by their position in base 4. */

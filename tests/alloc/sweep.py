@@ -297,7 +297,8 @@ def sweep_test(runner, test, ranges, name, picks, timeout):
 
 
 def counting_run(runner, test, ranges, timeout):
-    """The run that fails nothing: (exit, output, [(test, count, picks)])."""
+    """The run that fails nothing: (exit, output, [(test, count, picks,
+    seconds of its body)])."""
     env_site = str(runner.args.per_site)
     os.environ["ALLOCFAIL_PER_SITE"] = env_site
     rc, out, report = runner.run(test, ranges, None, 0, timeout)
@@ -307,7 +308,8 @@ def counting_run(runner, test, ranges, timeout):
         if word[0] == "pick":
             picks.append(int(word[1]))
         elif word[0] == "test":
-            tests.append((word[1], int(word[2]), picks))
+            secs = int(word[3]) / 1000.0 if len(word) > 3 else None
+            tests.append((word[1], int(word[2]), picks, secs))
             picks = []
     return rc, out, tests
 
@@ -386,7 +388,8 @@ def main():
     ap.add_argument("--stride", type=int, default=1, help="of those, fail every K-th only")
     ap.add_argument("--offset", type=int, default=1, help="the first of them with --stride")
     ap.add_argument("--jobs", type=int, default=1, help="tests swept at once")
-    ap.add_argument("--timeout", type=float, default=60, help="seconds a run may take")
+    ap.add_argument("--timeout", type=float, default=1800,
+                    help="seconds a run may take at most (else 5 times its test's clean run, at least 10)")
     ap.add_argument("--count-timeout", type=float, default=1800, help="seconds the counting run may take")
     ap.add_argument("--skip", action="append", default=[], help="meson test name not to sweep")
     ap.add_argument("--count-only", action="store_true", help="the counting runs only")
@@ -435,31 +438,42 @@ def main():
         if state is not None and test["name"] not in state.counts and not args.count_only:
             state.write({"kind": "count", "suite": test["name"], "clean": clean,
                          "counted": [list(c) for c in counted], "broken": sorted(broken)})
-        counts = [(name, c) for name, c, _ in counted]
-        timeout = min(args.timeout, max(10.0, clean * 5))
+        counts = [(name, c) for name, c, *_ in counted]
+        # A run's timeout: 5 times the clean run of that test alone (the
+        # process's start and the fixtures, plus its body; a body of
+        # millions of allocations walks as many stacks), at least 10 s.
+        bodies = sum(c[3] or 0 for c in counted if len(c) > 3)
+        overhead = max(0.0, clean - bodies)
+
+        def timeout_of(c):
+            if len(c) > 3 and c[3] is not None:
+                return min(args.timeout, max(10.0, 5 * (overhead + c[3])))
+            return min(args.timeout, max(10.0, clean * 5))
         if args.count_only:
             print("%s: %d tests, %d counted allocations, %d picked, clean run %.2f s, max %d in %s" %
                   (test["name"], len(counts), sum(c for _, c in counts),
-                   sum(len(p) for _, _, p in counted), clean,
+                   sum(len(c[2]) for c in counted), clean,
                    max([c for _, c in counts] or [0]), max(counts or [("-", 0)], key=lambda x: x[1])[0]), flush=True)
             continue
         found = []
         resumed = 0
 
-        def sweep_one(name, picks):
+        def sweep_one(name, picks, timeout):
             t1 = time.time()
             fs, runs = sweep_test(runner, test, ranges, name, picks, timeout)
             return fs, runs, time.time() - t1
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futs = {}
-            for name, c, picks in counted:
+            for entry in counted:
+                name, c, picks = entry[:3]
                 if c == 0:
                     continue
                 if state is not None and state.done(test["name"], name):
                     resumed += 1
                     continue
-                futs[pool.submit(sweep_one, name, picks if args.per_site > 0 else None)] = name
+                futs[pool.submit(sweep_one, name, picks if args.per_site > 0 else None,
+                                 timeout_of(entry))] = name
             for fut in concurrent.futures.as_completed(futs):
                 fs, runs, secs = fut.result()
                 for f in fs:
@@ -475,7 +489,7 @@ def main():
         allocs = sum(c for _, c in counts)
         print("%s: %d tests, %d counted allocations, %d failed (%d runs so far), %d findings, "
               "%d crashes in test code (%.1f s)%s" %
-              (test["name"], len(counts), allocs, sum(len(p) for _, _, p in counted),
+              (test["name"], len(counts), allocs, sum(len(c[2]) for c in counted),
                runner.runs, len(found), len(notes), time.time() - t0,
                ", %d tests done in an earlier session" % resumed if resumed else ""), flush=True)
         for name, n, what, where, out in sorted(found):
