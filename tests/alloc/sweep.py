@@ -396,9 +396,18 @@ def main():
     ap.add_argument("--notes", action="store_true", help="list the crashes in test code")
     ap.add_argument("--verbose", action="store_true", help="print each finding's output")
     ap.add_argument("--state", help="file of what was swept: a sweep run again with it goes on where it stopped")
+    ap.add_argument("--report", action="store_true",
+                    help="with --state: print its per-suite table (markdown) and run nothing")
     ap.add_argument("--meson-suite", action="append", default=[],
                     help="meson suite whose tests are swept (repeatable; default: unit)")
     args = ap.parse_args()
+    if args.report:
+        if not args.state or not os.path.exists(args.state):
+            sys.exit("--report needs the --state file of a sweep")
+        print("| Suite | Tests | Runs | Findings | Seconds |\n|-------|------:|-----:|---------:|--------:|")
+        for row in State(args.state, args).table():
+            print("| %s | %d | %d | %d | %.0f |" % tuple(row))
+        return 0
     args.build = os.path.abspath(args.build)
     start = time.time()
     lib = build_interposer(args.build)
