@@ -933,6 +933,10 @@ code_redeem_run(struct store *st, struct code_redeem *r)
 
 	memset(out, 0, sizeof(*out));
 	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, r);
+	/* Rolled back (out of memory, the database): nothing is answered, so
+	 * nothing the last run read is kept either. */
+	if (rc != SL_OK)
+		store_code_clear(out);
 	if (rc == SL_OK && r->cd_foreign) {
 		store_code_clear(out);
 		return SL_EDENIED;
