@@ -246,7 +246,7 @@ step(struct stmt *s)
 	if (s == NULL)
 		return SL_ESTORE;
 	if (s->s_lost) {
-		log_error("out of memory binding a statement's value");
+		log_error("a value of the statement could not be copied (out of memory)");
 		return SL_ENOMEM;
 	}
 	return s->s_conn->cn_engine->e_step(s);
@@ -482,9 +482,9 @@ read_each(
 {
 	struct conn *c = conn_get(st);
 	struct stmt *s = stmt_bound(c, id, b, n);
-	int rc = SL_OK, r;
+	int rc = SL_OK, r = SL_OK;
 
-	while ((r = stmt_next(s)) == SL_OK && rc == SL_OK) {
+	while (rc == SL_OK && (r = stmt_next(s)) == SL_OK) {
 		rc = row(s, ctx);
 		/* each row function checks col_lost before it uses the row */
 		if (rc == SL_OK && col_lost(s))
