@@ -129,8 +129,10 @@ person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
 		bind_int(s, 5, now);
 		rc = step_done(c, s);
 	} else if (rc == SL_OK) {
-		if (p->p_id == NULL)
-			p->p_id = sl_random_name(16);
+		/* Out of memory: never a person inserted with a NULL id (SQLite
+		 * takes NULL in a TEXT primary key). */
+		if (p->p_id == NULL && (p->p_id = sl_random_name(16)) == NULL)
+			return SL_ENOMEM;
 		p->p_created = now;
 		s = conn_stmt(c, Q_PERSON_INSERT);
 		bind_text(s, 1, p->p_id);
