@@ -143,15 +143,23 @@ LEAK_RE = re.compile(r"^(Direct|Indirect) leak of .*?allocated from:\n((?:\s+#\d
 ASAN_FRAME_RE = re.compile(r"#\d+ 0x[0-9a-f]+ in (\S+) (\S+?):(\d+)")
 
 
-def test_call(fail_frames):
-    """The failing call's site in test code: (function, file, line) of the
-    innermost frame under tests/ on the failed allocation's stack."""
+def test_frames(fail_frames):
+    """The frames under tests/ on the failed allocation's stack, innermost
+    first: [(function, file, line)]."""
+    out = []
     for f in fail_frames:
         fn, _, loc = f.partition(" ")
         path, _, line = loc.split(" ")[0].rpartition(":")
         if path.startswith("tests/"):
-            return fn, os.path.basename(path), line
-    return None
+            out.append((fn, os.path.basename(path), line))
+    return out
+
+
+def test_call(fail_frames):
+    """The failing call's site in test code: (function, file, line) of the
+    innermost frame under tests/ on the failed allocation's stack."""
+    frames = test_frames(fail_frames)
+    return frames[0] if frames else None
 
 
 FAILED_LINE_RE = re.compile(r"\[\s+LINE\s+\] --- (.+?):(\d+): error")
@@ -179,8 +187,11 @@ def allocated_by_test(stack):
     return False
 
 
-def leak_findings(out, passed, call):
-    """The leaks of a run that belong to the code under test (see top)."""
+def leak_findings(out, passed, call, chain=None):
+    """The leaks of a run that belong to the code under test (see top).
+    CHAIN: the failing call's test frames, innermost first; a leak of the
+    same helper line reached from another line of the test (the helper's
+    earlier call, whose result the test held) is not the failing call's."""
     found = []
     if not passed and not failed_on_call(out, call):
         return found
@@ -191,6 +202,11 @@ def leak_findings(out, passed, call):
         # The test failed: what it allocated itself leaks with it.
         if kind != "Direct" or call is None or allocated_by_test(stack):
             continue
+        if chain:
+            leak_chain = [(fn, os.path.basename(path), line) for fn, path, line in ASAN_FRAME_RE.findall(stack)
+                          if "/tests/" in path or path.startswith("tests/")]
+            if leak_chain[:len(chain)] != chain[:len(leak_chain)]:
+                continue
         for fn, path, line in ASAN_FRAME_RE.findall(stack):
             if (fn, os.path.basename(path), line) == call:
                 found.append(kind + " leak\n" + stack)
@@ -235,7 +251,7 @@ def classify(rc, out, report, where):
                 return "note: %s in a later call than the failing one" % what
             return what
     leaks = leak_findings(out, "[  PASSED  ] 1 test(s)" in out and "FAILED" not in out,
-                          test_call(where.get("fail", [])))
+                          test_call(where.get("fail", [])), test_frames(where.get("fail", [])))
     if leaks:
         return "leak:\n" + "\n".join(leaks)
     if "LeakSanitizer" not in out and "[  PASSED  ]" not in out and "[  FAILED  ]" not in out:
@@ -254,12 +270,15 @@ def symbolize(exe, frames):
         if name.startswith(("liballocfail", "libcmocka")):
             continue
         if os.path.realpath(obj) == os.path.realpath(exe):
-            r = subprocess.run(["addr2line", "-f", "-C", "-e", exe, off], capture_output=True,
-                               text=True).stdout.split("\n")
+            # -i: a frame's inlined calls too, innermost first (a test
+            # helper inlined into the test keeps the test's line).
+            r = subprocess.run(["addr2line", "-i", "-f", "-C", "-e", exe, off], capture_output=True,
+                               text=True).stdout.rstrip("\n").split("\n")
             if r[0] in ("main", "_start"):
                 break
-            loc = os.path.relpath(os.path.normpath(r[1]), SRCROOT) if r[1].startswith("/") else r[1]
-            lines.append("%s %s" % (r[0], loc))
+            for fn, at in zip(r[0::2], r[1::2]):
+                loc = os.path.relpath(os.path.normpath(at), SRCROOT) if at.startswith("/") else at
+                lines.append("%s %s" % (fn, loc))
         else:
             lines.append("(%s+0x%s)" % (name, off))
     return lines
