@@ -79,6 +79,8 @@ static void
 account_read(struct stmt *s, void *arg)
 {
 	account_read_at(s, 0, arg);
+	if (col_lost(s))
+		store_account_clear(arg);
 }
 
 int
@@ -106,6 +108,8 @@ account_row(struct stmt *s, void *ctx)
 	int rc;
 
 	account_read(s, &a);
+	if (col_lost(s))
+		return SL_ENOMEM; /* account_read cleared it */
 	rc = v->fn(&a, v->arg);
 	store_account_clear(&a);
 	return rc;
@@ -273,6 +277,8 @@ device_read(struct stmt *s, void *arg)
 	d->dv_status = col_text(s, 6);
 	d->dv_created = col_int(s, 7);
 	d->dv_last_used = col_int(s, 8);
+	if (col_lost(s))
+		store_device_clear(d);
 }
 
 struct device_account {
@@ -287,6 +293,10 @@ device_account_read(struct stmt *s, void *arg)
 
 	device_read(s, da->da_dev);
 	account_read_at(s, DEV_NCOLS, da->da_acct);
+	if (col_lost(s)) {
+		store_device_clear(da->da_dev);
+		store_account_clear(da->da_acct);
+	}
 }
 
 int
@@ -326,6 +336,8 @@ device_row(struct stmt *s, void *ctx)
 	int rc;
 
 	device_read(s, &d);
+	if (col_lost(s))
+		return SL_ENOMEM; /* device_read cleared it */
 	rc = v->fn(&d, v->arg);
 	store_device_clear(&d);
 	return rc;
@@ -400,6 +412,8 @@ enrollment_read(struct stmt *s, void *arg)
 	e->en_proof_state = col_text(s, 14);
 	e->en_created = col_int(s, 15);
 	e->en_expires = col_int(s, 16);
+	if (col_lost(s))
+		store_enrollment_clear(e);
 }
 
 /* Is `jkt` a device's key (any status: a removed phone's key stays spent)? */

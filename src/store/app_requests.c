@@ -164,6 +164,8 @@ apprq_read(struct stmt *s, void *arg)
 	r->aq_created = col_int(s, 16);
 	r->aq_expires = col_int(s, 17);
 	r->aq_context = col_text(s, 18);
+	if (col_lost(s))
+		store_apprq_clear(r);
 }
 
 int
@@ -196,6 +198,8 @@ apprq_row(struct stmt *s, void *ctx)
 	int rc;
 
 	apprq_read(s, &r);
+	if (col_lost(s))
+		return SL_ENOMEM; /* apprq_read cleared it */
 	rc = v->fn(&r, v->arg);
 	store_apprq_clear(&r);
 	return rc;
@@ -362,6 +366,8 @@ ciba_read(struct stmt *s, void *arg)
 	out->cb_last_poll = col_int(s, 11);
 	out->cb_interval = col_int(s, 12);
 	out->cb_expires = col_int(s, 13);
+	if (col_lost(s))
+		store_ciba_clear(out);
 }
 
 int

@@ -88,6 +88,10 @@ scopes_read(struct stmt *s, void *arg)
 	char **out = arg;
 
 	*out = col_text(s, 0);
+	if (col_lost(s)) {
+		free(*out);
+		*out = NULL;
+	}
 }
 
 int

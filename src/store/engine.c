@@ -163,6 +163,8 @@ conn_stmt(struct conn *c, enum stmt_id id)
 	 * as SL_ESTORE), not the daemon. */
 	if (s == NULL)
 		log_error("prepare failed: %s", sql ? sql : "(no SQL)");
+	else
+		s->s_lost = false;
 	return s;
 }
 
@@ -204,8 +206,21 @@ char *
 col_text(struct stmt *s, int i)
 {
 	const char *t = col_str(s, i);
+	char *copy = t ? strdup(t) : NULL;
 
-	return t ? strdup(t) : NULL;
+	/* Out of memory: the row reader learns it from col_lost, so that a
+	 * read answers SL_ENOMEM, not a record with a field missing. */
+	if (t != NULL && copy == NULL) {
+		log_error("out of memory copying column %d of a row", i);
+		s->s_lost = true;
+	}
+	return copy;
+}
+
+bool
+col_lost(struct stmt *s)
+{
+	return s != NULL && s->s_lost;
 }
 
 int64_t
@@ -222,20 +237,34 @@ stmt_reset(struct stmt *s)
 	s->s_conn->cn_engine->e_reset(s);
 }
 
-int
-stmt_next(struct stmt *s)
+/* One step, unless the statement could not be prepared or a bound value
+ * could not be copied: running it with that value NULL would read or
+ * write something else. */
+static int
+step(struct stmt *s)
 {
 	if (s == NULL)
 		return SL_ESTORE;
+	if (s->s_lost) {
+		log_error("a value of the statement could not be copied (out of memory)");
+		return SL_ENOMEM;
+	}
 	return s->s_conn->cn_engine->e_step(s);
+}
+
+int
+stmt_next(struct stmt *s)
+{
+	return step(s);
 }
 
 /* Step a statement that returns no rows. */
 int
 step_done(struct conn *c, struct stmt *s)
 {
-	int r = s != NULL ? c->cn_engine->e_step(s) : SL_ESTORE;
+	int r = step(s);
 
+	(void)c;
 	if (r == SL_ENOTFOUND)
 		return SL_OK;
 	if (r == SL_OK) {
@@ -249,7 +278,8 @@ step_done(struct conn *c, struct stmt *s)
 int
 step_row(struct conn *c, struct stmt *s)
 {
-	return s != NULL ? c->cn_engine->e_step(s) : SL_ESTORE;
+	(void)c;
+	return step(s);
 }
 
 /* ---- transactions ---- */
@@ -413,8 +443,11 @@ conn_read_one(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, r
 	struct stmt *s = stmt_bound(c, id, b, n);
 	int rc = step_row(c, s);
 
-	if (rc == SL_OK)
+	if (rc == SL_OK) {
 		rd(s, out);
+		if (col_lost(s))
+			rc = SL_ENOMEM; /* rd cleared out */
+	}
 	stmt_reset(s);
 	return rc;
 }
@@ -449,10 +482,14 @@ read_each(
 {
 	struct conn *c = conn_get(st);
 	struct stmt *s = stmt_bound(c, id, b, n);
-	int rc = SL_OK, r;
+	int rc = SL_OK, r = SL_OK;
 
-	while ((r = stmt_next(s)) == SL_OK && rc == SL_OK)
+	while (rc == SL_OK && (r = stmt_next(s)) == SL_OK) {
 		rc = row(s, ctx);
+		/* each row function checks col_lost before it uses the row */
+		if (rc == SL_OK && col_lost(s))
+			rc = SL_ENOMEM;
+	}
 	/* A failed step is an error, not the end of the list. */
 	if (rc == SL_OK && r != SL_ENOTFOUND && r != SL_OK)
 		rc = SL_ESTORE;

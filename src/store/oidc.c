@@ -129,8 +129,10 @@ person_upsert_tx(struct conn *c, struct store_person *p, int64_t now)
 		bind_int(s, 5, now);
 		rc = step_done(c, s);
 	} else if (rc == SL_OK) {
-		if (p->p_id == NULL)
-			p->p_id = sl_random_name(16);
+		/* Out of memory: never a person inserted with a NULL id (SQLite
+		 * takes NULL in a TEXT primary key). */
+		if (p->p_id == NULL && (p->p_id = sl_random_name(16)) == NULL)
+			return SL_ENOMEM;
 		p->p_created = now;
 		s = conn_stmt(c, Q_PERSON_INSERT);
 		bind_text(s, 1, p->p_id);
@@ -204,6 +206,8 @@ person_read(struct stmt *s, void *arg)
 	p->p_family_name = col_text(s, 3);
 	p->p_birthdate = col_text(s, 4);
 	p->p_created = col_int(s, 5);
+	if (col_lost(s))
+		store_person_clear(p);
 }
 
 int
@@ -273,6 +277,8 @@ static void
 client_read(struct stmt *s, void *arg)
 {
 	client_cols(s, 0, arg);
+	if (col_lost(s))
+		store_client_clear(arg);
 }
 
 int
@@ -305,6 +311,8 @@ client_row(struct stmt *s, void *ctx)
 	int rc;
 
 	client_read(s, &cl);
+	if (col_lost(s))
+		return SL_ENOMEM; /* client_read cleared cl */
 	rc = v->fn(&cl, v->arg);
 	store_client_clear(&cl);
 	return rc;
@@ -396,7 +404,7 @@ key_row(struct stmt *s, void *ctx)
 	k.k_created = col_int(s, 2);
 	k.k_use_after = col_int(s, 3);
 	k.k_retire_after = col_int(s, 4);
-	rc = v->fn(&k, v->arg);
+	rc = col_lost(s) ? SL_ENOMEM : v->fn(&k, v->arg);
 	free(k.k_kid);
 	free(k.k_alg);
 	return rc;
@@ -453,6 +461,8 @@ authreq_row(struct stmt *s, void *arg)
 	out->ar_amr = col_text(s, 10);
 	out->ar_auth_time = col_int(s, 11);
 	out->ar_context = col_text(s, 12);
+	if (col_lost(s))
+		store_authreq_clear(out);
 }
 
 /* The request if it has not expired. */
@@ -487,6 +497,10 @@ authreq_client_row(struct stmt *s, void *arg)
 
 	authreq_row(s, ac->ac_req);
 	client_cols(s, 13, ac->ac_client);
+	if (col_lost(s)) {
+		store_authreq_clear(ac->ac_req);
+		store_client_clear(ac->ac_client);
+	}
 }
 
 int
@@ -609,6 +623,10 @@ static void
 consent_scopes_read(struct stmt *s, void *arg)
 {
 	*(char **)arg = col_text(s, 0);
+	if (col_lost(s)) {
+		free(*(char **)arg);
+		*(char **)arg = NULL;
+	}
 }
 
 static int
@@ -705,6 +723,14 @@ struct authreq_result {
 };
 
 static void
+authreq_result_clear(struct authreq_result *rs)
+{
+	free(rs->rs_hash);
+	free(rs->rs_result);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static void
 authreq_result_row(struct stmt *s, void *arg)
 {
 	struct authreq_result *out = arg;
@@ -712,6 +738,8 @@ authreq_result_row(struct stmt *s, void *arg)
 	out->rs_hash = col_text(s, 0);
 	out->rs_result = col_text(s, 1);
 	out->rs_expires = col_int(s, 2);
+	if (col_lost(s))
+		authreq_result_clear(out);
 }
 
 struct take_result {
@@ -719,14 +747,6 @@ struct take_result {
 	const char *tr_hash;
 	struct authreq_result tr_rs;
 };
-
-static void
-authreq_result_clear(struct authreq_result *rs)
-{
-	free(rs->rs_hash);
-	free(rs->rs_result);
-	memset(rs, 0, sizeof(*rs));
-}
 
 static int
 take_result_tx(struct conn *c, void *arg)
@@ -845,6 +865,8 @@ code_read(struct stmt *s, void *arg)
 	r->cr_used = col_int(s, 14) != 0;
 	out->co_authz_details = col_text(s, 15);
 	out->co_dpop_jkt = col_text(s, 16);
+	if (col_lost(s))
+		store_code_clear(out);
 }
 
 struct code_redeem {
@@ -913,6 +935,10 @@ code_redeem_run(struct store *st, struct code_redeem *r)
 
 	memset(out, 0, sizeof(*out));
 	rc = tx_run(st, DUR_NORMAL, code_redeem_tx, r);
+	/* Rolled back (out of memory, the database): nothing is answered, so
+	 * nothing the last run read is kept either. */
+	if (rc != SL_OK)
+		store_code_clear(out);
 	if (rc == SL_OK && r->cd_foreign) {
 		store_code_clear(out);
 		return SL_EDENIED;
@@ -1004,6 +1030,8 @@ token_read(struct stmt *s, void *arg)
 	out->t_revoked = col_int(s, 12) != 0;
 	out->t_authz_details = col_text(s, 13);
 	out->t_jkt = col_text(s, 14);
+	if (col_lost(s))
+		store_token_clear(out);
 }
 
 int
@@ -1122,6 +1150,8 @@ session_read(struct stmt *s, void *arg)
 	out->s_amr = col_text(s, 3);
 	out->s_auth_time = col_int(s, 4);
 	out->s_expires = col_int(s, 5);
+	if (col_lost(s))
+		store_session_clear(out);
 }
 
 /* The session if it has not expired. */

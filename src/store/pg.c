@@ -364,6 +364,8 @@ pg_bind_text(struct stmt *st, int i, const char *v)
 		free(s->ps_vals[i - 1]);
 	s->ps_vals[i - 1] = v ? strdup(v) : NULL;
 	s->ps_btypes[i - 1] = PG_TEXTOID;
+	if (v != NULL && s->ps_vals[i - 1] == NULL)
+		st->s_lost = true; /* left NULL: the step must not run (step_*) */
 }
 
 static void

@@ -100,6 +100,8 @@ sid_rp_read(struct stmt *s, void *arg)
 	rp->sp_permissions = col_text(s, 3);
 	rp->sp_status = col_text(s, 4);
 	rp->sp_created = col_int(s, 5);
+	if (col_lost(s))
+		store_sid_rp_clear(rp);
 }
 
 int
@@ -221,6 +223,8 @@ sid_session_read(struct stmt *s, void *arg)
 	ss->ss_created = col_int(s, 18);
 	ss->ss_expires = col_int(s, 19);
 	ss->ss_keep_until = col_int(s, 20);
+	if (col_lost(s))
+		store_sid_session_clear(ss);
 }
 
 int

@@ -131,6 +131,8 @@ sid_account_read(struct stmt *s, void *arg)
 	a->sa_email = col_text(s, 3);
 	a->sa_phone = col_text(s, 4);
 	a->sa_created = col_int(s, 5);
+	if (col_lost(s))
+		store_sid_account_clear(a);
 }
 
 int
@@ -233,6 +235,8 @@ sid_device_read(struct stmt *s, void *arg)
 	d->sd_reason = col_text(s, 7);
 	d->sd_created = col_int(s, 8);
 	d->sd_last_used = col_int(s, 9);
+	if (col_lost(s))
+		store_sid_device_clear(d);
 }
 
 int
@@ -387,6 +391,8 @@ sid_key_read(struct stmt *s, void *arg)
 	k->sk_cert_serial = col_text(s, 5);
 	k->sk_failures = col_int(s, 6);
 	k->sk_locked_until = col_int(s, 7);
+	if (col_lost(s))
+		store_sid_key_clear(k);
 }
 
 int
@@ -556,6 +562,8 @@ sid_request_read(struct stmt *s, void *arg)
 	r->sq_expires = col_int(s, 19);
 	r->sq_device_only = col_text(s, 20);
 	r->sq_extra = col_text(s, 21);
+	if (col_lost(s))
+		store_sid_request_clear(r);
 }
 
 int

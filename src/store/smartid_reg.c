@@ -112,6 +112,8 @@ registration_read(struct stmt *s, void *arg)
 	r->sr_expires = col_int(s, 20);
 	r->sr_auth_share = col_text(s, 21);
 	r->sr_sign_share = col_text(s, 22);
+	if (col_lost(s))
+		store_sid_registration_clear(r);
 }
 
 /* Is `jkt` a Smart-ID device's key (any status: an ended device's key
@@ -556,6 +558,8 @@ visit_read(struct stmt *s, void *arg)
 	v->sv_registration_id = col_text(s, 4);
 	v->sv_code_tries = col_int(s, 5);
 	v->sv_expires = col_int(s, 6);
+	if (col_lost(s))
+		store_sid_visit_clear(v);
 }
 
 int

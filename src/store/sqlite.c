@@ -200,8 +200,8 @@ sqlite_bind_text(struct stmt *s, int i, const char *v)
 {
 	if (v == NULL)
 		sqlite3_bind_null(raw(s), i);
-	else
-		sqlite3_bind_text(raw(s), i, v, -1, SQLITE_TRANSIENT);
+	else if (sqlite3_bind_text(raw(s), i, v, -1, SQLITE_TRANSIENT) == SQLITE_NOMEM)
+		s->s_lost = true; /* left NULL: the step must not run (step_*) */
 }
 
 static void

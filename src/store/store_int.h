@@ -216,6 +216,11 @@ extern const char *const store_sql_notice[Q_COUNT];
  * first member of their own statement type. */
 struct stmt {
 	struct conn *s_conn;
+	/* Since conn_stmt handed the statement out, a copy failed (out of
+	 * memory): of a bound value, which the engine left NULL (the step
+	 * then fails with SL_ENOMEM instead of running without it), or of a
+	 * non-NULL column by col_text (the row read is incomplete: col_lost). */
+	bool s_lost;
 };
 
 /* One pooled connection.  Engines keep their handle in cn_impl. */
@@ -346,7 +351,8 @@ void conn_put(struct store *st, struct conn *c);
 struct conn *conn_writer(struct store *st);
 /* The statement, prepared once per connection, reset and unbound; NULL when
  * it cannot be prepared (out of memory): bind_*, stmt_reset take NULL, and
- * step_row, step_done, stmt_next return SL_ESTORE for it. */
+ * step_row, step_done, stmt_next return SL_ESTORE for it.  A bound value
+ * the engine could not copy fails the step with SL_ENOMEM (s_lost). */
 struct stmt *conn_stmt(struct conn *c, enum stmt_id id);
 int conn_exec(struct conn *c, const char *sql);
 int conn_changes(struct conn *c);
@@ -367,6 +373,12 @@ int tx_run(struct store *st, enum durability d, tx_fn fn, void *ctx);
 void bind_text(struct stmt *s, int i, const char *v);
 void bind_int(struct stmt *s, int i, int64_t v);
 char *col_text(struct stmt *s, int i); /* a malloc'd copy, or NULL */
+/* Whether a col_text copy of a non-NULL column failed (out of memory) since
+ * the statement was handed out: a NULL field of the row is then a lost
+ * value, not a NULL column.  A row reader that sees it frees what it read
+ * (its record's clear), and conn_read_one, read_one, get_one, read_each
+ * and the STORE_VISITOR rows answer SL_ENOMEM. */
+bool col_lost(struct stmt *s);
 const char *col_str(struct stmt *s, int i); /* borrowed until the next step */
 int64_t col_int(struct stmt *s, int i);
 void stmt_reset(struct stmt *s);
@@ -390,7 +402,8 @@ int write_one(struct store *st, enum durability d, enum stmt_id id, const struct
 int write_guarded(
 	struct store *st, enum durability d, enum stmt_id id, const struct bind *b, size_t n, bool must_change);
 /* Reads the current row of a SELECT into a record (its text columns
- * copied, so the record outlives the statement). */
+ * copied, so the record outlives the statement); when a copy fails
+ * (col_lost) it leaves the record cleared. */
 typedef void (*row_reader)(struct stmt *s, void *out);
 /* Run a SELECT that returns at most one row on `c` and read that row into
  * `out`; SL_ENOTFOUND when there is none. */
@@ -417,6 +430,8 @@ int read_each(struct store *st, enum stmt_id id, const struct bind *b, size_t n,
 		int rc;                                                                                                \
                                                                                                                        \
 		reader(s, &rec);                                                                                       \
+		if (col_lost(s))                                                                                       \
+			return SL_ENOMEM; /* rd cleared rec */                                                         \
 		rc = v->fn(&rec, v->arg);                                                                              \
 		clear(&rec);                                                                                           \
 		return rc;                                                                                             \

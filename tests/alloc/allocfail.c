@@ -41,7 +41,8 @@
  *   ALLOCFAIL_TESTCODE  file of "offset size" lines (hex, relative to the
  *                       executable's load address): the test code
  *   ALLOCFAIL_REPORT    file this library appends its results to:
- *                       "test NAME COUNT" after each test body, and
+ *                       "test NAME COUNT MS" after each test body (its
+ *                       counted allocations, its milliseconds), and
  *                       "fail N" plus "frame OBJECT OFFSET" lines for the
  *                       allocation it failed; on a crash "crash SIGNAL
  *                       test|src" (whose code the innermost frame in the
@@ -69,6 +70,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <unwind.h>
 
@@ -152,6 +154,24 @@ af_boot_alloc(size_t size)
 	return af_boot + at;
 }
 
+/* Boot memory aligned to ALIGN (a power of two, at most 4096). */
+static void *
+af_boot_alloc_aligned(size_t align, size_t size)
+{
+	size_t at;
+
+	if (align < 16)
+		align = 16;
+	if (align > 4096 || (align & (align - 1)) != 0)
+		return NULL;
+	at = ((uintptr_t)(af_boot + af_boot_used) + align - 1) & ~(uintptr_t)(align - 1);
+	at -= (uintptr_t)af_boot;
+	if (at + size > sizeof(af_boot))
+		return NULL;
+	af_boot_used = at + size;
+	return af_boot + at;
+}
+
 static int
 af_is_boot(const void *p)
 {
@@ -223,19 +243,65 @@ af_load_ranges(const char *path)
 
 static void af_catch_crashes(void);
 
+/* The real allocator, found on first use: a library's constructor may
+ * allocate before af_init runs (GLib's, with posix_memalign).  While dlsym
+ * itself allocates, the boot arena serves. */
+static void
+af_resolve(void)
+{
+	static int resolving;
+
+	if (real_free != NULL || resolving)
+		return;
+	resolving = 1;
+	real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+	real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+	real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	real_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+	real_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+	real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	resolving = 0;
+}
+
+/* The programs the code under test runs (softhsm2-util, pkcs11-tool) are
+ * not under test: LD_PRELOAD without this library for them. */
+static void
+af_leave_children_alone(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+	char rest[4096];
+	size_t len = 0;
+
+	if (pre == NULL || strlen(pre) >= sizeof(rest))
+		return;
+	for (const char *p = pre; *p != '\0';) {
+		size_t n = strcspn(p, " :");
+
+		if (n > 0 && memmem(p, n, "liballocfail", 12) == NULL) {
+			if (len > 0)
+				rest[len++] = ' ';
+			memcpy(rest + len, p, n);
+			len += n;
+		}
+		p += n;
+		p += strspn(p, " :");
+	}
+	rest[len] = '\0';
+	if (len == 0)
+		unsetenv("LD_PRELOAD");
+	else
+		setenv("LD_PRELOAD", rest, 1);
+}
+
 __attribute__((constructor)) static void
 af_init(void)
 {
 	const char *s;
 
 	af_in_hook = 1;
-	real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
-	real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
-	real_realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-	real_free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
-	real_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
-	real_aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+	af_resolve();
 	real_run_group = (af_run_group_fn)dlsym(RTLD_NEXT, "_cmocka_run_group_tests");
+	af_leave_children_alone();
 	dl_iterate_phdr(af_find_exe, NULL);
 	s = getenv("ALLOCFAIL_TESTCODE");
 	if (s != NULL)
@@ -411,6 +477,11 @@ af_should_fail(void)
 
 	if (af_in_hook || !atomic_load(&af_armed))
 		return 0;
+	/* Once the one allocation has failed no other counts: skip the stack
+	 * walk (a test of millions of allocations runs at full speed after
+	 * its Nth). */
+	if (af_fail_at > 0 && atomic_load(&af_failed_once))
+		return 0;
 	af_in_hook = 1;
 	_Unwind_Backtrace(af_walk_frame, &w);
 	if (!w.verdict) {
@@ -434,6 +505,7 @@ af_should_fail(void)
 void *
 malloc(size_t size)
 {
+	af_resolve();
 	if (real_malloc == NULL)
 		return af_boot_alloc(size);
 	if (af_should_fail()) {
@@ -446,6 +518,7 @@ malloc(size_t size)
 void *
 calloc(size_t n, size_t size)
 {
+	af_resolve();
 	if (real_calloc == NULL)
 		return af_boot_alloc(n * size); /* static memory is zeroed */
 	if (af_should_fail()) {
@@ -458,6 +531,7 @@ calloc(size_t n, size_t size)
 void *
 realloc(void *p, size_t size)
 {
+	af_resolve();
 	if (real_realloc == NULL || af_is_boot(p)) {
 		void *q = real_malloc != NULL ? real_malloc(size) : af_boot_alloc(size);
 
@@ -493,6 +567,7 @@ free(void *p)
 {
 	if (p == NULL || af_is_boot(p))
 		return;
+	af_resolve();
 	if (real_free != NULL)
 		real_free(p);
 }
@@ -500,6 +575,9 @@ free(void *p)
 int
 posix_memalign(void **out, size_t align, size_t size)
 {
+	af_resolve();
+	if (real_posix_memalign == NULL)
+		return (*out = af_boot_alloc_aligned(align, size)) != NULL ? 0 : ENOMEM;
 	if (af_should_fail())
 		return ENOMEM;
 	return real_posix_memalign(out, align, size);
@@ -508,6 +586,9 @@ posix_memalign(void **out, size_t align, size_t size)
 void *
 aligned_alloc(size_t align, size_t size)
 {
+	af_resolve();
+	if (real_aligned_alloc == NULL)
+		return af_boot_alloc_aligned(align, size);
 	if (af_should_fail()) {
 		errno = ENOMEM;
 		return NULL;
@@ -544,12 +625,17 @@ static void
 af_run_body(size_t i, void **state)
 {
 	long before = atomic_load(&af_count);
+	struct timespec t0, t1;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	af_test_base = before;
 	atomic_store(&af_armed, 1);
 	af_orig_tests[i].test_func(state);
 	atomic_store(&af_armed, 0);
-	af_report("test %s %ld\n", af_orig_tests[i].name, atomic_load(&af_count) - before);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* its milliseconds: the sweep's timeout of a run of this test */
+	af_report("test %s %ld %ld\n", af_orig_tests[i].name, atomic_load(&af_count) - before,
+		(long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
 }
 
 /* The trampolines, named and numbered by their position in base 4. */

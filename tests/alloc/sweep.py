@@ -21,9 +21,12 @@ not findings.  A leak is a finding when the test passed, or when it is a
 *direct* leak (no pointer to it left anywhere) allocated inside the call
 whose allocation failed, and the test's assertion failed on that call's
 statement (or the 3 lines after): memory the failing call allocated and
-neither freed nor handed back.  Indirect leaks hang off a direct one.
+neither freed nor handed back.  Indirect leaks hang off a direct one.  A
+block allocated by test code itself (a visitor of the test collecting rows
+the code under test hands it) is the test's, even inside that call.
 
 Usage: sweep.py [--build DIR] [--suite NAME ...] [--stride K] [--jobs J]
+                [--state FILE] [--meson-suite unit|store-pg]
 Exit status: 0 when there is no finding, 1 otherwise.  The last line is
 "alloc-faults: R runs, F findings, S s" (machine-readable for check.sh).
 """
@@ -56,13 +59,14 @@ def build_interposer(build):
     return lib
 
 
-def unit_tests(build, only):
-    """meson's unit tests of BUILD: (name, cmd, env, workdir, timeout)."""
+def unit_tests(build, only, suites):
+    """meson's tests of BUILD in SUITES (their names without the project):
+    (name, cmd, env, workdir, timeout)."""
     out = subprocess.run(["meson", "introspect", build, "--tests"], check=True,
                          capture_output=True, text=True).stdout
     tests = []
     for t in json.loads(out):
-        if "unit" not in [s.split(":")[-1] for s in t["suite"]] or (only and t["name"] not in only):
+        if not set(suites) & {s.split(":")[-1] for s in t["suite"]} or (only and t["name"] not in only):
             continue
         tests.append(t)
     return tests
@@ -107,11 +111,13 @@ class Runner:
         env["ALLOCFAIL_TESTCODE"] = ranges
         return env
 
-    def run(self, test, ranges, name, n, timeout):
+    def run(self, test, ranges, name, n, timeout, slow_unwind=False):
         """One run; returns (returncode or None on timeout, output, report lines)."""
         self.seq += 1
         report = os.path.join(self.tmp, "r%d-%d" % (os.getpid(), self.seq))
         env = self.env(test, ranges)
+        if slow_unwind:
+            env["ASAN_OPTIONS"] += ":fast_unwind_on_malloc=0"
         env["ALLOCFAIL_N"] = str(n)
         env["ALLOCFAIL_REPORT"] = report
         if name is not None:
@@ -137,15 +143,23 @@ LEAK_RE = re.compile(r"^(Direct|Indirect) leak of .*?allocated from:\n((?:\s+#\d
 ASAN_FRAME_RE = re.compile(r"#\d+ 0x[0-9a-f]+ in (\S+) (\S+?):(\d+)")
 
 
-def test_call(fail_frames):
-    """The failing call's site in test code: (function, file, line) of the
-    innermost frame under tests/ on the failed allocation's stack."""
+def test_frames(fail_frames):
+    """The frames under tests/ on the failed allocation's stack, innermost
+    first: [(function, file, line)]."""
+    out = []
     for f in fail_frames:
         fn, _, loc = f.partition(" ")
         path, _, line = loc.split(" ")[0].rpartition(":")
         if path.startswith("tests/"):
-            return fn, os.path.basename(path), line
-    return None
+            out.append((fn, os.path.basename(path), line))
+    return out
+
+
+def test_call(fail_frames):
+    """The failing call's site in test code: (function, file, line) of the
+    innermost frame under tests/ on the failed allocation's stack."""
+    frames = test_frames(fail_frames)
+    return frames[0] if frames else None
 
 
 FAILED_LINE_RE = re.compile(r"\[\s+LINE\s+\] --- (.+?):(\d+): error")
@@ -162,8 +176,22 @@ def failed_on_call(out, call):
     return os.path.basename(m.group(1)) == call[1] and 0 <= int(m.group(2)) - int(call[2]) <= 3
 
 
-def leak_findings(out, passed, call):
-    """The leaks of a run that belong to the code under test (see top)."""
+def allocated_by_test(stack):
+    """Whether the leaked block was allocated by test code: the first
+    frame of its stack past the allocator (a test's visitor collecting
+    what the code under test hands it, say)."""
+    for fn, path, line in ASAN_FRAME_RE.findall(stack):
+        if "libsanitizer" in path:
+            continue
+        return "/tests/" in path or path.startswith("tests/")
+    return False
+
+
+def leak_findings(out, passed, call, chain=None):
+    """The leaks of a run that belong to the code under test (see top).
+    CHAIN: the failing call's test frames, innermost first; a leak of the
+    same helper line reached from another line of the test (the helper's
+    earlier call, whose result the test held) is not the failing call's."""
     found = []
     if not passed and not failed_on_call(out, call):
         return found
@@ -171,8 +199,14 @@ def leak_findings(out, passed, call):
         if passed:
             found.append(kind + " leak\n" + stack)
             continue
-        if kind != "Direct" or call is None:
+        # The test failed: what it allocated itself leaks with it.
+        if kind != "Direct" or call is None or allocated_by_test(stack):
             continue
+        if chain:
+            leak_chain = [(fn, os.path.basename(path), line) for fn, path, line in ASAN_FRAME_RE.findall(stack)
+                          if "/tests/" in path or path.startswith("tests/")]
+            if leak_chain[:len(chain)] != chain[:len(leak_chain)]:
+                continue
         for fn, path, line in ASAN_FRAME_RE.findall(stack):
             if (fn, os.path.basename(path), line) == call:
                 found.append(kind + " leak\n" + stack)
@@ -217,7 +251,7 @@ def classify(rc, out, report, where):
                 return "note: %s in a later call than the failing one" % what
             return what
     leaks = leak_findings(out, "[  PASSED  ] 1 test(s)" in out and "FAILED" not in out,
-                          test_call(where.get("fail", [])))
+                          test_call(where.get("fail", [])), test_frames(where.get("fail", [])))
     if leaks:
         return "leak:\n" + "\n".join(leaks)
     if "LeakSanitizer" not in out and "[  PASSED  ]" not in out and "[  FAILED  ]" not in out:
@@ -236,12 +270,15 @@ def symbolize(exe, frames):
         if name.startswith(("liballocfail", "libcmocka")):
             continue
         if os.path.realpath(obj) == os.path.realpath(exe):
-            r = subprocess.run(["addr2line", "-f", "-C", "-e", exe, off], capture_output=True,
-                               text=True).stdout.split("\n")
+            # -i: a frame's inlined calls too, innermost first (a test
+            # helper inlined into the test keeps the test's line).
+            r = subprocess.run(["addr2line", "-i", "-f", "-C", "-e", exe, off], capture_output=True,
+                               text=True).stdout.rstrip("\n").split("\n")
             if r[0] in ("main", "_start"):
                 break
-            loc = os.path.relpath(os.path.normpath(r[1]), SRCROOT) if r[1].startswith("/") else r[1]
-            lines.append("%s %s" % (r[0], loc))
+            for fn, at in zip(r[0::2], r[1::2]):
+                loc = os.path.relpath(os.path.normpath(at), SRCROOT) if at.startswith("/") else at
+                lines.append("%s %s" % (fn, loc))
         else:
             lines.append("(%s+0x%s)" % (name, off))
     return lines
@@ -264,14 +301,35 @@ def symbolize_report(exe, report):
     return parts
 
 
+def library_only(what):
+    """Whether none of a leak finding's stacks reaches a frame with a source
+    line past the allocator: the fast unwinder stopped inside a library
+    built without frame pointers (libcrypto), so whose leak it is is not
+    known yet."""
+    return not any("libsanitizer" not in path for _, path, _ in ASAN_FRAME_RE.findall(what))
+
+
+def recheck_library_leak(runner, test, ranges, name, n, timeout):
+    """The same run again with the slow unwinder: when every leaked block
+    was allocated outside the test body (no af_run_body on its stack: at
+    the process's start, OpenSSL's method store and names, say), it is the
+    library's own state that the failure made it lose — a note, not a
+    finding.  Otherwise None (the finding stands)."""
+    rc, out, report = runner.run(test, ranges, name, n, timeout * 3, slow_unwind=True)
+    stacks = [stack for _, stack in LEAK_RE.findall(out)]
+    if rc is None or not stacks or any("af_run_body" in stack for stack in stacks):
+        return None
+    return "note: a library's own state lost (allocated before the test body)"
+
+
 def first_exe_frame(frames):
     return next((f for f in frames if not f.startswith("(")), "?")
 
 
 def sweep_test(runner, test, ranges, name, picks, timeout):
     """One run per N of PICKS (every N when PICKS is None) for one cmocka
-    test, with the Nth allocation failing; its findings.  Every N ends
-    with the first run that does not reach N."""
+    test, with the Nth allocation failing: (its findings, runs).  Every N
+    ends with the first run that does not reach N."""
     args = runner.args
     findings = []
     if picks is None:
@@ -279,21 +337,26 @@ def sweep_test(runner, test, ranges, name, picks, timeout):
     else:
         ns = iter(picks[args.offset - 1::args.stride])
     n = 0
+    runs = 0
     for pick in ns:
         n = pick if pick is not None else n + 1
+        runs += 1
         rc, out, report = runner.run(test, ranges, name, n, timeout)
         reached = any(line.startswith("fail ") for line in report)
         where = symbolize_report(test["cmd"][0], report)
         what = classify(rc, out, report, where)
+        if what and what.startswith("leak:") and library_only(what):
+            what = recheck_library_leak(runner, test, ranges, name, n, timeout) or what
         if what:
             findings.append((n, what, where, out))
         if not reached:
             break
-    return findings
+    return findings, runs
 
 
 def counting_run(runner, test, ranges, timeout):
-    """The run that fails nothing: (exit, output, [(test, count, picks)])."""
+    """The run that fails nothing: (exit, output, [(test, count, picks,
+    seconds of its body)])."""
     env_site = str(runner.args.per_site)
     os.environ["ALLOCFAIL_PER_SITE"] = env_site
     rc, out, report = runner.run(test, ranges, None, 0, timeout)
@@ -303,9 +366,75 @@ def counting_run(runner, test, ranges, timeout):
         if word[0] == "pick":
             picks.append(int(word[1]))
         elif word[0] == "test":
-            tests.append((word[1], int(word[2]), picks))
+            secs = int(word[3]) / 1000.0 if len(word) > 3 else None
+            tests.append((word[1], int(word[2]), picks, secs))
             picks = []
     return rc, out, tests
+
+
+class State:
+    """--state FILE: what a sweep has done, one JSON object a line, so that
+    a sweep stopped (a time box, a reboot) goes on where it stopped when run
+    again with the same file.  Lines:
+      {"kind": "count", "suite", "clean", "counted": [[test, count, picks]],
+       "broken": [...]}                      a suite's counting run
+      {"kind": "test", "suite", "test", "runs", "seconds", "findings": [
+       {"n", "what", "where"}], "notes"}     one cmocka test swept
+    A suite's counting run is reused, and a cmocka test already swept is
+    not run again, unless it had findings (swept again: the fix is
+    checked).  The options (--per-site, --stride, --offset) must be the
+    same as the first run's: they are recorded and checked.  Delete the
+    file, or a suite's lines, to sweep it afresh (after a change to what
+    it counts)."""
+
+    def __init__(self, path, args):
+        self.path = path
+        self.counts = {}
+        self.tests = {}
+        self.opts = {"per_site": args.per_site, "stride": args.stride, "offset": args.offset}
+        if os.path.exists(path):
+            with open(path) as f:
+                for line in f:
+                    if not line.strip():
+                        continue
+                    rec = json.loads(line)
+                    if rec["kind"] == "options" and rec["options"] != self.opts:
+                        sys.exit("%s: was made with %s, not %s" % (path, rec["options"], self.opts))
+                    elif rec["kind"] == "count":
+                        self.counts[rec["suite"]] = rec
+                    elif rec["kind"] == "test":
+                        self.tests[(rec["suite"], rec["test"])] = rec
+        else:
+            self.write({"kind": "options", "options": self.opts})
+
+    def write(self, rec):
+        with open(self.path, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        if rec["kind"] == "count":
+            self.counts[rec["suite"]] = rec
+        elif rec["kind"] == "test":
+            self.tests[(rec["suite"], rec["test"])] = rec
+
+    def done(self, suite, test):
+        """The record of a test swept with no finding, or None."""
+        rec = self.tests.get((suite, test))
+        return rec if rec is not None and not rec["findings"] else None
+
+    def table(self):
+        """Per suite over every session: [suite, tests, runs, findings, seconds]."""
+        rows = {}
+        for (suite, _), rec in sorted(self.tests.items()):
+            row = rows.setdefault(suite, [suite, 0, 0, 0, 0.0])
+            row[1] += 1
+            row[2] += rec["runs"]
+            row[3] += len(rec["findings"])
+            row[4] += rec["seconds"]
+        for suite, rec in self.counts.items():
+            if suite in rows:
+                rows[suite][4] += rec["clean"]
+        return [rows[k] for k in sorted(rows)]
 
 
 def main():
@@ -317,26 +446,50 @@ def main():
     ap.add_argument("--stride", type=int, default=1, help="of those, fail every K-th only")
     ap.add_argument("--offset", type=int, default=1, help="the first of them with --stride")
     ap.add_argument("--jobs", type=int, default=1, help="tests swept at once")
-    ap.add_argument("--timeout", type=float, default=60, help="seconds a run may take")
+    ap.add_argument("--timeout", type=float, default=1800,
+                    help="seconds a run may take at most (else 5 times its test's clean run, at least 10)")
     ap.add_argument("--count-timeout", type=float, default=1800, help="seconds the counting run may take")
     ap.add_argument("--skip", action="append", default=[], help="meson test name not to sweep")
+    ap.add_argument("--skip-test", action="append", default=[],
+                    help="cmocka test name not to sweep (a giant: swept on its own later)")
     ap.add_argument("--count-only", action="store_true", help="the counting runs only")
     ap.add_argument("--notes", action="store_true", help="list the crashes in test code")
     ap.add_argument("--verbose", action="store_true", help="print each finding's output")
+    ap.add_argument("--state", help="file of what was swept: a sweep run again with it goes on where it stopped")
+    ap.add_argument("--report", action="store_true",
+                    help="with --state: print its per-suite table (markdown) and run nothing")
+    ap.add_argument("--meson-suite", action="append", default=[],
+                    help="meson suite whose tests are swept (repeatable; default: unit)")
     args = ap.parse_args()
+    if args.report:
+        if not args.state or not os.path.exists(args.state):
+            sys.exit("--report needs the --state file of a sweep")
+        print("| Suite | Tests | Runs | Findings | Seconds |\n|-------|------:|-----:|---------:|--------:|")
+        for row in State(args.state, args).table():
+            print("| %s | %d | %d | %d | %.0f |" % tuple(row))
+        return 0
     args.build = os.path.abspath(args.build)
     start = time.time()
     lib = build_interposer(args.build)
     runner = Runner(args, lib)
     total_findings = 0
-    tests = [t for t in unit_tests(args.build, set(args.suite)) if t["name"] not in args.skip]
+    tests = [t for t in unit_tests(args.build, set(args.suite), args.meson_suite or ["unit"])
+             if t["name"] not in args.skip]
+    state = State(args.state, args) if args.state else None
     for test in tests:
         exe = test["cmd"][0]
         ranges = os.path.join(runner.tmp, os.path.basename(exe) + ".ranges")
         test_code_ranges(exe, ranges)
         t0 = time.time()
-        rc, out, counted = counting_run(runner, test, ranges, args.count_timeout)
-        clean = time.time() - t0
+        if state is not None and test["name"] in state.counts and not args.count_only:
+            # This suite's counting run, from an earlier session.
+            rec = state.counts[test["name"]]
+            rc, out, clean = 0, "", rec["clean"]
+            counted = [tuple(c) for c in rec["counted"]]
+            out = "".join("[  FAILED  ] %s\n" % b for b in rec["broken"])
+        else:
+            rc, out, counted = counting_run(runner, test, ranges, args.count_timeout)
+            clean = time.time() - t0
         if rc is None:
             print("%s: the counting run took over %d s; not swept" % (test["name"], args.count_timeout))
             total_findings += 1
@@ -351,29 +504,63 @@ def main():
         if broken:
             print("%s: failing with nothing failed, not swept: %s" % (test["name"], " ".join(sorted(broken))))
         counted = [c for c in counted if c[0] not in broken]
-        counts = [(name, c) for name, c, _ in counted]
-        timeout = min(args.timeout, max(10.0, clean * 5))
+        if state is not None and test["name"] not in state.counts and not args.count_only:
+            state.write({"kind": "count", "suite": test["name"], "clean": clean,
+                         "counted": [list(c) for c in counted], "broken": sorted(broken)})
+        counts = [(name, c) for name, c, *_ in counted]
+        # A run's timeout: 5 times the clean run of that test alone (the
+        # process's start and the fixtures, plus its body; a body of
+        # millions of allocations walks as many stacks), at least 10 s.
+        bodies = sum(c[3] or 0 for c in counted if len(c) > 3)
+        overhead = max(0.0, clean - bodies)
+
+        def timeout_of(c):
+            if len(c) > 3 and c[3] is not None:
+                return min(args.timeout, max(10.0, 5 * (overhead + c[3])))
+            return min(args.timeout, max(10.0, clean * 5))
         if args.count_only:
             print("%s: %d tests, %d counted allocations, %d picked, clean run %.2f s, max %d in %s" %
                   (test["name"], len(counts), sum(c for _, c in counts),
-                   sum(len(p) for _, _, p in counted), clean,
+                   sum(len(c[2]) for c in counted), clean,
                    max([c for _, c in counts] or [0]), max(counts or [("-", 0)], key=lambda x: x[1])[0]), flush=True)
             continue
         found = []
+        resumed = 0
+
+        def sweep_one(name, picks, timeout):
+            t1 = time.time()
+            fs, runs = sweep_test(runner, test, ranges, name, picks, timeout)
+            return fs, runs, time.time() - t1
+
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futs = {pool.submit(sweep_test, runner, test, ranges, name,
-                                picks if args.per_site > 0 else None, timeout): name
-                    for name, c, picks in counted if c > 0}
+            futs = {}
+            for entry in counted:
+                name, c, picks = entry[:3]
+                if c == 0 or name in args.skip_test:
+                    continue
+                if state is not None and state.done(test["name"], name):
+                    resumed += 1
+                    continue
+                futs[pool.submit(sweep_one, name, picks if args.per_site > 0 else None,
+                                 timeout_of(entry))] = name
             for fut in concurrent.futures.as_completed(futs):
-                for f in fut.result():
+                fs, runs, secs = fut.result()
+                for f in fs:
                     found.append((futs[fut],) + f)
+                if state is not None:
+                    state.write({"kind": "test", "suite": test["name"], "test": futs[fut], "runs": runs,
+                                 "seconds": round(secs, 1),
+                                 "findings": [{"n": f[0], "what": f[1], "where": f[2]}
+                                              for f in fs if not f[1].startswith("note:")],
+                                 "notes": len([f for f in fs if f[1].startswith("note:")])})
         notes = [f for f in found if f[2].startswith("note:")]
         found = [f for f in found if not f[2].startswith("note:")]
         allocs = sum(c for _, c in counts)
         print("%s: %d tests, %d counted allocations, %d failed (%d runs so far), %d findings, "
-              "%d crashes in test code (%.1f s)" %
-              (test["name"], len(counts), allocs, sum(len(p) for _, _, p in counted),
-               runner.runs, len(found), len(notes), time.time() - t0), flush=True)
+              "%d crashes in test code (%.1f s)%s" %
+              (test["name"], len(counts), allocs, sum(len(c[2]) for c in counted),
+               runner.runs, len(found), len(notes), time.time() - t0,
+               ", %d tests done in an earlier session" % resumed if resumed else ""), flush=True)
         for name, n, what, where, out in sorted(found):
             print("  FINDING %s %s N=%d: %s" % (test["name"], name, n, what))
             for part in ("fail", "crash"):
@@ -392,6 +579,10 @@ def main():
             print("  note %s %s N=%d: the test crashed at %s after an allocation failed under %s" %
                   (test["name"], name, n, crash, src[-1] if src else "?"))
         total_findings += len(found)
+    if state is not None:
+        print("per suite, every session of %s (suite, tests, runs, findings, s):" % args.state)
+        for row in state.table():
+            print("  %-22s %4d %6d %4d %8.0f" % tuple(row))
     print("alloc-faults: %d runs, %d findings, %.0f s" % (runner.runs, total_findings, time.time() - start))
     return 1 if total_findings else 0
 

@@ -1163,9 +1163,12 @@ test_apprq_put_bounded_race(void **state)
 			snprintf(jobs[i].pj_id, sizeof(jobs[i].pj_id), "put-%d-%d", round, i);
 			assert_int_equal(pthread_create(&th[i], NULL, put_worker, &jobs[i]), 0);
 		}
+		/* Every worker joined before any assertion: a failed one jumps
+		 * out of this frame, which holds the workers' jobs. */
+		for (int i = 0; i < PUT_THREADS; i++)
+			pthread_join(th[i], NULL);
 		stored = 0;
 		for (int i = 0; i < PUT_THREADS; i++) {
-			pthread_join(th[i], NULL);
 			if (jobs[i].pj_rc == SL_OK)
 				stored++;
 			else
