@@ -28,6 +28,7 @@
 #include "../src/http/http_int.h"
 #include "../src/keys/app/app.h"
 #include "../src/keys/app/request_int.h"
+#include "../src/outbound/outbound.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -153,7 +154,7 @@ remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 cleanup(void)
 {
-	app_requests_free(&srv);
+	outbound_free(srv.sv_outbound);
 	waiter_registry_free(srv.sv_waiters);
 	store_close(srv.sv_store);
 	config_free(srv.sv_conf);
@@ -183,8 +184,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("store", &err);
 	if ((srv.sv_waiters = waiter_registry_new(64, &err)) == NULL)
 		die("waiters", &err);
-	if (app_requests_init(&srv, &err) != SL_OK)
-		die("app requests", &err);
+	/* the ping (and the app's push) go through the outbound pool */
+	if ((srv.sv_outbound = outbound_new(1, 16, srv.sv_waiters, &err)) == NULL)
+		die("outbound", &err);
 	add_client("poll-client", "poll", NULL);
 	add_client("ping-client", "ping", "http://127.0.0.1:9/ping");
 	add_account();
