@@ -125,7 +125,11 @@ async function connectionEdge(port) {
   assert.ok(free > 0 && free <= 100 + 50, `room left below max_connections: ${free}`);
   for (let i = 0; i < free + 3; i++) open(`127.0.3.${1 + (i % 2)}`);
   let c;
-  for (let i = 0; i < 100 && (c = serverConns(port)).accepted < MAX_CONN; i++) await new Promise((r) => setTimeout(r, 20));
+  // `!==`, not `<`: a connection accepted past the limit and closed at
+  // once (libmicrohttpd's pool threads race for the last slot; seen on the
+  // sanitizer build) shows for a moment as one more; what sleuteld holds is
+  // what stays.
+  for (let i = 0; i < 100 && (c = serverConns(port)).accepted !== MAX_CONN; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(c.accepted, MAX_CONN, `sleuteld holds max_connections (${JSON.stringify(c)})`);
   mark();
   let secure = false;
