@@ -118,9 +118,6 @@ int app_enroll_new_device(struct server *srv, struct http_request *rq, const str
 	struct store_person *person, struct store_device *dev);
 /* recover.c: POST /enroll/recover, the finish of a recovery. */
 void app_enroll_recover(void *ctx, struct http_request *rq);
-/* The notice "device.revoked" of a device a recovery ended. */
-void app_notice_device(struct server *srv, const char *person_id, const char *kind, const char *device_kind,
-	const char *device_id, const char *device_name);
 #ifdef SL_TEST_KEY
 void app_enroll_test_proofed(void *ctx, struct http_request *rq);
 #endif
