@@ -12,12 +12,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
 import { sql as dbSql } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { Phone, proofCodeOf, smsGateway, enrolPhone, seal } from './lib/phone.mjs';
 import { issueCard, proofWithCard, rrn, tmp } from './lib/eid.mjs';
+import { runApp } from './lib/app.mjs';
 
 const LOTTE = { rrn: '85073003328', given_name: 'Lotte', family_name: 'Janssens' };
 let server;
@@ -209,4 +211,44 @@ test('a forgotten app code: the lock is cleared only by a recovery with the card
   const next = await loginRequest(again);
   const a = await again.answer(next.rq, { code: next.code });
   assert.equal(a.body.status, 'approved', JSON.stringify(a.body));
+});
+
+test('sleutel-app recover: a forgotten code on the same phone, in the terminal app', async () => {
+  const ca = path.join(process.env.SLEUTEL_TEST_CA, 'ca.pem');
+  const state = path.join(dir, 'phone.json');
+  const app = (args, input = '') => runApp({ server, ca, state }, ['--json', ...args], input);
+  let r = await app(['enroll', 'start', '--phone', '0470 35 00 01']);
+  assert.equal(r.code, 0, r.stderr);
+  r = await app(['enroll', 'sms', gw.code('+32470350001')]);
+  assert.equal(r.code, 0, r.stderr);
+  const pr = await fetch(`${server.base}/device/v1/test/proofed`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ enrollment_id: JSON.parse(readFileSync(state, 'utf8')).enrollment_id, ...LOTTE }),
+  });
+  assert.equal(pr.status, 200);
+  r = await app(['enroll', 'finish'], '12345\n');
+  assert.equal(r.code, 0, r.stderr);
+  const oldDevice = r.json.device_id;
+
+  // The code is forgotten: the same steps, proved with the card.
+  r = await app(['recover', 'start', '--phone', '0470 35 00 01']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.status, 'sms');
+  assert.equal(JSON.parse(readFileSync(state, 'utf8')).device_id, undefined, 'the old device is forgotten here');
+  r = await app(['enroll', 'sms', gw.code('+32470350001')]);
+  assert.equal(r.code, 0, r.stderr);
+  const page = await proofWithCard(r.json.proofing.find((c) => c.method === 'eid').url, card.args, { redeem: false });
+  assert.equal(page.status, 200);
+  r = await app(['enroll', 'proof', proofCodeOf(page.body)]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await app(['recover', 'finish', '--revoke', ''], '54321\n');
+  assert.equal(r.code, 2, 'an empty --revoke list is a usage error');
+  r = await app(['recover', 'finish'], '54321\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.json.revoked, [oldDevice]);
+  assert.equal(JSON.parse(readFileSync(state, 'utf8')).device_id, r.json.device_id);
+  assert.equal(sql(`SELECT status FROM devices WHERE id = '${oldDevice}'`), 'removed');
+  r = await app(['devices']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.json.devices.some((d) => d.this_device && d.status === 'active'));
 });
