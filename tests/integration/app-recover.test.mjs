@@ -14,10 +14,10 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
+import { startServer } from './lib/harness.mjs';
 import { sql as dbSql } from './lib/db.mjs';
-import { registerRp, authRequest } from './lib/flows.mjs';
-import { Phone, proofCodeOf, smsGateway, enrolPhone, seal } from './lib/phone.mjs';
+import { registerRp } from './lib/flows.mjs';
+import { Phone, proofCodeOf, smsGateway, enrolPhone, seal, startAppLogin } from './lib/phone.mjs';
 import { issueCard, proofWithCard, rrn, tmp } from './lib/eid.mjs';
 import { runApp } from './lib/app.mjs';
 
@@ -93,14 +93,7 @@ async function recover(phone, extra = {}) {
 
 // A portal login for `phone`'s number; the request as the phone gets it.
 async function loginRequest(phone) {
-  const agent = new Agent();
-  const { url } = await authRequest(rp.config);
-  let res = await agent.get(String(url));
-  const req = new URL(res.headers.get('location'), server.base).searchParams.get('req');
-  res = await agent.get(`${server.base}/key/app?req=${req}&lang=en`);
-  res = await agent.post(`${server.base}/key/app/login`, { ...hiddenInputs(await res.text()), phone: phone.number });
-  assert.equal(res.status, 303);
-  const aq = new URL(res.headers.get('location'), server.base).searchParams.get('aq');
+  const { aq } = await startAppLogin(server, rp, phone.number);
   const r = await phone.call('GET', '/requests');
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return { rq: r.body.requests.find((x) => x.id === aq), code: sql(`SELECT code FROM app_requests WHERE id='${aq}'`) };

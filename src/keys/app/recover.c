@@ -129,37 +129,49 @@ recover_done(struct server *srv, struct http_request *rq, const struct store_dev
 			acct->ac_phone, "revoked", revoked ? revoked : json_array()));
 }
 
-void
-app_enroll_recover(void *ctx, struct http_request *rq)
+/* What one recovery makes and reads, cleared together. */
+struct recovery {
+	struct store_person rv_person; /* the card's, from the enrolment */
+	struct store_device rv_dev; /* the new device */
+	struct store_account rv_acct; /* the number's account */
+	struct store_recovery rv_rec;
+	const char *rv_ids[STORE_RECOVER_MAX]; /* "revoke", borrowed from the body */
+};
+
+static void
+recovery_clear(struct recovery *rv)
 {
-	struct server *srv = ctx;
-	struct store_enrollment en;
-	struct store_person person = { 0 };
-	struct store_account acct = { 0 };
-	struct store_device dev = { 0 };
-	struct store_recovery rec = { 0 };
+	store_person_clear(&rv->rv_person);
+	store_device_clear(&rv->rv_dev);
+	store_account_clear(&rv->rv_acct);
+}
+
+/* A live, proofed enrolment of this request's key and its body: the rest. */
+static void
+recover_run(struct server *srv, struct http_request *rq, const struct store_enrollment *en, json_t *body)
+{
+	struct recovery rv = { 0 };
 	struct sl_err err = { 0 };
-	const char *ids[STORE_RECOVER_MAX];
 	char detail[160];
-	json_t *body;
 	int rc;
 
-	if (!app_enroll_step(srv, rq, &en, &body))
-		return;
-	if (strcmp(en.en_status, "proofed") == 0 && !proved_with_card(&en)) {
-		snprintf(detail, sizeof(detail), "enrolment %s proved by %.32s", en.en_id,
-			en.en_proof_method ? en.en_proof_method : "nothing");
+	if (strcmp(en->en_status, "proofed") == 0 && !proved_with_card(en)) {
+		snprintf(detail, sizeof(detail), "enrolment %s proved by %.32s", en->en_id,
+			en->en_proof_method ? en->en_proof_method : "nothing");
 		recover_audit(srv, rq, "eid_required", NULL, detail);
 		app_send_error(rq, 403, "eid_required",
 			"Only your eID card can recover your account; enrol with it again.", NULL);
-		goto out;
+		return;
 	}
-	if (!revoke_input(rq, body, ids, &rec.re_nrevoke) ||
-		app_enroll_new_device(srv, rq, &en, body, &person, &dev) != SL_OK)
-		goto out;
-	rec.re_revoke = json_object_get(body, "revoke") != NULL ? ids : NULL;
-	snprintf(detail, sizeof(detail), "recovery with the eID card: enrolment %s", en.en_id);
-	rc = store_enrollment_recover_audit(srv->sv_store, en.en_id, &person, &dev, &acct, &rec,
+	if (!revoke_input(rq, body, rv.rv_ids, &rv.rv_rec.re_nrevoke) ||
+		app_enroll_new_device(srv, rq, en, body, &rv.rv_person, &rv.rv_dev) != SL_OK) {
+		recovery_clear(&rv);
+		return;
+	}
+	rv.rv_rec.re_revoke = json_object_get(body, "revoke") != NULL ? rv.rv_ids : NULL;
+	snprintf(detail, sizeof(detail), "recovery with the eID card: enrolment %s", en->en_id);
+	rc = store_enrollment_recover_audit(srv->sv_store, en->en_id, &rv.rv_person, &rv.rv_dev, &rv.rv_acct,
+		&rv.rv_rec,
 		&(const struct store_audit){ .au_event = "app.recover",
 			.au_result = "ok",
 			.au_key = APP_KEY_NAME,
@@ -167,13 +179,22 @@ app_enroll_recover(void *ctx, struct http_request *rq)
 			.au_detail = detail },
 		&err);
 	if (rc == SL_OK)
-		recover_done(srv, rq, &dev, &acct, &rec);
+		recover_done(srv, rq, &rv.rv_dev, &rv.rv_acct, &rv.rv_rec);
 	else
-		recover_refused(srv, rq, rc, &en, &rec, &err);
-out:
+		recover_refused(srv, rq, rc, en, &rv.rv_rec, &err);
+	recovery_clear(&rv);
+}
+
+void
+app_enroll_recover(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct store_enrollment en;
+	json_t *body;
+
+	if (!app_enroll_step(srv, rq, &en, &body))
+		return;
+	recover_run(srv, rq, &en, body);
 	json_decref(body);
-	store_person_clear(&person);
-	store_account_clear(&acct);
-	store_device_clear(&dev);
 	store_enrollment_clear(&en);
 }
