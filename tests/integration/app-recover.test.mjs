@@ -185,7 +185,7 @@ test('a forgotten app code: the lock is cleared only by a recovery with the card
   for (let i = 0; i < 3; i++) locked = await phone.answer(rq, { code, key: wrong });
   assert.equal(locked.status, 403);
   assert.ok(locked.body.locked_until > Date.now() / 1000, JSON.stringify(locked.body));
-  const row = () => sql(`SELECT failures || '|' || (locked_until > 0) FROM accounts WHERE id = '${phone.accountId}'`);
+  const row = () => sql(`SELECT failures || '|' || CASE WHEN locked_until > 0 THEN 1 ELSE 0 END FROM accounts WHERE id = '${phone.accountId}'`);
   assert.equal(row(), '3|1');
 
   // Without the card: refused, still locked.
