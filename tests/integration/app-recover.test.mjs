@@ -20,6 +20,7 @@ import { registerRp } from './lib/flows.mjs';
 import { Phone, proofCodeOf, smsGateway, enrolPhone, seal, startAppLogin } from './lib/phone.mjs';
 import { issueCard, proofWithCard, rrn, tmp } from './lib/eid.mjs';
 import { runApp } from './lib/app.mjs';
+import { loginToAccount, accountPage } from './lib/account.mjs';
 
 const LOTTE = { rrn: '85073003328', given_name: 'Lotte', family_name: 'Janssens' };
 let server;
@@ -133,6 +134,10 @@ test('a lost phone: the new phone keeps the account, the old one is refused at o
   const own = await fresh.call('GET', '/notices');
   assert.ok(own.body.notices.some((n) => n.kind === 'device.revoked' && n.device_id === lost.deviceId));
   assert.ok(!own.body.notices.some((n) => n.device_id === fresh.deviceId), 'not told of itself');
+
+  // The account page says so too.
+  const html = await accountPage(server, await loginToAccount(server, LOTTE));
+  assert.match(html, /A device was revoked: Test phone/);
 
   // The new phone logs in.
   const { rq, code } = await loginRequest(fresh);
