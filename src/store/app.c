@@ -612,6 +612,9 @@ recover_take(struct store_recovery *rec, const struct store_device *d, struct sl
 {
 	if (strcmp(d->dv_status, "removed") == 0)
 		return SL_OK;
+	for (size_t i = 0; i < rec->re_nrevoked; i++) /* named twice: ended once */
+		if (strcmp(rec->re_revoked[i], d->dv_id) == 0)
+			return SL_OK;
 	if (rec->re_nrevoked >= STORE_RECOVER_MAX)
 		return sl_fail(err, SL_ETOOBIG, "more than %d devices to revoke", STORE_RECOVER_MAX);
 	sl_strlcpy(rec->re_revoked[rec->re_nrevoked], d->dv_id, sizeof(rec->re_revoked[0]));

@@ -616,7 +616,7 @@ test_enrollment_recover(void **state)
 	struct store_device d1, d2, dr;
 	struct store_recovery rec;
 	struct sl_err err = { 0 };
-	const char *nobody[] = { "no-such-device" }, *second[1];
+	const char *nobody[] = { "no-such-device" }, *second[2];
 	char st1[16];
 	int failures = 0;
 
@@ -661,9 +661,9 @@ test_enrollment_recover(void **state)
 	store_account_clear(&ar);
 
 	/* Devices picked: exactly those (another number's too), the rest kept. */
-	second[0] = d2.dv_id;
+	second[0] = second[1] = d2.dv_id; /* named twice: ended once */
 	store_device_clear(&d1);
-	assert_int_equal(recover(st, "en-7", "+32470000001", "jkt-7", "85073003328", second, 1, &rec, &ar, &d1), SL_OK);
+	assert_int_equal(recover(st, "en-7", "+32470000001", "jkt-7", "85073003328", second, 2, &rec, &ar, &d1), SL_OK);
 	assert_int_equal(rec.re_nrevoked, 1);
 	assert_string_equal(rec.re_revoked[0], d2.dv_id);
 	assert_string_equal(device_status(st, d2.dv_id, st1), "removed");
