@@ -293,8 +293,11 @@ finish_keep(struct sapp *app, json_t *ans, const uint8_t c[P256_SCALAR_LEN], con
 	return sapp_save(app, err);
 }
 
-int
-sapp_enroll_finish(struct sapp *app, const char *app_code, json_t **out, struct sl_err *err)
+/* The finish of an enrolment or a recovery: the app code makes the key,
+ * Q goes sealed to `path` with the members of `extra` (may be NULL). */
+static int
+finish_to(
+	struct sapp *app, const char *path, const char *app_code, const json_t *extra, json_t **out, struct sl_err *err)
 {
 	uint8_t c[P256_SCALAR_LEN], salt[CAMO_SALT_LEN], q[P256_PUB_LEN];
 	json_t *body = NULL, *ans = NULL;
@@ -312,7 +315,11 @@ sapp_enroll_finish(struct sapp *app, const char *app_code, json_t **out, struct 
 		rc = err ? err->code : SL_ERR;
 		goto out;
 	}
-	rc = sapp_call(app, "POST", "/enroll/finish", body, true, 0, &status, &ans, err);
+	if (extra != NULL && json_object_update(body, (json_t *)extra) != 0) {
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = sapp_call(app, "POST", path, body, true, 0, &status, &ans, err);
 	if (rc != SL_OK) {
 		forget_if_ended(app);
 		goto out;
@@ -327,5 +334,70 @@ out:
 	OPENSSL_cleanse(q, sizeof(q));
 	json_decref(body);
 	json_decref(ans);
+	return rc;
+}
+
+int
+sapp_enroll_finish(struct sapp *app, const char *app_code, json_t **out, struct sl_err *err)
+{
+	return finish_to(app, "/enroll/finish", app_code, NULL, out, err);
+}
+
+/* ---- recovery (docs/device-api.md "Recovery") ---- */
+
+/* Forget the enrolled device here (its code is forgotten, or this is a
+ * new phone's copy): the server ends it when the recovery finishes. */
+static void
+forget_device(struct sapp *app)
+{
+	struct sapp_state *st = &app->sa_st;
+
+	st->st_device_id[0] = st->st_account_id[0] = st->st_phone[0] = '\0';
+	OPENSSL_cleanse(st->st_c, sizeof(st->st_c));
+	OPENSSL_cleanse(st->st_salt, sizeof(st->st_salt));
+	st->st_has_confirm = false;
+}
+
+int
+sapp_recover_start(struct sapp *app, const struct sapp_enroll_spec *spec, json_t **out, struct sl_err *err)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = spec_check(spec, err)) != SL_OK)
+		return rc;
+	if (sapp_phase(app) == SAPP_ENROLLED) {
+		/* A new transport key: the old one is the device's, ended by the recovery. */
+		forget_device(app);
+		if ((rc = reset_enrollment(app, err)) != SL_OK)
+			return rc;
+	}
+	return sapp_enroll_start(app, spec, out, err);
+}
+
+int
+sapp_recover_finish(struct sapp *app, const char *app_code, const char *const *revoke, size_t nrevoke, json_t **out,
+	struct sl_err *err)
+{
+	json_t *extra = NULL, *list;
+	int rc;
+
+	*out = NULL;
+	if (nrevoke > SAPP_RECOVER_MAX)
+		return sl_fail(err, SL_EINVAL, "at most %d devices to revoke", SAPP_RECOVER_MAX);
+	if (nrevoke > 0) {
+		if ((extra = json_object()) == NULL || (list = json_array()) == NULL ||
+			json_object_set_new(extra, "revoke", list) != 0) {
+			json_decref(extra);
+			return sl_fail(err, SL_ENOMEM, "out of memory");
+		}
+		for (size_t i = 0; i < nrevoke; i++)
+			if (!sapp_id_ok(revoke[i]) || json_array_append_new(list, json_string(revoke[i])) != 0) {
+				json_decref(extra);
+				return sl_fail(err, SL_EINVAL, "not a device id: %.64s", revoke[i] ? revoke[i] : "");
+			}
+	}
+	rc = finish_to(app, "/enroll/recover", app_code, extra, out, err);
+	json_decref(extra);
 	return rc;
 }

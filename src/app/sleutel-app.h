@@ -127,6 +127,21 @@ int sapp_enroll_proof(struct sapp *app, const char *code, json_t **out, struct s
  * the enrollment id, POSTs /enroll/finish and saves the enrolled state. */
 int sapp_enroll_finish(struct sapp *app, const char *app_code, json_t **out, struct sl_err *err);
 
+/* ---- recovery: a lost phone, a forgotten app code (docs/app.md) ----
+ * The same steps as an enrolment, proved with the eID card (the server
+ * refuses any other proof): sapp_recover_start, then sapp_enroll_sms,
+ * _status, _proof as for an enrolment, then sapp_recover_finish.  On an
+ * enrolled state (a forgotten code) the device here is forgotten at the
+ * start and a new transport key made; the server ends the old device only
+ * when the recovery finishes. */
+#define SAPP_RECOVER_MAX 16 /* devices one recovery revokes at most */
+int sapp_recover_start(struct sapp *app, const struct sapp_enroll_spec *spec, json_t **out, struct sl_err *err);
+/* POST /enroll/recover: the new app code makes the key as at enrolment;
+ * `revoke` (NULL, 0: the devices of this number) names the devices to
+ * end.  Saves the enrolled state; the answer has "revoked". */
+int sapp_recover_finish(struct sapp *app, const char *app_code, const char *const *revoke, size_t nrevoke, json_t **out,
+	struct sl_err *err);
+
 /* ---- requests ---- */
 
 /* GET /requests: `*out` is the array of pending requests (maybe empty).

@@ -559,6 +559,7 @@ struct enrollment_finish {
 	struct store_device *ef_dev;
 	bool ef_dev_had_id, ef_dev_had_status; /* else made by the run */
 	struct store_account *ef_account;
+	struct store_recovery *ef_rec; /* NULL: an enrolment, not a recovery */
 	const struct store_audit *ef_audit; /* NULL: none */
 	struct store_enrollment ef_en;
 	struct sl_err ef_why; /* the first reason, reported after ROLLBACK */
@@ -577,7 +578,115 @@ enrollment_finish_reset(struct enrollment_finish *f)
 	memset(&f->ef_why, 0, sizeof(f->ef_why));
 	unfill(&dev->dv_id, f->ef_dev_had_id);
 	unfill(&dev->dv_status, f->ef_dev_had_status);
+	if (f->ef_rec != NULL) {
+		f->ef_rec->re_nrevoked = 0;
+		f->ef_rec->re_person_id[0] = '\0';
+	}
 	return person_work_reset(&f->ef_work, f->ef_person);
+}
+
+/* ---- recovery: the account must be there and the person's ---- */
+
+static int
+recover_account(struct conn *c, const char *phone, const char *person_id, struct store_account *account,
+	struct store_recovery *rec, struct sl_err *err)
+{
+	const struct bind by_phone[] = { BT(phone) };
+	int rc = conn_read_one(c, Q_ACC_BY_PHONE, by_phone, NBIND(by_phone), account_read, account);
+
+	if (rc == SL_ENOTFOUND)
+		return sl_fail(err, rc, "the number has no account to recover");
+	if (rc != SL_OK)
+		return sl_fail(err, rc, "cannot read the account");
+	if (account->ac_person_id == NULL || strcmp(account->ac_person_id, person_id) != 0) {
+		sl_strlcpy(rec->re_person_id, account->ac_person_id ? account->ac_person_id : "",
+			sizeof(rec->re_person_id));
+		return sl_fail(err, SL_EDENIED, "the card is not the account's person's");
+	}
+	return SL_OK;
+}
+
+/* Note device `d` as one to end (when it still runs). */
+static int
+recover_take(struct store_recovery *rec, const struct store_device *d, struct sl_err *err)
+{
+	if (strcmp(d->dv_status, "removed") == 0)
+		return SL_OK;
+	for (size_t i = 0; i < rec->re_nrevoked; i++) /* named twice: ended once */
+		if (strcmp(rec->re_revoked[i], d->dv_id) == 0)
+			return SL_OK;
+	if (rec->re_nrevoked >= STORE_RECOVER_MAX)
+		return sl_fail(err, SL_ETOOBIG, "more than %d devices to revoke", STORE_RECOVER_MAX);
+	sl_strlcpy(rec->re_revoked[rec->re_nrevoked], d->dv_id, sizeof(rec->re_revoked[0]));
+	sl_strlcpy(
+		rec->re_revoked_name[rec->re_nrevoked], d->dv_name ? d->dv_name : "", sizeof(rec->re_revoked_name[0]));
+	rec->re_nrevoked++;
+	return SL_OK;
+}
+
+/* The default: every device of the number's account that still runs. */
+static int
+recover_pick_account(struct conn *c, const char *account_id, struct store_recovery *rec, struct sl_err *err)
+{
+	const struct bind b[] = { BT(account_id) };
+	struct stmt *s = stmt_bound(c, Q_DEV_OF_ACCOUNT, b, NBIND(b));
+	int rc = SL_OK, r;
+
+	while (rc == SL_OK && (r = stmt_next(s)) == SL_OK) {
+		struct store_device d = { 0 };
+		device_read(s, &d);
+		rc = col_lost(s) ? SL_ENOMEM : recover_take(rec, &d, err);
+		store_device_clear(&d);
+	}
+	if (rc == SL_OK && r != SL_ENOTFOUND)
+		rc = SL_ESTORE;
+	stmt_reset(s);
+	return rc;
+}
+
+/* The devices the person picked: each an app device of one of their accounts. */
+static int
+recover_pick_listed(struct conn *c, const char *person_id, struct store_recovery *rec, struct sl_err *err)
+{
+	int rc = SL_OK;
+
+	for (size_t i = 0; rc == SL_OK && i < rec->re_nrevoke; i++) {
+		const struct bind dk[] = { BT(rec->re_revoke[i]) };
+		struct store_device d = { 0 };
+		struct store_account a = { 0 };
+
+		rc = conn_read_one(c, Q_DEV_GET, dk, NBIND(dk), device_read, &d);
+		if (rc == SL_OK) {
+			const struct bind ak[] = { BT(d.dv_account_id) };
+			rc = conn_read_one(c, Q_ACC_GET, ak, NBIND(ak), account_read, &a);
+		}
+		if (rc == SL_ENOTFOUND ||
+			(rc == SL_OK && (a.ac_person_id == NULL || strcmp(a.ac_person_id, person_id))))
+			rc = sl_fail(err, SL_ENOTFOUND, "device %.64s is not one of the person's", rec->re_revoke[i]);
+		if (rc == SL_OK)
+			rc = recover_take(rec, &d, err);
+		store_device_clear(&d);
+		store_account_clear(&a);
+	}
+	return rc;
+}
+
+/* End the picked devices and clear the account's wrong-code count and lock. */
+static int
+recover_revoke(struct conn *c, const struct store_account *account, const char *person_id, struct store_recovery *rec,
+	struct sl_err *err)
+{
+	const struct bind acc[] = { BT(account->ac_id) };
+	int rc = rec->re_revoke == NULL ? recover_pick_account(c, account->ac_id, rec, err)
+					: recover_pick_listed(c, person_id, rec, err);
+
+	for (size_t i = 0; rc == SL_OK && i < rec->re_nrevoked; i++) {
+		const struct bind b[] = { BT(rec->re_revoked[i]), BT("removed") };
+		rc = exec_bound(c, Q_DEV_STATUS, b, NBIND(b), NULL);
+	}
+	if (rc == SL_OK)
+		rc = exec_bound(c, Q_ACC_RESET, acc, NBIND(acc), NULL);
+	return rc;
 }
 
 static int
@@ -600,8 +709,11 @@ enrollment_finish_tx(struct conn *c, void *arg)
 		rc = sl_fail(why, SL_ECONFLICT, "the enrolment is not proofed");
 	if (rc == SL_OK && (rc = person_upsert_tx(c, &f->ef_work, f->ef_now)) != SL_OK)
 		sl_fail(why, rc, "cannot save the person record");
-	if (rc == SL_OK)
+	if (rc == SL_OK && f->ef_rec == NULL)
 		rc = finish_account(c, en->en_phone, f->ef_work.p_id, f->ef_now, f->ef_account, why);
+	if (rc == SL_OK && f->ef_rec != NULL &&
+		(rc = recover_account(c, en->en_phone, f->ef_work.p_id, f->ef_account, f->ef_rec, why)) == SL_OK)
+		rc = recover_revoke(c, f->ef_account, f->ef_work.p_id, f->ef_rec, why);
 	if (rc == SL_OK)
 		rc = finish_device(c, f->ef_dev, f->ef_account->ac_id, f->ef_now, why);
 	/* The status was read in this transaction (BEGIN IMMEDIATE holds the
@@ -630,12 +742,21 @@ int
 store_enrollment_finish_audit(struct store *st, const char *enrollment_id, struct store_person *person,
 	struct store_device *dev, struct store_account *account, const struct store_audit *au, struct sl_err *err)
 {
+	return store_enrollment_recover_audit(st, enrollment_id, person, dev, account, NULL, au, err);
+}
+
+int
+store_enrollment_recover_audit(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, struct store_recovery *rec,
+	const struct store_audit *au, struct sl_err *err)
+{
 	struct enrollment_finish f = { .ef_id = enrollment_id,
 		.ef_person = person,
 		.ef_dev = dev,
 		.ef_dev_had_id = dev->dv_id != NULL,
 		.ef_dev_had_status = dev->dv_status != NULL,
 		.ef_account = account,
+		.ef_rec = rec,
 		.ef_audit = au,
 		.ef_now = sl_now() };
 	int rc;
@@ -644,6 +765,8 @@ store_enrollment_finish_audit(struct store *st, const char *enrollment_id, struc
 	if (enrollment_id == NULL || dev->dv_jkt == NULL || dev->dv_transport_jwk == NULL ||
 		dev->dv_confirm_key == NULL)
 		return sl_fail(err, SL_EINVAL, "the device lacks a key");
+	if (rec != NULL && rec->re_nrevoke > STORE_RECOVER_MAX)
+		return sl_fail(err, SL_ETOOBIG, "more than %d devices to revoke", STORE_RECOVER_MAX);
 	rc = tx_run(st, DUR_FULL, enrollment_finish_tx, &f);
 	person_work_end(person, &f.ef_work, rc);
 	store_enrollment_clear(&f.ef_en);

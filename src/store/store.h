@@ -623,6 +623,28 @@ int store_enrollment_finish(struct store *st, const char *enrollment_id, struct 
  * or neither. */
 int store_enrollment_finish_audit(struct store *st, const char *enrollment_id, struct store_person *person,
 	struct store_device *dev, struct store_account *account, const struct store_audit *au, struct sl_err *err);
+/* Recovery of an account with a new phone (lost phone, forgotten app
+ * code; docs/device-api.md "recover"): the proofed person must be the
+ * person of en_phone's existing account.  In one transaction with the
+ * enrolment's finish: the devices to revoke end ("removed"), the account's
+ * wrong-code count and lock are cleared, the new device is added, and the
+ * audit row is written.  SL_ENOTFOUND when the number has no account (or
+ * a device to revoke is not the person's), SL_EDENIED when the account is
+ * another person's (re_person_id then names the account's person): nothing
+ * is changed either way. */
+#define STORE_RECOVER_MAX 16 /* devices one recovery revokes at most */
+struct store_recovery {
+	const char *const *re_revoke; /* ids of app devices of the person; NULL: every active device of the account */
+	size_t re_nrevoke;
+	/* out */
+	char re_revoked[STORE_RECOVER_MAX][65]; /* the ids it ended */
+	char re_revoked_name[STORE_RECOVER_MAX][65];
+	size_t re_nrevoked;
+	char re_person_id[65];
+};
+int store_enrollment_recover_audit(struct store *st, const char *enrollment_id, struct store_person *person,
+	struct store_device *dev, struct store_account *account, struct store_recovery *rec,
+	const struct store_audit *au, struct sl_err *err);
 void store_enrollment_clear(struct store_enrollment *e);
 
 /* app requests */

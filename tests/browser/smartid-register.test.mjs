@@ -169,6 +169,10 @@ test('the confirmation while the server is busy making keys: 503, the same form,
   await page.fill('#code', phone.code);
   await page.click('button[type="submit"]');
   await page.waitForURL(at(server.base, `${PORTAL}/confirm`));
+  // Jan has the device of the first test: the page offers to revoke it
+  // (a replacement, reg_replace.c), translated and accessible.
+  assert.equal(await page.locator('#sid-replace input[type="checkbox"]').count(), 1);
+  await checkPage(page, 'nl', 'Confirm your Smart-ID account', 'confirm, a device to replace');
   // The same browser state in a context with no connection yet: the key
   // generation runs on the HTTP thread of its connection, so this one must
   // connect while the other is in its keygen (only an idle thread accepts).

@@ -573,6 +573,110 @@ test_enrollment_finish_same_and_other_person(void **state)
 	store_device_clear(&d3);
 }
 
+/* A recovery of `phone` by national number `rrn` with key `jkt` (a new
+ * enrolment, proofed), ending `revoke` (NULL: the number's devices). */
+static int
+recover(struct store *st, const char *en_id, const char *phone, const char *jkt, const char *rrn,
+	const char *const *revoke, size_t n, struct store_recovery *rec, struct store_account *acc,
+	struct store_device *dev)
+{
+	struct store_person p;
+	struct sl_err err = { 0 };
+	int rc;
+
+	put_proofed(st, en_id, phone, jkt);
+	person_in(&p, rrn, "An");
+	device_in(dev, jkt);
+	memset(rec, 0, sizeof(*rec));
+	rec->re_revoke = revoke;
+	rec->re_nrevoke = n;
+	rc = store_enrollment_recover_audit(st, en_id, &p, dev, acc, rec, NULL, &err);
+	store_person_clear(&p);
+	return rc;
+}
+
+static const char *
+device_status(struct store *st, const char *id, char out[16])
+{
+	struct store_device d;
+
+	out[0] = '\0';
+	if (store_device_get(st, id, &d) == SL_OK)
+		snprintf(out, 16, "%s", d.dv_status);
+	store_device_clear(&d);
+	return out;
+}
+
+static void
+test_enrollment_recover(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = fx->fx_store;
+	struct store_account a1 = { 0 }, a2 = { 0 }, ar = { 0 }, got = { 0 };
+	struct store_device d1, d2, dr;
+	struct store_recovery rec;
+	struct sl_err err = { 0 };
+	const char *nobody[] = { "no-such-device" }, *second[2];
+	char st1[16];
+	int failures = 0;
+
+	assert_int_equal(enrol(st, "en-1", "+32470000001", "jkt-1", "85073003328", &a1, &d1, &err), SL_OK);
+	assert_int_equal(enrol(st, "en-2", "+32470000002", "jkt-2", "85073003328", &a2, &d2, &err), SL_OK);
+	assert_int_equal(store_account_failure(st, a1.ac_id, &failures), SL_OK);
+	assert_int_equal(store_account_lock(st, a1.ac_id, STORE_LOCKED_FOREVER), SL_OK);
+
+	/* Another person's card: refused, the account's person named, nothing kept. */
+	assert_int_equal(
+		recover(st, "en-3", "+32470000001", "jkt-3", "90010112345", NULL, 0, &rec, &ar, &dr), SL_EDENIED);
+	assert_string_equal(rec.re_person_id, a1.ac_person_id);
+	assert_int_equal(rec.re_nrevoked, 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM devices"), 2);
+	assert_string_equal(device_status(st, d1.dv_id, st1), "active");
+	store_device_clear(&dr);
+	/* A number without an account; a device that is nobody's: refused. */
+	assert_int_equal(
+		recover(st, "en-4", "+32470000009", "jkt-4", "85073003328", NULL, 0, &rec, &ar, &dr), SL_ENOTFOUND);
+	store_device_clear(&dr);
+	assert_int_equal(
+		recover(st, "en-5", "+32470000001", "jkt-5", "85073003328", nobody, 1, &rec, &ar, &dr), SL_ENOTFOUND);
+	store_device_clear(&dr);
+	assert_string_equal(device_status(st, d1.dv_id, st1), "active");
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM devices"), 2);
+
+	/* The person's card: the same account, the number's device ended, the lock cleared. */
+	assert_int_equal(recover(st, "en-6", "+32470000001", "jkt-6", "85073003328", NULL, 0, &rec, &ar, &dr), SL_OK);
+	assert_string_equal(ar.ac_id, a1.ac_id);
+	assert_string_equal(dr.dv_account_id, a1.ac_id);
+	assert_int_equal(rec.re_nrevoked, 1);
+	assert_string_equal(rec.re_revoked[0], d1.dv_id);
+	assert_string_equal(rec.re_revoked_name[0], "Pixel 8");
+	assert_string_equal(device_status(st, d1.dv_id, st1), "removed");
+	assert_string_equal(device_status(st, d2.dv_id, st1), "active");
+	assert_string_equal(device_status(st, dr.dv_id, st1), "active");
+	assert_int_equal(store_account_get(st, a1.ac_id, &got), SL_OK);
+	assert_int_equal(got.ac_failures, 0);
+	assert_int_equal(got.ac_locked_until, 0);
+	store_account_clear(&got);
+	store_account_clear(&ar);
+
+	/* Devices picked: exactly those (another number's too), the rest kept. */
+	second[0] = second[1] = d2.dv_id; /* named twice: ended once */
+	store_device_clear(&d1);
+	assert_int_equal(recover(st, "en-7", "+32470000001", "jkt-7", "85073003328", second, 2, &rec, &ar, &d1), SL_OK);
+	assert_int_equal(rec.re_nrevoked, 1);
+	assert_string_equal(rec.re_revoked[0], d2.dv_id);
+	assert_string_equal(device_status(st, d2.dv_id, st1), "removed");
+	assert_string_equal(device_status(st, dr.dv_id, st1), "active");
+
+	store_account_clear(&a1);
+	store_account_clear(&a2);
+	store_account_clear(&ar);
+	store_device_clear(&d1);
+	store_device_clear(&d2);
+	store_device_clear(&dr);
+}
+
 static void
 test_enrollment_finish_expired_missing_key_in_use(void **state)
 {
@@ -1540,6 +1644,7 @@ main(void)
 		T(test_enrollment_finish_retried),
 		T(test_enrollment_finish_same_and_other_person),
 		T(test_enrollment_finish_expired_missing_key_in_use),
+		T(test_enrollment_recover),
 		T(test_account_status_failures_lock),
 		T(test_account_attempt_schedule),
 		T(test_account_failures_atomic),

@@ -103,6 +103,8 @@ enum txt {
 	T_NOTICE_BLOCKED,
 	T_NOTICE_REVOKED,
 	T_NOTICE_ACT,
+	T_RECOVER_EID,
+	T_RECOVERED,
 	T_COUNT
 };
 
@@ -203,6 +205,15 @@ int rp_answer(struct cli *c, const json_t *r, bool confirm);
 const char *cli_opt(const struct cli *c, const char *name, bool *present);
 int cli_fail(struct cli *c, int rc, const struct sl_err *err);
 int cmd_enroll(struct cli *c);
+/* "enroll start" and "recover start": --phone, --name, --terms (asked on
+ * a terminal when absent), then `start` (sapp_enroll_start or
+ * sapp_recover_start); an exit code. */
+typedef int (*cli_start_fn)(struct sapp *, const struct sapp_enroll_spec *, json_t **, struct sl_err *);
+int cli_enroll_start(struct cli *c, cli_start_fn start);
+/* The 5-digit app code: chosen twice on a terminal, else one line. */
+int get_app_code(struct cli *c, bool twice, char code[CLI_LINE_MAX]);
+/* recover.c: "recover start", "recover finish [--revoke ID,...]". */
+int cmd_recover(struct cli *c);
 int cmd_pending(struct cli *c);
 int cmd_approve(struct cli *c);
 int cmd_refuse(struct cli *c);

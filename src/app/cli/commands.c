@@ -200,7 +200,7 @@ app_code_ok(const char *code, const void *arg)
 
 /* The 5-digit app code: masked on a terminal (twice when `twice`),
  * otherwise the first line of --code-fd or stdin. */
-static int
+int
 get_app_code(struct cli *c, bool twice, char code[CLI_LINE_MAX])
 {
 	static const struct secret_ask ask = { T_CODE_NEW, T_CODE_ENTER, T_CODE_AGAIN, T_CODE_MISMATCH, T_CODE_FIVE,
@@ -301,8 +301,8 @@ prompt_yes_terms(const struct cli *c, const char *version)
 	return prompt_yes(q, txt(c, T_YES_CHARS));
 }
 
-static int
-enroll_start(struct cli *c)
+int
+cli_enroll_start(struct cli *c, cli_start_fn start)
 {
 	static const char *const allowed[] = { "phone", "name", "terms", NULL };
 	struct sapp_enroll_spec spec = { 0 };
@@ -339,7 +339,7 @@ enroll_start(struct cli *c)
 		}
 		spec.es_phone = phone;
 	}
-	rc = sapp_enroll_start(c->c_app, &spec, &ans, &err);
+	rc = start(c->c_app, &spec, &ans, &err);
 	json_decref(cfg);
 	if (rc != SL_OK)
 		return cli_fail(c, rc, &err);
@@ -588,7 +588,7 @@ enroll_interactive(struct cli *c)
 		sapp_phase(c->c_app) == SAPP_ENROLLING)
 		return cli_fail(c, err.code, &err);
 	c->c_npos = 2; /* as "enroll start" */
-	if (sapp_phase(c->c_app) == SAPP_NEW && (rc = enroll_start(c)) != CLI_OK)
+	if (sapp_phase(c->c_app) == SAPP_NEW && (rc = cli_enroll_start(c, sapp_enroll_start)) != CLI_OK)
 		return rc;
 	if (strcmp(sapp_enrollment_status(c->c_app), "sms") == 0) {
 		json_decref(ans);
@@ -613,7 +613,7 @@ cmd_enroll(struct cli *c)
 	if (sub == NULL)
 		return enroll_interactive(c);
 	if (strcmp(sub, "start") == 0)
-		return enroll_start(c);
+		return cli_enroll_start(c, sapp_enroll_start);
 	if (strcmp(sub, "sms") == 0)
 		return enroll_sms(c);
 	if (strcmp(sub, "resend") == 0)

@@ -26,6 +26,12 @@ usage(FILE *f)
 		   "  enroll status [--wait [S]]     the enrolment's state (wait while proofing)\n"
 		   "  enroll proof CODE              the code the proofing page shows (XXXX-XXXX)\n"
 		   "  enroll finish                  choose the 5-digit app code (stdin or --code-fd)\n"
+		   "  recover start --phone N [--name NAME]\n"
+		   "                                 a lost phone or a forgotten app code: an enrolment\n"
+		   "                                 proved with the eID card (then enroll sms, status, proof)\n"
+		   "  recover finish [--revoke ID,...]\n"
+		   "                                 choose a new app code; the number's old devices (or\n"
+		   "                                 the ones named) are revoked\n"
 		   "  pending [--wait S]             requests waiting for this phone\n"
 		   "  approve ID [--pick CODE]       confirm a request (app code from stdin or --code-fd)\n"
 		   "  refuse ID                      refuse a request\n"
@@ -151,6 +157,8 @@ dispatch(struct cli *c)
 		return cmd_interactive(c);
 	if (strcmp(cmd, "enroll") == 0)
 		return cmd_enroll(c);
+	if (strcmp(cmd, "recover") == 0)
+		return cmd_recover(c);
 	if (strcmp(cmd, "pending") == 0)
 		return cmd_pending(c);
 	if (strcmp(cmd, "approve") == 0)

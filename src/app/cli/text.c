@@ -58,6 +58,16 @@ static const char *const texts[T_COUNT][4] = {
 		"The codes differ. Try again." },
 	[T_CODE_FIVE] = { "De code heeft 5 cijfers.", "Le code a 5 chiffres.", "Der Code hat 5 Ziffern.",
 		"The code has 5 digits." },
+	[T_RECOVER_EID] = { "Herstel kan alleen met je eID-kaart: kies de eID-link bij het koppelen van je identiteit.",
+		"La récupération se fait uniquement avec votre carte eID : choisissez le lien eID pour lier votre "
+		"identité.",
+		"Die Wiederherstellung geht nur mit Ihrer eID-Karte: Wählen Sie beim Verknüpfen Ihrer Identität den "
+		"eID-Link.",
+		"Recovery works only with your eID card: choose the eID link to link your identity." },
+	[T_RECOVERED] = { "Je account is hersteld op dit toestel. Ingetrokken toestellen: %1.",
+		"Votre compte est récupéré sur cet appareil. Appareils révoqués : %1.",
+		"Ihr Konto ist auf diesem Gerät wiederhergestellt. Widerrufene Geräte: %1.",
+		"Your account is recovered on this device. Devices revoked: %1." },
 	[T_READY] = { "Je bent nu klaar om de app te gebruiken.", "Vous pouvez maintenant utiliser l'app.",
 		"Sie können die App jetzt benutzen.", "You are ready to use the app." },
 	[T_WAITING] = { "Wachten op een verzoek... (Ctrl-C om te stoppen)",

@@ -197,6 +197,12 @@ void app_send_error(struct http_request *rq, int status, const char *error, cons
  * device API (notices.c; the app's and Smart-ID's); NULL when the store
  * fails. */
 json_t *app_notices_for_device(struct server *srv, const char *person_id, const char *device_id, int64_t since);
+/* Record a notice (store_notice_add) for the person's devices and account
+ * page: `kind` "device.added", "device.blocked" or "device.revoked" about
+ * device `device_id` of `device_kind` ("app" or "smartid"); logged, not
+ * returned, when it cannot be written (what it tells of stands). */
+void app_notice_device(struct server *srv, const char *person_id, const char *kind, const char *device_kind,
+	const char *device_id, const char *device_name);
 /* A string member of at most `max` bytes without NUL; NULL otherwise. */
 const char *app_json_str(json_t *o, const char *name, size_t max);
 /* RFC 7638 thumbprint of a P-256 public JWK (b64url, 43 chars); also

@@ -24,6 +24,7 @@ const struct http_route app_device_routes[] = {
 	{ APP_DEVICE_BASE "/enroll/sms", POST, P, false, API, app_enroll_sms },
 	{ APP_DEVICE_BASE "/enroll/proof", POST, P, false, API, app_enroll_proof },
 	{ APP_DEVICE_BASE "/enroll/finish", POST, P, false, API, app_enroll_finish },
+	{ APP_DEVICE_BASE "/enroll/recover", POST, P, false, API, app_enroll_recover },
 	{ APP_DEVICE_BASE "/enroll", GET, P, false, API, app_enroll_get },
 	{ APP_DEVICE_BASE "/requests", GET, P, false, API, app_channel_get },
 	{ APP_DEVICE_BASE "/requests/", POST, P, true, API, app_confirm_post },

@@ -10,6 +10,8 @@
  *   phone.c     app_phone_normalize()
  *   enroll.c    POST /enroll/start, /enroll/sms/resend, /enroll/sms,
  *               GET /enroll, POST /enroll/finish (+ the test-only route)
+ *   recover.c   POST /enroll/recover: a lost phone or a forgotten app
+ *               code, proved with the eID card
  *   channel.c   GET /requests: the request channel (long-poll)
  *   confirm.c   POST /requests/{id}: approve or refuse, the lockout schedule
  *   devices.c   GET /devices, POST /devices/{id}/remove
@@ -105,6 +107,17 @@ void app_enroll_sms(void *ctx, struct http_request *rq);
 void app_enroll_get(void *ctx, struct http_request *rq);
 void app_enroll_proof(void *ctx, struct http_request *rq);
 void app_enroll_finish(void *ctx, struct http_request *rq);
+/* The start of an enrolment step with a body (enroll.c): the enrolment
+ * whose key made the proof, still live, and the body.  False when the
+ * answer is sent (nothing is left to free). */
+bool app_enroll_step(struct server *srv, struct http_request *rq, struct store_enrollment *en, json_t **body);
+/* The finish's common part: the enrolment is proofed (its person to
+ * `person`) and the body brings Q (sealed, checked): `dev` is the new
+ * device, Q sealed at rest.  SL_OK, or the answer is sent. */
+int app_enroll_new_device(struct server *srv, struct http_request *rq, const struct store_enrollment *en, json_t *body,
+	struct store_person *person, struct store_device *dev);
+/* recover.c: POST /enroll/recover, the finish of a recovery. */
+void app_enroll_recover(void *ctx, struct http_request *rq);
 #ifdef SL_TEST_KEY
 void app_enroll_test_proofed(void *ctx, struct http_request *rq);
 #endif

@@ -242,8 +242,8 @@ enroll_auth(struct server *srv, struct http_request *rq, struct store_enrollment
 /* The start of a step with a body: the enrolment whose key made the proof,
  * still live, and the body.  False when the answer is sent (nothing is
  * left to free). */
-static bool
-enroll_step(struct server *srv, struct http_request *rq, struct store_enrollment *en, json_t **body)
+bool
+app_enroll_step(struct server *srv, struct http_request *rq, struct store_enrollment *en, json_t **body)
 {
 	*body = NULL;
 	if (enroll_auth(srv, rq, en) != SL_OK)
@@ -446,7 +446,7 @@ app_enroll_sms(void *ctx, struct http_request *rq)
 	const char *code;
 	json_t *body;
 
-	if (!enroll_step(srv, rq, &en, &body))
+	if (!app_enroll_step(srv, rq, &en, &body))
 		return;
 	if (strcmp(en.en_status, "sms") != 0) {
 		app_send_error(rq, 409, "invalid_state", "The activation code was already entered.", NULL);
@@ -622,7 +622,7 @@ app_enroll_proof(void *ctx, struct http_request *rq)
 	int rc, tries_left = 0;
 	json_t *body;
 
-	if (!enroll_step(srv, rq, &en, &body))
+	if (!app_enroll_step(srv, rq, &en, &body))
 		return;
 	/* Bound to this request's enrolment: the one whose key signed it. */
 	rc = proofing_redeem(srv, en.en_id, app_json_str(body, "code", 64), &tries_left);
@@ -710,6 +710,36 @@ finish_answer(struct server *srv, struct http_request *rq, int rc, const struct 
 	}
 }
 
+int
+app_enroll_new_device(struct server *srv, struct http_request *rq, const struct store_enrollment *en, json_t *body,
+	struct store_person *person, struct store_device *dev)
+{
+	struct sl_err err = { 0 };
+	uint8_t q[P256_PUB_LEN];
+
+	if (strcmp(en->en_status, "proofed") != 0 || person_from_json(en->en_person, person) != SL_OK) {
+		app_send_error(rq, 409, "not_proofed", "Link your identity first.", NULL);
+		return SL_ECONFLICT;
+	}
+	if (finish_q(srv, body, en->en_id, q, &err) != SL_OK) {
+		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
+		return SL_EINVAL;
+	}
+	dev->dv_id = sl_random_name(16);
+	dev->dv_name = sl_strdup(en->en_device_name);
+	dev->dv_jkt = sl_strdup(en->en_jkt);
+	dev->dv_transport_jwk = sl_strdup(en->en_transport_jwk);
+	dev->dv_status = strdup("active");
+	dev->dv_created = sl_now();
+	dev->dv_confirm_key = dev->dv_id ? app_rest_seal(srv, dev->dv_id, q, &err) : NULL;
+	if (dev->dv_confirm_key == NULL || dev->dv_name == NULL || dev->dv_status == NULL || dev->dv_jkt == NULL ||
+		dev->dv_transport_jwk == NULL) {
+		app_send_error(rq, 500, "server_error", "The enrolment could not be finished.", NULL);
+		return SL_ENOMEM;
+	}
+	return SL_OK;
+}
+
 void
 app_enroll_finish(void *ctx, struct http_request *rq)
 {
@@ -719,38 +749,21 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 	struct store_account acct = { 0 };
 	struct store_device dev = { 0 };
 	struct sl_err err = { 0 };
-	uint8_t q[P256_PUB_LEN];
 	json_t *body;
 	int rc;
 
-	if (!enroll_step(srv, rq, &en, &body))
+	if (!app_enroll_step(srv, rq, &en, &body))
 		return;
-	if (strcmp(en.en_status, "proofed") != 0 || person_from_json(en.en_person, &person) != SL_OK) {
-		app_send_error(rq, 409, "not_proofed", "Link your identity first.", NULL);
+	if (app_enroll_new_device(srv, rq, &en, body, &person, &dev) != SL_OK)
 		goto out;
-	}
-	if (finish_q(srv, body, en.en_id, q, &err) != SL_OK) {
-		app_send_error(rq, 400, "invalid_key", err.msg, NULL);
-		goto out;
-	}
-	dev.dv_id = sl_random_name(16);
-	dev.dv_name = sl_strdup(en.en_device_name);
-	dev.dv_jkt = sl_strdup(en.en_jkt);
-	dev.dv_transport_jwk = sl_strdup(en.en_transport_jwk);
-	dev.dv_status = strdup("active");
-	dev.dv_created = sl_now();
-	dev.dv_confirm_key = dev.dv_id ? app_rest_seal(srv, dev.dv_id, q, &err) : NULL;
-	if (dev.dv_confirm_key == NULL || dev.dv_name == NULL || dev.dv_status == NULL)
-		rc = sl_fail(&err, SL_ENOMEM, "out of memory");
-	else
-		/* The audit row commits with the enrolment: a crash between
-		 * two would leave a device the audit trail never saw. */
-		rc = store_enrollment_finish_audit(srv->sv_store, en.en_id, &person, &dev, &acct,
-			&(const struct store_audit){ .au_event = "app.enroll",
-				.au_result = "ok",
-				.au_key = APP_KEY_NAME,
-				.au_ip = http_client_ip(rq) },
-			&err);
+	/* The audit row commits with the enrolment: a crash between two
+	 * would leave a device the audit trail never saw. */
+	rc = store_enrollment_finish_audit(srv->sv_store, en.en_id, &person, &dev, &acct,
+		&(const struct store_audit){ .au_event = "app.enroll",
+			.au_result = "ok",
+			.au_key = APP_KEY_NAME,
+			.au_ip = http_client_ip(rq) },
+		&err);
 	if (rc == SL_OK) /* the person's other devices and account page are told */
 		app_notice_device_added(srv, acct.ac_person_id ? acct.ac_person_id : person.p_id, &dev);
 	finish_answer(srv, rq, rc, &dev, &acct, &err);

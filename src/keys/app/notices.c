@@ -65,15 +65,22 @@ app_notices_get(void *ctx, struct http_request *rq)
 }
 
 void
-app_notice_device_added(struct server *srv, const char *person_id, const struct store_device *dev)
+app_notice_device(struct server *srv, const char *person_id, const char *kind, const char *device_kind,
+	const char *device_id, const char *device_name)
 {
 	struct store_notice n = { .nt_person_id = (char *)person_id,
-		.nt_kind = (char *)"device.added",
-		.nt_device_kind = (char *)APP_KEY_NAME,
-		.nt_device_id = dev->dv_id,
-		.nt_device_name = dev->dv_name };
+		.nt_kind = (char *)kind,
+		.nt_device_kind = (char *)device_kind,
+		.nt_device_id = (char *)device_id,
+		.nt_device_name = (char *)device_name };
 
 	if (person_id == NULL || store_notice_add(srv->sv_store, &n) != SL_OK)
-		log_warn("enrolment: the notice of device %s was not recorded", dev->dv_id);
+		log_warn("%s: the notice of device %s was not recorded", kind, device_id);
 	free(n.nt_id);
+}
+
+void
+app_notice_device_added(struct server *srv, const char *person_id, const struct store_device *dev)
+{
+	app_notice_device(srv, person_id, "device.added", APP_KEY_NAME, dev->dv_id, dev->dv_name);
 }

@@ -239,11 +239,18 @@ confirm_page(struct server *srv, struct http_request *rq, int status, int lang, 
 	const struct store_sid_registration *r, const char *error)
 {
 	char name[2 * NAMES_MAX];
-	struct tmpl_var vars[3] = { { "name", name }, { "device", r->sr_device_name },
-		{ "error", error ? i18n_gettext(srv->sv_catalogs[lang], error) : "" } };
+	struct sl_buf rows;
+	struct tmpl_var vars[4] = { { "name", name }, { "device", r->sr_device_name },
+		{ "error", error ? i18n_gettext(srv->sv_catalogs[lang], error) : "" }, { "replace", "" } };
 
+	sl_buf_init(&rows, SID_REPLACE_HTML_MAX);
+	/* The person's devices, to revoke a lost one (reg_replace.c); the
+	 * page without them when they cannot be read. */
+	if (sid_replace_rows(srv, v, lang, &rows) == SL_OK && sl_buf_str(&rows) != NULL)
+		vars[3].tv_value = sl_buf_str(&rows);
 	visit_name(v, name, sizeof(name));
-	form_page(srv, rq, status, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 3);
+	form_page(srv, rq, status, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 4);
+	sl_buf_reset(&rows);
 }
 
 /* The server keys made and "code" -> "confirmed" with them, the person
@@ -323,6 +330,7 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 	} else {
 		sid_registration_wait_key(r->sr_id, key, sizeof(key));
 		server_wake(srv, key);
+		sid_replace_revoke(srv, rq, v, r->sr_id); /* the lost devices the person ticked */
 		store_sid_visit_delete(srv->sv_store, v->sv_id);
 		sid_visit_audit(srv, rq, v, "confirmed", r->sr_id, r->sr_device_name);
 		done_page(srv, rq, lang);

@@ -142,4 +142,14 @@ void sid_reg_audit(struct server *srv, struct http_request *rq, const char *even
 void sid_visit_audit(struct server *srv, struct http_request *rq, const struct store_sid_visit *v, const char *result,
 	const char *registration_id, const char *note);
 
+/* reg_replace.c: a replacement device.  The confirmation page's rows of
+ * the visit person's active Smart-ID devices, each with its "revoke it"
+ * box (nothing without an account); and, after a confirmation stored, the
+ * ticked devices ended for good (certificates revoked, audit
+ * "smartid.revoke", notice "device.revoked"): how many. */
+#define SID_REPLACE_HTML_MAX 16384 /* bytes of the rows */
+int sid_replace_rows(struct server *srv, const struct store_sid_visit *v, int lang, struct sl_buf *out);
+size_t sid_replace_revoke(
+	struct server *srv, struct http_request *rq, const struct store_sid_visit *v, const char *registration_id);
+
 #endif

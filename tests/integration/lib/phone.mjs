@@ -10,8 +10,8 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import * as jose from 'jose';
-import { startServer } from './harness.mjs';
-import { registerRp } from './flows.mjs';
+import { startServer, Agent, hiddenInputs } from './harness.mjs';
+import { registerRp, authRequest } from './flows.mjs';
 
 export const b64u = (buf) => Buffer.from(buf).toString('base64url');
 
@@ -258,4 +258,18 @@ export async function startAppWorld(person, { number = '0470 12 34 56', app = {}
       await gw.close();
     },
   };
+}
+
+// A browser starts a portal login with the app for `number` at RP `rp`
+// (its authorization request, the app key's page, the number typed).
+// Returns { agent, req, aq }: the OIDC request and the app request ids.
+export async function startAppLogin(server, rp, number) {
+  const agent = new Agent();
+  const { url } = await authRequest(rp.config);
+  const first = await agent.get(String(url));
+  const req = new URL(first.headers.get('location'), server.base).searchParams.get('req');
+  const form = await agent.get(`${server.base}/key/app?req=${req}&lang=en`);
+  const res = await agent.post(`${server.base}/key/app/login`, { ...hiddenInputs(await form.text()), phone: number });
+  if (res.status !== 303) throw new Error(`the phone form answered ${res.status}`);
+  return { agent, req, aq: new URL(res.headers.get('location'), server.base).searchParams.get('aq') };
 }
