@@ -85,4 +85,22 @@ void portal_error(
 void portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name, const char *client_id);
 void portal_logged_out(struct server *srv, struct http_request *rq);
 
+/* More time on a wait page (timer.c, WCAG 2.2.1): a waiting request made
+ * at pt_created, expiring at pt_expires, extended pt_extended times so
+ * far; each extension adds pt_step seconds, never past pt_cap (the
+ * authorization request's expiry). */
+#define PORTAL_TIMER_EXTENSIONS_MAX 3 /* extensions of one request */
+#define PORTAL_TIMER_TOTAL_MAX 1200 /* seconds from its creation, extensions included */
+struct portal_timer {
+	int64_t pt_created;
+	int64_t pt_expires;
+	int64_t pt_cap;
+	int pt_step;
+	int pt_extended;
+};
+/* The new expiry in *until: SL_OK; SL_EEXPIRED when already over,
+ * SL_ETOOBIG when no more time may be added (*until: pt_expires). */
+int portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until);
+bool portal_timer_extendable(const struct portal_timer *t, int64_t now);
+
 #endif

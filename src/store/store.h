@@ -497,7 +497,7 @@ struct store_apprq {
 	char *aq_status; /* "pending", "approved", "refused", "denied" (wrong verification code), "expired" */
 	char *aq_device_id; /* the device that answered */
 	char *aq_context; /* JSON {"browser","os","network"} of the browser that started it, or NULL */
-	bool aq_extended; /* the browser extended it once */
+	int aq_extended; /* times the browser asked for more time */
 	int64_t aq_created;
 	int64_t aq_expires;
 };
@@ -675,9 +675,10 @@ struct store_apprq_answer {
 	const struct store_authreq *aa_link;
 };
 int store_apprq_answer(struct store *st, const struct store_apprq_answer *an);
-/* Extend once: SL_ECONFLICT when already extended or not pending,
- * SL_EEXPIRED when pending but expired. */
-int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);
+/* Move a pending request's expiry to `new_expires`, while it was extended
+ * fewer than `max_times` times (> 0): SL_ECONFLICT when it was that often
+ * or is not pending, SL_EEXPIRED when pending but expired. */
+int store_apprq_extend(struct store *st, const char *id, int64_t new_expires, int max_times);
 void store_apprq_clear(struct store_apprq *r);
 
 /* CIBA */

@@ -1,8 +1,9 @@
 /*
  * login.c — the portal's pages for the sleutel app key (DESIGN §1 "App
  * login"): the phone-number form with its QR alternative, the wait page
- * with the verification code and a countdown the person may extend once
- * (WCAG 2.2.1), its long-poll, and the page that says how it ended.
+ * with the verification code and a countdown the person may extend
+ * (WCAG 2.2.1, within portal_timer's bounds), its long-poll, and the page
+ * that says how it ended.
  *
  * Pages name the pending authorization request (req, bound to this
  * browser by its cookie) and the app request (aq), which must be linked to
@@ -350,6 +351,17 @@ ended(const struct store_apprq *r)
 	       strcmp(r->aq_status, "expired") == 0;
 }
 
+/* The bounds on this app request's extra time (portal_timer). */
+static struct portal_timer
+timer_of(struct server *srv, const struct oidc_pending *p, const struct store_apprq *r)
+{
+	return (struct portal_timer){ .pt_created = r->aq_created,
+		.pt_expires = r->aq_expires,
+		.pt_cap = p->op_req.ar_expires,
+		.pt_step = srv->sv_conf->c_app_request_lifetime,
+		.pt_extended = r->aq_extended };
+}
+
 static void
 wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const struct store_apprq *r)
 {
@@ -366,12 +378,17 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 	snprintf(next, sizeof(next), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, r->aq_id,
 		config_languages[lang]);
 	{
-		struct tmpl_var v[12] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
+		struct portal_timer t = timer_of(srv, p, r);
+		const char *more = http_param(rq, "more");
+		bool extendable = portal_timer_extendable(&t, sl_now());
+		struct tmpl_var v[14] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
 			{ "aq", r->aq_id }, { "csrf", csrf ? csrf : "" }, { "code", r->aq_code },
 			{ "remaining", remaining }, { "langcode", config_languages[lang] },
-			{ "extendable", r->aq_extended ? "" : "1" }, { "payment", payment }, { "poll", poll },
-			{ "next", next }, { "login", payment[0] ? "" : "1" } };
-		portal_page(srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 12);
+			{ "extendable", extendable ? "1" : "" }, { "payment", payment }, { "poll", poll },
+			{ "next", next }, { "login", payment[0] ? "" : "1" },
+			{ "extended", more != NULL && strcmp(more, "1") == 0 && r->aq_extended > 0 ? "1" : "" },
+			{ "nomore", r->aq_extended > 0 && !extendable ? "1" : "" } };
+		portal_page(srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 14);
 	}
 	free(csrf);
 }
@@ -438,37 +455,59 @@ applogin_poll(void *ctx, struct http_request *rq)
 	oidc_pending_clear(&p);
 }
 
-/* More time, once (WCAG 2.2.1 Timing Adjustable): another full lifetime
- * on top of what is left, never past the authorization request's own
- * expiry. */
+/* More time (WCAG 2.2.1 Timing Adjustable): another lifetime on top of
+ * what is left, within portal_timer's bounds; the store's conditional
+ * UPDATE holds the count, so two posts at once cannot both pass the last
+ * one.  Back to the wait page (without script too), which says so. */
 void
 applogin_extend(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	struct store_apprq r;
-	char loc[256];
+	struct portal_timer t;
+	struct store_audit au = { .au_event = "app.extend", .au_key = "app" };
+	char loc[288], ipbuf[SERVER_IP_MAX], detail[32];
 	int64_t until;
-	int lang;
+	int lang, rc;
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
+	memset(&r, 0, sizeof(r));
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
 		portal_error(srv, rq, 403, lang, N_("This form has expired"),
 			N_("Go back to the site you came from and start again."));
-	} else if (load_apprq(srv, rq, &p, &r) != SL_OK) {
+		goto out;
+	}
+	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
-	} else {
-		until = r.aq_expires + srv->sv_conf->c_app_request_lifetime;
-		if (until > p.op_req.ar_expires)
-			until = p.op_req.ar_expires;
-		if (until > r.aq_expires && r.aq_expires > sl_now())
-			store_apprq_extend(srv->sv_store, r.aq_id, until); /* SL_ECONFLICT: already: the page says */
-		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, r.aq_id,
-			config_languages[lang]);
-		http_send_redirect(rq, 303, loc);
-		store_apprq_clear(&r);
+		goto out;
 	}
+	t = timer_of(srv, &p, &r);
+	rc = strcmp(r.aq_status, "pending") != 0 ? SL_ECONFLICT : portal_timer_extend(&t, sl_now(), &until);
+	if (rc == SL_OK)
+		rc = store_apprq_extend(srv->sv_store, r.aq_id, until, PORTAL_TIMER_EXTENSIONS_MAX);
+	snprintf(detail, sizeof(detail), "%d/%d", r.aq_extended + (rc == SL_OK), PORTAL_TIMER_EXTENSIONS_MAX);
+	au.au_result = rc == SL_OK ? "ok" : rc == SL_EEXPIRED ? "expired" : rc == SL_ETOOBIG ? "limit" : "conflict";
+	au.au_client_id = r.aq_client_id;
+	au.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf));
+	au.au_detail = detail;
+	store_audit_add(srv->sv_store, &au);
+	if (rc == SL_EEXPIRED) {
+		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+	} else if (rc == SL_ETOOBIG) {
+		portal_error(srv, rq, 409, lang, N_("No more time can be added"),
+			N_("You have had the most extra time there is. Confirm on your phone now, or go back to the "
+			   "site and start again."));
+	} else {
+		/* Done, or answered meanwhile: the wait page says where it is. */
+		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s%s", p.op_req.ar_id, r.aq_id,
+			config_languages[lang], rc == SL_OK ? "&more=1" : "");
+		http_send_redirect(rq, 303, loc);
+	}
+out:
+	store_apprq_clear(&r);
 	oidc_pending_clear(&p);
 }
