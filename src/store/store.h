@@ -35,7 +35,7 @@
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes;
  * 15: a client's listing on the public site (partner_url); 16: notices to
  * a person about their devices */
-#define STORE_SCHEMA_VERSION 16
+#define STORE_SCHEMA_VERSION 17
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -807,6 +807,7 @@ struct store_sid_request {
 	char *sq_extra; /* schema 10: JSON object of the RP API fields the device shows and signs (rpapi only) */
 	int64_t sq_created;
 	int64_t sq_expires;
+	int sq_extended; /* schema 17: times the browser asked for more time */
 };
 
 /* A relying party of the Smart-ID RP API (`sleutel rp add`;
@@ -983,6 +984,9 @@ int store_sid_request_each_pending(struct store *st, const char *account_id, int
  * pending, SL_EEXPIRED when past expiry, SL_ENOTFOUND otherwise. */
 int store_sid_request_finish(struct store *st, const char *id, const char *status, const char *device_id,
 	const char *signature, int64_t now);
+/* As store_apprq_extend: move a pending request's expiry to
+ * `new_expires` while it was extended fewer than `max_times` (> 0) times. */
+int store_sid_request_extend(struct store *st, const char *id, int64_t new_expires, int max_times);
 void store_sid_request_clear(struct store_sid_request *r);
 
 /* Smart-ID RP API relying parties (schema 10).  Put: status "active"

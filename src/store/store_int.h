@@ -145,6 +145,7 @@ enum stmt_id {
 	Q_SQ_PENDING,
 	Q_SQ_FINISH,
 	Q_SQ_STATE,
+	Q_SQ_EXTEND,
 	/* smartid_reg.c: Smart-ID registrations and portal visits */
 	Q_SR_PUT,
 	Q_SR_GET,
