@@ -102,5 +102,18 @@ struct portal_timer {
  * SL_ETOOBIG when no more time may be added (*until: pt_expires). */
 int portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until);
 bool portal_timer_extendable(const struct portal_timer *t, int64_t now);
+/* After a "more time" post whose outcome is `rc` (SL_OK, or why not):
+ * audit it as "<tr_key>.extend" and answer: 303 to the wait page
+ * `tr_wait` (with more=1 after an extension; also when the request was
+ * answered meanwhile: the page says how it ended), 410 when expired, 409
+ * when no more time may be added. */
+struct portal_timer_reply {
+	const char *tr_key; /* "app", "smartid" */
+	const char *tr_client_id;
+	int tr_extended; /* times before this one */
+	const char *tr_wait; /* the wait page's address */
+};
+void portal_timer_reply(
+	struct server *srv, struct http_request *rq, int lang, int rc, const struct portal_timer_reply *tr);
 
 #endif

@@ -9,6 +9,8 @@
  * past the authorization request it answers: a phone request cannot be
  * kept open for ever by a script that presses the button.
  */
+#include <stdio.h>
+
 #include "portal.h"
 
 int
@@ -38,4 +40,31 @@ portal_timer_extendable(const struct portal_timer *t, int64_t now)
 	int64_t until;
 
 	return portal_timer_extend(t, now, &until) == SL_OK;
+}
+
+void
+portal_timer_reply(struct server *srv, struct http_request *rq, int lang, int rc, const struct portal_timer_reply *tr)
+{
+	char event[32], detail[32], ipbuf[SERVER_IP_MAX], loc[512];
+	struct store_audit au = { .au_event = event,
+		.au_key = tr->tr_key,
+		.au_client_id = tr->tr_client_id,
+		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_detail = detail };
+
+	snprintf(event, sizeof(event), "%s.extend", tr->tr_key);
+	snprintf(detail, sizeof(detail), "%d/%d", tr->tr_extended + (rc == SL_OK), PORTAL_TIMER_EXTENSIONS_MAX);
+	au.au_result = rc == SL_OK ? "ok" : rc == SL_EEXPIRED ? "expired" : rc == SL_ETOOBIG ? "limit" : "conflict";
+	store_audit_add(srv->sv_store, &au);
+	if (rc == SL_EEXPIRED) {
+		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+	} else if (rc == SL_ETOOBIG) {
+		portal_error(srv, rq, 409, lang, N_("No more time can be added"),
+			N_("You have had the most extra time there is. Confirm on your phone now, or go back to the "
+			   "site and start again."));
+	} else {
+		snprintf(loc, sizeof(loc), "%s%s", tr->tr_wait, rc == SL_OK ? "&more=1" : "");
+		http_send_redirect(rq, 303, loc);
+	}
 }

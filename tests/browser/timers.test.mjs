@@ -7,7 +7,8 @@
 //     not every second; "I need more time" by Tab and Enter adds time (the
 //     page comes back with the focus on "More time was added."), up to 3
 //     times, after which the page says no more can be added;
-//   - the Smart-ID wait page announces the same thresholds;
+//   - the Smart-ID wait page announces the same thresholds and offers
+//     more time the same way;
 //   - a keyboard-only walkthrough: RP → key choice → eID page → key choice
 //     → app form → wait page, and key choice → Smart-ID form → wait page:
 //     every control is reached by Tab, shows its focus, and works by
@@ -220,7 +221,7 @@ test('app wait: silent timer, announcements at 2 min, 1 min, 30 s, more time by 
   }
 });
 
-test('Smart-ID: the form and wait page by keyboard; the wait page announces the thresholds', async () => {
+test('Smart-ID: the form and wait page by keyboard; the thresholds announced, more time by keyboard', async () => {
   const ctx = await newContext('timers-sid');
   const page = await ctx.newPage();
   try {
@@ -246,7 +247,15 @@ test('Smart-ID: the form and wait page by keyboard; the wait page announces the 
     await page.clock.runFor(60000);
     assert.equal(await statusText(page), T.t('nl', '1 minute left'));
     await page.clock.runFor(30000);
-    assert.equal(await statusText(page), T.t('nl', '30 seconds left'));
+    assert.equal(await statusText(page), T.t('nl', 'Less than 30 seconds left. Need more time? Use the button below.'));
+    // More time by keyboard here too.
+    await tabTo(page, 'Smart-ID wait', (s) => s.id === 'extend');
+    await page.waitForURL((u) => u.pathname === '/key/smartid/wait' && u.searchParams.get('more') === '1');
+    await page.locator('#wait-extended').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'wait-extended');
+    assert.equal((await page.locator('#wait-extended').innerText()).trim(), T.t('nl', 'More time was added.'));
+    assert.ok(await countdown(page) > LIFETIME, 'the Smart-ID countdown moved on');
+    await assertAxe(page, 'Smart-ID wait after more time (nl)');
   } finally {
     await ctx.close();
   }

@@ -6,6 +6,9 @@
 // script (303 back to the wait page, which says so); an expired or answered
 // request gets no more time; every try is audited.
 //
+// The same on the Smart-ID wait page (a national number without an account:
+// its decoy request has the same pages and the same limits).
+//
 // The browser side (the warning, the announcements, the keyboard) is
 // tests/browser/timers.test.mjs.
 import { test, before, after } from 'node:test';
@@ -13,6 +16,7 @@ import assert from 'node:assert/strict';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
 import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
+import { rrn } from './lib/eid.mjs';
 
 const LIFETIME = 180; // [app] request_lifetime, the step of one extension
 const EXTENSIONS_MAX = 3; // PORTAL_TIMER_EXTENSIONS_MAX
@@ -34,7 +38,9 @@ function audits() {
 }
 
 before(async () => {
-  server = await startServer({ config: { app: { rate_phone: 1000, rate_ip: 1000, request_lifetime: LIFETIME } } });
+  server = await startServer({
+    config: { app: { rate_phone: 1000, rate_ip: 1000, request_lifetime: LIFETIME }, smartid: { request_lifetime: LIFETIME } },
+  });
   rp = await registerRp(server);
 });
 
@@ -170,4 +176,47 @@ test('the wait page carries the announcements and keeps the countdown silent', a
   const nl = await (await w.agent.get(`${w.waitUrl.replace('lang=en', 'lang=nl')}`)).text();
   assert.match(nl, /data-say-120="Nog 2 minuten" data-say-60="Nog 1 minuut" data-say-30="Nog 30 seconden"/);
   assert.match(nl, />Ik heb meer tijd nodig</);
+});
+
+test('Smart-ID: the same steps, limits, CSRF and audit', async () => {
+  const agent = new Agent();
+  const { url } = await authRequest(rp.config);
+  let res = await agent.get(String(url));
+  const req = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  const formHtml = await (await agent.get(`${server.base}/key/smartid?req=${req}&lang=en`)).text();
+  res = await agent.post(`${server.base}/key/smartid/login`, { ...hiddenInputs(formHtml), rrn: rrn('850730', 955) });
+  assert.equal(res.status, 303, await res.text());
+  const wait = new URL(res.headers.get('location'), server.base);
+  const sq = wait.searchParams.get('sq');
+  const row = () => sqlRows(server, `SELECT expires, extended FROM sid_requests WHERE id = '${sq}'`)[0];
+  const html = await (await agent.get(wait.href)).text();
+  const at = html.indexOf('action="/key/smartid/extend"');
+  assert.ok(at > 0, 'the Smart-ID wait page offers more time');
+  const form = hiddenInputs(html.slice(at));
+  assert.equal(form.sq, sq);
+  const post = (f = form) => agent.post(`${server.base}/key/smartid/extend`, f);
+  assert.equal((await post({ ...form, csrf: 'x' })).status, 403);
+  assert.equal(row().extended, 0);
+  const seq0 = sqlRows(server, "SELECT count(*) AS n FROM audit WHERE event = 'smartid.extend'")[0].n;
+  let last = row();
+  for (let i = 1; i <= EXTENSIONS_MAX; i++) {
+    res = await post();
+    assert.equal(res.status, 303);
+    assert.equal(new URL(res.headers.get('location'), server.base).searchParams.get('more'), '1');
+    assert.deepEqual(row(), { expires: last.expires + LIFETIME, extended: i });
+    last = row();
+  }
+  const page = await (await agent.get(`${wait.href}&more=1`)).text();
+  assert.match(page, /More time was added\./);
+  assert.match(page, /No more time can be added\./);
+  assert.doesNotMatch(page, /action="\/key\/smartid\/extend"/);
+  assert.equal((await post()).status, 409);
+  assert.deepEqual(row(), last);
+  const rows = sqlRows(server, `SELECT result, detail, key FROM audit WHERE event = 'smartid.extend' ORDER BY seq`).slice(seq0);
+  assert.deepEqual(rows.map((a) => `${a.key} ${a.result} ${a.detail}`),
+    ['smartid ok 1/3', 'smartid ok 2/3', 'smartid ok 3/3', 'smartid limit 3/3']);
+  // Expired: no more time.
+  sql(`UPDATE sid_requests SET expires = ${now() - 1}, extended = 0 WHERE id = '${sq}'`);
+  assert.equal((await post()).status, 410);
+  assert.equal(row().extended, 0);
 });

@@ -466,8 +466,8 @@ applogin_extend(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	struct store_apprq r;
 	struct portal_timer t;
-	struct store_audit au = { .au_event = "app.extend", .au_key = "app" };
-	char loc[288], ipbuf[SERVER_IP_MAX], detail[32];
+	struct portal_timer_reply tr;
+	char loc[256];
 	int64_t until;
 	int lang, rc;
 
@@ -488,25 +488,10 @@ applogin_extend(void *ctx, struct http_request *rq)
 	rc = strcmp(r.aq_status, "pending") != 0 ? SL_ECONFLICT : portal_timer_extend(&t, sl_now(), &until);
 	if (rc == SL_OK)
 		rc = store_apprq_extend(srv->sv_store, r.aq_id, until, PORTAL_TIMER_EXTENSIONS_MAX);
-	snprintf(detail, sizeof(detail), "%d/%d", r.aq_extended + (rc == SL_OK), PORTAL_TIMER_EXTENSIONS_MAX);
-	au.au_result = rc == SL_OK ? "ok" : rc == SL_EEXPIRED ? "expired" : rc == SL_ETOOBIG ? "limit" : "conflict";
-	au.au_client_id = r.aq_client_id;
-	au.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf));
-	au.au_detail = detail;
-	store_audit_add(srv->sv_store, &au);
-	if (rc == SL_EEXPIRED) {
-		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
-			N_("Go back to the site you came from and start again."));
-	} else if (rc == SL_ETOOBIG) {
-		portal_error(srv, rq, 409, lang, N_("No more time can be added"),
-			N_("You have had the most extra time there is. Confirm on your phone now, or go back to the "
-			   "site and start again."));
-	} else {
-		/* Done, or answered meanwhile: the wait page says where it is. */
-		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s%s", p.op_req.ar_id, r.aq_id,
-			config_languages[lang], rc == SL_OK ? "&more=1" : "");
-		http_send_redirect(rq, 303, loc);
-	}
+	snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, r.aq_id,
+		config_languages[lang]);
+	tr = (struct portal_timer_reply){ "app", r.aq_client_id, r.aq_extended, loc };
+	portal_timer_reply(srv, rq, lang, rc, &tr);
 out:
 	store_apprq_clear(&r);
 	oidc_pending_clear(&p);
