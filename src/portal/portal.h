@@ -102,6 +102,13 @@ struct portal_timer {
  * SL_ETOOBIG when no more time may be added (*until: pt_expires). */
 int portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until);
 bool portal_timer_extendable(const struct portal_timer *t, int64_t now);
+/* The wait page's variables on extra time, in v[0..2]: "extendable" (the
+ * button), "extended" (back from one: the page's more=1), "nomore". */
+#define PORTAL_TIMER_NVARS 3
+void portal_timer_vars(const struct portal_timer *t, struct http_request *rq, struct tmpl_var *v);
+/* A "more time" post's start: the pending request of this browser and a
+ * good CSRF token.  false: the error page was sent (p is clear). */
+bool portal_timer_begin(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang);
 /* After a "more time" post whose outcome is `rc` (SL_OK, or why not):
  * audit it as "<tr_key>.extend" and answer: 303 to the wait page
  * `tr_wait` (with more=1 after an extension; also when the request was

@@ -10,8 +10,10 @@
  * kept open for ever by a script that presses the button.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "portal.h"
+#include "../oidc/oidc.h"
 
 int
 portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until)
@@ -40,6 +42,30 @@ portal_timer_extendable(const struct portal_timer *t, int64_t now)
 	int64_t until;
 
 	return portal_timer_extend(t, now, &until) == SL_OK;
+}
+
+void
+portal_timer_vars(const struct portal_timer *t, struct http_request *rq, struct tmpl_var *v)
+{
+	const char *more = http_param(rq, "more");
+	bool extendable = portal_timer_extendable(t, sl_now());
+
+	v[0] = (struct tmpl_var){ "extendable", extendable ? "1" : "" };
+	v[1] = (struct tmpl_var){ "extended", more != NULL && strcmp(more, "1") == 0 && t->pt_extended > 0 ? "1" : "" };
+	v[2] = (struct tmpl_var){ "nomore", t->pt_extended > 0 && !extendable ? "1" : "" };
+}
+
+bool
+portal_timer_begin(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
+{
+	if (!portal_load_pending(srv, rq, p, lang))
+		return false;
+	if (oidc_csrf_ok(srv, rq, p->op_req.ar_id, http_form(rq, "csrf")))
+		return true;
+	portal_error(srv, rq, 403, *lang, N_("This form has expired"),
+		N_("Go back to the site you came from and start again."));
+	oidc_pending_clear(p);
+	return false;
 }
 
 void

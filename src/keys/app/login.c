@@ -379,16 +379,14 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 		config_languages[lang]);
 	{
 		struct portal_timer t = timer_of(srv, p, r);
-		const char *more = http_param(rq, "more");
-		bool extendable = portal_timer_extendable(&t, sl_now());
-		struct tmpl_var v[14] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
-			{ "aq", r->aq_id }, { "csrf", csrf ? csrf : "" }, { "code", r->aq_code },
-			{ "remaining", remaining }, { "langcode", config_languages[lang] },
-			{ "extendable", extendable ? "1" : "" }, { "payment", payment }, { "poll", poll },
-			{ "next", next }, { "login", payment[0] ? "" : "1" },
-			{ "extended", more != NULL && strcmp(more, "1") == 0 && r->aq_extended > 0 ? "1" : "" },
-			{ "nomore", r->aq_extended > 0 && !extendable ? "1" : "" } };
-		portal_page(srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 14);
+		struct tmpl_var v[11 + PORTAL_TIMER_NVARS] = { { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "aq", r->aq_id }, { "csrf", csrf ? csrf : "" },
+			{ "code", r->aq_code }, { "remaining", remaining }, { "langcode", config_languages[lang] },
+			{ "payment", payment }, { "poll", poll }, { "next", next },
+			{ "login", payment[0] ? "" : "1" } };
+		portal_timer_vars(&t, rq, v + 11);
+		portal_page(
+			srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 11 + PORTAL_TIMER_NVARS);
 	}
 	free(csrf);
 }
@@ -471,14 +469,9 @@ applogin_extend(void *ctx, struct http_request *rq)
 	int64_t until;
 	int lang, rc;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_timer_begin(srv, rq, &p, &lang))
 		return;
 	memset(&r, 0, sizeof(r));
-	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
-		portal_error(srv, rq, 403, lang, N_("This form has expired"),
-			N_("Go back to the site you came from and start again."));
-		goto out;
-	}
 	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));

@@ -221,21 +221,19 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 {
 	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id), remaining[32], poll[192], next[384];
 	struct portal_timer t = timer_of(srv, p, r);
-	const char *more = http_param(rq, "more");
-	bool extendable = portal_timer_extendable(&t, sl_now());
 
 	snprintf(remaining, sizeof(remaining), "%lld", (long long)(r->sq_expires - sl_now()));
 	snprintf(poll, sizeof(poll), "/key/smartid/poll?req=%s&sq=%s", p->op_req.ar_id, r->sq_id);
 	snprintf(next, sizeof(next), "/key/smartid/wait?req=%s&sq=%s&lang=%s", p->op_req.ar_id, r->sq_id,
 		config_languages[lang]);
 	{
-		struct tmpl_var v[12] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
-			{ "sq", r->sq_id }, { "csrf", csrf ? csrf : "" }, { "code", r->sq_vc },
-			{ "remaining", remaining }, { "langcode", config_languages[lang] }, { "poll", poll },
-			{ "next", next }, { "extendable", extendable ? "1" : "" },
-			{ "extended", more != NULL && strcmp(more, "1") == 0 && r->sq_extended > 0 ? "1" : "" },
-			{ "nomore", r->sq_extended > 0 && !extendable ? "1" : "" } };
-		portal_page(srv, rq, 200, lang, N_("Confirm in the Smart-ID app"), "sid_wait", v, 12);
+		struct tmpl_var v[9 + PORTAL_TIMER_NVARS] = { { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "sq", r->sq_id }, { "csrf", csrf ? csrf : "" },
+			{ "code", r->sq_vc }, { "remaining", remaining }, { "langcode", config_languages[lang] },
+			{ "poll", poll }, { "next", next } };
+		portal_timer_vars(&t, rq, v + 9);
+		portal_page(
+			srv, rq, 200, lang, N_("Confirm in the Smart-ID app"), "sid_wait", v, 9 + PORTAL_TIMER_NVARS);
 	}
 	free(csrf);
 }
@@ -301,16 +299,12 @@ sidlogin_extend(void *ctx, struct http_request *rq)
 	int64_t until;
 	int lang, rc;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_timer_begin(srv, rq, &p, &lang))
 		return;
-	memset(&r, 0, sizeof(r));
-	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf")))
-		portal_error(srv, rq, 403, lang, N_("This form has expired"),
-			N_("Go back to the site you came from and start again."));
-	else if (load_request(srv, rq, &p, &r) != SL_OK)
+	if (load_request(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
-	else {
+	} else {
 		t = timer_of(srv, &p, &r);
 		rc = strcmp(r.sq_status, "pending") != 0 ? SL_ECONFLICT : portal_timer_extend(&t, sl_now(), &until);
 		if (rc == SL_OK)
