@@ -101,6 +101,8 @@ struct portal_timer {
 /* The new expiry in *until: SL_OK; SL_EEXPIRED when already over,
  * SL_ETOOBIG when no more time may be added (*until: pt_expires). */
 int portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until);
+/* The latest expiry extensions may reach (for the store's own check). */
+int64_t portal_timer_cap(const struct portal_timer *t);
 bool portal_timer_extendable(const struct portal_timer *t, int64_t now);
 /* The wait page's variables on extra time, in v[0..2]: "extendable" (the
  * button), "extended" (back from one: the page's more=1), "nomore". */

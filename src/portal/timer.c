@@ -15,6 +15,14 @@
 #include "portal.h"
 #include "../oidc/oidc.h"
 
+int64_t
+portal_timer_cap(const struct portal_timer *t)
+{
+	int64_t total = t->pt_created + PORTAL_TIMER_TOTAL_MAX;
+
+	return total < t->pt_cap ? total : t->pt_cap;
+}
+
 int
 portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until)
 {
@@ -26,10 +34,8 @@ portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until)
 	if (t->pt_extended >= PORTAL_TIMER_EXTENSIONS_MAX || t->pt_step <= 0)
 		return SL_ETOOBIG;
 	to = t->pt_expires + t->pt_step;
-	if (to > t->pt_created + PORTAL_TIMER_TOTAL_MAX)
-		to = t->pt_created + PORTAL_TIMER_TOTAL_MAX;
-	if (to > t->pt_cap)
-		to = t->pt_cap;
+	if (to > portal_timer_cap(t))
+		to = portal_timer_cap(t);
 	if (to <= t->pt_expires)
 		return SL_ETOOBIG;
 	*until = to;

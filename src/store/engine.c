@@ -610,6 +610,8 @@ pending_why_not(struct conn *c, const void *arg)
 			rc = SL_ECONFLICT;
 		else if (col_int(s, 1) <= r->pr_now)
 			rc = SL_EEXPIRED;
+		else if (r->pr_extending && r->pr_cap > 0 && col_int(s, 1) >= r->pr_cap)
+			rc = SL_ECONFLICT; /* no room left below the cap */
 		else
 			rc = SL_ESTORE; /* the UPDATE should have matched */
 	}

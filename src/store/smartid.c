@@ -71,8 +71,12 @@ static const char sq_get_sql[] = "SELECT " SQ_COLS ", extended FROM sid_requests
 static const char sq_pending_sql[] =
 	"SELECT " SQ_COLS ", extended FROM sid_requests"
 	" WHERE account_id = ?1 AND status = 'pending' AND expires > ?2 ORDER BY created, rowid";
-static const char sq_extend_sql[] = "UPDATE sid_requests SET expires = ?2, extended = extended + 1 WHERE id = ?1"
-				    " AND status = 'pending' AND extended < ?4 AND expires > ?3";
+/* ?2 step, ?5 cap: relative to the stored expiry, so that racing posts
+ * each add their step or fail on the count. */
+static const char sq_extend_sql[] =
+	"UPDATE sid_requests SET expires = CASE WHEN expires + ?2 < ?5 THEN expires + ?2 ELSE ?5 END,"
+	" extended = extended + 1 WHERE id = ?1 AND status = 'pending' AND extended < ?4 AND expires > ?3"
+	" AND expires < ?5";
 static const char sq_finish_sql[] =
 	"UPDATE sid_requests SET status = ?2, device_id = COALESCE(?3, device_id), signature = ?4"
 	" WHERE id = ?1 AND status = 'pending' AND expires > ?5";
@@ -610,13 +614,13 @@ store_sid_request_finish(
 }
 
 int
-store_sid_request_extend(struct store *st, const char *id, int64_t new_expires, int max_times)
+store_sid_request_extend(struct store *st, const char *id, int step, int64_t cap, int max_times)
 {
 	int64_t now = sl_now();
-	const struct bind b[] = { BT(id), BI(new_expires), BI(now), BI(max_times) };
-	const struct pending_ref ref = { Q_SQ_STATE, id, now, true, NULL, max_times };
+	const struct bind b[] = { BT(id), BI(step), BI(now), BI(max_times), BI(cap) };
+	const struct pending_ref ref = { Q_SQ_STATE, id, now, true, NULL, max_times, cap };
 
-	if (id == NULL || max_times <= 0)
+	if (id == NULL || max_times <= 0 || step <= 0)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_SQ_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }

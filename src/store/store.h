@@ -675,10 +675,12 @@ struct store_apprq_answer {
 	const struct store_authreq *aa_link;
 };
 int store_apprq_answer(struct store *st, const struct store_apprq_answer *an);
-/* Move a pending request's expiry to `new_expires`, while it was extended
- * fewer than `max_times` times (> 0): SL_ECONFLICT when it was that often
- * or is not pending, SL_EEXPIRED when pending but expired. */
-int store_apprq_extend(struct store *st, const char *id, int64_t new_expires, int max_times);
+/* More time for a pending request: `step` seconds (> 0) on its expiry as
+ * it is in the store (so that two extensions at once add two steps), never
+ * past `cap`, while it was extended fewer than `max_times` times (> 0).
+ * SL_ECONFLICT when it was that often, is at the cap or is not pending,
+ * SL_EEXPIRED when pending but expired. */
+int store_apprq_extend(struct store *st, const char *id, int step, int64_t cap, int max_times);
 void store_apprq_clear(struct store_apprq *r);
 
 /* CIBA */
@@ -984,9 +986,8 @@ int store_sid_request_each_pending(struct store *st, const char *account_id, int
  * pending, SL_EEXPIRED when past expiry, SL_ENOTFOUND otherwise. */
 int store_sid_request_finish(struct store *st, const char *id, const char *status, const char *device_id,
 	const char *signature, int64_t now);
-/* As store_apprq_extend: move a pending request's expiry to
- * `new_expires` while it was extended fewer than `max_times` (> 0) times. */
-int store_sid_request_extend(struct store *st, const char *id, int64_t new_expires, int max_times);
+/* More time for a pending request, as store_apprq_extend. */
+int store_sid_request_extend(struct store *st, const char *id, int step, int64_t cap, int max_times);
 void store_sid_request_clear(struct store_sid_request *r);
 
 /* Smart-ID RP API relying parties (schema 10).  Put: status "active"

@@ -468,6 +468,7 @@ struct pending_ref {
 	bool pr_extending;
 	const char *pr_status; /* NULL: "pending" */
 	int pr_max_extended; /* pr_extending: times it may be extended; 0: once */
+	int64_t pr_cap; /* pr_extending: no more time at or past it; 0: none */
 };
 int pending_why_not(struct conn *c, const void *ref);
 /* For a transaction that fills fields of a caller's record the caller

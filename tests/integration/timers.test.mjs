@@ -103,6 +103,17 @@ test('each extension adds one lifetime; after 3 the button is gone and a 4th is 
   assert.deepEqual(rows.map((a) => `${a.result} ${a.detail}`), ['ok 1/3', 'ok 2/3', 'ok 3/3', 'limit 3/3']);
 });
 
+test('posts at once cannot pass the bound together', async () => {
+  const w = await waiting();
+  const start = apprq(w.aq);
+  const codes = (await Promise.all(Array.from({ length: 8 }, () => extend(w)))).map((r) => r.status);
+  assert.equal(codes.filter((c) => c === 303).length >= EXTENSIONS_MAX, true, `answers ${codes}`);
+  assert.ok(codes.every((c) => c === 303 || c === 409), `answers ${codes}`);
+  const r = apprq(w.aq);
+  assert.equal(r.extended, EXTENSIONS_MAX);
+  assert.equal(r.expires, start.expires + EXTENSIONS_MAX * LIFETIME);
+});
+
 test('never past 20 minutes from the request, nor past the authorization request', async () => {
   const w = await waiting();
   // Made 1100 s ago with 60 s left: the step would pass created + 1200.

@@ -1517,17 +1517,17 @@ test_request_lifecycle(void **state)
 	store_sid_request_clear(&got);
 	/* More time (schema 17): only while pending and unexpired, at most
 	 * max_times times; the count is read back. */
-	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", now + 200, 2), SL_OK);
-	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", now + 280, 2), SL_OK);
-	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", now + 360, 2), SL_ECONFLICT);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 2), SL_OK);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 2), SL_OK);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 2), SL_ECONFLICT);
 	assert_int_equal(store_sid_request_get(fx->fx_store, "q2", &got), SL_OK);
 	assert_int_equal(got.sq_extended, 2);
 	assert_int_equal(got.sq_expires, now + 280);
 	store_sid_request_clear(&got);
-	assert_int_equal(store_sid_request_extend(fx->fx_store, "q1", now + 300, 3), SL_ECONFLICT);
-	assert_int_equal(store_sid_request_extend(fx->fx_store, "q-old", now + 300, 3), SL_EEXPIRED);
-	assert_int_equal(store_sid_request_extend(fx->fx_store, "nope", now + 300, 3), SL_ENOTFOUND);
-	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", now + 300, 0), SL_EINVAL);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q1", 80, now + 10000, 3), SL_ECONFLICT);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q-old", 80, now + 10000, 3), SL_EEXPIRED);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "nope", 80, now + 10000, 3), SL_ENOTFOUND);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 0), SL_EINVAL);
 	/* Past its expiry; unknown; a status that is no outcome. */
 	assert_int_equal(
 		store_sid_request_finish(fx->fx_store, "q-old", "approved", "dev-1", "c2ln", now), SL_EEXPIRED);

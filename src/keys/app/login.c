@@ -480,7 +480,8 @@ applogin_extend(void *ctx, struct http_request *rq)
 	t = timer_of(srv, &p, &r);
 	rc = strcmp(r.aq_status, "pending") != 0 ? SL_ECONFLICT : portal_timer_extend(&t, sl_now(), &until);
 	if (rc == SL_OK)
-		rc = store_apprq_extend(srv->sv_store, r.aq_id, until, PORTAL_TIMER_EXTENSIONS_MAX);
+		rc = store_apprq_extend(
+			srv->sv_store, r.aq_id, t.pt_step, portal_timer_cap(&t), PORTAL_TIMER_EXTENSIONS_MAX);
 	snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, r.aq_id,
 		config_languages[lang]);
 	tr = (struct portal_timer_reply){ "app", r.aq_client_id, r.aq_extended, loc };

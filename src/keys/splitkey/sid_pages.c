@@ -308,7 +308,8 @@ sidlogin_extend(void *ctx, struct http_request *rq)
 		t = timer_of(srv, &p, &r);
 		rc = strcmp(r.sq_status, "pending") != 0 ? SL_ECONFLICT : portal_timer_extend(&t, sl_now(), &until);
 		if (rc == SL_OK)
-			rc = store_sid_request_extend(srv->sv_store, r.sq_id, until, PORTAL_TIMER_EXTENSIONS_MAX);
+			rc = store_sid_request_extend(
+				srv->sv_store, r.sq_id, t.pt_step, portal_timer_cap(&t), PORTAL_TIMER_EXTENSIONS_MAX);
 		snprintf(loc, sizeof(loc), "/key/smartid/wait?req=%s&sq=%s&lang=%s", p.op_req.ar_id, r.sq_id,
 			config_languages[lang]);
 		tr = (struct portal_timer_reply){ "smartid", r.sq_client_id, r.sq_extended, loc };
