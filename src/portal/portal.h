@@ -111,18 +111,21 @@ void portal_timer_vars(const struct portal_timer *t, struct http_request *rq, st
 /* A "more time" post's start: the pending request of this browser and a
  * good CSRF token.  false: the error page was sent (p is clear). */
 bool portal_timer_begin(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang);
-/* After a "more time" post whose outcome is `rc` (SL_OK, or why not):
- * audit it as "<tr_key>.extend" and answer: 303 to the wait page
- * `tr_wait` (with more=1 after an extension; also when the request was
- * answered meanwhile: the page says how it ended), 410 when expired, 409
- * when no more time may be added. */
-struct portal_timer_reply {
+/* The rest of a "more time" post, once its request is loaded: extend it
+ * (in the store, by tr_extend, within the timer's bounds), audit the try
+ * as "<tr_key>.extend" and answer: 303 to the wait page `tr_wait` (with
+ * more=1 after an extension; also when the request was answered
+ * meanwhile: the page says how it ended), 410 when expired, 409 when no
+ * more time may be added. */
+struct portal_timer_post {
 	const char *tr_key; /* "app", "smartid" */
+	const char *tr_id; /* the request */
+	bool tr_pending;
 	const char *tr_client_id;
-	int tr_extended; /* times before this one */
 	const char *tr_wait; /* the wait page's address */
+	int (*tr_extend)(struct store *st, const char *id, int step, int64_t cap, int max_times);
 };
-void portal_timer_reply(
-	struct server *srv, struct http_request *rq, int lang, int rc, const struct portal_timer_reply *tr);
+void portal_timer_post(struct server *srv, struct http_request *rq, int lang, const struct portal_timer *t,
+	const struct portal_timer_post *tr);
 
 #endif

@@ -75,17 +75,23 @@ portal_timer_begin(struct server *srv, struct http_request *rq, struct oidc_pend
 }
 
 void
-portal_timer_reply(struct server *srv, struct http_request *rq, int lang, int rc, const struct portal_timer_reply *tr)
+portal_timer_post(struct server *srv, struct http_request *rq, int lang, const struct portal_timer *t,
+	const struct portal_timer_post *tr)
 {
 	char event[32], detail[32], ipbuf[SERVER_IP_MAX], loc[512];
+	int64_t until;
+	int rc = tr->tr_pending ? portal_timer_extend(t, sl_now(), &until) : SL_ECONFLICT;
 	struct store_audit au = { .au_event = event,
 		.au_key = tr->tr_key,
 		.au_client_id = tr->tr_client_id,
 		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
 		.au_detail = detail };
 
+	if (rc == SL_OK)
+		rc = tr->tr_extend(
+			srv->sv_store, tr->tr_id, t->pt_step, portal_timer_cap(t), PORTAL_TIMER_EXTENSIONS_MAX);
 	snprintf(event, sizeof(event), "%s.extend", tr->tr_key);
-	snprintf(detail, sizeof(detail), "%d/%d", tr->tr_extended + (rc == SL_OK), PORTAL_TIMER_EXTENSIONS_MAX);
+	snprintf(detail, sizeof(detail), "%d/%d", t->pt_extended + (rc == SL_OK), PORTAL_TIMER_EXTENSIONS_MAX);
 	au.au_result = rc == SL_OK ? "ok" : rc == SL_EEXPIRED ? "expired" : rc == SL_ETOOBIG ? "limit" : "conflict";
 	store_audit_add(srv->sv_store, &au);
 	if (rc == SL_EEXPIRED) {

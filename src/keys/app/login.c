@@ -464,10 +464,9 @@ applogin_extend(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	struct store_apprq r;
 	struct portal_timer t;
-	struct portal_timer_reply tr;
+	struct portal_timer_post post;
 	char loc[256];
-	int64_t until;
-	int lang, rc;
+	int lang;
 
 	if (!portal_timer_begin(srv, rq, &p, &lang))
 		return;
@@ -478,14 +477,11 @@ applogin_extend(void *ctx, struct http_request *rq)
 		goto out;
 	}
 	t = timer_of(srv, &p, &r);
-	rc = strcmp(r.aq_status, "pending") != 0 ? SL_ECONFLICT : portal_timer_extend(&t, sl_now(), &until);
-	if (rc == SL_OK)
-		rc = store_apprq_extend(
-			srv->sv_store, r.aq_id, t.pt_step, portal_timer_cap(&t), PORTAL_TIMER_EXTENSIONS_MAX);
 	snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, r.aq_id,
 		config_languages[lang]);
-	tr = (struct portal_timer_reply){ "app", r.aq_client_id, r.aq_extended, loc };
-	portal_timer_reply(srv, rq, lang, rc, &tr);
+	post = (struct portal_timer_post){ "app", r.aq_id, strcmp(r.aq_status, "pending") == 0, r.aq_client_id, loc,
+		store_apprq_extend };
+	portal_timer_post(srv, rq, lang, &t, &post);
 out:
 	store_apprq_clear(&r);
 	oidc_pending_clear(&p);

@@ -294,10 +294,9 @@ sidlogin_extend(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	struct store_sid_request r;
 	struct portal_timer t;
-	struct portal_timer_reply tr;
+	struct portal_timer_post post;
 	char loc[256];
-	int64_t until;
-	int lang, rc;
+	int lang;
 
 	if (!portal_timer_begin(srv, rq, &p, &lang))
 		return;
@@ -306,14 +305,11 @@ sidlogin_extend(void *ctx, struct http_request *rq)
 			N_("Go back to the site you came from and start again."));
 	} else {
 		t = timer_of(srv, &p, &r);
-		rc = strcmp(r.sq_status, "pending") != 0 ? SL_ECONFLICT : portal_timer_extend(&t, sl_now(), &until);
-		if (rc == SL_OK)
-			rc = store_sid_request_extend(
-				srv->sv_store, r.sq_id, t.pt_step, portal_timer_cap(&t), PORTAL_TIMER_EXTENSIONS_MAX);
 		snprintf(loc, sizeof(loc), "/key/smartid/wait?req=%s&sq=%s&lang=%s", p.op_req.ar_id, r.sq_id,
 			config_languages[lang]);
-		tr = (struct portal_timer_reply){ "smartid", r.sq_client_id, r.sq_extended, loc };
-		portal_timer_reply(srv, rq, lang, rc, &tr);
+		post = (struct portal_timer_post){ "smartid", r.sq_id, strcmp(r.sq_status, "pending") == 0,
+			r.sq_client_id, loc, store_sid_request_extend };
+		portal_timer_post(srv, rq, lang, &t, &post);
 	}
 	store_sid_request_clear(&r);
 	oidc_pending_clear(&p);
