@@ -6,9 +6,9 @@
 //
 // The box #wait says what to poll (data-poll) and where to go next
 // (data-next); the test key's wait page gives only data-req and data-csrf.
-// With data-remaining it counts down, and with data-warn it says so in the
-// status region once 30 seconds are left (the page has a button for more
-// time: WCAG 2.2.1).  On the app login page it also renews the QR code
+// With data-remaining it counts down, says the time left in the status
+// region at a few thresholds (data-say-N), and with data-warn offers more
+// time once 30 seconds are left (the page has a button: WCAG 2.2.1).  On the app login page it also renews the QR code
 // each slot (#qr, data-refresh).
 (function () {
   'use strict';
@@ -34,18 +34,48 @@
     leaving = true;
     window.location.assign(next);
   }
+  // The countdown follows a deadline, not the ticks: a background tab's
+  // timers run late, and the number must stay true.  role="timer" with
+  // aria-live="off": a screen reader is not told every second; the status
+  // region says it at 2 minutes, 1 minute and 30 seconds (data-say-N),
+  // only for thresholds crossed while the page is open, and only the
+  // latest when several pass at once.  With a "more time" button the
+  // 30-second line offers it (data-warn), and shows as a notice.
+  var THRESHOLDS = [120, 60, 30];
+  function say(text, notice) {
+    if (!status || !text) return;
+    status.textContent = text;
+    if (notice) status.className = 'status notice';
+  }
   if (hasCountdown) {
+    var deadline = Date.now() + remaining * 1000;
+    var said = {};
     var warned = false;
-    var timer = setInterval(function () {
-      remaining = Math.max(0, remaining - 1);
+    THRESHOLDS.forEach(function (t) { if (remaining <= t) said[t] = true; });
+    var tick = function () {
+      remaining = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
       counter.textContent = String(remaining);
-      if (warn && status && !warned && remaining <= 30 && document.getElementById('extend')) {
+      var line = null;
+      THRESHOLDS.forEach(function (t) {
+        if (!said[t] && remaining <= t) {
+          said[t] = true;
+          line = box.getAttribute('data-say-' + t);
+        }
+      });
+      if (warn && !warned && remaining <= 30 && remaining > 0 && document.getElementById('extend')) {
         warned = true;
-        status.textContent = warn;
+        say(warn, true);
+      } else if (line) {
+        say(line, remaining <= 30);
       }
       if (remaining === 0) clearInterval(timer);
-    }, 1000);
+    };
+    var timer = setInterval(tick, 1000);
   }
+  // Back from "more time": say so where the focus is (the button that was
+  // pressed is gone with the old page).
+  var extended = document.getElementById('wait-extended');
+  if (extended) extended.focus();
   function poll() {
     if (leaving) return;
     fetch(pollUrl, { credentials: 'same-origin', cache: 'no-store' })

@@ -85,4 +85,47 @@ void portal_error(
 void portal_logout_confirm(struct server *srv, struct http_request *rq, const char *rp_name, const char *client_id);
 void portal_logged_out(struct server *srv, struct http_request *rq);
 
+/* More time on a wait page (timer.c, WCAG 2.2.1): a waiting request made
+ * at pt_created, expiring at pt_expires, extended pt_extended times so
+ * far; each extension adds pt_step seconds, never past pt_cap (the
+ * authorization request's expiry). */
+#define PORTAL_TIMER_EXTENSIONS_MAX 3 /* extensions of one request */
+#define PORTAL_TIMER_TOTAL_MAX 1200 /* seconds from its creation, extensions included */
+struct portal_timer {
+	int64_t pt_created;
+	int64_t pt_expires;
+	int64_t pt_cap;
+	int pt_step;
+	int pt_extended;
+};
+/* The new expiry in *until: SL_OK; SL_EEXPIRED when already over,
+ * SL_ETOOBIG when no more time may be added (*until: pt_expires). */
+int portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until);
+/* The latest expiry extensions may reach (for the store's own check). */
+int64_t portal_timer_cap(const struct portal_timer *t);
+bool portal_timer_extendable(const struct portal_timer *t, int64_t now);
+/* The wait page's variables on extra time, in v[0..2]: "extendable" (the
+ * button), "extended" (back from one: the page's more=1), "nomore". */
+#define PORTAL_TIMER_NVARS 3
+void portal_timer_vars(const struct portal_timer *t, struct http_request *rq, struct tmpl_var *v);
+/* A "more time" post's start: the pending request of this browser and a
+ * good CSRF token.  false: the error page was sent (p is clear). */
+bool portal_timer_begin(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang);
+/* The rest of a "more time" post, once its request is loaded: extend it
+ * (in the store, by tr_extend, within the timer's bounds), audit the try
+ * as "<tr_key>.extend" and answer: 303 to the wait page `tr_wait` (with
+ * more=1 after an extension; also when the request was answered
+ * meanwhile: the page says how it ended), 410 when expired, 409 when no
+ * more time may be added. */
+struct portal_timer_post {
+	const char *tr_key; /* "app", "smartid" */
+	const char *tr_id; /* the request */
+	bool tr_pending;
+	const char *tr_client_id;
+	const char *tr_wait; /* the wait page's address */
+	int (*tr_extend)(struct store *st, const char *id, int step, int64_t cap, int max_times);
+};
+void portal_timer_post(struct server *srv, struct http_request *rq, int lang, const struct portal_timer *t,
+	const struct portal_timer_post *tr);
+
 #endif

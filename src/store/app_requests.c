@@ -46,8 +46,12 @@ static const char aq_count_pending_sql[] =
 	"SELECT count(*) FROM app_requests WHERE account_id = ?1 AND status = 'pending' AND expires > ?2";
 static const char aq_finish_sql[] =
 	"UPDATE app_requests SET status = ?2, device_id = ?3 WHERE id = ?1 AND status = 'pending' AND expires > ?4";
-static const char aq_extend_sql[] = "UPDATE app_requests SET expires = ?2, extended = 1 WHERE id = ?1 AND status = "
-				    "'pending' AND extended = 0 AND expires > ?3";
+/* ?2 step, ?5 cap: relative to the stored expiry, so that racing posts
+ * each add their step or fail on the count. */
+static const char aq_extend_sql[] =
+	"UPDATE app_requests SET expires = CASE WHEN expires + ?2 < ?5 THEN expires + ?2 ELSE ?5 END,"
+	" extended = extended + 1 WHERE id = ?1 AND status = 'pending' AND extended < ?4 AND expires > ?3"
+	" AND expires < ?5";
 static const char cb_status_sql[] =
 	"UPDATE ciba_requests SET status = ?2, person_id = ?3, auth_time = ?4 WHERE id = ?1 AND status = 'pending'";
 static const char cb_get_sql[] = "SELECT " CB_COLS " FROM ciba_requests WHERE id = ?1";
@@ -160,7 +164,7 @@ apprq_read(struct stmt *s, void *arg)
 	r->aq_ip = col_text(s, 12);
 	r->aq_status = col_text(s, 13);
 	r->aq_device_id = col_text(s, 14);
-	r->aq_extended = col_int(s, 15) != 0;
+	r->aq_extended = (int)col_int(s, 15);
 	r->aq_created = col_int(s, 16);
 	r->aq_expires = col_int(s, 17);
 	r->aq_context = col_text(s, 18);
@@ -298,13 +302,13 @@ store_apprq_approve(struct store *st, const char *id, const char *account_id, co
 }
 
 int
-store_apprq_extend(struct store *st, const char *id, int64_t new_expires)
+store_apprq_extend(struct store *st, const char *id, int step, int64_t cap, int max_times)
 {
 	int64_t now = sl_now();
-	const struct bind b[] = { BT(id), BI(new_expires), BI(now) };
-	const struct pending_ref ref = { Q_AQ_STATE, id, now, true };
+	const struct bind b[] = { BT(id), BI(step), BI(now), BI(max_times), BI(cap) };
+	const struct pending_ref ref = { Q_AQ_STATE, id, now, true, NULL, max_times, cap };
 
-	if (id == NULL)
+	if (id == NULL || max_times <= 0 || step <= 0)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_AQ_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }

@@ -605,10 +605,13 @@ pending_why_not(struct conn *c, const void *arg)
 	if (rc == SL_OK) {
 		const char *status = col_str(s, 0);
 		if (status == NULL || strcmp(status, r->pr_status ? r->pr_status : "pending") != 0 ||
-			(r->pr_extending && col_int(s, 2) != 0) || r->pr_now == 0)
+			(r->pr_extending && col_int(s, 2) >= (r->pr_max_extended > 0 ? r->pr_max_extended : 1)) ||
+			r->pr_now == 0)
 			rc = SL_ECONFLICT;
 		else if (col_int(s, 1) <= r->pr_now)
 			rc = SL_EEXPIRED;
+		else if (r->pr_extending && r->pr_cap > 0 && col_int(s, 1) >= r->pr_cap)
+			rc = SL_ECONFLICT; /* no room left below the cap */
 		else
 			rc = SL_ESTORE; /* the UPDATE should have matched */
 	}

@@ -231,4 +231,6 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL, kind TEXT NOT NULL, device_kind TEXT NOT NULL,"
 	" device_id TEXT NOT NULL, device_name TEXT, created BIGINT NOT NULL, read BIGINT NOT NULL DEFAULT 0);"
 	"CREATE INDEX notices_person ON notices(person_id, created);",
+	/* 17: a Smart-ID login's "more time": see the SQLite step 17. */
+	"ALTER TABLE sid_requests ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;",
 };

@@ -67,10 +67,16 @@ static const char sq_put_sql[] = "INSERT INTO sid_requests (" SQ_COLS ") SELECT 
 				 " ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'pending', NULL, NULL, ?16, ?17, ?19, ?20"
 				 " WHERE ?18 = 0 OR (SELECT count(*) FROM sid_requests WHERE account_id = ?2"
 				 " AND status = 'pending' AND expires > ?16) < ?18";
-static const char sq_get_sql[] = "SELECT " SQ_COLS " FROM sid_requests WHERE id = ?1";
+static const char sq_get_sql[] = "SELECT " SQ_COLS ", extended FROM sid_requests WHERE id = ?1";
 static const char sq_pending_sql[] =
-	"SELECT " SQ_COLS " FROM sid_requests"
+	"SELECT " SQ_COLS ", extended FROM sid_requests"
 	" WHERE account_id = ?1 AND status = 'pending' AND expires > ?2 ORDER BY created, rowid";
+/* ?2 step, ?5 cap: relative to the stored expiry, so that racing posts
+ * each add their step or fail on the count. */
+static const char sq_extend_sql[] =
+	"UPDATE sid_requests SET expires = CASE WHEN expires + ?2 < ?5 THEN expires + ?2 ELSE ?5 END,"
+	" extended = extended + 1 WHERE id = ?1 AND status = 'pending' AND extended < ?4 AND expires > ?3"
+	" AND expires < ?5";
 static const char sq_finish_sql[] =
 	"UPDATE sid_requests SET status = ?2, device_id = COALESCE(?3, device_id), signature = ?4"
 	" WHERE id = ?1 AND status = 'pending' AND expires > ?5";
@@ -107,7 +113,8 @@ const char *const store_sql_sid[Q_COUNT] = {
 		"SELECT count(*) FROM sid_requests WHERE account_id = ?1 AND status = 'pending' AND expires > ?2",
 	[Q_SQ_PENDING] = sq_pending_sql,
 	[Q_SQ_FINISH] = sq_finish_sql,
-	[Q_SQ_STATE] = "SELECT status, expires, 0 FROM sid_requests WHERE id = ?1",
+	[Q_SQ_STATE] = "SELECT status, expires, extended FROM sid_requests WHERE id = ?1",
+	[Q_SQ_EXTEND] = sq_extend_sql,
 };
 
 static bool
@@ -562,6 +569,7 @@ sid_request_read(struct stmt *s, void *arg)
 	r->sq_expires = col_int(s, 19);
 	r->sq_device_only = col_text(s, 20);
 	r->sq_extra = col_text(s, 21);
+	r->sq_extended = (int)col_int(s, 22);
 	if (col_lost(s))
 		store_sid_request_clear(r);
 }
@@ -603,6 +611,18 @@ store_sid_request_finish(
 	if (id == NULL || !one_of(status, outcomes))
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_SQ_FINISH, b, NBIND(b), pending_why_not, &ref);
+}
+
+int
+store_sid_request_extend(struct store *st, const char *id, int step, int64_t cap, int max_times)
+{
+	int64_t now = sl_now();
+	const struct bind b[] = { BT(id), BI(step), BI(now), BI(max_times), BI(cap) };
+	const struct pending_ref ref = { Q_SQ_STATE, id, now, true, NULL, max_times, cap };
+
+	if (id == NULL || max_times <= 0 || step <= 0)
+		return SL_EINVAL;
+	return write_or_why(st, DUR_NORMAL, Q_SQ_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }
 
 void

@@ -252,4 +252,7 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	" id TEXT PRIMARY KEY, person_id TEXT NOT NULL, kind TEXT NOT NULL, device_kind TEXT NOT NULL,"
 	" device_id TEXT NOT NULL, device_name TEXT, created INTEGER NOT NULL, read INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX notices_person ON notices(person_id, created);",
+	/* 17: a Smart-ID login's "more time" (WCAG 2.2.1), counted as the
+	 * app request's is (portal/timer.c). */
+	"ALTER TABLE sid_requests ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;",
 };

@@ -35,7 +35,7 @@
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes;
  * 15: a client's listing on the public site (partner_url); 16: notices to
  * a person about their devices */
-#define STORE_SCHEMA_VERSION 16
+#define STORE_SCHEMA_VERSION 17
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -497,7 +497,7 @@ struct store_apprq {
 	char *aq_status; /* "pending", "approved", "refused", "denied" (wrong verification code), "expired" */
 	char *aq_device_id; /* the device that answered */
 	char *aq_context; /* JSON {"browser","os","network"} of the browser that started it, or NULL */
-	bool aq_extended; /* the browser extended it once */
+	int aq_extended; /* times the browser asked for more time */
 	int64_t aq_created;
 	int64_t aq_expires;
 };
@@ -697,9 +697,12 @@ struct store_apprq_answer {
 	const struct store_authreq *aa_link;
 };
 int store_apprq_answer(struct store *st, const struct store_apprq_answer *an);
-/* Extend once: SL_ECONFLICT when already extended or not pending,
+/* More time for a pending request: `step` seconds (> 0) on its expiry as
+ * it is in the store (so that two extensions at once add two steps), never
+ * past `cap`, while it was extended fewer than `max_times` times (> 0).
+ * SL_ECONFLICT when it was that often, is at the cap or is not pending,
  * SL_EEXPIRED when pending but expired. */
-int store_apprq_extend(struct store *st, const char *id, int64_t new_expires);
+int store_apprq_extend(struct store *st, const char *id, int step, int64_t cap, int max_times);
 void store_apprq_clear(struct store_apprq *r);
 
 /* CIBA */
@@ -828,6 +831,7 @@ struct store_sid_request {
 	char *sq_extra; /* schema 10: JSON object of the RP API fields the device shows and signs (rpapi only) */
 	int64_t sq_created;
 	int64_t sq_expires;
+	int sq_extended; /* schema 17: times the browser asked for more time */
 };
 
 /* A relying party of the Smart-ID RP API (`sleutel rp add`;
@@ -1004,6 +1008,8 @@ int store_sid_request_each_pending(struct store *st, const char *account_id, int
  * pending, SL_EEXPIRED when past expiry, SL_ENOTFOUND otherwise. */
 int store_sid_request_finish(struct store *st, const char *id, const char *status, const char *device_id,
 	const char *signature, int64_t now);
+/* More time for a pending request, as store_apprq_extend. */
+int store_sid_request_extend(struct store *st, const char *id, int step, int64_t cap, int max_times);
 void store_sid_request_clear(struct store_sid_request *r);
 
 /* Smart-ID RP API relying parties (schema 10).  Put: status "active"

@@ -145,6 +145,7 @@ enum stmt_id {
 	Q_SQ_PENDING,
 	Q_SQ_FINISH,
 	Q_SQ_STATE,
+	Q_SQ_EXTEND,
 	/* smartid_reg.c: Smart-ID registrations and portal visits */
 	Q_SR_PUT,
 	Q_SR_GET,
@@ -466,6 +467,8 @@ struct pending_ref {
 	int64_t pr_now;
 	bool pr_extending;
 	const char *pr_status; /* NULL: "pending" */
+	int pr_max_extended; /* pr_extending: times it may be extended; 0: once */
+	int64_t pr_cap; /* pr_extending: no more time at or past it; 0: none */
 };
 int pending_why_not(struct conn *c, const void *ref);
 /* For a transaction that fills fields of a caller's record the caller

@@ -269,7 +269,7 @@ test_migrates_v7_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 16);
+	assert_int_equal(STORE_SCHEMA_VERSION, 17);
 	/* The new tables work on the migrated file. */
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
@@ -1515,6 +1515,19 @@ test_request_lifecycle(void **state)
 	assert_string_equal(got.sq_device_id, "dev-1");
 	assert_string_equal(got.sq_signature, "c2ln");
 	store_sid_request_clear(&got);
+	/* More time (schema 17): only while pending and unexpired, at most
+	 * max_times times; the count is read back. */
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 2), SL_OK);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 2), SL_OK);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 2), SL_ECONFLICT);
+	assert_int_equal(store_sid_request_get(fx->fx_store, "q2", &got), SL_OK);
+	assert_int_equal(got.sq_extended, 2);
+	assert_int_equal(got.sq_expires, now + 280);
+	store_sid_request_clear(&got);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q1", 80, now + 10000, 3), SL_ECONFLICT);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q-old", 80, now + 10000, 3), SL_EEXPIRED);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "nope", 80, now + 10000, 3), SL_ENOTFOUND);
+	assert_int_equal(store_sid_request_extend(fx->fx_store, "q2", 80, now + 10000, 0), SL_EINVAL);
 	/* Past its expiry; unknown; a status that is no outcome. */
 	assert_int_equal(
 		store_sid_request_finish(fx->fx_store, "q-old", "approved", "dev-1", "c2ln", now), SL_EEXPIRED);

@@ -145,7 +145,7 @@ test_migrates_v2_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 16);
+	assert_int_equal(STORE_SCHEMA_VERSION, 17);
 	assert_int_equal(store_client_get(fx->fx_store, "old", &cl), SL_OK);
 	assert_string_equal(cl.cl_name, "Old RP");
 	assert_null(cl.cl_ciba_mode);
@@ -1322,20 +1322,30 @@ test_apprq_extend_once(void **state)
 	assert_int_equal(store_apprq_put(fx->fx_store, &done), SL_OK);
 	assert_int_equal(store_apprq_put(fx->fx_store, &late), SL_OK);
 
-	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", now + 240), SL_OK);
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", 180, now + 10000, 1), SL_OK);
 	assert_int_equal(store_apprq_get(fx->fx_store, "rq-1", &got), SL_OK);
 	assert_true(got.aq_extended);
 	assert_int_equal(got.aq_expires, now + 240);
 	store_apprq_clear(&got);
-	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", now + 600), SL_ECONFLICT);
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", 360, now + 10000, 1), SL_ECONFLICT);
 	assert_int_equal(store_apprq_get(fx->fx_store, "rq-1", &got), SL_OK);
 	assert_int_equal(got.aq_expires, now + 240);
 	store_apprq_clear(&got);
+	/* A bound of 3: twice more, then no more. */
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", 60, now + 10000, 3), SL_OK);
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", 60, now + 330, 3), SL_OK);
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", 60, now + 10000, 3), SL_ECONFLICT);
+	assert_int_equal(store_apprq_get(fx->fx_store, "rq-1", &got), SL_OK);
+	assert_int_equal(got.aq_extended, 3);
+	assert_int_equal(got.aq_expires, now + 330); /* the cap */
+	store_apprq_clear(&got);
+	/* At the cap: no room, whatever the count allows. */
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-1", 60, now + 330, 5), SL_ECONFLICT);
 
 	assert_int_equal(store_apprq_finish(fx->fx_store, "rq-2", "refused", NULL, now), SL_OK);
-	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-2", now + 240), SL_ECONFLICT);
-	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-3", now + 240), SL_EEXPIRED);
-	assert_int_equal(store_apprq_extend(fx->fx_store, "nope", now + 240), SL_ENOTFOUND);
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-2", 60, now + 10000, 1), SL_ECONFLICT);
+	assert_int_equal(store_apprq_extend(fx->fx_store, "rq-3", 60, now + 10000, 1), SL_EEXPIRED);
+	assert_int_equal(store_apprq_extend(fx->fx_store, "nope", 60, now + 10000, 1), SL_ENOTFOUND);
 }
 
 /* ---- CIBA ---- */

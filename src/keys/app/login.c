@@ -1,8 +1,9 @@
 /*
  * login.c — the portal's pages for the sleutel app key (DESIGN §1 "App
  * login"): the phone-number form with its QR alternative, the wait page
- * with the verification code and a countdown the person may extend once
- * (WCAG 2.2.1), its long-poll, and the page that says how it ended.
+ * with the verification code and a countdown the person may extend
+ * (WCAG 2.2.1, within portal_timer's bounds), its long-poll, and the page
+ * that says how it ended.
  *
  * Pages name the pending authorization request (req, bound to this
  * browser by its cookie) and the app request (aq), which must be linked to
@@ -350,6 +351,17 @@ ended(const struct store_apprq *r)
 	       strcmp(r->aq_status, "expired") == 0;
 }
 
+/* The bounds on this app request's extra time (portal_timer). */
+static struct portal_timer
+timer_of(struct server *srv, const struct oidc_pending *p, const struct store_apprq *r)
+{
+	return (struct portal_timer){ .pt_created = r->aq_created,
+		.pt_expires = r->aq_expires,
+		.pt_cap = p->op_req.ar_expires,
+		.pt_step = srv->sv_conf->c_app_request_lifetime,
+		.pt_extended = r->aq_extended };
+}
+
 static void
 wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const struct store_apprq *r)
 {
@@ -366,12 +378,15 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 	snprintf(next, sizeof(next), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, r->aq_id,
 		config_languages[lang]);
 	{
-		struct tmpl_var v[12] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
-			{ "aq", r->aq_id }, { "csrf", csrf ? csrf : "" }, { "code", r->aq_code },
-			{ "remaining", remaining }, { "langcode", config_languages[lang] },
-			{ "extendable", r->aq_extended ? "" : "1" }, { "payment", payment }, { "poll", poll },
-			{ "next", next }, { "login", payment[0] ? "" : "1" } };
-		portal_page(srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 12);
+		struct portal_timer t = timer_of(srv, p, r);
+		struct tmpl_var v[11 + PORTAL_TIMER_NVARS] = { { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "aq", r->aq_id }, { "csrf", csrf ? csrf : "" },
+			{ "code", r->aq_code }, { "remaining", remaining }, { "langcode", config_languages[lang] },
+			{ "payment", payment }, { "poll", poll }, { "next", next },
+			{ "login", payment[0] ? "" : "1" } };
+		portal_timer_vars(&t, rq, v + 11);
+		portal_page(
+			srv, rq, 200, lang, N_("Confirm in the sleutel app"), "app_wait", v, 11 + PORTAL_TIMER_NVARS);
 	}
 	free(csrf);
 }
@@ -438,37 +453,36 @@ applogin_poll(void *ctx, struct http_request *rq)
 	oidc_pending_clear(&p);
 }
 
-/* More time, once (WCAG 2.2.1 Timing Adjustable): another full lifetime
- * on top of what is left, never past the authorization request's own
- * expiry. */
+/* More time (WCAG 2.2.1 Timing Adjustable): another lifetime on top of
+ * what is left, within portal_timer's bounds; the store's conditional
+ * UPDATE holds the count, so two posts at once cannot both pass the last
+ * one.  Back to the wait page (without script too), which says so. */
 void
 applogin_extend(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	struct store_apprq r;
+	struct portal_timer t;
+	struct portal_timer_post post;
 	char loc[256];
-	int64_t until;
 	int lang;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_timer_begin(srv, rq, &p, &lang))
 		return;
-	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
-		portal_error(srv, rq, 403, lang, N_("This form has expired"),
-			N_("Go back to the site you came from and start again."));
-	} else if (load_apprq(srv, rq, &p, &r) != SL_OK) {
+	memset(&r, 0, sizeof(r));
+	if (load_apprq(srv, rq, &p, &r) != SL_OK) {
 		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
-	} else {
-		until = r.aq_expires + srv->sv_conf->c_app_request_lifetime;
-		if (until > p.op_req.ar_expires)
-			until = p.op_req.ar_expires;
-		if (until > r.aq_expires && r.aq_expires > sl_now())
-			store_apprq_extend(srv->sv_store, r.aq_id, until); /* SL_ECONFLICT: already: the page says */
-		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, r.aq_id,
-			config_languages[lang]);
-		http_send_redirect(rq, 303, loc);
-		store_apprq_clear(&r);
+		goto out;
 	}
+	t = timer_of(srv, &p, &r);
+	snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, r.aq_id,
+		config_languages[lang]);
+	post = (struct portal_timer_post){ "app", r.aq_id, strcmp(r.aq_status, "pending") == 0, r.aq_client_id, loc,
+		store_apprq_extend };
+	portal_timer_post(srv, rq, lang, &t, &post);
+out:
+	store_apprq_clear(&r);
 	oidc_pending_clear(&p);
 }

@@ -14,6 +14,7 @@ const struct http_route sid_login_routes[] = {
 	{ "/key/smartid/login", POST, P, false, PAGE, sidlogin_submit },
 	{ "/key/smartid/wait", GET, P, false, PAGE, sidlogin_wait },
 	{ "/key/smartid/poll", GET, P, false, API, sidlogin_poll },
+	{ "/key/smartid/extend", POST, P, false, PAGE, sidlogin_extend },
 	{ SID_DEVICE_BASE "/requests", GET, P, false, API, sid_channel_get },
 	{ SID_DEVICE_BASE "/requests/", POST, P, true, API, sid_confirm_post },
 	{ SID_DEVICE_BASE "/status", GET, P, false, API, sid_status_get },

@@ -144,6 +144,7 @@ void sidlogin_page(void *ctx, struct http_request *rq);
 void sidlogin_submit(void *ctx, struct http_request *rq);
 void sidlogin_wait(void *ctx, struct http_request *rq);
 void sidlogin_poll(void *ctx, struct http_request *rq);
+void sidlogin_extend(void *ctx, struct http_request *rq);
 
 /* sid_notices.c: GET /device/v1/smartid/notices */
 void sid_notices_get(void *ctx, struct http_request *rq);

@@ -12,6 +12,8 @@
  *                            "continue" button comes back here.
  *   GET  /key/smartid/poll   long-poll for the page's script (wait.js): 200
  *                            when there is something new, 204 to ask again
+ *   POST /key/smartid/extend more time (WCAG 2.2.1), within portal_timer's
+ *                            bounds; 303 back to the wait page
  *
  * Pages name the pending authorization request (req, bound to this browser
  * by its cookie) and the Smart-ID request (sq), which must be linked to it:
@@ -202,21 +204,36 @@ ended(const struct store_sid_request *r)
 	       strcmp(r->sq_status, "expired") == 0;
 }
 
+/* The bounds on this request's extra time (portal_timer). */
+static struct portal_timer
+timer_of(struct server *srv, const struct oidc_pending *p, const struct store_sid_request *r)
+{
+	return (struct portal_timer){ .pt_created = r->sq_created,
+		.pt_expires = r->sq_expires,
+		.pt_cap = p->op_req.ar_expires,
+		.pt_step = srv->sv_conf->c_sid_request_lifetime,
+		.pt_extended = r->sq_extended };
+}
+
 static void
 wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang,
 	const struct store_sid_request *r)
 {
 	char *csrf = oidc_csrf_token(srv, rq, p->op_req.ar_id), remaining[32], poll[192], next[384];
+	struct portal_timer t = timer_of(srv, p, r);
 
 	snprintf(remaining, sizeof(remaining), "%lld", (long long)(r->sq_expires - sl_now()));
 	snprintf(poll, sizeof(poll), "/key/smartid/poll?req=%s&sq=%s", p->op_req.ar_id, r->sq_id);
 	snprintf(next, sizeof(next), "/key/smartid/wait?req=%s&sq=%s&lang=%s", p->op_req.ar_id, r->sq_id,
 		config_languages[lang]);
 	{
-		struct tmpl_var v[9] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id }, { "sq", r->sq_id },
-			{ "csrf", csrf ? csrf : "" }, { "code", r->sq_vc }, { "remaining", remaining },
-			{ "langcode", config_languages[lang] }, { "poll", poll }, { "next", next } };
-		portal_page(srv, rq, 200, lang, N_("Confirm in the Smart-ID app"), "sid_wait", v, 9);
+		struct tmpl_var v[9 + PORTAL_TIMER_NVARS] = { { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "sq", r->sq_id }, { "csrf", csrf ? csrf : "" },
+			{ "code", r->sq_vc }, { "remaining", remaining }, { "langcode", config_languages[lang] },
+			{ "poll", poll }, { "next", next } };
+		portal_timer_vars(&t, rq, v + 9);
+		portal_page(
+			srv, rq, 200, lang, N_("Confirm in the Smart-ID app"), "sid_wait", v, 9 + PORTAL_TIMER_NVARS);
 	}
 	free(csrf);
 }
@@ -265,6 +282,35 @@ sidlogin_poll(void *ctx, struct http_request *rq)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 	else
 		portal_key_poll(srv, rq, &p, strcmp(r.sq_status, "pending") == 0, ended(&r), r.sq_expires);
+	store_sid_request_clear(&r);
+	oidc_pending_clear(&p);
+}
+
+/* More time (WCAG 2.2.1), as the app key's applogin_extend. */
+void
+sidlogin_extend(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct store_sid_request r;
+	struct portal_timer t;
+	struct portal_timer_post post;
+	char loc[256];
+	int lang;
+
+	if (!portal_timer_begin(srv, rq, &p, &lang))
+		return;
+	if (load_request(srv, rq, &p, &r) != SL_OK) {
+		portal_error(srv, rq, 404, lang, N_("This login request has expired"),
+			N_("Go back to the site you came from and start again."));
+	} else {
+		t = timer_of(srv, &p, &r);
+		snprintf(loc, sizeof(loc), "/key/smartid/wait?req=%s&sq=%s&lang=%s", p.op_req.ar_id, r.sq_id,
+			config_languages[lang]);
+		post = (struct portal_timer_post){ "smartid", r.sq_id, strcmp(r.sq_status, "pending") == 0,
+			r.sq_client_id, loc, store_sid_request_extend };
+		portal_timer_post(srv, rq, lang, &t, &post);
+	}
 	store_sid_request_clear(&r);
 	oidc_pending_clear(&p);
 }
