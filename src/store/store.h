@@ -247,8 +247,6 @@ int store_login_complete_consent(
 /* The same with the request's client, read together (one snapshot);
  * SL_ENOTFOUND when either is gone. */
 int store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client);
-/* Get and delete in one step. */
-int store_authreq_take(struct store *st, const char *id, struct store_authreq *out);
 /* Delete a request once: SL_ENOTFOUND when it was already gone, so of two
  * answers at once (a double submit) only one goes on. */
 int store_authreq_delete(struct store *st, const char *id);

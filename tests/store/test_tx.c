@@ -173,62 +173,6 @@ put_authreq(struct store *st, const char *id)
 }
 
 static void
-assert_took(struct store *st, const char *id, const struct store_authreq *got)
-{
-	struct store_authreq again;
-
-	assert_string_equal(got->ar_id, id);
-	assert_string_equal(got->ar_kind, "authorize");
-	assert_string_equal(got->ar_client_id, "client-a");
-	assert_string_equal(got->ar_params, "{\"scope\":\"openid\"}");
-	assert_string_equal(got->ar_browser, "b1");
-	assert_string_equal(got->ar_status, "pending");
-	assert_int_equal(store_authreq_get(st, id, &again), SL_ENOTFOUND);
-}
-
-static void
-test_authreq_take_retried(void **state)
-{
-	struct fixture *fx = faulty(state);
-	struct store_authreq got;
-
-	put_authreq(fx->fx_store, "ar-commit");
-	put_authreq(fx->fx_store, "ar-delete");
-	/* COMMIT refused after run 1 read the request and deleted it. */
-	fault.fe_commits = 1;
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-commit", &got), SL_OK);
-	assert_int_equal(fault.fe_fired, 1);
-	assert_took(fx->fx_store, "ar-commit", &got);
-	store_authreq_clear(&got);
-	/* The DELETE refused, after run 1 read the request into `got`. */
-	fault.fe_step_at = 2;
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-delete", &got), SL_OK);
-	assert_int_equal(fault.fe_fired, 2);
-	assert_took(fx->fx_store, "ar-delete", &got);
-	store_authreq_clear(&got);
-	/* Taken once: a second take finds nothing. */
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-commit", &got), SL_ENOTFOUND);
-	assert_null(got.ar_id);
-}
-
-static void
-test_authreq_take_gives_up(void **state)
-{
-	struct fixture *fx = faulty(state);
-	struct store_authreq got;
-
-	put_authreq(fx->fx_store, "ar-busy");
-	fault.fe_commits = TX_TRIES;
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-busy", &got), SL_EBUSY);
-	assert_int_equal(fault.fe_fired, TX_TRIES);
-	/* No half record for the caller, and the request is still there. */
-	assert_null(got.ar_id);
-	assert_null(got.ar_params);
-	assert_int_equal(store_authreq_get(fx->fx_store, "ar-busy", &got), SL_OK);
-	store_authreq_clear(&got);
-}
-
-static void
 put_code(struct store *st, const char *hash)
 {
 	const struct store_code co = {
@@ -582,8 +526,6 @@ main(void)
 		T(test_tx_run_gives_up_after_tries),
 		T(test_tx_run_error_is_not_retried),
 		T(test_tx_run_retries_a_failed_statement),
-		T(test_authreq_take_retried),
-		T(test_authreq_take_gives_up),
 		T(test_code_redeem_retried),
 		T(test_person_upsert_retried),
 		T(test_purge_retried_counts_once),
