@@ -10,8 +10,8 @@
  * CIBA record and, in ping mode, the RP is told to come and fetch it (a
  * poll of a pending record copies it as well: see ciba_grant).  The
  * RP then redeems auth_req_id once at the token endpoint
- * (urn:openid:params:grant-type:ciba); polled faster than `interval` it is
- * told slow_down.
+ * (urn:openid:params:grant-type:ciba), in the transaction that stores its
+ * tokens; polled faster than `interval` it is told slow_down.
  *
  * An unknown number is answered unknown_user_id: unlike a browser, an RP
  * is authenticated and rate limited, and CIBA defines the error.
@@ -257,8 +257,10 @@ ciba_issue(struct server *srv, struct http_request *rq, const struct store_clien
 		free(scope);
 		return;
 	}
-	store_audit_add(srv->sv_store, &au);
-	token_respond(srv, rq, c, &g, NULL);
+	/* The redemption, the audit row and the tokens in one transaction:
+	 * redeemed first and then the rest, a crash between lost the login
+	 * (the RP's retry got invalid_grant). */
+	token_respond(srv, rq, c, &g, NULL, &au);
 	free(grant_id);
 	free(scope);
 }
@@ -297,12 +299,9 @@ ciba_grant(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 400, "access_denied", "the person refused");
 	else if (strcmp(cb.cb_status, "expired") == 0 || cb.cb_expires <= now)
 		http_send_oauth_error(rq, 400, "expired_token", "the request expired before the person answered");
-	else if (strcmp(cb.cb_status, "approved") == 0) {
-		if (store_ciba_redeem(srv->sv_store, id) != SL_OK)
-			http_send_oauth_error(rq, 400, "invalid_grant", "the auth_req_id was already used");
-		else
-			ciba_issue(srv, rq, c, &cb);
-	} else if (store_ciba_poll(srv->sv_store, id, now, &too_soon) != SL_OK)
+	else if (strcmp(cb.cb_status, "approved") == 0)
+		ciba_issue(srv, rq, c, &cb); /* redeemed there, once */
+	else if (store_ciba_poll(srv->sv_store, id, now, &too_soon) != SL_OK)
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
 	else if (too_soon)
 		http_send_oauth_error(rq, 400, "slow_down", "poll no faster than the interval");

@@ -441,14 +441,41 @@ store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon)
 	return rc;
 }
 
-int
-store_ciba_redeem(struct store *st, const char *id)
-{
-	const struct bind b[] = { BT(id) };
+struct ciba_issue {
+	const char *ci_id;
+	const struct store_audit *ci_audit;
+	const struct store_token *ci_refresh, *ci_access;
+};
 
-	if (id == NULL)
+static int
+ciba_issue_tx(struct conn *c, void *arg)
+{
+	const struct ciba_issue *ci = arg;
+	const struct bind b[] = { BT(ci->ci_id) };
+	int changes = 0, rc = exec_bound(c, Q_CB_REDEEM, b, NBIND(b), &changes);
+
+	if (rc == SL_OK && changes == 0)
+		return ciba_why_not(c, ci->ci_id); /* nothing written: rolled back */
+	if (rc == SL_OK)
+		rc = audit_insert(c, ci->ci_audit);
+	if (rc == SL_OK && ci->ci_refresh != NULL)
+		rc = token_insert(c, ci->ci_refresh);
+	if (rc == SL_OK)
+		rc = token_insert(c, ci->ci_access);
+	return rc;
+}
+
+int
+store_ciba_issue(struct store *st, const char *id, const struct store_audit *au, const struct store_token *refresh,
+	const struct store_token *access)
+{
+	const struct ciba_issue ci = { id, au, refresh, access };
+
+	if (id == NULL || au == NULL || access == NULL)
 		return SL_EINVAL;
-	return write_or_why(st, DUR_NORMAL, Q_CB_REDEEM, b, NBIND(b), ciba_why_not, id);
+	/* Durable: the audit row is in this commit, as the audit trail is.
+	 * tx_run hands its context on as it is: ciba_issue_tx only reads it. */
+	return tx_run(st, DUR_FULL, ciba_issue_tx, (void *)&ci);
 }
 
 void

@@ -839,8 +839,6 @@ struct code_redeem {
 	int cd_verdict; /* cx_accept's */
 };
 
-static int token_insert(struct conn *c, const struct store_token *t);
-
 /* The tokens a code buys, stored with its use. */
 static int
 code_exchange_tx(struct conn *c, struct code_redeem *r)
@@ -948,7 +946,7 @@ store_code_clear(struct store_code *co)
 
 /* ---- tokens ---- */
 
-static int
+int
 token_insert(struct conn *c, const struct store_token *t)
 {
 	const struct bind b[] = { BT(t->t_hash), BT(t->t_kind), BT(t->t_grant_id), BT(t->t_client_id),

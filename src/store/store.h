@@ -687,9 +687,14 @@ int store_ciba_set_status(
 	struct store *st, const char *id, const char *status, const char *person_id, int64_t auth_time);
 /* Record a token poll at `now`: *too_soon when within cb_interval of the last. */
 int store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon);
-/* Approved -> redeemed once: SL_ECONFLICT after the first time (or when
- * not approved), SL_ENOTFOUND when missing. */
-int store_ciba_redeem(struct store *st, const char *id);
+/* A CIBA grant's answer, in one durable transaction: the request
+ * approved -> redeemed once, the audit row `au`, the refresh token
+ * `refresh` (NULL: none) and the access token.  SL_ECONFLICT after the
+ * first time (or when not approved), SL_ENOTFOUND when missing: nothing
+ * is stored then.  One transaction, so that a crash cannot leave a
+ * redeemed request without its tokens (a login lost). */
+int store_ciba_issue(struct store *st, const char *id, const struct store_audit *au, const struct store_token *refresh,
+	const struct store_token *access);
 void store_ciba_clear(struct store_ciba *c);
 
 /* SMS outbox */

@@ -517,6 +517,83 @@ test_login_issue_one_transaction(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-li-2'"), 1);
 }
 
+/* ---- a CIBA request's tokens ---- */
+
+/* The request's redemption, its audit row and its tokens are one durable
+ * transaction: rolled back whole (the request still approved, nothing
+ * stored), run again whole, and not again once redeemed. */
+static void
+test_ciba_issue_one_transaction(void **state)
+{
+	struct fixture *fx = faulty(state);
+	const struct store_ciba cb = { .cb_id = (char *)"auth-req-tx",
+		.cb_client_id = (char *)"bank",
+		.cb_apprq_id = (char *)"rq-tx",
+		.cb_scope = (char *)"openid offline_access",
+		.cb_acr = (char *)"high",
+		.cb_binding_message = (char *)"W4K2",
+		.cb_interval = 5,
+		.cb_expires = sl_now() + 300 };
+	const struct store_audit au = { .au_event = "token",
+		.au_result = "ok",
+		.au_person_id = "p-1",
+		.au_client_id = "bank",
+		.au_detail = "ciba" };
+	struct store_token t[2] = { { .t_hash = (char *)"ciba-at", .t_kind = (char *)"access" },
+		{ .t_hash = (char *)"ciba-rt", .t_kind = (char *)"refresh" } };
+	struct store_ciba got;
+	int64_t n = -1;
+
+	for (int i = 0; i < 2; i++) {
+		t[i].t_grant_id = (char *)"grant-ciba";
+		t[i].t_client_id = (char *)"bank";
+		t[i].t_person_id = (char *)"p-1";
+		t[i].t_scope = cb.cb_scope;
+		t[i].t_expires = sl_now() + 600;
+	}
+	assert_int_equal(store_ciba_put(fx->fx_store, &cb), SL_OK);
+	/* Not approved yet: nothing to redeem, nothing written. */
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, &t[1], &t[0]), SL_ECONFLICT);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 0);
+	assert_int_equal(store_ciba_set_status(fx->fx_store, "auth-req-tx", "approved", "p-1", sl_now()), SL_OK);
+
+	/* Every commit refused: rolled back whole, the request still approved. */
+	fault.fe_begun = 0;
+	fault.fe_commits = TX_TRIES;
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, &t[1], &t[0]), SL_EBUSY);
+	assert_int_equal(fault.fe_begun, TX_TRIES);
+	assert_int_equal(store_ciba_get(fx->fx_store, "auth-req-tx", &got), SL_OK);
+	assert_string_equal(got.cb_status, "approved");
+	store_ciba_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 0);
+	assert_int_equal(store_audit_count(fx->fx_store, "token", "ok", &n), SL_OK);
+	assert_int_equal(n, 0);
+
+	/* The refresh token's insert (step 3, after the redemption and the
+	 * audit row) refused once: one durable transaction, run twice. */
+	fault.fe_begun = fault.fe_durable = 0;
+	fault.fe_step_at = 3;
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, &t[1], &t[0]), SL_OK);
+	assert_int_equal(fault.fe_fired, TX_TRIES + 1);
+	assert_int_equal(fault.fe_begun, 2);
+	assert_int_equal(fault.fe_durable, 2);
+	assert_int_equal(store_ciba_get(fx->fx_store, "auth-req-tx", &got), SL_OK);
+	assert_string_equal(got.cb_status, "redeemed");
+	store_ciba_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens WHERE grant_id = 'grant-ciba'"), 2);
+	assert_int_equal(store_audit_count(fx->fx_store, "token", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+
+	/* Redeemed once: a second answer stores nothing. */
+	t[0].t_hash = (char *)"ciba-at-2";
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, NULL, &t[0]), SL_ECONFLICT);
+	assert_int_equal(store_ciba_issue(fx->fx_store, "nope", &au, NULL, &t[0]), SL_ENOTFOUND);
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", NULL, NULL, &t[0]), SL_EINVAL);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 2);
+	assert_int_equal(store_audit_count(fx->fx_store, "token", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+}
+
 int
 main(void)
 {
@@ -532,6 +609,7 @@ main(void)
 		T(test_code_exchange_one_transaction),
 		T(test_login_complete_durable_when_person_changes),
 		T(test_login_issue_one_transaction),
+		T(test_ciba_issue_one_transaction),
 	};
 #undef T
 
