@@ -78,8 +78,20 @@ struct apprq_put_ctx {
 	const struct store_apprq *pc_r;
 	int pc_max; /* > 0 */
 	const struct store_audit *pc_au; /* or NULL */
+	const struct store_ciba *pc_ciba; /* or NULL */
 	bool pc_full; /* out: the account had max pending, nothing stored */
 };
+
+/* A CIBA record; with its app request `r` (its id and expiry) when given. */
+static int
+ciba_insert(struct conn *c, const struct store_ciba *cb, const struct store_apprq *r)
+{
+	const struct bind b[] = { BT(cb->cb_id), BT(cb->cb_client_id), BT(r ? r->aq_id : cb->cb_apprq_id),
+		BT(cb->cb_scope), BT(cb->cb_acr), BT(cb->cb_binding_message), BT(cb->cb_notification_token),
+		BT(cb->cb_authz_details), BI(cb->cb_interval), BI(r ? r->aq_expires : cb->cb_expires) };
+
+	return exec_bound(c, Q_CB_PUT, b, NBIND(b), NULL);
+}
 
 /* The bounded insert (counted and inserted in one statement, in a full
  * transaction: at READ COMMITTED two such statements at once would both
@@ -105,16 +117,20 @@ apprq_put_tx(struct conn *c, void *arg)
 	}
 	if (rc == SL_OK && pc->pc_au != NULL)
 		rc = audit_insert(c, pc->pc_au);
+	if (rc == SL_OK && pc->pc_ciba != NULL)
+		rc = ciba_insert(c, pc->pc_ciba, r);
 	return rc;
 }
 
 static int
-apprq_put(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au)
+apprq_put(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au,
+	const struct store_ciba *cb)
 {
-	struct apprq_put_ctx pc = { r, max_pending, au, false };
+	struct apprq_put_ctx pc = { r, max_pending, au, cb, false };
 	int rc;
 
-	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL)
+	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL ||
+		(cb != NULL && (cb->cb_id == NULL || cb->cb_client_id == NULL || cb->cb_interval < 0)))
 		return SL_EINVAL;
 	rc = tx_run(st, au != NULL ? DUR_FULL : DUR_NORMAL, apprq_put_tx, &pc);
 	return rc == SL_OK && pc.pc_full ? SL_EBUSY : rc;
@@ -123,13 +139,13 @@ apprq_put(struct store *st, const struct store_apprq *r, int max_pending, const 
 int
 store_apprq_put(struct store *st, const struct store_apprq *r)
 {
-	return apprq_put(st, r, 0, NULL);
+	return apprq_put(st, r, 0, NULL, NULL);
 }
 
 int
 store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int max_pending)
 {
-	return apprq_put(st, r, max_pending, NULL);
+	return apprq_put(st, r, max_pending, NULL, NULL);
 }
 
 int
@@ -137,7 +153,16 @@ store_apprq_put_audited(struct store *st, const struct store_apprq *r, int max_p
 {
 	if (max_pending <= 0)
 		return SL_EINVAL;
-	return apprq_put(st, r, max_pending, au);
+	return apprq_put(st, r, max_pending, au, NULL);
+}
+
+int
+store_apprq_put_ciba(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au,
+	const struct store_ciba *cb)
+{
+	if (max_pending <= 0 || au == NULL || cb == NULL)
+		return SL_EINVAL;
+	return apprq_put(st, r, max_pending, au, cb);
 }
 
 static void
@@ -335,16 +360,19 @@ store_apprq_clear(struct store_apprq *r)
 
 /* ---- CIBA ---- */
 
+static int
+ciba_put_tx(struct conn *c, void *arg)
+{
+	return ciba_insert(c, arg, NULL);
+}
+
 int
 store_ciba_put(struct store *st, const struct store_ciba *cb)
 {
-	const struct bind b[] = { BT(cb->cb_id), BT(cb->cb_client_id), BT(cb->cb_apprq_id), BT(cb->cb_scope),
-		BT(cb->cb_acr), BT(cb->cb_binding_message), BT(cb->cb_notification_token), BT(cb->cb_authz_details),
-		BI(cb->cb_interval), BI(cb->cb_expires) };
-
 	if (cb->cb_id == NULL || cb->cb_client_id == NULL || cb->cb_interval < 0)
 		return SL_EINVAL;
-	return write_one(st, DUR_NORMAL, Q_CB_PUT, b, NBIND(b), false);
+	/* tx_run hands its context on as it is: ciba_put_tx only reads it. */
+	return tx_run(st, DUR_NORMAL, ciba_put_tx, (void *)cb);
 }
 
 static void

@@ -634,6 +634,11 @@ int store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int m
  * bound (SL_EBUSY) nothing is written, the audit row neither. */
 int store_apprq_put_audited(
 	struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au);
+/* The same with, in that commit, the CIBA record `cb` the request answers
+ * (its apprq_id and expiry are r's): a CIBA request is made with one
+ * commit, so the phone never sees a request with no record to answer. */
+int store_apprq_put_ciba(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au,
+	const struct store_ciba *cb);
 int store_apprq_get(struct store *st, const char *id, struct store_apprq *out);
 /* Pending and not expired at `now`, for an account. */
 int store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n);

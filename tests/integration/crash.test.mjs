@@ -574,6 +574,10 @@ async function checkStore() {
     ['a CIBA request approved whose app request is not',
       "SELECT c.id AS x FROM ciba_requests c JOIN app_requests q ON q.id = c.apprq_id" +
       " WHERE c.status IN ('approved', 'redeemed') AND q.status <> 'approved'"],
+    // /bc-authorize stores the app request and the CIBA record in one commit
+    ['a CIBA app request without its CIBA record',
+      "SELECT q.id AS x FROM app_requests q WHERE q.link_kind = 'ciba' AND NOT EXISTS" +
+      " (SELECT 1 FROM ciba_requests c WHERE c.id = q.link_id AND c.apprq_id = q.id)"],
     // a CIBA token request redeems its auth_req_id with its audit row and
     // its tokens in one transaction (the auth_time is the approval's, on
     // the record and on the tokens alike)

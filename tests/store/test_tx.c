@@ -594,6 +594,55 @@ test_ciba_issue_one_transaction(void **state)
 	assert_int_equal(n, 1);
 }
 
+/* A CIBA request's start is one durable commit: the app request, its
+ * audit row and the CIBA record (with the request's id and expiry). */
+static void
+test_apprq_put_ciba_one_transaction(void **state)
+{
+	struct fixture *fx = faulty(state);
+	const struct store_apprq r = { .aq_id = (char *)"rq-c",
+		.aq_account_id = (char *)"acct-1",
+		.aq_client_id = (char *)"bank",
+		.aq_action = (char *)"login",
+		.aq_link_kind = (char *)"ciba",
+		.aq_link_id = (char *)"auth-req-c",
+		.aq_expires = sl_now() + 120 };
+	const struct store_ciba cb = {
+		.cb_id = (char *)"auth-req-c", .cb_client_id = (char *)"bank", .cb_interval = 5
+	};
+	const struct store_audit au = { .au_event = "app.request", .au_result = "ok", .au_client_id = "bank" };
+	struct store_ciba got;
+
+	/* Every commit refused: neither row, no audit row. */
+	fault.fe_commits = TX_TRIES;
+	assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r, 5, &au, &cb), SL_EBUSY);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM app_requests"), 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM ciba_requests"), 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit"), 0);
+	/* The CIBA record's insert refused once (step 3): run again whole. */
+	fault.fe_begun = fault.fe_durable = 0;
+	fault.fe_step_at = 3;
+	assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r, 5, &au, &cb), SL_OK);
+	assert_int_equal(fault.fe_begun, 2);
+	assert_int_equal(fault.fe_durable, 2);
+	assert_int_equal(store_ciba_get(fx->fx_store, "auth-req-c", &got), SL_OK);
+	assert_string_equal(got.cb_apprq_id, "rq-c");
+	assert_string_equal(got.cb_status, "pending");
+	assert_int_equal(got.cb_expires, r.aq_expires);
+	store_ciba_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM app_requests WHERE id = 'rq-c'"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit"), 1);
+	/* A CIBA id taken: the app request is not stored either. */
+	{
+		struct store_apprq r2 = r;
+		r2.aq_id = (char *)"rq-c2";
+		assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r2, 5, &au, &cb), SL_ECONFLICT);
+		assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM app_requests WHERE id = 'rq-c2'"), 0);
+		assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit"), 1);
+	}
+	assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r, 5, &au, NULL), SL_EINVAL);
+}
+
 int
 main(void)
 {
@@ -610,6 +659,7 @@ main(void)
 		T(test_login_complete_durable_when_person_changes),
 		T(test_login_issue_one_transaction),
 		T(test_ciba_issue_one_transaction),
+		T(test_apprq_put_ciba_one_transaction),
 	};
 #undef T
 
