@@ -5,13 +5,13 @@
  *
  * The RP authenticates as at the token endpoint and names the person by
  * phone number (login_hint).  A CIBA record (auth_req_id) and an app
- * request linked to it are stored; the phone answers through the device
+ * request linked to it are stored in one commit; the phone answers through the device
  * API, which calls oidc_ciba_finished(): the outcome is copied onto the
  * CIBA record and, in ping mode, the RP is told to come and fetch it (a
  * poll of a pending record copies it as well: see ciba_grant).  The
  * RP then redeems auth_req_id once at the token endpoint
- * (urn:openid:params:grant-type:ciba); polled faster than `interval` it is
- * told slow_down.
+ * (urn:openid:params:grant-type:ciba), in the transaction that stores its
+ * tokens; polled faster than `interval` it is told slow_down.
  *
  * An unknown number is answered unknown_user_id: unlike a browser, an RP
  * is authenticated and rate limited, and CIBA defines the error.
@@ -108,10 +108,11 @@ bc_validate(struct server *srv, struct http_request *rq, const struct store_clie
 	return SL_OK;
 }
 
-/* The app request for the person; on error it is answered. */
+/* The app request for the person, with the CIBA record `cb` in the same
+ * commit; on error it is answered. */
 static int
 bc_app_request(struct server *srv, struct http_request *rq, const struct store_client *c, const struct bc_params *bp,
-	const char *id, struct app_request_made *made)
+	const struct store_ciba *cb, struct app_request_made *made)
 {
 	struct app_request_spec spec;
 	struct sl_err err;
@@ -131,7 +132,8 @@ bc_app_request(struct server *srv, struct http_request *rq, const struct store_c
 	spec.as_authz_details = bp->bp_details;
 	spec.as_binding_message = bp->bp_binding;
 	spec.as_link_kind = "ciba";
-	spec.as_link_id = id;
+	spec.as_link_id = cb->cb_id;
+	spec.as_ciba = cb;
 	spec.as_ip = http_client_ip(rq);
 	spec.as_lang = lang < 0 ? 0 : lang;
 	spec.as_lifetime = bp->bp_expiry;
@@ -171,12 +173,9 @@ oidc_bc_authorize(void *ctx, struct http_request *rq)
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
 		goto out;
 	}
-	if (bc_app_request(srv, rq, &c, &bp, id, &made) != SL_OK)
-		goto out;
 	memset(&cb, 0, sizeof(cb));
 	cb.cb_id = id;
 	cb.cb_client_id = c.cl_id;
-	cb.cb_apprq_id = made.am_id;
 	cb.cb_scope = bp.bp_scope;
 	cb.cb_acr = (char *)OIDC_ACR_HIGH;
 	cb.cb_binding_message = (char *)bp.bp_binding;
@@ -184,15 +183,11 @@ oidc_bc_authorize(void *ctx, struct http_request *rq)
 	cb.cb_authz_details = (char *)bp.bp_details;
 	cb.cb_status = (char *)"pending";
 	cb.cb_interval = srv->sv_conf->c_ciba_interval;
-	cb.cb_expires = made.am_expires;
-	if (store_ciba_put(srv->sv_store, &cb) != SL_OK) {
-		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
+	/* The record and the app request in one commit: stored one after the
+	 * other, a crash between left a request the phone could answer to no
+	 * effect; and the phone cannot answer before the record is there. */
+	if (bc_app_request(srv, rq, &c, &bp, &cb, &made) != SL_OK)
 		goto out;
-	}
-	/* The phone may have answered between the app request and this row
-	 * (its oidc_ciba_finished() then found no row): copy any outcome now.
-	 * Idempotent: it acts only on a pending row and a finished request. */
-	oidc_ciba_finished(srv, id);
 	o = json_object();
 	json_object_set_new(o, "auth_req_id", json_string(id));
 	json_object_set_new(o, "expires_in", json_integer(made.am_expires - sl_now()));
@@ -257,8 +252,10 @@ ciba_issue(struct server *srv, struct http_request *rq, const struct store_clien
 		free(scope);
 		return;
 	}
-	store_audit_add(srv->sv_store, &au);
-	token_respond(srv, rq, c, &g, NULL);
+	/* The redemption, the audit row and the tokens in one transaction:
+	 * redeemed first and then the rest, a crash between lost the login
+	 * (the RP's retry got invalid_grant). */
+	token_respond(srv, rq, c, &g, NULL, &au);
 	free(grant_id);
 	free(scope);
 }
@@ -297,12 +294,9 @@ ciba_grant(struct server *srv, struct http_request *rq, const struct store_clien
 		http_send_oauth_error(rq, 400, "access_denied", "the person refused");
 	else if (strcmp(cb.cb_status, "expired") == 0 || cb.cb_expires <= now)
 		http_send_oauth_error(rq, 400, "expired_token", "the request expired before the person answered");
-	else if (strcmp(cb.cb_status, "approved") == 0) {
-		if (store_ciba_redeem(srv->sv_store, id) != SL_OK)
-			http_send_oauth_error(rq, 400, "invalid_grant", "the auth_req_id was already used");
-		else
-			ciba_issue(srv, rq, c, &cb);
-	} else if (store_ciba_poll(srv->sv_store, id, now, &too_soon) != SL_OK)
+	else if (strcmp(cb.cb_status, "approved") == 0)
+		ciba_issue(srv, rq, c, &cb); /* redeemed there, once */
+	else if (store_ciba_poll(srv->sv_store, id, now, &too_soon) != SL_OK)
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
 	else if (too_soon)
 		http_send_oauth_error(rq, 400, "slow_down", "poll no faster than the interval");

@@ -158,9 +158,11 @@ struct grant {
 };
 /* Issue access + ID token for a grant and answer, with a refresh token
  * when the scope has offline_access (never carrying authorization_details).
- * For a refresh, `old_refresh` is rotated out in the same transaction. */
+ * For a refresh, `old_refresh` is rotated out in the same transaction; for
+ * CIBA (g_auth_req_id set), the request is redeemed and its audit row `au`
+ * written in it. */
 void token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
-	const char *old_refresh);
+	const char *old_refresh, const struct store_audit *au);
 
 /* ciba.c: the token endpoint's CIBA grant. */
 void ciba_grant(struct server *srv, struct http_request *rq, const struct store_client *c);

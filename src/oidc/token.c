@@ -128,14 +128,29 @@ token_answer(struct server *srv, struct http_request *rq, const struct store_cli
 	free(idt);
 }
 
-/* Issue access (+ refresh) + ID token for a grant and answer.  For a
- * refresh, `old_refresh` is rotated out in the same transaction. */
+/* Store a token answer: the tokens, with the rotation of `old_refresh`
+ * or (CIBA) the request's redemption and its audit row `au`. */
+static int
+token_store(struct server *srv, const struct grant *g, const char *old_refresh, const struct store_audit *au,
+	const struct store_token *rt, const struct store_token *at)
+{
+	/* Both tokens and the rotation (or the redemption) in one
+	 * transaction: a crash between two would leave the grant rotated to
+	 * a refresh token nobody was sent, without the access token of that
+	 * answer; or a CIBA request used up with no tokens (a login lost). */
+	if (g->g_auth_req_id != NULL)
+		return store_ciba_issue(srv->sv_store, g->g_auth_req_id, au, rt, at);
+	return store_token_issue(srv->sv_store, old_refresh, rt, at);
+}
+
 void
 token_respond(struct server *srv, struct http_request *rq, const struct store_client *c, const struct grant *g,
-	const char *old_refresh)
+	const char *old_refresh, const struct store_audit *au)
 {
 	char *at = sl_random_id(32), *rt = NULL;
 	char at_hash[2 * SL_SHA256_LEN + 1], rt_hash[2 * SL_SHA256_LEN + 1];
+	const char *used =
+		g->g_auth_req_id != NULL ? "the auth_req_id was already used" : "the refresh token was already used";
 	struct store_token t, rtok;
 	int rc = SL_ECRYPTO;
 
@@ -143,15 +158,14 @@ token_respond(struct server *srv, struct http_request *rq, const struct store_cl
 		rc = refresh_make(srv, c, g, old_refresh, &rt, rt_hash, &rtok);
 	if (rc == SL_OK) {
 		token_fill(&t, "access", at_hash, c, g, sl_now() + srv->sv_conf->c_access_token_lifetime);
-		/* Both tokens and the rotation in one transaction: a crash
-		 * between two would leave the grant rotated to a refresh token
-		 * nobody was sent, without the access token of that answer. */
-		rc = store_token_issue(srv->sv_store, old_refresh, rt != NULL ? &rtok : NULL, &t);
+		rc = token_store(srv, g, old_refresh, au, rt != NULL ? &rtok : NULL, &t);
 	}
 	if (rc == SL_OK)
 		token_answer(srv, rq, c, g, at, rt);
 	else if (rc == SL_ECONFLICT)
-		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was already used");
+		http_send_oauth_error(rq, 400, "invalid_grant", used);
+	else if (rc == SL_ENOTFOUND) /* the CIBA request is gone (purged) */
+		http_send_oauth_error(rq, 400, "invalid_grant", "unknown auth_req_id");
 	else if (rc == SL_ESTORE || rc == SL_EBUSY) /* disk full, read-only, database down */
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "tokens could not be stored");
 	else
@@ -315,7 +329,7 @@ grant_refresh(struct server *srv, struct http_request *rq, const struct store_cl
 		 * grant.  No authorization_details: a payment is confirmed once. */
 		g = (struct grant){ t.t_grant_id, t.t_person_id, t.t_session_id, t.t_scope, NULL, t.t_acr, t.t_amr,
 			t.t_claims, NULL, NULL, t.t_auth_time, NULL, jkt };
-		token_respond(srv, rq, c, &g, hash);
+		token_respond(srv, rq, c, &g, hash, NULL);
 	}
 	store_token_clear(&t);
 }

@@ -126,6 +126,10 @@ load_portal_data(struct server *srv, struct sl_err *err)
 		rc = sl_file_read(p, 1 << 20, &srv->sv_wait_js, &srv->sv_wait_js_len, err);
 		free(p);
 	}
+	if (rc == SL_OK && (p = sl_path_resolve(dir, "static/webeid.js")) != NULL) {
+		rc = sl_file_read(p, 1 << 20, &srv->sv_webeid_js, &srv->sv_webeid_js_len, err);
+		free(p);
+	}
 	return rc;
 }
 
@@ -412,6 +416,7 @@ server_stop(struct server *srv)
 		i18n_catalog_free(srv->sv_catalogs[i]);
 	free(srv->sv_css);
 	free(srv->sv_wait_js);
+	free(srv->sv_webeid_js);
 	free(srv->sv_tls_cert);
 	free(srv->sv_eid_cert);
 	free(srv->sv_eid_trust);

@@ -43,6 +43,8 @@ struct server {
 	size_t sv_css_len;
 	char *sv_wait_js; /* static/wait.js */
 	size_t sv_wait_js_len;
+	char *sv_webeid_js; /* static/webeid.js */
+	size_t sv_webeid_js_len;
 	/* Derived from keys/secret: CSRF tokens, pairwise subjects, and the MAC
 	 * under which SMS activation codes are stored. */
 	uint8_t sv_csrf_key[SERVER_SECRET_LEN];

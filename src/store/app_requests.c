@@ -82,8 +82,20 @@ struct apprq_put_ctx {
 	const struct store_apprq *pc_r;
 	int pc_max; /* > 0 */
 	const struct store_audit *pc_au; /* or NULL */
+	const struct store_ciba *pc_ciba; /* or NULL */
 	bool pc_full; /* out: the account had max pending, nothing stored */
 };
+
+/* A CIBA record; with its app request `r` (its id and expiry) when given. */
+static int
+ciba_insert(struct conn *c, const struct store_ciba *cb, const struct store_apprq *r)
+{
+	const struct bind b[] = { BT(cb->cb_id), BT(cb->cb_client_id), BT(r ? r->aq_id : cb->cb_apprq_id),
+		BT(cb->cb_scope), BT(cb->cb_acr), BT(cb->cb_binding_message), BT(cb->cb_notification_token),
+		BT(cb->cb_authz_details), BI(cb->cb_interval), BI(r ? r->aq_expires : cb->cb_expires) };
+
+	return exec_bound(c, Q_CB_PUT, b, NBIND(b), NULL);
+}
 
 /* The bounded insert (counted and inserted in one statement, in a full
  * transaction: at READ COMMITTED two such statements at once would both
@@ -109,16 +121,20 @@ apprq_put_tx(struct conn *c, void *arg)
 	}
 	if (rc == SL_OK && pc->pc_au != NULL)
 		rc = audit_insert(c, pc->pc_au);
+	if (rc == SL_OK && pc->pc_ciba != NULL)
+		rc = ciba_insert(c, pc->pc_ciba, r);
 	return rc;
 }
 
 static int
-apprq_put(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au)
+apprq_put(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au,
+	const struct store_ciba *cb)
 {
-	struct apprq_put_ctx pc = { r, max_pending, au, false };
+	struct apprq_put_ctx pc = { r, max_pending, au, cb, false };
 	int rc;
 
-	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL)
+	if (r->aq_id == NULL || r->aq_account_id == NULL || r->aq_client_id == NULL || r->aq_action == NULL ||
+		(cb != NULL && (cb->cb_id == NULL || cb->cb_client_id == NULL || cb->cb_interval < 0)))
 		return SL_EINVAL;
 	rc = tx_run(st, au != NULL ? DUR_FULL : DUR_NORMAL, apprq_put_tx, &pc);
 	return rc == SL_OK && pc.pc_full ? SL_EBUSY : rc;
@@ -127,13 +143,13 @@ apprq_put(struct store *st, const struct store_apprq *r, int max_pending, const 
 int
 store_apprq_put(struct store *st, const struct store_apprq *r)
 {
-	return apprq_put(st, r, 0, NULL);
+	return apprq_put(st, r, 0, NULL, NULL);
 }
 
 int
 store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int max_pending)
 {
-	return apprq_put(st, r, max_pending, NULL);
+	return apprq_put(st, r, max_pending, NULL, NULL);
 }
 
 int
@@ -141,7 +157,16 @@ store_apprq_put_audited(struct store *st, const struct store_apprq *r, int max_p
 {
 	if (max_pending <= 0)
 		return SL_EINVAL;
-	return apprq_put(st, r, max_pending, au);
+	return apprq_put(st, r, max_pending, au, NULL);
+}
+
+int
+store_apprq_put_ciba(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au,
+	const struct store_ciba *cb)
+{
+	if (max_pending <= 0 || au == NULL || cb == NULL)
+		return SL_EINVAL;
+	return apprq_put(st, r, max_pending, au, cb);
 }
 
 static void
@@ -339,16 +364,19 @@ store_apprq_clear(struct store_apprq *r)
 
 /* ---- CIBA ---- */
 
+static int
+ciba_put_tx(struct conn *c, void *arg)
+{
+	return ciba_insert(c, arg, NULL);
+}
+
 int
 store_ciba_put(struct store *st, const struct store_ciba *cb)
 {
-	const struct bind b[] = { BT(cb->cb_id), BT(cb->cb_client_id), BT(cb->cb_apprq_id), BT(cb->cb_scope),
-		BT(cb->cb_acr), BT(cb->cb_binding_message), BT(cb->cb_notification_token), BT(cb->cb_authz_details),
-		BI(cb->cb_interval), BI(cb->cb_expires) };
-
 	if (cb->cb_id == NULL || cb->cb_client_id == NULL || cb->cb_interval < 0)
 		return SL_EINVAL;
-	return write_one(st, DUR_NORMAL, Q_CB_PUT, b, NBIND(b), false);
+	/* tx_run hands its context on as it is: ciba_put_tx only reads it. */
+	return tx_run(st, DUR_NORMAL, ciba_put_tx, (void *)cb);
 }
 
 static void
@@ -445,14 +473,41 @@ store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon)
 	return rc;
 }
 
-int
-store_ciba_redeem(struct store *st, const char *id)
-{
-	const struct bind b[] = { BT(id) };
+struct ciba_issue {
+	const char *ci_id;
+	const struct store_audit *ci_audit;
+	const struct store_token *ci_refresh, *ci_access;
+};
 
-	if (id == NULL)
+static int
+ciba_issue_tx(struct conn *c, void *arg)
+{
+	const struct ciba_issue *ci = arg;
+	const struct bind b[] = { BT(ci->ci_id) };
+	int changes = 0, rc = exec_bound(c, Q_CB_REDEEM, b, NBIND(b), &changes);
+
+	if (rc == SL_OK && changes == 0)
+		return ciba_why_not(c, ci->ci_id); /* nothing written: rolled back */
+	if (rc == SL_OK)
+		rc = audit_insert(c, ci->ci_audit);
+	if (rc == SL_OK && ci->ci_refresh != NULL)
+		rc = token_insert(c, ci->ci_refresh);
+	if (rc == SL_OK)
+		rc = token_insert(c, ci->ci_access);
+	return rc;
+}
+
+int
+store_ciba_issue(struct store *st, const char *id, const struct store_audit *au, const struct store_token *refresh,
+	const struct store_token *access)
+{
+	const struct ciba_issue ci = { id, au, refresh, access };
+
+	if (id == NULL || au == NULL || access == NULL)
 		return SL_EINVAL;
-	return write_or_why(st, DUR_NORMAL, Q_CB_REDEEM, b, NBIND(b), ciba_why_not, id);
+	/* Durable: the audit row is in this commit, as the audit trail is.
+	 * tx_run hands its context on as it is: ciba_issue_tx only reads it. */
+	return tx_run(st, DUR_FULL, ciba_issue_tx, (void *)&ci);
 }
 
 void

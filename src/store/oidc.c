@@ -520,45 +520,6 @@ store_authreq_get_client(struct store *st, const char *id, struct store_authreq 
 	return rc;
 }
 
-static int
-authreq_del(struct conn *c, const char *id)
-{
-	const struct bind b[] = { BT(id) };
-
-	return exec_bound(c, Q_AR_DEL, b, NBIND(b), NULL);
-}
-
-struct authreq_take {
-	const char *at_id;
-	struct store_authreq *at_out;
-};
-
-static int
-authreq_take_tx(struct conn *c, void *arg)
-{
-	const struct authreq_take *t = arg;
-	int rc;
-
-	store_authreq_clear(t->at_out); /* what a run before this one read */
-	rc = authreq_read(c, t->at_id, t->at_out);
-	if (rc == SL_OK)
-		rc = authreq_del(c, t->at_id);
-	return rc;
-}
-
-int
-store_authreq_take(struct store *st, const char *id, struct store_authreq *out)
-{
-	struct authreq_take t = { id, out };
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rc = tx_run(st, DUR_NORMAL, authreq_take_tx, &t);
-	if (rc != SL_OK)
-		store_authreq_clear(out);
-	return rc;
-}
-
 int
 store_authreq_delete(struct store *st, const char *id)
 {
@@ -878,8 +839,6 @@ struct code_redeem {
 	int cd_verdict; /* cx_accept's */
 };
 
-static int token_insert(struct conn *c, const struct store_token *t);
-
 /* The tokens a code buys, stored with its use. */
 static int
 code_exchange_tx(struct conn *c, struct code_redeem *r)
@@ -987,7 +946,7 @@ store_code_clear(struct store_code *co)
 
 /* ---- tokens ---- */
 
-static int
+int
 token_insert(struct conn *c, const struct store_token *t)
 {
 	const struct bind b[] = { BT(t->t_hash), BT(t->t_kind), BT(t->t_grant_id), BT(t->t_client_id),

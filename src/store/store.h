@@ -247,8 +247,6 @@ int store_login_complete_consent(
 /* The same with the request's client, read together (one snapshot);
  * SL_ENOTFOUND when either is gone. */
 int store_authreq_get_client(struct store *st, const char *id, struct store_authreq *out, struct store_client *client);
-/* Get and delete in one step. */
-int store_authreq_take(struct store *st, const char *id, struct store_authreq *out);
 /* Delete a request once: SL_ENOTFOUND when it was already gone, so of two
  * answers at once (a double submit) only one goes on. */
 int store_authreq_delete(struct store *st, const char *id);
@@ -658,6 +656,11 @@ int store_apprq_put_bounded(struct store *st, const struct store_apprq *r, int m
  * bound (SL_EBUSY) nothing is written, the audit row neither. */
 int store_apprq_put_audited(
 	struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au);
+/* The same with, in that commit, the CIBA record `cb` the request answers
+ * (its apprq_id and expiry are r's): a CIBA request is made with one
+ * commit, so the phone never sees a request with no record to answer. */
+int store_apprq_put_ciba(struct store *st, const struct store_apprq *r, int max_pending, const struct store_audit *au,
+	const struct store_ciba *cb);
 int store_apprq_get(struct store *st, const char *id, struct store_apprq *out);
 /* Pending and not expired at `now`, for an account. */
 int store_apprq_count_pending(struct store *st, const char *account_id, int64_t now, int *n);
@@ -714,9 +717,14 @@ int store_ciba_set_status(
 	struct store *st, const char *id, const char *status, const char *person_id, int64_t auth_time);
 /* Record a token poll at `now`: *too_soon when within cb_interval of the last. */
 int store_ciba_poll(struct store *st, const char *id, int64_t now, bool *too_soon);
-/* Approved -> redeemed once: SL_ECONFLICT after the first time (or when
- * not approved), SL_ENOTFOUND when missing. */
-int store_ciba_redeem(struct store *st, const char *id);
+/* A CIBA grant's answer, in one durable transaction: the request
+ * approved -> redeemed once, the audit row `au`, the refresh token
+ * `refresh` (NULL: none) and the access token.  SL_ECONFLICT after the
+ * first time (or when not approved), SL_ENOTFOUND when missing: nothing
+ * is stored then.  One transaction, so that a crash cannot leave a
+ * redeemed request without its tokens (a login lost). */
+int store_ciba_issue(struct store *st, const char *id, const struct store_audit *au, const struct store_token *refresh,
+	const struct store_token *access);
 void store_ciba_clear(struct store_ciba *c);
 
 /* SMS outbox */

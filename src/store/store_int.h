@@ -483,6 +483,8 @@ void count_read(struct stmt *s, void *out);
  * that is audited in the commit that makes it: the caller's transaction
  * is then durable (DUR_FULL), as the audit trail is. */
 int audit_insert(struct conn *c, const struct store_audit *a);
+/* One token inside the caller's transaction (oidc.c). */
+int token_insert(struct conn *c, const struct store_token *t);
 /* Insert or update a person inside the caller's transaction (same
  * national number, same person id); p->p_id and p_created set. */
 int person_upsert_tx(struct conn *c, struct store_person *p, int64_t now);

@@ -574,6 +574,21 @@ async function checkStore() {
     ['a CIBA request approved whose app request is not',
       "SELECT c.id AS x FROM ciba_requests c JOIN app_requests q ON q.id = c.apprq_id" +
       " WHERE c.status IN ('approved', 'redeemed') AND q.status <> 'approved'"],
+    // /bc-authorize stores the app request and the CIBA record in one commit
+    ['a CIBA app request without its CIBA record',
+      "SELECT q.id AS x FROM app_requests q WHERE q.link_kind = 'ciba' AND NOT EXISTS" +
+      " (SELECT 1 FROM ciba_requests c WHERE c.id = q.link_id AND c.apprq_id = q.id)"],
+    // a CIBA token request redeems its auth_req_id with its audit row and
+    // its tokens in one transaction (the auth_time is the approval's, on
+    // the record and on the tokens alike)
+    ['a CIBA request redeemed without its access token',
+      "SELECT c.id AS x FROM ciba_requests c WHERE c.status = 'redeemed' AND NOT EXISTS" +
+      " (SELECT 1 FROM tokens t WHERE t.kind = 'access' AND t.client_id = c.client_id" +
+      " AND t.person_id = c.person_id AND t.auth_time = c.auth_time)"],
+    ['a person whose CIBA redemptions and CIBA token audit rows differ in number',
+      "SELECT person_id AS x FROM (SELECT person_id, 1 AS r, 0 AS a FROM ciba_requests WHERE status = 'redeemed'" +
+      " UNION ALL SELECT person_id, 0 AS r, 1 AS a FROM audit WHERE event = 'token' AND detail = 'ciba') v" +
+      " GROUP BY person_id HAVING sum(r) <> sum(a)"],
     ['an app answer approved that is not in the audit trail',
       "SELECT q.id AS x FROM app_requests q WHERE q.status = 'approved' AND NOT EXISTS" +
       " (SELECT 1 FROM audit u WHERE u.key = 'app' AND u.result = 'ok' AND u.detail = q.id)"],
@@ -719,8 +734,12 @@ async function checkLedger() {
     else assert.ok(a.status === 200 || a.status === 409, JSON.stringify(a.body));
     const r = await cibaPoll(c);
     if (c.pollSent && r.status === 400) {
-      // the token request cut off may have redeemed it
+      // the token request cut off may have redeemed it: then with its
+      // tokens and audit row, in the same commit (checkStore's
+      // 'a CIBA request redeemed without its access token')
       assert.equal(r.body.error, 'invalid_grant', JSON.stringify(r.body));
+      const [cb] = await rows(`SELECT status FROM ciba_requests WHERE id = '${c.id}'`);
+      assert.equal(cb?.status, 'redeemed', `a CIBA request refused after the restart: ${JSON.stringify(r.body)}`);
       return;
     }
     assert.equal(r.status, 200, `the tokens of a CIBA request the phone answered (${c.acked ? 'acknowledged' : 'in doubt'}),` +

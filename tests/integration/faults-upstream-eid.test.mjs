@@ -13,7 +13,8 @@ import { registerRp } from './lib/flows.mjs';
 import { faultyUpstream, MODES, otherLogin } from './lib/faulty.mjs';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { eidRp, issueCard, assertRefused, auditMax, auditSince, eidLoginRecord, pkiInit, trustPki, tmp, curl } from './lib/eid.mjs';
+import { eidRp, issueCard, assertRefused, auditMax, auditSince, eidLoginRecord, pkiInit, trustPki, tmp, curl, po } from './lib/eid.mjs';
+import { cardKey, makeToken, toWebeid, challenge, postToken } from './lib/webeid.mjs';
 
 // The eID refusal when no revocation status can be had (403, its own page).
 const UNAVAILABLE = 'Your card cannot be checked right now';
@@ -64,6 +65,74 @@ test('OCSP responder and CRL server (eID): every fault ends within revocation_ti
     assert.ok(doneAt < firstAnswer, `the login (${during} ms) was done before the hung card checks were answered`);
   } finally {
     await server.stop();
+    await up.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Web eID: the token's certificate check (OCSP, then the CRL) runs on the
+// outbound pool while the POST waits suspended.  One outbound worker and
+// four posts against a hanging responder: they queue for the worker, the
+// event loops (threads = 2) answer everyone else at once, and each post
+// ends by its deadline (3 x revocation_timeout + 2 s, src/keys/eid/check.c)
+// with a JSON refusal: 503 when the check ran out of time on the worker,
+// 504 when the post's deadline came first.
+test('Web eID behind a hanging OCSP responder: token posts wait on the outbound worker, others are answered at once, each post ends by its deadline with a 503/504 JSON error', async () => {
+  const up = await faultyUpstream({ mode: 'hang' });
+  const dir = tmp();
+  const pki = await pkiInit(path.join(dir, 'pki'), { ocspUrl: `${up.url}/ocsp`, crlBase: `${up.url}/crl` });
+  const DEADLINE = (3 * 1 + 2) * 1000;
+  let server;
+  try {
+    server = await startServer({
+      config: { eid: { ...trustPki(pki), revocation_timeout: 1 }, server: { threads: 2 }, outbound: { threads: 1 } },
+    });
+    const eid = await eidRp(server);
+    const rp = await registerRp(server);
+    const card = await cardKey(await issueCard(pki, dir, { name: 'Wout Webeid' }), dir);
+    const flows = [];
+    for (let i = 0; i < 4; i++) {
+      const flow = await toWebeid(server, eid.config);
+      const ch = await challenge(server, flow);
+      assert.equal(ch.status, 200, JSON.stringify(ch.json));
+      flows.push({ flow, token: makeToken(card, { origin: server.base, nonce: ch.json.challengeNonce }), nonce: ch.json.challengeNonce });
+    }
+    const since = await auditMax(server);
+    const t0 = Date.now();
+    let firstAnswer = 0;
+    const posts = flows.map(async ({ flow, token, nonce }) => {
+      const res = await postToken(server, flow, token, nonce);
+      firstAnswer ||= Date.now();
+      return { ...res, ms: Date.now() - t0 };
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const during = await otherLogin(server, rp);
+    const t1 = Date.now();
+    const js = await fetch(`${server.base}/static/webeid.js`);
+    assert.equal(js.status, 200);
+    assert.match(await js.text(), /challenge/, 'the Web eID page script');
+    const jsMs = Date.now() - t1;
+    const doneAt = Date.now();
+    const answers = await Promise.all(posts);
+    process.stderr.write(`web eid: login during 4 waiting token posts ${during} ms, the page script in ${jsMs} ms;` +
+      ` posts ${answers.map((a) => `${a.status} in ${a.ms} ms`).join(', ')}\n`);
+    assert.ok(doneAt < firstAnswer, `the login (${during} ms) and the script were answered before any token post`);
+    assert.ok(during < 3000 && jsMs < 1000, `answered at once: login ${during} ms, script ${jsMs} ms`);
+    for (const a of answers) {
+      assert.ok(a.status === 503 || a.status === 504, `a clear refusal: ${a.status} ${JSON.stringify(a.json)}`);
+      assert.equal(a.json.error, 'status_unavailable');
+      assert.equal(a.json.message, po('nl', UNAVAILABLE));
+      assert.equal(a.json.redirect, undefined);
+      assert.ok(a.ms < DEADLINE + 1500, `answered by the deadline: ${a.ms} ms`);
+    }
+    // one worker, 2 s a check: the later posts meet their deadline first
+    const late = answers.filter((a) => a.status === 504);
+    assert.ok(late.length >= 1, 'a post that found no worker in time is answered 504 at its deadline');
+    for (const a of late) assert.ok(a.ms >= DEADLINE - 500, `504 at the deadline, not before: ${a.ms} ms`);
+    const refusals = (await auditSince(server, since)).filter((r) => r.result === 'status_unavailable');
+    assert.equal(refusals.length, 4, 'each post is in the audit trail as status_unavailable');
+  } finally {
+    await server?.stop();
     await up.close();
     rmSync(dir, { recursive: true, force: true });
   }

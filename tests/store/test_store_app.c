@@ -1350,6 +1350,22 @@ test_apprq_extend_once(void **state)
 
 /* ---- CIBA ---- */
 
+/* The answer to a CIBA token request: its access token `hash`. */
+static int
+ciba_issue(struct store *st, const char *id, const char *hash)
+{
+	const struct store_audit au = { .au_event = "token", .au_person_id = "p-1", .au_client_id = "bank" };
+	const struct store_token at = { .t_hash = (char *)hash,
+		.t_kind = (char *)"access",
+		.t_grant_id = (char *)"grant-ciba",
+		.t_client_id = (char *)"bank",
+		.t_person_id = (char *)"p-1",
+		.t_scope = (char *)"openid",
+		.t_expires = sl_now() + 600 };
+
+	return store_ciba_issue(st, id, &au, NULL, &at);
+}
+
 static void
 test_ciba_lifecycle(void **state)
 {
@@ -1368,6 +1384,7 @@ test_ciba_lifecycle(void **state)
 		.cb_expires = now + 300,
 	};
 	struct store_ciba got;
+	struct store_token tok;
 	bool too_soon = true;
 
 	assert_int_equal(store_ciba_put(fx->fx_store, &cb), SL_OK);
@@ -1403,7 +1420,8 @@ test_ciba_lifecycle(void **state)
 	assert_int_equal(store_ciba_poll(fx->fx_store, "nope", 1000, &too_soon), SL_ENOTFOUND);
 
 	/* Not approved yet: nothing to redeem. */
-	assert_int_equal(store_ciba_redeem(fx->fx_store, "auth-req-1"), SL_ECONFLICT);
+	assert_int_equal(ciba_issue(fx->fx_store, "auth-req-1", "at-0"), SL_ECONFLICT);
+	assert_int_equal(store_token_get(fx->fx_store, "at-0", &tok), SL_ENOTFOUND);
 	assert_int_equal(store_ciba_set_status(fx->fx_store, "auth-req-1", "approved", NULL, now), SL_EINVAL);
 	assert_int_equal(store_ciba_set_status(fx->fx_store, "auth-req-1", "redeemed", "p-1", now), SL_EINVAL);
 	assert_int_equal(store_ciba_set_status(fx->fx_store, "auth-req-1", "approved", "p-1", now), SL_OK);
@@ -1414,9 +1432,17 @@ test_ciba_lifecycle(void **state)
 	assert_int_equal(got.cb_auth_time, now);
 	store_ciba_clear(&got);
 
-	assert_int_equal(store_ciba_redeem(fx->fx_store, "auth-req-1"), SL_OK);
-	assert_int_equal(store_ciba_redeem(fx->fx_store, "auth-req-1"), SL_ECONFLICT);
-	assert_int_equal(store_ciba_redeem(fx->fx_store, "nope"), SL_ENOTFOUND);
+	/* Redeemed once, with its token; not again. */
+	assert_int_equal(ciba_issue(fx->fx_store, "auth-req-1", "at-1"), SL_OK);
+	assert_int_equal(store_token_get(fx->fx_store, "at-1", &tok), SL_OK);
+	assert_string_equal(tok.t_grant_id, "grant-ciba");
+	store_token_clear(&tok);
+	assert_int_equal(store_ciba_get(fx->fx_store, "auth-req-1", &got), SL_OK);
+	assert_string_equal(got.cb_status, "redeemed");
+	store_ciba_clear(&got);
+	assert_int_equal(ciba_issue(fx->fx_store, "auth-req-1", "at-2"), SL_ECONFLICT);
+	assert_int_equal(store_token_get(fx->fx_store, "at-2", &tok), SL_ENOTFOUND);
+	assert_int_equal(ciba_issue(fx->fx_store, "nope", "at-3"), SL_ENOTFOUND);
 	assert_int_equal(store_ciba_set_status(fx->fx_store, "nope", "denied", NULL, now), SL_ENOTFOUND);
 	assert_int_equal(store_ciba_get(fx->fx_store, "nope", &got), SL_ENOTFOUND);
 	assert_null(got.cb_id);

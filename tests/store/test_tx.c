@@ -173,62 +173,6 @@ put_authreq(struct store *st, const char *id)
 }
 
 static void
-assert_took(struct store *st, const char *id, const struct store_authreq *got)
-{
-	struct store_authreq again;
-
-	assert_string_equal(got->ar_id, id);
-	assert_string_equal(got->ar_kind, "authorize");
-	assert_string_equal(got->ar_client_id, "client-a");
-	assert_string_equal(got->ar_params, "{\"scope\":\"openid\"}");
-	assert_string_equal(got->ar_browser, "b1");
-	assert_string_equal(got->ar_status, "pending");
-	assert_int_equal(store_authreq_get(st, id, &again), SL_ENOTFOUND);
-}
-
-static void
-test_authreq_take_retried(void **state)
-{
-	struct fixture *fx = faulty(state);
-	struct store_authreq got;
-
-	put_authreq(fx->fx_store, "ar-commit");
-	put_authreq(fx->fx_store, "ar-delete");
-	/* COMMIT refused after run 1 read the request and deleted it. */
-	fault.fe_commits = 1;
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-commit", &got), SL_OK);
-	assert_int_equal(fault.fe_fired, 1);
-	assert_took(fx->fx_store, "ar-commit", &got);
-	store_authreq_clear(&got);
-	/* The DELETE refused, after run 1 read the request into `got`. */
-	fault.fe_step_at = 2;
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-delete", &got), SL_OK);
-	assert_int_equal(fault.fe_fired, 2);
-	assert_took(fx->fx_store, "ar-delete", &got);
-	store_authreq_clear(&got);
-	/* Taken once: a second take finds nothing. */
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-commit", &got), SL_ENOTFOUND);
-	assert_null(got.ar_id);
-}
-
-static void
-test_authreq_take_gives_up(void **state)
-{
-	struct fixture *fx = faulty(state);
-	struct store_authreq got;
-
-	put_authreq(fx->fx_store, "ar-busy");
-	fault.fe_commits = TX_TRIES;
-	assert_int_equal(store_authreq_take(fx->fx_store, "ar-busy", &got), SL_EBUSY);
-	assert_int_equal(fault.fe_fired, TX_TRIES);
-	/* No half record for the caller, and the request is still there. */
-	assert_null(got.ar_id);
-	assert_null(got.ar_params);
-	assert_int_equal(store_authreq_get(fx->fx_store, "ar-busy", &got), SL_OK);
-	store_authreq_clear(&got);
-}
-
-static void
 put_code(struct store *st, const char *hash)
 {
 	const struct store_code co = {
@@ -573,6 +517,132 @@ test_login_issue_one_transaction(void **state)
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-li-2'"), 1);
 }
 
+/* ---- a CIBA request's tokens ---- */
+
+/* The request's redemption, its audit row and its tokens are one durable
+ * transaction: rolled back whole (the request still approved, nothing
+ * stored), run again whole, and not again once redeemed. */
+static void
+test_ciba_issue_one_transaction(void **state)
+{
+	struct fixture *fx = faulty(state);
+	const struct store_ciba cb = { .cb_id = (char *)"auth-req-tx",
+		.cb_client_id = (char *)"bank",
+		.cb_apprq_id = (char *)"rq-tx",
+		.cb_scope = (char *)"openid offline_access",
+		.cb_acr = (char *)"high",
+		.cb_binding_message = (char *)"W4K2",
+		.cb_interval = 5,
+		.cb_expires = sl_now() + 300 };
+	const struct store_audit au = { .au_event = "token",
+		.au_result = "ok",
+		.au_person_id = "p-1",
+		.au_client_id = "bank",
+		.au_detail = "ciba" };
+	struct store_token t[2] = { { .t_hash = (char *)"ciba-at", .t_kind = (char *)"access" },
+		{ .t_hash = (char *)"ciba-rt", .t_kind = (char *)"refresh" } };
+	struct store_ciba got;
+	int64_t n = -1;
+
+	for (int i = 0; i < 2; i++) {
+		t[i].t_grant_id = (char *)"grant-ciba";
+		t[i].t_client_id = (char *)"bank";
+		t[i].t_person_id = (char *)"p-1";
+		t[i].t_scope = cb.cb_scope;
+		t[i].t_expires = sl_now() + 600;
+	}
+	assert_int_equal(store_ciba_put(fx->fx_store, &cb), SL_OK);
+	/* Not approved yet: nothing to redeem, nothing written. */
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, &t[1], &t[0]), SL_ECONFLICT);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 0);
+	assert_int_equal(store_ciba_set_status(fx->fx_store, "auth-req-tx", "approved", "p-1", sl_now()), SL_OK);
+
+	/* Every commit refused: rolled back whole, the request still approved. */
+	fault.fe_begun = 0;
+	fault.fe_commits = TX_TRIES;
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, &t[1], &t[0]), SL_EBUSY);
+	assert_int_equal(fault.fe_begun, TX_TRIES);
+	assert_int_equal(store_ciba_get(fx->fx_store, "auth-req-tx", &got), SL_OK);
+	assert_string_equal(got.cb_status, "approved");
+	store_ciba_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 0);
+	assert_int_equal(store_audit_count(fx->fx_store, "token", "ok", &n), SL_OK);
+	assert_int_equal(n, 0);
+
+	/* The refresh token's insert (step 3, after the redemption and the
+	 * audit row) refused once: one durable transaction, run twice. */
+	fault.fe_begun = fault.fe_durable = 0;
+	fault.fe_step_at = 3;
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, &t[1], &t[0]), SL_OK);
+	assert_int_equal(fault.fe_fired, TX_TRIES + 1);
+	assert_int_equal(fault.fe_begun, 2);
+	assert_int_equal(fault.fe_durable, 2);
+	assert_int_equal(store_ciba_get(fx->fx_store, "auth-req-tx", &got), SL_OK);
+	assert_string_equal(got.cb_status, "redeemed");
+	store_ciba_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens WHERE grant_id = 'grant-ciba'"), 2);
+	assert_int_equal(store_audit_count(fx->fx_store, "token", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+
+	/* Redeemed once: a second answer stores nothing. */
+	t[0].t_hash = (char *)"ciba-at-2";
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", &au, NULL, &t[0]), SL_ECONFLICT);
+	assert_int_equal(store_ciba_issue(fx->fx_store, "nope", &au, NULL, &t[0]), SL_ENOTFOUND);
+	assert_int_equal(store_ciba_issue(fx->fx_store, "auth-req-tx", NULL, NULL, &t[0]), SL_EINVAL);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM tokens"), 2);
+	assert_int_equal(store_audit_count(fx->fx_store, "token", "ok", &n), SL_OK);
+	assert_int_equal(n, 1);
+}
+
+/* A CIBA request's start is one durable commit: the app request, its
+ * audit row and the CIBA record (with the request's id and expiry). */
+static void
+test_apprq_put_ciba_one_transaction(void **state)
+{
+	struct fixture *fx = faulty(state);
+	const struct store_apprq r = { .aq_id = (char *)"rq-c",
+		.aq_account_id = (char *)"acct-1",
+		.aq_client_id = (char *)"bank",
+		.aq_action = (char *)"login",
+		.aq_link_kind = (char *)"ciba",
+		.aq_link_id = (char *)"auth-req-c",
+		.aq_expires = sl_now() + 120 };
+	const struct store_ciba cb = {
+		.cb_id = (char *)"auth-req-c", .cb_client_id = (char *)"bank", .cb_interval = 5
+	};
+	const struct store_audit au = { .au_event = "app.request", .au_result = "ok", .au_client_id = "bank" };
+	struct store_ciba got;
+
+	/* Every commit refused: neither row, no audit row. */
+	fault.fe_commits = TX_TRIES;
+	assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r, 5, &au, &cb), SL_EBUSY);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM app_requests"), 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM ciba_requests"), 0);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit"), 0);
+	/* The CIBA record's insert refused once (step 3): run again whole. */
+	fault.fe_begun = fault.fe_durable = 0;
+	fault.fe_step_at = 3;
+	assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r, 5, &au, &cb), SL_OK);
+	assert_int_equal(fault.fe_begun, 2);
+	assert_int_equal(fault.fe_durable, 2);
+	assert_int_equal(store_ciba_get(fx->fx_store, "auth-req-c", &got), SL_OK);
+	assert_string_equal(got.cb_apprq_id, "rq-c");
+	assert_string_equal(got.cb_status, "pending");
+	assert_int_equal(got.cb_expires, r.aq_expires);
+	store_ciba_clear(&got);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM app_requests WHERE id = 'rq-c'"), 1);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit"), 1);
+	/* A CIBA id taken: the app request is not stored either. */
+	{
+		struct store_apprq r2 = r;
+		r2.aq_id = (char *)"rq-c2";
+		assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r2, 5, &au, &cb), SL_ECONFLICT);
+		assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM app_requests WHERE id = 'rq-c2'"), 0);
+		assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit"), 1);
+	}
+	assert_int_equal(store_apprq_put_ciba(fx->fx_store, &r, 5, &au, NULL), SL_EINVAL);
+}
+
 int
 main(void)
 {
@@ -582,14 +652,14 @@ main(void)
 		T(test_tx_run_gives_up_after_tries),
 		T(test_tx_run_error_is_not_retried),
 		T(test_tx_run_retries_a_failed_statement),
-		T(test_authreq_take_retried),
-		T(test_authreq_take_gives_up),
 		T(test_code_redeem_retried),
 		T(test_person_upsert_retried),
 		T(test_purge_retried_counts_once),
 		T(test_code_exchange_one_transaction),
 		T(test_login_complete_durable_when_person_changes),
 		T(test_login_issue_one_transaction),
+		T(test_ciba_issue_one_transaction),
+		T(test_apprq_put_ciba_one_transaction),
 	};
 #undef T
 

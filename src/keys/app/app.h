@@ -74,6 +74,9 @@ struct app_request_spec {
 	int as_lang; /* index into config_languages: the display text's language */
 	int as_lifetime; /* seconds; 0 = [app] request_lifetime */
 	bool as_decoy; /* a number without a usable account gets a decoy (below) */
+	/* CIBA: its record, stored in the request's commit (its apprq_id and
+	 * expiry are the request's), or NULL. */
+	const struct store_ciba *as_ciba;
 };
 
 struct app_request_made {

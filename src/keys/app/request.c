@@ -273,8 +273,12 @@ store_request(struct server *srv, const char *account_id, const struct app_reque
 	r.aq_status = (char *)"pending";
 	r.aq_created = now;
 	r.aq_expires = now + lifetime;
-	rc = au != NULL ? store_apprq_put_audited(srv->sv_store, &r, srv->sv_conf->c_app_max_pending, au)
-			: store_apprq_put_bounded(srv->sv_store, &r, srv->sv_conf->c_app_max_pending);
+	if (au != NULL && spec->as_ciba != NULL)
+		rc = store_apprq_put_ciba(srv->sv_store, &r, srv->sv_conf->c_app_max_pending, au, spec->as_ciba);
+	else if (au != NULL)
+		rc = store_apprq_put_audited(srv->sv_store, &r, srv->sv_conf->c_app_max_pending, au);
+	else
+		rc = store_apprq_put_bounded(srv->sv_store, &r, srv->sv_conf->c_app_max_pending);
 	if (rc == SL_OK) {
 		sl_strlcpy(out->am_id, id, sizeof(out->am_id));
 		sl_strlcpy(out->am_code, codes[0], sizeof(out->am_code));

@@ -34,7 +34,6 @@
 #define WEBEID_HASH_PREFIX "webeid-challenge:"
 #define WEBEID_CHALLENGE_RESULT "{\"webeid\":\"challenge\"}"
 #define WEBEID_ORIGIN_MAX 512
-#define WEBEID_SCRIPT_MAX ((size_t)64 * 1024)
 
 /* The codes a page may see besides the token's and the card's. */
 struct webeid_error {
@@ -279,22 +278,12 @@ out:
 	oidc_pending_clear(&p);
 }
 
-/* Read at each request, not kept: the eID page is shown once per login,
- * and the file is a few kilobytes. */
+/* Read once at start with the other static files (server.c
+ * load_portal_data): the eID page is served from memory. */
 void
 webeid_script(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
-	char *path = sl_path_resolve(srv->sv_conf->c_data_dir, "static/webeid.js"), *js = NULL;
-	size_t len = 0;
-	struct sl_err err = { 0 };
 
-	if (path == NULL || sl_file_read(path, WEBEID_SCRIPT_MAX, &js, &len, &err) != SL_OK) {
-		log_error("%s: %s", __func__, path ? err.msg : "out of memory");
-		portal_error_status(srv, rq, 404);
-	} else {
-		http_send_static(rq, "text/javascript; charset=utf-8", js, len);
-	}
-	free(js);
-	free(path);
+	http_send_static(rq, "text/javascript; charset=utf-8", srv->sv_webeid_js, srv->sv_webeid_js_len);
 }
