@@ -14,7 +14,9 @@
 // key choice, the app number form, the consent page).  The page says the
 // limit in words without script; here, once fewer than 2 minutes are left,
 // the status region says so once (a screen reader hears it once) and shows
-// it as a notice.  The countdown follows a deadline, as below.
+// it as a notice, and once more when the time is up (data-over): a form
+// sent then would only meet the error page.  The countdown follows a
+// deadline, as below.
 (function () {
   'use strict';
   var box = document.getElementById('timelimit');
@@ -22,11 +24,18 @@
   if (!box || !status || !box.hasAttribute('data-remaining')) return;
   var WARN_AT = 120;
   var deadline = Date.now() + (parseInt(box.getAttribute('data-remaining'), 10) || 0) * 1000;
+  var warned = false;
   var timer = setInterval(function () {
     var left = Math.ceil((deadline - Date.now()) / 1000);
-    if (left > WARN_AT) return;
-    clearInterval(timer);
-    status.textContent = box.getAttribute('data-warn');
+    if (left <= 0) {
+      clearInterval(timer);
+      status.textContent = box.getAttribute('data-over');
+    } else if (left <= WARN_AT && !warned) {
+      warned = true;
+      status.textContent = box.getAttribute('data-warn');
+    } else {
+      return;
+    }
     status.className = 'status notice';
   }, 1000);
 })();

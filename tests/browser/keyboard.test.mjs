@@ -6,7 +6,8 @@
 //   - the form pages of a login (key choice, app number form, consent)
 //     say the request's time limit up front in words, also without
 //     script; with fewer than 2 minutes left the status region warns,
-//     once (the page's clock runs fast: [oidc] request_lifetime 180);
+//     once, and once more when it is over (the page's clock runs fast:
+//     [oidc] request_lifetime 180);
 //   - the consent page: every control by Tab with its focus showing,
 //     "Share" by Enter, axe zero;
 //   - the account page: Tab reaches the notices' "This was not me", the
@@ -83,8 +84,14 @@ test('the login request\'s time limit: said up front, warned once under 2 minute
     assert.equal(await pageText(page, '#timelimit-status'), T.t('nl', WARNING));
     assert.ok(await page.locator('#timelimit-status.notice').isVisible(), 'the warning shows');
     await page.clock.runFor(100000);
-    assert.deepEqual((await page.evaluate(() => window.__said)).length, 1, 'said once, not every second');
+    assert.equal((await page.evaluate(() => window.__said)).length, 1, 'said once, not every second');
     await assertAxe(page, 'key choice with the time warning (nl)');
+    // The end, said once more: the request is over, start again.
+    await page.clock.runFor(20000);
+    const over = `${T.t('nl', 'This login request has expired')}. ${T.t('nl', 'Go back to the site you came from and start again.')}`;
+    assert.equal(await pageText(page, '#timelimit-status'), over);
+    await page.clock.runFor(30000);
+    assert.equal((await page.evaluate(() => window.__said)).length, 2, 'the end said once');
 
     // The app number form says it too, and the key choice by keyboard.
     await tabTo(page, 'key choice', (s) => s.href.startsWith('/key/app?'));
