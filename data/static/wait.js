@@ -10,6 +10,35 @@
 // region at a few thresholds (data-say-N), and with data-warn offers more
 // time once 30 seconds are left (the page has a button: WCAG 2.2.1).  On the app login page it also renews the QR code
 // each slot (#qr, data-refresh).
+// The login request's own time limit on its form pages (#timelimit: the
+// key choice, the app number form, the consent page).  The page says the
+// limit in words without script; here, once fewer than 2 minutes are left,
+// the status region says so once (a screen reader hears it once) and shows
+// it as a notice, and once more when the time is up (data-over): a form
+// sent then would only meet the error page.  The countdown follows a
+// deadline, as below.
+(function () {
+  'use strict';
+  var box = document.getElementById('timelimit');
+  var status = document.getElementById('timelimit-status');
+  if (!box || !status || !box.hasAttribute('data-remaining')) return;
+  var WARN_AT = 120;
+  var deadline = Date.now() + (parseInt(box.getAttribute('data-remaining'), 10) || 0) * 1000;
+  var warned = false;
+  var timer = setInterval(function () {
+    var left = Math.ceil((deadline - Date.now()) / 1000);
+    if (left <= 0) {
+      clearInterval(timer);
+      status.textContent = box.getAttribute('data-over');
+    } else if (left <= WARN_AT && !warned) {
+      warned = true;
+      status.textContent = box.getAttribute('data-warn');
+    } else {
+      return;
+    }
+    status.className = 'status notice';
+  }, 1000);
+})();
 (function () {
   'use strict';
   var box = document.getElementById('wait');

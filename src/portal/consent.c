@@ -85,9 +85,12 @@ consent_page(struct server *srv, struct http_request *rq, const struct oidc_pend
 	if (rc != SL_OK) {
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {
-		struct tmpl_var v[5] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id }, { "csrf", csrf },
-			{ "items", sl_buf_str(&items) }, { "langcode", config_languages[lang] } };
-		portal_page(srv, rq, 200, lang, N_("Share your data?"), "consent", v, 5);
+		struct portal_timelimit tl;
+		struct tmpl_var v[5 + PORTAL_TIMELIMIT_NVARS] = { { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "csrf", csrf }, { "items", sl_buf_str(&items) },
+			{ "langcode", config_languages[lang] } };
+		portal_timelimit_vars(p->op_req.ar_expires, &tl, v + 5);
+		portal_page(srv, rq, 200, lang, N_("Share your data?"), "consent", v, 5 + PORTAL_TIMELIMIT_NVARS);
 	}
 	sl_buf_reset(&items);
 	free(csrf);

@@ -70,10 +70,12 @@ portal_choose(void *ctx, struct http_request *rq)
 		json_object_get(p.op_params, "authorization_details") != NULL, &buttons);
 	csrf = oidc_csrf_token(srv, rq, p.op_req.ar_id);
 	{
-		struct tmpl_var v[6] = { { "rp", p.op_client.cl_name }, { "req", p.op_req.ar_id },
-			{ "csrf", csrf ? csrf : "" }, { "buttons", sl_buf_str(&buttons) },
+		struct portal_timelimit tl;
+		struct tmpl_var v[6 + PORTAL_TIMELIMIT_NVARS] = { { "rp", p.op_client.cl_name },
+			{ "req", p.op_req.ar_id }, { "csrf", csrf ? csrf : "" }, { "buttons", sl_buf_str(&buttons) },
 			{ "langcode", config_languages[lang] }, { "nokeys", buttons.b_len == 0 ? "1" : "" } };
-		portal_page(srv, rq, 200, lang, N_("Choose your digital key"), "choose", v, 6);
+		portal_timelimit_vars(p.op_req.ar_expires, &tl, v + 6);
+		portal_page(srv, rq, 200, lang, N_("Choose your digital key"), "choose", v, 6 + PORTAL_TIMELIMIT_NVARS);
 	}
 	free(csrf);
 	sl_buf_reset(&buttons);

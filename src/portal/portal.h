@@ -128,4 +128,17 @@ struct portal_timer_post {
 void portal_timer_post(struct server *srv, struct http_request *rq, int lang, const struct portal_timer *t,
 	const struct portal_timer_post *tr);
 
+/* The authorization request's own time limit on its form pages (the key
+ * choice, the app number form, the consent page; WCAG 2.2.1): said up
+ * front without script, and warned of by wait.js shortly before the end.
+ * The variables in v[0..3]: "tlleft" (seconds left), "tlmin" (whole
+ * minutes left, rounded up) with "tlmany" when more than one, else
+ * "tlone"; filled from the request's expiry, tl holds their text. */
+#define PORTAL_TIMELIMIT_NVARS 4
+struct portal_timelimit {
+	char tl_left[24];
+	char tl_min[24];
+};
+void portal_timelimit_vars(int64_t expires, struct portal_timelimit *tl, struct tmpl_var *v);
+
 #endif

@@ -106,3 +106,19 @@ portal_timer_post(struct server *srv, struct http_request *rq, int lang, const s
 		http_send_redirect(rq, 303, loc);
 	}
 }
+
+void
+portal_timelimit_vars(int64_t expires, struct portal_timelimit *tl, struct tmpl_var *v)
+{
+	int64_t left = expires - sl_now();
+
+	if (left < 0)
+		left = 0;
+	snprintf(tl->tl_left, sizeof(tl->tl_left), "%lld", (long long)left);
+	/* Rounded up: "ends in 2 minutes" with 61 seconds left is never late. */
+	snprintf(tl->tl_min, sizeof(tl->tl_min), "%lld", (long long)((left + 59) / 60));
+	v[0] = (struct tmpl_var){ "tlleft", tl->tl_left };
+	v[1] = (struct tmpl_var){ "tlmin", tl->tl_min };
+	v[2] = (struct tmpl_var){ "tlmany", left > 60 ? "1" : "" };
+	v[3] = (struct tmpl_var){ "tlone", left > 60 ? "" : "1" };
+}

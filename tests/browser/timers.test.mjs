@@ -29,6 +29,7 @@ import { launchBrowser, Watch, shareDir, assertAxe, newContext as newContextIn, 
 import { startRp } from './lib/rp.mjs';
 import { rrn } from '../integration/lib/eid.mjs';
 import { loadCatalogs, staleCatalogs, translator } from './lib/i18n.mjs';
+import { focused, tabThrough as tabThroughIn, tabTo as tabToIn } from './lib/keyboard.mjs';
 
 const RP_NAME = 'Mijn gezondheid';
 const LIFETIME = 150; // [app] and [smartid] request_lifetime: the wait and one extension's step
@@ -64,65 +65,8 @@ after(async () => {
 
 const newContext = (label, opts) => newContextIn(chrome.browser, watch, label, opts);
 
-// What has the focus: its tag, id, name, href or text, and whether the
-// focus shows (an outline of 2 px or more, or a box shadow).
-function focused(page) {
-  return page.evaluate(() => {
-    const el = document.activeElement;
-    if (!el || el === document.body) return null;
-    const cs = getComputedStyle(el);
-    const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2;
-    return {
-      tag: el.tagName.toLowerCase(), id: el.id, type: el.getAttribute('type') || '',
-      href: el.getAttribute('href') || '', action: el.form ? el.form.getAttribute('action') : '',
-      text: (el.innerText || el.value || '').replace(/\s+/g, ' ').trim(),
-      visible: outline || cs.boxShadow !== 'none',
-    };
-  });
-}
-
-// Put the keyboard's starting point at the top of the page, as a fresh load
-// does (the body takes the focus for a moment).
-const fromTop = (page) => page.evaluate(() => {
-  document.body.setAttribute('tabindex', '-1');
-  document.body.focus();
-  document.body.removeAttribute('tabindex');
-});
-
-// Tab from the top of the page through every control once (until the focus
-// comes back round or leaves the page): each shows its focus (on the
-// portal's pages: the test RP's own are not under test).  Returns them in
-// order.
-async function tabThrough(page, label) {
-  const portal = new URL(page.url()).origin === server.base;
-  await fromTop(page);
-  const seen = [];
-  for (let i = 0; i < 40; i++) {
-    await page.keyboard.press('Tab');
-    const f = await focused(page);
-    if (f === null) break;
-    const key = `${f.tag}#${f.id}|${f.href}|${f.action}|${f.text}`;
-    if (seen.length && seen[0].key === key) break;
-    if (portal) assert.ok(f.visible, `${label}: the focus on ${key} shows`);
-    seen.push({ ...f, key });
-  }
-  assert.ok(seen.length > 0, `${label}: Tab reaches something`);
-  return seen;
-}
-
-// Every control by Tab (tabThrough), then from the top again by Tab to
-// the one matching `pred`, and press `keyName` on it.
-async function tabTo(page, label, pred, keyName = 'Enter') {
-  const stops = await tabThrough(page, label);
-  const idx = stops.findIndex(pred);
-  assert.ok(idx >= 0, `${label}: no such control among ${stops.map((s) => s.key).join(', ')}`);
-  await fromTop(page);
-  for (let i = 0; i <= idx; i++) await page.keyboard.press('Tab');
-  const f = await focused(page);
-  assert.equal(`${f.tag}#${f.id}|${f.href}|${f.action}|${f.text}`, stops[idx].key);
-  await page.keyboard.press(keyName);
-  return stops;
-}
+const tabThrough = (page, label) => tabThroughIn(page, server.base, label);
+const tabTo = (page, label, pred, keyName) => tabToIn(page, server.base, label, pred, keyName);
 
 const statusText = (page) => page.locator('#wait-status').innerText();
 const countdown = async (page) => Number(await page.locator('#countdown').innerText());

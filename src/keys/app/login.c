@@ -108,14 +108,18 @@ form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 	snprintf(reload, sizeof(reload), "/key/app?req=%s&lang=%s&scan=1", p->op_req.ar_id, config_languages[lang]);
 	snprintf(rotate, sizeof(rotate), "%d", srv->sv_conf->c_app_qr_rotate);
 	{
-		struct tmpl_var v[17] = { { "rp", p->op_client.cl_name }, { "req", p->op_req.ar_id },
-			{ "csrf", csrf ? csrf : "" }, { "langcode", config_languages[lang] }, { "qr", svg ? svg : "" },
+		struct portal_timelimit tl;
+		struct tmpl_var v[17 + PORTAL_TIMELIMIT_NVARS] = { { "rp", p->op_client.cl_name },
+			{ "req", p->op_req.ar_id }, { "csrf", csrf ? csrf : "" },
+			{ "langcode", config_languages[lang] }, { "qr", svg ? svg : "" },
 			{ "error", error ? i18n_gettext(cat, error) : "" }, { "phone", phone ? phone : "+32 " },
 			{ "payment", payment }, { "poll", poll }, { "next", finish ? finish : "" },
 			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" }, { "qrurl", qrurl },
 			{ "reload", reload }, { "rotate", rotate }, { "slot", slot },
 			{ "scanlink", scan ? "" : reload } };
-		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v, 17);
+		portal_timelimit_vars(p->op_req.ar_expires, &tl, v + 17);
+		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v,
+			17 + PORTAL_TIMELIMIT_NVARS);
 	}
 	free(csrf);
 	free(link);
