@@ -8,11 +8,13 @@
  * SMS code from the outbox through `sleutel sms tail --json`, the test
  * build's POST /device/v1/test/proofed, finish with a cheap scrypt cost),
  * one per worker.  A login:
- *   browser: /authorize → /key/app → phone number POSTed → wait page
- *            (verification code) → GET data-poll, suspended on the server
- *            (on its own thread: it blocks until the phone answered)
+ *   browser: /authorize → /key/app → phone number POSTed (inline=1: the
+ *            answer is the wait page with the verification code) → GET
+ *            data-poll, suspended on the server (on its own thread: it
+ *            blocks until the phone answered)
  *   phone:   sapp_requests → the request showing that code → sapp_approve
- *   browser: the long-poll answers → data-next → consent → code → /token
+ *   browser: the long-poll answers with the RP's address and the code
+ *            (or data-next → consent → code) → /token
  *
  * On several nodes of one installation (pgnodes.c) every URL is the
  * issuer's, which no node listens on: each handle connects to its node
@@ -237,6 +239,7 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 	pthread_t poller;
 	json_t *rq, *answer = NULL;
 	double t_confirm;
+	long st;
 	int ok;
 
 	bl_http_forget_cookies(h);
@@ -247,15 +250,20 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 	snprintf(url, sizeof(url), "%s/key/app?req=%s&lang=nl", base, req);
 	if (bl_http_req(h, url, NULL, NULL) != 200 || (form = bl_hidden_form(h->h_body)) == NULL)
 		return 0;
+	/* the page's script asks for the wait page as the number's answer */
+	if ((p = strstr(form, "inline=0")) != NULL)
+		form[p - form + 7] = '1';
 	enc = curl_easy_escape(NULL, w->aw_number, 0);
 	snprintf(body, sizeof(body), "%s&phone=%s", form, enc);
 	curl_free(enc);
 	free(form);
 	snprintf(url, sizeof(url), "%s/key/app/login", base);
-	if (bl_http_req(h, url, body, NULL) != 303)
-		return 0;
-	bl_abs(base, h->h_location, url, sizeof(url));
-	if (bl_http_req(h, url, NULL, NULL) != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
+	st = bl_http_req(h, url, body, NULL);
+	if (st == 303) { /* a server without it: to the wait page */
+		bl_abs(base, h->h_location, url, sizeof(url));
+		st = bl_http_req(h, url, NULL, NULL);
+	}
+	if (st != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
 		bl_attr(h->h_body, "data-next", next, sizeof(next)) != 0 ||
 		(p = strstr(h->h_body, "id=\"vcode\"")) == NULL || (p = strchr(p, '>')) == NULL ||
 		sscanf(p + 1, "%7[0-9]", vcode) != 1)
@@ -276,6 +284,11 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 		return 0;
 	if (aux != NULL)
 		bl_lat_add(aux, (w->aw_resumed - t_confirm) * 1000);
+	/* the poll's answer names the RP with the code when it issued it */
+	answer = json_loads(w->aw_poll.h_body ? w->aw_poll.h_body : "", 0, NULL);
+	if (json_is_string(json_object_get(answer, "location")))
+		snprintf(next, sizeof(next), "%s", json_string_value(json_object_get(answer, "location")));
+	json_decref(answer);
 	if (bl_browse(h, base, next, bl_sleutel_form, back, sizeof(back)) != 0)
 		return 0;
 	return bl_token(&w->aw_rp, a->a_token, a->a_basic, back, verifier);

@@ -247,6 +247,28 @@ spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending 
 	return SL_OK;
 }
 
+static void wait_page(
+	struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const struct store_apprq *r);
+
+/* The wait page as the number's answer (one request fewer than a 303 to
+ * it), when the form's script asked for it (inline=1): that script puts
+ * the wait page's own address in the history (wait.js, data-self), so a
+ * reload asks for the wait page and never posts the number again.
+ * Without script the answer stays the 303.  A decoy's page is loaded the
+ * same way as a real one's.  false: nothing was sent. */
+static bool
+inline_wait(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const char *aq)
+{
+	const char *in = http_form(rq, "inline");
+	struct store_apprq r;
+
+	if (in == NULL || strcmp(in, "1") != 0 || store_apprq_get(srv->sv_store, aq, &r) != SL_OK)
+		return false;
+	wait_page(srv, rq, p, lang, &r);
+	store_apprq_clear(&r);
+	return true;
+}
+
 void
 applogin_submit(void *ctx, struct http_request *rq)
 {
@@ -289,7 +311,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 			phone != NULL && strlen(phone) <= 64 ? phone : NULL, false);
 	} else if (rc != SL_OK) {
 		refusal_page(srv, rq, &p, lang, rc);
-	} else {
+	} else if (!inline_wait(srv, rq, &p, lang, made.am_id)) {
 		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, made.am_id,
 			config_languages[lang]);
 		http_send_redirect(rq, 303, loc);
@@ -378,7 +400,9 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 		payment = decoy_text;
 	}
 	snprintf(remaining, sizeof(remaining), "%lld", (long long)(r->aq_expires - sl_now()));
-	snprintf(poll, sizeof(poll), "/key/app/poll?req=%s&aq=%s", p->op_req.ar_id, r->aq_id);
+	/* finish=1: the page's script goes where the poll's answer says (the
+	 * RP, with the code issued by the poll itself) */
+	snprintf(poll, sizeof(poll), "/key/app/poll?req=%s&aq=%s&finish=1", p->op_req.ar_id, r->aq_id);
 	snprintf(next, sizeof(next), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, r->aq_id,
 		config_languages[lang]);
 	{
@@ -432,13 +456,18 @@ out:
 }
 
 /* Long-poll of the wait page: 200 once the login is no longer pending
- * (done, denied, or the app request expired), 204 to poll again. */
+ * (done, denied, or the app request expired), 204 to poll again.  With
+ * finish=1 (the wait page's script) a login done without consent to ask
+ * is answered here: the code issued and its RP address in the answer
+ * (oidc_login_finish_poll), one request fewer than going to the wait page
+ * for it. */
 void
 applogin_poll(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	struct store_apprq r;
+	const char *finish = http_param(rq, "finish");
 
 	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
@@ -447,7 +476,9 @@ applogin_poll(void *ctx, struct http_request *rq)
 	/* No longer pending (done, denied): the answer is the request's
 	 * status whatever the app request says (portal_key_poll). */
 	memset(&r, 0, sizeof(r));
-	if (strcmp(p.op_req.ar_status, "pending") != 0)
+	if (strcmp(p.op_req.ar_status, "pending") != 0 && finish != NULL && strcmp(finish, "1") == 0)
+		oidc_login_finish_poll(srv, rq, &p);
+	else if (strcmp(p.op_req.ar_status, "pending") != 0)
 		portal_key_poll(srv, rq, &p, false, false, 0);
 	else if (load_apprq(srv, rq, &p, &r) != SL_OK)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
