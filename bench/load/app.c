@@ -47,6 +47,7 @@ struct app_worker {
 
 struct app {
 	const char *a_origin; /* every URL's: the node's own, or the issuer in front of the nodes */
+	bool a_hint; /* the RP sends the number as login_hint: /authorize → the wait page */
 	char a_client[128], a_basic[300], a_authz[300], a_token[300];
 	struct app_worker *a_w;
 };
@@ -245,8 +246,18 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 	bl_http_forget_cookies(h);
 	bl_pkce(verifier, challenge);
 	bl_authorize_url(a->a_authz, a->a_client, challenge, "openid profile", url, sizeof(url));
+	if (a->a_hint) { /* OIDC Core 3.1.2.1 */
+		enc = curl_easy_escape(NULL, w->aw_number, 0);
+		snprintf(url + strlen(url), sizeof(url) - strlen(url), "&login_hint=%s", enc);
+		curl_free(enc);
+	}
 	if (bl_http_req(h, url, NULL, NULL) != 303 || bl_query(h->h_location, "req", req, sizeof(req)) != 0)
 		return 0;
+	if (a->a_hint) {
+		bl_abs(base, h->h_location, url, sizeof(url));
+		st = bl_http_req(h, url, NULL, NULL);
+		goto wait_page;
+	}
 	snprintf(url, sizeof(url), "%s/key/app?req=%s&lang=nl", base, req);
 	if (bl_http_req(h, url, NULL, NULL) != 200 || (form = bl_hidden_form(h->h_body)) == NULL)
 		return 0;
@@ -263,6 +274,7 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 		bl_abs(base, h->h_location, url, sizeof(url));
 		st = bl_http_req(h, url, NULL, NULL);
 	}
+wait_page:
 	if (st != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
 		bl_attr(h->h_body, "data-next", next, sizeof(next)) != 0 ||
 		(p = strstr(h->h_body, "id=\"vcode\"")) == NULL || (p = strchr(p, '>')) == NULL ||
@@ -330,7 +342,7 @@ int
 bl_app_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const pid_t *extra,
 	int nextra, struct bl_result *r)
 {
-	struct app a = { .a_origin = origin };
+	struct app a = { .a_origin = origin, .a_hint = o->o_hint };
 	pid_t pids[BL_NODES_MAX + 64];
 	char secret[128];
 	int rc = -1, w = 0, np;
@@ -367,8 +379,8 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
 	struct bl_result r = { .r_scenario = "app" };
 
-	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + %s + token%s)",
-		o->o_proxy ? "app" : "libsleutel-app", o->o_proxy ? ", http+proxy" : "");
+	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + %s + token%s%s)",
+		o->o_proxy ? "app" : "libsleutel-app", o->o_proxy ? ", http+proxy" : "", o->o_hint ? ", hint" : "");
 	if (bl_app_nodes(o, s, 1, s->s_base, NULL, 0, &r) != 0)
 		return -1;
 	bl_report(out, &r);

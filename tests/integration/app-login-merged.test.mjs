@@ -162,3 +162,68 @@ test('the long-poll without finish=1 answers the status only, and the wait page 
   assert.equal(res.status, 303);
   assertCodeResponse(server, new URL(res.headers.get('location')), l.auth.state);
 });
+
+// /authorize with login_hint → where it sends the browser.
+async function authorizeHinted(hint) {
+  sql(`UPDATE app_requests SET status = 'refused' WHERE status = 'pending'`); // under max_pending
+  const agent = new Agent();
+  const auth = await authRequest(rp.config, { login_hint: hint });
+  const res = await agent.get(String(auth.url));
+  assert.equal(res.status, 303);
+  return { agent, auth, loc: new URL(res.headers.get('location'), server.base) };
+}
+
+test('login_hint with a +32 number: /authorize goes to the app request at once, its wait page the answer; once', async () => {
+  const { agent, loc } = await authorizeHinted(PHONE);
+  assert.equal(loc.pathname, '/key/app/hint');
+  const req = loc.searchParams.get('req');
+  let res = await agent.get(loc.href);
+  assert.equal(res.status, 200, 'the wait page, no key choice and no form');
+  const html = await res.text();
+  assert.match(vcodeOf(html), /^\d{4}$/);
+  const self = new URL(html.match(/data-self="([^"]+)"/)[1].replace(/&amp;/g, '&'), server.base);
+  assert.equal(self.pathname, '/key/app/wait');
+  const [row] = sqlRows(server, `SELECT account_id, status FROM app_requests WHERE link_id = '${req}'`);
+  assert.deepEqual(row, { account_id: 'account1', status: 'pending' });
+  // The hint is used once: again (a reload without script) is the key choice, no new request.
+  res = await agent.get(loc.href);
+  assert.equal(res.status, 303);
+  assert.equal(new URL(res.headers.get('location'), server.base).pathname, '/login');
+  assert.equal(countRequests(req), 1);
+  // Another browser cannot use this login's hint page.
+  res = await new Agent().get(loc.href);
+  assert.equal(res.status, 404);
+  sql(`UPDATE app_requests SET status = 'refused' WHERE link_id = '${req}'`);
+});
+
+test('login_hint: an unknown +32 number gets the same page (a decoy); other hints change nothing', async () => {
+  const known = await authorizeHinted('+32 470 12 34 56');
+  const unknown = await authorizeHinted('+32470999997');
+  const page = async (h) => {
+    const res = await h.agent.get(h.loc.href);
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    const req = h.loc.searchParams.get('req');
+    const aq = html.match(/name="aq" value="([^"]+)"/)[1];
+    return { html, req, aq, csrf: html.match(/name="csrf" value="([^"]+)"/)[1] };
+  };
+  const [a, b] = [await page(known), await page(unknown)];
+  const norm = (p) => p.html.replaceAll(p.req, 'REQ').replaceAll(p.aq, 'AQ').replaceAll(p.csrf, 'CSRF')
+    .replace(/\d+/g, 'N');
+  assert.equal(norm(b), norm(a));
+  assert.equal(sqlRows(server, `SELECT account_id FROM app_requests WHERE id = '${b.aq}'`)[0].account_id,
+    '-+32470999997');
+  sql(`UPDATE app_requests SET status = 'refused' WHERE id IN ('${a.aq}', '${b.aq}')`);
+  // Not a phone number, or not Belgian: the key choice as without a hint.
+  for (const hint of ['demo@example.com', '+31612345678', 'x']) {
+    const { loc } = await authorizeHinted(hint);
+    assert.equal(loc.pathname, '/login', `login_hint=${hint}`);
+  }
+  // A +32 hint that is no mobile number: the hint page sends on to the key choice.
+  const bad = await authorizeHinted('+32 12');
+  assert.equal(bad.loc.pathname, '/key/app/hint');
+  const res = await bad.agent.get(bad.loc.href);
+  assert.equal(res.status, 303);
+  assert.equal(new URL(res.headers.get('location'), server.base).pathname, '/login');
+  assert.equal(countRequests(bad.loc.searchParams.get('req')), 0);
+});

@@ -224,13 +224,13 @@ refusal_page(struct server *srv, struct http_request *rq, struct oidc_pending *p
 }
 
 static int
-spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending *p, int lang,
+spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending *p, int lang, const char *phone,
 	struct app_request_spec *spec)
 {
 	int64_t left = p->op_req.ar_expires - sl_now();
 
 	memset(spec, 0, sizeof(*spec));
-	spec->as_phone = http_form(rq, "phone");
+	spec->as_phone = phone;
 	spec->as_client = &p->op_client;
 	spec->as_action = payment_of(p) ? "payment" : "login";
 	spec->as_authz_details = payment_of(p);
@@ -257,12 +257,11 @@ static void wait_page(
  * Without script the answer stays the 303.  A decoy's page is loaded the
  * same way as a real one's.  false: nothing was sent. */
 static bool
-inline_wait(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const char *aq)
+inline_wait(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const char *aq, bool asked)
 {
-	const char *in = http_form(rq, "inline");
 	struct store_apprq r;
 
-	if (in == NULL || strcmp(in, "1") != 0 || store_apprq_get(srv->sv_store, aq, &r) != SL_OK)
+	if (!asked || store_apprq_get(srv->sv_store, aq, &r) != SL_OK)
 		return false;
 	wait_page(srv, rq, p, lang, &r);
 	store_apprq_clear(&r);
@@ -277,7 +276,8 @@ applogin_submit(void *ctx, struct http_request *rq)
 	struct app_request_spec spec;
 	struct app_request_made made;
 	struct sl_err err;
-	const char *phone = http_form(rq, "phone");
+	const char *phone = http_form(rq, "phone"), *in = http_form(rq, "inline");
+	bool inline_asked = in != NULL && strcmp(in, "1") == 0;
 	char loc[256], ipbuf[SERVER_IP_MAX], *browser = NULL;
 	int lang, rc;
 
@@ -293,7 +293,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 	if (p.op_req.ar_context == NULL)
 		browser = app_context_json(
 			http_header(rq, "User-Agent"), server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)));
-	if (spec_for(srv, rq, &p, lang, &spec) != SL_OK) {
+	if (spec_for(srv, rq, &p, lang, phone, &spec) != SL_OK) {
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 		goto out;
@@ -311,13 +311,61 @@ applogin_submit(void *ctx, struct http_request *rq)
 			phone != NULL && strlen(phone) <= 64 ? phone : NULL, false);
 	} else if (rc != SL_OK) {
 		refusal_page(srv, rq, &p, lang, rc);
-	} else if (!inline_wait(srv, rq, &p, lang, made.am_id)) {
+	} else if (!inline_wait(srv, rq, &p, lang, made.am_id, inline_asked)) {
 		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, made.am_id,
 			config_languages[lang]);
 		http_send_redirect(rq, 303, loc);
 	}
 out:
 	free(browser);
+	oidc_pending_clear(&p);
+}
+
+/* The RP's login_hint, a Belgian mobile number (/authorize sends the
+ * browser here for one, src/oidc/authorize.c): the app request made at
+ * once and its wait page as the answer, the key choice, the number form
+ * and its post skipped.  Made as a typed number's (applogin_submit): the
+ * same limits, and a decoy for a number without a usable account, so the
+ * answer tells nothing the form would not.  Once per login: this browser's
+ * context, recorded first, marks the hint used, so a visit again (a
+ * reload without script, the back button) goes to the key choice instead
+ * of sending the number again; with script the wait page's own address
+ * replaces this one in the history.  Anything else (not a +32 number, the
+ * login no longer waiting for a key) goes to the key choice too. */
+void
+applogin_hint(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct app_request_spec spec;
+	struct app_request_made made;
+	struct sl_err err;
+	const char *hint;
+	char loc[256], phone[APP_PHONE_MAX];
+	int lang, rc = SL_EINVAL;
+
+	if (!portal_load_pending(srv, rq, &p, &lang))
+		return;
+	hint = json_string_value(json_object_get(p.op_params, "login_hint"));
+	if (strcmp(p.op_req.ar_status, "pending") == 0 && p.op_req.ar_context == NULL && hint != NULL &&
+		app_phone_normalize(hint, srv->sv_conf->c_app_default_country, phone) == SL_OK &&
+		strncmp(phone, "+32", 3) == 0 && spec_for(srv, rq, &p, lang, phone, &spec) == SL_OK) {
+		record_context(srv, rq, &p);
+		spec.as_decoy = true;
+		spec.as_context = p.op_req.ar_context;
+		rc = app_request_create(srv, &spec, &made, &err);
+		if (rc == SL_OK && !inline_wait(srv, rq, &p, lang, made.am_id, true)) {
+			snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, made.am_id,
+				config_languages[lang]);
+			http_send_redirect(rq, 303, loc);
+		} else if (rc != SL_OK && rc != SL_EINVAL) {
+			refusal_page(srv, rq, &p, lang, rc);
+		}
+	}
+	if (rc == SL_EINVAL) {
+		snprintf(loc, sizeof(loc), "/login?req=%s&lang=%s", p.op_req.ar_id, config_languages[lang]);
+		http_send_redirect(rq, 303, loc);
+	}
 	oidc_pending_clear(&p);
 }
 
