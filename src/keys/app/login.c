@@ -21,6 +21,12 @@
  *
  * A number without an account is not revealed: it gets a decoy request
  * that looks the same on this side and that no phone ever sees.
+ *
+ * Fewer requests per login (docs/performance.md, "app login, sixth
+ * round"): with the page's script the number's post answers with the wait
+ * page itself, whose long-poll issues the code and names the RP's address;
+ * an RP's login_hint with a +32 number skips the key choice and the form
+ * (/key/app/hint).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -250,22 +256,25 @@ spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending 
 static void wait_page(
 	struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const struct store_apprq *r);
 
-/* The wait page as the number's answer (one request fewer than a 303 to
- * it), when the form's script asked for it (inline=1): that script puts
- * the wait page's own address in the history (wait.js, data-self), so a
- * reload asks for the wait page and never posts the number again.
- * Without script the answer stays the 303.  A decoy's page is loaded the
- * same way as a real one's.  false: nothing was sent. */
-static bool
-inline_wait(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const char *aq, bool asked)
+/* The app request `aq` just made: its wait page as the answer (one
+ * request fewer than a 303 to it) when `in_page` — the number form's
+ * script asked for it (inline=1) and puts the wait page's own address in
+ * the history (wait.js, data-self), so a reload asks for the wait page and
+ * never posts the number again — else the 303.  A decoy's page is loaded
+ * the same way as a real one's. */
+static void
+send_wait(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const char *aq, bool in_page)
 {
 	struct store_apprq r;
+	char loc[256];
 
-	if (!asked || store_apprq_get(srv->sv_store, aq, &r) != SL_OK)
-		return false;
-	wait_page(srv, rq, p, lang, &r);
-	store_apprq_clear(&r);
-	return true;
+	if (in_page && store_apprq_get(srv->sv_store, aq, &r) == SL_OK) {
+		wait_page(srv, rq, p, lang, &r);
+		store_apprq_clear(&r);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, aq, config_languages[lang]);
+	http_send_redirect(rq, 303, loc);
 }
 
 void
@@ -278,7 +287,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 	struct sl_err err;
 	const char *phone = http_form(rq, "phone"), *in = http_form(rq, "inline");
 	bool inline_asked = in != NULL && strcmp(in, "1") == 0;
-	char loc[256], ipbuf[SERVER_IP_MAX], *browser = NULL;
+	char ipbuf[SERVER_IP_MAX], *browser = NULL;
 	int lang, rc;
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
@@ -311,14 +320,34 @@ applogin_submit(void *ctx, struct http_request *rq)
 			phone != NULL && strlen(phone) <= 64 ? phone : NULL, false);
 	} else if (rc != SL_OK) {
 		refusal_page(srv, rq, &p, lang, rc);
-	} else if (!inline_wait(srv, rq, &p, lang, made.am_id, inline_asked)) {
-		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, made.am_id,
-			config_languages[lang]);
-		http_send_redirect(rq, 303, loc);
+	} else {
+		send_wait(srv, rq, &p, lang, made.am_id, inline_asked);
 	}
 out:
 	free(browser);
 	oidc_pending_clear(&p);
+}
+
+/* The app request for the RP's login_hint, made as a typed number's, for
+ * a login still waiting for its key whose hint page was not visited yet;
+ * SL_EINVAL: no such hint (not a +32 number, or used). */
+static int
+hint_request(
+	struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, struct app_request_made *made)
+{
+	const char *hint = json_string_value(json_object_get(p->op_params, "login_hint"));
+	struct app_request_spec spec;
+	struct sl_err err;
+	char phone[APP_PHONE_MAX];
+
+	if (strcmp(p->op_req.ar_status, "pending") != 0 || p->op_req.ar_context != NULL || hint == NULL ||
+		app_phone_normalize(hint, srv->sv_conf->c_app_default_country, phone) != SL_OK ||
+		strncmp(phone, "+32", 3) != 0 || spec_for(srv, rq, p, lang, phone, &spec) != SL_OK)
+		return SL_EINVAL;
+	record_context(srv, rq, p); /* marks the hint used */
+	spec.as_decoy = true;
+	spec.as_context = p->op_req.ar_context;
+	return app_request_create(srv, &spec, made, &err);
 }
 
 /* The RP's login_hint, a Belgian mobile number (/authorize sends the
@@ -337,34 +366,20 @@ applogin_hint(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
-	struct app_request_spec spec;
 	struct app_request_made made;
-	struct sl_err err;
-	const char *hint;
-	char loc[256], phone[APP_PHONE_MAX];
-	int lang, rc = SL_EINVAL;
+	char choice[160];
+	int lang, rc;
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
-	hint = json_string_value(json_object_get(p.op_params, "login_hint"));
-	if (strcmp(p.op_req.ar_status, "pending") == 0 && p.op_req.ar_context == NULL && hint != NULL &&
-		app_phone_normalize(hint, srv->sv_conf->c_app_default_country, phone) == SL_OK &&
-		strncmp(phone, "+32", 3) == 0 && spec_for(srv, rq, &p, lang, phone, &spec) == SL_OK) {
-		record_context(srv, rq, &p);
-		spec.as_decoy = true;
-		spec.as_context = p.op_req.ar_context;
-		rc = app_request_create(srv, &spec, &made, &err);
-		if (rc == SL_OK && !inline_wait(srv, rq, &p, lang, made.am_id, true)) {
-			snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, made.am_id,
-				config_languages[lang]);
-			http_send_redirect(rq, 303, loc);
-		} else if (rc != SL_OK && rc != SL_EINVAL) {
-			refusal_page(srv, rq, &p, lang, rc);
-		}
-	}
-	if (rc == SL_EINVAL) {
-		snprintf(loc, sizeof(loc), "/login?req=%s&lang=%s", p.op_req.ar_id, config_languages[lang]);
-		http_send_redirect(rq, 303, loc);
+	rc = hint_request(srv, rq, &p, lang, &made);
+	if (rc == SL_OK) {
+		send_wait(srv, rq, &p, lang, made.am_id, true);
+	} else if (rc != SL_EINVAL) {
+		refusal_page(srv, rq, &p, lang, rc);
+	} else {
+		snprintf(choice, sizeof(choice), "/login?req=%s&lang=%s", p.op_req.ar_id, config_languages[lang]);
+		http_send_redirect(rq, 303, choice);
 	}
 	oidc_pending_clear(&p);
 }
