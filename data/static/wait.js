@@ -169,7 +169,10 @@
   if (inline && window.history && typeof window.history.replaceState === 'function') inline.value = '1';
   var box = document.getElementById('wait');
   var self = box && box.getAttribute('data-self');
-  if (self && window.history && typeof window.history.replaceState === 'function') {
+  // Only on the answer to the post (or the hint): the wait page's own
+  // address keeps its query (more=1 after "more time").
+  if (self && window.history && typeof window.history.replaceState === 'function' &&
+      new URL(self, window.location.href).pathname !== window.location.pathname) {
     window.history.replaceState(null, '', self);
   }
 })();
