@@ -226,4 +226,6 @@ test('login_hint: an unknown +32 number gets the same page (a decoy); other hint
   assert.equal(res.status, 303);
   assert.equal(new URL(res.headers.get('location'), server.base).pathname, '/login');
   assert.equal(countRequests(bad.loc.searchParams.get('req')), 0);
+  // The hinted numbers are never logged.
+  assert.doesNotMatch(server.log(), /470\s?12\s?34\s?56|470123456|470999997/);
 });
