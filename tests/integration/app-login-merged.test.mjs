@@ -136,6 +136,7 @@ test('the long-poll with finish=1: with consent to ask the page goes on as befor
   const loc = new URL(body.location);
   assertCodeResponse(server, loc, l.auth.state);
   assert.match(res.headers.get('set-cookie') ?? '', /HttpOnly/i, 'the session cookie comes with it');
+  assert.equal(res.headers.get('cache-control'), 'no-store', 'an answer with a code is not kept');
   const audits = sqlRows(server, `SELECT count(*) AS n FROM audit WHERE event = 'login' AND result = 'ok'`)[0].n;
   assert.ok(Number(audits) >= 2, 'the login is audited');
   const tokens = await oidc.authorizationCodeGrant(rp.config, loc, {
