@@ -230,3 +230,29 @@ test('login_hint: an unknown +32 number gets the same page (a decoy); other hint
   // The hinted numbers are never logged.
   assert.doesNotMatch(server.log(), /470\s?12\s?34\s?56|470123456|470999997/);
 });
+
+test('login_hint counts against the same limits as a typed number: per number and per address', async () => {
+  const s = await startServer({ config: { app: { rate_phone: 2, rate_ip: 4, rate_rp: 1000 } } });
+  try {
+    const r = await registerRp(s);
+    const hinted = async (hint) => {
+      const agent = new Agent();
+      const { url } = await authRequest(r.config, { login_hint: hint, ui_locales: 'en' });
+      let res = await agent.get(String(url));
+      res = await agent.get(new URL(res.headers.get('location'), s.base).href);
+      return res;
+    };
+    // A number with an account (none on this server) and one without answer alike.
+    assert.equal((await hinted('+32470111111')).status, 200);
+    assert.equal((await hinted('+32470111111')).status, 200);
+    let res = await hinted('+32470111111');
+    assert.equal(res.status, 429, 'third request for one number in the window');
+    assert.match(await res.text(), /Too many attempts/);
+    assert.equal((await hinted('+32470111112')).status, 200);
+    assert.equal((await hinted('+32470111113')).status, 200);
+    res = await hinted('+32470111114');
+    assert.equal(res.status, 429, 'fifth request from one address');
+  } finally {
+    await s.stop();
+  }
+});
