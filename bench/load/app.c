@@ -8,11 +8,13 @@
  * SMS code from the outbox through `sleutel sms tail --json`, the test
  * build's POST /device/v1/test/proofed, finish with a cheap scrypt cost),
  * one per worker.  A login:
- *   browser: /authorize → /key/app → phone number POSTed → wait page
- *            (verification code) → GET data-poll, suspended on the server
- *            (on its own thread: it blocks until the phone answered)
+ *   browser: /authorize → /key/app → phone number POSTed (inline=1: the
+ *            answer is the wait page with the verification code) → GET
+ *            data-poll, suspended on the server (on its own thread: it
+ *            blocks until the phone answered)
  *   phone:   sapp_requests → the request showing that code → sapp_approve
- *   browser: the long-poll answers → data-next → consent → code → /token
+ *   browser: the long-poll answers with the RP's address and the code
+ *            (or data-next → consent → code) → /token
  *
  * On several nodes of one installation (pgnodes.c) every URL is the
  * issuer's, which no node listens on: each handle connects to its node
@@ -45,6 +47,7 @@ struct app_worker {
 
 struct app {
 	const char *a_origin; /* every URL's: the node's own, or the issuer in front of the nodes */
+	bool a_hint; /* the RP sends the number as login_hint: /authorize → the wait page */
 	char a_client[128], a_basic[300], a_authz[300], a_token[300];
 	struct app_worker *a_w;
 };
@@ -237,25 +240,42 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 	pthread_t poller;
 	json_t *rq, *answer = NULL;
 	double t_confirm;
+	long st;
 	int ok;
 
 	bl_http_forget_cookies(h);
 	bl_pkce(verifier, challenge);
 	bl_authorize_url(a->a_authz, a->a_client, challenge, "openid profile", url, sizeof(url));
+	if (a->a_hint) { /* OIDC Core 3.1.2.1 */
+		enc = curl_easy_escape(NULL, w->aw_number, 0);
+		snprintf(url + strlen(url), sizeof(url) - strlen(url), "&login_hint=%s", enc);
+		curl_free(enc);
+	}
 	if (bl_http_req(h, url, NULL, NULL) != 303 || bl_query(h->h_location, "req", req, sizeof(req)) != 0)
 		return 0;
+	if (a->a_hint) {
+		bl_abs(base, h->h_location, url, sizeof(url));
+		st = bl_http_req(h, url, NULL, NULL);
+		goto wait_page;
+	}
 	snprintf(url, sizeof(url), "%s/key/app?req=%s&lang=nl", base, req);
 	if (bl_http_req(h, url, NULL, NULL) != 200 || (form = bl_hidden_form(h->h_body)) == NULL)
 		return 0;
+	/* the page's script asks for the wait page as the number's answer */
+	if ((p = strstr(form, "inline=0")) != NULL)
+		form[p - form + 7] = '1';
 	enc = curl_easy_escape(NULL, w->aw_number, 0);
 	snprintf(body, sizeof(body), "%s&phone=%s", form, enc);
 	curl_free(enc);
 	free(form);
 	snprintf(url, sizeof(url), "%s/key/app/login", base);
-	if (bl_http_req(h, url, body, NULL) != 303)
-		return 0;
-	bl_abs(base, h->h_location, url, sizeof(url));
-	if (bl_http_req(h, url, NULL, NULL) != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
+	st = bl_http_req(h, url, body, NULL);
+	if (st == 303) { /* a server without it: to the wait page */
+		bl_abs(base, h->h_location, url, sizeof(url));
+		st = bl_http_req(h, url, NULL, NULL);
+	}
+wait_page:
+	if (st != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
 		bl_attr(h->h_body, "data-next", next, sizeof(next)) != 0 ||
 		(p = strstr(h->h_body, "id=\"vcode\"")) == NULL || (p = strchr(p, '>')) == NULL ||
 		sscanf(p + 1, "%7[0-9]", vcode) != 1)
@@ -276,6 +296,11 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 		return 0;
 	if (aux != NULL)
 		bl_lat_add(aux, (w->aw_resumed - t_confirm) * 1000);
+	/* the poll's answer names the RP with the code when it issued it */
+	answer = json_loads(w->aw_poll.h_body ? w->aw_poll.h_body : "", 0, NULL);
+	if (json_is_string(json_object_get(answer, "location")))
+		snprintf(next, sizeof(next), "%s", json_string_value(json_object_get(answer, "location")));
+	json_decref(answer);
 	if (bl_browse(h, base, next, bl_sleutel_form, back, sizeof(back)) != 0)
 		return 0;
 	return bl_token(&w->aw_rp, a->a_token, a->a_basic, back, verifier);
@@ -317,7 +342,7 @@ int
 bl_app_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, const char *origin, const pid_t *extra,
 	int nextra, struct bl_result *r)
 {
-	struct app a = { .a_origin = origin };
+	struct app a = { .a_origin = origin, .a_hint = o->o_hint };
 	pid_t pids[BL_NODES_MAX + 64];
 	char secret[128];
 	int rc = -1, w = 0, np;
@@ -354,8 +379,8 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
 	struct bl_result r = { .r_scenario = "app" };
 
-	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + %s + token%s)",
-		o->o_proxy ? "app" : "libsleutel-app", o->o_proxy ? ", http+proxy" : "");
+	snprintf(r.r_what, sizeof(r.r_what), "app login (browser + %s + token%s%s)",
+		o->o_proxy ? "app" : "libsleutel-app", o->o_proxy ? ", http+proxy" : "", o->o_hint ? ", hint" : "");
 	if (bl_app_nodes(o, s, 1, s->s_base, NULL, 0, &r) != 0)
 		return -1;
 	bl_report(out, &r);

@@ -41,6 +41,7 @@ struct bl_opts {
 	const char *o_engine; /* "sqlite" or "postgresql" (scenario 5) */
 	int o_nodes; /* sleuteld nodes (scenario 5) */
 	bool o_proxy; /* the app scenario behind a TLS-terminating proxy (plain HTTP) */
+	bool o_hint; /* the app scenario's RP sends the number as login_hint */
 	double o_seconds; /* per timed figure */
 	int o_workers; /* concurrent simulated browsers */
 	long o_max; /* operations per figure at most */

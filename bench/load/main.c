@@ -4,10 +4,11 @@
  *
  *   build/bench/bench_load [--scenario all|trivial|app|eid|waiters|postgresql]
  *       [--seconds S] [--workers W] [--max N] [--waiters N] [--addrs K]
- *       [--engine sqlite|postgresql] [--nodes N] [--proxy] [--out FILE]
+ *       [--engine sqlite|postgresql] [--nodes N] [--proxy] [--hint] [--out FILE]
  *
  * --proxy: the app scenario behind a TLS-terminating proxy (plain HTTP
  * with the proxy config, as the trivial scenario) instead of TLS.
+ * --hint: the app scenario's RP sends the phone number as login_hint.
  *
  * Scenario postgresql (pgnodes.c; also `--engine postgresql`) runs the
  * trivial, app and eID logins on PostgreSQL on one node and on --nodes N
@@ -27,7 +28,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: bench_load [--scenario all|trivial|app|eid|waiters|postgresql] [--seconds S] [--workers W]\n"
 		"                  [--max N] [--waiters N] [--addrs K] [--engine sqlite|postgresql] [--nodes N]\n"
-		"                  [--proxy] [--build DIR] [--root DIR] [--out FILE]\n");
+		"                  [--proxy] [--hint] [--build DIR] [--root DIR] [--out FILE]\n");
 }
 
 static json_t *
@@ -106,6 +107,8 @@ parse(int argc, char **argv, struct bl_opts *o, const char **scenario)
 			o->o_addrs = (int)v;
 		else if (strcmp(a, "--proxy") == 0)
 			o->o_proxy = true;
+		else if (strcmp(a, "--hint") == 0)
+			o->o_hint = true;
 		else if (strcmp(a, "--nodes") == 0 && opt_num(argc, argv, &i, &v) == 0 && v >= 1 && v <= 16)
 			o->o_nodes = (int)v;
 		else

@@ -110,7 +110,20 @@
     fetch(pollUrl, { credentials: 'same-origin', cache: 'no-store' })
       .then(function (r) {
         if (leaving) return;
-        if (r.status === 200 || r.status === 404) { go(); return; }
+        // The app's wait page asks the poll to finish the login (finish=1):
+        // its answer then names the RP's address with the code.
+        if (r.status === 200) {
+          r.json().then(function (j) {
+            if (j && typeof j.location === 'string' && !leaving) {
+              leaving = true;
+              window.location.assign(j.location);
+            } else {
+              go();
+            }
+          }, go);
+          return;
+        }
+        if (r.status === 404) { go(); return; }
         if (r.status === 204) { poll(); return; }
         setTimeout(poll, 2000);
       })
@@ -143,5 +156,23 @@
   if (qrUrl) {
     var rotate = parseInt(qr.getAttribute('data-rotate'), 10) || 5;
     setTimeout(refreshQr, rotate * 1000);
+  }
+})();
+
+// The app's number form: with this script the server answers the number
+// with the wait page itself (inline=1, one request fewer than a redirect),
+// and the wait page puts its own address in the history (data-self), so
+// a reload asks for the wait page and never posts the number again.
+(function () {
+  'use strict';
+  var inline = document.querySelector('form[action="/key/app/login"] input[name="inline"]');
+  if (inline && window.history && typeof window.history.replaceState === 'function') inline.value = '1';
+  var box = document.getElementById('wait');
+  var self = box && box.getAttribute('data-self');
+  // Only on the answer to the post (or the hint): the wait page's own
+  // address keeps its query (more=1 after "more time").
+  if (self && window.history && typeof window.history.replaceState === 'function' &&
+      new URL(self, window.location.href).pathname !== window.location.pathname) {
+    window.history.replaceState(null, '', self);
   }
 })();

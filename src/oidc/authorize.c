@@ -273,6 +273,18 @@ pending_put(struct server *srv, struct http_request *rq, const struct store_clie
 	return rc;
 }
 
+/* A login_hint that is a Belgian mobile number (OIDC Core 3.1.2.1: the
+ * RP knows it) with the app key on: the app key's page for it starts the
+ * app request at once (/key/app/hint, which checks the number and goes to
+ * the key choice when it is not one).  Any other hint changes nothing. */
+static bool
+app_hinted(struct server *srv, json_t *params)
+{
+	const char *hint = params_str(params, "login_hint");
+
+	return hint != NULL && strncmp(hint, "+32", 3) == 0 && (srv->sv_conf->c_portal_keys & SL_KEY_APP) != 0;
+}
+
 /* Keep the request for this browser and send it on: to the key choice,
  * or, for an SSO session that needs the person's consent first (`ses`),
  * to the consent page with the session's login already recorded. */
@@ -289,7 +301,7 @@ start_pending(struct server *srv, struct http_request *rq, const struct store_cl
 	} else if (ses != NULL) {
 		consent_ask(srv, rq, id);
 	} else {
-		snprintf(loc, sizeof(loc), "/login?req=%s", id);
+		snprintf(loc, sizeof(loc), app_hinted(srv, params) ? "/key/app/hint?req=%s" : "/login?req=%s", id);
 		http_send_redirect(rq, 303, loc);
 	}
 	free(id);

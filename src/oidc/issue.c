@@ -80,13 +80,14 @@ code_prepare(struct server *srv, const struct store_client *client, json_t *para
 	return SL_OK;
 }
 
-void
-code_redirect(struct server *srv, struct http_request *rq, json_t *params, const struct new_code *nc)
+/* The RP's redirect URI with the code, its state and our issuer;
+ * malloc'd, NULL when out of memory. */
+static char *
+code_location(struct server *srv, json_t *params, const struct new_code *nc)
 {
 	const char *state = params_str(params, "state");
 	const char *kv[6];
 	size_t n = 0;
-	char *url;
 
 	kv[n++] = "code";
 	kv[n++] = nc->nc_code;
@@ -96,7 +97,15 @@ code_redirect(struct server *srv, struct http_request *rq, json_t *params, const
 	}
 	kv[n++] = "iss";
 	kv[n++] = srv->sv_conf->c_issuer;
-	url = url_with_params(nc->nc_co.co_redirect_uri, kv, n / 2);
+	return url_with_params(nc->nc_co.co_redirect_uri, kv, n / 2);
+}
+
+void
+code_redirect(struct server *srv, struct http_request *rq, json_t *params, const struct new_code *nc)
+{
+	const char *state = params_str(params, "state");
+	char *url = code_location(srv, params, nc);
+
 	if (url == NULL) {
 		oidc_redirect_error(srv, rq, params_str(params, "redirect_uri"), state, "server_error",
 			"the login could not be completed");
@@ -483,8 +492,26 @@ sso_session(struct server *srv, struct http_request *rq, const struct store_auth
 	return rc;
 }
 
-void
-login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
+/* The answer to a polling page (json): {"status": "done"} and, with the
+ * code issued, "location": the RP's redirect URI with it, for the page to
+ * go to; without it the page goes to its own next address, which finds
+ * what is left (answered already, or an error for the RP). */
+static void
+send_poll_answer(struct server *srv, struct http_request *rq, json_t *params, const struct new_code *nc)
+{
+	char *url = nc != NULL ? code_location(srv, params, nc) : NULL;
+
+	if (url != NULL)
+		http_send_json(rq, 200, json_pack("{s:s,s:s}", "status", "done", "location", url));
+	else
+		http_send_json(rq, 200, json_pack("{s:s}", "status", "done"));
+	free(url);
+}
+
+/* login_issue; json: the answer for a polling page (send_poll_answer)
+ * instead of the redirect and error pages. */
+static void
+login_issue_as(struct server *srv, struct http_request *rq, struct oidc_pending *p, bool json)
 {
 	const struct store_authreq *ar = &p->op_req;
 	const char *redirect_uri = params_str(p->op_params, "redirect_uri");
@@ -519,10 +546,14 @@ login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 		 * consent form and /login/finish) only the one that deletes it
 		 * goes on; the other finds the request answered. */
 		rc = store_login_issue(srv->sv_store, &li);
-		if (rc == SL_ENOTFOUND) {
+		if (rc == SL_ENOTFOUND && !json) {
 			oidc_error_page(srv, rq, 409, "invalid_request_uri", "this login request was answered already");
 			goto out;
 		}
+	}
+	if (rc != SL_OK && json) {
+		send_poll_answer(srv, rq, p->op_params, NULL);
+		goto out;
 	}
 	if (rc != SL_OK) {
 		oidc_redirect_error(srv, rq, redirect_uri, state, sso ? "login_required" : "server_error",
@@ -532,11 +563,20 @@ login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
 	if (!sso)
 		session_prepared_set_cookie(rq, &ns);
 	metrics_login(srv->sv_metrics, ar->ar_key, "ok");
-	code_redirect(srv, rq, p->op_params, &nc);
+	if (json)
+		send_poll_answer(srv, rq, p->op_params, &nc);
+	else
+		code_redirect(srv, rq, p->op_params, &nc);
 out:
 	code_prepared_clear(&nc);
 	session_prepared_clear(&ns);
 	free(sso_id);
+}
+
+void
+login_issue(struct server *srv, struct http_request *rq, struct oidc_pending *p)
+{
+	login_issue_as(srv, rq, p, false);
 }
 
 void
@@ -563,4 +603,22 @@ oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pendi
 		consent_ask(srv, rq, ar->ar_id);
 	else
 		login_issue(srv, rq, p);
+}
+
+void
+oidc_login_finish_poll(struct server *srv, struct http_request *rq, struct oidc_pending *p)
+{
+	const struct store_authreq *ar = &p->op_req;
+	bool ask = true;
+
+	/* Anything but a login to answer with a code (denied, consent to ask,
+	 * an error for the RP) is the page's next address to show. */
+	if (strcmp(ar->ar_status, "done") != 0 ||
+		consent_needed(srv, ar->ar_person_id, ar->ar_client_id, p->op_params,
+			p->op_consent_known ? (const char *const *)&p->op_consent : NULL, &ask) != SL_OK ||
+		ask) {
+		http_send_json(rq, 200, json_pack("{s:s}", "status", ar->ar_status));
+		return;
+	}
+	login_issue_as(srv, rq, p, true);
 }

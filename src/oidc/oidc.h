@@ -102,6 +102,14 @@ int oidc_login_deny(struct server *srv, const char *req_id);
 /* The browser comes back for a completed request: start the SSO session
  * and redirect to the RP with a code (or with access_denied). */
 void oidc_login_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p);
+/* The same for a wait page's long-poll, when the request is no longer
+ * pending: with the login done and no consent to ask, the code is issued
+ * (session cookie, audit row, code in one durable commit, as
+ * oidc_login_finish) and the answer is 200 {"status": "done", "location":
+ * the RP's redirect URI with the code}; otherwise 200 {"status": the
+ * request's status} and nothing changes: the page goes to its next
+ * address, which answers as oidc_login_finish. */
+void oidc_login_finish_poll(struct server *srv, struct http_request *rq, struct oidc_pending *p);
 /* Consent (consent.c).  oidc_login_finish() sends the browser to
  * /login/consent?req=ID when the person must first agree to share data;
  * the portal shows oidc_consent_new() (the data scopes not agreed to

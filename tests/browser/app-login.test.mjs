@@ -437,6 +437,40 @@ test('8. without JavaScript the QR code stays as served; the page says it change
   }
 });
 
+test('8a. the number is answered with the wait page: its address in the history, a reload posts nothing, the poll goes to the RP', async () => {
+  const ctx = await newContext('app-inline');
+  const page = await ctx.newPage();
+  const docs = []; // the page's own navigations: method and path
+  page.on('request', (r) => {
+    if (r.isNavigationRequest()) docs.push(`${r.method()} ${new URL(r.url()).pathname}`);
+  });
+  try {
+    const n = rp.callbacks.length;
+    await toPhoneForm(page);
+    docs.length = 0;
+    const code = await toWaitPage(page);
+    assert.deepEqual(docs, ['POST /key/app/login'], 'one request from the number to the wait page');
+    const self = new URL(page.url());
+    assert.equal(self.pathname, '/key/app/wait', 'the history holds the wait page, not the post');
+    const pending = (await phone.call('GET', '/requests')).body.requests.length;
+    docs.length = 0;
+    await page.reload();
+    assert.deepEqual(docs, ['GET /key/app/wait'], 'the reload asks for the wait page');
+    assert.equal(await text(page, '#vcode'), code, 'the same request');
+    assert.equal((await phone.call('GET', '/requests')).body.requests.length, pending, 'no new request on the phone');
+    docs.length = 0;
+    await phoneAnswer(await phoneRequest(code), { code }, { status: 200 });
+    await page.waitForURL(at(rp.base, '/cb'), { timeout: 5000 });
+    await page.locator('#claims').waitFor();
+    assert.equal(docs[0], 'GET /cb', `the poll's answer goes straight to the RP: ${docs.join(', ')}`);
+    assert.equal(rp.callbacks.length, n + 1);
+    assert.equal(rp.last().failure, undefined, `the RP could not redeem its code: ${rp.last().failure}`);
+    assert.deepEqual(rp.last().claims.amr, ['swk', 'pin', 'mfa']);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('9. no CSP violation and no script error on the portal', () => {
   assert.deepEqual(watch.cspProblems(server.base), []);
   const other = watch.otherProblems(server.base)

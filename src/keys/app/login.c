@@ -21,6 +21,12 @@
  *
  * A number without an account is not revealed: it gets a decoy request
  * that looks the same on this side and that no phone ever sees.
+ *
+ * Fewer requests per login (docs/performance.md, "app login, sixth
+ * round"): with the page's script the number's post answers with the wait
+ * page itself, whose long-poll issues the code and names the RP's address;
+ * an RP's login_hint with a +32 number skips the key choice and the form
+ * (/key/app/hint).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -224,13 +230,13 @@ refusal_page(struct server *srv, struct http_request *rq, struct oidc_pending *p
 }
 
 static int
-spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending *p, int lang,
+spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending *p, int lang, const char *phone,
 	struct app_request_spec *spec)
 {
 	int64_t left = p->op_req.ar_expires - sl_now();
 
 	memset(spec, 0, sizeof(*spec));
-	spec->as_phone = http_form(rq, "phone");
+	spec->as_phone = phone;
 	spec->as_client = &p->op_client;
 	spec->as_action = payment_of(p) ? "payment" : "login";
 	spec->as_authz_details = payment_of(p);
@@ -247,6 +253,30 @@ spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending 
 	return SL_OK;
 }
 
+static void wait_page(
+	struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const struct store_apprq *r);
+
+/* The app request `aq` just made: its wait page as the answer (one
+ * request fewer than a 303 to it) when `in_page` — the number form's
+ * script asked for it (inline=1) and puts the wait page's own address in
+ * the history (wait.js, data-self), so a reload asks for the wait page and
+ * never posts the number again — else the 303.  A decoy's page is loaded
+ * the same way as a real one's. */
+static void
+send_wait(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, const char *aq, bool in_page)
+{
+	struct store_apprq r;
+	char loc[256];
+
+	if (in_page && store_apprq_get(srv->sv_store, aq, &r) == SL_OK) {
+		wait_page(srv, rq, p, lang, &r);
+		store_apprq_clear(&r);
+		return;
+	}
+	snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, aq, config_languages[lang]);
+	http_send_redirect(rq, 303, loc);
+}
+
 void
 applogin_submit(void *ctx, struct http_request *rq)
 {
@@ -255,8 +285,9 @@ applogin_submit(void *ctx, struct http_request *rq)
 	struct app_request_spec spec;
 	struct app_request_made made;
 	struct sl_err err;
-	const char *phone = http_form(rq, "phone");
-	char loc[256], ipbuf[SERVER_IP_MAX], *browser = NULL;
+	const char *phone = http_form(rq, "phone"), *in = http_form(rq, "inline");
+	bool inline_asked = in != NULL && strcmp(in, "1") == 0;
+	char ipbuf[SERVER_IP_MAX], *browser = NULL;
 	int lang, rc;
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
@@ -271,7 +302,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 	if (p.op_req.ar_context == NULL)
 		browser = app_context_json(
 			http_header(rq, "User-Agent"), server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)));
-	if (spec_for(srv, rq, &p, lang, &spec) != SL_OK) {
+	if (spec_for(srv, rq, &p, lang, phone, &spec) != SL_OK) {
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 		goto out;
@@ -290,12 +321,66 @@ applogin_submit(void *ctx, struct http_request *rq)
 	} else if (rc != SL_OK) {
 		refusal_page(srv, rq, &p, lang, rc);
 	} else {
-		snprintf(loc, sizeof(loc), "/key/app/wait?req=%s&aq=%s&lang=%s", p.op_req.ar_id, made.am_id,
-			config_languages[lang]);
-		http_send_redirect(rq, 303, loc);
+		send_wait(srv, rq, &p, lang, made.am_id, inline_asked);
 	}
 out:
 	free(browser);
+	oidc_pending_clear(&p);
+}
+
+/* The app request for the RP's login_hint, made as a typed number's, for
+ * a login still waiting for its key whose hint page was not visited yet;
+ * SL_EINVAL: no such hint (not a +32 number, or used). */
+static int
+hint_request(
+	struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, struct app_request_made *made)
+{
+	const char *hint = json_string_value(json_object_get(p->op_params, "login_hint"));
+	struct app_request_spec spec;
+	struct sl_err err;
+	char phone[APP_PHONE_MAX];
+
+	if (strcmp(p->op_req.ar_status, "pending") != 0 || p->op_req.ar_context != NULL || hint == NULL ||
+		app_phone_normalize(hint, srv->sv_conf->c_app_default_country, phone) != SL_OK ||
+		strncmp(phone, "+32", 3) != 0 || spec_for(srv, rq, p, lang, phone, &spec) != SL_OK)
+		return SL_EINVAL;
+	record_context(srv, rq, p); /* marks the hint used */
+	spec.as_decoy = true;
+	spec.as_context = p->op_req.ar_context;
+	return app_request_create(srv, &spec, made, &err);
+}
+
+/* The RP's login_hint, a Belgian mobile number (/authorize sends the
+ * browser here for one, src/oidc/authorize.c): the app request made at
+ * once and its wait page as the answer, the key choice, the number form
+ * and its post skipped.  Made as a typed number's (applogin_submit): the
+ * same limits, and a decoy for a number without a usable account, so the
+ * answer tells nothing the form would not.  Once per login: this browser's
+ * context, recorded first, marks the hint used, so a visit again (a
+ * reload without script, the back button) goes to the key choice instead
+ * of sending the number again; with script the wait page's own address
+ * replaces this one in the history.  Anything else (not a +32 number, the
+ * login no longer waiting for a key) goes to the key choice too. */
+void
+applogin_hint(void *ctx, struct http_request *rq)
+{
+	struct server *srv = ctx;
+	struct oidc_pending p;
+	struct app_request_made made;
+	char choice[160];
+	int lang, rc;
+
+	if (!portal_load_pending(srv, rq, &p, &lang))
+		return;
+	rc = hint_request(srv, rq, &p, lang, &made);
+	if (rc == SL_OK) {
+		send_wait(srv, rq, &p, lang, made.am_id, true);
+	} else if (rc != SL_EINVAL) {
+		refusal_page(srv, rq, &p, lang, rc);
+	} else {
+		snprintf(choice, sizeof(choice), "/login?req=%s&lang=%s", p.op_req.ar_id, config_languages[lang]);
+		http_send_redirect(rq, 303, choice);
+	}
 	oidc_pending_clear(&p);
 }
 
@@ -378,7 +463,9 @@ wait_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 		payment = decoy_text;
 	}
 	snprintf(remaining, sizeof(remaining), "%lld", (long long)(r->aq_expires - sl_now()));
-	snprintf(poll, sizeof(poll), "/key/app/poll?req=%s&aq=%s", p->op_req.ar_id, r->aq_id);
+	/* finish=1: the page's script goes where the poll's answer says (the
+	 * RP, with the code issued by the poll itself) */
+	snprintf(poll, sizeof(poll), "/key/app/poll?req=%s&aq=%s&finish=1", p->op_req.ar_id, r->aq_id);
 	snprintf(next, sizeof(next), "/key/app/wait?req=%s&aq=%s&lang=%s", p->op_req.ar_id, r->aq_id,
 		config_languages[lang]);
 	{
@@ -432,13 +519,18 @@ out:
 }
 
 /* Long-poll of the wait page: 200 once the login is no longer pending
- * (done, denied, or the app request expired), 204 to poll again. */
+ * (done, denied, or the app request expired), 204 to poll again.  With
+ * finish=1 (the wait page's script) a login done without consent to ask
+ * is answered here: the code issued and its RP address in the answer
+ * (oidc_login_finish_poll), one request fewer than going to the wait page
+ * for it. */
 void
 applogin_poll(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	struct store_apprq r;
+	const char *finish = http_param(rq, "finish");
 
 	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
@@ -447,7 +539,9 @@ applogin_poll(void *ctx, struct http_request *rq)
 	/* No longer pending (done, denied): the answer is the request's
 	 * status whatever the app request says (portal_key_poll). */
 	memset(&r, 0, sizeof(r));
-	if (strcmp(p.op_req.ar_status, "pending") != 0)
+	if (strcmp(p.op_req.ar_status, "pending") != 0 && finish != NULL && strcmp(finish, "1") == 0)
+		oidc_login_finish_poll(srv, rq, &p);
+	else if (strcmp(p.op_req.ar_status, "pending") != 0)
 		portal_key_poll(srv, rq, &p, false, false, 0);
 	else if (load_apprq(srv, rq, &p, &r) != SL_OK)
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));

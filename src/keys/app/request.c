@@ -37,6 +37,7 @@ const struct http_route app_login_routes[] = {
 	{ "/key/app/poll", GET, P, false, HTTP_KIND_API, applogin_poll },
 	{ "/key/app/extend", HTTP_POST, P, false, HTTP_KIND_PAGE, applogin_extend },
 	{ "/key/app/qr", GET, P, false, HTTP_KIND_API, applogin_qr },
+	{ "/key/app/hint", GET, P, false, HTTP_KIND_PAGE, applogin_hint },
 	{ "/device/v1/scan", HTTP_POST, P, false, HTTP_KIND_API, appscan_post },
 };
 const size_t app_login_nroutes = sizeof(app_login_routes) / sizeof(app_login_routes[0]);

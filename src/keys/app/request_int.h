@@ -45,6 +45,7 @@ int app_background(struct server *srv, void (*fn)(void *), void (*free_fn)(void 
 /* ---- login.c: the portal's app pages ---- */
 void applogin_page(void *ctx, struct http_request *rq);
 void applogin_submit(void *ctx, struct http_request *rq);
+void applogin_hint(void *ctx, struct http_request *rq);
 void applogin_wait(void *ctx, struct http_request *rq);
 void applogin_poll(void *ctx, struct http_request *rq);
 void applogin_extend(void *ctx, struct http_request *rq);
