@@ -31,6 +31,7 @@ import { issueCard, rrn, PIN } from '../integration/lib/eid.mjs';
 import { SmartIdPhone, registerSmartId, PORTAL } from '../integration/lib/smartid.mjs';
 import { launchBrowser, shareDir, axe, formatViolations, at, NO_PORTAL_LANGUAGE } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
+import { accountByTestKey, proofWithDemoBank } from './lib/flows.mjs';
 import { LANGS, staleCatalogs } from './lib/i18n.mjs';
 import { PAGES, GROUPS } from './lib/gallery-pages.mjs';
 
@@ -227,12 +228,7 @@ async function account(lang) {
   const page = await ctx.newPage();
   await page.goto(`${server.base}/account?lang=${lang}`);
   await shoot(page, lang, 'account-login');
-  await page.click('a.button[href^="/account/login"]');
-  await page.waitForURL(at(server.base, '/login'));
-  await page.click('a.key[href^="/key/test?"]');
-  await page.waitForURL(at(server.base, '/key/test'));
-  await page.click('button[name="mode"][value="direct"]');
-  await page.waitForURL((u) => at(server.base, '/account')(u) && !u.searchParams.has('code'));
+  await accountByTestKey(page, server.base);
   await page.goto(`${server.base}/account?lang=${lang}`);
   await shoot(page, lang, 'account');
   await ctx.close();
@@ -247,12 +243,7 @@ async function proofing(lang) {
   await shoot(page, lang, 'proofing-eid');
   await page.goto(`${server.base}/proofing/bank/demo?t=${encodeURIComponent(e.ticket)}&lang=${lang}`);
   await shoot(page, lang, 'proofing-bank');
-  await page.click('form[action="/proofing/bank/demo"] button[type="submit"]');
-  await page.waitForURL((u) => u.origin === bank.issuer && /\/interaction\//.test(u.pathname));
-  await page.fill('#account', 'jan');
-  await page.fill('#password', 'demo');
-  await page.click('button[value="login"]');
-  await page.waitForURL(at(server.base, '/proofing/bank/callback'));
+  await proofWithDemoBank(page, server.base, bank);
   await shoot(page, lang, 'proofing-done');
   await page.goto(`${server.base}/proofing/bank/demo?t=${encodeURIComponent(`${e.id}.not-a-ticket`)}&lang=${lang}`);
   await shoot(page, lang, 'proofing-error');

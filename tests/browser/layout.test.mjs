@@ -28,6 +28,7 @@ import { registerSmartId } from '../integration/lib/smartid.mjs';
 import { launchBrowser, Watch, shareDir, newContext as newContextIn, at, toKeyPage } from './lib/browser.mjs';
 import { startRp } from './lib/rp.mjs';
 import { focused } from './lib/keyboard.mjs';
+import { accountByTestKey } from './lib/flows.mjs';
 import { LANGS } from './lib/i18n.mjs';
 
 let server;
@@ -77,12 +78,7 @@ const regions = (page) => page.$$eval('.table-scroll', (els) => els.map((el) => 
 
 async function logIn(page) {
   await page.goto(`${server.base}/account?lang=en`);
-  await page.click('a.button[href^="/account/login"]');
-  await page.waitForURL(at(server.base, '/login'));
-  await page.click('a.key[href^="/key/test?"]');
-  await page.waitForURL(at(server.base, '/key/test'));
-  await page.click('button[name="mode"][value="direct"]');
-  await page.waitForURL((u) => at(server.base, '/account')(u) && !u.searchParams.has('code'));
+  await accountByTestKey(page, server.base);
 }
 
 test('reflow at 320 px: no horizontal scrolling on the main pages (de; the citizen\'s page also nl)', async () => {
