@@ -71,4 +71,5 @@ bench: build
 # nl, fr, de and en at 1024 and 390 px into docs/screenshots/, with axe on
 # each; see docs/screenshots/README.md and docs/accessibility.md.
 screenshots: build
-	eval "$$(sh scripts/test-env.sh $(BUILD))" && node tests/browser/gallery.mjs
+	eval "$$(sh scripts/test-env.sh $(BUILD))" && ca=$${SLEUTEL_TEST_CA%/ca/tls} && \
+		node tests/browser/gallery.mjs; rc=$$?; rm -rf "$$ca"; exit $$rc
