@@ -6,7 +6,7 @@ SAN     ?= build-asan
 RELEASE ?= build-release
 FUZZ    ?= build-fuzz
 
-.PHONY: all deps build demo check unit install clean format bench fuzz alloc-faults
+.PHONY: all deps build demo check unit install clean format bench fuzz alloc-faults screenshots
 
 all: build
 
@@ -66,3 +66,10 @@ BENCH_ARGS ?=
 bench: build
 	$(BUILD)/bench/bench_splitkey --seconds 5 --keys 3
 	$(BUILD)/bench/bench_load --build $(BUILD) --out $(BUILD)/bench/results.json $(BENCH_ARGS)
+
+# The screenshot gallery (not part of check: a few minutes): every page in
+# nl, fr, de and en at 1024 and 390 px into docs/screenshots/, with axe on
+# each; see docs/screenshots/README.md and docs/accessibility.md.
+screenshots: build
+	eval "$$(sh scripts/test-env.sh $(BUILD))" && ca=$${SLEUTEL_TEST_CA%/ca/tls} && \
+		node tests/browser/gallery.mjs; rc=$$?; rm -rf "$$ca"; exit $$rc

@@ -274,8 +274,8 @@ finish unit-dev-pg2 "$store_pg2"
 # 187 s, every test passing each time.
 # Each file's screenshots go to tests/artifacts/browser/FILE/.
 # app-login [42] portal [43] smartid-register [42] consent [30] eid [30]
-# smartid-login [28] (seconds, run alone); the others under 20 s each.
-BROWSER_SLOW="app-login portal smartid-register consent eid smartid-login timers"
+# smartid-login [28] (seconds, run alone); layout [15, at a load of 18]; the others under 20 s each.
+BROWSER_SLOW="app-login portal smartid-register consent eid smartid-login timers layout"
 echo "== browser tests (sqlite); the sanitizer build's unit tests beside them $(date +%T)"
 mkdir -p tests/artifacts/browser
 # shellcheck disable=SC2046 # the file names have no spaces

@@ -11,8 +11,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../integration/lib/harness.mjs';
 import { startTestBank, makeEnrollment, getEnrollment } from '../integration/lib/bank.mjs';
-import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, shots, newContext, at, pageText }
+import { launchBrowser, Watch, clearArtifacts, screenshot, axe, formatViolations, shots, newContext, pageText }
   from './lib/browser.mjs';
+import { proofWithDemoBank } from './lib/flows.mjs';
 
 let server;
 let bank;
@@ -47,12 +48,7 @@ for (const [i, lang] of ['nl', 'en'].entries()) {
     try {
       await page.goto(`${server.issuer}/proofing/bank/demo?t=${encodeURIComponent(e.ticket)}&lang=${lang}`);
       await assertAccessible(page, `bank warning page (${lang})`);
-      await page.click('form[action="/proofing/bank/demo"] button[type="submit"]');
-      await page.waitForURL((u) => u.origin === bank.issuer && /\/interaction\//.test(u.pathname));
-      await page.fill('#account', 'jan');
-      await page.fill('#password', 'demo');
-      await page.click('button[value="login"]');
-      await page.waitForURL(at(server.base, '/proofing/bank/callback'));
+      await proofWithDemoBank(page, server.base, bank);
       assert.equal(await page.getAttribute('html', 'lang'), lang);
       const code = await pageText(page, '#proof-code');
       assert.match(code, /^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/);

@@ -259,7 +259,7 @@ test('the reference app fetches and shows the notice of a device added after it'
     r = await app(['--lang', 'en', 'notices']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /A device was added to your account: Dora tablet \(app\)\./);
-    assert.match(r.stdout, new RegExp(`block the device on your account page: ${server.base}/account`, 'i'));
+    assert.match(r.stdout, new RegExp(`block the device on your sleutel page: ${server.base}/account`, 'i'));
     r = await app(['--json', 'notices']);
     assert.deepEqual(r.json.notices.map((n) => n.device_id), [tablet.deviceId]);
     r = await app(['--lang', 'nl', 'notices']);
