@@ -1286,7 +1286,7 @@ complete_issue_tx(struct conn *c, void *arg)
 	int rc = login_complete_tx(c, &ci->ci_lc);
 
 	ci->ci_issued = false;
-	if (rc != SL_OK)
+	if (rc != SL_OK || ci->ci_issue == NULL) /* no issue: the completion alone */
 		return rc;
 	/* a run again (SL_EBUSY) asks again: ci_issue only fills pointers */
 	rc = ci->ci_issue(ci->ci_ctx, ci->ci_lc.lc_work.p_id, *ci->ci_lc.lc_consent, &li);
@@ -1415,7 +1415,7 @@ struct redeem_complete {
 	struct take_result rd_take;
 	int (*rd_person_of)(const char *result, struct store_person *p);
 	struct store_person rd_person; /* what the result says */
-	struct login_complete rd_lc;
+	struct complete_issue rd_ci; /* its ci_lc completes from rd_person */
 };
 
 static int
@@ -1425,13 +1425,28 @@ redeem_complete_tx(struct conn *c, void *arg)
 	int rc = take_result_tx(c, &rd->rd_take);
 
 	/* late: rolled back here, store_authreq_take_result spends it */
-	if (rc == SL_OK && rd->rd_take.tr_rs.rs_expires <= rd->rd_lc.lc_now)
+	if (rc == SL_OK && rd->rd_take.tr_rs.rs_expires <= rd->rd_ci.ci_lc.lc_now)
 		rc = SL_EEXPIRED;
 	if (rc == SL_OK) {
 		store_person_clear(&rd->rd_person);
 		rc = rd->rd_person_of(rd->rd_take.tr_rs.rs_result, &rd->rd_person);
 	}
-	return rc == SL_OK ? login_complete_tx(c, &rd->rd_lc) : rc;
+	return rc == SL_OK ? complete_issue_tx(c, &rd->rd_ci) : rc;
+}
+
+/* The person out of a redemption (its id set) or nothing. */
+static int
+redeem_end(struct redeem_complete *rd, struct store_person *p, int rc)
+{
+	person_work_end(&rd->rd_person, &rd->rd_ci.ci_lc.lc_work, rc);
+	authreq_result_clear(&rd->rd_take.tr_rs);
+	if (rc == SL_OK) {
+		*p = rd->rd_person;
+	} else {
+		store_person_clear(&rd->rd_person);
+		memset(p, 0, sizeof(*p));
+	}
+	return rc;
 }
 
 int
@@ -1441,21 +1456,47 @@ store_authreq_redeem_complete(struct store *st, const char *hash,
 {
 	struct redeem_complete rd = { .rd_take = { r->ar_id, hash, { 0 } },
 		.rd_person_of = person_of,
-		.rd_lc = { .lc_from = &rd.rd_person, .lc_req = r, .lc_now = sl_now() } };
+		.rd_ci = { .ci_lc = { .lc_from = &rd.rd_person, .lc_req = r, .lc_now = sl_now() } } };
 	/* durable only when the person is new or changed, as store_login_complete */
 	int rc = tx_run(st, DUR_NORMAL, redeem_complete_tx, &rd);
 
-	if (rc == SL_ECONFLICT && rd.rd_lc.lc_needs_durable) {
-		rd.rd_lc.lc_durable = true;
+	if (rc == SL_ECONFLICT && rd.rd_ci.ci_lc.lc_needs_durable) {
+		rd.rd_ci.ci_lc.lc_durable = true;
 		rc = tx_run(st, DUR_FULL, redeem_complete_tx, &rd);
 	}
-	person_work_end(&rd.rd_person, &rd.rd_lc.lc_work, rc);
-	authreq_result_clear(&rd.rd_take.tr_rs);
-	if (rc == SL_OK) {
-		*p = rd.rd_person;
-	} else {
-		store_person_clear(&rd.rd_person);
-		memset(p, 0, sizeof(*p));
+	return redeem_end(&rd, p, rc);
+}
+
+int
+store_authreq_redeem_complete_issue(struct store *st, const char *hash,
+	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
+	const struct store_authreq *r, const char *client_id, char **consent, store_issue_fn issue, void *ctx,
+	bool *issued)
+{
+	struct redeem_complete rd = { .rd_take = { r->ar_id, hash, { 0 } },
+		.rd_person_of = person_of,
+		.rd_ci = { .ci_lc = { .lc_from = &rd.rd_person,
+				   .lc_req = r,
+				   .lc_now = sl_now(),
+				   .lc_durable = true,
+				   .lc_client_id = client_id,
+				   .lc_consent = consent },
+			.ci_issue = issue,
+			.ci_ctx = ctx } };
+	int rc;
+
+	*consent = NULL;
+	*issued = false;
+	memset(p, 0, sizeof(*p));
+	if (client_id == NULL || issue == NULL)
+		return SL_EINVAL;
+	/* durable from the start, as store_login_complete_issue: the answer
+	 * carries the login's audit row */
+	rc = tx_run(st, DUR_FULL, redeem_complete_tx, &rd);
+	if (rc != SL_OK) {
+		free(*consent);
+		*consent = NULL;
 	}
-	return rc;
+	*issued = rc == SL_OK && rd.rd_ci.ci_issued;
+	return redeem_end(&rd, p, rc);
 }

@@ -369,6 +369,14 @@ typedef int (*store_issue_fn)(
 	void *ctx, const char *person_id, const char *consent, const struct store_login_issue **li);
 int store_login_complete_issue(struct store *st, struct store_person *p, const struct store_authreq *r,
 	const char *client_id, char **consent, store_issue_fn issue, void *ctx, bool *issued);
+/* The eID return answered at once: store_authreq_redeem_complete and then
+ * `issue` as store_login_complete_issue, all in one durable transaction
+ * (one commit per login).  *p as store_authreq_redeem_complete; on any
+ * failure nothing changes and the result is not spent. */
+int store_authreq_redeem_complete_issue(struct store *st, const char *hash,
+	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
+	const struct store_authreq *r, const char *client_id, char **consent, store_issue_fn issue, void *ctx,
+	bool *issued);
 void store_session_clear(struct store_session *s);
 
 /* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */
