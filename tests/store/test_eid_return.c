@@ -2,9 +2,7 @@
  * test_eid_return.c — store_authreq_redeem_complete(), the eID return's
  * one transaction: the one-time result taken once, the person recorded and
  * the request completed together, and on any failure nothing changed (the
- * result still there to be taken, the request still pending); and
- * store_authreq_redeem_complete_issue(), the same with the answer (the
- * session, the audit row and the code) in that one transaction.
+ * result still there to be taken, the request still pending).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,121 +151,6 @@ test_redeem_failures_change_nothing(void **state)
 		1);
 }
 
-/* What the eID return's issue function prepares (oidc_login_redeem_finish). */
-struct answer {
-	struct store_session a_ses;
-	struct store_audit a_au;
-	struct store_code a_co;
-	struct store_login_issue a_li;
-	bool a_answer; /* false: the consent page comes first */
-};
-
-static int
-answer_fn(void *ctx, const char *person_id, const char *consent, const struct store_login_issue **li)
-{
-	struct answer *a = ctx;
-
-	(void)consent;
-	*li = NULL;
-	if (!a->a_answer)
-		return SL_OK;
-	a->a_ses.s_person_id = (char *)person_id;
-	a->a_au.au_person_id = person_id;
-	a->a_co.co_person_id = (char *)person_id;
-	*li = &a->a_li;
-	return SL_OK;
-}
-
-static void
-answer_init(struct answer *a, const char *req, const char *code, bool answer)
-{
-	memset(a, 0, sizeof(*a));
-	a->a_answer = answer;
-	a->a_ses = (struct store_session){ .s_id = (char *)code,
-		.s_acr = (char *)"http://eidas.europa.eu/LoA/high",
-		.s_amr = (char *)"[\"eid\"]",
-		.s_auth_time = 1700000000,
-		.s_expires = sl_now() + 600 };
-	a->a_au = (struct store_audit){
-		.au_event = "login", .au_result = "ok", .au_client_id = "client-a", .au_key = "eid"
-	};
-	a->a_co = (struct store_code){ .co_hash = (char *)code,
-		.co_grant_id = (char *)"g1",
-		.co_client_id = (char *)"client-a",
-		.co_session_id = (char *)code,
-		.co_redirect_uri = (char *)"https://rp.example/cb",
-		.co_scope = (char *)"openid",
-		.co_challenge = (char *)"c",
-		.co_auth_time = 1700000000,
-		.co_expires = sl_now() + 60 };
-	a->a_li = (struct store_login_issue){
-		.li_req_id = req, .li_session = &a->a_ses, .li_audit = &a->a_au, .li_code = &a->a_co
-	};
-}
-
-static int
-redeem_issue(struct fixture *fx, const char *req, const char *hash, const char *code, bool answer,
-	struct store_person *p, bool *issued)
-{
-	struct store_authreq done = done_of(req);
-	struct answer a;
-	char *consent = NULL;
-	int rc;
-
-	answer_init(&a, req, code, answer);
-	rc = store_authreq_redeem_complete_issue(
-		fx->fx_store, hash, person_of, p, &done, "client-a", &consent, answer_fn, &a, issued);
-	assert_null(consent); /* no consent recorded in these tests */
-	return rc;
-}
-
-static void
-test_redeem_issue_answers_once(void **state)
-{
-	struct fixture *fx = *state;
-	struct store_authreq got;
-	struct store_person p, again;
-	bool issued;
-
-	pending_with_result(fx, "req-5", "h5", "85073003328", sl_now() + 60);
-	assert_int_equal(redeem_issue(fx, "req-5", "h5", "code-5", true, &p, &issued), SL_OK);
-	assert_true(issued);
-	assert_non_null(p.p_id);
-	/* answered: the request gone for readers, the session, the audit row and the code there */
-	assert_int_equal(store_authreq_get(fx->fx_store, "req-5", &got), SL_ENOTFOUND);
-	assert_int_equal(
-		raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE id = 'req-5' AND status = 'answered'"),
-		1);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-5'"), 1);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM sessions WHERE id = 'code-5'"), 1);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit WHERE event = 'login' AND key = 'eid'"
-						" AND person_id IS NOT NULL"),
-		1);
-	/* once */
-	assert_int_equal(redeem_issue(fx, "req-5", "h5", "code-5b", true, &again, &issued), SL_ENOTFOUND);
-	assert_false(issued);
-	assert_null(again.p_id);
-	store_person_clear(&p);
-
-	/* a wrong hash: nothing changed, no answer stored */
-	pending_with_result(fx, "req-6", "h6", "85073003328", sl_now() + 60);
-	assert_int_equal(redeem_issue(fx, "req-6", "h7", "code-6", true, &p, &issued), SL_ENOTFOUND);
-	assert_false(issued);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-6'"), 0);
-	assert_untouched(fx, "req-6", "h6");
-
-	/* the consent page first: the completion alone */
-	pending_with_result(fx, "req-7", "h7", "85073003328", sl_now() + 60);
-	assert_int_equal(redeem_issue(fx, "req-7", "h7", "code-7", false, &p, &issued), SL_OK);
-	assert_false(issued);
-	assert_int_equal(store_authreq_get(fx->fx_store, "req-7", &got), SL_OK);
-	assert_string_equal(got.ar_status, "done");
-	assert_string_equal(got.ar_person_id, p.p_id);
-	store_authreq_clear(&got);
-	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-7'"), 0);
-	store_person_clear(&p);
-}
-
 int
 main(void)
 {
@@ -275,7 +158,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_redeem_completes_once),
 		T(test_redeem_failures_change_nothing),
-		T(test_redeem_issue_answers_once),
 	};
 #undef T
 
