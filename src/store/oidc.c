@@ -1286,7 +1286,7 @@ complete_issue_tx(struct conn *c, void *arg)
 	int rc = login_complete_tx(c, &ci->ci_lc);
 
 	ci->ci_issued = false;
-	if (rc != SL_OK || ci->ci_issue == NULL) /* no issue: the completion alone */
+	if (rc != SL_OK)
 		return rc;
 	/* a run again (SL_EBUSY) asks again: ci_issue only fills pointers */
 	rc = ci->ci_issue(ci->ci_ctx, ci->ci_lc.lc_work.p_id, *ci->ci_lc.lc_consent, &li);
@@ -1465,24 +1465,6 @@ redeem_end(struct redeem_complete *rd, struct store_person *p, int rc)
 		memset(p, 0, sizeof(*p));
 	}
 	return rc;
-}
-
-int
-store_authreq_redeem_complete(struct store *st, const char *hash,
-	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
-	const struct store_authreq *r)
-{
-	struct redeem_complete rd = { .rd_take = { r->ar_id, hash, { 0 } },
-		.rd_person_of = person_of,
-		.rd_ci = { .ci_lc = { .lc_from = &rd.rd_person, .lc_req = r, .lc_now = sl_now() } } };
-	/* durable only when the person is new or changed, as store_login_complete */
-	int rc = tx_run(st, DUR_NORMAL, redeem_complete_tx, &rd);
-
-	if (rc == SL_ECONFLICT && rd.rd_ci.ci_lc.lc_needs_durable) {
-		rd.rd_ci.ci_lc.lc_durable = true;
-		rc = tx_run(st, DUR_FULL, redeem_complete_tx, &rd);
-	}
-	return redeem_end(&rd, p, rc);
 }
 
 int
