@@ -14,18 +14,24 @@
  * with the card (full handshake, validation, verdict cache warm after the
  * first) → back on the portal → code → /token with an ID token.
  *
- * The client-certificate handshakes and the eID logins are measured in
- * alternating rounds (a second each, the order swapped every pair)
- * and summed: on this shared machine a figure taken a few seconds after
- * another met another load, and the ratio of the two rates came out
- * anywhere between 0.4 and 1.4.  Beside the rate ratio (the issue's
- * target) the table gives the ratio of server CPU per operation and the
- * load generator's own CPU per operation: the rates share the cores with
- * the generator, whose TLS client (a PKCS#12 parse and a P-384 signature
- * per card handshake) costs several times the server's handshake, so the
- * rate ratio is about (generator + server per handshake) / (generator +
- * server per login) when the cores are the limit: the table gives that
- * too, steadier than the rates on a busy machine.
+ * The eID step alone: the card's request at the eID origin on a new
+ * connection (full client-certificate handshake, the chain checked, the
+ * identity read and kept on the request as its one-time result, the 303
+ * back to the portal), repeated on a pending request made beforehand: the
+ * eID origin's share of a login.
+ *
+ * Client-certificate handshakes, eID steps and eID logins are measured in
+ * alternating rounds (a second each, the order rotated every round of
+ * three) and summed: on this shared machine a figure taken a few seconds
+ * after another met another load, and the ratio of two rates came out
+ * anywhere between 0.4 and 1.4.  Each of the step and the login is set
+ * against the handshake three ways: by rate (the issue's words), by server
+ * CPU (handshake's CPU over the operation's: the rate ratio when the
+ * server is the only limit) and by the CPU of server and generator
+ * together (the rate ratio when the shared cores are the limit, steadier
+ * than the rates on a busy machine).  The card's key and chain are decoded
+ * once and handed to each connection's SSL_CTX: the generator's client is
+ * a P-384 signature and a TLS handshake per card connection, no PKCS#12.
  *
  * SLEUTEL_BENCH_EID=login in the environment runs the eID login figure
  * alone (no handshake figures, no GnuTLS reference), for a profile of it
@@ -47,6 +53,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <openssl/pkcs12.h>
+#include <openssl/ssl.h>
+
 #include "bl.h"
 
 /* The steps of an eID login, as op_login takes them. */
@@ -58,22 +67,72 @@ struct eid {
 	const struct bl_server *e_srv;
 	const char *e_origin, *e_eid_origin; /* the portal's and the eID origin's URLs (one node's, or the issuer's) */
 	char e_client[128], e_basic[300], e_p12[BL_URL_MAX];
+	/* The card's key, certificate and chain, decoded once from e_p12: a
+	 * PKCS#12 decode per connection (its PBKDF rounds) cost the client
+	 * 5-7 ms per card handshake, several times the server's work. */
+	EVP_PKEY *e_card_key;
+	X509 *e_card_cert;
+	STACK_OF(X509) * e_card_chain;
 	char e_authz[300], e_token[300], e_url[300];
 	bool e_resume; /* handshakes: let curl resume TLS sessions */
 	const char *e_ca; /* the CA of the server of a handshake figure */
 	struct bl_http *e_agent, *e_card; /* per worker */
 	struct bl_http *e_rp; /* per worker on several nodes (the RP on the card's node); NULL: the agent */
+	char (*e_step_url)[BL_URL_MAX]; /* per worker: op_eid_step's link to the eID origin */
 	pid_t e_step_pid; /* steps: the server whose CPU each step of a login adds to e_step_ns; 0: off */
 	double e_step_ns[EID_STEPS], e_step_t;
 };
+
+/* libcurl (OpenSSL) makes an SSL_CTX per connection: the card's decoded
+ * key and chain go into it by reference, nothing parsed again. */
+static CURLcode
+card_ctx(CURL *curl, void *ssl_ctx, void *arg)
+{
+	const struct eid *e = arg;
+	SSL_CTX *ctx = ssl_ctx;
+
+	(void)curl;
+	if (SSL_CTX_use_certificate(ctx, e->e_card_cert) != 1 || SSL_CTX_use_PrivateKey(ctx, e->e_card_key) != 1 ||
+		SSL_CTX_set1_chain(ctx, e->e_card_chain) != 1)
+		return CURLE_SSL_CERTPROBLEM;
+	return CURLE_OK;
+}
+
+/* The card file decoded once (setup). */
+static int
+card_load(struct eid *e)
+{
+	FILE *f = fopen(e->e_p12, "rb");
+	PKCS12 *p12 = f ? d2i_PKCS12_fp(f, NULL) : NULL;
+	int ok = p12 != NULL && PKCS12_parse(p12, "1234", &e->e_card_key, &e->e_card_cert, &e->e_card_chain) == 1;
+
+	if (f != NULL)
+		fclose(f);
+	PKCS12_free(p12);
+	if (ok && e->e_card_chain == NULL)
+		ok = (e->e_card_chain = sk_X509_new_null()) != NULL;
+	if (!ok)
+		fprintf(stderr, "bench: cannot read the card %s\n", e->e_p12);
+	return ok ? 0 : -1;
+}
+
+static void
+card_unload(struct eid *e)
+{
+	EVP_PKEY_free(e->e_card_key);
+	X509_free(e->e_card_cert);
+	sk_X509_pop_free(e->e_card_chain, X509_free);
+	e->e_card_key = NULL;
+	e->e_card_cert = NULL;
+	e->e_card_chain = NULL;
+}
 
 /* A new connection per request; TLS sessions resumed only with e_resume. */
 static void
 card_setup(const struct eid *e, struct bl_http *h)
 {
-	curl_easy_setopt(h->h_curl, CURLOPT_SSLCERTTYPE, "P12");
-	curl_easy_setopt(h->h_curl, CURLOPT_SSLCERT, e->e_p12);
-	curl_easy_setopt(h->h_curl, CURLOPT_KEYPASSWD, "1234");
+	curl_easy_setopt(h->h_curl, CURLOPT_SSL_CTX_FUNCTION, card_ctx);
+	curl_easy_setopt(h->h_curl, CURLOPT_SSL_CTX_DATA, (void *)e);
 	curl_easy_setopt(h->h_curl, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(h->h_curl, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(h->h_curl, CURLOPT_SSL_SESSIONID_CACHE, e->e_resume ? 1L : 0L);
@@ -133,42 +192,83 @@ op_handshake(void *ctx, int w, struct bl_lat *aux)
 	return bl_http_req(&e->e_card[w], e->e_url, NULL, NULL) > 0;
 }
 
+/* A login's way to the card: /authorize, then the portal's eID page, whose
+ * link to the eID origin goes to `url` (&amp; undone).  0, or -1. */
+static int
+card_link(struct eid *e, int w, const char *challenge, char url[BL_URL_MAX])
+{
+	struct bl_http *a = &e->e_agent[w];
+	char req[128];
+	const char *p, *q;
+
+	bl_http_forget_cookies(a);
+	bl_authorize_url(e->e_authz, e->e_client, challenge, "openid profile", url, BL_URL_MAX);
+	step_mark(e, -1);
+	if (bl_http_req(a, url, NULL, NULL) != 303 || bl_query(a->h_location, "req", req, sizeof(req)) != 0)
+		return -1;
+	step_mark(e, EID_STEP_AUTHORIZE);
+	snprintf(url, BL_URL_MAX, "%s/key/eid?req=%s", e->e_origin, req);
+	if (bl_http_req(a, url, NULL, NULL) != 200)
+		return -1;
+	step_mark(e, EID_STEP_KEY_PAGE);
+	snprintf(url, BL_URL_MAX, "href=\"%s/eid/login", e->e_eid_origin);
+	if ((p = strstr(a->h_body, url)) == NULL || (q = strchr(p + 6, '"')) == NULL || q - p - 6 >= BL_URL_MAX)
+		return -1;
+	snprintf(url, BL_URL_MAX, "%.*s", (int)(q - p - 6), p + 6);
+	for (char *r = url, *wr = url;; wr++) { /* &amp; undone */
+		if (strncmp(r, "&amp;", 5) == 0) {
+			*wr = '&';
+			r += 5;
+		} else if ((*wr = *r++) == '\0') {
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The eID step alone: the card on a new connection at the eID origin (full
+ * client-certificate handshake, the chain validated, the identity read and
+ * kept on the request as its one-time result) and its 303 back to the
+ * portal, on a pending request of this worker's made beforehand
+ * (steps_prepare): the eID origin's share of a login, which a handshake
+ * figure can be compared with. */
+static int
+op_eid_step(void *ctx, int w, struct bl_lat *aux)
+{
+	struct eid *e = ctx;
+
+	(void)aux;
+	return bl_http_req(&e->e_card[w], e->e_step_url[w], NULL, NULL) == 303;
+}
+
+/* Each worker's pending request for op_eid_step (its link to the eID
+ * origin), made outside the timed rounds.  0, or -1. */
+static int
+steps_prepare(const struct bl_opts *o, struct eid *e)
+{
+	char verifier[64], challenge[64];
+
+	for (int w = 0; w < o->o_workers; w++) {
+		bl_pkce(verifier, challenge);
+		if (card_link(e, w, challenge, e->e_step_url[w]) != 0) {
+			fprintf(stderr, "bench: eID step: no pending request (status %ld)\n", e->e_agent[w].h_status);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 op_login(void *ctx, int w, struct bl_lat *aux)
 {
 	struct eid *e = ctx;
 	struct bl_http *a = &e->e_agent[w], *card = &e->e_card[w];
-	char verifier[64], challenge[64], url[BL_URL_MAX], req[128], back[BL_URL_MAX];
-	const char *p, *q;
+	char verifier[64], challenge[64], url[BL_URL_MAX], back[BL_URL_MAX];
 	int ok;
 
 	(void)aux;
-	bl_http_forget_cookies(a);
 	bl_pkce(verifier, challenge);
-	bl_authorize_url(e->e_authz, e->e_client, challenge, "openid profile", url, sizeof(url));
-	step_mark(e, -1);
-	if (bl_http_req(a, url, NULL, NULL) != 303 || bl_query(a->h_location, "req", req, sizeof(req)) != 0)
-		return 0;
-	step_mark(e, EID_STEP_AUTHORIZE);
-	snprintf(url, sizeof(url), "%s/key/eid?req=%s", e->e_origin, req);
-	if (bl_http_req(a, url, NULL, NULL) != 200)
-		return 0;
-	step_mark(e, EID_STEP_KEY_PAGE);
-	/* the link to the eID origin the page offers */
-	snprintf(url, sizeof(url), "href=\"%s/eid/login", e->e_eid_origin);
-	if ((p = strstr(a->h_body, url)) == NULL || (q = strchr(p + 6, '"')) == NULL || q - p - 6 >= BL_URL_MAX)
-		return 0;
-	snprintf(url, sizeof(url), "%.*s", (int)(q - p - 6), p + 6);
-	{ /* &amp; undone */
-		char *r = url, *wr = url;
-		while (*r)
-			if (strncmp(r, "&amp;", 5) == 0)
-				*wr++ = '&', r += 5;
-			else
-				*wr++ = *r++;
-		*wr = '\0';
-	}
-	if (bl_http_req(card, url, NULL, NULL) != 303)
+	if (card_link(e, w, challenge, url) != 0 || bl_http_req(card, url, NULL, NULL) != 303)
 		return 0;
 	step_mark(e, EID_STEP_CARD);
 	snprintf(url, sizeof(url), "%s", card->h_location);
@@ -289,34 +389,40 @@ round_run(const struct bl_opts *ro, struct eid *e, bl_op_fn op, pid_t pid, struc
 	return 0;
 }
 
-/* Client-certificate handshakes and eID logins in alternating rounds of
- * a second each (the order swapped every pair), o_seconds in all for
- * each.  A round ends when its last operation does: shorter rounds would
- * weigh that tail (a login's p99 is a few hundred ms here) too much. */
+/* The alternated figures: client-certificate handshakes, the eID step
+ * alone and complete eID logins. */
+enum { FIG_HANDSHAKE, FIG_EID_STEP, FIG_LOGIN, FIGS };
+
+/* The three figures in rounds of a second each, the order rotated every
+ * round of three, o_seconds in all for each.  A round ends when its last
+ * operation does: shorter rounds would weigh that tail (a login's p99 is a
+ * few hundred ms here) too much. */
 static int
-interleaved(
-	const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, struct rounds *hs, struct rounds *login)
+interleaved(const struct bl_opts *o, struct eid *e, const char *hs_url, pid_t pid, struct rounds fig[FIGS])
 {
-	int pairs = o->o_seconds >= 2 ? (int)o->o_seconds : 1;
+	static const bl_op_fn ops[FIGS] = { op_handshake, op_eid_step, op_login };
+	static const char *const names[FIGS] = { "TLS handshake, eID origin, client cert",
+		"eID step (card handshake + check + result)", "eID login (authorize .. token)" };
+	int n = o->o_seconds >= 2 ? (int)o->o_seconds : 1;
 	struct bl_opts ro = *o;
 
-	memset(hs, 0, sizeof(*hs));
-	memset(login, 0, sizeof(*login));
-	ro.o_seconds = o->o_seconds / pairs;
-	ro.o_max = o->o_max / pairs > 0 ? o->o_max / pairs : 1;
+	memset(fig, 0, FIGS * sizeof(*fig));
+	ro.o_seconds = o->o_seconds / n;
+	ro.o_max = o->o_max / n > 0 ? o->o_max / n : 1;
 	snprintf(e->e_url, sizeof(e->e_url), "%s", hs_url);
 	e->e_resume = false;
 	handles_reset(o, e);
-	if (check_op(e, "TLS handshake, eID origin", op_handshake) != 0 || check_op(e, "eID login", op_login) != 0)
+	if (check_op(e, "TLS handshake, eID origin", op_handshake) != 0 || check_op(e, "eID login", op_login) != 0 ||
+		steps_prepare(o, e) != 0 || check_op(e, "eID step", op_eid_step) != 0)
 		return -1;
-	for (int i = 0; i < pairs; i++) {
-		bool hs_first = i % 2 == 0;
-		if (round_run(&ro, e, hs_first ? op_handshake : op_login, pid, hs_first ? hs : login) != 0 ||
-			round_run(&ro, e, hs_first ? op_login : op_handshake, pid, hs_first ? login : hs) != 0)
-			return -1;
-	}
-	rounds_end(hs, "TLS handshake, eID origin, client cert");
-	rounds_end(login, "eID login (new client-cert handshake + token)");
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < FIGS; k++) {
+			int f = (i + k) % FIGS;
+			if (round_run(&ro, e, ops[f], pid, &fig[f]) != 0)
+				return -1;
+		}
+	for (int f = 0; f < FIGS; f++)
+		rounds_end(&fig[f], names[f]);
 	return 0;
 }
 
@@ -331,27 +437,44 @@ value_row(json_t *out, const char *what, double v)
 	bl_report(out, &r);
 }
 
-static void
-interleaved_report(json_t *out, struct rounds *hs, struct rounds *login)
+/* The load generator's CPU per operation of a figure, in us. */
+static double
+gen_us(const struct rounds *r)
 {
-	const struct bl_result *h = &hs->rd_sum, *l = &login->rd_sum;
+	return r->rd_sum.r_done > 0 ? r->rd_gen_ns / 1000 / (double)r->rd_sum.r_done : -1;
+}
 
-	bl_report(out, h);
-	bl_report(out, l);
-	value_row(out, "ratio eID logins/s to client-cert handshakes/s", h->r_rate > 0 ? l->r_rate / h->r_rate : -1);
-	value_row(out, "ratio server CPU per eID login to per handshake",
-		h->r_cpu_us > 0 ? l->r_cpu_us / h->r_cpu_us : -1);
-	value_row(out, "load generator CPU per handshake (us)",
-		h->r_done > 0 ? hs->rd_gen_ns / 1000 / (double)h->r_done : -1);
-	value_row(out, "load generator CPU per eID login (us)",
-		l->r_done > 0 ? login->rd_gen_ns / 1000 / (double)l->r_done : -1);
-	/* What the rate ratio comes to when the shared cores are the limit:
-	 * the steadier figure on a busy machine. */
-	if (h->r_done > 0 && l->r_done > 0 && h->r_cpu_us > 0 && l->r_cpu_us > 0) {
-		double per_hs = hs->rd_gen_ns / 1000 / (double)h->r_done + h->r_cpu_us;
-		double per_login = login->rd_gen_ns / 1000 / (double)l->r_done + l->r_cpu_us;
-		value_row(out, "ratio (generator + server) CPU, handshake/login", per_hs / per_login);
+/* An operation against a handshake, the way the target reads (ops per
+ * second over handshakes per second): by rate, as measured; by server
+ * CPU, the rate ratio a server that is the only limit would give
+ * (handshake's CPU over the operation's); and by the CPU of server and
+ * generator together, what the shared cores give. */
+static void
+ratio_rows(json_t *out, const char *what, const struct rounds *hs, const struct rounds *op)
+{
+	const struct bl_result *h = &hs->rd_sum, *l = &op->rd_sum;
+	char name[96];
+
+	snprintf(name, sizeof(name), "ratio %s/handshake, by rate", what);
+	value_row(out, name, h->r_rate > 0 ? l->r_rate / h->r_rate : -1);
+	snprintf(name, sizeof(name), "ratio %s/handshake, by server CPU", what);
+	value_row(out, name, l->r_cpu_us > 0 ? h->r_cpu_us / l->r_cpu_us : -1);
+	if (h->r_cpu_us > 0 && l->r_cpu_us > 0 && gen_us(hs) > 0 && gen_us(op) > 0) {
+		snprintf(name, sizeof(name), "ratio %s/handshake, server+generator CPU", what);
+		value_row(out, name, (gen_us(hs) + h->r_cpu_us) / (gen_us(op) + l->r_cpu_us));
 	}
+}
+
+static void
+interleaved_report(json_t *out, struct rounds fig[FIGS])
+{
+	for (int f = 0; f < FIGS; f++)
+		bl_report(out, &fig[f].rd_sum);
+	ratio_rows(out, "eID step", &fig[FIG_HANDSHAKE], &fig[FIG_EID_STEP]);
+	ratio_rows(out, "eID login", &fig[FIG_HANDSHAKE], &fig[FIG_LOGIN]);
+	value_row(out, "load generator CPU per handshake (us)", gen_us(&fig[FIG_HANDSHAKE]));
+	value_row(out, "load generator CPU per eID step (us)", gen_us(&fig[FIG_EID_STEP]));
+	value_row(out, "load generator CPU per eID login (us)", gen_us(&fig[FIG_LOGIN]));
 }
 
 /* SLEUTEL_BENCH_EID=steps: one worker, each login followed by one
@@ -476,7 +599,8 @@ setup(const struct bl_opts *o, struct eid *e)
 	snprintf(pem, sizeof(pem), "%s/pki", s->s_dir);
 	card[2] = pem;
 	snprintf(e->e_p12, sizeof(e->e_p12), "%s/card.p12", s->s_dir);
-	if (bl_server_cli(o, s, card, NULL) != 0 || bl_server_client(o, s, e->e_client, secret) != 0) {
+	if (bl_server_cli(o, s, card, NULL) != 0 || card_load(e) != 0 ||
+		bl_server_client(o, s, e->e_client, secret) != 0) {
 		fprintf(stderr, "bench: eid setup failed\n");
 		return -1;
 	}
@@ -496,8 +620,10 @@ bl_eid_nodes(const struct bl_opts *o, const struct bl_server *nodes, int n, cons
 
 	if (n > BL_NODES_MAX || (np = bl_node_pids(nodes, n, extra, nextra, pids, BL_NODES_MAX + 64)) < 0)
 		return -1;
-	if (setup(o, &e) != 0)
+	if (setup(o, &e) != 0) {
+		card_unload(&e);
 		return -1;
+	}
 	e.e_agent = calloc((size_t)o->o_workers, sizeof(*e.e_agent));
 	e.e_card = calloc((size_t)o->o_workers, sizeof(*e.e_card));
 	e.e_rp = calloc((size_t)o->o_workers, sizeof(*e.e_rp));
@@ -531,6 +657,7 @@ out:
 	free(e.e_agent);
 	free(e.e_card);
 	free(e.e_rp);
+	card_unload(&e);
 	return rc;
 }
 
@@ -539,16 +666,19 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 {
 	struct eid e = { .e_srv = s, .e_origin = s->s_base, .e_eid_origin = s->s_eid_base };
 	struct bl_result plain, resumed, login;
-	struct rounds hs_rounds, login_rounds;
+	struct rounds fig[FIGS];
 	const char *only = getenv("SLEUTEL_BENCH_EID");
 	char url[300], eid_url[300];
 	int rc = -1;
 
-	if (setup(o, &e) != 0)
+	if (setup(o, &e) != 0) {
+		card_unload(&e);
 		return -1;
+	}
 	e.e_agent = calloc((size_t)o->o_workers, sizeof(*e.e_agent));
 	e.e_card = calloc((size_t)o->o_workers, sizeof(*e.e_card));
-	if (e.e_agent == NULL || e.e_card == NULL)
+	e.e_step_url = calloc((size_t)o->o_workers, sizeof(*e.e_step_url));
+	if (e.e_agent == NULL || e.e_card == NULL || e.e_step_url == NULL)
 		goto out;
 	snprintf(eid_url, sizeof(eid_url), "%s/healthz", s->s_eid_base);
 	/* SLEUTEL_BENCH_EID=login: the eID login figure alone, so that a
@@ -565,9 +695,9 @@ run(const struct bl_opts *o, struct bl_server *s, json_t *out)
 	snprintf(url, sizeof(url), "%s/healthz", s->s_base);
 	if (figure(o, &e, "TLS handshake, portal, no client cert", op_handshake, url, false, out, &plain, s->s_pid) !=
 			0 ||
-		interleaved(o, &e, eid_url, s->s_pid, &hs_rounds, &login_rounds) != 0)
+		interleaved(o, &e, eid_url, s->s_pid, fig) != 0)
 		goto out;
-	interleaved_report(out, &hs_rounds, &login_rounds);
+	interleaved_report(out, fig);
 	if (figure(o, &e, "  the same handshake, TLS session resumption allowed", op_handshake, eid_url, true, out,
 		    &resumed, s->s_pid) != 0)
 		goto out;
@@ -580,6 +710,8 @@ out:
 	}
 	free(e.e_agent);
 	free(e.e_card);
+	free(e.e_step_url);
+	card_unload(&e);
 	return rc;
 }
 

@@ -360,9 +360,14 @@ finish_now_issue(void *ctx, const char *person_id, const char *consent, const st
 	return SL_OK;
 }
 
-int
-oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p,
-	struct store_person *person, const char *key, const char *acr, const char *amr_json, struct sl_err *err)
+/* oidc_login_complete_finish, and with `rd` the eID return's redemption
+ * first in the same transaction (person then filled from its result).
+ * *committed: the store recorded the login (an answer follows unless out
+ * of memory). */
+static int
+complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p, struct store_person *person,
+	const struct oidc_redeem *rd, const char *key, const char *acr, const char *amr_json, bool *committed,
+	struct sl_err *err)
 {
 	struct store_authreq ar;
 	struct finish_now f = { .fn_srv = srv, .fn_p = p };
@@ -370,6 +375,7 @@ oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct o
 	char wkey[128];
 	int rc;
 
+	*committed = false;
 	if (!key_may_finish(srv, p->op_req.ar_id, p->op_params, key))
 		return sl_fail(err, SL_EDENIED, "a payment can only be confirmed with the sleutel app");
 	memset(&ar, 0, sizeof(ar));
@@ -399,9 +405,14 @@ oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct o
 	f.fn_li.li_code = &f.fn_nc.nc_co;
 	free(p->op_consent);
 	p->op_consent = NULL;
-	rc = store_login_complete_issue(
-		srv->sv_store, person, &ar, p->op_req.ar_client_id, &p->op_consent, finish_now_issue, &f, &issued);
+	if (rd != NULL)
+		rc = store_authreq_redeem_complete_issue(srv->sv_store, rd->or_hash, rd->or_person_of, person, &ar,
+			p->op_req.ar_client_id, &p->op_consent, finish_now_issue, &f, &issued);
+	else
+		rc = store_login_complete_issue(srv->sv_store, person, &ar, p->op_req.ar_client_id, &p->op_consent,
+			finish_now_issue, &f, &issued);
 	p->op_consent_known = rc == SL_OK;
+	*committed = rc == SL_OK;
 	if (rc == SL_ENOTFOUND)
 		sl_fail(err, rc, "this login request is no longer waiting");
 	else if (rc != SL_OK)
@@ -429,6 +440,29 @@ oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct o
 	}
 	code_prepared_clear(&f.fn_nc);
 	session_prepared_clear(&f.fn_ns);
+	return rc;
+}
+
+int
+oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p,
+	struct store_person *person, const char *key, const char *acr, const char *amr_json, struct sl_err *err)
+{
+	bool committed;
+
+	return complete_finish(srv, rq, p, person, NULL, key, acr, amr_json, &committed, err);
+}
+
+int
+oidc_login_redeem_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p,
+	const struct oidc_redeem *rd, const char *key, const char *acr, const char *amr_json, bool *committed,
+	struct sl_err *err)
+{
+	struct store_person person;
+	int rc;
+
+	memset(&person, 0, sizeof(person));
+	rc = complete_finish(srv, rq, p, &person, rd, key, acr, amr_json, committed, err);
+	store_person_clear(&person);
 	return rc;
 }
 

@@ -97,6 +97,20 @@ int oidc_login_complete_pending(struct server *srv, struct oidc_pending *p, stru
  * oidc_login_complete_pending. */
 int oidc_login_complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p,
 	struct store_person *person, const char *key, const char *acr, const char *amr_json, struct sl_err *err);
+/* The eID return's redemption (src/keys/eid/handoff.c): the one-time
+ * result behind or_hash, turned into the person by or_person_of. */
+struct oidc_redeem {
+	const char *or_hash;
+	int (*or_person_of)(const char *result, struct store_person *p);
+};
+/* oidc_login_complete_finish with the person taken from request p's
+ * one-time result `rd`, redeemed in the same durable commit.  Otherwise
+ * nothing was sent: with *committed false nothing changed either (the
+ * result is not spent), with *committed true the login was recorded and
+ * could not be answered (out of memory). */
+int oidc_login_redeem_finish(struct server *srv, struct http_request *rq, struct oidc_pending *p,
+	const struct oidc_redeem *rd, const char *key, const char *acr, const char *amr_json, bool *committed,
+	struct sl_err *err);
 /* The person refused or a key failed for good: record the denial. */
 int oidc_login_deny(struct server *srv, const char *req_id);
 /* The browser comes back for a completed request: start the SSO session

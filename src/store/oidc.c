@@ -1297,34 +1297,52 @@ complete_issue_tx(struct conn *c, void *arg)
 	return rc;
 }
 
+/* A completion answered at once (store_login_complete_issue and the eID
+ * return's store_authreq_redeem_complete_issue): durable, the consent
+ * read for `client_id`.  SL_EINVAL when either is missing. */
+static int
+complete_issue_init(struct complete_issue *ci, const struct store_person *from, const struct store_authreq *r,
+	const char *client_id, char **consent, store_issue_fn issue, void *ctx, bool *issued)
+{
+	*ci = (struct complete_issue){ .ci_lc = { .lc_from = from,
+					       .lc_req = r,
+					       .lc_now = sl_now(),
+					       .lc_durable = true,
+					       .lc_client_id = client_id,
+					       .lc_consent = consent },
+		.ci_issue = issue,
+		.ci_ctx = ctx };
+	*consent = NULL;
+	*issued = false;
+	return client_id == NULL || issue == NULL ? SL_EINVAL : SL_OK;
+}
+
+/* What the caller gets of a run of complete_issue_tx ending with rc. */
+static void
+complete_issue_end(const struct complete_issue *ci, int rc, char **consent, bool *issued)
+{
+	if (rc != SL_OK) {
+		free(*consent);
+		*consent = NULL;
+	}
+	*issued = rc == SL_OK && ci->ci_issued;
+}
+
 int
 store_login_complete_issue(struct store *st, struct store_person *p, const struct store_authreq *r,
 	const char *client_id, char **consent, store_issue_fn issue, void *ctx, bool *issued)
 {
-	struct complete_issue ci = { .ci_lc = { .lc_from = p,
-					     .lc_req = r,
-					     .lc_now = sl_now(),
-					     .lc_durable = true,
-					     .lc_client_id = client_id,
-					     .lc_consent = consent },
-		.ci_issue = issue,
-		.ci_ctx = ctx };
-	int rc;
+	struct complete_issue ci;
+	int rc = complete_issue_init(&ci, p, r, client_id, consent, issue, ctx, issued);
 
-	*consent = NULL;
-	*issued = false;
-	if (client_id == NULL || issue == NULL)
-		return SL_EINVAL;
+	if (rc != SL_OK)
+		return rc;
 	/* Durable from the start: the answer carries the login's audit row,
 	 * and a new or changed person is durable anyway; only a login that
 	 * stops at the consent page pays a sync it did not need before. */
 	rc = tx_run(st, DUR_FULL, complete_issue_tx, &ci);
 	person_work_end(p, &ci.ci_lc.lc_work, rc);
-	if (rc != SL_OK) {
-		free(*consent);
-		*consent = NULL;
-	}
-	*issued = rc == SL_OK && ci.ci_issued;
+	complete_issue_end(&ci, rc, consent, issued);
 	return rc;
 }
 
@@ -1415,7 +1433,7 @@ struct redeem_complete {
 	struct take_result rd_take;
 	int (*rd_person_of)(const char *result, struct store_person *p);
 	struct store_person rd_person; /* what the result says */
-	struct login_complete rd_lc;
+	struct complete_issue rd_ci; /* its ci_lc completes from rd_person */
 };
 
 static int
@@ -1425,37 +1443,45 @@ redeem_complete_tx(struct conn *c, void *arg)
 	int rc = take_result_tx(c, &rd->rd_take);
 
 	/* late: rolled back here, store_authreq_take_result spends it */
-	if (rc == SL_OK && rd->rd_take.tr_rs.rs_expires <= rd->rd_lc.lc_now)
+	if (rc == SL_OK && rd->rd_take.tr_rs.rs_expires <= rd->rd_ci.ci_lc.lc_now)
 		rc = SL_EEXPIRED;
 	if (rc == SL_OK) {
 		store_person_clear(&rd->rd_person);
 		rc = rd->rd_person_of(rd->rd_take.tr_rs.rs_result, &rd->rd_person);
 	}
-	return rc == SL_OK ? login_complete_tx(c, &rd->rd_lc) : rc;
+	return rc == SL_OK ? complete_issue_tx(c, &rd->rd_ci) : rc;
 }
 
-int
-store_authreq_redeem_complete(struct store *st, const char *hash,
-	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
-	const struct store_authreq *r)
+/* The person out of a redemption (its id set) or nothing. */
+static int
+redeem_end(struct redeem_complete *rd, struct store_person *p, int rc)
 {
-	struct redeem_complete rd = { .rd_take = { r->ar_id, hash, { 0 } },
-		.rd_person_of = person_of,
-		.rd_lc = { .lc_from = &rd.rd_person, .lc_req = r, .lc_now = sl_now() } };
-	/* durable only when the person is new or changed, as store_login_complete */
-	int rc = tx_run(st, DUR_NORMAL, redeem_complete_tx, &rd);
-
-	if (rc == SL_ECONFLICT && rd.rd_lc.lc_needs_durable) {
-		rd.rd_lc.lc_durable = true;
-		rc = tx_run(st, DUR_FULL, redeem_complete_tx, &rd);
-	}
-	person_work_end(&rd.rd_person, &rd.rd_lc.lc_work, rc);
-	authreq_result_clear(&rd.rd_take.tr_rs);
+	person_work_end(&rd->rd_person, &rd->rd_ci.ci_lc.lc_work, rc);
+	authreq_result_clear(&rd->rd_take.tr_rs);
 	if (rc == SL_OK) {
-		*p = rd.rd_person;
+		*p = rd->rd_person;
 	} else {
-		store_person_clear(&rd.rd_person);
+		store_person_clear(&rd->rd_person);
 		memset(p, 0, sizeof(*p));
 	}
 	return rc;
+}
+
+int
+store_authreq_redeem_complete_issue(struct store *st, const char *hash,
+	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
+	const struct store_authreq *r, const char *client_id, char **consent, store_issue_fn issue, void *ctx,
+	bool *issued)
+{
+	struct redeem_complete rd = { .rd_take = { r->ar_id, hash, { 0 } }, .rd_person_of = person_of };
+	int rc = complete_issue_init(&rd.rd_ci, &rd.rd_person, r, client_id, consent, issue, ctx, issued);
+
+	memset(p, 0, sizeof(*p));
+	if (rc != SL_OK)
+		return rc;
+	/* durable from the start, as store_login_complete_issue: the answer
+	 * carries the login's audit row */
+	rc = tx_run(st, DUR_FULL, redeem_complete_tx, &rd);
+	complete_issue_end(&rd.rd_ci, rc, consent, issued);
+	return redeem_end(&rd, p, rc);
 }

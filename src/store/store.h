@@ -266,15 +266,6 @@ int store_authreq_set_result(struct store *st, const char *id, const char *hash,
  * taken all the same).  SL_ENOTFOUND when the request is gone or has no
  * result or another hash; nothing changes then. */
 int store_authreq_take_result(struct store *st, const char *id, const char *hash, char **result);
-/* The eID return in one transaction: take request r->ar_id's result as
- * store_authreq_take_result does, turn it into a person with `person_of`
- * (SL_EINVAL: not one) and record the login as store_login_complete does
- * (r's status and outcome set).  On success *p is the person (its id set;
- * store_person_clear).  On any failure nothing changes, the result is
- * not spent (SL_EEXPIRED when late: store_authreq_take_result spends it). */
-int store_authreq_redeem_complete(struct store *st, const char *hash,
-	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
-	const struct store_authreq *r);
 /* Record the starting browser's context once: the first call sets it, a
  * later one (or one for an unknown request) changes nothing. */
 int store_authreq_set_context(struct store *st, const char *id, const char *context);
@@ -369,6 +360,18 @@ typedef int (*store_issue_fn)(
 	void *ctx, const char *person_id, const char *consent, const struct store_login_issue **li);
 int store_login_complete_issue(struct store *st, struct store_person *p, const struct store_authreq *r,
 	const char *client_id, char **consent, store_issue_fn issue, void *ctx, bool *issued);
+/* The eID return in one durable transaction (one commit per login): take
+ * request r->ar_id's result as store_authreq_take_result does, turn it
+ * into a person with `person_of` (SL_EINVAL: not one), record the login
+ * as store_login_complete_consent does (r's status and outcome set), then
+ * ask `issue` as store_login_complete_issue does.  On success *p is the
+ * person (its id set; store_person_clear).  On any failure nothing
+ * changes, the result is not spent (SL_EEXPIRED when late:
+ * store_authreq_take_result spends it). */
+int store_authreq_redeem_complete_issue(struct store *st, const char *hash,
+	int (*person_of)(const char *result, struct store_person *p), struct store_person *p,
+	const struct store_authreq *r, const char *client_id, char **consent, store_issue_fn issue, void *ctx,
+	bool *issued);
 void store_session_clear(struct store_session *s);
 
 /* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */

@@ -49,10 +49,12 @@ const OCSP_TYPE = { 'content-type': 'application/ocsp-response' };
 async function switchboard(req, body, res) {
   if (mode === 'forward') return forward(`http://127.0.0.1:${responderPort}`, req, body, res);
   if (typeof mode === 'object' && mode.forward) return forward(mode.forward, req, body, res);
+  if (typeof mode === 'object' && mode.hang) return mode.hang(req, body, res);
   if (mode === 'canned') { res.writeHead(200, OCSP_TYPE); return res.end(canned); }
   if (mode === 'tryLater') { res.writeHead(200, OCSP_TYPE); return res.end(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03])); }
   if (mode === 'garbage') { res.writeHead(200, OCSP_TYPE); return res.end(Buffer.from('this is no OCSP response')); }
   if (mode === 'http500') { res.writeHead(500); return res.end('down for maintenance'); }
+  if (mode === 'hang') return new Promise(() => {}); // until sleuteld gives up (revocation_timeout)
   throw new Error(`unknown mode ${mode}`);
 }
 
@@ -177,6 +179,43 @@ test('a good verdict is cached: the same card again makes no OCSP request, anoth
   const n1 = sw.count('/ocsp');
   await accepted(other);
   assert.equal(sw.count('/ocsp') - n1, 1, 'another card is asked about');
+});
+
+// A cached verdict needs no fetch, so the eID origin answers it on its
+// event loop (src/keys/eid/login.c): it does not queue for the outbound
+// pool behind another card's hanging OCSP request.  One outbound worker:
+// Hugo's check holds it for revocation_timeout (1 s), and Cas, whose
+// verdict is cached, is answered before Hugo's refusal comes.
+test('a cached card is answered at once, not after another card\'s hanging check on the only outbound worker', async () => {
+  const s2 = await startServer({
+    config: { eid: { ...trustPki(pki), revocation_timeout: 1 }, outbound: { threads: 1 } },
+  });
+  let held = () => {};
+  const asked = new Promise((r) => { held = r; });
+  try {
+    const rp2 = await eidRp(s2);
+    const cas = await issueCard(pki, dir, { name: 'Cas Cached' });
+    const hugo = await issueCard(pki, dir, { name: 'Hugo Hangs' });
+    mode = 'forward';
+    await accepted(cas, { srv: s2, relying: rp2 });
+    mode = { hang: () => { held(); return new Promise(() => {}); } };
+    let hugoAt = 0;
+    const since = await auditMax(s2);
+    const hung = assertRefused(s2, rp2, hugo.args, { heading: UNAVAILABLE, code: 'status_unavailable' })
+      .then(() => { hugoAt = Date.now(); });
+    await asked; // Hugo's check is on the worker, waiting for OCSP
+    const t0 = Date.now();
+    await accepted(cas, { srv: s2, relying: rp2 });
+    const casAt = Date.now();
+    await hung;
+    process.stderr.write(`cached card answered in ${casAt - t0} ms; the hanging check ended ${hugoAt - casAt} ms later\n`);
+    assert.ok(casAt < hugoAt, `the cached card (${casAt - t0} ms) was answered before the hanging check ended`);
+    const order = (await auditSince(s2, since)).filter((r) => r.event === 'login').map((r) => r.result);
+    assert.deepEqual(order, ['ok', 'status_unavailable'], 'Cas logged in while Hugo\'s check was still waiting');
+  } finally {
+    mode = 'forward';
+    await s2.stop();
+  }
 });
 
 test('[eid] cache_max bounds the verdicts: when full, the one expiring first makes room and its card is asked about again', async () => {

@@ -1,5 +1,5 @@
 /*
- * test_eid_return.c — store_authreq_redeem_complete(), the eID return's
+ * test_eid_return.c — store_authreq_redeem_complete_issue(), the eID return's
  * one transaction: the one-time result taken once, the person recorded and
  * the request completed together, and on any failure nothing changed (the
  * result still there to be taken, the request still pending).
@@ -26,6 +26,32 @@ person_of(const char *result, struct store_person *p)
 	p->p_given_name = strdup("Anna");
 	p->p_family_name = strdup("Peeters");
 	return p->p_rrn && p->p_given_name && p->p_family_name ? SL_OK : SL_ENOMEM;
+}
+
+/* The issue function of a login that stops at the consent page: the
+ * completion alone (the answer is store_login_issue.c's test). */
+static int
+no_answer(void *ctx, const char *person_id, const char *consent, const struct store_login_issue **li)
+{
+	(void)ctx;
+	(void)person_id;
+	(void)consent;
+	*li = NULL;
+	return SL_OK;
+}
+
+static int
+redeem_complete(struct store *st, const char *hash, int (*of)(const char *, struct store_person *),
+	struct store_person *p, const struct store_authreq *done)
+{
+	char *consent = NULL;
+	bool issued = true;
+	int rc = store_authreq_redeem_complete_issue(
+		st, hash, of, p, done, "client-a", &consent, no_answer, NULL, &issued);
+
+	assert_false(issued);
+	free(consent);
+	return rc;
 }
 
 static void
@@ -84,7 +110,7 @@ test_redeem_completes_once(void **state)
 
 	pending_with_result(fx, "req-1", "h1", "85073003328", sl_now() + 60);
 	/* a new person: written (the durable run) */
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h1", person_of, &p, &done), SL_OK);
+	assert_int_equal(redeem_complete(fx->fx_store, "h1", person_of, &p, &done), SL_OK);
 	assert_non_null(p.p_id);
 	assert_string_equal(p.p_rrn, "85073003328");
 	assert_int_equal(store_authreq_get(fx->fx_store, "req-1", &got), SL_OK);
@@ -96,14 +122,14 @@ test_redeem_completes_once(void **state)
 	store_authreq_clear(&got);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons WHERE rrn = '85073003328'"), 1);
 	/* the result is spent */
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h1", person_of, &again, &done), SL_ENOTFOUND);
+	assert_int_equal(redeem_complete(fx->fx_store, "h1", person_of, &again, &done), SL_ENOTFOUND);
 	assert_null(again.p_id);
 	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-1", "h1", &result), SL_ENOTFOUND);
 
 	/* a returning person, unchanged: the same record */
 	done = done_of("req-2");
 	pending_with_result(fx, "req-2", "h2", "85073003328", sl_now() + 60);
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h2", person_of, &again, &done), SL_OK);
+	assert_int_equal(redeem_complete(fx->fx_store, "h2", person_of, &again, &done), SL_OK);
 	assert_string_equal(again.p_id, p.p_id);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 1);
 	store_person_clear(&again);
@@ -121,14 +147,14 @@ test_redeem_failures_change_nothing(void **state)
 
 	/* a wrong hash, or none */
 	pending_with_result(fx, "req-1", "h1", "85073003328", sl_now() + 60);
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h2", person_of, &p, &done), SL_ENOTFOUND);
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, NULL, person_of, &p, &done), SL_ENOTFOUND);
+	assert_int_equal(redeem_complete(fx->fx_store, "h2", person_of, &p, &done), SL_ENOTFOUND);
+	assert_int_equal(redeem_complete(fx->fx_store, NULL, person_of, &p, &done), SL_ENOTFOUND);
 	assert_untouched(fx, "req-1", "h1");
 
 	/* a result that is not a person */
 	done = done_of("req-2");
 	pending_with_result(fx, "req-2", "h1", "bad", sl_now() + 60);
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h1", person_of, &p, &done), SL_EINVAL);
+	assert_int_equal(redeem_complete(fx->fx_store, "h1", person_of, &p, &done), SL_EINVAL);
 	assert_null(p.p_id);
 	assert_untouched(fx, "req-2", "h1");
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 0);
@@ -136,7 +162,7 @@ test_redeem_failures_change_nothing(void **state)
 	/* late: not spent here; store_authreq_take_result spends it */
 	done = done_of("req-3");
 	pending_with_result(fx, "req-3", "h3", "85073003328", sl_now() - 1);
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h3", person_of, &p, &done), SL_EEXPIRED);
+	assert_int_equal(redeem_complete(fx->fx_store, "h3", person_of, &p, &done), SL_EEXPIRED);
 	assert_int_equal(store_authreq_take_result(fx->fx_store, "req-3", "h3", &result), SL_EEXPIRED);
 	assert_null(result);
 
@@ -144,7 +170,7 @@ test_redeem_failures_change_nothing(void **state)
 	done = done_of("req-4");
 	pending_with_result(fx, "req-4", "h4", "85073003328", sl_now() + 60);
 	assert_int_equal(store_authreq_complete(fx->fx_store, &denied), SL_OK);
-	assert_int_equal(store_authreq_redeem_complete(fx->fx_store, "h4", person_of, &p, &done), SL_ENOTFOUND);
+	assert_int_equal(redeem_complete(fx->fx_store, "h4", person_of, &p, &done), SL_ENOTFOUND);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM persons"), 0);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM auth_requests WHERE id = 'req-4'"
 						" AND status = 'denied' AND result_hash = 'h4'"),

@@ -3,7 +3,9 @@
  * completed and answered in one transaction: the person, the request's
  * completion, and (when the caller's issue function answers) the session,
  * the audit row and the code; the issue function sees the person's id and
- * consent; on any failure nothing changed.
+ * consent; on any failure nothing changed.  And its eID variant,
+ * store_authreq_redeem_complete_issue(): the request's one-time result
+ * redeemed first, in the same transaction.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +135,18 @@ count(struct fixture *fx, const char *where, const char *person_id)
 	return raw_count(fx->fx_path, sql);
 }
 
+/* Request `id` completed for `person_id`, not answered. */
+static void
+assert_completed(struct fixture *fx, const char *id, const char *person_id)
+{
+	struct store_authreq got;
+
+	assert_int_equal(store_authreq_get(fx->fx_store, id, &got), SL_OK);
+	assert_string_equal(got.ar_status, "done");
+	assert_string_equal(got.ar_person_id, person_id);
+	store_authreq_clear(&got);
+}
+
 static void
 test_completes_and_answers(void **state)
 {
@@ -187,10 +201,7 @@ test_consent_first_or_failure(void **state)
 	person_set(&at.at_p, "85073003328", "Anna", "Peeters");
 	assert_int_equal(attempt(&at, "req-1", "code-1", true, false), SL_OK);
 	assert_false(at.at_issued);
-	assert_int_equal(store_authreq_get(fx->fx_store, "req-1", &got), SL_OK);
-	assert_string_equal(got.ar_status, "done");
-	assert_string_equal(got.ar_person_id, at.at_p.p_id);
-	store_authreq_clear(&got);
+	assert_completed(fx, "req-1", at.at_p.p_id);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes"), 0);
 	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM audit WHERE event = 'login'"), 0);
 	store_person_clear(&at.at_p);
@@ -217,6 +228,84 @@ test_consent_first_or_failure(void **state)
 		SL_EINVAL);
 }
 
+/* The eID return's results are a national register number. */
+static int
+rrn_person(const char *result, struct store_person *p)
+{
+	memset(p, 0, sizeof(*p));
+	return result != NULL && (p->p_rrn = strdup(result)) != NULL ? SL_OK : SL_EINVAL;
+}
+
+/* Request `id` waiting with the one-time result `rrn` behind `hash`, then
+ * redeemed with `try` through store_authreq_redeem_complete_issue. */
+static int
+redeem(struct attempt *at, const char *id, const char *hash, const char *try, const char *code, bool answer)
+{
+	struct store_authreq r = { .ar_id = (char *)id,
+		.ar_kind = (char *)"authorize",
+		.ar_client_id = (char *)"client-a",
+		.ar_params = (char *)"{}",
+		.ar_browser = (char *)"b1",
+		.ar_expires = sl_now() + 600 };
+	struct store_authreq done = { .ar_id = (char *)id,
+		.ar_status = (char *)"done",
+		.ar_key = (char *)"eid",
+		.ar_acr = (char *)"high",
+		.ar_amr = (char *)"[\"eid\"]",
+		.ar_auth_time = 1700000000 };
+
+	if (hash != NULL) {
+		assert_int_equal(store_authreq_put(at->at_fx->fx_store, &r), SL_OK);
+		assert_int_equal(
+			store_authreq_set_result(at->at_fx->fx_store, id, hash, "85073003328", sl_now() + 60), SL_OK);
+	}
+	issue_init(&at->at_is, id, code);
+	at->at_is.i_answer = answer;
+	store_person_clear(&at->at_p);
+	free(at->at_consent);
+	return store_authreq_redeem_complete_issue(at->at_fx->fx_store, try, rrn_person, &at->at_p, &done, "client-a",
+		&at->at_consent, issue_fn, &at->at_is, &at->at_issued);
+}
+
+static void
+test_redeem_answers_once(void **state)
+{
+	struct attempt at = { .at_fx = *state };
+	struct fixture *fx = at.at_fx;
+	struct store_authreq got;
+
+	assert_int_equal(redeem(&at, "req-5", "h5", "h5", "code-5", true), SL_OK);
+	assert_true(at.at_issued);
+	assert_non_null(at.at_p.p_id);
+	assert_string_equal(at.at_p.p_rrn, "85073003328");
+	assert_string_equal(at.at_is.i_person, at.at_p.p_id);
+	/* answered: the request gone for readers; the session, audit row and code there */
+	assert_int_equal(store_authreq_get(fx->fx_store, "req-5", &got), SL_ENOTFOUND);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-5'"), 1);
+	assert_int_equal(count(fx, "SELECT count(*) FROM audit WHERE key = 'test' AND person_id", at.at_p.p_id), 1);
+	/* once: the result is spent */
+	assert_int_equal(redeem(&at, "req-5", NULL, "h5", "code-5b", true), SL_ENOTFOUND);
+	assert_false(at.at_issued);
+	assert_null(at.at_p.p_id);
+
+	/* a wrong value: nothing changed, the result still there */
+	assert_int_equal(redeem(&at, "req-6", "h6", "h7", "code-6", true), SL_ENOTFOUND);
+	assert_false(at.at_issued);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-6'"), 0);
+	assert_int_equal(store_authreq_get(fx->fx_store, "req-6", &got), SL_OK);
+	assert_string_equal(got.ar_status, "pending");
+	store_authreq_clear(&got);
+
+	/* the consent page first: the completion alone, the result spent */
+	assert_int_equal(redeem(&at, "req-6", NULL, "h6", "code-6", false), SL_OK);
+	assert_false(at.at_issued);
+	assert_completed(fx, "req-6", at.at_p.p_id);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT count(*) FROM codes WHERE hash = 'code-6'"), 0);
+	assert_int_equal(redeem(&at, "req-6", NULL, "h6", "code-6", true), SL_ENOTFOUND);
+	store_person_clear(&at.at_p);
+	free(at.at_consent);
+}
+
 int
 main(void)
 {
@@ -224,6 +313,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_completes_and_answers),
 		T(test_consent_first_or_failure),
+		T(test_redeem_answers_once),
 	};
 #undef T
 

@@ -109,6 +109,12 @@ struct eid_result {
  * call from many threads at once. */
 void eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
 	struct eid_result *out);
+/* eid_validate when it needs no fetch and no path: a chain without a
+ * certificate, or a leaf whose bytes have a cached verdict (true, *out
+ * set; eid_result_clear).  False, *out empty, when eid_validate must run
+ * (on an outbound worker: eid_check_suspend). */
+bool eid_validate_cached(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
+	struct eid_result *out);
 void eid_result_clear(struct eid_result *r);
 
 /* ---- the validation off the event loop (check.c) ---- */

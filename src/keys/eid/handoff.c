@@ -166,42 +166,18 @@ return_finish(
 	oidc_login_finish(srv, rq, p);
 }
 
-/* The loaded request takes the outcome just recorded (owned copies). */
+/* The common way back: R redeemed, the person recorded, the request
+ * completed and answered (session, code, audit row) in one durable store
+ * transaction, the answer sent.  A failure with *committed false changed
+ * nothing and sent nothing, and the caller goes step by step (take the
+ * result, complete the login), which tells each failure apart; *committed
+ * true is a login recorded but not answered (out of memory). */
 static int
-pending_set_outcome(struct store_authreq *ar, const struct store_authreq *done, const char *person_id)
+return_redeem(struct server *srv, struct http_request *rq, struct oidc_pending *p, const char *r, bool *committed)
 {
-	const char *src[5] = { done->ar_status, person_id, done->ar_key, done->ar_acr, done->ar_amr };
-	char **dst[5] = { &ar->ar_status, &ar->ar_person_id, &ar->ar_key, &ar->ar_acr, &ar->ar_amr };
-
-	for (int i = 0; i < 5; i++) {
-		char *v = strdup(src[i]);
-		if (v == NULL)
-			return SL_ENOMEM;
-		free(*dst[i]);
-		*dst[i] = v;
-	}
-	ar->ar_auth_time = done->ar_auth_time;
-	return SL_OK;
-}
-
-/* The common way back: R redeemed, the person recorded and the request
- * completed in one store transaction (no person changed: nothing durable),
- * so that oidc_login_finish() follows with the answer's commit.  A failure
- * with *committed false changed nothing, and the caller goes step by step
- * (take the result, complete the login), which tells each failure apart;
- * *committed true is a login recorded but not loaded (out of memory). */
-static int
-return_redeem(struct server *srv, struct oidc_pending *p, const char *r, bool *committed)
-{
-	char hash[2 * SL_SHA256_LEN + 1], wkey[128];
-	struct store_authreq done = { .ar_id = p->op_req.ar_id,
-		.ar_status = (char *)"done",
-		.ar_key = (char *)"eid",
-		.ar_acr = (char *)OIDC_ACR_HIGH,
-		.ar_amr = (char *)"[\"eid\"]",
-		.ar_auth_time = sl_now() };
-	struct store_person person;
-	int rc;
+	char hash[2 * SL_SHA256_LEN + 1];
+	struct oidc_redeem rd = { hash, person_from_json };
+	struct sl_err err = { 0 };
 
 	*committed = false;
 	/* a payment is confirmed in the app only: the step-by-step way refuses it */
@@ -209,16 +185,7 @@ return_redeem(struct server *srv, struct oidc_pending *p, const char *r, bool *c
 		return SL_EDENIED;
 	if (r == NULL || *r == '\0' || strlen(r) > EID_RESULT_MAX_PARAM || crypto_token_hash(r, hash) != SL_OK)
 		return SL_EINVAL;
-	rc = store_authreq_redeem_complete(srv->sv_store, hash, person_from_json, &person, &done);
-	*committed = rc == SL_OK;
-	if (rc == SL_OK)
-		rc = pending_set_outcome(&p->op_req, &done, person.p_id);
-	if (rc == SL_OK) {
-		oidc_wait_key(p->op_req.ar_id, wkey, sizeof(wkey));
-		server_wake(srv, wkey);
-	}
-	store_person_clear(&person);
-	return rc;
+	return oidc_login_redeem_finish(srv, rq, p, &rd, "eid", OIDC_ACR_HIGH, "[\"eid\"]", committed, &err);
 }
 
 void
@@ -236,8 +203,8 @@ eid_return(void *ctx, struct http_request *rq)
 		return;
 	}
 	lang = portal_lang(srv, rq, json_string_value(json_object_get(p.op_params, "ui_locales")));
-	if (return_redeem(srv, &p, http_param(rq, "r"), &committed) == SL_OK) {
-		oidc_login_finish(srv, rq, &p);
+	if (return_redeem(srv, rq, &p, http_param(rq, "r"), &committed) == SL_OK) {
+		/* answered */
 	} else if (committed) {
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), NULL);
 	} else if (handoff_take(srv, req, http_param(rq, "r"), &person) != SL_OK) {

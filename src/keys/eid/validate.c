@@ -437,26 +437,11 @@ check_fresh(struct eid_validator *v, X509 *leaf, size_t used, const uint8_t *con
 	return EID_OK;
 }
 
-/* The leaf: from the verdict cache when these bytes were validated before
- * (no second decode), else parsed; NULL when it does not parse. */
-static X509 *
-leaf_of(struct eid_validator *v, const uint8_t *der, size_t len, const uint8_t hash[32], int64_t now, bool *hit,
-	enum eid_verdict *cached, size_t *used)
-{
-	const unsigned char *p = der;
-	X509 *leaf = NULL;
-
-	*hit = cache_get(v, hash, now, cached, &leaf, used);
-	if (*hit)
-		return leaf;
-	leaf = d2i_X509(NULL, &p, (long)len);
-	*used = (size_t)(p - der);
-	return leaf;
-}
-
-void
-eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
-	struct eid_result *out)
+/* eid_validate; with `cache_only`, only when the leaf's bytes have a
+ * cached verdict (no path, no fetch): false, and *out empty, otherwise. */
+static bool
+validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
+	struct eid_result *out, bool cache_only)
 {
 	uint8_t hash[32];
 	struct sl_err err = { 0 };
@@ -468,10 +453,21 @@ eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
 		out->er_verdict = EID_NO_CERT;
-		return;
+		return true;
 	}
-	if (crypto_sha256(ders[0], lens[0], hash) != SL_OK ||
-		(leaf = leaf_of(v, ders[0], lens[0], hash, now, &hit, &cached, &used)) == NULL) {
+	if (crypto_sha256(ders[0], lens[0], hash) == SL_OK) {
+		/* the leaf from the verdict cache when these bytes were validated
+		 * before (no second decode), else parsed */
+		hit = cache_get(v, hash, now, &cached, &leaf, &used);
+		if (!hit && cache_only)
+			return false;
+		if (!hit) {
+			const unsigned char *p = ders[0];
+			leaf = d2i_X509(NULL, &p, (long)lens[0]);
+			used = (size_t)(p - ders[0]);
+		}
+	}
+	if (leaf == NULL) {
 		verdict = EID_MALFORMED;
 	} else if (!key_strong(leaf)) {
 		verdict = EID_WEAK_KEY;
@@ -492,6 +488,21 @@ eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *
 	}
 	out->er_verdict = verdict;
 	X509_free(leaf);
+	return true;
+}
+
+void
+eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
+	struct eid_result *out)
+{
+	validate(v, ders, lens, n, now, out, false);
+}
+
+bool
+eid_validate_cached(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
+	struct eid_result *out)
+{
+	return validate(v, ders, lens, n, now, out, true);
 }
 
 void
