@@ -4,10 +4,11 @@
  * moves when the person asks for more, and the limits on it.
  *
  * Each extension adds one step (the request's own lifetime) to what is
- * left, at most PORTAL_TIMER_EXTENSIONS_MAX times, never past
- * PORTAL_TIMER_TOTAL_MAX seconds after the request was made, and never
- * past the authorization request it answers: a phone request cannot be
- * kept open for ever by a script that presses the button.
+ * left, at most PORTAL_TIMER_EXTENSIONS_MAX times (WCAG's "at least ten"),
+ * so never past (1 + that) steps after the request was made, and never
+ * past the authorization request it answers (which has its own "more
+ * time": timelimit.c): a phone request cannot be kept open for ever by a
+ * script that presses the button.  docs/accessibility.md "Time limits".
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 int64_t
 portal_timer_cap(const struct portal_timer *t)
 {
-	int64_t total = t->pt_created + PORTAL_TIMER_TOTAL_MAX;
+	int64_t total = t->pt_created + (int64_t)(PORTAL_TIMER_EXTENSIONS_MAX + 1) * t->pt_step;
 
 	return total < t->pt_cap ? total : t->pt_cap;
 }
@@ -105,20 +106,4 @@ portal_timer_post(struct server *srv, struct http_request *rq, int lang, const s
 		snprintf(loc, sizeof(loc), "%s%s", tr->tr_wait, rc == SL_OK ? "&more=1" : "");
 		http_send_redirect(rq, 303, loc);
 	}
-}
-
-void
-portal_timelimit_vars(int64_t expires, struct portal_timelimit *tl, struct tmpl_var *v)
-{
-	int64_t left = expires - sl_now();
-
-	if (left < 0)
-		left = 0;
-	snprintf(tl->tl_left, sizeof(tl->tl_left), "%lld", (long long)left);
-	/* Rounded up: "ends in 2 minutes" with 61 seconds left is never late. */
-	snprintf(tl->tl_min, sizeof(tl->tl_min), "%lld", (long long)((left + 59) / 60));
-	v[0] = (struct tmpl_var){ "tlleft", tl->tl_left };
-	v[1] = (struct tmpl_var){ "tlmin", tl->tl_min };
-	v[2] = (struct tmpl_var){ "tlmany", left > 60 ? "1" : "" };
-	v[3] = (struct tmpl_var){ "tlone", left > 60 ? "" : "1" };
 }

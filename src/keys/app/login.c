@@ -117,7 +117,7 @@ form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" }, { "qrurl", qrurl },
 			{ "reload", reload }, { "rotate", rotate }, { "slot", slot },
 			{ "scanlink", scan ? "" : reload } };
-		portal_timelimit_vars(p->op_req.ar_expires, &tl, v + 17);
+		portal_timelimit_vars(rq, p, "app", &tl, v + 17);
 		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v,
 			17 + PORTAL_TIMELIMIT_NVARS);
 	}
