@@ -160,5 +160,9 @@ test('the warning names the button, in the four languages', async () => {
   assert.match(l.html, /data-warn="Less than 2 minutes left to finish logging in\. Need more time\? Use the button below\."/);
   const nl = await (await l.agent.get(`${server.base}/login?req=${l.req}&lang=nl`)).text();
   assert.match(nl, />Ik heb meer tijd nodig</);
-  assert.match(nl, /Nog geen 2 minuten om in te loggen\. Meer tijd nodig\? Gebruik de knop hieronder\./);
+  assert.match(nl, /Nog minder dan 2 minuten om het inloggen af te ronden\. Meer tijd nodig\? Gebruik de knop hieronder\./);
+  for (const [lang, button] of [['fr', "J'ai besoin de plus de temps"], ['de', 'Ich brauche mehr Zeit']]) {
+    const html = await (await l.agent.get(`${server.base}/login?req=${l.req}&lang=${lang}`)).text();
+    assert.ok(html.includes(`id="timelimit-more">${button.replace("'", '&#39;')}<`), lang);
+  }
 });
