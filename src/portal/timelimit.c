@@ -97,13 +97,13 @@ portal_timelimit_extend(void *ctx, struct http_request *rq)
 	else
 		rc = store_authreq_extend(srv->sv_store, p.op_req.ar_id, srv->sv_conf->c_request_lifetime,
 			PORTAL_TIMELIMIT_EXTENSIONS_MAX);
-	snprintf(detail, sizeof(detail), "%d/%d", p.op_req.ar_extended + (rc == SL_OK),
-		PORTAL_TIMELIMIT_EXTENSIONS_MAX);
+	snprintf(
+		detail, sizeof(detail), "%d/%d", p.op_req.ar_extended + (rc == SL_OK), PORTAL_TIMELIMIT_EXTENSIONS_MAX);
 	store_audit_add(srv->sv_store, &(struct store_audit){ .au_event = "login.extend",
-		.au_result = result_of(rc),
-		.au_client_id = p.op_req.ar_client_id,
-		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
-		.au_detail = detail });
+					       .au_result = result_of(rc),
+					       .au_client_id = p.op_req.ar_client_id,
+					       .au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+					       .au_detail = detail });
 	if (rc == SL_EEXPIRED || rc == SL_ENOTFOUND) {
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));

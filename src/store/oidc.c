@@ -45,13 +45,14 @@ const char *const store_sql_oidc[Q_COUNT] = {
 		     " AND status <> 'answered'",
 	/* A page of a login needs the request and its client: one statement
 	 * reads both in one snapshot (a read transaction costs file locks). */
-	[Q_AR_GET_CLIENT] = "SELECT a.id, a.kind, a.client_id, a.params, a.browser, a.expires, a.status, a.person_id,"
-			    " a.key, a.acr, a.amr, a.auth_time, a.context, a.extended, c.client_id, c.name, c.secret_hash,"
-			    " c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
-			    " c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes,"
-			    " c.require_signed_ro, c.id_token_enc_alg, c.id_token_enc_enc, c.profile"
-			    " FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
-			    " WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
+	[Q_AR_GET_CLIENT] =
+		"SELECT a.id, a.kind, a.client_id, a.params, a.browser, a.expires, a.status, a.person_id,"
+		" a.key, a.acr, a.amr, a.auth_time, a.context, a.extended, c.client_id, c.name, c.secret_hash,"
+		" c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
+		" c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes,"
+		" c.require_signed_ro, c.id_token_enc_alg, c.id_token_enc_enc, c.profile"
+		" FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
+		" WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
 	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
 	/* More time (portal/timelimit.c, WCAG 2.2.1): the window starts again
 	 * at ?3 now + ?2 step, counted; a request already that far (a post
