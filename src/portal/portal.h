@@ -88,7 +88,9 @@ void portal_logged_out(struct server *srv, struct http_request *rq);
 /* More time on a wait page (timer.c, WCAG 2.2.1): a waiting request made
  * at pt_created, expiring at pt_expires, extended pt_extended times so
  * far; each extension adds pt_step seconds, never past pt_cap (the
- * authorization request's expiry). */
+ * authorization request's expiry) — unless that request may itself get
+ * more time (pt_ar_id, filled by portal_timer_login): then the one press
+ * extends both, the login request first (timelimit.c). */
 #define PORTAL_TIMER_EXTENSIONS_MAX 10 /* extensions of one request (WCAG 2.2.1: at least ten) */
 struct portal_timer {
 	int64_t pt_created;
@@ -96,7 +98,13 @@ struct portal_timer {
 	int64_t pt_cap;
 	int pt_step;
 	int pt_extended;
+	const char *pt_ar_id; /* NULL: pt_cap is fixed */
+	const char *pt_ar_client_id;
+	int pt_ar_step; /* [oidc] request_lifetime */
+	int pt_ar_extended;
 };
+/* The login request's side of a wait's timer: pt_cap and the pt_ar_*. */
+void portal_timer_login(struct portal_timer *t, struct server *srv, const struct oidc_pending *p);
 /* The new expiry in *until: SL_OK; SL_EEXPIRED when already over,
  * SL_ETOOBIG when no more time may be added (*until: pt_expires). */
 int portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until);
@@ -146,6 +154,11 @@ struct portal_timelimit {
 };
 void portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, const char *page,
 	struct portal_timelimit *tl, struct tmpl_var *v);
+/* More time for login request `ar_id` (client `client_id`, extended
+ * `extended` times so far), audited as "login.extend": SL_OK, SL_ETOOBIG
+ * at the limit, or store_authreq_extend's refusal. */
+int portal_timelimit_more(
+	struct server *srv, struct http_request *rq, const char *ar_id, const char *client_id, int extended);
 /* POST /login/more (req, csrf, page, lang). */
 void portal_timelimit_extend(void *ctx, struct http_request *rq);
 

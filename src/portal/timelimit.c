@@ -74,13 +74,32 @@ result_of(int rc)
 	}
 }
 
+int
+portal_timelimit_more(
+	struct server *srv, struct http_request *rq, const char *ar_id, const char *client_id, int extended)
+{
+	char detail[32], ipbuf[SERVER_IP_MAX];
+	int rc = extended >= PORTAL_TIMELIMIT_EXTENSIONS_MAX
+			 ? SL_ETOOBIG
+			 : store_authreq_extend(srv->sv_store, ar_id, srv->sv_conf->c_request_lifetime,
+				   PORTAL_TIMELIMIT_EXTENSIONS_MAX);
+
+	snprintf(detail, sizeof(detail), "%d/%d", extended + (rc == SL_OK), PORTAL_TIMELIMIT_EXTENSIONS_MAX);
+	store_audit_add(srv->sv_store, &(struct store_audit){ .au_event = "login.extend",
+					       .au_result = result_of(rc),
+					       .au_client_id = client_id,
+					       .au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+					       .au_detail = detail });
+	return rc;
+}
+
 void
 portal_timelimit_extend(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	const char *path;
-	char detail[32], ipbuf[SERVER_IP_MAX], loc[512];
+	char loc[512];
 	int lang, rc;
 
 	if (!portal_timer_begin(srv, rq, &p, &lang))
@@ -92,18 +111,7 @@ portal_timelimit_extend(void *ctx, struct http_request *rq)
 		oidc_pending_clear(&p);
 		return;
 	}
-	if (p.op_req.ar_extended >= PORTAL_TIMELIMIT_EXTENSIONS_MAX)
-		rc = SL_ETOOBIG;
-	else
-		rc = store_authreq_extend(srv->sv_store, p.op_req.ar_id, srv->sv_conf->c_request_lifetime,
-			PORTAL_TIMELIMIT_EXTENSIONS_MAX);
-	snprintf(
-		detail, sizeof(detail), "%d/%d", p.op_req.ar_extended + (rc == SL_OK), PORTAL_TIMELIMIT_EXTENSIONS_MAX);
-	store_audit_add(srv->sv_store, &(struct store_audit){ .au_event = "login.extend",
-					       .au_result = result_of(rc),
-					       .au_client_id = p.op_req.ar_client_id,
-					       .au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
-					       .au_detail = detail });
+	rc = portal_timelimit_more(srv, rq, p.op_req.ar_id, p.op_req.ar_client_id, p.op_req.ar_extended);
 	if (rc == SL_EEXPIRED || rc == SL_ENOTFOUND) {
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));

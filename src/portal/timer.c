@@ -16,18 +16,48 @@
 #include "portal.h"
 #include "../oidc/oidc.h"
 
-int64_t
-portal_timer_cap(const struct portal_timer *t)
+void
+portal_timer_login(struct portal_timer *t, struct server *srv, const struct oidc_pending *p)
+{
+	t->pt_cap = p->op_req.ar_expires;
+	t->pt_ar_id = p->op_req.ar_id;
+	t->pt_ar_client_id = p->op_req.ar_client_id;
+	t->pt_ar_step = srv->sv_conf->c_request_lifetime;
+	t->pt_ar_extended = p->op_req.ar_extended;
+}
+
+/* The latest the wait may end by its own bounds, at `cap` for the login
+ * request's end. */
+static int64_t
+cap_at(const struct portal_timer *t, int64_t cap)
 {
 	int64_t total = t->pt_created + (int64_t)(PORTAL_TIMER_EXTENSIONS_MAX + 1) * t->pt_step;
 
-	return total < t->pt_cap ? total : t->pt_cap;
+	return total < cap ? total : cap;
+}
+
+int64_t
+portal_timer_cap(const struct portal_timer *t)
+{
+	return cap_at(t, t->pt_cap);
+}
+
+/* Where the login request can end at most: its expiry, or a new window
+ * from now when it may still get one. */
+static int64_t
+login_reach(const struct portal_timer *t, int64_t now)
+{
+	int64_t more = now + t->pt_ar_step;
+
+	if (t->pt_ar_id != NULL && t->pt_ar_extended < PORTAL_TIMELIMIT_EXTENSIONS_MAX && more > t->pt_cap)
+		return more;
+	return t->pt_cap;
 }
 
 int
 portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until)
 {
-	int64_t to;
+	int64_t to, cap = cap_at(t, login_reach(t, now));
 
 	*until = t->pt_expires;
 	if (t->pt_expires <= now)
@@ -35,8 +65,8 @@ portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until)
 	if (t->pt_extended >= PORTAL_TIMER_EXTENSIONS_MAX || t->pt_step <= 0)
 		return SL_ETOOBIG;
 	to = t->pt_expires + t->pt_step;
-	if (to > portal_timer_cap(t))
-		to = portal_timer_cap(t);
+	if (to > cap)
+		to = cap;
 	if (to <= t->pt_expires)
 		return SL_ETOOBIG;
 	*until = to;
@@ -80,17 +110,24 @@ portal_timer_post(struct server *srv, struct http_request *rq, int lang, const s
 	const struct portal_timer_post *tr)
 {
 	char event[32], detail[32], ipbuf[SERVER_IP_MAX], loc[512];
-	int64_t until;
-	int rc = tr->tr_pending ? portal_timer_extend(t, sl_now(), &until) : SL_ECONFLICT;
+	int64_t until, now = sl_now(), cap = portal_timer_cap(t);
+	int rc = tr->tr_pending ? portal_timer_extend(t, now, &until) : SL_ECONFLICT;
 	struct store_audit au = { .au_event = event,
 		.au_key = tr->tr_key,
 		.au_client_id = tr->tr_client_id,
 		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
 		.au_detail = detail };
 
+	/* Past the login request's end: that request first, then the wait
+	 * up to its new end (a refusal leaves the old cap, which may still
+	 * give some time). */
+	if (rc == SL_OK && until > t->pt_cap &&
+		portal_timelimit_more(srv, rq, t->pt_ar_id, t->pt_ar_client_id, t->pt_ar_extended) == SL_OK)
+		cap = cap_at(t, now + t->pt_ar_step);
+	if (rc == SL_OK && cap <= t->pt_expires)
+		rc = SL_ETOOBIG;
 	if (rc == SL_OK)
-		rc = tr->tr_extend(
-			srv->sv_store, tr->tr_id, t->pt_step, portal_timer_cap(t), PORTAL_TIMER_EXTENSIONS_MAX);
+		rc = tr->tr_extend(srv->sv_store, tr->tr_id, t->pt_step, cap, PORTAL_TIMER_EXTENSIONS_MAX);
 	snprintf(event, sizeof(event), "%s.extend", tr->tr_key);
 	snprintf(detail, sizeof(detail), "%d/%d", t->pt_extended + (rc == SL_OK), PORTAL_TIMER_EXTENSIONS_MAX);
 	au.au_result = rc == SL_OK ? "ok" : rc == SL_EEXPIRED ? "expired" : rc == SL_ETOOBIG ? "limit" : "conflict";

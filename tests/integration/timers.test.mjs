@@ -129,12 +129,31 @@ test('never past 11 lifetimes from the request, nor past the authorization reque
   assert.equal((await extend(w)).status, 409, 'at the cap: no more');
   assert.equal(apprq(w.aq).extended, 1);
 
+  // The login request at its own limit (10 extensions): the wait stops at its end.
   const w2 = await waiting();
   const r = apprq(w2.aq);
-  sql(`UPDATE auth_requests SET expires = ${r.expires + 30} WHERE id = '${w2.req}'`);
+  sql(`UPDATE auth_requests SET expires = ${r.expires + 30}, extended = 10 WHERE id = '${w2.req}'`);
   assert.equal((await extend(w2)).status, 303);
   assert.equal(apprq(w2.aq).expires, r.expires + 30, 'capped at the authorization request');
   assert.equal((await extend(w2)).status, 409);
+});
+
+test('a wait that would pass the login request extends that request too, audited', async () => {
+  const w = await waiting();
+  const r = apprq(w.aq);
+  sql(`UPDATE auth_requests SET expires = ${r.expires + 30}, extended = 4 WHERE id = '${w.req}'`);
+  const seq0 = sqlRows(server, "SELECT count(*) AS n FROM audit WHERE event = 'login.extend'")[0].n;
+  const t = now();
+  assert.equal((await extend(w)).status, 303);
+  assert.equal(apprq(w.aq).expires, r.expires + LIFETIME, 'a whole step, past the old end');
+  const [ar] = sqlRows(server, `SELECT expires, extended FROM auth_requests WHERE id = '${w.req}'`);
+  assert.equal(ar.extended, 5);
+  assert.ok(ar.expires >= t + 900 && ar.expires <= now() + 900, 'the login request got a new window');
+  const rows = sqlRows(server, "SELECT result, detail FROM audit WHERE event = 'login.extend' ORDER BY seq").slice(seq0);
+  assert.deepEqual(rows.map((a) => `${a.result} ${a.detail}`), ['ok 5/10']);
+  // Within the login request's window: no second extension of it.
+  assert.equal((await extend(w)).status, 303);
+  assert.equal(sqlRows(server, `SELECT extended FROM auth_requests WHERE id = '${w.req}'`)[0].extended, 5);
 });
 
 test('CSRF: a missing or wrong token, or another browser, gets no time', async () => {

@@ -359,11 +359,13 @@ ended(const struct store_apprq *r)
 static struct portal_timer
 timer_of(struct server *srv, const struct oidc_pending *p, const struct store_apprq *r)
 {
-	return (struct portal_timer){ .pt_created = r->aq_created,
+	struct portal_timer t = { .pt_created = r->aq_created,
 		.pt_expires = r->aq_expires,
-		.pt_cap = p->op_req.ar_expires,
 		.pt_step = srv->sv_conf->c_app_request_lifetime,
 		.pt_extended = r->aq_extended };
+
+	portal_timer_login(&t, srv, p);
+	return t;
 }
 
 static void
