@@ -155,10 +155,11 @@ struct portal_timelimit {
 void portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, const char *page,
 	struct portal_timelimit *tl, struct tmpl_var *v);
 /* More time for login request `ar_id` (client `client_id`, extended
- * `extended` times so far), audited as "login.extend": SL_OK, SL_ETOOBIG
- * at the limit, or store_authreq_extend's refusal. */
-int portal_timelimit_more(
-	struct server *srv, struct http_request *rq, const char *ar_id, const char *client_id, int extended);
+ * `extended` times so far): it ends at `until` instead, audited as
+ * "login.extend": SL_OK, SL_ETOOBIG at the limit, or store_authreq_extend's
+ * refusal. */
+int portal_timelimit_more(struct server *srv, struct http_request *rq, const char *ar_id, const char *client_id,
+	int extended, int64_t until);
 /* POST /login/more (req, csrf, page, lang). */
 void portal_timelimit_extend(void *ctx, struct http_request *rq);
 

@@ -75,21 +75,21 @@ result_of(int rc)
 }
 
 int
-portal_timelimit_more(
-	struct server *srv, struct http_request *rq, const char *ar_id, const char *client_id, int extended)
+portal_timelimit_more(struct server *srv, struct http_request *rq, const char *ar_id, const char *client_id,
+	int extended, int64_t until)
 {
 	char detail[32], ipbuf[SERVER_IP_MAX];
-	int rc = extended >= PORTAL_TIMELIMIT_EXTENSIONS_MAX
-			 ? SL_ETOOBIG
-			 : store_authreq_extend(srv->sv_store, ar_id, srv->sv_conf->c_request_lifetime,
-				   PORTAL_TIMELIMIT_EXTENSIONS_MAX);
+	struct store_audit au = { .au_event = "login.extend",
+		.au_client_id = client_id,
+		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_detail = detail };
+	int rc = SL_ETOOBIG;
 
+	if (extended < PORTAL_TIMELIMIT_EXTENSIONS_MAX)
+		rc = store_authreq_extend(srv->sv_store, ar_id, until, PORTAL_TIMELIMIT_EXTENSIONS_MAX);
 	snprintf(detail, sizeof(detail), "%d/%d", extended + (rc == SL_OK), PORTAL_TIMELIMIT_EXTENSIONS_MAX);
-	store_audit_add(srv->sv_store, &(struct store_audit){ .au_event = "login.extend",
-					       .au_result = result_of(rc),
-					       .au_client_id = client_id,
-					       .au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
-					       .au_detail = detail });
+	au.au_result = result_of(rc);
+	store_audit_add(srv->sv_store, &au);
 	return rc;
 }
 
@@ -111,7 +111,8 @@ portal_timelimit_extend(void *ctx, struct http_request *rq)
 		oidc_pending_clear(&p);
 		return;
 	}
-	rc = portal_timelimit_more(srv, rq, p.op_req.ar_id, p.op_req.ar_client_id, p.op_req.ar_extended);
+	rc = portal_timelimit_more(srv, rq, p.op_req.ar_id, p.op_req.ar_client_id, p.op_req.ar_extended,
+		sl_now() + srv->sv_conf->c_request_lifetime);
 	if (rc == SL_EEXPIRED || rc == SL_ENOTFOUND) {
 		portal_error(srv, rq, 410, lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));

@@ -42,12 +42,23 @@ portal_timer_cap(const struct portal_timer *t)
 	return cap_at(t, t->pt_cap);
 }
 
-/* Where the login request can end at most: its expiry, or a new window
- * from now when it may still get one. */
+/* Where the login request would end after one more extension for this
+ * wait: a new window from now, or far enough for the wait's next step,
+ * whichever is later. */
+static int64_t
+login_more(const struct portal_timer *t, int64_t now)
+{
+	int64_t window = now + t->pt_ar_step, step = t->pt_expires + t->pt_step;
+
+	return window > step ? window : step;
+}
+
+/* Where the login request can end at most: its expiry, or later when it
+ * may still be extended. */
 static int64_t
 login_reach(const struct portal_timer *t, int64_t now)
 {
-	int64_t more = now + t->pt_ar_step;
+	int64_t more = login_more(t, now);
 
 	if (t->pt_ar_id != NULL && t->pt_ar_extended < PORTAL_TIMELIMIT_EXTENSIONS_MAX && more > t->pt_cap)
 		return more;
@@ -122,8 +133,9 @@ portal_timer_post(struct server *srv, struct http_request *rq, int lang, const s
 	 * up to its new end (a refusal leaves the old cap, which may still
 	 * give some time). */
 	if (rc == SL_OK && until > t->pt_cap &&
-		portal_timelimit_more(srv, rq, t->pt_ar_id, t->pt_ar_client_id, t->pt_ar_extended) == SL_OK)
-		cap = cap_at(t, now + t->pt_ar_step);
+		portal_timelimit_more(
+			srv, rq, t->pt_ar_id, t->pt_ar_client_id, t->pt_ar_extended, login_more(t, now)) == SL_OK)
+		cap = cap_at(t, login_more(t, now));
 	if (rc == SL_OK && cap <= t->pt_expires)
 		rc = SL_ETOOBIG;
 	if (rc == SL_OK)

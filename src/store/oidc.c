@@ -54,12 +54,12 @@ const char *const store_sql_oidc[Q_COUNT] = {
 		" FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
 		" WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
 	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
-	/* More time (portal/timelimit.c, WCAG 2.2.1): the window starts again
-	 * at ?3 now + ?2 step, counted; a request already that far (a post
-	 * racing another) or at ?4 extensions is left alone. */
-	[Q_AR_EXTEND] = "UPDATE auth_requests SET expires = ?3 + ?2, extended = extended + 1"
+	/* More time (portal/timelimit.c, WCAG 2.2.1): the request ends at ?2
+	 * instead, counted; one already ending there or later (a post racing
+	 * another), over at ?3 now, or at ?4 extensions is left alone. */
+	[Q_AR_EXTEND] = "UPDATE auth_requests SET expires = ?2, extended = extended + 1"
 			" WHERE id = ?1 AND kind = 'authorize' AND status <> 'answered' AND expires > ?3"
-			" AND expires < ?3 + ?2 AND extended < ?4",
+			" AND expires < ?2 AND extended < ?4",
 	/* Why it was left alone (pending_why_not): any status but answered
 	 * reads as open. */
 	[Q_AR_STATE] = "SELECT CASE WHEN status = 'answered' OR kind <> 'authorize' THEN 'gone' ELSE 'open' END,"
@@ -768,13 +768,13 @@ store_authreq_set_context(struct store *st, const char *id, const char *context)
 }
 
 int
-store_authreq_extend(struct store *st, const char *id, int step, int max_times)
+store_authreq_extend(struct store *st, const char *id, int64_t until, int max_times)
 {
 	int64_t now = sl_now();
-	const struct bind b[] = { BT(id), BI(step), BI(now), BI(max_times) };
-	const struct pending_ref ref = { Q_AR_STATE, id, now, true, "open", max_times, now + step };
+	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times) };
+	const struct pending_ref ref = { Q_AR_STATE, id, now, true, "open", max_times, until };
 
-	if (id == NULL || max_times <= 0 || step <= 0)
+	if (id == NULL || max_times <= 0 || until <= now)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_AR_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }

@@ -280,11 +280,11 @@ int store_authreq_redeem_complete(struct store *st, const char *hash,
  * later one (or one for an unknown request) changes nothing. */
 int store_authreq_set_context(struct store *st, const char *id, const char *context);
 /* More time for a login request that is not answered (WCAG 2.2.1): its
- * expiry becomes now + `step`, counted, at most `max_times` times, in one
+ * expiry becomes `until`, counted, at most `max_times` times, in one
  * conditional UPDATE.  SL_EEXPIRED when it is over, SL_ECONFLICT when it
- * is gone, at `max_times`, or already ends at now + step or later (a post
+ * is gone, at `max_times`, or already ends at `until` or later (a post
  * that raced another); SL_ENOTFOUND when unknown. */
-int store_authreq_extend(struct store *st, const char *id, int step, int max_times);
+int store_authreq_extend(struct store *st, const char *id, int64_t until, int max_times);
 void store_authreq_clear(struct store_authreq *r);
 
 /* authorization codes */
