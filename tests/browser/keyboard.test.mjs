@@ -148,6 +148,7 @@ test('the consent page by keyboard: the time limit, every control, Share by Ente
     const stops = await tabThrough(page, 'consent');
     for (const d of ['Share', 'Do not share'])
       assert.ok(stops.some((s) => s.tag === 'button' && s.text === T.t('en', d)), `"${d}" by Tab`);
+    assert.ok(stops.some((s) => s.id === 'timelimit-more' && s.action === '/login/more'), '"more time" by Tab');
     await assertAxe(page, 'consent (en)');
     await tabTo(page, 'consent', (s) => s.text === T.t('en', 'Share'));
     await page.waitForURL(at(rp.base, '/cb'));

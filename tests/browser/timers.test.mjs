@@ -97,6 +97,7 @@ test('app wait: silent timer, announcements at 2 min, 1 min, 30 s, more time by 
     await page.waitForURL(at(server.base, '/key/eid'));
     const eid = await tabThrough(page, 'eID page');
     assert.ok(eid.some((s) => s.text === T.t('en', 'Log in')), 'the eID "Log in" is reached by Tab');
+    assert.ok(eid.some((s) => s.id === 'timelimit-more'), 'the eID page\'s "more time" is reached by Tab');
     await assertAxe(page, 'eID page (en)');
     await tabTo(page, 'eID page', (s) => s.href.startsWith('/login?'));
     await page.waitForURL(at(server.base, '/login'));
