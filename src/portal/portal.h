@@ -142,12 +142,12 @@ void portal_timer_post(struct server *srv, struct http_request *rq, int lang, co
  * /login/more, CSRF) that starts the window again, at most
  * PORTAL_TIMELIMIT_EXTENSIONS_MAX times.  `page` names the page the form
  * returns to ("login", "app", "eid", "consent").  The variables in
- * v[0..7]: "tlleft" (seconds left), "tlmin" (whole minutes left, rounded
+ * v[0..8]: "tlleft" (seconds left), "tlmin" (whole minutes left, rounded
  * up) with "tlmany" when more than one, else "tlone"; "tlpage", "tlmore"
- * (more time may be asked) or "tlnomore", "tlextended" (back from it); tl
- * holds their text. */
+ * (more time may be asked) or "tlnomore", "tlextended" (back from it) or
+ * "tlfull" (back from it with nothing to add); tl holds their text. */
 #define PORTAL_TIMELIMIT_EXTENSIONS_MAX 10
-#define PORTAL_TIMELIMIT_NVARS 8
+#define PORTAL_TIMELIMIT_NVARS 9
 struct portal_timelimit {
 	char tl_left[24];
 	char tl_min[24];

@@ -61,6 +61,7 @@ portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, con
 	v[6] = (struct tmpl_var){ "tlnomore", v[5].tv_value[0] ? "" : "1" };
 	v[7] = (struct tmpl_var){ "tlextended",
 		more != NULL && strcmp(more, "1") == 0 && p->op_req.ar_extended > 0 ? "1" : "" };
+	v[8] = (struct tmpl_var){ "tlfull", more != NULL && strcmp(more, "0") == 0 ? "1" : "" };
 }
 
 static const char *
@@ -121,10 +122,11 @@ portal_timelimit_extend(void *ctx, struct http_request *rq)
 			N_("You have had the most extra time there is. Go back to the site you came from and start "
 			   "again."));
 	} else {
-		/* SL_ECONFLICT too: a post that raced another finds the window
-		 * already started again; the page shows the time there is. */
-		snprintf(loc, sizeof(loc), "%s?req=%s&lang=%s%s", path, p.op_req.ar_id, config_languages[lang],
-			rc == SL_OK ? "&more=1" : "");
+		/* SL_ECONFLICT: the request already ends a whole window from
+		 * now (pressed early, or a post that raced another): the page
+		 * says so (more=0) and shows the time there is. */
+		snprintf(loc, sizeof(loc), "%s?req=%s&lang=%s&more=%d", path, p.op_req.ar_id, config_languages[lang],
+			rc == SL_OK);
 		http_send_redirect(rq, 303, loc);
 	}
 	oidc_pending_clear(&p);

@@ -119,8 +119,13 @@ test('posts at once add one window, not several', async () => {
   const before = authreq(l.req);
   const res = await more(l);
   assert.equal(res.status, 303);
-  assert.equal(new URL(res.headers.get('location'), server.base).searchParams.get('more'), null);
+  const loc = new URL(res.headers.get('location'), server.base);
+  assert.equal(loc.searchParams.get('more'), '0');
   assert.deepEqual(authreq(l.req), before);
+  // Without script the page says why nothing changed.
+  const html = await (await l.agent.get(loc.href)).text();
+  assert.match(html, /<p id="timelimit-extended" class="notice" tabindex="-1">This login request already has all the time it can get at once\. Ask again when less is left\.<\/p>/);
+  assert.doesNotMatch(html, /More time was added/);
 });
 
 test('CSRF: a missing or wrong token, or another browser, gets no time', async () => {
