@@ -172,3 +172,28 @@ test('the warning names the button, in the four languages', async () => {
     assert.ok(html.includes(`id="timelimit-more">${button.replace("'", '&#39;')}<`), lang);
   }
 });
+
+// Plural forms (i18n_ngettext, each catalog's Plural-Forms rule): the
+// registration code's minutes from [smartid] registration_lifetime, one
+// minute and fifteen, in the four languages.
+test('plural forms: "1 minuut", "1 minute", "15 Minuten", never "1 minuten"', async () => {
+  const one = await startServer({ config: { smartid: { registration_lifetime: 90 } } });
+  try {
+    const page = async (srv, lang) => (await (await new Agent().get(`${srv.base}/smartid/register?lang=${lang}`)).text());
+    const want = {
+      nl: ['De registratiecode is 1 minuut geldig.', 'De registratiecode is 15 minuten geldig.'],
+      fr: ["Le code d&#39;enregistrement est valable 1 minute.", "Le code d&#39;enregistrement est valable 15 minutes."],
+      de: ['Der Registrierungscode ist 1 Minute gültig.', 'Der Registrierungscode ist 15 Minuten gültig.'],
+      en: ['The registration code is valid for 1 minute.', 'The registration code is valid for 15 minutes.'],
+    };
+    for (const [lang, [single, many]] of Object.entries(want)) {
+      const a = await page(one, lang);
+      const b = await page(server, lang);
+      assert.ok(a.includes(single), `${lang}: ${single}`);
+      assert.ok(b.includes(many), `${lang}: ${many}`);
+    }
+    assert.doesNotMatch(await page(one, 'nl'), /1 minuten/);
+  } finally {
+    await one.stop();
+  }
+});

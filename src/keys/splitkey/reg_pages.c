@@ -125,12 +125,14 @@ static void
 code_page(struct server *srv, struct http_request *rq, int status, int lang, const char *error, int left)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
-	char tries[16] = "";
-	struct tmpl_var vars[2] = { { "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries } };
+	char tries[16] = "", minutes[16];
+	struct tmpl_var vars[3] = { { "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries },
+		{ "codemin", minutes } };
 
 	if (error != NULL)
 		snprintf(tries, sizeof(tries), "%d", left);
-	form_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", vars, 2);
+	sid_code_minutes(srv, minutes, sizeof(minutes));
+	form_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", vars, 3);
 }
 
 /* The registration of a typed code, after the try is charged. */
