@@ -7,6 +7,8 @@
 #      - the HTML templates data/templates/*.html: each {{_ text}} or
 #        {{_ text %1 | var}} tag, the msgid being the text before the first
 #        "|" with trailing spaces trimmed (as src/i18n/template.c does);
+#        each {{_n one | many | var}} tag gives msgid "one" and
+#        msgid_plural "many";
 #      - po/extra-msgids.txt: one msgid per line, for strings that code
 #        not written yet will use (blank lines and lines starting with "#"
 #        are skipped);
@@ -40,6 +42,15 @@ po_entries() {
 	done
 }
 
+# The same for "LINE ONE|MANY" lines: entries with plural forms.
+po_plural_entries() {
+	while IFS= read -r line; do
+		text=${line#* }
+		printf '#: %s:%s\nmsgid "%s"\nmsgid_plural "%s"\nmsgstr[0] ""\nmsgstr[1] ""\n\n' \
+			"$1" "${line%% *}" "${text%%|*}" "${text#*|}"
+	done
+}
+
 po_header() {
 	printf 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
 }
@@ -56,6 +67,10 @@ for f in data/templates/*.html; do
 		grep -n -o '{{_ [^}]*}}' |
 		sed -n -e 's/^\([0-9][0-9]*\):{{_ \(.*\)}}$/\1 \2/' -e 's/|.*//' -e 's/ *$//' -e '/^[0-9][0-9]* ./p' |
 		po_escape | po_entries "$f" >>"$tmp/templates.po" || true
+	sed 's/{{{[^}]*}}}//g' "$f" |
+		grep -n -o '{{_n [^}]*}}' |
+		sed -n 's/^\([0-9][0-9]*\):{{_n *\([^|]*[^ |]\) *| *\([^|]*[^ |]\) *|.*}}$/\1 \2|\3/p' |
+		po_escape | po_plural_entries "$f" >>"$tmp/templates.po" || true
 done
 
 # 1c. Msgids for code to come.

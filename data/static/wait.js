@@ -15,13 +15,17 @@
 // limit in words without script; here, once fewer than 2 minutes are left,
 // the status region says so once (a screen reader hears it once) and shows
 // it as a notice, and once more when the time is up (data-over): a form
-// sent then would only meet the error page.  The countdown follows a
-// deadline, as below.
+// sent then would only meet the error page.  With a "more time" button
+// (#timelimit-more: the form works without script too) the warning says
+// to use it.  Back from more time, the focus goes to the line that says so.
+// The countdown follows a deadline, as below.
 (function () {
   'use strict';
   var box = document.getElementById('timelimit');
   var status = document.getElementById('timelimit-status');
   if (!box || !status || !box.hasAttribute('data-remaining')) return;
+  var extended = document.getElementById('timelimit-extended');
+  if (extended) extended.focus();
   var WARN_AT = 120;
   var deadline = Date.now() + (parseInt(box.getAttribute('data-remaining'), 10) || 0) * 1000;
   var warned = false;

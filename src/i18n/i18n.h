@@ -13,6 +13,8 @@
  *                         itself from escaped parts)
  *   {{_ text}}            the translation of `text`, escaped
  *   {{_ text %1 | name}}  the same with %1 replaced by the escaped variable
+ *   {{_n one %1 | many %1 | name}}  the plural form for the number in
+ *                         variable `name` (i18n_ngettext), %1 filled so
  *   {{> name}}           another template of the same set, same variables
  *                         (a partial; at most 4 deep, not in bare strings)
  *   {{?name}}...{{/name}} the part is kept only when the variable is set
@@ -36,6 +38,11 @@ void i18n_catalog_free(struct i18n_catalog *cat);
  * has none.  The result lives as long as the catalog (or msgid). */
 const char *i18n_gettext(const struct i18n_catalog *cat, const char *msgid);
 size_t i18n_catalog_size(const struct i18n_catalog *cat);
+/* The form of a message with plural forms (msgid `singular`, msgid_plural
+ * `plural`) that goes with n, by the catalog's Plural-Forms rule;
+ * `singular` when n is 1 and `plural` otherwise when the catalog (may be
+ * NULL) has none. */
+const char *i18n_ngettext(const struct i18n_catalog *cat, const char *singular, const char *plural, unsigned long n);
 
 struct tmpl_var {
 	const char *tv_name;

@@ -74,16 +74,80 @@ var_get(const struct tmpl_var *vars, size_t n, const char *name, size_t namelen)
 	return NULL;
 }
 
+/* `msg` escaped, with the escaped `arg` (NULL: empty) in place of each %1:
+ * the text around each %1 escaped in one piece. */
+static int
+fill_arg(const char *msg, const char *arg, struct sl_buf *out)
+{
+	int rc = SL_OK;
+
+	for (const char *p = msg; *p && rc == SL_OK;) {
+		const char *mark = strstr(p, "%1");
+		size_t run = mark ? (size_t)(mark - p) : strlen(p);
+		rc = html_escape_n(out, p, run);
+		p += run;
+		if (rc == SL_OK && mark != NULL) {
+			rc = html_escape(out, arg ? arg : "");
+			p += 2;
+		}
+	}
+	return rc;
+}
+
+/* One "|"-separated part of a tag, spaces around it dropped: [*s, *s+*n). */
+static const char *
+tag_part(const char **s, const char *end, size_t *n)
+{
+	const char *start = *s, *bar = memchr(start, '|', (size_t)(end - start));
+	const char *stop = bar ? bar : end;
+
+	while (start < stop && *start == ' ')
+		start++;
+	*n = (size_t)(stop - start);
+	while (*n > 0 && start[*n - 1] == ' ')
+		(*n)--;
+	*s = bar ? bar + 1 : end;
+	return start;
+}
+
+/* {{_n one %1 | many %1 | name}}: the plural form for the number in
+ * `name` (not a number: 0), then as render_text. */
+static int
+render_plural(const char *tag, size_t len, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars,
+	struct sl_buf *out)
+{
+	const char *s = tag, *end = tag + len, *one, *many, *name, *arg;
+	char msgid[1024], plural[1024], *stop = NULL;
+	size_t n1, n2, nn;
+	unsigned long n = 0;
+
+	one = tag_part(&s, end, &n1);
+	many = tag_part(&s, end, &n2);
+	name = tag_part(&s, end, &nn);
+	if (s != end || n1 == 0 || n2 == 0 || nn == 0 || n1 >= sizeof(msgid) || n2 >= sizeof(plural))
+		return SL_EINVAL;
+	memcpy(msgid, one, n1);
+	msgid[n1] = '\0';
+	memcpy(plural, many, n2);
+	plural[n2] = '\0';
+	arg = var_get(vars, nvars, name, nn);
+	if (arg != NULL && *arg >= '0' && *arg <= '9') {
+		n = strtoul(arg, &stop, 10);
+		if (*stop != '\0')
+			n = 0;
+	}
+	return fill_arg(i18n_ngettext(cat, msgid, plural, n), arg, out);
+}
+
 /* {{_ text}} or {{_ text %1 | name}}: translate, then escape, then fill. */
 static int
 render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars,
 	struct sl_buf *out)
 {
 	const char *bar = memchr(tag, '|', len);
-	const char *arg = NULL, *msg, *p;
+	const char *arg = NULL;
 	char msgid[1024];
 	size_t idlen = bar ? (size_t)(bar - tag) : len;
-	int rc = SL_OK;
 
 	while (idlen > 0 && tag[idlen - 1] == ' ')
 		idlen--;
@@ -102,19 +166,7 @@ render_text(const char *tag, size_t len, const struct i18n_catalog *cat, const s
 			nlen--;
 		arg = var_get(vars, nvars, name, nlen);
 	}
-	msg = i18n_gettext(cat, msgid);
-	/* the text around each %1 escaped in one piece, the argument in place of %1 */
-	for (p = msg; *p && rc == SL_OK;) {
-		const char *mark = strstr(p, "%1");
-		size_t run = mark ? (size_t)(mark - p) : strlen(p);
-		rc = html_escape_n(out, p, run);
-		p += run;
-		if (rc == SL_OK && mark != NULL) {
-			rc = html_escape(out, arg ? arg : "");
-			p += 2;
-		}
-	}
-	return rc;
+	return fill_arg(i18n_gettext(cat, msgid), arg, out);
 }
 
 struct render_ctx {
@@ -208,6 +260,8 @@ render(const char *src, const struct render_ctx *rx, struct sl_buf *out)
 				skip--;
 		} else if (skip) {
 			continue;
+		} else if (!raw && len > 2 && tag[0] == '_' && tag[1] == 'n' && tag[2] == ' ') {
+			rc = render_plural(tag + 3, len - 3, cat, vars, nvars, out);
 		} else if (!raw && len > 1 && tag[0] == '_' && tag[1] == ' ') {
 			rc = render_text(tag + 2, len - 2, cat, vars, nvars, out);
 		} else if (!raw && len > 1 && tag[0] == '>') {

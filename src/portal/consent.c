@@ -89,7 +89,7 @@ consent_page(struct server *srv, struct http_request *rq, const struct oidc_pend
 		struct tmpl_var v[5 + PORTAL_TIMELIMIT_NVARS] = { { "rp", p->op_client.cl_name },
 			{ "req", p->op_req.ar_id }, { "csrf", csrf }, { "items", sl_buf_str(&items) },
 			{ "langcode", config_languages[lang] } };
-		portal_timelimit_vars(p->op_req.ar_expires, &tl, v + 5);
+		portal_timelimit_vars(rq, p, "consent", &tl, v + 5);
 		portal_page(srv, rq, 200, lang, N_("Share your data?"), "consent", v, 5 + PORTAL_TIMELIMIT_NVARS);
 	}
 	sl_buf_reset(&items);

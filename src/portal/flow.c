@@ -74,7 +74,7 @@ portal_choose(void *ctx, struct http_request *rq)
 		struct tmpl_var v[6 + PORTAL_TIMELIMIT_NVARS] = { { "rp", p.op_client.cl_name },
 			{ "req", p.op_req.ar_id }, { "csrf", csrf ? csrf : "" }, { "buttons", sl_buf_str(&buttons) },
 			{ "langcode", config_languages[lang] }, { "nokeys", buttons.b_len == 0 ? "1" : "" } };
-		portal_timelimit_vars(p.op_req.ar_expires, &tl, v + 6);
+		portal_timelimit_vars(rq, &p, "login", &tl, v + 6);
 		portal_page(srv, rq, 200, lang, N_("Choose your digital key"), "choose", v, 6 + PORTAL_TIMELIMIT_NVARS);
 	}
 	free(csrf);

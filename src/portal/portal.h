@@ -88,16 +88,23 @@ void portal_logged_out(struct server *srv, struct http_request *rq);
 /* More time on a wait page (timer.c, WCAG 2.2.1): a waiting request made
  * at pt_created, expiring at pt_expires, extended pt_extended times so
  * far; each extension adds pt_step seconds, never past pt_cap (the
- * authorization request's expiry). */
-#define PORTAL_TIMER_EXTENSIONS_MAX 3 /* extensions of one request */
-#define PORTAL_TIMER_TOTAL_MAX 1200 /* seconds from its creation, extensions included */
+ * authorization request's expiry) — unless that request may itself get
+ * more time (pt_ar_id, filled by portal_timer_login): then the one press
+ * extends both, the login request first (timelimit.c). */
+#define PORTAL_TIMER_EXTENSIONS_MAX 10 /* extensions of one request (WCAG 2.2.1: at least ten) */
 struct portal_timer {
 	int64_t pt_created;
 	int64_t pt_expires;
 	int64_t pt_cap;
 	int pt_step;
 	int pt_extended;
+	const char *pt_ar_id; /* NULL: pt_cap is fixed */
+	const char *pt_ar_client_id;
+	int pt_ar_step; /* [oidc] request_lifetime */
+	int pt_ar_extended;
 };
+/* The login request's side of a wait's timer: pt_cap and the pt_ar_*. */
+void portal_timer_login(struct portal_timer *t, struct server *srv, const struct oidc_pending *p);
 /* The new expiry in *until: SL_OK; SL_EEXPIRED when already over,
  * SL_ETOOBIG when no more time may be added (*until: pt_expires). */
 int portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until);
@@ -129,16 +136,31 @@ void portal_timer_post(struct server *srv, struct http_request *rq, int lang, co
 	const struct portal_timer_post *tr);
 
 /* The authorization request's own time limit on its form pages (the key
- * choice, the app number form, the consent page; WCAG 2.2.1): said up
- * front without script, and warned of by wait.js shortly before the end.
- * The variables in v[0..3]: "tlleft" (seconds left), "tlmin" (whole
- * minutes left, rounded up) with "tlmany" when more than one, else
- * "tlone"; filled from the request's expiry, tl holds their text. */
-#define PORTAL_TIMELIMIT_NVARS 4
+ * choice, the app number form, the eID page, the consent page; WCAG
+ * 2.2.1; timelimit.c): said up front without script, warned of by wait.js
+ * shortly before the end, and extended by a "More time" form (POST
+ * /login/more, CSRF) that starts the window again, at most
+ * PORTAL_TIMELIMIT_EXTENSIONS_MAX times.  `page` names the page the form
+ * returns to ("login", "app", "eid", "consent").  The variables in
+ * v[0..8]: "tlleft" (seconds left), "tlmin" (whole minutes left, rounded
+ * up) with "tlmany" when more than one, else "tlone"; "tlpage", "tlmore"
+ * (more time may be asked) or "tlnomore", "tlextended" (back from it) or
+ * "tlfull" (back from it with nothing to add); tl holds their text. */
+#define PORTAL_TIMELIMIT_EXTENSIONS_MAX 10
+#define PORTAL_TIMELIMIT_NVARS 9
 struct portal_timelimit {
 	char tl_left[24];
 	char tl_min[24];
 };
-void portal_timelimit_vars(int64_t expires, struct portal_timelimit *tl, struct tmpl_var *v);
+void portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, const char *page,
+	struct portal_timelimit *tl, struct tmpl_var *v);
+/* More time for login request `ar_id` (client `client_id`, extended
+ * `extended` times so far): it ends at `until` instead, audited as
+ * "login.extend": SL_OK, SL_ETOOBIG at the limit, or store_authreq_extend's
+ * refusal. */
+int portal_timelimit_more(struct server *srv, struct http_request *rq, const char *ar_id, const char *client_id,
+	int extended, int64_t until);
+/* POST /login/more (req, csrf, page, lang). */
+void portal_timelimit_extend(void *ctx, struct http_request *rq);
 
 #endif

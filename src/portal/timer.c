@@ -4,10 +4,11 @@
  * moves when the person asks for more, and the limits on it.
  *
  * Each extension adds one step (the request's own lifetime) to what is
- * left, at most PORTAL_TIMER_EXTENSIONS_MAX times, never past
- * PORTAL_TIMER_TOTAL_MAX seconds after the request was made, and never
- * past the authorization request it answers: a phone request cannot be
- * kept open for ever by a script that presses the button.
+ * left, at most PORTAL_TIMER_EXTENSIONS_MAX times (WCAG's "at least ten"),
+ * so never past (1 + that) steps after the request was made, and never
+ * past the authorization request it answers (which has its own "more
+ * time": timelimit.c): a phone request cannot be kept open for ever by a
+ * script that presses the button.  docs/accessibility.md "Time limits".
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,18 +16,59 @@
 #include "portal.h"
 #include "../oidc/oidc.h"
 
+void
+portal_timer_login(struct portal_timer *t, struct server *srv, const struct oidc_pending *p)
+{
+	t->pt_cap = p->op_req.ar_expires;
+	t->pt_ar_id = p->op_req.ar_id;
+	t->pt_ar_client_id = p->op_req.ar_client_id;
+	t->pt_ar_step = srv->sv_conf->c_request_lifetime;
+	t->pt_ar_extended = p->op_req.ar_extended;
+}
+
+/* The latest the wait may end by its own bounds, at `cap` for the login
+ * request's end. */
+static int64_t
+cap_at(const struct portal_timer *t, int64_t cap)
+{
+	int64_t total = t->pt_created + (int64_t)(PORTAL_TIMER_EXTENSIONS_MAX + 1) * t->pt_step;
+
+	return total < cap ? total : cap;
+}
+
 int64_t
 portal_timer_cap(const struct portal_timer *t)
 {
-	int64_t total = t->pt_created + PORTAL_TIMER_TOTAL_MAX;
+	return cap_at(t, t->pt_cap);
+}
 
-	return total < t->pt_cap ? total : t->pt_cap;
+/* Where the login request would end after one more extension for this
+ * wait: a new window from now, or far enough for the wait's next step,
+ * whichever is later. */
+static int64_t
+login_more(const struct portal_timer *t, int64_t now)
+{
+	int64_t window = now + t->pt_ar_step, step = t->pt_expires + t->pt_step;
+
+	return window > step ? window : step;
+}
+
+/* Where the login request can end at most: its expiry, or later when it
+ * may still be extended. */
+static int64_t
+login_reach(const struct portal_timer *t, int64_t now)
+{
+	int64_t more = login_more(t, now);
+
+	if (t->pt_ar_id != NULL && t->pt_ar_extended < PORTAL_TIMELIMIT_EXTENSIONS_MAX && more > t->pt_cap)
+		return more;
+	return t->pt_cap;
 }
 
 int
 portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until)
 {
-	int64_t to;
+	int64_t to, cap = cap_at(t, login_reach(t, now));
 
 	*until = t->pt_expires;
 	if (t->pt_expires <= now)
@@ -34,8 +76,8 @@ portal_timer_extend(const struct portal_timer *t, int64_t now, int64_t *until)
 	if (t->pt_extended >= PORTAL_TIMER_EXTENSIONS_MAX || t->pt_step <= 0)
 		return SL_ETOOBIG;
 	to = t->pt_expires + t->pt_step;
-	if (to > portal_timer_cap(t))
-		to = portal_timer_cap(t);
+	if (to > cap)
+		to = cap;
 	if (to <= t->pt_expires)
 		return SL_ETOOBIG;
 	*until = to;
@@ -79,17 +121,25 @@ portal_timer_post(struct server *srv, struct http_request *rq, int lang, const s
 	const struct portal_timer_post *tr)
 {
 	char event[32], detail[32], ipbuf[SERVER_IP_MAX], loc[512];
-	int64_t until;
-	int rc = tr->tr_pending ? portal_timer_extend(t, sl_now(), &until) : SL_ECONFLICT;
+	int64_t until, now = sl_now(), cap = portal_timer_cap(t);
+	int rc = tr->tr_pending ? portal_timer_extend(t, now, &until) : SL_ECONFLICT;
 	struct store_audit au = { .au_event = event,
 		.au_key = tr->tr_key,
 		.au_client_id = tr->tr_client_id,
 		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
 		.au_detail = detail };
 
+	/* Past the login request's end: that request first, then the wait
+	 * up to its new end (a refusal leaves the old cap, which may still
+	 * give some time). */
+	if (rc == SL_OK && until > t->pt_cap &&
+		portal_timelimit_more(
+			srv, rq, t->pt_ar_id, t->pt_ar_client_id, t->pt_ar_extended, login_more(t, now)) == SL_OK)
+		cap = cap_at(t, login_more(t, now));
+	if (rc == SL_OK && cap <= t->pt_expires)
+		rc = SL_ETOOBIG;
 	if (rc == SL_OK)
-		rc = tr->tr_extend(
-			srv->sv_store, tr->tr_id, t->pt_step, portal_timer_cap(t), PORTAL_TIMER_EXTENSIONS_MAX);
+		rc = tr->tr_extend(srv->sv_store, tr->tr_id, t->pt_step, cap, PORTAL_TIMER_EXTENSIONS_MAX);
 	snprintf(event, sizeof(event), "%s.extend", tr->tr_key);
 	snprintf(detail, sizeof(detail), "%d/%d", t->pt_extended + (rc == SL_OK), PORTAL_TIMER_EXTENSIONS_MAX);
 	au.au_result = rc == SL_OK ? "ok" : rc == SL_EEXPIRED ? "expired" : rc == SL_ETOOBIG ? "limit" : "conflict";
@@ -105,20 +155,4 @@ portal_timer_post(struct server *srv, struct http_request *rq, int lang, const s
 		snprintf(loc, sizeof(loc), "%s%s", tr->tr_wait, rc == SL_OK ? "&more=1" : "");
 		http_send_redirect(rq, 303, loc);
 	}
-}
-
-void
-portal_timelimit_vars(int64_t expires, struct portal_timelimit *tl, struct tmpl_var *v)
-{
-	int64_t left = expires - sl_now();
-
-	if (left < 0)
-		left = 0;
-	snprintf(tl->tl_left, sizeof(tl->tl_left), "%lld", (long long)left);
-	/* Rounded up: "ends in 2 minutes" with 61 seconds left is never late. */
-	snprintf(tl->tl_min, sizeof(tl->tl_min), "%lld", (long long)((left + 59) / 60));
-	v[0] = (struct tmpl_var){ "tlleft", tl->tl_left };
-	v[1] = (struct tmpl_var){ "tlmin", tl->tl_min };
-	v[2] = (struct tmpl_var){ "tlmany", left > 60 ? "1" : "" };
-	v[3] = (struct tmpl_var){ "tlone", left > 60 ? "" : "1" };
 }

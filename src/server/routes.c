@@ -80,6 +80,7 @@ static const struct http_route core_routes[] = {
 	{ "/logout", GP, P, false, PAGE, oidc_end_session },
 	{ "/login", GET, P, false, PAGE, portal_choose },
 	{ "/login/cancel", HTTP_POST, P, false, PAGE, portal_cancel },
+	{ "/login/more", HTTP_POST, P, false, PAGE, portal_timelimit_extend },
 	{ "/login/wait", GET, P, false, PAGE, portal_wait_page },
 	{ "/login/poll", GET, P, false, API, portal_poll },
 	{ "/login/finish", GP, P, false, PAGE, portal_finish },

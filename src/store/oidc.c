@@ -41,17 +41,29 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_AR_PUT] = "INSERT INTO auth_requests (id, kind, client_id, params, browser, expires)"
 		     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[Q_AR_GET] = "SELECT id, kind, client_id, params, browser, expires, status, person_id, key, acr, amr,"
-		     " auth_time, context FROM auth_requests WHERE id = ?1 AND expires > ?2 AND status <> 'answered'",
+		     " auth_time, context, extended FROM auth_requests WHERE id = ?1 AND expires > ?2"
+		     " AND status <> 'answered'",
 	/* A page of a login needs the request and its client: one statement
 	 * reads both in one snapshot (a read transaction costs file locks). */
-	[Q_AR_GET_CLIENT] = "SELECT a.id, a.kind, a.client_id, a.params, a.browser, a.expires, a.status, a.person_id,"
-			    " a.key, a.acr, a.amr, a.auth_time, a.context, c.client_id, c.name, c.secret_hash,"
-			    " c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
-			    " c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes,"
-			    " c.require_signed_ro, c.id_token_enc_alg, c.id_token_enc_enc, c.profile"
-			    " FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
-			    " WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
+	[Q_AR_GET_CLIENT] =
+		"SELECT a.id, a.kind, a.client_id, a.params, a.browser, a.expires, a.status, a.person_id,"
+		" a.key, a.acr, a.amr, a.auth_time, a.context, a.extended, c.client_id, c.name, c.secret_hash,"
+		" c.auth_method, c.redirect_uris, c.post_logout_uris, c.jwks, c.id_token_alg, c.sector,"
+		" c.require_par, c.created, c.ciba_mode, c.ciba_endpoint, c.scopes,"
+		" c.require_signed_ro, c.id_token_enc_alg, c.id_token_enc_enc, c.profile"
+		" FROM auth_requests a JOIN clients c ON c.client_id = a.client_id"
+		" WHERE a.id = ?1 AND a.expires > ?2 AND a.status <> 'answered'",
 	[Q_AR_CONTEXT] = "UPDATE auth_requests SET context = ?2 WHERE id = ?1 AND context IS NULL AND expires > ?3",
+	/* More time (portal/timelimit.c, WCAG 2.2.1): the request ends at ?2
+	 * instead, counted; one already ending there or later (a post racing
+	 * another), over at ?3 now, or at ?4 extensions is left alone. */
+	[Q_AR_EXTEND] = "UPDATE auth_requests SET expires = ?2, extended = extended + 1"
+			" WHERE id = ?1 AND kind = 'authorize' AND status <> 'answered' AND expires > ?3"
+			" AND expires < ?2 AND extended < ?4",
+	/* Why it was left alone (pending_why_not): any status but answered
+	 * reads as open. */
+	[Q_AR_STATE] = "SELECT CASE WHEN status = 'answered' OR kind <> 'authorize' THEN 'gone' ELSE 'open' END,"
+		       " expires, extended FROM auth_requests WHERE id = ?1",
 	[Q_AR_DONE] = "UPDATE auth_requests SET status = ?2, person_id = ?3, key = ?4, acr = ?5, amr = ?6,"
 		      " auth_time = ?7 WHERE id = ?1 AND status = 'pending' AND expires > ?8",
 	[Q_AR_DEL] = "DELETE FROM auth_requests WHERE id = ?1",
@@ -461,6 +473,7 @@ authreq_row(struct stmt *s, void *arg)
 	out->ar_amr = col_text(s, 10);
 	out->ar_auth_time = col_int(s, 11);
 	out->ar_context = col_text(s, 12);
+	out->ar_extended = (int)col_int(s, 13);
 	if (col_lost(s))
 		store_authreq_clear(out);
 }
@@ -496,7 +509,7 @@ authreq_client_row(struct stmt *s, void *arg)
 	const struct authreq_client *ac = arg;
 
 	authreq_row(s, ac->ac_req);
-	client_cols(s, 13, ac->ac_client);
+	client_cols(s, 14, ac->ac_client);
 	if (col_lost(s)) {
 		store_authreq_clear(ac->ac_req);
 		store_client_clear(ac->ac_client);
@@ -752,6 +765,18 @@ store_authreq_set_context(struct store *st, const char *id, const char *context)
 	const struct bind b[] = { BT(id), BT(context), BI(sl_now()) };
 
 	return write_one(st, DUR_NORMAL, Q_AR_CONTEXT, b, NBIND(b), false);
+}
+
+int
+store_authreq_extend(struct store *st, const char *id, int64_t until, int max_times)
+{
+	int64_t now = sl_now();
+	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times) };
+	const struct pending_ref ref = { Q_AR_STATE, id, now, true, "open", max_times, until };
+
+	if (id == NULL || max_times <= 0 || until <= now)
+		return SL_EINVAL;
+	return write_or_why(st, DUR_NORMAL, Q_AR_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }
 
 void

@@ -233,4 +233,6 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	"CREATE INDEX notices_person ON notices(person_id, created);",
 	/* 17: a Smart-ID login's "more time": see the SQLite step 17. */
 	"ALTER TABLE sid_requests ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;",
+	/* 18: a login request's "more time": see the SQLite step 18. */
+	"ALTER TABLE auth_requests ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;",
 };

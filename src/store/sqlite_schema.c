@@ -255,4 +255,7 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	/* 17: a Smart-ID login's "more time" (WCAG 2.2.1), counted as the
 	 * app request's is (portal/timer.c). */
 	"ALTER TABLE sid_requests ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;",
+	/* 18: a login request's own "more time" (WCAG 2.2.1), counted
+	 * (portal/timelimit.c). */
+	"ALTER TABLE auth_requests ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;",
 };

@@ -35,7 +35,7 @@
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes;
  * 15: a client's listing on the public site (partner_url); 16: notices to
  * a person about their devices */
-#define STORE_SCHEMA_VERSION 17
+#define STORE_SCHEMA_VERSION 18
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -100,6 +100,7 @@ struct store_authreq {
 	 * visit that took its request_uri: {"request": the pending request's
 	 * id, or null} (src/oidc/authorize.c). */
 	char *ar_context;
+	int ar_extended; /* times the person asked for more time (store_authreq_extend) */
 };
 
 struct store_code {
@@ -269,6 +270,12 @@ int store_authreq_take_result(struct store *st, const char *id, const char *hash
 /* Record the starting browser's context once: the first call sets it, a
  * later one (or one for an unknown request) changes nothing. */
 int store_authreq_set_context(struct store *st, const char *id, const char *context);
+/* More time for a login request that is not answered (WCAG 2.2.1): its
+ * expiry becomes `until`, counted, at most `max_times` times, in one
+ * conditional UPDATE.  SL_EEXPIRED when it is over, SL_ECONFLICT when it
+ * is gone, at `max_times`, or already ends at `until` or later (a post
+ * that raced another); SL_ENOTFOUND when unknown. */
+int store_authreq_extend(struct store *st, const char *id, int64_t until, int max_times);
 void store_authreq_clear(struct store_authreq *r);
 
 /* authorization codes */

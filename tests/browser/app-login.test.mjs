@@ -9,7 +9,7 @@
 //   (no click) → the RP, logged in with the app's acr and amr.
 //
 // Also: a refusal on the phone gives a clear page and the RP access_denied;
-// a wrong pick says so; "I need more time" extends (up to 3 times);
+// a wrong pick says so; "I need more time" extends (up to 10 times);
 // the QR code changes every slot without a reload (and with the "New QR
 // code" link without script), and the phone that scans it sees which
 // browser asked;
@@ -250,7 +250,7 @@ test('4. "I need more time" extends the countdown, and again (tests/browser/time
     // A full lifetime on top of what was left (the authorization request,
     // 900 s, allows it).
     assert.ok(after >= before + LIFETIME - 10, `countdown ${before} → ${after} after "more time"`);
-    assert.equal(await page.locator('#extend').count(), 1, 'more time is offered again (3 in all)');
+    assert.equal(await page.locator('#extend').count(), 1, 'more time is offered again (10 in all)');
     assert.equal(await text(page, '#vcode'), code, 'the same request and code');
     await screenshot(page, '56-app-extended-en');
     await assertAxe(page, 'wait page after more time (en)');

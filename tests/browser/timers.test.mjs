@@ -5,8 +5,9 @@
 //     the status region says "2 minutes left", "1 minute left" and, with
 //     30 seconds left, a visible warning that offers more time — each once,
 //     not every second; "I need more time" by Tab and Enter adds time (the
-//     page comes back with the focus on "More time was added."), up to 3
-//     times, after which the page says no more can be added;
+//     page comes back with the focus on "More time was added."), up to 10
+//     times (past the login request's own end, which moves with it),
+//     after which the page says no more can be added;
 //   - the Smart-ID wait page announces the same thresholds and offers
 //     more time the same way;
 //   - a keyboard-only walkthrough: RP → key choice → eID page → key choice
@@ -85,7 +86,7 @@ async function keyChoiceByKeyboard(page, query = '?ui_locales=en') {
   return stops;
 }
 
-test('app wait: silent timer, announcements at 2 min, 1 min, 30 s, more time by keyboard (3 times)', async () => {
+test('app wait: silent timer, announcements at 2 min, 1 min, 30 s, more time by keyboard (10 times)', async () => {
   const ctx = await newContext('timers-app');
   const page = await ctx.newPage();
   try {
@@ -96,6 +97,7 @@ test('app wait: silent timer, announcements at 2 min, 1 min, 30 s, more time by 
     await page.waitForURL(at(server.base, '/key/eid'));
     const eid = await tabThrough(page, 'eID page');
     assert.ok(eid.some((s) => s.text === T.t('en', 'Log in')), 'the eID "Log in" is reached by Tab');
+    assert.ok(eid.some((s) => s.id === 'timelimit-more'), 'the eID page\'s "more time" is reached by Tab');
     await assertAxe(page, 'eID page (en)');
     await tabTo(page, 'eID page', (s) => s.href.startsWith('/login?'));
     await page.waitForURL(at(server.base, '/login'));
@@ -140,8 +142,9 @@ test('app wait: silent timer, announcements at 2 min, 1 min, 30 s, more time by 
     assert.ok(left <= 30 && left > 20, `the countdown follows: ${left}`);
     await assertAxe(page, 'app wait with the warning (en)');
 
-    // More time, by keyboard, three times; then none.
-    for (let i = 1; i <= 3; i++) {
+    // More time, by keyboard, ten times (past the login request's 15
+    // minutes: it moves with the wait); then none.
+    for (let i = 1; i <= 10; i++) {
       await tabTo(page, `app wait ${i}`, (s) => s.id === 'extend');
       await page.waitForURL((u) => u.pathname === '/key/app/wait' && u.searchParams.get('more') === '1');
       await page.locator('#wait-extended').waitFor();
@@ -149,14 +152,14 @@ test('app wait: silent timer, announcements at 2 min, 1 min, 30 s, more time by 
       assert.equal((await page.locator('#wait-extended').innerText()).trim(), T.t('en', 'More time was added.'));
       const now = await countdown(page);
       assert.ok(now > LIFETIME, `extension ${i}: ${now} s left`);
-      assert.equal(await page.locator('#extend').count(), i < 3 ? 1 : 0, `the button after ${i}`);
+      assert.equal(await page.locator('#extend').count(), i < 10 ? 1 : 0, `the button after ${i}`);
       // Tab goes on from the news to the next control.
       await page.keyboard.press('Tab');
       const next = await focused(page);
       assert.ok(next && next.visible, 'Tab from the news reaches a control, with visible focus');
     }
     assert.equal((await page.locator('p.hint').first().innerText()).trim(), T.t('en', 'No more time can be added.'));
-    await assertAxe(page, 'app wait after 3 extensions (en)');
+    await assertAxe(page, 'app wait after 10 extensions (en)');
     // Cancel, by keyboard: back to the RP.
     await tabTo(page, 'app wait', (s) => s.action === '/login/cancel');
     await page.waitForURL((u) => u.origin === rp.base);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "../../src/i18n/i18n.h"
+#include "../../src/i18n/i18n_int.h"
 #include "../lib/testutil.h"
 
 #ifndef SL_TEST_SRCDIR
@@ -166,6 +167,150 @@ test_catalog_lookup(void **state)
 	assert_string_equal(i18n_gettext(fx->fx_cat, "Hello "), "Hello ");
 	assert_string_equal(i18n_gettext(fx->fx_cat, "A"), "A");
 	assert_string_equal(i18n_gettext(fx->fx_cat, "zzz"), "zzz");
+}
+
+/* ---- plural forms ---- */
+
+static const char plural_po_fmt[] = "msgid \"\"\n"
+				    "msgstr \"\"\n"
+				    "\"Content-Type: text/plain; charset=UTF-8\\n\"\n"
+				    "\"Plural-Forms: nplurals=2; plural=%s;\\n\"\n"
+				    "\n"
+				    "msgid \"%%1 minute left\"\n"
+				    "msgid_plural \"%%1 minutes left\"\n"
+				    "msgstr[0] \"%s\"\n"
+				    "msgstr[1] \"%s\"\n"
+				    "\n"
+				    "msgid \"Half done\"\n"
+				    "msgid_plural \"Halves done\"\n"
+				    "msgstr[0] \"Moitié\"\n"
+				    "msgstr[1] \"\"\n";
+
+static struct i18n_catalog *
+plural_catalog(const struct fixture *fx, const char *name, const char *rule, const char *one, const char *many)
+{
+	char po[2048], *mo;
+	struct sl_err err = { 0 };
+	struct i18n_catalog *cat;
+
+	snprintf(po, sizeof(po), plural_po_fmt, rule, one, many);
+	mo = compile_po(fx->fx_dir, name, po, "");
+	assert_non_null(mo);
+	cat = i18n_catalog_load(mo, &err);
+	if (cat == NULL)
+		fail_msg("%s refused: %s", name, err.msg);
+	free(mo);
+	return cat;
+}
+
+/* French takes the singular for 0 and 1, Dutch only for 1: no "1 seconden". */
+static void
+test_ngettext_french_and_dutch(void **state)
+{
+	struct fixture *fx = *state;
+	struct i18n_catalog *fr = plural_catalog(fx, "fr", "(n > 1)", "%1 minute restante", "%1 minutes restantes");
+	struct i18n_catalog *nl = plural_catalog(fx, "nlp", "(n != 1)", "nog %1 minuut", "nog %1 minuten");
+	const char *one = "%1 minute left", *many = "%1 minutes left";
+
+	assert_string_equal(i18n_ngettext(fr, one, many, 0), "%1 minute restante");
+	assert_string_equal(i18n_ngettext(fr, one, many, 1), "%1 minute restante");
+	assert_string_equal(i18n_ngettext(fr, one, many, 2), "%1 minutes restantes");
+	assert_string_equal(i18n_ngettext(nl, one, many, 0), "nog %1 minuten");
+	assert_string_equal(i18n_ngettext(nl, one, many, 1), "nog %1 minuut");
+	assert_string_equal(i18n_ngettext(nl, one, many, 15), "nog %1 minuten");
+	/* No catalog, or no entry: the English rule on the msgids. */
+	assert_ptr_equal(i18n_ngettext(NULL, one, many, 1), one);
+	assert_ptr_equal(i18n_ngettext(NULL, one, many, 0), many);
+	const char *hour = "%1 hour", *hours = "%1 hours";
+	assert_ptr_equal(i18n_ngettext(fr, hour, hours, 3), hours);
+	assert_ptr_equal(i18n_ngettext(fr, hour, hours, 1), hour);
+	/* An empty form falls back to the English text. */
+	assert_string_equal(i18n_ngettext(nl, "Half done", "Halves done", 1), "Moitié");
+	assert_string_equal(i18n_ngettext(nl, "Half done", "Halves done", 2), "Halves done");
+	/* The singular msgid alone still finds the first form. */
+	assert_string_equal(i18n_gettext(fr, one), "%1 minute restante");
+	i18n_catalog_free(fr);
+	i18n_catalog_free(nl);
+}
+
+static void
+test_template_plural_tag(void **state)
+{
+	struct fixture *fx = *state;
+	struct i18n_catalog *fr = plural_catalog(fx, "frt", "(n > 1)", "%1 minute <restante>", "%1 minutes restantes");
+	struct tmpl_var one[] = { { "m", "1" } }, two[] = { { "m", "2" } }, zero[] = { { "m", "0" } },
+			junk[] = { { "m", "2x<" } };
+
+	expect_render("{{_n %1 minute left | %1 minutes left | m}}", fr, one, 1, "1 minute &lt;restante&gt;");
+	expect_render("{{_n %1 minute left | %1 minutes left | m}}", fr, zero, 1, "0 minute &lt;restante&gt;");
+	expect_render("{{_n %1 minute left | %1 minutes left | m}}", fr, two, 1, "2 minutes restantes");
+	expect_render("{{_n %1 minute left | %1 minutes left | m}}", NULL, one, 1, "1 minute left");
+	expect_render("{{_n %1 minute left | %1 minutes left | m}}", NULL, two, 1, "2 minutes left");
+	/* Not a number: counted as 0, the value escaped where %1 is. */
+	expect_render("{{_n %1 minute left | %1 minutes left | m}}", NULL, junk, 1, "2x&lt; minutes left");
+	expect_render_error("{{_n %1 minute left | m}}", one, 1);
+	expect_render_error("{{_n a | b | c | m}}", one, 1);
+	expect_render_error("{{_n  | b | m}}", one, 1);
+	i18n_catalog_free(fr);
+}
+
+static void
+test_plural_rules(void **state)
+{
+	static const char polish[] = "(n==1 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2)";
+	static const struct {
+		unsigned long n, form;
+	} pl[] = { { 1, 0 }, { 2, 1 }, { 4, 1 }, { 5, 2 }, { 12, 2 }, { 22, 1 }, { 25, 2 }, { 0, 2 }, { 104, 1 } };
+	static const char *const bad[] = { "", "n >", "(n", "n / 0", "n % (n - n)", "n ? 1", "x", "n 1", "1 +",
+		"99999999999", "n == = 1" };
+	char deep[200];
+	unsigned long form;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pl) / sizeof(pl[0]); i++) {
+		assert_int_equal(i18n_plural_eval(polish, strlen(polish), pl[i].n, &form), SL_OK);
+		if (form != pl[i].form)
+			fail_msg("polish %lu: form %lu, want %lu", pl[i].n, form, pl[i].form);
+	}
+	assert_int_equal(i18n_plural_eval("!(n<=1) * 1 + 0", 15, 3, &form), SL_OK);
+	assert_int_equal(form, 1);
+	assert_int_equal(i18n_plural_eval("n>=2", 4, 1, &form), SL_OK);
+	assert_int_equal(form, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (i18n_plural_eval(bad[i], strlen(bad[i]), 1, &form) == SL_OK)
+			fail_msg("rule \"%s\" accepted", bad[i]);
+	/* Nesting is bounded: no stack to exhaust. */
+	memset(deep, '(', 100);
+	deep[100] = 'n';
+	memset(deep + 101, ')', 99);
+	deep[199] = ')';
+	assert_int_equal(i18n_plural_eval(deep, 200, 1, &form), SL_EINVAL);
+	assert_int_equal(i18n_plural_eval(deep + 80, 41, 1, &form), SL_OK);
+}
+
+/* A catalog whose plural rule does not parse is refused at load. */
+static void
+test_catalog_bad_plural_rule_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char po[2048], *mo, *data = NULL, *at;
+	size_t len = 0;
+	struct sl_err err = { 0 };
+
+	snprintf(po, sizeof(po), plural_po_fmt, "(n > 1)", "a", "b");
+	mo = compile_po(fx->fx_dir, "badrule", po, "");
+	assert_non_null(mo);
+	assert_int_equal(sl_file_read(mo, 1 << 20, &data, &len, &err), SL_OK);
+	at = memmem(data, len, "(n > 1)", 7);
+	assert_non_null(at);
+	memcpy(at, "(n >  )", 7); /* same length: the offsets stay right */
+	assert_null(i18n_catalog_parse(data, len, &err));
+	memcpy(at, "(n > 1)", 7);
+	struct i18n_catalog *ok = i18n_catalog_parse(data, len, &err);
+	assert_non_null(ok);
+	i18n_catalog_free(ok);
+	free(data);
+	free(mo);
 }
 
 static void
@@ -672,6 +817,10 @@ main(void)
 		T(test_catalog_parse_from_memory),
 		T(test_broken_catalogs_refused),
 		T(test_catalog_offsets_out_of_file_refused),
+		T(test_ngettext_french_and_dutch),
+		T(test_template_plural_tag),
+		cmocka_unit_test(test_plural_rules),
+		T(test_catalog_bad_plural_rule_refused),
 		cmocka_unit_test(test_variable_is_escaped),
 		cmocka_unit_test(test_triple_braces_are_raw),
 		cmocka_unit_test(test_missing_variable_renders_nothing),

@@ -458,6 +458,66 @@ test_authreq_result_after_v3_migration(void **state)
 	free(result);
 }
 
+/* More time (WCAG 2.2.1): the new end, counted, once per end; none for
+ * an expired, answered or unknown request, none past the count. */
+static void
+test_authreq_extend(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_authreq r = authreq_fixture("req-x", now + 30), got;
+
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-x", now + 120, 10), SL_OK);
+	assert_int_equal(store_authreq_get(fx->fx_store, "req-x", &got), SL_OK);
+	assert_int_equal(got.ar_expires, now + 120);
+	assert_int_equal(got.ar_extended, 1);
+	store_authreq_clear(&got);
+	/* Already ending there or later: a racing post adds nothing. */
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-x", now + 120, 10), SL_ECONFLICT);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-x", now + 60, 10), SL_ECONFLICT);
+	for (int i = 2; i <= 10; i++)
+		assert_int_equal(store_authreq_extend(fx->fx_store, "req-x", now + 120 + i, 10), SL_OK);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-x", now + 500, 10), SL_ECONFLICT);
+	assert_int_equal(store_authreq_get(fx->fx_store, "req-x", &got), SL_OK);
+	assert_int_equal(got.ar_expires, now + 130);
+	assert_int_equal(got.ar_extended, 10);
+	store_authreq_clear(&got);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "nope", now + 500, 10), SL_ENOTFOUND);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-x", now - 1, 10), SL_EINVAL);
+	assert_int_equal(store_authreq_extend(fx->fx_store, NULL, now + 500, 10), SL_EINVAL);
+	r = authreq_fixture("req-old", now - 1);
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-old", now + 500, 10), SL_EEXPIRED);
+	r = authreq_fixture("req-done", now + 30);
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(
+		raw_exec(fx->fx_path, "UPDATE auth_requests SET status = 'answered' WHERE id = 'req-done'"), SQLITE_OK);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-done", now + 500, 10), SL_ECONFLICT);
+}
+
+/* Step 18: a request made before it has no extensions and can get them. */
+static void
+test_authreq_extend_after_v17(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_authreq r = authreq_fixture("req-17", now + 30), got;
+	int version = -1;
+
+	assert_int_equal(store_authreq_put(fx->fx_store, &r), SL_OK);
+	store_close(fx->fx_store);
+	fx->fx_store = NULL;
+	assert_int_equal(raw_exec(fx->fx_path, SCHEMA_V18_UNDO "PRAGMA user_version = 17;"), SQLITE_OK);
+	fx->fx_store = open_store(fx->fx_path, 2);
+	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
+	assert_int_equal(version, STORE_SCHEMA_VERSION);
+	assert_int_equal(store_authreq_get(fx->fx_store, "req-17", &got), SL_OK);
+	assert_int_equal(got.ar_extended, 0);
+	store_authreq_clear(&got);
+	assert_int_equal(store_authreq_extend(fx->fx_store, "req-17", now + 120, 10), SL_OK);
+}
+
 /* ---- codes ---- */
 
 static void
@@ -1402,6 +1462,8 @@ main(void)
 		T(test_authreq_complete_only_pending),
 		T(test_authreq_result_taken_once),
 		T(test_authreq_result_after_v3_migration),
+		T(test_authreq_extend),
+		T(test_authreq_extend_after_v17),
 		T(test_v11_rows_survive_v12),
 		T(test_client_jose_settings_and_v13),
 		T(test_partner_listing_and_v15),

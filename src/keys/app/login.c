@@ -123,7 +123,7 @@ form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, i
 			{ "qrlink", link ? link : "" }, { "login", payment[0] ? "" : "1" }, { "qrurl", qrurl },
 			{ "reload", reload }, { "rotate", rotate }, { "slot", slot },
 			{ "scanlink", scan ? "" : reload } };
-		portal_timelimit_vars(p->op_req.ar_expires, &tl, v + 17);
+		portal_timelimit_vars(rq, p, "app", &tl, v + 17);
 		portal_page(srv, rq, status, lang, N_("Log in with the sleutel app"), "app_login", v,
 			17 + PORTAL_TIMELIMIT_NVARS);
 	}
@@ -444,11 +444,13 @@ ended(const struct store_apprq *r)
 static struct portal_timer
 timer_of(struct server *srv, const struct oidc_pending *p, const struct store_apprq *r)
 {
-	return (struct portal_timer){ .pt_created = r->aq_created,
+	struct portal_timer t = { .pt_created = r->aq_created,
 		.pt_expires = r->aq_expires,
-		.pt_cap = p->op_req.ar_expires,
 		.pt_step = srv->sv_conf->c_app_request_lifetime,
 		.pt_extended = r->aq_extended };
+
+	portal_timer_login(&t, srv, p);
+	return t;
 }
 
 static void

@@ -45,13 +45,24 @@ sid_reg_problem(
 }
 
 void
+sid_code_minutes(struct server *srv, char *out, size_t len)
+{
+	int minutes = srv->sv_conf->c_sid_registration_lifetime / 60;
+
+	/* Whole minutes, rounded down: the page never promises more time. */
+	snprintf(out, len, "%d", minutes > 0 ? minutes : 1);
+}
+
+void
 sid_portal_intro(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	int lang = portal_lang(srv, rq, NULL);
-	struct tmpl_var v[1] = { { "langcode", config_languages[lang] } };
+	char minutes[16];
+	struct tmpl_var v[2] = { { "langcode", config_languages[lang] }, { "codemin", minutes } };
 
-	portal_page(srv, rq, 200, lang, N_("Register your Smart-ID with your ID card"), "smartid_register", v, 1);
+	sid_code_minutes(srv, minutes, sizeof(minutes));
+	portal_page(srv, rq, 200, lang, N_("Register your Smart-ID with your ID card"), "smartid_register", v, 2);
 }
 
 /* The authorization parameters of the visit's eID login. */

@@ -59,7 +59,7 @@ sid_email_ok(const char *s)
 
 /* A form page: the browser's CSRF token and the language, then `extra`
  * (at most FORM_VARS_MAX - 2). */
-#define FORM_VARS_MAX 8
+#define FORM_VARS_MAX 12
 static void
 form_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *tmpl,
 	const struct tmpl_var *extra, size_t n)
@@ -125,12 +125,14 @@ static void
 code_page(struct server *srv, struct http_request *rq, int status, int lang, const char *error, int left)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
-	char tries[16] = "";
-	struct tmpl_var vars[2] = { { "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries } };
+	char tries[16] = "", minutes[16];
+	struct tmpl_var vars[3] = { { "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries },
+		{ "codemin", minutes } };
 
 	if (error != NULL)
 		snprintf(tries, sizeof(tries), "%d", left);
-	form_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", vars, 2);
+	sid_code_minutes(srv, minutes, sizeof(minutes));
+	form_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", vars, 3);
 }
 
 /* The registration of a typed code, after the try is charged. */
@@ -233,15 +235,26 @@ confirm_registration(struct server *srv, const struct store_sid_visit *v, struct
 	return rc;
 }
 
-/* The confirmation form; `error` (a msgid) above the button. */
+/* The confirmation form; `error` (a msgid) above the button.  Its time
+ * limit (WCAG 2.2.1) is the code's, or the visit's when that ends first:
+ * said up front in whole minutes, and warned of by wait.js (#timelimit). */
 static void
 confirm_page(struct server *srv, struct http_request *rq, int status, int lang, const struct store_sid_visit *v,
 	const struct store_sid_registration *r, const char *error)
 {
-	char name[2 * NAMES_MAX];
+	char name[2 * NAMES_MAX], left[24], min[24];
+	int64_t ends = r->sr_expires < v->sv_expires ? r->sr_expires : v->sv_expires, secs = ends - sl_now();
 	struct sl_buf rows;
-	struct tmpl_var vars[4] = { { "name", name }, { "device", r->sr_device_name },
-		{ "error", error ? i18n_gettext(srv->sv_catalogs[lang], error) : "" }, { "replace", "" } };
+	struct tmpl_var vars[8] = { { "name", name }, { "device", r->sr_device_name },
+		{ "error", error ? i18n_gettext(srv->sv_catalogs[lang], error) : "" }, { "replace", "" },
+		{ "tlleft", left }, { "tlmin", min }, { "tlmany", "" }, { "tlone", "" } };
+
+	if (secs < 0)
+		secs = 0;
+	snprintf(left, sizeof(left), "%lld", (long long)secs);
+	/* Rounded up, as the login's: "2 minutes" with 61 seconds left. */
+	snprintf(min, sizeof(min), "%lld", (long long)((secs + 59) / 60));
+	vars[secs > 60 ? 6 : 7].tv_value = "1";
 
 	sl_buf_init(&rows, SID_REPLACE_HTML_MAX);
 	/* The person's devices, to revoke a lost one (reg_replace.c); the
@@ -249,7 +262,7 @@ confirm_page(struct server *srv, struct http_request *rq, int status, int lang, 
 	if (sid_replace_rows(srv, v, lang, &rows) == SL_OK && sl_buf_str(&rows) != NULL)
 		vars[3].tv_value = sl_buf_str(&rows);
 	visit_name(v, name, sizeof(name));
-	form_page(srv, rq, status, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 4);
+	form_page(srv, rq, status, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 8);
 	sl_buf_reset(&rows);
 }
 

@@ -208,11 +208,13 @@ ended(const struct store_sid_request *r)
 static struct portal_timer
 timer_of(struct server *srv, const struct oidc_pending *p, const struct store_sid_request *r)
 {
-	return (struct portal_timer){ .pt_created = r->sq_created,
+	struct portal_timer t = { .pt_created = r->sq_created,
 		.pt_expires = r->sq_expires,
-		.pt_cap = p->op_req.ar_expires,
 		.pt_step = srv->sv_conf->c_sid_request_lifetime,
 		.pt_extended = r->sq_extended };
+
+	portal_timer_login(&t, srv, p);
+	return t;
 }
 
 static void

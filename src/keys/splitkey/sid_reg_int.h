@@ -128,6 +128,8 @@ void sid_portal_confirm(void *ctx, struct http_request *rq);
 int sid_visit_load(struct server *srv, struct http_request *rq, struct store_sid_visit *out);
 /* The person of a visit (sv_person JSON): given and family names. */
 void sid_visit_names(const struct store_sid_visit *v, char *given, size_t glen, char *family, size_t flen);
+/* The registration code's life in whole minutes, as text (reg_login.c). */
+void sid_code_minutes(struct server *srv, char *out, size_t len);
 /* A dead end of the portal (heading, detail: msgids) with the way back
  * to the intro. */
 void sid_reg_problem(
