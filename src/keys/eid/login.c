@@ -251,6 +251,7 @@ eid_login(void *ctx, struct http_request *rq)
 	const char *req = http_param(rq, "req"), *ticket = http_param(rq, "t");
 	struct store_authreq ar;
 	const struct eid_result *res;
+	struct eid_result cached;
 	struct eid_chain ch;
 	int lang = portal_lang(srv, rq, NULL), rc, st = eid_check_result(rq, &res);
 
@@ -281,8 +282,11 @@ eid_login(void *ctx, struct http_request *rq)
 			"client-certificate header from a host that is not a trusted proxy", 400);
 	else if (rc != SL_OK)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
-	else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
-		 SL_OK)
+	else if ((rc = eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout,
+			  &cached)) == EID_CHECK_CACHED) {
+		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_DONE, &cached);
+		eid_result_clear(&cached);
+	} else if (rc != SL_OK)
 		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_STOPPING, NULL);
 	eid_chain_clear(&ch);
 	store_authreq_clear(&ar);

@@ -454,9 +454,12 @@ leaf_of(struct eid_validator *v, const uint8_t *der, size_t len, const uint8_t h
 	return leaf;
 }
 
-void
-eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
-	struct eid_result *out)
+/* eid_validate(); with `cached_only`, only when the verdict on these
+ * bytes is cached and fresh (no path check, no fetch): false otherwise,
+ * and the card is left unjudged. */
+static bool
+validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
+	bool cached_only, struct eid_result *out)
 {
 	uint8_t hash[32];
 	struct sl_err err = { 0 };
@@ -468,11 +471,14 @@ eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *
 	memset(out, 0, sizeof(*out));
 	if (n == 0) {
 		out->er_verdict = EID_NO_CERT;
-		return;
+		return !cached_only;
 	}
 	if (crypto_sha256(ders[0], lens[0], hash) != SL_OK ||
 		(leaf = leaf_of(v, ders[0], lens[0], hash, now, &hit, &cached, &used)) == NULL) {
 		verdict = EID_MALFORMED;
+	} else if (cached_only && !hit) {
+		X509_free(leaf);
+		return false;
 	} else if (!key_strong(leaf)) {
 		verdict = EID_WEAK_KEY;
 	} else if (!usage_ok(leaf)) {
@@ -485,6 +491,11 @@ eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *
 		/* a verdict cached for these bytes, or the path and revocation now */
 		verdict = hit ? cached : check_fresh(v, leaf, used, ders, lens, n, now, hash, out);
 	}
+	if (cached_only && !hit) {
+		memset(out, 0, sizeof(*out));
+		X509_free(leaf);
+		return false;
+	}
 	/* the leaf parsed above, not a second decode of the same DER */
 	if (verdict == EID_OK && eid_identity_from_x509(leaf, lens[0], used, now, &out->er_identity, &err) != SL_OK) {
 		verdict = EID_BAD_IDENTITY;
@@ -492,6 +503,21 @@ eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *
 	}
 	out->er_verdict = verdict;
 	X509_free(leaf);
+	return true;
+}
+
+void
+eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
+	struct eid_result *out)
+{
+	validate(v, ders, lens, n, now, false, out);
+}
+
+bool
+eid_validate_cached(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
+	struct eid_result *out)
+{
+	return validate(v, ders, lens, n, now, true, out);
 }
 
 void
