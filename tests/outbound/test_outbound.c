@@ -125,6 +125,16 @@ hung_setup(struct hung *h, int queue, outbound_fn blk_free)
 	wait_started(&h->h_blk);
 }
 
+/* The hung pool (queue 8, its blocking job freed too) and `n` counted jobs
+ * queued behind it. */
+static void
+hung_with_queued(struct hung *h, int n)
+{
+	hung_setup(h, 8, count_free);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(outbound_post(h->h_pool.ob, count_run, count_free, &h->h_c), SL_OK);
+}
+
 static void
 test_every_job_runs_once(void **state)
 {
@@ -187,9 +197,7 @@ test_shutdown_drops_queued_waits_running(void **state)
 	pthread_t t;
 
 	(void)state;
-	hung_setup(&h, 8, count_free);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(outbound_post(h.h_pool.ob, count_run, count_free, &h.h_c), SL_OK);
+	hung_with_queued(&h, 3);
 	pthread_create(&t, NULL, release_later, &h.h_blk);
 	outbound_free(h.h_pool.ob); /* drops the 3 queued, waits for the running one */
 	pthread_join(t, NULL);
@@ -209,9 +217,7 @@ test_close_refuses_and_ends_queued(void **state)
 	pthread_t t;
 
 	(void)state;
-	hung_setup(&h, 8, count_free);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(outbound_post(h.h_pool.ob, count_run, count_free, &h.h_c), SL_OK);
+	hung_with_queued(&h, 3);
 	outbound_close(h.h_pool.ob, sl_monotonic_ms() + 10000);
 	/* queued: ended at once, unrun; new work: refused */
 	assert_int_equal(atomic_load(&h.h_c.freed), 3);
