@@ -47,13 +47,12 @@ eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_requ
 	 * client may overshoot it a little): the request's own deadline is a
 	 * backstop for a validation that found no worker in time. */
 	int64_t deadline_ms = sl_monotonic_ms() + (3 * (int64_t)revocation_timeout + 2) * 1000;
-	struct eid_check *ck = calloc(1, sizeof(*ck));
+	struct eid_check *ck;
 
-	if (eid_validate_cached(v, ch->ec_der, ch->ec_len, ch->ec_n, sl_now(), cached)) {
-		free(ck);
+	/* a returning card: judged here, on the loop, no worker needed */
+	if (eid_validate_cached(v, ch->ec_der, ch->ec_len, ch->ec_n, sl_now(), cached))
 		return EID_CHECK_CACHED;
-	}
-	if (ck == NULL)
+	if ((ck = calloc(1, sizeof(*ck))) == NULL)
 		return SL_EBUSY;
 	ck->ck_v = v;
 	for (; ck->ck_n < ch->ec_n && ck->ck_n < EID_MAX_CHAIN; ck->ck_n++) {
