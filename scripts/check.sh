@@ -161,7 +161,8 @@ check_leaks() {
 	fi
 	for f in "$reg"/*.pids; do
 		[ -f "$f" ] || continue
-		kill -0 "$(basename "$f" .pids)" 2>/dev/null && continue # its file still runs
+		# its file still runs (that PID, and a node process: not one reused)
+		tr '\0' ' ' 2>/dev/null <"/proc/$(basename "$f" .pids)/cmdline" | grep -q node && continue
 		mv "$f" "$f.$$" 2>/dev/null || continue
 		tab=$(printf '\t')
 		while IFS="$tab" read -r pid what file dir; do
@@ -172,7 +173,7 @@ check_leaks() {
 			[ -n "$dir" ] && left="$left $(pgrep -f -- "$dir/" || true)"
 			for p in $left; do
 				[ "$p" = "$$" ] && continue
-				echo "FAIL: process left behind: $file: $what (pid $p, $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120)) still running after the file ended: killed"
+				echo "FAIL: process left behind: $file: $what (pid $p, $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-120)) still running after the file ended: killed"
 				kill -9 "$p" 2>/dev/null
 				add 0 1
 			done
