@@ -97,7 +97,7 @@ finish() {
 SLOW_FILES="eid-revocation daemon fapi2 smartid-register sidrp-api jar fapi2-dpop fapi2-token smartid-app app-cli
 proofing-code nodes crash faults-disk rp-cli operator smartid-login eid-refusals faults-upstream-eid ops
 sidrp-rp-errors conformance-basic keyholder faults-upstream-sms oidc-extra smartid-keygen smartid-cli proofing-bank
-cli smartid-rpapi-app faults-conn app-device-enroll faults-upstream-bank"
+cli smartid-rpapi-app faults-conn app-device-enroll faults-upstream-bank faults-shutdown"
 # ordered_files DIR NAMES: DIR's test files, those NAMES first in their
 # order, then the others in name order.
 ordered_files() {
@@ -142,11 +142,51 @@ run_node() {
 	fi
 	echo "$label: ${p} passed, $((${f:-0} + ${c:-0})) failed, ${s:-0} skipped"
 	add "$p" $((${f:-0} + ${c:-0})) "${s:-0}"
+	check_leaks
+}
+
+# No process outlives its test file (tests/integration/lib/harness.mjs
+# trackProcess): a failure line naming the file for each one the harness
+# had to kill, and for each one still running from the registry of a file
+# whose process has ended (by its PID, or naming the file's installation
+# directory: a key holder, a child of a child), which is then killed by PID.
+check_leaks() {
+	reg=$SLEUTEL_TEST_PIDS
+	if [ -s "$reg/leaks" ] && mv "$reg/leaks" "$reg/leaks.$$" 2>/dev/null; then
+		while IFS= read -r line; do
+			echo "FAIL: process left behind: $line"
+			add 0 1
+		done <"$reg/leaks.$$"
+		rm -f "$reg/leaks.$$"
+	fi
+	for f in "$reg"/*.pids; do
+		[ -f "$f" ] || continue
+		# its file still runs (that PID, and a node process: not one reused)
+		tr '\0' ' ' 2>/dev/null <"/proc/$(basename "$f" .pids)/cmdline" | grep -q node && continue
+		mv "$f" "$f.$$" 2>/dev/null || continue
+		tab=$(printf '\t')
+		while IFS="$tab" read -r pid what file dir; do
+			left=""
+			if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$what"; then
+				left=$pid
+			fi
+			[ -n "$dir" ] && left="$left $(pgrep -f -- "$dir/" || true)"
+			for p in $left; do
+				[ "$p" = "$$" ] && continue
+				echo "FAIL: process left behind: $file: $what (pid $p, $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-120)) still running after the file ended: killed"
+				kill -9 "$p" 2>/dev/null
+				add 0 1
+			done
+		done <"$f.$$"
+		rm -f "$f.$$"
+	done
 }
 
 # One test CA for the run: servers get certificates from it, Node trusts it.
 "$BUILD/sleutel" init "$work/ca" >/dev/null 2>&1 || { echo "check: sleutel init failed"; exit 1; }
 export SLEUTEL_TEST_CA="$work/ca/tls" NODE_EXTRA_CA_CERTS="$work/ca/tls/ca.pem"
+# The run's process registry (check_leaks).
+mkdir -p "$work/pids" && export SLEUTEL_TEST_PIDS="$work/pids"
 
 # One PostgreSQL server for the run (127.0.0.1, a free port, a temp dir),
 # stopped by its PID at the end, also on failure or interruption.  Each

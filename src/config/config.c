@@ -149,6 +149,7 @@ static const struct conf_key conf_keys[] = {
 	{ "log", "level", CT_LEVEL, OFF(c_log_level), 0, 0, "info" },
 	{ "outbound", "threads", CT_INT, OFF(c_outbound_threads), 1, 256, "16" },
 	{ "outbound", "queue", CT_INT, OFF(c_outbound_queue), 1, 100000, "1024" },
+	{ "outbound", "shutdown_timeout", CT_INT, OFF(c_outbound_shutdown), 0, 60, "2" },
 	{ "proofing", "bank_timeout", CT_INT, OFF(c_bank_timeout), 1, 60, "10" },
 	{ "ciba", "ping_timeout", CT_INT, OFF(c_ciba_ping_timeout), 1, 60, "5" },
 	{ "app", "push_timeout", CT_INT, OFF(c_app_push_timeout), 1, 60, "5" },

@@ -195,6 +195,7 @@ struct sl_config {
 	/* Upstream calls off the event loops (src/outbound) and their timeouts */
 	int c_outbound_threads; /* [outbound] threads: calls running at once */
 	int c_outbound_queue; /* [outbound] queue: calls waiting for a worker; more are 503 */
+	int c_outbound_shutdown; /* [outbound] shutdown_timeout: seconds running calls get at a stop */
 	int c_bank_timeout; /* [proofing] bank_timeout: seconds per call to a bank */
 	int c_ciba_ping_timeout; /* [ciba] ping_timeout: seconds per ping to a client */
 	int c_app_push_timeout; /* [app] push_timeout: seconds per push webhook call */

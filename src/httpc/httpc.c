@@ -32,6 +32,24 @@ struct sink {
 	bool s_overflow;
 };
 
+/* Per thread, as the thread's calls are: see httpc_abort_on(). */
+static _Thread_local const atomic_bool *tl_abort;
+
+void
+httpc_abort_on(const atomic_bool *flag)
+{
+	tl_abort = flag;
+}
+
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	const atomic_bool *flag = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load(flag) ? 1 : 0; /* non-zero: CURLE_ABORTED_BY_CALLBACK */
+}
+
 static size_t
 on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -115,6 +133,10 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 		free(plain);
 		return sl_fail(err, SL_EINVAL, "URL scheme not allowed: %s", rq->hr_url);
 	}
+	if (tl_abort != NULL && atomic_load(tl_abort)) {
+		free(plain);
+		return sl_fail(err, SL_EBUSY, "%s: aborted, the server stops", rq->hr_url);
+	}
 	c = curl_easy_init();
 	if (c == NULL) {
 		free(plain);
@@ -136,6 +158,11 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "sleutel/" SL_VERSION);
+	if (tl_abort != NULL) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)tl_abort);
+	}
 	if (rq->hr_ca_file != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, rq->hr_ca_file);
 	if (rq->hr_method != NULL && strcmp(rq->hr_method, "POST") == 0) {
@@ -178,6 +205,10 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 	cc = curl_easy_perform(c);
 	if (sink.s_overflow) {
 		rc = sl_fail(err, SL_ETOOBIG, "%s: response larger than %u bytes", rq->hr_url, HTTPC_MAX_RESPONSE);
+		goto out;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		rc = sl_fail(err, SL_EBUSY, "%s: aborted, the server stops", rq->hr_url);
 		goto out;
 	}
 	if (cc != CURLE_OK) {

@@ -14,6 +14,7 @@
 #ifndef SL_HTTPC_H
 #define SL_HTTPC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -75,9 +76,17 @@ void httpc_global_cleanup(void);
 /* Perform one request.  SL_OK when a response arrived (any status: the
  * caller judges it); SL_EIO with a message for a transport failure or
  * timeout; SL_ETOOBIG when the body exceeds HTTPC_MAX_RESPONSE; SL_EINVAL
- * for a URL whose scheme is not allowed. */
+ * for a URL whose scheme is not allowed; SL_EBUSY when aborted
+ * (httpc_abort_on). */
 int httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_err *err);
 void httpc_response_clear(struct httpc_response *r);
+
+/* The calls this thread makes from now on end with SL_EBUSY ("aborted")
+ * once *flag is true: checked before connecting and in libcurl's progress
+ * callback (at least once a second while a transfer waits).  sleuteld's
+ * outbound workers set their pool's flag, so a shutdown need not wait for
+ * a hanging upstream's timeout.  NULL: no abort (the default). */
+void httpc_abort_on(const atomic_bool *flag);
 
 /* Convenience: GET a JSON document (status must be 200); a new reference. */
 int httpc_get_json(const char *url, const char *ca_file, int timeout, void **json_out, struct sl_err *err);

@@ -15,13 +15,21 @@
  * that runs it, and freed by whichever lets go last (c_refs).  The worker
  * wakes the call's waiter key after run() returned; a request that gave
  * up first (deadline, closed connection) is simply no longer waiting.
+ *
+ * Aborting at shutdown: each worker knows itself through a thread-local
+ * pointer (as errno is thread-local), so the upstream code it runs needs
+ * no new parameter: httpc is told once per worker which flag aborts its
+ * calls, and outbound_watch() finds the worker's socket slot.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "outbound.h"
+#include "../httpc/httpc.h"
 
 #define OB_KEY_MAX 40
 
@@ -47,20 +55,34 @@ struct ob_job {
 	struct ob_call *j_call; /* NULL for a post */
 };
 
+/* One worker thread: its socket slot is read by the aborting thread. */
+struct ob_worker {
+	struct outbound *w_ob;
+	pthread_t w_thread;
+	int w_fd; /* the socket its call waits on (outbound_watch), or -1; under ob_lock */
+};
+
 struct outbound {
 	pthread_mutex_t ob_lock;
 	pthread_cond_t ob_cond;
+	pthread_cond_t ob_idle; /* a job ended (CLOCK_MONOTONIC) */
 	struct ob_job *ob_head, *ob_tail;
 	size_t ob_queued;
 	size_t ob_reserved; /* slots held by callers between the check and the push */
 	size_t ob_running;
 	size_t ob_max;
 	bool ob_stopping;
+	bool ob_drained;
+	atomic_bool ob_abort; /* running calls end now; read by httpc's progress callback */
+	int64_t ob_abort_at; /* when ob_abort is set (sl_monotonic_ms) */
+	size_t ob_dropped; /* calls ended unrun by outbound_close */
 	struct waiter_registry *ob_reg;
 	uint64_t ob_seq; /* for call keys; under ob_lock */
-	pthread_t *ob_threads;
+	struct ob_worker *ob_workers;
 	int ob_nthreads;
 };
+
+static _Thread_local struct ob_worker *tl_worker;
 
 static void
 call_release(void *p)
@@ -126,8 +148,11 @@ job_drop(struct ob_job *j)
 static void *
 worker_main(void *arg)
 {
-	struct outbound *ob = arg;
+	struct ob_worker *w = arg;
+	struct outbound *ob = w->w_ob;
 
+	tl_worker = w;
+	httpc_abort_on(&ob->ob_abort);
 	pthread_mutex_lock(&ob->ob_lock);
 	for (;;) {
 		struct ob_job *j;
@@ -148,6 +173,8 @@ worker_main(void *arg)
 		job_run(j);
 		pthread_mutex_lock(&ob->ob_lock);
 		ob->ob_running--;
+		w->w_fd = -1; /* a call that forgot to unwatch */
+		pthread_cond_broadcast(&ob->ob_idle);
 	}
 	pthread_mutex_unlock(&ob->ob_lock);
 	return NULL;
@@ -157,18 +184,27 @@ struct outbound *
 outbound_new(int threads, int queue_max, struct waiter_registry *reg, struct sl_err *err)
 {
 	struct outbound *ob = calloc(1, sizeof(*ob));
+	pthread_condattr_t ca;
 
 	if (ob == NULL || threads < 1 || queue_max < 1 ||
-		(ob->ob_threads = calloc((size_t)threads, sizeof(pthread_t))) == NULL) {
+		(ob->ob_workers = calloc((size_t)threads, sizeof(*ob->ob_workers))) == NULL) {
 		free(ob);
 		return sl_fail(err, SL_ENOMEM, "cannot create the outbound pool"), NULL;
 	}
 	pthread_mutex_init(&ob->ob_lock, NULL);
 	pthread_cond_init(&ob->ob_cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ob->ob_idle, &ca);
+	pthread_condattr_destroy(&ca);
+	atomic_init(&ob->ob_abort, false);
 	ob->ob_max = (size_t)queue_max;
 	ob->ob_reg = reg;
 	for (; ob->ob_nthreads < threads; ob->ob_nthreads++) {
-		if (pthread_create(&ob->ob_threads[ob->ob_nthreads], NULL, worker_main, ob) != 0) {
+		struct ob_worker *w = &ob->ob_workers[ob->ob_nthreads];
+		w->w_ob = ob;
+		w->w_fd = -1;
+		if (pthread_create(&w->w_thread, NULL, worker_main, w) != 0) {
 			outbound_free(ob);
 			return sl_fail(err, SL_ERR, "cannot start the outbound workers"), NULL;
 		}
@@ -177,7 +213,7 @@ outbound_new(int threads, int queue_max, struct waiter_registry *reg, struct sl_
 }
 
 void
-outbound_free(struct outbound *ob)
+outbound_close(struct outbound *ob, int64_t abort_at_ms)
 {
 	struct ob_job *dropped;
 	size_t n = 0;
@@ -185,27 +221,119 @@ outbound_free(struct outbound *ob)
 	if (ob == NULL)
 		return;
 	pthread_mutex_lock(&ob->ob_lock);
+	if (ob->ob_stopping) {
+		pthread_mutex_unlock(&ob->ob_lock);
+		return;
+	}
 	ob->ob_stopping = true;
+	ob->ob_abort_at = abort_at_ms;
 	dropped = ob->ob_head;
 	ob->ob_head = ob->ob_tail = NULL;
 	ob->ob_queued = 0;
 	pthread_cond_broadcast(&ob->ob_cond);
 	pthread_mutex_unlock(&ob->ob_lock);
+	/* Each call's request runs again now and answers 503. */
 	while (dropped != NULL) {
 		struct ob_job *next = dropped->j_next;
 		job_drop(dropped);
 		dropped = next;
 		n++;
 	}
+	pthread_mutex_lock(&ob->ob_lock);
+	ob->ob_dropped = n;
+	pthread_mutex_unlock(&ob->ob_lock);
 	if (n > 0)
 		log_warn("outbound: %zu queued upstream calls dropped at shutdown", n);
-	/* Running calls end by their own timeouts. */
+}
+
+/* Set the abort flag and shut down the sockets the calls wait on (the
+ * worker reads or writes them no more: the next read fails at once).
+ * Under ob_lock, so a slot is never a socket already closed. */
+static void
+abort_locked(struct outbound *ob)
+{
+	atomic_store(&ob->ob_abort, true);
 	for (int i = 0; i < ob->ob_nthreads; i++)
-		pthread_join(ob->ob_threads[i], NULL);
+		if (ob->ob_workers[i].w_fd >= 0)
+			shutdown(ob->ob_workers[i].w_fd, SHUT_RDWR);
+}
+
+void
+outbound_drain(struct outbound *ob, struct outbound_report *out)
+{
+	struct outbound_report r = { 0 };
+	size_t running;
+	struct timespec until;
+
+	if (ob == NULL)
+		return;
+	outbound_close(ob, sl_monotonic_ms());
+	pthread_mutex_lock(&ob->ob_lock);
+	if (ob->ob_drained) {
+		pthread_mutex_unlock(&ob->ob_lock);
+		if (out != NULL)
+			*out = r;
+		return;
+	}
+	running = ob->ob_running;
+	until.tv_sec = (time_t)(ob->ob_abort_at / 1000);
+	until.tv_nsec = (long)(ob->ob_abort_at % 1000) * 1000000L;
+	while (ob->ob_running > 0 && sl_monotonic_ms() < ob->ob_abort_at)
+		pthread_cond_timedwait(&ob->ob_idle, &ob->ob_lock, &until);
+	r.or_aborted = ob->ob_running;
+	r.or_finished = running - ob->ob_running;
+	r.or_dropped = ob->ob_dropped;
+	abort_locked(ob);
+	ob->ob_drained = true;
+	pthread_mutex_unlock(&ob->ob_lock);
+	for (int i = 0; i < ob->ob_nthreads; i++)
+		pthread_join(ob->ob_workers[i].w_thread, NULL);
+	if (r.or_aborted > 0)
+		log_warn("outbound: %zu running upstream calls aborted at shutdown", r.or_aborted);
+	if (out != NULL)
+		*out = r;
+}
+
+void
+outbound_free(struct outbound *ob)
+{
+	if (ob == NULL)
+		return;
+	outbound_drain(ob, NULL);
 	pthread_mutex_destroy(&ob->ob_lock);
 	pthread_cond_destroy(&ob->ob_cond);
-	free(ob->ob_threads);
+	pthread_cond_destroy(&ob->ob_idle);
+	free(ob->ob_workers);
 	free(ob);
+}
+
+int
+outbound_watch(int fd)
+{
+	struct ob_worker *w = tl_worker;
+	int rc = SL_OK;
+
+	if (w == NULL)
+		return SL_OK;
+	pthread_mutex_lock(&w->w_ob->ob_lock);
+	if (atomic_load(&w->w_ob->ob_abort))
+		rc = SL_EBUSY;
+	else
+		w->w_fd = fd;
+	pthread_mutex_unlock(&w->w_ob->ob_lock);
+	return rc;
+}
+
+void
+outbound_unwatch(void)
+{
+	struct ob_worker *w = tl_worker;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->w_ob->ob_lock);
+	w->w_fd = -1;
+	pthread_mutex_unlock(&w->w_ob->ob_lock);
 }
 
 /* Append under the lock; the caller checked the room. */

@@ -18,8 +18,16 @@
  * bounded: a full queue is SL_EBUSY at once (the caller answers 503 with
  * Retry-After), never a block.  A call whose request gave up (its deadline
  * passed, its connection closed) before a worker took it is dropped
- * without running.  outbound_free() drops what is queued and waits for
- * what runs (each bounded by its own timeout).
+ * without running.
+ *
+ * Shutdown is bounded: outbound_close() stops taking work (SL_EBUSY: the
+ * handler answers 503 with Retry-After), ends every queued call at once
+ * (its request runs again with OUTBOUND_STOPPING: a 503) and fixes the
+ * moment running calls are aborted; outbound_drain() waits for them up
+ * to that moment, then aborts them: httpc calls on a worker see the abort
+ * in their progress callback (libcurl calls it at least once a second),
+ * and a socket a worker registered with outbound_watch() is shut down at
+ * once.  outbound_free() closes and drains (abort at once) if not done.
  */
 #ifndef SL_OUTBOUND_H
 #define SL_OUTBOUND_H
@@ -34,6 +42,28 @@ struct outbound;
 /* `reg` (borrowed) is where suspended callers wait; it must outlive the pool. */
 struct outbound *outbound_new(int threads, int queue_max, struct waiter_registry *reg, struct sl_err *err);
 void outbound_free(struct outbound *ob);
+
+/* What became of the calls at shutdown, for the log and the audit. */
+struct outbound_report {
+	size_t or_dropped; /* queued, ended without running */
+	size_t or_finished; /* running, ended by themselves before the abort */
+	size_t or_aborted; /* running at the abort */
+};
+
+/* Stop taking work and end what is queued; running calls are aborted
+ * from `abort_at_ms` (sl_monotonic_ms() clock) on.  Idempotent. */
+void outbound_close(struct outbound *ob, int64_t abort_at_ms);
+/* Wait for the running calls up to the abort moment, abort the rest and
+ * join the workers: returns at most about a second after that moment
+ * (libcurl's progress callback period).  `out` may be NULL. */
+void outbound_drain(struct outbound *ob, struct outbound_report *out);
+
+/* For code that blocks on a socket of its own on a worker (OpenSSL's HTTP
+ * client for OCSP and CRLs): register it, so an abort shuts it down.
+ * SL_EBUSY when the pool aborts already (do not start the transfer);
+ * SL_OK and no effect off a worker.  unwatch before closing the socket. */
+int outbound_watch(int fd);
+void outbound_unwatch(void);
 
 /* Jobs: run(arg) on a worker thread, then free_fn(arg) (also when the job
  * is dropped without running; free_fn may be NULL). */

@@ -118,7 +118,8 @@ proofing_eid(void *ctx, struct http_request *rq)
 	struct eid_chain ch;
 	struct store_enrollment e;
 	const struct eid_result *res;
-	int lang, st = eid_check_result(rq, &res);
+	struct eid_result cached;
+	int lang, rc, st = eid_check_result(rq, &res);
 
 	if (st == OUTBOUND_WAITING)
 		return;
@@ -149,8 +150,11 @@ proofing_eid(void *ctx, struct http_request *rq)
 			refusal_detail(EID_MALFORMED), eid_verdict_name(EID_MALFORMED) };
 		proof_audit(srv, rq, "eid", eid_verdict_name(EID_MALFORMED), "unusable client-certificate header");
 		proof_fail_page(srv, rq, &f);
-	} else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
-		   SL_OK) {
+	} else if ((rc = eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch,
+			    srv->sv_conf->c_eid_timeout, &cached)) == EID_CHECK_CACHED) {
+		card_verdict(srv, rq, lang, &e, ticket, OUTBOUND_DONE, &cached);
+		eid_result_clear(&cached);
+	} else if (rc != SL_OK) {
 		card_verdict(srv, rq, lang, &e, ticket, OUTBOUND_STOPPING, NULL);
 	}
 	eid_chain_clear(&ch);

@@ -4,9 +4,11 @@
  * Start: store (migrated), secrets, signing keys, catalogs, templates,
  * waiter registry and the store's listener (wake-ups from other nodes),
  * the housekeeping thread, then the two listeners.
- * Stop (SIGTERM/SIGINT): stop accepting, wake every waiter so suspended
- * requests answer, wait for in-flight requests up to shutdown_grace, stop
- * the listeners, then close the store, which checkpoints the WAL.
+ * Stop (SIGTERM/SIGINT): stop accepting, close the outbound queue (its
+ * calls' requests answer 503), wake every waiter so suspended requests
+ * answer, wait for in-flight requests up to shutdown_grace, stop the
+ * listeners, abort the upstream calls still running after [outbound]
+ * shutdown_timeout, then close the store, which checkpoints the WAL.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +370,27 @@ fail:
 	return NULL;
 }
 
+/* Running upstream calls end or are aborted; the audit trail says what
+ * the stop did to them (their requests were answered 503 already). */
+static void
+stop_outbound(struct server *srv)
+{
+	struct outbound_report r = { 0 };
+	char detail[160];
+	struct store_audit au = { .au_event = "server.stop", .au_result = "ok", .au_detail = detail };
+
+	if (srv->sv_outbound == NULL)
+		return;
+	outbound_drain(srv->sv_outbound, &r);
+	outbound_free(srv->sv_outbound);
+	srv->sv_outbound = NULL;
+	snprintf(detail, sizeof(detail), "upstream calls: %zu queued dropped, %zu running finished, %zu aborted",
+		r.or_dropped, r.or_finished, r.or_aborted);
+	if (r.or_dropped + r.or_finished + r.or_aborted > 0 && srv->sv_store != NULL &&
+		store_audit_add(srv->sv_store, &au) != SL_OK)
+		log_warn("the stop's audit record was not written");
+}
+
 void
 server_stop(struct server *srv)
 {
@@ -380,6 +403,8 @@ server_stop(struct server *srv)
 	http_daemon_quiesce(srv->sv_eid);
 	http_daemon_quiesce(srv->sv_pki);
 	http_daemon_quiesce(srv->sv_metrics_http);
+	/* Before the waiters wake: a woken request must not queue a new call. */
+	outbound_close(srv->sv_outbound, sl_monotonic_ms() + (int64_t)srv->sv_conf->c_outbound_shutdown * 1000);
 	if (srv->sv_waiters != NULL)
 		waiter_registry_shutdown(srv->sv_waiters);
 	deadline = sl_monotonic_ms() + (int64_t)srv->sv_conf->c_shutdown_grace * 1000;
@@ -392,7 +417,7 @@ server_stop(struct server *srv)
 	http_daemon_stop(srv->sv_pki);
 	http_daemon_stop(srv->sv_metrics_http);
 	/* Its calls use the store, the banks' caches and the registry. */
-	outbound_free(srv->sv_outbound);
+	stop_outbound(srv);
 	if (srv->sv_hk_running) {
 		pthread_mutex_lock(&srv->sv_hk_lock);
 		pthread_cond_signal(&srv->sv_hk_cond);

@@ -26,7 +26,8 @@ pause_ms(int ms)
 		;
 }
 
-/* One attempt: SL_OK (2xx), SL_EINVAL (4xx: do not retry), SL_EIO (retry). */
+/* One attempt: SL_OK (2xx), SL_EINVAL (4xx: do not retry), SL_EBUSY
+ * (aborted, the server stops: do not retry), SL_EIO (retry). */
 static int
 attempt(const struct sms_webhook *wh, const char *body, struct sl_err *err)
 {
@@ -47,7 +48,7 @@ attempt(const struct sms_webhook *wh, const char *body, struct sl_err *err)
 			rc = sl_fail(err, SL_EINVAL, "the SMS gateway refused the message (HTTP %ld)", res.hs_status);
 		else
 			rc = sl_fail(err, SL_EIO, "the SMS gateway answered HTTP %ld", res.hs_status);
-	} else if (rc != SL_EINVAL) {
+	} else if (rc != SL_EINVAL && rc != SL_EBUSY) {
 		rc = SL_EIO;
 	}
 	httpc_response_clear(&res);
@@ -73,7 +74,7 @@ sms_webhook_send(const struct sms_webhook *wh, const char *phone, const char *te
 			backoff = backoff * 2 > SMS_BACKOFF_MAX_MS ? SMS_BACKOFF_MAX_MS : backoff * 2;
 		}
 		rc = attempt(wh, body, err);
-		if (rc == SL_OK || rc == SL_EINVAL)
+		if (rc == SL_OK || rc == SL_EINVAL || rc == SL_EBUSY)
 			break;
 		log_warn("SMS %s to the gateway: attempt %d of %d failed: %s", id, i + 1, wh->wh_retries + 1,
 			err ? err->msg : "");

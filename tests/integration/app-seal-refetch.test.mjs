@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { initServer, launchServer, Agent, hiddenInputs, DEMO_PERSON, BUILD } from './lib/harness.mjs';
+import { initServer, launchServer, Agent, hiddenInputs, DEMO_PERSON, BUILD, trackProcess } from './lib/harness.mjs';
 import { sqlAsync } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { runApp } from './lib/app.mjs';
@@ -52,7 +52,7 @@ async function enrol(number) {
 // The answer loop: one handle for the whole test; answer(vcode) resolves
 // to its line for that code.
 function startLoop() {
-  const p = spawn(LOOP, [state, ca, APP_CODE], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const p = trackProcess(spawn(LOOP, [state, ca, APP_CODE], { stdio: ['pipe', 'pipe', 'inherit'] }), path.basename(LOOP));
   const lines = createInterface({ input: p.stdout });
   const waiting = [];
   lines.on('line', (l) => waiting.shift()?.(l));

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import tls from 'node:tls';
-import { startServer, initServer, Agent, hiddenInputs, SLEUTELD } from './lib/harness.mjs';
+import { startServer, initServer, Agent, hiddenInputs, SLEUTELD, trackProcess } from './lib/harness.mjs';
 import { sql } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { smsGateway, enrolPhone } from './lib/phone.mjs';
@@ -132,8 +132,8 @@ function nofile(pid) {
 test('sleuteld raises its open files soft limit to the hard one', async () => {
   const inst = await initServer({ engine: 'sqlite' });
   // Started with the soft limit lowered to 256 (the hard one is inherited).
-  const proc = spawn('sh', ['-c', 'ulimit -Sn 256 && exec "$0" --config "$1"', SLEUTELD, inst.configPath],
-    { stdio: 'ignore' });
+  const proc = trackProcess(spawn('sh', ['-c', 'ulimit -Sn 256 && exec "$0" --config "$1"', SLEUTELD, inst.configPath],
+    { stdio: 'ignore' }), 'sleuteld', inst.dir);
   try {
     let up = false;
     for (let i = 0; i < 100 && !up; i++) {

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
-import { startServer, loginWithTestKey, Agent, hiddenInputs, SLEUTELD, SLEUTEL, iniSet } from './lib/harness.mjs';
+import { startServer, loginWithTestKey, Agent, hiddenInputs, SLEUTELD, SLEUTEL, iniSet, trackProcess } from './lib/harness.mjs';
 import { initStoreArgs, setSchemaVersion } from './lib/db.mjs';
 
 const execFileP = promisify(execFile);
@@ -38,14 +38,14 @@ test('sleuteld refuses a bad configuration with a message naming the key', async
   ];
   for (const [text, re] of cases) {
     writeFileSync(ini, text);
-    const p = spawn(SLEUTELD, ['--config', ini], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = trackProcess(spawn(SLEUTELD, ['--config', ini], { stdio: ['ignore', 'ignore', 'pipe'] }), 'sleuteld');
     let err = '';
     p.stderr.on('data', (d) => { err += d; });
     const code = await exitOf(p);
     assert.equal(code, 1, `exit status for ${re}`);
     assert.match(err, re);
   }
-  const p = spawn(SLEUTELD, ['--config', path.join(dir, 'missing.ini')], { stdio: 'ignore' });
+  const p = trackProcess(spawn(SLEUTELD, ['--config', path.join(dir, 'missing.ini')], { stdio: 'ignore' }), 'sleuteld');
   assert.equal(await exitOf(p), 1);
 });
 
@@ -53,7 +53,7 @@ test('sleuteld refuses a database with a newer schema', async () => {
   const server = await startServer();
   await server.stop({ keep: true });
   setSchemaVersion(server, 99);
-  const p = spawn(SLEUTELD, ['--config', server.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = trackProcess(spawn(SLEUTELD, ['--config', server.configPath], { stdio: ['ignore', 'ignore', 'pipe'] }), 'sleuteld');
   let err = '';
   p.stderr.on('data', (d) => { err += d; });
   assert.equal(await exitOf(p), 1);
@@ -133,7 +133,7 @@ test('/metrics is served only on the metrics listener, behind its token when set
   let text = readFileSync(ini, 'utf8');
   text = iniSet(iniSet(text, 'metrics', 'port', '1'), 'metrics', 'token_file', tokenFile);
   writeFileSync(ini, text);
-  const p = spawn(SLEUTELD, ['--config', ini], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = trackProcess(spawn(SLEUTELD, ['--config', ini], { stdio: ['ignore', 'ignore', 'pipe'] }), 'sleuteld');
   let err = '';
   p.stderr.on('data', (d) => { err += d; });
   assert.equal(await exitOf(p), 1);
@@ -286,7 +286,7 @@ test('plain HTTP on the portal only by explicit configuration', async () => {
   let ini = readFileSync(server.configPath, 'utf8');
   ini = iniSet(ini, 'server', 'tls', 'false');
   writeFileSync(server.configPath, ini);
-  const p = spawn(SLEUTELD, ['--config', server.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = trackProcess(spawn(SLEUTELD, ['--config', server.configPath], { stdio: ['ignore', 'ignore', 'pipe'] }), 'sleuteld');
   // Listen for the exit at once: a daemon that stops early must fail the
   // test with what it said, not leave a wait that never ends.
   let stderr = '';

@@ -21,16 +21,20 @@ const header = (pem) => ({ 'X-SSL-Client-Cert': encodeURIComponent(pem) });
 
 before(async () => {
   dir = tmp();
-  [trusted, untrusted] = await Promise.all([
+  // Both kept whatever becomes of the other: after() stops the one that
+  // started when the other failed.
+  const started = await Promise.allSettled([
     startServer({ demo: true, config: { server: { trusted_proxies: '127.0.0.1' } } }),
     startServer({ demo: true, config: { server: { trusted_proxies: '10.9.9.9, 192.0.2.7' } } }),
   ]);
+  [trusted, untrusted] = started.map((r) => r.value);
+  for (const r of started) if (r.status === 'rejected') throw r.reason;
   [rpT, rpU] = await Promise.all([eidRp(trusted), eidRp(untrusted)]);
 });
 after(async () => {
-  await trusted?.stop();
-  await untrusted?.stop();
+  const results = await Promise.allSettled([trusted?.stop(), untrusted?.stop()]);
   rmSync(dir, { recursive: true, force: true });
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
 });
 
 test('trusted proxy: the certificate from X-SSL-Client-Cert logs in, no TLS client certificate needed', async () => {

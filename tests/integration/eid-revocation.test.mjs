@@ -364,14 +364,16 @@ test('OCSP responder and CRL server both down (ports closed): status unavailable
 test('OCSP responder down: the CRL answers (good card accepted, revoked card refused)', async () => {
   // A server of its own: an empty CRL cache, the default clock_skew.
   const s3 = await startServer({ config: { eid: { ...trustPki(pki), revocation_timeout: 1 } } });
-  const rp3 = await eidRp(s3);
-  const good = await issueCard(pki, dir, { name: 'Carla Crl' });
-  const bad = await issueCard(pki, dir, { name: 'Ruud Crlrevoked' });
-  await run(SLEUTEL, ['pki', 'revoke', pki, bad.auth_serial]);
-  crlMode = 'serve';
-  await sw.close();
-  const n0 = crl.count('/crl/citizen.crl');
+  let swClosed = false;
   try {
+    const rp3 = await eidRp(s3);
+    const good = await issueCard(pki, dir, { name: 'Carla Crl' });
+    const bad = await issueCard(pki, dir, { name: 'Ruud Crlrevoked' });
+    await run(SLEUTEL, ['pki', 'revoke', pki, bad.auth_serial]);
+    crlMode = 'serve';
+    await sw.close();
+    swClosed = true;
+    const n0 = crl.count('/crl/citizen.crl');
     const rows = await accepted(good, { srv: s3, relying: rp3 });
     assert.equal(crl.count('/crl/citizen.crl') - n0, 1, 'the CRL was fetched once');
     assert.ok(rows.every((r) => r.event !== 'eid.fail_open'));
@@ -383,8 +385,8 @@ test('OCSP responder down: the CRL answers (good card accepted, revoked card ref
     await accepted(foreigner, { srv: s3, relying: rp3 });
     assert.equal(crl.count('/crl/foreigner.crl') - f0, 1);
   } finally {
-    sw = await httpServer(switchboard, { port: swPort });
-    await s3.stop();
+    // the server first: nothing below may leave it running
+    try { await s3.stop(); } finally { if (swClosed) sw = await httpServer(switchboard, { port: swPort }); }
   }
 });
 
@@ -396,18 +398,19 @@ test('a CRL published while OCSP timed out is not judged "from the future" (cloc
   // lastUpdate with the time the request came in (sl_now() in eid_login)
   // and refuses it as "stale". Any revocation_timeout > clock_skew does it.
   const s4 = await startServer({ config: { eid: { ...trustPki(pki), revocation_timeout: 2 }, oidc: { clock_skew: 0 } } });
-  const rp4 = await eidRp(s4);
-  crlMode = 'serve';
-  const card = await issueCard(pki, dir, { name: 'Lea Late' });
-  await sw.close();
-  const n0 = crl.count('/crl/citizen.crl');
+  let n0 = -1;
   try {
+    const rp4 = await eidRp(s4);
+    crlMode = 'serve';
+    const card = await issueCard(pki, dir, { name: 'Lea Late' });
+    await sw.close();
+    n0 = crl.count('/crl/citizen.crl');
     await accepted(card, { srv: s4, relying: rp4 });
   } finally {
-    assert.equal(crl.count('/crl/citizen.crl') - n0, 1, 'the CRL was fetched');
-    sw = await httpServer(switchboard, { port: swPort });
-    await s4.stop();
+    // the server first: nothing below may leave it running
+    try { await s4.stop(); } finally { if (n0 >= 0) sw = await httpServer(switchboard, { port: swPort }); }
   }
+  assert.equal(crl.count('/crl/citizen.crl') - n0, 1, 'the CRL was fetched');
 });
 
 // ---- fail_open ----

@@ -21,13 +21,16 @@ import { fapiClient, dpopKey, fapiCode, fapiFlow, proof, serverNonce, redeem, us
 let server;
 let dir;
 let expiring; // { server, fc, code, key, madeAt }
+let serverStart; // the main server's start (a promise)
 const CODE_LIFETIME = 5; // the smallest [oidc] code_lifetime the configuration allows
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-fapi2t-'));
   const short = await startServer({ config: { oidc: { code_lifetime: CODE_LIFETIME } } });
   expiring = { server: short };
-  [server] = await Promise.all([startServer({ config: { oidc: { code_lifetime: 600 } } }), (async () => {
+  // Kept, so after() stops it also when the other half failed first.
+  serverStart = startServer({ config: { oidc: { code_lifetime: 600 } } });
+  [server] = await Promise.all([serverStart, (async () => {
     const fc = await fapiClient(short, dir);
     const code = await fapiCode(short, fc.config);
     Object.assign(expiring, { fc, code, key: await dpopKey(), madeAt: Date.now() });
@@ -36,6 +39,7 @@ before(async () => {
 
 after(async () => {
   rmSync(dir, { recursive: true, force: true });
+  server ??= await serverStart?.catch(() => null);
   const results = await Promise.allSettled([server?.stop(), expiring?.server?.stop()]);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 });

@@ -19,13 +19,16 @@ import { fapiClient, dpopKey, fapiParams, fapiCode, fapiFlow, rawPost, userinfo,
 let server;
 let dir;
 let expiring; // { server, fc, requestUri, pushedAt }
+let serverStart; // the main server's start (a promise)
 const PAR_LIFETIME = 10;
 
 before(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sleutel-fapi2-'));
   const short = await startServer({ config: { oidc: { par_lifetime: PAR_LIFETIME } } });
   expiring = { server: short };
-  [server] = await Promise.all([startServer(), (async () => {
+  // Kept, so after() stops it also when the other half failed first.
+  serverStart = startServer();
+  [server] = await Promise.all([serverStart, (async () => {
     const fc = await fapiClient(short, dir);
     const [r, used] = await Promise.all([0, 1].map(async () => rawPost(short, fc, '/par', (await fapiParams()).params)));
     assert.equal(r.status, 201);
@@ -42,6 +45,7 @@ before(async () => {
 
 after(async () => {
   rmSync(dir, { recursive: true, force: true });
+  server ??= await serverStart?.catch(() => null);
   const results = await Promise.allSettled([server?.stop(), expiring?.server?.stop()]);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 });

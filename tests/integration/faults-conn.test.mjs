@@ -25,7 +25,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startServer } from './lib/harness.mjs';
+import { startServer, trackProcess } from './lib/harness.mjs';
 import { registerRp, codeFlow } from './lib/flows.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -89,9 +89,9 @@ async function closedAtOnce(port, localAddress) {
 
 // The holder process and its reports.
 function holder(port) {
-  const proc = spawn('sh', ['-c', 'ulimit -Sn "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath,
+  const proc = trackProcess(spawn('sh', ['-c', 'ulimit -Sn "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath,
     path.join(here, 'lib/faulty-holder.mjs'), String(port), String(IDLE), String(SOURCES), String(SLOW), '500'],
-  { stdio: ['pipe', 'pipe', 'inherit'] });
+  { stdio: ['pipe', 'pipe', 'inherit'] }), 'faulty-holder');
   const reports = [];
   let wake = null;
   readline.createInterface({ input: proc.stdout }).on('line', (l) => { reports.push(JSON.parse(l)); wake?.(); });

@@ -30,7 +30,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import * as jose from 'jose';
 import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation, Agent,
-  hiddenInputs } from './lib/harness.mjs';
+  hiddenInputs, trackProcess } from './lib/harness.mjs';
 import { sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { rrn, run, eidRp, eidCodeFlow, issueCard } from './lib/eid.mjs';
@@ -142,7 +142,8 @@ function keyLoadingChild(keys, dir, sub = 'keys') {
   const code = `const c=require('node:crypto'),fs=require('node:fs');
 globalThis.held=JSON.parse(process.argv[1]).map((f)=>c.createPrivateKey(fs.readFileSync(f,'utf8')));
 process.stdout.write('loaded\\n');setInterval(()=>{},1e6);`;
-  const child = spawn(process.execPath, ['-e', code, JSON.stringify(files)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = trackProcess(spawn(process.execPath, ['-e', code, JSON.stringify(files)], { stdio: ['ignore', 'pipe', 'inherit'] }),
+    'node');
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`the key-loading child exited ${code}`)));

@@ -25,6 +25,7 @@ import {
 let server;
 let keyDir;
 let expiring; // { server, c, requestUri, pushedAt }
+let serverStart; // the main server's start (a promise)
 
 const PAR_LIFETIME = 10; // the smallest [oidc] par_lifetime the configuration allows
 
@@ -32,7 +33,9 @@ before(async () => {
   keyDir = mkdtempSync(path.join(tmpdir(), 'sleutel-keys-'));
   const short = await startServer({ config: { oidc: { par_lifetime: PAR_LIFETIME } } });
   expiring = { server: short };
-  [server] = await Promise.all([startServer(), (async () => {
+  // Kept, so after() stops it also when the other half failed first.
+  serverStart = startServer();
+  [server] = await Promise.all([serverStart, (async () => {
     const { c, config } = await registerRp(short);
     const a = await authParams(config);
     const r = await tokenRequest(short, a.params,
@@ -45,6 +48,7 @@ before(async () => {
 
 after(async () => {
   rmSync(keyDir, { recursive: true, force: true });
+  server ??= await serverStart?.catch(() => null);
   const results = await Promise.allSettled([server?.stop(), expiring?.server?.stop()]);
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 });

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { startServer, Agent, hiddenInputs, SLEUTEL, DEMO_PERSON } from './lib/harness.mjs';
+import { startServer, Agent, hiddenInputs, SLEUTEL, DEMO_PERSON, trackProcess } from './lib/harness.mjs';
 import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { Phone, enrolPhone } from './lib/phone.mjs';
@@ -223,7 +223,7 @@ test('sms tail: every message, --after SEQ, text and JSON lines', async () => {
 
 test('sms tail --follow prints new messages as they come, until interrupted', async () => {
   const last = Number(sql('SELECT max(seq) FROM sms_outbox'));
-  const proc = spawn(SLEUTEL, ['--config', server.configPath, 'sms', 'tail', '--follow', '--json', '--after', String(last)]);
+  const proc = trackProcess(spawn(SLEUTEL, ['--config', server.configPath, 'sms', 'tail', '--follow', '--json', '--after', String(last)]), 'sleutel');
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));

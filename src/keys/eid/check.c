@@ -3,7 +3,8 @@
  * fetch OCSP and then a CRL ([eid] revocation_timeout each); on the eID
  * listener's loop a hanging responder would hold that loop.  The chain is
  * copied, the request suspended, and the validation runs on an outbound
- * worker (src/outbound); the handler runs again with the result.
+ * worker (src/outbound); the handler runs again with the result.  A card
+ * whose verdict is cached needs neither: it is judged on the loop at once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +41,18 @@ check_free(void *p)
 
 int
 eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_request *rq, const struct eid_chain *ch,
-	int revocation_timeout)
+	int revocation_timeout, struct eid_result *cached)
 {
 	/* OCSP, then the CRL, each bounded by revocation_timeout (OpenSSL's
 	 * client may overshoot it a little): the request's own deadline is a
 	 * backstop for a validation that found no worker in time. */
 	int64_t deadline_ms = sl_monotonic_ms() + (3 * (int64_t)revocation_timeout + 2) * 1000;
-	struct eid_check *ck = calloc(1, sizeof(*ck));
+	struct eid_check *ck;
 
-	if (ck == NULL)
+	/* a returning card: judged here, on the loop, no worker needed */
+	if (eid_validate_cached(v, ch->ec_der, ch->ec_len, ch->ec_n, sl_now(), cached))
+		return EID_CHECK_CACHED;
+	if ((ck = calloc(1, sizeof(*ck))) == NULL)
 		return SL_EBUSY;
 	ck->ck_v = v;
 	for (; ck->ck_n < ch->ec_n && ck->ck_n < EID_MAX_CHAIN; ck->ck_n++) {

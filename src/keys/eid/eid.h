@@ -109,10 +109,10 @@ struct eid_result {
  * call from many threads at once. */
 void eid_validate(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
 	struct eid_result *out);
-/* eid_validate when it needs no fetch and no path: a chain without a
- * certificate, or a leaf whose bytes have a cached verdict (true, *out
- * set; eid_result_clear).  False, *out empty, when eid_validate must run
- * (on an outbound worker: eid_check_suspend). */
+/* eid_validate() when it needs no fetch and no path check, cheap enough
+ * for an event loop: a chain without a certificate (EID_NO_CERT), or a
+ * card whose verdict is in the cache and fresh (a returning card needs no
+ * outbound worker).  false when it is not: *out is then empty. */
 bool eid_validate_cached(struct eid_validator *v, const uint8_t *const *ders, const size_t *lens, size_t n, int64_t now,
 	struct eid_result *out);
 void eid_result_clear(struct eid_result *r);
@@ -120,13 +120,17 @@ void eid_result_clear(struct eid_result *r);
 /* ---- the validation off the event loop (check.c) ---- */
 struct outbound;
 struct http_request;
-/* Copy the chain, suspend `rq` and run eid_validate() on a worker of
- * `ob` (OCSP and CRL fetches never hold an event loop).  SL_OK: return;
- * the handler runs again and reads eid_check_result().  SL_EBUSY: the
- * outbound queue is full or the server stops (answer 503 at once). */
+/* A card whose verdict is cached (and fresh) is judged at once into
+ * *cached (EID_CHECK_CACHED; eid_result_clear() it after use): a full or
+ * stopped pool does not hold it up.  Otherwise copy the chain, suspend
+ * `rq` and run eid_validate() on a worker of `ob` (OCSP and CRL fetches
+ * never hold an event loop).  SL_OK: return; the handler runs again and
+ * reads eid_check_result().  SL_EBUSY: the outbound queue is full or the
+ * server stops (answer 503 at once). */
+#define EID_CHECK_CACHED 1
 struct eid_chain;
 int eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_request *rq, const struct eid_chain *ch,
-	int revocation_timeout);
+	int revocation_timeout, struct eid_result *cached);
 /* An enum outbound_state; with OUTBOUND_DONE, *res is the verdict (the
  * request's until it ends), NULL otherwise. */
 int eid_check_result(struct http_request *rq, const struct eid_result **res);

@@ -251,7 +251,7 @@ eid_login(void *ctx, struct http_request *rq)
 	const char *req = http_param(rq, "req"), *ticket = http_param(rq, "t");
 	struct store_authreq ar;
 	const struct eid_result *res;
-	struct eid_result now;
+	struct eid_result cached;
 	struct eid_chain ch;
 	int lang = portal_lang(srv, rq, NULL), rc, st = eid_check_result(rq, &res);
 
@@ -282,14 +282,11 @@ eid_login(void *ctx, struct http_request *rq)
 			"client-certificate header from a host that is not a trusted proxy", 400);
 	else if (rc != SL_OK)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
-	else if (eid_validate_cached(srv->sv_eid_validator, (const uint8_t *const *)ch.ec_der, ch.ec_len, ch.ec_n,
-			 sl_now(), &now)) {
-		/* a returning card, its verdict cached: nothing to fetch, so no
-		 * hand-over to a worker and back (two thread switches) */
-		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_DONE, &now);
-		eid_result_clear(&now);
-	} else if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
-		   SL_OK)
+	else if ((rc = eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout,
+			  &cached)) == EID_CHECK_CACHED) {
+		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_DONE, &cached);
+		eid_result_clear(&cached);
+	} else if (rc != SL_OK)
 		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_STOPPING, NULL);
 	eid_chain_clear(&ch);
 	store_authreq_clear(&ar);
@@ -314,12 +311,10 @@ eid_page(void *ctx, struct http_request *rq)
 	snprintf(url, sizeof(url), "%s/eid/login?req=%s&t=%s&lang=%s", srv->sv_conf->c_eid.lc_public_url,
 		p.op_req.ar_id, csrf ? csrf : "", config_languages[lang]);
 	{
-		struct portal_timelimit tl;
-		struct tmpl_var v[6 + PORTAL_TIMELIMIT_NVARS] = { { "rp", p.op_client.cl_name }, { "url", url },
-			{ "req", p.op_req.ar_id }, { "langcode", config_languages[lang] }, { "csrf", csrf ? csrf : "" },
+		struct tmpl_var v[6] = { { "rp", p.op_client.cl_name }, { "url", url }, { "req", p.op_req.ar_id },
+			{ "langcode", config_languages[lang] }, { "csrf", csrf ? csrf : "" },
 			{ "webeid", srv->sv_conf->c_eid_webeid ? "1" : NULL } };
-		portal_timelimit_vars(rq, &p, "eid", &tl, v + 6);
-		portal_page(srv, rq, 200, lang, N_("Log in with your eID card"), "eid", v, 6 + PORTAL_TIMELIMIT_NVARS);
+		portal_page(srv, rq, 200, lang, N_("Log in with your eID card"), "eid", v, 6);
 	}
 	free(csrf);
 	oidc_pending_clear(&p);

@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "eid_int.h"
+#include "../../outbound/outbound.h"
 
 static int64_t
 asn1_epoch(const ASN1_TIME *t)
@@ -40,6 +41,24 @@ later(int64_t now)
 	return t > now ? t : now;
 }
 
+/* On an outbound worker, the connected socket is registered so a shutdown
+ * can end a fetch that waits on a hanging responder at once (and none
+ * starts once the pool aborts); elsewhere a no-op. */
+static BIO *
+abortable(BIO *bio, void *arg, int connect, int detail)
+{
+	int fd = -1;
+
+	(void)arg, (void)detail;
+	if (!connect) {
+		outbound_unwatch();
+		return bio;
+	}
+	if (BIO_get_fd(bio, &fd) < 0)
+		return bio;
+	return outbound_watch(fd) == SL_OK ? bio : NULL;
+}
+
 /* POST (req != NULL) or GET a URL; the response body, or NULL. */
 static BIO *
 fetch(const char *url, BIO *req, const char *ctype, const char *expect, int timeout, char *detail, size_t dlen)
@@ -56,8 +75,8 @@ fetch(const char *url, BIO *req, const char *ctype, const char *expect, int time
 		/* OCSP and CRLs are signed objects served over plain HTTP. */
 		snprintf(detail, dlen, "https revocation URLs are not used: %s", url);
 	} else {
-		resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, ctype,
-			req, expect, 1, EID_MAX_FETCH, timeout, 0);
+		resp = OSSL_HTTP_transfer(NULL, host, port, path, 0, NULL, NULL, NULL, NULL, abortable, NULL, 0, NULL,
+			ctype, req, expect, 1, EID_MAX_FETCH, timeout, 0);
 		if (resp == NULL)
 			snprintf(detail, dlen, "no answer from %s", url);
 	}

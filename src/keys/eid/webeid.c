@@ -268,10 +268,18 @@ webeid_login(void *ctx, struct http_request *rq)
 	} else {
 		struct eid_chain ch = { .ec_der = { t.wt_cert }, .ec_len = { t.wt_cert_len }, .ec_n = 1 };
 
+		struct eid_result cached;
+		int rc;
+
 		/* the chain is copied: the token goes when this run ends */
-		if (eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout) !=
-			SL_OK)
+		rc = eid_check_suspend(
+			srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout, &cached);
+		if (rc == EID_CHECK_CACHED) {
+			token_verdict(srv, rq, lang, &p, OUTBOUND_DONE, &cached);
+			eid_result_clear(&cached);
+		} else if (rc != SL_OK) {
 			token_verdict(srv, rq, lang, &p, OUTBOUND_STOPPING, NULL);
+		}
 	}
 out:
 	webeid_token_clear(&t);

@@ -1,7 +1,7 @@
 // app.mjs — running the reference app (sleutel-app) in integration tests.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { BUILD } from './harness.mjs';
+import { BUILD, trackProcess } from './harness.mjs';
 
 // SLEUTEL_APP: another build of the app (a sanitizer build) against the server.
 export const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
@@ -12,10 +12,10 @@ export const APP = process.env.SLEUTEL_APP || path.join(BUILD, 'sleutel-app');
 // sanitizer report rejects.
 export function runApp({ server, ca, state }, args, input = '') {
   return new Promise((resolve, reject) => {
-    const p = spawn(APP, ['--state', state, '--server', server.base, '--ca', ca, ...args], {
+    const p = trackProcess(spawn(APP, ['--state', state, '--server', server.base, '--ca', ca, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
-    });
+    }), 'sleutel-app');
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });
@@ -45,10 +45,10 @@ const shq = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 // what a failed test left waiting on its pty.
 export function appTerminal({ server, ca, state }, args, terminals = []) {
   const cmd = [APP, '--state', state, '--server', server.base, '--ca', ca, ...args].map(shq).join(' ');
-  const p = spawn('script', ['-qfec', cmd, '/dev/null'], {
+  const p = trackProcess(spawn('script', ['-qfec', cmd, '/dev/null'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99' },
-  });
+  }), 'script');
   let screen = '';
   let seen = 0;
   const waiters = [];

@@ -13,7 +13,7 @@
 // array of row objects (integers as numbers).
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,12 @@ function pgAdmin() {
   if (admin) return admin;
   ownServer = mkdtempSync(path.join(tmpdir(), 'sleutel-pg-'));
   admin = execFileSync('sh', [SERVER_SCRIPT, 'start', ownServer], { encoding: 'utf8' }).trim();
+  // In the run's process registry (lib/harness.mjs trackProcess), for
+  // scripts/check.sh to find if it outlives this file.
+  if (process.env.SLEUTEL_TEST_PIDS) {
+    appendFileSync(path.join(process.env.SLEUTEL_TEST_PIDS, `${process.pid}.pids`),
+      `${readFileSync(path.join(ownServer, 'pid'), 'utf8').trim()}\tpostgres\t${path.relative(ROOT, process.argv[1] || 'unknown')}\t${ownServer}\n`);
+  }
   return admin;
 }
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as oidc from 'openid-client';
-import { Agent, ROOT, SLEUTEL, answerConsent, freePort } from './harness.mjs';
+import { Agent, ROOT, SLEUTEL, answerConsent, freePort, trackProcess } from './harness.mjs';
 import { RP_CB, authRequest } from './flows.mjs';
 import { redeemFromPage } from './phone.mjs';
 
@@ -466,7 +466,7 @@ export async function closedPort() { return freePort(); }
 // on a connection closed without a request, so it must not be probed).
 // stop() ends it (SIGTERM to its pid).
 export async function daemon(cmd, args, port, { readyText, ...opts } = {}) {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  const proc = trackProcess(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts }), path.basename(cmd));
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });
   proc.stderr.on('data', (d) => { out += d; });

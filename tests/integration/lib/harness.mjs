@@ -9,9 +9,12 @@
 // exit makes stop() throw, so no test passes over a crash.
 // With SLEUTEL_TEST_ENGINE=postgresql each server gets a fresh PostgreSQL
 // database instead of DIR/sleutel.db, dropped on stop (lib/db.mjs).
+// Every process the tests start is tracked (trackProcess): what is still
+// running when the file is done is killed and reported (see below).
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { after } from 'node:test';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir, constants as osConstants } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +33,60 @@ export const SLEUTELD = path.join(BUILD, 'sleuteld');
 const SIGNING_KEYS = path.join(here, '..', 'fixtures', 'signing-keys');
 // The environment of a `sleutel init` that installs those keys.
 export const initEnv = () => ({ ...process.env, SLEUTEL_TEST_SIGNING_KEYS: SIGNING_KEYS });
+
+// ---- no process outlives its test file ----
+//
+// trackProcess(proc, what, dir) records a child (sleuteld, an OCSP
+// responder, a holder of connections, ...) in this file's registry and,
+// with SLEUTEL_TEST_PIDS set (scripts/check.sh), in the run's:
+// DIR/<this pid>.pids, a line "pid<TAB>what<TAB>test file<TAB>installation".
+// What still runs when the file is done is SIGKILLed and reported (on
+// stderr, and as a line in DIR/leaks that check.sh turns into a failure
+// naming the file): at exit, at SIGINT/SIGTERM, and LEFTOVER_MS after the
+// file's last test (a child left running keeps the file's process alive,
+// so without this the run would hang on it).  check.sh also looks, once a
+// file's process is gone, for anything still running from its registry
+// or naming one of its installations (a key holder, a child of a child).
+const PID_DIR = process.env.SLEUTEL_TEST_PIDS || '';
+const TEST_FILE = path.relative(ROOT, process.argv[1] || 'unknown');
+const LEFTOVER_MS = 30000;
+const children = new Map(); // pid -> { proc, what }
+
+export function trackProcess(proc, what, dir = '') {
+  if (!proc.pid) return proc;
+  children.set(proc.pid, { proc, what });
+  proc.once('exit', () => children.delete(proc.pid));
+  if (PID_DIR) appendFileSync(path.join(PID_DIR, `${process.pid}.pids`), `${proc.pid}\t${what}\t${TEST_FILE}\t${dir}\n`);
+  return proc;
+}
+
+// A process started by another (PostgreSQL by scripts/pg-test-server.sh):
+// in the run's registry only, for check.sh; its starter stops it.
+export function recordPid(pid, what, dir = '') {
+  if (PID_DIR && pid) appendFileSync(path.join(PID_DIR, `${process.pid}.pids`), `${pid}\t${what}\t${TEST_FILE}\t${dir}\n`);
+}
+
+function killLeftovers(when) {
+  for (const [pid, { proc, what }] of children) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    try { proc.kill('SIGKILL'); } catch { /* gone meanwhile */ }
+    const line = `${TEST_FILE}: ${what} (pid ${pid}) was still running ${when}: killed`;
+    process.stderr.write(`${line}\n`);
+    if (PID_DIR) appendFileSync(path.join(PID_DIR, 'leaks'), `${line}\n`);
+  }
+  children.clear();
+}
+
+process.on('exit', () => killLeftovers('at exit'));
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => { killLeftovers(`at ${sig}`); process.exit(128 + osConstants.signals[sig]); });
+}
+// Registered at import, so before the file's own after() hooks, which may
+// still stop their servers: hence the wait, on a timer that does not
+// keep the process alive by itself.
+if (process.env.NODE_TEST_CONTEXT) {
+  after(() => { setTimeout(() => killLeftovers(`${LEFTOVER_MS / 1000} s after the file's last test`), LEFTOVER_MS).unref(); });
+}
 
 function requireTestCa() {
   const ca = process.env.SLEUTEL_TEST_CA;
@@ -142,10 +199,10 @@ export async function launchServer(inst, { env = {}, name = '', owner = true } =
   const logPath = path.join(dir, name ? `sleuteld-${name}.log` : 'sleuteld.log');
   const { openSync } = await import('node:fs');
   const out = openSync(logPath, 'a');
-  const proc = spawn(SLEUTELD, ['--config', configPath], {
+  const proc = trackProcess(spawn(SLEUTELD, ['--config', configPath], {
     stdio: ['ignore', out, out],
     env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:exitcode=99', ...env },
-  });
+  }), 'sleuteld', dir);
   const base = `https://127.0.0.1:${port}`;
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   await waitHealthy(base, proc, logPath);
