@@ -11,7 +11,7 @@ b=$(realpath "${1:-build}"); n1=${2:-300}; n2=${3:-900}
 d=$(mktemp -d /tmp/sleutel-count.XXXXXX)
 ev=raw_syscalls:sys_enter,syscalls:sys_enter_fcntl,syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64
 ev=$ev,syscalls:sys_enter_fdatasync,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait
-ev=$ev,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvmsg
+ev=$ev,syscalls:sys_enter_poll,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvmsg
 # perf outlives the bench's SIGTERM to the server's process group.
 cat >"$d/wrap.sh" <<EOF
 #!/bin/sh
