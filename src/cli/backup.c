@@ -148,6 +148,12 @@ copy_into(sqlite3 *src, const char *path, const char *journal, const char *name,
 	sqlite3 *dst = NULL;
 	int rc = open_db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &dst, err);
 
+	/* Out of WAL first: SQLite's backup into a WAL database needs equal
+	 * page sizes, and a store made before 2 KiB pages has 4 KiB ones
+	 * (sqlite.c).  In rollback mode the copy takes SRC's page size, still
+	 * all or nothing; a new file is in that mode already. */
+	if (rc == SL_OK && sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK)
+		rc = sl_fail(err, SL_ESTORE, "%s: %s", name, sqlite3_errmsg(dst));
 	if (rc == SL_OK)
 		rc = copy_db(dst, src, err);
 	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode = %s", journal);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,6 +123,7 @@ keyholder_start(const char *exe, const char *config_path, int nchan, struct sl_e
 	int ends[KH_CHANNELS_MAX], sv[2];
 	char nbuf[16];
 	char *argv[] = { "sleuteld", "--keyholder", nbuf, "--config", (char *)config_path, NULL };
+	const struct timeval rcv_timeout = { KH_TIMEOUT_MS / 1000, (KH_TIMEOUT_MS % 1000) * 1000 };
 	pid_t parent = getpid();
 
 	if (nchan < 1 || nchan > KH_CHANNELS_MAX)
@@ -142,6 +144,10 @@ keyholder_start(const char *exe, const char *config_path, int nchan, struct sl_e
 		}
 		kh->kh_chan[i].kc_fd = sv[0];
 		ends[i] = sv[1];
+		if (setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &rcv_timeout, sizeof(rcv_timeout)) != 0) {
+			sl_fail(err, SL_EIO, "key holder channel timeout: %s", strerror(errno));
+			goto fail;
+		}
 	}
 	kh->kh_pid = fork();
 	if (kh->kh_pid < 0) {
@@ -190,22 +196,37 @@ op_timeout_ms(uint16_t op)
 	return op == KH_OP_SK_KEYGEN || op == KH_OP_PKI_SMARTID_CA ? KH_KEYGEN_TIMEOUT_MS : KH_TIMEOUT_MS;
 }
 
-/* The answer to sequence number `seq` on c, within the deadline. */
+static int
+no_answer(uint16_t op, struct sl_err *err)
+{
+	int ms = op_timeout_ms(op);
+
+	log_error("the key holder did not answer within %d ms", ms);
+	return sl_fail(err, SL_EBUSY, "the key holder did not answer within %d ms", ms);
+}
+
+/* The answer to sequence number `seq` on c, within the deadline.  The
+ * first wait of a KH_TIMEOUT_MS op is the blocking recv itself, bounded by
+ * the channel's SO_RCVTIMEO of KH_TIMEOUT_MS (keyholder_start): one system
+ * call fewer per signature than poll first.  Later waits (after a late
+ * answer or a signal) and the long ops poll for what is left. */
 static int
 chan_answer(struct keyholder *kh, struct kh_chan *c, uint16_t op, int64_t deadline, struct kh_hdr *h,
 	const uint8_t **payload, struct sl_err *err)
 {
+	bool blocking = op_timeout_ms(op) == KH_TIMEOUT_MS;
+
 	for (;;) {
 		struct pollfd pfd = { .fd = c->kc_fd, .events = POLLIN };
 		int64_t left = deadline - sl_monotonic_ms();
 		ssize_t n;
 
-		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			int ms = op_timeout_ms(op);
-			log_error("the key holder did not answer within %d ms", ms);
-			return sl_fail(err, SL_EBUSY, "the key holder did not answer within %d ms", ms);
-		}
+		if (!blocking && (left <= 0 || poll(&pfd, 1, (int)left) == 0))
+			return no_answer(op, err);
 		n = recv(c->kc_fd, c->kc_buf, KH_MSG_MAX, MSG_TRUNC);
+		if (blocking && n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return no_answer(op, err);
+		blocking = false;
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)

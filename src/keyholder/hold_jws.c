@@ -27,6 +27,7 @@
 static void
 jws_free(struct hold_jws *j)
 {
+	EVP_MD_CTX_free(j->hj_sign);
 	EVP_PKEY_free(j->hj_key);
 	memset(j, 0, sizeof(*j));
 }
@@ -112,6 +113,28 @@ put_public(EVP_PKEY *key, uint8_t *out, size_t *outlen, struct sl_err *err)
 	return rc;
 }
 
+/* A digest-sign context of j's key and algorithm, initialized once: each
+ * signature copies it instead of fetching SHA-256 and the signature
+ * implementation and setting the key up again (EVP_DigestSignInit_ex per
+ * call was the larger part of the key holder's instructions beside the
+ * ECDSA itself; docs/performance.md, the sixth round). */
+static EVP_MD_CTX *
+jws_prepare(const struct hold_jws *j)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	int ok = md != NULL && EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, j->hj_key, NULL) == 1;
+
+	if (ok && strcmp(j->hj_alg, "PS256") == 0)
+		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+	if (!ok) {
+		EVP_MD_CTX_free(md);
+		return NULL;
+	}
+	return md;
+}
+
 /* One "kid alg" line of the list into *j (key read or shared). */
 static int
 set_line(struct holder *ho, const char *line, size_t len, struct hold_jws *j, struct sl_err *err)
@@ -126,7 +149,10 @@ set_line(struct holder *ho, const char *line, size_t len, struct hold_jws *j, st
 	if (!jose_alg_supported(j->hj_alg))
 		return sl_fail(err, SL_EINVAL, "unsupported algorithm");
 	j->hj_key = jws_get(ho, j->hj_kid, j->hj_alg, err);
-	return j->hj_key ? SL_OK : (err != NULL && err->code != 0 ? err->code : SL_ECRYPTO);
+	if (j->hj_key == NULL)
+		return err != NULL && err->code != 0 ? err->code : SL_ECRYPTO;
+	j->hj_sign = jws_prepare(j);
+	return j->hj_sign ? SL_OK : sl_fail(err, SL_ECRYPTO, "cannot set up signing with %s", j->hj_kid);
 }
 
 int
@@ -185,7 +211,6 @@ hold_jws_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, 
 {
 	struct hold_jws *j = NULL;
 	EVP_MD_CTX *md;
-	EVP_PKEY_CTX *pctx = NULL;
 	uint8_t sig[512];
 	size_t siglen = sizeof(sig);
 	int ok;
@@ -196,11 +221,7 @@ hold_jws_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, 
 	if (j == NULL)
 		return sl_fail(err, SL_ENOTFOUND, "no signing key %s", kid);
 	md = EVP_MD_CTX_new();
-	ok = md != NULL && EVP_DigestSignInit_ex(md, &pctx, "SHA256", NULL, NULL, j->hj_key, NULL) == 1;
-	if (ok && strcmp(j->hj_alg, "PS256") == 0)
-		ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
-	ok = ok && EVP_DigestSign(md, sig, &siglen, p, len) == 1;
+	ok = md != NULL && EVP_MD_CTX_copy_ex(md, j->hj_sign) == 1 && EVP_DigestSign(md, sig, &siglen, p, len) == 1;
 	EVP_MD_CTX_free(md);
 	if (!ok)
 		return sl_fail(err, SL_ECRYPTO, "signing failed");

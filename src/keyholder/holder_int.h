@@ -16,6 +16,7 @@ struct hold_jws {
 	char hj_kid[KH_KID_MAX];
 	char hj_alg[8];
 	EVP_PKEY *hj_key;
+	EVP_MD_CTX *hj_sign; /* DigestSignInit done once; each signature a copy */
 };
 
 struct hold_seal {

@@ -52,6 +52,14 @@ struct oidc_pending {
 /* Load pending request `id` if this browser owns it; SL_ENOTFOUND when it
  * is unknown, expired or started in another browser. */
 int oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, struct oidc_pending *out);
+/* As oidc_pending_load, for a page that reads only the parameters `keys`
+ * (NULL-terminated): op_params holds just those of them that are set, so
+ * the rest is not parsed (params_peek.c). */
+int oidc_pending_load_some(
+	struct server *srv, struct http_request *rq, const char *id, const char *const *keys, struct oidc_pending *out);
+/* The members `keys` (NULL-terminated) of the parameters stored as `json`,
+ * as a new object (json_decref it); NULL when `json` is not an object. */
+json_t *oidc_params_peek(const char *json, const char *const *keys);
 void oidc_pending_clear(struct oidc_pending *p);
 /* The anti-CSRF token of a pending request (or "logout") for this browser
  * (b64url, malloc'd; sets the browser cookie when missing) and its check

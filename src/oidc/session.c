@@ -188,8 +188,10 @@ oidc_csrf_ok(struct server *srv, struct http_request *rq, const char *req_id, co
 	return ok;
 }
 
-int
-oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, struct oidc_pending *out)
+/* `keys` NULL: every parameter; otherwise only those (oidc_params_peek). */
+static int
+pending_load(
+	struct server *srv, struct http_request *rq, const char *id, const char *const *keys, struct oidc_pending *out)
 {
 	char *browser;
 	bool mine;
@@ -204,12 +206,26 @@ oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, s
 	       sl_ct_streq(browser, out->op_req.ar_browser);
 	free(browser);
 	if (mine) {
-		out->op_params = json_loads(out->op_req.ar_params, 0, NULL);
+		out->op_params = keys ? oidc_params_peek(out->op_req.ar_params, keys)
+				      : json_loads(out->op_req.ar_params, 0, NULL);
 		if (out->op_params != NULL)
 			return SL_OK;
 	}
 	oidc_pending_clear(out);
 	return SL_ENOTFOUND;
+}
+
+int
+oidc_pending_load(struct server *srv, struct http_request *rq, const char *id, struct oidc_pending *out)
+{
+	return pending_load(srv, rq, id, NULL, out);
+}
+
+int
+oidc_pending_load_some(
+	struct server *srv, struct http_request *rq, const char *id, const char *const *keys, struct oidc_pending *out)
+{
+	return pending_load(srv, rq, id, keys, out);
 }
 
 void

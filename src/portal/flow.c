@@ -9,10 +9,14 @@
 #include "portal.h"
 #include "../oidc/oidc.h"
 
-bool
-portal_load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
+/* keys NULL: every parameter (oidc_pending_load_some). */
+static bool
+load_pending(struct server *srv, struct http_request *rq, const char *const *keys, struct oidc_pending *p, int *lang)
 {
-	if (oidc_pending_load(srv, rq, http_param(rq, "req"), p) != SL_OK) {
+	int rc = keys ? oidc_pending_load_some(srv, rq, http_param(rq, "req"), keys, p)
+		      : oidc_pending_load(srv, rq, http_param(rq, "req"), p);
+
+	if (rc != SL_OK) {
 		*lang = portal_lang(srv, rq, NULL);
 		portal_error(srv, rq, 404, *lang, N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
@@ -20,6 +24,12 @@ portal_load_pending(struct server *srv, struct http_request *rq, struct oidc_pen
 	}
 	*lang = portal_lang(srv, rq, json_string_value(json_object_get(p->op_params, "ui_locales")));
 	return true;
+}
+
+bool
+portal_load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang)
+{
+	return load_pending(srv, rq, NULL, p, lang);
 }
 
 /* One button per key this build has and the configuration enables.  A
@@ -57,13 +67,14 @@ key_buttons(
 void
 portal_choose(void *ctx, struct http_request *rq)
 {
+	static const char *const keys[] = { "ui_locales", "authorization_details", NULL }; /* all it reads */
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	struct sl_buf buttons;
 	char *csrf;
 	int lang;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!load_pending(srv, rq, keys, &p, &lang))
 		return;
 	sl_buf_init(&buttons, 65536);
 	key_buttons(srv, srv->sv_catalogs[lang], p.op_req.ar_id, lang,

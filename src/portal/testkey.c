@@ -18,12 +18,13 @@
 void
 testkey_page(void *ctx, struct http_request *rq)
 {
+	static const char *const keys[] = { "ui_locales", NULL }; /* all this page reads */
 	struct server *srv = ctx;
 	struct oidc_pending p;
 	char *csrf;
 	int lang;
 
-	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
+	if (oidc_pending_load_some(srv, rq, http_param(rq, "req"), keys, &p) != SL_OK) {
 		portal_error(srv, rq, 404, portal_lang(srv, rq, NULL), N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 		return;

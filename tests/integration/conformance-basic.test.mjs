@@ -227,6 +227,10 @@ test('oidcc-ui-locales', async () => {
   assert.equal(page.status, 200);
   assert.equal(page.headers.get('content-language'), 'fr', 'the key choice is shown in the asked language');
   await page.text();
+  const keyPage = await agent.get(new URL(`/key/test?req=${r.location.searchParams.get('req')}`, r.location).href);
+  assert.equal(keyPage.status, 200);
+  assert.equal(keyPage.headers.get('content-language'), 'fr', 'and so is the test key\'s page');
+  await keyPage.text();
   const back = await completeLogin(server, agent, r.location);
   assertCodeResponse(server, back, req.state);
   await oidc.authorizationCodeGrant(config, back, {

@@ -20,7 +20,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -376,6 +376,10 @@ test('backup while logins run: whole, checked, with every row committed before; 
     // file behind (one owned by the wrong user would keep sleuteld out).
     assert.equal((await checkConfig(inst.configPath)).code, 0);
     assert.equal((await cli('backup', path.join(out, 'stopped.db'))).code, 0);
+    // A new store has 2 KiB pages, and so do its backups.
+    const pageSize = (f) => execFileSync('sqlite3', [f, 'PRAGMA page_size'], { encoding: 'utf8' }).trim();
+    assert.equal(pageSize(db), '2048');
+    assert.equal(pageSize(path.join(out, 'stopped.db')), '2048');
     for (const f of [`${db}-wal`, `${db}-shm`]) assert.ok(!existsSync(f), `${f} left behind`);
 
     r = await cli('restore', path.join(out, 'nonexistent.db'));
@@ -397,6 +401,21 @@ test('backup while logins run: whole, checked, with every row committed before; 
     assert.ok((await auditRows()).length > last.rows, 'the login is in the restored audit trail');
     const r2 = await checkConfig(inst.configPath);
     assert.equal(r2.code, 0, r2.stdout);
+
+    // A backup of a store made before 2 KiB pages (4 KiB) restores into
+    // this one, and the store keeps the backup's page size and serves.
+    await server.stop({ keep: true });
+    server = null;
+    const old4k = path.join(out, 'old4k.db');
+    copyFileSync(last.dest, old4k);
+    execFileSync('sqlite3', [old4k, 'PRAGMA page_size = 4096; VACUUM;']);
+    assert.equal(pageSize(old4k), '4096');
+    r = await cli('restore', old4k);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(pageSize(db), '4096');
+    assert.equal((await auditRows()).length, last.rows, 'the store is the 4 KiB backup');
+    server = await launchServer(inst, { owner: false });
+    assert.ok((await codeFlow(server, rp.config)).claims.sub);
   } finally {
     stop = true;
     await Promise.allSettled(running);
