@@ -311,10 +311,12 @@ eid_page(void *ctx, struct http_request *rq)
 	snprintf(url, sizeof(url), "%s/eid/login?req=%s&t=%s&lang=%s", srv->sv_conf->c_eid.lc_public_url,
 		p.op_req.ar_id, csrf ? csrf : "", config_languages[lang]);
 	{
-		struct tmpl_var v[6] = { { "rp", p.op_client.cl_name }, { "url", url }, { "req", p.op_req.ar_id },
-			{ "langcode", config_languages[lang] }, { "csrf", csrf ? csrf : "" },
+		struct portal_timelimit tl;
+		struct tmpl_var v[6 + PORTAL_TIMELIMIT_NVARS] = { { "rp", p.op_client.cl_name }, { "url", url },
+			{ "req", p.op_req.ar_id }, { "langcode", config_languages[lang] }, { "csrf", csrf ? csrf : "" },
 			{ "webeid", srv->sv_conf->c_eid_webeid ? "1" : NULL } };
-		portal_page(srv, rq, 200, lang, N_("Log in with your eID card"), "eid", v, 6);
+		portal_timelimit_vars(rq, &p, "eid", &tl, v + 6);
+		portal_page(srv, rq, 200, lang, N_("Log in with your eID card"), "eid", v, 6 + PORTAL_TIMELIMIT_NVARS);
 	}
 	free(csrf);
 	oidc_pending_clear(&p);
