@@ -47,6 +47,13 @@
  *   ALLOCFAIL_PATH      fail an allocation of this call path (hex, as the
  *                       "pick" lines give it) ...
  *   ALLOCFAIL_K         ... the Kth of that path (default 1), once
+ *   ALLOCFAIL_FROM      walk no stack (count nothing) before the test
+ *                       body's allocation of this index, counted or not
+ *                       (the pick line's fourth number): a pick late in a
+ *                       test of millions of allocations then takes no
+ *                       millions of stack walks; K counts from there.
+ *                       The same allocation only when the test's
+ *                       allocations are the same from run to run
  *   ALLOCFAIL_TEST      run only the cmocka test of this name
  *   ALLOCFAIL_PER_SITE  when counting: report as "pick N PATH I" (its
  *                       number in the test body, its path, the Ith of that
@@ -139,13 +146,17 @@ static const char *af_only_test;
 
 static long af_per_site = 2;
 static uint64_t af_site_key[AF_SITES];
-static unsigned char af_site_hits[AF_SITES];
+static unsigned af_site_hits[AF_SITES];
 /* The same paths' allocations in the running test body: a pick's K is its
  * occurrence there (the sweep runs that test alone). */
 static uint64_t af_body_key[AF_SITES];
 static unsigned af_body_hits[AF_SITES];
 static atomic_flag af_site_lock = ATOMIC_FLAG_INIT;
 static long af_test_base;
+/* Every allocation of the test body, counted or not (no stack walk): where
+ * a giant test's run may start walking stacks (ALLOCFAIL_FROM). */
+static atomic_long af_raw;
+static long af_raw_base, af_walk_from;
 
 static atomic_int af_armed;
 static atomic_long af_count;
@@ -338,6 +349,9 @@ af_init(void)
 	af_fail_at = s != NULL ? strtol(s, NULL, 10) : 0;
 	s = getenv("ALLOCFAIL_PATH");
 	af_fail_path = s != NULL ? strtoull(s, NULL, 16) : 0;
+	s = getenv("ALLOCFAIL_FROM");
+	if (s != NULL)
+		af_walk_from = strtol(s, NULL, 10);
 	s = getenv("ALLOCFAIL_K");
 	if (s != NULL)
 		af_fail_k = strtol(s, NULL, 10);
@@ -433,8 +447,8 @@ af_note_site(const struct af_walk *w, long n)
 		if (af_site_key[i] == key || af_site_key[i] == 0) {
 			first = af_site_key[i] == 0;
 			af_site_key[i] = key;
-			if (af_site_hits[i] < af_per_site)
-				pick = ++af_site_hits[i];
+			if (af_site_hits[i] < (unsigned long)af_per_site)
+				pick = (int)++af_site_hits[i];
 			break;
 		}
 	}
@@ -456,7 +470,8 @@ af_note_site(const struct af_walk *w, long n)
 		af_report("%s\n", line);
 	}
 	if (pick)
-		af_report("pick %ld %016llx %u\n", n - af_test_base, (unsigned long long)key, occurrence);
+		af_report("pick %ld %016llx %u %ld\n", n - af_test_base, (unsigned long long)key, occurrence,
+			atomic_load(&af_raw) - 1 - af_raw_base);
 }
 
 static const int af_crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS };
@@ -537,6 +552,8 @@ af_should_fail(void)
 	 * walk (a test of millions of allocations runs at full speed after
 	 * its Nth). */
 	if ((af_fail_at > 0 || af_fail_path != 0) && atomic_load(&af_failed_once))
+		return 0;
+	if (atomic_fetch_add(&af_raw, 1) - af_raw_base < af_walk_from)
 		return 0;
 	af_in_hook = 1;
 	_Unwind_Backtrace(af_walk_frame, &w);
@@ -691,6 +708,7 @@ af_run_body(size_t i, void **state)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	af_test_base = before;
+	af_raw_base = atomic_load(&af_raw);
 	memset(af_body_key, 0, sizeof(af_body_key));
 	memset(af_body_hits, 0, sizeof(af_body_hits));
 	atomic_store(&af_armed, 1);

@@ -31,10 +31,12 @@ Exit status: 0 when there is no finding, 1 otherwise.  The last line is
 "alloc-faults: R runs, F findings, S s" (machine-readable for check.sh).
 """
 import argparse
+import atexit
 import concurrent.futures
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,6 +100,7 @@ class Runner:
         self.lib = lib
         self.runs = 0
         self.tmp = tempfile.mkdtemp(prefix="allocfail-")
+        atexit.register(shutil.rmtree, self.tmp, True)
         self.seq = 0
         self.suppressions = load_list(args.suppressions)
 
@@ -126,6 +129,8 @@ class Runner:
             env["ALLOCFAIL_N"] = str(n)
         else:
             env["ALLOCFAIL_PATH"], env["ALLOCFAIL_K"] = n[0], str(n[1])
+            if len(n) > 2:
+                env["ALLOCFAIL_FROM"] = str(n[2])
         env["ALLOCFAIL_REPORT"] = report
         if name is not None:
             env["ALLOCFAIL_TEST"] = name
@@ -332,7 +337,9 @@ def recheck_library_leak(runner, test, ranges, name, n, timeout):
 def label(n):
     """How a run's failed allocation is named: "N=123" (the 123rd) or
     "path 0123abcd.. #2" (the second of that call path)."""
-    return "N=%d" % n if isinstance(n, int) else "path %s #%d" % (n[0], n[1])
+    if isinstance(n, int):
+        return "N=%d" % n
+    return "path %s #%d" % (n[0], n[1]) + (" from allocation %d" % n[2] if len(n) > 2 else "")
 
 
 def path_names(exe, paths):
@@ -414,7 +421,7 @@ def first_exe_frame(frames):
     return next((f for f in frames if not f.startswith("(")), "?")
 
 
-def sweep_test(runner, test, ranges, name, picks, timeout):
+def sweep_test(runner, test, ranges, name, picks, timeout, fast_forward=False):
     """One run per pick of PICKS (every N when PICKS is None) for one cmocka
     test, with that allocation failing: (its findings, runs).  A pick is
     [N, PATH, K] (the counting run's "pick" line): with --by-number the
@@ -434,6 +441,8 @@ def sweep_test(runner, test, ranges, name, picks, timeout):
             n = n + 1
         elif isinstance(pick, int) or args.by_number:
             n = pick if isinstance(pick, int) else pick[0]
+        elif fast_forward and len(pick) > 3:
+            n = (pick[1], 1, pick[3])  # the first of that path from its index on
         else:
             n = (pick[1], pick[2])
         runs += 1
@@ -475,7 +484,7 @@ def counting_run(runner, test, ranges, timeout, name=None, paths=None):
         if word[0] == "path" and paths is not None:
             paths[word[1]] = word[2:]
         elif word[0] == "pick":
-            picks.append([int(word[1]), word[2], int(word[3])] if len(word) > 3 else int(word[1]))
+            picks.append([int(word[1]), word[2]] + [int(w) for w in word[3:]] if len(word) > 3 else int(word[1]))
         elif word[0] == "test":
             secs = int(word[3]) / 1000.0 if len(word) > 3 else None
             tests.append((word[1], int(word[2]), picks, secs))
@@ -607,6 +616,9 @@ def main():
                     help="run only the allocation paths FILE lists (SUITE | TEST | K | PATH: fixed findings)")
     ap.add_argument("--only-test", help="cmocka test: the counting run of this test only")
     ap.add_argument("--path", help="sweep only the call paths whose name (f < g < h) holds this string")
+    ap.add_argument("--fast-forward", type=float, default=0, metavar="SECONDS",
+                    help="for a test whose clean body took longer: walk no stack before a pick's index "
+                    "(ALLOCFAIL_FROM; the same allocation only in a deterministic test)")
     ap.add_argument("--stride", type=int, default=1, help="of those, fail every K-th only")
     ap.add_argument("--offset", type=int, default=1, help="the first of them with --stride")
     ap.add_argument("--jobs", type=int, default=1, help="tests swept at once")
@@ -702,9 +714,9 @@ def main():
         resumed = 0
         total_unreached = [0]
 
-        def sweep_one(name, picks, timeout):
+        def sweep_one(name, picks, timeout, ff):
             t1 = time.time()
-            fs, runs, unreached = sweep_test(runner, test, ranges, name, picks, timeout)
+            fs, runs, unreached = sweep_test(runner, test, ranges, name, picks, timeout, ff)
             return fs, runs, unreached, time.time() - t1
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -716,8 +728,9 @@ def main():
                 if state is not None and state.done(test["name"], name):
                     resumed += 1
                     continue
+                ff = args.fast_forward > 0 and len(entry) > 3 and (entry[3] or 0) > args.fast_forward
                 futs[pool.submit(sweep_one, name, picks if args.per_site > 0 else None,
-                                 timeout_of(entry))] = name
+                                 timeout_of(entry), ff)] = name
             for fut in concurrent.futures.as_completed(futs):
                 fs, runs, unreached, secs = fut.result()
                 total_unreached[0] += unreached
