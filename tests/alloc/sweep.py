@@ -544,14 +544,16 @@ class State:
         return rec if rec is not None and not rec["findings"] else None
 
     def table(self):
-        """Per suite over every session: [suite, tests, runs, findings, seconds]."""
+        """Per suite over every session: [suite, tests, runs, findings,
+        seconds, picks not reached]."""
         rows = {}
         for (suite, _), rec in sorted(self.tests.items()):
-            row = rows.setdefault(suite, [suite, 0, 0, 0, 0.0])
+            row = rows.setdefault(suite, [suite, 0, 0, 0, 0.0, 0])
             row[1] += 1
             row[2] += rec["runs"]
             row[3] += len(rec["findings"])
             row[4] += rec["seconds"]
+            row[5] += rec.get("unreached", 0)
         for suite, rec in self.counts.items():
             if suite in rows:
                 rows[suite][4] += rec["clean"]
@@ -640,9 +642,10 @@ def main():
     if args.report:
         if not args.state or not os.path.exists(args.state):
             sys.exit("--report needs the --state file of a sweep")
-        print("| Suite | Tests | Runs | Findings | Seconds |\n|-------|------:|-----:|---------:|--------:|")
+        print("| Suite | Tests | Runs | Findings | Seconds | Not reached |\n"
+              "|-------|------:|-----:|---------:|--------:|------------:|")
         for row in State(args.state, args).table():
-            print("| %s | %d | %d | %d | %.0f |" % tuple(row))
+            print("| %s | %d | %d | %d | %.0f | %d |" % tuple(row))
         return 0
     args.build = os.path.abspath(args.build)
     start = time.time()
@@ -770,9 +773,9 @@ def main():
                   (test["name"], name, label(n), crash, src[-1] if src else "?"))
         total_findings += len(found)
     if state is not None:
-        print("per suite, every session of %s (suite, tests, runs, findings, s):" % args.state)
+        print("per suite, every session of %s (suite, tests, runs, findings, s, not reached):" % args.state)
         for row in state.table():
-            print("  %-22s %4d %6d %4d %8.0f" % tuple(row))
+            print("  %-22s %4d %6d %4d %8.0f %4d" % tuple(row))
     print("alloc-faults: %d runs, %d findings, %.0f s" % (runner.runs, total_findings, time.time() - start))
     return 1 if total_findings else 0
 
