@@ -6,7 +6,9 @@
 # eID, the app key's device and request parts, Smart-ID, proofing), every
 # ALLOC_STRIDE-th (default 16) of the allocation paths the full sweep
 # fails, from the ALLOC_OFFSET-th (default 1: the same runs every time;
-# another offset covers others).  Each run of a test binary with an
+# another offset covers others), each failed by its call path (the Kth
+# allocation of that path, the same allocation in every run); then each
+# allocation of tests/alloc/regressions.txt (findings fixed).  Each run of a test binary with an
 # allocation failing is one test: the last line is
 # "alloc-faults: N passed, N failed" (a finding is one failure; a sweep that
 # dies before its summary, one failure).
@@ -23,7 +25,14 @@ for s in $suites; do args="$args --suite $s"; done
 # shellcheck disable=SC2086 # $args is words on purpose
 python3 tests/alloc/sweep.py --build "$SAN" --stride "$stride" --offset "$offset" $args >"$out" 2>&1
 rc=$?
-summary=$(sed -n 's/^alloc-faults: \([0-9]*\) runs, \([0-9]*\) findings.*/\1 \2/p' "$out")
+if grep -q '^[^#]' tests/alloc/regressions.txt; then
+	python3 tests/alloc/sweep.py --build "$SAN" --regressions tests/alloc/regressions.txt >"$out.reg" 2>&1 || rc=1
+	cat "$out.reg" >>"$out"
+	rm -f "$out.reg"
+fi
+# the runs and findings of both
+summary=$(sed -n 's/^alloc-faults: \([0-9]*\) runs, \([0-9]*\) findings.*/\1 \2/p' "$out" |
+	awk '{ r += $1; f += $2; n++ } END { if (n) print r, f }')
 if [ "$rc" -ne 0 ] || [ -z "$summary" ]; then
 	cat "$out"
 else

@@ -109,6 +109,20 @@ httpc_response_clear(struct httpc_response *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Appends one header line.  curl_slist_append answers NULL when it cannot
+ * allocate, and the list it was given would be lost (and the request sent
+ * without that header): keep the list, and say so. */
+static bool
+hdr_add(struct curl_slist **hdrs, const char *line)
+{
+	struct curl_slist *more = curl_slist_append(*hdrs, line);
+
+	if (more == NULL)
+		return false;
+	*hdrs = more;
+	return true;
+}
+
 int
 httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_err *err)
 {
@@ -172,7 +186,8 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)(rq->hr_body_len ? rq->hr_body_len : strlen(body)));
 		if (rq->hr_content_type != NULL) {
 			snprintf(line, sizeof(line), "Content-Type: %s", rq->hr_content_type);
-			hdrs = curl_slist_append(hdrs, line);
+			if (!hdr_add(&hdrs, line))
+				goto oom;
 		}
 	}
 	if (rq->hr_bearer != NULL) {
@@ -180,7 +195,8 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 			rc = sl_fail(err, SL_EINVAL, "bearer token too long");
 			goto out;
 		}
-		hdrs = curl_slist_append(hdrs, line);
+		if (!hdr_add(&hdrs, line))
+			goto oom;
 	}
 	if (rq->hr_basic_user != NULL) {
 		/* RFC 6749 §2.3.1: user and password are form-encoded first. */
@@ -198,9 +214,15 @@ httpc_do(const struct httpc_request *rq, struct httpc_response *out, struct sl_e
 		curl_free(u);
 		curl_free(p);
 	}
-	for (size_t i = 0; i < HTTPC_MAX_HEADERS && rq->hr_headers[i] != NULL; i++)
-		hdrs = curl_slist_append(hdrs, rq->hr_headers[i]);
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	for (size_t i = 0; i < HTTPC_MAX_HEADERS && rq->hr_headers[i] != NULL; i++) {
+		if (!hdr_add(&hdrs, rq->hr_headers[i]))
+			goto oom;
+	}
+	if (!hdr_add(&hdrs, "Expect:")) {
+	oom:
+		rc = sl_fail(err, SL_ENOMEM, "out of memory");
+		goto out;
+	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(c);
 	if (sink.s_overflow) {

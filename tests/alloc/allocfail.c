@@ -26,11 +26,38 @@
  *     sweep.py with `nm -l`).  So OpenSSL called by src/crypto counts, and
  *     OpenSSL or strdup called by the test file itself does not.
  *
+ * Which allocation fails.  Either by its number, or by its call path:
+ *   - ALLOCFAIL_N: the Nth counted allocation of the run.  Deterministic
+ *     only when the code is: RSA key generation (the prime search) makes a
+ *     different number of allocations each run, so after one the same N
+ *     names another allocation;
+ *   - ALLOCFAIL_PATH and ALLOCFAIL_K: the Kth allocation made from call
+ *     path PATH, a hash of the executable's return addresses from the
+ *     allocation out to the first frame in test code, each as its offset
+ *     from the executable's load address (so stable under ASLR, for one
+ *     build of the executable).  Library frames do not enter the hash:
+ *     the thousands of allocations inside one OpenSSL call made from one
+ *     place of src/ are one path, and its first and second allocation are
+ *     the same ones in every run, however many the prime search makes
+ *     later.
+ *
  * Environment:
  *   ALLOCFAIL_N         fail the Nth counted allocation (once); 0 or unset:
- *                       count only
+ *                       count only (unless ALLOCFAIL_PATH is set)
+ *   ALLOCFAIL_PATH      fail an allocation of this call path (hex, as the
+ *                       "pick" lines give it) ...
+ *   ALLOCFAIL_K         ... the Kth of that path (default 1), once
+ *   ALLOCFAIL_FROM      walk no stack (count nothing) before the test
+ *                       body's allocation of this index, counted or not
+ *                       (the pick line's fourth number): a pick late in a
+ *                       test of millions of allocations then takes no
+ *                       millions of stack walks; K counts from there.
+ *                       The same allocation only when the test's
+ *                       allocations are the same from run to run
  *   ALLOCFAIL_TEST      run only the cmocka test of this name
- *   ALLOCFAIL_PER_SITE  when counting: report as "pick N" the first K
+ *   ALLOCFAIL_PER_SITE  when counting: report as "pick N PATH I" (its
+ *                       number in the test body, its path, the Ith of that
+ *                       path) the first K
  *                       allocations (default 2) of each distinct call path
  *                       in src/ (the return addresses of the executable's
  *                       frames up to the first in test code: the library
@@ -43,8 +70,8 @@
  *   ALLOCFAIL_REPORT    file this library appends its results to:
  *                       "test NAME COUNT MS" after each test body (its
  *                       counted allocations, its milliseconds), and
- *                       "fail N" plus "frame OBJECT OFFSET" lines for the
- *                       allocation it failed; on a crash "crash SIGNAL
+ *                       "fail N PATH K" plus "frame OBJECT OFFSET" lines
+ *                       for the allocation it failed; on a crash "crash SIGNAL
  *                       test|src" (whose code the innermost frame in the
  *                       executable is) and its frames
  *
@@ -92,6 +119,7 @@ typedef int (*af_run_group_fn)(const char *, const struct af_unit_test *, size_t
 #define AF_MAX_FRAMES 64 /* frames walked to find the executable */
 #define AF_REPORT_FRAMES 24 /* frames written for the failed allocation */
 #define AF_BOOT_SIZE 65536 /* dlsym's own allocations before the real ones */
+#define AF_PATH_FRAMES 24 /* frames of a path written for its first pick */
 #define AF_SITES 65536 /* distinct call paths one run may see (power of 2) */
 
 static void *(*real_malloc)(size_t);
@@ -110,14 +138,25 @@ static uintptr_t af_exe_lo, af_exe_hi, af_exe_base;
 static uintptr_t af_range_lo[AF_MAX_RANGES], af_range_hi[AF_MAX_RANGES];
 static size_t af_nranges;
 static long af_fail_at;
+static uint64_t af_fail_path; /* 0: by number (af_fail_at) */
+static long af_fail_k = 1;
+static atomic_long af_path_seen; /* allocations of af_fail_path so far */
 static int af_report_fd = -1;
 static const char *af_only_test;
 
 static long af_per_site = 2;
 static uint64_t af_site_key[AF_SITES];
-static unsigned char af_site_hits[AF_SITES];
+static unsigned af_site_hits[AF_SITES];
+/* The same paths' allocations in the running test body: a pick's K is its
+ * occurrence there (the sweep runs that test alone). */
+static uint64_t af_body_key[AF_SITES];
+static unsigned af_body_hits[AF_SITES];
 static atomic_flag af_site_lock = ATOMIC_FLAG_INIT;
 static long af_test_base;
+/* Every allocation of the test body, counted or not (no stack walk): where
+ * a giant test's run may start walking stacks (ALLOCFAIL_FROM). */
+static atomic_long af_raw;
+static long af_raw_base, af_walk_from;
 
 static atomic_int af_armed;
 static atomic_long af_count;
@@ -130,7 +169,7 @@ static const struct af_unit_test *af_orig_tests;
 static void
 af_report(const char *fmt, ...)
 {
-	char line[512];
+	char line[1024];
 	va_list ap;
 	int n;
 
@@ -308,6 +347,14 @@ af_init(void)
 		af_load_ranges(s);
 	s = getenv("ALLOCFAIL_N");
 	af_fail_at = s != NULL ? strtol(s, NULL, 10) : 0;
+	s = getenv("ALLOCFAIL_PATH");
+	af_fail_path = s != NULL ? strtoull(s, NULL, 16) : 0;
+	s = getenv("ALLOCFAIL_FROM");
+	if (s != NULL)
+		af_walk_from = strtol(s, NULL, 10);
+	s = getenv("ALLOCFAIL_K");
+	if (s != NULL)
+		af_fail_k = strtol(s, NULL, 10);
 	af_only_test = getenv("ALLOCFAIL_TEST");
 	s = getenv("ALLOCFAIL_PER_SITE");
 	if (s != NULL)
@@ -328,6 +375,8 @@ struct af_walk {
 	int depth;
 	int verdict;
 	uint64_t key; /* FNV-1a of the executable's return addresses */
+	int nframes;
+	unsigned long frame[AF_PATH_FRAMES]; /* those addresses, as offsets */
 };
 
 static int
@@ -359,6 +408,8 @@ af_walk_frame(struct _Unwind_Context *ctx, void *arg)
 		w->key = 1469598103934665603ULL;
 	}
 	w->key = (w->key ^ (ip - af_exe_base)) * 1099511628211ULL;
+	if (w->nframes < AF_PATH_FRAMES)
+		w->frame[w->nframes++] = (unsigned long)(ip - af_exe_base);
 	return _URC_NO_REASON;
 }
 
@@ -379,28 +430,48 @@ af_report_frame(struct _Unwind_Context *ctx, void *arg)
 }
 
 /* Count one more allocation of this call path; when counting, report the
- * first af_per_site of each as candidates for the sweep. */
+ * first af_per_site of each as candidates for the sweep, and on its first
+ * the path's frames ("path KEY OFFSET..."): the sweep names a path by its
+ * functions, which stay the same from one build to the next. */
 static void
-af_note_site(uint64_t key, long n)
+af_note_site(const struct af_walk *w, long n)
 {
+	uint64_t key = w->key;
 	size_t i = (size_t)key & (AF_SITES - 1);
-	int pick = 0;
+	int pick = 0, first = 0;
+	unsigned occurrence = 0;
 
 	while (atomic_flag_test_and_set(&af_site_lock))
 		;
 	for (size_t probes = 0; probes < AF_SITES; probes++, i = (i + 1) & (AF_SITES - 1)) {
 		if (af_site_key[i] == key || af_site_key[i] == 0) {
+			first = af_site_key[i] == 0;
 			af_site_key[i] = key;
-			if (af_site_hits[i] < af_per_site) {
-				af_site_hits[i]++;
-				pick = 1;
-			}
+			if (af_site_hits[i] < (unsigned long)af_per_site)
+				pick = (int)++af_site_hits[i];
+			break;
+		}
+	}
+	i = (size_t)key & (AF_SITES - 1);
+	for (size_t probes = 0; probes < AF_SITES; probes++, i = (i + 1) & (AF_SITES - 1)) {
+		if (af_body_key[i] == key || af_body_key[i] == 0) {
+			af_body_key[i] = key;
+			occurrence = ++af_body_hits[i];
 			break;
 		}
 	}
 	atomic_flag_clear(&af_site_lock);
+	if (first) {
+		char line[AF_PATH_FRAMES * 17 + 32];
+		int len = snprintf(line, sizeof(line), "path %016llx", (unsigned long long)key);
+
+		for (int f = 0; f < w->nframes && len > 0 && (size_t)len < sizeof(line); f++)
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " %lx", w->frame[f]);
+		af_report("%s\n", line);
+	}
 	if (pick)
-		af_report("pick %ld\n", n - af_test_base);
+		af_report("pick %ld %016llx %u %ld\n", n - af_test_base, (unsigned long long)key, occurrence,
+			atomic_load(&af_raw) - 1 - af_raw_base);
 }
 
 static const int af_crash_signals[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS };
@@ -423,7 +494,7 @@ af_crash_frame(struct _Unwind_Context *ctx, void *arg)
 static void
 af_on_crash(int sig)
 {
-	struct af_walk w = { 0, 0, 0 };
+	struct af_walk w = { .depth = 0 };
 	int depth = 0;
 
 	af_in_hook = 1;
@@ -472,7 +543,7 @@ af_catch_crashes(void)
 static int
 af_should_fail(void)
 {
-	struct af_walk w = { 0, 0, 0 };
+	struct af_walk w = { .depth = 0 };
 	long n;
 
 	if (af_in_hook || !atomic_load(&af_armed))
@@ -480,7 +551,9 @@ af_should_fail(void)
 	/* Once the one allocation has failed no other counts: skip the stack
 	 * walk (a test of millions of allocations runs at full speed after
 	 * its Nth). */
-	if (af_fail_at > 0 && atomic_load(&af_failed_once))
+	if ((af_fail_at > 0 || af_fail_path != 0) && atomic_load(&af_failed_once))
+		return 0;
+	if (atomic_fetch_add(&af_raw, 1) - af_raw_base < af_walk_from)
 		return 0;
 	af_in_hook = 1;
 	_Unwind_Backtrace(af_walk_frame, &w);
@@ -489,14 +562,20 @@ af_should_fail(void)
 		return 0;
 	}
 	n = atomic_fetch_add(&af_count, 1) + 1;
-	if (af_fail_at == 0 && af_per_site > 0)
-		af_note_site(w.key, n);
-	if (n != af_fail_at || atomic_exchange(&af_failed_once, 1)) {
+	if (af_fail_at == 0 && af_fail_path == 0 && af_per_site > 0)
+		af_note_site(&w, n);
+	if (af_fail_path != 0 ? w.key != af_fail_path || atomic_fetch_add(&af_path_seen, 1) + 1 != af_fail_k
+			      : n != af_fail_at) {
+		af_in_hook = 0;
+		return 0;
+	}
+	if (atomic_exchange(&af_failed_once, 1)) {
 		af_in_hook = 0;
 		return 0;
 	}
 	int depth = 0;
-	af_report("fail %ld\n", n);
+	af_report("fail %ld %016llx %ld\n", n - af_test_base, (unsigned long long)w.key,
+		af_fail_path != 0 ? af_fail_k : 0L);
 	_Unwind_Backtrace(af_report_frame, &depth);
 	af_in_hook = 0;
 	return 1;
@@ -629,6 +708,9 @@ af_run_body(size_t i, void **state)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	af_test_base = before;
+	af_raw_base = atomic_load(&af_raw);
+	memset(af_body_key, 0, sizeof(af_body_key));
+	memset(af_body_hits, 0, sizeof(af_body_hits));
 	atomic_store(&af_armed, 1);
 	af_orig_tests[i].test_func(state);
 	atomic_store(&af_armed, 0);

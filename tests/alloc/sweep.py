@@ -31,10 +31,12 @@ Exit status: 0 when there is no finding, 1 otherwise.  The last line is
 "alloc-faults: R runs, F findings, S s" (machine-readable for check.sh).
 """
 import argparse
+import atexit
 import concurrent.futures
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,7 +100,9 @@ class Runner:
         self.lib = lib
         self.runs = 0
         self.tmp = tempfile.mkdtemp(prefix="allocfail-")
+        atexit.register(shutil.rmtree, self.tmp, True)
         self.seq = 0
+        self.suppressions = load_list(args.suppressions)
 
     def env(self, test, ranges):
         env = dict(os.environ)
@@ -112,13 +116,21 @@ class Runner:
         return env
 
     def run(self, test, ranges, name, n, timeout, slow_unwind=False):
-        """One run; returns (returncode or None on timeout, output, report lines)."""
+        """One run with allocation N failing: a number (the Nth counted
+        allocation; 0 fails none) or (PATH, K), the Kth allocation of call
+        path PATH; returns (returncode or None on timeout, output, report
+        lines)."""
         self.seq += 1
         report = os.path.join(self.tmp, "r%d-%d" % (os.getpid(), self.seq))
         env = self.env(test, ranges)
         if slow_unwind:
             env["ASAN_OPTIONS"] += ":fast_unwind_on_malloc=0"
-        env["ALLOCFAIL_N"] = str(n)
+        if isinstance(n, int):
+            env["ALLOCFAIL_N"] = str(n)
+        else:
+            env["ALLOCFAIL_PATH"], env["ALLOCFAIL_K"] = n[0], str(n[1])
+            if len(n) > 2:
+                env["ALLOCFAIL_FROM"] = str(n[2])
         env["ALLOCFAIL_REPORT"] = report
         if name is not None:
             env["ALLOCFAIL_TEST"] = name
@@ -322,14 +334,99 @@ def recheck_library_leak(runner, test, ranges, name, n, timeout):
     return "note: a library's own state lost (allocated before the test body)"
 
 
+def label(n):
+    """How a run's failed allocation is named: "N=123" (the 123rd) or
+    "path 0123abcd.. #2" (the second of that call path)."""
+    if isinstance(n, int):
+        return "N=%d" % n
+    return "path %s #%d" % (n[0], n[1]) + (" from allocation %d" % n[2] if len(n) > 2 else "")
+
+
+def path_names(exe, paths):
+    """{path: "f < g < h"}: each call path as the functions of its frames,
+    innermost first (inlined ones too): a name that stays the same from one
+    build to the next, unlike the path's hash of return addresses."""
+    offs = sorted({o for frames in paths.values() for o in frames})
+    funcs = {}
+    if offs:
+        out = subprocess.run(["addr2line", "-a", "-i", "-f", "-e", exe] + ["0x" + o for o in offs],
+                             capture_output=True, text=True).stdout.split("\n")
+        at = None
+        for line in out:
+            if line.startswith("0x") and all(c in "0123456789abcdefx" for c in line):
+                at = "%x" % int(line, 16)
+                funcs[at] = []
+            elif at is not None and line and not line.startswith(("/", "??:")) and ":" not in line:
+                funcs[at].append(line)
+    return {key: " < ".join(f for o in frames for f in funcs.get("%x" % int(o, 16), ["?"]))
+            for key, frames in paths.items()}
+
+
+def load_list(path):
+    """The regression or suppression list: [(suite, test, k, path name,
+    rest of the line)]; "#" starts a comment, fields are separated by " | "."""
+    entries = []
+    if not path or not os.path.exists(path):
+        return entries
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            fields = [x.strip() for x in line.split(" | ")]
+            if len(fields) < 4:
+                sys.exit("%s: not SUITE | TEST | K | PATH [| ...]: %s" % (path, line))
+            entries.append((fields[0], fields[1], int(fields[2]), fields[3], fields[4:]))
+    return entries
+
+
+def fail_path_name(where):
+    """The failed allocation's call path by name, as path_names gives it:
+    the executable's functions from the allocation out to test code."""
+    names = []
+    for f in where.get("fail", []):
+        if f.startswith("("):
+            continue
+        fn, _, loc = f.partition(" ")
+        if loc.startswith("tests/"):
+            break
+        names.append(fn)
+    return " < ".join(names)
+
+
+def suppressed(suppressions, suite, test, n, what, where):
+    """The reason of the suppression entry that covers this finding, or
+    None.  An entry SUITE | TEST | K | PATH | FAIL-FRAME | LEAK-FRAME | WHY
+    covers a leak when the suite and the test ("*": any) are the same, K
+    ("0": any) and the call path by name ("*": any) are the failed
+    allocation's, the failed allocation's frames hold FAIL-FRAME and every
+    leaked block's stack holds LEAK-FRAME (the library's own code, as
+    "object+0xoffset" of that library's build: the entry stops matching when
+    the library changes, and the finding is looked at again)."""
+    if not what.startswith("leak:") or isinstance(n, int):
+        return None
+    stacks = what.split("\n", 1)[1].split(" leak\n")[1:]
+    fail = "\n".join(where.get("fail", []))
+    for s_suite, s_test, k, path, rest in suppressions:
+        if s_suite not in ("*", suite) or s_test not in ("*", test) or k not in (0, n[1]) or len(rest) < 3:
+            continue
+        if path not in ("*", fail_path_name(where)) or not stacks:
+            continue
+        if rest[0] in fail and all(rest[1] in stack for stack in stacks):
+            return rest[2]
+    return None
+
+
 def first_exe_frame(frames):
     return next((f for f in frames if not f.startswith("(")), "?")
 
 
-def sweep_test(runner, test, ranges, name, picks, timeout):
-    """One run per N of PICKS (every N when PICKS is None) for one cmocka
-    test, with the Nth allocation failing: (its findings, runs).  Every N
-    ends with the first run that does not reach N."""
+def sweep_test(runner, test, ranges, name, picks, timeout, fast_forward=False):
+    """One run per pick of PICKS (every N when PICKS is None) for one cmocka
+    test, with that allocation failing: (its findings, runs).  A pick is
+    [N, PATH, K] (the counting run's "pick" line): with --by-number the
+    Nth allocation fails, else the Kth of call path PATH.  Every N ends
+    with the first run that does not reach N."""
     args = runner.args
     findings = []
     if picks is None:
@@ -338,8 +435,16 @@ def sweep_test(runner, test, ranges, name, picks, timeout):
         ns = iter(picks[args.offset - 1::args.stride])
     n = 0
     runs = 0
+    unreached = 0
     for pick in ns:
-        n = pick if pick is not None else n + 1
+        if pick is None:
+            n = n + 1
+        elif isinstance(pick, int) or args.by_number:
+            n = pick if isinstance(pick, int) else pick[0]
+        elif fast_forward and len(pick) > 3:
+            n = (pick[1], 1, pick[3])  # the first of that path from its index on
+        else:
+            n = (pick[1], pick[2])
         runs += 1
         rc, out, report = runner.run(test, ranges, name, n, timeout)
         reached = any(line.startswith("fail ") for line in report)
@@ -347,24 +452,39 @@ def sweep_test(runner, test, ranges, name, picks, timeout):
         what = classify(rc, out, report, where)
         if what and what.startswith("leak:") and library_only(what):
             what = recheck_library_leak(runner, test, ranges, name, n, timeout) or what
+        if what and what.startswith("leak:") and library_only(what) and not isinstance(n, int):
+            # Its stacks stop in a library: the slow unwinder's, to name it.
+            rc2, out2, _ = runner.run(test, ranges, name, n, timeout * 3, slow_unwind=True)
+            leaks2 = leak_findings(out2, "[  PASSED  ] 1 test(s)" in out2 and "FAILED" not in out2,
+                                   test_call(where.get("fail", [])), test_frames(where.get("fail", [])))
+            if rc2 is not None and leaks2:
+                what = "leak:\n" + "\n".join(leaks2)
+        why = what and suppressed(runner.suppressions, test["name"], name, n, what, where)
+        if why:
+            what = "note: suppressed (%s)" % why
         if what:
             findings.append((n, what, where, out))
-        if not reached:
+        if not reached and pick is None:
             break
-    return findings, runs
+        if not reached:
+            unreached += 1
+    return findings, runs, unreached
 
 
-def counting_run(runner, test, ranges, timeout):
-    """The run that fails nothing: (exit, output, [(test, count, picks,
-    seconds of its body)])."""
+def counting_run(runner, test, ranges, timeout, name=None, paths=None):
+    """The run that fails nothing (of cmocka test NAME only, or all):
+    (exit, output, [(test, count, picks, seconds of its body)]).  PATHS, a
+    dict, gets each call path's frames: {path: [offsets]}."""
     env_site = str(runner.args.per_site)
     os.environ["ALLOCFAIL_PER_SITE"] = env_site
-    rc, out, report = runner.run(test, ranges, None, 0, timeout)
+    rc, out, report = runner.run(test, ranges, name, 0, timeout)
     tests, picks = [], []
     for line in report:
         word = line.split(" ")
-        if word[0] == "pick":
-            picks.append(int(word[1]))
+        if word[0] == "path" and paths is not None:
+            paths[word[1]] = word[2:]
+        elif word[0] == "pick":
+            picks.append([int(word[1]), word[2]] + [int(w) for w in word[3:]] if len(word) > 3 else int(word[1]))
         elif word[0] == "test":
             secs = int(word[3]) / 1000.0 if len(word) > 3 else None
             tests.append((word[1], int(word[2]), picks, secs))
@@ -391,14 +511,15 @@ class State:
         self.path = path
         self.counts = {}
         self.tests = {}
-        self.opts = {"per_site": args.per_site, "stride": args.stride, "offset": args.offset}
+        self.opts = {"per_site": args.per_site, "stride": args.stride, "offset": args.offset,
+                     "by": "number" if args.by_number or args.per_site == 0 else "path"}
         if os.path.exists(path):
             with open(path) as f:
                 for line in f:
                     if not line.strip():
                         continue
                     rec = json.loads(line)
-                    if rec["kind"] == "options" and rec["options"] != self.opts:
+                    if rec["kind"] == "options" and not args.report and dict({"by": "number"}, **rec["options"]) != self.opts:
                         sys.exit("%s: was made with %s, not %s" % (path, rec["options"], self.opts))
                     elif rec["kind"] == "count":
                         self.counts[rec["suite"]] = rec
@@ -423,18 +544,63 @@ class State:
         return rec if rec is not None and not rec["findings"] else None
 
     def table(self):
-        """Per suite over every session: [suite, tests, runs, findings, seconds]."""
+        """Per suite over every session: [suite, tests, runs, findings,
+        seconds, picks not reached]."""
         rows = {}
         for (suite, _), rec in sorted(self.tests.items()):
-            row = rows.setdefault(suite, [suite, 0, 0, 0, 0.0])
+            row = rows.setdefault(suite, [suite, 0, 0, 0, 0.0, 0])
             row[1] += 1
             row[2] += rec["runs"]
             row[3] += len(rec["findings"])
             row[4] += rec["seconds"]
+            row[5] += rec.get("unreached", 0)
         for suite, rec in self.counts.items():
             if suite in rows:
                 rows[suite][4] += rec["clean"]
         return [rows[k] for k in sorted(rows)]
+
+
+def run_regressions(runner, args, start):
+    """--regressions FILE: each listed allocation (the Kth of a call path
+    named by its functions) fails in its test alone: a clean run of that
+    test finds the path's hash in this build, then one run fails it.  A
+    path no longer made is a finding too (the list is out of date)."""
+    entries = load_list(args.regressions)
+    meson = {t["name"]: t for t in unit_tests(args.build, {e[0] for e in entries},
+                                              args.meson_suite or ["unit"])}
+    findings = 0
+    for suite, name, k, path, _ in entries:
+        test = meson.get(suite)
+        if test is None:
+            print("regression %s %s: no such meson test in %s" % (suite, name, args.build))
+            findings += 1
+            continue
+        exe = test["cmd"][0]
+        ranges = os.path.join(runner.tmp, os.path.basename(exe) + ".ranges")
+        test_code_ranges(exe, ranges)
+        paths = {}
+        rc, out, counted = counting_run(runner, test, ranges, args.count_timeout, name, paths)
+        keys = [key for key, n in path_names(exe, paths).items() if n == path]
+        if not keys:
+            print("regression %s %s #%d: path not made by a clean run: %s" % (suite, name, k, path))
+            findings += 1
+            continue
+        secs = next((c[3] for c in counted if c[0] == name and len(c) > 3 and c[3] is not None), 2.0)
+        for key in keys:
+            fs, _, unreached = sweep_test(runner, test, ranges, name, [[0, key, k]],
+                                          min(args.timeout, max(10.0, 5 * secs + 10)))
+            bad = [f for f in fs if not f[1].startswith("note:")]
+            if unreached:
+                print("regression %s %s #%d: not reached (%s)" % (suite, name, k, path))
+                findings += 1
+            for f in bad:
+                print("  FINDING %s %s %s: %s\n    %s" % (suite, name, label(f[0]), f[1],
+                                                        "\n    ".join(f[2].get("fail", []))))
+                if args.verbose:
+                    print(f[3][-6000:])
+            findings += len(bad)
+    print("alloc-faults: %d runs, %d findings, %.0f s" % (runner.runs, findings, time.time() - start))
+    return 1 if findings else 0
 
 
 def main():
@@ -443,6 +609,18 @@ def main():
     ap.add_argument("--suite", action="append", default=[], help="meson test name (repeatable)")
     ap.add_argument("--per-site", type=int, default=2,
                     help="fail the first K allocations of each call path (0: every N)")
+    ap.add_argument("--by-number", action="store_true",
+                    help="fail a picked allocation by its number N in the test body, not by its call path "
+                    "and occurrence (the same only when the test is deterministic)")
+    ap.add_argument("--suppressions", default=os.path.join(HERE, "suppressions.txt"),
+                    help="leaks of a library's own, by call path (default: tests/alloc/suppressions.txt)")
+    ap.add_argument("--regressions", metavar="FILE",
+                    help="run only the allocation paths FILE lists (SUITE | TEST | K | PATH: fixed findings)")
+    ap.add_argument("--only-test", help="cmocka test: the counting run of this test only")
+    ap.add_argument("--path", help="sweep only the call paths whose name (f < g < h) holds this string")
+    ap.add_argument("--fast-forward", type=float, default=0, metavar="SECONDS",
+                    help="for a test whose clean body took longer: walk no stack before a pick's index "
+                    "(ALLOCFAIL_FROM; the same allocation only in a deterministic test)")
     ap.add_argument("--stride", type=int, default=1, help="of those, fail every K-th only")
     ap.add_argument("--offset", type=int, default=1, help="the first of them with --stride")
     ap.add_argument("--jobs", type=int, default=1, help="tests swept at once")
@@ -464,14 +642,17 @@ def main():
     if args.report:
         if not args.state or not os.path.exists(args.state):
             sys.exit("--report needs the --state file of a sweep")
-        print("| Suite | Tests | Runs | Findings | Seconds |\n|-------|------:|-----:|---------:|--------:|")
+        print("| Suite | Tests | Runs | Findings | Seconds | Not reached |\n"
+              "|-------|------:|-----:|---------:|--------:|------------:|")
         for row in State(args.state, args).table():
-            print("| %s | %d | %d | %d | %.0f |" % tuple(row))
+            print("| %s | %d | %d | %d | %.0f | %d |" % tuple(row))
         return 0
     args.build = os.path.abspath(args.build)
     start = time.time()
     lib = build_interposer(args.build)
     runner = Runner(args, lib)
+    if args.regressions:
+        return run_regressions(runner, args, start)
     total_findings = 0
     tests = [t for t in unit_tests(args.build, set(args.suite), args.meson_suite or ["unit"])
              if t["name"] not in args.skip]
@@ -488,7 +669,15 @@ def main():
             counted = [tuple(c) for c in rec["counted"]]
             out = "".join("[  FAILED  ] %s\n" % b for b in rec["broken"])
         else:
-            rc, out, counted = counting_run(runner, test, ranges, args.count_timeout)
+            paths = {}
+            rc, out, counted = counting_run(runner, test, ranges, args.count_timeout,
+                                            args.only_test, paths)
+            if args.path:
+                # Only the picks of the call paths named so (with a large
+                # --per-site: every allocation of those paths).
+                keep = {k for k, n in path_names(exe, paths).items() if args.path in n}
+                counted = [(c[0], c[1], [p for p in c[2] if isinstance(p, list) and p[1] in keep]) + tuple(c[3:])
+                           for c in counted]
             clean = time.time() - t0
         if rc is None:
             print("%s: the counting run took over %d s; not swept" % (test["name"], args.count_timeout))
@@ -526,11 +715,12 @@ def main():
             continue
         found = []
         resumed = 0
+        total_unreached = [0]
 
-        def sweep_one(name, picks, timeout):
+        def sweep_one(name, picks, timeout, ff):
             t1 = time.time()
-            fs, runs = sweep_test(runner, test, ranges, name, picks, timeout)
-            return fs, runs, time.time() - t1
+            fs, runs, unreached = sweep_test(runner, test, ranges, name, picks, timeout, ff)
+            return fs, runs, unreached, time.time() - t1
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futs = {}
@@ -541,28 +731,31 @@ def main():
                 if state is not None and state.done(test["name"], name):
                     resumed += 1
                     continue
+                ff = args.fast_forward > 0 and len(entry) > 3 and (entry[3] or 0) > args.fast_forward
                 futs[pool.submit(sweep_one, name, picks if args.per_site > 0 else None,
-                                 timeout_of(entry))] = name
+                                 timeout_of(entry), ff)] = name
             for fut in concurrent.futures.as_completed(futs):
-                fs, runs, secs = fut.result()
+                fs, runs, unreached, secs = fut.result()
+                total_unreached[0] += unreached
                 for f in fs:
                     found.append((futs[fut],) + f)
                 if state is not None:
                     state.write({"kind": "test", "suite": test["name"], "test": futs[fut], "runs": runs,
                                  "seconds": round(secs, 1),
-                                 "findings": [{"n": f[0], "what": f[1], "where": f[2]}
+                                 "findings": [{"n": label(f[0]), "what": f[1], "where": f[2]}
                                               for f in fs if not f[1].startswith("note:")],
-                                 "notes": len([f for f in fs if f[1].startswith("note:")])})
+                                 "notes": len([f for f in fs if f[1].startswith("note:")]),
+                                 "unreached": unreached})
         notes = [f for f in found if f[2].startswith("note:")]
         found = [f for f in found if not f[2].startswith("note:")]
         allocs = sum(c for _, c in counts)
-        print("%s: %d tests, %d counted allocations, %d failed (%d runs so far), %d findings, "
-              "%d crashes in test code (%.1f s)%s" %
+        print("%s: %d tests, %d counted allocations, %d picked (%d runs so far, %d picks not reached), "
+              "%d findings, %d crashes in test code (%.1f s)%s" %
               (test["name"], len(counts), allocs, sum(len(c[2]) for c in counted),
-               runner.runs, len(found), len(notes), time.time() - t0,
+               runner.runs, total_unreached[0], len(found), len(notes), time.time() - t0,
                ", %d tests done in an earlier session" % resumed if resumed else ""), flush=True)
         for name, n, what, where, out in sorted(found):
-            print("  FINDING %s %s N=%d: %s" % (test["name"], name, n, what))
+            print("  FINDING %s %s %s: %s" % (test["name"], name, label(n), what))
             for part in ("fail", "crash"):
                 if part in where:
                     print("    %s:\n      %s" % ("the failed allocation" if part == "fail" else "the crash",
@@ -576,13 +769,13 @@ def main():
                 continue
             seen.add(crash)
             src = [f for f in where.get("fail", []) if " src/" in f]
-            print("  note %s %s N=%d: the test crashed at %s after an allocation failed under %s" %
-                  (test["name"], name, n, crash, src[-1] if src else "?"))
+            print("  note %s %s %s: the test crashed at %s after an allocation failed under %s" %
+                  (test["name"], name, label(n), crash, src[-1] if src else "?"))
         total_findings += len(found)
     if state is not None:
-        print("per suite, every session of %s (suite, tests, runs, findings, s):" % args.state)
+        print("per suite, every session of %s (suite, tests, runs, findings, s, not reached):" % args.state)
         for row in state.table():
-            print("  %-22s %4d %6d %4d %8.0f" % tuple(row))
+            print("  %-22s %4d %6d %4d %8.0f %4d" % tuple(row))
     print("alloc-faults: %d runs, %d findings, %.0f s" % (runner.runs, total_findings, time.time() - start))
     return 1 if total_findings else 0
 
