@@ -62,6 +62,13 @@
   // leaving: stop polling so no answer races the form's own navigation.
   var leaving = false;
   document.addEventListener('submit', function () { leaving = true; });
+  // Nor when the person goes elsewhere (a link, the address bar): a poll
+  // answered meanwhile must not pull them back.  Back again from the
+  // page cache, the page waits on.
+  window.addEventListener('beforeunload', function () { leaving = true; });
+  window.addEventListener('pageshow', function (e) {
+    if (e.persisted && leaving) { leaving = false; poll(); }
+  });
   function go() {
     if (leaving) return;
     leaving = true;
