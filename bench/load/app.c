@@ -47,7 +47,7 @@ struct app_worker {
 
 struct app {
 	const char *a_origin; /* every URL's: the node's own, or the issuer in front of the nodes */
-	bool a_hint; /* the RP sends the number as login_hint: /authorize → the wait page */
+	bool a_hint; /* the RP sends the number as login_hint: /authorize → the number form */
 	char a_client[128], a_basic[300], a_authz[300], a_token[300];
 	struct app_worker *a_w;
 };
@@ -253,12 +253,10 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 	}
 	if (bl_http_req(h, url, NULL, NULL) != 303 || bl_query(h->h_location, "req", req, sizeof(req)) != 0)
 		return 0;
-	if (a->a_hint) {
+	if (a->a_hint) /* the number form, filled in: the key choice skipped */
 		bl_abs(base, h->h_location, url, sizeof(url));
-		st = bl_http_req(h, url, NULL, NULL);
-		goto wait_page;
-	}
-	snprintf(url, sizeof(url), "%s/key/app?req=%s&lang=nl", base, req);
+	else
+		snprintf(url, sizeof(url), "%s/key/app?req=%s&lang=nl", base, req);
 	if (bl_http_req(h, url, NULL, NULL) != 200 || (form = bl_hidden_form(h->h_body)) == NULL)
 		return 0;
 	/* the page's script asks for the wait page as the number's answer */
@@ -274,7 +272,6 @@ op_login(void *ctx, int wi, struct bl_lat *aux)
 		bl_abs(base, h->h_location, url, sizeof(url));
 		st = bl_http_req(h, url, NULL, NULL);
 	}
-wait_page:
 	if (st != 200 || bl_attr(h->h_body, "data-poll", url, sizeof(url)) != 0 ||
 		bl_attr(h->h_body, "data-next", next, sizeof(next)) != 0 ||
 		(p = strstr(h->h_body, "id=\"vcode\"")) == NULL || (p = strchr(p, '>')) == NULL ||

@@ -274,9 +274,10 @@ pending_put(struct server *srv, struct http_request *rq, const struct store_clie
 }
 
 /* A login_hint that is a Belgian mobile number (OIDC Core 3.1.2.1: the
- * RP knows it) with the app key on: the app key's page for it starts the
- * app request at once (/key/app/hint, which checks the number and goes to
- * the key choice when it is not one).  Any other hint changes nothing. */
+ * RP knows it) with the app key on: the app key's number form, filled in
+ * (/key/app/hint, which checks the number and goes to the key choice when
+ * it is not one; only the person's post of the form reaches a phone).
+ * Any other hint changes nothing. */
 static bool
 app_hinted(struct server *srv, json_t *params)
 {

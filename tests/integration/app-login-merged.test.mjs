@@ -174,34 +174,54 @@ async function authorizeHinted(hint) {
   return { agent, auth, loc: new URL(res.headers.get('location'), server.base) };
 }
 
-test('login_hint with a +32 number: /authorize goes to the app request at once, its wait page the answer; once', async () => {
-  const { agent, loc } = await authorizeHinted(PHONE);
-  assert.equal(loc.pathname, '/key/app/hint');
-  const req = loc.searchParams.get('req');
-  let res = await agent.get(loc.href);
-  assert.equal(res.status, 200, 'the wait page, no key choice and no form');
+// The hint page's form as its script posts it; the answer.
+async function postHinted(h, phone) {
+  const res = await h.agent.get(h.loc.href);
+  assert.equal(res.status, 200);
   const html = await res.text();
+  const form = hiddenInputs(html);
+  const value = html.match(/<input id="phone"[^>]* value="([^"]*)"/)[1];
+  return { html, value, res: await h.agent.post(`${server.base}/key/app/login`,
+    { ...form, inline: '1', phone: phone ?? value }) };
+}
+
+test('login_hint with a +32 number: /authorize skips the key choice to the number form, filled in; nothing is sent before the person posts it', async () => {
+  const h = await authorizeHinted('0470 12 34 56'.replace(/^0/, '+32 '));
+  assert.equal(h.loc.pathname, '/key/app/hint');
+  const req = h.loc.searchParams.get('req');
+  // The GET, which any site can cause, starts nothing (no login CSRF).
+  let res = await h.agent.get(h.loc.href);
+  assert.equal(res.status, 200, 'the number form, no key choice');
+  let html = await res.text();
+  assert.match(html, /<input id="phone"[^>]* value="\+32470123456"/);
+  assert.match(html, /name="csrf" value="[^"]+"/);
+  res = await h.agent.get(h.loc.href);
+  assert.equal(res.status, 200, 'again: the same form');
+  assert.equal(countRequests(req), 0, 'no request on any phone from a GET');
+  // Another browser cannot use this login's hint page.
+  res = await new Agent().get(h.loc.href);
+  assert.equal(res.status, 404);
+  // Posted by the person (CSRF): the wait page, one request.
+  const { res: posted } = await postHinted(h);
+  assert.equal(posted.status, 200);
+  html = await posted.text();
   assert.match(vcodeOf(html), /^\d{4}$/);
-  const self = new URL(html.match(/data-self="([^"]+)"/)[1].replace(/&amp;/g, '&'), server.base);
-  assert.equal(self.pathname, '/key/app/wait');
   const [row] = sqlRows(server, `SELECT account_id, status FROM app_requests WHERE link_id = '${req}'`);
   assert.deepEqual(row, { account_id: 'account1', status: 'pending' });
-  // The hint is used once: again (a reload without script) is the key choice, no new request.
-  res = await agent.get(loc.href);
-  assert.equal(res.status, 303);
-  assert.equal(new URL(res.headers.get('location'), server.base).pathname, '/login');
-  assert.equal(countRequests(req), 1);
-  // Another browser cannot use this login's hint page.
-  res = await new Agent().get(loc.href);
-  assert.equal(res.status, 404);
+  // Without the form's token nothing is sent either.
+  const other = await authorizeHinted(PHONE);
+  const oreq = other.loc.searchParams.get('req');
+  res = await other.agent.post(`${server.base}/key/app/login`, { req: oreq, lang: 'en', inline: '1', phone: PHONE });
+  assert.equal(res.status, 403);
+  assert.equal(countRequests(oreq), 0);
   sql(`UPDATE app_requests SET status = 'refused' WHERE link_id = '${req}'`);
 });
 
-test('login_hint: an unknown +32 number gets the same page (a decoy); other hints change nothing', async () => {
+test('login_hint: an unknown +32 number gets the same pages (a decoy); other hints change nothing', async () => {
   const known = await authorizeHinted('+32 470 12 34 56');
   const unknown = await authorizeHinted('+32470999997');
   const page = async (h) => {
-    const res = await h.agent.get(h.loc.href);
+    const { res } = await postHinted(h);
     assert.equal(res.status, 200);
     const html = await res.text();
     const req = h.loc.searchParams.get('req');
@@ -240,7 +260,9 @@ test('login_hint counts against the same limits as a typed number: per number an
       const { url } = await authRequest(r.config, { login_hint: hint, ui_locales: 'en' });
       let res = await agent.get(String(url));
       res = await agent.get(new URL(res.headers.get('location'), s.base).href);
-      return res;
+      assert.equal(res.status, 200);
+      const form = hiddenInputs(await res.text());
+      return agent.post(`${s.base}/key/app/login`, { ...form, inline: '1', phone: hint });
     };
     // A number with an account (none on this server) and one without answer alike.
     assert.equal((await hinted('+32470111111')).status, 200);

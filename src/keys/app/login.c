@@ -25,8 +25,8 @@
  * Fewer requests per login (docs/performance.md, "app login, sixth
  * round"): with the page's script the number's post answers with the wait
  * page itself, whose long-poll issues the code and names the RP's address;
- * an RP's login_hint with a +32 number skips the key choice and the form
- * (/key/app/hint).
+ * an RP's login_hint with a +32 number skips the key choice: the number
+ * form comes filled in (/key/app/hint).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -328,55 +328,31 @@ out:
 	oidc_pending_clear(&p);
 }
 
-/* The app request for the RP's login_hint, made as a typed number's, for
- * a login still waiting for its key whose hint page was not visited yet;
- * SL_EINVAL: no such hint (not a +32 number, or used). */
-static int
-hint_request(
-	struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, struct app_request_made *made)
-{
-	const char *hint = json_string_value(json_object_get(p->op_params, "login_hint"));
-	struct app_request_spec spec;
-	struct sl_err err;
-	char phone[APP_PHONE_MAX];
-
-	if (strcmp(p->op_req.ar_status, "pending") != 0 || p->op_req.ar_context != NULL || hint == NULL ||
-		app_phone_normalize(hint, srv->sv_conf->c_app_default_country, phone) != SL_OK ||
-		strncmp(phone, "+32", 3) != 0 || spec_for(srv, rq, p, lang, phone, &spec) != SL_OK)
-		return SL_EINVAL;
-	record_context(srv, rq, p); /* marks the hint used */
-	spec.as_decoy = true;
-	spec.as_context = p->op_req.ar_context;
-	return app_request_create(srv, &spec, made, &err);
-}
-
 /* The RP's login_hint, a Belgian mobile number (/authorize sends the
- * browser here for one, src/oidc/authorize.c): the app request made at
- * once and its wait page as the answer, the key choice, the number form
- * and its post skipped.  Made as a typed number's (applogin_submit): the
- * same limits, and a decoy for a number without a usable account, so the
- * answer tells nothing the form would not.  Once per login: this browser's
- * context, recorded first, marks the hint used, so a visit again (a
- * reload without script, the back button) goes to the key choice instead
- * of sending the number again; with script the wait page's own address
- * replaces this one in the history.  Anything else (not a +32 number, the
- * login no longer waiting for a key) goes to the key choice too. */
+ * browser here for one, src/oidc/authorize.c): the number form, filled in
+ * with it, the key choice skipped.  Nothing is sent to a phone until the
+ * person posts the form (applogin_submit: CSRF, the same limits, a decoy
+ * for a number without a usable account): a GET any other site can cause
+ * must not start a login on a phone of that site's choosing, whose
+ * confirmation would log this browser in as someone else.  Anything else
+ * (not a +32 mobile number, the login no longer waiting for a key) goes
+ * to the key choice. */
 void
 applogin_hint(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
-	struct app_request_made made;
-	char choice[160];
-	int lang, rc;
+	const char *hint;
+	char choice[160], phone[APP_PHONE_MAX];
+	int lang;
 
 	if (!portal_load_pending(srv, rq, &p, &lang))
 		return;
-	rc = hint_request(srv, rq, &p, lang, &made);
-	if (rc == SL_OK) {
-		send_wait(srv, rq, &p, lang, made.am_id, true);
-	} else if (rc != SL_EINVAL) {
-		refusal_page(srv, rq, &p, lang, rc);
+	hint = json_string_value(json_object_get(p.op_params, "login_hint"));
+	if (strcmp(p.op_req.ar_status, "pending") == 0 && hint != NULL &&
+		app_phone_normalize(hint, srv->sv_conf->c_app_default_country, phone) == SL_OK &&
+		strncmp(phone, "+32", 3) == 0) {
+		form_page(srv, rq, &p, lang, 200, NULL, phone, false);
 	} else {
 		snprintf(choice, sizeof(choice), "/login?req=%s&lang=%s", p.op_req.ar_id, config_languages[lang]);
 		http_send_redirect(rq, 303, choice);
