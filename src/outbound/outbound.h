@@ -54,8 +54,11 @@ struct outbound_report {
  * from `abort_at_ms` (sl_monotonic_ms() clock) on.  Idempotent. */
 void outbound_close(struct outbound *ob, int64_t abort_at_ms);
 /* Wait for the running calls up to the abort moment, abort the rest and
- * join the workers: returns at most about a second after that moment
- * (libcurl's progress callback period).  `out` may be NULL. */
+ * join the workers: returns about a second after that moment (libcurl's
+ * progress callback period) — except for an OCSP/CRL fetch still in its
+ * TCP connect (OpenSSL's HTTP client hands over the socket only once
+ * connected), which ends by its own timeout ([eid] revocation_timeout),
+ * then finds the pool aborted and does not send.  `out` may be NULL. */
 void outbound_drain(struct outbound *ob, struct outbound_report *out);
 
 /* For code that blocks on a socket of its own on a worker (OpenSSL's HTTP
