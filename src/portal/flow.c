@@ -32,6 +32,13 @@ portal_load_pending(struct server *srv, struct http_request *rq, struct oidc_pen
 	return load_pending(srv, rq, NULL, p, lang);
 }
 
+bool
+portal_load_pending_some(
+	struct server *srv, struct http_request *rq, const char *const *keys, struct oidc_pending *p, int *lang)
+{
+	return load_pending(srv, rq, keys, p, lang);
+}
+
 /* One button per key this build has and the configuration enables.  A
  * payment (authorization_details) is offered only to keys that show the
  * person what they confirm: the app. */

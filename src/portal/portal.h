@@ -32,6 +32,10 @@ int portal_consent_items(struct server *srv, const struct i18n_catalog *cat, con
 /* A pending request of this browser (the "req" parameter) with the page's
  * language; otherwise the "expired" error page is sent and false returned. */
 bool portal_load_pending(struct server *srv, struct http_request *rq, struct oidc_pending *p, int *lang);
+/* As portal_load_pending, for a page that reads only the parameters `keys`
+ * (NULL-terminated, with "ui_locales"): oidc_pending_load_some. */
+bool portal_load_pending_some(
+	struct server *srv, struct http_request *rq, const char *const *keys, struct oidc_pending *p, int *lang);
 /* Where a login that waits on a key's request on another device stands
  * (the app key's and Smart-ID's wait pages).  `pending`: the key's request
  * is still "pending"; `ended`: it ended without success (refused, failed,

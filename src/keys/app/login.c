@@ -36,6 +36,14 @@
 
 #define QR_SCHEME "sleutel://login?t="
 
+/* The parameters the pages read (oidc_pending_load_some): the language,
+ * a payment's details (payment_of), the RP's number (hint_request).  The
+ * wait page, its poll and the extension may finish the login, which needs
+ * them all. */
+static const char *const page_params[] = { "ui_locales", "authorization_details", NULL };
+static const char *const hint_params[] = { "ui_locales", "authorization_details", "login_hint", NULL };
+static const char *const qr_params[] = { "ui_locales", NULL };
+
 static const char *
 payment_of(const struct oidc_pending *p)
 {
@@ -145,7 +153,7 @@ applogin_qr(void *ctx, struct http_request *rq)
 	int64_t slot, next;
 	int lang;
 
-	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
+	if (oidc_pending_load_some(srv, rq, http_param(rq, "req"), qr_params, &p) != SL_OK) {
 		http_send_json(rq, 404, json_pack("{s:s}", "status", "expired"));
 		return;
 	}
@@ -179,7 +187,7 @@ applogin_page(void *ctx, struct http_request *rq)
 	const char *scan = http_param(rq, "scan");
 	int lang;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending_some(srv, rq, page_params, &p, &lang))
 		return;
 	/* The QR code names this browser to the phone that scans it; a typed
 	 * number's request names the browser that posts it (the same one:
@@ -290,7 +298,7 @@ applogin_submit(void *ctx, struct http_request *rq)
 	char ipbuf[SERVER_IP_MAX], *browser = NULL;
 	int lang, rc;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending_some(srv, rq, page_params, &p, &lang))
 		return;
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
 		portal_error(srv, rq, 403, lang, N_("This form has expired"),
@@ -346,7 +354,7 @@ applogin_hint(void *ctx, struct http_request *rq)
 	char choice[160], phone[APP_PHONE_MAX];
 	int lang;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending_some(srv, rq, hint_params, &p, &lang))
 		return;
 	hint = json_string_value(json_object_get(p.op_params, "login_hint"));
 	if (strcmp(p.op_req.ar_status, "pending") == 0 && hint != NULL &&

@@ -298,10 +298,11 @@ eid_page(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct oidc_pending p;
+	static const char *const keys[] = { "ui_locales", NULL }; /* all this page reads */
 	char *csrf, url[1024];
 	int lang;
 
-	if (oidc_pending_load(srv, rq, http_param(rq, "req"), &p) != SL_OK) {
+	if (oidc_pending_load_some(srv, rq, http_param(rq, "req"), keys, &p) != SL_OK) {
 		portal_error(srv, rq, 404, portal_lang(srv, rq, NULL), N_("This login request has expired"),
 			N_("Go back to the site you came from and start again."));
 		return;

@@ -28,6 +28,11 @@
 
 #define RRN_HINT_VALUE_MAX 64 /* bytes of a typed number shown back in the form */
 
+/* What the form and its post read of the authorization parameters
+ * (oidc_pending_load_some); the wait page and its poll may finish the
+ * login, which needs them all. */
+static const char *const lang_only[] = { "ui_locales", NULL };
+
 /* The form, with `error` (a message id) above it when set. */
 static void
 form_page(struct server *srv, struct http_request *rq, struct oidc_pending *p, int lang, int status, const char *error,
@@ -50,7 +55,7 @@ sidlogin_page(void *ctx, struct http_request *rq)
 	struct oidc_pending p;
 	int lang;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending_some(srv, rq, lang_only, &p, &lang))
 		return;
 	form_page(srv, rq, &p, lang, 200, NULL, NULL);
 	oidc_pending_clear(&p);
@@ -100,7 +105,7 @@ sidlogin_submit(void *ctx, struct http_request *rq)
 	int64_t left;
 	int lang, rc;
 
-	if (!portal_load_pending(srv, rq, &p, &lang))
+	if (!portal_load_pending_some(srv, rq, lang_only, &p, &lang))
 		return;
 	left = p.op_req.ar_expires - sl_now();
 	if (!oidc_csrf_ok(srv, rq, p.op_req.ar_id, http_form(rq, "csrf"))) {
