@@ -37,7 +37,7 @@
 #define QR_SCHEME "sleutel://login?t="
 
 /* The parameters the pages read (oidc_pending_load_some): the language,
- * a payment's details (payment_of), the RP's number (hint_request).  The
+ * a payment's details (payment_of), the RP's number (applogin_hint).  The
  * wait page, its poll and the extension may finish the login, which needs
  * them all. */
 static const char *const page_params[] = { "ui_locales", "authorization_details", NULL };
