@@ -181,15 +181,28 @@ function jsonCli(target, query) {
 
 const parseRows = (out) => (out.trim() ? JSON.parse(out) : []);
 
+// The query on stdin rather than as an argument: one argument is limited
+// to 128 KiB (spawn E2BIG), and a check's IN list of every acknowledged
+// id can pass that.  psql reads it with `-f -`, sqlite3 without its SQL.
+function byStdin(cmd, args) {
+  const q = args[args.length - 1];
+  return [cmd === 'psql' ? [...args.slice(0, -2), '-f', '-'] : args.slice(0, -1), `${q};\n`];
+}
+
 export async function sqlJson(target, query) {
-  const [cmd, args] = jsonCli(target, query);
-  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const [cmd, args0] = jsonCli(target, query);
+  const [args, input] = byStdin(cmd, args0);
+  const stdout = await new Promise((resolve, reject) => {
+    const c = execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (e, out) => (e ? reject(e) : resolve(out)));
+    c.stdin.end(input);
+  });
   return parseRows(stdout);
 }
 
 export function sqlRows(target, query) {
-  const [cmd, args] = jsonCli(target, query);
-  return parseRows(execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }));
+  const [cmd, args0] = jsonCli(target, query);
+  const [args, input] = byStdin(cmd, args0);
+  return parseRows(execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, input }));
 }
 
 // The schema version the store keeps, read and set behind its back.
