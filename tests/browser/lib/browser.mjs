@@ -7,6 +7,7 @@
 // (--ignore-certificate-errors-spki-list, which only works with an explicit
 // user data directory, hence launchPersistentContext on a fresh one). Every
 // test then opens its own isolated context on that browser.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { X509Certificate, createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -57,8 +58,19 @@ export async function launchBrowser(server) {
   return {
     browser,
     spki,
+    // Bounded: a Chromium that does not close (seen once, a file then
+    // timing out with its server still up) is killed by its profile path,
+    // which is on each of its processes' command lines.
     async close() {
-      await persistent.close().catch(() => {});
+      let timer;
+      const closed = await Promise.race([
+        persistent.close().then(() => true, () => true),
+        new Promise((r) => { timer = setTimeout(() => r(false), 15000); }),
+      ]);
+      clearTimeout(timer);
+      if (!closed) {
+        try { execFileSync('pkill', ['-KILL', '-f', `user-data-dir=${userDataDir}`]); } catch { /* none left */ }
+      }
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
