@@ -43,6 +43,7 @@
 #define NODE_LOCK_SUFFIX "-node.lock" /* as store/notify.c */
 #define BACKUP_BUSY_TRIES 600 /* x 50 ms: a writer's lock for up to 30 s */
 #define BACKUP_BUSY_MS 5000 /* sqlite3_busy_timeout of its connections */
+#define RESTORE_KEEP_MAX 100 /* copies kept per second of restores */
 
 static void
 backup_usage(void)
@@ -265,6 +266,25 @@ node_lock(const char *db)
 	return -1;
 }
 
+/*
+ * A free name for the database about to be replaced: <db>.pre-restore-<time>,
+ * then -2, -3 ... when restores follow each other within the second, so that
+ * no earlier copy is overwritten and a second restore is not refused for it.
+ */
+static int
+keep_name(const char *db, const char *stamp, char *keep, size_t len, struct sl_err *err)
+{
+	for (int n = 1; n <= RESTORE_KEEP_MAX; n++) {
+		int w = n == 1 ? snprintf(keep, len, "%s.pre-restore-%s", db, stamp)
+			       : snprintf(keep, len, "%s.pre-restore-%s-%d", db, stamp, n);
+		if (w < 0 || (size_t)w >= len)
+			return sl_fail(err, SL_EINVAL, "%s: path too long", db);
+		if (access(keep, F_OK) != 0)
+			return SL_OK;
+	}
+	return sl_fail(err, SL_ECONFLICT, "%s.pre-restore-%s: %d copies exist already", db, stamp, RESTORE_KEEP_MAX);
+}
+
 /* SRC checked, the current database kept aside, SRC copied in. */
 static int
 restore_into(const char *db, const char *src_path, struct sl_err *err)
@@ -278,8 +298,9 @@ restore_into(const char *db, const char *src_path, struct sl_err *err)
 		rc = verify_db(src, src_path, &version, err);
 	if (rc == SL_OK && access(db, F_OK) == 0) {
 		int old = 0;
-		snprintf(keep, sizeof(keep), "%s.pre-restore-%s", db, cli_time(sl_now(), stamp));
-		rc = backup_file(db, keep, &old, err);
+		rc = keep_name(db, cli_time(sl_now(), stamp), keep, sizeof(keep), err);
+		if (rc == SL_OK)
+			rc = backup_file(db, keep, &old, err);
 		if (rc == SL_OK)
 			fprintf(stderr, "sleutel: the database replaced is kept as %s\n", keep);
 	}
