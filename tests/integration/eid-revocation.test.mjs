@@ -184,13 +184,15 @@ test('a good verdict is cached: the same card again makes no OCSP request, anoth
 // A cached verdict needs no fetch, so the eID origin answers it on its
 // event loop (src/keys/eid/login.c): it does not queue for the outbound
 // pool behind another card's hanging OCSP request.  One outbound worker:
-// Hugo's check holds it for revocation_timeout (1 s), and Cas, whose
-// verdict is cached, is answered before Hugo's refusal comes.
+// Hugo's check holds it until the test lets his OCSP request fail (a 500,
+// only once Cas is answered: a fixed 1 s timeout raced a slow, loaded run),
+// and Cas, whose verdict is cached, is answered while Hugo's check waits.
 test('a cached card is answered at once, not after another card\'s hanging check on the only outbound worker', async () => {
   const s2 = await startServer({
-    config: { eid: { ...trustPki(pki), revocation_timeout: 1 }, outbound: { threads: 1 } },
+    config: { eid: { ...trustPki(pki), revocation_timeout: 60 }, outbound: { threads: 1 } },
   });
   let held = () => {};
+  let release = () => {};
   const asked = new Promise((r) => { held = r; });
   try {
     const rp2 = await eidRp(s2);
@@ -198,7 +200,12 @@ test('a cached card is answered at once, not after another card\'s hanging check
     const hugo = await issueCard(pki, dir, { name: 'Hugo Hangs' });
     mode = 'forward';
     await accepted(cas, { srv: s2, relying: rp2 });
-    mode = { hang: () => { held(); return new Promise(() => {}); } };
+    mode = {
+      hang: (req, body, res) => new Promise((done) => {
+        release = () => { release = () => {}; res.writeHead(500); res.end('down for maintenance'); done(); };
+        held();
+      }),
+    };
     let hugoAt = 0;
     const since = await auditMax(s2);
     const hung = assertRefused(s2, rp2, hugo.args, { heading: UNAVAILABLE, code: 'status_unavailable' })
@@ -207,12 +214,14 @@ test('a cached card is answered at once, not after another card\'s hanging check
     const t0 = Date.now();
     await accepted(cas, { srv: s2, relying: rp2 });
     const casAt = Date.now();
+    release();
     await hung;
     process.stderr.write(`cached card answered in ${casAt - t0} ms; the hanging check ended ${hugoAt - casAt} ms later\n`);
     assert.ok(casAt < hugoAt, `the cached card (${casAt - t0} ms) was answered before the hanging check ended`);
     const order = (await auditSince(s2, since)).filter((r) => r.event === 'login').map((r) => r.result);
     assert.deepEqual(order, ['ok', 'status_unavailable'], 'Cas logged in while Hugo\'s check was still waiting');
   } finally {
+    release();
     mode = 'forward';
     await s2.stop();
   }
