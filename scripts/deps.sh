@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="gcc make meson ninja-build pkg-config libssl-dev libmicrohttpd-dev libcjose-dev
 libjansson-dev libsqlite3-dev libinih-dev libqrencode-dev libcurl4-openssl-dev libcmocka-dev gettext sqlite3
 openssl curl jq ca-certificates chromium clang libclang-rt-14-dev libgnutls28-dev
-softhsm2 opensc libengine-pkcs11-openssl libnss3-tools poppler-utils postgresql libpq-dev groff-base systemd
-libmimalloc-dev"
+softhsm2 opensc libengine-pkcs11-openssl libnss3-tools poppler-utils postgresql libpq-dev groff-base systemd"
 
 missing=""
 for p in $PACKAGES; do
