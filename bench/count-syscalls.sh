@@ -9,7 +9,7 @@
 set -eu
 b=$(realpath "${1:-build}"); n1=${2:-300}; n2=${3:-900}
 d=$(mktemp -d /tmp/sleutel-count.XXXXXX)
-ev=raw_syscalls:sys_enter,syscalls:sys_enter_fcntl,syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64
+ev=raw_syscalls:sys_enter,page-faults,syscalls:sys_enter_madvise,syscalls:sys_enter_munmap,syscalls:sys_enter_mmap,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_setsockopt,syscalls:sys_enter_getsockopt,syscalls:sys_enter_clock_gettime,syscalls:sys_enter_close,syscalls:sys_enter_lseek,syscalls:sys_enter_newfstat,syscalls:sys_enter_getpid,syscalls:sys_enter_fcntl,syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64
 ev=$ev,syscalls:sys_enter_fdatasync,syscalls:sys_enter_futex,syscalls:sys_enter_epoll_wait
 ev=$ev,syscalls:sys_enter_poll,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_sendmsg,syscalls:sys_enter_recvmsg
 # perf outlives the bench's SIGTERM to the server's process group.
@@ -27,5 +27,5 @@ run "$n1"; run "$n2"
 echo "per login (runs of $n1 and $n2 logins; $d):"
 awk -F, -v n1="$n1" -v n2="$n2" '
 	FNR == 1 { f++ }
-	/sys_enter/ { name = $3; sub(/.*sys_enter_?/, "", name); if (name == "") name = "all"; v[f, name] = $1; names[name] = 1 }
+	/sys_enter|page-faults/ { name = $3; sub(/.*sys_enter_?/, "", name); if (name == "") name = "all"; v[f, name] = $1; names[name] = 1 }
 	END { for (k in names) printf "  %-12s %8.2f\n", k, (v[2, k] - v[1, k]) / (n2 - n1) }' "$d/perf.$n1" "$d/perf.$n2" | sort

@@ -66,6 +66,8 @@ pid_t bl_spawn(char *const argv[], const char *log, int *in_pipe);
 int bl_stop(pid_t pid, int secs);
 /* utime + stime of a process (all its threads) in seconds; -1 on error. */
 double bl_cpu(pid_t pid);
+/* Of that, the children's (sleuteld's key holder). */
+double bl_cpu_children(pid_t pid);
 /* VmRSS in KiB; -1 on error. */
 long bl_rss_kib(pid_t pid);
 /* Open fds of a process; -1 on error. */
@@ -212,6 +214,7 @@ struct bl_result {
 	double r_extra; /* a scenario's own figure (waiters: RSS KiB) */
 	int r_split; /* > 0: the pids from this index on (the database server's) are also counted apart */
 	double r_cpu_split_us; /* their CPU per operation in µs (r_split > 0) */
+	double r_cpu_kids_us; /* of r_cpu_us, the sleuteld nodes' children's (the key holders') */
 };
 
 /* Run op on `workers` threads for opts->o_seconds (at most o_max ops),

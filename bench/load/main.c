@@ -51,6 +51,9 @@ bl_report(json_t *out, const struct bl_result *r)
 
 	if (r->r_split > 0)
 		json_object_set_new(o, "database_cpu_us_per_op", num_or_null(r->r_cpu_split_us));
+	if (!derived)
+		json_object_set_new(
+			o, "keyholder_cpu_us_per_op", num_or_null(r->r_cpu_kids_us > 0 ? r->r_cpu_kids_us : -1));
 
 	json_array_append_new(out, o);
 	if (derived)
@@ -62,6 +65,9 @@ bl_report(json_t *out, const struct bl_result *r)
 	if (r->r_split > 0 && r->r_cpu_split_us >= 0)
 		printf("%-9s %-46s %22s %9.0f\n", r->r_scenario, "  of which the database server's processes", "",
 			r->r_cpu_split_us);
+	if (!derived && r->r_cpu_kids_us > 0)
+		printf("%-9s %-46s %22s %9.0f\n", r->r_scenario, "  of which the key holder's process", "",
+			r->r_cpu_kids_us);
 	if (r->r_aux50 >= 0)
 		printf("%-9s %-46s %38s p50 %.1f  p99 %.1f  p999 %.1f ms\n", r->r_scenario, "  confirm -> resume", "",
 			r->r_aux50, r->r_aux99, r->r_aux999);

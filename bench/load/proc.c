@@ -169,17 +169,17 @@ cpu_of(pid_t pid, pid_t *ppid)
 	return (double)(ut + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* The CPU seconds of pid and of its children: sleuteld's key holder
- * (src/keyholder) signs in its own process, and its work is the login's. */
+/* The CPU seconds of pid's children: sleuteld's key holder (src/keyholder)
+ * signs in its own process, and its work is the login's. */
 double
-bl_cpu(pid_t pid)
+bl_cpu_children(pid_t pid)
 {
-	double total = cpu_of(pid, NULL);
+	double total = 0;
 	DIR *d;
 	struct dirent *e;
 
-	if (total < 0 || (d = opendir("/proc")) == NULL)
-		return total;
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
 	while ((e = readdir(d)) != NULL) {
 		pid_t child = (pid_t)atoi(e->d_name), parent = 0;
 		double c;
@@ -191,6 +191,15 @@ bl_cpu(pid_t pid)
 	}
 	closedir(d);
 	return total;
+}
+
+/* The CPU seconds of pid and of its children. */
+double
+bl_cpu(pid_t pid)
+{
+	double total = cpu_of(pid, NULL);
+
+	return total < 0 ? total : total + bl_cpu_children(pid);
 }
 
 long

@@ -100,7 +100,7 @@ bl_run_timed(
 	struct run_shared sh = { .rs_op = op, .rs_ctx = ctx, .rs_max = o->o_max };
 	struct run_worker *ws = calloc((size_t)workers, sizeof(*ws));
 	struct bl_lat all = { 0 }, aux = { 0 };
-	double cpu0 = 0, cpu1 = 0, split0 = 0, split1 = 0, t0, t1;
+	double cpu0 = 0, cpu1 = 0, split0 = 0, split1 = 0, kids0 = 0, kids1 = 0, t0, t1;
 
 	if (ws == NULL)
 		return -1;
@@ -108,6 +108,7 @@ bl_run_timed(
 		double c = bl_cpu(pids[i]);
 		cpu0 += c;
 		split0 += i >= r->r_split && r->r_split > 0 ? c : 0;
+		kids0 += i < r->r_split || r->r_split == 0 ? bl_cpu_children(pids[i]) : 0;
 	}
 	t0 = bl_now();
 	sh.rs_until = t0 + o->o_seconds;
@@ -128,6 +129,7 @@ bl_run_timed(
 		double c = bl_cpu(pids[i]);
 		cpu1 += c;
 		split1 += i >= r->r_split && r->r_split > 0 ? c : 0;
+		kids1 += i < r->r_split || r->r_split == 0 ? bl_cpu_children(pids[i]) : 0;
 	}
 	free(ws);
 	r->r_done = atomic_load(&sh.rs_done);
@@ -136,6 +138,7 @@ bl_run_timed(
 	r->r_rate = r->r_done / r->r_seconds;
 	r->r_cpu_us = r->r_done > 0 ? (cpu1 - cpu0) * 1e6 / (double)r->r_done : -1;
 	r->r_cpu_split_us = r->r_done > 0 ? (split1 - split0) * 1e6 / (double)r->r_done : -1;
+	r->r_cpu_kids_us = r->r_done > 0 ? (kids1 - kids0) * 1e6 / (double)r->r_done : -1;
 	r->r_p50 = bl_lat_pct(&all, 0.5);
 	r->r_p99 = bl_lat_pct(&all, 0.99);
 	r->r_p999 = bl_lat_pct(&all, 0.999);

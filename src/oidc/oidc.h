@@ -57,8 +57,9 @@ int oidc_pending_load(struct server *srv, struct http_request *rq, const char *i
  * the rest is not parsed (params_peek.c). */
 int oidc_pending_load_some(
 	struct server *srv, struct http_request *rq, const char *id, const char *const *keys, struct oidc_pending *out);
-/* The members `keys` (NULL-terminated) of the parameters stored as `json`,
- * as a new object (json_decref it); NULL when `json` is not an object. */
+/* The members `keys` (NULL-terminated; NULL: every member) of the
+ * parameters stored as `json`, as a new object (json_decref it), equal to
+ * what json_loads gives; NULL when `json` is not an object. */
 json_t *oidc_params_peek(const char *json, const char *const *keys);
 void oidc_pending_clear(struct oidc_pending *p);
 /* The anti-CSRF token of a pending request (or "logout") for this browser

@@ -13,6 +13,13 @@
  * whitespace, a value that is not a string (a request object may carry
  * numbers), malformed text — falls back to the full json_loads, so the
  * answer is always jansson's.
+ *
+ * With no list (keys NULL) every member is decoded: the login's completion
+ * reads the whole request, and json_loads of it was 39 k instructions per
+ * trivial login (docs/performance.md, the seventh round).  A value with no
+ * escape and no control character is its bytes, so json_stringn takes it
+ * as it is (checking its UTF-8, as jansson's reader does); one with an
+ * escape goes to jansson's reader as before.
  */
 #include <string.h>
 
@@ -38,10 +45,23 @@ string_end(const char *s)
 static bool
 wanted(const char *key, size_t len, const char *const *keys)
 {
+	if (keys == NULL)
+		return true;
 	for (size_t i = 0; keys[i] != NULL; i++)
 		if (strlen(keys[i]) == len && memcmp(keys[i], key, len) == 0)
 			return true;
 	return false;
+}
+
+/* The string token v..vend (both quotes) as jansson reads it; NULL when
+ * it is not a valid string. */
+static json_t *
+string_value(const char *v, const char *vend)
+{
+	for (const char *c = v + 1; c < vend; c++)
+		if (*c == '\\' || (unsigned char)*c < 0x20)
+			return json_loadb(v, (size_t)(vend - v + 1), JSON_DECODE_ANY, NULL);
+	return json_stringn(v + 1, (size_t)(vend - v - 1));
 }
 
 /* The walk; false when the text is not the shape it handles. */
@@ -61,8 +81,12 @@ peek_flat(const char *json, const char *const *keys, json_t *out)
 		v = kend + 2;
 		if (*v != '"' || (vend = string_end(v)) == NULL)
 			return false;
+		/* A name with an escape is jansson's to decode (it may be one
+		 * of the names asked, spelled otherwise). */
+		if (memchr(key + 1, '\\', (size_t)(kend - key - 1)) != NULL)
+			return false;
 		if (wanted(key + 1, (size_t)(kend - key - 1), keys)) {
-			json_t *str = json_loadb(v, (size_t)(vend - v + 1), JSON_DECODE_ANY, NULL);
+			json_t *str = string_value(v, vend);
 			char name[64];
 			if (!json_is_string(str) || (size_t)(kend - key - 1) >= sizeof(name)) {
 				json_decref(str);
@@ -94,9 +118,11 @@ oidc_params_peek(const char *json, const char *const *keys)
 		return out;
 	json_object_clear(out);
 	all = json_loads(json, 0, NULL);
-	if (!json_is_object(all)) {
-		json_decref(all);
+	if (!json_is_object(all) || keys == NULL) {
 		json_decref(out);
+		if (json_is_object(all))
+			return all;
+		json_decref(all);
 		return NULL;
 	}
 	for (size_t i = 0; keys[i] != NULL; i++) {

@@ -188,7 +188,8 @@ oidc_csrf_ok(struct server *srv, struct http_request *rq, const char *req_id, co
 	return ok;
 }
 
-/* `keys` NULL: every parameter; otherwise only those (oidc_params_peek). */
+/* `keys` NULL: every parameter; otherwise only those (oidc_params_peek,
+ * which reads sleuteld's own flat objects without json_loads). */
 static int
 pending_load(
 	struct server *srv, struct http_request *rq, const char *id, const char *const *keys, struct oidc_pending *out)
@@ -206,8 +207,7 @@ pending_load(
 	       sl_ct_streq(browser, out->op_req.ar_browser);
 	free(browser);
 	if (mine) {
-		out->op_params = keys ? oidc_params_peek(out->op_req.ar_params, keys)
-				      : json_loads(out->op_req.ar_params, 0, NULL);
+		out->op_params = oidc_params_peek(out->op_req.ar_params, keys);
 		if (out->op_params != NULL)
 			return SL_OK;
 	}

@@ -24,6 +24,7 @@ same_as_jansson(const char *json)
 
 	if (!json_is_object(all)) {
 		assert_null(got);
+		assert_null(oidc_params_peek(json, NULL));
 		json_decref(all);
 		return;
 	}
@@ -36,6 +37,26 @@ same_as_jansson(const char *json)
 		}
 	}
 	assert_int_equal(json_object_size(got), want);
+	json_decref(got);
+	/* every member (keys NULL): the whole object, equal */
+	got = oidc_params_peek(json, NULL);
+	assert_non_null(got);
+	assert_true(json_equal(all, got));
+	json_decref(all);
+	json_decref(got);
+}
+
+/* peek(json, NULL) is json_loads(json): here for texts where the members
+ * not asked for would not be checked with a list (params_peek.c). */
+static void
+all_as_jansson(const char *json)
+{
+	json_t *all = json_loads(json, 0, NULL), *got = oidc_params_peek(json, NULL);
+
+	if (json_is_object(all))
+		assert_true(json_equal(all, got));
+	else
+		assert_null(got);
 	json_decref(all);
 	json_decref(got);
 }
@@ -53,6 +74,12 @@ test_flat_objects(void **state)
 	same_as_jansson("{\"ui_locales\":\"d\\u00e9 \\\"x\\\" \\\\\",\"s\":\"\\\\\"}");
 	same_as_jansson("{\"state\":\"\\\",\\\"ui_locales\\\":\\\"fr\",\"nonce\":\"ui_locales\"}");
 	same_as_jansson("{\"state\":\"caf\xc3\xa9\",\"ui_locales\":\"\xc3\xa9\"}");
+	/* what sleuteld stores for a login: every member a plain string */
+	same_as_jansson("{\"response_type\":\"code\",\"client_id\":\"c1\",\"redirect_uri\":\"https://rp.example/cb\","
+			"\"scope\":\"openid profile\",\"state\":\"s\",\"nonce\":\"n\",\"code_challenge\":\"abc\","
+			"\"code_challenge_method\":\"S256\",\"\":\"\"}");
+	/* a later member of the same name wins, as in jansson */
+	same_as_jansson("{\"ui_locales\":\"nl\",\"ui_locales\":\"fr\"}");
 }
 
 static void
@@ -72,6 +99,17 @@ test_falls_back(void **state)
 	same_as_jansson("{\"ui_locales\":\"nl\"}x");
 	same_as_jansson("{\"ui_locales\":\"n\\");
 	same_as_jansson("{\"ui_locales\":\"\xff\"}");
+	/* bad UTF-8, a control character, an escaped NUL in a value that is
+	 * not asked for: the walk over every member checks them as jansson does */
+	all_as_jansson("{\"state\":\"\xc3\",\"ui_locales\":\"nl\"}");
+	all_as_jansson("{\"state\":\"\xed\xa0\x80\"}");
+	all_as_jansson("{\"state\":\"a\tb\"}");
+	all_as_jansson("{\"state\":\"a\\u0000b\"}");
+	/* a name with an escape, even one that decodes to a name asked */
+	same_as_jansson("{\"ui\\u005flocales\":\"fr\"}");
+	same_as_jansson("{\"a\\\"b\":\"x\"}");
+	/* a name longer than the walk keeps */
+	same_as_jansson("{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":\"x\"}");
 	same_as_jansson("");
 	assert_null(oidc_params_peek(NULL, keys));
 	/* another list of members */
