@@ -262,7 +262,8 @@ sid_portal_code(void *ctx, struct http_request *rq)
 
 /* ---- confirmation ---- */
 
-/* The visit's registration, still waiting for its code and live. */
+/* The visit's registration, still waiting for its code and live (not
+ * expired, not dead). */
 static int
 confirm_registration(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r)
 {
@@ -272,7 +273,9 @@ confirm_registration(struct server *srv, const struct store_sid_visit *v, struct
 	if (v->sv_registration_id == NULL)
 		return SL_ENOTFOUND;
 	rc = store_sid_registration_get(srv->sv_store, v->sv_registration_id, r);
-	if (rc == SL_OK && (strcmp(r->sr_status, "code") != 0 || sl_now() >= r->sr_expires)) {
+	/* Dead by wrong tries (code_wrong_max) is over here too. */
+	if (rc == SL_OK && (strcmp(r->sr_status, "code") != 0 || sl_now() >= r->sr_expires ||
+				   r->sr_code_wrong >= srv->sv_conf->c_sid_code_wrong_max)) {
 		store_sid_registration_clear(r);
 		rc = SL_EEXPIRED;
 	}
