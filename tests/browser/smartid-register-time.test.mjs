@@ -96,11 +96,9 @@ test('the registration code page and confirm page: warned once, more time by key
     await page.waitForURL(at(server.base, '/key/eid'));
     await page.click('a.button');
     await page.waitForURL(at(server.base, `${PORTAL}/questions`));
-    await page.fill('#email', 'jan@example.be');
-    await page.fill('#phone', '0470 12 34 56');
-    await page.check('#me');
-    await page.click('button[type="submit"]');
-    await page.waitForURL(at(server.base, `${PORTAL}/code`));
+    const answers = { '#email': 'jan@example.be', '#phone': '0470 12 34 56' };
+    for (const [field, value] of Object.entries(answers)) await page.fill(field, value);
+    await Promise.all([page.waitForURL(at(server.base, `${PORTAL}/code`)), page.check('#me').then(() => page.click('button[type="submit"]'))]);
 
     // The code page: the visit's clock.
     const limit = await pageText(page, '#timelimit-text');
