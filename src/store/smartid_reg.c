@@ -87,14 +87,16 @@ const char *const store_sql_sid_reg[Q_COUNT] = {
 	[Q_SR_CODE_WRONG] = "UPDATE sid_registrations SET code_wrong = code_wrong + 1 WHERE status = 'code'"
 			    " AND expires > ?2 AND code_wrong < ?3 AND code_hash <> ?1",
 	/* More time for the code (WCAG 2.2.1): it ends at ?2 instead,
-	 * counted; one already ending there or later (pressed with a whole
-	 * window left, or a post racing another), over at ?3 now, at ?4
-	 * extensions or dead by ?5 wrong tries is left alone. */
+	 * counted; one ending after ?6 (more than the warning's window
+	 * left: pressed early, or a post racing another that already
+	 * extended it), over at ?3 now, at ?4 extensions or dead by ?5 wrong
+	 * tries is left alone. */
 	[Q_SR_EXTEND] = "UPDATE sid_registrations SET expires = ?2, extended = extended + 1 WHERE id = ?1"
-			" AND status = 'code' AND expires > ?3 AND expires < ?2 AND extended < ?4 AND code_wrong < ?5",
+			" AND status = 'code' AND expires > ?3 AND expires <= ?6 AND expires < ?2 AND extended < ?4"
+			" AND code_wrong < ?5",
 	[Q_SR_STATE] = "SELECT status, expires, extended FROM sid_registrations WHERE id = ?1",
 	[Q_SV_EXTEND] = "UPDATE sid_visits SET expires = ?2, extended = extended + 1 WHERE id = ?1"
-			" AND expires > ?3 AND expires < ?2 AND extended < ?4",
+			" AND expires > ?3 AND expires <= ?5 AND expires < ?2 AND extended < ?4",
 	[Q_SV_STATE] = "SELECT 'open', expires, extended FROM sid_visits WHERE id = ?1",
 };
 
@@ -229,13 +231,14 @@ store_sid_registration_try_code(
 }
 
 int
-store_sid_registration_extend(struct store *st, const char *id, int64_t until, int max_times, int max_wrong)
+store_sid_registration_extend(
+	struct store *st, const char *id, int64_t near, int64_t until, int max_times, int max_wrong)
 {
 	int64_t now = sl_now();
-	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times), BI(max_wrong) };
-	const struct pending_ref ref = { Q_SR_STATE, id, now, true, "code", max_times, until };
+	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times), BI(max_wrong), BI(near) };
+	const struct pending_ref ref = { Q_SR_STATE, id, now, true, "code", max_times, near + 1 };
 
-	if (id == NULL || max_times <= 0 || until <= now)
+	if (id == NULL || max_times <= 0 || until <= now || near >= until)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_SR_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }
@@ -644,13 +647,13 @@ store_sid_visit_charge(struct store *st, const char *id, int max, int *tries)
 }
 
 int
-store_sid_visit_extend(struct store *st, const char *id, int64_t until, int max_times)
+store_sid_visit_extend(struct store *st, const char *id, int64_t near, int64_t until, int max_times)
 {
 	int64_t now = sl_now();
-	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times) };
-	const struct pending_ref ref = { Q_SV_STATE, id, now, true, "open", max_times, until };
+	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times), BI(near) };
+	const struct pending_ref ref = { Q_SV_STATE, id, now, true, "open", max_times, near + 1 };
 
-	if (id == NULL || max_times <= 0 || until <= now)
+	if (id == NULL || max_times <= 0 || until <= now || near >= until)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_NORMAL, Q_SV_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }

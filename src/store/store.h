@@ -963,12 +963,16 @@ int store_sid_registration_by_code(
  * tries: its code is dead. */
 int store_sid_registration_try_code(
 	struct store *st, const char *code_hash, int64_t now, int max_wrong, struct store_sid_registration *out);
-/* More time for a live "code" registration: it ends at `until` instead,
- * counted, in one conditional statement (racing posts extend once).
- * SL_ECONFLICT when it already ends at `until` or later, or has had
- * `max_times` extensions; SL_EEXPIRED when over, SL_ENOTFOUND when
- * unknown; nothing when it has had `max_wrong` wrong tries (SL_ESTORE). */
-int store_sid_registration_extend(struct store *st, const char *id, int64_t until, int max_times, int max_wrong);
+/* More time for a live "code" registration that ends by `near` (within
+ * the warning's window): it ends at `until` instead, counted, in one
+ * conditional statement (racing posts extend once: the first moves the
+ * end past `near`).  SL_ECONFLICT when it ends after `near` (nothing
+ * added, nothing counted) or has had `max_times` extensions; SL_EEXPIRED
+ * when over, SL_ENOTFOUND when unknown; nothing when it has had
+ * `max_wrong` wrong tries (SL_ESTORE); SL_EINVAL unless `until` is after
+ * both now and `near`. */
+int store_sid_registration_extend(
+	struct store *st, const char *id, int64_t near, int64_t until, int max_times, int max_wrong);
 /* Portal: "code" -> "confirmed" with person, email, phone, challenge and
  * the server keys made for the shares (sr_*_sealed and their versions: 0
  * for new keys; all from `r`) in one statement: the code and the shares are dropped.
@@ -1026,7 +1030,7 @@ int store_sid_visit_answer(struct store *st, const char *id, const char *email, 
 int store_sid_visit_charge(struct store *st, const char *id, int max, int *tries);
 int store_sid_visit_set_registration(struct store *st, const char *id, const char *registration_id);
 /* More time for a live visit, as store_sid_registration_extend. */
-int store_sid_visit_extend(struct store *st, const char *id, int64_t until, int max_times);
+int store_sid_visit_extend(struct store *st, const char *id, int64_t near, int64_t until, int max_times);
 int store_sid_visit_delete(struct store *st, const char *id);
 void store_sid_visit_clear(struct store_sid_visit *v);
 

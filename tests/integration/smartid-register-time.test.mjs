@@ -4,7 +4,8 @@
 // and the code's once typed) and on the confirm page (the code's), a plain
 // POST with the browser's CSRF token that starts the window again from
 // now, at most 10 times, one conditional UPDATE each (two at once count
-// once; with a whole window left nothing is added or counted), each
+// once; with more than the warning's 2 minutes left nothing is added or
+// counted), each
 // audited as "smartid.register.extend"; the app sees the new deadline.
 // The code's guesses are bounded by count, not time: [smartid]
 // code_wrong_max wrong codes over its whole life, across every visit and
@@ -86,7 +87,7 @@ test('more time on the code page, then on the confirm page: 10 times, then refus
   assert.equal(res.status, 303);
   assert.equal(where(res).searchParams.get('more'), '0');
   assert.equal(visit(agent).extended, 0);
-  assert.match((await get(agent, 'code?more=0&x=')).html, /This page already has all the time/);
+  assert.match((await get(agent, 'code?more=0&x=')).html, /This page has more than 2 minutes left: no time was added\. Ask again when less than 2 minutes are left\./);
   const v = visit(agent);
   sql(`UPDATE sid_visits SET expires = ${now() + 20} WHERE id = '${v.id}'`);
   let t = now();
@@ -128,12 +129,18 @@ test('more time on the code page, then on the confirm page: 10 times, then refus
   const more = { ...hiddenInputs(p.html.slice(p.html.indexOf('class="timelimit-more"'))), more: '1' };
   assert.deepEqual(Object.keys(more).sort(), ['csrf', 'lang', 'more']);
 
-  // A whole window left: nothing added, nothing counted; the page says so.
+  // A whole window left, or more than the warning's 2 minutes: nothing
+  // added, nothing counted; the page says so.
   res = await post(agent, 'confirm', more);
   assert.equal(where(res).searchParams.get('more'), '0');
   assert.equal(reg(phone.registrationId).extended, 1);
+  sql(`UPDATE sid_registrations SET expires = ${now() + 125} WHERE id = '${phone.registrationId}'`);
+  res = await post(agent, 'confirm', more);
+  assert.equal(where(res).searchParams.get('more'), '0');
+  assert.equal(reg(phone.registrationId).extended, 1);
+  assert.ok(reg(phone.registrationId).expires <= now() + 125);
   assert.match(await agent.get(where(res).href).then((x) => x.text()),
-    /Your registration code already has all the time it can get at once/);
+    /Your registration code has more than 2 minutes left: no time was added\./);
 
   // Two posts at once: one extension.
   sql(`UPDATE sid_registrations SET expires = ${now() + 20} WHERE id = '${phone.registrationId}'`);

@@ -1638,13 +1638,14 @@ extend_worker(void *arg)
 {
 	struct race_job *j = arg;
 
-	j->rj_rc = store_sid_registration_extend(j->rj_store, j->rj_key, j->rj_now, 10, 4);
+	j->rj_rc = store_sid_registration_extend(j->rj_store, j->rj_key, j->rj_now + 120, j->rj_now + 900, 10, 4);
 	return NULL;
 }
 
-/* More time for a code: a new end, counted; nothing with a whole window
- * left; at most `max_times`; none when expired, dead or confirmed; racing
- * presses extend once. */
+/* More time for a code: a new end, counted, only when it ends within the
+ * warning's window (`near`); at most `max_times`; none when expired, dead
+ * or confirmed; racing presses extend once (the first moves the end out
+ * of the window). */
 static void
 test_registration_extend(void **state)
 {
@@ -1655,30 +1656,36 @@ test_registration_extend(void **state)
 
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
 	for (int i = 0; i < EXTEND_THREADS; i++)
-		jobs[i] = (struct race_job){ .rj_key = "r1", .rj_now = now + 900 };
+		jobs[i] = (struct race_job){ .rj_key = "r1", .rj_now = now };
 	race(fx->fx_store, jobs, EXTEND_THREADS, extend_worker);
 	race_winner(jobs, EXTEND_THREADS, SL_ECONFLICT);
 	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
 	assert_int_equal(got.sr_extended, 1);
 	assert_int_equal(got.sr_expires, now + 900);
 	store_sid_registration_clear(&got);
-	/* A whole window left: nothing. */
-	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 900, 10, 4), SL_ECONFLICT);
-	/* Up to max_times, then no more. */
-	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 901, 2, 4), SL_OK);
-	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 902, 2, 4), SL_ECONFLICT);
-	assert_int_equal(store_sid_registration_extend(fx->fx_store, "nope", now + 902, 10, 4), SL_ENOTFOUND);
-	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now - 1, 10, 4), SL_EINVAL);
+	/* More than the window left: nothing, not counted. */
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 120, now + 901, 10, 4), SL_ECONFLICT);
+	/* Within it (the window as far as its end): up to max_times, then no more. */
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 900, now + 901, 2, 4), SL_OK);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 901, now + 902, 2, 4), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_int_equal(got.sr_extended, 2);
+	assert_int_equal(got.sr_expires, now + 901);
+	store_sid_registration_clear(&got);
+	assert_int_equal(
+		store_sid_registration_extend(fx->fx_store, "nope", now + 120, now + 902, 10, 4), SL_ENOTFOUND);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now - 2, now - 1, 10, 4), SL_EINVAL);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 902, now + 902, 10, 4), SL_EINVAL);
 	/* Dead by wrong tries: left alone. */
 	assert_int_equal(store_sid_registration_try_code(fx->fx_store, "code-x", now, 1, &got), SL_ENOTFOUND);
-	assert_int_not_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 903, 10, 1), SL_OK);
+	assert_int_not_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 901, now + 903, 10, 1), SL_OK);
 	/* Confirmed: no more time for the code. */
 	assert_int_equal(confirm(fx->fx_store, "r1", NULL, now), SL_OK);
-	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 903, 10, 4), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 901, now + 903, 10, 4), SL_ECONFLICT);
 	/* Expired: over. */
 	r = reg_fixture("r2", "jkt-2", "code-2", now - 1);
 	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
-	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r2", now + 900, 10, 4), SL_EEXPIRED);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r2", now + 120, now + 900, 10, 4), SL_EEXPIRED);
 }
 
 /* More time for a visit, as for a code. */
@@ -1690,17 +1697,17 @@ test_visit_extend(void **state)
 	struct store_sid_visit v = { .sv_id = (char *)"v1", .sv_person = (char *)"{}", .sv_expires = now + 20 }, got;
 
 	assert_int_equal(store_sid_visit_put(fx->fx_store, &v), SL_OK);
-	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 900, 1), SL_OK);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 120, now + 900, 1), SL_OK);
 	assert_int_equal(store_sid_visit_get(fx->fx_store, "v1", now, &got), SL_OK);
 	assert_int_equal(got.sv_extended, 1);
 	assert_int_equal(got.sv_expires, now + 900);
 	store_sid_visit_clear(&got);
-	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 900, 10), SL_ECONFLICT);
-	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 901, 1), SL_ECONFLICT);
-	assert_int_equal(store_sid_visit_extend(fx->fx_store, "nope", now + 901, 10), SL_ENOTFOUND);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 120, now + 901, 10), SL_ECONFLICT);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 900, now + 901, 1), SL_ECONFLICT);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "nope", now + 120, now + 901, 10), SL_ENOTFOUND);
 	v = (struct store_sid_visit){ .sv_id = (char *)"v2", .sv_person = (char *)"{}", .sv_expires = now - 1 };
 	assert_int_equal(store_sid_visit_put(fx->fx_store, &v), SL_OK);
-	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v2", now + 900, 10), SL_EEXPIRED);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v2", now + 120, now + 900, 10), SL_EEXPIRED);
 }
 
 /* ---- visits ---- */

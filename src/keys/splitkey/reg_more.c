@@ -8,18 +8,23 @@
  * As the login request's "more time" (portal/timelimit.c, whose variables
  * and audit words these pages share): a press starts the window again from
  * now, at most SID_REG_EXTENSIONS_MAX times for the code and as many for
- * the visit; pressed with a whole window left it adds nothing and counts
- * nothing; each is one conditional UPDATE (racing posts count once) and
- * one audit record "smartid.register.extend".  Time no longer bounds the
- * guesses at a code: [smartid] code_wrong_max does, by count over the
- * code's whole life (store_sid_registration_try_code), so a longer life
- * gives a guesser nothing more.
+ * the visit; pressed with more than the warning's window left
+ * (SID_REG_MORE_WINDOW, wait.js's warning) it adds nothing and counts
+ * nothing, so every extension needs the person there near the end; each
+ * is one conditional UPDATE (racing posts count once: the first moves the
+ * end out of the window) and one audit record "smartid.register.extend".
+ * Time no longer bounds the guesses at a code: [smartid] code_wrong_max
+ * does, by count over the code's whole life
+ * (store_sid_registration_try_code), so a longer life gives a guesser
+ * nothing more.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "sid_reg_int.h"
 #include "../../portal/portal.h"
+
+#define SID_REG_MORE_WINDOW 120 /* seconds: the warning's (wait.js WARN_AT) */
 
 /* The clock of a page: the visit's, or the earlier of the code's and the
  * visit's once the code matched. */
@@ -33,10 +38,12 @@ void
 sid_more_vars(struct http_request *rq, const struct store_sid_visit *v, const struct store_sid_registration *r,
 	struct portal_timelimit *tl, struct tmpl_var *out)
 {
-	bool more = v->sv_extended < SID_REG_EXTENSIONS_MAX && (r == NULL || r->sr_extended < SID_REG_EXTENSIONS_MAX);
+	bool code_first = r != NULL && r->sr_expires < v->sv_expires;
+	int extended = v->sv_extended + (r != NULL ? r->sr_extended : 0);
+	int first = code_first ? r->sr_extended : v->sv_extended; /* the clock that ends first */
 
-	portal_timelimit_vars_at(rq, page_ends(v, r), r != NULL ? r->sr_extended : v->sv_extended, more,
-		r != NULL ? "confirm" : "code", tl, out);
+	portal_timelimit_vars_at(
+		rq, page_ends(v, r), extended, first < SID_REG_EXTENSIONS_MAX, r != NULL ? "confirm" : "code", tl, out);
 }
 
 /* The audit record of one press on one clock ("visit" or "registration
@@ -57,11 +64,16 @@ more_audit(struct server *srv, struct http_request *rq, const struct store_sid_v
 int
 sid_more_visit(struct server *srv, struct http_request *rq, const struct store_sid_visit *v)
 {
-	int rc = SL_ETOOBIG;
+	int64_t now = sl_now();
+	int rc;
 
-	if (v->sv_extended < SID_REG_EXTENSIONS_MAX)
-		rc = store_sid_visit_extend(srv->sv_store, v->sv_id,
-			sl_now() + srv->sv_conf->c_sid_registration_lifetime, SID_REG_EXTENSIONS_MAX);
+	if (v->sv_expires > now + SID_REG_MORE_WINDOW)
+		rc = SL_ECONFLICT; /* pressed early: nothing, not even a count */
+	else if (v->sv_extended >= SID_REG_EXTENSIONS_MAX)
+		rc = SL_ETOOBIG;
+	else
+		rc = store_sid_visit_extend(srv->sv_store, v->sv_id, now + SID_REG_MORE_WINDOW,
+			now + srv->sv_conf->c_sid_registration_lifetime, SID_REG_EXTENSIONS_MAX);
 	more_audit(srv, rq, v, "visit", v->sv_extended, rc);
 	return rc;
 }
@@ -70,26 +82,29 @@ int
 sid_more_code(struct server *srv, struct http_request *rq, const struct store_sid_visit *v,
 	const struct store_sid_registration *r)
 {
+	const struct sl_config *c = srv->sv_conf;
 	char what[SID_REG_AAD_MAX];
-	int rc = SL_ETOOBIG, vrc;
+	int64_t now = sl_now();
+	int rc, vrc;
 
-	if (r->sr_code_wrong >= srv->sv_conf->c_sid_code_wrong_max)
+	if (r->sr_code_wrong >= c->c_sid_code_wrong_max)
 		rc = SL_EEXPIRED; /* a dead code gets no time */
-	else if (r->sr_extended < SID_REG_EXTENSIONS_MAX)
-		rc = store_sid_registration_extend(srv->sv_store, r->sr_id,
-			sl_now() + srv->sv_conf->c_sid_registration_lifetime, SID_REG_EXTENSIONS_MAX,
-			srv->sv_conf->c_sid_code_wrong_max);
+	else if (r->sr_expires > now + SID_REG_MORE_WINDOW)
+		rc = SL_ECONFLICT;
+	else if (r->sr_extended >= SID_REG_EXTENSIONS_MAX)
+		rc = SL_ETOOBIG;
+	else
+		rc = store_sid_registration_extend(srv->sv_store, r->sr_id, now + SID_REG_MORE_WINDOW,
+			now + c->c_sid_registration_lifetime, SID_REG_EXTENSIONS_MAX, c->c_sid_code_wrong_max);
 	snprintf(what, sizeof(what), "registration %s", r->sr_id);
 	more_audit(srv, rq, v, what, r->sr_extended, rc);
-	if (rc == SL_OK || rc == SL_ECONFLICT) {
-		/* The page's clock is the earlier of the two: the visit's moves
-		 * with the code's (its own count; nothing when it has a whole
-		 * window). */
-		vrc = sid_more_visit(srv, rq, v);
-		if (rc == SL_ECONFLICT && vrc == SL_OK)
-			rc = SL_OK;
-	}
-	return rc;
+	if (rc != SL_OK && rc != SL_ECONFLICT)
+		return rc;
+	/* The page's clock is the earlier of the code's and the visit's: the
+	 * visit's moves too when it is near its end (its own count).  With
+	 * the code far from its end, the press is the visit's. */
+	vrc = sid_more_visit(srv, rq, v);
+	return rc == SL_ECONFLICT ? vrc : rc;
 }
 
 void
@@ -107,8 +122,9 @@ sid_more_answer(struct server *srv, struct http_request *rq, int lang, const cha
 	} else if (rc != SL_OK && rc != SL_ECONFLICT) {
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {
-		/* SL_ECONFLICT: a whole window is left (pressed early, or a
-		 * post that raced another): the page says so (more=0). */
+		/* SL_ECONFLICT: more than the warning's window is left
+		 * (pressed early, or a post that raced another): the page says
+		 * so (more=0). */
 		snprintf(loc, sizeof(loc), "%s/%s?lang=%s&more=%d", SID_REG_PORTAL, page, config_languages[lang],
 			rc == SL_OK);
 		http_send_redirect(rq, 303, loc);
