@@ -228,3 +228,26 @@ test('wrong codes: at most code_wrong_max over the code\'s whole life, across vi
   const dead = sqlRows(server, "SELECT result FROM audit WHERE event = 'smartid.portal' AND result = 'dead_code'");
   assert.equal(dead.length, 1);
 });
+
+test('with the shortest lifetime (60 s, under the warning\'s 2 minutes) a press still adds time', async () => {
+  const short = await startServer({ demo: true, config: { smartid: { key_bits: 1024, registration_lifetime: 60 } } });
+  try {
+    const phone = await new SmartIdPhone(short).init();
+    assert.equal((await phone.register({ deviceName: 'Pixel' })).status, 201);
+    const agent = new Agent();
+    await portalEidLogin(short, agent, await issueCard(short.pkiDir, dir, JAN));
+    assert.equal((await portalSteps(short, agent, phone.code, { stopAt: 'confirm', lang: 'en' })).status, 303);
+    const html = await (await agent.get(`${short.base}${PORTAL}/confirm?lang=en`)).text();
+    const form = { ...hiddenInputs(html.slice(html.indexOf('class="timelimit-more"'))), more: '1' };
+    dbSql(short, `UPDATE sid_registrations SET expires = ${now() + 10} WHERE id = '${phone.registrationId}'`);
+    const t = now();
+    const res = await agent.post(`${short.base}${PORTAL}/confirm`, form);
+    assert.equal(res.status, 303);
+    assert.equal(where(res).searchParams.get('more'), '1');
+    const [r] = sqlRows(short, `SELECT expires, extended FROM sid_registrations WHERE id = '${phone.registrationId}'`);
+    assert.equal(r.extended, 1);
+    assert.ok(r.expires >= t + 60 && r.expires <= now() + 60, `${r.expires - t}`);
+  } finally {
+    await short.stop();
+  }
+});

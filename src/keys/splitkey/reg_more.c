@@ -26,6 +26,17 @@
 
 #define SID_REG_MORE_WINDOW 120 /* seconds: the warning's (wait.js WARN_AT) */
 
+/* The latest end at which a press adds time: the warning's window, or
+ * less than the whole lifetime when that is shorter ([smartid]
+ * registration_lifetime may be 60 s), so a press can always add some. */
+static int64_t
+more_near(const struct server *srv, int64_t now)
+{
+	int life = srv->sv_conf->c_sid_registration_lifetime;
+
+	return now + (life > SID_REG_MORE_WINDOW ? SID_REG_MORE_WINDOW : life - 1);
+}
+
 /* The clock of a page: the visit's, or the earlier of the code's and the
  * visit's once the code matched. */
 static int64_t
@@ -67,12 +78,12 @@ sid_more_visit(struct server *srv, struct http_request *rq, const struct store_s
 	int64_t now = sl_now();
 	int rc;
 
-	if (v->sv_expires > now + SID_REG_MORE_WINDOW)
+	if (v->sv_expires > more_near(srv, now))
 		rc = SL_ECONFLICT; /* pressed early: nothing, not even a count */
 	else if (v->sv_extended >= SID_REG_EXTENSIONS_MAX)
 		rc = SL_ETOOBIG;
 	else
-		rc = store_sid_visit_extend(srv->sv_store, v->sv_id, now + SID_REG_MORE_WINDOW,
+		rc = store_sid_visit_extend(srv->sv_store, v->sv_id, more_near(srv, now),
 			now + srv->sv_conf->c_sid_registration_lifetime, SID_REG_EXTENSIONS_MAX);
 	more_audit(srv, rq, v, "visit", v->sv_extended, rc);
 	return rc;
@@ -89,12 +100,12 @@ sid_more_code(struct server *srv, struct http_request *rq, const struct store_si
 
 	if (r->sr_code_wrong >= c->c_sid_code_wrong_max)
 		rc = SL_EEXPIRED; /* a dead code gets no time */
-	else if (r->sr_expires > now + SID_REG_MORE_WINDOW)
+	else if (r->sr_expires > more_near(srv, now))
 		rc = SL_ECONFLICT;
 	else if (r->sr_extended >= SID_REG_EXTENSIONS_MAX)
 		rc = SL_ETOOBIG;
 	else
-		rc = store_sid_registration_extend(srv->sv_store, r->sr_id, now + SID_REG_MORE_WINDOW,
+		rc = store_sid_registration_extend(srv->sv_store, r->sr_id, more_near(srv, now),
 			now + c->c_sid_registration_lifetime, SID_REG_EXTENSIONS_MAX, c->c_sid_code_wrong_max);
 	snprintf(what, sizeof(what), "registration %s", r->sr_id);
 	more_audit(srv, rq, v, what, r->sr_extended, rc);
