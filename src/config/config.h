@@ -155,6 +155,7 @@ struct sl_config {
 	int c_sid_key_bits; /* n1 and n2 bits each: 3072; 1024..4096, a multiple of 256 */
 	int c_sid_registration_lifetime; /* seconds from the app's start to the recall check */
 	int c_sid_code_tries; /* registration codes typed wrong per portal visit */
+	int c_sid_code_wrong_max; /* wrong codes a registration code outlives, over its whole life */
 	int c_sid_recall_tries; /* wrong PINs at the recall check before the registration fails */
 	int c_sid_max_devices; /* active devices per account */
 	int c_sid_request_lifetime; /* seconds a signing request waits for the phone */

@@ -158,6 +158,14 @@ struct portal_timelimit {
 };
 void portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, const char *page,
 	struct portal_timelimit *tl, struct tmpl_var *v);
+/* The same variables for another time limit of the same shape (the
+ * Smart-ID registration's pages): it ends at `expires`, was extended
+ * `extended` times, and may be extended again when `more_ok`. */
+void portal_timelimit_vars_at(struct http_request *rq, int64_t expires, int extended, bool more_ok, const char *page,
+	struct portal_timelimit *tl, struct tmpl_var *v);
+/* An extension's outcome for its audit record: "ok", "expired", "limit"
+ * (SL_ETOOBIG) or "conflict" (nothing added). */
+const char *portal_timelimit_result(int rc);
 /* More time for login request `ar_id` (client `client_id`, extended
  * `extended` times so far): it ends at `until` instead, audited as
  * "login.extend": SL_OK, SL_ETOOBIG at the limit, or store_authreq_extend's

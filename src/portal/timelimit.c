@@ -40,11 +40,11 @@ back_path(const char *page)
 }
 
 void
-portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, const char *page,
+portal_timelimit_vars_at(struct http_request *rq, int64_t expires, int extended, bool more_ok, const char *page,
 	struct portal_timelimit *tl, struct tmpl_var *v)
 {
 	const char *more = http_param(rq, "more");
-	int64_t left = p->op_req.ar_expires - sl_now();
+	int64_t left = expires - sl_now();
 
 	if (left < 0)
 		left = 0;
@@ -56,16 +56,24 @@ portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, con
 	v[2] = (struct tmpl_var){ "tlmany", left > 60 ? "1" : "" };
 	v[3] = (struct tmpl_var){ "tlone", left > 60 ? "" : "1" };
 	v[4] = (struct tmpl_var){ "tlpage", page };
-	v[5] = (struct tmpl_var){ "tlmore",
-		p->op_req.ar_extended < PORTAL_TIMELIMIT_EXTENSIONS_MAX && back_path(page) != NULL ? "1" : "" };
-	v[6] = (struct tmpl_var){ "tlnomore", v[5].tv_value[0] ? "" : "1" };
-	v[7] = (struct tmpl_var){ "tlextended",
-		more != NULL && strcmp(more, "1") == 0 && p->op_req.ar_extended > 0 ? "1" : "" };
+	v[5] = (struct tmpl_var){ "tlmore", more_ok ? "1" : "" };
+	v[6] = (struct tmpl_var){ "tlnomore", more_ok ? "" : "1" };
+	v[7] = (struct tmpl_var){ "tlextended", more != NULL && strcmp(more, "1") == 0 && extended > 0 ? "1" : "" };
 	v[8] = (struct tmpl_var){ "tlfull", more != NULL && strcmp(more, "0") == 0 ? "1" : "" };
 }
 
-static const char *
-result_of(int rc)
+void
+portal_timelimit_vars(struct http_request *rq, const struct oidc_pending *p, const char *page,
+	struct portal_timelimit *tl, struct tmpl_var *v)
+{
+	int extended = p->op_req.ar_extended;
+
+	portal_timelimit_vars_at(rq, p->op_req.ar_expires, extended,
+		extended < PORTAL_TIMELIMIT_EXTENSIONS_MAX && back_path(page) != NULL, page, tl, v);
+}
+
+const char *
+portal_timelimit_result(int rc)
 {
 	switch (rc) {
 	case SL_OK: return "ok";
@@ -89,7 +97,7 @@ portal_timelimit_more(struct server *srv, struct http_request *rq, const char *a
 	if (extended < PORTAL_TIMELIMIT_EXTENSIONS_MAX)
 		rc = store_authreq_extend(srv->sv_store, ar_id, until, PORTAL_TIMELIMIT_EXTENSIONS_MAX);
 	snprintf(detail, sizeof(detail), "%d/%d", extended + (rc == SL_OK), PORTAL_TIMELIMIT_EXTENSIONS_MAX);
-	au.au_result = result_of(rc);
+	au.au_result = portal_timelimit_result(rc);
 	store_audit_add(srv->sv_store, &au);
 	return rc;
 }

@@ -235,4 +235,9 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE sid_requests ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;",
 	/* 18: a login request's "more time": see the SQLite step 18. */
 	"ALTER TABLE auth_requests ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;",
+	/* 19: the registration code's "more time" and wrong tries, the
+	 * visit's "more time": see the SQLite step 19. */
+	"ALTER TABLE sid_registrations ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE sid_registrations ADD COLUMN code_wrong BIGINT NOT NULL DEFAULT 0;"
+	"ALTER TABLE sid_visits ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;",
 };

@@ -18,11 +18,12 @@
 #define SR_COLS                                                                                                        \
 	"id, jkt, transport_jwk, device_name, lang, terms, country, method, status, code_hash, auth_sealed,"           \
 	" auth_version, sign_sealed, sign_version, person, email, phone, challenge, recall_failures, created,"         \
-	" expires, auth_share, sign_share"
-#define SV_COLS "id, person, email, phone, registration_id, code_tries, expires"
+	" expires, auth_share, sign_share, extended, code_wrong"
+#define SV_COLS "id, person, email, phone, registration_id, code_tries, expires, extended"
 
-static const char sr_put_sql[] = "INSERT INTO sid_registrations (" SR_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-				 " ?8, 'code', ?9, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, ?10, ?11, ?12, ?13)";
+static const char sr_put_sql[] =
+	"INSERT INTO sid_registrations (" SR_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	" ?8, 'code', ?9, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 0, ?10, ?11, ?12, ?13, 0, 0)";
 static const char sr_get_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHERE id = ?1";
 static const char sr_by_jkt_sql[] = "SELECT " SR_COLS " FROM sid_registrations WHERE jkt = ?1";
 static const char sr_by_code_sql[] =
@@ -33,7 +34,7 @@ static const char sr_confirm_sql[] =
 	"UPDATE sid_registrations SET status = 'confirmed', code_hash = NULL, person = ?2,"
 	" email = ?3, phone = ?4, challenge = ?5, auth_sealed = ?7, auth_version = ?8, sign_sealed = ?9,"
 	" sign_version = ?10, auth_share = NULL, sign_share = NULL WHERE id = ?1 AND status = 'code' AND expires > ?6";
-static const char sv_put_sql[] = "INSERT INTO sid_visits (" SV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)";
+static const char sv_put_sql[] = "INSERT INTO sid_visits (" SV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, 0)";
 static const char sv_get_sql[] = "SELECT " SV_COLS " FROM sid_visits WHERE id = ?1 AND expires > ?2";
 /* A recall try is charged before any key is completed: SET sees the old
  * row, so of racing tries at most ?2 pass. */
@@ -80,6 +81,23 @@ const char *const store_sql_sid_reg[Q_COUNT] = {
 	[Q_SV_CHARGE] = sv_charge_sql,
 	[Q_SV_SET_REG] = "UPDATE sid_visits SET registration_id = ?2 WHERE id = ?1",
 	[Q_SV_DEL] = "DELETE FROM sid_visits WHERE id = ?1",
+	/* A typed code that is not ?1 is a guess at every other live code:
+	 * each counts it, up to ?3 (then that code is dead).  One statement,
+	 * so racing tries are counted one by one and none passes the cap. */
+	[Q_SR_CODE_WRONG] = "UPDATE sid_registrations SET code_wrong = code_wrong + 1 WHERE status = 'code'"
+			    " AND expires > ?2 AND code_wrong < ?3 AND code_hash <> ?1",
+	/* More time for the code (WCAG 2.2.1): it ends at ?2 instead,
+	 * counted; one ending after ?6 (more than the warning's window
+	 * left: pressed early, or a post racing another that already
+	 * extended it), over at ?3 now, at ?4 extensions or dead by ?5 wrong
+	 * tries is left alone. */
+	[Q_SR_EXTEND] = "UPDATE sid_registrations SET expires = ?2, extended = extended + 1 WHERE id = ?1"
+			" AND status = 'code' AND expires > ?3 AND expires <= ?6 AND expires < ?2 AND extended < ?4"
+			" AND code_wrong < ?5",
+	[Q_SR_STATE] = "SELECT status, expires, extended FROM sid_registrations WHERE id = ?1",
+	[Q_SV_EXTEND] = "UPDATE sid_visits SET expires = ?2, extended = extended + 1 WHERE id = ?1"
+			" AND expires > ?3 AND expires <= ?5 AND expires < ?2 AND extended < ?4",
+	[Q_SV_STATE] = "SELECT 'open', expires, extended FROM sid_visits WHERE id = ?1",
 };
 
 /* ---- registrations ---- */
@@ -112,6 +130,8 @@ registration_read(struct stmt *s, void *arg)
 	r->sr_expires = col_int(s, 20);
 	r->sr_auth_share = col_text(s, 21);
 	r->sr_sign_share = col_text(s, 22);
+	r->sr_extended = (int)col_int(s, 23);
+	r->sr_code_wrong = (int)col_int(s, 24);
 	if (col_lost(s))
 		store_sid_registration_clear(r);
 }
@@ -188,6 +208,39 @@ store_sid_registration_by_code(struct store *st, const char *code_hash, int64_t 
 	if (code_hash == NULL)
 		return SL_EINVAL;
 	return read_one(st, Q_SR_BY_CODE, b, NBIND(b), registration_read, out);
+}
+
+int
+store_sid_registration_try_code(
+	struct store *st, const char *code_hash, int64_t now, int max_wrong, struct store_sid_registration *out)
+{
+	const struct bind b[] = { BT(code_hash), BI(now), BI(max_wrong) };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (code_hash == NULL || max_wrong <= 0)
+		return SL_EINVAL;
+	rc = write_one(st, DUR_NORMAL, Q_SR_CODE_WRONG, b, NBIND(b), false);
+	if (rc == SL_OK)
+		rc = store_sid_registration_by_code(st, code_hash, now, out);
+	if (rc == SL_OK && out->sr_code_wrong >= max_wrong)
+		rc = SL_EDENIED; /* the right code of a dead registration */
+	if (rc != SL_OK && rc != SL_EDENIED)
+		store_sid_registration_clear(out);
+	return rc;
+}
+
+int
+store_sid_registration_extend(
+	struct store *st, const char *id, int64_t near, int64_t until, int max_times, int max_wrong)
+{
+	int64_t now = sl_now();
+	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times), BI(max_wrong), BI(near) };
+	const struct pending_ref ref = { Q_SR_STATE, id, now, true, "code", max_times, near + 1 };
+
+	if (id == NULL || max_times <= 0 || until <= now || near >= until)
+		return SL_EINVAL;
+	return write_or_why(st, DUR_NORMAL, Q_SR_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }
 
 struct reg_state {
@@ -558,6 +611,7 @@ visit_read(struct stmt *s, void *arg)
 	v->sv_registration_id = col_text(s, 4);
 	v->sv_code_tries = col_int(s, 5);
 	v->sv_expires = col_int(s, 6);
+	v->sv_extended = (int)col_int(s, 7);
 	if (col_lost(s))
 		store_sid_visit_clear(v);
 }
@@ -590,6 +644,18 @@ store_sid_visit_charge(struct store *st, const char *id, int max, int *tries)
 		*tries = (int)v;
 	/* No row: the tries are used up, or no such visit. */
 	return rc == SL_ENOTFOUND ? SL_EDENIED : rc;
+}
+
+int
+store_sid_visit_extend(struct store *st, const char *id, int64_t near, int64_t until, int max_times)
+{
+	int64_t now = sl_now();
+	const struct bind b[] = { BT(id), BI(until), BI(now), BI(max_times), BI(near) };
+	const struct pending_ref ref = { Q_SV_STATE, id, now, true, "open", max_times, near + 1 };
+
+	if (id == NULL || max_times <= 0 || until <= now || near >= until)
+		return SL_EINVAL;
+	return write_or_why(st, DUR_NORMAL, Q_SV_EXTEND, b, NBIND(b), pending_why_not, &ref);
 }
 
 int

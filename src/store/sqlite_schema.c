@@ -258,4 +258,10 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	/* 18: a login request's own "more time" (WCAG 2.2.1), counted
 	 * (portal/timelimit.c). */
 	"ALTER TABLE auth_requests ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;",
+	/* 19: the Smart-ID registration code's "more time" (WCAG 2.2.1) and
+	 * its wrong tries over its whole life (a cap by count, not by time:
+	 * reg_pages.c), and the portal visit's own "more time". */
+	"ALTER TABLE sid_registrations ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sid_registrations ADD COLUMN code_wrong INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE sid_visits ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;",
 };

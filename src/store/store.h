@@ -35,7 +35,7 @@
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes;
  * 15: a client's listing on the public site (partner_url); 16: notices to
  * a person about their devices */
-#define STORE_SCHEMA_VERSION 18
+#define STORE_SCHEMA_VERSION 19
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -809,6 +809,8 @@ struct store_sid_registration {
 	char *sr_phone;
 	char *sr_challenge; /* b64url: what the recall signatures sign, set at confirmation */
 	int sr_recall_failures; /* recall tries charged (store_sid_registration_recall_charge) */
+	int sr_extended; /* "more time" given to the code (store_sid_registration_extend) */
+	int sr_code_wrong; /* wrong codes typed at the portal while it lived (store_sid_registration_try_code) */
 	int64_t sr_created;
 	int64_t sr_expires;
 };
@@ -823,6 +825,7 @@ struct store_sid_visit {
 	char *sv_registration_id; /* the registration its code matched, or NULL */
 	int sv_code_tries; /* registration codes typed wrong */
 	int64_t sv_expires;
+	int sv_extended; /* "more time" given to the visit (store_sid_visit_extend) */
 };
 
 /* A signing session for a device: a login (or, later, an RP API session). */
@@ -951,6 +954,25 @@ int store_sid_registration_by_jkt(struct store *st, const char *jkt, struct stor
 /* The live ("code", unexpired at `now`) registration of a code hash. */
 int store_sid_registration_by_code(
 	struct store *st, const char *code_hash, int64_t now, struct store_sid_registration *out);
+/* A code typed at the portal (after the visit's try is charged): first,
+ * in one statement, every other live registration ("code", unexpired at
+ * `now`) with fewer than `max_wrong` wrong tries counts one more (a wrong
+ * code names no registration: it is a guess at each live one); then the
+ * registration of `code_hash` as store_sid_registration_by_code.
+ * SL_EDENIED (with *out filled) when that one has had `max_wrong` wrong
+ * tries: its code is dead. */
+int store_sid_registration_try_code(
+	struct store *st, const char *code_hash, int64_t now, int max_wrong, struct store_sid_registration *out);
+/* More time for a live "code" registration that ends by `near` (within
+ * the warning's window): it ends at `until` instead, counted, in one
+ * conditional statement (racing posts extend once: the first moves the
+ * end past `near`).  SL_ECONFLICT when it ends after `near` (nothing
+ * added, nothing counted) or has had `max_times` extensions; SL_EEXPIRED
+ * when over, SL_ENOTFOUND when unknown; nothing when it has had
+ * `max_wrong` wrong tries (SL_ESTORE); SL_EINVAL unless `until` is after
+ * both now and `near`. */
+int store_sid_registration_extend(
+	struct store *st, const char *id, int64_t near, int64_t until, int max_times, int max_wrong);
 /* Portal: "code" -> "confirmed" with person, email, phone, challenge and
  * the server keys made for the shares (sr_*_sealed and their versions: 0
  * for new keys; all from `r`) in one statement: the code and the shares are dropped.
@@ -1007,6 +1029,8 @@ int store_sid_visit_answer(struct store *st, const char *id, const char *email, 
  * when `max` tries are used (the visit is over); *tries the new count. */
 int store_sid_visit_charge(struct store *st, const char *id, int max, int *tries);
 int store_sid_visit_set_registration(struct store *st, const char *id, const char *registration_id);
+/* More time for a live visit, as store_sid_registration_extend. */
+int store_sid_visit_extend(struct store *st, const char *id, int64_t near, int64_t until, int max_times);
 int store_sid_visit_delete(struct store *st, const char *id);
 void store_sid_visit_clear(struct store_sid_visit *v);
 

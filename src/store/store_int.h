@@ -168,6 +168,11 @@ enum stmt_id {
 	Q_SV_CHARGE,
 	Q_SV_SET_REG,
 	Q_SV_DEL,
+	Q_SR_CODE_WRONG,
+	Q_SR_EXTEND,
+	Q_SR_STATE,
+	Q_SV_EXTEND,
+	Q_SV_STATE,
 	/* sidrp.c: Smart-ID RP API relying parties and sessions */
 	Q_SP_PUT,
 	Q_SP_GET,

@@ -13,8 +13,9 @@
 //   - the Smart-ID registration pages (intro, eID, questions, code,
 //     confirm) by keyboard, with a virtual eID card and the test phone:
 //     the confirm page says the code's time left up front, warns once
-//     under 2 minutes and says plainly what to do when it is over; axe
-//     zero on each;
+//     under 2 minutes, "Ik heb meer tijd nodig" by Tab and Enter starts
+//     the code's window again (the focus on the news), and the page says
+//     plainly what to do when it is over; axe zero on each;
 //   - the consent page: every control by Tab with its focus showing,
 //     "Share" by Enter, axe zero;
 //   - the account page: Tab reaches the notices' "This was not me", the
@@ -260,7 +261,7 @@ test('the login request: "I need more time" by keyboard, and without script', as
   }
 });
 
-test('the Smart-ID registration pages by keyboard; the code\'s time limit on the confirm page', async () => {
+test('the Smart-ID registration pages by keyboard; the code\'s time limit and more time on the confirm page', async () => {
   const phone = await new SmartIdPhone(server).init();
   const r = await phone.register({ deviceName: 'Pixel 8', language: 'nl' });
   assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -306,15 +307,26 @@ test('the Smart-ID registration pages by keyboard; the code\'s time limit on the
     await page.clock.runFor((left - 125) * 1000);
     assert.equal(await page.locator('#timelimit-status').innerText(), '', 'nothing said with more than 2 minutes left');
     await page.clock.runFor(10000);
-    const warn = 'Less than 2 minutes left to confirm. After that, the registration code no longer works: start the registration again in the Smart-ID app to get a new code.';
+    const warn = 'Less than 2 minutes left to confirm. Need more time? Use the button below.';
     assert.equal(await pageText(page, '#timelimit-status'), T.t('nl', warn));
     await page.clock.runFor(60000);
     assert.equal((await page.evaluate(() => window.__said)).length, 1, 'said once');
     await assertAxe(page, 'confirm with the warning (nl)');
-    await page.clock.runFor(70000);
+    // "Ik heb meer tijd nodig" by Tab and Enter: the code's window starts
+    // again (the server's own expiry first brought near, so that it counts).
+    sql(`UPDATE sid_registrations SET expires = ${Math.floor(Date.now() / 1000) + 60} WHERE id = '${phone.registrationId}'`);
+    await tabTo(page, 'confirm with the warning', (s) => s.id === 'timelimit-more');
+    await page.waitForURL((u) => u.pathname === `${PORTAL}/confirm` && u.searchParams.get('more') === '1');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'timelimit-extended', 'the focus is on the news');
+    assert.equal(await pageText(page, '#timelimit-extended'), T.t('nl', 'More time was added.'));
+    assert.match(await pageText(page, '#timelimit-text'), /^Tijdslimiet: je registratiecode werkt nog 1[45] minuten\./);
+    await assertAxe(page, 'confirm after more time (nl)');
+    await countAnnouncements(page);
+    const left2 = Number(await page.locator('#timelimit').getAttribute('data-remaining'));
+    await page.clock.runFor((left2 + 5) * 1000);
     const over = 'Your registration code has expired. Start the registration again in the Smart-ID app: it shows a new code.';
     assert.equal(await pageText(page, '#timelimit-status'), T.t('nl', over), 'what to do at the end, plainly');
-    assert.equal((await page.evaluate(() => window.__said)).length, 2, 'the end said once');
+    assert.equal((await page.evaluate(() => window.__said)).length, 2, 'the warning, then the end, each said once');
     // The server's own clock has not run: Confirm by Enter still works.
     await tabTo(page, 'confirm', (s) => s.tag === 'button' && s.text === T.t('nl', 'Confirm'));
     await page.waitForSelector('h1');

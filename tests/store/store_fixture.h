@@ -346,7 +346,10 @@ raw_count(const char *path, const char *sql)
 
 /* What each schema from 4 on added, undone, newest first; SCHEMA_V4_UNDO
  * leaves the database as a version 3 sleutel left it. */
-#define SCHEMA_V18_UNDO "ALTER TABLE auth_requests DROP COLUMN extended;"
+#define SCHEMA_V19_UNDO                                                                                                \
+	"ALTER TABLE sid_registrations DROP COLUMN extended; ALTER TABLE sid_registrations DROP COLUMN code_wrong;"    \
+	"ALTER TABLE sid_visits DROP COLUMN extended;"
+#define SCHEMA_V18_UNDO SCHEMA_V19_UNDO "ALTER TABLE auth_requests DROP COLUMN extended;"
 #define SCHEMA_V17_UNDO SCHEMA_V18_UNDO "ALTER TABLE sid_requests DROP COLUMN extended;"
 #define SCHEMA_V16_UNDO SCHEMA_V17_UNDO "DROP TABLE notices;"
 #define SCHEMA_V15_UNDO SCHEMA_V16_UNDO "ALTER TABLE clients DROP COLUMN partner_url;"

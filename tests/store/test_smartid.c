@@ -11,7 +11,9 @@
  * (ending one fails its pending requests); the split keys' lockout
  * schedule, also under concurrent tries, the compare-and-swap advance and
  * the operator's unlock; signing requests; portal visits and their bounded
- * code tries; purging.
+ * code tries; purging; a code's wrong tries capped over its life (also
+ * when racing) and more time for a code and a visit (racing presses count
+ * once).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -269,7 +271,7 @@ test_migrates_v7_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 18);
+	assert_int_equal(STORE_SCHEMA_VERSION, 19);
 	/* The new tables work on the migrated file. */
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
@@ -1549,6 +1551,165 @@ test_request_lifecycle(void **state)
 	assert_int_equal(store_sid_request_get(fx->fx_store, "q3", &got), SL_ENOTFOUND);
 }
 
+/* ---- the registration code's wrong tries and more time (reg_more.c) ---- */
+
+#define WRONG_THREADS RACE_MAX
+
+/* One wrong code per thread, all at once. */
+static void *
+wrong_worker(void *arg)
+{
+	struct race_job *j = arg;
+	struct store_sid_registration got;
+
+	j->rj_rc = store_sid_registration_try_code(j->rj_store, "code-wrong", j->rj_now, 4, &got);
+	store_sid_registration_clear(&got);
+	return NULL;
+}
+
+static int
+code_wrong_of(struct store *st, const char *id)
+{
+	struct store_sid_registration got;
+	int n = -1;
+
+	if (store_sid_registration_get(st, id, &got) == SL_OK)
+		n = got.sr_code_wrong;
+	store_sid_registration_clear(&got);
+	return n;
+}
+
+/* A wrong code is a guess at every other live code: each counts it, never
+ * past the cap, also for 8 racing tries; the code itself is not counted
+ * by its own try; a code at the cap is dead (SL_EDENIED); an expired or
+ * confirmed registration counts nothing. */
+static void
+test_registration_code_wrong_cap(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_sid_registration r, got;
+	struct race_job jobs[WRONG_THREADS];
+
+	r = reg_fixture("r1", "jkt-1", "code-1", now + 900);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	r = reg_fixture("r2", "jkt-2", "code-2", now + 900);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	r = reg_fixture("r3", "jkt-3", "code-3", now + 900);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(confirm(fx->fx_store, "r3", NULL, now), SL_OK);
+
+	/* r1's code: r2 counts one, r1 none. */
+	assert_int_equal(store_sid_registration_try_code(fx->fx_store, "code-1", now, 4, &got), SL_OK);
+	assert_string_equal(got.sr_id, "r1");
+	assert_int_equal(got.sr_code_wrong, 0);
+	store_sid_registration_clear(&got);
+	assert_int_equal(code_wrong_of(fx->fx_store, "r2"), 1);
+	assert_int_equal(code_wrong_of(fx->fx_store, "r1"), 0);
+	assert_int_equal(code_wrong_of(fx->fx_store, "r3"), 0);
+
+	for (int i = 0; i < WRONG_THREADS; i++)
+		jobs[i] = (struct race_job){ .rj_now = now };
+	race(fx->fx_store, jobs, WRONG_THREADS, wrong_worker);
+	for (int i = 0; i < WRONG_THREADS; i++)
+		assert_int_equal(jobs[i].rj_rc, SL_ENOTFOUND); /* a wrong code finds nothing */
+	assert_int_equal(code_wrong_of(fx->fx_store, "r1"), 4);
+	assert_int_equal(code_wrong_of(fx->fx_store, "r2"), 4);
+	assert_int_equal(code_wrong_of(fx->fx_store, "r3"), 0); /* not at "code" */
+
+	/* Dead: the right code finds it, refused. */
+	assert_int_equal(store_sid_registration_try_code(fx->fx_store, "code-1", now, 4, &got), SL_EDENIED);
+	assert_string_equal(got.sr_id, "r1");
+	store_sid_registration_clear(&got);
+	/* With a higher cap it would count again: the cap is the caller's. */
+	assert_int_equal(store_sid_registration_try_code(fx->fx_store, "code-x", now, 5, &got), SL_ENOTFOUND);
+	assert_int_equal(code_wrong_of(fx->fx_store, "r1"), 5);
+	/* Expired registrations count nothing. */
+	assert_int_equal(store_sid_registration_try_code(fx->fx_store, "code-x", now + 900, 9, &got), SL_ENOTFOUND);
+	assert_int_equal(code_wrong_of(fx->fx_store, "r1"), 5);
+	assert_int_equal(store_sid_registration_try_code(fx->fx_store, NULL, now, 4, &got), SL_EINVAL);
+	assert_int_equal(store_sid_registration_try_code(fx->fx_store, "code-1", now, 0, &got), SL_EINVAL);
+}
+
+#define EXTEND_THREADS 6
+
+static void *
+extend_worker(void *arg)
+{
+	struct race_job *j = arg;
+
+	j->rj_rc = store_sid_registration_extend(j->rj_store, j->rj_key, j->rj_now + 120, j->rj_now + 900, 10, 4);
+	return NULL;
+}
+
+/* More time for a code: a new end, counted, only when it ends within the
+ * warning's window (`near`); at most `max_times`; none when expired, dead
+ * or confirmed; racing presses extend once (the first moves the end out
+ * of the window). */
+static void
+test_registration_extend(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_sid_registration r = reg_fixture("r1", "jkt-1", "code-1", now + 20), got;
+	struct race_job jobs[EXTEND_THREADS];
+
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	for (int i = 0; i < EXTEND_THREADS; i++)
+		jobs[i] = (struct race_job){ .rj_key = "r1", .rj_now = now };
+	race(fx->fx_store, jobs, EXTEND_THREADS, extend_worker);
+	race_winner(jobs, EXTEND_THREADS, SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_int_equal(got.sr_extended, 1);
+	assert_int_equal(got.sr_expires, now + 900);
+	store_sid_registration_clear(&got);
+	/* More than the window left: nothing, not counted. */
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 120, now + 901, 10, 4), SL_ECONFLICT);
+	/* Within it (the window as far as its end): up to max_times, then no more. */
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 900, now + 901, 2, 4), SL_OK);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 901, now + 902, 2, 4), SL_ECONFLICT);
+	assert_int_equal(store_sid_registration_get(fx->fx_store, "r1", &got), SL_OK);
+	assert_int_equal(got.sr_extended, 2);
+	assert_int_equal(got.sr_expires, now + 901);
+	store_sid_registration_clear(&got);
+	assert_int_equal(
+		store_sid_registration_extend(fx->fx_store, "nope", now + 120, now + 902, 10, 4), SL_ENOTFOUND);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now - 2, now - 1, 10, 4), SL_EINVAL);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 902, now + 902, 10, 4), SL_EINVAL);
+	/* Dead by wrong tries: left alone. */
+	assert_int_equal(store_sid_registration_try_code(fx->fx_store, "code-x", now, 1, &got), SL_ENOTFOUND);
+	assert_int_not_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 901, now + 903, 10, 1), SL_OK);
+	/* Confirmed: no more time for the code. */
+	assert_int_equal(confirm(fx->fx_store, "r1", NULL, now), SL_OK);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r1", now + 901, now + 903, 10, 4), SL_ECONFLICT);
+	/* Expired: over. */
+	r = reg_fixture("r2", "jkt-2", "code-2", now - 1);
+	assert_int_equal(store_sid_registration_put(fx->fx_store, &r), SL_OK);
+	assert_int_equal(store_sid_registration_extend(fx->fx_store, "r2", now + 120, now + 900, 10, 4), SL_EEXPIRED);
+}
+
+/* More time for a visit, as for a code. */
+static void
+test_visit_extend(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t now = sl_now();
+	struct store_sid_visit v = { .sv_id = (char *)"v1", .sv_person = (char *)"{}", .sv_expires = now + 20 }, got;
+
+	assert_int_equal(store_sid_visit_put(fx->fx_store, &v), SL_OK);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 120, now + 900, 1), SL_OK);
+	assert_int_equal(store_sid_visit_get(fx->fx_store, "v1", now, &got), SL_OK);
+	assert_int_equal(got.sv_extended, 1);
+	assert_int_equal(got.sv_expires, now + 900);
+	store_sid_visit_clear(&got);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 120, now + 901, 10), SL_ECONFLICT);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v1", now + 900, now + 901, 1), SL_ECONFLICT);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "nope", now + 120, now + 901, 10), SL_ENOTFOUND);
+	v = (struct store_sid_visit){ .sv_id = (char *)"v2", .sv_person = (char *)"{}", .sv_expires = now - 1 };
+	assert_int_equal(store_sid_visit_put(fx->fx_store, &v), SL_OK);
+	assert_int_equal(store_sid_visit_extend(fx->fx_store, "v2", now + 120, now + 900, 10), SL_EEXPIRED);
+}
+
 /* ---- visits ---- */
 
 static void
@@ -1716,6 +1877,9 @@ main(void)
 		T(test_key_unlock),
 		T(test_request_lifecycle),
 		T(test_visit_tries_bounded),
+		T(test_registration_code_wrong_cap),
+		T(test_registration_extend),
+		T(test_visit_extend),
 		T(test_purge_sid_rows),
 		cmocka_unit_test(test_clear_null_safe),
 	};

@@ -327,7 +327,8 @@ reg_moved(void *arg)
 
 	if (store_sid_registration_get(rl->rl_srv->sv_store, rl->rl_id, &r) != SL_OK)
 		return true;
-	moved = strcmp(r.sr_status, "code") != 0 || sl_now() >= r.sr_expires;
+	moved = strcmp(r.sr_status, "code") != 0 || sl_now() >= r.sr_expires ||
+		r.sr_code_wrong >= rl->rl_srv->sv_conf->c_sid_code_wrong_max;
 	store_sid_registration_clear(&r);
 	return moved;
 }
@@ -368,7 +369,12 @@ sid_register_get(void *ctx, struct http_request *rq)
 	} else if (sid_reg_authenticate(srv, rq, &r) != SL_OK) {
 		return;
 	}
-	if (sid_reg_live(rq, &r) && (waited != NULL || !reg_wait(srv, rq, &r))) {
+	if (strcmp(r.sr_status, "code") == 0 && r.sr_code_wrong >= srv->sv_conf->c_sid_code_wrong_max) {
+		/* Dead by wrong tries at the portal ([smartid] code_wrong_max):
+		 * over for the app as an expired one. */
+		app_send_error(rq, 410, "registration_expired",
+			"Too many wrong registration codes were typed; start again.", NULL);
+	} else if (sid_reg_live(rq, &r) && (waited != NULL || !reg_wait(srv, rq, &r))) {
 		json_t *o = reg_state(srv, &r, srv->sv_conf->c_sid_recall_tries);
 		if (o != NULL)
 			http_send_json(rq, 200, o);

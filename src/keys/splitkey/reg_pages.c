@@ -10,7 +10,11 @@
  * is found by its HMAC (sid_code_mac), so comparing is a lookup of a MAC
  * and nothing of the code is compared byte by byte.  An unknown code and
  * an expired one read the same: check it, or start again in the app.  With
- * the tries used up the visit ends: log in with the card again.
+ * the tries used up the visit ends: log in with the card again.  Over its
+ * whole life (every visit, every extension) a code outlives at most
+ * [smartid] code_wrong_max wrong codes (store_sid_registration_try_code):
+ * then it is dead, and the page says to start again in the app.  Both
+ * the code page and the confirm page have "I need more time" (reg_more.c).
  *
  * "Confirm" makes the server's keys for the app's shares (only now, behind
  * the card: reg_keygen.c, at most [smartid] keygen_max at once; over it a
@@ -59,7 +63,7 @@ sid_email_ok(const char *s)
 
 /* A form page: the browser's CSRF token and the language, then `extra`
  * (at most FORM_VARS_MAX - 2). */
-#define FORM_VARS_MAX 12
+#define FORM_VARS_MAX 24
 static void
 form_page(struct server *srv, struct http_request *rq, int status, int lang, const char *title, const char *tmpl,
 	const struct tmpl_var *extra, size_t n)
@@ -122,20 +126,26 @@ sid_portal_questions(void *ctx, struct http_request *rq)
 /* ---- the registration code ---- */
 
 static void
-code_page(struct server *srv, struct http_request *rq, int status, int lang, const char *error, int left)
+code_page(struct server *srv, struct http_request *rq, int status, int lang, const struct store_sid_visit *v,
+	const char *error, int left)
 {
 	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
 	char tries[16] = "", minutes[16];
-	struct tmpl_var vars[3] = { { "error", error ? i18n_gettext(cat, error) : "" }, { "left", tries },
-		{ "codemin", minutes } };
+	struct portal_timelimit tl;
+	struct tmpl_var vars[3 + PORTAL_TIMELIMIT_NVARS] = { { "error", error ? i18n_gettext(cat, error) : "" },
+		{ "left", tries }, { "codemin", minutes } };
 
 	if (error != NULL)
 		snprintf(tries, sizeof(tries), "%d", left);
 	sid_code_minutes(srv, minutes, sizeof(minutes));
-	form_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", vars, 3);
+	sid_more_vars(rq, v, NULL, &tl, vars + 3);
+	form_page(srv, rq, status, lang, N_("Type your registration code"), "smartid_code", vars,
+		3 + PORTAL_TIMELIMIT_NVARS);
 }
 
-/* The registration of a typed code, after the try is charged. */
+/* The registration of a typed code, after the visit's try is charged:
+ * the try counts against every other live code too
+ * (store_sid_registration_try_code); SL_EDENIED: the code is dead. */
 static int
 code_lookup(struct server *srv, const char *typed, struct store_sid_registration *r)
 {
@@ -148,7 +158,8 @@ code_lookup(struct server *srv, const char *typed, struct store_sid_registration
 		rc = sid_code_mac(srv, norm, mac);
 	OPENSSL_cleanse(norm, sizeof(norm));
 	if (rc == SL_OK)
-		rc = store_sid_registration_by_code(srv->sv_store, mac, sl_now(), r);
+		rc = store_sid_registration_try_code(
+			srv->sv_store, mac, sl_now(), srv->sv_conf->c_sid_code_wrong_max, r);
 	return rc;
 }
 
@@ -162,11 +173,36 @@ code_tries_over(struct server *srv, struct http_request *rq, int lang, const str
 		N_("Start again: log in with your eID card and type the code the app shows."));
 }
 
-/* POST: charge, look up, remember the registration on the visit. */
+/* A wrong code (unknown, expired or dead): the page again with the
+ * tries left, or the visit's end when they are used up. */
 static void
-code_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v)
+code_wrong(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v, int rc, int tries)
 {
-	int max = srv->sv_conf->c_sid_code_tries, tries = 0;
+	int max = srv->sv_conf->c_sid_code_tries;
+
+	sid_visit_audit(srv, rq, v, rc == SL_EDENIED ? "dead_code" : "wrong_code", v->sv_registration_id,
+		rc == SL_EDENIED ? "the code has had [smartid] code_wrong_max wrong tries" : NULL);
+	if (tries >= max)
+		code_tries_over(srv, rq, lang, v);
+	else if (rc == SL_EDENIED)
+		code_page(srv, rq, 400, lang, v,
+			N_("This registration code no longer works: too many wrong codes were typed for it. Start the "
+			   "registration again in the Smart-ID app and type the new code it shows."),
+			max - tries);
+	else
+		code_page(srv, rq, 400, lang, v,
+			N_("This registration code is not right, or it has expired. Check the code in the app, "
+			   "or start again in the app."),
+			max - tries);
+}
+
+/* POST: charge, look up, remember the registration on the visit; with
+ * `more` ("I need more time" pressed with a code typed) the code gets a
+ * new window too. */
+static void
+code_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v, bool more)
+{
+	int max = srv->sv_conf->c_sid_code_tries, tries = 0, rc;
 	struct store_sid_registration r;
 	char loc[96];
 
@@ -174,19 +210,13 @@ code_post(struct server *srv, struct http_request *rq, int lang, const struct st
 		code_tries_over(srv, rq, lang, v);
 		return;
 	}
-	if (code_lookup(srv, http_form(rq, "code"), &r) != SL_OK) {
-		sid_visit_audit(srv, rq, v, "wrong_code", v->sv_registration_id, NULL);
-		if (tries >= max)
-			code_tries_over(srv, rq, lang, v);
-		else
-			code_page(srv, rq, 400, lang,
-				N_("This registration code is not right, or it has expired. Check the code in the app, "
-				   "or start again in the app."),
-				max - tries);
-		return;
-	}
-	if (store_sid_visit_set_registration(srv->sv_store, v->sv_id, r.sr_id) != SL_OK) {
+	rc = code_lookup(srv, http_form(rq, "code"), &r);
+	if (rc != SL_OK) {
+		code_wrong(srv, rq, lang, v, rc, tries);
+	} else if (store_sid_visit_set_registration(srv->sv_store, v->sv_id, r.sr_id) != SL_OK) {
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+	} else if (more) {
+		sid_more_answer(srv, rq, lang, "confirm", sid_more_code(srv, rq, v, &r));
 	} else {
 		snprintf(loc, sizeof(loc), "%s/confirm?lang=%s", SID_REG_PORTAL, config_languages[lang]);
 		http_send_redirect(rq, 303, loc);
@@ -194,13 +224,25 @@ code_post(struct server *srv, struct http_request *rq, int lang, const struct st
 	store_sid_registration_clear(&r);
 }
 
-/* GET, POST /smartid/register/code */
+/* Was the field left empty (spaces only)? */
+static bool
+blank(const char *s)
+{
+	while (s != NULL && *s == ' ')
+		s++;
+	return s == NULL || *s == '\0';
+}
+
+/* GET, POST /smartid/register/code (POST: code, and more=1 for "I need
+ * more time": the visit's clock, and the code's when one is typed) */
 void
 sid_portal_code(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	int lang = portal_lang(srv, rq, NULL);
 	struct store_sid_visit v;
+	const char *more = http_form(rq, "more");
+	bool asked = more != NULL && strcmp(more, "1") == 0;
 	char loc[96];
 
 	if (!sid_form_ok(srv, rq, lang, &v))
@@ -209,16 +251,19 @@ sid_portal_code(void *ctx, struct http_request *rq)
 		snprintf(loc, sizeof(loc), "%s/questions?lang=%s", SID_REG_PORTAL, config_languages[lang]);
 		http_send_redirect(rq, 303, loc);
 	} else if (http_method(rq) != HTTP_POST) {
-		code_page(srv, rq, 200, lang, NULL, 0);
+		code_page(srv, rq, 200, lang, &v, NULL, 0);
+	} else if (asked && blank(http_form(rq, "code"))) {
+		sid_more_answer(srv, rq, lang, "code", sid_more_visit(srv, rq, &v));
 	} else {
-		code_post(srv, rq, lang, &v);
+		code_post(srv, rq, lang, &v, asked);
 	}
 	store_sid_visit_clear(&v);
 }
 
 /* ---- confirmation ---- */
 
-/* The visit's registration, still waiting for its code and live. */
+/* The visit's registration, still waiting for its code and live (not
+ * expired, not dead). */
 static int
 confirm_registration(struct server *srv, const struct store_sid_visit *v, struct store_sid_registration *r)
 {
@@ -228,7 +273,9 @@ confirm_registration(struct server *srv, const struct store_sid_visit *v, struct
 	if (v->sv_registration_id == NULL)
 		return SL_ENOTFOUND;
 	rc = store_sid_registration_get(srv->sv_store, v->sv_registration_id, r);
-	if (rc == SL_OK && (strcmp(r->sr_status, "code") != 0 || sl_now() >= r->sr_expires)) {
+	/* Dead by wrong tries (code_wrong_max) is over here too. */
+	if (rc == SL_OK && (strcmp(r->sr_status, "code") != 0 || sl_now() >= r->sr_expires ||
+				   r->sr_code_wrong >= srv->sv_conf->c_sid_code_wrong_max)) {
 		store_sid_registration_clear(r);
 		rc = SL_EEXPIRED;
 	}
@@ -242,27 +289,21 @@ static void
 confirm_page(struct server *srv, struct http_request *rq, int status, int lang, const struct store_sid_visit *v,
 	const struct store_sid_registration *r, const char *error)
 {
-	char name[2 * NAMES_MAX], left[24], min[24];
-	int64_t ends = r->sr_expires < v->sv_expires ? r->sr_expires : v->sv_expires, secs = ends - sl_now();
+	char name[2 * NAMES_MAX];
 	struct sl_buf rows;
-	struct tmpl_var vars[8] = { { "name", name }, { "device", r->sr_device_name },
-		{ "error", error ? i18n_gettext(srv->sv_catalogs[lang], error) : "" }, { "replace", "" },
-		{ "tlleft", left }, { "tlmin", min }, { "tlmany", "" }, { "tlone", "" } };
+	struct portal_timelimit tl;
+	struct tmpl_var vars[4 + PORTAL_TIMELIMIT_NVARS] = { { "name", name }, { "device", r->sr_device_name },
+		{ "error", error ? i18n_gettext(srv->sv_catalogs[lang], error) : "" }, { "replace", "" } };
 
-	if (secs < 0)
-		secs = 0;
-	snprintf(left, sizeof(left), "%lld", (long long)secs);
-	/* Rounded up, as the login's: "2 minutes" with 61 seconds left. */
-	snprintf(min, sizeof(min), "%lld", (long long)((secs + 59) / 60));
-	vars[secs > 60 ? 6 : 7].tv_value = "1";
-
+	sid_more_vars(rq, v, r, &tl, vars + 4);
 	sl_buf_init(&rows, SID_REPLACE_HTML_MAX);
 	/* The person's devices, to revoke a lost one (reg_replace.c); the
 	 * page without them when they cannot be read. */
 	if (sid_replace_rows(srv, v, lang, &rows) == SL_OK && sl_buf_str(&rows) != NULL)
 		vars[3].tv_value = sl_buf_str(&rows);
 	visit_name(v, name, sizeof(name));
-	form_page(srv, rq, status, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars, 8);
+	form_page(srv, rq, status, lang, N_("Confirm your Smart-ID account"), "smartid_confirm", vars,
+		4 + PORTAL_TIMELIMIT_NVARS);
 	sl_buf_reset(&rows);
 }
 
@@ -351,12 +392,14 @@ confirm_post(struct server *srv, struct http_request *rq, int lang, const struct
 	free(challenge);
 }
 
-/* GET, POST /smartid/register/confirm */
+/* GET, POST /smartid/register/confirm (POST: confirm; more=1: "I need
+ * more time") */
 void
 sid_portal_confirm(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	int lang = portal_lang(srv, rq, NULL);
+	const char *more = http_form(rq, "more");
 	struct store_sid_visit v;
 	struct store_sid_registration r;
 
@@ -367,6 +410,8 @@ sid_portal_confirm(void *ctx, struct http_request *rq)
 			N_("Start again in the Smart-ID app."));
 	else if (http_method(rq) != HTTP_POST)
 		confirm_page(srv, rq, 200, lang, &v, &r, NULL);
+	else if (more != NULL && strcmp(more, "1") == 0)
+		sid_more_answer(srv, rq, lang, "confirm", sid_more_code(srv, rq, &v, &r));
 	else
 		confirm_post(srv, rq, lang, &v, &r);
 	store_sid_registration_clear(&r);

@@ -14,6 +14,8 @@
  *                  portal's own eID login and its browser-bound handoff),
  *                  the visit cookie
  *   reg_pages.c    the portal: questions, registration code, confirmation
+ *   reg_more.c     the portal: "I need more time" on the code and confirm
+ *                  pages
  *
  * A registration (store_sid_registration) lives [smartid]
  * registration_lifetime from POST /register: "code" → (portal) "confirmed"
@@ -153,5 +155,23 @@ void sid_visit_audit(struct server *srv, struct http_request *rq, const struct s
 int sid_replace_rows(struct server *srv, const struct store_sid_visit *v, int lang, struct sl_buf *out);
 size_t sid_replace_revoke(
 	struct server *srv, struct http_request *rq, const struct store_sid_visit *v, const char *registration_id);
+
+/* reg_more.c: "I need more time" on the code and confirm pages (WCAG
+ * 2.2.1).  The page's time-limit variables (PORTAL_TIMELIMIT_NVARS in
+ * out; r NULL: the code page, whose clock is the visit's).  A press: more
+ * time for the visit; for the code (and the visit with it).  SL_OK,
+ * SL_ECONFLICT (a whole window left: nothing added, nothing counted),
+ * SL_ETOOBIG (SID_REG_EXTENSIONS_MAX reached), SL_EEXPIRED; each press
+ * audited.  sid_more_answer sends the outcome: 303 back to `page` with
+ * more=1 or more=0, 409, 410. */
+#define SID_REG_EXTENSIONS_MAX 10 /* WCAG 2.2.1: at least ten */
+struct portal_timelimit;
+struct tmpl_var;
+void sid_more_vars(struct http_request *rq, const struct store_sid_visit *v, const struct store_sid_registration *r,
+	struct portal_timelimit *tl, struct tmpl_var *out);
+int sid_more_visit(struct server *srv, struct http_request *rq, const struct store_sid_visit *v);
+int sid_more_code(struct server *srv, struct http_request *rq, const struct store_sid_visit *v,
+	const struct store_sid_registration *r);
+void sid_more_answer(struct server *srv, struct http_request *rq, int lang, const char *page, int rc);
 
 #endif
