@@ -134,6 +134,7 @@ run_node() {
 	timeout -k 10 "${SUITE_SECONDS:-1200}" node --test --test-concurrency="$jobs" --test-timeout=180000 \
 		--test-reporter=spec --test-reporter-destination=stdout \
 		--test-reporter=tap --test-reporter-destination="$tap" "$@"
+	file_times "$label"
 	p=$(sed -n 's/^# pass \([0-9]*\)/\1/p' "$tap" | tail -n 1)
 	f=$(sed -n 's/^# fail \([0-9]*\)/\1/p' "$tap" | tail -n 1)
 	c=$(sed -n 's/^# cancelled \([0-9]*\)/\1/p' "$tap" | tail -n 1)
@@ -146,6 +147,17 @@ run_node() {
 	echo "$label: ${p} passed, $((${f:-0} + ${c:-0})) failed, ${s:-0} skipped"
 	add "$p" $((${f:-0} + ${c:-0})) "${s:-0}"
 	check_leaks
+}
+
+# Each file's wall time (tests/integration/lib/harness.mjs writes them at
+# its exit), longest first; a file past 70 % of its 180 s timeout is
+# marked, so that a file growing towards it is seen before it fails.
+file_times() {
+	times=$SLEUTEL_TEST_PIDS/times
+	[ -s "$times" ] || return 0
+	echo "$1: wall time of each file (s), longest first:"
+	sort -rn "$times" | awk '{ printf "  %6.1f  %s%s\n", $1, $2, ($1 > 126 ? "  (near the 180 s timeout)" : "") }'
+	rm -f "$times"
 }
 
 # No process outlives its test file (tests/integration/lib/harness.mjs

@@ -62,12 +62,13 @@ const char *cli_text_time(const json_t *v, char buf[CLI_TIME_LEN]);
 int cli_check_verb(const char *cmd, int argc, char **argv, const char *const *verbs, size_t nargless, const char *what);
 /* Print a JSON value, indented, on stdout. */
 void cli_print_json(const json_t *v);
-/* Generate and register a signing key of each algorithm; the private
+/* Generate and register a signing key of each algorithm, each signing
+ * `delay` seconds after it is registered (and so published); the private
  * halves go to keys_dir/<kid>.pem (mode 0600).  With `fixture_dir` (test
  * builds' `sleutel init` only) each is that folder's <alg>.pem under a new
  * kid instead: two RSA key generations are most of an init's CPU, and the
  * tests start hundreds of installations. */
 int cli_keys_generate(
-	struct store *st, const char *keys_dir, const char *fixture_dir, int64_t use_after, struct sl_err *err);
+	struct store *st, const char *keys_dir, const char *fixture_dir, int64_t delay, struct sl_err *err);
 
 #endif

@@ -182,41 +182,63 @@ keys_make(const char *alg, const char *kid, const char *fixture_dir, struct sl_e
 	return key;
 }
 
+/* Make the key of `alg` under a new kid and write its private half to
+ * keys_dir/<kid>.pem; *kid is the caller's to free. */
+static int
+keys_write(const char *alg, const char *keys_dir, const char *fixture_dir, char **kid, struct sl_err *err)
+{
+	struct jose_key *key;
+	char *pem = NULL, name[128], *path = NULL;
+	int rc = SL_ENOMEM;
+
+	if ((*kid = sl_random_name(12)) == NULL)
+		return sl_fail(err, SL_ENOMEM, "out of memory");
+	if ((key = keys_make(alg, *kid, fixture_dir, err)) == NULL)
+		return SL_ENOMEM; /* `err` says why */
+	if ((pem = jose_key_private_pem(key)) != NULL) {
+		snprintf(name, sizeof(name), "%s.pem", *kid);
+		path = sl_path_resolve(keys_dir, name);
+		rc = path ? sl_file_write(path, pem, strlen(pem), 0600, err) : SL_ENOMEM;
+	}
+	if (rc == SL_ENOMEM)
+		sl_fail(err, rc, "out of memory");
+	free(path);
+	free(pem);
+	jose_key_free(key);
+	return rc;
+}
+
 int
-cli_keys_generate(
-	struct store *st, const char *keys_dir, const char *fixture_dir, int64_t use_after, struct sl_err *err)
+cli_keys_generate(struct store *st, const char *keys_dir, const char *fixture_dir, int64_t delay, struct sl_err *err)
 {
 	static const char *const algs[] = { "ES256", "RS256", "PS256" };
+	enum { NALGS = sizeof(algs) / sizeof(algs[0]) };
+	char *kids[NALGS] = { NULL };
+	int64_t use_after;
+	size_t i;
+	int rc = SL_OK;
 
-	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-		char *kid = sl_random_name(12), *pem = NULL, name[128], *path = NULL;
-		struct jose_key *key = kid ? keys_make(algs[i], kid, fixture_dir, err) : NULL;
-		struct store_key sk;
-		int rc = SL_ENOMEM;
+	/* Every key is made before any is registered: an RSA key takes
+	 * seconds on a busy machine, and the delay counts from when RPs can
+	 * see a key (it is published once registered), so that none signs
+	 * sooner than `delay` after that. */
+	for (i = 0; i < NALGS && rc == SL_OK; i++)
+		rc = keys_write(algs[i], keys_dir, fixture_dir, &kids[i], err);
+	use_after = sl_now() + delay;
+	for (i = 0; i < NALGS && rc == SL_OK; i++) {
+		struct store_key sk = { kids[i], (char *)algs[i], sl_now(), use_after, 0 };
 
-		if (key != NULL && (pem = jose_key_private_pem(key)) != NULL) {
-			snprintf(name, sizeof(name), "%s.pem", kid);
-			path = sl_path_resolve(keys_dir, name);
-			rc = path ? sl_file_write(path, pem, strlen(pem), 0600, err) : SL_ENOMEM;
-		}
-		if (rc == SL_OK) {
-			sk = (struct store_key){ kid, (char *)algs[i], sl_now(), use_after, 0 };
-			/* Retire the current key of this algorithm first: it stays
-			 * published until the new one signs plus the longest token
-			 * lifetime (a day covers every configured maximum but refresh
-			 * tokens, which are opaque and not signed). */
-			rc = store_key_retire_current(st, algs[i], use_after + 86400);
-			if (rc == SL_OK)
-				rc = store_key_add(st, &sk);
-			if (rc != SL_OK)
-				sl_fail(err, rc, "cannot register the new %s key", algs[i]);
-		}
-		free(path);
-		free(pem);
-		free(kid);
-		jose_key_free(key);
+		/* Retire the current key of this algorithm first: it stays
+		 * published until the new one signs plus the longest token
+		 * lifetime (a day covers every configured maximum but refresh
+		 * tokens, which are opaque and not signed). */
+		rc = store_key_retire_current(st, algs[i], use_after + 86400);
+		if (rc == SL_OK)
+			rc = store_key_add(st, &sk);
 		if (rc != SL_OK)
-			return rc;
+			sl_fail(err, rc, "cannot register the new %s key", algs[i]);
 	}
-	return SL_OK;
+	for (i = 0; i < NALGS; i++)
+		free(kids[i]);
+	return rc;
 }

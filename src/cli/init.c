@@ -312,7 +312,7 @@ cli_init(int argc, char **argv)
 	if (rc == SL_OK)
 		rc = make_config(dir, issuer, port, eid_port, demo ? pki_port : 0, conninfo, &err);
 	if (rc == SL_OK && (rc = cli_open(ini, &cc)) == CLI_OK) {
-		rc = cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, init_fixture_keys(), sl_now(), &err);
+		rc = cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, init_fixture_keys(), 0, &err);
 		cli_close(&cc);
 	} else if (rc == CLI_FAIL) {
 		free(ini);

@@ -80,7 +80,7 @@ cli_keys(const char *config, int argc, char **argv)
 		return CLI_FAIL;
 	if (strcmp(argv[0], "list") == 0) {
 		rc = keys_list(&cc, cli_has_flag(argc, argv, "--json"));
-	} else if (cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, NULL, sl_now() + delay, &err) != SL_OK) {
+	} else if (cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, NULL, delay, &err) != SL_OK) {
 		rc = cli_error("%s", err.msg);
 	} else {
 		cli_audit(&cc, "keys.rotate", NULL, NULL);

@@ -161,6 +161,11 @@ test('2. the form in four languages; a number that is not one stays on the form 
       assert.equal(await text(page, 'h1'), T.t(lang, 'Confirm in the Smart-ID app'));
       await assertAxe(page, `Smart-ID wait page (${lang})`);
       await phone.refuse(await phoneRequest(phone, await text(page, '#vcode')));
+      // The refusal turns the page by itself: wait for where it lands
+      // rather than close the context while it navigates (see
+      // closeContext in lib/browser.mjs).
+      await page.waitForFunction((h) => document.querySelector('h1')?.textContent.trim() === h,
+        T.t(lang, 'You refused the request on your phone'), { timeout: 5000 });
     } finally {
       await ctx.close();
     }

@@ -167,34 +167,52 @@ async function finish(b) {
 }
 
 if (onPostgres) {
-  test('app login: the browser waits on node B, the phone confirms on node A; the wait ends within 200 ms (p99)',
+  // The wake-up across nodes is measured against the same wake-up on one
+  // node, in the same run, rounds taking turns: the browser waits on node B
+  // (1 or 2) or on node A (0) itself, and the phone confirms on node A. On
+  // node A the confirmation wakes the waiter in the process; on B it
+  // arrives through PostgreSQL's NOTIFY and B's LISTEN thread. The bound is
+  // on what that hop adds, the difference of the medians, not on the
+  // slowest round: that one measures the machine (the slowest of 20, the
+  // old "p99", was 382 ms once at a load of 20 on the two cores, 121 ms on
+  // the rerun), and both kinds of round share the machine's load. A hop
+  // that waited for a timer (a listener polling its socket every T ms)
+  // would add T/2 to the median: with the LISTEN thread reading on a
+  // 200 ms tick only, the hop added 64-208 ms at a load of 26 (3 of 4 runs
+  // failed), against -11 to +78 ms for the real one (7 runs). The woken()
+  // bound and the 200 "done" answer say that every wait was ended by the
+  // confirmation, not by its deadline.
+  test('app login: the browser waits on node B, the phone confirms on node A; the hop adds < 100 ms to the median wake-up',
     { timeout: 120000 }, async () => {
     const phone = await enrolPhone(cluster, gw, number(), person());
-    const wake = [];
-    const rounds = 20;
+    const wake = { cross: [], local: [] };
+    const rounds = 32;
     for (let k = 0; k < rounds; k++) {
       const b = await browserLogin(phone);
       const rq = await pendingOn(phone, b.aq);
-      const waitOn = 1 + (k % 2); // B is node 1 or 2; A is node 0
+      const cross = k % 2 === 0;
+      const waitOn = cross ? 1 + ((k / 2) % 2) : 0; // B is node 1 or 2; A is node 0
       const poll = b.agent.get(`${cluster.pin(waitOn)}/key/app/poll?req=${b.req}&aq=${b.aq}`);
-      await sleep(100); // parked on B
+      await sleep(100); // parked
       const t0 = performance.now();
       const r = await onNode(phone, 0, () => phone.answer(rq, { code: b.code }));
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const res = await woken(poll);
-      wake.push(performance.now() - t0);
+      wake[cross ? 'cross' : 'local'].push(performance.now() - t0);
       assert.equal(res.status, 200, 'answered, not timed out');
       assert.deepEqual(await res.json(), { status: 'done' });
-      if (k === rounds - 1) {
+      if (k === rounds - 2) {
         const tokens = await finish(b);
         assert.equal(tokens.claims().acr, 'http://eidas.europa.eu/LoA/high');
       }
     }
-    const p50 = pct(wake, 50);
-    const p99 = pct(wake, 99);
-    console.log(`confirm on node A -> browser on node B resumed: p50 ${p50.toFixed(1)} ms, ` +
-      `p99 ${p99.toFixed(1)} ms, max ${Math.max(...wake).toFixed(1)} ms over ${rounds}`);
-    assert.ok(p99 < 200, `p99 ${p99} ms`);
+    const figures = (xs) => `p50 ${pct(xs, 50).toFixed(1)} ms, p90 ${pct(xs, 90).toFixed(1)} ms, ` +
+      `max ${Math.max(...xs).toFixed(1)} ms over ${xs.length}`;
+    console.log(`confirm on node A -> browser on node B resumed: ${figures(wake.cross)}; ` +
+      `on node A itself: ${figures(wake.local)}`);
+    const hop = pct(wake.cross, 50) - pct(wake.local, 50);
+    assert.ok(hop < 100, `the hop across nodes adds ${hop.toFixed(1)} ms to the median wake-up ` +
+      `(across ${figures(wake.cross)}; on one node ${figures(wake.local)})`);
   });
 
   test('PIN lockout across nodes: three wrong answers on three nodes lock the account on all',

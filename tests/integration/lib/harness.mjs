@@ -78,14 +78,51 @@ function killLeftovers(when) {
 }
 
 process.on('exit', () => killLeftovers('at exit'));
+// The file's wall time for check.sh's table of files by time (how near
+// each is to the per-file timeout): DIR/times, "seconds<TAB>test file".
+if (PID_DIR && process.env.NODE_TEST_CONTEXT) {
+  process.on('exit', () => appendFileSync(path.join(PID_DIR, 'times'), `${process.uptime().toFixed(1)}\t${TEST_FILE}\n`));
+}
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => { killLeftovers(`at ${sig}`); process.exit(128 + osConstants.signals[sig]); });
 }
+
+// What keeps this process alive: its referenced handles (sockets with
+// their ends, servers, child processes, pipes) and the kinds of its other
+// resources (timers, pending requests), one line each.
+export function aliveBecause() {
+  const lines = process._getActiveHandles().map((h) => {
+    const kind = h.constructor?.name || typeof h;
+    if (h instanceof net.Socket) {
+      const ends = h.remotePort ? `${h.localAddress}:${h.localPort} -> ${h.remoteAddress}:${h.remotePort}` : `fd ${h._handle?.fd ?? '?'}`;
+      return `${kind} ${ends}${h.destroyed ? ' (destroyed)' : ''}${h === process.stdout || h === process.stderr ? ' (stdio)' : ''}`;
+    }
+    if (h instanceof net.Server) return `${kind} listening on ${JSON.stringify(h.address())}`;
+    if (typeof h.pid === 'number' && Array.isArray(h.spawnargs)) return `${kind} pid ${h.pid}: ${h.spawnargs.join(' ').slice(0, 160)}`;
+    return kind;
+  });
+  return [...lines, `resources: ${process.getActiveResourcesInfo().join(', ')}`];
+}
+
+function reportAlive(when) {
+  process.stderr.write(`${TEST_FILE}: still running ${when}, kept alive by:\n` +
+    aliveBecause().map((l) => `  ${l}\n`).join(''));
+}
+
 // Registered at import, so before the file's own after() hooks, which may
 // still stop their servers: hence the wait, on a timer that does not
-// keep the process alive by itself.
+// keep the process alive by itself.  A process still there when it fires
+// says what holds it (and SLEUTEL_TEST_HANDLES=MS says so MS after the
+// file's last test, to look for what holds a file that is slow to exit).
 if (process.env.NODE_TEST_CONTEXT) {
-  after(() => { setTimeout(() => killLeftovers(`${LEFTOVER_MS / 1000} s after the file's last test`), LEFTOVER_MS).unref(); });
+  after(() => {
+    setTimeout(() => {
+      reportAlive(`${LEFTOVER_MS / 1000} s after the file's last test`);
+      killLeftovers(`${LEFTOVER_MS / 1000} s after the file's last test`);
+    }, LEFTOVER_MS).unref();
+    const probe = Number(process.env.SLEUTEL_TEST_HANDLES);
+    if (probe > 0) setTimeout(() => reportAlive(`${probe} ms after the file's last test`), probe).unref();
+  });
 }
 
 function requireTestCa() {
