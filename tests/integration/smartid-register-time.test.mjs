@@ -299,6 +299,7 @@ test('codes typed per person and per address: charged before the code is tested,
     }
     let r = await type(jan, wrong);
     assert.equal(r.status, 429);
+    assert.equal(r.res.headers.get('retry-after'), String(WINDOW));
     assert.equal(h1(r.html), 'Too many wrong codes');
     assert.match(r.html, limited);
     // The right code too, untested (and the page in Dutch).

@@ -217,8 +217,9 @@ code_when(const struct i18n_catalog *cat, int window, char *out, size_t len)
 		snprintf(out, len, "%.*s%d%s", (int)(arg - text), text, n, arg + 2);
 }
 
-/* Past [smartid] code_wrong_person or code_wrong_ip: 429, the code untested,
- * the visit's tries untouched; audited with the person (never the code). */
+/* Past [smartid] code_wrong_person or code_wrong_ip: 429 (Retry-After the
+ * window), the code untested, the visit's tries untouched; audited with
+ * the person (never the code). */
 static void
 code_limited(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v, size_t which)
 {
@@ -227,7 +228,7 @@ code_limited(struct server *srv, struct http_request *rq, int lang, const struct
 					  "codes are checked for a while.")
 				     : N_("Too many wrong registration codes were typed from your internet "
 					  "connection. For your safety, no more codes are checked for a while.");
-	char when[256], detail[1024];
+	char when[256], detail[1024], retry[16];
 	struct tmpl_var vars[3] = { { "heading", i18n_gettext(cat, N_("Too many wrong codes")) }, { "detail", detail },
 		{ "langcode", config_languages[lang] } };
 
@@ -235,6 +236,8 @@ code_limited(struct server *srv, struct http_request *rq, int lang, const struct
 		which == 0 ? "[smartid] code_wrong_person reached" : "[smartid] code_wrong_ip reached");
 	code_when(cat, srv->sv_conf->c_sid_code_wrong_window, when, sizeof(when));
 	snprintf(detail, sizeof(detail), "%s %s", i18n_gettext(cat, who), when);
+	snprintf(retry, sizeof(retry), "%d", srv->sv_conf->c_sid_code_wrong_window); /* at the latest */
+	http_add_header(rq, "Retry-After", retry);
 	portal_page(srv, rq, 429, lang, N_("Too many wrong codes"), "smartid_problem", vars, 3);
 }
 
