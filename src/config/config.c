@@ -122,7 +122,10 @@ static const struct conf_key conf_keys[] = {
 	{ "smartid", "key_bits", CT_INT, OFF(c_sid_key_bits), 1024, 4096, "3072" }, /* SK_BITS_MIN..MAX */
 	{ "smartid", "registration_lifetime", CT_INT, OFF(c_sid_registration_lifetime), 60, 3600, "900" },
 	{ "smartid", "code_tries", CT_INT, OFF(c_sid_code_tries), 1, 10, "5" },
-	{ "smartid", "code_wrong_max", CT_INT, OFF(c_sid_code_wrong_max), 1, 1000000, "1000" },
+	{ "smartid", "code_wrong_max", CT_INT, OFF(c_sid_code_wrong_max), 1, 1000000, "10000" },
+	{ "smartid", "code_wrong_person", CT_INT, OFF(c_sid_code_wrong_person), 1, 1000, "20" },
+	{ "smartid", "code_wrong_ip", CT_INT, OFF(c_sid_code_wrong_ip), 1, 1000000, "100" },
+	{ "smartid", "code_wrong_window", CT_INT, OFF(c_sid_code_wrong_window), 1, 604800, "86400" },
 	{ "smartid", "recall_tries", CT_INT, OFF(c_sid_recall_tries), 1, 10, "3" },
 	{ "smartid", "max_devices", CT_INT, OFF(c_sid_max_devices), 1, 20, "5" },
 	{ "smartid", "request_lifetime", CT_INT, OFF(c_sid_request_lifetime), 30, 600, "180" },

@@ -156,6 +156,9 @@ struct sl_config {
 	int c_sid_registration_lifetime; /* seconds from the app's start to the recall check */
 	int c_sid_code_tries; /* registration codes typed wrong per portal visit */
 	int c_sid_code_wrong_max; /* wrong codes a registration code outlives, over its whole life */
+	int c_sid_code_wrong_person; /* registration codes typed per person per code_wrong_window */
+	int c_sid_code_wrong_ip; /* registration codes typed per client address per code_wrong_window */
+	int c_sid_code_wrong_window; /* seconds of the window of the two above */
 	int c_sid_recall_tries; /* wrong PINs at the recall check before the registration fails */
 	int c_sid_max_devices; /* active devices per account */
 	int c_sid_request_lifetime; /* seconds a signing request waits for the phone */

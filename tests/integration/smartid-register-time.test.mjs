@@ -10,7 +10,11 @@
 // The code's guesses are bounded by count, not time: [smartid]
 // code_wrong_max wrong codes over its whole life, across every visit and
 // extension, counted in one statement (tries at once cannot pass it); then
-// the code is dead on the portal and for the app.
+// the code is dead on the portal and for the app.  Since a wrong code
+// counts against every live code, every code typed is first charged to the
+// person ([smartid] code_wrong_person) and to the address (code_wrong_ip)
+// per code_wrong_window, before it is tested: past either a 429 page,
+// nothing tested, tries at once cannot pass it.
 //
 // The browser side (the warning, the keyboard) is
 // tests/browser/smartid-register-time.test.mjs.  Runs on the engine of
@@ -249,5 +253,105 @@ test('with the shortest lifetime (60 s, under the warning\'s 2 minutes) a press 
     assert.ok(r.expires >= t + 60 && r.expires <= now() + 60, `${r.expires - t}`);
   } finally {
     await short.stop();
+  }
+});
+
+test('codes typed per person and per address: charged before the code is tested, 429 past the limit, until the window ends', async () => {
+  const PERSON = 3; // [smartid] code_wrong_person
+  const IP = 8; // [smartid] code_wrong_ip
+  const WINDOW = 4; // [smartid] code_wrong_window, seconds
+  const LUC = { given: 'Luc', family: 'Janssens', rrn: '78041212319' };
+  const s = await startServer({ demo: true, config: { smartid: { key_bits: 1024, rate_ip: 1000,
+    code_wrong_person: PERSON, code_wrong_ip: IP, code_wrong_window: WINDOW } } });
+  try {
+    const phone = await new SmartIdPhone(s).init();
+    assert.equal((await phone.register({ deviceName: 'Pixel' })).status, 201);
+    const wrong = phone.code.startsWith('2') ? '3' + phone.code.slice(1) : '2' + phone.code.slice(1);
+    const onCode = async (person) => {
+      const agent = new Agent();
+      await portalEidLogin(s, agent, await issueCard(s.pkiDir, dir, person));
+      await portalSteps(s, agent, null, { stopAt: 'code', lang: 'en' });
+      const html = await (await agent.get(`${s.base}${PORTAL}/code?lang=en`)).text();
+      return { agent, form: hiddenInputs(html) };
+    };
+    const type = async (who, code, lang = 'en') => {
+      const res = await who.agent.post(`${s.base}${PORTAL}/code`, { ...who.form, lang, code });
+      return { status: res.status, html: await res.text(), res };
+    };
+    const codeWrong = () => sqlRows(s, `SELECT code_wrong FROM sid_registrations WHERE id = '${phone.registrationId}'`)[0].code_wrong;
+    const tries = (who) => {
+      const id = crypto.createHash('sha256').update(who.agent.cookies.get('__Host-sl_sidreg')).digest('hex');
+      return sqlRows(s, `SELECT code_tries FROM sid_visits WHERE id = '${id}'`)[0].code_tries;
+    };
+    const personId = (p) => sqlRows(s, `SELECT id FROM persons WHERE rrn = '${p.rrn}'`)[0].id;
+    const notRight = /This registration code is not right, or it has expired\./;
+    const limited = /<p>You typed too many wrong registration codes\. For your safety, no more codes are checked for a while\. Try again in 2 minutes\.<\/p>/;
+    const jan = await onCode(JAN);
+    const els = await onCode(ELS);
+    const luc = await onCode(LUC);
+
+    // The window starts at Jan's first code.
+    const t0 = Date.now();
+    for (let n = 1; n <= PERSON; n++) {
+      const r = await type(jan, wrong);
+      assert.equal(r.status, 400, `wrong code ${n}`);
+      assert.match(r.html, notRight);
+    }
+    let r = await type(jan, wrong);
+    assert.equal(r.status, 429);
+    assert.equal(r.res.headers.get('retry-after'), String(WINDOW));
+    assert.equal(h1(r.html), 'Too many wrong codes');
+    assert.match(r.html, limited);
+    // The right code too, untested (and the page in Dutch).
+    r = await type(jan, phone.code, 'nl');
+    assert.equal(r.status, 429);
+    assert.equal(h1(r.html), 'Te veel foute codes');
+    assert.match(r.html, /Je hebt te veel verkeerde registratiecodes ingetypt\. Voor je veiligheid wordt er een tijdlang geen code meer gecontroleerd\. Probeer het over 2 minuten opnieuw\./);
+    // Nothing of the refused tries was tested or counted: not against the
+    // live code, not on the visit.
+    assert.equal(codeWrong(), PERSON);
+    assert.equal(tries(jan), PERSON);
+
+    // Another person is not affected; five of hers at once, with two left,
+    // test two codes and no more.
+    r = await type(els, wrong);
+    assert.equal(r.status, 400);
+    assert.match(r.html, notRight);
+    const burst = await Promise.all([1, 2, 3, 4, 5].map(() => type(els, wrong)));
+    assert.deepEqual(burst.map((x) => x.status).sort(), [400, 400, 429, 429, 429]);
+    assert.equal(codeWrong(), 2 * PERSON);
+    assert.equal(tries(els), PERSON);
+
+    // The address: 6 of its 8 counted; a third person's 2 are tested, the
+    // next is refused for the address.
+    for (let n = 1; n <= IP - 2 * PERSON; n++)
+      assert.equal((await type(luc, wrong)).status, 400);
+    r = await type(luc, wrong);
+    assert.equal(r.status, 429);
+    assert.match(r.html, /<p>Too many wrong registration codes were typed from your internet connection\. For your safety, no more codes are checked for a while\. Try again in 2 minutes\.<\/p>/);
+    assert.equal(codeWrong(), IP);
+    assert.ok(Date.now() - t0 < WINDOW * 1000, `the tries took ${Date.now() - t0} ms, more than the window`);
+
+    // Audited with the person, never the code; the limits' keys hold the
+    // person's stored id, not the national number.
+    const audits = sqlRows(s, "SELECT person_id, detail FROM audit WHERE event = 'smartid.portal' AND result = 'code_limit' ORDER BY seq");
+    assert.deepEqual(audits.map((a) => a.person_id),
+      [personId(JAN), personId(JAN), personId(ELS), personId(ELS), personId(ELS), personId(LUC)]);
+    assert.deepEqual([...new Set(audits.map((a) => a.detail))].sort(),
+      ['[smartid] code_wrong_ip reached', '[smartid] code_wrong_person reached']);
+    const all = JSON.stringify(sqlRows(s, "SELECT * FROM audit")) + JSON.stringify(sqlRows(s, 'SELECT key FROM rate_limits'));
+    for (const secret of [phone.code, phone.code.replace('-', ''), wrong.replace('-', ''), JAN.rrn, ELS.rrn, LUC.rrn])
+      assert.ok(!all.includes(secret), `${secret} in the audit or a limit's key`);
+    assert.deepEqual(sqlRows(s, `SELECT count FROM rate_limits WHERE key = 'sw:${personId(JAN)}'`), [{ count: PERSON }]);
+
+    // Once the window is over the right code goes through.
+    const end = (Math.floor(t0 / 1000) + WINDOW + 1) * 1000;
+    await new Promise((done) => setTimeout(done, Math.max(0, end - Date.now())));
+    r = await type(jan, phone.code);
+    assert.equal(r.status, 303);
+    assert.equal(where(r.res).pathname, `${PORTAL}/confirm`);
+    assert.equal(codeWrong(), IP);
+  } finally {
+    await s.stop();
   }
 });

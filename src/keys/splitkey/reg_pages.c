@@ -13,8 +13,13 @@
  * the tries used up the visit ends: log in with the card again.  Over its
  * whole life (every visit, every extension) a code outlives at most
  * [smartid] code_wrong_max wrong codes (store_sid_registration_try_code):
- * then it is dead, and the page says to start again in the app.  Both
- * the code page and the confirm page have "I need more time" (reg_more.c).
+ * then it is dead, and the page says to start again in the app.  Since a
+ * wrong code counts against every live code, one person could otherwise
+ * kill them all: every code typed is also charged, before the visit's try
+ * and the lookup, to the person (code_wrong_person) and to the address
+ * (code_wrong_ip) per code_wrong_window (code_charge); past either, a 429
+ * page and nothing is tested.  Both the code page and the confirm page
+ * have "I need more time" (reg_more.c).
  *
  * "Confirm" makes the server's keys for the app's shares (only now, behind
  * the card: reg_keygen.c, at most [smartid] keygen_max at once; over it a
@@ -163,6 +168,79 @@ code_lookup(struct server *srv, const char *typed, struct store_sid_registration
 	return rc;
 }
 
+/* A typed code charged to the visit's person (by the stored person id,
+ * never the national number) and to the address, per [smartid]
+ * code_wrong_window, in one store_rate_hit BEFORE anything is tested: tries
+ * sent at once queue on the rows and cannot pass the limit, and a refused
+ * try counts nowhere.  A right code counts too (there is no give-back):
+ * one per registration, so the limit leaves room for typing errors.
+ * SL_ETOOBIG: over the person's limit (*which 0) or the address's (1). */
+static int
+code_charge(struct server *srv, struct http_request *rq, const struct store_sid_visit *v, size_t *which)
+{
+	const struct sl_config *c = srv->sv_conf;
+	json_t *o = v->sv_person ? json_loads(v->sv_person, 0, NULL) : NULL;
+	const char *person = json_string_value(json_object_get(o, "id"));
+	char ipbuf[SERVER_IP_MAX], addr[96], kp[128], ki[128];
+	struct store_rate_check ck[2];
+	int rc = SL_EINVAL;
+
+	if (person != NULL) {
+		app_rate_ip_key(server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)), addr, sizeof(addr));
+		snprintf(kp, sizeof(kp), "sw:%.100s", person);
+		snprintf(ki, sizeof(ki), "swi:%s", addr);
+		ck[0] = (struct store_rate_check){ kp, c->c_sid_code_wrong_person };
+		ck[1] = (struct store_rate_check){ ki, c->c_sid_code_wrong_ip };
+		rc = store_rate_hit(srv->sv_store, ck, 2, c->c_sid_code_wrong_window, sl_now(), which);
+	}
+	json_decref(o);
+	return rc;
+}
+
+/* "Try again in N hours/minutes." for the window, rounded up: its count
+ * began at or before the first code counted, so it ends within one window
+ * from now.  N is at least 2 (under 2 minutes reads 2 minutes), so the
+ * one plural form nl, fr, de and en use for it is the only one needed. */
+static void
+code_when(const struct i18n_catalog *cat, int window, char *out, size_t len)
+{
+	bool hours = window >= 2 * 3600;
+	int n = hours ? (window + 3599) / 3600 : (window + 59) / 60;
+	const char *text = i18n_gettext(cat, hours ? N_("Try again in %1 hours.") : N_("Try again in %1 minutes."));
+	const char *arg = strstr(text, "%1");
+
+	if (n < 2)
+		n = 2;
+	if (arg == NULL)
+		snprintf(out, len, "%s", text);
+	else
+		snprintf(out, len, "%.*s%d%s", (int)(arg - text), text, n, arg + 2);
+}
+
+/* Past [smartid] code_wrong_person or code_wrong_ip: 429 (Retry-After the
+ * window), the code untested, the visit's tries untouched; audited with
+ * the person (never the code). */
+static void
+code_limited(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v, size_t which)
+{
+	const struct i18n_catalog *cat = srv->sv_catalogs[lang];
+	const char *who = which == 0 ? N_("You typed too many wrong registration codes. For your safety, no more "
+					  "codes are checked for a while.")
+				     : N_("Too many wrong registration codes were typed from your internet "
+					  "connection. For your safety, no more codes are checked for a while.");
+	char when[256], detail[1024], retry[16];
+	struct tmpl_var vars[3] = { { "heading", i18n_gettext(cat, N_("Too many wrong codes")) }, { "detail", detail },
+		{ "langcode", config_languages[lang] } };
+
+	sid_visit_audit(srv, rq, v, "code_limit", v->sv_registration_id,
+		which == 0 ? "[smartid] code_wrong_person reached" : "[smartid] code_wrong_ip reached");
+	code_when(cat, srv->sv_conf->c_sid_code_wrong_window, when, sizeof(when));
+	snprintf(detail, sizeof(detail), "%s %s", i18n_gettext(cat, who), when);
+	snprintf(retry, sizeof(retry), "%d", srv->sv_conf->c_sid_code_wrong_window); /* at the latest */
+	http_add_header(rq, "Retry-After", retry);
+	portal_page(srv, rq, 429, lang, N_("Too many wrong codes"), "smartid_problem", vars, 3);
+}
+
 /* The tries are used up: the visit ends, the person logs in again. */
 static void
 code_tries_over(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v)
@@ -196,16 +274,26 @@ code_wrong(struct server *srv, struct http_request *rq, int lang, const struct s
 			max - tries);
 }
 
-/* POST: charge, look up, remember the registration on the visit; with
- * `more` ("I need more time" pressed with a code typed) the code gets a
- * new window too. */
+/* POST: charge (the person and the address, then the visit), look up,
+ * remember the registration on the visit; with `more` ("I need more
+ * time" pressed with a code typed) the code gets a new window too. */
 static void
 code_post(struct server *srv, struct http_request *rq, int lang, const struct store_sid_visit *v, bool more)
 {
 	int max = srv->sv_conf->c_sid_code_tries, tries = 0, rc;
 	struct store_sid_registration r;
+	size_t which = 0;
 	char loc[96];
 
+	rc = code_charge(srv, rq, v, &which);
+	if (rc == SL_ETOOBIG) {
+		code_limited(srv, rq, lang, v, which);
+		return;
+	}
+	if (rc != SL_OK) {
+		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
+		return;
+	}
 	if (store_sid_visit_charge(srv->sv_store, v->sv_id, max, &tries) != SL_OK) {
 		code_tries_over(srv, rq, lang, v);
 		return;
