@@ -587,3 +587,33 @@ test('the address limit counts the person\'s address behind a trusted proxy', as
     await proxied.stop();
   }
 });
+
+// Found in review (review6): when the server key could not be opened after
+// the PIN try was charged (key holder flooded, a row sealed elsewhere) the
+// try stood, so a flood of the key holder locked honest people out.  The
+// key is now opened and the EM made before the charge: 503, nothing
+// counted.  The key is made unopenable by giving the auth row the sign
+// key's sealed blob (its AAD names the other use).
+test('a server key that cannot be opened charges no PIN try; a wrong PIN still counts', async () => {
+  const dave = phones.dave;
+  const sealed = (use) => sql(`SELECT sealed FROM sid_keys WHERE device_id='${dave.deviceId}' AND key_use='${use}'`);
+  const good = sealed('auth');
+  sql(`UPDATE sid_keys SET sealed='${sealed('sign')}' WHERE device_id='${dave.deviceId}' AND key_use='auth'`);
+  const l = await startLogin(DAVE.rrn);
+  const rq = await requestOn(dave, l.sq);
+  for (let i = 0; i < 3; i++) {
+    const r = await dave.confirm(rq);
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'temporarily_unavailable');
+  }
+  assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 }, 'the server\'s failure counts no PIN try');
+  assert.equal(sidRequest(l.sq).status, 'pending', 'the request waits for another try');
+  sql(`UPDATE sid_keys SET sealed='${good}' WHERE device_id='${dave.deviceId}' AND key_use='auth'`);
+  let r = await dave.confirm(rq, { wrongPin: true });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'wrong_pin');
+  assert.equal(keyRow(dave).failures, 1, 'a wrong PIN still counts');
+  r = await dave.confirm(rq);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 });
+});

@@ -22,13 +22,16 @@
  *   4. the key's version in clear: a version at or below it is a copied
  *      state (clone: 5b), one more than SK_MAX_SKIP ahead 400
  *      invalid_version — neither is charged;
+ *   4b. the server key is opened (at rest, aad "<device id> <use>" as
+ *      registration seals it: sid_key_open) and the EM rebuilt from the
+ *      STORED request (PSS: checked in 2b): a key that does not open (key
+ *      holder busy or gone, a row sealed elsewhere) is the server's
+ *      failure, 503 with nothing charged, logged;
  *   5. the try is charged to the key BEFORE the signature is completed
  *      (store_sid_key_attempt: one statement that refuses a locked key and
  *      locks at 3 → 3 h, 6 → 24 h, 9 → for good), so that parallel guesses
  *      cannot outrun the lockout: 403 locked;
- *   6. the server key is opened (at rest, aad "<device id> <use>" as
- *      registration seals it: sid_key_open), the EM
- *      rebuilt from the STORED request and the signature completed
+ *   6. the signature is completed by the key holder
  *      (sk_server_complete), which checks it with the composite key:
  *        SK_OK          the advanced key replaces the old one (compare and
  *                       swap on the version; a lost race answers as a
@@ -38,7 +41,10 @@
  *                       stays pending unless this try locked the key;
  *        SK_CLONE       5b. the device is revoked ("clone") with its
  *                       requests, audited, 403 device_revoked;
- *        SK_BAD_VERSION 400 invalid_version.
+ *        SK_BAD_VERSION 400 invalid_version;
+ *        SK_ERROR       the key holder failed (busy, gone): the try is
+ *                       given back (store_sid_key_refund, a compare and
+ *                       swap on the charge's own count and lock), 503.
  * Neither the partial signature nor the server key is logged or kept in
  * clear; both are cleansed.
  */
@@ -361,16 +367,19 @@ padding_of(const char *name)
 	return strcmp(name, "pss") == 0 ? SK_PSS : SK_PKCS1;
 }
 
-/* Step 6. */
-static void
-complete(struct confirm_ctx *cc)
+/* Step 4b, before the charge: the key opened and the EM made from the
+ * stored request (PSS: checked by check_em, the key opened there).  False
+ * when the answer (503) is sent. */
+static bool
+prepare(struct confirm_ctx *cc)
 {
 	struct sl_err err = { 0 };
-	uint8_t *hash = NULL, *em = NULL;
-	size_t hashlen = 0, emlen = 0;
-	struct sid_completion done = { .sc_verdict = SK_ERROR };
-	enum sk_verdict v = SK_ERROR;
+	uint8_t *hash = NULL;
+	size_t hashlen = 0;
+	int rc = SL_OK;
 
+	if (cc->cc_em != NULL)
+		return true;
 	if (cc->cc_rp) {
 		hash = malloc(cc->cc_hashlen);
 		if (hash != NULL)
@@ -379,17 +388,45 @@ complete(struct confirm_ctx *cc)
 	} else {
 		hash = sl_b64url_decode(cc->cc_req.sq_hash, strlen(cc->cc_req.sq_hash), &hashlen);
 	}
-	if (cc->cc_em == NULL && hash != NULL && open_key(cc, &err) == SL_OK &&
-		sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
-			&emlen, &err) == SL_OK) {
-		cc->cc_em = em; /* freed with the context */
-		cc->cc_emlen = emlen;
-		em = NULL;
-	}
-	/* The EM: PSS's checked against the hash (check_em), or made above. */
-	if (cc->cc_em != NULL &&
-		sid_key_complete(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, cc->cc_em,
-			cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &done, &err) == SL_OK)
+	if (hash == NULL)
+		rc = sl_fail(&err, SL_ENOMEM, "the stored hash cannot be read");
+	if (rc == SL_OK)
+		rc = open_key(cc, &err);
+	if (rc == SL_OK)
+		rc = sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen,
+			&cc->cc_em, &cc->cc_emlen, &err); /* freed with the context */
+	free(hash);
+	if (rc == SL_OK)
+		return true;
+	log_warn("smartid request %s: the server key cannot be used, nothing charged: %s", cc->cc_req.sq_id, err.msg);
+	app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
+	return false;
+}
+
+/* SK_ERROR after the charge: the server's failure, not a wrong PIN.  The
+ * try is given back unless another try or an advance moved the key since
+ * (then the count is theirs). */
+static void
+server_failed(struct confirm_ctx *cc, const struct sl_err *err)
+{
+	int rc = store_sid_key_refund(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_failures,
+		cc->cc_locked_until, sl_now());
+
+	log_warn("smartid request %s: cannot complete (%s); the try %s", cc->cc_req.sq_id, err->msg,
+		rc == SL_OK ? "is given back" : "stands: the key moved meanwhile");
+	app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the signature could not be completed", NULL);
+}
+
+/* Step 6: the EM made in prepare(). */
+static void
+complete(struct confirm_ctx *cc)
+{
+	struct sl_err err = { 0 };
+	struct sid_completion done = { .sc_verdict = SK_ERROR };
+	enum sk_verdict v = SK_ERROR;
+
+	if (sid_key_complete(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, cc->cc_em,
+		    cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &done, &err) == SL_OK)
 		v = done.sc_verdict;
 	if (v == SK_OK)
 		approved(cc, &done);
@@ -400,12 +437,8 @@ complete(struct confirm_ctx *cc)
 	else if (v == SK_BAD_VERSION)
 		app_send_error(
 			cc->cc_rq, 400, "invalid_version", "The version or the partial signature is malformed.", NULL);
-	else {
-		log_warn("smartid request %s: cannot complete: %s", cc->cc_req.sq_id, err.msg);
-		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the signature could not be completed", NULL);
-	}
-	free(hash);
-	free(em);
+	else
+		server_failed(cc, &err);
 	sid_completion_clear(&done);
 }
 
@@ -550,7 +583,7 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
 		return;
 	}
-	if (check_em(cc, body) && check_version(cc) && charge(cc))
+	if (check_em(cc, body) && check_version(cc) && prepare(cc) && charge(cc))
 		complete(cc);
 }
 
