@@ -116,6 +116,8 @@ const char *const store_sql_sid[Q_COUNT] = {
 	[Q_SK_ADVANCE] = sk_advance_sql,
 	[Q_SK_UNLOCK] = sk_unlock_sql,
 	[Q_SK_REFUND] = sk_refund_sql,
+	/* Only over the blob the caller resealed (a compare and swap). */
+	[Q_SK_RESEAL] = "UPDATE sid_keys SET sealed = ?4 WHERE device_id = ?1 AND key_use = ?2 AND sealed = ?3",
 	[Q_SQ_PUT] = sq_put_sql,
 	[Q_SQ_GET] = sq_get_sql,
 	[Q_SQ_COUNT_PENDING] =
@@ -494,6 +496,17 @@ store_sid_key_refund(
 	if (device_id == NULL || !key_use_ok(use) || failures < 1)
 		return SL_EINVAL;
 	return write_one(st, DUR_FULL, Q_SK_REFUND, b, NBIND(b), true);
+}
+
+int
+store_sid_key_reseal(
+	struct store *st, const char *device_id, const char *use, const char *old_sealed, const char *sealed)
+{
+	const struct bind b[] = { BT(device_id), BT(use), BT(old_sealed), BT(sealed) };
+
+	if (device_id == NULL || !key_use_ok(use) || old_sealed == NULL || sealed == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_SK_RESEAL, b, NBIND(b), true);
 }
 
 int

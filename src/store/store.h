@@ -940,6 +940,10 @@ int store_sid_key_advance(struct store *st, const char *device_id, const char *u
  * else SL_ENOTFOUND and nothing changes. */
 int store_sid_key_refund(
 	struct store *st, const char *device_id, const char *use, int failures, int64_t locked_until, int64_t now);
+/* The same key (same version) sealed anew: `sealed` replaces `old_sealed`
+ * only while the row still holds it, else SL_ENOTFOUND. */
+int store_sid_key_reseal(
+	struct store *st, const char *device_id, const char *use, const char *old_sealed, const char *sealed);
 /* Operator: failures 0 and no lock for the key `use` of a device (NULL:
  * both keys); SL_ENOTFOUND when the device has no such key. */
 int store_sid_key_unlock(struct store *st, const char *device_id, const char *use);

@@ -1520,6 +1520,41 @@ test_key_refund_cas(void **state)
 	store_sid_device_clear(&dev);
 }
 
+/* A key sealed anew (sid_confirm.c, a key sealed before 45aff05): only
+ * over the blob that was resealed; the version and count stay. */
+static void
+test_key_reseal_cas(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_account acc = { 0 };
+	struct store_sid_device dev;
+	struct store_sid_key k;
+	struct sl_err err = { 0 };
+	char *old;
+
+	assert_int_equal(
+		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
+		SL_OK);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
+	old = strdup(k.sk_sealed);
+	store_sid_key_clear(&k);
+	assert_int_equal(
+		store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, "not-it", "new"), SL_ENOTFOUND);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, old, "new"), SL_OK);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, old, "newer"), SL_ENOTFOUND);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
+	assert_string_equal(k.sk_sealed, "new");
+	store_sid_key_clear(&k);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_SIGN, &k), SL_OK);
+	assert_string_not_equal(k.sk_sealed, "new");
+	store_sid_key_clear(&k);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, "pin", old, "new"), SL_EINVAL);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, NULL, "new"), SL_EINVAL);
+	free(old);
+	store_sid_account_clear(&acc);
+	store_sid_device_clear(&dev);
+}
+
 /* ---- signing requests ---- */
 
 static int
@@ -1770,6 +1805,7 @@ main(void)
 		T(test_key_advance_cas),
 		T(test_key_unlock),
 		T(test_key_refund_cas),
+		T(test_key_reseal_cas),
 		T(test_request_lifecycle),
 		T(test_visit_tries_bounded),
 		T(test_purge_sid_rows),

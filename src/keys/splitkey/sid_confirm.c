@@ -301,6 +301,29 @@ wrong_pin(struct confirm_ctx *cc)
 	app_send_error(cc->cc_rq, 400, "wrong_pin", "The PIN is not right.", extra);
 }
 
+/* A key sealed before 45aff05 (under the plain at-rest seal kid, which
+ * the key holder no longer opens for use) moves under the split-key seal
+ * kid, inside the key holder (KH_OP_SK_RESEAL), once: stored over the old
+ * blob (a compare and swap).  True when cc_key holds the new blob. */
+static bool
+reseal_legacy(struct confirm_ctx *cc)
+{
+	struct sl_err err = { 0 };
+	const char *dev = cc->cc_dev.sd_id, *use = cc->cc_req.sq_key_use;
+	char *fresh = sid_key_reseal(cc->cc_srv, dev, use, cc->cc_key.sk_sealed, dev, &err);
+	int rc = fresh != NULL ? store_sid_key_reseal(cc->cc_srv->sv_store, dev, use, cc->cc_key.sk_sealed, fresh)
+			       : SL_EDENIED;
+
+	if (rc != SL_OK) {
+		free(fresh);
+		return false;
+	}
+	log_info("smartid device %s: its %s key sealed again for the key holder only", dev, use);
+	free(cc->cc_key.sk_sealed);
+	cc->cc_key.sk_sealed = fresh;
+	return true;
+}
+
 /* The device's server key, opened from the store (at-rest AAD
  * "<device id> <use>", sid_key_open), at the version of its row. */
 static int
@@ -308,6 +331,10 @@ open_key(struct confirm_ctx *cc, struct sl_err *err)
 {
 	int rc = sid_key_open(
 		cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
+
+	if (rc == SL_EDENIED && reseal_legacy(cc))
+		rc = sid_key_open(
+			cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
 
 	if (rc == SL_OK && cc->cc_sk.sk_version != (uint64_t)cc->cc_key.sk_version)
 		rc = sl_fail(err, SL_ESTORE, "the stored key's version disagrees with its row");
