@@ -303,7 +303,6 @@ test('DPoP: a proof binds the CIBA tokens (access and refresh); a FAPI 2.0 clien
   r = await withProof({ grant_type: GRANT, auth_req_id: id });
   assert.equal(r.body.error, 'use_dpop_nonce');
   const nonce = r.headers.get('dpop-nonce');
-  await sleep(2100);
   r = await withProof({ grant_type: GRANT, auth_req_id: id }, nonce);
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.token_type, 'DPoP');
