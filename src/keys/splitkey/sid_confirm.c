@@ -18,7 +18,8 @@
  *      the key is read and before anything is charged;
  *   3. confirm: the body (seal_kid, version, part) and the partial
  *      signature unsealed (aad = request id): a blob that does not open is
- *      malformed (400 invalid_request), not a wrong PIN;
+ *      malformed (400 invalid_request), not a wrong PIN; a key holder that
+ *      does not answer is the server's failure (503);
  *   4. the key's version in clear: a version at or below it is a copied
  *      state (clone: 5b), one more than SK_MAX_SKIP ahead 400
  *      invalid_version — neither is charged;
@@ -180,6 +181,7 @@ parse_confirm(struct confirm_ctx *cc, json_t *body)
 	const char *part = app_json_str(body, "part", APP_SEALED_BIG_MAX);
 	json_t *v = json_object_get(body, "version");
 	struct sl_err err = { 0 };
+	int rc;
 
 	if (kid == NULL || part == NULL || !json_is_integer(v)) {
 		app_send_error(cc->cc_rq, 400, "invalid_request", "seal_kid, version and part are required", NULL);
@@ -190,7 +192,15 @@ parse_confirm(struct confirm_ctx *cc, json_t *body)
 		return false;
 	}
 	cc->cc_version = (uint64_t)json_integer_value(v);
-	if (app_unseal_b64_big(cc->cc_srv, kid, part, cc->cc_req.sq_id, &cc->cc_part, &cc->cc_partlen, &err) != SL_OK) {
+	rc = app_unseal_b64_big(cc->cc_srv, kid, part, cc->cc_req.sq_id, &cc->cc_part, &cc->cc_partlen, &err);
+	if (rc == SL_EBUSY || rc == SL_ENOMEM || rc == SL_EIO) {
+		/* The key holder did not answer: the blob was not judged. */
+		log_warn("smartid request %s: the part cannot be unsealed now: %s", cc->cc_req.sq_id, err.msg);
+		app_send_error(
+			cc->cc_rq, 503, "temporarily_unavailable", "the part cannot be opened now; try again", NULL);
+		return false;
+	}
+	if (rc != SL_OK) {
 		app_send_error(cc->cc_rq, 400, "invalid_request", "The sealed partial signature does not open.", NULL);
 		return false;
 	}
