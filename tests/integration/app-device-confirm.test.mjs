@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { readdirSync, readFileSync } from 'node:fs';
+import { whileKeyHolderStopped } from './lib/keyholder.mjs';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
 import { sql as dbSql } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
@@ -338,34 +338,13 @@ test('Q that cannot be opened charges nothing (503, audited); a wrong code still
   assert.equal(acct(), '0 0');
 });
 
-// The key holder's process, a child of sleuteld (as keyholder.test.mjs).
-function keyHolderPid(parent) {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('--keyholder')) return Number(d);
-    } catch { /* gone meanwhile */ }
-  }
-  return null;
-}
-
 // review6: a key holder that does not answer (flooded; here stopped) was a
 // 400 or a counted wrong code; now 503 and nothing counted.
 test('a key holder that does not answer: 503, nothing counted; answered again, it works', async () => {
   const a = await enrolPhone(server, gw, number(), person());
   const login = await browserLogin(a);
   const rq = await pending(a, login.aq);
-  const kh = keyHolderPid(server.proc.pid);
-  assert.ok(kh, 'the key holder runs');
-  process.kill(kh, 'SIGSTOP');
-  let r;
-  try {
-    r = await a.answer(rq, { code: login.code });
-  } finally {
-    process.kill(kh, 'SIGCONT');
-  }
+  let r = await whileKeyHolderStopped(server, () => a.answer(rq, { code: login.code }));
   assert.equal(r.status, 503, JSON.stringify(r.body));
   assert.equal(r.body.error, 'temporarily_unavailable');
   assert.equal(sql(`SELECT failures FROM accounts WHERE id='${a.accountId}'`), '0');

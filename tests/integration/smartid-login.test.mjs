@@ -19,7 +19,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { whileKeyHolderStopped } from './lib/keyholder.mjs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
@@ -665,34 +666,13 @@ test('a server key sealed before the key holder held them is sealed again at its
   assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 });
 });
 
-// The key holder's process, a child of sleuteld (as keyholder.test.mjs).
-function keyHolderPid(parent) {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('--keyholder')) return Number(d);
-    } catch { /* gone meanwhile */ }
-  }
-  return null;
-}
-
 // review6: a key holder that does not answer (flooded; here stopped) is the
 // server's failure: 503 and no PIN try counted.
 test('a key holder that does not answer: 503, no PIN try counted; answered again, it works', async () => {
   const dave = phones.dave;
   const l = await startLogin(DAVE.rrn);
   const rq = await requestOn(dave, l.sq);
-  const kh = keyHolderPid(server.proc.pid);
-  assert.ok(kh, 'the key holder runs');
-  process.kill(kh, 'SIGSTOP');
-  let r;
-  try {
-    r = await dave.confirm(rq);
-  } finally {
-    process.kill(kh, 'SIGCONT');
-  }
+  let r = await whileKeyHolderStopped(server, () => dave.confirm(rq));
   assert.equal(r.status, 503, JSON.stringify(r.body));
   assert.equal(r.body.error, 'temporarily_unavailable');
   assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 });
