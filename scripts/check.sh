@@ -100,7 +100,7 @@ finish() {
 SLOW_FILES="eid-revocation daemon fapi2 smartid-register smartid-register-parallel sidrp-api jar fapi2-dpop fapi2-token smartid-app app-cli
 proofing-code nodes crash faults-disk rp-cli operator smartid-login eid-refusals faults-upstream-eid ops
 sidrp-rp-errors conformance-basic keyholder faults-upstream-sms oidc-extra smartid-keygen smartid-cli proofing-bank
-cli smartid-rpapi-app faults-conn app-device-enroll faults-upstream-bank faults-shutdown"
+cli smartid-rpapi-app faults-conn app-device-enroll faults-upstream-bank faults-shutdown ciba"
 # ordered_files DIR NAMES: DIR's test files, those NAMES first in their
 # order, then the others in name order.
 ordered_files() {

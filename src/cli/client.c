@@ -48,7 +48,8 @@ client_usage(void)
 	       "(required), profile (name and date of birth), eid (the national register number) and\n"
 	       "offline_access (refresh tokens).  Scopes a request asks for beyond these are dropped.\n"
 	       "--profile fapi2 makes a FAPI 2.0 Security Profile client: it needs --auth private_key_jwt,\n"
-	       "must use PAR, and its tokens are DPoP-bound (RFC 9449); codes live 60 s at most.\n"
+	       "must use PAR, and its tokens are DPoP-bound (RFC 9449), with --ciba-mode its CIBA tokens\n"
+	       "too (every token request carries a DPoP proof); codes live 60 s at most.\n"
 	       "The secret of a new client is printed once and cannot be shown again.\n");
 }
 

@@ -229,6 +229,17 @@ hold_seal_keys(struct holder *ho, uint8_t *out, size_t *outlen, struct sl_err *e
 	return SL_OK;
 }
 
+/* A split-key secret (a server key or a share: sk_*_to_json, a JSON object
+ * with the share "d1pp"), which sleuteld sealed at rest itself before the
+ * key holder held them: no longer for sleuteld's eyes. */
+static bool
+is_split_key(const uint8_t *plain, size_t len)
+{
+	static const char member[] = "\"d1pp\"";
+
+	return len > 0 && plain[0] == '{' && memmem(plain, len, member, strlen(member)) != NULL;
+}
+
 int
 hold_unseal(struct holder *ho, const char *kid, const uint8_t *p, size_t len, uint8_t *out, size_t *outlen,
 	struct sl_err *err)
@@ -250,6 +261,11 @@ hold_unseal(struct holder *ho, const char *kid, const uint8_t *p, size_t len, ui
 	if (aadlen >= strlen(KH_SK_SHARE_AAD) && memcmp(p + 2, KH_SK_SHARE_AAD, strlen(KH_SK_SHARE_AAD)) == 0)
 		return sl_fail(err, SL_EDENIED, "a split-key share is opened by the key holder only");
 	rc = unseal(s->hs_key, s->hs_seal_kid, p + 2, aadlen, p + 2 + aadlen, len - 2 - aadlen, &plain, &plainlen, err);
+	/* The at-rest key (slot 0) opens Q and the RP API secrets, never a
+	 * split key sealed under it before 45aff05 (the key holder reseals
+	 * those: KH_OP_SK_RESEAL). */
+	if (rc == SL_OK && s == &ho->ho_seal[0] && is_split_key(plain, plainlen))
+		rc = sl_fail(err, SL_EDENIED, "a split-key server key is opened by the key holder only");
 	if (rc == SL_OK && plainlen > KH_PAYLOAD_MAX)
 		rc = sl_fail(err, SL_ETOOBIG, "sealed value too large");
 	if (rc == SL_OK) {

@@ -47,10 +47,14 @@ sk_params_of(const struct holder *ho, struct sk_params *p)
 }
 
 /* The NUL-terminated JSON text sealed at rest under `aad`
- * (OPENSSL_clear_free(*text, *len + 1)). */
+ * (OPENSSL_clear_free(*text, *len + 1)).  `legacy`: also a key sealed
+ * under the plain at-rest seal kid, as sleuteld sealed them before the key
+ * holder held these keys; only KH_OP_SK_RESEAL takes one, so that such a
+ * key moves once under KH_SK_SEAL_KID (sid_confirm.c stores it) and is
+ * never opened for use as it is. */
 static int
-sk_open_text(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob, char **text, size_t *len,
-	struct sl_err *err)
+sk_open_text(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob, bool legacy, char **text,
+	size_t *len, struct sl_err *err)
 {
 	const struct hold_seal *r = rest_key(ho, err);
 	uint8_t *plain = NULL;
@@ -60,7 +64,7 @@ sk_open_text(const struct holder *ho, const struct kh_field *aad, const struct k
 	if (r == NULL)
 		return SL_EBUSY;
 	rc = unseal(r->hs_key, KH_SK_SEAL_KID, aad->kf_p, aad->kf_len, blob->kf_p, blob->kf_len, &plain, len, NULL);
-	if (rc == SL_EDENIED) /* sealed before the key holder held these keys */
+	if (rc == SL_EDENIED && legacy)
 		rc = unseal(r->hs_key, KH_REST_SEAL_KID, aad->kf_p, aad->kf_len, blob->kf_p, blob->kf_len, &plain, len,
 			err);
 	if (rc != SL_OK)
@@ -141,17 +145,18 @@ aad_ok(const struct kh_field *aad, struct sl_err *err)
 	return SL_OK;
 }
 
-/* Open a server key (sk_server_key_from_json) sealed under aad. */
+/* Open a server key (sk_server_key_from_json) sealed under aad (legacy:
+ * sk_open_text). */
 static int
-sk_open_key(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob, struct sk_server_key *key,
-	struct sl_err *err)
+sk_open_key(const struct holder *ho, const struct kh_field *aad, const struct kh_field *blob, bool legacy,
+	struct sk_server_key *key, struct sl_err *err)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int rc = aad_ok(aad, err);
 
 	if (rc == SL_OK)
-		rc = sk_open_text(ho, aad, blob, &text, &len, err);
+		rc = sk_open_text(ho, aad, blob, legacy, &text, &len, err);
 	if (rc == SL_OK)
 		rc = sk_server_key_from_json(text, key, err);
 	if (text != NULL)
@@ -232,7 +237,7 @@ hold_sk_keygen(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, si
 	int rc = kh_fields_get(p, len, 3, max, min, f, err);
 
 	if (rc == SL_OK && (rc = aad_ok(&f[0], err)) == SL_OK && (rc = aad_ok(&f[2], err)) == SL_OK)
-		rc = sk_open_text(ho, &f[0], &f[1], &text, &tlen, err);
+		rc = sk_open_text(ho, &f[0], &f[1], false, &text, &tlen, err);
 	sk_params_of(ho, &prm);
 	if (rc == SL_OK)
 		rc = sk_share_from_json(text, &prm, &key, err);
@@ -257,7 +262,7 @@ hold_sk_open(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, size
 	int rc = kh_fields_get(p, len, 2, max, min, f, err);
 
 	if (rc == SL_OK)
-		rc = sk_open_key(ho, &f[0], &f[1], &key, err);
+		rc = sk_open_key(ho, &f[0], &f[1], false, &key, err);
 	if (rc == SL_OK && ((rc = put_bn(key.sk_n1, out, outlen, err)) != SL_OK ||
 				   (rc = put_bn(key.sk_n, out, outlen, err)) != SL_OK ||
 				   put_version(key.sk_version, out, outlen) != SL_OK))
@@ -279,7 +284,7 @@ hold_sk_complete(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, 
 	int rc = kh_fields_get(p, len, 6, max, min, f, err);
 
 	if (rc == SL_OK && (rc = aad_ok(&f[2], err)) == SL_OK)
-		rc = sk_open_key(ho, &f[0], &f[1], &key, err);
+		rc = sk_open_key(ho, &f[0], &f[1], false, &key, err);
 	if (rc != SL_OK) {
 		sk_server_key_clear(&key);
 		return rc;
@@ -305,7 +310,7 @@ hold_sk_reseal(struct holder *ho, const uint8_t *p, size_t len, uint8_t *out, si
 	int rc = kh_fields_get(p, len, 3, max, min, f, err);
 
 	if (rc == SL_OK && (rc = aad_ok(&f[2], err)) == SL_OK)
-		rc = sk_open_key(ho, &f[0], &f[1], &key, err);
+		rc = sk_open_key(ho, &f[0], &f[1], true, &key, err);
 	if (rc == SL_OK)
 		rc = sk_seal_put(ho, &f[2], sk_server_key_to_json(&key), out, outlen, err);
 	sk_server_key_clear(&key);

@@ -24,7 +24,9 @@
  *                    KH_REST_KID): payload [u16 aad length][aad][blob];
  *                    answer the plaintext.  An AAD that begins with
  *                    KH_SK_SHARE_AAD (a split-key share on its way in)
- *                    is refused: only KH_OP_SK_SHARE opens those.
+ *                    is refused: only KH_OP_SK_SHARE opens those.  So is
+ *                    a split-key secret under KH_REST_KID (one sealed
+ *                    before 45aff05): only KH_OP_SK_RESEAL opens those.
  *
  * Split-key server keys (hold_sk.c; src/crypto sk_*): the server's share
  * d1'' of each account key and its own RSA key live sealed at rest under
@@ -54,7 +56,10 @@
  *                     (signature, sealed advanced key, version)
  *   KH_OP_SK_RESEAL   (aad in, sealed key, aad out): the same key under
  *                     another owner (a registration's keys moving to its
- *                     device); answer (sealed key)
+ *                     device), or the same owner (a key sealed under the
+ *                     plain at-rest seal kid before 45aff05, which no
+ *                     other op opens, moving under KH_SK_SEAL_KID);
+ *                     answer (sealed key)
  *
  * The demo PKI's CA and OCSP signing keys (hold_pki.c), read from [pki] dir
  * on first use:

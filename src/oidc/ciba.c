@@ -227,7 +227,8 @@ ciba_consented(struct server *srv, const struct store_client *c, const struct st
 }
 
 static void
-ciba_issue(struct server *srv, struct http_request *rq, const struct store_client *c, const struct store_ciba *cb)
+ciba_issue(struct server *srv, struct http_request *rq, const struct store_client *c, const struct store_ciba *cb,
+	const char *jkt)
 {
 	char *grant_id = sl_random_id(16), *scope = ciba_consented(srv, c, cb);
 	struct grant g = { .g_grant_id = grant_id,
@@ -237,7 +238,8 @@ ciba_issue(struct server *srv, struct http_request *rq, const struct store_clien
 		.g_amr = APP_AMR,
 		.g_authz_details = cb->cb_authz_details,
 		.g_auth_req_id = cb->cb_id,
-		.g_auth_time = cb->cb_auth_time };
+		.g_auth_time = cb->cb_auth_time,
+		.g_jkt = jkt }; /* RFC 9449 §5: access and refresh token bound */
 	struct store_audit au = { .au_event = "token",
 		.au_result = "ok",
 		.au_person_id = cb->cb_person_id,
@@ -261,7 +263,7 @@ ciba_issue(struct server *srv, struct http_request *rq, const struct store_clien
 }
 
 void
-ciba_grant(struct server *srv, struct http_request *rq, const struct store_client *c)
+ciba_grant(struct server *srv, struct http_request *rq, const struct store_client *c, const char *jkt)
 {
 	const char *id = http_form(rq, "auth_req_id");
 	struct store_ciba cb;
@@ -295,7 +297,7 @@ ciba_grant(struct server *srv, struct http_request *rq, const struct store_clien
 	else if (strcmp(cb.cb_status, "expired") == 0 || cb.cb_expires <= now)
 		http_send_oauth_error(rq, 400, "expired_token", "the request expired before the person answered");
 	else if (strcmp(cb.cb_status, "approved") == 0)
-		ciba_issue(srv, rq, c, &cb); /* redeemed there, once */
+		ciba_issue(srv, rq, c, &cb, jkt); /* redeemed there, once */
 	else if (store_ciba_poll(srv->sv_store, id, now, &too_soon) != SL_OK)
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
 	else if (too_soon)

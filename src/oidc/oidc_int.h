@@ -165,7 +165,9 @@ void token_respond(struct server *srv, struct http_request *rq, const struct sto
 	const char *old_refresh, const struct store_audit *au);
 
 /* ciba.c: the token endpoint's CIBA grant. */
-void ciba_grant(struct server *srv, struct http_request *rq, const struct store_client *c);
+/* jkt: the thumbprint of the request's DPoP proof (the tokens are bound to
+ * it), or NULL for bearer tokens. */
+void ciba_grant(struct server *srv, struct http_request *rq, const struct store_client *c, const char *jkt);
 
 /* issue.c */
 /* The pairwise subject of a person for a client's sector. malloc'd. */

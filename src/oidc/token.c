@@ -355,7 +355,7 @@ oidc_token(void *ctx, struct http_request *rq)
 		; /* answered */
 	else if (grant_type == NULL)
 		http_send_oauth_error(rq, 400, "invalid_request", "grant_type is missing");
-	else if (client_is_fapi2(&c) && !dp.od_present && strcmp(grant_type, OIDC_CIBA_GRANT) != 0)
+	else if (client_is_fapi2(&c) && !dp.od_present) /* every grant, CIBA too */
 		oidc_dpop_fail(srv, rq, false, "invalid_dpop_proof",
 			"a FAPI 2.0 client's tokens are DPoP-bound: a DPoP proof is required");
 	else if (strcmp(grant_type, "authorization_code") == 0)
@@ -363,7 +363,7 @@ oidc_token(void *ctx, struct http_request *rq)
 	else if (strcmp(grant_type, "refresh_token") == 0)
 		grant_refresh(srv, rq, &c, dp.od_present ? dp.od_jkt : NULL);
 	else if (strcmp(grant_type, OIDC_CIBA_GRANT) == 0)
-		ciba_grant(srv, rq, &c);
+		ciba_grant(srv, rq, &c, dp.od_present ? dp.od_jkt : NULL);
 	else
 		http_send_oauth_error(rq, 400, "unsupported_grant_type", NULL);
 	store_client_clear(&c);

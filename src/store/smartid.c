@@ -81,6 +81,14 @@ static const char sq_finish_sql[] =
 	"UPDATE sid_requests SET status = ?2, device_id = COALESCE(?3, device_id), signature = ?4"
 	" WHERE id = ?1 AND status = 'pending' AND expires > ?5";
 
+/* The compare-and-swap refund: only while the key is as this try's charge
+ * left it (?3 failures, ?4 locked_until); a lock that charge set (later
+ * than ?5, now) goes with it.  The charge found the key unlocked. */
+static const char sk_refund_sql[] = "UPDATE sid_keys SET failures = failures - 1,"
+				    " locked_until = CASE WHEN locked_until > ?5 THEN 0 ELSE locked_until END"
+				    " WHERE device_id = ?1 AND key_use = ?2 AND failures = ?3 AND locked_until = ?4"
+				    " AND failures > 0";
+
 static const char sk_unlock_sql[] = "UPDATE sid_keys SET failures = 0, locked_until = 0"
 				    " WHERE device_id = ?1 AND (?2 IS NULL OR key_use = ?2)";
 
@@ -107,6 +115,9 @@ const char *const store_sql_sid[Q_COUNT] = {
 	[Q_SK_ATTEMPT] = sk_attempt_sql,
 	[Q_SK_ADVANCE] = sk_advance_sql,
 	[Q_SK_UNLOCK] = sk_unlock_sql,
+	[Q_SK_REFUND] = sk_refund_sql,
+	/* Only over the blob the caller resealed (a compare and swap). */
+	[Q_SK_RESEAL] = "UPDATE sid_keys SET sealed = ?4 WHERE device_id = ?1 AND key_use = ?2 AND sealed = ?3",
 	[Q_SQ_PUT] = sq_put_sql,
 	[Q_SQ_GET] = sq_get_sql,
 	[Q_SQ_COUNT_PENDING] =
@@ -474,6 +485,28 @@ store_sid_key_advance(struct store *st, const char *device_id, const char *use, 
 	if (device_id == NULL || !key_use_ok(use) || new_sealed == NULL || new_version <= old_version)
 		return SL_EINVAL;
 	return write_or_why(st, DUR_FULL, Q_SK_ADVANCE, b, NBIND(b), key_why_not, &ref);
+}
+
+int
+store_sid_key_refund(
+	struct store *st, const char *device_id, const char *use, int failures, int64_t locked_until, int64_t now)
+{
+	const struct bind b[] = { BT(device_id), BT(use), BI(failures), BI(locked_until), BI(now) };
+
+	if (device_id == NULL || !key_use_ok(use) || failures < 1)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_SK_REFUND, b, NBIND(b), true);
+}
+
+int
+store_sid_key_reseal(
+	struct store *st, const char *device_id, const char *use, const char *old_sealed, const char *sealed)
+{
+	const struct bind b[] = { BT(device_id), BT(use), BT(old_sealed), BT(sealed) };
+
+	if (device_id == NULL || !key_use_ok(use) || old_sealed == NULL || sealed == NULL)
+		return SL_EINVAL;
+	return write_one(st, DUR_FULL, Q_SK_RESEAL, b, NBIND(b), true);
 }
 
 int

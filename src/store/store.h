@@ -936,6 +936,17 @@ int store_sid_key_attempt(struct store *st, const char *device_id, const char *u
  * old_version. */
 int store_sid_key_advance(struct store *st, const char *device_id, const char *use, int64_t old_version,
 	const char *new_sealed, int64_t new_version);
+/* Give back a try store_sid_key_attempt charged (the server failed after
+ * it, nothing was tested): failures - 1 and the lock that try set lifted,
+ * only while the key is as that charge left it (`failures`,
+ * `locked_until`: its results; a lock later than `now` is that charge's),
+ * else SL_ENOTFOUND and nothing changes. */
+int store_sid_key_refund(
+	struct store *st, const char *device_id, const char *use, int failures, int64_t locked_until, int64_t now);
+/* The same key (same version) sealed anew: `sealed` replaces `old_sealed`
+ * only while the row still holds it, else SL_ENOTFOUND. */
+int store_sid_key_reseal(
+	struct store *st, const char *device_id, const char *use, const char *old_sealed, const char *sealed);
 /* Operator: failures 0 and no lock for the key `use` of a device (NULL:
  * both keys); SL_ENOTFOUND when the device has no such key. */
 int store_sid_key_unlock(struct store *st, const char *device_id, const char *use);

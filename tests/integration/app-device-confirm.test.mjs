@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { whileKeyHolderStopped } from './lib/keyholder.mjs';
 import { startServer, Agent, hiddenInputs } from './lib/harness.mjs';
 import { sql as dbSql } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
@@ -301,4 +302,52 @@ test('after expiry, another account\'s request, unknown ids: refused, not counte
   for (const p of [phone, stranger]) {
     assert.equal(sql(`SELECT failures FROM accounts WHERE id='${p.accountId}'`), '0');
   }
+});
+
+// Found in review (review6): when Q could not be opened after the charge
+// (key holder flooded, a row sealed elsewhere) the right code was answered
+// 403 wrong_code and counted, so a flood of the key holder locked honest
+// people out.  Q is now obtained before the charge: 503, nothing counted,
+// audited.  Q is made unopenable by giving the row another row's sealed Q
+// (its AAD names the other device).
+test('Q that cannot be opened charges nothing (503, audited); a wrong code still counts', async () => {
+  const a = await enrolPhone(server, gw, number(), person());
+  const b = await enrolPhone(server, gw, number(), person());
+  const good = sql(`SELECT confirm_key FROM devices WHERE id='${a.deviceId}'`);
+  sql(`UPDATE devices SET confirm_key=(SELECT confirm_key FROM devices WHERE id='${b.deviceId}') WHERE id='${a.deviceId}'`);
+  const login = await browserLogin(a);
+  const rq = await pending(a, login.aq);
+  for (let i = 0; i < 4; i++) {
+    const r = await a.answer(rq, { code: login.code });
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'temporarily_unavailable');
+  }
+  const acct = () => sql(`SELECT failures || ' ' || locked_until FROM accounts WHERE id='${a.accountId}'`);
+  assert.equal(acct(), '0 0', 'the server\'s failure counts no wrong code');
+  assert.equal(sql(`SELECT count(*) FROM audit WHERE result='unavailable' AND detail='${login.aq}'`), '4');
+  assert.equal(apprqStatus(login.aq), 'pending', 'the request waits for another try');
+  sql(`UPDATE devices SET confirm_key='${good}' WHERE id='${a.deviceId}'`);
+  // A genuinely wrong code (signed with another key) still counts.
+  const other = (await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  let r = await a.answer(rq, { code: login.code, key: other.privateKey });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error, 'wrong_code');
+  assert.equal(acct(), '1 0');
+  r = await a.answer(rq, { code: login.code });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(acct(), '0 0');
+});
+
+// review6: a key holder that does not answer (flooded; here stopped) was a
+// 400 or a counted wrong code; now 503 and nothing counted.
+test('a key holder that does not answer: 503, nothing counted; answered again, it works', async () => {
+  const a = await enrolPhone(server, gw, number(), person());
+  const login = await browserLogin(a);
+  const rq = await pending(a, login.aq);
+  let r = await whileKeyHolderStopped(server, () => a.answer(rq, { code: login.code }));
+  assert.equal(r.status, 503, JSON.stringify(r.body));
+  assert.equal(r.body.error, 'temporarily_unavailable');
+  assert.equal(sql(`SELECT failures FROM accounts WHERE id='${a.accountId}'`), '0');
+  r = await a.answer(rq, { code: login.code });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
 });

@@ -7,10 +7,13 @@ import http from 'node:http';
 import * as jose from 'jose';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { startServer } from './lib/harness.mjs';
 import { sqlAsync } from './lib/db.mjs';
-import { tokenRequest } from './lib/flows.mjs';
+import { tokenRequest, clientKey } from './lib/flows.mjs';
+import { dpopKey, proof, rawPost } from './lib/fapi2.mjs';
 import { smsGateway, enrolPhone } from './lib/phone.mjs';
 
 const execFileP = promisify(execFile);
@@ -273,4 +276,65 @@ test('CIBA data: only scopes the client may be granted, and only with the person
   assert.equal(got.scope, 'openid profile');
   assert.equal(got.info.given_name, 'Mark');
   assert.equal(got.info.national_register_number, undefined);
+});
+
+// Found in review (review6): the CIBA grant dropped the request's DPoP
+// proof and issued Bearer tokens, and a FAPI 2.0 client needed no proof on
+// it.  Now as at the code and refresh grants (RFC 9449 §5).
+test('DPoP: a proof binds the CIBA tokens (access and refresh); a FAPI 2.0 client must send one', async () => {
+  const client = await addClient('--ciba-mode', 'poll', '--scopes', 'openid profile offline_access');
+  await consent(client, 'offline_access');
+  const key = await dpopKey();
+  const withProof = async (form, nonce, k = key) => {
+    const res = await fetch(`${server.base}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
+        dpop: await proof(k, 'POST', `${server.issuer}/token`, { nonce }) },
+      body: new URLSearchParams(form),
+    });
+    return { status: res.status, body: await res.json(), headers: res.headers };
+  };
+  let r = await bc(client, { scope: 'openid offline_access', login_hint: '+32470123456', binding_message: 'Order 4713' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const id = r.body.auth_req_id;
+  const rq = await phoneRequest();
+  assert.equal((await phone.answer(rq, { code: rq.codes[0] })).status, 200);
+  r = await withProof({ grant_type: GRANT, auth_req_id: id });
+  assert.equal(r.body.error, 'use_dpop_nonce');
+  const nonce = r.headers.get('dpop-nonce');
+  r = await withProof({ grant_type: GRANT, auth_req_id: id }, nonce);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.token_type, 'DPoP');
+  const at = r.body.access_token;
+  const info = async (headers) => (await fetch(`${server.base}/userinfo`, { headers })).status;
+  assert.equal(await info({ authorization: `Bearer ${at}` }), 401, 'a bound token is refused as a bare Bearer');
+  const n2 = r.headers.get('dpop-nonce') || nonce;
+  assert.equal(await info({ authorization: `DPoP ${at}`,
+    dpop: await proof(key, 'GET', `${server.issuer}/userinfo`, { nonce: n2, accessToken: at }) }), 200);
+  // The refresh token is bound too: without a proof, or with another key, refused.
+  const rt = r.body.refresh_token;
+  r = await tokenRequest(server, { grant_type: 'refresh_token', refresh_token: rt }, { basic: basic(client) });
+  assert.equal(r.body.error, 'invalid_dpop_proof');
+  r = await withProof({ grant_type: 'refresh_token', refresh_token: rt }, n2, await dpopKey());
+  assert.equal(r.body.error, 'invalid_grant');
+  r = await withProof({ grant_type: 'refresh_token', refresh_token: rt }, n2);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.token_type, 'DPoP');
+
+  // A FAPI 2.0 client with CIBA: no proof, no tokens (before its auth_req_id is even looked at).
+  const dir = mkdtempSync(path.join(tmpdir(), 'ciba-fapi-'));
+  try {
+    const ck = await clientKey(dir, 'ES256');
+    const c = await addClient('--auth', 'private_key_jwt', '--jwks', ck.file, '--profile', 'fapi2', '--ciba-mode', 'poll');
+    const fc = { c, key: ck };
+    r = await rawPost(server, fc, '/token', { grant_type: GRANT, auth_req_id: 'x'.repeat(43) });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.error, 'invalid_dpop_proof', JSON.stringify(r.body));
+    r = await rawPost(server, fc, '/token', { grant_type: GRANT, auth_req_id: 'x'.repeat(43) },
+      { dpop: await proof(key, 'POST', `${server.issuer}/token`, { nonce: n2 }) });
+    assert.equal(r.body.error, 'invalid_grant', 'with a proof it reaches the grant');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

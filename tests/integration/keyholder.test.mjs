@@ -35,6 +35,7 @@ import { sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { rrn, run, eidRp, eidCodeFlow, issueCard } from './lib/eid.mjs';
 import { registerSmartId, delta, bnToBytes, bnFromB64u, USES } from './lib/smartid.mjs';
+import { keyHolderPid } from './lib/keyholder.mjs';
 
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -66,18 +67,6 @@ async function loginAndVerify(server, c) {
     { issuer: server.issuer, audience: c.client_id });
   assert.equal(payload.nonce, 'n');
   return protectedHeader;
-}
-
-function keyHolderPid(parent) {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('--keyholder')) return Number(d);
-    } catch { /* gone meanwhile */ }
-  }
-  return null;
 }
 
 // Every private key in DIR/SUB (files ending in EXT): its secret number in

@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
+import { whileKeyHolderStopped } from './lib/keyholder.mjs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as oidc from 'openid-client';
@@ -28,6 +29,7 @@ import { sql as dbSql, sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest, assertCodeResponse, sleep } from './lib/flows.mjs';
 import { rrn } from './lib/eid.mjs';
 import { registerSmartId, verificationCode } from './lib/smartid.mjs';
+import { seal } from './lib/phone.mjs';
 
 const ACR_HIGH = 'http://eidas.europa.eu/LoA/high';
 const MAX_PENDING = 3;
@@ -586,4 +588,94 @@ test('the address limit counts the person\'s address behind a trusted proxy', as
   } finally {
     await proxied.stop();
   }
+});
+
+// Found in review (review6): when the server key could not be opened after
+// the PIN try was charged (key holder flooded, a row sealed elsewhere) the
+// try stood, so a flood of the key holder locked honest people out.  The
+// key is now opened and the EM made before the charge: 503, nothing
+// counted.  The key is made unopenable by giving the auth row the sign
+// key's sealed blob (its AAD names the other use).
+test('a server key that cannot be opened charges no PIN try; a wrong PIN still counts', async () => {
+  const dave = phones.dave;
+  const sealed = (use) => sql(`SELECT sealed FROM sid_keys WHERE device_id='${dave.deviceId}' AND key_use='${use}'`);
+  const good = sealed('auth');
+  sql(`UPDATE sid_keys SET sealed='${sealed('sign')}' WHERE device_id='${dave.deviceId}' AND key_use='auth'`);
+  const l = await startLogin(DAVE.rrn);
+  const rq = await requestOn(dave, l.sq);
+  for (let i = 0; i < 3; i++) {
+    const r = await dave.confirm(rq);
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.equal(r.body.error, 'temporarily_unavailable');
+  }
+  assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 }, 'the server\'s failure counts no PIN try');
+  assert.equal(sidRequest(l.sq).status, 'pending', 'the request waits for another try');
+  sql(`UPDATE sid_keys SET sealed='${good}' WHERE device_id='${dave.deviceId}' AND key_use='auth'`);
+  let r = await dave.confirm(rq, { wrongPin: true });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, 'wrong_pin');
+  assert.equal(keyRow(dave).failures, 1, 'a wrong PIN still counts');
+  r = await dave.confirm(rq);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 });
+});
+
+// Found in review (review6): a server key sealed before 45aff05 (under the
+// plain at-rest seal kid, as sleuteld sealed them itself) stayed openable
+// by sleuteld's plain unseal.  The key holder no longer opens one for use
+// (or for sleuteld: test_holder_sk.c test_sk_legacy_key); its first use
+// moves it under the split-key seal kid, inside the key holder, stored once.
+test('a server key sealed before the key holder held them is sealed again at its first use, and works', async () => {
+  const dave = phones.dave;
+  const rest = crypto.createPrivateKey(readFileSync(path.join(server.dir, 'keys', 'device-rest.pem')));
+  const jwk = rest.export({ format: 'jwk' });
+  const restPub = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
+  // unseal(), as src/crypto/seal.c: 1 || E (65) || nonce (12) || ct || tag (16).
+  const unseal = (b64, kid, aad) => {
+    const blob = Buffer.from(b64, 'base64url');
+    const e = blob.subarray(1, 66);
+    const pub = crypto.createPublicKey({ format: 'jwk', key: { kty: 'EC', crv: 'P-256',
+      x: e.subarray(1, 33).toString('base64url'), y: e.subarray(33).toString('base64url') } });
+    const shared = crypto.diffieHellman({ privateKey: rest, publicKey: pub });
+    const key = Buffer.from(crypto.hkdfSync('sha256', shared, Buffer.concat([e, Buffer.from(kid)]),
+      Buffer.from('sleutel seal v1'), 32));
+    const d = crypto.createDecipheriv('aes-256-gcm', key, blob.subarray(66, 78));
+    d.setAAD(Buffer.from(aad));
+    d.setAuthTag(blob.subarray(blob.length - 16));
+    return Buffer.concat([d.update(blob.subarray(78, blob.length - 16)), d.final()]);
+  };
+  const aad = `${dave.deviceId} auth`;
+  const row = () => sql(`SELECT sealed FROM sid_keys WHERE device_id='${dave.deviceId}' AND key_use='auth'`);
+  const json = unseal(row(), 'sleutel splitkey at-rest v1', aad);
+  assert.match(json.toString(), /"d1pp"/);
+  const legacy = seal(restPub.toString('base64url'), 'sleutel at-rest v1', aad, json);
+  sql(`UPDATE sid_keys SET sealed='${legacy}' WHERE device_id='${dave.deviceId}' AND key_use='auth'`);
+  const version = sql(`SELECT version FROM sid_keys WHERE device_id='${dave.deviceId}' AND key_use='auth'`);
+  const l = await startLogin(DAVE.rrn);
+  const rq = await requestOn(dave, l.sq);
+  // Even a wrong PIN's use stores it sealed again, at the same version.
+  let r = await dave.confirm(rq, { wrongPin: true });
+  assert.equal(r.body.error, 'wrong_pin', JSON.stringify(r.body));
+  const now = row();
+  assert.notEqual(now, legacy, 'sealed again');
+  assert.equal(sql(`SELECT version FROM sid_keys WHERE device_id='${dave.deviceId}' AND key_use='auth'`), version);
+  assert.throws(() => unseal(now, 'sleutel at-rest v1', aad), 'no longer under the plain at-rest seal kid');
+  assert.deepEqual(unseal(now, 'sleutel splitkey at-rest v1', aad), json, 'the same key');
+  r = await dave.confirm(rq);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 });
+});
+
+// review6: a key holder that does not answer (flooded; here stopped) is the
+// server's failure: 503 and no PIN try counted.
+test('a key holder that does not answer: 503, no PIN try counted; answered again, it works', async () => {
+  const dave = phones.dave;
+  const l = await startLogin(DAVE.rrn);
+  const rq = await requestOn(dave, l.sq);
+  let r = await whileKeyHolderStopped(server, () => dave.confirm(rq));
+  assert.equal(r.status, 503, JSON.stringify(r.body));
+  assert.equal(r.body.error, 'temporarily_unavailable');
+  assert.deepEqual(keyRow(dave), { failures: 0, locked_until: 0 });
+  r = await dave.confirm(rq);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
 });

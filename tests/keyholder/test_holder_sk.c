@@ -6,7 +6,7 @@
  * malformed request refused: missing, extra and oversized fields, AADs
  * that are empty, long or not printable, versions that are not 8 bytes,
  * unknown keys, blobs that do not open, a share's AAD through the plain
- * unseal, a PKI key or kind it may not sign, DER that is not what it says.
+ * unseal, a key sealed before 45aff05 (resealed, never opened plain), a PKI key or kind it may not sign, DER that is not what it says.
  */
 #include <dirent.h>
 #include <pthread.h>
@@ -262,6 +262,73 @@ test_sk_account(void **state)
 	assert_int_equal(call(&f->ho, KH_OP_SK_OPEN, NULL, req, len, &outlen), SL_OK);
 	len = fields(2, REG_KEY, strlen(REG_KEY), first, firstlen);
 	assert_int_equal(call(&f->ho, KH_OP_SK_OPEN, NULL, req, len, &outlen), SL_EDENIED);
+	sk_device_key_clear(&a->dev);
+	free(a);
+}
+
+/* KH_OP_UNSEAL of `blob` (sealed under `aad`) with key `kid`. */
+static int
+plain_unseal(struct fixture *f, const char *kid, const char *aad, const uint8_t *blob, size_t bloblen)
+{
+	size_t outlen = 0;
+
+	req[0] = 0;
+	req[1] = (uint8_t)strlen(aad);
+	memcpy(req + 2, aad, strlen(aad));
+	memcpy(req + 2 + strlen(aad), blob, bloblen);
+	return call(&f->ho, KH_OP_UNSEAL, kid, req, 2 + strlen(aad) + bloblen, &outlen);
+}
+
+/* review6: a server key that sleuteld sealed at rest itself, before the
+ * key holder held them (45aff05), under the plain at-rest seal kid.
+ * sleuteld's plain unseal never opens it, nor one under the split-key
+ * seal kid; no op uses it as it is; KH_OP_SK_RESEAL moves it, once, under
+ * the split-key seal kid, and then it works. */
+static void
+test_sk_legacy_key(void **state)
+{
+	struct fixture *f = *state;
+	struct account *a = calloc(1, sizeof(*a));
+	const struct hold_seal *rest = &f->ho.ho_seal[0];
+	struct sl_err err = { 0 };
+	uint8_t *json = NULL, *legacy = NULL, fresh[SK_JSON_MAX + SEAL_OVERHEAD], q[P256_PUB_LEN] = { 4, 1, 2 };
+	size_t jsonlen = 0, legacylen = 0, freshlen, outlen = 0, len;
+	uint64_t v = 0;
+	struct kh_field k;
+
+	assert_string_equal(rest->hs_kid, KH_REST_KID);
+	account_make(f, a);
+	/* As sleuteld sealed a device's key before 45aff05. */
+	assert_int_equal(unseal(rest->hs_key, KH_SK_SEAL_KID, (const uint8_t *)REG_KEY, strlen(REG_KEY), a->key,
+				 a->keylen, &json, &jsonlen, &err),
+		SL_OK);
+	assert_int_equal(seal(rest->hs_pub, KH_REST_SEAL_KID, (const uint8_t *)REG_KEY, strlen(REG_KEY), json, jsonlen,
+				 &legacy, &legacylen, &err),
+		SL_OK);
+	OPENSSL_clear_free(json, jsonlen);
+	/* sleuteld's unseal: neither the legacy blob nor the current one. */
+	assert_int_equal(plain_unseal(f, KH_REST_KID, REG_KEY, legacy, legacylen), SL_EDENIED);
+	assert_int_equal(plain_unseal(f, KH_REST_KID, REG_KEY, a->key, a->keylen), SL_EDENIED);
+	/* The key holder's ops do not use it as it is. */
+	len = fields(2, REG_KEY, strlen(REG_KEY), legacy, legacylen);
+	assert_int_equal(call(&f->ho, KH_OP_SK_OPEN, NULL, req, len, &outlen), SL_EDENIED);
+	/* Resealed for the same owner: it opens and completes. */
+	len = fields(3, REG_KEY, strlen(REG_KEY), legacy, legacylen, REG_KEY, strlen(REG_KEY));
+	assert_int_equal(call(&f->ho, KH_OP_SK_RESEAL, NULL, req, len, &outlen), SL_OK);
+	k = answer_field(outlen, 0, 1, 0);
+	memcpy(fresh, k.kf_p, k.kf_len);
+	freshlen = k.kf_len;
+	len = fields(2, REG_KEY, strlen(REG_KEY), fresh, freshlen);
+	assert_int_equal(call(&f->ho, KH_OP_SK_OPEN, NULL, req, len, &outlen), SL_OK);
+	assert_int_equal(plain_unseal(f, KH_REST_KID, REG_KEY, fresh, freshlen), SL_EDENIED);
+	assert_int_equal(complete(f, a, "1234", fresh, freshlen, &v, &outlen), SK_OK);
+	/* What the at-rest key is for (Q, the RP API secrets) still opens. */
+	free(legacy);
+	assert_int_equal(seal(rest->hs_pub, KH_REST_SEAL_KID, (const uint8_t *)"dev1", 4, q, sizeof(q), &legacy,
+				 &legacylen, &err),
+		SL_OK);
+	assert_int_equal(plain_unseal(f, KH_REST_KID, "dev1", legacy, legacylen), SL_OK);
+	free(legacy);
 	sk_device_key_clear(&a->dev);
 	free(a);
 }
@@ -523,6 +590,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sk_account, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sk_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sk_legacy_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pki_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process_keygen_children, setup, teardown),
 	};

@@ -1467,6 +1467,96 @@ test_key_unlock(void **state)
 	store_sid_device_clear(&dev);
 }
 
+/* A try given back after a server failure (sid_confirm.c): only while the
+ * key is as that try's charge left it, with the lock that charge set. */
+static void
+test_key_refund_cas(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_account acc = { 0 };
+	struct store_sid_device dev;
+	struct store_sid_key k;
+	struct sl_err err = { 0 };
+	int64_t until = 0, now = 100;
+	int failures = 0;
+
+	assert_int_equal(
+		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
+		SL_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_sid_key_attempt(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, now, &sid_lockout,
+					 &failures, &until),
+			SL_OK);
+	assert_int_equal(until, now + H3); /* the third try locked it */
+	/* Not as the charge left it: nothing changes. */
+	assert_int_equal(
+		store_sid_key_refund(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, 2, until, now), SL_ENOTFOUND);
+	assert_int_equal(
+		store_sid_key_refund(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, 3, until + 1, now), SL_ENOTFOUND);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
+	assert_int_equal(k.sk_failures, 3);
+	assert_int_equal(k.sk_locked_until, now + H3);
+	store_sid_key_clear(&k);
+	/* As it left it: the try and its lock are given back, once. */
+	assert_int_equal(store_sid_key_refund(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, 3, until, now), SL_OK);
+	assert_int_equal(
+		store_sid_key_refund(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, 3, until, now), SL_ENOTFOUND);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
+	assert_int_equal(k.sk_failures, 2);
+	assert_true(k.sk_locked_until <= now);
+	store_sid_key_clear(&k);
+	/* A try that set no lock keeps the lock field as it was. */
+	assert_int_equal(store_sid_key_attempt(
+				 fx->fx_store, dev.sd_id, STORE_SID_KEY_SIGN, now, &sid_lockout, &failures, &until),
+		SL_OK);
+	assert_int_equal(
+		store_sid_key_refund(fx->fx_store, dev.sd_id, STORE_SID_KEY_SIGN, failures, until, now), SL_OK);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_SIGN, &k), SL_OK);
+	assert_int_equal(k.sk_failures, 0);
+	assert_int_equal(k.sk_locked_until, until);
+	store_sid_key_clear(&k);
+	/* Nothing below zero; bad arguments. */
+	assert_int_equal(store_sid_key_refund(fx->fx_store, dev.sd_id, STORE_SID_KEY_SIGN, 0, until, now), SL_EINVAL);
+	assert_int_equal(store_sid_key_refund(fx->fx_store, dev.sd_id, "pin", 1, 0, now), SL_EINVAL);
+	store_sid_account_clear(&acc);
+	store_sid_device_clear(&dev);
+}
+
+/* A key sealed anew (sid_confirm.c, a key sealed before 45aff05): only
+ * over the blob that was resealed; the version and count stay. */
+static void
+test_key_reseal_cas(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_sid_account acc = { 0 };
+	struct store_sid_device dev;
+	struct store_sid_key k;
+	struct sl_err err = { 0 };
+	char *old;
+
+	assert_int_equal(
+		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),
+		SL_OK);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
+	old = strdup(k.sk_sealed);
+	store_sid_key_clear(&k);
+	assert_int_equal(
+		store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, "not-it", "new"), SL_ENOTFOUND);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, old, "new"), SL_OK);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, old, "newer"), SL_ENOTFOUND);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, &k), SL_OK);
+	assert_string_equal(k.sk_sealed, "new");
+	store_sid_key_clear(&k);
+	assert_int_equal(store_sid_key_get(fx->fx_store, dev.sd_id, STORE_SID_KEY_SIGN, &k), SL_OK);
+	assert_string_not_equal(k.sk_sealed, "new");
+	store_sid_key_clear(&k);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, "pin", old, "new"), SL_EINVAL);
+	assert_int_equal(store_sid_key_reseal(fx->fx_store, dev.sd_id, STORE_SID_KEY_AUTH, NULL, "new"), SL_EINVAL);
+	free(old);
+	store_sid_account_clear(&acc);
+	store_sid_device_clear(&dev);
+}
+
 /* ---- signing requests ---- */
 
 static int
@@ -1875,6 +1965,8 @@ main(void)
 		T(test_key_lockout_concurrent),
 		T(test_key_advance_cas),
 		T(test_key_unlock),
+		T(test_key_refund_cas),
+		T(test_key_reseal_cas),
 		T(test_request_lifecycle),
 		T(test_visit_tries_bounded),
 		T(test_registration_code_wrong_cap),

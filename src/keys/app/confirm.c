@@ -10,7 +10,14 @@
  *   3. approve: the chosen verification code is the one the browser shows,
  *      else the request is denied (409 wrong_verification_code);
  *   4. the signature is unsealed (aad = request id); a blob that does not
- *      open is malformed (400), not a wrong code;
+ *      open is malformed (400), not a wrong code; a key holder that does not
+ *      answer is the server's failure (503);
+ *   4b. the key that must have signed is obtained: Q (approve: kept, or
+ *      opened now from the at-rest key by the key holder) or the transport
+ *      key (refuse).  When Q cannot be opened (key holder busy or gone, a
+ *      row sealed by another install) nothing is charged: 503, logged and
+ *      audited ("unavailable"), so that a flood of the key holder cannot
+ *      push anyone into the lockout;
  *   5. approve: the attempt is charged to the account BEFORE the signature
  *      is checked, with the proof's jti spent in the same transaction
  *      (store_account_attempt_jti; a replay charges nothing and gets
@@ -23,8 +30,8 @@
  *      approved, refused) follows this attempt's audit row, a durable
  *      commit that syncs the charge with it;
  *   6. the signed bytes are rebuilt from the STORED request and verified
- *      with Q (approve, unsealed from the at-rest key) or the transport key
- *      (refuse).  A bad approve signature is a wrong 5-digit code: the
+ *      with the key of 4b, with no I/O that could fail on the server's side
+ *      after the charge.  A bad approve signature is a wrong 5-digit code: the
  *      charge stays; the request stays pending.  A good one clears the
  *      count, in the transaction that records the outcome.
  *   7. the outcome is recorded once with its audit row and the outcome of
@@ -155,8 +162,10 @@ record(struct confirm_ctx *cc, const char *status, const char *result)
 		app_send_error(cc->cc_rq, 409, "already_answered", "This request was already answered.", NULL);
 	else if (rc == SL_EEXPIRED)
 		app_send_error(cc->cc_rq, 410, "expired", "This request has expired.", NULL);
-	else
+	else if (rc == SL_ENOTFOUND)
 		app_send_error(cc->cc_rq, 404, "not_found", "No such request.", NULL);
+	else
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 	return false;
 }
 
@@ -250,8 +259,20 @@ signer_key(struct confirm_ctx *cc, struct sl_err *err)
 	return rc == SL_OK ? p256_public_from_bytes(pub, err) : NULL;
 }
 
+/* Step 4b failed: the server's fault, nothing charged. */
+static void
+key_unavailable(struct confirm_ctx *cc, const struct sl_err *err)
+{
+	struct store_audit au = audit_row(cc, "unavailable");
+
+	log_warn("app request %s: the device's key cannot be used, nothing charged: %s", cc->cc_req.aq_id, err->msg);
+	store_audit_add(cc->cc_srv->sv_store, &au);
+	app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key cannot be checked now; try again", NULL);
+}
+
+/* Step 6: no I/O, so that nothing but the signature decides. */
 static int
-verify(struct confirm_ctx *cc, struct sl_err *err)
+verify(struct confirm_ctx *cc, EVP_PKEY *key)
 {
 	const struct store_apprq *r = &cc->cc_req;
 	struct confirm_fields f = { .cf_request_id = r->aq_id,
@@ -263,14 +284,8 @@ verify(struct confirm_ctx *cc, struct sl_err *err)
 		.cf_server_nonce = r->aq_nonce,
 		.cf_decision = cc->cc_decision,
 		.cf_device_id = cc->cc_dev.dv_id };
-	EVP_PKEY *key = signer_key(cc, err);
-	int rc;
 
-	if (key == NULL)
-		return SL_ECRYPTO;
-	rc = confirm_verify(key, &f, cc->cc_sig, cc->cc_siglen);
-	EVP_PKEY_free(key);
-	return rc;
+	return confirm_verify(key, &f, cc->cc_sig, cc->cc_siglen);
 }
 
 /* Steps 1 and 2; false when the answer is sent. */
@@ -329,6 +344,13 @@ parse_body(struct confirm_ctx *cc, json_t *body, struct sl_err *err)
 		return false;
 	}
 	rc = app_unseal_b64(cc->cc_srv, kid, sealed, cc->cc_req.aq_id, &cc->cc_sig, &cc->cc_siglen, err);
+	if (rc == SL_EBUSY || rc == SL_ENOMEM || rc == SL_EIO) {
+		/* The key holder did not answer: the blob was not judged. */
+		log_warn("app request %s: the signature cannot be unsealed now: %s", cc->cc_req.aq_id, err->msg);
+		app_send_error(cc->cc_rq, 503, "temporarily_unavailable",
+			"the signature cannot be opened now; try again", NULL);
+		return false;
+	}
 	if (rc != SL_OK || cc->cc_siglen > CONFIRM_SIG_MAX) {
 		app_send_error(cc->cc_rq, 400, "invalid_signature", "The sealed signature does not open.", NULL);
 		return false;
@@ -341,20 +363,29 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 {
 	struct sl_err err = { 0 };
 	const char *status;
+	EVP_PKEY *key;
 
 	if (!load_request(cc, http_path(cc->cc_rq) + strlen(APP_DEVICE_BASE "/requests/")) ||
 		!parse_body(cc, body, &err))
 		return;
-	if (strcmp(cc->cc_decision, "approve") == 0 ? !charge(cc) : !spend_proof(cc))
+	if ((key = signer_key(cc, &err)) == NULL) {
+		key_unavailable(cc, &err);
 		return;
-	if (verify(cc, &err) != SL_OK) {
+	}
+	if (strcmp(cc->cc_decision, "approve") == 0 ? !charge(cc) : !spend_proof(cc)) {
+		EVP_PKEY_free(key);
+		return;
+	}
+	if (verify(cc, key) != SL_OK) {
 		if (strcmp(cc->cc_decision, "approve") == 0)
 			wrong_code(cc);
 		else
 			app_send_error(
 				cc->cc_rq, 400, "invalid_signature", "The refusal is not signed by this device.", NULL);
+		EVP_PKEY_free(key);
 		return;
 	}
+	EVP_PKEY_free(key);
 	status = strcmp(cc->cc_decision, "approve") == 0 ? "approved" : "refused";
 	/* The right code: the count starts again, whatever happens next
 	 * (store_apprq_answer commits the reset even when it answers no). */

@@ -18,17 +18,21 @@
  *      the key is read and before anything is charged;
  *   3. confirm: the body (seal_kid, version, part) and the partial
  *      signature unsealed (aad = request id): a blob that does not open is
- *      malformed (400 invalid_request), not a wrong PIN;
+ *      malformed (400 invalid_request), not a wrong PIN; a key holder that
+ *      does not answer is the server's failure (503);
  *   4. the key's version in clear: a version at or below it is a copied
  *      state (clone: 5b), one more than SK_MAX_SKIP ahead 400
  *      invalid_version — neither is charged;
+ *   4b. the server key is opened (at rest, aad "<device id> <use>" as
+ *      registration seals it: sid_key_open) and the EM rebuilt from the
+ *      STORED request (PSS: checked in 2b): a key that does not open (key
+ *      holder busy or gone, a row sealed elsewhere) is the server's
+ *      failure, 503 with nothing charged, logged;
  *   5. the try is charged to the key BEFORE the signature is completed
  *      (store_sid_key_attempt: one statement that refuses a locked key and
  *      locks at 3 → 3 h, 6 → 24 h, 9 → for good), so that parallel guesses
  *      cannot outrun the lockout: 403 locked;
- *   6. the server key is opened (at rest, aad "<device id> <use>" as
- *      registration seals it: sid_key_open), the EM
- *      rebuilt from the STORED request and the signature completed
+ *   6. the signature is completed by the key holder
  *      (sk_server_complete), which checks it with the composite key:
  *        SK_OK          the advanced key replaces the old one (compare and
  *                       swap on the version; a lost race answers as a
@@ -38,7 +42,10 @@
  *                       stays pending unless this try locked the key;
  *        SK_CLONE       5b. the device is revoked ("clone") with its
  *                       requests, audited, 403 device_revoked;
- *        SK_BAD_VERSION 400 invalid_version.
+ *        SK_BAD_VERSION 400 invalid_version;
+ *        SK_ERROR       the key holder failed (busy, gone): the try is
+ *                       given back (store_sid_key_refund, a compare and
+ *                       swap on the charge's own count and lock), 503.
  * Neither the partial signature nor the server key is logged or kept in
  * clear; both are cleansed.
  */
@@ -174,6 +181,7 @@ parse_confirm(struct confirm_ctx *cc, json_t *body)
 	const char *part = app_json_str(body, "part", APP_SEALED_BIG_MAX);
 	json_t *v = json_object_get(body, "version");
 	struct sl_err err = { 0 };
+	int rc;
 
 	if (kid == NULL || part == NULL || !json_is_integer(v)) {
 		app_send_error(cc->cc_rq, 400, "invalid_request", "seal_kid, version and part are required", NULL);
@@ -184,7 +192,15 @@ parse_confirm(struct confirm_ctx *cc, json_t *body)
 		return false;
 	}
 	cc->cc_version = (uint64_t)json_integer_value(v);
-	if (app_unseal_b64_big(cc->cc_srv, kid, part, cc->cc_req.sq_id, &cc->cc_part, &cc->cc_partlen, &err) != SL_OK) {
+	rc = app_unseal_b64_big(cc->cc_srv, kid, part, cc->cc_req.sq_id, &cc->cc_part, &cc->cc_partlen, &err);
+	if (rc == SL_EBUSY || rc == SL_ENOMEM || rc == SL_EIO) {
+		/* The key holder did not answer: the blob was not judged. */
+		log_warn("smartid request %s: the part cannot be unsealed now: %s", cc->cc_req.sq_id, err.msg);
+		app_send_error(
+			cc->cc_rq, 503, "temporarily_unavailable", "the part cannot be opened now; try again", NULL);
+		return false;
+	}
+	if (rc != SL_OK) {
 		app_send_error(cc->cc_rq, 400, "invalid_request", "The sealed partial signature does not open.", NULL);
 		return false;
 	}
@@ -295,6 +311,29 @@ wrong_pin(struct confirm_ctx *cc)
 	app_send_error(cc->cc_rq, 400, "wrong_pin", "The PIN is not right.", extra);
 }
 
+/* A key sealed before 45aff05 (under the plain at-rest seal kid, which
+ * the key holder no longer opens for use) moves under the split-key seal
+ * kid, inside the key holder (KH_OP_SK_RESEAL), once: stored over the old
+ * blob (a compare and swap).  True when cc_key holds the new blob. */
+static bool
+reseal_legacy(struct confirm_ctx *cc)
+{
+	struct sl_err err = { 0 };
+	const char *dev = cc->cc_dev.sd_id, *use = cc->cc_req.sq_key_use;
+	char *fresh = sid_key_reseal(cc->cc_srv, dev, use, cc->cc_key.sk_sealed, dev, &err);
+	int rc = fresh != NULL ? store_sid_key_reseal(cc->cc_srv->sv_store, dev, use, cc->cc_key.sk_sealed, fresh)
+			       : SL_EDENIED;
+
+	if (rc != SL_OK) {
+		free(fresh);
+		return false;
+	}
+	log_info("smartid device %s: its %s key sealed again for the key holder only", dev, use);
+	free(cc->cc_key.sk_sealed);
+	cc->cc_key.sk_sealed = fresh;
+	return true;
+}
+
 /* The device's server key, opened from the store (at-rest AAD
  * "<device id> <use>", sid_key_open), at the version of its row. */
 static int
@@ -302,6 +341,10 @@ open_key(struct confirm_ctx *cc, struct sl_err *err)
 {
 	int rc = sid_key_open(
 		cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
+
+	if (rc == SL_EDENIED && reseal_legacy(cc))
+		rc = sid_key_open(
+			cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, &cc->cc_sk, err);
 
 	if (rc == SL_OK && cc->cc_sk.sk_version != (uint64_t)cc->cc_key.sk_version)
 		rc = sl_fail(err, SL_ESTORE, "the stored key's version disagrees with its row");
@@ -361,16 +404,19 @@ padding_of(const char *name)
 	return strcmp(name, "pss") == 0 ? SK_PSS : SK_PKCS1;
 }
 
-/* Step 6. */
-static void
-complete(struct confirm_ctx *cc)
+/* Step 4b, before the charge: the key opened and the EM made from the
+ * stored request (PSS: checked by check_em, the key opened there).  False
+ * when the answer (503) is sent. */
+static bool
+prepare(struct confirm_ctx *cc)
 {
 	struct sl_err err = { 0 };
-	uint8_t *hash = NULL, *em = NULL;
-	size_t hashlen = 0, emlen = 0;
-	struct sid_completion done = { .sc_verdict = SK_ERROR };
-	enum sk_verdict v = SK_ERROR;
+	uint8_t *hash = NULL;
+	size_t hashlen = 0;
+	int rc = SL_OK;
 
+	if (cc->cc_em != NULL)
+		return true;
 	if (cc->cc_rp) {
 		hash = malloc(cc->cc_hashlen);
 		if (hash != NULL)
@@ -379,17 +425,45 @@ complete(struct confirm_ctx *cc)
 	} else {
 		hash = sl_b64url_decode(cc->cc_req.sq_hash, strlen(cc->cc_req.sq_hash), &hashlen);
 	}
-	if (cc->cc_em == NULL && hash != NULL && open_key(cc, &err) == SL_OK &&
-		sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen, &em,
-			&emlen, &err) == SL_OK) {
-		cc->cc_em = em; /* freed with the context */
-		cc->cc_emlen = emlen;
-		em = NULL;
-	}
-	/* The EM: PSS's checked against the hash (check_em), or made above. */
-	if (cc->cc_em != NULL &&
-		sid_key_complete(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, cc->cc_em,
-			cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &done, &err) == SL_OK)
+	if (hash == NULL)
+		rc = sl_fail(&err, SL_ENOMEM, "the stored hash cannot be read");
+	if (rc == SL_OK)
+		rc = open_key(cc, &err);
+	if (rc == SL_OK)
+		rc = sk_encode(cc->cc_sk.sk_n, padding_of(cc->cc_req.sq_padding), cc->cc_req.sq_digest, hash, hashlen,
+			&cc->cc_em, &cc->cc_emlen, &err); /* freed with the context */
+	free(hash);
+	if (rc == SL_OK)
+		return true;
+	log_warn("smartid request %s: the server key cannot be used, nothing charged: %s", cc->cc_req.sq_id, err.msg);
+	app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
+	return false;
+}
+
+/* SK_ERROR after the charge: the server's failure, not a wrong PIN.  The
+ * try is given back unless another try or an advance moved the key since
+ * (then the count is theirs). */
+static void
+server_failed(struct confirm_ctx *cc, const struct sl_err *err)
+{
+	int rc = store_sid_key_refund(cc->cc_srv->sv_store, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_failures,
+		cc->cc_locked_until, sl_now());
+
+	log_warn("smartid request %s: cannot complete (%s); the try %s", cc->cc_req.sq_id, err->msg,
+		rc == SL_OK ? "is given back" : "stands: the key moved meanwhile");
+	app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the signature could not be completed", NULL);
+}
+
+/* Step 6: the EM made in prepare(). */
+static void
+complete(struct confirm_ctx *cc)
+{
+	struct sl_err err = { 0 };
+	struct sid_completion done = { .sc_verdict = SK_ERROR };
+	enum sk_verdict v = SK_ERROR;
+
+	if (sid_key_complete(cc->cc_srv, cc->cc_dev.sd_id, cc->cc_req.sq_key_use, cc->cc_key.sk_sealed, cc->cc_em,
+		    cc->cc_emlen, cc->cc_version, cc->cc_part, cc->cc_partlen, &done, &err) == SL_OK)
 		v = done.sc_verdict;
 	if (v == SK_OK)
 		approved(cc, &done);
@@ -400,12 +474,8 @@ complete(struct confirm_ctx *cc)
 	else if (v == SK_BAD_VERSION)
 		app_send_error(
 			cc->cc_rq, 400, "invalid_version", "The version or the partial signature is malformed.", NULL);
-	else {
-		log_warn("smartid request %s: cannot complete: %s", cc->cc_req.sq_id, err.msg);
-		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the signature could not be completed", NULL);
-	}
-	free(hash);
-	free(em);
+	else
+		server_failed(cc, &err);
 	sid_completion_clear(&done);
 }
 
@@ -550,7 +620,7 @@ confirm_run(struct confirm_ctx *cc, json_t *body)
 		app_send_error(cc->cc_rq, 503, "temporarily_unavailable", "the key is not available", NULL);
 		return;
 	}
-	if (check_em(cc, body) && check_version(cc) && charge(cc))
+	if (check_em(cc, body) && check_version(cc) && prepare(cc) && charge(cc))
 		complete(cc);
 }
 
