@@ -47,9 +47,9 @@
 
 /* Lockout schedule (DESIGN §4): wrong app codes in a row. */
 #define APP_LOCK1_FAILURES 3
-#define APP_LOCK1_SECONDS (3 * 3600)
+#define APP_LOCK1_SECONDS (3 * INT64_C(3600))
 #define APP_LOCK2_FAILURES 6
-#define APP_LOCK2_SECONDS (24 * 3600)
+#define APP_LOCK2_SECONDS (24 * INT64_C(3600))
 #define APP_LOCK_FOREVER_FAILURES 9
 
 /* ---- keys.c ---- */
