@@ -123,9 +123,26 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 	return ok ? SL_OK : SL_ECRYPTO;
 }
 
+/*
+ * Each thread MACs with its own copy of the keyed context, made at its
+ * first MAC and re-initialised (EVP_MAC_init with no key: back to the
+ * keyed state, which also wipes the last message's) after each, rather
+ * than a copy made and freed per MAC (six digest contexts allocated,
+ * copied and freed).  The copies hang on a pthread key of the object's
+ * own, freed when their thread ends or, for the freeing thread's, by
+ * crypto_hmac_free.
+ */
 struct crypto_hmac {
 	EVP_MAC_CTX *ch_ctx; /* keyed, never updated: only copied */
+	pthread_key_t ch_thread;
+	bool ch_keyed; /* ch_thread made */
 };
+
+static void
+mac_ctx_free(void *ctx)
+{
+	EVP_MAC_CTX_free(ctx);
+}
 
 struct crypto_hmac *
 crypto_hmac_new(const void *key, size_t keylen)
@@ -142,19 +159,48 @@ crypto_hmac_new(const void *key, size_t keylen)
 		crypto_hmac_free(h);
 		return NULL;
 	}
+	h->ch_keyed = pthread_key_create(&h->ch_thread, mac_ctx_free) == 0;
 	return h;
+}
+
+/* This thread's copy of the keyed context, ready for a message; NULL
+ * when it cannot be had (the caller copies one for the call). */
+static EVP_MAC_CTX *
+thread_mac_ctx(const struct crypto_hmac *h)
+{
+	EVP_MAC_CTX *ctx;
+
+	if (!h->ch_keyed)
+		return NULL;
+	if ((ctx = pthread_getspecific(h->ch_thread)) != NULL)
+		return ctx;
+	if ((ctx = EVP_MAC_CTX_dup(h->ch_ctx)) != NULL && pthread_setspecific(h->ch_thread, ctx) != 0) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 int
 crypto_hmac_mac(const struct crypto_hmac *h, const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 {
-	EVP_MAC_CTX *ctx = h != NULL ? EVP_MAC_CTX_dup(h->ch_ctx) : NULL;
+	EVP_MAC_CTX *ctx, *mine;
 	size_t n = 0;
 	int ok;
 
+	if (h == NULL)
+		return SL_ECRYPTO;
+	mine = thread_mac_ctx(h);
+	ctx = mine != NULL ? mine : EVP_MAC_CTX_dup(h->ch_ctx);
 	ok = ctx != NULL && EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, &n, SL_SHA256_LEN) == 1 &&
 	     n == SL_SHA256_LEN;
-	EVP_MAC_CTX_free(ctx); /* the provider wipes its HMAC state */
+	if (mine != NULL && EVP_MAC_init(mine, NULL, 0, NULL) == 1)
+		return ok ? SL_OK : SL_ECRYPTO;
+	/* A copy for this call, or this thread's that could not be made
+	 * ready again: freed (the provider wipes its HMAC state). */
+	if (mine != NULL)
+		(void)pthread_setspecific(h->ch_thread, NULL);
+	EVP_MAC_CTX_free(ctx);
 	return ok ? SL_OK : SL_ECRYPTO;
 }
 
@@ -163,6 +209,12 @@ crypto_hmac_free(struct crypto_hmac *h)
 {
 	if (h == NULL)
 		return;
+	if (h->ch_keyed) {
+		/* Other threads' copies went with their threads (the server
+		 * stops its workers before it frees its keys). */
+		EVP_MAC_CTX_free(pthread_getspecific(h->ch_thread));
+		(void)pthread_key_delete(h->ch_thread);
+	}
 	EVP_MAC_CTX_free(h->ch_ctx);
 	free(h);
 }
