@@ -402,6 +402,11 @@ test_url_encode(void **state)
 	assert_int_equal(sl_url_encode(&b, ""), SL_OK);
 	assert_string_equal(sl_buf_str(&b), "");
 	sl_buf_reset(&b);
+
+	/* runs and escapes taking turns, an escape first and last */
+	assert_int_equal(sl_url_encode(&b, "/ab c~d//e?"), SL_OK);
+	assert_string_equal(sl_buf_str(&b), "%2Fab%20c~d%2F%2Fe%3F");
+	sl_buf_reset(&b);
 }
 
 static void
