@@ -1,5 +1,6 @@
 /* hash.c — SHA-256, HMAC, token hashes, at_hash, PKCE. */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,11 +22,29 @@
 static EVP_MD *sha256_md;
 static EVP_MAC *hmac_mac;
 
+/*
+ * A digest context costs an allocation and a free of its own and of the
+ * provider's state on every EVP_Digest (a third of hashing a token).
+ * Each thread keeps one instead, made at its first hash, re-initialised
+ * for every hash and again after it (which wipes the last digest from
+ * it), and freed by the key's destructor when the thread ends.  Only
+ * its own thread ever touches it.
+ */
+static pthread_key_t sha256_ctx_key;
+static bool sha256_ctx_keyed;
+
+static void
+sha256_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
 static void
 fetch_algorithms(void)
 {
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	sha256_ctx_keyed = sha256_md != NULL && pthread_key_create(&sha256_ctx_key, sha256_ctx_free) == 0;
 }
 
 static void
@@ -36,15 +55,47 @@ fetch_once(void)
 	pthread_once(&once, fetch_algorithms);
 }
 
+/* This thread's digest context, initialised for SHA-256; NULL when it
+ * cannot be had (the caller falls back to EVP_Digest). */
+static EVP_MD_CTX *
+thread_sha256_ctx(void)
+{
+	EVP_MD_CTX *ctx;
+
+	if (!sha256_ctx_keyed)
+		return NULL;
+	if ((ctx = pthread_getspecific(sha256_ctx_key)) != NULL)
+		return ctx;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ||
+		pthread_setspecific(sha256_ctx_key, ctx) != 0) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 int
 crypto_sha256(const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 {
 	unsigned int n = 0;
+	EVP_MD_CTX *ctx;
+	bool ok;
 
 	fetch_once();
-	if (EVP_Digest(data, len, out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL) != 1 || n != SL_SHA256_LEN)
-		return SL_ECRYPTO;
-	return SL_OK;
+	if ((ctx = thread_sha256_ctx()) == NULL)
+		return EVP_Digest(data, len, out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL) == 1 &&
+				       n == SL_SHA256_LEN
+			       ? SL_OK
+			       : SL_ECRYPTO;
+	/* Initialised when made and after every hash: ready. */
+	ok = EVP_DigestUpdate(ctx, data, len) == 1 && EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == SL_SHA256_LEN;
+	if (EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1) {
+		/* Not ready for the next hash: drop it (the next call makes another). */
+		(void)pthread_setspecific(sha256_ctx_key, NULL);
+		EVP_MD_CTX_free(ctx);
+	}
+	return ok ? SL_OK : SL_ECRYPTO;
 }
 
 int
@@ -72,9 +123,26 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
 	return ok ? SL_OK : SL_ECRYPTO;
 }
 
+/*
+ * Each thread MACs with its own copy of the keyed context, made at its
+ * first MAC and re-initialised (EVP_MAC_init with no key: back to the
+ * keyed state, which also wipes the last message's) after each, rather
+ * than a copy made and freed per MAC (six digest contexts allocated,
+ * copied and freed).  The copies hang on a pthread key of the object's
+ * own, freed when their thread ends or, for the freeing thread's, by
+ * crypto_hmac_free.
+ */
 struct crypto_hmac {
 	EVP_MAC_CTX *ch_ctx; /* keyed, never updated: only copied */
+	pthread_key_t ch_thread;
+	bool ch_keyed; /* ch_thread made */
 };
+
+static void
+mac_ctx_free(void *ctx)
+{
+	EVP_MAC_CTX_free(ctx);
+}
 
 struct crypto_hmac *
 crypto_hmac_new(const void *key, size_t keylen)
@@ -91,19 +159,48 @@ crypto_hmac_new(const void *key, size_t keylen)
 		crypto_hmac_free(h);
 		return NULL;
 	}
+	h->ch_keyed = pthread_key_create(&h->ch_thread, mac_ctx_free) == 0;
 	return h;
+}
+
+/* This thread's copy of the keyed context, ready for a message; NULL
+ * when it cannot be had (the caller copies one for the call). */
+static EVP_MAC_CTX *
+thread_mac_ctx(const struct crypto_hmac *h)
+{
+	EVP_MAC_CTX *ctx;
+
+	if (!h->ch_keyed)
+		return NULL;
+	if ((ctx = pthread_getspecific(h->ch_thread)) != NULL)
+		return ctx;
+	if ((ctx = EVP_MAC_CTX_dup(h->ch_ctx)) != NULL && pthread_setspecific(h->ch_thread, ctx) != 0) {
+		EVP_MAC_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
 }
 
 int
 crypto_hmac_mac(const struct crypto_hmac *h, const void *data, size_t len, uint8_t out[SL_SHA256_LEN])
 {
-	EVP_MAC_CTX *ctx = h != NULL ? EVP_MAC_CTX_dup(h->ch_ctx) : NULL;
+	EVP_MAC_CTX *ctx, *mine;
 	size_t n = 0;
 	int ok;
 
+	if (h == NULL)
+		return SL_ECRYPTO;
+	mine = thread_mac_ctx(h);
+	ctx = mine != NULL ? mine : EVP_MAC_CTX_dup(h->ch_ctx);
 	ok = ctx != NULL && EVP_MAC_update(ctx, data, len) == 1 && EVP_MAC_final(ctx, out, &n, SL_SHA256_LEN) == 1 &&
 	     n == SL_SHA256_LEN;
-	EVP_MAC_CTX_free(ctx); /* the provider wipes its HMAC state */
+	if (mine != NULL && EVP_MAC_init(mine, NULL, 0, NULL) == 1)
+		return ok ? SL_OK : SL_ECRYPTO;
+	/* A copy for this call, or this thread's that could not be made
+	 * ready again: freed (the provider wipes its HMAC state). */
+	if (mine != NULL)
+		(void)pthread_setspecific(h->ch_thread, NULL);
+	EVP_MAC_CTX_free(ctx);
 	return ok ? SL_OK : SL_ECRYPTO;
 }
 
@@ -112,6 +209,12 @@ crypto_hmac_free(struct crypto_hmac *h)
 {
 	if (h == NULL)
 		return;
+	if (h->ch_keyed) {
+		/* Other threads' copies went with their threads (the server
+		 * stops its workers before it frees its keys). */
+		EVP_MAC_CTX_free(pthread_getspecific(h->ch_thread));
+		(void)pthread_key_delete(h->ch_thread);
+	}
 	EVP_MAC_CTX_free(h->ch_ctx);
 	free(h);
 }

@@ -133,6 +133,14 @@ size_t http_client_certs(const struct http_request *rq, const uint8_t **ders, si
 void *http_get_data(const struct http_request *rq);
 /* Per-request data a handler keeps across a wait; freed with `free_fn`. */
 void http_set_data(struct http_request *rq, void *data, void (*free_fn)(void *));
+/* One value derived at some cost from a part of the request (the browser
+ * binding: the hash of a cookie, wanted up to three times per request),
+ * kept for the request's life.  `of` is the part's address (what
+ * http_cookie returned: MHD keeps it for the connection); http_memo gives
+ * NULL for any other.  A value longer than HTTP_MEMO_MAX is not kept. */
+#define HTTP_MEMO_MAX 64
+const char *http_memo(const struct http_request *rq, const void *of);
+void http_memo_set(struct http_request *rq, const void *of, const char *value);
 
 /* ---- answering ---- */
 /* Extra header for the response about to be sent (Set-Cookie etc.). */

@@ -55,6 +55,8 @@ struct http_request {
 	bool rq_waiting;
 	void *rq_data;
 	void (*rq_data_free)(void *);
+	const void *rq_memo_of; /* http_memo: what rq_memo was derived from */
+	char rq_memo[HTTP_MEMO_MAX + 1];
 };
 
 struct http_daemon {

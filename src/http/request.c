@@ -311,3 +311,21 @@ http_set_data(struct http_request *rq, void *data, void (*free_fn)(void *))
 	rq->rq_data = data;
 	rq->rq_data_free = free_fn;
 }
+
+const char *
+http_memo(const struct http_request *rq, const void *of)
+{
+	return of != NULL && rq->rq_memo_of == of ? rq->rq_memo : NULL;
+}
+
+void
+http_memo_set(struct http_request *rq, const void *of, const char *value)
+{
+	size_t n = strlen(value);
+
+	rq->rq_memo_of = NULL;
+	if (of == NULL || n > HTTP_MEMO_MAX)
+		return;
+	memcpy(rq->rq_memo, value, n + 1);
+	rq->rq_memo_of = of;
+}

@@ -106,11 +106,15 @@ session_clear_cookie(struct http_request *rq)
 char *
 browser_binding(struct server *srv, struct http_request *rq, bool create)
 {
-	const char *v = http_cookie(rq, OIDC_COOKIE_BROWSER);
+	const char *v = http_cookie(rq, OIDC_COOKIE_BROWSER), *known = http_memo(rq, v);
 	char hash[2 * SL_SHA256_LEN + 1];
 	char *fresh = NULL;
 
 	(void)srv;
+	/* A page load checks the pending request's binding and then makes
+	 * its CSRF token: one hash of the cookie serves both. */
+	if (known != NULL)
+		return strdup(known);
 	if (!cookie_well_formed(v)) {
 		if (!create)
 			return NULL;
@@ -124,6 +128,8 @@ browser_binding(struct server *srv, struct http_request *rq, bool create)
 		free(fresh);
 		return NULL;
 	}
+	if (fresh == NULL)
+		http_memo_set(rq, v, hash);
 	free(fresh);
 	return strdup(hash);
 }

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "../../src/core/core.h"
 #include "../lib/testutil.h"
@@ -244,6 +245,36 @@ test_b64url_round_trip_all_lengths(void **state)
 	}
 }
 
+/* sl_b64_encode is sleuteld's own (encode.c): every byte value at every
+ * position and every length 0..258 against OpenSSL's EVP_EncodeBlock, and
+ * the URL form against the same with the alphabet swapped and no '='. */
+static void
+test_b64_encode_matches_openssl(void **state)
+{
+	uint8_t raw[258];
+	char want[4 * sizeof(raw) / 3 + 8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (uint8_t)(i * 7 + i / 256);
+	for (size_t len = 0; len <= sizeof(raw); len++) {
+		char *enc = sl_b64_encode(raw + sizeof(raw) - len, len), *url;
+		int n = EVP_EncodeBlock((unsigned char *)want, raw + sizeof(raw) - len, (int)len);
+
+		assert_non_null(enc);
+		assert_string_equal(enc, want);
+		url = sl_b64url_encode(raw + sizeof(raw) - len, len);
+		assert_non_null(url);
+		while (n > 0 && want[n - 1] == '=')
+			want[--n] = '\0';
+		for (int i = 0; i < n; i++)
+			want[i] = want[i] == '+' ? '-' : want[i] == '/' ? '_' : want[i];
+		assert_string_equal(url, want);
+		free(url);
+		free(enc);
+	}
+}
+
 static void
 test_b64url_decode_rejects_std_alphabet_and_padding(void **state)
 {
@@ -370,6 +401,11 @@ test_url_encode(void **state)
 
 	assert_int_equal(sl_url_encode(&b, ""), SL_OK);
 	assert_string_equal(sl_buf_str(&b), "");
+	sl_buf_reset(&b);
+
+	/* runs and escapes taking turns, an escape first and last */
+	assert_int_equal(sl_url_encode(&b, "/ab c~d//e?"), SL_OK);
+	assert_string_equal(sl_buf_str(&b), "%2Fab%20c~d%2F%2Fe%3F");
 	sl_buf_reset(&b);
 }
 
@@ -796,6 +832,7 @@ main(void)
 		cmocka_unit_test(test_b64url_rfc4648_vectors),
 		cmocka_unit_test(test_b64url_url_alphabet),
 		cmocka_unit_test(test_b64url_round_trip_all_lengths),
+		cmocka_unit_test(test_b64_encode_matches_openssl),
 		cmocka_unit_test(test_b64url_decode_rejects_std_alphabet_and_padding),
 		cmocka_unit_test(test_b64url_decode_rejects_bad_length_and_chars),
 		cmocka_unit_test(test_b64url_decode_rejects_whitespace),
