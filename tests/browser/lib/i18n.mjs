@@ -28,6 +28,11 @@ export function parsePo(text) {
   const flush = () => {
     if (cur && !cur.fuzzy && cur.msgid && cur.msgstr) {
       out.set(cur.msgctxt !== undefined ? `${cur.msgctxt}\u0004${cur.msgid}` : cur.msgid, cur.msgstr);
+      // The plural id gives the second form: what nl, fr, de and en (two
+      // forms each) show for any count above 1.
+      if (cur.msgid_plural && cur.msgstr1 && cur.msgctxt === undefined && !out.has(cur.msgid_plural)) {
+        out.set(cur.msgid_plural, cur.msgstr1);
+      }
     }
     cur = null;
     field = null;
@@ -47,8 +52,9 @@ export function parsePo(text) {
         cur = { fuzzy: pendingFuzzy };
         pendingFuzzy = false;
       }
-      // Plural forms: the singular (msgstr[0]) is what a plain lookup gives.
-      field = m[1] === 'msgstr[0]' ? 'msgstr' : /^msgstr\[/.test(m[1]) ? null : m[1];
+      // Plural forms: the singular (msgstr[0]) is what a plain lookup gives,
+      // the plural id the second (msgstr[1]).
+      field = m[1] === 'msgstr[0]' ? 'msgstr' : m[1] === 'msgstr[1]' ? 'msgstr1' : /^msgstr\[/.test(m[1]) ? null : m[1];
       if (field) cur[field] = unquote(m[2]);
       continue;
     }
