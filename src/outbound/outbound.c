@@ -485,6 +485,19 @@ outbound_result(struct http_request *rq, void **arg)
 	}
 }
 
+enum outbound_state
+outbound_refused(struct outbound *ob)
+{
+	bool stopping = true;
+
+	if (ob != NULL) {
+		pthread_mutex_lock(&ob->ob_lock);
+		stopping = ob->ob_stopping;
+		pthread_mutex_unlock(&ob->ob_lock);
+	}
+	return stopping ? OUTBOUND_STOPPING : OUTBOUND_FULL;
+}
+
 size_t
 outbound_pending(struct outbound *ob)
 {

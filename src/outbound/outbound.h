@@ -89,7 +89,14 @@ enum outbound_state {
 	OUTBOUND_WAITING, /* woken for nothing, waiting again: return at once */
 	OUTBOUND_TIMEOUT, /* the deadline passed first: answer 504 */
 	OUTBOUND_STOPPING, /* the server stops: answer 503 */
+	OUTBOUND_FULL, /* never from outbound_result(): see outbound_refused() */
 };
+
+/* When outbound_call() refused (not SL_OK), why, for the handler's answer
+ * (503 either way) and its audit record: OUTBOUND_STOPPING once the pool
+ * is closed (the server stops), OUTBOUND_FULL otherwise (the queue or the
+ * waiters were full, or no memory). */
+enum outbound_state outbound_refused(struct outbound *ob);
 
 /* On the handler's second run: what became of its call.  *arg is the
  * call's arg in every state but NONE; unless DONE, a worker may still be

@@ -103,10 +103,8 @@ card_verdict(struct server *srv, struct http_request *rq, int lang, const struct
 	}
 	if (st != OUTBOUND_DONE && st != OUTBOUND_TIMEOUT)
 		http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
-	proof_audit(srv, rq, "eid", eid_verdict_name(v),
-		st == OUTBOUND_DONE      ? res->er_detail
-		: st == OUTBOUND_TIMEOUT ? "the card check did not finish in time"
-					 : "no outbound worker free");
+	proof_audit(
+		srv, rq, "eid", eid_verdict_name(v), st == OUTBOUND_DONE ? res->er_detail : eid_check_unavailable(st));
 	proof_fail_page(srv, rq, &f);
 }
 
@@ -155,7 +153,7 @@ proofing_eid(void *ctx, struct http_request *rq)
 		card_verdict(srv, rq, lang, &e, ticket, OUTBOUND_DONE, &cached);
 		eid_result_clear(&cached);
 	} else if (rc != SL_OK) {
-		card_verdict(srv, rq, lang, &e, ticket, OUTBOUND_STOPPING, NULL);
+		card_verdict(srv, rq, lang, &e, ticket, outbound_refused(srv->sv_outbound), NULL);
 	}
 	eid_chain_clear(&ch);
 	store_enrollment_clear(&e);

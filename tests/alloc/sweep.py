@@ -402,17 +402,29 @@ def suppressed(suppressions, suite, test, n, what, where):
     allocation's, the failed allocation's frames hold FAIL-FRAME and every
     leaked block's stack holds LEAK-FRAME (the library's own code, as
     "object+0xoffset" of that library's build: the entry stops matching when
-    the library changes, and the finding is looked at again)."""
-    if not what.startswith("leak:") or isinstance(n, int):
+    the library changes, and the finding is looked at again).  With
+    "crash:FRAME" in place of LEAK-FRAME it covers a crash instead: a signal
+    whose stack holds FRAME (the library's own dereference of the
+    allocation it did not check), nothing else."""
+    if isinstance(n, int):
         return None
-    stacks = what.split("\n", 1)[1].split(" leak\n")[1:]
+    if what.startswith("leak:"):
+        stacks = what.split("\n", 1)[1].split(" leak\n")[1:]
+    elif what.startswith("crash (signal"):
+        stacks = ["\n".join(where.get("crash", []))]
+    else:
+        return None
     fail = "\n".join(where.get("fail", []))
     for s_suite, s_test, k, path, rest in suppressions:
         if s_suite not in ("*", suite) or s_test not in ("*", test) or k not in (0, n[1]) or len(rest) < 3:
             continue
-        if path not in ("*", fail_path_name(where)) or not stacks:
+        if path not in ("*", fail_path_name(where)) or not stacks or not stacks[0]:
             continue
-        if rest[0] in fail and all(rest[1] in stack for stack in stacks):
+        is_crash = rest[1].startswith("crash:")
+        if is_crash != what.startswith("crash"):
+            continue
+        frame = rest[1][len("crash:"):] if is_crash else rest[1]
+        if rest[0] in fail and all(frame in stack for stack in stacks):
             return rest[2]
     return None
 
@@ -613,7 +625,7 @@ def main():
                     help="fail a picked allocation by its number N in the test body, not by its call path "
                     "and occurrence (the same only when the test is deterministic)")
     ap.add_argument("--suppressions", default=os.path.join(HERE, "suppressions.txt"),
-                    help="leaks of a library's own, by call path (default: tests/alloc/suppressions.txt)")
+                    help="leaks and crashes of a library's own, by call path (default: tests/alloc/suppressions.txt)")
     ap.add_argument("--regressions", metavar="FILE",
                     help="run only the allocation paths FILE lists (SUITE | TEST | K | PATH: fixed findings)")
     ap.add_argument("--only-test", help="cmocka test: the counting run of this test only")

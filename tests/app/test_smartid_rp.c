@@ -231,7 +231,9 @@ test_acsp_vector(void **state)
 	free(want);
 	/* Another userChallenge, another hash; a malformed one is refused. */
 	assert_int_equal(sapp_rp_digest(r, "TLSjYRH2oYw8tW2bq0it0IUb7WIFkCLgF8NTc7-4Zq4", h, &len, &err), SL_OK);
-	assert_memory_not_equal(h, want = sl_b64_decode(VECTOR_A, strlen(VECTOR_A), &wlen), 64);
+	want = sl_b64_decode(VECTOR_A, strlen(VECTOR_A), &wlen);
+	assert_non_null(want);
+	assert_memory_not_equal(h, want, 64);
 	free(want);
 	assert_int_equal(sapp_rp_digest(r, "short", h, &len, &err), SL_EINVAL);
 
@@ -626,7 +628,7 @@ static void
 test_sign_em(void **state)
 {
 	struct sapp *app = active_app("em.json");
-	uint8_t hash[64], pub[P256_PUB_LEN], *em[2] = { NULL, NULL }, other[64];
+	uint8_t hash[64], pub[P256_PUB_LEN], em[2][1024], *dec, other[64];
 	EVP_PKEY *seal_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	struct sapp_sid_sig sig = { SAPP_SID_AUTH, PIN1, SK_PSS, "SHA512", hash, sizeof(hash), "k1", pub, REQ_ID };
 	struct sl_err err = { 0 };
@@ -645,8 +647,15 @@ test_sign_em(void **state)
 		sapp_release(app); /* as a caller does once the answer was sent */
 		assert_non_null(part);
 		assert_non_null(em64);
-		em[i] = sl_b64url_decode(em64, strlen(em64), &len[i]);
-		assert_non_null(em[i]);
+		/* Copied and freed at once: nothing of the first round is held
+		 * while the second calls into src/ (the allocation sweep cannot
+		 * tell a result kept from a loop's earlier round on this same
+		 * line from a leak of the call that failed). */
+		dec = sl_b64url_decode(em64, strlen(em64), &len[i]);
+		assert_non_null(dec);
+		assert_true(len[i] <= sizeof(em[i]));
+		memcpy(em[i], dec, len[i]);
+		free(dec);
 		assert_int_equal(sk_encode_check(srv[0].sk_n, SK_PSS, "SHA512", hash, 64, em[i], len[i], &err), SL_OK);
 		assert_int_equal(
 			sk_encode_check(srv[0].sk_n, SK_PSS, "SHA512", other, 64, em[i], len[i], &err), SL_EINVAL);
@@ -655,8 +664,6 @@ test_sign_em(void **state)
 	}
 	assert_int_equal(len[0], len[1]);
 	assert_memory_not_equal(em[0], em[1], len[0]); /* a fresh salt */
-	free(em[0]);
-	free(em[1]);
 	EVP_PKEY_free(seal_key);
 	sapp_free(app);
 }

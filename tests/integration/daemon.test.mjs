@@ -1,17 +1,30 @@
 // daemon.test.mjs — sleuteld as a process: start-up checks, health and
 // metrics, graceful shutdown with suspended waiters, key rotation.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
-import { startServer, loginWithTestKey, Agent, hiddenInputs, SLEUTELD, SLEUTEL, iniSet, trackProcess } from './lib/harness.mjs';
+import { startServer, loginWithTestKey, Agent, hiddenInputs, SLEUTELD, SLEUTEL, iniSet, trackProcess, removeInstallation } from './lib/harness.mjs';
 import { initStoreArgs, setSchemaVersion } from './lib/db.mjs';
 
 const execFileP = promisify(execFile);
+
+// What a test keeps past its end: a server stopped with `keep: true` (to
+// start sleuteld on its installation again), an installation of
+// `sleutel init`, a directory of its own.  Removed once the file is done,
+// the last made first (an installation inside a test's directory), each
+// installation with its PostgreSQL database.
+const leftovers = [];
+after(() => {
+  for (const dir of leftovers.reverse()) {
+    if (existsSync(path.join(dir, 'sleutel.ini'))) removeInstallation(dir);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 function authorizeUrl(server, c, extra = {}) {
   return `${server.base}/authorize?` + new URLSearchParams({
@@ -26,6 +39,7 @@ async function exitOf(proc) {
 
 test('sleuteld refuses a bad configuration with a message naming the key', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-badconf-'));
+  leftovers.push(dir);
   await execFileP(SLEUTEL, ['init', dir, '--ca', process.env.SLEUTEL_TEST_CA, ...initStoreArgs()]);
   const ini = path.join(dir, 'sleutel.ini');
   const good = readFileSync(ini, 'utf8');
@@ -52,6 +66,7 @@ test('sleuteld refuses a bad configuration with a message naming the key', async
 test('sleuteld refuses a database with a newer schema', async () => {
   const server = await startServer();
   await server.stop({ keep: true });
+  leftovers.push(server.dir);
   setSchemaVersion(server, 99);
   const p = trackProcess(spawn(SLEUTELD, ['--config', server.configPath], { stdio: ['ignore', 'ignore', 'pipe'] }), 'sleuteld');
   let err = '';
@@ -95,6 +110,7 @@ test('/healthz and /metrics report requests, latency, logins and waiters', async
 // when the operator sets one.
 test('/metrics is served only on the metrics listener, behind its token when set', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-metrics-'));
+  leftovers.push(dir);
   const tokenFile = path.join(dir, 'metrics-token');
   const token = 'm'.repeat(20) + '0123456789abcdef-_xy';
   writeFileSync(tokenFile, token + '\n');
@@ -129,6 +145,7 @@ test('/metrics is served only on the metrics listener, behind its token when set
   // A short token is refused at start with a message naming the key.
   writeFileSync(tokenFile, 'short\n');
   const ini = path.join(dir, 'x', 'sleutel.ini');
+  leftovers.push(path.join(dir, 'x'));
   await execFileP(SLEUTEL, ['init', path.join(dir, 'x'), '--ca', process.env.SLEUTEL_TEST_CA, ...initStoreArgs()]);
   let text = readFileSync(ini, 'utf8');
   text = iniSet(iniSet(text, 'metrics', 'port', '1'), 'metrics', 'token_file', tokenFile);
@@ -162,6 +179,7 @@ test('waiters: timeout answers 204, SIGTERM resumes them and stops cleanly', asy
     assert.match(m, /^sleutel_waiters [1-5]$/m);
     t0 = Date.now();
     const res2 = server.stop({ keep: true });
+    leftovers.push(server.dir);
     stopped = true;
     const answers = await Promise.all(polls);
     for (const a of answers) assert.equal(a.status, 204);
@@ -308,6 +326,7 @@ test('keys rotate: the new key is published at once and signs only after the del
 test('plain HTTP on the portal only by explicit configuration', async () => {
   const server = await startServer();
   await server.stop({ keep: true });
+  leftovers.push(server.dir);
   let ini = readFileSync(server.configPath, 'utf8');
   ini = iniSet(ini, 'server', 'tls', 'false');
   writeFileSync(server.configPath, ini);

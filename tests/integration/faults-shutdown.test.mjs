@@ -8,7 +8,8 @@
 // person gets a readable 503 at once, sleuteld exits 0 (stop() throws on
 // anything else or a sanitizer report) within shutdown_timeout + 2 s, what
 // was acknowledged before is still there after a restart, and the audit
-// trail says what the stop did to the calls.
+// trail says what the stop did to the calls (a card check it cut short: "the
+// server is stopping", not "no outbound worker free" as for a full pool).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -115,6 +116,10 @@ test('SIGTERM while 3 upstream calls hang and 1 waits: each person gets a 503 at
     const stop = rows.filter((r) => r.seq > before && r.event === 'server.stop');
     assert.equal(stop.length, 1, JSON.stringify(rows.filter((r) => r.seq > before)));
     assert.equal(stop[0].detail, 'upstream calls: 1 queued dropped, 0 running finished, 3 aborted');
+    // The card whose check the stop cut short is audited as a stop, not as
+    // a full pool (the test below has that one).
+    const cut = rows.filter((r) => r.seq > before && r.event === 'login' && r.key === 'eid');
+    assert.deepEqual(cut.map((r) => [r.result, r.detail]), [['status_unavailable', 'the server is stopping']]);
     relay.mode = 'ok';
     await eidCodeFlow(server, eid, card.args); // and it works
   } finally {
@@ -143,8 +148,11 @@ test('a card whose verdict is cached logs in at once while the outbound pool is 
     for (let i = 0; i < 100 && relay.count('/ocsp') < asked + 1; i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 300));
     // ... so a third new card is refused at once: the pool is full.
+    const seq = await auditMax(server);
     const full = await cardCheck(server, eid, others[2]);
     assert.equal(full.status, 503, `a new card with the pool full: ${full.status} ${h1(full.body || '')}`);
+    const refused = (await auditSince(server, seq)).filter((x) => x.event === 'login' && x.key === 'eid');
+    assert.deepEqual(refused.map((x) => [x.result, x.detail]), [['status_unavailable', 'no outbound worker free']]);
     // The known card passes by the pool.
     const t0 = Date.now();
     const r = await eidCodeFlow(server, eid, known.args);

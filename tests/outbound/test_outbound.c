@@ -170,6 +170,7 @@ test_full_queue_refuses_at_once(void **state)
 	t0 = sl_monotonic_ms();
 	assert_int_equal(outbound_post(ob, count_run, count_free, &h.h_c), SL_EBUSY);
 	assert_true(sl_monotonic_ms() - t0 < 100);
+	assert_int_equal(outbound_refused(ob), OUTBOUND_FULL); /* full, not stopping */
 	assert_int_equal(atomic_load(&h.h_c.freed), 0); /* refused: still the caller's */
 	assert_int_equal(outbound_pending(ob), 3);
 	release(&h.h_blk);
@@ -223,6 +224,7 @@ test_close_refuses_and_ends_queued(void **state)
 	assert_int_equal(atomic_load(&h.h_c.freed), 3);
 	assert_int_equal(atomic_load(&h.h_c.ran), 0);
 	assert_int_equal(outbound_post(h.h_pool.ob, count_run, count_free, &h.h_c), SL_EBUSY);
+	assert_int_equal(outbound_refused(h.h_pool.ob), OUTBOUND_STOPPING); /* audited as a stop */
 	assert_int_equal(outbound_pending(h.h_pool.ob), 1);
 	pthread_create(&t, NULL, release_later, &h.h_blk);
 	outbound_drain(h.h_pool.ob, &r); /* the running one ends by itself before its deadline */

@@ -67,6 +67,16 @@ eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_requ
 	return outbound_call(ob, rq, deadline_ms, check_run, check_free, ck) == SL_OK ? SL_OK : SL_EBUSY;
 }
 
+const char *
+eid_check_unavailable(int st)
+{
+	switch (st) {
+	case OUTBOUND_TIMEOUT: return "the card check did not finish in time";
+	case OUTBOUND_STOPPING: return "the server is stopping";
+	default: return "no outbound worker free";
+	}
+}
+
 int
 eid_check_result(struct http_request *rq, const struct eid_result **res)
 {

@@ -131,6 +131,10 @@ struct http_request;
 struct eid_chain;
 int eid_check_suspend(struct eid_validator *v, struct outbound *ob, struct http_request *rq, const struct eid_chain *ch,
 	int revocation_timeout, struct eid_result *cached);
+/* Why a card was not checked, for its audit record: `st` is an enum
+ * outbound_state other than OUTBOUND_DONE (the deadline passed, the server
+ * stops, or the pool was full: outbound_refused()). */
+const char *eid_check_unavailable(int st);
 /* An enum outbound_state; with OUTBOUND_DONE, *res is the verdict (the
  * request's until it ends), NULL otherwise. */
 int eid_check_result(struct http_request *rq, const struct eid_result **res);

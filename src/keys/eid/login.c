@@ -226,7 +226,8 @@ eid_accept(struct server *srv, struct http_request *rq, int lang, const struct s
 
 /* The card's verdict, back on an event loop: hand over, or explain.  A
  * validation that found no worker in time is the "cannot be checked right
- * now" refusal, 503 (queue full, stopping) or 504 (no answer in time). */
+ * now" refusal, 503 (queue full, stopping) or 504 (no answer in time),
+ * audited with its own reason (eid_check_unavailable). */
 static void
 eid_login_verdict(struct server *srv, struct http_request *rq, int lang, const struct store_authreq *ar, int st,
 	const struct eid_result *res)
@@ -234,8 +235,7 @@ eid_login_verdict(struct server *srv, struct http_request *rq, int lang, const s
 	if (st != OUTBOUND_DONE) {
 		if (st != OUTBOUND_TIMEOUT)
 			http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
-		eid_refuse(srv, rq, lang, ar, EID_STATUS_UNAVAILABLE,
-			st == OUTBOUND_TIMEOUT ? "the card check did not finish in time" : "no outbound worker free",
+		eid_refuse(srv, rq, lang, ar, EID_STATUS_UNAVAILABLE, eid_check_unavailable(st),
 			st == OUTBOUND_TIMEOUT ? 504 : 503);
 	} else if (res->er_verdict == EID_OK) {
 		eid_accept(srv, rq, lang, ar, res);
@@ -287,7 +287,7 @@ eid_login(void *ctx, struct http_request *rq)
 		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_DONE, &cached);
 		eid_result_clear(&cached);
 	} else if (rc != SL_OK)
-		eid_login_verdict(srv, rq, lang, &ar, OUTBOUND_STOPPING, NULL);
+		eid_login_verdict(srv, rq, lang, &ar, outbound_refused(srv->sv_outbound), NULL);
 	eid_chain_clear(&ch);
 	store_authreq_clear(&ar);
 }

@@ -202,9 +202,8 @@ token_verdict(struct server *srv, struct http_request *rq, int lang, struct oidc
 	if (st != OUTBOUND_DONE) {
 		if (st != OUTBOUND_TIMEOUT)
 			http_add_header(rq, "Retry-After", OUTBOUND_RETRY_AFTER);
-		eid_refusal_record(srv, rq, &p->op_req, eid_verdict_name(EID_STATUS_UNAVAILABLE), true,
-			st == OUTBOUND_TIMEOUT ? "web eid: the card check did not finish in time"
-					       : "web eid: no outbound worker free");
+		snprintf(detail, sizeof(detail), "web eid: %s", eid_check_unavailable(st));
+		eid_refusal_record(srv, rq, &p->op_req, eid_verdict_name(EID_STATUS_UNAVAILABLE), true, detail);
 		send_error(srv, rq, lang,
 			(struct webeid_error){ st == OUTBOUND_TIMEOUT ? 504 : 503,
 				eid_verdict_name(EID_STATUS_UNAVAILABLE),
@@ -278,7 +277,7 @@ webeid_login(void *ctx, struct http_request *rq)
 			token_verdict(srv, rq, lang, &p, OUTBOUND_DONE, &cached);
 			eid_result_clear(&cached);
 		} else if (rc != SL_OK) {
-			token_verdict(srv, rq, lang, &p, OUTBOUND_STOPPING, NULL);
+			token_verdict(srv, rq, lang, &p, outbound_refused(srv->sv_outbound), NULL);
 		}
 	}
 out:
