@@ -132,9 +132,11 @@ render_plural(const char *tag, size_t len, const struct i18n_catalog *cat, const
 	msgid[n1] = '\0';
 	memcpy(plural, many, n2);
 	plural[n2] = '\0';
-	if (nn > 1 && *name == '#') {
+	if (*name == '#') {
+		if (nn < 2 || name[1] < '0' || name[1] > '9')
+			return SL_EINVAL;
 		n = strtoul(name + 1, &stop, 10);
-		if (stop != name + nn || name[1] < '0' || name[1] > '9')
+		if (stop != name + nn)
 			return SL_EINVAL;
 		return fill_arg(i18n_ngettext(cat, msgid, plural, n), "%1", out);
 	}
