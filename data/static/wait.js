@@ -87,6 +87,17 @@
     status.textContent = text;
     if (notice) status.className = 'status notice';
   }
+  // The countdown's text is the translator's plural entry: the server
+  // renders it whole (right without script) and gives both forms with %1
+  // kept (data-one, data-other); the language's plural rule picks one
+  // (nl, de, en: only 1 is singular; fr: 0 and 1).
+  var plural = null;
+  try { plural = new Intl.PluralRules(lang); } catch (e) { plural = null; }
+  function secondsLeft(n) {
+    var one = plural ? plural.select(n) === 'one' : n === 1;
+    var form = counter.getAttribute(one ? 'data-one' : 'data-other');
+    return form ? form.split('%1').join(String(n)) : String(n);
+  }
   if (hasCountdown) {
     var deadline = Date.now() + remaining * 1000;
     var said = {};
@@ -94,7 +105,7 @@
     THRESHOLDS.forEach(function (t) { if (remaining <= t) said[t] = true; });
     var tick = function () {
       remaining = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-      counter.textContent = String(remaining);
+      counter.textContent = secondsLeft(remaining);
       var line = null;
       THRESHOLDS.forEach(function (t) {
         if (!said[t] && remaining <= t) {

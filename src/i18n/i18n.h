@@ -15,6 +15,8 @@
  *   {{_ text %1 | name}}  the same with %1 replaced by the escaped variable
  *   {{_n one %1 | many %1 | name}}  the plural form for the number in
  *                         variable `name` (i18n_ngettext), %1 filled so
+ *   {{_n one %1 | many %1 | #N}}  the form for the count N, %1 kept (for
+ *                         a script to fill)
  *   {{> name}}           another template of the same set, same variables
  *                         (a partial; at most 4 deep, not in bare strings)
  *   {{?name}}...{{/name}} the part is kept only when the variable is set

@@ -111,7 +111,9 @@ tag_part(const char **s, const char *end, size_t *n)
 }
 
 /* {{_n one %1 | many %1 | name}}: the plural form for the number in
- * `name` (not a number: 0), then as render_text. */
+ * `name` (not a number: 0), then as render_text.  With `#N` for the name
+ * the count is N itself and %1 stays: the form a page's script fills in
+ * (a countdown's singular and plural, from the translator's entry). */
 static int
 render_plural(const char *tag, size_t len, const struct i18n_catalog *cat, const struct tmpl_var *vars, size_t nvars,
 	struct sl_buf *out)
@@ -130,6 +132,14 @@ render_plural(const char *tag, size_t len, const struct i18n_catalog *cat, const
 	msgid[n1] = '\0';
 	memcpy(plural, many, n2);
 	plural[n2] = '\0';
+	if (*name == '#') {
+		if (nn < 2 || name[1] < '0' || name[1] > '9')
+			return SL_EINVAL;
+		n = strtoul(name + 1, &stop, 10);
+		if (stop != name + nn)
+			return SL_EINVAL;
+		return fill_arg(i18n_ngettext(cat, msgid, plural, n), "%1", out);
+	}
 	arg = var_get(vars, nvars, name, nn);
 	if (arg != NULL && *arg >= '0' && *arg <= '9') {
 		n = strtoul(arg, &stop, 10);

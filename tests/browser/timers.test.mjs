@@ -70,7 +70,13 @@ const tabThrough = (page, label) => tabThroughIn(page, server.base, label);
 const tabTo = (page, label, pred, keyName) => tabToIn(page, server.base, label, pred, keyName);
 
 const statusText = (page) => page.locator('#wait-status').innerText();
-const countdown = async (page) => Number(await page.locator('#countdown').innerText());
+// The countdown is one translated sentence with the number in it.
+const countdownText = async (page) => (await page.locator('#countdown').innerText()).trim();
+const countdown = async (page) => Number((await countdownText(page)).match(/\d+/)[0]);
+// The sentence the catalog gives for n seconds left: its singular form for 1
+// (fr: also for 0), its plural form otherwise.
+const secondsLeft = (lang, n) =>
+  T.t(lang, (lang === 'fr' ? n <= 1 : n === 1) ? '%1 second left' : '%1 seconds left').replace('%1', String(n));
 
 // The RP's login link by keyboard: the key choice.
 async function keyChoiceByKeyboard(page, query = '?ui_locales=en') {
@@ -202,7 +208,52 @@ test('Smart-ID: the form and wait page by keyboard; the thresholds announced, mo
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'wait-extended');
     assert.equal((await page.locator('#wait-extended').innerText()).trim(), T.t('nl', 'More time was added.'));
     assert.ok(await countdown(page) > LIFETIME, 'the Smart-ID countdown moved on');
+    // The sentence follows the number and its plural form (nl: 0 is plural).
+    const now = await countdown(page);
+    assert.equal(await countdownText(page), secondsLeft('nl', now));
+    await page.clock.runFor((now - 1) * 1000);
+    assert.equal(await countdownText(page), secondsLeft('nl', 1));
+    assert.equal(await countdownText(page), T.t('nl', '%1 second left').replace('%1', '1'));
+    await page.clock.runFor(1000);
+    assert.equal(await countdownText(page), T.t('nl', '%1 seconds left').replace('%1', '0'));
     await assertAxe(page, 'Smart-ID wait after more time (nl)');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('the countdown in French: the number inside the translated sentence, singular for 1 and 0', async () => {
+  const ctx = await newContext('timers-fr');
+  const page = await ctx.newPage();
+  try {
+    await page.clock.install();
+    await page.goto(`${rp.base}/?ui_locales=fr`);
+    await page.click('#login');
+    await page.waitForURL(at(server.base, '/login'));
+    await page.click('a[href^="/key/app?"]');
+    await page.waitForURL(at(server.base, '/key/app'));
+    await page.fill('#phone', '470 99 00 02');
+    await page.press('#phone', 'Enter');
+    await page.waitForURL(at(server.base, '/key/app/wait'));
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
+    const start = await countdown(page);
+    assert.ok(start > 100 && start <= LIFETIME, `starts near ${LIFETIME}: ${start}`);
+    const many = T.t('fr', '%1 seconds left');
+    assert.notEqual(many, '%1 seconds left', 'fr has the entry');
+    assert.equal(await countdownText(page), many.replace('%1', String(start)));
+    await page.clock.runFor(10000);
+    const later = await countdown(page);
+    assert.ok(later < start && later >= start - 11, `the script counts: ${start} → ${later}`);
+    assert.equal(await countdownText(page), many.replace('%1', String(later)));
+    await page.clock.runFor((later - 2) * 1000);
+    assert.equal(await countdownText(page), many.replace('%1', '2'));
+    await page.clock.runFor(1000);
+    assert.equal(await countdownText(page), T.t('fr', '%1 second left').replace('%1', '1'));
+    await page.clock.runFor(1000);
+    assert.equal(await countdownText(page), T.t('fr', '%1 second left').replace('%1', '0'), 'fr: 0 is singular');
+    assert.equal(await countdownText(page), secondsLeft('fr', 0));
+    assert.equal(await page.locator('#countdown').getAttribute('role'), 'timer');
+    assert.equal(await page.locator('#countdown').getAttribute('aria-live'), 'off');
   } finally {
     await ctx.close();
   }

@@ -248,6 +248,14 @@ test_template_plural_tag(void **state)
 	expect_render("{{_n %1 minute left | %1 minutes left | m}}", NULL, two, 1, "2 minutes left");
 	/* Not a number: counted as 0, the value escaped where %1 is. */
 	expect_render("{{_n %1 minute left | %1 minutes left | m}}", NULL, junk, 1, "2x&lt; minutes left");
+	/* #N: the form for N with %1 kept, for a script (fr: 0 and 1 singular). */
+	expect_render("{{_n %1 minute left | %1 minutes left | #1}}", fr, one, 1, "%1 minute &lt;restante&gt;");
+	expect_render("{{_n %1 minute left | %1 minutes left | #0}}", fr, one, 1, "%1 minute &lt;restante&gt;");
+	expect_render("{{_n %1 minute left | %1 minutes left | #2}}", fr, one, 1, "%1 minutes restantes");
+	expect_render("{{_n %1 minute left | %1 minutes left | #0}}", NULL, one, 1, "%1 minutes left");
+	expect_render_error("{{_n %1 minute left | %1 minutes left | #}}", one, 1);
+	expect_render_error("{{_n %1 minute left | %1 minutes left | #2x}}", one, 1);
+	expect_render_error("{{_n %1 minute left | %1 minutes left | #-1}}", one, 1);
 	expect_render_error("{{_n %1 minute left | m}}", one, 1);
 	expect_render_error("{{_n a | b | c | m}}", one, 1);
 	expect_render_error("{{_n  | b | m}}", one, 1);

@@ -203,12 +203,46 @@ test('an expired or answered request cannot be extended', async () => {
 test('the wait page carries the announcements and keeps the countdown silent', async () => {
   const w = await waiting();
   const html = await (await w.agent.get(w.waitUrl)).text();
-  assert.match(html, /<p class="countdown" role="timer" aria-live="off">/);
+  assert.match(html, /<p class="countdown" role="timer" aria-live="off" [^>]*id="countdown">/);
   assert.match(html, /id="wait-status" class="status" role="status" aria-live="polite"/);
   assert.match(html, /data-say-120="2 minutes left" data-say-60="1 minute left" data-say-30="30 seconds left"/);
   const nl = await (await w.agent.get(`${w.waitUrl.replace('lang=en', 'lang=nl')}`)).text();
   assert.match(nl, /data-say-120="Nog 2 minuten" data-say-60="Nog 1 minuut" data-say-30="Nog 30 seconden"/);
   assert.match(nl, />Ik heb meer tijd nodig</);
+});
+
+// Without script the server's text is all there is: one translated sentence
+// with the number in it, in the plural form that number takes; the script
+// gets both forms with %1 kept (data-one, data-other).
+test('the countdown without script: the sentence in the plural form of its number (en, nl, fr, de)', async () => {
+  const w = await waiting();
+  const page = async (lang) => (await w.agent.get(w.waitUrl.replace('lang=en', `lang=${lang}`))).text();
+  const forms = {
+    en: ['%1 second left', '%1 seconds left'],
+    nl: ['Nog %1 seconde', 'Nog %1 seconden'],
+    fr: ['%1 seconde restante', '%1 secondes restantes'],
+    de: ['Noch %1 Sekunde', 'Noch %1 Sekunden'],
+  };
+  for (const [lang, [one, many]] of Object.entries(forms)) {
+    const html = await page(lang);
+    const m = html.match(/data-remaining="(\d+)"[^]*<p class="countdown" role="timer" aria-live="off" data-one="([^"]*)" data-other="([^"]*)" id="countdown">([^<]*)<\/p>/);
+    assert.ok(m, `${lang}: the countdown`);
+    const n = Number(m[1]);
+    assert.ok(n > LIFETIME - 30 && n <= LIFETIME, `${lang}: ${n} s left`);
+    assert.deepEqual([m[2], m[3], m[4]], [one, many, many.replace('%1', String(n))], lang);
+    assert.doesNotMatch(html, /<span id="countdown">/, `${lang}: no number split from its words`);
+  }
+  // One second left: the singular.  The server counts whole seconds, so a
+  // second may turn between setting the expiry and the page: try again then.
+  for (const [lang, [one]] of Object.entries(forms)) {
+    let html = '';
+    for (let i = 0; i < 5 && !/data-remaining="1"/.test(html); i++) {
+      sql(`UPDATE app_requests SET expires = ${now() + 1} WHERE id = '${w.aq}'`);
+      html = await page(lang);
+    }
+    assert.match(html, /data-remaining="1"/, `${lang}: a page with one second left`);
+    assert.ok(html.includes(`id="countdown">${one.replace('%1', '1')}</p>`), `${lang}: ${one} for 1`);
+  }
 });
 
 test('Smart-ID: the same steps, limits, CSRF and audit', async () => {
