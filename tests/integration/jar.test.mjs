@@ -206,6 +206,12 @@ async function refusalCases(c, key, stranger) {
     ['typ of another JWT', await signRo(key, payload, { typ: 'dpop+jwt' }), /typ/],
     ['iss not the client', (await roRequest(c, key, { claims: { iss: 'someone' } })).request, /iss/],
     ['aud not the issuer', (await roRequest(c, key, { claims: { aud: `${server.issuer}/token` } })).request, /aud/],
+    // An array naming the issuer among others, or alone: an object made
+    // for several servers (audience injection) is not one made for this one.
+    ['aud an array with the issuer and another server', (await roRequest(c, key,
+      { claims: { aud: [server.issuer, 'https://other.example'] } })).request, /single string/],
+    ['aud an array of the issuer alone', (await roRequest(c, key, { claims: { aud: [server.issuer] } })).request,
+      /single string/],
     ['client_id inside missing', (await roRequest(c, key, { claims: { client_id: undefined } })).request, /client_id/],
     ['client_id inside another', (await roRequest(c, key, { claims: { client_id: 'other' } })).request, /client_id/],
     ['exp missing', (await roRequest(c, key, { claims: { exp: undefined } })).request, /exp/],

@@ -330,6 +330,11 @@ test('private_key_jwt: bad client assertions are refused with 401 invalid_client
     ['exp missing', { claims: { exp: undefined } }],
     ['wrong aud', { claims: { aud: 'https://other.example' } }],
     ['aud of another endpoint', { claims: { aud: `${server.issuer}/userinfo` } }],
+    // Audience injection: an aud array is refused even when it names the
+    // issuer or this endpoint (one string only, docs/security.md).
+    ['aud = [issuer, another server]', { claims: { aud: [server.issuer, 'https://other.example'] } }],
+    ['aud = [token endpoint]', { claims: { aud: [`${server.issuer}/token`] } }],
+    ['aud = [issuer]', { claims: { aud: [server.issuer] } }],
     ['sub missing', { claims: { sub: undefined } }],
     ['iss is not the client', { claims: { iss: 'someone-else' } }],
     ['sub is not the client', { claims: { sub: 'someone-else' } }],
