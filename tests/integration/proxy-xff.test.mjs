@@ -82,3 +82,25 @@ test('review7: a login behind a trusted proxy is audited with the person\'s addr
   assert.ok(au, 'a login row');
   assert.equal(au.ip, '203.0.113.9');
 });
+
+// Every audit row takes its address from server_audit_ip (the person's,
+// as above); a new audit site that takes http_client_ip (the proxy's
+// address behind a trusted proxy) or server_person_ip directly fails here.
+// A scan of the C sources: the fields an audit row's address comes from
+// (store_audit's au_ip; the app request's as_ip, audited with the request).
+test('every audit row\'s address comes from server_audit_ip (source scan)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const src = new URL('../../src/', import.meta.url);
+  const bad = [];
+  let sites = 0;
+  for (const f of readdirSync(src, { recursive: true })) {
+    if (!f.endsWith('.c')) continue;
+    const text = readFileSync(new URL(f, src), 'utf8');
+    for (const m of text.matchAll(/\b(au_ip|as_ip)\s*=\s*([A-Za-z_]\w*)\s*\(/g)) {
+      sites++;
+      if (m[2] !== 'server_audit_ip') bad.push(`src/${f}: ${m[1]} = ${m[2]}(…)`);
+    }
+  }
+  assert.ok(sites >= 25, `audit sites found: ${sites}`);
+  assert.deepEqual(bad, [], 'audit rows must take server_audit_ip');
+});

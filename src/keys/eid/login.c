@@ -78,7 +78,7 @@ eid_refusal_record(struct server *srv, struct http_request *rq, const struct sto
 	struct store_audit au = { .au_event = "login",
 		.au_key = "eid",
 		.au_result = result,
-		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_client_id = ar ? ar->ar_client_id : NULL,
 		.au_detail = detail };
 
@@ -186,7 +186,7 @@ eid_accept_url(struct server *srv, struct http_request *rq, int lang, const stru
 		struct store_audit au = { .au_event = "eid.fail_open",
 			.au_key = "eid",
 			.au_result = "accepted",
-			.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+			.au_ip = server_audit_ip(srv, rq, ipbuf),
 			.au_client_id = ar->ar_client_id,
 			.au_detail = res->er_detail };
 		store_audit_add(srv->sv_store, &au);
