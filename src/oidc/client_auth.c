@@ -123,7 +123,7 @@ assertion_claims_ok(
 		return SL_EDENIED;
 	*why = "assertion jti is missing or was used before";
 	if (jti == NULL || strlen(jti) > 256 ||
-		store_jti_use(srv->sv_store, client_id, jti, json_integer_value(exp) + ASSERTION_SKEW) != SL_OK)
+		store_jti_use(srv->sv_store, client_id, jti, json_integer_value(exp) + ASSERTION_SKEW + 1) != SL_OK)
 		return SL_EDENIED;
 	return SL_OK;
 }

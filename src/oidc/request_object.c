@@ -196,7 +196,8 @@ claims_to_params(json_t *cl, const char **why)
 	return out;
 }
 
-/* A jti, when given, is used once (RFC 9101 §10.9): kept until exp. */
+/* A jti, when given, is used once (RFC 9101 §10.9): kept one second past
+ * the last second the object is accepted (exp + RO_SKEW, claims_problem). */
 static const char *
 jti_problem(struct server *srv, json_t *cl, const struct store_client *client, int64_t exp)
 {
@@ -209,7 +210,7 @@ jti_problem(struct server *srv, json_t *cl, const struct store_client *client, i
 		return "the request object's jti must be a string of at most 256 characters";
 	/* Its own namespace: a client assertion may carry the same jti. */
 	snprintf(key, sizeof(key), "jar:%s", json_string_value(jti));
-	if (store_jti_use(srv->sv_store, client->cl_id, key, exp + RO_SKEW) != SL_OK)
+	if (store_jti_use(srv->sv_store, client->cl_id, key, exp + RO_SKEW + 1) != SL_OK)
 		return "the request object was used before (its jti was seen)";
 	return NULL;
 }

@@ -21,6 +21,7 @@ import {
   authorizeOnce, completeLogin, browse, codeFlow, assertCodeResponse, assertErrorRedirect, assertErrorPage,
   tokenRequest, userinfoStatus, assertion, ASSERTION_TYPE, hasSession,
 } from './lib/flows.mjs';
+import { sqlRows } from './lib/db.mjs';
 
 let server;
 let keyDir;
@@ -384,6 +385,11 @@ test('private_key_jwt: a jti is used once', async () => {
   r = await tokenRequest(server, { ...params, client_assertion_type: ASSERTION_TYPE, client_assertion: jwt },
     { endpoint: '/par' });
   assert.equal(r.status, 401);
+  // Remembered one second past the last second it is accepted (exp + 10 s
+  // of skew): a jti forgotten at exp + 10 could be replayed within it.
+  const { exp, jti } = jose.decodeJwt(jwt);
+  const [row] = sqlRows(server, `SELECT expires FROM jti_seen WHERE client_id = '${c.client_id}' AND jti = '${jti}'`);
+  assert.equal(Number(row.expires), exp + 10 + 1);
   // A new jti works.
   const fresh = await assertion(server, c.client_id, key.privateKey, { alg: 'ES256' });
   r = await tokenRequest(server, codeForm(second, { client_assertion_type: ASSERTION_TYPE, client_assertion: fresh }));
