@@ -154,7 +154,11 @@ eid_request_chain(struct server *srv, struct http_request *rq, struct eid_chain 
 
 	memset(ch, 0, sizeof(*ch));
 	if (hdr != NULL && *hdr != '\0') {
-		if (!server_proxy_trusted(srv, http_client_ip(rq)))
+		/* Believed only on a plain listener ([eid] tls = false), the one
+		 * behind a TLS-terminating proxy (docs/eid.md): on a TLS listener
+		 * the handshake is the browser's own, and a header is a forgery
+		 * or a misconfigured proxy, whoever sends it. */
+		if (http_is_tls(rq) || !server_proxy_trusted(srv, http_client_ip(rq)))
 			return SL_EDENIED;
 		if (strlen(hdr) > EID_MAX_HEADER)
 			return SL_ETOOBIG;
@@ -279,7 +283,7 @@ eid_login(void *ctx, struct http_request *rq)
 	rc = eid_request_chain(srv, rq, &ch);
 	if (rc == SL_EDENIED)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED,
-			"client-certificate header from a host that is not a trusted proxy", 400);
+			"client-certificate header on a TLS listener or not from a trusted proxy", 400);
 	else if (rc != SL_OK)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
 	else if ((rc = eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout,
