@@ -134,7 +134,7 @@ bc_app_request(struct server *srv, struct http_request *rq, const struct store_c
 	spec.as_link_kind = "ciba";
 	spec.as_link_id = cb->cb_id;
 	spec.as_ciba = cb;
-	spec.as_ip = http_client_ip(rq);
+	spec.as_ip = server_audit_ip(srv, rq, spec.as_ipbuf);
 	spec.as_lang = lang < 0 ? 0 : lang;
 	spec.as_lifetime = bp->bp_expiry;
 	rc = app_request_create(srv, &spec, made, &err);
@@ -240,12 +240,13 @@ ciba_issue(struct server *srv, struct http_request *rq, const struct store_clien
 		.g_auth_req_id = cb->cb_id,
 		.g_auth_time = cb->cb_auth_time,
 		.g_jkt = jkt }; /* RFC 9449 §5: access and refresh token bound */
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = { .au_event = "token",
 		.au_result = "ok",
 		.au_person_id = cb->cb_person_id,
 		.au_client_id = c->cl_id,
 		.au_key = OIDC_KEY_APP,
-		.au_ip = http_client_ip(rq),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = "ciba" };
 
 	if (grant_id == NULL || scope == NULL) {

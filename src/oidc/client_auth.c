@@ -80,17 +80,27 @@ assertion_subject(const char *assertion)
 	return sub;
 }
 
+/* The audience, a single string (audience injection: an array naming
+ * this server among others, or an endpoint URL another AS's metadata may
+ * claim, lets an assertion made for another server log in here; FAPI 2.0
+ * Security Profile final §5.3.2.1, draft-ietf-oauth-rfc7523bis).  A fapi2
+ * client must name the issuer; any other client may also name the
+ * endpoint it posts to (OIDC Core §9, what basic-OP conformance sends). */
 static bool
-aud_ok(json_t *aud, const char *issuer, const char *endpoint)
+aud_ok(json_t *aud, const char *issuer, const char *endpoint, bool issuer_only)
 {
-	if (json_is_string(aud))
-		return strcmp(json_string_value(aud), issuer) == 0 || strcmp(json_string_value(aud), endpoint) == 0;
-	return json_array_has(aud, issuer) || json_array_has(aud, endpoint);
+	const char *s = json_string_value(aud);
+
+	if (s == NULL)
+		return false;
+	return strcmp(s, issuer) == 0 || (!issuer_only && strcmp(s, endpoint) == 0);
 }
 
 static int
-assertion_claims_ok(struct server *srv, json_t *cl, const char *client_id, const char *endpoint, const char **why)
+assertion_claims_ok(
+	struct server *srv, json_t *cl, const struct store_client *c, const char *endpoint, const char **why)
 {
+	const char *client_id = c->cl_id;
 	int64_t now = sl_now();
 	json_t *exp = json_object_get(cl, "exp"), *nbf = json_object_get(cl, "nbf"), *iat = json_object_get(cl, "iat");
 	const char *jti = json_string_value(json_object_get(cl, "jti"));
@@ -99,8 +109,9 @@ assertion_claims_ok(struct server *srv, json_t *cl, const char *client_id, const
 	if (!sl_ct_streq(json_string_value(json_object_get(cl, "iss")), client_id) ||
 		!sl_ct_streq(json_string_value(json_object_get(cl, "sub")), client_id))
 		return SL_EDENIED;
-	*why = "assertion aud must be the issuer or this endpoint";
-	if (!aud_ok(json_object_get(cl, "aud"), srv->sv_conf->c_issuer, endpoint))
+	*why = client_is_fapi2(c) ? "assertion aud must be the issuer, a single string"
+				  : "assertion aud must be the issuer or this endpoint, a single string";
+	if (!aud_ok(json_object_get(cl, "aud"), srv->sv_conf->c_issuer, endpoint, client_is_fapi2(c)))
 		return SL_EDENIED;
 	*why = "assertion exp is missing, past, or too far ahead";
 	if (!json_is_integer(exp) || json_integer_value(exp) + ASSERTION_SKEW < now ||
@@ -112,7 +123,7 @@ assertion_claims_ok(struct server *srv, json_t *cl, const char *client_id, const
 		return SL_EDENIED;
 	*why = "assertion jti is missing or was used before";
 	if (jti == NULL || strlen(jti) > 256 ||
-		store_jti_use(srv->sv_store, client_id, jti, json_integer_value(exp) + ASSERTION_SKEW) != SL_OK)
+		store_jti_use(srv->sv_store, client_id, jti, json_integer_value(exp) + ASSERTION_SKEW + 1) != SL_OK)
 		return SL_EDENIED;
 	return SL_OK;
 }
@@ -139,7 +150,7 @@ private_key_jwt(struct server *srv, struct http_request *rq, const struct store_
 	for (i = 0; i < n; i++)
 		jose_key_free(keys[i]);
 	if (rc == SL_OK)
-		rc = assertion_claims_ok(srv, claims, c->cl_id, endpoint, &why);
+		rc = assertion_claims_ok(srv, claims, c, endpoint, &why);
 	json_decref(claims);
 	return rc == SL_OK ? SL_OK : deny(rq, why);
 }

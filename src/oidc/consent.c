@@ -115,12 +115,13 @@ static void
 consent_audit(struct server *srv, struct http_request *rq, const struct oidc_pending *p, const char *event,
 	const char *detail)
 {
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = { .au_event = event,
 		.au_result = "ok",
 		.au_person_id = p->op_req.ar_person_id,
 		.au_client_id = p->op_req.ar_client_id,
 		.au_key = p->op_req.ar_key,
-		.au_ip = http_client_ip(rq),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = detail };
 
 	store_audit_add(srv->sv_store, &au);

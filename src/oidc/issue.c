@@ -372,7 +372,7 @@ complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending
 	struct store_authreq ar;
 	struct finish_now f = { .fn_srv = srv, .fn_p = p };
 	bool issued = false;
-	char wkey[128];
+	char wkey[128], ipbuf[SERVER_IP_MAX];
 	int rc;
 
 	*committed = false;
@@ -396,7 +396,7 @@ complete_finish(struct server *srv, struct http_request *rq, struct oidc_pending
 	f.fn_au.au_event = "login";
 	f.fn_au.au_result = "ok";
 	f.fn_au.au_client_id = p->op_req.ar_client_id;
-	f.fn_au.au_ip = http_client_ip(rq);
+	f.fn_au.au_ip = server_audit_ip(srv, rq, ipbuf);
 	f.fn_au.au_key = key;
 	f.fn_li.li_req_id = ar.ar_id;
 	f.fn_li.li_old_session = f.fn_ns.ns_old;
@@ -486,13 +486,14 @@ oidc_login_deny(struct server *srv, const char *req_id)
 
 /* The audit record of a login's outcome (the person only when done). */
 static void
-login_audit_fill(struct store_audit *au, struct http_request *rq, const struct store_authreq *ar, const char *result)
+login_audit_fill(struct store_audit *au, struct server *srv, struct http_request *rq, char ipbuf[SERVER_IP_MAX],
+	const struct store_authreq *ar, const char *result)
 {
 	memset(au, 0, sizeof(*au));
 	au->au_event = "login";
 	au->au_result = result;
 	au->au_client_id = ar->ar_client_id;
-	au->au_ip = http_client_ip(rq);
+	au->au_ip = server_audit_ip(srv, rq, ipbuf);
 	au->au_key = ar->ar_key;
 	au->au_person_id = strcmp(result, "ok") == 0 ? ar->ar_person_id : NULL;
 }
@@ -501,8 +502,9 @@ static void
 login_audit(struct server *srv, struct http_request *rq, const struct store_authreq *ar, const char *result)
 {
 	struct store_audit au;
+	char ipbuf[SERVER_IP_MAX];
 
-	login_audit_fill(&au, rq, ar, result);
+	login_audit_fill(&au, srv, rq, ipbuf, ar, result);
 	store_audit_add(srv->sv_store, &au);
 }
 
@@ -555,7 +557,7 @@ login_issue_as(struct server *srv, struct http_request *rq, struct oidc_pending 
 	struct new_session ns = { 0 };
 	struct new_code nc = { 0 };
 	struct store_audit au;
-	char *sso_id = NULL;
+	char *sso_id = NULL, ipbuf[SERVER_IP_MAX];
 	int rc;
 
 	/* What the login makes (the session, unless an SSO answer keeps the
@@ -568,7 +570,7 @@ login_issue_as(struct server *srv, struct http_request *rq, struct oidc_pending 
 		li.li_old_session = ns.ns_old;
 		li.li_session = &ns.ns_ses;
 		/* An SSO answer is not a new login: only a key's login is audited. */
-		login_audit_fill(&au, rq, ar, "ok");
+		login_audit_fill(&au, srv, rq, ipbuf, ar, "ok");
 		li.li_audit = &au;
 	}
 	if (rc == SL_OK)

@@ -100,9 +100,10 @@ static void
 end_session(struct server *srv, struct http_request *rq, const struct store_session *ses, const char *client_id,
 	const char *post)
 {
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = { .au_event = "logout",
 		.au_result = "ok",
-		.au_ip = http_client_ip(rq),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_client_id = client_id,
 		.au_person_id = ses->s_person_id };
 

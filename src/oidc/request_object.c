@@ -105,12 +105,12 @@ str_is(const char *a, const char *b)
 	return a != NULL && strcmp(a, b) == 0;
 }
 
+/* A single string, as for client assertions (client_auth.c): an aud array
+ * naming this server among others is an object made for another server. */
 static bool
 aud_is(json_t *aud, const char *issuer)
 {
-	if (json_is_string(aud))
-		return strcmp(json_string_value(aud), issuer) == 0;
-	return json_array_has(aud, issuer);
+	return str_is(json_string_value(aud), issuer);
 }
 
 /* An optional NumericDate claim: false when present and not an integer. */
@@ -140,7 +140,7 @@ claims_problem(struct server *srv, json_t *cl, const struct store_client *client
 	if (!str_is(json_string_value(json_object_get(cl, "iss")), client->cl_id))
 		return "the request object's iss must be the client_id";
 	if (!aud_is(json_object_get(cl, "aud"), srv->sv_conf->c_issuer))
-		return "the request object's aud must be the issuer";
+		return "the request object's aud must be the issuer, a single string";
 	if (!str_is(json_string_value(json_object_get(cl, "client_id")), client->cl_id))
 		return "the request object's client_id must be the client_id of the request";
 	if (!json_is_integer(json_object_get(cl, "exp")) || !time_claim(cl, "nbf", &nbf) ||
@@ -196,7 +196,8 @@ claims_to_params(json_t *cl, const char **why)
 	return out;
 }
 
-/* A jti, when given, is used once (RFC 9101 §10.9): kept until exp. */
+/* A jti, when given, is used once (RFC 9101 §10.9): kept one second past
+ * the last second the object is accepted (exp + RO_SKEW, claims_problem). */
 static const char *
 jti_problem(struct server *srv, json_t *cl, const struct store_client *client, int64_t exp)
 {
@@ -209,7 +210,7 @@ jti_problem(struct server *srv, json_t *cl, const struct store_client *client, i
 		return "the request object's jti must be a string of at most 256 characters";
 	/* Its own namespace: a client assertion may carry the same jti. */
 	snprintf(key, sizeof(key), "jar:%s", json_string_value(jti));
-	if (store_jti_use(srv->sv_store, client->cl_id, key, exp + RO_SKEW) != SL_OK)
+	if (store_jti_use(srv->sv_store, client->cl_id, key, exp + RO_SKEW + 1) != SL_OK)
 		return "the request object was used before (its jti was seen)";
 	return NULL;
 }

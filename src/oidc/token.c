@@ -244,7 +244,10 @@ grant_code(struct server *srv, struct http_request *rq, const struct store_clien
 	char hash[2 * SL_SHA256_LEN + 1];
 	struct store_code co;
 	struct store_person person = { 0 };
-	struct store_audit au = { .au_event = "token", .au_client_id = c->cl_id, .au_ip = http_client_ip(rq) };
+	char ipbuf[SERVER_IP_MAX];
+	struct store_audit au = {
+		.au_event = "token", .au_client_id = c->cl_id, .au_ip = server_audit_ip(srv, rq, ipbuf)
+	};
 	struct code_grant cg = { .cg_srv = srv,
 		.cg_c = c,
 		.cg_redirect_uri = http_form(rq, "redirect_uri"),

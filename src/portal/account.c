@@ -180,7 +180,10 @@ account_device_remove(void *ctx, struct http_request *rq)
 	struct store_device dev;
 	int lang = portal_lang(srv, rq, NULL);
 	char loc[64], detail[256];
-	struct store_audit au = { .au_event = "device.remove", .au_result = "ok", .au_ip = http_client_ip(rq) };
+	char ipbuf[SERVER_IP_MAX];
+	struct store_audit au = {
+		.au_event = "device.remove", .au_result = "ok", .au_ip = server_audit_ip(srv, rq, ipbuf)
+	};
 
 	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
@@ -237,7 +240,10 @@ account_smartid_remove(void *ctx, struct http_request *rq)
 	struct store_sid_device dev;
 	int lang = portal_lang(srv, rq, NULL), rc = SL_OK;
 	char loc[64], detail[256];
-	struct store_audit au = { .au_event = "smartid.remove", .au_result = "ok", .au_ip = http_client_ip(rq) };
+	char ipbuf[SERVER_IP_MAX];
+	struct store_audit au = {
+		.au_event = "smartid.remove", .au_result = "ok", .au_ip = server_audit_ip(srv, rq, ipbuf)
+	};
 
 	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
@@ -277,7 +283,10 @@ account_consent_withdraw(void *ctx, struct http_request *rq)
 	const char *client = http_form(rq, "client");
 	int lang = portal_lang(srv, rq, NULL), revoked = 0, rc;
 	char loc[64], detail[64];
-	struct store_audit au = { .au_event = "consent.withdrawn", .au_result = "ok", .au_ip = http_client_ip(rq) };
+	char ipbuf[SERVER_IP_MAX];
+	struct store_audit au = {
+		.au_event = "consent.withdrawn", .au_result = "ok", .au_ip = server_audit_ip(srv, rq, ipbuf)
+	};
 
 	if (!account_form_ok(srv, rq, lang, &ses))
 		return;

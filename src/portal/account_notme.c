@@ -119,13 +119,13 @@ static void
 notme_record(
 	struct server *srv, struct http_request *rq, const char *person_id, const struct notme *nm, const char *name)
 {
-	char detail[NOTME_DETAIL_MAX];
+	char detail[NOTME_DETAIL_MAX], ipbuf[SERVER_IP_MAX];
 	bool app = strcmp(nm->nm_kind, "app") == 0;
 	struct store_audit au = { .au_event = app ? "device.notme" : "smartid.notme",
 		.au_result = "ok",
 		.au_person_id = person_id,
 		.au_key = nm->nm_kind,
-		.au_ip = http_client_ip(rq),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = detail };
 	struct store_notice n = { .nt_person_id = (char *)person_id,
 		.nt_kind = (char *)"device.blocked",

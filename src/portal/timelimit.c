@@ -90,7 +90,7 @@ portal_timelimit_more(struct server *srv, struct http_request *rq, const char *a
 	char detail[32], ipbuf[SERVER_IP_MAX];
 	struct store_audit au = { .au_event = "login.extend",
 		.au_client_id = client_id,
-		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = detail };
 	int rc = SL_ETOOBIG;
 

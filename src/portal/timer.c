@@ -126,7 +126,7 @@ portal_timer_post(struct server *srv, struct http_request *rq, int lang, const s
 	struct store_audit au = { .au_event = event,
 		.au_key = tr->tr_key,
 		.au_client_id = tr->tr_client_id,
-		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = detail };
 
 	/* Past the login request's end: that request first, then the wait

@@ -397,10 +397,11 @@ proofing_redeem(struct server *srv, const char *enrollment_id, const char *code,
 void
 proof_audit(struct server *srv, struct http_request *rq, const char *method, const char *result, const char *detail)
 {
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = { .au_event = "proofing",
 		.au_result = result,
 		.au_key = method,
-		.au_ip = http_client_ip(rq),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = detail };
 
 	store_audit_add(srv->sv_store, &au);

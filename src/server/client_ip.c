@@ -44,3 +44,9 @@ server_person_ip(const struct server *srv, struct http_request *rq, char *buf, s
 		return http_client_ip(rq);
 	return buf;
 }
+
+const char *
+server_audit_ip(const struct server *srv, struct http_request *rq, char buf[SERVER_IP_MAX])
+{
+	return server_person_ip(srv, rq, buf, SERVER_IP_MAX);
+}

@@ -101,6 +101,12 @@ bool server_proxy_trusted(const struct server *srv, const char *ip);
 /* The person's address: the connection's, or behind a trusted proxy the
  * last address it put in X-Forwarded-For (copied into buf when used). */
 const char *server_person_ip(const struct server *srv, struct http_request *rq, char *buf, size_t len);
+/* The address an audit row records (DESIGN §3 "from which IP"): the
+ * person's, as server_person_ip, so behind a trusted proxy the row holds
+ * the hop it saw, not the proxy (docs/config.md trusted_proxies).  `buf`
+ * (SERVER_IP_MAX bytes) must live as long as the row.  Every audit row
+ * takes its address from here: scripts/check.sh refuses http_client_ip. */
+const char *server_audit_ip(const struct server *srv, struct http_request *rq, char buf[SERVER_IP_MAX]);
 
 /* Demo PKI routes (pki_routes.c). */
 void server_pki_ocsp(void *ctx, struct http_request *rq);

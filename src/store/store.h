@@ -381,7 +381,11 @@ int store_authreq_redeem_complete_issue(struct store *st, const char *hash,
 	bool *issued);
 void store_session_clear(struct store_session *s);
 
-/* Record a client assertion's jti until `expires`; SL_ECONFLICT if seen. */
+/* Record a jti until `expires`; SL_ECONFLICT if seen.  store_purge_expired
+ * forgets it once expires <= now, so `expires` must be one second past the
+ * last second the token it came with is accepted: the token's own check
+ * refuses it from then on (an `expires` equal to that last second left a
+ * one-second replay window). */
 int store_jti_use(struct store *st, const char *client_id, const char *jti, int64_t expires);
 
 /* audit trail (append-only) */

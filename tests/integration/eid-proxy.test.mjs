@@ -2,6 +2,9 @@
 // passes the client certificate in a header (default X-SSL-Client-Cert,
 // the PEM URL-escaped as nginx's $ssl_client_escaped_cert). From anyone
 // else the header is a forgery: 400, audit 'malformed', nobody logged in.
+// The proxy reaches a plain eID listener ([eid] tls = false, docs/eid.md);
+// on a TLS listener the header is a forgery too, even from a trusted proxy
+// (review7): there the handshake is the browser's own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
@@ -11,8 +14,9 @@ import {
   ACR_HIGH, eidRp, issueCard, p12Part, eidCodeFlow, assertRefused, eidLoginRecord, tmp,
 } from './lib/eid.mjs';
 
-let trusted; // trusted_proxies = 127.0.0.1
+let trusted; // trusted_proxies = 127.0.0.1, [eid] tls = false
 let untrusted; // trusted_proxies = 10.9.9.9, 192.0.2.7
+let trustedTls; // trusted_proxies = 127.0.0.1, [eid] tls = true (the default)
 let rpT;
 let rpU;
 let dir;
@@ -24,15 +28,17 @@ before(async () => {
   // Both kept whatever becomes of the other: after() stops the one that
   // started when the other failed.
   const started = await Promise.allSettled([
-    startServer({ demo: true, config: { server: { trusted_proxies: '127.0.0.1' } } }),
+    startServer({ demo: true, config: { server: { trusted_proxies: '127.0.0.1' }, eid: { tls: 'false' } } }),
     startServer({ demo: true, config: { server: { trusted_proxies: '10.9.9.9, 192.0.2.7' } } }),
+    startServer({ demo: true, config: { server: { trusted_proxies: '127.0.0.1' } } }),
   ]);
-  [trusted, untrusted] = started.map((r) => r.value);
+  [trusted, untrusted, trustedTls] = started.map((r) => r.value);
   for (const r of started) if (r.status === 'rejected') throw r.reason;
+  trusted.eidPlain = true;
   [rpT, rpU] = await Promise.all([eidRp(trusted), eidRp(untrusted)]);
 });
 after(async () => {
-  const results = await Promise.allSettled([trusted?.stop(), untrusted?.stop()]);
+  const results = await Promise.allSettled([trusted?.stop(), untrusted?.stop(), trustedTls?.stop()]);
   rmSync(dir, { recursive: true, force: true });
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 });
@@ -127,5 +133,24 @@ test('untrusted host: the same header is a forgery: 400, audit malformed, never 
   assert.equal(eidLoginRecord(r2.rows).result, 'malformed');
   // Another header name does not matter; the card alone still works.
   const ok = await eidCodeFlow(untrusted, rpU, card.args, { headers: { 'X-Client-Cert': encodeURIComponent(card.certPem) } });
+  assert.deepEqual(ok.claims.amr, ['eid']);
+});
+
+// review7: a TLS eID listener is reached by the browser itself, so the
+// header there is a forgery even from a trusted proxy's address (127.0.0.1
+// here): before, a site relaying to it could log in as any card it had
+// the certificate of. The card in the handshake still logs in alone.
+test('trusted proxy but a TLS eID listener: the header is a forgery: 400, audit malformed, never a login', async () => {
+  const rp = await eidRp(trustedTls);
+  const card = await issueCard(trustedTls.pkiDir, dir, { name: 'Tessa Tls' });
+  for (const args of [[], card.args]) {
+    const r = await assertRefused(trustedTls, rp, args, {
+      status: 400, heading: 'This card is not recognised', code: 'malformed', opts: { headers: header(card.certPem) },
+    });
+    const rec = eidLoginRecord(r.rows);
+    assert.equal(rec.result, 'malformed');
+    assert.match(rec.detail || '', /TLS listener/);
+  }
+  const ok = await eidCodeFlow(trustedTls, rp, card.args);
   assert.deepEqual(ok.claims.amr, ['eid']);
 });

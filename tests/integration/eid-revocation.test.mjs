@@ -271,33 +271,81 @@ test('OCSP unknown: a certificate of the CA that its responder does not know is 
   await refused(card, 'Your eID card has been revoked', 'revoked', /unknown/);
 });
 
-test("an OCSP 'unknown' is not remembered for the card's lifetime: once the responder knows the card, it logs in", async () => {
-  // The Citizen CA's own delegated responder (openssl ocsp), at first
-  // without the card in its index, then with it; its answers carry no
-  // nextUpdate, so they count for [eid] ocsp_max_age = 10 s. "unknown"
-  // is not a final status (RFC 6960 2.2): a card activated a minute ago
-  // may be unknown for a while. The validator caches it as revoked until
-  // the certificate's notAfter (years), so the card stays refused without
-  // OCSP being asked again. (A revoked answer with reason certificateHold,
-  // which can be lifted, is cached the same way.)
-  const s5 = await startServer({ config: { eid: { ...trustPki(pki), ocsp_max_age: 10, revocation_timeout: 1 } } });
+// Both parts wait out [eid] ocsp_max_age = 10 s (its minimum) at the same
+// time, each on a server of its own (their audit rows apart). The
+// switchboard routes by card: OCSP requests
+// naming `crlCard`'s serial get HTTP 500 (the CRL answers for it), the
+// others go to `ocspFor`; `asked` counts each watched card's requests.
+test('[eid] ocsp_max_age bounds what the verdict cache keeps', { concurrency: true }, async (t) => {
+  const config = { eid: { ...trustPki(pki), ocsp_max_age: 10, revocation_timeout: 1 } };
+  let s5;
+  let s6;
+  const asked = new Map();
+  const serial = (card) => Buffer.from((card.auth_serial.length % 2 ? '0' : '') + card.auth_serial, 'hex');
+  let crlCard = null;
+  let ocspFor = `http://127.0.0.1:${responderPort}`;
+  const watched = [];
+  mode = {
+    hang: (req, body, res) => {
+      for (const c of watched)
+        if (body.includes(serial(c))) asked.set(c.name, (asked.get(c.name) || 0) + 1);
+      if (crlCard && body.includes(serial(crlCard))) { res.writeHead(500); return res.end('down'); }
+      return forward(ocspFor, req, body, res);
+    },
+  };
   try {
-    const rp5 = await eidRp(s5);
-    const card = await issueCard(pki, dir, { name: 'Nina New' });
-    const signer = { cert: path.join(pki, 'citizen-ocsp.pem'), key: path.join(pki, 'citizen-ocsp.key') };
-    const unknownUrl = await opensslResponder(signer, [], { nextUpdate: false });
-    const goodUrl = await opensslResponder(signer, [card], { nextUpdate: false });
-    mode = { forward: unknownUrl };
-    await refused(card, 'Your eID card has been revoked', 'revoked', /unknown/, { srv: s5, relying: rp5 });
-    const at = Date.now();
-    mode = { forward: goodUrl };
-    await sleep(at + 11000 - Date.now()); // past ocsp_max_age of the "unknown" answer
-    const n = sw.count('/ocsp');
-    await accepted(card, { srv: s5, relying: rp5 });
-    assert.equal(sw.count('/ocsp') - n, 1, 'OCSP was asked again');
+    s5 = await startServer({ config });
+    s6 = await startServer({ config });
+    const [rp5, rp6] = await Promise.all([eidRp(s5), eidRp(s6)]);
+    await Promise.all([
+      t.test("an OCSP 'unknown' is not remembered for the card's lifetime: once the responder knows the card, it logs in", async () => {
+        // The Citizen CA's own delegated responder (openssl ocsp), at first
+        // without the card in its index, then with it; its answers carry no
+        // nextUpdate, so they count for ocsp_max_age. "unknown" is not a
+        // final status (RFC 6960 2.2): a card activated a minute ago may be
+        // unknown for a while. The validator caches it as revoked until the
+        // certificate's notAfter (years), so the card stays refused without
+        // OCSP being asked again. (A revoked answer with reason
+        // certificateHold, which can be lifted, is cached the same way.)
+        const card = await issueCard(pki, dir, { name: 'Nina New' });
+        watched.push(card);
+        const signer = { cert: path.join(pki, 'citizen-ocsp.pem'), key: path.join(pki, 'citizen-ocsp.key') };
+        const unknownUrl = await opensslResponder(signer, [], { nextUpdate: false });
+        const goodUrl = await opensslResponder(signer, [card], { nextUpdate: false });
+        ocspFor = unknownUrl;
+        await refused(card, 'Your eID card has been revoked', 'revoked', /unknown/, { srv: s5, relying: rp5 });
+        const at = Date.now();
+        ocspFor = goodUrl;
+        await sleep(at + 11000 - Date.now()); // past ocsp_max_age of the "unknown" answer
+        const n = asked.get(card.name);
+        await accepted(card, { srv: s5, relying: rp5 });
+        assert.equal(asked.get(card.name) - n, 1, 'OCSP was asked again');
+      }),
+      t.test('a good verdict from a CRL (nextUpdate an hour ahead) is kept at most ocsp_max_age: a card revoked since is refused once OCSP answers', async () => {
+        // review7: the verdict was kept until the CRL's nextUpdate ([pki]
+        // ocsp_validity, an hour; a real CA's CRL: days), so a card revoked
+        // after one login while OCSP was down stayed accepted until then.
+        const card = await issueCard(pki, dir, { name: 'Cyril Cached' });
+        watched.push(card);
+        crlCard = card;
+        crlMode = 'serve';
+        const at = Date.now();
+        await accepted(card, { srv: s6, relying: rp6 });
+        assert.ok(asked.get(card.name) >= 1, 'OCSP was asked first (and failed)');
+        await run(SLEUTEL, ['pki', 'revoke', pki, card.auth_serial]);
+        crlCard = null; // OCSP answers for it again, from the real responder
+        const n = asked.get(card.name);
+        await accepted(card, { srv: s6, relying: rp6 }); // within ocsp_max_age: the cached verdict
+        assert.equal(asked.get(card.name), n, 'the cached verdict is used within ocsp_max_age');
+        await sleep(at + 11000 - Date.now());
+        await refused(card, 'Your eID card has been revoked', 'revoked', /OCSP/, { srv: s6, relying: rp6 });
+        assert.equal(asked.get(card.name) - n, 1, 'OCSP was asked again');
+      }),
+    ]);
   } finally {
     mode = 'forward';
-    await s5.stop();
+    crlMode = 'down';
+    await Promise.all([s5?.stop(), s6?.stop()]);
   }
 });
 

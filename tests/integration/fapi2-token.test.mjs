@@ -171,6 +171,28 @@ test('fapi2-security-profile-final-ensure-client-assertion-with-wrong-aud-fails'
   assert.match(r.body.error_description, /aud/);
 });
 
+// review7: audience injection (FAPI 2.0 Security Profile final §5.3.2.1,
+// draft-ietf-oauth-rfc7523bis): the AS accepts only its issuer identifier,
+// as a single string.  An assertion a client made for another AS whose
+// metadata names sleutel's token or PAR endpoint (or an aud array listing
+// sleutel among others) must not authenticate the client here.
+test('review7: client assertion aud other than the bare issuer string is refused (audience injection)', async () => {
+  const fc = await fapiClient(server, dir);
+  const code = await fapiCode(server, fc.config);
+  const key = await dpopKey();
+  const cases = [
+    ['aud = the token endpoint URL', { aud: `${server.issuer}/token` }],
+    ['aud = the PAR endpoint URL', { aud: `${server.issuer}/par` }],
+    ['aud = [issuer, another AS]', { aud: [server.issuer, 'https://attacker.example'] }],
+    ['aud = [another AS, token endpoint]', { aud: ['https://attacker.example', `${server.issuer}/token`] }],
+  ];
+  for (const [what, claims] of cases) {
+    const r = await tokenWith(fc, code, key, { claims });
+    assert.equal(r.status, 401, `${what}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.error, 'invalid_client', what);
+  }
+});
+
 test('fapi2-security-profile-final-ensure-client-assertion-with-no-sub-fails', async () => {
   const fc = await fapiClient(server, dir);
   const code = await fapiCode(server, fc.config);

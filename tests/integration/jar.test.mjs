@@ -12,6 +12,7 @@ import path from 'node:path';
 import * as oidc from 'openid-client';
 import * as jose from 'jose';
 import { startServer, Agent } from './lib/harness.mjs';
+import { sqlRows } from './lib/db.mjs';
 import {
   RP_CB, RP_CB2, browse, assertCodeResponse, assertErrorRedirect, assertErrorPage, tokenRequest, verifyIdToken,
 } from './lib/flows.mjs';
@@ -194,6 +195,11 @@ async function refusalCases(c, key, stranger) {
   const replayed = await roRequest(c, key);
   const ok = await new Agent().get(replayed.url.href);
   assert.equal(ok.status, 303, 'the first use of the jti');
+  // Its jti is remembered one second past the last second the object is
+  // accepted (exp + 10 s of skew), so no purge opens a replay window.
+  const { exp, jti } = jose.decodeJwt(replayed.request);
+  const [seen] = sqlRows(server, `SELECT expires FROM jti_seen WHERE client_id = '${c.client_id}' AND jti = 'jar:${jti}'`);
+  assert.equal(Number(seen?.expires), exp + 10 + 1, 'the request object\'s jti row');
   return [
     ['alg none', new jose.UnsecuredJWT(payload).encode(), /ES256 or PS256/],
     ['HS256 with the client secret', await new jose.SignJWT(payload).setProtectedHeader({ alg: 'HS256' })
@@ -206,6 +212,12 @@ async function refusalCases(c, key, stranger) {
     ['typ of another JWT', await signRo(key, payload, { typ: 'dpop+jwt' }), /typ/],
     ['iss not the client', (await roRequest(c, key, { claims: { iss: 'someone' } })).request, /iss/],
     ['aud not the issuer', (await roRequest(c, key, { claims: { aud: `${server.issuer}/token` } })).request, /aud/],
+    // An array naming the issuer among others, or alone: an object made
+    // for several servers (audience injection) is not one made for this one.
+    ['aud an array with the issuer and another server', (await roRequest(c, key,
+      { claims: { aud: [server.issuer, 'https://other.example'] } })).request, /single string/],
+    ['aud an array of the issuer alone', (await roRequest(c, key, { claims: { aud: [server.issuer] } })).request,
+      /single string/],
     ['client_id inside missing', (await roRequest(c, key, { claims: { client_id: undefined } })).request, /client_id/],
     ['client_id inside another', (await roRequest(c, key, { claims: { client_id: 'other' } })).request, /client_id/],
     ['exp missing', (await roRequest(c, key, { claims: { exp: undefined } })).request, /exp/],

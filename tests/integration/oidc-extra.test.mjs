@@ -21,6 +21,7 @@ import {
   authorizeOnce, completeLogin, browse, codeFlow, assertCodeResponse, assertErrorRedirect, assertErrorPage,
   tokenRequest, userinfoStatus, assertion, ASSERTION_TYPE, hasSession,
 } from './lib/flows.mjs';
+import { sqlRows } from './lib/db.mjs';
 
 let server;
 let keyDir;
@@ -330,6 +331,11 @@ test('private_key_jwt: bad client assertions are refused with 401 invalid_client
     ['exp missing', { claims: { exp: undefined } }],
     ['wrong aud', { claims: { aud: 'https://other.example' } }],
     ['aud of another endpoint', { claims: { aud: `${server.issuer}/userinfo` } }],
+    // Audience injection: an aud array is refused even when it names the
+    // issuer or this endpoint (one string only, docs/security.md).
+    ['aud = [issuer, another server]', { claims: { aud: [server.issuer, 'https://other.example'] } }],
+    ['aud = [token endpoint]', { claims: { aud: [`${server.issuer}/token`] } }],
+    ['aud = [issuer]', { claims: { aud: [server.issuer] } }],
     ['sub missing', { claims: { sub: undefined } }],
     ['iss is not the client', { claims: { iss: 'someone-else' } }],
     ['sub is not the client', { claims: { sub: 'someone-else' } }],
@@ -379,6 +385,11 @@ test('private_key_jwt: a jti is used once', async () => {
   r = await tokenRequest(server, { ...params, client_assertion_type: ASSERTION_TYPE, client_assertion: jwt },
     { endpoint: '/par' });
   assert.equal(r.status, 401);
+  // Remembered one second past the last second it is accepted (exp + 10 s
+  // of skew): a jti forgotten at exp + 10 could be replayed within it.
+  const { exp, jti } = jose.decodeJwt(jwt);
+  const [row] = sqlRows(server, `SELECT expires FROM jti_seen WHERE client_id = '${c.client_id}' AND jti = '${jti}'`);
+  assert.equal(Number(row.expires), exp + 10 + 1);
   // A new jti works.
   const fresh = await assertion(server, c.client_id, key.privateKey, { alg: 'ES256' });
   r = await tokenRequest(server, codeForm(second, { client_assertion_type: ASSERTION_TYPE, client_assertion: fresh }));

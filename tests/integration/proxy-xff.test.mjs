@@ -8,7 +8,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { startServer } from './lib/harness.mjs';
+import { startServer, Agent } from './lib/harness.mjs';
+import { sqlRows } from './lib/db.mjs';
+import { registerRp, codeFlow } from './lib/flows.mjs';
 import { operatorCli } from './lib/cli.mjs';
 
 let server;
@@ -59,4 +61,46 @@ test('X-Forwarded-For in two lines: the proxy\'s last line is believed, a first 
   assert.equal(await create(['198.51.100.9', '10.0.0.1']), 404, 'the proxy\'s own line comes last');
   assert.equal(await create(['10.0.0.1', '198.51.100.9, 203.0.113.4']), 401);
   assert.equal(await create(undefined), 401, 'from the proxy itself (127.0.0.1)');
+});
+
+// review7: behind a trusted proxy the audit trail (the citizen's history and
+// its export, DESIGN §3 "from which IP") must hold the person's address,
+// the hop the proxy saw, as the rate limits and the eID audit rows do
+// (server_person_ip) — not the proxy's own address.  The login row
+// (oidc/issue.c) and 20 other audit sites use http_client_ip().
+class ProxiedAgent extends Agent {
+  request(url, opts = {}) {
+    return super.request(url, { ...opts, headers: { 'X-Forwarded-For': '203.0.113.9', ...(opts.headers || {}) } });
+  }
+}
+
+test('review7: a login behind a trusted proxy is audited with the person\'s address, not the proxy\'s', async () => {
+  const { c, config } = await registerRp(server);
+  await codeFlow(server, config, { agent: new ProxiedAgent() });
+  const [au] = sqlRows(server, `SELECT ip FROM audit WHERE event = 'login' AND client_id = '${c.client_id}'
+    ORDER BY seq DESC LIMIT 1`);
+  assert.ok(au, 'a login row');
+  assert.equal(au.ip, '203.0.113.9');
+});
+
+// Every audit row takes its address from server_audit_ip (the person's,
+// as above); a new audit site that takes http_client_ip (the proxy's
+// address behind a trusted proxy) or server_person_ip directly fails here.
+// A scan of the C sources: the fields an audit row's address comes from
+// (store_audit's au_ip; the app request's as_ip, audited with the request).
+test('every audit row\'s address comes from server_audit_ip (source scan)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const src = new URL('../../src/', import.meta.url);
+  const bad = [];
+  let sites = 0;
+  for (const f of readdirSync(src, { recursive: true })) {
+    if (!f.endsWith('.c')) continue;
+    const text = readFileSync(new URL(f, src), 'utf8');
+    for (const m of text.matchAll(/\b(au_ip|as_ip)\s*=\s*([A-Za-z_]\w*)\s*\(/g)) {
+      sites++;
+      if (m[2] !== 'server_audit_ip') bad.push(`src/${f}: ${m[1]} = ${m[2]}(…)`);
+    }
+  }
+  assert.ok(sites >= 25, `audit sites found: ${sites}`);
+  assert.deepEqual(bad, [], 'audit rows must take server_audit_ip');
 });

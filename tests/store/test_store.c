@@ -1068,6 +1068,22 @@ test_jti_use_twice_conflicts(void **state)
 	assert_int_equal(store_jti_use(fx->fx_store, "client-a", "jti-2", exp), SL_OK);
 }
 
+/* The contract the callers' "+ 1" rests on (store.h): a jti recorded until
+ * `expires` survives a purge at expires - 1, the last second its token is
+ * accepted, and is forgotten at `expires`. */
+static void
+test_jti_kept_until_expires(void **state)
+{
+	struct fixture *fx = *state;
+	int64_t expires = sl_now() + 300;
+
+	assert_int_equal(store_jti_use(fx->fx_store, "client-k", "jti-edge", expires), SL_OK);
+	assert_true(store_purge_expired(fx->fx_store, expires - 1) >= 0);
+	assert_int_equal(store_jti_use(fx->fx_store, "client-k", "jti-edge", expires), SL_ECONFLICT);
+	assert_true(store_purge_expired(fx->fx_store, expires) >= 1);
+	assert_int_equal(store_jti_use(fx->fx_store, "client-k", "jti-edge", expires), SL_OK);
+}
+
 /* ---- audit ---- */
 
 static void
@@ -1479,6 +1495,7 @@ main(void)
 		T(test_session_logout_revokes_its_tokens),
 		T(test_session_expired_not_returned),
 		T(test_jti_use_twice_conflicts),
+		T(test_jti_kept_until_expires),
 		T(test_audit_add_and_count),
 		T(test_audit_is_append_only),
 		T(test_audit_replace_refused),

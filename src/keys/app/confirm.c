@@ -51,6 +51,7 @@
 struct confirm_ctx {
 	struct server *cc_srv;
 	struct http_request *cc_rq;
+	char cc_ipbuf[SERVER_IP_MAX]; /* the audit rows' address */
 	struct store_device cc_dev;
 	struct store_apprq cc_req;
 	struct store_account cc_acct;
@@ -74,14 +75,14 @@ locked_json(int64_t until)
 }
 
 static struct store_audit
-audit_row(const struct confirm_ctx *cc, const char *result)
+audit_row(struct confirm_ctx *cc, const char *result)
 {
 	return (struct store_audit){ .au_event = cc->cc_req.aq_action,
 		.au_result = result,
 		.au_person_id = cc->cc_acct.ac_person_id,
 		.au_client_id = cc->cc_req.aq_client_id,
 		.au_key = APP_KEY_NAME,
-		.au_ip = http_client_ip(cc->cc_rq),
+		.au_ip = server_audit_ip(cc->cc_srv, cc->cc_rq, cc->cc_ipbuf),
 		.au_detail = cc->cc_req.aq_id };
 }
 

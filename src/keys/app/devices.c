@@ -58,8 +58,9 @@ app_devices_remove(void *ctx, struct http_request *rq)
 	const char *rest = http_path(rq) + strlen(APP_DEVICE_BASE "/devices/");
 	size_t n = strlen(rest), slen = strlen(REMOVE_SUFFIX);
 	struct store_device dev, other = { 0 };
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = {
-		.au_event = "app.device.remove", .au_key = APP_KEY_NAME, .au_ip = http_client_ip(rq)
+		.au_event = "app.device.remove", .au_key = APP_KEY_NAME, .au_ip = server_audit_ip(srv, rq, ipbuf)
 	};
 	char id[APP_ID_MAX + 1];
 

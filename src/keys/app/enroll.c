@@ -582,8 +582,9 @@ out:
 static void
 proof_audit_code(struct server *srv, struct http_request *rq, const char *result)
 {
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = {
-		.au_event = "proofing", .au_result = result, .au_key = "code", .au_ip = http_client_ip(rq)
+		.au_event = "proofing", .au_result = result, .au_key = "code", .au_ip = server_audit_ip(srv, rq, ipbuf)
 	};
 
 	store_audit_add(srv->sv_store, &au);
@@ -691,7 +692,10 @@ static void
 finish_answer(struct server *srv, struct http_request *rq, int rc, const struct store_device *dev,
 	const struct store_account *acct, const struct sl_err *err)
 {
-	struct store_audit au = { .au_event = "app.enroll", .au_key = APP_KEY_NAME, .au_ip = http_client_ip(rq) };
+	char ipbuf[SERVER_IP_MAX];
+	struct store_audit au = {
+		.au_event = "app.enroll", .au_key = APP_KEY_NAME, .au_ip = server_audit_ip(srv, rq, ipbuf)
+	};
 
 	if (rc == SL_OK) {
 		/* audited in the enrolment's transaction (app_enroll_finish) */
@@ -745,6 +749,7 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct store_enrollment en;
+	char ipbuf[SERVER_IP_MAX];
 	struct store_person person = { 0 };
 	struct store_account acct = { 0 };
 	struct store_device dev = { 0 };
@@ -762,7 +767,7 @@ app_enroll_finish(void *ctx, struct http_request *rq)
 		&(const struct store_audit){ .au_event = "app.enroll",
 			.au_result = "ok",
 			.au_key = APP_KEY_NAME,
-			.au_ip = http_client_ip(rq) },
+			.au_ip = server_audit_ip(srv, rq, ipbuf) },
 		&err);
 	if (rc == SL_OK) /* the person's other devices and account page are told */
 		app_notice_device_added(srv, acct.ac_person_id ? acct.ac_person_id : person.p_id, &dev);

@@ -250,7 +250,7 @@ spec_for(struct server *srv, struct http_request *rq, const struct oidc_pending 
 	spec->as_authz_details = payment_of(p);
 	spec->as_link_kind = "authreq";
 	spec->as_link_id = p->op_req.ar_id;
-	spec->as_ip = server_person_ip(srv, rq, spec->as_ipbuf, sizeof(spec->as_ipbuf));
+	spec->as_ip = server_audit_ip(srv, rq, spec->as_ipbuf);
 	spec->as_context = p->op_req.ar_context;
 	spec->as_lang = lang;
 	/* Never outlive the authorization request it answers. */

@@ -11,7 +11,7 @@
  * the kid names, htm, htu, iat within [app] proof_window, jti of 16..64
  * base64url characters) is the shared one, dpop_proof_verify() in
  * src/crypto/dpop.c, which the OAuth endpoints use too.  The jti is used
- * once per key: store_jti_use under "dev:<jkt>" until iat + window, after
+ * once per key: store_jti_use under "dev:<jkt>" until iat + window + 1, after
  * which iat alone refuses it (dpop.c records it).
  *
  * Pure functions (no store, no HTTP), so unit tests and fuzzers reach them.

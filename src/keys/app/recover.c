@@ -68,11 +68,12 @@ static void
 recover_audit(
 	struct server *srv, struct http_request *rq, const char *result, const char *person_id, const char *detail)
 {
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = { .au_event = "app.recover",
 		.au_result = result,
 		.au_person_id = person_id,
 		.au_key = APP_KEY_NAME,
-		.au_ip = http_client_ip(rq),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = detail };
 
 	store_audit_add(srv->sv_store, &au);
@@ -152,7 +153,7 @@ recover_run(struct server *srv, struct http_request *rq, const struct store_enro
 {
 	struct recovery rv = { 0 };
 	struct sl_err err = { 0 };
-	char detail[160];
+	char detail[160], ipbuf[SERVER_IP_MAX];
 	int rc;
 
 	if (strcmp(en->en_status, "proofed") == 0 && !proved_with_card(en)) {
@@ -175,7 +176,7 @@ recover_run(struct server *srv, struct http_request *rq, const struct store_enro
 		&(const struct store_audit){ .au_event = "app.recover",
 			.au_result = "ok",
 			.au_key = APP_KEY_NAME,
-			.au_ip = http_client_ip(rq),
+			.au_ip = server_audit_ip(srv, rq, ipbuf),
 			.au_detail = detail },
 		&err);
 	if (rc == SL_OK)

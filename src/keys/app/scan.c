@@ -85,7 +85,7 @@ scan_make(struct server *srv, struct http_request *rq, const struct store_authre
 	spec.as_authz_details = details;
 	spec.as_link_kind = "authreq";
 	spec.as_link_id = ar->ar_id;
-	spec.as_ip = server_person_ip(srv, rq, spec.as_ipbuf, sizeof(spec.as_ipbuf));
+	spec.as_ip = server_audit_ip(srv, rq, spec.as_ipbuf);
 	spec.as_context = ar->ar_context; /* the browser's, not this phone's */
 	spec.as_lang = lang >= 0 ? lang : portal_lang_match(srv->sv_conf->c_default_language, false);
 	spec.as_lifetime = left < srv->sv_conf->c_app_request_lifetime ? (int)left : 0;

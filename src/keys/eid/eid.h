@@ -156,9 +156,10 @@ struct eid_chain {
 struct server;
 struct store_person;
 struct store_authreq;
-/* The certificate chain of this request: from the TLS handshake, or from a
- * trusted proxy's header ([eid] proxy_header, only from [server]
- * trusted_proxies).  SL_EDENIED for the header from anyone else,
+/* The certificate chain of this request: from the TLS handshake, or on a
+ * plain listener ([eid] tls = false) from a trusted proxy's header ([eid]
+ * proxy_header, only from [server] trusted_proxies).  SL_EDENIED for the
+ * header on a TLS listener or from anyone else,
  * SL_ETOOBIG / SL_EINVAL for a long or unreadable header.  Always
  * eid_chain_clear() afterwards. */
 int eid_request_chain(struct server *srv, struct http_request *rq, struct eid_chain *ch);

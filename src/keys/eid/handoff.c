@@ -136,7 +136,7 @@ return_elsewhere(struct server *srv, struct http_request *rq, const char *req)
 			.au_result = "refused",
 			.au_key = "eid",
 			.au_client_id = ar.ar_client_id,
-			.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+			.au_ip = server_audit_ip(srv, rq, ipbuf),
 			.au_detail = "a card presented for this login came back to a browser that did not start it" };
 		/* The card's holder, so the operator can tell them. */
 		if (rc == SL_OK && store_person_upsert(srv->sv_store, &person, &err) == SL_OK)

@@ -78,7 +78,7 @@ eid_refusal_record(struct server *srv, struct http_request *rq, const struct sto
 	struct store_audit au = { .au_event = "login",
 		.au_key = "eid",
 		.au_result = result,
-		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_client_id = ar ? ar->ar_client_id : NULL,
 		.au_detail = detail };
 
@@ -154,7 +154,11 @@ eid_request_chain(struct server *srv, struct http_request *rq, struct eid_chain 
 
 	memset(ch, 0, sizeof(*ch));
 	if (hdr != NULL && *hdr != '\0') {
-		if (!server_proxy_trusted(srv, http_client_ip(rq)))
+		/* Believed only on a plain listener ([eid] tls = false), the one
+		 * behind a TLS-terminating proxy (docs/eid.md): on a TLS listener
+		 * the handshake is the browser's own, and a header is a forgery
+		 * or a misconfigured proxy, whoever sends it. */
+		if (http_is_tls(rq) || !server_proxy_trusted(srv, http_client_ip(rq)))
 			return SL_EDENIED;
 		if (strlen(hdr) > EID_MAX_HEADER)
 			return SL_ETOOBIG;
@@ -186,7 +190,7 @@ eid_accept_url(struct server *srv, struct http_request *rq, int lang, const stru
 		struct store_audit au = { .au_event = "eid.fail_open",
 			.au_key = "eid",
 			.au_result = "accepted",
-			.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+			.au_ip = server_audit_ip(srv, rq, ipbuf),
 			.au_client_id = ar->ar_client_id,
 			.au_detail = res->er_detail };
 		store_audit_add(srv->sv_store, &au);
@@ -279,7 +283,7 @@ eid_login(void *ctx, struct http_request *rq)
 	rc = eid_request_chain(srv, rq, &ch);
 	if (rc == SL_EDENIED)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED,
-			"client-certificate header from a host that is not a trusted proxy", 400);
+			"client-certificate header on a TLS listener or not from a trusted proxy", 400);
 	else if (rc != SL_OK)
 		eid_refuse(srv, rq, lang, &ar, EID_MALFORMED, "unreadable client-certificate header", 400);
 	else if ((rc = eid_check_suspend(srv->sv_eid_validator, srv->sv_outbound, rq, &ch, srv->sv_conf->c_eid_timeout,

@@ -8,7 +8,8 @@
  * as fallback: revocation.c); its subject holds a valid identity.
  *
  * A verdict that passed every check is cached by the certificate's SHA-256
- * until its revocation answer must be refreshed (and never past notAfter),
+ * until its revocation answer must be refreshed, at most [eid] ocsp_max_age
+ * (and never past notAfter),
  * with the certificate as parsed then: a returning card costs no signature
  * verification, no fetch and no decode, and still passes through every
  * check above but the path and revocation.
@@ -431,6 +432,12 @@ check_fresh(struct eid_validator *v, X509 *leaf, size_t used, const uint8_t *con
 		out->er_fail_open = true; /* accepted, not cached: ask again next time */
 		return EID_OK;
 	}
+	/* A good verdict is kept at most ocsp_max_age, whatever the answer's
+	 * nextUpdate: a CRL's (or a lazy responder's) can be days ahead, and a
+	 * card revoked meanwhile would be accepted from the cache until then
+	 * without OCSP being asked again. */
+	if (until > now + v->ev.ev_max_age)
+		until = now + v->ev.ev_max_age;
 	if (until > not_after(leaf))
 		until = not_after(leaf);
 	cache_put(v, hash, until, EID_OK, now, leaf, used);

@@ -382,7 +382,7 @@ sid_reg_audit(struct server *srv, struct http_request *rq, const char *event, co
 		.au_result = result,
 		.au_person_id = person_id,
 		.au_key = SID_KEY_NAME,
-		.au_ip = server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)),
+		.au_ip = server_audit_ip(srv, rq, ipbuf),
 		.au_detail = detail };
 
 	store_audit_add(srv->sv_store, &au);

@@ -61,6 +61,7 @@
 struct confirm_ctx {
 	struct server *cc_srv;
 	struct http_request *cc_rq;
+	char cc_ipbuf[SERVER_IP_MAX]; /* the audit rows' address */
 	struct store_sid_device cc_dev;
 	struct store_sid_request cc_req;
 	struct store_sid_key cc_key;
@@ -86,7 +87,7 @@ audit(struct confirm_ctx *cc, const char *result)
 		.au_result = result,
 		.au_client_id = cc->cc_req.sq_client_id,
 		.au_key = SID_KEY_NAME,
-		.au_ip = http_client_ip(cc->cc_rq),
+		.au_ip = server_audit_ip(cc->cc_srv, cc->cc_rq, cc->cc_ipbuf),
 		.au_detail = cc->cc_req.sq_id };
 
 	if (store_sid_account_get(cc->cc_srv->sv_store, cc->cc_req.sq_account_id, &acct) == SL_OK)
@@ -225,7 +226,7 @@ clone_seen(struct confirm_ctx *cc)
 	struct store_audit au = { .au_event = "smartid.device.revoke",
 		.au_result = "clone",
 		.au_key = SID_KEY_NAME,
-		.au_ip = http_client_ip(cc->cc_rq),
+		.au_ip = server_audit_ip(cc->cc_srv, cc->cc_rq, cc->cc_ipbuf),
 		.au_detail = cc->cc_dev.sd_id };
 	bool mine;
 

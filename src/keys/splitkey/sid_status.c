@@ -169,8 +169,9 @@ sid_devices_remove(void *ctx, struct http_request *rq)
 {
 	struct server *srv = ctx;
 	struct store_sid_device dev, other = { 0 };
+	char ipbuf[SERVER_IP_MAX];
 	struct store_audit au = {
-		.au_event = "smartid.device.remove", .au_key = SID_KEY_NAME, .au_ip = http_client_ip(rq)
+		.au_event = "smartid.device.remove", .au_key = SID_KEY_NAME, .au_ip = server_audit_ip(srv, rq, ipbuf)
 	};
 	char id[APP_ID_MAX + 1];
 	int rc;

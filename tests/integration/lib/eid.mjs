@@ -264,7 +264,11 @@ export async function toEidOrigin(server, config, { agent = new Agent(), params 
 // to the RP: returns { eid (curl's answer), ret (that URL), back (URL at
 // the RP) }; on a refusal { eid }.
 export async function presentCard(server, flow, args, opts = {}) {
-  const eid = await curl(flow.eidUrl.href, args, opts);
+  // A plain eID listener ([eid] tls = false, server.eidPlain) is reached as
+  // a TLS-terminating proxy reaches it: the same URL over plain HTTP.
+  const url = new URL(flow.eidUrl);
+  if (server.eidPlain) url.protocol = 'http:';
+  const eid = await curl(url.href, args, opts);
   if (eid.status !== 303) return { eid };
   const ret = eidReturnUrl(server, eid);
   const res = await flow.agent.get(ret.href);
