@@ -73,7 +73,9 @@
  *                       "fail N PATH K" plus "frame OBJECT OFFSET" lines
  *                       for the allocation it failed; on a crash "crash SIGNAL
  *                       test|src" (whose code the innermost frame in the
- *                       executable is) and its frames
+ *                       executable is), "late" after it when the test
+ *                       group had returned (a thread a test left running),
+ *                       and its frames
  *
  * Crashes.  cmocka turns SIGSEGV & co. into a failed test and hides where
  * they happened, so signal() is refused for those signals; this library's
@@ -161,6 +163,10 @@ static long af_raw_base, af_walk_from;
 static atomic_int af_armed;
 static atomic_long af_count;
 static atomic_int af_failed_once;
+/* The test group has returned: a crash now is in a thread a test left
+ * running, past its end (the process exiting under it: OPENSSL_cleanup()
+ * has freed what it uses), reported as "crash SIG WHERE late". */
+static atomic_int af_group_over;
 /* initial-exec: reaching it must not allocate. */
 static _Thread_local int af_in_hook __attribute__((tls_model("initial-exec")));
 
@@ -499,7 +505,7 @@ af_on_crash(int sig)
 
 	af_in_hook = 1;
 	_Unwind_Backtrace(af_crash_frame, &w);
-	af_report("crash %d %s\n", sig, w.verdict == 1 ? "test" : "src");
+	af_report("crash %d %s%s\n", sig, w.verdict == 1 ? "test" : "src", atomic_load(&af_group_over) ? " late" : "");
 	_Unwind_Backtrace(af_report_frame, &depth);
 	raise(sig); /* SA_RESETHAND: the default action now */
 }
@@ -763,6 +769,7 @@ _cmocka_run_group_tests(const char *group_name, const struct af_unit_test *tests
 	size_t n = 0;
 
 	af_process_start();
+	atomic_store(&af_group_over, 0);
 	if (num_tests > AF_MAX_TESTS)
 		return real_run_group(group_name, tests, num_tests, group_setup, group_teardown);
 	af_orig_tests = tests;
@@ -777,5 +784,8 @@ _cmocka_run_group_tests(const char *group_name, const struct af_unit_test *tests
 	/* A filter naming no test of this group: run nothing of it. */
 	if (n == 0)
 		return 0;
-	return real_run_group(group_name, wrapped, n, group_setup, group_teardown);
+	int rc = real_run_group(group_name, wrapped, n, group_setup, group_teardown);
+
+	atomic_store(&af_group_over, 1);
+	return rc;
 }
