@@ -290,3 +290,23 @@ test('/account lists the consents; withdrawing revokes tokens and asks again nex
     " AND event LIKE 'consent.%' ORDER BY seq").split('\n');
   assert.deepEqual(audit, ['consent.given|profile eid offline_access', 'consent.withdrawn|by the person: 2 tokens revoked']);
 });
+
+// review8: `client update --scopes` without eid does not stop the national
+// register number.  The grant's scope lives in its refresh token, and each
+// refresh (token.c grant_refresh) copies it into a new refresh token with a
+// new lifetime; /userinfo (userinfo.c) answers from the token's scope
+// alone.  So a client the operator took eid away from keeps reading the
+// number for as long as it keeps refreshing.  What a token releases must
+// be within what its client may be granted now.
+test('review8: taking eid away from a client stops the national register number, refresh or not', async () => {
+  const rp = await registerRp(server, { scopes: 'openid profile eid offline_access' });
+  const flow = await codeFlow(server, rp.config, { params: { scope: 'openid profile eid offline_access' } });
+  assert.match(flow.tokens.scope, /\beid\b/);
+  assert.ok(flow.tokens.refresh_token, 'a refresh token (offline_access)');
+  await server.cli('client', 'update', rp.c.client_id, '--scopes', 'openid profile offline_access', '--json');
+  const refreshed = await oidc.refreshTokenGrant(rp.config, flow.tokens.refresh_token);
+  const info = await oidc.fetchUserInfo(rp.config, refreshed.access_token, oidc.skipSubjectCheck);
+  assert.equal(info.national_register_number, undefined,
+    `after client update --scopes without eid, a refreshed token (scope "${refreshed.scope}") still reads it`);
+  assert.doesNotMatch(refreshed.scope ?? '', /\beid\b/);
+});
