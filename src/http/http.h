@@ -106,6 +106,11 @@ int http_urlencoded_parse(char *body, size_t len, http_pair_fn fn, void *arg);
 /* ---- the request ---- */
 enum http_method http_method(const struct http_request *rq);
 const char *http_path(const struct http_request *rq);
+/* The path of the route the request matched, for links back to it: the
+ * route's own path, or for a prefix route the request's (which starts
+ * with that prefix); NULL when no route matched.  Never one a browser
+ * reads as another host ("//", "/\\"), as http_path() can be. */
+const char *http_route_path(const struct http_request *rq);
 /* Query parameter (GET) or form field (POST urlencoded body). */
 const char *http_query(const struct http_request *rq, const char *name);
 const char *http_form(const struct http_request *rq, const char *name);

@@ -187,6 +187,21 @@ http_path(const struct http_request *rq)
 	return rq->rq_path;
 }
 
+const char *
+http_route_path(const struct http_request *rq)
+{
+	const struct http_route *r = rq->rq_route;
+
+	if (r == NULL)
+		return NULL;
+	if (!r->hr_prefix)
+		return r->hr_path;
+	/* Our prefixes are "/word/...": a path starting with one is ours. */
+	if (rq->rq_path[0] != '/' || rq->rq_path[1] == '/' || rq->rq_path[1] == '\\')
+		return NULL;
+	return rq->rq_path;
+}
+
 static const char *
 param_find(const struct http_request *rq, const char *name)
 {
