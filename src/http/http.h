@@ -128,6 +128,11 @@ const char *http_header_last(const struct http_request *rq, const char *name);
 const char *http_cookie(const struct http_request *rq, const char *name);
 const char *http_client_ip(const struct http_request *rq);
 const char *http_content_type(const struct http_request *rq);
+/* Is the body application/x-www-form-urlencoded (with parameters or not)? */
+bool http_body_is_form(const struct http_request *rq);
+/* The OAuth endpoints take a form body only (RFC 6749 §3.2, RFC 9126
+ * §2.1): false after answering 415 with a JSON error when it is not. */
+bool http_form_body_required(struct http_request *rq);
 /* The raw request body (POST); borrowed. */
 const uint8_t *http_body(const struct http_request *rq, size_t *len);
 bool http_is_tls(const struct http_request *rq);

@@ -346,6 +346,8 @@ oidc_token(void *ctx, struct http_request *rq)
 	char endpoint[512];
 	struct oidc_dpop dp;
 
+	if (!http_form_body_required(rq))
+		return;
 	if (http_param_repeated(rq) != NULL) {
 		http_send_oauth_error(rq, 400, "invalid_request", "a parameter was given more than once");
 		return;

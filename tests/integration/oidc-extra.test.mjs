@@ -767,7 +767,26 @@ test('review8: /token takes its parameters from a form body only, never from the
     headers: { authorization: basic, 'content-type': 'text/plain' }, body: 'x' });
   const body = await res.json();
   assert.equal(body.access_token, undefined, `answered ${res.status} with tokens`);
-  assert.equal(res.status, 400);
+  // secfix3: an OAuth endpoint's body is a form (RFC 6749 §3.2, RFC 9126
+  // §2.1): another type is refused as such (415, JSON), not read.
+  assert.equal(res.status, 415);
+  assert.equal(body.error, 'invalid_request');
+  for (const ep of ['/par', '/bc-authorize']) {
+    const r = await fetch(`${server.base}${ep}?${q}`, { method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 415, `${ep} with a JSON body`);
+    assert.equal((await r.json()).error, 'invalid_request');
+  }
+  // A form body that lacks the code: the query's is not taken instead.
+  const res2 = await fetch(`${server.base}/token?${q}`, { method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=authorization_code' });
+  const body2 = await res2.json();
+  assert.equal(body2.access_token, undefined, `answered ${res2.status} with tokens`);
+  assert.deepEqual([res2.status, body2.error], [400, 'invalid_request']);
+  const res3 = await fetch(`${server.base}/token`, { method: 'POST', headers: { authorization: basic,
+    'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: q.toString() });
+  assert.equal(res3.status, 200, 'the same code in a form body (with a charset) is redeemed');
 });
 
 test('every answer carries CSP, nosniff and HSTS', async () => {
