@@ -213,12 +213,33 @@ account_show(struct cli_ctx *cc, const char *what, bool json, bool with_account)
 	return CLI_OK;
 }
 
+/* A block ends the person's logins made with the app key: their SSO
+ * sessions and the tokens sites got through them (store_key_logins_end);
+ * what ended is told and appended to the audit detail. */
+static int
+block_logins(struct cli_ctx *cc, const char *person_id, char *detail, size_t len)
+{
+	int nses = 0, ntok = 0, rc;
+	size_t used = strlen(detail);
+
+	if (person_id == NULL)
+		return SL_OK; /* the account is gone: nothing of it logs in */
+	rc = store_key_logins_end(cc->cc_store, person_id, APP_AMR, NULL, &nses, &ntok);
+	if (rc != SL_OK) {
+		snprintf(detail + used, len - used, "; its logins were not ended: %s", sl_strerror(rc));
+		cli_error("the person's app logins were not ended (%s): block again", sl_strerror(rc));
+		return rc;
+	}
+	snprintf(detail + used, len - used, "; %d sessions ended, %d tokens revoked", nses, ntok);
+	return SL_OK;
+}
+
 /* block, unblock, unlock: one change, one audit record. */
 static int
 account_change(struct cli_ctx *cc, const char *verb, const char *what)
 {
 	struct store_account a;
-	char event[32], detail[128];
+	char event[32], detail[192];
 	const char *done;
 	int rc;
 
@@ -239,9 +260,11 @@ account_change(struct cli_ctx *cc, const char *verb, const char *what)
 	} else {
 		snprintf(event, sizeof(event), "account.%s", verb);
 		snprintf(detail, sizeof(detail), "account %s %s", a.ac_id, a.ac_phone);
+		rc = strcmp(verb, "block") == 0 && block_logins(cc, a.ac_person_id, detail, sizeof(detail)) != SL_OK
+			     ? CLI_FAIL
+			     : CLI_OK;
 		cli_audit_person(cc, event, a.ac_person_id, detail);
 		printf("%s %s\n", done, a.ac_phone);
-		rc = CLI_OK;
 	}
 	store_account_clear(&a);
 	return rc;
@@ -281,10 +304,13 @@ device_change(struct cli_ctx *cc, const char *verb, const char *id)
 		snprintf(event, sizeof(event), "device.%s", verb);
 		snprintf(detail, sizeof(detail), "device %s (%.100s) of account %s", d.dv_id,
 			d.dv_name ? d.dv_name : "", d.dv_account_id);
+		rc = strcmp(verb, "unblock") != 0 && /* block, remove */
+				     block_logins(cc, a.ac_person_id, detail, sizeof(detail)) != SL_OK
+			     ? CLI_FAIL
+			     : CLI_OK;
 		cli_audit_person(cc, event, a.ac_person_id, detail);
 		printf("%s %s\n", changes[i].done, d.dv_id);
 		store_account_clear(&a);
-		rc = CLI_OK;
 	}
 	store_device_clear(&d);
 	return rc;

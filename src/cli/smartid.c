@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "../keys/splitkey/splitkey.h"
 #include "../pki/pki.h"
 
 #define SID_RRN_LEN 11
@@ -317,15 +318,29 @@ device_find(struct cli_ctx *cc, const char *id, struct store_sid_device *d)
 	return CLI_OK;
 }
 
-/* An audit record of a change to device `d`, naming its account's person. */
-static void
-device_audit(struct cli_ctx *cc, const struct store_sid_device *d, const char *event, const char *detail)
+/* An audit record of a change to device `d`, naming its account's person;
+ * for a revocation (`end_logins`) the person's Smart-ID logins end first
+ * (store_key_logins_end), what ended appended to the detail.  SL_OK, or
+ * the error of that end. */
+static int
+device_audit(struct cli_ctx *cc, const struct store_sid_device *d, const char *event, char *detail, size_t len,
+	bool end_logins)
 {
-	struct store_sid_account a;
+	struct store_sid_account a = { 0 };
+	size_t used = strlen(detail);
+	int rc = SL_OK, nses = 0, ntok = 0;
 
 	store_sid_account_get(cc->cc_store, d->sd_account_id, &a);
+	if (end_logins && a.sa_person_id != NULL) {
+		rc = store_key_logins_end(cc->cc_store, a.sa_person_id, SID_AMR, NULL, &nses, &ntok);
+		if (rc == SL_OK)
+			snprintf(detail + used, len - used, "; %d sessions ended, %d tokens revoked", nses, ntok);
+		else
+			snprintf(detail + used, len - used, "; its logins were not ended: %s", sl_strerror(rc));
+	}
 	cli_audit_person(cc, event, a.sa_person_id, detail);
 	store_sid_account_clear(&a);
+	return rc;
 }
 
 static int
@@ -345,13 +360,14 @@ smartid_revoke(struct cli_ctx *cc, const char *id, const char *reason)
 	} else {
 		snprintf(detail, sizeof(detail), "device %s %s of account %s: %s", d.sd_id, d.sd_document,
 			d.sd_account_id, reason);
-		device_audit(cc, &d, "smartid.revoke", detail);
+		rc = device_audit(cc, &d, "smartid.revoke", detail, sizeof(detail), true) == SL_OK ? CLI_OK : CLI_FAIL;
+		if (rc != CLI_OK)
+			cli_error("device %s: its Smart-ID logins were not ended", d.sd_id);
 		printf("revoked %s (%s)\n", d.sd_id, d.sd_document);
 		if (cc->cc_conf->c_pki_dir != NULL) {
 			revoke_certificate(cc, d.sd_id, STORE_SID_KEY_AUTH);
 			revoke_certificate(cc, d.sd_id, STORE_SID_KEY_SIGN);
 		}
-		rc = CLI_OK;
 	}
 	store_sid_device_clear(&d);
 	return rc;
@@ -371,7 +387,7 @@ smartid_unlock(struct cli_ctx *cc, const char *id, const char *use)
 		rc = cli_error("device %s: %s", d.sd_id, sl_strerror(rc));
 	} else {
 		snprintf(detail, sizeof(detail), "device %s %s, %s", d.sd_id, d.sd_document, use ? use : "both keys");
-		device_audit(cc, &d, "smartid.unlock", detail);
+		device_audit(cc, &d, "smartid.unlock", detail, sizeof(detail), false);
 		printf("unlocked %s (%s)\n", d.sd_id, use ? use : "both keys");
 		rc = CLI_OK;
 	}

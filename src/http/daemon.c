@@ -184,14 +184,6 @@ request_new(struct http_daemon *d, struct MHD_Connection *conn, const char *url,
 	return rq;
 }
 
-static bool
-is_form(struct http_request *rq)
-{
-	const char *ct = http_content_type(rq);
-
-	return ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
-}
-
 static void
 dispatch(struct http_request *rq)
 {
@@ -216,14 +208,14 @@ dispatch(struct http_request *rq)
 		early_error(rq, 405, "method not allowed");
 		return;
 	}
-	if (rq->rq_method == HTTP_POST && rq->rq_body.b_len > 0) {
-		int rc = is_form(rq) ? request_parse_form(rq) : SL_OK;
+	if (rq->rq_method == HTTP_POST) {
+		/* The query's parameters, parsed with the headers, give way to
+		 * the form body's, or to none when the body is not a form. */
+		int rc = request_parse_form(rq);
 		if (rc != SL_OK) {
 			early_error(rq, 400, rc == SL_ETOOBIG ? "too many form parameters" : "malformed form body");
 			return;
 		}
-	} else if (rq->rq_method == HTTP_POST) {
-		request_parse_form(rq);
 	}
 	rq->rq_route->hr_fn(rq->rq_daemon->d_conf.hd_ctx, rq);
 	if (rq->rq_status == 0 && !rq->rq_waiting) {

@@ -106,6 +106,11 @@ int http_urlencoded_parse(char *body, size_t len, http_pair_fn fn, void *arg);
 /* ---- the request ---- */
 enum http_method http_method(const struct http_request *rq);
 const char *http_path(const struct http_request *rq);
+/* The path of the route the request matched, for links back to it: the
+ * route's own path, or for a prefix route the request's (which starts
+ * with that prefix); NULL when no route matched.  Never one a browser
+ * reads as another host ("//", "/\\"), as http_path() can be. */
+const char *http_route_path(const struct http_request *rq);
 /* Query parameter (GET) or form field (POST urlencoded body). */
 const char *http_query(const struct http_request *rq, const char *name);
 const char *http_form(const struct http_request *rq, const char *name);
@@ -123,6 +128,11 @@ const char *http_header_last(const struct http_request *rq, const char *name);
 const char *http_cookie(const struct http_request *rq, const char *name);
 const char *http_client_ip(const struct http_request *rq);
 const char *http_content_type(const struct http_request *rq);
+/* Is the body application/x-www-form-urlencoded (with parameters or not)? */
+bool http_body_is_form(const struct http_request *rq);
+/* The OAuth endpoints take a form body only (RFC 6749 §3.2, RFC 9126
+ * §2.1): false after answering 415 with a JSON error when it is not. */
+bool http_form_body_required(struct http_request *rq);
 /* The raw request body (POST); borrowed. */
 const uint8_t *http_body(const struct http_request *rq, size_t *len);
 bool http_is_tls(const struct http_request *rq);

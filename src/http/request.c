@@ -146,12 +146,14 @@ request_drop_query(struct http_request *rq)
 	rq->rq_params_cap = 0;
 }
 
-/* Parameters in a POST come from the body alone. */
+/* Parameters in a POST come from a form body alone: a body of another
+ * type (JSON, read by its handler) or none leaves no parameters, never the
+ * query's, which proxies and logs keep (RFC 6749 §2.3.1, §3.2). */
 int
 request_parse_form(struct http_request *rq)
 {
 	params_clear(rq);
-	if (rq->rq_body.b_data == NULL)
+	if (rq->rq_body.b_data == NULL || rq->rq_body.b_len == 0 || !http_body_is_form(rq))
 		return SL_OK;
 	return http_urlencoded_parse(rq->rq_body.b_data, rq->rq_body.b_len, form_pair, rq);
 }
@@ -184,6 +186,21 @@ http_method(const struct http_request *rq)
 const char *
 http_path(const struct http_request *rq)
 {
+	return rq->rq_path;
+}
+
+const char *
+http_route_path(const struct http_request *rq)
+{
+	const struct http_route *r = rq->rq_route;
+
+	if (r == NULL)
+		return NULL;
+	if (!r->hr_prefix)
+		return r->hr_path;
+	/* Our prefixes are "/word/...": a path starting with one is ours. */
+	if (rq->rq_path[0] != '/' || rq->rq_path[1] == '/' || rq->rq_path[1] == '\\')
+		return NULL;
 	return rq->rq_path;
 }
 
@@ -289,6 +306,17 @@ const char *
 http_content_type(const struct http_request *rq)
 {
 	return http_header(rq, MHD_HTTP_HEADER_CONTENT_TYPE);
+}
+
+bool
+http_body_is_form(const struct http_request *rq)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	const char *ct = http_content_type(rq);
+
+	/* The media type alone or with parameters ("; charset=UTF-8"). */
+	return ct != NULL && strncasecmp(ct, form, sizeof(form) - 1) == 0 &&
+	       (ct[sizeof(form) - 1] == '\0' || ct[sizeof(form) - 1] == ';' || ct[sizeof(form) - 1] == ' ');
 }
 
 bool

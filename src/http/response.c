@@ -183,3 +183,12 @@ http_send_cached(struct http_request *rq, const char *ctype, char *body, size_t 
 	}
 	response_queue_cache(rq, 200, ctype, body, len, cache);
 }
+
+bool
+http_form_body_required(struct http_request *rq)
+{
+	if (http_body_is_form(rq))
+		return true;
+	http_send_oauth_error(rq, 415, "invalid_request", "the body must be application/x-www-form-urlencoded");
+	return false;
+}

@@ -23,6 +23,12 @@
 
 #define JWS_FILE_MAX 65536 /* bytes of a key file */
 #define JWS_LINE_MAX (KH_KID_MAX + 16)
+/* The at-rest and sealing keys (hold_seal.c: device-rest.pem,
+ * device-seal-<kid>.pem) share [keys] dir with the ID-token keys: a kid
+ * with this prefix names one of them, never a signing key (`sleutel keys`
+ * makes kids of random base64url), so a key list naming one is refused:
+ * an ECDH key must not give ECDSA signatures (key separation). */
+#define JWS_NOT_SIGNING_PREFIX "device-"
 
 static void
 jws_free(struct hold_jws *j)
@@ -144,6 +150,9 @@ set_line(struct holder *ho, const char *line, size_t len, struct hold_jws *j, st
 
 	if (sp == NULL || kidlen == 0 || !kh_kid_ok(line, kidlen) || alglen == 0 || alglen >= sizeof(j->hj_alg))
 		return sl_fail(err, SL_EINVAL, "malformed key list");
+	if (kidlen >= strlen(JWS_NOT_SIGNING_PREFIX) &&
+		strncmp(line, JWS_NOT_SIGNING_PREFIX, strlen(JWS_NOT_SIGNING_PREFIX)) == 0)
+		return sl_fail(err, SL_EDENIED, "%.*s is not an ID-token signing key", (int)kidlen, line);
 	memcpy(j->hj_kid, line, kidlen);
 	memcpy(j->hj_alg, sp + 1, alglen);
 	if (!jose_alg_supported(j->hj_alg))

@@ -160,6 +160,8 @@ oidc_bc_authorize(void *ctx, struct http_request *rq)
 	char endpoint[512], *id = NULL;
 	json_t *o;
 
+	if (!http_form_body_required(rq))
+		return;
 	if (http_param_repeated(rq) != NULL) {
 		http_send_oauth_error(rq, 400, "invalid_request", "a parameter was given more than once");
 		return;

@@ -38,6 +38,10 @@ const char *params_str(json_t *params, const char *name);
  * list) names, in the order of oidc_scopes, space-separated. malloc'd;
  * NULL only when out of memory. */
 char *scope_grant(const char *asked, const char *allowed);
+/* A stored grant's claims request (JSON text), as far as client `c` may
+ * still have it: the claims parameter names profile claims only, so none
+ * once an operator took profile away (as params_validate drops it). */
+const char *grant_claims_now(const struct store_client *c, const char *claims);
 bool scope_has(const char *scope, const char *word);
 bool json_array_has(json_t *arr, const char *s);
 

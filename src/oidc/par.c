@@ -25,6 +25,8 @@ oidc_par(void *ctx, struct http_request *rq)
 	struct oidc_dpop dp;
 	const char *jkt;
 
+	if (!http_form_body_required(rq))
+		return;
 	in = params_collect(rq, &repeated);
 	if (in == NULL) {
 		http_send_oauth_error(rq, 400, "invalid_request", "a parameter was given more than once");

@@ -57,6 +57,12 @@ scope_grant(const char *asked, const char *allowed)
 	return sl_buf_take(&b);
 }
 
+const char *
+grant_claims_now(const struct store_client *c, const char *claims)
+{
+	return scope_has(c->cl_scopes, "profile") ? claims : NULL;
+}
+
 bool
 json_array_has(json_t *arr, const char *s)
 {

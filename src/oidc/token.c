@@ -306,7 +306,7 @@ static void
 grant_refresh(struct server *srv, struct http_request *rq, const struct store_client *c, const char *jkt)
 {
 	const char *rt = http_form(rq, "refresh_token"), *scope = http_form(rq, "scope");
-	char hash[2 * SL_SHA256_LEN + 1];
+	char hash[2 * SL_SHA256_LEN + 1], *now_scope = NULL;
 	struct store_token t;
 	struct grant g;
 
@@ -323,6 +323,13 @@ grant_refresh(struct server *srv, struct http_request *rq, const struct store_cl
 		http_send_oauth_error(rq, 400, "invalid_scope", "a refresh cannot change the scope");
 	else if (!scope_has(t.t_scope, "offline_access")) /* one issued before the offline_access rule */
 		http_send_oauth_error(rq, 400, "invalid_grant", "the refresh token was not issued for offline_access");
+	/* The grant as far as the client may still have it: an operator who
+	 * took a scope away (client update --scopes) takes it out of every
+	 * token this refresh issues, the next refresh token's too. */
+	else if ((now_scope = scope_grant(t.t_scope, c->cl_scopes)) == NULL)
+		http_send_oauth_error(rq, 500, "server_error", "out of memory");
+	else if (!scope_has(now_scope, "offline_access"))
+		http_send_oauth_error(rq, 400, "invalid_grant", "the client may no longer be granted offline_access");
 	else if (t.t_jkt != NULL && jkt == NULL) /* RFC 9449 §5: bound refresh tokens need a proof */
 		oidc_dpop_fail(srv, rq, false, "invalid_dpop_proof", "the refresh token is DPoP-bound: send a proof");
 	else if (t.t_jkt != NULL && strcmp(t.t_jkt, jkt) != 0)
@@ -330,10 +337,11 @@ grant_refresh(struct server *srv, struct http_request *rq, const struct store_cl
 	else {
 		/* A revoked token is handled by the rotation: it revokes the
 		 * grant.  No authorization_details: a payment is confirmed once. */
-		g = (struct grant){ t.t_grant_id, t.t_person_id, t.t_session_id, t.t_scope, NULL, t.t_acr, t.t_amr,
-			t.t_claims, NULL, NULL, t.t_auth_time, NULL, jkt };
+		g = (struct grant){ t.t_grant_id, t.t_person_id, t.t_session_id, now_scope, NULL, t.t_acr, t.t_amr,
+			grant_claims_now(c, t.t_claims), NULL, NULL, t.t_auth_time, NULL, jkt };
 		token_respond(srv, rq, c, &g, hash, NULL);
 	}
+	free(now_scope);
 	store_token_clear(&t);
 }
 
@@ -346,6 +354,8 @@ oidc_token(void *ctx, struct http_request *rq)
 	char endpoint[512];
 	struct oidc_dpop dp;
 
+	if (!http_form_body_required(rq))
+		return;
 	if (http_param_repeated(rq) != NULL) {
 		http_send_oauth_error(rq, 400, "invalid_request", "a parameter was given more than once");
 		return;

@@ -65,7 +65,8 @@ oidc_userinfo(void *ctx, struct http_request *rq)
 	struct server *srv = ctx;
 	const char *authz = http_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
 	const char *body_token = http_form(rq, "access_token"), *token = NULL;
-	char hash[2 * SL_SHA256_LEN + 1], *sub;
+	char hash[2 * SL_SHA256_LEN + 1], *sub, *scope;
+	const char *asked;
 	struct store_client c;
 	struct store_token t;
 	json_t *claims, *req;
@@ -101,11 +102,17 @@ oidc_userinfo(void *ctx, struct http_request *rq)
 		store_token_clear(&t);
 		return;
 	}
-	req = t.t_claims ? json_loads(t.t_claims, 0, NULL) : NULL;
-	claims = claims_for(srv, t.t_person_id, t.t_scope, req, "userinfo");
+	/* What the token was granted, within what its client may be granted
+	 * now: an operator who takes eid away from a client stops the
+	 * national register number at once, for tokens issued before too. */
+	scope = scope_grant(t.t_scope, c.cl_scopes);
+	asked = grant_claims_now(&c, t.t_claims);
+	req = asked ? json_loads(asked, 0, NULL) : NULL;
+	claims = claims_for(srv, t.t_person_id, scope ? scope : "", req, "userinfo");
 	sub = oidc_subject(srv, &c, t.t_person_id);
 	json_object_set_new(claims, "sub", json_string(sub ? sub : ""));
 	http_send_json(rq, 200, claims);
+	free(scope);
 	free(sub);
 	json_decref(req);
 	store_client_clear(&c);

@@ -10,19 +10,21 @@
  * on, the status check every device request makes; a Smart-ID device's
  * certificates are revoked and its pending requests fail), an audit row
  * "device.notme" / "smartid.notme" is written, and the person's other
- * devices get a notice "device.blocked".  Sessions and tokens are not tied
- * to the device that confirmed them (an SSO session belongs to a browser),
- * so there is nothing of the device's own to end: the page tells the
- * person what to do next instead.
+ * devices get a notice "device.blocked".  The logins made with that key
+ * end with it (store_key_logins_end): the person's SSO sessions of the
+ * key, but the one on this page, and the access and refresh tokens sites
+ * got through them.  Sessions and tokens keep the login's key (its amr),
+ * not the device, so this is every login of the person with that key.
  */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "account_int.h"
+#include "../keys/app/app.h"
 #include "../keys/splitkey/splitkey.h"
 
-#define NOTME_DETAIL_MAX 256
+#define NOTME_DETAIL_MAX 320
 
 /* The device a "not me" names, resolved to one of the person's. */
 struct notme {
@@ -114,10 +116,11 @@ end_device(struct server *srv, const char *person_id, const struct notme *nm, ch
 	return rc;
 }
 
-/* The audit row and the notice to the person's other devices. */
+/* The audit row and the notice to the person's other devices; `ended`:
+ * what store_key_logins_end said. */
 static void
-notme_record(
-	struct server *srv, struct http_request *rq, const char *person_id, const struct notme *nm, const char *name)
+notme_record(struct server *srv, struct http_request *rq, const char *person_id, const struct notme *nm,
+	const char *name, const char *ended)
 {
 	char detail[NOTME_DETAIL_MAX], ipbuf[SERVER_IP_MAX];
 	bool app = strcmp(nm->nm_kind, "app") == 0;
@@ -134,10 +137,11 @@ notme_record(
 		.nt_device_name = (char *)name };
 
 	if (nm->nm_entry > 0)
-		snprintf(detail, sizeof(detail), "not me, by the person: device %s (%.100s), login entry %lld",
-			nm->nm_id, name, (long long)nm->nm_entry);
+		snprintf(detail, sizeof(detail), "not me, by the person: device %s (%.64s), login entry %lld; %s",
+			nm->nm_id, name, (long long)nm->nm_entry, ended);
 	else
-		snprintf(detail, sizeof(detail), "not me, by the person: device %s (%.100s)", nm->nm_id, name);
+		snprintf(
+			detail, sizeof(detail), "not me, by the person: device %s (%.64s); %s", nm->nm_id, name, ended);
 	store_audit_add(srv->sv_store, &au);
 	if (store_notice_add(srv->sv_store, &n) != SL_OK)
 		log_warn("not me: the notice of device %s was not recorded", nm->nm_id);
@@ -152,8 +156,8 @@ account_notme(void *ctx, struct http_request *rq)
 	struct store_session ses;
 	struct notme nm = { 0 };
 	const char *device = http_form(rq, "device"), *sid = http_form(rq, "sid"), *notice = http_form(rq, "notice");
-	int lang = portal_lang(srv, rq, NULL), rc = SL_ENOTFOUND;
-	char loc[64], name[128] = "";
+	int lang = portal_lang(srv, rq, NULL), rc = SL_ENOTFOUND, nses = 0, ntok = 0;
+	char loc[64], name[128] = "", ended[64];
 
 	if (!account_form_ok(srv, rq, lang, &ses))
 		return;
@@ -166,13 +170,17 @@ account_notme(void *ctx, struct http_request *rq)
 	}
 	if (rc == SL_OK)
 		rc = end_device(srv, ses.s_person_id, &nm, name, sizeof(name));
+	if (rc == SL_OK)
+		rc = store_key_logins_end(srv->sv_store, ses.s_person_id,
+			strcmp(nm.nm_kind, "app") == 0 ? APP_AMR : SID_AMR, ses.s_id, &nses, &ntok);
 	if (rc == SL_ENOTFOUND) {
 		portal_error(srv, rq, 404, lang, N_("This device is not one of yours"),
 			N_("Open your account page and try again."));
 	} else if (rc != SL_OK) {
 		portal_error(srv, rq, 500, lang, N_("Something went wrong"), N_("Please try again in a moment."));
 	} else {
-		notme_record(srv, rq, ses.s_person_id, &nm, name);
+		snprintf(ended, sizeof(ended), "%d sessions ended, %d tokens revoked", nses, ntok);
+		notme_record(srv, rq, ses.s_person_id, &nm, name, ended);
 		if (notice != NULL && strlen(notice) <= 64) /* the notice it answered is done with */
 			store_notice_ack(srv->sv_store, ses.s_person_id, notice);
 		snprintf(loc, sizeof(loc), "/account?notme=1&lang=%s", config_languages[lang]);

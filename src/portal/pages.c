@@ -10,11 +10,15 @@
 
 #define PORTAL_MAX_VARS 24
 
-/* The language switch: links to this page in each language. */
+/* The language switch: links to this page in each language.  The link is
+ * the matched route's path, never the request's as sent: "//host/x" (or
+ * %2F, or /\ which browsers read as //) would lead to another site.  A
+ * page not found (status 404) links to the front page. */
 static int
-lang_nav(struct http_request *rq, int lang, struct sl_buf *out)
+lang_nav(struct http_request *rq, int status, int lang, struct sl_buf *out)
 {
 	static const char *const names[SL_LANG_COUNT] = { "Nederlands", "Français", "Deutsch", "English" };
+	const char *path = status == 404 ? NULL : http_route_path(rq);
 	int rc = SL_OK;
 
 	/* The parameters that say which page this is (the pending request and
@@ -30,8 +34,8 @@ lang_nav(struct http_request *rq, int lang, struct sl_buf *out)
 		sl_buf_adds(out, "\" hreflang=\"");
 		sl_buf_adds(out, config_languages[i]);
 		rc = sl_buf_adds(out, "\" href=\"");
-		if (rc == SL_OK && http_method(rq) == HTTP_GET) {
-			html_escape(out, http_path(rq));
+		if (rc == SL_OK && http_method(rq) == HTTP_GET && path != NULL) {
+			html_escape(out, path);
 			sl_buf_adds(out, "?");
 			for (int k = 0; keep[k]; k++) {
 				const char *v = http_param(rq, keep[k]);
@@ -69,7 +73,7 @@ portal_page(struct server *srv, struct http_request *rq, int status, int lang, c
 	sl_buf_init(&page, PORTAL_MAX_PAGE);
 	rc = tmpl_render(srv->sv_templates, tmpl, cat, vars, nvars, &body);
 	if (rc == SL_OK)
-		rc = lang_nav(rq, lang, &nav);
+		rc = lang_nav(rq, status, lang, &nav);
 	lv[0] = (struct tmpl_var){ "lang", config_languages[lang] };
 	lv[1] = (struct tmpl_var){ "title", i18n_gettext(cat, title) };
 	lv[2] = (struct tmpl_var){ "content", sl_buf_str(&body) };

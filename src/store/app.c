@@ -686,6 +686,10 @@ recover_revoke(struct conn *c, const struct store_account *account, const char *
 	}
 	if (rc == SL_OK)
 		rc = exec_bound(c, Q_ACC_RESET, acc, NBIND(acc), NULL);
+	/* A lost phone's logins end with it: its thief's SSO session too. */
+	if (rc == SL_OK && rec->re_nrevoked > 0 && rec->re_end_amr != NULL)
+		rc = key_logins_end_conn(
+			c, person_id, rec->re_end_amr, NULL, &rec->re_sessions_ended, &rec->re_tokens_revoked);
 	return rc;
 }
 

@@ -100,6 +100,12 @@ const char *const store_sql_oidc[Q_COUNT] = {
 	[Q_SES_CODE_DEL] = "DELETE FROM codes WHERE session_id = ?1",
 	[Q_SES_TOK_MOVE] = "UPDATE tokens SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
 	[Q_SES_CODE_MOVE] = "UPDATE codes SET session_id = ?2 WHERE session_id = ?1 AND person_id = ?3",
+	/* store_key_logins_end: no index on person_id (a block is rare; a
+	 * consent withdrawal scans tokens the same way), none added to the
+	 * token insert every login makes. */
+	[Q_KEY_SES_DEL] = "DELETE FROM sessions WHERE person_id = ?1 AND amr = ?2 AND id <> ?3",
+	[Q_KEY_TOK_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE person_id = ?1 AND amr = ?2 AND revoked = 0",
+	[Q_KEY_CODE_DEL] = "DELETE FROM codes WHERE person_id = ?1 AND amr = ?2",
 	[Q_JTI_PUT] = "INSERT INTO jti_seen (client_id, jti, expires) VALUES (?1, ?2, ?3)",
 	[Q_AUDIT_ADD] = "INSERT INTO audit (time, event, result, person_id, client_id, key, ip, detail)"
 			" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1219,6 +1225,57 @@ store_session_replace(struct store *st, const char *old_id, const struct store_s
 	struct session_replace r = { old_id, ses };
 
 	return tx_run(st, DUR_NORMAL, session_replace_tx, &r);
+}
+
+int
+key_logins_end_conn(
+	struct conn *c, const char *person_id, const char *amr, const char *keep_session, int *sessions, int *tokens)
+{
+	/* "" for no session to keep: no session id is empty */
+	const struct bind b[] = { BT(person_id), BT(amr), BT(keep_session ? keep_session : "") };
+	const struct {
+		enum stmt_id ks_stmt;
+		size_t ks_nbind; /* the sessions' statement alone binds the one kept */
+		int *ks_changes;
+	} steps[] = {
+		{ Q_KEY_SES_DEL, 3, sessions }, { Q_KEY_TOK_REVOKE, 2, tokens },
+		{ Q_KEY_CODE_DEL, 2, NULL }, /* a code of a moment before would still give tokens */
+	};
+	int rc = SL_OK;
+
+	for (size_t i = 0; rc == SL_OK && i < sizeof(steps) / sizeof(steps[0]); i++)
+		rc = exec_bound(c, steps[i].ks_stmt, b, steps[i].ks_nbind, steps[i].ks_changes);
+	return rc;
+}
+
+struct key_logins {
+	const char *kl_person_id, *kl_amr, *kl_keep;
+	int kl_sessions, kl_tokens;
+};
+
+static int
+key_logins_end_tx(struct conn *c, void *arg)
+{
+	struct key_logins *kl = arg;
+
+	return key_logins_end_conn(c, kl->kl_person_id, kl->kl_amr, kl->kl_keep, &kl->kl_sessions, &kl->kl_tokens);
+}
+
+int
+store_key_logins_end(
+	struct store *st, const char *person_id, const char *amr, const char *keep_session, int *sessions, int *tokens)
+{
+	struct key_logins kl = { person_id, amr, keep_session, 0, 0 };
+	int rc;
+
+	if (person_id == NULL || amr == NULL)
+		return SL_EINVAL;
+	rc = tx_run(st, DUR_FULL, key_logins_end_tx, &kl);
+	if (sessions != NULL)
+		*sessions = rc == SL_OK ? kl.kl_sessions : 0;
+	if (tokens != NULL)
+		*tokens = rc == SL_OK ? kl.kl_tokens : 0;
+	return rc;
 }
 
 void

@@ -380,6 +380,17 @@ int store_authreq_redeem_complete_issue(struct store *st, const char *hash,
 	const struct store_authreq *r, const char *client_id, char **consent, store_issue_fn issue, void *ctx,
 	bool *issued);
 void store_session_clear(struct store_session *s);
+/* A key's device or account blocked (this was not me, an operator's
+ * block, a lost-phone recovery): the person's SSO sessions ended, their
+ * access and refresh tokens revoked and their codes dropped, of the logins
+ * made with that key, in one durable transaction.  A session, code and
+ * token keeps its login's amr (`amr`: the key's, e.g. APP_AMR), not the
+ * device that confirmed it, so this ends the logins of every device of
+ * that key of the person.  Session `keep_session` (or NULL) is spared: the
+ * citizen's page the person blocks the device from.  *sessions, *tokens
+ * (may be NULL) count what ended. */
+int store_key_logins_end(
+	struct store *st, const char *person_id, const char *amr, const char *keep_session, int *sessions, int *tokens);
 
 /* Record a jti until `expires`; SL_ECONFLICT if seen.  store_purge_expired
  * forgets it once expires <= now, so `expires` must be one second past the
@@ -648,10 +659,14 @@ int store_enrollment_finish_audit(struct store *st, const char *enrollment_id, s
 struct store_recovery {
 	const char *const *re_revoke; /* ids of app devices of the person; NULL: every active device of the account */
 	size_t re_nrevoke;
+	/* The person's logins made with this amr (the app key's) end when a
+	 * device is revoked, as store_key_logins_end does; NULL: they stay. */
+	const char *re_end_amr;
 	/* out */
 	char re_revoked[STORE_RECOVER_MAX][65]; /* the ids it ended */
 	char re_revoked_name[STORE_RECOVER_MAX][65];
 	size_t re_nrevoked;
+	int re_sessions_ended, re_tokens_revoked;
 	char re_person_id[65];
 };
 int store_enrollment_recover_audit(struct store *st, const char *enrollment_id, struct store_person *person,

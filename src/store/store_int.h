@@ -60,6 +60,9 @@ enum stmt_id {
 	Q_SES_CODE_DEL,
 	Q_SES_TOK_MOVE,
 	Q_SES_CODE_MOVE,
+	Q_KEY_SES_DEL,
+	Q_KEY_TOK_REVOKE,
+	Q_KEY_CODE_DEL,
 	Q_JTI_PUT,
 	Q_AUDIT_ADD,
 	Q_AUDIT_COUNT,
@@ -399,6 +402,9 @@ int step_done(struct conn *c, struct stmt *s);
 int step_row(struct conn *c, struct stmt *s);
 /* Bind and run a statement that returns no rows, inside a transaction. */
 int exec_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n, int *changes);
+/* store_key_logins_end's work inside a caller's transaction (a recovery's). */
+int key_logins_end_conn(
+	struct conn *c, const char *person_id, const char *amr, const char *keep_session, int *sessions, int *tokens);
 /* Bind a statement's parameters (for statements that return rows). */
 struct stmt *stmt_bound(struct conn *c, enum stmt_id id, const struct bind *b, size_t n);
 /* One statement in its own transaction; SL_ENOTFOUND when `must_change`

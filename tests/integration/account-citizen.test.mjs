@@ -12,9 +12,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, Agent } from './lib/harness.mjs';
+import { registerRp } from './lib/flows.mjs';
 import { loginToAccount as login, accountPage } from './lib/account.mjs';
 import { sql as dbSql, sqlRows } from './lib/db.mjs';
-import { Phone } from './lib/phone.mjs';
+import { Phone, appLoginTokens, appLoginAlive } from './lib/phone.mjs';
 import { runApp } from './lib/app.mjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -231,7 +232,7 @@ test('"not me" on a history entry blocks the device that confirmed that login', 
   assert.equal((await phone.call('GET', '/requests')).status, 401, 'its confirmations are refused');
   assert.equal(sql(`SELECT status FROM devices WHERE id = '${phone.deviceId}'`), 'removed');
   const detail = sql(`SELECT detail FROM audit WHERE event = 'device.notme' ORDER BY seq DESC LIMIT 1`);
-  assert.match(detail, new RegExp(`device ${phone.deviceId} .*login entry ${seq}$`));
+  assert.match(detail, new RegExp(`device ${phone.deviceId} .*login entry ${seq}; 0 sessions ended, 0 tokens revoked$`));
 });
 
 test('the reference app fetches and shows the notice of a device added after it', async () => {
@@ -268,3 +269,23 @@ test('the reference app fetches and shows the notice of a device added after it'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// secfix3: "not me" ends what was got through the app key: the SSO session
+// of an app login and the refresh and access tokens the site got with it.
+// The page the person blocks it from stays logged in.
+test('"not me" ends the app logins: their SSO sessions and the tokens sites got through them', async () => {
+  const ELLA = { rrn: '84050512345', given_name: 'Ella', family_name: 'Vijfde' };
+  const phone = await enrol('0470 54 54 54', ELLA, 'Ella phone');
+  const rp = await registerRp(server);
+  const login = await appLoginTokens(server, rp, phone, '+32470545454');
+  const ella = await loginToAccount(ELLA);
+  const f = form(await page(ella), '/account/notme', new RegExp(`name="device" value="${phone.deviceId}"`));
+  assert.ok(f, 'the device has a "This was not me" button');
+  const res = await ella.post(`${server.base}/account/notme`, f);
+  assert.equal(res.status, 303);
+  assert.deepEqual(await appLoginAlive(server, rp, login), [false, false, false], '[refresh, userinfo, SSO session]');
+  const detail = sql(`SELECT detail FROM audit WHERE event = 'device.notme' ORDER BY seq DESC LIMIT 1`);
+  assert.match(detail, new RegExp(`device ${phone.deviceId} \\(Ella phone\\); 1 sessions ended, 2 tokens revoked$`));
+  assert.match(await page(ella, 'notme=1&lang=en'), /The device was blocked\./, 'the page stays logged in');
+});
+

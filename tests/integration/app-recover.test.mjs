@@ -17,7 +17,8 @@ import path from 'node:path';
 import { startServer } from './lib/harness.mjs';
 import { sql as dbSql } from './lib/db.mjs';
 import { registerRp } from './lib/flows.mjs';
-import { Phone, proofCodeOf, smsGateway, enrolPhone, seal, startAppLogin } from './lib/phone.mjs';
+import { Phone, proofCodeOf, smsGateway, enrolPhone, seal, startAppLogin, appLoginTokens, appLoginAlive }
+  from './lib/phone.mjs';
 import { issueCard, proofWithCard, rrn, tmp } from './lib/eid.mjs';
 import { runApp } from './lib/app.mjs';
 import { loginToAccount, accountPage } from './lib/account.mjs';
@@ -250,3 +251,17 @@ test('sleutel-app recover: a forgotten code on the same phone, in the terminal a
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.json.devices.some((d) => d.this_device && d.status === 'active'));
 });
+
+// secfix3: whoever has the lost phone is logged out with it: the SSO
+// session of a login made with the app and the refresh and access tokens
+// the site got with it end with the recovery.
+test('a lost phone: the recovery ends its logins, SSO session and the tokens sites got', async () => {
+  const lost = await enrolPhone(server, gw, '0470 36 00 01', LOTTE);
+  const login = await appLoginTokens(server, rp, lost, lost.number);
+  const fresh = await proofed('0470 36 00 01', card);
+  const r = await recover(fresh);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual(r.body.revoked, [lost.deviceId]);
+  assert.deepEqual(await appLoginAlive(server, rp, login), [false, false, false], '[refresh, userinfo, SSO session]');
+});
+

@@ -290,3 +290,49 @@ test('/account lists the consents; withdrawing revokes tokens and asks again nex
     " AND event LIKE 'consent.%' ORDER BY seq").split('\n');
   assert.deepEqual(audit, ['consent.given|profile eid offline_access', 'consent.withdrawn|by the person: 2 tokens revoked']);
 });
+
+// review8: `client update --scopes` without eid does not stop the national
+// register number.  The grant's scope lives in its refresh token, and each
+// refresh (token.c grant_refresh) copies it into a new refresh token with a
+// new lifetime; /userinfo (userinfo.c) answers from the token's scope
+// alone.  So a client the operator took eid away from keeps reading the
+// number for as long as it keeps refreshing.  What a token releases must
+// be within what its client may be granted now.
+test('review8: taking eid away from a client stops the national register number, refresh or not', async () => {
+  const rp = await registerRp(server, { scopes: 'openid profile eid offline_access' });
+  const flow = await codeFlow(server, rp.config, { params: { scope: 'openid profile eid offline_access' } });
+  assert.match(flow.tokens.scope, /\beid\b/);
+  assert.ok(flow.tokens.refresh_token, 'a refresh token (offline_access)');
+  await server.cli('client', 'update', rp.c.client_id, '--scopes', 'openid profile offline_access', '--json');
+  const refreshed = await oidc.refreshTokenGrant(rp.config, flow.tokens.refresh_token);
+  const info = await oidc.fetchUserInfo(rp.config, refreshed.access_token, oidc.skipSubjectCheck);
+  assert.equal(info.national_register_number, undefined,
+    `after client update --scopes without eid, a refreshed token (scope "${refreshed.scope}") still reads it`);
+  assert.doesNotMatch(refreshed.scope ?? '', /\beid\b/);
+  // secfix3: the access token issued before the update neither.
+  const before = await oidc.fetchUserInfo(rp.config, flow.tokens.access_token, oidc.skipSubjectCheck);
+  assert.equal(before.national_register_number, undefined, 'an access token issued before the update reads it');
+  assert.ok(before.given_name, 'profile is still granted');
+  // Taking offline_access away ends the refreshes.
+  await server.cli('client', 'update', rp.c.client_id, '--scopes', 'openid profile', '--json');
+  await assert.rejects(oidc.refreshTokenGrant(rp.config, refreshed.refresh_token),
+    (e) => e.error === 'invalid_grant' && /offline_access/.test(e.error_description));
+});
+
+// secfix3: the same for profile and a claims request: a client the
+// operator took profile from gets no name from the claims it asked for,
+// neither at /userinfo nor in the ID token of a refresh.
+test('taking profile away: the claims request no longer gives the name, at userinfo or in a refreshed ID token', async () => {
+  const rp = await registerRp(server, { scopes: 'openid profile offline_access' });
+  const claims = JSON.stringify({ userinfo: { given_name: null }, id_token: { family_name: null } });
+  const flow = await codeFlow(server, rp.config, { params: { scope: 'openid offline_access', claims } });
+  assert.ok(flow.claims.family_name, 'the claims request gives the name while profile is allowed');
+  await server.cli('client', 'update', rp.c.client_id, '--scopes', 'openid offline_access', '--json');
+  const refreshed = await oidc.refreshTokenGrant(rp.config, flow.tokens.refresh_token);
+  assert.equal(refreshed.claims().family_name, undefined, 'the refreshed ID token');
+  for (const at of [flow.tokens.access_token, refreshed.access_token]) {
+    const info = await oidc.fetchUserInfo(rp.config, at, oidc.skipSubjectCheck);
+    assert.equal(info.given_name, undefined, 'userinfo');
+  }
+});
+

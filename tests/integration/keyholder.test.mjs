@@ -329,6 +329,45 @@ test('started as root with [server] user: sleuteld after binding and the key hol
   }
 });
 
+// review8: the key holder keeps its keys out of sleuteld's memory, but not
+// out of its reach: both run as [server] user and the key files are that
+// user's, so code running in sleuteld (a format string, an overflow turned
+// into execution) opens keys/*.pem and pki/*.key and has them for good,
+// where docs/security.md §11 promises "a restart instead of a key
+// rotation".  With sleuteld's own credentials (uid, gid, groups read from
+// /proc), no private key file may be readable.
+test('review8: a process with sleuteld\'s credentials cannot read any private key file', async () => {
+  assert.equal(process.getuid(), 0, 'this suite runs as root (it starts sleuteld as root)');
+  const NOBODY = 65534;
+  const inst = await initServer();
+  writeFileSync(inst.configPath, iniSet(readFileSync(inst.configPath, 'utf8'), 'server', 'user', 'nobody'));
+  chownTree(inst.dir, NOBODY, NOBODY);
+  const server = await launchServer(inst);
+  try {
+    const c = await server.client({});
+    await loginAndVerify(server, c);
+    const st = processStatus(server.proc.pid);
+    const uid = st.Uid.split('\t')[0], gid = st.Gid.split('\t')[0];
+    const groups = st.Groups.trim().split(/\s+/).filter(Boolean).join(',');
+    const keyFiles = [];
+    for (const sub of ['keys', 'pki', 'tls']) {
+      let names = [];
+      try { names = readdirSync(path.join(inst.dir, sub)); } catch { continue; }
+      for (const n of names) if (/\.(pem|key)$/.test(n) && /PRIVATE KEY/.test(readFileSync(path.join(inst.dir, sub, n), 'utf8'))) keyFiles.push(path.join(sub, n));
+    }
+    assert.ok(keyFiles.length > 0, 'the installation has private key files');
+    const readable = [];
+    for (const f of keyFiles) {
+      const r = await run('setpriv', [`--reuid=${uid}`, `--regid=${gid}`,
+        groups ? `--groups=${groups}` : '--clear-groups', '--', 'cat', path.join(inst.dir, f)]).catch((e) => e);
+      if (/PRIVATE KEY/.test(String(r?.stdout ?? ''))) readable.push(f);
+    }
+    assert.deepEqual(readable, [], `sleuteld (uid ${uid}) can read these private keys`);
+  } finally {
+    await server.stop();
+  }
+});
+
 // ---- split-key server keys and the demo PKI's keys ----
 
 // A value sealed at rest (seal(): version, ephemeral point, nonce, AES-GCM

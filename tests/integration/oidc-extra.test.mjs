@@ -737,6 +737,58 @@ function checkSecurityHeaders(res, what) {
   assert.ok(Number(hsts.match(/max-age=(\d+)/)[1]) >= 15552000, `${what}: HSTS of six months or more`);
 }
 
+// review8: the language switch (src/portal/pages.c lang_nav) repeats the
+// request's path in its links.  A path that starts with two slashes (or
+// %2F, which MHD decodes; or /%5C: a browser reads /\ as //) is a protocol-relative URL: the 404 page of
+// https://sleutel//evil.example/x links each language to evil.example.
+test('review8: the language switch never leads off the origin', async () => {
+  for (const p of ['//evil.example/x', '/%2Fevil.example/x', '/%5Cevil.example/x']) {
+    const res = await fetch(`${server.base}${p}`, { headers: { accept: 'text/html' } });
+    const html = await res.text();
+    const nav = html.match(/<nav class="langs"[\s\S]*?<\/nav>/)?.[0] ?? '';
+    assert.ok(nav.includes('hreflang'), `${p}: a language switch (${res.status})`);
+    for (const [, href] of nav.matchAll(/href="([^"]*)"/g)) {
+      const to = new URL(href.replaceAll('&amp;', '&'), `${server.base}${p}`);
+      assert.equal(to.origin, new URL(server.base).origin, `${p}: a language link to ${href}`);
+    }
+  }
+});
+
+// review8: "Parameters in a POST come from the body alone" (request.c),
+// but a POST whose body is not a form keeps the query's parameters as its
+// form (daemon.c dispatch): /token redeems a code, verifier and all, sent
+// in the URL, which proxies and logs keep (RFC 6749 §3.2, §2.3.1).
+test('review8: /token takes its parameters from a form body only, never from the query', async () => {
+  const { c, config } = await registerRp(server);
+  const fc = await freshCode(config);
+  const q = new URLSearchParams(codeForm(fc));
+  const basic = `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`;
+  const res = await fetch(`${server.base}/token?${q}`, { method: 'POST',
+    headers: { authorization: basic, 'content-type': 'text/plain' }, body: 'x' });
+  const body = await res.json();
+  assert.equal(body.access_token, undefined, `answered ${res.status} with tokens`);
+  // secfix3: an OAuth endpoint's body is a form (RFC 6749 §3.2, RFC 9126
+  // §2.1): another type is refused as such (415, JSON), not read.
+  assert.equal(res.status, 415);
+  assert.equal(body.error, 'invalid_request');
+  for (const ep of ['/par', '/bc-authorize']) {
+    const r = await fetch(`${server.base}${ep}?${q}`, { method: 'POST',
+      headers: { authorization: basic, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 415, `${ep} with a JSON body`);
+    assert.equal((await r.json()).error, 'invalid_request');
+  }
+  // A form body that lacks the code: the query's is not taken instead.
+  const res2 = await fetch(`${server.base}/token?${q}`, { method: 'POST',
+    headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=authorization_code' });
+  const body2 = await res2.json();
+  assert.equal(body2.access_token, undefined, `answered ${res2.status} with tokens`);
+  assert.deepEqual([res2.status, body2.error], [400, 'invalid_request']);
+  const res3 = await fetch(`${server.base}/token`, { method: 'POST', headers: { authorization: basic,
+    'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: q.toString() });
+  assert.equal(res3.status, 200, 'the same code in a form body (with a charset) is redeemed');
+});
+
 test('every answer carries CSP, nosniff and HSTS', async () => {
   const { c, config } = await registerRp(server, { postLogoutRedirectUris: [RP_LOGGED_OUT] });
   const agent = new Agent();

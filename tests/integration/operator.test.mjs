@@ -13,8 +13,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { startServer, Agent, hiddenInputs, SLEUTEL, DEMO_PERSON, trackProcess } from './lib/harness.mjs';
 import { sql as dbSql, sqlRows } from './lib/db.mjs';
-import { registerRp, authRequest } from './lib/flows.mjs';
-import { Phone, enrolPhone } from './lib/phone.mjs';
+import { registerRp, authRequest, codeFlow } from './lib/flows.mjs';
+import { Phone, enrolPhone, appLoginTokens, appLoginAlive } from './lib/phone.mjs';
 import { operatorCli } from './lib/cli.mjs';
 
 let server;
@@ -276,3 +276,31 @@ test('client add --ciba-mode poll|ping --ciba-endpoint, shown by client show', a
     assert.match(r.stderr, re, args.join(' '));
   }
 });
+
+// secfix3: a block ends what was got through the app: the SSO session of
+// an app login and the refresh and access tokens the site got with it
+// (sessions and tokens keep the login's amr).  A login of the same person
+// with another key (the test key here) goes on.
+test('account block and device block end the app logins: SSO session, refresh and access tokens', async () => {
+  // The requests the tests above left unanswered would fill the account's
+  // pending bound.
+  sql(`UPDATE app_requests SET status = 'expired' WHERE status = 'pending'`);
+  const other = await codeFlow(server, rp.config, { params: { scope: 'openid offline_access' } });
+  let login = await appLoginTokens(server, rp, phone, '+32470123456');
+  let r = await cli('account', 'block', phone.accountId);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await appLoginAlive(server, rp, login), [false, false, false],
+    'after account block: [refresh, userinfo, SSO session]');
+  assert.match(audit('account.block').at(-1).detail, /; 1 sessions ended, 2 tokens revoked$/);
+  assert.equal((await cli('account', 'unblock', phone.accountId)).code, 0);
+
+  login = await appLoginTokens(server, rp, phone, '+32470123456');
+  r = await cli('device', 'block', phone.deviceId);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), `blocked ${phone.deviceId}`);
+  assert.deepEqual(await appLoginAlive(server, rp, login), [false, false, false], 'after device block');
+  assert.match(audit('device.block').at(-1).detail, /; 1 sessions ended, 2 tokens revoked$/);
+  assert.equal((await cli('device', 'unblock', phone.deviceId)).code, 0);
+  assert.deepEqual(await appLoginAlive(server, rp, other), [true, true, true], 'the test-key login goes on');
+});
+

@@ -72,7 +72,7 @@ test('the lost device is ticked on the confirmation page: revoked at once, the o
   assert.deepEqual(row, { status: 'removed', reason: 'replaced' });
   const [au] = await sql(`SELECT result, key, person_id, detail FROM audit WHERE event = 'smartid.revoke'`);
   assert.equal(au.result, 'ok');
-  assert.match(au.detail, new RegExp(`device ${lost.deviceId} .*\\(Lost phone\\)$`));
+  assert.match(au.detail, new RegExp(`device ${lost.deviceId} .*\\(Lost phone\\); \\d+ sessions ended, \\d+ tokens revoked$`));
   const notices = (await kept.call('GET', '/notices')).body.notices;
   assert.ok(notices.some((n) => n.kind === 'device.revoked' && n.device_kind === 'smartid' && n.device_id === lost.deviceId),
     JSON.stringify(notices));

@@ -303,6 +303,31 @@ test_seal_keys_and_unseal(void **state)
 	assert_memory_equal(out + 1 + out[0], rest_pub, P256_PUB_LEN);
 }
 
+/* review8: JWS_SET reads `<kid>.pem` from [keys] dir for any well-formed
+ * kid, and the at-rest and sealing keys live there as P-256 PEM files
+ * (device-rest.pem, device-seal-<kid>.pem): a compromised sleuteld lists
+ * "device-rest ES256" and has the at-rest key ECDSA-sign whatever it sends.
+ * An ID-token key list must not name a key the key holder keeps for
+ * another use. */
+static void
+test_jws_set_refuses_other_keys(void **state)
+{
+	struct fixture *f = *state;
+	size_t outlen = 0;
+	char kid[KH_KID_MAX], line[128];
+
+	assert_int_equal(call(&f->ho, KH_OP_SEAL_KEYS, NULL, NULL, 0, &outlen), SL_OK);
+	memcpy(kid, out + 1 + out[0] + P256_PUB_LEN + 1, out[1 + out[0] + P256_PUB_LEN]);
+	kid[out[1 + out[0] + P256_PUB_LEN]] = '\0';
+	outlen = 0;
+	assert_int_not_equal(call(&f->ho, KH_OP_JWS_SET, NULL, "device-rest ES256\n", 18, &outlen), SL_OK);
+	outlen = 0;
+	assert_int_not_equal(call(&f->ho, KH_OP_JWS_SIGN, "device-rest", "x.y", 3, &outlen), SL_OK);
+	snprintf(line, sizeof(line), "device-seal-%s ES256\n", kid);
+	outlen = 0;
+	assert_int_not_equal(call(&f->ho, KH_OP_JWS_SET, NULL, line, strlen(line), &outlen), SL_OK);
+}
+
 /* The real process: malformed datagrams get an error answer, a good one
  * after them is served, and end of file ends it with status 0. */
 static void
@@ -371,6 +396,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_handle_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_jws_set_and_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seal_keys_and_unseal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_jws_set_refuses_other_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process, setup, teardown),
 	};
 

@@ -1036,6 +1036,79 @@ test_session_logout_revokes_its_tokens(void **state)
 	assert_int_equal(store_session_logout(fx->fx_store, "session-1"), SL_OK);
 }
 
+/* A session or token of `person` made with `amr`, for test_key_logins_end. */
+static struct store_session
+key_session(const char *id, const char *person, const char *amr)
+{
+	return (struct store_session){
+		.s_id = (char *)id, .s_person_id = (char *)person, .s_amr = (char *)amr, .s_expires = sl_now() + 3600
+	};
+}
+
+static struct store_token
+key_token(const char *hash, const char *kind, const char *person, const char *amr)
+{
+	struct store_token t = token_fixture(hash, kind, hash);
+
+	t.t_person_id = (char *)person;
+	t.t_amr = (char *)amr;
+	return t;
+}
+
+/* A key blocked: the person's sessions, tokens and codes of that amr end,
+ * but the session kept; another amr's and another person's stay. */
+static void
+test_key_logins_end(void **state)
+{
+	static const char app[] = "[\"swk\"]", eid[] = "[\"eid\"]";
+	struct fixture *fx = *state;
+	const struct store_session sessions[] = { key_session("ses-app-1", "person-1", app),
+		key_session("ses-app-2", "person-1", app), key_session("ses-page", "person-1", app),
+		key_session("ses-eid", "person-1", eid), key_session("ses-bert", "person-2", app) };
+	const struct store_token tokens[] = { key_token("at-app", "access", "person-1", app),
+		key_token("rt-app", "refresh", "person-1", app), key_token("rt-eid", "refresh", "person-1", eid),
+		key_token("rt-bert", "refresh", "person-2", app) };
+	struct store_code co = { .co_hash = (char *)"co-app",
+		.co_grant_id = (char *)"grant-co",
+		.co_client_id = (char *)"client-a",
+		.co_person_id = (char *)"person-1",
+		.co_redirect_uri = (char *)"https://rp.example/cb",
+		.co_scope = (char *)"openid",
+		.co_challenge = (char *)"x",
+		.co_amr = (char *)app,
+		.co_expires = sl_now() + 60 };
+	struct store_session got;
+	struct store_code cgot;
+	int nses = -1, ntok = -1;
+
+	for (size_t i = 0; i < sizeof(sessions) / sizeof(sessions[0]); i++)
+		assert_int_equal(store_session_put(fx->fx_store, &sessions[i]), SL_OK);
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+		assert_int_equal(store_token_put(fx->fx_store, &tokens[i]), SL_OK);
+	assert_int_equal(store_code_put(fx->fx_store, &co), SL_OK);
+
+	assert_int_equal(store_key_logins_end(fx->fx_store, NULL, app, NULL, NULL, NULL), SL_EINVAL);
+	assert_int_equal(store_key_logins_end(fx->fx_store, "person-1", app, "ses-page", &nses, &ntok), SL_OK);
+	assert_int_equal(nses, 2);
+	assert_int_equal(ntok, 2);
+	assert_int_equal(store_session_get(fx->fx_store, "ses-app-1", &got), SL_ENOTFOUND);
+	assert_int_equal(store_session_get(fx->fx_store, "ses-app-2", &got), SL_ENOTFOUND);
+	assert_true(token_revoked(fx->fx_store, "at-app"));
+	assert_true(token_revoked(fx->fx_store, "rt-app"));
+	assert_int_equal(store_code_redeem(fx->fx_store, "co-app", "client-a", &cgot), SL_ENOTFOUND);
+	/* What stays: the page kept, another key's, another person's. */
+	for (const char *const *id = (const char *const[]){ "ses-page", "ses-eid", "ses-bert", NULL }; *id; id++) {
+		assert_int_equal(store_session_get(fx->fx_store, *id, &got), SL_OK);
+		store_session_clear(&got);
+	}
+	assert_false(token_revoked(fx->fx_store, "rt-eid"));
+	assert_false(token_revoked(fx->fx_store, "rt-bert"));
+	/* Again: nothing more; without a session to keep, the page's goes. */
+	assert_int_equal(store_key_logins_end(fx->fx_store, "person-1", app, NULL, &nses, &ntok), SL_OK);
+	assert_int_equal(nses, 1);
+	assert_int_equal(ntok, 0);
+}
+
 static void
 test_session_expired_not_returned(void **state)
 {
@@ -1493,6 +1566,7 @@ main(void)
 		T(test_v3_clients_get_default_scopes),
 		T(test_session_put_get_end),
 		T(test_session_logout_revokes_its_tokens),
+		T(test_key_logins_end),
 		T(test_session_expired_not_returned),
 		T(test_jti_use_twice_conflicts),
 		T(test_jti_kept_until_expires),

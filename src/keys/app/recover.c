@@ -18,6 +18,9 @@
  *     refused from the next request on): by default every device of that
  *     number, or the ones the person picks ("revoke": device ids of any of
  *     their app accounts);
+ *   - the person's logins made with the app key end (store_key_logins_end):
+ *     their SSO sessions, and the access and refresh tokens sites got
+ *     through them, so whoever holds the lost phone is logged out too;
  *   - the account's wrong-code count and lock are cleared: the new device
  *     has a new app code (a new Q), and this is the only way a person
  *     clears a lock themselves.
@@ -170,6 +173,7 @@ recover_run(struct server *srv, struct http_request *rq, const struct store_enro
 		return;
 	}
 	rv.rv_rec.re_revoke = json_object_get(body, "revoke") != NULL ? rv.rv_ids : NULL;
+	rv.rv_rec.re_end_amr = APP_AMR;
 	snprintf(detail, sizeof(detail), "recovery with the eID card: enrolment %s", en->en_id);
 	rc = store_enrollment_recover_audit(srv->sv_store, en->en_id, &rv.rv_person, &rv.rv_dev, &rv.rv_acct,
 		&rv.rv_rec,

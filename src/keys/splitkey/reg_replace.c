@@ -11,7 +11,9 @@
  * keys ends the ticked ones at once (sid_device_end: "removed" for reason
  * "replaced", both certificates revoked in the CA's index, its pending
  * logins failed), with an audit row "smartid.revoke" and the notice
- * "device.revoked" to the person's other devices and account page.  Done
+ * "device.revoked" to the person's other devices and account page; the
+ * person's Smart-ID logins end with it (store_key_logins_end: SSO
+ * sessions, and the tokens sites got through them).  Done
  * at the confirmation, not at the app's finish: the person is in front of
  * the portal with their card, and a lost phone must stop at once, even
  * when the new one never finishes; it also frees its place under
@@ -118,13 +120,16 @@ static void
 replace_end(struct server *srv, struct http_request *rq, const char *person, const struct store_sid_device *d,
 	const char *registration_id)
 {
-	char detail[SID_REG_AAD_MAX + 64];
-	int rc = sid_device_end(srv, d, "removed", "replaced");
+	char detail[SID_REG_AAD_MAX + 128];
+	int rc = sid_device_end(srv, d, "removed", "replaced"), nses = 0, ntok = 0;
 
 	if (rc == SL_ECONFLICT) /* ended meanwhile: nothing more to do */
 		return;
-	snprintf(detail, sizeof(detail), "replaced by registration %s: device %s %s (%.60s)", registration_id, d->sd_id,
-		d->sd_document, d->sd_name);
+	if (rc == SL_OK)
+		rc = store_key_logins_end(srv->sv_store, person, SID_AMR, NULL, &nses, &ntok);
+	snprintf(detail, sizeof(detail),
+		"replaced by registration %s: device %s %s (%.60s); %d sessions ended, %d tokens revoked",
+		registration_id, d->sd_id, d->sd_document, d->sd_name, nses, ntok);
 	sid_reg_audit(srv, rq, "smartid.revoke", rc == SL_OK ? "ok" : "failed", person, detail);
 	if (rc == SL_OK)
 		app_notice_device(srv, person, "device.revoked", "smartid", d->sd_id, d->sd_name);

@@ -7,11 +7,13 @@
 // lives on the phone and changes nothing on the wire.  A "wrong 5-digit
 // code" is a signature by another key, which is exactly what a wrong code
 // produces.
+import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import * as jose from 'jose';
-import { startServer, Agent, hiddenInputs } from './harness.mjs';
-import { registerRp, authRequest } from './flows.mjs';
+import * as oidc from 'openid-client';
+import { startServer, Agent, hiddenInputs, answerConsent } from './harness.mjs';
+import { registerRp, authRequest, hasSession, userinfoStatus } from './flows.mjs';
 
 export const b64u = (buf) => Buffer.from(buf).toString('base64url');
 
@@ -273,3 +275,42 @@ export async function startAppLogin(server, rp, number) {
   if (res.status !== 303) throw new Error(`the phone form answered ${res.status}`);
   return { agent, req, aq: new URL(res.headers.get('location'), server.base).searchParams.get('aq') };
 }
+
+// A whole app login at `rp` (offline_access) in a new browser: the number
+// typed, `phone` approves with the browser's code, the RP redeems its
+// code.  Returns { agent, tokens }: the browser (its SSO session) and the
+// RP's tokens, a refresh token among them.
+export async function appLoginTokens(server, rp, phone, number) {
+  const agent = new Agent();
+  const req = await authRequest(rp.config, { scope: 'openid offline_access' });
+  let res = await agent.get(String(req.url));
+  const reqId = new URL(res.headers.get('location'), server.base).searchParams.get('req');
+  res = await agent.get(`${server.base}/key/app?req=${reqId}&lang=en`);
+  res = await agent.post(`${server.base}/key/app/login`, { ...hiddenInputs(await res.text()), phone: number });
+  assert.equal(res.status, 303, 'the phone form');
+  const wait = new URL(res.headers.get('location'), server.base);
+  const code = (await (await agent.get(wait.href)).text()).match(/<p class="vcode" id="vcode"[^>]*>(\d{4})<\/p>/)[1];
+  const pending = await phone.call('GET', '/requests');
+  const rq = pending.body.requests.find((r) => r.codes.includes(code));
+  assert.ok(rq, 'the phone has the login request');
+  assert.equal((await phone.answer(rq, { code })).status, 200, 'the phone approves');
+  res = await agent.get(wait.href);
+  assert.equal(res.status, 303, 'the browser goes on');
+  const back = await answerConsent(server, agent, res.headers.get('location'));
+  const tokens = await oidc.authorizationCodeGrant(rp.config, back, {
+    pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce,
+  });
+  assert.ok(tokens.refresh_token, 'a refresh token (offline_access)');
+  return { agent, tokens };
+}
+
+// Is what appLoginTokens() gave still good?  [refresh, access token at
+// /userinfo, SSO session]: true for each that still works.
+export async function appLoginAlive(server, rp, { agent, tokens }) {
+  const refresh = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token).then(() => true, (e) => {
+    assert.equal(e.error, 'invalid_grant', `the refresh failed otherwise: ${e.message}`);
+    return false;
+  });
+  return [refresh, await userinfoStatus(server, tokens.access_token) === 200, await hasSession(rp.config, agent)];
+}
+
