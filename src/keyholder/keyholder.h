@@ -119,6 +119,8 @@
 
 #include "../core/core.h"
 
+struct sl_config;
+
 #define KH_KID_MAX 64 /* bytes of the key id field, NUL included */
 #define KH_PAYLOAD_MAX 32768 /* bytes of payload in one message */
 #define KH_ERRMSG_MAX 200 /* bytes of an error answer's message */
@@ -243,6 +245,20 @@ void keyholder_stop(struct keyholder *kh);
  * supplementary groups), checked irreversible.  Root without a user: a
  * warning naming `who`.  Not root: nothing.  (sandbox.c) */
 int keyholder_drop_user(const char *user, const char *who, struct sl_err *err);
+
+/* ---- the key files out of sleuteld's reach (keyfiles.c) ---- */
+/* Call fn for each private key file (every file in [keys] dir, *.key in
+ * [pki] dir, the TLS keys and *.key beside them) that uid:gid, without
+ * supplementary groups, could read.  The number of such files, or a
+ * negative SL_E* code (a directory that cannot be listed). */
+typedef void (*keyholder_file_fn)(const char *path, void *arg);
+int keyholder_files_readable(
+	const struct sl_config *conf, uid_t uid, gid_t gid, keyholder_file_fn fn, void *arg, struct sl_err *err);
+/* sleuteld's start, as root with [server] user and keyholder_user set:
+ * SL_EDENIED (naming a file and the fix) when [server] user could read a
+ * private key file; SL_EINVAL when the two are the same account, or user
+ * is unknown or root.  Not root, or either unset: SL_OK (sleuteld warns). */
+int keyholder_files_check(const struct sl_config *conf, struct sl_err *err);
 
 /* ---- the key holder process (holder.c) ---- */
 /* main() of `sleuteld --keyholder N --config FILE`: exit status. */
