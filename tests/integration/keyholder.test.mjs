@@ -23,14 +23,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { chmodSync, chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync,
-  writeFileSync } from 'node:fs';
+  statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import tls from 'node:tls';
 import * as jose from 'jose';
 import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation, Agent,
-  hiddenInputs, trackProcess, SLEUTELD } from './lib/harness.mjs';
+  hiddenInputs, trackProcess, SLEUTEL, SLEUTELD, freePort, initEnv } from './lib/harness.mjs';
 import { sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { rrn, run, eidRp, eidCodeFlow, issueCard } from './lib/eid.mjs';
@@ -408,6 +408,53 @@ test('started as root with keyholder_user: a key file [server] user could read s
     assert.match(String(r.stderr), /\[server\] user nobody could read the private key .*citizen-ca\.key: chown it to \[server\] keyholder_user daemon/);
   } finally {
     removeInstallation(inst.dir);
+  }
+});
+
+// The operator's side of the split: `sleutel init --user --keyholder-user`
+// (as root) gives the installation to the two accounts, `keys rotate` (as
+// root) gives the new key files to the key holder's and registers them as
+// [server] user, and check-config names every key file sleuteld's account
+// could read.
+test('init --user --keyholder-user, keys rotate and check-config as root keep the key files the key holder\'s', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
+  const [port, eidPort, pkiPort] = [await freePort(), await freePort(), await freePort()];
+  await run(SLEUTEL, ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca',
+    process.env.SLEUTEL_TEST_CA, '--demo', '--pki-port', String(pkiPort), '--user', 'nobody', '--keyholder-user',
+    'daemon'], { env: initEnv() });
+  const configPath = path.join(dir, 'sleutel.ini');
+  let server;
+  const owner = (f) => { const st = statSync(path.join(dir, f)); return [st.uid, st.gid, st.mode & 0o777]; };
+  try {
+    assert.deepEqual(owner('.'), [NOBODY, DAEMON, 0o710]);
+    assert.deepEqual(owner('keys'), [DAEMON, DAEMON, 0o700]);
+    assert.deepEqual(owner('keys/secret'), [DAEMON, DAEMON, 0o600]);
+    assert.deepEqual(owner('tls/server.key'), [DAEMON, DAEMON, 0o600]);
+    assert.deepEqual(owner('pki'), [NOBODY, DAEMON, 0o770]);
+    assert.deepEqual(owner('pki/smartid-ca.key'), [DAEMON, DAEMON, 0o600]);
+    assert.equal(owner('pki/index.json')[0], NOBODY);
+    assert.equal(owner('sleutel.db')[0], NOBODY);
+    const check = await run(SLEUTEL, ['check-config', configPath]).catch((e) => e);
+    assert.doesNotMatch(String(check.stdout), /could read/, check.stdout);
+    const before = new Set(readdirSync(path.join(dir, 'keys')));
+    await run(SLEUTEL, ['--config', configPath, 'keys', 'rotate', '--publish-delay', '0']);
+    const added = readdirSync(path.join(dir, 'keys')).filter((f) => !before.has(f));
+    assert.equal(added.length, 3, added.join(' '));
+    for (const f of added) assert.deepEqual(owner(`keys/${f}`), [DAEMON, DAEMON, 0o600]);
+    for (const f of readdirSync(dir)) if (f.startsWith('sleutel.db')) assert.equal(owner(f)[0], NOBODY, f);
+    chmodSync(path.join(dir, 'pki', 'citizen-ocsp.key'), 0o644);
+    const bad = await run(SLEUTEL, ['check-config', configPath]).catch((e) => e);
+    assert.equal(bad.code, 1);
+    assert.match(String(bad.stdout), /citizen-ocsp\.key: \[server\] user nobody could read this private key/);
+    chmodSync(path.join(dir, 'pki', 'citizen-ocsp.key'), 0o600);
+    // The key holder, as daemon, reads the rotated keys: they sign.
+    server = await launchServer({ dir, configPath, port, eidPort, pkiPort, metricsPort: 0, demo: true });
+    const c = await server.client({});
+    const header = await loginAndVerify(server, c);
+    assert.ok(added.includes(`${header.kid}.pem`), `signed with ${header.kid}, a rotated key`);
+  } finally {
+    if (server) await server.stop(); // removes the installation
+    else rmSync(dir, { recursive: true, force: true });
   }
 });
 
