@@ -155,7 +155,7 @@ extensions_ok(X509 *x, struct sl_err *err)
 	}
 	loc = X509_get_ext_by_NID(x, NID_key_usage, -1);
 	if (loc < 0 || !X509_EXTENSION_get_critical(X509_get_ext(x, loc)))
-		return sl_fail(err, SL_EDENIED, "a Smart-ID certificate has a critical keyUsage");
+		return sl_fail(err, SL_EDENIED, "a Smart-ID certificate's keyUsage is there and critical");
 	ku = (int)X509_get_key_usage(x);
 	eku = X509_get_ext_by_NID(x, NID_ext_key_usage, -1) >= 0;
 	if (ku == KU_DIGITAL_SIGNATURE)
@@ -164,7 +164,7 @@ extensions_ok(X509 *x, struct sl_err *err)
 						"an authentication certificate's extendedKeyUsage is Smart-ID "
 						"authentication alone");
 	if (ku == KU_NON_REPUDIATION)
-		return eku ? sl_fail(err, SL_EDENIED, "a signing certificate has no extendedKeyUsage") : SL_OK;
+		return eku ? sl_fail(err, SL_EDENIED, "a signing certificate carries no extendedKeyUsage") : SL_OK;
 	return sl_fail(err, SL_EDENIED, "keyUsage is digitalSignature or nonRepudiation alone");
 }
 
