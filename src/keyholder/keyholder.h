@@ -69,7 +69,9 @@
  *                     to-be-signed part of a certificate (KH_PKI_CERT, the
  *                     Smart-ID CA only), a CRL (KH_PKI_CRL, a CA) or an
  *                     OCSP response (KH_PKI_OCSP, an OCSP signer), which
- *                     must parse as exactly that; answer the signature
+ *                     must parse as exactly that (a certificate: a
+ *                     Smart-ID device's profile, hold_pki_profile.c);
+ *                     answer the signature
  *                     (SHA-384; DER ECDSA or RSA PKCS#1 v1.5)
  *   KH_OP_PKI_SMARTID_CA  no kid, no payload: make the Smart-ID CA and
  *                     its OCSP signer in [pki] dir if it has none yet (a
@@ -105,8 +107,10 @@
  * The key holder exits when sleuteld goes: end of file on a socket, or
  * PR_SET_PDEATHSIG.  It ignores SIGINT, SIGTERM and SIGHUP (sleuteld stops
  * it by closing the sockets after its own graceful stop) and restricts
- * itself after start: no new privileges, not dumpable, a seccomp filter
- * that refuses network sockets, exec and ptrace (keyholder_sandbox).
+ * itself after start: [server] keyholder_user's account (which owns the
+ * key files, out of sleuteld's reach: keyfiles.c), no new privileges, not
+ * dumpable, a seccomp filter that refuses network sockets, exec and ptrace
+ * (keyholder_sandbox).
  * When sleuteld sees the key holder die it stops (exit 1), as relayd's
  * parent does: a supervisor restarts both.
  */
