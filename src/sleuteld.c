@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "httpc/httpc.h"
@@ -20,6 +21,22 @@ usage(void)
 {
 	fprintf(stderr, "usage: sleuteld --config FILE\n"
 			"       sleuteld --help | --version\n");
+}
+
+/* What a compromise of this process could reach when the key holder does
+ * not run under an account of its own (docs/security.md, "Privilege
+ * separation"). */
+static void
+warn_separation(const struct sl_config *conf)
+{
+	if (geteuid() != 0)
+		log_warn("started as uid %u, not root: the key holder runs as the same user, who can read the key "
+			 "files (start as root with [server] user and keyholder_user)",
+			(unsigned)geteuid());
+	else if (conf->c_user[0] != '\0' && conf->c_keyholder_user[0] == '\0')
+		log_warn("the key holder runs as [server] user %s, as sleuteld does, who can then read the key "
+			 "files: set [server] keyholder_user to an account of its own",
+			conf->c_user);
 }
 
 int
@@ -74,6 +91,12 @@ main(int argc, char **argv)
 	 * EFBIG, which the store answers as a full disk, not kill the
 	 * process: a full disk costs writes, never the reads. */
 	signal(SIGXFSZ, SIG_IGN);
+	if (keyholder_files_check(conf, &err) != SL_OK) {
+		fprintf(stderr, "sleuteld: %s\n", err.msg);
+		config_free(conf);
+		return 1;
+	}
+	warn_separation(conf);
 	/* Before any thread: the key holder is forked (then exec'd). */
 	kh = keyholder_start("/proc/self/exe", path, conf->c_keyholder_channels, &err);
 	if (kh == NULL) {

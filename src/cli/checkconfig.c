@@ -12,11 +12,15 @@
  *
  * Each problem is one line on stdout, "FILE: what", so that a script or a
  * person can act on it; exit 0 when there is none, 1 when there are, 2 for
- * a usage error.  Run it as the user sleuteld runs as: readability is
- * checked for the user who runs it.
+ * a usage error.  Run it as the user sleuteld starts as (root, with
+ * [server] user and keyholder_user; else [server] user): readability is
+ * checked for the user who runs it.  With [server] keyholder_user, every
+ * private key file [server] user could read is a problem (sleuteld would
+ * refuse to start: src/keyholder/keyfiles.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,7 @@
 
 #include "cli.h"
 #include "rostore.h"
+#include "../keyholder/keyholder.h"
 
 struct check {
 	const char *ck_file; /* the configuration, as named */
@@ -340,6 +345,51 @@ check_keys(struct check *ck, const struct sl_config *conf, bool *dir_ok)
 	free(secret);
 }
 
+struct key_reader {
+	struct check *kr_ck;
+	const struct sl_config *kr_conf;
+};
+
+static void
+key_readable(const char *path, void *arg)
+{
+	const struct key_reader *kr = arg;
+
+	problem(kr->kr_ck,
+		"%s: [server] user %s could read this private key; chown it to [server] keyholder_user %s, "
+		"mode 0600",
+		path, kr->kr_conf->c_user, kr->kr_conf->c_keyholder_user);
+}
+
+/* Privilege separation: the key holder's account of its own, and no key
+ * file that sleuteld's account could read. */
+static void
+check_separation(struct check *ck, const struct sl_config *conf)
+{
+	struct key_reader kr = { ck, conf };
+	struct sl_err err = { 0 };
+	struct passwd *pw;
+
+	if (conf->c_keyholder_user[0] == '\0')
+		return;
+	if (getpwnam(conf->c_keyholder_user) == NULL)
+		problem(ck, "[server] keyholder_user %s: no such user", conf->c_keyholder_user);
+	if (conf->c_user[0] == '\0') {
+		problem(ck, "[server] keyholder_user is set but [server] user is not: sleuteld would run as root");
+		return;
+	}
+	if (strcmp(conf->c_user, conf->c_keyholder_user) == 0) {
+		problem(ck, "[server] keyholder_user must be another account than [server] user");
+		return;
+	}
+	if ((pw = getpwnam(conf->c_user)) == NULL) {
+		problem(ck, "[server] user %s: no such user", conf->c_user);
+		return;
+	}
+	if (keyholder_files_readable(conf, pw->pw_uid, pw->pw_gid, key_readable, &kr, &err) < 0)
+		problem(ck, "%s", err.msg);
+}
+
 static void
 checkconfig_usage(void)
 {
@@ -379,6 +429,7 @@ cli_check_config(const char *config, int argc, char **argv)
 	check_config_file(&ck, conf);
 	check_files(&ck, conf);
 	check_keys(&ck, conf, &keys_ok);
+	check_separation(&ck, conf);
 	check_listeners(&ck, conf);
 	check_store(&ck, conf, keys_ok);
 	config_free(conf);

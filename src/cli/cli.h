@@ -70,5 +70,17 @@ void cli_print_json(const json_t *v);
  * tests start hundreds of installations. */
 int cli_keys_generate(
 	struct store *st, const char *keys_dir, const char *fixture_dir, int64_t delay, struct sl_err *err);
+/* The two halves of cli_keys_generate, for `keys rotate` as root: the key
+ * files written (and given to `owner`, [server] keyholder_user, when not
+ * NULL) into kids[]; then, as [server] user, registered (kids[] freed). */
+#define CLI_KEY_ALGS 3
+extern const char *const cli_key_algs[CLI_KEY_ALGS];
+struct passwd;
+int cli_keys_write(const char *keys_dir, const char *fixture_dir, const struct passwd *owner, char *kids[CLI_KEY_ALGS],
+	struct sl_err *err);
+int cli_keys_register(struct store *st, char *kids[CLI_KEY_ALGS], int64_t delay, struct sl_err *err);
+/* initown.c: the installation `sleutel init` made in dir given to [server]
+ * user and keyholder_user (run as root). */
+int cli_init_own(const char *dir, const struct passwd *user, const struct passwd *kh, struct sl_err *err);
 
 #endif

@@ -1,9 +1,12 @@
 /* common.c — what every `sleutel` subcommand shares. */
+#include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../crypto/crypto.h"
@@ -160,6 +163,8 @@ cli_close(struct cli_ctx *cc)
 	config_free(cc->cc_conf);
 }
 
+const char *const cli_key_algs[CLI_KEY_ALGS] = { "ES256", "RS256", "PS256" };
+
 /* A new key of `alg`, or the one in fixture_dir/<alg>.pem (see cli.h). */
 static struct jose_key *
 keys_make(const char *alg, const char *kid, const char *fixture_dir, struct sl_err *err)
@@ -183,9 +188,11 @@ keys_make(const char *alg, const char *kid, const char *fixture_dir, struct sl_e
 }
 
 /* Make the key of `alg` under a new kid and write its private half to
- * keys_dir/<kid>.pem; *kid is the caller's to free. */
+ * keys_dir/<kid>.pem (owned by `owner` when set); *kid is the caller's to
+ * free. */
 static int
-keys_write(const char *alg, const char *keys_dir, const char *fixture_dir, char **kid, struct sl_err *err)
+keys_write(const char *alg, const char *keys_dir, const char *fixture_dir, const struct passwd *owner, char **kid,
+	struct sl_err *err)
 {
 	struct jose_key *key;
 	char *pem = NULL, name[128], *path = NULL;
@@ -202,6 +209,9 @@ keys_write(const char *alg, const char *keys_dir, const char *fixture_dir, char 
 	}
 	if (rc == SL_ENOMEM)
 		sl_fail(err, rc, "out of memory");
+	/* lchown: keys_dir is owner's, who could have put a link there. */
+	if (rc == SL_OK && owner != NULL && lchown(path, owner->pw_uid, owner->pw_gid) != 0)
+		rc = sl_fail(err, SL_EIO, "cannot give %s to %s: %s", path, owner->pw_name, strerror(errno));
 	free(path);
 	free(pem);
 	jose_key_free(key);
@@ -209,36 +219,58 @@ keys_write(const char *alg, const char *keys_dir, const char *fixture_dir, char 
 }
 
 int
-cli_keys_generate(struct store *st, const char *keys_dir, const char *fixture_dir, int64_t delay, struct sl_err *err)
+cli_keys_write(const char *keys_dir, const char *fixture_dir, const struct passwd *owner, char *kids[CLI_KEY_ALGS],
+	struct sl_err *err)
 {
-	static const char *const algs[] = { "ES256", "RS256", "PS256" };
-	enum { NALGS = sizeof(algs) / sizeof(algs[0]) };
-	char *kids[NALGS] = { NULL };
-	int64_t use_after;
-	size_t i;
 	int rc = SL_OK;
 
-	/* Every key is made before any is registered: an RSA key takes
-	 * seconds on a busy machine, and the delay counts from when RPs can
-	 * see a key (it is published once registered), so that none signs
-	 * sooner than `delay` after that. */
-	for (i = 0; i < NALGS && rc == SL_OK; i++)
-		rc = keys_write(algs[i], keys_dir, fixture_dir, &kids[i], err);
-	use_after = sl_now() + delay;
-	for (i = 0; i < NALGS && rc == SL_OK; i++) {
-		struct store_key sk = { kids[i], (char *)algs[i], sl_now(), use_after, 0 };
+	for (size_t i = 0; i < CLI_KEY_ALGS; i++)
+		kids[i] = NULL;
+	for (size_t i = 0; i < CLI_KEY_ALGS && rc == SL_OK; i++)
+		rc = keys_write(cli_key_algs[i], keys_dir, fixture_dir, owner, &kids[i], err);
+	return rc;
+}
+
+int
+cli_keys_register(struct store *st, char *kids[CLI_KEY_ALGS], int64_t delay, struct sl_err *err)
+{
+	int64_t use_after = sl_now() + delay;
+	int rc = SL_OK;
+
+	/* The delay counts from when RPs can see a key (it is published once
+	 * registered), so that none signs sooner than `delay` after that. */
+	for (size_t i = 0; i < CLI_KEY_ALGS && rc == SL_OK; i++) {
+		struct store_key sk = { kids[i], (char *)cli_key_algs[i], sl_now(), use_after, 0 };
 
 		/* Retire the current key of this algorithm first: it stays
 		 * published until the new one signs plus the longest token
 		 * lifetime (a day covers every configured maximum but refresh
 		 * tokens, which are opaque and not signed). */
-		rc = store_key_retire_current(st, algs[i], use_after + 86400);
+		rc = store_key_retire_current(st, cli_key_algs[i], use_after + 86400);
 		if (rc == SL_OK)
 			rc = store_key_add(st, &sk);
 		if (rc != SL_OK)
-			sl_fail(err, rc, "cannot register the new %s key", algs[i]);
+			sl_fail(err, rc, "cannot register the new %s key", cli_key_algs[i]);
 	}
-	for (i = 0; i < NALGS; i++)
+	for (size_t i = 0; i < CLI_KEY_ALGS; i++) {
+		free(kids[i]);
+		kids[i] = NULL;
+	}
+	return rc;
+}
+
+int
+cli_keys_generate(struct store *st, const char *keys_dir, const char *fixture_dir, int64_t delay, struct sl_err *err)
+{
+	char *kids[CLI_KEY_ALGS];
+	int rc;
+
+	/* Every key is made before any is registered: an RSA key takes
+	 * seconds on a busy machine. */
+	rc = cli_keys_write(keys_dir, fixture_dir, NULL, kids, err);
+	if (rc == SL_OK)
+		return cli_keys_register(st, kids, delay, err);
+	for (size_t i = 0; i < CLI_KEY_ALGS; i++)
 		free(kids[i]);
 	return rc;
 }

@@ -4,10 +4,12 @@
  * loopback names, the master secret, signing keys and the database.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "../crypto/crypto.h"
@@ -20,7 +22,7 @@ static void
 init_usage(void)
 {
 	printf("usage: sleutel init DIR [--issuer URL] [--port N] [--eid-port N] [--ca CADIR] [--demo [--pki-port N]]\n"
-	       "                        [--postgresql CONNINFO]\n"
+	       "                        [--postgresql CONNINFO] [--user USER --keyholder-user USER]\n"
 	       "\nWrites DIR/sleutel.ini, DIR/tls (a local CA and a certificate for localhost and\n"
 	       "127.0.0.1), DIR/keys (the master secret and ID-token signing keys) and DIR/sleutel.db\n"
 	       "(or the PostgreSQL database's schema),\n"
@@ -34,7 +36,10 @@ init_usage(void)
 	       "                 sleuteld then serves its OCSP responder and CRLs on --pki-port (8889)\n"
 	       "  --postgresql CONNINFO\n"
 	       "                 keep the records in PostgreSQL ([store] engine = postgresql) at this libpq\n"
-	       "                 connection string, instead of DIR/sleutel.db\n");
+	       "                 connection string, instead of DIR/sleutel.db\n"
+	       "  --user USER --keyholder-user USER\n"
+	       "                 (as root) set [server] user and keyholder_user, and give the\n"
+	       "                 installation to them: keys/ and tls/ to the key holder's account alone\n");
 }
 
 static int
@@ -153,7 +158,7 @@ store_section(char *out, size_t len, const char *conninfo)
 
 static int
 make_config(const char *dir, const char *issuer, int port, int eid_port, int pki_port, const char *conninfo,
-	struct sl_err *err)
+	const char *users, struct sl_err *err)
 {
 	char text[4096], trust[1024], store[INIT_CONNINFO_MAX + 128];
 
@@ -168,7 +173,8 @@ make_config(const char *dir, const char *issuer, int port, int eid_port, int pki
 		"listen = 127.0.0.1\n"
 		"port = %d\n"
 		"tls_cert = tls/server.pem\n"
-		"tls_key = tls/server.key\n\n"
+		"tls_key = tls/server.key\n"
+		"%s\n"
 		"[eid]\n"
 		"; The origin that asks the browser for the eID card's certificate.\n"
 		"listen = 127.0.0.1\n"
@@ -188,7 +194,7 @@ make_config(const char *dir, const char *issuer, int port, int eid_port, int pki
 		"; The login keys offered on the key-choice page.\n"
 		"keys = eid,app,smartid%s\n"
 		"default_language = nl\n",
-		issuer, port, eid_port, eid_port, trust, store,
+		issuer, port, users, eid_port, eid_port, trust, store,
 #ifdef SL_TEST_KEY
 		",test"
 #else
@@ -242,8 +248,9 @@ init_fixture_keys(void)
 int
 cli_init(int argc, char **argv)
 {
-	const char *dir = NULL, *issuer = NULL, *ca_dir = NULL, *conninfo = NULL;
-	char issuer_buf[256], *ini;
+	const char *dir = NULL, *issuer = NULL, *ca_dir = NULL, *conninfo = NULL, *user = NULL, *kh_user = NULL;
+	struct passwd *pw_user = NULL, *pw_kh = NULL, pw_user_copy, pw_kh_copy;
+	char issuer_buf[256], users[160] = "", *ini;
 	int port = 8443, eid_port = 8444, pki_port = 8889;
 	bool demo = false;
 	struct cli_ctx cc;
@@ -270,6 +277,10 @@ cli_init(int argc, char **argv)
 				return cli_error("--postgresql takes a libpq connection string of one line, at most %d "
 						 "characters",
 					INIT_CONNINFO_MAX);
+		} else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc) {
+			user = argv[++i];
+		} else if (strcmp(argv[i], "--keyholder-user") == 0 && i + 1 < argc) {
+			kh_user = argv[++i];
 		} else if (strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
 			ca_dir = argv[++i];
 		} else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
@@ -291,6 +302,26 @@ cli_init(int argc, char **argv)
 	}
 	if (port == eid_port || (demo && (pki_port == port || pki_port == eid_port)))
 		return cli_error("--port, --eid-port and --pki-port must differ");
+	if ((user != NULL) != (kh_user != NULL))
+		return cli_error("--user and --keyholder-user go together");
+	if (user != NULL) {
+		struct passwd *pw;
+		if (geteuid() != 0)
+			return cli_error("--user and --keyholder-user give the installation away: run as root");
+		/* getpwnam's answer is overwritten by the next call: copied
+		 * (uid and gid are what is used). */
+		if ((pw = getpwnam(user)) == NULL)
+			return cli_error("no such user %s", user);
+		pw_user_copy = *pw;
+		if ((pw = getpwnam(kh_user)) == NULL)
+			return cli_error("no such user %s", kh_user);
+		pw_kh_copy = *pw;
+		pw_user = &pw_user_copy;
+		pw_kh = &pw_kh_copy;
+		if (pw_user->pw_uid == 0 || pw_kh->pw_uid == 0 || pw_user->pw_uid == pw_kh->pw_uid)
+			return cli_error("--user and --keyholder-user are two accounts, neither of them root");
+		snprintf(users, sizeof(users), "user = %s\nkeyholder_user = %s\n", user, kh_user);
+	}
 	if (issuer == NULL) {
 		snprintf(issuer_buf, sizeof(issuer_buf), "https://127.0.0.1:%d", port);
 		issuer = issuer_buf;
@@ -310,7 +341,7 @@ cli_init(int argc, char **argv)
 	if (rc == SL_OK && demo)
 		rc = make_demo_pki(dir, pki_port, &err);
 	if (rc == SL_OK)
-		rc = make_config(dir, issuer, port, eid_port, demo ? pki_port : 0, conninfo, &err);
+		rc = make_config(dir, issuer, port, eid_port, demo ? pki_port : 0, conninfo, users, &err);
 	if (rc == SL_OK && (rc = cli_open(ini, &cc)) == CLI_OK) {
 		rc = cli_keys_generate(cc.cc_store, cc.cc_conf->c_keys_dir, init_fixture_keys(), 0, &err);
 		cli_close(&cc);
@@ -318,6 +349,8 @@ cli_init(int argc, char **argv)
 		free(ini);
 		return CLI_FAIL;
 	}
+	if (rc == SL_OK && user != NULL)
+		rc = cli_init_own(dir, pw_user, pw_kh, &err);
 	if (rc != SL_OK) {
 		free(ini);
 		return cli_error("%s", err.msg[0] ? err.msg : "init failed");

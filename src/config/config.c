@@ -157,6 +157,7 @@ static const struct conf_key conf_keys[] = {
 	{ "proofing", "bank_timeout", CT_INT, OFF(c_bank_timeout), 1, 60, "10" },
 	{ "ciba", "ping_timeout", CT_INT, OFF(c_ciba_ping_timeout), 1, 60, "5" },
 	{ "app", "push_timeout", CT_INT, OFF(c_app_push_timeout), 1, 60, "5" },
+	{ "server", "keyholder_user", CT_STR, OFF(c_keyholder_user), 0, 0, "" },
 };
 #define CONF_NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
@@ -535,6 +536,7 @@ config_free(struct sl_config *conf)
 	listener_free(&conf->c_eid);
 	free(conf->c_trusted_proxies);
 	free(conf->c_user);
+	free(conf->c_keyholder_user);
 	free(conf->c_eid_anchors);
 	free(conf->c_pki_dir);
 	free(conf->c_pki_listen);

@@ -72,6 +72,7 @@ struct sl_config {
 	int c_shutdown_grace; /* seconds to finish in-flight requests */
 	char *c_trusted_proxies; /* comma-separated addresses (eID proxy mode) */
 	char *c_user; /* started as root: the account to run as after binding ("" = stay) */
+	char *c_keyholder_user; /* started as root: the key holder's own account ("" = c_user) */
 
 	/* [eid] */
 	bool c_eid_enabled;

@@ -10,9 +10,11 @@
  * it parses as exactly the kind the request names and that the key may
  * sign that kind: certificates only by the Smart-ID CA (the eID CAs'
  * certificates are made by the `sleutel pki` command, never by sleuteld),
- * CRLs by a CA, OCSP responses by an OCSP signer.  That bounds what a
- * compromised sleuteld can have signed to what it could ask for anyway; it
- * never has the keys.
+ * CRLs by a CA, OCSP responses by an OCSP signer.  A certificate must
+ * moreover be a Smart-ID device's, as src/pki/smartid.c makes them
+ * (hold_pki_profile.c): no sub-CA, no OCSP responder, no longer validity.
+ * That bounds what a compromised sleuteld can have signed to what it could
+ * ask for anyway; it never has the keys.
  *
  * A PKI made before the Smart-ID CA existed gets it at the first Smart-ID
  * registration (KH_OP_PKI_SMARTID_CA): made here, since that reads the
@@ -57,6 +59,36 @@ hold_pki_clear(struct holder *ho)
 		EVP_PKEY_free(ho->ho_pki[i]);
 		ho->ho_pki[i] = NULL;
 	}
+	X509_free(ho->ho_pki_ca);
+	ho->ho_pki_ca = NULL;
+}
+
+/* A certificate for the Smart-ID CA to sign: its profile (the CA's own
+ * certificate read on first use). */
+static int
+cert_profile_ok(struct holder *ho, const uint8_t *der, size_t len, struct sl_err *err)
+{
+	char *path, *pem = NULL;
+	size_t n = 0;
+	BIO *bio;
+
+	if (ho->ho_pki_ca == NULL) {
+		path = sl_path_resolve(ho->ho_conf->c_pki_dir, "smartid-ca.pem");
+		if (path == NULL || sl_file_read(path, PKI_KEY_FILE_MAX, &pem, &n, err) != SL_OK) {
+			free(path);
+			return err && err->code ? err->code : SL_ENOMEM;
+		}
+		bio = BIO_new_mem_buf(pem, (int)n);
+		ho->ho_pki_ca = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+		free(pem);
+		if (ho->ho_pki_ca == NULL)
+			sl_fail(err, SL_ECRYPTO, "%s is not a PEM certificate", path);
+		free(path);
+		if (ho->ho_pki_ca == NULL)
+			return SL_ECRYPTO;
+	}
+	return hold_pki_cert_ok(ho->ho_pki_ca, der, len, err);
 }
 
 static EVP_PKEY *
@@ -134,6 +166,8 @@ hold_pki_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t len, 
 					     : "OCSP response");
 	if ((key = pki_key(ho, i, err)) == NULL)
 		return err && err->code ? err->code : SL_ECRYPTO;
+	if (kind == KH_PKI_CERT && (ok = cert_profile_ok(ho, p + 1, len - 1, err)) != SL_OK)
+		return ok;
 	md = EVP_MD_CTX_new();
 	ok = md != NULL && EVP_DigestSignInit_ex(md, NULL, "SHA384", NULL, NULL, key, NULL) == 1 &&
 	     EVP_DigestSign(md, out, &siglen, p + 1, len - 1) == 1;

@@ -42,6 +42,7 @@ struct holder {
 	struct hold_seal ho_seal[KH_SEAL_MAX];
 	size_t ho_nseal;
 	EVP_PKEY *ho_pki[KH_PKI_KEYS_MAX]; /* hold_pki.c: read on first use */
+	X509 *ho_pki_ca; /* the Smart-ID CA's certificate: read on first use */
 	struct hold_tls ho_tls[KH_TLS_KEYS]; /* hold_tls.c: read at start */
 };
 
@@ -76,6 +77,9 @@ int hold_pki_sign(struct holder *ho, const char *kid, const uint8_t *p, size_t l
 	struct sl_err *err);
 void hold_pki_clear(struct holder *ho);
 int hold_pki_smartid_ca(struct holder *ho, struct sl_err *err);
+/* hold_pki_profile.c: is der (a TBSCertificate) a Smart-ID device
+ * certificate of the CA `ca`?  SL_OK, SL_EDENIED saying what is not. */
+int hold_pki_cert_ok(X509 *ca, const uint8_t *der, size_t len, struct sl_err *err);
 
 /* hold_tls.c: hold_tls_load() reads the listeners' keys the configuration
  * names (a key that does not load is kept as the error every request for

@@ -69,7 +69,9 @@
  *                     to-be-signed part of a certificate (KH_PKI_CERT, the
  *                     Smart-ID CA only), a CRL (KH_PKI_CRL, a CA) or an
  *                     OCSP response (KH_PKI_OCSP, an OCSP signer), which
- *                     must parse as exactly that; answer the signature
+ *                     must parse as exactly that (a certificate: a
+ *                     Smart-ID device's profile, hold_pki_profile.c);
+ *                     answer the signature
  *                     (SHA-384; DER ECDSA or RSA PKCS#1 v1.5)
  *   KH_OP_PKI_SMARTID_CA  no kid, no payload: make the Smart-ID CA and
  *                     its OCSP signer in [pki] dir if it has none yet (a
@@ -105,8 +107,10 @@
  * The key holder exits when sleuteld goes: end of file on a socket, or
  * PR_SET_PDEATHSIG.  It ignores SIGINT, SIGTERM and SIGHUP (sleuteld stops
  * it by closing the sockets after its own graceful stop) and restricts
- * itself after start: no new privileges, not dumpable, a seccomp filter
- * that refuses network sockets, exec and ptrace (keyholder_sandbox).
+ * itself after start: [server] keyholder_user's account (which owns the
+ * key files, out of sleuteld's reach: keyfiles.c), no new privileges, not
+ * dumpable, a seccomp filter that refuses network sockets, exec and ptrace
+ * (keyholder_sandbox).
  * When sleuteld sees the key holder die it stops (exit 1), as relayd's
  * parent does: a supervisor restarts both.
  */
@@ -118,6 +122,8 @@
 #include <sys/types.h>
 
 #include "../core/core.h"
+
+struct sl_config;
 
 #define KH_KID_MAX 64 /* bytes of the key id field, NUL included */
 #define KH_PAYLOAD_MAX 32768 /* bytes of payload in one message */
@@ -243,6 +249,20 @@ void keyholder_stop(struct keyholder *kh);
  * supplementary groups), checked irreversible.  Root without a user: a
  * warning naming `who`.  Not root: nothing.  (sandbox.c) */
 int keyholder_drop_user(const char *user, const char *who, struct sl_err *err);
+
+/* ---- the key files out of sleuteld's reach (keyfiles.c) ---- */
+/* Call fn for each private key file (every file in [keys] dir, *.key in
+ * [pki] dir, the TLS keys and *.key beside them) that uid:gid, without
+ * supplementary groups, could read.  The number of such files, or a
+ * negative SL_E* code (a directory that cannot be listed). */
+typedef void (*keyholder_file_fn)(const char *path, void *arg);
+int keyholder_files_readable(
+	const struct sl_config *conf, uid_t uid, gid_t gid, keyholder_file_fn fn, void *arg, struct sl_err *err);
+/* sleuteld's start, as root with [server] user and keyholder_user set:
+ * SL_EDENIED (naming a file and the fix) when [server] user could read a
+ * private key file; SL_EINVAL when the two are the same account, or user
+ * is unknown or root.  Not root, or either unset: SL_OK (sleuteld warns). */
+int keyholder_files_check(const struct sl_config *conf, struct sl_err *err);
 
 /* ---- the key holder process (holder.c) ---- */
 /* main() of `sleuteld --keyholder N --config FILE`: exit status. */

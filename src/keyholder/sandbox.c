@@ -2,11 +2,15 @@
  * sandbox.c — what the key holder gives up once its channels are checked
  * and before it reads a key (all but the TLS keys, hold_tls.c):
  *
- *   - root: the [server] user's uid and gids (no supplementary groups);
- *     root without a configured user is warned about, not refused, so a
- *     container that runs everything as root still starts;
- *   - PR_SET_NO_NEW_PRIVS, and PR_SET_DUMPABLE 0: the HTTP process runs as
- *     the same user, and a dumpable key holder would let it (ptrace,
+ *   - root: [server] keyholder_user's uid and gid (no supplementary
+ *     groups), an account of its own that owns the key files, so that
+ *     sleuteld, dropped to [server] user, cannot open them (keyfiles.c);
+ *     without keyholder_user, [server] user's, as sleuteld (sleuteld warns
+ *     that its account can then read the keys); root without either is
+ *     warned about, not refused, so a container that runs everything as
+ *     root still starts;
+ *   - PR_SET_NO_NEW_PRIVS, and PR_SET_DUMPABLE 0: the HTTP process may run
+ *     as the same user, and a dumpable key holder would let it (ptrace,
  *     /proc/PID/mem) read the keys this process exists to keep from it;
  *   - on Linux, a seccomp filter (plain BPF: no libseccomp dependency)
  *     that refuses with EPERM every syscall that makes or uses a network
@@ -48,7 +52,7 @@ keyholder_drop_user(const char *user, const char *who, struct sl_err *err)
 	}
 	pw = getpwnam(user);
 	if (pw == NULL)
-		return sl_fail(err, SL_EINVAL, "[server] user %s: no such user", user);
+		return sl_fail(err, SL_EINVAL, "%s: no such user %s", who, user);
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
 		return sl_fail(err, SL_EIO, "cannot become %s: %s", user, strerror(errno));
 	if (setuid(0) == 0)
@@ -127,8 +131,10 @@ seccomp_install(struct sl_err *err)
 int
 keyholder_sandbox(const struct sl_config *conf, int nchan, struct sl_err *err)
 {
+	const char *user = conf->c_keyholder_user[0] != '\0' ? conf->c_keyholder_user : conf->c_user;
+
 	(void)nchan;
-	if (keyholder_drop_user(conf->c_user, "the key holder", err) != SL_OK)
+	if (keyholder_drop_user(user, "the key holder", err) != SL_OK)
 		return SL_EIO;
 	/* A change of credentials clears the parent-death signal: set it
 	 * again (a parent gone in between closed the channels: end of file). */

@@ -22,15 +22,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync,
-  writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, rmSync,
+  statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import tls from 'node:tls';
 import * as jose from 'jose';
 import { initServer, iniSet, launchServer, startServer, loginWithTestKey, removeInstallation, Agent,
-  hiddenInputs, trackProcess } from './lib/harness.mjs';
+  hiddenInputs, trackProcess, SLEUTEL, SLEUTELD, freePort, initEnv } from './lib/harness.mjs';
 import { sqlRows } from './lib/db.mjs';
 import { registerRp, authRequest } from './lib/flows.mjs';
 import { rrn, run, eidRp, eidCodeFlow, issueCard } from './lib/eid.mjs';
@@ -324,30 +324,57 @@ test('started as root with [server] user: sleuteld after binding and the key hol
       assert.equal(st.Groups.trim(), '', 'no supplementary groups');
     }
     assert.doesNotMatch(server.log(), /runs as root/);
+    // Without [server] keyholder_user both share an account that owns the
+    // key files: said at every start (docs/security.md, what is lost).
+    assert.match(server.log(), /the key holder runs as \[server\] user nobody, as sleuteld does, who can then read the key\s+files: set \[server\] keyholder_user/);
   } finally {
     await server.stop();
   }
 });
 
-// review8: the key holder keeps its keys out of sleuteld's memory, but not
-// out of its reach: both run as [server] user and the key files are that
-// user's, so code running in sleuteld (a format string, an overflow turned
-// into execution) opens keys/*.pem and pki/*.key and has them for good,
-// where docs/security.md §11 promises "a restart instead of a key
-// rotation".  With sleuteld's own credentials (uid, gid, groups read from
-// /proc), no private key file may be readable.
+// review8: the key holder keeps its keys out of sleuteld's memory, but it
+// must keep them out of its reach too: were both [server] user and the key
+// files that user's, code running in sleuteld (a format string, an overflow
+// turned into execution) would open keys/*.pem and pki/*.key and have them
+// for good, where docs/security.md promises "a restart instead of a key
+// rotation".  With [server] keyholder_user (here `daemon`), the key holder
+// runs as an account of its own that owns the key files, as an operator
+// sets them up (docs/operator.md): keys/ and tls/ its own, 0700; pki/ shared
+// with it (sleuteld writes the index there), its *.key files its own; the
+// installation directory searchable.  With sleuteld's own credentials (uid,
+// gid, groups read from /proc), no private key file may be readable.
+const DAEMON = 1; // uid and gid of `daemon` in /etc/passwd
+const NOBODY = 65534;
+
+function separateKeys(dir, owner) {
+  chmodSync(dir, 0o711);
+  for (const sub of ['keys', 'tls']) { chownTree(path.join(dir, sub), owner, owner); chmodSync(path.join(dir, sub), 0o700); }
+  const pki = path.join(dir, 'pki');
+  chownSync(pki, NOBODY, owner);
+  chmodSync(pki, 0o770);
+  for (const n of readdirSync(pki)) if (n.endsWith('.key')) chownSync(path.join(pki, n), owner, owner);
+}
+
+async function separatedInstallation() {
+  const inst = await initServer({ demo: true, config: { server: { user: 'nobody', keyholder_user: 'daemon' } } });
+  chownTree(inst.dir, NOBODY, NOBODY);
+  return inst;
+}
+
 test('review8: a process with sleuteld\'s credentials cannot read any private key file', async () => {
   assert.equal(process.getuid(), 0, 'this suite runs as root (it starts sleuteld as root)');
-  const NOBODY = 65534;
-  const inst = await initServer();
-  writeFileSync(inst.configPath, iniSet(readFileSync(inst.configPath, 'utf8'), 'server', 'user', 'nobody'));
-  chownTree(inst.dir, NOBODY, NOBODY);
+  const inst = await separatedInstallation();
+  separateKeys(inst.dir, DAEMON);
   const server = await launchServer(inst);
   try {
     const c = await server.client({});
     await loginAndVerify(server, c);
     const st = processStatus(server.proc.pid);
     const uid = st.Uid.split('\t')[0], gid = st.Gid.split('\t')[0];
+    assert.equal(uid, String(NOBODY), 'sleuteld runs as [server] user');
+    const kst = processStatus(keyHolderPid(server.proc.pid));
+    assert.equal(kst.Uid, `${DAEMON}\t${DAEMON}\t${DAEMON}\t${DAEMON}`, 'the key holder runs as keyholder_user');
+    assert.equal(kst.Groups.trim(), '', 'no supplementary groups');
     const groups = st.Groups.trim().split(/\s+/).filter(Boolean).join(',');
     const keyFiles = [];
     for (const sub of ['keys', 'pki', 'tls']) {
@@ -355,16 +382,82 @@ test('review8: a process with sleuteld\'s credentials cannot read any private ke
       try { names = readdirSync(path.join(inst.dir, sub)); } catch { continue; }
       for (const n of names) if (/\.(pem|key)$/.test(n) && /PRIVATE KEY/.test(readFileSync(path.join(inst.dir, sub, n), 'utf8'))) keyFiles.push(path.join(sub, n));
     }
-    assert.ok(keyFiles.length > 0, 'the installation has private key files');
+    // The sealing keys the key holder made at its first start are there.
+    assert.ok(keyFiles.some((f) => /^keys\/device-rest\.pem$/.test(f)), keyFiles.join(' '));
+    assert.ok(keyFiles.some((f) => /^pki\/smartid-ca\.key$/.test(f)), keyFiles.join(' '));
     const readable = [];
-    for (const f of keyFiles) {
+    for (const f of [...keyFiles, 'keys/secret']) {
       const r = await run('setpriv', [`--reuid=${uid}`, `--regid=${gid}`,
         groups ? `--groups=${groups}` : '--clear-groups', '--', 'cat', path.join(inst.dir, f)]).catch((e) => e);
-      if (/PRIVATE KEY/.test(String(r?.stdout ?? ''))) readable.push(f);
+      if (String(r?.stdout ?? '').length > 0) readable.push(f);
     }
     assert.deepEqual(readable, [], `sleuteld (uid ${uid}) can read these private keys`);
+    assert.doesNotMatch(server.log(), /read the key files/, 'no separation warning');
   } finally {
     await server.stop();
+  }
+});
+
+// sleuteld does not fix ownership (a root that chowns what it finds in a
+// directory [server] user can write chowns what that user linked there):
+// it refuses to start, naming a file and the fix.
+test('started as root with keyholder_user: a key file [server] user could read stops the start', async () => {
+  const inst = await separatedInstallation();
+  separateKeys(inst.dir, DAEMON);
+  chownSync(path.join(inst.dir, 'pki', 'citizen-ca.key'), NOBODY, NOBODY);
+  const r = await run(SLEUTELD, ['--config', inst.configPath]).catch((e) => e);
+  try {
+    assert.notEqual(r.code ?? 0, 0, 'sleuteld refused to start');
+    assert.match(String(r.stderr), /\[server\] user nobody could read the private key .*citizen-ca\.key: chown it to \[server\] keyholder_user daemon/);
+  } finally {
+    removeInstallation(inst.dir);
+  }
+});
+
+// The operator's side of the split: `sleutel init --user --keyholder-user`
+// (as root) gives the installation to the two accounts, `keys rotate` (as
+// root) gives the new key files to the key holder's and registers them as
+// [server] user, and check-config names every key file sleuteld's account
+// could read.
+test('init --user --keyholder-user, keys rotate and check-config as root keep the key files the key holder\'s', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-test-'));
+  const [port, eidPort, pkiPort] = [await freePort(), await freePort(), await freePort()];
+  await run(SLEUTEL, ['init', dir, '--port', String(port), '--eid-port', String(eidPort), '--ca',
+    process.env.SLEUTEL_TEST_CA, '--demo', '--pki-port', String(pkiPort), '--user', 'nobody', '--keyholder-user',
+    'daemon'], { env: initEnv() });
+  const configPath = path.join(dir, 'sleutel.ini');
+  let server;
+  const owner = (f) => { const st = statSync(path.join(dir, f)); return [st.uid, st.gid, st.mode & 0o777]; };
+  try {
+    assert.deepEqual(owner('.'), [NOBODY, DAEMON, 0o710]);
+    assert.deepEqual(owner('keys'), [DAEMON, DAEMON, 0o700]);
+    assert.deepEqual(owner('keys/secret'), [DAEMON, DAEMON, 0o600]);
+    assert.deepEqual(owner('tls/server.key'), [DAEMON, DAEMON, 0o600]);
+    assert.deepEqual(owner('pki'), [NOBODY, DAEMON, 0o770]);
+    assert.deepEqual(owner('pki/smartid-ca.key'), [DAEMON, DAEMON, 0o600]);
+    assert.equal(owner('pki/index.json')[0], NOBODY);
+    assert.equal(owner('sleutel.db')[0], NOBODY);
+    const check = await run(SLEUTEL, ['check-config', configPath]).catch((e) => e);
+    assert.doesNotMatch(String(check.stdout), /could read/, check.stdout);
+    const before = new Set(readdirSync(path.join(dir, 'keys')));
+    await run(SLEUTEL, ['--config', configPath, 'keys', 'rotate', '--publish-delay', '0']);
+    const added = readdirSync(path.join(dir, 'keys')).filter((f) => !before.has(f));
+    assert.equal(added.length, 3, added.join(' '));
+    for (const f of added) assert.deepEqual(owner(`keys/${f}`), [DAEMON, DAEMON, 0o600]);
+    for (const f of readdirSync(dir)) if (f.startsWith('sleutel.db')) assert.equal(owner(f)[0], NOBODY, f);
+    chmodSync(path.join(dir, 'pki', 'citizen-ocsp.key'), 0o644);
+    const bad = await run(SLEUTEL, ['check-config', configPath]).catch((e) => e);
+    assert.equal(bad.code, 1);
+    assert.match(String(bad.stdout), /citizen-ocsp\.key: \[server\] user nobody could read this private key/);
+    chmodSync(path.join(dir, 'pki', 'citizen-ocsp.key'), 0o600);
+    // The key holder, as daemon, reads the rotated keys: they sign.
+    server = await launchServer({ dir, configPath, port, eidPort, pkiPort, metricsPort: 0, demo: true });
+    const c = await server.client({});
+    const header = await loginAndVerify(server, c);
+    assert.ok(added.includes(`${header.kid}.pem`), `signed with ${header.kid}, a rotated key`);
+  } finally {
+    if (server) await server.stop(); // removes the installation
+    else rmSync(dir, { recursive: true, force: true });
   }
 });
 
