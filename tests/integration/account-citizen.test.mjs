@@ -194,7 +194,7 @@ test('a second device: a notice on the page and for the other device, not the ne
   assert.deepEqual(r.body.notices.map((n) => [n.kind, n.device_id]), [['device.blocked', second.deviceId]]);
   html = await page(anna, 'notme=1&lang=en');
   assert.match(html, /The device was blocked\./);
-  assert.match(html, /What happens next:/);
+  assert.match(html, /What happens next: every login made with this key was ended/);
   assert.doesNotMatch(html, /A device was added to your account: Stranger phone/, 'the notice it answered is read');
   assert.match(html, /A device was blocked: Stranger phone/);
 
