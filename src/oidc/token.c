@@ -111,16 +111,20 @@ token_answer(struct server *srv, struct http_request *rq, const struct store_cli
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "tokens could not be issued");
 		return;
 	}
+	/* The tokens are this server's own base64url (and the ID token its
+	 * compact JWS or JWE): ASCII, so without jansson's UTF-8 check, which
+	 * read the ID token's ~800 bytes once more (docs/performance.md, the
+	 * eighth round). */
 	o = json_object();
-	json_object_set_new(o, "access_token", json_string(at));
+	json_object_set_new(o, "access_token", json_string_nocheck(at));
 	/* RFC 9449 §5: a bound token is of type DPoP */
-	json_object_set_new(o, "token_type", json_string(g->g_jkt != NULL ? "DPoP" : "Bearer"));
+	json_object_set_new(o, "token_type", json_string_nocheck(g->g_jkt != NULL ? "DPoP" : "Bearer"));
 	if (g->g_jkt != NULL)
 		oidc_dpop_nonce_header(srv, rq);
 	json_object_set_new(o, "expires_in", json_integer(srv->sv_conf->c_access_token_lifetime));
 	if (rt != NULL)
-		json_object_set_new(o, "refresh_token", json_string(rt));
-	json_object_set_new(o, "id_token", json_string(idt));
+		json_object_set_new(o, "refresh_token", json_string_nocheck(rt));
+	json_object_set_new(o, "id_token", json_string_nocheck(idt));
 	json_object_set_new(o, "scope", json_string(g->g_scope));
 	if (g->g_authz_details != NULL) /* RFC 9396 §7: what was authorised */
 		json_object_set_new(o, "authorization_details", json_loads(g->g_authz_details, 0, NULL));

@@ -226,12 +226,19 @@ sqlite_prepare(struct conn *c, enum stmt_id id, const char *sql)
 	return &s->ss_base;
 }
 
+/* The value is bound where it is, not copied (SQLITE_STATIC): SQLite
+ * reads it only while the statement steps, and every step of the store
+ * runs in the function that bound its values, from the caller's strings
+ * that outlive the call; the next use of the statement unbinds it first
+ * (sqlite_prepare).  A copy (SQLITE_TRANSIENT) was a malloc, a memcpy and
+ * a free per value, about 59 a trivial login (docs/performance.md, the
+ * eighth round). */
 static void
 sqlite_bind_text(struct stmt *s, int i, const char *v)
 {
 	if (v == NULL)
 		sqlite3_bind_null(raw(s), i);
-	else if (sqlite3_bind_text(raw(s), i, v, -1, SQLITE_TRANSIENT) == SQLITE_NOMEM)
+	else if (sqlite3_bind_text(raw(s), i, v, -1, SQLITE_STATIC) == SQLITE_NOMEM)
 		s->s_lost = true; /* left NULL: the step must not run (step_*) */
 }
 

@@ -278,7 +278,7 @@ struct engine {
 	/* The statement `id` with text `sql`, prepared once per connection,
 	 * reset and unbound.  NULL when it cannot be prepared. */
 	struct stmt *(*e_prepare)(struct conn *c, enum stmt_id id, const char *sql);
-	void (*e_bind_text)(struct stmt *s, int i, const char *v); /* NULL binds NULL */
+	void (*e_bind_text)(struct stmt *s, int i, const char *v); /* NULL binds NULL; v must outlive the steps */
 	void (*e_bind_int)(struct stmt *s, int i, int64_t v);
 	int (*e_step)(struct stmt *s);
 	void (*e_reset)(struct stmt *s);

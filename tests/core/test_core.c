@@ -781,7 +781,7 @@ static void
 test_json_compact_matches_jansson(void **state)
 {
 	json_t *deep = json_array(), *at = deep, *ctl = json_object();
-	char all[32];
+	char all[32], printable[0x61];
 
 	(void)state;
 	expect_same_json(json_pack("{s:s,s:i,s:s,s:b,s:b,s:n,s:[],s:{}}", "access_token", "aB-_09", "expires_in", 3600,
@@ -792,6 +792,10 @@ test_json_compact_matches_jansson(void **state)
 		all[i - 1] = (char)i;
 	all[31] = '\0';
 	json_object_set_new(ctl, "ctl", json_string(all));
+	for (int i = 0x20; i <= 0x7f; i++) /* every byte written as it is, and '"' and '\\' */
+		printable[i - 0x20] = (char)i;
+	printable[0x60] = '\0';
+	json_object_set_new(ctl, "printable", json_string(printable));
 	json_object_set_new(ctl, "k\n\"ey", json_stringn("a\0b", 3));
 	expect_same_json(ctl);
 	/* insertion order kept */
