@@ -101,7 +101,12 @@ export async function smsGateway({ status = 200 } = {}) {
       const m = [...messages].reverse().find((x) => x.to === to);
       return m && m.text.match(/(\d{5})$/)[1];
     },
-    close: () => new Promise((r) => srv.close(r)),
+    // Its open connections too (a sender's keep-alive): close() alone
+    // waits for them.
+    close: () => new Promise((r) => {
+      srv.closeAllConnections();
+      srv.close(r);
+    }),
   };
 }
 
