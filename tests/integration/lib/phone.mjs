@@ -136,9 +136,12 @@ export class Phone {
     this.jwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
     this.jkt = await jose.calculateJwkThumbprint(this.jwk, 'sha256');
     this.transportNode = crypto.createPrivateKey({ key: await jose.exportJWK(privateKey), format: 'jwk' });
-    const conf = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    this.confirmKey = conf.privateKey;
-    this.Q = conf.publicKey.export({ format: 'jwk' });
+    // As JWKs from the generator: a generated KeyObject's export as a JWK
+    // can deadlock Node 20 (keygen.test.mjs).
+    const conf = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1',
+      privateKeyEncoding: { format: 'jwk' }, publicKeyEncoding: { format: 'jwk' } });
+    this.confirmKey = crypto.createPrivateKey({ key: conf.privateKey, format: 'jwk' });
+    this.Q = conf.publicKey;
     return this;
   }
 
