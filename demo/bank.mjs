@@ -67,11 +67,17 @@ async function readForm(req, max = 8192) {
   return Object.fromEntries(new URLSearchParams(body));
 }
 
-function signingKey(alg) {
+// The key comes out of the generator as a JWK: on Node 20, exporting a
+// generated KeyObject as a JWK (privateKey.export({ format: 'jwk' })) can
+// deadlock the process for good, when a garbage collection during the
+// export destroys the finished generation job, whose destructor takes the
+// key's mutex the export holds (tests/integration/keygen.test.mjs).
+export function signingKey(alg) {
+  const jwk = { privateKeyEncoding: { format: 'jwk' }, publicKeyEncoding: { format: 'jwk' } };
   const { privateKey } = alg === 'ES256'
-    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: randomBytes(8).toString('base64url') };
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256', ...jwk })
+    : generateKeyPairSync('rsa', { modulusLength: 2048, ...jwk });
+  return { ...privateKey, alg, use: 'sig', kid: randomBytes(8).toString('base64url') };
 }
 
 // Start a bank. Options: port (0: a free one), clientId, clientSecret,

@@ -27,7 +27,7 @@ before(async () => {
     demo: true,
     config: {
       sms: { driver: 'webhook', webhook_url: gw.url },
-      app: { rate_phone: 1000, rate_ip: 1000, poll_timeout: 5 },
+      app: { rate_phone: 1000, rate_ip: 1000, poll_timeout: 1 },
       'bank.demo': bank.config(),
     },
   });
@@ -35,11 +35,20 @@ before(async () => {
   dir = tmp();
 });
 
+// Everything is closed even when the server stopped badly (its error is
+// then thrown): a gateway or bank left listening would keep this file's
+// process alive to its timeout.
 after(async () => {
-  await server?.stop();
+  let badStop = null;
+  try {
+    await server?.stop();
+  } catch (e) {
+    badStop = e;
+  }
   await gw?.close();
   await bank?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  if (badStop) throw badStop;
 });
 
 // Mallory's phone, through the real device API up to the proofing choices.

@@ -37,7 +37,11 @@ export class Browser {
       body = new URLSearchParams(form).toString();
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const res = await fetch(url, { method, headers, body, redirect: 'manual' });
+    // Bounded: a server that does not answer fails the test, not the file.
+    const res = await fetch(url, { method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(60000) })
+      .catch((e) => {
+        throw e.name === 'TimeoutError' ? new Error(`${method} ${url}: no answer within 60 s`) : e;
+      });
     for (const sc of res.headers.getSetCookie()) {
       const [pair, ...attrs] = sc.split(';');
       const eq = pair.indexOf('=');

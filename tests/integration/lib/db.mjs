@@ -72,6 +72,71 @@ function psqlArgs(conninfo, query) {
   return ['-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', query];
 }
 
+// Every psql, sqlite3 and sleutel here has a deadline.  Most of these
+// calls are synchronous: while one waits, this process's event loop waits
+// with it, so a file stuck in one does not even see the test runner's
+// SIGTERM at its timeout (no after() hook, no harness report, no wall
+// time), and the runner, its summary printed, goes on waiting for the
+// file's process: the whole run hangs.  The database server ends a
+// statement that waits on a lock, or runs, past its timeout, with an
+// error that says so; PGCONNECT_TIMEOUT bounds the connection, and the
+// child's own timeout (SIGKILL) anything else.  A call that fails so says
+// what the server's sessions were doing.
+const CALL_TIMEOUT_MS = 60000;
+const MIGRATE_TIMEOUT_MS = 120000;
+const boundedEnv = {
+  ...process.env,
+  PGCONNECT_TIMEOUT: '10',
+  PGOPTIONS: `${process.env.PGOPTIONS || ''} -c lock_timeout=30s -c statement_timeout=50s`.trim(),
+};
+const bounded = (opts = {}) => ({ env: boundedEnv, timeout: CALL_TIMEOUT_MS, killSignal: 'SIGKILL', ...opts });
+
+// The server's sessions (but this one) and whom each waits on, one line
+// each: for the error of a call that timed out.  Itself bounded (10 s).
+function serverActivity() {
+  if (!admin) return '';
+  try {
+    return execFileSync('psql', psqlArgs(admin, `SELECT pid, datname, backend_type, state, wait_event_type,
+      wait_event, pg_blocking_pids(pid), round(extract(epoch FROM now() - query_start)), left(query, 120)
+      FROM pg_stat_activity WHERE pid <> pg_backend_pid() ORDER BY query_start`),
+    bounded({ encoding: 'utf8', timeout: 10000 })).trim();
+  } catch (e) {
+    return `(pg_stat_activity not read: ${e.message.split('\n')[0]})`;
+  }
+}
+
+// The error of a failed call, with the server's sessions when it timed
+// out (the child killed, or a statement ended by lock_timeout or
+// statement_timeout).
+function callError(e, cmd, query) {
+  const what = `${cmd} ${query}`.replace(/\s+/g, ' ').slice(0, 200);
+  const timedOut = e.code === 'ETIMEDOUT' || e.killed || e.signal === 'SIGKILL' ||
+    /canceling statement due to (lock|statement) timeout|timeout expired/.test(String(e.stderr || ''));
+  if (!timedOut) return e;
+  const err = new Error(`${what}: waited past its deadline (${e.signal || e.code || ''} ` +
+    `${String(e.stderr || '').trim()})\nthe database server's sessions (pid|db|type|state|wait|` +
+    `blocked by|seconds|query):\n${serverActivity()}`);
+  err.cause = e;
+  return err;
+}
+
+// `query`: what the error names (by default the last argument: psql's -c).
+function runSync(cmd, args, opts = {}, query = args[args.length - 1]) {
+  try {
+    return execFileSync(cmd, args, bounded(opts));
+  } catch (e) {
+    throw callError(e, cmd, query);
+  }
+}
+
+async function runAsync(cmd, args, opts = {}) {
+  try {
+    return (await execFileP(cmd, args, bounded(opts))).stdout;
+  } catch (e) {
+    throw callError(e, cmd, args[args.length - 1]);
+  }
+}
+
 // The database every test database is cloned from (CREATE DATABASE ...
 // TEMPLATE): the schema of the sleutel under test, migrated once per
 // server and build rather than once per installation (14 steps of DDL,
@@ -90,19 +155,20 @@ function migratedTemplate(a) {
   const st = statSync(bin);
   const id = createHash('sha256').update(`${bin} ${st.size} ${st.mtimeMs}`).digest('hex').slice(0, 16);
   const name = `sl_tpl_${id}`;
-  const exists = () => execFileSync('psql', psqlArgs(a, `SELECT 1 FROM pg_database WHERE datname = '${name}'`),
+  const exists = () => runSync('psql', psqlArgs(a, `SELECT 1 FROM pg_database WHERE datname = '${name}'`),
     { encoding: 'utf8' }).trim() === '1';
   if (!exists()) {
     const mine = `sl_tplnew_${process.pid}_${Date.now() % 1e6}`;
     const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-tpl-'));
     try {
-      execFileSync('psql', psqlArgs(a, `CREATE DATABASE ${mine}`));
+      runSync('psql', psqlArgs(a, `CREATE DATABASE ${mine}`));
       writeFileSync(path.join(dir, 'sleutel.ini'), '[server]\nissuer = https://127.0.0.1:1\ntls = false\n' +
         `[eid]\nenabled = false\n[store]\nengine = postgresql\nconninfo = ${a} dbname=${mine}\n`);
-      execFileSync(bin, ['--config', path.join(dir, 'sleutel.ini'), 'client', 'list'], { stdio: 'ignore' });
-      execFileSync('psql', psqlArgs(a, `ALTER DATABASE ${mine} RENAME TO ${name}`), { stdio: 'ignore' });
+      runSync(bin, ['--config', path.join(dir, 'sleutel.ini'), 'client', 'list'],
+        { stdio: 'ignore', env: process.env, timeout: MIGRATE_TIMEOUT_MS });
+      runSync('psql', psqlArgs(a, `ALTER DATABASE ${mine} RENAME TO ${name}`), { stdio: 'ignore' });
     } catch (e) {
-      execFileSync('psql', psqlArgs(a, `DROP DATABASE IF EXISTS ${mine} WITH (FORCE)`));
+      runSync('psql', psqlArgs(a, `DROP DATABASE IF EXISTS ${mine} WITH (FORCE)`));
       if (!exists()) throw e; // not a lost race: a real failure
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -116,7 +182,7 @@ function migratedTemplate(a) {
 export function createDatabase() {
   const name = `sl_it_${process.pid}_${++databases}_${Date.now() % 1e6}`;
   const a = pgAdmin();
-  execFileSync('psql', psqlArgs(a, `CREATE DATABASE ${name} TEMPLATE ${migratedTemplate(a)}`), { encoding: 'utf8' });
+  runSync('psql', psqlArgs(a, `CREATE DATABASE ${name} TEMPLATE ${migratedTemplate(a)}`), { encoding: 'utf8' });
   return `${a} dbname=${name}`;
 }
 
@@ -124,7 +190,7 @@ export function dropDatabase(conninfo) {
   if (ownServerStopped) return;
   const name = /dbname=(\S+)\s*$/.exec(conninfo)?.[1];
   if (!name) throw new Error('not a test database');
-  execFileSync('psql', psqlArgs(pgAdmin(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), { encoding: 'utf8' });
+  runSync('psql', psqlArgs(pgAdmin(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`), { encoding: 'utf8' });
 }
 
 // What `sleutel init` needs to put an installation on the test engine
@@ -135,7 +201,7 @@ export function initStoreArgs(engine = ENGINE) {
 
 // `query` as the test server's superuser (started now if need be).
 export function adminSql(query) {
-  return execFileSync('psql', psqlArgs(pgAdmin(), query), { encoding: 'utf8' }).trim();
+  return runSync('psql', psqlArgs(pgAdmin(), query), { encoding: 'utf8' }).trim();
 }
 
 // The store of an installation: { engine, conninfo } or { engine, file }.
@@ -158,13 +224,12 @@ function cliOf(target, query) {
 // `query` on the target's database; its rows as sqlite3's list mode.
 export function sql(target, query) {
   const [cmd, args] = cliOf(target, query);
-  return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+  return runSync(cmd, args, { encoding: 'utf8' }).trim();
 }
 
 export async function sqlAsync(target, query) {
   const [cmd, args] = cliOf(target, query);
-  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return stdout.trim();
+  return (await runAsync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 })).trim();
 }
 
 // A SELECT's rows as objects (sqlite3 -json's shape; [] when none).
@@ -193,7 +258,8 @@ export async function sqlJson(target, query) {
   const [cmd, args0] = jsonCli(target, query);
   const [args, input] = byStdin(cmd, args0);
   const stdout = await new Promise((resolve, reject) => {
-    const c = execFile(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 }, (e, out) => (e ? reject(e) : resolve(out)));
+    const c = execFile(cmd, args, bounded({ encoding: 'utf8', maxBuffer: 64 << 20 }),
+      (e, out) => (e ? reject(callError(e, cmd, query)) : resolve(out)));
     c.stdin.end(input);
   });
   return parseRows(stdout);
@@ -202,7 +268,7 @@ export async function sqlJson(target, query) {
 export function sqlRows(target, query) {
   const [cmd, args0] = jsonCli(target, query);
   const [args, input] = byStdin(cmd, args0);
-  return parseRows(execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, input }));
+  return parseRows(runSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, input }, query));
 }
 
 // The schema version the store keeps, read and set behind its back.
@@ -222,6 +288,5 @@ export async function dumpDatabase(target) {
   const st = storeOf(target);
   const [cmd, args] = st.engine === 'postgresql'
     ? ['pg_dump', ['--no-owner', '-d', st.conninfo]] : ['sqlite3', [st.file, '.dump']];
-  const { stdout } = await execFileP(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
-  return stdout;
+  return runAsync(cmd, args, { encoding: 'utf8', maxBuffer: 256 << 20 });
 }

@@ -20,6 +20,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { initStoreArgs, storeOf, dropDatabase } from './db.mjs';
+import { startWatchdog } from './watchdog.mjs';
 
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -86,6 +87,9 @@ if (PID_DIR && process.env.NODE_TEST_CONTEXT) {
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => { killLeftovers(`at ${sig}`); process.exit(128 + osConstants.signals[sig]); });
 }
+// Those handlers need the event loop: a file blocked in a synchronous call
+// is reported, then killed, by lib/watchdog.mjs.
+if (process.env.NODE_TEST_CONTEXT) startWatchdog(TEST_FILE);
 
 // What keeps this process alive: its referenced handles (sockets with
 // their ends, servers, child processes, pipes) and the kinds of its other

@@ -16,6 +16,7 @@ import { startServer, Agent, hiddenInputs, answerConsent } from './harness.mjs';
 import { registerRp, authRequest, hasSession, userinfoStatus } from './flows.mjs';
 
 export const b64u = (buf) => Buffer.from(buf).toString('base64url');
+const CALL_TIMEOUT_MS = 60000;
 
 // The phones of this process by enrolment id, so the proofing helpers
 // (bank.login, proofWithCard) can type the code of the final page into
@@ -102,7 +103,12 @@ export async function smsGateway({ status = 200 } = {}) {
       const m = [...messages].reverse().find((x) => x.to === to);
       return m && m.text.match(/(\d{5})$/)[1];
     },
-    close: () => new Promise((r) => srv.close(r)),
+    // Its open connections too (a sender's keep-alive): close() alone
+    // waits for them.
+    close: () => new Promise((r) => {
+      srv.closeAllConnections();
+      srv.close(r);
+    }),
   };
 }
 
@@ -132,9 +138,12 @@ export class Phone {
     this.jwk = { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
     this.jkt = await jose.calculateJwkThumbprint(this.jwk, 'sha256');
     this.transportNode = crypto.createPrivateKey({ key: await jose.exportJWK(privateKey), format: 'jwk' });
-    const conf = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    this.confirmKey = conf.privateKey;
-    this.Q = conf.publicKey.export({ format: 'jwk' });
+    // As JWKs from the generator: a generated KeyObject's export as a JWK
+    // can deadlock Node 20 (keygen.test.mjs).
+    const conf = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1',
+      privateKeyEncoding: { format: 'jwk' }, publicKeyEncoding: { format: 'jwk' } });
+    this.confirmKey = crypto.createPrivateKey({ key: conf.privateKey, format: 'jwk' });
+    this.Q = conf.publicKey;
     return this;
   }
 
@@ -153,16 +162,25 @@ export class Phone {
     return new jose.SignJWT(claims).setProtectedHeader(header).sign(over.key || this.transportKey);
   }
 
-  // Call the device API; answers { status, body, headers }.
+  // Call the device API; answers { status, body, headers }.  Within
+  // CALL_TIMEOUT_MS (the longest long-poll, [app] poll_timeout 25 s by
+  // default, and more), or an error naming the call: a server that does
+  // not answer fails the test in a minute, not the file at its timeout.
   async call(method, path, body, { proof, over, noProof = false } = {}) {
     const headers = { ...(this.extraHeaders || {}) }; // e.g. a proxy's X-Forwarded-For
     if (!noProof) headers.dpop = proof || await this.proof(method, path, over);
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${this.base}${path}`, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    try {
+      const res = await fetch(`${this.base}${path}`, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    } catch (e) {
+      if (e.name !== 'TimeoutError') throw e;
+      throw new Error(`device API ${method} ${path}: no answer within ${CALL_TIMEOUT_MS / 1000} s`);
+    }
   }
 
   async config() { return (await this.call('GET', '/config', undefined, { noProof: true })).body; }

@@ -68,8 +68,10 @@ export const DELTA_BITS = 128;
 export function splitKeygen(bits) {
   let jwk;
   for (let i = 0; i < 32 && !jwk; i++) {
-    const k = crypto.generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 });
-    const j = k.privateKey.export({ format: 'jwk' });
+    // A JWK from the generator (keygen.test.mjs: a generated KeyObject's
+    // export as a JWK can deadlock Node 20).
+    const j = crypto.generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537,
+      privateKeyEncoding: { format: 'jwk' }, publicKeyEncoding: { format: 'jwk' } }).privateKey;
     const n = bnFromB64u(j.n);
     if (bitLength(n) === bits && (n >> BigInt(bits - 2)) & 1n) jwk = j;
   }
