@@ -20,7 +20,13 @@ const { default: Provider } = await import(require.resolve('oidc-provider'));
 
 const i = process.argv.indexOf('--port');
 const port = i > 0 ? Number(process.argv[i + 1]) : 0;
-const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+// The JWK straight from the generator: exporting a generated KeyObject as a
+// JWK can deadlock Node 20 (tests/integration/keygen.test.mjs).
+const { privateKey: jwk } = generateKeyPairSync('ec', {
+  namedCurve: 'P-256',
+  privateKeyEncoding: { format: 'jwk' },
+  publicKeyEncoding: { format: 'jwk' },
+});
 
 const provider = new Provider(`http://127.0.0.1:${port}`, {
   clients: [{
