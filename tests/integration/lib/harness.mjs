@@ -189,7 +189,10 @@ async function waitHealthy(base, proc, logPath, timeoutMs = 15000) {
     }
     try {
       const r = await fetch(`${base}/healthz`);
-      if (r.status === 200) return;
+      // Only ours: a port freePort() found free may have been taken by
+      // another test's server meanwhile, which answers too; sleuteld logs
+      // "ready" once it listens (startServer starts again on new ports).
+      if (r.status === 200 && / ready, issuer /.test(readFileSync(logPath, 'utf8'))) return;
       lastErr = new Error(`healthz ${r.status}`);
     } catch (e) {
       lastErr = e;
@@ -299,8 +302,18 @@ export function removeInstallation(dir) {
 
 // Start a server on a fresh installation (initServer's options, and
 // launchServer's `env`).
+// A port freePort() found free can be taken before sleuteld binds it (by
+// another file's server): then a fresh installation on new ports, twice.
 export async function startServer({ config = {}, env = {}, demo = false, engine } = {}) {
-  return launchServer(await initServer({ config, demo, engine }), { env });
+  for (let attempt = 1; ; attempt++) {
+    const inst = await initServer({ config, demo, engine });
+    try {
+      return await launchServer(inst, { env });
+    } catch (e) {
+      if (attempt >= 3 || !/cannot listen on [^\n]*\(in use/.test(String(e?.message))) throw e;
+      removeInstallation(inst.dir);
+    }
+  }
 }
 
 // ---- a small browser-less user agent: cookies, manual redirects ----
