@@ -144,9 +144,16 @@ test('a card whose verdict is cached logs in at once while the outbound pool is 
     relay.mode = 'hang';
     const others = await Promise.all([0, 1, 2].map((i) => issueCard(server.pkiDir, dir, { name: `Nieuw ${'ABC'[i]}` })));
     // One check hangs on the one worker, one waits in the queue ...
+    // Both are in when the first has reached the relay and the two wait
+    // suspended (the metrics' waiter gauge): a fixed pause was not enough
+    // for the second card's handshake under the sanitizer on a busy box.
     const hung = [cardCheck(server, eid, others[0]), cardCheck(server, eid, others[1])];
-    for (let i = 0; i < 100 && relay.count('/ocsp') < asked + 1; i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300));
+    const waiters = async () => Number((await (await fetch(`${server.metricsBase}/metrics`)).text())
+      .match(/^sleutel_waiters (\d+)$/m)?.[1]);
+    for (let i = 0; i < 400 && (relay.count('/ocsp') < asked + 1 || (await waiters()) < 2); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await waiters(), 2, 'one check on the worker, one in the queue');
     // ... so a third new card is refused at once: the pool is full.
     const seq = await auditMax(server);
     const full = await cardCheck(server, eid, others[2]);

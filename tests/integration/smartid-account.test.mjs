@@ -198,7 +198,7 @@ test('a new Smart-ID device: a notice on the page and for the other device; "Thi
   const [au] = await sql(`SELECT key, person_id, detail FROM audit WHERE event = 'smartid.notme' ORDER BY seq DESC LIMIT 1`);
   assert.equal(au.key, 'smartid');
   assert.equal(au.person_id, els);
-  assert.match(au.detail, new RegExp(`device ${stolen.deviceId} \\(Stolen\\)$`));
+  assert.match(au.detail, new RegExp(`device ${stolen.deviceId} \\(Stolen\\); 0 sessions ended, 0 tokens revoked$`));
   r = await elsPhone.call('GET', '/notices');
   assert.deepEqual(r.body.notices.map((n) => [n.kind, n.device_id]), [['device.blocked', stolen.deviceId]]);
 });
@@ -220,5 +220,5 @@ test('"This was not me" on a Smart-ID login of the history ends the device that 
   assert.equal(res.status, 303);
   assert.equal((await elsPhone.status()).status, 401);
   const [au] = await sql("SELECT detail FROM audit WHERE event = 'smartid.notme' ORDER BY seq DESC LIMIT 1");
-  assert.match(au.detail, new RegExp(`device ${elsPhone.deviceId} \\(iPhone\\), login entry ${seq}$`));
+  assert.match(au.detail, new RegExp(`device ${elsPhone.deviceId} \\(iPhone\\), login entry ${seq}; 0 sessions ended, 0 tokens revoked$`));
 });
