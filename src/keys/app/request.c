@@ -159,6 +159,32 @@ app_rate_enrol(struct server *srv, const char *phone, const char *ip)
 	return store_rate_hit(srv->sv_store, ck, 2, c->c_app_rate_window, sl_now(), &which);
 }
 
+/* [app] sms_wrong_*: a number's wrong activation codes across its
+ * enrolments (failures.c in the store), so that starting again does not
+ * give a guesser a new budget. */
+static struct store_fail_limits
+sms_wrong_limits(const struct sl_config *c)
+{
+	return (struct store_fail_limits){ c->c_app_sms_wrong_per_window, c->c_app_sms_wrong_max,
+		c->c_app_sms_wrong_window };
+}
+
+int
+app_sms_wrong_charge(struct server *srv, const char *phone)
+{
+	struct store_fail_limits l = sms_wrong_limits(srv->sv_conf);
+
+	return store_phone_fail_charge(srv->sv_store, &l, phone, sl_now());
+}
+
+int
+app_sms_wrong_spent(struct server *srv, const char *phone)
+{
+	struct store_fail_limits l = sms_wrong_limits(srv->sv_conf);
+
+	return store_phone_fail_spent(srv->sv_store, &l, phone, sl_now());
+}
+
 int
 app_rate_count(struct server *srv, const char *key, int limit)
 {
