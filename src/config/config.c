@@ -274,6 +274,7 @@ static const struct bank_key {
 	{ "claim_given_name", offsetof(struct sl_bank_conf, bk_claim_given_name), false },
 	{ "claim_family_name", offsetof(struct sl_bank_conf, bk_claim_family_name), false },
 	{ "claim_birthdate", offsetof(struct sl_bank_conf, bk_claim_birthdate), false },
+	{ "endpoint_origins", offsetof(struct sl_bank_conf, bk_endpoint_origins), false },
 };
 
 static bool
@@ -580,6 +581,7 @@ config_free(struct sl_config *conf)
 		free(b->bk_claim_given_name);
 		free(b->bk_claim_family_name);
 		free(b->bk_claim_birthdate);
+		free(b->bk_endpoint_origins);
 	}
 	free(conf);
 }

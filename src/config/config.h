@@ -50,6 +50,8 @@ struct sl_bank_conf {
 	char *bk_claim_given_name;
 	char *bk_claim_family_name;
 	char *bk_claim_birthdate;
+	char *bk_endpoint_origins; /* space-separated origins the token, userinfo and JWKS endpoints may be at
+				       besides the issuer's; NULL = none */
 };
 
 struct sl_config {
