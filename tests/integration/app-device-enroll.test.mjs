@@ -408,6 +408,9 @@ test('review9: wrong SMS activation codes for one number have a ceiling across w
     assert.equal(await guess(), 2, 'sms_wrong_max in all');
     windowOver();
     assert.ok(refused(await (await new Phone(s).init()).start(typed)), 'spent until a right code or an operator');
+    assert.equal((await s.cli('account', 'sms-unlock', typed)).trim(), `sms-unlocked ${e164(typed)}`);
+    assert.equal((await (await new Phone(s).init()).start(typed)).status, 201, 'the operator cleared it');
+    assert.equal(dbSql(s, "SELECT count(*) FROM audit WHERE event = 'account.sms_unlock'"), '1');
     // a right code ends the run of wrong ones
     const other = '0470 55 44 34';
     const phone = await new Phone(s).init();
