@@ -55,6 +55,22 @@ picked_ok(const json_t *request, const char *picked)
 	return false;
 }
 
+/* Every code of the request is one line of printable text. */
+static bool
+codes_showable(const json_t *request)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(request, "codes"), i, c)
+	{
+		if (!json_is_string(c) || !sapp_text_showable(json_string_value(c)) ||
+			strchr(json_string_value(c), '\n') != NULL)
+			return false;
+	}
+	return true;
+}
+
 int
 sapp_confirm_fields(const json_t *request, const char *picked, const char *decision, const char *device_id,
 	struct confirm_fields *out, struct sl_err *err)
@@ -80,6 +96,11 @@ sapp_confirm_fields(const json_t *request, const char *picked, const char *decis
 		return sl_fail(err, SL_EINVAL, "the request lacks rp_id, rp_name, display_text or nonce");
 	if (!action_ok(out->cf_action))
 		return sl_fail(err, SL_EINVAL, "the request's action is unknown");
+	/* What the person reads before approving: an escape sequence could
+	 * redraw the screen with another RP's name or text. */
+	if (!sapp_text_showable(out->cf_rp_display_name) || strchr(out->cf_rp_display_name, '\n') != NULL ||
+		!sapp_text_showable(out->cf_display_text) || !codes_showable(request))
+		return sl_fail(err, SL_EINVAL, "the request's rp_name, display_text or codes have control characters");
 	if (!approve && (decision == NULL || strcmp(decision, "refuse") != 0))
 		return sl_fail(err, SL_EINVAL, "decision is approve or refuse");
 	if (picked == NULL || (approve && !picked_ok(request, picked)))

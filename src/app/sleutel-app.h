@@ -171,6 +171,9 @@ struct sapp_context {
  * an older server); SL_EINVAL when a part is not short printable ASCII
  * (then nothing of it is to be shown). */
 int sapp_request_context(const json_t *request, struct sapp_context *out);
+/* Text the terminal may print as it is: no control characters but line
+ * breaks (an escape sequence could redraw what the person reads). */
+bool sapp_text_showable(const char *text);
 
 /* ---- devices ---- */
 

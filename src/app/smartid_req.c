@@ -96,10 +96,8 @@ one_of(const char *s, const char *a, const char *b)
 	return s != NULL && (strcmp(s, a) == 0 || strcmp(s, b) == 0);
 }
 
-/* Text the terminal may print as it is: no control characters but line
- * breaks (an escape sequence could redraw what the person reads). */
-static bool
-text_showable(const char *text)
+bool
+sapp_text_showable(const char *text)
 {
 	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
 		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
@@ -127,7 +125,7 @@ check_shape(const json_t *r, struct sl_err *err)
 	 * a request cannot have the login key sign an unbound hash. */
 	if ((strcmp(member(r, "key"), "auth") == 0) != (strcmp(member(r, "action"), "login") == 0))
 		return sl_fail(err, SL_EINVAL, "the request's key does not match its action");
-	if (!text_showable(text))
+	if (!sapp_text_showable(text))
 		return sl_fail(err, SL_EINVAL, "the request's display_text has control characters");
 	if (!one_of(member(r, "padding"), "pkcs1", "pss"))
 		return sl_fail(err, SL_EINVAL, "the request's padding is unknown");

@@ -27,8 +27,10 @@ account_usage(void)
 	       "       sleutel [--config FILE] account block PHONE|ID\n"
 	       "       sleutel [--config FILE] account unblock PHONE|ID\n"
 	       "       sleutel [--config FILE] account unlock PHONE|ID\n"
+	       "       sleutel [--config FILE] account sms-unlock PHONE\n"
 	       "\nblock    refuse every login and request of the account until unblocked\n"
 	       "unlock   lift a lockout after wrong app codes (the failure count goes back to 0)\n"
+	       "sms-unlock  forget a number's wrong SMS activation codes ([app] sms_wrong_max), account or not\n"
 	       "PHONE is the number as typed (0470 12 34 56) or in E.164 (+32470123456).\n");
 }
 
@@ -234,6 +236,24 @@ block_logins(struct cli_ctx *cc, const char *person_id, char *detail, size_t len
 	return SL_OK;
 }
 
+/* sms-unlock: the number's wrong activation codes forgotten (it may have
+ * no account yet: they are counted per number), audited. */
+static int
+sms_unlock(struct cli_ctx *cc, const char *what)
+{
+	char phone[APP_PHONE_MAX], detail[64];
+	int rc;
+
+	if (strlen(what) > 64 || app_phone_normalize(what, cc->cc_conf->c_app_default_country, phone) != SL_OK)
+		return cli_error("not a phone number: %.64s", what);
+	if ((rc = store_phone_fail_clear(cc->cc_store, phone)) != SL_OK)
+		return cli_error("sms-unlock %s: %s", phone, sl_strerror(rc));
+	snprintf(detail, sizeof(detail), "number %s", phone);
+	cli_audit_person(cc, "account.sms_unlock", NULL, detail);
+	printf("sms-unlocked %s\n", phone);
+	return CLI_OK;
+}
+
 /* block, unblock, unlock: one change, one audit record. */
 static int
 account_change(struct cli_ctx *cc, const char *verb, const char *what)
@@ -319,7 +339,7 @@ device_change(struct cli_ctx *cc, const char *verb, const char *id)
 int
 cli_account(const char *config, int argc, char **argv)
 {
-	static const char *const verbs[] = { "list", "show", "block", "unblock", "unlock", NULL };
+	static const char *const verbs[] = { "list", "show", "block", "unblock", "unlock", "sms-unlock", NULL };
 	struct cli_ctx cc;
 	bool json = cli_has_flag(argc, argv, "--json");
 	int rc;
@@ -337,6 +357,8 @@ cli_account(const char *config, int argc, char **argv)
 		rc = account_list(&cc, json);
 	else if (strcmp(argv[0], "show") == 0)
 		rc = account_show(&cc, argv[1], json, true);
+	else if (strcmp(argv[0], "sms-unlock") == 0)
+		rc = sms_unlock(&cc, argv[1]);
 	else
 		rc = account_change(&cc, argv[0], argv[1]);
 	cli_close(&cc);

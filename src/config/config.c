@@ -113,6 +113,9 @@ static const struct conf_key conf_keys[] = {
 	{ "app", "sms_code_lifetime", CT_INT, OFF(c_app_sms_code_lifetime), 30, 3600, "600" },
 	{ "app", "sms_attempts", CT_INT, OFF(c_app_sms_attempts), 1, 10, "3" },
 	{ "app", "sms_max_sends", CT_INT, OFF(c_app_sms_max_sends), 1, 10, "3" },
+	{ "app", "sms_wrong_window", CT_INT, OFF(c_app_sms_wrong_window), 60, 2592000, "86400" },
+	{ "app", "sms_wrong_per_window", CT_INT, OFF(c_app_sms_wrong_per_window), 1, 1000, "10" },
+	{ "app", "sms_wrong_max", CT_INT, OFF(c_app_sms_wrong_max), 1, 100000, "100" },
 	{ "app", "proof_window", CT_INT, OFF(c_app_proof_window), 5, 600, "60" },
 	{ "app", "qr_rotate_seconds", CT_INT, OFF(c_app_qr_rotate), 1, 60, "5" },
 	{ "app", "poll_timeout", CT_INT, OFF(c_app_poll_timeout), 1, 300, "25" },
@@ -142,6 +145,9 @@ static const struct conf_key conf_keys[] = {
 	{ "smartid", "rp_idempotency", CT_INT, OFF(c_sid_rp_idempotency), 0, 300, "15" },
 	{ "smartid", "rp_max_running", CT_INT, OFF(c_sid_rp_max_running), 1, 1000000, "1000" },
 	{ "smartid", "rp_link_skew", CT_INT, OFF(c_sid_rp_link_skew), 1, 120, "10" },
+	{ "smartid", "rp_cert_miss_window", CT_INT, OFF(c_sid_rp_cert_miss_window), 60, 2592000, "86400" },
+	{ "smartid", "rp_cert_misses", CT_INT, OFF(c_sid_rp_cert_misses), 1, 100000000, "1000" },
+	{ "smartid", "rp_cert_misses_person", CT_INT, OFF(c_sid_rp_cert_misses_person), 1, 1000, "10" },
 	{ "sms", "driver", CT_STR, OFF(c_sms_driver), 0, 0, "outbox" },
 	{ "sms", "webhook_url", CT_STR, OFF(c_sms_webhook_url), 0, 0, "" },
 	{ "sms", "webhook_token", CT_STR, OFF(c_sms_webhook_token), 0, 0, "" },
@@ -269,6 +275,7 @@ static const struct bank_key {
 	{ "claim_given_name", offsetof(struct sl_bank_conf, bk_claim_given_name), false },
 	{ "claim_family_name", offsetof(struct sl_bank_conf, bk_claim_family_name), false },
 	{ "claim_birthdate", offsetof(struct sl_bank_conf, bk_claim_birthdate), false },
+	{ "endpoint_origins", offsetof(struct sl_bank_conf, bk_endpoint_origins), false },
 };
 
 static bool
@@ -576,6 +583,7 @@ config_free(struct sl_config *conf)
 		free(b->bk_claim_given_name);
 		free(b->bk_claim_family_name);
 		free(b->bk_claim_birthdate);
+		free(b->bk_endpoint_origins);
 	}
 	free(conf);
 }

@@ -50,6 +50,8 @@ struct sl_bank_conf {
 	char *bk_claim_given_name;
 	char *bk_claim_family_name;
 	char *bk_claim_birthdate;
+	char *bk_endpoint_origins; /* space-separated origins the token, userinfo and JWKS endpoints may be at
+				       besides the issuer's; NULL = none */
 };
 
 struct sl_config {
@@ -145,6 +147,9 @@ struct sl_config {
 	int c_app_sms_code_lifetime; /* seconds an SMS activation code is valid */
 	int c_app_sms_attempts; /* wrong SMS codes before the enrolment ends */
 	int c_app_sms_max_sends; /* SMS per enrolment (first + resends) */
+	int c_app_sms_wrong_window; /* seconds of the window of sms_wrong_per_window */
+	int c_app_sms_wrong_per_window; /* wrong SMS codes per number per window, across enrolments */
+	int c_app_sms_wrong_max; /* wrong SMS codes per number until a right one or an operator */
 	int c_app_proof_window; /* seconds a device proof's iat may differ from now */
 	int c_app_qr_rotate; /* seconds one QR code is shown; a code is taken for two */
 	int c_app_poll_timeout; /* seconds before GET /device/v1/requests answers 204 */
@@ -176,6 +181,9 @@ struct sl_config {
 	int c_sid_rp_idempotency; /* seconds an identical creation request returns the same session */
 	int c_sid_rp_max_running; /* RUNNING sessions per RP */
 	int c_sid_rp_link_skew; /* seconds a QR link's elapsedSeconds may differ from the session's age */
+	int c_sid_rp_cert_miss_window; /* seconds of the window of the two below */
+	int c_sid_rp_cert_misses; /* unknown document numbers per RP per window (signature/certificate) */
+	int c_sid_rp_cert_misses_person; /* the same per RP and national number */
 	bool c_sid_rp_api; /* serve {issuer}/smart-id/v3/ and /v2/ */
 
 	/* [sms] */

@@ -142,8 +142,10 @@ bc_app_request(struct server *srv, struct http_request *rq, const struct store_c
 		bad(rq, "unknown_user_id", "no sleutel app account has this phone number");
 	else if (rc == SL_EINVAL)
 		bad(rq, "invalid_request", err.msg);
-	else if (rc == SL_EDENIED || rc == SL_EBUSY || rc == SL_ETOOBIG)
-		http_send_oauth_error(rq, rc == SL_EDENIED ? 403 : 429, "access_denied", err.msg);
+	else if (rc == SL_EDENIED) /* blocked or locked: said in the audit only */
+		http_send_oauth_error(rq, 403, "access_denied", "the request was denied");
+	else if (rc == SL_EBUSY || rc == SL_ETOOBIG)
+		http_send_oauth_error(rq, 429, "access_denied", err.msg);
 	else if (rc != SL_OK)
 		http_send_oauth_error(rq, 503, "temporarily_unavailable", "try again");
 	return rc;

@@ -340,6 +340,7 @@ struct callback {
 	int cb_lang;
 	const char *cb_code;
 	const char *cb_error;
+	bool cb_iss_given; /* the answer named its issuer (RFC 9207) */
 };
 
 /* The state names the enrolment; it must be the flow in flight, from
@@ -522,6 +523,10 @@ bank_person(void *arg)
 
 	if (rc == SL_OK && proof_bank_endpoints(srv, cb->cb_bank, t, &ep, err) != SL_OK)
 		rc = SL_EIO;
+	/* RFC 9207 2.4: a bank that advertises iss always sends it; an answer
+	 * without it may come from another issuer (mix-up): not redeemed. */
+	if (rc == SL_OK && ep.pe_iss_required && !cb->cb_iss_given)
+		rc = sl_fail(err, SL_EDENIED, "the bank advertises RFC 9207 but its answer has no iss");
 	if (rc == SL_OK && (rc = budget_left(bc, &t, err)) == SL_OK)
 		rc = bad_answer(redeem(srv, cb, &ep, t, &id_token, &access, err));
 	if (rc == SL_OK && (rc = budget_left(bc, &t, err)) == SL_OK)
@@ -668,5 +673,6 @@ proofing_bank_callback(void *ctx, struct http_request *rq)
 		bank_refused(srv, rq, &cb);
 		return;
 	}
+	cb.cb_iss_given = iss != NULL;
 	callback_call(srv, rq, &cb);
 }

@@ -101,6 +101,52 @@ endpoint(json_t *doc, const char *name, bool required, struct sl_err *err, int *
 	return strdup(v);
 }
 
+/* The length of the origin (scheme://host[:port]) that starts `url`. */
+static size_t
+origin_len(const char *url)
+{
+	const char *host = strstr(url, "://");
+
+	if (host == NULL)
+		return 0;
+	host += 3;
+	return (size_t)(host - url) + strcspn(host, "/?#");
+}
+
+/* Token, userinfo and JWKS endpoints at the issuer's origin, or at one the
+ * operator listed ([bank.<id>] endpoint_origins): a discovery document
+ * (fetched over TLS, but from a server that may be misconfigured or
+ * partly taken over) must not send the code, the client secret or the
+ * key fetch elsewhere. */
+static bool
+origin_ok(const struct sl_bank_conf *b, const char *url)
+{
+	size_t n = origin_len(url);
+	const char *list = b->bk_endpoint_origins;
+
+	if (n == 0)
+		return false;
+	if (n == origin_len(b->bk_issuer) && strncmp(url, b->bk_issuer, n) == 0)
+		return true;
+	while (list != NULL && *(list += strspn(list, " ")) != '\0') {
+		size_t m = strcspn(list, " ");
+		if (m == n && strncmp(list, url, n) == 0)
+			return true;
+		list += m;
+	}
+	return false;
+}
+
+static char *
+same_origin(const struct sl_bank_conf *b, char *url, const char *name, struct sl_err *err, int *rc)
+{
+	if (url == NULL || origin_ok(b, url))
+		return url;
+	free(url);
+	*rc = sl_fail(err, SL_EINVAL, "the bank's %s is not at its issuer's origin nor in endpoint_origins", name);
+	return NULL;
+}
+
 static int
 discover(const struct sl_bank_conf *b, struct proof_endpoints *ep, char **jwks_uri, int timeout, struct sl_err *err)
 {
@@ -123,11 +169,14 @@ discover(const struct sl_bank_conf *b, struct proof_endpoints *ep, char **jwks_u
 	if (rc == SL_OK)
 		ep->pe_authorization = endpoint(doc, "authorization_endpoint", true, err, &rc);
 	if (rc == SL_OK)
-		ep->pe_token = endpoint(doc, "token_endpoint", true, err, &rc);
+		ep->pe_token =
+			same_origin(b, endpoint(doc, "token_endpoint", true, err, &rc), "token_endpoint", err, &rc);
 	if (rc == SL_OK)
-		ep->pe_userinfo = endpoint(doc, "userinfo_endpoint", false, err, &rc);
+		ep->pe_userinfo = same_origin(
+			b, endpoint(doc, "userinfo_endpoint", false, err, &rc), "userinfo_endpoint", err, &rc);
 	if (rc == SL_OK)
-		*jwks_uri = endpoint(doc, "jwks_uri", true, err, &rc);
+		*jwks_uri = same_origin(b, endpoint(doc, "jwks_uri", true, err, &rc), "jwks_uri", err, &rc);
+	ep->pe_iss_required = json_is_true(json_object_get(doc, "authorization_response_iss_parameter_supported"));
 	json_decref(doc);
 	if (rc != SL_OK) {
 		proof_endpoints_clear(ep);
@@ -142,7 +191,8 @@ endpoints_copy(const struct proof_endpoints *e)
 {
 	return (struct proof_endpoints){ .pe_authorization = sl_strdup(e->pe_authorization),
 		.pe_token = sl_strdup(e->pe_token),
-		.pe_userinfo = sl_strdup(e->pe_userinfo) };
+		.pe_userinfo = sl_strdup(e->pe_userinfo),
+		.pe_iss_required = e->pe_iss_required };
 }
 
 /* Fill the cache of bank `i` when stale; called without the lock. */

@@ -122,6 +122,7 @@ struct proof_endpoints {
 	char *pe_authorization;
 	char *pe_token;
 	char *pe_userinfo; /* may be NULL */
+	bool pe_iss_required; /* authorization_response_iss_parameter_supported (RFC 9207) */
 };
 void proof_endpoints_clear(struct proof_endpoints *e);
 

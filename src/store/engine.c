@@ -143,7 +143,7 @@ stmt_text(enum stmt_id id)
 {
 	const char *const *tables[] = { store_sql_oidc, store_sql_app, store_sql_consent, store_sql_sid,
 		store_sql_sid_reg, store_sql_sidrp, store_sql_requests, store_sql_notify, store_sql_limits,
-		store_sql_audit, store_sql_partner, store_sql_notice };
+		store_sql_audit, store_sql_partner, store_sql_notice, store_sql_failures };
 
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		if (tables[i][id] != NULL)

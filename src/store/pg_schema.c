@@ -240,4 +240,8 @@ const char *const store_schema_pg[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE sid_registrations ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;"
 	"ALTER TABLE sid_registrations ADD COLUMN code_wrong BIGINT NOT NULL DEFAULT 0;"
 	"ALTER TABLE sid_visits ADD COLUMN extended BIGINT NOT NULL DEFAULT 0;",
+	/* 20: a phone number's wrong SMS codes: see the SQLite step 20. */
+	"CREATE TABLE phone_failures ("
+	" phone TEXT PRIMARY KEY, total BIGINT NOT NULL, window_count BIGINT NOT NULL,"
+	" window_end BIGINT NOT NULL);",
 };

@@ -264,4 +264,10 @@ const char *const store_schema_sqlite[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE sid_registrations ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE sid_registrations ADD COLUMN code_wrong INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE sid_visits ADD COLUMN extended INTEGER NOT NULL DEFAULT 0;",
+	/* 20: the wrong SMS activation codes of one phone number across its
+	 * enrolments (failures.c): a total until its next right code and the
+	 * count of a day-long window. */
+	"CREATE TABLE phone_failures ("
+	" phone TEXT PRIMARY KEY, total INTEGER NOT NULL, window_count INTEGER NOT NULL,"
+	" window_end INTEGER NOT NULL);",
 };

@@ -35,7 +35,7 @@
  * short-lived tables WITHOUT ROWID (SQLite), no expiry index on codes;
  * 15: a client's listing on the public site (partner_url); 16: notices to
  * a person about their devices */
-#define STORE_SCHEMA_VERSION 19
+#define STORE_SCHEMA_VERSION 20
 /* The scopes of a client registered without a list (and of clients that
  * existed before schema 6). */
 #define STORE_CLIENT_SCOPES_DEFAULT "openid profile"
@@ -1149,6 +1149,31 @@ struct store_rate_check {
 };
 int store_rate_hit(
 	struct store *st, const struct store_rate_check *checks, size_t n, int window, int64_t now, size_t *which);
+
+/* ---- failures.c ---- */
+
+/* The count of `key`'s rate window still running at `now` (0: none),
+ * without counting: for a lookup whose hits must be refused too once its
+ * misses are spent. */
+int store_rate_peek(struct store *st, const char *key, int64_t now, int *count);
+
+/* Wrong SMS activation codes of one phone number across its enrolments
+ * (schema 20): at most fl_per_window in a window of fl_window seconds
+ * from its first, and fl_total in all until the number types a right code
+ * (store_phone_fail_clear) or an operator clears it. */
+struct store_fail_limits {
+	int fl_per_window;
+	int fl_total;
+	int fl_window;
+};
+/* Charge one try before the code is compared: SL_OK (counted),
+ * SL_ETOOBIG when a count is spent (nothing counted), SL_EINVAL. */
+int store_phone_fail_charge(struct store *st, const struct store_fail_limits *l, const char *phone, int64_t now);
+/* SL_ETOOBIG when a count is spent (a new enrolment would be refused its
+ * code), SL_OK when not. */
+int store_phone_fail_spent(struct store *st, const struct store_fail_limits *l, const char *phone, int64_t now);
+/* Forget the number's wrong codes (a right code, an operator). */
+int store_phone_fail_clear(struct store *st, const char *phone);
 
 /* Write an enrolment's proofing fields (status, proof_method, person,
  * proof_state) only while it is at "proofing" with proof_state still

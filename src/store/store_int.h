@@ -209,6 +209,11 @@ enum stmt_id {
 	Q_NOTICE_DEVICE,
 	Q_NOTICE_ACK,
 	Q_AUDIT_PERSON_ALL,
+	/* failures.c: a number's wrong SMS codes across enrolments, a window read */
+	Q_PF_CHARGE,
+	Q_PF_SPENT,
+	Q_PF_CLEAR,
+	Q_RL_PEEK,
 	Q_COUNT
 };
 
@@ -224,6 +229,7 @@ extern const char *const store_sql_limits[Q_COUNT];
 extern const char *const store_sql_audit[Q_COUNT];
 extern const char *const store_sql_partner[Q_COUNT];
 extern const char *const store_sql_notice[Q_COUNT];
+extern const char *const store_sql_failures[Q_COUNT];
 
 /* A prepared statement of one connection.  Engines embed this as the
  * first member of their own statement type. */

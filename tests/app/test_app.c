@@ -490,6 +490,26 @@ test_confirm_fields(void **state)
 	json_object_set_new(bad, "id", json_string("../../admin"));
 	assert_int_equal(sapp_confirm_fields(bad, "0937", "approve", "dev_1", &f, &err), SL_EINVAL);
 	json_decref(bad);
+	/* Review 9: text with control characters (an escape sequence could
+	 * redraw the terminal) is refused, approve or refuse; a line break
+	 * only in the display text. */
+	static const struct {
+		const char *member, *value;
+	} unshowable[] = { { "rp_name", "Mijn \x1b[2Jbank" }, { "rp_name", "Mijn\nbank" },
+		{ "display_text", "Aanmelden\x1b]0;x\x07" }, { "display_text", "\x7f" } };
+	for (size_t i = 0; i < sizeof(unshowable) / sizeof(unshowable[0]); i++) {
+		bad = json_deep_copy(rq);
+		json_object_set_new(bad, unshowable[i].member, json_string(unshowable[i].value));
+		assert_int_equal(sapp_confirm_fields(bad, "0937", "approve", "dev_1", &f, &err), SL_EINVAL);
+		assert_int_equal(sapp_confirm_fields(bad, "", "refuse", "dev_1", &f, &err), SL_EINVAL);
+		json_decref(bad);
+	}
+	bad = json_deep_copy(rq);
+	json_array_append_new(json_object_get(bad, "codes"), json_string("\x1b[1m"));
+	assert_int_equal(sapp_confirm_fields(bad, "0937", "approve", "dev_1", &f, &err), SL_EINVAL);
+	json_decref(bad);
+	assert_true(sapp_text_showable("Aanmelden\n\xe2\x82\xac 12,00"));
+	assert_false(sapp_text_showable("\t"));
 	json_decref(rq);
 }
 

@@ -364,6 +364,68 @@ test('rate limit per number on enrolment start', async () => {
   }
 });
 
+// Review 9: sms_attempts per enrolment and rate_phone per window, but no
+// ceiling over windows, let one number take wrong codes for ever.  Now a
+// number's wrong codes count across its enrolments: sms_wrong_per_window,
+// then sms_wrong_max until its next right code (NIST SP 800-63B-4: at most
+// 100 consecutive failures; the defaults are 10 a day and 100).
+test('review9: wrong SMS activation codes for one number have a ceiling across windows', async () => {
+  const g = await smsGateway();
+  const s = await startServer({
+    config: { sms: { driver: 'webhook', webhook_url: g.url },
+      app: { rate_window: 1, rate_phone: 100, rate_ip: 100000, sms_attempts: 3, sms_wrong_per_window: 4,
+        sms_wrong_max: 10 } },
+  });
+  const typed = '0470 55 44 33';
+  const refused = (r) => r.status === 429 && r.body.error === 'too_many_wrong_codes';
+  // Enrol and guess wrong until the number is refused; the wrong codes taken.
+  const guess = async () => {
+    let wrong = 0;
+    for (let round = 0; round < 10; round++) {
+      const phone = await new Phone(s).init();
+      const r = await phone.start(typed);
+      if (refused(r)) return wrong;
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      const code = g.code(e164(typed));
+      for (let k = 0; k < 3; k++) {
+        const a = await phone.call('POST', '/enroll/sms', { code: String((Number(code) + 1 + k) % 100000).padStart(5, '0') });
+        if (refused(a)) return wrong;
+        assert.ok(a.body.error === 'wrong_code' || a.body.error === 'enrollment_ended', JSON.stringify(a.body));
+        wrong++;
+      }
+    }
+    return wrong;
+  };
+  const windowOver = () => dbSql(s, "UPDATE phone_failures SET window_end = 0");
+  try {
+    assert.equal(await guess(), 4, 'sms_wrong_per_window');
+    const sent = g.messages.length;
+    assert.ok(refused(await (await new Phone(s).init()).start(typed)), 'no new enrolment');
+    assert.equal(g.messages.length, sent, 'no SMS sent to a refused number');
+    windowOver();
+    assert.equal(await guess(), 4, 'the next window');
+    windowOver();
+    assert.equal(await guess(), 2, 'sms_wrong_max in all');
+    windowOver();
+    assert.ok(refused(await (await new Phone(s).init()).start(typed)), 'spent until a right code or an operator');
+    assert.equal((await s.cli('account', 'sms-unlock', typed)).trim(), `sms-unlocked ${e164(typed)}`);
+    assert.equal((await (await new Phone(s).init()).start(typed)).status, 201, 'the operator cleared it');
+    assert.equal(dbSql(s, "SELECT count(*) FROM audit WHERE event = 'account.sms_unlock'"), '1');
+    // a right code ends the run of wrong ones
+    const other = '0470 55 44 34';
+    const phone = await new Phone(s).init();
+    assert.equal((await phone.start(other)).status, 201);
+    const code = g.code(e164(other));
+    assert.equal((await phone.call('POST', '/enroll/sms', { code: code === '99999' ? '99998' : '99999' })).status, 400);
+    assert.equal(dbSql(s, `SELECT total FROM phone_failures WHERE phone = '${e164(other)}'`), '1');
+    assert.equal((await phone.call('POST', '/enroll/sms', { code })).status, 200);
+    assert.equal(dbSql(s, `SELECT count(*) FROM phone_failures WHERE phone = '${e164(other)}'`), '0');
+  } finally {
+    await s.stop();
+    await g.close();
+  }
+});
+
 test('behind a trusted proxy, the enrolment limit per address counts the forwarded address', async () => {
   const g = await smsGateway();
   const s = await startServer({

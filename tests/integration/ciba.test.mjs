@@ -150,6 +150,37 @@ test('refused on the phone: access_denied', async () => {
   assert.equal(t.body.error, 'access_denied');
 });
 
+test('review9: a locked account is a generic access_denied; why is in the audit only', async () => {
+  await sqlAsync(server, `UPDATE accounts SET locked_until = ${Math.floor(Date.now() / 1000) + 3600}`);
+  try {
+    const r = await bc(pollClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'B9' });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error, 'access_denied');
+    assert.equal(r.body.error_description, 'the request was denied');
+    assert.equal(await sqlAsync(server, "SELECT count(*) FROM audit WHERE result = 'refused_locked'"), '1');
+  } finally {
+    await sqlAsync(server, 'UPDATE accounts SET locked_until = 0');
+  }
+});
+
+test('review9: CIBA counts the RP (rate_rp), not its server\'s address (rate_ip)', async () => {
+  const s = await startServer({ config: { app: { rate_phone: 1000, rate_ip: 2, rate_rp: 3 } } });
+  try {
+    const c = JSON.parse(await s.cli('client', 'add', '--name', 'Mijn bank', '--redirect-uri',
+      'https://rp.example/cb', '--json', '--ciba-mode', 'poll'));
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await tokenRequest(s, { scope: 'openid', login_hint: `+3247099990${i}`, binding_message: 'B' },
+        { basic: basic(c), endpoint: '/bc-authorize' });
+      statuses.push(`${r.status} ${r.body.error}`);
+    }
+    assert.deepEqual(statuses, ['400 unknown_user_id', '400 unknown_user_id', '400 unknown_user_id',
+      '429 access_denied']);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('expired: expired_token', async () => {
   const r = await bc(pollClient, { scope: 'openid', login_hint: '+32470123456', binding_message: 'B2', requested_expiry: '1' });
   assert.equal(r.status, 200);

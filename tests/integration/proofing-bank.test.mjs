@@ -4,6 +4,7 @@
 // login, the callback; then every way it can go wrong, each with its page,
 // the enrolment left in "proofing" and nothing proofed.
 import { test, before, after } from 'node:test';
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { freePort, startServer } from './lib/harness.mjs';
 import { startTestBank, makeEnrollment, getEnrollment, proofingAudit, Browser } from './lib/bank.mjs';
@@ -259,6 +260,50 @@ test('an answer naming another issuer (mix-up) is refused', async () => {
   assert.equal(r.status, 400);
   assert.match(r.text, /wrong_issuer/);
   await assertStillProofing(e);
+});
+
+test('review9: a bank that advertises RFC 9207 must send iss: an answer without it is not redeemed', async () => {
+  const d = await (await fetch(`${bank.issuer}/.well-known/openid-configuration`)).json();
+  assert.equal(d.authorization_response_iss_parameter_supported, true, 'the demo bank advertises iss');
+  const e = await makeEnrollment(server);
+  const r = await bank.login(urlFor(e), {
+    toCallback: (u) => { const x = new URL(u); x.searchParams.delete('iss'); return x.href; },
+  });
+  assert.equal(r.status, 502, r.text);
+  await assertStillProofing(e);
+  assert.equal(r.redeemed, null);
+});
+
+test('review9: the token and JWKS endpoints of a discovery document must be at the issuer\'s origin unless pinned', async () => {
+  // A discovery document at another origin that sends the code and the
+  // key fetch to the demo bank's.
+  const real = await (await fetch(`${bank.issuer}/.well-known/openid-configuration`)).json();
+  const elsewhere = http.createServer((req, res) => {
+    const issuer = `http://127.0.0.1:${elsewhere.address().port}`;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...real, issuer,
+      authorization_endpoint: `${issuer}/auth` }));
+  });
+  await new Promise((r) => elsewhere.listen(0, '127.0.0.1', r));
+  const issuer = `http://127.0.0.1:${elsewhere.address().port}`;
+  const srv = await startServer({ config: {
+    'bank.split': { ...bank.config(), issuer },
+    'bank.pinned': { ...bank.config(), issuer, endpoint_origins: `https://other.example ${bank.issuer}` },
+  } });
+  try {
+    const go = async (id) => {
+      const e = await makeEnrollment(srv);
+      return bank.login(`${srv.issuer}/proofing/bank/${id}?t=${encodeURIComponent(e.ticket)}&lang=en`,
+        { stopAt: 'callback' });
+    };
+    const split = await go('split');
+    assert.equal(split.status, 502, 'not at the issuer\'s origin: refused before leaving for the bank');
+    const pinned = await go('pinned');
+    assert.equal(pinned.steps[1], 303, 'pinned: the person leaves for the bank');
+    assert.ok(pinned.url.startsWith(`${issuer}/auth?`), pinned.url);
+  } finally {
+    await srv.stop();
+    await new Promise((r) => elsewhere.close(r));
+  }
 });
 
 test('a customer without a national number: missing_rrn', async () => {

@@ -21,7 +21,10 @@
 // active RP, and for an RP without an allow list only from the address that
 // made it (X-Forwarded-For from the trusted 127.0.0.1 plays another
 // address); v2 needs the `v2` permission; creation POSTs need
-// Content-Type application/json (415).
+// Content-Type application/json (415).  Review 9: signature/certificate
+// is no silent oracle for document numbers: unknown ones are counted per
+// RP and per RP and national number, and past either count every lookup
+// (the right number too) is 429; each lookup is audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -38,6 +41,8 @@ const LIFETIME = 10; // [smartid] rp_session_lifetime
 const KEEP = 10; // [smartid] rp_result_keep
 const IDEMPOTENCY = 2; // [smartid] rp_idempotency
 const MAX_RUNNING = 2; // [smartid] rp_max_running
+const CERT_MISSES = 15; // [smartid] rp_cert_misses
+const CERT_MISSES_PERSON = 10; // [smartid] rp_cert_misses_person
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const WITH_V2 = 'auth,sign,cert,v2'; // v2 is never a default permission
 
@@ -61,6 +66,7 @@ before(async () => {
       smartid: {
         key_bits: 1024, max_pending: 20, certificate_level: 'ADVANCED', rp_session_lifetime: LIFETIME,
         rp_result_keep: KEEP, rp_idempotency: IDEMPOTENCY, rp_max_running: MAX_RUNNING,
+        rp_cert_misses: CERT_MISSES, rp_cert_misses_person: CERT_MISSES_PERSON,
       },
       // a caller "from another address": X-Forwarded-For from this (trusted) host
       server: { trusted_proxies: '127.0.0.1' },
@@ -201,6 +207,31 @@ test('signature/certificate answers the sign certificate at once', async () => {
     { certificateLevel: 'QSCD' }));
   assertProblem(lvl, 404, 'Not Found');
   assert.equal(lvl.body.errors[0].code, 'NO_SUITABLE_ACCOUNT_FOUND');
+});
+
+test('review9: guessing document numbers on signature/certificate is limited and audited', async () => {
+  const SUFFIX = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+  const rp = await newRp({ name: 'Probe RP' });
+  const mine = alice.document.slice(-6, -2);
+  const guess = (nrn, i) => `v3/signature/certificate/PNOBE-${nrn}-${SUFFIX[i % 32]}${SUFFIX[(i >> 5) % 32]}22-Q`;
+  assert.equal((await post(`v3/signature/certificate/${alice.document}`, certBody(rp))).status, 200);
+  const statuses = [];
+  for (let i = 0; statuses.length < 40; i++)
+    if (guess(ALICE.rrn, i).slice(-6, -2) !== mine) statuses.push((await post(guess(ALICE.rrn, i), certBody(rp))).status);
+  assert.deepEqual(statuses.slice(0, CERT_MISSES_PERSON), Array(CERT_MISSES_PERSON).fill(404));
+  assert.deepEqual(new Set(statuses.slice(CERT_MISSES_PERSON)), new Set([429]), 'past the count: 429');
+  // past the count the right number is refused too: the answers tell nothing
+  assertProblem(await post(`v3/signature/certificate/${alice.document}`, certBody(rp)), 429, 'Too Many Requests');
+  // the count is this RP's: another RP still gets the certificate
+  assert.equal((await post(`v3/signature/certificate/${alice.document}`, certBody(await newRp()))).status, 200);
+  // per RP over every person: CERT_MISSES in all
+  const other = [];
+  for (let i = 0; i < CERT_MISSES; i++) other.push((await post(guess(NOBODY, i), certBody(rp))).status);
+  assert.deepEqual(other.filter((s) => s === 404).length, CERT_MISSES - CERT_MISSES_PERSON);
+  assert.equal(other.at(-1), 429);
+  const rows = sql(`SELECT result, count(*) FROM audit WHERE client_id = '${rp.uuid}' AND event = 'sidrp.certificate'`
+    + ' GROUP BY result ORDER BY result');
+  assert.equal(rows, `limited|${40 - CERT_MISSES_PERSON + 1 + CERT_MISSES_PERSON}\nok|1\nunknown|${CERT_MISSES}`);
 });
 
 test('v2 creation answers {sessionID}', async () => {

@@ -346,7 +346,9 @@ raw_count(const char *path, const char *sql)
 
 /* What each schema from 4 on added, undone, newest first; SCHEMA_V4_UNDO
  * leaves the database as a version 3 sleutel left it. */
+#define SCHEMA_V20_UNDO "DROP TABLE phone_failures;"
 #define SCHEMA_V19_UNDO                                                                                                \
+	SCHEMA_V20_UNDO                                                                                                \
 	"ALTER TABLE sid_registrations DROP COLUMN extended; ALTER TABLE sid_registrations DROP COLUMN code_wrong;"    \
 	"ALTER TABLE sid_visits DROP COLUMN extended;"
 #define SCHEMA_V18_UNDO SCHEMA_V19_UNDO "ALTER TABLE auth_requests DROP COLUMN extended;"

@@ -6,6 +6,9 @@
  * state's compare-and-swap; and notifications between nodes (store_listen,
  * store_notify): this node's listener at once, another node's through the
  * engine (PostgreSQL) or a second listener on one SQLite file refused.
+ * failures.c: a window read without counting (store_rate_peek), and a
+ * phone number's wrong SMS codes across enrolments (per window, in all,
+ * cleared by a right code), charged by two nodes.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -416,6 +419,53 @@ test_notify_reconnect(void **state)
 	store_close(b);
 }
 
+static void
+test_rate_peek(void **state)
+{
+	struct fixture *fx = *state;
+	int n = -1;
+
+	assert_int_equal(store_rate_peek(fx->fx_store, "sc:r:x", T0, &n), SL_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(hit1(fx->fx_store, "sc:r:x", 5, T0), SL_OK);
+	assert_int_equal(hit1(fx->fx_store, "sc:r:x", 5, T0 + 1), SL_OK);
+	assert_int_equal(store_rate_peek(fx->fx_store, "sc:r:x", T0 + 2, &n), SL_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_rate_peek(fx->fx_store, "sc:r:x", T0 + 3, &n), SL_OK);
+	assert_int_equal(n, 2); /* a read counts nothing */
+	assert_int_equal(store_rate_peek(fx->fx_store, "sc:r:x", T0 + WINDOW, &n), SL_OK);
+	assert_int_equal(n, 0); /* the window is over */
+}
+
+static void
+test_phone_failures(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *b = open_store(fx->fx_path, 2); /* another node */
+	const struct store_fail_limits l = { 3, 5, WINDOW };
+	const char *p = "+32470554433";
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_phone_fail_charge(i % 2 ? b : fx->fx_store, &l, p, T0 + i), SL_OK);
+	assert_int_equal(store_phone_fail_charge(fx->fx_store, &l, p, T0 + 3), SL_ETOOBIG);
+	assert_int_equal(store_phone_fail_spent(b, &l, p, T0 + 3), SL_ETOOBIG);
+	assert_int_equal(store_phone_fail_spent(b, &l, "+32470000000", T0 + 3), SL_OK);
+	/* the next window: two more make five in all, then nothing */
+	assert_int_equal(store_phone_fail_spent(b, &l, p, T0 + WINDOW), SL_OK);
+	assert_int_equal(store_phone_fail_charge(b, &l, p, T0 + WINDOW), SL_OK);
+	assert_int_equal(store_phone_fail_charge(fx->fx_store, &l, p, T0 + WINDOW + 1), SL_OK);
+	assert_int_equal(store_phone_fail_charge(fx->fx_store, &l, p, T0 + 3 * WINDOW), SL_ETOOBIG);
+	assert_int_equal(store_phone_fail_spent(fx->fx_store, &l, p, T0 + 9 * WINDOW), SL_ETOOBIG);
+	assert_int_equal(raw_count(fx->fx_path, "SELECT total FROM phone_failures"), 5);
+	/* a right code clears it */
+	assert_int_equal(store_phone_fail_clear(b, p), SL_OK);
+	assert_int_equal(store_phone_fail_spent(fx->fx_store, &l, p, T0 + 9 * WINDOW), SL_OK);
+	assert_int_equal(store_phone_fail_charge(fx->fx_store, &l, p, T0 + 9 * WINDOW), SL_OK);
+	const struct store_fail_limits bad = { 3, 0, WINDOW };
+	assert_int_equal(store_phone_fail_charge(fx->fx_store, &bad, p, T0), SL_EINVAL);
+	store_close(b);
+}
+
 int
 main(void)
 {
@@ -433,6 +483,8 @@ main(void)
 		T(test_notify_local),
 		T(test_notify_other_node),
 		T(test_notify_reconnect),
+		T(test_rate_peek),
+		T(test_phone_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

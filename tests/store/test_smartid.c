@@ -271,7 +271,7 @@ test_migrates_v7_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 19);
+	assert_int_equal(STORE_SCHEMA_VERSION, 20);
 	/* The new tables work on the migrated file. */
 	assert_int_equal(
 		register_device(fx->fx_store, "r1", "jkt-1", RRN_AN, "PNOBE-" RRN_AN "-AAAA-Q", &acc, &dev, &err),

@@ -145,7 +145,7 @@ test_migrates_v2_database(void **state)
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 19);
+	assert_int_equal(STORE_SCHEMA_VERSION, 20);
 	assert_int_equal(store_client_get(fx->fx_store, "old", &cl), SL_OK);
 	assert_string_equal(cl.cl_name, "Old RP");
 	assert_null(cl.cl_ciba_mode);

@@ -672,8 +672,30 @@ show_context(const struct cli *c, const json_t *r, const char *rp)
 	say(c, T_NOT_YOUR_SCREEN);
 }
 
-/* The RP's name, the action and the display text exactly as sent, who
- * asked (show_context), and the codes to pick from. */
+/* A line of text from the server: as it is when the terminal may print it
+ * (sapp_text_showable; `lines`: line breaks kept), else with every control
+ * character shown as \xNN, so that an escape sequence cannot redraw what
+ * the person reads; the answer is refused too (sapp_confirm_fields). */
+static void
+put_text(const char *s, bool lines)
+{
+	if (s == NULL)
+		s = "?";
+	if (sapp_text_showable(s) && (lines || strchr(s, '\n') == NULL)) {
+		printf("%s\n", s);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			printf("\\x%02x", *p);
+		else
+			putchar(*p);
+	putchar('\n');
+}
+
+/* The RP's name, the action and the display text as sent (control
+ * characters escaped: put_text), who asked (show_context), and the codes
+ * to pick from. */
 void
 show_request(const struct cli *c, const json_t *r)
 {
@@ -682,12 +704,16 @@ show_request(const struct cli *c, const json_t *r)
 	json_t *code;
 	size_t i;
 
-	printf("\n%s\n", rp ? rp : "?");
+	printf("\n");
+	put_text(rp, false);
 	printf("%s\n", action_text(c, json_string_value(json_object_get(r, "action"))));
-	printf("%s\n", text ? text : "");
-	show_context(c, r, rp ? rp : "?");
+	put_text(text ? text : "", true);
+	show_context(c, r, rp && sapp_text_showable(rp) && strchr(rp, '\n') == NULL ? rp : "?");
 	json_array_foreach(json_object_get(r, "codes"), i, code)
-		printf("  %zu) %s\n", i + 1, json_string_value(code) ? json_string_value(code) : "?");
+	{
+		printf("  %zu) ", i + 1);
+		put_text(json_string_value(code), false);
+	}
 	if (json_is_integer(json_object_get(r, "expires_in")))
 		say_num(c, T_EXPIRES, (long long)json_integer_value(json_object_get(r, "expires_in")));
 	printf("[%s]\n", json_string_value(json_object_get(r, "id")) ?: "?");

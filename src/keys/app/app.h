@@ -91,10 +91,18 @@ struct app_request_made {
  * SL_ETOOBIG at a limit; SL_EBUSY when the table is full (refused: a full
  * table never switches limits off). */
 int app_rate_enrol(struct server *srv, const char *phone, const char *ip);
+/* A number's wrong SMS activation codes across enrolments ([app]
+ * sms_wrong_window, sms_wrong_per_window, sms_wrong_max): charge one try
+ * before the code is compared (SL_ETOOBIG: spent, nothing charged), or
+ * only ask whether they are spent (SL_ETOOBIG) before a new enrolment
+ * sends a code.  A right code clears them (store_phone_fail_clear). */
+int app_sms_wrong_charge(struct server *srv, const char *phone);
+int app_sms_wrong_spent(struct server *srv, const char *phone);
 /* Count one request for a person's device against the request side's
  * limits, all or none: [app] rate_phone per `subject` (a phone number, or
  * another key's handle such as "sid:<national number>"; `what` names it in
- * the message), rate_ip per address, rate_rp per RP, per rate_window.
+ * the message), rate_rp per RP, rate_ip per address (`ip` NULL: none, for
+ * a client-authenticated RP server's call such as CIBA), per rate_window.
  * SL_OK; SL_ETOOBIG at a limit or when the table is full (err says which). */
 int app_rate_request(struct server *srv, const char *subject, const char *what, const char *client_id, const char *ip,
 	struct sl_err *err);

@@ -304,6 +304,18 @@ start_input(struct server *srv, struct http_request *rq, json_t *body, struct st
 	return true;
 }
 
+/* The number's wrong activation codes across enrolments are spent
+ * (SL_ETOOBIG), or the store failed. */
+static void
+too_many_wrong(struct http_request *rq, int rc)
+{
+	if (rc == SL_ETOOBIG)
+		app_send_error(rq, 429, "too_many_wrong_codes",
+			"Too many wrong activation codes for this number; try again later or ask the helpdesk.", NULL);
+	else
+		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
+}
+
 static bool
 start_rate_ok(struct server *srv, const struct start_in *in, const char *ip)
 {
@@ -329,6 +341,10 @@ app_enroll_start(void *ctx, struct http_request *rq)
 		goto out;
 	if (!start_rate_ok(srv, &in, server_person_ip(srv, rq, ipbuf, sizeof(ipbuf)))) {
 		app_send_error(rq, 429, "rate_limited", "Too many enrolments; try again later.", NULL);
+		goto out;
+	}
+	if ((rc = app_sms_wrong_spent(srv, in.si_phone)) != SL_OK) {
+		too_many_wrong(rq, rc);
 		goto out;
 	}
 	id = sl_random_name(16);
@@ -413,9 +429,14 @@ out:
 static bool
 sms_charge(struct server *srv, struct http_request *rq, struct store_enrollment *en)
 {
-	int rc = store_enrollment_sms_charge(
-		srv->sv_store, en->en_id, srv->sv_conf->c_app_sms_attempts, &en->en_sms_attempts);
+	int rc = app_sms_wrong_charge(srv, en->en_phone);
 
+	if (rc != SL_OK) {
+		too_many_wrong(rq, rc);
+		return false;
+	}
+	rc = store_enrollment_sms_charge(
+		srv->sv_store, en->en_id, srv->sv_conf->c_app_sms_attempts, &en->en_sms_attempts);
 	if (rc == SL_OK)
 		return true;
 	if (rc == SL_EDENIED)
@@ -473,6 +494,9 @@ app_enroll_sms(void *ctx, struct http_request *rq)
 		app_send_error(rq, 503, "temporarily_unavailable", "the store is not available", NULL);
 		goto out;
 	}
+	/* A right code ends the run of wrong ones (NIST SP 800-63B-4 counts
+	 * consecutive failures); a failure here leaves the count higher. */
+	(void)store_phone_fail_clear(srv->sv_store, en.en_phone);
 	{
 		json_t *choices = proofing_choices(srv, en.en_id, enroll_lang(srv, &en));
 		http_send_json(rq, 200,

@@ -159,6 +159,32 @@ app_rate_enrol(struct server *srv, const char *phone, const char *ip)
 	return store_rate_hit(srv->sv_store, ck, 2, c->c_app_rate_window, sl_now(), &which);
 }
 
+/* [app] sms_wrong_*: a number's wrong activation codes across its
+ * enrolments (failures.c in the store), so that starting again does not
+ * give a guesser a new budget. */
+static struct store_fail_limits
+sms_wrong_limits(const struct sl_config *c)
+{
+	return (struct store_fail_limits){ c->c_app_sms_wrong_per_window, c->c_app_sms_wrong_max,
+		c->c_app_sms_wrong_window };
+}
+
+int
+app_sms_wrong_charge(struct server *srv, const char *phone)
+{
+	struct store_fail_limits l = sms_wrong_limits(srv->sv_conf);
+
+	return store_phone_fail_charge(srv->sv_store, &l, phone, sl_now());
+}
+
+int
+app_sms_wrong_spent(struct server *srv, const char *phone)
+{
+	struct store_fail_limits l = sms_wrong_limits(srv->sv_conf);
+
+	return store_phone_fail_spent(srv->sv_store, &l, phone, sl_now());
+}
+
 int
 app_rate_count(struct server *srv, const char *key, int limit)
 {
@@ -175,18 +201,22 @@ app_rate_request(struct server *srv, const char *subject, const char *what, cons
 	const struct sl_config *c = srv->sv_conf;
 	char kp[APP_RL_KEY_MAX], ki[APP_RL_KEY_MAX], kr[APP_RL_KEY_MAX], addr[INET6_ADDRSTRLEN + 8];
 	struct store_rate_check ck[3];
-	const char *const whats[3] = { what, "this address", "this site" };
+	const char *const whats[3] = { what, "this site", "this address" };
 	size_t which = 0;
 	int rc;
 
 	snprintf(kp, sizeof(kp), "p:%.250s", subject);
-	app_rate_ip_key(ip, addr, sizeof(addr));
-	snprintf(ki, sizeof(ki), "i:%s", addr);
 	snprintf(kr, sizeof(kr), "r:%.250s", client_id);
 	ck[0] = (struct store_rate_check){ kp, c->c_app_rate_phone };
-	ck[1] = (struct store_rate_check){ ki, c->c_app_rate_ip };
-	ck[2] = (struct store_rate_check){ kr, c->c_app_rate_rp };
-	rc = store_rate_hit(srv->sv_store, ck, 3, c->c_app_rate_window, sl_now(), &which);
+	ck[1] = (struct store_rate_check){ kr, c->c_app_rate_rp };
+	/* NULL: an RP's server authenticated as a client (CIBA) calls, not a
+	 * person's browser: its own limit counts, not the address's. */
+	if (ip != NULL) {
+		app_rate_ip_key(ip, addr, sizeof(addr));
+		snprintf(ki, sizeof(ki), "i:%s", addr);
+		ck[2] = (struct store_rate_check){ ki, c->c_app_rate_ip };
+	}
+	rc = store_rate_hit(srv->sv_store, ck, ip != NULL ? 3 : 2, c->c_app_rate_window, sl_now(), &which);
 	if (rc == SL_ETOOBIG)
 		return sl_fail(err, SL_ETOOBIG, "too many requests for %s; try again in %d minutes", whats[which],
 			(c->c_app_rate_window + 59) / 60);
@@ -198,7 +228,10 @@ app_rate_request(struct server *srv, const char *subject, const char *what, cons
 static int
 limits(struct server *srv, const struct app_request_spec *spec, const char *phone, struct sl_err *err)
 {
-	return app_rate_request(srv, phone, "this phone number", spec->as_client->cl_id, spec->as_ip, err);
+	bool ciba = strcmp(spec->as_link_kind, "ciba") == 0;
+
+	return app_rate_request(
+		srv, phone, "this phone number", spec->as_client->cl_id, ciba ? NULL : spec->as_ip, err);
 }
 
 /* Three distinct codes in random order; the browser's is at a random
@@ -316,10 +349,11 @@ check_spec(const struct app_request_spec *spec, struct oidc_payment *pay, struct
 /* Blocked or locked; the bound on pending requests is the insert's own
  * (store_apprq_put_audited counts and inserts in one statement). */
 static int
-account_usable(const struct store_account *ac, struct sl_err *err)
+account_usable(const struct store_account *ac, const char **why, struct sl_err *err)
 {
 	int64_t now = sl_now();
 
+	*why = strcmp(ac->ac_status, "active") != 0 ? "refused_blocked" : "refused_locked";
 	if (strcmp(ac->ac_status, "active") != 0)
 		return sl_fail(err, SL_EDENIED, "this sleutel app account is blocked");
 	if (ac->ac_locked_until == STORE_LOCKED_FOREVER)
@@ -362,6 +396,7 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 	struct oidc_payment pay;
 	struct store_audit ok;
 	char display[APP_DISPLAY_MAX + 1], wkey[128];
+	const char *why = "refused";
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -371,14 +406,16 @@ app_request_for_account(struct server *srv, const struct store_account *ac, cons
 		return sl_fail(err, SL_EINVAL, "bad number of codes");
 	rc = limits(srv, spec, ac->ac_phone, err);
 	if (rc == SL_OK)
-		rc = account_usable(ac, err);
+		rc = account_usable(ac, &why, err);
 	if (rc == SL_EDENIED && spec->as_decoy)
 		return decoy(srv, spec, ac->ac_person_id, "refused", out);
 	if (rc != SL_OK) {
+		/* Why an account is refused goes to the audit only: a CIBA RP
+		 * is told access_denied (ciba.c), not that it is locked. */
 		audit(srv, spec, ac->ac_person_id,
 			rc == SL_ETOOBIG ? "rate_limited"
 			: rc == SL_EBUSY ? "too_many_pending"
-					 : "refused");
+					 : why);
 		return rc;
 	}
 	rc = app_display_text(spec->as_lang, spec->as_action, spec->as_client->cl_name,

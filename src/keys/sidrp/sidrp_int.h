@@ -169,8 +169,20 @@ struct sidrp_created {
  * sent. */
 int sidrp_session_create(struct server *srv, struct http_request *rq, const struct sidrp_req *r, const char *path,
 	const uint8_t *body, size_t len, const struct store_sid_rp *rp, const char *ip, struct sidrp_created *out);
-/* POST signature/certificate/{doc}: the answer at once. */
-void sidrp_certificate_answer(struct server *srv, struct http_request *rq, const struct sidrp_req *r);
+/* POST signature/certificate/{doc} by the checked RP `rp` from `ip`:
+ * the answer at once (bounded and audited: cert_limit.c). */
+void sidrp_certificate_answer(struct server *srv, struct http_request *rq, const struct sidrp_req *r,
+	const struct store_sid_rp *rp, const char *ip);
+
+/* ---- cert_limit.c ---- */
+/* SL_OK when the RP's misses (per RP, per RP and national number) are not
+ * spent; otherwise 429 (or 503) is sent and audited. */
+int sidrp_cert_limit_check(
+	struct server *srv, struct http_request *rq, const struct sidrp_req *r, const char *rp_uuid, const char *ip);
+/* An unknown document number: counted and audited, then 404 (429 once the
+ * count is spent). */
+void sidrp_cert_miss(
+	struct server *srv, struct http_request *rq, const struct sidrp_req *r, const char *rp_uuid, const char *ip);
 /* A creation POST of either API: parse (with `parse`), the RP, the
  * session; `answer` writes the 200 body of a made session. */
 void sidrp_post(struct server *srv, struct http_request *rq, const char *base,

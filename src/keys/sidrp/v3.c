@@ -9,7 +9,8 @@
  *   other notification ones  {sessionID}  (the RP computes an
  *                            authentication's code from its rpChallenge)
  *   signature/certificate    {state: "OK", cert: {value, certificateLevel}}
- *                            or {state: "DOCUMENT_UNUSABLE"}, at once
+ *                            or {state: "DOCUMENT_UNUSABLE"}, at once,
+ *                            audited and bounded (cert_limit.c)
  *
  * sidrp_post() is shared with v2.c.
  */
@@ -84,7 +85,7 @@ sidrp_post(struct server *srv, struct http_request *rq, const char *base,
 		return;
 	}
 	if (r.sr_type == SIDRP_CERT)
-		sidrp_certificate_answer(srv, rq, &r);
+		sidrp_certificate_answer(srv, rq, &r, &rp, ip);
 	else if (sidrp_session_create(srv, rq, &r, http_path(rq), body, len, &rp, ip, &c) == SL_OK) {
 		http_send_json(rq, 200, answer(&r, &c));
 		store_sid_session_clear(&c.sc_session);
@@ -132,26 +133,35 @@ document_usable(struct server *srv, const struct store_sid_device *d, struct sto
 }
 
 void
-sidrp_certificate_answer(struct server *srv, struct http_request *rq, const struct sidrp_req *r)
+sidrp_certificate_answer(struct server *srv, struct http_request *rq, const struct sidrp_req *r,
+	const struct store_sid_rp *rp, const char *ip)
 {
 	struct store_sid_device d;
 	struct store_sid_key k;
 	const char *level = sidrp_level_name(sidrp_configured_level(srv));
+	const char *result = "ok";
 	char *der = NULL;
 	int rc;
 
 	memset(&k, 0, sizeof(k));
+	if (sidrp_cert_limit_check(srv, rq, r, rp->sp_uuid, ip) != SL_OK)
+		return;
 	if ((rc = store_sid_device_by_document(srv->sv_store, r->sr_target_value, &d)) != SL_OK) {
 		if (rc == SL_ENOTFOUND)
-			sidrp_fail(rq, 404, NULL, NULL, "Not Found");
+			sidrp_cert_miss(srv, rq, r, rp->sp_uuid, ip);
 		else
 			sidrp_fail(rq, 503, NULL, NULL, "The service is unavailable; try again later");
 		return;
 	}
 	if (r->sr_level > sidrp_configured_level(srv))
+		result = "no_suitable_level";
+	else if (!document_usable(srv, &d, &k) || (der = pem_body(k.sk_cert_pem)) == NULL)
+		result = "unusable";
+	sidrp_audit(srv, "sidrp.certificate", result, rp->sp_uuid, ip, r->sr_target_value);
+	if (strcmp(result, "no_suitable_level") == 0)
 		sidrp_fail(rq, 404, "NO_SUITABLE_ACCOUNT_FOUND", NULL,
 			"No suitable account of requested type found, but user has some other accounts");
-	else if (!document_usable(srv, &d, &k) || (der = pem_body(k.sk_cert_pem)) == NULL)
+	else if (der == NULL)
 		http_send_json(rq, 200, json_pack("{s:s}", "state", "DOCUMENT_UNUSABLE"));
 	else
 		http_send_json(rq, 200,
