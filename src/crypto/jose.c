@@ -350,9 +350,13 @@ jose_key_public_jwk(const struct jose_key *key)
 	if (o == NULL)
 		return NULL;
 	json_object_del(o, "kid");
-	json_object_set_new(o, "kid", json_string(key->jk_kid));
-	json_object_set_new(o, "alg", json_string(key->jk_alg));
-	json_object_set_new(o, "use", json_string("sig"));
+	/* A published key without its kid or alg is no use: all or nothing. */
+	if (json_object_set_new(o, "kid", json_string(key->jk_kid)) != 0 ||
+		json_object_set_new(o, "alg", json_string(key->jk_alg)) != 0 ||
+		json_object_set_new(o, "use", json_string("sig")) != 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -435,16 +439,19 @@ jose_sign(const struct jose_key *key, json_t *claims, const char *typ, struct sl
 		sl_fail(err, SL_ENOMEM, "out of memory");
 		return NULL;
 	}
-	cjose_header_set(hdr, CJOSE_HDR_ALG, key->jk_alg, &cerr);
-	if (key->jk_kid[0] != '\0')
-		cjose_header_set(hdr, CJOSE_HDR_KID, key->jk_kid, &cerr);
-	if (typ != NULL)
-		cjose_header_set(hdr, "typ", typ, &cerr);
-	jws = cjose_jws_sign(key->jk_jwk, hdr, (const uint8_t *)payload, strlen(payload), &cerr);
-	if (jws != NULL && cjose_jws_export(jws, &ser, &cerr))
-		out = strdup(ser);
-	else
-		sl_fail(err, SL_ECRYPTO, "signing failed: %s", cerr.message);
+	/* A header member lost to a failed allocation would sign a token
+	 * without its kid or typ: refuse instead. */
+	if (!cjose_header_set(hdr, CJOSE_HDR_ALG, key->jk_alg, &cerr) ||
+		(key->jk_kid[0] != '\0' && !cjose_header_set(hdr, CJOSE_HDR_KID, key->jk_kid, &cerr)) ||
+		(typ != NULL && !cjose_header_set(hdr, "typ", typ, &cerr))) {
+		sl_fail(err, SL_ENOMEM, "out of memory");
+	} else {
+		jws = cjose_jws_sign(key->jk_jwk, hdr, (const uint8_t *)payload, strlen(payload), &cerr);
+		if (jws == NULL || !cjose_jws_export(jws, &ser, &cerr))
+			sl_fail(err, SL_ECRYPTO, "signing failed: %s", cerr.message);
+		else if ((out = strdup(ser)) == NULL)
+			sl_fail(err, SL_ENOMEM, "out of memory");
+	}
 	cjose_jws_release(jws);
 	cjose_header_release(hdr);
 	free(payload);
@@ -714,8 +721,10 @@ jose_encrypt(json_t *jwk, const char *alg, const char *enc, const char *cty, con
 		jwe = cjose_jwe_encrypt(key, hdr, (const uint8_t *)plaintext, strlen(plaintext), &cerr);
 		ser = jwe ? cjose_jwe_export(jwe, &cerr) : NULL;
 		out = ser ? strdup(ser) : NULL;
-		if (out == NULL)
+		if (ser == NULL)
 			sl_fail(err, SL_ECRYPTO, "encryption failed: %s", cerr.message);
+		else if (out == NULL)
+			sl_fail(err, SL_ENOMEM, "out of memory");
 	}
 	free(ser);
 	cjose_jwe_release(jwe);

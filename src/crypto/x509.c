@@ -43,6 +43,18 @@ pem_of_cert(X509 *cert)
 	return out;
 }
 
+/* Both PEMs or neither: a half-made pair is freed, not handed back. */
+static int
+pems_or_none(char **key_pem, char **cert_pem)
+{
+	if (*key_pem && *cert_pem)
+		return SL_OK;
+	free(*key_pem);
+	free(*cert_pem);
+	*key_pem = *cert_pem = NULL;
+	return SL_ENOMEM;
+}
+
 int
 x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
@@ -57,6 +69,12 @@ x509_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	ok = X509_add_ext(cert, ext, -1);
 	X509_EXTENSION_free(ext);
 	return ok == 1 ? SL_OK : SL_ECRYPTO;
+}
+
+static int
+name_add(X509_NAME *name, const char *field, const char *value)
+{
+	return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, (const unsigned char *)value, -1, -1, 0) == 1;
 }
 
 /* A certificate skeleton: random serial, validity, subject CN, key. */
@@ -77,13 +95,13 @@ cert_new(EVP_PKEY *pkey, const char *cn, int days)
 		goto fail;
 	}
 	BN_free(bn);
-	X509_set_version(cert, 2);
-	X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400);
-	X509_set_pubkey(cert, pkey);
+	/* Each of these allocates: a failure must not leave a certificate
+	 * without its validity, key or name that is then signed. */
 	name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"sleutel", -1, -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	if (X509_set_version(cert, 2) != 1 || X509_gmtime_adj(X509_getm_notBefore(cert), -3600) == NULL ||
+		X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) == NULL ||
+		X509_set_pubkey(cert, pkey) != 1 || !name_add(name, "O", "sleutel") || !name_add(name, "CN", cn))
+		goto fail;
 	return cert;
 fail:
 	X509_free(cert);
@@ -99,15 +117,15 @@ x509_make_ca(const char *cn, int days, char **key_pem, char **cert_pem, struct s
 
 	if (cert == NULL)
 		goto out;
-	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	if (x509_add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+	if (X509_set_issuer_name(cert, X509_get_subject_name(cert)) != 1 ||
+		x509_add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
 		x509_add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
 		x509_add_ext(cert, cert, NID_subject_key_identifier, "hash") ||
 		X509_sign(cert, pkey, EVP_sha256()) <= 0)
 		goto out;
 	*key_pem = pem_of_key(pkey);
 	*cert_pem = pem_of_cert(cert);
-	rc = *key_pem && *cert_pem ? SL_OK : SL_ENOMEM;
+	rc = pems_or_none(key_pem, cert_pem);
 out:
 	X509_free(cert);
 	EVP_PKEY_free(pkey);
@@ -127,8 +145,8 @@ x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn
 
 	if (ca_key == NULL || ca == NULL || cert == NULL)
 		goto out;
-	X509_set_issuer_name(cert, X509_get_subject_name(ca));
-	if (x509_add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") ||
+	if (X509_set_issuer_name(cert, X509_get_subject_name(ca)) != 1 ||
+		x509_add_ext(cert, ca, NID_basic_constraints, "critical,CA:FALSE") ||
 		x509_add_ext(cert, ca, NID_key_usage, "critical,digitalSignature") ||
 		x509_add_ext(cert, ca, NID_ext_key_usage, "serverAuth") ||
 		x509_add_ext(cert, ca, NID_subject_alt_name, sans) ||
@@ -137,7 +155,7 @@ x509_make_server(const char *ca_key_pem, const char *ca_cert_pem, const char *cn
 		goto out;
 	*key_pem = pem_of_key(pkey);
 	*cert_pem = pem_of_cert(cert);
-	rc = *key_pem && *cert_pem ? SL_OK : SL_ENOMEM;
+	rc = pems_or_none(key_pem, cert_pem);
 out:
 	BIO_free(kb);
 	BIO_free(cb);

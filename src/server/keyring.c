@@ -141,9 +141,18 @@ jwks_build(struct keyring_entry *e, size_t n)
 {
 	json_t *keys = json_array(), *doc = json_object();
 
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(keys, jose_key_public_jwk(e[i].ke_key));
-	json_object_set_new(doc, "keys", keys);
+	/* Every key or none: a set missing a key lost to a failed allocation
+	 * would have relying parties refuse that key's tokens. */
+	for (size_t i = 0; keys != NULL && i < n; i++) {
+		if (json_array_append_new(keys, jose_key_public_jwk(e[i].ke_key)) != 0) {
+			json_decref(keys);
+			keys = NULL;
+		}
+	}
+	if (json_object_set_new(doc, "keys", keys) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
 	return doc;
 }
 
@@ -153,12 +162,18 @@ keyring_reload(struct server *srv, int64_t gen, struct sl_err *err)
 {
 	struct keyring *kr = srv->sv_keys;
 	struct keyring_entry next[KEYRING_MAX];
+	json_t *jwks;
 	size_t count = 0;
 	int rc;
 
 	memset(next, 0, sizeof(next));
 	pthread_mutex_lock(&kr->kr_reload);
 	rc = keys_fetch(srv, next, &count, err);
+	jwks = rc == SL_OK ? jwks_build(next, count) : NULL;
+	if (rc == SL_OK && jwks == NULL) {
+		entries_free(next, count);
+		rc = sl_fail(err, SL_ENOMEM, "out of memory building the key set");
+	}
 	if (rc == SL_OK) {
 		pthread_rwlock_wrlock(&kr->kr_lock);
 		entries_free(kr->kr_keys, kr->kr_count);
@@ -166,7 +181,7 @@ keyring_reload(struct server *srv, int64_t gen, struct sl_err *err)
 		kr->kr_count = count;
 		kr->kr_generation = gen;
 		json_decref(kr->kr_jwks);
-		kr->kr_jwks = jwks_build(kr->kr_keys, kr->kr_count);
+		kr->kr_jwks = jwks;
 		pthread_rwlock_unlock(&kr->kr_lock);
 	}
 	pthread_mutex_unlock(&kr->kr_reload);

@@ -44,6 +44,8 @@ notice_read(struct stmt *s, void *out)
 	n->nt_device_name = col_text(s, 5);
 	n->nt_created = col_int(s, 6);
 	n->nt_read = col_int(s, 7) != 0;
+	if (col_lost(s))
+		store_notice_clear(n); /* as every reader: the visitor answers SL_ENOMEM */
 }
 
 void

@@ -786,6 +786,11 @@ def main():
                 continue
             seen.add(crash)
             src = [f for f in where.get("fail", []) if " src/" in f]
+            if what.startswith("note: suppressed"):
+                # a library's own finding (tests/alloc/suppressions.txt)
+                print("  note %s %s %s: %s, under %s" % (test["name"], name, label(n), what[6:],
+                                                         src[-1] if src else "?"))
+                continue
             print("  note %s %s %s: the test crashed at %s after an allocation failed under %s" %
                   (test["name"], name, label(n), crash, src[-1] if src else "?"))
         total_findings += len(found)

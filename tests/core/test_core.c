@@ -724,21 +724,27 @@ test_path_resolve(void **state)
 
 	(void)state;
 	p = sl_path_resolve("/etc/sleutel", "keys");
+	assert_non_null(p);
 	assert_string_equal(p, "/etc/sleutel/keys");
 	free(p);
 	p = sl_path_resolve("/etc/sleutel", "tls/cert.pem");
+	assert_non_null(p);
 	assert_string_equal(p, "/etc/sleutel/tls/cert.pem");
 	free(p);
 	p = sl_path_resolve("/etc/sleutel", "/var/lib/sleutel/db");
+	assert_non_null(p);
 	assert_string_equal(p, "/var/lib/sleutel/db");
 	free(p);
 	p = sl_path_resolve(NULL, "rel/path");
+	assert_non_null(p);
 	assert_string_equal(p, "rel/path");
 	free(p);
 	p = sl_path_resolve("", "rel/path");
+	assert_non_null(p);
 	assert_string_equal(p, "rel/path");
 	free(p);
 	p = sl_path_resolve(".", "sleutel.db");
+	assert_non_null(p);
 	assert_string_equal(p, "./sleutel.db");
 	free(p);
 	assert_null(sl_path_resolve("/etc", NULL));
@@ -770,8 +776,10 @@ expect_same_json(json_t *v)
 
 	if (want == NULL)
 		assert_null(got);
-	else
+	else {
+		assert_non_null(got);
 		assert_string_equal(got, want);
+	}
 	free(want);
 	free(got);
 	json_decref(v);

@@ -64,6 +64,7 @@ round_trip(const char *kind, const char *alg, const char *enc)
 		dots += *p == '.';
 	assert_int_equal(dots, 4);
 	hdr = jose_peek_header(jwe);
+	assert_non_null(hdr);
 	assert_string_equal(json_string_value(json_object_get(hdr, "alg")), alg);
 	assert_string_equal(json_string_value(json_object_get(hdr, "enc")), enc);
 	assert_string_equal(json_string_value(json_object_get(hdr, "cty")), "JWT");

@@ -140,6 +140,7 @@ account_make(struct fixture *f, struct account *a)
 
 	assert_int_equal(sk_device_keygen(&p, SK_INFO_AUTH, "1234", &a->dev, &to_server, &err), SL_OK);
 	json = sk_share_to_json(&to_server);
+	assert_non_null(json);
 	assert_int_equal(seal(f->seal_pub, f->seal_kid, (const uint8_t *)SHARE_AAD, strlen(SHARE_AAD),
 				 (const uint8_t *)json, strlen(json), &blob, &bloblen, &err),
 		SL_OK);
@@ -549,6 +550,7 @@ test_process_keygen_children(void **state)
 	free(ans);
 	assert_int_equal(sk_device_keygen(&p, SK_INFO_AUTH, "1234", &dev, &to, &err), SL_OK);
 	json = sk_share_to_json(&to);
+	assert_non_null(json);
 	assert_int_equal(seal(pub, kid, (const uint8_t *)SHARE_AAD, strlen(SHARE_AAD), (const uint8_t *)json,
 				 strlen(json), &blob, &bloblen, &err),
 		SL_OK);

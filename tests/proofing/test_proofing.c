@@ -295,6 +295,7 @@ claims_good(void **state)
 	assert_string_equal(p.p_family_name, "Peeters");
 	assert_string_equal(p.p_birthdate, "1985-07-30"); /* from the number */
 	j = proof_person_json(&p);
+	assert_non_null(j);
 	assert_string_equal(j, "{\"rrn\":\"85073003328\",\"given_name\":\"Jan\",\"family_name\":\"Peeters\","
 			       "\"birthdate\":\"1985-07-30\"}");
 	free(j);

@@ -125,13 +125,16 @@ test_link_build_published(void **state)
 
 	(void)state;
 	link = sidp_link_build(&web, s, slen, &in, &err);
+	assert_non_null(link);
 	assert_string_equal(link, WEB2APP_AUTH_LINK);
 	free(link);
 	link = sidp_link_build(&qr, s, slen, &in, &err);
+	assert_non_null(link);
 	assert_string_equal(link, QR_LINK);
 	free(link);
 	/* The same authCode from a key that is the secret's text: wrong. */
 	link = sidp_link_build(&web, (const uint8_t *)SECRET_B64, strlen(SECRET_B64), &in, &err);
+	assert_non_null(link);
 	assert_non_null(strstr(link, "2rHGFM413hXL9zfYJkh54hgnsHlJn9rZDBcGTDIgs1Q"));
 	free(link);
 	free(s);
@@ -629,6 +632,7 @@ test_acsp_vectors(void **state)
 	char *p = sidp_acsp_payload(&a, &err);
 
 	(void)state;
+	assert_non_null(p);
 	/* Vector A (the documentation's worked example), with B64(SHA-256(INTER)) in field 8. */
 	assert_string_equal(p,
 		"smart-id|ACSP_V2|MTlop6EXCrQ6FOErcKjxUhbV|" RP_CHALLENGE
@@ -646,16 +650,19 @@ test_acsp_vectors(void **state)
 	a.sa_interaction_used = "displayTextAndPIN";
 	a.sa_flow_type = "Notification";
 	p = sidp_acsp_payload(&a, &err);
+	assert_non_null(p);
 	assert_non_null(strstr(p, "|displayTextAndPIN||Notification"));
 	free(p);
 	digest_b64_is(&a, "SHA3-256", "9NscY/QqCmWUVMYv2KMz+q+Yq2pseSpvO4Dctutc4k4=");
 	a.sa_flow_type = "QR";
 	p = sidp_acsp_payload(&a, &err);
+	assert_non_null(p);
 	assert_non_null(strstr(p, "|displayTextAndPIN||QR"));
 	free(p);
 	/* No broker: an empty field. */
 	a.sa_brokered_rp_name = NULL;
 	p = sidp_acsp_payload(&a, &err);
+	assert_non_null(p);
 	assert_non_null(strstr(p, "|REVNTw==||RW2H"));
 	free(p);
 }

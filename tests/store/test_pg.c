@@ -42,6 +42,7 @@ test_lost_connection_is_remade(void **state)
 	int64_t n = -1;
 
 	store_close(fx->fx_store);
+	fx->fx_store = NULL; /* a failed open leaves the teardown nothing to close twice */
 	fx->fx_store = open_store(fx->fx_path, 1);
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
 	/* A read outside a transaction. */

@@ -44,6 +44,7 @@ test_reopen_keeps_schema_and_data(void **state)
 
 	assert_int_equal(store_audit_add(fx->fx_store, &a), SL_OK);
 	store_close(fx->fx_store);
+	fx->fx_store = NULL; /* a failed open leaves the teardown nothing to close twice */
 	fx->fx_store = open_store(fx->fx_path, 2);
 	assert_int_equal(store_schema_version(fx->fx_store, &version), SL_OK);
 	assert_int_equal(version, STORE_SCHEMA_VERSION);

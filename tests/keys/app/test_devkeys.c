@@ -22,11 +22,15 @@ static char *
 jwk_text(void)
 {
 	struct jose_key *k = jose_key_generate("ES256", "t", NULL);
-	json_t *pub = jose_key_public_jwk(k);
-	json_t *o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "EC", "crv", "P-256", "x", json_object_get(pub, "x"), "y",
-		json_object_get(pub, "y"));
-	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_t *pub, *o;
+	char *text;
 
+	assert_non_null(k);
+	pub = jose_key_public_jwk(k);
+	assert_non_null(pub);
+	o = json_pack("{s:s,s:s,s:O,s:O}", "kty", "EC", "crv", "P-256", "x", json_object_get(pub, "x"), "y",
+		json_object_get(pub, "y"));
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(o);
 	json_decref(pub);
 	jose_key_free(k);
@@ -65,6 +69,7 @@ test_transport_kept_per_row(void **state)
 	json_t *j = json_loads(jwk, 0, NULL);
 
 	(void)state;
+	assert_non_null(dk);
 	assert_int_equal(app_jwk_thumbprint(j, jkt, NULL), SL_OK);
 	a = app_devkeys_transport(dk, &dev, NOW, NULL);
 	assert_non_null(a);
@@ -107,6 +112,7 @@ test_transport_refused(void **state)
 		     "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}";
 
 	(void)state;
+	assert_non_null(dk);
 	assert_null(app_devkeys_transport(dk, &dev, NOW, &err)); /* no JWK at all */
 	dev.dv_transport_jwk = "not json";
 	assert_null(app_devkeys_transport(dk, &dev, NOW, &err));
@@ -127,6 +133,7 @@ test_confirm_kept_per_row(void **state)
 	EVP_PKEY *q[5];
 
 	(void)state;
+	assert_non_null(dk);
 	q[0] = app_devkeys_confirm(dk, &dev, NOW, open_q, &o, NULL);
 	assert_ptr_equal(q[0], o.key);
 	assert_int_equal(o.calls, 1);
@@ -171,6 +178,7 @@ test_bounded(void **state)
 	char longid[APP_ID_MAX + 2];
 
 	(void)state;
+	assert_non_null(dk);
 	for (int i = 0; i < 3 * APP_DEVKEYS_SLOTS; i++) {
 		snprintf(id, sizeof(id), "device-%d", i);
 		EVP_PKEY_free(app_devkeys_confirm(dk, &dev, NOW, open_q, &o, NULL));

@@ -149,12 +149,21 @@ test_wrong_key(void **state)
 	struct jose_key *named = jose_key_generate("ES256", "someone-else", NULL);
 	json_t *c = json_pack(
 		"{s:s,s:s,s:I,s:s}", "htm", "GET", "htu", HTU, "iat", (json_int_t)NOW, "jti", "abcdefghijklmnop");
-	char *a = jose_sign(other, c, "dpop+jwt", NULL), *b = jose_sign(named, c, "dpop+jwt", NULL);
-	char *own = jose_sign(fx->key, c, "dpop+jwt", NULL), *tampered = strdup(own);
 	json_t *iat_str = json_pack(
 		"{s:s,s:s,s:s,s:s}", "htm", "GET", "htu", HTU, "iat", "1800000000", "jti", "abcdefghijklmnop");
-	char *d = jose_sign(fx->key, iat_str, "dpop+jwt", NULL);
+	char *a, *b, *own, *tampered, *d;
 
+	assert_non_null(other);
+	assert_non_null(named);
+	a = jose_sign(other, c, "dpop+jwt", NULL);
+	b = jose_sign(named, c, "dpop+jwt", NULL);
+	own = jose_sign(fx->key, c, "dpop+jwt", NULL);
+	d = jose_sign(fx->key, iat_str, "dpop+jwt", NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(own);
+	assert_non_null(d);
+	tampered = strdup(own);
 	assert_int_equal(check(fx, a), SL_EDENIED);
 	assert_int_equal(check(fx, b), SL_EDENIED);
 	assert_int_equal(check(fx, d), SL_EDENIED);

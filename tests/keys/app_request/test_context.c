@@ -114,6 +114,7 @@ test_json(void **state)
 
 	(void)state;
 	s = app_context_json("Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0", "203.0.113.5");
+	assert_non_null(s);
 	assert_string_equal(s, "{\"browser\":\"Firefox\",\"network\":\"203.0.113.x\",\"os\":\"Linux\"}");
 	o = app_context_object(s);
 	assert_non_null(o);

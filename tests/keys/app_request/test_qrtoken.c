@@ -52,6 +52,8 @@ test_slot_clock(void **state)
 	/* Consecutive slots give different tokens. */
 	char *a = app_qr_token_make(key, sizeof(key), ID, app_qr_slot(1004, 5));
 	char *b = app_qr_token_make(key, sizeof(key), ID, app_qr_slot(1005, 5));
+	assert_non_null(a);
+	assert_non_null(b);
 	assert_string_not_equal(a, b);
 	free(a);
 	free(b);

@@ -135,11 +135,16 @@ static char *
 token_json(const struct card *c, const char *alg, const uint8_t *sig, size_t sig_len)
 {
 	char *cert = sl_b64_encode(c->der, (size_t)c->der_len), *s64 = sl_b64_encode(sig, sig_len);
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "unverifiedCertificate", cert, "algorithm", alg, "signature",
-		s64, "format", "web-eid:1.0", "appVersion", "https://web-eid.eu/web-eid-app/releases/2.5.0+0");
-	char *text = json_dumps(o, JSON_COMPACT);
+	json_t *o;
+	char *text;
 
+	assert_non_null(cert);
+	assert_non_null(s64);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "unverifiedCertificate", cert, "algorithm", alg, "signature", s64,
+		"format", "web-eid:1.0", "appVersion", "https://web-eid.eu/web-eid-app/releases/2.5.0+0");
+	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
+	assert_non_null(text);
 	free(cert);
 	free(s64);
 	return text;
