@@ -530,7 +530,13 @@ pg_tx_end(struct conn *c, bool commit)
 		return SL_ESTORE;
 	pc->pc_in_tx = false;
 	if (pc->pc_lost || PQstatus(pc->pc_conn) != CONNECTION_OK) {
+		/* Lost may mean libpq gave up on its side only (out of memory
+		 * mid-answer) while the server still holds this transaction
+		 * and its row locks; they would stay held, stalling every other
+		 * writer of those rows, until this thread's next use.  Re-made
+		 * now, the old session ends and the server rolls it back. */
 		pc->pc_lost = true;
+		conn_usable(pc);
 		return SL_ESTORE;
 	}
 	if (!commit) {
