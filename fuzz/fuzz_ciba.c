@@ -222,6 +222,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	rq->rq_daemon = &daemon_fake;
 	rq->rq_method = HTTP_POST;
 	rq->rq_path = "/bc-authorize"; /* MHD's in the daemon; request_free leaves it */
+	rq->rq_ctype = "application/x-www-form-urlencoded"; /* what the daemon reads from the header */
 	snprintf(rq->rq_ip, sizeof(rq->rq_ip), "192.0.2.%u", (unsigned)(len % 200));
 	sl_buf_init(&rq->rq_body, 1 << 20);
 	if (sl_buf_adds(&rq->rq_body, c) != SL_OK || sl_buf_add(&rq->rq_body, data + 1, len - 1) != SL_OK ||

@@ -176,6 +176,8 @@ request_new(struct http_daemon *d, struct MHD_Connection *conn, const char *url,
 	rq->rq_start_us = now_us();
 	rq->rq_path = url;
 	rq->rq_method = method_of(method);
+	if (rq->rq_method == HTTP_POST)
+		rq->rq_ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	rq->rq_route_index = route_find(&d->d_conf, url);
 	rq->rq_route = rq->rq_route_index >= 0 ? &d->d_conf.hd_routes[rq->rq_route_index] : NULL;
 	sl_buf_init(&rq->rq_body, (size_t)d->d_conf.hd_limits.hl_max_body);

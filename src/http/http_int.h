@@ -40,6 +40,7 @@ struct http_request {
 	int rq_route_index;
 	enum http_method rq_method;
 	const char *rq_path; /* MHD's, in the connection's pool until completed() */
+	const char *rq_ctype; /* a POST's Content-Type: MHD's, looked up once at its start; NULL: none */
 	char rq_ip[INET6_ADDRSTRLEN];
 	int64_t rq_start_us;
 	int rq_status; /* 0 until a response is queued */

@@ -305,7 +305,7 @@ http_body(const struct http_request *rq, size_t *len)
 const char *
 http_content_type(const struct http_request *rq)
 {
-	return http_header(rq, MHD_HTTP_HEADER_CONTENT_TYPE);
+	return rq->rq_ctype;
 }
 
 bool
