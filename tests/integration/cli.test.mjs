@@ -1,13 +1,13 @@
 // cli.test.mjs — the operator's `sleutel` command, run as a process.
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, statSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SLEUTEL } from './lib/harness.mjs';
+import { SLEUTEL, removeInstallation } from './lib/harness.mjs';
 import { dumpDatabase, initStoreArgs, onPostgres, sql as dbSql } from './lib/db.mjs';
 
 const execFileP = promisify(execFile);
@@ -22,8 +22,17 @@ async function run(...args) {
   }
 }
 
+// Every installation made here, removed (its database too) at the end.
+const made = [];
+after(() => {
+  for (const dir of made) {
+    try { removeInstallation(dir); } catch { rmSync(dir, { recursive: true, force: true }); } // no sleutel.ini
+  }
+});
+
 async function initDir() {
   const dir = mkdtempSync(path.join(tmpdir(), 'sleutel-cli-'));
+  made.push(dir);
   const r = await run('init', dir, '--ca', process.env.SLEUTEL_TEST_CA, '--port', '18001', '--eid-port', '18002',
     ...initStoreArgs());
   assert.equal(r.code, 0, r.stderr);

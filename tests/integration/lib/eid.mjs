@@ -6,7 +6,7 @@
 // HTTP servers that stand in for OCSP responders and CRL distribution points.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { sqlJson } from './db.mjs';
@@ -158,16 +158,21 @@ function randomHex(n) {
 // this process has it; `redeemed` is the device API's answer) unless
 // `redeem` is false.
 export async function proofWithCard(url, cardArgs = [], { redeem = true } = {}) {
-  const jar = path.join(tmp('sleutel-jar-'), 'cookies');
-  const page = await curl(url, [...cardArgs, '-c', jar, '-b', jar]);
-  if (page.status !== 200) return page;
-  const form = {};
-  for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form[m[1]] = m[2];
-  const res = await curl(new URL('/proofing/eid', url).href,
-    [...cardArgs, '-c', jar, '-b', jar, '--data', new URLSearchParams(form).toString()]);
-  const ticket = new URL(url).searchParams.get('t') || '';
-  res.redeemed = res.status === 200 && redeem ? await redeemFromPage(ticket.split('.')[0], res.body) : null;
-  return res;
+  const jarDir = tmp('sleutel-jar-');
+  const jar = path.join(jarDir, 'cookies');
+  try {
+    const page = await curl(url, [...cardArgs, '-c', jar, '-b', jar]);
+    if (page.status !== 200) return page;
+    const form = {};
+    for (const m of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form[m[1]] = m[2];
+    const res = await curl(new URL('/proofing/eid', url).href,
+      [...cardArgs, '-c', jar, '-b', jar, '--data', new URLSearchParams(form).toString()]);
+    const ticket = new URL(url).searchParams.get('t') || '';
+    res.redeemed = res.status === 200 && redeem ? await redeemFromPage(ticket.split('.')[0], res.body) : null;
+    return res;
+  } finally {
+    rmSync(jarDir, { recursive: true, force: true }); // one per call: none left in /tmp
+  }
 }
 
 export async function curl(url, args = [], { headers = {}, env } = {}) {
